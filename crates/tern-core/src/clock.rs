@@ -1,0 +1,52 @@
+//! Timestamps in the one format Tern stores and returns.
+//!
+//! Every timestamp is UTC ISO-8601 with milliseconds and a `Z`
+//! (`2024-05-01T12:00:00.000Z`), as Auth0 returns them. The width is fixed so
+//! that text order equals time order, which lets both SQL backends compare and
+//! sort dates as plain strings.
+
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+/// The current time as an ISO timestamp.
+pub fn now_iso() -> String {
+    iso(OffsetDateTime::now_utc())
+}
+
+/// Format a time as Tern's fixed-width ISO timestamp.
+pub fn iso(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn now_epoch() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Parse an RFC 3339 timestamp (any offset) into Tern's fixed-width form.
+pub fn normalize_iso(s: &str) -> Option<String> {
+    OffsetDateTime::parse(s, &Rfc3339).ok().map(iso)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_width_and_utc() {
+        assert_eq!(
+            normalize_iso("2024-05-01T14:00:00.5+02:00").as_deref(),
+            Some("2024-05-01T12:00:00.500Z")
+        );
+        assert_eq!(now_iso().len(), 24);
+    }
+}

@@ -1,0 +1,20 @@
+//! Tern's domain: the things an identity server is made of (tenants, applications,
+//! APIs, connections, users, tenant logs), the rules they obey, and the `Store`
+//! trait that persists them.
+//!
+//! Architecture invariant: no HTTP and no SQL in this crate. Handlers in
+//! `tern-server` parse requests and call into here; `tern-store` implements
+//! [`store::Store`].
+
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod login;
+pub mod model;
+pub mod password_policy;
+pub mod search;
+pub mod store;
+pub mod user_profile;
+pub mod users;
+
+pub use error::{CoreError, CoreResult};

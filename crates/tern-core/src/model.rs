@@ -1,0 +1,349 @@
+//! The entities of a tenant, in Auth0's vocabulary.
+//!
+//! Configuration entities (clients, APIs, grants, connections) serialise to the
+//! JSON shapes Auth0's Management API returns, minus secrets: a client secret is
+//! kept only as a hash (`secret_hash`), never serialised to a caller.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A JSON object, as used for metadata and connection options.
+pub type JsonObject = Map<String, Value>;
+
+/// The unit of isolation: every row of every table carries a tenant id.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Tenant {
+    /// Opaque id, used as the scope of every query.
+    pub id: String,
+    /// Human name (also the base of export file names).
+    pub name: String,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// One RS256 signing key of a tenant. The newest is used to sign; all are
+/// published in the JWKS so tokens signed before a rotation still verify.
+#[derive(Debug, Clone)]
+pub struct SigningKey {
+    /// Key id, the JWT header `kid`.
+    pub kid: String,
+    /// PKCS#8 private key in PEM.
+    pub private_pem: String,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// An application (Auth0 "client").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Client {
+    /// Public identifier.
+    pub client_id: String,
+    /// Display name.
+    pub name: String,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `non_interactive` (machine to machine), `regular_web`, `spa`, `native`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_type: Option<String>,
+    /// Whether the application belongs to the tenant's owner.
+    #[serde(default = "yes")]
+    pub is_first_party: bool,
+    /// Allowed redirect URLs.
+    #[serde(default)]
+    pub callbacks: Vec<String>,
+    /// Allowed origins (CORS, web message).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Allowed web origins.
+    #[serde(default)]
+    pub web_origins: Vec<String>,
+    /// Allowed logout URLs.
+    #[serde(default)]
+    pub allowed_logout_urls: Vec<String>,
+    /// OAuth grant types this application may use.
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    /// `client_secret_post`, `client_secret_basic` or `none`.
+    #[serde(default = "default_auth_method")]
+    pub token_endpoint_auth_method: String,
+    /// String-to-string metadata.
+    #[serde(default)]
+    pub client_metadata: Map<String, Value>,
+    /// Whether this is the tenant's global client (Auth0 compatibility field).
+    #[serde(default)]
+    pub global: bool,
+    /// SHA-256 of the secret, hex. Secrets are random and 64 characters long,
+    /// so a fast hash is enough and keeps `/oauth/token` fast.
+    #[serde(default, skip_serializing)]
+    pub secret_hash: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_auth_method() -> String {
+    "client_secret_post".into()
+}
+
+/// A scope an API defines.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Scope {
+    /// The scope name, e.g. `read:users`.
+    pub value: String,
+    /// What it allows.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// An API (Auth0 "resource server"): an audience tokens can be minted for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ResourceServer {
+    /// Opaque id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The audience, e.g. `https://tern.example/api/v2/`.
+    pub identifier: String,
+    /// Scopes the API defines.
+    #[serde(default)]
+    pub scopes: Vec<Scope>,
+    /// Always `RS256` in Tern.
+    #[serde(default = "rs256")]
+    pub signing_alg: String,
+    /// Access token lifetime in seconds.
+    #[serde(default = "default_token_lifetime")]
+    pub token_lifetime: i64,
+    /// Whether refresh tokens may be issued for it.
+    #[serde(default)]
+    pub allow_offline_access: bool,
+    /// Whether first-party clients skip consent.
+    #[serde(default = "yes")]
+    pub skip_consent_for_verifiable_first_party_clients: bool,
+    /// The Management API itself: cannot be changed or deleted.
+    #[serde(default)]
+    pub is_system: bool,
+}
+
+fn rs256() -> String {
+    "RS256".into()
+}
+
+/// Auth0's default access-token lifetime.
+pub fn default_token_lifetime() -> i64 {
+    86_400
+}
+
+/// Permission for one client to get tokens for one audience with some scopes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClientGrant {
+    /// `cgr_…`.
+    pub id: String,
+    /// The client it permits.
+    pub client_id: String,
+    /// The API identifier.
+    pub audience: String,
+    /// Scopes the client may receive.
+    pub scope: Vec<String>,
+}
+
+/// A connection (Tern implements `auth0` database connections).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Connection {
+    /// `con_` + 16 alphanumerics.
+    pub id: String,
+    /// Unique per tenant; the `realm` of the password-realm grant.
+    pub name: String,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Always `auth0` (database) for now.
+    pub strategy: String,
+    /// Strategy options (`enabledDatabaseCustomization`, `import_mode`, …).
+    #[serde(default)]
+    pub options: JsonObject,
+    /// Client ids this connection is enabled for.
+    #[serde(default)]
+    pub enabled_clients: Vec<String>,
+    /// Realms (the connection name, as Auth0).
+    #[serde(default)]
+    pub realms: Vec<String>,
+    /// Whether it is a domain connection (never, for databases).
+    #[serde(default)]
+    pub is_domain_connection: bool,
+}
+
+impl Connection {
+    /// "Use my own database" is on.
+    pub fn custom_database(&self) -> bool {
+        self.options
+            .get("enabledDatabaseCustomization")
+            .and_then(Value::as_bool)
+            == Some(true)
+    }
+    /// "Import users to Auth0" (lazy migration) is on.
+    pub fn import_mode(&self) -> bool {
+        self.options.get("import_mode").and_then(Value::as_bool) == Some(true)
+    }
+}
+
+/// How a user arrived in Tern; recorded for migration visibility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSource {
+    /// `POST /api/v2/users`.
+    Api,
+    /// `POST /dbconnections/signup`.
+    Signup,
+    /// A bulk import job.
+    BulkImport,
+    /// First login through a legacy `login` script or connector.
+    LazyLogin,
+    /// A password reset of a user found through `get_user`.
+    LazyReset,
+}
+
+impl UserSource {
+    /// Stable name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Signup => "signup",
+            Self::BulkImport => "bulk_import",
+            Self::LazyLogin => "lazy_login",
+            Self::LazyReset => "lazy_reset",
+        }
+    }
+    /// Parse the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "api" => Self::Api,
+            "signup" => Self::Signup,
+            "bulk_import" => Self::BulkImport,
+            "lazy_login" => Self::LazyLogin,
+            "lazy_reset" => Self::LazyReset,
+            _ => return None,
+        })
+    }
+}
+
+/// A user of a database connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// Full id, `auth0|<local id>`.
+    pub user_id: String,
+    /// Connection id.
+    pub connection_id: String,
+    /// Connection name (Auth0 never renames connections, so this is stable).
+    pub connection_name: String,
+    /// Lower-cased email.
+    pub email: Option<String>,
+    /// Whether the email is verified.
+    pub email_verified: bool,
+    /// Optional username.
+    pub username: Option<String>,
+    /// E.164 phone number.
+    pub phone_number: Option<String>,
+    /// Whether the phone is verified.
+    pub phone_verified: bool,
+    /// Full name.
+    pub name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Nickname.
+    pub nickname: Option<String>,
+    /// Picture URL.
+    pub picture: Option<String>,
+    /// Blocked users cannot log in.
+    pub blocked: bool,
+    /// Metadata the user may not change.
+    pub app_metadata: JsonObject,
+    /// Metadata the user may change.
+    pub user_metadata: JsonObject,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+    /// Last successful login.
+    pub last_login: Option<String>,
+    /// IP of the last successful login.
+    pub last_ip: Option<String>,
+    /// Successful logins.
+    pub logins_count: i64,
+    /// The password hash in `tern_hash` storage form; `None` = no credential
+    /// (the user must set one through a reset, or migrate one lazily).
+    pub credential: Option<String>,
+    /// How the user arrived.
+    pub source: UserSource,
+}
+
+impl User {
+    /// The id without the `auth0|` provider prefix (the identity's `user_id`).
+    pub fn local_id(&self) -> &str {
+        self.user_id
+            .split_once('|')
+            .map_or(self.user_id.as_str(), |(_, id)| id)
+    }
+}
+
+/// One event of the tenant log.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LogEvent {
+    /// Unique, sortable id.
+    #[serde(rename = "log_id")]
+    pub id: String,
+    /// When it happened.
+    pub date: String,
+    /// Auth0 event type (`s`, `f`, `fp`, `fu`, `seccft`, `feccft`, `sapi`, `fapi`, `api_limit`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Human description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The client involved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The client's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// Caller IP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// The user involved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The user name or email typed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// The connection involved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<String>,
+    /// The connection id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
+    /// Extra structured details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
+impl LogEvent {
+    /// A new event of the given type, now.
+    pub fn new(kind: &str, description: impl Into<String>) -> Self {
+        Self {
+            id: crate::ids::log_id(),
+            date: crate::clock::now_iso(),
+            kind: kind.into(),
+            description: Some(description.into()),
+            client_id: None,
+            client_name: None,
+            ip: None,
+            user_id: None,
+            user_name: None,
+            connection: None,
+            connection_id: None,
+            details: None,
+        }
+    }
+}

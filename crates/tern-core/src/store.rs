@@ -1,0 +1,181 @@
+//! The persistence boundary. `tern-store` implements it for SQLite and
+//! PostgreSQL; every method takes the tenant id first and every
+//! implementation must scope every statement by it.
+
+use crate::CoreResult;
+use crate::model::{
+    Client, ClientGrant, Connection, LogEvent, ResourceServer, SigningKey, Tenant, User,
+};
+use crate::search::{Query, Sort};
+
+/// What to look for in `search_users`.
+#[derive(Debug, Clone, Default)]
+pub struct UserSearch {
+    /// Parsed `q`, or every user.
+    pub query: Option<Query>,
+    /// Parsed `sort`, or creation order.
+    pub sort: Option<Sort>,
+    /// Rows to skip.
+    pub offset: u64,
+    /// Rows to return.
+    pub limit: u64,
+}
+
+/// One page of a user search and the total it was cut from.
+#[derive(Debug, Clone)]
+pub struct UserPage {
+    /// The users of the page.
+    pub users: Vec<User>,
+    /// Total matches.
+    pub total: u64,
+}
+
+/// Outcome of inserting a user whose email or username may already be taken.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InsertOutcome {
+    /// The user was written.
+    Inserted,
+    /// A user with the same id, or the same email or username in the
+    /// connection, exists; nothing was written.
+    Duplicate,
+}
+
+/// Persistence of everything a tenant owns.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- tenants and keys ---
+    /// The first tenant created (the default one), if any.
+    async fn default_tenant(&self) -> CoreResult<Option<Tenant>>;
+    /// Create a tenant.
+    async fn insert_tenant(&self, tenant: &Tenant) -> CoreResult<()>;
+    /// Signing keys, newest first.
+    async fn signing_keys(&self, tenant: &str) -> CoreResult<Vec<SigningKey>>;
+    /// Add a signing key.
+    async fn insert_signing_key(&self, tenant: &str, key: &SigningKey) -> CoreResult<()>;
+
+    // --- clients ---
+    /// Insert a client.
+    async fn insert_client(&self, tenant: &str, client: &Client) -> CoreResult<()>;
+    /// Get a client by id.
+    async fn get_client(&self, tenant: &str, client_id: &str) -> CoreResult<Option<Client>>;
+    /// All clients, by name.
+    async fn list_clients(&self, tenant: &str) -> CoreResult<Vec<Client>>;
+    /// Replace a client; false if it does not exist.
+    async fn update_client(&self, tenant: &str, client: &Client) -> CoreResult<bool>;
+    /// Delete a client and its grants; false if it did not exist.
+    async fn delete_client(&self, tenant: &str, client_id: &str) -> CoreResult<bool>;
+
+    // --- resource servers ---
+    /// Insert an API; `Conflict` when the identifier is taken.
+    async fn insert_resource_server(&self, tenant: &str, rs: &ResourceServer) -> CoreResult<()>;
+    /// Get an API by id or by identifier (audience).
+    async fn get_resource_server(
+        &self,
+        tenant: &str,
+        id_or_identifier: &str,
+    ) -> CoreResult<Option<ResourceServer>>;
+    /// All APIs.
+    async fn list_resource_servers(&self, tenant: &str) -> CoreResult<Vec<ResourceServer>>;
+    /// Replace an API; false if it does not exist.
+    async fn update_resource_server(&self, tenant: &str, rs: &ResourceServer) -> CoreResult<bool>;
+    /// Delete an API; false if it did not exist.
+    async fn delete_resource_server(&self, tenant: &str, id: &str) -> CoreResult<bool>;
+
+    // --- client grants ---
+    /// Insert a grant; `Conflict` when the client already has one for the audience.
+    async fn insert_client_grant(&self, tenant: &str, grant: &ClientGrant) -> CoreResult<()>;
+    /// Get a grant by id.
+    async fn get_client_grant(&self, tenant: &str, id: &str) -> CoreResult<Option<ClientGrant>>;
+    /// The grant of a client for an audience.
+    async fn find_client_grant(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        audience: &str,
+    ) -> CoreResult<Option<ClientGrant>>;
+    /// All grants.
+    async fn list_client_grants(&self, tenant: &str) -> CoreResult<Vec<ClientGrant>>;
+    /// Replace a grant; false if it does not exist.
+    async fn update_client_grant(&self, tenant: &str, grant: &ClientGrant) -> CoreResult<bool>;
+    /// Delete a grant; false if it did not exist.
+    async fn delete_client_grant(&self, tenant: &str, id: &str) -> CoreResult<bool>;
+
+    // --- connections ---
+    /// Insert a connection; `Conflict` when the name is taken.
+    async fn insert_connection(&self, tenant: &str, connection: &Connection) -> CoreResult<()>;
+    /// Get a connection by id.
+    async fn get_connection(&self, tenant: &str, id: &str) -> CoreResult<Option<Connection>>;
+    /// Get a connection by name.
+    async fn get_connection_by_name(
+        &self,
+        tenant: &str,
+        name: &str,
+    ) -> CoreResult<Option<Connection>>;
+    /// All connections, by name.
+    async fn list_connections(&self, tenant: &str) -> CoreResult<Vec<Connection>>;
+    /// Replace a connection; false if it does not exist.
+    async fn update_connection(&self, tenant: &str, connection: &Connection) -> CoreResult<bool>;
+    /// Delete a connection and its users; false if it did not exist.
+    async fn delete_connection(&self, tenant: &str, id: &str) -> CoreResult<bool>;
+    /// How many users the connection has.
+    async fn count_connection_users(&self, tenant: &str, connection_id: &str) -> CoreResult<u64>;
+
+    // --- users ---
+    /// Insert a user with all its data in one statement.
+    async fn insert_user(&self, tenant: &str, user: &User) -> CoreResult<InsertOutcome>;
+    /// Get a user by full id.
+    async fn get_user(&self, tenant: &str, user_id: &str) -> CoreResult<Option<User>>;
+    /// Get a connection's user by (lower-cased) email.
+    async fn get_user_by_email(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+        email: &str,
+    ) -> CoreResult<Option<User>>;
+    /// Get a connection's user by username.
+    async fn get_user_by_username(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+        username: &str,
+    ) -> CoreResult<Option<User>>;
+    /// Users of every connection with exactly this email.
+    async fn users_by_email(&self, tenant: &str, email: &str) -> CoreResult<Vec<User>>;
+    /// Replace a user's profile and credential; `Duplicate` when the new
+    /// email or username is taken in the connection; `Ok(None)` when the
+    /// user does not exist.
+    async fn update_user(&self, tenant: &str, user: &User) -> CoreResult<Option<InsertOutcome>>;
+    /// Delete a user; false if it did not exist.
+    async fn delete_user(&self, tenant: &str, user_id: &str) -> CoreResult<bool>;
+    /// Delete a connection's users with this email; how many were deleted.
+    async fn delete_users_by_email(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+        email: &str,
+    ) -> CoreResult<u64>;
+    /// Record a successful login: `last_login`, `last_ip`, `logins_count`,
+    /// and, when given, a replacement credential (rehash on login), in one statement.
+    async fn record_login(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        at: &str,
+        ip: Option<&str>,
+        new_credential: Option<&str>,
+    ) -> CoreResult<()>;
+    /// Search users.
+    async fn search_users(&self, tenant: &str, search: &UserSearch) -> CoreResult<UserPage>;
+
+    // --- logs ---
+    /// Append to the tenant log.
+    async fn append_log(&self, tenant: &str, event: &LogEvent) -> CoreResult<()>;
+    /// Tenant log, newest first, optionally one type only.
+    async fn list_logs(
+        &self,
+        tenant: &str,
+        kind: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> CoreResult<(Vec<LogEvent>, u64)>;
+}

@@ -1,0 +1,171 @@
+//! Assembling the router and running the server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use tern_core::store::Store;
+use tern_hash::HashPolicy;
+use tern_store::SqlStore;
+use tokio::net::TcpListener;
+
+use crate::bootstrap::{BootstrapInfo, bootstrap};
+use crate::config::Config;
+use crate::keys::KeyRing;
+use crate::rate_limit::RateLimiter;
+use crate::state::{AppState, Inner};
+use crate::{auth, rate_limit, routes};
+
+/// A server started by [`start`].
+pub struct RunningServer {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The public URL in effect.
+    pub public_url: String,
+    /// The bootstrap record (`None` only if bootstrap.json was removed by hand).
+    pub bootstrap: Option<BootstrapInfo>,
+    /// The state (tests reach the store through it).
+    pub state: AppState,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stop accepting, finish in-flight requests, return.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(());
+        let _ = self.task.await;
+    }
+    /// Wait until the server ends (for `tern serve`).
+    pub async fn wait(self) -> std::io::Result<()> {
+        let _keep = self.shutdown;
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+}
+
+/// Errors that stop the server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Bad configuration.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Store could not open.
+    #[error(transparent)]
+    Store(#[from] tern_store::StoreOpenError),
+    /// Bootstrap failed.
+    #[error(transparent)]
+    Bootstrap(#[from] crate::bootstrap::BootstrapError),
+    /// Keys unusable.
+    #[error(transparent)]
+    Keys(#[from] crate::keys::KeyError),
+    /// Store error.
+    #[error(transparent)]
+    Core(#[from] tern_core::CoreError),
+}
+
+/// Bind, open the store, bootstrap, and serve in the background.
+pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        StartError::Config(format!(
+            "cannot create data dir {}: {e}",
+            config.data_dir.display()
+        ))
+    })?;
+    let policy = hash_policy(&config)?;
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.listen.clone(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen.clone(),
+        source,
+    })?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("https://{addr}"))
+        .trim_end_matches('/')
+        .to_string();
+    let store = SqlStore::open(&config.database_url()).await?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let (tenant, info) = bootstrap(store.as_ref(), &config, &public_url).await?;
+    let keys = KeyRing::new(&store.signing_keys(&tenant.id).await?)?;
+    let state = AppState(Arc::new(Inner {
+        store,
+        tenant,
+        keys,
+        public_url: public_url.clone(),
+        limiter: RateLimiter::new(config.rate_limit),
+        config,
+        policy,
+    }));
+    let app = router(state.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+        })
+        .await
+    });
+    Ok(RunningServer {
+        addr,
+        public_url,
+        bootstrap: info,
+        state,
+        shutdown: tx,
+        task,
+    })
+}
+
+fn hash_policy(config: &Config) -> Result<HashPolicy, StartError> {
+    let p = &config.password_hash;
+    match p.algorithm.as_str() {
+        "argon2id" => HashPolicy::argon2id(
+            p.argon2_memory_kib,
+            p.argon2_iterations,
+            p.argon2_parallelism,
+        ),
+        "bcrypt" => HashPolicy::bcrypt(p.bcrypt_cost),
+        other => {
+            return Err(StartError::Config(format!(
+                "password_hash.algorithm '{other}': use argon2id or bcrypt"
+            )));
+        }
+    }
+    .map_err(|e| StartError::Config(format!("password_hash: {e}")))
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let management = routes::management_router()
+        .layer(from_fn_with_state(state.clone(), auth::management))
+        .layer(from_fn_with_state(state.clone(), rate_limit::limit));
+    Router::new()
+        .nest("/api/v2", management)
+        .merge(routes::public_router())
+        .fallback(routes::not_found)
+        // Bodies are read by our own extractors, which enforce the limit
+        // with Auth0's 413; this outer cap only stops abuse early.
+        .layer(DefaultBodyLimit::max(
+            state.config.max_body_bytes.saturating_mul(2),
+        ))
+        .with_state(state)
+}

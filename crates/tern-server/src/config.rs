@@ -1,0 +1,115 @@
+//! Server configuration: defaults ← TOML file ← `TERN_*` environment ← flags.
+
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Everything `tern serve` can be told.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: String,
+    /// The URL clients reach Tern at (the token issuer and the base of the
+    /// Management API audience). SDKs insist on https, so this is set
+    /// independently of `listen`; when absent it is `https://<bound address>`.
+    pub public_url: Option<String>,
+    /// `sqlite://PATH` or `postgres://…`; default: SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Where the SQLite file and `bootstrap.json` live.
+    pub data_dir: PathBuf,
+    /// Management API rate limit, per tenant.
+    pub rate_limit: RateLimitConfig,
+    /// How new passwords are hashed.
+    pub password_hash: PasswordHashConfig,
+    /// Largest request body accepted on JSON endpoints (Auth0: 1 MB).
+    pub max_body_bytes: usize,
+    /// How deep a user search may page (Auth0: 1000 results).
+    pub search_window: u64,
+    /// Credentials of the bootstrap admin client, when the operator wants to choose them.
+    pub bootstrap_client_id: Option<String>,
+    /// See `bootstrap_client_id`.
+    pub bootstrap_client_secret: Option<String>,
+}
+
+/// A token bucket: `burst` requests at once, refilled at `per_second`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct RateLimitConfig {
+    /// Sustained requests per second.
+    pub per_second: f64,
+    /// Bucket size.
+    pub burst: u32,
+}
+
+/// The hashing policy for new passwords.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PasswordHashConfig {
+    /// `argon2id` (default) or `bcrypt`.
+    pub algorithm: String,
+    /// argon2id memory in KiB.
+    pub argon2_memory_kib: u32,
+    /// argon2id passes.
+    pub argon2_iterations: u32,
+    /// argon2id lanes.
+    pub argon2_parallelism: u32,
+    /// bcrypt cost.
+    pub bcrypt_cost: u32,
+}
+
+impl Default for PasswordHashConfig {
+    fn default() -> Self {
+        // OWASP Password Storage Cheat Sheet, argon2id minimum: m=19 MiB, t=2, p=1.
+        Self {
+            algorithm: "argon2id".into(),
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            bcrypt_cost: 12,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            database_url: None,
+            data_dir: PathBuf::from("tern-data"),
+            // Auth0's paid tier: 15 requests/s, burst 50.
+            rate_limit: RateLimitConfig {
+                per_second: 15.0,
+                burst: 50,
+            },
+            password_hash: PasswordHashConfig::default(),
+            max_body_bytes: 1024 * 1024,
+            search_window: 1000,
+            bootstrap_client_id: None,
+            bootstrap_client_secret: None,
+        }
+    }
+}
+
+impl Config {
+    /// Load defaults, then the TOML file (if any), then `TERN_*` variables
+    /// (`TERN_RATE_LIMIT__BURST` for nested keys).
+    pub fn load(file: Option<&std::path::Path>) -> Result<Self, Box<figment::Error>> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            fig = fig.merge(Toml::file_exact(f));
+        }
+        fig.merge(Env::prefixed("TERN_").split("__"))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("tern.db").display()))
+    }
+}

@@ -1,0 +1,19 @@
+//! Tern's HTTP server: `/oauth/token`, `/userinfo`, `/.well-known`, the
+//! Management API under `/api/v2`.
+//!
+//! Handlers are thin: they parse the request, call the domain (`tern-core`)
+//! or the store, and map errors once (see [`error`]).
+
+pub mod app;
+pub mod auth;
+pub mod body;
+pub mod bootstrap;
+pub mod config;
+pub mod error;
+pub mod keys;
+pub mod rate_limit;
+pub mod routes;
+pub mod state;
+
+pub use app::{RunningServer, start};
+pub use config::Config;

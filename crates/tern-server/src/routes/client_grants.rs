@@ -1,0 +1,140 @@
+//! `/api/v2/client-grants`: which client may get which scopes of which API.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use tern_core::ids;
+use tern_core::model::ClientGrant;
+
+use super::{field, object_with, require_keys};
+use crate::auth::Caller;
+use crate::body::{JsonBody, Paging, QueryMap};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+fn not_found() -> ApiError {
+    ApiError::not_found(
+        "inexistent_client_grant",
+        "The client grant does not exist.",
+    )
+}
+
+/// Every scope must be one the API defines.
+async fn check_scopes(s: &AppState, audience: &str, scope: &[String]) -> Result<(), ApiError> {
+    let rs = s
+        .store
+        .get_resource_server(s.tid(), audience)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "inexistent_resource_server",
+                format!("No resource server found for audience {audience}."),
+            )
+        })?;
+    if let Some(bad) = scope
+        .iter()
+        .find(|sc| !rs.scopes.iter().any(|d| &d.value == *sc))
+    {
+        return Err(ApiError::invalid_body(format!(
+            "Payload validation error: scope '{bad}' is not defined by the API {audience}."
+        )));
+    }
+    Ok(())
+}
+
+/// `POST /client-grants`.
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    caller.require(&["create:client_grants"])?;
+    let obj = object_with(&body, &["client_id", "audience", "scope"])?;
+    require_keys(obj, &["client_id", "audience", "scope"])?;
+    let client_id: String = field(obj, "client_id")?.unwrap_or_default();
+    let audience: String = field(obj, "audience")?.unwrap_or_default();
+    let scope: Vec<String> = field(obj, "scope")?.unwrap_or_default();
+    if s.store.get_client(s.tid(), &client_id).await?.is_none() {
+        return Err(ApiError::not_found(
+            "inexistent_client",
+            format!("No client found for client_id {client_id}."),
+        ));
+    }
+    check_scopes(&s, &audience, &scope).await?;
+    let grant = ClientGrant {
+        id: ids::client_grant_id(),
+        client_id,
+        audience,
+        scope,
+    };
+    s.store.insert_client_grant(s.tid(), &grant).await?;
+    Ok((StatusCode::CREATED, Json(grant)).into_response())
+}
+
+/// `GET /client-grants` (filters `audience`, `client_id`).
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    q: QueryMap,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&["read:client_grants"])?;
+    let paging = Paging::from_query(&q, 100)?;
+    let mut grants = s.store.list_client_grants(s.tid()).await?;
+    if let Some(a) = q.str("audience") {
+        grants.retain(|g| g.audience == a);
+    }
+    if let Some(c) = q.str("client_id") {
+        grants.retain(|g| g.client_id == c);
+    }
+    Ok(Json(paging.apply(grants, "client_grants")))
+}
+
+/// `GET /client-grants/{id}`.
+pub async fn get_one(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ClientGrant>, ApiError> {
+    caller.require(&["read:client_grants"])?;
+    s.store
+        .get_client_grant(s.tid(), &id)
+        .await?
+        .map(Json)
+        .ok_or_else(not_found)
+}
+
+/// `PATCH /client-grants/{id}` (scope only).
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<ClientGrant>, ApiError> {
+    caller.require(&["update:client_grants"])?;
+    let obj = object_with(&body, &["scope"])?;
+    let mut grant = s
+        .store
+        .get_client_grant(s.tid(), &id)
+        .await?
+        .ok_or_else(not_found)?;
+    if let Some(scope) = field::<Vec<String>>(obj, "scope")? {
+        check_scopes(&s, &grant.audience, &scope).await?;
+        grant.scope = scope;
+    }
+    s.store.update_client_grant(s.tid(), &grant).await?;
+    Ok(Json(grant))
+}
+
+/// `DELETE /client-grants/{id}`.
+pub async fn delete(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&["delete:client_grants"])?;
+    // Idempotent, as Auth0.
+    s.store.delete_client_grant(s.tid(), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

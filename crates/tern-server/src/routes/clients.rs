@@ -1,0 +1,214 @@
+//! `/api/v2/clients`: applications.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tern_core::ids;
+use tern_core::model::Client;
+
+use super::{field, merge_into, object_with, require_keys};
+use crate::auth::Caller;
+use crate::body::{JsonBody, Paging, QueryMap};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "app_type",
+    "is_first_party",
+    "callbacks",
+    "allowed_origins",
+    "web_origins",
+    "allowed_logout_urls",
+    "grant_types",
+    "token_endpoint_auth_method",
+    "client_metadata",
+    "oidc_conformant",
+    "logo_uri",
+    "jwt_configuration",
+    "sso",
+    "cross_origin_auth",
+];
+/// Fields Tern accepts for Auth0 compatibility but does not act on.
+const IGNORED: &[&str] = &[
+    "oidc_conformant",
+    "logo_uri",
+    "jwt_configuration",
+    "sso",
+    "cross_origin_auth",
+];
+
+/// SHA-256 of a client secret, hex. Secrets are 64 random characters, so a
+/// slow password hash would add latency to every token request for nothing.
+pub fn hash_secret(secret: &str) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes());
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `secret` is the client's, in constant time.
+pub fn secret_matches(client: &Client, secret: &str) -> bool {
+    let h = hash_secret(secret);
+    aws_lc_rs::constant_time::verify_slices_are_equal(h.as_bytes(), client.secret_hash.as_bytes())
+        .is_ok()
+}
+
+fn with_secret(client: &Client, secret: &str) -> Value {
+    let mut v = json!(client);
+    v["client_secret"] = json!(secret);
+    v
+}
+
+fn client_not_found() -> ApiError {
+    ApiError::not_found("inexistent_client", "Client not found")
+}
+
+/// `POST /clients`.
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    caller.require(&["create:clients"])?;
+    let obj = object_with(&body, FIELDS)?;
+    require_keys(obj, &["name"])?;
+    let mut patch = obj.clone();
+    patch.retain(|k, _| !IGNORED.contains(&k.as_str()));
+    let app_type: Option<String> = field(obj, "app_type")?;
+    let base = Client {
+        client_id: ids::client_id(),
+        name: String::new(),
+        description: None,
+        app_type: None,
+        is_first_party: true,
+        callbacks: vec![],
+        allowed_origins: vec![],
+        web_origins: vec![],
+        allowed_logout_urls: vec![],
+        // Auth0's defaults for a new application.
+        grant_types: if app_type.as_deref() == Some("non_interactive") {
+            vec!["client_credentials".into()]
+        } else {
+            vec![
+                "authorization_code".into(),
+                "implicit".into(),
+                "refresh_token".into(),
+                "client_credentials".into(),
+            ]
+        },
+        token_endpoint_auth_method: "client_secret_post".into(),
+        client_metadata: Default::default(),
+        global: false,
+        secret_hash: String::new(),
+    };
+    let mut client = merge_into(&base, &patch)?;
+    validate(&client)?;
+    let secret = ids::client_secret();
+    client.secret_hash = hash_secret(&secret);
+    s.store.insert_client(s.tid(), &client).await?;
+    Ok((StatusCode::CREATED, Json(with_secret(&client, &secret))).into_response())
+}
+
+fn validate(c: &Client) -> Result<(), ApiError> {
+    if c.name.trim().is_empty() {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'String is too short (0 chars), minimum 1' on property name.",
+        ));
+    }
+    if !["client_secret_post", "client_secret_basic", "none"]
+        .contains(&c.token_endpoint_auth_method.as_str())
+    {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'token_endpoint_auth_method' must be one of client_secret_post, client_secret_basic, none.",
+        ));
+    }
+    Ok(())
+}
+
+/// `GET /clients`.
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    q: QueryMap,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&["read:clients"])?;
+    let paging = Paging::from_query(&q, 100)?;
+    let clients = s.store.list_clients(s.tid()).await?;
+    Ok(Json(paging.apply(clients, "clients")))
+}
+
+/// `GET /clients/{id}`. The secret is not returned: Tern keeps only its hash
+/// (rotate it to get a new one).
+pub async fn get_one(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Client>, ApiError> {
+    caller.require(&["read:clients"])?;
+    s.store
+        .get_client(s.tid(), &id)
+        .await?
+        .map(Json)
+        .ok_or_else(client_not_found)
+}
+
+/// `PATCH /clients/{id}`.
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Client>, ApiError> {
+    caller.require(&["update:clients"])?;
+    let obj = object_with(&body, FIELDS)?;
+    let current = s
+        .store
+        .get_client(s.tid(), &id)
+        .await?
+        .ok_or_else(client_not_found)?;
+    let mut patch = obj.clone();
+    patch.retain(|k, _| !IGNORED.contains(&k.as_str()));
+    let mut client = merge_into(&current, &patch)?;
+    client.secret_hash = current.secret_hash;
+    client.client_id = current.client_id;
+    validate(&client)?;
+    s.store.update_client(s.tid(), &client).await?;
+    Ok(Json(client))
+}
+
+/// `DELETE /clients/{id}`.
+pub async fn delete(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&["delete:clients"])?;
+    if id == caller.client_id {
+        return Err(ApiError::invalid_body(
+            "A client cannot delete itself: use another administrative client.",
+        ));
+    }
+    // Idempotent, as Auth0: deleting what is not there is still 204.
+    s.store.delete_client(s.tid(), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /clients/{id}/rotate-secret`.
+pub async fn rotate_secret(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&["update:client_keys"])?;
+    let mut client = s
+        .store
+        .get_client(s.tid(), &id)
+        .await?
+        .ok_or_else(client_not_found)?;
+    let secret = ids::client_secret();
+    client.secret_hash = hash_secret(&secret);
+    s.store.update_client(s.tid(), &client).await?;
+    Ok(Json(with_secret(&client, &secret)))
+}

@@ -1,0 +1,70 @@
+//! `/api/v2/logs`: the tenant log, newest first.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde_json::{Value, json};
+use tern_core::model::LogEvent;
+
+use crate::auth::Caller;
+use crate::body::{Paging, QueryMap};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The type filter: `q=type:fp` or `q=type:"fp"` (the subset of Auth0's log
+/// search Tern supports), or the Tern shorthand `type=fp`.
+fn type_filter(q: &QueryMap) -> Result<Option<String>, ApiError> {
+    if let Some(t) = q.str("type") {
+        return Ok(Some(t.to_string()));
+    }
+    let Some(query) = q.str("q").map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let value = query
+        .strip_prefix("type:")
+        .map(|v| v.trim_matches('"'))
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .ok_or_else(|| {
+            ApiError::invalid_query(format!(
+                "Query validation error: log search supports only q=type:<code>, got '{query}'."
+            ))
+        })?;
+    Ok(Some(value.to_string()))
+}
+
+/// `GET /logs`.
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    q: QueryMap,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&["read:logs"])?;
+    let paging = Paging::from_query(&q, 100)?;
+    let kind = type_filter(&q)?;
+    let (events, total) = s
+        .store
+        .list_logs(
+            s.tid(),
+            kind.as_deref(),
+            paging.page.saturating_mul(paging.per_page),
+            paging.per_page,
+        )
+        .await?;
+    let items = events.into_iter().map(|e| json!(e)).collect();
+    Ok(Json(paging.wrap(items, total, "logs")))
+}
+
+/// `GET /logs/{id}`.
+pub async fn get_one(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<LogEvent>, ApiError> {
+    caller.require(&["read:logs"])?;
+    // The log is append-only and newest-first; a bounded scan keeps the store trait small.
+    let (events, _) = s.store.list_logs(s.tid(), None, 0, 10_000).await?;
+    events
+        .into_iter()
+        .find(|e| e.id == id)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("inexistent_log", "Log event not found"))
+}

@@ -1,0 +1,169 @@
+//! Route tables. One module per resource; each handler parses, calls, maps.
+
+use axum::Router;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub mod client_grants;
+pub mod clients;
+pub mod connections;
+pub mod logs;
+pub mod oauth;
+pub mod resource_servers;
+pub mod users;
+pub mod wellknown;
+
+/// `/api/v2/...` (mounted behind authentication and rate limiting).
+pub fn management_router() -> Router<AppState> {
+    Router::new()
+        .route("/clients", get(clients::list).post(clients::create))
+        .route(
+            "/clients/{id}",
+            get(clients::get_one)
+                .patch(clients::update)
+                .delete(clients::delete),
+        )
+        .route("/clients/{id}/rotate-secret", post(clients::rotate_secret))
+        .route(
+            "/resource-servers",
+            get(resource_servers::list).post(resource_servers::create),
+        )
+        .route(
+            "/resource-servers/{id}",
+            get(resource_servers::get_one)
+                .patch(resource_servers::update)
+                .delete(resource_servers::delete),
+        )
+        .route(
+            "/client-grants",
+            get(client_grants::list).post(client_grants::create),
+        )
+        .route(
+            "/client-grants/{id}",
+            get(client_grants::get_one)
+                .patch(client_grants::update)
+                .delete(client_grants::delete),
+        )
+        .route(
+            "/connections",
+            get(connections::list).post(connections::create),
+        )
+        .route(
+            "/connections/{id}",
+            get(connections::get_one)
+                .patch(connections::update)
+                .delete(connections::delete),
+        )
+        .route(
+            "/connections/{id}/users",
+            axum::routing::delete(users::delete_by_email),
+        )
+        .route("/users", get(users::list).post(users::create))
+        .route(
+            "/users/{id}",
+            get(users::get_one)
+                .patch(users::update)
+                .delete(users::delete),
+        )
+        .route("/users-by-email", get(users::by_email))
+        .route("/logs", get(logs::list))
+        .route("/logs/{id}", get(logs::get_one))
+        .fallback(management_not_found)
+}
+
+/// Everything outside `/api/v2`.
+pub fn public_router() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/jwks.json", get(wellknown::jwks))
+        .route(
+            "/.well-known/openid-configuration",
+            get(wellknown::openid_configuration),
+        )
+        .route("/oauth/token", post(oauth::token))
+        .route("/userinfo", get(oauth::userinfo).post(oauth::userinfo))
+}
+
+async fn management_not_found(uri: Uri) -> Response {
+    ApiError::not_found(
+        "not_found",
+        format!(
+            "Not Found: {} is not a Management API endpoint Tern implements.",
+            uri.path()
+        ),
+    )
+    .into_response()
+}
+
+/// 404 for anything else, as JSON.
+pub async fn not_found(uri: Uri) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({"error": "not_found", "error_description": format!("Nothing at {}", uri.path())})),
+    )
+        .into_response()
+}
+
+/// The body must be an object whose keys are all in `allowed`.
+pub fn object_with<'a>(
+    body: &'a Value,
+    allowed: &[&str],
+) -> Result<&'a Map<String, Value>, ApiError> {
+    let obj = body.as_object().ok_or_else(|| {
+        ApiError::invalid_body("Payload validation error: 'Expected type object'.")
+    })?;
+    if let Some(k) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(ApiError::invalid_body(format!(
+            "Payload validation error: 'Additional properties not allowed: {k}'."
+        )));
+    }
+    Ok(obj)
+}
+
+/// The body must carry these keys.
+pub fn require_keys(obj: &Map<String, Value>, keys: &[&str]) -> Result<(), ApiError> {
+    match keys.iter().find(|k| !obj.contains_key(**k)) {
+        Some(k) => Err(ApiError::invalid_body(format!(
+            "Payload validation error: 'Missing required property: {k}'."
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Overlay `patch` onto the JSON form of `entity` and read it back; a type
+/// mismatch becomes Auth0's payload validation error naming the property.
+pub fn merge_into<T: serde::Serialize + DeserializeOwned>(
+    entity: &T,
+    patch: &Map<String, Value>,
+) -> Result<T, ApiError> {
+    let mut v = serde_json::to_value(entity).map_err(|_| ApiError::internal())?;
+    if let Value::Object(m) = &mut v {
+        for (k, val) in patch {
+            m.insert(k.clone(), val.clone());
+        }
+    }
+    // Fields that are skipped when serialising (secrets) would be lost by the
+    // round trip; callers restore them.
+    serde_json::from_value(v)
+        .map_err(|e| ApiError::invalid_body(format!("Payload validation error: {e}.")))
+}
+
+/// A typed field from a body, or a payload validation error.
+pub fn field<T: DeserializeOwned>(
+    obj: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<T>, ApiError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => serde_json::from_value(v.clone()).map(Some).map_err(|e| {
+            ApiError::invalid_body(format!(
+                "Payload validation error: '{e}' on property {key}."
+            ))
+        }),
+    }
+}

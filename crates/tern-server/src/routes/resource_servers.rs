@@ -1,0 +1,166 @@
+//! `/api/v2/resource-servers`: APIs tokens are minted for.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use tern_core::ids;
+use tern_core::model::{ResourceServer, default_token_lifetime};
+
+use super::{merge_into, object_with, require_keys};
+use crate::auth::Caller;
+use crate::body::{JsonBody, Paging, QueryMap};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const FIELDS: &[&str] = &[
+    "name",
+    "identifier",
+    "scopes",
+    "signing_alg",
+    "token_lifetime",
+    "allow_offline_access",
+    "skip_consent_for_verifiable_first_party_clients",
+];
+
+fn not_found() -> ApiError {
+    ApiError::not_found(
+        "inexistent_resource_server",
+        "The resource server does not exist",
+    )
+}
+
+fn validate(rs: &ResourceServer) -> Result<(), ApiError> {
+    if rs.signing_alg != "RS256" {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: Tern signs with RS256 only; 'signing_alg' must be RS256.",
+        ));
+    }
+    if !(1..=2_592_000).contains(&rs.token_lifetime) {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'token_lifetime' must be between 1 and 2592000 seconds.",
+        ));
+    }
+    if rs.identifier.is_empty() || rs.identifier.len() > 600 {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'identifier' must be 1 to 600 characters.",
+        ));
+    }
+    Ok(())
+}
+
+/// `POST /resource-servers`.
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    caller.require(&["create:resource_servers"])?;
+    let obj = object_with(&body, FIELDS)?;
+    require_keys(obj, &["identifier"])?;
+    let base = ResourceServer {
+        id: ids::resource_server_id(),
+        name: String::new(),
+        identifier: String::new(),
+        scopes: vec![],
+        signing_alg: "RS256".into(),
+        token_lifetime: default_token_lifetime(),
+        allow_offline_access: false,
+        skip_consent_for_verifiable_first_party_clients: true,
+        is_system: false,
+    };
+    let mut rs = merge_into(&base, obj)?;
+    if rs.name.is_empty() {
+        rs.name = rs.identifier.clone();
+    }
+    validate(&rs)?;
+    s.store.insert_resource_server(s.tid(), &rs).await?;
+    Ok((StatusCode::CREATED, Json(rs)).into_response())
+}
+
+/// `GET /resource-servers`.
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    q: QueryMap,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&["read:resource_servers"])?;
+    let paging = Paging::from_query(&q, 100)?;
+    Ok(Json(paging.apply(
+        s.store.list_resource_servers(s.tid()).await?,
+        "resource_servers",
+    )))
+}
+
+/// `GET /resource-servers/{id}` (id or identifier, as Auth0).
+pub async fn get_one(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ResourceServer>, ApiError> {
+    caller.require(&["read:resource_servers"])?;
+    s.store
+        .get_resource_server(s.tid(), &id)
+        .await?
+        .map(Json)
+        .ok_or_else(not_found)
+}
+
+/// `PATCH /resource-servers/{id}`.
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<ResourceServer>, ApiError> {
+    caller.require(&["update:resource_servers"])?;
+    let obj = object_with(&body, FIELDS)?;
+    let current = s
+        .store
+        .get_resource_server(s.tid(), &id)
+        .await?
+        .ok_or_else(not_found)?;
+    if current.is_system {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "operation_not_supported",
+            "The Management API cannot be modified.",
+        ));
+    }
+    if obj
+        .get("identifier")
+        .is_some_and(|v| v.as_str() != Some(current.identifier.as_str()))
+    {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'identifier' cannot be changed.",
+        ));
+    }
+    let mut rs = merge_into(&current, obj)?;
+    rs.id = current.id;
+    rs.is_system = false;
+    validate(&rs)?;
+    s.store.update_resource_server(s.tid(), &rs).await?;
+    Ok(Json(rs))
+}
+
+/// `DELETE /resource-servers/{id}`.
+pub async fn delete(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&["delete:resource_servers"])?;
+    let Some(rs) = s.store.get_resource_server(s.tid(), &id).await? else {
+        return Ok(StatusCode::NO_CONTENT);
+    };
+    if rs.is_system {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "operation_not_supported",
+            "The Management API cannot be deleted.",
+        ));
+    }
+    s.store.delete_resource_server(s.tid(), &rs.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

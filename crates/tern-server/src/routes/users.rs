@@ -1,0 +1,260 @@
+//! `/api/v2/users`, `/api/v2/users-by-email`, `/api/v2/connections/{id}/users`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use tern_core::model::{Connection, User, UserSource};
+use tern_core::store::{InsertOutcome, UserSearch};
+use tern_core::user_profile::{ProfileFields, ProfileRequest, project_fields, user_json};
+use tern_core::{password_policy, search, users};
+
+use crate::auth::Caller;
+use crate::body::{JsonBody, Paging, QueryMap};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+fn user_not_found() -> ApiError {
+    ApiError::not_found("inexistent_user", "The user does not exist.")
+}
+
+fn user_exists() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "auth0_idp_error",
+        "The user already exists.",
+    )
+}
+
+/// Hash a new password under the tenant policy, off the async runtime, after
+/// checking the connection's strength policy.
+pub async fn hash_new_password(
+    s: &AppState,
+    connection: &Connection,
+    password: String,
+) -> Result<String, ApiError> {
+    let policy_name = connection
+        .options
+        .get("passwordPolicy")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    password_policy::check(policy_name.as_deref(), &password).map_err(|m| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "password_strength_error",
+            format!("PasswordStrengthError: {m}"),
+        )
+    })?;
+    let state = s.clone();
+    tokio::task::spawn_blocking(move || state.policy.hash(&password))
+        .await
+        .map_err(|_| ApiError::internal())
+}
+
+/// `GET /users`: list or search (`q`, Lucene subset), paged, within the search window.
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    q: QueryMap,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&["read:users"])?;
+    if let Some(engine) = q.str("search_engine")
+        && engine != "v3"
+    {
+        return Err(ApiError::invalid_query(format!(
+            "You are not allowed to use search_engine={engine}."
+        )));
+    }
+    let paging = Paging::from_query(&q, 100)?;
+    let window = s.config.search_window;
+    if paging.per_page > 0
+        && (paging.page.saturating_add(1)).saturating_mul(paging.per_page) > window
+    {
+        return Err(ApiError::invalid_query(format!(
+            "You can only page through the first {window} records. See https://auth0.com/docs/users/search/v3/view-search-results-by-page#limitation."
+        )));
+    }
+    let query = match q.str("q").map(str::trim).filter(|s| !s.is_empty()) {
+        Some(text) => {
+            Some(search::parse_query(text).map_err(|e| ApiError::invalid_query(e.to_string()))?)
+        }
+        None => None,
+    };
+    let sort = match q.str("sort").filter(|s| !s.is_empty()) {
+        Some(text) => {
+            Some(search::parse_sort(text).map_err(|e| ApiError::invalid_query(e.to_string()))?)
+        }
+        None => None,
+    };
+    let (fields, include) = q.fields()?;
+    let page = s
+        .store
+        .search_users(
+            s.tid(),
+            &UserSearch {
+                query,
+                sort,
+                offset: paging.page * paging.per_page,
+                limit: paging.per_page,
+            },
+        )
+        .await?;
+    let items = page
+        .users
+        .iter()
+        .map(|u| project_fields(user_json(u), &fields, include))
+        .collect();
+    Ok(Json(paging.wrap(items, page.total, "users")))
+}
+
+/// `POST /users`.
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    caller.require(&["create:users"])?;
+    let mut f = ProfileFields::from_json(&body, ProfileRequest::Create)?;
+    let name = f.connection.clone().ok_or_else(|| {
+        ApiError::invalid_body("Payload validation error: 'Missing required property: connection'.")
+    })?;
+    let connection = s
+        .store
+        .get_connection_by_name(s.tid(), &name)
+        .await?
+        .ok_or_else(|| ApiError::invalid_body(format!("The connection does not exist: {name}.")))?;
+    if f.email.is_none() {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'Missing required property: email'.",
+        ));
+    }
+    if connection
+        .options
+        .get("requires_username")
+        .and_then(Value::as_bool)
+        == Some(true)
+        && f.username.is_none()
+    {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'Missing required property: username'.",
+        ));
+    }
+    let password = f.password.take().ok_or_else(|| {
+        ApiError::invalid_body("Payload validation error: 'Missing required property: password'.")
+    })?;
+    let credential = hash_new_password(&s, &connection, password).await?;
+    let user = users::new_user(f, &connection, Some(credential), UserSource::Api);
+    match s.store.insert_user(s.tid(), &user).await? {
+        InsertOutcome::Inserted => {
+            Ok((StatusCode::CREATED, Json(user_json(&user))).into_response())
+        }
+        InsertOutcome::Duplicate => Err(user_exists()),
+    }
+}
+
+async fn load(s: &AppState, id: &str) -> Result<User, ApiError> {
+    s.store
+        .get_user(s.tid(), id)
+        .await?
+        .ok_or_else(user_not_found)
+}
+
+/// `GET /users/{id}`.
+pub async fn get_one(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    q: QueryMap,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&["read:users"])?;
+    let (fields, include) = q.fields()?;
+    let user = load(&s, &id).await?;
+    Ok(Json(project_fields(user_json(&user), &fields, include)))
+}
+
+/// `PATCH /users/{id}`.
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let only_app_metadata = body
+        .as_object()
+        .is_some_and(|o| o.keys().all(|k| k == "app_metadata"));
+    if only_app_metadata {
+        caller.require(&["update:users", "update:users_app_metadata"])?;
+    } else {
+        caller.require(&["update:users"])?;
+    }
+    let f = ProfileFields::from_json(&body, ProfileRequest::Update)?;
+    let mut user = load(&s, &id).await?;
+    let password = f.password.clone();
+    users::apply_update(&mut user, f)?;
+    if let Some(pw) = password {
+        let connection = s
+            .store
+            .get_connection(s.tid(), &user.connection_id)
+            .await?
+            .ok_or_else(user_not_found)?;
+        user.credential = Some(hash_new_password(&s, &connection, pw).await?);
+    }
+    match s.store.update_user(s.tid(), &user).await? {
+        None => Err(user_not_found()),
+        Some(InsertOutcome::Duplicate) => Err(user_exists()),
+        Some(InsertOutcome::Inserted) => Ok(Json(user_json(&user))),
+    }
+}
+
+/// `DELETE /users/{id}`: 204 whether or not the user existed, as Auth0.
+pub async fn delete(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&["delete:users"])?;
+    s.store.delete_user(s.tid(), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /users-by-email?email=`.
+pub async fn by_email(
+    State(s): State<AppState>,
+    caller: Caller,
+    q: QueryMap,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&["read:users"])?;
+    let email = q.str("email").filter(|e| !e.is_empty()).ok_or_else(|| {
+        ApiError::invalid_query("Query validation error: 'Missing required property: email'.")
+    })?;
+    let (fields, include) = q.fields()?;
+    let users = s.store.users_by_email(s.tid(), email).await?;
+    Ok(Json(Value::Array(
+        users
+            .iter()
+            .map(|u| project_fields(user_json(u), &fields, include))
+            .collect(),
+    )))
+}
+
+/// `DELETE /connections/{id}/users?email=`: the clean-up Auth0 documents for
+/// `DUPLICATED_USER`.
+pub async fn delete_by_email(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    q: QueryMap,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&["delete:users"])?;
+    let email = q.str("email").filter(|e| !e.is_empty()).ok_or_else(|| {
+        ApiError::invalid_query("Query validation error: 'Missing required property: email'.")
+    })?;
+    let connection = s.store.get_connection(s.tid(), &id).await?.ok_or_else(|| {
+        ApiError::not_found("inexistent_connection", "The connection does not exist.")
+    })?;
+    s.store
+        .delete_users_by_email(s.tid(), &connection.id, &email.to_lowercase())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

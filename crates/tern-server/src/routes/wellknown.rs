@@ -1,0 +1,31 @@
+//! OpenID discovery and the JWKS.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+/// `GET /.well-known/jwks.json`.
+pub async fn jwks(State(state): State<AppState>) -> Json<jsonwebtoken::jwk::JwkSet> {
+    Json(state.keys.jwks())
+}
+
+/// `GET /.well-known/openid-configuration`: every URL from the public URL
+/// (https even when Tern listens on plain http), as SDKs verify the issuer.
+pub async fn openid_configuration(State(state): State<AppState>) -> Json<Value> {
+    let base = &state.public_url;
+    Json(json!({
+        "issuer": state.issuer(),
+        "token_endpoint": format!("{base}/oauth/token"),
+        "userinfo_endpoint": format!("{base}/userinfo"),
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
+        "grant_types_supported": ["client_credentials", "password", "http://auth0.com/oauth/grant-type/password-realm"],
+        "response_types_supported": ["token", "id_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "claims_supported": ["aud", "email", "email_verified", "exp", "iat", "iss", "name", "nickname", "picture", "sub", "updated_at"],
+    }))
+}

@@ -1,0 +1,62 @@
+//! What every handler can reach: the store, the tenant, its keys, the policy.
+
+use std::sync::Arc;
+
+use tern_core::model::Tenant;
+use tern_core::store::Store;
+use tern_hash::HashPolicy;
+
+use crate::config::Config;
+use crate::keys::KeyRing;
+use crate::rate_limit::RateLimiter;
+
+/// Shared, cheaply clonable server state.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+/// The contents of [`AppState`].
+pub struct Inner {
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// The tenant served (one per instance for now; host-based selection later).
+    pub tenant: Tenant,
+    /// Signing and verification keys.
+    pub keys: KeyRing,
+    /// `https://host[:port]` without a trailing slash.
+    pub public_url: String,
+    /// Configuration in effect.
+    pub config: Config,
+    /// Management API token buckets.
+    pub limiter: RateLimiter,
+    /// Hashing policy for new passwords.
+    pub policy: HashPolicy,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl Inner {
+    /// The token issuer, `https://host/` (with the trailing slash Auth0 uses).
+    pub fn issuer(&self) -> String {
+        format!("{}/", self.public_url)
+    }
+    /// The Management API audience, `https://host/api/v2/`.
+    pub fn management_audience(&self) -> String {
+        format!("{}/api/v2/", self.public_url)
+    }
+    /// The tenant id every store call is scoped by.
+    pub fn tid(&self) -> &str {
+        &self.tenant.id
+    }
+    /// Append to the tenant log; a failure is logged, never surfaced (a log
+    /// write must not fail the request it describes).
+    pub async fn log(&self, event: tern_core::model::LogEvent) {
+        if let Err(e) = self.store.append_log(self.tid(), &event).await {
+            tracing::error!(error = %e, kind = %event.kind, "could not write tenant log");
+        }
+    }
+}

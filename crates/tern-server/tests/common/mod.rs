@@ -1,0 +1,253 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+//! The integration harness: a real Tern on 127.0.0.1:0 over real HTTP, on
+//! SQLite (a temp file) or PostgreSQL (a fresh database per test, dropped
+//! afterwards — CI shares the server).
+
+#![allow(dead_code)]
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tern_server::bootstrap::BootstrapInfo;
+use tern_server::{Config, RunningServer};
+
+/// Which store backs the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Base URL of the PostgreSQL server tests use (no database name).
+pub fn pg_base() -> String {
+    std::env::var("TERN_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// A throw-away PostgreSQL database, dropped on `Drop` (even when the test panics).
+pub struct PgDatabase {
+    pub name: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> Self {
+        let name = format!("tern_test_{}", uuid::Uuid::new_v4().simple());
+        psql(&format!("CREATE DATABASE {name}"));
+        Self { name }
+    }
+    pub fn url(&self) -> String {
+        format!("{}/{}", pg_base(), self.name)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        psql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
+    }
+}
+
+fn psql(sql: &str) {
+    let url = format!("{}/postgres", pg_base());
+    let out = std::process::Command::new("psql")
+        .args([url.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .output()
+        .expect("psql must be installed for the PostgreSQL tests");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A running server plus what a client needs to talk to it.
+pub struct Harness {
+    pub server: Option<RunningServer>,
+    pub http: reqwest::Client,
+    pub base: String,
+    pub info: BootstrapInfo,
+    pub backend: Backend,
+    pub dir: tempfile::TempDir,
+    pub pg: Option<PgDatabase>,
+}
+
+impl Harness {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Start with a configuration tweak.
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pg = (backend == Backend::Postgres).then(PgDatabase::create);
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        config.database_url = pg.as_ref().map(PgDatabase::url);
+        // Tests make many calls in a burst; the rate-limit test sets its own tier.
+        config.rate_limit.burst = 10_000;
+        config.rate_limit.per_second = 10_000.0;
+        // Cheap argon2 parameters keep the suite fast; production defaults are tested in tern-hash.
+        config.password_hash.argon2_memory_kib = 1024;
+        config.password_hash.argon2_iterations = 1;
+        tweak(&mut config);
+        let server = tern_server::start(config).await.expect("server starts");
+        let info = server.bootstrap.clone().expect("bootstrap info");
+        let base = format!("http://{}", server.addr);
+        Self {
+            server: Some(server),
+            http: reqwest::Client::new(),
+            base,
+            info,
+            backend,
+            dir,
+            pg,
+        }
+    }
+
+    /// Restart on the same data (and database); returns the new harness.
+    pub async fn restart(mut self, tweak: impl FnOnce(&mut Config)) -> Self {
+        let server = self.server.take().expect("running");
+        let mut config = server.state.config.clone();
+        server.stop().await;
+        config.listen = "127.0.0.1:0".into();
+        tweak(&mut config);
+        let server = tern_server::start(config).await.expect("server restarts");
+        self.info = server.bootstrap.clone().expect("bootstrap info");
+        self.base = format!("http://{}", server.addr);
+        self.server = Some(server);
+        self
+    }
+
+    pub fn state(&self) -> &tern_server::state::AppState {
+        &self.server.as_ref().expect("running").state
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+    }
+
+    /// A client-credentials token for the Management API (all scopes).
+    pub async fn admin_token(&self) -> String {
+        self.m2m_token(
+            &self.info.client_id.clone(),
+            &self.info.client_secret.clone(),
+            &self.info.audience.clone(),
+            None,
+        )
+        .await
+    }
+
+    pub async fn m2m_token(
+        &self,
+        id: &str,
+        secret: &str,
+        audience: &str,
+        scope: Option<&str>,
+    ) -> String {
+        let (status, body) = self
+            .token(json!({"grant_type": "client_credentials", "client_id": id, "client_secret": secret, "audience": audience, "scope": scope}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "token: {body}");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
+    }
+
+    /// POST /oauth/token with a JSON body.
+    pub async fn token(&self, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}/oauth/token", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A Management API call with a bearer token.
+    pub async fn api(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v2{path}", self.base))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.expect("send");
+        let status = r.status();
+        let text = r.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Create a database user through the API; returns its JSON.
+    pub async fn create_user(&self, token: &str, email: &str, password: &str) -> Value {
+        let (s, b) = self
+            .api(token, Method::POST, "/users", Some(json!({"connection": "Username-Password-Authentication", "email": email, "password": password})))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "create user: {b}");
+        b
+    }
+
+    /// Create an application allowed to use the password grants, with the
+    /// default connection enabled; returns (client_id, client_secret).
+    pub async fn password_client(&self, token: &str) -> (String, String) {
+        let (s, c) = self
+            .api(
+                token,
+                Method::POST,
+                "/clients",
+                Some(json!({"name": "app", "app_type": "regular_web", "grant_types": ["password", "http://auth0.com/oauth/grant-type/password-realm"]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let id = c["client_id"].as_str().expect("client_id").to_string();
+        let secret = c["client_secret"].as_str().expect("secret").to_string();
+        let path = format!("/connections/{}", self.info.connection_id);
+        let (_, conn) = self.api(token, Method::GET, &path, None).await;
+        let mut enabled: Vec<Value> = conn["enabled_clients"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        enabled.push(json!(id));
+        let (s, b) = self
+            .api(
+                token,
+                Method::PATCH,
+                &path,
+                Some(json!({"enabled_clients": enabled})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        (id, secret)
+    }
+}
+
+/// Run an async scenario once per backend as two `#[tokio::test]`s.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name($crate::common::Backend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name($crate::common::Backend::Postgres).await } )*
+        }
+    };
+}

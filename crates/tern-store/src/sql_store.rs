@@ -1,0 +1,771 @@
+//! The `Store` implementation over sqlx `AnyPool`.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
+use sqlx::query::Query as SqlxQuery;
+// Dynamic SQL here is built only from constants and from `search_sql`, which
+// binds every user value as a parameter; that is what `AssertSqlSafe` asserts.
+use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
+use tern_core::model::{
+    Client, ClientGrant, Connection, JsonObject, LogEvent, ResourceServer, SigningKey, Tenant,
+    User, UserSource,
+};
+use tern_core::store::{InsertOutcome, Store, UserPage, UserSearch};
+use tern_core::{CoreError, CoreResult};
+
+use crate::search_sql::{self, Dialect, SqlValue};
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreOpenError {
+    /// The URL is neither `sqlite:` nor `postgres:`.
+    #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    /// Connecting failed.
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    /// A migration failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+/// Tern's store on SQLite or PostgreSQL.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+const USER_COLUMNS: &str = "user_id, connection_id, connection_name, email, email_verified, \
+    username, phone_number, phone_verified, name, given_name, family_name, nickname, picture, \
+    blocked, app_metadata, user_metadata, created_at, updated_at, last_login, last_ip, \
+    logins_count, credential, source";
+
+impl SqlStore {
+    /// Connect to `sqlite://…` (the file is created when missing) or
+    /// `postgres://…`, and run that backend's migrations.
+    pub async fn open(url: &str) -> Result<Self, StoreOpenError> {
+        sqlx::any::install_default_drivers();
+        let (dialect, url) = if url.starts_with("sqlite:") {
+            let url = if url.contains("mode=") || url.contains(":memory:") {
+                url.to_string()
+            } else if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Dialect::Sqlite, url)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            (Dialect::Postgres, url.to_string())
+        } else {
+            return Err(StoreOpenError::UnsupportedUrl(url.to_string()));
+        };
+        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        if dialect == Dialect::Sqlite {
+            // One writer at a time is SQLite's nature; WAL lets readers go on
+            // while it writes, and busy_timeout makes writers queue instead of fail.
+            options = options
+                .max_connections(if url.contains(":memory:") { 1 } else { 8 })
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; \
+                             PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                });
+        } else {
+            options = options.max_connections(16);
+        }
+        let pool = options
+            .connect(&url)
+            .await
+            .map_err(StoreOpenError::Connect)?;
+        let migrator = match dialect {
+            Dialect::Sqlite => &SQLITE_MIGRATIONS,
+            Dialect::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await.map_err(StoreOpenError::Migrate)?;
+        Ok(Self { pool, dialect })
+    }
+
+    /// The backend in use.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The underlying pool (benchmarks and tests compare against raw SQL).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    async fn get_doc<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        key: &str,
+        tenant: &str,
+        value: &str,
+    ) -> CoreResult<Option<T>> {
+        let sql = format!("SELECT body FROM {table} WHERE tenant_id = $1 AND {key} = $2");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)?;
+        row.map(|r| decode_body(&r)).transpose()
+    }
+
+    async fn list_docs<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        tenant: &str,
+        order: &str,
+    ) -> CoreResult<Vec<T>> {
+        let sql = format!("SELECT body FROM {table} WHERE tenant_id = $1 ORDER BY {order}");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
+        rows.iter().map(decode_body).collect()
+    }
+
+    async fn delete_doc(&self, table: &str, tenant: &str, id: &str) -> CoreResult<bool> {
+        let sql = format!("DELETE FROM {table} WHERE tenant_id = $1 AND id = $2");
+        let r = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Run an insert or update of a configuration document; a unique
+    /// violation becomes `Conflict` with `what` in the message.
+    async fn write_doc(&self, q: SqlxQuery<'_, Any, AnyArguments>, what: &str) -> CoreResult<u64> {
+        match q.execute(&self.pool).await {
+            Ok(r) => Ok(r.rows_affected()),
+            Err(e) if is_unique_violation(&e) => Err(CoreError::conflict(
+                "conflict",
+                format!("{what} already exists."),
+            )),
+            Err(e) => Err(storage(e)),
+        }
+    }
+}
+
+fn storage(e: sqlx::Error) -> CoreError {
+    tracing::error!(error = %e, "database error");
+    CoreError::Storage(e.to_string())
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+fn to_body<T: Serialize>(v: &T) -> String {
+    // Serialising our own model types cannot fail (no maps with non-string keys).
+    serde_json::to_string(v).unwrap_or_else(|_| "{}".into())
+}
+
+/// A client's stored body: its API shape plus the secret hash, which the API
+/// shape deliberately omits.
+fn client_body(c: &Client) -> String {
+    let mut v = serde_json::to_value(c).unwrap_or_default();
+    v["secret_hash"] = serde_json::Value::String(c.secret_hash.clone());
+    v.to_string()
+}
+
+fn decode_body<T: DeserializeOwned>(row: &AnyRow) -> CoreResult<T> {
+    let body: String = row.try_get("body").map_err(storage)?;
+    serde_json::from_str(&body)
+        .map_err(|e| CoreError::Storage(format!("corrupt stored document: {e}")))
+}
+
+fn decode_object(s: &str) -> JsonObject {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+fn decode_user(row: &AnyRow) -> CoreResult<User> {
+    let get_s = |c: &str| row.try_get::<String, _>(c).map_err(storage);
+    let get_o = |c: &str| row.try_get::<Option<String>, _>(c).map_err(storage);
+    let get_b = |c: &str| row.try_get::<i64, _>(c).map(|v| v != 0).map_err(storage);
+    let source = get_s("source")?;
+    Ok(User {
+        user_id: get_s("user_id")?,
+        connection_id: get_s("connection_id")?,
+        connection_name: get_s("connection_name")?,
+        email: get_o("email")?,
+        email_verified: get_b("email_verified")?,
+        username: get_o("username")?,
+        phone_number: get_o("phone_number")?,
+        phone_verified: get_b("phone_verified")?,
+        name: get_o("name")?,
+        given_name: get_o("given_name")?,
+        family_name: get_o("family_name")?,
+        nickname: get_o("nickname")?,
+        picture: get_o("picture")?,
+        blocked: get_b("blocked")?,
+        app_metadata: decode_object(&get_s("app_metadata")?),
+        user_metadata: decode_object(&get_s("user_metadata")?),
+        created_at: get_s("created_at")?,
+        updated_at: get_s("updated_at")?,
+        last_login: get_o("last_login")?,
+        last_ip: get_o("last_ip")?,
+        logins_count: row.try_get::<i64, _>("logins_count").map_err(storage)?,
+        credential: get_o("credential")?,
+        source: UserSource::parse(&source).unwrap_or(UserSource::Api),
+    })
+}
+
+/// Bind the profile columns of a user in `USER_COLUMNS` order after `tenant_id`.
+fn bind_user<'q>(
+    q: SqlxQuery<'q, Any, AnyArguments>,
+    u: &'q User,
+) -> SqlxQuery<'q, Any, AnyArguments> {
+    q.bind(&u.user_id)
+        .bind(&u.connection_id)
+        .bind(&u.connection_name)
+        .bind(u.email.as_deref())
+        .bind(i64::from(u.email_verified))
+        .bind(u.username.as_deref())
+        .bind(u.phone_number.as_deref())
+        .bind(i64::from(u.phone_verified))
+        .bind(u.name.as_deref())
+        .bind(u.given_name.as_deref())
+        .bind(u.family_name.as_deref())
+        .bind(u.nickname.as_deref())
+        .bind(u.picture.as_deref())
+        .bind(i64::from(u.blocked))
+        .bind(serde_json::Value::Object(u.app_metadata.clone()).to_string())
+        .bind(serde_json::Value::Object(u.user_metadata.clone()).to_string())
+        .bind(&u.created_at)
+        .bind(&u.updated_at)
+        .bind(u.last_login.as_deref())
+        .bind(u.last_ip.as_deref())
+        .bind(u.logins_count)
+        .bind(u.credential.as_deref())
+        .bind(u.source.as_str())
+}
+
+fn bind_values<'q>(
+    mut q: SqlxQuery<'q, Any, AnyArguments>,
+    values: &'q [SqlValue],
+) -> SqlxQuery<'q, Any, AnyArguments> {
+    for v in values {
+        q = match v {
+            SqlValue::Text(s) => q.bind(s.as_str()),
+            SqlValue::Int(i) => q.bind(*i),
+        };
+    }
+    q
+}
+
+#[async_trait::async_trait]
+impl Store for SqlStore {
+    async fn default_tenant(&self) -> CoreResult<Option<Tenant>> {
+        let row =
+            sqlx::query("SELECT id, name, created_at FROM tenants ORDER BY created_at, id LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(storage)?;
+        row.map(|r| {
+            Ok(Tenant {
+                id: r.try_get("id").map_err(storage)?,
+                name: r.try_get("name").map_err(storage)?,
+                created_at: r.try_get("created_at").map_err(storage)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn insert_tenant(&self, t: &Tenant) -> CoreResult<()> {
+        sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(&t.id)
+            .bind(&t.name)
+            .bind(&t.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn signing_keys(&self, tenant: &str) -> CoreResult<Vec<SigningKey>> {
+        let rows = sqlx::query(
+            "SELECT kid, private_pem, created_at FROM signing_keys WHERE tenant_id = $1 ORDER BY created_at DESC, kid",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(storage)?;
+        rows.iter()
+            .map(|r| {
+                Ok(SigningKey {
+                    kid: r.try_get("kid").map_err(storage)?,
+                    private_pem: r.try_get("private_pem").map_err(storage)?,
+                    created_at: r.try_get("created_at").map_err(storage)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_signing_key(&self, tenant: &str, key: &SigningKey) -> CoreResult<()> {
+        sqlx::query("INSERT INTO signing_keys (tenant_id, kid, private_pem, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(tenant)
+            .bind(&key.kid)
+            .bind(&key.private_pem)
+            .bind(&key.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn insert_client(&self, tenant: &str, c: &Client) -> CoreResult<()> {
+        let body = client_body(c);
+        let q =
+            sqlx::query("INSERT INTO clients (tenant_id, id, name, body) VALUES ($1, $2, $3, $4)")
+                .bind(tenant)
+                .bind(&c.client_id)
+                .bind(&c.name)
+                .bind(&body);
+        self.write_doc(q, "A client with this id").await.map(drop)
+    }
+
+    async fn get_client(&self, tenant: &str, client_id: &str) -> CoreResult<Option<Client>> {
+        self.get_doc("clients", "id", tenant, client_id).await
+    }
+
+    async fn list_clients(&self, tenant: &str) -> CoreResult<Vec<Client>> {
+        self.list_docs("clients", tenant, "name, id").await
+    }
+
+    async fn update_client(&self, tenant: &str, c: &Client) -> CoreResult<bool> {
+        let body = client_body(c);
+        let q =
+            sqlx::query("UPDATE clients SET name = $3, body = $4 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant)
+                .bind(&c.client_id)
+                .bind(&c.name)
+                .bind(&body);
+        Ok(self.write_doc(q, "A client").await? > 0)
+    }
+
+    async fn delete_client(&self, tenant: &str, client_id: &str) -> CoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        sqlx::query("DELETE FROM client_grants WHERE tenant_id = $1 AND client_id = $2")
+            .bind(tenant)
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+        let r = sqlx::query("DELETE FROM clients WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn insert_resource_server(&self, tenant: &str, rs: &ResourceServer) -> CoreResult<()> {
+        let body = to_body(rs);
+        let q = sqlx::query("INSERT INTO resource_servers (tenant_id, id, identifier, body) VALUES ($1, $2, $3, $4)")
+            .bind(tenant)
+            .bind(&rs.id)
+            .bind(&rs.identifier)
+            .bind(&body);
+        self.write_doc(q, "A resource server with the same identifier")
+            .await
+            .map(drop)
+    }
+
+    async fn get_resource_server(
+        &self,
+        tenant: &str,
+        id_or_identifier: &str,
+    ) -> CoreResult<Option<ResourceServer>> {
+        if let Some(rs) = self
+            .get_doc("resource_servers", "id", tenant, id_or_identifier)
+            .await?
+        {
+            return Ok(Some(rs));
+        }
+        self.get_doc("resource_servers", "identifier", tenant, id_or_identifier)
+            .await
+    }
+
+    async fn list_resource_servers(&self, tenant: &str) -> CoreResult<Vec<ResourceServer>> {
+        self.list_docs("resource_servers", tenant, "identifier")
+            .await
+    }
+
+    async fn update_resource_server(&self, tenant: &str, rs: &ResourceServer) -> CoreResult<bool> {
+        let body = to_body(rs);
+        let q = sqlx::query("UPDATE resource_servers SET identifier = $3, body = $4 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(&rs.id)
+            .bind(&rs.identifier)
+            .bind(&body);
+        Ok(self
+            .write_doc(q, "A resource server with the same identifier")
+            .await?
+            > 0)
+    }
+
+    async fn delete_resource_server(&self, tenant: &str, id: &str) -> CoreResult<bool> {
+        self.delete_doc("resource_servers", tenant, id).await
+    }
+
+    async fn insert_client_grant(&self, tenant: &str, g: &ClientGrant) -> CoreResult<()> {
+        let body = to_body(g);
+        let q = sqlx::query("INSERT INTO client_grants (tenant_id, id, client_id, audience, body) VALUES ($1, $2, $3, $4, $5)")
+            .bind(tenant)
+            .bind(&g.id)
+            .bind(&g.client_id)
+            .bind(&g.audience)
+            .bind(&body);
+        self.write_doc(q, "A client grant for this client and audience")
+            .await
+            .map(drop)
+    }
+
+    async fn get_client_grant(&self, tenant: &str, id: &str) -> CoreResult<Option<ClientGrant>> {
+        self.get_doc("client_grants", "id", tenant, id).await
+    }
+
+    async fn find_client_grant(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        audience: &str,
+    ) -> CoreResult<Option<ClientGrant>> {
+        let row = sqlx::query("SELECT body FROM client_grants WHERE tenant_id = $1 AND client_id = $2 AND audience = $3")
+            .bind(tenant)
+            .bind(client_id)
+            .bind(audience)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)?;
+        row.map(|r| decode_body(&r)).transpose()
+    }
+
+    async fn list_client_grants(&self, tenant: &str) -> CoreResult<Vec<ClientGrant>> {
+        self.list_docs("client_grants", tenant, "client_id, audience")
+            .await
+    }
+
+    async fn update_client_grant(&self, tenant: &str, g: &ClientGrant) -> CoreResult<bool> {
+        let body = to_body(g);
+        let q = sqlx::query("UPDATE client_grants SET body = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(&g.id)
+            .bind(&body);
+        Ok(self.write_doc(q, "A client grant").await? > 0)
+    }
+
+    async fn delete_client_grant(&self, tenant: &str, id: &str) -> CoreResult<bool> {
+        self.delete_doc("client_grants", tenant, id).await
+    }
+
+    async fn insert_connection(&self, tenant: &str, c: &Connection) -> CoreResult<()> {
+        let body = to_body(c);
+        let q = sqlx::query(
+            "INSERT INTO connections (tenant_id, id, name, body) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(tenant)
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&body);
+        self.write_doc(q, "A connection with the same name")
+            .await
+            .map(drop)
+    }
+
+    async fn get_connection(&self, tenant: &str, id: &str) -> CoreResult<Option<Connection>> {
+        self.get_doc("connections", "id", tenant, id).await
+    }
+
+    async fn get_connection_by_name(
+        &self,
+        tenant: &str,
+        name: &str,
+    ) -> CoreResult<Option<Connection>> {
+        self.get_doc("connections", "name", tenant, name).await
+    }
+
+    async fn list_connections(&self, tenant: &str) -> CoreResult<Vec<Connection>> {
+        self.list_docs("connections", tenant, "name").await
+    }
+
+    async fn update_connection(&self, tenant: &str, c: &Connection) -> CoreResult<bool> {
+        let body = to_body(c);
+        let q = sqlx::query(
+            "UPDATE connections SET name = $3, body = $4 WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant)
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&body);
+        Ok(self.write_doc(q, "A connection with the same name").await? > 0)
+    }
+
+    async fn delete_connection(&self, tenant: &str, id: &str) -> CoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND connection_id = $2")
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+        let r = sqlx::query("DELETE FROM connections WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn count_connection_users(&self, tenant: &str, connection_id: &str) -> CoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND connection_id = $2",
+        )
+        .bind(tenant)
+        .bind(connection_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn insert_user(&self, tenant: &str, u: &User) -> CoreResult<InsertOutcome> {
+        let sql = format!(
+            "INSERT INTO users (tenant_id, {USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+        );
+        let q = bind_user(sqlx::query(AssertSqlSafe(sql)).bind(tenant), u);
+        match q.execute(&self.pool).await {
+            Ok(_) => Ok(InsertOutcome::Inserted),
+            Err(e) if is_unique_violation(&e) => Ok(InsertOutcome::Duplicate),
+            Err(e) => Err(storage(e)),
+        }
+    }
+
+    async fn get_user(&self, tenant: &str, user_id: &str) -> CoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND user_id = $2");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)?;
+        row.map(|r| decode_user(&r)).transpose()
+    }
+
+    async fn get_user_by_email(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+        email: &str,
+    ) -> CoreResult<Option<User>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = $2 AND email = $3"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(connection_id)
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)?;
+        row.map(|r| decode_user(&r)).transpose()
+    }
+
+    async fn get_user_by_username(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+        username: &str,
+    ) -> CoreResult<Option<User>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = $2 AND username = $3"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(connection_id)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)?;
+        row.map(|r| decode_user(&r)).transpose()
+    }
+
+    async fn users_by_email(&self, tenant: &str, email: &str) -> CoreResult<Vec<User>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND email = $2 ORDER BY created_at, user_id"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(email)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
+        rows.iter().map(decode_user).collect()
+    }
+
+    async fn update_user(&self, tenant: &str, u: &User) -> CoreResult<Option<InsertOutcome>> {
+        // The id and connection never change; every other column is replaced.
+        let sql = "UPDATE users SET email = $5, email_verified = $6, username = $7, phone_number = $8, \
+             phone_verified = $9, name = $10, given_name = $11, family_name = $12, nickname = $13, \
+             picture = $14, blocked = $15, app_metadata = $16, user_metadata = $17, updated_at = $19, \
+             last_login = $20, last_ip = $21, logins_count = $22, credential = $23 \
+             WHERE tenant_id = $1 AND user_id = $2 AND connection_id = $3 AND connection_name = $4 \
+             AND created_at = $18 AND source = $24";
+        let q = bind_user(sqlx::query(sql).bind(tenant), u);
+        match q.execute(&self.pool).await {
+            Ok(r) if r.rows_affected() > 0 => Ok(Some(InsertOutcome::Inserted)),
+            Ok(_) => Ok(None),
+            Err(e) if is_unique_violation(&e) => Ok(Some(InsertOutcome::Duplicate)),
+            Err(e) => Err(storage(e)),
+        }
+    }
+
+    async fn delete_user(&self, tenant: &str, user_id: &str) -> CoreResult<bool> {
+        let r = sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn delete_users_by_email(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+        email: &str,
+    ) -> CoreResult<u64> {
+        let r = sqlx::query(
+            "DELETE FROM users WHERE tenant_id = $1 AND connection_id = $2 AND email = $3",
+        )
+        .bind(tenant)
+        .bind(connection_id)
+        .bind(email)
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(r.rows_affected())
+    }
+
+    async fn record_login(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        at: &str,
+        ip: Option<&str>,
+        new_credential: Option<&str>,
+    ) -> CoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET last_login = $3, last_ip = $4, logins_count = logins_count + 1, \
+             credential = COALESCE($5, credential) WHERE tenant_id = $1 AND user_id = $2",
+        )
+        .bind(tenant)
+        .bind(user_id)
+        .bind(at)
+        .bind(ip)
+        .bind(new_credential)
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn search_users(&self, tenant: &str, s: &UserSearch) -> CoreResult<UserPage> {
+        let (filter, values) = match &s.query {
+            Some(q) => search_sql::where_clause(q, self.dialect, 2),
+            None => ("1=1".to_string(), Vec::new()),
+        };
+        let order = s
+            .sort
+            .as_ref()
+            .map(|o| search_sql::order_by(o, self.dialect))
+            .unwrap_or_else(|| "created_at ASC, user_id ASC".into());
+        let count_sql = format!("SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND ({filter})");
+        let total: i64 = bind_values(sqlx::query(AssertSqlSafe(count_sql)).bind(tenant), &values)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(storage)?
+            .try_get(0)
+            .map_err(storage)?;
+        let page_sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND ({filter}) ORDER BY {order} LIMIT {} OFFSET {}",
+            s.limit, s.offset
+        );
+        let rows = bind_values(sqlx::query(AssertSqlSafe(page_sql)).bind(tenant), &values)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(UserPage {
+            users: rows.iter().map(decode_user).collect::<CoreResult<_>>()?,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
+
+    async fn append_log(&self, tenant: &str, e: &LogEvent) -> CoreResult<()> {
+        sqlx::query(
+            "INSERT INTO logs (tenant_id, id, type, date, body) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(tenant)
+        .bind(&e.id)
+        .bind(&e.kind)
+        .bind(&e.date)
+        .bind(to_body(e))
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn list_logs(
+        &self,
+        tenant: &str,
+        kind: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> CoreResult<(Vec<LogEvent>, u64)> {
+        let filter = if kind.is_some() { "AND type = $2" } else { "" };
+        let count_sql = format!("SELECT COUNT(*) FROM logs WHERE tenant_id = $1 {filter}");
+        let page_sql = format!(
+            "SELECT body FROM logs WHERE tenant_id = $1 {filter} ORDER BY seq DESC LIMIT {limit} OFFSET {offset}"
+        );
+        let mut count = sqlx::query(AssertSqlSafe(count_sql)).bind(tenant);
+        let mut page = sqlx::query(AssertSqlSafe(page_sql)).bind(tenant);
+        if let Some(k) = kind {
+            count = count.bind(k);
+            page = page.bind(k);
+        }
+        let total: i64 = count
+            .fetch_one(&self.pool)
+            .await
+            .map_err(storage)?
+            .try_get(0)
+            .map_err(storage)?;
+        let rows = page.fetch_all(&self.pool).await.map_err(storage)?;
+        let events = rows.iter().map(decode_body).collect::<CoreResult<_>>()?;
+        Ok((events, u64::try_from(total).unwrap_or(0)))
+    }
+}

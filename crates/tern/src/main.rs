@@ -1,0 +1,119 @@
+//! `tern`: the identity server and its operator tools.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tern_server::Config;
+
+mod hash_cmd;
+
+#[derive(Parser)]
+#[command(
+    name = "tern",
+    version,
+    about = "Tern: an identity server that moves users off legacy stores without password resets"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (SQLite in ./tern-data, 127.0.0.1:8080 by default).
+    Serve(ServeArgs),
+    /// Identify a password hash or check a password against it.
+    #[command(subcommand)]
+    Hash(hash_cmd::HashCommand),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// TOML configuration file (values there are overridden by TERN_* variables and flags).
+    #[arg(long, env = "TERN_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on (port 0 = any free port).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Public URL (issuer; default https://<listen address>).
+    #[arg(long)]
+    public_url: Option<String>,
+    /// sqlite://PATH or postgres://USER@HOST/DB (default: SQLite in the data dir).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Data directory (SQLite file, bootstrap.json).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Hash(cmd) => hash_cmd::run(cmd),
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TERN_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mut config = match Config::load(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tern: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(v) = args.listen {
+        config.listen = v;
+    }
+    if let Some(v) = args.public_url {
+        config.public_url = Some(v);
+    }
+    if let Some(v) = args.database_url {
+        config.database_url = Some(v);
+    }
+    if let Some(v) = args.data_dir {
+        config.data_dir = v;
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tern: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let data_dir = config.data_dir.clone();
+        let server = match tern_server::start(config).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("tern: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        // One line on stdout, so scripts (and tests) can find the port.
+        println!(
+            "tern listening on http://{} (public URL {})",
+            server.addr, server.public_url
+        );
+        eprintln!(
+            "admin credentials: {}",
+            data_dir.join("bootstrap.json").display()
+        );
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::select! {
+            r = server.wait() => match r {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => { eprintln!("tern: {e}"); ExitCode::FAILURE }
+            },
+            _ = ctrl_c => ExitCode::SUCCESS,
+        }
+    })
+}
