@@ -1,0 +1,70 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+//! `tern hash identify|verify` as an operator runs it, on vectors made by
+//! independent implementations (crates/tern-hash/fixtures).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn tern(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn verify_and_identify_vectors() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tern-hash/fixtures/vectors.json");
+    let vectors: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    // One vector per scheme keeps the test quick while covering every kind of input.
+    let mut seen = std::collections::HashSet::new();
+    for v in vectors["vectors"].as_array().unwrap() {
+        if !seen.insert(v["scheme"].as_str().unwrap().to_string()) {
+            continue;
+        }
+        let arg = match v["kind"].as_str().unwrap() {
+            "custom" => v["custom"].to_string(),
+            _ => v["hash"].as_str().unwrap().to_string(),
+        };
+        let pw = format!("{}\n", v["password"].as_str().unwrap());
+        let (code, out, err) = tern(&["hash", "verify", &arg], &pw);
+        assert_eq!(code, 0, "{}: {out}{err}", v["id"]);
+        assert!(out.starts_with("match"), "{}: {out}", v["id"]);
+        let wrong = format!("{}\n", v["wrong"].as_str().unwrap());
+        let (code, out, _) = tern(&["hash", "verify", &arg], &wrong);
+        assert_eq!(code, 1, "{}: {out}", v["id"]);
+        if v["kind"] == "parse" {
+            let (code, out, _) = tern(&["hash", "identify", &arg], "");
+            assert_eq!(code, 0);
+            assert_eq!(out.lines().next(), v["scheme"].as_str(), "{}", v["id"]);
+        }
+    }
+    assert!(seen.len() > 30);
+    // An import row works too, and the password never needs to be on the command line.
+    let row = r#"{"email":"a@b.co","password_hash":"$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K"}"#;
+    assert_eq!(tern(&["hash", "verify", row], "hello\n").0, 0);
+    let (code, _, err) = tern(&["hash", "identify", "not-a-hash"], "");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("tried") && err.contains("phpass"),
+        "lists what was tried: {err}"
+    );
+}
