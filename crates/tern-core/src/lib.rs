@@ -9,6 +9,8 @@
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod import;
+pub mod import_job;
 pub mod login;
 pub mod model;
 pub mod password_policy;

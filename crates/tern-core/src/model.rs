@@ -347,3 +347,96 @@ impl LogEvent {
         }
     }
 }
+
+/// What a background job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobType {
+    /// `POST /api/v2/jobs/users-imports`.
+    UsersImport,
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Accepted, not started.
+    Pending,
+    /// Rows are being applied.
+    Processing,
+    /// Every row is accounted for.
+    Completed,
+    /// A job-level error (e.g. an unparsable file); see `status_details`.
+    Failed,
+}
+
+impl JobStatus {
+    /// The stored and returned name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Processing => "processing",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+        }
+    }
+    /// Parse the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "processing" => Self::Processing,
+            "completed" => Self::Completed,
+            "failed" => Self::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// The fixed description of a job, stored as its body.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct JobSpec {
+    /// Kind.
+    #[serde(rename = "type")]
+    pub kind: JobType,
+    /// Target connection.
+    pub connection_id: String,
+    /// Its name.
+    pub connection: String,
+    /// Update users that exist (matched on email).
+    pub upsert: bool,
+    /// Caller's correlation id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Mail the tenant administrators when done.
+    pub send_completion_email: bool,
+    /// Validate everything, write no user (Tern extension).
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// A job and its progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// `job_…`.
+    pub id: String,
+    /// What it does.
+    pub spec: JobSpec,
+    /// Where it is.
+    pub status: JobStatus,
+    /// Creation time.
+    pub created_at: String,
+    /// Last progress.
+    pub updated_at: String,
+    /// Rows in the file, once parsed.
+    pub total_rows: Option<u64>,
+    /// Rows accounted for so far (the resume point).
+    pub processed_rows: u64,
+    /// Users created.
+    pub inserted: u64,
+    /// Users updated (upsert).
+    pub updated: u64,
+    /// Rows that failed.
+    pub failed: u64,
+    /// Why a job failed.
+    pub status_details: Option<String>,
+}

@@ -4,7 +4,8 @@
 
 use crate::CoreResult;
 use crate::model::{
-    Client, ClientGrant, Connection, LogEvent, ResourceServer, SigningKey, Tenant, User,
+    Client, ClientGrant, Connection, Job, JobStatus, LogEvent, ResourceServer, SigningKey, Tenant,
+    User,
 };
 use crate::search::{Query, Sort};
 
@@ -38,6 +39,29 @@ pub enum InsertOutcome {
     /// A user with the same id, or the same email or username in the
     /// connection, exists; nothing was written.
     Duplicate,
+}
+
+/// One batch of an import job, applied in one transaction together with the
+/// job's progress, so a crash never applies a row twice or loses one.
+#[derive(Debug, Clone, Default)]
+pub struct ImportBatch {
+    /// Users to create: (row index, user, the error record to store instead
+    /// if a user with the same id, email or username appeared meanwhile).
+    pub inserts: Vec<(u64, User, serde_json::Value)>,
+    /// Users to replace (upsert).
+    pub updates: Vec<User>,
+    /// Error records `{user, errors}` by row index; each counts as a failed row.
+    pub errors: Vec<(u64, serde_json::Value)>,
+    /// Notes on rows that still succeeded (e.g. a hash not applied on upsert).
+    pub notes: Vec<(u64, serde_json::Value)>,
+    /// Rows counted as inserted/updated without writing (dry run).
+    pub dry_inserted: u64,
+    /// See `dry_inserted`.
+    pub dry_updated: u64,
+    /// The resume point after this batch.
+    pub processed_rows: u64,
+    /// Renewed lease (epoch seconds).
+    pub lease_until: i64,
 }
 
 /// Persistence of everything a tenant owns.
@@ -166,6 +190,56 @@ pub trait Store: Send + Sync + 'static {
     ) -> CoreResult<()>;
     /// Search users.
     async fn search_users(&self, tenant: &str, search: &UserSearch) -> CoreResult<UserPage>;
+
+    // --- jobs ---
+    /// Create an import job with its file unless `max_active` import jobs of
+    /// the tenant are pending or processing; `false` when the limit is reached.
+    async fn insert_import_job(
+        &self,
+        tenant: &str,
+        job: &Job,
+        file: &str,
+        max_active: u64,
+    ) -> CoreResult<bool>;
+    /// Get a job.
+    async fn get_job(&self, tenant: &str, id: &str) -> CoreResult<Option<Job>>;
+    /// The uploaded file of a job.
+    async fn job_file(&self, tenant: &str, id: &str) -> CoreResult<Option<String>>;
+    /// Take the oldest pending job, or a processing one whose lease expired
+    /// (its runner died), for `lease_secs`. The one store call not scoped by a
+    /// tenant: the runner discovers work for all tenants, then every further
+    /// call is scoped by the tenant returned here.
+    async fn claim_job(&self, now: i64, lease_secs: i64) -> CoreResult<Option<(String, Job)>>;
+    /// Record the number of rows once the file is parsed.
+    async fn set_job_total(&self, tenant: &str, id: &str, total: u64) -> CoreResult<()>;
+    /// Apply one import batch and the job's progress in one transaction.
+    async fn apply_import_batch(
+        &self,
+        tenant: &str,
+        job_id: &str,
+        batch: &ImportBatch,
+    ) -> CoreResult<()>;
+    /// Mark a job completed or failed.
+    async fn finish_job(
+        &self,
+        tenant: &str,
+        id: &str,
+        status: JobStatus,
+        details: Option<&str>,
+    ) -> CoreResult<()>;
+    /// A job's error records, by row index.
+    async fn job_errors(&self, tenant: &str, id: &str) -> CoreResult<Vec<serde_json::Value>>;
+    /// Users of a connection matching any of these emails, local ids or usernames.
+    async fn find_import_matches(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+        emails: &[String],
+        user_ids: &[String],
+        usernames: &[String],
+    ) -> CoreResult<Vec<User>>;
+    /// Delete jobs (with files and errors) created before `before`.
+    async fn purge_jobs(&self, before: &str) -> CoreResult<u64>;
 
     // --- logs ---
     /// Append to the tenant log.

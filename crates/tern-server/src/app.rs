@@ -112,18 +112,24 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         limiter: RateLimiter::new(config.rate_limit),
         config,
         policy,
+        jobs_notify: tokio::sync::Notify::new(),
     }));
+    let runner = crate::jobs::spawn_runner(state.clone());
     let app = router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(
+        let served = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move {
             let _ = rx.await;
         })
-        .await
+        .await;
+        // The runner's progress is committed per batch; stopping it between
+        // batches or mid-batch loses nothing (the lease lets a restart resume).
+        runner.abort();
+        served
     });
     Ok(RunningServer {
         addr,
@@ -159,6 +165,11 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), auth::management))
         .layer(from_fn_with_state(state.clone(), rate_limit::limit));
     Router::new()
+        // Readable without a token: more specific than the nested router's catch-all.
+        .route(
+            "/api/v2/openapi.json",
+            axum::routing::get(crate::openapi::document),
+        )
         .nest("/api/v2", management)
         .merge(routes::public_router())
         .fallback(routes::not_found)

@@ -28,10 +28,40 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How deep a user search may page (Auth0: 1000 results).
     pub search_window: u64,
+    /// Bulk import limits.
+    pub import: ImportConfig,
     /// Credentials of the bootstrap admin client, when the operator wants to choose them.
     pub bootstrap_client_id: Option<String>,
     /// See `bootstrap_client_id`.
     pub bootstrap_client_secret: Option<String>,
+}
+
+/// Bulk import jobs. Auth0's hard limits are the defaults.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImportConfig {
+    /// Largest users file (Auth0: 512000 bytes).
+    pub max_file_bytes: usize,
+    /// Import jobs a tenant may have pending or processing at once (Auth0: 2).
+    pub max_active_jobs: u64,
+    /// Rows applied per transaction.
+    pub batch_size: usize,
+    /// A completed job reads as `expired` after this many seconds (Auth0: 2 h).
+    pub expire_after_secs: i64,
+    /// Job data (status, errors, file) is deleted after this many seconds (Auth0: 24 h).
+    pub retention_secs: i64,
+}
+
+impl Default for ImportConfig {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 512_000,
+            max_active_jobs: 2,
+            batch_size: 500,
+            expire_after_secs: 7200,
+            retention_secs: 86_400,
+        }
+    }
 }
 
 /// A token bucket: `burst` requests at once, refilled at `per_second`.
@@ -87,6 +117,7 @@ impl Default for Config {
             password_hash: PasswordHashConfig::default(),
             max_body_bytes: 1024 * 1024,
             search_window: 1000,
+            import: ImportConfig::default(),
             bootstrap_client_id: None,
             bootstrap_client_secret: None,
         }

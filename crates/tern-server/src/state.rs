@@ -30,6 +30,8 @@ pub struct Inner {
     pub limiter: RateLimiter,
     /// Hashing policy for new passwords.
     pub policy: HashPolicy,
+    /// Wakes the job runner when a job is created.
+    pub jobs_notify: tokio::sync::Notify,
 }
 
 impl std::ops::Deref for AppState {

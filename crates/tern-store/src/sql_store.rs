@@ -10,10 +10,10 @@ use sqlx::query::Query as SqlxQuery;
 // binds every user value as a parameter; that is what `AssertSqlSafe` asserts.
 use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
 use tern_core::model::{
-    Client, ClientGrant, Connection, JsonObject, LogEvent, ResourceServer, SigningKey, Tenant,
-    User, UserSource,
+    Client, ClientGrant, Connection, Job, JobSpec, JobStatus, JsonObject, LogEvent, ResourceServer,
+    SigningKey, Tenant, User, UserSource,
 };
-use tern_core::store::{InsertOutcome, Store, UserPage, UserSearch};
+use tern_core::store::{ImportBatch, InsertOutcome, Store, UserPage, UserSearch};
 use tern_core::{CoreError, CoreResult};
 
 use crate::search_sql::{self, Dialect, SqlValue};
@@ -269,6 +269,48 @@ fn bind_values<'q>(
         };
     }
     q
+}
+
+const JOB_COLUMNS: &str = "id, status, created_at, updated_at, total_rows, processed_rows, inserted, updated, failed, status_details, body";
+
+fn decode_job(row: &AnyRow) -> CoreResult<Job> {
+    let n = |c: &str| {
+        row.try_get::<i64, _>(c)
+            .map(|v| u64::try_from(v).unwrap_or(0))
+            .map_err(storage)
+    };
+    let body: String = row.try_get("body").map_err(storage)?;
+    let spec: JobSpec =
+        serde_json::from_str(&body).map_err(|e| CoreError::Storage(format!("corrupt job: {e}")))?;
+    let status: String = row.try_get("status").map_err(storage)?;
+    Ok(Job {
+        id: row.try_get("id").map_err(storage)?,
+        spec,
+        status: JobStatus::parse(&status).unwrap_or(JobStatus::Failed),
+        created_at: row.try_get("created_at").map_err(storage)?,
+        updated_at: row.try_get("updated_at").map_err(storage)?,
+        total_rows: row
+            .try_get::<Option<i64>, _>("total_rows")
+            .map_err(storage)?
+            .map(|v| u64::try_from(v).unwrap_or(0)),
+        processed_rows: n("processed_rows")?,
+        inserted: n("inserted")?,
+        updated: n("updated")?,
+        failed: n("failed")?,
+        status_details: row.try_get("status_details").map_err(storage)?,
+    })
+}
+
+fn as_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// `$from, $from+1, …` for an IN list of `n` values.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[async_trait::async_trait]
@@ -723,6 +765,280 @@ impl Store for SqlStore {
             users: rows.iter().map(decode_user).collect::<CoreResult<_>>()?,
             total: u64::try_from(total).unwrap_or(0),
         })
+    }
+
+    async fn insert_import_job(
+        &self,
+        tenant: &str,
+        job: &Job,
+        file: &str,
+        max_active: u64,
+    ) -> CoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        // The count and the insert share one statement, so two concurrent
+        // uploads on SQLite (one writer at a time) cannot both pass the limit.
+        let r = sqlx::query(
+            "INSERT INTO jobs (tenant_id, id, type, status, created_at, updated_at, body) \
+             SELECT $1, $2, 'users_import', $3, $4, $4, $5 \
+             WHERE (SELECT COUNT(*) FROM jobs WHERE tenant_id = $1 AND type = 'users_import' \
+                    AND status IN ('pending', 'processing')) < $6",
+        )
+        .bind(tenant)
+        .bind(&job.id)
+        .bind(job.status.as_str())
+        .bind(&job.created_at)
+        .bind(to_body(&job.spec))
+        .bind(as_i64(max_active))
+        .execute(&mut *tx)
+        .await
+        .map_err(storage)?;
+        if r.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO job_files (tenant_id, job_id, content) VALUES ($1, $2, $3)")
+            .bind(tenant)
+            .bind(&job.id)
+            .bind(file)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(true)
+    }
+
+    async fn get_job(&self, tenant: &str, id: &str) -> CoreResult<Option<Job>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)?;
+        row.map(|r| decode_job(&r)).transpose()
+    }
+
+    async fn job_file(&self, tenant: &str, id: &str) -> CoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT content FROM job_files WHERE tenant_id = $1 AND job_id = $2")
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)
+    }
+
+    async fn claim_job(&self, now: i64, lease_secs: i64) -> CoreResult<Option<(String, Job)>> {
+        let candidates = sqlx::query(
+            "SELECT tenant_id, id FROM jobs WHERE status = 'pending' \
+             OR (status = 'processing' AND lease_until < $1) ORDER BY created_at LIMIT 5",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(storage)?;
+        for c in candidates {
+            let tenant: String = c.try_get("tenant_id").map_err(storage)?;
+            let id: String = c.try_get("id").map_err(storage)?;
+            // Conditional update: of several runners, exactly one wins the job.
+            let r = sqlx::query(
+                "UPDATE jobs SET status = 'processing', lease_until = $3, updated_at = $4 \
+                 WHERE tenant_id = $1 AND id = $2 \
+                 AND (status = 'pending' OR (status = 'processing' AND lease_until < $5))",
+            )
+            .bind(&tenant)
+            .bind(&id)
+            .bind(now + lease_secs)
+            .bind(tern_core::clock::now_iso())
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+            if r.rows_affected() == 1 {
+                if let Some(job) = self.get_job(&tenant, &id).await? {
+                    return Ok(Some((tenant, job)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    async fn set_job_total(&self, tenant: &str, id: &str, total: u64) -> CoreResult<()> {
+        sqlx::query("UPDATE jobs SET total_rows = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
+            .bind(as_i64(total))
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn apply_import_batch(
+        &self,
+        tenant: &str,
+        job_id: &str,
+        b: &ImportBatch,
+    ) -> CoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        let insert_sql = format!(
+            "INSERT INTO users (tenant_id, {USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) ON CONFLICT DO NOTHING"
+        );
+        let (mut inserted, mut failed) = (b.dry_inserted, b.errors.len() as u64);
+        let mut conflicts = Vec::new();
+        for (index, user, conflict) in &b.inserts {
+            let r = bind_user(
+                sqlx::query(AssertSqlSafe(insert_sql.clone())).bind(tenant),
+                user,
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+            if r.rows_affected() == 1 {
+                inserted += 1;
+            } else {
+                failed += 1;
+                conflicts.push((*index, conflict));
+            }
+        }
+        let update_sql = "UPDATE users SET email = $5, email_verified = $6, username = $7, phone_number = $8, \
+             phone_verified = $9, name = $10, given_name = $11, family_name = $12, nickname = $13, \
+             picture = $14, blocked = $15, app_metadata = $16, user_metadata = $17, updated_at = $19, \
+             last_login = $20, last_ip = $21, logins_count = $22, credential = $23 \
+             WHERE tenant_id = $1 AND user_id = $2 AND connection_id = $3 AND connection_name = $4 \
+             AND created_at = $18 AND source = $24";
+        for user in &b.updates {
+            bind_user(sqlx::query(update_sql).bind(tenant), user)
+                .execute(&mut *tx)
+                .await
+                .map_err(storage)?;
+        }
+        for (index, record) in b
+            .errors
+            .iter()
+            .chain(b.notes.iter())
+            .map(|(i, r)| (*i, r))
+            .chain(conflicts)
+        {
+            sqlx::query("INSERT INTO job_errors (tenant_id, job_id, row_index, body) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                .bind(tenant)
+                .bind(job_id)
+                .bind(as_i64(index))
+                .bind(record.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(storage)?;
+        }
+        sqlx::query(
+            "UPDATE jobs SET processed_rows = $3, inserted = inserted + $4, updated = updated + $5, \
+             failed = failed + $6, lease_until = $7, updated_at = $8 WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant)
+        .bind(job_id)
+        .bind(as_i64(b.processed_rows))
+        .bind(as_i64(inserted))
+        .bind(as_i64(b.updates.len() as u64 + b.dry_updated))
+        .bind(as_i64(failed))
+        .bind(b.lease_until)
+        .bind(tern_core::clock::now_iso())
+        .execute(&mut *tx)
+        .await
+        .map_err(storage)?;
+        tx.commit().await.map_err(storage)
+    }
+
+    async fn finish_job(
+        &self,
+        tenant: &str,
+        id: &str,
+        status: JobStatus,
+        details: Option<&str>,
+    ) -> CoreResult<()> {
+        sqlx::query("UPDATE jobs SET status = $3, status_details = $4, updated_at = $5, lease_until = 0 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
+            .bind(status.as_str())
+            .bind(details)
+            .bind(tern_core::clock::now_iso())
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn job_errors(&self, tenant: &str, id: &str) -> CoreResult<Vec<serde_json::Value>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT body FROM job_errors WHERE tenant_id = $1 AND job_id = $2 ORDER BY row_index",
+        )
+        .bind(tenant)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| serde_json::from_str(r).ok())
+            .collect())
+    }
+
+    async fn find_import_matches(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+        emails: &[String],
+        user_ids: &[String],
+        usernames: &[String],
+    ) -> CoreResult<Vec<User>> {
+        let mut clauses = Vec::new();
+        let mut next = 3;
+        for (col, values) in [
+            ("email", emails),
+            ("user_id", user_ids),
+            ("username", usernames),
+        ] {
+            if !values.is_empty() {
+                clauses.push(format!("{col} IN ({})", placeholders(next, values.len())));
+                next += values.len();
+            }
+        }
+        if clauses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = $2 AND ({})",
+            clauses.join(" OR ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(connection_id);
+        for v in emails.iter().chain(user_ids).chain(usernames) {
+            q = q.bind(v.as_str());
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(storage)?;
+        rows.iter().map(decode_user).collect()
+    }
+
+    async fn purge_jobs(&self, before: &str) -> CoreResult<u64> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        for table in ["job_files", "job_errors"] {
+            let sql = format!(
+                "DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = {table}.tenant_id \
+                 AND j.id = {table}.job_id AND j.created_at < $1 AND j.status IN ('completed', 'failed'))"
+            );
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(before)
+                .execute(&mut *tx)
+                .await
+                .map_err(storage)?;
+        }
+        let r = sqlx::query(
+            "DELETE FROM jobs WHERE created_at < $1 AND status IN ('completed', 'failed')",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(r.rows_affected())
     }
 
     async fn append_log(&self, tenant: &str, e: &LogEvent) -> CoreResult<()> {

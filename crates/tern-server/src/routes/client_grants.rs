@@ -45,6 +45,23 @@ async fn check_scopes(s: &AppState, audience: &str, scope: &[String]) -> Result<
 }
 
 /// `POST /client-grants`.
+#[utoipa::path(
+    post,
+    path = "/client-grants",
+    operation_id = "create_client_grant",
+    tag = "client-grants",
+    summary = "Create a client grant",
+    request_body(content = crate::openapi::ClientGrantCreate, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The grant.", body = crate::openapi::ClientGrant),
+        (status = 400, description = "Invalid body (`invalid_body`), e.g. a scope the API does not define.", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such client (`inexistent_client`) or API (`inexistent_resource_server`).", body = crate::openapi::ApiErrorBody),
+        (status = 409, description = "The client already has a grant for this API.", body = crate::openapi::ApiErrorBody),
+        (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["create:client_grants"])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     caller: Caller,
@@ -74,6 +91,20 @@ pub async fn create(
 }
 
 /// `GET /client-grants` (filters `audience`, `client_id`).
+#[utoipa::path(
+    get,
+    path = "/client-grants",
+    operation_id = "get_client_grants",
+    tag = "client-grants",
+    summary = "List client grants",
+    params(crate::openapi::PagingParams, crate::openapi::ClientGrantFilter),
+    responses(
+        (status = 200, description = "The grants.", body = crate::openapi::ClientGrantList),
+        (status = 400, description = "Invalid query parameters (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["read:client_grants"])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
@@ -92,6 +123,20 @@ pub async fn list(
 }
 
 /// `GET /client-grants/{id}`.
+#[utoipa::path(
+    get,
+    path = "/client-grants/{id}",
+    operation_id = "get_client_grant",
+    tag = "client-grants",
+    summary = "Get a client grant",
+    params(("id" = String, Path, description = "The grant id.")),
+    responses(
+        (status = 200, description = "The grant.", body = crate::openapi::ClientGrant),
+        (status = 404, description = "No such grant (`inexistent_client_grant`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["read:client_grants"])),
+)]
 pub async fn get_one(
     State(s): State<AppState>,
     caller: Caller,
@@ -106,6 +151,23 @@ pub async fn get_one(
 }
 
 /// `PATCH /client-grants/{id}` (scope only).
+#[utoipa::path(
+    patch,
+    path = "/client-grants/{id}",
+    operation_id = "update_client_grant",
+    tag = "client-grants",
+    summary = "Update a client grant",
+    params(("id" = String, Path, description = "The grant id.")),
+    request_body(content = crate::openapi::ClientGrantUpdate, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The updated grant.", body = crate::openapi::ClientGrant),
+        (status = 400, description = "Invalid body (`invalid_body`), e.g. a scope the API does not define.", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such grant (`inexistent_client_grant`) or its API is gone.", body = crate::openapi::ApiErrorBody),
+        (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["update:client_grants"])),
+)]
 pub async fn update(
     State(s): State<AppState>,
     caller: Caller,
@@ -128,6 +190,19 @@ pub async fn update(
 }
 
 /// `DELETE /client-grants/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/client-grants/{id}",
+    operation_id = "delete_client_grant",
+    tag = "client-grants",
+    summary = "Delete a client grant",
+    params(("id" = String, Path, description = "The grant id.")),
+    responses(
+        (status = 204, description = "Deleted, or there was no such grant."),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["delete:client_grants"])),
+)]
 pub async fn delete(
     State(s): State<AppState>,
     caller: Caller,

@@ -66,6 +66,21 @@ fn client_not_found() -> ApiError {
 }
 
 /// `POST /clients`.
+#[utoipa::path(
+    post,
+    path = "/clients",
+    operation_id = "create_client",
+    tag = "clients",
+    summary = "Create a client",
+    request_body(content = crate::openapi::ClientCreate, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The client, with its secret (returned only now).", body = crate::openapi::ClientWithSecret),
+        (status = 400, description = "Invalid body (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["create:clients"])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     caller: Caller,
@@ -128,6 +143,20 @@ fn validate(c: &Client) -> Result<(), ApiError> {
 }
 
 /// `GET /clients`.
+#[utoipa::path(
+    get,
+    path = "/clients",
+    operation_id = "get_clients",
+    tag = "clients",
+    summary = "List clients",
+    params(crate::openapi::PagingParams),
+    responses(
+        (status = 200, description = "The clients (without secrets).", body = crate::openapi::ClientList),
+        (status = 400, description = "Invalid query parameters (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["read:clients"])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
@@ -141,6 +170,20 @@ pub async fn list(
 
 /// `GET /clients/{id}`. The secret is not returned: Tern keeps only its hash
 /// (rotate it to get a new one).
+#[utoipa::path(
+    get,
+    path = "/clients/{id}",
+    operation_id = "get_client",
+    tag = "clients",
+    summary = "Get a client",
+    params(("id" = String, Path, description = "The client_id.")),
+    responses(
+        (status = 200, description = "The client (without its secret).", body = crate::openapi::Client),
+        (status = 404, description = "No such client (`inexistent_client`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["read:clients"])),
+)]
 pub async fn get_one(
     State(s): State<AppState>,
     caller: Caller,
@@ -155,6 +198,23 @@ pub async fn get_one(
 }
 
 /// `PATCH /clients/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/clients/{id}",
+    operation_id = "update_client",
+    tag = "clients",
+    summary = "Update a client",
+    params(("id" = String, Path, description = "The client_id.")),
+    request_body(content = crate::openapi::ClientUpdate, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The updated client.", body = crate::openapi::Client),
+        (status = 400, description = "Invalid body (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such client (`inexistent_client`).", body = crate::openapi::ApiErrorBody),
+        (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["update:clients"])),
+)]
 pub async fn update(
     State(s): State<AppState>,
     caller: Caller,
@@ -179,6 +239,20 @@ pub async fn update(
 }
 
 /// `DELETE /clients/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/clients/{id}",
+    operation_id = "delete_client",
+    tag = "clients",
+    summary = "Delete a client",
+    params(("id" = String, Path, description = "The client_id.")),
+    responses(
+        (status = 204, description = "Deleted, or there was no such client."),
+        (status = 400, description = "A client cannot delete itself (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["delete:clients"])),
+)]
 pub async fn delete(
     State(s): State<AppState>,
     caller: Caller,
@@ -196,6 +270,20 @@ pub async fn delete(
 }
 
 /// `POST /clients/{id}/rotate-secret`.
+#[utoipa::path(
+    post,
+    path = "/clients/{id}/rotate-secret",
+    operation_id = "rotate_client_secret",
+    tag = "clients",
+    summary = "Rotate a client secret",
+    params(("id" = String, Path, description = "The client_id.")),
+    responses(
+        (status = 200, description = "The client with its new secret.", body = crate::openapi::ClientWithSecret),
+        (status = 404, description = "No such client (`inexistent_client`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["update:client_keys"])),
+)]
 pub async fn rotate_secret(
     State(s): State<AppState>,
     caller: Caller,

@@ -137,6 +137,22 @@ async fn check_clients(s: &AppState, ids: &[String]) -> Result<(), ApiError> {
 }
 
 /// `POST /connections`.
+#[utoipa::path(
+    post,
+    path = "/connections",
+    operation_id = "create_connection",
+    tag = "connections",
+    summary = "Create a connection",
+    request_body(content = crate::openapi::ConnectionCreate, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The connection.", body = crate::openapi::Connection),
+        (status = 400, description = "Invalid body (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 409, description = "A connection with this name exists (`connection_conflict`).", body = crate::openapi::ApiErrorBody),
+        (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["create:connections"])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     caller: Caller,
@@ -183,6 +199,20 @@ pub async fn create(
 }
 
 /// `GET /connections` (filters `strategy`, `name`; `fields`).
+#[utoipa::path(
+    get,
+    path = "/connections",
+    operation_id = "get_connections",
+    tag = "connections",
+    summary = "List connections",
+    params(crate::openapi::PagingParams, crate::openapi::FieldsParams, crate::openapi::ConnectionFilter),
+    responses(
+        (status = 200, description = "The connections.", body = crate::openapi::ConnectionList),
+        (status = 400, description = "Invalid query parameters (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["read:connections"])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
@@ -206,6 +236,21 @@ pub async fn list(
 }
 
 /// `GET /connections/{id}`.
+#[utoipa::path(
+    get,
+    path = "/connections/{id}",
+    operation_id = "get_connection",
+    tag = "connections",
+    summary = "Get a connection",
+    params(("id" = String, Path, description = "The connection id."), crate::openapi::FieldsParams),
+    responses(
+        (status = 200, description = "The connection.", body = crate::openapi::Connection),
+        (status = 400, description = "Invalid query parameters (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such connection (`inexistent_connection`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["read:connections"])),
+)]
 pub async fn get_one(
     State(s): State<AppState>,
     caller: Caller,
@@ -227,6 +272,23 @@ pub async fn get_one(
 }
 
 /// `PATCH /connections/{id}`. `options` replaces the whole options object, as Auth0.
+#[utoipa::path(
+    patch,
+    path = "/connections/{id}",
+    operation_id = "update_connection",
+    tag = "connections",
+    summary = "Update a connection",
+    params(("id" = String, Path, description = "The connection id.")),
+    request_body(content = crate::openapi::ConnectionUpdate, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The updated connection.", body = crate::openapi::Connection),
+        (status = 400, description = "Invalid body (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such connection (`inexistent_connection`).", body = crate::openapi::ApiErrorBody),
+        (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["update:connections"])),
+)]
 pub async fn update(
     State(s): State<AppState>,
     caller: Caller,
@@ -272,6 +334,20 @@ pub async fn update(
 }
 
 /// `DELETE /connections/{id}`: 202 when it existed (its users go with it), 204 when not.
+#[utoipa::path(
+    delete,
+    path = "/connections/{id}",
+    operation_id = "delete_connection",
+    tag = "connections",
+    summary = "Delete a connection",
+    params(("id" = String, Path, description = "The connection id.")),
+    responses(
+        (status = 202, description = "Deleted, with its users."),
+        (status = 204, description = "There was no such connection."),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["delete:connections"])),
+)]
 pub async fn delete(
     State(s): State<AppState>,
     caller: Caller,

@@ -32,6 +32,20 @@ fn type_filter(q: &QueryMap) -> Result<Option<String>, ApiError> {
 }
 
 /// `GET /logs`.
+#[utoipa::path(
+    get,
+    path = "/logs",
+    operation_id = "get_logs",
+    tag = "logs",
+    summary = "Search the tenant log",
+    params(crate::openapi::PagingParams, crate::openapi::LogFilter),
+    responses(
+        (status = 200, description = "Log events, newest first.", body = crate::openapi::LogList),
+        (status = 400, description = "Invalid paging, or a `q` other than `type:<code>` (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["read:logs"])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
@@ -54,6 +68,20 @@ pub async fn list(
 }
 
 /// `GET /logs/{id}`.
+#[utoipa::path(
+    get,
+    path = "/logs/{id}",
+    operation_id = "get_log",
+    tag = "logs",
+    summary = "Get a log event",
+    params(("id" = String, Path, description = "The log_id.")),
+    responses(
+        (status = 200, description = "The event.", body = crate::openapi::LogEvent),
+        (status = 404, description = "No such event (`inexistent_log`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["read:logs"])),
+)]
 pub async fn get_one(
     State(s): State<AppState>,
     caller: Caller,

@@ -13,6 +13,7 @@ use crate::state::AppState;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
+pub mod jobs;
 pub mod logs;
 pub mod oauth;
 pub mod resource_servers;
@@ -72,6 +73,9 @@ pub fn management_router() -> Router<AppState> {
                 .delete(users::delete),
         )
         .route("/users-by-email", get(users::by_email))
+        .route("/jobs/users-imports", post(jobs::create_import))
+        .route("/jobs/{id}", get(jobs::get_one))
+        .route("/jobs/{id}/errors", get(jobs::errors))
         .route("/logs", get(logs::list))
         .route("/logs/{id}", get(logs::get_one))
         .fallback(management_not_found)

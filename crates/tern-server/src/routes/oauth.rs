@@ -154,6 +154,25 @@ fn caller_ip(headers: &HeaderMap, peer: SocketAddr, confidential: bool) -> Strin
 }
 
 /// `POST /oauth/token`.
+#[utoipa::path(
+    post,
+    path = "/oauth/token",
+    operation_id = "oauth_token",
+    tag = "authentication",
+    summary = "Get tokens (client credentials, password, password-realm)",
+    request_body(content(
+        (crate::openapi::TokenRequest = "application/x-www-form-urlencoded"),
+        (crate::openapi::TokenRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "Tokens.", body = crate::openapi::TokenResponse, headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 400, description = "Malformed request, missing parameter, unknown realm (`invalid_request`), or unsupported grant (`unsupported_grant_type`).", body = crate::openapi::OAuthErrorBody),
+        (status = 401, description = "Client authentication failed (`invalid_client`), or the user is blocked (`unauthorized`).", body = crate::openapi::OAuthErrorBody, headers(("WWW-Authenticate" = String, description = "`Basic realm=\"tern\"`."))),
+        (status = 403, description = "Grant type not allowed for the client (`unauthorized_client`), unknown audience or no client grant (`access_denied`), or wrong email or password (`invalid_grant`).", body = crate::openapi::OAuthErrorBody),
+        (status = 413, description = "The body is larger than 64 KB (`invalid_request`).", body = crate::openapi::OAuthErrorBody),
+    ),
+    security((), ("clientSecretBasic" = [])),
+)]
 pub async fn token(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -539,6 +558,18 @@ fn profile_claims(user: &User, scopes: &[&str]) -> Value {
 }
 
 /// `GET|POST /userinfo`: the profile of the user a token was issued to.
+#[utoipa::path(
+    method(get, post),
+    path = "/userinfo",
+    operation_id = "userinfo",
+    tag = "authentication",
+    summary = "The profile of the user a token was issued to",
+    responses(
+        (status = 200, description = "OIDC claims for the token's scopes.", body = crate::openapi::UserInfo),
+        (status = 401, description = "Missing or invalid token, a machine client's token, or the user no longer exists (`invalid_token`).", body = crate::openapi::OAuthErrorBody, headers(("WWW-Authenticate" = String, description = "`Basic realm=\"tern\"`."))),
+    ),
+    security(("userAccessToken" = [])),
+)]
 pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let deny =
         |msg: &str| OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_token", msg).into_response();

@@ -51,6 +51,22 @@ fn validate(rs: &ResourceServer) -> Result<(), ApiError> {
 }
 
 /// `POST /resource-servers`.
+#[utoipa::path(
+    post,
+    path = "/resource-servers",
+    operation_id = "create_resource_server",
+    tag = "resource-servers",
+    summary = "Create a resource server",
+    request_body(content = crate::openapi::ResourceServerCreate, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The API.", body = crate::openapi::ResourceServer),
+        (status = 400, description = "Invalid body (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 409, description = "An API with this identifier exists.", body = crate::openapi::ApiErrorBody),
+        (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["create:resource_servers"])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     caller: Caller,
@@ -80,6 +96,20 @@ pub async fn create(
 }
 
 /// `GET /resource-servers`.
+#[utoipa::path(
+    get,
+    path = "/resource-servers",
+    operation_id = "get_resource_servers",
+    tag = "resource-servers",
+    summary = "List resource servers",
+    params(crate::openapi::PagingParams),
+    responses(
+        (status = 200, description = "The APIs.", body = crate::openapi::ResourceServerList),
+        (status = 400, description = "Invalid query parameters (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["read:resource_servers"])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
@@ -94,6 +124,20 @@ pub async fn list(
 }
 
 /// `GET /resource-servers/{id}` (id or identifier, as Auth0).
+#[utoipa::path(
+    get,
+    path = "/resource-servers/{id}",
+    operation_id = "get_resource_server",
+    tag = "resource-servers",
+    summary = "Get a resource server",
+    params(("id" = String, Path, description = "The id or the identifier (audience).")),
+    responses(
+        (status = 200, description = "The API.", body = crate::openapi::ResourceServer),
+        (status = 404, description = "No such API (`inexistent_resource_server`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["read:resource_servers"])),
+)]
 pub async fn get_one(
     State(s): State<AppState>,
     caller: Caller,
@@ -108,6 +152,24 @@ pub async fn get_one(
 }
 
 /// `PATCH /resource-servers/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/resource-servers/{id}",
+    operation_id = "update_resource_server",
+    tag = "resource-servers",
+    summary = "Update a resource server",
+    params(("id" = String, Path, description = "The id or the identifier (audience).")),
+    request_body(content = crate::openapi::ResourceServerUpdate, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The updated API.", body = crate::openapi::ResourceServer),
+        (status = 400, description = "Invalid body (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 403, description = "The Management API cannot be modified (`operation_not_supported`), or insufficient scope.", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such API (`inexistent_resource_server`).", body = crate::openapi::ApiErrorBody),
+        (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["update:resource_servers"])),
+)]
 pub async fn update(
     State(s): State<AppState>,
     caller: Caller,
@@ -145,6 +207,20 @@ pub async fn update(
 }
 
 /// `DELETE /resource-servers/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/resource-servers/{id}",
+    operation_id = "delete_resource_server",
+    tag = "resource-servers",
+    summary = "Delete a resource server",
+    params(("id" = String, Path, description = "The id or the identifier (audience).")),
+    responses(
+        (status = 204, description = "Deleted, or there was no such API."),
+        (status = 403, description = "The Management API cannot be deleted (`operation_not_supported`), or insufficient scope.", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["delete:resource_servers"])),
+)]
 pub async fn delete(
     State(s): State<AppState>,
     caller: Caller,

@@ -53,6 +53,20 @@ pub async fn hash_new_password(
 }
 
 /// `GET /users`: list or search (`q`, Lucene subset), paged, within the search window.
+#[utoipa::path(
+    get,
+    path = "/users",
+    operation_id = "get_users",
+    tag = "users",
+    summary = "List or search users",
+    params(crate::openapi::PagingParams, crate::openapi::UserSearchParams, crate::openapi::FieldsParams),
+    responses(
+        (status = 200, description = "The users.", body = crate::openapi::UserList),
+        (status = 400, description = "Invalid query, sort or paging, or a page past the search window (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["read:users"])),
+)]
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
@@ -109,6 +123,22 @@ pub async fn list(
 }
 
 /// `POST /users`.
+#[utoipa::path(
+    post,
+    path = "/users",
+    operation_id = "create_user",
+    tag = "users",
+    summary = "Create a user",
+    request_body(content = crate::openapi::UserCreate, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The user.", body = crate::openapi::User),
+        (status = 400, description = "Invalid body (`invalid_body`), unknown connection, or a password too weak for the connection (`password_strength_error`).", body = crate::openapi::ApiErrorBody),
+        (status = 409, description = "The user already exists (`auth0_idp_error`).", body = crate::openapi::ApiErrorBody),
+        (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["create:users"])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     caller: Caller,
@@ -161,6 +191,21 @@ async fn load(s: &AppState, id: &str) -> Result<User, ApiError> {
 }
 
 /// `GET /users/{id}`.
+#[utoipa::path(
+    get,
+    path = "/users/{id}",
+    operation_id = "get_user",
+    tag = "users",
+    summary = "Get a user",
+    params(("id" = String, Path, description = "The user_id, e.g. `auth0|…`."), crate::openapi::FieldsParams),
+    responses(
+        (status = 200, description = "The user.", body = crate::openapi::User),
+        (status = 400, description = "Invalid query parameters (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["read:users"])),
+)]
 pub async fn get_one(
     State(s): State<AppState>,
     caller: Caller,
@@ -174,6 +219,24 @@ pub async fn get_one(
 }
 
 /// `PATCH /users/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/users/{id}",
+    operation_id = "update_user",
+    tag = "users",
+    summary = "Update a user",
+    params(("id" = String, Path, description = "The user_id, e.g. `auth0|…`.")),
+    request_body(content = crate::openapi::UserUpdate, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The updated user.", body = crate::openapi::User),
+        (status = 400, description = "Invalid body (`invalid_body`) or a password too weak for the connection (`password_strength_error`).", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
+        (status = 409, description = "Another user of the connection has this email or username (`auth0_idp_error`).", body = crate::openapi::ApiErrorBody),
+        (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["update:users"]), ("bearerAuth" = ["update:users_app_metadata"])),
+)]
 pub async fn update(
     State(s): State<AppState>,
     caller: Caller,
@@ -208,6 +271,19 @@ pub async fn update(
 }
 
 /// `DELETE /users/{id}`: 204 whether or not the user existed, as Auth0.
+#[utoipa::path(
+    delete,
+    path = "/users/{id}",
+    operation_id = "delete_user",
+    tag = "users",
+    summary = "Delete a user",
+    params(("id" = String, Path, description = "The user_id, e.g. `auth0|…`.")),
+    responses(
+        (status = 204, description = "Deleted, or there was no such user."),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["delete:users"])),
+)]
 pub async fn delete(
     State(s): State<AppState>,
     caller: Caller,
@@ -219,6 +295,20 @@ pub async fn delete(
 }
 
 /// `GET /users-by-email?email=`.
+#[utoipa::path(
+    get,
+    path = "/users-by-email",
+    operation_id = "get_users_by_email",
+    tag = "users",
+    summary = "Find users by email",
+    params(crate::openapi::EmailParam, crate::openapi::FieldsParams),
+    responses(
+        (status = 200, description = "Users with this email, in every connection.", body = [crate::openapi::User]),
+        (status = 400, description = "Missing `email`, or invalid query (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["read:users"])),
+)]
 pub async fn by_email(
     State(s): State<AppState>,
     caller: Caller,
@@ -240,6 +330,21 @@ pub async fn by_email(
 
 /// `DELETE /connections/{id}/users?email=`: the clean-up Auth0 documents for
 /// `DUPLICATED_USER`.
+#[utoipa::path(
+    delete,
+    path = "/connections/{id}/users",
+    operation_id = "delete_connection_users_by_email",
+    tag = "users",
+    summary = "Delete a connection's users by email",
+    params(("id" = String, Path, description = "The connection id."), crate::openapi::EmailParam),
+    responses(
+        (status = 204, description = "Deleted (or there was no such user)."),
+        (status = 400, description = "Missing `email` (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such connection (`inexistent_connection`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["delete:users"])),
+)]
 pub async fn delete_by_email(
     State(s): State<AppState>,
     caller: Caller,

@@ -7,12 +7,32 @@ use serde_json::{Value, json};
 use crate::state::AppState;
 
 /// `GET /.well-known/jwks.json`.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    operation_id = "get_jwks",
+    tag = "authentication",
+    summary = "The tenant's public signing keys",
+    responses(
+        (status = 200, description = "The JWKS.", body = crate::openapi::Jwks),
+    ),
+)]
 pub async fn jwks(State(state): State<AppState>) -> Json<jsonwebtoken::jwk::JwkSet> {
     Json(state.keys.jwks())
 }
 
 /// `GET /.well-known/openid-configuration`: every URL from the public URL
 /// (https even when Tern listens on plain http), as SDKs verify the issuer.
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    operation_id = "get_openid_configuration",
+    tag = "authentication",
+    summary = "OpenID Connect discovery",
+    responses(
+        (status = 200, description = "The discovery document.", body = crate::openapi::OpenIdConfiguration),
+    ),
+)]
 pub async fn openid_configuration(State(state): State<AppState>) -> Json<Value> {
     let base = &state.public_url;
     Json(json!({

@@ -1,0 +1,497 @@
+//! The bulk-import row: Auth0's import schema, validated field by field, and
+//! what a valid row does to the users of a connection (insert, or upsert with
+//! Auth0's field table).
+//!
+//! Errors carry Auth0's JSON-schema codes (`INVALID_TYPE`, `MIN_LENGTH`,
+//! `PATTERN`, `FORMAT`, …), a message in Auth0's "Error in <path> property - …"
+//! form, and the `path`.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tern_hash::StoredHash;
+
+use crate::clock::now_iso;
+use crate::ids;
+use crate::model::{Connection, JsonObject, User, UserSource};
+use crate::user_profile::{
+    FORBIDDEN_APP_METADATA_KEYS, is_e164, is_valid_email, is_valid_username,
+};
+
+/// One problem with one row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowError {
+    /// Auth0 error code.
+    pub code: &'static str,
+    /// Human message.
+    pub message: String,
+    /// JSON path of the offending field.
+    pub path: String,
+}
+
+impl RowError {
+    fn new(code: &'static str, path: &str, detail: impl std::fmt::Display) -> Self {
+        Self {
+            code,
+            message: format!("Error in {path} property - {detail}"),
+            path: path.to_string(),
+        }
+    }
+    /// A row whose email, id or username appeared earlier in the file or exists already.
+    pub fn duplicated(what: &str, existing: bool) -> Self {
+        let message = if existing {
+            format!("The user already exists (same {what}).")
+        } else {
+            format!("A user with this {what} was already provided.")
+        };
+        Self {
+            code: "DUPLICATED_USER",
+            message,
+            path: what.to_string(),
+        }
+    }
+}
+
+/// A row that passed validation.
+#[derive(Debug, Clone, Default)]
+pub struct ValidRow {
+    /// Lower-cased email.
+    pub email: String,
+    /// Fields as given (None = absent).
+    pub email_verified: Option<bool>,
+    /// Phone.
+    pub phone_number: Option<String>,
+    /// Phone verified.
+    pub phone_verified: Option<bool>,
+    /// Local id (without `auth0|`).
+    pub user_id: Option<String>,
+    /// Username.
+    pub username: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+    /// Nickname.
+    pub nickname: Option<String>,
+    /// Picture.
+    pub picture: Option<String>,
+    /// Blocked.
+    pub blocked: Option<bool>,
+    /// App metadata.
+    pub app_metadata: Option<JsonObject>,
+    /// User metadata.
+    pub user_metadata: Option<JsonObject>,
+    /// Credential in storage form, from `password_hash` or `custom_password_hash`.
+    pub credential: Option<String>,
+    /// Whether the credential came from `custom_password_hash`.
+    pub custom_hash: bool,
+}
+
+const FIELDS: &[&str] = &[
+    "email",
+    "email_verified",
+    "phone_number",
+    "phone_verified",
+    "user_id",
+    "username",
+    "given_name",
+    "family_name",
+    "name",
+    "nickname",
+    "picture",
+    "blocked",
+    "app_metadata",
+    "user_metadata",
+    "password_hash",
+    "custom_password_hash",
+    "mfa_factors",
+];
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+struct Checker<'a> {
+    obj: &'a Map<String, Value>,
+    errors: Vec<RowError>,
+}
+
+impl Checker<'_> {
+    fn string(&mut self, key: &str, min: usize, max: usize) -> Option<String> {
+        match self.obj.get(key)? {
+            Value::String(s) => {
+                let n = s.chars().count();
+                if n < min {
+                    self.errors.push(RowError::new(
+                        "MIN_LENGTH",
+                        key,
+                        format!("String is too short ({n} chars), minimum {min}"),
+                    ));
+                    None
+                } else if n > max {
+                    self.errors.push(RowError::new(
+                        "MAX_LENGTH",
+                        key,
+                        format!("String is too long ({n} chars), maximum {max}"),
+                    ));
+                    None
+                } else {
+                    Some(s.clone())
+                }
+            }
+            other => {
+                self.errors.push(RowError::new(
+                    "INVALID_TYPE",
+                    key,
+                    format!("Expected type string but found type {}", type_name(other)),
+                ));
+                None
+            }
+        }
+    }
+    fn boolean(&mut self, key: &str) -> Option<bool> {
+        match self.obj.get(key)? {
+            Value::Bool(b) => Some(*b),
+            other => {
+                self.errors.push(RowError::new(
+                    "INVALID_TYPE",
+                    key,
+                    format!("Expected type boolean but found type {}", type_name(other)),
+                ));
+                None
+            }
+        }
+    }
+    fn object(&mut self, key: &str) -> Option<JsonObject> {
+        match self.obj.get(key)? {
+            Value::Object(m) => Some(m.clone()),
+            other => {
+                self.errors.push(RowError::new(
+                    "INVALID_TYPE",
+                    key,
+                    format!("Expected type object but found type {}", type_name(other)),
+                ));
+                None
+            }
+        }
+    }
+}
+
+/// Validate one row of an import file.
+pub fn validate_row(row: &Value) -> Result<ValidRow, Vec<RowError>> {
+    let Some(obj) = row.as_object() else {
+        return Err(vec![RowError {
+            code: "INVALID_TYPE",
+            message: format!("Expected type object but found type {}", type_name(row)),
+            path: String::new(),
+        }]);
+    };
+    let mut c = Checker {
+        obj,
+        errors: vec![],
+    };
+    for key in obj.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
+        c.errors.push(RowError::new(
+            "OBJECT_ADDITIONAL_PROPERTIES",
+            key,
+            format!("Additional properties not allowed: {key}"),
+        ));
+    }
+    let mut v = ValidRow::default();
+    match c.string("email", 1, 254) {
+        Some(e) if is_valid_email(&e) => v.email = e.to_lowercase(),
+        Some(e) => c.errors.push(RowError::new(
+            "INVALID_FORMAT",
+            "email",
+            format!("Object didn't pass validation for format email: {e}"),
+        )),
+        None if !obj.contains_key("email") => c.errors.push(RowError::new(
+            "OBJECT_REQUIRED",
+            "email",
+            "Missing required property: email",
+        )),
+        None => {}
+    }
+    v.email_verified = c.boolean("email_verified");
+    v.phone_verified = c.boolean("phone_verified");
+    v.blocked = c.boolean("blocked");
+    v.phone_number = c.string("phone_number", 2, 16);
+    if let Some(p) = &v.phone_number
+        && !is_e164(p)
+    {
+        c.errors.push(RowError::new(
+            "PATTERN",
+            "phone_number",
+            "String does not match pattern ^\\+[0-9]{1,15}$",
+        ));
+    }
+    v.user_id = c.string("user_id", 1, 255);
+    if let Some(id) = &v.user_id
+        && id.chars().any(char::is_whitespace)
+    {
+        c.errors.push(RowError::new(
+            "PATTERN",
+            "user_id",
+            "String does not match pattern ^\\S*$",
+        ));
+    }
+    v.username = c.string("username", 1, 128);
+    if let Some(u) = &v.username
+        && !is_valid_username(u)
+    {
+        c.errors.push(RowError::new("PATTERN", "username", "the username may contain only letters, digits and _ - . + ! # $ ^ ` ~ ' @, and must not be an email address"));
+    }
+    v.given_name = c.string("given_name", 1, 150);
+    v.family_name = c.string("family_name", 1, 150);
+    v.name = c.string("name", 1, 300);
+    v.nickname = c.string("nickname", 1, 300);
+    v.picture = c.string("picture", 1, 2048);
+    if let Some(p) = &v.picture
+        && !(p.starts_with("https://") || p.starts_with("http://"))
+    {
+        c.errors.push(RowError::new(
+            "FORMAT",
+            "picture",
+            format!("Object didn't pass validation for format url: {p}"),
+        ));
+    }
+    v.app_metadata = c.object("app_metadata");
+    if let Some(m) = &v.app_metadata {
+        for k in m
+            .keys()
+            .filter(|k| FORBIDDEN_APP_METADATA_KEYS.contains(&k.as_str()))
+        {
+            c.errors.push(RowError::new(
+                "NOT_PASSED",
+                &format!("app_metadata.{k}"),
+                format!("'{k}' is a reserved key and may not be set in app_metadata"),
+            ));
+        }
+    }
+    v.user_metadata = c.object("user_metadata");
+    for (name, m) in [
+        ("app_metadata", &v.app_metadata),
+        ("user_metadata", &v.user_metadata),
+    ] {
+        if let Some(m) = m {
+            check_keys(m, name, &mut c.errors);
+        }
+    }
+    check_mfa(obj.get("mfa_factors"), &mut c.errors);
+    match (obj.get("password_hash"), obj.get("custom_password_hash")) {
+        (Some(_), Some(_)) => c.errors.push(RowError::new(
+            "CONFLICT",
+            "password_hash",
+            "password_hash and custom_password_hash cannot both be given",
+        )),
+        (Some(Value::String(h)), None) => match StoredHash::from_import_password_hash(h) {
+            Ok(sh) => v.credential = Some(sh.to_storage()),
+            Err(e) => c
+                .errors
+                .push(RowError::new("INVALID_FORMAT", "password_hash", e)),
+        },
+        (Some(other), None) => c.errors.push(RowError::new(
+            "INVALID_TYPE",
+            "password_hash",
+            format!("Expected type string but found type {}", type_name(other)),
+        )),
+        (None, Some(custom)) => match StoredHash::from_custom(custom) {
+            Ok(sh) => {
+                v.credential = Some(sh.to_storage());
+                v.custom_hash = true;
+            }
+            Err(e) => c.errors.push(RowError {
+                code: e.code,
+                message: format!("Error in {} property - {}", e.path, e.message),
+                path: e.path,
+            }),
+        },
+        (None, None) => {}
+    }
+    if c.errors.is_empty() {
+        Ok(v)
+    } else {
+        Err(c.errors)
+    }
+}
+
+fn check_keys(m: &JsonObject, prefix: &str, errors: &mut Vec<RowError>) {
+    for (k, val) in m {
+        let path = format!("{prefix}.{k}");
+        if k.contains('.') || k.contains('$') {
+            errors.push(RowError::new(
+                "PATTERN",
+                &path,
+                "metadata field names must not contain '.' or '$'",
+            ));
+        }
+        if let Value::Object(inner) = val {
+            check_keys(inner, &path, errors);
+        }
+    }
+}
+
+fn check_mfa(v: Option<&Value>, errors: &mut Vec<RowError>) {
+    let Some(v) = v else { return };
+    let Some(list) = v.as_array() else {
+        errors.push(RowError::new(
+            "INVALID_TYPE",
+            "mfa_factors",
+            format!("Expected type array but found type {}", type_name(v)),
+        ));
+        return;
+    };
+    if list.is_empty() {
+        errors.push(RowError::new(
+            "ARRAY_LENGTH_SHORT",
+            "mfa_factors",
+            "Array is too short (0), minimum 1",
+        ));
+    }
+    if list.len() > 10 {
+        errors.push(RowError::new(
+            "ARRAY_LENGTH_LONG",
+            "mfa_factors",
+            format!("Array is too long ({}), maximum 10", list.len()),
+        ));
+    }
+    for (i, f) in list.iter().enumerate() {
+        let path = format!("mfa_factors[{i}]");
+        let Some(obj) = f.as_object().filter(|o| o.len() == 1) else {
+            errors.push(RowError::new(
+                "INVALID_TYPE",
+                &path,
+                "each factor is an object with exactly one of totp, phone, email",
+            ));
+            continue;
+        };
+        let (kind, body) = obj
+            .iter()
+            .next()
+            .map(|(k, v)| (k.as_str(), v))
+            .unwrap_or(("", &Value::Null));
+        let field = |name: &str| body.get(name).and_then(Value::as_str);
+        let ok = match kind {
+            "totp" => field("secret").is_some_and(|s| {
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+            }),
+            "phone" => field("value").is_some_and(is_e164),
+            "email" => field("value").is_some_and(is_valid_email),
+            _ => {
+                errors.push(RowError::new(
+                    "OBJECT_ADDITIONAL_PROPERTIES",
+                    &path,
+                    format!("Additional properties not allowed: {kind}"),
+                ));
+                continue;
+            }
+        };
+        if !ok {
+            errors.push(RowError::new("PATTERN", &format!("{path}.{kind}"), "the factor's value does not match its format (totp: unpadded Base32; phone: E.164; email: an address)"));
+        }
+    }
+}
+
+/// The row as echoed in job errors: secrets replaced by `*****`.
+pub fn redact(row: &Value) -> Value {
+    let mut r = row.clone();
+    if let Some(o) = r.as_object_mut() {
+        if o.contains_key("password_hash") {
+            o.insert("password_hash".into(), "*****".into());
+        }
+        if let Some(c) = o.get_mut("custom_password_hash") {
+            for ptr in ["/hash/value", "/hash/key/value", "/salt/value"] {
+                if let Some(v) = c.pointer_mut(ptr) {
+                    *v = "*****".into();
+                }
+            }
+        }
+        if let Some(Value::Array(fs)) = o.get_mut("mfa_factors") {
+            for f in fs {
+                if let Some(s) = f.pointer_mut("/totp/secret") {
+                    *s = "*****".into();
+                }
+            }
+        }
+    }
+    r
+}
+
+/// A new user from a valid row.
+pub fn new_user(row: ValidRow, connection: &Connection) -> User {
+    let now = now_iso();
+    let nickname = row
+        .nickname
+        .or_else(|| row.email.split('@').next().map(str::to_string));
+    User {
+        user_id: format!("auth0|{}", row.user_id.unwrap_or_else(ids::user_local_id)),
+        connection_id: connection.id.clone(),
+        connection_name: connection.name.clone(),
+        name: row.name.or_else(|| Some(row.email.clone())),
+        email: Some(row.email),
+        email_verified: row.email_verified.unwrap_or(false),
+        username: row.username,
+        phone_number: row.phone_number,
+        phone_verified: row.phone_verified.unwrap_or(false),
+        given_name: row.given_name,
+        family_name: row.family_name,
+        nickname,
+        picture: row.picture,
+        blocked: row.blocked.unwrap_or(false),
+        app_metadata: row.app_metadata.unwrap_or_default(),
+        user_metadata: row.user_metadata.unwrap_or_default(),
+        created_at: now.clone(),
+        updated_at: now,
+        last_login: None,
+        last_ip: None,
+        logins_count: 0,
+        credential: row.credential,
+        source: UserSource::BulkImport,
+    }
+}
+
+/// Apply an upsert row to an existing user, with Auth0's field table:
+/// metadata replaced (not merged), profile names and `email_verified`
+/// updated when given; `custom_password_hash` only while the user has never
+/// logged in; `password_hash`, `blocked`, `username`, `user_id` untouched.
+/// Returns a note when a given field was not applied.
+pub fn upsert(existing: &User, row: ValidRow) -> (User, Option<RowError>) {
+    let mut u = existing.clone();
+    let mut note = None;
+    if let Some(v) = row.email_verified {
+        u.email_verified = v;
+    }
+    macro_rules! set {
+        ($($f:ident),*) => { $( if let Some(v) = row.$f { u.$f = Some(v); } )* };
+    }
+    set!(given_name, family_name, name, nickname, picture);
+    if let Some(m) = row.app_metadata {
+        u.app_metadata = m;
+    }
+    if let Some(m) = row.user_metadata {
+        u.user_metadata = m;
+    }
+    if row.custom_hash {
+        if existing.logins_count == 0 {
+            u.credential = row.credential;
+        } else {
+            note = Some(RowError {
+                code: "CONFLICT",
+                message: "custom_password_hash was not applied: the user has already logged in with the imported password.".into(),
+                path: "custom_password_hash".into(),
+            });
+        }
+    }
+    u.updated_at = now_iso();
+    (u, note)
+}

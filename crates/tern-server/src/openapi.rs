@@ -1,0 +1,1166 @@
+//! The OpenAPI 3.1 document of every endpoint Tern implements, served at
+//! `GET /api/v2/openapi.json` without authentication.
+//!
+//! Operations are described by `#[utoipa::path]` attributes on the handlers in
+//! `routes/`; this module holds the document root ([`ApiDoc`]), the component
+//! schemas (the JSON shapes of requests and responses; the domain types in
+//! `tern-core` stay free of documentation machinery) and the handler serving
+//! the document. The document is built per request so that `servers` names
+//! the public URL in effect: `{public_url}/api/v2` for the Management API,
+//! and `{public_url}` (a path-level override) for the public endpoints.
+//!
+//! `tests/openapi.rs` checks the document against the route table in
+//! `routes/mod.rs`, both ways.
+
+use std::sync::LazyLock;
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Server, ServerBuilder};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
+
+use crate::routes;
+use crate::state::AppState;
+
+/// Where the Management API is mounted; the document's `servers` entry.
+pub const MANAGEMENT_PREFIX: &str = "/api/v2";
+
+/// Paths of the document that live outside [`MANAGEMENT_PREFIX`] (each gets
+/// its own `servers` entry: the bare public URL).
+pub const PUBLIC_PATHS: &[&str] = &[
+    "/.well-known/jwks.json",
+    "/.well-known/openid-configuration",
+    "/oauth/token",
+    "/userinfo",
+];
+
+/// The document root: every operation, its components and security schemes.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tern",
+        description = "Tern's implementation of Auth0's Management API v2 (under `/api/v2`) and of the authentication endpoints used in user migrations. Management API errors are `{statusCode, error, message, errorCode}`; OAuth errors are `{error, error_description}`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    paths(
+        document,
+        routes::clients::list,
+        routes::clients::create,
+        routes::clients::get_one,
+        routes::clients::update,
+        routes::clients::delete,
+        routes::clients::rotate_secret,
+        routes::resource_servers::list,
+        routes::resource_servers::create,
+        routes::resource_servers::get_one,
+        routes::resource_servers::update,
+        routes::resource_servers::delete,
+        routes::client_grants::list,
+        routes::client_grants::create,
+        routes::client_grants::get_one,
+        routes::client_grants::update,
+        routes::client_grants::delete,
+        routes::connections::list,
+        routes::connections::create,
+        routes::connections::get_one,
+        routes::connections::update,
+        routes::connections::delete,
+        routes::users::delete_by_email,
+        routes::users::list,
+        routes::users::create,
+        routes::users::get_one,
+        routes::users::update,
+        routes::users::delete,
+        routes::users::by_email,
+        routes::logs::list,
+        routes::logs::get_one,
+        routes::wellknown::jwks,
+        routes::wellknown::openid_configuration,
+        routes::oauth::token,
+        routes::oauth::userinfo,
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "clients", description = "Applications."),
+        (name = "resource-servers", description = "APIs tokens are issued for."),
+        (name = "client-grants", description = "Which client may get which scopes of which API."),
+        (name = "connections", description = "Database connections."),
+        (name = "users", description = "Users of database connections."),
+        (name = "logs", description = "The tenant log."),
+        (name = "authentication", description = "Tokens, user profile and discovery (outside `/api/v2`)."),
+        (name = "meta", description = "This document."),
+    )
+)]
+pub struct ApiDoc;
+
+/// Security schemes: the Management API's bearer token, a user's access
+/// token for `/userinfo`, and HTTP Basic client authentication at `/oauth/token`.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearerAuth",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An RS256 access token for the Management API audience (`{public URL}/api/v2/`), from the client-credentials grant at `/oauth/token`. Each operation lists the scopes it accepts (any one of them suffices).",
+                    ))
+                    .build(),
+            ),
+        );
+        c.add_security_scheme(
+            "userAccessToken",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A user's access token from the password grant (its audience includes `{public URL}/userinfo`).",
+                    ))
+                    .build(),
+            ),
+        );
+        c.add_security_scheme(
+            "clientSecretBasic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "client_id and client_secret (URL-encoded) as HTTP Basic credentials; the alternative to client_secret in the body.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document with the servers of the running instance.
+static BASE_DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::openapi);
+
+/// The document for an instance whose public URL is `public_url`.
+pub fn build(public_url: &str) -> utoipa::openapi::OpenApi {
+    let mut doc = BASE_DOCUMENT.clone();
+    doc.servers = Some(vec![
+        ServerBuilder::new()
+            .url(format!("{public_url}{MANAGEMENT_PREFIX}"))
+            .description(Some("Management API"))
+            .build(),
+    ]);
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if PUBLIC_PATHS.contains(&path.as_str()) {
+            item.servers = Some(vec![Server::new(public_url)]);
+        }
+    }
+    // One handler serves both GET and POST /userinfo; operation ids must be unique.
+    if let Some(item) = doc.paths.paths.get_mut("/userinfo")
+        && let Some(op) = item.post.as_mut()
+    {
+        op.operation_id = Some("userinfo_post".into());
+    }
+    doc
+}
+
+/// `GET /api/v2/openapi.json`: this document (no token needed).
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "get_openapi_document",
+    tag = "meta",
+    summary = "This document",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document of this server.", content_type = "application/json", body = Object),
+    ),
+    security(()),
+)]
+pub async fn document(State(s): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
+    Json(build(&s.public_url))
+}
+
+// ---------------------------------------------------------------- errors
+
+/// A Management API error.
+#[derive(Serialize, ToSchema)]
+#[allow(non_snake_case)]
+pub struct ApiErrorBody {
+    /// The HTTP status, repeated.
+    #[schema(example = 404)]
+    pub statusCode: u16,
+    /// The HTTP reason phrase.
+    #[schema(example = "Not Found")]
+    pub error: String,
+    /// Human-readable; not stable.
+    #[schema(example = "The user does not exist.")]
+    pub message: String,
+    /// The machine code (`invalid_body`, `invalid_query_string`, `invalid_token`,
+    /// `insufficient_scope`, `too_many_requests`, `inexistent_user`, …).
+    #[schema(example = "inexistent_user", nullable = false)]
+    pub errorCode: Option<String>,
+}
+
+/// An OAuth error (`/oauth/token`, `/userinfo`).
+#[derive(Serialize, ToSchema)]
+pub struct OAuthErrorBody {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`,
+    /// `unsupported_grant_type`, `access_denied`, `invalid_token`, `unauthorized`, `server_error`.
+    #[schema(example = "invalid_grant")]
+    pub error: String,
+    /// Human-readable.
+    #[schema(example = "Wrong email or password.")]
+    pub error_description: String,
+}
+
+/// The errors every Management API operation can answer before its handler runs.
+#[derive(IntoResponses)]
+pub enum ManagementErrors {
+    /// Missing, malformed, expired or foreign bearer token (`invalid_token`).
+    #[response(status = 401)]
+    Unauthorized(ApiErrorBody),
+    /// The token holds none of the accepted scopes (`insufficient_scope`).
+    #[response(status = 403)]
+    Forbidden(ApiErrorBody),
+    /// The tenant's rate limit is exhausted (`too_many_requests`).
+    #[response(
+        status = 429,
+        headers(
+            ("X-RateLimit-Limit" = u32, description = "Bucket size."),
+            ("X-RateLimit-Remaining" = u32, description = "Requests left."),
+            ("X-RateLimit-Reset" = u64, description = "When a request will be accepted again, UTC epoch seconds."),
+        )
+    )]
+    TooManyRequests(ApiErrorBody),
+}
+
+// ---------------------------------------------------------------- parameters
+
+/// Offset paging of list endpoints.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PagingParams {
+    /// Zero-based page number.
+    #[param(minimum = 0, maximum = 4_294_967_295_u64, nullable = false)]
+    pub page: Option<u64>,
+    /// Items per page (default 50).
+    #[param(minimum = 0, maximum = 100, nullable = false)]
+    pub per_page: Option<u64>,
+    /// Wrap the page as `{start, limit, length, total, <items>}` instead of a bare array.
+    #[param(nullable = false)]
+    pub include_totals: Option<bool>,
+}
+
+/// Field selection.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FieldsParams {
+    /// Comma-separated top-level fields to include (or, with `include_fields=false`, to exclude).
+    #[param(nullable = false, example = "user_id,email")]
+    pub fields: Option<String>,
+    /// Whether `fields` lists the fields to include (default) or to exclude.
+    #[param(nullable = false)]
+    pub include_fields: Option<bool>,
+}
+
+/// The search engine of `GET /users`.
+#[derive(Deserialize, ToSchema)]
+#[allow(non_camel_case_types)]
+pub enum SearchEngine {
+    /// Auth0's user search v3 (the only one).
+    v3,
+}
+
+/// The search parameters of `GET /users`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserSearchParams {
+    /// A query in the Lucene subset of Auth0's user search v3, e.g. `email:"jane@example.com"` or `logins_count:[1 TO *]`.
+    #[param(nullable = false, example = "email:*@example.com")]
+    pub q: Option<String>,
+    /// `field:1` (ascending) or `field:-1` (descending), for `email`, `name`, `given_name`,
+    /// `family_name`, `nickname`, `username`, `user_id`, `created_at`, `updated_at`,
+    /// `last_login`, `logins_count`.
+    #[param(
+        nullable = false,
+        pattern = "^[A-Za-z0-9_.]+:-?1$",
+        example = "created_at:-1"
+    )]
+    pub sort: Option<String>,
+    /// Must be `v3` when given.
+    #[param(nullable = false, inline)]
+    pub search_engine: Option<SearchEngine>,
+}
+
+/// Filters of `GET /client-grants`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClientGrantFilter {
+    /// Only grants for this API identifier.
+    #[param(nullable = false)]
+    pub audience: Option<String>,
+    /// Only grants of this client.
+    #[param(nullable = false)]
+    pub client_id: Option<String>,
+}
+
+/// Filters of `GET /connections`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConnectionFilter {
+    /// Only connections of this strategy.
+    #[param(nullable = false, example = "auth0")]
+    pub strategy: Option<String>,
+    /// Only the connection with this name.
+    #[param(nullable = false)]
+    pub name: Option<String>,
+}
+
+/// Filters of `GET /logs`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogFilter {
+    /// `type:<code>` or `type:"<code>"`, the subset of Auth0's log search Tern supports.
+    #[param(
+        nullable = false,
+        pattern = r#"^type:"?[A-Za-z0-9_]+"?$"#,
+        example = "type:fp"
+    )]
+    pub q: Option<String>,
+    /// Tern's shorthand for `q=type:<code>`; wins over `q`.
+    #[param(nullable = false, example = "fp")]
+    pub r#type: Option<String>,
+}
+
+/// A required `email` query parameter.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EmailParam {
+    /// The email address (matched case-insensitively).
+    #[param(min_length = 1, example = "jane@example.com")]
+    pub email: String,
+}
+
+// ---------------------------------------------------------------- paging wrappers
+
+macro_rules! page_of {
+    ($page:ident, $list:ident, $item:ty, $key:ident, $what:literal) => {
+        #[doc = concat!("A page of ", $what, " with totals (`include_totals=true`).")]
+        #[derive(Serialize, ToSchema)]
+        pub struct $page {
+            /// Index of the first item.
+            pub start: u64,
+            /// Page size asked for.
+            pub limit: u64,
+            /// Items in this page.
+            pub length: u64,
+            /// Items in all pages.
+            pub total: u64,
+            #[doc = concat!("The ", $what, ".")]
+            pub $key: Vec<$item>,
+        }
+
+        #[doc = concat!("A list of ", $what, ": a bare array, or a page with totals when `include_totals=true`.")]
+        #[derive(Serialize, ToSchema)]
+        #[serde(untagged)]
+        pub enum $list {
+            /// Without totals.
+            Items(Vec<$item>),
+            /// With totals.
+            Page($page),
+        }
+    };
+}
+
+page_of!(ClientsPage, ClientList, Client, clients, "clients");
+page_of!(
+    ResourceServersPage,
+    ResourceServerList,
+    ResourceServer,
+    resource_servers,
+    "resource servers"
+);
+page_of!(
+    ClientGrantsPage,
+    ClientGrantList,
+    ClientGrant,
+    client_grants,
+    "client grants"
+);
+page_of!(
+    ConnectionsPage,
+    ConnectionList,
+    Connection,
+    connections,
+    "connections"
+);
+page_of!(UsersPage, UserList, User, users, "users");
+page_of!(LogsPage, LogList, LogEvent, logs, "log events");
+
+// ---------------------------------------------------------------- clients
+
+/// How a client authenticates at `/oauth/token`.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEndpointAuthMethod {
+    /// `client_secret` in the body.
+    ClientSecretPost,
+    /// HTTP Basic.
+    ClientSecretBasic,
+    /// A public client.
+    None,
+}
+
+/// An application.
+#[derive(Serialize, ToSchema)]
+pub struct Client {
+    /// Public identifier.
+    pub client_id: String,
+    /// Display name.
+    pub name: String,
+    /// Free text.
+    #[schema(nullable = false)]
+    pub description: Option<String>,
+    /// `non_interactive` (machine to machine), `regular_web`, `spa`, `native`.
+    #[schema(nullable = false)]
+    pub app_type: Option<String>,
+    /// Whether the application belongs to the tenant's owner.
+    pub is_first_party: bool,
+    /// Allowed redirect URLs.
+    pub callbacks: Vec<String>,
+    /// Allowed origins.
+    pub allowed_origins: Vec<String>,
+    /// Allowed web origins.
+    pub web_origins: Vec<String>,
+    /// Allowed logout URLs.
+    pub allowed_logout_urls: Vec<String>,
+    /// Grant types the application may use.
+    pub grant_types: Vec<String>,
+    /// How it authenticates at `/oauth/token`.
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// Metadata.
+    pub client_metadata: Map<String, Value>,
+    /// Auth0 compatibility field.
+    pub global: bool,
+}
+
+/// An application with its secret: returned only when the secret is made
+/// (creation, rotation); Tern keeps only a hash.
+#[derive(Serialize, ToSchema)]
+pub struct ClientWithSecret {
+    /// The application.
+    #[serde(flatten)]
+    pub client: Client,
+    /// The secret, 64 characters.
+    pub client_secret: String,
+}
+
+macro_rules! client_body {
+    ($(#[$m:meta])* $ty:ident, $name:ty) => {
+        $(#[$m])*
+        #[derive(Deserialize, ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $ty {
+            /// Display name, not blank.
+            #[schema(nullable = false, min_length = 1, pattern = r"\S")]
+            pub name: $name,
+            /// Free text.
+            pub description: Option<String>,
+            /// `non_interactive` (machine to machine), `regular_web`, `spa`, `native`.
+            pub app_type: Option<String>,
+            /// Whether the application belongs to the tenant's owner (default true).
+            #[schema(nullable = false)]
+            pub is_first_party: Option<bool>,
+            /// Allowed redirect URLs.
+            #[schema(nullable = false)]
+            pub callbacks: Option<Vec<String>>,
+            /// Allowed origins.
+            #[schema(nullable = false)]
+            pub allowed_origins: Option<Vec<String>>,
+            /// Allowed web origins.
+            #[schema(nullable = false)]
+            pub web_origins: Option<Vec<String>>,
+            /// Allowed logout URLs.
+            #[schema(nullable = false)]
+            pub allowed_logout_urls: Option<Vec<String>>,
+            /// Grant types (default: `client_credentials` for `non_interactive`, otherwise
+            /// `authorization_code`, `implicit`, `refresh_token`, `client_credentials`).
+            #[schema(nullable = false)]
+            pub grant_types: Option<Vec<String>>,
+            /// Default `client_secret_post`.
+            #[schema(nullable = false)]
+            pub token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
+            /// Metadata.
+            #[schema(nullable = false)]
+            pub client_metadata: Option<Map<String, Value>>,
+            /// Accepted for compatibility, ignored.
+            #[schema(nullable = false)]
+            pub oidc_conformant: Option<Value>,
+            /// Accepted for compatibility, ignored.
+            #[schema(nullable = false)]
+            pub logo_uri: Option<Value>,
+            /// Accepted for compatibility, ignored.
+            #[schema(nullable = false)]
+            pub jwt_configuration: Option<Value>,
+            /// Accepted for compatibility, ignored.
+            #[schema(nullable = false)]
+            pub sso: Option<Value>,
+            /// Accepted for compatibility, ignored.
+            #[schema(nullable = false)]
+            pub cross_origin_auth: Option<Value>,
+        }
+    };
+}
+
+client_body!(
+    /// The body of `POST /clients`.
+    ClientCreate,
+    String
+);
+client_body!(
+    /// The body of `PATCH /clients/{id}`.
+    ClientUpdate,
+    Option<String>
+);
+
+// ---------------------------------------------------------------- resource servers
+
+/// A scope an API defines.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceServerScope {
+    /// The scope name, e.g. `read:users`.
+    pub value: String,
+    /// What it allows.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Token signing algorithm: Tern signs with RS256 only.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub enum SigningAlg {
+    /// RSA with SHA-256.
+    RS256,
+}
+
+/// An API (resource server).
+#[derive(Serialize, ToSchema)]
+pub struct ResourceServer {
+    /// Opaque id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The audience.
+    pub identifier: String,
+    /// Scopes it defines.
+    pub scopes: Vec<ResourceServerScope>,
+    /// Always `RS256`.
+    pub signing_alg: SigningAlg,
+    /// Access token lifetime, seconds.
+    pub token_lifetime: i64,
+    /// Whether refresh tokens may be issued for it.
+    pub allow_offline_access: bool,
+    /// Whether first-party clients skip consent.
+    pub skip_consent_for_verifiable_first_party_clients: bool,
+    /// The Management API itself (cannot be changed or deleted).
+    pub is_system: bool,
+}
+
+macro_rules! resource_server_body {
+    ($(#[$m:meta])* $ty:ident, $identifier:ty) => {
+        $(#[$m])*
+        #[derive(Deserialize, ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $ty {
+            /// The audience, e.g. `https://api.example.com/`; cannot be changed once set.
+            #[schema(nullable = false, min_length = 1, max_length = 600)]
+            pub identifier: $identifier,
+            /// Display name (default: the identifier).
+            #[schema(nullable = false)]
+            pub name: Option<String>,
+            /// Scopes it defines.
+            #[schema(nullable = false)]
+            pub scopes: Option<Vec<ResourceServerScope>>,
+            /// Must be `RS256`.
+            #[schema(nullable = false)]
+            pub signing_alg: Option<SigningAlg>,
+            /// Access token lifetime, seconds (default 86400).
+            #[schema(nullable = false, minimum = 1, maximum = 2_592_000)]
+            pub token_lifetime: Option<i64>,
+            /// Whether refresh tokens may be issued for it.
+            #[schema(nullable = false)]
+            pub allow_offline_access: Option<bool>,
+            /// Whether first-party clients skip consent (default true).
+            #[schema(nullable = false)]
+            pub skip_consent_for_verifiable_first_party_clients: Option<bool>,
+        }
+    };
+}
+
+resource_server_body!(
+    /// The body of `POST /resource-servers`.
+    ResourceServerCreate,
+    String
+);
+resource_server_body!(
+    /// The body of `PATCH /resource-servers/{id}`.
+    ResourceServerUpdate,
+    Option<String>
+);
+
+// ---------------------------------------------------------------- client grants
+
+/// Permission for one client to get tokens for one API with some scopes.
+#[derive(Serialize, ToSchema)]
+pub struct ClientGrant {
+    /// `cgr_…`.
+    pub id: String,
+    /// The client it permits.
+    pub client_id: String,
+    /// The API identifier.
+    pub audience: String,
+    /// Scopes the client may receive.
+    pub scope: Vec<String>,
+}
+
+/// The body of `POST /client-grants`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientGrantCreate {
+    /// An existing client.
+    pub client_id: String,
+    /// An existing API's identifier.
+    pub audience: String,
+    /// Scopes, each defined by the API.
+    pub scope: Vec<String>,
+}
+
+/// The body of `PATCH /client-grants/{id}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientGrantUpdate {
+    /// Scopes, each defined by the API.
+    pub scope: Option<Vec<String>>,
+}
+
+// ---------------------------------------------------------------- connections
+
+/// Auth0's password strength levels.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordPolicy {
+    /// Any non-empty password.
+    None,
+    /// At least 6 characters.
+    Low,
+    /// At least 8 characters, three character classes.
+    Fair,
+    /// At least 8 characters, three of four character classes.
+    Good,
+    /// At least 10 characters, no more than two identical characters in a row.
+    Excellent,
+}
+
+/// Custom database scripts, by name; each a non-empty string of at most 100 KB.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomScripts {
+    /// `login(email, password, callback)`.
+    #[schema(min_length = 1, max_length = 102_400)]
+    pub login: Option<String>,
+    /// `getByEmail(email, callback)`.
+    #[schema(min_length = 1, max_length = 102_400)]
+    pub get_user: Option<String>,
+    /// `create(user, callback)`.
+    #[schema(min_length = 1, max_length = 102_400)]
+    pub create: Option<String>,
+    /// `verify(email, callback)`.
+    #[schema(min_length = 1, max_length = 102_400)]
+    pub verify: Option<String>,
+    /// `changePassword(email, newPassword, callback)`.
+    #[schema(min_length = 1, max_length = 102_400)]
+    pub change_password: Option<String>,
+    /// `remove(id, callback)`.
+    #[schema(min_length = 1, max_length = 102_400)]
+    pub delete: Option<String>,
+    /// `changeEmail(email, newEmail, verified, callback)`.
+    #[schema(min_length = 1, max_length = 102_400)]
+    pub change_email: Option<String>,
+    /// `changeUsername(...)`.
+    #[schema(min_length = 1, max_length = 102_400)]
+    pub change_username: Option<String>,
+    /// `changePhoneNumber(...)`.
+    #[schema(min_length = 1, max_length = 102_400)]
+    pub change_phone_number: Option<String>,
+}
+
+/// Options of a database connection. The ones listed are type-checked; any
+/// other is kept as given.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[allow(non_snake_case)]
+pub struct ConnectionOptions {
+    /// "Use my own database": the custom scripts are used.
+    #[schema(nullable = false)]
+    pub enabledDatabaseCustomization: Option<bool>,
+    /// Lazy migration: users found by the `login` script are imported.
+    #[schema(nullable = false)]
+    pub import_mode: Option<bool>,
+    /// Whether users need a username.
+    #[schema(nullable = false)]
+    pub requires_username: Option<bool>,
+    /// Whether sign-up is disabled.
+    #[schema(nullable = false)]
+    pub disable_signup: Option<bool>,
+    /// Brute-force protection.
+    #[schema(nullable = false)]
+    pub brute_force_protection: Option<bool>,
+    /// Whether scripts receive a context argument.
+    #[schema(nullable = false)]
+    pub enable_script_context: Option<bool>,
+    /// Password strength policy.
+    pub passwordPolicy: Option<PasswordPolicy>,
+    /// Custom database scripts.
+    #[schema(nullable = false)]
+    pub customScripts: Option<CustomScripts>,
+    /// Settings passed to the scripts (`configuration.KEY`).
+    #[schema(nullable = false)]
+    pub configuration: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// A connection. Every field is present unless removed by `fields`/`include_fields`.
+#[derive(Serialize, ToSchema)]
+pub struct Connection {
+    /// `con_…`.
+    #[schema(nullable = false)]
+    pub id: Option<String>,
+    /// Unique name; the `realm` of the password-realm grant.
+    #[schema(nullable = false)]
+    pub name: Option<String>,
+    /// Display name.
+    #[schema(nullable = false)]
+    pub display_name: Option<String>,
+    /// Always `auth0` (database).
+    #[schema(nullable = false)]
+    pub strategy: Option<String>,
+    /// Strategy options.
+    #[schema(nullable = false)]
+    pub options: Option<ConnectionOptions>,
+    /// Client ids it is enabled for.
+    #[schema(nullable = false)]
+    pub enabled_clients: Option<Vec<String>>,
+    /// Realms.
+    #[schema(nullable = false)]
+    pub realms: Option<Vec<String>>,
+    /// Whether it is a domain connection.
+    #[schema(nullable = false)]
+    pub is_domain_connection: Option<bool>,
+}
+
+/// The strategy of a connection Tern can create.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// A database connection.
+    Auth0,
+}
+
+macro_rules! connection_body {
+    ($(#[$m:meta])* $ty:ident { $($extra:tt)* }) => {
+        $(#[$m])*
+        #[derive(Deserialize, ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $ty {
+            $($extra)*
+            /// Display name.
+            pub display_name: Option<String>,
+            /// Strategy options (on update, the whole object is replaced).
+            pub options: Option<ConnectionOptions>,
+            /// Client ids it is enabled for; each must exist.
+            pub enabled_clients: Option<Vec<String>>,
+            /// Realms (default: the name).
+            pub realms: Option<Vec<String>>,
+            /// Whether it is a domain connection.
+            pub is_domain_connection: Option<bool>,
+            /// Accepted for compatibility, ignored.
+            #[schema(nullable = false)]
+            pub metadata: Option<Value>,
+            /// Accepted for compatibility, ignored.
+            #[schema(nullable = false)]
+            pub show_as_button: Option<Value>,
+        }
+    };
+}
+
+connection_body!(
+    /// The body of `POST /connections`.
+    ConnectionCreate {
+        /// Alphanumerics and single dashes, starting and ending with an alphanumeric.
+        #[schema(max_length = 128, pattern = "^[a-zA-Z0-9](-[a-zA-Z0-9]|[a-zA-Z0-9])*$")]
+        pub name: String,
+        /// `auth0`: Tern implements database connections.
+        pub strategy: Strategy,
+    }
+);
+connection_body!(
+    /// The body of `PATCH /connections/{id}`.
+    ConnectionUpdate {}
+);
+
+// ---------------------------------------------------------------- users
+
+/// One identity of a user.
+#[derive(Serialize, ToSchema)]
+#[allow(non_snake_case)]
+pub struct Identity {
+    /// The connection name.
+    pub connection: String,
+    /// The id without the provider prefix.
+    pub user_id: String,
+    /// Always `auth0`.
+    pub provider: String,
+    /// Always false.
+    pub isSocial: bool,
+}
+
+/// A user. Every field is present (optional ones when set) unless removed by
+/// `fields`/`include_fields`.
+#[derive(Serialize, ToSchema)]
+pub struct User {
+    /// `auth0|…`.
+    #[schema(nullable = false, example = "auth0|65f0c1d2e3a4b5c6d7e8f901")]
+    pub user_id: Option<String>,
+    /// Lower-cased email.
+    #[schema(nullable = false)]
+    pub email: Option<String>,
+    /// Whether the email is verified.
+    #[schema(nullable = false)]
+    pub email_verified: Option<bool>,
+    /// Username.
+    #[schema(nullable = false)]
+    pub username: Option<String>,
+    /// E.164 phone number.
+    #[schema(nullable = false)]
+    pub phone_number: Option<String>,
+    /// Whether the phone number is verified (with `phone_number`).
+    #[schema(nullable = false)]
+    pub phone_verified: Option<bool>,
+    /// Full name.
+    #[schema(nullable = false)]
+    pub name: Option<String>,
+    /// Given name.
+    #[schema(nullable = false)]
+    pub given_name: Option<String>,
+    /// Family name.
+    #[schema(nullable = false)]
+    pub family_name: Option<String>,
+    /// Nickname.
+    #[schema(nullable = false)]
+    pub nickname: Option<String>,
+    /// Picture URL.
+    #[schema(nullable = false)]
+    pub picture: Option<String>,
+    /// Creation time, ISO 8601.
+    #[schema(nullable = false)]
+    pub created_at: Option<String>,
+    /// Last change, ISO 8601.
+    #[schema(nullable = false)]
+    pub updated_at: Option<String>,
+    /// Identities (one, of the database connection).
+    #[schema(nullable = false)]
+    pub identities: Option<Vec<Identity>>,
+    /// Metadata the user may not change.
+    #[schema(nullable = false)]
+    pub app_metadata: Option<Map<String, Value>>,
+    /// Metadata the user may change.
+    #[schema(nullable = false)]
+    pub user_metadata: Option<Map<String, Value>>,
+    /// Last successful login, ISO 8601.
+    #[schema(nullable = false)]
+    pub last_login: Option<String>,
+    /// IP of the last successful login.
+    #[schema(nullable = false)]
+    pub last_ip: Option<String>,
+    /// Successful logins.
+    #[schema(nullable = false)]
+    pub logins_count: Option<i64>,
+    /// Present (true) when the user is blocked.
+    #[schema(nullable = false)]
+    pub blocked: Option<bool>,
+}
+
+macro_rules! user_body {
+    ($(#[$m:meta])* $ty:ident { $($extra:tt)* }) => {
+        $(#[$m])*
+        #[derive(Deserialize, ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $ty {
+            $($extra)*
+            /// Whether the email is verified.
+            #[schema(nullable = false)]
+            pub email_verified: Option<bool>,
+            /// Letters, digits and `_ - . + ! # $ ^ \` ~ ' @`; not an email address. Required
+            /// by connections with `requires_username`.
+            #[schema(nullable = false, min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9_.+!#$^`~'@-]+$")]
+            pub username: Option<String>,
+            /// E.164.
+            #[schema(nullable = false, pattern = r"^\+[0-9]{1,15}$")]
+            pub phone_number: Option<String>,
+            /// Whether the phone number is verified.
+            #[schema(nullable = false)]
+            pub phone_verified: Option<bool>,
+            /// Full name.
+            #[schema(nullable = false, min_length = 1, max_length = 300)]
+            pub name: Option<String>,
+            /// Given name.
+            #[schema(nullable = false, min_length = 1, max_length = 150)]
+            pub given_name: Option<String>,
+            /// Family name.
+            #[schema(nullable = false, min_length = 1, max_length = 150)]
+            pub family_name: Option<String>,
+            /// Nickname.
+            #[schema(nullable = false, min_length = 1, max_length = 300)]
+            pub nickname: Option<String>,
+            /// Picture URL.
+            #[schema(nullable = false, min_length = 1, max_length = 2048)]
+            pub picture: Option<String>,
+            /// Blocked users cannot log in.
+            #[schema(nullable = false)]
+            pub blocked: Option<bool>,
+            /// Metadata the user may not change (keys without `.` or `$`).
+            #[schema(nullable = false)]
+            pub app_metadata: Option<Map<String, Value>>,
+            /// Metadata the user may change (keys without `.` or `$`).
+            #[schema(nullable = false)]
+            pub user_metadata: Option<Map<String, Value>>,
+            /// Accepted, no effect.
+            #[schema(nullable = false)]
+            pub verify_email: Option<bool>,
+        }
+    };
+}
+
+user_body!(
+    /// The body of `POST /users`. `null` is not accepted for any field.
+    UserCreate {
+        /// The database connection's name.
+        #[schema(min_length = 1, max_length = 128, example = "Username-Password-Authentication")]
+        pub connection: String,
+        /// Email address.
+        #[schema(format = Email, min_length = 1, max_length = 254)]
+        pub email: String,
+        /// The password, checked against the connection's password policy.
+        #[schema(min_length = 1, max_length = 1024)]
+        pub password: String,
+        /// The id to give the user (with or without `auth0|`), no whitespace.
+        #[schema(nullable = false, min_length = 1, max_length = 255, pattern = r"^\S*$")]
+        pub user_id: Option<String>,
+    }
+);
+user_body!(
+    /// The body of `PATCH /users/{id}`. `null` is not accepted for any field.
+    UserUpdate {
+        /// The user's connection name (it cannot change; another name is refused).
+        #[schema(nullable = false, min_length = 1, max_length = 128)]
+        pub connection: Option<String>,
+        /// Email address.
+        #[schema(nullable = false, format = Email, min_length = 1, max_length = 254)]
+        pub email: Option<String>,
+        /// The new password, checked against the connection's password policy.
+        #[schema(nullable = false, min_length = 1, max_length = 1024)]
+        pub password: Option<String>,
+        /// Accepted, no effect.
+        #[schema(nullable = false)]
+        pub verify_phone_number: Option<bool>,
+        /// Accepted, no effect.
+        #[schema(nullable = false)]
+        pub verify_password: Option<bool>,
+        /// Accepted, no effect.
+        #[schema(nullable = false, min_length = 1, max_length = 128)]
+        pub client_id: Option<String>,
+    }
+);
+
+// ---------------------------------------------------------------- logs
+
+/// One event of the tenant log.
+#[derive(Serialize, ToSchema)]
+pub struct LogEvent {
+    /// Unique, sortable id.
+    pub log_id: String,
+    /// When, ISO 8601.
+    pub date: String,
+    /// Auth0 event type: `s`, `f`, `fp`, `fu`, `seccft`, `feccft`, `sapi`, `fapi`, `api_limit`, ….
+    pub r#type: String,
+    /// Human description.
+    #[schema(nullable = false)]
+    pub description: Option<String>,
+    /// The client involved.
+    #[schema(nullable = false)]
+    pub client_id: Option<String>,
+    /// The client's name.
+    #[schema(nullable = false)]
+    pub client_name: Option<String>,
+    /// Caller IP.
+    #[schema(nullable = false)]
+    pub ip: Option<String>,
+    /// The user involved.
+    #[schema(nullable = false)]
+    pub user_id: Option<String>,
+    /// The user name or email typed.
+    #[schema(nullable = false)]
+    pub user_name: Option<String>,
+    /// The connection involved.
+    #[schema(nullable = false)]
+    pub connection: Option<String>,
+    /// The connection id.
+    #[schema(nullable = false)]
+    pub connection_id: Option<String>,
+    /// Extra structured details.
+    #[schema(nullable = false)]
+    pub details: Option<Value>,
+}
+
+// ---------------------------------------------------------------- authentication
+
+/// Grant types of `/oauth/token`.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub enum GrantType {
+    /// Machine to machine.
+    #[serde(rename = "client_credentials")]
+    ClientCredentials,
+    /// Resource owner password.
+    #[serde(rename = "password")]
+    Password,
+    /// Resource owner password against a named connection (`realm`).
+    #[serde(rename = "http://auth0.com/oauth/grant-type/password-realm")]
+    PasswordRealm,
+}
+
+/// A token request, as a form or as JSON (`null`s count as absent).
+#[derive(Deserialize, ToSchema)]
+pub struct TokenRequest {
+    /// The grant.
+    pub grant_type: GrantType,
+    /// The client (or HTTP Basic).
+    #[schema(nullable = false)]
+    pub client_id: Option<String>,
+    /// The client's secret (or HTTP Basic).
+    #[schema(nullable = false)]
+    pub client_secret: Option<String>,
+    /// The API identifier (required for `client_credentials`).
+    #[schema(nullable = false)]
+    pub audience: Option<String>,
+    /// Space-separated scopes.
+    #[schema(nullable = false)]
+    pub scope: Option<String>,
+    /// Email or username (password grants).
+    #[schema(nullable = false)]
+    pub username: Option<String>,
+    /// Password (password grants).
+    #[schema(nullable = false)]
+    pub password: Option<String>,
+    /// Connection name (required for password-realm).
+    #[schema(nullable = false)]
+    pub realm: Option<String>,
+}
+
+/// Tokens.
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// RS256 JWT.
+    pub access_token: String,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// `Bearer`.
+    pub token_type: String,
+    /// With the `openid` scope on password grants.
+    #[schema(nullable = false)]
+    pub id_token: Option<String>,
+}
+
+/// OIDC claims of the user a token was issued to, for its scopes.
+#[derive(Serialize, ToSchema)]
+pub struct UserInfo {
+    /// The user id.
+    pub sub: String,
+    /// `profile` scope.
+    #[schema(nullable = false)]
+    pub name: Option<String>,
+    /// `profile` scope.
+    #[schema(nullable = false)]
+    pub nickname: Option<String>,
+    /// `profile` scope.
+    #[schema(nullable = false)]
+    pub picture: Option<String>,
+    /// `profile` scope.
+    #[schema(nullable = false)]
+    pub given_name: Option<String>,
+    /// `profile` scope.
+    #[schema(nullable = false)]
+    pub family_name: Option<String>,
+    /// `profile` scope.
+    #[schema(nullable = false)]
+    pub updated_at: Option<String>,
+    /// `email` scope.
+    #[schema(nullable = false)]
+    pub email: Option<String>,
+    /// `email` scope.
+    #[schema(nullable = false)]
+    pub email_verified: Option<bool>,
+}
+
+/// A public RSA signing key.
+#[derive(Serialize, ToSchema)]
+pub struct Jwk {
+    /// `RSA`.
+    pub kty: String,
+    /// Key id (the JWT header `kid`).
+    pub kid: String,
+    /// `sig`.
+    pub r#use: String,
+    /// `RS256`.
+    pub alg: String,
+    /// Modulus, base64url.
+    pub n: String,
+    /// Exponent, base64url.
+    pub e: String,
+}
+
+/// The tenant's public signing keys.
+#[derive(Serialize, ToSchema)]
+pub struct Jwks {
+    /// Every key a valid token may be signed with.
+    pub keys: Vec<Jwk>,
+}
+
+/// OpenID Connect discovery.
+#[derive(Serialize, ToSchema)]
+pub struct OpenIdConfiguration {
+    /// `{public URL}/`.
+    pub issuer: String,
+    /// `{public URL}/oauth/token`.
+    pub token_endpoint: String,
+    /// `{public URL}/userinfo`.
+    pub userinfo_endpoint: String,
+    /// `{public URL}/.well-known/jwks.json`.
+    pub jwks_uri: String,
+    /// Supported grants.
+    pub grant_types_supported: Vec<String>,
+    /// Supported response types.
+    pub response_types_supported: Vec<String>,
+    /// `public`.
+    pub subject_types_supported: Vec<String>,
+    /// `RS256`.
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    /// `client_secret_basic`, `client_secret_post`.
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// OIDC scopes.
+    pub scopes_supported: Vec<String>,
+    /// Claims.
+    pub claims_supported: Vec<String>,
+}

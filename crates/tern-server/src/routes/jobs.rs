@@ -1,0 +1,330 @@
+//! `/api/v2/jobs`: bulk user imports, their status and their errors.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tern_core::clock::now_iso;
+use tern_core::ids;
+use tern_core::model::{Job, JobSpec, JobStatus, JobType};
+
+use crate::auth::Caller;
+use crate::body::read_limited;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+fn bad(msg: impl Into<String>) -> ApiError {
+    ApiError::invalid_body(msg)
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("Payload content length greater than maximum allowed: {limit}."),
+    )
+}
+
+fn job_not_found() -> ApiError {
+    ApiError::not_found("inexistent_job", "Job not found.")
+}
+
+/// The parts of an import request.
+#[derive(Default)]
+struct ImportForm {
+    users: Option<Vec<u8>>,
+    connection_id: Option<String>,
+    upsert: Option<String>,
+    external_id: Option<String>,
+    send_completion_email: Option<String>,
+    dry_run: Option<String>,
+}
+
+fn flag(name: &str, v: Option<String>, default: bool) -> Result<bool, ApiError> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(bad(format!(
+            "Payload validation error: 'Expected type boolean but found type string' on property {name} (got '{other}')."
+        ))),
+    }
+}
+
+async fn read_form(s: &AppState, req: Request) -> Result<ImportForm, ApiError> {
+    let limit = s.config.import.max_file_bytes;
+    let is_multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Err(bad(
+            "Payload validation error: 'Invalid multipart payload format'.",
+        ));
+    }
+    // The whole request may carry the file plus a few small parts.
+    let (parts, body) = req.into_parts();
+    let bytes = read_limited(Request::from_parts(parts.clone(), body), limit + 64 * 1024)
+        .await
+        .map_err(|_| too_large(limit))?;
+    let req = Request::from_parts(parts, Body::from(bytes));
+    let mut multipart = Multipart::from_request(req, &())
+        .await
+        .map_err(|_| bad("Payload validation error: 'Invalid multipart payload format'."))?;
+    let mut form = ImportForm::default();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => {
+                return Err(bad(
+                    "Payload validation error: 'Invalid multipart payload format'.",
+                ));
+            }
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let data = field
+            .bytes()
+            .await
+            .map_err(|_| bad("Payload validation error: 'Invalid multipart payload format'."))?;
+        let text = || String::from_utf8_lossy(&data).into_owned();
+        match name.as_str() {
+            "users" => {
+                if data.len() > limit {
+                    return Err(too_large(limit));
+                }
+                form.users = Some(data.to_vec());
+            }
+            "connection_id" => form.connection_id = Some(text()),
+            "upsert" => form.upsert = Some(text()),
+            "external_id" => form.external_id = Some(text()),
+            "send_completion_email" => form.send_completion_email = Some(text()),
+            "dry_run" => form.dry_run = Some(text()),
+            // Auth0 tolerates extra parts (additionalProperties: true).
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
+/// `POST /jobs/users-imports`.
+pub async fn create_import(
+    State(s): State<AppState>,
+    caller: Caller,
+    req: Request,
+) -> Result<Response, ApiError> {
+    caller.require(&["create:users"])?;
+    let form = read_form(&s, req).await?;
+    let users = form
+        .users
+        .ok_or_else(|| bad("Must provide 'users' file as multipart part."))?;
+    if users.iter().all(u8::is_ascii_whitespace) {
+        return Err(bad("Users file must not be empty."));
+    }
+    let file = String::from_utf8(users)
+        .map_err(|_| bad("Payload validation error: the users file must be UTF-8 encoded JSON."))?;
+    let connection_id = form
+        .connection_id
+        .map(|c| c.trim().to_string())
+        .ok_or_else(|| bad("Must provide 'connection_id' as multipart part."))?;
+    if !ids::is_connection_id(&connection_id) {
+        return Err(bad(
+            "Payload validation error: 'String does not match pattern ^con_[A-Za-z0-9]{16}$' on property connection_id.",
+        ));
+    }
+    let upsert = flag("upsert", form.upsert, false)?;
+    let send_completion_email = flag("send_completion_email", form.send_completion_email, true)?;
+    let dry_run = flag("dry_run", form.dry_run, false)?;
+    let external_id = form.external_id.filter(|e| !e.is_empty());
+    if external_id.as_ref().is_some_and(|e| e.len() > 255) {
+        return Err(bad(
+            "Payload validation error: 'String is too long, maximum 255' on property external_id.",
+        ));
+    }
+    let connection = s
+        .store
+        .get_connection(s.tid(), &connection_id)
+        .await?
+        .ok_or_else(|| bad("The connection does not exist."))?;
+    if connection.strategy != "auth0" {
+        return Err(bad("Connection must be a database connection."));
+    }
+    if connection.enabled_clients.is_empty() {
+        return Err(bad("Connection must be enabled."));
+    }
+    if connection.custom_database() && !connection.import_mode() {
+        return Err(bad(
+            "Custom Database Connections without import mode are not allowed.",
+        ));
+    }
+    let now = now_iso();
+    let job = Job {
+        id: ids::job_id(),
+        spec: JobSpec {
+            kind: JobType::UsersImport,
+            connection_id: connection.id.clone(),
+            connection: connection.name.clone(),
+            upsert,
+            external_id,
+            send_completion_email,
+            dry_run,
+        },
+        status: JobStatus::Pending,
+        created_at: now.clone(),
+        updated_at: now,
+        total_rows: None,
+        processed_rows: 0,
+        inserted: 0,
+        updated: 0,
+        failed: 0,
+        status_details: None,
+    };
+    let max = s.config.import.max_active_jobs;
+    if !s.store.insert_import_job(s.tid(), &job, &file, max).await? {
+        return Err(ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: format!(
+                "There are {max} active import users jobs, please wait until some of them are finished and try again"
+            ),
+            code: None,
+        });
+    }
+    s.jobs_notify.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(job_json(&s, &job))).into_response())
+}
+
+/// A job in Auth0's shape, with progress while processing and a summary once done.
+pub fn job_json(s: &AppState, job: &Job) -> Value {
+    let mut status = job.status.as_str();
+    let age = time::OffsetDateTime::parse(
+        &job.created_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .map(|t| (time::OffsetDateTime::now_utc() - t).whole_seconds())
+    .unwrap_or(0);
+    if job.status == JobStatus::Completed && age > s.config.import.expire_after_secs {
+        status = "expired";
+    }
+    let mut v = json!({
+        "id": job.id,
+        "type": "users_import",
+        "status": status,
+        "created_at": job.created_at,
+        "connection_id": job.spec.connection_id,
+        "connection": job.spec.connection,
+        "upsert": job.spec.upsert,
+        "send_completion_email": job.spec.send_completion_email,
+    });
+    if let Some(e) = &job.spec.external_id {
+        v["external_id"] = json!(e);
+    }
+    if job.spec.dry_run {
+        v["dry_run"] = json!(true);
+    }
+    match job.status {
+        JobStatus::Pending | JobStatus::Processing => {
+            let total = job.total_rows.unwrap_or(0);
+            let pct = if total == 0 {
+                0
+            } else {
+                job.processed_rows * 100 / total
+            };
+            v["percentage_done"] = json!(pct);
+            let elapsed = time::OffsetDateTime::parse(
+                &job.updated_at,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .ok()
+            .zip(
+                time::OffsetDateTime::parse(
+                    &job.created_at,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .ok(),
+            )
+            .map(|(u, c)| (u - c).as_seconds_f64())
+            .unwrap_or(0.0);
+            let left = if job.processed_rows == 0 {
+                0.0
+            } else {
+                elapsed / job.processed_rows as f64
+                    * (total.saturating_sub(job.processed_rows)) as f64
+            };
+            v["time_left_seconds"] = json!(left.ceil() as u64);
+        }
+        JobStatus::Completed | JobStatus::Failed => {
+            v["summary"] = json!({
+                "failed": job.failed,
+                "updated": job.updated,
+                "inserted": job.inserted,
+                "total": job.total_rows.unwrap_or(0),
+            });
+            if let Some(d) = &job.status_details {
+                v["status_details"] = json!(d);
+            }
+        }
+    }
+    v
+}
+
+fn check_job_id(id: &str) -> Result<(), ApiError> {
+    let ok = id.len() == 20
+        && id.starts_with("job_")
+        && id[4..].bytes().all(|b| b.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_uri",
+            "Path validation error: 'String does not match pattern ^job_[A-Za-z0-9]{16}$' on property id.",
+        ))
+    }
+}
+
+/// `GET /jobs/{id}`.
+pub async fn get_one(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&["create:users", "read:users"])?;
+    check_job_id(&id)?;
+    let job = s
+        .store
+        .get_job(s.tid(), &id)
+        .await?
+        .ok_or_else(job_not_found)?;
+    Ok(Json(job_json(&s, &job)))
+}
+
+/// `GET /jobs/{id}/errors`: 200 with the failed rows (hashes redacted, each
+/// with its row `index` in the file — a Tern addition), 204 when none.
+pub async fn errors(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(&["create:users", "read:users"])?;
+    check_job_id(&id)?;
+    let job = s
+        .store
+        .get_job(s.tid(), &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("inexistent_job", "The job does not exist"))?;
+    let records = s.store.job_errors(s.tid(), &id).await?;
+    if records.is_empty() {
+        if job.status == JobStatus::Failed {
+            return Ok(Json(json!({
+                "id": job.id, "type": "users_import", "status": "failed", "created_at": job.created_at,
+                "connection_id": job.spec.connection_id, "status_details": job.status_details,
+            }))
+            .into_response());
+        }
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok(Json(Value::Array(records)).into_response())
+}

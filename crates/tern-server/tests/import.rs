@@ -1,0 +1,455 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+//! Bulk import jobs over the real multipart endpoint.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Backend, Harness};
+use reqwest::multipart::{Form, Part};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn upload(
+    h: &Harness,
+    token: &str,
+    file: Vec<u8>,
+    extra: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut form = Form::new().part(
+        "users",
+        Part::bytes(file)
+            .file_name("users.json")
+            .mime_str("application/json")
+            .unwrap(),
+    );
+    let mut has_conn = false;
+    for (k, v) in extra {
+        has_conn |= *k == "connection_id";
+        form = form.text(k.to_string(), v.to_string());
+    }
+    if !has_conn {
+        form = form.text("connection_id", h.info.connection_id.clone());
+    }
+    let r = h
+        .http
+        .post(format!("{}/api/v2/jobs/users-imports", h.base))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn wait_done(h: &Harness, token: &str, id: &str) -> Value {
+    for _ in 0..600 {
+        let (s, job) = h
+            .api(token, Method::GET, &format!("/jobs/{id}"), None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{job}");
+        if job["status"] == "completed" || job["status"] == "failed" {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("job {id} did not finish");
+}
+
+async fn import_reports_every_row(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    h.create_user(&t, "existing@example.com", "Corr3ct-horse")
+        .await;
+    let rows = json!([
+        // 0: valid, bcrypt hash of "hello" (Auth0's documented example, made by the bcrypt reference implementation)
+        {"email": "Good@Example.com", "email_verified": true, "user_id": "legacy-1", "given_name": "Good",
+         "app_metadata": {"plan": "gold"}, "user_metadata": {"lang": "en"},
+         "password_hash": "$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K"},
+        // 1: valid, Auth0's documented hmac-sha1 custom hash of "test"
+        {"email": "hmac@example.com", "custom_password_hash": {"algorithm": "hmac", "hash": {"value": "cg7f42jH39/2EaAU4wNd4s2lKIk=", "encoding": "base64", "digest": "sha1", "key": {"value": "736868", "encoding": "hex"}}}},
+        // 2: no email
+        {"given_name": "No Email"},
+        // 3: bad email
+        {"email": "not-an-email"},
+        // 4: wrong type
+        {"email": "type@example.com", "email_verified": "yes"},
+        // 5: unknown field
+        {"email": "extra@example.com", "favourite_colour": "blue"},
+        // 6: forbidden app_metadata key
+        {"email": "forbidden@example.com", "app_metadata": {"email": "x"}},
+        // 7: both hashes
+        {"email": "both@example.com", "password_hash": "$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K", "custom_password_hash": {"algorithm": "md5", "hash": {"value": "x", "encoding": "hex"}}},
+        // 8: invalid custom hash object
+        {"email": "badhash@example.com", "custom_password_hash": {"algorithm": "rot13", "hash": {"value": "x"}}},
+        // 9: duplicate of row 0 in the file
+        {"email": "good@example.com"},
+        // 10: exists already
+        {"email": "existing@example.com"},
+        // 11: too long given_name
+        {"email": "long@example.com", "given_name": "x".repeat(151)},
+        // 12: bad mfa factor
+        {"email": "mfa@example.com", "mfa_factors": [{"totp": {"secret": "lowercase!"}}]},
+        // 13: not an object
+        "just a string",
+        // 14: valid, no hash at all
+        {"email": "nohash@example.com", "username": "nohash"},
+    ]);
+    let (s, job) = upload(
+        &h,
+        &t,
+        serde_json::to_vec(&rows).unwrap(),
+        &[
+            ("external_id", "batch-7"),
+            ("send_completion_email", "false"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["type"], "users_import");
+    assert_eq!(job["external_id"], "batch-7");
+    assert_eq!(job["connection"], "Username-Password-Authentication");
+    assert!(job["id"].as_str().unwrap().starts_with("job_"));
+    let done = wait_done(&h, &t, job["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(
+        done["summary"],
+        json!({"failed": 12, "updated": 0, "inserted": 3, "total": 15})
+    );
+
+    let (s, errs) = h
+        .api(
+            &t,
+            Method::GET,
+            &format!("/jobs/{}/errors", job["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let got: Vec<(u64, String, String)> = errs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["index"].as_u64().unwrap(),
+                e["errors"][0]["code"].as_str().unwrap().to_string(),
+                e["errors"][0]["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(u64, &str, &str)> = vec![
+        (2, "OBJECT_REQUIRED", "email"),
+        (3, "INVALID_FORMAT", "email"),
+        (4, "INVALID_TYPE", "email_verified"),
+        (5, "OBJECT_ADDITIONAL_PROPERTIES", "favourite_colour"),
+        (6, "NOT_PASSED", "app_metadata.email"),
+        (7, "CONFLICT", "password_hash"),
+        (8, "ENUM_MISMATCH", "custom_password_hash.algorithm"),
+        (9, "DUPLICATED_USER", "email"),
+        (10, "DUPLICATED_USER", "email"),
+        (11, "MAX_LENGTH", "given_name"),
+        (12, "PATTERN", "mfa_factors[0].totp"),
+        (13, "INVALID_TYPE", ""),
+    ];
+    let want: Vec<(u64, String, String)> = want
+        .into_iter()
+        .map(|(i, c, p)| (i, c.into(), p.into()))
+        .collect();
+    assert_eq!(got, want, "{errs}");
+    // Hashes are redacted in the echoed rows.
+    let row7 = errs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["index"] == 7)
+        .unwrap();
+    assert_eq!(row7["user"]["password_hash"], "*****");
+    assert_eq!(
+        row7["user"]["custom_password_hash"]["hash"]["value"],
+        "*****"
+    );
+
+    // Imported users have Auth0's shape and log in with their old passwords.
+    let (_, good) = h
+        .api(&t, Method::GET, "/users/auth0%7Clegacy-1", None)
+        .await;
+    assert_eq!(good["email"], "good@example.com");
+    assert_eq!(good["email_verified"], true);
+    assert_eq!(good["app_metadata"], json!({"plan": "gold"}));
+    let (cid, secret) = h.password_client(&t).await;
+    for (user, pw) in [("good@example.com", "hello"), ("hmac@example.com", "test")] {
+        let (s, body) = h.token(json!({"grant_type": "password", "client_id": cid, "client_secret": secret, "username": user, "password": pw, "realm": "Username-Password-Authentication"})).await;
+        assert_eq!(s, StatusCode::OK, "{user}: {body}");
+    }
+    let (s, _) = h.token(json!({"grant_type": "password", "client_id": cid, "client_secret": secret, "username": "nohash@example.com", "password": "anything", "realm": "Username-Password-Authentication"})).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "a user imported without a hash has no password yet"
+    );
+    h.stop().await;
+}
+
+async fn upsert_dry_run_and_job_failures(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let first = json!([{"email": "u@example.com", "given_name": "Before", "user_metadata": {"a": 1, "b": 2}, "blocked": false,
+                        "password_hash": "$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K"}]);
+    let (_, job) = upload(&h, &t, serde_json::to_vec(&first).unwrap(), &[]).await;
+    let done = wait_done(&h, &t, job["id"].as_str().unwrap()).await;
+    assert_eq!(done["summary"]["inserted"], 1);
+
+    let second = json!([
+        {"email": "u@example.com", "given_name": "After", "user_metadata": {"c": 3}, "blocked": true},
+        {"email": "new@example.com"}
+    ]);
+    // Dry run: validates, counts, writes nothing.
+    let (s, job) = upload(
+        &h,
+        &t,
+        serde_json::to_vec(&second).unwrap(),
+        &[("upsert", "true"), ("dry_run", "true")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    assert_eq!(job["dry_run"], true);
+    let done = wait_done(&h, &t, job["id"].as_str().unwrap()).await;
+    assert_eq!(
+        done["summary"],
+        json!({"failed": 0, "updated": 1, "inserted": 1, "total": 2})
+    );
+    let (_, list) = h
+        .api(&t, Method::GET, "/users?include_totals=true", None)
+        .await;
+    assert_eq!(list["total"], 1, "dry run wrote nothing");
+
+    // Without upsert the existing user fails; with it, metadata is replaced and blocked untouched.
+    let (_, job) = upload(&h, &t, serde_json::to_vec(&second).unwrap(), &[]).await;
+    let done = wait_done(&h, &t, job["id"].as_str().unwrap()).await;
+    assert_eq!(
+        done["summary"],
+        json!({"failed": 1, "updated": 0, "inserted": 1, "total": 2})
+    );
+    let (_, job) = upload(
+        &h,
+        &t,
+        serde_json::to_vec(&json!([second[0].clone()])).unwrap(),
+        &[("upsert", "true")],
+    )
+    .await;
+    let done = wait_done(&h, &t, job["id"].as_str().unwrap()).await;
+    assert_eq!(
+        done["summary"],
+        json!({"failed": 0, "updated": 1, "inserted": 0, "total": 1})
+    );
+    let (_, u) = h
+        .api(
+            &t,
+            Method::GET,
+            "/users-by-email?email=u%40example.com",
+            None,
+        )
+        .await;
+    assert_eq!(u[0]["given_name"], "After");
+    assert_eq!(
+        u[0]["user_metadata"],
+        json!({"c": 3}),
+        "replaced, not merged"
+    );
+    assert!(u[0].get("blocked").is_none(), "blocked is not upserted");
+    let (s, errs) = h
+        .api(
+            &t,
+            Method::GET,
+            &format!("/jobs/{}/errors", job["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!((s, errs), (StatusCode::NO_CONTENT, Value::Null));
+
+    // Unparsable file: the job fails with a reason.
+    let (_, job) = upload(&h, &t, b"[{\"email\": ".to_vec(), &[]).await;
+    let done = wait_done(&h, &t, job["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "failed");
+    assert!(
+        done["status_details"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON"),
+        "{done}"
+    );
+    let (s, generic) = h
+        .api(
+            &t,
+            Method::GET,
+            &format!("/jobs/{}/errors", job["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(generic["status"], "failed");
+    h.stop().await;
+}
+
+async fn request_errors_as_auth0(b: Backend) {
+    let h = Harness::start_with(b, |c| c.import.batch_size = 20).await;
+    let t = h.admin_token().await;
+    let url = format!("{}/api/v2/jobs/users-imports", h.base);
+    let post = |form: Form| h.http.post(&url).bearer_auth(&t).multipart(form).send();
+    let file = || Part::bytes(b"[]".to_vec()).file_name("u.json");
+    let cases: Vec<(Form, u16, &str)> = vec![
+        (
+            Form::new().text("connection_id", h.info.connection_id.clone()),
+            400,
+            "Must provide 'users' file as multipart part.",
+        ),
+        (
+            Form::new()
+                .part("users", Part::bytes(b"  ".to_vec()))
+                .text("connection_id", h.info.connection_id.clone()),
+            400,
+            "Users file must not be empty.",
+        ),
+        (
+            Form::new().part("users", file()),
+            400,
+            "Must provide 'connection_id' as multipart part.",
+        ),
+        (
+            Form::new()
+                .part("users", file())
+                .text("connection_id", "Username-Password-Authentication"),
+            400,
+            "Payload validation error: 'String does not match pattern ^con_[A-Za-z0-9]{16}$' on property connection_id.",
+        ),
+        (
+            Form::new()
+                .part("users", file())
+                .text("connection_id", "con_0000000000000000"),
+            400,
+            "The connection does not exist.",
+        ),
+        (
+            Form::new()
+                .part("users", file())
+                .text("connection_id", h.info.connection_id.clone())
+                .text("upsert", "maybe"),
+            400,
+            "Expected type boolean",
+        ),
+        (
+            Form::new()
+                .part("users", Part::bytes(vec![b' '; 512_001]))
+                .text("connection_id", h.info.connection_id.clone()),
+            413,
+            "Payload content length greater than maximum allowed: 512000.",
+        ),
+    ];
+    for (form, status, msg) in cases {
+        let r = post(form).await.unwrap();
+        let s = r.status();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(s.as_u16(), status, "{msg}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(msg),
+            "{msg}: {body}"
+        );
+    }
+    let r = h
+        .http
+        .post(&url)
+        .bearer_auth(&t)
+        .json(&json!({"users": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "not multipart");
+    // Scope.
+    let weak = h
+        .m2m_token(
+            &h.info.client_id,
+            &h.info.client_secret,
+            &h.info.audience,
+            Some("read:users"),
+        )
+        .await;
+    let (s, _) = upload(&h, &weak, b"[]".to_vec(), &[]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Custom database without import mode.
+    let (_, c) = h.api(&t, Method::POST, "/connections", Some(json!({"name": "legacy", "strategy": "auth0", "enabled_clients": [h.info.client_id], "options": {"enabledDatabaseCustomization": true}}))).await;
+    let (s, body) = upload(
+        &h,
+        &t,
+        b"[]".to_vec(),
+        &[("connection_id", c["id"].as_str().unwrap())],
+    )
+    .await;
+    assert_eq!(
+        (s, body["message"].as_str().unwrap()),
+        (
+            StatusCode::BAD_REQUEST,
+            "Custom Database Connections without import mode are not allowed."
+        )
+    );
+    // A connection enabled for no application.
+    let (_, c) = h
+        .api(
+            &t,
+            Method::POST,
+            "/connections",
+            Some(json!({"name": "lonely", "strategy": "auth0"})),
+        )
+        .await;
+    let (s, body) = upload(
+        &h,
+        &t,
+        b"[]".to_vec(),
+        &[("connection_id", c["id"].as_str().unwrap())],
+    )
+    .await;
+    assert_eq!(
+        (s, body["message"].as_str().unwrap()),
+        (StatusCode::BAD_REQUEST, "Connection must be enabled.")
+    );
+
+    // Two active jobs per tenant: a big slow job, a second one waiting, the third refused.
+    let big: Vec<Value> = (0..3000)
+        .map(|i| json!({"email": format!("bulk{i}@example.com")}))
+        .collect();
+    let big = serde_json::to_vec(&big).unwrap();
+    assert!(big.len() < 512_000);
+    let (s1, j1) = upload(&h, &t, big.clone(), &[]).await;
+    let (s2, _) = upload(&h, &t, b"[]".to_vec(), &[]).await;
+    let (s3, third) = upload(&h, &t, b"[]".to_vec(), &[]).await;
+    assert_eq!(
+        (s1, s2, s3),
+        (
+            StatusCode::ACCEPTED,
+            StatusCode::ACCEPTED,
+            StatusCode::TOO_MANY_REQUESTS
+        ),
+        "{third}"
+    );
+    assert_eq!(
+        third,
+        json!({"statusCode": 429, "error": "Too Many Requests", "message": "There are 2 active import users jobs, please wait until some of them are finished and try again"})
+    );
+    let done = wait_done(&h, &t, j1["id"].as_str().unwrap()).await;
+    assert_eq!(done["summary"]["inserted"], 3000);
+    // Unknown and malformed job ids.
+    let (s, _) = h
+        .api(&t, Method::GET, "/jobs/job_0000000000000000", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = h.api(&t, Method::GET, "/jobs/nope", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    h.stop().await;
+}
+
+both_backends!(
+    import_reports_every_row,
+    upsert_dry_run_and_job_failures,
+    request_errors_as_auth0
+);
