@@ -55,7 +55,8 @@ if [ -z "$only" ] || [ "$only" = node ]; then
     node_rc=2
   else
     (cd "$here/node" && node --test --test-concurrency=1 --test-reporter=spec \
-      token.test.mjs users.test.mjs connections.test.mjs clients.test.mjs password_realm.test.mjs)
+      token.test.mjs users.test.mjs connections.test.mjs clients.test.mjs password_realm.test.mjs \
+      jobs.test.mjs)
     node_rc=$?
   fi
   echo "=== Node exit code: $node_rc ==="

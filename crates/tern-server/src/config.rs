@@ -50,6 +50,9 @@ pub struct ImportConfig {
     pub expire_after_secs: i64,
     /// Job data (status, errors, file) is deleted after this many seconds (Auth0: 24 h).
     pub retention_secs: i64,
+    /// A runner that makes no progress for this long loses its job to another
+    /// runner (or to the same server after a restart).
+    pub lease_secs: i64,
 }
 
 impl Default for ImportConfig {
@@ -60,6 +63,7 @@ impl Default for ImportConfig {
             batch_size: 500,
             expire_after_secs: 7200,
             retention_secs: 86_400,
+            lease_secs: 30,
         }
     }
 }

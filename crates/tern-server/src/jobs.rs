@@ -9,10 +9,6 @@ use tern_core::model::LogEvent;
 
 use crate::state::AppState;
 
-/// Seconds a claimed job stays ours without progress (a crashed runner's job
-/// is taken over after this).
-pub const LEASE_SECS: i64 = 30;
-
 /// Start the runner task.
 pub fn spawn_runner(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -26,11 +22,15 @@ pub fn spawn_runner(state: AppState) -> tokio::task::JoinHandle<()> {
                     tracing::warn!(error = %e, "could not purge old jobs");
                 }
             }
-            match state.store.claim_job(now_epoch(), LEASE_SECS).await {
+            match state
+                .store
+                .claim_job(now_epoch(), state.config.import.lease_secs)
+                .await
+            {
                 Ok(Some((tenant, job))) => {
                     let settings = ImportSettings {
                         batch_size: state.config.import.batch_size,
-                        lease_secs: LEASE_SECS,
+                        lease_secs: state.config.import.lease_secs,
                     };
                     tracing::info!(job = %job.id, resume_at = job.processed_rows, "running import job");
                     let end =

@@ -261,6 +261,40 @@ export async function cleanup(steps) {
   steps.length = 0;
 }
 
+/**
+ * Create an application client that may use the password and password-realm
+ * grants, and enable the database connection for it. Each step pushes its
+ * undo onto `undo` (the client is deleted, the connection's enabled_clients
+ * restored). Returns the created client (with client_secret).
+ */
+export async function createRealmApp(mgmt, name, undo) {
+  const app = await mgmt.clients.create({
+    name,
+    app_type: 'regular_web',
+    grant_types: ['password', 'http://auth0.com/oauth/grant-type/password-realm'],
+    token_endpoint_auth_method: 'client_secret_post',
+  });
+  assert.equal(typeof app.client_id, 'string');
+  undo.push(() => mgmt.clients.delete(app.client_id));
+  assert.equal(typeof app.client_secret, 'string');
+  assert.deepEqual([...app.grant_types].sort(),
+    ['http://auth0.com/oauth/grant-type/password-realm', 'password']);
+
+  const conn = await mgmt.connections.get(env.connectionId);
+  const before = conn.enabled_clients ?? [];
+  assert.ok(Array.isArray(before), `enabled_clients: ${JSON.stringify(conn.enabled_clients)}`);
+  const updated = await mgmt.connections.update(env.connectionId, { enabled_clients: [...before, app.client_id] });
+  undo.push(async () => {
+    const now = await mgmt.connections.get(env.connectionId);
+    await mgmt.connections.update(env.connectionId, {
+      enabled_clients: (now.enabled_clients ?? []).filter((id) => id !== app.client_id),
+    });
+  });
+  assert.ok(updated.enabled_clients.includes(app.client_id), 'app enabled on the connection');
+  for (const id of before) assert.ok(updated.enabled_clients.includes(id), `kept ${id}`);
+  return app;
+}
+
 /** Collect every item of a Fern Page, at most `maxPages` pages. */
 export async function collect(page, maxPages = 20) {
   const items = [...page.data];

@@ -7,6 +7,7 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   env, management, authentication, traced, rand, cleanup, decodeJwt, issuer, expectAuthError,
+  createRealmApp,
 } from './helpers.mjs';
 
 const mgmt = management();
@@ -20,30 +21,7 @@ after(() => cleanup(undo));
 
 describe('password-realm grant', () => {
   test('create an application client and enable the connection for it', traced(async () => {
-    app = await mgmt.clients.create({
-      name: `sdk-node-app-${run}`,
-      app_type: 'regular_web',
-      grant_types: ['password', 'http://auth0.com/oauth/grant-type/password-realm'],
-      token_endpoint_auth_method: 'client_secret_post',
-    });
-    assert.equal(typeof app.client_id, 'string');
-    undo.push(() => mgmt.clients.delete(app.client_id));
-    assert.equal(typeof app.client_secret, 'string');
-    assert.deepEqual([...app.grant_types].sort(),
-      ['http://auth0.com/oauth/grant-type/password-realm', 'password']);
-
-    const conn = await mgmt.connections.get(env.connectionId);
-    const before = conn.enabled_clients ?? [];
-    assert.ok(Array.isArray(before), `enabled_clients: ${JSON.stringify(conn.enabled_clients)}`);
-    const updated = await mgmt.connections.update(env.connectionId, { enabled_clients: [...before, app.client_id] });
-    undo.push(async () => {
-      const now = await mgmt.connections.get(env.connectionId);
-      await mgmt.connections.update(env.connectionId, {
-        enabled_clients: (now.enabled_clients ?? []).filter((id) => id !== app.client_id),
-      });
-    });
-    assert.ok(updated.enabled_clients.includes(app.client_id), 'app enabled on the connection');
-    for (const id of before) assert.ok(updated.enabled_clients.includes(id), `kept ${id}`);
+    app = await createRealmApp(mgmt, `sdk-node-app-${run}`, undo);
 
     user = await mgmt.users.create({ connection: env.connection, email, password, email_verified: true });
     undo.push(() => mgmt.users.delete(user.user_id));

@@ -88,7 +88,11 @@ requests.Session.send = _recording_send
 def _httpx_response_hook(response: httpx.Response):
     response.read()
     req = response.request
-    _record(req.method, req.url, req.content, response.status_code, response.text)
+    try:
+        body = req.content
+    except httpx.RequestNotRead:  # a streamed body: multipart (the import job's file)
+        body = "[multipart form]"
+    _record(req.method, req.url, body, response.status_code, response.text)
 
 
 # ---------------------------------------------------------------- pytest hooks
@@ -172,6 +176,35 @@ def undo():
             step()
         except Exception:  # noqa: BLE001 - best-effort cleanup
             pass
+
+
+PASSWORD_REALM = "http://auth0.com/oauth/grant-type/password-realm"
+
+
+def create_realm_app(env: Env, mgmt: Auth0, name: str, undo: list):
+    """Create an application client that may use the password and password-realm
+    grants and enable the database connection for it. Each step appends its undo
+    to `undo` (the client is deleted, the connection's enabled_clients restored).
+    Returns the created client (with client_secret)."""
+    app = mgmt.clients.create(
+        name=name,
+        app_type="regular_web",
+        grant_types=["password", PASSWORD_REALM],
+        token_endpoint_auth_method="client_secret_post",
+    )
+    assert app.client_id and app.client_secret, app
+    undo.append(lambda: mgmt.clients.delete(app.client_id))
+
+    before = list(mgmt.connections.get(env.connection_id).enabled_clients or [])
+    upd = mgmt.connections.update(env.connection_id, enabled_clients=before + [app.client_id])
+    assert app.client_id in (upd.enabled_clients or [])
+
+    def restore():
+        now = mgmt.connections.get(env.connection_id).enabled_clients or []
+        mgmt.connections.update(env.connection_id, enabled_clients=[c for c in now if c != app.client_id])
+
+    undo.append(restore)
+    return app
 
 
 def decode_jwt(token: str) -> tuple[dict, dict]:

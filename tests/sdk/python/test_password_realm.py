@@ -8,31 +8,12 @@ from auth0.authentication import GetToken
 from auth0.authentication.exceptions import Auth0Error
 from auth0.authentication.token_verifier import AsymmetricSignatureVerifier, TokenVerifier
 
-from conftest import decode_jwt
-
-PASSWORD_REALM = "http://auth0.com/oauth/grant-type/password-realm"
+from conftest import create_realm_app, decode_jwt
 
 
 @pytest.fixture
 def app_and_user(env, mgmt, run_id, undo):
-    app = mgmt.clients.create(
-        name=f"sdk-py-app-{run_id}",
-        app_type="regular_web",
-        grant_types=["password", PASSWORD_REALM],
-        token_endpoint_auth_method="client_secret_post",
-    )
-    assert app.client_id and app.client_secret, app
-    undo.append(lambda: mgmt.clients.delete(app.client_id))
-
-    before = list(mgmt.connections.get(env.connection_id).enabled_clients or [])
-    upd = mgmt.connections.update(env.connection_id, enabled_clients=before + [app.client_id])
-    assert app.client_id in (upd.enabled_clients or [])
-
-    def restore():
-        now = mgmt.connections.get(env.connection_id).enabled_clients or []
-        mgmt.connections.update(env.connection_id, enabled_clients=[c for c in now if c != app.client_id])
-
-    undo.append(restore)
+    app = create_realm_app(env, mgmt, f"sdk-py-app-{run_id}", undo)
 
     email = f"sdkpyrealm{run_id}@example.com"
     password = f"Pw!{run_id}-Aa1-long-enough"
