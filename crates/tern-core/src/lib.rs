@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod error;
+pub mod export;
 pub mod ids;
 pub mod import;
 pub mod import_job;

@@ -354,6 +354,40 @@ impl LogEvent {
 pub enum JobType {
     /// `POST /api/v2/jobs/users-imports`.
     UsersImport,
+    /// `POST /api/v2/jobs/users-exports`.
+    UsersExport,
+}
+
+impl JobType {
+    /// Auth0's name (`users_import`, `users_export`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UsersImport => "users_import",
+            Self::UsersExport => "users_export",
+        }
+    }
+}
+
+/// One exported field: a profile path and the column title.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExportField {
+    /// Path such as `email`, `identities[0].connection`, `user_metadata.plan`.
+    pub name: String,
+    /// Column title / key in the output (default: `name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_as: Option<String>,
+}
+
+/// What an export job writes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExportSpec {
+    /// `json` (NDJSON) or `csv`.
+    pub format: String,
+    /// Fields, in order.
+    pub fields: Vec<ExportField>,
+    /// At most this many users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
 }
 
 /// Where a job is in its life.
@@ -412,6 +446,10 @@ pub struct JobSpec {
     /// Validate everything, write no user (Tern extension).
     #[serde(default)]
     pub dry_run: bool,
+    /// For exports: format and fields. An export's `connection_id` may be
+    /// empty, meaning every connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<ExportSpec>,
 }
 
 /// A job and its progress.

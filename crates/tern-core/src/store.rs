@@ -201,6 +201,10 @@ pub trait Store: Send + Sync + 'static {
         file: &str,
         max_active: u64,
     ) -> CoreResult<bool>;
+    /// Create an export job (no concurrency limit).
+    async fn insert_export_job(&self, tenant: &str, job: &Job) -> CoreResult<()>;
+    /// Store (or replace) a job's file: an export's result.
+    async fn set_job_file(&self, tenant: &str, id: &str, content: &str) -> CoreResult<()>;
     /// Get a job.
     async fn get_job(&self, tenant: &str, id: &str) -> CoreResult<Option<Job>>;
     /// The uploaded file of a job.

@@ -77,6 +77,9 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::users::by_email,
         routes::logs::list,
         routes::logs::get_one,
+        routes::jobs::create_import,
+        routes::jobs::get_one,
+        routes::jobs::errors,
         routes::wellknown::jwks,
         routes::wellknown::openid_configuration,
         routes::oauth::token,
@@ -90,6 +93,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         (name = "connections", description = "Database connections."),
         (name = "users", description = "Users of database connections."),
         (name = "logs", description = "The tenant log."),
+        (name = "jobs", description = "Bulk user imports."),
         (name = "authentication", description = "Tokens, user profile and discovery (outside `/api/v2`)."),
         (name = "meta", description = "This document."),
     )
@@ -1021,6 +1025,143 @@ pub struct LogEvent {
     /// Extra structured details.
     #[schema(nullable = false)]
     pub details: Option<Value>,
+}
+
+// ---------------------------------------------------------------- jobs
+
+/// `true` or `false`, as a multipart part.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FormBool {
+    /// Yes.
+    True,
+    /// No.
+    False,
+}
+
+/// The multipart form of `POST /jobs/users-imports`.
+#[derive(Deserialize, ToSchema)]
+pub struct UsersImportForm {
+    /// The users file: a JSON array of users in Auth0's import schema.
+    #[schema(value_type = String, format = Binary)]
+    pub users: Vec<u8>,
+    /// The database connection to import into.
+    #[schema(pattern = "^con_[A-Za-z0-9]{16}$", example = "con_0123456789abcdef")]
+    pub connection_id: String,
+    /// Update users that exist (matched by email) instead of failing them (default false).
+    #[schema(nullable = false)]
+    pub upsert: Option<FormBool>,
+    /// Echoed in the job.
+    #[schema(nullable = false, max_length = 255)]
+    pub external_id: Option<String>,
+    /// Accepted for compatibility (default true).
+    #[schema(nullable = false)]
+    pub send_completion_email: Option<FormBool>,
+    /// Validate and count without writing users (default false).
+    #[schema(nullable = false)]
+    pub dry_run: Option<FormBool>,
+}
+
+/// The state of a job.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Queued.
+    Pending,
+    /// Running.
+    Processing,
+    /// Every row accounted for (failed rows are in `/errors`).
+    Completed,
+    /// A job-level error; see `status_details`.
+    Failed,
+    /// Completed long ago.
+    Expired,
+}
+
+/// Row counts of a finished job.
+#[derive(Serialize, ToSchema)]
+pub struct JobSummary {
+    /// Rows that failed.
+    pub failed: u64,
+    /// Users updated (upsert).
+    pub updated: u64,
+    /// Users inserted.
+    pub inserted: u64,
+    /// Rows in the file.
+    pub total: u64,
+}
+
+/// An import job.
+#[derive(Serialize, ToSchema)]
+pub struct Job {
+    /// `job_…`.
+    pub id: String,
+    /// `users_import`.
+    pub r#type: String,
+    /// Its state.
+    pub status: JobState,
+    /// Creation time, ISO 8601.
+    pub created_at: String,
+    /// The connection.
+    pub connection_id: String,
+    /// The connection's name.
+    #[schema(nullable = false)]
+    pub connection: Option<String>,
+    /// Whether existing users are updated.
+    #[schema(nullable = false)]
+    pub upsert: Option<bool>,
+    /// As requested.
+    #[schema(nullable = false)]
+    pub send_completion_email: Option<bool>,
+    /// As requested.
+    #[schema(nullable = false)]
+    pub external_id: Option<String>,
+    /// Present (true) for a dry run.
+    #[schema(nullable = false)]
+    pub dry_run: Option<bool>,
+    /// Progress, while pending or processing.
+    #[schema(nullable = false)]
+    pub percentage_done: Option<u64>,
+    /// Estimate, while pending or processing.
+    #[schema(nullable = false)]
+    pub time_left_seconds: Option<u64>,
+    /// Once completed or failed.
+    #[schema(nullable = false)]
+    pub summary: Option<JobSummary>,
+    /// Why a job failed.
+    pub status_details: Option<String>,
+}
+
+/// One problem with one row.
+#[derive(Serialize, ToSchema)]
+pub struct JobRowError {
+    /// Auth0 error code (`INVALID_TYPE`, `FORMAT`, `PATTERN`, `DUPLICATED_USER`, `CONFLICT`, …).
+    pub code: String,
+    /// Human message.
+    pub message: String,
+    /// JSON path of the offending field.
+    pub path: String,
+}
+
+/// A row that failed, with its problems.
+#[derive(Serialize, ToSchema)]
+pub struct JobErrorRecord {
+    /// The row as in the file, password hashes redacted.
+    pub user: Value,
+    /// What is wrong with it.
+    pub errors: Vec<JobRowError>,
+    /// The row's index in the file (a Tern addition).
+    pub index: u64,
+}
+
+/// The failed rows of a job, or the job itself when it failed as a whole.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum JobErrors {
+    /// The failed rows.
+    Rows(Vec<JobErrorRecord>),
+    /// A job-level failure.
+    Failed(Job),
 }
 
 // ---------------------------------------------------------------- authentication

@@ -806,6 +806,33 @@ impl Store for SqlStore {
         Ok(true)
     }
 
+    async fn insert_export_job(&self, tenant: &str, job: &Job) -> CoreResult<()> {
+        sqlx::query("INSERT INTO jobs (tenant_id, id, type, status, created_at, updated_at, body) VALUES ($1, $2, 'users_export', $3, $4, $4, $5)")
+            .bind(tenant)
+            .bind(&job.id)
+            .bind(job.status.as_str())
+            .bind(&job.created_at)
+            .bind(to_body(&job.spec))
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn set_job_file(&self, tenant: &str, id: &str, content: &str) -> CoreResult<()> {
+        sqlx::query(
+            "INSERT INTO job_files (tenant_id, job_id, content) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, job_id) DO UPDATE SET content = excluded.content",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(content)
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(())
+    }
+
     async fn get_job(&self, tenant: &str, id: &str) -> CoreResult<Option<Job>> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2");
         let row = sqlx::query(AssertSqlSafe(sql))

@@ -111,6 +111,21 @@ async fn read_form(s: &AppState, req: Request) -> Result<ImportForm, ApiError> {
 }
 
 /// `POST /jobs/users-imports`.
+#[utoipa::path(
+    post,
+    path = "/jobs/users-imports",
+    operation_id = "create_users_import_job",
+    tag = "jobs",
+    summary = "Import users from a file",
+    request_body(content = crate::openapi::UsersImportForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 202, description = "The job, queued.", body = crate::openapi::Job),
+        (status = 400, description = "Invalid form, connection or flags (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 413, description = "The file is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["create:users"])),
+)]
 pub async fn create_import(
     State(s): State<AppState>,
     caller: Caller,
@@ -171,6 +186,7 @@ pub async fn create_import(
             external_id,
             send_completion_email,
             dry_run,
+            export: None,
         },
         status: JobStatus::Pending,
         created_at: now.clone(),
@@ -286,6 +302,21 @@ fn check_job_id(id: &str) -> Result<(), ApiError> {
 }
 
 /// `GET /jobs/{id}`.
+#[utoipa::path(
+    get,
+    path = "/jobs/{id}",
+    operation_id = "get_job",
+    tag = "jobs",
+    summary = "Get a job",
+    params(("id" = String, Path, pattern = "^job_[A-Za-z0-9]{16}$", description = "The job id.")),
+    responses(
+        (status = 200, description = "The job.", body = crate::openapi::Job),
+        (status = 400, description = "Not a job id (`invalid_uri`).", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such job (`inexistent_job`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["create:users"]), ("bearerAuth" = ["read:users"])),
+)]
 pub async fn get_one(
     State(s): State<AppState>,
     caller: Caller,
@@ -298,11 +329,30 @@ pub async fn get_one(
         .get_job(s.tid(), &id)
         .await?
         .ok_or_else(job_not_found)?;
+    if job.spec.kind == tern_core::model::JobType::UsersExport {
+        return Ok(Json(super::exports::export_json(&s, &job)));
+    }
     Ok(Json(job_json(&s, &job)))
 }
 
 /// `GET /jobs/{id}/errors`: 200 with the failed rows (hashes redacted, each
 /// with its row `index` in the file — a Tern addition), 204 when none.
+#[utoipa::path(
+    get,
+    path = "/jobs/{id}/errors",
+    operation_id = "get_job_errors",
+    tag = "jobs",
+    summary = "Get the failed rows of a job",
+    params(("id" = String, Path, pattern = "^job_[A-Za-z0-9]{16}$", description = "The job id.")),
+    responses(
+        (status = 200, description = "The failed rows, or the job when it failed as a whole.", body = crate::openapi::JobErrors),
+        (status = 204, description = "No row failed."),
+        (status = 400, description = "Not a job id (`invalid_uri`).", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such job (`inexistent_job`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["create:users"]), ("bearerAuth" = ["read:users"])),
+)]
 pub async fn errors(
     State(s): State<AppState>,
     caller: Caller,

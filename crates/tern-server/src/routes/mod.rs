@@ -13,6 +13,7 @@ use crate::state::AppState;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
+pub mod exports;
 pub mod jobs;
 pub mod logs;
 pub mod oauth;
@@ -74,6 +75,7 @@ pub fn management_router() -> Router<AppState> {
         )
         .route("/users-by-email", get(users::by_email))
         .route("/jobs/users-imports", post(jobs::create_import))
+        .route("/jobs/users-exports", post(exports::create))
         .route("/jobs/{id}", get(jobs::get_one))
         .route("/jobs/{id}/errors", get(jobs::errors))
         .route("/logs", get(logs::list))
@@ -90,6 +92,7 @@ pub fn public_router() -> Router<AppState> {
             get(wellknown::openid_configuration),
         )
         .route("/oauth/token", post(oauth::token))
+        .route("/jobs-files/{id}/{name}", get(exports::download))
         .route("/userinfo", get(oauth::userinfo).post(oauth::userinfo))
 }
 

@@ -1,0 +1,249 @@
+//! `POST /api/v2/jobs/users-exports` and the signed download of its file.
+
+use axum::Json;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde_json::{Value, json};
+use tern_core::clock::{now_epoch, now_iso};
+use tern_core::export::{DEFAULT_FIELDS, check_fields};
+use tern_core::ids;
+use tern_core::model::{ExportField, ExportSpec, Job, JobSpec, JobStatus, JobType};
+
+use super::{field, object_with};
+use crate::auth::{Caller, verify_bearer};
+use crate::body::{QueryMap, read_limited};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How long a download link stays valid (Auth0: 60 s; fetch the job again for a new one).
+const LINK_SECS: i64 = 60;
+
+/// `POST /jobs/users-exports` (JSON or form body).
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    req: Request,
+) -> Result<Response, ApiError> {
+    caller.require(&["read:users"])?;
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let bytes = read_limited(req, s.config.max_body_bytes).await?;
+    let body: Value = if is_form {
+        let pairs: Vec<(String, String)> = String::from_utf8_lossy(&bytes)
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                let d = |x: &str| {
+                    urlencoding::decode(&x.replace('+', " "))
+                        .map(|c| c.into_owned())
+                        .unwrap_or_default()
+                };
+                (d(k), d(v))
+            })
+            .collect();
+        let mut o = serde_json::Map::new();
+        for (k, v) in pairs {
+            let v = if k == "limit" {
+                v.parse::<u64>()
+                    .map(Value::from)
+                    .unwrap_or(Value::String(v))
+            } else {
+                Value::String(v)
+            };
+            o.insert(k, v);
+        }
+        Value::Object(o)
+    } else if bytes.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::invalid_body(format!("Invalid request payload JSON format: {e}"))
+        })?
+    };
+    let obj = object_with(&body, &["connection_id", "format", "limit", "fields"])?;
+    let format: String = field(obj, "format")?.unwrap_or_else(|| "json".into());
+    if format != "json" && format != "csv" {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'format' must be json or csv.",
+        ));
+    }
+    let limit: Option<u64> = field(obj, "limit")?;
+    if limit == Some(0) {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'limit' must be at least 1.",
+        ));
+    }
+    let fields: Vec<ExportField> = field(obj, "fields")?.unwrap_or_else(|| {
+        DEFAULT_FIELDS
+            .iter()
+            .map(|n| ExportField {
+                name: (*n).into(),
+                export_as: None,
+            })
+            .collect()
+    });
+    check_fields(&format, &fields)
+        .map_err(|m| ApiError::invalid_body(format!("Payload validation error: {m}.")))?;
+    let (connection_id, connection) = match field::<String>(obj, "connection_id")? {
+        Some(id) => {
+            if !ids::is_connection_id(&id) {
+                return Err(ApiError::invalid_body(
+                    "Payload validation error: 'String does not match pattern ^con_[A-Za-z0-9]{16}$' on property connection_id.",
+                ));
+            }
+            let c = s
+                .store
+                .get_connection(s.tid(), &id)
+                .await?
+                .ok_or_else(|| ApiError::invalid_body("The connection does not exist."))?;
+            (c.id, c.name)
+        }
+        None => (String::new(), String::new()),
+    };
+    let now = now_iso();
+    let job = Job {
+        id: ids::job_id(),
+        spec: JobSpec {
+            kind: JobType::UsersExport,
+            connection_id,
+            connection,
+            upsert: false,
+            external_id: None,
+            send_completion_email: false,
+            dry_run: false,
+            export: Some(ExportSpec {
+                format,
+                fields,
+                limit,
+            }),
+        },
+        status: JobStatus::Pending,
+        created_at: now.clone(),
+        updated_at: now,
+        total_rows: None,
+        processed_rows: 0,
+        inserted: 0,
+        updated: 0,
+        failed: 0,
+        status_details: None,
+    };
+    s.store.insert_export_job(s.tid(), &job).await?;
+    s.jobs_notify.notify_one();
+    // Auth0 answers 200 here (not 202).
+    Ok((StatusCode::OK, Json(export_json(&s, &job))).into_response())
+}
+
+fn file_name(s: &AppState, job: &Job) -> String {
+    let ext = job
+        .spec
+        .export
+        .as_ref()
+        .map_or("json", |e| e.format.as_str());
+    format!("{}.{ext}.gz", s.tenant.name)
+}
+
+/// An export job in Auth0's shape; a completed one carries a fresh signed
+/// `location` valid for 60 s.
+pub fn export_json(s: &AppState, job: &Job) -> Value {
+    let spec = job.spec.export.clone().unwrap_or(ExportSpec {
+        format: "json".into(),
+        fields: vec![],
+        limit: None,
+    });
+    let mut v = json!({
+        "id": job.id,
+        "type": "users_export",
+        "status": job.status.as_str(),
+        "created_at": job.created_at,
+        "format": spec.format,
+        "fields": spec.fields,
+    });
+    if !job.spec.connection_id.is_empty() {
+        v["connection_id"] = json!(job.spec.connection_id);
+        v["connection"] = json!(job.spec.connection);
+    }
+    if let Some(l) = spec.limit {
+        v["limit"] = json!(l);
+    }
+    match job.status {
+        JobStatus::Completed => {
+            let claims = json!({
+                "iss": s.issuer(),
+                "aud": format!("{}/jobs-files", s.public_url),
+                "sub": format!("{}|{}", s.tid(), job.id),
+                "iat": now_epoch(),
+                "exp": now_epoch() + LINK_SECS,
+            });
+            if let Ok(token) = s.keys.sign(&claims) {
+                v["location"] = json!(format!(
+                    "{}/jobs-files/{}/{}?token={token}",
+                    s.public_url,
+                    job.id,
+                    file_name(s, job)
+                ));
+            }
+        }
+        JobStatus::Failed => {
+            v["status_details"] = json!(job.status_details);
+        }
+        _ => {
+            let total = job.total_rows.unwrap_or(0);
+            v["percentage_done"] = json!(if total == 0 {
+                0
+            } else {
+                job.processed_rows * 100 / total
+            });
+        }
+    }
+    v
+}
+
+/// `GET /jobs-files/{id}/{name}?token=`: the gzip file of a completed export,
+/// for whoever holds an unexpired link.
+pub async fn download(
+    State(s): State<AppState>,
+    Path((id, _name)): Path<(String, String)>,
+    q: QueryMap,
+) -> Result<Response, ApiError> {
+    let token = q
+        .str("token")
+        .ok_or_else(|| ApiError::unauthorized("The download link has no token."))?;
+    let (sub, _) =
+        verify_bearer(&s, token, &format!("{}/jobs-files", s.public_url)).map_err(|e| {
+            ApiError::unauthorized(format!("The download link is not valid: {}", e.message))
+        })?;
+    if sub != format!("{}|{id}", s.tid()) {
+        return Err(ApiError::unauthorized(
+            "The download link is for another file.",
+        ));
+    }
+    let job = s
+        .store
+        .get_job(s.tid(), &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("inexistent_job", "Job not found."))?;
+    let content = s.store.job_file(s.tid(), &id).await?.ok_or_else(|| {
+        ApiError::not_found("inexistent_job", "The export file no longer exists.")
+    })?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(content)
+        .map_err(|_| ApiError::internal())?;
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/gzip"),
+    );
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("attachment; filename=\"{}\"", file_name(&s, &job)))
+    {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
