@@ -12,6 +12,7 @@ pub mod export;
 pub mod ids;
 pub mod import;
 pub mod import_job;
+pub mod legacy;
 pub mod login;
 pub mod model;
 pub mod password_policy;

@@ -112,6 +112,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         limiter: RateLimiter::new(config.rate_limit),
         config,
         policy,
+        legacy: None,
         jobs_notify: tokio::sync::Notify::new(),
     }));
     let runner = crate::jobs::spawn_runner(state.clone());

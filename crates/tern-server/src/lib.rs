@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod jobs;
 pub mod keys;
+pub mod lazy;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;

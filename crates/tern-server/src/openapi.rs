@@ -1161,7 +1161,7 @@ pub enum JobErrors {
     /// The failed rows.
     Rows(Vec<JobErrorRecord>),
     /// A job-level failure.
-    Failed(Job),
+    Failed(Box<Job>),
 }
 
 // ---------------------------------------------------------------- authentication

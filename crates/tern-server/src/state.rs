@@ -30,6 +30,8 @@ pub struct Inner {
     pub limiter: RateLimiter,
     /// Hashing policy for new passwords.
     pub policy: HashPolicy,
+    /// The legacy user stores of custom-database connections (lazy migration).
+    pub legacy: Option<Arc<dyn tern_core::legacy::LegacySource>>,
     /// Wakes the job runner when a job is created.
     pub jobs_notify: tokio::sync::Notify,
 }

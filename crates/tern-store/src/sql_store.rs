@@ -879,10 +879,10 @@ impl Store for SqlStore {
             .execute(&self.pool)
             .await
             .map_err(storage)?;
-            if r.rows_affected() == 1 {
-                if let Some(job) = self.get_job(&tenant, &id).await? {
-                    return Ok(Some((tenant, job)));
-                }
+            if r.rows_affected() == 1
+                && let Some(job) = self.get_job(&tenant, &id).await?
+            {
+                return Ok(Some((tenant, job)));
             }
         }
         Ok(None)

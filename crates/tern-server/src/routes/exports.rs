@@ -194,11 +194,8 @@ pub fn export_json(s: &AppState, job: &Job) -> Value {
         }
         _ => {
             let total = job.total_rows.unwrap_or(0);
-            v["percentage_done"] = json!(if total == 0 {
-                0
-            } else {
-                job.processed_rows * 100 / total
-            });
+            v["percentage_done"] =
+                json!((job.processed_rows * 100).checked_div(total).unwrap_or(0));
         }
     }
     v

@@ -243,11 +243,7 @@ pub fn job_json(s: &AppState, job: &Job) -> Value {
     match job.status {
         JobStatus::Pending | JobStatus::Processing => {
             let total = job.total_rows.unwrap_or(0);
-            let pct = if total == 0 {
-                0
-            } else {
-                job.processed_rows * 100 / total
-            };
+            let pct = (job.processed_rows * 100).checked_div(total).unwrap_or(0);
             v["percentage_done"] = json!(pct);
             let elapsed = time::OffsetDateTime::parse(
                 &job.updated_at,

@@ -13,6 +13,7 @@ use crate::state::AppState;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
+pub mod dbconnections;
 pub mod exports;
 pub mod jobs;
 pub mod logs;
@@ -92,6 +93,7 @@ pub fn public_router() -> Router<AppState> {
             get(wellknown::openid_configuration),
         )
         .route("/oauth/token", post(oauth::token))
+        .route("/dbconnections/signup", post(dbconnections::signup))
         .route("/jobs-files/{id}/{name}", get(exports::download))
         .route("/userinfo", get(oauth::userinfo).post(oauth::userinfo))
 }

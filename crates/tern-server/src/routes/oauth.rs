@@ -401,14 +401,6 @@ async fn password_grant(
             .get_user_by_username(s.tid(), &connection.id, username.trim())
             .await?
     };
-    let policy_state = s.clone();
-    let user_for_check = user.clone();
-    let verdict = tokio::task::spawn_blocking(move || {
-        verify_password(user_for_check.as_ref(), &password, &policy_state.policy)
-    })
-    .await
-    .map_err(|_| OAuthError::server_error())?;
-
     let mut ev = LogEvent::new("f", "");
     ev.client_id = Some(client.client_id.clone());
     ev.client_name = Some(client.name.clone());
@@ -424,31 +416,51 @@ async fn password_grant(
             "Wrong email or password.",
         )
     };
-    let (user, rehash) = match verdict {
-        Verdict::Valid { rehash } => (user.ok_or_else(OAuthError::server_error)?, rehash),
-        Verdict::UnknownUser => {
-            ev.kind = "fu".into();
-            ev.description = Some("Wrong email or password.".into());
-            s.log(ev).await;
-            return Err(wrong());
-        }
-        Verdict::NoCredential => {
-            ev.kind = "fp".into();
-            ev.description = Some("Password change required: the user has no password yet".into());
-            s.log(ev).await;
-            return Err(wrong());
-        }
-        Verdict::WrongPassword => {
-            ev.kind = "fp".into();
-            ev.description = Some("Wrong email or password.".into());
-            s.log(ev).await;
-            return Err(wrong());
-        }
-        Verdict::UnreadableCredential(why) => {
-            tracing::error!(user_id = ?ev.user_id, %why, "stored credential cannot be parsed");
-            ev.description = Some(format!("Stored credential cannot be read: {why}"));
-            s.log(ev).await;
-            return Err(wrong());
+    // Lazy migration: a user Tern does not know (or knows without a password)
+    // is checked against the legacy store, and stored on success.
+    let lazy = crate::lazy::applies(s, &connection)
+        && user.as_ref().is_none_or(|u| u.credential.is_none());
+    let (user, rehash) = if lazy {
+        (
+            crate::lazy::login(s, &connection, user, &username, &password, &mut ev).await?,
+            None,
+        )
+    } else {
+        let policy_state = s.clone();
+        let user_for_check = user.clone();
+        let verdict = tokio::task::spawn_blocking(move || {
+            verify_password(user_for_check.as_ref(), &password, &policy_state.policy)
+        })
+        .await
+        .map_err(|_| OAuthError::server_error())?;
+
+        match verdict {
+            Verdict::Valid { rehash } => (user.ok_or_else(OAuthError::server_error)?, rehash),
+            Verdict::UnknownUser => {
+                ev.kind = "fu".into();
+                ev.description = Some("Wrong email or password.".into());
+                s.log(ev).await;
+                return Err(wrong());
+            }
+            Verdict::NoCredential => {
+                ev.kind = "fp".into();
+                ev.description =
+                    Some("Password change required: the user has no password yet".into());
+                s.log(ev).await;
+                return Err(wrong());
+            }
+            Verdict::WrongPassword => {
+                ev.kind = "fp".into();
+                ev.description = Some("Wrong email or password.".into());
+                s.log(ev).await;
+                return Err(wrong());
+            }
+            Verdict::UnreadableCredential(why) => {
+                tracing::error!(user_id = ?ev.user_id, %why, "stored credential cannot be parsed");
+                ev.description = Some(format!("Stored credential cannot be read: {why}"));
+                s.log(ev).await;
+                return Err(wrong());
+            }
         }
     };
     if user.blocked {

@@ -1,0 +1,199 @@
+//! The legacy user store seen from Tern: what a custom-database `login` or
+//! `get_user` (script or connector) answers, and how its profile becomes a
+//! Tern user. Profiles are normalised the way Auth0 treats them: `user_id`
+//! may be a number or come as `id`; `metadata` means `app_metadata`.
+
+use serde_json::Value;
+
+use crate::clock::now_iso;
+use crate::model::{Connection, JsonObject, User, UserSource};
+
+/// What the legacy store said about a login.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LegacyLogin {
+    /// The credentials are right; here is the user.
+    Profile(Box<LegacyProfile>),
+    /// Wrong credentials (or unknown user); `user` is the id or email the
+    /// script named, if any (Auth0 logs `fp` then, `fu` otherwise).
+    WrongCredentials {
+        /// The user the script said it found.
+        user: Option<String>,
+    },
+}
+
+/// The legacy store could not answer; nothing is stored and the reason is logged.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct LegacyError(pub String);
+
+/// A user as the legacy store describes it, normalised.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LegacyProfile {
+    /// Stable id (the part after `auth0|`).
+    pub user_id: String,
+    /// Email, lower-cased.
+    pub email: Option<String>,
+    /// Email verified.
+    pub email_verified: bool,
+    /// Username.
+    pub username: Option<String>,
+    /// Names and picture.
+    pub name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Nickname.
+    pub nickname: Option<String>,
+    /// Picture URL.
+    pub picture: Option<String>,
+    /// App metadata (`app_metadata` or the legacy `metadata`).
+    pub app_metadata: JsonObject,
+    /// User metadata.
+    pub user_metadata: JsonObject,
+}
+
+/// Asks a connection's legacy store.
+#[async_trait::async_trait]
+pub trait LegacySource: Send + Sync {
+    /// Run the legacy login for these credentials.
+    async fn login(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        username: &str,
+        password: &str,
+    ) -> Result<LegacyLogin, LegacyError>;
+    /// Look a user up by email (or username); `None` = not found.
+    async fn get_user(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        email: &str,
+    ) -> Result<Option<LegacyProfile>, LegacyError>;
+}
+
+/// Normalise a profile returned by a script. Refuses a profile without a
+/// stable id or without an email — the best practices Auth0 only recommends.
+pub fn normalize_profile(v: &Value) -> Result<LegacyProfile, LegacyError> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| LegacyError("the script returned a profile that is not an object".into()))?;
+    let id = obj
+        .get("user_id")
+        .or_else(|| obj.get("id"))
+        .and_then(|id| match id {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+    let id = id.ok_or_else(|| LegacyError("the profile has no user_id (or id): a stable id is required, or users would be duplicated".into()))?;
+    // A script may return ids already prefixed; Auth0 would double the prefix, Tern does not.
+    let id = id.strip_prefix("auth0|").unwrap_or(&id).to_string();
+    let s = |k: &str| {
+        obj.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .filter(|s| !s.is_empty())
+    };
+    let email = s("email").map(|e| e.to_lowercase());
+    if email.is_none() && s("username").is_none() {
+        return Err(LegacyError(
+            "the profile has neither email nor username".into(),
+        ));
+    }
+    let object = |k: &str| obj.get(k).and_then(Value::as_object).cloned();
+    Ok(LegacyProfile {
+        user_id: id,
+        email,
+        email_verified: obj
+            .get("email_verified")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        username: s("username"),
+        name: s("name"),
+        given_name: s("given_name"),
+        family_name: s("family_name"),
+        nickname: s("nickname"),
+        picture: s("picture"),
+        app_metadata: object("app_metadata")
+            .or_else(|| object("metadata"))
+            .unwrap_or_default(),
+        user_metadata: object("user_metadata").unwrap_or_default(),
+    })
+}
+
+/// The Tern user a migrated legacy user becomes: profile, metadata and the
+/// credential in one value, written by one statement.
+pub fn migrated_user(
+    p: LegacyProfile,
+    connection: &Connection,
+    credential: Option<String>,
+    source: UserSource,
+) -> User {
+    let now = now_iso();
+    let nickname = p.nickname.or_else(|| {
+        p.email
+            .as_deref()
+            .and_then(|e| e.split('@').next())
+            .map(str::to_string)
+    });
+    User {
+        user_id: format!("auth0|{}", p.user_id),
+        connection_id: connection.id.clone(),
+        connection_name: connection.name.clone(),
+        name: p.name.or_else(|| p.email.clone()),
+        email: p.email,
+        email_verified: p.email_verified,
+        username: p.username,
+        phone_number: None,
+        phone_verified: false,
+        given_name: p.given_name,
+        family_name: p.family_name,
+        nickname,
+        picture: p.picture,
+        blocked: false,
+        app_metadata: p.app_metadata,
+        user_metadata: p.user_metadata,
+        created_at: now.clone(),
+        updated_at: now,
+        last_login: None,
+        last_ip: None,
+        logins_count: 0,
+        credential,
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn profiles_as_real_scripts_return_them() {
+        let p = normalize_profile(
+            &json!({"id": 42, "email": "Ann@X.co", "metadata": {"plan": "gold"}}),
+        )
+        .unwrap();
+        assert_eq!(
+            (p.user_id.as_str(), p.email.as_deref()),
+            ("42", Some("ann@x.co"))
+        );
+        assert_eq!(
+            p.app_metadata,
+            json!({"plan": "gold"}).as_object().unwrap().clone()
+        );
+        let p = normalize_profile(&json!({"user_id": "auth0|abc", "email": "a@x.co", "app_metadata": {"a": 1}, "metadata": {"b": 2}})).unwrap();
+        assert_eq!(p.user_id, "abc");
+        assert_eq!(p.app_metadata.get("a"), Some(&json!(1)));
+        for bad in [
+            json!({"email": "a@x.co"}),
+            json!({"user_id": "", "email": "a@x.co"}),
+            json!({"user_id": "1"}),
+            json!("x"),
+        ] {
+            assert!(normalize_profile(&bad).is_err(), "{bad}");
+        }
+    }
+}

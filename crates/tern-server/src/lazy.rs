@@ -1,0 +1,152 @@
+//! Lazy (automatic) migration at login: a user Tern does not know is checked
+//! against the connection's legacy store; on success the profile, metadata
+//! and the typed password (hashed under the current policy) are stored in one
+//! statement, and the legacy store is never asked about that user again.
+
+use axum::http::StatusCode;
+use serde_json::Value;
+use tern_core::legacy::{LegacyLogin, migrated_user};
+use tern_core::login::{Verdict, verify_password};
+use tern_core::model::{Connection, LogEvent, User, UserSource};
+use tern_core::store::InsertOutcome;
+
+use crate::error::OAuthError;
+use crate::state::AppState;
+
+/// Whether logins on this connection consult the legacy store: "use my own
+/// database" and "import users" are on and a `login` script exists.
+pub fn applies(s: &AppState, c: &Connection) -> bool {
+    s.legacy.is_some()
+        && c.custom_database()
+        && c.import_mode()
+        && c.options
+            .get("customScripts")
+            .and_then(|m| m.get("login"))
+            .and_then(Value::as_str)
+            .is_some_and(|src| !src.trim().is_empty())
+}
+
+/// Whether signup, reset and user creation consult the legacy `get_user`.
+pub fn applies_get_user(s: &AppState, c: &Connection) -> bool {
+    s.legacy.is_some()
+        && c.custom_database()
+        && c.import_mode()
+        && c.options
+            .get("customScripts")
+            .and_then(|m| m.get("get_user"))
+            .and_then(Value::as_str)
+            .is_some_and(|src| !src.trim().is_empty())
+}
+
+fn wrong() -> OAuthError {
+    OAuthError::new(
+        StatusCode::FORBIDDEN,
+        "invalid_grant",
+        "Wrong email or password.",
+    )
+}
+
+/// Run the legacy login and migrate the user. `existing` is a local user
+/// without a credential (imported without a hash, or waiting for a reset).
+pub async fn login(
+    s: &AppState,
+    connection: &Connection,
+    existing: Option<User>,
+    username: &str,
+    password: &str,
+    ev: &mut LogEvent,
+) -> Result<User, OAuthError> {
+    let Some(legacy) = s.legacy.as_ref() else {
+        return Err(wrong());
+    };
+    let answer = legacy.login(s.tid(), connection, username, password).await;
+    let profile = match answer {
+        Ok(LegacyLogin::Profile(p)) => *p,
+        Ok(LegacyLogin::WrongCredentials { user }) => {
+            ev.kind = if user.is_some() { "fp" } else { "fu" }.into();
+            ev.description = Some("Wrong email or password. (legacy store)".into());
+            s.log(ev.clone()).await;
+            return Err(wrong());
+        }
+        Err(e) => {
+            ev.kind = "f".into();
+            ev.description = Some(format!("Legacy login failed; nothing was stored: {e}"));
+            s.log(ev.clone()).await;
+            return Err(OAuthError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "The legacy user store could not verify the credentials; try again later.",
+            ));
+        }
+    };
+    let state = s.clone();
+    let pw = password.to_string();
+    let credential = tokio::task::spawn_blocking(move || state.policy.hash(&pw))
+        .await
+        .map_err(|_| OAuthError::server_error())?;
+
+    if let Some(mut user) = existing {
+        // Known locally without a password: the legacy login proves the typed
+        // password, which becomes the credential (Auth0 would force a reset).
+        if user.local_id() != profile.user_id {
+            ev.kind = "f".into();
+            ev.description = Some(format!(
+                "Legacy login returned user_id '{}' for the existing user {}; refusing to merge two identities",
+                profile.user_id, user.user_id
+            ));
+            s.log(ev.clone()).await;
+            return Err(wrong());
+        }
+        user.credential = Some(credential);
+        if user.app_metadata.is_empty() {
+            user.app_metadata = profile.app_metadata;
+        }
+        if user.user_metadata.is_empty() {
+            user.user_metadata = profile.user_metadata;
+        }
+        s.store.update_user(s.tid(), &user).await?;
+        return Ok(user);
+    }
+
+    let user = migrated_user(profile, connection, Some(credential), UserSource::LazyLogin);
+    match s.store.insert_user(s.tid(), &user).await? {
+        InsertOutcome::Inserted => Ok(user),
+        InsertOutcome::Duplicate => {
+            // Another login of the same user won the race (or the id/email is
+            // taken): log in against what is stored, never create a second user.
+            let stored = match s.store.get_user(s.tid(), &user.user_id).await? {
+                Some(u) => Some(u),
+                None => match &user.email {
+                    Some(e) => {
+                        s.store
+                            .get_user_by_email(s.tid(), &connection.id, e)
+                            .await?
+                    }
+                    None => None,
+                },
+            };
+            let Some(stored) = stored else {
+                return Err(wrong());
+            };
+            let state = s.clone();
+            let pw = password.to_string();
+            let check = stored.clone();
+            let verdict = tokio::task::spawn_blocking(move || {
+                verify_password(Some(&check), &pw, &state.policy)
+            })
+            .await
+            .map_err(|_| OAuthError::server_error())?;
+            if matches!(verdict, Verdict::Valid { .. }) {
+                Ok(stored)
+            } else {
+                ev.kind = "f".into();
+                ev.description = Some(format!(
+                    "Legacy login succeeded but {} already exists with another password or id; not migrated twice",
+                    stored.user_id
+                ));
+                s.log(ev.clone()).await;
+                Err(wrong())
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! `POST /dbconnections/signup`: self-service signup on a database
+//! connection. With lazy migration on, the legacy store is asked first
+//! (`get_user`), so a legacy user cannot sign up a second time.
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tern_core::model::{LogEvent, UserSource};
+use tern_core::store::InsertOutcome;
+use tern_core::user_profile::{ProfileFields, ProfileRequest};
+use tern_core::{password_policy, users};
+
+use crate::body::read_limited;
+use crate::error::OAuthError;
+use crate::state::AppState;
+
+const FIELDS: &[&str] = &[
+    "client_id",
+    "email",
+    "password",
+    "connection",
+    "username",
+    "given_name",
+    "family_name",
+    "name",
+    "nickname",
+    "picture",
+    "user_metadata",
+];
+
+fn signup_error(code: &'static str, msg: impl Into<String>) -> OAuthError {
+    OAuthError::new(StatusCode::BAD_REQUEST, code, msg)
+}
+
+/// `POST /dbconnections/signup`.
+pub async fn signup(State(s): State<AppState>, req: Request) -> Result<Response, OAuthError> {
+    let bytes = read_limited(req, 64 * 1024)
+        .await
+        .map_err(|_| signup_error("invalid_request", "The request body is larger than 64 KB."))?;
+    let body: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| signup_error("invalid_request", format!("Invalid JSON body: {e}")))?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| signup_error("invalid_request", "The body must be a JSON object."))?;
+    if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(signup_error(
+            "invalid_request",
+            format!("Unknown parameter: {k}"),
+        ));
+    }
+    let get = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
+    let client_id = get("client_id")
+        .ok_or_else(|| signup_error("invalid_request", "Missing required parameter: client_id"))?;
+    let name = get("connection")
+        .ok_or_else(|| signup_error("invalid_request", "Missing required parameter: connection"))?;
+    let client = s
+        .store
+        .get_client(s.tid(), &client_id)
+        .await?
+        .ok_or_else(|| signup_error("invalid_request", "Unknown client."))?;
+    let connection = s
+        .store
+        .get_connection_by_name(s.tid(), &name)
+        .await?
+        .filter(|c| c.enabled_clients.contains(&client.client_id))
+        .ok_or_else(|| {
+            signup_error(
+                "invalid_request",
+                format!(
+                    "The connection '{name}' does not exist or is not enabled for this client."
+                ),
+            )
+        })?;
+    if connection
+        .options
+        .get("disable_signup")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        return Err(OAuthError::new(
+            StatusCode::FORBIDDEN,
+            "operation_not_allowed",
+            "Public signup is disabled.",
+        ));
+    }
+    // Signup metadata: at most 10 string fields of at most 500 characters (Auth0's rule).
+    if let Some(m) = obj.get("user_metadata") {
+        let ok = m.as_object().is_some_and(|m| {
+            m.len() <= 10
+                && m.values()
+                    .all(|v| v.as_str().is_some_and(|s| s.chars().count() <= 500))
+        });
+        if !ok {
+            return Err(signup_error(
+                "invalid_signup",
+                "user_metadata may hold at most 10 string fields of at most 500 characters.",
+            ));
+        }
+    }
+    let mut profile = body.clone();
+    if let Some(o) = profile.as_object_mut() {
+        o.remove("client_id");
+    }
+    let mut f = ProfileFields::from_json(&profile, ProfileRequest::Create)
+        .map_err(|e| signup_error("invalid_signup", e.to_string()))?;
+    let email = f
+        .email
+        .clone()
+        .ok_or_else(|| signup_error("invalid_request", "Missing required parameter: email"))?;
+    let password = f
+        .password
+        .take()
+        .ok_or_else(|| signup_error("invalid_request", "Missing required parameter: password"))?;
+    let policy = connection
+        .options
+        .get("passwordPolicy")
+        .and_then(Value::as_str);
+    password_policy::check(policy, &password).map_err(|m| signup_error("invalid_password", m))?;
+
+    let exists = || signup_error("invalid_signup", "The user already exists");
+    if s.store
+        .get_user_by_email(s.tid(), &connection.id, &email)
+        .await?
+        .is_some()
+    {
+        return Err(exists());
+    }
+    if let Some(legacy) = s
+        .legacy
+        .as_ref()
+        .filter(|_| crate::lazy::applies_get_user(&s, &connection))
+    {
+        match legacy.get_user(s.tid(), &connection, &email).await {
+            Ok(Some(_)) => {
+                let mut ev =
+                    LogEvent::new("fs", "Signup refused: the user exists in the legacy store");
+                ev.user_name = Some(email.clone());
+                ev.connection = Some(connection.name.clone());
+                s.log(ev).await;
+                return Err(exists());
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let mut ev = LogEvent::new(
+                    "fs",
+                    format!("Signup failed: the legacy store could not be asked: {e}"),
+                );
+                ev.user_name = Some(email.clone());
+                s.log(ev).await;
+                return Err(OAuthError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "The legacy user store could not be reached; try again later.",
+                ));
+            }
+        }
+    }
+    let state = s.clone();
+    let credential = tokio::task::spawn_blocking(move || state.policy.hash(&password))
+        .await
+        .map_err(|_| OAuthError::server_error())?;
+    f.user_id = None;
+    let user = users::new_user(f, &connection, Some(credential), UserSource::Signup);
+    if s.store.insert_user(s.tid(), &user).await? == InsertOutcome::Duplicate {
+        return Err(exists());
+    }
+    let mut ev = LogEvent::new("ss", "Success Signup");
+    ev.client_id = Some(client.client_id);
+    ev.user_id = Some(user.user_id.clone());
+    ev.user_name = user.email.clone();
+    ev.connection = Some(connection.name.clone());
+    s.log(ev).await;
+    Ok(Json(json!({"_id": user.local_id(), "email": user.email, "email_verified": user.email_verified, "username": user.username})).into_response())
+}

@@ -1,0 +1,88 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+//! `POST /dbconnections/signup`.
+
+mod common;
+
+use common::{Backend, Harness};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn signup(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let (cid, secret) = h.password_client(&t).await;
+    let post = |body: Value| {
+        let r = h
+            .http
+            .post(format!("{}/dbconnections/signup", h.base))
+            .json(&body)
+            .send();
+        async move {
+            let r = r.await.unwrap();
+            let s = r.status();
+            (s, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let conn = "Username-Password-Authentication";
+    let (s, body) = post(json!({"client_id": cid, "connection": conn, "email": "New@Example.com", "password": "Corr3ct-horse", "user_metadata": {"lang": "fr"}})).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["email"], "new@example.com");
+    assert_eq!(body["email_verified"], false);
+    assert!(body["_id"].as_str().is_some_and(|id| id.len() == 24));
+    // The new user logs in.
+    let (s, _) = h.token(json!({"grant_type": "password", "client_id": cid, "client_secret": secret, "username": "new@example.com", "password": "Corr3ct-horse", "realm": conn})).await;
+    assert_eq!(s, StatusCode::OK);
+    let cases = [
+        (
+            json!({"client_id": cid, "connection": conn, "email": "new@example.com", "password": "Corr3ct-horse"}),
+            "invalid_signup",
+            "The user already exists",
+        ),
+        (
+            json!({"client_id": cid, "connection": conn, "email": "weak@example.com", "password": "abc"}),
+            "invalid_password",
+            "too weak",
+        ),
+        (
+            json!({"client_id": cid, "connection": conn, "email": "bad", "password": "Corr3ct-horse"}),
+            "invalid_signup",
+            "format email",
+        ),
+        (
+            json!({"client_id": "nobody", "connection": conn, "email": "x@example.com", "password": "Corr3ct-horse"}),
+            "invalid_request",
+            "Unknown client",
+        ),
+        (
+            json!({"client_id": cid, "connection": "nope", "email": "x@example.com", "password": "Corr3ct-horse"}),
+            "invalid_request",
+            "does not exist",
+        ),
+        (
+            json!({"client_id": cid, "connection": conn, "email": "x@example.com", "password": "Corr3ct-horse", "user_metadata": {"n": 1}}),
+            "invalid_signup",
+            "string fields",
+        ),
+        (
+            json!({"client_id": cid, "connection": conn, "email": "x@example.com", "password": "Corr3ct-horse", "app_metadata": {"admin": true}}),
+            "invalid_request",
+            "Unknown parameter: app_metadata",
+        ),
+    ];
+    for (req, error, msg) in cases {
+        let (s, body) = post(req.clone()).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{req}: {body}");
+        assert_eq!(body["error"], error, "{req}: {body}");
+        assert!(
+            body["error_description"].as_str().unwrap().contains(msg),
+            "{req}: {body}"
+        );
+    }
+    let (_, ss) = h
+        .api(&t, Method::GET, "/logs?q=type:ss&include_totals=true", None)
+        .await;
+    assert_eq!(ss["total"], 1);
+    h.stop().await;
+}
+
+both_backends!(signup);
