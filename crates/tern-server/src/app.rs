@@ -104,6 +104,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let store: Arc<dyn Store> = Arc::new(store);
     let (tenant, info) = bootstrap(store.as_ref(), &config, &public_url).await?;
     let keys = KeyRing::new(&store.signing_keys(&tenant.id).await?)?;
+    let legacy: Arc<dyn tern_core::legacy::LegacySource> =
+        Arc::new(crate::legacy_script::ScriptLegacySource::new(
+            std::time::Duration::from_secs(config.scripts.timeout_secs),
+            config.scripts.allowed_hosts.as_deref(),
+        ));
     let state = AppState(Arc::new(Inner {
         store,
         tenant,
@@ -112,7 +117,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         limiter: RateLimiter::new(config.rate_limit),
         config,
         policy,
-        legacy: None,
+        legacy: Some(legacy),
         jobs_notify: tokio::sync::Notify::new(),
     }));
     let runner = crate::jobs::spawn_runner(state.clone());

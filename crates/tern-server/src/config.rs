@@ -30,6 +30,8 @@ pub struct Config {
     pub search_window: u64,
     /// Bulk import limits.
     pub import: ImportConfig,
+    /// Custom-database scripts.
+    pub scripts: ScriptsConfig,
     /// Credentials of the bootstrap admin client, when the operator wants to choose them.
     pub bootstrap_client_id: Option<String>,
     /// See `bootstrap_client_id`.
@@ -64,6 +66,26 @@ impl Default for ImportConfig {
             expire_after_secs: 7200,
             retention_secs: 86_400,
             lease_secs: 30,
+        }
+    }
+}
+
+/// Custom-database scripts (lazy migration).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScriptsConfig {
+    /// Time limit of one script call (Auth0: about 20 s).
+    pub timeout_secs: u64,
+    /// Hosts (`host` or `host:port`) scripts may reach through `request`,
+    /// `fetch`, `mysql` and `pg`; absent = any host.
+    pub allowed_hosts: Option<Vec<String>>,
+}
+
+impl Default for ScriptsConfig {
+    fn default() -> Self {
+        Self {
+            timeout_secs: 20,
+            allowed_hosts: None,
         }
     }
 }
@@ -122,6 +144,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             search_window: 1000,
             import: ImportConfig::default(),
+            scripts: ScriptsConfig::default(),
             bootstrap_client_id: None,
             bootstrap_client_secret: None,
         }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod jobs;
 pub mod keys;
 pub mod lazy;
+pub mod legacy_script;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;

@@ -34,6 +34,8 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/.well-known/jwks.json",
     "/.well-known/openid-configuration",
     "/oauth/token",
+    "/dbconnections/signup",
+    "/jobs-files/{id}/{name}",
     "/userinfo",
 ];
 
@@ -78,11 +80,14 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::logs::list,
         routes::logs::get_one,
         routes::jobs::create_import,
+        routes::exports::create,
+        routes::exports::download,
         routes::jobs::get_one,
         routes::jobs::errors,
         routes::wellknown::jwks,
         routes::wellknown::openid_configuration,
         routes::oauth::token,
+        routes::dbconnections::signup,
         routes::oauth::userinfo,
     ),
     modifiers(&SecuritySchemes),
@@ -93,7 +98,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         (name = "connections", description = "Database connections."),
         (name = "users", description = "Users of database connections."),
         (name = "logs", description = "The tenant log."),
-        (name = "jobs", description = "Bulk user imports."),
+        (name = "jobs", description = "Bulk user imports and exports."),
         (name = "authentication", description = "Tokens, user profile and discovery (outside `/api/v2`)."),
         (name = "meta", description = "This document."),
     )
@@ -1091,19 +1096,20 @@ pub struct JobSummary {
     pub total: u64,
 }
 
-/// An import job.
+/// A job: an import (`users_import`) or an export (`users_export`).
 #[derive(Serialize, ToSchema)]
 pub struct Job {
     /// `job_…`.
     pub id: String,
-    /// `users_import`.
+    /// `users_import` or `users_export`.
     pub r#type: String,
     /// Its state.
     pub status: JobState,
     /// Creation time, ISO 8601.
     pub created_at: String,
-    /// The connection.
-    pub connection_id: String,
+    /// The connection (an export of every connection has none).
+    #[schema(nullable = false)]
+    pub connection_id: Option<String>,
     /// The connection's name.
     #[schema(nullable = false)]
     pub connection: Option<String>,
@@ -1130,6 +1136,68 @@ pub struct Job {
     pub summary: Option<JobSummary>,
     /// Why a job failed.
     pub status_details: Option<String>,
+    /// Export: `json` (NDJSON) or `csv`.
+    #[schema(nullable = false)]
+    pub format: Option<ExportFormat>,
+    /// Export: the fields written.
+    #[schema(nullable = false)]
+    pub fields: Option<Vec<ExportField>>,
+    /// Export: at most this many users.
+    #[schema(nullable = false)]
+    pub limit: Option<u64>,
+    /// Export, once completed: a signed download link valid for 60 seconds
+    /// (fetch the job again for a new one).
+    #[schema(nullable = false)]
+    pub location: Option<String>,
+}
+
+/// The file format of an export.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// Newline-delimited JSON, gzipped.
+    Json,
+    /// CSV, gzipped (formula-like cells escaped).
+    Csv,
+}
+
+/// A field of an export.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportField {
+    /// Path such as `email`, `identities[0].connection`, `user_metadata.plan`.
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    /// Column title / key in the output (default: `name`).
+    #[schema(nullable = false, max_length = 100)]
+    pub export_as: Option<String>,
+}
+
+/// The body of `POST /jobs/users-exports` (JSON, or a form without `fields`).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UsersExportRequest {
+    /// Only this connection's users (default: every connection).
+    #[schema(nullable = false, pattern = "^con_[A-Za-z0-9]{16}$")]
+    pub connection_id: Option<String>,
+    /// Default `json`.
+    #[schema(nullable = false)]
+    pub format: Option<ExportFormat>,
+    /// At most this many users.
+    #[schema(nullable = false, minimum = 1)]
+    pub limit: Option<u64>,
+    /// The fields to write (default: Auth0's default set). CSV: at most 30, and
+    /// leaf paths only (not `app_metadata`, `user_metadata`, `identities`).
+    #[schema(nullable = false)]
+    pub fields: Option<Vec<ExportField>>,
+}
+
+/// The query of an export download link.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DownloadParams {
+    /// The signed token of the link.
+    pub token: String,
 }
 
 /// One problem with one row.
@@ -1206,6 +1274,57 @@ pub struct TokenRequest {
     /// Connection name (required for password-realm).
     #[schema(nullable = false)]
     pub realm: Option<String>,
+}
+
+/// The body of `POST /dbconnections/signup`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    /// The application signing the user up; the connection must be enabled for it.
+    pub client_id: String,
+    /// The database connection's name.
+    pub connection: String,
+    /// Email address.
+    #[schema(format = Email, min_length = 1, max_length = 254)]
+    pub email: String,
+    /// Checked against the connection's password policy.
+    #[schema(min_length = 1, max_length = 1024)]
+    pub password: String,
+    /// Username (connections with `requires_username`).
+    #[schema(nullable = false, min_length = 1, max_length = 128)]
+    pub username: Option<String>,
+    /// Given name.
+    #[schema(nullable = false, min_length = 1, max_length = 150)]
+    pub given_name: Option<String>,
+    /// Family name.
+    #[schema(nullable = false, min_length = 1, max_length = 150)]
+    pub family_name: Option<String>,
+    /// Full name.
+    #[schema(nullable = false, min_length = 1, max_length = 300)]
+    pub name: Option<String>,
+    /// Nickname.
+    #[schema(nullable = false, min_length = 1, max_length = 300)]
+    pub nickname: Option<String>,
+    /// Picture URL.
+    #[schema(nullable = false, min_length = 1, max_length = 2048)]
+    pub picture: Option<String>,
+    /// At most 10 string fields of at most 500 characters.
+    #[schema(nullable = false)]
+    pub user_metadata: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// A user made by sign-up.
+#[derive(Serialize, ToSchema)]
+pub struct SignupResponse {
+    /// The user id without the `auth0|` prefix.
+    pub _id: String,
+    /// Email address.
+    pub email: String,
+    /// Whether the email is verified.
+    pub email_verified: bool,
+    /// Username, when given.
+    #[schema(nullable = false)]
+    pub username: Option<String>,
 }
 
 /// Tokens.

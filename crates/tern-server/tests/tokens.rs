@@ -339,3 +339,36 @@ both_backends!(
     hostile_tokens_are_refused,
     bad_bodies_get_clean_errors
 );
+
+/// PostgreSQL refuses U+0000 in text; Tern answers it as a client error (or an
+/// empty result), never a 500, on both backends.
+async fn nul_characters_are_client_errors(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let (s, body) = h
+        .api(
+            &t,
+            Method::POST,
+            "/users",
+            Some(json!({"connection": "a\u{0}", "email": "a@b.co", "password": "x"})),
+        )
+        .await;
+    assert!(s.is_client_error(), "{s}: {body}");
+    for path in [
+        "/users/auth0%7Ca%00",
+        "/clients/a%00",
+        "/connections/a%00",
+        "/users-by-email?email=a%00b",
+    ] {
+        let (s, body) = h.api(&t, Method::GET, path, None).await;
+        assert!(!s.is_server_error(), "{path}: {s} {body}");
+    }
+    let (s, body) = h.token(json!({"grant_type": "client_credentials", "client_id": "a\u{0}", "client_secret": "x", "audience": h.info.audience})).await;
+    assert!(s.is_client_error(), "{s}: {body}");
+    h.stop().await;
+}
+
+mod nul {
+    use super::*;
+    both_backends!(nul_characters_are_client_errors);
+}

@@ -165,6 +165,13 @@ impl SqlStore {
 }
 
 fn storage(e: sqlx::Error) -> CoreError {
+    // PostgreSQL cannot store U+0000 in text ("invalid byte sequence", 22021);
+    // that is the caller's input, not a server failure.
+    if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("22021") {
+        return CoreError::invalid_body(
+            "Text values must not contain the NUL character (\\u0000).",
+        );
+    }
     tracing::error!(error = %e, "database error");
     CoreError::Storage(e.to_string())
 }

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use tern_server::Config;
 
 mod hash_cmd;
+mod import_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -26,6 +27,8 @@ enum Command {
     /// Identify a password hash or check a password against it.
     #[command(subcommand)]
     Hash(hash_cmd::HashCommand),
+    /// Import a users file of any size (JSON array or NDJSON) through the Management API.
+    Import(import_cmd::ImportArgs),
 }
 
 #[derive(clap::Args)]
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Hash(cmd) => hash_cmd::run(cmd),
+        Command::Import(args) => import_cmd::run(args),
     }
 }
 

@@ -35,6 +35,21 @@ fn signup_error(code: &'static str, msg: impl Into<String>) -> OAuthError {
 }
 
 /// `POST /dbconnections/signup`.
+#[utoipa::path(
+    post,
+    path = "/dbconnections/signup",
+    operation_id = "dbconnections_signup",
+    tag = "authentication",
+    summary = "Sign a user up to a database connection",
+    request_body(content = crate::openapi::SignupRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The new user.", body = crate::openapi::SignupResponse),
+        (status = 400, description = "Invalid request (`invalid_request`), user exists or invalid profile (`invalid_signup`), or weak password (`invalid_password`).", body = crate::openapi::OAuthErrorBody),
+        (status = 403, description = "Sign-up is disabled for the connection (`operation_not_allowed`).", body = crate::openapi::OAuthErrorBody),
+        (status = 413, description = "The body is larger than 64 KB (`invalid_request`).", body = crate::openapi::OAuthErrorBody),
+        (status = 503, description = "The legacy user store could not be asked (`temporarily_unavailable`).", body = crate::openapi::OAuthErrorBody),
+    ),
+)]
 pub async fn signup(State(s): State<AppState>, req: Request) -> Result<Response, OAuthError> {
     let bytes = read_limited(req, 64 * 1024)
         .await

@@ -21,6 +21,24 @@ use crate::state::AppState;
 const LINK_SECS: i64 = 60;
 
 /// `POST /jobs/users-exports` (JSON or form body).
+#[utoipa::path(
+    post,
+    path = "/jobs/users-exports",
+    operation_id = "create_users_export_job",
+    tag = "jobs",
+    summary = "Export users to a file",
+    request_body(content(
+        (crate::openapi::UsersExportRequest = "application/json"),
+        (crate::openapi::UsersExportRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "The job, queued.", body = crate::openapi::Job),
+        (status = 400, description = "Invalid body, fields or connection (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["read:users"])),
+)]
 pub async fn create(
     State(s): State<AppState>,
     caller: Caller,
@@ -203,6 +221,23 @@ pub fn export_json(s: &AppState, job: &Job) -> Value {
 
 /// `GET /jobs-files/{id}/{name}?token=`: the gzip file of a completed export,
 /// for whoever holds an unexpired link.
+#[utoipa::path(
+    get,
+    path = "/jobs-files/{id}/{name}",
+    operation_id = "download_export_file",
+    tag = "jobs",
+    summary = "Download an export file (the job's signed `location`)",
+    params(
+        ("id" = String, Path, description = "The job id."),
+        ("name" = String, Path, description = "The file name (`<tenant>.json.gz` or `<tenant>.csv.gz`)."),
+        crate::openapi::DownloadParams,
+    ),
+    responses(
+        (status = 200, description = "The gzipped export.", content_type = "application/gzip", body = Vec<u8>),
+        (status = 401, description = "Missing, invalid or expired link token, or a token for another file (`invalid_token`).", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such job, or its file is gone (`inexistent_job`).", body = crate::openapi::ApiErrorBody),
+    ),
+)]
 pub async fn download(
     State(s): State<AppState>,
     Path((id, _name)): Path<(String, String)>,

@@ -1,0 +1,297 @@
+//! Asynchronous host operations: started from the script thread, run on tokio, completed
+//! through a channel the event loop waits on. Every operation is bounded by the deadline.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use serde_json::Value;
+use tokio::runtime::Handle;
+use tokio::task::AbortHandle;
+
+use super::{bcrypt, http, sql};
+use crate::{NetworkPolicy, ScriptEnv};
+
+/// Upper bound on buffered HTTP response bodies, whatever the memory limit.
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// The result of one asynchronous operation: JSON text of the value or of the error.
+pub(crate) struct Completion {
+    pub id: u64,
+    pub result: Result<String, String>,
+}
+
+/// An operation's error, delivered to JavaScript as an `Error` with extra properties
+/// (`code`, `errno`, `sqlState`, …).
+#[derive(Debug, Clone)]
+pub(crate) struct OpError {
+    pub message: String,
+    pub props: serde_json::Map<String, Value>,
+}
+
+impl OpError {
+    /// An error with only a message.
+    pub fn new(message: impl Into<String>) -> Self {
+        OpError {
+            message: message.into(),
+            props: serde_json::Map::new(),
+        }
+    }
+
+    /// Adds a property.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.props.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// The error refused by the network policy.
+    pub fn not_allowed(host: &str, port: u16) -> Self {
+        OpError::new(format!(
+            "network access to {host}:{port} is not allowed by the script sandbox policy"
+        ))
+        .with("code", "ENOTALLOWED")
+    }
+
+    fn to_json(&self) -> String {
+        let mut map = self.props.clone();
+        map.insert("message".into(), Value::String(self.message.clone()));
+        Value::Object(map).to_string()
+    }
+}
+
+/// Runs CPU-heavy work (bcrypt) on tokio's blocking pool while the script thread waits
+/// at most until the deadline.
+pub(crate) struct BlockingRunner {
+    handle: Handle,
+    deadline: Instant,
+}
+
+impl BlockingRunner {
+    /// Runs `f` and waits for it, or fails once the deadline passes (the work itself is
+    /// abandoned and finishes in the background; its cost is bounded by the caller).
+    pub fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.handle.spawn_blocking(move || {
+            let _ = tx.send(f());
+        });
+        let wait = self.deadline.saturating_duration_since(Instant::now());
+        rx.recv_timeout(wait)
+            .map_err(|_| "operation timed out (script time limit)".to_owned())
+    }
+}
+
+/// Per-call I/O state: the tokio handle, the completion channel, pending operations,
+/// lazily built HTTP clients and open database connections.
+pub(crate) struct Io {
+    handle: Handle,
+    tx: mpsc::Sender<Completion>,
+    deadline: Instant,
+    policy: Arc<NetworkPolicy>,
+    body_limit: usize,
+    next_id: u64,
+    in_flight: HashSet<u64>,
+    tasks: Vec<AbortHandle>,
+    http: Option<http::Clients>,
+    dbs: HashMap<u64, sql::DbHandle>,
+}
+
+impl Io {
+    /// Creates the I/O state of one call.
+    pub fn new(
+        handle: Handle,
+        tx: mpsc::Sender<Completion>,
+        deadline: Instant,
+        env: &ScriptEnv,
+    ) -> Self {
+        Io {
+            handle,
+            tx,
+            deadline,
+            policy: Arc::new(env.network.clone()),
+            body_limit: env.limits.memory_bytes.min(MAX_BODY_BYTES),
+            next_id: 0,
+            in_flight: HashSet::new(),
+            tasks: Vec::new(),
+            http: None,
+            dbs: HashMap::new(),
+        }
+    }
+
+    /// The call's deadline.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// A runner for blocking work bounded by the deadline.
+    pub fn blocking_runner(&self) -> BlockingRunner {
+        BlockingRunner {
+            handle: self.handle.clone(),
+            deadline: self.deadline,
+        }
+    }
+
+    /// How many operations have not completed yet.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Marks an operation complete; false if it was not pending.
+    pub fn finish(&mut self, id: u64) -> bool {
+        self.in_flight.remove(&id)
+    }
+
+    /// Aborts every task and closes every connection.
+    pub fn shutdown(&mut self) {
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+        self.dbs.clear();
+        self.in_flight.clear();
+    }
+
+    fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Spawns an operation on tokio, bounded by the deadline.
+    fn spawn<F>(&mut self, fut: F) -> u64
+    where
+        F: Future<Output = Result<Value, OpError>> + Send + 'static,
+    {
+        let id = self.next_id();
+        let tx = self.tx.clone();
+        let deadline = tokio::time::Instant::from_std(self.deadline);
+        let task = self.handle.spawn(async move {
+            let result = match tokio::time::timeout_at(deadline, fut).await {
+                Ok(r) => r,
+                Err(_) => Err(OpError::new("operation timed out (script time limit)")
+                    .with("code", "ETIMEDOUT")),
+            };
+            let _ = tx.send(Completion {
+                id,
+                result: result.map(|v| v.to_string()).map_err(|e| e.to_json()),
+            });
+        });
+        if self.tasks.len() >= 256 {
+            self.tasks.retain(|t| !t.is_finished());
+        }
+        self.tasks.push(task.abort_handle());
+        self.in_flight.insert(id);
+        id
+    }
+
+    /// Starts an operation described by `kind` and its JSON payload; returns its id.
+    pub fn start(&mut self, kind: &str, payload: &str) -> Result<u64, String> {
+        let payload: Value =
+            serde_json::from_str(payload).map_err(|e| format!("invalid {kind} request: {e}"))?;
+        match kind {
+            "http" => {
+                let follow = payload
+                    .get("followRedirects")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true);
+                let client = self.http_client(follow)?;
+                let request = http::HttpRequest::from_json(&payload)?;
+                let policy = self.policy.clone();
+                let limit = self.body_limit;
+                Ok(self.spawn(http::send(client, policy, request, limit)))
+            }
+            "bcrypt.hash" | "bcrypt.compare" => {
+                let a = str_field(&payload, "a")?;
+                let b = str_field(&payload, "b")?;
+                let hash = kind == "bcrypt.hash";
+                Ok(self.spawn(async move {
+                    let work = tokio::task::spawn_blocking(move || {
+                        if hash {
+                            bcrypt::hash(&a, &b).map(Value::String)
+                        } else {
+                            bcrypt::compare(&a, &b).map(Value::Bool)
+                        }
+                    });
+                    match work.await {
+                        Ok(r) => r.map_err(OpError::new),
+                        Err(e) => Err(OpError::new(format!("bcrypt failed: {e}"))),
+                    }
+                }))
+            }
+            "db.connect" | "db.query" | "db.end" => {
+                let conn = payload
+                    .get("conn")
+                    .and_then(Value::as_u64)
+                    .ok_or("missing connection id")?;
+                let cmd_id = self.next_id();
+                let cmd = match kind {
+                    "db.connect" => sql::DbCmd::Connect(cmd_id),
+                    "db.end" => sql::DbCmd::End(cmd_id),
+                    _ => sql::DbCmd::Query {
+                        id: cmd_id,
+                        sql: str_field(&payload, "sql")?,
+                        params: sql::Param::list_from_json(
+                            payload.get("params").unwrap_or(&Value::Null),
+                        )?,
+                    },
+                };
+                self.in_flight.insert(cmd_id);
+                let sent = self.dbs.get(&conn).map(|db| db.send(cmd));
+                if sent != Some(true) {
+                    let _ = self.tx.send(Completion {
+                        id: cmd_id,
+                        result: Err(OpError::new(
+                            "Cannot enqueue a command after the connection was closed",
+                        )
+                        .with("code", "PROTOCOL_ENQUEUE_AFTER_QUIT")
+                        .to_json()),
+                    });
+                }
+                Ok(cmd_id)
+            }
+            other => Err(format!("unknown host operation {other}")),
+        }
+    }
+
+    /// Registers a database connection (connected lazily by its worker); returns its id.
+    pub fn db_open(&mut self, driver: &str, config: &str) -> Result<u64, String> {
+        let driver = match driver {
+            "mysql" => sql::Driver::MySql,
+            "pg" => sql::Driver::Pg,
+            other => return Err(format!("unknown database driver {other}")),
+        };
+        let config: Value = serde_json::from_str(config)
+            .map_err(|e| format!("invalid connection settings: {e}"))?;
+        let id = self.next_id();
+        let (handle, worker) = sql::DbHandle::new(
+            driver,
+            config,
+            self.policy.clone(),
+            self.tx.clone(),
+            tokio::time::Instant::from_std(self.deadline),
+        );
+        let task = self.handle.spawn(worker);
+        self.tasks.push(task.abort_handle());
+        self.dbs.insert(id, handle);
+        Ok(id)
+    }
+
+    fn http_client(&mut self, follow: bool) -> Result<reqwest::Client, String> {
+        if self.http.is_none() {
+            self.http = Some(http::Clients::new(self.policy.clone())?);
+        }
+        match &self.http {
+            Some(c) => Ok(c.get(follow)),
+            None => Err("HTTP client unavailable".into()),
+        }
+    }
+}
+
+fn str_field(v: &Value, key: &str) -> Result<String, String> {
+    match v.get(key) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        _ => Err(format!("missing string field {key}")),
+    }
+}

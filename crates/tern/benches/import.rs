@@ -1,0 +1,608 @@
+#![allow(clippy::unwrap_used)] // a benchmark: a panic is the report
+//! Bulk import throughput, on SQLite and on PostgreSQL:
+//!
+//! - (a) the Management API: one `POST /jobs/users-imports` with the whole
+//!   file (the in-process server's `import.max_file_bytes` raised to fit),
+//!   timed to the job's completion;
+//! - (b) `tern import` (the release binary, a subprocess) against a server
+//!   with Auth0's limits (512000-byte files, 2 active jobs, 15 req/s);
+//! - the baseline, same run, same kind of database: the same rows inserted
+//!   straight into a `users` table of the server's shape in a fresh database
+//!   (SQLite: one transaction of prepared INSERTs, WAL and synchronous=NORMAL
+//!   like the server; PostgreSQL: `COPY … FROM STDIN`).
+//!
+//! Users carry mixed hashes: a real bcrypt `$2b$10$` string (made once here
+//! and reused), and Auth0 `custom_password_hash` objects (salted sha256 hex,
+//! salted sha512 base64), one in ten without a hash.
+//!
+//! Peak RSS is VmHWM: of the bench process (the in-process server) — reset
+//! through /proc/self/clear_refs before each measurement — and of the
+//! `tern import` child, sampled from /proc/<pid>/status while it runs.
+//!
+//! Run: `cargo bench -p tern --bench import` (`TERN_BENCH_USERS=20000` for
+//! fewer users; `TERN_TEST_PG_URL` for another PostgreSQL server).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+use sha2::Digest;
+use sqlx::Connection;
+use tern_server::Config;
+
+const CONNECTION: &str = "Username-Password-Authentication";
+const CREATED: &str = "2026-01-01T00:00:00.000Z";
+
+/// The `users` table and indexes of the server's migrations (no tenant FK).
+const USERS_DDL: &[&str] = &[
+    "CREATE TABLE users (
+        tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, connection_id TEXT NOT NULL,
+        connection_name TEXT NOT NULL, email TEXT, email_verified BIGINT NOT NULL DEFAULT 0,
+        username TEXT, phone_number TEXT, phone_verified BIGINT NOT NULL DEFAULT 0,
+        name TEXT, given_name TEXT, family_name TEXT, nickname TEXT, picture TEXT,
+        blocked BIGINT NOT NULL DEFAULT 0, app_metadata TEXT NOT NULL DEFAULT '{}',
+        user_metadata TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        last_login TEXT, last_ip TEXT, logins_count BIGINT NOT NULL DEFAULT 0,
+        credential TEXT, source TEXT NOT NULL, PRIMARY KEY (tenant_id, user_id))",
+    "CREATE UNIQUE INDEX users_connection_email ON users (tenant_id, connection_id, email)",
+    "CREATE UNIQUE INDEX users_connection_username ON users (tenant_id, connection_id, username)",
+    "CREATE INDEX users_email ON users (tenant_id, email)",
+    "CREATE INDEX users_created ON users (tenant_id, created_at, user_id)",
+];
+const COLUMNS: &str = "tenant_id, user_id, connection_id, connection_name, email, email_verified, \
+    given_name, family_name, name, app_metadata, user_metadata, created_at, updated_at, credential, source";
+
+/// The i-th generated user, in the import schema.
+fn user(i: usize, bcrypt: &str) -> Value {
+    let mut u = json!({
+        "email": format!("user{i}@bench.example.com"),
+        "email_verified": i.is_multiple_of(2),
+        "user_id": format!("legacy-{i}"),
+        "given_name": format!("Given{i}"),
+        "family_name": "Bench",
+        "name": format!("Given{i} Bench"),
+        "user_metadata": {"plan": if i.is_multiple_of(3) { "pro" } else { "free" }, "n": i},
+    });
+    let salt = format!("s{i:08}");
+    let password = format!("password-{i}");
+    match i % 10 {
+        9 => {}
+        n if n % 3 == 0 => u["password_hash"] = json!(bcrypt),
+        n if n % 3 == 1 => {
+            let h = sha2::Sha256::digest(format!("{salt}{password}"));
+            u["custom_password_hash"] = json!({"algorithm": "sha256",
+                "hash": {"value": hex::encode(h), "encoding": "hex"},
+                "salt": {"value": salt, "encoding": "utf8", "position": "prefix"}});
+        }
+        _ => {
+            let h = sha2::Sha512::digest(format!("{password}{salt}"));
+            u["custom_password_hash"] = json!({"algorithm": "sha512",
+                "hash": {"value": base64::engine::general_purpose::STANDARD.encode(h), "encoding": "base64"},
+                "salt": {"value": salt, "encoding": "utf8", "position": "suffix"}});
+        }
+    }
+    u
+}
+
+/// One baseline row: the columns the server fills for an imported user.
+struct Row {
+    user_id: String,
+    email: String,
+    email_verified: i64,
+    given_name: String,
+    family_name: String,
+    name: String,
+    user_metadata: String,
+    credential: Option<String>,
+}
+
+fn baseline_row(u: &Value) -> Row {
+    let s = |k: &str| u[k].as_str().unwrap_or_default().to_string();
+    let credential = if let Some(h) = u["password_hash"].as_str() {
+        Some(
+            tern_hash::StoredHash::from_import_password_hash(h)
+                .unwrap()
+                .to_storage(),
+        )
+    } else if u.get("custom_password_hash").is_some() {
+        Some(
+            tern_hash::StoredHash::from_custom(&u["custom_password_hash"])
+                .unwrap()
+                .to_storage(),
+        )
+    } else {
+        None
+    };
+    Row {
+        user_id: format!("auth0|{}", s("user_id")),
+        email: s("email"),
+        email_verified: i64::from(u["email_verified"] == true),
+        given_name: s("given_name"),
+        family_name: s("family_name"),
+        name: s("name"),
+        user_metadata: u["user_metadata"].to_string(),
+        credential,
+    }
+}
+
+// ---------------------------------------------------------------- memory
+
+/// Reset this process's VmHWM to its current RSS (Linux ≥ 4.0); returns that RSS.
+fn reset_peak() -> u64 {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    status_kib("self", "VmRSS:").unwrap_or(0)
+}
+
+fn status_kib(pid: &str, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn vm_hwm_kib(pid: &str) -> Option<u64> {
+    status_kib(pid, "VmHWM:")
+}
+
+/// The bench process's peak since `reset_peak`, and the RSS it started from.
+fn own_peak(start: u64) -> String {
+    format!(
+        "{} (RSS at start {})",
+        mib(vm_hwm_kib("self").unwrap_or(0)),
+        mib(start)
+    )
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.0} MiB", kib as f64 / 1024.0)
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+fn pg_base() -> String {
+    std::env::var("TERN_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+fn psql(sql: &str) -> Result<(), String> {
+    let out = std::process::Command::new("psql")
+        .arg(format!("{}/postgres", pg_base()))
+        .args(["-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .output()
+        .map_err(|e| format!("psql: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+/// A fresh `tern_bench_<random>` database, dropped on `Drop`.
+struct PgDb {
+    name: String,
+}
+
+impl PgDb {
+    fn create() -> Result<Self, String> {
+        let name = format!("tern_bench_{}", uuid::Uuid::new_v4().simple());
+        psql(&format!("CREATE DATABASE {name}"))?;
+        Ok(Self { name })
+    }
+    fn url(&self) -> String {
+        format!("{}/{}", pg_base(), self.name)
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let _ = psql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
+    }
+}
+
+// ---------------------------------------------------------------- baselines
+
+async fn baseline_sqlite(rows: &[Row], dir: &Path) -> Duration {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+    let opts = SqliteConnectOptions::new()
+        .filename(dir.join("baseline.db"))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal);
+    let mut conn = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
+    for ddl in USERS_DDL {
+        sqlx::query(*ddl).execute(&mut conn).await.unwrap();
+    }
+    let insert = format!(
+        "INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+    );
+    let started = Instant::now();
+    let mut tx = conn.begin().await.unwrap();
+    for r in rows {
+        sqlx::query(sqlx::AssertSqlSafe(insert.as_str()))
+            .bind("tenant")
+            .bind(&r.user_id)
+            .bind("con_bench0000000000")
+            .bind(CONNECTION)
+            .bind(&r.email)
+            .bind(r.email_verified)
+            .bind(&r.given_name)
+            .bind(&r.family_name)
+            .bind(&r.name)
+            .bind("{}")
+            .bind(&r.user_metadata)
+            .bind(CREATED)
+            .bind(CREATED)
+            .bind(&r.credential)
+            .bind("import")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let took = started.elapsed();
+    conn.close().await.unwrap();
+    took
+}
+
+/// PostgreSQL COPY text format: backslash escapes, `\N` for NULL.
+fn copy_field(out: &mut Vec<u8>, v: Option<&str>) {
+    let Some(v) = v else {
+        out.extend_from_slice(b"\\N");
+        return;
+    };
+    for b in v.bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(b),
+        }
+    }
+}
+
+async fn baseline_postgres(rows: &[Row]) -> Result<Duration, String> {
+    let db = PgDb::create()?;
+    let mut conn = sqlx::PgConnection::connect(&db.url())
+        .await
+        .map_err(|e| e.to_string())?;
+    for ddl in USERS_DDL {
+        sqlx::query(*ddl).execute(&mut conn).await.unwrap();
+    }
+    let mut data = Vec::with_capacity(rows.len() * 400);
+    for r in rows {
+        let ev = r.email_verified.to_string();
+        let fields = [
+            Some("tenant"),
+            Some(r.user_id.as_str()),
+            Some("con_bench0000000000"),
+            Some(CONNECTION),
+            Some(r.email.as_str()),
+            Some(ev.as_str()),
+            Some(r.given_name.as_str()),
+            Some(r.family_name.as_str()),
+            Some(r.name.as_str()),
+            Some("{}"),
+            Some(r.user_metadata.as_str()),
+            Some(CREATED),
+            Some(CREATED),
+            r.credential.as_deref(),
+            Some("import"),
+        ];
+        for (k, f) in fields.iter().enumerate() {
+            if k > 0 {
+                data.push(b'\t');
+            }
+            copy_field(&mut data, *f);
+        }
+        data.push(b'\n');
+    }
+    let started = Instant::now();
+    let mut copy = conn
+        .copy_in_raw(&format!("COPY users ({COLUMNS}) FROM STDIN"))
+        .await
+        .unwrap();
+    for part in data.chunks(1 << 20) {
+        copy.send(part).await.unwrap();
+    }
+    let n = copy.finish().await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(n as usize, rows.len());
+    conn.close().await.unwrap();
+    drop(db);
+    Ok(took)
+}
+
+// ---------------------------------------------------------------- server runs
+
+async fn start_server(
+    dir: &Path,
+    pg: Option<&PgDb>,
+    tweak: impl FnOnce(&mut Config),
+) -> tern_server::RunningServer {
+    let mut config = Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.to_path_buf(),
+        database_url: pg.map(PgDb::url),
+        ..Config::default()
+    };
+    tweak(&mut config);
+    tern_server::start(config).await.unwrap()
+}
+
+async fn admin_token(
+    http: &reqwest::Client,
+    base: &str,
+    info: &tern_server::bootstrap::BootstrapInfo,
+) -> String {
+    let v: Value = http
+        .post(format!("{base}/oauth/token"))
+        .json(
+            &json!({"grant_type": "client_credentials", "client_id": info.client_id,
+                      "client_secret": info.client_secret, "audience": info.audience}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["access_token"].as_str().unwrap().to_string()
+}
+
+/// (a): the whole file as one job. Returns (elapsed, summary).
+async fn via_api(file: &Path, dir: &Path, pg: Option<&PgDb>) -> (Duration, Value) {
+    let bytes = std::fs::read(file).unwrap();
+    let limit = bytes.len() + 1024;
+    let server = start_server(dir, pg, |c| {
+        c.import.max_file_bytes = limit;
+        c.max_body_bytes = limit + (1 << 20);
+    })
+    .await;
+    let info = server.bootstrap.clone().unwrap();
+    let base = format!("http://{}", server.addr);
+    let http = reqwest::Client::new();
+    let token = admin_token(&http, &base, &info).await;
+    let started = Instant::now();
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "users",
+            reqwest::multipart::Part::bytes(bytes)
+                .file_name("users.json")
+                .mime_str("application/json")
+                .unwrap(),
+        )
+        .text("connection_id", info.connection_id.clone())
+        .text("send_completion_email", "false");
+    let r = http
+        .post(format!("{base}/api/v2/jobs/users-imports"))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    let job: Value = r.json().await.unwrap();
+    let url = format!("{base}/api/v2/jobs/{}", job["id"].as_str().unwrap());
+    let summary = loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let v: Value = http
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if v["status"] == "completed" || v["status"] == "failed" {
+            break v["summary"].clone();
+        }
+    };
+    let took = started.elapsed();
+    server.stop().await;
+    (took, summary)
+}
+
+/// (b): `tern import` against a server with Auth0's limits.
+/// Returns (elapsed, child's peak RSS in KiB, its summary line).
+async fn via_cli(file: &Path, dir: &Path, pg: Option<&PgDb>) -> (Duration, u64, String) {
+    let server = start_server(dir, pg, |_| {}).await;
+    let base = format!("http://{}", server.addr);
+    let out_path = dir.join("cli.out");
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tern"))
+        .arg("import")
+        .arg(file)
+        .args(["--connection", CONNECTION, "--url", &base, "--bootstrap"])
+        .arg(dir.join("bootstrap.json"))
+        .env_remove("TERN_URL")
+        .env_remove("TERN_CLIENT_ID")
+        .env_remove("TERN_CLIENT_SECRET")
+        .env_remove("TERN_AUDIENCE")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap().to_string();
+    let mut peak = 0;
+    let status = loop {
+        if let Some(kib) = vm_hwm_kib(&pid) {
+            peak = peak.max(kib);
+        }
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let took = started.elapsed();
+    let out = std::fs::read_to_string(&out_path).unwrap();
+    assert!(status.success(), "tern import failed: {status}\n{out}");
+    server.stop().await;
+    let summary = out
+        .lines()
+        .filter(|l| l.starts_with("  "))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("; ");
+    (took, peak, summary)
+}
+
+// ---------------------------------------------------------------- report
+
+struct Line {
+    backend: &'static str,
+    method: String,
+    users_per_sec: f64,
+    ratio: f64,
+    rss: String,
+}
+
+fn print_table(n: usize, lines: &[Line]) {
+    println!();
+    println!("{n} users; users/s (ratio to the baseline of the same backend); peak RSS");
+    println!(
+        "{:<9} {:<52} {:>10} {:>9}  peak RSS",
+        "backend", "method", "users/s", "ratio"
+    );
+    for l in lines {
+        println!(
+            "{:<9} {:<52} {:>10.0} {:>9.3}  {}",
+            l.backend, l.method, l.users_per_sec, l.ratio, l.rss
+        );
+    }
+}
+
+fn main() {
+    let n: usize = std::env::var("TERN_BENCH_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(bench(n));
+}
+
+async fn bench(n: usize) {
+    let work = tempfile::tempdir().unwrap();
+    // One real bcrypt hash (cost 10, as Auth0's import requires), reused.
+    let bcrypt = bcrypt::hash("correct horse battery staple", 10).unwrap();
+    let file = work.path().join("users.json");
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+        w.write_all(b"[").unwrap();
+        for i in 0..n {
+            if i > 0 {
+                w.write_all(b",\n").unwrap();
+            }
+            serde_json::to_writer(&mut w, &user(i, &bcrypt)).unwrap();
+        }
+        w.write_all(b"]\n").unwrap();
+    }
+    let size = std::fs::metadata(&file).unwrap().len();
+    println!(
+        "tern import benchmark: {n} users, file {:.1} MB; hashes: 30% bcrypt $2b$10$, 30% sha256+salt (hex), 30% sha512+salt (base64), 10% none",
+        size as f64 / 1e6
+    );
+    println!(
+        "(a) one API job of the whole file; (b) `tern import` (512000-byte chunks, 2 jobs, default rate limit)"
+    );
+    let mut lines = Vec::new();
+    let rate = |d: Duration| n as f64 / d.as_secs_f64();
+
+    for backend in ["sqlite", "postgres"] {
+        let pg_dbs = if backend == "postgres" {
+            match (PgDb::create(), PgDb::create()) {
+                (Ok(a), Ok(b)) => Some((a, b)),
+                (Err(e), _) | (_, Err(e)) => {
+                    println!("postgres: skipped ({e})");
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
+        let mut measured = Vec::new();
+
+        // (b) tern import: first, before (a) leaves its memory in this process.
+        let dir_b = tempfile::tempdir().unwrap();
+        let start = reset_peak();
+        let (took, child_peak, summary) =
+            via_cli(&file, dir_b.path(), pg_dbs.as_ref().map(|p| &p.1)).await;
+        eprintln!("{backend} tern import: {took:?} {summary}");
+        assert!(
+            summary.contains(&format!("inserted {n}, updated 0, failed 0")),
+            "{summary}"
+        );
+        measured.push((
+            "(b) tern import (subprocess)".to_string(),
+            rate(took),
+            format!(
+                "tern import {}; server (bench process) {}",
+                mib(child_peak),
+                own_peak(start)
+            ),
+        ));
+
+        // (a) API, one job.
+        let dir_a = tempfile::tempdir().unwrap();
+        let start = reset_peak();
+        let (took, summary) = via_api(&file, dir_a.path(), pg_dbs.as_ref().map(|p| &p.0)).await;
+        eprintln!("{backend} API: {took:?} {summary}");
+        assert_eq!(summary["inserted"], n, "{summary}");
+        measured.push((
+            format!("(a) API, one {:.0} MB job", size as f64 / 1e6),
+            rate(took),
+            format!("server (bench process) {}", own_peak(start)),
+        ));
+        drop(pg_dbs);
+
+        // Baseline.
+        let rows: Vec<Row> = (0..n).map(|i| baseline_row(&user(i, &bcrypt))).collect();
+        let base_dir = tempfile::tempdir().unwrap();
+        let start = reset_peak();
+        let took = if backend == "sqlite" {
+            baseline_sqlite(&rows, base_dir.path()).await
+        } else {
+            match baseline_postgres(&rows).await {
+                Ok(t) => t,
+                Err(e) => {
+                    println!("postgres baseline: skipped ({e})");
+                    continue;
+                }
+            }
+        };
+        drop(rows);
+        let base_rate = rate(took);
+        eprintln!("{backend} baseline: {took:?}");
+        lines.push(Line {
+            backend,
+            method: if backend == "sqlite" {
+                "baseline: 1 transaction of prepared INSERTs".into()
+            } else {
+                "baseline: COPY FROM STDIN".into()
+            },
+            users_per_sec: base_rate,
+            ratio: 1.0,
+            rss: format!("bench process {}", own_peak(start)),
+        });
+        for (method, users_per_sec, rss) in measured.into_iter().rev() {
+            lines.push(Line {
+                backend,
+                method,
+                users_per_sec,
+                ratio: users_per_sec / base_rate,
+                rss,
+            });
+        }
+    }
+    print_table(n, &lines);
+}
