@@ -88,7 +88,8 @@ pub struct ValidRow {
     pub custom_hash: bool,
 }
 
-const FIELDS: &[&str] = &[
+/// The top-level fields of Auth0's import schema (`additionalProperties: false`).
+pub const IMPORT_FIELDS: &[&str] = &[
     "email",
     "email_verified",
     "phone_number",
@@ -198,7 +199,7 @@ pub fn validate_row(row: &Value) -> Result<ValidRow, Vec<RowError>> {
         obj,
         errors: vec![],
     };
-    for key in obj.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
+    for key in obj.keys().filter(|k| !IMPORT_FIELDS.contains(&k.as_str())) {
         c.errors.push(RowError::new(
             "OBJECT_ADDITIONAL_PROPERTIES",
             key,

@@ -28,26 +28,8 @@ use tokio::task::JoinSet;
 /// Where `tern serve` writes the admin credentials by default.
 const DEFAULT_BOOTSTRAP: &str = "tern-data/bootstrap.json";
 
-/// The top-level fields Auth0's import schema accepts.
-const IMPORT_FIELDS: &[&str] = &[
-    "email",
-    "email_verified",
-    "phone_number",
-    "phone_verified",
-    "user_id",
-    "username",
-    "given_name",
-    "family_name",
-    "name",
-    "nickname",
-    "picture",
-    "blocked",
-    "app_metadata",
-    "user_metadata",
-    "password_hash",
-    "custom_password_hash",
-    "mfa_factors",
-];
+// The top-level fields Auth0's import schema accepts: the server's own list.
+use tern_core::import::IMPORT_FIELDS;
 
 const AFTER_HELP: &str = "\
 Credentials, first found wins for each: the flags; TERN_URL, TERN_CLIENT_ID,
