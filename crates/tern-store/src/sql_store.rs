@@ -1036,7 +1036,9 @@ impl Store for SqlStore {
         user_ids: &[String],
         usernames: &[String],
     ) -> CoreResult<Vec<User>> {
-        let mut clauses = Vec::new();
+        // One SELECT per key, joined with UNION: each can use its own index
+        // (an OR of IN lists makes PostgreSQL scan the whole connection).
+        let mut selects = Vec::new();
         let mut next = 3;
         for (col, values) in [
             ("email", emails),
@@ -1044,17 +1046,17 @@ impl Store for SqlStore {
             ("username", usernames),
         ] {
             if !values.is_empty() {
-                clauses.push(format!("{col} IN ({})", placeholders(next, values.len())));
+                selects.push(format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = $2 AND {col} IN ({})",
+                    placeholders(next, values.len())
+                ));
                 next += values.len();
             }
         }
-        if clauses.is_empty() {
+        if selects.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = $2 AND ({})",
-            clauses.join(" OR ")
-        );
+        let sql = selects.join(" UNION ");
         let mut q = sqlx::query(AssertSqlSafe(sql))
             .bind(tenant)
             .bind(connection_id);
