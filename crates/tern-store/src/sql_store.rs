@@ -1036,7 +1036,8 @@ impl Store for SqlStore {
         user_ids: &[String],
         usernames: &[String],
     ) -> CoreResult<Vec<User>> {
-        // One SELECT per key, joined with UNION: each can use its own index
+        // One SELECT per key, joined with UNION ALL (a user matched twice is
+        // harmless to the caller, and no de-duplicating sort is needed): each can use its own index
         // (an OR of IN lists makes PostgreSQL scan the whole connection).
         let mut selects = Vec::new();
         let mut next = 3;
@@ -1056,7 +1057,7 @@ impl Store for SqlStore {
         if selects.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = selects.join(" UNION ");
+        let sql = selects.join(" UNION ALL ");
         let mut q = sqlx::query(AssertSqlSafe(sql))
             .bind(tenant)
             .bind(connection_id);
