@@ -278,10 +278,6 @@ fn bind_values<'q>(
     q
 }
 
-/// Users per multi-row INSERT of an import batch (24 parameters each; well
-/// under SQLite's and PostgreSQL's parameter limits).
-const INSERT_CHUNK: usize = 200;
-
 const JOB_COLUMNS: &str = "id, status, created_at, updated_at, total_rows, processed_rows, inserted, updated, failed, status_details, body";
 
 fn decode_job(row: &AnyRow) -> CoreResult<Job> {
@@ -917,35 +913,25 @@ impl Store for SqlStore {
         b: &ImportBatch,
     ) -> CoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(storage)?;
+        let insert_sql = format!(
+            "INSERT INTO users (tenant_id, {USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) ON CONFLICT DO NOTHING"
+        );
         let (mut inserted, mut failed) = (b.dry_inserted, b.errors.len() as u64);
         let mut conflicts = Vec::new();
-        // Multi-row inserts: one round trip per INSERT_CHUNK users. A row that
-        // conflicts (a user with the same id, email or username appeared since
-        // planning) is skipped by ON CONFLICT and missing from RETURNING.
-        for chunk in b.inserts.chunks(INSERT_CHUNK) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|r| format!("({})", placeholders(r * 24 + 1, 24)))
-                .collect();
-            let sql = format!(
-                "INSERT INTO users (tenant_id, {USER_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING RETURNING user_id",
-                values.join(", ")
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for (_, user, _) in chunk {
-                q = bind_user(q.bind(tenant), user);
-            }
-            let rows = q.fetch_all(&mut *tx).await.map_err(storage)?;
-            let written: std::collections::HashSet<String> = rows
-                .iter()
-                .filter_map(|r| r.try_get::<String, _>("user_id").ok())
-                .collect();
-            for (index, user, conflict) in chunk {
-                if written.contains(&user.user_id) {
-                    inserted += 1;
-                } else {
-                    failed += 1;
-                    conflicts.push((*index, conflict));
-                }
+        for (index, user, conflict) in &b.inserts {
+            let r = bind_user(
+                sqlx::query(AssertSqlSafe(insert_sql.clone())).bind(tenant),
+                user,
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+            if r.rows_affected() == 1 {
+                inserted += 1;
+            } else {
+                failed += 1;
+                conflicts.push((*index, conflict));
             }
         }
         let update_sql = "UPDATE users SET email = $5, email_verified = $6, username = $7, phone_number = $8, \
@@ -1036,10 +1022,7 @@ impl Store for SqlStore {
         user_ids: &[String],
         usernames: &[String],
     ) -> CoreResult<Vec<User>> {
-        // One SELECT per key, joined with UNION ALL (a user matched twice is
-        // harmless to the caller, and no de-duplicating sort is needed): each can use its own index
-        // (an OR of IN lists makes PostgreSQL scan the whole connection).
-        let mut selects = Vec::new();
+        let mut clauses = Vec::new();
         let mut next = 3;
         for (col, values) in [
             ("email", emails),
@@ -1047,17 +1030,17 @@ impl Store for SqlStore {
             ("username", usernames),
         ] {
             if !values.is_empty() {
-                selects.push(format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = $2 AND {col} IN ({})",
-                    placeholders(next, values.len())
-                ));
+                clauses.push(format!("{col} IN ({})", placeholders(next, values.len())));
                 next += values.len();
             }
         }
-        if selects.is_empty() {
+        if clauses.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = selects.join(" UNION ALL ");
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = $2 AND ({})",
+            clauses.join(" OR ")
+        );
         let mut q = sqlx::query(AssertSqlSafe(sql))
             .bind(tenant)
             .bind(connection_id);
