@@ -63,24 +63,35 @@ pub async fn read_limited(req: Request, limit: usize) -> Result<Bytes, ApiError>
         .map_err(|_| too_large())
 }
 
+/// Decode `application/x-www-form-urlencoded` text (query strings and form
+/// bodies); `None` when the percent-encoding is not valid UTF-8.
+pub fn parse_urlencoded(text: &str) -> Option<Vec<(String, String)>> {
+    let decode = |s: &str| {
+        urlencoding::decode(&s.replace('+', " "))
+            .map(|c| c.into_owned())
+            .ok()
+    };
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((decode(k)?, decode(v)?))
+        })
+        .collect()
+}
+
 /// The query string as a map; repeated keys keep the last value.
 pub struct QueryMap(pub HashMap<String, String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let q = parts.uri.query().unwrap_or_default();
-        let mut map = HashMap::new();
-        for pair in q.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |s: &str| {
-                urlencoding::decode(&s.replace('+', " "))
-                    .map(|c| c.into_owned())
-                    .map_err(|_| ApiError::invalid_query("Query validation error: the query string is not valid UTF-8 percent-encoding."))
-            };
-            map.insert(decode(k)?, decode(v)?);
-        }
-        Ok(QueryMap(map))
+        let pairs = parse_urlencoded(parts.uri.query().unwrap_or_default()).ok_or_else(|| {
+            ApiError::invalid_query(
+                "Query validation error: the query string is not valid UTF-8 percent-encoding.",
+            )
+        })?;
+        Ok(QueryMap(pairs.into_iter().collect()))
     }
 }
 

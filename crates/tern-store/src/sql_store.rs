@@ -278,6 +278,15 @@ fn bind_values<'q>(
     q
 }
 
+/// Replace a user's profile and credential (parameters in `bind_user` order);
+/// id, connection, creation time and source must match and never change.
+const UPDATE_USER: &str = "UPDATE users SET email = $5, email_verified = $6, username = $7, phone_number = $8, \
+    phone_verified = $9, name = $10, given_name = $11, family_name = $12, nickname = $13, \
+    picture = $14, blocked = $15, app_metadata = $16, user_metadata = $17, updated_at = $19, \
+    last_login = $20, last_ip = $21, logins_count = $22, credential = $23 \
+    WHERE tenant_id = $1 AND user_id = $2 AND connection_id = $3 AND connection_name = $4 \
+    AND created_at = $18 AND source = $24";
+
 const JOB_COLUMNS: &str = "id, status, created_at, updated_at, total_rows, processed_rows, inserted, updated, failed, status_details, body";
 
 fn decode_job(row: &AnyRow) -> CoreResult<Job> {
@@ -677,13 +686,7 @@ impl Store for SqlStore {
 
     async fn update_user(&self, tenant: &str, u: &User) -> CoreResult<Option<InsertOutcome>> {
         // The id and connection never change; every other column is replaced.
-        let sql = "UPDATE users SET email = $5, email_verified = $6, username = $7, phone_number = $8, \
-             phone_verified = $9, name = $10, given_name = $11, family_name = $12, nickname = $13, \
-             picture = $14, blocked = $15, app_metadata = $16, user_metadata = $17, updated_at = $19, \
-             last_login = $20, last_ip = $21, logins_count = $22, credential = $23 \
-             WHERE tenant_id = $1 AND user_id = $2 AND connection_id = $3 AND connection_name = $4 \
-             AND created_at = $18 AND source = $24";
-        let q = bind_user(sqlx::query(sql).bind(tenant), u);
+        let q = bind_user(sqlx::query(UPDATE_USER).bind(tenant), u);
         match q.execute(&self.pool).await {
             Ok(r) if r.rows_affected() > 0 => Ok(Some(InsertOutcome::Inserted)),
             Ok(_) => Ok(None),
@@ -934,14 +937,8 @@ impl Store for SqlStore {
                 conflicts.push((*index, conflict));
             }
         }
-        let update_sql = "UPDATE users SET email = $5, email_verified = $6, username = $7, phone_number = $8, \
-             phone_verified = $9, name = $10, given_name = $11, family_name = $12, nickname = $13, \
-             picture = $14, blocked = $15, app_metadata = $16, user_metadata = $17, updated_at = $19, \
-             last_login = $20, last_ip = $21, logins_count = $22, credential = $23 \
-             WHERE tenant_id = $1 AND user_id = $2 AND connection_id = $3 AND connection_name = $4 \
-             AND created_at = $18 AND source = $24";
         for user in &b.updates {
-            bind_user(sqlx::query(update_sql).bind(tenant), user)
+            bind_user(sqlx::query(UPDATE_USER).bind(tenant), user)
                 .execute(&mut *tx)
                 .await
                 .map_err(storage)?;

@@ -52,19 +52,10 @@ pub async fn create(
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
     let bytes = read_limited(req, s.config.max_body_bytes).await?;
     let body: Value = if is_form {
-        let pairs: Vec<(String, String)> = String::from_utf8_lossy(&bytes)
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                let d = |x: &str| {
-                    urlencoding::decode(&x.replace('+', " "))
-                        .map(|c| c.into_owned())
-                        .unwrap_or_default()
-                };
-                (d(k), d(v))
-            })
-            .collect();
+        let pairs =
+            crate::body::parse_urlencoded(&String::from_utf8_lossy(&bytes)).ok_or_else(|| {
+                ApiError::invalid_body("The form body is not valid percent-encoding.")
+            })?;
         let mut o = serde_json::Map::new();
         for (k, v) in pairs {
             let v = if k == "limit" {

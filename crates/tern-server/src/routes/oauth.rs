@@ -79,17 +79,10 @@ async fn read_params(req: Request) -> Result<Params, OAuthError> {
     } else {
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| OAuthError::invalid_request("The form body is not UTF-8."))?;
-        for pair in text.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let dec = |s: &str| urlencoding::decode(&s.replace('+', " ")).map(|c| c.into_owned());
-            let (k, v) = (dec(k), dec(v));
-            let (Ok(k), Ok(v)) = (k, v) else {
-                return Err(OAuthError::invalid_request(
-                    "The form body is not valid percent-encoding.",
-                ));
-            };
-            map.insert(k, v);
-        }
+        let pairs = crate::body::parse_urlencoded(text).ok_or_else(|| {
+            OAuthError::invalid_request("The form body is not valid percent-encoding.")
+        })?;
+        map.extend(pairs);
     }
     Ok(Params(map))
 }
