@@ -116,13 +116,7 @@ impl SqlConnector {
         if let Some(allowed) = allowed_hosts {
             check_host(&dsn, config.backend, allowed, &shown)?;
         }
-        let db = Db::open(
-            config.backend,
-            &dsn,
-            config.mark_migrated.is_some(),
-            config.timeout,
-        )
-        .map_err(|e| {
+        let db = Db::open(config.backend, &dsn, config.mark_migrated.is_some()).map_err(|e| {
             format!(
                 "{FIELD}.dsn cannot be used ({shown}): {}",
                 scrub(&e, &hidden)

@@ -1,31 +1,40 @@
-//! One legacy database, whichever its engine: a lazily connected pool,
+//! One legacy database, whichever its engine: a few kept connections,
 //! statements run with bound values, rows read into plain cells.
 //!
-//! Typed pools (not sqlx's `Any`) so that each engine's column types can be
-//! read: PostgreSQL `bool`, `jsonb` and `uuid`, MySQL `TINYINT(1)`, SQLite's
-//! dynamic values.
+//! Typed connections (not sqlx's `Any`) so that each engine's column types
+//! can be read: PostgreSQL `bool`, `jsonb` and `uuid`, MySQL `TINYINT(1)`,
+//! SQLite's dynamic values.
+//!
+//! Connections are kept by [`Conns`] rather than a sqlx pool: a sqlx pool
+//! retries a refused connection until its acquire timeout and then reports
+//! only "pool timed out", while a login must fail at once and the tenant log
+//! must say why (connection refused, authentication failed, unknown database).
 
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
 use futures_util::stream::BoxStream;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgValueFormat};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgValueFormat};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{
-    AssertSqlSafe, Column, ColumnIndex, Decode, Either, Executor, Row as _, SqlSafeStr,
+    AssertSqlSafe, Column, ColumnIndex, Connection, Decode, Either, Executor, Row as _, SqlSafeStr,
     Statement as _, Type, TypeInfo, ValueRef,
 };
+use tokio::sync::Semaphore;
 
 use super::config::Backend;
 use super::statement::{Param, Statement};
 
-/// Connections kept per legacy database: logins are short and the legacy
-/// server is someone else's.
-const MAX_CONNECTIONS: u32 = 4;
+/// Connections open at once per legacy database: logins are short and the
+/// legacy server is someone else's.
+const MAX_CONNECTIONS: usize = 4;
+/// A kept connection older than this is closed rather than reused (servers
+/// and firewalls drop idle connections).
+const MAX_IDLE: Duration = Duration::from_secs(120);
 
 /// A column value, as far as a profile needs to know it.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,33 +99,114 @@ pub enum PgKind {
     Text,
 }
 
-/// A pool on one of the three engines.
+/// Up to [`MAX_CONNECTIONS`] connections to one database, opened on demand
+/// and kept while fresh.
+pub struct Conns<C: Connection> {
+    options: C::Options,
+    /// Run on every new connection (MySQL's read-only session).
+    init: Option<&'static str>,
+    idle: Mutex<Vec<(C, Instant)>>,
+    permits: Semaphore,
+}
+
+/// Whether an error means the connection itself is gone (worth one retry
+/// on a fresh connection when it was a kept one).
+fn broken(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed
+    )
+}
+
+impl<C> Conns<C>
+where
+    C: Connection,
+    for<'c> &'c mut C: Executor<'c, Database = C::Database>,
+{
+    fn new(options: C::Options, init: Option<&'static str>) -> Self {
+        Self {
+            options,
+            init,
+            idle: Mutex::new(Vec::new()),
+            permits: Semaphore::new(MAX_CONNECTIONS),
+        }
+    }
+
+    async fn connect(&self) -> Result<C, sqlx::Error> {
+        let mut c = C::connect_with(&self.options).await?;
+        if let Some(init) = self.init {
+            (&mut c).execute(init).await?;
+        }
+        Ok(c)
+    }
+
+    /// A kept connection (`true`) or a new one (`false`).
+    async fn take(&self) -> Result<(C, bool), sqlx::Error> {
+        let kept = self.idle.lock().ok().and_then(|mut idle| {
+            idle.retain(|(_, since)| since.elapsed() < MAX_IDLE);
+            idle.pop()
+        });
+        match kept {
+            Some((c, _)) => Ok((c, true)),
+            None => Ok((self.connect().await?, false)),
+        }
+    }
+
+    fn put(&self, c: C) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push((c, Instant::now()));
+        }
+    }
+}
+
+/// Run `$body` (a future using `$conn: &mut C`) on a connection of `$conns`;
+/// a kept connection found broken is replaced once by a new one.
+macro_rules! on_connection {
+    ($conns:expr, |$conn:ident| $body:expr) => {{
+        let conns = $conns;
+        let _permit = conns.permits.acquire().await.map_err(|e| e.to_string())?;
+        let (mut c, mut kept) = conns.take().await.map_err(|e| e.to_string())?;
+        loop {
+            let $conn = &mut c;
+            match $body.await {
+                Ok(v) => {
+                    conns.put(c);
+                    break Ok(v);
+                }
+                Err(e) if kept && broken(&e) => {
+                    c = conns.connect().await.map_err(|e| e.to_string())?;
+                    kept = false;
+                }
+                Err(e) => break Err(e.to_string()),
+            }
+        }
+    }};
+}
+
+/// A legacy database on one of the three engines.
 pub enum Db {
     /// PostgreSQL, with the parameter types inferred per statement.
     Pg {
-        /// The pool.
-        pool: PgPool,
+        /// Connections.
+        conns: Conns<PgConnection>,
         /// SQL → parameter kinds.
         kinds: Mutex<HashMap<String, Arc<Vec<PgKind>>>>,
     },
     /// MySQL or MariaDB.
-    My(MySqlPool),
+    My(Conns<MySqlConnection>),
     /// SQLite.
-    Lite(SqlitePool),
+    Lite(Conns<SqliteConnection>),
 }
 
 impl Db {
-    /// A pool that connects on first use. Without `writable` the sessions
+    /// A database connected on first use. Without `writable` the sessions
     /// are read-only (SQLite opened read-only, PostgreSQL
     /// `default_transaction_read_only`, MySQL `SESSION TRANSACTION READ
     /// ONLY`): the lookup query cannot change the legacy data.
-    pub fn open(
-        backend: Backend,
-        dsn: &str,
-        writable: bool,
-        timeout: Duration,
-    ) -> Result<Db, String> {
-        let idle = Some(Duration::from_secs(300));
+    pub fn open(backend: Backend, dsn: &str, writable: bool) -> Result<Db, String> {
         match backend {
             Backend::Postgres => {
                 let url = url::Url::parse(dsn).map_err(|e| e.to_string())?;
@@ -130,31 +220,15 @@ impl Db {
                 if !writable {
                     opts = opts.options([("default_transaction_read_only", "on")]);
                 }
-                let pool = PgPoolOptions::new()
-                    .max_connections(MAX_CONNECTIONS)
-                    .acquire_timeout(timeout)
-                    .idle_timeout(idle)
-                    .connect_lazy_with(opts);
                 Ok(Db::Pg {
-                    pool,
+                    conns: Conns::new(opts, None),
                     kinds: Mutex::new(HashMap::new()),
                 })
             }
             Backend::MySql => {
                 let opts = MySqlConnectOptions::from_str(dsn).map_err(|e| e.to_string())?;
-                let mut pool = MySqlPoolOptions::new()
-                    .max_connections(MAX_CONNECTIONS)
-                    .acquire_timeout(timeout)
-                    .idle_timeout(idle);
-                if !writable {
-                    pool = pool.after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute("SET SESSION TRANSACTION READ ONLY").await?;
-                            Ok(())
-                        })
-                    });
-                }
-                Ok(Db::My(pool.connect_lazy_with(opts)))
+                let init = (!writable).then_some("SET SESSION TRANSACTION READ ONLY");
+                Ok(Db::My(Conns::new(opts, init)))
             }
             Backend::Sqlite => {
                 let opts = SqliteConnectOptions::from_str(dsn)
@@ -162,13 +236,7 @@ impl Db {
                     // A mistyped path must fail, not create an empty database.
                     .create_if_missing(false)
                     .read_only(!writable);
-                Ok(Db::Lite(
-                    SqlitePoolOptions::new()
-                        .max_connections(MAX_CONNECTIONS)
-                        .acquire_timeout(timeout)
-                        .idle_timeout(idle)
-                        .connect_lazy_with(opts),
-                ))
+                Ok(Db::Lite(Conns::new(opts, None)))
             }
         }
     }
@@ -182,31 +250,36 @@ impl Db {
     ) -> Result<Vec<Row>, String> {
         let sql = || AssertSqlSafe(stmt.sql.clone());
         match self {
-            Db::Pg { pool, kinds } => {
-                let kinds = pg_kinds(pool, kinds, &stmt.sql).await?;
-                let mut q = sqlx::query(sql());
-                for (i, p) in stmt.binds.iter().enumerate() {
-                    let v = value(*p);
-                    q = match kinds.get(i) {
-                        Some(PgKind::Int) => q.bind(v.and_then(|v| v.trim().parse::<i64>().ok())),
-                        _ => q.bind(v),
-                    };
-                }
-                first_two(q.fetch(pool), |r| read(r, pg_special)).await
+            Db::Pg { conns, kinds } => {
+                let kinds = pg_kinds(conns, kinds, &stmt.sql).await?;
+                let rows = on_connection!(conns, |conn| {
+                    let mut q = sqlx::query(sql());
+                    for (i, p) in stmt.binds.iter().enumerate() {
+                        q = bind_pg(q, kinds.get(i), value(*p));
+                    }
+                    first_two(q.fetch(conn))
+                })?;
+                rows.iter().map(|r| read(r, pg_special)).collect()
             }
-            Db::My(pool) => {
-                let mut q = sqlx::query(sql());
-                for p in &stmt.binds {
-                    q = q.bind(value(*p));
-                }
-                first_two(q.fetch(pool), |r| read(r, |_, _| None)).await
+            Db::My(conns) => {
+                let rows = on_connection!(conns, |conn| {
+                    let mut q = sqlx::query(sql());
+                    for p in &stmt.binds {
+                        q = q.bind(value(*p));
+                    }
+                    first_two(q.fetch(conn))
+                })?;
+                rows.iter().map(|r| read(r, |_, _| None)).collect()
             }
-            Db::Lite(pool) => {
-                let mut q = sqlx::query(sql());
-                for p in &stmt.binds {
-                    q = q.bind(value(*p));
-                }
-                first_two(q.fetch(pool), |r| read(r, |_, _| None)).await
+            Db::Lite(conns) => {
+                let rows = on_connection!(conns, |conn| {
+                    let mut q = sqlx::query(sql());
+                    for p in &stmt.binds {
+                        q = q.bind(value(*p));
+                    }
+                    first_two(q.fetch(conn))
+                })?;
+                rows.iter().map(|r| read(r, |_, _| None)).collect()
             }
         }
     }
@@ -218,62 +291,82 @@ impl Db {
         value: &(dyn Fn(Param) -> Option<String> + Sync),
     ) -> Result<u64, String> {
         let sql = || AssertSqlSafe(stmt.sql.clone());
-        let e = |e: sqlx::Error| e.to_string();
         match self {
-            Db::Pg { pool, kinds } => {
-                let kinds = pg_kinds(pool, kinds, &stmt.sql).await?;
-                let mut q = sqlx::query(sql());
-                for (i, p) in stmt.binds.iter().enumerate() {
-                    let v = value(*p);
-                    q = match kinds.get(i) {
-                        Some(PgKind::Int) => q.bind(v.and_then(|v| v.trim().parse::<i64>().ok())),
-                        _ => q.bind(v),
-                    };
-                }
-                q.execute(pool).await.map(|r| r.rows_affected()).map_err(e)
+            Db::Pg { conns, kinds } => {
+                let kinds = pg_kinds(conns, kinds, &stmt.sql).await?;
+                on_connection!(conns, |conn| {
+                    let mut q = sqlx::query(sql());
+                    for (i, p) in stmt.binds.iter().enumerate() {
+                        q = bind_pg(q, kinds.get(i), value(*p));
+                    }
+                    async { q.execute(conn).await.map(|r| r.rows_affected()) }
+                })
             }
-            Db::My(pool) => {
+            Db::My(conns) => on_connection!(conns, |conn| {
                 let mut q = sqlx::query(sql());
                 for p in &stmt.binds {
                     q = q.bind(value(*p));
                 }
-                q.execute(pool).await.map(|r| r.rows_affected()).map_err(e)
-            }
-            Db::Lite(pool) => {
+                async { q.execute(conn).await.map(|r| r.rows_affected()) }
+            }),
+            Db::Lite(conns) => on_connection!(conns, |conn| {
                 let mut q = sqlx::query(sql());
                 for p in &stmt.binds {
                     q = q.bind(value(*p));
                 }
-                q.execute(pool).await.map(|r| r.rows_affected()).map_err(e)
-            }
+                async { q.execute(conn).await.map(|r| r.rows_affected()) }
+            }),
         }
     }
 }
 
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Bind a value as the type PostgreSQL inferred: an integer parameter gets
+/// the value as a number (NULL when it is not one, which matches nothing).
+/// Statements are not kept prepared, so each run is parsed with the types
+/// bound here, never with a cached statement's inferred ones (`$1::uuid`
+/// then receives text and casts it).
+fn bind_pg<'q>(q: PgQuery<'q>, kind: Option<&PgKind>, v: Option<String>) -> PgQuery<'q> {
+    let q = q.persistent(false);
+    match kind {
+        Some(PgKind::Int) => q.bind(v.and_then(|v| v.trim().parse::<i64>().ok())),
+        _ => q.bind(v),
+    }
+}
+
 /// The parameter types PostgreSQL infers for a statement (asked once per
-/// statement and pool).
+/// statement and database).
 async fn pg_kinds(
-    pool: &PgPool,
+    conns: &Conns<PgConnection>,
     cache: &Mutex<HashMap<String, Arc<Vec<PgKind>>>>,
     sql: &str,
 ) -> Result<Arc<Vec<PgKind>>, String> {
     if let Some(k) = cache.lock().ok().and_then(|c| c.get(sql).cloned()) {
         return Ok(k);
     }
-    let stmt = pool
-        .prepare(AssertSqlSafe(sql.to_string()).into_sql_str())
-        .await
-        .map_err(|e| e.to_string())?;
-    let kinds: Vec<PgKind> = match stmt.parameters() {
-        Some(Either::Left(types)) => types
-            .iter()
-            .map(|t| match t.name() {
-                "INT2" | "INT4" | "INT8" => PgKind::Int,
-                _ => PgKind::Text,
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let types: Vec<String> = on_connection!(conns, |conn| {
+        async {
+            let stmt = conn
+                .prepare(AssertSqlSafe(sql.to_string()).into_sql_str())
+                .await?;
+            let types = match stmt.parameters() {
+                Some(Either::Left(types)) => types.iter().map(|t| t.name().to_string()).collect(),
+                _ => Vec::new(),
+            };
+            // sqlx would run later queries of this SQL on the statement just
+            // prepared, with its inferred types; ours bind their own.
+            conn.clear_cached_statements().await?;
+            Ok::<_, sqlx::Error>(types)
+        }
+    })?;
+    let kinds: Vec<PgKind> = types
+        .iter()
+        .map(|t| match t.as_str() {
+            "INT2" | "INT4" | "INT8" => PgKind::Int,
+            _ => PgKind::Text,
+        })
+        .collect();
     let kinds = Arc::new(kinds);
     if let Ok(mut c) = cache.lock() {
         c.insert(sql.to_string(), kinds.clone());
@@ -283,12 +376,11 @@ async fn pg_kinds(
 
 async fn first_two<R>(
     mut rows: BoxStream<'_, Result<R, sqlx::Error>>,
-    read: impl Fn(&R) -> Result<Row, String>,
-) -> Result<Vec<Row>, String> {
+) -> Result<Vec<R>, sqlx::Error> {
     let mut out = Vec::new();
     while out.len() < 2 {
-        match rows.try_next().await.map_err(|e| e.to_string())? {
-            Some(r) => out.push(read(&r)?),
+        match rows.try_next().await? {
+            Some(r) => out.push(r),
             None => break,
         }
     }
