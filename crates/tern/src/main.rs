@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use tern_server::Config;
 
 mod client;
+mod export;
 mod hash_cmd;
 mod import;
 mod progress;
@@ -33,6 +34,8 @@ enum Command {
     Hash(hash_cmd::HashCommand),
     /// Import a users file of any size (JSON array or NDJSON) through the Management API.
     Import(import::ImportArgs),
+    /// Export users to NDJSON or CSV through an export job of the Management API.
+    Export(export::ExportArgs),
 }
 
 #[derive(clap::Args)]
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Hash(cmd) => hash_cmd::run(cmd),
         Command::Import(args) => run_client("import", import::run(args)),
+        Command::Export(args) => run_client("export", export::run(args)),
     }
 }
 
