@@ -576,6 +576,11 @@ pub struct ResourceServer {
     pub skip_consent_for_verifiable_first_party_clients: bool,
     /// The Management API itself (cannot be changed or deleted).
     pub is_system: bool,
+    /// Tern extension: only machine-to-machine clients (client credentials
+    /// through a client grant) may get tokens for this API; the password and
+    /// password-realm grants (and any later user-facing grant) answer 403
+    /// `access_denied` for it. Always true for the Management API.
+    pub tern_machine_to_machine_only: bool,
 }
 
 macro_rules! resource_server_body {
@@ -605,6 +610,11 @@ macro_rules! resource_server_body {
             /// Whether first-party clients skip consent (default true).
             #[schema(nullable = false)]
             pub skip_consent_for_verifiable_first_party_clients: Option<bool>,
+            /// Tern extension (default false): refuse every user-facing grant
+            /// for this audience with 403 `access_denied`; only client
+            /// credentials through a client grant get tokens for it.
+            #[schema(nullable = false)]
+            pub tern_machine_to_machine_only: Option<bool>,
         }
     };
 }
