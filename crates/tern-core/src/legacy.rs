@@ -71,6 +71,17 @@ pub trait LegacySource: Send + Sync {
         connection: &Connection,
         email: &str,
     ) -> Result<Option<LegacyProfile>, LegacyError>;
+    /// Tell the legacy store that this user (its legacy id, without
+    /// `auth0|`) now lives in Tern. Called after the user was stored; a
+    /// failure is only logged. Scripts have no such hook: nothing by default.
+    async fn mark_migrated(
+        &self,
+        _tenant: &str,
+        _connection: &Connection,
+        _legacy_user_id: &str,
+    ) -> Result<(), LegacyError> {
+        Ok(())
+    }
 }
 
 /// Normalise a profile returned by a script. Refuses a profile without a

@@ -14,28 +14,55 @@ use crate::error::OAuthError;
 use crate::state::AppState;
 
 /// Whether logins on this connection consult the legacy store: "use my own
-/// database" and "import users" are on and a `login` script exists.
+/// database" and "import users" are on, and a `login` script or a connector
+/// (`options.tern_connector`) exists.
 pub fn applies(s: &AppState, c: &Connection) -> bool {
     s.legacy.is_some()
         && c.custom_database()
         && c.import_mode()
-        && c.options
-            .get("customScripts")
-            .and_then(|m| m.get("login"))
-            .and_then(Value::as_str)
-            .is_some_and(|src| !src.trim().is_empty())
+        && (has_script(c, "login") || crate::connectors::configured(c).is_some())
 }
 
-/// Whether signup, reset and user creation consult the legacy `get_user`.
+/// Whether signup, reset and user creation consult the legacy `get_user`
+/// (a script, or a connector).
 pub fn applies_get_user(s: &AppState, c: &Connection) -> bool {
     s.legacy.is_some()
         && c.custom_database()
         && c.import_mode()
-        && c.options
-            .get("customScripts")
-            .and_then(|m| m.get("get_user"))
-            .and_then(Value::as_str)
-            .is_some_and(|src| !src.trim().is_empty())
+        && (has_script(c, "get_user") || crate::connectors::configured(c).is_some())
+}
+
+fn has_script(c: &Connection, name: &str) -> bool {
+    c.options
+        .get("customScripts")
+        .and_then(|m| m.get(name))
+        .and_then(Value::as_str)
+        .is_some_and(|src| !src.trim().is_empty())
+}
+
+/// Tell the legacy store the user has migrated, off the login's path: its
+/// failure is logged (tracing and tenant log `w`), never the user's problem.
+fn mark_migrated(s: &AppState, connection: &Connection, legacy_user_id: String) {
+    let Some(legacy) = s.legacy.clone() else {
+        return;
+    };
+    let (s, connection) = (s.clone(), connection.clone());
+    tokio::spawn(async move {
+        if let Err(e) = legacy
+            .mark_migrated(s.tid(), &connection, &legacy_user_id)
+            .await
+        {
+            tracing::warn!(connection = %connection.name, user = %legacy_user_id, "mark migrated failed: {e}");
+            let mut ev = LogEvent::new(
+                "w",
+                format!("User migrated, but the legacy store could not be told: {e}"),
+            );
+            ev.user_id = Some(format!("auth0|{legacy_user_id}"));
+            ev.connection = Some(connection.name.clone());
+            ev.connection_id = Some(connection.id.clone());
+            s.log(ev).await;
+        }
+    });
 }
 
 fn wrong() -> OAuthError {
@@ -105,12 +132,17 @@ pub async fn login(
             user.user_metadata = profile.user_metadata;
         }
         s.store.update_user(s.tid(), &user).await?;
+        mark_migrated(s, connection, profile.user_id);
         return Ok(user);
     }
 
+    let legacy_id = profile.user_id.clone();
     let user = migrated_user(profile, connection, Some(credential), UserSource::LazyLogin);
     match s.store.insert_user(s.tid(), &user).await? {
-        InsertOutcome::Inserted => Ok(user),
+        InsertOutcome::Inserted => {
+            mark_migrated(s, connection, legacy_id);
+            Ok(user)
+        }
         InsertOutcome::Duplicate => {
             // Another login of the same user won the race (or the id/email is
             // taken): log in against what is stored, never create a second user.
