@@ -51,22 +51,37 @@ async fn legacy_down_slow_and_back(b: Backend) {
     // ---- The legacy service stops.
     legacy.stop().await;
     let (s, body) = login(&h, &cid, &secret, &ada.email, &ada.password).await;
-    assert_eq!(s, StatusCode::OK, "a migrated user does not need the legacy store: {body}");
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "a migrated user does not need the legacy store: {body}"
+    );
     let started = Instant::now();
     let r = login(&h, &cid, &secret, &alan.email, &alan.password).await;
     let took = started.elapsed();
     assert!(is_unavailable(&r), "{r:?}");
     assert!(
-        r.1["error_description"].as_str().unwrap().contains("legacy user store"),
+        r.1["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("legacy user store"),
         "a message a person can act on: {}",
         r.1
     );
-    assert!(took < Duration::from_millis(TIMEOUT_MS + 1000), "within the timeout: {took:?}");
-    assert!(tern_user(&h, alan.id).await.is_none(), "nothing half-written");
+    assert!(
+        took < Duration::from_millis(TIMEOUT_MS + 1000),
+        "within the timeout: {took:?}"
+    );
+    assert!(
+        tern_user(&h, alan.id).await.is_none(),
+        "nothing half-written"
+    );
     let fails = log_descriptions(&h, &t, "f").await;
     assert!(
-        fails.iter().any(|d| d.contains("Legacy login failed; nothing was stored")
-            && d.contains("failed after 3 attempt(s)")),
+        fails
+            .iter()
+            .any(|d| d.contains("Legacy login failed; nothing was stored")
+                && d.contains("failed after 3 attempt(s)")),
         "the tenant log says why: {fails:?}"
     );
     // Signup needs get_user: refused clearly too (second consecutive failure).
@@ -79,15 +94,22 @@ async fn legacy_down_slow_and_back(b: Backend) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     // Third failure opens the circuit; the next call fails at once.
-    assert!(is_unavailable(&login(&h, &cid, &secret, &grace.email, &grace.password).await));
+    assert!(is_unavailable(
+        &login(&h, &cid, &secret, &grace.email, &grace.password).await
+    ));
     let started = Instant::now();
     let r = login(&h, &cid, &secret, &edsger.email, &edsger.password).await;
     let took = started.elapsed();
     assert!(is_unavailable(&r), "{r:?}");
-    assert!(took < Duration::from_millis(300), "the open circuit answers at once: {took:?}");
+    assert!(
+        took < Duration::from_millis(300),
+        "the open circuit answers at once: {took:?}"
+    );
     let fails = log_descriptions(&h, &t, "f").await;
     assert!(
-        fails.iter().any(|d| d.contains("circuit open after 3 consecutive failures")),
+        fails
+            .iter()
+            .any(|d| d.contains("circuit open after 3 consecutive failures")),
         "{fails:?}"
     );
     for u in [&alan, &grace, &edsger] {
@@ -112,22 +134,37 @@ async fn legacy_down_slow_and_back(b: Backend) {
     let took = started.elapsed();
     assert!(is_unavailable(&r), "{r:?}");
     assert!(
-        took >= Duration::from_millis(TIMEOUT_MS - 100) && took < Duration::from_millis(TIMEOUT_MS + 1000),
+        took >= Duration::from_millis(TIMEOUT_MS - 100)
+            && took < Duration::from_millis(TIMEOUT_MS + 1000),
         "the connector gives up at timeout_ms: {took:?}"
     );
     assert!(tern_user(&h, barbara.id).await.is_none());
     let fails = log_descriptions(&h, &t, "f").await;
-    assert!(fails.iter().any(|d| d.contains("timeout_ms = 1500")), "{fails:?}");
+    assert!(
+        fails.iter().any(|d| d.contains("timeout_ms = 1500")),
+        "{fails:?}"
+    );
     proxy.set_delay(0);
     let (s, body) = login(&h, &cid, &secret, &barbara.email, &barbara.password).await;
     assert_eq!(s, StatusCode::OK, "fast again: {body}");
 
     // Nobody was created twice, nobody half: every Tern user of the
     // connection is complete.
-    let migrated: Vec<_> = seed_users().into_iter().filter(|u| ["ada", "alan", "grace", "edsger", "barbara"].iter().any(|p| u.email.starts_with(p))).collect();
+    let migrated: Vec<_> = seed_users()
+        .into_iter()
+        .filter(|u| {
+            ["ada", "alan", "grace", "edsger", "barbara"]
+                .iter()
+                .any(|p| u.email.starts_with(p))
+        })
+        .collect();
     for u in &migrated {
         let user = tern_user(&h, u.id).await.unwrap();
-        assert!(user.credential.is_some() && user.app_metadata.contains_key("plan"), "{}", u.email);
+        assert!(
+            user.credential.is_some() && user.app_metadata.contains_key("plan"),
+            "{}",
+            u.email
+        );
     }
     legacy.stop().await;
     h.stop().await;
@@ -146,11 +183,19 @@ async fn interrupted_first_logins(b: Backend) {
     // Mint and cache the connector's token first, so that the cut-off points
     // below fall around the legacy call and the store write.
     let warm = seed_user("ada");
-    assert_eq!(login(&h, &cid, &secret, &warm.email, &warm.password).await.0, StatusCode::OK);
+    assert_eq!(
+        login(&h, &cid, &secret, &warm.email, &warm.password)
+            .await
+            .0,
+        StatusCode::OK
+    );
 
     // The legacy API answers after ~400 ms; the browser gives up at 100 ms to 1 s.
     proxy.set_delay(400);
-    let users: Vec<_> = seed_users().into_iter().filter(|u| u.email != warm.email).collect();
+    let users: Vec<_> = seed_users()
+        .into_iter()
+        .filter(|u| u.email != warm.email)
+        .collect();
     let mut absent = 0;
     let mut complete = 0;
     for (i, u) in users.iter().enumerate() {
@@ -170,8 +215,19 @@ async fn interrupted_first_logins(b: Backend) {
         match tern_user(&h, u.id).await {
             None => absent += 1,
             Some(user) => {
-                assert!(user.credential.as_deref().is_some_and(|c| c.starts_with("$argon2id$")), "{} has its password", u.email);
-                assert_eq!(user.app_metadata.get("plan"), Some(&json!(u.plan)), "{} has its metadata", u.email);
+                assert!(
+                    user.credential
+                        .as_deref()
+                        .is_some_and(|c| c.starts_with("$argon2id$")),
+                    "{} has its password",
+                    u.email
+                );
+                assert_eq!(
+                    user.app_metadata.get("plan"),
+                    Some(&json!(u.plan)),
+                    "{} has its metadata",
+                    u.email
+                );
                 assert_eq!(user.email.as_deref(), Some(u.email.as_str()));
                 complete += 1;
             }
@@ -181,7 +237,10 @@ async fn interrupted_first_logins(b: Backend) {
         }
     }
     eprintln!("interrupted first logins: {absent} absent, {complete} complete");
-    assert!(absent > 0, "some logins were cut before the user was written");
+    assert!(
+        absent > 0,
+        "some logins were cut before the user was written"
+    );
     assert_eq!(absent + complete, users.len());
     // The users left out migrate normally at their next login.
     proxy.set_delay(0);
