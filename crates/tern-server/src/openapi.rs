@@ -758,7 +758,7 @@ pub struct ConnectionOptions {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TernConnector {
     /// The legacy store is an HTTP API protected by Tern machine tokens.
-    Http(HttpConnectorOptions),
+    Http(Box<HttpConnectorOptions>),
     /// The legacy store is a SQL database Tern queries itself.
     Sql(SqlConnectorOptions),
 }
