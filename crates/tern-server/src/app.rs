@@ -104,17 +104,17 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let store: Arc<dyn Store> = Arc::new(store);
     let (tenant, info) = bootstrap(store.as_ref(), &config, &public_url).await?;
     let keys = KeyRing::new(&store.signing_keys(&tenant.id).await?)?;
-    let legacy: Arc<dyn tern_core::legacy::LegacySource> = Arc::new(crate::connectors::Dispatch {
-        scripts: crate::legacy_script::ScriptLegacySource::new(
+    let scripts: Arc<dyn tern_core::legacy::LegacySource> =
+        Arc::new(crate::legacy_script::ScriptLegacySource::new(
             std::time::Duration::from_secs(config.scripts.timeout_secs),
             config.scripts.allowed_hosts.as_deref(),
-        ),
-        sql: crate::connectors::sql::SqlConnectors::new(
-            policy,
-            config.scripts.allowed_hosts.clone(),
-        ),
-    });
-    let state = AppState(Arc::new(Inner {
+        ));
+    let sql = crate::connectors::sql::SqlConnectors::new(
+        policy,
+        config.scripts.allowed_hosts.clone(),
+    );
+    // Cyclic: connectors mint their machine tokens through the state that owns them.
+    let state = AppState(Arc::new_cyclic(|weak| Inner {
         store,
         tenant,
         keys,
@@ -122,7 +122,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         limiter: RateLimiter::new(config.rate_limit),
         config,
         policy,
-        legacy: Some(legacy),
+        legacy: Some(Arc::new(crate::connectors::Dispatcher::new(
+            scripts,
+            sql,
+            weak.clone(),
+        ))),
         jobs_notify: tokio::sync::Notify::new(),
     }));
     let runner = crate::jobs::spawn_runner(state.clone());

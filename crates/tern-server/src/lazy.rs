@@ -20,7 +20,8 @@ pub fn applies(s: &AppState, c: &Connection) -> bool {
     has_source(s, c, "login")
 }
 
-/// Whether signup, reset and user creation consult the legacy `get_user`.
+/// Whether signup, reset and user creation consult the legacy `get_user`
+/// (a script, or a connector).
 pub fn applies_get_user(s: &AppState, c: &Connection) -> bool {
     has_source(s, c, "get_user")
 }
