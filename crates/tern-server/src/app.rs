@@ -109,10 +109,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             std::time::Duration::from_secs(config.scripts.timeout_secs),
             config.scripts.allowed_hosts.as_deref(),
         ));
-    let sql = crate::connectors::sql::SqlConnectors::new(
-        policy,
-        config.scripts.allowed_hosts.clone(),
-    );
+    let sql =
+        crate::connectors::sql::SqlConnectors::new(policy, config.scripts.allowed_hosts.clone());
     // Cyclic: connectors mint their machine tokens through the state that owns them.
     let state = AppState(Arc::new_cyclic(|weak| Inner {
         store,
