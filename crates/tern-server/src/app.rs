@@ -109,7 +109,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             std::time::Duration::from_secs(config.scripts.timeout_secs),
             config.scripts.allowed_hosts.as_deref(),
         ));
+    let mailer =
+        crate::mail::from_config(&config.smtp, store.clone()).map_err(StartError::Config)?;
     let state = AppState(Arc::new(Inner {
+        mailer,
         store,
         tenant,
         keys,
