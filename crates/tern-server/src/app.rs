@@ -121,6 +121,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         config,
         policy,
         legacy: Some(legacy),
+        reset_workers: Arc::new(tokio::sync::Semaphore::new(32)),
         jobs_notify: tokio::sync::Notify::new(),
     }));
     let runner = crate::jobs::spawn_runner(state.clone());

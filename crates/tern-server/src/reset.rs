@@ -4,7 +4,7 @@
 
 use tern_core::clock::{now_epoch, now_iso};
 use tern_core::mail::{MailError, MailKind, OutboundMail};
-use tern_core::model::{Connection, User};
+use tern_core::model::{Client, Connection, LogEvent, User};
 use tern_core::tickets::{PasswordTicket, TicketOptions};
 use tern_core::{CoreResult, ids};
 
@@ -110,6 +110,60 @@ pub async fn request_reset(
             error,
         },
     })
+}
+
+/// Run a change-password request and log its outcome (`scpr`, `fcpr`, or
+/// `fn` when the mail could not be sent). Never fails: the caller has
+/// answered already.
+pub async fn handle_reset_request(
+    s: &AppState,
+    connection: &Connection,
+    client: &Client,
+    email: &str,
+) {
+    let (kind, description, user_id) = match request_reset(s, connection, email).await {
+        Ok(ResetRequest::Sent { user, migrated }) => (
+            "scpr",
+            if migrated {
+                "Success Change Password Request (user created from the legacy store's get_user profile, without a password)".to_string()
+            } else {
+                "Success Change Password Request".to_string()
+            },
+            Some(user.user_id),
+        ),
+        Ok(ResetRequest::UnknownUser) => (
+            "fcpr",
+            "Change password request for an email no user has; no mail sent".to_string(),
+            None,
+        ),
+        Ok(ResetRequest::Refused(why)) => ("fcpr", format!("No mail sent: {why}"), None),
+        Ok(ResetRequest::LegacyFailed(e)) => (
+            "fcpr",
+            format!("The legacy store could not be asked (get_user); no mail sent: {e}"),
+            None,
+        ),
+        Ok(ResetRequest::MailFailed { user, error }) => (
+            "fn",
+            format!("Reset mail not sent ({}): {error}", s.mailer.transport()),
+            Some(user.user_id),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "change password request: storage error");
+            (
+                "fcpr",
+                "Change password request failed: storage error; no mail sent".to_string(),
+                None,
+            )
+        }
+    };
+    let mut ev = LogEvent::new(kind, description);
+    ev.client_id = Some(client.client_id.clone());
+    ev.client_name = Some(client.name.clone());
+    ev.user_id = user_id;
+    ev.user_name = Some(email.to_string());
+    ev.connection = Some(connection.name.clone());
+    ev.connection_id = Some(connection.id.clone());
+    s.log(ev).await;
 }
 
 /// The message carrying a reset link.

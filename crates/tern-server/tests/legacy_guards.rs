@@ -39,7 +39,7 @@ async fn guards(b: Backend) {
     let h = Harness::start(b).await;
     let app = legacy_connection(&h, &legacy).await;
     let t = app.token.clone();
-    let reset = |email: &'static str| change_password(&h, &app.client_id, "legacy-db", email);
+    let reset = |email: &'static str| request_reset(&h, &app.client_id, "legacy-db", email);
 
     // 1. A profile without a stable id.
     assert_eq!(reset("noid@legacy.example").await.0, StatusCode::OK);

@@ -287,7 +287,7 @@ async fn outbox_and_failures(b: Backend) {
     let t = h.admin_token().await;
     let (cid, _) = h.password_client(&t).await;
     h.create_user(&t, "jane@example.com", "Old-pa55word").await;
-    let (s, _, text) = change_password(
+    let (s, _, text) = request_reset(
         &h,
         &cid,
         "Username-Password-Authentication",

@@ -22,8 +22,7 @@ async fn lazy_reset_end_to_end(b: Backend) {
     let app = legacy_connection(&h, &legacy).await;
     let t = app.token.clone();
 
-    let (s, ct, text) =
-        change_password(&h, &app.client_id, "legacy-db", "Old1@Legacy.example").await;
+    let (s, ct, text) = request_reset(&h, &app.client_id, "legacy-db", "Old1@Legacy.example").await;
     assert_eq!((s, text.as_str()), (StatusCode::OK, SENT));
     assert!(ct.starts_with("text/plain"), "{ct}");
 
@@ -95,6 +94,31 @@ async fn lazy_reset_end_to_end(b: Backend) {
     let (s, _, _) = open_link(&link).await;
     assert_eq!(s, StatusCode::GONE);
 
+    // Simultaneous requests for one legacy user create that user once.
+    let before = resets_done(&h).await;
+    let reset4 = || change_password(&h, &app.client_id, "legacy-db", "old4@legacy.example");
+    let (a, b2, c, d) = tokio::join!(reset4(), reset4(), reset4(), reset4());
+    for (s, _, text) in [a, b2, c, d] {
+        assert_eq!((s, text.as_str()), (StatusCode::OK, SENT));
+    }
+    wait_resets(&h, before + 4).await;
+    let (_, same) = h
+        .api(
+            &t,
+            Method::GET,
+            "/users-by-email?email=old4%40legacy.example",
+            None,
+        )
+        .await;
+    assert_eq!(same.as_array().unwrap().len(), 1, "{same}");
+    assert_eq!(same[0]["user_id"], "auth0|4");
+    let to_old4 = outbox(&h)
+        .await
+        .iter()
+        .filter(|m| m.to == "old4@legacy.example")
+        .count();
+    assert_eq!(to_old4, 4, "each request mails its own link");
+
     // The legacy store goes away: the reset user logs in with the new
     // password, locally; the legacy password no longer works.
     psql(&legacy.url(), "DROP TABLE users");
@@ -115,12 +139,11 @@ async fn lazy_reset_end_to_end(b: Backend) {
     );
 
     // Same answer for an unknown email and for a legacy failure; no mail, no user.
-    let (s, _, text) =
-        change_password(&h, &app.client_id, "legacy-db", "old2@legacy.example").await;
+    let (s, _, text) = request_reset(&h, &app.client_id, "legacy-db", "old2@legacy.example").await;
     assert_eq!((s, text.as_str()), (StatusCode::OK, SENT));
     assert_eq!(
         outbox(&h).await.len(),
-        1,
+        5,
         "no mail when the legacy store fails"
     );
     let (_, none) = h.api(&t, Method::GET, "/users/auth0%7C2", None).await;
@@ -135,16 +158,23 @@ async fn lazy_reset_end_to_end(b: Backend) {
     );
 
     // A user Tern knows gets a link without asking the legacy store.
-    let (s, _, _) = change_password(&h, &app.client_id, "legacy-db", "old1@legacy.example").await;
+    let (s, _, _) = request_reset(&h, &app.client_id, "legacy-db", "old1@legacy.example").await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(outbox(&h).await.len(), 2);
+    assert_eq!(outbox(&h).await.len(), 6);
     let scpr = logs(&h, &t, "scpr").await;
-    assert_eq!(scpr.len(), 2, "{scpr:?}");
-    assert!(any_describes(
-        &scpr,
-        &["get_user profile, without a password"]
-    ));
-    assert!(scpr.iter().all(|e| e["user_id"] == "auth0|1"));
+    let for_old1: Vec<_> = scpr.iter().filter(|e| e["user_id"] == "auth0|1").collect();
+    assert_eq!((scpr.len(), for_old1.len()), (6, 2), "{scpr:?}");
+    // Newest first: the local request, then the lazy reset.
+    assert_eq!(
+        for_old1[0]["description"],
+        "Success Change Password Request"
+    );
+    assert!(
+        for_old1[1]["description"]
+            .as_str()
+            .unwrap()
+            .contains("get_user profile, without a password")
+    );
     let scp = logs(&h, &t, "scp").await;
     assert_eq!(scp.len(), 1);
     assert!(

@@ -3,9 +3,10 @@
 //! (`get_user`), so a legacy user cannot sign up a second time.
 //!
 //! `POST /dbconnections/change_password`: mail a reset link. The answer is
-//! the same whether or not the user exists; a user only the legacy store
-//! knows is created from its `get_user` profile, without a password, and the
-//! link sets one.
+//! the same whether or not the user exists, and comes before the work (a
+//! legacy `get_user`, the mail), whose duration would tell; a user only the
+//! legacy store knows is created from its `get_user` profile, without a
+//! password, and the link sets one.
 
 use axum::Json;
 use axum::extract::{Request, State};
@@ -20,7 +21,7 @@ use tern_core::{password_policy, users};
 use crate::body::read_limited;
 use crate::error::OAuthError;
 use crate::lazy::LegacyLookup;
-use crate::reset::{ResetRequest, request_reset};
+use crate::reset::handle_reset_request;
 use crate::state::AppState;
 
 const FIELDS: &[&str] = &[
@@ -36,6 +37,14 @@ const FIELDS: &[&str] = &[
     "picture",
     "user_metadata",
 ];
+
+fn too_large() -> OAuthError {
+    OAuthError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid_request",
+        "The request body is larger than 64 KB.",
+    )
+}
 
 fn request_error(code: &'static str, msg: impl Into<String>) -> OAuthError {
     OAuthError::new(StatusCode::BAD_REQUEST, code, msg)
@@ -60,7 +69,7 @@ fn request_error(code: &'static str, msg: impl Into<String>) -> OAuthError {
 pub async fn signup(State(s): State<AppState>, req: Request) -> Result<Response, OAuthError> {
     let bytes = read_limited(req, 64 * 1024)
         .await
-        .map_err(|_| request_error("invalid_request", "The request body is larger than 64 KB."))?;
+        .map_err(|_| too_large())?;
     let body: Value = serde_json::from_slice(&bytes)
         .map_err(|e| request_error("invalid_request", format!("Invalid JSON body: {e}")))?;
     let obj = body
@@ -204,7 +213,7 @@ const CHANGE_PASSWORD_FIELDS: &[&str] = &["client_id", "email", "connection"];
     operation_id = "dbconnections_change_password",
     tag = "authentication",
     summary = "Mail a password reset link",
-    description = "Answers the same whether or not the user exists. On a connection whose legacy store is asked (`get_user`), a user Tern does not know yet is created from the legacy profile without a password; the link sets it.",
+    description = "Answers the same whether or not the user exists, before the lookup and the mail run (their outcome is in the tenant log: `scpr`, `fcpr`, `fn`). On a connection whose legacy store is asked (`get_user`), a user Tern does not know yet is created from the legacy profile without a password; the link sets it.",
     request_body(content = crate::openapi::ChangePasswordRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Accepted: a link was mailed if the user exists.", content_type = "text/plain", body = String, example = json!(CHANGE_PASSWORD_SENT)),
@@ -218,7 +227,7 @@ pub async fn change_password(
 ) -> Result<Response, OAuthError> {
     let bytes = read_limited(req, 64 * 1024)
         .await
-        .map_err(|_| request_error("invalid_request", "The request body is larger than 64 KB."))?;
+        .map_err(|_| too_large())?;
     let body: Value = serde_json::from_slice(&bytes)
         .map_err(|e| request_error("invalid_request", format!("Invalid JSON body: {e}")))?;
     let obj = body
@@ -274,42 +283,22 @@ pub async fn change_password(
             )
         })?;
 
-    let outcome = request_reset(&s, &connection, &email).await?;
-    let (kind, description, user_id) = match outcome {
-        ResetRequest::Sent { user, migrated } => (
-            "scpr",
-            if migrated {
-                "Success Change Password Request (user created from the legacy store's get_user profile, without a password)".to_string()
-            } else {
-                "Success Change Password Request".to_string()
-            },
-            Some(user.user_id),
-        ),
-        ResetRequest::UnknownUser => (
-            "fcpr",
-            "Change password request for an email no user has; no mail sent".to_string(),
-            None,
-        ),
-        ResetRequest::Refused(why) => ("fcpr", format!("No mail sent: {why}"), None),
-        ResetRequest::LegacyFailed(e) => (
-            "fcpr",
-            format!("The legacy store could not be asked (get_user); no mail sent: {e}"),
-            None,
-        ),
-        ResetRequest::MailFailed { user, error } => (
-            "fn",
-            format!("Reset mail not sent ({}): {error}", s.mailer.transport()),
-            Some(user.user_id),
-        ),
+    // The work happens after the answer: its duration (a legacy script, an
+    // SMTP conversation) must not tell whether the user exists. A bounded
+    // number run in the background; past that, the caller waits (backpressure).
+    let work = {
+        let s = s.clone();
+        async move { handle_reset_request(&s, &connection, &client, &email).await }
     };
-    let mut ev = LogEvent::new(kind, description);
-    ev.client_id = Some(client.client_id);
-    ev.client_name = Some(client.name);
-    ev.user_id = user_id;
-    ev.user_name = Some(email);
-    ev.connection = Some(connection.name);
-    ev.connection_id = Some(connection.id);
-    s.log(ev).await;
+    match s.reset_workers.clone().try_acquire_owned() {
+        Ok(permit) => {
+            tokio::spawn(async move {
+                work.await;
+                drop(permit);
+            });
+        }
+        Err(_) => work.await,
+    }
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,

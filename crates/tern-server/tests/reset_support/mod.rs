@@ -128,6 +128,49 @@ pub async fn change_password(
     (status, ct, r.text().await.unwrap())
 }
 
+/// Change-password requests finished so far: each logs one `scpr`, `fcpr`
+/// or `fn` when its background work is done.
+pub async fn resets_done(h: &Harness) -> u64 {
+    let st = h.state();
+    let mut n = 0;
+    for kind in ["scpr", "fcpr", "fn"] {
+        n += st
+            .store
+            .list_logs(st.tid(), Some(kind), 0, 0)
+            .await
+            .unwrap()
+            .1;
+    }
+    n
+}
+
+/// Wait (bounded) until `n` change-password requests have finished.
+pub async fn wait_resets(h: &Harness, n: u64) {
+    for _ in 0..800 {
+        if resets_done(h).await >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("fewer than {n} change-password requests finished");
+}
+
+/// `POST /dbconnections/change_password` and wait for the work it starts
+/// (the answer comes first).
+pub async fn request_reset(
+    h: &Harness,
+    client_id: &str,
+    connection: &str,
+    email: &str,
+) -> (StatusCode, String, String) {
+    let before = resets_done(h).await;
+    let answer = change_password(h, client_id, connection, email).await;
+    if answer.0 == StatusCode::OK {
+        wait_resets(h, before + 1).await;
+    }
+    answer
+}
+
 /// The outbox, oldest first.
 pub async fn outbox(h: &Harness) -> Vec<tern_core::mail::OutboxMessage> {
     h.state()
