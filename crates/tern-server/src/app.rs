@@ -104,11 +104,16 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let store: Arc<dyn Store> = Arc::new(store);
     let (tenant, info) = bootstrap(store.as_ref(), &config, &public_url).await?;
     let keys = KeyRing::new(&store.signing_keys(&tenant.id).await?)?;
-    let legacy: Arc<dyn tern_core::legacy::LegacySource> =
-        Arc::new(crate::legacy_script::ScriptLegacySource::new(
+    let legacy: Arc<dyn tern_core::legacy::LegacySource> = Arc::new(crate::connectors::Dispatch {
+        scripts: crate::legacy_script::ScriptLegacySource::new(
             std::time::Duration::from_secs(config.scripts.timeout_secs),
             config.scripts.allowed_hosts.as_deref(),
-        ));
+        ),
+        sql: crate::connectors::sql::SqlConnectors::new(
+            policy,
+            config.scripts.allowed_hosts.clone(),
+        ),
+    });
     let mailer =
         crate::mail::from_config(&config.smtp, store.clone()).map_err(StartError::Config)?;
     let state = AppState(Arc::new(Inner {

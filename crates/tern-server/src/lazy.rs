@@ -2,6 +2,9 @@
 //! against the connection's legacy store; on success the profile, metadata
 //! and the typed password (hashed under the current policy) are stored in one
 //! statement, and the legacy store is never asked about that user again.
+//! Signup, password resets, `POST /users` and email changes ask `get_user`
+//! (the second half of this file); legacy answers that contradict stored
+//! users are refused and logged as warnings (`w`).
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -17,28 +20,49 @@ use crate::error::OAuthError;
 use crate::state::AppState;
 
 /// Whether logins on this connection consult the legacy store: "use my own
-/// database" and "import users" are on and a `login` script exists.
+/// database" and "import users" are on and a `login` script or a connector
+/// (`options.tern_connector`) exists.
 pub fn applies(s: &AppState, c: &Connection) -> bool {
-    s.legacy.is_some()
-        && c.custom_database()
-        && c.import_mode()
-        && c.options
-            .get("customScripts")
-            .and_then(|m| m.get("login"))
-            .and_then(Value::as_str)
-            .is_some_and(|src| !src.trim().is_empty())
+    has_source(s, c, "login")
 }
 
 /// Whether signup, reset and user creation consult the legacy `get_user`.
 pub fn applies_get_user(s: &AppState, c: &Connection) -> bool {
+    has_source(s, c, "get_user")
+}
+
+fn has_source(s: &AppState, c: &Connection, script: &str) -> bool {
     s.legacy.is_some()
         && c.custom_database()
         && c.import_mode()
-        && c.options
-            .get("customScripts")
-            .and_then(|m| m.get("get_user"))
-            .and_then(Value::as_str)
-            .is_some_and(|src| !src.trim().is_empty())
+        && (crate::connectors::configured(c).is_some()
+            || c.options
+                .get("customScripts")
+                .and_then(|m| m.get(script))
+                .and_then(Value::as_str)
+                .is_some_and(|src| !src.trim().is_empty()))
+}
+
+/// Tell the legacy store the user moved (a connector's `mark_migrated`). The
+/// user is already stored and logs in either way: a failure is a warning.
+async fn mark_migrated(
+    s: &AppState,
+    connection: &Connection,
+    profile: &tern_core::legacy::LegacyProfile,
+    ev: &LogEvent,
+) {
+    let Some(legacy) = s.legacy.as_ref() else {
+        return;
+    };
+    if let Err(e) = legacy.mark_migrated(s.tid(), connection, profile).await {
+        tracing::warn!(connection = %connection.name, error = %e, "mark_migrated failed");
+        let mut warning = ev.clone();
+        warning.kind = "w".into();
+        warning.description = Some(format!(
+            "User migrated, but the legacy store was not told: {e}"
+        ));
+        s.log(warning).await;
+    }
 }
 
 fn wrong() -> OAuthError {
@@ -86,6 +110,7 @@ pub async fn login(
             ));
         }
     };
+    let profile_copy = profile.clone();
     let state = s.clone();
     let pw = password.to_string();
     let credential = tokio::task::spawn_blocking(move || state.policy.hash(&pw))
@@ -115,17 +140,16 @@ pub async fn login(
             user.user_metadata = profile.user_metadata;
         }
         s.store.update_user(s.tid(), &user).await?;
+        mark_migrated(s, connection, &profile_copy, ev).await;
         return Ok(user);
     }
 
-    let user = migrated_user(
-        profile.clone(),
-        connection,
-        Some(credential),
-        UserSource::LazyLogin,
-    );
+    let user = migrated_user(profile, connection, Some(credential), UserSource::LazyLogin);
     match s.store.insert_user(s.tid(), &user).await? {
-        InsertOutcome::Inserted => Ok(user),
+        InsertOutcome::Inserted => {
+            mark_migrated(s, connection, &profile_copy, ev).await;
+            Ok(user)
+        }
         InsertOutcome::Duplicate => {
             // Another login of the same user won the race (or the id/email is
             // taken): log in against what is stored, never create a second user.
@@ -144,9 +168,8 @@ pub async fn login(
                 return Err(wrong());
             };
             // The email is held under another id: never log in as that user.
-            if let Some(why) = login_conflict(&profile, &stored) {
-                let details =
-                    json!({"legacy_user_id": profile.user_id, "stored_user_id": stored.user_id});
+            if let Some(why) = login_conflict(&profile_copy, &stored) {
+                let details = json!({"legacy_user_id": profile_copy.user_id, "stored_user_id": stored.user_id});
                 warn(s, connection, username, &why, details).await;
                 ev.kind = "f".into();
                 ev.description = Some(why);
@@ -252,8 +275,16 @@ pub async fn migrate_for_reset(
         return Ok(ResetMigration::User(Box::new(u)));
     }
     let legacy_id = profile.user_id.clone();
+    let profile_copy = profile.clone();
     let user = migrated_user(profile, connection, None, UserSource::LazyReset);
     if s.store.insert_user(s.tid(), &user).await? == InsertOutcome::Inserted {
+        // The user lives in Tern now, waiting for the password the link sets.
+        let mut ev = LogEvent::new("w", "");
+        ev.user_id = Some(user.user_id.clone());
+        ev.user_name = Some(email.to_string());
+        ev.connection = Some(connection.name.clone());
+        ev.connection_id = Some(connection.id.clone());
+        mark_migrated(s, connection, &profile_copy, &ev).await;
         return Ok(ResetMigration::User(Box::new(user)));
     }
     // Lost a race, or the email or username is held by another user.

@@ -122,6 +122,9 @@ fn validate_options(o: &JsonObject) -> Result<(), ApiError> {
     {
         return bad("'options.configuration' must be an object of string values.".into());
     }
+    if let Some(connector) = o.get("tern_connector").filter(|v| !v.is_null()) {
+        crate::connectors::validate(connector).or_else(bad)?;
+    }
     Ok(())
 }
 
