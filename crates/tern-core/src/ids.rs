@@ -58,6 +58,21 @@ pub fn log_id() -> String {
     )
 }
 
+/// An outbox message id: sortable by creation, like log ids.
+pub fn mail_id() -> String {
+    format!(
+        "msg_{}{}",
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
+        alphanumeric(8)
+    )
+}
+
+/// The secret of a password-change ticket: 43 alphanumerics (~256 bits), so
+/// a fast hash of it is enough for storage.
+pub fn ticket_token() -> String {
+    alphanumeric(43)
+}
+
 fn hex24() -> String {
     let bytes: [u8; 12] = rand::rng().random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()

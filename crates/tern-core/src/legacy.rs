@@ -26,6 +26,22 @@ pub enum LegacyLogin {
 #[error("{0}")]
 pub struct LegacyError(pub String);
 
+/// Marks the errors of [`LegacyError::unusable_profile`]. A prefix rather than
+/// a field keeps `LegacyError(String)`, which every `LegacySource` builds.
+const UNUSABLE_PROFILE: &str = "unusable profile: ";
+
+impl LegacyError {
+    /// The legacy store answered, but with a profile Tern refuses (no stable
+    /// id, no email or username): a warning for the operator, not an outage.
+    pub fn unusable_profile(why: impl std::fmt::Display) -> Self {
+        Self(format!("{UNUSABLE_PROFILE}{why}"))
+    }
+    /// Whether this is an [`unusable_profile`](Self::unusable_profile) error.
+    pub fn is_unusable_profile(&self) -> bool {
+        self.0.starts_with(UNUSABLE_PROFILE)
+    }
+}
+
 /// A user as the legacy store describes it, normalised.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LegacyProfile {
@@ -87,9 +103,9 @@ pub trait LegacySource: Send + Sync {
 /// Normalise a profile returned by a script. Refuses a profile without a
 /// stable id or without an email — the best practices Auth0 only recommends.
 pub fn normalize_profile(v: &Value) -> Result<LegacyProfile, LegacyError> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| LegacyError("the script returned a profile that is not an object".into()))?;
+    let obj = v.as_object().ok_or_else(|| {
+        LegacyError::unusable_profile("the script returned a profile that is not an object")
+    })?;
     let id = obj
         .get("user_id")
         .or_else(|| obj.get("id"))
@@ -98,7 +114,11 @@ pub fn normalize_profile(v: &Value) -> Result<LegacyProfile, LegacyError> {
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         });
-    let id = id.ok_or_else(|| LegacyError("the profile has no user_id (or id): a stable id is required, or users would be duplicated".into()))?;
+    let id = id.ok_or_else(|| {
+        LegacyError::unusable_profile(
+            "the profile has no user_id (or id): a stable id is required, or users would be duplicated",
+        )
+    })?;
     // A script may return ids already prefixed; Auth0 would double the prefix, Tern does not.
     let id = id.strip_prefix("auth0|").unwrap_or(&id).to_string();
     let s = |k: &str| {
@@ -109,8 +129,8 @@ pub fn normalize_profile(v: &Value) -> Result<LegacyProfile, LegacyError> {
     };
     let email = s("email").map(|e| e.to_lowercase());
     if email.is_none() && s("username").is_none() {
-        return Err(LegacyError(
-            "the profile has neither email nor username".into(),
+        return Err(LegacyError::unusable_profile(
+            "the profile has neither email nor username",
         ));
     }
     let object = |k: &str| obj.get(k).and_then(Value::as_object).cloned();
@@ -176,6 +196,57 @@ pub fn migrated_user(
     }
 }
 
+/// Why a `get_user` profile for `asked_email` must not become a user: it
+/// names another email (two legacy users with one email, or a script bug),
+/// or its id is already the local user `holder_of_id` under another email
+/// (`login` gave that id for a different email). `None`: the profile is
+/// consistent with what Tern knows.
+pub fn get_user_conflict(
+    asked_email: &str,
+    profile: &LegacyProfile,
+    holder_of_id: Option<&User>,
+) -> Option<String> {
+    let asked = asked_email.to_lowercase();
+    match profile.email.as_deref() {
+        None => {
+            return Some(format!(
+                "get_user for '{asked}' returned user_id '{}' without an email; not migrated",
+                profile.user_id
+            ));
+        }
+        Some(e) if e != asked => {
+            return Some(format!(
+                "get_user for '{asked}' returned user_id '{}' with another email, '{e}': two legacy users share an email or the script ignores its argument; not migrated",
+                profile.user_id
+            ));
+        }
+        Some(_) => {}
+    }
+    let holder = holder_of_id?;
+    (holder.email.as_deref() != Some(asked.as_str())).then(|| {
+        format!(
+            "get_user for '{asked}' returned user_id '{}', but {} is stored with email '{}' (from an earlier login or reset): the legacy store gives one id to two emails; not migrated",
+            profile.user_id,
+            holder.user_id,
+            holder.email.as_deref().unwrap_or("")
+        )
+    })
+}
+
+/// Why a `login` profile must not be stored: its email belongs to the local
+/// user `holder_of_email`, whose id differs (two legacy users with one email,
+/// or an id that changed between `get_user` and `login`).
+pub fn login_conflict(profile: &LegacyProfile, holder_of_email: &User) -> Option<String> {
+    (holder_of_email.local_id() != profile.user_id).then(|| {
+        format!(
+            "login returned user_id '{}' for email '{}', which belongs to {}: two legacy users share the email or the id is not stable; refused",
+            profile.user_id,
+            profile.email.as_deref().unwrap_or(""),
+            holder_of_email.user_id
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,7 +275,60 @@ mod tests {
             json!({"user_id": "1"}),
             json!("x"),
         ] {
-            assert!(normalize_profile(&bad).is_err(), "{bad}");
+            let err = normalize_profile(&bad).unwrap_err();
+            assert!(err.is_unusable_profile(), "{bad}: {err}");
         }
+        assert!(!LegacyError("timeout".into()).is_unusable_profile());
+    }
+
+    fn local(id: &str, email: &str) -> User {
+        let p = LegacyProfile {
+            user_id: id.into(),
+            email: Some(email.into()),
+            ..LegacyProfile::default()
+        };
+        let connection = Connection {
+            id: "con_1".into(),
+            name: "legacy".into(),
+            display_name: None,
+            strategy: "auth0".into(),
+            options: JsonObject::new(),
+            enabled_clients: vec![],
+            realms: vec![],
+            is_domain_connection: false,
+        };
+        migrated_user(p, &connection, None, UserSource::LazyLogin)
+    }
+
+    #[test]
+    fn guards_name_what_and_which_ids() {
+        let p = |id: &str, email: Option<&str>| LegacyProfile {
+            user_id: id.into(),
+            email: email.map(str::to_string),
+            ..LegacyProfile::default()
+        };
+        // Consistent: the asked email, an id nobody else holds, or held by the same email.
+        assert_eq!(
+            get_user_conflict("A@x.co", &p("7", Some("a@x.co")), None),
+            None
+        );
+        let same = local("7", "a@x.co");
+        assert_eq!(
+            get_user_conflict("a@x.co", &p("7", Some("a@x.co")), Some(&same)),
+            None
+        );
+        // Another email in the answer.
+        let why = get_user_conflict("a@x.co", &p("7", Some("b@x.co")), None).unwrap();
+        assert!(why.contains("'7'") && why.contains("b@x.co"), "{why}");
+        assert!(get_user_conflict("a@x.co", &p("7", None), None).is_some());
+        // The id already belongs to a user stored with another email.
+        let other = local("7", "old@x.co");
+        let why = get_user_conflict("a@x.co", &p("7", Some("a@x.co")), Some(&other)).unwrap();
+        assert!(why.contains("auth0|7") && why.contains("old@x.co"), "{why}");
+        // login: the email is held by another id.
+        let holder = local("8", "a@x.co");
+        let why = login_conflict(&p("7", Some("a@x.co")), &holder).unwrap();
+        assert!(why.contains("'7'") && why.contains("auth0|8"), "{why}");
+        assert_eq!(login_conflict(&p("8", Some("a@x.co")), &holder), None);
     }
 }

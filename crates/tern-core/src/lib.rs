@@ -14,10 +14,12 @@ pub mod import;
 pub mod import_job;
 pub mod legacy;
 pub mod login;
+pub mod mail;
 pub mod model;
 pub mod password_policy;
 pub mod search;
 pub mod store;
+pub mod tickets;
 pub mod user_profile;
 pub mod users;
 

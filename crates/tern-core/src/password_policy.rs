@@ -43,6 +43,24 @@ pub fn check(policy: Option<&str>, password: &str) -> Result<(), String> {
     }
 }
 
+/// What the policy asks for, in a sentence for a person choosing a password;
+/// `None` when it asks for nothing.
+pub fn requirements(policy: Option<&str>) -> Option<&'static str> {
+    match policy.unwrap_or("none") {
+        "low" => Some("At least 6 characters."),
+        "fair" => {
+            Some("At least 8 characters, with lower case letters, upper case letters and numbers.")
+        }
+        "good" => Some(
+            "At least 8 characters, with at least 3 of: lower case letters, upper case letters, numbers, special characters.",
+        ),
+        "excellent" => Some(
+            "At least 10 characters, with at least 3 of: lower case letters, upper case letters, numbers, special characters; no character more than twice in a row.",
+        ),
+        _ => None,
+    }
+}
+
 fn has_triple(p: &str) -> bool {
     let c: Vec<char> = p.chars().collect();
     c.windows(3).any(|w| w[0] == w[1] && w[1] == w[2])

@@ -3,11 +3,13 @@
 //! implementation must scope every statement by it.
 
 use crate::CoreResult;
+use crate::mail::OutboxMessage;
 use crate::model::{
     Client, ClientGrant, Connection, Job, JobStatus, LogEvent, ResourceServer, SigningKey, Tenant,
     User,
 };
 use crate::search::{Query, Sort};
+use crate::tickets::{PasswordTicket, Redemption};
 
 /// What to look for in `search_users`.
 #[derive(Debug, Clone, Default)]
@@ -244,6 +246,41 @@ pub trait Store: Send + Sync + 'static {
     ) -> CoreResult<Vec<User>>;
     /// Delete jobs (with files and errors) created before `before`.
     async fn purge_jobs(&self, before: &str) -> CoreResult<u64>;
+
+    // --- password-change tickets ---
+    /// Store a new ticket (its token hash, never the token).
+    async fn insert_password_ticket(&self, tenant: &str, ticket: &PasswordTicket)
+    -> CoreResult<()>;
+    /// A ticket by the SHA-256 of its token, whatever its state.
+    async fn get_password_ticket(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+    ) -> CoreResult<Option<PasswordTicket>>;
+    /// In one transaction: use the ticket if it is unused and not expired at
+    /// epoch second `now`, set its user's credential (and `email_verified`
+    /// when the ticket says so), and use up the user's other open tickets.
+    /// Of two concurrent redemptions exactly one is `Done`.
+    async fn redeem_password_ticket(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+        now: i64,
+        credential: &str,
+    ) -> CoreResult<Redemption>;
+    /// Delete tickets of every tenant that expired before epoch second `before`.
+    async fn purge_password_tickets(&self, before: i64) -> CoreResult<u64>;
+
+    // --- outbox ---
+    /// Keep a message in the outbox (the mailer without SMTP).
+    async fn insert_outbox(&self, tenant: &str, message: &OutboxMessage) -> CoreResult<()>;
+    /// The outbox, oldest first.
+    async fn list_outbox(
+        &self,
+        tenant: &str,
+        offset: u64,
+        limit: u64,
+    ) -> CoreResult<Vec<OutboxMessage>>;
 
     // --- logs ---
     /// Append to the tenant log.

@@ -111,8 +111,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         ));
     let sql =
         crate::connectors::sql::SqlConnectors::new(policy, config.scripts.allowed_hosts.clone());
+    let mailer =
+        crate::mail::from_config(&config.smtp, store.clone()).map_err(StartError::Config)?;
     // Cyclic: connectors mint their machine tokens through the state that owns them.
     let state = AppState(Arc::new_cyclic(|weak| Inner {
+        mailer,
         store,
         tenant,
         keys,
@@ -125,6 +128,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             sql,
             weak.clone(),
         ))),
+        reset_workers: Arc::new(tokio::sync::Semaphore::new(32)),
         jobs_notify: tokio::sync::Notify::new(),
     }));
     let runner = crate::jobs::spawn_runner(state.clone());

@@ -32,6 +32,11 @@ pub struct Config {
     pub import: ImportConfig,
     /// Custom-database scripts.
     pub scripts: ScriptsConfig,
+    /// Outgoing mail; without `smtp.url`, mail is kept in the store's outbox.
+    pub smtp: SmtpConfig,
+    /// Addresses of the tenant administrators (import completion mail).
+    /// Empty: those messages are kept in the outbox.
+    pub admin_emails: Vec<String>,
     /// Credentials of the bootstrap admin client, when the operator wants to choose them.
     pub bootstrap_client_id: Option<String>,
     /// See `bootstrap_client_id`.
@@ -86,6 +91,31 @@ impl Default for ScriptsConfig {
         Self {
             timeout_secs: 20,
             allowed_hosts: None,
+        }
+    }
+}
+
+/// Outgoing mail.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmtpConfig {
+    /// `smtp://host:port` (plain: a relay on this machine),
+    /// `smtp://host:port?tls=required` (STARTTLS), `smtps://host:port` (TLS
+    /// from the start); credentials as `smtp://user:password@host`.
+    /// Absent: mail goes to the outbox.
+    pub url: Option<String>,
+    /// The `From` of every message.
+    pub from: String,
+    /// Give up on an SMTP conversation after this many seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            from: "Tern <no-reply@localhost>".into(),
+            timeout_secs: 30,
         }
     }
 }
@@ -145,6 +175,8 @@ impl Default for Config {
             search_window: 1000,
             import: ImportConfig::default(),
             scripts: ScriptsConfig::default(),
+            smtp: SmtpConfig::default(),
+            admin_emails: Vec::new(),
             bootstrap_client_id: None,
             bootstrap_client_secret: None,
         }

@@ -9,6 +9,7 @@ use tern_core::import_job::{ImportSettings, final_status, run_import};
 
 use base64::Engine;
 use tern_core::export::{csv_header, csv_row, json_line};
+use tern_core::mail::{MailKind, Mailer, OutboundMail, OutboxMailer};
 use tern_core::model::{Job, JobStatus, JobType, LogEvent};
 use tern_core::store::UserSearch;
 use tern_core::user_profile::user_json;
@@ -26,6 +27,15 @@ pub fn spawn_runner(state: AppState) -> tokio::task::JoinHandle<()> {
                     - time::Duration::seconds(state.config.import.retention_secs));
                 if let Err(e) = state.store.purge_jobs(&before).await {
                     tracing::warn!(error = %e, "could not purge old jobs");
+                }
+                // Expired tickets are kept a day, so a late click still reads
+                // "expired" rather than "unknown".
+                if let Err(e) = state
+                    .store
+                    .purge_password_tickets(now_epoch() - 86_400)
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not purge expired password tickets");
                 }
             }
             match state
@@ -90,8 +100,9 @@ pub fn spawn_runner(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Log the outcome; with `send_completion_email`, the mail goes to the
-/// tenant log's outbox (no SMTP is configured yet) rather than being dropped.
+/// Log the outcome; with `send_completion_email`, mail the administrators
+/// (`admin_emails`) through the mailer. Without an administrator address the
+/// notice is kept in the outbox, addressed to the role, rather than dropped.
 async fn announce(state: &AppState, tenant: &str, id: &str) {
     let Ok(Some(job)) = state.store.get_job(tenant, id).await else {
         return;
@@ -114,15 +125,35 @@ async fn announce(state: &AppState, tenant: &str, id: &str) {
     ev.connection_id = Some(job.spec.connection_id.clone());
     ev.details = Some(serde_json::json!({"job_id": job.id, "type": "users_import"}));
     state.log(ev).await;
-    if job.spec.send_completion_email {
-        let mut mail = LogEvent::new(
-            "tern_outbox",
-            format!("Mail to the tenant administrators: {summary}"),
-        );
-        mail.details = Some(
-            serde_json::json!({"job_id": job.id, "subject": format!("User import job {}", job.status.as_str())}),
-        );
-        state.log(mail).await;
+    if !job.spec.send_completion_email {
+        return;
+    }
+    let outbox;
+    let (mailer, recipients): (&dyn Mailer, Vec<String>) = if state.config.admin_emails.is_empty() {
+        outbox = OutboxMailer::new(state.store.clone());
+        (&outbox, vec!["tenant administrators".into()])
+    } else {
+        (state.mailer.as_ref(), state.config.admin_emails.clone())
+    };
+    for to in recipients {
+        let mail = OutboundMail {
+            kind: MailKind::ImportCompletion,
+            subject: format!("User import job {} {}", job.id, job.status.as_str()),
+            text: format!(
+                "{summary}.\n\nConnection: {}\nDetails: GET /api/v2/jobs/{} and /api/v2/jobs/{}/errors\n",
+                job.spec.connection, job.id, job.id
+            ),
+            to,
+        };
+        if let Err(e) = mailer.send(tenant, &mail).await {
+            let mut ev = LogEvent::new(
+                "fn",
+                format!("Import completion mail to {} not sent: {e}", mail.to),
+            );
+            ev.details =
+                Some(serde_json::json!({"job_id": job.id, "transport": mailer.transport()}));
+            state.log(ev).await;
+        }
     }
 }
 

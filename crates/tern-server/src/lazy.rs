@@ -2,10 +2,16 @@
 //! against the connection's legacy store; on success the profile, metadata
 //! and the typed password (hashed under the current policy) are stored in one
 //! statement, and the legacy store is never asked about that user again.
+//! Signup, password resets, `POST /users` and email changes ask `get_user`
+//! (the second half of this file); legacy answers that contradict stored
+//! users are refused and logged as warnings (`w`).
 
 use axum::http::StatusCode;
-use serde_json::Value;
-use tern_core::legacy::{LegacyLogin, migrated_user};
+use serde_json::{Value, json};
+use tern_core::CoreError;
+use tern_core::legacy::{
+    LegacyError, LegacyLogin, LegacyProfile, get_user_conflict, login_conflict, migrated_user,
+};
 use tern_core::login::{Verdict, verify_password};
 use tern_core::model::{Connection, LogEvent, User, UserSource};
 use tern_core::store::InsertOutcome;
@@ -91,6 +97,10 @@ pub async fn login(
             return Err(wrong());
         }
         Err(e) => {
+            if e.is_unusable_profile() {
+                let why = format!("login for '{username}' refused: {e}");
+                warn(s, connection, username, &why, json!({"username": username})).await;
+            }
             ev.kind = "f".into();
             ev.description = Some(format!("Legacy login failed; nothing was stored: {e}"));
             s.log(ev.clone()).await;
@@ -111,7 +121,10 @@ pub async fn login(
     if let Some(mut user) = existing {
         // Known locally without a password: the legacy login proves the typed
         // password, which becomes the credential (Auth0 would force a reset).
-        if user.local_id() != profile.user_id {
+        if let Some(why) = login_conflict(&profile, &user) {
+            let details =
+                json!({"legacy_user_id": profile.user_id, "stored_user_id": user.user_id});
+            warn(s, connection, username, &why, details).await;
             ev.kind = "f".into();
             ev.description = Some(format!(
                 "Legacy login returned user_id '{}' for the existing user {}; refusing to merge two identities",
@@ -155,6 +168,15 @@ pub async fn login(
             let Some(stored) = stored else {
                 return Err(wrong());
             };
+            // The email is held under another id: never log in as that user.
+            if let Some(why) = login_conflict(&profile_copy, &stored) {
+                let details = json!({"legacy_user_id": profile_copy.user_id, "stored_user_id": stored.user_id});
+                warn(s, connection, username, &why, details).await;
+                ev.kind = "f".into();
+                ev.description = Some(why);
+                s.log(ev.clone()).await;
+                return Err(wrong());
+            }
             let state = s.clone();
             let pw = password.to_string();
             let check = stored.clone();
@@ -176,4 +198,131 @@ pub async fn login(
             }
         }
     }
+}
+
+// ------------------------------------------------------------- get_user
+//
+// Signup, password resets, `POST /users` and email changes ask the legacy
+// store whether an email names a user (`get_user`). A reset of a user Tern
+// does not know creates that user from the profile, without a credential,
+// so the reset link can set one.
+
+/// What `get_user` says about an email.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LegacyLookup {
+    /// Not in the legacy store, or the connection does not consult one.
+    NotFound,
+    /// The legacy user.
+    Found(Box<LegacyProfile>),
+    /// The store answered with a profile Tern refuses (no stable id, no
+    /// email); a `w` event says why.
+    Unusable(String),
+}
+
+/// Ask the connection's `get_user` about `email`. `Err`: the legacy store
+/// could not answer (the caller logs it with its own event type).
+pub async fn get_user(
+    s: &AppState,
+    connection: &Connection,
+    email: &str,
+) -> Result<LegacyLookup, LegacyError> {
+    let Some(legacy) = s
+        .legacy
+        .as_ref()
+        .filter(|_| applies_get_user(s, connection))
+    else {
+        return Ok(LegacyLookup::NotFound);
+    };
+    match legacy.get_user(s.tid(), connection, email).await {
+        Ok(Some(p)) => Ok(LegacyLookup::Found(Box::new(p))),
+        Ok(None) => Ok(LegacyLookup::NotFound),
+        Err(e) if e.is_unusable_profile() => {
+            let why = format!("get_user for '{email}' refused: {e}");
+            warn(s, connection, email, &why, json!({"email": email})).await;
+            Ok(LegacyLookup::Unusable(why))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// What creating a user for a lazy reset did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResetMigration {
+    /// The user (just created, or created a moment ago by a concurrent request).
+    User(Box<User>),
+    /// A guard refused the profile; a `w` event says what and which ids.
+    Refused(String),
+}
+
+/// Create the user `get_user` returned for `email`, without a credential
+/// (`UserSource::LazyReset`), in one insert. A concurrent reset or login of
+/// the same user yields the stored user, never a second one; a profile that
+/// contradicts a stored user (another email, an id held under another
+/// email) is refused and logged as a warning.
+pub async fn migrate_for_reset(
+    s: &AppState,
+    connection: &Connection,
+    email: &str,
+    profile: LegacyProfile,
+) -> Result<ResetMigration, CoreError> {
+    let user_id = format!("auth0|{}", profile.user_id);
+    let holder = s.store.get_user(s.tid(), &user_id).await?;
+    if let Some(why) = get_user_conflict(email, &profile, holder.as_ref()) {
+        let details = json!({"email": email, "legacy_user_id": profile.user_id, "stored_user_id": holder.as_ref().map(|u| &u.user_id)});
+        warn(s, connection, email, &why, details).await;
+        return Ok(ResetMigration::Refused(why));
+    }
+    if let Some(u) = holder {
+        return Ok(ResetMigration::User(Box::new(u)));
+    }
+    let legacy_id = profile.user_id.clone();
+    let profile_copy = profile.clone();
+    let user = migrated_user(profile, connection, None, UserSource::LazyReset);
+    if s.store.insert_user(s.tid(), &user).await? == InsertOutcome::Inserted {
+        // The user lives in Tern now, waiting for the password the link sets.
+        let mut ev = LogEvent::new("w", "");
+        ev.user_id = Some(user.user_id.clone());
+        ev.user_name = Some(email.to_string());
+        ev.connection = Some(connection.name.clone());
+        ev.connection_id = Some(connection.id.clone());
+        mark_migrated(s, connection, &profile_copy, &ev).await;
+        return Ok(ResetMigration::User(Box::new(user)));
+    }
+    // Lost a race, or the email or username is held by another user.
+    if let Some(u) = s.store.get_user(s.tid(), &user.user_id).await? {
+        return Ok(ResetMigration::User(Box::new(u)));
+    }
+    let by_email = s
+        .store
+        .get_user_by_email(s.tid(), &connection.id, email)
+        .await?;
+    let why = match by_email {
+        Some(other) => format!(
+            "get_user for '{email}' returned user_id '{legacy_id}', but the email belongs to {}: two legacy users share the email or the id is not stable; not migrated",
+            other.user_id
+        ),
+        None => format!(
+            "get_user for '{email}' returned user_id '{legacy_id}' with username '{}', which another user holds; not migrated",
+            user.username.as_deref().unwrap_or("")
+        ),
+    };
+    warn(
+        s,
+        connection,
+        email,
+        &why,
+        json!({"email": email, "legacy_user_id": legacy_id}),
+    )
+    .await;
+    Ok(ResetMigration::Refused(why))
+}
+
+/// A `w` (warning) event: what the legacy store said that Tern refused.
+async fn warn(s: &AppState, connection: &Connection, user_name: &str, why: &str, details: Value) {
+    let mut ev = LogEvent::new("w", why);
+    ev.user_name = Some(user_name.to_string());
+    ev.connection = Some(connection.name.clone());
+    ev.connection_id = Some(connection.id.clone());
+    ev.details = Some(details);
+    s.log(ev).await;
 }

@@ -15,8 +15,10 @@ pub mod jobs;
 pub mod keys;
 pub mod lazy;
 pub mod legacy_script;
+pub mod mail;
 pub mod openapi;
 pub mod rate_limit;
+pub mod reset;
 pub mod routes;
 pub mod state;
 

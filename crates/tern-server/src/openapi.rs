@@ -35,6 +35,8 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/.well-known/openid-configuration",
     "/oauth/token",
     "/dbconnections/signup",
+    "/dbconnections/change_password",
+    "/lo/reset",
     "/jobs-files/{id}/{name}",
     "/userinfo",
 ];
@@ -88,6 +90,10 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::wellknown::openid_configuration,
         routes::oauth::token,
         routes::dbconnections::signup,
+        routes::dbconnections::change_password,
+        routes::tickets::password_change,
+        routes::reset_page::show,
+        routes::reset_page::submit,
         routes::oauth::userinfo,
     ),
     modifiers(&SecuritySchemes),
@@ -99,7 +105,9 @@ pub const PUBLIC_PATHS: &[&str] = &[
         (name = "users", description = "Users of database connections."),
         (name = "logs", description = "The tenant log."),
         (name = "jobs", description = "Bulk user imports and exports."),
+        (name = "tickets", description = "Password change tickets (reset links)."),
         (name = "authentication", description = "Tokens, user profile and discovery (outside `/api/v2`)."),
+        (name = "hosted pages", description = "HTML pages people open (outside `/api/v2`)."),
         (name = "meta", description = "This document."),
     )
 )]
@@ -1511,4 +1519,85 @@ pub struct OpenIdConfiguration {
     pub scopes_supported: Vec<String>,
     /// Claims.
     pub claims_supported: Vec<String>,
+}
+
+/// The body of `POST /dbconnections/change_password`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    /// The application asking; the connection must be enabled for it.
+    pub client_id: String,
+    /// The user's email address.
+    #[schema(format = Email, min_length = 1, max_length = 254)]
+    pub email: String,
+    /// The database connection's name.
+    pub connection: String,
+}
+
+/// The body of `POST /api/v2/tickets/password-change`: `user_id`, or
+/// `email` with `connection_id`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeTicketRequest {
+    /// Where the reset page sends the user afterwards (`?success=true&message=…`); not with `client_id`.
+    #[schema(
+        nullable = false,
+        format = "uri",
+        example = "https://app.example/after-reset"
+    )]
+    pub result_url: Option<String>,
+    /// The user, e.g. `auth0|…`; not with `email`/`connection_id`.
+    #[schema(nullable = false, min_length = 1)]
+    pub user_id: Option<String>,
+    /// The application the ticket is for.
+    #[schema(nullable = false)]
+    pub client_id: Option<String>,
+    /// The user's connection, with `email`.
+    #[schema(nullable = false, pattern = "^con_[A-Za-z0-9]{16}$")]
+    pub connection_id: Option<String>,
+    /// The user's email, with `connection_id`.
+    #[schema(nullable = false, format = Email, max_length = 254)]
+    pub email: Option<String>,
+    /// Lifetime in seconds; 0 or absent: 432000 (5 days). At most 30 days.
+    #[schema(nullable = false, minimum = 0, maximum = 2_592_000)]
+    pub ttl_sec: Option<i64>,
+    /// Set `email_verified` when the password is set.
+    #[schema(nullable = false)]
+    pub mark_email_as_verified: Option<bool>,
+    /// Add `email=` to the redirect to `result_url`.
+    #[serde(rename = "includeEmailInRedirect")]
+    #[schema(nullable = false)]
+    pub include_email_in_redirect: Option<bool>,
+}
+
+/// A password change ticket.
+#[derive(Serialize, ToSchema)]
+pub struct PasswordChangeTicket {
+    /// The reset link (`{public URL}/lo/reset?ticket=…`); it works once.
+    #[schema(format = "uri")]
+    pub ticket: String,
+}
+
+/// The form of the reset page.
+#[derive(Deserialize, ToSchema)]
+pub struct ResetPasswordForm {
+    /// The ticket from the link.
+    pub ticket: String,
+    /// The new password, checked against the connection's password policy.
+    #[serde(rename = "newPassword")]
+    pub new_password: String,
+    /// The same password again.
+    #[serde(rename = "confirmNewPassword")]
+    pub confirm_new_password: String,
+    /// The account's email, for password managers; ignored.
+    #[schema(nullable = false)]
+    pub email: Option<String>,
+}
+
+/// The ticket of a reset link.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TicketParam {
+    /// The ticket from the link.
+    pub ticket: String,
 }

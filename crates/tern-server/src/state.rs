@@ -32,6 +32,11 @@ pub struct Inner {
     pub policy: HashPolicy,
     /// The legacy user stores of custom-database connections (lazy migration).
     pub legacy: Option<Arc<dyn tern_core::legacy::LegacySource>>,
+    /// Outgoing mail: SMTP, or the store's outbox when none is configured.
+    pub mailer: Arc<dyn tern_core::mail::Mailer>,
+    /// Change-password requests run after their answer; this bounds how many
+    /// run in the background at once.
+    pub reset_workers: Arc<tokio::sync::Semaphore>,
     /// Wakes the job runner when a job is created.
     pub jobs_notify: tokio::sync::Notify,
 }

@@ -1,6 +1,12 @@
 //! `POST /dbconnections/signup`: self-service signup on a database
 //! connection. With lazy migration on, the legacy store is asked first
 //! (`get_user`), so a legacy user cannot sign up a second time.
+//!
+//! `POST /dbconnections/change_password`: mail a reset link. The answer is
+//! the same whether or not the user exists, and comes before the work (a
+//! legacy `get_user`, the mail), whose duration would tell; a user only the
+//! legacy store knows is created from its `get_user` profile, without a
+//! password, and the link sets one.
 
 use axum::Json;
 use axum::extract::{Request, State};
@@ -9,11 +15,13 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tern_core::model::{LogEvent, UserSource};
 use tern_core::store::InsertOutcome;
-use tern_core::user_profile::{ProfileFields, ProfileRequest};
+use tern_core::user_profile::{ProfileFields, ProfileRequest, is_valid_email};
 use tern_core::{password_policy, users};
 
 use crate::body::read_limited;
 use crate::error::OAuthError;
+use crate::lazy::LegacyLookup;
+use crate::reset::handle_reset_request;
 use crate::state::AppState;
 
 const FIELDS: &[&str] = &[
@@ -30,7 +38,15 @@ const FIELDS: &[&str] = &[
     "user_metadata",
 ];
 
-fn signup_error(code: &'static str, msg: impl Into<String>) -> OAuthError {
+fn too_large() -> OAuthError {
+    OAuthError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid_request",
+        "The request body is larger than 64 KB.",
+    )
+}
+
+fn request_error(code: &'static str, msg: impl Into<String>) -> OAuthError {
     OAuthError::new(StatusCode::BAD_REQUEST, code, msg)
 }
 
@@ -53,35 +69,36 @@ fn signup_error(code: &'static str, msg: impl Into<String>) -> OAuthError {
 pub async fn signup(State(s): State<AppState>, req: Request) -> Result<Response, OAuthError> {
     let bytes = read_limited(req, 64 * 1024)
         .await
-        .map_err(|_| signup_error("invalid_request", "The request body is larger than 64 KB."))?;
+        .map_err(|_| too_large())?;
     let body: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| signup_error("invalid_request", format!("Invalid JSON body: {e}")))?;
+        .map_err(|e| request_error("invalid_request", format!("Invalid JSON body: {e}")))?;
     let obj = body
         .as_object()
-        .ok_or_else(|| signup_error("invalid_request", "The body must be a JSON object."))?;
+        .ok_or_else(|| request_error("invalid_request", "The body must be a JSON object."))?;
     if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(signup_error(
+        return Err(request_error(
             "invalid_request",
             format!("Unknown parameter: {k}"),
         ));
     }
     let get = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
     let client_id = get("client_id")
-        .ok_or_else(|| signup_error("invalid_request", "Missing required parameter: client_id"))?;
-    let name = get("connection")
-        .ok_or_else(|| signup_error("invalid_request", "Missing required parameter: connection"))?;
+        .ok_or_else(|| request_error("invalid_request", "Missing required parameter: client_id"))?;
+    let name = get("connection").ok_or_else(|| {
+        request_error("invalid_request", "Missing required parameter: connection")
+    })?;
     let client = s
         .store
         .get_client(s.tid(), &client_id)
         .await?
-        .ok_or_else(|| signup_error("invalid_request", "Unknown client."))?;
+        .ok_or_else(|| request_error("invalid_request", "Unknown client."))?;
     let connection = s
         .store
         .get_connection_by_name(s.tid(), &name)
         .await?
         .filter(|c| c.enabled_clients.contains(&client.client_id))
         .ok_or_else(|| {
-            signup_error(
+            request_error(
                 "invalid_request",
                 format!(
                     "The connection '{name}' does not exist or is not enabled for this client."
@@ -108,7 +125,7 @@ pub async fn signup(State(s): State<AppState>, req: Request) -> Result<Response,
                     .all(|v| v.as_str().is_some_and(|s| s.chars().count() <= 500))
         });
         if !ok {
-            return Err(signup_error(
+            return Err(request_error(
                 "invalid_signup",
                 "user_metadata may hold at most 10 string fields of at most 500 characters.",
             ));
@@ -119,22 +136,22 @@ pub async fn signup(State(s): State<AppState>, req: Request) -> Result<Response,
         o.remove("client_id");
     }
     let mut f = ProfileFields::from_json(&profile, ProfileRequest::Create)
-        .map_err(|e| signup_error("invalid_signup", e.to_string()))?;
+        .map_err(|e| request_error("invalid_signup", e.to_string()))?;
     let email = f
         .email
         .clone()
-        .ok_or_else(|| signup_error("invalid_request", "Missing required parameter: email"))?;
+        .ok_or_else(|| request_error("invalid_request", "Missing required parameter: email"))?;
     let password = f
         .password
         .take()
-        .ok_or_else(|| signup_error("invalid_request", "Missing required parameter: password"))?;
+        .ok_or_else(|| request_error("invalid_request", "Missing required parameter: password"))?;
     let policy = connection
         .options
         .get("passwordPolicy")
         .and_then(Value::as_str);
-    password_policy::check(policy, &password).map_err(|m| signup_error("invalid_password", m))?;
+    password_policy::check(policy, &password).map_err(|m| request_error("invalid_password", m))?;
 
-    let exists = || signup_error("invalid_signup", "The user already exists");
+    let exists = || request_error("invalid_signup", "The user already exists");
     if s.store
         .get_user_by_email(s.tid(), &connection.id, &email)
         .await?
@@ -142,34 +159,28 @@ pub async fn signup(State(s): State<AppState>, req: Request) -> Result<Response,
     {
         return Err(exists());
     }
-    if let Some(legacy) = s
-        .legacy
-        .as_ref()
-        .filter(|_| crate::lazy::applies_get_user(&s, &connection))
-    {
-        match legacy.get_user(s.tid(), &connection, &email).await {
-            Ok(Some(_)) => {
-                let mut ev =
-                    LogEvent::new("fs", "Signup refused: the user exists in the legacy store");
-                ev.user_name = Some(email.clone());
-                ev.connection = Some(connection.name.clone());
-                s.log(ev).await;
-                return Err(exists());
-            }
-            Ok(None) => {}
-            Err(e) => {
-                let mut ev = LogEvent::new(
-                    "fs",
-                    format!("Signup failed: the legacy store could not be asked: {e}"),
-                );
-                ev.user_name = Some(email.clone());
-                s.log(ev).await;
-                return Err(OAuthError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "temporarily_unavailable",
-                    "The legacy user store could not be reached; try again later.",
-                ));
-            }
+    match crate::lazy::get_user(&s, &connection, &email).await {
+        // An unusable profile still says the legacy store has someone there.
+        Ok(LegacyLookup::Found(_) | LegacyLookup::Unusable(_)) => {
+            let mut ev = LogEvent::new("fs", "Signup refused: the user exists in the legacy store");
+            ev.user_name = Some(email.clone());
+            ev.connection = Some(connection.name.clone());
+            s.log(ev).await;
+            return Err(exists());
+        }
+        Ok(LegacyLookup::NotFound) => {}
+        Err(e) => {
+            let mut ev = LogEvent::new(
+                "fs",
+                format!("Signup failed: the legacy store could not be asked: {e}"),
+            );
+            ev.user_name = Some(email.clone());
+            s.log(ev).await;
+            return Err(OAuthError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "The legacy user store could not be reached; try again later.",
+            ));
         }
     }
     let state = s.clone();
@@ -188,4 +199,112 @@ pub async fn signup(State(s): State<AppState>, req: Request) -> Result<Response,
     ev.connection = Some(connection.name.clone());
     s.log(ev).await;
     Ok(Json(json!({"_id": user.local_id(), "email": user.email, "email_verified": user.email_verified, "username": user.username})).into_response())
+}
+
+/// Auth0's answer to every accepted change-password request.
+pub const CHANGE_PASSWORD_SENT: &str = "We've just sent you an email to reset your password.";
+
+const CHANGE_PASSWORD_FIELDS: &[&str] = &["client_id", "email", "connection"];
+
+/// `POST /dbconnections/change_password`.
+#[utoipa::path(
+    post,
+    path = "/dbconnections/change_password",
+    operation_id = "dbconnections_change_password",
+    tag = "authentication",
+    summary = "Mail a password reset link",
+    description = "Answers the same whether or not the user exists, before the lookup and the mail run (their outcome is in the tenant log: `scpr`, `fcpr`, `fn`). On a connection whose legacy store is asked (`get_user`), a user Tern does not know yet is created from the legacy profile without a password; the link sets it.",
+    request_body(content = crate::openapi::ChangePasswordRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Accepted: a link was mailed if the user exists.", content_type = "text/plain", body = String, example = json!(CHANGE_PASSWORD_SENT)),
+        (status = 400, description = "Invalid request: missing or malformed parameter, unknown client, or a connection that does not exist or is not enabled for the client (`invalid_request`).", body = crate::openapi::OAuthErrorBody),
+        (status = 413, description = "The body is larger than 64 KB (`invalid_request`).", body = crate::openapi::OAuthErrorBody),
+    ),
+)]
+pub async fn change_password(
+    State(s): State<AppState>,
+    req: Request,
+) -> Result<Response, OAuthError> {
+    let bytes = read_limited(req, 64 * 1024)
+        .await
+        .map_err(|_| too_large())?;
+    let body: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| request_error("invalid_request", format!("Invalid JSON body: {e}")))?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| request_error("invalid_request", "The body must be a JSON object."))?;
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !CHANGE_PASSWORD_FIELDS.contains(&k.as_str()))
+    {
+        return Err(request_error(
+            "invalid_request",
+            format!("Unknown parameter: {k}"),
+        ));
+    }
+    let get = |k: &str| -> Result<String, OAuthError> {
+        match obj.get(k) {
+            Some(Value::String(v)) if !v.is_empty() => Ok(v.clone()),
+            None | Some(Value::Null) => Err(request_error(
+                "invalid_request",
+                format!("Missing required parameter: {k}"),
+            )),
+            Some(_) => Err(request_error(
+                "invalid_request",
+                format!("Parameter '{k}' must be a non-empty string."),
+            )),
+        }
+    };
+    let client_id = get("client_id")?;
+    let name = get("connection")?;
+    let email = get("email")?.trim().to_lowercase();
+    if !is_valid_email(&email) {
+        return Err(request_error(
+            "invalid_request",
+            "The email is not a valid address.",
+        ));
+    }
+    let client = s
+        .store
+        .get_client(s.tid(), &client_id)
+        .await?
+        .ok_or_else(|| request_error("invalid_request", "Unknown client."))?;
+    let connection = s
+        .store
+        .get_connection_by_name(s.tid(), &name)
+        .await?
+        .filter(|c| c.enabled_clients.contains(&client.client_id))
+        .ok_or_else(|| {
+            request_error(
+                "invalid_request",
+                format!(
+                    "The connection '{name}' does not exist or is not enabled for this client."
+                ),
+            )
+        })?;
+
+    // The work happens after the answer: its duration (a legacy script, an
+    // SMTP conversation) must not tell whether the user exists. A bounded
+    // number run in the background; past that, the caller waits (backpressure).
+    let work = {
+        let s = s.clone();
+        async move { handle_reset_request(&s, &connection, &client, &email).await }
+    };
+    match s.reset_workers.clone().try_acquire_owned() {
+        Ok(permit) => {
+            tokio::spawn(async move {
+                work.await;
+                drop(permit);
+            });
+        }
+        Err(_) => work.await,
+    }
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        CHANGE_PASSWORD_SENT,
+    )
+        .into_response())
 }

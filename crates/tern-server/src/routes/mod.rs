@@ -18,7 +18,9 @@ pub mod exports;
 pub mod jobs;
 pub mod logs;
 pub mod oauth;
+pub mod reset_page;
 pub mod resource_servers;
+pub mod tickets;
 pub mod users;
 pub mod wellknown;
 
@@ -79,6 +81,7 @@ pub fn management_router() -> Router<AppState> {
         .route("/jobs/users-exports", post(exports::create))
         .route("/jobs/{id}", get(jobs::get_one))
         .route("/jobs/{id}/errors", get(jobs::errors))
+        .route("/tickets/password-change", post(tickets::password_change))
         .route("/logs", get(logs::list))
         .route("/logs/{id}", get(logs::get_one))
         .fallback(management_not_found)
@@ -94,6 +97,11 @@ pub fn public_router() -> Router<AppState> {
         )
         .route("/oauth/token", post(oauth::token))
         .route("/dbconnections/signup", post(dbconnections::signup))
+        .route(
+            "/dbconnections/change_password",
+            post(dbconnections::change_password),
+        )
+        .route("/lo/reset", get(reset_page::show).post(reset_page::submit))
         .route("/jobs-files/{id}/{name}", get(exports::download))
         .route("/userinfo", get(oauth::userinfo).post(oauth::userinfo))
 }

@@ -13,6 +13,7 @@ use tern_core::{password_policy, search, users};
 use crate::auth::Caller;
 use crate::body::{JsonBody, Paging, QueryMap};
 use crate::error::ApiError;
+use crate::lazy::LegacyLookup;
 use crate::state::AppState;
 
 fn user_not_found() -> ApiError {
@@ -133,8 +134,9 @@ pub async fn list(
     responses(
         (status = 201, description = "The user.", body = crate::openapi::User),
         (status = 400, description = "Invalid body (`invalid_body`), unknown connection, or a password too weak for the connection (`password_strength_error`).", body = crate::openapi::ApiErrorBody),
-        (status = 409, description = "The user already exists (`auth0_idp_error`).", body = crate::openapi::ApiErrorBody),
+        (status = 409, description = "The user already exists, here or, with lazy migration, in the legacy store (`auth0_idp_error`).", body = crate::openapi::ApiErrorBody),
         (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        (status = 503, description = "The legacy user store could not be asked whether the user exists (`temporarily_unavailable`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
     security(("bearerAuth" = ["create:users"])),
@@ -173,6 +175,14 @@ pub async fn create(
     let password = f.password.take().ok_or_else(|| {
         ApiError::invalid_body("Payload validation error: 'Missing required property: password'.")
     })?;
+    if let Some(email) = &f.email
+        && s.store
+            .get_user_by_email(s.tid(), &connection.id, email)
+            .await?
+            .is_none()
+    {
+        refuse_legacy_email(&s, &connection, email, None).await?;
+    }
     let credential = hash_new_password(&s, &connection, password).await?;
     let user = users::new_user(f, &connection, Some(credential), UserSource::Api);
     match s.store.insert_user(s.tid(), &user).await? {
@@ -180,6 +190,33 @@ pub async fn create(
             Ok((StatusCode::CREATED, Json(user_json(&user))).into_response())
         }
         InsertOutcome::Duplicate => Err(user_exists()),
+    }
+}
+
+/// With lazy migration on (`get_user`), an email the legacy store gives to a
+/// user other than `own_local_id` is taken, as Auth0 checks before creating
+/// a user or changing an email: it would be a second account for one person.
+async fn refuse_legacy_email(
+    s: &AppState,
+    connection: &Connection,
+    email: &str,
+    own_local_id: Option<&str>,
+) -> Result<(), ApiError> {
+    if !crate::lazy::applies_get_user(s, connection) {
+        return Ok(());
+    }
+    match crate::lazy::get_user(s, connection, email).await {
+        Ok(LegacyLookup::NotFound) => Ok(()),
+        Ok(LegacyLookup::Found(p)) if Some(p.user_id.as_str()) == own_local_id => Ok(()),
+        // An unusable profile still says the legacy store has someone there.
+        Ok(LegacyLookup::Found(_) | LegacyLookup::Unusable(_)) => Err(user_exists()),
+        Err(e) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            format!(
+                "The legacy user store could not be asked whether the email is taken (get_user): {e}"
+            ),
+        )),
     }
 }
 
@@ -231,8 +268,9 @@ pub async fn get_one(
         (status = 200, description = "The updated user.", body = crate::openapi::User),
         (status = 400, description = "Invalid body (`invalid_body`) or a password too weak for the connection (`password_strength_error`).", body = crate::openapi::ApiErrorBody),
         (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
-        (status = 409, description = "Another user of the connection has this email or username (`auth0_idp_error`).", body = crate::openapi::ApiErrorBody),
+        (status = 409, description = "Another user of the connection has this email or username, or, with lazy migration, the legacy store gives the new email to another user (`auth0_idp_error`).", body = crate::openapi::ApiErrorBody),
         (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        (status = 503, description = "The legacy user store could not be asked about the new email (`temporarily_unavailable`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
     security(("bearerAuth" = ["update:users"]), ("bearerAuth" = ["update:users_app_metadata"])),
@@ -254,13 +292,20 @@ pub async fn update(
     let f = ProfileFields::from_json(&body, ProfileRequest::Update)?;
     let mut user = load(&s, &id).await?;
     let password = f.password.clone();
+    let new_email = f.email.clone().filter(|e| user.email.as_ref() != Some(e));
     users::apply_update(&mut user, f)?;
-    if let Some(pw) = password {
-        let connection = s
-            .store
+    let connection = || async {
+        s.store
             .get_connection(s.tid(), &user.connection_id)
             .await?
-            .ok_or_else(user_not_found)?;
+            .ok_or_else(user_not_found)
+    };
+    if let Some(email) = new_email {
+        let connection = connection().await?;
+        refuse_legacy_email(&s, &connection, &email, Some(user.local_id())).await?;
+    }
+    if let Some(pw) = password {
+        let connection = connection().await?;
         user.credential = Some(hash_new_password(&s, &connection, pw).await?);
     }
     match s.store.update_user(s.tid(), &user).await? {

@@ -1,0 +1,115 @@
+//! Mail Tern sends: password-reset links, import-job completion notices.
+//!
+//! Handlers build an [`OutboundMail`] and hand it to a [`Mailer`]. Without an
+//! SMTP server configured, [`OutboxMailer`] keeps every message in the store's
+//! outbox, where an operator (or a test) reads it: a message is never dropped
+//! silently. The SMTP mailer lives in `tern-server` (it does network I/O).
+
+use std::sync::Arc;
+
+use crate::store::Store;
+
+/// What a message is for; stored with it and used in logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    /// A link to set a new password (`/dbconnections/change_password`).
+    PasswordReset,
+    /// A bulk import job finished (`send_completion_email`).
+    ImportCompletion,
+}
+
+impl MailKind {
+    /// Stable name stored in the outbox.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PasswordReset => "password_reset",
+            Self::ImportCompletion => "import_completion",
+        }
+    }
+}
+
+/// A message to send: plain text, one recipient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboundMail {
+    /// What it is for.
+    pub kind: MailKind,
+    /// The recipient's address.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+}
+
+/// A message kept in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxMessage {
+    /// Sortable id.
+    pub id: String,
+    /// When it was written.
+    pub created_at: String,
+    /// `password_reset`, `import_completion`.
+    pub kind: String,
+    /// The recipient's address.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+}
+
+/// Why a message could not be sent.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MailError {
+    /// An address does not parse.
+    #[error("invalid email address '{0}'")]
+    InvalidAddress(String),
+    /// The transport (SMTP server, outbox) refused or could not be reached.
+    #[error("the mail could not be delivered: {0}")]
+    Transport(String),
+}
+
+/// Sends mail for a tenant.
+#[async_trait::async_trait]
+pub trait Mailer: Send + Sync {
+    /// Send (or keep) one message.
+    async fn send(&self, tenant: &str, mail: &OutboundMail) -> Result<(), MailError>;
+    /// Where messages go (`outbox`, `smtp`), for logs.
+    fn transport(&self) -> &'static str;
+}
+
+/// Keeps messages in the store's outbox: the mailer when no SMTP server is
+/// configured. Reset links in the outbox are live secrets until they expire;
+/// production deployments configure SMTP.
+pub struct OutboxMailer {
+    store: Arc<dyn Store>,
+}
+
+impl OutboxMailer {
+    /// An outbox on `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait::async_trait]
+impl Mailer for OutboxMailer {
+    async fn send(&self, tenant: &str, mail: &OutboundMail) -> Result<(), MailError> {
+        let message = OutboxMessage {
+            id: crate::ids::mail_id(),
+            created_at: crate::clock::now_iso(),
+            kind: mail.kind.as_str().to_string(),
+            to: mail.to.clone(),
+            subject: mail.subject.clone(),
+            text: mail.text.clone(),
+        };
+        self.store
+            .insert_outbox(tenant, &message)
+            .await
+            .map_err(|e| MailError::Transport(format!("outbox: {e}")))
+    }
+
+    fn transport(&self) -> &'static str {
+        "outbox"
+    }
+}

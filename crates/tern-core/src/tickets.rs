@@ -1,0 +1,130 @@
+//! Password-change tickets: the secret behind a reset link.
+//!
+//! A ticket is a random token handed out once (in a mail or in the answer to
+//! `POST /api/v2/tickets/password-change`); the store keeps only its SHA-256,
+//! so a leaked database holds no usable link. A ticket expires, and it is used
+//! at most once: redeeming it and setting the password are one transaction.
+
+use serde::{Deserialize, Serialize};
+
+/// Auth0's default ticket lifetime (5 days), also used when `ttl_sec` is 0.
+pub const DEFAULT_TTL_SECS: i64 = 432_000;
+
+/// The longest lifetime Tern accepts (30 days): a reset link is a credential.
+pub const MAX_TTL_SECS: i64 = 2_592_000;
+
+/// A stored ticket (the token itself is never stored).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PasswordTicket {
+    /// SHA-256 of the token, hex.
+    pub token_hash: String,
+    /// The user whose password the ticket sets.
+    pub user_id: String,
+    /// The user's connection.
+    pub connection_id: String,
+    /// Creation time.
+    pub created_at: String,
+    /// Epoch seconds after which the ticket is refused.
+    pub expires_at: i64,
+    /// When it was used; `None` while usable.
+    pub used_at: Option<String>,
+    /// What happens after the password is set.
+    pub options: TicketOptions,
+}
+
+/// The caller's choices for a ticket (Auth0's ticket request fields).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TicketOptions {
+    /// Where the page sends the user afterwards (`?success=…&message=…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_url: Option<String>,
+    /// The application the ticket was made for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Set `email_verified` when the password is set.
+    #[serde(default)]
+    pub mark_email_as_verified: bool,
+    /// Add `email=` to the redirect to `result_url`.
+    #[serde(default)]
+    pub include_email_in_redirect: bool,
+}
+
+/// Where a ticket stands at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketState {
+    /// It can set a password.
+    Usable,
+    /// Its lifetime is over.
+    Expired,
+    /// It has set a password already (or a later one did).
+    Used,
+}
+
+impl PasswordTicket {
+    /// The state at epoch second `now`.
+    pub fn state(&self, now: i64) -> TicketState {
+        if self.used_at.is_some() {
+            TicketState::Used
+        } else if now >= self.expires_at {
+            TicketState::Expired
+        } else {
+            TicketState::Usable
+        }
+    }
+}
+
+/// What redeeming a ticket did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Redemption {
+    /// The password (and, if asked, `email_verified`) is set; the ticket and
+    /// every other open ticket of the user are used up.
+    Done(PasswordTicket),
+    /// Unknown, expired or already used: nothing changed.
+    Refused(Option<TicketState>),
+    /// The user no longer exists: nothing changed.
+    UserGone,
+}
+
+/// The ticket's lifetime from the requested `ttl_sec` (0 or absent = default).
+pub fn ttl(requested: Option<i64>) -> Result<i64, String> {
+    match requested {
+        None | Some(0) => Ok(DEFAULT_TTL_SECS),
+        Some(n) if (1..=MAX_TTL_SECS).contains(&n) => Ok(n),
+        Some(n) => Err(format!(
+            "ttl_sec must be between 0 and {MAX_TTL_SECS} seconds, got {n}."
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket(expires_at: i64, used: bool) -> PasswordTicket {
+        PasswordTicket {
+            token_hash: "h".into(),
+            user_id: "auth0|1".into(),
+            connection_id: "con_1".into(),
+            created_at: "2024-01-01T00:00:00.000Z".into(),
+            expires_at,
+            used_at: used.then(|| "2024-01-01T00:00:01.000Z".into()),
+            options: TicketOptions::default(),
+        }
+    }
+
+    #[test]
+    fn states() {
+        assert_eq!(ticket(100, false).state(99), TicketState::Usable);
+        assert_eq!(ticket(100, false).state(100), TicketState::Expired);
+        assert_eq!(ticket(100, true).state(0), TicketState::Used);
+    }
+
+    #[test]
+    fn lifetimes() {
+        assert_eq!(ttl(None), Ok(DEFAULT_TTL_SECS));
+        assert_eq!(ttl(Some(0)), Ok(DEFAULT_TTL_SECS));
+        assert_eq!(ttl(Some(60)), Ok(60));
+        assert!(ttl(Some(-1)).is_err());
+        assert!(ttl(Some(MAX_TTL_SECS + 1)).is_err());
+    }
+}

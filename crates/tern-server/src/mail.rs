@@ -1,0 +1,73 @@
+//! Sending mail over SMTP (`smtp.url`), and choosing the mailer: without an
+//! SMTP server, mail is kept in the store's outbox ([`OutboxMailer`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tern_core::mail::{MailError, Mailer, OutboundMail, OutboxMailer};
+use tern_core::store::Store;
+
+use crate::config::SmtpConfig;
+
+/// Sends each message over SMTP. A failure is returned to the caller, which
+/// logs it (`fn` in the tenant log): nothing is retried behind its back.
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl SmtpMailer {
+    /// A mailer for `url` (see [`SmtpConfig::url`]), sending as `from`.
+    pub fn new(url: &str, from: &str, timeout: Duration) -> Result<Self, String> {
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| format!("smtp.from '{from}' is not an address: {e}"))?;
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| format!("smtp.url: {e}"))?
+            .timeout(Some(timeout))
+            .build();
+        Ok(Self { transport, from })
+    }
+}
+
+#[async_trait::async_trait]
+impl Mailer for SmtpMailer {
+    async fn send(&self, _tenant: &str, mail: &OutboundMail) -> Result<(), MailError> {
+        let to: Mailbox = mail
+            .to
+            .parse()
+            .map_err(|_| MailError::InvalidAddress(mail.to.clone()))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(mail.subject.as_str())
+            .header(ContentType::TEXT_PLAIN)
+            .body(mail.text.clone())
+            .map_err(|e| MailError::Transport(e.to_string()))?;
+        self.transport
+            .send(message)
+            .await
+            .map(drop)
+            .map_err(|e| MailError::Transport(format!("SMTP: {e}")))
+    }
+
+    fn transport(&self) -> &'static str {
+        "smtp"
+    }
+}
+
+/// The mailer the configuration asks for: SMTP when `smtp.url` is set, the
+/// outbox otherwise.
+pub fn from_config(config: &SmtpConfig, store: Arc<dyn Store>) -> Result<Arc<dyn Mailer>, String> {
+    Ok(match &config.url {
+        Some(url) => Arc::new(SmtpMailer::new(
+            url,
+            &config.from,
+            Duration::from_secs(config.timeout_secs),
+        )?),
+        None => Arc::new(OutboxMailer::new(store)),
+    })
+}

@@ -1,0 +1,199 @@
+//! Password resets: issuing tickets, mailing reset links, and the request
+//! flow of `POST /dbconnections/change_password` (which may first migrate a
+//! user Tern does not know yet through the legacy `get_user`).
+
+use tern_core::clock::{now_epoch, now_iso};
+use tern_core::mail::{MailError, MailKind, OutboundMail};
+use tern_core::model::{Client, Connection, LogEvent, User};
+use tern_core::tickets::{PasswordTicket, TicketOptions};
+use tern_core::{CoreResult, ids};
+
+use crate::lazy::{self, LegacyLookup, ResetMigration};
+use crate::routes::clients::hash_secret;
+use crate::state::AppState;
+
+/// The path of the reset page.
+pub const RESET_PATH: &str = "/lo/reset";
+
+/// SHA-256 of a ticket token, hex: what the store keeps and looks up.
+pub fn token_hash(token: &str) -> String {
+    // Tokens are 43 random alphanumerics, so a fast hash is enough (as for
+    // client secrets).
+    hash_secret(token)
+}
+
+/// A new ticket for `user`, valid `ttl_secs`; returns the reset link. The
+/// token appears only in the link.
+pub async fn issue_ticket(
+    s: &AppState,
+    user: &User,
+    ttl_secs: i64,
+    options: TicketOptions,
+) -> CoreResult<String> {
+    let token = ids::ticket_token();
+    let ticket = PasswordTicket {
+        token_hash: token_hash(&token),
+        user_id: user.user_id.clone(),
+        connection_id: user.connection_id.clone(),
+        created_at: now_iso(),
+        expires_at: now_epoch().saturating_add(ttl_secs),
+        used_at: None,
+        options,
+    };
+    s.store.insert_password_ticket(s.tid(), &ticket).await?;
+    Ok(format!("{}{RESET_PATH}?ticket={token}", s.public_url))
+}
+
+/// What a change-password request came to. The caller answers the same in
+/// every case (no user enumeration) and logs the outcome.
+#[derive(Debug)]
+pub enum ResetRequest {
+    /// A reset link was mailed; `migrated`: the user was just created from
+    /// the legacy `get_user` profile.
+    Sent {
+        /// The user.
+        user: Box<User>,
+        /// Created by this request (a lazy reset).
+        migrated: bool,
+    },
+    /// No such user, here or in the legacy store.
+    UnknownUser,
+    /// The legacy store answered with a profile Tern refuses (a `w` event
+    /// says why).
+    Refused(String),
+    /// The legacy store could not be asked.
+    LegacyFailed(String),
+    /// The user exists but the mail could not be sent.
+    MailFailed {
+        /// The user.
+        user: Box<User>,
+        /// Why.
+        error: MailError,
+    },
+}
+
+/// Find the user of `email` on `connection` (migrating them from the legacy
+/// store when the connection asks `get_user`), then mail a reset link.
+pub async fn request_reset(
+    s: &AppState,
+    connection: &Connection,
+    email: &str,
+) -> CoreResult<ResetRequest> {
+    let local = s
+        .store
+        .get_user_by_email(s.tid(), &connection.id, email)
+        .await?;
+    let (user, migrated) = match local {
+        Some(u) => (u, false),
+        None => match lazy::get_user(s, connection, email).await {
+            Ok(LegacyLookup::NotFound) => return Ok(ResetRequest::UnknownUser),
+            Ok(LegacyLookup::Unusable(why)) => return Ok(ResetRequest::Refused(why)),
+            Err(e) => return Ok(ResetRequest::LegacyFailed(e.to_string())),
+            Ok(LegacyLookup::Found(profile)) => {
+                match lazy::migrate_for_reset(s, connection, email, *profile).await? {
+                    ResetMigration::User(u) => (*u, true),
+                    ResetMigration::Refused(why) => return Ok(ResetRequest::Refused(why)),
+                }
+            }
+        },
+    };
+    let ttl = tern_core::tickets::DEFAULT_TTL_SECS;
+    let link = issue_ticket(s, &user, ttl, TicketOptions::default()).await?;
+    let mail = reset_mail(email, &link, ttl);
+    Ok(match s.mailer.send(s.tid(), &mail).await {
+        Ok(()) => ResetRequest::Sent {
+            user: Box::new(user),
+            migrated,
+        },
+        Err(error) => ResetRequest::MailFailed {
+            user: Box::new(user),
+            error,
+        },
+    })
+}
+
+/// Run a change-password request and log its outcome (`scpr`, `fcpr`, or
+/// `fn` when the mail could not be sent). Never fails: the caller has
+/// answered already.
+pub async fn handle_reset_request(
+    s: &AppState,
+    connection: &Connection,
+    client: &Client,
+    email: &str,
+) {
+    let (kind, description, user_id) = match request_reset(s, connection, email).await {
+        Ok(ResetRequest::Sent { user, migrated }) => (
+            "scpr",
+            if migrated {
+                "Success Change Password Request (user created from the legacy store's get_user profile, without a password)".to_string()
+            } else {
+                "Success Change Password Request".to_string()
+            },
+            Some(user.user_id),
+        ),
+        Ok(ResetRequest::UnknownUser) => (
+            "fcpr",
+            "Change password request for an email no user has; no mail sent".to_string(),
+            None,
+        ),
+        Ok(ResetRequest::Refused(why)) => ("fcpr", format!("No mail sent: {why}"), None),
+        Ok(ResetRequest::LegacyFailed(e)) => (
+            "fcpr",
+            format!("The legacy store could not be asked (get_user); no mail sent: {e}"),
+            None,
+        ),
+        Ok(ResetRequest::MailFailed { user, error }) => (
+            "fn",
+            format!("Reset mail not sent ({}): {error}", s.mailer.transport()),
+            Some(user.user_id),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "change password request: storage error");
+            (
+                "fcpr",
+                "Change password request failed: storage error; no mail sent".to_string(),
+                None,
+            )
+        }
+    };
+    let mut ev = LogEvent::new(kind, description);
+    ev.client_id = Some(client.client_id.clone());
+    ev.client_name = Some(client.name.clone());
+    ev.user_id = user_id;
+    ev.user_name = Some(email.to_string());
+    ev.connection = Some(connection.name.clone());
+    ev.connection_id = Some(connection.id.clone());
+    s.log(ev).await;
+}
+
+/// The message carrying a reset link.
+fn reset_mail(email: &str, link: &str, ttl_secs: i64) -> OutboundMail {
+    let hours = ttl_secs / 3600;
+    OutboundMail {
+        kind: MailKind::PasswordReset,
+        to: email.to_string(),
+        subject: "Reset your password".into(),
+        text: format!(
+            "Hello,\n\n\
+             Someone asked to reset the password of the account {email}.\n\
+             To choose a new password, open this link:\n\n\
+             {link}\n\n\
+             The link works once and expires in {hours} hours. If you did not ask \
+             for a new password, ignore this message: nothing changes.\n"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mail_carries_the_link_and_its_lifetime() {
+        let m = reset_mail("a@x.co", "https://t.example/lo/reset?ticket=abc", 432_000);
+        assert_eq!(m.to, "a@x.co");
+        assert!(m.text.contains("\nhttps://t.example/lo/reset?ticket=abc\n"));
+        assert!(m.text.contains("120 hours"));
+        assert_eq!(token_hash("abc").len(), 64);
+    }
+}

@@ -1,0 +1,504 @@
+//! `/lo/reset`: the page a reset link opens, where a ticket sets a new
+//! password (Auth0's classic path).
+//!
+//! No cookie and no script: the ticket in the link is the secret, and the
+//! form posts it back, so a page elsewhere cannot forge a reset (it does not
+//! know the ticket). Every answer is `no-store` (the page holds the ticket),
+//! sends no `Referer` (the URL holds the ticket), cannot be framed, and runs
+//! under a CSP that allows only its own stylesheet.
+
+use std::sync::LazyLock;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde_json::Value;
+use tern_core::clock::now_epoch;
+use tern_core::model::{Connection, LogEvent, User};
+use tern_core::password_policy;
+use tern_core::tickets::{PasswordTicket, Redemption, TicketState};
+
+use crate::body::{QueryMap, parse_urlencoded, read_limited};
+use crate::reset::token_hash;
+use crate::state::AppState;
+
+/// Auth0's message after a successful reset (also sent to `result_url`).
+const SUCCESS_MESSAGE: &str = "You can now login to the application with the new password.";
+
+/// Longest password accepted (as `POST /api/v2/users`).
+const MAX_PASSWORD_CHARS: usize = 1024;
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1d2430;margin:0}\
+main{max-width:26rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 4px #0002}\
+h1{font-size:1.4rem;margin-top:0}label{display:block;margin-top:1rem;font-weight:600}\
+input{box-sizing:border-box;width:100%;padding:.6rem;margin-top:.3rem;font-size:1rem}\
+button{margin-top:1.5rem;width:100%;padding:.7rem;font-size:1rem;background:#1f5fbf;color:#fff;border:0;border-radius:4px}\
+.error{color:#a11;font-weight:600}.hint{color:#555;font-size:.9rem}";
+
+/// The CSP hash of [`STYLE`]: the one stylesheet the pages may use.
+static STYLE_HASH: LazyLock<String> = LazyLock::new(|| {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, STYLE.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(d.as_ref())
+    )
+});
+
+/// Escape text for HTML element content and double-quoted attributes.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A page: `title` is text, `content` is HTML the caller escaped.
+/// `form_target` is an extra origin the form may lead to (the ticket's
+/// `result_url`, reached by redirect after the post).
+fn page(status: StatusCode, title: &str, content: &str, form_target: Option<&str>) -> Response {
+    let title = escape(title);
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"robots\" content=\"noindex\">\n<title>{title}</title>\n\
+         <style>{STYLE}</style>\n</head>\n<body>\n<main>\n<h1>{title}</h1>\n{content}\n</main>\n</body>\n</html>\n"
+    );
+    let form_action = match form_target {
+        Some(origin) => format!("'self' {origin}"),
+        None => "'self'".into(),
+    };
+    let csp = format!(
+        "default-src 'none'; style-src {}; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'",
+        *STYLE_HASH
+    );
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    for (name, value) in security_headers() {
+        h.insert(name, value);
+    }
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    resp
+}
+
+fn security_headers() -> [(HeaderName, HeaderValue); 4] {
+    [
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+    ]
+}
+
+fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
+    page(status, title, &format!("<p>{}</p>", escape(message)), None)
+}
+
+fn invalid_link() -> Response {
+    message_page(
+        StatusCode::NOT_FOUND,
+        "Invalid link",
+        "This password reset link is not valid. Check that you opened the whole link from the message, or ask for a new one.",
+    )
+}
+
+fn unusable(state: TicketState) -> Response {
+    let message = match state {
+        TicketState::Used => {
+            "This password reset link has already been used. If you need to change your password again, ask for a new link."
+        }
+        _ => "This password reset link has expired. Ask for a new one.",
+    };
+    message_page(StatusCode::GONE, "Link no longer valid", message)
+}
+
+fn account_gone() -> Response {
+    message_page(
+        StatusCode::GONE,
+        "Link no longer valid",
+        "The account this link was made for no longer exists.",
+    )
+}
+
+/// The origin of the ticket's `result_url`, for the CSP's `form-action`.
+fn result_origin(ticket: &PasswordTicket) -> Option<String> {
+    let u = url::Url::parse(ticket.options.result_url.as_deref()?).ok()?;
+    Some(u.origin().ascii_serialization()).filter(|o| o != "null")
+}
+
+/// The form, with an error from the previous attempt if any.
+fn form(
+    status: StatusCode,
+    token: &str,
+    ticket: &PasswordTicket,
+    user: &User,
+    connection: &Connection,
+    error: Option<&str>,
+) -> Response {
+    let email = escape(user.email.as_deref().unwrap_or(&user.user_id));
+    let error = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>\n", escape(e)))
+        .unwrap_or_default();
+    let hint = password_policy::requirements(policy_of(connection))
+        .map(|h| format!("<p class=\"hint\">{}</p>\n", escape(h)))
+        .unwrap_or_default();
+    let content = format!(
+        "<p>Choose a new password for <strong>{email}</strong>.</p>\n{error}\
+         <form method=\"post\" action=\"reset\">\n\
+         <input type=\"hidden\" name=\"ticket\" value=\"{token}\">\n\
+         <input type=\"text\" name=\"email\" value=\"{email}\" autocomplete=\"username\" readonly hidden>\n\
+         <label for=\"newPassword\">New password</label>\n\
+         <input id=\"newPassword\" name=\"newPassword\" type=\"password\" autocomplete=\"new-password\" required maxlength=\"{MAX_PASSWORD_CHARS}\">\n\
+         <label for=\"confirmNewPassword\">Confirm the new password</label>\n\
+         <input id=\"confirmNewPassword\" name=\"confirmNewPassword\" type=\"password\" autocomplete=\"new-password\" required maxlength=\"{MAX_PASSWORD_CHARS}\">\n\
+         {hint}<button type=\"submit\">Set the new password</button>\n</form>",
+        token = escape(token),
+    );
+    page(
+        status,
+        "Change your password",
+        &content,
+        result_origin(ticket).as_deref(),
+    )
+}
+
+fn policy_of(connection: &Connection) -> Option<&str> {
+    connection
+        .options
+        .get("passwordPolicy")
+        .and_then(Value::as_str)
+}
+
+/// A usable ticket with its user and connection, or the page to answer.
+struct Context {
+    ticket: PasswordTicket,
+    user: User,
+    connection: Connection,
+}
+
+async fn load(s: &AppState, token: &str) -> Result<Context, Response> {
+    let storage = |e: tern_core::CoreError| {
+        tracing::error!(error = %e, "reset page: storage error");
+        message_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "The password could not be changed right now. Try again later.",
+        )
+    };
+    let ticket = s
+        .store
+        .get_password_ticket(s.tid(), &token_hash(token))
+        .await
+        .map_err(storage)?
+        .ok_or_else(invalid_link)?;
+    match ticket.state(now_epoch()) {
+        TicketState::Usable => {}
+        other => {
+            log(
+                s,
+                "fcp",
+                &ticket,
+                None,
+                match other {
+                    TicketState::Used => "Change password refused: the link was already used",
+                    _ => "Change password refused: the link expired",
+                },
+            )
+            .await;
+            return Err(unusable(other));
+        }
+    }
+    let user = s
+        .store
+        .get_user(s.tid(), &ticket.user_id)
+        .await
+        .map_err(storage)?;
+    let connection = s
+        .store
+        .get_connection(s.tid(), &ticket.connection_id)
+        .await
+        .map_err(storage)?;
+    match (user, connection) {
+        (Some(user), Some(connection)) if user.connection_id == connection.id => Ok(Context {
+            ticket,
+            user,
+            connection,
+        }),
+        _ => Err(account_gone()),
+    }
+}
+
+async fn log(s: &AppState, kind: &str, ticket: &PasswordTicket, user: Option<&User>, what: &str) {
+    let mut ev = LogEvent::new(kind, what);
+    ev.user_id = Some(ticket.user_id.clone());
+    ev.user_name = user.and_then(|u| u.email.clone());
+    ev.client_id = ticket.options.client_id.clone();
+    ev.connection_id = Some(ticket.connection_id.clone());
+    ev.connection = user.map(|u| u.connection_name.clone());
+    s.log(ev).await;
+}
+
+/// `GET /lo/reset?ticket=…`: the form.
+#[utoipa::path(
+    get,
+    path = "/lo/reset",
+    operation_id = "reset_password_page",
+    tag = "hosted pages",
+    summary = "The password reset page a ticket opens",
+    params(crate::openapi::TicketParam),
+    responses(
+        (status = 200, description = "The form to choose a new password.", content_type = "text/html", body = String),
+        (status = 400, description = "The link has no ticket.", content_type = "text/html", body = String),
+        (status = 404, description = "Unknown ticket.", content_type = "text/html", body = String),
+        (status = 410, description = "The ticket expired or was used, or its user no longer exists.", content_type = "text/html", body = String),
+    ),
+)]
+pub async fn show(
+    State(s): State<AppState>,
+    q: Result<QueryMap, crate::error::ApiError>,
+) -> Response {
+    let Some(token) = q
+        .as_ref()
+        .ok()
+        .and_then(|q| q.str("ticket"))
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+    else {
+        return message_page(
+            StatusCode::BAD_REQUEST,
+            "Invalid link",
+            "This link is incomplete: it carries no ticket. Open the whole link from the message.",
+        );
+    };
+    match load(&s, &token).await {
+        Ok(c) => form(
+            StatusCode::OK,
+            &token,
+            &c.ticket,
+            &c.user,
+            &c.connection,
+            None,
+        ),
+        Err(page) => page,
+    }
+}
+
+/// `POST /lo/reset`: set the password the form was sent with.
+#[utoipa::path(
+    post,
+    path = "/lo/reset",
+    operation_id = "reset_password",
+    tag = "hosted pages",
+    summary = "Set a new password with a ticket",
+    request_body(content = crate::openapi::ResetPasswordForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The password is set.", content_type = "text/html", body = String),
+        (status = 303, description = "The password is set; on to the ticket's `result_url` with `success=true&message=…` (and `email=…` when the ticket says so).", headers(("Location" = String, description = "The `result_url` with the outcome."))),
+        (status = 400, description = "A malformed form, passwords that differ, or one the connection's policy refuses: the form again, with the reason.", content_type = "text/html", body = String),
+        (status = 404, description = "Unknown ticket.", content_type = "text/html", body = String),
+        (status = 410, description = "The ticket expired or was used, or its user no longer exists.", content_type = "text/html", body = String),
+        (status = 413, description = "The form is larger than 16 KB.", content_type = "text/html", body = String),
+    ),
+)]
+pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
+    let bad_form = |m: &str| message_page(StatusCode::BAD_REQUEST, "Invalid request", m);
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return bad_form("Send the form of the password reset page.");
+    }
+    let Ok(bytes) = read_limited(req, 16 * 1024).await else {
+        return message_page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Invalid request",
+            "The form is too large.",
+        );
+    };
+    let Some(fields) = std::str::from_utf8(&bytes).ok().and_then(parse_urlencoded) else {
+        return bad_form("The form is not valid URL-encoded text.");
+    };
+    let get = |k: &str| {
+        fields
+            .iter()
+            .rev()
+            .find(|(name, _)| name == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let Some(token) = get("ticket").filter(|t| !t.is_empty()) else {
+        return bad_form("The form carries no ticket. Open the whole link from the message again.");
+    };
+    let c = match load(&s, token).await {
+        Ok(c) => c,
+        Err(page) => return page,
+    };
+    let again = |m: &str| {
+        form(
+            StatusCode::BAD_REQUEST,
+            token,
+            &c.ticket,
+            &c.user,
+            &c.connection,
+            Some(m),
+        )
+    };
+    let password = get("newPassword").unwrap_or_default();
+    if password.is_empty() {
+        return again("Enter a new password.");
+    }
+    if password.chars().count() > MAX_PASSWORD_CHARS {
+        return again("The password is too long: at most 1024 characters.");
+    }
+    if get("confirmNewPassword") != Some(password) {
+        return again("The two passwords differ. Type the same password twice.");
+    }
+    if let Err(why) = password_policy::check(policy_of(&c.connection), password) {
+        log(
+            &s,
+            "fcp",
+            &c.ticket,
+            Some(&c.user),
+            &format!("Change password refused: {why}"),
+        )
+        .await;
+        return again(&why);
+    }
+    let state = s.clone();
+    let pw = password.to_string();
+    let Ok(credential) = tokio::task::spawn_blocking(move || state.policy.hash(&pw)).await else {
+        return message_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "The password could not be changed right now. Try again later.",
+        );
+    };
+    let redeemed = s
+        .store
+        .redeem_password_ticket(s.tid(), &token_hash(token), now_epoch(), &credential)
+        .await;
+    match redeemed {
+        Ok(Redemption::Done(ticket)) => {
+            log(&s, "scp", &ticket, Some(&c.user), "Success Change Password").await;
+            succeeded(&ticket, &c.user)
+        }
+        // Another submission of the same link won, or it expired meanwhile.
+        Ok(Redemption::Refused(state)) => {
+            log(
+                &s,
+                "fcp",
+                &c.ticket,
+                Some(&c.user),
+                "Change password refused: the link was used or expired meanwhile",
+            )
+            .await;
+            state.map_or_else(invalid_link, unusable)
+        }
+        Ok(Redemption::UserGone) => account_gone(),
+        Err(e) => {
+            tracing::error!(error = %e, "reset page: storage error");
+            message_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The password could not be changed right now. Try again later.",
+            )
+        }
+    }
+}
+
+/// After the reset: on to `result_url` (as Auth0: `success`, `message`, and
+/// `email` when asked), or a page saying it worked.
+fn succeeded(ticket: &PasswordTicket, user: &User) -> Response {
+    let target = ticket
+        .options
+        .result_url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok());
+    let Some(mut target) = target else {
+        return message_page(
+            StatusCode::OK,
+            "Password changed",
+            &format!("Your password has been changed. {SUCCESS_MESSAGE}"),
+        );
+    };
+    {
+        let mut q = target.query_pairs_mut();
+        q.append_pair("success", "true");
+        q.append_pair("message", SUCCESS_MESSAGE);
+        if ticket.options.include_email_in_redirect
+            && let Some(e) = &user.email
+        {
+            q.append_pair("email", e);
+        }
+    }
+    let mut resp = StatusCode::SEE_OTHER.into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(target.as_str()) {
+        h.insert(header::LOCATION, v);
+    }
+    for (name, value) in security_headers() {
+        h.insert(name, value);
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_markup_and_both_quotes() {
+        assert_eq!(
+            escape(r#"<a href="x" onclick='y'>&</a>"#),
+            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn the_style_hash_is_a_csp_source() {
+        assert!(STYLE_HASH.starts_with("'sha256-") && STYLE_HASH.ends_with("='"));
+    }
+
+    #[test]
+    fn result_url_origin() {
+        let mut t = PasswordTicket {
+            token_hash: String::new(),
+            user_id: String::new(),
+            connection_id: String::new(),
+            created_at: String::new(),
+            expires_at: 0,
+            used_at: None,
+            options: Default::default(),
+        };
+        assert_eq!(result_origin(&t), None);
+        t.options.result_url = Some("https://app.example:8443/done?x=1".into());
+        assert_eq!(
+            result_origin(&t).as_deref(),
+            Some("https://app.example:8443")
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! `POST /api/v2/tickets/password-change`: a reset link for a user, made by
+//! an administrator (the Management API) instead of mailed to the user.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tern_core::ids::is_connection_id;
+use tern_core::model::User;
+use tern_core::tickets::{self, TicketOptions};
+use tern_core::user_profile::is_valid_email;
+
+use super::{field, object_with};
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::lazy::{self, LegacyLookup, ResetMigration};
+use crate::state::AppState;
+
+const FIELDS: &[&str] = &[
+    "result_url",
+    "user_id",
+    "client_id",
+    "connection_id",
+    "email",
+    "ttl_sec",
+    "mark_email_as_verified",
+    "includeEmailInRedirect",
+];
+
+/// An absolute http(s) URL for the redirect after the reset.
+pub fn parse_result_url(raw: &str) -> Result<url::Url, String> {
+    let u = url::Url::parse(raw).map_err(|e| format!("result_url is not a URL: {e}."))?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        return Err("result_url must be an absolute http or https URL.".into());
+    }
+    Ok(u)
+}
+
+/// `POST /tickets/password-change`.
+#[utoipa::path(
+    post,
+    path = "/tickets/password-change",
+    operation_id = "post_password_change_ticket",
+    tag = "tickets",
+    summary = "Create a password change ticket",
+    description = "A link that lets the user set a new password once, until it expires. The user is named by `user_id`, or by `email` and `connection_id`; on a connection whose legacy store is asked (`get_user`), a user Tern does not know yet is created from the legacy profile without a password.",
+    request_body(content = crate::openapi::PasswordChangeTicketRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The ticket.", body = crate::openapi::PasswordChangeTicket),
+        (status = 400, description = "Invalid body, unknown connection or client, a user without email, or a bad `result_url` or `ttl_sec` (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
+        (status = 409, description = "The legacy store's profile for this email contradicts a stored user; see the `w` event in the tenant log (`legacy_conflict`).", body = crate::openapi::ApiErrorBody),
+        (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        (status = 503, description = "The legacy user store could not be asked (`temporarily_unavailable`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["create:user_tickets"])),
+)]
+pub async fn password_change(
+    State(s): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    caller.require(&["create:user_tickets"])?;
+    let obj = object_with(&body, FIELDS)?;
+    let user_id: Option<String> = field(obj, "user_id")?;
+    let email: Option<String> = field(obj, "email")?;
+    let connection_id: Option<String> = field(obj, "connection_id")?;
+    let client_id: Option<String> = field(obj, "client_id")?;
+    let result_url: Option<String> = field(obj, "result_url")?;
+    let ttl = tickets::ttl(field::<i64>(obj, "ttl_sec")?).map_err(ApiError::invalid_body)?;
+    let options = TicketOptions {
+        mark_email_as_verified: field(obj, "mark_email_as_verified")?.unwrap_or(false),
+        include_email_in_redirect: field(obj, "includeEmailInRedirect")?.unwrap_or(false),
+        result_url: match result_url {
+            Some(_) if client_id.is_some() => {
+                return Err(ApiError::invalid_body(
+                    "result_url cannot be specified together with client_id.",
+                ));
+            }
+            Some(u) => Some(
+                parse_result_url(&u)
+                    .map_err(ApiError::invalid_body)?
+                    .to_string(),
+            ),
+            None => None,
+        },
+        client_id: match client_id {
+            Some(id) => Some(
+                s.store
+                    .get_client(s.tid(), &id)
+                    .await?
+                    .ok_or_else(|| ApiError::invalid_body("The client does not exist"))?
+                    .client_id,
+            ),
+            None => None,
+        },
+    };
+    let user = match (user_id, email, connection_id) {
+        (Some(id), None, None) => s
+            .store
+            .get_user(s.tid(), &id)
+            .await?
+            .ok_or_else(user_not_found)?,
+        (None, Some(email), Some(connection_id)) => by_email(&s, &email, &connection_id).await?,
+        (Some(_), _, _) => {
+            return Err(ApiError::invalid_body(
+                "Payload validation error: send user_id, or email and connection_id, not both.",
+            ));
+        }
+        (None, Some(_), None) | (None, None, Some(_)) => {
+            return Err(ApiError::invalid_body(
+                "Payload validation error: email and connection_id go together.",
+            ));
+        }
+        (None, None, None) => {
+            return Err(ApiError::invalid_body(
+                "Payload validation error: 'Missing required property: user_id' (or email and connection_id).",
+            ));
+        }
+    };
+    if user.email.is_none() {
+        return Err(ApiError::invalid_body(
+            "The user does not have an email address.",
+        ));
+    }
+    let ticket = crate::reset::issue_ticket(&s, &user, ttl, options).await?;
+    Ok((StatusCode::CREATED, Json(json!({"ticket": ticket}))).into_response())
+}
+
+fn user_not_found() -> ApiError {
+    ApiError::not_found("inexistent_user", "The user does not exist.")
+}
+
+/// The user of `email` on the connection; one only the legacy store knows is
+/// created from its `get_user` profile, without a password.
+async fn by_email(s: &AppState, email: &str, connection_id: &str) -> Result<User, ApiError> {
+    if !is_connection_id(connection_id) {
+        return Err(ApiError::invalid_body(format!(
+            "Payload validation error: 'String does not match pattern ^con_[A-Za-z0-9]{{16}}$' on property connection_id: {connection_id}."
+        )));
+    }
+    let email = email.trim().to_lowercase();
+    if !is_valid_email(&email) {
+        return Err(ApiError::invalid_body(format!(
+            "Payload validation error: 'Object didn't pass validation for format email: {email}' on property email."
+        )));
+    }
+    let connection = s
+        .store
+        .get_connection(s.tid(), connection_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::invalid_body(format!(
+                "The connection with id {connection_id} does not exist."
+            ))
+        })?;
+    if let Some(u) = s
+        .store
+        .get_user_by_email(s.tid(), &connection.id, &email)
+        .await?
+    {
+        return Ok(u);
+    }
+    let conflict = |why: String| ApiError::new(StatusCode::CONFLICT, "legacy_conflict", why);
+    match lazy::get_user(s, &connection, &email).await {
+        Ok(LegacyLookup::NotFound) => Err(user_not_found()),
+        Ok(LegacyLookup::Unusable(why)) => Err(conflict(why)),
+        Err(e) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            format!("The legacy user store could not be asked (get_user): {e}"),
+        )),
+        Ok(LegacyLookup::Found(profile)) => {
+            match lazy::migrate_for_reset(s, &connection, &email, *profile).await? {
+                ResetMigration::User(u) => Ok(*u),
+                ResetMigration::Refused(why) => Err(conflict(why)),
+            }
+        }
+    }
+}
