@@ -14,6 +14,7 @@ pub mod import;
 pub mod import_job;
 pub mod legacy;
 pub mod login;
+pub mod migration;
 pub mod model;
 pub mod password_policy;
 pub mod search;

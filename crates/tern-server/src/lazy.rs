@@ -2,6 +2,8 @@
 //! against the connection's legacy store; on success the profile, metadata
 //! and the typed password (hashed under the current policy) are stored in one
 //! statement, and the legacy store is never asked about that user again.
+//! With import mode off the same login path asks the legacy store every time
+//! and keeps only the profile (see `legacy_ops`).
 
 use axum::http::StatusCode;
 use serde_json::Value;
@@ -26,6 +28,14 @@ pub fn applies(s: &AppState, c: &Connection) -> bool {
             .is_some_and(|src| !src.trim().is_empty())
 }
 
+/// Whether this password login asks the legacy store: with import mode on,
+/// for a user Tern has no credential for; with import mode off (the legacy
+/// store stays the source of truth), every time.
+pub fn consults_legacy(s: &AppState, c: &Connection, user: Option<&User>) -> bool {
+    (applies(s, c) && user.is_none_or(|u| u.credential.is_none()))
+        || crate::legacy_ops::authoritative(s, c)
+}
+
 /// Whether signup, reset and user creation consult the legacy `get_user`.
 pub fn applies_get_user(s: &AppState, c: &Connection) -> bool {
     s.legacy.is_some()
@@ -47,7 +57,8 @@ fn wrong() -> OAuthError {
 }
 
 /// Run the legacy login and migrate the user. `existing` is a local user
-/// without a credential (imported without a hash, or waiting for a reset).
+/// without a credential (imported without a hash, or waiting for a reset),
+/// or, with import mode off, the local record of the login name.
 pub async fn login(
     s: &AppState,
     connection: &Connection,
@@ -79,6 +90,30 @@ pub async fn login(
             ));
         }
     };
+    if crate::legacy_ops::authoritative(s, connection) {
+        // Import mode off: keep the profile so tokens have a subject; the
+        // password stays the legacy store's.
+        let kept = crate::legacy_ops::keep_profile(
+            s,
+            connection,
+            existing,
+            profile,
+            UserSource::Legacy,
+        )
+        .await;
+        return match kept {
+            Ok(user) => Ok(user),
+            Err(crate::legacy_ops::LegacyOpError::Store(e)) => Err(e.into()),
+            Err(e) => {
+                ev.kind = "f".into();
+                ev.description = Some(format!(
+                    "Legacy login succeeded but the user could not be kept: {e}"
+                ));
+                s.log(ev.clone()).await;
+                Err(wrong())
+            }
+        };
+    }
     let state = s.clone();
     let pw = password.to_string();
     let credential = tokio::task::spawn_blocking(move || state.policy.hash(&pw))

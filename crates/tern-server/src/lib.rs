@@ -13,10 +13,12 @@ pub mod error;
 pub mod jobs;
 pub mod keys;
 pub mod lazy;
+pub mod legacy_ops;
 pub mod legacy_script;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
+pub mod secrets;
 pub mod state;
 
 pub use app::{RunningServer, start};

@@ -32,6 +32,11 @@ pub struct Inner {
     pub policy: HashPolicy,
     /// The legacy user stores of custom-database connections (lazy migration).
     pub legacy: Option<Arc<dyn tern_core::legacy::LegacySource>>,
+    /// Seals and opens connection `configuration` secrets.
+    pub secrets: Arc<crate::secrets::SecretKey>,
+    /// The script sandbox behind `legacy` (the "try" endpoint runs scripts
+    /// through it, under the same limits and concurrency bound).
+    pub scripts: Arc<crate::legacy_script::ScriptLegacySource>,
     /// Wakes the job runner when a job is created.
     pub jobs_notify: tokio::sync::Notify,
 }
