@@ -94,7 +94,8 @@ const MIGRATIONS: [UserSource; 3] = [
 pub fn report(stats: &MigrationStats) -> MigrationReport {
     let mut r = MigrationReport::default();
     for s in ALWAYS_LISTED {
-        r.sources.insert(s.as_str().to_string(), SourceLine::default());
+        r.sources
+            .insert(s.as_str().to_string(), SourceLine::default());
     }
     for c in &stats.sources {
         r.total_users += c.users;
@@ -150,16 +151,43 @@ mod tests {
     fn schemes_are_named_and_merged_and_migration_times_span_migrating_sources() {
         let stats = MigrationStats {
             sources: vec![
-                count("lazy_login", 3, 0, "2024-01-02T00:00:00.000Z", "2024-03-01T00:00:00.000Z"),
-                count("bulk_import", 2, 1, "2024-01-01T00:00:00.000Z", "2024-01-01T00:00:00.000Z"),
-                count("api", 1, 0, "2023-01-01T00:00:00.000Z", "2025-01-01T00:00:00.000Z"),
+                count(
+                    "lazy_login",
+                    3,
+                    0,
+                    "2024-01-02T00:00:00.000Z",
+                    "2024-03-01T00:00:00.000Z",
+                ),
+                count(
+                    "bulk_import",
+                    2,
+                    1,
+                    "2024-01-01T00:00:00.000Z",
+                    "2024-01-01T00:00:00.000Z",
+                ),
+                count(
+                    "api",
+                    1,
+                    0,
+                    "2023-01-01T00:00:00.000Z",
+                    "2025-01-01T00:00:00.000Z",
+                ),
             ],
             credentials: vec![
                 // bcrypt of "hello" from Auth0's docs, and the same string under the
                 // $2a$ prefix: two groups, one scheme (only identified, never verified).
-                CredentialGroup { users: 2, sample: "$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K".into() },
-                CredentialGroup { users: 1, sample: "$2a$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K".into() },
-                CredentialGroup { users: 1, sample: "not a hash".into() },
+                CredentialGroup {
+                    users: 2,
+                    sample: "$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K".into(),
+                },
+                CredentialGroup {
+                    users: 1,
+                    sample: "$2a$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K".into(),
+                },
+                CredentialGroup {
+                    users: 1,
+                    sample: "not a hash".into(),
+                },
             ],
         };
         let r = report(&stats);
@@ -169,7 +197,14 @@ mod tests {
         assert_eq!(r.sources["signup"].users, 0, "every source is listed");
         assert_eq!(r.credentials_by_scheme.get("bcrypt"), Some(&3));
         assert_eq!(r.credentials_by_scheme.get("unreadable"), Some(&1));
-        assert_eq!(r.first_migration_at.as_deref(), Some("2024-01-01T00:00:00.000Z"));
-        assert_eq!(r.last_migration_at.as_deref(), Some("2024-03-01T00:00:00.000Z"), "api users are not migrations");
+        assert_eq!(
+            r.first_migration_at.as_deref(),
+            Some("2024-01-01T00:00:00.000Z")
+        );
+        assert_eq!(
+            r.last_migration_at.as_deref(),
+            Some("2024-03-01T00:00:00.000Z"),
+            "api users are not migrations"
+        );
     }
 }

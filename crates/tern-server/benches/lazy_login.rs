@@ -111,9 +111,7 @@ async fn main() {
     let info = server.bootstrap.clone().unwrap();
     let base_url = format!("http://{}", server.addr);
     let http = reqwest::Client::new();
-    let post = |path: &str, body: Value| {
-        http.post(format!("{base_url}{path}")).json(&body).send()
-    };
+    let post = |path: &str, body: Value| http.post(format!("{base_url}{path}")).json(&body).send();
     let admin: Value = post("/oauth/token", json!({"grant_type": "client_credentials", "client_id": info.client_id, "client_secret": info.client_secret, "audience": info.audience}))
         .await.unwrap().json().await.unwrap();
     let admin = admin["access_token"].as_str().unwrap().to_string();

@@ -110,7 +110,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let secrets = Arc::new(crate::secrets::SecretKey::load(&config)?);
     let sealed = crate::secrets::seal_stored(store.as_ref(), &tenant.id, &secrets).await?;
     if sealed > 0 {
-        tracing::info!(connections = sealed, "sealed configuration values stored in clear");
+        tracing::info!(
+            connections = sealed,
+            "sealed configuration values stored in clear"
+        );
     }
     let scripts = Arc::new(crate::legacy_script::ScriptLegacySource::from_config(
         &config.scripts,

@@ -93,14 +93,9 @@ pub async fn login(
     if crate::legacy_ops::authoritative(s, connection) {
         // Import mode off: keep the profile so tokens have a subject; the
         // password stays the legacy store's.
-        let kept = crate::legacy_ops::keep_profile(
-            s,
-            connection,
-            existing,
-            profile,
-            UserSource::Legacy,
-        )
-        .await;
+        let kept =
+            crate::legacy_ops::keep_profile(s, connection, existing, profile, UserSource::Legacy)
+                .await;
         return match kept {
             Ok(user) => Ok(user),
             Err(crate::legacy_ops::LegacyOpError::Store(e)) => Err(e.into()),

@@ -61,7 +61,9 @@ impl From<LegacyOpError> for ApiError {
         match e {
             LegacyOpError::Legacy(e) => idp(
                 StatusCode::BAD_REQUEST,
-                format!("The connection's legacy store did not complete the operation; nothing was changed: {e}"),
+                format!(
+                    "The connection's legacy store did not complete the operation; nothing was changed: {e}"
+                ),
             ),
             LegacyOpError::Exists => idp(StatusCode::CONFLICT, "The user already exists.".into()),
             LegacyOpError::NotDone(m) => idp(StatusCode::BAD_REQUEST, m),
@@ -261,8 +263,14 @@ pub async fn create_user(
         }
     }
     object.insert("password".into(), json!(password));
-    object.insert("email_verified".into(), json!(f.email_verified.unwrap_or(false)));
-    for (k, v) in [("user_metadata", &f.user_metadata), ("app_metadata", &f.app_metadata)] {
+    object.insert(
+        "email_verified".into(),
+        json!(f.email_verified.unwrap_or(false)),
+    );
+    for (k, v) in [
+        ("user_metadata", &f.user_metadata),
+        ("app_metadata", &f.app_metadata),
+    ] {
         if let Some(v) = v {
             object.insert(k.into(), Value::Object(v.clone()));
         }
@@ -304,7 +312,10 @@ pub async fn create_user(
     if p.app_metadata.is_empty() {
         p.app_metadata = f.app_metadata.unwrap_or_default();
     }
-    let existing = s.store.get_user(s.tid(), &format!("auth0|{}", p.user_id)).await?;
+    let existing = s
+        .store
+        .get_user(s.tid(), &format!("auth0|{}", p.user_id))
+        .await?;
     if existing.is_some() {
         return Err(LegacyOpError::Exists);
     }
@@ -328,7 +339,11 @@ pub async fn on_update(
     after: &User,
     password: Option<&str>,
 ) -> Result<LegacyUpdate, LegacyOpError> {
-    let Some(connection) = s.store.get_connection(s.tid(), &before.connection_id).await? else {
+    let Some(connection) = s
+        .store
+        .get_connection(s.tid(), &before.connection_id)
+        .await?
+    else {
         return Ok(LegacyUpdate::default());
     };
     if !authoritative(s, &connection) {

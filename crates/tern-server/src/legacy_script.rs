@@ -118,7 +118,8 @@ impl ScriptLegacySource {
     ) -> ScriptRun {
         let started = std::time::Instant::now();
         // Waiting for a slot counts against the call's own time limit.
-        let permit = tokio::time::timeout(self.limits.timeout, self.slots.clone().acquire_owned()).await;
+        let permit =
+            tokio::time::timeout(self.limits.timeout, self.slots.clone().acquire_owned()).await;
         let Ok(Ok(_permit)) = permit else {
             return ScriptRun {
                 outcome: Err(ScriptError::Internal(

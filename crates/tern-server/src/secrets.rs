@@ -412,7 +412,10 @@ mod tests {
             .unwrap()
             .clone();
         seal_options(&key, "t1", "con_1", &mut opts, None).unwrap();
-        let stored = opts["configuration"]["DB_PASSWORD"].as_str().unwrap().to_string();
+        let stored = opts["configuration"]["DB_PASSWORD"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(stored.starts_with(PREFIX) && !stored.contains("hunter2"));
         let c = connection(Value::Object(opts.clone()));
         assert_eq!(reveal(&key, "t1", &c).unwrap()["DB_PASSWORD"], "hunter2");
@@ -422,7 +425,12 @@ mod tests {
         other.id = "con_2".into();
         assert!(reveal(&key, "t1", &other).is_err());
         let wrong_key = SecretKey::from_bytes(&[8u8; 32]).unwrap();
-        assert!(reveal(&wrong_key, "t1", &c).unwrap_err().0.contains("cannot be decrypted"));
+        assert!(
+            reveal(&wrong_key, "t1", &c)
+                .unwrap_err()
+                .0
+                .contains("cannot be decrypted")
+        );
 
         // The mask keeps the stored value; a mask without one is refused.
         let mut next = json!({"configuration": {"DB_PASSWORD": MASK, "NEW": "x"}})
@@ -430,9 +438,19 @@ mod tests {
             .unwrap()
             .clone();
         seal_options(&key, "t1", "con_1", &mut next, Some(&opts)).unwrap();
-        assert_eq!(next["configuration"]["DB_PASSWORD"].as_str().unwrap(), stored);
-        let mut bad = json!({"configuration": {"OTHER": MASK}}).as_object().unwrap().clone();
-        assert!(seal_options(&key, "t1", "con_1", &mut bad, Some(&opts)).unwrap_err().contains("OTHER"));
+        assert_eq!(
+            next["configuration"]["DB_PASSWORD"].as_str().unwrap(),
+            stored
+        );
+        let mut bad = json!({"configuration": {"OTHER": MASK}})
+            .as_object()
+            .unwrap()
+            .clone();
+        assert!(
+            seal_options(&key, "t1", "con_1", &mut bad, Some(&opts))
+                .unwrap_err()
+                .contains("OTHER")
+        );
 
         let mut shown = c.clone();
         mask(&mut shown);

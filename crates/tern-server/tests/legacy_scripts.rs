@@ -157,7 +157,12 @@ async fn create_connection(h: &Harness, t: &str, name: &str, options: Value) -> 
 
 async fn logs_of(h: &Harness, t: &str, kind: &str, connection: &str) -> Vec<String> {
     let (_, logs) = h
-        .api(t, Method::GET, &format!("/logs?q=type:{kind}&per_page=100"), None)
+        .api(
+            t,
+            Method::GET,
+            &format!("/logs?q=type:{kind}&per_page=100"),
+            None,
+        )
         .await;
     logs.as_array()
         .unwrap()
@@ -183,17 +188,29 @@ async fn mysql_template_migration(b: Backend) {
     let rows: Vec<String> = (1..=8)
         .map(|i| format!("({i}, 'maria{i}@legacy.example', 'maria{i}', '{PY_BCRYPT}')"))
         .collect();
-    mysql(&format!("INSERT INTO {} VALUES {}", table.0, rows.join(", ")));
+    mysql(&format!(
+        "INSERT INTO {} VALUES {}",
+        table.0,
+        rows.join(", ")
+    ));
     let h = Harness::start_with(b, |c| c.scripts.timeout_secs = 10).await;
     let t = h.admin_token().await;
-    let conn_id = create_connection(&h, &t, "maria", json!({
+    let conn_id = create_connection(
+        &h,
+        &t,
+        "maria",
+        json!({
         "enabledDatabaseCustomization": true, "import_mode": true, "passwordPolicy": "none",
         "customScripts": {"login": mysql_login(&table.0), "get_user": mysql_get_user(&table.0)},
-        "configuration": {"DB_HOST": "127.0.0.1", "DB_PASSWORD": ""}})).await;
+        "configuration": {"DB_HOST": "127.0.0.1", "DB_PASSWORD": ""}}),
+    )
+    .await;
     let (cid, secret) = app_on(&h, &t, &conn_id).await;
     let login = |user: String, pw: &'static str| {
-        h.token(json!({"grant_type": REALM, "client_id": cid, "client_secret": secret,
-                       "username": user, "password": pw, "realm": "maria"}))
+        h.token(
+            json!({"grant_type": REALM, "client_id": cid, "client_secret": secret,
+                       "username": user, "password": pw, "realm": "maria"}),
+        )
     };
 
     // Many simultaneous first logins of the same four users: each created once.
@@ -211,7 +228,11 @@ async fn mysql_template_migration(b: Backend) {
         logs_of(&h, &t, "f", "maria").await
     );
     let (_, u) = h.api(&t, Method::GET, "/users/auth0%7C3", None).await;
-    assert_eq!(u["app_metadata"], json!({"migrated_from": "mariadb"}), "{u}");
+    assert_eq!(
+        u["app_metadata"],
+        json!({"migrated_from": "mariadb"}),
+        "{u}"
+    );
     let (s, _) = login("maria5@legacy.example".into(), "wrong").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
@@ -221,7 +242,10 @@ async fn mysql_template_migration(b: Backend) {
         {"email": "imported2@legacy.example", "user_id": "901"}
     ]);
     let form = Form::new()
-        .part("users", Part::bytes(file.to_string().into_bytes()).file_name("users.json"))
+        .part(
+            "users",
+            Part::bytes(file.to_string().into_bytes()).file_name("users.json"),
+        )
         .text("connection_id", conn_id.clone());
     let r = h
         .http
@@ -238,7 +262,12 @@ async fn mysql_template_migration(b: Backend) {
 
     // The migration report.
     let (s, rep) = h
-        .api(&t, Method::GET, &format!("/connections/{conn_id}/migration"), None)
+        .api(
+            &t,
+            Method::GET,
+            &format!("/connections/{conn_id}/migration"),
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{rep}");
     assert_eq!(rep["connection"], "maria");
@@ -247,20 +276,42 @@ async fn mysql_template_migration(b: Backend) {
     assert_eq!(rep["sources"]["bulk_import"]["users"], 2);
     assert_eq!(rep["sources"]["signup"]["users"], 0);
     assert_eq!(rep["awaiting_credential"], 1, "imported2 has no hash");
-    assert_eq!(rep["credentials_by_scheme"], json!({"argon2id": 4, "bcrypt": 1}), "{rep}");
+    assert_eq!(
+        rep["credentials_by_scheme"],
+        json!({"argon2id": 4, "bcrypt": 1}),
+        "{rep}"
+    );
     let first = rep["first_migration_at"].as_str().unwrap();
     let last = rep["last_migration_at"].as_str().unwrap();
     assert!(first >= started.as_str() && first <= last, "{rep}");
     let (s, e) = h
-        .api(&t, Method::GET, "/connections/con_doesnotexist0000/migration", None)
+        .api(
+            &t,
+            Method::GET,
+            "/connections/con_doesnotexist0000/migration",
+            None,
+        )
         .await;
-    assert_eq!((s, e["errorCode"].as_str()), (StatusCode::NOT_FOUND, Some("inexistent_connection")));
+    assert_eq!(
+        (s, e["errorCode"].as_str()),
+        (StatusCode::NOT_FOUND, Some("inexistent_connection"))
+    );
     // The report needs read:connections.
     let narrow = h
-        .m2m_token(&h.info.client_id, &h.info.client_secret, &h.info.audience, Some("read:users"))
+        .m2m_token(
+            &h.info.client_id,
+            &h.info.client_secret,
+            &h.info.audience,
+            Some("read:users"),
+        )
         .await;
     let (s, _) = h
-        .api(&narrow, Method::GET, &format!("/connections/{conn_id}/migration"), None)
+        .api(
+            &narrow,
+            Method::GET,
+            &format!("/connections/{conn_id}/migration"),
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
@@ -270,7 +321,11 @@ async fn mysql_template_migration(b: Backend) {
         let (h, t) = (&h, &t);
         async move { h.api(t, Method::POST, &path, Some(body)).await }
     };
-    let (s, r) = try_("login", json!({"email": "maria7@legacy.example", "password": PY_PASSWORD})).await;
+    let (s, r) = try_(
+        "login",
+        json!({"email": "maria7@legacy.example", "password": PY_PASSWORD}),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["result"]["user_id"], "7");
     assert!(r["elapsed_ms"].as_u64().is_some());
@@ -282,8 +337,16 @@ async fn mysql_template_migration(b: Backend) {
     let (_, none) = h.api(&t, Method::GET, "/users/auth0%7C7", None).await;
     assert_eq!(none["statusCode"], 404, "trying stores nothing");
     let (_, r) = try_("verify", json!({"email": "a@b.c", "script": "function v(email, cb) { console.log('verifying', email); console.warn({n: 1}); cb(null, true); }"})).await;
-    assert_eq!((&r["result"], &r["console"]), (&json!(true), &json!(["verifying a@b.c", "[warn] { n: 1 }"])), "{r}");
-    let (_, r) = try_("delete", json!({"id": "1", "script": "function d(id, cb) { while (true) {} }"})).await;
+    assert_eq!(
+        (&r["result"], &r["console"]),
+        (&json!(true), &json!(["verifying a@b.c", "[warn] { n: 1 }"])),
+        "{r}"
+    );
+    let (_, r) = try_(
+        "delete",
+        json!({"id": "1", "script": "function d(id, cb) { while (true) {} }"}),
+    )
+    .await;
     assert_eq!(r["error"]["kind"], "timeout", "{r}");
     assert!(r["elapsed_ms"].as_u64().unwrap() >= 10_000);
     for (name, body, status, code) in [
@@ -291,37 +354,70 @@ async fn mysql_template_migration(b: Backend) {
         ("create", json!({"user": {}}), 404, "inexistent_script"),
         ("login", json!({"email": "x@y.z"}), 400, "invalid_body"),
         ("login", json!({"args": ["x"]}), 400, "invalid_body"),
-        ("login", json!({"args": ["x", "y"], "email": "x"}), 400, "invalid_body"),
-        ("change_email", json!({"email": "a", "newEmail": "b", "verified": "yes"}), 400, "invalid_body"),
+        (
+            "login",
+            json!({"args": ["x", "y"], "email": "x"}),
+            400,
+            "invalid_body",
+        ),
+        (
+            "change_email",
+            json!({"email": "a", "newEmail": "b", "verified": "yes"}),
+            400,
+            "invalid_body",
+        ),
         ("login", json!({"bogus": 1}), 400, "invalid_body"),
     ] {
         let (s, e) = try_(name, body.clone()).await;
-        assert_eq!((s.as_u16(), e["errorCode"].as_str()), (status, Some(code)), "{name} {body}: {e}");
+        assert_eq!(
+            (s.as_u16(), e["errorCode"].as_str()),
+            (status, Some(code)),
+            "{name} {body}: {e}"
+        );
         assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
 
     // `return callback()`: the legacy store is off for good. Migrated users log
     // in locally, the others are unknown, and a legacy email can sign up.
-    let (_, c) = h.api(&t, Method::GET, &format!("/connections/{conn_id}"), None).await;
+    let (_, c) = h
+        .api(&t, Method::GET, &format!("/connections/{conn_id}"), None)
+        .await;
     let mut options = c["options"].clone();
     options["customScripts"] = json!({
         "login": "function login(email, password, callback) { return callback(); }",
         "get_user": "function getByEmail(email, callback) { return callback(); }"});
     let (s, c) = h
-        .api(&t, Method::PATCH, &format!("/connections/{conn_id}"), Some(json!({"options": options})))
+        .api(
+            &t,
+            Method::PATCH,
+            &format!("/connections/{conn_id}"),
+            Some(json!({"options": options})),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{c}");
     let (s, _) = login("maria1@legacy.example".into(), PY_PASSWORD).await;
     assert_eq!(s, StatusCode::OK, "migrated users are Tern's now");
     let (s, body) = login("maria6@legacy.example".into(), PY_PASSWORD).await;
-    assert_eq!((s, body["error"].as_str()), (StatusCode::FORBIDDEN, Some("invalid_grant")));
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant"))
+    );
     assert!(!logs_of(&h, &t, "fu", "maria").await.is_empty());
     let r = h.http.post(format!("{}/dbconnections/signup", h.base))
         .json(&json!({"client_id": cid, "connection": "maria", "email": "maria6@legacy.example", "password": "any-thing"}))
         .send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "get_user says nobody: signup goes through");
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "get_user says nobody: signup goes through"
+    );
     let (_, rep) = h
-        .api(&t, Method::GET, &format!("/connections/{conn_id}/migration"), None)
+        .api(
+            &t,
+            Method::GET,
+            &format!("/connections/{conn_id}/migration"),
+            None,
+        )
         .await;
     assert_eq!(rep["sources"]["signup"]["users"], 1);
     h.stop().await;
@@ -348,42 +444,66 @@ async fn legacy_http() -> LegacyHttp {
     let users: Arc<Vec<(u32, &'static str, &'static str)>> = Arc::new(
         (1..=12)
             .map(|i| {
-                let email: &'static str = Box::leak(format!("web{i}@http.example").into_boxed_str());
+                let email: &'static str =
+                    Box::leak(format!("web{i}@http.example").into_boxed_str());
                 (100 + i, email, "s3cret-Web")
             })
             .collect(),
     );
-    type St = (Arc<Vec<(u32, &'static str, &'static str)>>, Arc<AtomicUsize>);
-    let profile = |id: u32, email: &str| {
-        json!({"id": id, "email": email, "name": format!("Web User {id}"), "plan": "pro", "lang": "de"})
-    };
+    type St = (
+        Arc<Vec<(u32, &'static str, &'static str)>>,
+        Arc<AtomicUsize>,
+    );
+    let profile = |id: u32, email: &str| json!({"id": id, "email": email, "name": format!("Web User {id}"), "plan": "pro", "lang": "de"});
     let authed = |h: &HeaderMap| h.get("x-api-key").and_then(|v| v.to_str().ok()) == Some(HTTP_KEY);
     let app = axum::Router::new()
         .route(
             "/authenticate",
-            post(move |AxState((users, calls)): AxState<St>, headers: HeaderMap, axum::Json(b): axum::Json<Value>| async move {
-                calls.fetch_add(1, Ordering::SeqCst);
-                if !authed(&headers) {
-                    return (axum::http::StatusCode::FORBIDDEN, axum::Json(json!({"error": "bad key"})));
-                }
-                match users.iter().find(|u| Some(u.1) == b["email"].as_str()) {
-                    Some(u) if Some(u.2) == b["password"].as_str() => (axum::http::StatusCode::OK, axum::Json(profile(u.0, u.1))),
-                    _ => (axum::http::StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "invalid credentials"}))),
-                }
-            }),
+            post(
+                move |AxState((users, calls)): AxState<St>,
+                      headers: HeaderMap,
+                      axum::Json(b): axum::Json<Value>| async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    if !authed(&headers) {
+                        return (
+                            axum::http::StatusCode::FORBIDDEN,
+                            axum::Json(json!({"error": "bad key"})),
+                        );
+                    }
+                    match users.iter().find(|u| Some(u.1) == b["email"].as_str()) {
+                        Some(u) if Some(u.2) == b["password"].as_str() => {
+                            (axum::http::StatusCode::OK, axum::Json(profile(u.0, u.1)))
+                        }
+                        _ => (
+                            axum::http::StatusCode::UNAUTHORIZED,
+                            axum::Json(json!({"error": "invalid credentials"})),
+                        ),
+                    }
+                },
+            ),
         )
         .route(
             "/users",
-            get(move |AxState((users, calls)): AxState<St>, headers: HeaderMap, Query(q): Query<std::collections::HashMap<String, String>>| async move {
-                calls.fetch_add(1, Ordering::SeqCst);
-                if !authed(&headers) {
-                    return (axum::http::StatusCode::FORBIDDEN, axum::Json(json!({"error": "bad key"})));
-                }
-                match users.iter().find(|u| Some(u.1) == q.get("email").map(String::as_str)) {
-                    Some(u) => (axum::http::StatusCode::OK, axum::Json(profile(u.0, u.1))),
-                    None => (axum::http::StatusCode::NOT_FOUND, axum::Json(json!({}))),
-                }
-            }),
+            get(
+                move |AxState((users, calls)): AxState<St>,
+                      headers: HeaderMap,
+                      Query(q): Query<std::collections::HashMap<String, String>>| async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    if !authed(&headers) {
+                        return (
+                            axum::http::StatusCode::FORBIDDEN,
+                            axum::Json(json!({"error": "bad key"})),
+                        );
+                    }
+                    match users
+                        .iter()
+                        .find(|u| Some(u.1) == q.get("email").map(String::as_str))
+                    {
+                        Some(u) => (axum::http::StatusCode::OK, axum::Json(profile(u.0, u.1))),
+                        None => (axum::http::StatusCode::NOT_FOUND, axum::Json(json!({}))),
+                    }
+                },
+            ),
         )
         .with_state((users, calls.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -432,10 +552,16 @@ async fn http_legacy_with_globals(b: Backend) {
     let legacy = legacy_http().await;
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
-    let conn_id = create_connection(&h, &t, "web-legacy", json!({
+    let conn_id = create_connection(
+        &h,
+        &t,
+        "web-legacy",
+        json!({
         "enabledDatabaseCustomization": true, "import_mode": true,
         "customScripts": {"login": HTTP_LOGIN, "get_user": HTTP_GET_USER},
-        "configuration": {"LEGACY_URL": legacy.url, "API_KEY": HTTP_KEY}})).await;
+        "configuration": {"LEGACY_URL": legacy.url, "API_KEY": HTTP_KEY}}),
+    )
+    .await;
     let (cid, secret) = app_on(&h, &t, &conn_id).await;
     let login = |user: &str, pw: &str| {
         h.token(json!({"grant_type": REALM, "client_id": cid, "client_secret": secret,
@@ -447,10 +573,18 @@ async fn http_legacy_with_globals(b: Backend) {
     assert_eq!(u["app_metadata"], json!({"plan": "pro"}), "{u}");
     assert_eq!(u["user_metadata"], json!({"lang": "de"}));
     assert_eq!(u["name"], "Web User 101");
-    assert_eq!(u["identities"][0]["user_id"], "101", "a numeric id, as a string");
+    assert_eq!(
+        u["identities"][0]["user_id"], "101",
+        "a numeric id, as a string"
+    );
     let (s, _) = login("web2@http.example", "wrong").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    assert!(logs_of(&h, &t, "fp", "web-legacy").await.iter().any(|d| d.contains("legacy store")));
+    assert!(
+        logs_of(&h, &t, "fp", "web-legacy")
+            .await
+            .iter()
+            .any(|d| d.contains("legacy store"))
+    );
     // Signup of a legacy user: refused after get_user.
     let r = h.http.post(format!("{}/dbconnections/signup", h.base))
         .json(&json!({"client_id": cid, "connection": "web-legacy", "email": "web3@http.example", "password": "Whatever-1"}))
@@ -469,7 +603,10 @@ async fn http_legacy_with_globals(b: Backend) {
     let (s, body) = login("web4@http.example", "s3cret-Web").await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(
-        logs_of(&h, &t, "f", "web-legacy").await.iter().any(|d| d.contains("Legacy login failed; nothing was stored")),
+        logs_of(&h, &t, "f", "web-legacy")
+            .await
+            .iter()
+            .any(|d| d.contains("Legacy login failed; nothing was stored")),
     );
     h.stop().await;
 }
@@ -478,34 +615,87 @@ async fn http_legacy_with_globals(b: Backend) {
 
 /// (connection name, login script, what the tenant log must say).
 const HOSTILE: &[(&str, &str, &str)] = &[
-    ("endless-loop", "function login(e, p, cb) { while (true) {} }", "exceeded its time limit"),
-    ("memory-bomb", "function login(e, p, cb) { const a = []; while (true) a.push(new Array(1e6).fill(1.5)); }", "exceeded its memory limit"),
-    ("deep-recursion", "function login(e, p, cb) { function r(n) { return r(n + 1) + 1; } r(0); }", "exceeded its stack limit"),
-    ("no-callback", "function login(e, p, cb) { }", "without calling callback"),
-    ("two-callbacks", "function login(e, p, cb) { cb(new Error('first answer')); cb(null, {user_id: 'x1', email: e}); }", "first answer"),
-    ("throws", "function login(e, p, cb) { throw new Error('kaboom'); }", "Error: kaboom"),
-    ("require-fs", "function login(e, p, cb) { const fs = require('fs'); cb(null, {user_id: fs.readFileSync('/etc/passwd', 'utf8'), email: e}); }", "module not available in the script sandbox: fs"),
-    ("process-exit", "function login(e, p, cb) { process.exit(1); }", "process"),
-    ("console-flood", "function login(e, p, cb) { for (let i = 0; i < 200000; i++) console.log('spam '.repeat(50)); cb(new Error('printed a lot')); }", "printed a lot"),
+    (
+        "endless-loop",
+        "function login(e, p, cb) { while (true) {} }",
+        "exceeded its time limit",
+    ),
+    (
+        "memory-bomb",
+        "function login(e, p, cb) { const a = []; while (true) a.push(new Array(1e6).fill(1.5)); }",
+        "exceeded its memory limit",
+    ),
+    (
+        "deep-recursion",
+        "function login(e, p, cb) { function r(n) { return r(n + 1) + 1; } r(0); }",
+        "exceeded its stack limit",
+    ),
+    (
+        "no-callback",
+        "function login(e, p, cb) { }",
+        "without calling callback",
+    ),
+    (
+        "two-callbacks",
+        "function login(e, p, cb) { cb(new Error('first answer')); cb(null, {user_id: 'x1', email: e}); }",
+        "first answer",
+    ),
+    (
+        "throws",
+        "function login(e, p, cb) { throw new Error('kaboom'); }",
+        "Error: kaboom",
+    ),
+    (
+        "require-fs",
+        "function login(e, p, cb) { const fs = require('fs'); cb(null, {user_id: fs.readFileSync('/etc/passwd', 'utf8'), email: e}); }",
+        "module not available in the script sandbox: fs",
+    ),
+    (
+        "process-exit",
+        "function login(e, p, cb) { process.exit(1); }",
+        "process",
+    ),
+    (
+        "console-flood",
+        "function login(e, p, cb) { for (let i = 0; i < 200000; i++) console.log('spam '.repeat(50)); cb(new Error('printed a lot')); }",
+        "printed a lot",
+    ),
 ];
 
 async fn hostile_scripts_fail_clearly_while_others_log_in(b: Backend) {
     let legacy = legacy_http().await;
     let h = Harness::start_with(b, |c| c.scripts.timeout_secs = 15).await;
     let t = h.admin_token().await;
-    let good = create_connection(&h, &t, "good-legacy", json!({
+    let good = create_connection(
+        &h,
+        &t,
+        "good-legacy",
+        json!({
         "enabledDatabaseCustomization": true, "import_mode": true,
         "customScripts": {"login": HTTP_LOGIN},
-        "configuration": {"LEGACY_URL": legacy.url, "API_KEY": HTTP_KEY}})).await;
+        "configuration": {"LEGACY_URL": legacy.url, "API_KEY": HTTP_KEY}}),
+    )
+    .await;
     let (cid, secret) = app_on(&h, &t, &good).await;
     let mut enabled = vec![h.info.client_id.clone(), cid.clone()];
     enabled.dedup();
     for (name, script, _) in HOSTILE {
-        let id = create_connection(&h, &t, name, json!({
+        let id = create_connection(
+            &h,
+            &t,
+            name,
+            json!({
             "enabledDatabaseCustomization": true, "import_mode": true,
-            "customScripts": {"login": script}})).await;
+            "customScripts": {"login": script}}),
+        )
+        .await;
         let (s, _) = h
-            .api(&t, Method::PATCH, &format!("/connections/{id}"), Some(json!({"enabled_clients": enabled})))
+            .api(
+                &t,
+                Method::PATCH,
+                &format!("/connections/{id}"),
+                Some(json!({"enabled_clients": enabled})),
+            )
             .await;
         assert_eq!(s, StatusCode::OK);
     }
@@ -536,7 +726,11 @@ async fn hostile_scripts_fail_clearly_while_others_log_in(b: Backend) {
         for round in 0..2 {
             let mut batch = Vec::new();
             for i in 2..=7 {
-                batch.push(token("good-legacy", &format!("web{i}@http.example"), "s3cret-Web"));
+                batch.push(token(
+                    "good-legacy",
+                    &format!("web{i}@http.example"),
+                    "s3cret-Web",
+                ));
             }
             batch.push(token("good-legacy", "web1@http.example", "s3cret-Web"));
             for r in join_all(batch).await {
@@ -560,24 +754,44 @@ async fn hostile_scripts_fail_clearly_while_others_log_in(b: Backend) {
     for ((name, _, _), (s, body, at)) in HOSTILE.iter().zip(&hostile) {
         assert_eq!(*s, StatusCode::SERVICE_UNAVAILABLE, "{name}: {body}");
         assert_eq!(body["error"], "temporarily_unavailable", "{name}");
-        assert!(*at - started < Duration::from_secs(20), "{name} ended in time");
+        assert!(
+            *at - started < Duration::from_secs(20),
+            "{name} ended in time"
+        );
     }
     for (name, _, says) in HOSTILE {
         let logs = logs_of(&h, &t, "f", name).await;
         assert!(
-            logs.iter().any(|d| d.contains("nothing was stored") && d.contains(says)),
+            logs.iter()
+                .any(|d| d.contains("nothing was stored") && d.contains(says)),
             "{name}: the log says {says:?}: {logs:?}"
         );
     }
     let (_, found) = h
-        .api(&t, Method::GET, "/users-by-email?email=victim@example.com", None)
+        .api(
+            &t,
+            Method::GET,
+            "/users-by-email?email=victim@example.com",
+            None,
+        )
         .await;
     assert_eq!(found, json!([]), "no hostile script created a user");
     // The flood's console is capped, as the try endpoint shows.
-    let flood = create_connection(&h, &t, "flood-try", json!({"enabledDatabaseCustomization": true, "import_mode": true,
-        "customScripts": {"login": HOSTILE[8].1}})).await;
+    let flood = create_connection(
+        &h,
+        &t,
+        "flood-try",
+        json!({"enabledDatabaseCustomization": true, "import_mode": true,
+        "customScripts": {"login": HOSTILE[8].1}}),
+    )
+    .await;
     let (s, r) = h
-        .api(&t, Method::POST, &format!("/connections/{flood}/scripts/login/try"), Some(json!({"email": "a@b.c", "password": "x"})))
+        .api(
+            &t,
+            Method::POST,
+            &format!("/connections/{flood}/scripts/login/try"),
+            Some(json!({"email": "a@b.c", "password": "x"})),
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
     let console = r["console"].as_array().unwrap();

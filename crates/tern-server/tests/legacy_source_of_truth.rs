@@ -156,7 +156,9 @@ async fn legacy_stays_the_source_of_truth(b: Backend) {
     );
     psql(
         &lurl,
-        &format!("INSERT INTO users (email, nickname, password) VALUES ('ann@legacy.example', 'ann', '{HELLO_BCRYPT}')"),
+        &format!(
+            "INSERT INTO users (email, nickname, password) VALUES ('ann@legacy.example', 'ann', '{HELLO_BCRYPT}')"
+        ),
     );
     let mut h = Harness::start(b).await;
     let t = h.admin_token().await;
@@ -188,7 +190,10 @@ async fn legacy_stays_the_source_of_truth(b: Backend) {
         .unwrap();
     assert_eq!(listed["options"]["configuration"], masked, "list");
     let raw = raw_connection_rows(&h);
-    assert!(raw.contains("legacy-truth") && raw.contains("$tern-sealed$v1$"), "{raw}");
+    assert!(
+        raw.contains("legacy-truth") && raw.contains("$tern-sealed$v1$"),
+        "{raw}"
+    );
     assert!(
         !raw.contains(API_KEY) && !raw.contains(&legacy.name),
         "the raw row holds no secret: {raw}"
@@ -229,8 +234,15 @@ async fn legacy_stays_the_source_of_truth(b: Backend) {
 
     // --- POST /users: get_user, create, login; the legacy row holds a bcrypt hash.
     let (s, u) = h
-        .api(&t, Method::POST, "/users", Some(json!({"connection": "legacy-truth", "email": "bob@legacy.example",
-            "password": "B0b-password", "user_metadata": {"lang": "fr"}})))
+        .api(
+            &t,
+            Method::POST,
+            "/users",
+            Some(
+                json!({"connection": "legacy-truth", "email": "bob@legacy.example",
+            "password": "B0b-password", "user_metadata": {"lang": "fr"}}),
+            ),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{u}");
     let row = psql(
@@ -238,7 +250,10 @@ async fn legacy_stays_the_source_of_truth(b: Backend) {
         "SELECT id || ' ' || password || ' ' || tenant_seen FROM users WHERE email = 'bob@legacy.example'",
     );
     let (bob_id, rest) = row.split_once(' ').unwrap();
-    assert!(rest.starts_with("$2"), "created by the script with bcrypt: {row}");
+    assert!(
+        rest.starts_with("$2"),
+        "created by the script with bcrypt: {row}"
+    );
     assert!(
         rest.ends_with("/legacy-truth"),
         "Auth0's user object: tenant/connection: {row}"
@@ -260,7 +275,11 @@ async fn legacy_stays_the_source_of_truth(b: Backend) {
     let (s, e) = h
         .api(&t, Method::POST, "/users", Some(json!({"connection": "legacy-truth", "email": "ann@legacy.example", "password": "x"})))
         .await;
-    assert_eq!((s, e["errorCode"].as_str()), (StatusCode::CONFLICT, Some("auth0_idp_error")), "{e}");
+    assert_eq!(
+        (s, e["errorCode"].as_str()),
+        (StatusCode::CONFLICT, Some("auth0_idp_error")),
+        "{e}"
+    );
 
     // --- signup goes through the same sequence.
     let r = h.http.post(format!("{}/dbconnections/signup", h.base))
@@ -268,7 +287,10 @@ async fn legacy_stays_the_source_of_truth(b: Backend) {
         .send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(
-        psql(&lurl, "SELECT count(*) FROM users WHERE email = 'cy@legacy.example'"),
+        psql(
+            &lurl,
+            "SELECT count(*) FROM users WHERE email = 'cy@legacy.example'"
+        ),
         "1"
     );
     let r = h.http.post(format!("{}/dbconnections/signup", h.base))
@@ -283,15 +305,32 @@ async fn legacy_stays_the_source_of_truth(b: Backend) {
     // --- verify, change_password, change_email through PATCH /users.
     let path = format!("/users/{}", urlencoding::encode(&bob_uid));
     let (s, u) = h
-        .api(&t, Method::PATCH, &path, Some(json!({"email_verified": true})))
+        .api(
+            &t,
+            Method::PATCH,
+            &path,
+            Some(json!({"email_verified": true})),
+        )
         .await;
-    assert_eq!((s, &u["email_verified"]), (StatusCode::OK, &json!(true)), "{u}");
     assert_eq!(
-        psql(&lurl, &format!("SELECT email_verified FROM users WHERE id = {bob_id}")),
+        (s, &u["email_verified"]),
+        (StatusCode::OK, &json!(true)),
+        "{u}"
+    );
+    assert_eq!(
+        psql(
+            &lurl,
+            &format!("SELECT email_verified FROM users WHERE id = {bob_id}")
+        ),
         "t"
     );
     let (s, u) = h
-        .api(&t, Method::PATCH, &path, Some(json!({"password": "N3w-password"})))
+        .api(
+            &t,
+            Method::PATCH,
+            &path,
+            Some(json!({"password": "N3w-password"})),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{u}");
     let stored = h
@@ -301,17 +340,28 @@ async fn legacy_stays_the_source_of_truth(b: Backend) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.credential, None, "the new password went to the legacy store only");
+    assert_eq!(
+        stored.credential, None,
+        "the new password went to the legacy store only"
+    );
     let (s, _) = login("bob@legacy.example", "B0b-password").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = login("bob@legacy.example", "N3w-password").await;
     assert_eq!(s, StatusCode::OK);
     let (s, u) = h
-        .api(&t, Method::PATCH, &path, Some(json!({"email": "robert@legacy.example", "email_verified": true})))
+        .api(
+            &t,
+            Method::PATCH,
+            &path,
+            Some(json!({"email": "robert@legacy.example", "email_verified": true})),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{u}");
     assert_eq!(
-        psql(&lurl, &format!("SELECT email || ' ' || email_verified FROM users WHERE id = {bob_id}")),
+        psql(
+            &lurl,
+            &format!("SELECT email || ' ' || email_verified FROM users WHERE id = {bob_id}")
+        ),
         "robert@legacy.example true"
     );
     let (s, _) = login("robert@legacy.example", "N3w-password").await;
@@ -321,7 +371,10 @@ async fn legacy_stays_the_source_of_truth(b: Backend) {
     let (s, _) = h.api(&t, Method::DELETE, &path, None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(
-        psql(&lurl, &format!("SELECT count(*) FROM users WHERE id = {bob_id}")),
+        psql(
+            &lurl,
+            &format!("SELECT count(*) FROM users WHERE id = {bob_id}")
+        ),
         "0"
     );
     let (_, gone) = h.api(&t, Method::GET, &path, None).await;
@@ -329,11 +382,19 @@ async fn legacy_stays_the_source_of_truth(b: Backend) {
 
     // --- the migration report sees profiles, none with a credential.
     let (s, rep) = h
-        .api(&t, Method::GET, &format!("/connections/{conn_id}/migration"), None)
+        .api(
+            &t,
+            Method::GET,
+            &format!("/connections/{conn_id}/migration"),
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{rep}");
     assert_eq!(rep["import_mode"], false);
-    assert_eq!(rep["sources"]["legacy"]["users"], 1, "ann, kept at login: {rep}");
+    assert_eq!(
+        rep["sources"]["legacy"]["users"], 1,
+        "ann, kept at login: {rep}"
+    );
     assert_eq!(rep["sources"]["signup"]["users"], 1, "cy: {rep}");
     assert_eq!(rep["awaiting_credential"], 2);
     assert_eq!(rep["credentials_by_scheme"], json!({}));
@@ -342,14 +403,24 @@ async fn legacy_stays_the_source_of_truth(b: Backend) {
     let mut options = got["options"].clone();
     options["passwordPolicy"] = json!("none");
     let (s, c2) = h
-        .api(&t, Method::PATCH, &format!("/connections/{conn_id}"), Some(json!({"options": options})))
+        .api(
+            &t,
+            Method::PATCH,
+            &format!("/connections/{conn_id}"),
+            Some(json!({"options": options})),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{c2}");
     assert_eq!(c2["options"]["configuration"], masked);
     let mut bad = options.clone();
     bad["configuration"]["NEW_KEY"] = json!("********");
     let (s, e) = h
-        .api(&t, Method::PATCH, &format!("/connections/{conn_id}"), Some(json!({"options": bad})))
+        .api(
+            &t,
+            Method::PATCH,
+            &format!("/connections/{conn_id}"),
+            Some(json!({"options": bad})),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(e["message"].as_str().unwrap().contains("NEW_KEY"), "{e}");
@@ -369,7 +440,11 @@ async fn legacy_stays_the_source_of_truth(b: Backend) {
                        "client_secret": secret, "username": user, "password": pw, "realm": "legacy-truth"}))
     };
     let (s, body) = login("ann@legacy.example", "correct horse battery staple").await;
-    assert_eq!(s, StatusCode::OK, "after a restart and a masked PATCH: {body}");
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "after a restart and a masked PATCH: {body}"
+    );
 
     // A tried script that prints the secret: the answer masks it.
     let (s, tried) = h
@@ -386,19 +461,37 @@ async fn legacy_stays_the_source_of_truth(b: Backend) {
     psql(&lurl, "ALTER TABLE users RENAME TO users_gone");
     let ann_path = "/users/auth0%7C1";
     let (s, e) = h
-        .api(&t, Method::PATCH, ann_path, Some(json!({"email": "ann2@legacy.example"})))
+        .api(
+            &t,
+            Method::PATCH,
+            ann_path,
+            Some(json!({"email": "ann2@legacy.example"})),
+        )
         .await;
-    assert_eq!((s, e["errorCode"].as_str()), (StatusCode::BAD_REQUEST, Some("auth0_idp_error")), "{e}");
+    assert_eq!(
+        (s, e["errorCode"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("auth0_idp_error")),
+        "{e}"
+    );
     assert!(
-        e["message"].as_str().unwrap().contains("change_email script")
-            && e["message"].as_str().unwrap().contains("nothing was changed"),
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("change_email script")
+            && e["message"]
+                .as_str()
+                .unwrap()
+                .contains("nothing was changed"),
         "{e}"
     );
     let (_, ann) = h.api(&t, Method::GET, ann_path, None).await;
     assert_eq!(ann["email"], "ann@legacy.example", "unchanged");
     let (s, e) = h.api(&t, Method::DELETE, ann_path, None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
-    assert!(e["message"].as_str().unwrap().contains("delete script"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("delete script"),
+        "{e}"
+    );
     let (s, _) = h.api(&t, Method::GET, ann_path, None).await;
     assert_eq!(s, StatusCode::OK, "not deleted");
     let (s, e) = h
@@ -406,7 +499,12 @@ async fn legacy_stays_the_source_of_truth(b: Backend) {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
     let (_, found) = h
-        .api(&t, Method::GET, "/users-by-email?email=dee@legacy.example", None)
+        .api(
+            &t,
+            Method::GET,
+            "/users-by-email?email=dee@legacy.example",
+            None,
+        )
         .await;
     assert_eq!(found, json!([]), "no half-written user");
     let (s, body) = login("ann@legacy.example", "correct horse battery staple").await;

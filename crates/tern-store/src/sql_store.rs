@@ -9,11 +9,11 @@ use sqlx::query::Query as SqlxQuery;
 // Dynamic SQL here is built only from constants and from `search_sql`, which
 // binds every user value as a parameter; that is what `AssertSqlSafe` asserts.
 use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
+use tern_core::migration::{CredentialGroup, MigrationStats, SourceCount};
 use tern_core::model::{
     Client, ClientGrant, Connection, Job, JobSpec, JobStatus, JsonObject, LogEvent, ResourceServer,
     SigningKey, Tenant, User, UserSource,
 };
-use tern_core::migration::{CredentialGroup, MigrationStats, SourceCount};
 use tern_core::store::{ImportBatch, InsertOutcome, Store, UserPage, UserSearch};
 use tern_core::{CoreError, CoreResult};
 
@@ -631,7 +631,11 @@ impl Store for SqlStore {
             stats.sources.push(SourceCount {
                 source: r.try_get(0).map_err(storage)?,
                 users: count(r.try_get(1).map_err(storage)?),
-                without_credential: count(r.try_get::<Option<i64>, _>(2).map_err(storage)?.unwrap_or(0)),
+                without_credential: count(
+                    r.try_get::<Option<i64>, _>(2)
+                        .map_err(storage)?
+                        .unwrap_or(0),
+                ),
                 first_at: r.try_get(3).map_err(storage)?,
                 last_at: r.try_get(4).map_err(storage)?,
             });

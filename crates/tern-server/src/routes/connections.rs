@@ -251,7 +251,9 @@ pub async fn list(
     }
     let items: Vec<Value> = all
         .iter()
-        .map(|c| tern_core::user_profile::project_fields(json!(masked(c.clone())), &fields, include))
+        .map(|c| {
+            tern_core::user_profile::project_fields(json!(masked(c.clone())), &fields, include)
+        })
         .collect();
     Ok(Json(paging.apply(items, "connections")))
 }

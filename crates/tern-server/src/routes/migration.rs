@@ -132,7 +132,7 @@ fn arguments(name: ScriptName, body: &Map<String, Value>) -> Result<Vec<Value>, 
     };
     if let Some(extra) = named
         .iter()
-        .find(|k| !wanted.contains(k) && !(name == ScriptName::Login && **k == "username"))
+        .find(|k| !(wanted.contains(k) || (name == ScriptName::Login && **k == "username")))
     {
         return Err(bad(format!(
             "'{extra}' is not an input of the {} script ({}).",
