@@ -154,6 +154,18 @@ pub trait LegacySource: Send + Sync {
     ) -> Result<bool, LegacyError> {
         Err(not_supported("change_email", connection))
     }
+
+    /// Tell the legacy store that this user now lives in Tern (a connector's
+    /// optional "mark migrated" step), after the user was stored. The
+    /// default does nothing: scripts have no such step.
+    async fn mark_migrated(
+        &self,
+        _tenant: &str,
+        _connection: &Connection,
+        _profile: &LegacyProfile,
+    ) -> Result<(), LegacyError> {
+        Ok(())
+    }
 }
 
 /// Normalise a profile returned by a script. Refuses a profile without a

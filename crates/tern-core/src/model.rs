@@ -124,6 +124,11 @@ pub struct ResourceServer {
     /// The Management API itself: cannot be changed or deleted.
     #[serde(default)]
     pub is_system: bool,
+    /// Tern extension: only machine clients (client credentials through a
+    /// client grant) may get tokens for this API; every user-facing grant is
+    /// refused. Auth0 leaves this to a rule the customer must remember to write.
+    #[serde(default)]
+    pub tern_machine_to_machine_only: bool,
 }
 
 fn rs256() -> String {

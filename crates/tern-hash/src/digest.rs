@@ -84,6 +84,19 @@ pub(crate) enum DigestName {
 }
 
 impl Digest {
+    /// Every digest.
+    pub const ALL: [Digest; 9] = [
+        Digest::Md4,
+        Digest::Md5,
+        Digest::Ripemd160,
+        Digest::Sha1,
+        Digest::Sha224,
+        Digest::Sha256,
+        Digest::Sha384,
+        Digest::Sha512,
+        Digest::Whirlpool,
+    ];
+
     /// Stable lower-case name (`"sha256"`, `"ripemd160"`, ...).
     pub fn name(self) -> &'static str {
         match self {

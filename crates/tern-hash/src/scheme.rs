@@ -114,6 +114,56 @@ macro_rules! by_digest {
 }
 
 impl Scheme {
+    /// The schemes a self-describing hash string can have (every scheme but
+    /// [`Scheme::Auth0Custom`]), for configuration that names one.
+    pub fn self_describing() -> impl Iterator<Item = Scheme> {
+        const FIXED: [Scheme; 22] = [
+            Scheme::Bcrypt,
+            Scheme::Argon2id,
+            Scheme::Argon2i,
+            Scheme::Argon2d,
+            Scheme::Scrypt,
+            Scheme::Md5Crypt,
+            Scheme::Apr1Md5Crypt,
+            Scheme::Sha256Crypt,
+            Scheme::Sha512Crypt,
+            Scheme::Phpass,
+            Scheme::Drupal7,
+            Scheme::Drupal7Upgraded,
+            Scheme::DjangoPbkdf2Sha256,
+            Scheme::DjangoPbkdf2Sha1,
+            Scheme::DjangoBcryptSha256,
+            Scheme::DjangoBcrypt,
+            Scheme::DjangoArgon2,
+            Scheme::DjangoScrypt,
+            Scheme::DjangoSha1,
+            Scheme::DjangoMd5,
+            Scheme::AspNetIdentityV2,
+            Scheme::AspNetIdentityV3,
+        ];
+        FIXED
+            .into_iter()
+            .chain(Digest::ALL.into_iter().flat_map(|d| {
+                [
+                    Scheme::Pbkdf2(d),
+                    Scheme::PasslibPbkdf2(d),
+                    Scheme::Ldap {
+                        digest: d,
+                        salted: false,
+                    },
+                    Scheme::Ldap {
+                        digest: d,
+                        salted: true,
+                    },
+                ]
+            }))
+    }
+
+    /// The self-describing scheme called `name` (see [`Scheme::name`]).
+    pub fn from_name(name: &str) -> Option<Scheme> {
+        Self::self_describing().find(|s| s.name() == name)
+    }
+
     /// Stable lower-case name, e.g. `"bcrypt"`, `"argon2id"`,
     /// `"pbkdf2-sha256"`, `"django-pbkdf2-sha256"`, `"ldap-ssha"`,
     /// `"auth0-custom-sha256"`.

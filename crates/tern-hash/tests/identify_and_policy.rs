@@ -220,3 +220,26 @@ fn stored_hash_is_shareable() {
     assert_send_sync::<StoredHash>();
     assert_send_sync::<HashPolicy>();
 }
+
+#[test]
+fn schemes_are_found_by_their_names() {
+    let names: Vec<&str> = Scheme::self_describing().map(Scheme::name).collect();
+    let unique: std::collections::BTreeSet<&str> = names.iter().copied().collect();
+    assert_eq!(unique.len(), names.len(), "names are unique: {names:?}");
+    for s in Scheme::self_describing() {
+        assert_eq!(Scheme::from_name(s.name()), Some(s));
+    }
+    for (hash, name) in [
+        (
+            "$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K",
+            "bcrypt",
+        ),
+        ("{SSHA}AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "ldap-ssha"),
+    ] {
+        let parsed = StoredHash::parse(hash).unwrap().scheme();
+        assert_eq!(Scheme::from_name(name), Some(parsed));
+    }
+    for unknown in ["", "bcyrpt", "auth0-custom-sha256", "BCRYPT"] {
+        assert_eq!(Scheme::from_name(unknown), None, "{unknown}");
+    }
+}

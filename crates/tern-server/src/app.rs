@@ -118,11 +118,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let scripts = Arc::new(crate::legacy_script::ScriptLegacySource::from_config(
         &config.scripts,
     ));
-    // Sources see configuration in clear; only the wrapper holds the key.
-    let legacy: Arc<dyn tern_core::legacy::LegacySource> = Arc::new(
-        crate::secrets::Revealing::new(secrets.clone(), scripts.clone()),
-    );
-    let state = AppState(Arc::new(Inner {
+    let sql =
+        crate::connectors::sql::SqlConnectors::new(policy, config.scripts.allowed_hosts.clone());
+    // Cyclic: connectors mint their machine tokens through the state that owns them.
+    let state = AppState(Arc::new_cyclic(|weak| Inner {
         store,
         tenant,
         keys,
@@ -130,7 +129,16 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         limiter: RateLimiter::new(config.rate_limit),
         config,
         policy,
-        legacy: Some(legacy),
+        // Sources (scripts, connectors) see configuration in clear; only
+        // the Revealing wrapper holds the key.
+        legacy: Some(Arc::new(crate::secrets::Revealing::new(
+            secrets.clone(),
+            Arc::new(crate::connectors::Dispatcher::new(
+                scripts.clone(),
+                sql,
+                weak.clone(),
+            )),
+        ))),
         secrets,
         scripts,
         jobs_notify: tokio::sync::Notify::new(),

@@ -141,6 +141,7 @@ pub async fn bootstrap(
                 allow_offline_access: false,
                 skip_consent_for_verifiable_first_party_clients: false,
                 is_system: true,
+                tern_machine_to_machine_only: true,
             },
         )
         .await?;

@@ -16,16 +16,10 @@ use crate::error::OAuthError;
 use crate::state::AppState;
 
 /// Whether logins on this connection consult the legacy store: "use my own
-/// database" and "import users" are on and a `login` script exists.
+/// database" and "import users" are on and a `login` script or a connector
+/// (`options.tern_connector`) exists.
 pub fn applies(s: &AppState, c: &Connection) -> bool {
-    s.legacy.is_some()
-        && c.custom_database()
-        && c.import_mode()
-        && c.options
-            .get("customScripts")
-            .and_then(|m| m.get("login"))
-            .and_then(Value::as_str)
-            .is_some_and(|src| !src.trim().is_empty())
+    has_source(s, c, "login")
 }
 
 /// Whether this password login asks the legacy store: with import mode on,
@@ -36,16 +30,44 @@ pub fn consults_legacy(s: &AppState, c: &Connection, user: Option<&User>) -> boo
         || crate::legacy_ops::authoritative(s, c)
 }
 
-/// Whether signup, reset and user creation consult the legacy `get_user`.
+/// Whether signup, reset and user creation consult the legacy `get_user`
+/// (a script, or a connector).
 pub fn applies_get_user(s: &AppState, c: &Connection) -> bool {
+    has_source(s, c, "get_user")
+}
+
+fn has_source(s: &AppState, c: &Connection, script: &str) -> bool {
     s.legacy.is_some()
         && c.custom_database()
         && c.import_mode()
-        && c.options
-            .get("customScripts")
-            .and_then(|m| m.get("get_user"))
-            .and_then(Value::as_str)
-            .is_some_and(|src| !src.trim().is_empty())
+        && (crate::connectors::configured(c).is_some()
+            || c.options
+                .get("customScripts")
+                .and_then(|m| m.get(script))
+                .and_then(Value::as_str)
+                .is_some_and(|src| !src.trim().is_empty()))
+}
+
+/// Tell the legacy store the user moved (a connector's `mark_migrated`). The
+/// user is already stored and logs in either way: a failure is a warning.
+async fn mark_migrated(
+    s: &AppState,
+    connection: &Connection,
+    profile: &tern_core::legacy::LegacyProfile,
+    ev: &LogEvent,
+) {
+    let Some(legacy) = s.legacy.as_ref() else {
+        return;
+    };
+    if let Err(e) = legacy.mark_migrated(s.tid(), connection, profile).await {
+        tracing::warn!(connection = %connection.name, error = %e, "mark_migrated failed");
+        let mut warning = ev.clone();
+        warning.kind = "w".into();
+        warning.description = Some(format!(
+            "User migrated, but the legacy store was not told: {e}"
+        ));
+        s.log(warning).await;
+    }
 }
 
 fn wrong() -> OAuthError {
@@ -109,6 +131,7 @@ pub async fn login(
             }
         };
     }
+    let profile_copy = profile.clone();
     let state = s.clone();
     let pw = password.to_string();
     let credential = tokio::task::spawn_blocking(move || state.policy.hash(&pw))
@@ -135,12 +158,16 @@ pub async fn login(
             user.user_metadata = profile.user_metadata;
         }
         s.store.update_user(s.tid(), &user).await?;
+        mark_migrated(s, connection, &profile_copy, ev).await;
         return Ok(user);
     }
 
     let user = migrated_user(profile, connection, Some(credential), UserSource::LazyLogin);
     match s.store.insert_user(s.tid(), &user).await? {
-        InsertOutcome::Inserted => Ok(user),
+        InsertOutcome::Inserted => {
+            mark_migrated(s, connection, &profile_copy, ev).await;
+            Ok(user)
+        }
         InsertOutcome::Duplicate => {
             // Another login of the same user won the race (or the id/email is
             // taken): log in against what is stored, never create a second user.

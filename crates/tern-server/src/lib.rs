@@ -9,6 +9,7 @@ pub mod auth;
 pub mod body;
 pub mod bootstrap;
 pub mod config;
+pub mod connectors;
 pub mod error;
 pub mod jobs;
 pub mod keys;

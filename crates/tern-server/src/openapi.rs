@@ -578,6 +578,11 @@ pub struct ResourceServer {
     pub skip_consent_for_verifiable_first_party_clients: bool,
     /// The Management API itself (cannot be changed or deleted).
     pub is_system: bool,
+    /// Tern extension: only machine-to-machine clients (client credentials
+    /// through a client grant) may get tokens for this API; the password and
+    /// password-realm grants (and any later user-facing grant) answer 403
+    /// `access_denied` for it. Always true for the Management API.
+    pub tern_machine_to_machine_only: bool,
 }
 
 macro_rules! resource_server_body {
@@ -607,6 +612,11 @@ macro_rules! resource_server_body {
             /// Whether first-party clients skip consent (default true).
             #[schema(nullable = false)]
             pub skip_consent_for_verifiable_first_party_clients: Option<bool>,
+            /// Tern extension (default false): refuse every user-facing grant
+            /// for this audience with 403 `access_denied`; only client
+            /// credentials through a client grant get tokens for it.
+            #[schema(nullable = false)]
+            pub tern_machine_to_machine_only: Option<bool>,
         }
     };
 }
@@ -737,11 +747,89 @@ pub struct ConnectionOptions {
     #[schema(nullable = false)]
     pub customScripts: Option<CustomScripts>,
     /// Settings passed to the scripts (`configuration.KEY`), typically
-    /// secrets. Stored encrypted; answers show each value as `********`, and
-    /// sending `********` back keeps the stored value.
+    /// secrets; also holds the HTTP connector's client secret under
+    /// `TERN_CONNECTOR_CLIENT_SECRET`. Stored encrypted; answers show each
+    /// value as `********`, and sending `********` back keeps the stored value.
     #[schema(nullable = false)]
     pub configuration: Option<std::collections::BTreeMap<String, String>>,
+    /// Tern extension: a zero-code connector to the legacy store, used
+    /// instead of the scripts for lazy migration (login, get_user, mark migrated).
+    pub tern_connector: Option<TernConnector>,
 }
+
+/// A zero-code legacy connector (Tern extension), by `type`.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TernConnector {
+    /// The legacy store is an HTTP API protected by Tern machine tokens.
+    Http(Box<HttpConnectorOptions>),
+    /// The legacy store is a SQL database Tern queries itself.
+    Sql(SqlConnectorOptions),
+}
+
+/// The `http` connector. The client secret goes in
+/// `options.configuration.TERN_CONNECTOR_CLIENT_SECRET`.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConnectorOptions {
+    /// `http(s)://host[:port][/prefix]` of the legacy API.
+    #[schema(min_length = 1, pattern = "^https?://")]
+    pub base_url: String,
+    /// `POST {"username", "password"}` → the profile, or 401 (default `/login`).
+    #[schema(nullable = false, pattern = "^/")]
+    pub login_path: Option<String>,
+    /// `GET ?email=` (or `{email}` in the path) → the profile, or 404 (default `/users`).
+    #[schema(nullable = false, pattern = "^/")]
+    pub get_user_path: Option<String>,
+    /// `POST` after a user migrated, `{id}` = the legacy id (default
+    /// `/users/{id}/migrated`; `null` = never called).
+    #[schema(pattern = "^/.*\\{id\\}")]
+    pub migrated_path: Option<String>,
+    /// Profile field (`user_id`, `email`, `email_verified`, `username`, `name`,
+    /// `given_name`, `family_name`, `nickname`, `picture`, `app_metadata.KEY`,
+    /// `user_metadata.KEY`) ← JSON pointer into the answer. Must map `user_id`.
+    /// Absent: the answer is already a profile.
+    #[schema(nullable = false)]
+    pub profile_map: Option<std::collections::BTreeMap<String, String>>,
+    /// The machine client Tern gets its token as (needs a client grant for `audience`).
+    #[schema(min_length = 1)]
+    pub client_id: String,
+    /// The legacy API's identifier in Tern.
+    #[schema(min_length = 1)]
+    pub audience: String,
+    /// Scopes to request (default: all the client grant allows).
+    #[schema(nullable = false)]
+    pub scope: Option<String>,
+    /// Bound of one call, retries included, ms (default 5000).
+    #[schema(nullable = false, minimum = 1, maximum = 60_000)]
+    pub timeout_ms: Option<u64>,
+    /// Retries after a connect error, timeout or 5xx (default 2).
+    #[schema(nullable = false, minimum = 0, maximum = 5)]
+    pub retries: Option<u32>,
+    /// First backoff, doubled at each retry, ms (default 100).
+    #[schema(nullable = false, minimum = 1, maximum = 10_000)]
+    pub backoff_ms: Option<u64>,
+    /// Circuit breaker.
+    #[schema(nullable = false)]
+    pub circuit_breaker: Option<CircuitBreakerOptions>,
+}
+
+/// Opens after `failures` consecutive failed calls for `cooldown_ms`; while
+/// open, logins needing the legacy store get 503 at once.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitBreakerOptions {
+    /// Default 5.
+    #[schema(nullable = false, minimum = 1, maximum = 100)]
+    pub failures: Option<u32>,
+    /// Default 30000.
+    #[schema(nullable = false, minimum = 100, maximum = 3_600_000)]
+    pub cooldown_ms: Option<u64>,
+}
+
+/// The `sql` connector's settings.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SqlConnectorOptions {}
 
 /// A connection. Every field is present unless removed by `fields`/`include_fields`.
 #[derive(Serialize, ToSchema)]

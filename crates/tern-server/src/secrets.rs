@@ -384,6 +384,16 @@ impl LegacySource for Revealing {
             .change_email(tenant, &c, email, new_email, verified)
             .await
     }
+
+    async fn mark_migrated(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        profile: &LegacyProfile,
+    ) -> Result<(), LegacyError> {
+        let c = revealed(&self.key, tenant, connection)?;
+        self.inner.mark_migrated(tenant, &c, profile).await
+    }
 }
 
 #[cfg(test)]

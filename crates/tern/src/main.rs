@@ -1,13 +1,18 @@
 //! `tern`: the identity server and its operator tools.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Mutex, MutexGuard};
 
 use clap::{Parser, Subcommand};
 use tern_server::Config;
 
+mod client;
+mod export;
 mod hash_cmd;
-mod import_cmd;
+mod import;
+mod progress;
 
 #[derive(Parser)]
 #[command(
@@ -28,7 +33,9 @@ enum Command {
     #[command(subcommand)]
     Hash(hash_cmd::HashCommand),
     /// Import a users file of any size (JSON array or NDJSON) through the Management API.
-    Import(import_cmd::ImportArgs),
+    Import(import::ImportArgs),
+    /// Export users to NDJSON or CSV through an export job of the Management API.
+    Export(export::ExportArgs),
 }
 
 #[derive(clap::Args)]
@@ -55,8 +62,31 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Hash(cmd) => hash_cmd::run(cmd),
-        Command::Import(args) => import_cmd::run(args),
+        Command::Import(args) => run_client("import", import::run(args)),
+        Command::Export(args) => run_client("export", export::run(args)),
     }
+}
+
+/// Run an API-client command on a small runtime of its own (two workers:
+/// the work is waiting on the server, not computing).
+fn run_client(name: &str, command: impl Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(command),
+        Err(e) => {
+            eprintln!("tern {name}: cannot start the runtime: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Lock a mutex, ignoring poisoning: a panicked task's data is still the
+/// best account of what happened, and the report must be printed.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn serve(args: ServeArgs) -> ExitCode {

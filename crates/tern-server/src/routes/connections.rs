@@ -124,6 +124,7 @@ fn validate_options(o: &JsonObject) -> Result<(), ApiError> {
     {
         return bad("'options.configuration' must be an object of string values.".into());
     }
+    crate::connectors::validate(o).or_else(bad)?;
     Ok(())
 }
 

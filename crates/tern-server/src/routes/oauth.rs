@@ -11,7 +11,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 use tern_core::clock::{now_epoch, now_iso};
 use tern_core::login::{Verdict, verify_password};
-use tern_core::model::{Client, Connection, LogEvent, User};
+use tern_core::model::{Client, Connection, LogEvent, ResourceServer, User};
 
 use super::clients::secret_matches;
 use crate::auth::{bearer, verify_bearer};
@@ -194,7 +194,15 @@ pub async fn token(
         };
         match grant.as_str() {
             "client_credentials" => {
-                client_credentials_grant(&s, &client, &p, secret.is_some(), ip).await
+                client_credentials_grant(
+                    &s,
+                    &client,
+                    secret.is_some(),
+                    p.get("audience"),
+                    p.get("scope"),
+                    Some(ip),
+                )
+                .await
             }
             "password" | PASSWORD_REALM => password_grant(&s, &client, &p, &grant, ip).await,
             other => Err(OAuthError::new(
@@ -214,18 +222,60 @@ pub async fn token(
     resp
 }
 
+/// Tern asking itself for a client-credentials token (the HTTP connector
+/// calling a legacy API protected by Tern). It goes through the same checks,
+/// signing and tenant log as `POST /oauth/token` — secret, grant type, client
+/// grant, scopes — without a network round trip to its own public URL, which
+/// is often a TLS proxy the server cannot reach from inside. Returns the
+/// token and its lifetime in seconds, or why it was refused.
+pub async fn internal_client_token(
+    s: &AppState,
+    client_id: &str,
+    client_secret: &str,
+    audience: &str,
+    scope: Option<&str>,
+) -> Result<(String, i64), String> {
+    let client = s
+        .store
+        .get_client(s.tid(), client_id)
+        .await
+        .map_err(|e| format!("storage error: {e}"))?
+        .filter(|c| secret_matches(c, client_secret));
+    let Some(client) = client else {
+        let mut ev = LogEvent::new(
+            "feccft",
+            "Client authentication failed (Tern's own connector: unknown client or wrong secret)",
+        );
+        ev.client_id = Some(client_id.to_string());
+        s.log(ev).await;
+        return Err(format!(
+            "client '{client_id}': unknown client or wrong secret"
+        ));
+    };
+    let body = client_credentials_grant(s, &client, true, Some(audience), scope, None)
+        .await
+        .map_err(|e| e.description)?;
+    let token = body["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let lifetime = body["expires_in"].as_i64().unwrap_or(0);
+    Ok((token, lifetime))
+}
+
 async fn client_credentials_grant(
     s: &AppState,
     client: &Client,
-    p: &Params,
     had_secret: bool,
-    ip: String,
+    audience: Option<&str>,
+    scope: Option<&str>,
+    ip: Option<String>,
 ) -> Result<Value, OAuthError> {
     let fail = |msg: String| {
         let mut ev = LogEvent::new("feccft", msg.clone());
         ev.client_id = Some(client.client_id.clone());
         ev.client_name = Some(client.name.clone());
-        ev.ip = Some(ip.clone());
+        ev.ip = ip.clone();
         (ev, OAuthError::access_denied(msg))
     };
     let outcome: Result<Value, (LogEvent, OAuthError)> = async {
@@ -236,8 +286,7 @@ async fn client_credentials_grant(
             let (ev, _) = fail("Grant type 'client_credentials' not allowed for the client.".into());
             return Err((ev, OAuthError::new(StatusCode::FORBIDDEN, "unauthorized_client", "Grant type 'client_credentials' not allowed for the client.")));
         }
-        let audience = p
-            .get("audience")
+        let audience = audience
             .ok_or_else(|| fail("No audience parameter was provided, and no default audience has been configured".into()))?;
         let rs = s
             .store
@@ -256,7 +305,7 @@ async fn client_credentials_grant(
                     "Client is not authorized to access \"{audience}\". You need to create a \"client-grant\" associated to this API."
                 ))
             })?;
-        let scopes: Vec<&str> = match p.get("scope") {
+        let scopes: Vec<&str> = match scope {
             Some(req) => req.split_whitespace().filter(|sc| grant.scope.iter().any(|g| g == sc)).collect(),
             None => grant.scope.iter().map(String::as_str).collect(),
         };
@@ -281,7 +330,7 @@ async fn client_credentials_grant(
             let mut ev = LogEvent::new("seccft", "Client Credentials for Access Token");
             ev.client_id = Some(client.client_id.clone());
             ev.client_name = Some(client.name.clone());
-            ev.ip = Some(ip);
+            ev.ip = ip;
             s.log(ev).await;
             Ok(body)
         }
@@ -332,6 +381,35 @@ async fn login_connection(
     }
 }
 
+/// The API a user-facing grant asks a token for: the single place every
+/// grant that issues tokens to users checks its audience, so an API marked
+/// machine-to-machine only can never get a user token, whatever the grant.
+pub(crate) async fn user_audience(
+    s: &AppState,
+    audience: Option<&str>,
+) -> Result<Option<ResourceServer>, OAuthError> {
+    let Some(a) = audience else {
+        return Ok(None);
+    };
+    let rs = s
+        .store
+        .get_resource_server(s.tid(), a)
+        .await?
+        .filter(|rs| rs.identifier == a)
+        .ok_or_else(|| OAuthError::access_denied(format!("Service not found: {a}")))?;
+    if rs.is_system {
+        return Err(OAuthError::access_denied(
+            "Tern does not issue user tokens for the Management API; use a machine-to-machine client.",
+        ));
+    }
+    if rs.tern_machine_to_machine_only {
+        return Err(OAuthError::access_denied(format!(
+            "The API '{a}' accepts machine-to-machine tokens only (tern_machine_to_machine_only): users cannot get tokens for it; use the client_credentials grant with a client grant."
+        )));
+    }
+    Ok(Some(rs))
+}
+
 async fn password_grant(
     s: &AppState,
     client: &Client,
@@ -365,24 +443,7 @@ async fn password_grant(
         .split_whitespace()
         .map(str::to_string)
         .collect();
-    let audience = p.get("audience").map(str::to_string);
-    let api = match &audience {
-        Some(a) => {
-            let rs = s
-                .store
-                .get_resource_server(s.tid(), a)
-                .await?
-                .filter(|rs| &rs.identifier == a)
-                .ok_or_else(|| OAuthError::access_denied(format!("Service not found: {a}")))?;
-            if rs.is_system {
-                return Err(OAuthError::access_denied(
-                    "Tern does not issue user tokens for the Management API; use a machine-to-machine client.",
-                ));
-            }
-            Some(rs)
-        }
-        None => None,
-    };
+    let api = user_audience(s, p.get("audience")).await?;
 
     let lookup = username.trim().to_lowercase();
     let user = if lookup.contains('@') {
@@ -487,7 +548,7 @@ fn issue_user_tokens(
     s: &AppState,
     client: &Client,
     user: &User,
-    api: Option<&tern_core::model::ResourceServer>,
+    api: Option<&ResourceServer>,
     requested: &[String],
 ) -> Result<Value, OAuthError> {
     const OIDC: &[&str] = &["openid", "profile", "email", "offline_access"];

@@ -22,6 +22,7 @@ const FIELDS: &[&str] = &[
     "token_lifetime",
     "allow_offline_access",
     "skip_consent_for_verifiable_first_party_clients",
+    "tern_machine_to_machine_only",
 ];
 
 fn not_found() -> ApiError {
@@ -85,6 +86,7 @@ pub async fn create(
         allow_offline_access: false,
         skip_consent_for_verifiable_first_party_clients: true,
         is_system: false,
+        tern_machine_to_machine_only: false,
     };
     let mut rs = merge_into(&base, obj)?;
     if rs.name.is_empty() {

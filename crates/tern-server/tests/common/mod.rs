@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod legacy;
+
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tern_server::bootstrap::BootstrapInfo;

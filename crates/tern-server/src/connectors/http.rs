@@ -1,0 +1,661 @@
+//! The `http` connector: the legacy store is an HTTP API (such as
+//! `examples/legacy-api`) protected by Tern's own machine tokens.
+//!
+//! ```json
+//! "tern_connector": {
+//!   "type": "http",
+//!   "base_url": "http://127.0.0.1:4000",
+//!   "login_path": "/login",                       // POST {"username","password"} → profile | 401
+//!   "get_user_path": "/users",                    // GET ?email= (or a {email} placeholder) → profile | 404
+//!   "migrated_path": "/users/{id}/migrated",      // POST after a migration; null: never called
+//!   "profile_map": {"user_id": "/id", "email": "/email", "app_metadata.plan": "/account/plan"},
+//!   "client_id": "…", "audience": "https://legacy-api.example/", "scope": "read:users migrate:users",
+//!   "timeout_ms": 5000, "retries": 2, "backoff_ms": 100,
+//!   "circuit_breaker": {"failures": 5, "cooldown_ms": 30000}
+//! }
+//! ```
+//! The client secret is `options.configuration.TERN_CONNECTOR_CLIENT_SECRET`.
+//!
+//! Semantics: `timeout_ms` bounds a whole call, retries included. Connect
+//! errors, timeouts and 5xx answers are retried with exponential backoff
+//! (`backoff_ms`, doubled each time); 401 and 404 are answers, never retried.
+//! A 401 carrying `WWW-Authenticate: Bearer error="invalid_token"` means the
+//! API refused Tern's token: the token is renewed once. After
+//! `circuit_breaker.failures` consecutive failed calls the circuit opens for
+//! `cooldown_ms`: calls fail at once (the user gets a 503) until a trial call
+//! after the cool-down succeeds.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tern_core::legacy::{LegacyError, LegacyLogin, LegacyProfile, LegacySource, normalize_profile};
+use tern_core::model::Connection;
+use tokio::sync::Mutex;
+
+use super::TokenSource;
+
+/// Profile fields a `profile_map` may fill (plus `app_metadata.*`, `user_metadata.*`).
+const TARGETS: &[&str] = &[
+    "user_id",
+    "email",
+    "email_verified",
+    "username",
+    "name",
+    "given_name",
+    "family_name",
+    "nickname",
+    "picture",
+];
+
+fn default_login_path() -> String {
+    "/login".into()
+}
+fn default_get_user_path() -> String {
+    "/users".into()
+}
+fn default_migrated_path() -> Option<String> {
+    Some("/users/{id}/migrated".into())
+}
+fn default_timeout() -> u64 {
+    5000
+}
+fn default_retries() -> u32 {
+    2
+}
+fn default_backoff() -> u64 {
+    100
+}
+
+/// The circuit breaker's settings.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerConfig {
+    /// Consecutive failed calls that open the circuit.
+    #[serde(default = "default_failures")]
+    pub failures: u32,
+    /// How long it stays open, milliseconds.
+    #[serde(default = "default_cooldown")]
+    pub cooldown_ms: u64,
+}
+
+fn default_failures() -> u32 {
+    5
+}
+fn default_cooldown() -> u64 {
+    30_000
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self {
+            failures: default_failures(),
+            cooldown_ms: default_cooldown(),
+        }
+    }
+}
+
+/// `options.tern_connector` for `"type": "http"`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Always `http`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `http(s)://host[:port][/prefix]`.
+    pub base_url: String,
+    /// `POST` with `{"username", "password"}`.
+    #[serde(default = "default_login_path")]
+    pub login_path: String,
+    /// `GET` with `?email=` appended, or with `{email}` in the path.
+    #[serde(default = "default_get_user_path")]
+    pub get_user_path: String,
+    /// `POST` after a migration, `{id}` = the legacy id; `null` = never.
+    #[serde(default = "default_migrated_path")]
+    pub migrated_path: Option<String>,
+    /// Profile field ← JSON pointer into the answer; absent = the answer is
+    /// already a profile (`user_id`/`id`, `email`, …).
+    #[serde(default)]
+    pub profile_map: Option<BTreeMap<String, String>>,
+    /// The machine client Tern gets its token as.
+    pub client_id: String,
+    /// The legacy API's identifier in Tern.
+    pub audience: String,
+    /// Scopes to ask for (default: all the client grant allows).
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Bound of one call, retries included.
+    #[serde(default = "default_timeout")]
+    pub timeout_ms: u64,
+    /// Extra attempts after a connect error, timeout or 5xx.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// First backoff, doubled at each retry.
+    #[serde(default = "default_backoff")]
+    pub backoff_ms: u64,
+    /// Circuit breaker.
+    #[serde(default)]
+    pub circuit_breaker: BreakerConfig,
+}
+
+/// Parse and check a configuration; the message names the field.
+pub fn parse(config: &Value) -> Result<HttpConfig, String> {
+    let c: HttpConfig = serde_path_to_error::deserialize(config.clone()).map_err(|e| {
+        match e.path().to_string().as_str() {
+            "." => e.inner().to_string(),
+            path => format!("{path}: {}", e.inner()),
+        }
+    })?;
+    let url = reqwest::Url::parse(&c.base_url)
+        .map_err(|e| format!("base_url '{}' is not a URL: {e}", c.base_url))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!(
+            "base_url '{}' must be an http:// or https:// URL with a host",
+            c.base_url
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("base_url must not have a query or a fragment".into());
+    }
+    for (name, path) in [
+        ("login_path", Some(&c.login_path)),
+        ("get_user_path", Some(&c.get_user_path)),
+        ("migrated_path", c.migrated_path.as_ref()),
+    ] {
+        if let Some(p) = path
+            && (!p.starts_with('/') || p.len() > 1024)
+        {
+            return Err(format!(
+                "{name} must start with '/' (at most 1024 characters)"
+            ));
+        }
+    }
+    if c.migrated_path
+        .as_ref()
+        .is_some_and(|p| !p.contains("{id}"))
+    {
+        return Err("migrated_path must contain {id} (the legacy user id)".into());
+    }
+    if let Some(map) = &c.profile_map {
+        for (target, pointer) in map {
+            let nested = ["app_metadata.", "user_metadata."].iter().any(|p| {
+                target
+                    .strip_prefix(p)
+                    .is_some_and(|k| !k.is_empty() && !k.contains('.'))
+            });
+            if !TARGETS.contains(&target.as_str()) && !nested {
+                return Err(format!(
+                    "profile_map: '{target}' is not a profile field ({}, app_metadata.KEY, user_metadata.KEY)",
+                    TARGETS.join(", ")
+                ));
+            }
+            if !(pointer.is_empty() || pointer.starts_with('/')) {
+                return Err(format!(
+                    "profile_map.{target}: '{pointer}' is not a JSON pointer (e.g. /id, /account/plan)"
+                ));
+            }
+        }
+        if !map.contains_key("user_id") {
+            return Err(
+                "profile_map must map user_id: a stable id keeps users from being duplicated"
+                    .into(),
+            );
+        }
+    }
+    if c.client_id.trim().is_empty() || c.audience.trim().is_empty() {
+        return Err("client_id and audience must not be empty".into());
+    }
+    if !(1..=60_000).contains(&c.timeout_ms) {
+        return Err("timeout_ms must be between 1 and 60000".into());
+    }
+    if c.retries > 5 {
+        return Err("retries must be between 0 and 5".into());
+    }
+    if !(1..=10_000).contains(&c.backoff_ms) {
+        return Err("backoff_ms must be between 1 and 10000".into());
+    }
+    if !(1..=100).contains(&c.circuit_breaker.failures) {
+        return Err("circuit_breaker.failures must be between 1 and 100".into());
+    }
+    if !(100..=3_600_000).contains(&c.circuit_breaker.cooldown_ms) {
+        return Err("circuit_breaker.cooldown_ms must be between 100 and 3600000".into());
+    }
+    Ok(c)
+}
+
+/// Build the profile a `profile_map` describes from an answer.
+pub fn map_profile(answer: &Value, map: Option<&BTreeMap<String, String>>) -> Value {
+    let Some(map) = map else {
+        return answer.clone();
+    };
+    let mut out = Map::new();
+    for (target, pointer) in map {
+        let Some(v) = answer.pointer(pointer).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        match target.split_once('.') {
+            Some((bag, key)) => {
+                if let Value::Object(m) = out.entry(bag).or_insert_with(|| json!({})) {
+                    m.insert(key.to_string(), v.clone());
+                }
+            }
+            None => {
+                out.insert(target.clone(), v.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+#[derive(Default)]
+struct Breaker {
+    consecutive_failures: u32,
+    open_until: Option<Instant>,
+}
+
+/// One connection's HTTP connector: its token and its circuit state live as
+/// long as the configuration is unchanged.
+pub struct HttpConnector {
+    config: HttpConfig,
+    base: String,
+    secret: String,
+    http: reqwest::Client,
+    tokens: Arc<dyn TokenSource>,
+    token: Mutex<Option<(String, Instant)>>,
+    breaker: std::sync::Mutex<Breaker>,
+}
+
+/// What one call produced before it is interpreted.
+struct Answer {
+    status: StatusCode,
+    token_refused: bool,
+    body: String,
+}
+
+impl HttpConnector {
+    /// A connector for a validated configuration.
+    pub fn new(
+        config: HttpConfig,
+        secret: String,
+        http: reqwest::Client,
+        tokens: Arc<dyn TokenSource>,
+    ) -> Self {
+        Self {
+            base: config.base_url.trim_end_matches('/').to_string(),
+            config,
+            secret,
+            http,
+            tokens,
+            token: Mutex::new(None),
+            breaker: std::sync::Mutex::new(Breaker::default()),
+        }
+    }
+
+    /// A token for the legacy API, minted by Tern for the configured client,
+    /// reused until 30 seconds (or a tenth of its life) before it expires.
+    async fn token(&self, renew: bool) -> Result<String, LegacyError> {
+        let mut cached = self.token.lock().await;
+        if !renew
+            && let Some((t, until)) = cached.as_ref()
+            && Instant::now() < *until
+        {
+            return Ok(t.clone());
+        }
+        let (token, lifetime) = self
+            .tokens
+            .client_token(
+                &self.config.client_id,
+                &self.secret,
+                &self.config.audience,
+                self.config.scope.as_deref(),
+            )
+            .await
+            .map_err(|e| {
+                LegacyError(format!(
+                    "Tern could not get a token for the legacy API (client '{}', audience '{}'): {e}",
+                    self.config.client_id, self.config.audience
+                ))
+            })?;
+        let lifetime = u64::try_from(lifetime).unwrap_or(0);
+        let margin = (lifetime / 10).min(30);
+        *cached = Some((
+            token.clone(),
+            Instant::now() + Duration::from_secs(lifetime.saturating_sub(margin)),
+        ));
+        Ok(token)
+    }
+
+    fn breaker_check(&self) -> Result<(), LegacyError> {
+        let b = self
+            .breaker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match b.open_until {
+            Some(until) if Instant::now() < until => Err(LegacyError(format!(
+                "the legacy API at {} is considered down: circuit open after {} consecutive failures; next attempt in {} ms",
+                self.base,
+                b.consecutive_failures,
+                until.saturating_duration_since(Instant::now()).as_millis()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn breaker_record(&self, ok: bool) {
+        let mut b = self
+            .breaker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if ok {
+            *b = Breaker::default();
+        } else {
+            b.consecutive_failures = b.consecutive_failures.saturating_add(1);
+            if b.consecutive_failures >= self.config.circuit_breaker.failures {
+                b.open_until = Some(
+                    Instant::now() + Duration::from_millis(self.config.circuit_breaker.cooldown_ms),
+                );
+            }
+        }
+    }
+
+    /// Send with retries inside the deadline; a refused token is renewed once.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<Value>,
+    ) -> Result<Answer, LegacyError> {
+        self.breaker_check()?;
+        let started = Instant::now();
+        let deadline = started + Duration::from_millis(self.config.timeout_ms);
+        let mut renewed = false;
+        let mut token = self.token(false).await?;
+        let mut attempt: u32 = 0;
+        let mut last_error;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                last_error = format!("no answer within timeout_ms = {}", self.config.timeout_ms);
+                break;
+            }
+            let mut req = self
+                .http
+                .request(method.clone(), url)
+                .bearer_auth(&token)
+                .timeout(remaining);
+            if let Some(b) = &body {
+                req = req.json(b);
+            }
+            match req.send().await {
+                Ok(resp) if resp.status().is_server_error() => {
+                    last_error = format!("{} answered {}", url_path(url), resp.status());
+                }
+                Ok(resp) => {
+                    let status = resp.status();
+                    let token_refused = resp
+                        .headers()
+                        .get_all(reqwest::header::WWW_AUTHENTICATE)
+                        .iter()
+                        .any(|v| v.to_str().is_ok_and(|v| v.contains("invalid_token")));
+                    let body = match tokio::time::timeout(
+                        deadline.saturating_duration_since(Instant::now()),
+                        resp.text(),
+                    )
+                    .await
+                    {
+                        Ok(Ok(b)) => b,
+                        Ok(Err(e)) => {
+                            last_error = format!("reading the answer failed: {e}");
+                            self.breaker_record(false);
+                            break;
+                        }
+                        Err(_) => {
+                            last_error = format!(
+                                "the answer did not arrive within timeout_ms = {}",
+                                self.config.timeout_ms
+                            );
+                            self.breaker_record(false);
+                            break;
+                        }
+                    };
+                    self.breaker_record(true);
+                    if status == StatusCode::UNAUTHORIZED && token_refused && !renewed {
+                        // Keys rotated or the token was revoked: one fresh token.
+                        renewed = true;
+                        token = self.token(true).await?;
+                        continue;
+                    }
+                    return Ok(Answer {
+                        status,
+                        token_refused,
+                        body,
+                    });
+                }
+                Err(e) if e.is_timeout() => {
+                    last_error =
+                        format!("no answer within timeout_ms = {}", self.config.timeout_ms);
+                }
+                Err(e) => last_error = transport_error(&e),
+            }
+            if attempt >= self.config.retries {
+                break;
+            }
+            let backoff =
+                Duration::from_millis(self.config.backoff_ms.saturating_mul(1 << attempt.min(16)));
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining <= backoff {
+                break;
+            }
+            tokio::time::sleep(backoff).await;
+            attempt += 1;
+        }
+        self.breaker_record(false);
+        Err(LegacyError(format!(
+            "the legacy API at {} failed after {} attempt(s) in {} ms: {last_error}",
+            self.base,
+            attempt + 1,
+            started.elapsed().as_millis()
+        )))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn profile(&self, body: &str) -> Result<LegacyProfile, LegacyError> {
+        let v: Value = serde_json::from_str(body).map_err(|e| {
+            LegacyError(format!(
+                "the legacy API answered 200 with a body that is not JSON: {e}"
+            ))
+        })?;
+        let mapped = map_profile(&v, self.config.profile_map.as_ref());
+        normalize_profile(&mapped)
+            .map_err(|e| LegacyError(format!("the legacy API's profile is unusable: {}", e.0)))
+    }
+
+    fn unexpected(&self, what: &str, a: &Answer) -> LegacyError {
+        let excerpt: String = a.body.chars().take(200).collect();
+        if a.token_refused || a.status == StatusCode::FORBIDDEN {
+            LegacyError(format!(
+                "the legacy API refused Tern's token for {what} ({}): {excerpt} — check the client grant's scopes and the API's audience",
+                a.status
+            ))
+        } else {
+            LegacyError(format!(
+                "the legacy API answered {} to {what}: {excerpt}",
+                a.status
+            ))
+        }
+    }
+}
+
+fn url_path(url: &str) -> String {
+    reqwest::Url::parse(url).map_or_else(|_| url.to_string(), |u| u.path().to_string())
+}
+
+fn transport_error(e: &reqwest::Error) -> String {
+    let mut msg = if e.is_connect() {
+        "cannot connect".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg = format!("{msg}: {s}");
+        source = s.source();
+    }
+    msg
+}
+
+#[async_trait::async_trait]
+impl LegacySource for HttpConnector {
+    async fn login(
+        &self,
+        _tenant: &str,
+        _connection: &Connection,
+        username: &str,
+        password: &str,
+    ) -> Result<LegacyLogin, LegacyError> {
+        let url = self.url(&self.config.login_path);
+        let a = self
+            .call(
+                reqwest::Method::POST,
+                &url,
+                Some(json!({"username": username, "password": password})),
+            )
+            .await?;
+        match a.status {
+            s if s.is_success() => Ok(LegacyLogin::Profile(Box::new(self.profile(&a.body)?))),
+            StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND if !a.token_refused => {
+                Ok(LegacyLogin::WrongCredentials { user: None })
+            }
+            _ => Err(self.unexpected("login", &a)),
+        }
+    }
+
+    async fn get_user(
+        &self,
+        _tenant: &str,
+        _connection: &Connection,
+        email: &str,
+    ) -> Result<Option<LegacyProfile>, LegacyError> {
+        let encoded = urlencoding::encode(email);
+        let path = &self.config.get_user_path;
+        let url = if path.contains("{email}") {
+            self.url(&path.replace("{email}", &encoded))
+        } else {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            format!("{}{sep}email={encoded}", self.url(path))
+        };
+        let a = self.call(reqwest::Method::GET, &url, None).await?;
+        match a.status {
+            s if s.is_success() => Ok(Some(self.profile(&a.body)?)),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(self.unexpected("get_user", &a)),
+        }
+    }
+
+    async fn mark_migrated(
+        &self,
+        _tenant: &str,
+        _connection: &Connection,
+        profile: &LegacyProfile,
+    ) -> Result<(), LegacyError> {
+        let Some(path) = &self.config.migrated_path else {
+            return Ok(());
+        };
+        let url = self.url(&path.replace("{id}", &urlencoding::encode(&profile.user_id)));
+        let a = self.call(reqwest::Method::POST, &url, None).await?;
+        if a.status.is_success() {
+            Ok(())
+        } else {
+            Err(self.unexpected("mark migrated", &a))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn base() -> Value {
+        json!({"type": "http", "base_url": "http://127.0.0.1:4000", "client_id": "c", "audience": "https://legacy/"})
+    }
+
+    #[test]
+    fn defaults_and_checks() {
+        let c = parse(&base()).unwrap();
+        assert_eq!(
+            (
+                c.login_path.as_str(),
+                c.get_user_path.as_str(),
+                c.migrated_path.as_deref()
+            ),
+            ("/login", "/users", Some("/users/{id}/migrated"))
+        );
+        assert_eq!(
+            (c.timeout_ms, c.retries, c.circuit_breaker.failures),
+            (5000, 2, 5)
+        );
+        let with = |k: &str, v: Value| {
+            let mut b = base();
+            b[k] = v;
+            parse(&b)
+        };
+        assert!(
+            with("migrated_path", Value::Null)
+                .unwrap()
+                .migrated_path
+                .is_none()
+        );
+        for (k, v, needle) in [
+            ("base_url", json!("ftp://x"), "http:// or https://"),
+            ("base_url", json!("not a url"), "is not a URL"),
+            ("login_path", json!("login"), "must start with '/'"),
+            ("migrated_path", json!("/users/migrated"), "{id}"),
+            ("timeout_ms", json!(0), "timeout_ms"),
+            ("retries", json!(9), "retries"),
+            ("profile_map", json!({"email": "/mail"}), "must map user_id"),
+            ("profile_map", json!({"user_id": "id"}), "JSON pointer"),
+            (
+                "profile_map",
+                json!({"user_id": "/id", "password": "/pw"}),
+                "not a profile field",
+            ),
+            (
+                "circuit_breaker",
+                json!({"failures": 0}),
+                "circuit_breaker.failures",
+            ),
+            ("surprise", json!(1), "unknown field"),
+            ("client_id", json!(""), "client_id"),
+        ] {
+            let e = with(k, v).unwrap_err();
+            assert!(e.contains(needle), "{k}: {e}");
+        }
+    }
+
+    #[test]
+    fn profile_map_reads_pointers() {
+        let answer = json!({"id": 7, "mail": "A@x.co", "account": {"plan": "gold"}, "nick": null});
+        let map: BTreeMap<String, String> = serde_json::from_value(json!({
+            "user_id": "/id", "email": "/mail", "nickname": "/nick", "app_metadata.plan": "/account/plan", "name": "/missing"
+        }))
+        .unwrap();
+        let p = map_profile(&answer, Some(&map));
+        assert_eq!(
+            p,
+            json!({"user_id": 7, "email": "A@x.co", "app_metadata": {"plan": "gold"}})
+        );
+        let n = normalize_profile(&p).unwrap();
+        assert_eq!(
+            (n.user_id.as_str(), n.email.as_deref()),
+            ("7", Some("a@x.co"))
+        );
+        assert_eq!(map_profile(&answer, None), answer);
+    }
+}

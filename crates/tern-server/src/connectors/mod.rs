@@ -1,0 +1,294 @@
+//! Zero-code connectors (a Tern extension): a connection's legacy store
+//! described by `options.tern_connector` instead of custom-database scripts,
+//! serving the same migration engine (login, get_user, mark migrated).
+//!
+//! [`Dispatcher`] is the server's one [`LegacySource`]: per connection it
+//! uses the configured connector, else the connection's scripts. Connectors
+//! are built once per connection and configuration (their token cache,
+//! circuit state and pools survive between logins) and rebuilt when the
+//! configuration changes.
+
+pub mod http;
+pub mod sql;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+use serde_json::Value;
+use tern_core::legacy::{LegacyCreate, LegacyError, LegacyLogin, LegacyProfile, LegacySource};
+use tern_core::model::{Connection, JsonObject};
+
+use crate::state::{AppState, Inner};
+
+/// The connection option holding a connector's configuration.
+pub const OPTION: &str = "tern_connector";
+/// The `options.configuration` key of the HTTP connector's client secret
+/// (kept with the other connection secrets, not in `tern_connector`).
+pub const SECRET_KEY: &str = "TERN_CONNECTOR_CLIENT_SECRET";
+
+/// The connector configuration of a connection, if any.
+pub fn configured(c: &Connection) -> Option<&Value> {
+    c.options.get(OPTION).filter(|v| !v.is_null())
+}
+
+/// Check `options.tern_connector` (with the secret it needs); the message
+/// says what to fix.
+pub fn validate(options: &JsonObject) -> Result<(), String> {
+    let Some(cfg) = options.get(OPTION).filter(|v| !v.is_null()) else {
+        return Ok(());
+    };
+    let field = format!("'options.{OPTION}'");
+    let Some(kind) = cfg.get("type").and_then(Value::as_str) else {
+        return Err(format!(
+            "{field} must be an object with a \"type\": \"http\" or \"sql\"."
+        ));
+    };
+    match kind {
+        "http" => {
+            http::parse(cfg).map_err(|e| format!("{field} (http): {e}."))?;
+            if secret(options).is_none() {
+                return Err(format!(
+                    "the http connector needs its client secret in 'options.configuration.{SECRET_KEY}'."
+                ));
+            }
+            Ok(())
+        }
+        "sql" => sql::validate(cfg).map_err(|e| format!("{field} (sql): {e}.")),
+        other => Err(format!(
+            "'options.{OPTION}.type': unknown connector type '{other}' (use \"http\" or \"sql\")."
+        )),
+    }
+}
+
+fn secret(options: &JsonObject) -> Option<&str> {
+    options
+        .get("configuration")
+        .and_then(|c| c.get(SECRET_KEY))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// How a connector gets the machine token it presents to a legacy API.
+#[async_trait::async_trait]
+pub trait TokenSource: Send + Sync {
+    /// A client-credentials token and its lifetime in seconds, or why not.
+    async fn client_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        audience: &str,
+        scope: Option<&str>,
+    ) -> Result<(String, i64), String>;
+}
+
+/// Tokens minted by this server through the `/oauth/token` code path.
+struct OwnTokens(Weak<Inner>);
+
+#[async_trait::async_trait]
+impl TokenSource for OwnTokens {
+    async fn client_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        audience: &str,
+        scope: Option<&str>,
+    ) -> Result<(String, i64), String> {
+        let inner = self.0.upgrade().ok_or("the server is shutting down")?;
+        crate::routes::oauth::internal_client_token(
+            &AppState(inner),
+            client_id,
+            client_secret,
+            audience,
+            scope,
+        )
+        .await
+    }
+}
+
+/// A built connector and the configuration it was built from.
+type Cached<T> = (String, Arc<T>);
+
+/// The server's legacy source: connectors where configured, scripts elsewhere.
+pub struct Dispatcher {
+    scripts: Arc<dyn LegacySource>,
+    tokens: Arc<dyn TokenSource>,
+    http_client: reqwest::Client,
+    http: std::sync::Mutex<HashMap<String, Cached<http::HttpConnector>>>,
+    sql: Arc<sql::SqlConnectors>,
+}
+
+impl Dispatcher {
+    /// `state` is the server's own state (weak: the state owns the dispatcher).
+    pub fn new(
+        scripts: Arc<dyn LegacySource>,
+        sql: sql::SqlConnectors,
+        state: Weak<Inner>,
+    ) -> Self {
+        Self::with_tokens(scripts, sql, Arc::new(OwnTokens(state)))
+    }
+
+    /// With another token source.
+    pub fn with_tokens(
+        scripts: Arc<dyn LegacySource>,
+        sql: sql::SqlConnectors,
+        tokens: Arc<dyn TokenSource>,
+    ) -> Self {
+        Self {
+            scripts,
+            tokens,
+            // No proxy from the environment: the legacy API is reached directly.
+            http_client: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .unwrap_or_default(),
+            http: std::sync::Mutex::new(HashMap::new()),
+            sql: Arc::new(sql),
+        }
+    }
+
+    fn http(&self, c: &Connection, cfg: &Value) -> Result<Arc<http::HttpConnector>, LegacyError> {
+        let secret = secret(&c.options).unwrap_or_default().to_string();
+        // The secret is part of the key so that a rotated secret takes effect.
+        let key = format!("{cfg}\u{0}{secret}");
+        let mut cache = self
+            .http
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((k, conn)) = cache.get(&c.id)
+            && *k == key
+        {
+            return Ok(conn.clone());
+        }
+        let config = http::parse(cfg)
+            .map_err(|e| LegacyError(format!("the http connector is misconfigured: {e}")))?;
+        let conn = Arc::new(http::HttpConnector::new(
+            config,
+            secret,
+            self.http_client.clone(),
+            self.tokens.clone(),
+        ));
+        cache.insert(c.id.clone(), (key, conn.clone()));
+        Ok(conn)
+    }
+
+    /// The source serving this connection. SQL connectors keep their own
+    /// per-connection cache (it also tracks the `configuration` values a DSN uses).
+    async fn source(&self, c: &Connection) -> Result<Arc<dyn LegacySource>, LegacyError> {
+        let Some(cfg) = configured(c) else {
+            return Ok(self.scripts.clone());
+        };
+        match cfg.get("type").and_then(Value::as_str) {
+            Some("http") => Ok(self.http(c, cfg)?),
+            Some("sql") => Ok(self.sql.clone()),
+            other => Err(LegacyError(format!(
+                "unknown connector type {other:?} in options.{OPTION}"
+            ))),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl LegacySource for Dispatcher {
+    async fn login(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        username: &str,
+        password: &str,
+    ) -> Result<LegacyLogin, LegacyError> {
+        self.source(connection)
+            .await?
+            .login(tenant, connection, username, password)
+            .await
+    }
+
+    async fn get_user(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        email: &str,
+    ) -> Result<Option<LegacyProfile>, LegacyError> {
+        self.source(connection)
+            .await?
+            .get_user(tenant, connection, email)
+            .await
+    }
+
+    async fn mark_migrated(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        profile: &LegacyProfile,
+    ) -> Result<(), LegacyError> {
+        self.source(connection)
+            .await?
+            .mark_migrated(tenant, connection, profile)
+            .await
+    }
+
+    // Import mode off (`legacy_ops`): scripts serve these; connectors answer
+    // the trait's "not supported".
+
+    async fn create(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        user: &Value,
+    ) -> Result<LegacyCreate, LegacyError> {
+        self.source(connection)
+            .await?
+            .create(tenant, connection, user)
+            .await
+    }
+
+    async fn verify(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        email: &str,
+    ) -> Result<(), LegacyError> {
+        self.source(connection)
+            .await?
+            .verify(tenant, connection, email)
+            .await
+    }
+
+    async fn change_password(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        email: &str,
+        new_password: &str,
+    ) -> Result<bool, LegacyError> {
+        self.source(connection)
+            .await?
+            .change_password(tenant, connection, email, new_password)
+            .await
+    }
+
+    async fn delete(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        id: &str,
+    ) -> Result<(), LegacyError> {
+        self.source(connection)
+            .await?
+            .delete(tenant, connection, id)
+            .await
+    }
+
+    async fn change_email(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        email: &str,
+        new_email: &str,
+        verified: bool,
+    ) -> Result<bool, LegacyError> {
+        self.source(connection)
+            .await?
+            .change_email(tenant, connection, email, new_email, verified)
+            .await
+    }
+}

@@ -1,0 +1,617 @@
+//! The `sql` connector: a connection's legacy users read straight from the
+//! legacy database — no legacy API, no script. Tern runs the configured
+//! lookup query with the login identifier bound as a parameter, verifies the
+//! legacy password hash itself with `tern-hash` (on the blocking pool), and
+//! builds the profile from a column map.
+//!
+//! Configured on a database connection (with `enabledDatabaseCustomization`
+//! and `import_mode` on) as `options.tern_connector`:
+//!
+//! ```json
+//! {
+//!   "type": "sql",
+//!   "dsn": "postgres://legacy_ro:${configuration.DB_PASSWORD}@db.internal:5432/shop",
+//!   "lookup_query": "SELECT id, email, pw, verified, full_name, meta FROM users WHERE lower(email) = lower(:identifier)",
+//!   "columns": {"user_id": "id", "email": "email", "password_hash": "pw",
+//!               "email_verified": "verified", "name": "full_name", "app_metadata": "meta"},
+//!   "hash_format": "auto",
+//!   "mark_migrated": "UPDATE users SET migrated_at = now() WHERE id = :user_id",
+//!   "timeout_ms": 5000
+//! }
+//! ```
+//!
+//! - `dsn`: `postgres://` (or `postgresql://`), `mysql://` (or `mariadb://`)
+//!   or `sqlite:<path>`. `${configuration.KEY}` is replaced by the
+//!   connection's `options.configuration.KEY` (percent-encoded in URLs), so
+//!   the password need not be written in the connector settings. **Use a
+//!   read-only database account.** Without `mark_migrated` the connector's
+//!   sessions are read-only as well (SQLite opened read-only, PostgreSQL
+//!   `default_transaction_read_only`, MySQL `SET SESSION TRANSACTION READ
+//!   ONLY`); with it, grant that account UPDATE on the one column it sets.
+//!   The host must be allowed by `scripts.allowed_hosts` when that is set.
+//! - `lookup_query`: one `SELECT`, run as written with the login identifier
+//!   (email or username, trimmed) bound as `:identifier` — or the engine's
+//!   own placeholder: `?` (MySQL, SQLite) or `$1` (PostgreSQL). `:identifier`
+//!   may appear several times. Zero rows = unknown user; two or more = an
+//!   error ("two legacy users share this identifier"), never a guess.
+//! - `columns`: result column names (case-insensitive) for `user_id`,
+//!   `email`, `password_hash` (required) and optionally `email_verified`
+//!   (boolean, 0/1 or "true"), `username`, `name`, `given_name`,
+//!   `family_name`, `nickname`, `picture`, `app_metadata`, `user_metadata`
+//!   (JSON objects as text, `json` or `jsonb`). Types the connector does not
+//!   read (dates, decimals, MySQL `JSON`) must be cast to text in the query.
+//! - `hash_format`: `"auto"` (default; any self-describing hash: bcrypt,
+//!   argon2, phpass, md5-crypt, sha512-crypt, Django, LDAP, ASP.NET
+//!   Identity…), a scheme name that every hash must have (`"phpass"`), or an
+//!   Auth0 `custom_password_hash` object without `hash.value` (the password
+//!   column), whose `salt` is `{"column": "salt_col", "position": "prefix"|"suffix",
+//!   "encoding": …}` or a fixed `{"value": …}`. Binary columns (`bytea`,
+//!   `BLOB`, `VARBINARY`) are taken as raw bytes.
+//! - `mark_migrated`: optional statement run after a user migrated, with
+//!   `:user_id` (or `?` / `$1`) and `:email` (lower-cased) bound. A failure
+//!   is logged; the login still succeeds.
+//! - `timeout_ms`: bound on one connector call, connecting included
+//!   (default 5000, 100–60000). Unreachable, slow or failing databases are
+//!   a `LegacyError`: the login answers 503 and the tenant log says why,
+//!   with the DSN password masked.
+//!
+//! PostgreSQL infers the type of each parameter: integer parameters (e.g.
+//! `WHERE id = :user_id` on an integer id) are bound as integers, others as
+//! text (cast where needed: `:user_id::uuid`).
+
+mod config;
+mod db;
+mod statement;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use serde_json::{Map, Value};
+use tern_core::legacy::{LegacyError, LegacyLogin, LegacyProfile, LegacySource, normalize_profile};
+use tern_core::model::Connection;
+use tern_hash::{HashPolicy, StoredHash};
+
+use self::config::{Backend, FIELD, Filled, HashFormat, SqlConfig};
+use self::db::{Cell, Db, Row};
+use self::statement::Param;
+
+/// Check an `options.tern_connector` of type `sql`; the message names the
+/// offending field.
+pub fn validate(config: &Value) -> Result<(), String> {
+    config::parse(config).map(|_| ())
+}
+
+/// One configured legacy database.
+pub struct SqlConnector {
+    config: SqlConfig,
+    db: Db,
+    /// The DSN with its password masked, for messages.
+    shown: String,
+    /// Never shown: the DSN password, as given and as it appears in the URL.
+    hidden: Vec<String>,
+    /// Times logins of unknown users like a real verification.
+    dummy: HashPolicy,
+}
+
+impl SqlConnector {
+    /// A connector for this configuration; `configuration` is the
+    /// connection's `options.configuration` (for `${configuration.KEY}` in
+    /// the DSN). Nothing is connected until the first login.
+    pub async fn new(
+        config: &Value,
+        configuration: &BTreeMap<String, String>,
+    ) -> Result<Self, String> {
+        Self::build(config, configuration, None)
+    }
+
+    fn build(
+        config: &Value,
+        configuration: &BTreeMap<String, String>,
+        allowed_hosts: Option<&[String]>,
+    ) -> Result<Self, String> {
+        let config = config::parse(config)?;
+        let dsn = config::resolve_dsn(&config, configuration)?;
+        let (shown, hidden) = mask(&dsn, config.backend);
+        if let Some(allowed) = allowed_hosts {
+            check_host(&dsn, config.backend, allowed, &shown)?;
+        }
+        let db = Db::open(config.backend, &dsn, config.mark_migrated.is_some()).map_err(|e| {
+            format!(
+                "{FIELD}.dsn cannot be used ({shown}): {}",
+                scrub(&e, &hidden)
+            )
+        })?;
+        Ok(Self {
+            config,
+            db,
+            shown,
+            hidden,
+            dummy: HashPolicy::default(),
+        })
+    }
+
+    /// Spend on unknown users the time of verifying a hash of `policy`
+    /// (the server's), as local logins do.
+    pub fn with_dummy_policy(mut self, policy: HashPolicy) -> Self {
+        self.dummy = policy;
+        self
+    }
+
+    fn fail(&self, what: &str, e: &str) -> LegacyError {
+        LegacyError(format!(
+            "SQL connector: the {what} failed on {}: {}",
+            self.shown,
+            scrub(e, &self.hidden)
+        ))
+    }
+
+    /// Bound a database call by `timeout_ms`.
+    async fn bounded<T>(
+        &self,
+        what: &str,
+        call: impl Future<Output = Result<T, String>>,
+    ) -> Result<T, LegacyError> {
+        match tokio::time::timeout(self.config.timeout, call).await {
+            Ok(r) => r.map_err(|e| self.fail(what, &e)),
+            Err(_) => Err(LegacyError(format!(
+                "SQL connector: {} did not answer the {what} within {} ms (timeout_ms)",
+                self.shown,
+                self.config.timeout.as_millis()
+            ))),
+        }
+    }
+
+    /// The legacy user this identifier names, if exactly one.
+    async fn find(&self, identifier: &str) -> Result<Option<Row>, LegacyError> {
+        let value = |_: Param| Some(identifier.to_string());
+        let mut rows = self
+            .bounded(
+                "lookup query",
+                self.db.fetch_two(&self.config.lookup, &value),
+            )
+            .await?;
+        if rows.len() > 1 {
+            return Err(LegacyError(format!(
+                "SQL connector: two legacy users share this identifier ('{identifier}'): the lookup query returned more than one row; nothing was migrated"
+            )));
+        }
+        Ok(rows.pop())
+    }
+
+    /// A configured column of a row; its absence is a configuration error.
+    fn column<'r>(
+        &self,
+        row: &'r Row,
+        column: &str,
+        setting: &str,
+    ) -> Result<&'r Cell, LegacyError> {
+        row.get(column).ok_or_else(|| {
+            LegacyError(format!(
+                "SQL connector: the lookup query returns no column '{column}' ({FIELD}.{setting}); it returns: {}",
+                row.names()
+            ))
+        })
+    }
+
+    fn user_id(&self, row: &Row) -> Result<String, LegacyError> {
+        self.column(row, &self.config.columns.user_id, "columns.user_id")?
+            .text()
+            .map(|id| id.trim().to_string())
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| {
+                LegacyError("SQL connector: a legacy user has no user_id (the column is empty): a stable id is required".into())
+            })
+    }
+
+    /// The stored password hash; `None` when the user has none.
+    fn stored_hash(&self, row: &Row, user_id: &str) -> Result<Option<StoredHash>, LegacyError> {
+        let cell = self.column(
+            row,
+            &self.config.columns.password_hash,
+            "columns.password_hash",
+        )?;
+        let unreadable = |e: &dyn std::fmt::Display| {
+            LegacyError(format!(
+                "SQL connector: the password hash of legacy user {user_id} cannot be read ({FIELD}.hash_format): {e}"
+            ))
+        };
+        match &self.config.hash {
+            HashFormat::Auto | HashFormat::Scheme(_) => {
+                let Some(text) = cell.text().filter(|t| !t.trim().is_empty()) else {
+                    return Ok(None);
+                };
+                let hash = StoredHash::parse(&text).map_err(|e| unreadable(&e))?;
+                if let HashFormat::Scheme(want) = self.config.hash
+                    && hash.scheme() != want
+                {
+                    return Err(unreadable(&format!("it is {}, not {want}", hash.scheme())));
+                }
+                Ok(Some(hash))
+            }
+            HashFormat::Template {
+                object,
+                salt_column,
+            } => {
+                let hash_is_text = object
+                    .get("hash")
+                    .and_then(|h| h.get("encoding"))
+                    .and_then(Value::as_str)
+                    .is_none_or(|e| e == "utf8");
+                let Some(hash) = filled(cell, hash_is_text) else {
+                    return Ok(None);
+                };
+                let salt = match salt_column {
+                    None => None,
+                    Some(c) => {
+                        let cell = self.column(row, c, "hash_format.salt.column")?;
+                        Some(
+                            filled(cell, false)
+                                .ok_or_else(|| unreadable(&"its salt column is empty"))?,
+                        )
+                    }
+                };
+                let object = config::fill(object, &hash, salt.as_ref());
+                StoredHash::from_custom(&object)
+                    .map(Some)
+                    .map_err(|e| unreadable(&e))
+            }
+        }
+    }
+
+    /// The profile a row describes.
+    fn profile(&self, row: &Row) -> Result<LegacyProfile, LegacyError> {
+        let cols = &self.config.columns;
+        let mut p = Map::new();
+        p.insert(
+            "user_id".into(),
+            match self.column(row, &cols.user_id, "columns.user_id")? {
+                Cell::Int(n) => Value::from(*n),
+                c => c.text().map(Value::String).unwrap_or(Value::Null),
+            },
+        );
+        if let Some(e) = self.column(row, &cols.email, "columns.email")?.text() {
+            p.insert("email".into(), Value::String(e.trim().to_string()));
+        }
+        for (field, column) in &cols.optional {
+            let cell = self.column(row, column, &format!("columns.{field}"))?;
+            let value = match *field {
+                "email_verified" => Value::Bool(truthy(cell)),
+                "app_metadata" | "user_metadata" => match cell.text() {
+                    None => continue,
+                    Some(t) if t.trim().is_empty() => continue,
+                    Some(t) => match serde_json::from_str::<Value>(&t) {
+                        Ok(v @ Value::Object(_)) => v,
+                        Ok(Value::Null) => continue,
+                        _ => {
+                            return Err(LegacyError(format!(
+                                "SQL connector: column '{column}' ({FIELD}.columns.{field}) does not hold a JSON object"
+                            )));
+                        }
+                    },
+                },
+                _ => match cell.text() {
+                    Some(t) => Value::String(t),
+                    None => continue,
+                },
+            };
+            p.insert((*field).to_string(), value);
+        }
+        normalize_profile(&Value::Object(p)).map_err(|e| {
+            LegacyError(format!(
+                "SQL connector: a legacy user's row is not a usable profile: {e}"
+            ))
+        })
+    }
+
+    /// Verify on the blocking pool; without a hash, spend the same time and fail.
+    async fn verify(&self, password: &str, hash: Option<StoredHash>) -> Result<bool, LegacyError> {
+        let pw = password.to_string();
+        let dummy = self.dummy;
+        tokio::task::spawn_blocking(move || match hash {
+            Some(h) => h.verify(&pw),
+            None => dummy.dummy_verify(&pw),
+        })
+        .await
+        .map_err(|_| LegacyError("SQL connector: the password check was interrupted".into()))
+    }
+}
+
+#[async_trait::async_trait]
+impl LegacySource for SqlConnector {
+    async fn login(
+        &self,
+        _tenant: &str,
+        _connection: &Connection,
+        username: &str,
+        password: &str,
+    ) -> Result<LegacyLogin, LegacyError> {
+        let Some(row) = self.find(username.trim()).await? else {
+            self.verify(password, None).await?;
+            return Ok(LegacyLogin::WrongCredentials { user: None });
+        };
+        let user_id = self.user_id(&row)?;
+        let hash = self.stored_hash(&row, &user_id)?;
+        if !self.verify(password, hash).await? {
+            return Ok(LegacyLogin::WrongCredentials {
+                user: Some(user_id),
+            });
+        }
+        Ok(LegacyLogin::Profile(Box::new(self.profile(&row)?)))
+    }
+
+    async fn get_user(
+        &self,
+        _tenant: &str,
+        _connection: &Connection,
+        email: &str,
+    ) -> Result<Option<LegacyProfile>, LegacyError> {
+        match self.find(email.trim()).await? {
+            Some(row) => self.profile(&row).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn mark_migrated(
+        &self,
+        _tenant: &str,
+        _connection: &Connection,
+        profile: &LegacyProfile,
+    ) -> Result<(), LegacyError> {
+        let Some(stmt) = &self.config.mark_migrated else {
+            return Ok(());
+        };
+        let value = |p: Param| match p {
+            Param::UserId => Some(profile.user_id.clone()),
+            Param::Email => profile.email.clone(),
+            Param::Identifier => None,
+        };
+        self.bounded("mark_migrated statement", self.db.execute(stmt, &value))
+            .await
+            .map(|_| ())
+    }
+}
+
+/// A column value for a custom-hash template: text, or base64 of raw bytes.
+/// `text_only`: the template reads this value as a string (bcrypt, argon2…).
+fn filled(cell: &Cell, text_only: bool) -> Option<Filled> {
+    match cell {
+        Cell::Bytes(b) if !text_only => Some(Filled::Base64(
+            base64::engine::general_purpose::STANDARD.encode(b),
+        )),
+        c => c
+            .text()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .map(Filled::Text),
+    }
+}
+
+fn truthy(cell: &Cell) -> bool {
+    match cell {
+        Cell::Bool(b) => *b,
+        Cell::Int(n) => *n != 0,
+        Cell::Float(f) => *f != 0.0,
+        c => c.text().is_some_and(|t| {
+            matches!(
+                t.trim().to_ascii_lowercase().as_str(),
+                "true" | "t" | "1" | "yes" | "y"
+            )
+        }),
+    }
+}
+
+/// The DSN with its password masked, and the password's spellings to scrub
+/// from driver messages.
+fn mask(dsn: &str, backend: Backend) -> (String, Vec<String>) {
+    if backend == Backend::Sqlite {
+        return (dsn.to_string(), Vec::new());
+    }
+    let Ok(mut url) = url::Url::parse(dsn) else {
+        return (
+            "the configured DSN (not a valid URL)".into(),
+            vec![dsn.to_string()],
+        );
+    };
+    let Some(pw) = url.password().map(str::to_string) else {
+        return (url.to_string(), Vec::new());
+    };
+    let mut hidden = vec![pw.clone()];
+    if let Ok(decoded) = urlencoding::decode(&pw) {
+        hidden.push(decoded.into_owned());
+    }
+    // Setting a password only fails for URLs that cannot have one.
+    let _ = url.set_password(Some("***"));
+    (url.to_string(), hidden)
+}
+
+fn scrub(message: &str, hidden: &[String]) -> String {
+    hidden
+        .iter()
+        .filter(|h| !h.is_empty())
+        .fold(message.to_string(), |m, h| m.replace(h.as_str(), "***"))
+}
+
+/// `scripts.allowed_hosts` (`host` or `host:port`) bounds where a
+/// connection's settings may make Tern connect, connectors included.
+fn check_host(dsn: &str, backend: Backend, allowed: &[String], shown: &str) -> Result<(), String> {
+    let default_port = match backend {
+        Backend::Sqlite => return Ok(()),
+        Backend::Postgres => 5432,
+        Backend::MySql => 3306,
+    };
+    let url = url::Url::parse(dsn).map_err(|_| format!("{FIELD}.dsn is not a valid URL"))?;
+    let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
+    let port = url.port().unwrap_or(default_port);
+    let ok = allowed.iter().any(|a| match a.rsplit_once(':') {
+        Some((h, p)) if p.parse::<u16>().is_ok() => {
+            h.eq_ignore_ascii_case(host) && p.parse() == Ok(port)
+        }
+        _ => a.eq_ignore_ascii_case(host),
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{FIELD}.dsn ({shown}) names {host}:{port}, which scripts.allowed_hosts does not allow"
+        ))
+    }
+}
+
+/// The connection's `options.configuration` values.
+pub fn configuration(connection: &Connection) -> BTreeMap<String, String> {
+    connection
+        .options
+        .get("configuration")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Key of a cached connector: tenant and connection id.
+type ConnectionKey = (String, String);
+
+/// The connectors of every `sql` connection, each with its pool, kept while
+/// its settings stay the same and rebuilt (new pool) when they change.
+pub struct SqlConnectors {
+    policy: HashPolicy,
+    allowed_hosts: Option<Vec<String>>,
+    /// Connection → (settings it was built from, connector).
+    cache: Mutex<HashMap<ConnectionKey, (String, Arc<SqlConnector>)>>,
+}
+
+impl SqlConnectors {
+    /// `policy` times unknown users; `allowed_hosts` is `scripts.allowed_hosts`.
+    pub fn new(policy: HashPolicy, allowed_hosts: Option<Vec<String>>) -> Self {
+        Self {
+            policy,
+            allowed_hosts,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The connector of this connection, built on first use or when its
+    /// settings (or the configuration values they refer to) changed.
+    pub fn connector(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+    ) -> Result<Arc<SqlConnector>, LegacyError> {
+        let settings = connection
+            .options
+            .get("tern_connector")
+            .ok_or_else(|| LegacyError(format!("the connection has no {FIELD}")))?;
+        let values = configuration(connection);
+        let fingerprint = format!("{settings}\u{0}{values:?}");
+        let key = (tenant.to_string(), connection.id.clone());
+        if let Some((fp, c)) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned())
+            && fp == fingerprint
+        {
+            return Ok(c);
+        }
+        let connector = SqlConnector::build(settings, &values, self.allowed_hosts.as_deref())
+            .map_err(|e| LegacyError(format!("SQL connector: {e}")))?
+            .with_dummy_policy(self.policy);
+        let connector = Arc::new(connector);
+        if let Ok(mut cache) = self.cache.lock() {
+            // The replaced connector's pool closes when its last call ends.
+            cache.insert(key, (fingerprint, connector.clone()));
+        }
+        Ok(connector)
+    }
+}
+
+#[async_trait::async_trait]
+impl LegacySource for SqlConnectors {
+    async fn login(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        username: &str,
+        password: &str,
+    ) -> Result<LegacyLogin, LegacyError> {
+        self.connector(tenant, connection)?
+            .login(tenant, connection, username, password)
+            .await
+    }
+
+    async fn get_user(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        email: &str,
+    ) -> Result<Option<LegacyProfile>, LegacyError> {
+        self.connector(tenant, connection)?
+            .get_user(tenant, connection, email)
+            .await
+    }
+
+    async fn mark_migrated(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        profile: &LegacyProfile,
+    ) -> Result<(), LegacyError> {
+        self.connector(tenant, connection)?
+            .mark_migrated(tenant, connection, profile)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dsn_password_is_masked_and_scrubbed() {
+        let (shown, hidden) = mask("postgres://ro:s%40cret@db:5432/x", Backend::Postgres);
+        assert_eq!(shown, "postgres://ro:***@db:5432/x");
+        assert_eq!(
+            scrub("auth failed for s@cret and s%40cret", &hidden),
+            "auth failed for *** and ***"
+        );
+        let (shown, hidden) = mask("mysql://root@127.0.0.1:3306/test", Backend::MySql);
+        assert_eq!(
+            (shown.as_str(), hidden.len()),
+            ("mysql://root@127.0.0.1:3306/test", 0)
+        );
+    }
+
+    #[test]
+    fn allowed_hosts_bound_the_dsn() {
+        let allowed = vec!["db.internal".to_string(), "10.0.0.5:6432".to_string()];
+        let ok = |dsn: &str, b| check_host(dsn, b, &allowed, "x").is_ok();
+        assert!(ok("postgres://u@db.internal/x", Backend::Postgres));
+        assert!(ok("postgres://u@10.0.0.5:6432/x", Backend::Postgres));
+        assert!(!ok("postgres://u@10.0.0.5/x", Backend::Postgres));
+        assert!(!ok("mysql://u@127.0.0.1/x", Backend::MySql));
+        assert!(ok("sqlite:/tmp/x.db", Backend::Sqlite));
+    }
+
+    #[test]
+    fn flags_and_binary_values() {
+        for (cell, want) in [
+            (Cell::Bool(true), true),
+            (Cell::Int(1), true),
+            (Cell::Int(0), false),
+            (Cell::Text("TRUE".into()), true),
+            (Cell::Text("no".into()), false),
+            (Cell::Null, false),
+        ] {
+            assert_eq!(truthy(&cell), want, "{cell:?}");
+        }
+        assert_eq!(
+            filled(&Cell::Bytes(vec![0, 255]), false),
+            Some(Filled::Base64("AP8=".into()))
+        );
+        assert_eq!(
+            filled(&Cell::Bytes(b"$2b$".to_vec()), true),
+            Some(Filled::Text("$2b$".into()))
+        );
+        assert_eq!(filled(&Cell::Text("  ".into()), false), None);
+    }
+}

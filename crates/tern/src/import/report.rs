@@ -1,0 +1,70 @@
+//! The end of an import run: every failed row in file order, a summary, and
+//! the exit status.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use super::ImportArgs;
+use super::tally::Tally;
+use crate::lock;
+
+/// Print the errors and the summary on stdout; 0 when every row went in,
+/// 1 when some failed, 2 when the run stopped early.
+pub fn report(
+    args: &ImportArgs,
+    connection_id: &str,
+    tally: &Tally,
+    started: Instant,
+    waits_429: u64,
+    input_error: Option<String>,
+) -> ExitCode {
+    let mut errors = std::mem::take(&mut *lock(&tally.errors));
+    errors.sort_by_key(|(i, _)| *i); // stable: a row's errors keep their order
+    let mut out = String::new();
+    for (_, line) in &errors {
+        out.push_str(line);
+        out.push('\n');
+    }
+    let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let total = get(&tally.total);
+    let failed = get(&tally.failed);
+    let secs = started.elapsed().as_secs_f64();
+    let rate = if secs > 0.0 { total as f64 / secs } else { 0.0 };
+    let file = if args.file == "-" {
+        "stdin"
+    } else {
+        &args.file
+    };
+    out.push_str(&format!(
+        "Imported {file} into {} ({connection_id}){}{}\n",
+        args.connection,
+        if args.upsert { ", upsert" } else { "" },
+        if args.dry_run {
+            ", DRY RUN: nothing was written"
+        } else {
+            ""
+        },
+    ));
+    out.push_str(&format!(
+        "  total {total}, inserted {}, updated {}, failed {failed}\n",
+        get(&tally.inserted),
+        get(&tally.updated),
+    ));
+    out.push_str(&format!(
+        "  jobs {}, elapsed {secs:.1} s, {rate:.0} rows/s, waits after HTTP 429: {}\n",
+        get(&tally.jobs_done),
+        waits_429,
+    ));
+    print!("{out}");
+    let fatal = lock(&tally.fatal).take();
+    if let Some(msg) = input_error.or(fatal) {
+        eprintln!("tern import: stopped: {msg}");
+        return ExitCode::from(2);
+    }
+    if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,77 @@
+//! What an import run has seen so far: counters and findings shared by the
+//! reader, the job tasks, the progress display and the final report.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::lock;
+
+#[derive(Default)]
+pub struct Tally {
+    /// Input bytes consumed by the reader.
+    pub bytes_read: AtomicU64,
+    /// Rows taken from the reader so far, and whether it has reached the end.
+    pub rows_read: AtomicU64,
+    pub reading_done: AtomicBool,
+    /// Rows handed to a job (uploaded or waiting for a slot).
+    pub submitted: AtomicU64,
+    /// Rows processed by the server (estimate while jobs run) plus rows failed locally.
+    pub applied: AtomicU64,
+    pub inserted: AtomicU64,
+    pub updated: AtomicU64,
+    pub failed: AtomicU64,
+    pub total: AtomicU64,
+    pub jobs_done: AtomicU64,
+    /// (original row index, printed line).
+    pub errors: Mutex<Vec<(usize, String)>>,
+    /// A reason to stop (exit 2).
+    pub fatal: Mutex<Option<String>>,
+    /// Shared with the API client, so its waits end too.
+    pub stop: Arc<AtomicBool>,
+    /// Plain progress lines (stderr is not a terminal).
+    pub plain: bool,
+}
+
+impl Tally {
+    pub fn set_fatal(&self, msg: String) {
+        let mut f = lock(&self.fatal);
+        if f.is_none() {
+            *f = Some(msg);
+        }
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    pub fn error_line(&self, index: usize, code: &str, path: &str, message: &str) {
+        let line = if path.is_empty() {
+            format!("row {index}: {code}: {message}")
+        } else {
+            format!("row {index}: {code} {path}: {message}")
+        };
+        lock(&self.errors).push((index, line));
+    }
+
+    /// A row that never reached the server (unparsable line, too large).
+    pub fn local_failure(&self, index: usize, code: &str, message: &str) {
+        self.error_line(index, code, "", message);
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        self.total.fetch_add(1, Ordering::Relaxed);
+        self.applied.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn progress_line(&self) -> String {
+        format!(
+            "{} rows submitted, {} applied ({} inserted, {} updated, {} failed), {} jobs done",
+            self.submitted.load(Ordering::Relaxed),
+            self.applied.load(Ordering::Relaxed),
+            self.inserted.load(Ordering::Relaxed),
+            self.updated.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+            self.jobs_done.load(Ordering::Relaxed),
+        )
+    }
+}
