@@ -69,7 +69,31 @@ pub struct LegacyProfile {
     pub user_metadata: JsonObject,
 }
 
+/// What the legacy store said about creating a user (`create` script).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LegacyCreate {
+    /// The legacy store created the user.
+    Created,
+    /// The legacy store already has the user (`ValidationError('user_exists')`);
+    /// the message is the script's.
+    UserExists(String),
+}
+
+/// The error of an operation a connection's legacy store does not implement
+/// (no script for it, or a connector without the operation).
+pub fn not_supported(operation: &str, connection: &Connection) -> LegacyError {
+    LegacyError(format!(
+        "{operation} is not supported by this connection ('{}'): its legacy store has no {operation} operation",
+        connection.name
+    ))
+}
+
 /// Asks a connection's legacy store.
+///
+/// `login` and `get_user` serve lazy migration (import mode on); the other
+/// operations serve connections whose legacy store stays the source of truth
+/// (import mode off), one per Auth0 custom-database script. They default to
+/// [`not_supported`], so a source implements only what its store can do.
 #[async_trait::async_trait]
 pub trait LegacySource: Send + Sync {
     /// Run the legacy login for these credentials.
@@ -87,6 +111,66 @@ pub trait LegacySource: Send + Sync {
         connection: &Connection,
         email: &str,
     ) -> Result<Option<LegacyProfile>, LegacyError>;
+
+    /// Create a user in the legacy store (`create(user, callback)`). `user`
+    /// is Auth0's object: `{tenant, client_id, connection, email, password,
+    /// username?, user_metadata?, app_metadata?, …}` with the plaintext password.
+    async fn create(
+        &self,
+        _tenant: &str,
+        connection: &Connection,
+        _user: &Value,
+    ) -> Result<LegacyCreate, LegacyError> {
+        Err(not_supported("create", connection))
+    }
+
+    /// Mark the email verified in the legacy store (`verify(email, callback)`).
+    async fn verify(
+        &self,
+        _tenant: &str,
+        connection: &Connection,
+        _email: &str,
+    ) -> Result<(), LegacyError> {
+        Err(not_supported("verify", connection))
+    }
+
+    /// Set a new password in the legacy store
+    /// (`changePassword(email, newPassword, callback)`); `false` = the store
+    /// answered that nothing was updated.
+    async fn change_password(
+        &self,
+        _tenant: &str,
+        connection: &Connection,
+        _email: &str,
+        _new_password: &str,
+    ) -> Result<bool, LegacyError> {
+        Err(not_supported("change_password", connection))
+    }
+
+    /// Delete a user from the legacy store (`deleteUser(id, callback)`);
+    /// `id` is the identity's id, without `auth0|`.
+    async fn delete(
+        &self,
+        _tenant: &str,
+        connection: &Connection,
+        _id: &str,
+    ) -> Result<(), LegacyError> {
+        Err(not_supported("delete", connection))
+    }
+
+    /// Change a user's email in the legacy store
+    /// (`changeEmail(email, newEmail, verified, callback)`); `false` = not changed.
+    async fn change_email(
+        &self,
+        _tenant: &str,
+        connection: &Connection,
+        _email: &str,
+        _new_email: &str,
+        _verified: bool,
+    ) -> Result<bool, LegacyError> {
+        Err(not_supported("change_email", connection))
+    }
+
     /// Tell the legacy store that this user now lives in Tern (a connector's
     /// optional "mark migrated" step), after the user was stored. The
     /// default does nothing: scripts have no such step.

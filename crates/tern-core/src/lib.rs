@@ -15,6 +15,7 @@ pub mod import_job;
 pub mod legacy;
 pub mod login;
 pub mod mail;
+pub mod migration;
 pub mod model;
 pub mod password_policy;
 pub mod search;

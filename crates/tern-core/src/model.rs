@@ -206,6 +206,10 @@ pub enum UserSource {
     LazyLogin,
     /// A password reset of a user found through `get_user`.
     LazyReset,
+    /// A user of a connection whose legacy store stays the source of truth
+    /// (import mode off): Tern keeps the profile so tokens have a subject,
+    /// never a credential (Auth0's shadow record).
+    Legacy,
 }
 
 impl UserSource {
@@ -217,6 +221,7 @@ impl UserSource {
             Self::BulkImport => "bulk_import",
             Self::LazyLogin => "lazy_login",
             Self::LazyReset => "lazy_reset",
+            Self::Legacy => "legacy",
         }
     }
     /// Parse the stored name.
@@ -227,6 +232,7 @@ impl UserSource {
             "bulk_import" => Self::BulkImport,
             "lazy_login" => Self::LazyLogin,
             "lazy_reset" => Self::LazyReset,
+            "legacy" => Self::Legacy,
             _ => return None,
         })
     }

@@ -145,6 +145,13 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_connection(&self, tenant: &str, id: &str) -> CoreResult<bool>;
     /// How many users the connection has.
     async fn count_connection_users(&self, tenant: &str, connection_id: &str) -> CoreResult<u64>;
+    /// A connection's users counted per arrival source and per credential
+    /// scheme prefix, for the migration report.
+    async fn migration_stats(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+    ) -> CoreResult<crate::migration::MigrationStats>;
 
     // --- users ---
     /// Insert a user with all its data in one statement.

@@ -73,6 +73,9 @@ pub enum StartError {
     /// Store error.
     #[error(transparent)]
     Core(#[from] tern_core::CoreError),
+    /// The secrets key is unusable.
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
 }
 
 /// Bind, open the store, bootstrap, and serve in the background.
@@ -104,11 +107,17 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let store: Arc<dyn Store> = Arc::new(store);
     let (tenant, info) = bootstrap(store.as_ref(), &config, &public_url).await?;
     let keys = KeyRing::new(&store.signing_keys(&tenant.id).await?)?;
-    let scripts: Arc<dyn tern_core::legacy::LegacySource> =
-        Arc::new(crate::legacy_script::ScriptLegacySource::new(
-            std::time::Duration::from_secs(config.scripts.timeout_secs),
-            config.scripts.allowed_hosts.as_deref(),
-        ));
+    let secrets = Arc::new(crate::secrets::SecretKey::load(&config)?);
+    let sealed = crate::secrets::seal_stored(store.as_ref(), &tenant.id, &secrets).await?;
+    if sealed > 0 {
+        tracing::info!(
+            connections = sealed,
+            "sealed configuration values stored in clear"
+        );
+    }
+    let scripts = Arc::new(crate::legacy_script::ScriptLegacySource::from_config(
+        &config.scripts,
+    ));
     let sql =
         crate::connectors::sql::SqlConnectors::new(policy, config.scripts.allowed_hosts.clone());
     let mailer =
@@ -123,12 +132,19 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         limiter: RateLimiter::new(config.rate_limit),
         config,
         policy,
-        legacy: Some(Arc::new(crate::connectors::Dispatcher::new(
-            scripts,
-            sql,
-            weak.clone(),
+        // Sources (scripts, connectors) see configuration in clear; only
+        // the Revealing wrapper holds the key.
+        legacy: Some(Arc::new(crate::secrets::Revealing::new(
+            secrets.clone(),
+            Arc::new(crate::connectors::Dispatcher::new(
+                scripts.clone(),
+                sql,
+                weak.clone(),
+            )),
         ))),
         reset_workers: Arc::new(tokio::sync::Semaphore::new(32)),
+        secrets,
+        scripts,
         jobs_notify: tokio::sync::Notify::new(),
     }));
     let runner = crate::jobs::spawn_runner(state.clone());

@@ -37,6 +37,11 @@ pub struct Config {
     /// Addresses of the tenant administrators (import completion mail).
     /// Empty: those messages are kept in the outbox.
     pub admin_emails: Vec<String>,
+    /// The key sealing connection `configuration` secrets: 32 bytes in
+    /// base64 or hex (`TERN_SECRETS_KEY`). Absent: `secrets.key` in
+    /// `data_dir`, created at first start. Instances sharing a database must
+    /// share it.
+    pub secrets_key: Option<String>,
     /// Credentials of the bootstrap admin client, when the operator wants to choose them.
     pub bootstrap_client_id: Option<String>,
     /// See `bootstrap_client_id`.
@@ -84,6 +89,9 @@ pub struct ScriptsConfig {
     /// Hosts (`host` or `host:port`) scripts may reach through `request`,
     /// `fetch`, `mysql` and `pg`; absent = any host.
     pub allowed_hosts: Option<Vec<String>>,
+    /// Script calls running at once (each has its own thread and heap);
+    /// further calls wait for a slot within their own time limit.
+    pub max_concurrent: usize,
 }
 
 impl Default for ScriptsConfig {
@@ -91,6 +99,7 @@ impl Default for ScriptsConfig {
         Self {
             timeout_secs: 20,
             allowed_hosts: None,
+            max_concurrent: 64,
         }
     }
 }
@@ -177,6 +186,7 @@ impl Default for Config {
             scripts: ScriptsConfig::default(),
             smtp: SmtpConfig::default(),
             admin_emails: Vec::new(),
+            secrets_key: None,
             bootstrap_client_id: None,
             bootstrap_client_secret: None,
         }

@@ -5,6 +5,8 @@
 //! Signup, password resets, `POST /users` and email changes ask `get_user`
 //! (the second half of this file); legacy answers that contradict stored
 //! users are refused and logged as warnings (`w`).
+//! With import mode off the same login path asks the legacy store every time
+//! and keeps only the profile (see `legacy_ops`).
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -24,6 +26,14 @@ use crate::state::AppState;
 /// (`options.tern_connector`) exists.
 pub fn applies(s: &AppState, c: &Connection) -> bool {
     has_source(s, c, "login")
+}
+
+/// Whether this password login asks the legacy store: with import mode on,
+/// for a user Tern has no credential for; with import mode off (the legacy
+/// store stays the source of truth), every time.
+pub fn consults_legacy(s: &AppState, c: &Connection, user: Option<&User>) -> bool {
+    (applies(s, c) && user.is_none_or(|u| u.credential.is_none()))
+        || crate::legacy_ops::authoritative(s, c)
 }
 
 /// Whether signup, reset and user creation consult the legacy `get_user`
@@ -75,7 +85,8 @@ fn wrong() -> OAuthError {
 }
 
 /// Run the legacy login and migrate the user. `existing` is a local user
-/// without a credential (imported without a hash, or waiting for a reset).
+/// without a credential (imported without a hash, or waiting for a reset),
+/// or, with import mode off, the local record of the login name.
 pub async fn login(
     s: &AppState,
     connection: &Connection,
@@ -111,6 +122,25 @@ pub async fn login(
             ));
         }
     };
+    if crate::legacy_ops::authoritative(s, connection) {
+        // Import mode off: keep the profile so tokens have a subject; the
+        // password stays the legacy store's.
+        let kept =
+            crate::legacy_ops::keep_profile(s, connection, existing, profile, UserSource::Legacy)
+                .await;
+        return match kept {
+            Ok(user) => Ok(user),
+            Err(crate::legacy_ops::LegacyOpError::Store(e)) => Err(e.into()),
+            Err(e) => {
+                ev.kind = "f".into();
+                ev.description = Some(format!(
+                    "Legacy login succeeded but the user could not be kept: {e}"
+                ));
+                s.log(ev.clone()).await;
+                Err(wrong())
+            }
+        };
+    }
     let profile_copy = profile.clone();
     let state = s.clone();
     let pw = password.to_string();

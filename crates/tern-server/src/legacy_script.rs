@@ -1,25 +1,74 @@
 //! The legacy store as a connection's custom-database scripts (Auth0 style),
-//! run in the `tern-script` QuickJS sandbox.
+//! run in the `tern-script` QuickJS sandbox. Every script Auth0 defines is
+//! served: `login` and `get_user` (lazy migration), and `create`, `verify`,
+//! `change_password`, `delete`, `change_email` (import mode off). The
+//! connection it receives carries its configuration in clear (see
+//! `secrets::Revealing`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tern_core::legacy::{LegacyError, LegacyLogin, LegacyProfile, LegacySource, normalize_profile};
+use tern_core::legacy::{
+    LegacyCreate, LegacyError, LegacyLogin, LegacyProfile, LegacySource, normalize_profile,
+};
 use tern_core::model::Connection;
-use tern_script::{CallbackResult, ErrorKind, NetworkPolicy, ScriptEnv, ScriptLimits, ScriptName};
+use tern_script::{
+    CallbackResult, ErrorKind, NetworkPolicy, ScriptEnv, ScriptError, ScriptLimits, ScriptName,
+    ScriptRun,
+};
+use tokio::sync::Semaphore;
 
-/// Runs `login` and `get_user` scripts.
+use crate::config::ScriptsConfig;
+
+/// Every script name, in Auth0's order.
+pub const SCRIPT_NAMES: [ScriptName; 7] = [
+    ScriptName::Login,
+    ScriptName::GetUser,
+    ScriptName::Create,
+    ScriptName::Verify,
+    ScriptName::ChangePassword,
+    ScriptName::Delete,
+    ScriptName::ChangeEmail,
+];
+
+/// The script whose `customScripts` key is `key`.
+pub fn script_name(key: &str) -> Option<ScriptName> {
+    SCRIPT_NAMES.into_iter().find(|n| n.key() == key)
+}
+
+/// The source of a connection's script, when it has one.
+pub fn script_source(connection: &Connection, name: ScriptName) -> Option<&str> {
+    connection
+        .options
+        .get("customScripts")
+        .and_then(|m| m.get(name.key()))
+        .and_then(Value::as_str)
+        .filter(|src| !src.trim().is_empty())
+}
+
+/// Runs a connection's scripts, at most `max_concurrent` at once.
 pub struct ScriptLegacySource {
     limits: ScriptLimits,
     network: NetworkPolicy,
+    slots: Arc<Semaphore>,
 }
 
 impl ScriptLegacySource {
     /// Scripts may reach `allowed_hosts` (`host` or `host:port`; `None` = any
     /// host) and run for at most `timeout`.
     pub fn new(timeout: Duration, allowed_hosts: Option<&[String]>) -> Self {
-        let network = match allowed_hosts {
+        Self::from_config(&ScriptsConfig {
+            timeout_secs: timeout.as_secs().max(1),
+            allowed_hosts: allowed_hosts.map(<[String]>::to_vec),
+            ..ScriptsConfig::default()
+        })
+    }
+
+    /// The scripts configuration of `tern serve`.
+    pub fn from_config(config: &ScriptsConfig) -> Self {
+        let network = match config.allowed_hosts.as_deref() {
             None => NetworkPolicy::allow_all(),
             Some(hosts) => hosts.iter().fold(NetworkPolicy::deny_all(), |p, h| {
                 match h
@@ -33,24 +82,15 @@ impl ScriptLegacySource {
         };
         Self {
             limits: ScriptLimits {
-                timeout,
+                timeout: Duration::from_secs(config.timeout_secs),
                 ..ScriptLimits::default()
             },
             network,
+            slots: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
         }
     }
 
-    fn env(&self, connection: &Connection) -> ScriptEnv {
-        let configuration: BTreeMap<String, String> = connection
-            .options
-            .get("configuration")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
+    fn env(&self, connection: &Connection, configuration: BTreeMap<String, String>) -> ScriptEnv {
         let context = (connection
             .options
             .get("enable_script_context")
@@ -65,19 +105,49 @@ impl ScriptLegacySource {
         }
     }
 
+    /// Run `source` as the connection's `name` script with these arguments
+    /// and configuration, under the same limits, network policy and
+    /// concurrency bound as every script call (the "try" endpoint uses this).
+    pub async fn run_source(
+        &self,
+        connection: &Connection,
+        name: ScriptName,
+        source: &str,
+        args: Vec<Value>,
+        configuration: BTreeMap<String, String>,
+    ) -> ScriptRun {
+        let started = std::time::Instant::now();
+        // Waiting for a slot counts against the call's own time limit.
+        let permit =
+            tokio::time::timeout(self.limits.timeout, self.slots.clone().acquire_owned()).await;
+        let Ok(Ok(_permit)) = permit else {
+            return ScriptRun {
+                outcome: Err(ScriptError::Internal(
+                    "too many script calls in progress; none finished within the time limit".into(),
+                )),
+                console: Vec::new(),
+                warnings: Vec::new(),
+                elapsed: started.elapsed(),
+            };
+        };
+        let env = self.env(connection, configuration);
+        let mut run = tern_script::run(source, name, args, &env).await;
+        run.elapsed = started.elapsed();
+        run
+    }
+
     async fn call(
         &self,
         connection: &Connection,
         name: ScriptName,
         args: Vec<Value>,
     ) -> Result<CallbackResult, LegacyError> {
-        let source = connection
-            .options
-            .get("customScripts")
-            .and_then(|m| m.get(name.key()))
-            .and_then(Value::as_str)
+        let source = script_source(connection, name)
             .ok_or_else(|| LegacyError(format!("the connection has no {} script", name.key())))?;
-        let run = tern_script::run(source, name, args, &self.env(connection)).await;
+        let configuration = clear_configuration(connection);
+        let run = self
+            .run_source(connection, name, source, args, configuration)
+            .await;
         for line in &run.console {
             tracing::info!(connection = %connection.name, script = name.key(), "{line}");
         }
@@ -92,6 +162,45 @@ impl ScriptLegacySource {
             ))
         })
     }
+
+    /// Run a script whose only answers are success, a `false`/empty value
+    /// (`Ok(false)`) or an error.
+    async fn call_flag(
+        &self,
+        connection: &Connection,
+        name: ScriptName,
+        args: Vec<Value>,
+    ) -> Result<bool, LegacyError> {
+        match self.call(connection, name, args).await? {
+            CallbackResult::Value(v) => Ok(match v {
+                None | Some(Value::Bool(false)) => false,
+                // `{last_password_reset: …}` from change_password, or `true`.
+                Some(_) => true,
+            }),
+            CallbackResult::Error(e) => Err(reported(name, &e.message)),
+        }
+    }
+}
+
+fn reported(name: ScriptName, message: &str) -> LegacyError {
+    LegacyError(format!(
+        "the {} script reported an error: {message}",
+        name.key()
+    ))
+}
+
+/// The configuration strings of a connection as given (already revealed).
+fn clear_configuration(connection: &Connection) -> BTreeMap<String, String> {
+    connection
+        .options
+        .get("configuration")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[async_trait::async_trait]
@@ -119,10 +228,7 @@ impl LegacySource for ScriptLegacySource {
                 ErrorKind::WrongUsernameOrPassword { user } => {
                     Ok(LegacyLogin::WrongCredentials { user })
                 }
-                _ => Err(LegacyError(format!(
-                    "the login script reported an error: {}",
-                    e.message
-                ))),
+                _ => Err(reported(ScriptName::Login, &e.message)),
             },
         }
     }
@@ -139,10 +245,92 @@ impl LegacySource for ScriptLegacySource {
         {
             CallbackResult::Value(Some(profile)) => normalize_profile(&profile).map(Some),
             CallbackResult::Value(None) => Ok(None),
-            CallbackResult::Error(e) => Err(LegacyError(format!(
-                "the get_user script reported an error: {}",
-                e.message
-            ))),
+            CallbackResult::Error(e) => Err(reported(ScriptName::GetUser, &e.message)),
         }
+    }
+
+    async fn create(
+        &self,
+        _tenant: &str,
+        connection: &Connection,
+        user: &Value,
+    ) -> Result<LegacyCreate, LegacyError> {
+        match self
+            .call(connection, ScriptName::Create, vec![user.clone()])
+            .await?
+        {
+            CallbackResult::Value(_) => Ok(LegacyCreate::Created),
+            CallbackResult::Error(e) => match e.kind {
+                ErrorKind::Validation { code } if code == "user_exists" => {
+                    Ok(LegacyCreate::UserExists(e.message))
+                }
+                _ => Err(reported(ScriptName::Create, &e.message)),
+            },
+        }
+    }
+
+    async fn verify(
+        &self,
+        _tenant: &str,
+        connection: &Connection,
+        email: &str,
+    ) -> Result<(), LegacyError> {
+        if self
+            .call_flag(connection, ScriptName::Verify, vec![json!(email)])
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(LegacyError(
+                "the verify script answered that the email was not verified (callback(null, false))"
+                    .into(),
+            ))
+        }
+    }
+
+    async fn change_password(
+        &self,
+        _tenant: &str,
+        connection: &Connection,
+        email: &str,
+        new_password: &str,
+    ) -> Result<bool, LegacyError> {
+        self.call_flag(
+            connection,
+            ScriptName::ChangePassword,
+            vec![json!(email), json!(new_password)],
+        )
+        .await
+    }
+
+    async fn delete(
+        &self,
+        _tenant: &str,
+        connection: &Connection,
+        id: &str,
+    ) -> Result<(), LegacyError> {
+        match self
+            .call(connection, ScriptName::Delete, vec![json!(id)])
+            .await?
+        {
+            CallbackResult::Value(_) => Ok(()),
+            CallbackResult::Error(e) => Err(reported(ScriptName::Delete, &e.message)),
+        }
+    }
+
+    async fn change_email(
+        &self,
+        _tenant: &str,
+        connection: &Connection,
+        email: &str,
+        new_email: &str,
+        verified: bool,
+    ) -> Result<bool, LegacyError> {
+        self.call_flag(
+            connection,
+            ScriptName::ChangeEmail,
+            vec![json!(email), json!(new_email), json!(verified)],
+        )
+        .await
     }
 }

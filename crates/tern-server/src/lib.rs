@@ -14,12 +14,14 @@ pub mod error;
 pub mod jobs;
 pub mod keys;
 pub mod lazy;
+pub mod legacy_ops;
 pub mod legacy_script;
 pub mod mail;
 pub mod openapi;
 pub mod rate_limit;
 pub mod reset;
 pub mod routes;
+pub mod secrets;
 pub mod state;
 
 pub use app::{RunningServer, start};

@@ -72,6 +72,8 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::connections::get_one,
         routes::connections::update,
         routes::connections::delete,
+        routes::migration::report,
+        routes::migration::try_script,
         routes::users::delete_by_email,
         routes::users::list,
         routes::users::create,
@@ -752,8 +754,10 @@ pub struct ConnectionOptions {
     /// Custom database scripts.
     #[schema(nullable = false)]
     pub customScripts: Option<CustomScripts>,
-    /// Settings passed to the scripts (`configuration.KEY`); also holds the
-    /// HTTP connector's client secret under `TERN_CONNECTOR_CLIENT_SECRET`.
+    /// Settings passed to the scripts (`configuration.KEY`), typically
+    /// secrets; also holds the HTTP connector's client secret under
+    /// `TERN_CONNECTOR_CLIENT_SECRET`. Stored encrypted; answers show each
+    /// value as `********`, and sending `********` back keeps the stored value.
     #[schema(nullable = false)]
     pub configuration: Option<std::collections::BTreeMap<String, String>>,
     /// Tern extension: a zero-code connector to the legacy store, used
@@ -913,6 +917,124 @@ connection_body!(
     /// The body of `PATCH /connections/{id}`.
     ConnectionUpdate {}
 );
+
+// ---------------------------------------------------------------- migration
+
+/// Users of one arrival source.
+#[derive(Serialize, ToSchema)]
+pub struct MigrationSourceLine {
+    /// How many.
+    pub users: u64,
+    /// The first arrival (null when none).
+    pub first_at: Option<String>,
+    /// The latest arrival (null when none).
+    pub last_at: Option<String>,
+}
+
+/// `GET /connections/{id}/migration` (Tern extension).
+#[derive(Serialize, ToSchema)]
+pub struct MigrationReport {
+    /// `con_…`.
+    pub connection_id: String,
+    /// The connection name.
+    pub connection: String,
+    /// "Use my own database" is on.
+    pub custom_database: bool,
+    /// Import mode (lazy migration) is on.
+    pub import_mode: bool,
+    /// Users of the connection.
+    pub total_users: u64,
+    /// Per arrival source: `lazy_login`, `lazy_reset`, `bulk_import`, `signup`,
+    /// `api` (always present), and `legacy` (profiles kept while import mode is off).
+    pub sources: std::collections::BTreeMap<String, MigrationSourceLine>,
+    /// Users without a credential (imported without a hash, an unfinished
+    /// reset, or a legacy store that stays the source of truth).
+    pub awaiting_credential: u64,
+    /// Credentials per hash scheme (`argon2id`, `bcrypt`, `md5-crypt`, …, `unreadable`).
+    pub credentials_by_scheme: std::collections::BTreeMap<String, u64>,
+    /// The first lazy login, lazy reset or bulk import (null when none).
+    pub first_migration_at: Option<String>,
+    /// The latest one (null when none).
+    pub last_migration_at: Option<String>,
+}
+
+/// The body of `POST /connections/{id}/scripts/{name}/try`: `args`, or the
+/// script's named inputs.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)]
+pub struct ScriptTryRequest {
+    /// The arguments before `callback`, in order (as many as the script takes).
+    #[schema(nullable = false, max_items = 3)]
+    pub args: Option<Vec<Value>>,
+    /// A source to run instead of the stored script.
+    #[schema(nullable = false, min_length = 1, max_length = 102_400)]
+    pub script: Option<String>,
+    /// Configuration values for this run, over the stored ones (`********` keeps one).
+    #[schema(nullable = false)]
+    pub configuration: Option<std::collections::BTreeMap<String, String>>,
+    /// login, get_user, verify, change_password, change_email: the email.
+    #[schema(nullable = false)]
+    pub email: Option<String>,
+    /// login: the username (instead of `email`).
+    #[schema(nullable = false)]
+    pub username: Option<String>,
+    /// login: the password.
+    #[schema(nullable = false)]
+    pub password: Option<String>,
+    /// create: Auth0's user object (`email`, `password`, `connection`, …).
+    #[schema(nullable = false)]
+    pub user: Option<Map<String, Value>>,
+    /// delete: the user id without `auth0|`.
+    #[schema(nullable = false)]
+    pub id: Option<String>,
+    /// change_email: the new email.
+    #[schema(nullable = false)]
+    pub newEmail: Option<String>,
+    /// change_password: the new password.
+    #[schema(nullable = false)]
+    pub newPassword: Option<String>,
+    /// change_email: whether the new email is verified.
+    #[schema(nullable = false)]
+    pub verified: Option<bool>,
+}
+
+/// How a tried script failed.
+#[derive(Serialize, ToSchema)]
+pub struct ScriptTryError {
+    /// `callback` (the script called back with an error), or the sandbox's
+    /// reason: `timeout`, `out_of_memory`, `stack_overflow`, `thrown`,
+    /// `rejected_promise`, `source_too_large`, `not_a_function`, `syntax`,
+    /// `module_not_found`, `no_callback`, `invalid_callback_value`, `internal`.
+    pub kind: String,
+    /// What happened.
+    pub message: String,
+    /// For `callback`: `WrongUsernameOrPasswordError`, `ValidationError`,
+    /// `UnauthorizedError` or `Error`.
+    #[schema(nullable = false)]
+    pub name: Option<String>,
+    /// For `WrongUsernameOrPasswordError`: the user it names.
+    pub user: Option<String>,
+    /// For `ValidationError`: its code.
+    #[schema(nullable = false)]
+    pub code: Option<String>,
+}
+
+/// What a tried script did: `result` (what it called back with) or `error`.
+#[derive(Serialize, ToSchema)]
+pub struct ScriptTryResult {
+    /// The value passed to `callback(null, value)` (null for `callback()`).
+    pub result: Option<Value>,
+    /// Why there is no result.
+    #[schema(nullable = false)]
+    pub error: Option<ScriptTryError>,
+    /// Captured `console` lines (`[warn] `/`[error] ` prefixed), capped.
+    pub console: Vec<String>,
+    /// Contract violations, e.g. a second callback.
+    pub warnings: Vec<String>,
+    /// Wall-clock time of the run, waiting for a sandbox slot included.
+    pub elapsed_ms: u64,
+}
 
 // ---------------------------------------------------------------- users
 

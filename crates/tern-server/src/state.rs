@@ -37,6 +37,11 @@ pub struct Inner {
     /// Change-password requests run after their answer; this bounds how many
     /// run in the background at once.
     pub reset_workers: Arc<tokio::sync::Semaphore>,
+    /// Seals and opens connection `configuration` secrets.
+    pub secrets: Arc<crate::secrets::SecretKey>,
+    /// The script sandbox behind `legacy` (the "try" endpoint runs scripts
+    /// through it, under the same limits and concurrency bound).
+    pub scripts: Arc<crate::legacy_script::ScriptLegacySource>,
     /// Wakes the job runner when a job is created.
     pub jobs_notify: tokio::sync::Notify,
 }

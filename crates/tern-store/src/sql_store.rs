@@ -10,6 +10,7 @@ use sqlx::query::Query as SqlxQuery;
 // binds every user value as a parameter; that is what `AssertSqlSafe` asserts.
 use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
 use tern_core::mail::OutboxMessage;
+use tern_core::migration::{CredentialGroup, MigrationStats, SourceCount};
 use tern_core::model::{
     Client, ClientGrant, Connection, Job, JobSpec, JobStatus, JsonObject, LogEvent, ResourceServer,
     SigningKey, Tenant, User, UserSource,
@@ -627,6 +628,71 @@ impl Store for SqlStore {
         .await
         .map_err(storage)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn migration_stats(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+    ) -> CoreResult<MigrationStats> {
+        let rows = sqlx::query(
+            "SELECT source, COUNT(*), SUM(CASE WHEN credential IS NULL THEN 1 ELSE 0 END), \
+             MIN(created_at), MAX(created_at) FROM users \
+             WHERE tenant_id = $1 AND connection_id = $2 GROUP BY source",
+        )
+        .bind(tenant)
+        .bind(connection_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(storage)?;
+        let count = |v: i64| u64::try_from(v).unwrap_or(0);
+        let mut stats = MigrationStats::default();
+        for r in rows {
+            stats.sources.push(SourceCount {
+                source: r.try_get(0).map_err(storage)?,
+                users: count(r.try_get(1).map_err(storage)?),
+                without_credential: count(
+                    r.try_get::<Option<i64>, _>(2)
+                        .map_err(storage)?
+                        .unwrap_or(0),
+                ),
+                first_at: r.try_get(3).map_err(storage)?,
+                last_at: r.try_get(4).map_err(storage)?,
+            });
+        }
+        // Group credentials by the part of the storage string that names the
+        // scheme and never the salt, so a million bcrypt hashes are one
+        // group; MIN(credential) is a sample the domain names the scheme by.
+        let pos = match self.dialect {
+            Dialect::Sqlite => "instr",
+            Dialect::Postgres => "strpos",
+        };
+        let key = format!(
+            "CASE \
+               WHEN substr(credential, 1, 1) = '$' THEN substr(credential, 1, {pos}(substr(credential, 2), '$') + 1) \
+               WHEN substr(credential, 1, 2) = '{{\"' THEN substr(credential, 1, {pos}(credential || ',', ',')) \
+               WHEN substr(credential, 1, 1) = '{{' THEN substr(credential, 1, {pos}(credential, '}}')) \
+               WHEN {pos}(credential, '$') > 0 THEN substr(credential, 1, {pos}(credential, '$')) \
+               ELSE '' END"
+        );
+        let sql = format!(
+            "SELECT COUNT(*), MIN(credential) FROM users \
+             WHERE tenant_id = $1 AND connection_id = $2 AND credential IS NOT NULL \
+             GROUP BY {key}"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(connection_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
+        for r in rows {
+            stats.credentials.push(CredentialGroup {
+                users: count(r.try_get(0).map_err(storage)?),
+                sample: r.try_get(1).map_err(storage)?,
+            });
+        }
+        Ok(stats)
     }
 
     async fn insert_user(&self, tenant: &str, u: &User) -> CoreResult<InsertOutcome> {

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use serde_json::Value;
-use tern_core::legacy::{LegacyError, LegacyLogin, LegacyProfile, LegacySource};
+use tern_core::legacy::{LegacyCreate, LegacyError, LegacyLogin, LegacyProfile, LegacySource};
 use tern_core::model::{Connection, JsonObject};
 
 use crate::state::{AppState, Inner};
@@ -223,6 +223,72 @@ impl LegacySource for Dispatcher {
         self.source(connection)
             .await?
             .mark_migrated(tenant, connection, profile)
+            .await
+    }
+
+    // Import mode off (`legacy_ops`): scripts serve these; connectors answer
+    // the trait's "not supported".
+
+    async fn create(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        user: &Value,
+    ) -> Result<LegacyCreate, LegacyError> {
+        self.source(connection)
+            .await?
+            .create(tenant, connection, user)
+            .await
+    }
+
+    async fn verify(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        email: &str,
+    ) -> Result<(), LegacyError> {
+        self.source(connection)
+            .await?
+            .verify(tenant, connection, email)
+            .await
+    }
+
+    async fn change_password(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        email: &str,
+        new_password: &str,
+    ) -> Result<bool, LegacyError> {
+        self.source(connection)
+            .await?
+            .change_password(tenant, connection, email, new_password)
+            .await
+    }
+
+    async fn delete(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        id: &str,
+    ) -> Result<(), LegacyError> {
+        self.source(connection)
+            .await?
+            .delete(tenant, connection, id)
+            .await
+    }
+
+    async fn change_email(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        email: &str,
+        new_email: &str,
+        verified: bool,
+    ) -> Result<bool, LegacyError> {
+        self.source(connection)
+            .await?
+            .change_email(tenant, connection, email, new_email, verified)
             .await
     }
 }

@@ -1,4 +1,6 @@
-//! `/api/v2/connections`: database connections.
+//! `/api/v2/connections`: database connections. `options.configuration`
+//! values are sealed before they are stored and masked in every answer
+//! (`secrets`); sending the mask back keeps a value.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -126,6 +128,23 @@ fn validate_options(o: &JsonObject) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Seal `options.configuration` for storage; a mask keeps the stored value.
+fn seal(
+    s: &AppState,
+    connection_id: &str,
+    options: &mut JsonObject,
+    previous: Option<&JsonObject>,
+) -> Result<(), ApiError> {
+    crate::secrets::seal_options(&s.secrets, s.tid(), connection_id, options, previous)
+        .map_err(|m| ApiError::invalid_body(format!("Payload validation error: {m}")))
+}
+
+/// A connection as answered: configuration values masked, never in clear.
+fn masked(mut c: Connection) -> Connection {
+    crate::secrets::mask(&mut c);
+    c
+}
+
 async fn check_clients(s: &AppState, ids: &[String]) -> Result<(), ApiError> {
     for id in ids {
         if s.store.get_client(s.tid(), id).await?.is_none() {
@@ -174,12 +193,14 @@ pub async fn create(
             "Payload validation error: strategy '{strategy}' is not supported; Tern implements database connections (strategy 'auth0')."
         )));
     }
-    let options: JsonObject = field(obj, "options")?.unwrap_or_default();
+    let mut options: JsonObject = field(obj, "options")?.unwrap_or_default();
     validate_options(&options)?;
     let enabled_clients: Vec<String> = field(obj, "enabled_clients")?.unwrap_or_default();
     check_clients(&s, &enabled_clients).await?;
+    let id = ids::connection_id();
+    seal(&s, &id, &mut options, None)?;
     let connection = Connection {
-        id: ids::connection_id(),
+        id,
         display_name: field(obj, "display_name")?,
         strategy,
         options,
@@ -195,7 +216,7 @@ pub async fn create(
             "A connection with the same name already exists",
         )),
         Err(e) => Err(e.into()),
-        Ok(()) => Ok((StatusCode::CREATED, Json(connection)).into_response()),
+        Ok(()) => Ok((StatusCode::CREATED, Json(masked(connection))).into_response()),
     }
 }
 
@@ -231,7 +252,9 @@ pub async fn list(
     }
     let items: Vec<Value> = all
         .iter()
-        .map(|c| tern_core::user_profile::project_fields(json!(c), &fields, include))
+        .map(|c| {
+            tern_core::user_profile::project_fields(json!(masked(c.clone())), &fields, include)
+        })
         .collect();
     Ok(Json(paging.apply(items, "connections")))
 }
@@ -266,7 +289,7 @@ pub async fn get_one(
         .await?
         .ok_or_else(not_found)?;
     Ok(Json(tern_core::user_profile::project_fields(
-        json!(c),
+        json!(masked(c)),
         &fields,
         include,
     )))
@@ -303,8 +326,9 @@ pub async fn update(
         .get_connection(s.tid(), &id)
         .await?
         .ok_or_else(not_found)?;
-    if let Some(options) = field::<Map<String, Value>>(obj, "options")? {
+    if let Some(mut options) = field::<Map<String, Value>>(obj, "options")? {
         validate_options(&options)?;
+        seal(&s, &c.id, &mut options, Some(&c.options))?;
         let was = c.custom_database();
         let will = options
             .get("enabledDatabaseCustomization")
@@ -331,7 +355,7 @@ pub async fn update(
         c.is_domain_connection = d;
     }
     s.store.update_connection(s.tid(), &c).await?;
-    Ok(Json(c))
+    Ok(Json(masked(c)))
 }
 
 /// `DELETE /connections/{id}`: 202 when it existed (its users go with it), 204 when not.

@@ -1,6 +1,7 @@
 //! `POST /dbconnections/signup`: self-service signup on a database
 //! connection. With lazy migration on, the legacy store is asked first
-//! (`get_user`), so a legacy user cannot sign up a second time.
+//! (`get_user`), so a legacy user cannot sign up a second time. With import
+//! mode off the legacy store creates the user (`legacy_ops::create_user`).
 //!
 //! `POST /dbconnections/change_password`: mail a reset link. The answer is
 //! the same whether or not the user exists, and comes before the work (a
@@ -183,15 +184,40 @@ pub async fn signup(State(s): State<AppState>, req: Request) -> Result<Response,
             ));
         }
     }
-    let state = s.clone();
-    let credential = tokio::task::spawn_blocking(move || state.policy.hash(&password))
-        .await
-        .map_err(|_| OAuthError::server_error())?;
     f.user_id = None;
-    let user = users::new_user(f, &connection, Some(credential), UserSource::Signup);
-    if s.store.insert_user(s.tid(), &user).await? == InsertOutcome::Duplicate {
-        return Err(exists());
-    }
+    let user = if crate::legacy_ops::authoritative(&s, &connection) {
+        // Import mode off: the legacy store creates the user (get_user,
+        // create, login); Tern keeps the profile only.
+        match crate::legacy_ops::create_user(
+            &s,
+            &connection,
+            f,
+            &password,
+            Some(&client.client_id),
+            UserSource::Signup,
+        )
+        .await
+        {
+            Ok(user) => user,
+            Err(e) => {
+                let mut ev = LogEvent::new("fs", format!("Signup failed in the legacy store: {e}"));
+                ev.user_name = Some(email.clone());
+                ev.connection = Some(connection.name.clone());
+                s.log(ev).await;
+                return Err(e.to_oauth("invalid_signup"));
+            }
+        }
+    } else {
+        let state = s.clone();
+        let credential = tokio::task::spawn_blocking(move || state.policy.hash(&password))
+            .await
+            .map_err(|_| OAuthError::server_error())?;
+        let user = users::new_user(f, &connection, Some(credential), UserSource::Signup);
+        if s.store.insert_user(s.tid(), &user).await? == InsertOutcome::Duplicate {
+            return Err(exists());
+        }
+        user
+    };
     let mut ev = LogEvent::new("ss", "Success Signup");
     ev.client_id = Some(client.client_id);
     ev.user_id = Some(user.user_id.clone());

@@ -17,6 +17,7 @@ pub mod dbconnections;
 pub mod exports;
 pub mod jobs;
 pub mod logs;
+pub mod migration;
 pub mod oauth;
 pub mod reset_page;
 pub mod resource_servers;
@@ -68,6 +69,11 @@ pub fn management_router() -> Router<AppState> {
         .route(
             "/connections/{id}/users",
             axum::routing::delete(users::delete_by_email),
+        )
+        .route("/connections/{id}/migration", get(migration::report))
+        .route(
+            "/connections/{id}/scripts/{name}/try",
+            post(migration::try_script),
         )
         .route("/users", get(users::list).post(users::create))
         .route(

@@ -471,9 +471,9 @@ async fn password_grant(
         )
     };
     // Lazy migration: a user Tern does not know (or knows without a password)
-    // is checked against the legacy store, and stored on success.
-    let lazy = crate::lazy::applies(s, &connection)
-        && user.as_ref().is_none_or(|u| u.credential.is_none());
+    // is checked against the legacy store, and stored on success; with
+    // import mode off the legacy store checks every login.
+    let lazy = crate::lazy::consults_legacy(s, &connection, user.as_ref());
     let (user, rehash) = if lazy {
         (
             crate::lazy::login(s, &connection, user, &username, &password, &mut ev).await?,

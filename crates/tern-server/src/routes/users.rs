@@ -133,8 +133,8 @@ pub async fn list(
     request_body(content = crate::openapi::UserCreate, content_type = "application/json"),
     responses(
         (status = 201, description = "The user.", body = crate::openapi::User),
-        (status = 400, description = "Invalid body (`invalid_body`), unknown connection, or a password too weak for the connection (`password_strength_error`).", body = crate::openapi::ApiErrorBody),
-        (status = 409, description = "The user already exists, here or, with lazy migration, in the legacy store (`auth0_idp_error`).", body = crate::openapi::ApiErrorBody),
+        (status = 400, description = "Invalid body (`invalid_body`), unknown connection, a password too weak for the connection (`password_strength_error`), or, import mode off, a failing legacy script (`auth0_idp_error`).", body = crate::openapi::ApiErrorBody),
+        (status = 409, description = "The user already exists, here or in the legacy store (`auth0_idp_error`).", body = crate::openapi::ApiErrorBody),
         (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
         (status = 503, description = "The legacy user store could not be asked whether the user exists (`temporarily_unavailable`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
@@ -175,6 +175,12 @@ pub async fn create(
     let password = f.password.take().ok_or_else(|| {
         ApiError::invalid_body("Payload validation error: 'Missing required property: password'.")
     })?;
+    if crate::legacy_ops::authoritative(&s, &connection) {
+        let user =
+            crate::legacy_ops::create_user(&s, &connection, f, &password, None, UserSource::Api)
+                .await?;
+        return Ok((StatusCode::CREATED, Json(user_json(&user))).into_response());
+    }
     if let Some(email) = &f.email
         && s.store
             .get_user_by_email(s.tid(), &connection.id, email)
@@ -266,7 +272,7 @@ pub async fn get_one(
     request_body(content = crate::openapi::UserUpdate, content_type = "application/json"),
     responses(
         (status = 200, description = "The updated user.", body = crate::openapi::User),
-        (status = 400, description = "Invalid body (`invalid_body`) or a password too weak for the connection (`password_strength_error`).", body = crate::openapi::ApiErrorBody),
+        (status = 400, description = "Invalid body (`invalid_body`), a password too weak for the connection (`password_strength_error`), or, import mode off, a failing legacy script (`change_email`, `verify`, `change_password`; `auth0_idp_error`).", body = crate::openapi::ApiErrorBody),
         (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
         (status = 409, description = "Another user of the connection has this email or username, or, with lazy migration, the legacy store gives the new email to another user (`auth0_idp_error`).", body = crate::openapi::ApiErrorBody),
         (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
@@ -291,6 +297,7 @@ pub async fn update(
     }
     let f = ProfileFields::from_json(&body, ProfileRequest::Update)?;
     let mut user = load(&s, &id).await?;
+    let before = user.clone();
     let password = f.password.clone();
     let new_email = f.email.clone().filter(|e| user.email.as_ref() != Some(e));
     users::apply_update(&mut user, f)?;
@@ -304,7 +311,9 @@ pub async fn update(
         let connection = connection().await?;
         refuse_legacy_email(&s, &connection, &email, Some(user.local_id())).await?;
     }
-    if let Some(pw) = password {
+    // Import mode off: the legacy store applies the change first.
+    let legacy = crate::legacy_ops::on_update(&s, &before, &user, password.as_deref()).await?;
+    if let Some(pw) = password.filter(|_| !legacy.password_handled) {
         let connection = connection().await?;
         user.credential = Some(hash_new_password(&s, &connection, pw).await?);
     }
@@ -325,6 +334,7 @@ pub async fn update(
     params(("id" = String, Path, description = "The user_id, e.g. `auth0|…`.")),
     responses(
         (status = 204, description = "Deleted, or there was no such user."),
+        (status = 400, description = "Import mode off: the connection's delete script failed (`auth0_idp_error`); nothing was deleted.", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
     security(("bearerAuth" = ["delete:users"])),
@@ -335,6 +345,10 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["delete:users"])?;
+    if let Some(user) = s.store.get_user(s.tid(), &id).await? {
+        // Import mode off: the legacy store deletes first, or nothing is deleted.
+        crate::legacy_ops::on_delete(&s, &user).await?;
+    }
     s.store.delete_user(s.tid(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
