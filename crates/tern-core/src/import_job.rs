@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::CoreResult;
@@ -39,25 +40,59 @@ fn error_record(index: usize, row: &Value, errors: &[RowError]) -> Value {
     json!({"user": import::redact(row), "errors": errors, "index": index})
 }
 
-/// For each row, the identity keys it claims (lower-cased email, local id, username).
-fn keys_of(row: &Value) -> [Option<(&'static str, String)>; 3] {
-    let s = |k: &str| row.get(k).and_then(Value::as_str);
-    [
-        s("email").map(|e| ("email", e.to_lowercase())),
-        s("user_id").map(|u| ("user_id", u.trim_start_matches("auth0|").to_string())),
-        s("username").map(|u| ("username", u.to_string())),
-    ]
+/// The identity keys a row claims: lower-cased email, local id (without
+/// `auth0|`), username. Only string values count, as in validation.
+#[derive(Default, serde::Deserialize)]
+struct RowKeys {
+    #[serde(default)]
+    email: Option<Value>,
+    #[serde(default)]
+    user_id: Option<Value>,
+    #[serde(default)]
+    username: Option<Value>,
+}
+
+impl RowKeys {
+    /// Read only the three keys of a row; anything but a JSON object claims none.
+    fn of(raw: &RawValue) -> Self {
+        let text = raw.get();
+        if !text.starts_with('{') {
+            return Self::default();
+        }
+        serde_json::from_str(text).unwrap_or_else(|_| {
+            // A repeated key, which a plain Value accepts (the last one wins).
+            let row: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+            Self {
+                email: row.get("email").cloned(),
+                user_id: row.get("user_id").cloned(),
+                username: row.get("username").cloned(),
+            }
+        })
+    }
+
+    fn into_keys(self) -> [Option<(&'static str, String)>; 3] {
+        let s = |v: Option<Value>| match v {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        };
+        [
+            s(self.email).map(|e| ("email", e.to_lowercase())),
+            s(self.user_id).map(|u| ("user_id", u.trim_start_matches("auth0|").to_string())),
+            s(self.username).map(|u| ("username", u)),
+        ]
+    }
 }
 
 /// The first field on which each row repeats an earlier row, if any.
-fn in_file_duplicates(rows: &[Value]) -> Vec<Option<&'static str>> {
+fn in_file_duplicates(rows: &[&RawValue]) -> Vec<Option<&'static str>> {
     let mut seen: HashMap<(&'static str, String), usize> = HashMap::new();
     rows.iter()
         .enumerate()
         .map(|(i, row)| {
             let mut dup = None;
-            for (field, value) in keys_of(row).into_iter().flatten() {
-                let first = *seen.entry((field, value)).or_insert(i);
+            for key in RowKeys::of(row).into_keys().into_iter().flatten() {
+                let field = key.0;
+                let first = *seen.entry(key).or_insert(i);
                 if first != i && dup.is_none() {
                     dup = Some(field);
                 }
@@ -65,6 +100,30 @@ fn in_file_duplicates(rows: &[Value]) -> Vec<Option<&'static str>> {
             dup
         })
         .collect()
+}
+
+/// The rows of an uploaded file, each still unparsed text (so a large file
+/// costs its size in memory, not a parsed tree of every row), or why the
+/// file cannot be imported.
+fn split_rows(file: &str) -> Result<Vec<&RawValue>, String> {
+    if let Ok(rows) = serde_json::from_str::<Vec<&RawValue>>(file) {
+        return Ok(rows);
+    }
+    // Not an array of values: say what it is.
+    Err(match serde_json::from_str::<Value>(file) {
+        Ok(other) => format!(
+            "The users file must be a JSON array of user objects; found a JSON {}.",
+            match other {
+                Value::Object(_) => "object",
+                Value::String(_) => "string",
+                Value::Number(_) => "number",
+                Value::Bool(_) => "boolean",
+                Value::Array(_) => "array whose rows cannot be read",
+                Value::Null => "null",
+            }
+        ),
+        Err(e) => format!("The users file is not valid JSON: {e}."),
+    })
 }
 
 /// Run (or resume) an import job to its end.
@@ -78,25 +137,9 @@ pub async fn run_import(
     let Some(file) = store.job_file(tenant, &job.id).await? else {
         return Ok(ImportEnd::Failed("The uploaded file is missing.".into()));
     };
-    let rows: Vec<Value> = match serde_json::from_str::<Value>(&file) {
-        Ok(Value::Array(rows)) => rows,
-        Ok(other) => {
-            return Ok(ImportEnd::Failed(format!(
-                "The users file must be a JSON array of user objects; found a JSON {}.",
-                match other {
-                    Value::Object(_) => "object",
-                    Value::String(_) => "string",
-                    Value::Number(_) => "number",
-                    Value::Bool(_) => "boolean",
-                    _ => "null",
-                }
-            )));
-        }
-        Err(e) => {
-            return Ok(ImportEnd::Failed(format!(
-                "The users file is not valid JSON: {e}."
-            )));
-        }
+    let rows = match split_rows(&file) {
+        Ok(rows) => rows,
+        Err(why) => return Ok(ImportEnd::Failed(why)),
     };
     let Some(connection) = store
         .get_connection(tenant, &job.spec.connection_id)
@@ -116,15 +159,19 @@ pub async fn run_import(
     let mut index = start;
     while index < rows.len() {
         let end = (index + settings.batch_size.max(1)).min(rows.len());
+        let parsed: Vec<Value> = rows[index..end]
+            .iter()
+            // Each row was already read as valid JSON.
+            .map(|raw| serde_json::from_str(raw.get()).unwrap_or(Value::Null))
+            .collect();
         let batch = plan_batch(
             store,
             tenant,
             job,
             &connection,
-            &rows,
-            &duplicates,
+            &parsed,
+            &duplicates[index..end],
             index,
-            end,
         )
         .await?;
         let batch = ImportBatch {
@@ -138,7 +185,35 @@ pub async fn run_import(
     Ok(ImportEnd::Completed)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Existing users that a batch's rows match, by each key.
+struct Matches<'a> {
+    by_email: HashMap<&'a str, &'a User>,
+    by_id: HashMap<&'a str, &'a User>,
+    by_name: HashMap<&'a str, &'a User>,
+}
+
+impl<'a> Matches<'a> {
+    fn new(users: &'a [User]) -> Self {
+        let mut m = Matches {
+            by_email: HashMap::new(),
+            by_id: HashMap::new(),
+            by_name: HashMap::new(),
+        };
+        for u in users {
+            if let Some(e) = &u.email {
+                m.by_email.insert(e, u);
+            }
+            m.by_id.insert(u.local_id(), u);
+            if let Some(n) = &u.username {
+                m.by_name.insert(n, u);
+            }
+        }
+        m
+    }
+}
+
+/// Decide what each row of one batch does. `rows[k]` is row `first + k` of
+/// the file; `duplicates[k]` its in-file verdict.
 async fn plan_batch(
     store: &dyn Store,
     tenant: &str,
@@ -146,13 +221,13 @@ async fn plan_batch(
     connection: &crate::model::Connection,
     rows: &[Value],
     duplicates: &[Option<&'static str>],
-    from: usize,
-    to: usize,
+    first: usize,
 ) -> CoreResult<ImportBatch> {
     let mut batch = ImportBatch::default();
     let mut valid: Vec<(usize, ValidRow)> = Vec::new();
-    for (i, row) in rows.iter().enumerate().take(to).skip(from) {
-        if let Some(field) = duplicates[i] {
+    for (k, row) in rows.iter().enumerate() {
+        let i = first + k;
+        if let Some(field) = duplicates[k] {
             batch.errors.push((
                 i as u64,
                 error_record(i, row, &[RowError::duplicated(field, false)]),
@@ -176,18 +251,18 @@ async fn plan_batch(
     let existing = store
         .find_import_matches(tenant, &connection.id, &emails, &ids, &names)
         .await?;
-    let find = |pred: &dyn Fn(&User) -> bool| existing.iter().find(|u| pred(u));
+    let matches = Matches::new(&existing);
     for (i, row) in valid {
-        let raw = &rows[i];
-        let by_email = find(&|u: &User| u.email.as_deref() == Some(row.email.as_str()));
+        let raw = &rows[i - first];
+        let by_email = matches.by_email.get(row.email.as_str()).copied();
         let by_id = row
             .user_id
-            .as_ref()
-            .and_then(|id| find(&|u: &User| u.local_id() == id));
+            .as_deref()
+            .and_then(|id| matches.by_id.get(id).copied());
         let by_name = row
             .username
-            .as_ref()
-            .and_then(|n| find(&|u: &User| u.username.as_deref() == Some(n.as_str())));
+            .as_deref()
+            .and_then(|n| matches.by_name.get(n).copied());
         match (by_email, job.spec.upsert) {
             (Some(user), true)
                 if by_id.is_none_or(|u| u.user_id == user.user_id)
@@ -246,19 +321,25 @@ pub fn final_status(end: &ImportEnd) -> (JobStatus, Option<&str>) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
     fn duplicates_are_decided_by_first_occurrence() {
-        let rows = vec![
-            json!({"email": "a@x.co"}),
-            json!({"email": "A@x.co"}),
-            json!({"email": "b@x.co", "user_id": "1"}),
-            json!({"email": "c@x.co", "user_id": "auth0|1"}),
-            json!({"email": "d@x.co", "username": "dd"}),
-            json!({"email": "e@x.co", "username": "dd"}),
-            json!("not an object"),
-        ];
+        let file = r#"[
+            {"email": "a@x.co"},
+            {"email": "A@x.co"},
+            {"email": "b@x.co", "user_id": "1"},
+            {"email": "c@x.co", "user_id": "auth0|1"},
+            {"email": "d@x.co", "username": "dd"},
+            {"email": "e@x.co", "username": "dd"},
+            "not an object",
+            ["a@x.co"],
+            {"email": 5, "user_id": "2"},
+            {"email": "x@x.co", "email": "b@x.co"},
+            {"email": "f@x.co", "user_id": "2", "name": {"email": "a@x.co"}}
+        ]"#;
+        let rows = split_rows(file).unwrap();
         assert_eq!(
             in_file_duplicates(&rows),
             vec![
@@ -268,8 +349,26 @@ mod tests {
                 Some("user_id"),
                 None,
                 Some("username"),
-                None
+                None,
+                None,
+                None,
+                Some("email"),
+                Some("user_id"),
             ]
         );
+    }
+
+    #[test]
+    fn a_file_that_is_not_an_array_says_what_it_is() {
+        assert_eq!(
+            split_rows(r#"{"email": "a@x.co"}"#).unwrap_err(),
+            "The users file must be a JSON array of user objects; found a JSON object."
+        );
+        assert!(
+            split_rows("[{\"email\": ")
+                .unwrap_err()
+                .starts_with("The users file is not valid JSON: EOF while parsing")
+        );
+        assert_eq!(split_rows(" [ ] ").unwrap().len(), 0);
     }
 }

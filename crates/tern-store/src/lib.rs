@@ -7,6 +7,7 @@
 //!
 //! Architecture invariant: every statement carries `tenant_id = $1`.
 
+mod bulk;
 pub mod search_sql;
 mod sql_store;
 

@@ -1,5 +1,6 @@
 //! The `Store` implementation over sqlx `AnyPool`.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -19,6 +20,7 @@ use tern_core::store::{ImportBatch, InsertOutcome, Store, UserPage, UserSearch};
 use tern_core::tickets::{PasswordTicket, Redemption, TicketOptions};
 use tern_core::{CoreError, CoreResult};
 
+use crate::bulk::{self, ErrorRow, UserRow};
 use crate::search_sql::{self, Dialect, SqlValue};
 
 /// Why the store could not be opened.
@@ -45,7 +47,7 @@ pub struct SqlStore {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
-const USER_COLUMNS: &str = "user_id, connection_id, connection_name, email, email_verified, \
+pub(crate) const USER_COLUMNS: &str = "user_id, connection_id, connection_name, email, email_verified, \
     username, phone_number, phone_verified, name, given_name, family_name, nickname, picture, \
     blocked, app_metadata, user_metadata, created_at, updated_at, last_login, last_ip, \
     logins_count, credential, source";
@@ -340,14 +342,6 @@ fn decode_ticket(row: &AnyRow) -> CoreResult<PasswordTicket> {
 
 fn as_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// `$from, $from+1, …` for an IN list of `n` values.
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[async_trait::async_trait]
@@ -1002,25 +996,32 @@ impl Store for SqlStore {
         b: &ImportBatch,
     ) -> CoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(storage)?;
-        let insert_sql = format!(
-            "INSERT INTO users (tenant_id, {USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) ON CONFLICT DO NOTHING"
-        );
         let (mut inserted, mut failed) = (b.dry_inserted, b.errors.len() as u64);
         let mut conflicts = Vec::new();
-        for (index, user, conflict) in &b.inserts {
-            let r = bind_user(
-                sqlx::query(AssertSqlSafe(insert_sql.clone())).bind(tenant),
-                user,
-            )
-            .execute(&mut *tx)
-            .await
-            .map_err(storage)?;
-            if r.rows_affected() == 1 {
-                inserted += 1;
-            } else {
-                failed += 1;
-                conflicts.push((*index, conflict));
+        if !b.inserts.is_empty() {
+            // One statement for the batch's users. A row that conflicts (a
+            // user with the same id, email or username appeared since the
+            // batch was planned) is skipped and missing from RETURNING.
+            let sql = format!(
+                "INSERT INTO users (tenant_id, {USER_COLUMNS}) {} ON CONFLICT DO NOTHING RETURNING user_id",
+                bulk::select_json_rows(self.dialect, "users", "$1", 2, USER_COLUMNS)
+            );
+            let rows: Vec<UserRow> = b.inserts.iter().map(|(_, u, _)| UserRow::from(u)).collect();
+            let written: HashSet<String> = sqlx::query_scalar(AssertSqlSafe(sql))
+                .bind(tenant)
+                .bind(bulk::json_param(&rows)?)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(storage)?
+                .into_iter()
+                .collect();
+            for (index, user, conflict) in &b.inserts {
+                if written.contains(&user.user_id) {
+                    inserted += 1;
+                } else {
+                    failed += 1;
+                    conflicts.push((*index, conflict));
+                }
             }
         }
         for user in &b.updates {
@@ -1029,18 +1030,26 @@ impl Store for SqlStore {
                 .await
                 .map_err(storage)?;
         }
-        for (index, record) in b
+        let records: Vec<ErrorRow> = b
             .errors
             .iter()
             .chain(b.notes.iter())
             .map(|(i, r)| (*i, r))
             .chain(conflicts)
-        {
-            sqlx::query("INSERT INTO job_errors (tenant_id, job_id, row_index, body) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .map(|(index, record)| ErrorRow {
+                row_index: as_i64(index),
+                body: record.to_string(),
+            })
+            .collect();
+        if !records.is_empty() {
+            let sql = format!(
+                "INSERT INTO job_errors (tenant_id, job_id, row_index, body) {} ON CONFLICT DO NOTHING",
+                bulk::select_json_rows(self.dialect, "job_errors", "$1, $2", 3, "row_index, body")
+            );
+            sqlx::query(AssertSqlSafe(sql))
                 .bind(tenant)
                 .bind(job_id)
-                .bind(as_i64(index))
-                .bind(record.to_string())
+                .bind(bulk::json_param(&records)?)
                 .execute(&mut *tx)
                 .await
                 .map_err(storage)?;
@@ -1105,32 +1114,26 @@ impl Store for SqlStore {
         user_ids: &[String],
         usernames: &[String],
     ) -> CoreResult<Vec<User>> {
-        let mut clauses = Vec::new();
-        let mut next = 3;
-        for (col, values) in [
-            ("email", emails),
-            ("user_id", user_ids),
-            ("username", usernames),
-        ] {
-            if !values.is_empty() {
-                clauses.push(format!("{col} IN ({})", placeholders(next, values.len())));
-                next += values.len();
-            }
-        }
-        if clauses.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = $2 AND ({})",
-            clauses.join(" OR ")
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql))
+        // One indexed lookup per key (an OR of the three made PostgreSQL
+        // scan the connection); a user matching twice is listed twice.
+        let sql = [("email", 3), ("user_id", 4), ("username", 5)]
+            .map(|(col, param)| {
+                format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = $2 \
+                     AND {col} IN ({})",
+                    bulk::json_text_list(self.dialect, param)
+                )
+            })
+            .join(" UNION ALL ");
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(tenant)
-            .bind(connection_id);
-        for v in emails.iter().chain(user_ids).chain(usernames) {
-            q = q.bind(v.as_str());
-        }
-        let rows = q.fetch_all(&self.pool).await.map_err(storage)?;
+            .bind(connection_id)
+            .bind(bulk::json_param(emails)?)
+            .bind(bulk::json_param(user_ids)?)
+            .bind(bulk::json_param(usernames)?)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
         rows.iter().map(decode_user).collect()
     }
 

@@ -20,7 +20,8 @@
 //! `tern import` child, sampled from /proc/<pid>/status while it runs.
 //!
 //! Run: `cargo bench -p tern --bench import` (`TERN_BENCH_USERS=20000` for
-//! fewer users; `TERN_TEST_PG_URL` for another PostgreSQL server).
+//! fewer users; `TERN_BENCH_BACKENDS=sqlite` or `postgres` for one backend;
+//! `TERN_TEST_PG_URL` for another PostgreSQL server).
 
 use std::io::Write;
 use std::path::Path;
@@ -518,7 +519,11 @@ async fn bench(n: usize) {
     let mut lines = Vec::new();
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
 
+    let only = std::env::var("TERN_BENCH_BACKENDS").unwrap_or_default();
     for backend in ["sqlite", "postgres"] {
+        if !only.is_empty() && !only.split(',').any(|b| b.trim() == backend) {
+            continue;
+        }
         let pg_dbs = if backend == "postgres" {
             match (PgDb::create(), PgDb::create()) {
                 (Ok(a), Ok(b)) => Some((a, b)),
