@@ -329,5 +329,7 @@ async fn policy_and_limits() {
     )
     .await;
     assert_eq!(r.outcome, Err(ScriptError::Timeout));
-    assert!(r.elapsed < Duration::from_millis(1500), "{:?}", r.elapsed);
+    // The server answers after 30 s; well under that proves the deadline
+    // (the margin absorbs a loaded CI machine compiling the script slowly).
+    assert!(r.elapsed < Duration::from_secs(10), "{:?}", r.elapsed);
 }

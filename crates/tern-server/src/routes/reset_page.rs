@@ -388,6 +388,23 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
         .await;
         return again(&why);
     }
+    // Import mode off: the legacy store owns the password, so its
+    // `change_password` must accept the new one before the link is used up.
+    if crate::legacy_ops::authoritative(&s, &c.connection)
+        && let Some(email) = c.user.email.as_deref()
+        && let Err(e) =
+            crate::legacy_ops::legacy_change_password(&s, &c.connection, email, password).await
+    {
+        log(
+            &s,
+            "fcp",
+            &c.ticket,
+            Some(&c.user),
+            &format!("Change password refused by the legacy store: {e}"),
+        )
+        .await;
+        return again("The password could not be changed in the user store. Try again later.");
+    }
     let state = s.clone();
     let pw = password.to_string();
     let Ok(credential) = tokio::task::spawn_blocking(move || state.policy.hash(&pw)).await else {
