@@ -115,9 +115,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             "sealed configuration values stored in clear"
         );
     }
-    let scripts = Arc::new(crate::legacy_script::ScriptLegacySource::from_config(
-        &config.scripts,
-    ));
+    let scripts = Arc::new(
+        crate::legacy_script::ScriptLegacySource::from_config(&config.scripts)
+            .with_tenant_log(store.clone()),
+    );
     let sql =
         crate::connectors::sql::SqlConnectors::new(policy, config.scripts.allowed_hosts.clone());
     let mailer =

@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use tern_core::legacy::{
     LegacyCreate, LegacyError, LegacyLogin, LegacyProfile, LegacySource, normalize_profile,
 };
-use tern_core::model::Connection;
+use tern_core::model::{Connection, LogEvent};
+use tern_core::store::Store;
 use tern_script::{
     CallbackResult, ErrorKind, NetworkPolicy, ScriptEnv, ScriptError, ScriptLimits, ScriptName,
     ScriptRun,
@@ -48,11 +49,19 @@ pub fn script_source(connection: &Connection, name: ScriptName) -> Option<&str> 
         .filter(|src| !src.trim().is_empty())
 }
 
+/// The tenant-log type of a script call's captured `console` output (a Tern
+/// extension: Auth0 shows it only in its real-time webtask logs, which are
+/// gone once the browser tab closes).
+pub const SCRIPT_LOG_TYPE: &str = "tern_script_log";
+
 /// Runs a connection's scripts, at most `max_concurrent` at once.
 pub struct ScriptLegacySource {
     limits: ScriptLimits,
     network: NetworkPolicy,
     slots: Arc<Semaphore>,
+    /// Where a call's console output and warnings go (the tenant log); `None`
+    /// only for callers that run scripts without a store.
+    tenant_log: Option<Arc<dyn Store>>,
 }
 
 impl ScriptLegacySource {
@@ -87,7 +96,15 @@ impl ScriptLegacySource {
             },
             network,
             slots: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
+            tenant_log: None,
         }
+    }
+
+    /// Record every call's `console` output and sandbox warnings in `store`'s
+    /// tenant log, as one `tern_script_log` event per call.
+    pub fn with_tenant_log(mut self, store: Arc<dyn Store>) -> Self {
+        self.tenant_log = Some(store);
+        self
     }
 
     fn env(&self, connection: &Connection, configuration: BTreeMap<String, String>) -> ScriptEnv {
@@ -138,6 +155,7 @@ impl ScriptLegacySource {
 
     async fn call(
         &self,
+        tenant: &str,
         connection: &Connection,
         name: ScriptName,
         args: Vec<Value>,
@@ -145,15 +163,15 @@ impl ScriptLegacySource {
         let source = script_source(connection, name)
             .ok_or_else(|| LegacyError(format!("the connection has no {} script", name.key())))?;
         let configuration = clear_configuration(connection);
-        let run = self
+        // The first argument names the user for every script but `create`
+        // (a user object) and `delete` (an id).
+        let user_name = args.first().and_then(Value::as_str).map(str::to_string);
+        let redact = Redactions::of_call(name, &args, &configuration);
+        let mut run = self
             .run_source(connection, name, source, args, configuration)
             .await;
-        for line in &run.console {
-            tracing::info!(connection = %connection.name, script = name.key(), "{line}");
-        }
-        for w in &run.warnings {
-            tracing::warn!(connection = %connection.name, script = name.key(), "{w}");
-        }
+        redact.apply(&mut run.console);
+        self.record(tenant, connection, name, user_name, &run).await;
         run.outcome.map_err(|e| {
             LegacyError(format!(
                 "the {} script failed after {} ms: {e}",
@@ -163,21 +181,115 @@ impl ScriptLegacySource {
         })
     }
 
+    /// Put a call's console lines and warnings in the tenant log, awaited so
+    /// that the event exists once the request that ran the script answers. A
+    /// call that printed nothing and warned nothing leaves no event.
+    async fn record(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        name: ScriptName,
+        user_name: Option<String>,
+        run: &ScriptRun,
+    ) {
+        for w in &run.warnings {
+            tracing::warn!(connection = %connection.name, script = name.key(), "{w}");
+        }
+        if run.console.is_empty() && run.warnings.is_empty() {
+            return;
+        }
+        let Some(store) = &self.tenant_log else {
+            for line in &run.console {
+                tracing::info!(connection = %connection.name, script = name.key(), "{line}");
+            }
+            return;
+        };
+        // `answered`: the callback had a result; `callback_error`: the script
+        // answered an error; `failed`: it never answered properly.
+        let (outcome, error) = match &run.outcome {
+            Ok(CallbackResult::Value(_)) => ("answered", None),
+            Ok(CallbackResult::Error(e)) => ("callback_error", Some(e.message.clone())),
+            Err(e) => ("failed", Some(e.to_string())),
+        };
+        let mut ev = LogEvent::new(
+            SCRIPT_LOG_TYPE,
+            format!("Output of the {} script", name.key()),
+        );
+        ev.user_name = user_name;
+        ev.connection = Some(connection.name.clone());
+        ev.connection_id = Some(connection.id.clone());
+        ev.details = Some(json!({
+            "script": name.key(),
+            "console": run.console,
+            "warnings": run.warnings,
+            "elapsed_ms": u64::try_from(run.elapsed.as_millis()).unwrap_or(u64::MAX),
+            "outcome": outcome,
+            "error": error,
+        }));
+        if let Err(e) = store.append_log(tenant, &ev).await {
+            tracing::error!(error = %e, connection = %connection.name, "could not write a script's console output to the tenant log");
+        }
+    }
+
     /// Run a script whose only answers are success, a `false`/empty value
     /// (`Ok(false)`) or an error.
     async fn call_flag(
         &self,
+        tenant: &str,
         connection: &Connection,
         name: ScriptName,
         args: Vec<Value>,
     ) -> Result<bool, LegacyError> {
-        match self.call(connection, name, args).await? {
+        match self.call(tenant, connection, name, args).await? {
             CallbackResult::Value(v) => Ok(match v {
                 None | Some(Value::Bool(false)) => false,
                 // `{last_password_reset: …}` from change_password, or `true`.
                 Some(_) => true,
             }),
             CallbackResult::Error(e) => Err(reported(name, &e.message)),
+        }
+    }
+}
+
+/// Values a script may print that must not reach a log: the password a user
+/// typed (`login`, `change_password`) and the connection's configuration
+/// values (database passwords, API keys). Very short values are left alone:
+/// masking every `1` of a `port: 1` would only garble the output.
+struct Redactions(Vec<String>);
+
+impl Redactions {
+    const MASK: &str = "********";
+    const MIN_PASSWORD: usize = 4;
+    const MIN_CONFIGURATION: usize = 6;
+
+    fn of_call(name: ScriptName, args: &[Value], configuration: &BTreeMap<String, String>) -> Self {
+        let password = match name {
+            ScriptName::Login | ScriptName::ChangePassword => args.get(1).and_then(Value::as_str),
+            _ => None,
+        };
+        let mut values: Vec<String> = password
+            .filter(|p| p.chars().count() >= Self::MIN_PASSWORD)
+            .map(str::to_string)
+            .into_iter()
+            .chain(
+                configuration
+                    .values()
+                    .filter(|v| v.chars().count() >= Self::MIN_CONFIGURATION)
+                    .cloned(),
+            )
+            .collect();
+        // Longest first, so a value containing another is masked whole.
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        Self(values)
+    }
+
+    fn apply(&self, lines: &mut [String]) {
+        for line in lines {
+            for secret in &self.0 {
+                if line.contains(secret.as_str()) {
+                    *line = line.replace(secret.as_str(), Self::MASK);
+                }
+            }
         }
     }
 }
@@ -207,13 +319,14 @@ fn clear_configuration(connection: &Connection) -> BTreeMap<String, String> {
 impl LegacySource for ScriptLegacySource {
     async fn login(
         &self,
-        _tenant: &str,
+        tenant: &str,
         connection: &Connection,
         username: &str,
         password: &str,
     ) -> Result<LegacyLogin, LegacyError> {
         match self
             .call(
+                tenant,
                 connection,
                 ScriptName::Login,
                 vec![json!(username), json!(password)],
@@ -235,12 +348,12 @@ impl LegacySource for ScriptLegacySource {
 
     async fn get_user(
         &self,
-        _tenant: &str,
+        tenant: &str,
         connection: &Connection,
         email: &str,
     ) -> Result<Option<LegacyProfile>, LegacyError> {
         match self
-            .call(connection, ScriptName::GetUser, vec![json!(email)])
+            .call(tenant, connection, ScriptName::GetUser, vec![json!(email)])
             .await?
         {
             CallbackResult::Value(Some(profile)) => normalize_profile(&profile).map(Some),
@@ -251,12 +364,12 @@ impl LegacySource for ScriptLegacySource {
 
     async fn create(
         &self,
-        _tenant: &str,
+        tenant: &str,
         connection: &Connection,
         user: &Value,
     ) -> Result<LegacyCreate, LegacyError> {
         match self
-            .call(connection, ScriptName::Create, vec![user.clone()])
+            .call(tenant, connection, ScriptName::Create, vec![user.clone()])
             .await?
         {
             CallbackResult::Value(_) => Ok(LegacyCreate::Created),
@@ -271,12 +384,12 @@ impl LegacySource for ScriptLegacySource {
 
     async fn verify(
         &self,
-        _tenant: &str,
+        tenant: &str,
         connection: &Connection,
         email: &str,
     ) -> Result<(), LegacyError> {
         if self
-            .call_flag(connection, ScriptName::Verify, vec![json!(email)])
+            .call_flag(tenant, connection, ScriptName::Verify, vec![json!(email)])
             .await?
         {
             Ok(())
@@ -290,12 +403,13 @@ impl LegacySource for ScriptLegacySource {
 
     async fn change_password(
         &self,
-        _tenant: &str,
+        tenant: &str,
         connection: &Connection,
         email: &str,
         new_password: &str,
     ) -> Result<bool, LegacyError> {
         self.call_flag(
+            tenant,
             connection,
             ScriptName::ChangePassword,
             vec![json!(email), json!(new_password)],
@@ -305,12 +419,12 @@ impl LegacySource for ScriptLegacySource {
 
     async fn delete(
         &self,
-        _tenant: &str,
+        tenant: &str,
         connection: &Connection,
         id: &str,
     ) -> Result<(), LegacyError> {
         match self
-            .call(connection, ScriptName::Delete, vec![json!(id)])
+            .call(tenant, connection, ScriptName::Delete, vec![json!(id)])
             .await?
         {
             CallbackResult::Value(_) => Ok(()),
@@ -320,13 +434,14 @@ impl LegacySource for ScriptLegacySource {
 
     async fn change_email(
         &self,
-        _tenant: &str,
+        tenant: &str,
         connection: &Connection,
         email: &str,
         new_email: &str,
         verified: bool,
     ) -> Result<bool, LegacyError> {
         self.call_flag(
+            tenant,
             connection,
             ScriptName::ChangeEmail,
             vec![json!(email), json!(new_email), json!(verified)],

@@ -801,6 +801,119 @@ async fn hostile_scripts_fail_clearly_while_others_log_in(b: Backend) {
     h.stop().await;
 }
 
+/// `console` output of a script call lands in the tenant log (a
+/// `tern_script_log` event per call, with the connection and the user), with
+/// the typed password and the configuration values masked; a second callback
+/// is recorded as a warning; a failing script's output is kept too.
+async fn console_output_goes_to_the_tenant_log_without_secrets(b: Backend) {
+    const PASSWORD: &str = "Typed-Pa55word!";
+    const API_KEY: &str = "cfg-secret-0123456789";
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let conn = create_connection(
+        &h,
+        &t,
+        "console-legacy",
+        json!({
+        "enabledDatabaseCustomization": true, "import_mode": true,
+        "customScripts": {
+            "login": "function login(email, password, callback) {
+                console.log('checking', email, 'with', password, 'and key', configuration.API_KEY);
+                console.warn('legacy answered slowly');
+                if (email.startsWith('broken')) { console.error('legacy said 500'); return callback(new Error('legacy down')); }
+                callback(null, {user_id: 'con-' + email.split('@')[0], email: email});
+                callback(new Error('a late second answer'));
+            }",
+            "get_user": "function getByEmail(email, callback) {
+                console.log('get_user for', email);
+                callback(null);
+            }"},
+        "configuration": {"API_KEY": API_KEY, "PORT": "1"}}),
+    )
+    .await;
+    let (cid, secret) = app_on(&h, &t, &conn).await;
+    let login = |user: &str| {
+        h.http
+            .post(format!("{}/oauth/token", h.base))
+            .json(&json!({
+            "grant_type": REALM, "client_id": cid, "client_secret": secret,
+            "username": user, "password": PASSWORD, "realm": "console-legacy"}))
+            .send()
+    };
+    assert_eq!(
+        login("ana@console.example").await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        login("broken@console.example").await.unwrap().status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let (s, _) = h
+        .api(
+            &t,
+            Method::POST,
+            "/users",
+            Some(
+                json!({"connection": "console-legacy", "email": "new@console.example",
+                        "password": "An0ther-Passw0rd!"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    let (_, logs) = h
+        .api(
+            &t,
+            Method::GET,
+            "/logs?q=type:tern_script_log&per_page=100",
+            None,
+        )
+        .await;
+    let logs = logs.as_array().unwrap();
+    let of = |user: &str, script: &str| {
+        logs.iter()
+            .find(|l| l["user_name"] == user && l["details"]["script"] == script)
+            .unwrap_or_else(|| panic!("a {script} event for {user}: {logs:#?}"))
+            .clone()
+    };
+    let ana = of("ana@console.example", "login");
+    assert_eq!(ana["connection"], "console-legacy");
+    assert_eq!(ana["connection_id"], conn.as_str());
+    assert_eq!(ana["details"]["outcome"], "answered");
+    assert_eq!(
+        ana["details"]["console"],
+        json!([
+            "checking ana@console.example with ******** and key ********",
+            "[warn] legacy answered slowly"
+        ])
+    );
+    let warnings = ana["details"]["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let broken = of("broken@console.example", "login");
+    assert_eq!(broken["details"]["outcome"], "callback_error");
+    assert_eq!(broken["details"]["error"], "legacy down");
+    assert_eq!(
+        broken["details"]["console"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap(),
+        "[error] legacy said 500"
+    );
+    let lookup = of("new@console.example", "get_user");
+    assert_eq!(
+        lookup["details"]["console"],
+        json!(["get_user for new@console.example"])
+    );
+
+    // Nothing in the whole tenant log carries the password or the secret.
+    let (_, all) = h.api(&t, Method::GET, "/logs?per_page=100", None).await;
+    let text = all.to_string();
+    assert!(!text.contains(PASSWORD), "the typed password was logged");
+    assert!(!text.contains(API_KEY), "a configuration secret was logged");
+    h.stop().await;
+}
+
 // ---------------------------------------------------------------- helpers
 
 fn now_iso_prefix() -> String {
@@ -832,6 +945,7 @@ async fn join_all<F: std::future::Future<Output = T>, T>(tasks: Vec<F>) -> Vec<T
 }
 
 both_backends!(
+    console_output_goes_to_the_tenant_log_without_secrets,
     mysql_template_migration,
     http_legacy_with_globals,
     hostile_scripts_fail_clearly_while_others_log_in
