@@ -22,6 +22,7 @@ use tern_script::{
 use tokio::sync::Semaphore;
 
 use crate::config::ScriptsConfig;
+use crate::secrets::{MIN_MASKED_LEN, mask_in};
 
 /// Every script name, in Auth0's order.
 pub const SCRIPT_NAMES: [ScriptName; 7] = [
@@ -253,44 +254,27 @@ impl ScriptLegacySource {
 
 /// Values a script may print that must not reach a log: the password a user
 /// typed (`login`, `change_password`) and the connection's configuration
-/// values (database passwords, API keys). Very short values are left alone:
-/// masking every `1` of a `port: 1` would only garble the output.
+/// values (database passwords, API keys).
 struct Redactions(Vec<String>);
 
 impl Redactions {
-    const MASK: &str = "********";
-    const MIN_PASSWORD: usize = 4;
-    const MIN_CONFIGURATION: usize = 6;
-
     fn of_call(name: ScriptName, args: &[Value], configuration: &BTreeMap<String, String>) -> Self {
         let password = match name {
             ScriptName::Login | ScriptName::ChangePassword => args.get(1).and_then(Value::as_str),
             _ => None,
         };
         let mut values: Vec<String> = password
-            .filter(|p| p.chars().count() >= Self::MIN_PASSWORD)
-            .map(str::to_string)
             .into_iter()
-            .chain(
-                configuration
-                    .values()
-                    .filter(|v| v.chars().count() >= Self::MIN_CONFIGURATION)
-                    .cloned(),
-            )
+            .chain(configuration.values().map(String::as_str))
+            .filter(|v| v.len() >= MIN_MASKED_LEN)
+            .map(str::to_string)
             .collect();
-        // Longest first, so a value containing another is masked whole.
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
         Self(values)
     }
 
     fn apply(&self, lines: &mut [String]) {
-        for line in lines {
-            for secret in &self.0 {
-                if line.contains(secret.as_str()) {
-                    *line = line.replace(secret.as_str(), Self::MASK);
-                }
-            }
-        }
+        lines.iter_mut().for_each(|line| mask_in(line, &self.0));
     }
 }
 

@@ -164,6 +164,22 @@ fn configuration(options: &JsonObject) -> Option<&JsonObject> {
 }
 
 /// Seal the `configuration` of options about to be stored for a connection.
+/// Values shorter than this are not masked where they appear in script
+/// output: masking every `1` of a `PORT: 1` would only garble the text.
+pub const MIN_MASKED_LEN: usize = 4;
+
+/// Replace every occurrence of each of `secrets` in `text` by [`MASK`]
+/// (script console output and results, which may print `configuration` or
+/// the password a user typed). Pass the longest secrets first, so that a
+/// value containing another is masked whole.
+pub fn mask_in(text: &mut String, secrets: &[String]) {
+    for secret in secrets {
+        if text.contains(secret.as_str()) {
+            *text = text.replace(secret.as_str(), MASK);
+        }
+    }
+}
+
 /// A value equal to [`MASK`] keeps the value stored under that key in
 /// `previous` (the options being replaced); a mask for a key that had no
 /// value is refused with a message naming the key.

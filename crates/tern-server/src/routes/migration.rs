@@ -17,7 +17,7 @@ use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::legacy_script::{SCRIPT_NAMES, script_name, script_source};
-use crate::secrets::{MASK, reveal};
+use crate::secrets::{MASK, MIN_MASKED_LEN, mask_in, reveal};
 use crate::state::AppState;
 
 /// The inputs a script takes, by name, in argument order (Auth0's signatures).
@@ -215,13 +215,7 @@ fn outcome_json(outcome: &Result<CallbackResult, ScriptError>) -> (&'static str,
 /// script may print `configuration`, the answer still never carries it.
 fn redact(v: &mut Value, secrets: &[String]) {
     match v {
-        Value::String(s) => {
-            for secret in secrets {
-                if s.contains(secret.as_str()) {
-                    *s = s.replace(secret.as_str(), MASK);
-                }
-            }
-        }
+        Value::String(s) => mask_in(s, secrets),
         Value::Array(a) => a.iter_mut().for_each(|x| redact(x, secrets)),
         Value::Object(o) => o.values_mut().for_each(|x| redact(x, secrets)),
         _ => {}
@@ -311,11 +305,12 @@ pub async fn try_script(
     }
     // Stored values still in use are masked in the answer; values the caller
     // sent are the caller's own. Very short values would mask everything.
-    let secrets: Vec<String> = stored
+    let mut secrets: Vec<String> = stored
         .iter()
-        .filter(|(k, v)| v.len() >= 4 && configuration.get(*k) == Some(v))
+        .filter(|(k, v)| v.len() >= MIN_MASKED_LEN && configuration.get(*k) == Some(v))
         .map(|(_, v)| v.clone())
         .collect();
+    secrets.sort_by_key(|v| std::cmp::Reverse(v.len()));
     let run = s
         .scripts
         .run_source(&c, script, &source, args, configuration)
