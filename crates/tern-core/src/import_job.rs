@@ -156,31 +156,45 @@ pub async fn run_import(
     let start = usize::try_from(job.processed_rows)
         .unwrap_or(usize::MAX)
         .min(rows.len());
-    let mut index = start;
-    while index < rows.len() {
-        let end = (index + settings.batch_size.max(1)).min(rows.len());
-        let parsed: Vec<Value> = rows[index..end]
+    // Batch k+1 is planned while batch k is applied: planning only reads
+    // existing users, and a row of batch k+1 can only collide with a row of
+    // batch k through a key they share, which `in_file_duplicates` already
+    // decided. So the overlap changes no verdict, and progress still only
+    // advances in the transaction that applies the rows.
+    let plan = |from: usize| {
+        let to = (from + settings.batch_size.max(1)).min(rows.len());
+        let parsed: Vec<Value> = rows[from..to]
             .iter()
             // Each row was already read as valid JSON.
             .map(|raw| serde_json::from_str(raw.get()).unwrap_or(Value::Null))
             .collect();
-        let batch = plan_batch(
-            store,
-            tenant,
-            job,
-            &connection,
-            &parsed,
-            &duplicates[index..end],
-            index,
-        )
-        .await?;
+        let duplicates = &duplicates[from..to];
+        let connection = &connection;
+        async move {
+            let batch =
+                plan_batch(store, tenant, job, connection, &parsed, duplicates, from).await?;
+            CoreResult::Ok((to, batch))
+        }
+    };
+    if start >= rows.len() {
+        return Ok(ImportEnd::Completed);
+    }
+    let mut planned = plan(start).await?;
+    loop {
+        let (end, batch) = planned;
         let batch = ImportBatch {
             processed_rows: end as u64,
             lease_until: now() + settings.lease_secs,
             ..batch
         };
-        store.apply_import_batch(tenant, &job.id, &batch).await?;
-        index = end;
+        let apply = store.apply_import_batch(tenant, &job.id, &batch);
+        if end >= rows.len() {
+            apply.await?;
+            break;
+        }
+        let (applied, next) = futures_util::future::join(apply, plan(end)).await;
+        applied?;
+        planned = next?;
     }
     Ok(ImportEnd::Completed)
 }

@@ -58,6 +58,8 @@ pub struct ImportConfig {
     pub max_active_jobs: u64,
     /// Rows applied per transaction.
     pub batch_size: usize,
+    /// Jobs this server runs at once (each claims its own job from the store).
+    pub runners: usize,
     /// A completed job reads as `expired` after this many seconds (Auth0: 2 h).
     pub expire_after_secs: i64,
     /// Job data (status, errors, file) is deleted after this many seconds (Auth0: 24 h).
@@ -73,6 +75,7 @@ impl Default for ImportConfig {
             max_file_bytes: 512_000,
             max_active_jobs: 2,
             batch_size: 500,
+            runners: 2,
             expire_after_secs: 7200,
             retention_secs: 86_400,
             lease_secs: 30,

@@ -16,88 +16,100 @@ use tern_core::user_profile::user_json;
 
 use crate::state::AppState;
 
-/// Start the runner task.
+/// Start the runner task: `import.runners` workers claiming jobs side by
+/// side (so that one job's database work overlaps another's parsing and
+/// validation), the first of which also purges old job data. Aborting the
+/// returned task stops them all.
 pub fn spawn_runner(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut last_purge = 0;
-        loop {
-            if now_epoch() - last_purge > 300 {
-                last_purge = now_epoch();
-                let before = iso(time::OffsetDateTime::now_utc()
-                    - time::Duration::seconds(state.config.import.retention_secs));
-                if let Err(e) = state.store.purge_jobs(&before).await {
-                    tracing::warn!(error = %e, "could not purge old jobs");
-                }
-                // Expired tickets are kept a day, so a late click still reads
-                // "expired" rather than "unknown".
-                if let Err(e) = state
-                    .store
-                    .purge_password_tickets(now_epoch() - 86_400)
-                    .await
-                {
-                    tracing::warn!(error = %e, "could not purge expired password tickets");
-                }
+        let mut workers = tokio::task::JoinSet::new();
+        for n in 0..state.config.import.runners.max(1) {
+            workers.spawn(work(state.clone(), n == 0));
+        }
+        while workers.join_next().await.is_some() {}
+    })
+}
+
+/// One worker: claim a job, run it to its end, repeat.
+async fn work(state: AppState, purges: bool) {
+    let mut last_purge = if purges { 0 } else { i64::MAX };
+    loop {
+        if now_epoch().saturating_sub(last_purge) > 300 {
+            last_purge = now_epoch();
+            let before = iso(time::OffsetDateTime::now_utc()
+                - time::Duration::seconds(state.config.import.retention_secs));
+            if let Err(e) = state.store.purge_jobs(&before).await {
+                tracing::warn!(error = %e, "could not purge old jobs");
             }
-            match state
+            // Expired tickets are kept a day, so a late click still reads
+            // "expired" rather than "unknown".
+            if let Err(e) = state
                 .store
-                .claim_job(now_epoch(), state.config.import.lease_secs)
+                .purge_password_tickets(now_epoch() - 86_400)
                 .await
             {
-                Ok(Some((tenant, job))) if job.spec.kind == JobType::UsersExport => {
-                    let outcome = run_export(&state, &tenant, &job).await;
-                    let (status, details) = match &outcome {
-                        Ok(()) => (JobStatus::Completed, None),
-                        Err(e) => (JobStatus::Failed, Some(format!("The export failed: {e}"))),
-                    };
-                    if let Err(e) = state
-                        .store
-                        .finish_job(&tenant, &job.id, status, details.as_deref())
-                        .await
-                    {
-                        tracing::error!(job = %job.id, error = %e, "could not finish export job");
-                    }
-                }
-                Ok(Some((tenant, job))) => {
-                    let settings = ImportSettings {
-                        batch_size: state.config.import.batch_size,
-                        lease_secs: state.config.import.lease_secs,
-                    };
-                    tracing::info!(job = %job.id, resume_at = job.processed_rows, "running import job");
-                    let end =
-                        run_import(state.store.as_ref(), &tenant, &job, settings, now_epoch).await;
-                    match end {
-                        Ok(end) => {
-                            let (status, details) = final_status(&end);
-                            if let Err(e) = state
-                                .store
-                                .finish_job(&tenant, &job.id, status, details)
-                                .await
-                            {
-                                tracing::error!(job = %job.id, error = %e, "could not finish job");
-                                continue;
-                            }
-                            announce(&state, &tenant, &job.id).await;
-                        }
-                        // A storage error: leave the job to be retried when the lease expires.
-                        Err(e) => {
-                            tracing::error!(job = %job.id, error = %e, "import job interrupted; it resumes after the lease");
-                            tokio::time::sleep(Duration::from_secs(1)).await;
-                        }
-                    }
-                }
-                Ok(None) => {
-                    tokio::select! {
-                        _ = state.jobs_notify.notified() => {}
-                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "job runner cannot reach the store");
-                    tokio::time::sleep(Duration::from_secs(2)).await;
-                }
+                tracing::warn!(error = %e, "could not purge expired password tickets");
             }
         }
-    })
+        match state
+            .store
+            .claim_job(now_epoch(), state.config.import.lease_secs)
+            .await
+        {
+            Ok(Some((tenant, job))) if job.spec.kind == JobType::UsersExport => {
+                let outcome = run_export(&state, &tenant, &job).await;
+                let (status, details) = match &outcome {
+                    Ok(()) => (JobStatus::Completed, None),
+                    Err(e) => (JobStatus::Failed, Some(format!("The export failed: {e}"))),
+                };
+                if let Err(e) = state
+                    .store
+                    .finish_job(&tenant, &job.id, status, details.as_deref())
+                    .await
+                {
+                    tracing::error!(job = %job.id, error = %e, "could not finish export job");
+                }
+            }
+            Ok(Some((tenant, job))) => {
+                let settings = ImportSettings {
+                    batch_size: state.config.import.batch_size,
+                    lease_secs: state.config.import.lease_secs,
+                };
+                tracing::info!(job = %job.id, resume_at = job.processed_rows, "running import job");
+                let end =
+                    run_import(state.store.as_ref(), &tenant, &job, settings, now_epoch).await;
+                match end {
+                    Ok(end) => {
+                        let (status, details) = final_status(&end);
+                        if let Err(e) = state
+                            .store
+                            .finish_job(&tenant, &job.id, status, details)
+                            .await
+                        {
+                            tracing::error!(job = %job.id, error = %e, "could not finish job");
+                            continue;
+                        }
+                        announce(&state, &tenant, &job.id).await;
+                    }
+                    // A storage error: leave the job to be retried when the lease expires.
+                    Err(e) => {
+                        tracing::error!(job = %job.id, error = %e, "import job interrupted; it resumes after the lease");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+            Ok(None) => {
+                tokio::select! {
+                    _ = state.jobs_notify.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "job runner cannot reach the store");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    }
 }
 
 /// Log the outcome; with `send_completion_email`, mail the administrators

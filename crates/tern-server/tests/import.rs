@@ -414,14 +414,17 @@ async fn request_errors_as_auth0(b: Backend) {
         (StatusCode::BAD_REQUEST, "Connection must be enabled.")
     );
 
-    // Two active jobs per tenant: a big slow job, a second one waiting, the third refused.
-    let big: Vec<Value> = (0..3000)
-        .map(|i| json!({"email": format!("bulk{i}@example.com")}))
-        .collect();
-    let big = serde_json::to_vec(&big).unwrap();
-    assert!(big.len() < 512_000);
-    let (s1, j1) = upload(&h, &t, big.clone(), &[]).await;
-    let (s2, _) = upload(&h, &t, b"[]".to_vec(), &[]).await;
+    // Two active jobs per tenant: two big jobs (the server runs two at a
+    // time), the third refused while they run.
+    let big = |from: usize| {
+        let rows: Vec<Value> = (from..from + 3000)
+            .map(|i| json!({"email": format!("bulk{i}@example.com")}))
+            .collect();
+        serde_json::to_vec(&rows).unwrap()
+    };
+    assert!(big(0).len() < 512_000);
+    let (s1, j1) = upload(&h, &t, big(0), &[]).await;
+    let (s2, _) = upload(&h, &t, big(3000), &[]).await;
     let (s3, third) = upload(&h, &t, b"[]".to_vec(), &[]).await;
     assert_eq!(
         (s1, s2, s3),

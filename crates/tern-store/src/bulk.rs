@@ -17,9 +17,85 @@
 
 use serde::Serialize;
 use tern_core::model::User;
+use tern_core::store::ImportBatch;
 use tern_core::{CoreError, CoreResult};
 
 use crate::search_sql::Dialect;
+use crate::sql_store::{USER_COLUMNS, as_i64};
+
+/// Insert a batch's users from JSON parameter `$2` (tenant `$1`). A row that
+/// conflicts (a user with the same id, email or username appeared since the
+/// batch was planned) is skipped and missing from `RETURNING`.
+pub(crate) fn insert_users_sql(dialect: Dialect) -> String {
+    format!(
+        "INSERT INTO users (tenant_id, {USER_COLUMNS}) {} ON CONFLICT DO NOTHING RETURNING user_id",
+        select_json_rows(dialect, "users", "$1", 2, USER_COLUMNS)
+    )
+}
+
+/// Insert a batch's error records from JSON parameter `$3` (tenant `$1`, job `$2`).
+pub(crate) fn insert_errors_sql(dialect: Dialect) -> String {
+    format!(
+        "INSERT INTO job_errors (tenant_id, job_id, row_index, body) {} ON CONFLICT DO NOTHING",
+        select_json_rows(dialect, "job_errors", "$1, $2", 3, "row_index, body")
+    )
+}
+
+/// A batch's progress, committed with its rows: `$3` processed rows, `$4`
+/// inserted, `$5` updated, `$6` failed, `$7` lease, `$8` now.
+pub(crate) const PROGRESS_SQL: &str = "UPDATE jobs SET processed_rows = $3, inserted = inserted + $4, \
+    updated = updated + $5, failed = failed + $6, lease_until = $7, updated_at = $8 \
+    WHERE tenant_id = $1 AND id = $2";
+
+/// The batch's users as the JSON parameter of [`insert_users_sql`].
+pub(crate) fn user_rows_param(b: &ImportBatch) -> CoreResult<String> {
+    let rows: Vec<UserRow> = b.inserts.iter().map(|(_, u, _)| UserRow::from(u)).collect();
+    json_param(&rows)
+}
+
+/// What a batch did, once the database said which of its users it wrote.
+pub(crate) struct BatchOutcome {
+    /// Users this batch wrote.
+    pub(crate) inserted_now: u64,
+    /// For the job's summary: plus the rows a dry run counted.
+    pub(crate) inserted: u64,
+    pub(crate) updated: u64,
+    pub(crate) failed: u64,
+    /// Error and note records to store, conflicts included.
+    pub(crate) records: Vec<ErrorRow>,
+}
+
+impl BatchOutcome {
+    pub(crate) fn of(b: &ImportBatch, written: impl Fn(&str) -> bool) -> Self {
+        let mut conflicts = Vec::new();
+        let mut inserted_now = 0;
+        for (index, user, conflict) in &b.inserts {
+            if written(&user.user_id) {
+                inserted_now += 1;
+            } else {
+                conflicts.push((*index, conflict));
+            }
+        }
+        let records = b
+            .errors
+            .iter()
+            .chain(b.notes.iter())
+            .map(|(i, r)| (*i, r))
+            .chain(conflicts.iter().copied())
+            .map(|(index, record)| ErrorRow {
+                row_index: as_i64(index),
+                body: record.to_string(),
+            })
+            .collect();
+        Self {
+            inserted_now,
+            inserted: b.dry_inserted + inserted_now,
+            updated: b.updates.len() as u64 + b.dry_updated,
+            failed: (b.errors.len() + conflicts.len()) as u64,
+            records,
+        }
+    }
+}
 
 /// `SELECT <leading>, <columns…> FROM <the rows of JSON parameter $param>`:
 /// the source of an `INSERT … SELECT`. `param` holds an array of objects

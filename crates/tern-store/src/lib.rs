@@ -5,11 +5,13 @@
 //! the few places where the backends differ (JSON paths in search, upsert
 //! syntax) branch on [`Dialect`]. Each backend has its own migrations folder.
 //!
-//! Architecture invariant: every statement carries `tenant_id = $1`.
+//! Architecture invariant: every statement carries `tenant_id = $1`, but
+//! for the one maintenance statement, `ANALYZE users` (see `statistics`).
 
 mod bulk;
 pub mod search_sql;
 mod sql_store;
+mod statistics;
 
 pub use search_sql::Dialect;
 pub use sql_store::{SqlStore, StoreOpenError};

@@ -20,8 +20,9 @@ use tern_core::store::{ImportBatch, InsertOutcome, Store, UserPage, UserSearch};
 use tern_core::tickets::{PasswordTicket, Redemption, TicketOptions};
 use tern_core::{CoreError, CoreResult};
 
-use crate::bulk::{self, ErrorRow, UserRow};
+use crate::bulk;
 use crate::search_sql::{self, Dialect, SqlValue};
+use crate::statistics::ImportStatistics;
 
 /// Why the store could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +43,8 @@ pub enum StoreOpenError {
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
+    /// When bulk imports should refresh PostgreSQL's planner statistics.
+    import_statistics: std::sync::Arc<ImportStatistics>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -99,12 +102,84 @@ impl SqlStore {
             Dialect::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(StoreOpenError::Migrate)?;
-        Ok(Self { pool, dialect })
+        Ok(Self {
+            pool,
+            dialect,
+            import_statistics: Default::default(),
+        })
     }
 
     /// The backend in use.
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// One import batch in one transaction: its users, its error records and
+    /// the job's progress. Returns the users inserted.
+    async fn apply_batch(&self, tenant: &str, job_id: &str, b: &ImportBatch) -> CoreResult<u64> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        let mut written: HashSet<String> = HashSet::new();
+        if !b.inserts.is_empty() {
+            // One statement for the batch's users (see `insert_users_sql`).
+            written = sqlx::query_scalar(AssertSqlSafe(bulk::insert_users_sql(self.dialect)))
+                .bind(tenant)
+                .bind(bulk::user_rows_param(b)?)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(storage)?
+                .into_iter()
+                .collect();
+        }
+        for user in &b.updates {
+            bind_user(sqlx::query(UPDATE_USER).bind(tenant), user)
+                .execute(&mut *tx)
+                .await
+                .map_err(storage)?;
+        }
+        let outcome = bulk::BatchOutcome::of(b, |id| written.contains(id));
+        if !outcome.records.is_empty() {
+            sqlx::query(AssertSqlSafe(bulk::insert_errors_sql(self.dialect)))
+                .bind(tenant)
+                .bind(job_id)
+                .bind(bulk::json_param(&outcome.records)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(storage)?;
+        }
+        sqlx::query(bulk::PROGRESS_SQL)
+            .bind(tenant)
+            .bind(job_id)
+            .bind(as_i64(b.processed_rows))
+            .bind(as_i64(outcome.inserted))
+            .bind(as_i64(outcome.updated))
+            .bind(as_i64(outcome.failed))
+            .bind(b.lease_until)
+            .bind(tern_core::clock::now_iso())
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(outcome.inserted_now)
+    }
+
+    /// Refresh PostgreSQL's statistics of `users` during a bulk import (see
+    /// `statistics`). A failure only costs speed: it is logged, not raised.
+    async fn analyze_users(&self) {
+        let analyzed = async {
+            sqlx::query("ANALYZE users").execute(&self.pool).await?;
+            sqlx::query_scalar::<_, i64>(
+                "SELECT CAST(reltuples AS BIGINT) FROM pg_class WHERE oid = 'users'::regclass",
+            )
+            .fetch_one(&self.pool)
+            .await
+        }
+        .await;
+        match analyzed {
+            Ok(rows) => self
+                .import_statistics
+                .analyzed(u64::try_from(rows).unwrap_or(0)),
+            Err(e) => tracing::warn!(error = %e, "ANALYZE users failed; imports may slow down"),
+        }
     }
 
     /// The underlying pool (benchmarks and tests compare against raw SQL).
@@ -169,7 +244,7 @@ impl SqlStore {
     }
 }
 
-fn storage(e: sqlx::Error) -> CoreError {
+pub(crate) fn storage(e: sqlx::Error) -> CoreError {
     // PostgreSQL cannot store U+0000 in text ("invalid byte sequence", 22021);
     // that is the caller's input, not a server failure.
     if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("22021") {
@@ -340,7 +415,7 @@ fn decode_ticket(row: &AnyRow) -> CoreResult<PasswordTicket> {
     })
 }
 
-fn as_i64(n: u64) -> i64 {
+pub(crate) fn as_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
@@ -995,81 +1070,11 @@ impl Store for SqlStore {
         job_id: &str,
         b: &ImportBatch,
     ) -> CoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(storage)?;
-        let (mut inserted, mut failed) = (b.dry_inserted, b.errors.len() as u64);
-        let mut conflicts = Vec::new();
-        if !b.inserts.is_empty() {
-            // One statement for the batch's users. A row that conflicts (a
-            // user with the same id, email or username appeared since the
-            // batch was planned) is skipped and missing from RETURNING.
-            let sql = format!(
-                "INSERT INTO users (tenant_id, {USER_COLUMNS}) {} ON CONFLICT DO NOTHING RETURNING user_id",
-                bulk::select_json_rows(self.dialect, "users", "$1", 2, USER_COLUMNS)
-            );
-            let rows: Vec<UserRow> = b.inserts.iter().map(|(_, u, _)| UserRow::from(u)).collect();
-            let written: HashSet<String> = sqlx::query_scalar(AssertSqlSafe(sql))
-                .bind(tenant)
-                .bind(bulk::json_param(&rows)?)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(storage)?
-                .into_iter()
-                .collect();
-            for (index, user, conflict) in &b.inserts {
-                if written.contains(&user.user_id) {
-                    inserted += 1;
-                } else {
-                    failed += 1;
-                    conflicts.push((*index, conflict));
-                }
-            }
+        let inserted = self.apply_batch(tenant, job_id, b).await?;
+        if self.dialect == Dialect::Postgres && self.import_statistics.record(inserted) {
+            self.analyze_users().await;
         }
-        for user in &b.updates {
-            bind_user(sqlx::query(UPDATE_USER).bind(tenant), user)
-                .execute(&mut *tx)
-                .await
-                .map_err(storage)?;
-        }
-        let records: Vec<ErrorRow> = b
-            .errors
-            .iter()
-            .chain(b.notes.iter())
-            .map(|(i, r)| (*i, r))
-            .chain(conflicts)
-            .map(|(index, record)| ErrorRow {
-                row_index: as_i64(index),
-                body: record.to_string(),
-            })
-            .collect();
-        if !records.is_empty() {
-            let sql = format!(
-                "INSERT INTO job_errors (tenant_id, job_id, row_index, body) {} ON CONFLICT DO NOTHING",
-                bulk::select_json_rows(self.dialect, "job_errors", "$1, $2", 3, "row_index, body")
-            );
-            sqlx::query(AssertSqlSafe(sql))
-                .bind(tenant)
-                .bind(job_id)
-                .bind(bulk::json_param(&records)?)
-                .execute(&mut *tx)
-                .await
-                .map_err(storage)?;
-        }
-        sqlx::query(
-            "UPDATE jobs SET processed_rows = $3, inserted = inserted + $4, updated = updated + $5, \
-             failed = failed + $6, lease_until = $7, updated_at = $8 WHERE tenant_id = $1 AND id = $2",
-        )
-        .bind(tenant)
-        .bind(job_id)
-        .bind(as_i64(b.processed_rows))
-        .bind(as_i64(inserted))
-        .bind(as_i64(b.updates.len() as u64 + b.dry_updated))
-        .bind(as_i64(failed))
-        .bind(b.lease_until)
-        .bind(tern_core::clock::now_iso())
-        .execute(&mut *tx)
-        .await
-        .map_err(storage)?;
-        tx.commit().await.map_err(storage)
+        Ok(())
     }
 
     async fn finish_job(

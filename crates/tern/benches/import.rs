@@ -7,9 +7,11 @@
 //! - (b) `tern import` (the release binary, a subprocess) against a server
 //!   with Auth0's limits (512000-byte files, 2 active jobs, 15 req/s);
 //! - the baseline, same run, same kind of database: the same rows inserted
-//!   straight into a `users` table of the server's shape in a fresh database
-//!   (SQLite: one transaction of prepared INSERTs, WAL and synchronous=NORMAL
-//!   like the server; PostgreSQL: `COPY … FROM STDIN`).
+//!   straight into the `users` table of a fresh database made by the
+//!   server's own migrations (same indexes, same tenant foreign key), with
+//!   no validation, no duplicate check, no progress and no job (SQLite: one
+//!   transaction of prepared INSERTs, WAL and synchronous=NORMAL like the
+//!   server; PostgreSQL: `COPY … FROM STDIN`, one transaction).
 //!
 //! Users carry mixed hashes: a real bcrypt `$2b$10$` string (made once here
 //! and reused), and Auth0 `custom_password_hash` objects (salted sha256 hex,
@@ -37,22 +39,18 @@ use tern_server::Config;
 const CONNECTION: &str = "Username-Password-Authentication";
 const CREATED: &str = "2026-01-01T00:00:00.000Z";
 
-/// The `users` table and indexes of the server's migrations (no tenant FK).
-const USERS_DDL: &[&str] = &[
-    "CREATE TABLE users (
-        tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, connection_id TEXT NOT NULL,
-        connection_name TEXT NOT NULL, email TEXT, email_verified BIGINT NOT NULL DEFAULT 0,
-        username TEXT, phone_number TEXT, phone_verified BIGINT NOT NULL DEFAULT 0,
-        name TEXT, given_name TEXT, family_name TEXT, nickname TEXT, picture TEXT,
-        blocked BIGINT NOT NULL DEFAULT 0, app_metadata TEXT NOT NULL DEFAULT '{}',
-        user_metadata TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
-        last_login TEXT, last_ip TEXT, logins_count BIGINT NOT NULL DEFAULT 0,
-        credential TEXT, source TEXT NOT NULL, PRIMARY KEY (tenant_id, user_id))",
-    "CREATE UNIQUE INDEX users_connection_email ON users (tenant_id, connection_id, email)",
-    "CREATE UNIQUE INDEX users_connection_username ON users (tenant_id, connection_id, username)",
-    "CREATE INDEX users_email ON users (tenant_id, email)",
-    "CREATE INDEX users_created ON users (tenant_id, created_at, user_id)",
-];
+/// Give the fresh database at `url` the server's own schema (its migrations:
+/// the same `users` table, indexes and tenant foreign key the imports write
+/// to) and the baseline's tenant row.
+async fn server_schema(url: &str) {
+    let store = tern_store::SqlStore::open(url).await.unwrap();
+    sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ('tenant', 'bench', $1)")
+        .bind(CREATED)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    store.pool().close().await;
+}
 const COLUMNS: &str = "tenant_id, user_id, connection_id, connection_name, email, email_verified, \
     given_name, family_name, name, app_metadata, user_metadata, created_at, updated_at, credential, source";
 
@@ -209,15 +207,14 @@ impl Drop for PgDb {
 
 async fn baseline_sqlite(rows: &[Row], dir: &Path) -> Duration {
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+    let path = dir.join("baseline.db");
+    server_schema(&format!("sqlite://{}", path.display())).await;
     let opts = SqliteConnectOptions::new()
-        .filename(dir.join("baseline.db"))
+        .filename(&path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal);
     let mut conn = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
-    for ddl in USERS_DDL {
-        sqlx::query(*ddl).execute(&mut conn).await.unwrap();
-    }
     let insert = format!(
         "INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
     );
@@ -239,7 +236,7 @@ async fn baseline_sqlite(rows: &[Row], dir: &Path) -> Duration {
             .bind(CREATED)
             .bind(CREATED)
             .bind(&r.credential)
-            .bind("import")
+            .bind("bulk_import")
             .execute(&mut *tx)
             .await
             .unwrap();
@@ -269,12 +266,10 @@ fn copy_field(out: &mut Vec<u8>, v: Option<&str>) {
 
 async fn baseline_postgres(rows: &[Row]) -> Result<Duration, String> {
     let db = PgDb::create()?;
+    server_schema(&db.url()).await;
     let mut conn = sqlx::PgConnection::connect(&db.url())
         .await
         .map_err(|e| e.to_string())?;
-    for ddl in USERS_DDL {
-        sqlx::query(*ddl).execute(&mut conn).await.unwrap();
-    }
     let mut data = Vec::with_capacity(rows.len() * 400);
     for r in rows {
         let ev = r.email_verified.to_string();
@@ -293,7 +288,7 @@ async fn baseline_postgres(rows: &[Row]) -> Result<Duration, String> {
             Some(CREATED),
             Some(CREATED),
             r.credential.as_deref(),
-            Some("import"),
+            Some("bulk_import"),
         ];
         for (k, f) in fields.iter().enumerate() {
             if k > 0 {
