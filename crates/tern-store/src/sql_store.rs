@@ -166,7 +166,11 @@ impl SqlStore {
     /// `statistics`). A failure only costs speed: it is logged, not raised.
     async fn analyze_users(&self) {
         let analyzed = async {
-            sqlx::query("ANALYZE users").execute(&self.pool).await?;
+            // Only the columns the import lookups filter on: a fraction of the
+            // cost of analyzing all 24.
+            sqlx::query("ANALYZE users (tenant_id, connection_id, email, user_id, username)")
+                .execute(&self.pool)
+                .await?;
             sqlx::query_scalar::<_, i64>(
                 "SELECT CAST(reltuples AS BIGINT) FROM pg_class WHERE oid = 'users'::regclass",
             )
