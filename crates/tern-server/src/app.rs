@@ -147,6 +147,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         secrets,
         scripts,
         jobs_notify: tokio::sync::Notify::new(),
+        jobs_ended: tokio::sync::Notify::new(),
     }));
     let runner = crate::jobs::spawn_runner(state.clone());
     let app = router(state.clone());

@@ -69,6 +69,7 @@ async fn work(state: AppState, purges: bool) {
                 {
                     tracing::error!(job = %job.id, error = %e, "could not finish export job");
                 }
+                state.jobs_ended.notify_waiters();
             }
             Ok(Some((tenant, job))) => {
                 let settings = ImportSettings {
@@ -89,6 +90,7 @@ async fn work(state: AppState, purges: bool) {
                             tracing::error!(job = %job.id, error = %e, "could not finish job");
                             continue;
                         }
+                        state.jobs_ended.notify_waiters();
                         announce(&state, &tenant, &job.id).await;
                     }
                     // A storage error: leave the job to be retried when the lease expires.

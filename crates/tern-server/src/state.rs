@@ -44,6 +44,8 @@ pub struct Inner {
     pub scripts: Arc<crate::legacy_script::ScriptLegacySource>,
     /// Wakes the job runner when a job is created.
     pub jobs_notify: tokio::sync::Notify,
+    /// Wakes every `GET /jobs/{id}?tern_wait_ms=` request when a job ends.
+    pub jobs_ended: tokio::sync::Notify,
 }
 
 impl std::ops::Deref for AppState {

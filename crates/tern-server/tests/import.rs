@@ -451,7 +451,48 @@ async fn request_errors_as_auth0(b: Backend) {
     h.stop().await;
 }
 
+/// `tern_wait_ms` (a Tern extension): a poll of a running job is held until
+/// the job ends, then answers the ended job; an ended job answers at once;
+/// a bad value is Auth0's query error.
+async fn a_held_poll_answers_when_the_job_ends(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let rows: Vec<Value> = (0..2000)
+        .map(|i| json!({"email": format!("held{i}@example.com")}))
+        .collect();
+    let (s, job) = upload(&h, &t, serde_json::to_vec(&rows).unwrap(), &[]).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let path = format!("/jobs/{}?tern_wait_ms=10000", job["id"].as_str().unwrap());
+    let started = std::time::Instant::now();
+    let (s, held) = h.api(&t, Method::GET, &path, None).await;
+    assert_eq!(s, StatusCode::OK, "{held}");
+    assert_eq!(held["status"], "completed", "{held}");
+    assert_eq!(held["summary"]["inserted"], 2000);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let again = std::time::Instant::now();
+    let (s, _) = h.api(&t, Method::GET, &path, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        again.elapsed() < std::time::Duration::from_secs(2),
+        "an ended job is answered at once"
+    );
+    for bad in ["10001", "soon", "-1"] {
+        let (s, body) = h
+            .api(
+                &t,
+                Method::GET,
+                &format!("/jobs/{}?tern_wait_ms={bad}", job["id"].as_str().unwrap()),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert_eq!(body["errorCode"], "invalid_query_string", "{bad}: {body}");
+    }
+    h.stop().await;
+}
+
 both_backends!(
+    a_held_poll_answers_when_the_job_ends,
     import_reports_every_row,
     upsert_dry_run_and_job_failures,
     request_errors_as_auth0

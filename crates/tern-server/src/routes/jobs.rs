@@ -11,7 +11,9 @@ use tern_core::ids;
 use tern_core::model::{Job, JobSpec, JobStatus, JobType};
 
 use crate::auth::Caller;
-use crate::body::read_limited;
+use std::time::Duration;
+
+use crate::body::{QueryMap, read_limited};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -297,6 +299,9 @@ fn check_job_id(id: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The longest `tern_wait_ms` a request may hold a connection for.
+const MAX_WAIT_MS: u64 = 10_000;
+
 /// `GET /jobs/{id}`.
 #[utoipa::path(
     get,
@@ -304,10 +309,13 @@ fn check_job_id(id: &str) -> Result<(), ApiError> {
     operation_id = "get_job",
     tag = "jobs",
     summary = "Get a job",
-    params(("id" = String, Path, pattern = "^job_[A-Za-z0-9]{16}$", description = "The job id.")),
+    params(
+        ("id" = String, Path, pattern = "^job_[A-Za-z0-9]{16}$", description = "The job id."),
+        ("tern_wait_ms" = Option<u64>, Query, maximum = 10000, description = "Tern extension: while the job is pending or processing, answer only once it has ended or after this many milliseconds (at most 10000), whichever comes first — one request instead of a polling loop. Absent or 0: answer at once, as Auth0."),
+    ),
     responses(
         (status = 200, description = "The job.", body = crate::openapi::Job),
-        (status = 400, description = "Not a job id (`invalid_uri`).", body = crate::openapi::ApiErrorBody),
+        (status = 400, description = "Not a job id (`invalid_uri`), or `tern_wait_ms` not an integer from 0 to 10000 (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
         (status = 404, description = "No such job (`inexistent_job`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
@@ -317,14 +325,32 @@ pub async fn get_one(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    q: QueryMap,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&["create:users", "read:users"])?;
     check_job_id(&id)?;
-    let job = s
-        .store
-        .get_job(s.tid(), &id)
-        .await?
-        .ok_or_else(job_not_found)?;
+    let wait = Duration::from_millis(q.int("tern_wait_ms", 0, MAX_WAIT_MS)?.unwrap_or(0));
+    let deadline = tokio::time::Instant::now() + wait;
+    let job = loop {
+        // Registered before the read, so an end between the read and the
+        // wait still wakes this request.
+        let ended = s.jobs_ended.notified();
+        tokio::pin!(ended);
+        ended.as_mut().enable();
+        let job = s
+            .store
+            .get_job(s.tid(), &id)
+            .await?
+            .ok_or_else(job_not_found)?;
+        let running = matches!(job.status, JobStatus::Pending | JobStatus::Processing);
+        if !running || tokio::time::Instant::now() >= deadline {
+            break job;
+        }
+        tokio::select! {
+            () = &mut ended => {}
+            () = tokio::time::sleep_until(deadline) => {}
+        }
+    };
     if job.spec.kind == tern_core::model::JobType::UsersExport {
         return Ok(Json(super::exports::export_json(&s, &job)));
     }

@@ -32,9 +32,16 @@ pub struct Client {
     /// One refresh at a time; the others wait and use its token.
     refresh: tokio::sync::Mutex<()>,
     waits_429: AtomicU64,
+    /// Whether the server holds a job poll until the job ends (Tern's
+    /// `tern_wait_ms`); cleared when a server refuses the parameter.
+    held_polls: AtomicBool,
     /// Set by the command to stop waiting and retrying.
     stop: Arc<AtomicBool>,
 }
+
+/// How long one held job poll may wait on the server: progress is shown at
+/// least this often, and a job's end is seen as it happens.
+const JOB_POLL_WAIT_MS: u64 = 1_000;
 
 impl Client {
     /// Resolve the audience (given, or from the discovery document) and get a token.
@@ -61,11 +68,18 @@ impl Client {
             token: Mutex::new(String::new()),
             refresh: tokio::sync::Mutex::new(()),
             waits_429: AtomicU64::new(0),
+            held_polls: AtomicBool::new(true),
             stop,
         };
         let t = client.fetch_token().await?;
         *lock(&client.token) = t;
         Ok(client)
+    }
+
+    /// Whether job polls wait on the server for the job's end, so that the
+    /// caller need not sleep between them.
+    pub fn holds_polls(&self) -> bool {
+        self.held_polls.load(Ordering::Relaxed)
     }
 
     /// Where requests go: `http(s)://host:port`.
@@ -205,11 +219,30 @@ impl Client {
     }
 
     /// `GET /api/v2/jobs/{id}`: the job as JSON, or the server's message.
+    /// Against Tern the request is held until the job ends or a second has
+    /// passed; a server that refuses `tern_wait_ms` (Auth0) is asked plainly
+    /// from then on, and the caller paces its polls (see [`Self::holds_polls`]).
     pub async fn job(&self, id: &str) -> Result<Value, String> {
         let url = format!("{}/api/v2/jobs/{id}", self.creds.base);
-        let (status, text) = self
-            .call_text("poll a job", true, &|c| Ok(c.get(&url)))
-            .await?;
+        let mut answer = None;
+        if self.holds_polls() {
+            let held = format!("{url}?tern_wait_ms={JOB_POLL_WAIT_MS}");
+            let (status, text) = self
+                .call_text("poll a job", true, &|c| Ok(c.get(&held)))
+                .await?;
+            if status == StatusCode::BAD_REQUEST {
+                self.held_polls.store(false, Ordering::Relaxed);
+            } else {
+                answer = Some((status, text));
+            }
+        }
+        let (status, text) = match answer {
+            Some(a) => a,
+            None => {
+                self.call_text("poll a job", true, &|c| Ok(c.get(&url)))
+                    .await?
+            }
+        };
         if !status.is_success() {
             return Err(format!("job {id}: {}", api_message(status, &text)));
         }

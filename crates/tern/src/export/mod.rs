@@ -246,7 +246,9 @@ async fn wait_for_location(api: &Client, id: &str, progress: &Progress) -> Resul
             }
             other => return Err(format!("job {id} has an unknown status {other:?}: {job}")),
         }
-        tokio::time::sleep(backoff(attempt, 200, 2000)).await;
+        if !api.holds_polls() {
+            tokio::time::sleep(backoff(attempt, 200, 2000)).await;
+        }
         attempt += 1;
     }
 }

@@ -70,7 +70,9 @@ pub async fn run_job(
     let mut shown = 0u64;
     let mut attempt = 0u32;
     let done = loop {
-        tokio::time::sleep(backoff(attempt, 100, 1000)).await;
+        if !api.holds_polls() {
+            tokio::time::sleep(backoff(attempt, 100, 1000)).await;
+        }
         attempt += 1;
         let v = api.job(&id).await?;
         match v.get("status").and_then(Value::as_str) {
