@@ -383,6 +383,7 @@ async fn via_api(file: &Path, dir: &Path, pg: Option<&PgDb>) -> (Duration, Value
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 202);
+    eprintln!("API job accepted (202) after {:?}", started.elapsed());
     let job: Value = r.json().await.unwrap();
     let url = format!("{base}/api/v2/jobs/{}", job["id"].as_str().unwrap());
     let summary = loop {
