@@ -86,6 +86,8 @@ pub struct ValidRow {
     pub credential: Option<String>,
     /// Whether the credential came from `custom_password_hash`.
     pub custom_hash: bool,
+    /// MFA enrollments (§2.4 shape, checked).
+    pub mfa_factors: Option<Vec<Value>>,
 }
 
 /// The top-level fields of Auth0's import schema (`additionalProperties: false`).
@@ -286,7 +288,11 @@ pub fn validate_row(row: &Value) -> Result<ValidRow, Vec<RowError>> {
             check_keys(m, name, &mut c.errors);
         }
     }
+    let mfa_errors = c.errors.len();
     check_mfa(obj.get("mfa_factors"), &mut c.errors);
+    if c.errors.len() == mfa_errors {
+        v.mfa_factors = obj.get("mfa_factors").and_then(Value::as_array).cloned();
+    }
     match (obj.get("password_hash"), obj.get("custom_password_hash")) {
         (Some(_), Some(_)) => c.errors.push(RowError::new(
             "CONFLICT",
@@ -340,7 +346,8 @@ fn check_keys(m: &JsonObject, prefix: &str, errors: &mut Vec<RowError>) {
     }
 }
 
-fn check_mfa(v: Option<&Value>, errors: &mut Vec<RowError>) {
+/// Check Auth0's `mfa_factors` shape (§2.4); each failure is a row error.
+pub(crate) fn check_mfa(v: Option<&Value>, errors: &mut Vec<RowError>) {
     let Some(v) = v else { return };
     let Some(list) = v.as_array() else {
         errors.push(RowError::new(
@@ -458,6 +465,7 @@ pub fn new_user(row: ValidRow, connection: &Connection) -> User {
         logins_count: 0,
         credential: row.credential,
         source: UserSource::BulkImport,
+        mfa_factors: row.mfa_factors.unwrap_or_default(),
     }
 }
 
@@ -481,6 +489,10 @@ pub fn upsert(existing: &User, row: ValidRow) -> (User, Option<RowError>) {
     }
     if let Some(m) = row.user_metadata {
         u.user_metadata = m;
+    }
+    // Auth0: "update the factors of any existing users by enabling upsert".
+    if let Some(f) = row.mfa_factors {
+        u.mfa_factors = f;
     }
     if row.custom_hash {
         if existing.logins_count == 0 {

@@ -67,6 +67,8 @@ pub struct LegacyProfile {
     pub app_metadata: JsonObject,
     /// User metadata.
     pub user_metadata: JsonObject,
+    /// MFA enrollments in Auth0's `mfa_factors` shape (checked).
+    pub mfa_factors: Vec<Value>,
 }
 
 /// What the legacy store said about creating a user (`create` script).
@@ -218,6 +220,22 @@ pub fn normalize_profile(v: &Value) -> Result<LegacyProfile, LegacyError> {
         ));
     }
     let object = |k: &str| obj.get(k).and_then(Value::as_object).cloned();
+    // The profile may carry MFA enrollments in the import file's shape; a
+    // malformed list refuses the profile (Auth0: "Unable to import MFA
+    // factors.") rather than migrating the user without them.
+    let mut mfa_errors = Vec::new();
+    crate::import::check_mfa(obj.get("mfa_factors"), &mut mfa_errors);
+    if let Some(e) = mfa_errors.first() {
+        return Err(LegacyError::unusable_profile(format!(
+            "Unable to import MFA factors: {} ({})",
+            e.message, e.path
+        )));
+    }
+    let mfa_factors = obj
+        .get("mfa_factors")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     Ok(LegacyProfile {
         user_id: id,
         email,
@@ -235,6 +253,7 @@ pub fn normalize_profile(v: &Value) -> Result<LegacyProfile, LegacyError> {
             .or_else(|| object("metadata"))
             .unwrap_or_default(),
         user_metadata: object("user_metadata").unwrap_or_default(),
+        mfa_factors,
     })
 }
 
@@ -277,6 +296,7 @@ pub fn migrated_user(
         logins_count: 0,
         credential,
         source,
+        mfa_factors: p.mfa_factors,
     }
 }
 

@@ -288,6 +288,10 @@ pub struct User {
     pub credential: Option<String>,
     /// How the user arrived.
     pub source: UserSource,
+    /// MFA enrollments brought from the legacy system or an import file
+    /// (Auth0's `mfa_factors`: `{"totp": {"secret"}}`, `{"phone": {"value"}}`,
+    /// `{"email": {"value"}}`); empty when none.
+    pub mfa_factors: Vec<Value>,
 }
 
 impl User {

@@ -52,6 +52,7 @@ pub fn new_user(
         logins_count: 0,
         credential,
         source,
+        mfa_factors: Vec::new(),
     }
 }
 

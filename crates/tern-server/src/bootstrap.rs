@@ -43,6 +43,7 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "create:users_app_metadata",
     "read:user_idp_tokens",
     "create:user_tickets",
+    "read:authentication_methods",
     "read:clients",
     "update:clients",
     "delete:clients",

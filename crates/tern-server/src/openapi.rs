@@ -81,6 +81,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::users::update,
         routes::users::delete,
         routes::users::by_email,
+        routes::authentication_methods::list,
         routes::logs::list,
         routes::logs::get_one,
         routes::jobs::create_import,
@@ -418,6 +419,36 @@ page_of!(
 );
 page_of!(UsersPage, UserList, User, users, "users");
 page_of!(LogsPage, LogList, LogEvent, logs, "log events");
+page_of!(
+    AuthenticationMethodsPage,
+    AuthenticationMethodList,
+    AuthenticationMethod,
+    authenticators,
+    "authentication methods"
+);
+
+/// An MFA enrollment (`GET /users/{id}/authentication-methods`).
+#[derive(Serialize, ToSchema)]
+pub struct AuthenticationMethod {
+    /// Stable while the user's enrollments are unchanged, e.g. `phone|tern_1`.
+    pub id: String,
+    /// `totp`, `phone` or `email`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Always true: imported enrollments were confirmed in the legacy system.
+    pub confirmed: bool,
+    /// When the user arrived in Tern.
+    pub created_at: String,
+    /// The phone number of a `phone` enrollment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    /// `sms` for a `phone` enrollment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_authentication_method: Option<String>,
+    /// The address of an `email` enrollment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
 
 // ---------------------------------------------------------------- clients
 

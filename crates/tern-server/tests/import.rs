@@ -491,7 +491,62 @@ async fn a_held_poll_answers_when_the_job_ends(b: Backend) {
     h.stop().await;
 }
 
+async fn auth_methods(h: &Harness, t: &str, id: &str) -> Value {
+    let (s, m) = h
+        .api(
+            t,
+            Method::GET,
+            &format!("/users/{id}/authentication-methods"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+    m
+}
+
+/// An import row's `mfa_factors` are kept with the user (listed without the
+/// TOTP seed); an upsert row's replace them, as Auth0's field table says.
+async fn mfa_factors_are_imported_and_upserted(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let row = |factors: Value| json!([{"email": "mfa@example.com", "user_id": "mfa1", "mfa_factors": factors}]);
+    let (s, job) = upload(
+        &h,
+        &t,
+        serde_json::to_vec(&row(
+            json!([{"totp": {"secret": "JBSWY3DPEHPK3PXP"}}, {"phone": {"value": "+15550001111"}}]),
+        ))
+        .unwrap(),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let done = wait_done(&h, &t, job["id"].as_str().unwrap()).await;
+    assert_eq!(done["summary"]["inserted"], 1, "{done}");
+    let m = auth_methods(&h, &t, "auth0%7Cmfa1").await;
+    assert_eq!(m.as_array().unwrap().len(), 2, "{m}");
+    assert!(!m.to_string().contains("JBSWY3DPEHPK3PXP"));
+    let (s, job) = upload(
+        &h,
+        &t,
+        serde_json::to_vec(&row(json!([{"email": {"value": "mfa@example.com"}}]))).unwrap(),
+        &[("upsert", "true")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let done = wait_done(&h, &t, job["id"].as_str().unwrap()).await;
+    assert_eq!(done["summary"]["updated"], 1, "{done}");
+    let m = auth_methods(&h, &t, "auth0%7Cmfa1").await;
+    assert_eq!(
+        m,
+        json!([{"id": "email|tern_0", "type": "email", "confirmed": true,
+        "created_at": m[0]["created_at"], "email": "mfa@example.com"}])
+    );
+    h.stop().await;
+}
+
 both_backends!(
+    mfa_factors_are_imported_and_upserted,
     a_held_poll_answers_when_the_job_ends,
     import_reports_every_row,
     upsert_dry_run_and_job_failures,

@@ -914,6 +914,103 @@ async fn console_output_goes_to_the_tenant_log_without_secrets(b: Backend) {
     h.stop().await;
 }
 
+/// `mfa_factors` of a login profile are stored with the user in the same
+/// insert and listed (without the TOTP seed) by
+/// `GET /users/{id}/authentication-methods`; a malformed list refuses the
+/// migration and stores nothing.
+async fn mfa_factors_migrate_with_the_user(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let conn = create_connection(
+        &h,
+        &t,
+        "mfa-legacy",
+        json!({
+        "enabledDatabaseCustomization": true, "import_mode": true,
+        "customScripts": {
+            "login": "function login(email, password, callback) {
+                const factors = email.startsWith('bad')
+                  ? [{sms: {value: '+1555'}}]
+                  : [{totp: {secret: 'JBSWY3DPEHPK3PXP'}}, {phone: {value: '+15551234567'}}, {email: {value: email}}];
+                callback(null, {user_id: 'mfa-' + email.split('@')[0], email: email, mfa_factors: factors});
+            }"}}),
+    )
+    .await;
+    let (cid, secret) = app_on(&h, &t, &conn).await;
+    let login = |user: &str| {
+        h.http
+            .post(format!("{}/oauth/token", h.base))
+            .json(&json!({
+            "grant_type": REALM, "client_id": cid, "client_secret": secret,
+            "username": user, "password": "Any-Passw0rd!", "realm": "mfa-legacy"}))
+            .send()
+    };
+    assert_eq!(
+        login("ok@mfa.example").await.unwrap().status(),
+        StatusCode::OK
+    );
+    let (s, methods) = h
+        .api(
+            &t,
+            Method::GET,
+            "/users/auth0%7Cmfa-ok/authentication-methods",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{methods}");
+    let types: Vec<&str> = methods
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["totp", "phone", "email"]);
+    assert_eq!(methods[1]["phone_number"], "+15551234567");
+    assert_eq!(methods[2]["email"], "ok@mfa.example");
+    assert!(
+        !methods.to_string().contains("JBSWY3DPEHPK3PXP"),
+        "the TOTP seed is never answered"
+    );
+    let (_, paged) = h
+        .api(
+            &t,
+            Method::GET,
+            "/users/auth0%7Cmfa-ok/authentication-methods?include_totals=true&per_page=2",
+            None,
+        )
+        .await;
+    assert_eq!(paged["total"], 3);
+    assert_eq!(paged["authenticators"].as_array().unwrap().len(), 2);
+
+    let bad = login("bad@mfa.example").await.unwrap();
+    assert_eq!(bad.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let (_, found) = h
+        .api(
+            &t,
+            Method::GET,
+            "/users-by-email?email=bad@mfa.example",
+            None,
+        )
+        .await;
+    assert_eq!(found, json!([]), "nothing stored");
+    let logs = logs_of(&h, &t, "f", "mfa-legacy").await;
+    assert!(
+        logs.iter()
+            .any(|d| d.contains("Unable to import MFA factors")),
+        "{logs:?}"
+    );
+    let (s, _) = h
+        .api(
+            &t,
+            Method::GET,
+            "/users/auth0%7Cnobody/authentication-methods",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    h.stop().await;
+}
+
 // ---------------------------------------------------------------- helpers
 
 fn now_iso_prefix() -> String {
@@ -946,6 +1043,7 @@ async fn join_all<F: std::future::Future<Output = T>, T>(tasks: Vec<F>) -> Vec<T
 
 both_backends!(
     console_output_goes_to_the_tenant_log_without_secrets,
+    mfa_factors_migrate_with_the_user,
     mysql_template_migration,
     http_legacy_with_globals,
     hostile_scripts_fail_clearly_while_others_log_in

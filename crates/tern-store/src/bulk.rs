@@ -162,6 +162,7 @@ pub(crate) struct UserRow<'a> {
     logins_count: i64,
     credential: Option<&'a str>,
     source: &'static str,
+    mfa_factors: Option<String>,
 }
 
 impl<'a> From<&'a User> for UserRow<'a> {
@@ -194,6 +195,7 @@ impl<'a> From<&'a User> for UserRow<'a> {
             logins_count: u.logins_count,
             credential: u.credential.as_deref(),
             source: u.source.as_str(),
+            mfa_factors: crate::sql_store::mfa_factors_column(u),
         }
     }
 }
@@ -241,6 +243,7 @@ mod tests {
             logins_count: 0,
             credential: None,
             source: tern_core::model::UserSource::BulkImport,
+            mfa_factors: vec![],
         };
         let row = serde_json::to_value(UserRow::from(&user)).unwrap();
         let keys: Vec<&str> = row

@@ -53,7 +53,7 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 pub(crate) const USER_COLUMNS: &str = "user_id, connection_id, connection_name, email, email_verified, \
     username, phone_number, phone_verified, name, given_name, family_name, nickname, picture, \
     blocked, app_metadata, user_metadata, created_at, updated_at, last_login, last_ip, \
-    logins_count, credential, source";
+    logins_count, credential, source, mfa_factors";
 
 impl SqlStore {
     /// Connect to `sqlite://…` (the file is created when missing) or
@@ -316,7 +316,15 @@ fn decode_user(row: &AnyRow) -> CoreResult<User> {
         logins_count: row.try_get::<i64, _>("logins_count").map_err(storage)?,
         credential: get_o("credential")?,
         source: UserSource::parse(&source).unwrap_or(UserSource::Api),
+        mfa_factors: get_o("mfa_factors")?
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default(),
     })
+}
+
+/// The `mfa_factors` column: JSON text, NULL when there are none.
+pub(crate) fn mfa_factors_column(u: &User) -> Option<String> {
+    (!u.mfa_factors.is_empty()).then(|| serde_json::Value::from(u.mfa_factors.clone()).to_string())
 }
 
 /// Bind the profile columns of a user in `USER_COLUMNS` order after `tenant_id`.
@@ -347,6 +355,7 @@ fn bind_user<'q>(
         .bind(u.logins_count)
         .bind(u.credential.as_deref())
         .bind(u.source.as_str())
+        .bind(mfa_factors_column(u))
 }
 
 fn bind_values<'q>(
@@ -367,7 +376,7 @@ fn bind_values<'q>(
 const UPDATE_USER: &str = "UPDATE users SET email = $5, email_verified = $6, username = $7, phone_number = $8, \
     phone_verified = $9, name = $10, given_name = $11, family_name = $12, nickname = $13, \
     picture = $14, blocked = $15, app_metadata = $16, user_metadata = $17, updated_at = $19, \
-    last_login = $20, last_ip = $21, logins_count = $22, credential = $23 \
+    last_login = $20, last_ip = $21, logins_count = $22, credential = $23, mfa_factors = $25 \
     WHERE tenant_id = $1 AND user_id = $2 AND connection_id = $3 AND connection_name = $4 \
     AND created_at = $18 AND source = $24";
 
@@ -771,7 +780,7 @@ impl Store for SqlStore {
     async fn insert_user(&self, tenant: &str, u: &User) -> CoreResult<InsertOutcome> {
         let sql = format!(
             "INSERT INTO users (tenant_id, {USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
         );
         let q = bind_user(sqlx::query(AssertSqlSafe(sql)).bind(tenant), u);
         match q.execute(&self.pool).await {

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub mod authentication_methods;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
@@ -81,6 +82,10 @@ pub fn management_router() -> Router<AppState> {
             get(users::get_one)
                 .patch(users::update)
                 .delete(users::delete),
+        )
+        .route(
+            "/users/{id}/authentication-methods",
+            get(authentication_methods::list),
         )
         .route("/users-by-email", get(users::by_email))
         .route("/jobs/users-imports", post(jobs::create_import))
