@@ -254,27 +254,103 @@ impl ScriptLegacySource {
 
 /// Values a script may print that must not reach a log: the password a user
 /// typed (`login`, `change_password`) and the connection's configuration
-/// values (database passwords, API keys).
-struct Redactions(Vec<String>);
+/// values (database passwords, API keys). A password too short to mask
+/// without garbling the text withholds every line it appears in instead:
+/// a typed password never reaches the log, however short.
+struct Redactions {
+    masked: Vec<String>,
+    short_password: Option<String>,
+}
+
+/// What replaces a console line that held a short typed password.
+const WITHHELD: &str = "[line withheld: it contained the password the user typed]";
 
 impl Redactions {
     fn of_call(name: ScriptName, args: &[Value], configuration: &BTreeMap<String, String>) -> Self {
         let password = match name {
-            ScriptName::Login | ScriptName::ChangePassword => args.get(1).and_then(Value::as_str),
+            ScriptName::Login | ScriptName::ChangePassword => args
+                .get(1)
+                .and_then(Value::as_str)
+                .filter(|p| !p.is_empty()),
             _ => None,
         };
-        let mut values: Vec<String> = password
+        let mut masked: Vec<String> = password
             .into_iter()
             .chain(configuration.values().map(String::as_str))
             .filter(|v| v.len() >= MIN_MASKED_LEN)
             .map(str::to_string)
             .collect();
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        Self(values)
+        masked.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        let short_password = password
+            .filter(|p| p.len() < MIN_MASKED_LEN)
+            .map(str::to_string);
+        Self {
+            masked,
+            short_password,
+        }
     }
 
     fn apply(&self, lines: &mut [String]) {
-        lines.iter_mut().for_each(|line| mask_in(line, &self.0));
+        for line in lines {
+            if self
+                .short_password
+                .as_deref()
+                .is_some_and(|p| line.contains(p))
+            {
+                *line = WITHHELD.to_string();
+            } else {
+                mask_in(line, &self.masked);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn redacted(password: &str, configuration: &[(&str, &str)], lines: &[&str]) -> Vec<String> {
+        let configuration = configuration
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let r = Redactions::of_call(
+            ScriptName::Login,
+            &[json!("a@b.c"), json!(password)],
+            &configuration,
+        );
+        let mut lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        r.apply(&mut lines);
+        lines
+    }
+
+    #[test]
+    fn the_typed_password_never_survives_whatever_its_length() {
+        assert_eq!(
+            redacted(
+                "s3cret-pw",
+                &[("KEY", "api-key-123"), ("PORT", "1")],
+                &["pw s3cret-pw key api-key-123 port 1"]
+            ),
+            ["pw ******** key ******** port 1"]
+        );
+        assert_eq!(
+            redacted("ab", &[], &["user ab logged", "nothing here"]),
+            [WITHHELD, "nothing here"]
+        );
+    }
+
+    #[test]
+    fn a_value_containing_another_is_masked_whole() {
+        assert_eq!(
+            redacted(
+                "x",
+                &[("A", "secret"), ("B", "secret-longer")],
+                &["secret-longer"]
+            ),
+            ["********"]
+        );
     }
 }
 
