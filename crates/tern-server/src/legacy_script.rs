@@ -305,55 +305,6 @@ impl Redactions {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    fn redacted(password: &str, configuration: &[(&str, &str)], lines: &[&str]) -> Vec<String> {
-        let configuration = configuration
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let r = Redactions::of_call(
-            ScriptName::Login,
-            &[json!("a@b.c"), json!(password)],
-            &configuration,
-        );
-        let mut lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-        r.apply(&mut lines);
-        lines
-    }
-
-    #[test]
-    fn the_typed_password_never_survives_whatever_its_length() {
-        assert_eq!(
-            redacted(
-                "s3cret-pw",
-                &[("KEY", "api-key-123"), ("PORT", "1")],
-                &["pw s3cret-pw key api-key-123 port 1"]
-            ),
-            ["pw ******** key ******** port 1"]
-        );
-        assert_eq!(
-            redacted("ab", &[], &["user ab logged", "nothing here"]),
-            [WITHHELD, "nothing here"]
-        );
-    }
-
-    #[test]
-    fn a_value_containing_another_is_masked_whole() {
-        assert_eq!(
-            redacted(
-                "x",
-                &[("A", "secret"), ("B", "secret-longer")],
-                &["secret-longer"]
-            ),
-            ["********"]
-        );
-    }
-}
-
 fn reported(name: ScriptName, message: &str) -> LegacyError {
     LegacyError(format!(
         "the {} script reported an error: {message}",
@@ -507,5 +458,54 @@ impl LegacySource for ScriptLegacySource {
             vec![json!(email), json!(new_email), json!(verified)],
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn redacted(password: &str, configuration: &[(&str, &str)], lines: &[&str]) -> Vec<String> {
+        let configuration = configuration
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let r = Redactions::of_call(
+            ScriptName::Login,
+            &[json!("a@b.c"), json!(password)],
+            &configuration,
+        );
+        let mut lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        r.apply(&mut lines);
+        lines
+    }
+
+    #[test]
+    fn the_typed_password_never_survives_whatever_its_length() {
+        assert_eq!(
+            redacted(
+                "s3cret-pw",
+                &[("KEY", "api-key-123"), ("PORT", "1")],
+                &["pw s3cret-pw key api-key-123 port 1"]
+            ),
+            ["pw ******** key ******** port 1"]
+        );
+        assert_eq!(
+            redacted("ab", &[], &["user ab logged", "nothing here"]),
+            [WITHHELD, "nothing here"]
+        );
+    }
+
+    #[test]
+    fn a_value_containing_another_is_masked_whole() {
+        assert_eq!(
+            redacted(
+                "x",
+                &[("A", "secret"), ("B", "secret-longer")],
+                &["secret-longer"]
+            ),
+            ["********"]
+        );
     }
 }
