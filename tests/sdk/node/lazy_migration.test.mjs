@@ -37,7 +37,8 @@ const LOGIN = `function login(email, password, callback) {
     if (err) return callback(err);
     if (response.statusCode === 401) return callback(new WrongUsernameOrPasswordError(email));
     if (response.statusCode !== 200) return callback(new Error('legacy answered ' + response.statusCode));
-    callback(null, { user_id: body.id, email: body.email, name: body.name, metadata: { plan: body.plan } });
+    callback(null, { user_id: body.id, email: body.email, name: body.name, metadata: { plan: body.plan },
+      mfa_factors: [{ totp: { secret: 'JBSWY3DPEHPK3PXP' } }, { phone: { value: '+15551234567' } }] });
   });
 }`;
 
@@ -111,6 +112,12 @@ describe('lazy migration through the password-realm grant', () => {
     assert.deepEqual(user.app_metadata, { plan: 'gold' }, 'metadata stored with the credentials');
     assert.equal(user.identities[0].connection, connName);
     assert.equal(user.identities[0].user_id, '7001');
+
+    // MFA enrollments came along in the same insert, listed without the TOTP seed.
+    const methods = await mgmt.users.authenticationMethods.list('auth0|7001');
+    assert.deepEqual(methods.data.map((m) => m.type), ['totp', 'phone']);
+    assert.equal(methods.data[1].phone_number, '+15551234567');
+    assert.ok(!JSON.stringify(methods.data).includes('JBSWY3DPEHPK3PXP'), 'no TOTP seed');
   }));
 
   test('a migrated user no longer reaches the legacy service', traced(async () => {
