@@ -88,24 +88,7 @@ pub async fn signup(State(s): State<AppState>, req: Request) -> Result<Response,
     let name = get("connection").ok_or_else(|| {
         request_error("invalid_request", "Missing required parameter: connection")
     })?;
-    let client = s
-        .store
-        .get_client(s.tid(), &client_id)
-        .await?
-        .ok_or_else(|| request_error("invalid_request", "Unknown client."))?;
-    let connection = s
-        .store
-        .get_connection_by_name(s.tid(), &name)
-        .await?
-        .filter(|c| c.enabled_clients.contains(&client.client_id))
-        .ok_or_else(|| {
-            request_error(
-                "invalid_request",
-                format!(
-                    "The connection '{name}' does not exist or is not enabled for this client."
-                ),
-            )
-        })?;
+    let (client, connection) = client_and_connection(&s, &client_id, &name).await?;
     if connection
         .options
         .get("disable_signup")
@@ -290,24 +273,7 @@ pub async fn change_password(
             "The email is not a valid address.",
         ));
     }
-    let client = s
-        .store
-        .get_client(s.tid(), &client_id)
-        .await?
-        .ok_or_else(|| request_error("invalid_request", "Unknown client."))?;
-    let connection = s
-        .store
-        .get_connection_by_name(s.tid(), &name)
-        .await?
-        .filter(|c| c.enabled_clients.contains(&client.client_id))
-        .ok_or_else(|| {
-            request_error(
-                "invalid_request",
-                format!(
-                    "The connection '{name}' does not exist or is not enabled for this client."
-                ),
-            )
-        })?;
+    let (client, connection) = client_and_connection(&s, &client_id, &name).await?;
 
     // The work happens after the answer: its duration (a legacy script, an
     // SMTP conversation) must not tell whether the user exists. A bounded
@@ -333,4 +299,32 @@ pub async fn change_password(
         CHANGE_PASSWORD_SENT,
     )
         .into_response())
+}
+
+/// The calling application and the database connection it names, which must
+/// be enabled for it (both `/dbconnections` endpoints answer the same errors).
+async fn client_and_connection(
+    s: &AppState,
+    client_id: &str,
+    name: &str,
+) -> Result<(tern_core::model::Client, tern_core::model::Connection), OAuthError> {
+    let client = s
+        .store
+        .get_client(s.tid(), client_id)
+        .await?
+        .ok_or_else(|| request_error("invalid_request", "Unknown client."))?;
+    let connection = s
+        .store
+        .get_connection_by_name(s.tid(), name)
+        .await?
+        .filter(|c| c.enabled_clients.contains(&client.client_id))
+        .ok_or_else(|| {
+            request_error(
+                "invalid_request",
+                format!(
+                    "The connection '{name}' does not exist or is not enabled for this client."
+                ),
+            )
+        })?;
+    Ok((client, connection))
 }
