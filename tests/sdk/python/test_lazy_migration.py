@@ -32,7 +32,8 @@ LOGIN = """function login(email, password, callback) {
     if (err) return callback(err);
     if (response.statusCode === 401) return callback(new WrongUsernameOrPasswordError(email));
     if (response.statusCode !== 200) return callback(new Error('legacy answered ' + response.statusCode));
-    callback(null, { user_id: body.id, email: body.email, name: body.name, app_metadata: { plan: body.plan } });
+    callback(null, { user_id: body.id, email: body.email, name: body.name, app_metadata: { plan: body.plan },
+                     mfa_factors: [{ totp: { secret: 'JBSWY3DPEHPK3PXP' } }, { email: { value: body.email } }] });
   });
 }"""
 
@@ -161,6 +162,10 @@ def test_first_login_migrates_then_stays_local(env, mgmt, run_id, undo, migratio
     user = mgmt.users.get("auth0|8001")
     assert user.app_metadata == {"plan": "gold"}, "metadata stored with the credential"
     assert user.identities[0].connection == name
+    methods = list(mgmt.users.authentication_methods.list("auth0|8001"))
+    assert [m.type for m in methods] == ["totp", "email"], methods
+    assert methods[1].email == email
+    assert "JBSWY3DPEHPK3PXP" not in repr(methods), "the TOTP seed is never answered"
 
     calls = len(legacy.calls)
     again = tok.login(username=email, password="Legacy-Alice-1", realm=name)
