@@ -129,7 +129,7 @@ async fn lazy_migration(b: Backend) {
             tasks.push(login(format!("old{i}@legacy.example"), "hello"));
         }
     }
-    let results = futures_join(tasks).await;
+    let results = futures_util::future::join_all(tasks).await;
     assert!(
         results.iter().all(|(s, _)| *s == StatusCode::OK),
         "{results:?}"
@@ -180,30 +180,6 @@ async fn lazy_migration(b: Backend) {
     let (_, none) = h.api(&t, Method::GET, "/users/auth0%7C7", None).await;
     assert_eq!(none["statusCode"], 404);
     h.stop().await;
-}
-
-/// Drive the futures concurrently on this task and collect their outputs in order.
-async fn futures_join<F: std::future::Future<Output = T>, T>(tasks: Vec<F>) -> Vec<T> {
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = tasks.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<T>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in pinned.iter_mut().enumerate() {
-            if out[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => out[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().map(|o| o.unwrap()).collect()
 }
 
 both_backends!(lazy_migration);

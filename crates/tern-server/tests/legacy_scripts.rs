@@ -221,7 +221,7 @@ async fn mysql_template_migration(b: Backend) {
             tasks.push(login(format!("maria{i}@legacy.example"), PY_PASSWORD));
         }
     }
-    let results = join_all(tasks).await;
+    let results = futures_util::future::join_all(tasks).await;
     assert!(
         results.iter().all(|(s, _)| *s == StatusCode::OK),
         "{results:?} {:?}",
@@ -713,11 +713,10 @@ async fn hostile_scripts_fail_clearly_while_others_log_in(b: Backend) {
     assert_eq!(s, StatusCode::OK);
 
     let started = Instant::now();
-    let hostile = join_all(
+    let hostile = futures_util::future::join_all(
         HOSTILE
             .iter()
-            .map(|(name, _, _)| token(name, "victim@example.com", "pw"))
-            .collect(),
+            .map(|(name, _, _)| token(name, "victim@example.com", "pw")),
     );
     let good_logins = async {
         // While the hostile scripts run: first logins through the good
@@ -733,7 +732,7 @@ async fn hostile_scripts_fail_clearly_while_others_log_in(b: Backend) {
                 ));
             }
             batch.push(token("good-legacy", "web1@http.example", "s3cret-Web"));
-            for r in join_all(batch).await {
+            for r in futures_util::future::join_all(batch).await {
                 out.push((round, r));
             }
         }
@@ -1015,30 +1014,6 @@ async fn mfa_factors_migrate_with_the_user(b: Backend) {
 
 fn now_iso_prefix() -> String {
     tern_core::clock::now_iso()
-}
-
-/// Drive the futures concurrently on this task and collect their outputs in order.
-async fn join_all<F: std::future::Future<Output = T>, T>(tasks: Vec<F>) -> Vec<T> {
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = tasks.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<T>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in pinned.iter_mut().enumerate() {
-            if out[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => out[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().map(|o| o.unwrap()).collect()
 }
 
 both_backends!(
