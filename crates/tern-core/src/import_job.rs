@@ -7,6 +7,10 @@
 //! so a resumed job reaches the same verdicts as an uninterrupted one.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use futures_util::future::Either;
 
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -14,7 +18,7 @@ use serde_json::{Value, json};
 use crate::CoreResult;
 use crate::import::{self, RowError, ValidRow};
 use crate::model::{Job, JobStatus, User};
-use crate::store::{ImportBatch, Store};
+use crate::store::{BatchApplied, BatchGate, GateKey, ImportBatch, Store};
 
 /// How a job runs.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +37,9 @@ pub enum ImportEnd {
     /// The file could not be read; the message says why.
     Failed(String),
 }
+
+/// A batch being applied.
+type InFlight<'a> = Pin<Box<dyn Future<Output = CoreResult<()>> + Send + 'a>>;
 
 /// An entry of `GET /jobs/{id}/errors`: Auth0's `{user, errors}` plus the
 /// row's `index` in the uploaded file (a Tern addition).
@@ -132,7 +139,7 @@ pub async fn run_import(
     tenant: &str,
     job: &Job,
     settings: ImportSettings,
-    now: impl Fn() -> i64,
+    now: impl Fn() -> i64 + Sync,
 ) -> CoreResult<ImportEnd> {
     let Some(file) = store.job_file(tenant, &job.id).await? else {
         return Ok(ImportEnd::Failed("The uploaded file is missing.".into()));
@@ -156,12 +163,19 @@ pub async fn run_import(
     let start = usize::try_from(job.processed_rows)
         .unwrap_or(usize::MAX)
         .min(rows.len());
-    // Batch k+1 is planned while batch k is applied: planning only reads
-    // existing users, and a row of batch k+1 can only collide with a row of
-    // batch k through a key they share, which `in_file_duplicates` already
-    // decided. So the overlap changes no verdict, and progress still only
-    // advances in the transaction that applies the rows.
-    let plan = |from: usize| {
+    // Batches overlap: while batch k is written, batch k+1 is planned and
+    // then written too, and it commits only after batch k has (its gate,
+    // `BatchGate`), so progress still advances row by row in the
+    // transactions that apply the rows, and a crash resumes exactly. The
+    // overlap changes no verdict: planning only reads existing users, and a
+    // row of batch k+1 can only collide with a row of batch k through a key
+    // they share, which `in_file_duplicates` already decided.
+    //
+    // An insert-only job plans optimistically (see `ImportBatch::optimistic`);
+    // upserts must find the users they update, and a dry run writes nothing
+    // that could reveal a collision.
+    let optimistic = !job.spec.upsert && !job.spec.dry_run;
+    let plan = |from: usize, optimistic: bool| {
         let to = (from + settings.batch_size.max(1)).min(rows.len());
         let parsed: Vec<Value> = rows[from..to]
             .iter()
@@ -171,30 +185,84 @@ pub async fn run_import(
         let duplicates = &duplicates[from..to];
         let connection = &connection;
         async move {
-            let batch =
-                plan_batch(store, tenant, job, connection, &parsed, duplicates, from).await?;
-            CoreResult::Ok((to, batch))
+            let batch = plan_batch(
+                store, tenant, job, connection, &parsed, duplicates, from, optimistic,
+            )
+            .await?;
+            CoreResult::Ok((from, to, batch))
         }
+    };
+    // Progress and lease are stamped when the batch is handed to the store.
+    let stamped = |end: usize, batch: ImportBatch| ImportBatch {
+        processed_rows: end as u64,
+        lease_until: now() + settings.lease_secs,
+        ..batch
+    };
+    // Apply rows `from..end` once `after` opens; open `done` when committed.
+    let apply = |from: usize, end: usize, batch: ImportBatch, after: BatchGate, done: GateKey| {
+        let applied = async move {
+            let batch = stamped(end, batch);
+            let first = store
+                .apply_import_batch(tenant, &job.id, &batch, after.clone())
+                .await?;
+            if first == BatchApplied::Collided {
+                // Planned again with the lookups, the batch records each
+                // collision instead of meeting it: it cannot collide twice.
+                let (_, _, batch) = plan(from, false).await?;
+                store
+                    .apply_import_batch(tenant, &job.id, &stamped(end, batch), after)
+                    .await?;
+            }
+            done.open();
+            CoreResult::Ok(())
+        };
+        Box::pin(applied) as InFlight<'_>
     };
     if start >= rows.len() {
         return Ok(ImportEnd::Completed);
     }
-    let mut planned = plan(start).await?;
+    let mut planned = plan(start, optimistic).await?;
+    let mut after = BatchGate::opened();
+    // The batch before the one being handed out, still being written.
+    let mut previous: Option<InFlight<'_>> = None;
     loop {
-        let (end, batch) = planned;
-        let batch = ImportBatch {
-            processed_rows: end as u64,
-            lease_until: now() + settings.lease_secs,
-            ..batch
+        let (from, end, batch) = planned;
+        let (done, next_after) = BatchGate::new();
+        let this = apply(from, end, batch, after, done);
+        after = next_after;
+        // Until the previous batch is written and the next one planned,
+        // this one is written too.
+        let before = previous.take();
+        let previous_then_plan = Box::pin(async {
+            if let Some(before) = before {
+                before.await?;
+            }
+            if end < rows.len() {
+                plan(end, optimistic).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        });
+        let next = match futures_util::future::select(previous_then_plan, this).await {
+            Either::Left((next, this)) => {
+                previous = Some(this);
+                next?
+            }
+            Either::Right((applied, previous_then_plan)) => {
+                // Finished early: only by failing (or after an earlier
+                // batch did), since it commits after the previous one.
+                let next = previous_then_plan.await?;
+                applied?;
+                next
+            }
         };
-        let apply = store.apply_import_batch(tenant, &job.id, &batch);
-        if end >= rows.len() {
-            apply.await?;
-            break;
+        match next {
+            Some(next) => planned = next,
+            None => break,
         }
-        let (applied, next) = futures_util::future::join(apply, plan(end)).await;
-        applied?;
-        planned = next?;
+    }
+    if let Some(last) = previous {
+        last.await?;
     }
     Ok(ImportEnd::Completed)
 }
@@ -227,7 +295,9 @@ impl<'a> Matches<'a> {
 }
 
 /// Decide what each row of one batch does. `rows[k]` is row `first + k` of
-/// the file; `duplicates[k]` its in-file verdict.
+/// the file; `duplicates[k]` its in-file verdict. An `optimistic` plan does
+/// not look up existing users (see `ImportBatch::optimistic`).
+#[allow(clippy::too_many_arguments)]
 async fn plan_batch(
     store: &dyn Store,
     tenant: &str,
@@ -236,8 +306,12 @@ async fn plan_batch(
     rows: &[Value],
     duplicates: &[Option<&'static str>],
     first: usize,
+    optimistic: bool,
 ) -> CoreResult<ImportBatch> {
-    let mut batch = ImportBatch::default();
+    let mut batch = ImportBatch {
+        optimistic,
+        ..ImportBatch::default()
+    };
     let mut valid: Vec<(usize, ValidRow)> = Vec::new();
     for (k, row) in rows.iter().enumerate() {
         let i = first + k;
@@ -253,18 +327,22 @@ async fn plan_batch(
             Err(errors) => batch.errors.push((i as u64, error_record(i, row, &errors))),
         }
     }
-    let emails: Vec<String> = valid.iter().map(|(_, v)| v.email.clone()).collect();
-    let ids: Vec<String> = valid
-        .iter()
-        .filter_map(|(_, v)| v.user_id.as_ref().map(|id| format!("auth0|{id}")))
-        .collect();
-    let names: Vec<String> = valid
-        .iter()
-        .filter_map(|(_, v)| v.username.clone())
-        .collect();
-    let existing = store
-        .find_import_matches(tenant, &connection.id, &emails, &ids, &names)
-        .await?;
+    let existing = if optimistic {
+        Vec::new()
+    } else {
+        let emails: Vec<String> = valid.iter().map(|(_, v)| v.email.clone()).collect();
+        let ids: Vec<String> = valid
+            .iter()
+            .filter_map(|(_, v)| v.user_id.as_ref().map(|id| format!("auth0|{id}")))
+            .collect();
+        let names: Vec<String> = valid
+            .iter()
+            .filter_map(|(_, v)| v.username.clone())
+            .collect();
+        store
+            .find_import_matches(tenant, &connection.id, &emails, &ids, &names)
+            .await?
+    };
     let matches = Matches::new(&existing);
     for (i, row) in valid {
         let raw = &rows[i - first];
@@ -310,11 +388,13 @@ async fn plan_batch(
                 } else if job.spec.dry_run {
                     batch.dry_inserted += 1;
                 } else {
-                    let conflict = error_record(
-                        i,
-                        raw,
-                        &[RowError::duplicated("email, user_id or username", true)],
-                    );
+                    let conflict = (!optimistic).then(|| {
+                        error_record(
+                            i,
+                            raw,
+                            &[RowError::duplicated("email, user_id or username", true)],
+                        )
+                    });
                     batch
                         .inserts
                         .push((i as u64, import::new_user(row, connection), conflict));

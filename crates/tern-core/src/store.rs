@@ -2,6 +2,10 @@
 //! PostgreSQL; every method takes the tenant id first and every
 //! implementation must scope every statement by it.
 
+use futures_channel::oneshot;
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+
 use crate::CoreResult;
 use crate::mail::OutboxMessage;
 use crate::model::{
@@ -48,8 +52,15 @@ pub enum InsertOutcome {
 #[derive(Debug, Clone, Default)]
 pub struct ImportBatch {
     /// Users to create: (row index, user, the error record to store instead
-    /// if a user with the same id, email or username appeared meanwhile).
-    pub inserts: Vec<(u64, User, serde_json::Value)>,
+    /// if a user with the same id, email or username appeared meanwhile;
+    /// `None` in an optimistic batch, which never stores one).
+    pub inserts: Vec<(u64, User, Option<serde_json::Value>)>,
+    /// Planned without looking up existing users (an insert-only job): if
+    /// any insert collides with a stored user, the store applies nothing and
+    /// answers [`BatchApplied::Collided`], and the batch is planned again
+    /// with the lookups, which name the field each collision is on. Fresh
+    /// imports, the common case, so skip a lookup per key of every row.
+    pub optimistic: bool,
     /// Users to replace (upsert).
     pub updates: Vec<User>,
     /// Error records `{user, errors}` by row index; each counts as a failed row.
@@ -64,6 +75,58 @@ pub struct ImportBatch {
     pub processed_rows: u64,
     /// Renewed lease (epoch seconds).
     pub lease_until: i64,
+}
+
+/// What [`Store::apply_import_batch`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchApplied {
+    /// Rows, error records and progress committed.
+    Applied,
+    /// An optimistic batch met a stored user with one of its keys: nothing
+    /// was written.
+    Collided,
+}
+
+/// When an import batch may commit: once the batch before it has. Batches
+/// of one job are written side by side but commit in order, so a job's
+/// progress only ever advances over rows that are all applied.
+#[derive(Clone)]
+pub struct BatchGate(Shared<BoxFuture<'static, bool>>);
+
+/// Opens the [`BatchGate`] made with it; dropped unopened, it fails the gate.
+pub struct GateKey(oneshot::Sender<()>);
+
+impl BatchGate {
+    /// A gate and the key that opens it.
+    pub fn new() -> (GateKey, Self) {
+        let (key, lock) = oneshot::channel();
+        (GateKey(key), Self(lock.map(|r| r.is_ok()).boxed().shared()))
+    }
+
+    /// The gate of a job's first batch (or of one with nothing before it).
+    pub fn opened() -> Self {
+        Self(futures_util::future::ready(true).boxed().shared())
+    }
+
+    /// Wait for the gate: `true` once the batch before has committed,
+    /// `false` if it failed (then this batch must write nothing).
+    pub async fn passed(self) -> bool {
+        self.0.await
+    }
+}
+
+impl GateKey {
+    /// The batch committed: the next one may.
+    pub fn open(self) {
+        // The next batch may already be gone (its job failed): nobody to tell.
+        let _ = self.0.send(());
+    }
+}
+
+impl std::fmt::Debug for BatchGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BatchGate")
+    }
 }
 
 /// Persistence of everything a tenant owns.
@@ -225,13 +288,16 @@ pub trait Store: Send + Sync + 'static {
     async fn claim_job(&self, now: i64, lease_secs: i64) -> CoreResult<Option<(String, Job)>>;
     /// Record the number of rows once the file is parsed.
     async fn set_job_total(&self, tenant: &str, id: &str, total: u64) -> CoreResult<()>;
-    /// Apply one import batch and the job's progress in one transaction.
+    /// Apply one import batch and the job's progress in one transaction,
+    /// committed only once `after` passes (the batch before it committed);
+    /// if `after` fails, nothing is written and the call fails.
     async fn apply_import_batch(
         &self,
         tenant: &str,
         job_id: &str,
         batch: &ImportBatch,
-    ) -> CoreResult<()>;
+        after: BatchGate,
+    ) -> CoreResult<BatchApplied>;
     /// Mark a job completed or failed.
     async fn finish_job(
         &self,

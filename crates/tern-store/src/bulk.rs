@@ -53,6 +53,12 @@ pub(crate) fn user_rows_param(b: &ImportBatch) -> CoreResult<String> {
     json_param(&rows)
 }
 
+/// A batch's answer when the batch before it failed (that batch's error is
+/// the one the job reports).
+pub(crate) fn earlier_batch_failed() -> CoreError {
+    CoreError::Storage("an earlier batch of the import failed".into())
+}
+
 /// What a batch did, once the database said which of its users it wrote.
 pub(crate) struct BatchOutcome {
     /// Users this batch wrote.
@@ -69,11 +75,15 @@ impl BatchOutcome {
     pub(crate) fn of(b: &ImportBatch, written: impl Fn(&str) -> bool) -> Self {
         let mut conflicts = Vec::new();
         let mut inserted_now = 0;
+        let mut unwritten = 0;
         for (index, user, conflict) in &b.inserts {
             if written(&user.user_id) {
                 inserted_now += 1;
             } else {
-                conflicts.push((*index, conflict));
+                unwritten += 1;
+                // An optimistic batch has no record, and is never applied
+                // with an unwritten user.
+                conflicts.extend(conflict.as_ref().map(|c| (*index, c)));
             }
         }
         let records = b
@@ -91,7 +101,7 @@ impl BatchOutcome {
             inserted_now,
             inserted: b.dry_inserted + inserted_now,
             updated: b.updates.len() as u64 + b.dry_updated,
-            failed: (b.errors.len() + conflicts.len()) as u64,
+            failed: b.errors.len() as u64 + unwritten,
             records,
         }
     }
@@ -139,30 +149,30 @@ pub(crate) fn json_text_list(dialect: Dialect, param: usize) -> String {
 /// metadata as JSON text, like the columns themselves.
 #[derive(Serialize)]
 pub(crate) struct UserRow<'a> {
-    user_id: &'a str,
-    connection_id: &'a str,
-    connection_name: &'a str,
-    email: Option<&'a str>,
-    email_verified: i64,
-    username: Option<&'a str>,
-    phone_number: Option<&'a str>,
-    phone_verified: i64,
-    name: Option<&'a str>,
-    given_name: Option<&'a str>,
-    family_name: Option<&'a str>,
-    nickname: Option<&'a str>,
-    picture: Option<&'a str>,
-    blocked: i64,
-    app_metadata: String,
-    user_metadata: String,
-    created_at: &'a str,
-    updated_at: &'a str,
-    last_login: Option<&'a str>,
-    last_ip: Option<&'a str>,
-    logins_count: i64,
-    credential: Option<&'a str>,
-    source: &'static str,
-    mfa_factors: Option<String>,
+    pub(crate) user_id: &'a str,
+    pub(crate) connection_id: &'a str,
+    pub(crate) connection_name: &'a str,
+    pub(crate) email: Option<&'a str>,
+    pub(crate) email_verified: i64,
+    pub(crate) username: Option<&'a str>,
+    pub(crate) phone_number: Option<&'a str>,
+    pub(crate) phone_verified: i64,
+    pub(crate) name: Option<&'a str>,
+    pub(crate) given_name: Option<&'a str>,
+    pub(crate) family_name: Option<&'a str>,
+    pub(crate) nickname: Option<&'a str>,
+    pub(crate) picture: Option<&'a str>,
+    pub(crate) blocked: i64,
+    pub(crate) app_metadata: String,
+    pub(crate) user_metadata: String,
+    pub(crate) created_at: &'a str,
+    pub(crate) updated_at: &'a str,
+    pub(crate) last_login: Option<&'a str>,
+    pub(crate) last_ip: Option<&'a str>,
+    pub(crate) logins_count: i64,
+    pub(crate) credential: Option<&'a str>,
+    pub(crate) source: &'static str,
+    pub(crate) mfa_factors: Option<String>,
 }
 
 impl<'a> From<&'a User> for UserRow<'a> {
@@ -213,38 +223,43 @@ pub(crate) fn json_param<T: Serialize>(rows: &[T]) -> CoreResult<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    #[test]
-    fn a_user_row_has_exactly_the_user_columns_in_order() {
-        let user = User {
+    /// A user with every kind of column: text, NULL, 0/1, counts, JSON.
+    pub(crate) fn sample_user() -> User {
+        User {
             user_id: "auth0|1".into(),
             connection_id: "con_1".into(),
             connection_name: "c".into(),
-            email: None,
-            email_verified: false,
+            email: Some("a@example.com".into()),
+            email_verified: true,
             username: None,
             phone_number: None,
             phone_verified: false,
-            name: None,
+            name: Some("Tab\tand \"quotes\"".into()),
             given_name: None,
             family_name: None,
             nickname: None,
             picture: None,
             blocked: false,
-            app_metadata: Default::default(),
+            app_metadata: serde_json::from_str(r#"{"plan": "pro"}"#).unwrap(),
             user_metadata: Default::default(),
-            created_at: "t".into(),
-            updated_at: "t".into(),
+            created_at: "2026-01-01T00:00:00.000Z".into(),
+            updated_at: "2026-01-01T00:00:00.000Z".into(),
             last_login: None,
             last_ip: None,
-            logins_count: 0,
-            credential: None,
+            logins_count: 3,
+            credential: Some("$2b$10$abc".into()),
             source: tern_core::model::UserSource::BulkImport,
-            mfa_factors: vec![],
-        };
+            mfa_factors: vec![serde_json::json!({"totp": {"secret": "S"}})],
+        }
+    }
+
+    #[test]
+    fn a_user_row_has_exactly_the_user_columns_in_order() {
+        let user = sample_user();
         let row = serde_json::to_value(UserRow::from(&user)).unwrap();
         let keys: Vec<&str> = row
             .as_object()

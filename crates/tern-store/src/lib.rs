@@ -9,6 +9,7 @@
 //! for the one maintenance statement, `ANALYZE users` (see `statistics`).
 
 mod bulk;
+mod copy_users;
 pub mod search_sql;
 mod sql_store;
 mod statistics;

@@ -9,18 +9,22 @@ use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::query::Query as SqlxQuery;
 // Dynamic SQL here is built only from constants and from `search_sql`, which
 // binds every user value as a parameter; that is what `AssertSqlSafe` asserts.
-use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, PgPool, Row};
 use tern_core::mail::OutboxMessage;
 use tern_core::migration::{CredentialGroup, MigrationStats, SourceCount};
 use tern_core::model::{
     Client, ClientGrant, Connection, Job, JobSpec, JobStatus, JsonObject, LogEvent, ResourceServer,
     SigningKey, Tenant, User, UserSource,
 };
-use tern_core::store::{ImportBatch, InsertOutcome, Store, UserPage, UserSearch};
+use tern_core::store::{
+    BatchApplied, BatchGate, ImportBatch, InsertOutcome, Store, UserPage, UserSearch,
+};
 use tern_core::tickets::{PasswordTicket, Redemption, TicketOptions};
 use tern_core::{CoreError, CoreResult};
 
 use crate::bulk;
+use crate::copy_users;
 use crate::search_sql::{self, Dialect, SqlValue};
 use crate::statistics::ImportStatistics;
 
@@ -45,6 +49,9 @@ pub struct SqlStore {
     dialect: Dialect,
     /// When bulk imports should refresh PostgreSQL's planner statistics.
     import_statistics: std::sync::Arc<ImportStatistics>,
+    /// PostgreSQL only: a small native pool for what `Any` cannot do, COPY
+    /// (see `copy_users`). It connects on first use.
+    copy_pool: Option<PgPool>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -102,10 +109,22 @@ impl SqlStore {
             Dialect::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(StoreOpenError::Migrate)?;
+        let copy_pool = match dialect {
+            Dialect::Sqlite => None,
+            // One connection per import job runner is plenty.
+            Dialect::Postgres => Some(
+                PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_lazy(&url)
+                    .map_err(StoreOpenError::Connect)?,
+            ),
+        };
         Ok(Self {
             pool,
             dialect,
             import_statistics: Default::default(),
+            copy_pool,
         })
     }
 
@@ -115,20 +134,49 @@ impl SqlStore {
     }
 
     /// One import batch in one transaction: its users, its error records and
-    /// the job's progress. Returns the users inserted.
-    async fn apply_batch(&self, tenant: &str, job_id: &str, b: &ImportBatch) -> CoreResult<u64> {
+    /// the job's progress, committed after `after` passes. Returns what
+    /// happened and the users inserted.
+    async fn apply_batch(
+        &self,
+        tenant: &str,
+        job_id: &str,
+        b: &ImportBatch,
+        after: BatchGate,
+    ) -> CoreResult<(BatchApplied, u64)> {
+        if let Some(pg) = self
+            .copy_pool
+            .as_ref()
+            .filter(|_| b.optimistic && b.updates.is_empty())
+        {
+            let applied = copy_users::apply_batch(pg, tenant, job_id, b, after).await?;
+            let inserted = match applied {
+                BatchApplied::Applied => b.inserts.len() as u64,
+                BatchApplied::Collided => 0,
+            };
+            return Ok((applied, inserted));
+        }
+        // Wait before writing anything: on SQLite a waiting writer would
+        // hold the one write lock that the batch before it needs.
+        if !after.passed().await {
+            return Err(bulk::earlier_batch_failed());
+        }
         let mut tx = self.pool.begin().await.map_err(storage)?;
         let mut written: HashSet<String> = HashSet::new();
         if !b.inserts.is_empty() {
             // One statement for the batch's users (see `insert_users_sql`).
+            let param = bulk::user_rows_param(b)?;
             written = sqlx::query_scalar(AssertSqlSafe(bulk::insert_users_sql(self.dialect)))
                 .bind(tenant)
-                .bind(bulk::user_rows_param(b)?)
+                .bind(param)
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(storage)?
                 .into_iter()
                 .collect();
+            if b.optimistic && written.len() < b.inserts.len() {
+                tx.rollback().await.map_err(storage)?;
+                return Ok((BatchApplied::Collided, 0));
+            }
         }
         for user in &b.updates {
             bind_user(sqlx::query(UPDATE_USER).bind(tenant), user)
@@ -159,7 +207,7 @@ impl SqlStore {
             .await
             .map_err(storage)?;
         tx.commit().await.map_err(storage)?;
-        Ok(outcome.inserted_now)
+        Ok((BatchApplied::Applied, outcome.inserted_now))
     }
 
     /// Refresh PostgreSQL's statistics of `users` during a bulk import (see
@@ -1082,12 +1130,13 @@ impl Store for SqlStore {
         tenant: &str,
         job_id: &str,
         b: &ImportBatch,
-    ) -> CoreResult<()> {
-        let inserted = self.apply_batch(tenant, job_id, b).await?;
+        after: BatchGate,
+    ) -> CoreResult<BatchApplied> {
+        let (applied, inserted) = self.apply_batch(tenant, job_id, b, after).await?;
         if self.dialect == Dialect::Postgres && self.import_statistics.record(inserted) {
             self.analyze_users().await;
         }
-        Ok(())
+        Ok(applied)
     }
 
     async fn finish_job(

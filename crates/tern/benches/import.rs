@@ -5,7 +5,10 @@
 //!   file (the in-process server's `import.max_file_bytes` raised to fit),
 //!   timed to the job's completion;
 //! - (b) `tern import` (the release binary, a subprocess) against a server
-//!   with Auth0's limits (512000-byte files, 2 active jobs, 15 req/s);
+//!   with Auth0's limits (512000-byte files, 2 active jobs, 15 req/s): the
+//!   rate limit, ~2 requests per ~1 400-user file, bounds it, not the store;
+//! - (c) the same with 8 MB files (`import.max_file_bytes` raised on the
+//!   server, `--max-file-bytes` to the client), other limits as Auth0's;
 //! - the baseline, same run, same kind of database: the same rows inserted
 //!   straight into the `users` table of a fresh database made by the
 //!   server's own migrations (same indexes, same tenant foreign key), with
@@ -37,6 +40,9 @@ use sqlx::Connection;
 use tern_server::Config;
 
 const CONNECTION: &str = "Username-Password-Authentication";
+/// (c)'s file size: `import.max_file_bytes` raised on the server (a Tern
+/// setting) and `--max-file-bytes` given to `tern import`.
+const CLI_LARGE_FILE: usize = 8_000_000;
 const CREATED: &str = "2026-01-01T00:00:00.000Z";
 
 /// Give the fresh database at `url` the server's own schema (its migrations:
@@ -408,8 +414,19 @@ async fn via_api(file: &Path, dir: &Path, pg: Option<&PgDb>) -> (Duration, Value
 
 /// (b): `tern import` against a server with Auth0's limits.
 /// Returns (elapsed, child's peak RSS in KiB, its summary line).
-async fn via_cli(file: &Path, dir: &Path, pg: Option<&PgDb>) -> (Duration, u64, String) {
-    let server = start_server(dir, pg, |_| {}).await;
+async fn via_cli(
+    file: &Path,
+    dir: &Path,
+    pg: Option<&PgDb>,
+    max_file_bytes: Option<usize>,
+) -> (Duration, u64, String) {
+    let server = start_server(dir, pg, |c| {
+        if let Some(limit) = max_file_bytes {
+            c.import.max_file_bytes = limit;
+            c.max_body_bytes = c.max_body_bytes.max(limit + (1 << 20));
+        }
+    })
+    .await;
     let base = format!("http://{}", server.addr);
     let out_path = dir.join("cli.out");
     let started = Instant::now();
@@ -418,6 +435,7 @@ async fn via_cli(file: &Path, dir: &Path, pg: Option<&PgDb>) -> (Duration, u64, 
         .arg(file)
         .args(["--connection", CONNECTION, "--url", &base, "--bootstrap"])
         .arg(dir.join("bootstrap.json"))
+        .args(max_file_bytes.map(|limit| format!("--max-file-bytes={limit}")))
         .env_remove("TERN_URL")
         .env_remove("TERN_CLIENT_ID")
         .env_remove("TERN_CLIENT_SECRET")
@@ -510,7 +528,8 @@ async fn bench(n: usize) {
         size as f64 / 1e6
     );
     println!(
-        "(a) one API job of the whole file; (b) `tern import` (512000-byte chunks, 2 jobs, default rate limit)"
+        "(a) one API job of the whole file; (b) `tern import` (512000-byte chunks, 2 jobs, default rate limit); (c) as (b) with {} MB chunks",
+        CLI_LARGE_FILE / 1_000_000
     );
     let mut lines = Vec::new();
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
@@ -521,9 +540,9 @@ async fn bench(n: usize) {
             continue;
         }
         let pg_dbs = if backend == "postgres" {
-            match (PgDb::create(), PgDb::create()) {
-                (Ok(a), Ok(b)) => Some((a, b)),
-                (Err(e), _) | (_, Err(e)) => {
+            match (PgDb::create(), PgDb::create(), PgDb::create()) {
+                (Ok(a), Ok(b), Ok(c)) => Some((a, b, c)),
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
                     println!("postgres: skipped ({e})");
                     continue;
                 }
@@ -533,25 +552,36 @@ async fn bench(n: usize) {
         };
         let mut measured = Vec::new();
 
-        // (b) tern import: first, before (a) leaves its memory in this process.
-        let dir_b = tempfile::tempdir().unwrap();
-        let start = reset_peak();
-        let (took, child_peak, summary) =
-            via_cli(&file, dir_b.path(), pg_dbs.as_ref().map(|p| &p.1)).await;
-        eprintln!("{backend} tern import: {took:?} {summary}");
-        assert!(
-            summary.contains(&format!("inserted {n}, updated 0, failed 0")),
-            "{summary}"
-        );
-        measured.push((
-            "(b) tern import (subprocess)".to_string(),
-            rate(took),
-            format!(
-                "tern import {}; server (bench process) {}",
-                mib(child_peak),
-                own_peak(start)
-            ),
-        ));
+        // (b) tern import, then (c) with Tern's file limit raised: first,
+        // before (a) leaves its memory in this process.
+        let cli_runs = [
+            (None, pg_dbs.as_ref().map(|p| &p.1)),
+            (Some(CLI_LARGE_FILE), pg_dbs.as_ref().map(|p| &p.2)),
+        ];
+        for (max_file_bytes, pg) in cli_runs {
+            let dir_b = tempfile::tempdir().unwrap();
+            let start = reset_peak();
+            let (took, child_peak, summary) =
+                via_cli(&file, dir_b.path(), pg, max_file_bytes).await;
+            eprintln!("{backend} tern import ({max_file_bytes:?}): {took:?} {summary}");
+            assert!(
+                summary.contains(&format!("inserted {n}, updated 0, failed 0")),
+                "{summary}"
+            );
+            let method = match max_file_bytes {
+                None => "(b) tern import (subprocess)".to_string(),
+                Some(limit) => format!("(c) tern import, {} MB files", limit / 1_000_000),
+            };
+            measured.push((
+                method,
+                rate(took),
+                format!(
+                    "tern import {}; server (bench process) {}",
+                    mib(child_peak),
+                    own_peak(start)
+                ),
+            ));
+        }
 
         // (a) API, one job.
         let dir_a = tempfile::tempdir().unwrap();
