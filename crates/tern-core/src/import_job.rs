@@ -3,8 +3,9 @@
 //!
 //! Resuming is the normal path, not a special case: a job always starts at
 //! its `processed_rows`, which only advances in the transaction that applies
-//! those rows. In-file duplicates are decided from the whole file up front,
-//! so a resumed job reaches the same verdicts as an uninterrupted one.
+//! those rows. In-file duplicates are decided in file order (`InFileKeys`),
+//! and a resumed job first reads the keys of the rows before its resume
+//! point, so it reaches the same verdicts as an uninterrupted one.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -47,66 +48,42 @@ fn error_record(index: usize, row: &Value, errors: &[RowError]) -> Value {
     json!({"user": import::redact(row), "errors": errors, "index": index})
 }
 
-/// The identity keys a row claims: lower-cased email, local id (without
-/// `auth0|`), username. Only string values count, as in validation.
-#[derive(Default, serde::Deserialize)]
-struct RowKeys {
-    #[serde(default)]
-    email: Option<Value>,
-    #[serde(default)]
-    user_id: Option<Value>,
-    #[serde(default)]
-    username: Option<Value>,
+/// Which rows of a file repeat an identity key of an earlier row: the
+/// lower-cased email, the local id (without `auth0|`) or the username (only
+/// string values count, as in validation; with a key given twice in a row,
+/// the last one, as everywhere else). Rows are fed in file order, each
+/// batch as it is planned, so the verdicts cost no pass over the whole file
+/// before the first batch; feeding a row again (a batch planned twice)
+/// gives the same verdict, since each key remembers its first row.
+#[derive(Default)]
+struct InFileKeys {
+    first: HashMap<(&'static str, String), usize>,
 }
 
-impl RowKeys {
-    /// Read only the three keys of a row; anything but a JSON object claims none.
-    fn of(raw: &RawValue) -> Self {
-        let text = raw.get();
-        if !text.starts_with('{') {
-            return Self::default();
+impl InFileKeys {
+    /// The first field on which row `index` repeats an earlier row, if any.
+    fn verdict(&mut self, index: usize, row: &Value) -> Option<&'static str> {
+        let text = |field: &str| row.get(field).and_then(Value::as_str);
+        let keys = [
+            text("email").map(|e| ("email", e.to_lowercase())),
+            text("user_id").map(|u| ("user_id", u.trim_start_matches("auth0|").to_string())),
+            text("username").map(|u| ("username", u.to_string())),
+        ];
+        let mut repeated = None;
+        for key in keys.into_iter().flatten() {
+            let field = key.0;
+            let first = *self.first.entry(key).or_insert(index);
+            if first != index && repeated.is_none() {
+                repeated = Some(field);
+            }
         }
-        serde_json::from_str(text).unwrap_or_else(|_| {
-            // A repeated key, which a plain Value accepts (the last one wins).
-            let row: Value = serde_json::from_str(text).unwrap_or(Value::Null);
-            Self {
-                email: row.get("email").cloned(),
-                user_id: row.get("user_id").cloned(),
-                username: row.get("username").cloned(),
-            }
-        })
-    }
-
-    fn into_keys(self) -> [Option<(&'static str, String)>; 3] {
-        let s = |v: Option<Value>| match v {
-            Some(Value::String(s)) => Some(s),
-            _ => None,
-        };
-        [
-            s(self.email).map(|e| ("email", e.to_lowercase())),
-            s(self.user_id).map(|u| ("user_id", u.trim_start_matches("auth0|").to_string())),
-            s(self.username).map(|u| ("username", u)),
-        ]
+        repeated
     }
 }
 
-/// The first field on which each row repeats an earlier row, if any.
-fn in_file_duplicates(rows: &[&RawValue]) -> Vec<Option<&'static str>> {
-    let mut seen: HashMap<(&'static str, String), usize> = HashMap::new();
-    rows.iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let mut dup = None;
-            for key in RowKeys::of(row).into_keys().into_iter().flatten() {
-                let field = key.0;
-                let first = *seen.entry(key).or_insert(i);
-                if first != i && dup.is_none() {
-                    dup = Some(field);
-                }
-            }
-            dup
-        })
-        .collect()
+/// One row of the file as a JSON value (each was already read as valid JSON).
+fn parse_row(raw: &&RawValue) -> Value {
+    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
 }
 
 /// The rows of an uploaded file, each still unparsed text (so a large file
@@ -159,17 +136,22 @@ pub async fn run_import(
     store
         .set_job_total(tenant, &job.id, rows.len() as u64)
         .await?;
-    let duplicates = in_file_duplicates(&rows);
     let start = usize::try_from(job.processed_rows)
         .unwrap_or(usize::MAX)
         .min(rows.len());
+    // A resumed job first learns the keys of the rows already applied.
+    let mut keys = InFileKeys::default();
+    for (i, raw) in rows[..start].iter().enumerate() {
+        keys.verdict(i, &parse_row(raw));
+    }
+    let keys = std::sync::Mutex::new(keys);
     // Batches overlap: while batch k is written, batch k+1 is planned and
     // then written too, and it commits only after batch k has (its gate,
     // `BatchGate`), so progress still advances row by row in the
     // transactions that apply the rows, and a crash resumes exactly. The
     // overlap changes no verdict: planning only reads existing users, and a
     // row of batch k+1 can only collide with a row of batch k through a key
-    // they share, which `in_file_duplicates` already decided.
+    // they share, which `InFileKeys` already decided.
     //
     // An insert-only job plans optimistically (see `ImportBatch::optimistic`);
     // upserts must find the users they update, and a dry run writes nothing
@@ -177,16 +159,29 @@ pub async fn run_import(
     let optimistic = !job.spec.upsert && !job.spec.dry_run;
     let plan = |from: usize, optimistic: bool| {
         let to = (from + settings.batch_size.max(1)).min(rows.len());
-        let parsed: Vec<Value> = rows[from..to]
-            .iter()
-            // Each row was already read as valid JSON.
-            .map(|raw| serde_json::from_str(raw.get()).unwrap_or(Value::Null))
-            .collect();
-        let duplicates = &duplicates[from..to];
+        let parsed: Vec<Value> = rows[from..to].iter().map(parse_row).collect();
+        let duplicates: Vec<Option<&'static str>> = {
+            // Only this closure takes the lock, and never across an await.
+            let mut keys = keys
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            parsed
+                .iter()
+                .enumerate()
+                .map(|(k, row)| keys.verdict(from + k, row))
+                .collect()
+        };
         let connection = &connection;
         async move {
             let batch = plan_batch(
-                store, tenant, job, connection, &parsed, duplicates, from, optimistic,
+                store,
+                tenant,
+                job,
+                connection,
+                &parsed,
+                &duplicates,
+                from,
+                optimistic,
             )
             .await?;
             CoreResult::Ok((from, to, batch))
@@ -434,8 +429,17 @@ mod tests {
             {"email": "f@x.co", "user_id": "2", "name": {"email": "a@x.co"}}
         ]"#;
         let rows = split_rows(file).unwrap();
+        let mut keys = InFileKeys::default();
+        let verdicts: Vec<_> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| keys.verdict(i, &parse_row(raw)))
+            .collect();
+        // Fed again (a batch planned twice), a row keeps its verdict.
+        assert_eq!(keys.verdict(1, &parse_row(&rows[1])), Some("email"));
+        assert_eq!(keys.verdict(0, &parse_row(&rows[0])), None);
         assert_eq!(
-            in_file_duplicates(&rows),
+            verdicts,
             vec![
                 None,
                 Some("email"),

@@ -635,7 +635,41 @@ async fn collisions_in_overlapping_batches_are_named(b: Backend) {
     h.stop().await;
 }
 
+/// PostgreSQL cannot store U+0000 in text; a row carrying it anywhere is
+/// that row's error on both backends, and the job goes on.
+async fn a_nul_character_fails_its_row_not_the_job(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let rows = json!([
+        {"email": "before@example.com"},
+        {"email": "nul@example.com", "name": "Nul\u{0}Name"},
+        {"email": "meta@example.com", "user_metadata": {"notes": ["ok", "bad\u{0}"]}},
+        {"email": "after@example.com"},
+    ]);
+    let (s, job) = upload(&h, &t, serde_json::to_vec(&rows).unwrap(), &[]).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    let id = job["id"].as_str().unwrap();
+    let done = wait_done(&h, &t, id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(
+        done["summary"],
+        json!({"failed": 2, "updated": 0, "inserted": 2, "total": 4})
+    );
+    let (_, errs) = h
+        .api(&t, Method::GET, &format!("/jobs/{id}/errors"), None)
+        .await;
+    assert_eq!(
+        first_errors(&errs, "path"),
+        vec![
+            (1, "INVALID_FORMAT".into(), "name".into()),
+            (2, "INVALID_FORMAT".into(), "user_metadata.notes[1]".into()),
+        ]
+    );
+    h.stop().await;
+}
+
 both_backends!(
+    a_nul_character_fails_its_row_not_the_job,
     collisions_in_overlapping_batches_are_named,
     mfa_factors_are_imported_and_upserted,
     a_held_poll_answers_when_the_job_ends,

@@ -10,6 +10,7 @@
 
 mod bulk;
 mod copy_users;
+mod packed;
 pub mod search_sql;
 mod sql_store;
 mod statistics;

@@ -25,6 +25,7 @@ use tern_core::{CoreError, CoreResult};
 
 use crate::bulk;
 use crate::copy_users;
+use crate::packed;
 use crate::search_sql::{self, Dialect, SqlValue};
 use crate::statistics::ImportStatistics;
 
@@ -1021,10 +1022,10 @@ impl Store for SqlStore {
         if r.rows_affected() == 0 {
             return Ok(false);
         }
-        sqlx::query("INSERT INTO job_files (tenant_id, job_id, content) VALUES ($1, $2, $3)")
+        sqlx::query("INSERT INTO job_blobs (tenant_id, job_id, lz4) VALUES ($1, $2, $3)")
             .bind(tenant)
             .bind(&job.id)
-            .bind(file)
+            .bind(packed::pack(file))
             .execute(&mut *tx)
             .await
             .map_err(storage)?;
@@ -1047,12 +1048,12 @@ impl Store for SqlStore {
 
     async fn set_job_file(&self, tenant: &str, id: &str, content: &str) -> CoreResult<()> {
         sqlx::query(
-            "INSERT INTO job_files (tenant_id, job_id, content) VALUES ($1, $2, $3) \
-             ON CONFLICT (tenant_id, job_id) DO UPDATE SET content = excluded.content",
+            "INSERT INTO job_blobs (tenant_id, job_id, lz4) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, job_id) DO UPDATE SET lz4 = excluded.lz4",
         )
         .bind(tenant)
         .bind(id)
-        .bind(content)
+        .bind(packed::pack(content))
         .execute(&self.pool)
         .await
         .map_err(storage)?;
@@ -1071,6 +1072,17 @@ impl Store for SqlStore {
     }
 
     async fn job_file(&self, tenant: &str, id: &str) -> CoreResult<Option<String>> {
+        let stored: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT lz4 FROM job_blobs WHERE tenant_id = $1 AND job_id = $2")
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(storage)?;
+        if let Some(stored) = stored {
+            return packed::unpack(&stored).map(Some);
+        }
+        // A file stored before job files were compressed (migration 0006).
         sqlx::query_scalar("SELECT content FROM job_files WHERE tenant_id = $1 AND job_id = $2")
             .bind(tenant)
             .bind(id)
@@ -1206,7 +1218,7 @@ impl Store for SqlStore {
 
     async fn purge_jobs(&self, before: &str) -> CoreResult<u64> {
         let mut tx = self.pool.begin().await.map_err(storage)?;
-        for table in ["job_files", "job_errors"] {
+        for table in ["job_blobs", "job_files", "job_errors"] {
             let sql = format!(
                 "DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = {table}.tenant_id \
                  AND j.id = {table}.job_id AND j.created_at < $1 AND j.status IN ('completed', 'failed'))"

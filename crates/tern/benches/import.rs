@@ -26,7 +26,8 @@
 //!
 //! Run: `cargo bench -p tern --bench import` (`TERN_BENCH_USERS=20000` for
 //! fewer users; `TERN_BENCH_BACKENDS=sqlite` or `postgres` for one backend;
-//! `TERN_TEST_PG_URL` for another PostgreSQL server).
+//! `TERN_TEST_PG_URL` for another PostgreSQL server; `TERN_BENCH_API_ONLY=1`
+//! to skip (b) and (c)).
 
 use std::io::Write;
 use std::path::Path;
@@ -558,7 +559,8 @@ async fn bench(n: usize) {
             (None, pg_dbs.as_ref().map(|p| &p.1)),
             (Some(CLI_LARGE_FILE), pg_dbs.as_ref().map(|p| &p.2)),
         ];
-        for (max_file_bytes, pg) in cli_runs {
+        let api_only = std::env::var_os("TERN_BENCH_API_ONLY").is_some();
+        for (max_file_bytes, pg) in cli_runs.into_iter().filter(|_| !api_only) {
             let dir_b = tempfile::tempdir().unwrap();
             let start = reset_peak();
             let (took, child_peak, summary) =

@@ -1,0 +1,10 @@
+-- Job files (an import's uploaded file, an export's result) as LZ4 blocks
+-- that Tern compresses (`packed.rs`): a large upload then costs a fraction of
+-- the bytes to write and to read back when the job starts. Files written by
+-- earlier versions stay in job_files until their jobs are purged.
+CREATE TABLE job_blobs (
+    tenant_id   TEXT NOT NULL,
+    job_id      TEXT NOT NULL,
+    lz4         BLOB NOT NULL,
+    PRIMARY KEY (tenant_id, job_id)
+);
