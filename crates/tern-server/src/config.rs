@@ -56,7 +56,11 @@ pub struct ImportConfig {
     pub max_file_bytes: usize,
     /// Import jobs a tenant may have pending or processing at once (Auth0: 2).
     pub max_active_jobs: u64,
-    /// Rows applied per transaction.
+    /// Rows applied per transaction. Each batch costs a transaction, a
+    /// commit's WAL flush and a few round trips: on PostgreSQL, 2 000-row
+    /// batches imported 100 000 users ~25 % faster than 500-row ones
+    /// (`cargo bench -p tern --bench import`), and a crash still redoes
+    /// at most one batch, once.
     pub batch_size: usize,
     /// Jobs this server runs at once (each claims its own job from the store).
     pub runners: usize,
@@ -74,7 +78,7 @@ impl Default for ImportConfig {
         Self {
             max_file_bytes: 512_000,
             max_active_jobs: 2,
-            batch_size: 500,
+            batch_size: 2000,
             runners: 2,
             expire_after_secs: 7200,
             retention_secs: 86_400,

@@ -1145,7 +1145,9 @@ impl Store for SqlStore {
         after: BatchGate,
     ) -> CoreResult<BatchApplied> {
         let (applied, inserted) = self.apply_batch(tenant, job_id, b, after).await?;
-        if self.dialect == Dialect::Postgres && self.import_statistics.record(inserted) {
+        let due = self.import_statistics.record(inserted);
+        // Statistics serve the lookups, which optimistic batches skip.
+        if self.dialect == Dialect::Postgres && due && !b.optimistic {
             self.analyze_users().await;
         }
         Ok(applied)
