@@ -493,3 +493,22 @@ pub struct Job {
     /// Why a job failed.
     pub status_details: Option<String>,
 }
+
+impl Job {
+    /// A new job, pending, nothing done yet.
+    pub fn pending(id: String, spec: JobSpec, now: String) -> Self {
+        Self {
+            id,
+            spec,
+            status: JobStatus::Pending,
+            created_at: now.clone(),
+            updated_at: now,
+            total_rows: None,
+            processed_rows: 0,
+            inserted: 0,
+            updated: 0,
+            failed: 0,
+            status_details: None,
+        }
+    }
+}

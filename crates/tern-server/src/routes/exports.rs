@@ -116,9 +116,9 @@ pub async fn create(
         None => (String::new(), String::new()),
     };
     let now = now_iso();
-    let job = Job {
-        id: ids::job_id(),
-        spec: JobSpec {
+    let job = Job::pending(
+        ids::job_id(),
+        JobSpec {
             kind: JobType::UsersExport,
             connection_id,
             connection,
@@ -132,16 +132,8 @@ pub async fn create(
                 limit,
             }),
         },
-        status: JobStatus::Pending,
-        created_at: now.clone(),
-        updated_at: now,
-        total_rows: None,
-        processed_rows: 0,
-        inserted: 0,
-        updated: 0,
-        failed: 0,
-        status_details: None,
-    };
+        now,
+    );
     s.store.insert_export_job(s.tid(), &job).await?;
     s.jobs_notify.notify_one();
     // Auth0 answers 200 here (not 202).

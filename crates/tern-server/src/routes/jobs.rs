@@ -178,9 +178,9 @@ pub async fn create_import(
         ));
     }
     let now = now_iso();
-    let job = Job {
-        id: ids::job_id(),
-        spec: JobSpec {
+    let job = Job::pending(
+        ids::job_id(),
+        JobSpec {
             kind: JobType::UsersImport,
             connection_id: connection.id.clone(),
             connection: connection.name.clone(),
@@ -190,16 +190,8 @@ pub async fn create_import(
             dry_run,
             export: None,
         },
-        status: JobStatus::Pending,
-        created_at: now.clone(),
-        updated_at: now,
-        total_rows: None,
-        processed_rows: 0,
-        inserted: 0,
-        updated: 0,
-        failed: 0,
-        status_details: None,
-    };
+        now,
+    );
     let max = s.config.import.max_active_jobs;
     if !s.store.insert_import_job(s.tid(), &job, &file, max).await? {
         return Err(ApiError {

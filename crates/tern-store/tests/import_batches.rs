@@ -1,0 +1,247 @@
+//! Import batches against the real stores: a batch commits only once the
+//! batch before it has (its `BatchGate`), writes nothing when that one
+//! failed, and an optimistic batch that meets a stored user writes nothing
+//! and says so. On PostgreSQL an optimistic batch goes through COPY on the
+//! native pool, every other batch through the `Any` pool; both are run.
+//!
+//! SQLite: a temporary file. PostgreSQL: `TERN_TEST_PG_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`), in a fresh, uniquely named
+//! database dropped afterwards; `TERN_TEST_SKIP_PG=1` skips it.
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AssertSqlSafe, Row};
+use tern_core::model::{Job, JobSpec, JobType, Tenant, User, UserSource};
+use tern_core::store::{BatchApplied, BatchGate, ImportBatch, Store};
+use tern_store::SqlStore;
+
+const TENANT: &str = "ten_batches";
+const JOB: &str = "job_batches";
+const T0: &str = "2026-01-01T00:00:00.000Z";
+
+fn user(n: u32) -> User {
+    User {
+        user_id: format!("auth0|b{n}"),
+        connection_id: "con_batches0000000".into(),
+        connection_name: "db".into(),
+        email: Some(format!("b{n}@example.com")),
+        email_verified: false,
+        username: None,
+        phone_number: None,
+        phone_verified: false,
+        name: Some(format!("Batch\t{n}\\")),
+        given_name: None,
+        family_name: None,
+        nickname: None,
+        picture: None,
+        blocked: false,
+        app_metadata: Default::default(),
+        user_metadata: Default::default(),
+        created_at: T0.into(),
+        updated_at: T0.into(),
+        last_login: None,
+        last_ip: None,
+        logins_count: 0,
+        credential: None,
+        source: UserSource::BulkImport,
+        mfa_factors: vec![],
+    }
+}
+
+/// Rows `first..first + users.len()` of the job, as a batch.
+fn batch(first: u64, users: Vec<User>, optimistic: bool) -> ImportBatch {
+    let processed_rows = first + users.len() as u64;
+    ImportBatch {
+        inserts: users
+            .into_iter()
+            .enumerate()
+            .map(|(k, u)| {
+                let record = (!optimistic).then(|| serde_json::json!({"conflict": k}));
+                (first + k as u64, u, record)
+            })
+            .collect(),
+        optimistic,
+        processed_rows,
+        lease_until: 0,
+        ..ImportBatch::default()
+    }
+}
+
+async fn prepare(store: &SqlStore) {
+    store
+        .insert_tenant(&Tenant {
+            id: TENANT.into(),
+            name: "batches".into(),
+            created_at: T0.into(),
+        })
+        .await
+        .unwrap();
+    let spec = JobSpec {
+        kind: JobType::UsersImport,
+        connection_id: "con_batches0000000".into(),
+        connection: "db".into(),
+        upsert: false,
+        external_id: None,
+        send_completion_email: false,
+        dry_run: false,
+        export: None,
+    };
+    let job = Job::pending(JOB.into(), spec, T0.into());
+    assert!(
+        store
+            .insert_import_job(TENANT, &job, "[]", 2)
+            .await
+            .unwrap()
+    );
+}
+
+/// (users stored, the job's processed rows), as another connection sees them.
+async fn seen(store: &SqlStore) -> (i64, i64) {
+    let users: i64 = sqlx::query("SELECT COUNT(*) FROM users WHERE tenant_id = $1")
+        .bind(TENANT)
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get(0);
+    let job = store.get_job(TENANT, JOB).await.unwrap().unwrap();
+    (users, job.processed_rows as i64)
+}
+
+async fn scenario(store: SqlStore) {
+    prepare(&store).await;
+    // (users stored, processed rows) so far.
+    let mut now = (0, 0);
+    for optimistic in [true, false] {
+        let first = now.1 as u64;
+        let n = first as u32;
+        // A batch whose predecessor has not committed waits, invisible.
+        let (key, gate) = BatchGate::new();
+        let store2 = store.clone();
+        let pending = tokio::spawn(async move {
+            let b = batch(first, vec![user(n), user(n + 1)], optimistic);
+            store2.apply_import_batch(TENANT, JOB, &b, gate).await
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !pending.is_finished(),
+            "committed before the batch before it"
+        );
+        assert_eq!(seen(&store).await, now, "optimistic={optimistic}");
+        key.open();
+        let applied = tokio::time::timeout(Duration::from_secs(10), pending)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(applied, BatchApplied::Applied);
+        now = (now.0 + 2, now.1 + 2);
+        assert_eq!(seen(&store).await, now);
+
+        // A batch whose predecessor failed writes nothing.
+        let (key, gate) = BatchGate::new();
+        drop(key);
+        let b = batch(first + 2, vec![user(n + 2)], optimistic);
+        assert!(
+            store
+                .apply_import_batch(TENANT, JOB, &b, gate)
+                .await
+                .is_err()
+        );
+        assert_eq!(seen(&store).await, now);
+
+        // Rows first+2..first+10 as one batch: a new user, then one whose
+        // email is stored already.
+        let mut clash = user(900 + n);
+        clash.email = Some(format!("b{n}@example.com"));
+        let b = ImportBatch {
+            processed_rows: first + 10,
+            ..batch(first + 2, vec![user(n + 3), clash], optimistic)
+        };
+        let applied = store
+            .apply_import_batch(TENANT, JOB, &b, BatchGate::opened())
+            .await
+            .unwrap();
+        if optimistic {
+            // Nothing written: the batch is to be planned again…
+            assert_eq!(applied, BatchApplied::Collided);
+            assert_eq!(seen(&store).await, now);
+            // …and, planned again, records the clash instead of inserting it.
+            let b = ImportBatch {
+                processed_rows: first + 10,
+                ..batch(first + 2, vec![user(n + 3)], false)
+            };
+            store
+                .apply_import_batch(TENANT, JOB, &b, BatchGate::opened())
+                .await
+                .unwrap();
+        } else {
+            // The insert that conflicts becomes its error record.
+            assert_eq!(applied, BatchApplied::Applied);
+            let errors = store.job_errors(TENANT, JOB).await.unwrap();
+            assert_eq!(errors, vec![serde_json::json!({"conflict": 1})]);
+        }
+        now = (now.0 + 1, now.1 + 8);
+        assert_eq!(seen(&store).await, now);
+    }
+    // Text that COPY's format gives a meaning went in as it was.
+    let name: String = sqlx::query("SELECT name FROM users WHERE tenant_id = $1 AND user_id = $2")
+        .bind(TENANT)
+        .bind("auth0|b0")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(name, "Batch\t0\\");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_commit_in_order_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("tern_batches_{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("tern.db").display());
+    let outcome = tokio::spawn(scenario(SqlStore::open(&url).await.unwrap())).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_commit_in_order_on_postgres() {
+    if std::env::var("TERN_TEST_SKIP_PG").as_deref() == Ok("1") {
+        eprintln!("TERN_TEST_SKIP_PG=1: skipped");
+        return;
+    }
+    let admin_url = std::env::var("TERN_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    sqlx::any::install_default_drivers();
+    let admin = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin_url} ({e})"));
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let db = format!("tern_batches_{}_{nanos}", std::process::id());
+    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let base = &admin_url[..admin_url.rfind('/').unwrap()];
+    let store = SqlStore::open(&format!("{base}/{db}")).await.unwrap();
+    let outcome = tokio::spawn(scenario(store.clone())).await;
+    store.pool().close().await;
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
