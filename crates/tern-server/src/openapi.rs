@@ -1314,6 +1314,11 @@ pub struct UsersImportForm {
     /// Validate and count without writing users (default false).
     #[schema(nullable = false)]
     pub dry_run: Option<FormBool>,
+    /// Tern extension: answer (still 202) only once the job has ended or
+    /// after this many milliseconds (0 to 10000), whichever comes first, so
+    /// a small import needs no polling. Absent or 0: answer at once, as Auth0.
+    #[schema(nullable = false, pattern = "^[0-9]{1,5}$", example = "10000")]
+    pub tern_wait_ms: Option<String>,
 }
 
 /// The state of a job.

@@ -493,6 +493,34 @@ async fn a_held_poll_answers_when_the_job_ends(b: Backend) {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {body}");
         assert_eq!(body["errorCode"], "invalid_query_string", "{bad}: {body}");
     }
+
+    // The upload itself may be held until its job ends (still 202).
+    let more: Vec<Value> = (0..300)
+        .map(|i| json!({"email": format!("held-upload{i}@example.com")}))
+        .collect();
+    let file = serde_json::to_vec(&more).unwrap();
+    let (s, job) = upload(&h, &t, file.clone(), &[("tern_wait_ms", "10000")]).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(
+        job["summary"],
+        json!({"failed": 0, "updated": 0, "inserted": 300, "total": 300})
+    );
+    // Without it, or with 0, the upload answers at once, as Auth0.
+    let (s, job) = upload(&h, &t, b"[]".to_vec(), &[("tern_wait_ms", "0")]).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["status"], "pending", "{job}");
+    for bad in ["10001", "soon", "-1"] {
+        let (s, body) = upload(&h, &t, file.clone(), &[("tern_wait_ms", bad)]).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert_eq!(
+            body["message"],
+            format!(
+                "Payload validation error: 'tern_wait_ms' must be an integer from 0 to 10000 (milliseconds), got '{bad}'."
+            ),
+            "{bad}"
+        );
+    }
     h.stop().await;
 }
 

@@ -5,8 +5,8 @@
 //!   file (the in-process server's `import.max_file_bytes` raised to fit),
 //!   timed to the job's completion;
 //! - (b) `tern import` (the release binary, a subprocess) against a server
-//!   with Auth0's limits (512000-byte files, 2 active jobs, 15 req/s): the
-//!   rate limit, ~2 requests per ~1 400-user file, bounds it, not the store;
+//!   with Auth0's limits (512000-byte files, 2 active jobs, 15 req/s): 71
+//!   jobs, each one upload held until the job ends (`tern_wait_ms`);
 //! - (c) the same with 8 MB files (`import.max_file_bytes` raised on the
 //!   server, `--max-file-bytes` to the client), other limits as Auth0's;
 //! - the baseline, same run, same kind of database: the same rows inserted

@@ -42,6 +42,7 @@ struct ImportForm {
     external_id: Option<String>,
     send_completion_email: Option<String>,
     dry_run: Option<String>,
+    tern_wait_ms: Option<String>,
 }
 
 fn flag(name: &str, v: Option<String>, default: bool) -> Result<bool, ApiError> {
@@ -105,6 +106,7 @@ async fn read_form(s: &AppState, req: Request) -> Result<ImportForm, ApiError> {
             "external_id" => form.external_id = Some(text()),
             "send_completion_email" => form.send_completion_email = Some(text()),
             "dry_run" => form.dry_run = Some(text()),
+            "tern_wait_ms" => form.tern_wait_ms = Some(text()),
             // Auth0 tolerates extra parts (additionalProperties: true).
             _ => {}
         }
@@ -121,7 +123,7 @@ async fn read_form(s: &AppState, req: Request) -> Result<ImportForm, ApiError> {
     summary = "Import users from a file",
     request_body(content = crate::openapi::UsersImportForm, content_type = "multipart/form-data"),
     responses(
-        (status = 202, description = "The job, queued.", body = crate::openapi::Job),
+        (status = 202, description = "The job, queued (with `tern_wait_ms`: as it is once it has ended or the wait is over).", body = crate::openapi::Job),
         (status = 400, description = "Invalid form, connection or flags (`invalid_body`).", body = crate::openapi::ApiErrorBody),
         (status = 413, description = "The file is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
@@ -155,6 +157,19 @@ pub async fn create_import(
     let upsert = flag("upsert", form.upsert, false)?;
     let send_completion_email = flag("send_completion_email", form.send_completion_email, true)?;
     let dry_run = flag("dry_run", form.dry_run, false)?;
+    let wait = match form.tern_wait_ms.as_deref().map(str::trim) {
+        None | Some("") => Duration::ZERO,
+        Some(ms) => ms
+            .parse::<u64>()
+            .ok()
+            .filter(|ms| *ms <= MAX_WAIT_MS)
+            .map(Duration::from_millis)
+            .ok_or_else(|| {
+                bad(format!(
+                    "Payload validation error: 'tern_wait_ms' must be an integer from 0 to {MAX_WAIT_MS} (milliseconds), got '{ms}'."
+                ))
+            })?,
+    };
     let external_id = form.external_id.filter(|e| !e.is_empty());
     if external_id.as_ref().is_some_and(|e| e.len() > 255) {
         return Err(bad(
@@ -203,6 +218,14 @@ pub async fn create_import(
         });
     }
     s.jobs_notify.notify_one();
+    // Tern extension: the upload answers once its job has ended (or the wait
+    // is over), so a client needs no poll for a small job — half the
+    // requests against the rate limit. Still 202, with the job as it is.
+    let job = if wait.is_zero() {
+        job
+    } else {
+        held_job(&s, &job.id, wait).await?
+    };
     Ok((StatusCode::ACCEPTED, Json(job_json(&s, &job))).into_response())
 }
 
@@ -294,6 +317,31 @@ fn check_job_id(id: &str) -> Result<(), ApiError> {
 /// The longest `tern_wait_ms` a request may hold a connection for.
 const MAX_WAIT_MS: u64 = 10_000;
 
+/// A job once it has ended, or as it is after `wait` (`tern_wait_ms`).
+async fn held_job(s: &AppState, id: &str, wait: Duration) -> Result<Job, ApiError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        // Registered before the read, so an end between the read and the
+        // wait still wakes this request.
+        let ended = s.jobs_ended.notified();
+        tokio::pin!(ended);
+        ended.as_mut().enable();
+        let job = s
+            .store
+            .get_job(s.tid(), id)
+            .await?
+            .ok_or_else(job_not_found)?;
+        let running = matches!(job.status, JobStatus::Pending | JobStatus::Processing);
+        if !running || tokio::time::Instant::now() >= deadline {
+            return Ok(job);
+        }
+        tokio::select! {
+            () = &mut ended => {}
+            () = tokio::time::sleep_until(deadline) => {}
+        }
+    }
+}
+
 /// `GET /jobs/{id}`.
 #[utoipa::path(
     get,
@@ -322,27 +370,7 @@ pub async fn get_one(
     caller.require(&["create:users", "read:users"])?;
     check_job_id(&id)?;
     let wait = Duration::from_millis(q.int("tern_wait_ms", 0, MAX_WAIT_MS)?.unwrap_or(0));
-    let deadline = tokio::time::Instant::now() + wait;
-    let job = loop {
-        // Registered before the read, so an end between the read and the
-        // wait still wakes this request.
-        let ended = s.jobs_ended.notified();
-        tokio::pin!(ended);
-        ended.as_mut().enable();
-        let job = s
-            .store
-            .get_job(s.tid(), &id)
-            .await?
-            .ok_or_else(job_not_found)?;
-        let running = matches!(job.status, JobStatus::Pending | JobStatus::Processing);
-        if !running || tokio::time::Instant::now() >= deadline {
-            break job;
-        }
-        tokio::select! {
-            () = &mut ended => {}
-            () = tokio::time::sleep_until(deadline) => {}
-        }
-    };
+    let job = held_job(&s, &id, wait).await?;
     if job.spec.kind == tern_core::model::JobType::UsersExport {
         return Ok(Json(super::exports::export_json(&s, &job)));
     }
