@@ -244,8 +244,8 @@ pub async fn run_import(
                 next?
             }
             Either::Right((applied, previous_then_plan)) => {
-                // Finished early: only by failing (or after an earlier
-                // batch did), since it commits after the previous one.
+                // Done (or failed) before the next batch was planned: the
+                // previous one has committed, so nothing is left in flight.
                 let next = previous_then_plan.await?;
                 applied?;
                 next

@@ -57,6 +57,16 @@ async fn wait_done(h: &Harness, token: &str, id: &str) -> Value {
     panic!("job {id} did not finish");
 }
 
+/// Upload `rows` as a job and wait for it: (job id, the completed job).
+async fn import_to_end(h: &Harness, token: &str, rows: &Value) -> (String, Value) {
+    let (s, job) = upload(h, token, serde_json::to_vec(rows).unwrap(), &[]).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    let done = wait_done(h, token, &id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    (id, done)
+}
+
 /// Each error record of `GET /jobs/{id}/errors` as (row index, first
 /// error's code, first error's `detail` field).
 fn first_errors(errs: &Value, detail: &str) -> Vec<(u64, String, String)> {
@@ -591,9 +601,7 @@ async fn collisions_in_overlapping_batches_are_named(b: Backend) {
         {"email": "a2@example.com", "username": "name2"},
         {"email": "a3@example.com"},
     ]);
-    let (s, job) = upload(&h, &t, serde_json::to_vec(&first).unwrap(), &[]).await;
-    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
-    let done = wait_done(&h, &t, job["id"].as_str().unwrap()).await;
+    let (_, done) = import_to_end(&h, &t, &first).await;
     assert_eq!(done["summary"]["inserted"], 3, "{done}");
 
     let second = json!([
@@ -607,11 +615,7 @@ async fn collisions_in_overlapping_batches_are_named(b: Backend) {
         {"email": "a3@example.com"},
         {"email": "new8@example.com"},
     ]);
-    let (s, job) = upload(&h, &t, serde_json::to_vec(&second).unwrap(), &[]).await;
-    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
-    let id = job["id"].as_str().unwrap();
-    let done = wait_done(&h, &t, id).await;
-    assert_eq!(done["status"], "completed", "{done}");
+    let (id, done) = import_to_end(&h, &t, &second).await;
     assert_eq!(
         done["summary"],
         json!({"failed": 4, "updated": 0, "inserted": 5, "total": 9})
@@ -674,11 +678,7 @@ async fn a_nul_character_fails_its_row_not_the_job(b: Backend) {
         {"email": "meta@example.com", "user_metadata": {"notes": ["ok", "bad\u{0}"]}},
         {"email": "after@example.com"},
     ]);
-    let (s, job) = upload(&h, &t, serde_json::to_vec(&rows).unwrap(), &[]).await;
-    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
-    let id = job["id"].as_str().unwrap();
-    let done = wait_done(&h, &t, id).await;
-    assert_eq!(done["status"], "completed", "{done}");
+    let (id, done) = import_to_end(&h, &t, &rows).await;
     assert_eq!(
         done["summary"],
         json!({"failed": 2, "updated": 0, "inserted": 2, "total": 4})
