@@ -67,6 +67,15 @@ async fn import_to_end(h: &Harness, token: &str, rows: &Value) -> (String, Value
     (id, done)
 }
 
+/// `GET /jobs/{id}/errors`, which must answer 200 with records.
+async fn errors_of(h: &Harness, token: &str, id: &str) -> Value {
+    let (s, errs) = h
+        .api(token, Method::GET, &format!("/jobs/{id}/errors"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{errs}");
+    errs
+}
+
 /// Each error record of `GET /jobs/{id}/errors` as (row index, first
 /// error's code, first error's `detail` field).
 fn first_errors(errs: &Value, detail: &str) -> Vec<(u64, String, String)> {
@@ -144,15 +153,7 @@ async fn import_reports_every_row(b: Backend) {
         json!({"failed": 12, "updated": 0, "inserted": 3, "total": 15})
     );
 
-    let (s, errs) = h
-        .api(
-            &t,
-            Method::GET,
-            &format!("/jobs/{}/errors", job["id"].as_str().unwrap()),
-            None,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    let errs = errors_of(&h, &t, job["id"].as_str().unwrap()).await;
     let got = first_errors(&errs, "path");
     let want: Vec<(u64, &str, &str)> = vec![
         (2, "OBJECT_REQUIRED", "email"),
@@ -620,11 +621,7 @@ async fn collisions_in_overlapping_batches_are_named(b: Backend) {
         done["summary"],
         json!({"failed": 4, "updated": 0, "inserted": 5, "total": 9})
     );
-    let (s, errs) = h
-        .api(&t, Method::GET, &format!("/jobs/{id}/errors"), None)
-        .await;
-    assert_eq!(s, StatusCode::OK, "{errs}");
-    let got = first_errors(&errs, "message");
+    let got = first_errors(&errors_of(&h, &t, &id).await, "message");
     let same = |field: &str| format!("The user already exists (same {field}).");
     assert_eq!(
         got,
@@ -683,11 +680,8 @@ async fn a_nul_character_fails_its_row_not_the_job(b: Backend) {
         done["summary"],
         json!({"failed": 2, "updated": 0, "inserted": 2, "total": 4})
     );
-    let (_, errs) = h
-        .api(&t, Method::GET, &format!("/jobs/{id}/errors"), None)
-        .await;
     assert_eq!(
-        first_errors(&errs, "path"),
+        first_errors(&errors_of(&h, &t, &id).await, "path"),
         vec![
             (1, "INVALID_FORMAT".into(), "name".into()),
             (2, "INVALID_FORMAT".into(), "user_metadata.notes[1]".into()),
