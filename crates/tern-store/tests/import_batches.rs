@@ -14,7 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AssertSqlSafe, Row};
 use tern_core::model::{Job, JobSpec, JobType, Tenant, User, UserSource};
-use tern_core::store::{BatchApplied, BatchGate, ImportBatch, Store};
+use tern_core::store::prelude::*;
+use tern_core::store::{BatchApplied, BatchGate, ImportBatch};
 use tern_store::SqlStore;
 
 const TENANT: &str = "ten_batches";

@@ -1,0 +1,150 @@
+//! Import and export jobs: their files, progress, leases and error records.
+
+use futures_channel::oneshot;
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+
+use crate::CoreResult;
+use crate::model::{Job, JobStatus, User};
+
+/// One batch of an import job, applied in one transaction together with the
+/// job's progress, so a crash never applies a row twice or loses one.
+#[derive(Debug, Clone, Default)]
+pub struct ImportBatch {
+    /// Users to create: (row index, user, the error record to store instead
+    /// if a user with the same id, email or username appeared meanwhile;
+    /// `None` in an optimistic batch, which never stores one).
+    pub inserts: Vec<(u64, User, Option<serde_json::Value>)>,
+    /// Planned without looking up existing users (an insert-only job): if
+    /// any insert collides with a stored user, the store applies nothing and
+    /// answers [`BatchApplied::Collided`], and the batch is planned again
+    /// with the lookups, which name the field each collision is on. Fresh
+    /// imports, the common case, so skip a lookup per key of every row.
+    pub optimistic: bool,
+    /// Users to replace (upsert).
+    pub updates: Vec<User>,
+    /// Error records `{user, errors}` by row index; each counts as a failed row.
+    pub errors: Vec<(u64, serde_json::Value)>,
+    /// Notes on rows that still succeeded (e.g. a hash not applied on upsert).
+    pub notes: Vec<(u64, serde_json::Value)>,
+    /// Rows counted as inserted/updated without writing (dry run).
+    pub dry_inserted: u64,
+    /// See `dry_inserted`.
+    pub dry_updated: u64,
+    /// The resume point after this batch.
+    pub processed_rows: u64,
+    /// Renewed lease (epoch seconds).
+    pub lease_until: i64,
+}
+
+/// What [`JobStore::apply_import_batch`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchApplied {
+    /// Rows, error records and progress committed.
+    Applied,
+    /// An optimistic batch met a stored user with one of its keys: nothing
+    /// was written.
+    Collided,
+}
+
+/// When an import batch may commit: once the batch before it has. Batches
+/// of one job are written side by side but commit in order, so a job's
+/// progress only ever advances over rows that are all applied.
+#[derive(Clone)]
+pub struct BatchGate(Shared<BoxFuture<'static, bool>>);
+
+/// Opens the [`BatchGate`] made with it; dropped unopened, it fails the gate.
+pub struct GateKey(oneshot::Sender<()>);
+
+impl BatchGate {
+    /// A gate and the key that opens it.
+    pub fn new() -> (GateKey, Self) {
+        let (key, lock) = oneshot::channel();
+        (GateKey(key), Self(lock.map(|r| r.is_ok()).boxed().shared()))
+    }
+
+    /// The gate of a job's first batch (or of one with nothing before it).
+    pub fn opened() -> Self {
+        Self(futures_util::future::ready(true).boxed().shared())
+    }
+
+    /// Wait for the gate: `true` once the batch before has committed,
+    /// `false` if it failed (then this batch must write nothing).
+    pub async fn passed(self) -> bool {
+        self.0.await
+    }
+}
+
+impl GateKey {
+    /// The batch committed: the next one may.
+    pub fn open(self) {
+        // The next batch may already be gone (its job failed): nobody to tell.
+        let _ = self.0.send(());
+    }
+}
+
+impl std::fmt::Debug for BatchGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BatchGate")
+    }
+}
+
+/// Storing jobs, their files, progress and error records.
+#[async_trait::async_trait]
+pub trait JobStore: Send + Sync {
+    /// Create an import job with its file unless `max_active` import jobs of
+    /// the tenant are pending or processing; `false` when the limit is reached.
+    async fn insert_import_job(
+        &self,
+        tenant: &str,
+        job: &Job,
+        file: &str,
+        max_active: u64,
+    ) -> CoreResult<bool>;
+    /// Create an export job (no concurrency limit).
+    async fn insert_export_job(&self, tenant: &str, job: &Job) -> CoreResult<()>;
+    /// Store (or replace) a job's file: an export's result.
+    async fn set_job_file(&self, tenant: &str, id: &str, content: &str) -> CoreResult<()>;
+    /// Get a job.
+    async fn get_job(&self, tenant: &str, id: &str) -> CoreResult<Option<Job>>;
+    /// The uploaded file of a job.
+    async fn job_file(&self, tenant: &str, id: &str) -> CoreResult<Option<String>>;
+    /// Take the oldest pending job, or a processing one whose lease expired
+    /// (its runner died), for `lease_secs`. The one store call not scoped by a
+    /// tenant: the runner discovers work for all tenants, then every further
+    /// call is scoped by the tenant returned here.
+    async fn claim_job(&self, now: i64, lease_secs: i64) -> CoreResult<Option<(String, Job)>>;
+    /// Record the number of rows once the file is parsed.
+    async fn set_job_total(&self, tenant: &str, id: &str, total: u64) -> CoreResult<()>;
+    /// Apply one import batch and the job's progress in one transaction,
+    /// committed only once `after` passes (the batch before it committed);
+    /// if `after` fails, nothing is written and the call fails.
+    async fn apply_import_batch(
+        &self,
+        tenant: &str,
+        job_id: &str,
+        batch: &ImportBatch,
+        after: BatchGate,
+    ) -> CoreResult<BatchApplied>;
+    /// Mark a job completed or failed.
+    async fn finish_job(
+        &self,
+        tenant: &str,
+        id: &str,
+        status: JobStatus,
+        details: Option<&str>,
+    ) -> CoreResult<()>;
+    /// A job's error records, by row index.
+    async fn job_errors(&self, tenant: &str, id: &str) -> CoreResult<Vec<serde_json::Value>>;
+    /// Users of a connection matching any of these emails, local ids or usernames.
+    async fn find_import_matches(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+        emails: &[String],
+        user_ids: &[String],
+        usernames: &[String],
+    ) -> CoreResult<Vec<User>>;
+    /// Delete jobs (with files and errors) created before `before`.
+    async fn purge_jobs(&self, before: &str) -> CoreResult<u64>;
+}

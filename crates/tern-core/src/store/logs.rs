@@ -1,0 +1,19 @@
+//! The tenant log.
+
+use crate::CoreResult;
+use crate::model::LogEvent;
+
+/// Appending to and reading the tenant log.
+#[async_trait::async_trait]
+pub trait LogStore: Send + Sync {
+    /// Append to the tenant log.
+    async fn append_log(&self, tenant: &str, event: &LogEvent) -> CoreResult<()>;
+    /// Tenant log, newest first, optionally one type only.
+    async fn list_logs(
+        &self,
+        tenant: &str,
+        kind: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> CoreResult<(Vec<LogEvent>, u64)>;
+}

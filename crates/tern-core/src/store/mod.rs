@@ -1,0 +1,82 @@
+//! The persistence boundary. `tern-store` implements it for SQLite and
+//! PostgreSQL; every method takes the tenant id first and every
+//! implementation must scope every statement by it.
+//!
+//! One trait per entity (as lldap's backend handlers), each in its own
+//! module; [`Store`] is their sum, the one object the server holds. Calling
+//! a method needs its trait in scope: `use tern_core::store::prelude::*;`.
+
+mod client_grants;
+mod clients;
+mod connections;
+mod jobs;
+mod logs;
+mod outbox;
+mod resource_servers;
+mod signing_keys;
+mod tenants;
+mod tickets;
+mod users;
+
+pub use client_grants::ClientGrantStore;
+pub use clients::ClientStore;
+pub use connections::ConnectionStore;
+pub use jobs::JobStore;
+pub use jobs::{BatchApplied, BatchGate, GateKey, ImportBatch};
+pub use logs::LogStore;
+pub use outbox::OutboxStore;
+pub use resource_servers::ResourceServerStore;
+pub use signing_keys::SigningKeyStore;
+pub use tenants::TenantStore;
+pub use tickets::TicketStore;
+pub use users::UserStore;
+pub use users::{InsertOutcome, UserPage, UserSearch};
+
+/// Persistence of everything a tenant owns.
+pub trait Store:
+    TenantStore
+    + SigningKeyStore
+    + ClientStore
+    + ResourceServerStore
+    + ClientGrantStore
+    + ConnectionStore
+    + UserStore
+    + JobStore
+    + TicketStore
+    + OutboxStore
+    + LogStore
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: TenantStore
+        + SigningKeyStore
+        + ClientStore
+        + ResourceServerStore
+        + ClientGrantStore
+        + ConnectionStore
+        + UserStore
+        + JobStore
+        + TicketStore
+        + OutboxStore
+        + LogStore
+        + 'static
+{
+}
+
+/// The entity traits, imported anonymously: `use tern_core::store::prelude::*;`
+/// makes every [`Store`] method callable.
+pub mod prelude {
+    pub use super::ClientGrantStore as _;
+    pub use super::ClientStore as _;
+    pub use super::ConnectionStore as _;
+    pub use super::JobStore as _;
+    pub use super::LogStore as _;
+    pub use super::OutboxStore as _;
+    pub use super::ResourceServerStore as _;
+    pub use super::SigningKeyStore as _;
+    pub use super::TenantStore as _;
+    pub use super::TicketStore as _;
+    pub use super::UserStore as _;
+}

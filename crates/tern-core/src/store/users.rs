@@ -1,0 +1,88 @@
+//! Users: profiles and credentials, always scoped by tenant and looked up
+//! within a connection where a login or an import needs it.
+
+use crate::CoreResult;
+use crate::model::User;
+use crate::search::{Query, Sort};
+
+/// What to look for in `search_users`.
+#[derive(Debug, Clone, Default)]
+pub struct UserSearch {
+    /// Parsed `q`, or every user.
+    pub query: Option<Query>,
+    /// Parsed `sort`, or creation order.
+    pub sort: Option<Sort>,
+    /// Rows to skip.
+    pub offset: u64,
+    /// Rows to return.
+    pub limit: u64,
+}
+
+/// One page of a user search and the total it was cut from.
+#[derive(Debug, Clone)]
+pub struct UserPage {
+    /// The users of the page.
+    pub users: Vec<User>,
+    /// Total matches.
+    pub total: u64,
+}
+
+/// Outcome of inserting a user whose email or username may already be taken.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InsertOutcome {
+    /// The user was written.
+    Inserted,
+    /// A user with the same id, or the same email or username in the
+    /// connection, exists; nothing was written.
+    Duplicate,
+}
+
+/// Storing users.
+#[async_trait::async_trait]
+pub trait UserStore: Send + Sync {
+    /// Insert a user with all its data in one statement.
+    async fn insert_user(&self, tenant: &str, user: &User) -> CoreResult<InsertOutcome>;
+    /// Get a user by full id.
+    async fn get_user(&self, tenant: &str, user_id: &str) -> CoreResult<Option<User>>;
+    /// Get a connection's user by (lower-cased) email.
+    async fn get_user_by_email(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+        email: &str,
+    ) -> CoreResult<Option<User>>;
+    /// Get a connection's user by username.
+    async fn get_user_by_username(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+        username: &str,
+    ) -> CoreResult<Option<User>>;
+    /// Users of every connection with exactly this email.
+    async fn users_by_email(&self, tenant: &str, email: &str) -> CoreResult<Vec<User>>;
+    /// Replace a user's profile and credential; `Duplicate` when the new
+    /// email or username is taken in the connection; `Ok(None)` when the
+    /// user does not exist.
+    async fn update_user(&self, tenant: &str, user: &User) -> CoreResult<Option<InsertOutcome>>;
+    /// Delete a user; false if it did not exist.
+    async fn delete_user(&self, tenant: &str, user_id: &str) -> CoreResult<bool>;
+    /// Delete a connection's users with this email; how many were deleted.
+    async fn delete_users_by_email(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+        email: &str,
+    ) -> CoreResult<u64>;
+    /// Record a successful login: `last_login`, `last_ip`, `logins_count`,
+    /// and, when given, a replacement credential (rehash on login), in one statement.
+    async fn record_login(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        at: &str,
+        ip: Option<&str>,
+        new_credential: Option<&str>,
+    ) -> CoreResult<()>;
+    /// Search users.
+    async fn search_users(&self, tenant: &str, search: &UserSearch) -> CoreResult<UserPage>;
+}

@@ -1,0 +1,398 @@
+//! Import and export jobs: files (LZ4 in `job_blobs`), leases, batches, errors.
+
+use std::collections::HashSet;
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+use tern_core::model::{Job, JobSpec, JobStatus, User};
+use tern_core::store::{BatchApplied, BatchGate, ImportBatch, JobStore};
+use tern_core::{CoreError, CoreResult};
+
+use super::users::{UPDATE_USER, bind_user, decode_user};
+use super::{SqlStore, USER_COLUMNS, as_i64, storage, to_body};
+use crate::search_sql::Dialect;
+use crate::{bulk, copy_users, packed};
+
+const JOB_COLUMNS: &str = "id, status, created_at, updated_at, total_rows, processed_rows, inserted, updated, failed, status_details, body";
+
+fn decode_job(row: &AnyRow) -> CoreResult<Job> {
+    let n = |c: &str| {
+        row.try_get::<i64, _>(c)
+            .map(|v| u64::try_from(v).unwrap_or(0))
+            .map_err(storage)
+    };
+    let body: String = row.try_get("body").map_err(storage)?;
+    let spec: JobSpec =
+        serde_json::from_str(&body).map_err(|e| CoreError::Storage(format!("corrupt job: {e}")))?;
+    let status: String = row.try_get("status").map_err(storage)?;
+    Ok(Job {
+        id: row.try_get("id").map_err(storage)?,
+        spec,
+        status: JobStatus::parse(&status).unwrap_or(JobStatus::Failed),
+        created_at: row.try_get("created_at").map_err(storage)?,
+        updated_at: row.try_get("updated_at").map_err(storage)?,
+        total_rows: row
+            .try_get::<Option<i64>, _>("total_rows")
+            .map_err(storage)?
+            .map(|v| u64::try_from(v).unwrap_or(0)),
+        processed_rows: n("processed_rows")?,
+        inserted: n("inserted")?,
+        updated: n("updated")?,
+        failed: n("failed")?,
+        status_details: row.try_get("status_details").map_err(storage)?,
+    })
+}
+
+impl SqlStore {
+    /// One import batch in one transaction: its users, its error records and
+    /// the job's progress, committed after `after` passes. Returns what
+    /// happened and the users inserted.
+    async fn apply_batch(
+        &self,
+        tenant: &str,
+        job_id: &str,
+        b: &ImportBatch,
+        after: BatchGate,
+    ) -> CoreResult<(BatchApplied, u64)> {
+        if let Some(pg) = self
+            .copy_pool
+            .as_ref()
+            .filter(|_| b.optimistic && b.updates.is_empty())
+        {
+            let applied = copy_users::apply_batch(pg, tenant, job_id, b, after).await?;
+            let inserted = match applied {
+                BatchApplied::Applied => b.inserts.len() as u64,
+                BatchApplied::Collided => 0,
+            };
+            return Ok((applied, inserted));
+        }
+        // Wait before writing anything: on SQLite a waiting writer would
+        // hold the one write lock that the batch before it needs.
+        if !after.passed().await {
+            return Err(bulk::earlier_batch_failed());
+        }
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        let mut written: HashSet<String> = HashSet::new();
+        if !b.inserts.is_empty() {
+            // One statement for the batch's users (see `insert_users_sql`).
+            let param = bulk::user_rows_param(b)?;
+            written = sqlx::query_scalar(AssertSqlSafe(bulk::insert_users_sql(self.dialect)))
+                .bind(tenant)
+                .bind(param)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(storage)?
+                .into_iter()
+                .collect();
+            if b.optimistic && written.len() < b.inserts.len() {
+                tx.rollback().await.map_err(storage)?;
+                return Ok((BatchApplied::Collided, 0));
+            }
+        }
+        for user in &b.updates {
+            bind_user(sqlx::query(UPDATE_USER).bind(tenant), user)
+                .execute(&mut *tx)
+                .await
+                .map_err(storage)?;
+        }
+        let outcome = bulk::BatchOutcome::of(b, |id| written.contains(id));
+        if !outcome.records.is_empty() {
+            sqlx::query(AssertSqlSafe(bulk::insert_errors_sql(self.dialect)))
+                .bind(tenant)
+                .bind(job_id)
+                .bind(bulk::json_param(&outcome.records)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(storage)?;
+        }
+        sqlx::query(bulk::PROGRESS_SQL)
+            .bind(tenant)
+            .bind(job_id)
+            .bind(as_i64(b.processed_rows))
+            .bind(as_i64(outcome.inserted))
+            .bind(as_i64(outcome.updated))
+            .bind(as_i64(outcome.failed))
+            .bind(b.lease_until)
+            .bind(tern_core::clock::now_iso())
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok((BatchApplied::Applied, outcome.inserted_now))
+    }
+
+    /// Refresh PostgreSQL's statistics of `users` during a bulk import (see
+    /// `statistics`). A failure only costs speed: it is logged, not raised.
+    async fn analyze_users(&self) {
+        let analyzed = async {
+            // Only the columns the import lookups filter on: a fraction of the
+            // cost of analyzing all 24.
+            sqlx::query("ANALYZE users (tenant_id, connection_id, email, user_id, username)")
+                .execute(&self.pool)
+                .await?;
+            sqlx::query_scalar::<_, i64>(
+                "SELECT CAST(reltuples AS BIGINT) FROM pg_class WHERE oid = 'users'::regclass",
+            )
+            .fetch_one(&self.pool)
+            .await
+        }
+        .await;
+        match analyzed {
+            Ok(rows) => self
+                .import_statistics
+                .analyzed(u64::try_from(rows).unwrap_or(0)),
+            Err(e) => tracing::warn!(error = %e, "ANALYZE users failed; imports may slow down"),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl JobStore for SqlStore {
+    async fn insert_import_job(
+        &self,
+        tenant: &str,
+        job: &Job,
+        file: &str,
+        max_active: u64,
+    ) -> CoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        // The count and the insert share one statement, so two concurrent
+        // uploads on SQLite (one writer at a time) cannot both pass the limit.
+        let r = sqlx::query(
+            "INSERT INTO jobs (tenant_id, id, type, status, created_at, updated_at, body) \
+             SELECT $1, $2, 'users_import', $3, $4, $4, $5 \
+             WHERE (SELECT COUNT(*) FROM jobs WHERE tenant_id = $1 AND type = 'users_import' \
+                    AND status IN ('pending', 'processing')) < $6",
+        )
+        .bind(tenant)
+        .bind(&job.id)
+        .bind(job.status.as_str())
+        .bind(&job.created_at)
+        .bind(to_body(&job.spec))
+        .bind(as_i64(max_active))
+        .execute(&mut *tx)
+        .await
+        .map_err(storage)?;
+        if r.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO job_blobs (tenant_id, job_id, lz4) VALUES ($1, $2, $3)")
+            .bind(tenant)
+            .bind(&job.id)
+            .bind(packed::pack(file))
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(true)
+    }
+
+    async fn insert_export_job(&self, tenant: &str, job: &Job) -> CoreResult<()> {
+        sqlx::query("INSERT INTO jobs (tenant_id, id, type, status, created_at, updated_at, body) VALUES ($1, $2, 'users_export', $3, $4, $4, $5)")
+            .bind(tenant)
+            .bind(&job.id)
+            .bind(job.status.as_str())
+            .bind(&job.created_at)
+            .bind(to_body(&job.spec))
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn set_job_file(&self, tenant: &str, id: &str, content: &str) -> CoreResult<()> {
+        sqlx::query(
+            "INSERT INTO job_blobs (tenant_id, job_id, lz4) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, job_id) DO UPDATE SET lz4 = excluded.lz4",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(packed::pack(content))
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn get_job(&self, tenant: &str, id: &str) -> CoreResult<Option<Job>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)?;
+        row.map(|r| decode_job(&r)).transpose()
+    }
+
+    async fn job_file(&self, tenant: &str, id: &str) -> CoreResult<Option<String>> {
+        let stored: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT lz4 FROM job_blobs WHERE tenant_id = $1 AND job_id = $2")
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(storage)?;
+        if let Some(stored) = stored {
+            return packed::unpack(&stored).map(Some);
+        }
+        // A file stored before job files were compressed (migration 0006).
+        sqlx::query_scalar("SELECT content FROM job_files WHERE tenant_id = $1 AND job_id = $2")
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)
+    }
+
+    async fn claim_job(&self, now: i64, lease_secs: i64) -> CoreResult<Option<(String, Job)>> {
+        let candidates = sqlx::query(
+            "SELECT tenant_id, id FROM jobs WHERE status = 'pending' \
+             OR (status = 'processing' AND lease_until < $1) ORDER BY created_at LIMIT 5",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(storage)?;
+        for c in candidates {
+            let tenant: String = c.try_get("tenant_id").map_err(storage)?;
+            let id: String = c.try_get("id").map_err(storage)?;
+            // Conditional update: of several runners, exactly one wins the job.
+            let r = sqlx::query(
+                "UPDATE jobs SET status = 'processing', lease_until = $3, updated_at = $4 \
+                 WHERE tenant_id = $1 AND id = $2 \
+                 AND (status = 'pending' OR (status = 'processing' AND lease_until < $5))",
+            )
+            .bind(&tenant)
+            .bind(&id)
+            .bind(now + lease_secs)
+            .bind(tern_core::clock::now_iso())
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+            if r.rows_affected() == 1
+                && let Some(job) = self.get_job(&tenant, &id).await?
+            {
+                return Ok(Some((tenant, job)));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn set_job_total(&self, tenant: &str, id: &str, total: u64) -> CoreResult<()> {
+        sqlx::query("UPDATE jobs SET total_rows = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
+            .bind(as_i64(total))
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn apply_import_batch(
+        &self,
+        tenant: &str,
+        job_id: &str,
+        b: &ImportBatch,
+        after: BatchGate,
+    ) -> CoreResult<BatchApplied> {
+        let (applied, inserted) = self.apply_batch(tenant, job_id, b, after).await?;
+        let due = self.import_statistics.record(inserted);
+        // Statistics serve the lookups, which optimistic batches skip.
+        if self.dialect == Dialect::Postgres && due && !b.optimistic {
+            self.analyze_users().await;
+        }
+        Ok(applied)
+    }
+
+    async fn finish_job(
+        &self,
+        tenant: &str,
+        id: &str,
+        status: JobStatus,
+        details: Option<&str>,
+    ) -> CoreResult<()> {
+        sqlx::query("UPDATE jobs SET status = $3, status_details = $4, updated_at = $5, lease_until = 0 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
+            .bind(status.as_str())
+            .bind(details)
+            .bind(tern_core::clock::now_iso())
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn job_errors(&self, tenant: &str, id: &str) -> CoreResult<Vec<serde_json::Value>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT body FROM job_errors WHERE tenant_id = $1 AND job_id = $2 ORDER BY row_index",
+        )
+        .bind(tenant)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| serde_json::from_str(r).ok())
+            .collect())
+    }
+
+    async fn find_import_matches(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+        emails: &[String],
+        user_ids: &[String],
+        usernames: &[String],
+    ) -> CoreResult<Vec<User>> {
+        // One indexed lookup per key (an OR of the three made PostgreSQL
+        // scan the connection); a user matching twice is listed twice.
+        let sql = [("email", 3), ("user_id", 4), ("username", 5)]
+            .map(|(col, param)| {
+                format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = $2 \
+                     AND {col} IN ({})",
+                    bulk::json_text_list(self.dialect, param)
+                )
+            })
+            .join(" UNION ALL ");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(connection_id)
+            .bind(bulk::json_param(emails)?)
+            .bind(bulk::json_param(user_ids)?)
+            .bind(bulk::json_param(usernames)?)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
+        rows.iter().map(decode_user).collect()
+    }
+
+    async fn purge_jobs(&self, before: &str) -> CoreResult<u64> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        for table in ["job_blobs", "job_files", "job_errors"] {
+            let sql = format!(
+                "DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = {table}.tenant_id \
+                 AND j.id = {table}.job_id AND j.created_at < $1 AND j.status IN ('completed', 'failed'))"
+            );
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(before)
+                .execute(&mut *tx)
+                .await
+                .map_err(storage)?;
+        }
+        let r = sqlx::query(
+            "DELETE FROM jobs WHERE created_at < $1 AND status IN ('completed', 'failed')",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(r.rows_affected())
+    }
+}

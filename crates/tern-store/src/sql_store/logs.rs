@@ -1,0 +1,55 @@
+//! The tenant log.
+
+use sqlx::{AssertSqlSafe, Row};
+use tern_core::CoreResult;
+use tern_core::model::LogEvent;
+use tern_core::store::LogStore;
+
+use super::{SqlStore, decode_body, storage, to_body};
+
+#[async_trait::async_trait]
+impl LogStore for SqlStore {
+    async fn append_log(&self, tenant: &str, e: &LogEvent) -> CoreResult<()> {
+        sqlx::query(
+            "INSERT INTO logs (tenant_id, id, type, date, body) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(tenant)
+        .bind(&e.id)
+        .bind(&e.kind)
+        .bind(&e.date)
+        .bind(to_body(e))
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn list_logs(
+        &self,
+        tenant: &str,
+        kind: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> CoreResult<(Vec<LogEvent>, u64)> {
+        let filter = if kind.is_some() { "AND type = $2" } else { "" };
+        let count_sql = format!("SELECT COUNT(*) FROM logs WHERE tenant_id = $1 {filter}");
+        let page_sql = format!(
+            "SELECT body FROM logs WHERE tenant_id = $1 {filter} ORDER BY seq DESC LIMIT {limit} OFFSET {offset}"
+        );
+        let mut count = sqlx::query(AssertSqlSafe(count_sql)).bind(tenant);
+        let mut page = sqlx::query(AssertSqlSafe(page_sql)).bind(tenant);
+        if let Some(k) = kind {
+            count = count.bind(k);
+            page = page.bind(k);
+        }
+        let total: i64 = count
+            .fetch_one(&self.pool)
+            .await
+            .map_err(storage)?
+            .try_get(0)
+            .map_err(storage)?;
+        let rows = page.fetch_all(&self.pool).await.map_err(storage)?;
+        let events = rows.iter().map(decode_body).collect::<CoreResult<_>>()?;
+        Ok((events, u64::try_from(total).unwrap_or(0)))
+    }
+}

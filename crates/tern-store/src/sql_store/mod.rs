@@ -1,0 +1,230 @@
+//! The `Store` implementation over sqlx `AnyPool`: the pool and the helpers
+//! every entity shares here, one module per entity trait beside it.
+
+mod client_grants;
+mod clients;
+mod connections;
+mod jobs;
+mod logs;
+mod outbox;
+mod resource_servers;
+mod signing_keys;
+mod tenants;
+mod tickets;
+mod users;
+
+pub(crate) use users::{USER_COLUMNS, mfa_factors_column};
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
+use sqlx::query::Query as SqlxQuery;
+// Dynamic SQL in this store is built only from constants and from
+// `search_sql`, which binds every user value as a parameter; that is what
+// `AssertSqlSafe` asserts wherever it appears.
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, PgPool, Row};
+use tern_core::model::JsonObject;
+use tern_core::{CoreError, CoreResult};
+
+use crate::search_sql::Dialect;
+use crate::statistics::ImportStatistics;
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreOpenError {
+    /// The URL is neither `sqlite:` nor `postgres:`.
+    #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    /// Connecting failed.
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    /// A migration failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+/// Tern's store on SQLite or PostgreSQL.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    pool: AnyPool,
+    dialect: Dialect,
+    /// When bulk imports should refresh PostgreSQL's planner statistics.
+    import_statistics: std::sync::Arc<ImportStatistics>,
+    /// PostgreSQL only: a small native pool for what `Any` cannot do, COPY
+    /// (see `copy_users`). It connects on first use.
+    copy_pool: Option<PgPool>,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl SqlStore {
+    /// Connect to `sqlite://…` (the file is created when missing) or
+    /// `postgres://…`, and run that backend's migrations.
+    pub async fn open(url: &str) -> Result<Self, StoreOpenError> {
+        sqlx::any::install_default_drivers();
+        let (dialect, url) = if url.starts_with("sqlite:") {
+            let url = if url.contains("mode=") || url.contains(":memory:") {
+                url.to_string()
+            } else if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Dialect::Sqlite, url)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            (Dialect::Postgres, url.to_string())
+        } else {
+            return Err(StoreOpenError::UnsupportedUrl(url.to_string()));
+        };
+        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        if dialect == Dialect::Sqlite {
+            // One writer at a time is SQLite's nature; WAL lets readers go on
+            // while it writes, and busy_timeout makes writers queue instead of fail.
+            options = options
+                .max_connections(if url.contains(":memory:") { 1 } else { 8 })
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; \
+                             PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                });
+        } else {
+            options = options.max_connections(16);
+        }
+        let pool = options
+            .connect(&url)
+            .await
+            .map_err(StoreOpenError::Connect)?;
+        let migrator = match dialect {
+            Dialect::Sqlite => &SQLITE_MIGRATIONS,
+            Dialect::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await.map_err(StoreOpenError::Migrate)?;
+        let copy_pool = match dialect {
+            Dialect::Sqlite => None,
+            // One connection per import job runner is plenty.
+            Dialect::Postgres => Some(
+                PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_lazy(&url)
+                    .map_err(StoreOpenError::Connect)?,
+            ),
+        };
+        Ok(Self {
+            pool,
+            dialect,
+            import_statistics: Default::default(),
+            copy_pool,
+        })
+    }
+
+    /// The backend in use.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The underlying pool (benchmarks and tests compare against raw SQL).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    async fn get_doc<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        key: &str,
+        tenant: &str,
+        value: &str,
+    ) -> CoreResult<Option<T>> {
+        let sql = format!("SELECT body FROM {table} WHERE tenant_id = $1 AND {key} = $2");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)?;
+        row.map(|r| decode_body(&r)).transpose()
+    }
+
+    async fn list_docs<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        tenant: &str,
+        order: &str,
+    ) -> CoreResult<Vec<T>> {
+        let sql = format!("SELECT body FROM {table} WHERE tenant_id = $1 ORDER BY {order}");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
+        rows.iter().map(decode_body).collect()
+    }
+
+    async fn delete_doc(&self, table: &str, tenant: &str, id: &str) -> CoreResult<bool> {
+        let sql = format!("DELETE FROM {table} WHERE tenant_id = $1 AND id = $2");
+        let r = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Run an insert or update of a configuration document; a unique
+    /// violation becomes `Conflict` with `what` in the message.
+    async fn write_doc(&self, q: SqlxQuery<'_, Any, AnyArguments>, what: &str) -> CoreResult<u64> {
+        match q.execute(&self.pool).await {
+            Ok(r) => Ok(r.rows_affected()),
+            Err(e) if is_unique_violation(&e) => Err(CoreError::conflict(
+                "conflict",
+                format!("{what} already exists."),
+            )),
+            Err(e) => Err(storage(e)),
+        }
+    }
+}
+
+pub(crate) fn storage(e: sqlx::Error) -> CoreError {
+    // PostgreSQL cannot store U+0000 in text ("invalid byte sequence", 22021);
+    // that is the caller's input, not a server failure.
+    if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("22021") {
+        return CoreError::invalid_body(
+            "Text values must not contain the NUL character (\\u0000).",
+        );
+    }
+    tracing::error!(error = %e, "database error");
+    CoreError::Storage(e.to_string())
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+fn to_body<T: Serialize>(v: &T) -> String {
+    // Serialising our own model types cannot fail (no maps with non-string keys).
+    serde_json::to_string(v).unwrap_or_else(|_| "{}".into())
+}
+
+fn decode_body<T: DeserializeOwned>(row: &AnyRow) -> CoreResult<T> {
+    let body: String = row.try_get("body").map_err(storage)?;
+    serde_json::from_str(&body)
+        .map_err(|e| CoreError::Storage(format!("corrupt stored document: {e}")))
+}
+
+fn decode_object(s: &str) -> JsonObject {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+pub(crate) fn as_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,149 @@
+//! Password-change tickets, stored as the SHA-256 of their token.
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+use tern_core::store::TicketStore;
+use tern_core::tickets::{PasswordTicket, Redemption, TicketOptions};
+use tern_core::{CoreError, CoreResult};
+
+use super::{SqlStore, storage, to_body};
+
+const TICKET_COLUMNS: &str =
+    "token_hash, user_id, connection_id, created_at, expires_at, used_at, body";
+
+fn decode_ticket(row: &AnyRow) -> CoreResult<PasswordTicket> {
+    let body: String = row.try_get("body").map_err(storage)?;
+    let options: TicketOptions = serde_json::from_str(&body)
+        .map_err(|e| CoreError::Storage(format!("corrupt ticket: {e}")))?;
+    Ok(PasswordTicket {
+        token_hash: row.try_get("token_hash").map_err(storage)?,
+        user_id: row.try_get("user_id").map_err(storage)?,
+        connection_id: row.try_get("connection_id").map_err(storage)?,
+        created_at: row.try_get("created_at").map_err(storage)?,
+        expires_at: row.try_get("expires_at").map_err(storage)?,
+        used_at: row.try_get("used_at").map_err(storage)?,
+        options,
+    })
+}
+
+#[async_trait::async_trait]
+impl TicketStore for SqlStore {
+    async fn insert_password_ticket(&self, tenant: &str, t: &PasswordTicket) -> CoreResult<()> {
+        sqlx::query(
+            "INSERT INTO password_tickets (tenant_id, token_hash, user_id, connection_id, created_at, \
+             expires_at, used_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(tenant)
+        .bind(&t.token_hash)
+        .bind(&t.user_id)
+        .bind(&t.connection_id)
+        .bind(&t.created_at)
+        .bind(t.expires_at)
+        .bind(t.used_at.as_deref())
+        .bind(to_body(&t.options))
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn get_password_ticket(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+    ) -> CoreResult<Option<PasswordTicket>> {
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM password_tickets WHERE tenant_id = $1 AND token_hash = $2"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)?;
+        row.map(|r| decode_ticket(&r)).transpose()
+    }
+
+    async fn redeem_password_ticket(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+        now: i64,
+        credential: &str,
+    ) -> CoreResult<Redemption> {
+        let at = tern_core::clock::now_iso();
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        // The conditional update is the single-use guarantee: of two
+        // concurrent redemptions, the second finds used_at set (PostgreSQL
+        // re-checks the row after the first commits; SQLite has one writer).
+        let claimed = sqlx::query(
+            "UPDATE password_tickets SET used_at = $3 WHERE tenant_id = $1 AND token_hash = $2 \
+             AND used_at IS NULL AND expires_at > $4",
+        )
+        .bind(tenant)
+        .bind(token_hash)
+        .bind(&at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage)?;
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM password_tickets WHERE tenant_id = $1 AND token_hash = $2"
+        );
+        let ticket = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(token_hash)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(storage)?
+            .map(|r| decode_ticket(&r))
+            .transpose()?;
+        let Some(ticket) = ticket else {
+            return Ok(Redemption::Refused(None));
+        };
+        if claimed.rows_affected() == 0 {
+            // Nothing was written: the row says whether it was used or expired.
+            return Ok(Redemption::Refused(Some(ticket.state(now))));
+        }
+        let user = sqlx::query(
+            "UPDATE users SET credential = $3, updated_at = $4, \
+             email_verified = CASE WHEN $5 = 1 THEN 1 ELSE email_verified END \
+             WHERE tenant_id = $1 AND user_id = $2 AND connection_id = $6",
+        )
+        .bind(tenant)
+        .bind(&ticket.user_id)
+        .bind(credential)
+        .bind(&at)
+        .bind(i64::from(ticket.options.mark_email_as_verified))
+        .bind(&ticket.connection_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage)?;
+        if user.rows_affected() == 0 {
+            tx.rollback().await.map_err(storage)?;
+            return Ok(Redemption::UserGone);
+        }
+        // One reset closes every other link the user was sent.
+        sqlx::query(
+            "UPDATE password_tickets SET used_at = $3 WHERE tenant_id = $1 AND user_id = $2 \
+             AND used_at IS NULL",
+        )
+        .bind(tenant)
+        .bind(&ticket.user_id)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(Redemption::Done(ticket))
+    }
+
+    async fn purge_password_tickets(&self, before: i64) -> CoreResult<u64> {
+        let r = sqlx::query("DELETE FROM password_tickets WHERE expires_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(r.rows_affected())
+    }
+}

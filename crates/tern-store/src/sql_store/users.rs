@@ -1,0 +1,280 @@
+//! Users: real columns (they are searched), every statement scoped by tenant.
+
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query as SqlxQuery;
+use sqlx::{Any, AssertSqlSafe, Row};
+use tern_core::CoreResult;
+use tern_core::model::{User, UserSource};
+use tern_core::store::{InsertOutcome, UserPage, UserSearch, UserStore};
+
+use super::{SqlStore, decode_object, is_unique_violation, storage};
+use crate::search_sql::{self, SqlValue};
+
+pub(crate) const USER_COLUMNS: &str = "user_id, connection_id, connection_name, email, email_verified, \
+    username, phone_number, phone_verified, name, given_name, family_name, nickname, picture, \
+    blocked, app_metadata, user_metadata, created_at, updated_at, last_login, last_ip, \
+    logins_count, credential, source, mfa_factors";
+
+pub(super) fn decode_user(row: &AnyRow) -> CoreResult<User> {
+    let get_s = |c: &str| row.try_get::<String, _>(c).map_err(storage);
+    let get_o = |c: &str| row.try_get::<Option<String>, _>(c).map_err(storage);
+    let get_b = |c: &str| row.try_get::<i64, _>(c).map(|v| v != 0).map_err(storage);
+    let source = get_s("source")?;
+    Ok(User {
+        user_id: get_s("user_id")?,
+        connection_id: get_s("connection_id")?,
+        connection_name: get_s("connection_name")?,
+        email: get_o("email")?,
+        email_verified: get_b("email_verified")?,
+        username: get_o("username")?,
+        phone_number: get_o("phone_number")?,
+        phone_verified: get_b("phone_verified")?,
+        name: get_o("name")?,
+        given_name: get_o("given_name")?,
+        family_name: get_o("family_name")?,
+        nickname: get_o("nickname")?,
+        picture: get_o("picture")?,
+        blocked: get_b("blocked")?,
+        app_metadata: decode_object(&get_s("app_metadata")?),
+        user_metadata: decode_object(&get_s("user_metadata")?),
+        created_at: get_s("created_at")?,
+        updated_at: get_s("updated_at")?,
+        last_login: get_o("last_login")?,
+        last_ip: get_o("last_ip")?,
+        logins_count: row.try_get::<i64, _>("logins_count").map_err(storage)?,
+        credential: get_o("credential")?,
+        source: UserSource::parse(&source).unwrap_or(UserSource::Api),
+        mfa_factors: get_o("mfa_factors")?
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default(),
+    })
+}
+
+/// The `mfa_factors` column: JSON text, NULL when there are none.
+pub(crate) fn mfa_factors_column(u: &User) -> Option<String> {
+    (!u.mfa_factors.is_empty()).then(|| serde_json::Value::from(u.mfa_factors.clone()).to_string())
+}
+
+/// Bind the profile columns of a user in `USER_COLUMNS` order after `tenant_id`.
+pub(super) fn bind_user<'q>(
+    q: SqlxQuery<'q, Any, AnyArguments>,
+    u: &'q User,
+) -> SqlxQuery<'q, Any, AnyArguments> {
+    q.bind(&u.user_id)
+        .bind(&u.connection_id)
+        .bind(&u.connection_name)
+        .bind(u.email.as_deref())
+        .bind(i64::from(u.email_verified))
+        .bind(u.username.as_deref())
+        .bind(u.phone_number.as_deref())
+        .bind(i64::from(u.phone_verified))
+        .bind(u.name.as_deref())
+        .bind(u.given_name.as_deref())
+        .bind(u.family_name.as_deref())
+        .bind(u.nickname.as_deref())
+        .bind(u.picture.as_deref())
+        .bind(i64::from(u.blocked))
+        .bind(serde_json::Value::Object(u.app_metadata.clone()).to_string())
+        .bind(serde_json::Value::Object(u.user_metadata.clone()).to_string())
+        .bind(&u.created_at)
+        .bind(&u.updated_at)
+        .bind(u.last_login.as_deref())
+        .bind(u.last_ip.as_deref())
+        .bind(u.logins_count)
+        .bind(u.credential.as_deref())
+        .bind(u.source.as_str())
+        .bind(mfa_factors_column(u))
+}
+
+fn bind_values<'q>(
+    mut q: SqlxQuery<'q, Any, AnyArguments>,
+    values: &'q [SqlValue],
+) -> SqlxQuery<'q, Any, AnyArguments> {
+    for v in values {
+        q = match v {
+            SqlValue::Text(s) => q.bind(s.as_str()),
+            SqlValue::Int(i) => q.bind(*i),
+        };
+    }
+    q
+}
+
+/// Replace a user's profile and credential (parameters in `bind_user` order);
+/// id, connection, creation time and source must match and never change.
+pub(super) const UPDATE_USER: &str = "UPDATE users SET email = $5, email_verified = $6, username = $7, phone_number = $8, \
+    phone_verified = $9, name = $10, given_name = $11, family_name = $12, nickname = $13, \
+    picture = $14, blocked = $15, app_metadata = $16, user_metadata = $17, updated_at = $19, \
+    last_login = $20, last_ip = $21, logins_count = $22, credential = $23, mfa_factors = $25 \
+    WHERE tenant_id = $1 AND user_id = $2 AND connection_id = $3 AND connection_name = $4 \
+    AND created_at = $18 AND source = $24";
+
+#[async_trait::async_trait]
+impl UserStore for SqlStore {
+    async fn insert_user(&self, tenant: &str, u: &User) -> CoreResult<InsertOutcome> {
+        let sql = format!(
+            "INSERT INTO users (tenant_id, {USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
+        );
+        let q = bind_user(sqlx::query(AssertSqlSafe(sql)).bind(tenant), u);
+        match q.execute(&self.pool).await {
+            Ok(_) => Ok(InsertOutcome::Inserted),
+            Err(e) if is_unique_violation(&e) => Ok(InsertOutcome::Duplicate),
+            Err(e) => Err(storage(e)),
+        }
+    }
+
+    async fn get_user(&self, tenant: &str, user_id: &str) -> CoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND user_id = $2");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)?;
+        row.map(|r| decode_user(&r)).transpose()
+    }
+
+    async fn get_user_by_email(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+        email: &str,
+    ) -> CoreResult<Option<User>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = $2 AND email = $3"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(connection_id)
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)?;
+        row.map(|r| decode_user(&r)).transpose()
+    }
+
+    async fn get_user_by_username(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+        username: &str,
+    ) -> CoreResult<Option<User>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = $2 AND username = $3"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(connection_id)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)?;
+        row.map(|r| decode_user(&r)).transpose()
+    }
+
+    async fn users_by_email(&self, tenant: &str, email: &str) -> CoreResult<Vec<User>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND email = $2 ORDER BY created_at, user_id"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(email)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
+        rows.iter().map(decode_user).collect()
+    }
+
+    async fn update_user(&self, tenant: &str, u: &User) -> CoreResult<Option<InsertOutcome>> {
+        // The id and connection never change; every other column is replaced.
+        let q = bind_user(sqlx::query(UPDATE_USER).bind(tenant), u);
+        match q.execute(&self.pool).await {
+            Ok(r) if r.rows_affected() > 0 => Ok(Some(InsertOutcome::Inserted)),
+            Ok(_) => Ok(None),
+            Err(e) if is_unique_violation(&e) => Ok(Some(InsertOutcome::Duplicate)),
+            Err(e) => Err(storage(e)),
+        }
+    }
+
+    async fn delete_user(&self, tenant: &str, user_id: &str) -> CoreResult<bool> {
+        let r = sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn delete_users_by_email(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+        email: &str,
+    ) -> CoreResult<u64> {
+        let r = sqlx::query(
+            "DELETE FROM users WHERE tenant_id = $1 AND connection_id = $2 AND email = $3",
+        )
+        .bind(tenant)
+        .bind(connection_id)
+        .bind(email)
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(r.rows_affected())
+    }
+
+    async fn record_login(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        at: &str,
+        ip: Option<&str>,
+        new_credential: Option<&str>,
+    ) -> CoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET last_login = $3, last_ip = $4, logins_count = logins_count + 1, \
+             credential = COALESCE($5, credential) WHERE tenant_id = $1 AND user_id = $2",
+        )
+        .bind(tenant)
+        .bind(user_id)
+        .bind(at)
+        .bind(ip)
+        .bind(new_credential)
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn search_users(&self, tenant: &str, s: &UserSearch) -> CoreResult<UserPage> {
+        let (filter, values) = match &s.query {
+            Some(q) => search_sql::where_clause(q, self.dialect, 2),
+            None => ("1=1".to_string(), Vec::new()),
+        };
+        let order = s
+            .sort
+            .as_ref()
+            .map(|o| search_sql::order_by(o, self.dialect))
+            .unwrap_or_else(|| "created_at ASC, user_id ASC".into());
+        let count_sql = format!("SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND ({filter})");
+        let total: i64 = bind_values(sqlx::query(AssertSqlSafe(count_sql)).bind(tenant), &values)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(storage)?
+            .try_get(0)
+            .map_err(storage)?;
+        let page_sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND ({filter}) ORDER BY {order} LIMIT {} OFFSET {}",
+            s.limit, s.offset
+        );
+        let rows = bind_values(sqlx::query(AssertSqlSafe(page_sql)).bind(tenant), &values)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(UserPage {
+            users: rows.iter().map(decode_user).collect::<CoreResult<_>>()?,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
+}
