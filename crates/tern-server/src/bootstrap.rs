@@ -170,7 +170,7 @@ pub async fn bootstrap(
             token_endpoint_auth_method: "client_secret_post".into(),
             client_metadata: Default::default(),
             global: false,
-            secret_hash: crate::routes::clients::hash_secret(&client_secret),
+            secret_hash: crate::client_secret::hash_secret(&client_secret),
         })
         .await?;
     store

@@ -8,7 +8,6 @@
 //! With import mode off the same login path asks the legacy store every time
 //! and keeps only the profile (see `legacy_ops`).
 
-use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tern_core::CoreError;
 use tern_core::legacy::{
@@ -18,7 +17,7 @@ use tern_core::login::{Verdict, verify_password};
 use tern_core::model::{Connection, LogEvent, User, UserSource};
 use tern_core::store::InsertOutcome;
 
-use crate::error::OAuthError;
+use crate::login::LoginFailure;
 use crate::state::AppState;
 
 /// Whether logins on this connection consult the legacy store: "use my own
@@ -76,12 +75,8 @@ async fn mark_migrated(
     }
 }
 
-fn wrong() -> OAuthError {
-    OAuthError::new(
-        StatusCode::FORBIDDEN,
-        "invalid_grant",
-        "Wrong email or password.",
-    )
+fn wrong() -> LoginFailure {
+    LoginFailure::WrongCredentials
 }
 
 /// Run the legacy login and migrate the user. `existing` is a local user
@@ -94,7 +89,7 @@ pub async fn login(
     username: &str,
     password: &str,
     ev: &mut LogEvent,
-) -> Result<User, OAuthError> {
+) -> Result<User, LoginFailure> {
     let Some(legacy) = s.legacy.as_ref() else {
         return Err(wrong());
     };
@@ -115,11 +110,7 @@ pub async fn login(
             ev.kind = "f".into();
             ev.description = Some(format!("Legacy login failed; nothing was stored: {e}"));
             s.log(ev.clone()).await;
-            return Err(OAuthError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "The legacy user store could not verify the credentials; try again later.",
-            ));
+            return Err(LoginFailure::LegacyUnavailable);
         }
     };
     if crate::legacy_ops::authoritative(s, connection) {
@@ -146,7 +137,7 @@ pub async fn login(
     let pw = password.to_string();
     let credential = tokio::task::spawn_blocking(move || state.policy.hash(&pw))
         .await
-        .map_err(|_| OAuthError::server_error())?;
+        .map_err(|_| LoginFailure::Internal)?;
 
     if let Some(mut user) = existing {
         // Known locally without a password: the legacy login proves the typed
@@ -214,7 +205,7 @@ pub async fn login(
                 verify_password(Some(&check), &pw, &state.policy)
             })
             .await
-            .map_err(|_| OAuthError::server_error())?;
+            .map_err(|_| LoginFailure::Internal)?;
             if matches!(verdict, Verdict::Valid { .. }) {
                 Ok(stored)
             } else {

@@ -8,8 +8,8 @@ use tern_core::model::{Client, Connection, LogEvent, User};
 use tern_core::tickets::{PasswordTicket, TicketOptions};
 use tern_core::{CoreResult, ids};
 
+use crate::client_secret::hash_secret;
 use crate::lazy::{self, LegacyLookup, ResetMigration};
-use crate::routes::clients::hash_secret;
 use crate::state::AppState;
 
 /// The path of the reset page.

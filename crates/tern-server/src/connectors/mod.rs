@@ -94,7 +94,7 @@ impl TokenSource for OwnTokens {
         scope: Option<&str>,
     ) -> Result<(String, i64), String> {
         let inner = self.0.upgrade().ok_or("the server is shutting down")?;
-        crate::routes::oauth::internal_client_token(
+        crate::tokens::internal_client_token(
             &AppState(inner),
             client_id,
             client_secret,

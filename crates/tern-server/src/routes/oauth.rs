@@ -8,20 +8,17 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use serde_json::{Value, json};
-use tern_core::clock::{now_epoch, now_iso};
-use tern_core::login::{Verdict, verify_password};
-use tern_core::model::{Client, Connection, LogEvent, ResourceServer, User};
+use serde_json::Value;
+use tern_core::model::{Client, LogEvent};
 
-use super::clients::secret_matches;
 use crate::auth::{bearer, verify_bearer};
 use crate::body::read_limited;
+use crate::client_secret::secret_matches;
 use crate::error::OAuthError;
 use crate::state::AppState;
+use crate::{login, tokens};
 
 const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
-/// id_token lifetime (Auth0's default, 10 h).
-const ID_TOKEN_LIFETIME: i64 = 36_000;
 
 /// Token request parameters from a form or a JSON body. JSON `null`s (sent by
 /// auth0-python) count as absent.
@@ -194,7 +191,7 @@ pub async fn token(
         };
         match grant.as_str() {
             "client_credentials" => {
-                client_credentials_grant(
+                tokens::client_credentials(
                     &s,
                     &client,
                     secret.is_some(),
@@ -222,194 +219,6 @@ pub async fn token(
     resp
 }
 
-/// Tern asking itself for a client-credentials token (the HTTP connector
-/// calling a legacy API protected by Tern). It goes through the same checks,
-/// signing and tenant log as `POST /oauth/token` — secret, grant type, client
-/// grant, scopes — without a network round trip to its own public URL, which
-/// is often a TLS proxy the server cannot reach from inside. Returns the
-/// token and its lifetime in seconds, or why it was refused.
-pub async fn internal_client_token(
-    s: &AppState,
-    client_id: &str,
-    client_secret: &str,
-    audience: &str,
-    scope: Option<&str>,
-) -> Result<(String, i64), String> {
-    let client = s
-        .store
-        .get_client(s.tid(), client_id)
-        .await
-        .map_err(|e| format!("storage error: {e}"))?
-        .filter(|c| secret_matches(c, client_secret));
-    let Some(client) = client else {
-        let mut ev = LogEvent::new(
-            "feccft",
-            "Client authentication failed (Tern's own connector: unknown client or wrong secret)",
-        );
-        ev.client_id = Some(client_id.to_string());
-        s.log(ev).await;
-        return Err(format!(
-            "client '{client_id}': unknown client or wrong secret"
-        ));
-    };
-    let body = client_credentials_grant(s, &client, true, Some(audience), scope, None)
-        .await
-        .map_err(|e| e.description)?;
-    let token = body["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let lifetime = body["expires_in"].as_i64().unwrap_or(0);
-    Ok((token, lifetime))
-}
-
-async fn client_credentials_grant(
-    s: &AppState,
-    client: &Client,
-    had_secret: bool,
-    audience: Option<&str>,
-    scope: Option<&str>,
-    ip: Option<String>,
-) -> Result<Value, OAuthError> {
-    let fail = |msg: String| {
-        let mut ev = LogEvent::new("feccft", msg.clone());
-        ev.client_id = Some(client.client_id.clone());
-        ev.client_name = Some(client.name.clone());
-        ev.ip = ip.clone();
-        (ev, OAuthError::access_denied(msg))
-    };
-    let outcome: Result<Value, (LogEvent, OAuthError)> = async {
-        if !had_secret {
-            return Err(fail("Client credentials require a client secret.".into()));
-        }
-        if !client.grant_types.iter().any(|g| g == "client_credentials") {
-            let (ev, _) = fail("Grant type 'client_credentials' not allowed for the client.".into());
-            return Err((ev, OAuthError::new(StatusCode::FORBIDDEN, "unauthorized_client", "Grant type 'client_credentials' not allowed for the client.")));
-        }
-        let audience = audience
-            .ok_or_else(|| fail("No audience parameter was provided, and no default audience has been configured".into()))?;
-        let rs = s
-            .store
-            .get_resource_server(s.tid(), audience)
-            .await
-            .map_err(|e| (LogEvent::new("feccft", "storage error"), e.into()))?
-            .filter(|rs| rs.identifier == audience)
-            .ok_or_else(|| fail(format!("Service not found: {audience}")))?;
-        let grant = s
-            .store
-            .find_client_grant(s.tid(), &client.client_id, audience)
-            .await
-            .map_err(|e| (LogEvent::new("feccft", "storage error"), e.into()))?
-            .ok_or_else(|| {
-                fail(format!(
-                    "Client is not authorized to access \"{audience}\". You need to create a \"client-grant\" associated to this API."
-                ))
-            })?;
-        let scopes: Vec<&str> = match scope {
-            Some(req) => req.split_whitespace().filter(|sc| grant.scope.iter().any(|g| g == sc)).collect(),
-            None => grant.scope.iter().map(String::as_str).collect(),
-        };
-        let now = now_epoch();
-        let claims = json!({
-            "iss": s.issuer(),
-            "sub": format!("{}@clients", client.client_id),
-            "aud": rs.identifier,
-            "iat": now,
-            "exp": now + rs.token_lifetime,
-            "scope": scopes.join(" "),
-            "gty": "client-credentials",
-            "azp": client.client_id,
-            "jti": tern_core::ids::client_secret()[..24].to_string(),
-        });
-        let token = s.keys.sign(&claims).map_err(|_| (LogEvent::new("feccft", "signing failed"), OAuthError::server_error()))?;
-        Ok(json!({"access_token": token, "scope": scopes.join(" "), "expires_in": rs.token_lifetime, "token_type": "Bearer"}))
-    }
-    .await;
-    match outcome {
-        Ok(body) => {
-            let mut ev = LogEvent::new("seccft", "Client Credentials for Access Token");
-            ev.client_id = Some(client.client_id.clone());
-            ev.client_name = Some(client.name.clone());
-            ev.ip = ip;
-            s.log(ev).await;
-            Ok(body)
-        }
-        Err((ev, err)) => {
-            s.log(ev).await;
-            Err(err)
-        }
-    }
-}
-
-/// The connection a password grant authenticates against.
-async fn login_connection(
-    s: &AppState,
-    client: &Client,
-    realm: Option<&str>,
-) -> Result<Connection, OAuthError> {
-    let enabled = |c: &Connection| c.enabled_clients.iter().any(|id| id == &client.client_id);
-    match realm {
-        Some(name) => {
-            let c = s.store.get_connection_by_name(s.tid(), name).await?;
-            c.filter(enabled).ok_or_else(|| {
-                OAuthError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    format!(
-                        "The connection '{name}' does not exist or is not enabled for this client."
-                    ),
-                )
-            })
-        }
-        None => {
-            let mut all: Vec<Connection> = s
-                .store
-                .list_connections(s.tid())
-                .await?
-                .into_iter()
-                .filter(enabled)
-                .collect();
-            if all.len() == 1 {
-                Ok(all.remove(0))
-            } else {
-                // Auth0 answers 500 here; a missing realm is the caller's to fix, so Tern says 400.
-                Err(OAuthError::invalid_request(
-                    "Authorization server not configured with default connection: pass 'realm' (the connection name).",
-                ))
-            }
-        }
-    }
-}
-
-/// The API a user-facing grant asks a token for: the single place every
-/// grant that issues tokens to users checks its audience, so an API marked
-/// machine-to-machine only can never get a user token, whatever the grant.
-pub(crate) async fn user_audience(
-    s: &AppState,
-    audience: Option<&str>,
-) -> Result<Option<ResourceServer>, OAuthError> {
-    let Some(a) = audience else {
-        return Ok(None);
-    };
-    let rs = s
-        .store
-        .get_resource_server(s.tid(), a)
-        .await?
-        .filter(|rs| rs.identifier == a)
-        .ok_or_else(|| OAuthError::access_denied(format!("Service not found: {a}")))?;
-    if rs.is_system {
-        return Err(OAuthError::access_denied(
-            "Tern does not issue user tokens for the Management API; use a machine-to-machine client.",
-        ));
-    }
-    if rs.tern_machine_to_machine_only {
-        return Err(OAuthError::access_denied(format!(
-            "The API '{a}' accepts machine-to-machine tokens only (tern_machine_to_machine_only): users cannot get tokens for it; use the client_credentials grant with a client grant."
-        )));
-    }
-    Ok(Some(rs))
-}
-
 async fn password_grant(
     s: &AppState,
     client: &Client,
@@ -428,14 +237,14 @@ async fn password_grant(
             format!("Grant type '{grant}' not allowed for the client."),
         ));
     }
-    let username = p.require("username")?.to_string();
-    let password = p.require("password")?.to_string();
+    let username = p.require("username")?;
+    let password = p.require("password")?;
     let realm = if grant == PASSWORD_REALM {
         Some(p.require("realm")?)
     } else {
         p.get("realm")
     };
-    let connection = login_connection(s, client, realm).await?;
+    let connection = login::connection_for(s, client, realm).await?;
     // No scope requested: an access token only (an id_token needs `openid`).
     let requested_scope: Vec<String> = p
         .get("scope")
@@ -443,184 +252,16 @@ async fn password_grant(
         .split_whitespace()
         .map(str::to_string)
         .collect();
-    let api = user_audience(s, p.get("audience")).await?;
-
-    let lookup = username.trim().to_lowercase();
-    let user = if lookup.contains('@') {
-        s.store
-            .get_user_by_email(s.tid(), &connection.id, &lookup)
-            .await?
-    } else {
-        s.store
-            .get_user_by_username(s.tid(), &connection.id, username.trim())
-            .await?
+    let api = tokens::user_audience(s, p.get("audience")).await?;
+    let attempt = login::PasswordLogin {
+        client,
+        connection: &connection,
+        username,
+        password,
+        ip: &ip,
     };
-    let mut ev = LogEvent::new("f", "");
-    ev.client_id = Some(client.client_id.clone());
-    ev.client_name = Some(client.name.clone());
-    ev.ip = Some(ip.clone());
-    ev.user_name = Some(username.clone());
-    ev.connection = Some(connection.name.clone());
-    ev.connection_id = Some(connection.id.clone());
-    ev.user_id = user.as_ref().map(|u| u.user_id.clone());
-    let wrong = || {
-        OAuthError::new(
-            StatusCode::FORBIDDEN,
-            "invalid_grant",
-            "Wrong email or password.",
-        )
-    };
-    // Lazy migration: a user Tern does not know (or knows without a password)
-    // is checked against the legacy store, and stored on success; with
-    // import mode off the legacy store checks every login.
-    let lazy = crate::lazy::consults_legacy(s, &connection, user.as_ref());
-    let (user, rehash) = if lazy {
-        (
-            crate::lazy::login(s, &connection, user, &username, &password, &mut ev).await?,
-            None,
-        )
-    } else {
-        let policy_state = s.clone();
-        let user_for_check = user.clone();
-        let verdict = tokio::task::spawn_blocking(move || {
-            verify_password(user_for_check.as_ref(), &password, &policy_state.policy)
-        })
-        .await
-        .map_err(|_| OAuthError::server_error())?;
-
-        match verdict {
-            Verdict::Valid { rehash } => (user.ok_or_else(OAuthError::server_error)?, rehash),
-            Verdict::UnknownUser => {
-                ev.kind = "fu".into();
-                ev.description = Some("Wrong email or password.".into());
-                s.log(ev).await;
-                return Err(wrong());
-            }
-            Verdict::NoCredential => {
-                ev.kind = "fp".into();
-                ev.description =
-                    Some("Password change required: the user has no password yet".into());
-                s.log(ev).await;
-                return Err(wrong());
-            }
-            Verdict::WrongPassword => {
-                ev.kind = "fp".into();
-                ev.description = Some("Wrong email or password.".into());
-                s.log(ev).await;
-                return Err(wrong());
-            }
-            Verdict::UnreadableCredential(why) => {
-                tracing::error!(user_id = ?ev.user_id, %why, "stored credential cannot be parsed");
-                ev.description = Some(format!("Stored credential cannot be read: {why}"));
-                s.log(ev).await;
-                return Err(wrong());
-            }
-        }
-    };
-    if user.blocked {
-        ev.description = Some("user is blocked".into());
-        s.log(ev).await;
-        return Err(OAuthError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "user is blocked",
-        ));
-    }
-    let now_s = now_iso();
-    s.store
-        .record_login(s.tid(), &user.user_id, &now_s, Some(&ip), rehash.as_deref())
-        .await?;
-    ev.kind = "s".into();
-    ev.description = Some(
-        if rehash.is_some() {
-            "Success Login (password upgraded to the current hash policy)"
-        } else {
-            "Success Login"
-        }
-        .into(),
-    );
-    s.log(ev).await;
-
-    issue_user_tokens(s, client, &user, api.as_ref(), &requested_scope)
-}
-
-fn issue_user_tokens(
-    s: &AppState,
-    client: &Client,
-    user: &User,
-    api: Option<&ResourceServer>,
-    requested: &[String],
-) -> Result<Value, OAuthError> {
-    const OIDC: &[&str] = &["openid", "profile", "email", "offline_access"];
-    let scopes: Vec<&str> = requested
-        .iter()
-        .map(String::as_str)
-        .filter(|sc| {
-            OIDC.contains(sc) || api.is_some_and(|a| a.scopes.iter().any(|d| d.value == *sc))
-        })
-        .collect();
-    let openid = scopes.contains(&"openid");
-    let userinfo = format!("{}userinfo", s.issuer());
-    let aud = match api {
-        Some(a) if openid => json!([a.identifier, userinfo]),
-        Some(a) => json!(a.identifier),
-        None => json!(userinfo),
-    };
-    let lifetime = api.map_or(tern_core::model::default_token_lifetime(), |a| {
-        a.token_lifetime
-    });
-    let now = now_epoch();
-    let access = json!({
-        "iss": s.issuer(),
-        "sub": user.user_id,
-        "aud": aud,
-        "iat": now,
-        "exp": now + lifetime,
-        "scope": scopes.join(" "),
-        "gty": "password",
-        "azp": client.client_id,
-    });
-    let mut body = json!({
-        "access_token": s.keys.sign(&access).map_err(|_| OAuthError::server_error())?,
-        "scope": scopes.join(" "),
-        "expires_in": lifetime,
-        "token_type": "Bearer",
-    });
-    if openid {
-        let mut id = profile_claims(user, &scopes);
-        id["iss"] = json!(s.issuer());
-        id["aud"] = json!(client.client_id);
-        id["iat"] = json!(now);
-        id["exp"] = json!(now + ID_TOKEN_LIFETIME);
-        body["id_token"] = json!(s.keys.sign(&id).map_err(|_| OAuthError::server_error())?);
-    }
-    Ok(body)
-}
-
-/// OIDC claims of a user for the granted scopes.
-fn profile_claims(user: &User, scopes: &[&str]) -> Value {
-    let mut c = json!({"sub": user.user_id});
-    if scopes.contains(&"profile") {
-        for (k, v) in [
-            ("name", &user.name),
-            ("nickname", &user.nickname),
-            ("picture", &user.picture),
-            ("given_name", &user.given_name),
-            ("family_name", &user.family_name),
-        ] {
-            if let Some(v) = v {
-                c[k] = json!(v);
-            }
-        }
-        c["updated_at"] = json!(user.updated_at);
-    }
-    if scopes.contains(&"email") {
-        if let Some(e) = &user.email {
-            c["email"] = json!(e);
-        }
-        c["email_verified"] = json!(user.email_verified);
-    }
-    c
+    let user = login::password_login(s, attempt).await?;
+    tokens::user_tokens(s, client, &user, api.as_ref(), &requested_scope, "password")
 }
 
 /// `GET|POST /userinfo`: the profile of the user a token was issued to.
@@ -652,7 +293,7 @@ pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response
     match s.store.get_user(s.tid(), &sub).await {
         Ok(Some(u)) => {
             let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
-            Json(profile_claims(&u, &scopes)).into_response()
+            Json(tokens::profile_claims(&u, &scopes)).into_response()
         }
         Ok(None) => deny("The user no longer exists."),
         Err(e) => OAuthError::from(e).into_response(),

@@ -1,0 +1,248 @@
+//! Minting tokens: the one place access and ID tokens are built and signed,
+//! whichever front end authenticated the caller (`POST /oauth/token`, Tern's
+//! own connectors asking for a machine token).
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use tern_core::clock::now_epoch;
+use tern_core::model::{Client, LogEvent, ResourceServer, User};
+
+use crate::client_secret::secret_matches;
+use crate::error::OAuthError;
+use crate::state::AppState;
+
+/// id_token lifetime (Auth0's default, 10 h).
+const ID_TOKEN_LIFETIME: i64 = 36_000;
+
+/// Tern asking itself for a client-credentials token (the HTTP connector
+/// calling a legacy API protected by Tern). It goes through the same checks,
+/// signing and tenant log as `POST /oauth/token` — secret, grant type, client
+/// grant, scopes — without a network round trip to its own public URL, which
+/// is often a TLS proxy the server cannot reach from inside. Returns the
+/// token and its lifetime in seconds, or why it was refused.
+pub async fn internal_client_token(
+    s: &AppState,
+    client_id: &str,
+    client_secret: &str,
+    audience: &str,
+    scope: Option<&str>,
+) -> Result<(String, i64), String> {
+    let client = s
+        .store
+        .get_client(s.tid(), client_id)
+        .await
+        .map_err(|e| format!("storage error: {e}"))?
+        .filter(|c| secret_matches(c, client_secret));
+    let Some(client) = client else {
+        let mut ev = LogEvent::new(
+            "feccft",
+            "Client authentication failed (Tern's own connector: unknown client or wrong secret)",
+        );
+        ev.client_id = Some(client_id.to_string());
+        s.log(ev).await;
+        return Err(format!(
+            "client '{client_id}': unknown client or wrong secret"
+        ));
+    };
+    let body = client_credentials(s, &client, true, Some(audience), scope, None)
+        .await
+        .map_err(|e| e.description)?;
+    let token = body["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let lifetime = body["expires_in"].as_i64().unwrap_or(0);
+    Ok((token, lifetime))
+}
+
+/// The `client_credentials` grant for an authenticated client: grant type,
+/// audience, client grant and scopes checked, the token signed, the outcome
+/// logged (`seccft`/`feccft`). `had_secret`: the client proved a secret.
+pub async fn client_credentials(
+    s: &AppState,
+    client: &Client,
+    had_secret: bool,
+    audience: Option<&str>,
+    scope: Option<&str>,
+    ip: Option<String>,
+) -> Result<Value, OAuthError> {
+    let fail = |msg: String| {
+        let mut ev = LogEvent::new("feccft", msg.clone());
+        ev.client_id = Some(client.client_id.clone());
+        ev.client_name = Some(client.name.clone());
+        ev.ip = ip.clone();
+        (ev, OAuthError::access_denied(msg))
+    };
+    let outcome: Result<Value, (LogEvent, OAuthError)> = async {
+        if !had_secret {
+            return Err(fail("Client credentials require a client secret.".into()));
+        }
+        if !client.grant_types.iter().any(|g| g == "client_credentials") {
+            let (ev, _) = fail("Grant type 'client_credentials' not allowed for the client.".into());
+            return Err((ev, OAuthError::new(StatusCode::FORBIDDEN, "unauthorized_client", "Grant type 'client_credentials' not allowed for the client.")));
+        }
+        let audience = audience
+            .ok_or_else(|| fail("No audience parameter was provided, and no default audience has been configured".into()))?;
+        let rs = s
+            .store
+            .get_resource_server(s.tid(), audience)
+            .await
+            .map_err(|e| (LogEvent::new("feccft", "storage error"), e.into()))?
+            .filter(|rs| rs.identifier == audience)
+            .ok_or_else(|| fail(format!("Service not found: {audience}")))?;
+        let grant = s
+            .store
+            .find_client_grant(s.tid(), &client.client_id, audience)
+            .await
+            .map_err(|e| (LogEvent::new("feccft", "storage error"), e.into()))?
+            .ok_or_else(|| {
+                fail(format!(
+                    "Client is not authorized to access \"{audience}\". You need to create a \"client-grant\" associated to this API."
+                ))
+            })?;
+        let scopes: Vec<&str> = match scope {
+            Some(req) => req.split_whitespace().filter(|sc| grant.scope.iter().any(|g| g == sc)).collect(),
+            None => grant.scope.iter().map(String::as_str).collect(),
+        };
+        let now = now_epoch();
+        let claims = json!({
+            "iss": s.issuer(),
+            "sub": format!("{}@clients", client.client_id),
+            "aud": rs.identifier,
+            "iat": now,
+            "exp": now + rs.token_lifetime,
+            "scope": scopes.join(" "),
+            "gty": "client-credentials",
+            "azp": client.client_id,
+            "jti": tern_core::ids::client_secret()[..24].to_string(),
+        });
+        let token = s.keys.sign(&claims).map_err(|_| (LogEvent::new("feccft", "signing failed"), OAuthError::server_error()))?;
+        Ok(json!({"access_token": token, "scope": scopes.join(" "), "expires_in": rs.token_lifetime, "token_type": "Bearer"}))
+    }
+    .await;
+    match outcome {
+        Ok(body) => {
+            let mut ev = LogEvent::new("seccft", "Client Credentials for Access Token");
+            ev.client_id = Some(client.client_id.clone());
+            ev.client_name = Some(client.name.clone());
+            ev.ip = ip;
+            s.log(ev).await;
+            Ok(body)
+        }
+        Err((ev, err)) => {
+            s.log(ev).await;
+            Err(err)
+        }
+    }
+}
+
+/// The API a user-facing grant asks a token for: the single place every
+/// grant that issues tokens to users checks its audience, so an API marked
+/// machine-to-machine only can never get a user token, whatever the grant.
+pub async fn user_audience(
+    s: &AppState,
+    audience: Option<&str>,
+) -> Result<Option<ResourceServer>, OAuthError> {
+    let Some(a) = audience else {
+        return Ok(None);
+    };
+    let rs = s
+        .store
+        .get_resource_server(s.tid(), a)
+        .await?
+        .filter(|rs| rs.identifier == a)
+        .ok_or_else(|| OAuthError::access_denied(format!("Service not found: {a}")))?;
+    if rs.is_system {
+        return Err(OAuthError::access_denied(
+            "Tern does not issue user tokens for the Management API; use a machine-to-machine client.",
+        ));
+    }
+    if rs.tern_machine_to_machine_only {
+        return Err(OAuthError::access_denied(format!(
+            "The API '{a}' accepts machine-to-machine tokens only (tern_machine_to_machine_only): users cannot get tokens for it; use the client_credentials grant with a client grant."
+        )));
+    }
+    Ok(Some(rs))
+}
+
+/// Access token (and, with `openid`, an ID token) for a user who just
+/// authenticated; `gty` names the grant in the access token as Auth0 does.
+pub fn user_tokens(
+    s: &AppState,
+    client: &Client,
+    user: &User,
+    api: Option<&ResourceServer>,
+    requested: &[String],
+    gty: &str,
+) -> Result<Value, OAuthError> {
+    const OIDC: &[&str] = &["openid", "profile", "email", "offline_access"];
+    let scopes: Vec<&str> = requested
+        .iter()
+        .map(String::as_str)
+        .filter(|sc| {
+            OIDC.contains(sc) || api.is_some_and(|a| a.scopes.iter().any(|d| d.value == *sc))
+        })
+        .collect();
+    let openid = scopes.contains(&"openid");
+    let userinfo = format!("{}userinfo", s.issuer());
+    let aud = match api {
+        Some(a) if openid => json!([a.identifier, userinfo]),
+        Some(a) => json!(a.identifier),
+        None => json!(userinfo),
+    };
+    let lifetime = api.map_or(tern_core::model::default_token_lifetime(), |a| {
+        a.token_lifetime
+    });
+    let now = now_epoch();
+    let access = json!({
+        "iss": s.issuer(),
+        "sub": user.user_id,
+        "aud": aud,
+        "iat": now,
+        "exp": now + lifetime,
+        "scope": scopes.join(" "),
+        "gty": gty,
+        "azp": client.client_id,
+    });
+    let mut body = json!({
+        "access_token": s.keys.sign(&access).map_err(|_| OAuthError::server_error())?,
+        "scope": scopes.join(" "),
+        "expires_in": lifetime,
+        "token_type": "Bearer",
+    });
+    if openid {
+        let mut id = profile_claims(user, &scopes);
+        id["iss"] = json!(s.issuer());
+        id["aud"] = json!(client.client_id);
+        id["iat"] = json!(now);
+        id["exp"] = json!(now + ID_TOKEN_LIFETIME);
+        body["id_token"] = json!(s.keys.sign(&id).map_err(|_| OAuthError::server_error())?);
+    }
+    Ok(body)
+}
+
+/// OIDC claims of a user for the granted scopes.
+pub fn profile_claims(user: &User, scopes: &[&str]) -> Value {
+    let mut c = json!({"sub": user.user_id});
+    if scopes.contains(&"profile") {
+        for (k, v) in [
+            ("name", &user.name),
+            ("nickname", &user.nickname),
+            ("picture", &user.picture),
+            ("given_name", &user.given_name),
+            ("family_name", &user.family_name),
+        ] {
+            if let Some(v) = v {
+                c[k] = json!(v);
+            }
+        }
+        c["updated_at"] = json!(user.updated_at);
+    }
+    if scopes.contains(&"email") {
+        if let Some(e) = &user.email {
+            c["email"] = json!(e);
+        }
+        c["email_verified"] = json!(user.email_verified);
+    }
+    c
+}
