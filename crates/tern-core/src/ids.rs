@@ -73,6 +73,11 @@ pub fn ticket_token() -> String {
     alphanumeric(43)
 }
 
+/// A request id for the request log: 24 hex digits.
+pub fn request_id() -> String {
+    hex24()
+}
+
 fn hex24() -> String {
     let bytes: [u8; 12] = rand::rng().random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::keys::KeyRing;
 use crate::rate_limit::RateLimiter;
 use crate::state::{AppState, Inner};
-use crate::{auth, rate_limit, routes};
+use crate::{auth, ops, rate_limit, routes};
 
 /// A server started by [`start`].
 pub struct RunningServer {
@@ -35,16 +35,46 @@ pub struct RunningServer {
 impl RunningServer {
     /// Stop accepting, finish in-flight requests, return.
     pub async fn stop(self) {
+        self.state
+            .draining
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = self.shutdown.send(());
         let _ = self.task.await;
     }
-    /// Wait until the server ends (for `tern serve`).
-    pub async fn wait(self) -> std::io::Result<()> {
-        let _keep = self.shutdown;
-        self.task
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    /// Serve until `signal` fires or the server fails (for `tern serve`). On
+    /// the signal the server drains: `/readyz` answers 503, no new
+    /// connections are accepted, and the returned future finishes the
+    /// requests in flight, then stops the job runner.
+    pub async fn wait_or(self, signal: impl Future<Output = ()>) -> Ended {
+        let RunningServer {
+            state,
+            shutdown,
+            mut task,
+            ..
+        } = self;
+        tokio::select! {
+            served = &mut task => Ended::Failed(match served {
+                Ok(Ok(())) => std::io::Error::other("the server stopped"),
+                Ok(Err(e)) => e,
+                Err(e) => std::io::Error::other(e),
+            }),
+            () = signal => {
+                state.draining.store(true, std::sync::atomic::Ordering::Relaxed);
+                let _ = shutdown.send(());
+                Ended::Signalled(Box::pin(async move {
+                    let _ = task.await;
+                }))
+            }
+        }
     }
+}
+
+/// How [`RunningServer::wait_or`] ended.
+pub enum Ended {
+    /// The server stopped on its own: it could not go on serving.
+    Failed(std::io::Error),
+    /// The shutdown signal came; await this to let requests in flight finish.
+    Signalled(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>),
 }
 
 /// Errors that stop the server from starting.
@@ -148,6 +178,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         scripts,
         jobs_notify: tokio::sync::Notify::new(),
         jobs_ended: tokio::sync::Notify::new(),
+        draining: std::sync::atomic::AtomicBool::new(false),
     }));
     let runner = crate::jobs::spawn_runner(state.clone());
     let app = router(state.clone());
@@ -205,9 +236,13 @@ pub fn router(state: AppState) -> Router {
             "/api/v2/openapi.json",
             axum::routing::get(crate::openapi::document),
         )
+        .route("/healthz", axum::routing::get(ops::healthz))
+        .route("/readyz", axum::routing::get(ops::readyz))
         .nest("/api/v2", management)
         .merge(routes::public_router())
         .fallback(routes::not_found)
+        // Applied per route (after routing), so the log line names the route.
+        .layer(axum::middleware::from_fn(ops::request_log))
         // Bodies are read by our own extractors, which enforce the limit
         // with Auth0's 413; this outer cap only stops abuse early.
         .layer(DefaultBodyLimit::max(

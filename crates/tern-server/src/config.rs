@@ -44,6 +44,12 @@ pub struct Config {
     pub secrets_key: Option<String>,
     /// Credentials of the bootstrap admin client, when the operator wants to choose them.
     pub bootstrap_client_id: Option<String>,
+    /// Server log lines as `text` (for people) or `json` (one object per
+    /// line, for log pipelines).
+    pub log_format: String,
+    /// On SIGTERM or SIGINT, how long in-flight requests may take to finish
+    /// before the process exits anyway.
+    pub shutdown_timeout_secs: u64,
     /// See `bootstrap_client_id`.
     pub bootstrap_client_secret: Option<String>,
 }
@@ -196,6 +202,8 @@ impl Default for Config {
             secrets_key: None,
             bootstrap_client_id: None,
             bootstrap_client_secret: None,
+            log_format: "text".into(),
+            shutdown_timeout_secs: 30,
         }
     }
 }

@@ -46,6 +46,9 @@ pub struct Inner {
     pub jobs_notify: tokio::sync::Notify,
     /// Wakes every `GET /jobs/{id}?tern_wait_ms=` request when a job ends.
     pub jobs_ended: tokio::sync::Notify,
+    /// Set when the server is shutting down: `/readyz` answers 503 so load
+    /// balancers stop sending traffic while in-flight requests finish.
+    pub draining: std::sync::atomic::AtomicBool,
 }
 
 impl std::ops::Deref for AppState {
@@ -63,6 +66,10 @@ impl Inner {
     /// The Management API audience, `https://host/api/v2/`.
     pub fn management_audience(&self) -> String {
         format!("{}/api/v2/", self.public_url)
+    }
+    /// Whether the server is shutting down.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::Relaxed)
     }
     /// The tenant id every store call is scoped by.
     pub fn tid(&self) -> &str {

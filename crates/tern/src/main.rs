@@ -55,6 +55,9 @@ struct ServeArgs {
     /// Data directory (SQLite file, bootstrap.json).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Server log format: `text` or `json` (one JSON object per line).
+    #[arg(long, value_parser = ["text", "json"])]
+    log_format: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -90,13 +93,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TERN_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let mut config = match Config::load(args.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -116,6 +112,13 @@ fn serve(args: ServeArgs) -> ExitCode {
     if let Some(v) = args.data_dir {
         config.data_dir = v;
     }
+    if let Some(v) = args.log_format {
+        config.log_format = v;
+    }
+    if let Err(e) = init_logging(&config.log_format) {
+        eprintln!("tern: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -125,6 +128,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     };
     runtime.block_on(async move {
         let data_dir = config.data_dir.clone();
+        let shutdown_timeout = config.shutdown_timeout_secs;
         let server = match tern_server::start(config).await {
             Ok(s) => s,
             Err(e) => {
@@ -141,13 +145,62 @@ fn serve(args: ServeArgs) -> ExitCode {
             "admin credentials: {}",
             data_dir.join("bootstrap.json").display()
         );
-        let ctrl_c = tokio::signal::ctrl_c();
-        tokio::select! {
-            r = server.wait() => match r {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => { eprintln!("tern: {e}"); ExitCode::FAILURE }
-            },
-            _ = ctrl_c => ExitCode::SUCCESS,
+        let grace = std::time::Duration::from_secs(shutdown_timeout);
+        let mut ended = std::pin::pin!(server.wait_or(shutdown_signal()));
+        match (&mut ended).await {
+            tern_server::app::Ended::Failed(e) => {
+                eprintln!("tern: {e}");
+                ExitCode::FAILURE
+            }
+            tern_server::app::Ended::Signalled(draining) => {
+                tracing::info!(
+                    grace_secs = grace.as_secs(),
+                    "shutting down: no new connections, finishing requests in flight"
+                );
+                if tokio::time::timeout(grace, draining).await.is_err() {
+                    tracing::warn!("requests still running after the shutdown timeout; exiting");
+                }
+                ExitCode::SUCCESS
+            }
         }
     })
+}
+
+/// Server logs on stderr, as text or one JSON object per line; `TERN_LOG`
+/// filters them (`info,sqlx=warn` by default).
+fn init_logging(format: &str) -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TERN_LOG")
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        "text" => builder.init(),
+        "json" => builder.json().flatten_event(true).init(),
+        other => return Err(format!("log_format '{other}': use text or json")),
+    }
+    Ok(())
+}
+
+/// SIGTERM (what service managers and orchestrators send) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
