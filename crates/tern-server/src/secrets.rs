@@ -113,7 +113,9 @@ impl SecretKey {
         }
     }
 
-    fn seal(&self, aad: &str, clear: &str) -> Result<String, SecretsError> {
+    /// Seal `clear`, bound to `aad` (what the value belongs to: a sealed
+    /// value opens only with the same `aad`). Also seals signing keys.
+    pub(crate) fn seal(&self, aad: &str, clear: &str) -> Result<String, SecretsError> {
         let mut buf = clear.as_bytes().to_vec();
         let nonce = self
             .0
@@ -124,7 +126,9 @@ impl SecretKey {
         Ok(format!("{PREFIX}{}", B64.encode(out)))
     }
 
-    fn open(&self, aad: &str, sealed: &str) -> Option<String> {
+    /// Open a value [`Self::seal`] made with the same `aad`; `None` when it
+    /// is not sealed, was sealed under another key or `aad`, or was altered.
+    pub(crate) fn open(&self, aad: &str, sealed: &str) -> Option<String> {
         let raw = B64.decode(sealed.strip_prefix(PREFIX)?).ok()?;
         if raw.len() < NONCE_LEN {
             return None;
