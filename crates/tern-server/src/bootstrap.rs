@@ -13,6 +13,9 @@ use tern_core::{clock, ids};
 
 use crate::config::Config;
 
+/// The operator's copy of the admin credentials, in the data directory.
+pub const INFO_FILE: &str = "bootstrap.json";
+
 /// The name of the connection created at first start.
 pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
 
@@ -100,7 +103,7 @@ pub async fn bootstrap(
         .split_once("://")
         .map_or(public_url, |(_, d)| d)
         .to_string();
-    let path = config.data_dir.join("bootstrap.json");
+    let path = config.data_dir.join(INFO_FILE);
     if let Some(tenant) = store.default_tenant().await? {
         follow_public_url(store, &tenant.id, &audience).await?;
         let admin = read_info(&path).map(|i| i.client_id);

@@ -1,7 +1,9 @@
 //! The data directory holds the database, the secrets key and the bootstrap
 //! credentials: it is the tenant. It is kept owner-only — the directory
-//! 0700, every file in it 0600 — including what earlier versions created
-//! with looser modes (tightened at start, each change logged).
+//! 0700, the files Tern writes there 0600 — including what earlier versions
+//! created with looser modes (tightened at start, each change logged).
+//! Other files an operator keeps there are left alone: a data directory
+//! pointed at a shared folder must not have its contents changed.
 //!
 //! SQLite creates `tern.db-wal` and `tern.db-shm` with the mode of
 //! `tern.db`, so creating the database file 0600 before SQLite opens it
@@ -11,8 +13,15 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 
+/// The files Tern writes in the data directory besides the SQLite database
+/// (a module that writes another one adds it here, or creates it 0600).
+const FILES: &[&str] = &[crate::secrets::KEY_FILE, crate::bootstrap::INFO_FILE];
+
+/// What SQLite keeps beside a database file.
+const SQLITE_SUFFIXES: &[&str] = &["", "-wal", "-shm", "-journal"];
+
 /// Create the data directory (0700) and the SQLite database file (0600)
-/// when missing, and tighten what is there to owner-only.
+/// when missing, and tighten Tern's files there to owner-only.
 pub fn prepare(config: &Config) -> std::io::Result<()> {
     let dir = &config.data_dir;
     let mut builder = std::fs::DirBuilder::new();
@@ -23,11 +32,14 @@ pub fn prepare(config: &Config) -> std::io::Result<()> {
         builder.mode(0o700);
     }
     builder.create(dir)?;
-    tighten_tree(dir)?;
+    tighten(dir)?;
+    for f in FILES {
+        tighten(&dir.join(f))?;
+    }
     if let Some(db) = sqlite_file(&config.database_url()) {
         create_owner_only(&db)?;
         // Also when the operator keeps the database outside the data directory.
-        for suffix in ["", "-wal", "-shm", "-journal"] {
+        for suffix in SQLITE_SUFFIXES {
             let mut p = db.clone().into_os_string();
             p.push(suffix);
             tighten(Path::new(&p))?;
@@ -58,22 +70,6 @@ fn create_owner_only(path: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(parent)?;
     }
     opts.open(path).map(drop)
-}
-
-/// Tighten `dir` and everything under it; symbolic links are neither
-/// followed nor changed.
-fn tighten_tree(dir: &Path) -> std::io::Result<()> {
-    tighten(dir)?;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            tighten_tree(&entry.path())?;
-        } else if kind.is_file() {
-            tighten(&entry.path())?;
-        }
-    }
-    Ok(())
 }
 
 /// 0700 for a directory, 0600 for a file, when group or others have any

@@ -31,7 +31,8 @@ use crate::config::Config;
 pub const MASK: &str = "********";
 const PREFIX: &str = "$tern-sealed$v1$";
 const NONCE_LEN: usize = 12;
-const KEY_FILE: &str = "secrets.key";
+/// The key file in the data directory (when `secrets_key` is not set).
+pub const KEY_FILE: &str = "secrets.key";
 
 /// The key could not be loaded or created.
 #[derive(Debug, thiserror::Error)]
