@@ -108,10 +108,13 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let store: Arc<dyn Store> = Arc::new(store);
     let (tenant, info) = bootstrap(store.as_ref(), &config, &public_url).await?;
     let secrets = Arc::new(crate::secrets::SecretKey::load(&config)?);
-    let host = public_url
-        .split_once("://")
-        .map_or(public_url.as_str(), |(_, h)| h);
-    let prepared = rotation::prepare(store.as_ref(), &secrets, &tenant.id, host).await?;
+    let prepared = rotation::prepare(
+        store.as_ref(),
+        &secrets,
+        &tenant.id,
+        rotation::common_name(&public_url),
+    )
+    .await?;
     if prepared.sealed > 0 {
         tracing::info!(
             keys = prepared.sealed,

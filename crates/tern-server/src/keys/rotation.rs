@@ -21,6 +21,14 @@ pub struct Prepared {
     pub created: usize,
 }
 
+/// The subject of new keys' certificates: the public URL's host (and port).
+pub fn common_name(public_url: &str) -> &str {
+    public_url
+        .split_once("://")
+        .map_or(public_url, |(_, host)| host)
+        .trim_end_matches('/')
+}
+
 async fn generate(common_name: &str) -> Result<NewKey, KeyError> {
     let cn = common_name.to_string();
     // RSA key generation takes tens of milliseconds of CPU.

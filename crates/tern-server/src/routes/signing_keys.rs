@@ -105,11 +105,7 @@ pub async fn rotate(
     caller: Caller,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require_all(&["create:signing_keys", "update:signing_keys"])?;
-    let host = s
-        .public_url
-        .split_once("://")
-        .map_or(s.public_url.as_str(), |(_, h)| h);
-    let next = rotation::rotate(&s.keys, host).await?;
+    let next = rotation::rotate(&s.keys, rotation::common_name(&s.public_url)).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"cert": next.cert_pem, "kid": next.kid})),
