@@ -21,16 +21,89 @@ pub struct Tenant {
     pub created_at: String,
 }
 
-/// One RS256 signing key of a tenant. The newest is used to sign; all are
-/// published in the JWKS so tokens signed before a rotation still verify.
+/// Where a signing key stands in Auth0's rotation: the *next* key is
+/// published ahead of use, the *current* key signs, *previous* keys (once
+/// current) still verify until they are revoked; a *revoked* key verifies
+/// nothing and its private half is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningKeyState {
+    /// Published, signs after the next rotation.
+    Next,
+    /// Signs every token.
+    Current,
+    /// Signed before a rotation; tokens it signed stay valid until revoked.
+    Previous,
+    /// Revoked: out of the JWKS, its tokens refused.
+    Revoked,
+}
+
+impl SigningKeyState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Next => "next",
+            Self::Current => "current",
+            Self::Previous => "previous",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    /// From the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "next" => Self::Next,
+            "current" => Self::Current,
+            "previous" => Self::Previous,
+            "revoked" => Self::Revoked,
+            _ => return None,
+        })
+    }
+}
+
+/// A signing key's private half as the store holds it. The domain never
+/// sees it in clear: the server seals it before storing and opens it when
+/// it loads its key ring.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoredPrivateKey {
+    /// Sealed by the server with its secrets key.
+    Sealed(String),
+    /// A PKCS#8 PEM in clear, as versions before sealing stored it; the
+    /// server seals it at its next start.
+    LegacyClear(String),
+    /// Nothing: the key was revoked and its private half erased.
+    Erased,
+}
+
+impl std::fmt::Debug for StoredPrivateKey {
+    // Never print key material, sealed or not.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Sealed(_) => "Sealed(..)",
+            Self::LegacyClear(_) => "LegacyClear(..)",
+            Self::Erased => "Erased",
+        })
+    }
+}
+
+/// One RS256 signing key of a tenant, with its place in the rotation.
 #[derive(Debug, Clone)]
 pub struct SigningKey {
     /// Key id, the JWT header `kid`.
     pub kid: String,
-    /// PKCS#8 private key in PEM.
-    pub private_pem: String,
+    /// The private half.
+    pub private_key: StoredPrivateKey,
+    /// The key's self-signed X.509 certificate, PEM (public).
+    pub cert_pem: String,
+    /// Next, current, previous or revoked.
+    pub state: SigningKeyState,
     /// Creation time.
     pub created_at: String,
+    /// When it became the current key.
+    pub current_since: Option<String>,
+    /// When it stopped being the current key.
+    pub current_until: Option<String>,
+    /// When it was revoked.
+    pub revoked_at: Option<String>,
 }
 
 /// An application (Auth0 "client").

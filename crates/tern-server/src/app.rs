@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -13,7 +14,7 @@ use tokio::net::TcpListener;
 
 use crate::bootstrap::{BootstrapInfo, bootstrap};
 use crate::config::Config;
-use crate::keys::KeyRing;
+use crate::keys::{Keys, rotation};
 use crate::rate_limit::RateLimiter;
 use crate::state::{AppState, Inner};
 use crate::{auth, ops, rate_limit, routes};
@@ -110,9 +111,9 @@ pub enum StartError {
 
 /// Bind, open the store, bootstrap, and serve in the background.
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+    crate::data_dir::prepare(&config).map_err(|e| {
         StartError::Config(format!(
-            "cannot create data dir {}: {e}",
+            "cannot prepare the data dir {} (owner-only): {e}",
             config.data_dir.display()
         ))
     })?;
@@ -136,8 +137,23 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let store = SqlStore::open(&config.database_url()).await?;
     let store: Arc<dyn Store> = Arc::new(store);
     let (tenant, info) = bootstrap(store.as_ref(), &config, &public_url).await?;
-    let keys = KeyRing::new(&store.signing_keys(&tenant.id).await?)?;
     let secrets = Arc::new(crate::secrets::SecretKey::load(&config)?);
+    let prepared = rotation::prepare(
+        store.as_ref(),
+        &secrets,
+        &tenant.id,
+        rotation::common_name(&public_url),
+    )
+    .await?;
+    if prepared.sealed > 0 {
+        tracing::info!(
+            keys = prepared.sealed,
+            "sealed signing keys stored in clear by an earlier version"
+        );
+    }
+    let keys = Arc::new(Keys::load(store.clone(), &tenant.id, secrets.clone()).await?);
+    let reload_keys =
+        keys.spawn_periodic_reload(Duration::from_secs(config.keys.reload_secs.max(1)));
     let sealed = crate::secrets::seal_stored(store.as_ref(), &tenant.id, &secrets).await?;
     if sealed > 0 {
         tracing::info!(
@@ -195,6 +211,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         // The runner's progress is committed per batch; stopping it between
         // batches or mid-batch loses nothing (the lease lets a restart resume).
         runner.abort();
+        reload_keys.abort();
         served
     });
     Ok(RunningServer {

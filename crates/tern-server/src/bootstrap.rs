@@ -1,7 +1,8 @@
-//! First start: create the tenant, its signing key, the Management API, the
-//! default database connection and an admin machine client; write
-//! `<data-dir>/bootstrap.json` for the operator. Later starts keep everything
-//! and only follow a changed public URL.
+//! First start: create the tenant, the Management API, the default database
+//! connection and an admin machine client; write `<data-dir>/bootstrap.json`
+//! for the operator. Later starts keep everything, follow a changed public
+//! URL, and add Management API scopes a newer version brought (to the API and
+//! to the admin client's grant). Signing keys are `keys::rotation::prepare`'s.
 
 use std::path::Path;
 
@@ -11,7 +12,9 @@ use tern_core::store::Store;
 use tern_core::{clock, ids};
 
 use crate::config::Config;
-use crate::keys::generate_key;
+
+/// The operator's copy of the admin credentials, in the data directory.
+pub const INFO_FILE: &str = "bootstrap.json";
 
 /// The name of the connection created at first start.
 pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
@@ -67,6 +70,9 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "read:stats",
     "read:tenant_settings",
     "update:tenant_settings",
+    "read:signing_keys",
+    "create:signing_keys",
+    "update:signing_keys",
 ];
 
 /// Errors of the bootstrap.
@@ -75,9 +81,6 @@ pub enum BootstrapError {
     /// Store failure.
     #[error(transparent)]
     Store(#[from] tern_core::CoreError),
-    /// Key generation failure.
-    #[error(transparent)]
-    Key(#[from] crate::keys::KeyError),
     /// Could not write bootstrap.json.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -100,9 +103,11 @@ pub async fn bootstrap(
         .split_once("://")
         .map_or(public_url, |(_, d)| d)
         .to_string();
-    let path = config.data_dir.join("bootstrap.json");
+    let path = config.data_dir.join(INFO_FILE);
     if let Some(tenant) = store.default_tenant().await? {
         follow_public_url(store, &tenant.id, &audience).await?;
+        let admin = read_info(&path).map(|i| i.client_id);
+        add_new_scopes(store, &tenant.id, admin.as_deref()).await?;
         let info = read_info(&path).map(|mut i| {
             i.domain = domain;
             i.audience = audience;
@@ -121,7 +126,6 @@ pub async fn bootstrap(
     };
     store.insert_tenant(&tenant).await?;
     let t = tenant.id.as_str();
-    store.insert_signing_key(t, &generate_key()?).await?;
 
     store
         .insert_resource_server(
@@ -228,6 +232,44 @@ async fn follow_public_url(
                     g.audience = audience.to_string();
                     store.insert_client_grant(tenant, &g).await?;
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Scopes this version knows that the stored Management API lacks were
+/// added by an upgrade: give them to the API and to the bootstrap admin
+/// client, which holds every scope. Scopes the operator took away from the
+/// admin client are not given back: only scopes new to the API are added.
+async fn add_new_scopes(
+    store: &dyn Store,
+    tenant: &str,
+    admin_client: Option<&str>,
+) -> Result<(), BootstrapError> {
+    for mut rs in store.list_resource_servers(tenant).await? {
+        if !rs.is_system {
+            continue;
+        }
+        let new: Vec<&str> = MANAGEMENT_SCOPES
+            .iter()
+            .copied()
+            .filter(|s| !rs.scopes.iter().any(|have| have.value == *s))
+            .collect();
+        if new.is_empty() {
+            continue;
+        }
+        rs.scopes.extend(new.iter().map(|s| Scope {
+            value: (*s).into(),
+            description: String::new(),
+        }));
+        store.update_resource_server(tenant, &rs).await?;
+        tracing::info!(scopes = ?new, "Management API scopes added by this version");
+        let Some(admin) = admin_client else { continue };
+        for mut g in store.list_client_grants(tenant).await? {
+            if g.client_id == admin && g.audience == rs.identifier {
+                g.scope.extend(new.iter().map(|s| (*s).to_string()));
+                store.update_client_grant(tenant, &g).await?;
             }
         }
     }

@@ -42,6 +42,8 @@ pub struct Config {
     /// `data_dir`, created at first start. Instances sharing a database must
     /// share it.
     pub secrets_key: Option<String>,
+    /// Signing keys.
+    pub keys: KeysConfig,
     /// Credentials of the bootstrap admin client, when the operator wants to choose them.
     pub bootstrap_client_id: Option<String>,
     /// Server log lines as `text` (for people) or `json` (one object per
@@ -90,6 +92,23 @@ impl Default for ImportConfig {
             retention_secs: 86_400,
             lease_secs: 30,
         }
+    }
+}
+
+/// Signing keys.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KeysConfig {
+    /// Seconds between reloads of the signing keys from the store: the bound
+    /// on how long a rotation or revocation made on another instance sharing
+    /// the database takes to apply here (this instance applies its own at
+    /// once, and a token signed by a key it does not know yet reloads too).
+    pub reload_secs: u64,
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self { reload_secs: 30 }
     }
 }
 
@@ -200,6 +219,7 @@ impl Default for Config {
             smtp: SmtpConfig::default(),
             admin_emails: Vec::new(),
             secrets_key: None,
+            keys: KeysConfig::default(),
             bootstrap_client_id: None,
             bootstrap_client_secret: None,
             log_format: "text".into(),

@@ -11,6 +11,7 @@ pub mod bootstrap;
 pub mod client_secret;
 pub mod config;
 pub mod connectors;
+pub mod data_dir;
 pub mod error;
 pub mod jobs;
 pub mod keys;

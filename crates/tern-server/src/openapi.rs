@@ -84,6 +84,10 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::authentication_methods::list,
         routes::logs::list,
         routes::logs::get_one,
+        routes::signing_keys::list,
+        routes::signing_keys::get_one,
+        routes::signing_keys::rotate,
+        routes::signing_keys::revoke,
         routes::jobs::create_import,
         routes::exports::create,
         routes::exports::download,
@@ -107,6 +111,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         (name = "connections", description = "Database connections."),
         (name = "users", description = "Users of database connections."),
         (name = "logs", description = "The tenant log."),
+        (name = "keys", description = "Token signing keys: rotation and revocation."),
         (name = "jobs", description = "Bulk user imports and exports."),
         (name = "tickets", description = "Password change tickets (reset links)."),
         (name = "authentication", description = "Tokens, user profile and discovery (outside `/api/v2`)."),
@@ -1643,6 +1648,51 @@ pub struct Jwk {
     pub n: String,
     /// Exponent, base64url.
     pub e: String,
+    /// The key's self-signed certificate (base64 DER), as Auth0 publishes it.
+    pub x5c: Vec<String>,
+    /// SHA-1 thumbprint of that certificate, base64url.
+    pub x5t: String,
+}
+
+/// A signing key (`GET /keys/signing`), as Auth0 answers it.
+#[derive(Serialize, ToSchema)]
+pub struct SigningKeyBody {
+    /// Key id (the JWT header `kid`).
+    pub kid: String,
+    /// The key's self-signed certificate, PEM (CRLF line breaks, as Auth0).
+    pub cert: String,
+    /// The same certificate as a PKCS#7 PEM.
+    pub pkcs7: String,
+    /// The key signs every token.
+    pub current: bool,
+    /// The key signs after the next rotation (already in the JWKS).
+    pub next: bool,
+    /// The key signed before a rotation; its tokens verify until it is revoked.
+    pub previous: bool,
+    /// When it became the current key.
+    #[schema(nullable = false)]
+    pub current_since: Option<String>,
+    /// When it stopped being the current key.
+    #[schema(nullable = false)]
+    pub current_until: Option<String>,
+    /// SHA-1 of the certificate, `AA:BB:…`.
+    pub fingerprint: String,
+    /// SHA-1 of the certificate, hex.
+    pub thumbprint: String,
+    /// Revoked: out of the JWKS, its tokens refused.
+    pub revoked: bool,
+    /// When it was revoked.
+    #[schema(nullable = false)]
+    pub revoked_at: Option<String>,
+}
+
+/// A key named by a rotation (the new next key) or a revocation (the revoked key).
+#[derive(Serialize, ToSchema)]
+pub struct SigningKeyRef {
+    /// The key's certificate, PEM.
+    pub cert: String,
+    /// Key id.
+    pub kid: String,
 }
 
 /// The tenant's public signing keys.

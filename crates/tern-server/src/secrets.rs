@@ -31,7 +31,8 @@ use crate::config::Config;
 pub const MASK: &str = "********";
 const PREFIX: &str = "$tern-sealed$v1$";
 const NONCE_LEN: usize = 12;
-const KEY_FILE: &str = "secrets.key";
+/// The key file in the data directory (when `secrets_key` is not set).
+pub const KEY_FILE: &str = "secrets.key";
 
 /// The key could not be loaded or created.
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +114,9 @@ impl SecretKey {
         }
     }
 
-    fn seal(&self, aad: &str, clear: &str) -> Result<String, SecretsError> {
+    /// Seal `clear`, bound to `aad` (what the value belongs to: a sealed
+    /// value opens only with the same `aad`). Also seals signing keys.
+    pub(crate) fn seal(&self, aad: &str, clear: &str) -> Result<String, SecretsError> {
         let mut buf = clear.as_bytes().to_vec();
         let nonce = self
             .0
@@ -124,7 +127,9 @@ impl SecretKey {
         Ok(format!("{PREFIX}{}", B64.encode(out)))
     }
 
-    fn open(&self, aad: &str, sealed: &str) -> Option<String> {
+    /// Open a value [`Self::seal`] made with the same `aad`; `None` when it
+    /// is not sealed, was sealed under another key or `aad`, or was altered.
+    pub(crate) fn open(&self, aad: &str, sealed: &str) -> Option<String> {
         let raw = B64.decode(sealed.strip_prefix(PREFIX)?).ok()?;
         if raw.len() < NONCE_LEN {
             return None;

@@ -7,7 +7,7 @@ use tern_core::store::Store;
 use tern_hash::HashPolicy;
 
 use crate::config::Config;
-use crate::keys::KeyRing;
+use crate::keys::Keys;
 use crate::rate_limit::RateLimiter;
 
 /// Shared, cheaply clonable server state.
@@ -20,8 +20,8 @@ pub struct Inner {
     pub store: Arc<dyn Store>,
     /// The tenant served (one per instance for now; host-based selection later).
     pub tenant: Tenant,
-    /// Signing and verification keys.
-    pub keys: KeyRing,
+    /// Signing and verification keys (reloaded from the store).
+    pub keys: Arc<Keys>,
     /// `https://host[:port]` without a trailing slash.
     pub public_url: String,
     /// Configuration in effect.

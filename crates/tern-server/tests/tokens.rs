@@ -184,8 +184,7 @@ async fn hostile_tokens_are_refused(b: Backend) {
     let now = tern_core::clock::now_epoch();
 
     // A key that is not ours, with our kid.
-    let foreign =
-        tern_server::keys::KeyRing::new(&[tern_server::keys::generate_key().unwrap()]).unwrap();
+    let foreign = tern_server::keys::KeyRing::ephemeral().unwrap();
     let mut foreign_jwt = { foreign.sign(&good_claims).unwrap() };
     // Put our kid in the header of the foreign-signed token.
     let parts: Vec<&str> = foreign_jwt.split('.').collect();

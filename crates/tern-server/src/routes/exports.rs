@@ -229,8 +229,9 @@ pub async fn download(
     let token = q
         .str("token")
         .ok_or_else(|| ApiError::unauthorized("The download link has no token."))?;
-    let (sub, _) =
-        verify_bearer(&s, token, &format!("{}/jobs-files", s.public_url)).map_err(|e| {
+    let (sub, _) = verify_bearer(&s, token, &format!("{}/jobs-files", s.public_url))
+        .await
+        .map_err(|e| {
             ApiError::unauthorized(format!("The download link is not valid: {}", e.message))
         })?;
     if sub != format!("{}|{id}", s.tid()) {

@@ -22,6 +22,7 @@ pub mod migration;
 pub mod oauth;
 pub mod reset_page;
 pub mod resource_servers;
+pub mod signing_keys;
 pub mod tickets;
 pub mod users;
 pub mod wellknown;
@@ -93,6 +94,13 @@ pub fn management_router() -> Router<AppState> {
         .route("/jobs/{id}", get(jobs::get_one))
         .route("/jobs/{id}/errors", get(jobs::errors))
         .route("/tickets/password-change", post(tickets::password_change))
+        .route("/keys/signing", get(signing_keys::list))
+        .route("/keys/signing/rotate", post(signing_keys::rotate))
+        .route("/keys/signing/{kid}", get(signing_keys::get_one))
+        .route(
+            "/keys/signing/{kid}/revoke",
+            axum::routing::put(signing_keys::revoke),
+        )
         .route("/logs", get(logs::list))
         .route("/logs/{id}", get(logs::get_one))
         .fallback(management_not_found)

@@ -283,7 +283,7 @@ pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response
     let Some(token) = bearer(&headers) else {
         return deny("Missing bearer token.");
     };
-    let (sub, scopes) = match verify_bearer(&s, token, &format!("{}userinfo", s.issuer())) {
+    let (sub, scopes) = match verify_bearer(&s, token, &format!("{}userinfo", s.issuer())).await {
         Ok(v) => v,
         Err(e) => return deny(&e.message),
     };
