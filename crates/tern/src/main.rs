@@ -141,9 +141,9 @@ fn serve(args: ServeArgs) -> ExitCode {
             "tern listening on http://{} (public URL {})",
             server.addr, server.public_url
         );
-        eprintln!(
-            "admin credentials: {}",
-            data_dir.join("bootstrap.json").display()
+        tracing::info!(
+            file = %data_dir.join("bootstrap.json").display(),
+            "admin credentials"
         );
         let grace = std::time::Duration::from_secs(shutdown_timeout);
         let mut ended = std::pin::pin!(server.wait_or(shutdown_signal()));
