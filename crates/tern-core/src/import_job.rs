@@ -191,6 +191,7 @@ pub async fn run_import(
     let stamped = |end: usize, batch: ImportBatch| ImportBatch {
         processed_rows: end as u64,
         lease_until: now() + settings.lease_secs,
+        lease_token: job.lease_token,
         ..batch
     };
     // Apply rows `from..end` once `after` opens; open `done` when committed.

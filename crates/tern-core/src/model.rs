@@ -565,6 +565,10 @@ pub struct Job {
     pub failed: u64,
     /// Why a job failed.
     pub status_details: Option<String>,
+    /// The fencing token of the claim the job is running under (0: never
+    /// claimed). Every write a runner makes for the job carries it, and the
+    /// store refuses writes of an older claim.
+    pub lease_token: i64,
 }
 
 impl Job {
@@ -582,6 +586,7 @@ impl Job {
             updated: 0,
             failed: 0,
             status_details: None,
+            lease_token: 0,
         }
     }
 }

@@ -209,8 +209,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         })
         .await;
         // The runner's progress is committed per batch; stopping it between
-        // batches or mid-batch loses nothing (the lease lets a restart resume).
-        runner.abort();
+        // batches or mid-batch loses nothing, and its jobs are handed back
+        // so another instance (or this one, restarted) resumes them at once.
+        runner.stop().await;
         reload_keys.abort();
         served
     });

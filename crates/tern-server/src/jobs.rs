@@ -1,6 +1,8 @@
 //! The background job runner: claims jobs from the store (any Tern instance
 //! sharing the database may run one), runs them, and purges old job data.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use std::io::Write;
@@ -11,27 +13,67 @@ use base64::Engine;
 use tern_core::export::{csv_header, csv_row, json_line};
 use tern_core::mail::{MailKind, Mailer, OutboundMail, OutboxMailer};
 use tern_core::model::{Job, JobStatus, JobType, LogEvent};
-use tern_core::store::UserSearch;
+use tern_core::store::{UserSearch, is_lease_lost, lease_lost};
 use tern_core::user_profile::user_json;
 
 use crate::state::AppState;
 
-/// Start the runner task: `import.runners` workers claiming jobs side by
-/// side (so that one job's database work overlaps another's parsing and
-/// validation), the first of which also purges old job data. Aborting the
-/// returned task stops them all.
-pub fn spawn_runner(state: AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+/// The running job workers and the claims they hold.
+pub struct JobRunner {
+    task: tokio::task::JoinHandle<()>,
+    claims: Claims,
+    state: AppState,
+}
+
+/// The jobs this server's workers run now: (tenant, job id) → lease token.
+type Claims = Arc<Mutex<HashMap<(String, String), i64>>>;
+
+impl JobRunner {
+    /// Stop the workers (a batch being written rolls back, or commits and
+    /// is counted), then hand their jobs back: another instance resumes
+    /// them at once instead of after the lease.
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+        let held: Vec<_> = lock(&self.claims).drain().collect();
+        for ((tenant, id), token) in held {
+            match self.state.store.release_job(&tenant, &id, token).await {
+                Ok(()) => tracing::info!(job = %id, "job handed back for another runner"),
+                Err(e) => {
+                    tracing::warn!(job = %id, error = %e, "could not hand the job back; it resumes after its lease")
+                }
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Start `import.runners` workers claiming jobs side by side (so that one
+/// job's database work overlaps another's parsing and validation), the
+/// first of which also purges old job data.
+pub fn spawn_runner(state: AppState) -> JobRunner {
+    let claims = Claims::default();
+    let workers_state = state.clone();
+    let workers_claims = claims.clone();
+    let task = tokio::spawn(async move {
         let mut workers = tokio::task::JoinSet::new();
-        for n in 0..state.config.import.runners.max(1) {
-            workers.spawn(work(state.clone(), n == 0));
+        for n in 0..workers_state.config.import.runners.max(1) {
+            workers.spawn(work(workers_state.clone(), workers_claims.clone(), n == 0));
         }
         while workers.join_next().await.is_some() {}
-    })
+    });
+    JobRunner {
+        task,
+        claims,
+        state,
+    }
 }
 
 /// One worker: claim a job, run it to its end, repeat.
-async fn work(state: AppState, purges: bool) {
+async fn work(state: AppState, claims: Claims, purges: bool) {
     let mut last_purge = if purges { 0 } else { i64::MAX };
     loop {
         if now_epoch().saturating_sub(last_purge) > 300 {
@@ -51,65 +93,105 @@ async fn work(state: AppState, purges: bool) {
                 tracing::warn!(error = %e, "could not purge expired password tickets");
             }
         }
-        match state
+        let claimed = state
             .store
             .claim_job(now_epoch(), state.config.import.lease_secs)
-            .await
-        {
-            Ok(Some((tenant, job))) if job.spec.kind == JobType::UsersExport => {
-                let outcome = run_export(&state, &tenant, &job).await;
-                let (status, details) = match &outcome {
-                    Ok(()) => (JobStatus::Completed, None),
-                    Err(e) => (JobStatus::Failed, Some(format!("The export failed: {e}"))),
-                };
-                if let Err(e) = state
-                    .store
-                    .finish_job(&tenant, &job.id, status, details.as_deref())
-                    .await
-                {
-                    tracing::error!(job = %job.id, error = %e, "could not finish export job");
-                }
-                state.jobs_ended.notify_waiters();
-            }
+            .await;
+        let held = match &claimed {
             Ok(Some((tenant, job))) => {
-                let settings = ImportSettings {
-                    batch_size: state.config.import.batch_size,
-                    lease_secs: state.config.import.lease_secs,
-                };
-                tracing::info!(job = %job.id, resume_at = job.processed_rows, "running import job");
-                let end =
-                    run_import(state.store.as_ref(), &tenant, &job, settings, now_epoch).await;
-                match end {
-                    Ok(end) => {
-                        let (status, details) = final_status(&end);
-                        if let Err(e) = state
-                            .store
-                            .finish_job(&tenant, &job.id, status, details)
-                            .await
-                        {
-                            tracing::error!(job = %job.id, error = %e, "could not finish job");
-                            continue;
-                        }
-                        state.jobs_ended.notify_waiters();
-                        announce(&state, &tenant, &job.id).await;
+                let key = (tenant.clone(), job.id.clone());
+                lock(&claims).insert(key.clone(), job.lease_token);
+                Some(key)
+            }
+            _ => None,
+        };
+        run_claimed(&state, claimed).await;
+        if let Some(key) = held {
+            lock(&claims).remove(&key);
+        }
+    }
+}
+
+/// Run what `claim_job` answered to its end (or wait when there was nothing).
+async fn run_claimed(
+    state: &AppState,
+    claimed: Result<Option<(String, Job)>, tern_core::CoreError>,
+) {
+    match claimed {
+        Ok(Some((tenant, job))) if job.spec.kind == JobType::UsersExport => {
+            let outcome = run_export(state, &tenant, &job).await;
+            let (status, details) = match &outcome {
+                Err(e) if is_lease_lost(e) => {
+                    tracing::info!(job = %job.id, "export taken over by another runner");
+                    return;
+                }
+                Ok(()) => (JobStatus::Completed, None),
+                Err(e) => (JobStatus::Failed, Some(format!("The export failed: {e}"))),
+            };
+            finish(state, &tenant, &job, status, details.as_deref()).await;
+            state.jobs_ended.notify_waiters();
+        }
+        Ok(Some((tenant, job))) => {
+            let settings = ImportSettings {
+                batch_size: state.config.import.batch_size,
+                lease_secs: state.config.import.lease_secs,
+            };
+            tracing::info!(job = %job.id, resume_at = job.processed_rows, "running import job");
+            let end = run_import(state.store.as_ref(), &tenant, &job, settings, now_epoch).await;
+            match end {
+                Ok(end) => {
+                    let (status, details) = final_status(&end);
+                    if !finish(state, &tenant, &job, status, details).await {
+                        return;
                     }
-                    // A storage error: leave the job to be retried when the lease expires.
-                    Err(e) => {
-                        tracing::error!(job = %job.id, error = %e, "import job interrupted; it resumes after the lease");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
+                    state.jobs_ended.notify_waiters();
+                    announce(state, &tenant, &job.id).await;
+                }
+                Err(e) if is_lease_lost(&e) => {
+                    tracing::info!(job = %job.id, "import taken over by another runner; this one stops");
+                }
+                // A storage error: leave the job to be retried when the lease expires.
+                Err(e) => {
+                    tracing::error!(job = %job.id, error = %e, "import job interrupted; it resumes after the lease");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
-            Ok(None) => {
-                tokio::select! {
-                    _ = state.jobs_notify.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                }
+        }
+        Ok(None) => {
+            tokio::select! {
+                _ = state.jobs_notify.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
             }
-            Err(e) => {
-                tracing::error!(error = %e, "job runner cannot reach the store");
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "job runner cannot reach the store");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+}
+
+/// Record a job's end under its claim; `false` when another runner has
+/// taken the job over meanwhile (then that runner reports it).
+async fn finish(
+    state: &AppState,
+    tenant: &str,
+    job: &Job,
+    status: JobStatus,
+    details: Option<&str>,
+) -> bool {
+    match state
+        .store
+        .finish_job(tenant, &job.id, job.lease_token, status, details)
+        .await
+    {
+        Ok(true) => true,
+        Ok(false) => {
+            tracing::info!(job = %job.id, "job taken over by another runner before it ended here");
+            false
+        }
+        Err(e) => {
+            tracing::error!(job = %job.id, error = %e, "could not record the job's end");
+            false
         }
     }
 }
@@ -201,6 +283,16 @@ async fn run_export(state: &AppState, tenant: &str, job: &Job) -> Result<(), ter
     let mut written = 0u64;
     const PAGE: u64 = 1000;
     while written < limit {
+        // Keep the claim while pages are read: a long export must not be
+        // claimed again (and run twice) by another runner.
+        let until = now_epoch() + state.config.import.lease_secs;
+        if !state
+            .store
+            .renew_job_lease(tenant, &job.id, job.lease_token, until)
+            .await?
+        {
+            return Err(lease_lost(&job.id));
+        }
         let page = state
             .store
             .search_users(

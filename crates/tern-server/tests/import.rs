@@ -690,7 +690,66 @@ async fn a_nul_character_fails_its_row_not_the_job(b: Backend) {
     h.stop().await;
 }
 
+/// A server stopped mid-import hands its job back: restarted with a lease
+/// of an hour, it resumes at once (it would otherwise wait the hour out),
+/// and every row is applied exactly once.
+async fn a_stopped_server_hands_its_job_back(b: Backend) {
+    let tweak = |c: &mut tern_server::Config| {
+        c.import.batch_size = 5;
+        c.import.lease_secs = 3600;
+        c.import.runners = 1;
+        c.import.max_file_bytes = 10_000_000;
+    };
+    let h = Harness::start_with(b, tweak).await;
+    let t = h.admin_token().await;
+    let rows: Vec<Value> = (0..2000)
+        .map(|i| json!({"email": format!("handback{i}@example.com")}))
+        .collect();
+    let (s, job) = upload(&h, &t, serde_json::to_vec(&rows).unwrap(), &[]).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    loop {
+        let (_, j) = h.api(&t, Method::GET, &format!("/jobs/{id}"), None).await;
+        assert_ne!(
+            j["status"], "completed",
+            "finished before the stop could be staged"
+        );
+        if j["status"] == "processing" && j["percentage_done"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let h = h.restart(tweak).await;
+    let t = h.admin_token().await;
+    let mut done = Value::Null;
+    for _ in 0..2400 {
+        let (_, j) = h.api(&t, Method::GET, &format!("/jobs/{id}"), None).await;
+        if j["status"] == "completed" {
+            done = j;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        done["status"], "completed",
+        "the job was not handed back: {done}"
+    );
+    assert_eq!(done["summary"]["inserted"], 2000, "{done}");
+    assert_eq!(done["summary"]["failed"], 0, "{done}");
+    let (_, page) = h
+        .api(
+            &t,
+            Method::GET,
+            "/users?include_totals=true&per_page=1&q=email:handback*",
+            None,
+        )
+        .await;
+    assert_eq!(page["total"], 2000, "each row applied once");
+    h.stop().await;
+}
+
 both_backends!(
+    a_stopped_server_hands_its_job_back,
     a_nul_character_fails_its_row_not_the_job,
     collisions_in_overlapping_batches_are_named,
     mfa_factors_are_imported_and_upserted,

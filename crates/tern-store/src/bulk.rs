@@ -42,10 +42,12 @@ pub(crate) fn insert_errors_sql(dialect: Dialect) -> String {
 }
 
 /// A batch's progress, committed with its rows: `$3` processed rows, `$4`
-/// inserted, `$5` updated, `$6` failed, `$7` lease, `$8` now.
+/// inserted, `$5` updated, `$6` failed, `$7` lease, `$8` now, `$9` the
+/// claim's lease token: no row is updated when the job was claimed again
+/// since, and the batch's transaction must then roll back.
 pub(crate) const PROGRESS_SQL: &str = "UPDATE jobs SET processed_rows = $3, inserted = inserted + $4, \
     updated = updated + $5, failed = failed + $6, lease_until = $7, updated_at = $8 \
-    WHERE tenant_id = $1 AND id = $2";
+    WHERE tenant_id = $1 AND id = $2 AND lease_token = $9";
 
 /// The batch's users as the JSON parameter of [`insert_users_sql`].
 pub(crate) fn user_rows_param(b: &ImportBatch) -> CoreResult<String> {

@@ -16,7 +16,7 @@
 use std::borrow::Cow;
 
 use sqlx::{AssertSqlSafe, PgPool};
-use tern_core::store::{BatchApplied, BatchGate, ImportBatch};
+use tern_core::store::{BatchApplied, BatchGate, ImportBatch, lease_lost};
 use tern_core::{CoreError, CoreResult};
 
 use crate::bulk::{self, BatchOutcome, UserRow};
@@ -57,6 +57,7 @@ pub(crate) async fn apply_batch(
             as_i64(outcome.updated),
             as_i64(outcome.failed),
             b.lease_until,
+            b.lease_token,
         ],
         after,
     };
@@ -74,8 +75,8 @@ struct BatchWrite {
     users: Option<Vec<u8>>,
     /// Error and note records as the JSON parameter of `insert_errors_sql`.
     records: Option<String>,
-    /// Processed rows, inserted, updated, failed, lease: see `PROGRESS_SQL`.
-    progress: [i64; 5],
+    /// Processed rows, inserted, updated, failed, lease, lease token: see `PROGRESS_SQL`.
+    progress: [i64; 6],
     /// Passes when the batch before this one has committed.
     after: BatchGate,
 }
@@ -118,8 +119,8 @@ impl BatchWrite {
         if !self.after.passed().await {
             return Err(bulk::earlier_batch_failed());
         }
-        let [processed, inserted, updated, failed, lease] = self.progress;
-        sqlx::query(bulk::PROGRESS_SQL)
+        let [processed, inserted, updated, failed, lease, token] = self.progress;
+        let progressed = sqlx::query(bulk::PROGRESS_SQL)
             .bind(&self.tenant)
             .bind(&self.job_id)
             .bind(processed)
@@ -128,9 +129,14 @@ impl BatchWrite {
             .bind(failed)
             .bind(lease)
             .bind(tern_core::clock::now_iso())
+            .bind(token)
             .execute(&mut *tx)
             .await
             .map_err(storage)?;
+        if progressed.rows_affected() == 0 {
+            // Dropping the transaction rolls the batch back.
+            return Err(lease_lost(&self.job_id));
+        }
         tx.commit().await.map_err(storage)?;
         Ok(BatchApplied::Applied)
     }

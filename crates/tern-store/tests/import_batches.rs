@@ -3,6 +3,8 @@
 //! failed, and an optimistic batch that meets a stored user writes nothing
 //! and says so. On PostgreSQL an optimistic batch goes through COPY on the
 //! native pool, every other batch through the `Any` pool; both are run.
+//! A batch written under a claim the job no longer has (another runner took
+//! it over) writes nothing.
 //!
 //! SQLite: a temporary file. PostgreSQL: `TERN_TEST_PG_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), in a fresh, uniquely named
@@ -13,9 +15,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AssertSqlSafe, Row};
-use tern_core::model::{Job, JobSpec, JobType, Tenant, User, UserSource};
+use tern_core::model::{Job, JobSpec, JobStatus, JobType, Tenant, User, UserSource};
 use tern_core::store::prelude::*;
-use tern_core::store::{BatchApplied, BatchGate, ImportBatch};
+use tern_core::store::{BatchApplied, BatchGate, ImportBatch, is_lease_lost};
 use tern_store::SqlStore;
 
 const TENANT: &str = "ten_batches";
@@ -197,8 +199,87 @@ async fn scenario(store: SqlStore) {
     assert_eq!(name, "Batch\t0\\");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn batches_commit_in_order_on_sqlite() {
+/// A job claimed twice: the first claim's writes — a batch on either path, a
+/// renewal, the job's end — are refused and change nothing; the second
+/// claim's go through; a released claim is taken again at once.
+async fn stale_claims_write_nothing(store: SqlStore) {
+    prepare(&store).await;
+    let (_, first) = store.claim_job(1_000, 30).await.unwrap().unwrap();
+    assert_eq!(first.id, JOB);
+    assert!(
+        store.claim_job(1_010, 30).await.unwrap().is_none(),
+        "leased"
+    );
+    // The first runner stalls past its lease; another claims the job.
+    let (_, second) = store.claim_job(2_000, 30).await.unwrap().unwrap();
+    assert!(second.lease_token > first.lease_token);
+    for optimistic in [true, false] {
+        let mut stale = batch(0, vec![user(0), user(1)], optimistic);
+        stale.lease_token = first.lease_token;
+        let e = store
+            .apply_import_batch(TENANT, JOB, &stale, BatchGate::opened())
+            .await
+            .unwrap_err();
+        assert!(is_lease_lost(&e), "{e}");
+        assert_eq!(seen(&store).await, (0, 0), "a stale batch wrote");
+    }
+    assert!(
+        !store
+            .renew_job_lease(TENANT, JOB, first.lease_token, 9_999)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .finish_job(
+                TENANT,
+                JOB,
+                first.lease_token,
+                JobStatus::Failed,
+                Some("stale")
+            )
+            .await
+            .unwrap()
+    );
+    let mut current = batch(0, vec![user(0), user(1)], true);
+    current.lease_token = second.lease_token;
+    let applied = store
+        .apply_import_batch(TENANT, JOB, &current, BatchGate::opened())
+        .await
+        .unwrap();
+    assert_eq!(applied, BatchApplied::Applied);
+    assert_eq!(seen(&store).await, (2, 2));
+    assert!(
+        store
+            .renew_job_lease(TENANT, JOB, second.lease_token, 2_100)
+            .await
+            .unwrap()
+    );
+    // Handed back (a server shutting down): claimable at once, well within the lease.
+    store
+        .release_job(TENANT, JOB, second.lease_token)
+        .await
+        .unwrap();
+    let (_, third) = store.claim_job(2_001, 30).await.unwrap().unwrap();
+    assert!(third.lease_token > second.lease_token);
+    assert_eq!(
+        third.processed_rows, 2,
+        "resumes where the last claim stopped"
+    );
+    assert!(
+        store
+            .finish_job(TENANT, JOB, third.lease_token, JobStatus::Completed, None)
+            .await
+            .unwrap()
+    );
+    let done = store.get_job(TENANT, JOB).await.unwrap().unwrap();
+    assert_eq!(done.status, JobStatus::Completed);
+}
+
+/// Run a scenario on a fresh SQLite file.
+async fn on_sqlite<F: std::future::Future<Output = ()> + Send + 'static>(
+    scenario: fn(SqlStore) -> F,
+) {
     let dir = std::env::temp_dir().join(format!("tern_batches_{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}", dir.join("tern.db").display());
@@ -209,8 +290,10 @@ async fn batches_commit_in_order_on_sqlite() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn batches_commit_in_order_on_postgres() {
+/// Run a scenario on a fresh PostgreSQL database, dropped afterwards.
+async fn on_postgres<F: std::future::Future<Output = ()> + Send + 'static>(
+    scenario: fn(SqlStore) -> F,
+) {
     if std::env::var("TERN_TEST_SKIP_PG").as_deref() == Ok("1") {
         eprintln!("TERN_TEST_SKIP_PG=1: skipped");
         return;
@@ -245,4 +328,24 @@ async fn batches_commit_in_order_on_postgres() {
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_commit_in_order_on_sqlite() {
+    on_sqlite(scenario).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_commit_in_order_on_postgres() {
+    on_postgres(scenario).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_claims_write_nothing_on_sqlite() {
+    on_sqlite(stale_claims_write_nothing).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_claims_write_nothing_on_postgres() {
+    on_postgres(stale_claims_write_nothing).await;
 }

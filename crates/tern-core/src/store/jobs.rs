@@ -4,8 +4,8 @@ use futures_channel::oneshot;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 
-use crate::CoreResult;
 use crate::model::{Job, JobStatus, User};
+use crate::{CoreError, CoreResult};
 
 /// One batch of an import job, applied in one transaction together with the
 /// job's progress, so a crash never applies a row twice or loses one.
@@ -35,6 +35,10 @@ pub struct ImportBatch {
     pub processed_rows: u64,
     /// Renewed lease (epoch seconds).
     pub lease_until: i64,
+    /// The claim the batch is written under ([`Job::lease_token`]): if the
+    /// job was claimed again since, the store writes nothing and fails with
+    /// [`lease_lost`].
+    pub lease_token: i64,
 }
 
 /// What [`JobStore::apply_import_batch`] did.
@@ -89,6 +93,20 @@ impl std::fmt::Debug for BatchGate {
     }
 }
 
+/// The error a runner's write gets once its job was claimed by another
+/// runner: it must stop, the other one goes on.
+pub fn lease_lost(job_id: &str) -> CoreError {
+    CoreError::conflict(
+        "lease_lost",
+        format!("Job {job_id} was taken over by another runner; this one stops writing to it."),
+    )
+}
+
+/// Whether an error is [`lease_lost`].
+pub fn is_lease_lost(e: &CoreError) -> bool {
+    matches!(e, CoreError::Conflict { code, .. } if *code == "lease_lost")
+}
+
 /// Storing jobs, their files, progress and error records.
 #[async_trait::async_trait]
 pub trait JobStore: Send + Sync {
@@ -126,14 +144,29 @@ pub trait JobStore: Send + Sync {
         batch: &ImportBatch,
         after: BatchGate,
     ) -> CoreResult<BatchApplied>;
-    /// Mark a job completed or failed.
+    /// Mark a job completed or failed, under the claim `lease_token`;
+    /// `false` (nothing written) when the job was claimed again since.
     async fn finish_job(
         &self,
         tenant: &str,
         id: &str,
+        lease_token: i64,
         status: JobStatus,
         details: Option<&str>,
-    ) -> CoreResult<()>;
+    ) -> CoreResult<bool>;
+    /// Extend the claim `lease_token` on a job to `until` (epoch seconds);
+    /// `false` when the job was claimed again since (the caller must stop).
+    async fn renew_job_lease(
+        &self,
+        tenant: &str,
+        id: &str,
+        lease_token: i64,
+        until: i64,
+    ) -> CoreResult<bool>;
+    /// Give up the claim `lease_token` so another runner may take the job at
+    /// once (a server shutting down): writes still in flight under it are
+    /// refused from then on. Nothing happens when it was claimed again.
+    async fn release_job(&self, tenant: &str, id: &str, lease_token: i64) -> CoreResult<()>;
     /// A job's error records, by row index.
     async fn job_errors(&self, tenant: &str, id: &str) -> CoreResult<Vec<serde_json::Value>>;
     /// Users of a connection matching any of these emails, local ids or usernames.

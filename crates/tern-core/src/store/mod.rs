@@ -22,7 +22,7 @@ pub use client_grants::ClientGrantStore;
 pub use clients::ClientStore;
 pub use connections::ConnectionStore;
 pub use jobs::JobStore;
-pub use jobs::{BatchApplied, BatchGate, GateKey, ImportBatch};
+pub use jobs::{BatchApplied, BatchGate, GateKey, ImportBatch, is_lease_lost, lease_lost};
 pub use logs::LogStore;
 pub use outbox::OutboxStore;
 pub use resource_servers::ResourceServerStore;

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 use tern_core::model::{Job, JobSpec, JobStatus, User};
-use tern_core::store::{BatchApplied, BatchGate, ImportBatch, JobStore};
+use tern_core::store::{BatchApplied, BatchGate, ImportBatch, JobStore, lease_lost};
 use tern_core::{CoreError, CoreResult};
 
 use super::users::{UPDATE_USER, bind_user, decode_user};
@@ -13,7 +13,7 @@ use super::{SqlStore, USER_COLUMNS, as_i64, storage, to_body};
 use crate::search_sql::Dialect;
 use crate::{bulk, copy_users, packed};
 
-const JOB_COLUMNS: &str = "id, status, created_at, updated_at, total_rows, processed_rows, inserted, updated, failed, status_details, body";
+const JOB_COLUMNS: &str = "id, status, created_at, updated_at, total_rows, processed_rows, inserted, updated, failed, status_details, body, lease_token";
 
 fn decode_job(row: &AnyRow) -> CoreResult<Job> {
     let n = |c: &str| {
@@ -40,6 +40,7 @@ fn decode_job(row: &AnyRow) -> CoreResult<Job> {
         updated: n("updated")?,
         failed: n("failed")?,
         status_details: row.try_get("status_details").map_err(storage)?,
+        lease_token: row.try_get("lease_token").map_err(storage)?,
     })
 }
 
@@ -105,7 +106,7 @@ impl SqlStore {
                 .await
                 .map_err(storage)?;
         }
-        sqlx::query(bulk::PROGRESS_SQL)
+        let progressed = sqlx::query(bulk::PROGRESS_SQL)
             .bind(tenant)
             .bind(job_id)
             .bind(as_i64(b.processed_rows))
@@ -114,9 +115,14 @@ impl SqlStore {
             .bind(as_i64(outcome.failed))
             .bind(b.lease_until)
             .bind(tern_core::clock::now_iso())
+            .bind(b.lease_token)
             .execute(&mut *tx)
             .await
             .map_err(storage)?;
+        if progressed.rows_affected() == 0 {
+            tx.rollback().await.map_err(storage)?;
+            return Err(lease_lost(job_id));
+        }
         tx.commit().await.map_err(storage)?;
         Ok((BatchApplied::Applied, outcome.inserted_now))
     }
@@ -257,23 +263,27 @@ impl JobStore for SqlStore {
         for c in candidates {
             let tenant: String = c.try_get("tenant_id").map_err(storage)?;
             let id: String = c.try_get("id").map_err(storage)?;
-            // Conditional update: of several runners, exactly one wins the job.
-            let r = sqlx::query(
-                "UPDATE jobs SET status = 'processing', lease_until = $3, updated_at = $4 \
+            // Conditional update: of several runners, exactly one wins the
+            // job, and its claim gets a new fencing token.
+            let token: Option<i64> = sqlx::query_scalar(
+                "UPDATE jobs SET status = 'processing', lease_until = $3, updated_at = $4, \
+                 lease_token = lease_token + 1 \
                  WHERE tenant_id = $1 AND id = $2 \
-                 AND (status = 'pending' OR (status = 'processing' AND lease_until < $5))",
+                 AND (status = 'pending' OR (status = 'processing' AND lease_until < $5)) \
+                 RETURNING lease_token",
             )
             .bind(&tenant)
             .bind(&id)
             .bind(now + lease_secs)
             .bind(tern_core::clock::now_iso())
             .bind(now)
-            .execute(&self.pool)
+            .fetch_optional(&self.pool)
             .await
             .map_err(storage)?;
-            if r.rows_affected() == 1
-                && let Some(job) = self.get_job(&tenant, &id).await?
+            if let Some(token) = token
+                && let Some(mut job) = self.get_job(&tenant, &id).await?
             {
+                job.lease_token = token;
                 return Ok(Some((tenant, job)));
             }
         }
@@ -311,18 +321,61 @@ impl JobStore for SqlStore {
         &self,
         tenant: &str,
         id: &str,
+        lease_token: i64,
         status: JobStatus,
         details: Option<&str>,
-    ) -> CoreResult<()> {
-        sqlx::query("UPDATE jobs SET status = $3, status_details = $4, updated_at = $5, lease_until = 0 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .bind(status.as_str())
-            .bind(details)
-            .bind(tern_core::clock::now_iso())
-            .execute(&self.pool)
-            .await
-            .map_err(storage)?;
+    ) -> CoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE jobs SET status = $3, status_details = $4, updated_at = $5, lease_until = 0 \
+             WHERE tenant_id = $1 AND id = $2 AND lease_token = $6",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(status.as_str())
+        .bind(details)
+        .bind(tern_core::clock::now_iso())
+        .bind(lease_token)
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn renew_job_lease(
+        &self,
+        tenant: &str,
+        id: &str,
+        lease_token: i64,
+        until: i64,
+    ) -> CoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE jobs SET lease_until = $4 WHERE tenant_id = $1 AND id = $2 \
+             AND lease_token = $3 AND status = 'processing'",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(lease_token)
+        .bind(until)
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn release_job(&self, tenant: &str, id: &str, lease_token: i64) -> CoreResult<()> {
+        sqlx::query(
+            // The token moves on too: a batch of the released claim still in
+            // flight (a COPY writer outlives the runner that spawned it)
+            // must not commit, nor take the lease back with its progress.
+            "UPDATE jobs SET lease_until = 0, lease_token = lease_token + 1 \
+             WHERE tenant_id = $1 AND id = $2 AND lease_token = $3 AND status = 'processing'",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(lease_token)
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
         Ok(())
     }
 
