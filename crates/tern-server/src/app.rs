@@ -23,6 +23,8 @@ use crate::{auth, ops, rate_limit, routes};
 pub struct RunningServer {
     /// The bound address.
     pub addr: SocketAddr,
+    /// The metrics listener's address, when `metrics.listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
     /// The public URL in effect.
     pub public_url: String,
     /// The bootstrap record (`None` only if bootstrap.json was removed by hand).
@@ -128,6 +130,18 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         addr: config.listen.clone(),
         source,
     })?;
+    let metrics_listener = match &config.metrics.listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: addr.clone(),
+                    source,
+                })?,
+        ),
+        None => None,
+    };
+    let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
     let public_url = config
         .public_url
         .clone()
@@ -195,8 +209,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         jobs_notify: tokio::sync::Notify::new(),
         jobs_ended: tokio::sync::Notify::new(),
         draining: std::sync::atomic::AtomicBool::new(false),
+        metrics: crate::metrics::Metrics::default(),
     }));
     let runner = crate::jobs::spawn_runner(state.clone());
+    let metrics = metrics_listener.map(|l| serve_metrics(l, state.clone()));
     let app = router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -212,17 +228,36 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         // batches or mid-batch loses nothing, and its jobs are handed back
         // so another instance (or this one, restarted) resumes them at once.
         runner.stop().await;
+        for task in metrics.into_iter().flatten() {
+            task.abort();
+        }
         reload_keys.abort();
         served
     });
     Ok(RunningServer {
         addr,
+        metrics_addr,
         public_url,
         bootstrap: info,
         state,
         shutdown: tx,
         task,
     })
+}
+
+/// Serve `GET /metrics` on its own listener and keep the user counts
+/// current; the tasks to abort when the server stops.
+fn serve_metrics(listener: TcpListener, state: AppState) -> [tokio::task::JoinHandle<()>; 2] {
+    let refresh = tokio::spawn(crate::metrics::refresh_users(state.clone()));
+    let app = Router::new()
+        .route("/metrics", axum::routing::get(crate::metrics::scrape))
+        .with_state(state);
+    let serve = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    [serve, refresh]
 }
 
 fn hash_policy(config: &Config) -> Result<HashPolicy, StartError> {
@@ -260,7 +295,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::public_router())
         .fallback(routes::not_found)
         // Applied per route (after routing), so the log line names the route.
-        .layer(axum::middleware::from_fn(ops::request_log))
+        .layer(from_fn_with_state(state.clone(), ops::request_log))
         // Bodies are read by our own extractors, which enforce the limit
         // with Auth0's 413; this outer cap only stops abuse early.
         .layer(DefaultBodyLimit::max(

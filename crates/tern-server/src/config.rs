@@ -52,6 +52,8 @@ pub struct Config {
     /// On SIGTERM or SIGINT, how long in-flight requests may take to finish
     /// before the process exits anyway.
     pub shutdown_timeout_secs: u64,
+    /// Prometheus metrics.
+    pub metrics: MetricsConfig,
     /// See `bootstrap_client_id`.
     pub bootstrap_client_secret: Option<String>,
 }
@@ -132,6 +134,28 @@ impl Default for ScriptsConfig {
             timeout_secs: 20,
             allowed_hosts: None,
             max_concurrent: 64,
+        }
+    }
+}
+
+/// Prometheus metrics.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricsConfig {
+    /// Address of the listener serving `GET /metrics` (e.g. `127.0.0.1:9464`);
+    /// absent: metrics are kept but not served. A listener of its own, so
+    /// the public port never exposes them.
+    pub listen: Option<String>,
+    /// How often the `users` gauge (users per connection and arrival
+    /// source, one aggregate query per connection) is refreshed.
+    pub users_refresh_secs: u64,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            users_refresh_secs: 60,
         }
     }
 }
@@ -224,6 +248,7 @@ impl Default for Config {
             bootstrap_client_secret: None,
             log_format: "text".into(),
             shutdown_timeout_secs: 30,
+            metrics: MetricsConfig::default(),
         }
     }
 }

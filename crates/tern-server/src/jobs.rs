@@ -16,6 +16,7 @@ use tern_core::model::{Job, JobStatus, JobType, LogEvent};
 use tern_core::store::{UserSearch, is_lease_lost, lease_lost};
 use tern_core::user_profile::user_json;
 
+use crate::metrics::{JobLabels, RowLabels};
 use crate::state::AppState;
 
 /// The running job workers and the claims they hold.
@@ -144,6 +145,7 @@ async fn run_claimed(
                     if !finish(state, &tenant, &job, status, details).await {
                         return;
                     }
+                    count_rows(state, &tenant, &job).await;
                     state.jobs_ended.notify_waiters();
                     announce(state, &tenant, &job.id).await;
                 }
@@ -170,6 +172,25 @@ async fn run_claimed(
     }
 }
 
+/// Add the rows this runner applied (the job's counts now, less those at
+/// its claim: a resumed job was partly applied by another runner).
+async fn count_rows(state: &AppState, tenant: &str, claimed: &Job) {
+    let Ok(Some(now)) = state.store.get_job(tenant, &claimed.id).await else {
+        return;
+    };
+    for (outcome, after, before) in [
+        ("inserted", now.inserted, claimed.inserted),
+        ("updated", now.updated, claimed.updated),
+        ("failed", now.failed, claimed.failed),
+    ] {
+        state
+            .metrics
+            .import_rows
+            .get_or_create(&RowLabels { outcome })
+            .inc_by(after.saturating_sub(before));
+    }
+}
+
 /// Record a job's end under its claim; `false` when another runner has
 /// taken the job over meanwhile (then that runner reports it).
 async fn finish(
@@ -184,7 +205,14 @@ async fn finish(
         .finish_job(tenant, &job.id, job.lease_token, status, details)
         .await
     {
-        Ok(true) => true,
+        Ok(true) => {
+            let labels = JobLabels {
+                r#type: job.spec.kind.as_str(),
+                status: status.as_str(),
+            };
+            state.metrics.jobs.get_or_create(&labels).inc();
+            true
+        }
         Ok(false) => {
             tracing::info!(job = %job.id, "job taken over by another runner before it ended here");
             false

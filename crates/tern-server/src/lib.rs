@@ -20,6 +20,7 @@ pub mod legacy_ops;
 pub mod legacy_script;
 pub mod login;
 pub mod mail;
+pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod rate_limit;

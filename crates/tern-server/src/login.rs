@@ -10,8 +10,10 @@ use tern_core::CoreError;
 use tern_core::clock::now_iso;
 use tern_core::login::{Verdict, verify_password};
 use tern_core::model::{Client, Connection, LogEvent, User};
+use tern_hash::StoredHash;
 
 use crate::error::OAuthError;
+use crate::metrics::{LoginLabels, SchemeLabels};
 use crate::state::AppState;
 
 /// One password login attempt.
@@ -42,6 +44,18 @@ pub enum LoginFailure {
     /// A server-side failure (storage, a task that died); details are in the
     /// server log.
     Internal,
+}
+
+impl LoginFailure {
+    /// The `outcome` label of the logins metric.
+    fn as_label(&self) -> &'static str {
+        match self {
+            Self::WrongCredentials => "wrong_credentials",
+            Self::Blocked => "blocked",
+            Self::LegacyUnavailable => "legacy_unavailable",
+            Self::Internal => "error",
+        }
+    }
 }
 
 impl From<CoreError> for LoginFailure {
@@ -113,6 +127,22 @@ pub async fn connection_for(
 /// login recorded (`last_login`, `logins_count`, a credential upgraded to the
 /// current policy), or why not.
 pub async fn password_login(s: &AppState, a: PasswordLogin<'_>) -> Result<User, LoginFailure> {
+    let outcome = authenticate(s, a).await;
+    let labels = match &outcome {
+        Ok(user) => LoginLabels {
+            outcome: "success",
+            arrived: user.source.as_str(),
+        },
+        Err(f) => LoginLabels {
+            outcome: f.as_label(),
+            arrived: "-",
+        },
+    };
+    s.metrics.logins.get_or_create(&labels).inc();
+    outcome
+}
+
+async fn authenticate(s: &AppState, a: PasswordLogin<'_>) -> Result<User, LoginFailure> {
     let lookup = a.username.trim().to_lowercase();
     let user = if lookup.contains('@') {
         s.store
@@ -135,8 +165,15 @@ pub async fn password_login(s: &AppState, a: PasswordLogin<'_>) -> Result<User, 
     // is checked against the legacy store, and stored on success; with
     // import mode off the legacy store checks every login.
     let (user, rehash) = if crate::lazy::consults_legacy(s, a.connection, user.as_ref()) {
+        let started = std::time::Instant::now();
+        let migrates = !crate::legacy_ops::authoritative(s, a.connection);
         let user =
             crate::lazy::login(s, a.connection, user, a.username, a.password, &mut ev).await?;
+        if migrates {
+            s.metrics
+                .first_login_seconds
+                .observe(started.elapsed().as_secs_f64());
+        }
         (user, None)
     } else {
         verify_local(s, user, a.password, &mut ev).await?
@@ -181,7 +218,19 @@ async fn verify_local(
     let check = user.clone();
     let password = password.to_string();
     let verdict = tokio::task::spawn_blocking(move || {
-        verify_password(check.as_ref(), &password, &state.policy)
+        let started = std::time::Instant::now();
+        let verdict = verify_password(check.as_ref(), &password, &state.policy);
+        let scheme = check
+            .as_ref()
+            .and_then(|u| u.credential.as_deref())
+            .and_then(|c| StoredHash::parse(c).ok())
+            .map_or("none", |h| h.scheme().name());
+        state
+            .metrics
+            .verify_seconds
+            .get_or_create(&SchemeLabels { scheme })
+            .observe(started.elapsed().as_secs_f64());
+        verdict
     })
     .await
     .map_err(|_| LoginFailure::Internal)?;

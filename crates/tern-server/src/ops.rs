@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::metrics::{RequestLabels, RouteLabels};
 use crate::state::AppState;
 
 /// The header a request id travels in, both ways.
@@ -38,7 +39,7 @@ fn request_id(req: &Request) -> String {
 /// One line per request: method, route template, status, latency, request
 /// id. Never the path's values or the query string: they carry reset
 /// tickets, emails and codes.
-pub async fn request_log(mut req: Request, next: Next) -> Response {
+pub async fn request_log(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&req);
     let method = req.method().clone();
@@ -49,12 +50,27 @@ pub async fn request_log(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(RequestId(id.clone()));
     let mut resp = next.run(req).await;
     let status = resp.status().as_u16();
+    let elapsed = started.elapsed();
+    s.metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            method: method.to_string(),
+            route: route.clone(),
+            status,
+        })
+        .inc();
+    s.metrics
+        .request_seconds
+        .get_or_create(&RouteLabels {
+            route: route.clone(),
+        })
+        .observe(elapsed.as_secs_f64());
     tracing::info!(
         target: "tern::request",
         %method,
         route,
         status,
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
         request_id = %id,
     );
     if let Ok(v) = HeaderValue::from_str(&id) {

@@ -46,6 +46,8 @@ pub struct Inner {
     pub jobs_notify: tokio::sync::Notify,
     /// Wakes every `GET /jobs/{id}?tern_wait_ms=` request when a job ends.
     pub jobs_ended: tokio::sync::Notify,
+    /// Prometheus metrics.
+    pub metrics: crate::metrics::Metrics,
     /// Set when the server is shutting down: `/readyz` answers 503 so load
     /// balancers stop sending traffic while in-flight requests finish.
     pub draining: std::sync::atomic::AtomicBool,

@@ -97,7 +97,141 @@ async fn request_ids_are_kept_or_made(b: Backend) {
     h.stop().await;
 }
 
+/// The value of the first sample line of `metrics` starting with `series`.
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+async fn metrics_count_what_happens(b: Backend) {
+    let h = Harness::start_with(b, |c| {
+        c.metrics.listen = Some("127.0.0.1:0".into());
+        c.metrics.users_refresh_secs = 1;
+    })
+    .await;
+    let metrics_url = format!(
+        "http://{}/metrics",
+        h.server.as_ref().unwrap().metrics_addr.unwrap()
+    );
+    let t = h.admin_token().await;
+    h.create_user(&t, "counted@example.com", "Corr3ct-horse-battery")
+        .await;
+    let (client_id, secret) = h.password_client(&t).await;
+    let login = |password: &str| {
+        serde_json::json!({"grant_type": "password", "client_id": client_id, "client_secret": secret,
+                           "username": "counted@example.com", "password": password})
+    };
+    assert_eq!(
+        h.token(login("Corr3ct-horse-battery")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        h.token(login("wrong-horse-battery")).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    // An import job of three rows, one of which fails.
+    let rows = serde_json::json!([{"email": "imp1@example.com"}, {"email": "imp2@example.com"}, {"name": "no email"}]);
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "users",
+            reqwest::multipart::Part::bytes(rows.to_string().into_bytes()).file_name("u.json"),
+        )
+        .text("connection_id", h.info.connection_id.clone())
+        .text("tern_wait_ms", "10000");
+    let r = h
+        .http
+        .post(format!("{}/api/v2/jobs/users-imports", h.base))
+        .bearer_auth(&t)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let job: Value = r.json().await.unwrap();
+    assert_eq!(job["status"], "completed", "{job}");
+
+    // Never on the public listener.
+    let public = h
+        .http
+        .get(format!("{}/metrics", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), StatusCode::NOT_FOUND);
+
+    let mut text = String::new();
+    for _ in 0..100 {
+        let r = h.http.get(&metrics_url).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/openmetrics-text")
+        );
+        text = r.text().await.unwrap();
+        if sample(
+            &text,
+            "tern_users{connection=\"Username-Password-Authentication\",source=\"api\"}",
+        )
+        .is_some()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        sample(
+            &text,
+            "tern_logins_total{outcome=\"success\",arrived=\"api\"}"
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "tern_logins_total{outcome=\"wrong_credentials\",arrived=\"-\"}"
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "tern_password_verify_duration_seconds_count{scheme=\"argon2id\"}"
+        ),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "tern_http_requests_total{method=\"POST\",route=\"/oauth/token\",status=\"403\"}"
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "tern_users{connection=\"Username-Password-Authentication\",source=\"api\"}"
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        !text.contains("counted@example.com"),
+        "no user data in metrics"
+    );
+    h.stop().await;
+}
+
 both_backends!(
     probes_answer_and_readiness_follows_the_store,
-    request_ids_are_kept_or_made
+    request_ids_are_kept_or_made,
+    metrics_count_what_happens
 );

@@ -1,0 +1,224 @@
+//! Prometheus metrics: what an operator watches during a migration and in
+//! production — requests, logins by outcome and by how the user arrived,
+//! first-login latency, password verification time by hash scheme, jobs and
+//! import rows, and users by arrival source. Served as OpenMetrics text on a
+//! listener of its own (`metrics.listen`), never on the public one: label
+//! values name connections and schemes, which the internet need not see.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::state::AppState;
+
+/// `method`, `route` (the route template, never values), `status`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// HTTP method.
+    pub method: String,
+    /// Route template, e.g. `/api/v2/users/{id}`.
+    pub route: String,
+    /// Status code.
+    pub status: u16,
+}
+
+/// `route`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    /// Route template.
+    pub route: String,
+}
+
+/// `outcome` of a password login, and how the user `arrived` in Tern
+/// (`lazy_login`, `bulk_import`, … for successes; `-` when no user was
+/// authenticated).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LoginLabels {
+    /// `success`, `wrong_credentials`, `blocked`, `legacy_unavailable`, `error`.
+    pub outcome: &'static str,
+    /// The user's arrival source.
+    pub arrived: &'static str,
+}
+
+/// `scheme` of a stored password hash (`none` without one).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SchemeLabels {
+    /// Hash scheme name, e.g. `bcrypt`, `argon2id`, `phpass`.
+    pub scheme: &'static str,
+}
+
+/// `type` and final `status` of a job.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobLabels {
+    /// `users_import` or `users_export`.
+    pub r#type: &'static str,
+    /// `completed` or `failed`.
+    pub status: &'static str,
+}
+
+/// `outcome` of an import row.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RowLabels {
+    /// `inserted`, `updated`, `failed`.
+    pub outcome: &'static str,
+}
+
+/// `connection` and arrival `source`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UserLabels {
+    /// Connection name.
+    pub connection: String,
+    /// Arrival source.
+    pub source: String,
+}
+
+/// Every metric Tern keeps, registered once.
+pub struct Metrics {
+    registry: Registry,
+    /// Requests by method, route and status.
+    pub requests: Family<RequestLabels, Counter>,
+    /// Request latency by route, seconds.
+    pub request_seconds: Family<RouteLabels, Histogram>,
+    /// Password logins by outcome and arrival source.
+    pub logins: Family<LoginLabels, Counter>,
+    /// A user's first login through the legacy store (the migration itself),
+    /// seconds.
+    pub first_login_seconds: Histogram,
+    /// Password verification by stored scheme, seconds.
+    pub verify_seconds: Family<SchemeLabels, Histogram>,
+    /// Jobs that ended, by type and status.
+    pub jobs: Family<JobLabels, Counter>,
+    /// Import rows applied by this instance, by outcome.
+    pub import_rows: Family<RowLabels, Counter>,
+    /// Users by connection and arrival source (refreshed periodically).
+    pub users: Family<UserLabels, Gauge>,
+}
+
+fn seconds_histogram() -> Histogram {
+    // 1 ms … ~33 s: a cached lookup up to a legacy store at its timeout.
+    Histogram::new(exponential_buckets(0.001, 2.0, 16))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("tern");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let request_seconds =
+            Family::<RouteLabels, Histogram>::new_with_constructor(seconds_histogram as fn() -> _);
+        let logins = Family::<LoginLabels, Counter>::default();
+        let first_login_seconds = seconds_histogram();
+        let verify_seconds =
+            Family::<SchemeLabels, Histogram>::new_with_constructor(seconds_histogram as fn() -> _);
+        let jobs = Family::<JobLabels, Counter>::default();
+        let import_rows = Family::<RowLabels, Counter>::default();
+        let users = Family::<UserLabels, Gauge>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            request_seconds.clone(),
+        );
+        registry.register(
+            "logins",
+            "Password logins by outcome and by how the user arrived in Tern",
+            logins.clone(),
+        );
+        registry.register(
+            "first_login_duration_seconds",
+            "Lazy migrations: a user's first login through the legacy store, stored in Tern",
+            first_login_seconds.clone(),
+        );
+        registry.register(
+            "password_verify_duration_seconds",
+            "Password verification by stored hash scheme",
+            verify_seconds.clone(),
+        );
+        registry.register("jobs", "Jobs that ended, by type and status", jobs.clone());
+        registry.register(
+            "import_rows",
+            "Import rows applied by this instance, by outcome",
+            import_rows.clone(),
+        );
+        registry.register(
+            "users",
+            "Users by connection and by how they arrived (refreshed every metrics.users_refresh_secs)",
+            users.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            request_seconds,
+            logins,
+            first_login_seconds,
+            verify_seconds,
+            jobs,
+            import_rows,
+            users,
+        }
+    }
+}
+
+impl Metrics {
+    /// The OpenMetrics text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// `GET /metrics` on the metrics listener.
+pub async fn scrape(State(s): State<AppState>) -> Response {
+    let mut resp = s.metrics.encode().into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    resp
+}
+
+/// Keep the `users` gauge current: every `metrics.users_refresh_secs`, the
+/// store's per-connection counts by arrival source (the migration report's
+/// query). Runs only when metrics are served.
+pub async fn refresh_users(s: AppState) {
+    let period = Duration::from_secs(s.config.metrics.users_refresh_secs.max(1));
+    let mut every = tokio::time::interval(period);
+    loop {
+        every.tick().await;
+        let Ok(connections) = s.store.list_connections(s.tid()).await else {
+            continue;
+        };
+        for c in connections {
+            match s.store.migration_stats(s.tid(), &c.id).await {
+                Ok(stats) => {
+                    for src in stats.sources {
+                        let labels = UserLabels {
+                            connection: c.name.clone(),
+                            source: src.source,
+                        };
+                        s.metrics
+                            .users
+                            .get_or_create(&labels)
+                            .set(i64::try_from(src.users).unwrap_or(i64::MAX));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(connection = %c.name, error = %e, "user counts for metrics")
+                }
+            }
+        }
+    }
+}
