@@ -16,7 +16,7 @@ use tern_core::model::{Job, JobStatus, JobType, LogEvent};
 use tern_core::store::{UserSearch, is_lease_lost, lease_lost};
 use tern_core::user_profile::user_json;
 
-use crate::metrics::{JobLabels, RowLabels};
+use crate::metrics::{JobLabels, JobTypeLabels, RowLabels};
 use crate::state::AppState;
 
 /// The running job workers and the claims they hold.
@@ -100,6 +100,10 @@ async fn work(state: AppState, claims: Claims, purges: bool) {
             .await;
         let held = match &claimed {
             Ok(Some((tenant, job))) => {
+                let labels = JobTypeLabels {
+                    r#type: job.spec.kind.as_str(),
+                };
+                state.metrics.job_claims.get_or_create(&labels).inc();
                 let key = (tenant.clone(), job.id.clone());
                 lock(&claims).insert(key.clone(), job.lease_token);
                 Some(key)

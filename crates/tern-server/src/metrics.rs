@@ -64,6 +64,13 @@ pub struct JobLabels {
     pub status: &'static str,
 }
 
+/// `type` of a job.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobTypeLabels {
+    /// `users_import` or `users_export`.
+    pub r#type: &'static str,
+}
+
 /// `outcome` of an import row.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RowLabels {
@@ -96,6 +103,9 @@ pub struct Metrics {
     pub verify_seconds: Family<SchemeLabels, Histogram>,
     /// Jobs that ended, by type and status.
     pub jobs: Family<JobLabels, Counter>,
+    /// Claims of jobs by this instance's runners (more claims than jobs:
+    /// jobs taken over after a runner died or stalled).
+    pub job_claims: Family<JobTypeLabels, Counter>,
     /// Import rows applied by this instance, by outcome.
     pub import_rows: Family<RowLabels, Counter>,
     /// Users by connection and arrival source (refreshed periodically).
@@ -118,6 +128,7 @@ impl Default for Metrics {
         let verify_seconds =
             Family::<SchemeLabels, Histogram>::new_with_constructor(seconds_histogram as fn() -> _);
         let jobs = Family::<JobLabels, Counter>::default();
+        let job_claims = Family::<JobTypeLabels, Counter>::default();
         let import_rows = Family::<RowLabels, Counter>::default();
         let users = Family::<UserLabels, Gauge>::default();
         registry.register(
@@ -147,6 +158,11 @@ impl Default for Metrics {
         );
         registry.register("jobs", "Jobs that ended, by type and status", jobs.clone());
         registry.register(
+            "job_claims",
+            "Jobs claimed by this instance's runners, by type",
+            job_claims.clone(),
+        );
+        registry.register(
             "import_rows",
             "Import rows applied by this instance, by outcome",
             import_rows.clone(),
@@ -164,6 +180,7 @@ impl Default for Metrics {
             first_login_seconds,
             verify_seconds,
             jobs,
+            job_claims,
             import_rows,
             users,
         }

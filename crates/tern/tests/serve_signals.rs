@@ -4,12 +4,13 @@
 //! writes one JSON object per line, with one line per request that names the
 //! route and never a value the request carried.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+mod support;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::{Tern, post_json};
 
 /// A login script that takes its time, so a request is surely in flight
 /// when the signal comes.
@@ -17,64 +18,17 @@ const SLOW_LOGIN: &str = "function login(email, password, callback) {
   setTimeout(function () { callback(null, {user_id: 'slow-1', email: email}); }, 3000);
 }";
 
-fn curl(args: &[&str]) -> (u16, Value) {
-    let out = Command::new("curl")
-        .args(["-sS", "--max-time", "60", "-w", "\n%{http_code}"])
-        .args(args)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (
-        code.trim().parse().unwrap_or(0),
-        serde_json::from_str(body).unwrap_or(Value::Null),
-    )
-}
-
-fn post_json(url: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
-    let auth = token.map(|t| format!("authorization: Bearer {t}"));
-    let mut args = vec!["-H", "content-type: application/json"];
-    if let Some(a) = &auth {
-        args.extend(["-H", a.as_str()]);
-    }
-    let body = body.to_string();
-    args.extend(["-d", body.as_str(), url]);
-    curl(&args)
-}
-
 #[test]
 fn sigterm_drains_and_json_logs_name_routes_not_values() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("TERN_LOG", "info,sqlx=warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let stderr = child.stderr.take().unwrap();
-    let sink = lines.clone();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_string();
-    let base = format!("http://{addr}");
+    let mut tern = Tern::launch(
+        dir.path(),
+        None,
+        &[("TERN_LOG", "info,sqlx=warn")],
+        &["--log-format", "json"],
+        true,
+    );
+    let base = tern.base.clone();
 
     let info: Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("bootstrap.json")).unwrap()).unwrap();
@@ -110,7 +64,7 @@ fn sigterm_drains_and_json_logs_name_routes_not_values() {
     let in_flight = std::thread::spawn(move || post_json(&url, None, &login));
     std::thread::sleep(Duration::from_millis(1000));
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &tern.child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
@@ -120,16 +74,23 @@ fn sigterm_drains_and_json_logs_name_routes_not_values() {
     assert!(body["access_token"].is_string());
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
+        if let Some(s) = tern.child.try_wait().unwrap() {
             break s;
         }
         assert!(Instant::now() < deadline, "tern did not exit after SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "exit status after SIGTERM: {status}");
-    reader.join().unwrap();
-
-    let lines = lines.lock().unwrap();
+    // The reader thread sees EOF once the process has exited.
+    let lines = loop {
+        let lines = tern.stderr.lock().unwrap().clone();
+        let complete = lines.iter().any(|l| l.contains("shutting down"))
+            && lines.iter().any(|l| l.contains("\"/oauth/token\""));
+        if complete || Instant::now() > deadline {
+            break lines;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     let events: Vec<Value> = lines
         .iter()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))

@@ -1,0 +1,259 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+//! Several real `tern serve` processes on one fresh PostgreSQL database, as
+//! a production deployment runs them: a user's first login on two instances
+//! at once makes one user; an import whose instance is SIGKILLed is finished
+//! by another with every row applied once; a long export runs once.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::{PgDb, Tern, curl, get, post_json};
+
+/// Instances sharing a database share the secrets key.
+const SECRETS_KEY: &str = "5f3c1b0a9e8d7c6b5a49382716051f2e3d4c5b6a79880716253443526170819a";
+
+fn instance(db: &PgDb, dir: &std::path::Path, env: &[(&str, &str)]) -> Tern {
+    // Behind one load balancer: one public URL, so one issuer and audience.
+    let mut all = vec![
+        ("TERN_SECRETS_KEY", SECRETS_KEY),
+        ("TERN_PUBLIC_URL", "https://tern.instances.test"),
+    ];
+    all.extend_from_slice(env);
+    Tern::launch(dir, Some(&db.url()), &all, &[], false)
+}
+
+/// A value of a metric series on an instance's metrics listener (0 when absent).
+fn metric(addr: &str, series: &str) -> f64 {
+    let out = std::process::Command::new("curl")
+        .args(["-sS", &format!("http://{addr}/metrics")])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn wait_job(t: &Tern, token: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let (_, j) = get(&format!("{}/api/v2/jobs/{id}", t.base), token);
+        if j["status"] == "completed" || j["status"] == "failed" {
+            return j;
+        }
+        assert!(Instant::now() < deadline, "job {id} did not end: {j}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn upload(t: &Tern, token: &str, file: &std::path::Path, connection_id: &str, hold: bool) -> Value {
+    let auth = format!("authorization: Bearer {token}");
+    let users = format!("users=@{}", file.display());
+    let conn = format!("connection_id={connection_id}");
+    let mut args = vec![
+        "-H",
+        auth.as_str(),
+        "-F",
+        users.as_str(),
+        "-F",
+        conn.as_str(),
+    ];
+    args.extend(["-F", "send_completion_email=false"]);
+    if hold {
+        args.extend(["-F", "tern_wait_ms=10000"]);
+    }
+    let url = format!("{}/api/v2/jobs/users-imports", t.base);
+    args.push(url.as_str());
+    let (code, job) = curl(&args);
+    assert_eq!(code, 202, "{job}");
+    job
+}
+
+#[test]
+fn a_first_login_on_two_instances_at_once_makes_one_user() {
+    let db = PgDb::create("tern_inst_login");
+    let (da, dbb) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = instance(&db, da.path(), &[]);
+    let b = instance(&db, dbb.path(), &[]);
+    let info = a.info();
+    let token = a.token(&info);
+    let (code, app) = post_json(
+        &format!("{}/api/v2/clients", a.base),
+        Some(&token),
+        &json!({"name": "app", "app_type": "regular_web",
+                "grant_types": ["http://auth0.com/oauth/grant-type/password-realm"]}),
+    );
+    assert_eq!(code, 201, "{app}");
+    // The legacy store answers slowly, so the logins overlap.
+    let login = "function login(email, password, callback) {
+      setTimeout(function () {
+        callback(null, {user_id: 'legacy-7', email: email, name: 'Seven'});
+      }, 300);
+    }";
+    let (code, conn) = post_json(
+        &format!("{}/api/v2/connections", a.base),
+        Some(&token),
+        &json!({"name": "legacy", "strategy": "auth0", "enabled_clients": [app["client_id"]],
+                "options": {"enabledDatabaseCustomization": true, "import_mode": true,
+                            "customScripts": {"login": login}}}),
+    );
+    assert_eq!(code, 201, "{conn}");
+    let body = json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+        "client_id": app["client_id"], "client_secret": app["client_secret"], "realm": "legacy",
+        "username": "seven@legacy.example", "password": "seven-of-nine-7"});
+    let logins: Vec<_> = (0..6)
+        .map(|i| {
+            let url = format!("{}/oauth/token", if i % 2 == 0 { &a.base } else { &b.base });
+            let body = body.clone();
+            std::thread::spawn(move || post_json(&url, None, &body))
+        })
+        .collect();
+    for l in logins {
+        let (code, r) = l.join().unwrap();
+        assert_eq!(code, 200, "every concurrent first login succeeds: {r}");
+    }
+    let (_, users) = get(
+        &format!(
+            "{}/api/v2/users?include_totals=true&q=email:%22seven@legacy.example%22",
+            b.base
+        ),
+        &token,
+    );
+    assert_eq!(users["total"], 1, "{users}");
+    assert_eq!(users["users"][0]["user_id"], "auth0|legacy-7");
+}
+
+#[test]
+fn an_import_whose_instance_is_killed_is_finished_by_another_once() {
+    let db = PgDb::create("tern_inst_import");
+    let (da, dbb) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let env = [
+        ("TERN_IMPORT__BATCH_SIZE", "10"),
+        ("TERN_IMPORT__LEASE_SECS", "1"),
+        ("TERN_IMPORT__MAX_FILE_BYTES", "20000000"),
+    ];
+    let mut a = instance(&db, da.path(), &env);
+    let info = a.info();
+    let token = a.token(&info);
+    let rows: Vec<Value> = (0..6000)
+        .map(|i| json!({"email": format!("k{i}@kill.example"), "user_id": format!("k{i}")}))
+        .collect();
+    let file = da.path().join("users.json");
+    std::fs::write(&file, serde_json::to_vec(&rows).unwrap()).unwrap();
+    let job = upload(
+        &a,
+        &token,
+        &file,
+        info["connection_id"].as_str().unwrap(),
+        false,
+    );
+    let id = job["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (_, j) = get(&format!("{}/api/v2/jobs/{id}", a.base), &token);
+        assert_ne!(j["status"], "completed", "finished before the kill: {j}");
+        if j["status"] == "processing" && j["percentage_done"].as_u64().unwrap_or(0) >= 5 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never got going: {j}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The other instance is up before the kill; it takes over once the
+    // dead one's lease runs out.
+    let b = instance(&db, dbb.path(), &env);
+    a.kill();
+    let done = wait_job(&b, &token, &id);
+    assert_eq!(
+        done["summary"],
+        json!({"failed": 0, "updated": 0, "inserted": 6000, "total": 6000}),
+        "{done}"
+    );
+    let (_, users) = get(
+        &format!("{}/api/v2/users?include_totals=true&per_page=1", b.base),
+        &token,
+    );
+    assert_eq!(users["total"], 6000, "each row applied exactly once");
+}
+
+#[test]
+fn a_long_export_runs_once_across_instances() {
+    let db = PgDb::create("tern_inst_export");
+    let (da, dbb) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // A lease far shorter than the export: only renewal keeps it on one runner.
+    let env = [
+        ("TERN_IMPORT__LEASE_SECS", "1"),
+        ("TERN_IMPORT__MAX_FILE_BYTES", "20000000"),
+        ("TERN_METRICS__LISTEN", "127.0.0.1:0"),
+    ];
+    // The metrics listeners need known ports: pick free ones.
+    let port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .to_string()
+    };
+    let (ma, mb) = (port(), port());
+    let mut env_a = env.to_vec();
+    env_a[2] = ("TERN_METRICS__LISTEN", ma.as_str());
+    let mut env_b = env.to_vec();
+    env_b[2] = ("TERN_METRICS__LISTEN", mb.as_str());
+    let a = instance(&db, da.path(), &env_a);
+    let b = instance(&db, dbb.path(), &env_b);
+    let info = a.info();
+    let token = a.token(&info);
+    const USERS: usize = 30_000;
+    let rows: Vec<Value> = (0..USERS)
+        .map(|i| json!({"email": format!("e{i}@export.example"), "user_metadata": {"n": i}}))
+        .collect();
+    let file = da.path().join("users.json");
+    std::fs::write(&file, serde_json::to_vec(&rows).unwrap()).unwrap();
+    let imported = upload(
+        &a,
+        &token,
+        &file,
+        info["connection_id"].as_str().unwrap(),
+        true,
+    );
+    let imported = wait_job(&a, &token, imported["id"].as_str().unwrap());
+    assert_eq!(imported["summary"]["inserted"], USERS, "{imported}");
+
+    let (code, job) = post_json(
+        &format!("{}/api/v2/jobs/users-exports", b.base),
+        Some(&token),
+        &json!({"connection_id": info["connection_id"], "format": "json",
+                "fields": [{"name": "email"}, {"name": "user_metadata.n"}]}),
+    );
+    assert_eq!(code, 200, "{job}");
+    let done = wait_job(&b, &token, job["id"].as_str().unwrap());
+    assert_eq!(done["status"], "completed", "{done}");
+    let series = "tern_job_claims_total{type=\"users_export\"}";
+    assert_eq!(
+        metric(&ma, series) + metric(&mb, series),
+        1.0,
+        "the export was claimed (run) more than once"
+    );
+    let out = dbb.path().join("export.json.gz");
+    // The signed link names the public URL; fetch it from an instance directly.
+    let link = done["location"]
+        .as_str()
+        .unwrap()
+        .replace("https://tern.instances.test", &b.base);
+    let (code, _) = curl(&["-o", out.to_str().unwrap(), &link]);
+    assert_eq!(code, 200);
+    let text = std::process::Command::new("gzip")
+        .arg("-dc")
+        .arg(&out)
+        .output()
+        .unwrap()
+        .stdout;
+    let lines: Vec<&[u8]> = text
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(lines.len(), USERS, "one line per user, none twice");
+}
