@@ -30,6 +30,8 @@ pub struct Config {
     pub search_window: u64,
     /// Bulk import limits.
     pub import: ImportConfig,
+    /// Export jobs.
+    pub export: ExportConfig,
     /// Custom-database scripts.
     pub scripts: ScriptsConfig,
     /// Outgoing mail; without `smtp.url`, mail is kept in the store's outbox.
@@ -111,6 +113,23 @@ pub struct KeysConfig {
 impl Default for KeysConfig {
     fn default() -> Self {
         Self { reload_secs: 30 }
+    }
+}
+
+/// Export jobs.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExportConfig {
+    /// Gzip output stored per chunk of an export's file: what an export or a
+    /// download holds in memory, whatever the number of users.
+    pub chunk_bytes: usize,
+}
+
+impl Default for ExportConfig {
+    fn default() -> Self {
+        Self {
+            chunk_bytes: 1 << 20,
+        }
     }
 }
 
@@ -239,6 +258,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             search_window: 1000,
             import: ImportConfig::default(),
+            export: ExportConfig::default(),
             scripts: ScriptsConfig::default(),
             smtp: SmtpConfig::default(),
             admin_emails: Vec::new(),

@@ -5,16 +5,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use std::io::Write;
 use tern_core::clock::{iso, now_epoch};
 use tern_core::import_job::{ImportSettings, final_status, run_import};
 
-use base64::Engine;
-use tern_core::export::{csv_header, csv_row, json_line};
 use tern_core::mail::{MailKind, Mailer, OutboundMail, OutboxMailer};
 use tern_core::model::{Job, JobStatus, JobType, LogEvent};
-use tern_core::store::{UserSearch, is_lease_lost, lease_lost};
-use tern_core::user_profile::user_json;
+use tern_core::store::is_lease_lost;
 
 use crate::metrics::{JobLabels, JobTypeLabels, RowLabels};
 use crate::state::AppState;
@@ -124,7 +120,7 @@ async fn run_claimed(
 ) {
     match claimed {
         Ok(Some((tenant, job))) if job.spec.kind == JobType::UsersExport => {
-            let outcome = run_export(state, &tenant, &job).await;
+            let outcome = crate::export_job::run(state, &tenant, &job).await;
             let (status, details) = match &outcome {
                 Err(e) if is_lease_lost(e) => {
                     tracing::info!(job = %job.id, "export taken over by another runner");
@@ -283,87 +279,4 @@ async fn announce(state: &AppState, tenant: &str, id: &str) {
             state.log(ev).await;
         }
     }
-}
-
-/// Write the users of an export job as gzip'd NDJSON or CSV into the job's file.
-async fn run_export(state: &AppState, tenant: &str, job: &Job) -> Result<(), tern_core::CoreError> {
-    let Some(spec) = &job.spec.export else {
-        return Ok(());
-    };
-    let query = if job.spec.connection.is_empty() {
-        None
-    } else {
-        // The connection name is quoted and escaped for the query language.
-        let q = format!(
-            "identities.connection:\"{}\"",
-            job.spec
-                .connection
-                .replace('\\', "\\\\")
-                .replace('"', "\\\"")
-        );
-        Some(
-            tern_core::search::parse_query(&q)
-                .map_err(|e| tern_core::CoreError::Storage(e.to_string()))?,
-        )
-    };
-    let limit = spec.limit.unwrap_or(u64::MAX);
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let io = |e: std::io::Error| tern_core::CoreError::Storage(e.to_string());
-    if spec.format == "csv" {
-        writeln!(gz, "{}", csv_header(&spec.fields)).map_err(io)?;
-    }
-    let mut written = 0u64;
-    const PAGE: u64 = 1000;
-    while written < limit {
-        // Keep the claim while pages are read: a long export must not be
-        // claimed again (and run twice) by another runner.
-        let until = now_epoch() + state.config.import.lease_secs;
-        if !state
-            .store
-            .renew_job_lease(tenant, &job.id, job.lease_token, until)
-            .await?
-        {
-            return Err(lease_lost(&job.id));
-        }
-        let page = state
-            .store
-            .search_users(
-                tenant,
-                &UserSearch {
-                    query: query.clone(),
-                    sort: None,
-                    offset: written,
-                    limit: PAGE.min(limit - written),
-                },
-            )
-            .await?;
-        if written == 0 {
-            state
-                .store
-                .set_job_total(tenant, &job.id, page.total.min(limit))
-                .await?;
-        }
-        for u in &page.users {
-            let v = user_json(u);
-            let line = if spec.format == "csv" {
-                csv_row(&v, &spec.fields)
-            } else {
-                json_line(&v, &spec.fields)
-            };
-            writeln!(gz, "{line}").map_err(io)?;
-        }
-        written += page.users.len() as u64;
-        if (page.users.len() as u64) < PAGE {
-            break;
-        }
-    }
-    let bytes = gz.finish().map_err(io)?;
-    state
-        .store
-        .set_job_file(
-            tenant,
-            &job.id,
-            &base64::engine::general_purpose::STANDARD.encode(bytes),
-        )
-        .await
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod connectors;
 pub mod data_dir;
 pub mod error;
+pub mod export_job;
 pub mod jobs;
 pub mod keys;
 pub mod lazy;

@@ -163,6 +163,24 @@ pub trait JobStore: Send + Sync {
         lease_token: i64,
         until: i64,
     ) -> CoreResult<bool>;
+    /// Start a job's chunked file afresh under the claim `lease_token`: a
+    /// claim that took the job over drops what an earlier one wrote.
+    /// `false` (nothing done) when the job was claimed again since.
+    async fn reset_job_chunks(&self, tenant: &str, id: &str, lease_token: i64) -> CoreResult<bool>;
+    /// Append chunk `seq` of a job's file and extend the claim `lease_token`
+    /// to `lease_until`, in one transaction; `false` (nothing written) when
+    /// the job was claimed again since.
+    async fn put_job_chunk(
+        &self,
+        tenant: &str,
+        id: &str,
+        lease_token: i64,
+        seq: u64,
+        data: &[u8],
+        lease_until: i64,
+    ) -> CoreResult<bool>;
+    /// Chunk `seq` of a job's file, if there is one.
+    async fn job_chunk(&self, tenant: &str, id: &str, seq: u64) -> CoreResult<Option<Vec<u8>>>;
     /// Give up the claim `lease_token` so another runner may take the job at
     /// once (a server shutting down): writes still in flight under it are
     /// refused from then on. Nothing happens when it was claimed again.

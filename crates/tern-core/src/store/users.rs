@@ -83,6 +83,17 @@ pub trait UserStore: Send + Sync {
         ip: Option<&str>,
         new_credential: Option<&str>,
     ) -> CoreResult<()>;
+    /// Up to `limit` users in creation order (`created_at`, then `user_id`)
+    /// after the user at `after` (`(created_at, user_id)`; from the start
+    /// when `None`), of one connection or, with `None`, of every one:
+    /// keyset paging, so page n costs what page 1 does (exports).
+    async fn users_after(
+        &self,
+        tenant: &str,
+        connection_id: Option<&str>,
+        after: Option<(&str, &str)>,
+        limit: u64,
+    ) -> CoreResult<Vec<User>>;
     /// Search users.
     async fn search_users(&self, tenant: &str, search: &UserSearch) -> CoreResult<UserPage>;
 }

@@ -244,13 +244,19 @@ pub async fn download(
         .get_job(s.tid(), &id)
         .await?
         .ok_or_else(|| ApiError::not_found("inexistent_job", "Job not found."))?;
-    let content = s.store.job_file(s.tid(), &id).await?.ok_or_else(|| {
-        ApiError::not_found("inexistent_job", "The export file no longer exists.")
-    })?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(content)
-        .map_err(|_| ApiError::internal())?;
-    let mut resp = bytes.into_response();
+    let mut resp = match s.store.job_chunk(s.tid(), &id, 0).await? {
+        Some(first) => chunked_body(&s, &id, first).into_response(),
+        // Files of exports made before files were chunked.
+        None => {
+            let content = s.store.job_file(s.tid(), &id).await?.ok_or_else(|| {
+                ApiError::not_found("inexistent_job", "The export file no longer exists.")
+            })?;
+            base64::engine::general_purpose::STANDARD
+                .decode(content)
+                .map_err(|_| ApiError::internal())?
+                .into_response()
+        }
+    };
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -262,4 +268,27 @@ pub async fn download(
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(resp)
+}
+
+/// The file's chunks as a streamed body, read from the store one at a time:
+/// a download holds one chunk in memory, whatever the file's size.
+fn chunked_body(s: &AppState, id: &str, first: Vec<u8>) -> axum::body::Body {
+    let (s, id) = (s.clone(), id.to_string());
+    let chunks = futures_util::stream::unfold((Some(first), 1u64), move |(next, seq)| {
+        let (s, id) = (s.clone(), id.clone());
+        async move {
+            let chunk = next?;
+            // The chunk after this one is read before this one is sent;
+            // a store failure then aborts the response (the client sees
+            // an error, not a short file that looks whole).
+            match s.store.job_chunk(s.tid(), &id, seq).await {
+                Ok(following) => Some((Ok(axum::body::Bytes::from(chunk)), (following, seq + 1))),
+                Err(e) => {
+                    tracing::error!(job = %id, error = %e, "export download cut short");
+                    Some((Err(std::io::Error::other(e.to_string())), (None, seq)))
+                }
+            }
+        }
+    });
+    axum::body::Body::from_stream(chunks)
 }

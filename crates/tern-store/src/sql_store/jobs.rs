@@ -362,6 +362,60 @@ impl JobStore for SqlStore {
         Ok(r.rows_affected() == 1)
     }
 
+    async fn reset_job_chunks(&self, tenant: &str, id: &str, lease_token: i64) -> CoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        if !holds_claim(&mut tx, tenant, id, lease_token, None).await? {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM job_file_chunks WHERE tenant_id = $1 AND job_id = $2")
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(true)
+    }
+
+    async fn put_job_chunk(
+        &self,
+        tenant: &str,
+        id: &str,
+        lease_token: i64,
+        seq: u64,
+        data: &[u8],
+        lease_until: i64,
+    ) -> CoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        if !holds_claim(&mut tx, tenant, id, lease_token, Some(lease_until)).await? {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO job_file_chunks (tenant_id, job_id, seq, data) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(as_i64(seq))
+        .bind(data)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(true)
+    }
+
+    async fn job_chunk(&self, tenant: &str, id: &str, seq: u64) -> CoreResult<Option<Vec<u8>>> {
+        sqlx::query_scalar(
+            "SELECT data FROM job_file_chunks WHERE tenant_id = $1 AND job_id = $2 AND seq = $3",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(as_i64(seq))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(storage)
+    }
+
     async fn release_job(&self, tenant: &str, id: &str, lease_token: i64) -> CoreResult<()> {
         sqlx::query(
             // The token moves on too: a batch of the released claim still in
@@ -427,7 +481,7 @@ impl JobStore for SqlStore {
 
     async fn purge_jobs(&self, before: &str) -> CoreResult<u64> {
         let mut tx = self.pool.begin().await.map_err(storage)?;
-        for table in ["job_blobs", "job_files", "job_errors"] {
+        for table in ["job_blobs", "job_files", "job_file_chunks", "job_errors"] {
             let sql = format!(
                 "DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = {table}.tenant_id \
                  AND j.id = {table}.job_id AND j.created_at < $1 AND j.status IN ('completed', 'failed'))"
@@ -448,4 +502,28 @@ impl JobStore for SqlStore {
         tx.commit().await.map_err(storage)?;
         Ok(r.rows_affected())
     }
+}
+
+/// Inside a transaction: whether the claim `lease_token` still holds the job
+/// (extending its lease to `renew_until` when given). The row lock this
+/// update takes keeps a concurrent claim out until the transaction ends.
+async fn holds_claim(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: &str,
+    id: &str,
+    lease_token: i64,
+    renew_until: Option<i64>,
+) -> CoreResult<bool> {
+    let r = sqlx::query(
+        "UPDATE jobs SET lease_until = COALESCE($4, lease_until) WHERE tenant_id = $1 \
+         AND id = $2 AND lease_token = $3 AND status = 'processing'",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(lease_token)
+    .bind(renew_until)
+    .execute(&mut **tx)
+    .await
+    .map_err(storage)?;
+    Ok(r.rows_affected() == 1)
 }

@@ -7,7 +7,7 @@ use tern_core::CoreResult;
 use tern_core::model::{User, UserSource};
 use tern_core::store::{InsertOutcome, UserPage, UserSearch, UserStore};
 
-use super::{SqlStore, decode_object, is_unique_violation, storage};
+use super::{SqlStore, as_i64, decode_object, is_unique_violation, storage};
 use crate::search_sql::{self, SqlValue};
 
 pub(crate) const USER_COLUMNS: &str = "user_id, connection_id, connection_name, email, email_verified, \
@@ -245,6 +245,37 @@ impl UserStore for SqlStore {
         .await
         .map_err(storage)?;
         Ok(())
+    }
+
+    async fn users_after(
+        &self,
+        tenant: &str,
+        connection_id: Option<&str>,
+        after: Option<(&str, &str)>,
+        limit: u64,
+    ) -> CoreResult<Vec<User>> {
+        // The index (tenant_id, created_at, user_id) serves the range as a
+        // row-value comparison; the connection, when given, filters it.
+        let (filter, conn) = match connection_id {
+            Some(c) => ("AND connection_id = $5", c),
+            None => ("", ""),
+        };
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 \
+             AND (created_at, user_id) > ($2, $3) {filter} \
+             ORDER BY created_at, user_id LIMIT $4"
+        );
+        let (created_at, user_id) = after.unwrap_or(("", ""));
+        let mut q = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(created_at)
+            .bind(user_id)
+            .bind(as_i64(limit));
+        if connection_id.is_some() {
+            q = q.bind(conn);
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(storage)?;
+        rows.iter().map(decode_user).collect()
     }
 
     async fn search_users(&self, tenant: &str, s: &UserSearch) -> CoreResult<UserPage> {
