@@ -143,22 +143,7 @@ async fn a_chunked_export_downloads_whole(b: Backend) {
             // Barely compressible, so the gzip output spans many chunks.
             "user_metadata": {"pad": format!("{:016x}{:016x}", (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15), (i as u64 + 7).wrapping_mul(0xC2B2_AE3D_27D4_EB4F))}}))
         .collect();
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "users",
-            reqwest::multipart::Part::bytes(serde_json::to_vec(&rows).unwrap()).file_name("u.json"),
-        )
-        .text("connection_id", h.info.connection_id.clone())
-        .text("tern_wait_ms", "10000");
-    let r = h
-        .http
-        .post(format!("{}/api/v2/jobs/users-imports", h.base))
-        .bearer_auth(&t)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let imported: Value = r.json().await.unwrap();
+    let imported = h.import_rows(&t, &Value::from(rows)).await;
     assert_eq!(imported["summary"]["inserted"], 1500, "{imported}");
     let (s, job) = h
         .api(

@@ -135,23 +135,7 @@ async fn metrics_count_what_happens(b: Backend) {
 
     // An import job of three rows, one of which fails.
     let rows = serde_json::json!([{"email": "imp1@example.com"}, {"email": "imp2@example.com"}, {"name": "no email"}]);
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "users",
-            reqwest::multipart::Part::bytes(rows.to_string().into_bytes()).file_name("u.json"),
-        )
-        .text("connection_id", h.info.connection_id.clone())
-        .text("tern_wait_ms", "10000");
-    let r = h
-        .http
-        .post(format!("{}/api/v2/jobs/users-imports", h.base))
-        .bearer_auth(&t)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let job: Value = r.json().await.unwrap();
-    assert_eq!(job["status"], "completed", "{job}");
+    let job = h.import_rows(&t, &rows).await;
 
     // Never on the public listener.
     let public = h

@@ -205,6 +205,31 @@ impl Harness {
         b
     }
 
+    /// Import `rows` into the default connection and wait for the job to
+    /// end (the upload is held with `tern_wait_ms`); the job as answered.
+    pub async fn import_rows(&self, token: &str, rows: &Value) -> Value {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "users",
+                reqwest::multipart::Part::bytes(rows.to_string().into_bytes())
+                    .file_name("users.json"),
+            )
+            .text("connection_id", self.info.connection_id.clone())
+            .text("tern_wait_ms", "10000");
+        let r = self
+            .http
+            .post(format!("{}/api/v2/jobs/users-imports", self.base))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        let job: Value = r.json().await.unwrap();
+        assert_eq!(job["status"], "completed", "{job}");
+        job
+    }
+
     /// Create an application allowed to use the password grants, with the
     /// default connection enabled; returns (client_id, client_secret).
     pub async fn password_client(&self, token: &str) -> (String, String) {
