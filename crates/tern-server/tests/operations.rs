@@ -135,7 +135,7 @@ async fn metrics_count_what_happens(b: Backend) {
 
     // An import job of three rows, one of which fails.
     let rows = serde_json::json!([{"email": "imp1@example.com"}, {"email": "imp2@example.com"}, {"name": "no email"}]);
-    let job = h.import_rows(&t, &rows).await;
+    h.import_rows(&t, &rows).await;
 
     // Never on the public listener.
     let public = h
