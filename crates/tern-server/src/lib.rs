@@ -14,6 +14,7 @@ pub mod error;
 pub mod jobs;
 pub mod keys;
 pub mod lazy;
+pub mod legacy_ids;
 pub mod legacy_ops;
 pub mod legacy_script;
 pub mod mail;
