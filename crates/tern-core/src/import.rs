@@ -49,6 +49,19 @@ impl RowError {
             path: what.to_string(),
         }
     }
+    /// A row whose `user_id` a user of another connection holds: Auth0's
+    /// code for duplicates, naming that user and its connection (ids are
+    /// unique in the tenant, so the row can neither be inserted nor merged).
+    pub fn user_id_of_another_connection(holder: &User) -> Self {
+        Self {
+            code: "DUPLICATED_USER",
+            message: format!(
+                "The user already exists (same user_id): {} is a user of connection '{}' ({}); user ids are unique in the tenant, so this row cannot become a user of this connection.",
+                holder.user_id, holder.connection_name, holder.connection_id
+            ),
+            path: "user_id".into(),
+        }
+    }
 }
 
 /// A row that passed validation.

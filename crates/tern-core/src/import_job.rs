@@ -271,17 +271,22 @@ struct Matches<'a> {
 }
 
 impl<'a> Matches<'a> {
-    fn new(users: &'a [User]) -> Self {
+    /// `users` as `find_import_matches` returns them: ids match in every
+    /// connection, emails and usernames only in the job's.
+    fn new(users: &'a [User], connection_id: &str) -> Self {
         let mut m = Matches {
             by_email: HashMap::new(),
             by_id: HashMap::new(),
             by_name: HashMap::new(),
         };
         for u in users {
+            m.by_id.insert(u.local_id(), u);
+            if u.connection_id != connection_id {
+                continue;
+            }
             if let Some(e) = &u.email {
                 m.by_email.insert(e, u);
             }
-            m.by_id.insert(u.local_id(), u);
             if let Some(n) = &u.username {
                 m.by_name.insert(n, u);
             }
@@ -339,7 +344,7 @@ async fn plan_batch(
             .find_import_matches(tenant, &connection.id, &emails, &ids, &names)
             .await?
     };
-    let matches = Matches::new(&existing);
+    let matches = Matches::new(&existing, &connection.id);
     for (i, row) in valid {
         let raw = &rows[i - first];
         let by_email = matches.by_email.get(row.email.as_str()).copied();
@@ -347,6 +352,14 @@ async fn plan_batch(
             .user_id
             .as_deref()
             .and_then(|id| matches.by_id.get(id).copied());
+        // Another connection's user holds the id: never inserted, never merged.
+        if let Some(holder) = by_id.filter(|u| u.connection_id != connection.id) {
+            batch.errors.push((
+                i as u64,
+                error_record(i, raw, &[RowError::user_id_of_another_connection(holder)]),
+            ));
+            continue;
+        }
         let by_name = row
             .username
             .as_deref()

@@ -337,6 +337,33 @@ pub fn get_user_conflict(
     })
 }
 
+/// Why a legacy answer (or import row) of `connection` naming local id
+/// `legacy_id` must not become — or be merged into — `holder`, the stored
+/// user with that id: `holder` belongs to another connection. A user id is
+/// unique in the tenant (`auth0|42` is one user), but two legacy systems
+/// often number their users alike, so connection B's user 42 is not
+/// connection A's `auth0|42`; taking it would hand A's account to whoever
+/// holds B's password. `None`: same connection (or no holder).
+pub fn connection_conflict(
+    connection: &Connection,
+    what: &str,
+    legacy_id: &str,
+    holder: &User,
+) -> Option<String> {
+    (holder.connection_id != connection.id).then(|| {
+        format!(
+            "{what} on connection '{}' ({}) returned user_id '{legacy_id}', but {} is a user of connection '{}' ({}): user ids are unique in the tenant, so the answer cannot become a user of '{}'; refused, nothing changed (if the two legacy stores number users alike, have this connection's scripts return prefixed ids, e.g. '{}-{legacy_id}')",
+            connection.name,
+            connection.id,
+            holder.user_id,
+            holder.connection_name,
+            holder.connection_id,
+            connection.name,
+            connection.name,
+        )
+    })
+}
+
 /// Why a `login` profile must not be stored: its email belongs to the local
 /// user `holder_of_email`, whose id differs (two legacy users with one email,
 /// or an id that changed between `get_user` and `login`).
@@ -434,5 +461,34 @@ mod tests {
         let why = login_conflict(&p("7", Some("a@x.co")), &holder).unwrap();
         assert!(why.contains("'7'") && why.contains("auth0|8"), "{why}");
         assert_eq!(login_conflict(&p("8", Some("a@x.co")), &holder), None);
+    }
+
+    #[test]
+    fn an_id_held_in_another_connection_is_a_conflict() {
+        let holder = local("42", "victor@a.co"); // connection con_1, "legacy"
+        let mut other = Connection {
+            id: "con_2".into(),
+            name: "shop-b".into(),
+            ..holder_connection()
+        };
+        let why = connection_conflict(&other, "login", "42", &holder).unwrap();
+        for part in ["'shop-b' (con_2)", "'42'", "auth0|42", "'legacy' (con_1)"] {
+            assert!(why.contains(part), "{part} in {why}");
+        }
+        other.id = "con_1".into();
+        assert_eq!(connection_conflict(&other, "login", "42", &holder), None);
+    }
+
+    fn holder_connection() -> Connection {
+        Connection {
+            id: "con_1".into(),
+            name: "legacy".into(),
+            display_name: None,
+            strategy: "auth0".into(),
+            options: JsonObject::new(),
+            enabled_clients: vec![],
+            realms: vec![],
+            is_domain_connection: false,
+        }
     }
 }

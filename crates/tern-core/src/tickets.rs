@@ -7,11 +7,34 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::User;
+
 /// Auth0's default ticket lifetime (5 days), also used when `ttl_sec` is 0.
 pub const DEFAULT_TTL_SECS: i64 = 432_000;
 
 /// The longest lifetime Tern accepts (30 days): a reset link is a credential.
 pub const MAX_TTL_SECS: i64 = 2_592_000;
+
+/// Open tickets a user may have at once. Issuing one more closes the oldest
+/// rather than refusing the new one: `/dbconnections/change_password` is
+/// public, so a refusal past the bound would let anyone who knows an email
+/// keep its owner from getting a working link, while closing the oldest
+/// keeps the link the user most likely opens (the newest mail) and still
+/// never leaves more than a few live links behind. Three rather than one:
+/// mail arrives late or out of order, and a user who asked twice may open
+/// either message.
+pub const MAX_OPEN_PER_USER: usize = 3;
+
+/// Whether an update of `before` into `after` closes the user's open
+/// tickets: a new password (`password_set`: the request carried one,
+/// whoever stores it), a new email (the links went to the old address) or a
+/// block. A rehash on login stores another hash of the same password and
+/// goes through neither path; nor does the first credential a legacy login
+/// sets, which is the password the user already had — closing links then
+/// would let whoever knows an old password cancel the reset its owner asked for.
+pub fn update_closes_tickets(before: &User, after: &User, password_set: bool) -> bool {
+    password_set || before.email != after.email || (after.blocked && !before.blocked)
+}
 
 /// A stored ticket (the token itself is never stored).
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +140,41 @@ mod tests {
         assert_eq!(ticket(100, false).state(99), TicketState::Usable);
         assert_eq!(ticket(100, false).state(100), TicketState::Expired);
         assert_eq!(ticket(100, true).state(0), TicketState::Used);
+    }
+
+    #[test]
+    fn what_closes_tickets() {
+        let p = crate::legacy::LegacyProfile {
+            user_id: "1".into(),
+            email: Some("a@x.co".into()),
+            ..Default::default()
+        };
+        let connection = crate::model::Connection {
+            id: "con_1".into(),
+            name: "db".into(),
+            display_name: None,
+            strategy: "auth0".into(),
+            options: crate::model::JsonObject::new(),
+            enabled_clients: vec![],
+            realms: vec![],
+            is_domain_connection: false,
+        };
+        let before =
+            crate::legacy::migrated_user(p, &connection, None, crate::model::UserSource::Api);
+        let mut after = before.clone();
+        after.name = Some("A".into());
+        after.blocked = false;
+        assert!(!update_closes_tickets(&before, &after, false));
+        assert!(update_closes_tickets(&before, &after, true));
+        after.email = Some("b@x.co".into());
+        assert!(update_closes_tickets(&before, &after, false));
+        let mut blocked = before.clone();
+        blocked.blocked = true;
+        assert!(update_closes_tickets(&before, &blocked, false));
+        assert!(
+            !update_closes_tickets(&blocked, &before, false),
+            "unblocking"
+        );
     }
 
     #[test]

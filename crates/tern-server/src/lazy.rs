@@ -18,6 +18,7 @@ use tern_core::model::{Connection, LogEvent, User, UserSource};
 use tern_core::store::InsertOutcome;
 
 use crate::login::LoginFailure;
+use crate::legacy_ids::{Holder, holder, warn};
 use crate::state::AppState;
 
 /// Whether logins on this connection consult the legacy store: "use my own
@@ -139,7 +140,7 @@ pub async fn login(
         .await
         .map_err(|_| LoginFailure::Internal)?;
 
-    if let Some(mut user) = existing {
+    if let Some(user) = existing {
         // Known locally without a password: the legacy login proves the typed
         // password, which becomes the credential (Auth0 would force a reset).
         if let Some(why) = login_conflict(&profile, &user) {
@@ -154,30 +155,35 @@ pub async fn login(
             s.log(ev.clone()).await;
             return Err(wrong());
         }
-        user.credential = Some(credential);
-        if user.app_metadata.is_empty() {
-            user.app_metadata = profile.app_metadata;
-        }
-        if user.user_metadata.is_empty() {
-            user.user_metadata = profile.user_metadata;
-        }
-        s.store.update_user(s.tid(), &user).await?;
-        mark_migrated(s, connection, &profile_copy, ev).await;
-        return Ok(user);
+        return set_first_credential(s, connection, &user, &profile, &credential, password, ev)
+            .await;
     }
 
-    let user = migrated_user(profile, connection, Some(credential), UserSource::LazyLogin);
+    let user = migrated_user(
+        profile,
+        connection,
+        Some(credential.clone()),
+        UserSource::LazyLogin,
+    );
     match s.store.insert_user(s.tid(), &user).await? {
         InsertOutcome::Inserted => {
             mark_migrated(s, connection, &profile_copy, ev).await;
             Ok(user)
         }
         InsertOutcome::Duplicate => {
-            // Another login of the same user won the race (or the id/email is
-            // taken): log in against what is stored, never create a second user.
-            let stored = match s.store.get_user(s.tid(), &user.user_id).await? {
-                Some(u) => Some(u),
-                None => match &user.email {
+            // Another login of the same user won the race, a lazy reset
+            // created the user meanwhile, or the id/email is taken: log in
+            // against what is stored, never create a second user.
+            let by_id = holder(s, connection, "login", &profile_copy.user_id, username).await?;
+            let stored = match by_id {
+                Holder::Other(why) => {
+                    ev.kind = "f".into();
+                    ev.description = Some(why);
+                    s.log(ev.clone()).await;
+                    return Err(wrong());
+                }
+                Holder::Same(u) => Some(*u),
+                Holder::Free => match &user.email {
                     Some(e) => {
                         s.store
                             .get_user_by_email(s.tid(), &connection.id, e)
@@ -198,26 +204,84 @@ pub async fn login(
                 s.log(ev.clone()).await;
                 return Err(wrong());
             }
-            let state = s.clone();
-            let pw = password.to_string();
-            let check = stored.clone();
-            let verdict = tokio::task::spawn_blocking(move || {
-                verify_password(Some(&check), &pw, &state.policy)
-            })
+            if stored.credential.is_none() {
+                // Created a moment ago without a password (a lazy reset, the
+                // issue's race): this login proves the password; it becomes
+                // that same user's credential.
+                return set_first_credential(
+                    s,
+                    connection,
+                    &stored,
+                    &profile_copy,
+                    &credential,
+                    password,
+                    ev,
+                )
+                .await;
+            }
+            matches_stored(s, stored, password, ev).await
+        }
+    }
+}
+
+/// Give `user` (of `connection`, stored without a credential) the credential
+/// the legacy login just proved, atomically: only while it still has none.
+/// If a concurrent login or reset set one first, this login must match it.
+async fn set_first_credential(
+    s: &AppState,
+    connection: &Connection,
+    user: &User,
+    profile: &LegacyProfile,
+    credential: &str,
+    password: &str,
+    ev: &mut LogEvent,
+) -> Result<User, LoginFailure> {
+    let set = s
+        .store
+        .set_first_credential(
+            s.tid(),
+            &connection.id,
+            &user.user_id,
+            credential,
+            &profile.app_metadata,
+            &profile.user_metadata,
+        )
+        .await?;
+    let Some(stored) = s.store.get_user(s.tid(), &user.user_id).await? else {
+        return Err(wrong()); // deleted meanwhile
+    };
+    if set {
+        mark_migrated(s, connection, profile, ev).await;
+        return Ok(stored);
+    }
+    matches_stored(s, stored, password, ev).await
+}
+
+/// The legacy login succeeded but the user is stored with a credential
+/// already (another login won the race): this login must match it.
+async fn matches_stored(
+    s: &AppState,
+    stored: User,
+    password: &str,
+    ev: &mut LogEvent,
+) -> Result<User, LoginFailure> {
+    let state = s.clone();
+    let pw = password.to_string();
+    let check = stored.clone();
+    let verdict =
+        tokio::task::spawn_blocking(move || verify_password(Some(&check), &pw, &state.policy))
             .await
             .map_err(|_| LoginFailure::Internal)?;
-            if matches!(verdict, Verdict::Valid { .. }) {
-                Ok(stored)
-            } else {
-                ev.kind = "f".into();
-                ev.description = Some(format!(
-                    "Legacy login succeeded but {} already exists with another password or id; not migrated twice",
-                    stored.user_id
-                ));
-                s.log(ev.clone()).await;
-                Err(wrong())
-            }
-        }
+    if matches!(verdict, Verdict::Valid { .. }) {
+        Ok(stored)
+    } else {
+        ev.kind = "f".into();
+        ev.description = Some(format!(
+            "Legacy login succeeded but {} already exists with another password or id; not migrated twice",
+            stored.user_id
+        ));
+        s.log(ev.clone()).await;
+        Err(wrong())
     }
 }
 
@@ -286,14 +350,17 @@ pub async fn migrate_for_reset(
     email: &str,
     profile: LegacyProfile,
 ) -> Result<ResetMigration, CoreError> {
-    let user_id = format!("auth0|{}", profile.user_id);
-    let holder = s.store.get_user(s.tid(), &user_id).await?;
-    if let Some(why) = get_user_conflict(email, &profile, holder.as_ref()) {
-        let details = json!({"email": email, "legacy_user_id": profile.user_id, "stored_user_id": holder.as_ref().map(|u| &u.user_id)});
+    let stored = match holder(s, connection, "get_user", &profile.user_id, email).await? {
+        Holder::Other(why) => return Ok(ResetMigration::Refused(why)),
+        Holder::Same(u) => Some(*u),
+        Holder::Free => None,
+    };
+    if let Some(why) = get_user_conflict(email, &profile, stored.as_ref()) {
+        let details = json!({"email": email, "legacy_user_id": profile.user_id, "stored_user_id": stored.as_ref().map(|u| &u.user_id)});
         warn(s, connection, email, &why, details).await;
         return Ok(ResetMigration::Refused(why));
     }
-    if let Some(u) = holder {
+    if let Some(u) = stored {
         return Ok(ResetMigration::User(Box::new(u)));
     }
     let legacy_id = profile.user_id.clone();
@@ -310,8 +377,10 @@ pub async fn migrate_for_reset(
         return Ok(ResetMigration::User(Box::new(user)));
     }
     // Lost a race, or the email or username is held by another user.
-    if let Some(u) = s.store.get_user(s.tid(), &user.user_id).await? {
-        return Ok(ResetMigration::User(Box::new(u)));
+    match holder(s, connection, "get_user", &legacy_id, email).await? {
+        Holder::Same(u) => return Ok(ResetMigration::User(u)),
+        Holder::Other(why) => return Ok(ResetMigration::Refused(why)),
+        Holder::Free => {}
     }
     let by_email = s
         .store
@@ -336,14 +405,4 @@ pub async fn migrate_for_reset(
     )
     .await;
     Ok(ResetMigration::Refused(why))
-}
-
-/// A `w` (warning) event: what the legacy store said that Tern refused.
-async fn warn(s: &AppState, connection: &Connection, user_name: &str, why: &str, details: Value) {
-    let mut ev = LogEvent::new("w", why);
-    ev.user_name = Some(user_name.to_string());
-    ev.connection = Some(connection.name.clone());
-    ev.connection_id = Some(connection.id.clone());
-    ev.details = Some(details);
-    s.log(ev).await;
 }

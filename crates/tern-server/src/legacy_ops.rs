@@ -14,9 +14,11 @@ use tern_core::legacy::{LegacyCreate, LegacyError, LegacyLogin, LegacyProfile, m
 use tern_core::model::{Connection, User, UserSource};
 use tern_core::password_policy;
 use tern_core::store::InsertOutcome;
+use tern_core::tickets::update_closes_tickets;
 use tern_core::user_profile::ProfileFields;
 
 use crate::error::{ApiError, OAuthError};
+use crate::legacy_ids::{Holder, holder};
 use crate::state::AppState;
 
 /// Whether the connection's legacy store is the source of truth (custom
@@ -139,10 +141,17 @@ pub async fn keep_profile(
         InsertOutcome::Inserted => Ok(user),
         InsertOutcome::Duplicate => {
             // A concurrent first login won, or the legacy email changed:
-            // the record with this id is the one to refresh.
-            match s.store.get_user(s.tid(), &user.user_id).await? {
-                Some(stored) => refresh(s, connection, stored, profile).await,
-                None => Err(LegacyOpError::Conflict(format!(
+            // the record with this id is the one to refresh — if it is this
+            // connection's.
+            let name = profile
+                .email
+                .clone()
+                .or_else(|| profile.username.clone())
+                .unwrap_or_default();
+            match holder(s, connection, "login", &profile.user_id, &name).await? {
+                Holder::Same(stored) => refresh(s, connection, *stored, profile).await,
+                Holder::Other(why) => Err(LegacyOpError::Conflict(why)),
+                Holder::Free => Err(LegacyOpError::Conflict(format!(
                     "The legacy store returned user_id '{}', but another user of the connection already has its email or username.",
                     profile.user_id
                 ))),
@@ -157,7 +166,7 @@ async fn refresh(
     mut user: User,
     p: LegacyProfile,
 ) -> Result<User, LegacyOpError> {
-    if user.local_id() != p.user_id {
+    if user.local_id() != p.user_id || user.connection_id != connection.id {
         return Err(LegacyOpError::Conflict(format!(
             "The legacy store returned user_id '{}' for the existing user {}; refusing to merge two identities.",
             p.user_id, user.user_id
@@ -202,7 +211,13 @@ async fn refresh(
         return Ok(user);
     }
     user.updated_at = tern_core::clock::now_iso();
-    match s.store.update_user(s.tid(), &user).await? {
+    // A new email from the legacy store closes the links sent to the old one.
+    let stored = if update_closes_tickets(&before, &user, false) {
+        s.store.update_user_closing_tickets(s.tid(), &user).await?
+    } else {
+        s.store.update_user(s.tid(), &user).await?
+    };
+    match stored {
         Some(InsertOutcome::Inserted) => Ok(user),
         None => Err(LegacyOpError::Conflict(format!(
             "{} was deleted meanwhile",
@@ -312,14 +327,11 @@ pub async fn create_user(
     if p.app_metadata.is_empty() {
         p.app_metadata = f.app_metadata.unwrap_or_default();
     }
-    let existing = s
-        .store
-        .get_user(s.tid(), &format!("auth0|{}", p.user_id))
-        .await?;
-    if existing.is_some() {
-        return Err(LegacyOpError::Exists);
+    match holder(s, connection, "login", &p.user_id, &login_name).await? {
+        Holder::Free => keep_profile(s, connection, None, p, source).await,
+        Holder::Same(_) => Err(LegacyOpError::Exists),
+        Holder::Other(why) => Err(LegacyOpError::Conflict(why)),
     }
-    keep_profile(s, connection, None, p, source).await
 }
 
 /// What [`on_update`] did in the legacy store.

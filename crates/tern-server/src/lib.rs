@@ -17,6 +17,7 @@ pub mod export_job;
 pub mod jobs;
 pub mod keys;
 pub mod lazy;
+pub mod legacy_ids;
 pub mod legacy_ops;
 pub mod legacy_script;
 pub mod login;

@@ -5,8 +5,8 @@
 use tern_core::clock::{now_epoch, now_iso};
 use tern_core::mail::{MailError, MailKind, OutboundMail};
 use tern_core::model::{Client, Connection, LogEvent, User};
-use tern_core::tickets::{PasswordTicket, TicketOptions};
-use tern_core::{CoreResult, ids};
+use tern_core::tickets::{MAX_OPEN_PER_USER, PasswordTicket, TicketOptions};
+use tern_core::{CoreError, CoreResult, ids};
 
 use crate::client_secret::hash_secret;
 use crate::lazy::{self, LegacyLookup, ResetMigration};
@@ -23,7 +23,8 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// A new ticket for `user`, valid `ttl_secs`; returns the reset link. The
-/// token appears only in the link.
+/// token appears only in the link. The user's oldest open tickets are closed
+/// so that at most [`MAX_OPEN_PER_USER`] stay open (why: see there).
 pub async fn issue_ticket(
     s: &AppState,
     user: &User,
@@ -40,7 +41,17 @@ pub async fn issue_ticket(
         used_at: None,
         options,
     };
-    s.store.insert_password_ticket(s.tid(), &ticket).await?;
+    if !s
+        .store
+        .insert_password_ticket(s.tid(), &ticket, MAX_OPEN_PER_USER)
+        .await?
+    {
+        // Deleted (or moved) since it was looked up.
+        return Err(CoreError::not_found(
+            "inexistent_user",
+            "The user does not exist.",
+        ));
+    }
     Ok(format!("{}{RESET_PATH}?ticket={token}", s.public_url))
 }
 

@@ -187,7 +187,9 @@ pub trait JobStore: Send + Sync {
     async fn release_job(&self, tenant: &str, id: &str, lease_token: i64) -> CoreResult<()>;
     /// A job's error records, by row index.
     async fn job_errors(&self, tenant: &str, id: &str) -> CoreResult<Vec<serde_json::Value>>;
-    /// Users of a connection matching any of these emails, local ids or usernames.
+    /// Users of a connection matching any of these emails or usernames, and
+    /// users of any connection with one of these user ids (ids are unique in
+    /// the tenant; the caller refuses a row naming another connection's user).
     async fn find_import_matches(
         &self,
         tenant: &str,

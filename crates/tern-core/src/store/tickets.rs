@@ -1,14 +1,23 @@
 //! Password-change tickets (reset links), stored only as token hashes.
 
 use crate::CoreResult;
+use crate::model::User;
+use crate::store::InsertOutcome;
 use crate::tickets::{PasswordTicket, Redemption};
 
 /// Storing password-change tickets.
 #[async_trait::async_trait]
 pub trait TicketStore: Send + Sync {
-    /// Store a new ticket (its token hash, never the token).
-    async fn insert_password_ticket(&self, tenant: &str, ticket: &PasswordTicket)
-    -> CoreResult<()>;
+    /// Store a new ticket (its token hash, never the token) and, in the same
+    /// transaction, close the user's oldest open tickets so that at most
+    /// `max_open` stay open, the new one included. `false`: the ticket's
+    /// user does not exist in the ticket's connection; nothing stored.
+    async fn insert_password_ticket(
+        &self,
+        tenant: &str,
+        ticket: &PasswordTicket,
+        max_open: usize,
+    ) -> CoreResult<bool>;
     /// A ticket by the SHA-256 of its token, whatever its state.
     async fn get_password_ticket(
         &self,
@@ -26,6 +35,16 @@ pub trait TicketStore: Send + Sync {
         now: i64,
         credential: &str,
     ) -> CoreResult<Redemption>;
+    /// Replace a user as `UserStore::update_user` does and, in the same
+    /// transaction, close every open ticket of theirs: what a new password,
+    /// a new email or a block does to the links already sent. Either both
+    /// happen or neither, and a ticket redeemed concurrently is either used
+    /// before the change (which then overrides it) or refused after it.
+    async fn update_user_closing_tickets(
+        &self,
+        tenant: &str,
+        user: &User,
+    ) -> CoreResult<Option<InsertOutcome>>;
     /// Delete tickets of every tenant that expired before epoch second `before`.
     async fn purge_password_tickets(&self, before: i64) -> CoreResult<u64>;
 }

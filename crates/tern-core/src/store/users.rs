@@ -2,7 +2,7 @@
 //! within a connection where a login or an import needs it.
 
 use crate::CoreResult;
-use crate::model::User;
+use crate::model::{JsonObject, User};
 use crate::search::{Query, Sort};
 
 /// What to look for in `search_users`.
@@ -64,6 +64,22 @@ pub trait UserStore: Send + Sync {
     /// email or username is taken in the connection; `Ok(None)` when the
     /// user does not exist.
     async fn update_user(&self, tenant: &str, user: &User) -> CoreResult<Option<InsertOutcome>>;
+    /// Give a connection's user who has no credential its first one, in one
+    /// conditional statement, filling `app_metadata` and `user_metadata`
+    /// where the stored ones are empty: a legacy login proving the password
+    /// of a user imported without a hash or created by a lazy reset.
+    /// `false`: nothing written — the user has a credential by now (a
+    /// concurrent login or reset set it first), is gone, or is not the
+    /// connection's.
+    async fn set_first_credential(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+        user_id: &str,
+        credential: &str,
+        app_metadata: &JsonObject,
+        user_metadata: &JsonObject,
+    ) -> CoreResult<bool>;
     /// Delete a user; false if it did not exist.
     async fn delete_user(&self, tenant: &str, user_id: &str) -> CoreResult<bool>;
     /// Delete a connection's users with this email; how many were deleted.

@@ -51,6 +51,38 @@ fn request_error(code: &'static str, msg: impl Into<String>) -> OAuthError {
     OAuthError::new(StatusCode::BAD_REQUEST, code, msg)
 }
 
+/// `/dbconnections/*` take JSON only (415 otherwise). A page on any site can
+/// make a browser POST `text/plain`, a form or a body without a type here
+/// without a CORS preflight; a JSON body needs one, which Tern never grants.
+/// So refusing everything else keeps other sites from signing people up or
+/// mailing them reset links. The official SDKs all send `application/json`.
+fn require_json(req: &Request) -> Result<(), OAuthError> {
+    let given = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let essence = given
+        .as_deref()
+        .and_then(|ct| ct.split(';').next())
+        .map(|e| e.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if json {
+        return Ok(());
+    }
+    Err(OAuthError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "invalid_request",
+        match given {
+            Some(ct) => format!(
+                "Unsupported Media Type '{ct}': send the parameters as a JSON object with Content-Type: application/json."
+            ),
+            None => "Unsupported Media Type: the request has no Content-Type; send the parameters as a JSON object with Content-Type: application/json.".to_string(),
+        },
+    ))
+}
+
 /// `POST /dbconnections/signup`.
 #[utoipa::path(
     post,
@@ -64,10 +96,12 @@ fn request_error(code: &'static str, msg: impl Into<String>) -> OAuthError {
         (status = 400, description = "Invalid request (`invalid_request`), user exists or invalid profile (`invalid_signup`), or weak password (`invalid_password`).", body = crate::openapi::OAuthErrorBody),
         (status = 403, description = "Sign-up is disabled for the connection (`operation_not_allowed`).", body = crate::openapi::OAuthErrorBody),
         (status = 413, description = "The body is larger than 64 KB (`invalid_request`).", body = crate::openapi::OAuthErrorBody),
+        (status = 415, description = "The body is not JSON (`Content-Type` other than `application/json`, or none): `invalid_request`.", body = crate::openapi::OAuthErrorBody),
         (status = 503, description = "The legacy user store could not be asked (`temporarily_unavailable`).", body = crate::openapi::OAuthErrorBody),
     ),
 )]
 pub async fn signup(State(s): State<AppState>, req: Request) -> Result<Response, OAuthError> {
+    require_json(&req)?;
     let bytes = read_limited(req, 64 * 1024)
         .await
         .map_err(|_| too_large())?;
@@ -228,12 +262,14 @@ const CHANGE_PASSWORD_FIELDS: &[&str] = &["client_id", "email", "connection"];
         (status = 200, description = "Accepted: a link was mailed if the user exists.", content_type = "text/plain", body = String, example = json!(CHANGE_PASSWORD_SENT)),
         (status = 400, description = "Invalid request: missing or malformed parameter, unknown client, or a connection that does not exist or is not enabled for the client (`invalid_request`).", body = crate::openapi::OAuthErrorBody),
         (status = 413, description = "The body is larger than 64 KB (`invalid_request`).", body = crate::openapi::OAuthErrorBody),
+        (status = 415, description = "The body is not JSON (`Content-Type` other than `application/json`, or none): `invalid_request`; nothing is mailed.", body = crate::openapi::OAuthErrorBody),
     ),
 )]
 pub async fn change_password(
     State(s): State<AppState>,
     req: Request,
 ) -> Result<Response, OAuthError> {
+    require_json(&req)?;
     let bytes = read_limited(req, 64 * 1024)
         .await
         .map_err(|_| too_large())?;

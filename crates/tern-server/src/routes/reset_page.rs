@@ -125,7 +125,7 @@ fn invalid_link() -> Response {
 fn unusable(state: TicketState) -> Response {
     let message = match state {
         TicketState::Used => {
-            "This password reset link has already been used. If you need to change your password again, ask for a new link."
+            "This password reset link has already been used, or was replaced: a newer link, a change of the account's password or email, or a block closes earlier links. If you need to change your password, ask for a new link."
         }
         _ => "This password reset link has expired. Ask for a new one.",
     };

@@ -8,7 +8,7 @@ use serde_json::Value;
 use tern_core::model::{Connection, User, UserSource};
 use tern_core::store::{InsertOutcome, UserSearch};
 use tern_core::user_profile::{ProfileFields, ProfileRequest, project_fields, user_json};
-use tern_core::{password_policy, search, users};
+use tern_core::{password_policy, search, tickets, users};
 
 use crate::auth::Caller;
 use crate::body::{JsonBody, Paging, QueryMap};
@@ -313,11 +313,19 @@ pub async fn update(
     }
     // Import mode off: the legacy store applies the change first.
     let legacy = crate::legacy_ops::on_update(&s, &before, &user, password.as_deref()).await?;
+    // A new password (here or in the legacy store), a new email or a block
+    // closes the reset links already sent, in the same transaction.
+    let closes_tickets = tickets::update_closes_tickets(&before, &user, password.is_some());
     if let Some(pw) = password.filter(|_| !legacy.password_handled) {
         let connection = connection().await?;
         user.credential = Some(hash_new_password(&s, &connection, pw).await?);
     }
-    match s.store.update_user(s.tid(), &user).await? {
+    let stored = if closes_tickets {
+        s.store.update_user_closing_tickets(s.tid(), &user).await?
+    } else {
+        s.store.update_user(s.tid(), &user).await?
+    };
+    match stored {
         None => Err(user_not_found()),
         Some(InsertOutcome::Duplicate) => Err(user_exists()),
         Some(InsertOutcome::Inserted) => Ok(Json(user_json(&user))),

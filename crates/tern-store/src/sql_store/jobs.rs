@@ -458,15 +458,27 @@ impl JobStore for SqlStore {
     ) -> CoreResult<Vec<User>> {
         // One indexed lookup per key (an OR of the three made PostgreSQL
         // scan the connection); a user matching twice is listed twice.
-        let sql = [("email", 3), ("user_id", 4), ("username", 5)]
-            .map(|(col, param)| {
-                format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = $2 \
+        // Emails and usernames are unique per connection, user ids per
+        // tenant: an id is looked up in every connection, so a row claiming
+        // another connection's id is caught, not silently skipped.
+        let sql = [
+            ("email", 3, true),
+            ("user_id", 4, false),
+            ("username", 5, true),
+        ]
+        .map(|(col, param, in_connection)| {
+            let scope = if in_connection {
+                "AND connection_id = $2"
+            } else {
+                ""
+            };
+            format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 {scope} \
                      AND {col} IN ({})",
-                    bulk::json_text_list(self.dialect, param)
-                )
-            })
-            .join(" UNION ALL ");
+                bulk::json_text_list(self.dialect, param)
+            )
+        })
+        .join(" UNION ALL ");
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(tenant)
             .bind(connection_id)

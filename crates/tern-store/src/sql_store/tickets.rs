@@ -1,12 +1,19 @@
 //! Password-change tickets, stored as the SHA-256 of their token.
+//!
+//! Every transaction here that touches a user and their tickets locks the
+//! user's row first (a write, so SQLite takes its write lock at once too),
+//! then the tickets: one order for all of them, so two never wait on each
+//! other in a cycle (PostgreSQL would abort one as a deadlock).
 
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
-use tern_core::store::TicketStore;
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use tern_core::model::User;
+use tern_core::store::{InsertOutcome, TicketStore};
 use tern_core::tickets::{PasswordTicket, Redemption, TicketOptions};
 use tern_core::{CoreError, CoreResult};
 
-use super::{SqlStore, storage, to_body};
+use super::users::{UPDATE_USER, bind_user};
+use super::{SqlStore, as_i64, is_unique_violation, storage, to_body};
 
 const TICKET_COLUMNS: &str =
     "token_hash, user_id, connection_id, created_at, expires_at, used_at, body";
@@ -28,7 +35,27 @@ fn decode_ticket(row: &AnyRow) -> CoreResult<PasswordTicket> {
 
 #[async_trait::async_trait]
 impl TicketStore for SqlStore {
-    async fn insert_password_ticket(&self, tenant: &str, t: &PasswordTicket) -> CoreResult<()> {
+    async fn insert_password_ticket(
+        &self,
+        tenant: &str,
+        t: &PasswordTicket,
+        max_open: usize,
+    ) -> CoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        let user = sqlx::query(
+            "UPDATE users SET updated_at = updated_at WHERE tenant_id = $1 AND user_id = $2 \
+             AND connection_id = $3",
+        )
+        .bind(tenant)
+        .bind(&t.user_id)
+        .bind(&t.connection_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage)?;
+        if user.rows_affected() == 0 {
+            tx.rollback().await.map_err(storage)?;
+            return Ok(false);
+        }
         sqlx::query(
             "INSERT INTO password_tickets (tenant_id, token_hash, user_id, connection_id, created_at, \
              expires_at, used_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -41,10 +68,27 @@ impl TicketStore for SqlStore {
         .bind(t.expires_at)
         .bind(t.used_at.as_deref())
         .bind(to_body(&t.options))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(storage)?;
-        Ok(())
+        // The new ticket and the newest `max_open - 1` others stay open.
+        sqlx::query(
+            "UPDATE password_tickets SET used_at = $3 WHERE tenant_id = $1 AND user_id = $2 \
+             AND used_at IS NULL AND token_hash <> $4 AND token_hash NOT IN (\
+               SELECT token_hash FROM password_tickets WHERE tenant_id = $1 AND user_id = $2 \
+               AND used_at IS NULL AND token_hash <> $4 \
+               ORDER BY created_at DESC, token_hash DESC LIMIT $5)",
+        )
+        .bind(tenant)
+        .bind(&t.user_id)
+        .bind(&t.created_at)
+        .bind(&t.token_hash)
+        .bind(as_i64(max_open.max(1) as u64 - 1))
+        .execute(&mut *tx)
+        .await
+        .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(true)
     }
 
     async fn get_password_ticket(
@@ -73,6 +117,16 @@ impl TicketStore for SqlStore {
     ) -> CoreResult<Redemption> {
         let at = tern_core::clock::now_iso();
         let mut tx = self.pool.begin().await.map_err(storage)?;
+        // The user's row first (see the module comment).
+        sqlx::query(
+            "UPDATE users SET updated_at = updated_at WHERE tenant_id = $1 AND user_id = \
+             (SELECT user_id FROM password_tickets WHERE tenant_id = $1 AND token_hash = $2)",
+        )
+        .bind(tenant)
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(storage)?;
         // The conditional update is the single-use guarantee: of two
         // concurrent redemptions, the second finds used_at set (PostgreSQL
         // re-checks the row after the first commits; SQLite has one writer).
@@ -124,18 +178,35 @@ impl TicketStore for SqlStore {
             return Ok(Redemption::UserGone);
         }
         // One reset closes every other link the user was sent.
-        sqlx::query(
-            "UPDATE password_tickets SET used_at = $3 WHERE tenant_id = $1 AND user_id = $2 \
-             AND used_at IS NULL",
-        )
-        .bind(tenant)
-        .bind(&ticket.user_id)
-        .bind(&at)
-        .execute(&mut *tx)
-        .await
-        .map_err(storage)?;
+        close_open_tickets(&mut tx, tenant, &ticket.user_id, &at).await?;
         tx.commit().await.map_err(storage)?;
         Ok(Redemption::Done(ticket))
+    }
+
+    async fn update_user_closing_tickets(
+        &self,
+        tenant: &str,
+        u: &User,
+    ) -> CoreResult<Option<InsertOutcome>> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        let updated = bind_user(sqlx::query(UPDATE_USER).bind(tenant), u)
+            .execute(&mut *tx)
+            .await;
+        match updated {
+            Ok(r) if r.rows_affected() > 0 => {}
+            Ok(_) => {
+                tx.rollback().await.map_err(storage)?;
+                return Ok(None);
+            }
+            Err(e) if is_unique_violation(&e) => {
+                tx.rollback().await.map_err(storage)?;
+                return Ok(Some(InsertOutcome::Duplicate));
+            }
+            Err(e) => return Err(storage(e)),
+        }
+        close_open_tickets(&mut tx, tenant, &u.user_id, &tern_core::clock::now_iso()).await?;
+        tx.commit().await.map_err(storage)?;
+        Ok(Some(InsertOutcome::Inserted))
     }
 
     async fn purge_password_tickets(&self, before: i64) -> CoreResult<u64> {
@@ -146,4 +217,25 @@ impl TicketStore for SqlStore {
             .map_err(storage)?;
         Ok(r.rows_affected())
     }
+}
+
+/// Close (mark used) every open ticket of a user, inside a transaction that
+/// already holds the user's row.
+async fn close_open_tickets(
+    tx: &mut Transaction<'static, Any>,
+    tenant: &str,
+    user_id: &str,
+    at: &str,
+) -> CoreResult<u64> {
+    let r = sqlx::query(
+        "UPDATE password_tickets SET used_at = $3 WHERE tenant_id = $1 AND user_id = $2 \
+         AND used_at IS NULL",
+    )
+    .bind(tenant)
+    .bind(user_id)
+    .bind(at)
+    .execute(&mut **tx)
+    .await
+    .map_err(storage)?;
+    Ok(r.rows_affected())
 }

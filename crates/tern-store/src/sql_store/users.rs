@@ -4,7 +4,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query as SqlxQuery;
 use sqlx::{Any, AssertSqlSafe, Row};
 use tern_core::CoreResult;
-use tern_core::model::{User, UserSource};
+use tern_core::model::{JsonObject, User, UserSource};
 use tern_core::store::{InsertOutcome, UserPage, UserSearch, UserStore};
 
 use super::{SqlStore, as_i64, decode_object, is_unique_violation, storage};
@@ -194,6 +194,39 @@ impl UserStore for SqlStore {
             Err(e) if is_unique_violation(&e) => Ok(Some(InsertOutcome::Duplicate)),
             Err(e) => Err(storage(e)),
         }
+    }
+
+    async fn set_first_credential(
+        &self,
+        tenant: &str,
+        connection_id: &str,
+        user_id: &str,
+        credential: &str,
+        app_metadata: &JsonObject,
+        user_metadata: &JsonObject,
+    ) -> CoreResult<bool> {
+        // `credential IS NULL` in the WHERE clause is the atomicity: of two
+        // concurrent first logins (or a login and a reset) one writes, the
+        // other finds the credential set (PostgreSQL re-checks the row once
+        // the first commits; SQLite has one writer). Metadata columns hold
+        // `{}` when empty (see `bind_user`).
+        let r = sqlx::query(
+            "UPDATE users SET credential = $4, updated_at = $5, \
+             app_metadata = CASE WHEN app_metadata = '{}' THEN $6 ELSE app_metadata END, \
+             user_metadata = CASE WHEN user_metadata = '{}' THEN $7 ELSE user_metadata END \
+             WHERE tenant_id = $1 AND connection_id = $2 AND user_id = $3 AND credential IS NULL",
+        )
+        .bind(tenant)
+        .bind(connection_id)
+        .bind(user_id)
+        .bind(credential)
+        .bind(tern_core::clock::now_iso())
+        .bind(serde_json::Value::Object(app_metadata.clone()).to_string())
+        .bind(serde_json::Value::Object(user_metadata.clone()).to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(r.rows_affected() > 0)
     }
 
     async fn delete_user(&self, tenant: &str, user_id: &str) -> CoreResult<bool> {
