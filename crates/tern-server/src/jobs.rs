@@ -75,6 +75,7 @@ async fn work(state: AppState, purges: bool) {
                 let settings = ImportSettings {
                     batch_size: state.config.import.batch_size,
                     lease_secs: state.config.import.lease_secs,
+                    hash_limits: *state.policy.limits(),
                 };
                 tracing::info!(job = %job.id, resume_at = job.processed_rows, "running import job");
                 let end =

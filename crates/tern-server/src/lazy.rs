@@ -217,6 +217,14 @@ pub async fn login(
             .map_err(|_| OAuthError::server_error())?;
             if matches!(verdict, Verdict::Valid { .. }) {
                 Ok(stored)
+            } else if let Verdict::OverCostLimit(over) = verdict {
+                ev.kind = "f".into();
+                ev.description = Some(format!(
+                    "Password not verified against the stored {}: {over}",
+                    stored.user_id
+                ));
+                s.log(ev.clone()).await;
+                Err(wrong())
             } else {
                 ev.kind = "f".into();
                 ev.description = Some(format!(

@@ -509,6 +509,14 @@ async fn password_grant(
                 s.log(ev).await;
                 return Err(wrong());
             }
+            Verdict::OverCostLimit(over) => {
+                tracing::warn!(user_id = ?ev.user_id, %over, "stored password hash over the cost limits");
+                ev.description = Some(format!(
+                    "Password not verified: {over}; raise that setting to let this user log in, or have the user reset the password"
+                ));
+                s.log(ev).await;
+                return Err(wrong());
+            }
             Verdict::UnreadableCredential(why) => {
                 tracing::error!(user_id = ?ev.user_id, %why, "stored credential cannot be parsed");
                 ev.description = Some(format!("Stored credential cannot be read: {why}"));
