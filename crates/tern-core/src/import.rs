@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use tern_hash::StoredHash;
+use tern_hash::{CostLimits, OverLimit, StoredHash};
 
 use crate::clock::now_iso;
 use crate::ids;
@@ -201,8 +201,22 @@ impl Checker<'_> {
     }
 }
 
-/// Validate one row of an import file.
-pub fn validate_row(row: &Value) -> Result<ValidRow, Vec<RowError>> {
+/// A hash over the cost limits: the row fails, naming the bound and the
+/// setting, as a value over a schema maximum would.
+fn over_limit(path: &str, e: &OverLimit) -> RowError {
+    RowError::new(
+        "MAXIMUM",
+        path,
+        format!(
+            "{e}: every login of this user would cost more than this server allows; \
+             raise that setting to import this hash"
+        ),
+    )
+}
+
+/// Validate one row of an import file. A password hash must be within
+/// `limits` (the server's cost limits).
+pub fn validate_row(row: &Value, limits: &CostLimits) -> Result<ValidRow, Vec<RowError>> {
     let Some(obj) = row.as_object() else {
         return Err(vec![RowError {
             code: "INVALID_TYPE",
@@ -313,7 +327,10 @@ pub fn validate_row(row: &Value) -> Result<ValidRow, Vec<RowError>> {
             "password_hash and custom_password_hash cannot both be given",
         )),
         (Some(Value::String(h)), None) => match StoredHash::from_import_password_hash(h) {
-            Ok(sh) => v.credential = Some(sh.to_storage()),
+            Ok(sh) => match sh.check_cost(limits) {
+                Ok(()) => v.credential = Some(sh.to_storage()),
+                Err(e) => c.errors.push(over_limit("password_hash", &e)),
+            },
             Err(e) => c
                 .errors
                 .push(RowError::new("INVALID_FORMAT", "password_hash", e)),
@@ -324,10 +341,13 @@ pub fn validate_row(row: &Value) -> Result<ValidRow, Vec<RowError>> {
             format!("Expected type string but found type {}", type_name(other)),
         )),
         (None, Some(custom)) => match StoredHash::from_custom(custom) {
-            Ok(sh) => {
-                v.credential = Some(sh.to_storage());
-                v.custom_hash = true;
-            }
+            Ok(sh) => match sh.check_cost(limits) {
+                Ok(()) => {
+                    v.credential = Some(sh.to_storage());
+                    v.custom_hash = true;
+                }
+                Err(e) => c.errors.push(over_limit("custom_password_hash", &e)),
+            },
             Err(e) => c.errors.push(RowError {
                 code: e.code,
                 message: format!("Error in {} property - {}", e.path, e.message),

@@ -28,6 +28,8 @@ pub struct ImportSettings {
     pub batch_size: usize,
     /// Seconds a claim lasts without progress before another runner may take over.
     pub lease_secs: i64,
+    /// The server's hash cost limits: a row whose hash is over them fails.
+    pub hash_limits: tern_hash::CostLimits,
 }
 
 /// What the run ended with.
@@ -182,6 +184,7 @@ pub async fn run_import(
                 &duplicates,
                 from,
                 optimistic,
+                &settings.hash_limits,
             )
             .await?;
             CoreResult::Ok((from, to, batch))
@@ -308,6 +311,7 @@ async fn plan_batch(
     duplicates: &[Option<&'static str>],
     first: usize,
     optimistic: bool,
+    hash_limits: &tern_hash::CostLimits,
 ) -> CoreResult<ImportBatch> {
     let mut batch = ImportBatch {
         optimistic,
@@ -323,7 +327,7 @@ async fn plan_batch(
             ));
             continue;
         }
-        match import::validate_row(row) {
+        match import::validate_row(row, hash_limits) {
             Ok(v) => valid.push((i, v)),
             Err(errors) => batch.errors.push((i as u64, error_record(i, row, &errors))),
         }

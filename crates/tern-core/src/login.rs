@@ -4,7 +4,7 @@
 //! whether the user exists or not, so response time does not reveal accounts.
 //! This is CPU-bound work: callers run it off the async runtime.
 
-use tern_hash::{HashPolicy, StoredHash};
+use tern_hash::{HashPolicy, OverLimit, StoredHash};
 
 use crate::model::User;
 
@@ -25,6 +25,11 @@ pub enum Verdict {
     WrongPassword,
     /// The stored credential cannot be read (a bug or a corrupted row).
     UnreadableCredential(String),
+    /// Verifying the stored credential (or this password against it) would
+    /// cost more than the policy's cost limits allow: it was not computed.
+    /// A hash stored before the limits existed, or under higher ones; the
+    /// message names the setting that admits it.
+    OverCostLimit(OverLimit),
 }
 
 /// Verify `password` for `user` under `policy`.
@@ -44,8 +49,15 @@ pub fn verify_password(user: Option<&User>, password: &str, policy: &HashPolicy)
             return Verdict::UnreadableCredential(e.to_string());
         }
     };
-    if !hash.verify(password) {
-        return Verdict::WrongPassword;
+    match hash.verify(password, policy.limits()) {
+        Ok(true) => {}
+        Ok(false) => return Verdict::WrongPassword,
+        Err(over) => {
+            // Refused without computing it; spend the usual time so that the
+            // answer's timing says nothing more than a wrong password's.
+            policy.dummy_verify(password);
+            return Verdict::OverCostLimit(over);
+        }
     }
     let rehash = policy.needs_rehash(&hash).then(|| policy.hash(password));
     Verdict::Valid { rehash }

@@ -101,7 +101,11 @@ fn main() {
                 continue;
             }
         };
-        let rust = median_ms(runs, || stored.verify(password));
+        let rust = median_ms(runs, || {
+            stored
+                .verify(password, &tern_hash::CostLimits::unlimited())
+                .unwrap()
+        });
         print_row(name, stored.scheme().name(), rust, *py);
     }
 

@@ -8,6 +8,7 @@
 //! verified the wrong way for non-ASCII passwords.
 
 use crate::encoding::{bcrypt_b64_decode, bcrypt_b64_encode, ct_eq};
+use crate::limits::Work;
 use crate::{HashError, Scheme, Strength, Verifier};
 
 const SCHEME: &str = "bcrypt";
@@ -138,5 +139,9 @@ impl Verifier for BcryptHash {
 
     fn strength(&self) -> Strength {
         Strength::Bcrypt { cost: self.cost }
+    }
+
+    fn work(&self) -> Work {
+        Work::Bcrypt { cost: self.cost }
     }
 }

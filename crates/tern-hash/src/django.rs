@@ -8,6 +8,7 @@ use crate::bcrypt::BcryptHash;
 use crate::digest::Digest;
 use crate::encoding::{b64_decode, ct_eq, hex_decode};
 use crate::kdf::{Pbkdf2Hash, ScryptHash};
+use crate::limits::Work;
 use crate::phc::{parse_argon2, parse_u32};
 use crate::{HashError, Scheme, Verifier};
 
@@ -163,6 +164,18 @@ impl Verifier for Wrapped {
             django_name(self.scheme),
             self.inner.describe()
         )
+    }
+
+    fn work(&self) -> Work {
+        self.inner.work()
+    }
+
+    fn fed_len(&self, password: &str) -> usize {
+        if self.sha256_prehash {
+            64
+        } else {
+            self.inner.fed_len(password)
+        }
     }
 
     fn verify(&self, password: &[u8]) -> bool {

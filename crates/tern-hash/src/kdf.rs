@@ -4,12 +4,8 @@
 
 use crate::digest::Digest;
 use crate::encoding::ct_eq;
+use crate::limits::Work;
 use crate::{HashError, Scheme, Strength, Verifier};
-
-/// Tern refuses to verify hashes whose parameters need more memory than this
-/// (1 GiB) per verification: a crafted or mistaken hash must not take the
-/// server down.
-pub(crate) const MAX_MEMORY_BYTES: u64 = 1 << 30;
 
 /// Argon2 variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,14 +72,9 @@ impl Argon2Hash {
                 format!("unknown version {version} (expected 16 or 19)"),
             ));
         }
+        // Any memory cost parses; the cost bounds decide whether it is run.
         argon2::Params::new(m, t, p, Some(hash.len()))
             .map_err(|e| HashError::malformed(scheme, format!("invalid parameters: {e}")))?;
-        if u64::from(m) * 1024 > MAX_MEMORY_BYTES {
-            return Err(HashError::unsupported(
-                scheme,
-                format!("memory cost m={m} KiB exceeds Tern's limit of 1 GiB"),
-            ));
-        }
         if salt.len() < 8 {
             return Err(HashError::malformed(
                 scheme,
@@ -143,6 +134,13 @@ impl Verifier for Argon2Hash {
             .hash_password_into(password, &self.salt, &mut out)
             .is_ok()
             && ct_eq(&out, &self.hash)
+    }
+
+    fn work(&self) -> Work {
+        Work::Argon2 {
+            m: self.m,
+            t: self.t,
+        }
     }
 
     fn strength(&self) -> Strength {
@@ -222,13 +220,7 @@ impl ScryptHash {
         if r == 0 || p == 0 {
             return Err(HashError::malformed(name, "r and p must be positive"));
         }
-        let memory = 128u128 * u128::from(r) * (1u128 << log_n);
-        if memory > u128::from(MAX_MEMORY_BYTES) {
-            return Err(HashError::unsupported(
-                name,
-                format!("N=2^{log_n}, r={r} needs {memory} bytes, over Tern's limit of 1 GiB"),
-            ));
-        }
+        // Any N, r, p parses; the cost bounds decide whether it is run.
         scrypt::Params::new(log_n, r, p)
             .map_err(|_| HashError::malformed(name, "invalid scrypt parameters"))?;
         if hash.is_empty() {
@@ -269,6 +261,14 @@ impl Verifier for ScryptHash {
         };
         let mut out = vec![0u8; self.hash.len()];
         scrypt::scrypt(password, &self.salt, &params, &mut out).is_ok() && ct_eq(&out, &self.hash)
+    }
+
+    fn work(&self) -> Work {
+        Work::Scrypt {
+            log_n: self.log_n,
+            r: self.r,
+            p: self.p,
+        }
     }
 }
 
@@ -340,5 +340,13 @@ impl Verifier for Pbkdf2Hash {
         self.digest
             .pbkdf2(password, &self.salt, self.rounds, &mut out);
         ct_eq(&out, &self.hash)
+    }
+
+    fn work(&self) -> Work {
+        Work::Pbkdf2 {
+            digest: self.digest,
+            iterations: self.rounds,
+            hash_len: self.hash.len(),
+        }
     }
 }

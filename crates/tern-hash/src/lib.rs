@@ -4,16 +4,22 @@
 //! self-describing hash string (bcrypt, PHC argon2/scrypt/pbkdf2, passlib,
 //! modular crypt, phpass, Drupal 7, Django, LDAP, ASP.NET Identity) or an
 //! Auth0 `custom_password_hash` object, and verifies passwords against it
-//! with constant-time digest comparison. [`HashPolicy`] hashes new passwords
-//! and decides when a stored hash should be upgraded.
+//! with constant-time digest comparison, within [`CostLimits`] (a hash of
+//! any cost parses; one over a bound is refused, never computed).
+//! [`HashPolicy`] hashes new passwords, holds the bounds and decides when a
+//! stored hash should be upgraded.
 //!
 //! ```
-//! use tern_hash::{HashPolicy, StoredHash};
+//! use tern_hash::{CostLimits, HashPolicy, StoredHash};
 //!
 //! let h = StoredHash::parse("$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K").unwrap();
 //! assert_eq!(h.scheme().name(), "bcrypt");
-//! assert!(h.verify("hello"));
+//! assert_eq!(h.verify("hello", &CostLimits::default()), Ok(true));
 //! assert!(HashPolicy::default().needs_rehash(&h));
+//!
+//! let slow = StoredHash::parse("$2b$31$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K").unwrap();
+//! let refused = slow.verify("hello", &CostLimits::default()).unwrap_err();
+//! assert_eq!(refused.setting, "bcrypt_cost");
 //! ```
 
 #![warn(missing_docs)]
@@ -31,6 +37,7 @@ mod error;
 mod identify;
 mod kdf;
 mod ldap;
+mod limits;
 mod modular;
 mod phc;
 mod phpass;
@@ -39,6 +46,7 @@ mod scheme;
 
 pub use digest::Digest;
 pub use error::{CustomHashError, HashError};
+pub use limits::{CostLimits, OverLimit, Pbkdf2Iterations, SECTION as LIMITS_SECTION};
 pub use policy::HashPolicy;
 pub use scheme::{CustomAlgorithm, Scheme};
 
@@ -65,11 +73,21 @@ pub(crate) trait Verifier: fmt::Debug + Send + Sync {
     fn scheme(&self) -> Scheme;
     /// Format and parameters, for humans.
     fn describe(&self) -> String;
-    /// Verify password bytes (constant-time digest comparison).
+    /// Verify password bytes (constant-time digest comparison). Runs
+    /// whatever the cost: [`StoredHash::verify`] checks the bounds first.
     fn verify(&self, password: &[u8]) -> bool;
     /// Verify a typed password; formats that transcode it override this.
     fn verify_str(&self, password: &str) -> bool {
         self.verify(password.as_bytes())
+    }
+    /// The work of one verification, for the cost bounds.
+    fn work(&self) -> limits::Work {
+        limits::Work::Fixed
+    }
+    /// How many bytes the password becomes before the costly part hashes
+    /// it; formats that transcode, salt or pre-hash it override this.
+    fn fed_len(&self, password: &str) -> usize {
+        password.len()
     }
     /// Parameters for the rehash decision.
     fn strength(&self) -> Strength {
@@ -138,9 +156,24 @@ impl StoredHash {
         self.inner.describe()
     }
 
-    /// Verify a password. The final digest comparison is constant-time.
-    pub fn verify(&self, password: &str) -> bool {
-        self.inner.verify_str(password)
+    /// Verify a password, if the work it costs is within `limits`: a hash
+    /// (or, for schemes that hash the password in every round, a password)
+    /// over a bound is refused with [`OverLimit`] before anything is
+    /// computed. The final digest comparison is constant-time.
+    pub fn verify(&self, password: &str, limits: &CostLimits) -> Result<bool, OverLimit> {
+        limits.check(
+            self.scheme().name(),
+            self.inner.work(),
+            Some(self.inner.fed_len(password)),
+        )?;
+        Ok(self.inner.verify_str(password))
+    }
+
+    /// Is this hash's work factor within `limits` (for passwords of up to
+    /// 64 bytes)? Import and `tern hash identify` ask this; a login asks
+    /// [`StoredHash::verify`], which also weighs the typed password's length.
+    pub fn check_cost(&self, limits: &CostLimits) -> Result<(), OverLimit> {
+        limits.check(self.scheme().name(), self.inner.work(), None)
     }
 
     /// The canonical string Tern stores. `StoredHash::parse(&h.to_storage())`

@@ -13,6 +13,7 @@
 use md5::{Digest as _, Md5};
 
 use crate::encoding::{ct_eq, hash64_encode_groups};
+use crate::limits::Work;
 use crate::{HashError, Scheme, Verifier};
 
 /// Which modular-crypt algorithm.
@@ -173,6 +174,17 @@ impl Verifier for ModularHash {
 
     fn verify(&self, password: &[u8]) -> bool {
         ct_eq(self.compute(password).as_bytes(), self.checksum.as_bytes())
+    }
+
+    fn work(&self) -> Work {
+        match self.algo {
+            Algo::Md5 | Algo::Apr1 => Work::Md5Crypt,
+            Algo::Sha256 | Algo::Sha512 => Work::ShaCrypt {
+                sha512: self.algo == Algo::Sha512,
+                rounds: self.rounds.unwrap_or(SHA_ROUNDS_DEFAULT),
+                salt_len: self.salt.len(),
+            },
+        }
     }
 }
 

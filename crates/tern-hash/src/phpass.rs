@@ -6,6 +6,7 @@ use md5::Md5;
 use sha2::{Digest as _, Sha512};
 
 use crate::encoding::{ct_eq, hash64_encode_le, hash64_value};
+use crate::limits::Work;
 use crate::{HashError, Scheme, Verifier};
 
 /// A parsed phpass-family hash.
@@ -137,6 +138,18 @@ impl Verifier for PhpassHash {
 
     fn verify(&self, password: &[u8]) -> bool {
         ct_eq(self.compute(password).as_bytes(), self.checksum.as_bytes())
+    }
+
+    fn work(&self) -> Work {
+        Work::Phpass {
+            sha512: self.sha512,
+            log2_rounds: self.log2_rounds,
+        }
+    }
+
+    fn fed_len(&self, password: &str) -> usize {
+        // Drupal's U$ hashes the password's MD5 hex, not the password.
+        if self.upgraded { 32 } else { password.len() }
     }
 }
 

@@ -5,8 +5,8 @@ use std::hint::black_box;
 use rand::RngCore;
 
 use crate::encoding::b64_encode_nopad;
-use crate::kdf::MAX_MEMORY_BYTES;
-use crate::{HashError, Scheme, StoredHash, Strength, bcrypt};
+use crate::limits::Work;
+use crate::{CostLimits, HashError, Scheme, StoredHash, Strength, bcrypt};
 
 /// Salt length for new hashes, in bytes (argon2 and bcrypt).
 const SALT_LEN: usize = 16;
@@ -19,11 +19,13 @@ enum Algorithm {
     Bcrypt { cost: u32 },
 }
 
-/// How Tern hashes new passwords: Argon2id (memory in KiB, iterations,
-/// parallelism) or bcrypt (cost).
+/// How Tern hashes new passwords — Argon2id (memory in KiB, iterations,
+/// parallelism) or bcrypt (cost) — and the [`CostLimits`] within which it
+/// verifies stored ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashPolicy {
     algorithm: Algorithm,
+    limits: CostLimits,
 }
 
 impl Default for HashPolicy {
@@ -41,27 +43,26 @@ impl Default for HashPolicy {
                 t: 2,
                 p: 1,
             },
+            limits: CostLimits::default(),
         }
     }
 }
 
 impl HashPolicy {
-    /// An Argon2id policy. `m_cost` is in KiB (at least `8 * p` and at most
-    /// 1 GiB, Tern's verification limit), `t_cost >= 1`, `1 <= p < 2^24`.
+    /// An Argon2id policy with the default [`CostLimits`]. `m_cost` is in
+    /// KiB (at least `8 * p`), `t_cost >= 1`, `1 <= p < 2^24`; the policy's
+    /// own hashes must be within the limits it verifies with, which
+    /// [`HashPolicy::with_limits`] checks.
     pub fn argon2id(m_cost: u32, t_cost: u32, p: u32) -> Result<Self, HashError> {
         argon2::Params::new(m_cost, t_cost, p, Some(ARGON2_OUT_LEN))
             .map_err(|e| HashError::InvalidPolicy(format!("argon2id parameters: {e}")))?;
-        if u64::from(m_cost) * 1024 > MAX_MEMORY_BYTES {
-            return Err(HashError::InvalidPolicy(format!(
-                "argon2id m_cost {m_cost} KiB is over the 1 GiB limit"
-            )));
-        }
         Ok(Self {
             algorithm: Algorithm::Argon2id {
                 m: m_cost,
                 t: t_cost,
                 p,
             },
+            limits: CostLimits::default(),
         })
     }
 
@@ -74,7 +75,28 @@ impl HashPolicy {
         }
         Ok(Self {
             algorithm: Algorithm::Bcrypt { cost },
+            limits: CostLimits::default(),
         })
+    }
+
+    /// The same policy verifying within `limits`. Refused when the policy's
+    /// own hashes would be over them (they could never be verified).
+    pub fn with_limits(self, limits: CostLimits) -> Result<Self, HashError> {
+        let (scheme, work) = match self.algorithm {
+            Algorithm::Argon2id { m, t, .. } => ("argon2id", Work::Argon2 { m, t }),
+            Algorithm::Bcrypt { cost } => ("bcrypt", Work::Bcrypt { cost }),
+        };
+        limits.check(scheme, work, None).map_err(|e| {
+            HashError::InvalidPolicy(format!(
+                "new hashes would be over the cost limits and could not be verified: {e}"
+            ))
+        })?;
+        Ok(Self { limits, ..self })
+    }
+
+    /// The bounds stored hashes are verified within.
+    pub fn limits(&self) -> &CostLimits {
+        &self.limits
     }
 
     /// The scheme new hashes get.

@@ -431,8 +431,8 @@ fn cases() -> Vec<(&'static str, Value, &'static str, &'static str)> {
             "custom_password_hash.parallelization",
         ),
         (
-            "scrypt memory over limit",
-            json!({"algorithm":"scrypt","hash":{"value":MD5_HEX,"encoding":"hex"},"keylen":16,"cost":1048576,"blockSize":16}),
+            "scrypt memory beyond any machine",
+            json!({"algorithm":"scrypt","hash":{"value":MD5_HEX,"encoding":"hex"},"keylen":16,"cost":4611686018427387904_u64,"blockSize":1024}),
             "MAXIMUM",
             "custom_password_hash.cost",
         ),
@@ -493,19 +493,31 @@ fn ignored_fields_and_defaults_are_accepted() {
     // scrypt-only and hmac-only keys are ignored by other algorithms, as Auth0 does.
     let obj = json!({"algorithm":"md5","hash":{"value":MD5_HEX,"encoding":"hex","digest":"sha1","key":{"value":"k"}},"keylen":16,"cost":3});
     let h = StoredHash::from_custom(&obj).expect("accepted");
-    assert!(h.verify("password"));
+    assert!(
+        h.verify("password", &tern_hash::CostLimits::default())
+            .unwrap()
+    );
     // Upper-case hex, URL-safe base64 without padding, whitespace in base64.
     let h = StoredHash::from_custom(
         &json!({"algorithm":"md5","hash":{"value":"5F4DCC3B5AA765D61D8327DEB882CF99","encoding":"hex"}}),
     )
     .expect("upper-case hex");
-    assert!(h.verify("password"));
+    assert!(
+        h.verify("password", &tern_hash::CostLimits::default())
+            .unwrap()
+    );
     let h = StoredHash::from_custom(&json!({"algorithm":"sha1","hash":{"value":"W6ph5Mm5Pz8GgiULbPgzG37mj9g","encoding":"base64"}}))
         .expect("unpadded base64");
-    assert!(h.verify("password"));
+    assert!(
+        h.verify("password", &tern_hash::CostLimits::default())
+            .unwrap()
+    );
     let h = StoredHash::from_custom(&json!({"algorithm":"sha1","hash":{"value":"W6ph5Mm5Pz8G giULbPgzG37mj9g=","encoding":"base64"}}))
         .expect("base64 with a space, as Node ignores it");
-    assert!(h.verify("password"));
+    assert!(
+        h.verify("password", &tern_hash::CostLimits::default())
+            .unwrap()
+    );
 }
 
 #[test]

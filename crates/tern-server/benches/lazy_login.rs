@@ -183,7 +183,10 @@ async fn main() {
         hash_times.push(t.elapsed());
         let parsed = tern_hash::StoredHash::parse(&h).unwrap();
         let t = Instant::now();
-        assert!(parsed.verify(PASSWORD));
+        assert_eq!(
+            parsed.verify(PASSWORD, &tern_hash::CostLimits::default()),
+            Ok(true)
+        );
         verify_times.push(t.elapsed());
         round_trips.push(round_trip(i).await);
     }

@@ -275,6 +275,7 @@ fn hash_policy(config: &Config) -> Result<HashPolicy, StartError> {
             )));
         }
     }
+    .and_then(|policy| policy.with_limits(p.limits))
     .map_err(|e| StartError::Config(format!("password_hash: {e}")))
 }
 

@@ -213,7 +213,7 @@ pub struct RateLimitConfig {
     pub burst: u32,
 }
 
-/// The hashing policy for new passwords.
+/// The hashing policy for new passwords, and the cost limits of stored ones.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PasswordHashConfig {
@@ -227,6 +227,10 @@ pub struct PasswordHashConfig {
     pub argon2_parallelism: u32,
     /// bcrypt cost.
     pub bcrypt_cost: u32,
+    /// Bounds on the work verifying one stored or legacy hash may cost
+    /// (`[password_hash.limits]`; see `tern_hash::CostLimits`). A hash over
+    /// them is refused at import and at login, never computed.
+    pub limits: tern_hash::CostLimits,
 }
 
 impl Default for PasswordHashConfig {
@@ -238,6 +242,7 @@ impl Default for PasswordHashConfig {
             argon2_iterations: 2,
             argon2_parallelism: 1,
             bcrypt_cost: 12,
+            limits: tern_hash::CostLimits::default(),
         }
     }
 }

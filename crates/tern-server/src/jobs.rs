@@ -136,6 +136,7 @@ async fn run_claimed(
             let settings = ImportSettings {
                 batch_size: state.config.import.batch_size,
                 lease_secs: state.config.import.lease_secs,
+                hash_limits: *state.policy.limits(),
             };
             tracing::info!(job = %job.id, resume_at = job.processed_rows, "running import job");
             let end = run_import(state.store.as_ref(), &tenant, &job, settings, now_epoch).await;

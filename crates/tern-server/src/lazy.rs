@@ -17,8 +17,8 @@ use tern_core::login::{Verdict, verify_password};
 use tern_core::model::{Connection, LogEvent, User, UserSource};
 use tern_core::store::InsertOutcome;
 
-use crate::login::LoginFailure;
 use crate::legacy_ids::{Holder, holder, warn};
+use crate::login::LoginFailure;
 use crate::state::AppState;
 
 /// Whether logins on this connection consult the legacy store: "use my own
@@ -274,6 +274,14 @@ async fn matches_stored(
             .map_err(|_| LoginFailure::Internal)?;
     if matches!(verdict, Verdict::Valid { .. }) {
         Ok(stored)
+    } else if let Verdict::OverCostLimit(over) = verdict {
+        ev.kind = "f".into();
+        ev.description = Some(format!(
+            "Password not verified against the stored {}: {over}",
+            stored.user_id
+        ));
+        s.log(ev.clone()).await;
+        Err(wrong())
     } else {
         ev.kind = "f".into();
         ev.description = Some(format!(

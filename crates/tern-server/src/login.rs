@@ -242,6 +242,15 @@ async fn verify_local(
             "Password change required: the user has no password yet".to_string(),
         ),
         Verdict::WrongPassword => ("fp", "Wrong email or password.".to_string()),
+        Verdict::OverCostLimit(over) => {
+            tracing::warn!(user_id = ?ev.user_id, %over, "stored password hash over the cost limits");
+            (
+                "f",
+                format!(
+                    "Password not verified: {over}; raise that setting to let this user log in, or have the user reset the password"
+                ),
+            )
+        }
         Verdict::UnreadableCredential(why) => {
             tracing::error!(user_id = ?ev.user_id, %why, "stored credential cannot be parsed");
             ("f", format!("Stored credential cannot be read: {why}"))

@@ -68,3 +68,43 @@ fn verify_and_identify_vectors() {
         "lists what was tried: {err}"
     );
 }
+
+#[test]
+fn cost_limits_are_named_and_enforced() {
+    let slow = "$2b$31$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K";
+    // identify parses any cost and says it is over the bound.
+    let (code, out, _) = tern(&["hash", "identify", slow], "");
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("over the cost limits: bcrypt cost 31 is over the bound 14 (password_hash.limits.bcrypt_cost)"),
+        "{out}"
+    );
+    // verify refuses it, as the server does, without computing (a day of CPU).
+    let (code, out, err) = tern(&["hash", "verify", slow], "hello\n");
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("password_hash.limits.bcrypt_cost"), "{err}");
+    // The server's configuration raises (or lowers) the bound.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tern.toml");
+    std::fs::write(&config, "[password_hash.limits]\nbcrypt_cost = 9\n").unwrap();
+    let doc = "$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K";
+    let (code, out, _) = tern(&["hash", "identify", doc], "");
+    assert!(code == 0 && out.contains("within the cost limits"), "{out}");
+    let cfg = config.to_str().unwrap();
+    let (code, out, _) = tern(&["hash", "identify", doc, "--config", cfg], "");
+    assert!(code == 0 && out.contains("over the bound 9"), "{out}");
+    let (code, _, err) = tern(&["hash", "verify", doc, "--config", cfg], "hello\n");
+    assert_eq!(code, 2, "{err}");
+    let (code, out, _) = tern(
+        &[
+            "hash",
+            "verify",
+            doc,
+            "--config",
+            cfg,
+            "--ignore-cost-limits",
+        ],
+        "hello\n",
+    );
+    assert_eq!(code, 0, "{out}");
+}

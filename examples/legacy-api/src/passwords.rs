@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use tern_hash::StoredHash;
+use tern_hash::{CostLimits, StoredHash};
 
 use crate::store::LegacyUser;
 
@@ -31,7 +31,10 @@ pub fn verify(user: &LegacyUser, password: &str) -> bool {
             stored.len() == computed.len() && bool::from(computed.as_slice().ct_eq(&stored))
         }
         "bcrypt" | "phpass" | "md5_crypt" => match StoredHash::parse(&user.password_hash) {
-            Ok(h) if scheme_matches(declared, h.scheme().name()) => h.verify(password),
+            // A hash too costly to verify is refused like a wrong password.
+            Ok(h) if scheme_matches(declared, h.scheme().name()) => {
+                h.verify(password, &CostLimits::default()).unwrap_or(false)
+            }
             _ => false,
         },
         _ => false,
@@ -50,7 +53,7 @@ fn scheme_matches(declared: &str, parsed: &str) -> bool {
 /// Spend the time of one verification (for unknown users).
 pub fn burn() {
     if let Ok(h) = StoredHash::parse(DUMMY_BCRYPT) {
-        let _ = h.verify("not the password");
+        let _ = h.verify("not the password", &CostLimits::default());
     }
 }
 
@@ -90,6 +93,11 @@ mod tests {
         assert_eq!(user.password_scheme, "bcrypt");
         user.password_scheme = "phpass".into();
         assert!(!verify(&user, u["demo_password"].as_str().unwrap()));
-        assert!(StoredHash::parse(DUMMY_BCRYPT).unwrap().verify("x"));
+        assert_eq!(
+            StoredHash::parse(DUMMY_BCRYPT)
+                .unwrap()
+                .verify("x", &CostLimits::default()),
+            Ok(true)
+        );
     }
 }

@@ -16,7 +16,7 @@
 //! | `hash.value` of the wrong family (bcrypt prefix, PHC id, LDAP scheme) | `PATTERN` | `hash.value` |
 //! | undecodable hex/base64, malformed hash string, length mismatch, `cost` not a power of two | `INVALID_FORMAT` | the value |
 //! | integer below its minimum | `MINIMUM` | the value |
-//! | scrypt memory above Tern's 1 GiB limit | `MAXIMUM` | `cost` |
+//! | scrypt memory beyond any machine (128·cost·blockSize over 2^64 bytes) | `MAXIMUM` | `cost` |
 //! | pbkdf2 digest MDC-2 (no maintained implementation) | `UNSUPPORTED_DIGEST` | `hash.value` |
 //!
 //! Keys the documentation says are "only used" by one algorithm (`keylen`,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::digest::Digest;
 use crate::encoding::{PasswordEncoding, ct_eq};
+use crate::limits::Work;
 use crate::scheme::CustomAlgorithm;
 use crate::{Scheme, Verifier};
 
@@ -96,5 +97,23 @@ impl Verifier for CustomHash {
 
     fn verify_str(&self, password: &str) -> bool {
         self.verify(&self.password_encoding.encode(password))
+    }
+
+    fn work(&self) -> Work {
+        match &self.core {
+            Core::Inner(inner) => inner.work(),
+            Core::Digest { .. } | Core::Hmac { .. } => Work::Fixed,
+        }
+    }
+
+    fn fed_len(&self, password: &str) -> usize {
+        // UTF-16 doubles ASCII; latin1 never lengthens.
+        let encoded = match self.password_encoding {
+            PasswordEncoding::Utf16le | PasswordEncoding::Ucs2 => {
+                2 * password.encode_utf16().count()
+            }
+            _ => password.len(),
+        };
+        encoded + self.salt.as_ref().map_or(0, |s| s.bytes.len())
     }
 }

@@ -90,7 +90,8 @@ pub struct SqlConnector {
     shown: String,
     /// Never shown: the DSN password, as given and as it appears in the URL.
     hidden: Vec<String>,
-    /// Times logins of unknown users like a real verification.
+    /// Times logins of unknown users like a real verification, and holds
+    /// the cost limits legacy hashes are verified within.
     dummy: HashPolicy,
 }
 
@@ -304,16 +305,23 @@ impl SqlConnector {
         })
     }
 
-    /// Verify on the blocking pool; without a hash, spend the same time and fail.
+    /// Verify on the blocking pool; without a hash, spend the same time and
+    /// fail. A hash over the server's cost limits is an error naming the
+    /// setting, never computed.
     async fn verify(&self, password: &str, hash: Option<StoredHash>) -> Result<bool, LegacyError> {
         let pw = password.to_string();
         let dummy = self.dummy;
         tokio::task::spawn_blocking(move || match hash {
-            Some(h) => h.verify(&pw),
-            None => dummy.dummy_verify(&pw),
+            Some(h) => h.verify(&pw, dummy.limits()).map_err(|over| {
+                dummy.dummy_verify(&pw);
+                LegacyError(format!(
+                    "SQL connector: the legacy password hash was not verified: {over}"
+                ))
+            }),
+            None => Ok(dummy.dummy_verify(&pw)),
         })
         .await
-        .map_err(|_| LegacyError("SQL connector: the password check was interrupted".into()))
+        .map_err(|_| LegacyError("SQL connector: the password check was interrupted".into()))?
     }
 }
 
@@ -485,7 +493,8 @@ pub struct SqlConnectors {
 }
 
 impl SqlConnectors {
-    /// `policy` times unknown users; `allowed_hosts` is `scripts.allowed_hosts`.
+    /// `policy` times unknown users and bounds legacy hash costs;
+    /// `allowed_hosts` is `scripts.allowed_hosts`.
     pub fn new(policy: HashPolicy, allowed_hosts: Option<Vec<String>>) -> Self {
         Self {
             policy,
