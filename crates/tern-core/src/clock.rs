@@ -32,6 +32,29 @@ pub fn now_epoch() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// The time as the server's expiry decisions see it: sessions, login
+/// transactions, authorization codes and refresh tokens read it, so a test
+/// can move it forward instead of sleeping. Nothing but a test moves it; in
+/// production it is the system clock.
+#[derive(Debug, Default)]
+pub struct Clock {
+    /// Seconds added to the system clock (tests only).
+    skew_secs: std::sync::atomic::AtomicI64,
+}
+
+impl Clock {
+    /// Seconds since the Unix epoch, now (plus any skew a test applied).
+    pub fn now(&self) -> i64 {
+        now_epoch().saturating_add(self.skew_secs.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Move this clock forward by `secs` (tests: "a day later").
+    pub fn advance(&self, secs: i64) {
+        self.skew_secs
+            .fetch_add(secs, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Parse an RFC 3339 timestamp (any offset) into Tern's fixed-width form.
 pub fn normalize_iso(s: &str) -> Option<String> {
     OffsetDateTime::parse(s, &Rfc3339).ok().map(iso)
@@ -48,5 +71,13 @@ mod tests {
             Some("2024-05-01T12:00:00.500Z")
         );
         assert_eq!(now_iso().len(), 24);
+    }
+
+    #[test]
+    fn a_clock_moves_forward_when_told() {
+        let c = Clock::default();
+        let before = c.now();
+        c.advance(3600);
+        assert!(c.now() >= before + 3600);
     }
 }

@@ -9,18 +9,23 @@
 pub mod clock;
 pub mod error;
 pub mod export;
+pub mod grants;
 pub mod ids;
 pub mod import;
 pub mod import_job;
 pub mod legacy;
 pub mod login;
+pub mod login_transaction;
 pub mod mail;
 pub mod migration;
 pub mod model;
 pub mod password_policy;
 pub mod search;
+pub mod sso;
 pub mod store;
+pub mod tenant_settings;
 pub mod tickets;
+pub mod url_match;
 pub mod user_profile;
 pub mod users;
 

@@ -146,6 +146,14 @@ pub struct Client {
     /// Whether this is the tenant's global client (Auth0 compatibility field).
     #[serde(default)]
     pub global: bool,
+    /// How its refresh tokens rotate and expire (Auth0's `refresh_token`
+    /// object); absent: Auth0's defaults (non-rotating, non-expiring).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<crate::grants::RefreshTokenConfig>,
+    /// The application's login page (Auth0's "Application Login URI"): where
+    /// a hosted page opened without a login transaction sends the browser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initiate_login_uri: Option<String>,
     /// SHA-256 of the secret, hex. Secrets are random and 64 characters long,
     /// so a fast hash is enough and keeps `/oauth/token` fast.
     #[serde(default, skip_serializing)]

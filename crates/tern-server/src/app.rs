@@ -209,6 +209,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         jobs_notify: tokio::sync::Notify::new(),
         jobs_ended: tokio::sync::Notify::new(),
         draining: std::sync::atomic::AtomicBool::new(false),
+        clock: tern_core::clock::Clock::default(),
         metrics: crate::metrics::Metrics::default(),
     }));
     let runner = crate::jobs::spawn_runner(state.clone());

@@ -70,6 +70,8 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "read:stats",
     "read:tenant_settings",
     "update:tenant_settings",
+    "read:branding",
+    "update:branding",
     "read:signing_keys",
     "create:signing_keys",
     "update:signing_keys",
@@ -174,6 +176,8 @@ pub async fn bootstrap(
             token_endpoint_auth_method: "client_secret_post".into(),
             client_metadata: Default::default(),
             global: false,
+            refresh_token: None,
+            initiate_login_uri: None,
             secret_hash: crate::client_secret::hash_secret(&client_secret),
         })
         .await?;

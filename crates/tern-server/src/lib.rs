@@ -6,11 +6,14 @@
 
 pub mod app;
 pub mod auth;
+pub mod authorize;
 pub mod body;
 pub mod bootstrap;
 pub mod client_secret;
+pub mod code_grant;
 pub mod config;
 pub mod connectors;
+pub mod cookies;
 pub mod data_dir;
 pub mod error;
 pub mod export_job;
@@ -21,14 +24,17 @@ pub mod legacy_ids;
 pub mod legacy_ops;
 pub mod legacy_script;
 pub mod login;
+pub mod logout;
 pub mod mail;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
+pub mod pages;
 pub mod rate_limit;
 pub mod reset;
 pub mod routes;
 pub mod secrets;
+pub mod sessions;
 pub mod state;
 pub mod tokens;
 

@@ -25,6 +25,9 @@ use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 use crate::routes;
 use crate::state::AppState;
 
+mod browser;
+pub use browser::*;
+
 /// Where the Management API is mounted; the document's `servers` entry.
 pub const MANAGEMENT_PREFIX: &str = "/api/v2";
 
@@ -39,6 +42,11 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/lo/reset",
     "/jobs-files/{id}/{name}",
     "/userinfo",
+    "/authorize",
+    "/authorize/resume",
+    "/u/login",
+    "/oidc/logout",
+    "/v2/logout",
 ];
 
 /// The document root: every operation, its components and security schemes.
@@ -102,6 +110,16 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::reset_page::show,
         routes::reset_page::submit,
         routes::oauth::userinfo,
+        routes::tenant_settings::get_settings,
+        routes::tenant_settings::update_settings,
+        routes::branding::get_branding,
+        routes::branding::update_branding,
+        routes::authorize::authorize,
+        routes::authorize::resume,
+        routes::universal_login::login_page,
+        routes::universal_login::login,
+        routes::logout::v2_logout,
+        routes::logout::oidc_logout,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -111,6 +129,8 @@ pub const PUBLIC_PATHS: &[&str] = &[
         (name = "connections", description = "Database connections."),
         (name = "users", description = "Users of database connections."),
         (name = "logs", description = "The tenant log."),
+        (name = "tenants", description = "Tenant settings."),
+        (name = "branding", description = "The look of the hosted pages."),
         (name = "keys", description = "Token signing keys: rotation and revocation."),
         (name = "jobs", description = "Bulk user imports and exports."),
         (name = "tickets", description = "Password change tickets (reset links)."),
@@ -183,11 +203,17 @@ pub fn build(public_url: &str) -> utoipa::openapi::OpenApi {
             item.servers = Some(vec![Server::new(public_url)]);
         }
     }
-    // One handler serves both GET and POST /userinfo; operation ids must be unique.
-    if let Some(item) = doc.paths.paths.get_mut("/userinfo")
-        && let Some(op) = item.post.as_mut()
-    {
-        op.operation_id = Some("userinfo_post".into());
+    // One handler serves both GET and POST of these; operation ids must be unique.
+    for (path, id) in [
+        ("/userinfo", "userinfo_post"),
+        ("/authorize", "authorize_post"),
+        ("/oidc/logout", "oidc_logout_post"),
+    ] {
+        if let Some(item) = doc.paths.paths.get_mut(path)
+            && let Some(op) = item.post.as_mut()
+        {
+            op.operation_id = Some(id.into());
+        }
     }
     doc
 }
@@ -500,6 +526,12 @@ pub struct Client {
     pub client_metadata: Map<String, Value>,
     /// Auth0 compatibility field.
     pub global: bool,
+    /// How its refresh tokens rotate and expire (absent: Auth0's defaults).
+    #[schema(nullable = false)]
+    pub refresh_token: Option<RefreshTokenConfiguration>,
+    /// The application's login page (https).
+    #[schema(nullable = false)]
+    pub initiate_login_uri: Option<String>,
 }
 
 /// An application with its secret: returned only when the secret is made
@@ -566,6 +598,12 @@ macro_rules! client_body {
             /// Accepted for compatibility, ignored.
             #[schema(nullable = false)]
             pub cross_origin_auth: Option<Value>,
+            /// How refresh tokens rotate and expire (Auth0's object).
+            #[schema(nullable = false)]
+            pub refresh_token: Option<RefreshTokenConfiguration>,
+            /// The application's login page (https).
+            #[schema(nullable = false)]
+            pub initiate_login_uri: Option<String>,
         }
     };
 }
@@ -1505,6 +1543,9 @@ pub enum GrantType {
     /// Resource owner password against a named connection (`realm`).
     #[serde(rename = "http://auth0.com/oauth/grant-type/password-realm")]
     PasswordRealm,
+    /// A code from `/authorize`.
+    #[serde(rename = "authorization_code")]
+    AuthorizationCode,
 }
 
 /// A token request, as a form or as JSON (`null`s count as absent).
@@ -1533,6 +1574,15 @@ pub struct TokenRequest {
     /// Connection name (required for password-realm).
     #[schema(nullable = false)]
     pub realm: Option<String>,
+    /// The code (`authorization_code`).
+    #[schema(nullable = false)]
+    pub code: Option<String>,
+    /// The callback the code was sent to (`authorization_code`).
+    #[schema(nullable = false)]
+    pub redirect_uri: Option<String>,
+    /// PKCE verifier (`authorization_code`, when the request had a challenge).
+    #[schema(nullable = false, min_length = 43, max_length = 128)]
+    pub code_verifier: Option<String>,
 }
 
 /// The body of `POST /dbconnections/signup`.
@@ -1597,7 +1647,7 @@ pub struct TokenResponse {
     pub expires_in: i64,
     /// `Bearer`.
     pub token_type: String,
-    /// With the `openid` scope on password grants.
+    /// With the `openid` scope.
     #[schema(nullable = false)]
     pub id_token: Option<String>,
 }
@@ -1727,6 +1777,18 @@ pub struct OpenIdConfiguration {
     pub scopes_supported: Vec<String>,
     /// Claims.
     pub claims_supported: Vec<String>,
+    /// `{public URL}/authorize`.
+    pub authorization_endpoint: String,
+    /// `{public URL}/oidc/logout`.
+    pub end_session_endpoint: String,
+    /// `S256`.
+    pub code_challenge_methods_supported: Vec<String>,
+    /// `query`, `form_post`, `web_message`.
+    pub response_modes_supported: Vec<String>,
+    /// `false`: request objects are refused.
+    pub request_parameter_supported: bool,
+    /// `false`.
+    pub request_uri_parameter_supported: bool,
 }
 
 /// The body of `POST /dbconnections/change_password`.

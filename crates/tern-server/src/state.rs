@@ -48,6 +48,8 @@ pub struct Inner {
     pub jobs_ended: tokio::sync::Notify,
     /// Prometheus metrics.
     pub metrics: crate::metrics::Metrics,
+    /// The time expiries are decided by (tests move it forward).
+    pub clock: tern_core::clock::Clock,
     /// Set when the server is shutting down: `/readyz` answers 503 so load
     /// balancers stop sending traffic while in-flight requests finish.
     pub draining: std::sync::atomic::AtomicBool,
@@ -68,6 +70,10 @@ impl Inner {
     /// The Management API audience, `https://host/api/v2/`.
     pub fn management_audience(&self) -> String {
         format!("{}/api/v2/", self.public_url)
+    }
+    /// Epoch seconds, as the expiry decisions see it.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
     }
     /// Whether the server is shutting down.
     pub fn is_draining(&self) -> bool {

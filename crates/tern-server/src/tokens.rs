@@ -165,60 +165,122 @@ pub async fn user_audience(
     Ok(Some(rs))
 }
 
-/// Access token (and, with `openid`, an ID token) for a user who just
-/// authenticated; `gty` names the grant in the access token as Auth0 does.
-pub fn user_tokens(
-    s: &AppState,
-    client: &Client,
-    user: &User,
-    api: Option<&ResourceServer>,
-    requested: &[String],
-    gty: &str,
-) -> Result<Value, OAuthError> {
+/// The scopes a user-facing grant may give: the OpenID ones, and those
+/// the API defines (in request order).
+pub fn granted_scopes(requested: &[String], api: Option<&ResourceServer>) -> Vec<String> {
     const OIDC: &[&str] = &["openid", "profile", "email", "offline_access"];
-    let scopes: Vec<&str> = requested
+    requested
         .iter()
-        .map(String::as_str)
         .filter(|sc| {
-            OIDC.contains(sc) || api.is_some_and(|a| a.scopes.iter().any(|d| d.value == *sc))
+            OIDC.contains(&sc.as_str())
+                || api.is_some_and(|a| a.scopes.iter().any(|d| d.value == **sc))
         })
-        .collect();
+        .cloned()
+        .collect()
+}
+
+/// What a user's tokens are made of.
+pub struct UserTokens<'a> {
+    /// The application.
+    pub client: &'a Client,
+    /// The user.
+    pub user: &'a User,
+    /// The API the access token is for (`None`: `/userinfo` only).
+    pub api: Option<&'a ResourceServer>,
+    /// Granted scopes (see [`granted_scopes`]).
+    pub scopes: &'a [String],
+    /// The grant, as Auth0 names it in the access token's `gty`.
+    pub gty: &'a str,
+    /// The authorization request's nonce.
+    pub nonce: Option<&'a str>,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// The SSO session, for the ID token's `sid`.
+    pub sid: Option<&'a str>,
+    /// The grant the tokens belong to: its id leads the access token's
+    /// `jti`, so `/userinfo` refuses tokens of a revoked grant.
+    pub grant_id: Option<&'a str>,
+}
+
+/// Access token (and, with `openid`, an ID token) for a user.
+pub fn user_tokens(s: &AppState, t: &UserTokens<'_>) -> Result<Value, OAuthError> {
+    let scopes: Vec<&str> = t.scopes.iter().map(String::as_str).collect();
     let openid = scopes.contains(&"openid");
     let userinfo = format!("{}userinfo", s.issuer());
-    let aud = match api {
+    let aud = match t.api {
         Some(a) if openid => json!([a.identifier, userinfo]),
         Some(a) => json!(a.identifier),
         None => json!(userinfo),
     };
-    let lifetime = api.map_or(tern_core::model::default_token_lifetime(), |a| {
-        a.token_lifetime
-    });
-    let now = now_epoch();
-    let access = json!({
+    let lifetime = t
+        .api
+        .map_or(tern_core::model::default_token_lifetime(), |a| {
+            a.token_lifetime
+        });
+    let now = s.now();
+    let mut access = json!({
         "iss": s.issuer(),
-        "sub": user.user_id,
+        "sub": t.user.user_id,
         "aud": aud,
         "iat": now,
         "exp": now + lifetime,
         "scope": scopes.join(" "),
-        "gty": gty,
-        "azp": client.client_id,
+        "gty": t.gty,
+        "azp": t.client.client_id,
     });
+    if let Some(g) = t.grant_id {
+        access["jti"] = json!(format!("{g}.{}", &tern_core::ids::ticket_token()[..16]));
+    }
+    let access_token = s
+        .keys
+        .sign(&access)
+        .map_err(|_| OAuthError::server_error())?;
     let mut body = json!({
-        "access_token": s.keys.sign(&access).map_err(|_| OAuthError::server_error())?,
+        "access_token": access_token,
         "scope": scopes.join(" "),
         "expires_in": lifetime,
         "token_type": "Bearer",
     });
     if openid {
-        let mut id = profile_claims(user, &scopes);
+        let mut id = profile_claims(t.user, &scopes);
         id["iss"] = json!(s.issuer());
-        id["aud"] = json!(client.client_id);
+        id["aud"] = json!(t.client.client_id);
+        id["azp"] = json!(t.client.client_id);
         id["iat"] = json!(now);
         id["exp"] = json!(now + ID_TOKEN_LIFETIME);
+        id["auth_time"] = json!(t.auth_time);
+        id["at_hash"] = json!(at_hash(&access_token));
+        if let Some(n) = t.nonce {
+            id["nonce"] = json!(n);
+        }
+        if let Some(sid) = t.sid {
+            id["sid"] = json!(sid);
+        }
         body["id_token"] = json!(s.keys.sign(&id).map_err(|_| OAuthError::server_error())?);
     }
     Ok(body)
+}
+
+/// OIDC's `at_hash` for RS256: the left half of the access token's SHA-256,
+/// base64url without padding.
+pub fn at_hash(access_token: &str) -> String {
+    use base64::Engine;
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, access_token.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&d.as_ref()[..16])
+}
+
+/// The grant an access token belongs to, from its `jti` (the token must
+/// already be verified: this only reads it).
+pub fn grant_of_access_token(token: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    let jti = claims.get("jti")?.as_str()?;
+    let (grant, _) = jti.split_once('.')?;
+    grant.starts_with("gr_").then(|| grant.to_string())
 }
 
 /// OIDC claims of a user for the granted scopes.

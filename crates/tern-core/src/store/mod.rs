@@ -6,27 +6,37 @@
 //! module; [`Store`] is their sum, the one object the server holds. Calling
 //! a method needs its trait in scope: `use tern_core::store::prelude::*;`.
 
+mod authorization_codes;
 mod client_grants;
 mod clients;
 mod connections;
+mod grants;
 mod jobs;
+mod login_transactions;
 mod logs;
 mod outbox;
 mod resource_servers;
+mod sessions;
 mod signing_keys;
+mod tenant_settings;
 mod tenants;
 mod tickets;
 mod users;
 
+pub use authorization_codes::AuthorizationCodeStore;
 pub use client_grants::ClientGrantStore;
 pub use clients::ClientStore;
 pub use connections::ConnectionStore;
+pub use grants::GrantStore;
 pub use jobs::JobStore;
 pub use jobs::{BatchApplied, BatchGate, GateKey, ImportBatch, is_lease_lost, lease_lost};
+pub use login_transactions::LoginTransactionStore;
 pub use logs::LogStore;
 pub use outbox::OutboxStore;
 pub use resource_servers::ResourceServerStore;
+pub use sessions::SessionStore;
 pub use signing_keys::SigningKeyStore;
+pub use tenant_settings::TenantSettingsStore;
 pub use tenants::TenantStore;
 pub use tickets::TicketStore;
 pub use users::UserStore;
@@ -45,6 +55,11 @@ pub trait Store:
     + TicketStore
     + OutboxStore
     + LogStore
+    + LoginTransactionStore
+    + SessionStore
+    + AuthorizationCodeStore
+    + GrantStore
+    + TenantSettingsStore
     + 'static
 {
 }
@@ -61,6 +76,11 @@ impl<T> Store for T where
         + TicketStore
         + OutboxStore
         + LogStore
+        + LoginTransactionStore
+        + SessionStore
+        + AuthorizationCodeStore
+        + GrantStore
+        + TenantSettingsStore
         + 'static
 {
 }
@@ -68,14 +88,19 @@ impl<T> Store for T where
 /// The entity traits, imported anonymously: `use tern_core::store::prelude::*;`
 /// makes every [`Store`] method callable.
 pub mod prelude {
+    pub use super::AuthorizationCodeStore as _;
     pub use super::ClientGrantStore as _;
     pub use super::ClientStore as _;
     pub use super::ConnectionStore as _;
+    pub use super::GrantStore as _;
     pub use super::JobStore as _;
     pub use super::LogStore as _;
+    pub use super::LoginTransactionStore as _;
     pub use super::OutboxStore as _;
     pub use super::ResourceServerStore as _;
+    pub use super::SessionStore as _;
     pub use super::SigningKeyStore as _;
+    pub use super::TenantSettingsStore as _;
     pub use super::TenantStore as _;
     pub use super::TicketStore as _;
     pub use super::UserStore as _;

@@ -32,6 +32,8 @@ const FIELDS: &[&str] = &[
     "jwt_configuration",
     "sso",
     "cross_origin_auth",
+    "refresh_token",
+    "initiate_login_uri",
 ];
 /// Fields Tern accepts for Auth0 compatibility but does not act on.
 const IGNORED: &[&str] = &[
@@ -103,6 +105,8 @@ pub async fn create(
         token_endpoint_auth_method: "client_secret_post".into(),
         client_metadata: Default::default(),
         global: false,
+        refresh_token: None,
+        initiate_login_uri: None,
         secret_hash: String::new(),
     };
     let mut client = merge_into(&base, &patch)?;
@@ -124,6 +128,17 @@ fn validate(c: &Client) -> Result<(), ApiError> {
     {
         return Err(ApiError::invalid_body(
             "Payload validation error: 'token_endpoint_auth_method' must be one of client_secret_post, client_secret_basic, none.",
+        ));
+    }
+    if let Some(rt) = &c.refresh_token {
+        rt.validate()
+            .map_err(|m| ApiError::invalid_body(format!("Payload validation error: {m}.")))?;
+    }
+    if let Some(u) = &c.initiate_login_uri
+        && !url::Url::parse(u).is_ok_and(|p| p.scheme() == "https")
+    {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'initiate_login_uri' must be an https URL.",
         ));
     }
     Ok(())

@@ -11,19 +11,24 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub mod authentication_methods;
+pub mod authorize;
+pub mod branding;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
 pub mod dbconnections;
 pub mod exports;
 pub mod jobs;
+pub mod logout;
 pub mod logs;
 pub mod migration;
 pub mod oauth;
 pub mod reset_page;
 pub mod resource_servers;
 pub mod signing_keys;
+pub mod tenant_settings;
 pub mod tickets;
+pub mod universal_login;
 pub mod users;
 pub mod wellknown;
 
@@ -101,6 +106,14 @@ pub fn management_router() -> Router<AppState> {
             "/keys/signing/{kid}/revoke",
             axum::routing::put(signing_keys::revoke),
         )
+        .route(
+            "/tenants/settings",
+            get(tenant_settings::get_settings).patch(tenant_settings::update_settings),
+        )
+        .route(
+            "/branding",
+            get(branding::get_branding).patch(branding::update_branding),
+        )
         .route("/logs", get(logs::list))
         .route("/logs/{id}", get(logs::get_one))
         .fallback(management_not_found)
@@ -123,6 +136,20 @@ pub fn public_router() -> Router<AppState> {
         .route("/lo/reset", get(reset_page::show).post(reset_page::submit))
         .route("/jobs-files/{id}/{name}", get(exports::download))
         .route("/userinfo", get(oauth::userinfo).post(oauth::userinfo))
+        .route(
+            "/authorize",
+            get(authorize::authorize).post(authorize::authorize),
+        )
+        .route("/authorize/resume", get(authorize::resume))
+        .route(
+            "/u/login",
+            get(universal_login::login_page).post(universal_login::login),
+        )
+        .route("/v2/logout", get(logout::v2_logout))
+        .route(
+            "/oidc/logout",
+            get(logout::oidc_logout).post(logout::oidc_logout),
+        )
 }
 
 async fn management_not_found(uri: Uri) -> Response {

@@ -16,7 +16,7 @@ use crate::body::read_limited;
 use crate::client_secret::secret_matches;
 use crate::error::OAuthError;
 use crate::state::AppState;
-use crate::{login, tokens};
+use crate::{code_grant, login, tokens};
 
 const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
 
@@ -149,7 +149,7 @@ fn caller_ip(headers: &HeaderMap, peer: SocketAddr, confidential: bool) -> Strin
     path = "/oauth/token",
     operation_id = "oauth_token",
     tag = "authentication",
-    summary = "Get tokens (client credentials, password, password-realm)",
+    summary = "Get tokens (client credentials, password, password-realm, authorization code)",
     request_body(content(
         (crate::openapi::TokenRequest = "application/x-www-form-urlencoded"),
         (crate::openapi::TokenRequest = "application/json"),
@@ -202,6 +202,19 @@ pub async fn token(
                 .await
             }
             "password" | PASSWORD_REALM => password_grant(&s, &client, &p, &grant, ip).await,
+            "authorization_code" => {
+                code_grant::exchange(
+                    &s,
+                    code_grant::Exchange {
+                        client: &client,
+                        code: p.require("code")?,
+                        redirect_uri: p.get("redirect_uri"),
+                        code_verifier: p.get("code_verifier"),
+                        ip,
+                    },
+                )
+                .await
+            }
             other => Err(OAuthError::new(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
@@ -261,7 +274,21 @@ async fn password_grant(
         ip: &ip,
     };
     let user = login::password_login(s, attempt).await?;
-    tokens::user_tokens(s, client, &user, api.as_ref(), &requested_scope, "password")
+    let scopes = tokens::granted_scopes(&requested_scope, api.as_ref());
+    tokens::user_tokens(
+        s,
+        &tokens::UserTokens {
+            client,
+            user: &user,
+            api: api.as_ref(),
+            scopes: &scopes,
+            gty: "password",
+            nonce: None,
+            auth_time: s.now(),
+            sid: None,
+            grant_id: None,
+        },
+    )
 }
 
 /// `GET|POST /userinfo`: the profile of the user a token was issued to.
@@ -289,6 +316,15 @@ pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response
     };
     if sub.ends_with("@clients") {
         return deny("The token was issued to a machine client, not to a user.");
+    }
+    // Tokens of a revoked grant (a reused code, a replayed refresh token, a
+    // revocation) are refused here even before they expire.
+    if let Some(grant) = tokens::grant_of_access_token(token) {
+        match s.store.get_grant(s.tid(), &grant).await {
+            Ok(Some(g)) if g.revoked_at.is_none() => {}
+            Ok(_) => return deny("The token was revoked."),
+            Err(e) => return OAuthError::from(e).into_response(),
+        }
     }
     match s.store.get_user(s.tid(), &sub).await {
         Ok(Some(u)) => {

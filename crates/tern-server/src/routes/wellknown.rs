@@ -37,15 +37,21 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Json<Value> 
     let base = &state.public_url;
     Json(json!({
         "issuer": state.issuer(),
+        "authorization_endpoint": format!("{base}/authorize"),
         "token_endpoint": format!("{base}/oauth/token"),
         "userinfo_endpoint": format!("{base}/userinfo"),
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
-        "grant_types_supported": ["client_credentials", "password", "http://auth0.com/oauth/grant-type/password-realm"],
-        "response_types_supported": ["token", "id_token"],
+        "end_session_endpoint": format!("{base}/oidc/logout"),
+        "grant_types_supported": ["authorization_code", "client_credentials", "password", "http://auth0.com/oauth/grant-type/password-realm"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post", "web_message"],
+        "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "claims_supported": ["aud", "email", "email_verified", "exp", "iat", "iss", "name", "nickname", "picture", "sub", "updated_at"],
+        "claims_supported": ["aud", "auth_time", "azp", "email", "email_verified", "exp", "family_name", "given_name", "iat", "iss", "name", "nickname", "nonce", "picture", "sid", "sub", "updated_at"],
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
     }))
 }

@@ -1,14 +1,19 @@
 //! The `Store` implementation over sqlx `AnyPool`: the pool and the helpers
 //! every entity shares here, one module per entity trait beside it.
 
+mod authorization_codes;
 mod client_grants;
 mod clients;
 mod connections;
+mod grants;
 mod jobs;
+mod login_transactions;
 mod logs;
 mod outbox;
 mod resource_servers;
+mod sessions;
 mod signing_keys;
+mod tenant_settings;
 mod tenants;
 mod tickets;
 mod users;

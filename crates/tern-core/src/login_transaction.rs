@@ -1,0 +1,119 @@
+//! A login transaction: an authorization request (`/authorize`) waiting for
+//! the user to sign in on the hosted pages. Its id is the `state` the pages
+//! carry (Auth0's own `state`, not the application's); a cookie set with it
+//! binds it to the browser that started it, so a login form cannot be
+//! submitted into somebody else's transaction (login CSRF).
+//!
+//! The transaction moves through steps: `Login` (the pages ask for a
+//! password, or a signup) until a user is authenticated, then
+//! `Authenticated`, which `/authorize/resume` turns into a session and an
+//! authorization code. A later factor (MFA) is a step between the two: the
+//! password step would end in a step of its own, and only the last factor
+//! leads to `Authenticated`.
+
+use serde::{Deserialize, Serialize};
+
+/// How the authorization response reaches the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    /// A redirect with the response in the query string (the default for `code`).
+    Query,
+    /// An auto-submitting HTML form posting the response to the callback.
+    FormPost,
+    /// A page that `postMessage`s the response to the application's window
+    /// (silent authentication in an iframe, popups).
+    WebMessage,
+}
+
+impl ResponseMode {
+    /// From the `response_mode` parameter.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "query" => Self::Query,
+            "form_post" => Self::FormPost,
+            "web_message" => Self::WebMessage,
+            _ => return None,
+        })
+    }
+}
+
+/// A validated `/authorize` request: what the code will be bound to and how
+/// the answer goes back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    /// The application.
+    pub client_id: String,
+    /// The callback, one of the client's `callbacks`.
+    pub redirect_uri: String,
+    /// How to answer.
+    pub response_mode: ResponseMode,
+    /// The application's `state`, echoed back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Copied into the ID token when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// Requested scopes, in request order, without duplicates.
+    pub scope: Vec<String>,
+    /// The API the access token is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// PKCE S256 challenge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_challenge: Option<String>,
+    /// The database connection the user must sign in with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<String>,
+    /// `prompt=login`: ask for credentials even with a session.
+    #[serde(default)]
+    pub prompt_login: bool,
+    /// `max_age` in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<i64>,
+    /// Pre-fills the identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_hint: Option<String>,
+    /// Preferred languages of the pages, most preferred first.
+    #[serde(default)]
+    pub ui_locales: Vec<String>,
+    /// `screen_hint=signup`: open the signup page first.
+    #[serde(default)]
+    pub signup_first: bool,
+}
+
+/// Where a transaction stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum TransactionStep {
+    /// Waiting for the user to sign in (or sign up).
+    Login,
+    /// The user proved who they are; `/authorize/resume` may finish.
+    Authenticated {
+        /// The user.
+        user_id: String,
+        /// Their connection.
+        connection_id: String,
+        /// When they authenticated (epoch seconds).
+        auth_time: i64,
+    },
+}
+
+/// A stored transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginTransaction {
+    /// The `state` of the hosted pages: 43 random alphanumerics.
+    pub id: String,
+    /// SHA-256 of the value of the cookie that binds it to one browser.
+    pub cookie_hash: String,
+    /// The request being served.
+    pub request: AuthorizationRequest,
+    /// Where it stands.
+    pub step: TransactionStep,
+    /// Epoch second after which it is gone.
+    pub expires_at: i64,
+}
+
+/// How long a user has to finish signing in (Auth0 keeps transactions "a set
+/// time"; an hour covers a password reset in another tab).
+pub const TRANSACTION_LIFETIME_SECS: i64 = 3600;

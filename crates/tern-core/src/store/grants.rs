@@ -1,0 +1,59 @@
+//! Grants and their refresh tokens (see `grants`); tokens stored as SHA-256 digests.
+
+use crate::CoreResult;
+use crate::grants::{Grant, RefreshToken};
+
+/// Storing grants and refresh tokens.
+#[async_trait::async_trait]
+pub trait GrantStore: Send + Sync {
+    /// Store a new grant.
+    async fn insert_grant(&self, tenant: &str, grant: &Grant) -> CoreResult<()>;
+    /// A grant by id.
+    async fn get_grant(&self, tenant: &str, id: &str) -> CoreResult<Option<Grant>>;
+    /// Revoke a grant (its refresh tokens and the access tokens it issued
+    /// die with it); `true` if it was active.
+    async fn revoke_grant(&self, tenant: &str, id: &str, at: i64, reason: &str)
+    -> CoreResult<bool>;
+    /// Revoke every active grant of a user for a client (Auth0: switching
+    /// between rotating and non-rotating tokens revokes the other kind).
+    async fn revoke_grants_of(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        client_id: &str,
+        at: i64,
+        reason: &str,
+    ) -> CoreResult<u64>;
+    /// Store a new refresh token.
+    async fn insert_refresh_token(&self, tenant: &str, token: &RefreshToken) -> CoreResult<()>;
+    /// A refresh token by the SHA-256 of its value.
+    async fn get_refresh_token(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+    ) -> CoreResult<Option<RefreshToken>>;
+    /// Mark a rotating token used at `at`; `true` only for the one call that
+    /// found it unused (the single-use guarantee of rotation).
+    async fn mark_refresh_token_used(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+        at: i64,
+    ) -> CoreResult<bool>;
+    /// Whether any token that replaced this one has itself been used.
+    async fn refresh_token_successor_used(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+    ) -> CoreResult<bool>;
+    /// Move a non-rotating token's idle expiry after a use.
+    async fn touch_refresh_token(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+        idle_expires_at: Option<i64>,
+    ) -> CoreResult<()>;
+    /// Delete refresh tokens of every tenant that expired before epoch
+    /// second `before`, and grants revoked before it.
+    async fn purge_grants(&self, before: i64) -> CoreResult<u64>;
+}

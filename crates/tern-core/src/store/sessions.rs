@@ -1,0 +1,27 @@
+//! Single sign-on sessions (see `sso`), stored under the SHA-256 of their cookie.
+
+use crate::CoreResult;
+use crate::sso::Session;
+
+/// Storing sessions.
+#[async_trait::async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Store a new session.
+    async fn insert_session(&self, tenant: &str, s: &Session) -> CoreResult<()>;
+    /// A session by the SHA-256 of its cookie value, expired or not.
+    async fn get_session(&self, tenant: &str, id_hash: &str) -> CoreResult<Option<Session>>;
+    /// A session by its public id.
+    async fn get_session_by_sid(&self, tenant: &str, sid: &str) -> CoreResult<Option<Session>>;
+    /// Record use: the new idle expiry and the application served.
+    async fn touch_session(
+        &self,
+        tenant: &str,
+        id_hash: &str,
+        idle_expires_at: i64,
+        client_id: &str,
+    ) -> CoreResult<()>;
+    /// End a session by its public id; `true` if there was one.
+    async fn delete_session(&self, tenant: &str, sid: &str) -> CoreResult<bool>;
+    /// Delete sessions of every tenant that expired before epoch second `before`.
+    async fn purge_sessions(&self, before: i64) -> CoreResult<u64>;
+}

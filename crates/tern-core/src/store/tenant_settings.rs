@@ -1,0 +1,17 @@
+//! Tenant settings and branding (see `tenant_settings`).
+
+use crate::CoreResult;
+use crate::tenant_settings::{Branding, TenantSettings};
+
+/// Storing the tenant's settings and branding.
+#[async_trait::async_trait]
+pub trait TenantSettingsStore: Send + Sync {
+    /// The settings (defaults when never set).
+    async fn get_tenant_settings(&self, tenant: &str) -> CoreResult<TenantSettings>;
+    /// Replace the settings.
+    async fn put_tenant_settings(&self, tenant: &str, settings: &TenantSettings) -> CoreResult<()>;
+    /// The branding (empty when never set).
+    async fn get_branding(&self, tenant: &str) -> CoreResult<Branding>;
+    /// Replace the branding.
+    async fn put_branding(&self, tenant: &str, branding: &Branding) -> CoreResult<()>;
+}

@@ -1,0 +1,279 @@
+//! The browser sign-in flow behind `/authorize`, the hosted pages and
+//! `/authorize/resume`:
+//!
+//! ```text
+//! /authorize ──(session good for this request)──────────────► code to the app
+//!     │ (else) login transaction + its cookie
+//!     ▼
+//! /u/login?state=T ──(password, via login::password_login)──► step Authenticated
+//!     ▼
+//! /authorize/resume?state=T ──► new session + cookie, code ──► the app
+//! ```
+//!
+//! `request` checks the parameters, `response` is what goes back. The
+//! transaction cookie binds a transaction to the browser that started it:
+//! every hosted-page POST and the resume check it, so a form submitted from
+//! another site (login CSRF) or a `state` copied to another browser gets
+//! nowhere. A step between the password and `Authenticated` (MFA) only has to
+//! add a `TransactionStep`.
+
+pub mod request;
+pub mod response;
+
+use axum::http::{HeaderMap, HeaderValue};
+use tern_core::CoreResult;
+use tern_core::login_transaction::{LoginTransaction, TRANSACTION_LIFETIME_SECS, TransactionStep};
+use tern_core::model::{Client, LogEvent, User};
+use tern_core::sso::Session;
+
+use self::request::{Checked, Rejection};
+use self::response::AuthorizationResponse;
+use crate::client_secret::hash_secret;
+use crate::cookies::{self, SameSite};
+use crate::state::AppState;
+use crate::{code_grant, sessions};
+
+/// What `/authorize` does next.
+#[derive(Debug)]
+pub enum Begin {
+    /// Answer the application now (a session served the request, or
+    /// `prompt=none` could not be satisfied).
+    Respond(AuthorizationResponse),
+    /// Show a hosted page: `location` with the transaction's cookie.
+    Login {
+        /// `/u/login?state=…` or `/u/signup?state=…`.
+        location: String,
+        /// The transaction cookie.
+        cookie: HeaderValue,
+    },
+}
+
+/// The cookie binding transaction `id` to one browser.
+pub fn transaction_cookie_name(id: &str) -> String {
+    format!("tern_tx_{}", id.get(..16).unwrap_or(id))
+}
+
+/// Serve a checked `/authorize` request.
+pub async fn begin(
+    s: &AppState,
+    headers: &HeaderMap,
+    checked: Checked,
+    ip: &str,
+) -> Result<Begin, Rejection> {
+    let Checked {
+        client,
+        request,
+        prompt_none,
+    } = checked;
+    if !client.is_first_party {
+        // A third-party application must be shown what it asks for; Tern
+        // has no consent screen yet, so it does not sign users in to them.
+        let error = if prompt_none {
+            "consent_required"
+        } else {
+            "access_denied"
+        };
+        return Ok(Begin::Respond(AuthorizationResponse::error_for(
+            &request,
+            error,
+            "Third-party applications need a consent screen, which Tern does not have.",
+        )));
+    }
+    let session = sessions::current(s, headers).await?;
+    let served = match &session {
+        Some(sess) if !request.prompt_login => session_user(s, &client, &request, sess).await?,
+        _ => None,
+    };
+    if let (Some(sess), Some(user)) = (&session, served) {
+        let code = code_grant::issue(s, &request, &user.user_id, &sess.sid, sess.auth_time).await?;
+        sessions::record_use(s, sess, &client.client_id).await?;
+        if prompt_none {
+            log(s, "ssa", "Success Silent Auth", &client, Some(&user), ip).await;
+        }
+        return Ok(Begin::Respond(AuthorizationResponse::code(&request, code)));
+    }
+    if prompt_none {
+        log(s, "fsa", "Login required", &client, None, ip).await;
+        return Ok(Begin::Respond(AuthorizationResponse::error_for(
+            &request,
+            "login_required",
+            "Login required",
+        )));
+    }
+    let id = tern_core::ids::ticket_token();
+    let secret = tern_core::ids::ticket_token();
+    let page = if request.signup_first {
+        "signup"
+    } else {
+        "login"
+    };
+    let tx = LoginTransaction {
+        id: id.clone(),
+        cookie_hash: hash_secret(&secret),
+        request,
+        step: TransactionStep::Login,
+        expires_at: s.now().saturating_add(TRANSACTION_LIFETIME_SECS),
+    };
+    s.store.insert_login_transaction(s.tid(), &tx).await?;
+    let cookie = cookies::set(
+        &s.public_url,
+        &transaction_cookie_name(&id),
+        &secret,
+        Some(TRANSACTION_LIFETIME_SECS),
+        SameSite::Lax,
+    );
+    Ok(Begin::Login {
+        location: format!("/u/{page}?state={id}"),
+        cookie,
+    })
+}
+
+/// The session's user, when the session may answer this request: the user
+/// still exists and is not blocked, belongs to a connection enabled for the
+/// client (the requested one, if any), and authenticated recently enough
+/// for `max_age`.
+async fn session_user(
+    s: &AppState,
+    client: &Client,
+    request: &tern_core::login_transaction::AuthorizationRequest,
+    session: &Session,
+) -> CoreResult<Option<User>> {
+    if let Some(max_age) = request.max_age
+        && s.now().saturating_sub(session.auth_time) > max_age
+    {
+        return Ok(None);
+    }
+    let Some(user) = s.store.get_user(s.tid(), &session.user_id).await? else {
+        return Ok(None);
+    };
+    if user.blocked || user.connection_id != session.connection_id {
+        return Ok(None);
+    }
+    let Some(connection) = s.store.get_connection(s.tid(), &user.connection_id).await? else {
+        return Ok(None);
+    };
+    let allowed = connection.enabled_clients.contains(&client.client_id)
+        && request
+            .connection
+            .as_deref()
+            .is_none_or(|n| n == connection.name);
+    Ok(allowed.then_some(user))
+}
+
+/// Why a hosted page cannot go on with a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionProblem {
+    /// No `state`, or no such transaction (finished, purged, or a bookmark).
+    Unknown,
+    /// It expired.
+    Expired,
+    /// The browser does not hold its cookie: another browser started it,
+    /// or the request was forged by another site.
+    OtherBrowser,
+}
+
+/// The transaction `state` names, if this browser started it and it is
+/// still open.
+pub async fn transaction(
+    s: &AppState,
+    headers: &HeaderMap,
+    state: Option<&str>,
+) -> Result<LoginTransaction, TransactionProblem> {
+    let state = state
+        .filter(|v| !v.is_empty())
+        .ok_or(TransactionProblem::Unknown)?;
+    let tx = s
+        .store
+        .get_login_transaction(s.tid(), state)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "login transaction: storage error");
+            TransactionProblem::Unknown
+        })?
+        .ok_or(TransactionProblem::Unknown)?;
+    if s.now() >= tx.expires_at {
+        return Err(TransactionProblem::Expired);
+    }
+    let presented = cookies::get(headers, &transaction_cookie_name(&tx.id)).map(hash_secret);
+    let bound = presented.is_some_and(|h| {
+        aws_lc_rs::constant_time::verify_slices_are_equal(h.as_bytes(), tx.cookie_hash.as_bytes())
+            .is_ok()
+    });
+    if !bound {
+        return Err(TransactionProblem::OtherBrowser);
+    }
+    Ok(tx)
+}
+
+/// Record that the transaction's user proved who they are (the last
+/// factor passed): `/authorize/resume` may now finish it.
+pub async fn authenticated(s: &AppState, tx: &mut LoginTransaction, user: &User) -> CoreResult<()> {
+    tx.step = TransactionStep::Authenticated {
+        user_id: user.user_id.clone(),
+        connection_id: user.connection_id.clone(),
+        auth_time: s.now(),
+    };
+    s.store.update_login_transaction(s.tid(), tx).await
+}
+
+/// What `/authorize/resume` does.
+#[derive(Debug)]
+pub enum Resume {
+    /// Answer the application, setting these cookies (the new session, the
+    /// transaction cookie cleared).
+    Respond(AuthorizationResponse, Vec<HeaderValue>),
+    /// The user has not finished signing in: back to the login page.
+    NotYet(String),
+    /// The transaction cannot be finished here.
+    Problem(TransactionProblem),
+}
+
+/// Finish an authenticated transaction: a new session, a code, the answer.
+pub async fn resume(s: &AppState, headers: &HeaderMap, state: Option<&str>) -> CoreResult<Resume> {
+    let tx = match transaction(s, headers, state).await {
+        Ok(tx) => tx,
+        Err(p) => return Ok(Resume::Problem(p)),
+    };
+    let TransactionStep::Authenticated {
+        user_id,
+        connection_id,
+        auth_time,
+    } = &tx.step
+    else {
+        return Ok(Resume::NotYet(format!("/u/login?state={}", tx.id)));
+    };
+    // Finishing is single-use: of two resumes racing, one gets the code.
+    if !s.store.delete_login_transaction(s.tid(), &tx.id).await? {
+        return Ok(Resume::Problem(TransactionProblem::Unknown));
+    }
+    let (session, session_cookie) =
+        sessions::start(s, headers, user_id, connection_id, *auth_time).await?;
+    let code = code_grant::issue(s, &tx.request, user_id, &session.sid, *auth_time).await?;
+    sessions::record_use(s, &session, &tx.request.client_id).await?;
+    let cleared = cookies::clear(&s.public_url, &transaction_cookie_name(&tx.id));
+    Ok(Resume::Respond(
+        AuthorizationResponse::code(&tx.request, code),
+        vec![session_cookie, cleared],
+    ))
+}
+
+async fn log(
+    s: &AppState,
+    kind: &str,
+    description: &str,
+    client: &Client,
+    user: Option<&User>,
+    ip: &str,
+) {
+    let mut ev = LogEvent::new(kind, description);
+    ev.client_id = Some(client.client_id.clone());
+    ev.client_name = Some(client.name.clone());
+    ev.ip = Some(ip.to_string());
+    if let Some(u) = user {
+        ev.user_id = Some(u.user_id.clone());
+        ev.user_name = u.email.clone().or_else(|| u.username.clone());
+        ev.connection = Some(u.connection_name.clone());
+        ev.connection_id = Some(u.connection_id.clone());
+    }
+    s.log(ev).await;
+}

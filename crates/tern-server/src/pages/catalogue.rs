@@ -1,0 +1,268 @@
+//! Every sentence the hosted pages show, per language. A page asks for a
+//! [`Msg`] in a [`Lang`]; `ui_locales` (then `Accept-Language`) picks the
+//! language among those with a translation, English otherwise.
+//!
+//! Adding a language: a variant of `Lang`, its tag in `Lang::from_tag`, and
+//! one arm per message in `text` — the compiler lists what is missing.
+
+/// A language the pages are translated into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// English (the default).
+    En,
+    /// French.
+    Fr,
+}
+
+impl Lang {
+    /// The language of a BCP 47 tag (`fr`, `fr-CA`), if translated.
+    pub fn from_tag(tag: &str) -> Option<Self> {
+        let primary = tag.split(['-', '_']).next()?.trim().to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Self::En),
+            "fr" => Some(Self::Fr),
+            _ => None,
+        }
+    }
+
+    /// The `lang` attribute.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Fr => "fr",
+        }
+    }
+
+    /// The first translated language of `ui_locales`, else of the
+    /// `Accept-Language` header (in the order written, weights ignored
+    /// unless zero), else English.
+    pub fn choose(ui_locales: &[String], accept_language: Option<&str>) -> Self {
+        ui_locales
+            .iter()
+            .find_map(|t| Self::from_tag(t))
+            .or_else(|| {
+                accept_language?
+                    .split(',')
+                    .filter(|part| !part.contains("q=0") || part.contains("q=0."))
+                    .find_map(|part| Self::from_tag(part.split(';').next().unwrap_or_default()))
+            })
+            .unwrap_or(Self::En)
+    }
+}
+
+/// A message of the pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)] // the English text below says what each is
+pub enum Msg {
+    LoginTitle,
+    LoginSubtitle,
+    SignupTitle,
+    SignupSubtitle,
+    EmailLabel,
+    EmailOrUsernameLabel,
+    UsernameLabel,
+    PasswordLabel,
+    NewPasswordLabel,
+    ConfirmPasswordLabel,
+    ContinueButton,
+    SignupButton,
+    ForgotPassword,
+    NoAccount,
+    SignupLink,
+    HaveAccount,
+    LoginLink,
+    WrongCredentials,
+    Blocked,
+    TryLater,
+    SomethingWrong,
+    ResetRequestTitle,
+    ResetRequestText,
+    ResetRequestButton,
+    ResetRequestSent,
+    BackToLogin,
+    ResetTitle,
+    ResetText,
+    ResetButton,
+    ResetDone,
+    PasswordsDiffer,
+    EnterPassword,
+    EnterEmail,
+    InvalidEmail,
+    UserExists,
+    SignupDisabled,
+    LinkExpiredTitle,
+    SessionExpired,
+    OtherBrowser,
+    NoTransaction,
+    ErrorTitle,
+    LoggedOutTitle,
+    LoggedOutText,
+    ContinueToApp,
+    RedirectingText,
+    ShowPassword,
+    PasswordHint,
+}
+
+/// The text of `msg` in `lang`; `{app}` and similar placeholders are
+/// filled in by the caller (and escaped with the rest).
+pub fn text(lang: Lang, msg: Msg) -> &'static str {
+    use Msg::*;
+    match lang {
+        Lang::En => match msg {
+            LoginTitle => "Welcome",
+            LoginSubtitle => "Log in to continue to {app}.",
+            SignupTitle => "Create your account",
+            SignupSubtitle => "Sign up to continue to {app}.",
+            EmailLabel => "Email address",
+            EmailOrUsernameLabel => "Email address or username",
+            UsernameLabel => "Username",
+            PasswordLabel => "Password",
+            NewPasswordLabel => "New password",
+            ConfirmPasswordLabel => "Confirm the new password",
+            ContinueButton => "Continue",
+            SignupButton => "Sign up",
+            ForgotPassword => "Forgot your password?",
+            NoAccount => "Don't have an account?",
+            SignupLink => "Sign up",
+            HaveAccount => "Already have an account?",
+            LoginLink => "Log in",
+            WrongCredentials => "Wrong email or password.",
+            Blocked => "Your account has been blocked. Contact the administrator of {app}.",
+            TryLater => "We could not sign you in right now. Try again in a few minutes.",
+            SomethingWrong => "Something went wrong on our side. Try again in a moment.",
+            ResetRequestTitle => "Forgot your password?",
+            ResetRequestText => {
+                "Enter your email address and we will send you a link to choose a new password."
+            }
+            ResetRequestButton => "Send the link",
+            ResetRequestSent => {
+                "If an account exists for that address, we have sent it a link to choose a new password. Check your inbox."
+            }
+            BackToLogin => "Back to log in",
+            ResetTitle => "Choose a new password",
+            ResetText => "Choose a new password for {email}.",
+            ResetButton => "Set the new password",
+            ResetDone => {
+                "Your password has been changed. You can now log in with the new password."
+            }
+            PasswordsDiffer => "The two passwords differ. Type the same password twice.",
+            EnterPassword => "Enter a password.",
+            EnterEmail => "Enter your email address.",
+            InvalidEmail => "Enter a valid email address.",
+            UserExists => "An account already exists for this email address. Log in instead.",
+            SignupDisabled => "Sign-ups are disabled for {app}.",
+            LinkExpiredTitle => "Link no longer valid",
+            SessionExpired => {
+                "Your sign-in took too long and has expired. Go back to {app} and sign in again."
+            }
+            OtherBrowser => {
+                "This sign-in was started in another browser or tab that is now closed, or the page was submitted from another site. Go back to the application and sign in again."
+            }
+            NoTransaction => {
+                "This page cannot be opened on its own. Go back to the application and sign in from there."
+            }
+            ErrorTitle => "Something is not right",
+            LoggedOutTitle => "You are logged out",
+            LoggedOutText => "You have been logged out. You can close this window.",
+            ContinueToApp => "Continue",
+            RedirectingText => "Signing you in…",
+            ShowPassword => "Show password",
+            PasswordHint => "Password requirements:",
+        },
+        Lang::Fr => match msg {
+            LoginTitle => "Bienvenue",
+            LoginSubtitle => "Connectez-vous pour continuer vers {app}.",
+            SignupTitle => "Créez votre compte",
+            SignupSubtitle => "Inscrivez-vous pour continuer vers {app}.",
+            EmailLabel => "Adresse e-mail",
+            EmailOrUsernameLabel => "Adresse e-mail ou nom d'utilisateur",
+            UsernameLabel => "Nom d'utilisateur",
+            PasswordLabel => "Mot de passe",
+            NewPasswordLabel => "Nouveau mot de passe",
+            ConfirmPasswordLabel => "Confirmez le nouveau mot de passe",
+            ContinueButton => "Continuer",
+            SignupButton => "S'inscrire",
+            ForgotPassword => "Mot de passe oublié ?",
+            NoAccount => "Pas encore de compte ?",
+            SignupLink => "Inscrivez-vous",
+            HaveAccount => "Vous avez déjà un compte ?",
+            LoginLink => "Connectez-vous",
+            WrongCredentials => "Adresse e-mail ou mot de passe incorrect.",
+            Blocked => "Votre compte est bloqué. Contactez l'administrateur de {app}.",
+            TryLater => {
+                "Impossible de vous connecter pour le moment. Réessayez dans quelques minutes."
+            }
+            SomethingWrong => "Une erreur s'est produite de notre côté. Réessayez dans un instant.",
+            ResetRequestTitle => "Mot de passe oublié ?",
+            ResetRequestText => {
+                "Saisissez votre adresse e-mail : nous vous enverrons un lien pour choisir un nouveau mot de passe."
+            }
+            ResetRequestButton => "Envoyer le lien",
+            ResetRequestSent => {
+                "Si un compte existe pour cette adresse, nous lui avons envoyé un lien pour choisir un nouveau mot de passe. Consultez votre boîte de réception."
+            }
+            BackToLogin => "Retour à la connexion",
+            ResetTitle => "Choisissez un nouveau mot de passe",
+            ResetText => "Choisissez un nouveau mot de passe pour {email}.",
+            ResetButton => "Enregistrer le mot de passe",
+            ResetDone => {
+                "Votre mot de passe a été modifié. Vous pouvez maintenant vous connecter avec le nouveau mot de passe."
+            }
+            PasswordsDiffer => "Les deux mots de passe diffèrent. Saisissez deux fois le même.",
+            EnterPassword => "Saisissez un mot de passe.",
+            EnterEmail => "Saisissez votre adresse e-mail.",
+            InvalidEmail => "Saisissez une adresse e-mail valide.",
+            UserExists => "Un compte existe déjà pour cette adresse. Connectez-vous plutôt.",
+            SignupDisabled => "Les inscriptions sont fermées pour {app}.",
+            LinkExpiredTitle => "Lien expiré",
+            SessionExpired => {
+                "Votre connexion a pris trop de temps et a expiré. Retournez sur {app} et reconnectez-vous."
+            }
+            OtherBrowser => {
+                "Cette connexion a été commencée dans un autre navigateur ou un onglet fermé depuis, ou la page a été envoyée depuis un autre site. Retournez sur l'application et reconnectez-vous."
+            }
+            NoTransaction => {
+                "Cette page ne s'ouvre pas seule. Retournez sur l'application et connectez-vous depuis celle-ci."
+            }
+            ErrorTitle => "Un problème est survenu",
+            LoggedOutTitle => "Vous êtes déconnecté",
+            LoggedOutText => "Vous avez été déconnecté. Vous pouvez fermer cette fenêtre.",
+            ContinueToApp => "Continuer",
+            RedirectingText => "Connexion en cours…",
+            ShowPassword => "Afficher le mot de passe",
+            PasswordHint => "Exigences du mot de passe :",
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ui_locales_first_then_accept_language_then_english() {
+        let fr = vec!["de".to_string(), "fr-CA".to_string()];
+        assert_eq!(Lang::choose(&fr, Some("en")), Lang::Fr);
+        assert_eq!(Lang::choose(&[], Some("de-DE,fr;q=0.8,en;q=0.5")), Lang::Fr);
+        assert_eq!(Lang::choose(&[], Some("fr;q=0, en")), Lang::En);
+        assert_eq!(Lang::choose(&["ja".to_string()], None), Lang::En);
+    }
+
+    #[test]
+    fn every_message_is_translated() {
+        for lang in [Lang::En, Lang::Fr] {
+            for msg in [
+                Msg::LoginTitle,
+                Msg::WrongCredentials,
+                Msg::PasswordHint,
+                Msg::OtherBrowser,
+            ] {
+                assert!(!text(lang, msg).is_empty());
+            }
+        }
+        assert_ne!(
+            text(Lang::Fr, Msg::LoginTitle),
+            text(Lang::En, Msg::LoginTitle)
+        );
+    }
+}

@@ -1,0 +1,245 @@
+//! `GET|POST /authorize` and `GET /authorize/resume`: the start and the end
+//! of a browser sign-in (the flow is in `crate::authorize`).
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tern_core::login_transaction::ResponseMode;
+
+use crate::authorize::request::{self, Params, Rejection};
+use crate::authorize::response::AuthorizationResponse;
+use crate::authorize::{self, Begin, Resume, TransactionProblem};
+use crate::body::{parse_urlencoded, read_limited};
+use crate::pages::catalogue::{Lang, Msg, text};
+use crate::pages::{Look, Page, forms, render};
+use crate::state::AppState;
+
+/// The query of a page: a link a person followed, so a malformed query
+/// reads as an empty one (the page then says what is missing) rather than
+/// as a JSON error.
+pub struct PageQuery(std::collections::HashMap<String, String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PageQuery {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let pairs = parse_urlencoded(parts.uri.query().unwrap_or_default()).unwrap_or_default();
+        Ok(Self(pairs.into_iter().collect()))
+    }
+}
+
+impl PageQuery {
+    /// A non-empty parameter.
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.0.get(k).map(String::as_str).filter(|v| !v.is_empty())
+    }
+}
+
+/// The language of a page that has no transaction to ask.
+pub fn lang_of(headers: &HeaderMap, ui_locales: Option<&str>) -> Lang {
+    let locales: Vec<String> = ui_locales
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    Lang::choose(
+        &locales,
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// An error page (the redirect cannot be trusted, or there is nothing to go back to).
+pub fn error_page(look: &Look, lang: Lang, status: StatusCode, message: &str) -> Response {
+    render(look, Page::message(status, lang, Msg::ErrorTitle, message))
+}
+
+/// Deliver an authorization response as its `response_mode` says, with
+/// cookies to set on the way.
+pub fn deliver(look: &Look, r: &AuthorizationResponse, cookies: Vec<HeaderValue>) -> Response {
+    let mut resp = match r.mode {
+        ResponseMode::Query => {
+            let mut resp = StatusCode::FOUND.into_response();
+            match HeaderValue::from_str(&r.redirect_url()) {
+                Ok(v) => {
+                    resp.headers_mut().insert(header::LOCATION, v);
+                }
+                Err(_) => {
+                    return error_page(
+                        look,
+                        Lang::En,
+                        StatusCode::BAD_REQUEST,
+                        "The callback URL is not valid.",
+                    );
+                }
+            }
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            resp
+        }
+        ResponseMode::FormPost => render(look, forms::form_post(r)),
+        ResponseMode::WebMessage => render(look, forms::web_message(r)),
+    };
+    for c in cookies {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+/// A redirect to one of Tern's own pages, with cookies.
+pub fn see_other(location: &str, cookies: Vec<HeaderValue>) -> Response {
+    let mut resp = StatusCode::SEE_OTHER.into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        h.insert(header::LOCATION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    for c in cookies {
+        h.append(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+async fn params_of(req: Request) -> Result<(HeaderMap, Params), &'static str> {
+    let (parts, body) = req.into_parts();
+    let pairs = if parts.method == Method::POST {
+        let is_form = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                ct.to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
+        if !is_form {
+            return Err("POST /authorize takes an application/x-www-form-urlencoded body.");
+        }
+        let req = Request::from_parts(parts.clone(), body);
+        let bytes = read_limited(req, 64 * 1024)
+            .await
+            .map_err(|_| "The request is too large.")?;
+        std::str::from_utf8(&bytes).ok().and_then(parse_urlencoded)
+    } else {
+        parse_urlencoded(parts.uri.query().unwrap_or_default())
+    };
+    let pairs = pairs.ok_or("The request parameters are not valid URL encoding.")?;
+    Ok((parts.headers, Params::new(pairs)))
+}
+
+/// `GET|POST /authorize`.
+#[utoipa::path(
+    method(get, post),
+    path = "/authorize",
+    operation_id = "authorize",
+    tag = "authentication",
+    summary = "Start a browser sign-in (authorization code flow with PKCE)",
+    description = "Checks the client and the `redirect_uri` (an exact match of one of its `callbacks`, or Auth0's subdomain wildcard); problems with either are shown on an error page. Then answers the application through `response_mode` (`query`, `form_post`, `web_message`) — a code when the browser's session can serve the request, `login_required` for `prompt=none` without one, any other error as `error`/`error_description` — or sends the browser to the hosted login page with a transaction cookie.",
+    params(crate::openapi::AuthorizeParams),
+    responses(
+        (status = 200, description = "`form_post` or `web_message` answer, as an HTML page.", content_type = "text/html", body = String),
+        (status = 302, description = "To the callback with `code` or `error` (`response_mode=query`), or to the hosted login page (`/u/login?state=…`).", headers(("Location" = String, description = "Where to go."))),
+        (status = 400, description = "Unknown client, missing or unregistered `redirect_uri`: an error page, no redirect.", content_type = "text/html", body = String),
+    ),
+)]
+pub async fn authorize(
+    State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    let look = Look::load(&s).await;
+    let (headers, params) = match params_of(req).await {
+        Ok(v) => v,
+        Err(msg) => return error_page(&look, Lang::En, StatusCode::BAD_REQUEST, msg),
+    };
+    let lang = lang_of(&headers, params.get("ui_locales"));
+    let checked = match request::check(&s, &params).await {
+        Ok(c) => c,
+        Err(Rejection::Page(msg)) => return error_page(&look, lang, StatusCode::BAD_REQUEST, &msg),
+        Err(Rejection::Redirect(r)) => return deliver(&look, &r, Vec::new()),
+    };
+    match authorize::begin(&s, &headers, checked, &peer.ip().to_string()).await {
+        Ok(Begin::Respond(r)) => deliver(&look, &r, Vec::new()),
+        Ok(Begin::Login { location, cookie }) => {
+            let mut resp = see_other(&location, vec![cookie]);
+            *resp.status_mut() = StatusCode::FOUND;
+            resp
+        }
+        Err(Rejection::Page(msg)) => {
+            error_page(&look, lang, StatusCode::INTERNAL_SERVER_ERROR, &msg)
+        }
+        Err(Rejection::Redirect(r)) => deliver(&look, &r, Vec::new()),
+    }
+}
+
+/// The page for a transaction that cannot go on.
+pub async fn transaction_problem(
+    s: &AppState,
+    headers: &HeaderMap,
+    problem: TransactionProblem,
+) -> Response {
+    let look = Look::load(s).await;
+    let lang = lang_of(headers, None);
+    if problem == TransactionProblem::Unknown
+        && let Ok(settings) = s.store.get_tenant_settings(s.tid()).await
+        && let Some(uri) = settings.default_redirection_uri
+    {
+        // A bookmarked login page: Auth0 sends the browser to the tenant's
+        // default login route.
+        let mut resp = see_other(&uri, Vec::new());
+        *resp.status_mut() = StatusCode::FOUND;
+        return resp;
+    }
+    let message = match problem {
+        TransactionProblem::Unknown => text(lang, Msg::NoTransaction),
+        TransactionProblem::Expired => text(lang, Msg::SessionExpired),
+        TransactionProblem::OtherBrowser => text(lang, Msg::OtherBrowser),
+    }
+    .replace("{app}", "the application");
+    let status = match problem {
+        TransactionProblem::OtherBrowser => StatusCode::FORBIDDEN,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    render(
+        &look,
+        Page::message(status, lang, Msg::ErrorTitle, &message),
+    )
+}
+
+/// `GET /authorize/resume?state=…`.
+#[utoipa::path(
+    get,
+    path = "/authorize/resume",
+    operation_id = "authorize_resume",
+    tag = "hosted pages",
+    summary = "Finish a browser sign-in",
+    description = "After the hosted pages authenticated the user: starts a new SSO session (`tern_session` cookie), issues the code and answers the application as `/authorize` does. Needs the transaction cookie set by `/authorize`.",
+    params(crate::openapi::StateParam),
+    responses(
+        (status = 200, description = "`form_post` or `web_message` answer.", content_type = "text/html", body = String),
+        (status = 302, description = "To the callback with the code, or back to the login page when the user has not signed in yet.", headers(("Location" = String, description = "Where to go."))),
+        (status = 400, description = "No such transaction, or it expired.", content_type = "text/html", body = String),
+        (status = 403, description = "The browser does not hold the transaction's cookie.", content_type = "text/html", body = String),
+    ),
+)]
+pub async fn resume(State(s): State<AppState>, headers: HeaderMap, q: PageQuery) -> Response {
+    match authorize::resume(&s, &headers, q.get("state")).await {
+        Ok(Resume::Respond(r, cookies)) => deliver(&Look::load(&s).await, &r, cookies),
+        Ok(Resume::NotYet(location)) => see_other(&location, Vec::new()),
+        Ok(Resume::Problem(p)) => transaction_problem(&s, &headers, p).await,
+        Err(e) => {
+            tracing::error!(error = %e, "authorize/resume: storage error");
+            let look = Look::load(&s).await;
+            error_page(
+                &look,
+                lang_of(&headers, None),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                text(Lang::En, Msg::SomethingWrong),
+            )
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! A minimal browser for protocol tests: follows nothing by itself, keeps
+//! cookies the way a browser would for one site (by name, deleted on
+//! `Max-Age=0`, `Secure` ones kept although the test speaks plain http to
+//! the listener), and lets a test forge or drop cookies on purpose.
+//! Playwright and Chromium are in `tests/browser.rs`; this is for the
+//! many small checks that need no rendering.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, HeaderMap, LOCATION, SET_COOKIE};
+
+/// One answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn location(&self) -> Option<String> {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+    /// The `Set-Cookie` line for `name`, if any.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(str::to_string)
+    }
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+    /// A query parameter of the Location.
+    pub fn location_param(&self, key: &str) -> Option<String> {
+        let loc = self.location()?;
+        let url = url::Url::parse(&loc)
+            .or_else(|_| url::Url::parse(&format!("http://x{loc}")))
+            .ok()?;
+        url.query_pairs()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+pub struct Browser {
+    http: reqwest::Client,
+    base: String,
+    pub jar: BTreeMap<String, String>,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: base.to_string(),
+            jar: BTreeMap::new(),
+        }
+    }
+
+    fn url(&self, path_or_url: &str) -> String {
+        if path_or_url.starts_with("http") {
+            path_or_url.to_string()
+        } else {
+            format!("{}{path_or_url}", self.base)
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn absorb(&mut self, r: reqwest::Response) -> Answer {
+        let status = r.status();
+        let headers = r.headers().clone();
+        for c in headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
+            let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") || value.is_empty() {
+                self.jar.remove(name);
+            } else {
+                self.jar.insert(name.to_string(), value.to_string());
+            }
+        }
+        let body = r.text().await.unwrap_or_default();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&mut self, path_or_url: &str) -> Answer {
+        let r = self
+            .http
+            .get(self.url(path_or_url))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.absorb(r).await
+    }
+
+    pub async fn post_form(&mut self, path_or_url: &str, fields: &[(&str, &str)]) -> Answer {
+        let r = self
+            .http
+            .post(self.url(path_or_url))
+            .header(COOKIE, self.cookie_header())
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        self.absorb(r).await
+    }
+
+    /// Follow Tern's own redirects (relative, or under the base) until an
+    /// answer that is not one, or a redirect elsewhere (the application).
+    pub async fn follow(&mut self, mut a: Answer) -> Answer {
+        for _ in 0..10 {
+            let Some(loc) = a.location() else { return a };
+            if !(loc.starts_with('/') || loc.starts_with(&self.base)) {
+                return a;
+            }
+            a = self.get(&loc).await;
+        }
+        a
+    }
+}
+
+/// A PKCE pair: (verifier, S256 challenge).
+pub fn pkce() -> (String, String) {
+    let verifier = tern_core::ids::ticket_token();
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d.as_ref());
+    (verifier, challenge)
+}
+
+/// The claims of a JWT (not verified: tests that need verification use the
+/// JWKS or a client library).
+pub fn claims(jwt: &str) -> serde_json::Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The `state` field of a hosted page's form.
+pub fn form_state(html: &str) -> String {
+    let i = html.find("name=\"state\" value=\"").expect("a state field");
+    let rest = &html[i + "name=\"state\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_string()
+}

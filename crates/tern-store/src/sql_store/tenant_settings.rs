@@ -1,0 +1,73 @@
+//! Tenant settings and branding, as documents of `tenant_documents`.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::Row;
+use tern_core::store::TenantSettingsStore;
+use tern_core::tenant_settings::{Branding, TenantSettings};
+use tern_core::{CoreError, CoreResult};
+
+use super::{SqlStore, storage, to_body};
+
+impl SqlStore {
+    async fn tenant_document<T: DeserializeOwned + Default>(
+        &self,
+        tenant: &str,
+        kind: &str,
+    ) -> CoreResult<T> {
+        let row =
+            sqlx::query("SELECT body FROM tenant_documents WHERE tenant_id = $1 AND kind = $2")
+                .bind(tenant)
+                .bind(kind)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(storage)?;
+        match row {
+            None => Ok(T::default()),
+            Some(r) => {
+                let body: String = r.try_get("body").map_err(storage)?;
+                serde_json::from_str(&body)
+                    .map_err(|e| CoreError::Storage(format!("corrupt tenant {kind}: {e}")))
+            }
+        }
+    }
+
+    async fn put_tenant_document<T: Serialize + Sync>(
+        &self,
+        tenant: &str,
+        kind: &str,
+        v: &T,
+    ) -> CoreResult<()> {
+        // An upsert both backends speak.
+        sqlx::query(
+            "INSERT INTO tenant_documents (tenant_id, kind, body) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, kind) DO UPDATE SET body = excluded.body",
+        )
+        .bind(tenant)
+        .bind(kind)
+        .bind(to_body(v))
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl TenantSettingsStore for SqlStore {
+    async fn get_tenant_settings(&self, tenant: &str) -> CoreResult<TenantSettings> {
+        self.tenant_document(tenant, "settings").await
+    }
+
+    async fn put_tenant_settings(&self, tenant: &str, settings: &TenantSettings) -> CoreResult<()> {
+        self.put_tenant_document(tenant, "settings", settings).await
+    }
+
+    async fn get_branding(&self, tenant: &str) -> CoreResult<Branding> {
+        self.tenant_document(tenant, "branding").await
+    }
+
+    async fn put_branding(&self, tenant: &str, branding: &Branding) -> CoreResult<()> {
+        self.put_tenant_document(tenant, "branding", branding).await
+    }
+}

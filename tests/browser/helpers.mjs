@@ -1,0 +1,80 @@
+// Shared by Tern's browser suites: the environment the Rust driver
+// (crates/tern-server/tests/browser.rs) passes, Management API calls, one
+// headless Debian Chromium (never a downloaded browser), and a small local
+// "application" server that answers the callback and logout URLs.
+import http from 'node:http';
+import { chromium } from 'playwright-core';
+
+export const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set (run through crates/tern-server/tests/browser.rs)`);
+  return v;
+};
+
+export const issuer = () => env('TERN_ISSUER'); // http://localhost:PORT/
+export const base = () => issuer().replace(/\/$/, '');
+
+let adminToken;
+export async function mgmt(method, path, body) {
+  if (!adminToken) {
+    const r = await fetch(`${base()}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        grant_type: 'client_credentials',
+        client_id: env('TERN_ADMIN_CLIENT_ID'),
+        client_secret: env('TERN_ADMIN_CLIENT_SECRET'),
+        audience: env('TERN_AUDIENCE'),
+      }),
+    });
+    adminToken = (await r.json()).access_token;
+  }
+  const r = await fetch(`${base()}/api/v2${path}`, {
+    method,
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** Create an application and enable the given connection for it. */
+export async function createApp(connectionId, fields) {
+  const app = await mgmt('POST', '/clients', { name: 'browser-suite', ...fields });
+  const conn = await mgmt('GET', `/connections/${connectionId}`);
+  await mgmt('PATCH', `/connections/${connectionId}`, {
+    enabled_clients: [...conn.enabled_clients, app.client_id],
+  });
+  return app;
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A local application: `/cb` and `/logged-out` answer a small page; other
+ *  routes can be added with `extra(req, res)` (return true when handled). */
+export async function appServer(extra) {
+  const server = http.createServer((req, res) => {
+    if (extra && extra(req, res)) return;
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(`<!doctype html><title>app</title><p>app page ${req.url.split('?')[0]}</p>`);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://localhost:${server.address().port}`;
+  return { url, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** Fill and submit the hosted login form. */
+export async function submitLogin(page, username, password) {
+  await page.waitForSelector('input[name=username]');
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+}
