@@ -81,10 +81,38 @@ async fn user_grants_are_refused(b: Backend) {
         (StatusCode::FORBIDDEN, Some("access_denied"))
     );
 
-    // Grants Tern does not implement (authorization code, refresh, device,
-    // token exchange) issue nothing either.
+    // The browser flow is refused at /authorize, before any login: back to
+    // the application with access_denied.
+    let (s, web) = h
+        .api(
+            &t,
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "web", "app_type": "regular_web",
+            "callbacks": ["https://app.example/cb"], "grant_types": ["authorization_code"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{web}");
+    let mut browser = common::browser::Browser::new(&h.base);
+    let answer = browser
+        .get(&format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=openid&state=s1&audience={}",
+            web["client_id"].as_str().unwrap(),
+            urlencoding::encode(API)
+        ))
+        .await;
+    assert_eq!(
+        answer.location_param("error").as_deref(),
+        Some("access_denied"),
+        "{:?}",
+        answer.location()
+    );
+    assert_eq!(answer.location_param("state").as_deref(), Some("s1"));
+    assert!(answer.location_param("code").is_none());
+
+    // Grants Tern does not implement (device, token exchange, JWT bearer)
+    // issue nothing either.
     for grant in [
-        "authorization_code",
         "refresh_token",
         "urn:ietf:params:oauth:grant-type:device_code",
         "urn:ietf:params:oauth:grant-type:token-exchange",
