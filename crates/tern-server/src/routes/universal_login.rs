@@ -188,6 +188,7 @@ pub async fn login_page(State(s): State<AppState>, headers: HeaderMap, q: PageQu
     request_body(content = crate::openapi::LoginForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Signed in: on to `/authorize/resume?state=…`.", headers(("Location" = String, description = "The resume URL."))),
+        (status = 302, description = "No transaction: to the tenant's `default_redirection_uri`, when set (as the form's GET does).", headers(("Location" = String, description = "Where to go."))),
         (status = 400, description = "Wrong credentials or a malformed form: the form again, with the reason; or no such transaction.", content_type = "text/html", body = String),
         (status = 403, description = "The browser does not hold the transaction's cookie (a forged or replayed form).", content_type = "text/html", body = String),
         (status = 503, description = "The legacy user store could not be asked: the form again.", content_type = "text/html", body = String),
