@@ -578,7 +578,16 @@ fn event_loop(
 fn check(state: &Rc<RefCell<State>>, interrupt: &Interrupt) -> Step {
     let mut st = state.borrow_mut();
     if let Some(result) = st.result.take() {
-        return Step::Done(result);
+        // A callback made at or after the deadline does not count: the call has already
+        // timed out. Host operations are bounded by the same deadline, so their
+        // ETIMEDOUT can reach the script a moment before this loop notices the deadline;
+        // the script's `callback(err)` must not mask the timeout.
+        let late = st.called_at.is_some_and(|at| at >= interrupt.deadline);
+        return Step::Done(if late {
+            Err(ScriptError::Timeout)
+        } else {
+            result
+        });
     }
     if let Some(err) = st.uncaught.take() {
         return Step::Done(Err(err));
