@@ -37,6 +37,7 @@ mod error;
 mod identify;
 mod kdf;
 mod ldap;
+mod legacy;
 mod limits;
 mod modular;
 mod phc;
