@@ -7,7 +7,7 @@ use crate::ldap::LdapHash;
 use crate::modular::ModularHash;
 use crate::phc::{Pbkdf2Defaults, parse_argon2, parse_pbkdf2, parse_scrypt};
 use crate::phpass::PhpassHash;
-use crate::{HashError, Verifier, aspnet, custom, django, legacy};
+use crate::{HashError, Verifier, aspnet, custom, django, explicit, legacy};
 
 /// Every format the identifier knows, in the order it tries them. Listed in
 /// [`HashError::Unrecognised`].
@@ -70,6 +70,11 @@ pub(crate) fn identify(
             return Ok((boxed(LdapHash::parse(s)?), s.to_owned()));
         }
         if allow_json {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(s)
+                && explicit::claims(&v)
+            {
+                return explicit::parse(&v).map_err(HashError::Custom);
+            }
             return custom::parse_storage(s);
         }
         return Err(unrecognised());

@@ -97,6 +97,24 @@ pub enum Scheme {
     WordPressBcrypt,
     /// Nextcloud `1|`, `2|`, `3|` over bcrypt/argon2 — `"nextcloud"`.
     Nextcloud,
+    /// `tern_password_hash` `firebase-scrypt` — `"firebase-scrypt"`.
+    FirebaseScrypt,
+    /// `tern_password_hash` `magento2` — `"magento2"`.
+    Magento2,
+    /// `tern_password_hash` `joomla` (MD5 hash:salt) — `"joomla-md5"`.
+    Joomla,
+    /// `tern_password_hash` `keycloak` with PBKDF2 — `"keycloak-pbkdf2-sha256"` etc.
+    KeycloakPbkdf2(Digest),
+    /// `tern_password_hash` `keycloak` with Argon2 — `"keycloak-argon2"`.
+    KeycloakArgon2,
+    /// `tern_password_hash` `devise-bcrypt` (peppered) — `"devise-bcrypt"`.
+    DeviseBcrypt,
+    /// `tern_password_hash` `vbulletin` — `"vbulletin-md5"`.
+    VBulletin,
+    /// `tern_password_hash` `smf` — `"smf-sha1"`.
+    Smf,
+    /// `tern_password_hash` `discourse` — `"discourse-pbkdf2-sha256"`.
+    DiscoursePbkdf2Sha256,
     /// An Auth0 `custom_password_hash` object that is not a plain
     /// self-describing string — `"auth0-custom-sha256"`, `"auth0-custom-hmac-sha1"`, ...
     Auth0Custom(CustomAlgorithm),
@@ -275,6 +293,15 @@ impl Scheme {
             Self::Fshp => "fshp",
             Self::WordPressBcrypt => "wordpress-bcrypt",
             Self::Nextcloud => "nextcloud",
+            Self::FirebaseScrypt => "firebase-scrypt",
+            Self::Magento2 => "magento2",
+            Self::Joomla => "joomla-md5",
+            Self::KeycloakPbkdf2(d) => by_digest!(d, "keycloak-pbkdf2-"),
+            Self::KeycloakArgon2 => "keycloak-argon2",
+            Self::DeviseBcrypt => "devise-bcrypt",
+            Self::VBulletin => "vbulletin-md5",
+            Self::Smf => "smf-sha1",
+            Self::DiscoursePbkdf2Sha256 => "discourse-pbkdf2-sha256",
             Self::Auth0Custom(a) => match a {
                 CustomAlgorithm::Md4 => "auth0-custom-md4",
                 CustomAlgorithm::Md5 => "auth0-custom-md5",
