@@ -117,7 +117,6 @@ pub(crate) fn b64_encode_nopad(bytes: &[u8]) -> String {
 }
 
 /// Standard base64 with padding.
-#[cfg(test)]
 pub(crate) fn b64_encode_padded(bytes: &[u8]) -> String {
     let mut s = encode_be(bytes, STD);
     while !s.len().is_multiple_of(4) {

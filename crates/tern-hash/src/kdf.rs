@@ -165,6 +165,19 @@ fn label(scheme: Scheme) -> String {
         Scheme::DjangoPbkdf2Sha1 => "Django pbkdf2_sha1$: ".into(),
         Scheme::AspNetIdentityV2 => "ASP.NET Identity v2: ".into(),
         Scheme::AspNetIdentityV3 => "ASP.NET Identity v3: ".into(),
+        Scheme::AtlassianPbkdf2Sha1 => "Atlassian {PKCS5S2}: ".into(),
+        Scheme::LdapPbkdf2(d) => format!(
+            "LDAP {{PBKDF2{}}} (passlib ldap_pbkdf2_{}): ",
+            if d == Digest::Sha1 {
+                String::new()
+            } else {
+                format!("-{}", d.name().to_ascii_uppercase())
+            },
+            d.name()
+        ),
+        Scheme::GrubPbkdf2Sha512 => "GRUB grub.pbkdf2.sha512: ".into(),
+        Scheme::CtaPbkdf2Sha1 => "Cryptacular $p5k2$: ".into(),
+        Scheme::DlitzPbkdf2Sha1 => "dlitz $p5k2$ (config string as salt): ".into(),
         _ => String::new(),
     }
 }

@@ -1,7 +1,9 @@
 //! RFC 2307 LDAP `userPassword` values: `{MD5}`, `{SMD5}`, `{SHA}`, `{SSHA}`,
 //! `{SHA256}`, `{SSHA256}`, `{SHA384}`, `{SSHA384}`, `{SHA512}`,
 //! `{SSHA512}`: base64 of the digest, followed for salted schemes by the salt
-//! (digest = H(password + salt)). `{CRYPT}` is refused, as Auth0 refuses it.
+//! (digest = H(password + salt)). `{CRYPT}` and the PBKDF2 and FSHP schemes
+//! are read by `legacy.rs`; inside an Auth0 `ldap` object `{CRYPT}` is
+//! refused, as Auth0 refuses it.
 
 use crate::digest::Digest;
 use crate::encoding::{b64_decode, ct_eq};
@@ -54,7 +56,7 @@ impl LdapHash {
         if upper == "CRYPT" {
             return Err(HashError::unsupported(
                 NAME,
-                "{CRYPT} depends on the LDAP server's crypt(3); store the inner crypt string instead",
+                "{CRYPT} is not an Auth0 ldap algorithm; give it as a plain password_hash string, which Tern reads",
             ));
         }
         let &(_, digest, salted) = SCHEMES

@@ -34,9 +34,11 @@ mod digest;
 mod django;
 mod encoding;
 mod error;
+mod explicit;
 mod identify;
 mod kdf;
 mod ldap;
+mod legacy;
 mod limits;
 mod modular;
 mod phc;
@@ -131,6 +133,16 @@ impl StoredHash {
     /// (see [`CustomHashError`]).
     pub fn from_custom(obj: &serde_json::Value) -> Result<StoredHash, CustomHashError> {
         custom::parse(obj).map(Self::from_parts)
+    }
+
+    /// Parse a Tern `tern_password_hash` import object: a format that is not
+    /// self-describing, with its parameters (`firebase-scrypt`, `magento2`,
+    /// `joomla`, `keycloak`, `devise-bcrypt`, `vbulletin`, `smf`,
+    /// `discourse`; see the crate README). Errors carry a code and the JSON
+    /// path from `tern_password_hash`, as for [`StoredHash::from_custom`].
+    /// The storage form is the object as compact JSON.
+    pub fn from_tern_object(obj: &serde_json::Value) -> Result<StoredHash, CustomHashError> {
+        explicit::parse(obj).map(Self::from_parts)
     }
 
     /// Parse an Auth0 import `password_hash` field. Auth0 takes bcrypt

@@ -64,6 +64,57 @@ pub enum Scheme {
     AspNetIdentityV2,
     /// ASP.NET Identity v3 (marker byte 0x01) — `"aspnet-identity-v3"`.
     AspNetIdentityV3,
+    /// Atlassian Crowd/Jira/Confluence `{PKCS5S2}` — `"atlassian-pbkdf2-sha1"`.
+    AtlassianPbkdf2Sha1,
+    /// OpenLDAP/passlib `{PBKDF2}`, `{PBKDF2-SHA256}`, `{PBKDF2-SHA512}` —
+    /// `"ldap-pbkdf2-sha1"` etc. (SHA-1, SHA-256 and SHA-512 only).
+    LdapPbkdf2(Digest),
+    /// `{CRYPT}` wrapping a crypt string Tern reads — `"ldap-crypt"`.
+    LdapCrypt,
+    /// MySQL 4.1+ `PASSWORD()` `*`+40 hex — `"mysql41"`.
+    Mysql41,
+    /// SQL Server 2000 `0x0100…` (two digests) — `"mssql2000"`.
+    Mssql2000,
+    /// SQL Server 2005 `0x0100…` — `"mssql2005"`.
+    Mssql2005,
+    /// Oracle 11g `S:`+60 hex — `"oracle11"`.
+    Oracle11,
+    /// NetBSD `$sha1$` — `"sha1-crypt"`.
+    Sha1Crypt,
+    /// FreeBSD `$3$$` NT hash — `"bsd-nthash"`.
+    BsdNtHash,
+    /// passlib `$bcrypt-sha256$` (v1 and v2) — `"bcrypt-sha256"`.
+    BcryptSha256,
+    /// GRUB `grub.pbkdf2.sha512.` — `"grub-pbkdf2-sha512"`.
+    GrubPbkdf2Sha512,
+    /// Cryptacular `$p5k2$` — `"cta-pbkdf2-sha1"`.
+    CtaPbkdf2Sha1,
+    /// Dwayne Litzenberger's `$p5k2$` — `"dlitz-pbkdf2-sha1"`.
+    DlitzPbkdf2Sha1,
+    /// FSHP `{FSHP<v>|<salt>|<rounds>}` — `"fshp"`.
+    Fshp,
+    /// WordPress 6.8+ `$wp$2y$` — `"wordpress-bcrypt"`.
+    WordPressBcrypt,
+    /// Nextcloud `1|`, `2|`, `3|` over bcrypt/argon2 — `"nextcloud"`.
+    Nextcloud,
+    /// `tern_password_hash` `firebase-scrypt` — `"firebase-scrypt"`.
+    FirebaseScrypt,
+    /// `tern_password_hash` `magento2` — `"magento2"`.
+    Magento2,
+    /// `tern_password_hash` `joomla` (MD5 hash:salt) — `"joomla-md5"`.
+    Joomla,
+    /// `tern_password_hash` `keycloak` with PBKDF2 — `"keycloak-pbkdf2-sha256"` etc.
+    KeycloakPbkdf2(Digest),
+    /// `tern_password_hash` `keycloak` with Argon2 — `"keycloak-argon2"`.
+    KeycloakArgon2,
+    /// `tern_password_hash` `devise-bcrypt` (peppered) — `"devise-bcrypt"`.
+    DeviseBcrypt,
+    /// `tern_password_hash` `vbulletin` — `"vbulletin-md5"`.
+    VBulletin,
+    /// `tern_password_hash` `smf` — `"smf-sha1"`.
+    Smf,
+    /// `tern_password_hash` `discourse` — `"discourse-pbkdf2-sha256"`.
+    DiscoursePbkdf2Sha256,
     /// An Auth0 `custom_password_hash` object that is not a plain
     /// self-describing string — `"auth0-custom-sha256"`, `"auth0-custom-hmac-sha1"`, ...
     Auth0Custom(CustomAlgorithm),
@@ -117,7 +168,7 @@ impl Scheme {
     /// The schemes a self-describing hash string can have (every scheme but
     /// [`Scheme::Auth0Custom`]), for configuration that names one.
     pub fn self_describing() -> impl Iterator<Item = Scheme> {
-        const FIXED: [Scheme; 22] = [
+        const FIXED: [Scheme; 40] = [
             Scheme::Bcrypt,
             Scheme::Argon2id,
             Scheme::Argon2i,
@@ -140,6 +191,24 @@ impl Scheme {
             Scheme::DjangoMd5,
             Scheme::AspNetIdentityV2,
             Scheme::AspNetIdentityV3,
+            Scheme::AtlassianPbkdf2Sha1,
+            Scheme::LdapPbkdf2(Digest::Sha1),
+            Scheme::LdapPbkdf2(Digest::Sha256),
+            Scheme::LdapPbkdf2(Digest::Sha512),
+            Scheme::LdapCrypt,
+            Scheme::Mysql41,
+            Scheme::Mssql2000,
+            Scheme::Mssql2005,
+            Scheme::Oracle11,
+            Scheme::Sha1Crypt,
+            Scheme::BsdNtHash,
+            Scheme::BcryptSha256,
+            Scheme::GrubPbkdf2Sha512,
+            Scheme::CtaPbkdf2Sha1,
+            Scheme::DlitzPbkdf2Sha1,
+            Scheme::Fshp,
+            Scheme::WordPressBcrypt,
+            Scheme::Nextcloud,
         ];
         FIXED
             .into_iter()
@@ -208,6 +277,31 @@ impl Scheme {
             },
             Self::AspNetIdentityV2 => "aspnet-identity-v2",
             Self::AspNetIdentityV3 => "aspnet-identity-v3",
+            Self::AtlassianPbkdf2Sha1 => "atlassian-pbkdf2-sha1",
+            Self::LdapPbkdf2(d) => by_digest!(d, "ldap-pbkdf2-"),
+            Self::LdapCrypt => "ldap-crypt",
+            Self::Mysql41 => "mysql41",
+            Self::Mssql2000 => "mssql2000",
+            Self::Mssql2005 => "mssql2005",
+            Self::Oracle11 => "oracle11",
+            Self::Sha1Crypt => "sha1-crypt",
+            Self::BsdNtHash => "bsd-nthash",
+            Self::BcryptSha256 => "bcrypt-sha256",
+            Self::GrubPbkdf2Sha512 => "grub-pbkdf2-sha512",
+            Self::CtaPbkdf2Sha1 => "cta-pbkdf2-sha1",
+            Self::DlitzPbkdf2Sha1 => "dlitz-pbkdf2-sha1",
+            Self::Fshp => "fshp",
+            Self::WordPressBcrypt => "wordpress-bcrypt",
+            Self::Nextcloud => "nextcloud",
+            Self::FirebaseScrypt => "firebase-scrypt",
+            Self::Magento2 => "magento2",
+            Self::Joomla => "joomla-md5",
+            Self::KeycloakPbkdf2(d) => by_digest!(d, "keycloak-pbkdf2-"),
+            Self::KeycloakArgon2 => "keycloak-argon2",
+            Self::DeviseBcrypt => "devise-bcrypt",
+            Self::VBulletin => "vbulletin-md5",
+            Self::Smf => "smf-sha1",
+            Self::DiscoursePbkdf2Sha256 => "discourse-pbkdf2-sha256",
             Self::Auth0Custom(a) => match a {
                 CustomAlgorithm::Md4 => "auth0-custom-md4",
                 CustomAlgorithm::Md5 => "auth0-custom-md5",

@@ -148,6 +148,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         .unwrap_or_else(|| format!("https://{addr}"))
         .trim_end_matches('/')
         .to_string();
+    let trusted_proxies = crate::client_ip::TrustedProxies::parse(&config.http.trusted_proxies)
+        .map_err(StartError::Config)?;
     let store = SqlStore::open(&config.database_url()).await?;
     let store: Arc<dyn Store> = Arc::new(store);
     let (tenant, info) = bootstrap(store.as_ref(), &config, &public_url).await?;
@@ -191,6 +193,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         keys,
         public_url: public_url.clone(),
         limiter: RateLimiter::new(config.rate_limit),
+        trusted_proxies,
         config,
         policy,
         // Sources (scripts, connectors) see configuration in clear; only
@@ -282,9 +285,11 @@ fn hash_policy(config: &Config) -> Result<HashPolicy, StartError> {
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
+    // Authentication first (the outer layer): a request without a valid
+    // token is answered 401 before it can count against anyone's limit.
     let management = routes::management_router()
-        .layer(from_fn_with_state(state.clone(), auth::management))
-        .layer(from_fn_with_state(state.clone(), rate_limit::limit));
+        .layer(from_fn_with_state(state.clone(), rate_limit::limit))
+        .layer(from_fn_with_state(state.clone(), auth::management));
     Router::new()
         // Readable without a token: more specific than the nested router's catch-all.
         .route(

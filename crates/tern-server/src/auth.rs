@@ -168,7 +168,12 @@ pub async fn management(State(state): State<AppState>, mut req: Request, next: N
     let client_id = caller.client_id.clone();
     req.extensions_mut().insert(caller);
     let resp = next.run(req).await;
-    if method != axum::http::Method::GET {
+    // A refusal by the rate limiter is logged by it, once per window.
+    let refused = resp
+        .extensions()
+        .get::<crate::rate_limit::Refused>()
+        .is_some();
+    if method != axum::http::Method::GET && !refused {
         let ok = resp.status().is_success();
         let mut ev = LogEvent::new(if ok { "sapi" } else { "fapi" }, format!("{method} {path}"));
         ev.client_id = Some(client_id);

@@ -56,6 +56,8 @@ pub struct Config {
     pub shutdown_timeout_secs: u64,
     /// Prometheus metrics.
     pub metrics: MetricsConfig,
+    /// The HTTP listener: whose addresses to believe, connection limits.
+    pub http: HttpConfig,
     /// See `bootstrap_client_id`.
     pub bootstrap_client_secret: Option<String>,
 }
@@ -155,6 +157,15 @@ impl Default for ScriptsConfig {
             max_concurrent: 64,
         }
     }
+}
+
+/// The HTTP listener.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpConfig {
+    /// Proxies (CIDR ranges or addresses) whose `X-Forwarded-For` names the
+    /// client; empty: the TCP peer is the client (see `client_ip`).
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Prometheus metrics.
@@ -274,6 +285,7 @@ impl Default for Config {
             log_format: "text".into(),
             shutdown_timeout_secs: 30,
             metrics: MetricsConfig::default(),
+            http: HttpConfig::default(),
         }
     }
 }

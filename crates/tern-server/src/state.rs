@@ -26,6 +26,8 @@ pub struct Inner {
     pub public_url: String,
     /// Configuration in effect.
     pub config: Config,
+    /// Whose `X-Forwarded-For` is believed (`http.trusted_proxies`).
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// Management API token buckets.
     pub limiter: RateLimiter,
     /// Hashing policy for new passwords.

@@ -15,6 +15,7 @@ mod jobs;
 mod login_transactions;
 mod logs;
 mod outbox;
+mod rate_windows;
 mod resource_servers;
 mod sessions;
 mod signing_keys;
@@ -33,6 +34,7 @@ pub use jobs::{BatchApplied, BatchGate, GateKey, ImportBatch, is_lease_lost, lea
 pub use login_transactions::LoginTransactionStore;
 pub use logs::LogStore;
 pub use outbox::OutboxStore;
+pub use rate_windows::RateWindowStore;
 pub use resource_servers::ResourceServerStore;
 pub use sessions::SessionStore;
 pub use signing_keys::SigningKeyStore;
@@ -60,6 +62,7 @@ pub trait Store:
     + AuthorizationCodeStore
     + GrantStore
     + TenantSettingsStore
+    + RateWindowStore
     + 'static
 {
 }
@@ -81,6 +84,7 @@ impl<T> Store for T where
         + AuthorizationCodeStore
         + GrantStore
         + TenantSettingsStore
+        + RateWindowStore
         + 'static
 {
 }
@@ -97,6 +101,7 @@ pub mod prelude {
     pub use super::LogStore as _;
     pub use super::LoginTransactionStore as _;
     pub use super::OutboxStore as _;
+    pub use super::RateWindowStore as _;
     pub use super::ResourceServerStore as _;
     pub use super::SessionStore as _;
     pub use super::SigningKeyStore as _;

@@ -1,9 +1,7 @@
 //! `GET|POST /authorize` and `GET /authorize/resume`: the start and the end
 //! of a browser sign-in (the flow is in `crate::authorize`).
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tern_core::login_transaction::ResponseMode;
@@ -12,6 +10,7 @@ use crate::authorize::request::{self, Params, Rejection};
 use crate::authorize::response::AuthorizationResponse;
 use crate::authorize::{self, Begin, Resume, TransactionProblem};
 use crate::body::{parse_urlencoded, read_limited};
+use crate::client_ip::ClientIp;
 use crate::pages::catalogue::{Lang, Msg, text};
 use crate::pages::{Look, Page, forms, render};
 use crate::state::AppState;
@@ -148,7 +147,7 @@ async fn params_of(req: Request) -> Result<(HeaderMap, Params), &'static str> {
 )]
 pub async fn authorize(
     State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     req: Request,
 ) -> Response {
     let look = Look::load(&s).await;
@@ -162,7 +161,7 @@ pub async fn authorize(
         Err(Rejection::Page(msg)) => return error_page(&look, lang, StatusCode::BAD_REQUEST, &msg),
         Err(Rejection::Redirect(r)) => return deliver(&look, &r, Vec::new()),
     };
-    match authorize::begin(&s, &headers, checked, &peer.ip().to_string()).await {
+    match authorize::begin(&s, &headers, checked, &peer.to_string()).await {
         Ok(Begin::Respond(r)) => deliver(&look, &r, Vec::new()),
         Ok(Begin::Login { location, cookie }) => {
             let mut resp = see_other(&location, vec![cookie]);

@@ -1,14 +1,13 @@
 //! `GET /v2/logout` and `GET|POST /oidc/logout` (the rules are in `crate::logout`).
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use maud::html;
 
 use super::authorize::{PageQuery, error_page, lang_of, see_other};
 use super::universal_login::read_form;
+use crate::client_ip::ClientIp;
 use crate::logout::{self, Done, OidcLogout, Outcome};
 use crate::pages::catalogue::{Msg, text};
 use crate::pages::{Look, Page, render};
@@ -88,7 +87,7 @@ async fn answer(
 )]
 pub async fn v2_logout(
     State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     headers: HeaderMap,
     q: PageQuery,
 ) -> Response {
@@ -97,7 +96,7 @@ pub async fn v2_logout(
         &headers,
         q.get("returnTo"),
         q.get("client_id"),
-        &peer.ip().to_string(),
+        &peer.to_string(),
     )
     .await
     {
@@ -132,7 +131,7 @@ pub async fn v2_logout(
 )]
 pub async fn oidc_logout(
     State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     q: PageQuery,
     req: Request,
 ) -> Response {
@@ -194,7 +193,7 @@ pub async fn oidc_logout(
         ("client_id", p.client_id),
         ("state", p.state),
     ];
-    match logout::oidc(&s, &headers, p, &peer.ip().to_string()).await {
+    match logout::oidc(&s, &headers, p, &peer.to_string()).await {
         Ok(done) => answer(&s, &headers, done, Some(&carry)).await,
         Err(e) => {
             tracing::error!(error = %e, "oidc/logout: storage error");

@@ -1,10 +1,9 @@
 //! `POST /oauth/token` and `/userinfo`.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -13,6 +12,7 @@ use tern_core::model::{Client, LogEvent};
 
 use crate::auth::{bearer, verify_bearer};
 use crate::body::read_limited;
+use crate::client_ip::{self, ClientIp};
 use crate::client_secret::secret_matches;
 use crate::error::OAuthError;
 use crate::state::AppState;
@@ -128,21 +128,6 @@ fn invalid_client() -> OAuthError {
     )
 }
 
-fn caller_ip(headers: &HeaderMap, peer: SocketAddr, confidential: bool) -> String {
-    // auth0-forwarded-for carries the end user's IP for server-side ROPG;
-    // honoured only for clients that authenticated with a secret.
-    confidential
-        .then(|| {
-            headers
-                .get("auth0-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .map(str::to_string)
-        })
-        .flatten()
-        .unwrap_or_else(|| peer.ip().to_string())
-}
-
 /// `POST /oauth/token`.
 #[utoipa::path(
     post,
@@ -165,7 +150,7 @@ fn caller_ip(headers: &HeaderMap, peer: SocketAddr, confidential: bool) -> Strin
 )]
 pub async fn token(
     State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(transport): ClientIp,
     req: Request,
 ) -> Response {
     let headers = req.headers().clone();
@@ -179,7 +164,11 @@ pub async fn token(
             (Some(c), None) => c.token_endpoint_auth_method == "none",
             _ => false,
         };
-        let ip = caller_ip(&headers, peer, authenticated && secret.is_some());
+        // auth0-forwarded-for carries the end user's IP for server-side
+        // password grants; believed only from a client that proved its secret.
+        let ip =
+            client_ip::token_endpoint_ip(transport, &headers, authenticated && secret.is_some())
+                .to_string();
         let Some(client) = client.filter(|_| authenticated) else {
             if grant == "client_credentials" {
                 let mut ev = LogEvent::new("feccft", "Client authentication failed");

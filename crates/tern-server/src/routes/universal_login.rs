@@ -4,9 +4,7 @@
 //! transaction cookie is checked on every request, so a form posted from
 //! another site or another browser is refused (login CSRF).
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use tern_core::login_transaction::LoginTransaction;
@@ -15,6 +13,7 @@ use tern_core::model::{Client, Connection};
 use super::authorize::{PageQuery, error_page, see_other, transaction_problem};
 use crate::authorize::{self, request::enabled_connection};
 use crate::body::{parse_urlencoded, read_limited};
+use crate::client_ip::ClientIp;
 use crate::login::{self, LoginFailure};
 use crate::pages::catalogue::{Lang, Msg, text};
 use crate::pages::forms::{self, ScreenContext};
@@ -196,7 +195,7 @@ pub async fn login_page(State(s): State<AppState>, headers: HeaderMap, q: PageQu
 )]
 pub async fn login(
     State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     q: PageQuery,
     req: Request,
 ) -> Response {
@@ -225,7 +224,7 @@ pub async fn login(
     if username.is_empty() || password.is_empty() {
         return again(&sc, StatusCode::BAD_REQUEST, Msg::WrongCredentials);
     }
-    let ip = peer.ip().to_string();
+    let ip = peer.to_string();
     let attempt = login::PasswordLogin {
         client: &sc.client,
         connection: &sc.connection,

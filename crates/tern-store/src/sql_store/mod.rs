@@ -10,6 +10,7 @@ mod jobs;
 mod login_transactions;
 mod logs;
 mod outbox;
+mod rate_windows;
 mod resource_servers;
 mod sessions;
 mod signing_keys;

@@ -1,0 +1,60 @@
+//! Fixed-window counters (`rate_windows`).
+
+use sqlx::Row;
+use tern_core::CoreResult;
+use tern_core::store::RateWindowStore;
+
+use super::{SqlStore, storage};
+
+#[async_trait::async_trait]
+impl RateWindowStore for SqlStore {
+    async fn hit_rate_window(
+        &self,
+        tenant: &str,
+        scope: &str,
+        bucket: &str,
+        window_start: i64,
+    ) -> CoreResult<u64> {
+        // One statement, so concurrent hits (from any instance) each count.
+        let row = sqlx::query(
+            "INSERT INTO rate_windows (tenant_id, scope, bucket, window_start, hits) \
+             VALUES ($1, $2, $3, $4, 1) \
+             ON CONFLICT (tenant_id, scope, bucket, window_start) \
+             DO UPDATE SET hits = rate_windows.hits + 1 \
+             RETURNING hits",
+        )
+        .bind(tenant)
+        .bind(scope)
+        .bind(bucket)
+        .bind(window_start)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(storage)?;
+        let hits: i64 = row.try_get("hits").map_err(storage)?;
+        if hits == 1 {
+            sqlx::query(
+                "DELETE FROM rate_windows \
+                 WHERE tenant_id = $1 AND scope = $2 AND bucket = $3 AND window_start < $4",
+            )
+            .bind(tenant)
+            .bind(scope)
+            .bind(bucket)
+            .bind(window_start)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        }
+        Ok(u64::try_from(hits).unwrap_or(0))
+    }
+
+    async fn purge_rate_windows(&self, tenant: &str, before: i64) -> CoreResult<u64> {
+        let done =
+            sqlx::query("DELETE FROM rate_windows WHERE tenant_id = $1 AND window_start < $2")
+                .bind(tenant)
+                .bind(before)
+                .execute(&self.pool)
+                .await
+                .map_err(storage)?;
+        Ok(done.rows_affected())
+    }
+}
