@@ -28,7 +28,10 @@
 //!   sessions are read-only as well (SQLite opened read-only, PostgreSQL
 //!   `default_transaction_read_only`, MySQL `SET SESSION TRANSACTION READ
 //!   ONLY`); with it, grant that account UPDATE on the one column it sets.
-//!   The host must be allowed by `scripts.allowed_hosts` when that is set.
+//!   The database is reached only where the network policy allows
+//!   (`network.allow`; the address is checked at every connect), a SQLite
+//!   file only under `network.sqlite_dirs` and never Tern's own data; a
+//!   query-string `host`, `hostaddr`, `port` or `socket` is refused.
 //! - `lookup_query`: one `SELECT`, run as written with the login identifier
 //!   (email or username, trimmed) bound as `:identifier` — or the engine's
 //!   own placeholder: `?` (MySQL, SQLite) or `$1` (PostgreSQL). `:identifier`
@@ -99,25 +102,23 @@ impl SqlConnector {
     /// A connector for this configuration; `configuration` is the
     /// connection's `options.configuration` (for `${configuration.KEY}` in
     /// the DSN). Nothing is connected until the first login.
-    pub async fn new(
+    pub fn new(
         config: &Value,
         configuration: &BTreeMap<String, String>,
-    ) -> Result<Self, String> {
-        Self::build(config, configuration, None)
-    }
-
-    fn build(
-        config: &Value,
-        configuration: &BTreeMap<String, String>,
-        allowed_hosts: Option<&[String]>,
+        network: &tern_net::Network,
+        sqlite_dirs: &tern_net::SqliteDirs,
     ) -> Result<Self, String> {
         let config = config::parse(config)?;
         let dsn = config::resolve_dsn(&config, configuration)?;
         let (shown, hidden) = mask(&dsn, config.backend);
-        if let Some(allowed) = allowed_hosts {
-            check_host(&dsn, config.backend, allowed, &shown)?;
-        }
-        let db = Db::open(config.backend, &dsn, config.mark_migrated.is_some()).map_err(|e| {
+        let db = Db::open(
+            config.backend,
+            &dsn,
+            config.mark_migrated.is_some(),
+            network,
+            sqlite_dirs,
+        )
+        .map_err(|e| {
             format!(
                 "{FIELD}.dsn cannot be used ({shown}): {}",
                 scrub(&e, &hidden)
@@ -440,32 +441,6 @@ fn scrub(message: &str, hidden: &[String]) -> String {
         .fold(message.to_string(), |m, h| m.replace(h.as_str(), "***"))
 }
 
-/// `scripts.allowed_hosts` (`host` or `host:port`) bounds where a
-/// connection's settings may make Tern connect, connectors included.
-fn check_host(dsn: &str, backend: Backend, allowed: &[String], shown: &str) -> Result<(), String> {
-    let default_port = match backend {
-        Backend::Sqlite => return Ok(()),
-        Backend::Postgres => 5432,
-        Backend::MySql => 3306,
-    };
-    let url = url::Url::parse(dsn).map_err(|_| format!("{FIELD}.dsn is not a valid URL"))?;
-    let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
-    let port = url.port().unwrap_or(default_port);
-    let ok = allowed.iter().any(|a| match a.rsplit_once(':') {
-        Some((h, p)) if p.parse::<u16>().is_ok() => {
-            h.eq_ignore_ascii_case(host) && p.parse() == Ok(port)
-        }
-        _ => a.eq_ignore_ascii_case(host),
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{FIELD}.dsn ({shown}) names {host}:{port}, which scripts.allowed_hosts does not allow"
-        ))
-    }
-}
-
 /// The connection's `options.configuration` values.
 pub fn configuration(connection: &Connection) -> BTreeMap<String, String> {
     connection
@@ -487,18 +462,24 @@ type ConnectionKey = (String, String);
 /// its settings stay the same and rebuilt (new pool) when they change.
 pub struct SqlConnectors {
     policy: HashPolicy,
-    allowed_hosts: Option<Vec<String>>,
+    network: tern_net::Network,
+    sqlite_dirs: tern_net::SqliteDirs,
     /// Connection → (settings it was built from, connector).
     cache: Mutex<HashMap<ConnectionKey, (String, Arc<SqlConnector>)>>,
 }
 
 impl SqlConnectors {
     /// `policy` times unknown users and bounds legacy hash costs;
-    /// `allowed_hosts` is `scripts.allowed_hosts`.
-    pub fn new(policy: HashPolicy, allowed_hosts: Option<Vec<String>>) -> Self {
+    /// `network` and `sqlite_dirs` bound what a DSN may reach.
+    pub fn new(
+        policy: HashPolicy,
+        network: tern_net::Network,
+        sqlite_dirs: tern_net::SqliteDirs,
+    ) -> Self {
         Self {
             policy,
-            allowed_hosts,
+            network,
+            sqlite_dirs,
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -522,7 +503,7 @@ impl SqlConnectors {
         {
             return Ok(c);
         }
-        let connector = SqlConnector::build(settings, &values, self.allowed_hosts.as_deref())
+        let connector = SqlConnector::new(settings, &values, &self.network, &self.sqlite_dirs)
             .map_err(|e| LegacyError(format!("SQL connector: {e}")))?
             .with_dummy_policy(self.policy);
         let connector = Arc::new(connector);
@@ -588,17 +569,6 @@ mod tests {
             (shown.as_str(), hidden.len()),
             ("mysql://root@127.0.0.1:3306/test", 0)
         );
-    }
-
-    #[test]
-    fn allowed_hosts_bound_the_dsn() {
-        let allowed = vec!["db.internal".to_string(), "10.0.0.5:6432".to_string()];
-        let ok = |dsn: &str, b| check_host(dsn, b, &allowed, "x").is_ok();
-        assert!(ok("postgres://u@db.internal/x", Backend::Postgres));
-        assert!(ok("postgres://u@10.0.0.5:6432/x", Backend::Postgres));
-        assert!(!ok("postgres://u@10.0.0.5/x", Backend::Postgres));
-        assert!(!ok("mysql://u@127.0.0.1/x", Backend::MySql));
-        assert!(ok("sqlite:/tmp/x.db", Backend::Sqlite));
     }
 
     #[test]
