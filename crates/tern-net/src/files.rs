@@ -88,6 +88,7 @@ fn canonical_lenient(p: &Path) -> PathBuf {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -104,7 +105,8 @@ mod tests {
         #[cfg(unix)]
         std::os::unix::fs::symlink(data.join("tern.db"), legacy.join("innocent.db")).unwrap();
 
-        let dirs = SqliteDirs::new(&[legacy.clone()], &[data.clone()]).unwrap();
+        let dirs =
+            SqliteDirs::new(std::slice::from_ref(&legacy), std::slice::from_ref(&data)).unwrap();
         assert!(dirs.check(&legacy.join("users.db")).is_ok());
         assert!(
             dirs.check(&data.join("tern.db"))
@@ -135,7 +137,8 @@ mod tests {
         // A database file outside the data directory is Tern's own too.
         let own_db = legacy.join("elsewhere.db");
         std::fs::write(&own_db, b"x").unwrap();
-        let dirs = SqliteDirs::new(&[legacy.clone()], &[own_db.clone()]).unwrap();
+        let dirs =
+            SqliteDirs::new(std::slice::from_ref(&legacy), std::slice::from_ref(&own_db)).unwrap();
         assert!(dirs.check(&own_db).is_err());
         assert!(SqliteDirs::new(&[root.path().join("nope")], &[]).is_err());
     }

@@ -378,7 +378,111 @@ async fn sql_connector_dsn_overrides_and_names(b: Backend) {
     h.stop().await;
 }
 
+/// Item 8: the try endpoint has its own scope; a DSN password in clear is
+/// refused (Auth0's envelope, naming `${configuration.KEY}`); one stored
+/// before that rule is answered masked.
+async fn honest_secrets(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let conn = script_connection(&h, &t).await;
+    let scoped = |scope: &'static str| {
+        let h = &h;
+        async move {
+            h.m2m_token(
+                &h.info.client_id,
+                &h.info.client_secret,
+                &h.info.audience,
+                Some(scope),
+            )
+            .await
+        }
+    };
+    let body = json!({"email": "a@b.example", "password": "pw",
+        "script": "function login(e, p, cb) { cb(null, {user_id: 'x', k: btoa(configuration.K || '')}); }"});
+    let path = format!("/connections/{conn}/scripts/login/try");
+    let editor = scoped("update:connections read:connections").await;
+    let (s, e) = h
+        .api(&editor, Method::POST, &path, Some(body.clone()))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(e["statusCode"], 403, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("execute:connection_scripts"),
+        "{e}"
+    );
+    let runner = scoped("execute:connection_scripts").await;
+    let (s, r) = h.api(&runner, Method::POST, &path, Some(body)).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+
+    let connector = |dsn: &str| {
+        json!({"type": "sql", "dsn": dsn,
+        "lookup_query": "SELECT 1 AS id, $1::text AS email, 'x' AS pw",
+        "columns": {"user_id": "id", "email": "email", "password_hash": "pw"}})
+    };
+    let (s, e, _) = sql_connection(
+        &h,
+        &t,
+        "clear-pw",
+        connector("postgres://ro:hunter22@db.example/legacy"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(
+        (e["statusCode"].as_u64(), e["error"].as_str()),
+        (Some(400), Some("Bad Request")),
+        "{e}"
+    );
+    let message = e["message"].as_str().unwrap();
+    assert!(
+        message.contains("${configuration.KEY}") && !message.contains("hunter22"),
+        "{message}"
+    );
+    let (s, c, _) = sql_connection(
+        &h,
+        &t,
+        "ref-pw",
+        connector("postgres://ro:${configuration.PW}@db.example/legacy"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "a reference is accepted: {c}");
+
+    // A connection stored with a clear DSN password (before the rule): masked on read.
+    let (s, c, _) = sql_connection(
+        &h,
+        &t,
+        "old-pw",
+        connector("postgres://ro@db.example/legacy"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let id = c["id"].as_str().unwrap();
+    let st = h.state();
+    let mut stored = st
+        .store
+        .get_connection(st.tid(), id)
+        .await
+        .unwrap()
+        .unwrap();
+    stored.options["tern_connector"]["dsn"] = json!("postgres://ro:hunter22@db.example/legacy");
+    st.store.update_connection(st.tid(), &stored).await.unwrap();
+    let (s, c) = h
+        .api(&t, Method::GET, &format!("/connections/{id}"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        c["options"]["tern_connector"]["dsn"], "postgres://ro:********@db.example/legacy",
+        "{c}"
+    );
+    let (_, all) = h.api(&t, Method::GET, "/connections", None).await;
+    assert!(!all.to_string().contains("hunter22"), "{all}");
+    h.stop().await;
+}
+
 both_backends!(
+    honest_secrets,
     scripts_are_refused_by_default,
     allowed_hosts_work_and_redirects_are_checked,
     http_connector_is_refused,

@@ -80,9 +80,49 @@ use self::db::{Cell, Db, Row};
 use self::statement::Param;
 
 /// Check an `options.tern_connector` of type `sql`; the message names the
-/// offending field.
+/// offending field. A password written in clear in the DSN is refused: it
+/// would be stored unsealed and answered by `GET /connections`.
 pub fn validate(config: &Value) -> Result<(), String> {
-    config::parse(config).map(|_| ())
+    let parsed = config::parse(config)?;
+    if dsn_password(&parsed.dsn).is_some_and(|p| !is_reference(p)) {
+        return Err(format!(
+            "{FIELD}.dsn holds a password in clear; put it in options.configuration (sealed at rest, answered masked) and write ${{configuration.KEY}} in its place, e.g. postgres://user:${{configuration.DB_PASSWORD}}@host/db"
+        ));
+    }
+    Ok(())
+}
+
+/// The password part of a URL DSN, as written.
+fn dsn_password(dsn: &str) -> Option<&str> {
+    let (_, rest) = dsn.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (_, password) = userinfo.split_once(':')?;
+    Some(password).filter(|p| !p.is_empty())
+}
+
+fn is_reference(text: &str) -> bool {
+    text.strip_prefix("${configuration.")
+        .and_then(|r| r.strip_suffix('}'))
+        .is_some_and(|key| !key.is_empty() && !key.contains(['$', '{', '}']))
+}
+
+/// A connector's settings as answered: a DSN password written in clear
+/// (stored before such DSNs were refused) replaced by `mask`.
+pub fn mask_settings(settings: &mut Value, mask: &str) {
+    if settings.get("type").and_then(Value::as_str) != Some("sql") {
+        return;
+    }
+    let Some(Value::String(dsn)) = settings.get_mut("dsn") else {
+        return;
+    };
+    if let Some(pw) = dsn_password(dsn).filter(|p| !is_reference(p)) {
+        let (scheme, rest) = dsn.split_once("://").unwrap_or_default();
+        let at = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(at);
+        let masked = authority.replacen(&format!(":{pw}@"), &format!(":{mask}@"), 1);
+        *dsn = format!("{scheme}://{masked}{tail}");
+    }
 }
 
 /// One configured legacy database.
@@ -568,6 +608,32 @@ mod tests {
         assert_eq!(
             (shown.as_str(), hidden.len()),
             ("mysql://root@127.0.0.1:3306/test", 0)
+        );
+    }
+
+    #[test]
+    fn clear_dsn_passwords_are_refused_and_masked() {
+        let cfg = |dsn: &str| {
+            serde_json::json!({"type": "sql", "dsn": dsn,
+                "lookup_query": "SELECT id, email, pw FROM users WHERE email = :identifier",
+                "columns": {"user_id": "id", "email": "email", "password_hash": "pw"}})
+        };
+        let e = validate(&cfg("postgres://ro:s3cret@db.example/x")).unwrap_err();
+        assert!(e.contains("${configuration.KEY}"), "{e}");
+        assert!(validate(&cfg("postgres://ro:${configuration.PW}@db.example/x")).is_ok());
+        assert!(validate(&cfg("postgres://ro@db.example/x")).is_ok());
+        assert!(validate(&cfg("mysql://ro:a${configuration.PW}@db.example/x")).is_err());
+        let mut stored = cfg("postgres://ro:s3cret@db.example:5432/x?sslmode=require");
+        mask_settings(&mut stored, "********");
+        assert_eq!(
+            stored["dsn"],
+            "postgres://ro:********@db.example:5432/x?sslmode=require"
+        );
+        let mut reference = cfg("postgres://ro:${configuration.PW}@db.example/x");
+        mask_settings(&mut reference, "********");
+        assert_eq!(
+            reference["dsn"],
+            "postgres://ro:${configuration.PW}@db.example/x"
         );
     }
 
