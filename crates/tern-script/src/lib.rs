@@ -6,8 +6,8 @@
 //! script `context` before the callback when enabled) and completes at the **first**
 //! callback. Everything the script can reach is configured by the caller through
 //! [`ScriptEnv`]: the `configuration` secrets, the [`ScriptLimits`], and the
-//! [`NetworkPolicy`] that decides which hosts `request`, `fetch`, `mysql` and `pg` may
-//! contact. The crate knows nothing about Tern's store or users.
+//! [`Network`] (a `tern-net` policy with its HTTP clients) that decides which addresses
+//! `request`, `fetch`, `mysql` and `pg` may connect to. The crate knows nothing about Tern's store or users.
 //!
 //! Provided globals: `configuration` (frozen), `WrongUsernameOrPasswordError`,
 //! `ValidationError`, `UnauthorizedError`, `global` (a plain object, fresh for every call),
@@ -27,7 +27,6 @@
 mod callback;
 mod host;
 mod limits;
-mod policy;
 mod sandbox;
 
 use std::collections::BTreeMap;
@@ -35,7 +34,7 @@ use std::time::{Duration, Instant};
 
 pub use callback::{CallbackResult, ErrorKind, ScriptCallbackError};
 pub use limits::ScriptLimits;
-pub use policy::{HostRule, NetworkPolicy};
+pub use tern_net::{Network, NetworkPolicy};
 
 /// How long after the deadline [`run`] gives up waiting for the script thread.
 const WATCHDOG_SLACK: Duration = Duration::from_secs(10);
@@ -48,9 +47,10 @@ pub struct ScriptEnv {
     pub configuration: BTreeMap<String, String>,
     /// Time, memory, stack, source and console limits.
     pub limits: ScriptLimits,
-    /// Which hosts and ports `request`/`fetch`/`axios`/`mysql`/`pg` may reach. The
-    /// default allows nothing.
-    pub network: NetworkPolicy,
+    /// Where `request`/`fetch`/`axios`/`mysql`/`pg` may connect (checked on the
+    /// resolved address of every connection and redirect). The default allows
+    /// public addresses only.
+    pub network: Network,
     /// The script context (`enable_script_context`): when `Some`, it is passed as an
     /// argument just before `callback`. The Delete script always receives `{}` instead.
     pub context: Option<serde_json::Value>,

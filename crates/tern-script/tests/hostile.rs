@@ -266,7 +266,7 @@ fn cases() -> Vec<Case> {
             timeout_ms: 2_000,
             max_elapsed_ms: 1_000,
             expect: Expect::Ok(
-                |r| matches!(r, CallbackResult::Error(e) if e.message.contains("not allowed")),
+                |r| matches!(r, CallbackResult::Error(e) if e.message.contains("network.allow")),
             ),
         },
         Case {

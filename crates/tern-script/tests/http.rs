@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tern_script::{
-    CallbackResult, NetworkPolicy, ScriptEnv, ScriptError, ScriptLimits, ScriptName, run,
+    CallbackResult, Network, NetworkPolicy, ScriptEnv, ScriptError, ScriptLimits, ScriptName, run,
 };
 
 /// `jane@example.com` / `pw` in HTTP Basic form.
@@ -94,7 +94,7 @@ async fn server() -> u16 {
             .route(
                 "/redirect-out",
                 get(move || async move {
-                    Redirect::temporary(&format!("http://localhost:{port}/profile"))
+                    Redirect::temporary(&format!("http://127.0.0.2:{port}/profile"))
                 }),
             );
     tokio::spawn(async move {
@@ -108,7 +108,7 @@ fn env(port: u16) -> ScriptEnv {
     configuration.insert("BASE".to_owned(), format!("http://127.0.0.1:{port}"));
     ScriptEnv {
         configuration,
-        network: NetworkPolicy::deny_all().allow_host_port("127.0.0.1", port),
+        network: Network::new(NetworkPolicy::new(&[format!("127.0.0.1:{port}")]).unwrap()),
         limits: ScriptLimits {
             timeout: Duration::from_secs(10),
             ..ScriptLimits::default()
@@ -288,7 +288,7 @@ async fn policy_and_limits() {
     )
     .await;
     assert!(
-        matches!(r.outcome, Ok(CallbackResult::Value(Some(Value::String(ref m)))) if m.contains("not allowed")),
+        matches!(r.outcome, Ok(CallbackResult::Value(Some(Value::String(ref m)))) if m.contains("network.allow")),
         "{:?}",
         r.outcome
     );

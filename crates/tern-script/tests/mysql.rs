@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor, MySqlConnection};
 use tern_script::{
-    CallbackResult, ErrorKind, NetworkPolicy, ScriptEnv, ScriptLimits, ScriptName, ScriptRun, run,
+    CallbackResult, ErrorKind, Network, NetworkPolicy, ScriptEnv, ScriptLimits, ScriptName,
+    ScriptRun, run,
 };
 
 /// Python `bcrypt` 5.0.0: `bcrypt.hashpw(b"correct horse battery staple", bcrypt.gensalt(rounds=10))`.
@@ -137,7 +138,7 @@ fn env(db: &str) -> ScriptEnv {
     configuration.insert("DB".to_owned(), db.to_owned());
     ScriptEnv {
         configuration,
-        network: NetworkPolicy::deny_all().allow_host_port("127.0.0.1", 3306),
+        network: Network::new(NetworkPolicy::new(&["127.0.0.1:3306"]).unwrap()),
         limits: ScriptLimits {
             timeout: Duration::from_secs(15),
             ..ScriptLimits::default()

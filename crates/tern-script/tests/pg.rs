@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor, PgConnection};
 use tern_script::{
-    CallbackResult, ErrorKind, NetworkPolicy, ScriptEnv, ScriptLimits, ScriptName, ScriptRun, run,
+    CallbackResult, ErrorKind, Network, NetworkPolicy, ScriptEnv, ScriptLimits, ScriptName,
+    ScriptRun, run,
 };
 
 /// Python `bcrypt` 5.0.0: `bcrypt.hashpw(b"correct horse battery staple", bcrypt.gensalt(rounds=10))`.
@@ -143,7 +144,7 @@ fn env(db: &str) -> ScriptEnv {
     );
     ScriptEnv {
         configuration,
-        network: NetworkPolicy::deny_all().allow_host_port("127.0.0.1", 5432),
+        network: Network::new(NetworkPolicy::new(&["127.0.0.1:5432"]).unwrap()),
         limits: ScriptLimits {
             timeout: Duration::from_secs(15),
             ..ScriptLimits::default()

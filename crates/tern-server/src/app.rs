@@ -177,12 +177,12 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             "sealed configuration values stored in clear"
         );
     }
+    let (network, sqlite_dirs) = network(&config, [Some(addr), metrics_addr])?;
     let scripts = Arc::new(
-        crate::legacy_script::ScriptLegacySource::from_config(&config.scripts)
+        crate::legacy_script::ScriptLegacySource::from_config(&config.scripts, network.clone())
             .with_tenant_log(store.clone()),
     );
-    let sql =
-        crate::connectors::sql::SqlConnectors::new(policy, config.scripts.allowed_hosts.clone());
+    let sql = crate::connectors::sql::SqlConnectors::new(policy, network.clone(), sqlite_dirs);
     let mailer =
         crate::mail::from_config(&config.smtp, store.clone()).map_err(StartError::Config)?;
     // Cyclic: connectors mint their machine tokens through the state that owns them.
@@ -203,6 +203,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             Arc::new(crate::connectors::Dispatcher::new(
                 scripts.clone(),
                 sql,
+                network,
                 weak.clone(),
             )),
         ))),
@@ -262,6 +263,39 @@ fn serve_metrics(listener: TcpListener, state: AppState) -> [tokio::task::JoinHa
         }
     });
     [serve, refresh]
+}
+
+/// The network policy of scripts and connectors: `network.allow` (and the
+/// deprecated `scripts.allowed_hosts`), Tern's own listeners refused; and
+/// the directories SQLite legacy databases may be opened from, Tern's own
+/// data excluded.
+fn network(
+    config: &Config,
+    own: [Option<SocketAddr>; 2],
+) -> Result<(tern_net::Network, tern_net::SqliteDirs), StartError> {
+    if let Some(hosts) = &config.scripts.allowed_hosts {
+        tracing::warn!(
+            hosts = ?hosts,
+            "scripts.allowed_hosts is deprecated: its entries were added to network.allow, \
+             which applies to scripts and connectors alike (public addresses are allowed \
+             without a rule); move them there"
+        );
+    }
+    let policy = tern_net::NetworkPolicy::new(&config.network_allow())
+        .map_err(StartError::Config)?
+        .with_own_addresses(own.into_iter().flatten());
+    let mut own_files = vec![config.data_dir.clone()];
+    if let Some(path) = config
+        .database_url()
+        .strip_prefix("sqlite:")
+        .map(|p| p.trim_start_matches("//"))
+        .map(|p| p.split('?').next().unwrap_or(p))
+    {
+        own_files.push(std::path::PathBuf::from(path));
+    }
+    let dirs = tern_net::SqliteDirs::new(&config.network.sqlite_dirs, &own_files)
+        .map_err(StartError::Config)?;
+    Ok((tern_net::Network::new(policy), dirs))
 }
 
 fn hash_policy(config: &Config) -> Result<HashPolicy, StartError> {

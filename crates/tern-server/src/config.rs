@@ -34,6 +34,9 @@ pub struct Config {
     pub export: ExportConfig,
     /// Custom-database scripts.
     pub scripts: ScriptsConfig,
+    /// Where scripts and connectors may connect, and which SQLite files
+    /// connectors may open.
+    pub network: NetworkConfig,
     /// Outgoing mail; without `smtp.url`, mail is kept in the store's outbox.
     pub smtp: SmtpConfig,
     /// Addresses of the tenant administrators (import completion mail).
@@ -141,8 +144,8 @@ impl Default for ExportConfig {
 pub struct ScriptsConfig {
     /// Time limit of one script call (Auth0: about 20 s).
     pub timeout_secs: u64,
-    /// Hosts (`host` or `host:port`) scripts may reach through `request`,
-    /// `fetch`, `mysql` and `pg`; absent = any host.
+    /// Deprecated alias of `network.allow`: its entries are added to it
+    /// (with a warning at start).
     pub allowed_hosts: Option<Vec<String>>,
     /// Script calls running at once (each has its own thread and heap);
     /// further calls wait for a slot within their own time limit.
@@ -166,6 +169,23 @@ pub struct HttpConfig {
     /// Proxies (CIDR ranges or addresses) whose `X-Forwarded-For` names the
     /// client; empty: the TCP peer is the client (see `client_ip`).
     pub trusted_proxies: Vec<String>,
+}
+
+/// What Tern may reach on a tenant's behalf (scripts, HTTP and SQL
+/// connectors); see `tern_net::NetworkPolicy`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Destinations allowed besides public addresses: host names
+    /// (`legacy.internal`, `*.corp.example`), addresses and CIDR ranges
+    /// (`10.0.0.0/8`), each optionally with one port (`127.0.0.1:4000`).
+    /// Loopback, link-local, private, unique-local, CGNAT and other
+    /// special ranges, and Tern's own listeners, are refused otherwise.
+    pub allow: Vec<String>,
+    /// Directories SQL connectors may open SQLite legacy databases from
+    /// (canonicalized; never Tern's data directory or database). Empty:
+    /// no SQLite legacy database.
+    pub sqlite_dirs: Vec<PathBuf>,
 }
 
 /// Prometheus metrics.
@@ -276,6 +296,7 @@ impl Default for Config {
             import: ImportConfig::default(),
             export: ExportConfig::default(),
             scripts: ScriptsConfig::default(),
+            network: NetworkConfig::default(),
             smtp: SmtpConfig::default(),
             admin_emails: Vec::new(),
             secrets_key: None,
@@ -301,6 +322,14 @@ impl Config {
         fig.merge(Env::prefixed("TERN_").split("__"))
             .extract()
             .map_err(Box::new)
+    }
+
+    /// The operator's `network.allow` rules, with the deprecated
+    /// `scripts.allowed_hosts` entries added.
+    pub fn network_allow(&self) -> Vec<String> {
+        let mut allow = self.network.allow.clone();
+        allow.extend(self.scripts.allowed_hosts.iter().flatten().cloned());
+        allow
     }
 
     /// The database URL in effect.

@@ -16,8 +16,7 @@ use tern_core::legacy::{
 use tern_core::model::{Connection, LogEvent};
 use tern_core::store::Store;
 use tern_script::{
-    CallbackResult, ErrorKind, NetworkPolicy, ScriptEnv, ScriptError, ScriptLimits, ScriptName,
-    ScriptRun,
+    CallbackResult, ErrorKind, Network, ScriptEnv, ScriptError, ScriptLimits, ScriptName, ScriptRun,
 };
 use tokio::sync::Semaphore;
 
@@ -58,7 +57,7 @@ pub const SCRIPT_LOG_TYPE: &str = "tern_script_log";
 /// Runs a connection's scripts, at most `max_concurrent` at once.
 pub struct ScriptLegacySource {
     limits: ScriptLimits,
-    network: NetworkPolicy,
+    network: Network,
     slots: Arc<Semaphore>,
     /// Where a call's console output and warnings go (the tenant log); `None`
     /// only for callers that run scripts without a store.
@@ -66,30 +65,19 @@ pub struct ScriptLegacySource {
 }
 
 impl ScriptLegacySource {
-    /// Scripts may reach `allowed_hosts` (`host` or `host:port`; `None` = any
-    /// host) and run for at most `timeout`.
-    pub fn new(timeout: Duration, allowed_hosts: Option<&[String]>) -> Self {
-        Self::from_config(&ScriptsConfig {
-            timeout_secs: timeout.as_secs().max(1),
-            allowed_hosts: allowed_hosts.map(<[String]>::to_vec),
-            ..ScriptsConfig::default()
-        })
+    /// Scripts run for at most `timeout` and connect where `network` allows.
+    pub fn new(timeout: Duration, network: Network) -> Self {
+        Self::from_config(
+            &ScriptsConfig {
+                timeout_secs: timeout.as_secs().max(1),
+                ..ScriptsConfig::default()
+            },
+            network,
+        )
     }
 
-    /// The scripts configuration of `tern serve`.
-    pub fn from_config(config: &ScriptsConfig) -> Self {
-        let network = match config.allowed_hosts.as_deref() {
-            None => NetworkPolicy::allow_all(),
-            Some(hosts) => hosts.iter().fold(NetworkPolicy::deny_all(), |p, h| {
-                match h
-                    .rsplit_once(':')
-                    .and_then(|(host, port)| Some((host, port.parse().ok()?)))
-                {
-                    Some((host, port)) => p.allow_host_port(host, port),
-                    None => p.allow_host(h.clone()),
-                }
-            }),
-        };
+    /// The scripts configuration of `tern serve`, under the server's network policy.
+    pub fn from_config(config: &ScriptsConfig, network: Network) -> Self {
         Self {
             limits: ScriptLimits {
                 timeout: Duration::from_secs(config.timeout_secs),

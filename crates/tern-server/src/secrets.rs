@@ -233,6 +233,9 @@ pub fn mask(connection: &mut Connection) {
             *v = json!(MASK);
         }
     }
+    if let Some(settings) = connection.options.get_mut("tern_connector") {
+        crate::connectors::sql::mask_settings(settings, MASK);
+    }
 }
 
 /// The clear configuration of a stored connection, for its scripts.

@@ -564,9 +564,7 @@ async fn sqlite_users_migrate(b: Backend) {
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
     let fails = log_lines(&h, &t, "f").await;
     assert!(
-        fails
-            .iter()
-            .any(|l| l.contains("unable to open database file")),
+        fails.iter().any(|l| l.contains("typo.db cannot be opened")),
         "{fails:?}"
     );
     assert!(!missing.exists());

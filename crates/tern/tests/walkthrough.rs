@@ -96,6 +96,17 @@ fn tern_serve(root: &std::path::Path, db: Option<&str>) -> Tern {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("TERN_LOG", "warn")
+        // The README's step 1: the legacy API and database on this machine
+        // are allowed explicitly, and Tern's own address by its exact port
+        // (the scripts of step 4b fetch their token from it).
+        .env(
+            "TERN_NETWORK__ALLOW",
+            format!("[\"127.0.0.1\", \"127.0.0.1:{port}\"]"),
+        )
+        .env(
+            "TERN_NETWORK__SQLITE_DIRS",
+            format!("[\"{}\"]", root.display()),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -1,62 +1,15 @@
-//! Outbound HTTP for `request`, `fetch` and `axios` (reqwest), restricted by the
-//! [`NetworkPolicy`] on the first request and on every redirect.
-
-use std::sync::Arc;
+//! Outbound HTTP for `request`, `fetch` and `axios`, through the server's
+//! [`Network`]: every hop, redirects included, connects only to an address
+//! the policy allows.
 
 use base64::Engine;
 use serde_json::{Value, json};
+use tern_net::{Network, SendError};
 
 use super::io::OpError;
-use crate::NetworkPolicy;
 
 /// Maximum redirects followed.
 const MAX_REDIRECTS: usize = 10;
-
-/// The two clients of one call: following redirects or not.
-pub(crate) struct Clients {
-    follow: reqwest::Client,
-    no_follow: reqwest::Client,
-}
-
-impl Clients {
-    /// Builds both clients; proxies from the environment are ignored.
-    pub fn new(policy: Arc<NetworkPolicy>) -> Result<Self, String> {
-        let redirect = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS {
-                return attempt.error("too many redirects");
-            }
-            if policy.allows_url(attempt.url()) {
-                attempt.follow()
-            } else {
-                let msg = format!(
-                    "redirect to {} is not allowed by the script sandbox policy",
-                    attempt.url()
-                );
-                attempt.error(msg)
-            }
-        });
-        let build = |redirect| {
-            reqwest::Client::builder()
-                .redirect(redirect)
-                .no_proxy()
-                .build()
-                .map_err(|e| format!("cannot build HTTP client: {e}"))
-        };
-        Ok(Clients {
-            follow: build(redirect)?,
-            no_follow: build(reqwest::redirect::Policy::none())?,
-        })
-    }
-
-    /// The client to use.
-    pub fn get(&self, follow_redirects: bool) -> reqwest::Client {
-        if follow_redirects {
-            self.follow.clone()
-        } else {
-            self.no_follow.clone()
-        }
-    }
-}
 
 /// One request as described by the prelude.
 pub(crate) struct HttpRequest {
@@ -65,6 +18,7 @@ pub(crate) struct HttpRequest {
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
     timeout_ms: Option<u64>,
+    follow: bool,
 }
 
 impl HttpRequest {
@@ -106,12 +60,17 @@ impl HttpRequest {
             .and_then(Value::as_f64)
             .filter(|t| t.is_finite() && *t > 0.0)
             .map(|t| t as u64);
+        let follow = v
+            .get("followRedirects")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
         Ok(HttpRequest {
             method,
             url,
             headers,
             body,
             timeout_ms,
+            follow,
         })
     }
 }
@@ -119,30 +78,33 @@ impl HttpRequest {
 /// Sends the request; the response is `{status, statusText, url, headers, body}` with the
 /// body base64-encoded and at most `limit` bytes.
 pub(crate) async fn send(
-    client: reqwest::Client,
-    policy: Arc<NetworkPolicy>,
+    network: Network,
     req: HttpRequest,
     limit: usize,
 ) -> Result<Value, OpError> {
     let host = req.url.host_str().unwrap_or("").to_owned();
     let port = req.url.port_or_known_default().unwrap_or(0);
-    if !policy.allows_url(&req.url) {
-        return Err(OpError::not_allowed(&host, port));
-    }
-    let mut builder = client.request(req.method, req.url);
+    let mut headers = reqwest::header::HeaderMap::new();
     for (k, v) in &req.headers {
-        builder = builder.header(k.as_str(), v.as_str());
+        let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+            .map_err(|e| OpError::new(format!("invalid header name {k}: {e}")))?;
+        let value = reqwest::header::HeaderValue::from_str(v)
+            .map_err(|e| OpError::new(format!("invalid value of header {k}: {e}")))?;
+        headers.append(name, value);
     }
-    if let Some(body) = req.body {
-        builder = builder.body(body);
-    }
-    if let Some(ms) = req.timeout_ms {
-        builder = builder.timeout(std::time::Duration::from_millis(ms));
-    }
-    let mut resp = builder
-        .send()
+    let request = tern_net::Request {
+        method: req.method,
+        url: req.url,
+        headers,
+        body: req.body,
+        timeout: req.timeout_ms.map(std::time::Duration::from_millis),
+    };
+    let max_redirects = if req.follow { MAX_REDIRECTS } else { 0 };
+    let mut resp = network
+        .http()
+        .send(request, max_redirects)
         .await
-        .map_err(|e| http_error(&e, &host, port))?;
+        .map_err(|e| send_error(&e, &host, port))?;
     let status = resp.status();
     let headers: Vec<Value> = resp
         .headers()
@@ -154,7 +116,7 @@ pub(crate) async fn send(
     while let Some(chunk) = resp
         .chunk()
         .await
-        .map_err(|e| http_error(&e, &host, port))?
+        .map_err(|e| send_error(&SendError::Http(e), &host, port))?
     {
         if body.len() + chunk.len() > limit {
             return Err(OpError::new(format!(
@@ -173,24 +135,17 @@ pub(crate) async fn send(
     }))
 }
 
-fn http_error(e: &reqwest::Error, host: &str, port: u16) -> OpError {
-    let mut msg = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
+fn send_error(e: &SendError, host: &str, port: u16) -> OpError {
+    if let SendError::Refused(r) = e {
+        return OpError::refused(r);
     }
-    let code = if e.is_timeout() {
-        "ETIMEDOUT"
-    } else if e.is_connect() {
-        "ECONNREFUSED"
-    } else if e.is_redirect() {
-        "EREDIRECT"
-    } else {
-        "EHTTP"
+    let code = match e {
+        SendError::TooManyRedirects(_) | SendError::Invalid(_) => "EREDIRECT",
+        e if e.is_timeout() => "ETIMEDOUT",
+        e if e.is_connect() => "ECONNREFUSED",
+        _ => "EHTTP",
     };
-    OpError::new(msg)
+    OpError::new(e.to_string())
         .with("code", code)
         .with("address", host)
         .with("port", port)

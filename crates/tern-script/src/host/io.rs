@@ -3,7 +3,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -12,7 +11,7 @@ use tokio::runtime::Handle;
 use tokio::task::AbortHandle;
 
 use super::{bcrypt, http, sql};
-use crate::{NetworkPolicy, ScriptEnv};
+use crate::{Network, ScriptEnv};
 
 /// Upper bound on buffered HTTP response bodies, whatever the memory limit.
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -46,12 +45,13 @@ impl OpError {
         self
     }
 
-    /// The error refused by the network policy.
-    pub fn not_allowed(host: &str, port: u16) -> Self {
-        OpError::new(format!(
-            "network access to {host}:{port} is not allowed by the script sandbox policy"
-        ))
-        .with("code", "ENOTALLOWED")
+    /// A connection the network policy refused; the message names the
+    /// setting that would allow it.
+    pub fn refused(r: &tern_net::Refusal) -> Self {
+        OpError::new(r.to_string())
+            .with("code", "ENOTALLOWED")
+            .with("address", r.addr.ip().to_string())
+            .with("port", r.addr.port())
     }
 
     fn to_json(&self) -> String {
@@ -91,12 +91,11 @@ pub(crate) struct Io {
     handle: Handle,
     tx: mpsc::Sender<Completion>,
     deadline: Instant,
-    policy: Arc<NetworkPolicy>,
+    network: Network,
     body_limit: usize,
     next_id: u64,
     in_flight: HashSet<u64>,
     tasks: Vec<AbortHandle>,
-    http: Option<http::Clients>,
     dbs: HashMap<u64, sql::DbHandle>,
 }
 
@@ -112,12 +111,11 @@ impl Io {
             handle,
             tx,
             deadline,
-            policy: Arc::new(env.network.clone()),
+            network: env.network.clone(),
             body_limit: env.limits.memory_bytes.min(MAX_BODY_BYTES),
             next_id: 0,
             in_flight: HashSet::new(),
             tasks: Vec::new(),
-            http: None,
             dbs: HashMap::new(),
         }
     }
@@ -192,15 +190,10 @@ impl Io {
             serde_json::from_str(payload).map_err(|e| format!("invalid {kind} request: {e}"))?;
         match kind {
             "http" => {
-                let follow = payload
-                    .get("followRedirects")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(true);
-                let client = self.http_client(follow)?;
                 let request = http::HttpRequest::from_json(&payload)?;
-                let policy = self.policy.clone();
+                let network = self.network.clone();
                 let limit = self.body_limit;
-                Ok(self.spawn(http::send(client, policy, request, limit)))
+                Ok(self.spawn(http::send(network, request, limit)))
             }
             "bcrypt.hash" | "bcrypt.compare" => {
                 let a = str_field(&payload, "a")?;
@@ -268,7 +261,7 @@ impl Io {
         let (handle, worker) = sql::DbHandle::new(
             driver,
             config,
-            self.policy.clone(),
+            self.network.clone(),
             self.tx.clone(),
             tokio::time::Instant::from_std(self.deadline),
         );
@@ -276,16 +269,6 @@ impl Io {
         self.tasks.push(task.abort_handle());
         self.dbs.insert(id, handle);
         Ok(id)
-    }
-
-    fn http_client(&mut self, follow: bool) -> Result<reqwest::Client, String> {
-        if self.http.is_none() {
-            self.http = Some(http::Clients::new(self.policy.clone())?);
-        }
-        match &self.http {
-            Some(c) => Ok(c.get(follow)),
-            None => Err("HTTP client unavailable".into()),
-        }
     }
 }
 

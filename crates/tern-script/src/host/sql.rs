@@ -1,7 +1,6 @@
 //! Database connections shared by `mysql` and `pg`: parameter values, connection
 //! settings, and the per-connection worker task that runs commands in order.
 
-use std::sync::Arc;
 use std::sync::mpsc;
 
 use base64::Engine;
@@ -10,7 +9,7 @@ use tokio::sync::mpsc as tmpsc;
 
 use super::io::{Completion, OpError};
 use super::{mysql, pg};
-use crate::NetworkPolicy;
+use crate::Network;
 
 /// Which client library the script uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,7 +264,7 @@ impl DbHandle {
     pub fn new(
         driver: Driver,
         config: Value,
-        policy: Arc<NetworkPolicy>,
+        network: Network,
         done: mpsc::Sender<Completion>,
         deadline: tokio::time::Instant,
     ) -> (
@@ -273,7 +272,7 @@ impl DbHandle {
         impl std::future::Future<Output = ()> + Send + 'static,
     ) {
         let (tx, rx) = tmpsc::unbounded_channel();
-        let worker = run_worker(driver, config, policy, rx, done, deadline);
+        let worker = run_worker(driver, config, network, rx, done, deadline);
         (DbHandle { tx }, worker)
     }
 
@@ -286,7 +285,7 @@ impl DbHandle {
 async fn run_worker(
     driver: Driver,
     config: Value,
-    policy: Arc<NetworkPolicy>,
+    network: Network,
     mut rx: tmpsc::UnboundedReceiver<DbCmd>,
     done: mpsc::Sender<Completion>,
     deadline: tokio::time::Instant,
@@ -303,7 +302,7 @@ async fn run_worker(
                     ended,
                     driver,
                     &config,
-                    &policy,
+                    &network,
                     deadline,
                 )
                 .await
@@ -317,7 +316,7 @@ async fn run_worker(
                     ended,
                     driver,
                     &config,
-                    &policy,
+                    &network,
                     deadline,
                 )
                 .await
@@ -371,7 +370,7 @@ async fn ensure<'c>(
     ended: bool,
     driver: Driver,
     config: &Value,
-    policy: &NetworkPolicy,
+    network: &Network,
     deadline: tokio::time::Instant,
 ) -> Result<&'c mut Conn, OpError> {
     if ended {
@@ -384,13 +383,34 @@ async fn ensure<'c>(
     if conn.is_none() {
         let opened = async {
             let cfg = DbConfig::from_json(driver, config)?;
-            if !policy.is_allowed(&cfg.host, cfg.port) {
-                return Err(OpError::not_allowed(&cfg.host, cfg.port));
+            // Resolved and checked here; the driver connects to a checked
+            // address, never resolving the name again (no DNS rebinding).
+            // TLS (`ssl`) is `require`, which checks no host name.
+            let addrs = network
+                .resolve(&cfg.host, cfg.port)
+                .await
+                .map_err(|e| match e {
+                    tern_net::ResolveError::Refused(r) => OpError::refused(&r),
+                    tern_net::ResolveError::Lookup(m) => OpError::new(m)
+                        .with("code", "ENOTFOUND")
+                        .with("hostname", cfg.host.clone()),
+                })?;
+            let mut last = None;
+            for addr in addrs {
+                let pinned = DbConfig {
+                    host: addr.ip().to_string(),
+                    ..cfg.clone()
+                };
+                let opened = match driver {
+                    Driver::MySql => mysql::connect(&pinned).await.map(Conn::My),
+                    Driver::Pg => pg::connect(&pinned).await.map(Conn::Pg),
+                };
+                match opened {
+                    Ok(c) => return Ok(c),
+                    Err(e) => last = Some(e),
+                }
             }
-            match driver {
-                Driver::MySql => mysql::connect(&cfg).await.map(Conn::My),
-                Driver::Pg => pg::connect(&cfg).await.map(Conn::Pg),
-            }
+            Err(last.unwrap_or_else(|| OpError::new("no address to connect to")))
         };
         let result = match tokio::time::timeout_at(deadline, opened).await {
             Ok(r) => r,

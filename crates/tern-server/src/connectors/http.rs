@@ -38,6 +38,9 @@ use tokio::sync::Mutex;
 
 use super::TokenSource;
 
+/// Redirects followed per call (each hop checked by the network policy).
+const MAX_REDIRECTS: usize = 5;
+
 /// Profile fields a `profile_map` may fill (plus `app_metadata.*`, `user_metadata.*`).
 const TARGETS: &[&str] = &[
     "user_id",
@@ -262,7 +265,7 @@ pub struct HttpConnector {
     config: HttpConfig,
     base: String,
     secret: String,
-    http: reqwest::Client,
+    network: tern_net::Network,
     tokens: Arc<dyn TokenSource>,
     token: Mutex<Option<(String, Instant)>>,
     breaker: std::sync::Mutex<Breaker>,
@@ -280,14 +283,14 @@ impl HttpConnector {
     pub fn new(
         config: HttpConfig,
         secret: String,
-        http: reqwest::Client,
+        network: tern_net::Network,
         tokens: Arc<dyn TokenSource>,
     ) -> Self {
         Self {
             base: config.base_url.trim_end_matches('/').to_string(),
             config,
             secret,
-            http,
+            network,
             tokens,
             token: Mutex::new(None),
             breaker: std::sync::Mutex::new(Breaker::default()),
@@ -381,15 +384,26 @@ impl HttpConnector {
                 last_error = format!("no answer within timeout_ms = {}", self.config.timeout_ms);
                 break;
             }
-            let mut req = self
-                .http
-                .request(method.clone(), url)
-                .bearer_auth(&token)
-                .timeout(remaining);
+            let mut req = tern_net::Request::new(
+                method.clone(),
+                reqwest::Url::parse(url)
+                    .map_err(|e| LegacyError(format!("the connector URL {url} is invalid: {e}")))?,
+            );
+            req.timeout = Some(remaining);
+            req.headers.insert(
+                reqwest::header::AUTHORIZATION,
+                reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+                    .map_err(|e| LegacyError(format!("unusable token: {e}")))?,
+            );
             if let Some(b) = &body {
-                req = req.json(b);
+                req.headers.insert(
+                    reqwest::header::CONTENT_TYPE,
+                    reqwest::header::HeaderValue::from_static("application/json"),
+                );
+                req.body = Some(b.to_string().into_bytes());
             }
-            match req.send().await {
+            // Every hop, redirects included, is checked by the network policy.
+            match self.network.http().send(req, MAX_REDIRECTS).await {
                 Ok(resp) if resp.status().is_server_error() => {
                     last_error = format!("{} answered {}", url_path(url), resp.status());
                 }
@@ -433,6 +447,14 @@ impl HttpConnector {
                         token_refused,
                         body,
                     });
+                }
+                // A refused destination is the operator's decision: no retry,
+                // and the circuit is not the place to remember it.
+                Err(tern_net::SendError::Refused(r)) => {
+                    return Err(LegacyError(format!(
+                        "the legacy API at {} cannot be called: {r}",
+                        self.base
+                    )));
                 }
                 Err(e) if e.is_timeout() => {
                     last_error =
@@ -496,18 +518,13 @@ fn url_path(url: &str) -> String {
     reqwest::Url::parse(url).map_or_else(|_| url.to_string(), |u| u.path().to_string())
 }
 
-fn transport_error(e: &reqwest::Error) -> String {
-    let mut msg = if e.is_connect() {
-        "cannot connect".to_string()
+fn transport_error(e: &tern_net::SendError) -> String {
+    let what = if e.is_connect() {
+        "cannot connect"
     } else {
-        "request failed".to_string()
+        "request failed"
     };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg = format!("{msg}: {s}");
-        source = s.source();
-    }
-    msg
+    format!("{what}: {e}")
 }
 
 #[async_trait::async_trait]

@@ -112,7 +112,7 @@ type Cached<T> = (String, Arc<T>);
 pub struct Dispatcher {
     scripts: Arc<dyn LegacySource>,
     tokens: Arc<dyn TokenSource>,
-    http_client: reqwest::Client,
+    network: tern_net::Network,
     http: std::sync::Mutex<HashMap<String, Cached<http::HttpConnector>>>,
     sql: Arc<sql::SqlConnectors>,
 }
@@ -122,25 +122,24 @@ impl Dispatcher {
     pub fn new(
         scripts: Arc<dyn LegacySource>,
         sql: sql::SqlConnectors,
+        network: tern_net::Network,
         state: Weak<Inner>,
     ) -> Self {
-        Self::with_tokens(scripts, sql, Arc::new(OwnTokens(state)))
+        Self::with_tokens(scripts, sql, network, Arc::new(OwnTokens(state)))
     }
 
     /// With another token source.
     pub fn with_tokens(
         scripts: Arc<dyn LegacySource>,
         sql: sql::SqlConnectors,
+        network: tern_net::Network,
         tokens: Arc<dyn TokenSource>,
     ) -> Self {
         Self {
             scripts,
             tokens,
-            // No proxy from the environment: the legacy API is reached directly.
-            http_client: reqwest::Client::builder()
-                .no_proxy()
-                .build()
-                .unwrap_or_default(),
+            // The HTTP connector connects only where the network policy allows.
+            network,
             http: std::sync::Mutex::new(HashMap::new()),
             sql: Arc::new(sql),
         }
@@ -164,7 +163,7 @@ impl Dispatcher {
         let conn = Arc::new(http::HttpConnector::new(
             config,
             secret,
-            self.http_client.clone(),
+            self.network.clone(),
             self.tokens.clone(),
         ));
         cache.insert(c.id.clone(), (key, conn.clone()));

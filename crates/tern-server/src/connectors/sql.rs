@@ -28,7 +28,10 @@
 //!   sessions are read-only as well (SQLite opened read-only, PostgreSQL
 //!   `default_transaction_read_only`, MySQL `SET SESSION TRANSACTION READ
 //!   ONLY`); with it, grant that account UPDATE on the one column it sets.
-//!   The host must be allowed by `scripts.allowed_hosts` when that is set.
+//!   The database is reached only where the network policy allows
+//!   (`network.allow`; the address is checked at every connect), a SQLite
+//!   file only under `network.sqlite_dirs` and never Tern's own data; a
+//!   query-string `host`, `hostaddr`, `port` or `socket` is refused.
 //! - `lookup_query`: one `SELECT`, run as written with the login identifier
 //!   (email or username, trimmed) bound as `:identifier` — or the engine's
 //!   own placeholder: `?` (MySQL, SQLite) or `$1` (PostgreSQL). `:identifier`
@@ -77,9 +80,49 @@ use self::db::{Cell, Db, Row};
 use self::statement::Param;
 
 /// Check an `options.tern_connector` of type `sql`; the message names the
-/// offending field.
+/// offending field. A password written in clear in the DSN is refused: it
+/// would be stored unsealed and answered by `GET /connections`.
 pub fn validate(config: &Value) -> Result<(), String> {
-    config::parse(config).map(|_| ())
+    let parsed = config::parse(config)?;
+    if dsn_password(&parsed.dsn).is_some_and(|p| !is_reference(p)) {
+        return Err(format!(
+            "{FIELD}.dsn holds a password in clear; put it in options.configuration (sealed at rest, answered masked) and write ${{configuration.KEY}} in its place, e.g. postgres://user:${{configuration.DB_PASSWORD}}@host/db"
+        ));
+    }
+    Ok(())
+}
+
+/// The password part of a URL DSN, as written.
+fn dsn_password(dsn: &str) -> Option<&str> {
+    let (_, rest) = dsn.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (_, password) = userinfo.split_once(':')?;
+    Some(password).filter(|p| !p.is_empty())
+}
+
+fn is_reference(text: &str) -> bool {
+    text.strip_prefix("${configuration.")
+        .and_then(|r| r.strip_suffix('}'))
+        .is_some_and(|key| !key.is_empty() && !key.contains(['$', '{', '}']))
+}
+
+/// A connector's settings as answered: a DSN password written in clear
+/// (stored before such DSNs were refused) replaced by `mask`.
+pub fn mask_settings(settings: &mut Value, mask: &str) {
+    if settings.get("type").and_then(Value::as_str) != Some("sql") {
+        return;
+    }
+    let Some(Value::String(dsn)) = settings.get_mut("dsn") else {
+        return;
+    };
+    if let Some(pw) = dsn_password(dsn).filter(|p| !is_reference(p)) {
+        let (scheme, rest) = dsn.split_once("://").unwrap_or_default();
+        let at = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(at);
+        let masked = authority.replacen(&format!(":{pw}@"), &format!(":{mask}@"), 1);
+        *dsn = format!("{scheme}://{masked}{tail}");
+    }
 }
 
 /// One configured legacy database.
@@ -99,25 +142,23 @@ impl SqlConnector {
     /// A connector for this configuration; `configuration` is the
     /// connection's `options.configuration` (for `${configuration.KEY}` in
     /// the DSN). Nothing is connected until the first login.
-    pub async fn new(
+    pub fn new(
         config: &Value,
         configuration: &BTreeMap<String, String>,
-    ) -> Result<Self, String> {
-        Self::build(config, configuration, None)
-    }
-
-    fn build(
-        config: &Value,
-        configuration: &BTreeMap<String, String>,
-        allowed_hosts: Option<&[String]>,
+        network: &tern_net::Network,
+        sqlite_dirs: &tern_net::SqliteDirs,
     ) -> Result<Self, String> {
         let config = config::parse(config)?;
         let dsn = config::resolve_dsn(&config, configuration)?;
         let (shown, hidden) = mask(&dsn, config.backend);
-        if let Some(allowed) = allowed_hosts {
-            check_host(&dsn, config.backend, allowed, &shown)?;
-        }
-        let db = Db::open(config.backend, &dsn, config.mark_migrated.is_some()).map_err(|e| {
+        let db = Db::open(
+            config.backend,
+            &dsn,
+            config.mark_migrated.is_some(),
+            network,
+            sqlite_dirs,
+        )
+        .map_err(|e| {
             format!(
                 "{FIELD}.dsn cannot be used ({shown}): {}",
                 scrub(&e, &hidden)
@@ -440,32 +481,6 @@ fn scrub(message: &str, hidden: &[String]) -> String {
         .fold(message.to_string(), |m, h| m.replace(h.as_str(), "***"))
 }
 
-/// `scripts.allowed_hosts` (`host` or `host:port`) bounds where a
-/// connection's settings may make Tern connect, connectors included.
-fn check_host(dsn: &str, backend: Backend, allowed: &[String], shown: &str) -> Result<(), String> {
-    let default_port = match backend {
-        Backend::Sqlite => return Ok(()),
-        Backend::Postgres => 5432,
-        Backend::MySql => 3306,
-    };
-    let url = url::Url::parse(dsn).map_err(|_| format!("{FIELD}.dsn is not a valid URL"))?;
-    let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
-    let port = url.port().unwrap_or(default_port);
-    let ok = allowed.iter().any(|a| match a.rsplit_once(':') {
-        Some((h, p)) if p.parse::<u16>().is_ok() => {
-            h.eq_ignore_ascii_case(host) && p.parse() == Ok(port)
-        }
-        _ => a.eq_ignore_ascii_case(host),
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{FIELD}.dsn ({shown}) names {host}:{port}, which scripts.allowed_hosts does not allow"
-        ))
-    }
-}
-
 /// The connection's `options.configuration` values.
 pub fn configuration(connection: &Connection) -> BTreeMap<String, String> {
     connection
@@ -487,18 +502,24 @@ type ConnectionKey = (String, String);
 /// its settings stay the same and rebuilt (new pool) when they change.
 pub struct SqlConnectors {
     policy: HashPolicy,
-    allowed_hosts: Option<Vec<String>>,
+    network: tern_net::Network,
+    sqlite_dirs: tern_net::SqliteDirs,
     /// Connection → (settings it was built from, connector).
     cache: Mutex<HashMap<ConnectionKey, (String, Arc<SqlConnector>)>>,
 }
 
 impl SqlConnectors {
     /// `policy` times unknown users and bounds legacy hash costs;
-    /// `allowed_hosts` is `scripts.allowed_hosts`.
-    pub fn new(policy: HashPolicy, allowed_hosts: Option<Vec<String>>) -> Self {
+    /// `network` and `sqlite_dirs` bound what a DSN may reach.
+    pub fn new(
+        policy: HashPolicy,
+        network: tern_net::Network,
+        sqlite_dirs: tern_net::SqliteDirs,
+    ) -> Self {
         Self {
             policy,
-            allowed_hosts,
+            network,
+            sqlite_dirs,
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -522,7 +543,7 @@ impl SqlConnectors {
         {
             return Ok(c);
         }
-        let connector = SqlConnector::build(settings, &values, self.allowed_hosts.as_deref())
+        let connector = SqlConnector::new(settings, &values, &self.network, &self.sqlite_dirs)
             .map_err(|e| LegacyError(format!("SQL connector: {e}")))?
             .with_dummy_policy(self.policy);
         let connector = Arc::new(connector);
@@ -591,14 +612,29 @@ mod tests {
     }
 
     #[test]
-    fn allowed_hosts_bound_the_dsn() {
-        let allowed = vec!["db.internal".to_string(), "10.0.0.5:6432".to_string()];
-        let ok = |dsn: &str, b| check_host(dsn, b, &allowed, "x").is_ok();
-        assert!(ok("postgres://u@db.internal/x", Backend::Postgres));
-        assert!(ok("postgres://u@10.0.0.5:6432/x", Backend::Postgres));
-        assert!(!ok("postgres://u@10.0.0.5/x", Backend::Postgres));
-        assert!(!ok("mysql://u@127.0.0.1/x", Backend::MySql));
-        assert!(ok("sqlite:/tmp/x.db", Backend::Sqlite));
+    fn clear_dsn_passwords_are_refused_and_masked() {
+        let cfg = |dsn: &str| {
+            serde_json::json!({"type": "sql", "dsn": dsn,
+                "lookup_query": "SELECT id, email, pw FROM users WHERE email = :identifier",
+                "columns": {"user_id": "id", "email": "email", "password_hash": "pw"}})
+        };
+        let e = validate(&cfg("postgres://ro:s3cret@db.example/x")).unwrap_err();
+        assert!(e.contains("${configuration.KEY}"), "{e}");
+        assert!(validate(&cfg("postgres://ro:${configuration.PW}@db.example/x")).is_ok());
+        assert!(validate(&cfg("postgres://ro@db.example/x")).is_ok());
+        assert!(validate(&cfg("mysql://ro:a${configuration.PW}@db.example/x")).is_err());
+        let mut stored = cfg("postgres://ro:s3cret@db.example:5432/x?sslmode=require");
+        mask_settings(&mut stored, "********");
+        assert_eq!(
+            stored["dsn"],
+            "postgres://ro:********@db.example:5432/x?sslmode=require"
+        );
+        let mut reference = cfg("postgres://ro:${configuration.PW}@db.example/x");
+        mask_settings(&mut reference, "********");
+        assert_eq!(
+            reference["dsn"],
+            "postgres://ro:${configuration.PW}@db.example/x"
+        );
     }
 
     #[test]

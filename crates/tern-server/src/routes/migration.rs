@@ -229,7 +229,7 @@ fn redact(v: &mut Value, secrets: &[String]) {
     operation_id = "try_connection_script",
     tag = "connections",
     summary = "Run a custom-database script with given inputs (Tern extension)",
-    description = "Runs the connection's script (or `script`, a replacement source) in the same sandbox, with the same limits, as logins do, and answers what it called back with, its console output and how long it took. Inputs are `args` (the arguments before `callback`) or named: login `email` (or `username`), `password`; get_user and verify `email`; create `user`; change_password `email`, `newPassword`; delete `id`; change_email `email`, `newEmail`, `verified`. `configuration` values replace the stored ones for this run (`********` keeps a stored value). Stored configuration values are masked in the answer. Nothing is stored.",
+    description = "Runs the connection's script (or `script`, a replacement source) in the same sandbox, with the same limits, as logins do, and answers what it called back with, its console output and how long it took. Inputs are `args` (the arguments before `callback`) or named: login `email` (or `username`), `password`; get_user and verify `email`; create `user`; change_password `email`, `newPassword`; delete `id`; change_email `email`, `newEmail`, `verified`. `configuration` values replace the stored ones for this run (`********` keeps a stored value). Literal occurrences of stored configuration values are masked in the answer; that is no protection against a script that encodes them, so this scope gives access to the connection's configuration. Nothing is stored.",
     params(
         ("id" = String, Path, description = "The connection id."),
         ("name" = String, Path, description = "`login`, `get_user`, `create`, `verify`, `change_password`, `delete` or `change_email`."),
@@ -242,7 +242,7 @@ fn redact(v: &mut Value, secrets: &[String]) {
         (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
-    security(("bearerAuth" = ["update:connections"])),
+    security(("bearerAuth" = ["execute:connection_scripts"])),
 )]
 pub async fn try_script(
     State(s): State<AppState>,
@@ -250,7 +250,9 @@ pub async fn try_script(
     Path((id, name)): Path<(String, String)>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(&["update:connections"])?;
+    // Its own scope: a script run with the stored configuration can return
+    // or send any configuration value (the masking below is cosmetic).
+    caller.require(&["execute:connection_scripts"])?;
     let script = script_name(&name).ok_or_else(|| {
         ApiError::not_found(
             "inexistent_script",

@@ -96,6 +96,13 @@ impl Harness {
         // Cheap argon2 parameters keep the suite fast; production defaults are tested in tern-hash.
         config.password_hash.argon2_memory_kib = 1024;
         config.password_hash.argon2_iterations = 1;
+        // The legacy systems tests run (APIs, PostgreSQL, MariaDB, SQLite
+        // files) live on this machine: allowed explicitly, as an operator
+        // allows a legacy system on a private network. Tern's own port stays
+        // refused (it needs a rule naming it exactly); security tests clear
+        // these to test the defaults.
+        config.network.allow = vec!["127.0.0.1".into(), "::1".into()];
+        config.network.sqlite_dirs = vec![std::env::temp_dir()];
         tweak(&mut config);
         let server = tern_server::start(config).await.expect("server starts");
         let info = server.bootstrap.clone().expect("bootstrap info");

@@ -138,6 +138,25 @@ pub fn parse(config: &Value) -> Result<SqlConfig, String> {
         if url.host_str().is_none_or(str::is_empty) {
             return Err(format!("{FIELD}.dsn must name the database host."));
         }
+        // The drivers let the query string replace the host, address, port
+        // or socket named in the URL; where a DSN connects must be what it
+        // shows (and what the network policy checks).
+        if let Some((key, _)) = url.query_pairs().find(|(k, _)| {
+            matches!(
+                k.to_ascii_lowercase().as_str(),
+                "host" | "hostaddr" | "port" | "socket"
+            )
+        }) {
+            return Err(format!(
+                "{FIELD}.dsn sets \"{key}\" in its query string; name the host and port in the URL itself (postgres://user@host:port/db). A connector never connects to a Unix socket."
+            ));
+        }
+        let host = url.host_str().unwrap_or_default();
+        if urlencoding::decode(host).is_ok_and(|h| h.starts_with('/')) {
+            return Err(format!(
+                "{FIELD}.dsn names a Unix socket ({host}); a connector only connects over the network."
+            ));
+        }
     }
 
     let lookup_sql = text(obj, "lookup_query")?;
@@ -469,6 +488,29 @@ mod tests {
             (
                 with("dsn", json!("postgres:///legacy")),
                 "dsn must name the database host",
+            ),
+            (
+                with("dsn", json!("postgres://u@allowed.host/x?host=127.0.0.1")),
+                "sets \"host\" in its query string",
+            ),
+            (
+                with(
+                    "dsn",
+                    json!("postgres://u@h/x?sslmode=disable&HostAddr=127.0.0.1"),
+                ),
+                "sets \"HostAddr\"",
+            ),
+            (
+                with("dsn", json!("postgres://u@h/x?port=5433")),
+                "sets \"port\"",
+            ),
+            (
+                with("dsn", json!("mysql://u@h/x?socket=/run/mysqld/mysqld.sock")),
+                "sets \"socket\"",
+            ),
+            (
+                with("dsn", json!("postgres://u@%2Fvar%2Frun%2Fpostgresql/x")),
+                "names a Unix socket",
             ),
             (
                 with("dsn", json!("mysql://u@h:99999/x")),

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
 use futures_util::stream::BoxStream;
-use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgValueFormat};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlSslMode};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode, PgValueFormat};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{
     AssertSqlSafe, Column, ColumnIndex, Connection, Decode, Either, Executor, Row as _, SqlSafeStr,
@@ -99,10 +99,24 @@ pub enum PgKind {
     Text,
 }
 
+/// Where a network database is: every new connection resolves `host`
+/// through the network policy and connects to a checked address.
+pub struct Target<O> {
+    network: tern_net::Network,
+    host: String,
+    port: u16,
+    /// The options with the host replaced by a checked address (or kept,
+    /// when TLS verifies the host name: the certificate then binds the
+    /// connection to the name that was checked).
+    pin: fn(&O, &str) -> O,
+}
+
 /// Up to [`MAX_CONNECTIONS`] connections to one database, opened on demand
 /// and kept while fresh.
 pub struct Conns<C: Connection> {
     options: C::Options,
+    /// `None` for SQLite (a file checked once, when the connector is built).
+    target: Option<Target<C::Options>>,
     /// Run on every new connection (MySQL's read-only session).
     init: Option<&'static str>,
     idle: Mutex<Vec<(C, Instant)>>,
@@ -126,9 +140,14 @@ where
     C: Connection,
     for<'c> &'c mut C: Executor<'c, Database = C::Database>,
 {
-    fn new(options: C::Options, init: Option<&'static str>) -> Self {
+    fn new(
+        options: C::Options,
+        target: Option<Target<C::Options>>,
+        init: Option<&'static str>,
+    ) -> Self {
         Self {
             options,
+            target,
             init,
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(MAX_CONNECTIONS),
@@ -136,7 +155,36 @@ where
     }
 
     async fn connect(&self) -> Result<C, sqlx::Error> {
-        let mut c = C::connect_with(&self.options).await?;
+        let mut c = match &self.target {
+            None => C::connect_with(&self.options).await?,
+            Some(t) => {
+                let addrs = t
+                    .network
+                    .resolve(&t.host, t.port)
+                    .await
+                    .map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
+                let mut last = None;
+                let mut opened = None;
+                for addr in addrs {
+                    match C::connect_with(&(t.pin)(&self.options, &addr.ip().to_string())).await {
+                        Ok(c) => {
+                            opened = Some(c);
+                            break;
+                        }
+                        Err(e) => last = Some(e),
+                    }
+                }
+                match (opened, last) {
+                    (Some(c), _) => c,
+                    (None, Some(e)) => return Err(e),
+                    (None, None) => {
+                        return Err(sqlx::Error::Configuration(
+                            format!("{} has no address", t.host).into(),
+                        ));
+                    }
+                }
+            }
+        };
         if let Some(init) = self.init {
             (&mut c).execute(init).await?;
         }
@@ -206,7 +254,17 @@ impl Db {
     /// are read-only (SQLite opened read-only, PostgreSQL
     /// `default_transaction_read_only`, MySQL `SESSION TRANSACTION READ
     /// ONLY`): the lookup query cannot change the legacy data.
-    pub fn open(backend: Backend, dsn: &str, writable: bool) -> Result<Db, String> {
+    ///
+    /// PostgreSQL and MySQL connect only to addresses `network` allows,
+    /// resolved at each connect; SQLite opens only a file `sqlite_dirs`
+    /// allows (checked here, opened by its canonical path).
+    pub fn open(
+        backend: Backend,
+        dsn: &str,
+        writable: bool,
+        network: &tern_net::Network,
+        sqlite_dirs: &tern_net::SqliteDirs,
+    ) -> Result<Db, String> {
         match backend {
             Backend::Postgres => {
                 let url = url::Url::parse(dsn).map_err(|e| e.to_string())?;
@@ -220,23 +278,55 @@ impl Db {
                 if !writable {
                     opts = opts.options([("default_transaction_read_only", "on")]);
                 }
+                if opts.get_socket().is_some() {
+                    return Err("a Unix socket is not reachable by a connector".into());
+                }
+                let pin: fn(&PgConnectOptions, &str) -> PgConnectOptions =
+                    if matches!(opts.get_ssl_mode(), PgSslMode::VerifyFull) {
+                        |o, _| o.clone()
+                    } else {
+                        |o, ip| o.clone().host(ip)
+                    };
+                let target = Target {
+                    network: network.clone(),
+                    host: opts.get_host().to_string(),
+                    port: opts.get_port(),
+                    pin,
+                };
                 Ok(Db::Pg {
-                    conns: Conns::new(opts, None),
+                    conns: Conns::new(opts, Some(target), None),
                     kinds: Mutex::new(HashMap::new()),
                 })
             }
             Backend::MySql => {
                 let opts = MySqlConnectOptions::from_str(dsn).map_err(|e| e.to_string())?;
+                if opts.get_socket().is_some() {
+                    return Err("a Unix socket is not reachable by a connector".into());
+                }
+                let pin: fn(&MySqlConnectOptions, &str) -> MySqlConnectOptions =
+                    if matches!(opts.get_ssl_mode(), MySqlSslMode::VerifyIdentity) {
+                        |o, _| o.clone()
+                    } else {
+                        |o, ip| o.clone().host(ip)
+                    };
+                let target = Target {
+                    network: network.clone(),
+                    host: opts.get_host().to_string(),
+                    port: opts.get_port(),
+                    pin,
+                };
                 let init = (!writable).then_some("SET SESSION TRANSACTION READ ONLY");
-                Ok(Db::My(Conns::new(opts, init)))
+                Ok(Db::My(Conns::new(opts, Some(target), init)))
             }
             Backend::Sqlite => {
-                let opts = SqliteConnectOptions::from_str(dsn)
-                    .map_err(|e| e.to_string())?
+                let opts = SqliteConnectOptions::from_str(dsn).map_err(|e| e.to_string())?;
+                let path = sqlite_dirs.check(opts.get_filename())?;
+                let opts = opts
+                    .filename(path)
                     // A mistyped path must fail, not create an empty database.
                     .create_if_missing(false)
                     .read_only(!writable);
-                Ok(Db::Lite(Conns::new(opts, None)))
+                Ok(Db::Lite(Conns::new(opts, None, None)))
             }
         }
     }
