@@ -75,6 +75,10 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "read:signing_keys",
     "create:signing_keys",
     "update:signing_keys",
+    "read:attack_protection",
+    "update:attack_protection",
+    "read:anomaly_blocks",
+    "delete:anomaly_blocks",
 ];
 
 /// Errors of the bootstrap.
