@@ -6,6 +6,7 @@
 //! `tern-server` parse requests and call into here; `tern-store` implements
 //! [`store::Store`].
 
+pub mod attack_protection;
 pub mod clock;
 pub mod error;
 pub mod export;

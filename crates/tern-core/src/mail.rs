@@ -16,6 +16,8 @@ pub enum MailKind {
     PasswordReset,
     /// A bulk import job finished (`send_completion_email`).
     ImportCompletion,
+    /// Brute-force protection blocked logins; a link lifts the block.
+    AccountUnblock,
 }
 
 impl MailKind {
@@ -24,6 +26,7 @@ impl MailKind {
         match self {
             Self::PasswordReset => "password_reset",
             Self::ImportCompletion => "import_completion",
+            Self::AccountUnblock => "account_unblock",
         }
     }
 }

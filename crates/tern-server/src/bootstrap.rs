@@ -78,6 +78,10 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     // Tern's own (Auth0 has no script "try" endpoint): running a script with
     // a connection's stored configuration reveals that configuration.
     "execute:connection_scripts",
+    "read:attack_protection",
+    "update:attack_protection",
+    "read:anomaly_blocks",
+    "delete:anomaly_blocks",
 ];
 
 /// Errors of the bootstrap.

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod authorize;
 pub mod body;
 pub mod bootstrap;
+pub mod brute_force;
 pub mod client_ip;
 pub mod client_secret;
 pub mod code_grant;

@@ -12,6 +12,7 @@ use tern_core::login::{Verdict, verify_password};
 use tern_core::model::{Client, Connection, LogEvent, User};
 use tern_hash::StoredHash;
 
+use crate::brute_force;
 use crate::error::OAuthError;
 use crate::metrics::{LoginLabels, SchemeLabels};
 use crate::state::AppState;
@@ -39,6 +40,12 @@ pub enum LoginFailure {
     WrongCredentials,
     /// The user exists and the password is right, but the user is blocked.
     Blocked,
+    /// Brute-force protection blocks this user from this address (Auth0's
+    /// `too_many_attempts`); the password was not looked at.
+    TooManyAttempts,
+    /// More than Auth0's 20 attempts a minute for this user from this
+    /// address; the password was not looked at.
+    TooManyRequests,
     /// The legacy store could not answer; nothing was stored.
     LegacyUnavailable,
     /// A server-side failure (storage, a task that died); details are in the
@@ -52,6 +59,8 @@ impl LoginFailure {
         match self {
             Self::WrongCredentials => "wrong_credentials",
             Self::Blocked => "blocked",
+            Self::TooManyAttempts => "too_many_attempts",
+            Self::TooManyRequests => "too_many_requests",
             Self::LegacyUnavailable => "legacy_unavailable",
             Self::Internal => "error",
         }
@@ -62,6 +71,18 @@ impl From<CoreError> for LoginFailure {
     fn from(e: CoreError) -> Self {
         tracing::error!(error = %e, "login failed on a store error");
         Self::Internal
+    }
+}
+
+/// Auth0's answer to an attempt brute-force protection refuses.
+pub const TOO_MANY_ATTEMPTS: &str = "Your account has been blocked after multiple consecutive login attempts. We've sent you an email with instructions on how to unblock it.";
+
+impl From<brute_force::Refusal> for LoginFailure {
+    fn from(r: brute_force::Refusal) -> Self {
+        match r {
+            brute_force::Refusal::Blocked => Self::TooManyAttempts,
+            brute_force::Refusal::TooFast => Self::TooManyRequests,
+        }
     }
 }
 
@@ -76,6 +97,16 @@ impl From<LoginFailure> for OAuthError {
             LoginFailure::Blocked => {
                 OAuthError::new(StatusCode::UNAUTHORIZED, "unauthorized", "user is blocked")
             }
+            LoginFailure::TooManyAttempts => OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                TOO_MANY_ATTEMPTS,
+            ),
+            LoginFailure::TooManyRequests => OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "Too many login attempts for this user from this address; try again in a minute.",
+            ),
             LoginFailure::LegacyUnavailable => OAuthError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
@@ -161,22 +192,37 @@ async fn authenticate(s: &AppState, a: PasswordLogin<'_>) -> Result<User, LoginF
     ev.connection = Some(a.connection.name.clone());
     ev.connection_id = Some(a.connection.id.clone());
     ev.user_id = user.as_ref().map(|u| u.user_id.clone());
+    // Brute-force protection: only users that exist are counted and blocked.
+    let known = user.clone();
+    let guard = match &known {
+        Some(u) => brute_force::before_attempt(s, a.connection, u, a.ip)
+            .await?
+            .map_err(LoginFailure::from)?,
+        None => None,
+    };
     // Lazy migration: a user Tern does not know (or knows without a password)
     // is checked against the legacy store, and stored on success; with
     // import mode off the legacy store checks every login.
-    let (user, rehash) = if crate::lazy::consults_legacy(s, a.connection, user.as_ref()) {
+    let verified = if crate::lazy::consults_legacy(s, a.connection, user.as_ref()) {
         let started = std::time::Instant::now();
         let migrates = !crate::legacy_ops::authoritative(s, a.connection);
-        let user =
-            crate::lazy::login(s, a.connection, user, a.username, a.password, &mut ev).await?;
-        if migrates {
+        let user = crate::lazy::login(s, a.connection, user, a.username, a.password, &mut ev).await;
+        if migrates && user.is_ok() {
             s.metrics
                 .first_login_seconds
                 .observe(started.elapsed().as_secs_f64());
         }
-        (user, None)
+        user.map(|u| (u, None))
     } else {
-        verify_local(s, user, a.password, &mut ev).await?
+        verify_local(s, user, a.password, &mut ev).await
+    };
+    let (user, rehash) = match (verified, &guard, &known) {
+        (Ok(v), _, _) => v,
+        (Err(LoginFailure::WrongCredentials), Some(guard), Some(known)) => {
+            brute_force::failed(s, guard, a.client, a.connection, known).await?;
+            return Err(LoginFailure::WrongCredentials);
+        }
+        (Err(e), _, _) => return Err(e),
     };
     if user.blocked {
         ev.description = Some("user is blocked".into());
@@ -192,6 +238,9 @@ async fn authenticate(s: &AppState, a: PasswordLogin<'_>) -> Result<User, LoginF
             rehash.as_deref(),
         )
         .await?;
+    if let Some(guard) = &guard {
+        brute_force::succeeded(s, guard, &user).await?;
+    }
     ev.kind = "s".into();
     ev.description = Some(
         if rehash.is_some() {

@@ -40,6 +40,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/dbconnections/signup",
     "/dbconnections/change_password",
     "/lo/reset",
+    "/lo/unblock",
     "/jobs-files/{id}/{name}",
     "/userinfo",
     "/authorize",
@@ -110,6 +111,13 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::reset_page::show,
         routes::reset_page::submit,
         routes::oauth::userinfo,
+        routes::attack_protection::get_brute_force,
+        routes::attack_protection::update_brute_force,
+        routes::user_blocks::get_by_user,
+        routes::user_blocks::delete_by_user,
+        routes::user_blocks::get_by_identifier,
+        routes::user_blocks::delete_by_identifier,
+        routes::unblock_page::unblock,
         routes::tenant_settings::get_settings,
         routes::tenant_settings::update_settings,
         routes::branding::get_branding,
@@ -129,6 +137,8 @@ pub const PUBLIC_PATHS: &[&str] = &[
         (name = "connections", description = "Database connections."),
         (name = "users", description = "Users of database connections."),
         (name = "logs", description = "The tenant log."),
+        (name = "attack-protection", description = "Brute-force protection and suspicious-IP throttling settings."),
+        (name = "user-blocks", description = "Blocks brute-force protection imposed."),
         (name = "tenants", description = "Tenant settings."),
         (name = "branding", description = "The look of the hosted pages."),
         (name = "keys", description = "Token signing keys: rotation and revocation."),
@@ -1870,4 +1880,56 @@ pub struct ResetPasswordForm {
 pub struct TicketParam {
     /// The ticket from the link.
     pub ticket: String,
+}
+
+/// Brute-force protection settings (Auth0's defaults: on, both shields,
+/// per identifier and IP, 10 attempts, no allowlist).
+#[derive(Serialize, ToSchema)]
+pub struct BruteForceSettings {
+    /// Whether brute-force protection is active.
+    pub enabled: Option<bool>,
+    /// `block` (refuse the blocked attempts) and/or `user_notification`
+    /// (mail the user an unblock link).
+    pub shields: Option<Vec<String>>,
+    /// Addresses and CIDR ranges never counted or blocked.
+    pub allowlist: Option<Vec<String>>,
+    /// `count_per_identifier_and_ip` or `count_per_identifier`.
+    pub mode: Option<String>,
+    /// Consecutive failures that block, 1–100.
+    #[schema(minimum = 1, maximum = 100)]
+    pub max_attempts: Option<u32>,
+}
+
+/// One block.
+#[derive(Serialize, ToSchema)]
+pub struct UserBlock {
+    /// The user's email or username.
+    pub identifier: String,
+    /// The blocked address; absent when failures are counted per identifier.
+    pub ip: Option<String>,
+    /// The connection's name.
+    pub connection: String,
+}
+
+/// `GET /user-blocks…`.
+#[derive(Serialize, ToSchema)]
+pub struct UserBlocks {
+    /// The blocks in force.
+    pub blocked_for: Vec<UserBlock>,
+}
+
+/// `?identifier=` of `/user-blocks`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IdentifierParam {
+    /// An email or a username.
+    pub identifier: String,
+}
+
+/// `?consider_brute_force_enablement=` of `/user-blocks`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BlockEnablementParam {
+    /// When true and blocking is off, the list is empty.
+    pub consider_brute_force_enablement: Option<bool>,
 }

@@ -267,4 +267,368 @@ async fn api_limit_after_authentication(b: Backend) {
     h.stop().await;
 }
 
-both_backends!(whose_ip, api_limit_after_authentication);
+const BLOCKED: &str = "Your account has been blocked after multiple consecutive login attempts. We've sent you an email with instructions on how to unblock it.";
+
+/// A server whose X-Forwarded-For from loopback is believed, so one test
+/// can log in from many addresses; with a password client.
+async fn login_server(b: Backend) -> (Harness, String, String, String) {
+    let h = Harness::start_with(b, |c| {
+        c.http.trusted_proxies = vec!["127.0.0.0/8".into()];
+    })
+    .await;
+    let t = h.admin_token().await;
+    let (cid, secret) = h.password_client(&t).await;
+    (h, t, cid, secret)
+}
+
+/// A password grant from `ip`: status and `error`.
+async fn login_from(
+    h: &Harness,
+    (cid, secret): (&str, &str),
+    user: &str,
+    password: &str,
+    ip: &str,
+) -> (StatusCode, Value) {
+    let r = h
+        .http
+        .post(format!("{}/oauth/token", h.base))
+        .header("x-forwarded-for", ip)
+        .json(
+            &json!({"grant_type": "password", "username": user, "password": password,
+            "client_id": cid, "client_secret": secret}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// `n` wrong passwords from `ip`, each answered as a wrong password.
+async fn fail_n(h: &Harness, client: (&str, &str), user: &str, ip: &str, n: usize) {
+    for _ in 0..n {
+        let (s, b) = login_from(h, client, user, "wrong-password", ip).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    }
+}
+
+async fn unblock_mails(h: &Harness) -> Vec<String> {
+    let st = h.state();
+    st.store
+        .list_outbox(st.tid(), 0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == "account_unblock")
+        .map(|m| m.text)
+        .collect()
+}
+
+async fn log_count(h: &Harness, t: &str, kind: &str) -> usize {
+    let (_, logs) = h
+        .api(t, Method::GET, &format!("/logs?q=type:{kind}"), None)
+        .await;
+    logs.as_array().unwrap().len()
+}
+
+async fn brute_force_blocks_and_lifts(b: Backend) {
+    let (h, t, cid, secret) = login_server(b).await;
+    let client = (cid.as_str(), secret.as_str());
+    let (s, settings) = h
+        .api(
+            &t,
+            Method::GET,
+            "/attack-protection/brute-force-protection",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        settings,
+        json!({"enabled": true, "shields": ["block", "user_notification"], "allowlist": [],
+            "mode": "count_per_identifier_and_ip", "max_attempts": 10})
+    );
+    for bad in [
+        json!({"max_attempts": 0}),
+        json!({"max_attempts": 101}),
+        json!({"shields": ["nap"]}),
+    ] {
+        let (s, e) = h
+            .api(
+                &t,
+                Method::PATCH,
+                "/attack-protection/brute-force-protection",
+                Some(bad),
+            )
+            .await;
+        assert_eq!(
+            (s, e["errorCode"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_body")),
+            "{e}"
+        );
+    }
+    let (s, settings) = h
+        .api(
+            &t,
+            Method::PATCH,
+            "/attack-protection/brute-force-protection",
+            Some(json!({"max_attempts": 3})),
+        )
+        .await;
+    assert_eq!(
+        (s, settings["max_attempts"].as_u64()),
+        (StatusCode::OK, Some(3))
+    );
+
+    // At the start of an hour: the unblock mails' hourly throttle is counted below.
+    let now = h.state().now();
+    h.state().clock.advance(3600 - now.rem_euclid(3600));
+    let user = h.create_user(&t, "ann@example.com", "Secret-123").await;
+    let user_id = user["user_id"].as_str().unwrap().to_string();
+    let blocks_path = format!("/user-blocks/{}", urlencoding::encode(&user_id));
+    let (a, other) = ("198.51.100.1", "198.51.100.2");
+
+    // Three failures from one address block it — the right password too.
+    fail_n(&h, client, "ann@example.com", a, 3).await;
+    let (s, e) = login_from(&h, client, "ann@example.com", "Secret-123", a).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        e,
+        json!({"error": "too_many_attempts", "error_description": BLOCKED})
+    );
+    // Only that address.
+    let (s, _) = login_from(&h, client, "ann@example.com", "Secret-123", other).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(log_count(&h, &t, "limit_wc").await, 1);
+    let (s, blocks) = h.api(&t, Method::GET, &blocks_path, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let listed = json!({"blocked_for": [{"identifier": "ann@example.com", "ip": a,
+        "connection": "Username-Password-Authentication"}]});
+    assert_eq!(blocks, listed);
+    let (_, by_identifier) = h
+        .api(
+            &t,
+            Method::GET,
+            "/user-blocks?identifier=Ann@Example.com",
+            None,
+        )
+        .await;
+    assert_eq!(by_identifier, listed);
+
+    // The mailed link lifts it, once.
+    let mails = unblock_mails(&h).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let link = mails[0]
+        .split_whitespace()
+        .find_map(|w| w.find("/lo/unblock?ticket=").map(|i| w[i..].to_string()))
+        .unwrap();
+    let r = h
+        .http
+        .get(format!("{}{link}", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (s, _) = login_from(&h, client, "ann@example.com", "Secret-123", a).await;
+    assert_eq!(s, StatusCode::OK);
+    let r = h
+        .http
+        .get(format!("{}{link}", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "a link works once");
+
+    // Each other way a block lifts.
+    for why in [
+        "DELETE /user-blocks?identifier=",
+        "DELETE /user-blocks/{id}",
+        "30 days",
+    ] {
+        // A minute apart: Auth0's 20 attempts a minute is not what is tested here.
+        h.state().clock.advance(61);
+        fail_n(&h, client, "ann@example.com", a, 3).await;
+        let (s, _) = login_from(&h, client, "ann@example.com", "Secret-123", a).await;
+        assert_eq!(
+            s,
+            StatusCode::TOO_MANY_REQUESTS,
+            "blocked again before: {why}"
+        );
+        match why {
+            "30 days" => h.state().clock.advance(30 * 86_400 + 1),
+            "DELETE /user-blocks/{id}" => {
+                let (s, _) = h.api(&t, Method::DELETE, &blocks_path, None).await;
+                assert_eq!(s, StatusCode::NO_CONTENT);
+            }
+            _ => {
+                let (s, _) = h
+                    .api(
+                        &t,
+                        Method::DELETE,
+                        "/user-blocks?identifier=ann@example.com",
+                        None,
+                    )
+                    .await;
+                assert_eq!(s, StatusCode::NO_CONTENT);
+            }
+        }
+        let (s, b) = login_from(&h, client, "ann@example.com", "Secret-123", a).await;
+        assert_eq!(s, StatusCode::OK, "{why}: {b}");
+    }
+    // A new password lifts it too.
+    h.state().clock.advance(61);
+    fail_n(&h, client, "ann@example.com", a, 3).await;
+    let (s, _) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &format!("/users/{}", urlencoding::encode(&user_id)),
+            Some(json!({"password": "Another-456"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = login_from(&h, client, "ann@example.com", "Another-456", a).await;
+    assert_eq!(s, StatusCode::OK, "a new password lifts the block");
+    let (_, blocks) = h.api(&t, Method::GET, &blocks_path, None).await;
+    assert_eq!(blocks, json!({"blocked_for": []}));
+
+    // One limit_wc per block; the refused attempts wrote nothing. One
+    // unblock mail per user per hour (the 30-day jump opened a new hour).
+    assert_eq!(log_count(&h, &t, "limit_wc").await, 5);
+    assert_eq!(unblock_mails(&h).await.len(), 2);
+    h.stop().await;
+}
+
+async fn brute_force_follows_the_settings(b: Backend) {
+    let (h, t, cid, secret) = login_server(b).await;
+    let client = (cid.as_str(), secret.as_str());
+    h.create_user(&t, "bob@example.com", "Secret-123").await;
+    let patch = |body: Value| {
+        let t = t.clone();
+        let h = &h;
+        async move {
+            let (s, e) = h
+                .api(
+                    &t,
+                    Method::PATCH,
+                    "/attack-protection/brute-force-protection",
+                    Some(body),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{e}");
+        }
+    };
+    let blocked = |ip: &'static str| {
+        let h = &h;
+        async move {
+            login_from(h, client, "bob@example.com", "Secret-123", ip)
+                .await
+                .0
+                == StatusCode::TOO_MANY_REQUESTS
+        }
+    };
+    patch(json!({"max_attempts": 2, "mode": "count_per_identifier"})).await;
+    fail_n(&h, client, "bob@example.com", "198.51.100.1", 2).await;
+    assert!(
+        blocked("203.0.113.9").await,
+        "per identifier: from every address"
+    );
+    let (_, blocks) = h
+        .api(
+            &t,
+            Method::GET,
+            "/user-blocks?identifier=bob@example.com",
+            None,
+        )
+        .await;
+    assert_eq!(
+        blocks["blocked_for"][0].get("ip"),
+        None,
+        "no IP per identifier"
+    );
+    // Blocking off: nothing refused, and the list says so when asked to.
+    patch(json!({"shields": ["user_notification"]})).await;
+    assert!(!blocked("203.0.113.9").await);
+    let (_, blocks) = h
+        .api(
+            &t,
+            Method::GET,
+            "/user-blocks?identifier=bob@example.com&consider_brute_force_enablement=true",
+            None,
+        )
+        .await;
+    assert_eq!(blocks, json!({"blocked_for": []}));
+    h.api(
+        &t,
+        Method::DELETE,
+        "/user-blocks?identifier=bob@example.com",
+        None,
+    )
+    .await;
+
+    patch(
+        json!({"shields": ["block"], "mode": "count_per_identifier_and_ip",
+        "allowlist": ["198.51.100.0/24"]}),
+    )
+    .await;
+    fail_n(&h, client, "bob@example.com", "198.51.100.7", 5).await;
+    assert!(
+        !blocked("198.51.100.7").await,
+        "an allowlisted address is never blocked"
+    );
+
+    patch(json!({"enabled": false})).await;
+    fail_n(&h, client, "bob@example.com", "203.0.113.1", 5).await;
+    assert!(!blocked("203.0.113.1").await, "disabled");
+
+    // The connection's own switch.
+    patch(json!({"enabled": true})).await;
+    let path = format!("/connections/{}", h.info.connection_id);
+    let (_, conn) = h.api(&t, Method::GET, &path, None).await;
+    let mut options = conn["options"].clone();
+    options["brute_force_protection"] = json!(false);
+    let (s, e) = h
+        .api(&t, Method::PATCH, &path, Some(json!({"options": options})))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    fail_n(&h, client, "bob@example.com", "203.0.113.2", 5).await;
+    assert!(!blocked("203.0.113.2").await, "the connection opts out");
+    assert_eq!(
+        unblock_mails(&h).await.len(),
+        1,
+        "the first block's mail only"
+    );
+    h.stop().await;
+}
+
+async fn twenty_attempts_a_minute(b: Backend) {
+    let (h, t, cid, secret) = login_server(b).await;
+    let client = (cid.as_str(), secret.as_str());
+    h.create_user(&t, "cy@example.com", "Secret-123").await;
+    // Align to the start of a minute so the 21 attempts share one.
+    let now = h.state().now();
+    h.state().clock.advance(60 - now.rem_euclid(60));
+    for i in 0..20 {
+        let (s, b) = login_from(&h, client, "cy@example.com", "Secret-123", "198.51.100.1").await;
+        assert_eq!(s, StatusCode::OK, "attempt {i}: {b}");
+    }
+    let (s, e) = login_from(&h, client, "cy@example.com", "Secret-123", "198.51.100.1").await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("too_many_requests"))
+    );
+    let (s, _) = login_from(&h, client, "cy@example.com", "Secret-123", "198.51.100.2").await;
+    assert_eq!(s, StatusCode::OK, "another address has its own count");
+    h.state().clock.advance(60);
+    let (s, _) = login_from(&h, client, "cy@example.com", "Secret-123", "198.51.100.1").await;
+    assert_eq!(s, StatusCode::OK, "the next minute");
+    h.stop().await;
+}
+
+both_backends!(
+    whose_ip,
+    api_limit_after_authentication,
+    brute_force_blocks_and_lifts,
+    brute_force_follows_the_settings,
+    twenty_attempts_a_minute
+);

@@ -12,6 +12,7 @@ mod clients;
 mod connections;
 mod grants;
 mod jobs;
+mod login_failures;
 mod login_transactions;
 mod logs;
 mod outbox;
@@ -31,6 +32,7 @@ pub use connections::ConnectionStore;
 pub use grants::GrantStore;
 pub use jobs::JobStore;
 pub use jobs::{BatchApplied, BatchGate, GateKey, ImportBatch, is_lease_lost, lease_lost};
+pub use login_failures::{BlocksOf, FailedLogin, LoginFailureStore};
 pub use login_transactions::LoginTransactionStore;
 pub use logs::LogStore;
 pub use outbox::OutboxStore;
@@ -63,6 +65,7 @@ pub trait Store:
     + GrantStore
     + TenantSettingsStore
     + RateWindowStore
+    + LoginFailureStore
     + 'static
 {
 }
@@ -85,6 +88,7 @@ impl<T> Store for T where
         + GrantStore
         + TenantSettingsStore
         + RateWindowStore
+        + LoginFailureStore
         + 'static
 {
 }
@@ -99,6 +103,7 @@ pub mod prelude {
     pub use super::GrantStore as _;
     pub use super::JobStore as _;
     pub use super::LogStore as _;
+    pub use super::LoginFailureStore as _;
     pub use super::LoginTransactionStore as _;
     pub use super::OutboxStore as _;
     pub use super::RateWindowStore as _;

@@ -73,6 +73,7 @@ pub enum Msg {
     LoginLink,
     WrongCredentials,
     Blocked,
+    TooManyAttempts,
     TryLater,
     SomethingWrong,
     ResetRequestTitle,
@@ -128,6 +129,9 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
             LoginLink => "Log in",
             WrongCredentials => "Wrong email or password.",
             Blocked => "Your account has been blocked. Contact the administrator of {app}.",
+            TooManyAttempts => {
+                "Your account has been blocked after multiple consecutive login attempts. We've sent you an email with instructions on how to unblock it."
+            }
             TryLater => "We could not sign you in right now. Try again in a few minutes.",
             SomethingWrong => "Something went wrong on our side. Try again in a moment.",
             ResetRequestTitle => "Forgot your password?",
@@ -189,6 +193,9 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
             LoginLink => "Connectez-vous",
             WrongCredentials => "Adresse e-mail ou mot de passe incorrect.",
             Blocked => "Votre compte est bloqué. Contactez l'administrateur de {app}.",
+            TooManyAttempts => {
+                "Votre compte a été bloqué après plusieurs tentatives de connexion consécutives. Nous vous avons envoyé un e-mail expliquant comment le débloquer."
+            }
             TryLater => {
                 "Impossible de vous connecter pour le moment. Réessayez dans quelques minutes."
             }

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub mod attack_protection;
 pub mod authentication_methods;
 pub mod authorize;
 pub mod branding;
@@ -28,7 +29,9 @@ pub mod resource_servers;
 pub mod signing_keys;
 pub mod tenant_settings;
 pub mod tickets;
+pub mod unblock_page;
 pub mod universal_login;
+pub mod user_blocks;
 pub mod users;
 pub mod wellknown;
 
@@ -114,6 +117,18 @@ pub fn management_router() -> Router<AppState> {
             "/branding",
             get(branding::get_branding).patch(branding::update_branding),
         )
+        .route(
+            "/attack-protection/brute-force-protection",
+            get(attack_protection::get_brute_force).patch(attack_protection::update_brute_force),
+        )
+        .route(
+            "/user-blocks",
+            get(user_blocks::get_by_identifier).delete(user_blocks::delete_by_identifier),
+        )
+        .route(
+            "/user-blocks/{id}",
+            get(user_blocks::get_by_user).delete(user_blocks::delete_by_user),
+        )
         .route("/logs", get(logs::list))
         .route("/logs/{id}", get(logs::get_one))
         .fallback(management_not_found)
@@ -134,6 +149,7 @@ pub fn public_router() -> Router<AppState> {
             post(dbconnections::change_password),
         )
         .route("/lo/reset", get(reset_page::show).post(reset_page::submit))
+        .route("/lo/unblock", get(unblock_page::unblock))
         .route("/jobs-files/{id}/{name}", get(exports::download))
         .route("/userinfo", get(oauth::userinfo).post(oauth::userinfo))
         .route(

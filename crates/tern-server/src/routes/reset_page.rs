@@ -110,7 +110,7 @@ fn security_headers() -> [(HeaderName, HeaderValue); 4] {
     ]
 }
 
-fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
+pub(crate) fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
     page(status, title, &format!("<p>{}</p>", escape(message)), None)
 }
 
@@ -421,6 +421,7 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
     match redeemed {
         Ok(Redemption::Done(ticket)) => {
             log(&s, "scp", &ticket, Some(&c.user), "Success Change Password").await;
+            crate::brute_force::password_changed(&s, &ticket.user_id).await;
             succeeded(&ticket, &c.user)
         }
         // Another submission of the same link won, or it expired meanwhile.

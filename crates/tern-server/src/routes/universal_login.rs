@@ -190,6 +190,7 @@ pub async fn login_page(State(s): State<AppState>, headers: HeaderMap, q: PageQu
         (status = 302, description = "No transaction: to the tenant's `default_redirection_uri`, when set (as the form's GET does).", headers(("Location" = String, description = "Where to go."))),
         (status = 400, description = "Wrong credentials or a malformed form: the form again, with the reason; or no such transaction.", content_type = "text/html", body = String),
         (status = 403, description = "The browser does not hold the transaction's cookie (a forged or replayed form).", content_type = "text/html", body = String),
+        (status = 429, description = "Brute-force protection blocks this user from this address, or more than 20 attempts this minute: the form again, with the reason.", content_type = "text/html", body = String),
         (status = 503, description = "The legacy user store could not be asked: the form again.", content_type = "text/html", body = String),
     ),
 )]
@@ -244,6 +245,9 @@ pub async fn login(
             again(&sc, StatusCode::BAD_REQUEST, Msg::WrongCredentials)
         }
         Err(LoginFailure::Blocked) => again(&sc, StatusCode::UNAUTHORIZED, Msg::Blocked),
+        Err(LoginFailure::TooManyAttempts | LoginFailure::TooManyRequests) => {
+            again(&sc, StatusCode::TOO_MANY_REQUESTS, Msg::TooManyAttempts)
+        }
         Err(LoginFailure::LegacyUnavailable) => {
             again(&sc, StatusCode::SERVICE_UNAVAILABLE, Msg::TryLater)
         }

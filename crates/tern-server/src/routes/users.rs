@@ -315,7 +315,8 @@ pub async fn update(
     let legacy = crate::legacy_ops::on_update(&s, &before, &user, password.as_deref()).await?;
     // A new password (here or in the legacy store), a new email or a block
     // closes the reset links already sent, in the same transaction.
-    let closes_tickets = tickets::update_closes_tickets(&before, &user, password.is_some());
+    let new_password = password.is_some();
+    let closes_tickets = tickets::update_closes_tickets(&before, &user, new_password);
     if let Some(pw) = password.filter(|_| !legacy.password_handled) {
         let connection = connection().await?;
         user.credential = Some(hash_new_password(&s, &connection, pw).await?);
@@ -328,7 +329,13 @@ pub async fn update(
     match stored {
         None => Err(user_not_found()),
         Some(InsertOutcome::Duplicate) => Err(user_exists()),
-        Some(InsertOutcome::Inserted) => Ok(Json(user_json(&user))),
+        Some(InsertOutcome::Inserted) => {
+            if new_password {
+                // A new password lifts brute-force blocks, as a reset does.
+                crate::brute_force::password_changed(&s, &user.user_id).await;
+            }
+            Ok(Json(user_json(&user)))
+        }
     }
 }
 

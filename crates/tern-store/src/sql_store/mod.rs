@@ -7,6 +7,7 @@ mod clients;
 mod connections;
 mod grants;
 mod jobs;
+mod login_failures;
 mod login_transactions;
 mod logs;
 mod outbox;

@@ -1,0 +1,225 @@
+//! Brute-force counters and blocks (`login_failures`) and the
+//! attack-protection settings (`attack_protection`).
+
+use serde_json::Value;
+use sqlx::Row;
+use tern_core::attack_protection::LoginBlock;
+use tern_core::store::{BlocksOf, FailedLogin, LoginFailureStore};
+use tern_core::{CoreError, CoreResult};
+
+use super::{SqlStore, storage};
+
+/// The column and value a [`BlocksOf`] selects by.
+fn selector<'a>(of: BlocksOf<'a>) -> (&'static str, &'a str) {
+    match of {
+        BlocksOf::User(id) => ("user_id", id),
+        BlocksOf::Identifier(identifier) => ("identifier", identifier),
+    }
+}
+
+#[async_trait::async_trait]
+impl LoginFailureStore for SqlStore {
+    async fn get_attack_protection(&self, tenant: &str, kind: &str) -> CoreResult<Option<Value>> {
+        let row =
+            sqlx::query("SELECT body FROM attack_protection WHERE tenant_id = $1 AND kind = $2")
+                .bind(tenant)
+                .bind(kind)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(storage)?;
+        row.map(|r| {
+            let body: String = r.try_get("body").map_err(storage)?;
+            serde_json::from_str(&body)
+                .map_err(|e| CoreError::Storage(format!("corrupt stored document: {e}")))
+        })
+        .transpose()
+    }
+
+    async fn put_attack_protection(
+        &self,
+        tenant: &str,
+        kind: &str,
+        body: &Value,
+    ) -> CoreResult<()> {
+        sqlx::query(
+            "INSERT INTO attack_protection (tenant_id, kind, body) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, kind) DO UPDATE SET body = $3",
+        )
+        .bind(tenant)
+        .bind(kind)
+        .bind(body.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn count_login_failure(&self, tenant: &str, f: &FailedLogin<'_>) -> CoreResult<u64> {
+        // One statement: concurrent failures (from any instance) each count.
+        // A row whose last failure is older than `forget_before` starts over,
+        // its block (if any) lifted.
+        let row = sqlx::query(
+            "INSERT INTO login_failures \
+             (tenant_id, user_id, ip, connection, identifier, failures, last_failure_at) \
+             VALUES ($1, $2, $3, $4, $5, 1, $6) \
+             ON CONFLICT (tenant_id, user_id, ip) DO UPDATE SET \
+             failures = CASE WHEN login_failures.last_failure_at < $7 THEN 1 \
+                        ELSE login_failures.failures + 1 END, \
+             blocked_at = CASE WHEN login_failures.last_failure_at < $7 THEN NULL \
+                          ELSE login_failures.blocked_at END, \
+             unblock_hash = CASE WHEN login_failures.last_failure_at < $7 THEN NULL \
+                            ELSE login_failures.unblock_hash END, \
+             connection = $4, identifier = $5, last_failure_at = $6 \
+             RETURNING failures",
+        )
+        .bind(tenant)
+        .bind(f.user_id)
+        .bind(f.ip)
+        .bind(f.connection)
+        .bind(f.identifier)
+        .bind(f.now)
+        .bind(f.forget_before)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(storage)?;
+        let n: i64 = row.try_get("failures").map_err(storage)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn block_login(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        ip: &str,
+        now: i64,
+        unblock_hash: &str,
+    ) -> CoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE login_failures SET blocked_at = $4, unblock_hash = $5 \
+             WHERE tenant_id = $1 AND user_id = $2 AND ip = $3 AND blocked_at IS NULL",
+        )
+        .bind(tenant)
+        .bind(user_id)
+        .bind(ip)
+        .bind(now)
+        .bind(unblock_hash)
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn is_login_blocked(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        ip: &str,
+        since: i64,
+    ) -> CoreResult<bool> {
+        // A block per identifier ('') holds from every address.
+        let row = sqlx::query(
+            "SELECT 1 AS blocked FROM login_failures \
+             WHERE tenant_id = $1 AND user_id = $2 AND (ip = $3 OR ip = '') \
+             AND blocked_at IS NOT NULL AND last_failure_at >= $4 LIMIT 1",
+        )
+        .bind(tenant)
+        .bind(user_id)
+        .bind(ip)
+        .bind(since)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(row.is_some())
+    }
+
+    async fn clear_login_failures(&self, tenant: &str, user_id: &str, ip: &str) -> CoreResult<()> {
+        sqlx::query(
+            "DELETE FROM login_failures \
+             WHERE tenant_id = $1 AND user_id = $2 AND ip = $3 AND blocked_at IS NULL",
+        )
+        .bind(tenant)
+        .bind(user_id)
+        .bind(ip)
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn list_login_blocks(
+        &self,
+        tenant: &str,
+        of: BlocksOf<'_>,
+        since: i64,
+    ) -> CoreResult<Vec<LoginBlock>> {
+        let (column, value) = selector(of);
+        let sql = format!(
+            "SELECT identifier, ip, connection FROM login_failures \
+             WHERE tenant_id = $1 AND {column} = $2 AND blocked_at IS NOT NULL \
+             AND last_failure_at >= $3 ORDER BY blocked_at, ip"
+        );
+        // `column` is one of two constants (`selector`); values are bound.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(value)
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
+        rows.iter()
+            .map(|r| {
+                let ip: String = r.try_get("ip").map_err(storage)?;
+                Ok(LoginBlock {
+                    identifier: r.try_get("identifier").map_err(storage)?,
+                    ip: (!ip.is_empty()).then_some(ip),
+                    connection: r.try_get("connection").map_err(storage)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_login_blocks(&self, tenant: &str, of: BlocksOf<'_>) -> CoreResult<u64> {
+        let (column, value) = selector(of);
+        let sql = format!("DELETE FROM login_failures WHERE tenant_id = $1 AND {column} = $2");
+        // `column` is one of two constants (`selector`); values are bound.
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(value)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn unblock_login(
+        &self,
+        tenant: &str,
+        unblock_hash: &str,
+        since: i64,
+    ) -> CoreResult<Option<String>> {
+        let row = sqlx::query(
+            "DELETE FROM login_failures \
+             WHERE tenant_id = $1 AND unblock_hash = $2 AND last_failure_at >= $3 \
+             RETURNING user_id",
+        )
+        .bind(tenant)
+        .bind(unblock_hash)
+        .bind(since)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(storage)?;
+        row.map(|r| r.try_get("user_id").map_err(storage))
+            .transpose()
+    }
+
+    async fn purge_login_failures(&self, tenant: &str, before: i64) -> CoreResult<u64> {
+        let done =
+            sqlx::query("DELETE FROM login_failures WHERE tenant_id = $1 AND last_failure_at < $2")
+                .bind(tenant)
+                .bind(before)
+                .execute(&self.pool)
+                .await
+                .map_err(storage)?;
+        Ok(done.rows_affected())
+    }
+}
