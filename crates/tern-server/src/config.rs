@@ -56,6 +56,8 @@ pub struct Config {
     pub shutdown_timeout_secs: u64,
     /// Prometheus metrics.
     pub metrics: MetricsConfig,
+    /// In-process TLS on `listen` (both paths, or neither).
+    pub tls: TlsConfig,
     /// See `bootstrap_client_id`.
     pub bootstrap_client_secret: Option<String>,
 }
@@ -179,6 +181,17 @@ impl Default for MetricsConfig {
     }
 }
 
+/// In-process TLS: PEM files, read at start. Absent: plain HTTP (behind a
+/// proxy that terminates TLS, or on a developer's machine).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TlsConfig {
+    /// The certificate chain, leaf first (`--tls-cert`).
+    pub cert: Option<PathBuf>,
+    /// Its private key: PKCS#8, PKCS#1 or SEC1 (`--tls-key`).
+    pub key: Option<PathBuf>,
+}
+
 /// Outgoing mail.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -274,6 +287,7 @@ impl Default for Config {
             log_format: "text".into(),
             shutdown_timeout_secs: 30,
             metrics: MetricsConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
