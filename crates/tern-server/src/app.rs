@@ -7,6 +7,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
+use axum::serve::ListenerExt;
+use futures_util::future::Either;
 use tern_core::store::Store;
 use tern_hash::HashPolicy;
 use tern_store::SqlStore;
@@ -120,6 +122,17 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         ))
     })?;
     let policy = hash_policy(&config)?;
+    let tls = match (&config.tls.cert, &config.tls.key) {
+        (Some(cert), Some(key)) => {
+            Some(crate::tls::server_config(cert, key).map_err(StartError::Config)?)
+        }
+        (None, None) => None,
+        _ => {
+            return Err(StartError::Config(
+                "tls.cert and tls.key go together: give both or neither".into(),
+            ));
+        }
+    };
     let listener = TcpListener::bind(&config.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -220,15 +233,34 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let metrics = metrics_listener.map(|l| serve_metrics(l, state.clone()));
     let app = router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let listener = match tls {
+        Some(config) => Either::Right(crate::tls::TlsListener::new(listener, config).map_err(
+            |source| StartError::Bind {
+                addr: addr.to_string(),
+                source,
+            },
+        )?),
+        None => Either::Left(listener),
+    };
     let task = tokio::spawn(async move {
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let stop = async move {
             let _ = rx.await;
-        })
-        .await;
+        };
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        let served = match listener {
+            Either::Left(plain) => {
+                axum::serve(plain, service)
+                    .with_graceful_shutdown(stop)
+                    .await
+            }
+            // `tap_io` gives the TLS listener the peer-address ConnectInfo
+            // the plain one has.
+            Either::Right(tls) => {
+                axum::serve(tls.tap_io(|_| {}), service)
+                    .with_graceful_shutdown(stop)
+                    .await
+            }
+        };
         // The runner's progress is committed per batch; stopping it between
         // batches or mid-batch loses nothing, and its jobs are handed back
         // so another instance (or this one, restarted) resumes them at once.

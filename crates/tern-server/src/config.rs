@@ -61,6 +61,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// The HTTP listener: whose addresses to believe, connection limits.
     pub http: HttpConfig,
+    /// In-process TLS on `listen` (both paths, or neither).
+    pub tls: TlsConfig,
     /// See `bootstrap_client_id`.
     pub bootstrap_client_secret: Option<String>,
 }
@@ -210,6 +212,17 @@ impl Default for MetricsConfig {
     }
 }
 
+/// In-process TLS: PEM files, read at start. Absent: plain HTTP (behind a
+/// proxy that terminates TLS, or on a developer's machine).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TlsConfig {
+    /// The certificate chain, leaf first (`--tls-cert`).
+    pub cert: Option<PathBuf>,
+    /// Its private key: PKCS#8, PKCS#1 or SEC1 (`--tls-key`).
+    pub key: Option<PathBuf>,
+}
+
 /// Outgoing mail.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -307,6 +320,7 @@ impl Default for Config {
             shutdown_timeout_secs: 30,
             metrics: MetricsConfig::default(),
             http: HttpConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }

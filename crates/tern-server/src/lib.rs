@@ -38,6 +38,7 @@ pub mod routes;
 pub mod secrets;
 pub mod sessions;
 pub mod state;
+pub mod tls;
 pub mod tokens;
 
 pub use app::{RunningServer, start};

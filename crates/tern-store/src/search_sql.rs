@@ -13,8 +13,18 @@
 //!   wildcards in user values are escaped with an explicit `ESCAPE '\'`, and
 //!   SQLite uses `GLOB` (with `[*]`, `[?]`, `[[]` escapes) where matching must
 //!   be case-sensitive.
-//! * **Two-valued logic.** Every leaf is `COALESCE(…, FALSE)` or `EXISTS`, so
-//!   `NOT name:"x"` matches users whose `name` is NULL.
+//! * **Two-valued logic where it matters.** A leaf on a nullable column may
+//!   be NULL, which a `WHERE` treats as false; only a `NOT` could tell the
+//!   two apart, so its operand is `COALESCE(…, FALSE)` and `NOT name:"x"`
+//!   matches users whose `name` is NULL. Leaves are bare comparisons
+//!   elsewhere so that the indexes on them are usable.
+//! * **Index-friendly.** `email` is compared as `lower(email)` (the
+//!   expression the `users_email_lower` index holds), a wildcard that is
+//!   only a prefix (`email:user12*`) is a range (`>= 'user12' AND <
+//!   'user13'`), dates are compared and sorted in the index's collation
+//!   (they are fixed-width UTC text, ordered alike in every collation), and
+//!   [`driver`] names a condition an index answers, for a statement to
+//!   gather its few candidates before sorting them.
 //!
 //! Column references are unqualified: use the fragment in a statement whose
 //! only table with these column names is `users`.
@@ -92,20 +102,106 @@ pub fn order_by(s: &Sort, dialect: Dialect) -> String {
     if s.field == SortField::UserId {
         return format!("{user_id} {dir}");
     }
-    let key = match s.field {
-        SortField::LoginsCount => "logins_count".to_owned(),
+    // Columns that are never NULL sort without `NULLS LAST`, which would
+    // keep an index from serving the order (SQLite ascending, PostgreSQL
+    // descending).
+    let (key, not_null) = match s.field {
+        SortField::LoginsCount => ("logins_count".to_owned(), true),
         f => {
             let field = f.as_field();
             let col = column(&field, dialect);
-            if field.kind() == FieldKind::CaseInsensitiveText {
+            match field.kind() {
                 // Already byte-ordered on PostgreSQL (`lower(x COLLATE "C")`).
-                lower(&col, dialect)
-            } else {
-                ordered(&col, dialect)
+                FieldKind::CaseInsensitiveText => (lower(&col, dialect), false),
+                FieldKind::Date => (col, matches!(field, Field::CreatedAt | Field::UpdatedAt)),
+                _ => (ordered(&col, dialect), false),
             }
         }
     };
-    format!("{key} {dir} NULLS LAST, {user_id} ASC")
+    let nulls = if not_null { "" } else { " NULLS LAST" };
+    format!("{key} {dir}{nulls}, {user_id} ASC")
+}
+
+/// A condition an index answers, implied by a whole query: the rows it
+/// selects are a superset of the query's. See [`driver`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Driver {
+    /// The boolean SQL expression (placeholders as in [`where_clause`]).
+    pub sql: String,
+    /// Its bind values, in order.
+    pub binds: Vec<SqlValue>,
+    /// Whether it selects few rows whatever the data: an id (unique) or an
+    /// exact email (unique in a connection). A prefix may select many, so a
+    /// caller counts its candidates (up to a bound) before relying on it.
+    pub bounded: bool,
+}
+
+/// The index-served condition the query implies, if it has one: `user_id`
+/// or `email` equal to a value or starting with a prefix, alone or as a
+/// member of a top-level `AND` (an exact match preferred over a prefix).
+/// Placeholders are numbered from `first_placeholder`.
+pub fn driver(q: &Query, dialect: Dialect, first_placeholder: usize) -> Option<Driver> {
+    let mut g = Gen {
+        dialect,
+        next: first_placeholder,
+        binds: Vec::new(),
+    };
+    let leaf = match q {
+        Query::And(qs) => qs
+            .iter()
+            .filter(|q| driver_kind(q).is_some())
+            .min_by_key(|q| driver_kind(q).map(|bounded| !bounded))?,
+        q => q,
+    };
+    let bounded = driver_kind(leaf)?;
+    let Query::Field { field, condition } = leaf else {
+        return None;
+    };
+    let sql = g.scalar_condition(field, condition)?;
+    Some(Driver {
+        sql,
+        binds: g.binds,
+        bounded,
+    })
+}
+
+/// `Some(bounded)` for a leaf [`driver`] can use.
+fn driver_kind(q: &Query) -> Option<bool> {
+    let Query::Field { field, condition } = q else {
+        return None;
+    };
+    if !matches!(field, Field::Email | Field::UserId) {
+        return None;
+    }
+    match condition {
+        Condition::Equals(_) => Some(true),
+        Condition::Wildcard(p) if prefix_of(p).is_some() => Some(false),
+        _ => None,
+    }
+}
+
+/// The literal of a pattern that is a literal followed by `*`, if it has an
+/// upper bound (see [`prefix_end`]).
+fn prefix_of(p: &Pattern) -> Option<&str> {
+    match p.parts() {
+        [PatternPart::Literal(l), PatternPart::AnyChars] if prefix_end(l).is_some() => Some(l),
+        _ => None,
+    }
+}
+
+/// The least string greater than every string starting with `p`, in byte
+/// (UTF-8, so code point) order: `p` with its last character incremented,
+/// dropping trailing characters that have no successor.
+fn prefix_end(p: &str) -> Option<String> {
+    let mut chars: Vec<char> = p.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(n) = next {
+            chars.push(n);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// Byte-wise ordering of a text expression.
@@ -192,7 +288,7 @@ impl Gen {
             Query::MatchAll => TRUE.to_owned(),
             Query::And(qs) => self.join(qs, " AND ", TRUE),
             Query::Or(qs) => self.join(qs, " OR ", FALSE),
-            Query::Not(q) => format!("(NOT {})", self.query(q)),
+            Query::Not(q) => format!("(NOT COALESCE({}, FALSE))", self.query(q)),
             Query::Field { field, condition } => self.field(field, condition),
             Query::Exists(field) => self.exists(field),
             Query::AnyField(condition) => {
@@ -222,7 +318,7 @@ impl Gen {
                 self.metadata(&col, &path, |g, v| g.json_condition(v, c))
             }
             _ => match self.scalar_condition(field, c) {
-                Some(expr) => format!("COALESCE(({expr}), FALSE)"),
+                Some(expr) => format!("({expr})"),
                 None => FALSE.to_owned(),
             },
         }
@@ -243,9 +339,18 @@ impl Gen {
                         let p = self.text(fold(v.to_string()));
                         Some(format!("{expr} = {p}"))
                     }
-                    Condition::Wildcard(pat) => {
-                        Some(self.wildcard(&expr, pat, ci || d == Dialect::Postgres, ci))
-                    }
+                    Condition::Wildcard(pat) => match prefix_of(pat) {
+                        // A prefix is a range, which an index serves.
+                        Some(p) => {
+                            // `lower(…)` is byte-ordered already.
+                            let expr = if ci { expr } else { ordered(&expr, d) };
+                            let (from, to) = (fold(p.to_owned()), fold(p.to_owned()));
+                            let to = prefix_end(&to).unwrap_or_default();
+                            let (a, b) = (self.text(from), self.text(to));
+                            Some(format!("{expr} >= {a} AND {expr} < {b}"))
+                        }
+                        None => Some(self.wildcard(&expr, pat, ci || d == Dialect::Postgres, ci)),
+                    },
                     Condition::Range { lower, upper } => {
                         let expr = ordered(&expr, d);
                         let to_text = |v: &Value| SqlValue::Text(fold(v.to_string()));
@@ -254,12 +359,12 @@ impl Gen {
                 }
             }
             (FieldKind::Date, Condition::Equals(Value::Date(v))) => {
-                let expr = ordered(&col, d);
+                let expr = col;
                 let (a, b) = (self.text(v.start_text()), self.text(v.end_text()));
                 Some(format!("{expr} >= {a} AND {expr} < {b}"))
             }
             (FieldKind::Date, Condition::Range { lower, upper }) => {
-                let expr = ordered(&col, d);
+                let expr = col.clone();
                 let mut parts = Vec::new();
                 match lower {
                     Bound::Included(Value::Date(v)) => {
@@ -636,24 +741,26 @@ mod tests {
 
     #[test]
     fn like_and_glob_escape_user_wildcards() {
-        let (s, v) = sql(r"name:a%b_c\\d*", Dialect::Postgres);
+        let (s, v) = sql(r"name:a%b_c\\d*e", Dialect::Postgres);
         assert!(s.contains("LIKE $2 ESCAPE '\\'"), "{s}");
-        assert_eq!(v, vec![SqlValue::Text(r"a\%b\_c\\d%".into())]);
+        assert_eq!(v, vec![SqlValue::Text(r"a\%b\_c\\d%e".into())]);
         let (s, v) = sql(r"username:a\*b?c\[d*", Dialect::Sqlite);
         assert!(s.contains("username GLOB $2"), "{s}");
         assert_eq!(v, vec![SqlValue::Text("a[*]b?c[[]d*".into())]);
-        let (s, v) = sql("username:Ab*", Dialect::Postgres);
+        let (s, v) = sql("username:Ab*c", Dialect::Postgres);
         assert!(s.contains("username LIKE $2"), "{s}");
-        assert_eq!(v, vec![SqlValue::Text("Ab%".into())]);
+        assert_eq!(v, vec![SqlValue::Text("Ab%c".into())]);
     }
 
     #[test]
     fn case_folding_is_ascii_only_and_on_value_too() {
         let (s, v) = sql("name:ÉMILE", Dialect::Postgres);
-        assert_eq!(s, "COALESCE((lower(name COLLATE \"C\") = $2), FALSE)");
+        assert_eq!(s, "(lower(name COLLATE \"C\") = $2)");
         assert_eq!(v, vec![SqlValue::Text("Émile".into())]);
         let (s, _) = sql("name:x", Dialect::Sqlite);
-        assert_eq!(s, "COALESCE((lower(name) = $2), FALSE)");
+        assert_eq!(s, "(lower(name) = $2)");
+        let (s, _) = sql("NOT name:x", Dialect::Sqlite);
+        assert_eq!(s, "(NOT COALESCE((lower(name) = $2), FALSE))");
     }
 
     #[test]
@@ -662,12 +769,12 @@ mod tests {
             (
                 "created_at:-1",
                 Dialect::Sqlite,
-                "created_at DESC NULLS LAST, user_id ASC",
+                "created_at DESC, user_id ASC",
             ),
             (
                 "created_at:1",
                 Dialect::Postgres,
-                "created_at COLLATE \"C\" ASC NULLS LAST, user_id COLLATE \"C\" ASC",
+                "created_at ASC, user_id COLLATE \"C\" ASC",
             ),
             (
                 "name:1",
@@ -682,12 +789,66 @@ mod tests {
             (
                 "logins_count:-1",
                 Dialect::Postgres,
-                "logins_count DESC NULLS LAST, user_id COLLATE \"C\" ASC",
+                "logins_count DESC, user_id COLLATE \"C\" ASC",
+            ),
+            (
+                "last_login:-1",
+                Dialect::Postgres,
+                "last_login DESC NULLS LAST, user_id COLLATE \"C\" ASC",
             ),
             ("user_id:-1", Dialect::Sqlite, "user_id DESC"),
         ];
         for (s, d, want) in cases {
             assert_eq!(order_by(&parse_sort(s).unwrap(), d), want);
+        }
+    }
+
+    #[test]
+    fn a_prefix_is_a_range_an_index_serves() {
+        let (s, v) = sql("email:User12*", Dialect::Sqlite);
+        assert_eq!(s, "(lower(email) >= $2 AND lower(email) < $3)");
+        assert_eq!(
+            v,
+            vec![
+                SqlValue::Text("user12".into()),
+                SqlValue::Text("user13".into())
+            ]
+        );
+        let (s, v) = sql("user_id:abc*", Dialect::Postgres);
+        assert_eq!(
+            s,
+            "(user_id COLLATE \"C\" >= $2 AND user_id COLLATE \"C\" < $3)"
+        );
+        assert_eq!(v[1], SqlValue::Text("abd".into()));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+    }
+
+    #[test]
+    fn drivers_prefer_an_exact_match_and_stay_out_of_or_and_not() {
+        let q = |s: &str| parse_query(s).unwrap();
+        let d = driver(
+            &q("email:a* AND name:x AND user_id:\"auth0|1\""),
+            Dialect::Sqlite,
+            2,
+        )
+        .unwrap();
+        assert_eq!(d.sql, "user_id = $2");
+        assert!(d.bounded);
+        let d = driver(&q("email:Ann@X.org"), Dialect::Postgres, 5).unwrap();
+        assert_eq!(d.sql, "lower(email COLLATE \"C\") = $5");
+        assert_eq!(d.binds, vec![SqlValue::Text("ann@x.org".into())]);
+        let d = driver(&q("email:ann* AND blocked:true"), Dialect::Sqlite, 2).unwrap();
+        assert!(!d.bounded);
+        for none in [
+            "email:a OR name:b",
+            "NOT email:a",
+            "name:a",
+            "email:*abc",
+            "email:a*b",
+        ] {
+            assert!(driver(&q(none), Dialect::Sqlite, 2).is_none(), "{none}");
         }
     }
 }

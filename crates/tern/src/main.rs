@@ -58,6 +58,12 @@ struct ServeArgs {
     /// Server log format: `text` or `json` (one JSON object per line).
     #[arg(long, value_parser = ["text", "json"])]
     log_format: Option<String>,
+    /// Serve HTTPS: the PEM certificate chain (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// Serve HTTPS: the PEM private key (with --tls-cert).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -115,6 +121,12 @@ fn serve(args: ServeArgs) -> ExitCode {
     if let Some(v) = args.log_format {
         config.log_format = v;
     }
+    if let Some(v) = args.tls_cert {
+        config.tls.cert = Some(v);
+    }
+    if let Some(v) = args.tls_key {
+        config.tls.key = Some(v);
+    }
     if let Err(e) = init_logging(&config.log_format) {
         eprintln!("tern: {e}");
         return ExitCode::from(2);
@@ -129,6 +141,11 @@ fn serve(args: ServeArgs) -> ExitCode {
     runtime.block_on(async move {
         let data_dir = config.data_dir.clone();
         let shutdown_timeout = config.shutdown_timeout_secs;
+        let scheme = if config.tls.cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let server = match tern_server::start(config).await {
             Ok(s) => s,
             Err(e) => {
@@ -138,7 +155,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         };
         // One line on stdout, so scripts (and tests) can find the port.
         println!(
-            "tern listening on http://{} (public URL {})",
+            "tern listening on {scheme}://{} (public URL {})",
             server.addr, server.public_url
         );
         tracing::info!(

@@ -16,6 +16,9 @@ pub struct UserSearch {
     pub offset: u64,
     /// Rows to return.
     pub limit: u64,
+    /// Count the matches, up to this many (Auth0 reports at most the search
+    /// window); `None`: no count, `UserPage::total` is 0.
+    pub total_up_to: Option<u64>,
 }
 
 /// One page of a user search and the total it was cut from.
@@ -23,7 +26,7 @@ pub struct UserSearch {
 pub struct UserPage {
     /// The users of the page.
     pub users: Vec<User>,
-    /// Total matches.
+    /// Total matches, up to `UserSearch::total_up_to`.
     pub total: u64,
 }
 

@@ -112,6 +112,7 @@ pub async fn list(
                 sort,
                 offset: paging.page * paging.per_page,
                 limit: paging.per_page,
+                total_up_to: paging.include_totals.then_some(window),
             },
         )
         .await?;

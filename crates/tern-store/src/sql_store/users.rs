@@ -8,7 +8,30 @@ use tern_core::model::{JsonObject, User, UserSource};
 use tern_core::store::{InsertOutcome, UserPage, UserSearch, UserStore};
 
 use super::{SqlStore, as_i64, decode_object, is_unique_violation, storage};
-use crate::search_sql::{self, SqlValue};
+use crate::search_sql::{self, Dialect, Driver, SqlValue};
+
+/// Candidates a prefix may select for a search to gather them first; past
+/// this the search walks its sort order instead, where matches come often.
+const MAX_PREFIX_CANDIDATES: i64 = 2_000;
+
+impl SqlStore {
+    /// Whether `drv` selects at most [`MAX_PREFIX_CANDIDATES`] users (an
+    /// index-only count that stops there).
+    async fn few_candidates(&self, tenant: &str, drv: &Driver) -> CoreResult<bool> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE tenant_id = $1 AND ({}) LIMIT {}) AS n",
+            drv.sql,
+            MAX_PREFIX_CANDIDATES + 1
+        );
+        let n: i64 = bind_values(sqlx::query(AssertSqlSafe(sql)).bind(tenant), &drv.binds)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(storage)?
+            .try_get(0)
+            .map_err(storage)?;
+        Ok(n <= MAX_PREFIX_CANDIDATES)
+    }
+}
 
 pub(crate) const USER_COLUMNS: &str = "user_id, connection_id, connection_name, email, email_verified, \
     username, phone_number, phone_verified, name, given_name, family_name, nickname, picture, \
@@ -173,16 +196,29 @@ impl UserStore for SqlStore {
     }
 
     async fn users_by_email(&self, tenant: &str, email: &str) -> CoreResult<Vec<User>> {
+        // Found through the `lower(email)` index, then compared exactly; the
+        // few users (one per connection at most) are sorted here, as an
+        // ORDER BY tempted planners into the creation-order index instead.
+        let lower = match self.dialect {
+            Dialect::Sqlite => "lower(email)",
+            Dialect::Postgres => "lower(email COLLATE \"C\")",
+        };
         let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND email = $2 ORDER BY created_at, user_id"
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND {lower} = $2 AND email = $3"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(tenant)
+            .bind(email.to_ascii_lowercase())
             .bind(email)
             .fetch_all(&self.pool)
             .await
             .map_err(storage)?;
-        rows.iter().map(decode_user).collect()
+        let mut users = rows
+            .iter()
+            .map(decode_user)
+            .collect::<CoreResult<Vec<_>>>()?;
+        users.sort_by(|a, b| (&a.created_at, &a.user_id).cmp(&(&b.created_at, &b.user_id)));
+        Ok(users)
     }
 
     async fn update_user(&self, tenant: &str, u: &User) -> CoreResult<Option<InsertOutcome>> {
@@ -312,33 +348,82 @@ impl UserStore for SqlStore {
     }
 
     async fn search_users(&self, tenant: &str, s: &UserSearch) -> CoreResult<UserPage> {
-        let (filter, values) = match &s.query {
-            Some(q) => search_sql::where_clause(q, self.dialect, 2),
-            None => ("1=1".to_string(), Vec::new()),
-        };
+        let d = self.dialect;
         let order = s
             .sort
             .as_ref()
-            .map(|o| search_sql::order_by(o, self.dialect))
+            .map(|o| search_sql::order_by(o, d))
             .unwrap_or_else(|| "created_at ASC, user_id ASC".into());
-        let count_sql = format!("SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND ({filter})");
-        let total: i64 = bind_values(sqlx::query(AssertSqlSafe(count_sql)).bind(tenant), &values)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(storage)?
-            .try_get(0)
-            .map_err(storage)?;
+        // With a condition an index answers (an id, an email, an email
+        // prefix that selects few users), the statement gathers those
+        // candidates first (`MATERIALIZED`: planned on their own, so from
+        // that index) and filters and sorts only them; a planner without
+        // statistics would otherwise walk the creation-order index to avoid
+        // the sort, through every user of the tenant.
+        let driver = match &s.query {
+            Some(q) => match search_sql::driver(q, d, 2) {
+                Some(drv) if drv.bounded || self.few_candidates(tenant, &drv).await? => Some(drv),
+                _ => None,
+            },
+            None => None,
+        };
+        let first = 2 + driver.as_ref().map_or(0, |drv| drv.binds.len());
+        let (filter, values) = match &s.query {
+            Some(q) => search_sql::where_clause(q, d, first),
+            None => ("1=1".to_string(), Vec::new()),
+        };
+        let (source, driver_values) = match &driver {
+            Some(drv) => (
+                format!(
+                    "WITH c AS MATERIALIZED (SELECT {USER_COLUMNS} FROM users \
+                     WHERE tenant_id = $1 AND ({})) SELECT {{}} FROM c WHERE ({filter})",
+                    drv.sql
+                ),
+                drv.binds.as_slice(),
+            ),
+            None => (
+                format!("SELECT {{}} FROM users WHERE tenant_id = $1 AND ({filter})"),
+                &[][..],
+            ),
+        };
+        let bind_all = |sql: String| {
+            bind_values(
+                bind_values(sqlx::query(AssertSqlSafe(sql)).bind(tenant), driver_values),
+                &values,
+            )
+        };
         let page_sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND ({filter}) ORDER BY {order} LIMIT {} OFFSET {}",
-            s.limit, s.offset
+            "{} ORDER BY {order} LIMIT {} OFFSET {}",
+            source.replacen("{}", USER_COLUMNS, 1),
+            s.limit,
+            s.offset
         );
-        let rows = bind_values(sqlx::query(AssertSqlSafe(page_sql)).bind(tenant), &values)
+        let rows = bind_all(page_sql)
             .fetch_all(&self.pool)
             .await
             .map_err(storage)?;
+        // Totals are counted up to the cap (Auth0 reports at most the
+        // search window), so a count never reads the whole table.
+        let total = match s.total_up_to {
+            Some(cap) => {
+                let count_sql = format!(
+                    "SELECT COUNT(*) FROM ({} LIMIT {}) AS n",
+                    source.replacen("{}", "1", 1),
+                    as_i64(cap)
+                );
+                let n: i64 = bind_all(count_sql)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(storage)?
+                    .try_get(0)
+                    .map_err(storage)?;
+                u64::try_from(n).unwrap_or(0)
+            }
+            None => 0,
+        };
         Ok(UserPage {
             users: rows.iter().map(decode_user).collect::<CoreResult<_>>()?,
-            total: u64::try_from(total).unwrap_or(0),
+            total,
         })
     }
 }

@@ -1,0 +1,274 @@
+//! User lookups through the store, on SQLite and PostgreSQL: an email
+//! prefix that selects few users (gathered from the `lower(email)` index
+//! first) and one that selects more than the candidate bound (the sorted
+//! walk instead) give the same pages as the rule says; totals stop at the
+//! cap asked for; an exact email matches in any case; `users_by_email`
+//! compares exactly and sorts by creation.
+//!
+//! SQLite: a temporary file. PostgreSQL: `TERN_TEST_PG_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`), in a fresh, uniquely named
+//! database dropped afterwards; `TERN_TEST_SKIP_PG=1` skips it.
+#![allow(clippy::unwrap_used)]
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::AssertSqlSafe;
+use sqlx::any::AnyPoolOptions;
+use tern_core::model::{Tenant, User, UserSource};
+use tern_core::search::{parse_query, parse_sort};
+use tern_core::store::UserSearch;
+use tern_core::store::prelude::*;
+use tern_store::SqlStore;
+
+const TENANT: &str = "ten_lookups";
+const N: usize = 2_500;
+
+/// Creation times scrambled against email order: user i was created at
+/// second (i · 7919) mod N.
+fn created(i: usize) -> String {
+    let s = (i * 7919) % N;
+    format!(
+        "2026-01-01T{:02}:{:02}:{:02}.000Z",
+        s / 3600,
+        (s / 60) % 60,
+        s % 60
+    )
+}
+
+fn user(i: usize) -> User {
+    User {
+        user_id: format!("auth0|u{i}"),
+        connection_id: "con_lookups0000000".into(),
+        connection_name: "db".into(),
+        email: Some(format!("user{i}@example.com")),
+        email_verified: false,
+        username: None,
+        phone_number: None,
+        phone_verified: false,
+        name: None,
+        given_name: None,
+        family_name: None,
+        nickname: None,
+        picture: None,
+        blocked: i % 5 == 0,
+        app_metadata: Default::default(),
+        user_metadata: Default::default(),
+        created_at: created(i),
+        updated_at: created(i),
+        last_login: None,
+        last_ip: None,
+        logins_count: 0,
+        credential: None,
+        source: UserSource::BulkImport,
+        mfa_factors: vec![],
+    }
+}
+
+/// Ids of a search's page and its total.
+async fn search(
+    store: &SqlStore,
+    q: &str,
+    sort: Option<&str>,
+    offset: u64,
+    cap: Option<u64>,
+) -> (Vec<String>, u64) {
+    let page = store
+        .search_users(
+            TENANT,
+            &UserSearch {
+                query: Some(parse_query(q).unwrap()),
+                sort: sort.map(|s| parse_sort(s).unwrap()),
+                offset,
+                limit: 50,
+                total_up_to: cap,
+            },
+        )
+        .await
+        .unwrap();
+    (
+        page.users.into_iter().map(|u| u.user_id).collect(),
+        page.total,
+    )
+}
+
+/// What the rule says: users matching `keep`, in creation order (or
+/// reversed), then the page.
+fn expected(keep: impl Fn(usize) -> bool, desc: bool, offset: usize) -> (Vec<String>, usize) {
+    let mut all: Vec<(String, String)> = (0..N)
+        .filter(|&i| keep(i))
+        .map(|i| (created(i), format!("auth0|u{i}")))
+        .collect();
+    all.sort();
+    if desc {
+        all.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    }
+    let total = all.len();
+    (
+        all.into_iter()
+            .skip(offset)
+            .take(50)
+            .map(|(_, id)| id)
+            .collect(),
+        total,
+    )
+}
+
+async fn scenario(store: SqlStore) {
+    store
+        .insert_tenant(&Tenant {
+            id: TENANT.into(),
+            name: "lookups".into(),
+            created_at: created(0),
+        })
+        .await
+        .unwrap();
+    for i in 0..N {
+        store.insert_user(TENANT, &user(i)).await.unwrap();
+    }
+    let mut odd = user(N);
+    odd.email = Some("Mixed.Case@Example.com".into());
+    odd.connection_id = "con_other000000000".into();
+    store.insert_user(TENANT, &odd).await.unwrap();
+
+    // Few candidates (1 + 10 + 100 + 1000 = 1111 under the bound of 2000):
+    // gathered first, then filtered and sorted.
+    let starts = |p: &'static str| move |i: usize| format!("user{i}@").starts_with(p);
+    let (got, total) = search(&store, "email:USER1*", None, 100, Some(1000)).await;
+    let (want, all) = expected(starts("user1"), false, 100);
+    assert_eq!(all, 1111);
+    assert_eq!((got, total), (want, 1000), "capped at 1000");
+    let (got, total) = search(
+        &store,
+        "email:user2* AND NOT blocked:true",
+        Some("created_at:-1"),
+        50,
+        Some(1000),
+    )
+    .await;
+    let (want, all) = expected(|i| starts("user2")(i) && i % 5 != 0, true, 50);
+    assert_eq!((got, total), (want, all as u64));
+    // More candidates than the bound (all 2500): the sorted walk, same rule.
+    let (got, total) = search(&store, "email:user*", Some("created_at:1"), 200, Some(3000)).await;
+    let (want, all) = expected(|_| true, false, 200);
+    assert_eq!((got, total), (want, all as u64));
+    assert_eq!(all, N);
+    // No count unless asked.
+    let (_, total) = search(&store, "email:user*", None, 0, None).await;
+    assert_eq!(total, 0);
+
+    // Exact email, any case in the query; an id; a created_at range.
+    let (got, total) = search(&store, "email:\"User42@EXAMPLE.com\"", None, 0, Some(1000)).await;
+    assert_eq!((got, total), (vec!["auth0|u42".to_string()], 1));
+    let (got, _) = search(&store, "email:\"mixed.case@example.com\"", None, 0, None).await;
+    assert_eq!(
+        got,
+        vec![format!("auth0|u{N}")],
+        "stored case does not matter"
+    );
+    let (got, _) = search(
+        &store,
+        "user_id:\"auth0|u7\" AND email:user7*",
+        None,
+        0,
+        None,
+    )
+    .await;
+    assert_eq!(got, vec!["auth0|u7".to_string()]);
+    let (got, total) = search(
+        &store,
+        "created_at:[2026-01-01T00:10:00Z TO 2026-01-01T00:19:59.999Z]",
+        Some("created_at:-1"),
+        0,
+        Some(1000),
+    )
+    .await;
+    let in_range = |i: usize| (600..1200).contains(&((i * 7919) % N));
+    let (want, all) = expected(in_range, true, 0);
+    assert_eq!((got, total), (want, all as u64));
+    assert_eq!(all, 600);
+
+    // users_by_email: exact, so the stored case must be asked for.
+    let by = |e: &'static str| {
+        let store = store.clone();
+        async move { store.users_by_email(TENANT, e).await.unwrap() }
+    };
+    assert_eq!(by("Mixed.Case@Example.com").await.len(), 1);
+    assert!(by("mixed.case@example.com").await.is_empty());
+    // One email in two connections: both, oldest first.
+    let mut twin = user(N + 1);
+    twin.email = Some("user3@example.com".into());
+    twin.connection_id = "con_other000000000".into();
+    twin.created_at = "2025-12-31T00:00:00.000Z".into();
+    store.insert_user(TENANT, &twin).await.unwrap();
+    let ids: Vec<String> = by("user3@example.com")
+        .await
+        .into_iter()
+        .map(|u| u.user_id)
+        .collect();
+    assert_eq!(
+        ids,
+        vec![format!("auth0|u{}", N + 1), "auth0|u3".to_string()]
+    );
+}
+
+async fn on_sqlite<F: std::future::Future<Output = ()> + Send + 'static>(
+    scenario: fn(SqlStore) -> F,
+) {
+    let dir = std::env::temp_dir().join(format!("tern_lookups_{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("tern.db").display());
+    let outcome = tokio::spawn(scenario(SqlStore::open(&url).await.unwrap())).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+async fn on_postgres<F: std::future::Future<Output = ()> + Send + 'static>(
+    scenario: fn(SqlStore) -> F,
+) {
+    if std::env::var("TERN_TEST_SKIP_PG").as_deref() == Ok("1") {
+        eprintln!("TERN_TEST_SKIP_PG=1: skipped");
+        return;
+    }
+    let admin_url = std::env::var("TERN_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    sqlx::any::install_default_drivers();
+    let admin = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin_url} ({e})"));
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let db = format!("tern_lookups_{}_{nanos}", std::process::id());
+    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let base = &admin_url[..admin_url.rfind('/').unwrap()];
+    let store = SqlStore::open(&format!("{base}/{db}")).await.unwrap();
+    let outcome = tokio::spawn(scenario(store.clone())).await;
+    store.pool().close().await;
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_on_sqlite() {
+    on_sqlite(scenario).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_on_postgres() {
+    on_postgres(scenario).await;
+}
