@@ -175,6 +175,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             "sealed configuration values stored in clear"
         );
     }
+    let seeds = crate::mfa::seal_stored(store.as_ref(), &tenant.id, &secrets).await?;
+    if seeds > 0 {
+        tracing::info!(users = seeds, "sealed TOTP seeds stored in clear");
+    }
     let scripts = Arc::new(
         crate::legacy_script::ScriptLegacySource::from_config(&config.scripts)
             .with_tenant_log(store.clone()),

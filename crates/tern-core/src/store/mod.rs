@@ -14,6 +14,7 @@ mod grants;
 mod jobs;
 mod login_transactions;
 mod logs;
+mod mfa;
 mod outbox;
 mod resource_servers;
 mod sessions;
@@ -32,6 +33,7 @@ pub use jobs::JobStore;
 pub use jobs::{BatchApplied, BatchGate, GateKey, ImportBatch, is_lease_lost, lease_lost};
 pub use login_transactions::LoginTransactionStore;
 pub use logs::LogStore;
+pub use mfa::MfaStore;
 pub use outbox::OutboxStore;
 pub use resource_servers::ResourceServerStore;
 pub use sessions::SessionStore;
@@ -60,6 +62,7 @@ pub trait Store:
     + AuthorizationCodeStore
     + GrantStore
     + TenantSettingsStore
+    + MfaStore
     + 'static
 {
 }
@@ -81,6 +84,7 @@ impl<T> Store for T where
         + AuthorizationCodeStore
         + GrantStore
         + TenantSettingsStore
+        + MfaStore
         + 'static
 {
 }
@@ -96,6 +100,7 @@ pub mod prelude {
     pub use super::JobStore as _;
     pub use super::LogStore as _;
     pub use super::LoginTransactionStore as _;
+    pub use super::MfaStore as _;
     pub use super::OutboxStore as _;
     pub use super::ResourceServerStore as _;
     pub use super::SessionStore as _;

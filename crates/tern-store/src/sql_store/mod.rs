@@ -9,6 +9,7 @@ mod grants;
 mod jobs;
 mod login_transactions;
 mod logs;
+mod mfa;
 mod outbox;
 mod resource_servers;
 mod sessions;
