@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::CoreResult;
 use crate::import::{self, RowError, ValidRow};
+use crate::mfa::{SeedSealer, seal_factors};
 use crate::model::{Job, JobStatus, User};
 use crate::store::{BatchApplied, BatchGate, GateKey, ImportBatch, Store};
 
@@ -112,12 +113,31 @@ fn split_rows(file: &str) -> Result<Vec<&RawValue>, String> {
     })
 }
 
-/// Run (or resume) an import job to its end.
+/// Seal the TOTP seeds of every user a batch writes: no seed from an
+/// import file reaches the store in clear.
+fn seal_batch(batch: &mut ImportBatch, sealer: &dyn SeedSealer, tenant: &str) -> CoreResult<()> {
+    let users = batch
+        .inserts
+        .iter_mut()
+        .map(|(_, u, _)| u)
+        .chain(batch.updates.iter_mut());
+    for u in users {
+        let mut changed = false;
+        if !seal_factors(&mut u.mfa_factors, sealer, tenant, &u.user_id, &mut changed) {
+            return Err(crate::CoreError::Storage("cannot seal a TOTP seed".into()));
+        }
+    }
+    Ok(())
+}
+
+/// Run (or resume) an import job to its end; TOTP seeds are sealed with
+/// `sealer` before they are stored.
 pub async fn run_import(
     store: &dyn Store,
     tenant: &str,
     job: &Job,
     settings: ImportSettings,
+    sealer: &dyn SeedSealer,
     now: impl Fn() -> i64 + Sync,
 ) -> CoreResult<ImportEnd> {
     let Some(file) = store.job_file(tenant, &job.id).await? else {
@@ -175,7 +195,7 @@ pub async fn run_import(
         };
         let connection = &connection;
         async move {
-            let batch = plan_batch(
+            let mut batch = plan_batch(
                 store,
                 tenant,
                 job,
@@ -187,6 +207,7 @@ pub async fn run_import(
                 &settings.hash_limits,
             )
             .await?;
+            seal_batch(&mut batch, sealer, tenant)?;
             CoreResult::Ok((from, to, batch))
         }
     };

@@ -18,6 +18,7 @@ pub mod legacy;
 pub mod login;
 pub mod login_transaction;
 pub mod mail;
+pub mod mfa;
 pub mod migration;
 pub mod model;
 pub mod password_policy;

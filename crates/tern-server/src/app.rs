@@ -191,6 +191,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         );
     }
     let (network, sqlite_dirs) = network(&config, [Some(addr), metrics_addr])?;
+    let seeds = crate::mfa::seal_stored(store.as_ref(), &tenant.id, &secrets).await?;
+    if seeds > 0 {
+        tracing::info!(users = seeds, "sealed TOTP seeds stored in clear");
+    }
     let scripts = Arc::new(
         crate::legacy_script::ScriptLegacySource::from_config(&config.scripts, network.clone())
             .with_tenant_log(store.clone()),

@@ -75,13 +75,13 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "read:signing_keys",
     "create:signing_keys",
     "update:signing_keys",
-    // Tern's own (Auth0 has no script "try" endpoint): running a script with
-    // a connection's stored configuration reveals that configuration.
-    "execute:connection_scripts",
     "read:attack_protection",
     "update:attack_protection",
     "read:anomaly_blocks",
     "delete:anomaly_blocks",
+    // Tern's own (Auth0 has no script "try" endpoint): running a script with
+    // a connection's stored configuration reveals that configuration.
+    "execute:connection_scripts",
 ];
 
 /// Errors of the bootstrap.

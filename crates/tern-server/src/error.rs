@@ -107,6 +107,8 @@ pub struct OAuthError {
     pub error: &'static str,
     /// `error_description`.
     pub description: String,
+    /// The `mfa_token` of an `mfa_required` answer.
+    pub mfa_token: Option<String>,
 }
 
 impl OAuthError {
@@ -116,6 +118,19 @@ impl OAuthError {
             status,
             error,
             description: description.into(),
+            mfa_token: None,
+        }
+    }
+    /// 403 `mfa_required` with the token that continues the login (Auth0's
+    /// answer to a password grant for a user with a second factor).
+    pub fn mfa_required(mfa_token: String) -> Self {
+        Self {
+            mfa_token: Some(mfa_token),
+            ..Self::new(
+                StatusCode::FORBIDDEN,
+                "mfa_required",
+                "Multifactor authentication required",
+            )
         }
     }
     /// 400 `invalid_request`.
@@ -152,7 +167,14 @@ impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let mut resp = (
             self.status,
-            Json(json!({"error": self.error, "error_description": self.description})),
+            Json(match &self.mfa_token {
+                None => json!({"error": self.error, "error_description": self.description}),
+                Some(t) => json!({
+                    "error": self.error,
+                    "error_description": self.description,
+                    "mfa_token": t,
+                }),
+            }),
         )
             .into_response();
         if self.status == StatusCode::UNAUTHORIZED {

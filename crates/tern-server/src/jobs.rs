@@ -140,7 +140,15 @@ async fn run_claimed(
                 hash_limits: *state.policy.limits(),
             };
             tracing::info!(job = %job.id, resume_at = job.processed_rows, "running import job");
-            let end = run_import(state.store.as_ref(), &tenant, &job, settings, now_epoch).await;
+            let end = run_import(
+                state.store.as_ref(),
+                &tenant,
+                &job,
+                settings,
+                state.secrets.as_ref(),
+                now_epoch,
+            )
+            .await;
             match end {
                 Ok(end) => {
                     let (status, details) = final_status(&end);

@@ -159,12 +159,15 @@ pub async fn login(
             .await;
     }
 
-    let user = migrated_user(
+    let mut user = migrated_user(
         profile,
         connection,
         Some(credential.clone()),
         UserSource::LazyLogin,
     );
+    if !crate::mfa::seal_user(&s.secrets, s.tid(), &mut user) {
+        return Err(LoginFailure::Internal);
+    }
     match s.store.insert_user(s.tid(), &user).await? {
         InsertOutcome::Inserted => {
             mark_migrated(s, connection, &profile_copy, ev).await;
@@ -373,7 +376,10 @@ pub async fn migrate_for_reset(
     }
     let legacy_id = profile.user_id.clone();
     let profile_copy = profile.clone();
-    let user = migrated_user(profile, connection, None, UserSource::LazyReset);
+    let mut user = migrated_user(profile, connection, None, UserSource::LazyReset);
+    if !crate::mfa::seal_user(&s.secrets, s.tid(), &mut user) {
+        return Err(CoreError::Storage("cannot seal a TOTP seed".into()));
+    }
     if s.store.insert_user(s.tid(), &user).await? == InsertOutcome::Inserted {
         // The user lives in Tern now, waiting for the password the link sets.
         let mut ev = LogEvent::new("w", "");

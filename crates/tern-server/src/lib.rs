@@ -29,6 +29,7 @@ pub mod login;
 pub mod logout;
 pub mod mail;
 pub mod metrics;
+pub mod mfa;
 pub mod openapi;
 pub mod ops;
 pub mod pages;

@@ -37,6 +37,8 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/.well-known/jwks.json",
     "/.well-known/openid-configuration",
     "/oauth/token",
+    "/mfa/challenge",
+    "/mfa/authenticators",
     "/dbconnections/signup",
     "/dbconnections/change_password",
     "/lo/reset",
@@ -105,6 +107,8 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::wellknown::jwks,
         routes::wellknown::openid_configuration,
         routes::oauth::token,
+        routes::mfa::challenge,
+        routes::mfa::authenticators,
         routes::dbconnections::signup,
         routes::dbconnections::change_password,
         routes::tickets::password_change,
@@ -178,6 +182,17 @@ impl Modify for SecuritySchemes {
                     .bearer_format("JWT")
                     .description(Some(
                         "A user's access token from the password grant (its audience includes `{public URL}/userinfo`).",
+                    ))
+                    .build(),
+            ),
+        );
+        c.add_security_scheme(
+            "mfaToken",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The `mfa_token` of an `mfa_required` answer from `/oauth/token` (valid ten minutes).",
                     ))
                     .build(),
             ),
@@ -1556,6 +1571,9 @@ pub enum GrantType {
     /// A code from `/authorize`.
     #[serde(rename = "authorization_code")]
     AuthorizationCode,
+    /// The one-time code finishing a login that answered `mfa_required`.
+    #[serde(rename = "http://auth0.com/oauth/grant-type/mfa-otp")]
+    MfaOtp,
 }
 
 /// A token request, as a form or as JSON (`null`s count as absent).
@@ -1593,6 +1611,50 @@ pub struct TokenRequest {
     /// PKCE verifier (`authorization_code`, when the request had a challenge).
     #[schema(nullable = false, min_length = 43, max_length = 128)]
     pub code_verifier: Option<String>,
+    /// The `mfa_token` of an `mfa_required` answer (`mfa-otp`).
+    #[schema(nullable = false)]
+    pub mfa_token: Option<String>,
+    /// The authenticator app's current code (`mfa-otp`).
+    #[schema(nullable = false)]
+    pub otp: Option<String>,
+}
+
+/// The body of `POST /mfa/challenge`.
+#[derive(Deserialize, ToSchema)]
+pub struct MfaChallengeRequest {
+    /// The `mfa_token` of the `mfa_required` answer.
+    pub mfa_token: String,
+    /// The application (or HTTP Basic).
+    #[schema(nullable = false)]
+    pub client_id: Option<String>,
+    /// Its secret (confidential applications; or HTTP Basic).
+    #[schema(nullable = false)]
+    pub client_secret: Option<String>,
+    /// `otp` (Tern sends no out-of-band codes).
+    pub challenge_type: String,
+    /// Which authenticator (optional).
+    #[schema(nullable = false)]
+    pub authenticator_id: Option<String>,
+}
+
+/// The answer of `POST /mfa/challenge`.
+#[derive(Serialize, ToSchema)]
+pub struct MfaChallengeResponse {
+    /// `otp`: enter the authenticator app's code with the mfa-otp grant.
+    pub challenge_type: String,
+}
+
+/// An authenticator of `GET /mfa/authenticators`.
+#[derive(Serialize, ToSchema)]
+pub struct MfaAuthenticator {
+    /// E.g. `totp|tern_0`.
+    pub id: String,
+    /// `otp`.
+    pub authenticator_type: String,
+    /// Always `true` (pending enrolments are not listed).
+    pub active: bool,
+    /// A display name.
+    pub name: String,
 }
 
 /// The body of `POST /dbconnections/signup`.

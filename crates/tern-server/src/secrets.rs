@@ -117,20 +117,39 @@ impl SecretKey {
     /// Seal `clear`, bound to `aad` (what the value belongs to: a sealed
     /// value opens only with the same `aad`). Also seals signing keys.
     pub(crate) fn seal(&self, aad: &str, clear: &str) -> Result<String, SecretsError> {
-        let mut buf = clear.as_bytes().to_vec();
-        let nonce = self
-            .0
-            .seal_in_place_append_tag(Aad::from(aad.as_bytes()), &mut buf)
-            .map_err(|_| SecretsError("sealing failed".into()))?;
-        let mut out = nonce.as_ref().to_vec();
-        out.extend_from_slice(&buf);
-        Ok(format!("{PREFIX}{}", B64.encode(out)))
+        Ok(format!(
+            "{PREFIX}{}",
+            B64.encode(self.seal_bytes(aad, clear.as_bytes())?)
+        ))
     }
 
     /// Open a value [`Self::seal`] made with the same `aad`; `None` when it
     /// is not sealed, was sealed under another key or `aad`, or was altered.
     pub(crate) fn open(&self, aad: &str, sealed: &str) -> Option<String> {
         let raw = B64.decode(sealed.strip_prefix(PREFIX)?).ok()?;
+        String::from_utf8(self.open_bytes(aad, &raw)?).ok()
+    }
+
+    /// Whether `stored` has the form [`Self::seal`] gives (not whether it opens).
+    pub(crate) fn looks_sealed(stored: &str) -> bool {
+        stored.starts_with(PREFIX)
+    }
+
+    /// `nonce ‖ ciphertext ‖ tag` of `clear` bound to `aad` (for values
+    /// that travel, such as `mfa_token`s, encoded by the caller).
+    pub(crate) fn seal_bytes(&self, aad: &str, clear: &[u8]) -> Result<Vec<u8>, SecretsError> {
+        let mut buf = clear.to_vec();
+        let nonce = self
+            .0
+            .seal_in_place_append_tag(Aad::from(aad.as_bytes()), &mut buf)
+            .map_err(|_| SecretsError("sealing failed".into()))?;
+        let mut out = nonce.as_ref().to_vec();
+        out.extend_from_slice(&buf);
+        Ok(out)
+    }
+
+    /// Open what [`Self::seal_bytes`] made with the same `aad`.
+    pub(crate) fn open_bytes(&self, aad: &str, raw: &[u8]) -> Option<Vec<u8>> {
         if raw.len() < NONCE_LEN {
             return None;
         }
@@ -141,7 +160,7 @@ impl SecretKey {
             .0
             .open_in_place(nonce, Aad::from(aad.as_bytes()), &mut body)
             .ok()?;
-        String::from_utf8(clear.to_vec()).ok()
+        Some(clear.to_vec())
     }
 }
 

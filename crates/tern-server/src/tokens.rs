@@ -204,6 +204,16 @@ pub struct UserTokens<'a> {
 
 /// Access token (and, with `openid`, an ID token) for a user.
 pub fn user_tokens(s: &AppState, t: &UserTokens<'_>) -> Result<Value, OAuthError> {
+    user_tokens_amr(s, t, &[])
+}
+
+/// [`user_tokens`] for a login that passed the methods `amr` (`["mfa"]`
+/// after a second factor), which the ID token names as Auth0's does.
+pub fn user_tokens_amr(
+    s: &AppState,
+    t: &UserTokens<'_>,
+    amr: &[&str],
+) -> Result<Value, OAuthError> {
     let scopes: Vec<&str> = t.scopes.iter().map(String::as_str).collect();
     let openid = scopes.contains(&"openid");
     let userinfo = format!("{}userinfo", s.issuer());
@@ -255,6 +265,9 @@ pub fn user_tokens(s: &AppState, t: &UserTokens<'_>) -> Result<Value, OAuthError
         }
         if let Some(sid) = t.sid {
             id["sid"] = json!(sid);
+        }
+        if !amr.is_empty() {
+            id["amr"] = json!(amr);
         }
         body["id_token"] = json!(s.keys.sign(&id).map_err(|_| OAuthError::server_error())?);
     }

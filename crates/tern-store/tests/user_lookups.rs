@@ -50,7 +50,7 @@ fn user(i: usize) -> User {
         family_name: None,
         nickname: None,
         picture: None,
-        blocked: i % 5 == 0,
+        blocked: i.is_multiple_of(5),
         app_metadata: Default::default(),
         user_metadata: Default::default(),
         created_at: created(i),

@@ -15,6 +15,7 @@ mod jobs;
 mod login_failures;
 mod login_transactions;
 mod logs;
+mod mfa;
 mod outbox;
 mod rate_windows;
 mod resource_servers;
@@ -35,6 +36,7 @@ pub use jobs::{BatchApplied, BatchGate, GateKey, ImportBatch, is_lease_lost, lea
 pub use login_failures::{BlocksOf, FailedLogin, LoginFailureStore};
 pub use login_transactions::LoginTransactionStore;
 pub use logs::LogStore;
+pub use mfa::MfaStore;
 pub use outbox::OutboxStore;
 pub use rate_windows::RateWindowStore;
 pub use resource_servers::ResourceServerStore;
@@ -66,6 +68,7 @@ pub trait Store:
     + TenantSettingsStore
     + RateWindowStore
     + LoginFailureStore
+    + MfaStore
     + 'static
 {
 }
@@ -89,6 +92,7 @@ impl<T> Store for T where
         + TenantSettingsStore
         + RateWindowStore
         + LoginFailureStore
+        + MfaStore
         + 'static
 {
 }
@@ -105,6 +109,7 @@ pub mod prelude {
     pub use super::LogStore as _;
     pub use super::LoginFailureStore as _;
     pub use super::LoginTransactionStore as _;
+    pub use super::MfaStore as _;
     pub use super::OutboxStore as _;
     pub use super::RateWindowStore as _;
     pub use super::ResourceServerStore as _;

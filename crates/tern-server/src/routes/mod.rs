@@ -22,6 +22,7 @@ pub mod exports;
 pub mod jobs;
 pub mod logout;
 pub mod logs;
+pub mod mfa;
 pub mod migration;
 pub mod oauth;
 pub mod reset_page;
@@ -143,6 +144,8 @@ pub fn public_router() -> Router<AppState> {
             get(wellknown::openid_configuration),
         )
         .route("/oauth/token", post(oauth::token))
+        .route("/mfa/challenge", post(mfa::challenge))
+        .route("/mfa/authenticators", get(mfa::authenticators))
         .route("/dbconnections/signup", post(dbconnections::signup))
         .route(
             "/dbconnections/change_password",

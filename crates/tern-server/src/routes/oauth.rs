@@ -19,22 +19,24 @@ use crate::state::AppState;
 use crate::{code_grant, login, tokens};
 
 const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
+/// Auth0's grant finishing a login with a one-time code (see `mfa`).
+pub(crate) const MFA_OTP: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
 
 /// Token request parameters from a form or a JSON body. JSON `null`s (sent by
 /// auth0-python) count as absent.
-struct Params(HashMap<String, String>);
+pub(crate) struct Params(HashMap<String, String>);
 
 impl Params {
-    fn get(&self, k: &str) -> Option<&str> {
+    pub(crate) fn get(&self, k: &str) -> Option<&str> {
         self.0.get(k).map(String::as_str).filter(|v| !v.is_empty())
     }
-    fn require(&self, k: &str) -> Result<&str, OAuthError> {
+    pub(crate) fn require(&self, k: &str) -> Result<&str, OAuthError> {
         self.get(k)
             .ok_or_else(|| OAuthError::invalid_request(format!("Missing required parameter: {k}")))
     }
 }
 
-async fn read_params(req: Request) -> Result<Params, OAuthError> {
+pub(crate) async fn read_params(req: Request) -> Result<Params, OAuthError> {
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -85,7 +87,7 @@ async fn read_params(req: Request) -> Result<Params, OAuthError> {
 }
 
 /// Client credentials from HTTP Basic or the body (`client_secret_post`).
-fn client_credentials(
+pub(crate) fn client_credentials(
     headers: &HeaderMap,
     p: &Params,
 ) -> Result<(String, Option<String>), OAuthError> {
@@ -120,7 +122,7 @@ fn client_credentials(
     Ok((id, p.get("client_secret").map(str::to_string)))
 }
 
-fn invalid_client() -> OAuthError {
+pub(crate) fn invalid_client() -> OAuthError {
     OAuthError::new(
         StatusCode::UNAUTHORIZED,
         "invalid_client",
@@ -192,6 +194,7 @@ pub async fn token(
                 .await
             }
             "password" | PASSWORD_REALM => password_grant(&s, &client, &p, &grant, ip).await,
+            MFA_OTP => mfa_otp_grant(&s, &client, &p, ip).await,
             "authorization_code" => {
                 code_grant::exchange(
                     &s,
@@ -264,6 +267,23 @@ async fn password_grant(
         ip: &ip,
     };
     let user = login::password_login(s, attempt).await?;
+    if crate::mfa::required_for(s, &user).await? {
+        // The password was right; the second factor finishes the login
+        // (`/mfa/challenge`, then the mfa-otp grant with this token).
+        let now = s.now();
+        let token = crate::mfa::issue_token(
+            s,
+            &crate::mfa::PendingLogin {
+                client_id: client.client_id.clone(),
+                user_id: user.user_id.clone(),
+                audience: p.get("audience").map(str::to_string),
+                scope: requested_scope,
+                auth_time: now,
+                exp: now + crate::mfa::MFA_TOKEN_SECS,
+            },
+        )?;
+        return Err(OAuthError::mfa_required(token));
+    }
     let scopes = tokens::granted_scopes(&requested_scope, api.as_ref());
     tokens::user_tokens(
         s,
@@ -278,6 +298,65 @@ async fn password_grant(
             sid: None,
             grant_id: None,
         },
+    )
+}
+
+/// The `mfa-otp` grant: an `mfa_token` and a code finish a password login
+/// with the tokens the password grant would have given, and `amr: ["mfa"]`.
+async fn mfa_otp_grant(
+    s: &AppState,
+    client: &Client,
+    p: &Params,
+    ip: String,
+) -> Result<Value, OAuthError> {
+    if !client.grant_types.iter().any(|g| g == MFA_OTP) {
+        return Err(OAuthError::new(
+            StatusCode::FORBIDDEN,
+            "unauthorized_client",
+            format!("Grant type '{MFA_OTP}' not allowed for the client."),
+        ));
+    }
+    let pending = crate::mfa::read_token(s, p.require("mfa_token")?, &client.client_id)?;
+    let otp = p.require("otp")?;
+    let user = crate::mfa::pending_user(s, &pending).await?;
+    let attempt = crate::mfa::Attempt {
+        client,
+        user: &user,
+        ip: &ip,
+    };
+    match crate::mfa::verify(s, &attempt, otp, None).await? {
+        crate::mfa::OtpOutcome::Accepted => {}
+        crate::mfa::OtpOutcome::Wrong => {
+            return Err(OAuthError::new(
+                StatusCode::FORBIDDEN,
+                "invalid_grant",
+                "Invalid otp_code.",
+            ));
+        }
+        crate::mfa::OtpOutcome::TooManyAttempts => {
+            return Err(OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "Too many invalid codes; try again later.",
+            ));
+        }
+    }
+    let api = tokens::user_audience(s, pending.audience.as_deref()).await?;
+    let scopes = tokens::granted_scopes(&pending.scope, api.as_ref());
+    tokens::user_tokens_amr(
+        s,
+        &tokens::UserTokens {
+            client,
+            user: &user,
+            api: api.as_ref(),
+            scopes: &scopes,
+            gty: "password",
+            nonce: None,
+            auth_time: pending.auth_time,
+            sid: None,
+            grant_id: None,
+        },
+        &["mfa"],
     )
 }
 

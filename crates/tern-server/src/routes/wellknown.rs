@@ -42,7 +42,7 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Json<Value> 
         "userinfo_endpoint": format!("{base}/userinfo"),
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
         "end_session_endpoint": format!("{base}/oidc/logout"),
-        "grant_types_supported": ["authorization_code", "client_credentials", "password", "http://auth0.com/oauth/grant-type/password-realm"],
+        "grant_types_supported": ["authorization_code", "client_credentials", "password", "http://auth0.com/oauth/grant-type/password-realm", "http://auth0.com/oauth/grant-type/mfa-otp"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post", "web_message"],
         "code_challenge_methods_supported": ["S256"],

@@ -10,6 +10,7 @@ mod jobs;
 mod login_failures;
 mod login_transactions;
 mod logs;
+mod mfa;
 mod outbox;
 mod rate_windows;
 mod resource_servers;

@@ -10,7 +10,7 @@ use tern_core::{CoreError, CoreResult};
 use super::{SqlStore, storage, to_body};
 
 impl SqlStore {
-    async fn tenant_document<T: DeserializeOwned + Default>(
+    pub(super) async fn tenant_document<T: DeserializeOwned + Default>(
         &self,
         tenant: &str,
         kind: &str,
@@ -32,7 +32,7 @@ impl SqlStore {
         }
     }
 
-    async fn put_tenant_document<T: Serialize + Sync>(
+    pub(super) async fn put_tenant_document<T: Serialize + Sync>(
         &self,
         tenant: &str,
         kind: &str,

@@ -1,0 +1,413 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+//! MFA for users who arrived with a TOTP enrolment, on both backends: the
+//! password grants answer `mfa_required`, `/mfa/challenge`,
+//! `/mfa/authenticators` and the mfa-otp grant finish the login; codes are
+//! computed here by an RFC 6238 implementation of the test's own (checked
+//! against the RFC's vectors), on the server's clock; replays and brute
+//! force are refused; seeds are sealed at rest, also those an earlier
+//! version stored in clear.
+
+mod common;
+
+use common::{Backend, Harness};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "Correct-Horse-7-Battery";
+/// The seed an authenticator app of the user holds (Base32 of
+/// "12345678901234567890", RFC 6238's key).
+const SEED: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+const SEED_BYTES: &[u8] = b"12345678901234567890";
+const MFA_OTP: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
+
+/// RFC 6238 TOTP (HMAC-SHA1, `digits` digits, 30 s steps) at Unix time `t`,
+/// written from the RFC, independent of Tern.
+fn totp(seed: &[u8], t: i64, digits: u32) -> String {
+    use aws_lc_rs::hmac;
+    let counter = (t / 30) as u64;
+    let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, seed);
+    let mac = hmac::sign(&key, &counter.to_be_bytes());
+    let h = mac.as_ref();
+    let o = (h[19] & 0xf) as usize;
+    let bin = (u32::from(h[o]) & 0x7f) << 24
+        | u32::from(h[o + 1]) << 16
+        | u32::from(h[o + 2]) << 8
+        | u32::from(h[o + 3]);
+    format!(
+        "{:0width$}",
+        bin % 10u32.pow(digits),
+        width = digits as usize
+    )
+}
+
+#[test]
+fn the_tests_totp_matches_rfc_6238_appendix_b() {
+    for (t, code) in [
+        (59, "94287082"),
+        (1_111_111_109, "07081804"),
+        (1_111_111_111, "14050471"),
+        (1_234_567_890, "89005924"),
+        (2_000_000_000, "69279037"),
+        (20_000_000_000, "65353130"),
+    ] {
+        assert_eq!(totp(SEED_BYTES, t, 8), code, "T = {t}");
+    }
+}
+
+/// The code the user's app shows now, by the server's clock.
+fn code_now(h: &Harness) -> String {
+    totp(SEED_BYTES, h.state().now(), 6)
+}
+
+/// A code of this moment that is none of the three the server accepts.
+fn wrong_code(h: &Harness) -> String {
+    let now = h.state().now();
+    let valid: Vec<String> = [-30, 0, 30]
+        .iter()
+        .map(|d| totp(SEED_BYTES, now + d, 6))
+        .collect();
+    (0..)
+        .map(|i| format!("{:06}", (123_456 + i * 7919) % 1_000_000))
+        .find(|c| !valid.contains(c))
+        .unwrap()
+}
+
+struct Setup {
+    h: Harness,
+    admin: String,
+    client_id: String,
+    secret: String,
+    user_id: String,
+}
+
+/// A server with an imported user (bcrypt password, TOTP enrolment) and an
+/// application allowed the password grants and the mfa-otp grant.
+async fn setup(backend: Backend) -> Setup {
+    let h = Harness::start(backend).await;
+    let admin = h.admin_token().await;
+    let hash = bcrypt::hash(PASSWORD, 4).unwrap();
+    h.import_rows(
+        &admin,
+        &json!([
+            {"email": "otp@example.com", "email_verified": true, "password_hash": hash,
+             "mfa_factors": [{"totp": {"secret": SEED}}]},
+            {"email": "plain@example.com", "email_verified": true, "password_hash": hash},
+        ]),
+    )
+    .await;
+    let (client_id, secret) = h.password_client(&admin).await;
+    let (s, b) = h
+        .api(
+            &admin,
+            Method::PATCH,
+            &format!("/clients/{client_id}"),
+            Some(json!({"grant_types": ["password", "http://auth0.com/oauth/grant-type/password-realm", MFA_OTP]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (_, users) = h
+        .api(
+            &admin,
+            Method::GET,
+            "/users-by-email?email=otp@example.com",
+            None,
+        )
+        .await;
+    let user_id = users[0]["user_id"].as_str().unwrap().to_string();
+    Setup {
+        h,
+        admin,
+        client_id,
+        secret,
+        user_id,
+    }
+}
+
+impl Setup {
+    async fn password(&self, email: &str) -> (StatusCode, Value) {
+        self.h
+            .token(json!({
+                "grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+                "realm": "Username-Password-Authentication",
+                "client_id": self.client_id, "client_secret": self.secret,
+                "username": email, "password": PASSWORD, "scope": "openid email",
+            }))
+            .await
+    }
+
+    async fn mfa_token(&self) -> String {
+        let (s, b) = self.password("otp@example.com").await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+        assert_eq!(b["error"], "mfa_required", "{b}");
+        assert_eq!(
+            b["error_description"],
+            "Multifactor authentication required"
+        );
+        b["mfa_token"].as_str().unwrap().to_string()
+    }
+
+    async fn otp(&self, mfa_token: &str, otp: &str) -> (StatusCode, Value) {
+        self.h
+            .token(json!({
+                "grant_type": MFA_OTP,
+                "client_id": self.client_id, "client_secret": self.secret,
+                "mfa_token": mfa_token, "otp": otp,
+            }))
+            .await
+    }
+}
+
+fn claims(jwt: &str) -> Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// The whole exchange as Auth0's MFA API has it, ending in the tokens the
+/// password grant gives plus `amr: ["mfa"]`; a user without MFA is not asked.
+async fn password_grant_then_otp_gives_tokens(backend: Backend) {
+    let x = setup(backend).await;
+    let (s, b) = x.password("plain@example.com").await;
+    assert_eq!(s, StatusCode::OK, "no factor, no question: {b}");
+
+    let token = x.mfa_token().await;
+    let r =
+        x.h.http
+            .get(format!("{}/mfa/authenticators", x.h.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let list: Value = r.json().await.unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["authenticator_type"], "otp");
+    assert_eq!(list[0]["active"], true);
+    assert!(!list.to_string().contains(SEED));
+
+    let r = x
+        .h
+        .http
+        .post(format!("{}/mfa/challenge", x.h.base))
+        .json(&json!({"client_id": x.client_id, "client_secret": x.secret, "mfa_token": token, "challenge_type": "otp"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"challenge_type": "otp"})
+    );
+    let r = x
+        .h
+        .http
+        .post(format!("{}/mfa/challenge", x.h.base))
+        .json(&json!({"client_id": x.client_id, "client_secret": x.secret, "mfa_token": token, "challenge_type": "oob"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "unsupported_challenge_type"
+    );
+
+    let (s, b) = x.otp(&token, &wrong_code(&x.h)).await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant")),
+        "{b}"
+    );
+
+    let (s, b) = x.otp(&token, &code_now(&x.h)).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let id = claims(b["id_token"].as_str().unwrap());
+    assert_eq!(id["sub"], x.user_id.as_str());
+    assert_eq!(id["email"], "otp@example.com");
+    assert_eq!(id["amr"], json!(["mfa"]));
+    assert_eq!(b["scope"], "openid email");
+    let at = claims(b["access_token"].as_str().unwrap());
+    assert_eq!(at["sub"], x.user_id.as_str());
+    assert_eq!(at["azp"], x.client_id.as_str());
+
+    // The log has the outcome of each code.
+    let (_, logs) = x.h.api(&x.admin, Method::GET, "/logs", None).await;
+    let kinds: Vec<&str> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert!(kinds.contains(&"gd_auth_failed"), "{kinds:?}");
+    assert!(kinds.contains(&"gd_auth_succeed"), "{kinds:?}");
+    x.h.stop().await;
+}
+
+/// A code works once (RFC 6238 §5.2), also through a new mfa_token; an
+/// mfa_token works only for its client and only for ten minutes; a client
+/// without the mfa-otp grant cannot use one.
+async fn codes_and_tokens_are_single_purpose(backend: Backend) {
+    let x = setup(backend).await;
+    let token = x.mfa_token().await;
+    let code = code_now(&x.h);
+    let (s, b) = x.otp(&token, &code).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = x.otp(&token, &code).await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant")),
+        "replayed: {b}"
+    );
+    let again = x.mfa_token().await;
+    let (s, _) = x.otp(&again, &code).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "replayed with a new mfa_token");
+    // The next step's code is a new code.
+    x.h.state().clock.advance(30);
+    let (s, b) = x.otp(&again, &code_now(&x.h)).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+
+    // Another application cannot use the token.
+    let (other_id, other_secret) = x.h.password_client(&x.admin).await;
+    x.h.api(
+        &x.admin,
+        Method::PATCH,
+        &format!("/clients/{other_id}"),
+        Some(json!({"grant_types": ["password", MFA_OTP]})),
+    )
+    .await;
+    let token = x.mfa_token().await;
+    x.h.state().clock.advance(30);
+    let (s, b) = x
+        .h
+        .token(json!({"grant_type": MFA_OTP, "client_id": other_id, "client_secret": other_secret, "mfa_token": token, "otp": code_now(&x.h)}))
+        .await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant")),
+        "{b}"
+    );
+    // A tampered token does not open.
+    let mut tampered = token.clone().into_bytes();
+    let last = tampered.len() - 5;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let (s, b) = x
+        .otp(&String::from_utf8(tampered).unwrap(), &code_now(&x.h))
+        .await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant")),
+        "{b}"
+    );
+    // Ten minutes later it has expired.
+    x.h.state().clock.advance(601);
+    let (s, b) = x.otp(&token, &code_now(&x.h)).await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("expired_token")),
+        "{b}"
+    );
+
+    // Without the mfa-otp grant the application cannot finish the login.
+    x.h.api(
+        &x.admin,
+        Method::PATCH,
+        &format!("/clients/{}", x.client_id),
+        Some(json!({"grant_types": ["password"]})),
+    )
+    .await;
+    let token = x.mfa_token().await;
+    x.h.state().clock.advance(30);
+    let (s, b) = x.otp(&token, &code_now(&x.h)).await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("unauthorized_client")),
+        "{b}"
+    );
+    x.h.stop().await;
+}
+
+/// Ten wrong codes in fifteen minutes, and even the right one is refused
+/// until the window has passed.
+async fn wrong_codes_are_limited(backend: Backend) {
+    let x = setup(backend).await;
+    let token = x.mfa_token().await;
+    for _ in 0..10 {
+        let (s, _) = x.otp(&token, &wrong_code(&x.h)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+    let (s, b) = x.otp(&token, &code_now(&x.h)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{b}");
+    assert_eq!(b["error"], "too_many_attempts");
+    x.h.state().clock.advance(901);
+    let token = x.mfa_token().await;
+    let (s, b) = x.otp(&token, &code_now(&x.h)).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    x.h.stop().await;
+}
+
+/// Seeds are sealed in the database and never answered; a seed an earlier
+/// version stored in clear is sealed at the next start and still works.
+async fn seeds_are_sealed_at_rest(backend: Backend) {
+    let x = setup(backend).await;
+    let stored =
+        x.h.state()
+            .store
+            .get_user(x.h.state().tid(), &x.user_id)
+            .await
+            .unwrap()
+            .unwrap();
+    let secret = stored.mfa_factors[0]["totp"]["secret"].as_str().unwrap();
+    assert!(secret.starts_with("$tern-sealed$v1$"), "{secret}");
+    assert!(!secret.contains(SEED));
+    for path in [
+        format!("/users/{}", x.user_id),
+        format!("/users/{}/authentication-methods", x.user_id),
+    ] {
+        let (s, b) = x.h.api(&x.admin, Method::GET, &path, None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(!b.to_string().contains(SEED), "{path}: {b}");
+        assert!(!b.to_string().contains("tern-sealed"), "{path}: {b}");
+    }
+
+    // As an earlier version left it: the seed in clear.
+    let clear = vec![json!({"totp": {"secret": SEED}})];
+    assert!(
+        x.h.state()
+            .store
+            .replace_mfa_factors(x.h.state().tid(), &x.user_id, &stored.mfa_factors, &clear)
+            .await
+            .unwrap()
+    );
+    let x = Setup {
+        h: x.h.restart(|_| {}).await,
+        ..x
+    };
+    let after =
+        x.h.state()
+            .store
+            .get_user(x.h.state().tid(), &x.user_id)
+            .await
+            .unwrap()
+            .unwrap();
+    let secret = after.mfa_factors[0]["totp"]["secret"].as_str().unwrap();
+    assert!(
+        secret.starts_with("$tern-sealed$v1$"),
+        "sealed at start: {secret}"
+    );
+    let token = x.mfa_token().await;
+    let (s, b) = x.otp(&token, &code_now(&x.h)).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    x.h.stop().await;
+}
+
+both_backends!(
+    password_grant_then_otp_gives_tokens,
+    codes_and_tokens_are_single_purpose,
+    wrong_codes_are_limited,
+    seeds_are_sealed_at_rest,
+);
