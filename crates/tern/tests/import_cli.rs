@@ -82,10 +82,19 @@ impl Server {
         (s, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Every user of the tenant, counted exactly: the connections' migration
+    /// reports (`GET /users?include_totals` stops counting at 1000, as Auth0's does).
     async fn user_count(&self) -> u64 {
-        let (s, v) = self.get("/users?include_totals=true&per_page=1").await;
-        assert_eq!(s, 200, "{v}");
-        v["total"].as_u64().unwrap()
+        let (s, conns) = self.get("/connections").await;
+        assert_eq!(s, 200, "{conns}");
+        let mut total = 0;
+        for c in conns.as_array().unwrap() {
+            let id = c["id"].as_str().unwrap();
+            let (s, r) = self.get(&format!("/connections/{id}/migration")).await;
+            assert_eq!(s, 200, "{r}");
+            total += r["total_users"].as_u64().unwrap();
+        }
+        total
     }
 
     /// Credentials as flags (audience left to discovery).

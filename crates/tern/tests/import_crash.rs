@@ -12,7 +12,7 @@ const ROWS: usize = 6_000;
 
 mod support;
 
-use support::{PgDb, Tern, curl, get};
+use support::{PgDb, Tern, curl, get, user_total};
 
 fn start(data_dir: &std::path::Path, db: Option<&str>) -> Tern {
     // Small batches and a short lease make the crash window wide and the resume quick.
@@ -113,16 +113,9 @@ fn scenario(db: Option<&str>) {
         "killed at {at_kill}%"
     );
     let auth = format!("authorization: Bearer {t}");
-    let (_, users) = curl(&[
-        "-H",
-        &auth,
-        &format!(
-            "{}/api/v2/users?include_totals=true&per_page=1",
-            server.base
-        ),
-    ]);
     assert_eq!(
-        users["total"], expected_inserted,
+        user_total(&server.base, &t) as usize,
+        expected_inserted,
         "each valid row exists exactly once"
     );
     let (_, errors) = curl(&[

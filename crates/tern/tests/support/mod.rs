@@ -125,6 +125,25 @@ pub fn get(url: &str, token: &str) -> (u16, Value) {
     curl(&["-H", &format!("authorization: Bearer {token}"), url])
 }
 
+/// Every user of the tenant, counted exactly: the sum of the connections'
+/// migration reports (`GET /users?include_totals` stops counting at 1000, as
+/// Auth0's does).
+pub fn user_total(base: &str, token: &str) -> u64 {
+    let (code, conns) = get(&format!("{base}/api/v2/connections"), token);
+    assert_eq!(code, 200, "{conns}");
+    conns
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let id = c["id"].as_str().unwrap();
+            let (code, r) = get(&format!("{base}/api/v2/connections/{id}/migration"), token);
+            assert_eq!(code, 200, "{r}");
+            r["total_users"].as_u64().unwrap()
+        })
+        .sum()
+}
+
 /// `POST url` with a JSON body and an optional bearer token.
 pub fn post_json(url: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
     let auth = token.map(|t| format!("authorization: Bearer {t}"));
