@@ -102,11 +102,18 @@ async fn main() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().into(),
         ..Config::default()
     };
+    // The legacy PostgreSQL is on this machine: allowed explicitly.
+    let pg = url::Url::parse(&base).unwrap();
+    config.network.allow = vec![format!(
+        "{}:{}",
+        pg.host_str().unwrap_or("127.0.0.1"),
+        pg.port().unwrap_or(5432)
+    )];
     let server = tern_server::start(config).await.unwrap();
     let info = server.bootstrap.clone().unwrap();
     let base_url = format!("http://{}", server.addr);

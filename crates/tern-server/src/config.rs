@@ -353,3 +353,28 @@ impl Config {
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("tern.db").display()))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deprecated_allowed_hosts_join_network_allow() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tern.toml");
+        std::fs::write(
+            &file,
+            "[scripts]\nallowed_hosts = [\"legacy.internal\"]\n[network]\nallow = [\"10.0.0.0/8\"]\nsqlite_dirs = [\"/srv/legacy\"]\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&file)).unwrap();
+        assert_eq!(c.network_allow(), vec!["10.0.0.0/8", "legacy.internal"]);
+        assert_eq!(c.network.sqlite_dirs, vec![PathBuf::from("/srv/legacy")]);
+        std::fs::write(&file, "[network]\nallowed = [\"x\"]\n").unwrap();
+        assert!(
+            Config::load(Some(&file)).is_err(),
+            "a misspelt key stops the start"
+        );
+    }
+}
