@@ -97,7 +97,8 @@ pub struct ValidRow {
     pub user_metadata: Option<JsonObject>,
     /// Credential in storage form, from `password_hash` or `custom_password_hash`.
     pub credential: Option<String>,
-    /// Whether the credential came from `custom_password_hash`.
+    /// Whether the credential came from `custom_password_hash` or
+    /// `tern_password_hash` (both replace a never-used credential on upsert).
     pub custom_hash: bool,
     /// MFA enrollments (§2.4 shape, checked).
     pub mfa_factors: Option<Vec<Value>>,
@@ -121,6 +122,7 @@ pub const IMPORT_FIELDS: &[&str] = &[
     "user_metadata",
     "password_hash",
     "custom_password_hash",
+    "tern_password_hash",
     "mfa_factors",
 ];
 
@@ -320,13 +322,41 @@ pub fn validate_row(row: &Value, limits: &CostLimits) -> Result<ValidRow, Vec<Ro
     if c.errors.len() == mfa_errors {
         v.mfa_factors = obj.get("mfa_factors").and_then(Value::as_array).cloned();
     }
-    match (obj.get("password_hash"), obj.get("custom_password_hash")) {
-        (Some(_), Some(_)) => c.errors.push(RowError::new(
+    let given: Vec<&str> = [
+        "password_hash",
+        "custom_password_hash",
+        "tern_password_hash",
+    ]
+    .into_iter()
+    .filter(|k| obj.contains_key(*k))
+    .collect();
+    match (
+        obj.get("password_hash"),
+        obj.get("custom_password_hash"),
+        obj.get("tern_password_hash"),
+    ) {
+        _ if given.len() > 1 => c.errors.push(RowError::new(
             "CONFLICT",
-            "password_hash",
-            "password_hash and custom_password_hash cannot both be given",
+            given[0],
+            format!("{} cannot both be given", given.join(" and ")),
         )),
-        (Some(Value::String(h)), None) => match StoredHash::from_import_password_hash(h) {
+        // Tern's extension: formats that are not self-describing
+        // (tern-hash `explicit.rs`); like custom_password_hash otherwise.
+        (None, None, Some(obj)) => match StoredHash::from_tern_object(obj) {
+            Ok(sh) => match sh.check_cost(limits) {
+                Ok(()) => {
+                    v.credential = Some(sh.to_storage());
+                    v.custom_hash = true;
+                }
+                Err(e) => c.errors.push(over_limit("tern_password_hash", &e)),
+            },
+            Err(e) => c.errors.push(RowError {
+                code: e.code,
+                message: format!("Error in {} property - {}", e.path, e.message),
+                path: e.path,
+            }),
+        },
+        (Some(Value::String(h)), _, _) => match StoredHash::from_import_password_hash(h) {
             Ok(sh) => match sh.check_cost(limits) {
                 Ok(()) => v.credential = Some(sh.to_storage()),
                 Err(e) => c.errors.push(over_limit("password_hash", &e)),
@@ -335,12 +365,12 @@ pub fn validate_row(row: &Value, limits: &CostLimits) -> Result<ValidRow, Vec<Ro
                 .errors
                 .push(RowError::new("INVALID_FORMAT", "password_hash", e)),
         },
-        (Some(other), None) => c.errors.push(RowError::new(
+        (Some(other), _, _) => c.errors.push(RowError::new(
             "INVALID_TYPE",
             "password_hash",
             format!("Expected type string but found type {}", type_name(other)),
         )),
-        (None, Some(custom)) => match StoredHash::from_custom(custom) {
+        (None, Some(custom), _) => match StoredHash::from_custom(custom) {
             Ok(sh) => match sh.check_cost(limits) {
                 Ok(()) => {
                     v.credential = Some(sh.to_storage());
@@ -354,7 +384,7 @@ pub fn validate_row(row: &Value, limits: &CostLimits) -> Result<ValidRow, Vec<Ro
                 path: e.path,
             }),
         },
-        (None, None) => {}
+        (None, None, None) => {}
     }
     check_nul(row, "", &mut c.errors);
     if c.errors.is_empty() {
@@ -488,6 +518,19 @@ pub fn redact(row: &Value) -> Value {
         if let Some(c) = o.get_mut("custom_password_hash") {
             for ptr in ["/hash/value", "/hash/key/value", "/salt/value"] {
                 if let Some(v) = c.pointer_mut(ptr) {
+                    *v = "*****".into();
+                }
+            }
+        }
+        if let Some(t) = o.get_mut("tern_password_hash") {
+            for ptr in [
+                "/hash",
+                "/salt",
+                "/params/signer_key",
+                "/params/pepper",
+                "/secretData",
+            ] {
+                if let Some(v) = t.pointer_mut(ptr) {
                     *v = "*****".into();
                 }
             }

@@ -137,12 +137,17 @@ fn load(arg: &str) -> Result<StoredHash, String> {
     };
     if let Some(custom) = v.get("custom_password_hash") {
         StoredHash::from_custom(custom).map_err(|e| e.to_string())
+    } else if let Some(obj) = v.get("tern_password_hash") {
+        StoredHash::from_tern_object(obj).map_err(|e| format!("{} {e}", e.code))
     } else if let Some(s) = v.get("password_hash").and_then(Value::as_str) {
         StoredHash::from_import_password_hash(s).map_err(|e| e.to_string())
     } else if v.get("algorithm").is_some() {
-        StoredHash::from_custom(&v).map_err(|e| e.to_string())
+        // A bare object: Tern's own algorithms first, else Auth0's.
+        StoredHash::from_tern_object(&v)
+            .or_else(|_| StoredHash::from_custom(&v))
+            .map_err(|e| e.to_string())
     } else {
-        Err("a JSON argument must be a custom_password_hash object or an import row with password_hash or custom_password_hash".into())
+        Err("a JSON argument must be a custom_password_hash or tern_password_hash object or an import row with password_hash, custom_password_hash or tern_password_hash".into())
     }
 }
 

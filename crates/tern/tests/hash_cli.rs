@@ -108,3 +108,48 @@ fn cost_limits_are_named_and_enforced() {
     );
     assert_eq!(code, 0, "{out}");
 }
+
+/// Issue 16: the legacy self-describing formats (libpass, bcrypt, argon2-cffi
+/// vectors) and `tern_password_hash` objects (firebase-scrypt, hashlib...),
+/// one vector per scheme, through `tern hash identify` and `tern hash verify`.
+#[test]
+fn legacy_formats_and_tern_objects() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tern-hash/tests/fixtures");
+    let load = |name: &str| -> Vec<Value> {
+        let doc: Value = serde_json::from_slice(&std::fs::read(dir.join(name)).unwrap()).unwrap();
+        doc["vectors"].as_array().unwrap().clone()
+    };
+    let mut seen = std::collections::HashSet::new();
+    for v in load("formats.json") {
+        if !seen.insert(v["scheme"].as_str().unwrap().to_string()) {
+            continue;
+        }
+        let arg = v["hash"].as_str().unwrap();
+        let (code, out, err) = tern(&["hash", "identify", arg], "");
+        assert_eq!(code, 0, "{}: {err}", v["id"]);
+        assert_eq!(out.lines().next(), v["scheme"].as_str(), "{}", v["id"]);
+        let right = format!("{}\n", v["password"].as_str().unwrap());
+        let (code, out, err) = tern(&["hash", "verify", arg], &right);
+        assert_eq!(code, 0, "{}: {out}{err}", v["id"]);
+        let wrong = format!("{}\n", v["wrong"].as_str().unwrap());
+        assert_eq!(tern(&["hash", "verify", arg], &wrong).0, 1, "{}", v["id"]);
+    }
+    assert!(seen.len() >= 18);
+    for (i, v) in load("explicit.json").into_iter().enumerate() {
+        if !seen.insert(v["scheme"].as_str().unwrap().to_string()) {
+            continue;
+        }
+        // Alternate a bare object and an import row carrying it.
+        let arg = if i % 2 == 0 {
+            v["object"].to_string()
+        } else {
+            serde_json::json!({"email": "a@b.co", "tern_password_hash": v["object"]}).to_string()
+        };
+        let right = format!("{}\n", v["password"].as_str().unwrap());
+        let (code, out, err) = tern(&["hash", "verify", &arg], &right);
+        assert_eq!(code, 0, "{}: {out}{err}", v["id"]);
+        let wrong = format!("{}\n", v["wrong"].as_str().unwrap());
+        assert_eq!(tern(&["hash", "verify", &arg], &wrong).0, 1, "{}", v["id"]);
+    }
+    assert!(seen.len() >= 27);
+}
