@@ -51,7 +51,16 @@ pub fn verify_password(user: Option<&User>, password: &str, policy: &HashPolicy)
     };
     match hash.verify(password, policy.limits()) {
         Ok(true) => {}
-        Ok(false) => return Verdict::WrongPassword,
+        Ok(false) => {
+            // A legacy hash cheaper than the policy's (an unsalted MD5
+            // answers in microseconds) would tell a wrong password of an
+            // existing user from an unknown user: spend a policy verify too.
+            // (A right password spends it hashing the upgrade.)
+            if policy.needs_rehash(&hash) {
+                policy.dummy_verify(password);
+            }
+            return Verdict::WrongPassword;
+        }
         Err(over) => {
             // Refused without computing it; spend the usual time so that the
             // answer's timing says nothing more than a wrong password's.

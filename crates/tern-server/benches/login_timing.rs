@@ -63,6 +63,15 @@ async fn main() {
     .unwrap();
     api(reqwest::Method::POST, "/users", json!({"connection": "Username-Password-Authentication", "email": "known@example.com", "password": "Corr3ct-horse"})).await.unwrap();
     api(reqwest::Method::POST, "/users", json!({"connection": "Username-Password-Authentication", "email": "nocred@example.com", "password": "Corr3ct-horse"})).await.unwrap();
+    api(reqwest::Method::POST, "/users", json!({"connection": "Username-Password-Authentication", "email": "md5@example.com", "password": "Corr3ct-horse"})).await.unwrap();
+    // Many wrong passwords from one address are the point here, not blocks.
+    api(
+        reqwest::Method::PATCH,
+        "/attack-protection/brute-force-protection",
+        json!({"allowlist": ["127.0.0.1"]}),
+    )
+    .await
+    .unwrap();
     // Remove the second user's credential, as a bulk import without a hash leaves it.
     let tid = server.state.tid().to_string();
     let mut u = server
@@ -73,6 +82,22 @@ async fn main() {
         .unwrap()
         .remove(0);
     u.credential = None;
+    server.state.store.update_user(&tid, &u).await.unwrap();
+    // The third user arrived with an unsalted MD5 of the password (Auth0's
+    // custom_password_hash), verified in microseconds.
+    let mut u = server
+        .state
+        .store
+        .users_by_email(&tid, "md5@example.com")
+        .await
+        .unwrap()
+        .remove(0);
+    let md5 = json!({"algorithm": "md5", "hash": {"value": "90c093eb35b2767f0924203d1db1d4f2", "encoding": "hex"}});
+    u.credential = Some(
+        tern_hash::StoredHash::from_custom(&md5)
+            .unwrap()
+            .to_storage(),
+    );
     server.state.store.update_user(&tid, &u).await.unwrap();
 
     let measure = |email: &'static str, password: &'static str| {
@@ -94,6 +119,7 @@ async fn main() {
     let wrong = measure("known@example.com", "wrong-password").await;
     let unknown = measure("nobody@example.com", "wrong-password").await;
     let nocred = measure("nocred@example.com", "wrong-password").await;
+    let md5 = measure("md5@example.com", "wrong-password").await;
 
     let policy = server.state.policy;
     let hash = tern_hash::StoredHash::parse(&policy.hash("Corr3ct-horse")).unwrap();
@@ -115,6 +141,7 @@ async fn main() {
         ("wrong password", wrong),
         ("unknown user", unknown),
         ("user without credential", nocred),
+        ("unsalted MD5, wrong password", md5),
     ] {
         println!(
             "  {name:<29} {:8.2} ms   {:.2}× baseline   {:.2}× wrong-password",

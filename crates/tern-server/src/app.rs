@@ -211,6 +211,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         public_url: public_url.clone(),
         limiter: RateLimiter::new(config.rate_limit),
         trusted_proxies,
+        hash_pool: crate::hash_pool::HashPool::new(
+            config.password_hash.workers,
+            config.password_hash.queue,
+        ),
         config,
         policy,
         // Sources (scripts, connectors) see configuration in clear; only

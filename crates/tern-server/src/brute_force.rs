@@ -334,3 +334,20 @@ pub async fn lift_identifier(s: &AppState, identifier: &str) -> CoreResult<u64> 
     }
     Ok(lifted)
 }
+
+/// The background runner's purge: counters and blocks 30 days after their
+/// last failure (they have lifted), and rate windows a day old (every
+/// window is shorter), so neither table grows with time.
+pub async fn purge(s: &AppState) {
+    let now = s.now();
+    if let Err(e) = s
+        .store
+        .purge_login_failures(s.tid(), now - BLOCK_LIFETIME_SECS)
+        .await
+    {
+        tracing::warn!(error = %e, "could not purge lapsed brute-force blocks");
+    }
+    if let Err(e) = s.store.purge_rate_windows(s.tid(), now - 86_400).await {
+        tracing::warn!(error = %e, "could not purge old rate windows");
+    }
+}

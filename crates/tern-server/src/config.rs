@@ -271,6 +271,11 @@ pub struct PasswordHashConfig {
     pub argon2_parallelism: u32,
     /// bcrypt cost.
     pub bcrypt_cost: u32,
+    /// Hashes computed at once (0: one per core); more wait in the queue.
+    pub workers: usize,
+    /// Hashing requests waiting for a worker; beyond them a login is
+    /// answered 503 `temporarily_unavailable` at once.
+    pub queue: usize,
     /// Bounds on the work verifying one stored or legacy hash may cost
     /// (`[password_hash.limits]`; see `tern_hash::CostLimits`). A hash over
     /// them is refused at import and at login, never computed.
@@ -286,6 +291,8 @@ impl Default for PasswordHashConfig {
             argon2_iterations: 2,
             argon2_parallelism: 1,
             bcrypt_cost: 12,
+            workers: 0,
+            queue: 64,
             limits: tern_hash::CostLimits::default(),
         }
     }

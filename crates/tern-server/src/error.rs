@@ -183,6 +183,12 @@ impl IntoResponse for OAuthError {
                 axum::http::HeaderValue::from_static("Basic realm=\"tern\""),
             );
         }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
         resp
     }
 }

@@ -90,6 +90,7 @@ async fn work(state: AppState, claims: Claims, purges: bool) {
                 tracing::warn!(error = %e, "could not purge expired password tickets");
             }
             crate::sessions::purge_expired(&state).await;
+            crate::brute_force::purge(&state).await;
         }
         let claimed = state
             .store

@@ -136,9 +136,11 @@ pub async fn login(
     let profile_copy = profile.clone();
     let state = s.clone();
     let pw = password.to_string();
-    let credential = tokio::task::spawn_blocking(move || state.policy.hash(&pw))
+    let credential = s
+        .hash_pool
+        .run(move || state.policy.hash(&pw))
         .await
-        .map_err(|_| LoginFailure::Internal)?;
+        .map_err(LoginFailure::from)?;
 
     if let Some(user) = existing {
         // Known locally without a password: the legacy login proves the typed
@@ -271,10 +273,11 @@ async fn matches_stored(
     let state = s.clone();
     let pw = password.to_string();
     let check = stored.clone();
-    let verdict =
-        tokio::task::spawn_blocking(move || verify_password(Some(&check), &pw, &state.policy))
-            .await
-            .map_err(|_| LoginFailure::Internal)?;
+    let verdict = s
+        .hash_pool
+        .run(move || verify_password(Some(&check), &pw, &state.policy))
+        .await
+        .map_err(LoginFailure::from)?;
     if matches!(verdict, Verdict::Valid { .. }) {
         Ok(stored)
     } else if let Verdict::OverCostLimit(over) = verdict {

@@ -19,6 +19,7 @@ pub mod cookies;
 pub mod data_dir;
 pub mod error;
 pub mod export_job;
+pub mod hash_pool;
 pub mod jobs;
 pub mod keys;
 pub mod lazy;

@@ -14,6 +14,7 @@ use tern_hash::StoredHash;
 
 use crate::brute_force;
 use crate::error::OAuthError;
+use crate::hash_pool::PoolError;
 use crate::metrics::{LoginLabels, SchemeLabels};
 use crate::state::AppState;
 
@@ -46,6 +47,8 @@ pub enum LoginFailure {
     /// More than Auth0's 20 attempts a minute for this user from this
     /// address; the password was not looked at.
     TooManyRequests,
+    /// The hashing pool and its queue are full: nothing was checked.
+    Busy,
     /// The legacy store could not answer; nothing was stored.
     LegacyUnavailable,
     /// A server-side failure (storage, a task that died); details are in the
@@ -61,6 +64,7 @@ impl LoginFailure {
             Self::Blocked => "blocked",
             Self::TooManyAttempts => "too_many_attempts",
             Self::TooManyRequests => "too_many_requests",
+            Self::Busy => "busy",
             Self::LegacyUnavailable => "legacy_unavailable",
             Self::Internal => "error",
         }
@@ -76,6 +80,15 @@ impl From<CoreError> for LoginFailure {
 
 /// Auth0's answer to an attempt brute-force protection refuses.
 pub const TOO_MANY_ATTEMPTS: &str = "Your account has been blocked after multiple consecutive login attempts. We've sent you an email with instructions on how to unblock it.";
+
+impl From<PoolError> for LoginFailure {
+    fn from(e: PoolError) -> Self {
+        match e {
+            PoolError::Busy => Self::Busy,
+            PoolError::Failed => Self::Internal,
+        }
+    }
+}
 
 impl From<brute_force::Refusal> for LoginFailure {
     fn from(r: brute_force::Refusal) -> Self {
@@ -106,6 +119,11 @@ impl From<LoginFailure> for OAuthError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_requests",
                 "Too many login attempts for this user from this address; try again in a minute.",
+            ),
+            LoginFailure::Busy => OAuthError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "The server is busy; try again in a moment.",
             ),
             LoginFailure::LegacyUnavailable => OAuthError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -266,23 +284,25 @@ async fn verify_local(
     let state = s.clone();
     let check = user.clone();
     let password = password.to_string();
-    let verdict = tokio::task::spawn_blocking(move || {
-        let started = std::time::Instant::now();
-        let verdict = verify_password(check.as_ref(), &password, &state.policy);
-        let scheme = check
-            .as_ref()
-            .and_then(|u| u.credential.as_deref())
-            .and_then(|c| StoredHash::parse(c).ok())
-            .map_or("none", |h| h.scheme().name());
-        state
-            .metrics
-            .verify_seconds
-            .get_or_create(&SchemeLabels { scheme })
-            .observe(started.elapsed().as_secs_f64());
-        verdict
-    })
-    .await
-    .map_err(|_| LoginFailure::Internal)?;
+    let verdict = s
+        .hash_pool
+        .run(move || {
+            let started = std::time::Instant::now();
+            let verdict = verify_password(check.as_ref(), &password, &state.policy);
+            let scheme = check
+                .as_ref()
+                .and_then(|u| u.credential.as_deref())
+                .and_then(|c| StoredHash::parse(c).ok())
+                .map_or("none", |h| h.scheme().name());
+            state
+                .metrics
+                .verify_seconds
+                .get_or_create(&SchemeLabels { scheme })
+                .observe(started.elapsed().as_secs_f64());
+            verdict
+        })
+        .await
+        .map_err(LoginFailure::from)?;
     let (kind, description) = match verdict {
         Verdict::Valid { rehash } => return Ok((user.ok_or(LoginFailure::Internal)?, rehash)),
         Verdict::UnknownUser => ("fu", "Wrong email or password.".to_string()),

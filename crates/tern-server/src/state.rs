@@ -30,6 +30,8 @@ pub struct Inner {
     pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// Management API token buckets.
     pub limiter: RateLimiter,
+    /// Where password hashes are computed: a bounded pool.
+    pub hash_pool: crate::hash_pool::HashPool,
     /// Hashing policy for new passwords.
     pub policy: HashPolicy,
     /// The legacy user stores of custom-database connections (lazy migration).

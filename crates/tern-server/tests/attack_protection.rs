@@ -499,6 +499,49 @@ async fn brute_force_blocks_and_lifts(b: Backend) {
     h.stop().await;
 }
 
+async fn lapsed_blocks_and_windows_are_purged(b: Backend) {
+    let (h, t, cid, secret) = login_server(b).await;
+    let client = (cid.as_str(), secret.as_str());
+    let user = h.create_user(&t, "eve@example.com", "Secret-123").await;
+    let user_id = user["user_id"].as_str().unwrap();
+    fail_n(&h, client, "eve@example.com", "198.51.100.1", 10).await;
+    let st = h.state();
+    let all = tern_core::store::BlocksOf::User(user_id);
+    let stored = st
+        .store
+        .list_login_blocks(st.tid(), all, i64::MIN)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1, "blocked");
+    let old_window = st.now() - st.now().rem_euclid(60);
+    st.store
+        .hit_rate_window(st.tid(), "test", "b", old_window)
+        .await
+        .unwrap();
+    tern_server::brute_force::purge(st).await;
+    let stored = st
+        .store
+        .list_login_blocks(st.tid(), all, i64::MIN)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1, "a block in force stays");
+    st.clock.advance(30 * 86_400 + 1);
+    tern_server::brute_force::purge(st).await;
+    let stored = st
+        .store
+        .list_login_blocks(st.tid(), all, i64::MIN)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 0, "lapsed blocks are gone from the table");
+    let hits = st
+        .store
+        .hit_rate_window(st.tid(), "test", "b", old_window)
+        .await
+        .unwrap();
+    assert_eq!(hits, 1, "the old window was purged");
+    h.stop().await;
+}
+
 async fn brute_force_follows_the_settings(b: Backend) {
     let (h, t, cid, secret) = login_server(b).await;
     let client = (cid.as_str(), secret.as_str());
@@ -625,7 +668,61 @@ async fn twenty_attempts_a_minute(b: Backend) {
     h.stop().await;
 }
 
+async fn a_full_hashing_pool_answers_503(b: Backend) {
+    let h = Harness::start_with(b, |c| {
+        c.password_hash.workers = 1;
+        c.password_hash.queue = 0;
+    })
+    .await;
+    let t = h.admin_token().await;
+    h.create_user(&t, "dee@example.com", "Secret-123").await;
+    let (cid, secret) = h.password_client(&t).await;
+    let client = (cid.as_str(), secret.as_str());
+    // Hold the one slot from here.
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let state = h.state().clone();
+    let holder = tokio::spawn(async move {
+        state
+            .hash_pool
+            .run(move || {
+                let _ = held.recv();
+            })
+            .await
+    });
+    // Until the slot is taken, a login may still get in; once it is, the
+    // pool refuses at once.
+    let mut answer = None;
+    for _ in 0..200 {
+        let r = h
+            .http
+            .post(format!("{}/oauth/token", h.base))
+            .json(
+                &json!({"grant_type": "password", "username": "dee@example.com",
+                "password": "Secret-123", "client_id": client.0, "client_secret": client.1}),
+            )
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::SERVICE_UNAVAILABLE {
+            answer = Some(r);
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let r = answer.expect("a full pool answers 503");
+    assert_eq!(r.headers().get("retry-after").unwrap(), "1");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    release.send(()).unwrap();
+    holder.await.unwrap().unwrap();
+    let (s, b) = login_from(&h, client, "dee@example.com", "Secret-123", "127.0.0.1").await;
+    assert_eq!(s, StatusCode::OK, "room again: {b}");
+    h.stop().await;
+}
+
 both_backends!(
+    a_full_hashing_pool_answers_503,
+    lapsed_blocks_and_windows_are_purged,
     whose_ip,
     api_limit_after_authentication,
     brute_force_blocks_and_lifts,

@@ -248,7 +248,7 @@ pub async fn login(
         Err(LoginFailure::TooManyAttempts | LoginFailure::TooManyRequests) => {
             again(&sc, StatusCode::TOO_MANY_REQUESTS, Msg::TooManyAttempts)
         }
-        Err(LoginFailure::LegacyUnavailable) => {
+        Err(LoginFailure::LegacyUnavailable | LoginFailure::Busy) => {
             again(&sc, StatusCode::SERVICE_UNAVAILABLE, Msg::TryLater)
         }
         Err(LoginFailure::Internal) => {
