@@ -37,6 +37,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/.well-known/jwks.json",
     "/.well-known/openid-configuration",
     "/oauth/token",
+    "/oauth/revoke",
     "/dbconnections/signup",
     "/dbconnections/change_password",
     "/lo/reset",
@@ -104,6 +105,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::wellknown::jwks,
         routes::wellknown::openid_configuration,
         routes::oauth::token,
+        routes::oauth::revoke,
         routes::dbconnections::signup,
         routes::dbconnections::change_password,
         routes::tickets::password_change,
@@ -1546,6 +1548,9 @@ pub enum GrantType {
     /// A code from `/authorize`.
     #[serde(rename = "authorization_code")]
     AuthorizationCode,
+    /// A refresh token from an earlier exchange (`offline_access`).
+    #[serde(rename = "refresh_token")]
+    RefreshToken,
 }
 
 /// A token request, as a form or as JSON (`null`s count as absent).
@@ -1583,6 +1588,9 @@ pub struct TokenRequest {
     /// PKCE verifier (`authorization_code`, when the request had a challenge).
     #[schema(nullable = false, min_length = 43, max_length = 128)]
     pub code_verifier: Option<String>,
+    /// The refresh token (`refresh_token`).
+    #[schema(nullable = false)]
+    pub refresh_token: Option<String>,
 }
 
 /// The body of `POST /dbconnections/signup`.
@@ -1650,6 +1658,10 @@ pub struct TokenResponse {
     /// With the `openid` scope.
     #[schema(nullable = false)]
     pub id_token: Option<String>,
+    /// With `offline_access` where the client and the API allow it; on a
+    /// refresh, the successor of a rotating token.
+    #[schema(nullable = false)]
+    pub refresh_token: Option<String>,
 }
 
 /// OIDC claims of the user a token was issued to, for its scopes.
@@ -1781,6 +1793,10 @@ pub struct OpenIdConfiguration {
     pub authorization_endpoint: String,
     /// `{public URL}/oidc/logout`.
     pub end_session_endpoint: String,
+    /// `{public URL}/oauth/revoke`.
+    pub revocation_endpoint: String,
+    /// `client_secret_basic`, `client_secret_post`, `none`.
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
     /// `S256`.
     pub code_challenge_methods_supported: Vec<String>,
     /// `query`, `form_post`, `web_message`.

@@ -128,6 +128,7 @@ pub fn public_router() -> Router<AppState> {
             get(wellknown::openid_configuration),
         )
         .route("/oauth/token", post(oauth::token))
+        .route("/oauth/revoke", post(oauth::revoke))
         .route("/dbconnections/signup", post(dbconnections::signup))
         .route(
             "/dbconnections/change_password",
