@@ -15,6 +15,12 @@ const bundle = fs.readFileSync(
 
 let browser, app, spa;
 
+/** The README's screenshots of the hosted login page (docs/). */
+async function screenshot(page, name) {
+  await page.setViewportSize({ width: 900, height: 700 });
+  await page.screenshot({ path: new URL(`../../docs/${name}`, import.meta.url).pathname });
+}
+
 before(async () => {
   browser = await launch();
   app = await appServer((req, res) => {
@@ -81,6 +87,7 @@ test('login, refresh-token silent renewal across origins, and logout', async () 
     await c.loginWithRedirect();
   }, options());
   await page.waitForURL((u) => new URL(u).pathname === '/u/login');
+  await screenshot(page, 'login-plain.png');
   await submitLogin(page, EMAIL, PASSWORD);
   await page.waitForURL((u) => u.href.startsWith(`${app.url}/spa.html?`));
 
@@ -125,6 +132,24 @@ test('login, refresh-token silent renewal across origins, and logout', async () 
   }, options());
   assert.equal(signedIn, false);
   await ctx.close();
+});
+
+test('branding applies to the hosted login page (screenshot for the README)', async () => {
+  await mgmt('PATCH', '/branding', { colors: { primary: '#0b6e4f', page_background: '#f3efe0' } });
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${app.url}/spa.html`);
+  await page.evaluate(async (o) => {
+    const c = await auth0.createAuth0Client(o);
+    await c.loginWithRedirect();
+  }, options());
+  await page.waitForURL((u) => new URL(u).pathname === '/u/login');
+  const html = await page.content();
+  assert.match(html, /#0b6e4f/i, 'the primary colour is in the page');
+  await screenshot(page, 'login-branded.png');
+  await ctx.close();
+  // Back to Tern's default look for whatever runs next.
+  await mgmt('PATCH', '/branding', { colors: null });
 });
 
 test('a page on an origin no application allows cannot call the token endpoint', async () => {
