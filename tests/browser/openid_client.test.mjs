@@ -1,6 +1,7 @@
 // openid-client 6 (panva) against Tern, in Debian's Chromium: discovery,
 // code + PKCE through the hosted login page — with a legacy user migrated
-// lazily on the way — userinfo, silent authentication and RP-initiated logout.
+// lazily on the way — userinfo, silent authentication, refresh tokens (rotation,
+// reuse, revocation) and RP-initiated logout.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
@@ -19,6 +20,10 @@ before(async () => {
     allowed_logout_urls: [loggedOut],
     grant_types: ['authorization_code', 'refresh_token'],
     token_endpoint_auth_method: 'client_secret_post',
+    refresh_token: {
+      rotation_type: 'rotating', expiration_type: 'expiring', leeway: 0,
+      token_lifetime: 3600, idle_token_lifetime: 600,
+    },
   });
   config = await client.discovery(new URL(issuer()), rp.client_id, rp.client_secret, undefined, {
     execute: [client.allowInsecureRequests],
@@ -123,6 +128,31 @@ test('max_age and prompt=login ask again and move auth_time forward', async () =
   assert.ok(tokens.claims().auth_time > firstLogin.claims.auth_time);
   assert.notEqual(tokens.claims().sid, firstLogin.claims.sid, 'a new session at each login');
   firstLogin = { claims: tokens.claims(), tokens };
+});
+
+test('refresh tokens rotate, a replay revokes the family, revocation works', async () => {
+  const a = await authorize(page, { prompt: 'none', scope: 'openid email offline_access' });
+  await a.go();
+  const first = await finish(page, a);
+  assert.ok(first.refresh_token, 'offline_access gives a refresh token');
+  const second = await client.refreshTokenGrant(config, first.refresh_token);
+  assert.ok(second.refresh_token && second.refresh_token !== first.refresh_token, 'rotated');
+  assert.equal(second.claims().sub, firstLogin.claims.sub);
+  const info = await client.fetchUserInfo(config, second.access_token, firstLogin.claims.sub);
+  assert.equal(info.email, env('TERN_LEGACY_EMAIL'));
+  // Replaying the rotated token revokes every token of the family.
+  await assert.rejects(client.refreshTokenGrant(config, first.refresh_token),
+    (e) => e.error === 'invalid_grant');
+  await assert.rejects(client.refreshTokenGrant(config, second.refresh_token),
+    (e) => e.error === 'invalid_grant');
+  await assert.rejects(client.fetchUserInfo(config, second.access_token, firstLogin.claims.sub));
+  // A fresh grant, revoked by the application (RFC 7009).
+  const b = await authorize(page, { prompt: 'none', scope: 'openid offline_access' });
+  await b.go();
+  const third = await finish(page, b);
+  await client.tokenRevocation(config, third.refresh_token);
+  await assert.rejects(client.refreshTokenGrant(config, third.refresh_token),
+    (e) => e.error === 'invalid_grant');
 });
 
 test('RP-initiated logout ends the session and returns with the state', async () => {

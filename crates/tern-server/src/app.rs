@@ -375,6 +375,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v2", management)
         .merge(routes::public_router())
         .fallback(routes::not_found)
+        // Browser calls to the token, revoke and userinfo endpoints.
+        .layer(from_fn_with_state(state.clone(), crate::cors::layer))
         // Applied per route (after routing), so the log line names the route.
         .layer(from_fn_with_state(state.clone(), ops::request_log))
         // Bodies are read by our own extractors, which enforce the limit

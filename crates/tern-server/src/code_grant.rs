@@ -21,7 +21,7 @@ use tern_core::model::{Client, LogEvent};
 use crate::client_secret::hash_secret;
 use crate::error::OAuthError;
 use crate::state::AppState;
-use crate::tokens;
+use crate::{refresh, tokens};
 
 /// Issue a code for `request`, on behalf of `user_id` signed in by session `sid`.
 pub async fn issue(
@@ -152,7 +152,8 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
         .filter(|u| !u.blocked)
         .ok_or_else(|| invalid_grant("The user no longer exists or is blocked."))?;
     let api = tokens::user_audience(s, d.audience.as_deref()).await?;
-    let scopes = tokens::granted_scopes(&d.scope, api.as_ref());
+    let mut scopes = tokens::granted_scopes(&d.scope, api.as_ref());
+    refresh::settle_scopes(x.client, api.as_ref(), &mut scopes);
     let grant = Grant {
         id: grant_id,
         client_id: x.client.client_id.clone(),
@@ -168,7 +169,7 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
         },
     };
     s.store.insert_grant(s.tid(), &grant).await?;
-    let body = tokens::user_tokens(
+    let mut body = tokens::user_tokens(
         s,
         &tokens::UserTokens {
             client: x.client,
@@ -182,6 +183,9 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
             grant_id: Some(&grant.id),
         },
     )?;
+    if refresh::allowed(x.client, api.as_ref(), &scopes) {
+        body["refresh_token"] = serde_json::json!(refresh::issue(s, x.client, &grant.id).await?);
+    }
     Ok((body, user.user_id))
 }
 

@@ -39,6 +39,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/oauth/token",
     "/mfa/challenge",
     "/mfa/authenticators",
+    "/oauth/revoke",
     "/dbconnections/signup",
     "/dbconnections/change_password",
     "/lo/reset",
@@ -109,6 +110,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::oauth::token,
         routes::mfa::challenge,
         routes::mfa::authenticators,
+        routes::oauth::revoke,
         routes::dbconnections::signup,
         routes::dbconnections::change_password,
         routes::tickets::password_change,
@@ -1574,6 +1576,9 @@ pub enum GrantType {
     /// The one-time code finishing a login that answered `mfa_required`.
     #[serde(rename = "http://auth0.com/oauth/grant-type/mfa-otp")]
     MfaOtp,
+    /// A refresh token from an earlier exchange (`offline_access`).
+    #[serde(rename = "refresh_token")]
+    RefreshToken,
 }
 
 /// A token request, as a form or as JSON (`null`s count as absent).
@@ -1611,6 +1616,9 @@ pub struct TokenRequest {
     /// PKCE verifier (`authorization_code`, when the request had a challenge).
     #[schema(nullable = false, min_length = 43, max_length = 128)]
     pub code_verifier: Option<String>,
+    /// The refresh token (`refresh_token`).
+    #[schema(nullable = false)]
+    pub refresh_token: Option<String>,
     /// The `mfa_token` of an `mfa_required` answer (`mfa-otp`).
     #[schema(nullable = false)]
     pub mfa_token: Option<String>,
@@ -1722,6 +1730,10 @@ pub struct TokenResponse {
     /// With the `openid` scope.
     #[schema(nullable = false)]
     pub id_token: Option<String>,
+    /// With `offline_access` where the client and the API allow it; on a
+    /// refresh, the successor of a rotating token.
+    #[schema(nullable = false)]
+    pub refresh_token: Option<String>,
 }
 
 /// OIDC claims of the user a token was issued to, for its scopes.
@@ -1853,6 +1865,10 @@ pub struct OpenIdConfiguration {
     pub authorization_endpoint: String,
     /// `{public URL}/oidc/logout`.
     pub end_session_endpoint: String,
+    /// `{public URL}/oauth/revoke`.
+    pub revocation_endpoint: String,
+    /// `client_secret_basic`, `client_secret_post`, `none`.
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
     /// `S256`.
     pub code_challenge_methods_supported: Vec<String>,
     /// `query`, `form_post`, `web_message`.

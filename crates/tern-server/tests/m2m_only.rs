@@ -110,10 +110,18 @@ async fn user_grants_are_refused(b: Backend) {
     assert_eq!(answer.location_param("state").as_deref(), Some("s1"));
     assert!(answer.location_param("code").is_none());
 
+    // A refresh token Tern never issued gets nothing.
+    let (s, body) = h
+        .token(with_client(
+            json!({"grant_type": "refresh_token", "audience": API, "refresh_token": "x"}),
+        ))
+        .await;
+    assert!(s.is_client_error(), "refresh_token: {body}");
+    assert!(body.get("access_token").is_none());
+
     // Grants Tern does not implement (device, token exchange, JWT bearer)
     // issue nothing either.
     for grant in [
-        "refresh_token",
         "urn:ietf:params:oauth:grant-type:device_code",
         "urn:ietf:params:oauth:grant-type:token-exchange",
         "urn:ietf:params:oauth:grant-type:jwt-bearer",

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use tern_core::grants::RefreshTokenConfig;
 use tern_core::ids;
 use tern_core::model::Client;
 
@@ -105,7 +106,7 @@ pub async fn create(
         token_endpoint_auth_method: "client_secret_post".into(),
         client_metadata: Default::default(),
         global: false,
-        refresh_token: None,
+        refresh_token: Some(RefreshTokenConfig::default()),
         initiate_login_uri: None,
         secret_hash: String::new(),
     };

@@ -146,6 +146,7 @@ pub fn public_router() -> Router<AppState> {
         .route("/oauth/token", post(oauth::token))
         .route("/mfa/challenge", post(mfa::challenge))
         .route("/mfa/authenticators", get(mfa::authenticators))
+        .route("/oauth/revoke", post(oauth::revoke))
         .route("/dbconnections/signup", post(dbconnections::signup))
         .route(
             "/dbconnections/change_password",

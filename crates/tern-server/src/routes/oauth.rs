@@ -1,6 +1,7 @@
 //! `POST /oauth/token` and `/userinfo`.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use axum::Json;
 use axum::extract::{Request, State};
@@ -8,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::Value;
+use tern_core::grants::{Grant, GrantDetails};
 use tern_core::model::{Client, LogEvent};
 
 use crate::auth::{bearer, verify_bearer};
@@ -16,7 +18,7 @@ use crate::client_ip::{self, ClientIp};
 use crate::client_secret::secret_matches;
 use crate::error::OAuthError;
 use crate::state::AppState;
-use crate::{code_grant, login, tokens};
+use crate::{code_grant, login, refresh, tokens};
 
 const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
 /// Auth0's grant finishing a login with a one-time code (see `mfa`).
@@ -130,13 +132,41 @@ pub(crate) fn invalid_client() -> OAuthError {
     )
 }
 
+/// The client a token-endpoint request authenticates as, its secret (if it
+/// proved one) and the caller's address; or the claimed client id and the
+/// address when authentication failed.
+type Authenticated = Result<(Client, Option<String>, String), (String, String)>;
+
+async fn authenticate(
+    s: &AppState,
+    headers: &HeaderMap,
+    transport: IpAddr,
+    p: &Params,
+) -> Result<Authenticated, OAuthError> {
+    let (client_id, secret) = client_credentials(headers, p)?;
+    let client = s.store.get_client(s.tid(), &client_id).await?;
+    let authenticated = match (&client, &secret) {
+        (Some(c), Some(sec)) => secret_matches(c, sec),
+        (Some(c), None) => c.token_endpoint_auth_method == "none",
+        _ => false,
+    };
+    // auth0-forwarded-for carries the end user's IP for server-side
+    // password grants; believed only from a client that proved its secret.
+    let ip = client_ip::token_endpoint_ip(transport, headers, authenticated && secret.is_some())
+        .to_string();
+    Ok(match client.filter(|_| authenticated) {
+        Some(c) => Ok((c, secret, ip)),
+        None => Err((client_id, ip)),
+    })
+}
+
 /// `POST /oauth/token`.
 #[utoipa::path(
     post,
     path = "/oauth/token",
     operation_id = "oauth_token",
     tag = "authentication",
-    summary = "Get tokens (client credentials, password, password-realm, authorization code)",
+    summary = "Get tokens (client credentials, password, password-realm, authorization code, refresh token)",
     request_body(content(
         (crate::openapi::TokenRequest = "application/x-www-form-urlencoded"),
         (crate::openapi::TokenRequest = "application/json"),
@@ -160,26 +190,17 @@ pub async fn token(
     let result = async {
         let p = read_params(req).await?;
         let grant = p.require("grant_type")?.to_string();
-        let (client_id, secret) = client_credentials(&headers, &p)?;
-        let client = s.store.get_client(s.tid(), &client_id).await?;
-        let authenticated = match (&client, &secret) {
-            (Some(c), Some(sec)) => secret_matches(c, sec),
-            (Some(c), None) => c.token_endpoint_auth_method == "none",
-            _ => false,
-        };
-        // auth0-forwarded-for carries the end user's IP for server-side
-        // password grants; believed only from a client that proved its secret.
-        let ip =
-            client_ip::token_endpoint_ip(transport, &headers, authenticated && secret.is_some())
-                .to_string();
-        let Some(client) = client.filter(|_| authenticated) else {
-            if grant == "client_credentials" {
-                let mut ev = LogEvent::new("feccft", "Client authentication failed");
-                ev.client_id = Some(client_id);
-                ev.ip = Some(ip);
-                s.log(ev).await;
+        let (client, secret, ip) = match authenticate(&s, &headers, transport, &p).await? {
+            Ok(v) => v,
+            Err((client_id, ip)) => {
+                if grant == "client_credentials" {
+                    let mut ev = LogEvent::new("feccft", "Client authentication failed");
+                    ev.client_id = Some(client_id);
+                    ev.ip = Some(ip);
+                    s.log(ev).await;
+                }
+                return Err(invalid_client());
             }
-            return Err(invalid_client());
         };
         match grant.as_str() {
             "client_credentials" => {
@@ -203,6 +224,18 @@ pub async fn token(
                         code: p.require("code")?,
                         redirect_uri: p.get("redirect_uri"),
                         code_verifier: p.get("code_verifier"),
+                        ip,
+                    },
+                )
+                .await
+            }
+            "refresh_token" => {
+                refresh::exchange(
+                    &s,
+                    refresh::Refresh {
+                        client: &client,
+                        token: p.require("refresh_token")?,
+                        scope: p.get("scope"),
                         ip,
                     },
                 )
@@ -284,8 +317,31 @@ async fn password_grant(
         )?;
         return Err(OAuthError::mfa_required(token));
     }
-    let scopes = tokens::granted_scopes(&requested_scope, api.as_ref());
-    tokens::user_tokens(
+    let mut scopes = tokens::granted_scopes(&requested_scope, api.as_ref());
+    refresh::settle_scopes(client, api.as_ref(), &mut scopes);
+    let now = s.now();
+    // offline_access: a grant to hang the refresh token family on.
+    let grant = if refresh::allowed(client, api.as_ref(), &scopes) {
+        let g = Grant {
+            id: format!("gr_{}", &tern_core::ids::ticket_token()[..24]),
+            client_id: client.client_id.clone(),
+            user_id: user.user_id.clone(),
+            created_at: now,
+            revoked_at: None,
+            details: GrantDetails {
+                scope: scopes.clone(),
+                audience: api.as_ref().map(|a| a.identifier.clone()),
+                sid: None,
+                auth_time: now,
+                revoked_reason: None,
+            },
+        };
+        s.store.insert_grant(s.tid(), &g).await?;
+        Some(g)
+    } else {
+        None
+    };
+    let mut body = tokens::user_tokens(
         s,
         &tokens::UserTokens {
             client,
@@ -294,11 +350,57 @@ async fn password_grant(
             scopes: &scopes,
             gty: "password",
             nonce: None,
-            auth_time: s.now(),
+            auth_time: now,
             sid: None,
-            grant_id: None,
+            grant_id: grant.as_ref().map(|g| g.id.as_str()),
         },
-    )
+    )?;
+    if let Some(g) = &grant {
+        body["refresh_token"] = serde_json::json!(refresh::issue(s, client, &g.id).await?);
+    }
+    Ok(body)
+}
+
+/// `POST /oauth/revoke`: revoke a refresh token (RFC 7009). The answer is
+/// `200` with an empty body whether or not the token was known.
+#[utoipa::path(
+    post,
+    path = "/oauth/revoke",
+    operation_id = "oauth_revoke",
+    tag = "authentication",
+    summary = "Revoke a refresh token",
+    request_body(content(
+        (crate::openapi::RevokeRequest = "application/x-www-form-urlencoded"),
+        (crate::openapi::RevokeRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "Revoked, or the token was unknown or already invalid (empty body)."),
+        (status = 400, description = "Missing parameter (`invalid_request`).", body = crate::openapi::OAuthErrorBody),
+        (status = 401, description = "Client authentication failed (`invalid_client`).", body = crate::openapi::OAuthErrorBody, headers(("WWW-Authenticate" = String, description = "`Basic realm=\"tern\"`."))),
+        (status = 413, description = "The body is larger than 64 KB (`invalid_request`).", body = crate::openapi::OAuthErrorBody),
+    ),
+    security((), ("clientSecretBasic" = [])),
+)]
+pub async fn revoke(
+    State(s): State<AppState>,
+    ClientIp(transport): ClientIp,
+    req: Request,
+) -> Response {
+    let headers = req.headers().clone();
+    let result = async {
+        let p = read_params(req).await?;
+        let token = p.require("token")?.to_string();
+        let Ok((client, _, ip)) = authenticate(&s, &headers, transport, &p).await? else {
+            return Err(invalid_client());
+        };
+        refresh::revoke(&s, &client, &token, ip).await?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// The `mfa-otp` grant: an `mfa_token` and a code finish a password login

@@ -1,0 +1,296 @@
+//! Refresh tokens: issued with a grant when `offline_access` is granted,
+//! exchanged at `POST /oauth/token` (`grant_type=refresh_token`), revoked at
+//! `POST /oauth/revoke`.
+//!
+//! A token is issued only when the scope holds `offline_access`, the client
+//! lists the `refresh_token` grant type, and the API (if any) allows offline
+//! access. The client's `refresh_token` settings decide rotation and expiry.
+//! With rotation every exchange retires the token and returns its successor;
+//! presenting a retired token again revokes the whole grant (the family and
+//! every access token it issued), except once within `leeway` seconds for a
+//! token whose successor has not been used yet (a client that lost the
+//! answer). Tokens are stored only as SHA-256 digests; the absolute expiry
+//! is the family's and never moves, the idle expiry moves at each use.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use tern_core::CoreResult;
+use tern_core::grants::{RefreshToken, RefreshTokenConfig};
+use tern_core::model::{Client, LogEvent, ResourceServer};
+
+use crate::client_secret::hash_secret;
+use crate::error::OAuthError;
+use crate::state::AppState;
+use crate::tokens;
+
+/// Whether a refresh token may accompany tokens with `scopes` for `api`.
+pub fn allowed(client: &Client, api: Option<&ResourceServer>, scopes: &[String]) -> bool {
+    scopes.iter().any(|s| s == "offline_access")
+        && client.grant_types.iter().any(|g| g == "refresh_token")
+        && api.is_none_or(|a| a.allow_offline_access)
+}
+
+/// The scopes to grant once the refresh token question is settled:
+/// `offline_access` stays only when a refresh token is issued.
+pub fn settle_scopes(client: &Client, api: Option<&ResourceServer>, scopes: &mut Vec<String>) {
+    if !allowed(client, api, scopes) {
+        scopes.retain(|s| s != "offline_access");
+    }
+}
+
+fn config(client: &Client) -> RefreshTokenConfig {
+    client.refresh_token.clone().unwrap_or_default()
+}
+
+/// A new token of `grant_id` (the first of a family, or a rotation's
+/// successor of `parent`, whose absolute expiry it inherits).
+async fn mint(
+    s: &AppState,
+    client: &Client,
+    grant_id: &str,
+    parent: Option<&RefreshToken>,
+) -> CoreResult<String> {
+    let cfg = config(client);
+    let now = s.now();
+    let (absolute, idle) = cfg.expiries(now);
+    let value = tern_core::ids::ticket_token();
+    s.store
+        .insert_refresh_token(
+            s.tid(),
+            &RefreshToken {
+                token_hash: hash_secret(&value),
+                grant_id: grant_id.to_string(),
+                parent_hash: parent.map(|p| p.token_hash.clone()),
+                client_id: client.client_id.clone(),
+                created_at: now,
+                expires_at: match parent {
+                    Some(p) => p.expires_at,
+                    None => absolute,
+                },
+                idle_expires_at: idle,
+                used_at: None,
+                rotating: cfg.rotation_type == tern_core::grants::RotationType::Rotating,
+            },
+        )
+        .await?;
+    Ok(value)
+}
+
+/// The first refresh token of a grant.
+pub async fn issue(s: &AppState, client: &Client, grant_id: &str) -> CoreResult<String> {
+    mint(s, client, grant_id, None).await
+}
+
+/// The parameters of a refresh.
+pub struct Refresh<'a> {
+    /// The authenticated client.
+    pub client: &'a Client,
+    /// `refresh_token`.
+    pub token: &'a str,
+    /// `scope`: a subset of the grant's, or the grant's when absent.
+    pub scope: Option<&'a str>,
+    /// The caller's address, for the log.
+    pub ip: String,
+}
+
+fn unknown() -> OAuthError {
+    OAuthError::new(
+        StatusCode::FORBIDDEN,
+        "invalid_grant",
+        "Unknown or invalid refresh token.",
+    )
+}
+
+/// `grant_type=refresh_token`: new tokens, or why not (logged as `sertft`,
+/// `fertft`, or `ferrt` when a reuse revoked the family).
+pub async fn exchange(s: &AppState, x: Refresh<'_>) -> Result<Value, OAuthError> {
+    let mut ev = LogEvent::new("sertft", "Refresh Token for Access Token");
+    ev.client_id = Some(x.client.client_id.clone());
+    ev.client_name = Some(x.client.name.clone());
+    ev.ip = Some(x.ip.clone());
+    match redeem(s, &x).await {
+        Ok((body, user_id)) => {
+            ev.user_id = Some(user_id);
+            s.log(ev).await;
+            Ok(body)
+        }
+        Err(Failure {
+            error,
+            reuse,
+            user_id,
+        }) => {
+            ev.kind = if reuse { "ferrt" } else { "fertft" }.into();
+            ev.description = Some(if reuse {
+                "Reuse of a rotated refresh token: the token family is revoked.".into()
+            } else {
+                error.description.clone()
+            });
+            ev.user_id = user_id;
+            s.log(ev).await;
+            Err(error)
+        }
+    }
+}
+
+struct Failure {
+    error: OAuthError,
+    reuse: bool,
+    user_id: Option<String>,
+}
+
+impl From<OAuthError> for Failure {
+    fn from(error: OAuthError) -> Self {
+        Self {
+            error,
+            reuse: false,
+            user_id: None,
+        }
+    }
+}
+
+impl From<tern_core::CoreError> for Failure {
+    fn from(e: tern_core::CoreError) -> Self {
+        OAuthError::from(e).into()
+    }
+}
+
+async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failure> {
+    if !x.client.grant_types.iter().any(|g| g == "refresh_token") {
+        return Err(OAuthError::new(
+            StatusCode::FORBIDDEN,
+            "unauthorized_client",
+            "Grant type 'refresh_token' not allowed for the client.",
+        )
+        .into());
+    }
+    let now = s.now();
+    let hash = hash_secret(x.token);
+    let token = s
+        .store
+        .get_refresh_token(s.tid(), &hash)
+        .await?
+        .filter(|t| t.client_id == x.client.client_id)
+        .ok_or_else(unknown)?;
+    let grant = s
+        .store
+        .get_grant(s.tid(), &token.grant_id)
+        .await?
+        .filter(|g| g.revoked_at.is_none() && g.client_id == x.client.client_id)
+        .ok_or_else(unknown)?;
+    if token.expired(now) {
+        return Err(OAuthError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_grant",
+            "Unknown or invalid refresh token: it expired.",
+        )
+        .into());
+    }
+    let scopes: Vec<String> = match x.scope {
+        None => grant.details.scope.clone(),
+        Some(req) => {
+            let asked: Vec<String> = req.split_whitespace().map(str::to_string).collect();
+            if let Some(extra) = asked.iter().find(|a| !grant.details.scope.contains(a)) {
+                return Err(OAuthError::new(
+                    StatusCode::FORBIDDEN,
+                    "invalid_scope",
+                    format!(
+                        "The scope '{extra}' was not granted; a refresh can only reduce the scopes."
+                    ),
+                )
+                .into());
+            }
+            asked
+        }
+    };
+    let successor = if token.rotating {
+        if !s.store.mark_refresh_token_used(s.tid(), &hash, now).await? {
+            // Used before: tolerated once within the leeway, as long as its
+            // successor has not been used; anything else is a replay.
+            let used_at = s
+                .store
+                .get_refresh_token(s.tid(), &hash)
+                .await?
+                .and_then(|t| t.used_at)
+                .unwrap_or(now);
+            let leeway = config(x.client).leeway;
+            let tolerated = leeway > 0
+                && now.saturating_sub(used_at) <= leeway
+                && !s.store.refresh_token_successor_used(s.tid(), &hash).await?;
+            if !tolerated {
+                s.store
+                    .revoke_grant(s.tid(), &grant.id, now, "refresh token reused")
+                    .await?;
+                return Err(Failure {
+                    error: unknown(),
+                    reuse: true,
+                    user_id: Some(grant.user_id.clone()),
+                });
+            }
+        }
+        Some(mint(s, x.client, &grant.id, Some(&token)).await?)
+    } else {
+        s.store
+            .touch_refresh_token(s.tid(), &hash, config(x.client).idle_expiry(now))
+            .await?;
+        None
+    };
+    let user = s
+        .store
+        .get_user(s.tid(), &grant.user_id)
+        .await?
+        .filter(|u| !u.blocked)
+        .ok_or_else(|| {
+            OAuthError::new(
+                StatusCode::FORBIDDEN,
+                "invalid_grant",
+                "The user no longer exists or is blocked.",
+            )
+        })?;
+    let api = tokens::user_audience(s, grant.details.audience.as_deref()).await?;
+    let mut body = tokens::user_tokens(
+        s,
+        &tokens::UserTokens {
+            client: x.client,
+            user: &user,
+            api: api.as_ref(),
+            scopes: &scopes,
+            gty: "refresh_token",
+            nonce: None,
+            auth_time: grant.details.auth_time,
+            sid: grant.details.sid.as_deref(),
+            grant_id: Some(&grant.id),
+        },
+    )?;
+    if let Some(next) = successor {
+        body["refresh_token"] = json!(next);
+    }
+    Ok((body, user.user_id))
+}
+
+/// `POST /oauth/revoke` for an authenticated client: the token's grant is
+/// revoked (its refresh tokens and, at `/userinfo`, its access tokens).
+/// Unknown tokens and tokens of other clients change nothing (RFC 7009
+/// §2.2: the answer is the same). Logged as `srrt` when something was revoked.
+pub async fn revoke(s: &AppState, client: &Client, token: &str, ip: String) -> CoreResult<()> {
+    let Some(t) = s
+        .store
+        .get_refresh_token(s.tid(), &hash_secret(token))
+        .await?
+        .filter(|t| t.client_id == client.client_id)
+    else {
+        return Ok(());
+    };
+    let grant = s.store.get_grant(s.tid(), &t.grant_id).await?;
+    if s.store
+        .revoke_grant(s.tid(), &t.grant_id, s.now(), "refresh token revoked")
+        .await?
+    {
+        let mut ev = LogEvent::new("srrt", "Successful Refresh Token Revocation");
+        ev.client_id = Some(client.client_id.clone());
+        ev.client_name = Some(client.name.clone());
+        ev.user_id = grant.map(|g| g.user_id);
+        ev.ip = Some(ip);
+        s.log(ev).await;
+    }
+    Ok(())
+}

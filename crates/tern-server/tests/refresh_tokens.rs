@@ -1,0 +1,597 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+//! Refresh tokens on both backends: issued for `offline_access` by the code
+//! and password grants where client and API allow it; the `refresh_token`
+//! grant with rotation, the reuse leeway, family revocation on reuse, idle
+//! and absolute expiry (the injectable clock); `POST /oauth/revoke`;
+//! `/userinfo` for refreshed tokens; CORS on the endpoints a SPA calls.
+//! Real HTTP; the hosted login page driven by `common::browser`.
+
+mod common;
+
+use common::browser::{Browser, claims, form_state};
+use common::{Backend, Harness};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const CALLBACK: &str = "https://app.example/callback";
+const EMAIL: &str = "ada@example.com";
+const PASSWORD: &str = "Correct-Horse-7-Battery";
+const API: &str = "https://api.example/";
+
+struct App {
+    id: String,
+    secret: String,
+}
+
+/// An application with the default connection enabled; `extra` overrides
+/// the body (e.g. its `refresh_token` settings).
+async fn app(h: &Harness, t: &str, extra: Value) -> App {
+    let mut body = json!({
+        "name": "Web",
+        "app_type": "regular_web",
+        "callbacks": [CALLBACK],
+        "allowed_origins": ["https://spa.example"],
+        "web_origins": ["https://*.preview.example"],
+        "grant_types": ["authorization_code", "refresh_token", "password"],
+        "token_endpoint_auth_method": "client_secret_post",
+    });
+    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+        b.extend(e);
+    }
+    let (s, c) = h.api(t, Method::POST, "/clients", Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let id = c["client_id"].as_str().unwrap().to_string();
+    let path = format!("/connections/{}", h.info.connection_id);
+    let (_, conn) = h.api(t, Method::GET, &path, None).await;
+    let mut enabled = conn["enabled_clients"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    enabled.push(json!(id));
+    let (s, b) = h
+        .api(
+            t,
+            Method::PATCH,
+            &path,
+            Some(json!({"enabled_clients": enabled})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    App {
+        id,
+        secret: c["client_secret"].as_str().unwrap().to_string(),
+    }
+}
+
+fn rotating(leeway: i64) -> Value {
+    json!({"refresh_token": {
+        "rotation_type": "rotating", "expiration_type": "expiring", "leeway": leeway,
+        "token_lifetime": 1000, "idle_token_lifetime": 100,
+    }})
+}
+
+async fn api(h: &Harness, t: &str, offline: bool) {
+    let (s, b) = h
+        .api(
+            t,
+            Method::POST,
+            "/resource-servers",
+            Some(
+                json!({"name": "Things", "identifier": API, "allow_offline_access": offline,
+                        "scopes": [{"value": "read:things", "description": "Read"}]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+}
+
+/// The code flow through the hosted login page; the token response.
+async fn code_flow(h: &Harness, app: &App, scope: &str, audience: Option<&str>) -> Value {
+    let mut b = Browser::new(&h.base);
+    let mut url = url::Url::parse("http://x/authorize").unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &app.id)
+        .append_pair("redirect_uri", CALLBACK)
+        .append_pair("scope", scope)
+        .append_pair("state", "s1");
+    if let Some(a) = audience {
+        url.query_pairs_mut().append_pair("audience", a);
+    }
+    let a = b.get(&format!("/authorize?{}", url.query().unwrap())).await;
+    let page = b.follow(a).await;
+    let state = form_state(&page.body);
+    let posted = b
+        .post_form(
+            &format!("/u/login?state={state}"),
+            &[
+                ("state", &state),
+                ("username", EMAIL),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    let done = b.follow(posted).await;
+    let code = done.location_param("code").expect("a code");
+    let (s, tokens) = h
+        .token(
+            json!({"grant_type": "authorization_code", "client_id": app.id,
+                      "client_secret": app.secret, "code": code, "redirect_uri": CALLBACK}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    tokens
+}
+
+async fn password(h: &Harness, app: &App, scope: &str) -> Value {
+    let (s, tokens) = h
+        .token(
+            json!({"grant_type": "password", "client_id": app.id, "client_secret": app.secret,
+                      "username": EMAIL, "password": PASSWORD, "scope": scope}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    tokens
+}
+
+async fn refresh(h: &Harness, app: &App, rt: &str) -> (StatusCode, Value) {
+    h.token(json!({"grant_type": "refresh_token", "client_id": app.id,
+                   "client_secret": app.secret, "refresh_token": rt}))
+        .await
+}
+
+fn rt(v: &Value) -> String {
+    v["refresh_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no refresh token in {v}"))
+        .to_string()
+}
+
+async fn userinfo(h: &Harness, access_token: &str) -> StatusCode {
+    h.http
+        .get(format!("{}/userinfo", h.base))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn log_types(h: &Harness, t: &str) -> Vec<String> {
+    let (_, logs) = h.api(t, Method::GET, "/logs?per_page=100", None).await;
+    logs.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn setup(b: Backend) -> (Harness, String) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    h.create_user(&t, EMAIL, PASSWORD).await;
+    (h, t)
+}
+
+async fn code_flow_rotation_and_reuse_revokes_the_family(b: Backend) {
+    let (h, t) = setup(b).await;
+    api(&h, &t, true).await;
+    let web = app(&h, &t, rotating(0)).await;
+    let (_, c) = h
+        .api(&t, Method::GET, &format!("/clients/{}", web.id), None)
+        .await;
+    assert_eq!(c["refresh_token"]["rotation_type"], "rotating", "{c}");
+    assert_eq!(c["refresh_token"]["infinite_token_lifetime"], false, "{c}");
+
+    let first = code_flow(
+        &h,
+        &web,
+        "openid email offline_access read:things",
+        Some(API),
+    )
+    .await;
+    assert_eq!(first["scope"], "openid email offline_access read:things");
+    let rt1 = rt(&first);
+    let sid = claims(first["id_token"].as_str().unwrap())["sid"].clone();
+    assert!(sid.is_string());
+
+    let (s, second) = refresh(&h, &web, &rt1).await;
+    assert_eq!(s, StatusCode::OK, "{second}");
+    let rt2 = rt(&second);
+    assert_ne!(rt1, rt2, "rotation returns a new token");
+    let id = claims(second["id_token"].as_str().unwrap());
+    assert_eq!(id["sid"], sid, "the refreshed ID token keeps the session");
+    assert!(id.get("nonce").is_none());
+    let access = claims(second["access_token"].as_str().unwrap());
+    assert_eq!(access["aud"][0], API);
+    assert_eq!(access["scope"], "openid email offline_access read:things");
+    let at2 = second["access_token"].as_str().unwrap().to_string();
+    assert_eq!(userinfo(&h, &at2).await, StatusCode::OK);
+
+    // A reduced scope is fine; a wider one is not.
+    let (s, narrow) = h
+        .token(
+            json!({"grant_type": "refresh_token", "client_id": web.id, "client_secret": web.secret,
+                      "refresh_token": rt2, "scope": "openid offline_access"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{narrow}");
+    assert_eq!(narrow["scope"], "openid offline_access");
+    let rt3 = rt(&narrow);
+    let (s, e) = h
+        .token(
+            json!({"grant_type": "refresh_token", "client_id": web.id, "client_secret": web.secret,
+                      "refresh_token": rt3, "scope": "openid profile"}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_scope")),
+        "{e}"
+    );
+
+    // Another client cannot use the token.
+    let other = app(&h, &t, rotating(0)).await;
+    let (s, e) = refresh(&h, &other, &rt3).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant"))
+    );
+
+    // Replaying rt1 (already rotated, no leeway): the whole family dies.
+    let (s, e) = refresh(&h, &web, &rt1).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(e["error"], "invalid_grant");
+    assert_eq!(e["error_description"], "Unknown or invalid refresh token.");
+    let (s, _) = refresh(&h, &web, &rt3).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "the newest token of the family is revoked too"
+    );
+    assert_eq!(
+        userinfo(&h, &at2).await,
+        StatusCode::UNAUTHORIZED,
+        "the family's access tokens are refused at /userinfo"
+    );
+    let types = log_types(&h, &t).await;
+    for ty in ["sertft", "fertft", "ferrt"] {
+        assert!(types.contains(&ty.to_string()), "{ty} in {types:?}");
+    }
+    h.stop().await;
+}
+
+async fn leeway_idle_and_absolute_expiry(b: Backend) {
+    let (h, _t) = setup(b).await;
+    let t = h.admin_token().await;
+    let web = app(&h, &t, rotating(30)).await;
+
+    // Password grant, no API: a refresh token for /userinfo.
+    let rt1 = rt(&password(&h, &web, "openid offline_access").await);
+    let (s, r) = refresh(&h, &web, &rt1).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let rt2 = rt(&r);
+    // The answer was lost: rt1 again within the leeway works once more.
+    h.state().clock.advance(10);
+    let (s, r) = refresh(&h, &web, &rt1).await;
+    assert_eq!(s, StatusCode::OK, "within the leeway: {r}");
+    let rt2b = rt(&r);
+    // rt2 used: rt1 is now the second-to-last token, so its reuse is a breach.
+    let (s, r) = refresh(&h, &web, &rt2).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let (s, _) = refresh(&h, &web, &rt1).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = refresh(&h, &web, &rt2b).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "family revoked");
+
+    // Idle expiry: 100 s without use.
+    let idle = rt(&password(&h, &web, "openid offline_access").await);
+    h.state().clock.advance(101);
+    let (s, e) = refresh(&h, &web, &idle).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant")),
+        "{e}"
+    );
+
+    // Absolute expiry: used every 95 s (never idle), refused after 1000 s.
+    let mut token = rt(&password(&h, &web, "openid offline_access").await);
+    for _ in 0..10 {
+        h.state().clock.advance(95);
+        let (s, r) = refresh(&h, &web, &token).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        token = rt(&r);
+    }
+    h.state().clock.advance(95);
+    let (s, e) = refresh(&h, &web, &token).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "past the family's 1000 s: {e}");
+    h.stop().await;
+}
+
+async fn offline_access_only_where_allowed(b: Backend) {
+    let (h, t) = setup(b).await;
+    api(&h, &t, false).await;
+    // Auth0's defaults: non-rotating, non-expiring.
+    let web = app(&h, &t, json!({})).await;
+    let (_, c) = h
+        .api(&t, Method::GET, &format!("/clients/{}", web.id), None)
+        .await;
+    assert_eq!(c["refresh_token"]["rotation_type"], "non-rotating", "{c}");
+    assert_eq!(c["refresh_token"]["expiration_type"], "non-expiring", "{c}");
+    let (s, e) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &format!("/clients/{}", web.id),
+            Some(json!({"refresh_token": {"rotation_type": "sometimes", "expiration_type": "expiring"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+
+    // The API does not allow offline access: no refresh token, no offline_access.
+    let tokens = code_flow(&h, &web, "openid offline_access read:things", Some(API)).await;
+    assert!(tokens.get("refresh_token").is_none(), "{tokens}");
+    assert_eq!(tokens["scope"], "openid read:things");
+
+    // Non-rotating: the same token works again and no new one is returned.
+    let tokens = code_flow(&h, &web, "openid offline_access", None).await;
+    let token = rt(&tokens);
+    for _ in 0..2 {
+        let (s, r) = refresh(&h, &web, &token).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert!(r.get("refresh_token").is_none(), "{r}");
+        assert!(r["id_token"].is_string());
+    }
+
+    // Without the refresh_token grant type: none issued, and none accepted.
+    let no_rt = app(
+        &h,
+        &t,
+        json!({"grant_types": ["authorization_code", "password"]}),
+    )
+    .await;
+    let tokens = password(&h, &no_rt, "openid offline_access").await;
+    assert!(tokens.get("refresh_token").is_none(), "{tokens}");
+    let (s, e) = refresh(&h, &no_rt, &token).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("unauthorized_client"))
+    );
+    h.stop().await;
+}
+
+async fn revoke(h: &Harness, form: &[(&str, &str)]) -> (StatusCode, String) {
+    let r = h
+        .http
+        .post(format!("{}/oauth/revoke", h.base))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn revocation(b: Backend) {
+    let (h, t) = setup(b).await;
+    let web = app(&h, &t, json!({})).await;
+    let tokens = code_flow(&h, &web, "openid offline_access", None).await;
+    let token = rt(&tokens);
+    let access = tokens["access_token"].as_str().unwrap();
+
+    let (s, _) = revoke(
+        &h,
+        &[
+            ("client_id", &web.id),
+            ("client_secret", "wrong"),
+            ("token", &token),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, body) = revoke(
+        &h,
+        &[("client_id", &web.id), ("client_secret", &web.secret)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    // Another client's revocation changes nothing, and says the same.
+    let other = app(&h, &t, json!({})).await;
+    let (s, body) = revoke(
+        &h,
+        &[
+            ("client_id", &other.id),
+            ("client_secret", &other.secret),
+            ("token", &token),
+        ],
+    )
+    .await;
+    assert_eq!((s, body.as_str()), (StatusCode::OK, ""));
+    let (s, _) = refresh(&h, &web, &token).await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, body) = revoke(
+        &h,
+        &[
+            ("client_id", &web.id),
+            ("client_secret", &web.secret),
+            ("token", &token),
+        ],
+    )
+    .await;
+    assert_eq!((s, body.as_str()), (StatusCode::OK, ""));
+    let (s, e) = refresh(&h, &web, &token).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant"))
+    );
+    assert_eq!(userinfo(&h, access).await, StatusCode::UNAUTHORIZED);
+    // Unknown or already revoked: the same answer (RFC 7009 §2.2).
+    let (s, body) = revoke(
+        &h,
+        &[
+            ("client_id", &web.id),
+            ("client_secret", &web.secret),
+            ("token", "nope"),
+        ],
+    )
+    .await;
+    assert_eq!((s, body.as_str()), (StatusCode::OK, ""));
+    assert!(log_types(&h, &t).await.contains(&"srrt".to_string()));
+
+    // A public client revokes without a secret.
+    let spa = App {
+        secret: String::new(),
+        ..app(
+            &h,
+            &t,
+            json!({"token_endpoint_auth_method": "none", "app_type": "spa"}),
+        )
+        .await
+    };
+    let (s, r) = h
+        .token(
+            json!({"grant_type": "password", "client_id": spa.id, "username": EMAIL,
+                      "password": PASSWORD, "scope": "openid offline_access"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let spa_rt = rt(&r);
+    let (s, _) = revoke(&h, &[("client_id", &spa.id), ("token", &spa_rt)]).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = h
+        .token(json!({"grant_type": "refresh_token", "client_id": spa.id, "refresh_token": spa_rt}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let d: Value = h
+        .http
+        .get(format!("{}/.well-known/openid-configuration", h.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        d["revocation_endpoint"],
+        json!(format!("{}/oauth/revoke", h.state().public_url))
+    );
+    assert!(
+        d["grant_types_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("refresh_token"))
+    );
+    h.stop().await;
+}
+
+async fn cors_for_allowed_origins_only(b: Backend) {
+    let (h, t) = setup(b).await;
+    let _web = app(&h, &t, json!({})).await;
+    let preflight = |origin: &'static str, path: &'static str| {
+        let h = &h;
+        async move {
+            h.http
+                .request(Method::OPTIONS, format!("{}{path}", h.base))
+                .header("Origin", origin)
+                .header("Access-Control-Request-Method", "POST")
+                .header(
+                    "Access-Control-Request-Headers",
+                    "content-type, auth0-client",
+                )
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for path in ["/oauth/token", "/oauth/revoke", "/userinfo"] {
+        // allowed_origins, a web_origins wildcard, a callback's origin.
+        for origin in [
+            "https://spa.example",
+            "https://pr-7.preview.example",
+            "https://app.example",
+        ] {
+            let r = preflight(origin, path).await;
+            assert_eq!(r.status(), StatusCode::NO_CONTENT, "{path} {origin}");
+            assert_eq!(
+                r.headers()["access-control-allow-origin"].to_str().unwrap(),
+                origin
+            );
+            assert!(
+                r.headers()["access-control-allow-methods"]
+                    .to_str()
+                    .unwrap()
+                    .contains("POST")
+            );
+            assert!(
+                r.headers()["access-control-allow-headers"]
+                    .to_str()
+                    .unwrap()
+                    .contains("auth0-client")
+            );
+            assert!(
+                r.headers()
+                    .get("access-control-allow-credentials")
+                    .is_none()
+            );
+        }
+        for origin in [
+            "https://evil.example",
+            "https://a.b.preview.example",
+            "http://spa.example",
+        ] {
+            let r = preflight(origin, path).await;
+            assert!(
+                r.headers().get("access-control-allow-origin").is_none(),
+                "{path} {origin}"
+            );
+        }
+    }
+    let post = |origin: &'static str| {
+        let h = &h;
+        async move {
+            h.http
+                .post(format!("{}/oauth/token", h.base))
+                .header("Origin", origin)
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", "x"),
+                    ("refresh_token", "y"),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = post("https://spa.example").await;
+    assert_eq!(
+        r.headers()["access-control-allow-origin"].to_str().unwrap(),
+        "https://spa.example"
+    );
+    assert!(
+        post("https://evil.example")
+            .await
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    // Not the Management API.
+    let r = h
+        .http
+        .request(Method::OPTIONS, format!("{}/api/v2/clients", h.base))
+        .header("Origin", "https://spa.example")
+        .header("Access-Control-Request-Method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    h.stop().await;
+}
+
+both_backends!(
+    code_flow_rotation_and_reuse_revokes_the_family,
+    leeway_idle_and_absolute_expiry,
+    offline_access_only_where_allowed,
+    revocation,
+    cors_for_allowed_origins_only,
+);
