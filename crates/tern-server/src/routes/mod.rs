@@ -30,6 +30,7 @@ pub mod signing_keys;
 pub mod tenant_settings;
 pub mod tickets;
 pub mod universal_login;
+pub mod universal_mfa;
 pub mod users;
 pub mod wellknown;
 
@@ -147,6 +148,10 @@ pub fn public_router() -> Router<AppState> {
         .route(
             "/u/login",
             get(universal_login::login_page).post(universal_login::login),
+        )
+        .route(
+            "/u/mfa-otp-challenge",
+            get(universal_mfa::challenge_page).post(universal_mfa::challenge),
         )
         .route("/v2/logout", get(logout::v2_logout))
         .route(
