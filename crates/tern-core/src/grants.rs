@@ -55,6 +55,9 @@ pub struct CodeDetails {
     pub sid: String,
     /// When the user authenticated.
     pub auth_time: i64,
+    /// Methods beyond the password (`["mfa"]`), for the ID token's `amr`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 /// What exchanging a code came to.

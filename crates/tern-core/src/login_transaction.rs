@@ -88,6 +88,16 @@ pub struct AuthorizationRequest {
 pub enum TransactionStep {
     /// Waiting for the user to sign in (or sign up).
     Login,
+    /// The password was right; the user must enter the code of their
+    /// authenticator app (`/u/mfa-otp-challenge`).
+    MfaOtp {
+        /// The user.
+        user_id: String,
+        /// Their connection.
+        connection_id: String,
+        /// When the password was checked (epoch seconds).
+        auth_time: i64,
+    },
     /// The user proved who they are; `/authorize/resume` may finish.
     Authenticated {
         /// The user.
@@ -96,6 +106,9 @@ pub enum TransactionStep {
         connection_id: String,
         /// When they authenticated (epoch seconds).
         auth_time: i64,
+        /// Methods beyond the password (`["mfa"]`), for the ID token's `amr`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        amr: Vec<String>,
     },
 }
 

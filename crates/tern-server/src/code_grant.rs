@@ -31,6 +31,18 @@ pub async fn issue(
     sid: &str,
     auth_time: i64,
 ) -> CoreResult<String> {
+    issue_amr(s, request, user_id, sid, auth_time, &[]).await
+}
+
+/// [`issue`] for a login that also passed `amr` (`["mfa"]`).
+pub async fn issue_amr(
+    s: &AppState,
+    request: &AuthorizationRequest,
+    user_id: &str,
+    sid: &str,
+    auth_time: i64,
+    amr: &[String],
+) -> CoreResult<String> {
     let code = tern_core::ids::ticket_token();
     s.store
         .insert_authorization_code(
@@ -50,6 +62,7 @@ pub async fn issue(
                     code_challenge: request.code_challenge.clone(),
                     sid: sid.to_string(),
                     auth_time,
+                    amr: amr.to_vec(),
                 },
             },
         )
@@ -169,7 +182,8 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
         },
     };
     s.store.insert_grant(s.tid(), &grant).await?;
-    let mut body = tokens::user_tokens(
+    let amr: Vec<&str> = d.amr.iter().map(String::as_str).collect();
+    let mut body = tokens::user_tokens_amr(
         s,
         &tokens::UserTokens {
             client: x.client,
@@ -182,6 +196,7 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
             sid: Some(&d.sid),
             grant_id: Some(&grant.id),
         },
+        &amr,
     )?;
     if refresh::allowed(x.client, api.as_ref(), &scopes) {
         body["refresh_token"] = serde_json::json!(refresh::issue(s, x.client, &grant.id).await?);

@@ -49,6 +49,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/authorize",
     "/authorize/resume",
     "/u/login",
+    "/u/mfa-otp-challenge",
     "/oidc/logout",
     "/v2/logout",
 ];
@@ -132,6 +133,8 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::authorize::resume,
         routes::universal_login::login_page,
         routes::universal_login::login,
+        routes::universal_mfa::challenge_page,
+        routes::universal_mfa::challenge,
         routes::logout::v2_logout,
         routes::logout::oidc_logout,
     ),
@@ -1625,6 +1628,16 @@ pub struct TokenRequest {
     /// The authenticator app's current code (`mfa-otp`).
     #[schema(nullable = false)]
     pub otp: Option<String>,
+}
+
+/// The form of `POST /u/mfa-otp-challenge`.
+#[derive(Deserialize, ToSchema)]
+pub struct MfaOtpForm {
+    /// The transaction (also accepted in the query).
+    #[schema(nullable = false)]
+    pub state: Option<String>,
+    /// The authenticator app's 6-digit code.
+    pub code: String,
 }
 
 /// The body of `POST /mfa/challenge`.

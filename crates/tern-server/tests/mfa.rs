@@ -405,7 +405,110 @@ async fn seeds_are_sealed_at_rest(backend: Backend) {
     x.h.stop().await;
 }
 
+/// The hosted pages: after the password, `/u/mfa-otp-challenge` asks for
+/// the code (the resume cannot skip it, a wrong code shows the form again),
+/// and the code exchanged afterwards gives an ID token with `amr: ["mfa"]`.
+async fn hosted_login_asks_for_the_code(backend: Backend) {
+    use common::browser::{Browser, form_state};
+    const CALLBACK: &str = "https://app.example/callback";
+    let x = setup(backend).await;
+    let (s, c) = x
+        .h
+        .api(
+            &x.admin,
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "Web", "app_type": "regular_web", "callbacks": [CALLBACK],
+                        "grant_types": ["authorization_code"], "token_endpoint_auth_method": "client_secret_post"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let app_id = c["client_id"].as_str().unwrap().to_string();
+    let app_secret = c["client_secret"].as_str().unwrap().to_string();
+    let path = format!("/connections/{}", x.h.info.connection_id);
+    let (_, conn) = x.h.api(&x.admin, Method::GET, &path, None).await;
+    let mut enabled = conn["enabled_clients"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    enabled.push(json!(app_id));
+    x.h.api(
+        &x.admin,
+        Method::PATCH,
+        &path,
+        Some(json!({"enabled_clients": enabled})),
+    )
+    .await;
+
+    let mut b = Browser::new(&x.h.base);
+    let url = format!(
+        "/authorize?response_type=code&client_id={app_id}&redirect_uri={}&scope=openid%20email&state=s1",
+        urlencoding::encode(CALLBACK)
+    );
+    let a = b.get(&url).await;
+    let page = b.follow(a).await;
+    let state = form_state(&page.body);
+    let posted = b
+        .post_form(
+            &format!("/u/login?state={state}"),
+            &[
+                ("state", &state),
+                ("username", "otp@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(
+        posted.location().as_deref(),
+        Some(format!("/u/mfa-otp-challenge?state={state}").as_str())
+    );
+    // The resume cannot skip the code.
+    let skipped = b.get(&format!("/authorize/resume?state={state}")).await;
+    assert!(
+        skipped
+            .location()
+            .unwrap()
+            .starts_with("/u/mfa-otp-challenge"),
+        "{:?}",
+        skipped.location()
+    );
+    let form = b.follow(posted).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("name=\"code\""), "{}", form.body);
+    let wrong = b
+        .post_form(
+            &format!("/u/mfa-otp-challenge?state={state}"),
+            &[("state", &state), ("code", &wrong_code(&x.h))],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert!(wrong.body.contains("role=\"alert\""), "{}", wrong.body);
+    let right = b
+        .post_form(
+            &format!("/u/mfa-otp-challenge?state={state}"),
+            &[("state", &state), ("code", &code_now(&x.h))],
+        )
+        .await;
+    assert_eq!(
+        right.location().as_deref(),
+        Some(format!("/authorize/resume?state={state}").as_str())
+    );
+    let back = b.follow(right).await;
+    let code = back.location_param("code").expect("a code for the app");
+    let (s, t) = x
+        .h
+        .token(json!({"grant_type": "authorization_code", "client_id": app_id, "client_secret": app_secret,
+                      "code": code, "redirect_uri": CALLBACK}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let id = claims(t["id_token"].as_str().unwrap());
+    assert_eq!(id["sub"], x.user_id.as_str());
+    assert_eq!(id["amr"], json!(["mfa"]));
+    x.h.stop().await;
+}
+
 both_backends!(
+    hosted_login_asks_for_the_code,
     password_grant_then_otp_gives_tokens,
     codes_and_tokens_are_single_purpose,
     wrong_codes_are_limited,

@@ -212,8 +212,30 @@ pub async fn authenticated(s: &AppState, tx: &mut LoginTransaction, user: &User)
         user_id: user.user_id.clone(),
         connection_id: user.connection_id.clone(),
         auth_time: s.now(),
+        amr: Vec::new(),
     };
     s.store.update_login_transaction(s.tid(), tx).await
+}
+
+/// After the password: the next step of the transaction, and the page it
+/// continues on — the code of the authenticator app when the user has
+/// one (or must have one), else `/authorize/resume`.
+pub async fn password_passed(
+    s: &AppState,
+    tx: &mut LoginTransaction,
+    user: &User,
+) -> CoreResult<String> {
+    if crate::mfa::required_for(s, user).await? {
+        tx.step = TransactionStep::MfaOtp {
+            user_id: user.user_id.clone(),
+            connection_id: user.connection_id.clone(),
+            auth_time: s.now(),
+        };
+        s.store.update_login_transaction(s.tid(), tx).await?;
+        return Ok(format!("/u/mfa-otp-challenge?state={}", tx.id));
+    }
+    authenticated(s, tx, user).await?;
+    Ok(format!("/authorize/resume?state={}", tx.id))
 }
 
 /// What `/authorize/resume` does.
@@ -234,13 +256,22 @@ pub async fn resume(s: &AppState, headers: &HeaderMap, state: Option<&str>) -> C
         Ok(tx) => tx,
         Err(p) => return Ok(Resume::Problem(p)),
     };
-    let TransactionStep::Authenticated {
-        user_id,
-        connection_id,
-        auth_time,
-    } = &tx.step
-    else {
-        return Ok(Resume::NotYet(format!("/u/login?state={}", tx.id)));
+    let (user_id, connection_id, auth_time, amr) = match &tx.step {
+        TransactionStep::Authenticated {
+            user_id,
+            connection_id,
+            auth_time,
+            amr,
+        } => (user_id, connection_id, auth_time, amr),
+        TransactionStep::MfaOtp { .. } => {
+            return Ok(Resume::NotYet(format!(
+                "/u/mfa-otp-challenge?state={}",
+                tx.id
+            )));
+        }
+        TransactionStep::Login => {
+            return Ok(Resume::NotYet(format!("/u/login?state={}", tx.id)));
+        }
     };
     // Finishing is single-use: of two resumes racing, one gets the code.
     if !s.store.delete_login_transaction(s.tid(), &tx.id).await? {
@@ -248,7 +279,8 @@ pub async fn resume(s: &AppState, headers: &HeaderMap, state: Option<&str>) -> C
     }
     let (session, session_cookie) =
         sessions::start(s, headers, user_id, connection_id, *auth_time).await?;
-    let code = code_grant::issue(s, &tx.request, user_id, &session.sid, *auth_time).await?;
+    let code =
+        code_grant::issue_amr(s, &tx.request, user_id, &session.sid, *auth_time, amr).await?;
     sessions::record_use(s, &session, &tx.request.client_id).await?;
     let cleared = cookies::clear(&s.public_url, &transaction_cookie_name(&tx.id));
     Ok(Resume::Respond(

@@ -102,6 +102,11 @@ pub enum Msg {
     RedirectingText,
     ShowPassword,
     PasswordHint,
+    MfaTitle,
+    MfaText,
+    MfaCodeLabel,
+    WrongCode,
+    TooManyCodes,
 }
 
 /// The text of `msg` in `lang`; `{app}` and similar placeholders are
@@ -111,6 +116,11 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
     match lang {
         Lang::En => match msg {
             LoginTitle => "Welcome",
+            MfaTitle => "Verify your identity",
+            MfaText => "Enter the 6-digit code your authenticator app shows for {app}.",
+            MfaCodeLabel => "One-time code",
+            WrongCode => "That code is not valid. Enter the code your app shows now.",
+            TooManyCodes => "Too many wrong codes. Wait fifteen minutes and try again.",
             LoginSubtitle => "Log in to continue to {app}.",
             SignupTitle => "Create your account",
             SignupSubtitle => "Sign up to continue to {app}.",
@@ -191,6 +201,15 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
             SignupLink => "Inscrivez-vous",
             HaveAccount => "Vous avez déjà un compte ?",
             LoginLink => "Connectez-vous",
+            MfaTitle => "Vérifiez votre identité",
+            MfaText => {
+                "Saisissez le code à 6 chiffres que votre application d'authentification affiche pour {app}."
+            }
+            MfaCodeLabel => "Code à usage unique",
+            WrongCode => {
+                "Ce code n'est pas valide. Saisissez le code que votre application affiche maintenant."
+            }
+            TooManyCodes => "Trop de codes erronés. Attendez quinze minutes et réessayez.",
             WrongCredentials => "Adresse e-mail ou mot de passe incorrect.",
             Blocked => "Votre compte est bloqué. Contactez l'administrateur de {app}.",
             TooManyAttempts => {

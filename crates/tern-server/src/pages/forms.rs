@@ -95,6 +95,27 @@ pub fn login(c: &ScreenContext<'_>, status: StatusCode, username: &str) -> Page 
     c.page(status, Msg::LoginTitle, content)
 }
 
+/// `/u/mfa-otp-challenge`: the code of the user's authenticator app.
+pub fn mfa_otp(c: &ScreenContext<'_>, status: StatusCode) -> Page {
+    let l = c.lang;
+    let invalid = c.error.is_some();
+    let content = html! {
+        h1 { (text(l, Msg::MfaTitle)) }
+        p.sub { (with_app(l, Msg::MfaText, c.app)) }
+        (alert(c.error))
+        form method="post" action={ "/u/mfa-otp-challenge?state=" (c.state) } {
+            input type="hidden" name="state" value=(c.state);
+            label for="code" { (text(l, Msg::MfaCodeLabel)) }
+            input #code name="code" type="text" inputmode="numeric" pattern="[0-9]{6}" maxlength="6"
+                autocomplete="one-time-code" required autofocus
+                aria-invalid=(if invalid { "true" } else { "false" })
+                aria-describedby=[invalid.then_some("form-error")];
+            button.primary type="submit" name="action" value="default" { (text(l, Msg::ContinueButton)) }
+        }
+    };
+    c.page(status, Msg::MfaTitle, content)
+}
+
 /// `/u/signup`.
 pub fn signup(
     c: &ScreenContext<'_>,

@@ -32,6 +32,7 @@ pub mod tenant_settings;
 pub mod tickets;
 pub mod unblock_page;
 pub mod universal_login;
+pub mod universal_mfa;
 pub mod user_blocks;
 pub mod users;
 pub mod wellknown;
@@ -164,6 +165,10 @@ pub fn public_router() -> Router<AppState> {
         .route(
             "/u/login",
             get(universal_login::login_page).post(universal_login::login),
+        )
+        .route(
+            "/u/mfa-otp-challenge",
+            get(universal_mfa::challenge_page).post(universal_mfa::challenge),
         )
         .route("/v2/logout", get(logout::v2_logout))
         .route(

@@ -234,13 +234,13 @@ pub async fn login(
         ip: &ip,
     };
     match login::password_login(&s, attempt).await {
-        Ok(user) => {
-            if let Err(e) = authorize::authenticated(&s, &mut sc.tx, &user).await {
+        Ok(user) => match authorize::password_passed(&s, &mut sc.tx, &user).await {
+            Ok(next) => see_other(&next, Vec::new()),
+            Err(e) => {
                 tracing::error!(error = %e, "u/login: storage error");
-                return again(&sc, StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong);
+                again(&sc, StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong)
             }
-            see_other(&format!("/authorize/resume?state={}", sc.tx.id), Vec::new())
-        }
+        },
         Err(LoginFailure::WrongCredentials) => {
             again(&sc, StatusCode::BAD_REQUEST, Msg::WrongCredentials)
         }
