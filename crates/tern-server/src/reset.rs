@@ -74,6 +74,9 @@ pub enum ResetRequest {
     Refused(String),
     /// The legacy store could not be asked.
     LegacyFailed(String),
+    /// The user was mailed a link less than a minute ago: no new one (the
+    /// answer is the same, so this reveals nothing).
+    Throttled(Box<User>),
     /// The user exists but the mail could not be sent.
     MailFailed {
         /// The user.
@@ -108,6 +111,21 @@ pub async fn request_reset(
             }
         },
     };
+    // One reset mail per user per minute: repeated requests cannot flood a
+    // mailbox, the outbox or the tickets table.
+    let now = s.now();
+    let sent = s
+        .store
+        .hit_rate_window(
+            s.tid(),
+            "reset_mail",
+            &user.user_id,
+            now - now.rem_euclid(60),
+        )
+        .await?;
+    if sent > 1 {
+        return Ok(ResetRequest::Throttled(Box::new(user)));
+    }
     let ttl = tern_core::tickets::DEFAULT_TTL_SECS;
     let link = issue_ticket(s, &user, ttl, TicketOptions::default()).await?;
     let mail = reset_mail(email, &link, ttl);
@@ -140,6 +158,11 @@ pub async fn handle_reset_request(
             } else {
                 "Success Change Password Request".to_string()
             },
+            Some(user.user_id),
+        ),
+        Ok(ResetRequest::Throttled(user)) => (
+            "fcpr",
+            "No mail sent: a reset link was mailed to this user less than a minute ago".to_string(),
             Some(user.user_id),
         ),
         Ok(ResetRequest::UnknownUser) => (

@@ -542,6 +542,68 @@ async fn lapsed_blocks_and_windows_are_purged(b: Backend) {
     h.stop().await;
 }
 
+/// `POST /dbconnections/change_password`, then wait (bounded) until its
+/// background work logged its outcome; the answer.
+async fn reset_request(h: &Harness, client_id: &str, email: &str) -> (StatusCode, String) {
+    let st = h.state();
+    let done = || async {
+        let mut n = 0;
+        for kind in ["scpr", "fcpr", "fn"] {
+            n += st
+                .store
+                .list_logs(st.tid(), Some(kind), 0, 0)
+                .await
+                .unwrap()
+                .1;
+        }
+        n
+    };
+    let before = done().await;
+    let r = h
+        .http
+        .post(format!("{}/dbconnections/change_password", h.base))
+        .json(&json!({"client_id": client_id, "email": email,
+            "connection": "Username-Password-Authentication"}))
+        .send()
+        .await
+        .unwrap();
+    let answer = (r.status(), r.text().await.unwrap());
+    for _ in 0..800 {
+        if done().await > before {
+            return answer;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the change-password request did not finish");
+}
+
+async fn resets(h: &Harness) -> usize {
+    let st = h.state();
+    st.store
+        .list_outbox(st.tid(), 0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == "password_reset")
+        .count()
+}
+
+async fn one_reset_mail_per_user_a_minute(b: Backend) {
+    let (h, t, cid, _) = login_server(b).await;
+    h.create_user(&t, "fay@example.com", "Secret-123").await;
+    let now = h.state().now();
+    h.state().clock.advance(60 - now.rem_euclid(60));
+    let first = reset_request(&h, &cid, "fay@example.com").await;
+    let second = reset_request(&h, &cid, "fay@example.com").await;
+    assert_eq!(first.0, StatusCode::OK);
+    assert_eq!(first, second, "the same answer: nothing to enumerate");
+    assert_eq!(resets(&h).await, 1, "one mail this minute");
+    h.state().clock.advance(60);
+    reset_request(&h, &cid, "fay@example.com").await;
+    assert_eq!(resets(&h).await, 2, "the next minute");
+    h.stop().await;
+}
+
 async fn brute_force_follows_the_settings(b: Backend) {
     let (h, t, cid, secret) = login_server(b).await;
     let client = (cid.as_str(), secret.as_str());
@@ -722,6 +784,7 @@ async fn a_full_hashing_pool_answers_503(b: Backend) {
 
 both_backends!(
     a_full_hashing_pool_answers_503,
+    one_reset_mail_per_user_a_minute,
     lapsed_blocks_and_windows_are_purged,
     whose_ip,
     api_limit_after_authentication,
