@@ -944,10 +944,13 @@ async fn mfa_factors_migrate_with_the_user(b: Backend) {
             "username": user, "password": "Any-Passw0rd!", "realm": "mfa-legacy"}))
             .send()
     };
-    assert_eq!(
-        login("ok@mfa.example").await.unwrap().status(),
-        StatusCode::OK
-    );
+    // The migration stores the user with the enrolment, and the enrolment
+    // then asks for the second factor, as it did on the legacy system.
+    let first = login("ok@mfa.example").await.unwrap();
+    assert_eq!(first.status(), StatusCode::FORBIDDEN);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["error"], "mfa_required", "{first}");
+    assert!(first["mfa_token"].is_string(), "{first}");
     let (s, methods) = h
         .api(
             &t,

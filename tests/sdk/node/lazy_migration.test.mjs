@@ -7,6 +7,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { createHmac } from 'node:crypto';
 import {
   management, authentication, traced, rand, cleanup, decodeJwt, issuer, expectAuthError,
 } from './helpers.mjs';
@@ -20,6 +21,43 @@ let legacyServer;
 let legacyCalls = 0;
 let app;
 let connection;
+
+// The TOTP seed the legacy system enrolled its users with (RFC 4648 base32).
+const SEED = 'JBSWY3DPEHPK3PXP';
+
+// RFC 6238 (SHA-1, 6 digits, 30 s), written here from the RFC rather than taken
+// from Tern, so the code the test sends is computed independently.
+function totp(seedBase32, atSeconds) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of seedBase32.replace(/=+$/, '')) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(atSeconds / 30)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const off = mac[mac.length - 1] & 0x0f;
+  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+// A user with a TOTP enrolment gets Auth0's mfa_required from the password
+// grant; the mfa-otp grant with the mfa_token and a code finishes the login.
+async function passwordThenOtp(auth, grant, atSeconds) {
+  const err = await expectAuthError(auth.oauth.passwordGrant(grant), 403);
+  assert.equal(err.error, 'mfa_required');
+  const { mfa_token: mfaToken } = JSON.parse(err.body);
+  assert.equal(typeof mfaToken, 'string');
+  const res = await fetch(new URL('oauth/token', issuer()).href.replace(/^https:/, 'http:'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      grant_type: 'http://auth0.com/oauth/grant-type/mfa-otp', client_id: app.client_id,
+      client_secret: app.client_secret, mfa_token: mfaToken, otp: totp(SEED, atSeconds),
+    }),
+  });
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  return { data: body };
+}
 
 // The legacy system's users: a fixture standing in for a system outside Tern.
 const legacyUsers = new Map([
@@ -74,7 +112,8 @@ describe('lazy migration through the password-realm grant', () => {
     app = await mgmt.clients.create({
       name: `sdk-lazy-app-${run}`,
       app_type: 'regular_web',
-      grant_types: ['password', 'http://auth0.com/oauth/grant-type/password-realm'],
+      grant_types: ['password', 'http://auth0.com/oauth/grant-type/password-realm',
+        'http://auth0.com/oauth/grant-type/mfa-otp'],
       token_endpoint_auth_method: 'client_secret_post',
     });
     undo.push(() => mgmt.clients.delete(app.client_id));
@@ -98,9 +137,9 @@ describe('lazy migration through the password-realm grant', () => {
     assert.ok(app && connection, 'needs the connection created above');
     const auth = authentication({ clientId: app.client_id, clientSecret: app.client_secret });
     const email = `alice${run}@legacy.example`;
-    const res = await auth.oauth.passwordGrant({
+    const res = await passwordThenOtp(auth, {
       username: email, password: 'Legacy-Alice-1', realm: connName, scope: 'openid profile email',
-    });
+    }, Date.now() / 1000);
     const { payload } = decodeJwt(res.data.id_token);
     assert.equal(payload.iss, issuer());
     assert.equal(payload.sub, 'auth0|7001', 'the legacy id becomes the user id');
@@ -125,9 +164,10 @@ describe('lazy migration through the password-realm grant', () => {
     const auth = authentication({ clientId: app.client_id, clientSecret: app.client_secret });
     const calls = legacyCalls;
     await new Promise((resolve) => legacyServer.close(resolve));
-    const res = await auth.oauth.passwordGrant({
+    // The next step's code: each code is good once, and the first login used this step's.
+    const res = await passwordThenOtp(auth, {
       username: `alice${run}@legacy.example`, password: 'Legacy-Alice-1', realm: connName,
-    });
+    }, Date.now() / 1000 + 30);
     assert.equal(typeof res.data.access_token, 'string');
     assert.equal(legacyCalls, calls, 'verified locally');
     const err = await expectAuthError(auth.oauth.passwordGrant({

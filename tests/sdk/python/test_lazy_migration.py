@@ -8,6 +8,9 @@ legacy-only user, who then exists in Tern without a credential."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -21,6 +24,30 @@ from auth0.management.errors import NotFoundError
 from auth0.authentication.token_verifier import AsymmetricSignatureVerifier, TokenVerifier
 
 from conftest import PASSWORD_REALM
+
+MFA_OTP = "http://auth0.com/oauth/grant-type/mfa-otp"
+SEED = "JBSWY3DPEHPK3PXP"  # the TOTP seed the legacy system enrolled users with
+
+
+def totp(seed_b32: str, at: float) -> str:
+    """RFC 6238 (SHA-1, 6 digits, 30 s) from the RFC, independent of Tern."""
+    key = base64.b32decode(seed_b32)
+    mac = hmac.new(key, int(at // 30).to_bytes(8, "big"), hashlib.sha1).digest()
+    off = mac[-1] & 0x0F
+    return f"{(int.from_bytes(mac[off:off + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def login_with_otp(tok: GetToken, at: float, **grant) -> dict:
+    """The password-realm grant answers Auth0's mfa_required (the SDK raises it
+    with the body); the mfa-otp grant with its mfa_token finishes the login."""
+    with pytest.raises(Auth0Error) as ei:
+        tok.login(**grant)
+    assert (ei.value.status_code, ei.value.error_code) == (403, "mfa_required")
+    mfa_token = ei.value.content["mfa_token"]
+    return tok.authenticated_post(
+        f"{tok.protocol}://{tok.domain}/oauth/token",
+        data={"client_id": tok.client_id, "grant_type": MFA_OTP, "mfa_token": mfa_token, "otp": totp(SEED, at)},
+    )
 
 LOGIN = """function login(email, password, callback) {
   const request = require('request');
@@ -117,7 +144,7 @@ def migration(env, mgmt, run_id, undo):
     app = mgmt.clients.create(
         name=f"sdk-py-lazy-app-{run_id}",
         app_type="regular_web",
-        grant_types=["password", PASSWORD_REALM],
+        grant_types=["password", PASSWORD_REALM, MFA_OTP],
         token_endpoint_auth_method="client_secret_post",
     )
     undo.append(lambda: mgmt.clients.delete(app.client_id))
@@ -149,7 +176,9 @@ def test_first_login_migrates_then_stays_local(env, mgmt, run_id, undo, migratio
     tok = GetToken(env.domain, app.client_id, client_secret=app.client_secret, protocol="http")
     email = f"alice{run_id}@legacy.example"
 
-    res = tok.login(username=email, password="Legacy-Alice-1", realm=name, scope="openid profile email")
+    res = login_with_otp(
+        tok, time.time(), username=email, password="Legacy-Alice-1", realm=name, scope="openid profile email"
+    )
     undo.append(lambda: mgmt.users.delete("auth0|8001"))
     verifier = TokenVerifier(
         signature_verifier=AsymmetricSignatureVerifier(f"http://{env.domain}/.well-known/jwks.json"),
@@ -168,7 +197,8 @@ def test_first_login_migrates_then_stays_local(env, mgmt, run_id, undo, migratio
     assert "JBSWY3DPEHPK3PXP" not in repr(methods), "the TOTP seed is never answered"
 
     calls = len(legacy.calls)
-    again = tok.login(username=email, password="Legacy-Alice-1", realm=name)
+    # The next step's code: each code is good once, and the first login used this step's.
+    again = login_with_otp(tok, time.time() + 30, username=email, password="Legacy-Alice-1", realm=name)
     assert again["access_token"]
     with pytest.raises(Auth0Error) as ei:
         tok.login(username=email, password="not-her-password", realm=name)
