@@ -338,6 +338,9 @@ async fn sql_connector_dsn_overrides_and_names(b: Backend) {
         "postgres://postgres@allowed.example/postgres?hostaddr=127.0.0.1",
         "mysql://root@allowed.example/test?socket=/run/mysqld/mysqld.sock",
         "postgres://postgres@%2Frun%2Fpostgresql/postgres",
+        // Files on Tern's machine (its data directory's keys, say).
+        "postgres://postgres@allowed.example/postgres?sslmode=verify-full&sslkey=/etc/ssl/private/tern.key",
+        "mysql://root@allowed.example/test?ssl-ca=/var/lib/tern/tern.db",
     ] {
         let (s, e, _) = sql_connection(
             &h,

@@ -53,6 +53,7 @@ fn page(sc: &Screen, status: StatusCode, error: Option<Msg>) -> Response {
     params(crate::openapi::StateParam),
     responses(
         (status = 200, description = "The code form.", content_type = "text/html", body = String),
+        (status = 302, description = "No transaction: to the tenant's `default_redirection_uri`, when set.", headers(("Location" = String, description = "Where to go."))),
         (status = 303, description = "The transaction is not at this step: to `/u/login` or `/authorize/resume`.", headers(("Location" = String, description = "Where to go."))),
         (status = 400, description = "No such transaction, or it expired.", content_type = "text/html", body = String),
         (status = 403, description = "The browser does not hold the transaction's cookie.", content_type = "text/html", body = String),
@@ -84,6 +85,7 @@ pub async fn challenge_page(
     params(crate::openapi::StateParam),
     request_body(content = crate::openapi::MfaOtpForm, content_type = "application/x-www-form-urlencoded"),
     responses(
+        (status = 302, description = "No transaction: to the tenant's `default_redirection_uri`, when set.", headers(("Location" = String, description = "Where to go."))),
         (status = 303, description = "Code accepted: on to `/authorize/resume?state=…`.", headers(("Location" = String, description = "The resume URL."))),
         (status = 400, description = "A wrong or used code: the form again; or no such transaction.", content_type = "text/html", body = String),
         (status = 403, description = "The browser does not hold the transaction's cookie.", content_type = "text/html", body = String),

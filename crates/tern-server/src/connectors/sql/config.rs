@@ -151,6 +151,26 @@ pub fn parse(config: &Value) -> Result<SqlConfig, String> {
                 "{FIELD}.dsn sets \"{key}\" in its query string; name the host and port in the URL itself (postgres://user@host:port/db). A connector never connects to a Unix socket."
             ));
         }
+        // These name files on Tern's own machine, which a connection's author
+        // must not make Tern read (certificates and keys the operator has not
+        // chosen for it).
+        if let Some((key, _)) = url.query_pairs().find(|(k, _)| {
+            matches!(
+                k.to_ascii_lowercase().as_str(),
+                "sslrootcert"
+                    | "sslcert"
+                    | "sslkey"
+                    | "sslcrl"
+                    | "passfile"
+                    | "ssl-ca"
+                    | "ssl-cert"
+                    | "ssl-key"
+            )
+        }) {
+            return Err(format!(
+                "{FIELD}.dsn sets \"{key}\", a file on Tern's machine; a connector reads no local files (use sslmode=verify-full with the system's trusted certificates)."
+            ));
+        }
         let host = url.host_str().unwrap_or_default();
         if urlencoding::decode(host).is_ok_and(|h| h.starts_with('/')) {
             return Err(format!(
