@@ -182,7 +182,7 @@ fn driver_kind(q: &Query) -> Option<bool> {
 
 /// The literal of a pattern that is a literal followed by `*`, if it has an
 /// upper bound (see [`prefix_end`]).
-fn prefix_of(p: &Pattern) -> Option<&str> {
+pub(crate) fn prefix_of(p: &Pattern) -> Option<&str> {
     match p.parts() {
         [PatternPart::Literal(l), PatternPart::AnyChars] if prefix_end(l).is_some() => Some(l),
         _ => None,
@@ -192,7 +192,7 @@ fn prefix_of(p: &Pattern) -> Option<&str> {
 /// The least string greater than every string starting with `p`, in byte
 /// (UTF-8, so code point) order: `p` with its last character incremented,
 /// dropping trailing characters that have no successor.
-fn prefix_end(p: &str) -> Option<String> {
+pub(crate) fn prefix_end(p: &str) -> Option<String> {
     let mut chars: Vec<char> = p.chars().collect();
     while let Some(last) = chars.pop() {
         let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);

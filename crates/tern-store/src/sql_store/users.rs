@@ -8,6 +8,7 @@ use tern_core::model::{JsonObject, User, UserSource};
 use tern_core::store::{InsertOutcome, UserPage, UserSearch, UserStore};
 
 use super::{SqlStore, as_i64, decode_object, is_unique_violation, storage};
+use crate::metadata_index::{self, MetadataDriver};
 use crate::search_sql::{self, Dialect, Driver, SqlValue};
 
 /// Candidates a prefix may select for a search to gather them first; past
@@ -30,6 +31,28 @@ impl SqlStore {
             .try_get(0)
             .map_err(storage)?;
         Ok(n <= MAX_PREFIX_CANDIDATES)
+    }
+
+    /// How many `user_metadata_values` rows `md` selects, counted in the
+    /// index up to `upto + 1` (past that, the answer is `upto + 1`).
+    async fn metadata_candidates(
+        &self,
+        tenant: &str,
+        md: &MetadataDriver,
+        upto: i64,
+    ) -> CoreResult<i64> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM user_metadata_values \
+             WHERE tenant_id = $1 AND {} LIMIT {}) AS n",
+            md.sql,
+            upto + 1
+        );
+        bind_values(sqlx::query(AssertSqlSafe(sql)).bind(tenant), &md.binds)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(storage)?
+            .try_get(0)
+            .map_err(storage)
     }
 }
 
@@ -355,31 +378,51 @@ impl UserStore for SqlStore {
             .map(|o| search_sql::order_by(o, d))
             .unwrap_or_else(|| "created_at ASC, user_id ASC".into());
         // With a condition an index answers (an id, an email, an email
-        // prefix that selects few users), the statement gathers those
-        // candidates first (`MATERIALIZED`: planned on their own, so from
-        // that index) and filters and sorts only them; a planner without
-        // statistics would otherwise walk the creation-order index to avoid
-        // the sort, through every user of the tenant.
-        let driver = match &s.query {
+        // prefix or a metadata value that selects few users), the statement
+        // gathers those candidates first (`MATERIALIZED`: planned on their
+        // own, so from that index) and filters and sorts only them; a
+        // planner without statistics would otherwise walk the
+        // creation-order index to avoid the sort, through every user of
+        // the tenant.
+        let mut known_total = None;
+        let candidates = match &s.query {
             Some(q) => match search_sql::driver(q, d, 2) {
-                Some(drv) if drv.bounded || self.few_candidates(tenant, &drv).await? => Some(drv),
-                _ => None,
+                Some(drv) if drv.bounded || self.few_candidates(tenant, &drv).await? => {
+                    Some((drv.sql, drv.binds))
+                }
+                _ => match metadata_index::driver(q, d, 2) {
+                    Some(md) => {
+                        let upto = MAX_PREFIX_CANDIDATES.max(as_i64(s.total_up_to.unwrap_or(0)));
+                        let n = self.metadata_candidates(tenant, &md, upto).await?;
+                        if md.exact {
+                            known_total = Some(u64::try_from(n).unwrap_or(0));
+                        }
+                        (n <= MAX_PREFIX_CANDIDATES).then(|| {
+                            let sql = format!(
+                                "user_id IN (SELECT user_id FROM user_metadata_values \
+                                 WHERE tenant_id = $1 AND {})",
+                                md.sql
+                            );
+                            (sql, md.binds)
+                        })
+                    }
+                    None => None,
+                },
             },
             None => None,
         };
-        let first = 2 + driver.as_ref().map_or(0, |drv| drv.binds.len());
+        let first = 2 + candidates.as_ref().map_or(0, |(_, binds)| binds.len());
         let (filter, values) = match &s.query {
             Some(q) => search_sql::where_clause(q, d, first),
             None => ("1=1".to_string(), Vec::new()),
         };
-        let (source, driver_values) = match &driver {
-            Some(drv) => (
+        let (source, driver_values) = match &candidates {
+            Some((sql, binds)) => (
                 format!(
                     "WITH c AS MATERIALIZED (SELECT {USER_COLUMNS} FROM users \
-                     WHERE tenant_id = $1 AND ({})) SELECT {{}} FROM c WHERE ({filter})",
-                    drv.sql
+                     WHERE tenant_id = $1 AND ({sql})) SELECT {{}} FROM c WHERE ({filter})"
                 ),
-                drv.binds.as_slice(),
+                binds.as_slice(),
             ),
             None => (
                 format!("SELECT {{}} FROM users WHERE tenant_id = $1 AND ({filter})"),
@@ -404,10 +447,14 @@ impl UserStore for SqlStore {
             .map_err(storage)?;
         // Totals are counted up to the cap (Auth0 reports at most the
         // search window), so a count never reads the whole table.
-        let total = match s.total_up_to {
-            Some(cap) => {
+        let total = match (s.total_up_to, known_total) {
+            (Some(cap), Some(n)) => n.min(cap),
+            (Some(cap), None) => {
+                // In the page's order, so the count walks what the page
+                // walks and stops at the cap: unordered, PostgreSQL may
+                // bitmap-scan every entry of an index before the first row.
                 let count_sql = format!(
-                    "SELECT COUNT(*) FROM ({} LIMIT {}) AS n",
+                    "SELECT COUNT(*) FROM ({} ORDER BY {order} LIMIT {}) AS n",
                     source.replacen("{}", "1", 1),
                     as_i64(cap)
                 );
@@ -419,7 +466,7 @@ impl UserStore for SqlStore {
                     .map_err(storage)?;
                 u64::try_from(n).unwrap_or(0)
             }
-            None => 0,
+            (None, _) => 0,
         };
         Ok(UserPage {
             users: rows.iter().map(decode_user).collect::<CoreResult<_>>()?,
