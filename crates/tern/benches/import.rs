@@ -24,6 +24,11 @@
 //! through /proc/self/clear_refs before each measurement — and of the
 //! `tern import` child, sampled from /proc/<pid>/status while it runs.
 //!
+//! With `TERN_BENCH_EXISTING=1000000`, every database — the servers' and
+//! the baseline's — first holds that many other users of the same
+//! connection (written straight into it, untimed), so the import and the
+//! baseline both write into large indexes.
+//!
 //! Run: `cargo bench -p tern --bench import` (`TERN_BENCH_USERS=20000` for
 //! fewer users; `TERN_BENCH_BACKENDS=sqlite` or `postgres` for one backend;
 //! `TERN_TEST_PG_URL` for another PostgreSQL server; `TERN_BENCH_API_ONLY=1`
@@ -212,12 +217,29 @@ impl Drop for PgDb {
 
 // ---------------------------------------------------------------- baselines
 
-async fn baseline_sqlite(rows: &[Row], dir: &Path) -> Duration {
-    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+async fn baseline_sqlite(rows: &[Row], existing: &[Row], dir: &Path) -> Duration {
     let path = dir.join("baseline.db");
     server_schema(&format!("sqlite://{}", path.display())).await;
+    let target = Target {
+        tenant: "tenant",
+        connection_id: "con_bench0000000000",
+    };
+    insert_sqlite(&path, &target, existing).await;
+    insert_sqlite(&path, &target, rows).await
+}
+
+/// Where rows go: a tenant and a connection of it.
+struct Target<'a> {
+    tenant: &'a str,
+    connection_id: &'a str,
+}
+
+/// `rows` inserted into the SQLite database at `path` in one transaction of
+/// prepared INSERTs (WAL, synchronous=NORMAL, like the server); the time taken.
+async fn insert_sqlite(path: &Path, t: &Target<'_>, rows: &[Row]) -> Duration {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
     let opts = SqliteConnectOptions::new()
-        .filename(&path)
+        .filename(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal);
@@ -229,9 +251,9 @@ async fn baseline_sqlite(rows: &[Row], dir: &Path) -> Duration {
     let mut tx = conn.begin().await.unwrap();
     for r in rows {
         sqlx::query(sqlx::AssertSqlSafe(insert.as_str()))
-            .bind("tenant")
+            .bind(t.tenant)
             .bind(&r.user_id)
-            .bind("con_bench0000000000")
+            .bind(t.connection_id)
             .bind(CONNECTION)
             .bind(&r.email)
             .bind(r.email_verified)
@@ -271,19 +293,30 @@ fn copy_field(out: &mut Vec<u8>, v: Option<&str>) {
     }
 }
 
-async fn baseline_postgres(rows: &[Row]) -> Result<Duration, String> {
+async fn baseline_postgres(rows: &[Row], existing: &[Row]) -> Result<Duration, String> {
     let db = PgDb::create()?;
     server_schema(&db.url()).await;
-    let mut conn = sqlx::PgConnection::connect(&db.url())
-        .await
-        .map_err(|e| e.to_string())?;
+    let target = Target {
+        tenant: "tenant",
+        connection_id: "con_bench0000000000",
+    };
+    copy_postgres(&db.url(), &target, existing).await;
+    let took = copy_postgres(&db.url(), &target, rows).await;
+    drop(db);
+    Ok(took)
+}
+
+/// `rows` written into the PostgreSQL database at `url` with one
+/// `COPY … FROM STDIN`; the time the COPY took (the text prepared before).
+async fn copy_postgres(url: &str, t: &Target<'_>, rows: &[Row]) -> Duration {
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
     let mut data = Vec::with_capacity(rows.len() * 400);
     for r in rows {
         let ev = r.email_verified.to_string();
         let fields = [
-            Some("tenant"),
+            Some(t.tenant),
             Some(r.user_id.as_str()),
-            Some("con_bench0000000000"),
+            Some(t.connection_id),
             Some(CONNECTION),
             Some(r.email.as_str()),
             Some(ev.as_str()),
@@ -317,8 +350,39 @@ async fn baseline_postgres(rows: &[Row]) -> Result<Duration, String> {
     let took = started.elapsed();
     assert_eq!(n as usize, rows.len());
     conn.close().await.unwrap();
-    drop(db);
-    Ok(took)
+    took
+}
+
+/// The users a database holds before an import is timed
+/// (`TERN_BENCH_EXISTING`, default 0): other emails and ids, same connection.
+fn existing_rows(n: usize, bcrypt: &str) -> Vec<Row> {
+    (0..n)
+        .map(|i| {
+            let mut r = baseline_row(&user(i, bcrypt));
+            r.user_id = format!("auth0|existing-{i}");
+            r.email = format!("existing{i}@bench.example.com");
+            r
+        })
+        .collect()
+}
+
+/// Put `existing` into a just-started server's database, in its tenant and
+/// default connection.
+async fn preload(server: &tern_server::RunningServer, db_url: &str, existing: &[Row]) {
+    if existing.is_empty() {
+        return;
+    }
+    let info = server.bootstrap.clone().unwrap();
+    let tenant = server.state.tid().to_string();
+    let target = Target {
+        tenant: &tenant,
+        connection_id: &info.connection_id,
+    };
+    let took = match db_url.strip_prefix("sqlite://") {
+        Some(path) => insert_sqlite(Path::new(path), &target, existing).await,
+        None => copy_postgres(db_url, &target, existing).await,
+    };
+    eprintln!("preloaded {} users in {took:?}", existing.len());
 }
 
 // ---------------------------------------------------------------- server runs
@@ -336,6 +400,12 @@ async fn start_server(
     };
     tweak(&mut config);
     tern_server::start(config).await.unwrap()
+}
+
+/// The database a server started by [`start_server`] uses.
+fn db_url(dir: &Path, pg: Option<&PgDb>) -> String {
+    pg.map(PgDb::url)
+        .unwrap_or_else(|| format!("sqlite://{}", dir.join("tern.db").display()))
 }
 
 async fn admin_token(
@@ -359,7 +429,12 @@ async fn admin_token(
 }
 
 /// (a): the whole file as one job. Returns (elapsed, summary).
-async fn via_api(file: &Path, dir: &Path, pg: Option<&PgDb>) -> (Duration, Value) {
+async fn via_api(
+    file: &Path,
+    dir: &Path,
+    pg: Option<&PgDb>,
+    existing: &[Row],
+) -> (Duration, Value) {
     let bytes = std::fs::read(file).unwrap();
     let limit = bytes.len() + 1024;
     let server = start_server(dir, pg, |c| {
@@ -367,6 +442,7 @@ async fn via_api(file: &Path, dir: &Path, pg: Option<&PgDb>) -> (Duration, Value
         c.max_body_bytes = limit + (1 << 20);
     })
     .await;
+    preload(&server, &db_url(dir, pg), existing).await;
     let info = server.bootstrap.clone().unwrap();
     let base = format!("http://{}", server.addr);
     let http = reqwest::Client::new();
@@ -420,6 +496,7 @@ async fn via_cli(
     dir: &Path,
     pg: Option<&PgDb>,
     max_file_bytes: Option<usize>,
+    existing: &[Row],
 ) -> (Duration, u64, String) {
     let server = start_server(dir, pg, |c| {
         if let Some(limit) = max_file_bytes {
@@ -428,6 +505,7 @@ async fn via_cli(
         }
     })
     .await;
+    preload(&server, &db_url(dir, pg), existing).await;
     let base = format!("http://{}", server.addr);
     let out_path = dir.join("cli.out");
     let started = Instant::now();
@@ -532,6 +610,15 @@ async fn bench(n: usize) {
         "(a) one API job of the whole file; (b) `tern import` (512000-byte chunks, 2 jobs, default rate limit); (c) as (b) with {} MB chunks",
         CLI_LARGE_FILE / 1_000_000
     );
+    let existing_n: usize = std::env::var("TERN_BENCH_EXISTING")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let existing = existing_rows(existing_n, &bcrypt);
+    println!(
+        "every database (server's and baseline's) holds {existing_n} users of the same connection before the timed part; load average {}",
+        loadavg()
+    );
     let mut lines = Vec::new();
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
 
@@ -564,7 +651,7 @@ async fn bench(n: usize) {
             let dir_b = tempfile::tempdir().unwrap();
             let start = reset_peak();
             let (took, child_peak, summary) =
-                via_cli(&file, dir_b.path(), pg, max_file_bytes).await;
+                via_cli(&file, dir_b.path(), pg, max_file_bytes, &existing).await;
             eprintln!("{backend} tern import ({max_file_bytes:?}): {took:?} {summary}");
             assert!(
                 summary.contains(&format!("inserted {n}, updated 0, failed 0")),
@@ -588,7 +675,13 @@ async fn bench(n: usize) {
         // (a) API, one job.
         let dir_a = tempfile::tempdir().unwrap();
         let start = reset_peak();
-        let (took, summary) = via_api(&file, dir_a.path(), pg_dbs.as_ref().map(|p| &p.0)).await;
+        let (took, summary) = via_api(
+            &file,
+            dir_a.path(),
+            pg_dbs.as_ref().map(|p| &p.0),
+            &existing,
+        )
+        .await;
         eprintln!("{backend} API: {took:?} {summary}");
         assert_eq!(summary["inserted"], n, "{summary}");
         measured.push((
@@ -603,9 +696,9 @@ async fn bench(n: usize) {
         let base_dir = tempfile::tempdir().unwrap();
         let start = reset_peak();
         let took = if backend == "sqlite" {
-            baseline_sqlite(&rows, base_dir.path()).await
+            baseline_sqlite(&rows, &existing, base_dir.path()).await
         } else {
-            match baseline_postgres(&rows).await {
+            match baseline_postgres(&rows, &existing).await {
                 Ok(t) => t,
                 Err(e) => {
                     println!("postgres baseline: skipped ({e})");
@@ -638,4 +731,14 @@ async fn bench(n: usize) {
         }
     }
     print_table(n, &lines);
+    println!("load average after: {}", loadavg());
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }

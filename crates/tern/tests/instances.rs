@@ -2,7 +2,9 @@
 //! Several real `tern serve` processes on one fresh PostgreSQL database, as
 //! a production deployment runs them: a user's first login on two instances
 //! at once makes one user; an import whose instance is SIGKILLed is finished
-//! by another with every row applied once; a long export runs once.
+//! by another with every row applied once; a long export runs once; the
+//! Management API rate limit and a brute-force block hold across instances;
+//! a signing key rotated on one is served and verified by the other.
 
 mod support;
 
@@ -256,4 +258,176 @@ fn a_long_export_runs_once_across_instances() {
         .filter(|l| !l.is_empty())
         .collect();
     assert_eq!(lines.len(), USERS, "one line per user, none twice");
+}
+
+/// A client allowed the password-realm grant, enabled on the database
+/// connection, and a user of that connection with `password`.
+fn password_client(t: &Tern, token: &str, info: &Value, email: &str, password: &str) -> Value {
+    let (code, app) = post_json(
+        &format!("{}/api/v2/clients", t.base),
+        Some(token),
+        &json!({"name": "app", "app_type": "regular_web",
+                "grant_types": ["http://auth0.com/oauth/grant-type/password-realm"]}),
+    );
+    assert_eq!(code, 201, "{app}");
+    let conn = info["connection_id"].as_str().unwrap();
+    let (code, c) = curl(&[
+        "-X",
+        "PATCH",
+        "-H",
+        "content-type: application/json",
+        "-H",
+        &format!("authorization: Bearer {token}"),
+        "-d",
+        &json!({"enabled_clients": [app["client_id"]]}).to_string(),
+        &format!("{}/api/v2/connections/{conn}", t.base),
+    ]);
+    assert_eq!(code, 200, "{c}");
+    let (code, u) = post_json(
+        &format!("{}/api/v2/users", t.base),
+        Some(token),
+        &json!({"connection": "Username-Password-Authentication", "email": email,
+                "password": password}),
+    );
+    assert_eq!(code, 201, "{u}");
+    app
+}
+
+fn password_login(t: &Tern, app: &Value, email: &str, password: &str) -> (u16, Value) {
+    post_json(
+        &format!("{}/oauth/token", t.base),
+        None,
+        &json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+                "client_id": app["client_id"], "client_secret": app["client_secret"],
+                "realm": "Username-Password-Authentication",
+                "username": email, "password": password}),
+    )
+}
+
+#[test]
+fn the_management_api_rate_limit_holds_across_instances() {
+    let db = PgDb::create("tern_inst_rate");
+    let (da, dbb) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // 20 requests per window of 80 000 s: the window cannot end mid-test.
+    let env = [
+        ("TERN_RATE_LIMIT__BURST", "20"),
+        ("TERN_RATE_LIMIT__PER_SECOND", "0.00025"),
+    ];
+    let a = instance(&db, da.path(), &env);
+    let b = instance(&db, dbb.path(), &env);
+    let info = a.info();
+    let token = a.token(&info);
+    // Requests alternate between the instances: the allowance is one.
+    let codes: Vec<u16> = (0..30)
+        .map(|i| {
+            let t = if i % 2 == 0 { &a } else { &b };
+            get(&format!("{}/api/v2/clients", t.base), &token).0
+        })
+        .collect();
+    let want: Vec<u16> = (0..30).map(|i| if i < 20 { 200 } else { 429 }).collect();
+    assert_eq!(codes, want, "one allowance of 20 for the client over both");
+}
+
+#[test]
+fn a_brute_force_block_made_on_one_instance_holds_on_another() {
+    let db = PgDb::create("tern_inst_brute");
+    let (da, dbb) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = instance(&db, da.path(), &[]);
+    let b = instance(&db, dbb.path(), &[]);
+    let info = a.info();
+    let token = a.token(&info);
+    let (code, s) = curl(&[
+        "-X",
+        "PATCH",
+        "-H",
+        "content-type: application/json",
+        "-H",
+        &format!("authorization: Bearer {token}"),
+        "-d",
+        r#"{"max_attempts": 3}"#,
+        &format!("{}/api/v2/attack-protection/brute-force-protection", a.base),
+    ]);
+    assert_eq!((code, &s["max_attempts"]), (200, &json!(3)), "{s}");
+    let (email, password) = ("ann@brute.example", "Secret-123-Ann");
+    let app = password_client(&a, &token, &info, email, password);
+    // Before: the right password works on B.
+    let (code, r) = password_login(&b, &app, email, password);
+    assert_eq!(code, 200, "{r}");
+    // Three failures, all on A (from the same address, 127.0.0.1)…
+    for _ in 0..3 {
+        let (code, r) = password_login(&a, &app, email, "wrong-password");
+        assert_eq!(code, 403, "{r}");
+    }
+    // …block the right password on B.
+    let (code, r) = password_login(&b, &app, email, password);
+    assert_eq!(code, 429, "{r}");
+    assert_eq!(r["error"], "too_many_attempts", "{r}");
+}
+
+#[test]
+fn a_signing_key_rotated_on_one_instance_is_served_and_verified_by_another() {
+    let db = PgDb::create("tern_inst_keys");
+    let (da, dbb) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // B rereads the keys every second (the default is 30 s).
+    let a = instance(&db, da.path(), &[]);
+    let b = instance(&db, dbb.path(), &[("TERN_KEYS__RELOAD_SECS", "1")]);
+    let info = a.info();
+    let token = a.token(&info);
+    let kids = |t: &Tern| -> Vec<String> {
+        let (code, jwks) = curl(&[&format!("{}/.well-known/jwks.json", t.base)]);
+        assert_eq!(code, 200);
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let before = kids(&b);
+    let (code, rotated) = post_json(
+        &format!("{}/api/v2/keys/signing/rotate", a.base),
+        Some(&token),
+        &json!({}),
+    );
+    assert_eq!(code, 201, "{rotated}");
+    let new_kid = rotated["kid"].as_str().unwrap().to_string();
+    assert!(!before.contains(&new_kid));
+    assert!(kids(&a).contains(&new_kid), "served at once where rotated");
+    // B serves it after its next reload.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !kids(&b).contains(&new_kid) {
+        assert!(Instant::now() < deadline, "B never served {new_kid}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The key rotated in is current on both: tokens either signs carry it
+    // and the other accepts them.
+    let (code, keys) = get(&format!("{}/api/v2/keys/signing", a.base), &token);
+    assert_eq!(code, 200, "{keys}");
+    let current = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["current"] == true)
+        .unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let kid_of = |jwt: &str| -> Value {
+        let header = jwt.split('.').next().unwrap();
+        let bytes =
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header)
+                .unwrap();
+        serde_json::from_slice::<Value>(&bytes).unwrap()["kid"].clone()
+    };
+    for (signer, verifier) in [(&a, &b), (&b, &a)] {
+        let fresh = signer.token(&info);
+        assert_eq!(
+            kid_of(&fresh),
+            current.as_str(),
+            "signed by {}",
+            signer.base
+        );
+        let (code, r) = get(&format!("{}/api/v2/clients", verifier.base), &fresh);
+        assert_eq!(code, 200, "{r}");
+    }
 }
