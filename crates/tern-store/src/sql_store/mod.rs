@@ -96,9 +96,16 @@ impl SqlStore {
                 .max_connections(if url.contains(":memory:") { 1 } else { 8 })
                 .after_connect(|conn, _| {
                     Box::pin(async move {
+                        // A 64 MiB page cache per connection (SQLite's
+                        // default is 2 MiB): an import writes into every
+                        // index of `users` and `user_metadata_values` at
+                        // random places, and past a few hundred thousand
+                        // users the default cache made each row a round of
+                        // page reads. Pages are allocated as they are used.
                         conn.execute(
                             "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; \
-                             PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+                             PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; \
+                             PRAGMA cache_size=-65536;",
                         )
                         .await?;
                         Ok(())

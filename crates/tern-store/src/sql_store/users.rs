@@ -450,11 +450,16 @@ impl UserStore for SqlStore {
         let total = match (s.total_up_to, known_total) {
             (Some(cap), Some(n)) => n.min(cap),
             (Some(cap), None) => {
-                // In the page's order, so the count walks what the page
-                // walks and stops at the cap: unordered, PostgreSQL may
+                // On PostgreSQL in the page's order, so the count walks what
+                // the page walks and stops at the cap: unordered, it may
                 // bitmap-scan every entry of an index before the first row.
+                // SQLite stops an unordered walk at the cap already.
+                let walk = match d {
+                    Dialect::Postgres => format!(" ORDER BY {order}"),
+                    Dialect::Sqlite => String::new(),
+                };
                 let count_sql = format!(
-                    "SELECT COUNT(*) FROM ({} ORDER BY {order} LIMIT {}) AS n",
+                    "SELECT COUNT(*) FROM ({}{walk} LIMIT {}) AS n",
                     source.replacen("{}", "1", 1),
                     as_i64(cap)
                 );
