@@ -653,7 +653,7 @@ async fn bench(n: usize) {
         let cli_only = std::env::var_os("TERN_BENCH_CLI_ONLY").is_some();
         let cli_runs = cli_runs
             .into_iter()
-            .filter(|(limit, _)| !api_only && !(cli_only && limit.is_some()));
+            .filter(|(limit, _)| !(api_only || (cli_only && limit.is_some())));
         for (max_file_bytes, pg) in cli_runs {
             let dir_b = tempfile::tempdir().unwrap();
             let start = reset_peak();
