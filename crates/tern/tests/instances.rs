@@ -11,7 +11,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{PgDb, Tern, curl, get, post_json, user_total};
+use support::{PgDb, Tern, curl, get, patch_json, post_json, user_total};
 
 /// Instances sharing a database share the secrets key.
 const SECRETS_KEY: &str = "5f3c1b0a9e8d7c6b5a49382716051f2e3d4c5b6a79880716253443526170819a";
@@ -271,17 +271,11 @@ fn password_client(t: &Tern, token: &str, info: &Value, email: &str, password: &
     );
     assert_eq!(code, 201, "{app}");
     let conn = info["connection_id"].as_str().unwrap();
-    let (code, c) = curl(&[
-        "-X",
-        "PATCH",
-        "-H",
-        "content-type: application/json",
-        "-H",
-        &format!("authorization: Bearer {token}"),
-        "-d",
-        &json!({"enabled_clients": [app["client_id"]]}).to_string(),
+    let (code, c) = patch_json(
         &format!("{}/api/v2/connections/{conn}", t.base),
-    ]);
+        token,
+        &json!({"enabled_clients": [app["client_id"]]}),
+    );
     assert_eq!(code, 200, "{c}");
     let (code, u) = post_json(
         &format!("{}/api/v2/users", t.base),
@@ -336,17 +330,11 @@ fn a_brute_force_block_made_on_one_instance_holds_on_another() {
     let b = instance(&db, dbb.path(), &[]);
     let info = a.info();
     let token = a.token(&info);
-    let (code, s) = curl(&[
-        "-X",
-        "PATCH",
-        "-H",
-        "content-type: application/json",
-        "-H",
-        &format!("authorization: Bearer {token}"),
-        "-d",
-        r#"{"max_attempts": 3}"#,
+    let (code, s) = patch_json(
         &format!("{}/api/v2/attack-protection/brute-force-protection", a.base),
-    ]);
+        &token,
+        &json!({"max_attempts": 3}),
+    );
     assert_eq!((code, &s["max_attempts"]), (200, &json!(3)), "{s}");
     let (email, password) = ("ann@brute.example", "Secret-123-Ann");
     let app = password_client(&a, &token, &info, email, password);

@@ -156,6 +156,23 @@ pub fn post_json(url: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
     curl(&args)
 }
 
+/// `PATCH url` with a JSON body and a bearer token.
+pub fn patch_json(url: &str, token: &str, body: &Value) -> (u16, Value) {
+    let auth = format!("authorization: Bearer {token}");
+    let body = body.to_string();
+    curl(&[
+        "-X",
+        "PATCH",
+        "-H",
+        "content-type: application/json",
+        "-H",
+        &auth,
+        "-d",
+        &body,
+        url,
+    ])
+}
+
 /// A fresh PostgreSQL database, dropped when this goes out of scope.
 pub struct PgDb {
     base: String,
