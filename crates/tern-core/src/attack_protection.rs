@@ -153,11 +153,14 @@ impl BruteForceProtection {
     }
 }
 
-fn type_error(key: &str, want: &str) -> String {
+pub(crate) fn type_error(key: &str, want: &str) -> String {
     format!("Payload validation error: 'Expected type {want}' on property {key}.")
 }
 
-fn enum_list<T: serde::de::DeserializeOwned>(key: &str, value: &Value) -> Result<Vec<T>, String> {
+pub(crate) fn enum_list<T: serde::de::DeserializeOwned>(
+    key: &str,
+    value: &Value,
+) -> Result<Vec<T>, String> {
     let items = value.as_array().ok_or_else(|| type_error(key, "array"))?;
     items
         .iter()
@@ -170,7 +173,7 @@ fn enum_list<T: serde::de::DeserializeOwned>(key: &str, value: &Value) -> Result
 }
 
 /// `1.2.3.4`, `10.0.0.0/8`, `2001:db8::/32`: the network and prefix length.
-fn parse_cidr(s: &str) -> Option<(IpAddr, u8)> {
+pub(crate) fn parse_cidr(s: &str) -> Option<(IpAddr, u8)> {
     let s = s.trim();
     let (addr, len) = match s.split_once('/') {
         Some((a, l)) => (a.parse::<IpAddr>().ok()?, Some(l.parse::<u8>().ok()?)),
@@ -181,7 +184,7 @@ fn parse_cidr(s: &str) -> Option<(IpAddr, u8)> {
     (len <= max).then_some((addr, len))
 }
 
-fn cidr_contains(entry: &str, ip: IpAddr) -> bool {
+pub(crate) fn cidr_contains(entry: &str, ip: IpAddr) -> bool {
     let Some((net, len)) = parse_cidr(entry) else {
         return false;
     };

@@ -14,6 +14,7 @@ pub mod grants;
 pub mod ids;
 pub mod import;
 pub mod import_job;
+pub mod ip_throttling;
 pub mod legacy;
 pub mod login;
 pub mod login_transaction;

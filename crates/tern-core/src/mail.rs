@@ -18,6 +18,8 @@ pub enum MailKind {
     ImportCompletion,
     /// Brute-force protection blocked logins; a link lifts the block.
     AccountUnblock,
+    /// Suspicious-IP throttling began refusing an address (`admin_notification`).
+    SuspiciousIp,
 }
 
 impl MailKind {
@@ -27,6 +29,7 @@ impl MailKind {
             Self::PasswordReset => "password_reset",
             Self::ImportCompletion => "import_completion",
             Self::AccountUnblock => "account_unblock",
+            Self::SuspiciousIp => "suspicious_ip",
         }
     }
 }

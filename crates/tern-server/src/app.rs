@@ -7,7 +7,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::serve::ListenerExt;
 use futures_util::future::Either;
 use tern_core::store::Store;
 use tern_hash::HashPolicy;
@@ -250,24 +249,15 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         )?),
         None => Either::Left(listener),
     };
+    let limits = state.config.http.clone();
     let task = tokio::spawn(async move {
         let stop = async move {
             let _ = rx.await;
         };
-        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        let limits = crate::http_server::Limits::from_config(&limits);
         let served = match listener {
-            Either::Left(plain) => {
-                axum::serve(plain, service)
-                    .with_graceful_shutdown(stop)
-                    .await
-            }
-            // `tap_io` gives the TLS listener the peer-address ConnectInfo
-            // the plain one has.
-            Either::Right(tls) => {
-                axum::serve(tls.tap_io(|_| {}), service)
-                    .with_graceful_shutdown(stop)
-                    .await
-            }
+            Either::Left(plain) => crate::http_server::serve(plain, app, limits, stop).await,
+            Either::Right(tls) => crate::http_server::serve(tls, app, limits, stop).await,
         };
         // The runner's progress is committed per batch; stopping it between
         // batches or mid-batch loses nothing, and its jobs are handed back

@@ -165,12 +165,40 @@ impl Default for ScriptsConfig {
 }
 
 /// The HTTP listener.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct HttpConfig {
     /// Proxies (CIDR ranges or addresses) whose `X-Forwarded-For` names the
     /// client; empty: the TCP peer is the client (see `client_ip`).
     pub trusted_proxies: Vec<String>,
+    /// A connection must deliver a request's headers within this many
+    /// milliseconds of being opened or of its previous answer (an idle
+    /// keep-alive connection is closed after it too).
+    pub header_read_timeout_ms: u64,
+    /// A request's body must have arrived within this many milliseconds of
+    /// its headers; a slower one is answered 408.
+    pub body_read_timeout_ms: u64,
+    /// Connections served at once; further ones wait in the kernel's
+    /// backlog until one closes.
+    pub max_connections: usize,
+    /// Keep HTTP/1.1 connections open between requests.
+    pub keep_alive: bool,
+    /// Requests served on one HTTP/1.1 connection before it is closed (the
+    /// last answer says `Connection: close`).
+    pub max_requests_per_connection: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: Vec::new(),
+            header_read_timeout_ms: 30_000,
+            body_read_timeout_ms: 60_000,
+            max_connections: 1000,
+            keep_alive: true,
+            max_requests_per_connection: 1000,
+        }
+    }
 }
 
 /// What Tern may reach on a tenant's behalf (scripts, HTTP and SQL

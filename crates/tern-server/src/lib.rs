@@ -21,6 +21,8 @@ pub mod data_dir;
 pub mod error;
 pub mod export_job;
 pub mod hash_pool;
+pub mod http_server;
+pub mod ip_throttling;
 pub mod jobs;
 pub mod keys;
 pub mod lazy;

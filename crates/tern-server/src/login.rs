@@ -8,6 +8,7 @@
 use axum::http::StatusCode;
 use tern_core::CoreError;
 use tern_core::clock::now_iso;
+use tern_core::ip_throttling::ThrottleStage;
 use tern_core::login::{Verdict, verify_password};
 use tern_core::model::{Client, Connection, LogEvent, User};
 use tern_hash::StoredHash;
@@ -15,6 +16,7 @@ use tern_hash::StoredHash;
 use crate::brute_force;
 use crate::error::OAuthError;
 use crate::hash_pool::PoolError;
+use crate::ip_throttling;
 use crate::metrics::{LoginLabels, SchemeLabels};
 use crate::state::AppState;
 
@@ -44,6 +46,9 @@ pub enum LoginFailure {
     /// Brute-force protection blocks this user from this address (Auth0's
     /// `too_many_attempts`); the password was not looked at.
     TooManyAttempts,
+    /// Suspicious-IP throttling refuses this address (too many failed
+    /// logins across users; Auth0's `too_many_attempts`, `limit_mu`).
+    SuspiciousIp,
     /// More than Auth0's 20 attempts a minute for this user from this
     /// address; the password was not looked at.
     TooManyRequests,
@@ -63,6 +68,7 @@ impl LoginFailure {
             Self::WrongCredentials => "wrong_credentials",
             Self::Blocked => "blocked",
             Self::TooManyAttempts => "too_many_attempts",
+            Self::SuspiciousIp => "suspicious_ip",
             Self::TooManyRequests => "too_many_requests",
             Self::Busy => "busy",
             Self::LegacyUnavailable => "legacy_unavailable",
@@ -115,6 +121,7 @@ impl From<LoginFailure> for OAuthError {
                 "too_many_attempts",
                 TOO_MANY_ATTEMPTS,
             ),
+            LoginFailure::SuspiciousIp => crate::ip_throttling::Throttled.into(),
             LoginFailure::TooManyRequests => OAuthError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_requests",
@@ -192,6 +199,21 @@ pub async fn password_login(s: &AppState, a: PasswordLogin<'_>) -> Result<User, 
 }
 
 async fn authenticate(s: &AppState, a: PasswordLogin<'_>) -> Result<User, LoginFailure> {
+    // Suspicious-IP throttling first: an address that failed too many logins
+    // across users costs neither a lookup nor a hash.
+    let throttling = ip_throttling::settings(s).await?;
+    ip_throttling::check(s, &throttling, ThrottleStage::PreLogin, a.ip)
+        .await?
+        .map_err(|_| LoginFailure::SuspiciousIp)?;
+    let ip = a.ip;
+    let outcome = authenticate_user(s, a).await;
+    if matches!(outcome, Err(LoginFailure::WrongCredentials)) {
+        ip_throttling::count(s, &throttling, ThrottleStage::PreLogin, ip).await?;
+    }
+    outcome
+}
+
+async fn authenticate_user(s: &AppState, a: PasswordLogin<'_>) -> Result<User, LoginFailure> {
     let lookup = a.username.trim().to_lowercase();
     let user = if lookup.contains('@') {
         s.store

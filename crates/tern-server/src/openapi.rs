@@ -120,6 +120,10 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::oauth::userinfo,
         routes::attack_protection::get_brute_force,
         routes::attack_protection::update_brute_force,
+        routes::attack_protection::get_suspicious_ip,
+        routes::attack_protection::update_suspicious_ip,
+        routes::attack_protection::get_ip_block,
+        routes::attack_protection::delete_ip_block,
         routes::user_blocks::get_by_user,
         routes::user_blocks::delete_by_user,
         routes::user_blocks::get_by_identifier,
@@ -148,6 +152,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         (name = "logs", description = "The tenant log."),
         (name = "attack-protection", description = "Brute-force protection and suspicious-IP throttling settings."),
         (name = "user-blocks", description = "Blocks brute-force protection imposed."),
+        (name = "anomaly", description = "Addresses suspicious-IP throttling refuses."),
         (name = "tenants", description = "Tenant settings."),
         (name = "branding", description = "The look of the hosted pages."),
         (name = "keys", description = "Token signing keys: rotation and revocation."),
@@ -1989,6 +1994,44 @@ pub struct BruteForceSettings {
     /// Consecutive failures that block, 1–100.
     #[schema(minimum = 1, maximum = 100)]
     pub max_attempts: Option<u32>,
+}
+
+/// One stage of suspicious-IP throttling: a bucket of `max_attempts` per
+/// address, one attempt granted back every `rate` milliseconds.
+#[derive(Serialize, ToSchema)]
+pub struct SuspiciousIpStage {
+    /// Attempts an address has before it is refused.
+    pub max_attempts: Option<u32>,
+    /// Milliseconds after which one attempt is granted back.
+    pub rate: Option<u64>,
+}
+
+/// Suspicious-IP throttling's stages.
+#[derive(Serialize, ToSchema)]
+pub struct SuspiciousIpStages {
+    /// Failed logins from one address across users (Auth0's defaults: 100,
+    /// 864000 ms; `max_attempts` 1–2500, `rate` 34560–86400000).
+    #[serde(rename = "pre-login")]
+    pub pre_login: Option<SuspiciousIpStage>,
+    /// Signups from one address (Auth0's defaults: 50, 1728000 ms;
+    /// `max_attempts` 1–72000, `rate` 1200–86400000).
+    #[serde(rename = "pre-user-registration")]
+    pub pre_user_registration: Option<SuspiciousIpStage>,
+}
+
+/// Suspicious-IP throttling settings (Auth0's defaults: on, both shields,
+/// no allowlist).
+#[derive(Serialize, ToSchema)]
+pub struct SuspiciousIpSettings {
+    /// Whether suspicious-IP throttling is active.
+    pub enabled: Option<bool>,
+    /// `block` (refuse the address's attempts) and/or `admin_notification`
+    /// (mail `admin_emails`).
+    pub shields: Option<Vec<String>>,
+    /// Addresses and CIDR ranges never throttled.
+    pub allowlist: Option<Vec<String>>,
+    /// The limits per stage.
+    pub stage: Option<SuspiciousIpStages>,
 }
 
 /// One block.

@@ -20,4 +20,24 @@ pub trait RateWindowStore: Send + Sync {
     /// Drop every window that started before `before` (the background
     /// runner's purge of buckets nobody uses any more); how many.
     async fn purge_rate_windows(&self, tenant: &str, before: i64) -> CoreResult<u64>;
+
+    /// Suspicious-IP throttling: count one attempt of `ip` at `stage`, moving
+    /// its bucket's time-full-again to `max(it, now_ms) + rate_ms` in one
+    /// statement (concurrent attempts from any instance each count); the
+    /// new value.
+    async fn hit_ip_throttle(
+        &self,
+        tenant: &str,
+        stage: &str,
+        ip: &str,
+        now_ms: i64,
+        rate_ms: i64,
+    ) -> CoreResult<i64>;
+    /// The time `ip`'s bucket at `stage` is full again, if it has one.
+    async fn ip_throttle(&self, tenant: &str, stage: &str, ip: &str) -> CoreResult<Option<i64>>;
+    /// Forget `ip`'s buckets at every stage (an administrator's unblock); how many.
+    async fn delete_ip_throttles(&self, tenant: &str, ip: &str) -> CoreResult<u64>;
+    /// Drop buckets that were full again before `before_ms` (they hold
+    /// nothing a fresh bucket would not); how many.
+    async fn purge_ip_throttles(&self, tenant: &str, before_ms: i64) -> CoreResult<u64>;
 }

@@ -97,10 +97,15 @@ fn require_json(req: &Request) -> Result<(), OAuthError> {
         (status = 403, description = "Sign-up is disabled for the connection (`operation_not_allowed`).", body = crate::openapi::OAuthErrorBody),
         (status = 413, description = "The body is larger than 64 KB (`invalid_request`).", body = crate::openapi::OAuthErrorBody),
         (status = 415, description = "The body is not JSON (`Content-Type` other than `application/json`, or none): `invalid_request`.", body = crate::openapi::OAuthErrorBody),
+        (status = 429, description = "Suspicious-IP throttling: too many signups from this address (`too_many_attempts`).", body = crate::openapi::OAuthErrorBody),
         (status = 503, description = "The legacy user store could not be asked (`temporarily_unavailable`).", body = crate::openapi::OAuthErrorBody),
     ),
 )]
-pub async fn signup(State(s): State<AppState>, req: Request) -> Result<Response, OAuthError> {
+pub async fn signup(
+    State(s): State<AppState>,
+    crate::client_ip::ClientIp(ip): crate::client_ip::ClientIp,
+    req: Request,
+) -> Result<Response, OAuthError> {
     require_json(&req)?;
     let bytes = read_limited(req, 64 * 1024)
         .await
@@ -135,6 +140,7 @@ pub async fn signup(State(s): State<AppState>, req: Request) -> Result<Response,
             "Public signup is disabled.",
         ));
     }
+    crate::ip_throttling::before_signup(&s, &ip.to_string()).await?;
     // Signup metadata: at most 10 string fields of at most 500 characters (Auth0's rule).
     if let Some(m) = obj.get("user_metadata") {
         let ok = m.as_object().is_some_and(|m| {

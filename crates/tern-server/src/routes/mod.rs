@@ -124,6 +124,15 @@ pub fn management_router() -> Router<AppState> {
             get(attack_protection::get_brute_force).patch(attack_protection::update_brute_force),
         )
         .route(
+            "/attack-protection/suspicious-ip-throttling",
+            get(attack_protection::get_suspicious_ip)
+                .patch(attack_protection::update_suspicious_ip),
+        )
+        .route(
+            "/anomaly/blocks/ips/{ip}",
+            get(attack_protection::get_ip_block).delete(attack_protection::delete_ip_block),
+        )
+        .route(
             "/user-blocks",
             get(user_blocks::get_by_identifier).delete(user_blocks::delete_by_identifier),
         )

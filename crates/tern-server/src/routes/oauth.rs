@@ -177,7 +177,7 @@ async fn authenticate(
         (status = 401, description = "Client authentication failed (`invalid_client`), or the user is blocked (`unauthorized`).", body = crate::openapi::OAuthErrorBody, headers(("WWW-Authenticate" = String, description = "`Basic realm=\"tern\"`."))),
         (status = 403, description = "Grant type not allowed for the client (`unauthorized_client`), unknown audience or no client grant (`access_denied`), or wrong email or password (`invalid_grant`).", body = crate::openapi::OAuthErrorBody),
         (status = 413, description = "The body is larger than 64 KB (`invalid_request`).", body = crate::openapi::OAuthErrorBody),
-        (status = 429, description = "Brute-force protection blocks this user from this address (`too_many_attempts`), or more than 20 attempts this minute for this user from this address (`too_many_requests`).", body = crate::openapi::OAuthErrorBody),
+        (status = 429, description = "Brute-force protection blocks this user from this address (`too_many_attempts`), suspicious-IP throttling refuses this address after too many failed logins across users (`too_many_attempts`), or more than 20 attempts this minute for this user from this address (`too_many_requests`).", body = crate::openapi::OAuthErrorBody),
     ),
     security((), ("clientSecretBasic" = [])),
 )]

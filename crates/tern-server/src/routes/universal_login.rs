@@ -245,9 +245,11 @@ pub async fn login(
             again(&sc, StatusCode::BAD_REQUEST, Msg::WrongCredentials)
         }
         Err(LoginFailure::Blocked) => again(&sc, StatusCode::UNAUTHORIZED, Msg::Blocked),
-        Err(LoginFailure::TooManyAttempts | LoginFailure::TooManyRequests) => {
-            again(&sc, StatusCode::TOO_MANY_REQUESTS, Msg::TooManyAttempts)
-        }
+        Err(
+            LoginFailure::TooManyAttempts
+            | LoginFailure::TooManyRequests
+            | LoginFailure::SuspiciousIp,
+        ) => again(&sc, StatusCode::TOO_MANY_REQUESTS, Msg::TooManyAttempts),
         Err(LoginFailure::LegacyUnavailable | LoginFailure::Busy) => {
             again(&sc, StatusCode::SERVICE_UNAVAILABLE, Msg::TryLater)
         }

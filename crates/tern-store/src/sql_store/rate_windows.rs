@@ -57,4 +57,65 @@ impl RateWindowStore for SqlStore {
                 .map_err(storage)?;
         Ok(done.rows_affected())
     }
+
+    async fn hit_ip_throttle(
+        &self,
+        tenant: &str,
+        stage: &str,
+        ip: &str,
+        now_ms: i64,
+        rate_ms: i64,
+    ) -> CoreResult<i64> {
+        // CASE rather than MAX/GREATEST: the one spelling both backends read.
+        let row = sqlx::query(
+            "INSERT INTO ip_throttles (tenant_id, stage, ip, tat_ms) \
+             VALUES ($1, $2, $3, $4 + $5) \
+             ON CONFLICT (tenant_id, stage, ip) DO UPDATE SET tat_ms = \
+               CASE WHEN ip_throttles.tat_ms > $4 THEN ip_throttles.tat_ms ELSE $4 END + $5 \
+             RETURNING tat_ms",
+        )
+        .bind(tenant)
+        .bind(stage)
+        .bind(ip)
+        .bind(now_ms)
+        .bind(rate_ms)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(storage)?;
+        row.try_get("tat_ms").map_err(storage)
+    }
+
+    async fn ip_throttle(&self, tenant: &str, stage: &str, ip: &str) -> CoreResult<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT tat_ms FROM ip_throttles WHERE tenant_id = $1 AND stage = $2 AND ip = $3",
+        )
+        .bind(tenant)
+        .bind(stage)
+        .bind(ip)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(storage)?;
+        row.map(|r| r.try_get("tat_ms").map_err(storage))
+            .transpose()
+    }
+
+    async fn delete_ip_throttles(&self, tenant: &str, ip: &str) -> CoreResult<u64> {
+        let done = sqlx::query("DELETE FROM ip_throttles WHERE tenant_id = $1 AND ip = $2")
+            .bind(tenant)
+            .bind(ip)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn purge_ip_throttles(&self, tenant: &str, before_ms: i64) -> CoreResult<u64> {
+        let done = sqlx::query("DELETE FROM ip_throttles WHERE tenant_id = $1 AND tat_ms < $2")
+            .bind(tenant)
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(done.rows_affected())
+    }
 }

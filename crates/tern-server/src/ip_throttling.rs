@@ -1,0 +1,179 @@
+//! Suspicious-IP throttling, as Auth0 has it: an address that fails logins
+//! across many users (`pre-login`), or signs up many users
+//! (`pre-user-registration`), is refused with `too_many_attempts` until its
+//! bucket grants attempts again (see `tern_core::ip_throttling`) or an
+//! administrator lifts it (`DELETE /api/v2/anomaly/blocks/ips/{ip}`).
+//!
+//! Buckets are rows of `ip_throttles`, so every instance sharing the
+//! database sees the same ones. A refused attempt writes nothing; the
+//! attempt that empties a bucket writes one `limit_mu` event (and, with
+//! `admin_notification`, one mail to the administrators), so a flood adds
+//! log rows per blocked address, not per request.
+
+use axum::http::StatusCode;
+use tern_core::CoreResult;
+use tern_core::ip_throttling::{SUSPICIOUS_IP, SuspiciousIpThrottling, ThrottleStage};
+use tern_core::mail::{MailKind, OutboundMail};
+use tern_core::model::{JsonObject, LogEvent};
+
+use crate::error::OAuthError;
+use crate::state::AppState;
+
+/// Auth0's answer to an address suspicious-IP throttling refuses.
+pub const SUSPICIOUS_IP_MESSAGE: &str = "We have detected suspicious login behavior and further attempts will be blocked. Please contact the administrator.";
+
+/// The tenant's settings (Auth0's defaults until changed).
+pub async fn settings(s: &AppState) -> CoreResult<SuspiciousIpThrottling> {
+    Ok(
+        match s
+            .store
+            .get_attack_protection(s.tid(), SUSPICIOUS_IP)
+            .await?
+        {
+            Some(doc) => serde_json::from_value(doc).unwrap_or_default(),
+            None => SuspiciousIpThrottling::default(),
+        },
+    )
+}
+
+/// Apply a `PATCH`: the settings now, or why the body is refused.
+pub async fn update_settings(
+    s: &AppState,
+    patch: &JsonObject,
+) -> CoreResult<Result<SuspiciousIpThrottling, String>> {
+    let mut current = settings(s).await?;
+    if let Err(why) = current.patch(patch) {
+        return Ok(Err(why));
+    }
+    let doc = serde_json::to_value(&current).unwrap_or_default();
+    s.store
+        .put_attack_protection(s.tid(), SUSPICIOUS_IP, &doc)
+        .await?;
+    Ok(Ok(current))
+}
+
+/// An address whose bucket is empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled;
+
+impl From<Throttled> for OAuthError {
+    fn from(_: Throttled) -> Self {
+        OAuthError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            SUSPICIOUS_IP_MESSAGE,
+        )
+    }
+}
+
+fn now_ms(s: &AppState) -> i64 {
+    s.now().saturating_mul(1000)
+}
+
+/// Before an attempt at `stage`: refused when `ip`'s bucket is empty and
+/// the `block` shield is on (an allowlisted address never is).
+pub async fn check(
+    s: &AppState,
+    settings: &SuspiciousIpThrottling,
+    stage: ThrottleStage,
+    ip: &str,
+) -> CoreResult<Result<(), Throttled>> {
+    if !settings.blocks() || settings.allows(ip) {
+        return Ok(Ok(()));
+    }
+    let tat = s.store.ip_throttle(s.tid(), stage.as_str(), ip).await?;
+    Ok(match tat {
+        Some(tat) if settings.limit(stage).refuses(tat, now_ms(s)) => Err(Throttled),
+        _ => Ok(()),
+    })
+}
+
+/// Count one attempt of `ip` at `stage` (a failed login, a signup); the
+/// attempt that empties the bucket logs `limit_mu` and tells the
+/// administrators.
+pub async fn count(
+    s: &AppState,
+    settings: &SuspiciousIpThrottling,
+    stage: ThrottleStage,
+    ip: &str,
+) -> CoreResult<()> {
+    if !settings.enabled || settings.allows(ip) {
+        return Ok(());
+    }
+    let limit = settings.limit(stage);
+    let now = now_ms(s);
+    let tat = s
+        .store
+        .hit_ip_throttle(s.tid(), stage.as_str(), ip, now, limit.rate_ms())
+        .await?;
+    // This attempt emptied the bucket if it was not empty just before.
+    let newly = limit.refuses(tat, now) && !limit.refuses(tat - limit.rate_ms(), now);
+    if newly {
+        announce(s, settings, stage, ip).await;
+    }
+    Ok(())
+}
+
+/// One `limit_mu` event and, with `admin_notification`, the mail.
+async fn announce(s: &AppState, settings: &SuspiciousIpThrottling, stage: ThrottleStage, ip: &str) {
+    let what = match stage {
+        ThrottleStage::PreLogin => "too many failed logins",
+        ThrottleStage::PreUserRegistration => "too many signups",
+    };
+    let description = format!("Blocked IP address {ip}: {what} ({})", stage.as_str());
+    let mut ev = LogEvent::new("limit_mu", description.clone());
+    ev.ip = Some(ip.to_string());
+    ev.details = Some(serde_json::json!({"stage": stage.as_str()}));
+    s.log(ev).await;
+    if !settings.notifies() {
+        return;
+    }
+    for to in &s.config.admin_emails {
+        let mail = OutboundMail {
+            kind: MailKind::SuspiciousIp,
+            to: to.clone(),
+            subject: format!("Suspicious activity from {ip}"),
+            text: format!(
+                "{description}.\n\nIts attempts are refused until the limit grants them \
+                 again, or until you lift the block: DELETE /api/v2/anomaly/blocks/ips/{ip}\n"
+            ),
+        };
+        if let Err(e) = s.mailer.send(s.tid(), &mail).await {
+            let ev = LogEvent::new("fn", format!("Suspicious-IP mail to {to} not sent: {e}"));
+            s.log(ev).await;
+        }
+    }
+}
+
+/// The pre-registration gate the signup endpoint calls: refused when `ip`
+/// has signed up too many users, else the signup is counted.
+pub async fn before_signup(s: &AppState, ip: &str) -> Result<(), OAuthError> {
+    let settings = settings(s).await?;
+    let stage = ThrottleStage::PreUserRegistration;
+    check(s, &settings, stage, ip).await??;
+    count(s, &settings, stage, ip).await?;
+    Ok(())
+}
+
+/// Whether `ip` is refused at any stage (`GET /anomaly/blocks/ips/{ip}`).
+pub async fn is_blocked(s: &AppState, ip: &str) -> CoreResult<bool> {
+    let settings = settings(s).await?;
+    for stage in [ThrottleStage::PreLogin, ThrottleStage::PreUserRegistration] {
+        if check(s, &settings, stage, ip).await?.is_err() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Lift `ip`'s throttling at every stage; whether anything was there.
+pub async fn unblock(s: &AppState, ip: &str) -> CoreResult<bool> {
+    Ok(s.store.delete_ip_throttles(s.tid(), ip).await? > 0)
+}
+
+/// The background runner's purge: buckets already full again hold nothing.
+pub async fn purge(s: &AppState) {
+    if let Err(e) = s.store.purge_ip_throttles(s.tid(), now_ms(s)).await {
+        tracing::warn!(error = %e, "could not purge idle IP throttles");
+    }
+}
