@@ -214,17 +214,29 @@ mod tests {
     fn failures_are_grouped_by_cause() {
         use FailureCause::*;
         let cause = failure_cause;
-        assert_eq!(cause("fp", "Wrong email or password. (legacy store)"), Some(WrongPassword));
         assert_eq!(
-            cause("f", "Legacy login failed; nothing was stored: the login script failed after 5 ms: Error: boom"),
+            cause("fp", "Wrong email or password. (legacy store)"),
+            Some(WrongPassword)
+        );
+        assert_eq!(
+            cause(
+                "f",
+                "Legacy login failed; nothing was stored: the login script failed after 5 ms: Error: boom"
+            ),
             Some(ScriptError)
         );
         assert_eq!(
-            cause("f", "Legacy login failed; nothing was stored: SQL connector: cannot connect"),
+            cause(
+                "f",
+                "Legacy login failed; nothing was stored: SQL connector: cannot connect"
+            ),
             Some(LegacyDown)
         );
         assert_eq!(
-            cause("f", "Legacy login failed; nothing was stored: unusable profile: no user_id"),
+            cause(
+                "f",
+                "Legacy login failed; nothing was stored: unusable profile: no user_id"
+            ),
             Some(RefusedAnswer)
         );
         assert_eq!(cause("f", "user is blocked"), None);

@@ -209,7 +209,10 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
         Ok(InsertOutcome::Duplicate) => return spent(),
         Err(e) => return internal(&e),
     }
-    let mut ev = LogEvent::new("sapi", "Console: first operator created with the setup link");
+    let mut ev = LogEvent::new(
+        "sapi",
+        "Console: first operator created with the setup link",
+    );
     ev.user_id = Some(user.user_id.clone());
     ev.user_name = Some(email);
     ev.connection = Some(connection.name.clone());

@@ -67,11 +67,7 @@ pub async fn show(State(s): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 /// `POST /console/login`.
-pub async fn submit(
-    State(s): State<AppState>,
-    ClientIp(ip): ClientIp,
-    req: Request,
-) -> Response {
+pub async fn submit(State(s): State<AppState>, ClientIp(ip): ClientIp, req: Request) -> Response {
     let (_, f) = match read_form(req).await {
         Ok(x) => x,
         Err(m) => return problem(StatusCode::BAD_REQUEST, "Bad request", m),
@@ -115,9 +111,13 @@ pub async fn submit(
                 }
             };
         }
-        Err(LoginFailure::WrongCredentials) => (StatusCode::UNAUTHORIZED, "Wrong email or password."),
+        Err(LoginFailure::WrongCredentials) => {
+            (StatusCode::UNAUTHORIZED, "Wrong email or password.")
+        }
         Err(LoginFailure::Blocked) => (StatusCode::UNAUTHORIZED, "This operator is blocked."),
-        Err(LoginFailure::TooManyAttempts) => (StatusCode::TOO_MANY_REQUESTS, login::TOO_MANY_ATTEMPTS),
+        Err(LoginFailure::TooManyAttempts) => {
+            (StatusCode::TOO_MANY_REQUESTS, login::TOO_MANY_ATTEMPTS)
+        }
         Err(LoginFailure::TooManyRequests) => (
             StatusCode::TOO_MANY_REQUESTS,
             "Too many attempts from this address; try again in a minute.",
