@@ -118,6 +118,69 @@ pub fn report(stats: &MigrationStats) -> MigrationReport {
     r
 }
 
+/// Why a login through a legacy store failed, as the console groups the
+/// tenant log's failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureCause {
+    /// The legacy store (or Tern's own check) said the password is wrong.
+    WrongPassword,
+    /// The legacy store could not be reached or did not answer in time.
+    LegacyDown,
+    /// A custom-database script threw, timed out or reported an error.
+    ScriptError,
+    /// The legacy store answered, but Tern refused the answer (no stable
+    /// id, an id or email that belongs to another user).
+    RefusedAnswer,
+}
+
+impl FailureCause {
+    /// All causes, in the order pages list them.
+    pub const ALL: [FailureCause; 4] = [
+        Self::LegacyDown,
+        Self::WrongPassword,
+        Self::RefusedAnswer,
+        Self::ScriptError,
+    ];
+    /// What an operator reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::WrongPassword => "Wrong password",
+            Self::LegacyDown => "Legacy store down",
+            Self::ScriptError => "Script error",
+            Self::RefusedAnswer => "Refused answer",
+        }
+    }
+}
+
+/// The cause of a failed-login log event (`f`, `fp`, `fu`) from its type
+/// and the description the login path wrote (`lazy`, `legacy_script`, the
+/// connectors); `None` for failures that are not about the legacy store
+/// (a blocked user, a busy server).
+pub fn failure_cause(kind: &str, description: &str) -> Option<FailureCause> {
+    let d = description;
+    if matches!(kind, "fp" | "fu") {
+        return Some(FailureCause::WrongPassword);
+    }
+    if kind != "f" {
+        return None;
+    }
+    if d.contains("unusable profile")
+        || d.contains("refusing to merge")
+        || d.contains("could not be kept")
+        || d.contains("not migrated twice")
+        || d.contains("belongs to")
+    {
+        Some(FailureCause::RefusedAnswer)
+    } else if d.contains(" script failed") || d.contains(" script reported an error") {
+        Some(FailureCause::ScriptError)
+    } else if d.starts_with("Legacy login failed") {
+        Some(FailureCause::LegacyDown)
+    } else {
+        None
+    }
+}
+
 // Times are fixed-width ISO strings: text order is time order.
 fn min_opt(a: Option<String>, b: Option<String>) -> Option<String> {
     match (a, b) {
@@ -145,6 +208,39 @@ mod tests {
             first_at: Some(first.into()),
             last_at: Some(last.into()),
         }
+    }
+
+    #[test]
+    fn failures_are_grouped_by_cause() {
+        use FailureCause::*;
+        let cause = failure_cause;
+        assert_eq!(
+            cause("fp", "Wrong email or password. (legacy store)"),
+            Some(WrongPassword)
+        );
+        assert_eq!(
+            cause(
+                "f",
+                "Legacy login failed; nothing was stored: the login script failed after 5 ms: Error: boom"
+            ),
+            Some(ScriptError)
+        );
+        assert_eq!(
+            cause(
+                "f",
+                "Legacy login failed; nothing was stored: SQL connector: cannot connect"
+            ),
+            Some(LegacyDown)
+        );
+        assert_eq!(
+            cause(
+                "f",
+                "Legacy login failed; nothing was stored: unusable profile: no user_id"
+            ),
+            Some(RefusedAnswer)
+        );
+        assert_eq!(cause("f", "user is blocked"), None);
+        assert_eq!(cause("s", "Success Login"), None);
     }
 
     #[test]

@@ -364,6 +364,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", axum::routing::get(ops::readyz))
         .nest("/api/v2", management)
         .merge(routes::public_router())
+        .merge(crate::console::router())
         .fallback(routes::not_found)
         // Browser calls to the token, revoke and userinfo endpoints.
         .layer(from_fn_with_state(state.clone(), crate::cors::layer))

@@ -3,6 +3,9 @@
 //! for the operator. Later starts keep everything, follow a changed public
 //! URL, and add Management API scopes a newer version brought (to the API and
 //! to the admin client's grant). Signing keys are `keys::rotation::prepare`'s.
+//! Every start also makes sure the console's operators' connection exists
+//! and, while it has no user, issues a fresh one-time setup link
+//! (`console::setup::prepare`).
 
 use std::path::Path;
 
@@ -32,6 +35,10 @@ pub struct BootstrapInfo {
     pub audience: String,
     /// The default connection's id.
     pub connection_id: String,
+    /// The console's one-time setup link, while no operator exists: the
+    /// first operator sets their email and password there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_setup_url: Option<String>,
 }
 
 /// Every Management API scope Tern knows, Auth0's names.
@@ -117,9 +124,11 @@ pub async fn bootstrap(
         follow_public_url(store, &tenant.id, &audience).await?;
         let admin = read_info(&path).map(|i| i.client_id);
         add_new_scopes(store, &tenant.id, admin.as_deref()).await?;
+        let setup = crate::console::setup::prepare(store, &tenant.id, public_url).await?;
         let info = read_info(&path).map(|mut i| {
             i.domain = domain;
             i.audience = audience;
+            i.console_setup_url = setup;
             i
         });
         if let Some(i) = &info {
@@ -221,6 +230,7 @@ pub async fn bootstrap(
         client_secret,
         audience,
         connection_id: connection.id,
+        console_setup_url: crate::console::setup::prepare(store, t, public_url).await?,
     };
     write_info(&path, &info)?;
     Ok((tenant, Some(info)))

@@ -57,6 +57,26 @@ pub fn set(
         .unwrap_or_else(|_| HeaderValue::from_static("tern_invalid=1; Max-Age=0"))
 }
 
+/// A `SameSite=Strict` cookie under `path` (the console's): never sent on a
+/// request another site started, `Secure` on an https public URL.
+pub fn set_strict(
+    public_url: &str,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+) -> HeaderValue {
+    let mut c = format!(
+        "{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={}",
+        max_age.max(0)
+    );
+    if public_url.starts_with("https://") {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c)
+        .unwrap_or_else(|_| HeaderValue::from_static("tern_invalid=1; Max-Age=0"))
+}
+
 /// A `Set-Cookie` value that deletes the cookie.
 pub fn clear(public_url: &str, name: &str) -> HeaderValue {
     set(public_url, name, "", Some(0), SameSite::Lax)

@@ -162,6 +162,14 @@ fn serve(args: ServeArgs) -> ExitCode {
             file = %data_dir.join("bootstrap.json").display(),
             "admin credentials"
         );
+        // No operator yet: the one-time link that creates the first one.
+        if let Some(url) = server
+            .bootstrap
+            .as_ref()
+            .and_then(|b| b.console_setup_url.as_deref())
+        {
+            println!("tern console: set up the first operator at {url} (one-time link)");
+        }
         let grace = std::time::Duration::from_secs(shutdown_timeout);
         let mut ended = std::pin::pin!(server.wait_or(shutdown_signal()));
         match (&mut ended).await {

@@ -83,7 +83,8 @@ impl Page {
     }
 }
 
-const BASE_CSS: &str = ":root{--primary:#3451b2;--on-primary:#ffffff;--link:#3451b2;--page-bg:#eef1f6;\
+/// Tern's stylesheet (the console builds on it).
+pub const BASE_CSS: &str = ":root{--primary:#3451b2;--on-primary:#ffffff;--link:#3451b2;--page-bg:#eef1f6;\
 --text:#1b1f29;--muted:#535b69;--border:#b9c0cc;--error:#a4231c;--error-bg:#fdeceb;--ok:#1d5a34;--ok-bg:#e6f4ea}\
 *{box-sizing:border-box}\
 html{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,\"Helvetica Neue\",sans-serif;font-size:16px;line-height:1.5;color:var(--text);background:var(--page-bg)}\
@@ -164,7 +165,8 @@ fn brand_css(b: &Branding) -> Option<String> {
     (!css.is_empty()).then(|| format!(":root{{{css}}}"))
 }
 
-fn sha256_source(s: &str) -> String {
+/// A CSP hash source for an inline style or script.
+pub fn sha256_source(s: &str) -> String {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, s.as_bytes());
     format!(
         "'sha256-{}'",
@@ -249,14 +251,26 @@ pub fn render(look: &Look, page: Page) -> Response {
             }
         }
     };
-    let mut resp = (page.status, markup.into_string()).into_response();
+    secured_html(
+        page.status,
+        markup.into_string(),
+        &csp,
+        page.frame_ancestor.is_none(),
+    )
+}
+
+/// An HTML answer with the headers every page carries: `no-store`, no
+/// sniffing, no referrer, the page's CSP and, unless it may be framed,
+/// `X-Frame-Options: DENY`.
+pub fn secured_html(status: StatusCode, body: String, csp: &str, deny_framing: bool) -> Response {
+    let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if page.frame_ancestor.is_none() {
+    if deny_framing {
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     h.insert(
@@ -267,7 +281,7 @@ pub fn render(look: &Look, page: Page) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    if let Ok(v) = HeaderValue::from_str(&csp) {
+    if let Ok(v) = HeaderValue::from_str(csp) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     resp

@@ -8,12 +8,13 @@ use serde_json::Value;
 use tern_core::model::{Connection, User, UserSource};
 use tern_core::store::{InsertOutcome, UserSearch};
 use tern_core::user_profile::{ProfileFields, ProfileRequest, project_fields, user_json};
-use tern_core::{password_policy, search, tickets, users};
+use tern_core::{search, tickets, users};
 
 use crate::auth::Caller;
 use crate::body::{JsonBody, Paging, QueryMap};
 use crate::error::ApiError;
 use crate::lazy::LegacyLookup;
+use crate::passwords::hash_new_password;
 use crate::state::AppState;
 
 fn user_not_found() -> ApiError {
@@ -26,31 +27,6 @@ fn user_exists() -> ApiError {
         "auth0_idp_error",
         "The user already exists.",
     )
-}
-
-/// Hash a new password under the tenant policy, off the async runtime, after
-/// checking the connection's strength policy.
-pub async fn hash_new_password(
-    s: &AppState,
-    connection: &Connection,
-    password: String,
-) -> Result<String, ApiError> {
-    let policy_name = connection
-        .options
-        .get("passwordPolicy")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    password_policy::check(policy_name.as_deref(), &password).map_err(|m| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "password_strength_error",
-            format!("PasswordStrengthError: {m}"),
-        )
-    })?;
-    let state = s.clone();
-    tokio::task::spawn_blocking(move || state.policy.hash(&password))
-        .await
-        .map_err(|_| ApiError::internal())
 }
 
 /// `GET /users`: list or search (`q`, Lucene subset), paged, within the search window.

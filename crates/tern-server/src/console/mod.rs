@@ -1,0 +1,70 @@
+//! The Tern Console at `/console`: server-rendered pages from which an
+//! operator runs a migration without curl.
+//!
+//! Operators are users of the `tern-operators` database connection, which
+//! every start makes sure exists (`setup`); they sign in with the console's
+//! own form on the same password login as everyone else (password policy,
+//! brute-force protection, the tenant log). Pages need a console session
+//! (`session`), every form carries its CSRF token (`csrf`), and every
+//! change calls the same domain code as the Management API and is written
+//! to the tenant log with the operator as actor ([`audit`]).
+//!
+//! These routes are HTML for people, not part of the Management API: they
+//! are not in the OpenAPI document.
+
+pub mod csrf;
+pub mod layout;
+pub mod pages;
+pub mod session;
+pub mod setup;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tern_core::CoreResult;
+use tern_core::model::{Connection, LogEvent};
+
+use self::session::Operator;
+pub use crate::routes::authorize::see_other;
+use crate::state::AppState;
+
+/// The database connection whose users are the console's operators.
+pub const OPERATORS_CONNECTION: &str = "tern-operators";
+
+/// The console's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(pages::overview::show))
+        .route("/console/", get(pages::overview::show))
+        .route("/console/setup", get(setup::show).post(setup::submit))
+        .route(
+            "/console/login",
+            get(pages::login::show).post(pages::login::submit),
+        )
+        .route("/console/logout", post(pages::login::logout))
+        .route(
+            "/console/connections/{id}/migration",
+            get(pages::migration::show),
+        )
+}
+
+/// The operators' connection of this tenant.
+pub async fn operators_connection(s: &AppState) -> CoreResult<Option<Connection>> {
+    s.store
+        .get_connection_by_name(s.tid(), OPERATORS_CONNECTION)
+        .await
+}
+
+/// Write a console change to the tenant log with the operator as actor
+/// (`details.actor`), as the Management API logs its own changes (`sapi`).
+pub async fn audit(s: &AppState, op: &Operator, mut ev: LogEvent) {
+    let actor = serde_json::json!({"user_id": op.user.user_id, "email": op.user.email});
+    let mut details = match ev.details.take() {
+        Some(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    details.insert("actor".into(), actor);
+    ev.details = Some(serde_json::Value::Object(details));
+    ev.client_id = Some(session::CLIENT_ID.into());
+    ev.client_name = Some("Tern Console".into());
+    s.log(ev).await;
+}

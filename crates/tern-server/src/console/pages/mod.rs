@@ -1,0 +1,5 @@
+//! The console's pages, one module per screen.
+
+pub mod login;
+pub mod migration;
+pub mod overview;

@@ -1,0 +1,178 @@
+//! Console sessions: the `tern_console` cookie and its record in the SSO
+//! session store.
+//!
+//! The cookie is `HttpOnly`, `SameSite=Strict`, `Path=/console` and, on an
+//! https public URL, `Secure`. A session lasts [`IDLE_SECS`] without use and
+//! [`ABSOLUTE_SECS`] at most, decided by the server's injectable clock.
+//!
+//! The store keeps the SHA-256 of `console:` + the cookie value, so a
+//! console cookie never names an SSO session (`tern_session`) and an SSO
+//! cookie never names a console session. A session is honoured only while
+//! its user is an unblocked member of the operators' connection.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use tern_core::CoreResult;
+use tern_core::model::User;
+use tern_core::sso::Session;
+
+use super::{csrf, operators_connection, see_other};
+use crate::client_secret::hash_secret;
+use crate::cookies;
+use crate::routes::universal_login::{FormFields, read_form};
+use crate::state::AppState;
+
+/// The cookie's name.
+pub const COOKIE: &str = "tern_console";
+/// Idle lifetime: 30 minutes.
+pub const IDLE_SECS: i64 = 30 * 60;
+/// Absolute lifetime: 12 hours.
+pub const ABSOLUTE_SECS: i64 = 12 * 3600;
+/// What the session records as the "application" it served.
+pub const CLIENT_ID: &str = "tern-console";
+
+fn id_hash(cookie_value: &str) -> String {
+    hash_secret(&format!("console:{cookie_value}"))
+}
+
+/// A signed-in operator.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    /// The operator (a user of the operators' connection).
+    pub user: User,
+    /// Their console session.
+    pub session: Session,
+    /// The CSRF token every form of theirs carries.
+    pub csrf: String,
+}
+
+impl Operator {
+    /// How the operator is named on pages and in the tenant log.
+    pub fn name(&self) -> &str {
+        self.user.email.as_deref().unwrap_or(&self.user.user_id)
+    }
+}
+
+/// The operator the request's console cookie signs in, if any; a valid
+/// request restarts the idle lifetime.
+pub async fn current(s: &AppState, headers: &HeaderMap) -> CoreResult<Option<Operator>> {
+    let Some(value) = cookies::get(headers, COOKIE) else {
+        return Ok(None);
+    };
+    let hash = id_hash(value);
+    let Some(session) = s.store.get_session(s.tid(), &hash).await? else {
+        return Ok(None);
+    };
+    let now = s.now();
+    if !session.is_active(now) {
+        return Ok(None);
+    }
+    let Some(operators) = operators_connection(s).await? else {
+        return Ok(None);
+    };
+    if session.connection_id != operators.id {
+        return Ok(None);
+    }
+    let user = s.store.get_user(s.tid(), &session.user_id).await?;
+    let Some(user) = user.filter(|u| u.connection_id == operators.id && !u.blocked) else {
+        return Ok(None);
+    };
+    s.store
+        .touch_session(s.tid(), &hash, now.saturating_add(IDLE_SECS), CLIENT_ID)
+        .await?;
+    Ok(Some(Operator {
+        user,
+        session,
+        csrf: csrf::token(value),
+    }))
+}
+
+/// A new console session for `user` (who just proved their password);
+/// the `Set-Cookie` to send.
+pub async fn start(s: &AppState, user: &User) -> CoreResult<HeaderValue> {
+    let now = s.now();
+    let value = tern_core::ids::ticket_token();
+    let session = Session {
+        id_hash: id_hash(&value),
+        sid: tern_core::ids::ticket_token(),
+        user_id: user.user_id.clone(),
+        connection_id: user.connection_id.clone(),
+        auth_time: now,
+        created_at: now,
+        expires_at: now.saturating_add(ABSOLUTE_SECS),
+        idle_expires_at: now.saturating_add(IDLE_SECS),
+        clients: vec![CLIENT_ID.to_string()],
+    };
+    s.store.insert_session(s.tid(), &session).await?;
+    Ok(cookies::set_strict(
+        &s.public_url,
+        COOKIE,
+        &value,
+        "/console",
+        ABSOLUTE_SECS,
+    ))
+}
+
+/// End the operator's session; the `Set-Cookie` that clears the cookie.
+pub async fn end(s: &AppState, op: &Operator) -> CoreResult<HeaderValue> {
+    s.store.delete_session(s.tid(), &op.session.sid).await?;
+    Ok(clear(s))
+}
+
+/// The `Set-Cookie` that deletes the console cookie.
+pub fn clear(s: &AppState) -> HeaderValue {
+    cookies::set_strict(&s.public_url, COOKIE, "", "/console", 0)
+}
+
+/// No session: to the sign-in page (dropping a stale cookie).
+fn to_login(s: &AppState) -> Response {
+    see_other("/console/login", vec![clear(s)])
+}
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
+        match current(s, &parts.headers).await {
+            Ok(Some(op)) => Ok(op),
+            Ok(None) => Err(to_login(s)),
+            Err(e) => {
+                tracing::error!(error = %e, "console session lookup failed");
+                Err(super::layout::problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "The console could not read its session; try again.",
+                ))
+            }
+        }
+    }
+}
+
+/// A form posted by a signed-in operator, its CSRF token checked: without
+/// a session the answer is the sign-in page, without the token 403.
+pub struct OperatorForm {
+    /// Who posted it.
+    pub op: Operator,
+    /// Its fields.
+    pub form: FormFields,
+}
+
+impl FromRequest<AppState> for OperatorForm {
+    type Rejection = Response;
+    async fn from_request(req: Request, s: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let op = Operator::from_request_parts(&mut parts, s).await?;
+        let (_, form) = read_form(Request::from_parts(parts, body))
+            .await
+            .map_err(|m| super::layout::problem(StatusCode::BAD_REQUEST, "Bad request", m))?;
+        if !csrf::matches(&op.csrf, form.get(csrf::FIELD)) {
+            return Err(super::layout::problem(
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form did not carry this session's security token. Reload the page and send it again.",
+            ));
+        }
+        Ok(Self { op, form })
+    }
+}

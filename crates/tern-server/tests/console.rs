@@ -1,0 +1,409 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+//! The console at the protocol level, on both backends: the one-time setup
+//! link, signing in and out, the session cookie's attributes and lifetimes
+//! (the injectable clock), CSRF, and the sessions it refuses (none, forged,
+//! a normal user's SSO session, another server's operator). Real HTTP and
+//! a hand-driven cookie jar (`common::browser`); Chromium is in `browser.rs`.
+
+mod common;
+
+use common::browser::{Answer, Browser, form_state};
+use common::{Backend, Harness};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+const OPERATOR: &str = "ops@example.com";
+const OPERATOR_PASSWORD: &str = "Operator-Pass-42";
+
+/// The CSRF token of the first console form on a page.
+fn csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field");
+    let rest = &html[at + "name=\"csrf\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+fn setup_token(h: &Harness) -> String {
+    let url = h.info.console_setup_url.clone().expect("a setup link");
+    let public = &h.server.as_ref().unwrap().public_url;
+    assert!(
+        url.starts_with(&format!("{public}/console/setup?token=")),
+        "{url}"
+    );
+    url.split_once("token=").unwrap().1.to_string()
+}
+
+async fn set_up(b: &mut Browser, token: &str, password: &str) -> Answer {
+    b.post_form(
+        "/console/setup",
+        &[
+            ("token", token),
+            ("email", OPERATOR),
+            ("password", password),
+            ("confirm", password),
+        ],
+    )
+    .await
+}
+
+/// The first operator, signed in through the setup link.
+async fn operator(h: &Harness) -> Browser {
+    let mut b = Browser::new(&h.base);
+    let a = set_up(&mut b, &setup_token(h), OPERATOR_PASSWORD).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    b
+}
+
+fn to_login(a: &Answer) {
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert_eq!(a.location().as_deref(), Some("/console/login"));
+}
+
+async fn setup_link_is_single_use(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let token = setup_token(&h);
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(h.dir.path().join("bootstrap.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        file["console_setup_url"].as_str(),
+        h.info.console_setup_url.as_deref()
+    );
+
+    let mut b = Browser::new(&h.base);
+    let page = b.get(&format!("/console/setup?token={token}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Set up the console"));
+    let wrong = b.get("/console/setup?token=not-the-token").await;
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+
+    // A password the policy refuses leaves the token usable.
+    let weak = set_up(&mut b, &token, "short").await;
+    assert_eq!(weak.status, StatusCode::BAD_REQUEST);
+    assert!(weak.body.contains("PasswordStrengthError"), "{}", weak.body);
+
+    let done = set_up(&mut b, &token, OPERATOR_PASSWORD).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location().as_deref(), Some("/console"));
+    let cookie = done.set_cookie("tern_console").unwrap();
+    for attr in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/console",
+        "Max-Age=43200",
+    ] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
+    // The public URL is https (the tests' listener speaks plain http behind it).
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    let home = b.get("/console").await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    assert!(home.body.contains("Migration overview"));
+
+    // Spent: neither the page nor a second form works, in any browser.
+    let mut other = Browser::new(&h.base);
+    assert_eq!(
+        other
+            .get(&format!("/console/setup?token={token}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let again = set_up(&mut other, &token, "Another-Pass-99").await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert!(other.jar.get("tern_console").is_none());
+
+    // The operator is a user of the operators' connection, created once and logged.
+    let t = h.admin_token().await;
+    let (_, users) = h
+        .api(&t, Method::GET, "/users?q=email:\"ops@example.com\"", None)
+        .await;
+    let users = users.as_array().unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0]["identities"][0]["connection"], "tern-operators");
+    let (_, logs) = h.api(&t, Method::GET, "/logs?q=type:sapi", None).await;
+    assert!(
+        logs.as_array().unwrap().iter().any(|l| l["description"]
+            .as_str()
+            .unwrap_or("")
+            .contains("first operator")),
+        "{logs}"
+    );
+
+    // A restart with an operator issues no new link.
+    let h = h.restart(|_| {}).await;
+    assert!(h.info.console_setup_url.is_none());
+    h.stop().await;
+}
+
+async fn no_page_without_a_session(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let mut b = Browser::new(&h.base);
+    to_login(&b.get("/console").await);
+    let conn = format!("/console/connections/{}/migration", h.info.connection_id);
+    to_login(&b.get(&conn).await);
+    to_login(&b.post_form("/console/logout", &[("csrf", "x")]).await);
+    b.jar.insert("tern_console".into(), "forged-value".into());
+    let forged = b.get("/console").await;
+    to_login(&forged);
+    // The stale cookie is dropped.
+    assert!(
+        forged
+            .set_cookie("tern_console")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let login = b.get("/console/login").await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(login.body.contains("Sign in to the console"));
+    h.stop().await;
+}
+
+async fn csrf_is_refused(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let mut b = operator(&h).await;
+    let home = b.get("/console").await;
+    let token = csrf(&home.body);
+    let missing = b.post_form("/console/logout", &[]).await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    let wrong = b
+        .post_form("/console/logout", &[("csrf", &"0".repeat(64))])
+        .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    // Another operator session's token is not this one's.
+    let mut second = Browser::new(&h.base);
+    let signed = second
+        .post_form(
+            "/console/login",
+            &[("email", OPERATOR), ("password", OPERATOR_PASSWORD)],
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    let other_token = csrf(&second.get("/console").await.body);
+    assert_ne!(other_token, token);
+    let crossed = b
+        .post_form("/console/logout", &[("csrf", &other_token)])
+        .await;
+    assert_eq!(crossed.status, StatusCode::FORBIDDEN);
+    // Still signed in; with the right token the logout works and ends the session.
+    assert_eq!(b.get("/console").await.status, StatusCode::OK);
+    let cookie = b.jar.get("tern_console").cloned().unwrap();
+    let out = b.post_form("/console/logout", &[("csrf", &token)]).await;
+    to_login(&out);
+    let mut replay = Browser::new(&h.base);
+    replay.jar.insert("tern_console".into(), cookie);
+    to_login(&replay.get("/console").await);
+    h.stop().await;
+}
+
+async fn only_operators_sessions_count(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let t = h.admin_token().await;
+    h.create_user(&t, "ada@example.com", "Correct-Horse-7-Battery")
+        .await;
+    let (s, c) = h
+        .api(
+            &t,
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "Web", "app_type": "regular_web",
+                "callbacks": ["https://app.example/callback"],
+                "grant_types": ["authorization_code", "password"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let client_id = c["client_id"].as_str().unwrap().to_string();
+    let client_secret = c["client_secret"].as_str().unwrap().to_string();
+    let path = format!("/connections/{}", h.info.connection_id);
+    let (s, _) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &path,
+            Some(json!({"enabled_clients": [client_id, h.info.client_id]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // A normal user's SSO session, from the hosted login page.
+    let mut b = Browser::new(&h.base);
+    let a = b
+        .get(&format!(
+            "/authorize?response_type=code&client_id={client_id}&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback&scope=openid"
+        ))
+        .await;
+    let page = b.follow(a).await;
+    let state = form_state(&page.body);
+    let posted = b
+        .post_form(
+            &format!("/u/login?state={state}"),
+            &[
+                ("state", &state),
+                ("username", "ada@example.com"),
+                ("password", "Correct-Horse-7-Battery"),
+            ],
+        )
+        .await;
+    b.follow(posted).await;
+    let sso = b.jar.get("tern_session").cloned().expect("an SSO session");
+    let mut forged = Browser::new(&h.base);
+    forged.jar.insert("tern_console".into(), sso);
+    to_login(&forged.get("/console").await);
+
+    // Nor can a normal user sign in at the console.
+    let mut c = Browser::new(&h.base);
+    let refused = c
+        .post_form(
+            "/console/login",
+            &[
+                ("email", "ada@example.com"),
+                ("password", "Correct-Horse-7-Battery"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(c.jar.get("tern_console").is_none());
+
+    // An operator's password opens no application: the operators'
+    // connection is enabled for none.
+    let mut op = operator(&h).await;
+    let (s, _) = h
+        .token(
+            json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+            "client_id": client_id, "client_secret": client_secret,
+            "username": OPERATOR, "password": OPERATOR_PASSWORD, "realm": "tern-operators"}),
+        )
+        .await;
+    assert_ne!(s, StatusCode::OK);
+
+    // Another server's operator session means nothing here.
+    let other = Harness::start(backend).await;
+    let mut theirs = operator(&other).await;
+    assert_eq!(theirs.get("/console").await.status, StatusCode::OK);
+    let cookie = theirs.jar.get("tern_console").cloned().unwrap();
+    let mut crossed = Browser::new(&h.base);
+    crossed.jar.insert("tern_console".into(), cookie);
+    to_login(&crossed.get("/console").await);
+    assert_eq!(op.get("/console").await.status, StatusCode::OK);
+    other.stop().await;
+    h.stop().await;
+}
+
+async fn sign_in_follows_password_rules(backend: Backend) {
+    let h = Harness::start(backend).await;
+    drop(operator(&h).await);
+    let mut b = Browser::new(&h.base);
+    for _ in 0..10 {
+        let a = b
+            .post_form(
+                "/console/login",
+                &[("email", OPERATOR), ("password", "Wrong-Pass-1")],
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+        assert!(a.body.contains("Wrong email or password."));
+    }
+    // Brute-force protection: the eleventh attempt is refused unread,
+    // even with the right password.
+    let blocked = b
+        .post_form(
+            "/console/login",
+            &[("email", OPERATOR), ("password", OPERATOR_PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        blocked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        blocked.body
+    );
+    assert!(b.jar.get("tern_console").is_none());
+    let t = h.admin_token().await;
+    let (_, logs) = h.api(&t, Method::GET, "/logs?q=type:fp", None).await;
+    assert!(
+        logs.as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["client_name"] == "Tern Console"),
+        "{logs}"
+    );
+    h.stop().await;
+}
+
+async fn sessions_expire_idle_and_absolute(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let clock = &h.state().clock;
+    let mut b = operator(&h).await;
+    clock.advance(29 * 60);
+    assert_eq!(b.get("/console").await.status, StatusCode::OK);
+    clock.advance(31 * 60);
+    to_login(&b.get("/console").await);
+
+    // Used every 25 minutes, a session still ends after 12 hours.
+    let mut b = Browser::new(&h.base);
+    let a = b
+        .post_form(
+            "/console/login",
+            &[("email", OPERATOR), ("password", OPERATOR_PASSWORD)],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    for _ in 0..28 {
+        clock.advance(25 * 60);
+        assert_eq!(b.get("/console").await.status, StatusCode::OK);
+    }
+    clock.advance(25 * 60);
+    to_login(&b.get("/console").await);
+    h.stop().await;
+}
+
+async fn overview_counts_users(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let t = h.admin_token().await;
+    let mut b = operator(&h).await;
+    let before = b.get("/console").await;
+    assert!(
+        before.body.contains("id=\"total-users\">0<"),
+        "{}",
+        before.body
+    );
+    h.create_user(&t, "a@example.com", "Correct-Horse-7-Battery")
+        .await;
+    h.create_user(&t, "b@example.com", "Correct-Horse-7-Battery")
+        .await;
+    let after = b.get("/console").await;
+    // The operator is not counted: the operators' connection is not listed.
+    assert!(
+        after.body.contains("id=\"total-users\">2<"),
+        "{}",
+        after.body
+    );
+    assert!(!after.body.contains("tern-operators"));
+    let page = b
+        .get(&format!(
+            "/console/connections/{}/migration",
+            h.info.connection_id
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let api_row = page.body.find("data-source=\"api\"").unwrap();
+    assert!(page.body[api_row..].contains("<td class=\"num\">2</td>"));
+    assert!(
+        page.body.contains("data-scheme=\"argon2id\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Failed logins by cause"));
+    let missing = b.get("/console/connections/con_nope/migration").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    h.stop().await;
+}
+
+both_backends!(
+    setup_link_is_single_use,
+    no_page_without_a_session,
+    csrf_is_refused,
+    only_operators_sessions_count,
+    sign_in_follows_password_rules,
+    sessions_expire_idle_and_absolute,
+    overview_counts_users,
+);
