@@ -226,13 +226,30 @@ pub async fn password_passed(
     user: &User,
 ) -> CoreResult<String> {
     if crate::mfa::required_for(s, user).await? {
-        tx.step = TransactionStep::MfaOtp {
-            user_id: user.user_id.clone(),
-            connection_id: user.connection_id.clone(),
-            auth_time: s.now(),
+        let (user_id, connection_id, auth_time) =
+            (user.user_id.clone(), user.connection_id.clone(), s.now());
+        let (step, page) = if crate::mfa::must_enrol(user) {
+            (
+                TransactionStep::MfaOtpEnrol {
+                    user_id,
+                    connection_id,
+                    auth_time,
+                },
+                "/u/mfa-otp-enrollment-qr",
+            )
+        } else {
+            (
+                TransactionStep::MfaOtp {
+                    user_id,
+                    connection_id,
+                    auth_time,
+                },
+                "/u/mfa-otp-challenge",
+            )
         };
+        tx.step = step;
         s.store.update_login_transaction(s.tid(), tx).await?;
-        return Ok(format!("/u/mfa-otp-challenge?state={}", tx.id));
+        return Ok(format!("{page}?state={}", tx.id));
     }
     authenticated(s, tx, user).await?;
     Ok(format!("/authorize/resume?state={}", tx.id))
@@ -266,6 +283,12 @@ pub async fn resume(s: &AppState, headers: &HeaderMap, state: Option<&str>) -> C
         TransactionStep::MfaOtp { .. } => {
             return Ok(Resume::NotYet(format!(
                 "/u/mfa-otp-challenge?state={}",
+                tx.id
+            )));
+        }
+        TransactionStep::MfaOtpEnrol { .. } => {
+            return Ok(Resume::NotYet(format!(
+                "/u/mfa-otp-enrollment-qr?state={}",
                 tx.id
             )));
         }
