@@ -567,6 +567,20 @@ async fn hosted_login_asks_for_the_code(backend: Backend) {
     let id = claims(t["id_token"].as_str().unwrap());
     assert_eq!(id["sub"], x.user_id.as_str());
     assert_eq!(id["amr"], json!(["mfa"]));
+
+    // Signed in through the SSO session later: the session kept `mfa`.
+    let again = b.get(&url).await;
+    let code = again.location_param("code").expect("SSO: a code at once");
+    let (s, t) = x
+        .h
+        .token(json!({"grant_type": "authorization_code", "client_id": app_id, "client_secret": app_secret,
+                      "code": code, "redirect_uri": CALLBACK}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(
+        claims(t["id_token"].as_str().unwrap())["amr"],
+        json!(["mfa"])
+    );
     x.h.stop().await;
 }
 

@@ -85,7 +85,16 @@ pub async fn begin(
         _ => None,
     };
     if let (Some(sess), Some(user)) = (&session, served) {
-        let code = code_grant::issue(s, &request, &user.user_id, &sess.sid, sess.auth_time).await?;
+        // The session's methods (`mfa`) carry over to the ID token.
+        let code = code_grant::issue_amr(
+            s,
+            &request,
+            &user.user_id,
+            &sess.sid,
+            sess.auth_time,
+            &sess.amr,
+        )
+        .await?;
         sessions::record_use(s, sess, &client.client_id).await?;
         if prompt_none {
             log(s, "ssa", "Success Silent Auth", &client, Some(&user), ip).await;
@@ -301,7 +310,7 @@ pub async fn resume(s: &AppState, headers: &HeaderMap, state: Option<&str>) -> C
         return Ok(Resume::Problem(TransactionProblem::Unknown));
     }
     let (session, session_cookie) =
-        sessions::start(s, headers, user_id, connection_id, *auth_time).await?;
+        sessions::start(s, headers, user_id, connection_id, *auth_time, amr).await?;
     let code =
         code_grant::issue_amr(s, &tx.request, user_id, &session.sid, *auth_time, amr).await?;
     sessions::record_use(s, &session, &tx.request.client_id).await?;
