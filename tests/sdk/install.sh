@@ -2,7 +2,7 @@
 # Install the dependencies of Tern's SDK compatibility tests (idempotent; quick
 # when already installed):
 #   node/    `npm ci` from package-lock.json (npm auth0 7.1.0) into node/node_modules
-#   python/  a virtualenv at python/.venv with requirements.txt (auth0-python 6.8.0, pytest)
+#   python/  a virtualenv at python/.venv with requirements.txt (auth0-python 6.8.0, Authlib, pytest)
 # Both folders are git-ignored. PYTHON=... picks the interpreter for the venv.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

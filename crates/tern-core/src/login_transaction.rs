@@ -98,6 +98,18 @@ pub enum TransactionStep {
         /// When the password was checked (epoch seconds).
         auth_time: i64,
     },
+    /// The password was right and a factor is required, but the user has
+    /// none: they enrol an authenticator app and enter its first code
+    /// (`/u/mfa-otp-enrollment-qr`). The seed waits, sealed, as the user's
+    /// pending enrolment.
+    MfaOtpEnrol {
+        /// The user.
+        user_id: String,
+        /// Their connection.
+        connection_id: String,
+        /// When the password was checked (epoch seconds).
+        auth_time: i64,
+    },
     /// The user proved who they are; `/authorize/resume` may finish.
     Authenticated {
         /// The user.

@@ -20,13 +20,54 @@ pub trait SeedSealer: Send + Sync {
     fn is_sealed(&self, stored: &str) -> bool;
 }
 
-/// The stored TOTP secrets of `factors` (sealed, or in clear in rows an
-/// earlier version wrote), in order.
+/// The flag of a TOTP enrolment that was started (a seed shown to the
+/// user) but not yet confirmed with a first code: `{"totp": {"secret": …,
+/// "pending": true}}`. A pending enrolment is no factor: it passes no login
+/// and no API lists it as active.
+const PENDING: &str = "pending";
+
+fn is_pending(factor: &Value) -> bool {
+    factor.pointer("/totp/pending").and_then(Value::as_bool) == Some(true)
+}
+
+/// The stored TOTP secrets of `factors`' confirmed enrolments (sealed, or
+/// in clear in rows an earlier version wrote), in order.
 pub fn totp_secrets(factors: &[Value]) -> Vec<&str> {
     factors
         .iter()
+        .filter(|f| !is_pending(f))
         .filter_map(|f| f.pointer("/totp/secret").and_then(Value::as_str))
         .collect()
+}
+
+/// The stored (sealed) secret of the pending TOTP enrolment, if any.
+pub fn pending_totp_secret(factors: &[Value]) -> Option<&str> {
+    factors
+        .iter()
+        .find(|f| is_pending(f))
+        .and_then(|f| f.pointer("/totp/secret").and_then(Value::as_str))
+}
+
+/// `factors` with `sealed` as the one pending TOTP enrolment (an earlier
+/// pending one is replaced: the last seed shown is the one to confirm).
+pub fn with_pending_totp(factors: &[Value], sealed: &str) -> Vec<Value> {
+    let mut out: Vec<Value> = factors.iter().filter(|f| !is_pending(f)).cloned().collect();
+    out.push(serde_json::json!({"totp": {"secret": sealed, PENDING: true}}));
+    out
+}
+
+/// `factors` with the pending TOTP enrolment confirmed; `None` when there
+/// is none.
+pub fn confirm_pending_totp(factors: &[Value]) -> Option<Vec<Value>> {
+    let mut out = factors.to_vec();
+    let pending = out.iter_mut().find(|f| is_pending(f))?;
+    pending.get_mut("totp")?.as_object_mut()?.remove(PENDING);
+    Some(out)
+}
+
+/// Whether a factor is a pending TOTP enrolment (for listings that skip it).
+pub fn is_pending_totp(factor: &Value) -> bool {
+    is_pending(factor)
 }
 
 /// Whether the user has a confirmed TOTP enrolment (an imported factor
@@ -111,6 +152,22 @@ pub fn base32_encode(bytes: &[u8]) -> String {
 /// Guardian's `all-applications` policy: every login asks for a factor.
 pub const POLICY_ALL_APPLICATIONS: &str = "all-applications";
 
+/// Auth0's factor names (`/api/v2/guardian/factors/{name}`). Tern has only
+/// `otp`; the others are listed disabled and cannot be enabled.
+pub const FACTOR_NAMES: &[&str] = &[
+    "sms",
+    "push-notification",
+    "email",
+    "duo",
+    "otp",
+    "webauthn-roaming",
+    "webauthn-platform",
+    "recovery-code",
+];
+
+/// The factor Tern implements: authenticator apps (TOTP).
+pub const FACTOR_OTP: &str = "otp";
+
 /// The tenant's MFA settings (`/api/v2/guardian/factors/otp`,
 /// `/api/v2/guardian/policies`), stored as a tenant document.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +185,45 @@ impl GuardianSettings {
     /// asks for MFA on every login and there is a factor to enrol.
     pub fn requires_enrolment(&self) -> bool {
         self.otp_enabled && self.policies.iter().any(|p| p == POLICY_ALL_APPLICATIONS)
+    }
+
+    /// Set the policies (`PUT /guardian/policies`): `[]` or
+    /// `["all-applications"]`. Auth0's `confidence-score` (Adaptive MFA)
+    /// is refused: Tern has no risk assessment to base it on.
+    pub fn set_policies(&mut self, policies: &[String]) -> Result<(), String> {
+        if let Some(p) = policies.iter().find(|p| *p != POLICY_ALL_APPLICATIONS) {
+            return Err(format!(
+                "Payload validation error: policy '{p}' is not supported (Tern supports all-applications)."
+            ));
+        }
+        self.policies = if policies.is_empty() {
+            Vec::new()
+        } else {
+            vec![POLICY_ALL_APPLICATIONS.to_string()]
+        };
+        Ok(())
+    }
+
+    /// Whether factor `name` is enabled.
+    pub fn factor_enabled(&self, name: &str) -> bool {
+        name == FACTOR_OTP && self.otp_enabled
+    }
+
+    /// Enable or disable factor `name` (`PUT /guardian/factors/{name}`).
+    pub fn set_factor(&mut self, name: &str, enabled: bool) -> Result<(), String> {
+        if !FACTOR_NAMES.contains(&name) {
+            return Err(format!(
+                "Path validation error: 'No enum match for: \"{name}\"' on property name (Factor name)."
+            ));
+        }
+        if name == FACTOR_OTP {
+            self.otp_enabled = enabled;
+        } else if enabled {
+            return Err(format!(
+                "The {name} factor is not supported by Tern (only otp can be enabled)."
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -161,6 +257,39 @@ mod tests {
         fn is_sealed(&self, stored: &str) -> bool {
             stored.starts_with("sealed:")
         }
+    }
+
+    #[test]
+    fn a_pending_enrolment_is_no_factor_until_confirmed() {
+        let imported = vec![serde_json::json!({"phone": {"value": "+15551234567"}})];
+        let started = with_pending_totp(&imported, "sealed:a");
+        assert!(!has_totp(&started));
+        assert_eq!(pending_totp_secret(&started), Some("sealed:a"));
+        // Starting again replaces the seed shown before.
+        let again = with_pending_totp(&started, "sealed:b");
+        assert_eq!(again.len(), 2);
+        assert_eq!(pending_totp_secret(&again), Some("sealed:b"));
+        let confirmed = confirm_pending_totp(&again).unwrap();
+        assert!(has_totp(&confirmed));
+        assert_eq!(totp_secrets(&confirmed), vec!["sealed:b"]);
+        assert_eq!(pending_totp_secret(&confirmed), None);
+        assert!(confirm_pending_totp(&confirmed).is_none());
+    }
+
+    #[test]
+    fn guardian_settings_accept_what_tern_can_enforce() {
+        let mut g = GuardianSettings::default();
+        assert!(!g.requires_enrolment());
+        g.set_policies(&["all-applications".into()]).unwrap();
+        assert!(!g.requires_enrolment(), "no factor enabled yet");
+        g.set_factor("otp", true).unwrap();
+        assert!(g.requires_enrolment());
+        assert!(g.set_policies(&["confidence-score".into()]).is_err());
+        assert!(g.set_factor("sms", true).is_err());
+        g.set_factor("sms", false).unwrap();
+        assert!(g.set_factor("carrier-pigeon", false).is_err());
+        g.set_policies(&[]).unwrap();
+        assert!(!g.requires_enrolment());
     }
 
     #[test]

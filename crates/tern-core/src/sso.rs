@@ -26,6 +26,9 @@ pub struct Session {
     pub idle_expires_at: i64,
     /// Applications that received tokens through it.
     pub clients: Vec<String>,
+    /// Methods the login passed beyond the password (`["mfa"]`), for the
+    /// `amr` of ID tokens issued through the session later (SSO).
+    pub amr: Vec<String>,
 }
 
 impl Session {
@@ -47,4 +50,7 @@ pub struct SessionBody {
     /// Applications served.
     #[serde(default)]
     pub clients: Vec<String>,
+    /// See [`Session::amr`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }

@@ -84,6 +84,10 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "update:signing_keys",
     "read:attack_protection",
     "update:attack_protection",
+    "read:mfa_policies",
+    "update:mfa_policies",
+    "read:guardian_factors",
+    "update:guardian_factors",
     "read:anomaly_blocks",
     "delete:anomaly_blocks",
     // Tern's own (Auth0 has no script "try" endpoint): running a script with

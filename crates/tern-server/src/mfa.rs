@@ -18,7 +18,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use tern_core::CoreResult;
-use tern_core::mfa::{SeedSealer, base32_decode, base32_encode, has_totp, seal_factors};
+use tern_core::mfa::{
+    SeedSealer, base32_decode, base32_encode, confirm_pending_totp, has_totp, pending_totp_secret,
+    seal_factors, with_pending_totp,
+};
 use tern_core::model::{Client, LogEvent, User};
 use tern_core::store::Store;
 
@@ -274,26 +277,72 @@ async fn log(s: &AppState, a: &Attempt<'_>, kind: &str, description: &str) {
     s.log(ev).await;
 }
 
-/// Confirm an enrolment: `seed` (clear, Base32) joins the user's factors,
-/// sealed. `false` when the user changed meanwhile (the caller asks again).
-pub async fn enrol(s: &AppState, user: &User, seed: &str) -> CoreResult<bool> {
-    let mut factors = user.mfa_factors.clone();
-    factors.push(serde_json::json!({"totp": {"secret": seed}}));
-    let mut changed = false;
-    if !seal_factors(
-        &mut factors,
-        &*s.secrets,
-        s.tid(),
-        &user.user_id,
-        &mut changed,
-    ) {
-        return Err(tern_core::CoreError::Storage(
-            "cannot seal a TOTP seed".into(),
-        ));
-    }
-    s.store
+/// Start a TOTP enrolment: a new seed, stored sealed as the user's pending
+/// enrolment (replacing an earlier pending one), answered in clear to be
+/// shown once. `None` when the user changed meanwhile (the caller asks
+/// again).
+pub async fn start_enrolment(s: &AppState, user: &User) -> CoreResult<Option<String>> {
+    let seed = new_seed();
+    let sealed = s
+        .secrets
+        .seal_seed(s.tid(), &user.user_id, &seed)
+        .ok_or_else(|| tern_core::CoreError::Storage("cannot seal a TOTP seed".into()))?;
+    let factors = with_pending_totp(&user.mfa_factors, &sealed);
+    let stored = s
+        .store
         .replace_mfa_factors(s.tid(), &user.user_id, &user.mfa_factors, &factors)
-        .await
+        .await?;
+    Ok(stored.then_some(seed))
+}
+
+/// The seed of the user's pending enrolment, opened (Base32).
+pub fn pending_seed(key: &SecretKey, tenant: &str, user: &User) -> Option<String> {
+    let stored = pending_totp_secret(&user.mfa_factors)?;
+    key.open(&seed_aad(tenant, &user.user_id), stored)
+}
+
+/// Check the first code of the user's pending enrolment; when right, the
+/// enrolment is confirmed (it becomes a factor). A user without a pending
+/// enrolment gets `Wrong`.
+pub async fn confirm_enrolment(
+    s: &AppState,
+    a: &Attempt<'_>,
+    code: &str,
+) -> CoreResult<OtpOutcome> {
+    let Some(seed) = pending_seed(&s.secrets, s.tid(), a.user) else {
+        return Ok(OtpOutcome::Wrong);
+    };
+    let outcome = verify(s, a, code, Some(&seed)).await?;
+    if outcome != OtpOutcome::Accepted {
+        return Ok(outcome);
+    }
+    let Some(confirmed) = confirm_pending_totp(&a.user.mfa_factors) else {
+        return Ok(OtpOutcome::Wrong);
+    };
+    // Compare and set: an enrolment restarted meanwhile (another seed
+    // shown) is not confirmed by a code of the old one.
+    let stored = s
+        .store
+        .replace_mfa_factors(s.tid(), &a.user.user_id, &a.user.mfa_factors, &confirmed)
+        .await?;
+    if stored {
+        log(
+            s,
+            a,
+            "gd_enrollment_complete",
+            "Guardian enrollment complete (otp)",
+        )
+        .await;
+        Ok(OtpOutcome::Accepted)
+    } else {
+        Ok(OtpOutcome::Wrong)
+    }
+}
+
+/// Whether the user has a confirmed factor to be challenged with, or must
+/// enrol one first.
+pub fn must_enrol(user: &User) -> bool {
+    !has_totp(&user.mfa_factors)
 }
 
 /// A password login waiting for its second factor: what an `mfa_token`
@@ -385,17 +434,18 @@ pub async fn pending_user(s: &AppState, p: &PendingLogin) -> Result<User, OAuthE
 }
 
 /// The user's authenticators as `/mfa/authenticators` lists them (ids as
-/// `GET /users/{id}/authentication-methods` has them).
+/// `GET /users/{id}/authentication-methods` has them); a pending enrolment
+/// is listed with `active: false`, as Auth0 lists unconfirmed ones.
 pub fn authenticators(user: &User) -> Vec<serde_json::Value> {
     user.mfa_factors
         .iter()
         .enumerate()
         .filter(|(_, f)| f.get("totp").is_some())
-        .map(|(i, _)| {
+        .map(|(i, f)| {
             serde_json::json!({
                 "id": format!("totp|tern_{i}"),
                 "authenticator_type": "otp",
-                "active": true,
+                "active": !tern_core::mfa::is_pending_totp(f),
                 "name": "Authenticator app",
             })
         })

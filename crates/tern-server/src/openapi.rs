@@ -50,6 +50,8 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/authorize/resume",
     "/u/login",
     "/u/mfa-otp-challenge",
+    "/u/mfa-otp-enrollment-qr",
+    "/mfa/associate",
     "/oidc/logout",
     "/v2/logout",
 ];
@@ -111,6 +113,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::oauth::token,
         routes::mfa::challenge,
         routes::mfa::authenticators,
+        routes::mfa::associate,
         routes::oauth::revoke,
         routes::dbconnections::signup,
         routes::dbconnections::change_password,
@@ -124,6 +127,10 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::attack_protection::update_suspicious_ip,
         routes::attack_protection::get_ip_block,
         routes::attack_protection::delete_ip_block,
+        routes::guardian::get_policies,
+        routes::guardian::put_policies,
+        routes::guardian::get_factors,
+        routes::guardian::put_factor,
         routes::user_blocks::get_by_user,
         routes::user_blocks::delete_by_user,
         routes::user_blocks::get_by_identifier,
@@ -139,6 +146,8 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::universal_login::login,
         routes::universal_mfa::challenge_page,
         routes::universal_mfa::challenge,
+        routes::universal_mfa::enrolment_form,
+        routes::universal_mfa::enrol,
         routes::logout::v2_logout,
         routes::logout::oidc_logout,
     ),
@@ -151,6 +160,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         (name = "users", description = "Users of database connections."),
         (name = "logs", description = "The tenant log."),
         (name = "attack-protection", description = "Brute-force protection and suspicious-IP throttling settings."),
+        (name = "guardian", description = "Multi-factor authentication settings: policies and factors."),
         (name = "user-blocks", description = "Blocks brute-force protection imposed."),
         (name = "anomaly", description = "Addresses suspicious-IP throttling refuses."),
         (name = "tenants", description = "Tenant settings."),
@@ -1645,6 +1655,42 @@ pub struct MfaOtpForm {
     pub code: String,
 }
 
+/// A factor of `GET /guardian/factors`.
+#[derive(Serialize, ToSchema)]
+pub struct GuardianFactor {
+    /// The factor, e.g. `otp`.
+    pub name: String,
+    /// Whether it is enabled.
+    pub enabled: bool,
+    /// Always `false` (no trial limits).
+    pub trial_expired: bool,
+}
+
+/// The body and answer of `PUT /guardian/factors/{name}`.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct GuardianFactorUpdate {
+    /// Whether the factor is enabled.
+    pub enabled: bool,
+}
+
+/// The body of `POST /mfa/associate`.
+#[derive(Deserialize, ToSchema)]
+pub struct MfaAssociateRequest {
+    /// `["otp"]` (authenticator apps; Tern has no out-of-band channel).
+    pub authenticator_types: Vec<String>,
+}
+
+/// The answer of `POST /mfa/associate`.
+#[derive(Serialize, ToSchema)]
+pub struct MfaAssociateResponse {
+    /// `otp`.
+    pub authenticator_type: String,
+    /// The seed, Base32, shown once: type it into the app.
+    pub secret: String,
+    /// The `otpauth://` URI to show as a QR code.
+    pub barcode_uri: String,
+}
+
 /// The body of `POST /mfa/challenge`.
 #[derive(Deserialize, ToSchema)]
 pub struct MfaChallengeRequest {
@@ -1677,7 +1723,7 @@ pub struct MfaAuthenticator {
     pub id: String,
     /// `otp`.
     pub authenticator_type: String,
-    /// Always `true` (pending enrolments are not listed).
+    /// `false` for an enrolment /mfa/associate started and no code confirmed yet.
     pub active: bool,
     /// A display name.
     pub name: String,

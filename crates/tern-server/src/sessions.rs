@@ -36,6 +36,7 @@ pub async fn start(
     user_id: &str,
     connection_id: &str,
     auth_time: i64,
+    amr: &[String],
 ) -> CoreResult<(Session, HeaderValue)> {
     if let Some(old) = cookies::get(headers, COOKIE)
         && let Some(old) = s.store.get_session(s.tid(), &hash_secret(old)).await?
@@ -56,6 +57,7 @@ pub async fn start(
         idle_expires_at: now
             .saturating_add(settings.idle_session_secs().min(settings.session_secs())),
         clients: Vec::new(),
+        amr: amr.to_vec(),
     };
     s.store.insert_session(s.tid(), &session).await?;
     let cookie = cookies::set(

@@ -1,7 +1,9 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 //! Real client libraries in a real browser against a real Tern: the Node
-//! suites in `tests/browser/` (`openid-client` 6 with `playwright-core`
-//! driving Debian's `/usr/bin/chromium`). Tern runs with the public URL
+//! suites in `tests/browser/` (`openid-client` 6, `@auth0/auth0-spa-js` 2,
+//! an `express-openid-connect` 3 application — with a user imported with a
+//! TOTP enrolment — all with `playwright-core` driving Debian's
+//! `/usr/bin/chromium`). Tern runs with the public URL
 //! `http://localhost:PORT` so the browser reaches the issuer it advertises;
 //! a legacy user store (`examples/legacy-api`, behind Tern's HTTP connector)
 //! is started so a user can be migrated lazily through the hosted login page.
@@ -46,6 +48,20 @@ async fn browser_suites(b: Backend) {
     )
     .await;
     let user = seed_user("ada");
+    // A user who arrives with an authenticator app (the seed is RFC 6238's
+    // key); the express suite computes their codes itself.
+    let (totp_email, totp_password, totp_seed) = (
+        "totp-user@example.com",
+        "Totp-Browser-Suite-9",
+        "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+    );
+    h.import_rows(
+        &t,
+        &serde_json::json!([{"email": totp_email, "email_verified": true,
+            "password_hash": bcrypt::hash(totp_password, 4).unwrap(),
+            "mfa_factors": [{"totp": {"secret": totp_seed}}]}]),
+    )
+    .await;
     let out = tokio::process::Command::new("bash")
         .arg(root.join("run.sh"))
         .env("TERN_ISSUER", h.state().issuer())
@@ -57,6 +73,9 @@ async fn browser_suites(b: Backend) {
         .env("TERN_LEGACY_CONNECTION_ID", &connection_id)
         .env("TERN_LEGACY_EMAIL", &user.email)
         .env("TERN_LEGACY_PASSWORD", &user.password)
+        .env("TERN_TOTP_EMAIL", totp_email)
+        .env("TERN_TOTP_PASSWORD", totp_password)
+        .env("TERN_TOTP_SEED", totp_seed)
         .output()
         .await
         .expect("bash runs");

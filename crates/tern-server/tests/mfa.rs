@@ -19,6 +19,21 @@ const PASSWORD: &str = "Correct-Horse-7-Battery";
 const SEED: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 const SEED_BYTES: &[u8] = b"12345678901234567890";
 const MFA_OTP: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
+const CALLBACK: &str = "https://app.example/callback";
+
+/// RFC 4648 Base32 to bytes (the test's own, for the seeds Tern shows).
+fn base32(text: &str) -> Vec<u8> {
+    let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let bits: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '=')
+        .map(|c| format!("{:05b}", alphabet.find(c).expect("a Base32 letter")))
+        .collect();
+    bits.as_bytes()
+        .chunks_exact(8)
+        .map(|b| u8::from_str_radix(std::str::from_utf8(b).unwrap(), 2).unwrap())
+        .collect()
+}
 
 /// RFC 6238 TOTP (HMAC-SHA1, `digits` digits, 30 s steps) at Unix time `t`,
 /// written from the RFC, independent of Tern.
@@ -144,6 +159,82 @@ impl Setup {
             "Multifactor authentication required"
         );
         b["mfa_token"].as_str().unwrap().to_string()
+    }
+
+    /// A regular web application on the user's connection (hosted login).
+    async fn web_app(&self) -> (String, String) {
+        let (s, c) = self
+            .h
+            .api(
+                &self.admin,
+                Method::POST,
+                "/clients",
+                Some(json!({"name": "Web", "app_type": "regular_web", "callbacks": [CALLBACK],
+                            "grant_types": ["authorization_code"], "token_endpoint_auth_method": "client_secret_post"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let app_id = c["client_id"].as_str().unwrap().to_string();
+        let path = format!("/connections/{}", self.h.info.connection_id);
+        let (_, conn) = self.h.api(&self.admin, Method::GET, &path, None).await;
+        let mut enabled = conn["enabled_clients"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        enabled.push(json!(app_id));
+        self.h
+            .api(
+                &self.admin,
+                Method::PATCH,
+                &path,
+                Some(json!({"enabled_clients": enabled})),
+            )
+            .await;
+        (app_id, c["client_secret"].as_str().unwrap().to_string())
+    }
+
+    /// Guardian: every login asks for an authenticator app's code.
+    async fn require_mfa(&self) {
+        let (s, b) = self
+            .h
+            .api(
+                &self.admin,
+                Method::PUT,
+                "/guardian/factors/otp",
+                Some(json!({"enabled": true})),
+            )
+            .await;
+        assert_eq!((s, &b), (StatusCode::OK, &json!({"enabled": true})));
+        let (s, b) = self
+            .h
+            .api(
+                &self.admin,
+                Method::PUT,
+                "/guardian/policies",
+                Some(json!(["all-applications"])),
+            )
+            .await;
+        assert_eq!((s, &b), (StatusCode::OK, &json!(["all-applications"])));
+    }
+
+    async fn stored_factors(&self, email: &str) -> Vec<Value> {
+        let st = self.h.state();
+        let (_, users) = self
+            .h
+            .api(
+                &self.admin,
+                Method::GET,
+                &format!("/users-by-email?email={email}"),
+                None,
+            )
+            .await;
+        let id = users[0]["user_id"].as_str().unwrap();
+        st.store
+            .get_user(st.tid(), id)
+            .await
+            .unwrap()
+            .unwrap()
+            .mfa_factors
     }
 
     async fn otp(&self, mfa_token: &str, otp: &str) -> (StatusCode, Value) {
@@ -410,36 +501,8 @@ async fn seeds_are_sealed_at_rest(backend: Backend) {
 /// and the code exchanged afterwards gives an ID token with `amr: ["mfa"]`.
 async fn hosted_login_asks_for_the_code(backend: Backend) {
     use common::browser::{Browser, form_state};
-    const CALLBACK: &str = "https://app.example/callback";
     let x = setup(backend).await;
-    let (s, c) = x
-        .h
-        .api(
-            &x.admin,
-            Method::POST,
-            "/clients",
-            Some(json!({"name": "Web", "app_type": "regular_web", "callbacks": [CALLBACK],
-                        "grant_types": ["authorization_code"], "token_endpoint_auth_method": "client_secret_post"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{c}");
-    let app_id = c["client_id"].as_str().unwrap().to_string();
-    let app_secret = c["client_secret"].as_str().unwrap().to_string();
-    let path = format!("/connections/{}", x.h.info.connection_id);
-    let (_, conn) = x.h.api(&x.admin, Method::GET, &path, None).await;
-    let mut enabled = conn["enabled_clients"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    enabled.push(json!(app_id));
-    x.h.api(
-        &x.admin,
-        Method::PATCH,
-        &path,
-        Some(json!({"enabled_clients": enabled})),
-    )
-    .await;
-
+    let (app_id, app_secret) = x.web_app().await;
     let mut b = Browser::new(&x.h.base);
     let url = format!(
         "/authorize?response_type=code&client_id={app_id}&redirect_uri={}&scope=openid%20email&state=s1",
@@ -504,10 +567,450 @@ async fn hosted_login_asks_for_the_code(backend: Backend) {
     let id = claims(t["id_token"].as_str().unwrap());
     assert_eq!(id["sub"], x.user_id.as_str());
     assert_eq!(id["amr"], json!(["mfa"]));
+
+    // Signed in through the SSO session later: the session kept `mfa`.
+    let again = b.get(&url).await;
+    let code = again.location_param("code").expect("SSO: a code at once");
+    let (s, t) = x
+        .h
+        .token(json!({"grant_type": "authorization_code", "client_id": app_id, "client_secret": app_secret,
+                      "code": code, "redirect_uri": CALLBACK}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(
+        claims(t["id_token"].as_str().unwrap())["amr"],
+        json!(["mfa"])
+    );
     x.h.stop().await;
 }
 
+#[test]
+fn the_tests_base32_reads_rfc_4648_vectors() {
+    assert_eq!(base32("MZXW6YTBOI"), b"foobar");
+    assert_eq!(base32(SEED), SEED_BYTES);
+}
+
+/// The Guardian settings: Auth0's shapes and scopes; only what Tern can
+/// enforce is accepted.
+async fn guardian_settings(backend: Backend) {
+    let x = setup(backend).await;
+    let (s, b) =
+        x.h.api(&x.admin, Method::GET, "/guardian/policies", None)
+            .await;
+    assert_eq!((s, b), (StatusCode::OK, json!([])));
+    let (s, b) =
+        x.h.api(&x.admin, Method::GET, "/guardian/factors", None)
+            .await;
+    assert_eq!(s, StatusCode::OK);
+    let otp = b
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "otp")
+        .unwrap();
+    assert_eq!(otp["enabled"], false);
+    for (path, body) in [
+        ("/guardian/policies", json!(["confidence-score"])),
+        ("/guardian/policies", json!({"policies": []})),
+        ("/guardian/factors/sms", json!({"enabled": true})),
+        (
+            "/guardian/factors/carrier-pigeon",
+            json!({"enabled": false}),
+        ),
+        ("/guardian/factors/otp", json!({"enabled": "yes"})),
+        (
+            "/guardian/factors/otp",
+            json!({"enabled": true, "extra": 1}),
+        ),
+    ] {
+        let (s, b) = x.h.api(&x.admin, Method::PUT, path, Some(body)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {b}");
+        assert_eq!(b["statusCode"], 400, "{b}");
+    }
+    x.require_mfa().await;
+    let (_, b) =
+        x.h.api(&x.admin, Method::GET, "/guardian/factors", None)
+            .await;
+    let otp = b
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "otp")
+        .unwrap();
+    assert_eq!(otp["enabled"], true);
+    let (_, b) =
+        x.h.api(&x.admin, Method::GET, "/guardian/policies", None)
+            .await;
+    assert_eq!(b, json!(["all-applications"]));
+    // Scopes as Auth0 names them.
+    let i = &x.h.info;
+    let reader =
+        x.h.m2m_token(
+            &i.client_id,
+            &i.client_secret,
+            &i.audience,
+            Some("read:users"),
+        )
+        .await;
+    for (method, path, body) in [
+        (Method::GET, "/guardian/policies", None),
+        (Method::PUT, "/guardian/policies", Some(json!([]))),
+        (Method::GET, "/guardian/factors", None),
+        (
+            Method::PUT,
+            "/guardian/factors/otp",
+            Some(json!({"enabled": false})),
+        ),
+    ] {
+        let (s, b) = x.h.api(&reader, method, path, body).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{path}: {b}");
+    }
+    x.h.stop().await;
+}
+
+/// The seed the enrolment page shows as text (grouped by four).
+fn shown_secret(html: &str) -> String {
+    let start = html.find("id=\"secret\">").expect("the key as text") + 12;
+    let end = start + html[start..].find('<').unwrap();
+    html[start..end].replace(' ', "")
+}
+
+/// With the policy on, a user without an authenticator app enrols one on
+/// the hosted pages after the password: QR code and key, a wrong first
+/// code refused, the right one stores the enrolment sealed and finishes
+/// the login with `amr: ["mfa"]`; the next login asks for a code.
+async fn hosted_enrolment_when_required(backend: Backend) {
+    use common::browser::{Browser, form_state};
+    let x = setup(backend).await;
+    let (app_id, app_secret) = x.web_app().await;
+    let start = format!(
+        "/authorize?response_type=code&client_id={app_id}&redirect_uri={}&scope=openid%20email&state=s1",
+        urlencoding::encode(CALLBACK)
+    );
+    // Without the policy, no question.
+    let mut b = Browser::new(&x.h.base);
+    let a = b.get(&start).await;
+    let page = b.follow(a).await;
+    let state = form_state(&page.body);
+    let login = [
+        ("state", state.as_str()),
+        ("username", "plain@example.com"),
+        ("password", PASSWORD),
+    ];
+    let posted = b
+        .post_form(&format!("/u/login?state={state}"), &login)
+        .await;
+    assert!(
+        posted.location().unwrap().starts_with("/authorize/resume"),
+        "{:?}",
+        posted.location()
+    );
+
+    x.require_mfa().await;
+    let mut b = Browser::new(&x.h.base);
+    let a = b.get(&start).await;
+    let page = b.follow(a).await;
+    let state = form_state(&page.body);
+    let login = [
+        ("state", state.as_str()),
+        ("username", "plain@example.com"),
+        ("password", PASSWORD),
+    ];
+    let posted = b
+        .post_form(&format!("/u/login?state={state}"), &login)
+        .await;
+    let enrol_url = format!("/u/mfa-otp-enrollment-qr?state={state}");
+    assert_eq!(posted.location().as_deref(), Some(enrol_url.as_str()));
+    // Neither the resume nor the challenge page skips the enrolment.
+    for path in [
+        format!("/authorize/resume?state={state}"),
+        format!("/u/mfa-otp-challenge?state={state}"),
+    ] {
+        let skipped = b.get(&path).await;
+        assert_eq!(
+            skipped.location().as_deref(),
+            Some(enrol_url.as_str()),
+            "{path}"
+        );
+    }
+    let page = b.follow(posted).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("<svg"), "a QR code: {}", page.body);
+    let secret = shown_secret(&page.body);
+    assert_eq!(base32(&secret).len(), 20, "160-bit seed: {secret}");
+    // Pending, sealed, not yet a factor.
+    let factors = x.stored_factors("plain@example.com").await;
+    assert_eq!(factors.len(), 1, "{factors:?}");
+    assert_eq!(factors[0]["totp"]["pending"], true);
+    let stored = factors[0]["totp"]["secret"].as_str().unwrap();
+    assert!(
+        stored.starts_with("$tern-sealed$v1$") && !stored.contains(&secret),
+        "{stored}"
+    );
+    // A reload shows the same key.
+    let again = b.get(&enrol_url).await;
+    assert_eq!(shown_secret(&again.body), secret);
+
+    let seed = base32(&secret);
+    let now = x.h.state().now();
+    let valid: Vec<String> = [-30, 0, 30]
+        .iter()
+        .map(|d| totp(&seed, now + d, 6))
+        .collect();
+    let wrong = (0..)
+        .map(|i| format!("{:06}", (654_321 + i * 7919) % 1_000_000))
+        .find(|c| !valid.contains(c))
+        .unwrap();
+    let refused = b
+        .post_form(&enrol_url, &[("state", &state), ("code", &wrong)])
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains("role=\"alert\""));
+    assert_eq!(
+        shown_secret(&refused.body),
+        secret,
+        "same key after a wrong code"
+    );
+    assert_eq!(
+        x.stored_factors("plain@example.com").await[0]["totp"]["pending"],
+        true
+    );
+
+    let right = b
+        .post_form(
+            &enrol_url,
+            &[("state", &state), ("code", &totp(&seed, now, 6))],
+        )
+        .await;
+    assert_eq!(
+        right.location().as_deref(),
+        Some(format!("/authorize/resume?state={state}").as_str())
+    );
+    let back = b.follow(right).await;
+    let code = back.location_param("code").expect("a code for the app");
+    let (s, t) = x
+        .h
+        .token(json!({"grant_type": "authorization_code", "client_id": app_id, "client_secret": app_secret,
+                      "code": code, "redirect_uri": CALLBACK}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(
+        claims(t["id_token"].as_str().unwrap())["amr"],
+        json!(["mfa"])
+    );
+
+    // Confirmed, still sealed; listed as a confirmed method without the seed.
+    let factors = x.stored_factors("plain@example.com").await;
+    assert_eq!(factors.len(), 1);
+    assert!(factors[0]["totp"].get("pending").is_none(), "{factors:?}");
+    let stored = factors[0]["totp"]["secret"].as_str().unwrap();
+    assert!(stored.starts_with("$tern-sealed$v1$") && !stored.contains(&secret));
+
+    // The next login asks for the app's code.
+    x.h.state().clock.advance(30);
+    let mut b = Browser::new(&x.h.base);
+    let a = b.get(&start).await;
+    let page = b.follow(a).await;
+    let state = form_state(&page.body);
+    let login = [
+        ("state", state.as_str()),
+        ("username", "plain@example.com"),
+        ("password", PASSWORD),
+    ];
+    let posted = b
+        .post_form(&format!("/u/login?state={state}"), &login)
+        .await;
+    assert_eq!(
+        posted.location().as_deref(),
+        Some(format!("/u/mfa-otp-challenge?state={state}").as_str())
+    );
+    let ok = b
+        .post_form(
+            &format!("/u/mfa-otp-challenge?state={state}"),
+            &[
+                ("state", &state),
+                ("code", &totp(&seed, x.h.state().now(), 6)),
+            ],
+        )
+        .await;
+    assert!(ok.location().unwrap().starts_with("/authorize/resume"));
+    x.h.stop().await;
+}
+
+/// Auth0's MFA API for applications that enrol users themselves: the
+/// password grant answers `mfa_required`, `/mfa/challenge` asks for an
+/// association, `/mfa/associate` gives a seed, the mfa-otp grant with its
+/// first code confirms it and gives tokens, a refresh token included.
+async fn associate_through_the_api(backend: Backend) {
+    let x = setup(backend).await;
+    x.h.api(
+        &x.admin,
+        Method::PATCH,
+        &format!("/clients/{}", x.client_id),
+        Some(json!({"grant_types": ["password", "http://auth0.com/oauth/grant-type/password-realm", MFA_OTP, "refresh_token"]})),
+    )
+    .await;
+    x.require_mfa().await;
+    let ask = || {
+        x.h.token(json!({
+            "grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+            "realm": "Username-Password-Authentication",
+            "client_id": x.client_id, "client_secret": x.secret,
+            "username": "plain@example.com", "password": PASSWORD,
+            "scope": "openid email offline_access",
+        }))
+    };
+    let (s, b) = ask().await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("mfa_required")),
+        "{b}"
+    );
+    let token = b["mfa_token"].as_str().unwrap().to_string();
+    let r = x
+        .h
+        .http
+        .post(format!("{}/mfa/challenge", x.h.base))
+        .json(&json!({"client_id": x.client_id, "client_secret": x.secret, "mfa_token": token, "challenge_type": "otp"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "association_required"
+    );
+    // The grant has nothing to check yet.
+    let (s, _) = x.otp(&token, "123456").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let associate = |body: Value, bearer: Option<String>| {
+        let mut r =
+            x.h.http
+                .post(format!("{}/mfa/associate", x.h.base))
+                .json(&body);
+        if let Some(t) = bearer {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    let r = associate(json!({"authenticator_types": ["otp"]}), None)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = associate(json!({"authenticator_types": ["oob"]}), Some(token.clone()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = associate(
+        json!({"authenticator_types": ["otp"]}),
+        Some("not-a-token".into()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = associate(json!({"authenticator_types": ["otp"]}), Some(token.clone()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let a: Value = r.json().await.unwrap();
+    assert_eq!(a["authenticator_type"], "otp");
+    let secret = a["secret"].as_str().unwrap().to_string();
+    let uri = a["barcode_uri"].as_str().unwrap();
+    assert!(
+        uri.starts_with("otpauth://totp/") && uri.contains(&format!("secret={secret}")),
+        "{uri}"
+    );
+    let stored = x.stored_factors("plain@example.com").await;
+    assert!(
+        !serde_json::to_string(&stored).unwrap().contains(&secret),
+        "sealed: {stored:?}"
+    );
+
+    let r =
+        x.h.http
+            .get(format!("{}/mfa/authenticators", x.h.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+    let list: Value = r.json().await.unwrap();
+    assert_eq!(list[0]["active"], false, "pending: {list}");
+
+    let seed = base32(&secret);
+    let now = x.h.state().now();
+    let valid: Vec<String> = [-30, 0, 30]
+        .iter()
+        .map(|d| totp(&seed, now + d, 6))
+        .collect();
+    let wrong = (0..)
+        .map(|i| format!("{:06}", (111_111 + i * 7919) % 1_000_000))
+        .find(|c| !valid.contains(c))
+        .unwrap();
+    let (s, b) = x.otp(&token, &wrong).await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant")),
+        "{b}"
+    );
+    let (s, b) = x.otp(&token, &totp(&seed, now, 6)).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        claims(b["id_token"].as_str().unwrap())["amr"],
+        json!(["mfa"])
+    );
+    let refresh = b["refresh_token"]
+        .as_str()
+        .expect("offline_access: a refresh token");
+    let (s, r) = x
+        .h
+        .token(json!({"grant_type": "refresh_token", "client_id": x.client_id, "client_secret": x.secret, "refresh_token": refresh}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+
+    // Enrolled now: a second association is refused, the challenge works.
+    let (_, b) = ask().await;
+    let token = b["mfa_token"].as_str().unwrap().to_string();
+    let r = associate(json!({"authenticator_types": ["otp"]}), Some(token.clone()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (s, b) =
+        x.h.api(
+            &x.admin,
+            Method::GET,
+            &format!(
+                "/users/{}/authentication-methods",
+                stored_user(&x, "plain@example.com").await
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b[0]["confirmed"], true, "{b}");
+    x.h.state().clock.advance(30);
+    let (s, b) = x.otp(&token, &totp(&seed, x.h.state().now(), 6)).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    x.h.stop().await;
+}
+
+async fn stored_user(x: &Setup, email: &str) -> String {
+    let (_, users) =
+        x.h.api(
+            &x.admin,
+            Method::GET,
+            &format!("/users-by-email?email={email}"),
+            None,
+        )
+        .await;
+    users[0]["user_id"].as_str().unwrap().to_string()
+}
+
 both_backends!(
+    guardian_settings,
+    hosted_enrolment_when_required,
+    associate_through_the_api,
     hosted_login_asks_for_the_code,
     password_grant_then_otp_gives_tokens,
     codes_and_tokens_are_single_purpose,

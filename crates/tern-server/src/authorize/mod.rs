@@ -85,7 +85,16 @@ pub async fn begin(
         _ => None,
     };
     if let (Some(sess), Some(user)) = (&session, served) {
-        let code = code_grant::issue(s, &request, &user.user_id, &sess.sid, sess.auth_time).await?;
+        // The session's methods (`mfa`) carry over to the ID token.
+        let code = code_grant::issue_amr(
+            s,
+            &request,
+            &user.user_id,
+            &sess.sid,
+            sess.auth_time,
+            &sess.amr,
+        )
+        .await?;
         sessions::record_use(s, sess, &client.client_id).await?;
         if prompt_none {
             log(s, "ssa", "Success Silent Auth", &client, Some(&user), ip).await;
@@ -226,13 +235,30 @@ pub async fn password_passed(
     user: &User,
 ) -> CoreResult<String> {
     if crate::mfa::required_for(s, user).await? {
-        tx.step = TransactionStep::MfaOtp {
-            user_id: user.user_id.clone(),
-            connection_id: user.connection_id.clone(),
-            auth_time: s.now(),
+        let (user_id, connection_id, auth_time) =
+            (user.user_id.clone(), user.connection_id.clone(), s.now());
+        let (step, page) = if crate::mfa::must_enrol(user) {
+            (
+                TransactionStep::MfaOtpEnrol {
+                    user_id,
+                    connection_id,
+                    auth_time,
+                },
+                "/u/mfa-otp-enrollment-qr",
+            )
+        } else {
+            (
+                TransactionStep::MfaOtp {
+                    user_id,
+                    connection_id,
+                    auth_time,
+                },
+                "/u/mfa-otp-challenge",
+            )
         };
+        tx.step = step;
         s.store.update_login_transaction(s.tid(), tx).await?;
-        return Ok(format!("/u/mfa-otp-challenge?state={}", tx.id));
+        return Ok(format!("{page}?state={}", tx.id));
     }
     authenticated(s, tx, user).await?;
     Ok(format!("/authorize/resume?state={}", tx.id))
@@ -269,6 +295,12 @@ pub async fn resume(s: &AppState, headers: &HeaderMap, state: Option<&str>) -> C
                 tx.id
             )));
         }
+        TransactionStep::MfaOtpEnrol { .. } => {
+            return Ok(Resume::NotYet(format!(
+                "/u/mfa-otp-enrollment-qr?state={}",
+                tx.id
+            )));
+        }
         TransactionStep::Login => {
             return Ok(Resume::NotYet(format!("/u/login?state={}", tx.id)));
         }
@@ -278,7 +310,7 @@ pub async fn resume(s: &AppState, headers: &HeaderMap, state: Option<&str>) -> C
         return Ok(Resume::Problem(TransactionProblem::Unknown));
     }
     let (session, session_cookie) =
-        sessions::start(s, headers, user_id, connection_id, *auth_time).await?;
+        sessions::start(s, headers, user_id, connection_id, *auth_time, amr).await?;
     let code =
         code_grant::issue_amr(s, &tx.request, user_id, &session.sid, *auth_time, amr).await?;
     sessions::record_use(s, &session, &tx.request.client_id).await?;

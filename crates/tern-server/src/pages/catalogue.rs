@@ -107,6 +107,11 @@ pub enum Msg {
     MfaCodeLabel,
     WrongCode,
     TooManyCodes,
+    EnrolTitle,
+    EnrolText,
+    EnrolSecretLabel,
+    EnrolCodeLabel,
+    EnrolQrLabel,
 }
 
 /// The text of `msg` in `lang`; `{app}` and similar placeholders are
@@ -121,6 +126,13 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
             MfaCodeLabel => "One-time code",
             WrongCode => "That code is not valid. Enter the code your app shows now.",
             TooManyCodes => "Too many wrong codes. Wait fifteen minutes and try again.",
+            EnrolTitle => "Secure your account",
+            EnrolText => {
+                "{app} asks for a second factor. Scan the QR code with an authenticator app (or type the key below), then enter the 6-digit code it shows."
+            }
+            EnrolSecretLabel => "Can't scan? Enter this key in your app:",
+            EnrolCodeLabel => "Code from the app",
+            EnrolQrLabel => "QR code for your authenticator app",
             LoginSubtitle => "Log in to continue to {app}.",
             SignupTitle => "Create your account",
             SignupSubtitle => "Sign up to continue to {app}.",
@@ -210,6 +222,15 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
                 "Ce code n'est pas valide. Saisissez le code que votre application affiche maintenant."
             }
             TooManyCodes => "Trop de codes erronés. Attendez quinze minutes et réessayez.",
+            EnrolTitle => "Sécurisez votre compte",
+            EnrolText => {
+                "{app} demande un second facteur. Scannez le code QR avec une application d'authentification (ou saisissez la clé ci-dessous), puis entrez le code à 6 chiffres qu'elle affiche."
+            }
+            EnrolSecretLabel => {
+                "Impossible de scanner ? Saisissez cette clé dans votre application :"
+            }
+            EnrolCodeLabel => "Code de l'application",
+            EnrolQrLabel => "Code QR pour votre application d'authentification",
             WrongCredentials => "Adresse e-mail ou mot de passe incorrect.",
             Blocked => "Votre compte est bloqué. Contactez l'administrateur de {app}.",
             TooManyAttempts => {

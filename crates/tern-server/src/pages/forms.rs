@@ -116,6 +116,42 @@ pub fn mfa_otp(c: &ScreenContext<'_>, status: StatusCode) -> Page {
     c.page(status, Msg::MfaTitle, content)
 }
 
+/// What the enrolment page shows: the seed as text and as a QR code of
+/// its `otpauth://` URI (an SVG made on the server: no script, no image
+/// request).
+pub struct Enrolment<'a> {
+    /// The seed, Base32, grouped by four for typing.
+    pub secret: &'a str,
+    /// The `otpauth://` URI.
+    pub uri: &'a str,
+    /// The QR code of `uri`, an `<svg>` element.
+    pub qr_svg: &'a str,
+}
+
+/// `/u/mfa-otp-enrollment-qr`: enrol an authenticator app, then its first code.
+pub fn mfa_otp_enrolment(c: &ScreenContext<'_>, status: StatusCode, e: &Enrolment<'_>) -> Page {
+    let l = c.lang;
+    let invalid = c.error.is_some();
+    let content = html! {
+        h1 { (text(l, Msg::EnrolTitle)) }
+        p.sub { (with_app(l, Msg::EnrolText, c.app)) }
+        (alert(c.error))
+        figure.qr role="img" aria-label=(text(l, Msg::EnrolQrLabel)) { (maud::PreEscaped(e.qr_svg)) }
+        p { (text(l, Msg::EnrolSecretLabel)) }
+        p { code #secret { (e.secret) } }
+        form method="post" action={ "/u/mfa-otp-enrollment-qr?state=" (c.state) } {
+            input type="hidden" name="state" value=(c.state);
+            label for="code" { (text(l, Msg::EnrolCodeLabel)) }
+            input #code name="code" type="text" inputmode="numeric" pattern="[0-9]{6}" maxlength="6"
+                autocomplete="one-time-code" required autofocus
+                aria-invalid=(if invalid { "true" } else { "false" })
+                aria-describedby=[invalid.then_some("form-error")];
+            button.primary type="submit" name="action" value="default" { (text(l, Msg::ContinueButton)) }
+        }
+    };
+    c.page(status, Msg::EnrolTitle, content)
+}
+
 /// `/u/signup`.
 pub fn signup(
     c: &ScreenContext<'_>,

@@ -10,6 +10,7 @@
 
 pub mod catalogue;
 pub mod forms;
+pub mod qr;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -110,6 +111,8 @@ a:focus-visible{outline:3px solid var(--primary);outline-offset:2px;border-radiu
 .hint{color:var(--muted);font-size:.85rem;margin:.45rem 0 0}\
 .links{margin-top:1.4rem;text-align:center;font-size:.93rem}\
 .links p{margin:.45rem 0}\
+.qr{margin:0 auto 1rem;width:200px;max-width:100%}.qr svg{display:block;width:100%;height:auto}\
+#secret{display:block;text-align:center;font-size:1.05rem;letter-spacing:.08em;word-break:break-all}\
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}";
 
 /// WCAG relative luminance of an sRGB colour.

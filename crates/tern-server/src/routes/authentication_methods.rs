@@ -20,7 +20,7 @@ fn method(user: &User, index: usize, factor: &Value) -> Option<Value> {
     let mut m = json!({
         "id": format!("{kind}|tern_{index}"),
         "type": kind,
-        "confirmed": true,
+        "confirmed": !tern_core::mfa::is_pending_totp(factor),
         "created_at": user.created_at,
     });
     match kind.as_str() {

@@ -1,6 +1,6 @@
-//! Auth0's MFA API for the password grants: `POST /mfa/challenge` and
-//! `GET /mfa/authenticators`, both on the `mfa_token` of an `mfa_required`
-//! answer (the logic is in `mfa`).
+//! Auth0's MFA API for the password grants: `POST /mfa/challenge`,
+//! `GET /mfa/authenticators` and `POST /mfa/associate`, all on the
+//! `mfa_token` of an `mfa_required` answer (the logic is in `mfa`).
 
 use std::net::SocketAddr;
 
@@ -52,9 +52,17 @@ pub async fn challenge(State(s): State<AppState>, req: Request) -> Response {
         let pending = crate::mfa::read_token(&s, p.require("mfa_token")?, &client.client_id)?;
         let kind = p.require("challenge_type")?;
         let user = crate::mfa::pending_user(&s, &pending).await?;
+        if crate::mfa::must_enrol(&user) {
+            // Nothing to challenge yet: `/mfa/associate` first (the draft
+            // OAuth MFA spec's error, which Auth0 answers too).
+            return Err(OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "association_required",
+                "The user has no authenticator: enrol one with /mfa/associate.",
+            ));
+        }
         // `otp` only: Tern sends no SMS, email or push (Auth0's `oob`).
-        let has_otp = !crate::mfa::authenticators(&user).is_empty();
-        if kind.split_whitespace().any(|k| k == "otp") && has_otp {
+        if kind.split_whitespace().any(|k| k == "otp") {
             return Ok(json!({"challenge_type": "otp"}));
         }
         Err(OAuthError::new(
@@ -111,4 +119,111 @@ pub async fn authenticators(
         Ok(list) => Json(list).into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// `POST /mfa/associate` with the `mfa_token` as bearer token: start the
+/// enrolment of an authenticator app for a user who has none. The answer
+/// carries the seed (once); the mfa-otp grant with the app's first code
+/// confirms it and finishes the login.
+#[utoipa::path(
+    post,
+    path = "/mfa/associate",
+    operation_id = "mfa_associate",
+    tag = "authentication",
+    summary = "Enrol an authenticator app with the mfa_token of an mfa_required answer",
+    request_body(content(
+        (crate::openapi::MfaAssociateRequest = "application/json"),
+        (crate::openapi::MfaAssociateRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "The enrolment, pending until the mfa-otp grant confirms it with a code.", body = crate::openapi::MfaAssociateResponse),
+        (status = 400, description = "A malformed body, or authenticator types other than `otp` (`invalid_request`, `unsupported_challenge_type`).", body = crate::openapi::OAuthErrorBody),
+        (status = 401, description = "No bearer token (`invalid_token`).", body = crate::openapi::OAuthErrorBody),
+        (status = 403, description = "A malformed (`invalid_grant`) or expired (`expired_token`) mfa_token, or the user already has an authenticator (`access_denied`).", body = crate::openapi::OAuthErrorBody),
+        (status = 413, description = "The body is larger than 64 KB (`invalid_request`).", body = crate::openapi::OAuthErrorBody),
+    ),
+    security(("mfaToken" = [])),
+)]
+pub async fn associate(State(s): State<AppState>, req: Request) -> Response {
+    let Some(token) = bearer(req.headers()).map(str::to_string) else {
+        return OAuthError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "Missing bearer token (the mfa_token).",
+        )
+        .into_response();
+    };
+    let result = async {
+        let types = authenticator_types(req).await?;
+        if types.is_empty() || types.iter().any(|t| t != "otp") {
+            return Err(OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_challenge_type",
+                "Tern enrols authenticator apps only: authenticator_types must be [\"otp\"].",
+            ));
+        }
+        let pending = crate::mfa::read_token_any_client(&s, &token)?;
+        let user = crate::mfa::pending_user(&s, &pending).await?;
+        if !crate::mfa::must_enrol(&user) {
+            // Adding a second app needs the first one (Auth0 asks for a
+            // token with the `enroll` scope then; Tern has none).
+            return Err(OAuthError::access_denied("User is already enrolled."));
+        }
+        let seed = crate::mfa::start_enrolment(&s, &user)
+            .await?
+            .ok_or_else(|| OAuthError::invalid_request("The user changed; try again."))?;
+        let account = user
+            .email
+            .as_deref()
+            .or(user.username.as_deref())
+            .unwrap_or(&user.user_id);
+        Ok(json!({
+            "authenticator_type": "otp",
+            "secret": seed,
+            "barcode_uri": crate::mfa::otpauth_uri(&seed, account),
+        }))
+    }
+    .await;
+    let mut resp = match result {
+        Ok(body) => (StatusCode::OK, Json(body)).into_response(),
+        Err(e) => e.into_response(),
+    };
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// `authenticator_types` of an associate body: a JSON array, or repeated
+/// (or space-separated) form values.
+async fn authenticator_types(req: Request) -> Result<Vec<String>, OAuthError> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/json"));
+    let bytes = crate::body::read_limited(req, 64 * 1024)
+        .await
+        .map_err(|_| {
+            OAuthError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                "The request body is larger than 64 KB.",
+            )
+        })?;
+    if is_json {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            authenticator_types: Vec<String>,
+        }
+        let body: Body = serde_json::from_slice(&bytes).map_err(|_| {
+            OAuthError::invalid_request("authenticator_types must be an array of strings.")
+        })?;
+        return Ok(body.authenticator_types);
+    }
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| OAuthError::invalid_request("The body is not UTF-8."))?;
+    Ok(url::form_urlencoded::parse(text.as_bytes())
+        .filter(|(k, _)| k == "authenticator_types" || k == "authenticator_types[]")
+        .flat_map(|(_, v)| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect())
 }

@@ -19,6 +19,7 @@ pub mod clients;
 pub mod connections;
 pub mod dbconnections;
 pub mod exports;
+pub mod guardian;
 pub mod jobs;
 pub mod logout;
 pub mod logs;
@@ -140,6 +141,15 @@ pub fn management_router() -> Router<AppState> {
             "/user-blocks/{id}",
             get(user_blocks::get_by_user).delete(user_blocks::delete_by_user),
         )
+        .route(
+            "/guardian/policies",
+            get(guardian::get_policies).put(guardian::put_policies),
+        )
+        .route("/guardian/factors", get(guardian::get_factors))
+        .route(
+            "/guardian/factors/{name}",
+            axum::routing::put(guardian::put_factor),
+        )
         .route("/logs", get(logs::list))
         .route("/logs/{id}", get(logs::get_one))
         .fallback(management_not_found)
@@ -156,6 +166,7 @@ pub fn public_router() -> Router<AppState> {
         .route("/oauth/token", post(oauth::token))
         .route("/mfa/challenge", post(mfa::challenge))
         .route("/mfa/authenticators", get(mfa::authenticators))
+        .route("/mfa/associate", post(mfa::associate))
         .route("/oauth/revoke", post(oauth::revoke))
         .route("/dbconnections/signup", post(dbconnections::signup))
         .route(
@@ -178,6 +189,10 @@ pub fn public_router() -> Router<AppState> {
         .route(
             "/u/mfa-otp-challenge",
             get(universal_mfa::challenge_page).post(universal_mfa::challenge),
+        )
+        .route(
+            "/u/mfa-otp-enrollment-qr",
+            get(universal_mfa::enrolment_form).post(universal_mfa::enrol),
         )
         .route("/v2/logout", get(logout::v2_logout))
         .route(

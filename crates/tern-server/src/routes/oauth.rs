@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::Value;
 use tern_core::grants::{Grant, GrantDetails};
-use tern_core::model::{Client, LogEvent};
+use tern_core::model::{Client, LogEvent, ResourceServer, User};
 
 use crate::auth::{bearer, verify_bearer};
 use crate::body::read_limited;
@@ -317,22 +317,46 @@ async fn password_grant(
         )?;
         return Err(OAuthError::mfa_required(token));
     }
-    let mut scopes = tokens::granted_scopes(&requested_scope, api.as_ref());
-    refresh::settle_scopes(client, api.as_ref(), &mut scopes);
-    let now = s.now();
-    // offline_access: a grant to hang the refresh token family on.
-    let grant = if refresh::allowed(client, api.as_ref(), &scopes) {
+    let login = Login {
+        user: &user,
+        auth_time: s.now(),
+        amr: &[],
+    };
+    tokens_for_login(s, client, api.as_ref(), &requested_scope, &login).await
+}
+
+/// A finished password login (with or without a second factor).
+struct Login<'a> {
+    user: &'a User,
+    /// When the password was checked.
+    auth_time: i64,
+    /// Methods beyond the password, for the ID token's `amr`.
+    amr: &'a [&'a str],
+}
+
+/// The tokens of a finished password login: access (and ID) token, and
+/// for `offline_access` a grant to hang the refresh token family on.
+async fn tokens_for_login(
+    s: &AppState,
+    client: &Client,
+    api: Option<&ResourceServer>,
+    requested_scope: &[String],
+    login: &Login<'_>,
+) -> Result<Value, OAuthError> {
+    let mut scopes = tokens::granted_scopes(requested_scope, api);
+    refresh::settle_scopes(client, api, &mut scopes);
+    let grant = if refresh::allowed(client, api, &scopes) {
         let g = Grant {
             id: format!("gr_{}", &tern_core::ids::ticket_token()[..24]),
             client_id: client.client_id.clone(),
-            user_id: user.user_id.clone(),
-            created_at: now,
+            user_id: login.user.user_id.clone(),
+            created_at: s.now(),
             revoked_at: None,
             details: GrantDetails {
                 scope: scopes.clone(),
-                audience: api.as_ref().map(|a| a.identifier.clone()),
+                audience: api.map(|a| a.identifier.clone()),
                 sid: None,
-                auth_time: now,
+                auth_time: login.auth_time,
                 revoked_reason: None,
             },
         };
@@ -341,19 +365,20 @@ async fn password_grant(
     } else {
         None
     };
-    let mut body = tokens::user_tokens(
+    let mut body = tokens::user_tokens_amr(
         s,
         &tokens::UserTokens {
             client,
-            user: &user,
-            api: api.as_ref(),
+            user: login.user,
+            api,
             scopes: &scopes,
             gty: "password",
             nonce: None,
-            auth_time: now,
+            auth_time: login.auth_time,
             sid: None,
             grant_id: grant.as_ref().map(|g| g.id.as_str()),
         },
+        login.amr,
     )?;
     if let Some(g) = &grant {
         body["refresh_token"] = serde_json::json!(refresh::issue(s, client, &g.id).await?);
@@ -426,7 +451,13 @@ async fn mfa_otp_grant(
         user: &user,
         ip: &ip,
     };
-    match crate::mfa::verify(s, &attempt, otp, None).await? {
+    // A user without a factor confirms the enrolment /mfa/associate started.
+    let outcome = if crate::mfa::must_enrol(&user) {
+        crate::mfa::confirm_enrolment(s, &attempt, otp).await?
+    } else {
+        crate::mfa::verify(s, &attempt, otp, None).await?
+    };
+    match outcome {
         crate::mfa::OtpOutcome::Accepted => {}
         crate::mfa::OtpOutcome::Wrong => {
             return Err(OAuthError::new(
@@ -444,22 +475,12 @@ async fn mfa_otp_grant(
         }
     }
     let api = tokens::user_audience(s, pending.audience.as_deref()).await?;
-    let scopes = tokens::granted_scopes(&pending.scope, api.as_ref());
-    tokens::user_tokens_amr(
-        s,
-        &tokens::UserTokens {
-            client,
-            user: &user,
-            api: api.as_ref(),
-            scopes: &scopes,
-            gty: "password",
-            nonce: None,
-            auth_time: pending.auth_time,
-            sid: None,
-            grant_id: None,
-        },
-        &["mfa"],
-    )
+    let login = Login {
+        user: &user,
+        auth_time: pending.auth_time,
+        amr: &["mfa"],
+    };
+    tokens_for_login(s, client, api.as_ref(), &pending.scope, &login).await
 }
 
 /// `GET|POST /userinfo`: the profile of the user a token was issued to.

@@ -1,7 +1,10 @@
-//! `/u/mfa-otp-challenge` (Auth0's route name): after the password on
-//! `/u/login`, a user with a TOTP enrolment enters the code of their
-//! authenticator app; the transaction then goes on to `/authorize/resume`
-//! with `amr: ["mfa"]`. Same transaction cookie check as every hosted page.
+//! `/u/mfa-otp-challenge` and `/u/mfa-otp-enrollment-qr` (Auth0's route
+//! names): after the password on `/u/login`, a user with a TOTP enrolment
+//! enters the code of their authenticator app; a user without one, when
+//! the tenant's Guardian policy requires a factor, enrols an app (QR code
+//! and key, drawn on the server) and enters its first code. Either way the
+//! transaction then goes on to `/authorize/resume` with `amr: ["mfa"]`.
+//! Same transaction cookie check as every hosted page.
 
 use std::net::SocketAddr;
 
@@ -19,16 +22,36 @@ use crate::pages::forms;
 use crate::pages::{Look, render};
 use crate::state::AppState;
 
-/// The user waiting for their code, or where the browser should be instead.
-async fn waiting_user(s: &AppState, sc: &Screen) -> Result<User, Response> {
-    let TransactionStep::MfaOtp { user_id, .. } = &sc.tx.step else {
-        // Not at this step: the password first, or already done.
-        let next = match sc.tx.step {
-            TransactionStep::Login => "/u/login",
-            _ => "/authorize/resume",
+/// Which factor step a page serves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// `/u/mfa-otp-challenge`: the code of an enrolled app.
+    Challenge,
+    /// `/u/mfa-otp-enrollment-qr`: enrol an app, then its first code.
+    Enrol,
+}
+
+/// The user waiting at `want`, or where the browser should be instead.
+async fn waiting_user(s: &AppState, sc: &Screen, want: Step) -> Result<User, Response> {
+    let (user_id, at) = match &sc.tx.step {
+        TransactionStep::MfaOtp { user_id, .. } => (user_id, Step::Challenge),
+        TransactionStep::MfaOtpEnrol { user_id, .. } => (user_id, Step::Enrol),
+        other => {
+            // Not at a factor step: the password first, or already done.
+            let next = match other {
+                TransactionStep::Login => "/u/login",
+                _ => "/authorize/resume",
+            };
+            return Err(see_other(&format!("{next}?state={}", sc.tx.id), Vec::new()));
+        }
+    };
+    if at != want {
+        let next = match at {
+            Step::Challenge => "/u/mfa-otp-challenge",
+            Step::Enrol => "/u/mfa-otp-enrollment-qr",
         };
         return Err(see_other(&format!("{next}?state={}", sc.tx.id), Vec::new()));
-    };
+    }
     match s.store.get_user(s.tid(), user_id).await {
         Ok(Some(u)) if !u.blocked => Ok(u),
         _ => Err(page(sc, StatusCode::UNAUTHORIZED, Some(Msg::Blocked))),
@@ -68,7 +91,7 @@ pub async fn challenge_page(
         Ok(sc) => sc,
         Err(page) => return page,
     };
-    match waiting_user(&s, &sc).await {
+    match waiting_user(&s, &sc, Step::Challenge).await {
         Ok(_) => page(&sc, StatusCode::OK, None),
         Err(r) => r,
     }
@@ -111,7 +134,7 @@ pub async fn challenge(
         Ok(sc) => sc,
         Err(page) => return page,
     };
-    let user = match waiting_user(&s, &sc).await {
+    let user = match waiting_user(&s, &sc, Step::Challenge).await {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -122,19 +145,35 @@ pub async fn challenge(
         ip: &ip,
     };
     let code = form.get("code").unwrap_or_default();
-    match crate::mfa::verify(&s, &attempt, code, None).await {
+    let outcome = crate::mfa::verify(&s, &attempt, code, None).await;
+    finish(&s, &mut sc, outcome, |sc, status, msg| {
+        page(sc, status, Some(msg))
+    })
+    .await
+}
+
+/// After a code: the factor passed (on to `/authorize/resume` with
+/// `amr: ["mfa"]`), or the form again with the reason.
+async fn finish(
+    s: &AppState,
+    sc: &mut Screen,
+    outcome: tern_core::CoreResult<OtpOutcome>,
+    again: impl Fn(&Screen, StatusCode, Msg) -> Response,
+) -> Response {
+    match outcome {
         Ok(OtpOutcome::Accepted) => {
-            let TransactionStep::MfaOtp {
+            let (TransactionStep::MfaOtp {
                 user_id,
                 connection_id,
                 auth_time,
-            } = sc.tx.step.clone()
+            }
+            | TransactionStep::MfaOtpEnrol {
+                user_id,
+                connection_id,
+                auth_time,
+            }) = sc.tx.step.clone()
             else {
-                return page(
-                    &sc,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Some(Msg::SomethingWrong),
-                );
+                return again(sc, StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong);
             };
             sc.tx.step = TransactionStep::Authenticated {
                 user_id,
@@ -143,26 +182,165 @@ pub async fn challenge(
                 amr: vec!["mfa".into()],
             };
             if let Err(e) = s.store.update_login_transaction(s.tid(), &sc.tx).await {
-                tracing::error!(error = %e, "u/mfa-otp-challenge: storage error");
-                return page(
-                    &sc,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Some(Msg::SomethingWrong),
-                );
+                tracing::error!(error = %e, "hosted MFA: storage error");
+                return again(sc, StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong);
             }
             see_other(&format!("/authorize/resume?state={}", sc.tx.id), Vec::new())
         }
-        Ok(OtpOutcome::Wrong) => page(&sc, StatusCode::BAD_REQUEST, Some(Msg::WrongCode)),
+        Ok(OtpOutcome::Wrong) => again(sc, StatusCode::BAD_REQUEST, Msg::WrongCode),
         Ok(OtpOutcome::TooManyAttempts) => {
-            page(&sc, StatusCode::TOO_MANY_REQUESTS, Some(Msg::TooManyCodes))
+            again(sc, StatusCode::TOO_MANY_REQUESTS, Msg::TooManyCodes)
         }
         Err(e) => {
-            tracing::error!(error = %e, "u/mfa-otp-challenge: storage error");
-            page(
-                &sc,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Some(Msg::SomethingWrong),
-            )
+            tracing::error!(error = %e, "hosted MFA: storage error");
+            again(sc, StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong)
         }
     }
+}
+
+/// The enrolment page for `user`: the pending seed (started now when there
+/// is none, e.g. after an enrolment was confirmed in another tab and then
+/// removed), as text and QR code.
+async fn enrolment_page(
+    s: &AppState,
+    sc: &Screen,
+    user: &User,
+    status: StatusCode,
+    error: Option<Msg>,
+) -> Response {
+    let seed = match crate::mfa::pending_seed(&s.secrets, s.tid(), user) {
+        Some(seed) => Some(seed),
+        None => crate::mfa::start_enrolment(s, user).await.ok().flatten(),
+    };
+    let Some(seed) = seed else {
+        return page(
+            sc,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Some(Msg::SomethingWrong),
+        );
+    };
+    let account = user
+        .email
+        .as_deref()
+        .or(user.username.as_deref())
+        .unwrap_or(&user.user_id);
+    let uri = crate::mfa::otpauth_uri(&seed, account);
+    let qr = crate::pages::qr::svg(&uri).unwrap_or_default();
+    let grouped = seed
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let message = error.map(|m| sc.say(m));
+    render(
+        &sc.look,
+        forms::mfa_otp_enrolment(
+            &sc.context(message.as_deref()),
+            status,
+            &forms::Enrolment {
+                secret: &grouped,
+                uri: &uri,
+                qr_svg: &qr,
+            },
+        ),
+    )
+}
+
+/// `GET /u/mfa-otp-enrollment-qr?state=…`.
+#[utoipa::path(
+    get,
+    path = "/u/mfa-otp-enrollment-qr",
+    operation_id = "mfa_otp_enrollment_page",
+    tag = "hosted pages",
+    summary = "The hosted page enrolling an authenticator app (QR code and key)",
+    params(crate::openapi::StateParam),
+    responses(
+        (status = 200, description = "The QR code, the key as text and the form for the first code.", content_type = "text/html", body = String),
+        (status = 302, description = "No transaction: to the tenant's `default_redirection_uri`, when set.", headers(("Location" = String, description = "Where to go."))),
+        (status = 303, description = "The transaction is not at this step: to `/u/login`, `/u/mfa-otp-challenge` or `/authorize/resume`.", headers(("Location" = String, description = "Where to go."))),
+        (status = 400, description = "No such transaction, or it expired.", content_type = "text/html", body = String),
+        (status = 403, description = "The browser does not hold the transaction's cookie.", content_type = "text/html", body = String),
+    ),
+)]
+pub async fn enrolment_form(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    q: PageQuery,
+) -> Response {
+    let sc = match screen(&s, &headers, q.get("state")).await {
+        Ok(sc) => sc,
+        Err(page) => return page,
+    };
+    match waiting_user(&s, &sc, Step::Enrol).await {
+        Ok(user) => enrolment_page(&s, &sc, &user, StatusCode::OK, None).await,
+        Err(r) => r,
+    }
+}
+
+/// `POST /u/mfa-otp-enrollment-qr?state=…`: the first code of the new
+/// app; when right the enrolment is stored (sealed) and the login goes on.
+#[utoipa::path(
+    post,
+    path = "/u/mfa-otp-enrollment-qr",
+    operation_id = "mfa_otp_enrollment",
+    tag = "hosted pages",
+    summary = "Confirm the enrolment of an authenticator app with its first code",
+    params(crate::openapi::StateParam),
+    request_body(content = crate::openapi::MfaOtpForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 302, description = "No transaction: to the tenant's `default_redirection_uri`, when set.", headers(("Location" = String, description = "Where to go."))),
+        (status = 303, description = "Enrolled: on to `/authorize/resume?state=…`.", headers(("Location" = String, description = "The resume URL."))),
+        (status = 400, description = "A wrong code: the page again, same key; or no such transaction.", content_type = "text/html", body = String),
+        (status = 403, description = "The browser does not hold the transaction's cookie.", content_type = "text/html", body = String),
+        (status = 429, description = "Too many wrong codes lately: the page with the reason.", content_type = "text/html", body = String),
+    ),
+)]
+pub async fn enrol(
+    State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    q: PageQuery,
+    req: Request,
+) -> Response {
+    let query_state = q.get("state").map(str::to_string);
+    let (headers, form) = match read_form(req).await {
+        Ok(v) => v,
+        Err(msg) => {
+            let look = Look::load(&s).await;
+            return error_page(&look, Lang::En, StatusCode::BAD_REQUEST, msg);
+        }
+    };
+    let state = form.get("state").map(str::to_string).or(query_state);
+    let mut sc = match screen(&s, &headers, state.as_deref()).await {
+        Ok(sc) => sc,
+        Err(page) => return page,
+    };
+    let user = match waiting_user(&s, &sc, Step::Enrol).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let ip = peer.ip().to_string();
+    let attempt = Attempt {
+        client: &sc.client,
+        user: &user,
+        ip: &ip,
+    };
+    let code = form.get("code").unwrap_or_default();
+    let outcome = crate::mfa::confirm_enrolment(&s, &attempt, code).await;
+    if !matches!(outcome, Ok(OtpOutcome::Accepted)) {
+        // The page again, with the same key (still pending).
+        let (status, msg) = match outcome {
+            Ok(OtpOutcome::TooManyAttempts) => (StatusCode::TOO_MANY_REQUESTS, Msg::TooManyCodes),
+            Ok(_) => (StatusCode::BAD_REQUEST, Msg::WrongCode),
+            Err(e) => {
+                tracing::error!(error = %e, "u/mfa-otp-enrollment-qr: storage error");
+                (StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong)
+            }
+        };
+        return enrolment_page(&s, &sc, &user, status, Some(msg)).await;
+    }
+    finish(&s, &mut sc, outcome, |sc, status, msg| {
+        page(sc, status, Some(msg))
+    })
+    .await
 }

@@ -24,6 +24,7 @@ fn decode(row: &AnyRow) -> CoreResult<Session> {
         expires_at: row.try_get("expires_at").map_err(storage)?,
         idle_expires_at: row.try_get("idle_expires_at").map_err(storage)?,
         clients: body.clients,
+        amr: body.amr,
     })
 }
 
@@ -54,6 +55,7 @@ impl SessionStore for SqlStore {
             auth_time: s.auth_time,
             created_at: s.created_at,
             clients: s.clients.clone(),
+            amr: s.amr.clone(),
         };
         sqlx::query(
             "INSERT INTO sessions (tenant_id, id_hash, sid, user_id, expires_at, idle_expires_at, body) \
@@ -99,6 +101,7 @@ impl SessionStore for SqlStore {
             auth_time: s.auth_time,
             created_at: s.created_at,
             clients,
+            amr: s.amr,
         };
         // The idle expiry never passes the absolute one; a concurrent touch
         // may drop the other's client from the list, which only matters for
