@@ -45,6 +45,7 @@ pub mod reset;
 pub mod routes;
 pub mod secrets;
 pub mod sessions;
+pub mod signup;
 pub mod state;
 pub mod tls;
 pub mod tokens;

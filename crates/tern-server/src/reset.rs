@@ -12,8 +12,13 @@ use crate::client_secret::hash_secret;
 use crate::lazy::{self, LegacyLookup, ResetMigration};
 use crate::state::AppState;
 
-/// The path of the reset page.
+/// The path of the classic reset page (links of the Management API's
+/// tickets and of `/dbconnections/change_password`).
 pub const RESET_PATH: &str = "/lo/reset";
+
+/// The path of the Universal Login reset page (links mailed from
+/// `/u/reset-password/request`); the same page under Auth0's new route.
+pub const HOSTED_RESET_PATH: &str = "/u/reset-password";
 
 /// SHA-256 of a ticket token, hex: what the store keeps and looks up.
 pub fn token_hash(token: &str) -> String {
@@ -30,6 +35,17 @@ pub async fn issue_ticket(
     user: &User,
     ttl_secs: i64,
     options: TicketOptions,
+) -> CoreResult<String> {
+    issue_ticket_at(s, user, ttl_secs, options, RESET_PATH).await
+}
+
+/// [`issue_ticket`], with a link to the reset page at `page`.
+pub async fn issue_ticket_at(
+    s: &AppState,
+    user: &User,
+    ttl_secs: i64,
+    options: TicketOptions,
+    page: &str,
 ) -> CoreResult<String> {
     let token = ids::ticket_token();
     let ticket = PasswordTicket {
@@ -52,7 +68,7 @@ pub async fn issue_ticket(
             "The user does not exist.",
         ));
     }
-    Ok(format!("{}{RESET_PATH}?ticket={token}", s.public_url))
+    Ok(format!("{}{page}?ticket={token}", s.public_url))
 }
 
 /// What a change-password request came to. The caller answers the same in
@@ -87,11 +103,13 @@ pub enum ResetRequest {
 }
 
 /// Find the user of `email` on `connection` (migrating them from the legacy
-/// store when the connection asks `get_user`), then mail a reset link.
+/// store when the connection asks `get_user`), then mail a link to the
+/// reset page at `page`.
 pub async fn request_reset(
     s: &AppState,
     connection: &Connection,
     email: &str,
+    page: &str,
 ) -> CoreResult<ResetRequest> {
     let local = s
         .store
@@ -127,7 +145,7 @@ pub async fn request_reset(
         return Ok(ResetRequest::Throttled(Box::new(user)));
     }
     let ttl = tern_core::tickets::DEFAULT_TTL_SECS;
-    let link = issue_ticket(s, &user, ttl, TicketOptions::default()).await?;
+    let link = issue_ticket_at(s, &user, ttl, TicketOptions::default(), page).await?;
     let mail = reset_mail(email, &link, ttl);
     Ok(match s.mailer.send(s.tid(), &mail).await {
         Ok(()) => ResetRequest::Sent {
@@ -141,6 +159,33 @@ pub async fn request_reset(
     })
 }
 
+/// Start a reset request whose answer does not wait for it: the work (a
+/// legacy `get_user`, an SMTP conversation) runs in the background, so its
+/// duration cannot tell whether the user exists. A bounded number run at
+/// once; past that, the caller waits (backpressure). Used by
+/// `/dbconnections/change_password` and `/u/reset-password/request`.
+pub async fn dispatch_reset_request(
+    s: &AppState,
+    connection: Connection,
+    client: Client,
+    email: String,
+    page: &'static str,
+) {
+    let work = {
+        let s = s.clone();
+        async move { handle_reset_request(&s, &connection, &client, &email, page).await }
+    };
+    match s.reset_workers.clone().try_acquire_owned() {
+        Ok(permit) => {
+            tokio::spawn(async move {
+                work.await;
+                drop(permit);
+            });
+        }
+        Err(_) => work.await,
+    }
+}
+
 /// Run a change-password request and log its outcome (`scpr`, `fcpr`, or
 /// `fn` when the mail could not be sent). Never fails: the caller has
 /// answered already.
@@ -149,8 +194,9 @@ pub async fn handle_reset_request(
     connection: &Connection,
     client: &Client,
     email: &str,
+    page: &str,
 ) {
-    let (kind, description, user_id) = match request_reset(s, connection, email).await {
+    let (kind, description, user_id) = match request_reset(s, connection, email, page).await {
         Ok(ResetRequest::Sent { user, migrated }) => (
             "scpr",
             if migrated {

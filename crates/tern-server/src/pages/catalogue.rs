@@ -102,6 +102,7 @@ pub enum Msg {
     RedirectingText,
     ShowPassword,
     PasswordHint,
+    WeakPassword,
     MfaTitle,
     MfaText,
     MfaCodeLabel,
@@ -194,6 +195,7 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
             RedirectingText => "Signing you in…",
             ShowPassword => "Show password",
             PasswordHint => "Password requirements:",
+            WeakPassword => "This password is too weak for this application.",
         },
         Lang::Fr => match msg {
             LoginTitle => "Bienvenue",
@@ -278,6 +280,7 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
             RedirectingText => "Connexion en cours…",
             ShowPassword => "Afficher le mot de passe",
             PasswordHint => "Exigences du mot de passe :",
+            WeakPassword => "Ce mot de passe est trop faible pour cette application.",
         },
     }
 }

@@ -14,15 +14,12 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tern_core::model::{LogEvent, UserSource};
-use tern_core::store::InsertOutcome;
 use tern_core::user_profile::{ProfileFields, ProfileRequest, is_valid_email};
-use tern_core::{password_policy, users};
 
 use crate::body::read_limited;
 use crate::error::OAuthError;
-use crate::lazy::LegacyLookup;
-use crate::reset::handle_reset_request;
+use crate::reset::dispatch_reset_request;
+use crate::signup::SignupFailure;
 use crate::state::AppState;
 
 const FIELDS: &[&str] = &[
@@ -128,17 +125,8 @@ pub async fn signup(
         request_error("invalid_request", "Missing required parameter: connection")
     })?;
     let (client, connection) = client_and_connection(&s, &client_id, &name).await?;
-    if connection
-        .options
-        .get("disable_signup")
-        .and_then(Value::as_bool)
-        == Some(true)
-    {
-        return Err(OAuthError::new(
-            StatusCode::FORBIDDEN,
-            "operation_not_allowed",
-            "Public signup is disabled.",
-        ));
+    if !crate::signup::allowed(&connection) {
+        return Err(disabled());
     }
     crate::ip_throttling::before_signup(&s, &ip.to_string()).await?;
     // Signup metadata: at most 10 string fields of at most 500 characters (Auth0's rule).
@@ -159,95 +147,37 @@ pub async fn signup(
     if let Some(o) = profile.as_object_mut() {
         o.remove("client_id");
     }
-    let mut f = ProfileFields::from_json(&profile, ProfileRequest::Create)
+    let f = ProfileFields::from_json(&profile, ProfileRequest::Create)
         .map_err(|e| request_error("invalid_signup", e.to_string()))?;
-    let email = f
-        .email
-        .clone()
-        .ok_or_else(|| request_error("invalid_request", "Missing required parameter: email"))?;
-    let password = f
-        .password
-        .take()
-        .ok_or_else(|| request_error("invalid_request", "Missing required parameter: password"))?;
-    let policy = connection
-        .options
-        .get("passwordPolicy")
-        .and_then(Value::as_str);
-    password_policy::check(policy, &password).map_err(|m| request_error("invalid_password", m))?;
-
-    let exists = || request_error("invalid_signup", "The user already exists");
-    if s.store
-        .get_user_by_email(s.tid(), &connection.id, &email)
-        .await?
-        .is_some()
-    {
-        return Err(exists());
-    }
-    match crate::lazy::get_user(&s, &connection, &email).await {
-        // An unusable profile still says the legacy store has someone there.
-        Ok(LegacyLookup::Found(_) | LegacyLookup::Unusable(_)) => {
-            let mut ev = LogEvent::new("fs", "Signup refused: the user exists in the legacy store");
-            ev.user_name = Some(email.clone());
-            ev.connection = Some(connection.name.clone());
-            s.log(ev).await;
-            return Err(exists());
-        }
-        Ok(LegacyLookup::NotFound) => {}
-        Err(e) => {
-            let mut ev = LogEvent::new(
-                "fs",
-                format!("Signup failed: the legacy store could not be asked: {e}"),
-            );
-            ev.user_name = Some(email.clone());
-            s.log(ev).await;
-            return Err(OAuthError::new(
+    let user = crate::signup::sign_up(&s, &client, &connection, f)
+        .await
+        .map_err(|e| match e {
+            SignupFailure::Disabled => disabled(),
+            SignupFailure::MissingEmail => {
+                request_error("invalid_request", "Missing required parameter: email")
+            }
+            SignupFailure::MissingPassword => {
+                request_error("invalid_request", "Missing required parameter: password")
+            }
+            SignupFailure::WeakPassword(m) => request_error("invalid_password", m),
+            SignupFailure::Exists => request_error("invalid_signup", "The user already exists"),
+            SignupFailure::LegacyUnavailable => OAuthError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
                 "The legacy user store could not be reached; try again later.",
-            ));
-        }
-    }
-    f.user_id = None;
-    let user = if crate::legacy_ops::authoritative(&s, &connection) {
-        // Import mode off: the legacy store creates the user (get_user,
-        // create, login); Tern keeps the profile only.
-        match crate::legacy_ops::create_user(
-            &s,
-            &connection,
-            f,
-            &password,
-            Some(&client.client_id),
-            UserSource::Signup,
-        )
-        .await
-        {
-            Ok(user) => user,
-            Err(e) => {
-                let mut ev = LogEvent::new("fs", format!("Signup failed in the legacy store: {e}"));
-                ev.user_name = Some(email.clone());
-                ev.connection = Some(connection.name.clone());
-                s.log(ev).await;
-                return Err(e.to_oauth("invalid_signup"));
-            }
-        }
-    } else {
-        let state = s.clone();
-        let credential = tokio::task::spawn_blocking(move || state.policy.hash(&password))
-            .await
-            .map_err(|_| OAuthError::server_error())?;
-        let user = users::new_user(f, &connection, Some(credential), UserSource::Signup);
-        if s.store.insert_user(s.tid(), &user).await? == InsertOutcome::Duplicate {
-            return Err(exists());
-        }
-        user
-    };
-    let mut ev = LogEvent::new("ss", "Success Signup");
-    ev.client_id = Some(client.client_id);
-    ev.user_id = Some(user.user_id.clone());
-    ev.user_name = user.email.clone();
-    ev.connection = Some(connection.name.clone());
-    s.log(ev).await;
+            ),
+            SignupFailure::Legacy(e) => e.to_oauth("invalid_signup"),
+            SignupFailure::Store(e) => e.into(),
+        })?;
     Ok(Json(json!({"_id": user.local_id(), "email": user.email, "email_verified": user.email_verified, "username": user.username})).into_response())
+}
+
+fn disabled() -> OAuthError {
+    OAuthError::new(
+        StatusCode::FORBIDDEN,
+        "operation_not_allowed",
+        "Public signup is disabled.",
+    )
 }
 
 /// Auth0's answer to every accepted change-password request.
@@ -317,22 +247,7 @@ pub async fn change_password(
     }
     let (client, connection) = client_and_connection(&s, &client_id, &name).await?;
 
-    // The work happens after the answer: its duration (a legacy script, an
-    // SMTP conversation) must not tell whether the user exists. A bounded
-    // number run in the background; past that, the caller waits (backpressure).
-    let work = {
-        let s = s.clone();
-        async move { handle_reset_request(&s, &connection, &client, &email).await }
-    };
-    match s.reset_workers.clone().try_acquire_owned() {
-        Ok(permit) => {
-            tokio::spawn(async move {
-                work.await;
-                drop(permit);
-            });
-        }
-        Err(_) => work.await,
-    }
+    dispatch_reset_request(&s, connection, client, email, crate::reset::RESET_PATH).await;
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,

@@ -34,6 +34,7 @@ pub mod tickets;
 pub mod unblock_page;
 pub mod universal_login;
 pub mod universal_mfa;
+pub mod universal_signup;
 pub mod user_blocks;
 pub mod users;
 pub mod wellknown;
@@ -193,6 +194,18 @@ pub fn public_router() -> Router<AppState> {
         .route(
             "/u/mfa-otp-enrollment-qr",
             get(universal_mfa::enrolment_form).post(universal_mfa::enrol),
+        )
+        .route(
+            "/u/signup",
+            get(universal_signup::signup_page).post(universal_signup::signup),
+        )
+        .route(
+            "/u/reset-password/request",
+            get(universal_signup::reset_request_page).post(universal_signup::reset_request),
+        )
+        .route(
+            "/u/reset-password",
+            get(universal_signup::reset_page).post(universal_signup::reset),
         )
         .route("/v2/logout", get(logout::v2_logout))
         .route(

@@ -1,5 +1,6 @@
-//! `/lo/reset`: the page a reset link opens, where a ticket sets a new
-//! password (Auth0's classic path).
+//! `/lo/reset` and `/u/reset-password`: the page a reset link opens, where a
+//! ticket sets a new password (Auth0's classic path and its Universal Login
+//! route: the same page, its form posting back to the path it came from).
 //!
 //! No cookie and no script: the ticket in the link is the secret, and the
 //! form posts it back, so a page elsewhere cannot forge a reset (it does not
@@ -149,6 +150,7 @@ fn result_origin(ticket: &PasswordTicket) -> Option<String> {
 /// The form, with an error from the previous attempt if any.
 fn form(
     status: StatusCode,
+    action: &str,
     token: &str,
     ticket: &PasswordTicket,
     user: &User,
@@ -164,7 +166,7 @@ fn form(
         .unwrap_or_default();
     let content = format!(
         "<p>Choose a new password for <strong>{email}</strong>.</p>\n{error}\
-         <form method=\"post\" action=\"reset\">\n\
+         <form method=\"post\" action=\"{action}\">\n\
          <input type=\"hidden\" name=\"ticket\" value=\"{token}\">\n\
          <input type=\"text\" name=\"email\" value=\"{email}\" autocomplete=\"username\" readonly hidden>\n\
          <label for=\"newPassword\">New password</label>\n\
@@ -173,6 +175,7 @@ fn form(
          <input id=\"confirmNewPassword\" name=\"confirmNewPassword\" type=\"password\" autocomplete=\"new-password\" required maxlength=\"{MAX_PASSWORD_CHARS}\">\n\
          {hint}<button type=\"submit\">Set the new password</button>\n</form>",
         token = escape(token),
+        action = form_action(action),
     );
     page(
         status,
@@ -180,6 +183,15 @@ fn form(
         &content,
         result_origin(ticket).as_deref(),
     )
+}
+
+/// Where the form posts: back to the page's own path (one of the two).
+fn form_action(path: &str) -> &'static str {
+    if path == crate::reset::HOSTED_RESET_PATH {
+        crate::reset::HOSTED_RESET_PATH
+    } else {
+        crate::reset::RESET_PATH
+    }
 }
 
 fn policy_of(connection: &Connection) -> Option<&str> {
@@ -275,6 +287,7 @@ async fn log(s: &AppState, kind: &str, ticket: &PasswordTicket, user: Option<&Us
 )]
 pub async fn show(
     State(s): State<AppState>,
+    uri: axum::http::Uri,
     q: Result<QueryMap, crate::error::ApiError>,
 ) -> Response {
     let Some(token) = q
@@ -293,6 +306,7 @@ pub async fn show(
     match load(&s, &token).await {
         Ok(c) => form(
             StatusCode::OK,
+            uri.path(),
             &token,
             &c.ticket,
             &c.user,
@@ -321,6 +335,7 @@ pub async fn show(
     ),
 )]
 pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
+    let path = req.uri().path().to_string();
     let bad_form = |m: &str| message_page(StatusCode::BAD_REQUEST, "Invalid request", m);
     let is_form = req
         .headers()
@@ -360,6 +375,7 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
     let again = |m: &str| {
         form(
             StatusCode::BAD_REQUEST,
+            &path,
             token,
             &c.ticket,
             &c.user,

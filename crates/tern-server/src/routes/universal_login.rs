@@ -79,7 +79,7 @@ impl Screen {
             state: &self.tx.id,
             app: &self.client.name,
             error,
-            signup_allowed: signup_allowed(&self.connection),
+            signup_allowed: crate::signup::allowed(&self.connection),
             usernames: self
                 .connection
                 .options
@@ -94,14 +94,6 @@ impl Screen {
     pub fn say(&self, msg: Msg) -> String {
         text(self.lang, msg).replace("{app}", &self.client.name)
     }
-}
-
-/// Whether the connection takes sign-ups.
-pub fn signup_allowed(c: &Connection) -> bool {
-    c.options
-        .get("disable_signup")
-        .and_then(serde_json::Value::as_bool)
-        != Some(true)
 }
 
 /// The transaction `state` names with its client and connection, or the

@@ -1,0 +1,317 @@
+//! The hosted signup and password-reset pages of Universal Login:
+//! `/u/signup`, `/u/reset-password/request` and `/u/reset-password`.
+//!
+//! Signup and the reset request work inside an `/authorize` transaction
+//! (`?state=`, its cookie checked as on `/u/login`, so a form posted from
+//! another site is refused) and call the same services as
+//! `/dbconnections/signup` and `/dbconnections/change_password`
+//! (`crate::signup`, `crate::reset`), legacy `get_user` included. The reset
+//! page itself is the ticket page of `/lo/reset` under Auth0's route: the
+//! ticket in the mailed link is its secret.
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+use tern_core::user_profile::{ProfileFields, ProfileRequest, is_valid_email};
+
+use super::authorize::{PageQuery, error_page, see_other};
+use super::universal_login::{Screen, read_form, screen};
+use crate::authorize;
+use crate::body::QueryMap;
+use crate::pages::catalogue::{Lang, Msg};
+use crate::pages::{Look, forms, render};
+use crate::signup::{self, SignupFailure};
+use crate::state::AppState;
+
+/// The connection's password requirements, for the signup form's hint.
+fn hint(sc: &Screen) -> Option<&'static str> {
+    tern_core::password_policy::requirements(signup::policy(&sc.connection))
+}
+
+/// `GET /u/signup?state=…`.
+#[utoipa::path(
+    get,
+    path = "/u/signup",
+    operation_id = "signup_page",
+    tag = "hosted pages",
+    summary = "The hosted signup page",
+    params(crate::openapi::StateParam),
+    responses(
+        (status = 200, description = "The signup form.", content_type = "text/html", body = String),
+        (status = 302, description = "No transaction: to the tenant's `default_redirection_uri`, when set.", headers(("Location" = String, description = "Where to go."))),
+        (status = 400, description = "No such transaction, or it expired.", content_type = "text/html", body = String),
+        (status = 403, description = "Sign-ups are disabled for the connection, or the browser does not hold the transaction's cookie.", content_type = "text/html", body = String),
+    ),
+)]
+pub async fn signup_page(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    q: PageQuery,
+) -> Response {
+    let sc = match screen(&s, &headers, q.get("state")).await {
+        Ok(sc) => sc,
+        Err(page) => return page,
+    };
+    if !signup::allowed(&sc.connection) {
+        return disabled(&sc);
+    }
+    let email = sc.tx.request.login_hint.clone().unwrap_or_default();
+    render(
+        &sc.look,
+        forms::signup(&sc.context(None), StatusCode::OK, &email, "", hint(&sc)),
+    )
+}
+
+fn disabled(sc: &Screen) -> Response {
+    error_page(
+        &sc.look,
+        sc.lang,
+        StatusCode::FORBIDDEN,
+        &sc.say(Msg::SignupDisabled),
+    )
+}
+
+/// `POST /u/signup?state=…`: create the account (through the signup
+/// service), then sign the user in: on to `/authorize/resume`.
+#[utoipa::path(
+    post,
+    path = "/u/signup",
+    operation_id = "signup",
+    tag = "hosted pages",
+    summary = "Sign up on the hosted signup page",
+    params(crate::openapi::StateParam),
+    request_body(content = crate::openapi::SignupForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed up and in: on to `/authorize/resume?state=…`.", headers(("Location" = String, description = "The resume URL."))),
+        (status = 302, description = "No transaction: to the tenant's `default_redirection_uri`, when set (as the form's GET does).", headers(("Location" = String, description = "Where to go."))),
+        (status = 400, description = "A malformed form, an invalid email, a password the connection's policy refuses, or a user who exists (here or in the legacy store): the form again, with the reason; or no such transaction.", content_type = "text/html", body = String),
+        (status = 403, description = "Sign-ups are disabled, or the browser does not hold the transaction's cookie (a forged or replayed form).", content_type = "text/html", body = String),
+        (status = 503, description = "The legacy user store could not be asked: the form again.", content_type = "text/html", body = String),
+    ),
+)]
+pub async fn signup(State(s): State<AppState>, q: PageQuery, req: Request) -> Response {
+    let query_state = q.get("state").map(str::to_string);
+    let (headers, form) = match read_form(req).await {
+        Ok(v) => v,
+        Err(msg) => {
+            let look = Look::load(&s).await;
+            return error_page(&look, Lang::En, StatusCode::BAD_REQUEST, msg);
+        }
+    };
+    let state = form.get("state").map(str::to_string).or(query_state);
+    let mut sc = match screen(&s, &headers, state.as_deref()).await {
+        Ok(sc) => sc,
+        Err(page) => return page,
+    };
+    if !signup::allowed(&sc.connection) {
+        return disabled(&sc);
+    }
+    let email = form.get("email").unwrap_or_default().trim().to_lowercase();
+    let username = form.get("username").unwrap_or_default().trim().to_string();
+    let password = form.get("password").unwrap_or_default();
+    let again = |sc: &Screen, status: StatusCode, msg: Msg| {
+        let message = sc.say(msg);
+        render(
+            &sc.look,
+            forms::signup(
+                &sc.context(Some(&message)),
+                status,
+                &email,
+                &username,
+                hint(sc),
+            ),
+        )
+    };
+    if email.is_empty() {
+        return again(&sc, StatusCode::BAD_REQUEST, Msg::EnterEmail);
+    }
+    if !is_valid_email(&email) {
+        return again(&sc, StatusCode::BAD_REQUEST, Msg::InvalidEmail);
+    }
+    if password.is_empty() {
+        return again(&sc, StatusCode::BAD_REQUEST, Msg::EnterPassword);
+    }
+    let mut profile = json!({
+        "email": email,
+        "password": password,
+        "connection": sc.connection.name,
+    });
+    if !username.is_empty() {
+        profile["username"] = json!(username);
+    }
+    let Ok(fields) = ProfileFields::from_json(&profile, ProfileRequest::Create) else {
+        return again(&sc, StatusCode::BAD_REQUEST, Msg::InvalidEmail);
+    };
+    let user = match signup::sign_up(&s, &sc.client, &sc.connection, fields).await {
+        Ok(user) => user,
+        Err(SignupFailure::Disabled) => return disabled(&sc),
+        Err(SignupFailure::MissingEmail) => {
+            return again(&sc, StatusCode::BAD_REQUEST, Msg::EnterEmail);
+        }
+        Err(SignupFailure::MissingPassword) => {
+            return again(&sc, StatusCode::BAD_REQUEST, Msg::EnterPassword);
+        }
+        Err(SignupFailure::WeakPassword(_)) => {
+            return again(&sc, StatusCode::BAD_REQUEST, Msg::WeakPassword);
+        }
+        Err(SignupFailure::Exists) => return again(&sc, StatusCode::BAD_REQUEST, Msg::UserExists),
+        Err(SignupFailure::LegacyUnavailable | SignupFailure::Legacy(_)) => {
+            return again(&sc, StatusCode::SERVICE_UNAVAILABLE, Msg::TryLater);
+        }
+        Err(SignupFailure::Store(e)) => {
+            tracing::error!(error = %e, "u/signup: storage error");
+            return again(&sc, StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong);
+        }
+    };
+    match authorize::password_passed(&s, &mut sc.tx, &user).await {
+        Ok(next) => see_other(&next, Vec::new()),
+        Err(e) => {
+            tracing::error!(error = %e, "u/signup: storage error");
+            again(&sc, StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong)
+        }
+    }
+}
+
+/// `GET /u/reset-password/request?state=…`.
+#[utoipa::path(
+    get,
+    path = "/u/reset-password/request",
+    operation_id = "reset_request_page",
+    tag = "hosted pages",
+    summary = "The hosted 'forgot your password' page",
+    params(crate::openapi::StateParam),
+    responses(
+        (status = 200, description = "The form asking for the email address.", content_type = "text/html", body = String),
+        (status = 302, description = "No transaction: to the tenant's `default_redirection_uri`, when set.", headers(("Location" = String, description = "Where to go."))),
+        (status = 400, description = "No such transaction, or it expired.", content_type = "text/html", body = String),
+        (status = 403, description = "The browser does not hold the transaction's cookie.", content_type = "text/html", body = String),
+    ),
+)]
+pub async fn reset_request_page(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    q: PageQuery,
+) -> Response {
+    match screen(&s, &headers, q.get("state")).await {
+        Ok(sc) => {
+            let email = sc.tx.request.login_hint.clone().unwrap_or_default();
+            render(
+                &sc.look,
+                forms::reset_request(&sc.context(None), StatusCode::OK, &email, false),
+            )
+        }
+        Err(page) => page,
+    }
+}
+
+/// `POST /u/reset-password/request?state=…`: mail a link to
+/// `/u/reset-password` (the change-password service, legacy `get_user`
+/// and the per-user mail throttle included). The page says the same
+/// whether or not the user exists, and does not wait for the lookup.
+#[utoipa::path(
+    post,
+    path = "/u/reset-password/request",
+    operation_id = "reset_request",
+    tag = "hosted pages",
+    summary = "Ask for a password reset link on the hosted page",
+    params(crate::openapi::StateParam),
+    request_body(content = crate::openapi::ResetRequestForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Accepted: a link is mailed if the user exists (the same page either way).", content_type = "text/html", body = String),
+        (status = 302, description = "No transaction: to the tenant's `default_redirection_uri`, when set.", headers(("Location" = String, description = "Where to go."))),
+        (status = 400, description = "A malformed form or an invalid email: the form again, with the reason; or no such transaction.", content_type = "text/html", body = String),
+        (status = 403, description = "The browser does not hold the transaction's cookie (a forged form): nothing is mailed.", content_type = "text/html", body = String),
+    ),
+)]
+pub async fn reset_request(State(s): State<AppState>, q: PageQuery, req: Request) -> Response {
+    let query_state = q.get("state").map(str::to_string);
+    let (headers, form) = match read_form(req).await {
+        Ok(v) => v,
+        Err(msg) => {
+            let look = Look::load(&s).await;
+            return error_page(&look, Lang::En, StatusCode::BAD_REQUEST, msg);
+        }
+    };
+    let state = form.get("state").map(str::to_string).or(query_state);
+    let sc = match screen(&s, &headers, state.as_deref()).await {
+        Ok(sc) => sc,
+        Err(page) => return page,
+    };
+    let email = form.get("email").unwrap_or_default().trim().to_lowercase();
+    if !is_valid_email(&email) {
+        let message = sc.say(if email.is_empty() {
+            Msg::EnterEmail
+        } else {
+            Msg::InvalidEmail
+        });
+        return render(
+            &sc.look,
+            forms::reset_request(
+                &sc.context(Some(&message)),
+                StatusCode::BAD_REQUEST,
+                &email,
+                false,
+            ),
+        );
+    }
+    crate::reset::dispatch_reset_request(
+        &s,
+        sc.connection.clone(),
+        sc.client.clone(),
+        email.clone(),
+        crate::reset::HOSTED_RESET_PATH,
+    )
+    .await;
+    render(
+        &sc.look,
+        forms::reset_request(&sc.context(None), StatusCode::OK, &email, true),
+    )
+}
+
+/// `GET /u/reset-password?ticket=…`: the page a mailed link opens (the
+/// ticket page of `/lo/reset`).
+#[utoipa::path(
+    get,
+    path = "/u/reset-password",
+    operation_id = "hosted_reset_password_page",
+    tag = "hosted pages",
+    summary = "The hosted page a reset link opens",
+    params(crate::openapi::TicketParam),
+    responses(
+        (status = 200, description = "The form to choose a new password (twice).", content_type = "text/html", body = String),
+        (status = 302, description = "Never sent by this page; declared as for every `/u/` route.", headers(("Location" = String, description = "Where to go."))),
+        (status = 400, description = "The link has no ticket.", content_type = "text/html", body = String),
+        (status = 404, description = "Unknown ticket.", content_type = "text/html", body = String),
+        (status = 410, description = "The ticket expired or was used, or its user no longer exists.", content_type = "text/html", body = String),
+    ),
+)]
+pub async fn reset_page(
+    state: State<AppState>,
+    uri: axum::http::Uri,
+    q: Result<QueryMap, crate::error::ApiError>,
+) -> Response {
+    super::reset_page::show(state, uri, q).await
+}
+
+/// `POST /u/reset-password`: set the new password with the ticket.
+#[utoipa::path(
+    post,
+    path = "/u/reset-password",
+    operation_id = "hosted_reset_password",
+    tag = "hosted pages",
+    summary = "Set a new password on the hosted reset page",
+    request_body(content = crate::openapi::ResetPasswordForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The password is set.", content_type = "text/html", body = String),
+        (status = 302, description = "Never sent by this page; declared as for every `/u/` route.", headers(("Location" = String, description = "Where to go."))),
+        (status = 303, description = "The password is set; on to the ticket's `result_url`.", headers(("Location" = String, description = "The `result_url` with the outcome."))),
+        (status = 400, description = "A malformed form, passwords that differ, or one the connection's policy refuses: the form again, with the reason.", content_type = "text/html", body = String),
+        (status = 404, description = "Unknown ticket.", content_type = "text/html", body = String),
+        (status = 410, description = "The ticket expired or was used, or its user no longer exists.", content_type = "text/html", body = String),
+        (status = 413, description = "The form is larger than 16 KB.", content_type = "text/html", body = String),
+    ),
+)]
+pub async fn reset(state: State<AppState>, req: Request) -> Response {
+    super::reset_page::submit(state, req).await
+}

@@ -1,0 +1,152 @@
+//! Self-service signup on a database connection: the one service behind
+//! `POST /dbconnections/signup` and the hosted `/u/signup` page.
+//!
+//! With lazy migration on, the legacy store is asked first (`get_user`), so
+//! a legacy user who has not logged in yet cannot sign up a second time.
+//! With import mode off the legacy store creates the user
+//! (`legacy_ops::create_user`); otherwise the user is inserted here, profile
+//! and credential together.
+
+use tern_core::model::{Client, Connection, LogEvent, User, UserSource};
+use tern_core::store::InsertOutcome;
+use tern_core::user_profile::ProfileFields;
+use tern_core::{CoreError, password_policy, users};
+
+use crate::lazy::LegacyLookup;
+use crate::legacy_ops::LegacyOpError;
+use crate::state::AppState;
+
+/// Why a signup did not happen; nothing was written.
+#[derive(Debug)]
+pub enum SignupFailure {
+    /// The connection's `disable_signup` is set.
+    Disabled,
+    /// No email in the profile.
+    MissingEmail,
+    /// No password.
+    MissingPassword,
+    /// The password does not meet the connection's policy (the reason).
+    WeakPassword(String),
+    /// Tern or the legacy store already has a user with this email.
+    Exists,
+    /// The legacy store could not be asked, or did not create the user.
+    LegacyUnavailable,
+    /// The legacy store refused for another reason (`legacy_ops`).
+    Legacy(LegacyOpError),
+    /// Tern's own store failed.
+    Store(CoreError),
+}
+
+impl From<CoreError> for SignupFailure {
+    fn from(e: CoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+/// Whether the connection takes sign-ups (its `disable_signup` option).
+pub fn allowed(c: &Connection) -> bool {
+    c.options
+        .get("disable_signup")
+        .and_then(serde_json::Value::as_bool)
+        != Some(true)
+}
+
+/// The connection's password policy name (`passwordPolicy`).
+pub fn policy(c: &Connection) -> Option<&str> {
+    c.options
+        .get("passwordPolicy")
+        .and_then(serde_json::Value::as_str)
+}
+
+/// Sign a user up to `connection` for `client` with the profile `f` (its
+/// `password` is the new password). Logs `ss` on success and `fs` when the
+/// legacy store is involved in a refusal.
+pub async fn sign_up(
+    s: &AppState,
+    client: &Client,
+    connection: &Connection,
+    mut f: ProfileFields,
+) -> Result<User, SignupFailure> {
+    if !allowed(connection) {
+        return Err(SignupFailure::Disabled);
+    }
+    let email = f.email.clone().ok_or(SignupFailure::MissingEmail)?;
+    let password = f.password.take().ok_or(SignupFailure::MissingPassword)?;
+    password_policy::check(policy(connection), &password).map_err(SignupFailure::WeakPassword)?;
+
+    if s.store
+        .get_user_by_email(s.tid(), &connection.id, &email)
+        .await?
+        .is_some()
+    {
+        return Err(SignupFailure::Exists);
+    }
+    let failed = |what: String| {
+        let mut ev = LogEvent::new("fs", what);
+        ev.user_name = Some(email.clone());
+        ev.connection = Some(connection.name.clone());
+        ev.client_id = Some(client.client_id.clone());
+        ev
+    };
+    match crate::lazy::get_user(s, connection, &email).await {
+        // An unusable profile still says the legacy store has someone there.
+        Ok(LegacyLookup::Found(_) | LegacyLookup::Unusable(_)) => {
+            s.log(failed(
+                "Signup refused: the user exists in the legacy store".into(),
+            ))
+            .await;
+            return Err(SignupFailure::Exists);
+        }
+        Ok(LegacyLookup::NotFound) => {}
+        Err(e) => {
+            s.log(failed(format!(
+                "Signup failed: the legacy store could not be asked: {e}"
+            )))
+            .await;
+            return Err(SignupFailure::LegacyUnavailable);
+        }
+    }
+    f.user_id = None;
+    let user = if crate::legacy_ops::authoritative(s, connection) {
+        // Import mode off: the legacy store creates the user (get_user,
+        // create, login); Tern keeps the profile only.
+        match crate::legacy_ops::create_user(
+            s,
+            connection,
+            f,
+            &password,
+            Some(&client.client_id),
+            UserSource::Signup,
+        )
+        .await
+        {
+            Ok(user) => user,
+            Err(e) => {
+                s.log(failed(format!("Signup failed in the legacy store: {e}")))
+                    .await;
+                return Err(match e {
+                    LegacyOpError::Exists => SignupFailure::Exists,
+                    LegacyOpError::WeakPassword(m) => SignupFailure::WeakPassword(m),
+                    other => SignupFailure::Legacy(other),
+                });
+            }
+        }
+    } else {
+        let state = s.clone();
+        let credential = tokio::task::spawn_blocking(move || state.policy.hash(&password))
+            .await
+            .map_err(|_| CoreError::Storage("password hashing task failed".into()))?;
+        let user = users::new_user(f, connection, Some(credential), UserSource::Signup);
+        if s.store.insert_user(s.tid(), &user).await? == InsertOutcome::Duplicate {
+            return Err(SignupFailure::Exists);
+        }
+        user
+    };
+    let mut ev = LogEvent::new("ss", "Success Signup");
+    ev.client_id = Some(client.client_id.clone());
+    ev.user_id = Some(user.user_id.clone());
+    ev.user_name = user.email.clone();
+    ev.connection = Some(connection.name.clone());
+    s.log(ev).await;
+    Ok(user)
+}
