@@ -7,7 +7,7 @@ use crate::ldap::LdapHash;
 use crate::modular::ModularHash;
 use crate::phc::{Pbkdf2Defaults, parse_argon2, parse_pbkdf2, parse_scrypt};
 use crate::phpass::PhpassHash;
-use crate::{HashError, Verifier, aspnet, custom, django, explicit, legacy};
+use crate::{HashError, Verifier, aspnet, custom, des_crypt, django, explicit, legacy, sun_md5};
 
 /// Every format the identifier knows, in the order it tries them. Listed in
 /// [`HashError::Unrecognised`].
@@ -40,6 +40,9 @@ pub(crate) const TRIED: &[&str] = &[
     "cta/dlitz pbkdf2 ($p5k2$)",
     "wordpress-bcrypt ($wp$2y$)",
     "nextcloud (1|, 2|, 3| + bcrypt/argon2)",
+    "sun-md5-crypt ($md5$, $md5,rounds=N$)",
+    "bsdi-crypt (_ + 19 characters)",
+    "des-crypt (13 characters)",
     "auth0 custom_password_hash (JSON object)",
 ];
 
@@ -99,6 +102,8 @@ pub(crate) fn identify(
             "3" if s.starts_with("$3$$") => Ok(own(legacy::parse_nthash(s)?)),
             "bcrypt-sha256" => Ok(own(legacy::parse_bcrypt_sha256(s)?)),
             "p5k2" => Ok(own(legacy::parse_p5k2(s)?)),
+            "md5" => Ok(own(sun_md5::parse(s)?)),
+            id if id.starts_with("md5,rounds=") => Ok(own(sun_md5::parse(s)?)),
             "wp" if s.starts_with("$wp$2") => Ok(own(legacy::parse_wordpress(s)?)),
             _ => Err(unrecognised()),
         };
@@ -128,6 +133,12 @@ pub(crate) fn identify(
     }
     if aspnet::claims(s) {
         return Ok(own(boxed(aspnet::parse(s)?)));
+    }
+    if s.starts_with('_') && s.len() == 20 {
+        return Ok(own(des_crypt::parse_bsdi(s)?));
+    }
+    if des_crypt::claims_des(s) {
+        return Ok(own(des_crypt::parse_des(s)?));
     }
     Err(unrecognised())
 }

@@ -30,6 +30,7 @@ use std::sync::Arc;
 mod aspnet;
 mod bcrypt;
 mod custom;
+mod des_crypt;
 mod digest;
 mod django;
 mod encoding;
@@ -45,6 +46,7 @@ mod phc;
 mod phpass;
 mod policy;
 mod scheme;
+mod sun_md5;
 
 pub use digest::Digest;
 pub use error::{CustomHashError, HashError};

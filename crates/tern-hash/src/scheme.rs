@@ -97,6 +97,12 @@ pub enum Scheme {
     WordPressBcrypt,
     /// Nextcloud `1|`, `2|`, `3|` over bcrypt/argon2 — `"nextcloud"`.
     Nextcloud,
+    /// Traditional Unix DES crypt (13 characters) — `"des-crypt"`.
+    DesCrypt,
+    /// BSDi extended DES crypt (`_` + 19 characters) — `"bsdi-crypt"`.
+    BsdiCrypt,
+    /// Solaris `$md5$` — `"sun-md5-crypt"`.
+    SunMd5Crypt,
     /// `tern_password_hash` `firebase-scrypt` — `"firebase-scrypt"`.
     FirebaseScrypt,
     /// `tern_password_hash` `magento2` — `"magento2"`.
@@ -168,7 +174,7 @@ impl Scheme {
     /// The schemes a self-describing hash string can have (every scheme but
     /// [`Scheme::Auth0Custom`]), for configuration that names one.
     pub fn self_describing() -> impl Iterator<Item = Scheme> {
-        const FIXED: [Scheme; 40] = [
+        const FIXED: [Scheme; 43] = [
             Scheme::Bcrypt,
             Scheme::Argon2id,
             Scheme::Argon2i,
@@ -209,6 +215,9 @@ impl Scheme {
             Scheme::Fshp,
             Scheme::WordPressBcrypt,
             Scheme::Nextcloud,
+            Scheme::DesCrypt,
+            Scheme::BsdiCrypt,
+            Scheme::SunMd5Crypt,
         ];
         FIXED
             .into_iter()
@@ -293,6 +302,9 @@ impl Scheme {
             Self::Fshp => "fshp",
             Self::WordPressBcrypt => "wordpress-bcrypt",
             Self::Nextcloud => "nextcloud",
+            Self::DesCrypt => "des-crypt",
+            Self::BsdiCrypt => "bsdi-crypt",
+            Self::SunMd5Crypt => "sun-md5-crypt",
             Self::FirebaseScrypt => "firebase-scrypt",
             Self::Magento2 => "magento2",
             Self::Joomla => "joomla-md5",

@@ -86,6 +86,9 @@ fn every_new_scheme_has_a_vector() {
         "fshp",
         "wordpress-bcrypt",
         "nextcloud",
+        "des-crypt",
+        "bsdi-crypt",
+        "sun-md5-crypt",
     ] {
         assert!(names.iter().any(|n| n == want), "no vector for {want}");
     }
@@ -183,6 +186,10 @@ fn malformed_strings_are_refused_by_name() {
         ("$p5k2$10$salt$abc", "p5k2"),
         ("{FSHP9|8|1000}AAAA", "fshp"),
         ("{CRYPT}not a crypt string", "ldap-crypt"),
+        ("_....saltAAAAAAAAAAA", "bsdi-crypt"),
+        ("_/...salt!AAAAAAAAAA", "bsdi-crypt"),
+        ("$md5,rounds=0100$salt$$AAAA", "sun-md5-crypt"),
+        ("$md5$salt$$tooshort", "sun-md5-crypt"),
         (
             "3|$2y$10$abcdefghijklmnopqrstuuXnrD30XXSBZGhHyNhPTkLMnVlXKqP3e",
             "nextcloud",

@@ -12,6 +12,7 @@ mod client;
 mod export;
 mod hash_cmd;
 mod import;
+mod importers;
 mod progress;
 
 #[derive(Parser)]

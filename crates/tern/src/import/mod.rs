@@ -10,7 +10,6 @@
 //! original row numbers of its rows, so a job error's `index` maps back to
 //! the row's index in the original file.
 
-mod auth0_export;
 mod chunk;
 mod job;
 mod report;
@@ -26,6 +25,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use crate::client::{ApiArgs, Client};
+use crate::importers::{self, Platform, PlatformArgs};
 use crate::progress::{self, Progress};
 use chunk::Chunk;
 use job::{JobOptions, run_job};
@@ -66,7 +66,14 @@ pub struct ImportArgs {
     /// chunks are not detected in a dry run.
     #[arg(long)]
     pub dry_run: bool,
-    /// Read an Auth0 user export (NDJSON): strip `auth0|` from user_id; keep
+    /// Read another platform's own export and convert each row (see
+    /// "Coming from …" in the README): firebase (with its hash parameters),
+    /// auth0-export (with --password-hashes), keycloak, kratos, supabase.
+    #[arg(long, value_name = "PLATFORM", conflicts_with = "from_auth0_export")]
+    pub from: Option<Platform>,
+    #[command(flatten)]
+    pub platform: PlatformArgs,
+    /// Same as `--from auth0-export`. Read an Auth0 user export (NDJSON): strip `auth0|` from user_id; keep
     /// only fields the import schema accepts (email, email_verified,
     /// phone_number, phone_verified, user_id, username, given_name,
     /// family_name, name, nickname, picture, blocked, app_metadata,
@@ -97,6 +104,18 @@ pub async fn run(args: ImportArgs) -> ExitCode {
         Ok(c) => c,
         Err(msg) => return usage_error(msg),
     };
+    let platform = match (args.from, args.from_auth0_export) {
+        (Some(p), _) => Some(p),
+        (None, true) => Some(Platform::Auth0Export),
+        (None, false) => None,
+    };
+    let reading = match platform {
+        Some(p) => match importers::reading(p, &args.platform) {
+            Ok(r) => r,
+            Err(msg) => return usage_error(msg),
+        },
+        None => importers::Reading::plain(),
+    };
     let (reader, size) = match stream::open_input(&args.file) {
         Ok(x) => x,
         Err(msg) => return usage_error(msg),
@@ -122,7 +141,7 @@ pub async fn run(args: ImportArgs) -> ExitCode {
 
     // The reader runs on its own thread; the bounded channel keeps memory flat.
     let (tx, mut rx) = mpsc::channel::<Item>(2048);
-    let reader = stream::spawn_reader(reader, tally.clone(), args.from_auth0_export, tx);
+    let reader = stream::spawn_reader(reader, tally.clone(), reading, tx);
     let progress = show_progress(tally.clone(), size);
 
     let slots = Arc::new(Semaphore::new(args.jobs as usize));
@@ -174,8 +193,12 @@ pub async fn run(args: ImportArgs) -> ExitCode {
                 }
                 chunk.push(index, &json);
             }
-            Item::Invalid { index, message } => {
-                tally.local_failure(index, "INVALID_JSON", &message);
+            Item::Invalid {
+                index,
+                code,
+                message,
+            } => {
+                tally.local_failure(index, code, &message);
             }
             Item::Fatal(msg) => {
                 input_error = Some(msg);

@@ -56,6 +56,12 @@ pub fn report(
         get(&tally.jobs_done),
         waits_429,
     ));
+    let formats = lock(&tally.formats);
+    if !formats.is_empty() {
+        let list: Vec<String> = formats.iter().map(|(f, n)| format!("{f} {n}")).collect();
+        out.push_str(&format!("  password hashes: {}\n", list.join(", ")));
+    }
+    drop(formats);
     print!("{out}");
     let fatal = lock(&tally.fatal).take();
     if let Some(msg) = input_error.or(fatal) {

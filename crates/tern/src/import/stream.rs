@@ -1,25 +1,32 @@
-//! The reader thread: a JSON array or NDJSON of any size read as a stream
-//! (the format detected from the first character), rows handed over one by
-//! one in file order through a bounded channel, so memory stays flat.
+//! The reader thread: a JSON array, NDJSON, an object holding the rows
+//! under a key (Firebase, Keycloak) or CSV (Supabase), of any size, read as
+//! a stream (the format detected from the first character), each row
+//! converted from its platform's shape and handed over one by one in file
+//! order through a bounded channel, so memory stays flat.
 
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use serde::de::{DeserializeSeed, Error as _, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::auth0_export::from_auth0_export;
 use super::tally::Tally;
+use crate::importers::{self, CsvError, CsvRows, Reading};
 
 /// What the reader thread hands over, in file order.
 pub enum Item {
     /// A row, serialised compactly.
     Row { index: usize, json: Vec<u8> },
-    /// A row that could not be read (NDJSON line that is not JSON).
-    Invalid { index: usize, message: String },
+    /// A row that could not be read (NDJSON line that is not JSON) or
+    /// converted from its platform's shape.
+    Invalid {
+        index: usize,
+        code: &'static str,
+        message: String,
+    },
     /// The input cannot be read further.
     Fatal(String),
 }
@@ -111,34 +118,77 @@ impl<'de> Visitor<'de> for EachElement<'_> {
     }
 }
 
+/// The array under one key of a top-level object; other keys are skipped.
+struct RowsUnder<'a> {
+    key: &'static str,
+    rows: EachElement<'a>,
+}
+
+impl<'de> DeserializeSeed<'de> for RowsUnder<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowsUnder<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "an object with a \"{}\" array", self.key)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut rows = Some(self.rows);
+        while let Some(k) = map.next_key::<String>()? {
+            match rows.take_if(|_| k == self.key) {
+                Some(seed) => map.next_value_seed(seed)?,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Start the reader thread on `reader`; it counts the bytes it reads into
-/// `tally` and, with `export`, converts Auth0 export rows. It ends at the end
-/// of the input or when `tx`'s receiver is dropped.
+/// `tally` and converts rows as `reading` says. It ends at the end of the
+/// input or when `tx`'s receiver is dropped.
 pub fn spawn_reader(
     reader: Box<dyn Read + Send>,
     tally: Arc<Tally>,
-    export: bool,
+    reading: Reading,
     tx: mpsc::Sender<Item>,
 ) -> std::thread::JoinHandle<()> {
     let input: Input = BufReader::with_capacity(
         256 * 1024,
         Counting {
             inner: reader,
-            tally,
+            tally: tally.clone(),
         },
     );
-    std::thread::spawn(move || read_rows(input, export, tx))
+    std::thread::spawn(move || read_rows(input, &reading, &tally, tx))
 }
 
 /// The reader thread: detect the format, stream the rows out.
-fn read_rows(mut input: Input, export: bool, tx: mpsc::Sender<Item>) {
+fn read_rows(mut input: Input, reading: &Reading, tally: &Tally, tx: mpsc::Sender<Item>) {
     let send = |item: Item| tx.blocking_send(item).is_ok();
     let row = |index: usize, v: Value| {
-        let v = if export { from_auth0_export(v) } else { v };
+        let v = match (reading.convert)(v) {
+            Ok(v) => v,
+            Err(message) => {
+                return Item::Invalid {
+                    index,
+                    code: "UNCONVERTIBLE_ROW",
+                    message,
+                };
+            }
+        };
+        tally.count_format(importers::hash_format(&v));
         match serde_json::to_vec(&v) {
             Ok(json) => Item::Row { index, json },
             Err(e) => Item::Invalid {
                 index,
+                code: "INVALID_JSON",
                 message: e.to_string(),
             },
         }
@@ -150,9 +200,9 @@ fn read_rows(mut input: Input, export: bool, tx: mpsc::Sender<Item>) {
             return;
         }
     };
-    match first {
-        None => {}
-        Some(b'[') => {
+    match (first, reading.rows_key) {
+        (None, _) => {}
+        (Some(b'['), _) | (Some(b'{'), Some(_)) => {
             let mut index = 0usize;
             let mut stopped = false;
             let mut each = |v: Value| {
@@ -160,22 +210,50 @@ fn read_rows(mut input: Input, export: bool, tx: mpsc::Sender<Item>) {
                 index += 1;
                 ok
             };
-            let mut de = serde_json::Deserializer::from_reader(&mut input);
-            let res = EachElement {
+            let rows = EachElement {
                 each: &mut each,
                 stopped: &mut stopped,
-            }
-            .deserialize(&mut de)
-            .and_then(|()| de.end());
-            if let Err(e) = res
+            };
+            let mut de = serde_json::Deserializer::from_reader(&mut input);
+            let (res, shape) = match reading.rows_key.filter(|_| first == Some(b'{')) {
+                Some(key) => (
+                    RowsUnder { key, rows }.deserialize(&mut de),
+                    format!("an object with a \"{key}\" array"),
+                ),
+                None => (rows.deserialize(&mut de), "a JSON array".into()),
+            };
+            if let Err(e) = res.and_then(|()| de.end())
                 && !stopped
             {
                 send(Item::Fatal(format!(
-                    "the input is not a valid JSON array ({e}); rows before it were submitted"
+                    "the input is not {shape} ({e}); rows before it were submitted"
                 )));
             }
         }
-        Some(_) => {
+        (Some(b), _) if reading.csv && b != b'{' => {
+            let records = match CsvRows::new(&mut input) {
+                Ok(r) => r,
+                Err(e) => {
+                    send(Item::Fatal(e));
+                    return;
+                }
+            };
+            for (index, record) in records.enumerate() {
+                let item = match record {
+                    Ok(v) => row(index, v),
+                    Err(CsvError::Record(message)) => Item::Invalid {
+                        index,
+                        code: "INVALID_CSV",
+                        message,
+                    },
+                    Err(CsvError::Input(e)) => Item::Fatal(e),
+                };
+                if !send(item) {
+                    return;
+                }
+            }
+        }
+        (Some(_), _) => {
             let (mut index, mut line_no) = (0usize, 0usize);
             let mut line = Vec::with_capacity(4096);
             loop {
@@ -199,6 +277,7 @@ fn read_rows(mut input: Input, export: bool, tx: mpsc::Sender<Item>) {
                     Ok(v) => row(index, v),
                     Err(e) => Item::Invalid {
                         index,
+                        code: "INVALID_JSON",
                         message: format!("line {line_no} is not valid JSON: {e}"),
                     },
                 };
@@ -216,6 +295,10 @@ mod tests {
     use super::*;
 
     fn read_all(text: &str) -> Vec<String> {
+        read_as(text, Reading::plain())
+    }
+
+    fn read_as(text: &str, reading: Reading) -> Vec<String> {
         // A tiny buffer: rows and the format's first byte straddle refills.
         let input: Input = BufReader::with_capacity(
             7,
@@ -225,7 +308,7 @@ mod tests {
             },
         );
         let (tx, mut rx) = mpsc::channel(1);
-        let t = std::thread::spawn(move || read_rows(input, false, tx));
+        let t = std::thread::spawn(move || read_rows(input, &reading, &Tally::default(), tx));
         let mut out = Vec::new();
         while let Some(item) = rx.blocking_recv() {
             out.push(match item {
@@ -254,5 +337,33 @@ mod tests {
         assert_eq!(read_all("[1] x"), ["0 1", "fatal"]);
         assert!(read_all("  \n").is_empty());
         assert!(read_all("[]").is_empty());
+    }
+
+    #[test]
+    fn rows_under_a_key_and_csv() {
+        let under = || Reading {
+            rows_key: Some("users"),
+            ..Reading::plain()
+        };
+        assert_eq!(
+            read_as(
+                "{\"kind\": {\"users\": [9]}, \"users\": [1, {\"a\": [2]}], \"z\": 3}",
+                under()
+            ),
+            ["0 1", "1 {\"a\":[2]}"]
+        );
+        assert_eq!(read_as("{\"users\": [1, }", under()), ["0 1", "fatal"]);
+        let csv = Reading {
+            csv: true,
+            ..Reading::plain()
+        };
+        assert_eq!(
+            read_as("id,n\n1,\"x,y\"\n2\n3,\n", csv),
+            [
+                "0 {\"id\":\"1\",\"n\":\"x,y\"}",
+                "1 invalid",
+                "2 {\"id\":\"3\",\"n\":null}"
+            ]
+        );
     }
 }

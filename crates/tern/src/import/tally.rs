@@ -1,6 +1,7 @@
 //! What an import run has seen so far: counters and findings shared by the
 //! reader, the job tasks, the progress display and the final report.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,6 +32,8 @@ pub struct Tally {
     pub stop: Arc<AtomicBool>,
     /// Plain progress lines (stderr is not a terminal).
     pub plain: bool,
+    /// Rows read per password hash format (see `importers::hash_format`).
+    pub formats: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Tally {
@@ -40,6 +43,10 @@ impl Tally {
             *f = Some(msg);
         }
         self.stop.store(true, Ordering::SeqCst);
+    }
+
+    pub fn count_format(&self, format: String) {
+        *lock(&self.formats).entry(format).or_default() += 1;
     }
 
     pub fn stopping(&self) -> bool {

@@ -1,0 +1,121 @@
+//! Auth0: the user export (an export job's NDJSON) reduced to the import
+//! schema, joined with the password-hash export Auth0 support sends on
+//! request (NDJSON: `{"_id": {"$oid": …}, "email": …, "passwordHash": "$2b$…", …}`).
+//! The hash is matched by id (the `$oid` is the user id without `auth0|`),
+//! then by email.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+
+use serde_json::{Map, Value};
+
+use super::{Convert, PlatformArgs};
+// The top-level fields Auth0's import schema accepts: the server's own list.
+use tern_core::import::IMPORT_FIELDS;
+
+/// The password-hash export, loaded: hash by user id and by lower-cased email.
+#[derive(Default)]
+struct Hashes {
+    by_id: HashMap<String, String>,
+    by_email: HashMap<String, String>,
+}
+
+fn load_hashes(path: &std::path::Path) -> Result<Hashes, String> {
+    let shown = path.display();
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open {shown}: {e}"))?;
+    let mut hashes = Hashes::default();
+    for (n, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| format!("cannot read {shown}: {e}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: Value = serde_json::from_str(&line)
+            .map_err(|e| format!("{shown} line {} is not JSON: {e}", n + 1))?;
+        let Some(hash) = v.get("passwordHash").and_then(Value::as_str) else {
+            continue;
+        };
+        if let Some(id) = v.pointer("/_id/$oid").and_then(Value::as_str) {
+            hashes.by_id.insert(id.to_string(), hash.to_string());
+        }
+        if let Some(email) = v.get("email").and_then(Value::as_str) {
+            hashes
+                .by_email
+                .insert(email.to_lowercase(), hash.to_string());
+        }
+    }
+    Ok(hashes)
+}
+
+pub fn converter(args: &PlatformArgs) -> Result<Convert, String> {
+    let hashes = match &args.password_hashes {
+        Some(path) => load_hashes(path)?,
+        None => Hashes::default(),
+    };
+    Ok(Box::new(move |row| {
+        let mut row = from_auth0_export(row);
+        if let Value::Object(fields) = &mut row
+            && !fields.contains_key("password_hash")
+        {
+            let by_id = fields
+                .get("user_id")
+                .and_then(Value::as_str)
+                .and_then(|id| hashes.by_id.get(id));
+            let by_email = || {
+                fields
+                    .get("email")
+                    .and_then(Value::as_str)
+                    .and_then(|e| hashes.by_email.get(&e.to_lowercase()))
+            };
+            if let Some(hash) = by_id.or_else(by_email).cloned() {
+                fields.insert("password_hash".into(), Value::String(hash));
+            }
+        }
+        Ok(row)
+    }))
+}
+
+/// An Auth0 export row in the import schema (see `--from auth0-export`).
+pub fn from_auth0_export(row: Value) -> Value {
+    let Value::Object(fields) = row else {
+        return row;
+    };
+    let mut out = Map::new();
+    for (k, v) in fields {
+        if !IMPORT_FIELDS.contains(&k.as_str()) || v.is_null() {
+            continue;
+        }
+        let v = match (k.as_str(), v) {
+            (_, Value::String(s)) if s.is_empty() => continue,
+            ("user_id", Value::String(s)) => {
+                Value::String(s.strip_prefix("auth0|").unwrap_or(&s).to_string())
+            }
+            ("picture", Value::String(s))
+                if !(s.starts_with("https://") || s.starts_with("http://")) =>
+            {
+                continue;
+            }
+            (_, v) => v,
+        };
+        out.insert(k, v);
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn export_rows_are_reduced_to_the_import_schema() {
+        let row = json!({"user_id": "auth0|abc", "email": "a@example.com", "identities": [{"provider": "auth0"}],
+                         "created_at": "2020-01-01T00:00:00.000Z", "logins_count": 3, "picture": "data:x",
+                         "nickname": "", "name": null, "app_metadata": {"plan": "x"}});
+        assert_eq!(
+            from_auth0_export(row),
+            json!({"user_id": "abc", "email": "a@example.com", "app_metadata": {"plan": "x"}})
+        );
+        let pic = json!({"email": "b@example.com", "picture": "https://x/y.png"});
+        assert_eq!(from_auth0_export(pic.clone()), pic);
+    }
+}
