@@ -40,6 +40,7 @@ pub mod pages;
 pub mod rate_limit;
 pub mod refresh;
 pub mod reset;
+pub mod retention;
 pub mod routes;
 pub mod secrets;
 pub mod sessions;

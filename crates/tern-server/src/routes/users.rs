@@ -47,10 +47,20 @@ pub async fn hash_new_password(
             format!("PasswordStrengthError: {m}"),
         )
     })?;
+    // On the bounded hashing pool, as logins: an administrator's burst of
+    // user creations cannot starve them, nor they it of memory.
     let state = s.clone();
-    tokio::task::spawn_blocking(move || state.policy.hash(&password))
+    s.hash_pool
+        .run(move || state.policy.hash(&password))
         .await
-        .map_err(|_| ApiError::internal())
+        .map_err(|e| match e {
+            crate::hash_pool::PoolError::Busy => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "The server is busy hashing passwords; try again in a moment.",
+            ),
+            crate::hash_pool::PoolError::Failed => ApiError::internal(),
+        })
 }
 
 /// `GET /users`: list or search (`q`, Lucene subset), paged, within the search window.
@@ -137,7 +147,7 @@ pub async fn list(
         (status = 400, description = "Invalid body (`invalid_body`), unknown connection, a password too weak for the connection (`password_strength_error`), or, import mode off, a failing legacy script (`auth0_idp_error`).", body = crate::openapi::ApiErrorBody),
         (status = 409, description = "The user already exists, here or in the legacy store (`auth0_idp_error`).", body = crate::openapi::ApiErrorBody),
         (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
-        (status = 503, description = "The legacy user store could not be asked whether the user exists (`temporarily_unavailable`).", body = crate::openapi::ApiErrorBody),
+        (status = 503, description = "The legacy user store could not be asked whether the user exists, or the password hashing pool is full (`temporarily_unavailable`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
     security(("bearerAuth" = ["create:users"])),
@@ -277,7 +287,7 @@ pub async fn get_one(
         (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
         (status = 409, description = "Another user of the connection has this email or username, or, with lazy migration, the legacy store gives the new email to another user (`auth0_idp_error`).", body = crate::openapi::ApiErrorBody),
         (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
-        (status = 503, description = "The legacy user store could not be asked about the new email (`temporarily_unavailable`).", body = crate::openapi::ApiErrorBody),
+        (status = 503, description = "The legacy user store could not be asked about the new email, or the password hashing pool is full (`temporarily_unavailable`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
     security(("bearerAuth" = ["update:users"]), ("bearerAuth" = ["update:users_app_metadata"])),
