@@ -61,6 +61,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// The HTTP listener: whose addresses to believe, connection limits.
     pub http: HttpConfig,
+    /// How long the tenant log and the outbox are kept.
+    pub retention: RetentionConfig,
     /// In-process TLS on `listen` (both paths, or neither).
     pub tls: TlsConfig,
     /// See `bootstrap_client_id`.
@@ -160,6 +162,28 @@ impl Default for ScriptsConfig {
             timeout_secs: 20,
             allowed_hosts: None,
             max_concurrent: 64,
+        }
+    }
+}
+
+/// What the background runner purges, so storage stays bounded.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RetentionConfig {
+    /// Days tenant log events are kept (Auth0 keeps 1 to 30 by plan).
+    pub logs_days: i64,
+    /// Days mail is kept in the outbox.
+    pub outbox_days: i64,
+    /// Rows deleted per statement; a purge repeats until less remain.
+    pub batch: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            logs_days: 30,
+            outbox_days: 30,
+            batch: 1000,
         }
     }
 }
@@ -355,6 +379,7 @@ impl Default for Config {
             shutdown_timeout_secs: 30,
             metrics: MetricsConfig::default(),
             http: HttpConfig::default(),
+            retention: RetentionConfig::default(),
             tls: TlsConfig::default(),
         }
     }

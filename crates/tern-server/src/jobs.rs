@@ -92,6 +92,7 @@ async fn work(state: AppState, claims: Claims, purges: bool) {
             crate::sessions::purge_expired(&state).await;
             crate::brute_force::purge(&state).await;
             crate::ip_throttling::purge(&state).await;
+            crate::retention::purge(&state).await;
         }
         let claimed = state
             .store

@@ -42,6 +42,7 @@ pub mod passwords;
 pub mod rate_limit;
 pub mod refresh;
 pub mod reset;
+pub mod retention;
 pub mod routes;
 pub mod secrets;
 pub mod sessions;

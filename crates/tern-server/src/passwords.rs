@@ -29,8 +29,18 @@ pub async fn hash_new_password(
             format!("PasswordStrengthError: {m}"),
         )
     })?;
+    // On the bounded hashing pool, as logins: an administrator's burst of
+    // user creations cannot starve them, nor they it of memory.
     let state = s.clone();
-    tokio::task::spawn_blocking(move || state.policy.hash(&password))
+    s.hash_pool
+        .run(move || state.policy.hash(&password))
         .await
-        .map_err(|_| ApiError::internal())
+        .map_err(|e| match e {
+            crate::hash_pool::PoolError::Busy => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "The server is busy hashing passwords; try again in a moment.",
+            ),
+            crate::hash_pool::PoolError::Failed => ApiError::internal(),
+        })
 }

@@ -16,4 +16,8 @@ pub trait LogStore: Send + Sync {
         offset: u64,
         limit: u64,
     ) -> CoreResult<(Vec<LogEvent>, u64)>;
+    /// Delete up to `limit` of the tenant's oldest events dated before
+    /// `before` (ISO); how many. The runner calls it until it deletes fewer
+    /// than `limit`, so one purge never holds a long transaction.
+    async fn purge_logs(&self, tenant: &str, before: &str, limit: u64) -> CoreResult<u64>;
 }

@@ -15,4 +15,7 @@ pub trait OutboxStore: Send + Sync {
         offset: u64,
         limit: u64,
     ) -> CoreResult<Vec<OutboxMessage>>;
+    /// Delete up to `limit` of the tenant's oldest messages kept before
+    /// `before` (ISO); how many.
+    async fn purge_outbox(&self, tenant: &str, before: &str, limit: u64) -> CoreResult<u64>;
 }

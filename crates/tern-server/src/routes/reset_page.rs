@@ -332,6 +332,7 @@ pub async fn show(
         (status = 404, description = "Unknown ticket.", content_type = "text/html", body = String),
         (status = 410, description = "The ticket expired or was used, or its user no longer exists.", content_type = "text/html", body = String),
         (status = 413, description = "The form is larger than 16 KB.", content_type = "text/html", body = String),
+        (status = 503, description = "The password hashing pool is full: try again in a moment.", content_type = "text/html", body = String),
     ),
 )]
 pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
@@ -423,12 +424,23 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
     }
     let state = s.clone();
     let pw = password.to_string();
-    let Ok(credential) = tokio::task::spawn_blocking(move || state.policy.hash(&pw)).await else {
-        return message_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong",
-            "The password could not be changed right now. Try again later.",
-        );
+    // On the bounded hashing pool, as logins; a full pool answers at once.
+    let credential = match s.hash_pool.run(move || state.policy.hash(&pw)).await {
+        Ok(credential) => credential,
+        Err(crate::hash_pool::PoolError::Busy) => {
+            return message_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Busy",
+                "The server is busy right now. Go back and try again in a moment.",
+            );
+        }
+        Err(crate::hash_pool::PoolError::Failed) => {
+            return message_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The password could not be changed right now. Try again later.",
+            );
+        }
     };
     let redeemed = s
         .store

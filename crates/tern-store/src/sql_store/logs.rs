@@ -52,4 +52,20 @@ impl LogStore for SqlStore {
         let events = rows.iter().map(decode_body).collect::<CoreResult<_>>()?;
         Ok((events, u64::try_from(total).unwrap_or(0)))
     }
+
+    async fn purge_logs(&self, tenant: &str, before: &str, limit: u64) -> CoreResult<u64> {
+        // Oldest first along (tenant_id, seq): the scan stops at `limit`
+        // matches instead of reading the whole log.
+        let r = sqlx::query(
+            "DELETE FROM logs WHERE seq IN (SELECT seq FROM logs \
+             WHERE tenant_id = $1 AND date < $2 ORDER BY seq LIMIT $3)",
+        )
+        .bind(tenant)
+        .bind(before)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(r.rows_affected())
+    }
 }

@@ -56,4 +56,18 @@ impl OutboxStore for SqlStore {
             })
             .collect()
     }
+
+    async fn purge_outbox(&self, tenant: &str, before: &str, limit: u64) -> CoreResult<u64> {
+        let r = sqlx::query(
+            "DELETE FROM outbox WHERE tenant_id = $1 AND id IN (SELECT id FROM outbox \
+             WHERE tenant_id = $1 AND created_at < $2 ORDER BY created_at LIMIT $3)",
+        )
+        .bind(tenant)
+        .bind(before)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(r.rows_affected())
+    }
 }

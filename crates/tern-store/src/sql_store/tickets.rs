@@ -209,6 +209,19 @@ impl TicketStore for SqlStore {
         Ok(Some(InsertOutcome::Inserted))
     }
 
+    async fn purge_used_tickets(&self, tenant: &str, before: &str) -> CoreResult<u64> {
+        let r = sqlx::query(
+            "DELETE FROM password_tickets \
+             WHERE tenant_id = $1 AND used_at IS NOT NULL AND used_at < $2",
+        )
+        .bind(tenant)
+        .bind(before)
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(r.rows_affected())
+    }
+
     async fn purge_password_tickets(&self, before: i64) -> CoreResult<u64> {
         let r = sqlx::query("DELETE FROM password_tickets WHERE expires_at < $1")
             .bind(before)
