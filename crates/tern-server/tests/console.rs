@@ -110,7 +110,7 @@ async fn setup_link_is_single_use(backend: Backend) {
     );
     let again = set_up(&mut other, &token, "Another-Pass-99").await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
-    assert!(other.jar.get("tern_console").is_none());
+    assert!(!other.jar.contains_key("tern_console"));
 
     // The operator is a user of the operators' connection, created once and logged.
     let t = h.admin_token().await;
@@ -195,14 +195,12 @@ async fn csrf_is_refused(backend: Backend) {
     h.stop().await;
 }
 
-async fn only_operators_sessions_count(backend: Backend) {
-    let h = Harness::start(backend).await;
-    let t = h.admin_token().await;
-    h.create_user(&t, "ada@example.com", "Correct-Horse-7-Battery")
-        .await;
+/// An application with the code and password grants, the default
+/// connection enabled for it; its id and secret.
+async fn web_app(h: &Harness, t: &str) -> (String, String) {
     let (s, c) = h
         .api(
-            &t,
+            t,
             Method::POST,
             "/clients",
             Some(json!({"name": "Web", "app_type": "regular_web",
@@ -216,13 +214,22 @@ async fn only_operators_sessions_count(backend: Backend) {
     let path = format!("/connections/{}", h.info.connection_id);
     let (s, _) = h
         .api(
-            &t,
+            t,
             Method::PATCH,
             &path,
             Some(json!({"enabled_clients": [client_id, h.info.client_id]})),
         )
         .await;
     assert_eq!(s, StatusCode::OK);
+    (client_id, client_secret)
+}
+
+async fn only_operators_sessions_count(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let t = h.admin_token().await;
+    h.create_user(&t, "ada@example.com", "Correct-Horse-7-Battery")
+        .await;
+    let (client_id, client_secret) = web_app(&h, &t).await;
 
     // A normal user's SSO session, from the hosted login page.
     let mut b = Browser::new(&h.base);
@@ -261,7 +268,7 @@ async fn only_operators_sessions_count(backend: Backend) {
         )
         .await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
-    assert!(c.jar.get("tern_console").is_none());
+    assert!(!c.jar.contains_key("tern_console"));
 
     // An operator's password opens no application: the operators'
     // connection is enabled for none.
@@ -316,7 +323,7 @@ async fn sign_in_follows_password_rules(backend: Backend) {
         "{}",
         blocked.body
     );
-    assert!(b.jar.get("tern_console").is_none());
+    assert!(!b.jar.contains_key("tern_console"));
     let t = h.admin_token().await;
     let (_, logs) = h.api(&t, Method::GET, "/logs?q=type:fp", None).await;
     assert!(
@@ -398,6 +405,89 @@ async fn overview_counts_users(backend: Backend) {
     h.stop().await;
 }
 
+async fn users_are_found_and_unblocked(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let t = h.admin_token().await;
+    let ada = h
+        .create_user(&t, "ada@example.com", "Correct-Horse-7-Battery")
+        .await;
+    h.create_user(&t, "bob@example.org", "Correct-Horse-7-Battery")
+        .await;
+    let mut b = operator(&h).await;
+    let found = b
+        .get("/console/users?q=email%3A%22ada%40example.com%22")
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    assert!(found.body.contains("ada@example.com"));
+    assert!(!found.body.contains("bob@example.org"));
+    let bad = b.get("/console/users?q=email%3A%28").await;
+    assert!(bad.body.contains("The query is not valid"), "{}", bad.body);
+
+    // Ten wrong passwords block Ada's logins from this address.
+    let id = ada["user_id"].as_str().unwrap();
+    let enc = urlencoding::encode(id).into_owned();
+    let stored = h
+        .state()
+        .store
+        .get_user(h.state().tid(), id)
+        .await
+        .unwrap()
+        .unwrap();
+    let hash = stored.credential.clone().unwrap();
+    let brute = tern_server::brute_force::settings(h.state()).await.unwrap();
+    assert!(brute.max_attempts >= 1);
+    let (client_id, client_secret) = web_app(&h, &t).await;
+    for _ in 0..brute.max_attempts {
+        h.token(
+            json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+            "client_id": client_id, "client_secret": client_secret,
+            "username": "ada@example.com", "password": "Wrong-Pass-1",
+            "realm": "Username-Password-Authentication"}),
+        )
+        .await;
+    }
+    let page = b.get(&format!("/console/users/{enc}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("id=\"scheme\">argon2id<"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"arrived\">api<"));
+    assert!(!page.body.contains(&hash), "the hash never reaches a page");
+    assert!(page.body.contains("Lift the blocks"), "{}", page.body);
+    let token = csrf(&page.body);
+    let refused = b
+        .post_form(&format!("/console/users/{enc}/unblock-logins"), &[])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let lifted = b
+        .post_form(
+            &format!("/console/users/{enc}/unblock-logins"),
+            &[("csrf", &token)],
+        )
+        .await;
+    assert_eq!(lifted.status, StatusCode::SEE_OTHER, "{}", lifted.body);
+    let after = b.get(&format!("/console/users/{enc}")).await;
+    assert!(after.body.contains("No login is blocked."));
+    let (_, logs) = h.api(&t, Method::GET, "/logs?q=type:sapi", None).await;
+    let entry = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["description"] == "Console: brute-force blocks lifted")
+        .expect("logged");
+    assert_eq!(entry["details"]["actor"]["email"], OPERATOR);
+    assert_eq!(entry["user_id"], id);
+    assert!(entry["details"]["lifted"].as_u64().unwrap() >= 1, "{entry}");
+    to_login(
+        &Browser::new(&h.base)
+            .get(&format!("/console/users/{enc}"))
+            .await,
+    );
+    h.stop().await;
+}
+
 both_backends!(
     setup_link_is_single_use,
     no_page_without_a_session,
@@ -406,4 +496,5 @@ both_backends!(
     sign_in_follows_password_rules,
     sessions_expire_idle_and_absolute,
     overview_counts_users,
+    users_are_found_and_unblocked,
 );

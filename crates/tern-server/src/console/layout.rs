@@ -37,6 +37,8 @@ const CONSOLE_CSS: &str = "body.console{display:block;padding:0;align-items:stre
 .console .tile span{color:var(--muted);font-size:.9rem}\
 .console .empty{color:var(--muted);border:1px dashed var(--border);border-radius:10px;padding:1rem;text-align:center}\
 .console .table-wrap{overflow-x:auto}\
+.console pre{background:#f4f6fa;border-radius:8px;padding:.75rem;overflow-x:auto;font-size:.88rem}\
+.console form[role=search] button{width:auto;margin-top:.8rem}\
 @media (max-width:40rem){.console main{margin:0;border-radius:0;padding:1.1rem}}";
 
 /// Which navigation entry a page belongs to.
@@ -44,11 +46,16 @@ const CONSOLE_CSS: &str = "body.console{display:block;padding:0;align-items:stre
 pub enum Section {
     /// The migration overview.
     Overview,
+    /// Users.
+    Users,
     /// Pages without a navigation entry (sign-in, setup, errors).
     None,
 }
 
-const NAV: &[(Section, &str, &str)] = &[(Section::Overview, "/console", "Migration overview")];
+const NAV: &[(Section, &str, &str)] = &[
+    (Section::Overview, "/console", "Migration overview"),
+    (Section::Users, "/console/users", "Users"),
+];
 
 /// A console page for a signed-in operator.
 pub fn page(op: &Operator, section: Section, title: &str, content: Markup) -> Response {

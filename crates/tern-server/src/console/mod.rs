@@ -45,6 +45,12 @@ pub fn router() -> Router<AppState> {
             "/console/connections/{id}/migration",
             get(pages::migration::show),
         )
+        .route("/console/users", get(pages::users::list))
+        .route("/console/users/{id}", get(pages::users::show))
+        .route(
+            "/console/users/{id}/unblock-logins",
+            post(pages::users::unblock_logins),
+        )
 }
 
 /// The operators' connection of this tenant.

@@ -51,8 +51,14 @@ pub async fn prepare(
         Some(c) => c,
         None => {
             let c = operators_connection_record();
-            store.insert_connection(tenant, &c).await?;
-            c
+            match store.insert_connection(tenant, &c).await {
+                Ok(()) => c,
+                // Another instance starting on the same database made it first.
+                Err(e) => store
+                    .get_connection_by_name(tenant, OPERATORS_CONNECTION)
+                    .await?
+                    .ok_or(e)?,
+            }
         }
     };
     store.delete_session(tenant, SETUP_SID).await?;
@@ -61,7 +67,7 @@ pub async fn prepare(
     }
     let token = ids::ticket_token();
     let now = tern_core::clock::now_epoch();
-    store
+    let issued = store
         .insert_session(
             tenant,
             &Session {
@@ -76,7 +82,14 @@ pub async fn prepare(
                 clients: Vec::new(),
             },
         )
-        .await?;
+        .await;
+    // Instances starting together on one database race for the one setup
+    // record: the loser leaves the winner's link in force (a failure to
+    // write is not worth refusing to start over).
+    if let Err(e) = issued {
+        tracing::warn!(error = %e, "no console setup link issued by this instance (another one starting on the same database may have issued it)");
+        return Ok(None);
+    }
     Ok(Some(format!("{public_url}/console/setup?token={token}")))
 }
 

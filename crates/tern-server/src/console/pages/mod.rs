@@ -3,3 +3,4 @@
 pub mod login;
 pub mod migration;
 pub mod overview;
+pub mod users;
