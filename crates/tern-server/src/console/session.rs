@@ -104,6 +104,7 @@ pub async fn start(s: &AppState, user: &User) -> CoreResult<HeaderValue> {
         expires_at: now.saturating_add(ABSOLUTE_SECS),
         idle_expires_at: now.saturating_add(IDLE_SECS),
         clients: vec![CLIENT_ID.to_string()],
+        amr: Vec::new(),
     };
     s.store.insert_session(s.tid(), &session).await?;
     Ok(cookies::set_strict(

@@ -80,6 +80,7 @@ pub async fn prepare(
                 expires_at: now + SETUP_TTL_SECS,
                 idle_expires_at: now + SETUP_TTL_SECS,
                 clients: Vec::new(),
+                amr: Vec::new(),
             },
         )
         .await;
