@@ -107,8 +107,10 @@ pub struct OAuthError {
     pub error: &'static str,
     /// `error_description`.
     pub description: String,
-    /// The `mfa_token` of an `mfa_required` answer.
-    pub mfa_token: Option<String>,
+    /// The `mfa_token` of an `mfa_required` answer, and whether the user
+    /// must enrol a factor first (`mfa_requirements.enroll`) rather than be
+    /// challenged with one (`mfa_requirements.challenge`).
+    pub mfa_token: Option<(String, bool)>,
 }
 
 impl OAuthError {
@@ -123,9 +125,9 @@ impl OAuthError {
     }
     /// 403 `mfa_required` with the token that continues the login (Auth0's
     /// answer to a password grant for a user with a second factor).
-    pub fn mfa_required(mfa_token: String) -> Self {
+    pub fn mfa_required(mfa_token: String, enrol: bool) -> Self {
         Self {
-            mfa_token: Some(mfa_token),
+            mfa_token: Some((mfa_token, enrol)),
             ..Self::new(
                 StatusCode::FORBIDDEN,
                 "mfa_required",
@@ -169,10 +171,13 @@ impl IntoResponse for OAuthError {
             self.status,
             Json(match &self.mfa_token {
                 None => json!({"error": self.error, "error_description": self.description}),
-                Some(t) => json!({
+                Some((t, enrol)) => json!({
                     "error": self.error,
                     "error_description": self.description,
                     "mfa_token": t,
+                    "mfa_requirements": {
+                        (if *enrol { "enroll" } else { "challenge" }): [{"type": "otp"}],
+                    },
                 }),
             }),
         )

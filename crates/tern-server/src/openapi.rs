@@ -316,6 +316,13 @@ pub struct OAuthErrorBody {
     /// Human-readable.
     #[schema(example = "Wrong email or password.")]
     pub error_description: String,
+    /// With `mfa_required`: the token that continues the login.
+    #[schema(nullable = false)]
+    pub mfa_token: Option<String>,
+    /// With `mfa_required`: `{"challenge": [{"type": "otp"}]}`, or
+    /// `{"enroll": [{"type": "otp"}]}` when the user must enrol first.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    pub mfa_requirements: Option<Value>,
 }
 
 /// The errors every Management API operation can answer before its handler runs.

@@ -158,6 +158,10 @@ impl Setup {
             b["error_description"],
             "Multifactor authentication required"
         );
+        assert_eq!(
+            b["mfa_requirements"],
+            json!({"challenge": [{"type": "otp"}]})
+        );
         b["mfa_token"].as_str().unwrap().to_string()
     }
 
@@ -864,6 +868,11 @@ async fn associate_through_the_api(backend: Backend) {
     assert_eq!(
         (s, b["error"].as_str()),
         (StatusCode::FORBIDDEN, Some("mfa_required")),
+        "{b}"
+    );
+    assert_eq!(
+        b["mfa_requirements"],
+        json!({"enroll": [{"type": "otp"}]}),
         "{b}"
     );
     let token = b["mfa_token"].as_str().unwrap().to_string();

@@ -52,9 +52,18 @@ class Browser:
         self.http = requests.Session()
 
     def go(self, method: str, url: str, **kw) -> requests.Response:
-        r = self.http.request(method, urljoin(self.base, url), allow_redirects=False, timeout=30, **kw)
+        r = self.request(method, urljoin(self.base, url), **kw)
         while r.status_code in (302, 303) and not r.headers["location"].startswith(CALLBACK):
-            r = self.http.get(urljoin(r.url, r.headers["location"]), allow_redirects=False, timeout=30)
+            r = self.request("GET", urljoin(r.url, r.headers["location"]))
+        return r
+
+    def request(self, method: str, url: str, **kw) -> requests.Response:
+        r = self.http.request(method, url, allow_redirects=False, timeout=30, **kw)
+        # The suite's Tern believes it is https://TERN_DOMAIN (behind a TLS
+        # proxy) but is reached over http: its cookies are `Secure`, which
+        # this client would then never send back. Play the proxy's part.
+        for c in self.http.cookies:
+            c.secure = False
         return r
 
 
@@ -70,6 +79,12 @@ def web_app(env, mgmt, run_id, undo):
     undo.append(lambda: mgmt.clients.delete(app.client_id))
     before = list(mgmt.connections.get(env.connection_id).enabled_clients or [])
     mgmt.connections.update(env.connection_id, enabled_clients=before + [app.client_id])
+
+    def restore():
+        now = mgmt.connections.get(env.connection_id).enabled_clients or []
+        mgmt.connections.update(env.connection_id, enabled_clients=[c for c in now if c != app.client_id])
+
+    undo.append(restore)
     return app
 
 

@@ -315,7 +315,10 @@ async fn password_grant(
                 exp: now + crate::mfa::MFA_TOKEN_SECS,
             },
         )?;
-        return Err(OAuthError::mfa_required(token));
+        return Err(OAuthError::mfa_required(
+            token,
+            crate::mfa::must_enrol(&user),
+        ));
     }
     let login = Login {
         user: &user,
