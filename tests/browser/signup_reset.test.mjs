@@ -10,7 +10,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import * as client from 'openid-client';
-import { env, issuer, mgmt, createApp, launch, appServer, submitLogin } from './helpers.mjs';
+import {
+  env, issuer, mgmt, createApp, launch, appServer, submitLogin, codeFlow,
+} from './helpers.mjs';
 
 /** A minimal SMTP server keeping the text of each message. */
 function smtpSink(port) {
@@ -81,7 +83,7 @@ function decode(text) {
   return { headers, body };
 }
 
-let browser, app, rp, config, callback, sink;
+let browser, app, rp, config, flow, callback, sink;
 
 before(async () => {
   sink = smtpSink(Number(env('TERN_SMTP_PORT')));
@@ -99,6 +101,7 @@ before(async () => {
   config = await client.discovery(new URL(issuer()), rp.client_id, rp.client_secret, undefined, {
     execute: [client.allowInsecureRequests],
   });
+  flow = codeFlow(config, callback);
 });
 
 after(async () => {
@@ -107,32 +110,14 @@ after(async () => {
   await sink?.close();
 });
 
+/** Start a sign-in on the legacy connection; the page lands on Tern's. */
 async function authorize(page, extra = {}) {
-  const code_verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: callback,
-    scope: 'openid profile email',
-    code_challenge: await client.calculatePKCECodeChallenge(code_verifier),
-    code_challenge_method: 'S256',
-    connection: env('TERN_LEGACY_CONNECTION'),
-    state,
-    nonce,
-    ...extra,
-  });
-  await page.goto(url.href);
-  return { code_verifier, state, nonce };
+  const a = await flow.request({ connection: env('TERN_LEGACY_CONNECTION'), ...extra });
+  await page.goto(a.url.href);
+  return a;
 }
 
-async function finish(page, a) {
-  await page.waitForURL((u) => u.href.startsWith(callback));
-  return client.authorizationCodeGrant(config, new URL(page.url()), {
-    pkceCodeVerifier: a.code_verifier,
-    expectedState: a.state,
-    expectedNonce: a.nonce,
-  });
-}
+const finish = (page, a) => flow.finish(page, a);
 
 async function fillSignup(page, email, password) {
   await page.waitForSelector('form[action^="/u/signup"] input[name=email]');
