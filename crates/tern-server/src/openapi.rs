@@ -50,6 +50,9 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/authorize/resume",
     "/u/login",
     "/u/mfa-otp-challenge",
+    "/u/signup",
+    "/u/reset-password/request",
+    "/u/reset-password",
     "/oidc/logout",
     "/v2/logout",
 ];
