@@ -4,6 +4,7 @@
 // "application" server that answers the callback and logout URLs.
 import http from 'node:http';
 import { chromium } from 'playwright-core';
+import * as client from 'openid-client';
 
 export const env = (name) => {
   const v = process.env[name];
@@ -77,4 +78,37 @@ export async function submitLogin(page, username, password) {
   await page.fill('input[name=username]', username);
   await page.fill('input[name=password]', password);
   await page.click('button[type=submit]');
+}
+
+/** openid-client's code flow for one application and callback: `request`
+ *  builds an authorization URL (code + PKCE S256, state, nonce); `finish`
+ *  waits for the page to reach the callback and exchanges the code, checking
+ *  state, nonce and the verifier. */
+export function codeFlow(config, callback) {
+  return {
+    async request(extra = {}) {
+      const code_verifier = client.randomPKCECodeVerifier();
+      const state = client.randomState();
+      const nonce = client.randomNonce();
+      const url = client.buildAuthorizationUrl(config, {
+        redirect_uri: callback,
+        scope: 'openid profile email',
+        code_challenge: await client.calculatePKCECodeChallenge(code_verifier),
+        code_challenge_method: 'S256',
+        state,
+        nonce,
+        ...extra,
+      });
+      return { url, code_verifier, state, nonce };
+    },
+    async finish(page, a, checks = {}) {
+      await page.waitForURL((u) => u.href.startsWith(callback));
+      return client.authorizationCodeGrant(config, new URL(page.url()), {
+        pkceCodeVerifier: a.code_verifier,
+        expectedState: a.state,
+        expectedNonce: a.nonce,
+        ...checks,
+      });
+    },
+  };
 }

@@ -5,9 +5,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
-import { env, issuer, mgmt, createApp, launch, appServer, submitLogin } from './helpers.mjs';
+import {
+  env, issuer, mgmt, createApp, launch, appServer, submitLogin, codeFlow,
+} from './helpers.mjs';
 
-let browser, app, rp, config, callback, loggedOut;
+let browser, app, rp, config, flow, callback, loggedOut;
 
 before(async () => {
   browser = await launch();
@@ -28,6 +30,7 @@ before(async () => {
   config = await client.discovery(new URL(issuer()), rp.client_id, rp.client_secret, undefined, {
     execute: [client.allowInsecureRequests],
   });
+  flow = codeFlow(config, callback);
 });
 
 after(async () => {
@@ -36,30 +39,11 @@ after(async () => {
 });
 
 async function authorize(page, extra = {}) {
-  const code_verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: callback,
-    scope: 'openid profile email',
-    code_challenge: await client.calculatePKCECodeChallenge(code_verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-    ...extra,
-  });
-  return { url, code_verifier, state, nonce, go: () => page.goto(url.href) };
+  const a = await flow.request(extra);
+  return { ...a, go: () => page.goto(a.url.href) };
 }
 
-async function finish(page, a, checks = {}) {
-  await page.waitForURL((u) => u.href.startsWith(callback));
-  return client.authorizationCodeGrant(config, new URL(page.url()), {
-    pkceCodeVerifier: a.code_verifier,
-    expectedState: a.state,
-    expectedNonce: a.nonce,
-    ...checks,
-  });
-}
+const finish = (page, a, checks) => flow.finish(page, a, checks);
 
 let ctx, page, firstLogin;
 

@@ -52,6 +52,9 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/u/mfa-otp-challenge",
     "/u/mfa-otp-enrollment-qr",
     "/mfa/associate",
+    "/u/signup",
+    "/u/reset-password/request",
+    "/u/reset-password",
     "/oidc/logout",
     "/v2/logout",
 ];

@@ -7,6 +7,8 @@
 //! `http://localhost:PORT` so the browser reaches the issuer it advertises;
 //! a legacy user store (`examples/legacy-api`, behind Tern's HTTP connector)
 //! is started so a user can be migrated lazily through the hosted login page.
+//! Mail goes over SMTP to a port the signup and reset suite listens on, so
+//! it can open the reset link it was mailed.
 //! `scripts/test` installs the dependencies (`tests/browser/install.sh`).
 
 mod common;
@@ -32,9 +34,12 @@ async fn browser_suites(b: Backend) {
         "browser suite dependencies are missing: run `bash tests/browser/install.sh` (scripts/test does)"
     );
     let port = free_port();
+    let smtp_port = free_port();
     let h = Harness::start_with(b, |c| {
         c.listen = format!("127.0.0.1:{port}");
         c.public_url = Some(format!("http://localhost:{port}"));
+        c.smtp.url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
+        c.smtp.from = "Tern <tern@example.com>".into();
     })
     .await;
     let t = h.admin_token().await;
@@ -62,6 +67,9 @@ async fn browser_suites(b: Backend) {
             "mfa_factors": [{"totp": {"secret": totp_seed}}]}]),
     )
     .await;
+    // Not yet migrated: one tries to sign up again, one resets their password.
+    let taken = seed_user("alan");
+    let resetting = seed_user("grace");
     let out = tokio::process::Command::new("bash")
         .arg(root.join("run.sh"))
         .env("TERN_ISSUER", h.state().issuer())
@@ -76,6 +84,9 @@ async fn browser_suites(b: Backend) {
         .env("TERN_TOTP_EMAIL", totp_email)
         .env("TERN_TOTP_PASSWORD", totp_password)
         .env("TERN_TOTP_SEED", totp_seed)
+        .env("TERN_SMTP_PORT", smtp_port.to_string())
+        .env("TERN_LEGACY_SIGNUP_EMAIL", &taken.email)
+        .env("TERN_LEGACY_RESET_EMAIL", &resetting.email)
         .output()
         .await
         .expect("bash runs");
@@ -91,6 +102,13 @@ async fn browser_suites(b: Backend) {
     assert_eq!(migrated.source, tern_core::model::UserSource::LazyLogin);
     assert!(migrated.credential.is_some());
     legacy.wait_migrated(&user.email).await;
+    // The signup as a legacy user made nobody; the reset made the legacy
+    // user, with the new password.
+    assert!(tern_user(&h, taken.id).await.is_none());
+    let reset = tern_user(&h, resetting.id)
+        .await
+        .expect("created by the reset");
+    assert!(reset.credential.is_some());
     legacy.stop().await;
     h.stop().await;
 }
