@@ -35,6 +35,7 @@ pub mod mfa;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
+pub mod profile_hash;
 pub mod rate_limit;
 pub mod refresh;
 pub mod reset;
