@@ -104,7 +104,7 @@ fn cases() -> Vec<Case> {
             file: "kratos-identities.json",
             args: from("kratos", &[]),
             refused: &[],
-            formats: "argon2id 1, bcrypt 2, pbkdf2-sha256 1",
+            formats: "argon2id 1, bcrypt 3, pbkdf2-sha256 1",
         },
         Case {
             file: "supabase-users.csv",

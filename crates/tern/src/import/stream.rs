@@ -218,15 +218,15 @@ fn read_rows(mut input: Input, reading: &Reading, tally: &Tally, tx: mpsc::Sende
             let (res, shape) = match reading.rows_key.filter(|_| first == Some(b'{')) {
                 Some(key) => (
                     RowsUnder { key, rows }.deserialize(&mut de),
-                    format!("an object with a \"{key}\" array"),
+                    format!("object with a \"{key}\" array"),
                 ),
-                None => (rows.deserialize(&mut de), "a JSON array".into()),
+                None => (rows.deserialize(&mut de), "JSON array".into()),
             };
             if let Err(e) = res.and_then(|()| de.end())
                 && !stopped
             {
                 send(Item::Fatal(format!(
-                    "the input is not {shape} ({e}); rows before it were submitted"
+                    "the input is not a valid {shape} ({e}); rows before it were submitted"
                 )));
             }
         }

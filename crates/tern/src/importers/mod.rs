@@ -183,6 +183,15 @@ pub(crate) fn picture(url: Option<&str>) -> Option<&str> {
     url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
 }
 
+/// "First Last" from whichever parts there are.
+pub(crate) fn full_name(first: Option<&str>, last: Option<&str>) -> String {
+    [first, last]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A username only when the import schema takes it (not an email address).
 pub(crate) fn username(name: Option<&str>) -> Option<&str> {
     name.filter(|n| !n.contains('@'))
