@@ -181,46 +181,52 @@ fn platform_exports(db: Option<&str>) {
             "{summary}"
         );
 
-        for user in logins[case.file].as_array().unwrap() {
-            let login = |password: &str| {
-                post_json(
-                    &format!("{}/oauth/token", tern.base),
-                    None,
-                    &json!({"grant_type": PASSWORD_REALM, "client_id": app["client_id"],
-                            "client_secret": app["client_secret"], "username": user["email"],
-                            "password": password, "realm": conn}),
-                )
-            };
-            let password = user["password"].as_str().unwrap();
-            let who = format!("{} {}", case.file, user["email"]);
-            let (s, r) = login(password);
-            match user["expect"].as_str().unwrap() {
-                "token" => {
-                    assert_eq!(s, 200, "{who}: {r}");
-                    assert!(r["access_token"].is_string(), "{who}: {r}");
-                }
-                "mfa" => assert_eq!(
-                    (s, r["error"].as_str()),
-                    (403, Some("mfa_required")),
-                    "{who}: {r}"
-                ),
-                _ => assert_eq!(
-                    (s, r["error"].as_str()),
-                    (401, Some("unauthorized")),
-                    "{who}: {r}"
-                ),
-            }
-            if user["expect"] != "blocked" {
-                let (s, r) = login(&format!("{password}x"));
-                assert_eq!(
-                    (s, r["error"].as_str()),
-                    (403, Some("invalid_grant")),
-                    "{who}: {r}"
-                );
-            }
-        }
+        check_logins(&tern, &app, &conn, &logins[case.file]);
     }
     check_profiles(&tern, &token);
+}
+
+/// Every user of `logins` (from logins.json) logs in through `conn` as expected:
+/// a token, `mfa_required`, or blocked; a wrong password is refused.
+fn check_logins(tern: &Tern, app: &Value, conn: &str, logins: &Value) {
+    for user in logins.as_array().unwrap() {
+        let login = |password: &str| {
+            post_json(
+                &format!("{}/oauth/token", tern.base),
+                None,
+                &json!({"grant_type": PASSWORD_REALM, "client_id": app["client_id"],
+                        "client_secret": app["client_secret"], "username": user["email"],
+                        "password": password, "realm": conn}),
+            )
+        };
+        let password = user["password"].as_str().unwrap();
+        let who = format!("{} {}", conn, user["email"]);
+        let (s, r) = login(password);
+        match user["expect"].as_str().unwrap() {
+            "token" => {
+                assert_eq!(s, 200, "{who}: {r}");
+                assert!(r["access_token"].is_string(), "{who}: {r}");
+            }
+            "mfa" => assert_eq!(
+                (s, r["error"].as_str()),
+                (403, Some("mfa_required")),
+                "{who}: {r}"
+            ),
+            _ => assert_eq!(
+                (s, r["error"].as_str()),
+                (401, Some("unauthorized")),
+                "{who}: {r}"
+            ),
+        }
+        if user["expect"] != "blocked" {
+            let (s, r) = login(&format!("{password}x"));
+            assert_eq!(
+                (s, r["error"].as_str()),
+                (403, Some("invalid_grant")),
+                "{who}: {r}"
+            );
+        }
+    }
 }
 
 /// The user whose email is `email`, through the Management API.
@@ -326,6 +332,96 @@ fn platform_exports_sqlite() {
 fn platform_exports_postgres() {
     let db = PgDb::create("tern_platforms");
     platform_exports(Some(&db.url()));
+}
+
+/// `tern import postgres://… --from supabase` reads `auth.users` from the
+/// database itself: the CSV fixture loaded into a table of Supabase's
+/// column types, then read back with `row_to_json`.
+#[test]
+fn supabase_straight_from_its_database() {
+    let supa = PgDb::create("tern_supabase");
+    let columns = "instance_id uuid, id uuid primary key, aud varchar(255), role varchar(255), email varchar(255),
+        encrypted_password varchar(255), email_confirmed_at timestamptz, invited_at timestamptz,
+        confirmation_token varchar(255), confirmation_sent_at timestamptz, recovery_token varchar(255),
+        recovery_sent_at timestamptz, email_change_token_new varchar(255), email_change varchar(255),
+        email_change_sent_at timestamptz, last_sign_in_at timestamptz, raw_app_meta_data jsonb,
+        raw_user_meta_data jsonb, is_super_admin boolean, created_at timestamptz, updated_at timestamptz,
+        phone text, phone_confirmed_at timestamptz, phone_change text, phone_change_token varchar(255),
+        phone_change_sent_at timestamptz, confirmed_at timestamptz, email_change_token_current varchar(255),
+        email_change_confirm_status smallint, banned_until timestamptz, reauthentication_token varchar(255),
+        reauthentication_sent_at timestamptz, is_sso_user boolean, deleted_at timestamptz, is_anonymous boolean";
+    let psql = |sql: &str| {
+        let ok = Command::new("psql")
+            .args([supa.url().as_str(), "-v", "ON_ERROR_STOP=1", "-qc", sql])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "psql {sql}");
+    };
+    psql(&format!(
+        "CREATE SCHEMA auth; CREATE TABLE auth.users ({columns})"
+    ));
+    psql(&format!(
+        "\\copy auth.users from '{}' csv header",
+        fixture("supabase-users.csv")
+    ));
+
+    let root = tempfile::tempdir().unwrap();
+    let tern = Tern::launch(&root.path().join("tern-data"), None, &[], &[], false);
+    let info = tern.info();
+    let token = tern.token(&info);
+    let (s, app) = post_json(
+        &format!("{}/api/v2/clients", tern.base),
+        Some(&token),
+        &json!({"name": "app", "app_type": "regular_web", "grant_types": ["password", PASSWORD_REALM]}),
+    );
+    assert_eq!(s, 201, "{app}");
+    let (s, c) = post_json(
+        &format!("{}/api/v2/connections", tern.base),
+        Some(&token),
+        &json!({"name": "supabase", "strategy": "auth0", "enabled_clients": [app["client_id"]]}),
+    );
+    assert_eq!(s, 201, "{c}");
+    let out = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args([
+            "import",
+            &supa.url(),
+            "--connection",
+            "supabase",
+            "--from",
+            "supabase",
+        ])
+        .args(["--domain", &tern.base])
+        .args(["--client-id", info["client_id"].as_str().unwrap()])
+        .args(["--client-secret", info["client_secret"].as_str().unwrap()])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let summary = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{summary}");
+    assert!(
+        stdout.contains(": UNCONVERTIBLE_ROW: user "),
+        "the deleted user: {summary}"
+    );
+    assert!(
+        stdout.contains("  total 5, inserted 4, updated 0, failed 1\n"),
+        "{summary}"
+    );
+    assert!(
+        stdout.contains("  password hashes: bcrypt 4\n"),
+        "{summary}"
+    );
+    let logins: Value =
+        serde_json::from_slice(&std::fs::read(fixtures().join("logins.json")).unwrap()).unwrap();
+    check_logins(&tern, &app, "supabase", &logins["supabase-users.csv"]);
+    let u = user(&tern, &token, "supa1@example.com");
+    assert_eq!(u["phone_number"], "+15555550100");
+    assert_eq!(
+        user(&tern, &token, "supa0@example.com")["user_metadata"]["team"],
+        "a, b"
+    );
 }
 
 #[test]
