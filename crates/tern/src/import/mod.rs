@@ -52,7 +52,8 @@ connection or unreadable input."
 pub struct ImportArgs {
     /// The users file: a JSON array of users in Auth0's import schema, or NDJSON
     /// (one user per line); detected from its first character. `-` reads
-    /// standard input. Streamed: any size.
+    /// standard input. Streamed: any size. With `--from supabase`, also a
+    /// `postgres://` URL of the project's database (auth.users is read).
     #[arg(value_name = "FILE")]
     pub file: String,
     /// Name of the database connection to import into.
