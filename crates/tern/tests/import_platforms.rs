@@ -431,7 +431,7 @@ fn supabase_straight_from_its_database() {
 }
 
 #[test]
-fn firebase_without_its_hash_parameters_is_a_usage_error() {
+fn missing_or_misplaced_platform_flags_are_usage_errors() {
     let out = Command::new(env!("CARGO_BIN_EXE_tern"))
         .args([
             "import",
@@ -447,4 +447,30 @@ fn firebase_without_its_hash_parameters_is_a_usage_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("base64_signer_key"), "{stderr}");
+    // A platform's flag given to another is refused, not ignored.
+    let out = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args([
+            "import",
+            &fixture("keycloak-realm.json"),
+            "--connection",
+            "x",
+        ])
+        .args([
+            "--from",
+            "keycloak",
+            "--rounds",
+            "8",
+            "--domain",
+            "http://127.0.0.1:9",
+        ])
+        .args(["--client-id", "a", "--client-secret", "b"])
+        .env_clear()
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--rounds goes with --from firebase"),
+        "{stderr}"
+    );
 }

@@ -111,6 +111,9 @@ pub async fn run(args: ImportArgs) -> ExitCode {
         (None, true) => Some(Platform::Auth0Export),
         (None, false) => None,
     };
+    if let Some((flag, owner)) = args.platform.stray(platform) {
+        return usage_error(format!("{flag} goes with --from {owner}"));
+    }
     let reading = match platform {
         Some(p) => match importers::reading(p, &args.platform) {
             Ok(r) => r,
