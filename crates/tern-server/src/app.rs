@@ -196,7 +196,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     }
     let scripts = Arc::new(
         crate::legacy_script::ScriptLegacySource::from_config(&config.scripts, network.clone())
-            .with_tenant_log(store.clone()),
+            .with_tenant_log(store.clone())
+            .with_hash_policy(policy),
     );
     let sql = crate::connectors::sql::SqlConnectors::new(policy, network.clone(), sqlite_dirs);
     let mailer =

@@ -15,12 +15,14 @@ use tern_core::legacy::{
 };
 use tern_core::model::{Connection, LogEvent};
 use tern_core::store::Store;
+use tern_hash::HashPolicy;
 use tern_script::{
     CallbackResult, ErrorKind, Network, ScriptEnv, ScriptError, ScriptLimits, ScriptName, ScriptRun,
 };
 use tokio::sync::Semaphore;
 
 use crate::config::ScriptsConfig;
+use crate::profile_hash::{self, ProfileHash};
 use crate::secrets::{MIN_MASKED_LEN, mask_in};
 
 /// Every script name, in Auth0's order.
@@ -62,6 +64,9 @@ pub struct ScriptLegacySource {
     /// Where a call's console output and warnings go (the tenant log); `None`
     /// only for callers that run scripts without a store.
     tenant_log: Option<Arc<dyn Store>>,
+    /// Verifies a `tern_password_hash` a login script answers, within the
+    /// server's cost limits.
+    hash_policy: HashPolicy,
 }
 
 impl ScriptLegacySource {
@@ -86,7 +91,15 @@ impl ScriptLegacySource {
             network,
             slots: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
             tenant_log: None,
+            hash_policy: HashPolicy::default(),
         }
+    }
+
+    /// Verify the hashes login scripts answer (`tern_password_hash`) within
+    /// `policy`'s cost limits (the server's).
+    pub fn with_hash_policy(mut self, policy: HashPolicy) -> Self {
+        self.hash_policy = policy;
+        self
     }
 
     /// Record every call's `console` output and sandbox warnings in `store`'s
@@ -332,8 +345,17 @@ impl LegacySource for ScriptLegacySource {
             )
             .await?
         {
-            CallbackResult::Value(Some(profile)) => {
-                Ok(LegacyLogin::Profile(Box::new(normalize_profile(&profile)?)))
+            CallbackResult::Value(Some(mut profile)) => {
+                let hash = profile_hash::take(&mut profile)?;
+                let user = normalize_profile(&profile)?;
+                if let ProfileHash::Present(hash) = hash
+                    && !profile_hash::verify(self.hash_policy, hash, password).await?
+                {
+                    return Ok(LegacyLogin::WrongCredentials {
+                        user: Some(user.user_id),
+                    });
+                }
+                Ok(LegacyLogin::Profile(Box::new(user)))
             }
             CallbackResult::Value(None) => Ok(LegacyLogin::WrongCredentials { user: None }),
             CallbackResult::Error(e) => match e.kind {

@@ -39,6 +39,7 @@ pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod passwords;
+pub mod profile_hash;
 pub mod rate_limit;
 pub mod refresh;
 pub mod reset;

@@ -1013,6 +1013,144 @@ async fn mfa_factors_migrate_with_the_user(b: Backend) {
     h.stop().await;
 }
 
+/// One vector of a tern-hash fixture file (made by passlib, hashlib, PHP-style
+/// constructions — never by Tern): `(hash or object, password, wrong)`.
+fn hash_fixture(file: &str, id: &str) -> (Value, String, String) {
+    let path = format!(
+        "{}/../tern-hash/tests/fixtures/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let v = doc["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == id)
+        .unwrap()
+        .clone();
+    let hash = v.get("hash").or_else(|| v.get("object")).unwrap().clone();
+    let s = |k: &str| v[k].as_str().unwrap().to_string();
+    (hash, s("password"), s("wrong"))
+}
+
+/// A login script that only looks the user up and answers the stored legacy
+/// hash in `tern_password_hash`: Tern verifies the typed password against it
+/// (wrong refused as `fp`, right migrates and is rehashed to the policy), for
+/// self-describing strings and `tern_password_hash` objects alike; a hash
+/// Tern cannot read is the script's error, named in the tenant log.
+async fn login_script_answers_the_legacy_hash(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let users: Vec<(&str, (Value, String, String))> = vec![
+        ("des", hash_fixture("formats.json", "des-crypt-ascii")),
+        (
+            "sunmd5",
+            hash_fixture("formats.json", "sun-md5-rounds-unicode"),
+        ),
+        ("mysql", hash_fixture("formats.json", "mysql41-ascii")),
+        ("magento", hash_fixture("explicit.json", "magento-v1-ascii")),
+    ];
+    let table: serde_json::Map<String, Value> = users
+        .iter()
+        .map(|(name, (hash, _, _))| (format!("{name}@hash.example"), hash.clone()))
+        .chain([(
+            "broken@hash.example".to_string(),
+            json!("$md5,rounds=0100$salt$$AAAA"),
+        )])
+        .collect();
+    let script = format!(
+        "function login(email, password, callback) {{
+            const users = {};
+            const hash = users[email];
+            if (!hash) return callback(new WrongUsernameOrPasswordError(email));
+            callback(null, {{user_id: 'h-' + email.split('@')[0], email: email, tern_password_hash: hash}});
+        }}",
+        Value::Object(table)
+    );
+    let conn = create_connection(
+        &h,
+        &t,
+        "hash-legacy",
+        json!({"enabledDatabaseCustomization": true, "import_mode": true,
+               "customScripts": {"login": script}}),
+    )
+    .await;
+    let (cid, secret) = app_on(&h, &t, &conn).await;
+    let login = |user: String, password: String| {
+        h.http
+            .post(format!("{}/oauth/token", h.base))
+            .json(&json!({
+            "grant_type": REALM, "client_id": cid, "client_secret": secret,
+            "username": user, "password": password, "realm": "hash-legacy"}))
+            .send()
+    };
+    for (name, (_, right, wrong)) in &users {
+        let email = format!("{name}@hash.example");
+        let r = login(email.clone(), wrong.clone()).await.unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::FORBIDDEN,
+            "{name}: wrong password: {:?}",
+            logs_of(&h, &t, "f", "hash-legacy").await
+        );
+        let (_, found) = h
+            .api(
+                &t,
+                Method::GET,
+                &format!("/users-by-email?email={email}"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            found,
+            json!([]),
+            "{name}: nothing stored on a wrong password"
+        );
+        let r = login(email.clone(), right.clone()).await.unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "{name}: {}",
+            r.text().await.unwrap()
+        );
+        let (_, found) = h
+            .api(
+                &t,
+                Method::GET,
+                &format!("/users-by-email?email={email}"),
+                None,
+            )
+            .await;
+        assert_eq!(found[0]["user_id"], format!("auth0|h-{name}"), "{found}");
+        assert!(
+            !found.to_string().contains("tern_password_hash"),
+            "the legacy hash is not kept in the profile: {found}"
+        );
+        // Migrated: the wrong password is still refused, the right one works.
+        let r = login(email.clone(), wrong.clone()).await.unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::FORBIDDEN,
+            "{name}: wrong after migration"
+        );
+        let r = login(email, right.clone()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{name}: right after migration");
+    }
+    let fp = logs_of(&h, &t, "fp", "hash-legacy").await;
+    assert!(!fp.is_empty(), "wrong passwords are logged as fp");
+    let broken = login("broken@hash.example".into(), "whatever".into())
+        .await
+        .unwrap();
+    assert_eq!(broken.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let f = logs_of(&h, &t, "f", "hash-legacy").await;
+    assert!(
+        f.iter()
+            .any(|d| d.contains("tern_password_hash") && d.contains("sun-md5-crypt")),
+        "{f:?}"
+    );
+    h.stop().await;
+}
+
 // ---------------------------------------------------------------- helpers
 
 fn now_iso_prefix() -> String {
@@ -1020,6 +1158,7 @@ fn now_iso_prefix() -> String {
 }
 
 both_backends!(
+    login_script_answers_the_legacy_hash,
     console_output_goes_to_the_tenant_log_without_secrets,
     mfa_factors_migrate_with_the_user,
     mysql_template_migration,

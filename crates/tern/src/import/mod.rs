@@ -12,6 +12,7 @@
 
 mod chunk;
 mod job;
+mod pg_source;
 mod report;
 mod stream;
 mod tally;
@@ -51,7 +52,8 @@ connection or unreadable input."
 pub struct ImportArgs {
     /// The users file: a JSON array of users in Auth0's import schema, or NDJSON
     /// (one user per line); detected from its first character. `-` reads
-    /// standard input. Streamed: any size.
+    /// standard input. Streamed: any size. With `--from supabase`, also a
+    /// `postgres://` URL of the project's database (auth.users is read).
     #[arg(value_name = "FILE")]
     pub file: String,
     /// Name of the database connection to import into.
@@ -109,6 +111,9 @@ pub async fn run(args: ImportArgs) -> ExitCode {
         (None, true) => Some(Platform::Auth0Export),
         (None, false) => None,
     };
+    if let Some((flag, owner)) = args.platform.stray(platform) {
+        return usage_error(format!("{flag} goes with --from {owner}"));
+    }
     let reading = match platform {
         Some(p) => match importers::reading(p, &args.platform) {
             Ok(r) => r,
@@ -116,10 +121,19 @@ pub async fn run(args: ImportArgs) -> ExitCode {
         },
         None => importers::Reading::plain(),
     };
-    let (reader, size) = match stream::open_input(&args.file) {
-        Ok(x) => x,
-        Err(msg) => return usage_error(msg),
+    let from_db = pg_source::is_dsn(&args.file);
+    if from_db && platform != Some(Platform::Supabase) {
+        return usage_error("a database URL is read only with --from supabase");
+    }
+    let input = if from_db {
+        None
+    } else {
+        match stream::open_input(&args.file) {
+            Ok(x) => Some(x),
+            Err(msg) => return usage_error(msg),
+        }
     };
+    let size = input.as_ref().and_then(|(_, size)| *size);
     let tally = Arc::new(Tally {
         plain: !progress::drawn(),
         ..Tally::default()
@@ -141,7 +155,18 @@ pub async fn run(args: ImportArgs) -> ExitCode {
 
     // The reader runs on its own thread; the bounded channel keeps memory flat.
     let (tx, mut rx) = mpsc::channel::<Item>(2048);
-    let reader = stream::spawn_reader(reader, tally.clone(), reading, tx);
+    let reader = match input {
+        Some((input, _)) => Some(stream::spawn_reader(input, tally.clone(), reading, tx)),
+        None => {
+            tokio::spawn(pg_source::read_auth_users(
+                args.file.clone(),
+                reading,
+                tally.clone(),
+                tx,
+            ));
+            None
+        }
+    };
     let progress = show_progress(tally.clone(), size);
 
     let slots = Arc::new(Semaphore::new(args.jobs as usize));
@@ -224,7 +249,7 @@ pub async fn run(args: ImportArgs) -> ExitCode {
             tally.set_fatal(format!("a job task failed: {e}"));
         }
     }
-    if reader.join().is_err() {
+    if reader.is_some_and(|r| r.join().is_err()) {
         tally.set_fatal("the reader thread failed".into());
     }
     progress.finish();

@@ -169,30 +169,33 @@ pub fn spawn_reader(
     std::thread::spawn(move || read_rows(input, &reading, &tally, tx))
 }
 
+/// One platform row converted to an import row, its hash format counted.
+pub fn item(reading: &Reading, tally: &Tally, index: usize, v: Value) -> Item {
+    let v = match (reading.convert)(v) {
+        Ok(v) => v,
+        Err(message) => {
+            return Item::Invalid {
+                index,
+                code: "UNCONVERTIBLE_ROW",
+                message,
+            };
+        }
+    };
+    tally.count_format(importers::hash_format(&v));
+    match serde_json::to_vec(&v) {
+        Ok(json) => Item::Row { index, json },
+        Err(e) => Item::Invalid {
+            index,
+            code: "INVALID_JSON",
+            message: e.to_string(),
+        },
+    }
+}
+
 /// The reader thread: detect the format, stream the rows out.
 fn read_rows(mut input: Input, reading: &Reading, tally: &Tally, tx: mpsc::Sender<Item>) {
     let send = |item: Item| tx.blocking_send(item).is_ok();
-    let row = |index: usize, v: Value| {
-        let v = match (reading.convert)(v) {
-            Ok(v) => v,
-            Err(message) => {
-                return Item::Invalid {
-                    index,
-                    code: "UNCONVERTIBLE_ROW",
-                    message,
-                };
-            }
-        };
-        tally.count_format(importers::hash_format(&v));
-        match serde_json::to_vec(&v) {
-            Ok(json) => Item::Row { index, json },
-            Err(e) => Item::Invalid {
-                index,
-                code: "INVALID_JSON",
-                message: e.to_string(),
-            },
-        }
-    };
+    let row = |index: usize, v: Value| item(reading, tally, index, v);
     let first = match first_significant_byte(&mut input) {
         Ok(b) => b,
         Err(e) => {
@@ -218,15 +221,15 @@ fn read_rows(mut input: Input, reading: &Reading, tally: &Tally, tx: mpsc::Sende
             let (res, shape) = match reading.rows_key.filter(|_| first == Some(b'{')) {
                 Some(key) => (
                     RowsUnder { key, rows }.deserialize(&mut de),
-                    format!("an object with a \"{key}\" array"),
+                    format!("object with a \"{key}\" array"),
                 ),
-                None => (rows.deserialize(&mut de), "a JSON array".into()),
+                None => (rows.deserialize(&mut de), "JSON array".into()),
             };
             if let Err(e) = res.and_then(|()| de.end())
                 && !stopped
             {
                 send(Item::Fatal(format!(
-                    "the input is not {shape} ({e}); rows before it were submitted"
+                    "the input is not a valid {shape} ({e}); rows before it were submitted"
                 )));
             }
         }

@@ -12,24 +12,19 @@
 use serde_json::{Map, Value, json};
 use tern_core::mfa::base32_encode;
 
-use super::{Row, json_object, text, username};
+use super::{Row, full_name, json_object, text, username};
 
 pub fn convert(user: Value) -> Result<Value, String> {
     let id = text(&user, "id").ok_or("the user has no id")?;
     let mut row = Row::default();
     let (first, last) = (text(&user, "firstName"), text(&user, "lastName"));
-    let name = [first, last]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
     row.set("user_id", id)
         .set_opt("email", text(&user, "email"))
         .set_opt("email_verified", user.get("emailVerified").cloned())
         .set_opt("username", username(text(&user, "username")))
         .set_opt("given_name", first)
         .set_opt("family_name", last)
-        .set("name", name)
+        .set("name", full_name(first, last))
         .set_opt("user_metadata", user.get("attributes").cloned());
     if user.get("enabled") == Some(&Value::Bool(false)) {
         row.set("blocked", true);

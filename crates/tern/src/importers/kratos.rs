@@ -13,7 +13,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Row, text, username};
+use super::{Row, full_name, text, username};
 
 pub fn convert(identity: Value) -> Result<Value, String> {
     let id = text(&identity, "id").ok_or("the identity has no id")?;
@@ -50,14 +50,7 @@ pub fn convert(identity: Value) -> Result<Value, String> {
             let (first, last) = (text(n, "first"), text(n, "last"));
             row.set_opt("given_name", first)
                 .set_opt("family_name", last);
-            row.set(
-                "name",
-                [first, last]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            );
+            row.set("name", full_name(first, last));
         }
         _ => {}
     }

@@ -92,6 +92,37 @@ impl Reading {
     }
 }
 
+impl PlatformArgs {
+    /// A flag given that `platform` (None: no `--from`) does not read, and
+    /// the `--from` it belongs to: a misplaced flag is an error, not ignored.
+    pub fn stray(&self, platform: Option<Platform>) -> Option<(&'static str, &'static str)> {
+        use Platform::{Auth0Export, Firebase};
+        [
+            ("--hash-config", self.hash_config.is_some(), Firebase),
+            ("--signer-key", self.signer_key.is_some(), Firebase),
+            ("--salt-separator", self.salt_separator.is_some(), Firebase),
+            ("--rounds", self.rounds.is_some(), Firebase),
+            ("--mem-cost", self.mem_cost.is_some(), Firebase),
+            (
+                "--password-hashes",
+                self.password_hashes.is_some(),
+                Auth0Export,
+            ),
+        ]
+        .into_iter()
+        .find(|&(_, given, owner)| given && platform != Some(owner))
+        .map(|(flag, _, owner)| {
+            (
+                flag,
+                match owner {
+                    Firebase => "firebase",
+                    _ => "auth0-export",
+                },
+            )
+        })
+    }
+}
+
 /// Prepare reading `platform`'s export: load its parameters and side files.
 pub fn reading(platform: Platform, args: &PlatformArgs) -> Result<Reading, String> {
     let (convert, rows_key, csv): (Convert, _, _) = match platform {
@@ -181,6 +212,15 @@ pub(crate) fn json_object(v: Option<&Value>) -> Option<Value> {
 /// A picture only when it is an http(s) URL (the import schema's rule).
 pub(crate) fn picture(url: Option<&str>) -> Option<&str> {
     url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+}
+
+/// "First Last" from whichever parts there are.
+pub(crate) fn full_name(first: Option<&str>, last: Option<&str>) -> String {
+    [first, last]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A username only when the import schema takes it (not an email address).
