@@ -76,9 +76,9 @@ where
     L: Listener<Addr = SocketAddr>,
 {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
-    // Dropping the sender asks every connection to finish; the receivers
-    // they hold tell when all have.
-    let (stopping, stopped) = watch::channel(());
+    // A value sent asks every connection to finish; each holds a receiver
+    // until it has, so the sender's `closed()` tells when all have.
+    let (stopping, _) = watch::channel(());
     let mut stop = std::pin::pin!(stop);
     loop {
         let slot = tokio::select! {
@@ -96,19 +96,18 @@ where
             started: Arc::new(AtomicBool::new(false)),
             served: Arc::new(AtomicU64::new(0)),
         };
-        let stopping = stopping.subscribe();
-        let stopped = stopped.clone();
+        let told = stopping.subscribe();
         tokio::spawn(async move {
-            connection.run(io, stopping).await;
-            drop(stopped);
+            connection.run(io, told).await;
             drop(slot);
         });
     }
     drop(listener);
-    drop(stopping);
-    let mut stopped = stopped;
-    // Resolves once every connection has dropped its receiver.
-    let _ = stopped.wait_for(|_| false).await;
+    // `send_replace`, not `send`: with no connection open there is no
+    // receiver, and that is not an error.
+    stopping.send_replace(());
+    // Resolves once every connection has finished and dropped its receiver.
+    stopping.closed().await;
     Ok(())
 }
 

@@ -12,6 +12,8 @@ use tern_core::store::InsertOutcome;
 use tern_core::user_profile::ProfileFields;
 use tern_core::{CoreError, password_policy, users};
 
+use crate::error::OAuthError;
+use crate::hash_pool::PoolError;
 use crate::lazy::LegacyLookup;
 use crate::legacy_ops::LegacyOpError;
 use crate::state::AppState;
@@ -33,6 +35,10 @@ pub enum SignupFailure {
     LegacyUnavailable,
     /// The legacy store refused for another reason (`legacy_ops`).
     Legacy(LegacyOpError),
+    /// Suspicious-IP throttling refused the address (Auth0's answer).
+    Throttled(OAuthError),
+    /// The hashing pool is full; try again in a moment.
+    Busy,
     /// Tern's own store failed.
     Store(CoreError),
 }
@@ -59,17 +65,23 @@ pub fn policy(c: &Connection) -> Option<&str> {
 }
 
 /// Sign a user up to `connection` for `client` with the profile `f` (its
-/// `password` is the new password). Logs `ss` on success and `fs` when the
-/// legacy store is involved in a refusal.
+/// `password` is the new password), asked from address `ip`. Logs `ss` on
+/// success and `fs` when the legacy store is involved in a refusal.
 pub async fn sign_up(
     s: &AppState,
     client: &Client,
     connection: &Connection,
     mut f: ProfileFields,
+    ip: &str,
 ) -> Result<User, SignupFailure> {
     if !allowed(connection) {
         return Err(SignupFailure::Disabled);
     }
+    // Suspicious-IP throttling's pre-registration stage, here so that every
+    // way in (the JSON endpoint and the hosted page) counts and is refused.
+    crate::ip_throttling::before_signup(s, ip)
+        .await
+        .map_err(SignupFailure::Throttled)?;
     let email = f.email.clone().ok_or(SignupFailure::MissingEmail)?;
     let password = f.password.take().ok_or(SignupFailure::MissingPassword)?;
     password_policy::check(policy(connection), &password).map_err(SignupFailure::WeakPassword)?;
@@ -133,9 +145,18 @@ pub async fn sign_up(
         }
     } else {
         let state = s.clone();
-        let credential = tokio::task::spawn_blocking(move || state.policy.hash(&password))
+        // On the bounded hashing pool, as logins: a burst of signups cannot
+        // starve them of cores or memory.
+        let credential = s
+            .hash_pool
+            .run(move || state.policy.hash(&password))
             .await
-            .map_err(|_| CoreError::Storage("password hashing task failed".into()))?;
+            .map_err(|e| match e {
+                PoolError::Busy => SignupFailure::Busy,
+                PoolError::Failed => {
+                    SignupFailure::Store(CoreError::Storage("password hashing task failed".into()))
+                }
+            })?;
         let user = users::new_user(f, connection, Some(credential), UserSource::Signup);
         if s.store.insert_user(s.tid(), &user).await? == InsertOutcome::Duplicate {
             return Err(SignupFailure::Exists);

@@ -17,17 +17,7 @@ async fn every_legacy_scheme_logs_in_and_is_upgraded() {
     let h = Harness::start(Backend::Sqlite).await;
     let t = h.admin_token().await;
     let (cid, secret) = h.password_client(&t).await;
-    // Hundreds of wrong passwords from one address are what suspicious-IP
-    // throttling refuses (Auth0: 100 a day): this test's address is exempt.
-    let (s, e) = h
-        .api(
-            &t,
-            reqwest::Method::PATCH,
-            "/attack-protection/suspicious-ip-throttling",
-            Some(json!({"allowlist": ["127.0.0.1"]})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{e}");
+    h.exempt_loopback_from_ip_throttling(&t).await;
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tern-hash/fixtures/vectors.json");
     let vectors: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();

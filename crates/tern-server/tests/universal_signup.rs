@@ -201,6 +201,43 @@ async fn signup_page(b: Backend) {
     let again = br.get(&authorize_url(&app, &[])).await;
     assert!(again.location().unwrap().starts_with(CALLBACK));
 
+    // Suspicious-IP throttling's pre-registration stage holds on the page as
+    // on /dbconnections/signup: at one signup per address, the next is
+    // refused on the form and nobody is created.
+    let (s, body) = h
+        .api(
+            &la.token,
+            Method::PATCH,
+            "/attack-protection/suspicious-ip-throttling",
+            Some(json!({"stage": {"pre-user-registration": {"max_attempts": 1, "rate": 86_400_000}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let mut last = None;
+    for email in ["burst1@example.com", "burst2@example.com"] {
+        let mut fresh = Browser::new(&h.base);
+        let (_, state) = start(
+            &mut fresh,
+            &app,
+            &[("screen_hint", "signup"), ("prompt", "login")],
+        )
+        .await;
+        last = Some((email, post(&mut fresh, &state, email, STRONG).await));
+    }
+    let (email, refused) = last.unwrap();
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("Too many accounts"),
+        "{}",
+        refused.body
+    );
+    assert!(stored(&h, &la.connection_id, email).await.is_none());
+
     // disable_signup: no page, no post, no link on the login page.
     let path = format!("/connections/{}", la.connection_id);
     let (_, conn) = h.api(&la.token, Method::GET, &path, None).await;

@@ -155,10 +155,10 @@ fn serve(args: ServeArgs) -> ExitCode {
             }
         };
         // One line on stdout, so scripts (and tests) can find the port.
-        println!(
+        announce(&format!(
             "tern listening on {scheme}://{} (public URL {})",
             server.addr, server.public_url
-        );
+        ));
         tracing::info!(
             file = %data_dir.join("bootstrap.json").display(),
             "admin credentials"
@@ -169,7 +169,9 @@ fn serve(args: ServeArgs) -> ExitCode {
             .as_ref()
             .and_then(|b| b.console_setup_url.as_deref())
         {
-            println!("tern console: set up the first operator at {url} (one-time link)");
+            announce(&format!(
+                "tern console: set up the first operator at {url} (one-time link)"
+            ));
         }
         let grace = std::time::Duration::from_secs(shutdown_timeout);
         let mut ended = std::pin::pin!(server.wait_or(shutdown_signal()));
@@ -229,4 +231,15 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// One line for whoever started `tern serve`, on stdout. A server must not
+/// die because its stdout went away (a supervisor that read the port and
+/// closed the pipe): `println!` would panic on the broken pipe, so the error
+/// is ignored here.
+fn announce(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }

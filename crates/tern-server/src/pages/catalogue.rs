@@ -75,6 +75,8 @@ pub enum Msg {
     Blocked,
     TooManyAttempts,
     TryLater,
+    /// Suspicious-IP throttling refused a signup from this address.
+    TooManySignups,
     SomethingWrong,
     ResetRequestTitle,
     ResetRequestText,
@@ -156,6 +158,7 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
                 "Your account has been blocked after multiple consecutive login attempts. We've sent you an email with instructions on how to unblock it."
             }
             TryLater => "We could not sign you in right now. Try again in a few minutes.",
+            TooManySignups => "Too many accounts were created from your network. Try again later.",
             SomethingWrong => "Something went wrong on our side. Try again in a moment.",
             ResetRequestTitle => "Forgot your password?",
             ResetRequestText => {
@@ -240,6 +243,9 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
             }
             TryLater => {
                 "Impossible de vous connecter pour le moment. Réessayez dans quelques minutes."
+            }
+            TooManySignups => {
+                "Trop de comptes ont été créés depuis votre réseau. Réessayez plus tard."
             }
             SomethingWrong => "Une erreur s'est produite de notre côté. Réessayez dans un instant.",
             ResetRequestTitle => "Mot de passe oublié ?",

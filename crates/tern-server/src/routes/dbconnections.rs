@@ -128,7 +128,6 @@ pub async fn signup(
     if !crate::signup::allowed(&connection) {
         return Err(disabled());
     }
-    crate::ip_throttling::before_signup(&s, &ip.to_string()).await?;
     // Signup metadata: at most 10 string fields of at most 500 characters (Auth0's rule).
     if let Some(m) = obj.get("user_metadata") {
         let ok = m.as_object().is_some_and(|m| {
@@ -149,7 +148,7 @@ pub async fn signup(
     }
     let f = ProfileFields::from_json(&profile, ProfileRequest::Create)
         .map_err(|e| request_error("invalid_signup", e.to_string()))?;
-    let user = crate::signup::sign_up(&s, &client, &connection, f)
+    let user = crate::signup::sign_up(&s, &client, &connection, f, &ip.to_string())
         .await
         .map_err(|e| match e {
             SignupFailure::Disabled => disabled(),
@@ -167,6 +166,12 @@ pub async fn signup(
                 "The legacy user store could not be reached; try again later.",
             ),
             SignupFailure::Legacy(e) => e.to_oauth("invalid_signup"),
+            SignupFailure::Throttled(e) => e,
+            SignupFailure::Busy => OAuthError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "The server is busy hashing passwords; try again in a moment.",
+            ),
             SignupFailure::Store(e) => e.into(),
         })?;
     Ok(Json(json!({"_id": user.local_id(), "email": user.email, "email_verified": user.email_verified, "username": user.username})).into_response())

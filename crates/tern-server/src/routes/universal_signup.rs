@@ -87,10 +87,16 @@ fn disabled(sc: &Screen) -> Response {
         (status = 302, description = "No transaction: to the tenant's `default_redirection_uri`, when set (as the form's GET does).", headers(("Location" = String, description = "Where to go."))),
         (status = 400, description = "A malformed form, an invalid email, a password the connection's policy refuses, or a user who exists (here or in the legacy store): the form again, with the reason; or no such transaction.", content_type = "text/html", body = String),
         (status = 403, description = "Sign-ups are disabled, or the browser does not hold the transaction's cookie (a forged or replayed form).", content_type = "text/html", body = String),
+        (status = 429, description = "Suspicious-IP throttling: too many signups from this address; the form again, with the reason.", content_type = "text/html", body = String),
         (status = 503, description = "The legacy user store could not be asked: the form again.", content_type = "text/html", body = String),
     ),
 )]
-pub async fn signup(State(s): State<AppState>, q: PageQuery, req: Request) -> Response {
+pub async fn signup(
+    State(s): State<AppState>,
+    crate::client_ip::ClientIp(peer): crate::client_ip::ClientIp,
+    q: PageQuery,
+    req: Request,
+) -> Response {
     let query_state = q.get("state").map(str::to_string);
     let (headers, form) = match read_form(req).await {
         Ok(v) => v,
@@ -143,7 +149,9 @@ pub async fn signup(State(s): State<AppState>, q: PageQuery, req: Request) -> Re
     let Ok(fields) = ProfileFields::from_json(&profile, ProfileRequest::Create) else {
         return again(&sc, StatusCode::BAD_REQUEST, Msg::InvalidEmail);
     };
-    let user = match signup::sign_up(&s, &sc.client, &sc.connection, fields).await {
+    let user = match signup::sign_up(&s, &sc.client, &sc.connection, fields, &peer.to_string())
+        .await
+    {
         Ok(user) => user,
         Err(SignupFailure::Disabled) => return disabled(&sc),
         Err(SignupFailure::MissingEmail) => {
@@ -156,7 +164,10 @@ pub async fn signup(State(s): State<AppState>, q: PageQuery, req: Request) -> Re
             return again(&sc, StatusCode::BAD_REQUEST, Msg::WeakPassword);
         }
         Err(SignupFailure::Exists) => return again(&sc, StatusCode::BAD_REQUEST, Msg::UserExists),
-        Err(SignupFailure::LegacyUnavailable | SignupFailure::Legacy(_)) => {
+        Err(SignupFailure::Throttled(_)) => {
+            return again(&sc, StatusCode::TOO_MANY_REQUESTS, Msg::TooManySignups);
+        }
+        Err(SignupFailure::LegacyUnavailable | SignupFailure::Legacy(_) | SignupFailure::Busy) => {
             return again(&sc, StatusCode::SERVICE_UNAVAILABLE, Msg::TryLater);
         }
         Err(SignupFailure::Store(e)) => {

@@ -204,6 +204,21 @@ impl Harness {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// Exempt the tests' own address (127.0.0.1) from suspicious-IP
+    /// throttling: a test that makes hundreds of failed logins on purpose
+    /// would otherwise meet Auth0's 100-a-day pre-login limit.
+    pub async fn exempt_loopback_from_ip_throttling(&self, token: &str) {
+        let (s, e) = self
+            .api(
+                token,
+                Method::PATCH,
+                "/attack-protection/suspicious-ip-throttling",
+                Some(json!({"allowlist": ["127.0.0.1"]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{e}");
+    }
+
     /// Create a database user through the API; returns its JSON.
     pub async fn create_user(&self, token: &str, email: &str, password: &str) -> Value {
         let (s, b) = self
