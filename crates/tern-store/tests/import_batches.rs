@@ -11,10 +11,11 @@
 //! database dropped afterwards; `TERN_TEST_SKIP_PG=1` skips it.
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod common;
 
-use sqlx::any::AnyPoolOptions;
-use sqlx::{AssertSqlSafe, Row};
+use std::time::Duration;
+
+use sqlx::Row;
 use tern_core::model::{Job, JobSpec, JobStatus, JobType, Tenant, User, UserSource};
 use tern_core::store::prelude::*;
 use tern_core::store::{BatchApplied, BatchGate, ImportBatch, is_lease_lost};
@@ -276,76 +277,23 @@ async fn stale_claims_write_nothing(store: SqlStore) {
     assert_eq!(done.status, JobStatus::Completed);
 }
 
-/// Run a scenario on a fresh SQLite file.
-async fn on_sqlite<F: std::future::Future<Output = ()> + Send + 'static>(
-    scenario: fn(SqlStore) -> F,
-) {
-    let dir = std::env::temp_dir().join(format!("tern_batches_{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}", dir.join("tern.db").display());
-    let outcome = tokio::spawn(scenario(SqlStore::open(&url).await.unwrap())).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-/// Run a scenario on a fresh PostgreSQL database, dropped afterwards.
-async fn on_postgres<F: std::future::Future<Output = ()> + Send + 'static>(
-    scenario: fn(SqlStore) -> F,
-) {
-    if std::env::var("TERN_TEST_SKIP_PG").as_deref() == Ok("1") {
-        eprintln!("TERN_TEST_SKIP_PG=1: skipped");
-        return;
-    }
-    let admin_url = std::env::var("TERN_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    sqlx::any::install_default_drivers();
-    let admin = AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin_url} ({e})"));
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let db = format!("tern_batches_{}_{nanos}", std::process::id());
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let base = &admin_url[..admin_url.rfind('/').unwrap()];
-    let store = SqlStore::open(&format!("{base}/{db}")).await.unwrap();
-    let outcome = tokio::spawn(scenario(store.clone())).await;
-    store.pool().close().await;
-    sqlx::raw_sql(AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
-    )))
-    .execute(&admin)
-    .await
-    .unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_commit_in_order_on_sqlite() {
-    on_sqlite(scenario).await;
+    common::on_sqlite("tern_batches", scenario).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_commit_in_order_on_postgres() {
-    on_postgres(scenario).await;
+    common::on_postgres("tern_batches", scenario).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_claims_write_nothing_on_sqlite() {
-    on_sqlite(stale_claims_write_nothing).await;
+    common::on_sqlite("tern_batches", stale_claims_write_nothing).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_claims_write_nothing_on_postgres() {
-    on_postgres(stale_claims_write_nothing).await;
+    common::on_postgres("tern_batches", stale_claims_write_nothing).await;
 }

@@ -10,10 +10,8 @@
 //! database dropped afterwards; `TERN_TEST_SKIP_PG=1` skips it.
 #![allow(clippy::unwrap_used)]
 
-use std::time::{SystemTime, UNIX_EPOCH};
+mod common;
 
-use sqlx::AssertSqlSafe;
-use sqlx::any::AnyPoolOptions;
 use tern_core::model::{JsonObject, Tenant, User, UserSource};
 use tern_core::store::InsertOutcome;
 use tern_core::store::prelude::*;
@@ -249,50 +247,10 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ticket_lifecycle_on_sqlite() {
-    let dir = std::env::temp_dir().join(format!("tern_tickets_{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}", dir.join("tern.db").display());
-    let outcome = tokio::spawn(scenario(SqlStore::open(&url).await.unwrap())).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    common::on_sqlite("tern_tickets", scenario).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ticket_lifecycle_on_postgres() {
-    if std::env::var("TERN_TEST_SKIP_PG").as_deref() == Ok("1") {
-        eprintln!("TERN_TEST_SKIP_PG=1: skipped");
-        return;
-    }
-    let admin_url = std::env::var("TERN_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    sqlx::any::install_default_drivers();
-    let admin = AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin_url} ({e})"));
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let db = format!("tern_tickets_{}_{nanos}", std::process::id());
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let base = &admin_url[..admin_url.rfind('/').unwrap()];
-    let store = SqlStore::open(&format!("{base}/{db}")).await.unwrap();
-    let outcome = tokio::spawn(scenario(store.clone())).await;
-    store.pool().close().await;
-    sqlx::raw_sql(AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
-    )))
-    .execute(&admin)
-    .await
-    .unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    common::on_postgres("tern_tickets", scenario).await;
 }
