@@ -45,11 +45,21 @@
 //!   read (dates, decimals, MySQL `JSON`) must be cast to text in the query.
 //! - `hash_format`: `"auto"` (default; any self-describing hash: bcrypt,
 //!   argon2, phpass, md5-crypt, sha512-crypt, Django, LDAP, ASP.NET
-//!   Identity…), a scheme name that every hash must have (`"phpass"`), or an
+//!   Identity…), a scheme name that every hash must have (`"phpass"`), an
 //!   Auth0 `custom_password_hash` object without `hash.value` (the password
 //!   column), whose `salt` is `{"column": "salt_col", "position": "prefix"|"suffix",
-//!   "encoding": …}` or a fixed `{"value": …}`. Binary columns (`bytea`,
-//!   `BLOB`, `VARBINARY`) are taken as raw bytes.
+//!   "encoding": …}` or a fixed `{"value": …}`, or a `tern_password_hash`
+//!   object (`magento2`, `keycloak`, `vbulletin`, `smf`, `discourse`…)
+//!   whose main field is the password column and in which any
+//!   `{"column": c}` is read from that column (salt, iterations, username).
+//!   Or per row: `{"column": "scheme_col", "map": {"legacy name": format…},
+//!   "default": format}` — each row's scheme column, matched without regard
+//!   to case, picks one of those formats (see `sql/hash_format.rs`).
+//!   Binary columns (`bytea`, `BLOB`, `VARBINARY`) are taken as raw bytes.
+//! - `preset`: a platform (`wordpress`, `drupal7`, `phpbb`, `django`,
+//!   `magento2`, `joomla`, `nextcloud`, `keycloak`, `vbulletin`, `smf`) whose
+//!   `lookup_query`, `columns` and `hash_format` are filled in (those given
+//!   win), with `table_prefix` and, for Keycloak, `realm` (see `sql/presets.rs`).
 //! - `mark_migrated`: optional statement run after a user migrated, with
 //!   `:user_id` (or `?` / `$1`) and `:email` (lower-cased) bound. A failure
 //!   is logged; the login still succeeds.
