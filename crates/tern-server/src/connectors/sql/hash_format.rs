@@ -568,3 +568,124 @@ fn probe(object: &Map<String, Value>, key: &str) -> Filled {
         .into(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn row(cells: &[(&str, Cell)]) -> Row {
+        Row(cells
+            .iter()
+            .map(|(n, c)| ((*n).to_string(), c.clone()))
+            .collect())
+    }
+
+    const BCRYPT: &str = "$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K";
+
+    fn mixed() -> HashFormat {
+        parse(Some(&json!({"column": "kind", "map": {
+            "BCRYPT": "bcrypt",
+            "vb": {"algorithm": "vbulletin", "salt": {"column": "salt"}},
+            "pb": {"algorithm": "discourse", "salt": {"column": "salt"}, "params": {"iterations": {"column": "n"}}}}})))
+        .unwrap()
+    }
+
+    #[test]
+    fn each_row_is_read_in_the_format_its_scheme_column_names() {
+        let f = mixed();
+        // Names match without regard to case.
+        let r = row(&[("kind", Cell::Text("bcrypt".into()))]);
+        let h = f.read(&r, &Cell::Text(BCRYPT.into())).unwrap().unwrap();
+        assert_eq!(h.scheme().name(), "bcrypt");
+        // A template slot: the salt column; an empty password is no password.
+        let r = row(&[
+            ("kind", Cell::Text("VB".into())),
+            ("salt", Cell::Text("0PL".into())),
+        ]);
+        let h = f
+            .read(&r, &Cell::Text("303b0edf622685df36a8c1684c9d5762".into()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.scheme().name(), "vbulletin-md5");
+        assert!(f.read(&r, &Cell::Null).unwrap().is_none());
+        // Iterations given as text digits become a number.
+        let r = row(&[
+            ("kind", Cell::Text("pb".into())),
+            ("salt", Cell::Text("s".into())),
+            ("n", Cell::Text("1000".into())),
+        ]);
+        let h = f.read(&r, &Cell::Text("00".repeat(32))).unwrap().unwrap();
+        assert!(h.describe().contains("1000"), "{}", h.describe());
+    }
+
+    #[test]
+    fn unknown_names_and_missing_columns_are_named() {
+        let f = mixed();
+        let r = row(&[("kind", Cell::Text("md4".into()))]);
+        let Err(Problem::Hash(m)) = f.read(&r, &Cell::Text("x".into())) else {
+            panic!("refused")
+        };
+        assert!(
+            m.contains("says 'md4'") && m.contains("BCRYPT, vb, pb"),
+            "{m}"
+        );
+        let r = row(&[("kind", Cell::Null)]);
+        let Err(Problem::Hash(m)) = f.read(&r, &Cell::Text("x".into())) else {
+            panic!("refused")
+        };
+        assert!(m.contains("is empty"), "{m}");
+        let r = row(&[("kind", Cell::Text("vb".into()))]);
+        let Err(Problem::Column(m)) = f.read(&r, &Cell::Text("x".into())) else {
+            panic!("refused")
+        };
+        assert!(
+            m.contains("no column 'salt' (options.tern_connector.hash_format.map.vb.salt.column)"),
+            "{m}"
+        );
+        // A default reads the rest.
+        let f = parse(Some(
+            &json!({"column": "kind", "map": {"x": "phpass"}, "default": "auto"}),
+        ))
+        .unwrap();
+        let r = row(&[("kind", Cell::Null)]);
+        assert!(f.read(&r, &Cell::Text(BCRYPT.into())).unwrap().is_some());
+    }
+
+    #[test]
+    fn templates_are_checked_where_they_do_not_depend_on_a_row() {
+        for (v, want) in [
+            (
+                json!({"algorithm": "magento2", "hash": "abc"}),
+                "hash_format.hash must be left out",
+            ),
+            (
+                json!({"algorithm": "smf"}),
+                "hash_format: Missing required property: params",
+            ),
+            (
+                json!({"algorithm": "vbulletin", "salt": {"column": "s"}, "pepper": "x"}),
+                "hash_format: Additional properties not allowed: pepper",
+            ),
+            (
+                json!({"column": "k", "map": {"a": {"column": "j", "map": {}}}}),
+                "hash_format.map.a must be one format",
+            ),
+            (
+                json!({"column": "k", "map": {"a": 1}}),
+                "hash_format.map.a must be",
+            ),
+        ] {
+            let e = parse(Some(&v)).unwrap_err();
+            assert!(e.contains(want), "{v}: {e}");
+        }
+        // Values that come from columns are judged per row, not here.
+        assert!(parse(Some(&json!({"algorithm": "discourse", "salt": {"column": "s"}, "params": {"iterations": {"column": "n"}}}))).is_ok());
+        assert!(
+            parse(Some(
+                &json!({"algorithm": "keycloak", "credentialData": {"column": "c"}})
+            ))
+            .is_ok()
+        );
+    }
+}
