@@ -543,11 +543,13 @@ async fn presets_on_mariadb(b: Backend) {
     )
     .await;
 
-    // SMF 2.0: SHA-1(lower(member_name) ‖ p); an unactivated member.
+    // SMF 2.0: SHA-1(lower(member_name) ‖ p), 2.1: bcrypt of the same; an
+    // unactivated member.
     let smf = tables.create("smf_members", "id_member INT UNSIGNED PRIMARY KEY, member_name VARCHAR(80), date_registered INT, real_name VARCHAR(255), passwd VARCHAR(64), email_address VARCHAR(255), is_activated TINYINT, password_salt VARCHAR(255)").await;
     let (s, s_pw) = vector("smf-ascii");
     let username = s["params"]["username"].as_str().unwrap();
-    maria(&format!("INSERT INTO {smf} VALUES (9, {}, 0, 'Alice', {}, 'alice@smf.example', 1, 'x'), (10, 'pending', 0, '', {}, 'pending@smf.example', 0, 'x')", lit(username), lit(s["hash"].as_str().unwrap()), lit(s["hash"].as_str().unwrap()))).await;
+    let (s21, s21_pw) = vector("smf21-unicode");
+    maria(&format!("INSERT INTO {smf} VALUES (9, {}, 0, 'Alice', {}, 'alice@smf.example', 1, 'x'), (10, 'pending', 0, '', {}, 'pending@smf.example', 0, 'x'), (13, {}, 0, '', {}, 'alice21@smf.example', 1, '')", lit(username), lit(s["hash"].as_str().unwrap()), lit(s["hash"].as_str().unwrap()), lit(s21["params"]["username"].as_str().unwrap()), lit(s21["hash"].as_str().unwrap()))).await;
     let mut smp = preset("smf");
     smp["table_prefix"] = json!(format!("{p}smf_"));
     check_preset(
@@ -555,7 +557,10 @@ async fn presets_on_mariadb(b: Backend) {
         &t,
         "smf",
         smp,
-        &[pu(username, &s_pw, "auth0|9")],
+        &[
+            pu("alice@smf.example", &s_pw, "auth0|9"),
+            pu("alice21@smf.example", &s21_pw, "auth0|13"),
+        ],
         &["pending@smf.example"],
     )
     .await;

@@ -93,7 +93,7 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "smf",
-        platform: "Simple Machines Forum 2",
+        platform: "Simple Machines Forum 2.0/2.1",
         prefix: Some("smf_"),
         realm: false,
         build: smf,
@@ -327,8 +327,9 @@ fn vbulletin(p: &str, _: &str) -> Value {
 }
 
 fn smf(p: &str, _: &str) -> Value {
-    // SMF 2.0 hashes SHA-1(lower(member_name) ‖ password); is_activated 1
-    // is an active account.
+    // SMF 2.0 hashes SHA-1(lower(member_name) ‖ password), 2.1 bcrypt of
+    // the same (the `smf` object reads both); is_activated 1 is an active
+    // account.
     json!({
         "lookup_query": format!(
             "SELECT id_member AS id, email_address AS email, passwd AS password_hash, member_name, \
