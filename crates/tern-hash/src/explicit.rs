@@ -16,7 +16,7 @@
 //! | `keycloak` | — | — | `secretData`, `credentialData` (the credential's JSON strings or objects) | PBKDF2-SHA1/256/512 or Argon2 with the credential's parameters |
 //! | `devise-bcrypt` | `$2a$` bcrypt | — | `pepper` | bcrypt(p ‖ pepper) |
 //! | `vbulletin` | 32 hex | salt | — | MD5(hex MD5(p) ‖ salt) |
-//! | `smf` | 40 hex | — | `username` | SHA-1(lower(username) ‖ p) |
+//! | `smf` | 40 hex, or bcrypt (2.1) | — | `username` | SHA-1(lower(username) ‖ p); 2.1: bcrypt(lower(username) ‖ p) |
 //! | `discourse` | 64 hex | 32-hex salt string | `iterations` (default 64000) | PBKDF2-HMAC-SHA256(p, salt string), hex |
 //!
 //! Errors name the field (`tern_password_hash.params.rounds`) with the same
@@ -380,6 +380,24 @@ fn vbulletin(root: &Obj<'_>) -> Result<Arc<dyn Verifier>, CustomHashError> {
 
 fn smf(root: &Obj<'_>) -> Result<Arc<dyn Verifier>, CustomHashError> {
     let p = params(root, &["username"])?;
+    let hash = root.str("hash")?;
+    if hash.starts_with("$2") {
+        // SMF 2.1: password_hash(strtolower(member_name) . password, PASSWORD_BCRYPT).
+        let inner = BcryptHash::parse(hash).map_err(|e| {
+            err(
+                "INVALID_FORMAT",
+                root.at("hash"),
+                format!("Object didn't pass validation: {e}"),
+            )
+        })?;
+        return Ok(Arc::new(Named {
+            scheme: Scheme::SmfBcrypt,
+            label: "SMF 2.1 bcrypt of the lower-case username + password",
+            prefix: p.str("username")?.to_ascii_lowercase().into_bytes(),
+            pepper: Vec::new(),
+            inner: Arc::new(inner),
+        }));
+    }
     Ok(Arc::new(SaltedHex {
         family: Family::Smf,
         salt: p.str("username")?.to_ascii_lowercase().into_bytes(),
@@ -551,6 +569,9 @@ impl Verifier for Magento {
 struct Named {
     scheme: Scheme,
     label: &'static str,
+    /// Put before the password (SMF 2.1's lower-case username).
+    prefix: Vec<u8>,
+    /// Put after the password (Devise's pepper).
     pepper: Vec<u8>,
     inner: Arc<dyn Verifier>,
 }
@@ -563,17 +584,18 @@ impl Verifier for Named {
         format!("{}: {}", self.label, self.inner.describe())
     }
     fn verify(&self, password: &[u8]) -> bool {
-        if self.pepper.is_empty() {
+        if self.pepper.is_empty() && self.prefix.is_empty() {
             self.inner.verify(password)
         } else {
-            self.inner.verify(&[password, &self.pepper].concat())
+            self.inner
+                .verify(&[&self.prefix, password, &self.pepper].concat())
         }
     }
     fn work(&self) -> Work {
         self.inner.work()
     }
     fn fed_len(&self, password: &str) -> usize {
-        password.len() + self.pepper.len()
+        self.prefix.len() + password.len() + self.pepper.len()
     }
 }
 
@@ -590,6 +612,7 @@ fn devise(root: &Obj<'_>) -> Result<Arc<dyn Verifier>, CustomHashError> {
     Ok(Arc::new(Named {
         scheme: Scheme::DeviseBcrypt,
         label: "Devise bcrypt with a pepper appended to the password",
+        prefix: Vec::new(),
         pepper,
         inner: Arc::new(inner),
     }))
@@ -618,6 +641,7 @@ fn discourse(root: &Obj<'_>) -> Result<Arc<dyn Verifier>, CustomHashError> {
     Ok(Arc::new(Named {
         scheme: Scheme::DiscoursePbkdf2Sha256,
         label: "Discourse (hex hash, salt string as given)",
+        prefix: Vec::new(),
         pepper: Vec::new(),
         inner: Arc::new(inner),
     }))
@@ -743,6 +767,7 @@ fn keycloak(root: &Obj<'_>) -> Result<Arc<dyn Verifier>, CustomHashError> {
     Ok(Arc::new(Named {
         scheme,
         label: "Keycloak credential",
+        prefix: Vec::new(),
         pepper: Vec::new(),
         inner,
     }))

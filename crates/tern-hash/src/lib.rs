@@ -204,6 +204,13 @@ impl StoredHash {
     }
 }
 
+/// The `algorithm` names a `tern_password_hash` object may have
+/// (`firebase-scrypt`, `magento2`, …), for configuration that takes either
+/// such an object or an Auth0 `custom_password_hash` one.
+pub fn tern_algorithms() -> &'static [&'static str] {
+    explicit::ALGORITHMS
+}
+
 /// Identify a hash string: an alias of [`StoredHash::parse`] for the CLI.
 pub fn identify(s: &str) -> Result<StoredHash, HashError> {
     StoredHash::parse(s)

@@ -119,6 +119,8 @@ pub enum Scheme {
     VBulletin,
     /// `tern_password_hash` `smf` — `"smf-sha1"`.
     Smf,
+    /// `tern_password_hash` `smf` with a bcrypt hash (SMF 2.1) — `"smf-bcrypt"`.
+    SmfBcrypt,
     /// `tern_password_hash` `discourse` — `"discourse-pbkdf2-sha256"`.
     DiscoursePbkdf2Sha256,
     /// An Auth0 `custom_password_hash` object that is not a plain
@@ -313,6 +315,7 @@ impl Scheme {
             Self::DeviseBcrypt => "devise-bcrypt",
             Self::VBulletin => "vbulletin-md5",
             Self::Smf => "smf-sha1",
+            Self::SmfBcrypt => "smf-bcrypt",
             Self::DiscoursePbkdf2Sha256 => "discourse-pbkdf2-sha256",
             Self::Auth0Custom(a) => match a {
                 CustomAlgorithm::Md4 => "auth0-custom-md4",

@@ -70,6 +70,8 @@ struct Case {
     args: Vec<String>,
     refused: &'static [&'static str],
     formats: &'static str,
+    /// The dry run's lines on second factors (carried, left behind).
+    factors: &'static [&'static str],
 }
 
 fn cases() -> Vec<Case> {
@@ -87,6 +89,10 @@ fn cases() -> Vec<Case> {
             ),
             refused: &[],
             formats: "firebase-scrypt 4, no password 1",
+            factors: &[
+                "  second factors: phone 1\n",
+                "  second factors left behind: 1 × Firebase TOTP factor: the export holds no secret (the user enrols again)\n",
+            ],
         },
         Case {
             file: "auth0-users.ndjson",
@@ -99,30 +105,41 @@ fn cases() -> Vec<Case> {
             ),
             refused: &[],
             formats: "bcrypt 3",
+            factors: &[],
         },
         Case {
             file: "keycloak-realm.json",
             args: from("keycloak", &[]),
             refused: &[],
             formats: "keycloak 5",
+            factors: &[
+                "  second factors: totp 1\n",
+                "  second factors left behind: 1 × Keycloak OTP credential other than a 6-digit, 30 s, SHA-1 TOTP (HOTP or other settings)\n",
+            ],
         },
         Case {
             file: "kratos-identities.json",
             args: from("kratos", &[]),
             refused: &[],
             formats: "argon2id 1, bcrypt 3, pbkdf2-sha256 1",
+            factors: &[
+                "  second factors: totp 1\n",
+                "  second factors left behind: 1 × Kratos WebAuthn credential (bound to the old origin)\n",
+            ],
         },
         Case {
             file: "supabase-users.csv",
             args: from("supabase", &[]),
             refused: &["row 4: UNCONVERTIBLE_ROW: user "],
             formats: "bcrypt 4",
+            factors: &[],
         },
         Case {
             file: "supabase-users.json",
             args: from("supabase", &[]),
             refused: &["row 4: UNCONVERTIBLE_ROW: user "],
             formats: "bcrypt 4",
+            factors: &[],
         },
     ]
 }
@@ -140,7 +157,7 @@ fn platform_exports(db: Option<&str>) {
     let (s, app) = post_json(
         &api("/clients"),
         Some(&token),
-        &json!({"name": "app", "app_type": "regular_web", "grant_types": ["password", PASSWORD_REALM]}),
+        &json!({"name": "app", "app_type": "regular_web", "grant_types": ["password", PASSWORD_REALM, MFA_OTP]}),
     );
     assert_eq!(s, 201, "{app}");
     let logins: Value =
@@ -168,6 +185,12 @@ fn platform_exports(db: Option<&str>) {
             "{summary}"
         );
         assert!(run.stdout.contains("DRY RUN"), "{summary}");
+        for line in case.factors {
+            assert!(run.stdout.contains(line), "{line}: {summary}");
+        }
+        if case.factors.is_empty() {
+            assert!(!run.stdout.contains("second factors"), "{summary}");
+        }
         assert_eq!(user_total(&tern.base, &token), before, "{summary}");
 
         let run = tern_import(&tern, &info, case.file, &conn, &args);
@@ -213,11 +236,29 @@ fn check_logins(tern: &Tern, app: &Value, conn: &str, logins: &Value) {
                 assert_eq!(s, 200, "{who}: {r}");
                 assert!(r["access_token"].is_string(), "{who}: {r}");
             }
-            "mfa" => assert_eq!(
-                (s, r["error"].as_str()),
-                (403, Some("mfa_required")),
-                "{who}: {r}"
-            ),
+            "mfa" => {
+                assert_eq!(
+                    (s, r["error"].as_str()),
+                    (403, Some("mfa_required")),
+                    "{who}: {r}"
+                );
+                // The authenticator the user had on the old platform finishes
+                // the login: the code its secret gives now.
+                let seed = totp_seed(user["email"].as_str().unwrap());
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
+                let (s, done) = post_json(
+                    &format!("{}/oauth/token", tern.base),
+                    None,
+                    &json!({"grant_type": MFA_OTP, "client_id": app["client_id"],
+                            "client_secret": app["client_secret"], "mfa_token": r["mfa_token"],
+                            "otp": totp(&seed, now)}),
+                );
+                assert_eq!(s, 200, "{who}: the imported TOTP enrolment: {done}");
+                assert!(done["access_token"].is_string(), "{who}: {done}");
+            }
             _ => assert_eq!(
                 (s, r["error"].as_str()),
                 (401, Some("unauthorized")),
@@ -233,6 +274,96 @@ fn check_logins(tern: &Tern, app: &Value, conn: &str, logins: &Value) {
             );
         }
     }
+}
+
+const MFA_OTP: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
+
+/// The TOTP seed a user's authenticator holds, read from the platform's
+/// export as the platform keeps it (not through Tern's importer): Keycloak's
+/// `otp` credential stores the text its QR code base32-encodes, Kratos the
+/// `otpauth://` URL.
+fn totp_seed(email: &str) -> Vec<u8> {
+    let read = |f: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(fixtures().join(f)).unwrap()).unwrap()
+    };
+    let realm = read("keycloak-realm.json");
+    for u in realm["users"].as_array().unwrap() {
+        if u["email"] == email {
+            let otp = u["credentials"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["type"] == "otp")
+                .unwrap();
+            let secret: Value = serde_json::from_str(otp["secretData"].as_str().unwrap()).unwrap();
+            return secret["value"].as_str().unwrap().as_bytes().to_vec();
+        }
+    }
+    for i in read("kratos-identities.json").as_array().unwrap() {
+        if i["traits"]["email"] == email {
+            let url = i["credentials"]["totp"]["config"]["totp_url"]
+                .as_str()
+                .unwrap();
+            let secret = url
+                .split("secret=")
+                .nth(1)
+                .unwrap()
+                .split('&')
+                .next()
+                .unwrap();
+            return base32_decode(secret);
+        }
+    }
+    panic!("no TOTP secret for {email} in the fixtures")
+}
+
+/// RFC 4648 base32 (no padding), written for the test.
+fn base32_decode(text: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let (mut buffer, mut bits) = (0u64, 0u32);
+    for c in text.trim_end_matches('=').bytes() {
+        let v = match c.to_ascii_uppercase() {
+            c @ b'A'..=b'Z' => c - b'A',
+            c @ b'2'..=b'7' => c - b'2' + 26,
+            other => panic!("not base32: {}", other as char),
+        };
+        buffer = (buffer << 5) | u64::from(v);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    out
+}
+
+/// RFC 6238 TOTP (HMAC-SHA1, 6 digits, 30 s steps) at Unix time `t`,
+/// written from the RFC, independent of Tern.
+fn totp(seed: &[u8], t: u64) -> String {
+    use aws_lc_rs::hmac;
+    let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, seed);
+    let mac = hmac::sign(&key, &(t / 30).to_be_bytes());
+    let h = mac.as_ref();
+    let o = (h[19] & 0xf) as usize;
+    let bin = (u32::from(h[o]) & 0x7f) << 24
+        | u32::from(h[o + 1]) << 16
+        | u32::from(h[o + 2]) << 8
+        | u32::from(h[o + 3]);
+    format!("{:06}", bin % 1_000_000)
+}
+
+#[test]
+fn the_tests_totp_matches_rfc_6238_appendix_b() {
+    // Appendix B's SHA-1 codes are 8 digits; their last 6 are the 6-digit codes.
+    let seed = b"12345678901234567890";
+    for (t, code) in [
+        (59, "287082"),
+        (1_111_111_109, "081804"),
+        (1_234_567_890, "005924"),
+    ] {
+        assert_eq!(totp(seed, t), code, "T = {t}");
+    }
+    assert_eq!(base32_decode("JBSWY3DPEHPK3PXP"), b"Hello!\xde\xad\xbe\xef");
 }
 
 /// The user whose email is `email`, through the Management API.

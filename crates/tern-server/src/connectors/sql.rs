@@ -45,11 +45,21 @@
 //!   read (dates, decimals, MySQL `JSON`) must be cast to text in the query.
 //! - `hash_format`: `"auto"` (default; any self-describing hash: bcrypt,
 //!   argon2, phpass, md5-crypt, sha512-crypt, Django, LDAP, ASP.NET
-//!   Identity…), a scheme name that every hash must have (`"phpass"`), or an
+//!   Identity…), a scheme name that every hash must have (`"phpass"`), an
 //!   Auth0 `custom_password_hash` object without `hash.value` (the password
 //!   column), whose `salt` is `{"column": "salt_col", "position": "prefix"|"suffix",
-//!   "encoding": …}` or a fixed `{"value": …}`. Binary columns (`bytea`,
-//!   `BLOB`, `VARBINARY`) are taken as raw bytes.
+//!   "encoding": …}` or a fixed `{"value": …}`, or a `tern_password_hash`
+//!   object (`magento2`, `keycloak`, `vbulletin`, `smf`, `discourse`…)
+//!   whose main field is the password column and in which any
+//!   `{"column": c}` is read from that column (salt, iterations, username).
+//!   Or per row: `{"column": "scheme_col", "map": {"legacy name": format…},
+//!   "default": format}` — each row's scheme column, matched without regard
+//!   to case, picks one of those formats (see `sql/hash_format.rs`).
+//!   Binary columns (`bytea`, `BLOB`, `VARBINARY`) are taken as raw bytes.
+//! - `preset`: a platform (`wordpress`, `drupal7`, `phpbb`, `django`,
+//!   `magento2`, `joomla`, `nextcloud`, `keycloak`, `vbulletin`, `smf`) whose
+//!   `lookup_query`, `columns` and `hash_format` are filled in (those given
+//!   win), with `table_prefix` and, for Keycloak, `realm` (see `sql/presets.rs`).
 //! - `mark_migrated`: optional statement run after a user migrated, with
 //!   `:user_id` (or `?` / `$1`) and `:email` (lower-cased) bound. A failure
 //!   is logged; the login still succeeds.
@@ -64,19 +74,21 @@
 
 mod config;
 mod db;
+mod hash_format;
+mod presets;
 mod statement;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use base64::Engine as _;
 use serde_json::{Map, Value};
 use tern_core::legacy::{LegacyError, LegacyLogin, LegacyProfile, LegacySource, normalize_profile};
 use tern_core::model::Connection;
 use tern_hash::{HashPolicy, StoredHash};
 
-use self::config::{Backend, FIELD, Filled, HashFormat, SqlConfig};
+use self::config::{Backend, FIELD, SqlConfig};
 use self::db::{Cell, Db, Row};
+use self::hash_format::Problem;
 use self::statement::Param;
 
 /// Check an `options.tern_connector` of type `sql`; the message names the
@@ -253,52 +265,12 @@ impl SqlConnector {
             &self.config.columns.password_hash,
             "columns.password_hash",
         )?;
-        let unreadable = |e: &dyn std::fmt::Display| {
-            LegacyError(format!(
-                "SQL connector: the password hash of legacy user {user_id} cannot be read ({FIELD}.hash_format): {e}"
-            ))
-        };
-        match &self.config.hash {
-            HashFormat::Auto | HashFormat::Scheme(_) => {
-                let Some(text) = cell.text().filter(|t| !t.trim().is_empty()) else {
-                    return Ok(None);
-                };
-                let hash = StoredHash::parse(&text).map_err(|e| unreadable(&e))?;
-                if let HashFormat::Scheme(want) = self.config.hash
-                    && hash.scheme() != want
-                {
-                    return Err(unreadable(&format!("it is {}, not {want}", hash.scheme())));
-                }
-                Ok(Some(hash))
-            }
-            HashFormat::Template {
-                object,
-                salt_column,
-            } => {
-                let hash_is_text = object
-                    .get("hash")
-                    .and_then(|h| h.get("encoding"))
-                    .and_then(Value::as_str)
-                    .is_none_or(|e| e == "utf8");
-                let Some(hash) = filled(cell, hash_is_text) else {
-                    return Ok(None);
-                };
-                let salt = match salt_column {
-                    None => None,
-                    Some(c) => {
-                        let cell = self.column(row, c, "hash_format.salt.column")?;
-                        Some(
-                            filled(cell, false)
-                                .ok_or_else(|| unreadable(&"its salt column is empty"))?,
-                        )
-                    }
-                };
-                let object = config::fill(object, &hash, salt.as_ref());
-                StoredHash::from_custom(&object)
-                    .map(Some)
-                    .map_err(|e| unreadable(&e))
-            }
-        }
+        self.config.hash.read(row, cell).map_err(|p| match p {
+            Problem::Column(m) => LegacyError(format!("SQL connector: {m}")),
+            Problem::Hash(m) => LegacyError(format!(
+                "SQL connector: the password hash of legacy user {user_id} cannot be read ({FIELD}.{m})"
+            )),
+        })
     }
 
     /// The profile a row describes.
@@ -418,21 +390,6 @@ impl LegacySource for SqlConnector {
         self.bounded("mark_migrated statement", self.db.execute(stmt, &value))
             .await
             .map(|_| ())
-    }
-}
-
-/// A column value for a custom-hash template: text, or base64 of raw bytes.
-/// `text_only`: the template reads this value as a string (bcrypt, argon2…).
-fn filled(cell: &Cell, text_only: bool) -> Option<Filled> {
-    match cell {
-        Cell::Bytes(b) if !text_only => Some(Filled::Base64(
-            base64::engine::general_purpose::STANDARD.encode(b),
-        )),
-        c => c
-            .text()
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .map(Filled::Text),
     }
 }
 
@@ -649,6 +606,7 @@ mod tests {
         ] {
             assert_eq!(truthy(&cell), want, "{cell:?}");
         }
+        use hash_format::{Filled, filled};
         assert_eq!(
             filled(&Cell::Bytes(vec![0, 255]), false),
             Some(Filled::Base64("AP8=".into()))

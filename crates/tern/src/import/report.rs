@@ -62,6 +62,17 @@ pub fn report(
         out.push_str(&format!("  password hashes: {}\n", list.join(", ")));
     }
     drop(formats);
+    let factors = lock(&tally.factors);
+    if !factors.is_empty() {
+        let list: Vec<String> = factors.iter().map(|(f, n)| format!("{f} {n}")).collect();
+        out.push_str(&format!("  second factors: {}\n", list.join(", ")));
+    }
+    drop(factors);
+    let left = lock(&tally.factors_left);
+    for (reason, n) in left.iter() {
+        out.push_str(&format!("  second factors left behind: {n} × {reason}\n"));
+    }
+    drop(left);
     print!("{out}");
     let fatal = lock(&tally.fatal).take();
     if let Some(msg) = input_error.or(fatal) {

@@ -171,7 +171,7 @@ pub fn spawn_reader(
 
 /// One platform row converted to an import row, its hash format counted.
 pub fn item(reading: &Reading, tally: &Tally, index: usize, v: Value) -> Item {
-    let v = match (reading.convert)(v) {
+    let mut v = match (reading.convert)(v) {
         Ok(v) => v,
         Err(message) => {
             return Item::Invalid {
@@ -182,6 +182,8 @@ pub fn item(reading: &Reading, tally: &Tally, index: usize, v: Value) -> Item {
         }
     };
     tally.count_format(importers::hash_format(&v));
+    let left = importers::take_left_behind(&mut v);
+    tally.count_factors(importers::second_factors(&v), left);
     match serde_json::to_vec(&v) {
         Ok(json) => Item::Row { index, json },
         Err(e) => Item::Invalid {

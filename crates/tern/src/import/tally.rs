@@ -34,6 +34,10 @@ pub struct Tally {
     pub plain: bool,
     /// Rows read per password hash format (see `importers::hash_format`).
     pub formats: Mutex<BTreeMap<String, u64>>,
+    /// Second factors carried over, by kind.
+    pub factors: Mutex<BTreeMap<String, u64>>,
+    /// Second factors an export holds but Tern could not carry, by reason.
+    pub factors_left: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Tally {
@@ -47,6 +51,19 @@ impl Tally {
 
     pub fn count_format(&self, format: String) {
         *lock(&self.formats).entry(format).or_default() += 1;
+    }
+
+    /// Count a row's second factors: carried (by kind) and left behind (by reason).
+    pub fn count_factors(&self, carried: Vec<String>, left: Vec<String>) {
+        let mut c = lock(&self.factors);
+        for kind in carried {
+            *c.entry(kind).or_default() += 1;
+        }
+        drop(c);
+        let mut l = lock(&self.factors_left);
+        for reason in left {
+            *l.entry(reason).or_default() += 1;
+        }
     }
 
     pub fn stopping(&self) -> bool {

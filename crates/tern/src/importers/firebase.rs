@@ -133,6 +133,16 @@ fn convert(config: &HashConfig, user: Value) -> Result<Value, String> {
         .map(|p| json!({"phone": {"value": p}}))
         .collect();
     row.set("mfa_factors", phones);
+    // Any other factor (TOTP) is exported without its secret.
+    let other: Vec<Value> = user
+        .get("mfaInfo")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|f| text(f, "phoneInfo").is_none())
+        .map(|_| json!("Firebase TOTP factor: the export holds no secret (the user enrols again)"))
+        .collect();
+    row.set(super::LEFT_BEHIND, other);
     Ok(row.done())
 }
 

@@ -41,6 +41,7 @@ pub fn convert(user: Value) -> Result<Value, String> {
     row.set("app_metadata", Value::Object(app));
     let credentials = user.get("credentials").and_then(Value::as_array);
     let mut factors = Vec::new();
+    let mut left = Vec::new();
     for cred in credentials.into_iter().flatten() {
         match text(cred, "type") {
             Some("password") => {
@@ -50,11 +51,20 @@ pub fn convert(user: Value) -> Result<Value, String> {
                            "credentialData": cred.get("credentialData")}),
                 );
             }
-            Some("otp") => factors.extend(totp_factor(cred)),
+            Some("otp") => match totp_factor(cred) {
+                Some(f) => factors.push(f),
+                None => left.push(json!(
+                    "Keycloak OTP credential other than a 6-digit, 30 s, SHA-1 TOTP (HOTP or other settings)"
+                )),
+            },
+            Some(t) if t.starts_with("webauthn") => {
+                left.push(json!("Keycloak WebAuthn credential (not exportable to another server)"));
+            }
             _ => {}
         }
     }
     row.set("mfa_factors", factors);
+    row.set(super::LEFT_BEHIND, left);
     Ok(row.done())
 }
 

@@ -82,10 +82,28 @@ pub fn convert(identity: Value) -> Result<Value, String> {
         .pointer("/credentials/totp/config/totp_url")
         .and_then(Value::as_str)
         .and_then(totp_secret);
+    let mut left = Vec::new();
+    if totp.is_none() && identity.pointer("/credentials/totp").is_some() {
+        left.push(json!(
+            "Kratos TOTP credential without a totp_url of 6 digits, 30 s, SHA-1"
+        ));
+    }
+    for (kind, why) in [
+        (
+            "webauthn",
+            "Kratos WebAuthn credential (bound to the old origin)",
+        ),
+        ("lookup_secret", "Kratos recovery codes (lookup_secret)"),
+    ] {
+        if identity.pointer(&format!("/credentials/{kind}")).is_some() {
+            left.push(json!(why));
+        }
+    }
     row.set_opt(
         "mfa_factors",
         totp.map(|s| json!([{"totp": {"secret": s}}])),
     );
+    row.set(super::LEFT_BEHIND, left);
     Ok(row.done())
 }
 

@@ -161,6 +161,33 @@ pub fn hash_format(row: &Value) -> String {
     "no password".into()
 }
 
+/// The key under which a converter lists the second factors it could not
+/// carry over (why, one line each); the reader takes it off the row before
+/// the row is sent, and the summary counts it.
+pub const LEFT_BEHIND: &str = "__tern_mfa_left_behind";
+
+/// The second factors an import row carries, by kind (`totp`, `phone`…),
+/// for the summary.
+pub fn second_factors(row: &Value) -> Vec<String> {
+    row.get("mfa_factors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_object()?.keys().next().cloned())
+        .collect()
+}
+
+/// Take the converter's list of second factors left behind off the row.
+pub fn take_left_behind(row: &mut Value) -> Vec<String> {
+    row.as_object_mut()
+        .and_then(|o| o.remove(LEFT_BEHIND))
+        .and_then(|v| v.as_array().cloned())
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
 /// An import row under construction: absent, null and empty values are
 /// left out, so the server's schema sees only what the export holds.
 #[derive(Default)]

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use tern_hash::{Scheme, StoredHash};
 
+use super::hash_format::{self, HashFormat};
+use super::presets;
 use super::statement::{self, Param, Rules, Statement};
 
 /// Where the configuration lives on a connection.
@@ -75,24 +76,6 @@ pub struct Columns {
     pub optional: Vec<(&'static str, String)>,
 }
 
-/// How the legacy password column is read.
-#[derive(Debug, Clone)]
-pub enum HashFormat {
-    /// Any self-describing hash `tern-hash` recognises.
-    Auto,
-    /// A self-describing hash that must be of this scheme.
-    Scheme(Scheme),
-    /// An Auth0 `custom_password_hash` object whose `hash.value` is the
-    /// password column and whose salt may come from a column.
-    Template {
-        /// The object without `hash.value` (and without `salt.value` when
-        /// the salt comes from a column).
-        object: Map<String, Value>,
-        /// The salt column, if any.
-        salt_column: Option<String>,
-    },
-}
-
 /// A parsed, checked configuration.
 #[derive(Debug, Clone)]
 pub struct SqlConfig {
@@ -117,12 +100,17 @@ pub fn parse(config: &Value) -> Result<SqlConfig, String> {
     let obj = config
         .as_object()
         .ok_or_else(|| format!("{FIELD} must be an object."))?;
-    if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !KEYS.contains(&k.as_str()) && !presets::KEYS.contains(&k.as_str()))
+    {
         return Err(format!(
-            "{FIELD}.{k} is not a setting of the sql connector (settings: {}).",
-            KEYS.join(", ")
+            "{FIELD}.{k} is not a setting of the sql connector (settings: {}, {}).",
+            KEYS.join(", "),
+            presets::KEYS.join(", ")
         ));
     }
+    let obj = &presets::apply(obj)?;
     if obj.get("type").and_then(Value::as_str) != Some("sql") {
         return Err(format!("{FIELD}.type must be \"sql\"."));
     }
@@ -211,7 +199,7 @@ pub fn parse(config: &Value) -> Result<SqlConfig, String> {
         }
     };
     let columns = columns(obj.get("columns"))?;
-    let hash = hash_format(obj.get("hash_format"))?;
+    let hash = hash_format::parse(obj.get("hash_format"))?;
     let timeout = match obj.get("timeout_ms") {
         None | Some(Value::Null) => DEFAULT_TIMEOUT_MS,
         Some(v) => v
@@ -286,126 +274,6 @@ fn columns(v: Option<&Value>) -> Result<Columns, String> {
     })
 }
 
-fn hash_format(v: Option<&Value>) -> Result<HashFormat, String> {
-    let field = format!("{FIELD}.hash_format");
-    match v {
-        None | Some(Value::Null) => Ok(HashFormat::Auto),
-        Some(Value::String(s)) if s == "auto" => Ok(HashFormat::Auto),
-        Some(Value::String(s)) => Scheme::from_name(s).map(HashFormat::Scheme).ok_or_else(|| {
-            format!(
-                "{field} \"{s}\" is neither \"auto\" nor a hash scheme Tern reads (e.g. bcrypt, argon2id, phpass, md5-crypt, sha512-crypt, django-pbkdf2-sha256, ldap-ssha; `tern hash identify` names a hash's scheme), nor a custom_password_hash template object."
-            )
-        }),
-        Some(Value::Object(obj)) => template(obj, &field),
-        Some(_) => Err(format!(
-            "{field} must be \"auto\", a hash scheme name, or a custom_password_hash template object."
-        )),
-    }
-}
-
-/// An Auth0 `custom_password_hash` object used as a template: `hash.value`
-/// is the password column; `salt` is `{"column": …}` or a fixed `{"value": …}`.
-fn template(obj: &Map<String, Value>, field: &str) -> Result<HashFormat, String> {
-    let mut object = obj.clone();
-    if object
-        .get("hash")
-        .and_then(Value::as_object)
-        .is_some_and(|h| h.contains_key("value"))
-    {
-        return Err(format!(
-            "{field}.hash.value must be left out: the hash is read from columns.password_hash."
-        ));
-    }
-    let mut salt_column = None;
-    if let Some(salt) = object.get_mut("salt").and_then(Value::as_object_mut) {
-        match (salt.remove("column"), salt.contains_key("value")) {
-            (Some(Value::String(c)), false) if !c.trim().is_empty() => {
-                salt_column = Some(c.trim().to_string());
-            }
-            (None, true) => {}
-            (Some(_), true) | (None, false) => {
-                return Err(format!(
-                    "{field}.salt needs exactly one of \"column\" (the column holding each user's salt) and \"value\" (one salt for everyone)."
-                ));
-            }
-            (Some(_), false) => {
-                return Err(format!("{field}.salt.column must be a column name."));
-            }
-        }
-    }
-    // Check the rest of the object as tern-hash will read it at login, with
-    // placeholder values where the columns go: errors about those values
-    // can only be judged per user.
-    let salt_probe = salt_column.as_ref().map(|_| probe(&object, "salt"));
-    let filled = fill(&object, &probe(&object, "hash"), salt_probe.as_ref());
-    if let Err(e) = StoredHash::from_custom(&filled) {
-        let path = e
-            .path
-            .strip_prefix("custom_password_hash")
-            .unwrap_or(&e.path);
-        let from_column = path == ".hash.value" || (salt_column.is_some() && path == ".salt.value");
-        if !from_column {
-            return Err(format!("{field}{path}: {}", e.message));
-        }
-    }
-    Ok(HashFormat::Template {
-        object,
-        salt_column,
-    })
-}
-
-/// A value read from a column for a template: text as stored, or raw bytes
-/// (a binary column) given as base64, which overrides the template's encoding.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Filled {
-    /// Text, in the encoding the template names.
-    Text(String),
-    /// Raw bytes, base64-encoded by the connector.
-    Base64(String),
-}
-
-/// The template with a user's values: `hash.value` and, with a salt column,
-/// `salt.value`.
-pub fn fill(object: &Map<String, Value>, hash: &Filled, salt: Option<&Filled>) -> Value {
-    let mut o = object.clone();
-    let mut put = |key: &str, value: &Filled| {
-        let entry = o
-            .entry(key.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Some(m) = entry.as_object_mut() {
-            let text = match value {
-                Filled::Text(t) => t,
-                Filled::Base64(b) => {
-                    m.insert("encoding".into(), Value::String("base64".into()));
-                    b
-                }
-            };
-            m.insert("value".into(), Value::String(text.clone()));
-        }
-    };
-    put("hash", hash);
-    if let Some(s) = salt {
-        put("salt", s);
-    }
-    Value::Object(o)
-}
-
-/// A placeholder valid in the encoding a template names for `key`.
-fn probe(object: &Map<String, Value>, key: &str) -> Filled {
-    let encoding = object
-        .get(key)
-        .and_then(|v| v.get("encoding"))
-        .and_then(Value::as_str);
-    Filled::Text(
-        match encoding {
-            Some("hex") => "00",
-            Some("base64") => "AA==",
-            _ => "x",
-        }
-        .into(),
-    )
-}
-
 /// Replace `${configuration.KEY}` in a DSN with the connection's
 /// configuration value (percent-encoded in URLs, so a password may hold any
 /// character). `$` not followed by `{` is kept.
@@ -453,6 +321,7 @@ pub fn resolve_dsn(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connectors::sql::hash_format::Single;
     use serde_json::json;
 
     fn base() -> Value {
@@ -475,16 +344,19 @@ mod tests {
             c.lookup.sql,
             "SELECT id, email, pw FROM users WHERE email = $1"
         );
-        assert!(matches!(c.hash, HashFormat::Auto));
+        assert!(matches!(c.hash, HashFormat::One(Single::Auto)));
         assert_eq!(c.timeout, Duration::from_secs(5));
         let c = parse(&with("hash_format", json!("phpass"))).unwrap();
-        assert!(matches!(c.hash, HashFormat::Scheme(Scheme::Phpass)));
+        assert!(matches!(
+            c.hash,
+            HashFormat::One(Single::Scheme(tern_hash::Scheme::Phpass))
+        ));
         let t = json!({"algorithm": "sha256", "hash": {"encoding": "hex"}, "salt": {"column": "salt", "position": "suffix"}});
         let c = parse(&with("hash_format", t)).unwrap();
-        let HashFormat::Template {
+        let HashFormat::One(Single::Custom {
             salt_column,
             object,
-        } = c.hash
+        }) = c.hash
         else {
             panic!("template")
         };

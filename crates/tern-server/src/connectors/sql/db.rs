@@ -349,7 +349,9 @@ impl Db {
                     }
                     first_two(q.fetch(conn))
                 })?;
-                rows.iter().map(|r| read(r, pg_special)).collect()
+                rows.iter()
+                    .map(|r| read(r, |_, _| None, pg_special))
+                    .collect()
             }
             Db::My(conns) => {
                 let rows = on_connection!(conns, |conn| {
@@ -359,7 +361,9 @@ impl Db {
                     }
                     first_two(q.fetch(conn))
                 })?;
-                rows.iter().map(|r| read(r, |_, _| None)).collect()
+                rows.iter()
+                    .map(|r| read(r, my_special, |_, _| None))
+                    .collect()
             }
             Db::Lite(conns) => {
                 let rows = on_connection!(conns, |conn| {
@@ -369,7 +373,9 @@ impl Db {
                     }
                     first_two(q.fetch(conn))
                 })?;
-                rows.iter().map(|r| read(r, |_, _| None)).collect()
+                rows.iter()
+                    .map(|r| read(r, |_, _| None, |_, _| None))
+                    .collect()
             }
         }
     }
@@ -477,9 +483,13 @@ async fn first_two<R>(
     Ok(out)
 }
 
-/// Read every column of a row; `special` reads engine-specific types the
-/// common decoders do not.
-fn read<R>(row: &R, special: impl Fn(&R, usize) -> Option<Cell>) -> Result<Row, String>
+/// Read every column of a row: engine-specific types the common decoders
+/// would misread are read `before` them, types they cannot read `after`.
+fn read<R>(
+    row: &R,
+    before: impl Fn(&R, usize) -> Option<Cell>,
+    after: impl Fn(&R, usize) -> Option<Cell>,
+) -> Result<Row, String>
 where
     R: sqlx::Row,
     usize: ColumnIndex<R>,
@@ -500,7 +510,10 @@ where
 {
     let mut cells = Vec::with_capacity(row.columns().len());
     for (i, col) in row.columns().iter().enumerate() {
-        let cell = decode(row, i).or_else(|| special(row, i)).ok_or_else(|| {
+        let cell = before(row, i)
+            .or_else(|| decode(row, i))
+            .or_else(|| after(row, i))
+            .ok_or_else(|| {
             let ty = row
                 .try_get_raw(i)
                 .map(|v| v.type_info().name().to_string())
@@ -546,6 +559,18 @@ where
         .or_else(|| row.try_get::<bool, _>(i).ok().map(Cell::Bool))
         .or_else(|| row.try_get::<f64, _>(i).ok().map(Cell::Float))
         .or_else(|| row.try_get::<Vec<u8>, _>(i).ok().map(Cell::Bytes))
+}
+
+/// MySQL's unsigned integers (`BIGINT UNSIGNED` ids: WordPress, Drupal,
+/// Magento…), which the signed decoders refuse and the bytes decoder would
+/// read as raw little-endian bytes.
+fn my_special(row: &sqlx::mysql::MySqlRow, i: usize) -> Option<Cell> {
+    let v = row.try_get_raw(i).ok()?;
+    if v.is_null() || !v.type_info().name().ends_with("UNSIGNED") {
+        return None;
+    }
+    let n = row.try_get::<u64, _>(i).ok()?;
+    Some(i64::try_from(n).map_or_else(|_| Cell::Text(n.to_string()), Cell::Int))
 }
 
 /// PostgreSQL `json`, `jsonb` and `uuid`, read from their binary form.
