@@ -977,6 +977,22 @@ async fn associate_through_the_api(backend: Backend) {
         .token(json!({"grant_type": "refresh_token", "client_id": x.client_id, "client_secret": x.secret, "refresh_token": refresh}))
         .await;
     assert_eq!(s, StatusCode::OK, "{r}");
+    // The refreshed ID token says how the user logged in: the same `amr`
+    // and `auth_time` as the login's, even once the clock has moved on.
+    let first = claims(b["id_token"].as_str().unwrap());
+    let refreshed = claims(r["id_token"].as_str().unwrap());
+    assert_eq!(refreshed["amr"], json!(["mfa"]), "{refreshed}");
+    assert_eq!(refreshed["auth_time"], first["auth_time"], "{refreshed}");
+    x.h.state().clock.advance(120);
+    let (s, r2) = x
+        .h
+        .token(json!({"grant_type": "refresh_token", "client_id": x.client_id, "client_secret": x.secret, "refresh_token": r["refresh_token"].as_str().unwrap_or(refresh)}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r2}");
+    let later = claims(r2["id_token"].as_str().unwrap());
+    assert_eq!(later["amr"], json!(["mfa"]), "{later}");
+    assert_eq!(later["auth_time"], first["auth_time"], "{later}");
+    assert!(later["iat"].as_i64() > first["iat"].as_i64(), "{later}");
 
     // Enrolled now: a second association is refused, the challenge works.
     let (_, b) = ask().await;
@@ -1004,6 +1020,93 @@ async fn associate_through_the_api(backend: Backend) {
     x.h.stop().await;
 }
 
+/// Step-up: a session opened with the password alone, before the Guardian
+/// policy required a factor, gets no code at the next `/authorize` — the
+/// enrolment page asks for the factor first, `prompt=none` answers
+/// `interaction_required`; once passed, the new session carries `mfa`.
+async fn policy_turning_on_steps_up_password_sessions(backend: Backend) {
+    use common::browser::{Browser, form_state};
+    let x = setup(backend).await;
+    let (app_id, app_secret) = x.web_app().await;
+    let start = format!(
+        "/authorize?response_type=code&client_id={app_id}&redirect_uri={}&scope=openid%20email&state=s1",
+        urlencoding::encode(CALLBACK)
+    );
+    let mut b = Browser::new(&x.h.base);
+    let a = b.get(&start).await;
+    let page = b.follow(a).await;
+    let state = form_state(&page.body);
+    let posted = b
+        .post_form(
+            &format!("/u/login?state={state}"),
+            &[
+                ("state", state.as_str()),
+                ("username", "plain@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    let back = b.follow(posted).await;
+    assert!(back.location_param("code").is_some(), "{:?}", back.location());
+    // The session answers at once while no factor is required.
+    let again = b.get(&start).await;
+    assert!(again.location_param("code").is_some(), "{:?}", again.location());
+
+    x.require_mfa().await;
+    let silent = b.get(&format!("{start}&prompt=none")).await;
+    assert_eq!(
+        silent.location_param("error").as_deref(),
+        Some("interaction_required"),
+        "{:?}",
+        silent.location()
+    );
+    assert!(silent.location_param("code").is_none());
+    let stepped = b.get(&start).await;
+    let location = stepped.location().unwrap_or_default();
+    assert!(
+        location.starts_with("/u/mfa-otp-enrollment-qr?state="),
+        "{location}"
+    );
+    // The resume of that transaction cannot skip the factor either.
+    let state = location.rsplit("state=").next().unwrap().to_string();
+    let skipped = b.get(&format!("/authorize/resume?state={state}")).await;
+    assert!(
+        skipped.location().unwrap_or_default().starts_with("/u/mfa-otp-enrollment-qr"),
+        "{:?}",
+        skipped.location()
+    );
+    let form = b.follow(stepped).await;
+    let seed = base32(&shown_secret(&form.body));
+    let done = b
+        .post_form(
+            &format!("/u/mfa-otp-enrollment-qr?state={state}"),
+            &[
+                ("state", state.as_str()),
+                ("code", &totp(&seed, x.h.state().now(), 6)),
+            ],
+        )
+        .await;
+    assert_eq!(
+        done.location().as_deref(),
+        Some(format!("/authorize/resume?state={state}").as_str()),
+        "{}",
+        done.body
+    );
+    let back = b.follow(done).await;
+    let code = back.location_param("code").expect("a code after the factor");
+    let (s, t) = x
+        .h
+        .token(json!({"grant_type": "authorization_code", "client_id": app_id, "client_secret": app_secret,
+                      "code": code, "redirect_uri": CALLBACK}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(claims(t["id_token"].as_str().unwrap())["amr"], json!(["mfa"]));
+    // The stepped-up session now serves silently.
+    let silent = b.get(&format!("{start}&prompt=none")).await;
+    assert!(silent.location_param("code").is_some(), "{:?}", silent.location());
+    x.h.stop().await;
+}
+
 async fn stored_user(x: &Setup, email: &str) -> String {
     let (_, users) =
         x.h.api(
@@ -1017,6 +1120,7 @@ async fn stored_user(x: &Setup, email: &str) -> String {
 }
 
 both_backends!(
+    policy_turning_on_steps_up_password_sessions,
     guardian_settings,
     hosted_enrolment_when_required,
     associate_through_the_api,

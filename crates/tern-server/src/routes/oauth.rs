@@ -360,6 +360,7 @@ async fn tokens_for_login(
                 audience: api.map(|a| a.identifier.clone()),
                 sid: None,
                 auth_time: login.auth_time,
+                amr: login.amr.iter().map(|m| m.to_string()).collect(),
                 revoked_reason: None,
             },
         };
