@@ -170,7 +170,38 @@ pub async fn dispatch_reset_request(
     client: Client,
     email: String,
     page: &'static str,
+    ip: &str,
 ) {
+    match address_over_limit(s, ip).await {
+        Ok(false) => {}
+        Ok(true) => {
+            // The answer stays the same (it must not tell whether the
+            // email has a user); only the work — a legacy lookup, a mail —
+            // is not done. One event per address and hour, not one per
+            // request of a flood.
+            if address_just_over(s, ip).await {
+                let mut ev = LogEvent::new(
+                    "fcpr",
+                    format!(
+                        "More than {RESET_REQUESTS_PER_ADDRESS_HOUR} change password requests from this address within the hour; no mail sent until the hour is over"
+                    ),
+                );
+                ev.client_id = Some(client.client_id.clone());
+                ev.client_name = Some(client.name.clone());
+                ev.user_name = Some(email.clone());
+                ev.connection = Some(connection.name.clone());
+                ev.connection_id = Some(connection.id.clone());
+                ev.ip = Some(ip.to_string());
+                s.log(ev).await;
+            }
+            return;
+        }
+        Err(e) => {
+            // A storage failure here would fail the request's work anyway.
+            tracing::error!(error = %e, "change password request: storage error");
+            return;
+        }
+    }
     let work = {
         let s = s.clone();
         async move { handle_reset_request(&s, &connection, &client, &email, page).await }
@@ -184,6 +215,36 @@ pub async fn dispatch_reset_request(
         }
         Err(_) => work.await,
     }
+}
+
+/// Change-password requests one address may make in an hour (the
+/// suspicious-IP allowlist exempts an address). Per user, a mail a minute
+/// is the other bound ([`request_reset`]); this one keeps a single address
+/// from walking a list of emails — making Tern mail them all, or run a
+/// legacy lookup for each.
+pub const RESET_REQUESTS_PER_ADDRESS_HOUR: u64 = 30;
+
+/// Count a request of `ip` in the current hour; whether it is past the limit.
+async fn address_over_limit(s: &AppState, ip: &str) -> CoreResult<bool> {
+    if crate::ip_throttling::settings(s).await?.allows(ip) {
+        return Ok(false);
+    }
+    let now = s.now();
+    let n = s
+        .store
+        .hit_rate_window(s.tid(), "reset_ip", ip, now - now.rem_euclid(3600))
+        .await?;
+    Ok(n > RESET_REQUESTS_PER_ADDRESS_HOUR)
+}
+
+/// Whether this hour's first refused request of `ip` is the one just
+/// counted (the one to log).
+async fn address_just_over(s: &AppState, ip: &str) -> bool {
+    let now = s.now();
+    s.store
+        .hit_rate_window(s.tid(), "reset_ip_logged", ip, now - now.rem_euclid(3600))
+        .await
+        .is_ok_and(|n| n == 1)
 }
 
 /// Run a change-password request and log its outcome (`scpr`, `fcpr`, or

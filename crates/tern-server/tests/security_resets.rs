@@ -507,7 +507,55 @@ async fn reset_then_login_in_turn(b: Backend) {
     h.stop().await;
 }
 
+/// One address cannot walk a list of emails: past
+/// `RESET_REQUESTS_PER_ADDRESS_HOUR` requests in an hour, the answer stays
+/// the same (no enumeration) but nothing is looked up or mailed — one
+/// `fcpr` says so — until the hour is over.
+async fn one_address_is_limited_without_telling(b: Backend) {
+    let limit = tern_server::reset::RESET_REQUESTS_PER_ADDRESS_HOUR;
+    let h = Harness::start(b).await;
+    let app = app(&h).await;
+    h.create_user(&app.token, "pat@example.com", "Old-pa55word")
+        .await;
+    // Start the hour on its boundary, so the test does not cross one.
+    let now = h.state().now();
+    h.state().clock.advance(3600 - now.rem_euclid(3600));
+    let (s, _, first_answer) = change_password(&h, &app.client_id, DB, "pat@example.com").await;
+    assert_eq!(s, StatusCode::OK);
+    for i in 1..limit {
+        let (s, _, _) =
+            change_password(&h, &app.client_id, DB, &format!("nobody{i}@example.com")).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    wait_resets(&h, limit).await;
+    assert_eq!(outbox(&h).await.len(), 1, "the first request mailed Pat");
+    h.state().clock.advance(61);
+    for _ in 0..3 {
+        let (s, _, answer) = change_password(&h, &app.client_id, DB, "pat@example.com").await;
+        assert_eq!(
+            (s, &answer),
+            (StatusCode::OK, &first_answer),
+            "the same answer"
+        );
+    }
+    wait_resets(&h, limit + 1).await;
+    let events = logs(&h, &app.token, "fcpr").await;
+    assert!(
+        any_describes(&events, &["change password requests from this address"]),
+        "{events:?}"
+    );
+    assert_eq!(outbox(&h).await.len(), 1, "nothing mailed past the limit");
+    assert_eq!(resets_done(&h).await, limit + 1, "one event for the flood");
+
+    // The next hour, the address may ask again.
+    h.state().clock.advance(3600);
+    request_reset(&h, &app.client_id, DB, "pat@example.com").await;
+    assert_eq!(outbox(&h).await.len(), 2);
+    h.stop().await;
+}
+
 both_backends!(
+    one_address_is_limited_without_telling,
     links_die_with_what_they_were_for,
     rehash_keeps_links,
     json_only,

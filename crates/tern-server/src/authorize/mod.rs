@@ -94,7 +94,15 @@ pub async fn begin(
             // Guardian policy turned on). The session proves the password;
             // the factor is still asked for before any code is issued.
             if prompt_none {
-                log(s, "fsa", "Multifactor authentication required", &client, Some(&user), ip).await;
+                log(
+                    s,
+                    "fsa",
+                    "Multifactor authentication required",
+                    &client,
+                    Some(&user),
+                    ip,
+                )
+                .await;
                 return Ok(Begin::Respond(AuthorizationResponse::error_for(
                     &request,
                     "interaction_required",

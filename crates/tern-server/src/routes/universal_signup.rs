@@ -19,6 +19,7 @@ use super::authorize::{PageQuery, error_page, see_other};
 use super::universal_login::{Screen, read_form, screen};
 use crate::authorize;
 use crate::body::QueryMap;
+use crate::client_ip::ClientIp;
 use crate::pages::catalogue::{Lang, Msg};
 use crate::pages::{Look, forms, render};
 use crate::signup::{self, SignupFailure};
@@ -224,7 +225,12 @@ pub async fn reset_request_page(
         (status = 403, description = "The browser does not hold the transaction's cookie (a forged form): nothing is mailed.", content_type = "text/html", body = String),
     ),
 )]
-pub async fn reset_request(State(s): State<AppState>, q: PageQuery, req: Request) -> Response {
+pub async fn reset_request(
+    State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
+    q: PageQuery,
+    req: Request,
+) -> Response {
     let query_state = q.get("state").map(str::to_string);
     let (headers, form) = match read_form(req).await {
         Ok(v) => v,
@@ -261,6 +267,7 @@ pub async fn reset_request(State(s): State<AppState>, q: PageQuery, req: Request
         sc.client.clone(),
         email.clone(),
         crate::reset::HOSTED_RESET_PATH,
+        &ip,
     )
     .await;
     render(
