@@ -248,7 +248,15 @@ pub async fn change_password(
     }
     let (client, connection) = client_and_connection(&s, &client_id, &name).await?;
 
-    dispatch_reset_request(&s, connection, client, email, crate::reset::RESET_PATH, &ip).await;
+    dispatch_reset_request(
+        &s,
+        connection,
+        client,
+        email,
+        crate::reset::RESET_PATH,
+        &ip.to_string(),
+    )
+    .await;
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,

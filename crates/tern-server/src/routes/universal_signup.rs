@@ -267,7 +267,7 @@ pub async fn reset_request(
         sc.client.clone(),
         email.clone(),
         crate::reset::HOSTED_RESET_PATH,
-        &ip,
+        &ip.to_string(),
     )
     .await;
     render(
