@@ -401,9 +401,11 @@ async fn gated_connection(h: &Harness, legacy: &GatedLegacy) -> LegacyApp {
 }
 
 /// Issue 11, item 7: a legacy-only user asks for a reset and logs in with
-/// the legacy password while the reset creates them. Order forced: the
-/// logins have looked Rita up (not there) and wait in the legacy call; the
-/// reset creates her without a credential; then the legacy answers.
+/// the legacy password meanwhile. Order forced: the logins have looked Rita
+/// up (not there) and wait in the legacy call; the reset is requested
+/// (writing no user: its ticket carries her profile); then the legacy
+/// answers and the login migrates her. The link, used afterwards, sets
+/// the new password on the stored Rita.
 async fn reset_then_login_race(b: Backend) {
     let mut legacy = gated_legacy().await;
     let h = Harness::start(b).await;
@@ -428,14 +430,8 @@ async fn reset_then_login_race(b: Backend) {
         }
         let (s, _, _) = request_reset(&h, &app.client_id, "legacy-gated", RITA).await;
         assert_eq!(s, StatusCode::OK);
-        let rita = st
-            .store
-            .get_user(st.tid(), "auth0|7")
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(rita.source, tern_core::model::UserSource::LazyReset);
-        assert_eq!(rita.credential, None, "the reset created Rita first");
+        let rita = st.store.get_user(st.tid(), "auth0|7").await.unwrap();
+        assert_eq!(rita, None, "the request writes no user");
         legacy.release.add_permits(3);
     };
     let ((first, second, wrong), ()) = tokio::join!(logins, reset_meanwhile);
@@ -478,6 +474,29 @@ async fn reset_then_login_race(b: Backend) {
     // Rita asked for still works.
     let links = links_to(&h, RITA).await;
     assert_eq!(open(&links).await, [true]);
+    // The link finds Rita stored (the login's insert won): it sets the new
+    // password on her, never a second Rita.
+    let (s, _, html) = submit(&h, &ticket_of(&links[0]), "N3w-rita-pass", "N3w-rita-pass").await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert_eq!(
+        login(&h, &app, "legacy-gated", RITA, "N3w-rita-pass").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        login(&h, &app, "legacy-gated", RITA, RITA_PASSWORD).await,
+        StatusCode::FORBIDDEN
+    );
+    let rita = st
+        .store
+        .get_user(st.tid(), "auth0|7")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(
+        rita.source,
+        tern_core::model::UserSource::LazyReset,
+        "the login's user"
+    );
     legacy.task.abort();
     h.stop().await;
 }

@@ -296,9 +296,10 @@ pub async fn reset_request(
 pub async fn reset_page(
     state: State<AppState>,
     uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
     q: Result<QueryMap, crate::error::ApiError>,
 ) -> Response {
-    super::reset_page::show(state, uri, q).await
+    super::reset_page::show(state, uri, headers, q).await
 }
 
 /// `POST /u/reset-password`: set the new password with the ticket.
