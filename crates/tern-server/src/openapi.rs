@@ -2069,6 +2069,10 @@ pub struct ResetPasswordForm {
     /// The account's email, for password managers; ignored.
     #[schema(nullable = false)]
     pub email: Option<String>,
+    /// The language the hosted page was shown in (`/u/reset-password`), so
+    /// its answer stays in it; ignored by `/lo/reset`.
+    #[schema(nullable = false)]
+    pub ui_locales: Option<String>,
 }
 
 /// The ticket of a reset link.

@@ -284,7 +284,11 @@ pub async fn reset_request(
     operation_id = "hosted_reset_password_page",
     tag = "hosted pages",
     summary = "The hosted page a reset link opens",
-    params(crate::openapi::TicketParam),
+    description = "Branded through `/api/v2/branding`; its sentences in the first translated language of `ui_locales`, else of `Accept-Language`, else English.",
+    params(
+        crate::openapi::TicketParam,
+        ("ui_locales" = Option<String>, Query, description = "Space-separated BCP 47 tags, e.g. `fr-CA en`."),
+    ),
     responses(
         (status = 200, description = "The form to choose a new password (twice).", content_type = "text/html", body = String),
         (status = 302, description = "Never sent by this page; declared as for every `/u/` route.", headers(("Location" = String, description = "Where to go."))),
