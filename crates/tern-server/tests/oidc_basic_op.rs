@@ -8,11 +8,8 @@
 //! ID tokens with a JOSE library (`jsonwebtoken`) against the published
 //! JWKS, never with Tern's own code.
 //!
-//! Modules covered elsewhere, with the same assertions:
-//! `oidcc-prompt-none-not-logged-in` and `oidcc-max-age-10000`
-//! (`authorize.rs` `sso_prompt_none_max_age_and_lifetimes`),
-//! `oidcc-ensure-registered-redirect-uri` (`redirect_uri_must_be_registered`),
-//! `oidcc-codereuse` (`code_reuse_revokes_what_it_issued`). Not applicable:
+//! `authorize.rs` tests the same behaviours more deeply (sessions,
+//! lifetimes, attacks); here each module's own assertions. Not applicable:
 //! `oidcc-idtoken-unsigned` (dynamic registration only; `none` is not
 //! offered, checked in `oidcc_server`), `oidcc-scope-address` and
 //! `oidcc-scope-phone` (skipped by the suite: not in `scopes_supported`,
@@ -782,7 +779,63 @@ async fn oidcc_ensure_request_with_valid_pkce_succeeds(b: Backend) {
     op.h.stop().await;
 }
 
+/// No session: `prompt=none` returns `login_required` to the application,
+/// with its `state`.
+async fn oidcc_prompt_none_not_logged_in(b: Backend) {
+    let op = op(b).await;
+    let a = Browser::new(&op.h.base).get(&op.request(&[("prompt", "none")])).await;
+    assert!(a.location().unwrap().starts_with(CALLBACK));
+    assert_eq!(a.location_param("error").as_deref(), Some("login_required"));
+    assert_eq!(a.location_param("state").as_deref(), Some("st-1"));
+    assert!(a.location_param("code").is_none());
+    op.h.stop().await;
+}
+
+/// `max_age=15000`, then `max_age=10000` soon after: no second login, the
+/// same `auth_time`.
+async fn oidcc_max_age_10000(b: Backend) {
+    let op = op(b).await;
+    let mut br = Browser::new(&op.h.base);
+    let code = op.code(&mut br, &op.request(&[("max_age", "15000")])).await;
+    let (_, t) = op.exchange(&code).await;
+    let first = op.verify(t["id_token"].as_str().unwrap(), Some("nonce-1"));
+    op.h.state().clock.advance(30);
+    let a = br.get(&op.request(&[("max_age", "10000")])).await;
+    let code = a.location_param("code").expect("no login page");
+    let (_, t) = op.exchange(&code).await;
+    let second = op.verify(t["id_token"].as_str().unwrap(), Some("nonce-1"));
+    assert_eq!(first["auth_time"], second["auth_time"]);
+    op.h.stop().await;
+}
+
+/// A code used twice: the second exchange is `invalid_grant`.
+async fn oidcc_codereuse(b: Backend) {
+    let op = op(b).await;
+    let mut br = Browser::new(&op.h.base);
+    let code = op.code(&mut br, &op.request(&[])).await;
+    assert_eq!(op.exchange(&code).await.0, StatusCode::OK);
+    let (s, e) = op.exchange(&code).await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    op.h.stop().await;
+}
+
+/// An unregistered `redirect_uri` is an error page, never a redirect.
+async fn oidcc_ensure_registered_redirect_uri(b: Backend) {
+    let op = op(b).await;
+    for uri in ["https://rp.example/cb/extra", "https://evil.example/cb", "https://rp.example/cb?x=1"] {
+        let a = Browser::new(&op.h.base).get(&op.request(&[("redirect_uri", uri)])).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(a.location().is_none(), "{uri}: {:?}", a.location());
+        assert!(a.body.contains("Callback URL mismatch"), "{}", a.body);
+    }
+    op.h.stop().await;
+}
+
 both_backends!(
+    oidcc_prompt_none_not_logged_in,
+    oidcc_max_age_10000,
+    oidcc_codereuse,
+    oidcc_ensure_registered_redirect_uri,
     oidcc_server,
     oidcc_response_type_missing,
     oidcc_idtoken_signature,
