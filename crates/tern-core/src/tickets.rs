@@ -107,7 +107,7 @@ impl PasswordTicket {
 pub enum Redemption {
     /// The password (and, if asked, `email_verified`) is set; the ticket and
     /// every other open ticket of the user are used up.
-    Done(PasswordTicket),
+    Done(Box<PasswordTicket>),
     /// Unknown, expired or already used: nothing changed.
     Refused(Option<TicketState>),
     /// The user no longer exists: nothing changed.
@@ -138,6 +138,7 @@ mod tests {
             expires_at,
             used_at: used.then(|| "2024-01-01T00:00:01.000Z".into()),
             options: TicketOptions::default(),
+            pending_profile: None,
         }
     }
 

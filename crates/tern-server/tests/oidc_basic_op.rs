@@ -783,7 +783,9 @@ async fn oidcc_ensure_request_with_valid_pkce_succeeds(b: Backend) {
 /// with its `state`.
 async fn oidcc_prompt_none_not_logged_in(b: Backend) {
     let op = op(b).await;
-    let a = Browser::new(&op.h.base).get(&op.request(&[("prompt", "none")])).await;
+    let a = Browser::new(&op.h.base)
+        .get(&op.request(&[("prompt", "none")]))
+        .await;
     assert!(a.location().unwrap().starts_with(CALLBACK));
     assert_eq!(a.location_param("error").as_deref(), Some("login_required"));
     assert_eq!(a.location_param("state").as_deref(), Some("st-1"));
@@ -815,15 +817,24 @@ async fn oidcc_codereuse(b: Backend) {
     let code = op.code(&mut br, &op.request(&[])).await;
     assert_eq!(op.exchange(&code).await.0, StatusCode::OK);
     let (s, e) = op.exchange(&code).await;
-    assert_eq!((s, e["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
     op.h.stop().await;
 }
 
 /// An unregistered `redirect_uri` is an error page, never a redirect.
 async fn oidcc_ensure_registered_redirect_uri(b: Backend) {
     let op = op(b).await;
-    for uri in ["https://rp.example/cb/extra", "https://evil.example/cb", "https://rp.example/cb?x=1"] {
-        let a = Browser::new(&op.h.base).get(&op.request(&[("redirect_uri", uri)])).await;
+    for uri in [
+        "https://rp.example/cb/extra",
+        "https://evil.example/cb",
+        "https://rp.example/cb?x=1",
+    ] {
+        let a = Browser::new(&op.h.base)
+            .get(&op.request(&[("redirect_uri", uri)]))
+            .await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{uri}");
         assert!(a.location().is_none(), "{uri}: {:?}", a.location());
         assert!(a.body.contains("Callback URL mismatch"), "{}", a.body);

@@ -43,7 +43,7 @@ pub(crate) enum Skin {
     /// `/u/reset-password`.
     Hosted {
         /// The tenant's branding and name.
-        look: Look,
+        look: Box<Look>,
         /// From `ui_locales`, then `Accept-Language`.
         lang: Lang,
     },
@@ -63,7 +63,7 @@ impl Skin {
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok());
         Self::Hosted {
-            look: Look::load(s).await,
+            look: Box::new(Look::load(s).await),
             lang: Lang::choose(&locales, accept),
         }
     }

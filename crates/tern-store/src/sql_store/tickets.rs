@@ -228,7 +228,7 @@ impl TicketStore for SqlStore {
         // One reset closes every other link the user was sent.
         close_open_tickets(&mut tx, tenant, &ticket.user_id, &at).await?;
         tx.commit().await.map_err(storage)?;
-        Ok(Redemption::Done(ticket))
+        Ok(Redemption::Done(Box::new(ticket)))
     }
 
     async fn update_user_closing_tickets(
