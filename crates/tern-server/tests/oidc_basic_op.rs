@@ -13,8 +13,7 @@
 //! `oidcc-idtoken-unsigned` (dynamic registration only; `none` is not
 //! offered, checked in `oidcc_server`), `oidcc-scope-address` and
 //! `oidcc-scope-phone` (skipped by the suite: not in `scopes_supported`,
-//! checked here), `oidcc-userinfo-post-body` (optional; Tern reads the
-//! token from the header only).
+//! checked here).
 
 mod common;
 
@@ -842,7 +841,33 @@ async fn oidcc_ensure_registered_redirect_uri(b: Backend) {
     op.h.stop().await;
 }
 
+/// POST `/userinfo` with the token in the form body (RFC 6750 §2.2).
+async fn oidcc_userinfo_post_body(b: Backend) {
+    let op = op(b).await;
+    let t = tokens_for(&op, &[]).await;
+    let r =
+        op.h.http
+            .post(format!("{}/userinfo", op.h.base))
+            .form(&[("access_token", t["access_token"].as_str().unwrap())])
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let info: Value = r.json().await.unwrap();
+    assert!(info["sub"].is_string());
+    let r =
+        op.h.http
+            .post(format!("{}/userinfo", op.h.base))
+            .form(&[("access_token", "not-a-token")])
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    op.h.stop().await;
+}
+
 both_backends!(
+    oidcc_userinfo_post_body,
     oidcc_prompt_none_not_logged_in,
     oidcc_max_age_10000,
     oidcc_codereuse,
