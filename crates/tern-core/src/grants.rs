@@ -101,6 +101,10 @@ pub struct GrantDetails {
     pub sid: Option<String>,
     /// When the user authenticated.
     pub auth_time: i64,
+    /// Methods beyond the password the login passed (`["mfa"]`): a refresh
+    /// issues ID tokens with the same `amr` as the login's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
     /// Why it was revoked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_reason: Option<String>,

@@ -42,8 +42,11 @@ impl LegacyError {
     }
 }
 
-/// A user as the legacy store describes it, normalised.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// A user as the legacy store describes it, normalised. Serialisable: a
+/// password-change ticket for a user not in Tern yet carries it (seeds
+/// sealed) until the link creates the user.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct LegacyProfile {
     /// Stable id (the part after `auth0|`).
     pub user_id: String,

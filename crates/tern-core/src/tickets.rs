@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::legacy::LegacyProfile;
 use crate::model::User;
 
 /// Auth0's default ticket lifetime (5 days), also used when `ttl_sec` is 0.
@@ -53,6 +54,11 @@ pub struct PasswordTicket {
     pub used_at: Option<String>,
     /// What happens after the password is set.
     pub options: TicketOptions,
+    /// A user not in Tern yet (a reset asked of the legacy store's
+    /// `get_user`): the profile, its TOTP seeds sealed, from which using
+    /// the ticket creates the user with the new password — profile and
+    /// credential in one insert, nothing written before the link is used.
+    pub pending_profile: Option<LegacyProfile>,
 }
 
 /// The caller's choices for a ticket (Auth0's ticket request fields).
@@ -101,7 +107,7 @@ impl PasswordTicket {
 pub enum Redemption {
     /// The password (and, if asked, `email_verified`) is set; the ticket and
     /// every other open ticket of the user are used up.
-    Done(PasswordTicket),
+    Done(Box<PasswordTicket>),
     /// Unknown, expired or already used: nothing changed.
     Refused(Option<TicketState>),
     /// The user no longer exists: nothing changed.
@@ -132,6 +138,7 @@ mod tests {
             expires_at,
             used_at: used.then(|| "2024-01-01T00:00:01.000Z".into()),
             options: TicketOptions::default(),
+            pending_profile: None,
         }
     }
 

@@ -88,6 +88,8 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "update:mfa_policies",
     "read:guardian_factors",
     "update:guardian_factors",
+    "read:guardian_enrollments",
+    "delete:guardian_enrollments",
     "read:anomaly_blocks",
     "delete:anomaly_blocks",
     // Tern's own (Auth0 has no script "try" endpoint): running a script with

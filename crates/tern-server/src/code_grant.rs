@@ -178,6 +178,7 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
             audience: d.audience.clone(),
             sid: Some(d.sid.clone()),
             auth_time: d.auth_time,
+            amr: d.amr.clone(),
             revoked_reason: None,
         },
     };

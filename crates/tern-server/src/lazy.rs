@@ -303,8 +303,8 @@ async fn matches_stored(
 //
 // Signup, password resets, `POST /users` and email changes ask the legacy
 // store whether an email names a user (`get_user`). A reset of a user Tern
-// does not know creates that user from the profile, without a credential,
-// so the reset link can set one.
+// does not know carries the profile in its ticket; the link creates the
+// user with the new password, in one insert.
 
 /// What `get_user` says about an email.
 #[derive(Debug, Clone, PartialEq)]
@@ -344,25 +344,35 @@ pub async fn get_user(
     }
 }
 
-/// What creating a user for a lazy reset did.
+/// What a reset of a user only the legacy store knows comes to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ResetMigration {
-    /// The user (just created, or created a moment ago by a concurrent request).
-    User(Box<User>),
+    /// Stored already (a login or another path migrated them meanwhile).
+    Stored(Box<User>),
+    /// Not stored: the user the ticket will create with the new password,
+    /// and the profile (TOTP seeds sealed) the ticket carries until then.
+    Pending {
+        /// The user as it will be created (no credential yet).
+        user: Box<User>,
+        /// The `get_user` profile, seeds sealed.
+        profile: Box<LegacyProfile>,
+    },
     /// A guard refused the profile; a `w` event says what and which ids.
     Refused(String),
 }
 
-/// Create the user `get_user` returned for `email`, without a credential
-/// (`UserSource::LazyReset`), in one insert. A concurrent reset or login of
-/// the same user yields the stored user, never a second one; a profile that
-/// contradicts a stored user (another email, an id held under another
-/// email) is refused and logged as a warning.
-pub async fn migrate_for_reset(
+/// Check the profile `get_user` returned for `email` against the stored
+/// users — a profile that contradicts one (another email, an id held
+/// under another email) is refused and logged as a warning — and, when
+/// the user is not stored, prepare what the reset ticket carries. Nothing
+/// is written: the user is created, with the new password, only when the
+/// link is used (one insert, `reset::redeem`), as Auth0 creates an
+/// un-migrated user who confirms a password change.
+pub async fn prepare_reset(
     s: &AppState,
     connection: &Connection,
     email: &str,
-    profile: LegacyProfile,
+    mut profile: LegacyProfile,
 ) -> Result<ResetMigration, CoreError> {
     let stored = match holder(s, connection, "get_user", &profile.user_id, email).await? {
         Holder::Other(why) => return Ok(ResetMigration::Refused(why)),
@@ -375,51 +385,57 @@ pub async fn migrate_for_reset(
         return Ok(ResetMigration::Refused(why));
     }
     if let Some(u) = stored {
-        return Ok(ResetMigration::User(Box::new(u)));
+        return Ok(ResetMigration::Stored(Box::new(u)));
     }
-    let legacy_id = profile.user_id.clone();
-    let profile_copy = profile.clone();
-    let mut user = migrated_user(profile, connection, None, UserSource::LazyReset);
+    let mut user = migrated_user(profile.clone(), connection, None, UserSource::LazyReset);
+    // The ticket row holds the profile until the link is used: its seeds
+    // are sealed before it is stored, as in any user row.
     if !crate::mfa::seal_user(&s.secrets, s.tid(), &mut user) {
         return Err(CoreError::Storage("cannot seal a TOTP seed".into()));
     }
-    if s.store.insert_user(s.tid(), &user).await? == InsertOutcome::Inserted {
-        // The user lives in Tern now, waiting for the password the link sets.
-        let mut ev = LogEvent::new("w", "");
-        ev.user_id = Some(user.user_id.clone());
-        ev.user_name = Some(email.to_string());
-        ev.connection = Some(connection.name.clone());
-        ev.connection_id = Some(connection.id.clone());
-        mark_migrated(s, connection, &profile_copy, &ev).await;
-        return Ok(ResetMigration::User(Box::new(user)));
-    }
-    // Lost a race, or the email or username is held by another user.
-    match holder(s, connection, "get_user", &legacy_id, email).await? {
-        Holder::Same(u) => return Ok(ResetMigration::User(u)),
-        Holder::Other(why) => return Ok(ResetMigration::Refused(why)),
-        Holder::Free => {}
-    }
-    let by_email = s
-        .store
-        .get_user_by_email(s.tid(), &connection.id, email)
-        .await?;
-    let why = match by_email {
-        Some(other) => format!(
-            "get_user for '{email}' returned user_id '{legacy_id}', but the email belongs to {}: two legacy users share the email or the id is not stable; not migrated",
-            other.user_id
-        ),
-        None => format!(
-            "get_user for '{email}' returned user_id '{legacy_id}' with username '{}', which another user holds; not migrated",
-            user.username.as_deref().unwrap_or("")
-        ),
-    };
-    warn(
-        s,
+    profile.mfa_factors = user.mfa_factors.clone();
+    Ok(ResetMigration::Pending {
+        user: Box::new(user),
+        profile: Box::new(profile),
+    })
+}
+
+/// The user a lazy-reset ticket stands for while it is not stored (for
+/// the reset page: who is choosing a password).
+pub fn pending_reset_user(profile: &LegacyProfile, connection: &Connection) -> User {
+    migrated_user(profile.clone(), connection, None, UserSource::LazyReset)
+}
+
+/// The user a lazy-reset ticket creates, with `credential` (the new
+/// password's hash), `email_verified` set when the ticket says so.
+pub fn user_for_reset(
+    profile: &LegacyProfile,
+    connection: &Connection,
+    credential: &str,
+    mark_email_verified: bool,
+) -> User {
+    let mut user = migrated_user(
+        profile.clone(),
         connection,
-        email,
-        &why,
-        json!({"email": email, "legacy_user_id": legacy_id}),
-    )
-    .await;
-    Ok(ResetMigration::Refused(why))
+        Some(credential.to_string()),
+        UserSource::LazyReset,
+    );
+    user.email_verified |= mark_email_verified;
+    user
+}
+
+/// After a reset created a user from the legacy profile: tell the legacy
+/// store (a connector's `mark_migrated`).
+pub async fn reset_created(
+    s: &AppState,
+    connection: &Connection,
+    profile: &LegacyProfile,
+    user: &User,
+) {
+    let mut ev = LogEvent::new("w", "");
+    ev.user_id = Some(user.user_id.clone());
+    ev.user_name = user.email.clone();
+    ev.connection = Some(connection.name.clone());
+    ev.connection_id = Some(connection.id.clone());
+    mark_migrated(s, connection, profile, &ev).await;
 }

@@ -19,6 +19,7 @@ pub mod console;
 pub mod cookies;
 pub mod cors;
 pub mod data_dir;
+pub mod enrollments;
 pub mod error;
 pub mod export_job;
 pub mod hash_pool;

@@ -130,6 +130,9 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::attack_protection::update_suspicious_ip,
         routes::attack_protection::get_ip_block,
         routes::attack_protection::delete_ip_block,
+        routes::enrollments::of_user,
+        routes::enrollments::get_one,
+        routes::enrollments::delete,
         routes::guardian::get_policies,
         routes::guardian::put_policies,
         routes::guardian::get_factors,
@@ -518,6 +521,42 @@ page_of!(
     authenticators,
     "authentication methods"
 );
+
+/// The first confirmed MFA enrollment of a user (`GET /users/{id}/enrollments`).
+#[derive(Serialize, ToSchema)]
+pub struct UserEnrollment {
+    /// `<type>|dev_…`, stable while the factor is.
+    pub id: String,
+    /// `confirmed` (or `pending` while a TOTP enrolment awaits its first code).
+    pub status: String,
+    /// `totp`, `sms` or `email`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `authenticator` for TOTP, else `sms`.
+    pub auth_method: String,
+    /// The address of an `email` enrollment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The phone number of an `sms` enrollment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    /// When the user arrived in Tern (the enrolment came with them or later).
+    pub enrolled_at: String,
+}
+
+/// An MFA enrollment (`GET /guardian/enrollments/{id}`).
+#[derive(Serialize, ToSchema)]
+pub struct GuardianEnrollment {
+    /// `<type>|dev_…`.
+    pub id: String,
+    /// `confirmed` or `pending`.
+    pub status: String,
+    /// The phone number of an `sms` enrollment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    /// When the user arrived in Tern.
+    pub enrolled_at: String,
+}
 
 /// An MFA enrollment (`GET /users/{id}/authentication-methods`).
 #[derive(Serialize, ToSchema)]
@@ -2030,6 +2069,10 @@ pub struct ResetPasswordForm {
     /// The account's email, for password managers; ignored.
     #[schema(nullable = false)]
     pub email: Option<String>,
+    /// The language the hosted page was shown in (`/u/reset-password`), so
+    /// its answer stays in it; ignored by `/lo/reset`.
+    #[schema(nullable = false)]
+    pub ui_locales: Option<String>,
 }
 
 /// The ticket of a reset link.

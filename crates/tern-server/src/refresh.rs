@@ -247,7 +247,10 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
             )
         })?;
     let api = tokens::user_audience(s, grant.details.audience.as_deref()).await?;
-    let mut body = tokens::user_tokens(
+    // The login's methods and time carry over: a refreshed ID token says
+    // how the user authenticated, not that they did again.
+    let amr: Vec<&str> = grant.details.amr.iter().map(String::as_str).collect();
+    let mut body = tokens::user_tokens_amr(
         s,
         &tokens::UserTokens {
             client: x.client,
@@ -260,6 +263,7 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
             sid: grant.details.sid.as_deref(),
             grant_id: Some(&grant.id),
         },
+        &amr,
     )?;
     if let Some(next) = successor {
         body["refresh_token"] = json!(next);

@@ -3,9 +3,10 @@
 //! user Tern does not know yet through the legacy `get_user`).
 
 use tern_core::clock::{now_epoch, now_iso};
+use tern_core::legacy::LegacyProfile;
 use tern_core::mail::{MailError, MailKind, OutboundMail};
 use tern_core::model::{Client, Connection, LogEvent, User};
-use tern_core::tickets::{MAX_OPEN_PER_USER, PasswordTicket, TicketOptions};
+use tern_core::tickets::{MAX_OPEN_PER_USER, PasswordTicket, Redemption, TicketOptions};
 use tern_core::{CoreError, CoreResult, ids};
 
 use crate::client_secret::hash_secret;
@@ -36,16 +37,19 @@ pub async fn issue_ticket(
     ttl_secs: i64,
     options: TicketOptions,
 ) -> CoreResult<String> {
-    issue_ticket_at(s, user, ttl_secs, options, RESET_PATH).await
+    issue_ticket_at(s, user, ttl_secs, options, RESET_PATH, None).await
 }
 
-/// [`issue_ticket`], with a link to the reset page at `page`.
+/// [`issue_ticket`], with a link to the reset page at `page`. With
+/// `pending`, `user` is not stored: the ticket carries the legacy profile
+/// the link creates them from ([`redeem`]).
 pub async fn issue_ticket_at(
     s: &AppState,
     user: &User,
     ttl_secs: i64,
     options: TicketOptions,
     page: &str,
+    pending: Option<LegacyProfile>,
 ) -> CoreResult<String> {
     let token = ids::ticket_token();
     let ticket = PasswordTicket {
@@ -56,6 +60,7 @@ pub async fn issue_ticket_at(
         expires_at: now_epoch().saturating_add(ttl_secs),
         used_at: None,
         options,
+        pending_profile: pending,
     };
     if !s
         .store
@@ -75,12 +80,12 @@ pub async fn issue_ticket_at(
 /// every case (no user enumeration) and logs the outcome.
 #[derive(Debug)]
 pub enum ResetRequest {
-    /// A reset link was mailed; `migrated`: the user was just created from
-    /// the legacy `get_user` profile.
+    /// A reset link was mailed; `migrated`: the user is only in the legacy
+    /// store, and the link creates them from the `get_user` profile.
     Sent {
         /// The user.
         user: Box<User>,
-        /// Created by this request (a lazy reset).
+        /// Not stored yet (a lazy reset).
         migrated: bool,
     },
     /// No such user, here or in the legacy store.
@@ -115,20 +120,22 @@ pub async fn request_reset(
         .store
         .get_user_by_email(s.tid(), &connection.id, email)
         .await?;
-    let (user, migrated) = match local {
-        Some(u) => (u, false),
+    let (user, pending) = match local {
+        Some(u) => (u, None),
         None => match lazy::get_user(s, connection, email).await {
             Ok(LegacyLookup::NotFound) => return Ok(ResetRequest::UnknownUser),
             Ok(LegacyLookup::Unusable(why)) => return Ok(ResetRequest::Refused(why)),
             Err(e) => return Ok(ResetRequest::LegacyFailed(e.to_string())),
             Ok(LegacyLookup::Found(profile)) => {
-                match lazy::migrate_for_reset(s, connection, email, *profile).await? {
-                    ResetMigration::User(u) => (*u, true),
+                match lazy::prepare_reset(s, connection, email, *profile).await? {
+                    ResetMigration::Stored(u) => (*u, None),
+                    ResetMigration::Pending { user, profile } => (*user, Some(*profile)),
                     ResetMigration::Refused(why) => return Ok(ResetRequest::Refused(why)),
                 }
             }
         },
     };
+    let migrated = pending.is_some();
     // One reset mail per user per minute: repeated requests cannot flood a
     // mailbox, the outbox or the tickets table.
     let now = s.now();
@@ -145,7 +152,7 @@ pub async fn request_reset(
         return Ok(ResetRequest::Throttled(Box::new(user)));
     }
     let ttl = tern_core::tickets::DEFAULT_TTL_SECS;
-    let link = issue_ticket_at(s, &user, ttl, TicketOptions::default(), page).await?;
+    let link = issue_ticket_at(s, &user, ttl, TicketOptions::default(), page, pending).await?;
     let mail = reset_mail(email, &link, ttl);
     Ok(match s.mailer.send(s.tid(), &mail).await {
         Ok(()) => ResetRequest::Sent {
@@ -170,7 +177,38 @@ pub async fn dispatch_reset_request(
     client: Client,
     email: String,
     page: &'static str,
+    ip: &str,
 ) {
+    match address_over_limit(s, ip).await {
+        Ok(false) => {}
+        Ok(true) => {
+            // The answer stays the same (it must not tell whether the
+            // email has a user); only the work — a legacy lookup, a mail —
+            // is not done. One event per address and hour, not one per
+            // request of a flood.
+            if address_just_over(s, ip).await {
+                let mut ev = LogEvent::new(
+                    "fcpr",
+                    format!(
+                        "More than {RESET_REQUESTS_PER_ADDRESS_HOUR} change password requests from this address within the hour; no mail sent until the hour is over"
+                    ),
+                );
+                ev.client_id = Some(client.client_id.clone());
+                ev.client_name = Some(client.name.clone());
+                ev.user_name = Some(email.clone());
+                ev.connection = Some(connection.name.clone());
+                ev.connection_id = Some(connection.id.clone());
+                ev.ip = Some(ip.to_string());
+                s.log(ev).await;
+            }
+            return;
+        }
+        Err(e) => {
+            // A storage failure here would fail the request's work anyway.
+            tracing::error!(error = %e, "change password request: storage error");
+            return;
+        }
+    }
     let work = {
         let s = s.clone();
         async move { handle_reset_request(&s, &connection, &client, &email, page).await }
@@ -184,6 +222,36 @@ pub async fn dispatch_reset_request(
         }
         Err(_) => work.await,
     }
+}
+
+/// Change-password requests one address may make in an hour (the
+/// suspicious-IP allowlist exempts an address). Per user, a mail a minute
+/// is the other bound ([`request_reset`]); this one keeps a single address
+/// from walking a list of emails — making Tern mail them all, or run a
+/// legacy lookup for each.
+pub const RESET_REQUESTS_PER_ADDRESS_HOUR: u64 = 30;
+
+/// Count a request of `ip` in the current hour; whether it is past the limit.
+async fn address_over_limit(s: &AppState, ip: &str) -> CoreResult<bool> {
+    if crate::ip_throttling::settings(s).await?.allows(ip) {
+        return Ok(false);
+    }
+    let now = s.now();
+    let n = s
+        .store
+        .hit_rate_window(s.tid(), "reset_ip", ip, now - now.rem_euclid(3600))
+        .await?;
+    Ok(n > RESET_REQUESTS_PER_ADDRESS_HOUR)
+}
+
+/// Whether this hour's first refused request of `ip` is the one just
+/// counted (the one to log).
+async fn address_just_over(s: &AppState, ip: &str) -> bool {
+    let now = s.now();
+    s.store
+        .hit_rate_window(s.tid(), "reset_ip_logged", ip, now - now.rem_euclid(3600))
+        .await
+        .is_ok_and(|n| n == 1)
 }
 
 /// Run a change-password request and log its outcome (`scpr`, `fcpr`, or
@@ -200,7 +268,7 @@ pub async fn handle_reset_request(
         Ok(ResetRequest::Sent { user, migrated }) => (
             "scpr",
             if migrated {
-                "Success Change Password Request (user created from the legacy store's get_user profile, without a password)".to_string()
+                "Success Change Password Request (user only in the legacy store: the link creates them from its get_user profile with the new password)".to_string()
             } else {
                 "Success Change Password Request".to_string()
             },
@@ -244,6 +312,54 @@ pub async fn handle_reset_request(
     ev.connection = Some(connection.name.clone());
     ev.connection_id = Some(connection.id.clone());
     s.log(ev).await;
+}
+
+/// Use a ticket to set `credential` (the new password's hash) on its user —
+/// or, for a user not stored yet (a lazy reset), to create them from the
+/// ticket's profile with it, in the same transaction; the legacy store is
+/// then told the user moved. A login that migrated the user between the
+/// request and now wins the insert: the redemption is tried again and
+/// sets the password on the stored user.
+pub async fn redeem(
+    s: &AppState,
+    ticket: &PasswordTicket,
+    token: &str,
+    connection: &Connection,
+    credential: &str,
+) -> CoreResult<Redemption> {
+    let create = ticket.pending_profile.as_ref().map(|p| {
+        lazy::user_for_reset(
+            p,
+            connection,
+            credential,
+            ticket.options.mark_email_as_verified,
+        )
+    });
+    let hash = token_hash(token);
+    // Ticket lifetimes are on the wall clock (they were issued on it).
+    let now = now_epoch();
+    let mut outcome = s
+        .store
+        .redeem_password_ticket(s.tid(), &hash, now, credential, create.as_ref())
+        .await?;
+    if outcome == Redemption::UserGone && create.is_some() {
+        // Created meanwhile by a login (or held by another user: then the
+        // second try finds no user either and answers the same).
+        outcome = s
+            .store
+            .redeem_password_ticket(s.tid(), &hash, now, credential, create.as_ref())
+            .await?;
+    }
+    if let (Redemption::Done(_), Some(profile), Some(user)) =
+        (&outcome, &ticket.pending_profile, &create)
+        && s.store
+            .get_user(s.tid(), &user.user_id)
+            .await?
+            .is_some_and(|u| u.source == user.source && u.created_at == user.created_at)
+    {
+        lazy::reset_created(s, connection, profile, user).await;
+    }
+    Ok(outcome)
 }
 
 /// The message carrying a reset link.

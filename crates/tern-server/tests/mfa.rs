@@ -977,6 +977,22 @@ async fn associate_through_the_api(backend: Backend) {
         .token(json!({"grant_type": "refresh_token", "client_id": x.client_id, "client_secret": x.secret, "refresh_token": refresh}))
         .await;
     assert_eq!(s, StatusCode::OK, "{r}");
+    // The refreshed ID token says how the user logged in: the same `amr`
+    // and `auth_time` as the login's, even once the clock has moved on.
+    let first = claims(b["id_token"].as_str().unwrap());
+    let refreshed = claims(r["id_token"].as_str().unwrap());
+    assert_eq!(refreshed["amr"], json!(["mfa"]), "{refreshed}");
+    assert_eq!(refreshed["auth_time"], first["auth_time"], "{refreshed}");
+    x.h.state().clock.advance(120);
+    let (s, r2) = x
+        .h
+        .token(json!({"grant_type": "refresh_token", "client_id": x.client_id, "client_secret": x.secret, "refresh_token": r["refresh_token"].as_str().unwrap_or(refresh)}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r2}");
+    let later = claims(r2["id_token"].as_str().unwrap());
+    assert_eq!(later["amr"], json!(["mfa"]), "{later}");
+    assert_eq!(later["auth_time"], first["auth_time"], "{later}");
+    assert!(later["iat"].as_i64() > first["iat"].as_i64(), "{later}");
 
     // Enrolled now: a second association is refused, the challenge works.
     let (_, b) = ask().await;
@@ -1004,6 +1020,250 @@ async fn associate_through_the_api(backend: Backend) {
     x.h.stop().await;
 }
 
+/// Step-up: a session opened with the password alone, before the Guardian
+/// policy required a factor, gets no code at the next `/authorize` — the
+/// enrolment page asks for the factor first, `prompt=none` answers
+/// `interaction_required`; once passed, the new session carries `mfa`.
+async fn policy_turning_on_steps_up_password_sessions(backend: Backend) {
+    use common::browser::{Browser, form_state};
+    let x = setup(backend).await;
+    let (app_id, app_secret) = x.web_app().await;
+    let start = format!(
+        "/authorize?response_type=code&client_id={app_id}&redirect_uri={}&scope=openid%20email&state=s1",
+        urlencoding::encode(CALLBACK)
+    );
+    let mut b = Browser::new(&x.h.base);
+    let a = b.get(&start).await;
+    let page = b.follow(a).await;
+    let state = form_state(&page.body);
+    let posted = b
+        .post_form(
+            &format!("/u/login?state={state}"),
+            &[
+                ("state", state.as_str()),
+                ("username", "plain@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    let back = b.follow(posted).await;
+    assert!(
+        back.location_param("code").is_some(),
+        "{:?}",
+        back.location()
+    );
+    // The session answers at once while no factor is required.
+    let again = b.get(&start).await;
+    assert!(
+        again.location_param("code").is_some(),
+        "{:?}",
+        again.location()
+    );
+
+    x.require_mfa().await;
+    let silent = b.get(&format!("{start}&prompt=none")).await;
+    assert_eq!(
+        silent.location_param("error").as_deref(),
+        Some("interaction_required"),
+        "{:?}",
+        silent.location()
+    );
+    assert!(silent.location_param("code").is_none());
+    let stepped = b.get(&start).await;
+    let location = stepped.location().unwrap_or_default();
+    assert!(
+        location.starts_with("/u/mfa-otp-enrollment-qr?state="),
+        "{location}"
+    );
+    // The resume of that transaction cannot skip the factor either.
+    let state = location.rsplit("state=").next().unwrap().to_string();
+    let skipped = b.get(&format!("/authorize/resume?state={state}")).await;
+    assert!(
+        skipped
+            .location()
+            .unwrap_or_default()
+            .starts_with("/u/mfa-otp-enrollment-qr"),
+        "{:?}",
+        skipped.location()
+    );
+    let form = b.follow(stepped).await;
+    let seed = base32(&shown_secret(&form.body));
+    let done = b
+        .post_form(
+            &format!("/u/mfa-otp-enrollment-qr?state={state}"),
+            &[
+                ("state", state.as_str()),
+                ("code", &totp(&seed, x.h.state().now(), 6)),
+            ],
+        )
+        .await;
+    assert_eq!(
+        done.location().as_deref(),
+        Some(format!("/authorize/resume?state={state}").as_str()),
+        "{}",
+        done.body
+    );
+    let back = b.follow(done).await;
+    let code = back
+        .location_param("code")
+        .expect("a code after the factor");
+    let (s, t) = x
+        .h
+        .token(json!({"grant_type": "authorization_code", "client_id": app_id, "client_secret": app_secret,
+                      "code": code, "redirect_uri": CALLBACK}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(
+        claims(t["id_token"].as_str().unwrap())["amr"],
+        json!(["mfa"])
+    );
+    // The stepped-up session now serves silently.
+    let silent = b.get(&format!("{start}&prompt=none")).await;
+    assert!(
+        silent.location_param("code").is_some(),
+        "{:?}",
+        silent.location()
+    );
+    x.h.stop().await;
+}
+
+/// Auth0's Guardian enrollment endpoints: the imported TOTP enrolment is
+/// listed (no seed), read by id, and deleted — after which the password
+/// alone signs the user in again (no policy asks for a factor); each
+/// endpoint asks for Auth0's scope.
+async fn enrollments_are_listed_read_and_deleted(backend: Backend) {
+    let x = setup(backend).await;
+    let (s, list) =
+        x.h.api(
+            &x.admin,
+            Method::GET,
+            &format!("/users/{}/enrollments", x.user_id),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let list = list.as_array().unwrap().clone();
+    assert_eq!(list.len(), 1, "{list:?}");
+    let e = &list[0];
+    assert_eq!(e["status"], "confirmed");
+    assert_eq!(e["type"], "totp");
+    assert_eq!(e["auth_method"], "authenticator");
+    assert!(!e.to_string().contains(SEED), "no seed: {e}");
+    let id = e["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("totp|dev_"), "{id}");
+    let plain = stored_user(&x, "plain@example.com").await;
+    let (s, none) =
+        x.h.api(
+            &x.admin,
+            Method::GET,
+            &format!("/users/{plain}/enrollments"),
+            None,
+        )
+        .await;
+    assert_eq!((s, none), (StatusCode::OK, json!([])));
+    let (s, b) =
+        x.h.api(
+            &x.admin,
+            Method::GET,
+            "/users/auth0%7Cnobody/enrollments",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, b["errorCode"].as_str()),
+        (StatusCode::NOT_FOUND, Some("inexistent_user"))
+    );
+
+    let path = format!("/guardian/enrollments/{}", urlencoding::encode(&id));
+    let (s, one) = x.h.api(&x.admin, Method::GET, &path, None).await;
+    assert_eq!(s, StatusCode::OK, "{one}");
+    assert_eq!(one["id"], id.as_str());
+    assert_eq!(one["status"], "confirmed");
+    assert!(one.get("type").is_none(), "Auth0's shape: {one}");
+    let (s, b) =
+        x.h.api(
+            &x.admin,
+            Method::GET,
+            "/guardian/enrollments/not-an-id",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, b["errorCode"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_uri")),
+        "{b}"
+    );
+    // Well-formed, but of another user: nothing.
+    let forged = id.replace(&id[9..25], "0000000000000000");
+    let (s, _) =
+        x.h.api(
+            &x.admin,
+            Method::GET,
+            &format!("/guardian/enrollments/{}", urlencoding::encode(&forged)),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Scopes as Auth0's: read:users lists, read:guardian_enrollments reads,
+    // delete:guardian_enrollments deletes.
+    let info = &x.h.info;
+    let readers =
+        x.h.m2m_token(
+            &info.client_id,
+            &info.client_secret,
+            &info.audience,
+            Some("read:users read:guardian_enrollments"),
+        )
+        .await;
+    let (s, _) = x.h.api(&readers, Method::GET, &path, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, b) = x.h.api(&readers, Method::DELETE, &path, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    let users_only =
+        x.h.m2m_token(
+            &info.client_id,
+            &info.client_secret,
+            &info.audience,
+            Some("read:users"),
+        )
+        .await;
+    let (s, _) = x.h.api(&users_only, Method::GET, &path, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) =
+        x.h.api(
+            &users_only,
+            Method::GET,
+            &format!("/users/{}/enrollments", x.user_id),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Before: the password alone is not enough.
+    let (s, _) = x.password("otp@example.com").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, b) = x.h.api(&x.admin, Method::DELETE, &path, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    assert!(x.stored_factors("otp@example.com").await.is_empty());
+    let (s, _) = x.h.api(&x.admin, Method::GET, &path, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = x.h.api(&x.admin, Method::DELETE, &path, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, list) =
+        x.h.api(
+            &x.admin,
+            Method::GET,
+            &format!("/users/{}/enrollments", x.user_id),
+            None,
+        )
+        .await;
+    assert_eq!((s, list), (StatusCode::OK, json!([])));
+    let (s, b) = x.password("otp@example.com").await;
+    assert_eq!(s, StatusCode::OK, "no factor left: {b}");
+    x.h.stop().await;
+}
+
 async fn stored_user(x: &Setup, email: &str) -> String {
     let (_, users) =
         x.h.api(
@@ -1017,6 +1277,8 @@ async fn stored_user(x: &Setup, email: &str) -> String {
 }
 
 both_backends!(
+    enrollments_are_listed_read_and_deleted,
+    policy_turning_on_steps_up_password_sessions,
     guardian_settings,
     hosted_enrolment_when_required,
     associate_through_the_api,

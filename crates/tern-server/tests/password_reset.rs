@@ -13,9 +13,10 @@ use serde_json::{Value, json};
 
 const SENT: &str = "We've just sent you an email to reset your password.";
 
-/// A legacy user who never logged in resets their password: the user is
-/// created from get_user without a credential, the mailed link sets one, and
-/// from then on they log in locally (the legacy store is not asked again).
+/// A legacy user who never logged in resets their password: the request
+/// asks get_user and writes no user; the mailed link creates the user from
+/// that profile with the new password (one insert), and from then on they
+/// log in locally (the legacy store is not asked again).
 async fn lazy_reset_end_to_end(b: Backend) {
     let legacy = legacy_store();
     let h = Harness::start(b).await;
@@ -26,18 +27,15 @@ async fn lazy_reset_end_to_end(b: Backend) {
     assert_eq!((s, text.as_str()), (StatusCode::OK, SENT));
     assert!(ct.starts_with("text/plain"), "{ct}");
 
-    // The user exists now, from the legacy profile, without a password.
-    let stored = h
-        .state()
-        .store
-        .get_user(h.state().tid(), "auth0|1")
-        .await
-        .unwrap()
-        .expect("created by the reset request");
-    assert_eq!(stored.source, tern_core::model::UserSource::LazyReset);
-    assert_eq!(stored.credential, None);
-    assert_eq!(stored.email.as_deref(), Some("old1@legacy.example"));
-    assert_eq!(stored.app_metadata.get("plan"), Some(&json!("gold")));
+    // Nothing is written before the link is used.
+    let stored = || async {
+        h.state()
+            .store
+            .get_user(h.state().tid(), "auth0|1")
+            .await
+            .unwrap()
+    };
+    assert_eq!(stored().await, None, "the request creates no user");
 
     // The mail is in the outbox (no SMTP configured), with a working link.
     let mails = outbox(&h).await;
@@ -82,10 +80,23 @@ async fn lazy_reset_end_to_end(b: Backend) {
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(html.contains("Password is too weak"), "{html}");
 
+    assert_eq!(stored().await, None, "mistakes create no user");
+
     let (s, headers, html) = submit(&h, &ticket, "Corr3ct-horse", "Corr3ct-horse").await;
     assert_eq!(s, StatusCode::OK, "{html}");
     assert!(html.contains("Your password has been changed"), "{html}");
     assert_eq!(headers["cache-control"], "no-store");
+    // Created now, from the legacy profile, with the new password.
+    let user = stored().await.expect("created by the link");
+    assert_eq!(user.source, tern_core::model::UserSource::LazyReset);
+    assert_eq!(user.email.as_deref(), Some("old1@legacy.example"));
+    assert_eq!(user.app_metadata.get("plan"), Some(&json!("gold")));
+    let verdict =
+        tern_core::login::verify_password(Some(&user), "Corr3ct-horse", &h.state().policy);
+    assert!(
+        matches!(verdict, tern_core::login::Verdict::Valid { .. }),
+        "{verdict:?}"
+    );
 
     // Single use.
     let (s, _, html) = submit(&h, &ticket, "An0ther-horse", "An0ther-horse").await;
@@ -94,7 +105,8 @@ async fn lazy_reset_end_to_end(b: Backend) {
     let (s, _, _) = open_link(&link).await;
     assert_eq!(s, StatusCode::GONE);
 
-    // Simultaneous requests for one legacy user create that user once.
+    // Simultaneous requests for one legacy user mail one link and create
+    // nobody before it is used.
     let before = resets_done(&h).await;
     let reset4 = || change_password(&h, &app.client_id, "legacy-db", "old4@legacy.example");
     let (a, b2, c, d) = tokio::join!(reset4(), reset4(), reset4(), reset4());
@@ -110,8 +122,7 @@ async fn lazy_reset_end_to_end(b: Backend) {
             None,
         )
         .await;
-    assert_eq!(same.as_array().unwrap().len(), 1, "{same}");
-    assert_eq!(same[0]["user_id"], "auth0|4");
+    assert_eq!(same, json!([]), "{same}");
     let to_old4 = outbox(&h)
         .await
         .iter()
@@ -121,6 +132,39 @@ async fn lazy_reset_end_to_end(b: Backend) {
         to_old4, 1,
         "at most one reset mail per user a minute (issue 12)"
     );
+
+    // A Management API ticket for a legacy-only user works the same: no
+    // user until its link is used, then one insert with the password; the
+    // link mailed to the same user is closed by it.
+    let (s, b) = h
+        .api(
+            &t,
+            Method::POST,
+            "/tickets/password-change",
+            Some(json!({"email": "old4@legacy.example", "connection_id": app.connection_id})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let st = h.state();
+    assert_eq!(st.store.get_user(st.tid(), "auth0|4").await.unwrap(), None);
+    let api_ticket = ticket_of(b["ticket"].as_str().unwrap());
+    let (s, _, html) = submit(&h, &api_ticket, "Ap1-ticket-pass", "Ap1-ticket-pass").await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    let old4 = st
+        .store
+        .get_user(st.tid(), "auth0|4")
+        .await
+        .unwrap()
+        .expect("created by the link");
+    assert!(old4.credential.is_some());
+    let mailed = outbox(&h)
+        .await
+        .iter()
+        .filter(|m| m.to == "old4@legacy.example")
+        .map(|m| ticket_of(&link_in(&h, &m.text)))
+        .collect::<Vec<_>>();
+    let (s, _, _) = submit(&h, &mailed[0], "Th1rd-pass-word", "Th1rd-pass-word").await;
+    assert_eq!(s, StatusCode::GONE, "the other link closed");
 
     // The legacy store goes away: the reset user logs in with the new
     // password, locally; the legacy password no longer works.
@@ -176,10 +220,10 @@ async fn lazy_reset_end_to_end(b: Backend) {
         for_old1[1]["description"]
             .as_str()
             .unwrap()
-            .contains("get_user profile, without a password")
+            .contains("the link creates them from its get_user profile")
     );
     let scp = logs(&h, &t, "scp").await;
-    assert_eq!(scp.len(), 1);
+    assert_eq!(scp.len(), 2, "old1's link and old4's Management API ticket");
     assert!(
         !logs(&h, &t, "fcp").await.is_empty(),
         "the weak password was logged"
@@ -446,4 +490,160 @@ async fn tickets_api(b: Backend) {
     h.stop().await;
 }
 
-both_backends!(lazy_reset_end_to_end, tickets_api);
+/// `/u/reset-password` is a hosted page like `/u/login`: the tenant's
+/// branding, the catalogue's sentences in the language of `ui_locales`
+/// (kept across the post) or `Accept-Language`, no script, no framing,
+/// `no-store`; the same ticket on `/lo/reset` keeps the classic page.
+async fn hosted_reset_page_is_branded_and_translated(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let (cid, secret) = h.password_client(&t).await;
+    h.create_user(&t, "lin@example.com", "Old-pa55word").await;
+    let (s, body) = h
+        .api(
+            &t,
+            Method::PATCH,
+            "/branding",
+            Some(json!({"logo_url": "https://cdn.example/logo.png", "colors": {"primary": "#0b6e4f"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    request_reset(
+        &h,
+        &cid,
+        "Username-Password-Authentication",
+        "lin@example.com",
+    )
+    .await;
+    let mails = outbox(&h).await;
+    let ticket = ticket_of(&link_in(&h, &mails[0].text));
+    let hosted = format!("{}/u/reset-password?ticket={ticket}", h.base);
+
+    let r = browser()
+        .get(format!("{hosted}&ui_locales=fr-CA"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let headers = r.headers().clone();
+    let html = r.text().await.unwrap();
+    assert!(html.contains("lang=\"fr\""), "{html}");
+    assert!(
+        html.contains("Choisissez un nouveau mot de passe"),
+        "{html}"
+    );
+    assert!(html.contains("lin@example.com"));
+    assert!(
+        html.contains("https://cdn.example/logo.png"),
+        "the tenant's logo"
+    );
+    assert!(html.contains("--primary:#0b6e4f"), "the tenant's colour");
+    assert!(html.contains("name=\"ui_locales\" value=\"fr\""));
+    assert!(!html.contains("<script"), "no script");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'none'"),
+        "{csp}"
+    );
+    // Accept-Language alone picks French too; English otherwise.
+    let r = browser()
+        .get(&hosted)
+        .header("accept-language", "fr;q=0.9, en;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Choisissez un nouveau mot de passe")
+    );
+    let html = browser()
+        .get(&hosted)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Choose a new password"), "{html}");
+
+    // A mistake: the form again, in the form's language.
+    let post = |fields: Vec<(&'static str, String)>| {
+        let url = format!("{}/u/reset-password", h.base);
+        async move {
+            let r = browser().post(url).form(&fields).send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (s, html) = post(vec![
+        ("ticket", ticket.clone()),
+        ("ui_locales", "fr".into()),
+        ("newPassword", "Corr3ct-horse".into()),
+        ("confirmNewPassword", "Corr3ct-h0rse".into()),
+    ])
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(html.contains("Les deux mots de passe diffèrent"), "{html}");
+    assert!(html.contains("role=\"alert\""));
+    let (s, html) = post(vec![
+        ("ticket", ticket.clone()),
+        ("ui_locales", "fr".into()),
+        ("newPassword", "Corr3ct-horse".into()),
+        ("confirmNewPassword", "Corr3ct-horse".into()),
+    ])
+    .await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(html.contains("Mot de passe modifié"), "{html}");
+    assert!(html.contains("https://cdn.example/logo.png"));
+    // Used: the hosted page says so in French, the classic one in English.
+    let r = browser()
+        .get(format!("{hosted}&ui_locales=fr"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::GONE);
+    assert!(r.text().await.unwrap().contains("a déjà servi"));
+    let (s, _, html) = open_link(&format!("{}/lo/reset?ticket={ticket}", h.base)).await;
+    assert_eq!(s, StatusCode::GONE);
+    assert!(
+        html.contains("already been used") && !html.contains("cdn.example"),
+        "{html}"
+    );
+    let r = browser()
+        .get(format!(
+            "{}/u/reset-password?ticket=nope&ui_locales=fr",
+            h.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.text().await.unwrap().contains("Lien non valide"));
+    assert_eq!(
+        login(
+            &h,
+            &LegacyApp {
+                token: t.clone(),
+                client_id: cid.clone(),
+                client_secret: secret.clone(),
+                connection_id: String::new()
+            },
+            "Username-Password-Authentication",
+            "lin@example.com",
+            "Corr3ct-horse"
+        )
+        .await,
+        StatusCode::OK
+    );
+    h.stop().await;
+}
+
+both_backends!(
+    lazy_reset_end_to_end,
+    tickets_api,
+    hosted_reset_page_is_branded_and_translated
+);

@@ -80,6 +80,7 @@ async fn old_rows_are_purged_in_batches(b: Backend) {
         expires_at: st.now() + 365 * 86_400,
         used_at: Some(now_iso()),
         options: TicketOptions::default(),
+        pending_profile: None,
     };
     assert!(
         st.store

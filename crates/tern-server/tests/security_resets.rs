@@ -401,9 +401,11 @@ async fn gated_connection(h: &Harness, legacy: &GatedLegacy) -> LegacyApp {
 }
 
 /// Issue 11, item 7: a legacy-only user asks for a reset and logs in with
-/// the legacy password while the reset creates them. Order forced: the
-/// logins have looked Rita up (not there) and wait in the legacy call; the
-/// reset creates her without a credential; then the legacy answers.
+/// the legacy password meanwhile. Order forced: the logins have looked Rita
+/// up (not there) and wait in the legacy call; the reset is requested
+/// (writing no user: its ticket carries her profile); then the legacy
+/// answers and the login migrates her. The link, used afterwards, sets
+/// the new password on the stored Rita.
 async fn reset_then_login_race(b: Backend) {
     let mut legacy = gated_legacy().await;
     let h = Harness::start(b).await;
@@ -428,14 +430,8 @@ async fn reset_then_login_race(b: Backend) {
         }
         let (s, _, _) = request_reset(&h, &app.client_id, "legacy-gated", RITA).await;
         assert_eq!(s, StatusCode::OK);
-        let rita = st
-            .store
-            .get_user(st.tid(), "auth0|7")
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(rita.source, tern_core::model::UserSource::LazyReset);
-        assert_eq!(rita.credential, None, "the reset created Rita first");
+        let rita = st.store.get_user(st.tid(), "auth0|7").await.unwrap();
+        assert_eq!(rita, None, "the request writes no user");
         legacy.release.add_permits(3);
     };
     let ((first, second, wrong), ()) = tokio::join!(logins, reset_meanwhile);
@@ -478,6 +474,29 @@ async fn reset_then_login_race(b: Backend) {
     // Rita asked for still works.
     let links = links_to(&h, RITA).await;
     assert_eq!(open(&links).await, [true]);
+    // The link finds Rita stored (the login's insert won): it sets the new
+    // password on her, never a second Rita.
+    let (s, _, html) = submit(&h, &ticket_of(&links[0]), "N3w-rita-pass", "N3w-rita-pass").await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert_eq!(
+        login(&h, &app, "legacy-gated", RITA, "N3w-rita-pass").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        login(&h, &app, "legacy-gated", RITA, RITA_PASSWORD).await,
+        StatusCode::FORBIDDEN
+    );
+    let rita = st
+        .store
+        .get_user(st.tid(), "auth0|7")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(
+        rita.source,
+        tern_core::model::UserSource::LazyReset,
+        "the login's user"
+    );
     legacy.task.abort();
     h.stop().await;
 }
@@ -507,7 +526,55 @@ async fn reset_then_login_in_turn(b: Backend) {
     h.stop().await;
 }
 
+/// One address cannot walk a list of emails: past
+/// `RESET_REQUESTS_PER_ADDRESS_HOUR` requests in an hour, the answer stays
+/// the same (no enumeration) but nothing is looked up or mailed — one
+/// `fcpr` says so — until the hour is over.
+async fn one_address_is_limited_without_telling(b: Backend) {
+    let limit = tern_server::reset::RESET_REQUESTS_PER_ADDRESS_HOUR;
+    let h = Harness::start(b).await;
+    let app = app(&h).await;
+    h.create_user(&app.token, "pat@example.com", "Old-pa55word")
+        .await;
+    // Start the hour on its boundary, so the test does not cross one.
+    let now = h.state().now();
+    h.state().clock.advance(3600 - now.rem_euclid(3600));
+    let (s, _, first_answer) = change_password(&h, &app.client_id, DB, "pat@example.com").await;
+    assert_eq!(s, StatusCode::OK);
+    for i in 1..limit {
+        let (s, _, _) =
+            change_password(&h, &app.client_id, DB, &format!("nobody{i}@example.com")).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    wait_resets(&h, limit).await;
+    assert_eq!(outbox(&h).await.len(), 1, "the first request mailed Pat");
+    h.state().clock.advance(61);
+    for _ in 0..3 {
+        let (s, _, answer) = change_password(&h, &app.client_id, DB, "pat@example.com").await;
+        assert_eq!(
+            (s, &answer),
+            (StatusCode::OK, &first_answer),
+            "the same answer"
+        );
+    }
+    wait_resets(&h, limit + 1).await;
+    let events = logs(&h, &app.token, "fcpr").await;
+    assert!(
+        any_describes(&events, &["change password requests from this address"]),
+        "{events:?}"
+    );
+    assert_eq!(outbox(&h).await.len(), 1, "nothing mailed past the limit");
+    assert_eq!(resets_done(&h).await, limit + 1, "one event for the flood");
+
+    // The next hour, the address may ask again.
+    h.state().clock.advance(3600);
+    request_reset(&h, &app.client_id, DB, "pat@example.com").await;
+    assert_eq!(outbox(&h).await.len(), 2);
+    h.stop().await;
+}
+
 both_backends!(
+    one_address_is_limited_without_telling,
     links_die_with_what_they_were_for,
     rehash_keeps_links,
     json_only,

@@ -61,6 +61,7 @@ fn ticket(user_id: &str, n: u32) -> PasswordTicket {
         expires_at: FAR,
         used_at: None,
         options: TicketOptions::default(),
+        pending_profile: None,
     }
 }
 
@@ -160,7 +161,7 @@ async fn scenario(store: SqlStore) {
         patched.credential = Some(format!("patched-{round}"));
         let reset = format!("reset-{round}");
         let (redeemed, updated) = tokio::join!(
-            store.redeem_password_ticket(TENANT, &t.token_hash, 0, &reset),
+            store.redeem_password_ticket(TENANT, &t.token_hash, 0, &reset, None),
             store.update_user_closing_tickets(TENANT, &patched)
         );
         assert_eq!(updated.unwrap(), Some(InsertOutcome::Inserted));

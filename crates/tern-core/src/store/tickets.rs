@@ -11,7 +11,8 @@ pub trait TicketStore: Send + Sync {
     /// Store a new ticket (its token hash, never the token) and, in the same
     /// transaction, close the user's oldest open tickets so that at most
     /// `max_open` stay open, the new one included. `false`: the ticket's
-    /// user does not exist in the ticket's connection; nothing stored.
+    /// user does not exist in the ticket's connection (and the ticket has
+    /// no `pending_profile` to create them from); nothing stored.
     async fn insert_password_ticket(
         &self,
         tenant: &str,
@@ -27,13 +28,18 @@ pub trait TicketStore: Send + Sync {
     /// In one transaction: use the ticket if it is unused and not expired at
     /// epoch second `now`, set its user's credential (and `email_verified`
     /// when the ticket says so), and use up the user's other open tickets.
-    /// Of two concurrent redemptions exactly one is `Done`.
+    /// Of two concurrent redemptions exactly one is `Done`. When the user is
+    /// not stored and `create` is the ticket's user (a lazy reset: built
+    /// from its `pending_profile`, credential included), it is inserted in
+    /// the same transaction; if another user holds its id, email or
+    /// username by then, nothing is written (`UserGone`).
     async fn redeem_password_ticket(
         &self,
         tenant: &str,
         token_hash: &str,
         now: i64,
         credential: &str,
+        create: Option<&User>,
     ) -> CoreResult<Redemption>;
     /// Replace a user as `UserStore::update_user` does and, in the same
     /// transaction, close every open ticket of theirs: what a new password,

@@ -84,22 +84,35 @@ pub async fn begin(
         Some(sess) if !request.prompt_login => session_user(s, &client, &request, sess).await?,
         _ => None,
     };
+    let mut step_up = None;
     if let (Some(sess), Some(user)) = (&session, served) {
-        // The session's methods (`mfa`) carry over to the ID token.
-        let code = code_grant::issue_amr(
-            s,
-            &request,
-            &user.user_id,
-            &sess.sid,
-            sess.auth_time,
-            &sess.amr,
-        )
-        .await?;
-        sessions::record_use(s, sess, &client.client_id).await?;
-        if prompt_none {
-            log(s, "ssa", "Success Silent Auth", &client, Some(&user), ip).await;
+        if let Some(next) = second_factor(s, &user).await?
+            && !sess.amr.iter().any(|m| m == "mfa")
+        {
+            // Step-up: the session was opened with the password alone and a
+            // second factor is now required (the user enrolled, or the
+            // Guardian policy turned on). The session proves the password;
+            // the factor is still asked for before any code is issued.
+            if prompt_none {
+                log(
+                    s,
+                    "fsa",
+                    "Multifactor authentication required",
+                    &client,
+                    Some(&user),
+                    ip,
+                )
+                .await;
+                return Ok(Begin::Respond(AuthorizationResponse::error_for(
+                    &request,
+                    "interaction_required",
+                    "Multifactor authentication required",
+                )));
+            }
+            step_up = Some(next);
+        } else {
+            return serve_from_session(s, &client, &request, sess, &user, prompt_none, ip).await;
         }
-        return Ok(Begin::Respond(AuthorizationResponse::code(&request, code)));
     }
     if prompt_none {
         log(s, "fsa", "Login required", &client, None, ip).await;
@@ -111,16 +124,16 @@ pub async fn begin(
     }
     let id = tern_core::ids::ticket_token();
     let secret = tern_core::ids::ticket_token();
-    let page = if request.signup_first {
-        "signup"
-    } else {
-        "login"
+    let (step, location) = match step_up {
+        Some((step, page)) => (step, format!("{page}?state={id}")),
+        None if request.signup_first => (TransactionStep::Login, format!("/u/signup?state={id}")),
+        None => (TransactionStep::Login, format!("/u/login?state={id}")),
     };
     let tx = LoginTransaction {
         id: id.clone(),
         cookie_hash: hash_secret(&secret),
         request,
-        step: TransactionStep::Login,
+        step,
         expires_at: s.now().saturating_add(TRANSACTION_LIFETIME_SECS),
     };
     s.store.insert_login_transaction(s.tid(), &tx).await?;
@@ -131,10 +144,34 @@ pub async fn begin(
         Some(TRANSACTION_LIFETIME_SECS),
         SameSite::Lax,
     );
-    Ok(Begin::Login {
-        location: format!("/u/{page}?state={id}"),
-        cookie,
-    })
+    Ok(Begin::Login { location, cookie })
+}
+
+/// A code for the application straight from the SSO session.
+async fn serve_from_session(
+    s: &AppState,
+    client: &Client,
+    request: &tern_core::login_transaction::AuthorizationRequest,
+    sess: &Session,
+    user: &User,
+    prompt_none: bool,
+    ip: &str,
+) -> Result<Begin, Rejection> {
+    // The session's methods (`mfa`) carry over to the ID token.
+    let code = code_grant::issue_amr(
+        s,
+        request,
+        &user.user_id,
+        &sess.sid,
+        sess.auth_time,
+        &sess.amr,
+    )
+    .await?;
+    sessions::record_use(s, sess, &client.client_id).await?;
+    if prompt_none {
+        log(s, "ssa", "Success Silent Auth", client, Some(user), ip).await;
+    }
+    Ok(Begin::Respond(AuthorizationResponse::code(request, code)))
 }
 
 /// The session's user, when the session may answer this request: the user
@@ -234,34 +271,46 @@ pub async fn password_passed(
     tx: &mut LoginTransaction,
     user: &User,
 ) -> CoreResult<String> {
-    if crate::mfa::required_for(s, user).await? {
-        let (user_id, connection_id, auth_time) =
-            (user.user_id.clone(), user.connection_id.clone(), s.now());
-        let (step, page) = if crate::mfa::must_enrol(user) {
-            (
-                TransactionStep::MfaOtpEnrol {
-                    user_id,
-                    connection_id,
-                    auth_time,
-                },
-                "/u/mfa-otp-enrollment-qr",
-            )
-        } else {
-            (
-                TransactionStep::MfaOtp {
-                    user_id,
-                    connection_id,
-                    auth_time,
-                },
-                "/u/mfa-otp-challenge",
-            )
-        };
+    if let Some((step, page)) = second_factor(s, user).await? {
         tx.step = step;
         s.store.update_login_transaction(s.tid(), tx).await?;
         return Ok(format!("{page}?state={}", tx.id));
     }
     authenticated(s, tx, user).await?;
     Ok(format!("/authorize/resume?state={}", tx.id))
+}
+
+/// The second-factor step `user` must pass now, with its page — the code
+/// of the authenticator app when the user has one, enrolment when the
+/// Guardian policy requires a factor they lack — or `None`.
+async fn second_factor(
+    s: &AppState,
+    user: &User,
+) -> CoreResult<Option<(TransactionStep, &'static str)>> {
+    if !crate::mfa::required_for(s, user).await? {
+        return Ok(None);
+    }
+    let (user_id, connection_id, auth_time) =
+        (user.user_id.clone(), user.connection_id.clone(), s.now());
+    Ok(Some(if crate::mfa::must_enrol(user) {
+        (
+            TransactionStep::MfaOtpEnrol {
+                user_id,
+                connection_id,
+                auth_time,
+            },
+            "/u/mfa-otp-enrollment-qr",
+        )
+    } else {
+        (
+            TransactionStep::MfaOtp {
+                user_id,
+                connection_id,
+                auth_time,
+            },
+            "/u/mfa-otp-challenge",
+        )
+    }))
 }
 
 /// What `/authorize/resume` does.

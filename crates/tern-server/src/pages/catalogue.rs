@@ -115,6 +115,16 @@ pub enum Msg {
     EnrolSecretLabel,
     EnrolCodeLabel,
     EnrolQrLabel,
+    InvalidLinkTitle,
+    InvalidLinkText,
+    NoTicketText,
+    LinkUsedText,
+    LinkExpiredText,
+    AccountGoneText,
+    PasswordChangedTitle,
+    PasswordTooLong,
+    BusyText,
+    BadFormText,
 }
 
 /// The text of `msg` in `lang`; `{app}` and similar placeholders are
@@ -199,6 +209,22 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
             ShowPassword => "Show password",
             PasswordHint => "Password requirements:",
             WeakPassword => "This password is too weak for this application.",
+            InvalidLinkTitle => "Invalid link",
+            InvalidLinkText => {
+                "This password reset link is not valid. Check that you opened the whole link from the message, or ask for a new one."
+            }
+            NoTicketText => {
+                "This link is incomplete: it carries no ticket. Open the whole link from the message."
+            }
+            LinkUsedText => {
+                "This password reset link has already been used, or was replaced: a newer link, a change of the account's password or email, or a block closes earlier links. If you need to change your password, ask for a new link."
+            }
+            LinkExpiredText => "This password reset link has expired. Ask for a new one.",
+            AccountGoneText => "The account this link was made for no longer exists.",
+            PasswordChangedTitle => "Password changed",
+            PasswordTooLong => "The password is too long: at most 1024 characters.",
+            BusyText => "The server is busy right now. Go back and try again in a moment.",
+            BadFormText => "The form could not be read. Open the link from the message again.",
         },
         Lang::Fr => match msg {
             LoginTitle => "Bienvenue",
@@ -287,6 +313,26 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
             ShowPassword => "Afficher le mot de passe",
             PasswordHint => "Exigences du mot de passe :",
             WeakPassword => "Ce mot de passe est trop faible pour cette application.",
+            InvalidLinkTitle => "Lien non valide",
+            InvalidLinkText => {
+                "Ce lien de réinitialisation n'est pas valide. Vérifiez que vous avez ouvert le lien complet du message, ou demandez-en un nouveau."
+            }
+            NoTicketText => {
+                "Ce lien est incomplet : il ne contient pas de ticket. Ouvrez le lien complet du message."
+            }
+            LinkUsedText => {
+                "Ce lien de réinitialisation a déjà servi, ou a été remplacé : un lien plus récent, un changement du mot de passe ou de l'adresse du compte, ou un blocage ferme les liens précédents. Pour changer votre mot de passe, demandez un nouveau lien."
+            }
+            LinkExpiredText => "Ce lien de réinitialisation a expiré. Demandez-en un nouveau.",
+            AccountGoneText => "Le compte pour lequel ce lien a été créé n'existe plus.",
+            PasswordChangedTitle => "Mot de passe modifié",
+            PasswordTooLong => "Le mot de passe est trop long : 1024 caractères au plus.",
+            BusyText => {
+                "Le serveur est très sollicité. Revenez en arrière et réessayez dans un instant."
+            }
+            BadFormText => {
+                "Le formulaire n'a pas pu être lu. Ouvrez de nouveau le lien du message."
+            }
         },
     }
 }

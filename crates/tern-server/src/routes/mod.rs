@@ -18,6 +18,7 @@ pub mod client_grants;
 pub mod clients;
 pub mod connections;
 pub mod dbconnections;
+pub mod enrollments;
 pub mod exports;
 pub mod guardian;
 pub mod jobs;
@@ -99,6 +100,11 @@ pub fn management_router() -> Router<AppState> {
         .route(
             "/users/{id}/authentication-methods",
             get(authentication_methods::list),
+        )
+        .route("/users/{id}/enrollments", get(enrollments::of_user))
+        .route(
+            "/guardian/enrollments/{id}",
+            get(enrollments::get_one).delete(enrollments::delete),
         )
         .route("/users-by-email", get(users::by_email))
         .route("/jobs/users-imports", post(jobs::create_import))

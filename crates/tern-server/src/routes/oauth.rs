@@ -360,6 +360,7 @@ async fn tokens_for_login(
                 audience: api.map(|a| a.identifier.clone()),
                 sid: None,
                 auth_time: login.auth_time,
+                amr: login.amr.iter().map(|m| m.to_string()).collect(),
                 revoked_reason: None,
             },
         };
@@ -486,7 +487,33 @@ async fn mfa_otp_grant(
     tokens_for_login(s, client, api.as_ref(), &pending.scope, &login).await
 }
 
-/// `GET|POST /userinfo`: the profile of the user a token was issued to.
+/// RFC 6750 §2.2: without an `Authorization` header, a POST's form body may
+/// carry the token as `access_token` (OpenID `oidcc-userinfo-post-body`).
+async fn token_in_body(req: Request) -> Option<String> {
+    let form = req.method() == axum::http::Method::POST
+        && req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                ct.to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
+    if !form {
+        return None;
+    }
+    let bytes = crate::body::read_limited(req, 16 * 1024).await.ok()?;
+    let fields = crate::body::parse_urlencoded(std::str::from_utf8(&bytes).ok()?)?;
+    fields
+        .into_iter()
+        .rev()
+        .find(|(k, _)| k == "access_token")
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+/// `GET|POST /userinfo`: the profile of the user a token was issued to
+/// (the token in the `Authorization` header, or in a POST's form body).
 #[utoipa::path(
     method(get, post),
     path = "/userinfo",
@@ -499,12 +526,18 @@ async fn mfa_otp_grant(
     ),
     security(("userAccessToken" = [])),
 )]
-pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn userinfo(State(s): State<AppState>, req: Request) -> Response {
     let deny =
         |msg: &str| OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_token", msg).into_response();
-    let Some(token) = bearer(&headers) else {
-        return deny("Missing bearer token.");
+    let headers = req.headers().clone();
+    let token = match bearer(&headers) {
+        Some(t) => t.to_string(),
+        None => match token_in_body(req).await {
+            Some(t) => t,
+            None => return deny("Missing bearer token."),
+        },
     };
+    let token = token.as_str();
     let (sub, scopes) = match verify_bearer(&s, token, &format!("{}userinfo", s.issuer())).await {
         Ok(v) => v,
         Err(e) => return deny(&e.message),

@@ -1,6 +1,9 @@
 //! `/lo/reset` and `/u/reset-password`: the page a reset link opens, where a
 //! ticket sets a new password (Auth0's classic path and its Universal Login
-//! route: the same page, its form posting back to the path it came from).
+//! route: the same flow, its form posting back to the path it came from).
+//! `/u/reset-password` is dressed as the other hosted pages ([`Skin`]): the
+//! tenant's branding, the catalogue's sentences in the language of
+//! `ui_locales` or `Accept-Language`.
 //!
 //! No cookie and no script: the ticket in the link is the secret, and the
 //! form posts it back, so a page elsewhere cannot forge a reset (it does not
@@ -11,7 +14,7 @@
 use std::sync::LazyLock;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::Value;
@@ -21,11 +24,150 @@ use tern_core::password_policy;
 use tern_core::tickets::{PasswordTicket, Redemption, TicketState};
 
 use crate::body::{QueryMap, parse_urlencoded, read_limited};
+use crate::pages::catalogue::{Lang, Msg, text};
+use crate::pages::{self, Look, Page};
 use crate::reset::token_hash;
 use crate::state::AppState;
 
 /// Auth0's message after a successful reset (also sent to `result_url`).
 const SUCCESS_MESSAGE: &str = "You can now login to the application with the new password.";
+
+/// How the page is dressed. `/lo/reset` keeps the classic page (its own
+/// stylesheet, English); `/u/reset-password` is a hosted page like
+/// `/u/login`: the tenant's branding, every sentence from the catalogue.
+/// Both are script-free, `no-store`, `no-referrer` and refuse framing; the
+/// ticket in the form is what protects the post (no cookie is needed).
+pub(crate) enum Skin {
+    /// `/lo/reset`.
+    Classic,
+    /// `/u/reset-password`.
+    Hosted {
+        /// The tenant's branding and name.
+        look: Box<Look>,
+        /// From `ui_locales`, then `Accept-Language`.
+        lang: Lang,
+    },
+}
+
+impl Skin {
+    async fn of(s: &AppState, path: &str, headers: &HeaderMap, ui_locales: Option<&str>) -> Self {
+        if path != crate::reset::HOSTED_RESET_PATH {
+            return Self::Classic;
+        }
+        let locales: Vec<String> = ui_locales
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        Self::Hosted {
+            look: Box::new(Look::load(s).await),
+            lang: Lang::choose(&locales, accept),
+        }
+    }
+
+    /// A page that says `what`.
+    fn say(&self, status: StatusCode, what: Said) -> Response {
+        match self {
+            Self::Classic => {
+                let (title, message) = what.classic();
+                message_page(status, title, message)
+            }
+            Self::Hosted { look, lang } => {
+                let (title, message) = what.msgs();
+                pages::render(
+                    look,
+                    Page::message(status, *lang, title, text(*lang, message)),
+                )
+            }
+        }
+    }
+
+    /// A malformed form: the classic page says what was wrong in English.
+    fn bad_form(&self, classic: &str) -> Response {
+        match self {
+            Self::Classic => message_page(StatusCode::BAD_REQUEST, "Invalid request", classic),
+            Self::Hosted { .. } => self.say(StatusCode::BAD_REQUEST, Said::BadForm),
+        }
+    }
+}
+
+/// What a message page says.
+#[derive(Debug, Clone, Copy)]
+enum Said {
+    NoTicket,
+    InvalidLink,
+    Used,
+    Expired,
+    AccountGone,
+    Failed,
+    Busy,
+    Done,
+    BadForm,
+}
+
+impl Said {
+    fn classic(self) -> (&'static str, &'static str) {
+        match self {
+            Self::NoTicket => (
+                "Invalid link",
+                "This link is incomplete: it carries no ticket. Open the whole link from the message.",
+            ),
+            Self::InvalidLink => (
+                "Invalid link",
+                "This password reset link is not valid. Check that you opened the whole link from the message, or ask for a new one.",
+            ),
+            Self::Used => (
+                "Link no longer valid",
+                "This password reset link has already been used, or was replaced: a newer link, a change of the account's password or email, or a block closes earlier links. If you need to change your password, ask for a new link.",
+            ),
+            Self::Expired => (
+                "Link no longer valid",
+                "This password reset link has expired. Ask for a new one.",
+            ),
+            Self::AccountGone => (
+                "Link no longer valid",
+                "The account this link was made for no longer exists.",
+            ),
+            Self::Failed => (
+                "Something went wrong",
+                "The password could not be changed right now. Try again later.",
+            ),
+            Self::Busy => (
+                "Busy",
+                "The server is busy right now. Go back and try again in a moment.",
+            ),
+            Self::Done => (
+                "Password changed",
+                "Your password has been changed. You can now login to the application with the new password.",
+            ),
+            Self::BadForm => ("Invalid request", "The form could not be read."),
+        }
+    }
+
+    fn msgs(self) -> (Msg, Msg) {
+        match self {
+            Self::NoTicket => (Msg::InvalidLinkTitle, Msg::NoTicketText),
+            Self::InvalidLink => (Msg::InvalidLinkTitle, Msg::InvalidLinkText),
+            Self::Used => (Msg::LinkExpiredTitle, Msg::LinkUsedText),
+            Self::Expired => (Msg::LinkExpiredTitle, Msg::LinkExpiredText),
+            Self::AccountGone => (Msg::LinkExpiredTitle, Msg::AccountGoneText),
+            Self::Failed => (Msg::ErrorTitle, Msg::SomethingWrong),
+            Self::Busy => (Msg::ErrorTitle, Msg::BusyText),
+            Self::Done => (Msg::PasswordChangedTitle, Msg::ResetDone),
+            Self::BadForm => (Msg::ErrorTitle, Msg::BadFormText),
+        }
+    }
+}
+
+/// Why the form is shown again: a catalogue message on the hosted page,
+/// the classic page's English (a policy's own explanation included).
+struct Retry<'a> {
+    msg: Msg,
+    classic: &'a str,
+}
 
 /// Longest password accepted (as `POST /api/v2/users`).
 const MAX_PASSWORD_CHARS: usize = 1024;
@@ -115,30 +257,11 @@ pub(crate) fn message_page(status: StatusCode, title: &str, message: &str) -> Re
     page(status, title, &format!("<p>{}</p>", escape(message)), None)
 }
 
-fn invalid_link() -> Response {
-    message_page(
-        StatusCode::NOT_FOUND,
-        "Invalid link",
-        "This password reset link is not valid. Check that you opened the whole link from the message, or ask for a new one.",
-    )
-}
-
-fn unusable(state: TicketState) -> Response {
-    let message = match state {
-        TicketState::Used => {
-            "This password reset link has already been used, or was replaced: a newer link, a change of the account's password or email, or a block closes earlier links. If you need to change your password, ask for a new link."
-        }
-        _ => "This password reset link has expired. Ask for a new one.",
-    };
-    message_page(StatusCode::GONE, "Link no longer valid", message)
-}
-
-fn account_gone() -> Response {
-    message_page(
-        StatusCode::GONE,
-        "Link no longer valid",
-        "The account this link was made for no longer exists.",
-    )
+fn unusable(skin: &Skin, state: TicketState) -> Response {
+    match state {
+        TicketState::Used => skin.say(StatusCode::GONE, Said::Used),
+        _ => skin.say(StatusCode::GONE, Said::Expired),
+    }
 }
 
 /// The origin of the ticket's `result_url`, for the CSP's `form-action`.
@@ -148,20 +271,67 @@ fn result_origin(ticket: &PasswordTicket) -> Option<String> {
 }
 
 /// The form, with an error from the previous attempt if any.
-fn form(
-    status: StatusCode,
-    action: &str,
-    token: &str,
-    ticket: &PasswordTicket,
-    user: &User,
-    connection: &Connection,
-    error: Option<&str>,
-) -> Response {
-    let email = escape(user.email.as_deref().unwrap_or(&user.user_id));
+struct FormPage<'a> {
+    action: &'a str,
+    token: &'a str,
+    ticket: &'a PasswordTicket,
+    user: &'a User,
+    connection: &'a Connection,
+}
+
+fn form(skin: &Skin, status: StatusCode, f: &FormPage<'_>, error: Option<Retry<'_>>) -> Response {
+    let Skin::Hosted { look, lang } = skin else {
+        return classic_form(status, f, error.map(|e| e.classic));
+    };
+    let l = *lang;
+    let email = f.user.email.as_deref().unwrap_or(&f.user.user_id);
+    let hint = password_policy::requirements(policy_of(f.connection));
+    let invalid = error.is_some();
+    let content = maud::html! {
+        h1 { (text(l, Msg::ResetTitle)) }
+        p.sub { (text(l, Msg::ResetText).replace("{email}", email)) }
+        @if let Some(e) = &error {
+            div.alert id="form-error" role="alert" { (text(l, e.msg)) }
+        }
+        form method="post" action=(form_action(f.action)) {
+            input type="hidden" name="ticket" value=(f.token);
+            input type="hidden" name="ui_locales" value=(l.tag());
+            input type="text" name="email" value=(email) autocomplete="username" readonly hidden;
+            label for="newPassword" { (text(l, Msg::NewPasswordLabel)) }
+            input #newPassword name="newPassword" type="password" autocomplete="new-password" required
+                maxlength=(MAX_PASSWORD_CHARS) autofocus
+                aria-invalid=(if invalid { "true" } else { "false" })
+                aria-describedby=[invalid.then_some("form-error")];
+            label for="confirmNewPassword" { (text(l, Msg::ConfirmPasswordLabel)) }
+            input #confirmNewPassword name="confirmNewPassword" type="password" autocomplete="new-password"
+                required maxlength=(MAX_PASSWORD_CHARS);
+            @if let Some(h) = hint {
+                p.hint { (text(l, Msg::PasswordHint)) " " (h) }
+            }
+            button.primary type="submit" { (text(l, Msg::ResetButton)) }
+        }
+    };
+    pages::render(
+        look,
+        Page {
+            status,
+            lang: l,
+            title: text(l, Msg::ResetTitle).to_string(),
+            content,
+            form_targets: result_origin(f.ticket).into_iter().collect(),
+            scripts: Vec::new(),
+            frame_ancestor: None,
+        },
+    )
+}
+
+/// `/lo/reset`'s form.
+fn classic_form(status: StatusCode, f: &FormPage<'_>, error: Option<&str>) -> Response {
+    let email = escape(f.user.email.as_deref().unwrap_or(&f.user.user_id));
     let error = error
         .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>\n", escape(e)))
         .unwrap_or_default();
-    let hint = password_policy::requirements(policy_of(connection))
+    let hint = password_policy::requirements(policy_of(f.connection))
         .map(|h| format!("<p class=\"hint\">{}</p>\n", escape(h)))
         .unwrap_or_default();
     let content = format!(
@@ -174,14 +344,14 @@ fn form(
          <label for=\"confirmNewPassword\">Confirm the new password</label>\n\
          <input id=\"confirmNewPassword\" name=\"confirmNewPassword\" type=\"password\" autocomplete=\"new-password\" required maxlength=\"{MAX_PASSWORD_CHARS}\">\n\
          {hint}<button type=\"submit\">Set the new password</button>\n</form>",
-        token = escape(token),
-        action = form_action(action),
+        token = escape(f.token),
+        action = form_action(f.action),
     );
     page(
         status,
         "Change your password",
         &content,
-        result_origin(ticket).as_deref(),
+        result_origin(f.ticket).as_deref(),
     )
 }
 
@@ -208,21 +378,17 @@ struct Context {
     connection: Connection,
 }
 
-async fn load(s: &AppState, token: &str) -> Result<Context, Response> {
+async fn load(s: &AppState, skin: &Skin, token: &str) -> Result<Context, Response> {
     let storage = |e: tern_core::CoreError| {
         tracing::error!(error = %e, "reset page: storage error");
-        message_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong",
-            "The password could not be changed right now. Try again later.",
-        )
+        skin.say(StatusCode::INTERNAL_SERVER_ERROR, Said::Failed)
     };
     let ticket = s
         .store
         .get_password_ticket(s.tid(), &token_hash(token))
         .await
         .map_err(storage)?
-        .ok_or_else(invalid_link)?;
+        .ok_or_else(|| skin.say(StatusCode::NOT_FOUND, Said::InvalidLink))?;
     match ticket.state(now_epoch()) {
         TicketState::Usable => {}
         other => {
@@ -237,26 +403,36 @@ async fn load(s: &AppState, token: &str) -> Result<Context, Response> {
                 },
             )
             .await;
-            return Err(unusable(other));
+            return Err(unusable(skin, other));
         }
     }
-    let user = s
-        .store
-        .get_user(s.tid(), &ticket.user_id)
-        .await
-        .map_err(storage)?;
     let connection = s
         .store
         .get_connection(s.tid(), &ticket.connection_id)
         .await
         .map_err(storage)?;
+    // A lazy reset's user is not stored until the link is used: the page
+    // shows the user the ticket will create.
+    let user = match s
+        .store
+        .get_user(s.tid(), &ticket.user_id)
+        .await
+        .map_err(storage)?
+    {
+        Some(u) => Some(u),
+        None => ticket
+            .pending_profile
+            .as_ref()
+            .zip(connection.as_ref())
+            .map(|(p, c)| crate::lazy::pending_reset_user(p, c)),
+    };
     match (user, connection) {
         (Some(user), Some(connection)) if user.connection_id == connection.id => Ok(Context {
             ticket,
             user,
             connection,
         }),
-        _ => Err(account_gone()),
+        _ => Err(skin.say(StatusCode::GONE, Said::AccountGone)),
     }
 }
 
@@ -288,29 +464,36 @@ async fn log(s: &AppState, kind: &str, ticket: &PasswordTicket, user: Option<&Us
 pub async fn show(
     State(s): State<AppState>,
     uri: axum::http::Uri,
+    headers: HeaderMap,
     q: Result<QueryMap, crate::error::ApiError>,
 ) -> Response {
+    let q = q.ok();
+    let skin = Skin::of(
+        &s,
+        uri.path(),
+        &headers,
+        q.as_ref().and_then(|q| q.str("ui_locales")),
+    )
+    .await;
     let Some(token) = q
         .as_ref()
-        .ok()
         .and_then(|q| q.str("ticket"))
         .filter(|t| !t.is_empty())
         .map(str::to_string)
     else {
-        return message_page(
-            StatusCode::BAD_REQUEST,
-            "Invalid link",
-            "This link is incomplete: it carries no ticket. Open the whole link from the message.",
-        );
+        return skin.say(StatusCode::BAD_REQUEST, Said::NoTicket);
     };
-    match load(&s, &token).await {
+    match load(&s, &skin, &token).await {
         Ok(c) => form(
+            &skin,
             StatusCode::OK,
-            uri.path(),
-            &token,
-            &c.ticket,
-            &c.user,
-            &c.connection,
+            &FormPage {
+                action: uri.path(),
+                token: &token,
+                ticket: &c.ticket,
+                user: &c.user,
+                connection: &c.connection,
+            },
             None,
         ),
         Err(page) => page,
@@ -337,7 +520,7 @@ pub async fn show(
 )]
 pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
     let path = req.uri().path().to_string();
-    let bad_form = |m: &str| message_page(StatusCode::BAD_REQUEST, "Invalid request", m);
+    let headers = req.headers().clone();
     let is_form = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -347,17 +530,23 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
                 .starts_with("application/x-www-form-urlencoded")
         });
     if !is_form {
-        return bad_form("Send the form of the password reset page.");
+        let skin = Skin::of(&s, &path, &headers, None).await;
+        return skin.bad_form("Send the form of the password reset page.");
     }
     let Ok(bytes) = read_limited(req, 16 * 1024).await else {
-        return message_page(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Invalid request",
-            "The form is too large.",
-        );
+        let skin = Skin::of(&s, &path, &headers, None).await;
+        return match skin {
+            Skin::Classic => message_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Invalid request",
+                "The form is too large.",
+            ),
+            Skin::Hosted { .. } => skin.say(StatusCode::PAYLOAD_TOO_LARGE, Said::BadForm),
+        };
     };
     let Some(fields) = std::str::from_utf8(&bytes).ok().and_then(parse_urlencoded) else {
-        return bad_form("The form is not valid URL-encoded text.");
+        let skin = Skin::of(&s, &path, &headers, None).await;
+        return skin.bad_form("The form is not valid URL-encoded text.");
     };
     let get = |k: &str| {
         fields
@@ -366,33 +555,45 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
             .find(|(name, _)| name == k)
             .map(|(_, v)| v.as_str())
     };
+    let skin = Skin::of(&s, &path, &headers, get("ui_locales")).await;
     let Some(token) = get("ticket").filter(|t| !t.is_empty()) else {
-        return bad_form("The form carries no ticket. Open the whole link from the message again.");
+        return skin
+            .bad_form("The form carries no ticket. Open the whole link from the message again.");
     };
-    let c = match load(&s, token).await {
+    let c = match load(&s, &skin, token).await {
         Ok(c) => c,
         Err(page) => return page,
     };
-    let again = |m: &str| {
+    let shown = FormPage {
+        action: &path,
+        token,
+        ticket: &c.ticket,
+        user: &c.user,
+        connection: &c.connection,
+    };
+    let again = |msg: Msg, classic: &str| {
         form(
+            &skin,
             StatusCode::BAD_REQUEST,
-            &path,
-            token,
-            &c.ticket,
-            &c.user,
-            &c.connection,
-            Some(m),
+            &shown,
+            Some(Retry { msg, classic }),
         )
     };
     let password = get("newPassword").unwrap_or_default();
     if password.is_empty() {
-        return again("Enter a new password.");
+        return again(Msg::EnterPassword, "Enter a new password.");
     }
     if password.chars().count() > MAX_PASSWORD_CHARS {
-        return again("The password is too long: at most 1024 characters.");
+        return again(
+            Msg::PasswordTooLong,
+            "The password is too long: at most 1024 characters.",
+        );
     }
     if get("confirmNewPassword") != Some(password) {
-        return again("The two passwords differ. Type the same password twice.");
+        return again(
+            Msg::PasswordsDiffer,
+            "The two passwords differ. Type the same password twice.",
+        );
     }
     if let Err(why) = password_policy::check(policy_of(&c.connection), password) {
         log(
@@ -403,7 +604,7 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
             &format!("Change password refused: {why}"),
         )
         .await;
-        return again(&why);
+        return again(Msg::WeakPassword, &why);
     }
     // Import mode off: the legacy store owns the password, so its
     // `change_password` must accept the new one before the link is used up.
@@ -420,7 +621,10 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
             &format!("Change password refused by the legacy store: {e}"),
         )
         .await;
-        return again("The password could not be changed in the user store. Try again later.");
+        return again(
+            Msg::SomethingWrong,
+            "The password could not be changed in the user store. Try again later.",
+        );
     }
     let state = s.clone();
     let pw = password.to_string();
@@ -428,29 +632,18 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
     let credential = match s.hash_pool.run(move || state.policy.hash(&pw)).await {
         Ok(credential) => credential,
         Err(crate::hash_pool::PoolError::Busy) => {
-            return message_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Busy",
-                "The server is busy right now. Go back and try again in a moment.",
-            );
+            return skin.say(StatusCode::SERVICE_UNAVAILABLE, Said::Busy);
         }
         Err(crate::hash_pool::PoolError::Failed) => {
-            return message_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "The password could not be changed right now. Try again later.",
-            );
+            return skin.say(StatusCode::INTERNAL_SERVER_ERROR, Said::Failed);
         }
     };
-    let redeemed = s
-        .store
-        .redeem_password_ticket(s.tid(), &token_hash(token), now_epoch(), &credential)
-        .await;
+    let redeemed = crate::reset::redeem(&s, &c.ticket, token, &c.connection, &credential).await;
     match redeemed {
         Ok(Redemption::Done(ticket)) => {
             log(&s, "scp", &ticket, Some(&c.user), "Success Change Password").await;
             crate::brute_force::password_changed(&s, &ticket.user_id).await;
-            succeeded(&ticket, &c.user)
+            succeeded(&skin, &ticket, &c.user)
         }
         // Another submission of the same link won, or it expired meanwhile.
         Ok(Redemption::Refused(state)) => {
@@ -462,34 +655,29 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
                 "Change password refused: the link was used or expired meanwhile",
             )
             .await;
-            state.map_or_else(invalid_link, unusable)
+            state.map_or_else(
+                || skin.say(StatusCode::NOT_FOUND, Said::InvalidLink),
+                |st| unusable(&skin, st),
+            )
         }
-        Ok(Redemption::UserGone) => account_gone(),
+        Ok(Redemption::UserGone) => skin.say(StatusCode::GONE, Said::AccountGone),
         Err(e) => {
             tracing::error!(error = %e, "reset page: storage error");
-            message_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "The password could not be changed right now. Try again later.",
-            )
+            skin.say(StatusCode::INTERNAL_SERVER_ERROR, Said::Failed)
         }
     }
 }
 
 /// After the reset: on to `result_url` (as Auth0: `success`, `message`, and
 /// `email` when asked), or a page saying it worked.
-fn succeeded(ticket: &PasswordTicket, user: &User) -> Response {
+fn succeeded(skin: &Skin, ticket: &PasswordTicket, user: &User) -> Response {
     let target = ticket
         .options
         .result_url
         .as_deref()
         .and_then(|u| url::Url::parse(u).ok());
     let Some(mut target) = target else {
-        return message_page(
-            StatusCode::OK,
-            "Password changed",
-            &format!("Your password has been changed. {SUCCESS_MESSAGE}"),
-        );
+        return skin.say(StatusCode::OK, Said::Done);
     };
     {
         let mut q = target.query_pairs_mut();
@@ -539,6 +727,7 @@ mod tests {
             expires_at: 0,
             used_at: None,
             options: Default::default(),
+            pending_profile: None,
         };
         assert_eq!(result_origin(&t), None);
         t.options.result_url = Some("https://app.example:8443/done?x=1".into());

@@ -17,6 +17,7 @@ use crate::body::JsonBody;
 use crate::error::ApiError;
 use crate::lazy::{self, LegacyLookup, ResetMigration};
 use crate::state::AppState;
+use tern_core::legacy::LegacyProfile;
 
 const FIELDS: &[&str] = &[
     "result_url",
@@ -98,12 +99,14 @@ pub async fn password_change(
             None => None,
         },
     };
-    let user = match (user_id, email, connection_id) {
-        (Some(id), None, None) => s
-            .store
-            .get_user(s.tid(), &id)
-            .await?
-            .ok_or_else(user_not_found)?,
+    let (user, pending) = match (user_id, email, connection_id) {
+        (Some(id), None, None) => (
+            s.store
+                .get_user(s.tid(), &id)
+                .await?
+                .ok_or_else(user_not_found)?,
+            None,
+        ),
         (None, Some(email), Some(connection_id)) => by_email(&s, &email, &connection_id).await?,
         (Some(_), _, _) => {
             return Err(ApiError::invalid_body(
@@ -126,7 +129,9 @@ pub async fn password_change(
             "The user does not have an email address.",
         ));
     }
-    let ticket = crate::reset::issue_ticket(&s, &user, ttl, options).await?;
+    let ticket =
+        crate::reset::issue_ticket_at(&s, &user, ttl, options, crate::reset::RESET_PATH, pending)
+            .await?;
     Ok((StatusCode::CREATED, Json(json!({"ticket": ticket}))).into_response())
 }
 
@@ -134,9 +139,14 @@ fn user_not_found() -> ApiError {
     ApiError::not_found("inexistent_user", "The user does not exist.")
 }
 
-/// The user of `email` on the connection; one only the legacy store knows is
-/// created from its `get_user` profile, without a password.
-async fn by_email(s: &AppState, email: &str, connection_id: &str) -> Result<User, ApiError> {
+/// The user of `email` on the connection; for one only the legacy store
+/// knows, the user its `get_user` profile makes and that profile, which the
+/// ticket carries until its link creates the user with the new password.
+async fn by_email(
+    s: &AppState,
+    email: &str,
+    connection_id: &str,
+) -> Result<(User, Option<LegacyProfile>), ApiError> {
     if !is_connection_id(connection_id) {
         return Err(ApiError::invalid_body(format!(
             "Payload validation error: 'String does not match pattern ^con_[A-Za-z0-9]{{16}}$' on property connection_id: {connection_id}."
@@ -162,7 +172,7 @@ async fn by_email(s: &AppState, email: &str, connection_id: &str) -> Result<User
         .get_user_by_email(s.tid(), &connection.id, &email)
         .await?
     {
-        return Ok(u);
+        return Ok((u, None));
     }
     let conflict = |why: String| ApiError::new(StatusCode::CONFLICT, "legacy_conflict", why);
     match lazy::get_user(s, &connection, &email).await {
@@ -174,8 +184,9 @@ async fn by_email(s: &AppState, email: &str, connection_id: &str) -> Result<User
             format!("The legacy user store could not be asked (get_user): {e}"),
         )),
         Ok(LegacyLookup::Found(profile)) => {
-            match lazy::migrate_for_reset(s, &connection, &email, *profile).await? {
-                ResetMigration::User(u) => Ok(*u),
+            match lazy::prepare_reset(s, &connection, &email, *profile).await? {
+                ResetMigration::Stored(u) => Ok((*u, None)),
+                ResetMigration::Pending { user, profile } => Ok((*user, Some(*profile))),
                 ResetMigration::Refused(why) => Err(conflict(why)),
             }
         }

@@ -19,6 +19,7 @@ use super::authorize::{PageQuery, error_page, see_other};
 use super::universal_login::{Screen, read_form, screen};
 use crate::authorize;
 use crate::body::QueryMap;
+use crate::client_ip::ClientIp;
 use crate::pages::catalogue::{Lang, Msg};
 use crate::pages::{Look, forms, render};
 use crate::signup::{self, SignupFailure};
@@ -235,7 +236,12 @@ pub async fn reset_request_page(
         (status = 403, description = "The browser does not hold the transaction's cookie (a forged form): nothing is mailed.", content_type = "text/html", body = String),
     ),
 )]
-pub async fn reset_request(State(s): State<AppState>, q: PageQuery, req: Request) -> Response {
+pub async fn reset_request(
+    State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
+    q: PageQuery,
+    req: Request,
+) -> Response {
     let query_state = q.get("state").map(str::to_string);
     let (headers, form) = match read_form(req).await {
         Ok(v) => v,
@@ -272,6 +278,7 @@ pub async fn reset_request(State(s): State<AppState>, q: PageQuery, req: Request
         sc.client.clone(),
         email.clone(),
         crate::reset::HOSTED_RESET_PATH,
+        &ip.to_string(),
     )
     .await;
     render(
@@ -288,7 +295,11 @@ pub async fn reset_request(State(s): State<AppState>, q: PageQuery, req: Request
     operation_id = "hosted_reset_password_page",
     tag = "hosted pages",
     summary = "The hosted page a reset link opens",
-    params(crate::openapi::TicketParam),
+    description = "Branded through `/api/v2/branding`; its sentences in the first translated language of `ui_locales`, else of `Accept-Language`, else English.",
+    params(
+        crate::openapi::TicketParam,
+        ("ui_locales" = Option<String>, Query, description = "Space-separated BCP 47 tags, e.g. `fr-CA en`."),
+    ),
     responses(
         (status = 200, description = "The form to choose a new password (twice).", content_type = "text/html", body = String),
         (status = 302, description = "Never sent by this page; declared as for every `/u/` route.", headers(("Location" = String, description = "Where to go."))),
@@ -300,9 +311,10 @@ pub async fn reset_request(State(s): State<AppState>, q: PageQuery, req: Request
 pub async fn reset_page(
     state: State<AppState>,
     uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
     q: Result<QueryMap, crate::error::ApiError>,
 ) -> Response {
-    super::reset_page::show(state, uri, q).await
+    super::reset_page::show(state, uri, headers, q).await
 }
 
 /// `POST /u/reset-password`: set the new password with the ticket.

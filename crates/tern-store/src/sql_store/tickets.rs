@@ -12,16 +12,37 @@ use tern_core::store::{InsertOutcome, TicketStore};
 use tern_core::tickets::{PasswordTicket, Redemption, TicketOptions};
 use tern_core::{CoreError, CoreResult};
 
-use super::users::{UPDATE_USER, bind_user};
-use super::{SqlStore, as_i64, is_unique_violation, storage, to_body};
+use super::users::{UPDATE_USER, USER_COLUMNS, bind_user};
+use super::{SqlStore, as_i64, is_unique_violation, storage};
 
 const TICKET_COLUMNS: &str =
     "token_hash, user_id, connection_id, created_at, expires_at, used_at, body";
 
+/// The key of the pending profile in a ticket's `body` (beside the options).
+const PENDING_PROFILE: &str = "tern_pending_profile";
+
+/// A ticket's `body`: its options and, for a user not stored yet, the
+/// profile to create them from.
+fn ticket_body(t: &PasswordTicket) -> String {
+    let mut body = serde_json::to_value(&t.options).unwrap_or_default();
+    if let (Some(p), Some(obj)) = (&t.pending_profile, body.as_object_mut()) {
+        obj.insert(
+            PENDING_PROFILE.into(),
+            serde_json::to_value(p).unwrap_or_default(),
+        );
+    }
+    body.to_string()
+}
+
 fn decode_ticket(row: &AnyRow) -> CoreResult<PasswordTicket> {
     let body: String = row.try_get("body").map_err(storage)?;
-    let options: TicketOptions = serde_json::from_str(&body)
-        .map_err(|e| CoreError::Storage(format!("corrupt ticket: {e}")))?;
+    let corrupt = |e: serde_json::Error| CoreError::Storage(format!("corrupt ticket: {e}"));
+    let mut body: serde_json::Value = serde_json::from_str(&body).map_err(corrupt)?;
+    let pending_profile = match body.as_object_mut().and_then(|o| o.remove(PENDING_PROFILE)) {
+        Some(p) => Some(serde_json::from_value(p).map_err(corrupt)?),
+        None => None,
+    };
+    let options: TicketOptions = serde_json::from_value(body).map_err(corrupt)?;
     Ok(PasswordTicket {
         token_hash: row.try_get("token_hash").map_err(storage)?,
         user_id: row.try_get("user_id").map_err(storage)?,
@@ -30,6 +51,7 @@ fn decode_ticket(row: &AnyRow) -> CoreResult<PasswordTicket> {
         expires_at: row.try_get("expires_at").map_err(storage)?,
         used_at: row.try_get("used_at").map_err(storage)?,
         options,
+        pending_profile,
     })
 }
 
@@ -52,7 +74,7 @@ impl TicketStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(storage)?;
-        if user.rows_affected() == 0 {
+        if user.rows_affected() == 0 && t.pending_profile.is_none() {
             tx.rollback().await.map_err(storage)?;
             return Ok(false);
         }
@@ -67,7 +89,7 @@ impl TicketStore for SqlStore {
         .bind(&t.created_at)
         .bind(t.expires_at)
         .bind(t.used_at.as_deref())
-        .bind(to_body(&t.options))
+        .bind(ticket_body(t))
         .execute(&mut *tx)
         .await
         .map_err(storage)?;
@@ -114,6 +136,7 @@ impl TicketStore for SqlStore {
         token_hash: &str,
         now: i64,
         credential: &str,
+        create: Option<&User>,
     ) -> CoreResult<Redemption> {
         let at = tern_core::clock::now_iso();
         let mut tx = self.pool.begin().await.map_err(storage)?;
@@ -174,13 +197,38 @@ impl TicketStore for SqlStore {
         .await
         .map_err(storage)?;
         if user.rows_affected() == 0 {
-            tx.rollback().await.map_err(storage)?;
-            return Ok(Redemption::UserGone);
+            // Not stored: a lazy reset creates the user now, profile and
+            // credential in one insert, in the ticket's transaction.
+            let creatable = create.filter(|u| {
+                ticket.pending_profile.is_some()
+                    && u.user_id == ticket.user_id
+                    && u.connection_id == ticket.connection_id
+                    && u.credential.as_deref() == Some(credential)
+            });
+            let Some(u) = creatable else {
+                tx.rollback().await.map_err(storage)?;
+                return Ok(Redemption::UserGone);
+            };
+            let sql = format!(
+                "INSERT INTO users (tenant_id, {USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+                 $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
+            );
+            match bind_user(sqlx::query(AssertSqlSafe(sql)).bind(tenant), u)
+                .execute(&mut *tx)
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    tx.rollback().await.map_err(storage)?;
+                    return Ok(Redemption::UserGone);
+                }
+                Err(e) => return Err(storage(e)),
+            }
         }
         // One reset closes every other link the user was sent.
         close_open_tickets(&mut tx, tenant, &ticket.user_id, &at).await?;
         tx.commit().await.map_err(storage)?;
-        Ok(Redemption::Done(ticket))
+        Ok(Redemption::Done(Box::new(ticket)))
     }
 
     async fn update_user_closing_tickets(
