@@ -13,6 +13,7 @@
 //! are not in the OpenAPI document.
 
 pub mod csrf;
+pub mod forms;
 pub mod layout;
 pub mod pages;
 pub mod session;
@@ -51,6 +52,7 @@ pub fn router() -> Router<AppState> {
             "/console/users/{id}/unblock-logins",
             post(pages::users::unblock_logins),
         )
+        .merge(pages::connections::router())
 }
 
 /// The operators' connection of this tenant.

@@ -123,7 +123,9 @@ pub async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Json<ResourceServer>, ApiError> {
     caller.require(&["update:resource_servers"])?;
-    Ok(Json(manage::resource_servers::update(&s, &id, &body).await?))
+    Ok(Json(
+        manage::resource_servers::update(&s, &id, &body).await?,
+    ))
 }
 
 /// `DELETE /resource-servers/{id}`.

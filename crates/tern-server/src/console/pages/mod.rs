@@ -1,6 +1,11 @@
 //! The console's pages, one module per screen.
 
+pub mod connection_config;
+pub mod connection_connector;
+pub mod connection_scripts;
+pub mod connections;
 pub mod login;
 pub mod migration;
 pub mod overview;
+pub mod script_templates;
 pub mod users;
