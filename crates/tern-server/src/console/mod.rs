@@ -53,6 +53,8 @@ pub fn router() -> Router<AppState> {
             post(pages::users::unblock_logins),
         )
         .merge(pages::connections::router())
+        .merge(pages::applications::router())
+        .merge(pages::apis::router())
 }
 
 /// The operators' connection of this tenant.

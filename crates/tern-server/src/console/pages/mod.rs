@@ -1,5 +1,7 @@
 //! The console's pages, one module per screen.
 
+pub mod apis;
+pub mod applications;
 pub mod connection_config;
 pub mod connection_connector;
 pub mod connection_scripts;
