@@ -41,7 +41,6 @@ async fn check_scopes(s: &AppState, audience: &str, scope: &[String]) -> Result<
     Ok(())
 }
 
-/// `POST /client-grants`.
 /// Create a grant from a `POST /client-grants` body.
 pub async fn create(s: &AppState, body: &Value) -> Result<ClientGrant, ApiError> {
     let obj = object_with(body, &["client_id", "audience", "scope"])?;
@@ -65,8 +64,6 @@ pub async fn create(s: &AppState, body: &Value) -> Result<ClientGrant, ApiError>
     s.store.insert_client_grant(s.tid(), &grant).await?;
     Ok(grant)
 }
-
-/// `GET /client-grants` (filters `audience`, `client_id`).
 
 /// Apply a `PATCH /client-grants/{id}` body (scope only).
 pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<ClientGrant, ApiError> {

@@ -14,6 +14,7 @@ use crate::manage;
 use crate::manage::client_grants::not_found;
 use crate::state::AppState;
 
+/// `POST /client-grants`.
 #[utoipa::path(
     post,
     path = "/client-grants",
@@ -41,6 +42,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(grant)).into_response())
 }
 
+/// `GET /client-grants` (filters `audience`, `client_id`).
 #[utoipa::path(
     get,
     path = "/client-grants",

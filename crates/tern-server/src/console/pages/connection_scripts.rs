@@ -67,14 +67,12 @@ struct Editor<'a> {
     saved: Option<&'static str>,
 }
 
-fn named(name: &str) -> Result<ScriptName, Response> {
-    script_name(name).ok_or_else(|| {
-        problem(
-            StatusCode::NOT_FOUND,
-            "No such script",
-            "Custom-database scripts are login, get_user, create, verify, change_password, delete and change_email.",
-        )
-    })
+fn no_such_script() -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        "No such script",
+        "Custom-database scripts are login, get_user, create, verify, change_password, delete and change_email.",
+    )
 }
 
 /// `GET /console/connections/{id}/scripts/{name}`.
@@ -88,9 +86,8 @@ pub async fn show(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let script = match named(&name) {
-        Ok(n) => n,
-        Err(r) => return r,
+    let Some(script) = script_name(&name) else {
+        return no_such_script();
     };
     let stored = script_source(&c, script).unwrap_or_default().to_string();
     let loaded = q.template.as_deref().and_then(|t| template(t, script));
@@ -207,7 +204,7 @@ fn signature(script: ScriptName) -> &'static str {
     }
 }
 
-fn input_value<'a>(inputs: &'a Map<String, Value>, k: &str) -> String {
+fn input_value(inputs: &Map<String, Value>, k: &str) -> String {
     match inputs.get(k) {
         Some(Value::String(s)) => s.clone(),
         Some(v @ Value::Object(_)) => serde_json::to_string_pretty(v).unwrap_or_default(),
@@ -332,11 +329,11 @@ pub async fn try_it(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let script = match named(&name) {
-        Ok(n) => n,
-        Err(r) => return r,
+    let Some(script) = script_name(&name) else {
+        return no_such_script();
     };
-    let source = form.get("source").unwrap_or_default().to_string();
+    // Browsers send a textarea's line breaks as CRLF.
+    let source = form.get("source").unwrap_or_default().replace("\r\n", "\n");
     let unsaved = script_source(&c, script).unwrap_or_default() != source;
     let (inputs, result) = match read_inputs(script, &form) {
         Ok(inputs) => {
@@ -383,9 +380,8 @@ pub async fn save(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let script = match named(&name) {
-        Ok(n) => n,
-        Err(r) => return r,
+    let Some(script) = script_name(&name) else {
+        return no_such_script();
     };
     let source = form.get("source").unwrap_or_default().replace("\r\n", "\n");
     let mut options = options_for_patch(&c);
