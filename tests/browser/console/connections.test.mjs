@@ -7,7 +7,8 @@
 // Tern's hosted login (/authorize → /u/login) in a second browser context
 // and migrates; the overview's numbers move; the operator switches the
 // scripts off and finds the user. Every page is saved as a screenshot in
-// TERN_SCREENSHOTS (a CI artifact). Run by crates/tern-server/tests/console_browser.rs.
+// TERN_SCREENSHOTS (a CI artifact). Run by
+// crates/tern-server/tests/console_browser_connections.rs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

@@ -5,7 +5,7 @@
 //! a legacy PostgreSQL table, the Try panel, an application, a user
 //! migrating through Tern's hosted login, the overview, the cut-over, the
 //! user found — and saves a screenshot of each page in
-//! `target/console-screenshots/<backend>/` (printed; CI keeps them).
+//! `target/console-screenshots/connections/<backend>/` (printed; CI keeps them).
 //! Tern runs with the public URL `http://localhost:PORT`, so the browser
 //! reaches the issuer it advertises. `scripts/test` installs the
 //! dependencies (`tests/browser/install.sh`).
@@ -60,7 +60,7 @@ async fn console_by_clicking(b: Backend) {
     })
     .await;
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/console-screenshots")
+        .join("../../target/console-screenshots/connections")
         .join(format!("{b:?}").to_lowercase());
     println!("console screenshots: {}", shots.display());
     let out = tokio::process::Command::new("node")
