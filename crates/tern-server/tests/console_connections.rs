@@ -117,6 +117,7 @@ async fn pages_and_actions_need_a_session(backend: Backend) {
         format!("{conn}/scripts/login"),
         format!("{conn}/scripts/login/try"),
         format!("{conn}/scripts-off"),
+        format!("{conn}/switches"),
         format!("{conn}/configuration"),
         format!("{conn}/connector"),
         format!("{conn}/connector/test"),
@@ -155,6 +156,7 @@ async fn forms_need_the_sessions_token(backend: Backend) {
         format!("{conn}/scripts/login"),
         format!("{conn}/scripts/login/try"),
         format!("{conn}/scripts-off"),
+        format!("{conn}/switches"),
         format!("{conn}/configuration"),
         format!("{conn}/connector"),
         format!("{conn}/connector/test"),
@@ -441,14 +443,24 @@ async fn a_custom_database_connection_by_forms(backend: Backend) {
             &base,
             &[
                 ("csrf", &token),
-                ("custom_database", "on"),
-                ("import_mode", "on"),
                 ("password_policy", "none"),
                 ("enabled_clients", &app),
             ],
         )
         .await;
     assert_eq!(enabled.status, StatusCode::SEE_OTHER, "{}", enabled.body);
+    let (_, c) = h
+        .api(&t, Method::GET, &format!("/connections/{id}"), None)
+        .await;
+    assert_eq!(c["enabled_clients"], json!([app]));
+    assert_eq!(
+        (
+            c["options"]["enabledDatabaseCustomization"].as_bool(),
+            c["options"]["import_mode"].as_bool()
+        ),
+        (Some(true), Some(true)),
+        "the Settings tab leaves the legacy-store switches alone"
+    );
     let login = |pw: &'static str| {
         h.token(
             json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
@@ -458,9 +470,19 @@ async fn a_custom_database_connection_by_forms(backend: Backend) {
     };
     let (s, body) = login(LEGACY_PASSWORD).await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    // With users, the "use my own database" switch is held as it is.
-    let settings = b.get(&base).await;
-    assert!(settings.body.contains("keeps this switch as it is"));
+    // With users, the "use my own database" switch is held as it is, even
+    // when a form leaves it out; "import users" still switches.
+    let tab = b.get(&format!("{base}/scripts/login")).await;
+    assert!(tab.body.contains("keeps this switch as it is"));
+    let switched = b
+        .post_form(&format!("{base}/switches"), &[("csrf", &token)])
+        .await;
+    assert_eq!(switched.status, StatusCode::SEE_OTHER, "{}", switched.body);
+    let (_, c) = h
+        .api(&t, Method::GET, &format!("/connections/{id}"), None)
+        .await;
+    assert_eq!(c["options"]["enabledDatabaseCustomization"], true);
+    assert_eq!(c["options"]["import_mode"], false);
 
     // Cut-over: the scripts are switched off; Grace still signs in, from Tern.
     let off = b
@@ -488,6 +510,7 @@ async fn a_custom_database_connection_by_forms(backend: Backend) {
         "Console: configuration saved",
         "Console: login script saved",
         "Console: connection settings saved",
+        "Console: legacy-store switches saved",
         "Console: legacy scripts switched off",
     ] {
         let e = events

@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 use tern_core::model::Connection;
 use tern_script::ScriptName;
 
-use super::connections::{Tab, header, load, options_for_patch, patch_options};
+use super::connections::{Tab, header, load, options_for_patch, patch_options, switches};
 use super::script_templates::{FAMILIES, template};
 use crate::console::forms::{self, Done, alert, csrf_field, note};
 use crate::console::layout::{Section, page, problem};
@@ -47,6 +47,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/connections/{id}/scripts/{name}/try", post(try_it))
         .route("/console/connections/{id}/scripts-off", post(scripts_off))
+        .route("/console/connections/{id}/switches", post(save_switches))
 }
 
 /// `?template=` and `?done=`.
@@ -65,6 +66,8 @@ struct Editor<'a> {
     outcome: Option<Value>,
     error: Option<String>,
     saved: Option<&'static str>,
+    /// The connection has users (the "use my own database" switch is held).
+    has_users: bool,
 }
 
 fn no_such_script() -> Response {
@@ -103,6 +106,7 @@ pub async fn show(
         outcome: None,
         error,
         saved: Done::from_code(q.done.as_deref()).message(),
+        has_users: has_users(&s, &c).await,
     };
     render(&op, &c, script, &editor, StatusCode::OK)
 }
@@ -127,8 +131,13 @@ fn render(
         html! {
             (header(c, Tab::Scripts))
             (note(e.saved))
+            form method="post" action=(format!("/console/connections/{}/switches", c.id)) {
+                (csrf_field(op))
+                (switches(c.custom_database(), c.import_mode(), e.has_users))
+                div.actions { button.secondary type="submit" { "Save the switches" } }
+            }
             @if !c.custom_database() {
-                p.alert role="status" { "“Use my own database” is off on the Settings tab: Tern does not call these scripts." }
+                p.alert role="status" { "“Use my own database” is off: Tern does not call these scripts." }
             }
             (forms::tabs("Scripts", &items, true))
             form method="get" action=(here) {
@@ -365,6 +374,7 @@ pub async fn try_it(
         outcome,
         error,
         saved: None,
+        has_users: has_users(&s, &c).await,
     };
     render(&op, &c, script, &editor, status)
 }
@@ -415,9 +425,53 @@ pub async fn save(
                 outcome: None,
                 error: Some(forms::api_message(&e)),
                 saved: None,
+                has_users: has_users(&s, &c).await,
             };
             render(&op, &c, script, &editor, e.status)
         }
+    }
+}
+
+/// Whether the connection has users; on a store error, as if it had (the
+/// switch is then held).
+async fn has_users(s: &AppState, c: &Connection) -> bool {
+    s.store
+        .count_connection_users(s.tid(), &c.id)
+        .await
+        .map_or(true, |n| n > 0)
+}
+
+/// `POST /console/connections/{id}/switches`: "Use my own database" (held
+/// once the connection has users) and "Import users".
+pub async fn save_switches(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    OperatorForm { op, form }: OperatorForm,
+) -> Response {
+    let c = match load(&s, &id).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    // A disabled checkbox is not sent: with users, the switch stays as stored.
+    let custom = if has_users(&s, &c).await {
+        c.custom_database()
+    } else {
+        form.get("custom_database") == Some("on")
+    };
+    let import = form.get("import_mode") == Some("on");
+    let mut options = options_for_patch(&c);
+    options.insert("enabledDatabaseCustomization".into(), json!(custom));
+    options.insert("import_mode".into(), json!(import));
+    match patch_options(&s, &op, &c, options, "legacy-store switches saved").await {
+        Ok(_) => see_other(
+            &format!("/console/connections/{}/scripts/login?done=saved", c.id),
+            Vec::new(),
+        ),
+        Err(e) => problem(
+            e.status,
+            "Could not save the switches",
+            &forms::api_message(&e),
+        ),
     }
 }
 

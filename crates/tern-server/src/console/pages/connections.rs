@@ -271,19 +271,26 @@ impl<'a> Settings<'a> {
     }
 }
 
-fn settings_fields(v: &Settings, apps: &[Client], has_users: bool) -> Markup {
+/// The "Use my own database" and "Import users" switches (on the create
+/// form and the Custom database tab). With users, the first is held.
+pub fn switches(custom: bool, import: bool, has_users: bool) -> Markup {
     html! {
         fieldset {
             legend { "Legacy store" }
-            (check("custom_database", "on", "Use my own database", v.custom,
+            (check("custom_database", "on", "Use my own database", custom,
                 Some(if has_users {
                     "This connection has users: Tern, like Auth0, keeps this switch as it is."
                 } else {
                     "Users are looked up in your legacy store, by scripts or a zero-code connector."
                 }), has_users))
-            (check("import_mode", "on", "Import users", v.import,
+            (check("import_mode", "on", "Import users", import,
                 Some("On: a user is copied into Tern, with the password they typed, at their first login (lazy migration). Off: the legacy store stays the source of truth."), false))
         }
+    }
+}
+
+fn settings_fields(v: &Settings, apps: &[Client]) -> Markup {
+    html! {
         fieldset {
             legend { "Sign-up and passwords" }
             (check("requires_username", "on", "Requires a username", v.requires_username, None, false))
@@ -344,7 +351,8 @@ fn new_page(
             form method="post" action="/console/connections" {
                 (csrf_field(op))
                 (forms::text("name", "Name", v.name, Some("Letters, digits and single dashes, starting and ending with a letter or digit, e.g. legacy-users.")))
-                (settings_fields(v, apps, false))
+                (switches(v.custom, v.import, false))
+                (settings_fields(v, apps))
                 div.actions { button type="submit" { "Create the connection" } }
             }
         },
@@ -435,10 +443,13 @@ async fn settings_page(
             (header(c, Tab::Settings))
             (note(saved))
             (alert(error))
-            p.text { (users) " user(s) stored in Tern. Connection id " code { (c.id) } "." }
+            p.text {
+                (users) " user(s) stored in Tern. Connection id " code { (c.id) } ". "
+                "The legacy-store switches are on the " a href=(format!("/console/connections/{}/scripts/login", c.id)) { "Custom database" } " tab."
+            }
             form method="post" action=(format!("/console/connections/{}", c.id)) {
                 (csrf_field(op))
-                (settings_fields(v, &apps, users > 0))
+                (settings_fields(v, &apps))
                 div.actions { button type="submit" { "Save settings" } }
             }
         },
@@ -459,12 +470,9 @@ pub async fn save_settings(
     };
     let mut v = Settings::read(&form);
     v.name = &c.name;
-    // A disabled checkbox is not sent: with users, the switch stays as stored.
-    match s.store.count_connection_users(s.tid(), &c.id).await {
-        Ok(n) if n > 0 => v.custom = c.custom_database(),
-        Ok(_) => {}
-        Err(e) => return oops("connection users", &e),
-    }
+    // The legacy-store switches live on the Custom database tab.
+    v.custom = c.custom_database();
+    v.import = c.import_mode();
     let mut options = options_for_patch(&c);
     v.apply(&mut options);
     let body = json!({"options": options, "enabled_clients": v.enabled});
