@@ -39,6 +39,9 @@ async function shot(page, name) {
 
 /** Click a link or button by its visible name. */
 const click = (page, role, name) => page.getByRole(role, { name, exact: true }).click();
+/** Open a tab of the connection's page. */
+const tab = (page, name) => page.getByRole('navigation', { name: 'Connection' })
+  .getByRole('link', { name, exact: true }).click();
 
 test('a whole lazy migration from the console, by clicking', async () => {
   const email = env('TERN_LEGACY_EMAIL');
@@ -71,7 +74,7 @@ test('a whole lazy migration from the console, by clicking', async () => {
   await page.getByText('Created.').waitFor();
 
   // Its configuration: the legacy database's URL, never shown again.
-  await click(page, 'link', 'Configuration');
+  await tab(page, 'Configuration');
   await page.locator('#new_key_0').fill('PG_URL');
   await page.locator('#new_value_0').fill(env('TERN_LEGACY_PG_URL'));
   await click(page, 'button', 'Save the configuration');
@@ -80,7 +83,7 @@ test('a whole lazy migration from the console, by clicking', async () => {
   await shot(page, 'connection-configuration');
 
   // The login and get_user scripts from the PostgreSQL template.
-  await click(page, 'link', 'Custom database');
+  await tab(page, 'Custom database');
   for (const script of ['get_user', 'login']) {
     await page.getByRole('navigation', { name: 'Scripts' }).getByRole('link', { name: script, exact: true }).click();
     await page.getByLabel('Start from a template', { exact: true }).selectOption('postgres');
@@ -152,7 +155,7 @@ test('a whole lazy migration from the console, by clicking', async () => {
   // Cut-over: the scripts are switched off.
   await click(page, 'link', 'Connections');
   await click(page, 'link', 'legacy-db');
-  await click(page, 'link', 'Custom database');
+  await tab(page, 'Custom database');
   await click(page, 'button', 'Switch the scripts off');
   await page.getByText(/now answer without the legacy store/).waitFor();
   assert.match(await page.locator('#source').inputValue(), /The migration is over/);
