@@ -832,7 +832,103 @@ async fn a_sql_connector_by_forms(backend: Backend) {
     h.stop().await;
 }
 
+fn as_refs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    v.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+async fn an_http_connector_keeps_its_secret(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let t = h.admin_token().await;
+    let mut b = operator(&h).await;
+    let token = csrf(&b.get("/console/connections/new").await.body);
+    let made = b
+        .post_form(
+            "/console/connections",
+            &[
+                ("csrf", &token),
+                ("name", "api-legacy"),
+                ("custom_database", "on"),
+                ("import_mode", "on"),
+            ],
+        )
+        .await;
+    let base = made
+        .location()
+        .unwrap()
+        .split("/scripts")
+        .next()
+        .unwrap()
+        .to_string();
+    let id = base.rsplit('/').next().unwrap().to_string();
+    let fields = |secret: &'static str| {
+        vec![
+            ("csrf", token.clone()),
+            ("type", "http".to_string()),
+            ("base_url", "http://127.0.0.1:9".to_string()),
+            ("client_id", h.info.client_id.clone()),
+            ("audience", "https://legacy-api.example/".to_string()),
+            ("profile_map", "user_id=/id\nemail=/email".to_string()),
+            ("client_secret", secret.to_string()),
+        ]
+    };
+    // Without its secret the connector is refused, as by the API.
+    let no_secret = fields("");
+    let refused = b
+        .post_form(&format!("{base}/connector"), &as_refs(&no_secret))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("client secret"), "{}", refused.body);
+    let secret = "http-connector-secret-5cbd1e";
+    let with_secret = fields(secret);
+    let saved = b
+        .post_form(&format!("{base}/connector"), &as_refs(&with_secret))
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let (_, c) = h
+        .api(&t, Method::GET, &format!("/connections/{id}"), None)
+        .await;
+    assert_eq!(c["options"]["tern_connector"]["type"], "http");
+    assert_eq!(
+        c["options"]["tern_connector"]["profile_map"],
+        json!({"user_id": "/id", "email": "/email"})
+    );
+    assert_eq!(
+        c["options"]["configuration"]["TERN_CONNECTOR_CLIENT_SECRET"],
+        "********"
+    );
+    // Saved again without a secret: the stored one is kept.
+    let again = b
+        .post_form(&format!("{base}/connector"), &as_refs(&no_secret))
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    for path in [
+        format!("{base}/connector"),
+        format!("{base}/configuration"),
+        base.clone(),
+    ] {
+        let p = b.get(&path).await;
+        assert!(
+            !p.body.contains(secret),
+            "{path} shows the connector secret"
+        );
+    }
+    // A legacy API that does not answer: the Test says so.
+    let tested = b
+        .post_form(
+            &format!("{base}/connector/test"),
+            &[("csrf", &token), ("email", "x@legacy.example")],
+        )
+        .await;
+    assert!(
+        tested.body.contains("The legacy store did not answer"),
+        "{}",
+        tested.body
+    );
+    h.stop().await;
+}
+
 both_backends!(
+    an_http_connector_keeps_its_secret,
     pages_and_actions_need_a_session,
     forms_need_the_sessions_token,
     the_sign_in_form_carries_a_token,

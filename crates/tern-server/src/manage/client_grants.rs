@@ -80,3 +80,10 @@ pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<ClientGrant,
     s.store.update_client_grant(s.tid(), &grant).await?;
     Ok(grant)
 }
+
+/// Delete a grant (`DELETE /client-grants/{id}`); deleting what is not
+/// there is not an error, as in Auth0.
+pub async fn delete(s: &AppState, id: &str) -> Result<(), ApiError> {
+    s.store.delete_client_grant(s.tid(), id).await?;
+    Ok(())
+}

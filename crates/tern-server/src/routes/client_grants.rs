@@ -150,7 +150,6 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["delete:client_grants"])?;
-    // Idempotent, as Auth0.
-    s.store.delete_client_grant(s.tid(), &id).await?;
+    manage::client_grants::delete(&s, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -433,8 +433,12 @@ pub async fn change_grant(
         Err(e) => return oops("client grant", &e),
     };
     if form.get("action") == Some("delete") {
-        if let Err(e) = s.store.delete_client_grant(s.tid(), &g.id).await {
-            return oops("client grant", &e);
+        if let Err(e) = manage::client_grants::delete(&s, &g.id).await {
+            return problem(
+                e.status,
+                "Could not revoke the grant",
+                &forms::api_message(&e),
+            );
         }
         log(
             &s,

@@ -139,6 +139,7 @@ fn render(
             @if !c.custom_database() {
                 p.alert role="status" { "“Use my own database” is off: Tern does not call these scripts." }
             }
+            h2 { "Scripts" }
             (forms::tabs("Scripts", &items, true))
             form method="get" action=(here) {
                 div.grid2 {
@@ -174,6 +175,9 @@ fn render(
             @if matches!(script, ScriptName::Login | ScriptName::GetUser) && c.custom_database() {
                 fieldset {
                     legend { "Cut-over" }
+                    @if script_source(c, ScriptName::Login) == template("noop", ScriptName::Login) {
+                        p.text #scripts-off-state { "The scripts are switched off: the legacy store is no longer asked." }
+                    }
                     p.text { "When the remaining users are imported, switch the legacy scripts off: login and get_user are replaced by scripts that no longer ask the legacy store, and import mode stays on, so migrated users keep signing in." }
                     form method="post" action=(format!("/console/connections/{}/scripts-off", c.id)) {
                         (csrf_field(op))
