@@ -896,11 +896,31 @@ async fn an_http_connector_keeps_its_secret(backend: Backend) {
         c["options"]["configuration"]["TERN_CONNECTOR_CLIENT_SECRET"],
         "********"
     );
+    // A setting the form does not show, set through the API, survives the
+    // form's next save.
+    let mut options = c["options"].clone();
+    options["tern_connector"]["circuit_breaker"] = json!({"failures": 3, "cooldown_ms": 1000});
+    let (s, body) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &format!("/connections/{id}"),
+            Some(json!({"options": options})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
     // Saved again without a secret: the stored one is kept.
     let again = b
         .post_form(&format!("{base}/connector"), &as_refs(&no_secret))
         .await;
     assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    let (_, c) = h
+        .api(&t, Method::GET, &format!("/connections/{id}"), None)
+        .await;
+    assert_eq!(
+        c["options"]["tern_connector"]["circuit_breaker"]["failures"],
+        3
+    );
     for path in [
         format!("{base}/connector"),
         format!("{base}/configuration"),

@@ -288,9 +288,45 @@ fn put(f: &FormFields, k: &str, into: &mut Map<String, Value>) {
     }
 }
 
-/// `options.tern_connector` from the posted form.
-fn read(kind: &str, f: &FormFields) -> Result<Map<String, Value>, String> {
-    let mut m = Map::new();
+/// Settings each form edits; a blank field removes its key. Other keys of
+/// the stored settings (set through the API: a circuit breaker, a count
+/// query…) are kept as they are.
+const HTTP_KEYS: &[&str] = &[
+    "base_url",
+    "login_path",
+    "get_user_path",
+    "migrated_path",
+    "client_id",
+    "audience",
+    "scope",
+    "profile_map",
+    "timeout_ms",
+    "retries",
+    "backoff_ms",
+];
+const SQL_KEYS: &[&str] = &[
+    "dsn",
+    "lookup_query",
+    "mark_migrated",
+    "columns",
+    "hash_format",
+    "timeout_ms",
+];
+
+/// `options.tern_connector` from the posted form, over the stored settings
+/// of the same type (`stored`).
+fn read(
+    kind: &str,
+    f: &FormFields,
+    stored: Option<&Map<String, Value>>,
+) -> Result<Map<String, Value>, String> {
+    let mut m = stored
+        .filter(|s| s.get("type").and_then(Value::as_str) == Some(kind))
+        .cloned()
+        .unwrap_or_default();
+    for k in if kind == "http" { HTTP_KEYS } else { SQL_KEYS } {
+        m.remove(*k);
+    }
     m.insert("type".into(), json!(kind));
     if kind == "http" {
         for k in [
@@ -372,7 +408,8 @@ pub async fn save(
         options.remove(OPTION);
         Map::new()
     } else {
-        let settings = match read(kind, &form) {
+        let stored = connectors::configured(&c).and_then(Value::as_object);
+        let settings = match read(kind, &form, stored) {
             Ok(m) => m,
             Err(e) => {
                 let view = View {
