@@ -17,6 +17,7 @@ pub const FORMS_CSS: &str = ".console textarea{display:block;width:100%;min-heig
 .console .check{display:flex;gap:.65rem;align-items:flex-start;margin:.9rem 0}\
 .console .check input{width:1.2rem;height:1.2rem;margin:.2rem 0 0;flex:none;accent-color:var(--primary)}\
 .console .check label{margin:0}\
+.console td input[type=checkbox]{width:1.2rem;height:1.2rem;margin:.6rem 0 0;accent-color:var(--primary)}\
 .console .check .hint{margin:.1rem 0 0}\
 .console fieldset{border:1px solid #dde1e8;border-radius:10px;padding:.5rem 1rem 1rem;margin:1.2rem 0}\
 .console legend{font-weight:700;padding:0 .35rem}\
