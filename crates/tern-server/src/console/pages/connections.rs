@@ -1,6 +1,7 @@
-//! Connections: the list, creating a database connection, and a
-//! connection's Settings tab (the "Use my own database" and "Import users"
-//! switches, sign-up and username rules, the password policy, and which
+//! Connections: the list, creating a database connection (with the "Use
+//! my own database" and "Import users" switches, [`switches`], which the
+//! Custom database tab shows afterwards), and a connection's Settings tab
+//! (sign-up and username rules, the password policy, and which
 //! applications use it). Every change is a Management API body handed to
 //! `manage::connections` and logged with the operator as actor. The
 //! operators' own connection is never listed nor editable here.
