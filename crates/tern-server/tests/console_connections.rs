@@ -483,6 +483,24 @@ async fn a_custom_database_connection_by_forms(backend: Backend) {
         .await;
     assert_eq!(c["options"]["enabledDatabaseCustomization"], true);
     assert_eq!(c["options"]["import_mode"], false);
+    // The context object: switched on, it stays on when a form leaves it out.
+    b.post_form(
+        &format!("{base}/switches"),
+        &[("csrf", &token), ("enable_script_context", "on")],
+    )
+    .await;
+    b.post_form(&format!("{base}/switches"), &[("csrf", &token)])
+        .await;
+    let (_, c) = h
+        .api(&t, Method::GET, &format!("/connections/{id}"), None)
+        .await;
+    assert_eq!(c["options"]["enable_script_context"], true);
+    assert!(
+        b.get(&format!("{base}/scripts/login"))
+            .await
+            .body
+            .contains("On for good")
+    );
 
     // Cut-over: the scripts are switched off; Grace still signs in, from Tern.
     let off = b
@@ -502,6 +520,23 @@ async fn a_custom_database_connection_by_forms(backend: Backend) {
     assert_eq!(c["options"]["configuration"]["PG_URL"], "********", "kept");
     let (s, body) = login(LEGACY_PASSWORD).await;
     assert_eq!(s, StatusCode::OK, "{body}");
+    // The switched-off login script answers "unknown user", context or not.
+    let tried = b
+        .post_form(
+            &format!("{base}/scripts/login/try"),
+            &[
+                ("csrf", &token),
+                ("source", ""),
+                ("try_email", "someone@legacy.example"),
+                ("try_password", "x"),
+            ],
+        )
+        .await;
+    assert!(
+        tried.body.contains("WrongUsernameOrPasswordError"),
+        "{}",
+        tried.body
+    );
 
     // Every change is in the tenant log with the operator as actor, no value.
     let events = console_events(&h, &t).await;

@@ -17,7 +17,9 @@ use serde_json::{Map, Value, json};
 use tern_core::model::Connection;
 use tern_script::ScriptName;
 
-use super::connections::{Tab, header, load, options_for_patch, patch_options, switches};
+use super::connections::{
+    Tab, context_switch, header, load, options_for_patch, patch_options, switches,
+};
 use super::script_templates::{FAMILIES, template};
 use crate::console::forms::{self, Done, alert, csrf_field, note};
 use crate::console::layout::{Section, page, problem};
@@ -134,6 +136,7 @@ fn render(
             form method="post" action=(format!("/console/connections/{}/switches", c.id)) {
                 (csrf_field(op))
                 (switches(c.custom_database(), c.import_mode(), e.has_users))
+                (context_switch(script_context(c)))
                 div.actions { button.secondary type="submit" { "Save the switches" } }
             }
             @if !c.custom_database() {
@@ -436,6 +439,14 @@ pub async fn save(
     }
 }
 
+/// Whether scripts get the context object.
+fn script_context(c: &Connection) -> bool {
+    c.options
+        .get("enable_script_context")
+        .and_then(Value::as_bool)
+        == Some(true)
+}
+
 /// Whether the connection has users; on a store error, as if it had (the
 /// switch is then held).
 async fn has_users(s: &AppState, c: &Connection) -> bool {
@@ -463,7 +474,10 @@ pub async fn save_switches(
         form.get("custom_database") == Some("on")
     };
     let import = form.get("import_mode") == Some("on");
+    // One-way: once on, it stays on (its disabled box is not sent).
+    let context = script_context(&c) || form.get("enable_script_context") == Some("on");
     let mut options = options_for_patch(&c);
+    options.insert("enable_script_context".into(), json!(context));
     options.insert("enabledDatabaseCustomization".into(), json!(custom));
     options.insert("import_mode".into(), json!(import));
     match patch_options(&s, &op, &c, options, "legacy-store switches saved").await {

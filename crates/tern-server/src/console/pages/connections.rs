@@ -290,6 +290,24 @@ pub fn switches(custom: bool, import: bool, has_users: bool) -> Markup {
     }
 }
 
+/// The one-way "context object" switch (`options.enable_script_context`):
+/// once on, scripts get a `context` argument before `callback` and, as in
+/// Auth0, it cannot be turned off.
+pub fn context_switch(on: bool) -> Markup {
+    check(
+        "enable_script_context",
+        "on",
+        "Pass the context object to scripts",
+        on,
+        Some(if on {
+            "On for good: scripts receive context before callback (Auth0 does not allow turning it off)."
+        } else {
+            "Scripts then receive a context argument before callback. This cannot be turned off."
+        }),
+        on,
+    )
+}
+
 fn settings_fields(v: &Settings, apps: &[Client]) -> Markup {
     html! {
         fieldset {

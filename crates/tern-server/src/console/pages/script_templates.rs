@@ -240,15 +240,17 @@ const API_GET_USER: &str = r#"function getByEmail(email, callback) {
 }
 "#;
 
-const NOOP_LOGIN: &str = r#"function login(email, password, callback) {
+const NOOP_LOGIN: &str = r#"function login(email, password, context, callback) {
   // The migration is over: users who never signed in are unknown.
-  callback(new WrongUsernameOrPasswordError(email));
+  // (Without the context object, the callback comes third.)
+  (callback || context)(new WrongUsernameOrPasswordError(email));
 }
 "#;
 
-const NOOP_GET_USER: &str = r#"function getByEmail(email, callback) {
+const NOOP_GET_USER: &str = r#"function getByEmail(email, context, callback) {
   // The migration is over: the legacy store has nobody left to offer.
-  callback(null);
+  // (Without the context object, the callback comes second.)
+  (callback || context)(null);
 }
 "#;
 
