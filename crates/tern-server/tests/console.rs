@@ -171,12 +171,7 @@ async fn csrf_is_refused(backend: Backend) {
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
     // Another operator session's token is not this one's.
     let mut second = Browser::new(&h.base);
-    let signed = second
-        .post_form(
-            "/console/login",
-            &[("email", OPERATOR), ("password", OPERATOR_PASSWORD)],
-        )
-        .await;
+    let signed = second.console_sign_in(OPERATOR, OPERATOR_PASSWORD).await;
     assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
     let other_token = csrf(&second.get("/console").await.body);
     assert_ne!(other_token, token);
@@ -259,13 +254,7 @@ async fn only_operators_sessions_count(backend: Backend) {
     // Nor can a normal user sign in at the console.
     let mut c = Browser::new(&h.base);
     let refused = c
-        .post_form(
-            "/console/login",
-            &[
-                ("email", "ada@example.com"),
-                ("password", "Correct-Horse-7-Battery"),
-            ],
-        )
+        .console_sign_in("ada@example.com", "Correct-Horse-7-Battery")
         .await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
     assert!(!c.jar.contains_key("tern_console"));
@@ -300,23 +289,13 @@ async fn sign_in_follows_password_rules(backend: Backend) {
     drop(operator(&h).await);
     let mut b = Browser::new(&h.base);
     for _ in 0..10 {
-        let a = b
-            .post_form(
-                "/console/login",
-                &[("email", OPERATOR), ("password", "Wrong-Pass-1")],
-            )
-            .await;
+        let a = b.console_sign_in(OPERATOR, "Wrong-Pass-1").await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
         assert!(a.body.contains("Wrong email or password."));
     }
     // Brute-force protection: the eleventh attempt is refused unread,
     // even with the right password.
-    let blocked = b
-        .post_form(
-            "/console/login",
-            &[("email", OPERATOR), ("password", OPERATOR_PASSWORD)],
-        )
-        .await;
+    let blocked = b.console_sign_in(OPERATOR, OPERATOR_PASSWORD).await;
     assert_eq!(
         blocked.status,
         StatusCode::TOO_MANY_REQUESTS,
@@ -347,12 +326,7 @@ async fn sessions_expire_idle_and_absolute(backend: Backend) {
 
     // Used every 25 minutes, a session still ends after 12 hours.
     let mut b = Browser::new(&h.base);
-    let a = b
-        .post_form(
-            "/console/login",
-            &[("email", OPERATOR), ("password", OPERATOR_PASSWORD)],
-        )
-        .await;
+    let a = b.console_sign_in(OPERATOR, OPERATOR_PASSWORD).await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
     for _ in 0..28 {
         clock.advance(25 * 60);

@@ -9,6 +9,7 @@ use axum::response::Response;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::csrf;
+use super::forms::FORMS_CSS;
 use super::session::Operator;
 use crate::pages::{BASE_CSS, secured_html, sha256_source};
 
@@ -48,6 +49,12 @@ pub enum Section {
     Overview,
     /// Users.
     Users,
+    /// Connections.
+    Connections,
+    /// Applications.
+    Applications,
+    /// APIs.
+    Apis,
     /// Pages without a navigation entry (sign-in, setup, errors).
     None,
 }
@@ -55,6 +62,13 @@ pub enum Section {
 const NAV: &[(Section, &str, &str)] = &[
     (Section::Overview, "/console", "Migration overview"),
     (Section::Users, "/console/users", "Users"),
+    (Section::Connections, "/console/connections", "Connections"),
+    (
+        Section::Applications,
+        "/console/applications",
+        "Applications",
+    ),
+    (Section::Apis, "/console/apis", "APIs"),
 ];
 
 /// A console page for a signed-in operator.
@@ -85,9 +99,10 @@ fn render(
     content: Markup,
 ) -> Response {
     let csp = format!(
-        "default-src 'none'; style-src {} {}; img-src 'self'; script-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; style-src {} {} {}; img-src 'self'; script-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         sha256_source(BASE_CSS),
         sha256_source(CONSOLE_CSS),
+        sha256_source(FORMS_CSS),
     );
     let markup = html! {
         (DOCTYPE)
@@ -100,6 +115,7 @@ fn render(
                 title { (title) " · Tern Console" }
                 style { (PreEscaped(BASE_CSS)) }
                 style { (PreEscaped(CONSOLE_CSS)) }
+                style { (PreEscaped(FORMS_CSS)) }
             }
             body.console {
                 header {

@@ -13,6 +13,7 @@
 //! are not in the OpenAPI document.
 
 pub mod csrf;
+pub mod forms;
 pub mod layout;
 pub mod pages;
 pub mod session;
@@ -51,6 +52,9 @@ pub fn router() -> Router<AppState> {
             "/console/users/{id}/unblock-logins",
             post(pages::users::unblock_logins),
         )
+        .merge(pages::connections::router())
+        .merge(pages::applications::router())
+        .merge(pages::apis::router())
 }
 
 /// The operators' connection of this tenant.

@@ -21,7 +21,7 @@ use tern_core::sso::Session;
 use super::{csrf, operators_connection, see_other};
 use crate::client_secret::hash_secret;
 use crate::cookies;
-use crate::routes::universal_login::{FormFields, read_form};
+use crate::routes::universal_login::{FormFields, read_form_up_to};
 use crate::state::AppState;
 
 /// The cookie's name.
@@ -150,6 +150,10 @@ impl FromRequestParts<AppState> for Operator {
     }
 }
 
+/// The largest console form: the script editor posts a script of up to
+/// 100 KB, percent-encoded (read only once the session is checked).
+const FORM_LIMIT: usize = 320 * 1024;
+
 /// A form posted by a signed-in operator, its CSRF token checked: without
 /// a session the answer is the sign-in page, without the token 403.
 pub struct OperatorForm {
@@ -164,7 +168,7 @@ impl FromRequest<AppState> for OperatorForm {
     async fn from_request(req: Request, s: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
         let op = Operator::from_request_parts(&mut parts, s).await?;
-        let (_, form) = read_form(Request::from_parts(parts, body))
+        let (_, form) = read_form_up_to(Request::from_parts(parts, body), FORM_LIMIT)
             .await
             .map_err(|m| super::layout::problem(StatusCode::BAD_REQUEST, "Bad request", m))?;
         if !csrf::matches(&op.csrf, form.get(csrf::FIELD)) {

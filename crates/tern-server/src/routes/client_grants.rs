@@ -5,44 +5,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use tern_core::ids;
 use tern_core::model::ClientGrant;
 
-use super::{field, object_with, require_keys};
 use crate::auth::Caller;
 use crate::body::{JsonBody, Paging, QueryMap};
 use crate::error::ApiError;
+use crate::manage;
+use crate::manage::client_grants::not_found;
 use crate::state::AppState;
-
-fn not_found() -> ApiError {
-    ApiError::not_found(
-        "inexistent_client_grant",
-        "The client grant does not exist.",
-    )
-}
-
-/// Every scope must be one the API defines.
-async fn check_scopes(s: &AppState, audience: &str, scope: &[String]) -> Result<(), ApiError> {
-    let rs = s
-        .store
-        .get_resource_server(s.tid(), audience)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "inexistent_resource_server",
-                format!("No resource server found for audience {audience}."),
-            )
-        })?;
-    if let Some(bad) = scope
-        .iter()
-        .find(|sc| !rs.scopes.iter().any(|d| &d.value == *sc))
-    {
-        return Err(ApiError::invalid_body(format!(
-            "Payload validation error: scope '{bad}' is not defined by the API {audience}."
-        )));
-    }
-    Ok(())
-}
 
 /// `POST /client-grants`.
 #[utoipa::path(
@@ -68,25 +38,7 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     caller.require(&["create:client_grants"])?;
-    let obj = object_with(&body, &["client_id", "audience", "scope"])?;
-    require_keys(obj, &["client_id", "audience", "scope"])?;
-    let client_id: String = field(obj, "client_id")?.unwrap_or_default();
-    let audience: String = field(obj, "audience")?.unwrap_or_default();
-    let scope: Vec<String> = field(obj, "scope")?.unwrap_or_default();
-    if s.store.get_client(s.tid(), &client_id).await?.is_none() {
-        return Err(ApiError::not_found(
-            "inexistent_client",
-            format!("No client found for client_id {client_id}."),
-        ));
-    }
-    check_scopes(&s, &audience, &scope).await?;
-    let grant = ClientGrant {
-        id: ids::client_grant_id(),
-        client_id,
-        audience,
-        scope,
-    };
-    s.store.insert_client_grant(s.tid(), &grant).await?;
+    let grant = manage::client_grants::create(&s, &body).await?;
     Ok((StatusCode::CREATED, Json(grant)).into_response())
 }
 
@@ -175,18 +127,7 @@ pub async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Json<ClientGrant>, ApiError> {
     caller.require(&["update:client_grants"])?;
-    let obj = object_with(&body, &["scope"])?;
-    let mut grant = s
-        .store
-        .get_client_grant(s.tid(), &id)
-        .await?
-        .ok_or_else(not_found)?;
-    if let Some(scope) = field::<Vec<String>>(obj, "scope")? {
-        check_scopes(&s, &grant.audience, &scope).await?;
-        grant.scope = scope;
-    }
-    s.store.update_client_grant(s.tid(), &grant).await?;
-    Ok(Json(grant))
+    Ok(Json(manage::client_grants::update(&s, &id, &body).await?))
 }
 
 /// `DELETE /client-grants/{id}`.
@@ -209,7 +150,6 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["delete:client_grants"])?;
-    // Idempotent, as Auth0.
-    s.store.delete_client_grant(s.tid(), &id).await?;
+    manage::client_grants::delete(&s, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,54 +5,19 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tern_core::grants::RefreshTokenConfig;
-use tern_core::ids;
 use tern_core::model::Client;
 
-use super::{field, merge_into, object_with, require_keys};
 use crate::auth::Caller;
 use crate::body::{JsonBody, Paging, QueryMap};
-use crate::client_secret::hash_secret;
 use crate::error::ApiError;
+use crate::manage;
+use crate::manage::clients::not_found;
 use crate::state::AppState;
-
-const FIELDS: &[&str] = &[
-    "name",
-    "description",
-    "app_type",
-    "is_first_party",
-    "callbacks",
-    "allowed_origins",
-    "web_origins",
-    "allowed_logout_urls",
-    "grant_types",
-    "token_endpoint_auth_method",
-    "client_metadata",
-    "oidc_conformant",
-    "logo_uri",
-    "jwt_configuration",
-    "sso",
-    "cross_origin_auth",
-    "refresh_token",
-    "initiate_login_uri",
-];
-/// Fields Tern accepts for Auth0 compatibility but does not act on.
-const IGNORED: &[&str] = &[
-    "oidc_conformant",
-    "logo_uri",
-    "jwt_configuration",
-    "sso",
-    "cross_origin_auth",
-];
 
 fn with_secret(client: &Client, secret: &str) -> Value {
     let mut v = json!(client);
     v["client_secret"] = json!(secret);
     v
-}
-
-fn client_not_found() -> ApiError {
-    ApiError::not_found("inexistent_client", "Client not found")
 }
 
 /// `POST /clients`.
@@ -77,72 +42,8 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     caller.require(&["create:clients"])?;
-    let obj = object_with(&body, FIELDS)?;
-    require_keys(obj, &["name"])?;
-    let mut patch = obj.clone();
-    patch.retain(|k, _| !IGNORED.contains(&k.as_str()));
-    let app_type: Option<String> = field(obj, "app_type")?;
-    let base = Client {
-        client_id: ids::client_id(),
-        name: String::new(),
-        description: None,
-        app_type: None,
-        is_first_party: true,
-        callbacks: vec![],
-        allowed_origins: vec![],
-        web_origins: vec![],
-        allowed_logout_urls: vec![],
-        // Auth0's defaults for a new application.
-        grant_types: if app_type.as_deref() == Some("non_interactive") {
-            vec!["client_credentials".into()]
-        } else {
-            vec![
-                "authorization_code".into(),
-                "implicit".into(),
-                "refresh_token".into(),
-                "client_credentials".into(),
-            ]
-        },
-        token_endpoint_auth_method: "client_secret_post".into(),
-        client_metadata: Default::default(),
-        global: false,
-        refresh_token: Some(RefreshTokenConfig::default()),
-        initiate_login_uri: None,
-        secret_hash: String::new(),
-    };
-    let mut client = merge_into(&base, &patch)?;
-    validate(&client)?;
-    let secret = ids::client_secret();
-    client.secret_hash = hash_secret(&secret);
-    s.store.insert_client(s.tid(), &client).await?;
+    let (client, secret) = manage::clients::create(&s, &body).await?;
     Ok((StatusCode::CREATED, Json(with_secret(&client, &secret))).into_response())
-}
-
-fn validate(c: &Client) -> Result<(), ApiError> {
-    if c.name.trim().is_empty() {
-        return Err(ApiError::invalid_body(
-            "Payload validation error: 'String is too short (0 chars), minimum 1' on property name.",
-        ));
-    }
-    if !["client_secret_post", "client_secret_basic", "none"]
-        .contains(&c.token_endpoint_auth_method.as_str())
-    {
-        return Err(ApiError::invalid_body(
-            "Payload validation error: 'token_endpoint_auth_method' must be one of client_secret_post, client_secret_basic, none.",
-        ));
-    }
-    if let Some(rt) = &c.refresh_token {
-        rt.validate()
-            .map_err(|m| ApiError::invalid_body(format!("Payload validation error: {m}.")))?;
-    }
-    if let Some(u) = &c.initiate_login_uri
-        && !url::Url::parse(u).is_ok_and(|p| p.scheme() == "https")
-    {
-        return Err(ApiError::invalid_body(
-            "Payload validation error: 'initiate_login_uri' must be an https URL.",
-        ));
-    }
-    Ok(())
 }
 
 /// `GET /clients`.
@@ -197,7 +98,7 @@ pub async fn get_one(
         .get_client(s.tid(), &id)
         .await?
         .map(Json)
-        .ok_or_else(client_not_found)
+        .ok_or_else(not_found)
 }
 
 /// `PATCH /clients/{id}`.
@@ -225,20 +126,7 @@ pub async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Json<Client>, ApiError> {
     caller.require(&["update:clients"])?;
-    let obj = object_with(&body, FIELDS)?;
-    let current = s
-        .store
-        .get_client(s.tid(), &id)
-        .await?
-        .ok_or_else(client_not_found)?;
-    let mut patch = obj.clone();
-    patch.retain(|k, _| !IGNORED.contains(&k.as_str()));
-    let mut client = merge_into(&current, &patch)?;
-    client.secret_hash = current.secret_hash;
-    client.client_id = current.client_id;
-    validate(&client)?;
-    s.store.update_client(s.tid(), &client).await?;
-    Ok(Json(client))
+    Ok(Json(manage::clients::update(&s, &id, &body).await?))
 }
 
 /// `DELETE /clients/{id}`.
@@ -293,13 +181,6 @@ pub async fn rotate_secret(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&["update:client_keys"])?;
-    let mut client = s
-        .store
-        .get_client(s.tid(), &id)
-        .await?
-        .ok_or_else(client_not_found)?;
-    let secret = ids::client_secret();
-    client.secret_hash = hash_secret(&secret);
-    s.store.update_client(s.tid(), &client).await?;
+    let (client, secret) = manage::clients::rotate_secret(&s, &id).await?;
     Ok(Json(with_secret(&client, &secret)))
 }

@@ -5,51 +5,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use tern_core::ids;
-use tern_core::model::{ResourceServer, default_token_lifetime};
+use tern_core::model::ResourceServer;
 
-use super::{merge_into, object_with, require_keys};
 use crate::auth::Caller;
 use crate::body::{JsonBody, Paging, QueryMap};
 use crate::error::ApiError;
+use crate::manage;
+use crate::manage::resource_servers::not_found;
 use crate::state::AppState;
-
-const FIELDS: &[&str] = &[
-    "name",
-    "identifier",
-    "scopes",
-    "signing_alg",
-    "token_lifetime",
-    "allow_offline_access",
-    "skip_consent_for_verifiable_first_party_clients",
-    "tern_machine_to_machine_only",
-];
-
-fn not_found() -> ApiError {
-    ApiError::not_found(
-        "inexistent_resource_server",
-        "The resource server does not exist",
-    )
-}
-
-fn validate(rs: &ResourceServer) -> Result<(), ApiError> {
-    if rs.signing_alg != "RS256" {
-        return Err(ApiError::invalid_body(
-            "Payload validation error: Tern signs with RS256 only; 'signing_alg' must be RS256.",
-        ));
-    }
-    if !(1..=2_592_000).contains(&rs.token_lifetime) {
-        return Err(ApiError::invalid_body(
-            "Payload validation error: 'token_lifetime' must be between 1 and 2592000 seconds.",
-        ));
-    }
-    if rs.identifier.is_empty() || rs.identifier.len() > 600 {
-        return Err(ApiError::invalid_body(
-            "Payload validation error: 'identifier' must be 1 to 600 characters.",
-        ));
-    }
-    Ok(())
-}
 
 /// `POST /resource-servers`.
 #[utoipa::path(
@@ -74,26 +37,7 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     caller.require(&["create:resource_servers"])?;
-    let obj = object_with(&body, FIELDS)?;
-    require_keys(obj, &["identifier"])?;
-    let base = ResourceServer {
-        id: ids::resource_server_id(),
-        name: String::new(),
-        identifier: String::new(),
-        scopes: vec![],
-        signing_alg: "RS256".into(),
-        token_lifetime: default_token_lifetime(),
-        allow_offline_access: false,
-        skip_consent_for_verifiable_first_party_clients: true,
-        is_system: false,
-        tern_machine_to_machine_only: false,
-    };
-    let mut rs = merge_into(&base, obj)?;
-    if rs.name.is_empty() {
-        rs.name = rs.identifier.clone();
-    }
-    validate(&rs)?;
-    s.store.insert_resource_server(s.tid(), &rs).await?;
+    let rs = manage::resource_servers::create(&s, &body).await?;
     Ok((StatusCode::CREATED, Json(rs)).into_response())
 }
 
@@ -179,33 +123,9 @@ pub async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Json<ResourceServer>, ApiError> {
     caller.require(&["update:resource_servers"])?;
-    let obj = object_with(&body, FIELDS)?;
-    let current = s
-        .store
-        .get_resource_server(s.tid(), &id)
-        .await?
-        .ok_or_else(not_found)?;
-    if current.is_system {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "operation_not_supported",
-            "The Management API cannot be modified.",
-        ));
-    }
-    if obj
-        .get("identifier")
-        .is_some_and(|v| v.as_str() != Some(current.identifier.as_str()))
-    {
-        return Err(ApiError::invalid_body(
-            "Payload validation error: 'identifier' cannot be changed.",
-        ));
-    }
-    let mut rs = merge_into(&current, obj)?;
-    rs.id = current.id;
-    rs.is_system = false;
-    validate(&rs)?;
-    s.store.update_resource_server(s.tid(), &rs).await?;
-    Ok(Json(rs))
+    Ok(Json(
+        manage::resource_servers::update(&s, &id, &body).await?,
+    ))
 }
 
 /// `DELETE /resource-servers/{id}`.

@@ -32,10 +32,26 @@ impl FormFields {
             .find(|(n, _)| n == k)
             .map(|(_, v)| v.as_str())
     }
+    /// Every value of a repeated field (checkboxes of one name), in order.
+    pub fn all(&self, k: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
 }
 
 /// Read an urlencoded form of at most 16 KB.
 pub async fn read_form(req: Request) -> Result<(HeaderMap, FormFields), &'static str> {
+    read_form_up_to(req, 16 * 1024).await
+}
+
+/// Read an urlencoded form of at most `limit` bytes.
+pub async fn read_form_up_to(
+    req: Request,
+    limit: usize,
+) -> Result<(HeaderMap, FormFields), &'static str> {
     let headers = req.headers().clone();
     let is_form = headers
         .get(header::CONTENT_TYPE)
@@ -47,7 +63,7 @@ pub async fn read_form(req: Request) -> Result<(HeaderMap, FormFields), &'static
     if !is_form {
         return Err("Send the form of the page.");
     }
-    let bytes = read_limited(req, 16 * 1024)
+    let bytes = read_limited(req, limit)
         .await
         .map_err(|_| "The form is too large.")?;
     let fields = std::str::from_utf8(&bytes)

@@ -134,6 +134,18 @@ impl Browser {
         self.absorb(r).await
     }
 
+    /// Sign in at the console as a browser does: the form first (its
+    /// pre-session cookie and CSRF token), then the post.
+    pub async fn console_sign_in(&mut self, email: &str, password: &str) -> Answer {
+        let page = self.get("/console/login").await;
+        let token = field_value(&page.body, "csrf").unwrap_or_default();
+        self.post_form(
+            "/console/login",
+            &[("csrf", &token), ("email", email), ("password", password)],
+        )
+        .await
+    }
+
     /// Follow Tern's own redirects (relative, or under the base) until an
     /// answer that is not one, or a redirect elsewhere (the application).
     pub async fn follow(&mut self, mut a: Answer) -> Answer {
@@ -164,6 +176,14 @@ pub fn claims(jwt: &str) -> serde_json::Value {
         .decode(payload)
         .unwrap();
     serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The value of the first hidden field `name` on a page.
+pub fn field_value(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\" value=\"");
+    let i = html.find(&needle)?;
+    let rest = &html[i + needle.len()..];
+    Some(rest[..rest.find('"')?].to_string())
 }
 
 /// The `state` field of a hosted page's form.

@@ -3,15 +3,17 @@
 //! connection's brute-force protection and the tenant log apply.
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use maud::html;
 use tern_core::model::{Client, LogEvent};
 
 use crate::client_ip::ClientIp;
+use crate::console::csrf;
 use crate::console::layout::{problem, public_page};
 use crate::console::session::{self, OperatorForm};
 use crate::console::{audit, operators_connection, see_other};
+use crate::cookies;
 use crate::login::{self, LoginFailure, PasswordLogin};
 use crate::routes::universal_login::read_form;
 use crate::state::AppState;
@@ -40,14 +42,18 @@ fn console_client() -> Client {
     }
 }
 
-fn form(status: StatusCode, email: &str, error: Option<&str>) -> Response {
-    public_page(
+/// The sign-in form with a fresh pre-session cookie and its token.
+fn form(s: &AppState, status: StatusCode, email: &str, error: Option<&str>) -> Response {
+    let value = tern_core::ids::ticket_token();
+    let token = csrf::login_token(&value);
+    let mut resp = public_page(
         status,
         "Sign in",
         html! {
             h1 { "Sign in to the console" }
             @if let Some(e) = error { p.alert role="alert" { (e) } }
             form method="post" action="/console/login" {
+                input type="hidden" name=(csrf::FIELD) value=(token);
                 label for="email" { "Email" }
                 input #email type="email" name="email" value=(email) autocomplete="username" required autofocus;
                 label for="password" { "Password" }
@@ -55,24 +61,46 @@ fn form(status: StatusCode, email: &str, error: Option<&str>) -> Response {
                 button type="submit" { "Sign in" }
             }
         },
-    )
+    );
+    let cookie = cookies::set_strict(
+        &s.public_url,
+        csrf::LOGIN_COOKIE,
+        &value,
+        "/console/login",
+        LOGIN_FORM_SECS,
+    );
+    resp.headers_mut().append(header::SET_COOKIE, cookie);
+    resp
 }
+
+/// How long a sign-in form stays usable.
+const LOGIN_FORM_SECS: i64 = 3600;
 
 /// `GET /console/login` (a signed-in operator goes to the overview).
 pub async fn show(State(s): State<AppState>, headers: HeaderMap) -> Response {
     match session::current(&s, &headers).await {
         Ok(Some(_)) => see_other("/console", Vec::new()),
-        _ => form(StatusCode::OK, "", None),
+        _ => form(&s, StatusCode::OK, "", None),
     }
 }
 
 /// `POST /console/login`.
 pub async fn submit(State(s): State<AppState>, ClientIp(ip): ClientIp, req: Request) -> Response {
-    let (_, f) = match read_form(req).await {
+    let (headers, f) = match read_form(req).await {
         Ok(x) => x,
         Err(m) => return problem(StatusCode::BAD_REQUEST, "Bad request", m),
     };
     let email = f.get("email").unwrap_or_default().trim().to_string();
+    // Login CSRF: only the browser holding the form's cookie can post it.
+    let expected = cookies::get(&headers, csrf::LOGIN_COOKIE).map(csrf::login_token);
+    if !expected.is_some_and(|t| csrf::matches(&t, f.get(csrf::FIELD))) {
+        return form(
+            &s,
+            StatusCode::FORBIDDEN,
+            &email,
+            Some("This sign-in form expired or came from another site. Enter your password again."),
+        );
+    }
     let password = f.get("password").unwrap_or_default();
     let connection = match operators_connection(&s).await {
         Ok(Some(c)) => c,
@@ -104,6 +132,7 @@ pub async fn submit(State(s): State<AppState>, ClientIp(ip): ClientIp, req: Requ
                 Err(e) => {
                     tracing::error!(error = %e, "could not start a console session");
                     form(
+                        &s,
                         StatusCode::INTERNAL_SERVER_ERROR,
                         &email,
                         Some("Could not sign you in; try again."),
@@ -127,7 +156,7 @@ pub async fn submit(State(s): State<AppState>, ClientIp(ip): ClientIp, req: Requ
             "The server could not check the password right now; try again.",
         ),
     };
-    form(message.0, &email, Some(message.1))
+    form(&s, message.0, &email, Some(message.1))
 }
 
 /// `POST /console/logout`.

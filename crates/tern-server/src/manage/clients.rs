@@ -1,0 +1,151 @@
+//! Applications as the Management API changes them (`POST`/`PATCH
+//! /api/v2/clients`, rotating the secret), for its handlers and the
+//! console alike. A secret exists in clear only in the answer that creates
+//! or rotates it: the store keeps its SHA-256 (`client_secret`).
+
+use serde_json::Value;
+use tern_core::grants::RefreshTokenConfig;
+use tern_core::ids;
+use tern_core::model::Client;
+
+use crate::client_secret::hash_secret;
+use crate::error::ApiError;
+use crate::payload::{field, merge_into, object_with, require_keys};
+use crate::state::AppState;
+
+/// The body's accepted fields.
+pub const FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "app_type",
+    "is_first_party",
+    "callbacks",
+    "allowed_origins",
+    "web_origins",
+    "allowed_logout_urls",
+    "grant_types",
+    "token_endpoint_auth_method",
+    "client_metadata",
+    "oidc_conformant",
+    "logo_uri",
+    "jwt_configuration",
+    "sso",
+    "cross_origin_auth",
+    "refresh_token",
+    "initiate_login_uri",
+];
+/// Fields Tern accepts for Auth0 compatibility but does not act on.
+const IGNORED: &[&str] = &[
+    "oidc_conformant",
+    "logo_uri",
+    "jwt_configuration",
+    "sso",
+    "cross_origin_auth",
+];
+
+/// 404 `inexistent_client`.
+pub fn not_found() -> ApiError {
+    ApiError::not_found("inexistent_client", "Client not found")
+}
+
+/// Create an application from a `POST /clients` body: the stored client
+/// and its secret, which nothing can show again.
+pub async fn create(s: &AppState, body: &Value) -> Result<(Client, String), ApiError> {
+    let obj = object_with(body, FIELDS)?;
+    require_keys(obj, &["name"])?;
+    let mut patch = obj.clone();
+    patch.retain(|k, _| !IGNORED.contains(&k.as_str()));
+    let app_type: Option<String> = field(obj, "app_type")?;
+    let base = Client {
+        client_id: ids::client_id(),
+        name: String::new(),
+        description: None,
+        app_type: None,
+        is_first_party: true,
+        callbacks: vec![],
+        allowed_origins: vec![],
+        web_origins: vec![],
+        allowed_logout_urls: vec![],
+        // Auth0's defaults for a new application.
+        grant_types: if app_type.as_deref() == Some("non_interactive") {
+            vec!["client_credentials".into()]
+        } else {
+            vec![
+                "authorization_code".into(),
+                "implicit".into(),
+                "refresh_token".into(),
+                "client_credentials".into(),
+            ]
+        },
+        token_endpoint_auth_method: "client_secret_post".into(),
+        client_metadata: Default::default(),
+        global: false,
+        refresh_token: Some(RefreshTokenConfig::default()),
+        initiate_login_uri: None,
+        secret_hash: String::new(),
+    };
+    let mut client = merge_into(&base, &patch)?;
+    validate(&client)?;
+    let secret = ids::client_secret();
+    client.secret_hash = hash_secret(&secret);
+    s.store.insert_client(s.tid(), &client).await?;
+    Ok((client, secret))
+}
+
+fn validate(c: &Client) -> Result<(), ApiError> {
+    if c.name.trim().is_empty() {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'String is too short (0 chars), minimum 1' on property name.",
+        ));
+    }
+    if !["client_secret_post", "client_secret_basic", "none"]
+        .contains(&c.token_endpoint_auth_method.as_str())
+    {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'token_endpoint_auth_method' must be one of client_secret_post, client_secret_basic, none.",
+        ));
+    }
+    if let Some(rt) = &c.refresh_token {
+        rt.validate()
+            .map_err(|m| ApiError::invalid_body(format!("Payload validation error: {m}.")))?;
+    }
+    if let Some(u) = &c.initiate_login_uri
+        && !url::Url::parse(u).is_ok_and(|p| p.scheme() == "https")
+    {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'initiate_login_uri' must be an https URL.",
+        ));
+    }
+    Ok(())
+}
+
+/// Apply a `PATCH /clients/{id}` body; the updated client.
+pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<Client, ApiError> {
+    let obj = object_with(body, FIELDS)?;
+    let current = s
+        .store
+        .get_client(s.tid(), id)
+        .await?
+        .ok_or_else(not_found)?;
+    let mut patch = obj.clone();
+    patch.retain(|k, _| !IGNORED.contains(&k.as_str()));
+    let mut client = merge_into(&current, &patch)?;
+    client.secret_hash = current.secret_hash;
+    client.client_id = current.client_id;
+    validate(&client)?;
+    s.store.update_client(s.tid(), &client).await?;
+    Ok(client)
+}
+
+/// A new secret for the client: the client and the secret, shown once.
+pub async fn rotate_secret(s: &AppState, id: &str) -> Result<(Client, String), ApiError> {
+    let mut client = s
+        .store
+        .get_client(s.tid(), id)
+        .await?
+        .ok_or_else(not_found)?;
+    let secret = ids::client_secret();
+    client.secret_hash = hash_secret(&secret);
+    s.store.update_client(s.tid(), &client).await?;
+    Ok((client, secret))
+}

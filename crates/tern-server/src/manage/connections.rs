@@ -1,0 +1,238 @@
+//! Connections as the Management API changes them (`POST`/`PATCH
+//! /api/v2/connections`), for its handlers and the console alike: the
+//! body is the API's JSON, checked the same way, `options.configuration`
+//! sealed before it is stored (`secrets`), the answer masked.
+
+use axum::http::StatusCode;
+use serde_json::{Map, Value};
+use tern_core::ids;
+use tern_core::model::{Connection, JsonObject};
+
+use crate::error::ApiError;
+use crate::payload::{field, object_with, require_keys};
+use crate::state::AppState;
+
+const CREATE_FIELDS: &[&str] = &[
+    "name",
+    "strategy",
+    "display_name",
+    "options",
+    "enabled_clients",
+    "realms",
+    "is_domain_connection",
+    "metadata",
+    "show_as_button",
+];
+const UPDATE_FIELDS: &[&str] = &[
+    "display_name",
+    "options",
+    "enabled_clients",
+    "realms",
+    "is_domain_connection",
+    "metadata",
+    "show_as_button",
+];
+const PASSWORD_POLICIES: &[&str] = &["none", "low", "fair", "good", "excellent"];
+const SCRIPT_NAMES: &[&str] = &[
+    "login",
+    "get_user",
+    "create",
+    "verify",
+    "change_password",
+    "delete",
+    "change_email",
+    "change_username",
+    "change_phone_number",
+];
+
+pub fn not_found() -> ApiError {
+    ApiError::not_found("inexistent_connection", "The connection does not exist.")
+}
+
+/// Auth0's connection name rule: alphanumerics and single dashes, starting
+/// and ending with an alphanumeric, at most 128 characters.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.contains("--")
+}
+
+/// Type-check the options Tern acts on; others are kept as given.
+fn validate_options(o: &JsonObject) -> Result<(), ApiError> {
+    let bad = |msg: String| {
+        Err(ApiError::invalid_body(format!(
+            "Payload validation error: {msg}"
+        )))
+    };
+    for key in [
+        "enabledDatabaseCustomization",
+        "import_mode",
+        "requires_username",
+        "disable_signup",
+        "brute_force_protection",
+        "enable_script_context",
+    ] {
+        if o.get(key).is_some_and(|v| !v.is_boolean()) {
+            return bad(format!("'options.{key}' must be a boolean."));
+        }
+    }
+    if let Some(p) = o.get("passwordPolicy").filter(|v| !v.is_null())
+        && !p.as_str().is_some_and(|p| PASSWORD_POLICIES.contains(&p))
+    {
+        return bad(format!(
+            "'options.passwordPolicy' must be one of {}.",
+            PASSWORD_POLICIES.join(", ")
+        ));
+    }
+    if let Some(scripts) = o.get("customScripts") {
+        let Some(scripts) = scripts.as_object() else {
+            return bad("'options.customScripts' must be an object.".into());
+        };
+        for (name, src) in scripts {
+            if !SCRIPT_NAMES.contains(&name.as_str()) {
+                return bad(format!(
+                    "'options.customScripts.{name}' is not a script Auth0 defines ({}).",
+                    SCRIPT_NAMES.join(", ")
+                ));
+            }
+            match src.as_str() {
+                Some(s) if !s.is_empty() && s.len() <= 100 * 1024 => {}
+                Some(s) if s.len() > 100 * 1024 => {
+                    return bad(format!(
+                        "'options.customScripts.{name}' is larger than 100 KB."
+                    ));
+                }
+                _ => {
+                    return bad(format!(
+                        "'options.customScripts.{name}' must be a non-empty string."
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(cfg) = o.get("configuration")
+        && !cfg
+            .as_object()
+            .is_some_and(|m| m.values().all(Value::is_string))
+    {
+        return bad("'options.configuration' must be an object of string values.".into());
+    }
+    crate::connectors::validate(o).or_else(bad)?;
+    Ok(())
+}
+
+/// Seal `options.configuration` for storage; a mask keeps the stored value.
+fn seal(
+    s: &AppState,
+    connection_id: &str,
+    options: &mut JsonObject,
+    previous: Option<&JsonObject>,
+) -> Result<(), ApiError> {
+    crate::secrets::seal_options(&s.secrets, s.tid(), connection_id, options, previous)
+        .map_err(|m| ApiError::invalid_body(format!("Payload validation error: {m}")))
+}
+
+/// A connection as answered: configuration values masked, never in clear.
+pub fn masked(mut c: Connection) -> Connection {
+    crate::secrets::mask(&mut c);
+    c
+}
+
+async fn check_clients(s: &AppState, ids: &[String]) -> Result<(), ApiError> {
+    for id in ids {
+        if s.store.get_client(s.tid(), id).await?.is_none() {
+            return Err(ApiError::invalid_body(format!(
+                "Payload validation error: enabled_clients: no client with id '{id}'."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Create a connection from a `POST /connections` body; the stored
+/// connection, masked.
+pub async fn create(s: &AppState, body: &Value) -> Result<Connection, ApiError> {
+    let obj = object_with(body, CREATE_FIELDS)?;
+    require_keys(obj, &["name", "strategy"])?;
+    let name: String = field(obj, "name")?.unwrap_or_default();
+    if !valid_name(&name) {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'String does not match pattern ^[a-zA-Z0-9](-[a-zA-Z0-9]|[a-zA-Z0-9])*$' on property name.",
+        ));
+    }
+    let strategy: String = field(obj, "strategy")?.unwrap_or_default();
+    if strategy != "auth0" {
+        return Err(ApiError::invalid_body(format!(
+            "Payload validation error: strategy '{strategy}' is not supported; Tern implements database connections (strategy 'auth0')."
+        )));
+    }
+    let mut options: JsonObject = field(obj, "options")?.unwrap_or_default();
+    validate_options(&options)?;
+    let enabled_clients: Vec<String> = field(obj, "enabled_clients")?.unwrap_or_default();
+    check_clients(s, &enabled_clients).await?;
+    let id = ids::connection_id();
+    seal(s, &id, &mut options, None)?;
+    let connection = Connection {
+        id,
+        display_name: field(obj, "display_name")?,
+        strategy,
+        options,
+        enabled_clients,
+        realms: field(obj, "realms")?.unwrap_or_else(|| vec![name.clone()]),
+        is_domain_connection: field(obj, "is_domain_connection")?.unwrap_or(false),
+        name,
+    };
+    match s.store.insert_connection(s.tid(), &connection).await {
+        Err(tern_core::CoreError::Conflict { .. }) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "connection_conflict",
+            "A connection with the same name already exists",
+        )),
+        Err(e) => Err(e.into()),
+        Ok(()) => Ok(masked(connection)),
+    }
+}
+
+/// Apply a `PATCH /connections/{id}` body (`options` replaces the whole
+/// options object, as Auth0); the updated connection, masked.
+pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<Connection, ApiError> {
+    let obj = object_with(body, UPDATE_FIELDS)?;
+    let mut c = s
+        .store
+        .get_connection(s.tid(), id)
+        .await?
+        .ok_or_else(not_found)?;
+    if let Some(mut options) = field::<Map<String, Value>>(obj, "options")? {
+        validate_options(&options)?;
+        seal(s, &c.id, &mut options, Some(&c.options))?;
+        let was = c.custom_database();
+        let will = options
+            .get("enabledDatabaseCustomization")
+            .and_then(Value::as_bool)
+            == Some(true);
+        if was != will && s.store.count_connection_users(s.tid(), &c.id).await? > 0 {
+            return Err(ApiError::invalid_body(
+                "This database contains users. You cannot change \"options.enabledDatabaseCustomization\" setting.",
+            ));
+        }
+        c.options = options;
+    }
+    if let Some(clients) = field::<Vec<String>>(obj, "enabled_clients")? {
+        check_clients(s, &clients).await?;
+        c.enabled_clients = clients;
+    }
+    if obj.contains_key("display_name") {
+        c.display_name = field(obj, "display_name")?;
+    }
+    if let Some(r) = field(obj, "realms")? {
+        c.realms = r;
+    }
+    if let Some(d) = field(obj, "is_domain_connection")? {
+        c.is_domain_connection = d;
+    }
+    s.store.update_connection(s.tid(), &c).await?;
+    Ok(masked(c))
+}

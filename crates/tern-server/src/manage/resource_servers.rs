@@ -1,0 +1,107 @@
+//! APIs (resource servers) as the Management API changes them, for its
+//! handlers and the console alike. The Management API itself
+//! (`is_system`) cannot be changed.
+
+use axum::http::StatusCode;
+use serde_json::Value;
+use tern_core::ids;
+use tern_core::model::{ResourceServer, default_token_lifetime};
+
+use crate::error::ApiError;
+use crate::payload::{merge_into, object_with, require_keys};
+use crate::state::AppState;
+
+/// The body's accepted fields.
+pub const FIELDS: &[&str] = &[
+    "name",
+    "identifier",
+    "scopes",
+    "signing_alg",
+    "token_lifetime",
+    "allow_offline_access",
+    "skip_consent_for_verifiable_first_party_clients",
+    "tern_machine_to_machine_only",
+];
+
+/// 404 `inexistent_resource_server`.
+pub fn not_found() -> ApiError {
+    ApiError::not_found(
+        "inexistent_resource_server",
+        "The resource server does not exist",
+    )
+}
+
+fn validate(rs: &ResourceServer) -> Result<(), ApiError> {
+    if rs.signing_alg != "RS256" {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: Tern signs with RS256 only; 'signing_alg' must be RS256.",
+        ));
+    }
+    if !(1..=2_592_000).contains(&rs.token_lifetime) {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'token_lifetime' must be between 1 and 2592000 seconds.",
+        ));
+    }
+    if rs.identifier.is_empty() || rs.identifier.len() > 600 {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'identifier' must be 1 to 600 characters.",
+        ));
+    }
+    Ok(())
+}
+
+/// Create an API from a `POST /resource-servers` body.
+pub async fn create(s: &AppState, body: &Value) -> Result<ResourceServer, ApiError> {
+    let obj = object_with(body, FIELDS)?;
+    require_keys(obj, &["identifier"])?;
+    let base = ResourceServer {
+        id: ids::resource_server_id(),
+        name: String::new(),
+        identifier: String::new(),
+        scopes: vec![],
+        signing_alg: "RS256".into(),
+        token_lifetime: default_token_lifetime(),
+        allow_offline_access: false,
+        skip_consent_for_verifiable_first_party_clients: true,
+        is_system: false,
+        tern_machine_to_machine_only: false,
+    };
+    let mut rs = merge_into(&base, obj)?;
+    if rs.name.is_empty() {
+        rs.name = rs.identifier.clone();
+    }
+    validate(&rs)?;
+    s.store.insert_resource_server(s.tid(), &rs).await?;
+    Ok(rs)
+}
+
+/// Apply a `PATCH /resource-servers/{id}` body (`id` or identifier).
+pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<ResourceServer, ApiError> {
+    let obj = object_with(body, FIELDS)?;
+    let current = s
+        .store
+        .get_resource_server(s.tid(), id)
+        .await?
+        .ok_or_else(not_found)?;
+    if current.is_system {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "operation_not_supported",
+            "The Management API cannot be modified.",
+        ));
+    }
+    if obj
+        .get("identifier")
+        .is_some_and(|v| v.as_str() != Some(current.identifier.as_str()))
+    {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'identifier' cannot be changed.",
+        ));
+    }
+    let mut rs = merge_into(&current, obj)?;
+    rs.id = current.id;
+    rs.is_system = false;
+    validate(&rs)?;
+    s.store.update_resource_server(s.tid(), &rs).await?;
+    Ok(rs)
+}
