@@ -26,11 +26,14 @@ pub enum PoolError {
 }
 
 /// A fixed number of hashing slots and a bounded queue in front of them.
-#[derive(Debug)]
+/// Clones share the slots and the queue: the server makes one and hands it
+/// to everything that hashes (logins, resets, the SQL connector, login
+/// scripts' profile hashes).
+#[derive(Debug, Clone)]
 pub struct HashPool {
     running: Arc<Semaphore>,
     /// Jobs admitted: running or waiting.
-    admitted: AtomicUsize,
+    admitted: Arc<AtomicUsize>,
     capacity: usize,
 }
 
@@ -44,7 +47,7 @@ impl HashPool {
         };
         Self {
             running: Arc::new(Semaphore::new(workers)),
-            admitted: AtomicUsize::new(0),
+            admitted: Arc::new(AtomicUsize::new(0)),
             capacity: workers + queue,
         }
     }

@@ -33,6 +33,8 @@ pub enum SignupFailure {
     LegacyUnavailable,
     /// The legacy store refused for another reason (`legacy_ops`).
     Legacy(LegacyOpError),
+    /// The hashing pool and its queue are full: nothing was stored.
+    Busy,
     /// Tern's own store failed.
     Store(CoreError),
 }
@@ -133,9 +135,13 @@ pub async fn sign_up(
         }
     } else {
         let state = s.clone();
-        let credential = tokio::task::spawn_blocking(move || state.policy.hash(&password))
-            .await
-            .map_err(|_| CoreError::Storage("password hashing task failed".into()))?;
+        let credential = match s.hash_pool.run(move || state.policy.hash(&password)).await {
+            Ok(c) => c,
+            Err(crate::hash_pool::PoolError::Busy) => return Err(SignupFailure::Busy),
+            Err(crate::hash_pool::PoolError::Failed) => {
+                return Err(CoreError::Storage("password hashing task failed".into()).into());
+            }
+        };
         let user = users::new_user(f, connection, Some(credential), UserSource::Signup);
         if s.store.insert_user(s.tid(), &user).await? == InsertOutcome::Duplicate {
             return Err(SignupFailure::Exists);

@@ -166,6 +166,11 @@ pub async fn signup(
                 "temporarily_unavailable",
                 "The legacy user store could not be reached; try again later.",
             ),
+            SignupFailure::Busy => OAuthError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "The server is busy; try again in a moment.",
+            ),
             SignupFailure::Legacy(e) => e.to_oauth("invalid_signup"),
             SignupFailure::Store(e) => e.into(),
         })?;

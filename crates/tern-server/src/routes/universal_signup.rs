@@ -156,7 +156,7 @@ pub async fn signup(State(s): State<AppState>, q: PageQuery, req: Request) -> Re
             return again(&sc, StatusCode::BAD_REQUEST, Msg::WeakPassword);
         }
         Err(SignupFailure::Exists) => return again(&sc, StatusCode::BAD_REQUEST, Msg::UserExists),
-        Err(SignupFailure::LegacyUnavailable | SignupFailure::Legacy(_)) => {
+        Err(SignupFailure::LegacyUnavailable | SignupFailure::Legacy(_) | SignupFailure::Busy) => {
             return again(&sc, StatusCode::SERVICE_UNAVAILABLE, Msg::TryLater);
         }
         Err(SignupFailure::Store(e)) => {
