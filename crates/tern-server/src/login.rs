@@ -15,7 +15,7 @@ use tern_hash::StoredHash;
 
 use crate::brute_force;
 use crate::error::OAuthError;
-use crate::hash_pool::PoolError;
+use crate::hash_pool::{Lane, PoolError};
 use crate::ip_throttling;
 use crate::legacy_budget;
 use crate::metrics::{LoginLabels, SchemeLabels};
@@ -212,11 +212,11 @@ async fn authenticate(s: &AppState, a: PasswordLogin<'_>) -> Result<User, LoginF
     // Suspicious-IP throttling first: an address that failed too many logins
     // across users costs neither a lookup nor a hash.
     let throttling = ip_throttling::settings(s).await?;
-    ip_throttling::check(s, &throttling, ThrottleStage::PreLogin, a.ip)
+    let lane = ip_throttling::check(s, &throttling, ThrottleStage::PreLogin, a.ip)
         .await?
         .map_err(|_| LoginFailure::SuspiciousIp)?;
     let ip = a.ip;
-    let outcome = authenticate_user(s, &throttling, a).await;
+    let outcome = authenticate_user(s, &throttling, lane, a).await;
     if matches!(outcome, Err(LoginFailure::WrongCredentials)) {
         ip_throttling::count(s, &throttling, ThrottleStage::PreLogin, ip).await?;
     }
@@ -226,6 +226,7 @@ async fn authenticate(s: &AppState, a: PasswordLogin<'_>) -> Result<User, LoginF
 async fn authenticate_user(
     s: &AppState,
     throttling: &SuspiciousIpThrottling,
+    lane: Lane,
     a: PasswordLogin<'_>,
 ) -> Result<User, LoginFailure> {
     // An address that spent its legacy lookups is refused before the
@@ -282,7 +283,7 @@ async fn authenticate_user(
         }
         user.map(|u| (u, None))
     } else {
-        verify_local(s, user, a.password, &mut ev).await
+        verify_local(s, lane, user, a.password, &mut ev).await
     };
     let (user, rehash) = match (verified, &guard, &known) {
         (Ok(v), _, _) => v,
@@ -327,6 +328,7 @@ async fn authenticate_user(
 /// under the current policy, its replacement.
 async fn verify_local(
     s: &AppState,
+    lane: Lane,
     user: Option<User>,
     password: &str,
     ev: &mut LogEvent,
@@ -336,7 +338,7 @@ async fn verify_local(
     let password = password.to_string();
     let verdict = s
         .hash_pool
-        .run(move || {
+        .run_in(lane, move || {
             let started = std::time::Instant::now();
             let verdict = verify_password(check.as_ref(), &password, &state.policy);
             let scheme = check
