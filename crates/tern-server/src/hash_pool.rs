@@ -3,12 +3,13 @@
 //! One argon2id verification under the default policy holds 19 MiB for
 //! ~20 ms of a core. Run on tokio's blocking pool (up to 512 threads) a
 //! flood of logins held hundreds of them at once: a gigabyte of memory, and
-//! every login slower. Here at most `workers` (the cores) run at once and at
-//! most `queue` more wait; a request beyond that is answered at once with
-//! 503 `temporarily_unavailable` and `Retry-After`, costing nothing.
+//! every login slower. Here at most `workers` (the cores) run at once, on
+//! the pool's own threads, and at most `queue` more wait per lane (clean
+//! addresses first, see [`Lane`]); a request beyond that is answered at
+//! once with 503 `temporarily_unavailable` and `Retry-After`, costing nothing.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 use tokio::sync::oneshot;
 
@@ -48,6 +49,57 @@ pub enum Lane {
 #[derive(Debug, Clone)]
 pub struct HashPool {
     inner: Arc<Mutex<Slots>>,
+    threads: Arc<Threads>,
+}
+
+/// A job for a hashing thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The pool's own `workers` threads, started at the first job. Not tokio's
+/// blocking pool: each thread there that once ran an argon2 verification
+/// keeps its 19 MiB in its malloc arena, and a flood spread the work over
+/// dozens of threads (half a gigabyte resident). Here the same few threads
+/// run every hash, so the memory they hold is `workers` × one hash.
+#[derive(Debug)]
+struct Threads {
+    workers: usize,
+    jobs: OnceLock<Mutex<mpsc::Sender<Job>>>,
+}
+
+impl Threads {
+    fn sender(&self) -> Option<mpsc::Sender<Job>> {
+        let jobs = self.jobs.get_or_init(|| {
+            let (tx, rx) = mpsc::channel::<Job>();
+            let rx = Arc::new(Mutex::new(rx));
+            for i in 0..self.workers {
+                let rx = rx.clone();
+                let spawned = std::thread::Builder::new()
+                    .name(format!("tern-hash-{i}"))
+                    .spawn(move || {
+                        loop {
+                            let job = match rx.lock() {
+                                Ok(rx) => rx.recv(),
+                                Err(_) => return,
+                            };
+                            match job {
+                                // A panicking job drops its answer channel:
+                                // its caller sees `Failed`, the thread lives on.
+                                Ok(job) => {
+                                    let _ =
+                                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                                }
+                                Err(_) => return,
+                            }
+                        }
+                    });
+                if let Err(e) = spawned {
+                    tracing::error!(error = %e, "cannot start a hashing thread");
+                }
+            }
+            Mutex::new(tx)
+        });
+        jobs.lock().ok().map(|tx| tx.clone())
+    }
 }
 
 #[derive(Debug)]
@@ -90,6 +142,10 @@ impl HashPool {
                 clean: VecDeque::new(),
                 suspect: VecDeque::new(),
             })),
+            threads: Arc::new(Threads {
+                workers,
+                jobs: OnceLock::new(),
+            }),
         }
     }
 
@@ -144,9 +200,17 @@ impl HashPool {
         }
         // Released however this future ends, once it holds the slot.
         let _slot = Slot(self.inner.clone());
-        tokio::task::spawn_blocking(job)
-            .await
-            .map_err(|_| PoolError::Failed)
+        let (tx, rx) = oneshot::channel();
+        let sent = self.threads.sender().is_some_and(|jobs| {
+            jobs.send(Box::new(move || {
+                let _ = tx.send(job());
+            }))
+            .is_ok()
+        });
+        if !sent {
+            return Err(PoolError::Failed);
+        }
+        rx.await.map_err(|_| PoolError::Failed)
     }
 }
 
