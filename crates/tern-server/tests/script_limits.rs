@@ -386,7 +386,51 @@ async fn unknown_users_spend_the_address_budget(b: Backend) {
     h.stop().await;
 }
 
+/// The HTTP connector reads at most 1 MiB of a legacy API's answer: a
+/// login answered with 2 MiB fails as the legacy store failing (503),
+/// nothing stored, and the log says why.
+async fn http_connector_caps_the_answer(b: Backend) {
+    use common::legacy;
+    let app = axum::Router::new().route(
+        "/login",
+        axum::routing::post(|| async {
+            format!(
+                "{{\"id\": 1, \"email\": \"big@legacy.example\", \"pad\": \"{}\"}}",
+                "x".repeat(2 << 20)
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let (connector_id, connector_secret) = legacy::protect_legacy_api(&h, &t).await;
+    let connector = legacy::http_connector(&base, &connector_id, json!({"retries": 0}));
+    let (_, cid, secret) = legacy::legacy_connection(&h, &t, connector, &connector_secret).await;
+    let (s, body) = legacy::login(&h, &cid, &secret, "big@legacy.example", "pw-1").await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let failed = legacy::log_descriptions(&h, &t, "f").await;
+    assert!(
+        failed
+            .iter()
+            .any(|d| d.contains("larger than 1048576 bytes")),
+        "{failed:?}"
+    );
+    let (_, users) = h
+        .api(
+            &t,
+            Method::GET,
+            "/users-by-email?email=big@legacy.example",
+            None,
+        )
+        .await;
+    assert_eq!(users, json!([]), "nothing stored");
+    h.stop().await;
+}
+
 both_backends!(
+    http_connector_caps_the_answer,
     http_limits,
     database_limits,
     unknown_users_spend_the_address_budget
