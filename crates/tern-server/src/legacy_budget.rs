@@ -18,7 +18,10 @@
 //! address and minute. Addresses on the suspicious-IP throttling allowlist
 //! are not counted. Counters are the store's `rate_windows`, shared by
 //! every instance on the database; lookups already running when the budget
-//! is spent finish (at most `scripts.max_concurrent` of them).
+//! is spent finish (at most `scripts.max_concurrent` of them). Reset
+//! requests for emails Tern does not hold spend the same budget when the
+//! legacy `get_user` finds nobody; once it is spent they skip the lookup
+//! and write nothing (their answer is the same either way).
 
 use tern_core::CoreResult;
 use tern_core::ip_throttling::SuspiciousIpThrottling;
@@ -52,12 +55,22 @@ pub async fn exhausted(
     connection: &Connection,
     ip: &str,
 ) -> CoreResult<bool> {
-    let Some(limit) = limit(s, throttling, ip) else {
-        return Ok(false);
-    };
     if !(crate::lazy::applies(s, connection) || crate::legacy_ops::authoritative(s, connection)) {
         return Ok(false);
     }
+    spent(s, throttling, ip).await
+}
+
+/// Whether `ip` has spent its budget this minute (whatever the connection;
+/// a reset request's `get_user` asks this before looking an email up).
+pub async fn spent(
+    s: &AppState,
+    throttling: &SuspiciousIpThrottling,
+    ip: &str,
+) -> CoreResult<bool> {
+    let Some(limit) = limit(s, throttling, ip) else {
+        return Ok(false);
+    };
     let spent = s
         .store
         .rate_window_hits(s.tid(), SCOPE, ip, window(s))

@@ -23,8 +23,10 @@ async fn login(h: &Harness, client: &(String, String), user: &str, ip: &str) -> 
     h.http
         .post(format!("{}/oauth/token", h.base))
         .header("x-forwarded-for", ip)
-        .json(&json!({"grant_type": "password", "username": user, "password": "wrong-1",
-            "client_id": client.0, "client_secret": client.1}))
+        .json(
+            &json!({"grant_type": "password", "username": user, "password": "wrong-1",
+            "client_id": client.0, "client_secret": client.1}),
+        )
         .send()
         .await
         .unwrap()
@@ -90,7 +92,10 @@ async fn log_rows_follow_blocks_not_requests(b: Backend) {
         ADDRESSES * (PRE_LOGIN_MAX + 1),
         "the failures before each block and the block: {rows:?}"
     );
-    assert!(rows.contains_key("fu") && rows.contains_key("fp"), "{rows:?}");
+    assert!(
+        rows.contains_key("fu") && rows.contains_key("fp"),
+        "{rows:?}"
+    );
 
     // Brute-force protection: one user from one fresh address, past its
     // 10 attempts: 10 failures, one block, nothing per refused attempt.

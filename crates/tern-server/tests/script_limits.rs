@@ -344,7 +344,26 @@ async fn unknown_users_spend_the_address_budget(b: Backend) {
         callback(new WrongUsernameOrPasswordError(email));
       });
     }"#;
+    let get_user = r#"function getUser(email, callback) {
+      request.get(configuration.BASE + '/lookup', function () { callback(null); });
+    }"#;
     let c = script_connection(&h, &t, "legacy", lookup, json!({"BASE": base})).await;
+    let (_, conns) = h
+        .api(&t, Method::GET, "/connections?name=legacy", None)
+        .await;
+    let id = conns[0]["id"].as_str().unwrap();
+    let mut options = conns[0]["options"].clone();
+    options["customScripts"]["get_user"] = json!(get_user);
+    options["configuration"] = json!({"BASE": base});
+    let (s, e) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &format!("/connections/{id}"),
+            Some(json!({"options": options})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
     let flood = "203.0.113.9";
     for i in 0..3 {
         let (s, body) = login_as(&h, &c, "legacy", &format!("ghost{i}@x.io"), Some(flood)).await;
@@ -378,11 +397,50 @@ async fn unknown_users_spend_the_address_budget(b: Backend) {
     let (s, _) = login_as(&h, &c, "legacy", "ghost@x.io", Some("198.51.100.7")).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_eq!(seen.lookups.load(Ordering::SeqCst), 4);
+    // A reset request from the spent address does not ask the legacy store
+    // either (and writes nothing); from another address it does.
+    let reset = |ip: &'static str, email: &'static str| {
+        h.http
+            .post(format!("{}/dbconnections/change_password", h.base))
+            .header("x-forwarded-for", ip)
+            .json(&json!({"client_id": c.0, "connection": "legacy", "email": email}))
+            .send()
+    };
+    assert_eq!(
+        reset(flood, "ghost-a@x.io").await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        reset("198.51.100.8", "ghost-b@x.io")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let fcpr = || async {
+        let (_, logs) = h
+            .api(&t, Method::GET, "/logs?q=type:fcpr&per_page=100", None)
+            .await;
+        logs.as_array().unwrap().len()
+    };
+    let mut waited = 0;
+    while seen.lookups.load(Ordering::SeqCst) < 5 || fcpr().await < 1 {
+        assert!(waited < 200, "the second reset request was not handled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    assert_eq!(
+        seen.lookups.load(Ordering::SeqCst),
+        5,
+        "one lookup: the other address's"
+    );
+    assert_eq!(fcpr().await, 1);
+
     // The next minute, the address has its budget again.
     h.state().clock.advance(60);
     let (s, _) = login_as(&h, &c, "legacy", "ghost9@x.io", Some(flood)).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    assert_eq!(seen.lookups.load(Ordering::SeqCst), 5);
+    assert_eq!(seen.lookups.load(Ordering::SeqCst), 6);
     h.stop().await;
 }
 

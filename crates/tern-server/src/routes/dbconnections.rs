@@ -208,6 +208,7 @@ const CHANGE_PASSWORD_FIELDS: &[&str] = &["client_id", "email", "connection"];
 )]
 pub async fn change_password(
     State(s): State<AppState>,
+    crate::client_ip::ClientIp(ip): crate::client_ip::ClientIp,
     req: Request,
 ) -> Result<Response, OAuthError> {
     require_json(&req)?;
@@ -252,7 +253,15 @@ pub async fn change_password(
     }
     let (client, connection) = client_and_connection(&s, &client_id, &name).await?;
 
-    dispatch_reset_request(&s, connection, client, email, crate::reset::RESET_PATH).await;
+    dispatch_reset_request(
+        &s,
+        connection,
+        client,
+        email,
+        ip.to_string(),
+        crate::reset::RESET_PATH,
+    )
+    .await;
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,

@@ -224,7 +224,12 @@ pub async fn reset_request_page(
         (status = 403, description = "The browser does not hold the transaction's cookie (a forged form): nothing is mailed.", content_type = "text/html", body = String),
     ),
 )]
-pub async fn reset_request(State(s): State<AppState>, q: PageQuery, req: Request) -> Response {
+pub async fn reset_request(
+    State(s): State<AppState>,
+    crate::client_ip::ClientIp(ip): crate::client_ip::ClientIp,
+    q: PageQuery,
+    req: Request,
+) -> Response {
     let query_state = q.get("state").map(str::to_string);
     let (headers, form) = match read_form(req).await {
         Ok(v) => v,
@@ -260,6 +265,7 @@ pub async fn reset_request(State(s): State<AppState>, q: PageQuery, req: Request
         sc.connection.clone(),
         sc.client.clone(),
         email.clone(),
+        ip.to_string(),
         crate::reset::HOSTED_RESET_PATH,
     )
     .await;
