@@ -269,7 +269,7 @@ mod tests {
             }));
         }
         // Wait until one runs and one waits.
-        while pool.inner.lock().unwrap().clean.len() < 1 {
+        while pool.inner.lock().unwrap().clean.is_empty() {
             tokio::task::yield_now().await;
         }
         assert_eq!(pool.run(|| ()).await, Err(PoolError::Busy));
