@@ -541,7 +541,7 @@ impl Verifier for Magento {
                     );
                     let mut out = [0u8; 32];
                     let salt = &self.salt.as_bytes()[..16];
-                    if engine.hash_password_into(&data, salt, &mut out).is_err() {
+                    if crate::argon2_memory::hash_into(&engine, &data, salt, &mut out).is_err() {
                         return false;
                     }
                     hex::encode(out).into_bytes()

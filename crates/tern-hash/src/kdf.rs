@@ -130,9 +130,7 @@ impl Verifier for Argon2Hash {
             return false;
         };
         let mut out = vec![0u8; self.hash.len()];
-        engine
-            .hash_password_into(password, &self.salt, &mut out)
-            .is_ok()
+        crate::argon2_memory::hash_into(&engine, password, &self.salt, &mut out).is_ok()
             && ct_eq(&out, &self.hash)
     }
 

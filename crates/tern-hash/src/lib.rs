@@ -27,6 +27,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+mod argon2_memory;
 mod aspnet;
 mod bcrypt;
 mod custom;

@@ -133,9 +133,13 @@ impl HashPolicy {
         match self.algorithm {
             Algorithm::Argon2id { m, t, p } => {
                 let mut out = [0u8; ARGON2_OUT_LEN];
-                Self::argon2(m, t, p)
-                    .hash_password_into(password.as_bytes(), &salt, &mut out)
-                    .expect("validated argon2 parameters; fails only when out of memory");
+                crate::argon2_memory::hash_into(
+                    &Self::argon2(m, t, p),
+                    password.as_bytes(),
+                    &salt,
+                    &mut out,
+                )
+                .expect("validated argon2 parameters; fails only when out of memory");
                 format!(
                     "$argon2id$v=19$m={m},t={t},p={p}${}${}",
                     b64_encode_nopad(&salt),
@@ -179,7 +183,8 @@ impl HashPolicy {
         match self.algorithm {
             Algorithm::Argon2id { m, t, p } => {
                 let mut out = [0u8; ARGON2_OUT_LEN];
-                let r = Self::argon2(m, t, p).hash_password_into(
+                let r = crate::argon2_memory::hash_into(
+                    &Self::argon2(m, t, p),
                     black_box(password.as_bytes()),
                     &salt,
                     &mut out,

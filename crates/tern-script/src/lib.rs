@@ -30,6 +30,8 @@ mod limits;
 mod sandbox;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 pub use callback::{CallbackResult, ErrorKind, ScriptCallbackError};
@@ -163,7 +165,9 @@ pub struct ScriptRun {
 /// with a fresh QuickJS runtime and context, so calls never share state and never block
 /// the async executor; host I/O (HTTP, MySQL, PostgreSQL, bcrypt) runs on the current
 /// tokio runtime, each operation bounded by the remaining time. Returns at the first
-/// callback; timers and connections the script leaves open are dropped. Must be called
+/// callback; timers and connections the script leaves open are dropped, and host
+/// operations still in flight are cancelled — at the callback, at the deadline, or
+/// as soon as the returned future is dropped. Must be called
 /// from within a tokio runtime with timers enabled; that, a wrong number of `args` for
 /// `name` (see [`ScriptName::arity`]) or a sandbox failure gives [`ScriptError::Internal`].
 /// Never panics.
@@ -207,6 +211,12 @@ pub async fn run(
             "the tokio runtime must have timers enabled (enable_time)".into(),
         ));
     }
+    // The call ends for the host too when its caller stops waiting (a client
+    // that hung up, a caller's own timeout): the guard flags the script
+    // thread and wakes it, and the thread cancels everything it started.
+    let (io_tx, io_rx) = std::sync::mpsc::channel();
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let _cancel_on_drop = sandbox::CancelOnDrop::new(cancelled.clone(), io_tx.clone());
     let job = sandbox::Job {
         source: source.to_owned(),
         name,
@@ -214,6 +224,8 @@ pub async fn run(
         env: env.clone(),
         handle,
         started,
+        io: Some((io_tx, io_rx)),
+        cancelled,
     };
     let (tx, rx) = tokio::sync::oneshot::channel();
     let stack = env

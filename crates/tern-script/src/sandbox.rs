@@ -8,6 +8,8 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -68,6 +70,37 @@ pub(crate) struct Job {
     pub env: ScriptEnv,
     pub handle: tokio::runtime::Handle,
     pub started: Instant,
+    /// The completion channel of the call's host operations (taken by `execute`).
+    pub io: Option<(mpsc::Sender<Completion>, mpsc::Receiver<Completion>)>,
+    /// Set when the caller stopped waiting: the call ends at once.
+    pub cancelled: Arc<AtomicBool>,
+}
+
+/// The id of the wake-up sent when the caller stops waiting (operation ids
+/// start at 1).
+const CANCEL_WAKE_ID: u64 = 0;
+
+/// Held by the caller of [`crate::run`]: dropping it cancels the call.
+pub(crate) struct CancelOnDrop {
+    cancelled: Arc<AtomicBool>,
+    wake: mpsc::Sender<Completion>,
+}
+
+impl CancelOnDrop {
+    pub(crate) fn new(cancelled: Arc<AtomicBool>, wake: mpsc::Sender<Completion>) -> Self {
+        Self { cancelled, wake }
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.cancelled.store(true, Ordering::Release);
+        // The thread may have finished already; then nobody listens.
+        let _ = self.wake.send(Completion {
+            id: CANCEL_WAKE_ID,
+            result: Err(String::new()),
+        });
+    }
 }
 
 /// The interrupt handler's view of time.
@@ -77,12 +110,19 @@ struct Interrupt {
     stop_at: Cell<Instant>,
     /// Set once the handler interrupted because the deadline passed.
     deadline_hit: Cell<bool>,
+    /// Set by the caller that stopped waiting.
+    cancelled: Arc<AtomicBool>,
 }
 
 impl Interrupt {
-    /// Whether the deadline has passed (whatever failed after it is a timeout).
+    /// Whether the deadline has passed (whatever failed after it is a timeout),
+    /// or the caller is gone.
     fn expired(&self) -> bool {
-        self.deadline_hit.get() || Instant::now() >= self.deadline
+        self.deadline_hit.get() || Instant::now() >= self.deadline || self.cancelled()
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
     }
 }
 
@@ -238,14 +278,15 @@ impl State {
 }
 
 /// Runs one script call to completion on the current thread.
-pub(crate) fn execute(job: Job) -> ScriptRun {
+pub(crate) fn execute(mut job: Job) -> ScriptRun {
     let limits = job.env.limits.clone();
     let deadline = job.started + limits.timeout;
-    let (tx, rx) = mpsc::channel::<Completion>();
+    let (tx, rx) = job.io.take().unwrap_or_else(mpsc::channel);
     let interrupt = Rc::new(Interrupt {
         deadline,
         stop_at: Cell::new(deadline),
         deadline_hit: Cell::new(false),
+        cancelled: job.cancelled.clone(),
     });
     let state = Rc::new(RefCell::new(State {
         console: ConsoleBuf::new(limits.max_console_bytes),
@@ -332,7 +373,7 @@ fn run_in_runtime(
         let interrupt = interrupt.clone();
         rt.set_interrupt_handler(Some(Box::new(move || {
             let now = Instant::now();
-            if now >= interrupt.deadline {
+            if now >= interrupt.deadline || interrupt.cancelled() {
                 interrupt.deadline_hit.set(true);
                 return true;
             }

@@ -194,12 +194,21 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     if seeds > 0 {
         tracing::info!(users = seeds, "sealed TOTP seeds stored in clear");
     }
+    // One pool for every hash the server computes, legacy ones included.
+    let hash_pool =
+        crate::hash_pool::HashPool::new(config.password_hash.workers, config.password_hash.queue);
     let scripts = Arc::new(
         crate::legacy_script::ScriptLegacySource::from_config(&config.scripts, network.clone())
             .with_tenant_log(store.clone())
-            .with_hash_policy(policy),
+            .with_hash_policy(policy)
+            .with_hash_pool(hash_pool.clone()),
     );
-    let sql = crate::connectors::sql::SqlConnectors::new(policy, network.clone(), sqlite_dirs);
+    let sql = crate::connectors::sql::SqlConnectors::new(
+        policy,
+        hash_pool.clone(),
+        network.clone(),
+        sqlite_dirs,
+    );
     let mailer =
         crate::mail::from_config(&config.smtp, store.clone()).map_err(StartError::Config)?;
     // Cyclic: connectors mint their machine tokens through the state that owns them.
@@ -211,10 +220,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         public_url: public_url.clone(),
         limiter: RateLimiter::new(config.rate_limit),
         trusted_proxies,
-        hash_pool: crate::hash_pool::HashPool::new(
-            config.password_hash.workers,
-            config.password_hash.queue,
-        ),
+        hash_pool,
         config,
         policy,
         // Sources (scripts, connectors) see configuration in clear; only

@@ -154,14 +154,31 @@ pub struct ScriptsConfig {
     /// Script calls running at once (each has its own thread and heap);
     /// further calls wait for a slot within their own time limit.
     pub max_concurrent: usize,
+    /// Bytes one call may receive: HTTP bodies and database rows together.
+    pub max_received_bytes: usize,
+    /// Host requests (HTTP, database commands) one call runs at once, and
+    /// the database connections it may open.
+    pub max_concurrent_requests: usize,
+    /// Rows one query of a script may return.
+    pub max_rows_per_query: usize,
+    /// Legacy calls (script or connector) for identifiers Tern does not know
+    /// that one address may cause per minute; past it, its unknown-user
+    /// logins are refused with `too_many_attempts` without asking the legacy
+    /// store. 0 turns the bound off.
+    pub unknown_user_lookups_per_minute: u32,
 }
 
 impl Default for ScriptsConfig {
     fn default() -> Self {
+        let limits = tern_script::ScriptLimits::default();
         Self {
             timeout_secs: 20,
             allowed_hosts: None,
             max_concurrent: 64,
+            max_received_bytes: limits.max_received_bytes,
+            max_concurrent_requests: limits.max_concurrent_requests,
+            max_rows_per_query: limits.max_rows_per_query,
+            unknown_user_lookups_per_minute: 30,
         }
     }
 }

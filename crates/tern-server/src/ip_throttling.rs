@@ -17,6 +17,7 @@ use tern_core::mail::{MailKind, OutboundMail};
 use tern_core::model::{JsonObject, LogEvent};
 
 use crate::error::OAuthError;
+use crate::hash_pool::Lane;
 use crate::state::AppState;
 
 /// Auth0's answer to an address suspicious-IP throttling refuses.
@@ -71,20 +72,25 @@ fn now_ms(s: &AppState) -> i64 {
 }
 
 /// Before an attempt at `stage`: refused when `ip`'s bucket is empty and
-/// the `block` shield is on (an allowlisted address never is).
+/// the `block` shield is on (an allowlisted address never is). Otherwise
+/// the hashing lane its attempt waits in: `Suspect` while the bucket is
+/// not full (the address failed recently), so a flood from many addresses
+/// waits behind the users logging in as usual.
 pub async fn check(
     s: &AppState,
     settings: &SuspiciousIpThrottling,
     stage: ThrottleStage,
     ip: &str,
-) -> CoreResult<Result<(), Throttled>> {
+) -> CoreResult<Result<Lane, Throttled>> {
     if !settings.blocks() || settings.allows(ip) {
-        return Ok(Ok(()));
+        return Ok(Ok(Lane::Clean));
     }
     let tat = s.store.ip_throttle(s.tid(), stage.as_str(), ip).await?;
+    let now = now_ms(s);
     Ok(match tat {
-        Some(tat) if settings.limit(stage).refuses(tat, now_ms(s)) => Err(Throttled),
-        _ => Ok(()),
+        Some(tat) if settings.limit(stage).refuses(tat, now) => Err(Throttled),
+        Some(tat) if tat > now => Ok(Lane::Suspect),
+        _ => Ok(Lane::Clean),
     })
 }
 

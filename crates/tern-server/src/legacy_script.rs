@@ -22,6 +22,7 @@ use tern_script::{
 use tokio::sync::Semaphore;
 
 use crate::config::ScriptsConfig;
+use crate::hash_pool::HashPool;
 use crate::profile_hash::{self, ProfileHash};
 use crate::secrets::{MIN_MASKED_LEN, mask_in};
 
@@ -67,6 +68,8 @@ pub struct ScriptLegacySource {
     /// Verifies a `tern_password_hash` a login script answers, within the
     /// server's cost limits.
     hash_policy: HashPolicy,
+    /// Where those hashes are verified: the server's bounded pool.
+    hash_pool: HashPool,
 }
 
 impl ScriptLegacySource {
@@ -86,13 +89,23 @@ impl ScriptLegacySource {
         Self {
             limits: ScriptLimits {
                 timeout: Duration::from_secs(config.timeout_secs),
+                max_received_bytes: config.max_received_bytes,
+                max_concurrent_requests: config.max_concurrent_requests.max(1),
+                max_rows_per_query: config.max_rows_per_query,
                 ..ScriptLimits::default()
             },
             network,
             slots: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
             tenant_log: None,
             hash_policy: HashPolicy::default(),
+            hash_pool: HashPool::new(0, 64),
         }
+    }
+
+    /// Verify the hashes login scripts answer on `pool` (the server's).
+    pub fn with_hash_pool(mut self, pool: HashPool) -> Self {
+        self.hash_pool = pool;
+        self
     }
 
     /// Verify the hashes login scripts answer (`tern_password_hash`) within
@@ -349,7 +362,8 @@ impl LegacySource for ScriptLegacySource {
                 let hash = profile_hash::take(&mut profile)?;
                 let user = normalize_profile(&profile)?;
                 if let ProfileHash::Present(hash) = hash
-                    && !profile_hash::verify(self.hash_policy, hash, password).await?
+                    && !profile_hash::verify(&self.hash_pool, self.hash_policy, hash, password)
+                        .await?
                 {
                     return Ok(LegacyLogin::WrongCredentials {
                         user: Some(user.user_id),

@@ -28,6 +28,7 @@ pub mod ip_throttling;
 pub mod jobs;
 pub mod keys;
 pub mod lazy;
+pub mod legacy_budget;
 pub mod legacy_ids;
 pub mod legacy_ops;
 pub mod legacy_script;

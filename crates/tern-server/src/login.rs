@@ -8,15 +8,16 @@
 use axum::http::StatusCode;
 use tern_core::CoreError;
 use tern_core::clock::now_iso;
-use tern_core::ip_throttling::ThrottleStage;
+use tern_core::ip_throttling::{SuspiciousIpThrottling, ThrottleStage};
 use tern_core::login::{Verdict, verify_password};
 use tern_core::model::{Client, Connection, LogEvent, User};
 use tern_hash::StoredHash;
 
 use crate::brute_force;
 use crate::error::OAuthError;
-use crate::hash_pool::PoolError;
+use crate::hash_pool::{Lane, PoolError};
 use crate::ip_throttling;
+use crate::legacy_budget;
 use crate::metrics::{LoginLabels, SchemeLabels};
 use crate::state::AppState;
 
@@ -52,6 +53,9 @@ pub enum LoginFailure {
     /// More than Auth0's 20 attempts a minute for this user from this
     /// address; the password was not looked at.
     TooManyRequests,
+    /// The address spent its budget of failed legacy lookups for unknown
+    /// users this minute (`legacy_budget`); nothing was asked.
+    LegacyBudget,
     /// The hashing pool and its queue are full: nothing was checked.
     Busy,
     /// The legacy store could not answer; nothing was stored.
@@ -70,6 +74,7 @@ impl LoginFailure {
             Self::TooManyAttempts => "too_many_attempts",
             Self::SuspiciousIp => "suspicious_ip",
             Self::TooManyRequests => "too_many_requests",
+            Self::LegacyBudget => "legacy_budget",
             Self::Busy => "busy",
             Self::LegacyUnavailable => "legacy_unavailable",
             Self::Internal => "error",
@@ -126,6 +131,11 @@ impl From<LoginFailure> for OAuthError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_requests",
                 "Too many login attempts for this user from this address; try again in a minute.",
+            ),
+            LoginFailure::LegacyBudget => OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                crate::legacy_budget::MESSAGE,
             ),
             LoginFailure::Busy => OAuthError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -202,18 +212,28 @@ async fn authenticate(s: &AppState, a: PasswordLogin<'_>) -> Result<User, LoginF
     // Suspicious-IP throttling first: an address that failed too many logins
     // across users costs neither a lookup nor a hash.
     let throttling = ip_throttling::settings(s).await?;
-    ip_throttling::check(s, &throttling, ThrottleStage::PreLogin, a.ip)
+    let lane = ip_throttling::check(s, &throttling, ThrottleStage::PreLogin, a.ip)
         .await?
         .map_err(|_| LoginFailure::SuspiciousIp)?;
     let ip = a.ip;
-    let outcome = authenticate_user(s, a).await;
+    let outcome = authenticate_user(s, &throttling, lane, a).await;
     if matches!(outcome, Err(LoginFailure::WrongCredentials)) {
         ip_throttling::count(s, &throttling, ThrottleStage::PreLogin, ip).await?;
     }
     outcome
 }
 
-async fn authenticate_user(s: &AppState, a: PasswordLogin<'_>) -> Result<User, LoginFailure> {
+async fn authenticate_user(
+    s: &AppState,
+    throttling: &SuspiciousIpThrottling,
+    lane: Lane,
+    a: PasswordLogin<'_>,
+) -> Result<User, LoginFailure> {
+    // An address that spent its legacy lookups is refused before the
+    // lookup, whoever it names (see `legacy_budget`).
+    if legacy_budget::exhausted(s, throttling, a.connection, a.ip).await? {
+        return Err(LoginFailure::LegacyBudget);
+    }
     let lookup = a.username.trim().to_lowercase();
     let user = if lookup.contains('@') {
         s.store
@@ -246,7 +266,16 @@ async fn authenticate_user(s: &AppState, a: PasswordLogin<'_>) -> Result<User, L
     let verified = if crate::lazy::consults_legacy(s, a.connection, user.as_ref()) {
         let started = std::time::Instant::now();
         let migrates = !crate::legacy_ops::authoritative(s, a.connection);
+        let unknown = user.is_none();
         let user = crate::lazy::login(s, a.connection, user, a.username, a.password, &mut ev).await;
+        if unknown
+            && matches!(
+                user,
+                Err(LoginFailure::WrongCredentials | LoginFailure::LegacyUnavailable)
+            )
+        {
+            legacy_budget::spend(s, throttling, a.connection, a.ip).await?;
+        }
         if migrates && user.is_ok() {
             s.metrics
                 .first_login_seconds
@@ -254,7 +283,7 @@ async fn authenticate_user(s: &AppState, a: PasswordLogin<'_>) -> Result<User, L
         }
         user.map(|u| (u, None))
     } else {
-        verify_local(s, user, a.password, &mut ev).await
+        verify_local(s, lane, user, a.password, &mut ev).await
     };
     let (user, rehash) = match (verified, &guard, &known) {
         (Ok(v), _, _) => v,
@@ -299,6 +328,7 @@ async fn authenticate_user(s: &AppState, a: PasswordLogin<'_>) -> Result<User, L
 /// under the current policy, its replacement.
 async fn verify_local(
     s: &AppState,
+    lane: Lane,
     user: Option<User>,
     password: &str,
     ev: &mut LogEvent,
@@ -308,7 +338,7 @@ async fn verify_local(
     let password = password.to_string();
     let verdict = s
         .hash_pool
-        .run(move || {
+        .run_in(lane, move || {
             let started = std::time::Instant::now();
             let verdict = verify_password(check.as_ref(), &password, &state.policy);
             let scheme = check

@@ -15,6 +15,8 @@
 
 use serde_json::Value;
 use tern_core::legacy::LegacyError;
+
+use crate::hash_pool::{HashPool, PoolError};
 use tern_hash::{HashPolicy, StoredHash};
 
 /// The profile field that carries the legacy hash.
@@ -52,15 +54,16 @@ pub fn take(profile: &mut Value) -> Result<ProfileHash, LegacyError> {
     Ok(ProfileHash::Present(hash))
 }
 
-/// Verify `password` against `hash` on the blocking pool, within the
-/// policy's cost limits (a hash over them is an error, never computed).
+/// Verify `password` against `hash` on the server's hashing pool, within
+/// the policy's cost limits (a hash over them is an error, never computed).
 pub async fn verify(
+    pool: &HashPool,
     policy: HashPolicy,
     hash: StoredHash,
     password: &str,
 ) -> Result<bool, LegacyError> {
     let pw = password.to_string();
-    tokio::task::spawn_blocking(move || {
+    pool.run(move || {
         hash.verify(&pw, policy.limits()).map_err(|over| {
             LegacyError(format!(
                 "the {FIELD} of the login script's profile was not verified: {over}"
@@ -68,5 +71,14 @@ pub async fn verify(
         })
     })
     .await
-    .map_err(|_| LegacyError("the password check was interrupted".into()))?
+    .map_err(pool_error)?
+}
+
+/// A pool that could not run the check, as a legacy error (the login
+/// answers 503 and nothing is stored).
+pub fn pool_error(e: PoolError) -> LegacyError {
+    LegacyError(match e {
+        PoolError::Busy => "the server is busy hashing passwords; try again in a moment".into(),
+        PoolError::Failed => "the password check was interrupted".into(),
+    })
 }

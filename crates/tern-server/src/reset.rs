@@ -95,6 +95,10 @@ pub enum ResetRequest {
     Refused(String),
     /// The legacy store could not be asked.
     LegacyFailed(String),
+    /// The requesting address has spent its budget of failed legacy
+    /// lookups (`legacy_budget`): the legacy store was not asked, and
+    /// nothing is logged (a flood adds no rows).
+    LookupBudgetSpent,
     /// The user was mailed a link less than a minute ago: no new one (the
     /// answer is the same, so this reveals nothing).
     Throttled(Box<User>),
@@ -114,18 +118,34 @@ pub async fn request_reset(
     s: &AppState,
     connection: &Connection,
     email: &str,
+    ip: &str,
     page: &str,
 ) -> CoreResult<ResetRequest> {
     let local = s
         .store
         .get_user_by_email(s.tid(), &connection.id, email)
         .await?;
+    // Looking up an unknown email in the legacy store spends the address's
+    // budget when nobody is found, as a login does (`legacy_budget`).
+    let throttling = crate::ip_throttling::settings(s).await?;
+    let asks_legacy = local.is_none() && lazy::applies_get_user(s, connection);
+    if asks_legacy && crate::legacy_budget::spent(s, &throttling, ip).await? {
+        return Ok(ResetRequest::LookupBudgetSpent);
+    }
     let (user, pending) = match local {
         Some(u) => (u, None),
         None => match lazy::get_user(s, connection, email).await {
-            Ok(LegacyLookup::NotFound) => return Ok(ResetRequest::UnknownUser),
+            Ok(LegacyLookup::NotFound) => {
+                if asks_legacy {
+                    crate::legacy_budget::spend(s, &throttling, connection, ip).await?;
+                }
+                return Ok(ResetRequest::UnknownUser);
+            }
             Ok(LegacyLookup::Unusable(why)) => return Ok(ResetRequest::Refused(why)),
-            Err(e) => return Ok(ResetRequest::LegacyFailed(e.to_string())),
+            Err(e) => {
+                crate::legacy_budget::spend(s, &throttling, connection, ip).await?;
+                return Ok(ResetRequest::LegacyFailed(e.to_string()));
+            }
             Ok(LegacyLookup::Found(profile)) => {
                 match lazy::prepare_reset(s, connection, email, *profile).await? {
                     ResetMigration::Stored(u) => (*u, None),
@@ -176,17 +196,17 @@ pub async fn dispatch_reset_request(
     connection: Connection,
     client: Client,
     email: String,
+    ip: String,
     page: &'static str,
-    ip: &str,
 ) {
-    match address_over_limit(s, ip).await {
+    match address_over_limit(s, &ip).await {
         Ok(false) => {}
         Ok(true) => {
             // The answer stays the same (it must not tell whether the
             // email has a user); only the work — a legacy lookup, a mail —
             // is not done. One event per address and hour, not one per
             // request of a flood.
-            if address_just_over(s, ip).await {
+            if address_just_over(s, &ip).await {
                 let mut ev = LogEvent::new(
                     "fcpr",
                     format!(
@@ -211,7 +231,7 @@ pub async fn dispatch_reset_request(
     }
     let work = {
         let s = s.clone();
-        async move { handle_reset_request(&s, &connection, &client, &email, page).await }
+        async move { handle_reset_request(&s, &connection, &client, &email, &ip, page).await }
     };
     match s.reset_workers.clone().try_acquire_owned() {
         Ok(permit) => {
@@ -262,9 +282,11 @@ pub async fn handle_reset_request(
     connection: &Connection,
     client: &Client,
     email: &str,
+    ip: &str,
     page: &str,
 ) {
-    let (kind, description, user_id) = match request_reset(s, connection, email, page).await {
+    let (kind, description, user_id) = match request_reset(s, connection, email, ip, page).await {
+        Ok(ResetRequest::LookupBudgetSpent) => return,
         Ok(ResetRequest::Sent { user, migrated }) => (
             "scpr",
             if migrated {

@@ -17,6 +17,15 @@ pub trait RateWindowStore: Send + Sync {
         bucket: &str,
         window_start: i64,
     ) -> CoreResult<u64>;
+    /// The hits of `bucket` (in `scope`) in the window starting at
+    /// `window_start`, without counting one (0 when it has none).
+    async fn rate_window_hits(
+        &self,
+        tenant: &str,
+        scope: &str,
+        bucket: &str,
+        window_start: i64,
+    ) -> CoreResult<u64>;
     /// Drop every window that started before `before` (the background
     /// runner's purge of buckets nobody uses any more); how many.
     async fn purge_rate_windows(&self, tenant: &str, before: i64) -> CoreResult<u64>;

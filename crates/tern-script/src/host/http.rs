@@ -6,6 +6,9 @@ use base64::Engine;
 use serde_json::{Value, json};
 use tern_net::{Network, SendError};
 
+use std::sync::Arc;
+
+use super::budget::Budget;
 use super::io::OpError;
 
 /// Maximum redirects followed.
@@ -76,11 +79,13 @@ impl HttpRequest {
 }
 
 /// Sends the request; the response is `{status, statusText, url, headers, body}` with the
-/// body base64-encoded and at most `limit` bytes.
+/// body base64-encoded and at most `limit` bytes, each chunk counted against the
+/// call's received bytes as it arrives (reading stops at the first one over).
 pub(crate) async fn send(
     network: Network,
     req: HttpRequest,
     limit: usize,
+    budget: Arc<Budget>,
 ) -> Result<Value, OpError> {
     let host = req.url.host_str().unwrap_or("").to_owned();
     let port = req.url.port_or_known_default().unwrap_or(0);
@@ -124,6 +129,7 @@ pub(crate) async fn send(
             ))
             .with("code", "ERESPONSETOOLARGE"));
         }
+        budget.receive(chunk.len())?;
         body.extend_from_slice(&chunk);
     }
     Ok(json!({

@@ -3,18 +3,16 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Instant;
 
 use serde_json::Value;
 use tokio::runtime::Handle;
 use tokio::task::AbortHandle;
 
+use super::budget::Budget;
 use super::{bcrypt, http, sql};
 use crate::{Network, ScriptEnv};
-
-/// Upper bound on buffered HTTP response bodies, whatever the memory limit.
-const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// The result of one asynchronous operation: JSON text of the value or of the error.
 pub(crate) struct Completion {
@@ -92,7 +90,9 @@ pub(crate) struct Io {
     tx: mpsc::Sender<Completion>,
     deadline: Instant,
     network: Network,
+    /// An HTTP body is also buffered whole, so it stays within the heap limit.
     body_limit: usize,
+    budget: Arc<Budget>,
     next_id: u64,
     in_flight: HashSet<u64>,
     tasks: Vec<AbortHandle>,
@@ -112,7 +112,8 @@ impl Io {
             tx,
             deadline,
             network: env.network.clone(),
-            body_limit: env.limits.memory_bytes.min(MAX_BODY_BYTES),
+            body_limit: env.limits.memory_bytes,
+            budget: Budget::new(&env.limits),
             next_id: 0,
             in_flight: HashSet::new(),
             tasks: Vec::new(),
@@ -157,7 +158,8 @@ impl Io {
         self.next_id
     }
 
-    /// Spawns an operation on tokio, bounded by the deadline.
+    /// Spawns an operation on tokio, bounded by the deadline and run in one
+    /// of the call's request slots (refused at once when too many wait).
     fn spawn<F>(&mut self, fut: F) -> u64
     where
         F: Future<Output = Result<Value, OpError>> + Send + 'static,
@@ -165,8 +167,15 @@ impl Io {
         let id = self.next_id();
         let tx = self.tx.clone();
         let deadline = tokio::time::Instant::from_std(self.deadline);
+        let budget = self.budget.clone();
+        let admitted = budget.admit();
         let task = self.handle.spawn(async move {
-            let result = match tokio::time::timeout_at(deadline, fut).await {
+            let run = async {
+                let _admitted = admitted?;
+                let _slot = budget.slot().await?;
+                fut.await
+            };
+            let result = match tokio::time::timeout_at(deadline, run).await {
                 Ok(r) => r,
                 Err(_) => Err(OpError::new("operation timed out (script time limit)")
                     .with("code", "ETIMEDOUT")),
@@ -193,7 +202,8 @@ impl Io {
                 let request = http::HttpRequest::from_json(&payload)?;
                 let network = self.network.clone();
                 let limit = self.body_limit;
-                Ok(self.spawn(http::send(network, request, limit)))
+                let budget = self.budget.clone();
+                Ok(self.spawn(http::send(network, request, limit, budget)))
             }
             "bcrypt.hash" | "bcrypt.compare" => {
                 let a = str_field(&payload, "a")?;
@@ -257,6 +267,12 @@ impl Io {
         };
         let config: Value = serde_json::from_str(config)
             .map_err(|e| format!("invalid connection settings: {e}"))?;
+        if !self.budget.connection_allowed(self.dbs.len()) {
+            return Err(format!(
+                "too many database connections in this script call (at most {})",
+                self.budget.max_connections()
+            ));
+        }
         let id = self.next_id();
         let (handle, worker) = sql::DbHandle::new(
             driver,
@@ -264,6 +280,7 @@ impl Io {
             self.network.clone(),
             self.tx.clone(),
             tokio::time::Instant::from_std(self.deadline),
+            self.budget.clone(),
         );
         let task = self.handle.spawn(worker);
         self.tasks.push(task.abort_handle());

@@ -5,6 +5,7 @@
 //! URL parsing) run on the script thread; I/O runs on the tokio runtime through [`Io`].
 
 mod bcrypt;
+mod budget;
 mod bytes;
 mod crypto;
 mod http;

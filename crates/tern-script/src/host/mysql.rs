@@ -7,6 +7,7 @@
 //! decimal columns, `Date`s for date/time columns, `Buffer`s for binary ones.
 
 use base64::Engine;
+use futures_util::TryStreamExt;
 use serde_json::{Value, json};
 use sqlx::mysql::{
     MySqlArguments, MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlSslMode,
@@ -16,8 +17,9 @@ use sqlx::{
     Statement, TypeInfo,
 };
 
+use super::budget::Budget;
 use super::io::OpError;
-use super::sql::{DbConfig, Driver, Param, date_from_ms, sqlx_error};
+use super::sql::{DbConfig, Driver, Param, date_from_ms, sqlx_error, too_many_rows};
 
 /// Opens a connection (TLS only when the settings ask for it).
 pub(crate) async fn connect(cfg: &DbConfig) -> Result<MySqlConnection, OpError> {
@@ -247,6 +249,7 @@ pub(crate) async fn query(
     conn: &mut MySqlConnection,
     sql: &str,
     params: Vec<Param>,
+    budget: &Budget,
 ) -> Result<Value, OpError> {
     let (expanded, binds) = expand(sql, params)?;
     let args = arguments(binds)?;
@@ -285,25 +288,36 @@ pub(crate) async fn query(
             (c.name().to_owned(), name.to_owned())
         })
         .collect();
-    let rows = stmt
-        .query_with(args)
-        .fetch_all(&mut *conn)
+    // Rows are read one at a time, each counted against the call's limits,
+    // so a query returning too much stops there instead of being buffered.
+    let mut rows = stmt.query_with(args).fetch(&mut *conn);
+    let mut out_rows = Vec::new();
+    while let Some(row) = rows
+        .try_next()
         .await
-        .map_err(|e| sqlx_error(e, Driver::MySql))?;
-    let mut out_rows = Vec::with_capacity(rows.len());
-    for row in &rows {
+        .map_err(|e| sqlx_error(e, Driver::MySql))?
+    {
+        if out_rows.len() >= budget.max_rows {
+            return Err(too_many_rows(budget.max_rows));
+        }
         let mut values = Vec::with_capacity(fields.len());
+        let mut received = 0;
         for (i, (_, ty)) in fields.iter().enumerate() {
             let raw: Option<Vec<u8>> = row
                 .try_get_unchecked(i)
                 .map_err(|e| sqlx_error(e, Driver::MySql))?;
             values.push(match raw {
                 None => Value::Null,
-                Some(bytes) => decode(ty, &bytes),
+                Some(bytes) => {
+                    received += bytes.len();
+                    decode(ty, &bytes)
+                }
             });
         }
+        budget.receive(received)?;
         out_rows.push(Value::Array(values));
     }
+    drop(rows);
     let field_json: Vec<Value> = fields
         .iter()
         .map(|(name, ty)| json!({"name": name, "type": ty, "conv": conversion(ty)}))

@@ -7,6 +7,7 @@
 //! int2/int4/float, strings for int8/numeric, parsed JSON, `Date`s, `Buffer`s for bytea.
 
 use base64::Engine;
+use futures_util::TryStreamExt;
 use serde_json::{Value, json};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -19,8 +20,9 @@ use sqlx::{
     SqlSafeStr, Statement, TypeInfo, ValueRef,
 };
 
+use super::budget::Budget;
 use super::io::OpError;
-use super::sql::{DbConfig, Driver, Param, js_number, sqlx_error};
+use super::sql::{DbConfig, Driver, Param, js_number, sqlx_error, too_many_rows};
 
 /// Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01).
 const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
@@ -84,6 +86,7 @@ pub(crate) async fn query(
     conn: &mut PgConnection,
     sql: &str,
     params: Vec<Param>,
+    budget: &Budget,
 ) -> Result<Value, OpError> {
     // The SQL text is the script author's own; every value is bound, never spliced in.
     let stmt = (&mut *conn)
@@ -137,14 +140,20 @@ pub(crate) async fn query(
         .iter()
         .map(|c| (c.name().to_owned(), c.type_info().clone()))
         .collect();
-    let rows = stmt
-        .query_with(args)
-        .fetch_all(&mut *conn)
+    // Rows are read one at a time, each counted against the call's limits,
+    // so a query returning too much stops there instead of being buffered.
+    let mut rows = stmt.query_with(args).fetch(&mut *conn);
+    let mut out = Vec::new();
+    while let Some(row) = rows
+        .try_next()
         .await
-        .map_err(|e| sqlx_error(e, Driver::Pg))?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
+        .map_err(|e| sqlx_error(e, Driver::Pg))?
+    {
+        if out.len() >= budget.max_rows {
+            return Err(too_many_rows(budget.max_rows));
+        }
         let mut values = Vec::with_capacity(columns.len());
+        let mut received = 0;
         for (i, (_, ty)) in columns.iter().enumerate() {
             let raw = row.try_get_raw(i).map_err(|e| sqlx_error(e, Driver::Pg))?;
             if raw.is_null() {
@@ -152,10 +161,13 @@ pub(crate) async fn query(
                 continue;
             }
             let bytes = raw.as_bytes().map_err(|e| OpError::new(e.to_string()))?;
+            received += bytes.len();
             values.push(decode(ty, bytes, false));
         }
+        budget.receive(received)?;
         out.push(Value::Array(values));
     }
+    drop(rows);
     let fields: Vec<Value> = columns
         .iter()
         .map(|(name, ty)| {
@@ -167,7 +179,7 @@ pub(crate) async fn query(
             })
         })
         .collect();
-    Ok(json!({"command": command, "rowCount": rows.len(), "fields": fields, "rows": out}))
+    Ok(json!({"command": command, "rowCount": out.len(), "fields": fields, "rows": out}))
 }
 
 /// The type a domain stands for, else the type itself.

@@ -1,12 +1,13 @@
 //! Database connections shared by `mysql` and `pg`: parameter values, connection
 //! settings, and the per-connection worker task that runs commands in order.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use base64::Engine;
 use serde_json::Value;
 use tokio::sync::mpsc as tmpsc;
 
+use super::budget::Budget;
 use super::io::{Completion, OpError};
 use super::{mysql, pg};
 use crate::Network;
@@ -267,12 +268,13 @@ impl DbHandle {
         network: Network,
         done: mpsc::Sender<Completion>,
         deadline: tokio::time::Instant,
+        budget: Arc<Budget>,
     ) -> (
         DbHandle,
         impl std::future::Future<Output = ()> + Send + 'static,
     ) {
         let (tx, rx) = tmpsc::unbounded_channel();
-        let worker = run_worker(driver, config, network, rx, done, deadline);
+        let worker = run_worker(driver, config, network, rx, done, deadline, budget);
         (DbHandle { tx }, worker)
     }
 
@@ -289,59 +291,71 @@ async fn run_worker(
     mut rx: tmpsc::UnboundedReceiver<DbCmd>,
     done: mpsc::Sender<Completion>,
     deadline: tokio::time::Instant,
+    budget: Arc<Budget>,
 ) {
     let mut conn: Option<Conn> = None;
     let mut failed: Option<OpError> = None;
     let mut ended = false;
     while let Some(cmd) = rx.recv().await {
-        let (id, result) = match cmd {
-            DbCmd::Connect(id) => {
-                let r = ensure(
-                    &mut conn,
-                    &mut failed,
-                    ended,
-                    driver,
-                    &config,
-                    &network,
-                    deadline,
-                )
-                .await
-                .map(|_| Value::Null);
-                (id, r)
+        // A command runs in one of the call's request slots, like an HTTP
+        // request; waiting for it counts against the deadline.
+        let slot = match tokio::time::timeout_at(deadline, budget.slot()).await {
+            Ok(Ok(slot)) => Some(slot),
+            Ok(Err(_)) | Err(_) => None,
+        };
+        let (id, result) = match (cmd, slot) {
+            (DbCmd::Connect(id) | DbCmd::End(id) | DbCmd::Query { id, .. }, None) => {
+                (id, Err(timeout_error()))
             }
-            DbCmd::Query { id, sql, params } => {
-                let r = match ensure(
-                    &mut conn,
-                    &mut failed,
-                    ended,
-                    driver,
-                    &config,
-                    &network,
-                    deadline,
-                )
-                .await
-                {
-                    Ok(c) => {
-                        let fut = async {
-                            match c {
-                                Conn::My(c) => mysql::query(c, &sql, params).await,
-                                Conn::Pg(c) => pg::query(c, &sql, params).await,
+            (cmd, Some(_slot)) => match cmd {
+                DbCmd::Connect(id) => {
+                    let r = ensure(
+                        &mut conn,
+                        &mut failed,
+                        ended,
+                        driver,
+                        &config,
+                        &network,
+                        deadline,
+                    )
+                    .await
+                    .map(|_| Value::Null);
+                    (id, r)
+                }
+                DbCmd::Query { id, sql, params } => {
+                    let r = match ensure(
+                        &mut conn,
+                        &mut failed,
+                        ended,
+                        driver,
+                        &config,
+                        &network,
+                        deadline,
+                    )
+                    .await
+                    {
+                        Ok(c) => {
+                            let fut = async {
+                                match c {
+                                    Conn::My(c) => mysql::query(c, &sql, params, &budget).await,
+                                    Conn::Pg(c) => pg::query(c, &sql, params, &budget).await,
+                                }
+                            };
+                            match tokio::time::timeout_at(deadline, fut).await {
+                                Ok(r) => r,
+                                Err(_) => Err(timeout_error()),
                             }
-                        };
-                        match tokio::time::timeout_at(deadline, fut).await {
-                            Ok(r) => r,
-                            Err(_) => Err(timeout_error()),
                         }
-                    }
-                    Err(e) => Err(e),
-                };
-                (id, r)
-            }
-            DbCmd::End(id) => {
-                ended = true;
-                conn = None;
-                (id, Ok(Value::Null))
-            }
+                        Err(e) => Err(e),
+                    };
+                    (id, r)
+                }
+                DbCmd::End(id) => {
+                    ended = true;
+                    conn = None;
+                    (id, Ok(Value::Null))
+                }
+            },
         };
         let sent = done.send(Completion {
             id,
@@ -426,6 +440,14 @@ async fn ensure<'c>(
     }
     conn.as_mut()
         .ok_or_else(|| OpError::new("connection unavailable"))
+}
+
+/// The error of a query that returned more rows than the call allows.
+pub(crate) fn too_many_rows(max: usize) -> OpError {
+    OpError::new(format!(
+        "the query returned more than {max} rows, the script's limit per query"
+    ))
+    .with("code", "ETOOMANYROWS")
 }
 
 /// Describes a sqlx error as a driver-style error (message, code, …).

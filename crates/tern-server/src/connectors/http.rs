@@ -40,6 +40,33 @@ use super::TokenSource;
 
 /// Redirects followed per call (each hop checked by the network policy).
 const MAX_REDIRECTS: usize = 5;
+/// Most bytes of an answer the connector reads (a user profile is a few
+/// kilobytes): a legacy API that answers more is cut off there, not buffered.
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// The answer's body, up to [`MAX_ANSWER_BYTES`].
+async fn read_capped(mut resp: reqwest::Response) -> Result<String, String> {
+    let too_large =
+        || format!("the answer is larger than {MAX_ANSWER_BYTES} bytes, all the connector reads");
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| format!("reading the answer failed: {e}"))?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
 
 /// Profile fields a `profile_map` may fill (plus `app_metadata.*`, `user_metadata.*`).
 const TARGETS: &[&str] = &[
@@ -416,13 +443,13 @@ impl HttpConnector {
                         .any(|v| v.to_str().is_ok_and(|v| v.contains("invalid_token")));
                     let body = match tokio::time::timeout(
                         deadline.saturating_duration_since(Instant::now()),
-                        resp.text(),
+                        read_capped(resp),
                     )
                     .await
                     {
                         Ok(Ok(b)) => b,
                         Ok(Err(e)) => {
-                            last_error = format!("reading the answer failed: {e}");
+                            last_error = e;
                             self.breaker_record(false);
                             break;
                         }

@@ -86,6 +86,8 @@ use tern_core::legacy::{LegacyError, LegacyLogin, LegacyProfile, LegacySource, n
 use tern_core::model::Connection;
 use tern_hash::{HashPolicy, StoredHash};
 
+use crate::hash_pool::HashPool;
+
 use self::config::{Backend, FIELD, SqlConfig};
 use self::db::{Cell, Db, Row};
 use self::hash_format::Problem;
@@ -148,6 +150,8 @@ pub struct SqlConnector {
     /// Times logins of unknown users like a real verification, and holds
     /// the cost limits legacy hashes are verified within.
     dummy: HashPolicy,
+    /// Where hashes are verified: the server's bounded pool.
+    pool: HashPool,
 }
 
 impl SqlConnector {
@@ -182,6 +186,7 @@ impl SqlConnector {
             shown,
             hidden,
             dummy: HashPolicy::default(),
+            pool: HashPool::new(0, 64),
         })
     }
 
@@ -189,6 +194,12 @@ impl SqlConnector {
     /// (the server's), as local logins do.
     pub fn with_dummy_policy(mut self, policy: HashPolicy) -> Self {
         self.dummy = policy;
+        self
+    }
+
+    /// Verify on `pool` (the server's), as local logins do.
+    pub fn with_hash_pool(mut self, pool: HashPool) -> Self {
+        self.pool = pool;
         self
     }
 
@@ -318,23 +329,28 @@ impl SqlConnector {
         })
     }
 
-    /// Verify on the blocking pool; without a hash, spend the same time and
-    /// fail. A hash over the server's cost limits is an error naming the
-    /// setting, never computed.
+    /// Verify on the server's hashing pool (bounded: a flood of logins
+    /// waits there or is answered 503, as local logins are); without a
+    /// hash, spend the same time and fail. A hash over the server's cost
+    /// limits is an error naming the setting, never computed.
     async fn verify(&self, password: &str, hash: Option<StoredHash>) -> Result<bool, LegacyError> {
         let pw = password.to_string();
         let dummy = self.dummy;
-        tokio::task::spawn_blocking(move || match hash {
-            Some(h) => h.verify(&pw, dummy.limits()).map_err(|over| {
-                dummy.dummy_verify(&pw);
-                LegacyError(format!(
-                    "SQL connector: the legacy password hash was not verified: {over}"
-                ))
-            }),
-            None => Ok(dummy.dummy_verify(&pw)),
-        })
-        .await
-        .map_err(|_| LegacyError("SQL connector: the password check was interrupted".into()))?
+        self.pool
+            .run(move || match hash {
+                Some(h) => h.verify(&pw, dummy.limits()).map_err(|over| {
+                    dummy.dummy_verify(&pw);
+                    LegacyError(format!(
+                        "SQL connector: the legacy password hash was not verified: {over}"
+                    ))
+                }),
+                None => Ok(dummy.dummy_verify(&pw)),
+            })
+            .await
+            .map_err(|e| {
+                let LegacyError(why) = crate::profile_hash::pool_error(e);
+                LegacyError(format!("SQL connector: {why}"))
+            })?
     }
 }
 
@@ -459,6 +475,7 @@ type ConnectionKey = (String, String);
 /// its settings stay the same and rebuilt (new pool) when they change.
 pub struct SqlConnectors {
     policy: HashPolicy,
+    pool: HashPool,
     network: tern_net::Network,
     sqlite_dirs: tern_net::SqliteDirs,
     /// Connection → (settings it was built from, connector).
@@ -470,11 +487,13 @@ impl SqlConnectors {
     /// `network` and `sqlite_dirs` bound what a DSN may reach.
     pub fn new(
         policy: HashPolicy,
+        pool: HashPool,
         network: tern_net::Network,
         sqlite_dirs: tern_net::SqliteDirs,
     ) -> Self {
         Self {
             policy,
+            pool,
             network,
             sqlite_dirs,
             cache: Mutex::new(HashMap::new()),
@@ -502,7 +521,8 @@ impl SqlConnectors {
         }
         let connector = SqlConnector::new(settings, &values, &self.network, &self.sqlite_dirs)
             .map_err(|e| LegacyError(format!("SQL connector: {e}")))?
-            .with_dummy_policy(self.policy);
+            .with_dummy_policy(self.policy)
+            .with_hash_pool(self.pool.clone());
         let connector = Arc::new(connector);
         if let Ok(mut cache) = self.cache.lock() {
             // The replaced connector's pool closes when its last call ends.

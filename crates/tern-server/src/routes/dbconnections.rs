@@ -258,8 +258,8 @@ pub async fn change_password(
         connection,
         client,
         email,
+        ip.to_string(),
         crate::reset::RESET_PATH,
-        &ip.to_string(),
     )
     .await;
     Ok((

@@ -256,7 +256,8 @@ pub async fn login(
         Err(
             LoginFailure::TooManyAttempts
             | LoginFailure::TooManyRequests
-            | LoginFailure::SuspiciousIp,
+            | LoginFailure::SuspiciousIp
+            | LoginFailure::LegacyBudget,
         ) => again(&sc, StatusCode::TOO_MANY_REQUESTS, Msg::TooManyAttempts),
         Err(LoginFailure::LegacyUnavailable | LoginFailure::Busy) => {
             again(&sc, StatusCode::SERVICE_UNAVAILABLE, Msg::TryLater)

@@ -277,8 +277,8 @@ pub async fn reset_request(
         sc.connection.clone(),
         sc.client.clone(),
         email.clone(),
+        ip.to_string(),
         crate::reset::HOSTED_RESET_PATH,
-        &ip.to_string(),
     )
     .await;
     render(

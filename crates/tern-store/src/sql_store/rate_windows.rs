@@ -47,6 +47,31 @@ impl RateWindowStore for SqlStore {
         Ok(u64::try_from(hits).unwrap_or(0))
     }
 
+    async fn rate_window_hits(
+        &self,
+        tenant: &str,
+        scope: &str,
+        bucket: &str,
+        window_start: i64,
+    ) -> CoreResult<u64> {
+        let row = sqlx::query(
+            "SELECT hits FROM rate_windows \
+             WHERE tenant_id = $1 AND scope = $2 AND bucket = $3 AND window_start = $4",
+        )
+        .bind(tenant)
+        .bind(scope)
+        .bind(bucket)
+        .bind(window_start)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(storage)?;
+        let hits: i64 = match row {
+            Some(r) => r.try_get("hits").map_err(storage)?,
+            None => 0,
+        };
+        Ok(u64::try_from(hits).unwrap_or(0))
+    }
+
     async fn purge_rate_windows(&self, tenant: &str, before: i64) -> CoreResult<u64> {
         let done =
             sqlx::query("DELETE FROM rate_windows WHERE tenant_id = $1 AND window_start < $2")
