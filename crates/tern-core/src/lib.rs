@@ -8,11 +8,13 @@
 
 pub mod attack_protection;
 pub mod clock;
+pub mod console_import;
 pub mod error;
 pub mod export;
 pub mod grants;
 pub mod ids;
 pub mod import;
+pub mod import_file;
 pub mod import_job;
 pub mod ip_throttling;
 pub mod legacy;

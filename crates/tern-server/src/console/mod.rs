@@ -51,6 +51,24 @@ pub fn router() -> Router<AppState> {
             "/console/users/{id}/unblock-logins",
             post(pages::users::unblock_logins),
         )
+        .route("/console/users/{id}/block", post(pages::users::block))
+        .route("/console/users/{id}/unblock", post(pages::users::unblock))
+        .route("/console/users/{id}/reset", post(pages::users::reset))
+        .route(
+            "/console/users/{id}/delete",
+            get(pages::users::confirm_delete).post(pages::users::delete),
+        )
+        .route(
+            "/console/imports",
+            get(pages::imports::list)
+                .post(pages::imports::upload)
+                .layer(
+                    // A users file of any size: read as a stream, never whole.
+                    axum::extract::DefaultBodyLimit::disable(),
+                ),
+        )
+        .route("/console/imports/{id}", get(pages::imports::show))
+        .route("/console/imports/{id}/{file}", get(pages::imports::errors))
 }
 
 /// The operators' connection of this tenant.

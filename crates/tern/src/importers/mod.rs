@@ -13,7 +13,6 @@
 //! | `supabase` | `auth.users` as CSV, a JSON array or NDJSON | `password_hash` (bcrypt) |
 
 mod auth0;
-mod csv;
 mod firebase;
 mod keycloak;
 mod kratos;
@@ -23,7 +22,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
-pub use csv::{CsvError, CsvRows};
+pub use tern_core::import_file::{Convert, Reading};
 
 /// The platforms `--from` reads.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,30 +65,6 @@ pub struct PlatformArgs {
     /// (then by email).
     #[arg(long, value_name = "FILE")]
     pub password_hashes: Option<PathBuf>,
-}
-
-/// Turns one platform row into one import row; the error names what is
-/// wrong with the row (it becomes that row's error).
-pub type Convert = Box<dyn Fn(Value) -> Result<Value, String> + Send>;
-
-/// How a platform's file is read and converted.
-pub struct Reading {
-    pub convert: Convert,
-    /// The rows sit in an array under this key of a top-level object.
-    pub rows_key: Option<&'static str>,
-    /// Input that is neither JSON array nor object is CSV with a header row.
-    pub csv: bool,
-}
-
-impl Reading {
-    /// Rows as they are (Auth0's import schema).
-    pub fn plain() -> Self {
-        Self {
-            convert: Box::new(Ok),
-            rows_key: None,
-            csv: false,
-        }
-    }
 }
 
 impl PlatformArgs {
@@ -137,28 +112,6 @@ pub fn reading(platform: Platform, args: &PlatformArgs) -> Result<Reading, Strin
         rows_key,
         csv,
     })
-}
-
-/// The hash format of an import row, for the dry-run summary: the scheme
-/// `tern-hash` names for `password_hash`, the `algorithm` of an explicit
-/// object, or "no password".
-pub fn hash_format(row: &Value) -> String {
-    if let Some(h) = row.get("password_hash").and_then(Value::as_str) {
-        return match tern_hash::StoredHash::from_import_password_hash(h) {
-            Ok(h) => h.scheme().name().to_string(),
-            Err(_) => "unrecognised".into(),
-        };
-    }
-    for key in ["tern_password_hash", "custom_password_hash"] {
-        if let Some(obj) = row.get(key) {
-            let alg = obj.get("algorithm").and_then(Value::as_str).unwrap_or("?");
-            return match key {
-                "tern_password_hash" => alg.to_string(),
-                _ => format!("custom {alg}"),
-            };
-        }
-    }
-    "no password".into()
 }
 
 /// An import row under construction: absent, null and empty values are
@@ -242,17 +195,5 @@ mod tests {
             .set("d", false);
         r.set_opt("e", Some("x")).set_opt("f", None::<&str>);
         assert_eq!(r.done(), json!({"d": false, "e": "x"}));
-    }
-
-    #[test]
-    fn hash_formats_are_named() {
-        let bcrypt = "$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K";
-        assert_eq!(hash_format(&json!({"password_hash": bcrypt})), "bcrypt");
-        assert_eq!(hash_format(&json!({"password_hash": "zz"})), "unrecognised");
-        assert_eq!(
-            hash_format(&json!({"tern_password_hash": {"algorithm": "keycloak"}})),
-            "keycloak"
-        );
-        assert_eq!(hash_format(&json!({"email": "a@b.c"})), "no password");
     }
 }
