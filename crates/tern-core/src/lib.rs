@@ -18,6 +18,7 @@ pub mod import_file;
 pub mod import_job;
 pub mod ip_throttling;
 pub mod legacy;
+pub mod log_filter;
 pub mod login;
 pub mod login_transaction;
 pub mod mail;

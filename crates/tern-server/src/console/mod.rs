@@ -69,6 +69,32 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/imports/{id}", get(pages::imports::show))
         .route("/console/imports/{id}/{file}", get(pages::imports::errors))
+        .route(
+            "/console/exports",
+            get(pages::exports::list).post(pages::exports::start),
+        )
+        .route(
+            "/console/exports/{id}/download",
+            get(pages::exports::download),
+        )
+        .route("/console/logs", get(pages::logs::list))
+        .route("/console/settings", get(pages::settings::show))
+        .route(
+            "/console/settings/brute-force",
+            post(pages::settings::brute_force_submit),
+        )
+        .route(
+            "/console/settings/suspicious-ip",
+            post(pages::settings::suspicious_ip_submit),
+        )
+        .route(
+            "/console/settings/keys/rotate",
+            post(pages::settings::rotate),
+        )
+        .route(
+            "/console/settings/keys/{kid}/revoke",
+            post(pages::settings::revoke),
+        )
 }
 
 /// The operators' connection of this tenant.
