@@ -45,6 +45,10 @@ const CONSOLE_CSS: &str = "body.console{display:block;padding:0;align-items:stre
 .console button.secondary{background:#fff;color:var(--primary);border:1px solid var(--primary)}\
 .console button.danger{background:#b3261e;border-color:#b3261e}\
 .console .notice{background:#e8f3ea;border:1px solid #9cc9a6;border-radius:8px;padding:.6rem .8rem}\
+.console input[type=number],.console input[type=date],.console input[type=file],.console select,.console textarea{display:block;width:100%;padding:.6rem .75rem;font:inherit;color:var(--text);background:#fff;border:1px solid var(--border);border-radius:8px}\
+.console main:not(.narrow) button{width:auto;padding:.65rem 1.2rem;margin-top:1rem}\
+.console legend{font-weight:700;padding:0 .3rem}\
+.console details{margin:.4rem 0}.console summary{cursor:pointer;color:var(--link)}\
 .console .bar{display:block;width:100%;min-width:6rem;height:.8rem;background:#dde1e8;border-radius:6px;overflow:hidden}\
 .console .bar i{display:block;height:100%;background:var(--primary)}\
 .console .badge{display:inline-block;font-size:.8rem;padding:.05rem .45rem;border-radius:999px;background:#e4e8f1;color:#1b1f29}\
