@@ -40,7 +40,10 @@ impl LogFilter {
         if let Some(u) = &self.user {
             let u = u.to_lowercase();
             let id = ev.user_id.as_deref() == Some(u.as_str())
-                || ev.user_id.as_deref().is_some_and(|id| id.to_lowercase() == u);
+                || ev
+                    .user_id
+                    .as_deref()
+                    .is_some_and(|id| id.to_lowercase() == u);
             let name = ev
                 .user_name
                 .as_deref()
@@ -85,14 +88,27 @@ mod tests {
     fn every_given_filter_must_match() {
         let e = ev("f", "ada", "legacy", "2026-03-04T10:00:00.000Z");
         assert!(LogFilter::default().matches(&e));
-        let f = |k: Option<&str>, u: Option<&str>, c: Option<&str>, from: Option<&str>, to: Option<&str>| LogFilter {
+        let f = |k: Option<&str>,
+                 u: Option<&str>,
+                 c: Option<&str>,
+                 from: Option<&str>,
+                 to: Option<&str>| LogFilter {
             kind: k.map(Into::into),
             user: u.map(Into::into),
             connection: c.map(Into::into),
             from: from.map(Into::into),
             to: to.map(Into::into),
         };
-        assert!(f(Some("f"), Some("ADA@"), Some("legacy"), Some("2026-03-04"), Some("2026-03-04")).matches(&e));
+        assert!(
+            f(
+                Some("f"),
+                Some("ADA@"),
+                Some("legacy"),
+                Some("2026-03-04"),
+                Some("2026-03-04")
+            )
+            .matches(&e)
+        );
         assert!(f(None, Some("auth0|ada"), Some("con_legacy"), None, None).matches(&e));
         assert!(!f(Some("s"), None, None, None, None).matches(&e));
         assert!(!f(None, Some("bob"), None, None, None).matches(&e));

@@ -371,7 +371,332 @@ async fn user_actions_go_through_the_api_rules(backend: Backend) {
     h.stop().await;
 }
 
+async fn settings_logs_and_exports(backend: Backend) {
+    let h = Harness::start_with(backend, |c| {
+        c.smtp.url = Some("smtp://mailer:Sup3r-Secret-Pw@127.0.0.1:1".into());
+    })
+    .await;
+    let t = h.admin_token().await;
+    h.create_user(&t, "ada@example.com", "Correct-Horse-7-Battery")
+        .await;
+    // Without a session: no page, no action.
+    let mut anon = Browser::new(&h.base);
+    for page in [
+        "/console/logs",
+        "/console/exports",
+        "/console/settings",
+        "/console/imports",
+    ] {
+        to_login(&anon.get(page).await);
+    }
+    for action in [
+        "/console/settings/brute-force",
+        "/console/settings/suspicious-ip",
+        "/console/settings/keys/rotate",
+        "/console/exports",
+    ] {
+        to_login(&anon.post_form(action, &[("csrf", "x")]).await);
+    }
+    let mut b = operator(&h).await;
+
+    // Settings: nothing secret on the page.
+    let page = b.get("/console/settings").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        !page.body.contains("Sup3r-Secret-Pw"),
+        "the SMTP password is masked"
+    );
+    assert!(page.body.contains("smtp://mailer:"), "{}", page.body);
+    assert!(!page.body.contains("PRIVATE KEY"));
+    let keys = h.state().store.signing_keys(h.state().tid()).await.unwrap();
+    for k in &keys {
+        if let tern_core::model::StoredPrivateKey::Sealed(sealed) = &k.private_key {
+            assert!(
+                !page.body.contains(&sealed[..40]),
+                "no private key on the page"
+            );
+        }
+    }
+    let token = csrf(&page.body);
+    // CSRF refused on every settings form.
+    for action in [
+        "/console/settings/brute-force",
+        "/console/settings/suspicious-ip",
+        "/console/settings/keys/rotate",
+    ] {
+        assert_eq!(
+            b.post_form(action, &[]).await.status,
+            StatusCode::FORBIDDEN,
+            "{action}"
+        );
+    }
+    let saved = b
+        .post_form(
+            "/console/settings/brute-force",
+            &[
+                ("csrf", &token),
+                ("enabled", "true"),
+                ("max_attempts", "7"),
+                ("mode", "count_per_identifier_and_ip"),
+                ("shield_block", "true"),
+                ("allowlist", "10.0.0.0/8\n"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let now = tern_server::brute_force::settings(h.state()).await.unwrap();
+    assert_eq!(now.max_attempts, 7);
+    assert_eq!(now.allowlist, vec!["10.0.0.0/8".to_string()]);
+    // The API's validation: a bad allowlist is refused and nothing changes.
+    let bad = b
+        .post_form(
+            "/console/settings/brute-force",
+            &[
+                ("csrf", &token),
+                ("enabled", "true"),
+                ("max_attempts", "5"),
+                ("mode", "count_per_identifier_and_ip"),
+                ("allowlist", "not-an-ip"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("not-an-ip"), "{}", bad.body);
+    assert_eq!(
+        tern_server::brute_force::settings(h.state())
+            .await
+            .unwrap()
+            .max_attempts,
+        7
+    );
+    let ip = b
+        .post_form(
+            "/console/settings/suspicious-ip",
+            &[
+                ("csrf", &token),
+                ("enabled", "true"),
+                ("pre_login_max_attempts", "250"),
+                ("pre_login_rate", "345600"),
+                ("pre_user_registration_max_attempts", "50"),
+                ("pre_user_registration_rate", "1728000"),
+                ("shield_block", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(ip.status, StatusCode::SEE_OTHER, "{}", ip.body);
+    assert_eq!(
+        tern_server::ip_throttling::settings(h.state())
+            .await
+            .unwrap()
+            .stage
+            .pre_login
+            .max_attempts,
+        250
+    );
+    // Rotation: the next key becomes current.
+    let next = keys
+        .iter()
+        .find(|k| k.state == tern_core::model::SigningKeyState::Next)
+        .unwrap()
+        .kid
+        .clone();
+    let rotated = b
+        .post_form("/console/settings/keys/rotate", &[("csrf", &token)])
+        .await;
+    assert_eq!(rotated.status, StatusCode::SEE_OTHER, "{}", rotated.body);
+    let after = b.get("/console/settings").await;
+    assert!(
+        after
+            .body
+            .contains(&format!("data-kid=\"{next}\" data-state=\"current\"")),
+        "{}",
+        after.body
+    );
+
+    // Logs: the changes above, filtered by type and by user.
+    let logs = b.get("/console/logs?type=sapi").await;
+    assert!(
+        logs.body
+            .contains("Console: brute-force protection updated"),
+        "{}",
+        logs.body
+    );
+    assert!(logs.body.contains("Console: signing keys rotated"));
+    let by_user = b.get("/console/logs?user=ada%40example.com").await;
+    assert!(
+        !by_user.body.contains("signing keys rotated"),
+        "{}",
+        by_user.body
+    );
+    let follow = b.get("/console/logs?type=sapi&follow=on").await;
+    assert!(follow.body.contains("http-equiv=\"refresh\""));
+    let future = b.get("/console/logs?from=2999-01-01").await;
+    assert!(future.body.contains("No event matches."));
+    let bad_day = b.get("/console/logs?from=yesterday").await;
+    assert!(bad_day.body.contains("YYYY-MM-DD"));
+
+    // Exports: start one, see it finish, download it.
+    let exports = b.get("/console/exports").await;
+    assert!(exports.body.contains("No export yet."));
+    assert_eq!(
+        b.post_form("/console/exports", &[("format", "json")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let started = b
+        .post_form(
+            "/console/exports",
+            &[
+                ("csrf", &token),
+                ("connection_id", &h.info.connection_id),
+                ("format", "csv"),
+            ],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let mut done = None;
+    for _ in 0..600 {
+        let page = b.get("/console/exports").await;
+        if page.body.contains("/download\"") {
+            done = Some(page);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let page = done.expect("the export finished");
+    let at = page.body.find("href=\"/console/exports/job_").unwrap() + "href=\"".len();
+    let link = &page.body[at..at + page.body[at..].find('"').unwrap()];
+    assert!(
+        !page.body.contains("token="),
+        "no download token in the page"
+    );
+    let to_file = b.get(link).await;
+    assert_eq!(to_file.status, StatusCode::SEE_OTHER);
+    // The harness's public URL is https in front of a plain listener.
+    let public = h.server.as_ref().unwrap().public_url.clone();
+    let file = reqwest::get(to_file.location().unwrap().replace(&public, &h.base))
+        .await
+        .unwrap();
+    assert_eq!(file.status(), StatusCode::OK);
+    let bytes = file.bytes().await.unwrap();
+    let mut gz = flate2::read::GzDecoder::new(&bytes[..]);
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut gz, &mut text).unwrap();
+    assert!(text.contains("ada@example.com"), "{text}");
+    to_login(&anon.get(link).await);
+    h.stop().await;
+}
+
+async fn overview_counts_the_legacy_store(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("legacy.db");
+    let dsn = format!("sqlite:{}", file.display());
+    let hash = bcrypt::hash("Legacy-Pass-123", 4).unwrap();
+    {
+        use sqlx::{Connection, Executor};
+        let mut c = sqlx::SqliteConnection::connect(&format!("{dsn}?mode=rwc"))
+            .await
+            .unwrap();
+        c.execute("CREATE TABLE members (uid TEXT PRIMARY KEY, mail TEXT, pwhash TEXT)")
+            .await
+            .unwrap();
+        for i in 0..3 {
+            sqlx::query("INSERT INTO members VALUES ($1, $2, $3)")
+                .bind(format!("m-{i}"))
+                .bind(format!("member{i}@legacy.example"))
+                .bind(&hash)
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+        c.close().await.unwrap();
+    }
+    let h = Harness::start(backend).await;
+    let t = h.admin_token().await;
+    let (cid, secret) = h.password_client(&t).await;
+    let connector = |count: serde_json::Value| {
+        json!({"type": "sql", "dsn": dsn,
+        "lookup_query": "SELECT uid, mail, pwhash FROM members WHERE lower(mail) = lower(:identifier)",
+        "columns": {"user_id": "uid", "email": "mail", "password_hash": "pwhash"},
+        "count_query": count})
+    };
+    let create = |c: serde_json::Value, name: &str| {
+        json!({"name": name, "strategy": "auth0", "enabled_clients": [h.info.client_id, cid],
+            "options": {"enabledDatabaseCustomization": true, "import_mode": true, "passwordPolicy": "none", "tern_connector": c}})
+    };
+    // Checked like the rest of the connector's settings.
+    for (bad, says) in [
+        (json!("DELETE FROM members"), "count_query must be a SELECT"),
+        (
+            json!("SELECT count(*) FROM members WHERE mail = :identifier"),
+            "not a parameter here",
+        ),
+        (
+            json!("SELECT count(*) FROM members WHERE mail = ?"),
+            "takes no parameter",
+        ),
+    ] {
+        let (s, body) = h
+            .api(
+                &t,
+                Method::POST,
+                "/connections",
+                Some(create(connector(bad), "bad-count")),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.to_string().contains(says), "{says}: {body}");
+    }
+    let http = json!({"type": "http", "base_url": "http://127.0.0.1:9", "client_id": "x", "audience": "y", "count_path": "users/count"});
+    let (s, body) = h
+        .api(
+            &t,
+            Method::POST,
+            "/connections",
+            Some(create(http, "bad-http")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.to_string().contains("count_path"), "{body}");
+
+    let (s, body) = h
+        .api(
+            &t,
+            Method::POST,
+            "/connections",
+            Some(create(
+                connector(json!("SELECT count(*) FROM members")),
+                "lite",
+            )),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let mut b = operator(&h).await;
+    let home = b.get("/console").await;
+    assert!(
+        home.body.contains("data-migrated=\"0\" data-legacy=\"3\""),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains("0 of 3 legacy users migrated"));
+    let (s, body) = h
+        .token(json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm", "client_id": cid, "client_secret": secret,
+            "username": "member1@legacy.example", "password": "Legacy-Pass-123", "realm": "lite"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let home = b.get("/console").await;
+    assert!(
+        home.body.contains("1 of 3 legacy users migrated"),
+        "{}",
+        home.body
+    );
+    h.stop().await;
+}
+
 both_backends!(
     imports_split_and_report_failed_rows,
     user_actions_go_through_the_api_rules,
+    settings_logs_and_exports,
+    overview_counts_the_legacy_store,
 );

@@ -589,7 +589,9 @@ impl LegacySource for HttpConnector {
         let Some(path) = &self.config.count_path else {
             return Ok(None);
         };
-        let a = self.call(reqwest::Method::GET, &self.url(path), None).await?;
+        let a = self
+            .call(reqwest::Method::GET, &self.url(path), None)
+            .await?;
         if !a.status.is_success() {
             return Err(self.unexpected("count", &a));
         }
@@ -598,7 +600,9 @@ impl LegacySource for HttpConnector {
             .or_else(|| v.get("count").and_then(Value::as_u64))
             .map(Some)
             .ok_or_else(|| {
-                LegacyError("the count answer is neither a number nor an object with \"count\"".into())
+                LegacyError(
+                    "the count answer is neither a number nor an object with \"count\"".into(),
+                )
             })
     }
 

@@ -425,7 +425,9 @@ impl LegacySource for SqlConnector {
                 .and_then(|t| t.trim().parse::<u64>().ok())
                 .map(Some)
                 .ok_or_else(|| {
-                    LegacyError("count_query did not answer a whole number in its first column".into())
+                    LegacyError(
+                        "count_query did not answer a whole number in its first column".into(),
+                    )
                 }),
             None => Err(LegacyError("count_query answered no row".into())),
         }
@@ -587,7 +589,11 @@ impl SqlConnectors {
 
 #[async_trait::async_trait]
 impl LegacySource for SqlConnectors {
-    async fn count(&self, tenant: &str, connection: &Connection) -> Result<Option<u64>, LegacyError> {
+    async fn count(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+    ) -> Result<Option<u64>, LegacyError> {
         self.connector(tenant, connection)?
             .count(tenant, connection)
             .await

@@ -94,7 +94,8 @@ pub async fn create(
         }
         None => (String::new(), String::new()),
     };
-    let job = crate::export_job::queue(&s, connection_id, connection, format, fields, limit).await?;
+    let job =
+        crate::export_job::queue(&s, connection_id, connection, format, fields, limit).await?;
     // Auth0 answers 200 here (not 202).
     Ok((StatusCode::OK, Json(export_json(&s, &job))).into_response())
 }

@@ -220,7 +220,9 @@ pub fn parse(config: &Value) -> Result<SqlConfig, String> {
             let sql = text(obj, "count_query")?;
             let field = format!("{FIELD}.count_query");
             if !statement::is_query(sql, backend) {
-                return Err(format!("{field} must be a SELECT query (e.g. SELECT count(*) FROM users)."));
+                return Err(format!(
+                    "{field} must be a SELECT query (e.g. SELECT count(*) FROM users)."
+                ));
             }
             let stmt = statement::translate(
                 sql,

@@ -30,7 +30,10 @@ fn oops(e: &dyn std::fmt::Display) -> Response {
 pub async fn list(State(s): State<AppState>, op: Operator) -> Response {
     let loaded = async {
         let c = s.store.list_connections(s.tid()).await?;
-        let j = s.store.list_jobs(s.tid(), JobType::UsersExport, LISTED).await?;
+        let j = s
+            .store
+            .list_jobs(s.tid(), JobType::UsersExport, LISTED)
+            .await?;
         tern_core::CoreResult::Ok((c, j))
     };
     let (connections, jobs) = match loaded.await {
@@ -93,7 +96,13 @@ pub async fn start(State(s): State<AppState>, OperatorForm { op, form }: Operato
         None => (String::new(), String::new()),
         Some(id) => match s.store.get_connection(s.tid(), id).await {
             Ok(Some(c)) if c.name != OPERATORS_CONNECTION => (c.id, c.name),
-            Ok(_) => return problem(StatusCode::BAD_REQUEST, "No such connection", "Choose a connection from the list."),
+            Ok(_) => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "No such connection",
+                    "Choose a connection from the list.",
+                );
+            }
             Err(e) => return oops(&e),
         },
     };
@@ -102,13 +111,20 @@ pub async fn start(State(s): State<AppState>, OperatorForm { op, form }: Operato
         None => None,
         Some(l) => match l.parse::<u64>() {
             Ok(n) => Some(n),
-            Err(_) => return problem(StatusCode::BAD_REQUEST, "Export not started", "The limit must be a whole number of users."),
+            Err(_) => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "Export not started",
+                    "The limit must be a whole number of users.",
+                );
+            }
         },
     };
-    let job = match crate::export_job::queue(&s, connection_id, connection, format, None, limit).await {
-        Ok(j) => j,
-        Err(e) => return problem(e.status, "Export not started", &e.message),
-    };
+    let job =
+        match crate::export_job::queue(&s, connection_id, connection, format, None, limit).await {
+            Ok(j) => j,
+            Err(e) => return problem(e.status, "Export not started", &e.message),
+        };
     let mut ev = LogEvent::new("sapi", "Console: users export started");
     ev.details = Some(serde_json::json!({"job_id": job.id}));
     if !job.spec.connection_id.is_empty() {
@@ -120,10 +136,20 @@ pub async fn start(State(s): State<AppState>, OperatorForm { op, form }: Operato
 }
 
 /// `GET /console/exports/{id}/download`: to a fresh signed link (60 s).
-pub async fn download(State(s): State<AppState>, _op: Operator, Path(id): Path<String>) -> Response {
+pub async fn download(
+    State(s): State<AppState>,
+    _op: Operator,
+    Path(id): Path<String>,
+) -> Response {
     let job = match s.store.get_job(s.tid(), &id).await {
         Ok(Some(j)) if j.spec.kind == JobType::UsersExport && j.status == JobStatus::Completed => j,
-        Ok(_) => return problem(StatusCode::NOT_FOUND, "No such export", "The export does not exist or is not finished."),
+        Ok(_) => {
+            return problem(
+                StatusCode::NOT_FOUND,
+                "No such export",
+                "The export does not exist or is not finished.",
+            );
+        }
         Err(e) => return oops(&e),
     };
     let v = crate::routes::exports::export_json(&s, &job);

@@ -148,15 +148,31 @@ fn body(s: &AppState, op: &Operator, c: &Current, error: Option<&str>, saved: bo
     }
 }
 
-async fn render(s: &AppState, op: &Operator, status: StatusCode, error: Option<&str>, saved: bool) -> Response {
+async fn render(
+    s: &AppState,
+    op: &Operator,
+    status: StatusCode,
+    error: Option<&str>,
+    saved: bool,
+) -> Response {
     match current(s).await {
-        Ok(c) => page_status(status, op, Section::Settings, "Settings", body(s, op, &c, error, saved)),
+        Ok(c) => page_status(
+            status,
+            op,
+            Section::Settings,
+            "Settings",
+            body(s, op, &c, error, saved),
+        ),
         Err(e) => oops(&e),
     }
 }
 
 /// `GET /console/settings`.
-pub async fn show(State(s): State<AppState>, op: Operator, axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>) -> Response {
+pub async fn show(
+    State(s): State<AppState>,
+    op: Operator,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
     render(&s, &op, StatusCode::OK, None, q.get("saved").is_some()).await
 }
 
@@ -201,7 +217,10 @@ async fn saved(s: &AppState, op: &Operator, what: &str, patch: &Value) -> Respon
 }
 
 /// `POST /console/settings/brute-force`.
-pub async fn brute_force_submit(State(s): State<AppState>, OperatorForm { op, form }: OperatorForm) -> Response {
+pub async fn brute_force_submit(
+    State(s): State<AppState>,
+    OperatorForm { op, form }: OperatorForm,
+) -> Response {
     let max = match number(&form, "max_attempts") {
         Ok(v) => v,
         Err(e) => return render(&s, &op, StatusCode::BAD_REQUEST, Some(&e), false).await,
@@ -213,7 +232,9 @@ pub async fn brute_force_submit(State(s): State<AppState>, OperatorForm { op, fo
         "shields": shields(&form, &["block", "user_notification"]),
         "allowlist": allowlist(&form),
     });
-    let Some(obj) = patch.as_object() else { return oops(&"not an object") };
+    let Some(obj) = patch.as_object() else {
+        return oops(&"not an object");
+    };
     match brute_force::update_settings(&s, obj).await {
         Ok(Ok(_)) => saved(&s, &op, "brute-force protection", &patch).await,
         Ok(Err(why)) => render(&s, &op, StatusCode::BAD_REQUEST, Some(&why), false).await,
@@ -222,9 +243,17 @@ pub async fn brute_force_submit(State(s): State<AppState>, OperatorForm { op, fo
 }
 
 /// `POST /console/settings/suspicious-ip`.
-pub async fn suspicious_ip_submit(State(s): State<AppState>, OperatorForm { op, form }: OperatorForm) -> Response {
-    let nums = ["pre_login_max_attempts", "pre_login_rate", "pre_user_registration_max_attempts", "pre_user_registration_rate"]
-        .map(|k| number(&form, k));
+pub async fn suspicious_ip_submit(
+    State(s): State<AppState>,
+    OperatorForm { op, form }: OperatorForm,
+) -> Response {
+    let nums = [
+        "pre_login_max_attempts",
+        "pre_login_rate",
+        "pre_user_registration_max_attempts",
+        "pre_user_registration_rate",
+    ]
+    .map(|k| number(&form, k));
     let [a, b, c, d] = match nums {
         [Ok(a), Ok(b), Ok(c), Ok(d)] => [a, b, c, d],
         other => {
@@ -241,7 +270,9 @@ pub async fn suspicious_ip_submit(State(s): State<AppState>, OperatorForm { op, 
             "pre-user-registration": {"max_attempts": c, "rate": d},
         },
     });
-    let Some(obj) = patch.as_object() else { return oops(&"not an object") };
+    let Some(obj) = patch.as_object() else {
+        return oops(&"not an object");
+    };
     match ip_throttling::update_settings(&s, obj).await {
         Ok(Ok(_)) => saved(&s, &op, "suspicious-IP throttling", &patch).await,
         Ok(Err(why)) => render(&s, &op, StatusCode::BAD_REQUEST, Some(&why), false).await,
@@ -258,12 +289,25 @@ pub async fn rotate(State(s): State<AppState>, OperatorForm { op, .. }: Operator
             audit(&s, &op, ev).await;
             see_other("/console/settings#keys", Vec::new())
         }
-        Err(e) => render(&s, &op, StatusCode::BAD_REQUEST, Some(&e.to_string()), false).await,
+        Err(e) => {
+            render(
+                &s,
+                &op,
+                StatusCode::BAD_REQUEST,
+                Some(&e.to_string()),
+                false,
+            )
+            .await
+        }
     }
 }
 
 /// `POST /console/settings/keys/{kid}/revoke`.
-pub async fn revoke(State(s): State<AppState>, Path(kid): Path<String>, OperatorForm { op, .. }: OperatorForm) -> Response {
+pub async fn revoke(
+    State(s): State<AppState>,
+    Path(kid): Path<String>,
+    OperatorForm { op, .. }: OperatorForm,
+) -> Response {
     match rotation::revoke(&s.keys, &kid).await {
         Ok(k) => {
             let mut ev = LogEvent::new("sapi", "Console: signing key revoked");
@@ -271,6 +315,15 @@ pub async fn revoke(State(s): State<AppState>, Path(kid): Path<String>, Operator
             audit(&s, &op, ev).await;
             see_other("/console/settings#keys", Vec::new())
         }
-        Err(e) => render(&s, &op, StatusCode::BAD_REQUEST, Some(&e.to_string()), false).await,
+        Err(e) => {
+            render(
+                &s,
+                &op,
+                StatusCode::BAD_REQUEST,
+                Some(&e.to_string()),
+                false,
+            )
+            .await
+        }
     }
 }
