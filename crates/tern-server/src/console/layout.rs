@@ -58,7 +58,7 @@ const CONSOLE_CSS: &str = "body.console{display:block;padding:0;align-items:stre
 .console label.check{display:flex;gap:.5rem;align-items:center;font-weight:400}\
 .console label.check input{width:auto;margin:0}\
 .console a:focus-visible,.console button:focus-visible,.console input:focus-visible,.console select:focus-visible{outline:3px solid #3451b2;outline-offset:2px}\
-@media (max-width:40rem){.console main{margin:0;border-radius:0;padding:1.1rem}}";
+@media (max-width:40rem){.console main{margin:0;border-radius:0;padding:1.1rem}.console header{justify-content:space-between}.console header nav{order:3;flex-basis:100%}}";
 
 /// Which navigation entry a page belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
