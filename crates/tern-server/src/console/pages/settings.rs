@@ -173,7 +173,7 @@ pub async fn show(
     op: Operator,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    render(&s, &op, StatusCode::OK, None, q.get("saved").is_some()).await
+    render(&s, &op, StatusCode::OK, None, q.contains_key("saved")).await
 }
 
 fn checked(f: &FormFields, k: &str) -> bool {
