@@ -24,6 +24,11 @@ pub fn job_id() -> String {
     format!("job_{}", alphanumeric(16))
 }
 
+/// `imp_` followed by 16 alphanumerics (a console import).
+pub fn import_id() -> String {
+    format!("imp_{}", alphanumeric(16))
+}
+
 /// `cgr_` followed by 16 alphanumerics (client grant).
 pub fn client_grant_id() -> String {
     format!("cgr_{}", alphanumeric(16))

@@ -187,6 +187,17 @@ pub trait LegacySource: Send + Sync {
     ) -> Result<(), LegacyError> {
         Ok(())
     }
+
+    /// How many users the legacy store holds, when it can say (a
+    /// connector's `count_query` or `count_path`): the migration overview's
+    /// "N of M legacy users migrated". `None`: it cannot count.
+    async fn count(
+        &self,
+        _tenant: &str,
+        _connection: &Connection,
+    ) -> Result<Option<u64>, LegacyError> {
+        Ok(None)
+    }
 }
 
 /// Normalise a profile returned by a script. Refuses a profile without a

@@ -8,14 +8,17 @@
 
 pub mod attack_protection;
 pub mod clock;
+pub mod console_import;
 pub mod error;
 pub mod export;
 pub mod grants;
 pub mod ids;
 pub mod import;
+pub mod import_file;
 pub mod import_job;
 pub mod ip_throttling;
 pub mod legacy;
+pub mod log_filter;
 pub mod login;
 pub mod login_transaction;
 pub mod mail;

@@ -11,11 +11,14 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use tern_core::CoreError;
 use tern_core::clock::now_epoch;
+use tern_core::export::{DEFAULT_FIELDS, check_fields};
 use tern_core::export::{csv_header, csv_row, json_line};
-use tern_core::model::Job;
+use tern_core::ids;
+use tern_core::model::{ExportField, ExportSpec, Job, JobSpec, JobType};
 use tern_core::store::lease_lost;
 use tern_core::user_profile::user_json;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Users read per query.
@@ -164,4 +167,60 @@ impl ChunkedFile<'_> {
         let rest = gz.finish().map_err(io)?;
         self.store(&rest).await
     }
+}
+
+/// Queue an export job, with the checks of `POST /jobs/users-exports`
+/// (format, limit, fields): the one path behind the Management API and the
+/// console's exports page. `connection_id` empty: every connection.
+pub async fn queue(
+    s: &AppState,
+    connection_id: String,
+    connection: String,
+    format: String,
+    fields: Option<Vec<ExportField>>,
+    limit: Option<u64>,
+) -> Result<Job, ApiError> {
+    if format != "json" && format != "csv" {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'format' must be json or csv.",
+        ));
+    }
+    if limit == Some(0) {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: 'limit' must be at least 1.",
+        ));
+    }
+    let fields: Vec<ExportField> = fields.unwrap_or_else(|| {
+        DEFAULT_FIELDS
+            .iter()
+            .map(|n| ExportField {
+                name: (*n).into(),
+                export_as: None,
+            })
+            .collect()
+    });
+    check_fields(&format, &fields)
+        .map_err(|m| ApiError::invalid_body(format!("Payload validation error: {m}.")))?;
+    let now = tern_core::clock::now_iso();
+    let job = Job::pending(
+        ids::job_id(),
+        JobSpec {
+            kind: JobType::UsersExport,
+            connection_id,
+            connection,
+            upsert: false,
+            external_id: None,
+            send_completion_email: false,
+            dry_run: false,
+            export: Some(ExportSpec {
+                format,
+                fields,
+                limit,
+            }),
+        },
+        now,
+    );
+    s.store.insert_export_job(s.tid(), &job).await?;
+    s.jobs_notify.notify_one();
+    Ok(job)
 }

@@ -24,6 +24,7 @@ pub mod error;
 pub mod export_job;
 pub mod hash_pool;
 pub mod http_server;
+pub mod import_upload;
 pub mod ip_throttling;
 pub mod jobs;
 pub mod keys;
@@ -55,6 +56,7 @@ pub mod signup;
 pub mod state;
 pub mod tls;
 pub mod tokens;
+pub mod user_admin;
 
 pub use app::{RunningServer, start};
 pub use config::Config;

@@ -350,6 +350,15 @@ impl Revealing {
 
 #[async_trait::async_trait]
 impl LegacySource for Revealing {
+    async fn count(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+    ) -> Result<Option<u64>, LegacyError> {
+        let c = revealed(&self.key, tenant, connection)?;
+        self.inner.count(tenant, &c).await
+    }
+
     async fn login(
         &self,
         tenant: &str,

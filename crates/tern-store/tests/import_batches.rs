@@ -277,7 +277,6 @@ async fn stale_claims_write_nothing(store: SqlStore) {
     assert_eq!(done.status, JobStatus::Completed);
 }
 
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_commit_in_order_on_sqlite() {
     common::on_sqlite("tern_batches", scenario).await;

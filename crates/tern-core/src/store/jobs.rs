@@ -200,4 +200,12 @@ pub trait JobStore: Send + Sync {
     ) -> CoreResult<Vec<User>>;
     /// Delete jobs (with files and errors) created before `before`.
     async fn purge_jobs(&self, before: &str) -> CoreResult<u64>;
+    /// The tenant's newest jobs of one type, newest first (the console's
+    /// exports page).
+    async fn list_jobs(
+        &self,
+        tenant: &str,
+        kind: crate::model::JobType,
+        limit: u64,
+    ) -> CoreResult<Vec<Job>>;
 }

@@ -10,6 +10,7 @@ mod authorization_codes;
 mod client_grants;
 mod clients;
 mod connections;
+mod console_imports;
 mod grants;
 mod jobs;
 mod login_failures;
@@ -30,6 +31,7 @@ pub use authorization_codes::AuthorizationCodeStore;
 pub use client_grants::ClientGrantStore;
 pub use clients::ClientStore;
 pub use connections::ConnectionStore;
+pub use console_imports::ConsoleImportStore;
 pub use grants::GrantStore;
 pub use jobs::JobStore;
 pub use jobs::{BatchApplied, BatchGate, GateKey, ImportBatch, is_lease_lost, lease_lost};
@@ -69,6 +71,7 @@ pub trait Store:
     + RateWindowStore
     + LoginFailureStore
     + MfaStore
+    + ConsoleImportStore
     + 'static
 {
 }
@@ -93,6 +96,7 @@ impl<T> Store for T where
         + RateWindowStore
         + LoginFailureStore
         + MfaStore
+        + ConsoleImportStore
         + 'static
 {
 }
@@ -104,6 +108,7 @@ pub mod prelude {
     pub use super::ClientGrantStore as _;
     pub use super::ClientStore as _;
     pub use super::ConnectionStore as _;
+    pub use super::ConsoleImportStore as _;
     pub use super::GrantStore as _;
     pub use super::JobStore as _;
     pub use super::LogStore as _;

@@ -8,6 +8,7 @@
 //!   "login_path": "/login",                       // POST {"username","password"} → profile | 401
 //!   "get_user_path": "/users",                    // GET ?email= (or a {email} placeholder) → profile | 404
 //!   "migrated_path": "/users/{id}/migrated",      // POST after a migration; null: never called
+//!   "count_path": "/users/count",                 // GET → N or {"count": N} (optional: the overview's "N of M")
 //!   "profile_map": {"user_id": "/id", "email": "/email", "app_metadata.plan": "/account/plan"},
 //!   "client_id": "…", "audience": "https://legacy-api.example/", "scope": "read:users migrate:users",
 //!   "timeout_ms": 5000, "retries": 2, "backoff_ms": 100,
@@ -143,6 +144,10 @@ pub struct HttpConfig {
     /// `GET` with `?email=` appended, or with `{email}` in the path.
     #[serde(default = "default_get_user_path")]
     pub get_user_path: String,
+    /// `GET` answering how many users the legacy store holds (a number, or
+    /// an object with `count`); absent: the store is not counted.
+    #[serde(default)]
+    pub count_path: Option<String>,
     /// `POST` after a migration, `{id}` = the legacy id; `null` = never.
     #[serde(default = "default_migrated_path")]
     pub migrated_path: Option<String>,
@@ -194,6 +199,7 @@ pub fn parse(config: &Value) -> Result<HttpConfig, String> {
         ("login_path", Some(&c.login_path)),
         ("get_user_path", Some(&c.get_user_path)),
         ("migrated_path", c.migrated_path.as_ref()),
+        ("count_path", c.count_path.as_ref()),
     ] {
         if let Some(p) = path
             && (!p.starts_with('/') || p.len() > 1024)
@@ -600,6 +606,31 @@ impl LegacySource for HttpConnector {
             StatusCode::NOT_FOUND => Ok(None),
             _ => Err(self.unexpected("get_user", &a)),
         }
+    }
+
+    async fn count(
+        &self,
+        _tenant: &str,
+        _connection: &Connection,
+    ) -> Result<Option<u64>, LegacyError> {
+        let Some(path) = &self.config.count_path else {
+            return Ok(None);
+        };
+        let a = self
+            .call(reqwest::Method::GET, &self.url(path), None)
+            .await?;
+        if !a.status.is_success() {
+            return Err(self.unexpected("count", &a));
+        }
+        let v: Value = serde_json::from_str(&a.body).unwrap_or(Value::Null);
+        v.as_u64()
+            .or_else(|| v.get("count").and_then(Value::as_u64))
+            .map(Some)
+            .ok_or_else(|| {
+                LegacyError(
+                    "the count answer is neither a number nor an object with \"count\"".into(),
+                )
+            })
     }
 
     async fn mark_migrated(

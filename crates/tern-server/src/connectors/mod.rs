@@ -188,6 +188,17 @@ impl Dispatcher {
 
 #[async_trait::async_trait]
 impl LegacySource for Dispatcher {
+    async fn count(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+    ) -> Result<Option<u64>, LegacyError> {
+        self.source(connection)
+            .await?
+            .count(tenant, connection)
+            .await
+    }
+
     async fn login(
         &self,
         tenant: &str,

@@ -16,6 +16,7 @@
 //!               "email_verified": "verified", "name": "full_name", "app_metadata": "meta"},
 //!   "hash_format": "auto",
 //!   "mark_migrated": "UPDATE users SET migrated_at = now() WHERE id = :user_id",
+//!   "count_query": "SELECT count(*) FROM users",
 //!   "timeout_ms": 5000
 //! }
 //! ```
@@ -63,6 +64,10 @@
 //! - `mark_migrated`: optional statement run after a user migrated, with
 //!   `:user_id` (or `?` / `$1`) and `:email` (lower-cased) bound. A failure
 //!   is logged; the login still succeeds.
+//! - `count_query`: optional `SELECT` without parameters whose first
+//!   column of the first row is the number of users in the legacy store
+//!   (`SELECT count(*) FROM users`); the console's overview then shows
+//!   "N of M legacy users migrated".
 //! - `timeout_ms`: bound on one connector call, connecting included
 //!   (default 5000, 100–60000). Unreachable, slow or failing databases are
 //!   a `LegacyError`: the login answers 503 and the tenant log says why,
@@ -389,6 +394,33 @@ impl LegacySource for SqlConnector {
         }
     }
 
+    async fn count(
+        &self,
+        _tenant: &str,
+        _connection: &Connection,
+    ) -> Result<Option<u64>, LegacyError> {
+        let Some(stmt) = &self.config.count else {
+            return Ok(None);
+        };
+        let rows = self
+            .bounded("count_query", self.db.fetch_two(stmt, &|_| None))
+            .await?;
+        let first = rows.first().and_then(|r| r.0.first()).map(|(_, c)| c);
+        match first {
+            Some(Cell::Int(n)) if *n >= 0 => Ok(Some(*n as u64)),
+            Some(c) => c
+                .text()
+                .and_then(|t| t.trim().parse::<u64>().ok())
+                .map(Some)
+                .ok_or_else(|| {
+                    LegacyError(
+                        "count_query did not answer a whole number in its first column".into(),
+                    )
+                }),
+            None => Err(LegacyError("count_query answered no row".into())),
+        }
+    }
+
     async fn mark_migrated(
         &self,
         _tenant: &str,
@@ -534,6 +566,16 @@ impl SqlConnectors {
 
 #[async_trait::async_trait]
 impl LegacySource for SqlConnectors {
+    async fn count(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+    ) -> Result<Option<u64>, LegacyError> {
+        self.connector(tenant, connection)?
+            .count(tenant, connection)
+            .await
+    }
+
     async fn login(
         &self,
         tenant: &str,

@@ -40,7 +40,26 @@ const CONSOLE_CSS: &str = "body.console{display:block;padding:0;align-items:stre
 .console .table-wrap{overflow-x:auto}\
 .console pre{background:#f4f6fa;border-radius:8px;padding:.75rem;overflow-x:auto;font-size:.88rem}\
 .console form[role=search] button{width:auto;margin-top:.8rem}\
-@media (max-width:40rem){.console main{margin:0;border-radius:0;padding:1.1rem}}";
+.console button.inline,.console .actions button{width:auto;display:inline-block;margin:.3rem .5rem .3rem 0}\
+.console .actions{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;margin:.5rem 0 1rem}\
+.console .actions form{margin:0}\
+.console button.secondary{background:#fff;color:var(--primary);border:1px solid var(--primary)}\
+.console button.danger{background:#b3261e;border-color:#b3261e}\
+.console .notice{background:#e8f3ea;border:1px solid #9cc9a6;border-radius:8px;padding:.6rem .8rem}\
+.console input[type=number],.console input[type=date],.console input[type=file],.console select,.console textarea{display:block;width:100%;padding:.6rem .75rem;font:inherit;color:var(--text);background:#fff;border:1px solid var(--border);border-radius:8px}\
+.console main:not(.narrow) button{width:auto;padding:.65rem 1.2rem;margin-top:1rem}\
+.console legend{font-weight:700;padding:0 .3rem}\
+.console details{margin:.4rem 0}.console summary{cursor:pointer;color:var(--link)}\
+.console .bar{display:block;width:100%;min-width:6rem;height:.8rem;background:#dde1e8;border-radius:6px;overflow:hidden}\
+.console .bar i{display:block;height:100%;background:var(--primary)}\
+.console .badge{display:inline-block;font-size:.8rem;padding:.05rem .45rem;border-radius:999px;background:#e4e8f1;color:#1b1f29}\
+.console .badge.warn{background:#fff1d6}.console .badge.bad{background:#fbe1df}.console .badge.ok{background:#e0f1e4}\
+.console fieldset{border:1px solid #dde1e8;border-radius:10px;padding:.8rem 1rem;margin:0 0 1rem}\
+.console .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:.2rem 1rem}\
+.console label.check{display:flex;gap:.5rem;align-items:center;font-weight:400}\
+.console label.check input{width:auto;margin:0}\
+.console a:focus-visible,.console button:focus-visible,.console input:focus-visible,.console select:focus-visible{outline:3px solid #3451b2;outline-offset:2px}\
+@media (max-width:40rem){.console main{margin:0;border-radius:0;padding:1.1rem}.console header{justify-content:space-between}.console header nav{order:3;flex-basis:100%}}";
 
 /// Which navigation entry a page belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +74,14 @@ pub enum Section {
     Applications,
     /// APIs.
     Apis,
+    /// Imports.
+    Imports,
+    /// Exports.
+    Exports,
+    /// The tenant log.
+    Logs,
+    /// Attack protection, signing keys, mail.
+    Settings,
     /// Pages without a navigation entry (sign-in, setup, errors).
     None,
 }
@@ -69,16 +96,60 @@ const NAV: &[(Section, &str, &str)] = &[
         "Applications",
     ),
     (Section::Apis, "/console/apis", "APIs"),
+    (Section::Imports, "/console/imports", "Imports"),
+    (Section::Exports, "/console/exports", "Exports"),
+    (Section::Logs, "/console/logs", "Logs"),
+    (Section::Settings, "/console/settings", "Settings"),
 ];
 
 /// A console page for a signed-in operator.
 pub fn page(op: &Operator, section: Section, title: &str, content: Markup) -> Response {
-    render(StatusCode::OK, Some(op), section, title, false, content)
+    render(
+        StatusCode::OK,
+        Some(op),
+        section,
+        title,
+        false,
+        None,
+        content,
+    )
+}
+
+/// A console page that reloads itself every `refresh_secs` while what it
+/// shows is moving (progress, a followed log): live without any script.
+pub fn live_page(
+    op: &Operator,
+    section: Section,
+    title: &str,
+    refresh_secs: Option<u32>,
+    content: Markup,
+) -> Response {
+    render(
+        StatusCode::OK,
+        Some(op),
+        section,
+        title,
+        false,
+        refresh_secs,
+        content,
+    )
+}
+
+/// A console page for a signed-in operator answered with `status` (a form
+/// shown again with its error).
+pub fn page_status(
+    status: StatusCode,
+    op: &Operator,
+    section: Section,
+    title: &str,
+    content: Markup,
+) -> Response {
+    render(status, Some(op), section, title, false, None, content)
 }
 
 /// A page outside the session (sign-in, setup), in a narrow column.
 pub fn public_page(status: StatusCode, title: &str, content: Markup) -> Response {
-    render(status, None, Section::None, title, true, content)
+    render(status, None, Section::None, title, true, None, content)
 }
 
 /// A short error page.
@@ -96,6 +167,7 @@ fn render(
     section: Section,
     title: &str,
     narrow: bool,
+    refresh_secs: Option<u32>,
     content: Markup,
 ) -> Response {
     let csp = format!(
@@ -112,6 +184,7 @@ fn render(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
                 meta name="referrer" content="no-referrer";
+                @if let Some(secs) = refresh_secs { meta http-equiv="refresh" content=(secs); }
                 title { (title) " · Tern Console" }
                 style { (PreEscaped(BASE_CSS)) }
                 style { (PreEscaped(CONSOLE_CSS)) }

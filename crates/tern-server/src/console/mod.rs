@@ -55,6 +55,50 @@ pub fn router() -> Router<AppState> {
         .merge(pages::connections::router())
         .merge(pages::applications::router())
         .merge(pages::apis::router())
+        .route("/console/users/{id}/block", post(pages::users::block))
+        .route("/console/users/{id}/unblock", post(pages::users::unblock))
+        .route("/console/users/{id}/reset", post(pages::users::reset))
+        .route(
+            "/console/users/{id}/delete",
+            get(pages::users::confirm_delete).post(pages::users::delete),
+        )
+        .route(
+            "/console/imports",
+            get(pages::imports::list)
+                .post(pages::imports::upload)
+                .layer(
+                    // A users file of any size: read as a stream, never whole.
+                    axum::extract::DefaultBodyLimit::disable(),
+                ),
+        )
+        .route("/console/imports/{id}", get(pages::imports::show))
+        .route("/console/imports/{id}/{file}", get(pages::imports::errors))
+        .route(
+            "/console/exports",
+            get(pages::exports::list).post(pages::exports::start),
+        )
+        .route(
+            "/console/exports/{id}/download",
+            get(pages::exports::download),
+        )
+        .route("/console/logs", get(pages::logs::list))
+        .route("/console/settings", get(pages::settings::show))
+        .route(
+            "/console/settings/brute-force",
+            post(pages::settings::brute_force_submit),
+        )
+        .route(
+            "/console/settings/suspicious-ip",
+            post(pages::settings::suspicious_ip_submit),
+        )
+        .route(
+            "/console/settings/keys/rotate",
+            post(pages::settings::rotate),
+        )
+        .route(
+            "/console/settings/keys/{kid}/revoke",
+            post(pages::settings::revoke),
+        )
 }
 
 /// The operators' connection of this tenant.

@@ -6,10 +6,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
-use tern_core::clock::{now_epoch, now_iso};
-use tern_core::export::{DEFAULT_FIELDS, check_fields};
+use tern_core::clock::now_epoch;
 use tern_core::ids;
-use tern_core::model::{ExportField, ExportSpec, Job, JobSpec, JobStatus, JobType};
+use tern_core::model::{ExportField, ExportSpec, Job, JobStatus};
 
 use super::{field, object_with};
 use crate::auth::{Caller, verify_bearer};
@@ -77,28 +76,8 @@ pub async fn create(
     };
     let obj = object_with(&body, &["connection_id", "format", "limit", "fields"])?;
     let format: String = field(obj, "format")?.unwrap_or_else(|| "json".into());
-    if format != "json" && format != "csv" {
-        return Err(ApiError::invalid_body(
-            "Payload validation error: 'format' must be json or csv.",
-        ));
-    }
     let limit: Option<u64> = field(obj, "limit")?;
-    if limit == Some(0) {
-        return Err(ApiError::invalid_body(
-            "Payload validation error: 'limit' must be at least 1.",
-        ));
-    }
-    let fields: Vec<ExportField> = field(obj, "fields")?.unwrap_or_else(|| {
-        DEFAULT_FIELDS
-            .iter()
-            .map(|n| ExportField {
-                name: (*n).into(),
-                export_as: None,
-            })
-            .collect()
-    });
-    check_fields(&format, &fields)
-        .map_err(|m| ApiError::invalid_body(format!("Payload validation error: {m}.")))?;
+    let fields: Option<Vec<ExportField>> = field(obj, "fields")?;
     let (connection_id, connection) = match field::<String>(obj, "connection_id")? {
         Some(id) => {
             if !ids::is_connection_id(&id) {
@@ -115,27 +94,8 @@ pub async fn create(
         }
         None => (String::new(), String::new()),
     };
-    let now = now_iso();
-    let job = Job::pending(
-        ids::job_id(),
-        JobSpec {
-            kind: JobType::UsersExport,
-            connection_id,
-            connection,
-            upsert: false,
-            external_id: None,
-            send_completion_email: false,
-            dry_run: false,
-            export: Some(ExportSpec {
-                format,
-                fields,
-                limit,
-            }),
-        },
-        now,
-    );
-    s.store.insert_export_job(s.tid(), &job).await?;
-    s.jobs_notify.notify_one();
+    let job =
+        crate::export_job::queue(&s, connection_id, connection, format, fields, limit).await?;
     // Auth0 answers 200 here (not 202).
     Ok((StatusCode::OK, Json(export_json(&s, &job))).into_response())
 }

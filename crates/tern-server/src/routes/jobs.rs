@@ -181,16 +181,8 @@ pub async fn create_import(
         .get_connection(s.tid(), &connection_id)
         .await?
         .ok_or_else(|| bad("The connection does not exist."))?;
-    if connection.strategy != "auth0" {
-        return Err(bad("Connection must be a database connection."));
-    }
-    if connection.enabled_clients.is_empty() {
-        return Err(bad("Connection must be enabled."));
-    }
-    if connection.custom_database() && !connection.import_mode() {
-        return Err(bad(
-            "Custom Database Connections without import mode are not allowed.",
-        ));
+    if let Some(why) = crate::import_upload::refusal(&connection) {
+        return Err(bad(why));
     }
     let now = now_iso();
     let job = Job::pending(

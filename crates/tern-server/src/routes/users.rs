@@ -5,29 +5,17 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use tern_core::model::{Connection, User, UserSource};
+use tern_core::model::{User, UserSource};
 use tern_core::store::{InsertOutcome, UserSearch};
 use tern_core::user_profile::{ProfileFields, ProfileRequest, project_fields, user_json};
-use tern_core::{search, tickets, users};
+use tern_core::{search, users};
 
 use crate::auth::Caller;
 use crate::body::{JsonBody, Paging, QueryMap};
 use crate::error::ApiError;
-use crate::lazy::LegacyLookup;
 use crate::passwords::hash_new_password;
 use crate::state::AppState;
-
-fn user_not_found() -> ApiError {
-    ApiError::not_found("inexistent_user", "The user does not exist.")
-}
-
-fn user_exists() -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "auth0_idp_error",
-        "The user already exists.",
-    )
-}
+use crate::user_admin::{refuse_legacy_email, user_exists, user_not_found};
 
 /// `GET /users`: list or search (`q`, Lucene subset), paged, within the search window.
 #[utoipa::path(
@@ -176,33 +164,6 @@ pub async fn create(
     }
 }
 
-/// With lazy migration on (`get_user`), an email the legacy store gives to a
-/// user other than `own_local_id` is taken, as Auth0 checks before creating
-/// a user or changing an email: it would be a second account for one person.
-async fn refuse_legacy_email(
-    s: &AppState,
-    connection: &Connection,
-    email: &str,
-    own_local_id: Option<&str>,
-) -> Result<(), ApiError> {
-    if !crate::lazy::applies_get_user(s, connection) {
-        return Ok(());
-    }
-    match crate::lazy::get_user(s, connection, email).await {
-        Ok(LegacyLookup::NotFound) => Ok(()),
-        Ok(LegacyLookup::Found(p)) if Some(p.user_id.as_str()) == own_local_id => Ok(()),
-        // An unusable profile still says the legacy store has someone there.
-        Ok(LegacyLookup::Found(_) | LegacyLookup::Unusable(_)) => Err(user_exists()),
-        Err(e) => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            format!(
-                "The legacy user store could not be asked whether the email is taken (get_user): {e}"
-            ),
-        )),
-    }
-}
-
 async fn load(s: &AppState, id: &str) -> Result<User, ApiError> {
     s.store
         .get_user(s.tid(), id)
@@ -272,48 +233,8 @@ pub async fn update(
     } else {
         caller.require(&["update:users"])?;
     }
-    let f = ProfileFields::from_json(&body, ProfileRequest::Update)?;
-    let mut user = load(&s, &id).await?;
-    let before = user.clone();
-    let password = f.password.clone();
-    let new_email = f.email.clone().filter(|e| user.email.as_ref() != Some(e));
-    users::apply_update(&mut user, f)?;
-    let connection = || async {
-        s.store
-            .get_connection(s.tid(), &user.connection_id)
-            .await?
-            .ok_or_else(user_not_found)
-    };
-    if let Some(email) = new_email {
-        let connection = connection().await?;
-        refuse_legacy_email(&s, &connection, &email, Some(user.local_id())).await?;
-    }
-    // Import mode off: the legacy store applies the change first.
-    let legacy = crate::legacy_ops::on_update(&s, &before, &user, password.as_deref()).await?;
-    // A new password (here or in the legacy store), a new email or a block
-    // closes the reset links already sent, in the same transaction.
-    let new_password = password.is_some();
-    let closes_tickets = tickets::update_closes_tickets(&before, &user, new_password);
-    if let Some(pw) = password.filter(|_| !legacy.password_handled) {
-        let connection = connection().await?;
-        user.credential = Some(hash_new_password(&s, &connection, pw).await?);
-    }
-    let stored = if closes_tickets {
-        s.store.update_user_closing_tickets(s.tid(), &user).await?
-    } else {
-        s.store.update_user(s.tid(), &user).await?
-    };
-    match stored {
-        None => Err(user_not_found()),
-        Some(InsertOutcome::Duplicate) => Err(user_exists()),
-        Some(InsertOutcome::Inserted) => {
-            if new_password {
-                // A new password lifts brute-force blocks, as a reset does.
-                crate::brute_force::password_changed(&s, &user.user_id).await;
-            }
-            Ok(Json(user_json(&user)))
-        }
-    }
+    let user = crate::user_admin::update(&s, &id, &body).await?;
+    Ok(Json(user_json(&user)))
 }
 
 /// `DELETE /users/{id}`: 204 whether or not the user existed, as Auth0.
@@ -337,11 +258,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["delete:users"])?;
-    if let Some(user) = s.store.get_user(s.tid(), &id).await? {
-        // Import mode off: the legacy store deletes first, or nothing is deleted.
-        crate::legacy_ops::on_delete(&s, &user).await?;
-    }
-    s.store.delete_user(s.tid(), &id).await?;
+    crate::user_admin::delete(&s, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

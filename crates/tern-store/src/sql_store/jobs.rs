@@ -220,6 +220,26 @@ impl JobStore for SqlStore {
         Ok(())
     }
 
+    async fn list_jobs(
+        &self,
+        tenant: &str,
+        kind: tern_core::model::JobType,
+        limit: u64,
+    ) -> CoreResult<Vec<Job>> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND type = $2 \
+             ORDER BY created_at DESC, id DESC LIMIT $3"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(kind.as_str())
+            .bind(as_i64(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
+        rows.iter().map(decode_job).collect()
+    }
+
     async fn get_job(&self, tenant: &str, id: &str) -> CoreResult<Option<Job>> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2");
         let row = sqlx::query(AssertSqlSafe(sql))

@@ -5,6 +5,7 @@ mod authorization_codes;
 mod client_grants;
 mod clients;
 mod connections;
+mod console_imports;
 mod grants;
 mod jobs;
 mod login_failures;

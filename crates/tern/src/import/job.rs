@@ -9,9 +9,9 @@ use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
-use super::chunk::Chunk;
 use super::tally::Tally;
 use crate::client::{Client, api_message, backoff};
+use tern_core::import_file::Chunk;
 
 /// How long an upload may be held until its job ends (`tern_wait_ms`).
 const UPLOAD_WAIT_MS: u64 = 10_000;

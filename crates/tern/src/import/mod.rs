@@ -10,7 +10,6 @@
 //! original row numbers of its rows, so a job error's `index` maps back to
 //! the row's index in the original file.
 
-mod chunk;
 mod job;
 mod pg_source;
 mod report;
@@ -28,10 +27,10 @@ use tokio::task::JoinSet;
 use crate::client::{ApiArgs, Client};
 use crate::importers::{self, Platform, PlatformArgs};
 use crate::progress::{self, Progress};
-use chunk::Chunk;
 use job::{JobOptions, run_job};
 use stream::Item;
 use tally::Tally;
+use tern_core::import_file::Chunk;
 
 const AFTER_HELP: &str = concat!(
     crate::credentials_help!(),

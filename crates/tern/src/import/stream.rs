@@ -1,35 +1,19 @@
-//! The reader thread: a JSON array, NDJSON, an object holding the rows
-//! under a key (Firebase, Keycloak) or CSV (Supabase), of any size, read as
-//! a stream (the format detected from the first character), each row
-//! converted from its platform's shape and handed over one by one in file
-//! order through a bounded channel, so memory stays flat.
+//! The reader thread: the file read as `tern_core::import_file` reads it
+//! (JSON array, NDJSON, rows under a key, CSV; any size, as a stream), rows
+//! handed over one by one in file order through a bounded channel, so
+//! memory stays flat.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::tally::Tally;
-use crate::importers::{self, CsvError, CsvRows, Reading};
+pub use tern_core::import_file::Item;
 
-/// What the reader thread hands over, in file order.
-pub enum Item {
-    /// A row, serialised compactly.
-    Row { index: usize, json: Vec<u8> },
-    /// A row that could not be read (NDJSON line that is not JSON) or
-    /// converted from its platform's shape.
-    Invalid {
-        index: usize,
-        code: &'static str,
-        message: String,
-    },
-    /// The input cannot be read further.
-    Fatal(String),
-}
+use super::tally::Tally;
+use crate::importers::Reading;
 
 /// Counts the bytes read (for the progress bar).
 struct Counting<R> {
@@ -64,92 +48,6 @@ pub fn open_input(file: &str) -> Result<(Box<dyn Read + Send>, Option<u64>), Str
     Ok((Box::new(f), size))
 }
 
-/// The first byte that is not whitespace (a UTF-8 byte order mark is skipped).
-fn first_significant_byte(input: &mut Input) -> io::Result<Option<u8>> {
-    let mut at_start = true;
-    loop {
-        let buf = input.fill_buf()?;
-        if buf.is_empty() {
-            return Ok(None);
-        }
-        if at_start && buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
-            input.consume(3);
-            at_start = false;
-            continue;
-        }
-        at_start = false;
-        let ws = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
-        if ws < buf.len() {
-            let b = buf[ws];
-            input.consume(ws);
-            return Ok(Some(b));
-        }
-        let n = buf.len();
-        input.consume(n);
-    }
-}
-
-/// Calls `each` for every element of a JSON array, one at a time.
-struct EachElement<'a> {
-    each: &'a mut dyn FnMut(Value) -> bool,
-    stopped: &'a mut bool,
-}
-
-impl<'de> DeserializeSeed<'de> for EachElement<'_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for EachElement<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON array of users")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(v) = seq.next_element::<Value>()? {
-            if !(self.each)(v) {
-                *self.stopped = true;
-                return Err(A::Error::custom("stopped"));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The array under one key of a top-level object; other keys are skipped.
-struct RowsUnder<'a> {
-    key: &'static str,
-    rows: EachElement<'a>,
-}
-
-impl<'de> DeserializeSeed<'de> for RowsUnder<'_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for RowsUnder<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "an object with a \"{}\" array", self.key)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut rows = Some(self.rows);
-        while let Some(k) = map.next_key::<String>()? {
-            match rows.take_if(|_| k == self.key) {
-                Some(seed) => map.next_value_seed(seed)?,
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
 /// Start the reader thread on `reader`; it counts the bytes it reads into
 /// `tally` and converts rows as `reading` says. It ends at the end of the
 /// input or when `tx`'s receiver is dropped.
@@ -170,205 +68,13 @@ pub fn spawn_reader(
 }
 
 /// One platform row converted to an import row, its hash format counted.
-pub fn item(reading: &Reading, tally: &Tally, index: usize, v: Value) -> Item {
-    let mut v = match (reading.convert)(v) {
-        Ok(v) => v,
-        Err(message) => {
-            return Item::Invalid {
-                index,
-                code: "UNCONVERTIBLE_ROW",
-                message,
-            };
-        }
-    };
-    tally.count_format(importers::hash_format(&v));
-    let left = importers::take_left_behind(&mut v);
-    tally.count_factors(importers::second_factors(&v), left);
-    match serde_json::to_vec(&v) {
-        Ok(json) => Item::Row { index, json },
-        Err(e) => Item::Invalid {
-            index,
-            code: "INVALID_JSON",
-            message: e.to_string(),
-        },
-    }
+pub fn item(reading: &Reading, tally: &Tally, index: usize, v: serde_json::Value) -> Item {
+    tern_core::import_file::item(reading, &|facts| tally.count(facts), index, v)
 }
 
 /// The reader thread: detect the format, stream the rows out.
-fn read_rows(mut input: Input, reading: &Reading, tally: &Tally, tx: mpsc::Sender<Item>) {
-    let send = |item: Item| tx.blocking_send(item).is_ok();
-    let row = |index: usize, v: Value| item(reading, tally, index, v);
-    let first = match first_significant_byte(&mut input) {
-        Ok(b) => b,
-        Err(e) => {
-            send(Item::Fatal(format!("cannot read the input: {e}")));
-            return;
-        }
-    };
-    match (first, reading.rows_key) {
-        (None, _) => {}
-        (Some(b'['), _) | (Some(b'{'), Some(_)) => {
-            let mut index = 0usize;
-            let mut stopped = false;
-            let mut each = |v: Value| {
-                let ok = send(row(index, v));
-                index += 1;
-                ok
-            };
-            let rows = EachElement {
-                each: &mut each,
-                stopped: &mut stopped,
-            };
-            let mut de = serde_json::Deserializer::from_reader(&mut input);
-            let (res, shape) = match reading.rows_key.filter(|_| first == Some(b'{')) {
-                Some(key) => (
-                    RowsUnder { key, rows }.deserialize(&mut de),
-                    format!("object with a \"{key}\" array"),
-                ),
-                None => (rows.deserialize(&mut de), "JSON array".into()),
-            };
-            if let Err(e) = res.and_then(|()| de.end())
-                && !stopped
-            {
-                send(Item::Fatal(format!(
-                    "the input is not a valid {shape} ({e}); rows before it were submitted"
-                )));
-            }
-        }
-        (Some(b), _) if reading.csv && b != b'{' => {
-            let records = match CsvRows::new(&mut input) {
-                Ok(r) => r,
-                Err(e) => {
-                    send(Item::Fatal(e));
-                    return;
-                }
-            };
-            for (index, record) in records.enumerate() {
-                let item = match record {
-                    Ok(v) => row(index, v),
-                    Err(CsvError::Record(message)) => Item::Invalid {
-                        index,
-                        code: "INVALID_CSV",
-                        message,
-                    },
-                    Err(CsvError::Input(e)) => Item::Fatal(e),
-                };
-                if !send(item) {
-                    return;
-                }
-            }
-        }
-        (Some(_), _) => {
-            let (mut index, mut line_no) = (0usize, 0usize);
-            let mut line = Vec::with_capacity(4096);
-            loop {
-                line.clear();
-                line_no += 1;
-                match input.read_until(b'\n', &mut line) {
-                    Ok(0) => break,
-                    Ok(_) => {}
-                    Err(e) => {
-                        send(Item::Fatal(format!(
-                            "cannot read the input at line {line_no}: {e}"
-                        )));
-                        return;
-                    }
-                }
-                let text = line.trim_ascii();
-                if text.is_empty() {
-                    continue;
-                }
-                let item = match serde_json::from_slice::<Value>(text) {
-                    Ok(v) => row(index, v),
-                    Err(e) => Item::Invalid {
-                        index,
-                        code: "INVALID_JSON",
-                        message: format!("line {line_no} is not valid JSON: {e}"),
-                    },
-                };
-                index += 1;
-                if !send(item) {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn read_all(text: &str) -> Vec<String> {
-        read_as(text, Reading::plain())
-    }
-
-    fn read_as(text: &str, reading: Reading) -> Vec<String> {
-        // A tiny buffer: rows and the format's first byte straddle refills.
-        let input: Input = BufReader::with_capacity(
-            7,
-            Counting {
-                inner: Box::new(io::Cursor::new(text.as_bytes().to_vec())),
-                tally: Arc::new(Tally::default()),
-            },
-        );
-        let (tx, mut rx) = mpsc::channel(1);
-        let t = std::thread::spawn(move || read_rows(input, &reading, &Tally::default(), tx));
-        let mut out = Vec::new();
-        while let Some(item) = rx.blocking_recv() {
-            out.push(match item {
-                Item::Row { index, json } => {
-                    format!("{index} {}", String::from_utf8_lossy(&json))
-                }
-                Item::Invalid { index, .. } => format!("{index} invalid"),
-                Item::Fatal(_) => "fatal".into(),
-            });
-        }
-        t.join().unwrap_or_default();
-        out
-    }
-
-    #[test]
-    fn arrays_and_ndjson_stream_row_by_row() {
-        assert_eq!(
-            read_all("\u{feff}  [ {\"email\": \"a@x.io\"},\n 3, \"s\" ]  "),
-            ["0 {\"email\":\"a@x.io\"}", "1 3", "2 \"s\""]
-        );
-        assert_eq!(
-            read_all("{\"a\":1}\n\n  {bad\n{\"b\":2}\r\n"),
-            ["0 {\"a\":1}", "1 invalid", "2 {\"b\":2}"]
-        );
-        assert_eq!(read_all("[{\"a\":1}, {"), ["0 {\"a\":1}", "fatal"]);
-        assert_eq!(read_all("[1] x"), ["0 1", "fatal"]);
-        assert!(read_all("  \n").is_empty());
-        assert!(read_all("[]").is_empty());
-    }
-
-    #[test]
-    fn rows_under_a_key_and_csv() {
-        let under = || Reading {
-            rows_key: Some("users"),
-            ..Reading::plain()
-        };
-        assert_eq!(
-            read_as(
-                "{\"kind\": {\"users\": [9]}, \"users\": [1, {\"a\": [2]}], \"z\": 3}",
-                under()
-            ),
-            ["0 1", "1 {\"a\":[2]}"]
-        );
-        assert_eq!(read_as("{\"users\": [1, }", under()), ["0 1", "fatal"]);
-        let csv = Reading {
-            csv: true,
-            ..Reading::plain()
-        };
-        assert_eq!(
-            read_as("id,n\n1,\"x,y\"\n2\n3,\n", csv),
-            [
-                "0 {\"id\":\"1\",\"n\":\"x,y\"}",
-                "1 invalid",
-                "2 {\"id\":\"3\",\"n\":null}"
-            ]
-        );
-    }
+fn read_rows(input: Input, reading: &Reading, tally: &Tally, tx: mpsc::Sender<Item>) {
+    tern_core::import_file::read_rows(input, reading, &|facts| tally.count(facts), &mut |item| {
+        tx.blocking_send(item).is_ok()
+    });
 }

@@ -32,7 +32,7 @@ pub struct Tally {
     pub stop: Arc<AtomicBool>,
     /// Plain progress lines (stderr is not a terminal).
     pub plain: bool,
-    /// Rows read per password hash format (see `importers::hash_format`).
+    /// Rows read per password hash format (see `tern_core::import_file::hash_format`).
     pub formats: Mutex<BTreeMap<String, u64>>,
     /// Second factors carried over, by kind.
     pub factors: Mutex<BTreeMap<String, u64>>,
@@ -49,19 +49,17 @@ impl Tally {
         self.stop.store(true, Ordering::SeqCst);
     }
 
-    pub fn count_format(&self, format: String) {
-        *lock(&self.formats).entry(format).or_default() += 1;
-    }
-
-    /// Count a row's second factors: carried (by kind) and left behind (by reason).
-    pub fn count_factors(&self, carried: Vec<String>, left: Vec<String>) {
+    /// Count what a row holds: its hash format, its second factors carried
+    /// (by kind) and left behind (by reason).
+    pub fn count(&self, facts: tern_core::import_file::RowFacts) {
+        *lock(&self.formats).entry(facts.hash_format).or_default() += 1;
         let mut c = lock(&self.factors);
-        for kind in carried {
+        for kind in facts.second_factors {
             *c.entry(kind).or_default() += 1;
         }
         drop(c);
         let mut l = lock(&self.factors_left);
-        for reason in left {
+        for reason in facts.left_behind {
             *l.entry(reason).or_default() += 1;
         }
     }

@@ -13,7 +13,6 @@
 //! | `supabase` | `auth.users` as CSV, a JSON array or NDJSON | `password_hash` (bcrypt) |
 
 mod auth0;
-mod csv;
 mod firebase;
 mod keycloak;
 mod kratos;
@@ -23,7 +22,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
-pub use csv::{CsvError, CsvRows};
+pub use tern_core::import_file::{Convert, Reading};
 
 /// The platforms `--from` reads.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,30 +65,6 @@ pub struct PlatformArgs {
     /// (then by email).
     #[arg(long, value_name = "FILE")]
     pub password_hashes: Option<PathBuf>,
-}
-
-/// Turns one platform row into one import row; the error names what is
-/// wrong with the row (it becomes that row's error).
-pub type Convert = Box<dyn Fn(Value) -> Result<Value, String> + Send>;
-
-/// How a platform's file is read and converted.
-pub struct Reading {
-    pub convert: Convert,
-    /// The rows sit in an array under this key of a top-level object.
-    pub rows_key: Option<&'static str>,
-    /// Input that is neither JSON array nor object is CSV with a header row.
-    pub csv: bool,
-}
-
-impl Reading {
-    /// Rows as they are (Auth0's import schema).
-    pub fn plain() -> Self {
-        Self {
-            convert: Box::new(Ok),
-            rows_key: None,
-            csv: false,
-        }
-    }
 }
 
 impl PlatformArgs {
@@ -139,54 +114,9 @@ pub fn reading(platform: Platform, args: &PlatformArgs) -> Result<Reading, Strin
     })
 }
 
-/// The hash format of an import row, for the dry-run summary: the scheme
-/// `tern-hash` names for `password_hash`, the `algorithm` of an explicit
-/// object, or "no password".
-pub fn hash_format(row: &Value) -> String {
-    if let Some(h) = row.get("password_hash").and_then(Value::as_str) {
-        return match tern_hash::StoredHash::from_import_password_hash(h) {
-            Ok(h) => h.scheme().name().to_string(),
-            Err(_) => "unrecognised".into(),
-        };
-    }
-    for key in ["tern_password_hash", "custom_password_hash"] {
-        if let Some(obj) = row.get(key) {
-            let alg = obj.get("algorithm").and_then(Value::as_str).unwrap_or("?");
-            return match key {
-                "tern_password_hash" => alg.to_string(),
-                _ => format!("custom {alg}"),
-            };
-        }
-    }
-    "no password".into()
-}
-
 /// The key under which a converter lists the second factors it could not
-/// carry over (why, one line each); the reader takes it off the row before
-/// the row is sent, and the summary counts it.
-pub const LEFT_BEHIND: &str = "__tern_mfa_left_behind";
-
-/// The second factors an import row carries, by kind (`totp`, `phone`…),
-/// for the summary.
-pub fn second_factors(row: &Value) -> Vec<String> {
-    row.get("mfa_factors")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f.as_object()?.keys().next().cloned())
-        .collect()
-}
-
-/// Take the converter's list of second factors left behind off the row.
-pub fn take_left_behind(row: &mut Value) -> Vec<String> {
-    row.as_object_mut()
-        .and_then(|o| o.remove(LEFT_BEHIND))
-        .and_then(|v| v.as_array().cloned())
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect()
-}
+/// carry over; `tern_core::import_file` takes it off the row and reports it.
+pub use tern_core::import_file::LEFT_BEHIND;
 
 /// An import row under construction: absent, null and empty values are
 /// left out, so the server's schema sees only what the export holds.
@@ -269,17 +199,5 @@ mod tests {
             .set("d", false);
         r.set_opt("e", Some("x")).set_opt("f", None::<&str>);
         assert_eq!(r.done(), json!({"d": false, "e": "x"}));
-    }
-
-    #[test]
-    fn hash_formats_are_named() {
-        let bcrypt = "$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K";
-        assert_eq!(hash_format(&json!({"password_hash": bcrypt})), "bcrypt");
-        assert_eq!(hash_format(&json!({"password_hash": "zz"})), "unrecognised");
-        assert_eq!(
-            hash_format(&json!({"tern_password_hash": {"algorithm": "keycloak"}})),
-            "keycloak"
-        );
-        assert_eq!(hash_format(&json!({"email": "a@b.c"})), "no password");
     }
 }

@@ -20,6 +20,7 @@ const KEYS: &[&str] = &[
     "columns",
     "hash_format",
     "mark_migrated",
+    "count_query",
     "timeout_ms",
 ];
 
@@ -87,6 +88,9 @@ pub struct SqlConfig {
     pub lookup: Statement,
     /// The optional statement run after a user migrated.
     pub mark_migrated: Option<Statement>,
+    /// The optional query counting the legacy store's users (no parameter;
+    /// the first column of its first row).
+    pub count: Option<Statement>,
     /// Column map.
     pub columns: Columns,
     /// Password column format.
@@ -198,6 +202,31 @@ pub fn parse(config: &Value) -> Result<SqlConfig, String> {
             )?)
         }
     };
+    let count = match obj.get("count_query") {
+        None | Some(Value::Null) => None,
+        Some(_) => {
+            let sql = text(obj, "count_query")?;
+            let field = format!("{FIELD}.count_query");
+            if !statement::is_query(sql, backend) {
+                return Err(format!(
+                    "{field} must be a SELECT query (e.g. SELECT count(*) FROM users)."
+                ));
+            }
+            let stmt = statement::translate(
+                sql,
+                backend,
+                &Rules {
+                    field: &field,
+                    named: &[],
+                    native: Param::Identifier,
+                },
+            )?;
+            if !stmt.binds.is_empty() {
+                return Err(format!("{field} takes no parameter."));
+            }
+            Some(stmt)
+        }
+    };
     let columns = columns(obj.get("columns"))?;
     let hash = hash_format::parse(obj.get("hash_format"))?;
     let timeout = match obj.get("timeout_ms") {
@@ -216,6 +245,7 @@ pub fn parse(config: &Value) -> Result<SqlConfig, String> {
         dsn: dsn.to_string(),
         lookup,
         mark_migrated,
+        count,
         columns,
         hash,
         timeout: Duration::from_millis(timeout),

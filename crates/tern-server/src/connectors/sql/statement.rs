@@ -153,6 +153,8 @@ pub fn translate(sql: &str, backend: Backend, rules: &Rules<'_>) -> Result<State
     out.push_str(&sql[copied..]);
 
     match (binds.is_empty(), natives.is_empty()) {
+        // A statement that allows no named parameter needs none.
+        (true, true) if rules.named.is_empty() => Ok(Statement { sql: out, binds }),
         (true, true) => Err(format!(
             "{field} must use the {} as a parameter: write :{} (or {}).",
             rules.native.name(),

@@ -14,7 +14,7 @@ use tern_core::CoreResult;
 use tern_core::migration::{FailureCause, failure_cause, report};
 use tern_core::model::LogEvent;
 
-use super::overview::migrated;
+use super::overview::{LegacyCount, legacy_count, migrated, of_legacy};
 use crate::console::layout::{Section, page, problem};
 use crate::console::session::Operator;
 use crate::state::AppState;
@@ -90,6 +90,7 @@ pub async fn show(State(s): State<AppState>, op: Operator, Path(id): Path<String
             );
         }
     };
+    let count = legacy_count(&s, &c).await;
     let current = s.policy.scheme().name();
     page(
         &op,
@@ -103,6 +104,7 @@ pub async fn show(State(s): State<AppState>, op: Operator, Path(id): Path<String
                 div.tile { b #migrated-users { (migrated(&r)) } span { "migrated" } }
                 div.tile { b #awaiting-users { (r.awaiting_credential) } span { "without a credential" } }
             }
+            @if count != LegacyCount::Unknown { p.text #legacy-count { (of_legacy(&r, &count)) } }
             @if let (Some(first), Some(last)) = (&r.first_migration_at, &r.last_migration_at) {
                 p.text { "First migration " (first) ", latest " (last) "." }
             }

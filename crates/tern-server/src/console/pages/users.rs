@@ -2,7 +2,11 @@
 //! store search as `GET /api/v2/users`), a user's page (identities,
 //! metadata, how and when they arrived, credential scheme — never the hash
 //! —, last login, brute-force blocks, MFA enrolments), and lifting a user's
-//! brute-force blocks (`brute_force::lift`, as `DELETE /user-blocks/{id}`).
+//! brute-force blocks (`brute_force::lift`, as `DELETE /user-blocks/{id}`);
+//! the user actions — block, unblock, delete — through `user_admin`, the
+//! code behind `PATCH`/`DELETE /api/v2/users/{id}`, and a reset link mailed
+//! through `reset::request_reset`, as `/dbconnections/change_password`.
+//! Every action is written to the tenant log with the operator as actor.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -17,7 +21,9 @@ use crate::brute_force;
 use crate::console::layout::{Section, page, problem};
 use crate::console::session::{Operator, OperatorForm};
 use crate::console::{audit, csrf, see_other};
+use crate::reset::{self, ResetRequest};
 use crate::state::AppState;
+use crate::user_admin;
 
 const PAGE_SIZE: u64 = 50;
 
@@ -25,6 +31,7 @@ const PAGE_SIZE: u64 = 50;
 #[derive(Debug, Deserialize)]
 pub struct SearchQuery {
     q: Option<String>,
+    done: Option<String>,
 }
 
 fn oops(what: &str, e: &dyn std::fmt::Display) -> Response {
@@ -80,6 +87,7 @@ pub async fn list(
         "Users",
         html! {
             h1 { "Users" }
+            @if let Some(n) = notice(q.done.as_deref()) { p.notice role="status" { (n) } }
             form method="get" action="/console/users" role="search" {
                 label for="q" { "Search" }
                 input #q type="text" name="q" value=(text) aria-describedby="q-hint";
@@ -115,8 +123,47 @@ fn row(label: &str, value: Markup) -> Markup {
     html! { tr { th scope="row" { (label) } td { (value) } } }
 }
 
+/// `?done=` after an action: which notice the user page shows.
+#[derive(Debug, Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+/// The notice of an action, by its fixed name (never text from the URL).
+fn notice(done: Option<&str>) -> Option<&'static str> {
+    Some(match done? {
+        "blocked" => {
+            "The user is blocked: they cannot sign in, and their open reset links are closed."
+        }
+        "unblocked" => "The user is unblocked.",
+        "reset" => "A reset link was mailed to the user.",
+        "reset-throttled" => "A reset link was mailed less than a minute ago; no new one was sent.",
+        "lifted" => "The brute-force blocks are lifted.",
+        "deleted" => "The user was deleted.",
+        _ => return None,
+    })
+}
+
+fn user_url(id: &str) -> String {
+    format!("/console/users/{}", urlencoding::encode(id))
+}
+
+fn action(op: &Operator, id: &str, what: &str, label: &str, class: Option<&str>) -> Markup {
+    html! {
+        form method="post" action=(format!("{}/{what}", user_url(id))) {
+            input type="hidden" name=(csrf::FIELD) value=(op.csrf);
+            button type="submit" class=[class] { (label) }
+        }
+    }
+}
+
 /// `GET /console/users/{id}`.
-pub async fn show(State(s): State<AppState>, op: Operator, Path(id): Path<String>) -> Response {
+pub async fn show(
+    State(s): State<AppState>,
+    op: Operator,
+    Path(id): Path<String>,
+    Query(done): Query<Done>,
+) -> Response {
     let user = match s.store.get_user(s.tid(), &id).await {
         Ok(Some(u)) => u,
         Ok(None) => {
@@ -142,6 +189,18 @@ pub async fn show(State(s): State<AppState>, op: Operator, Path(id): Path<String
         html! {
             p { a href="/console/users" { "← Users" } }
             h1 { (title) }
+            @if let Some(n) = notice(done.done.as_deref()) { p.notice role="status" { (n) } }
+            div.actions aria-label="Actions" {
+                @if user.blocked {
+                    (action(&op, &user.user_id, "unblock", "Unblock", None))
+                } @else {
+                    (action(&op, &user.user_id, "block", "Block", Some("secondary")))
+                }
+                @if user.email.is_some() {
+                    (action(&op, &user.user_id, "reset", "Send a reset link", Some("secondary")))
+                }
+                a href=(format!("{}/delete", user_url(&user.user_id))) { "Delete…" }
+            }
             div.table-wrap { table {
                 tbody {
                     (row("User id", html! { code { (user.user_id) } }))
@@ -177,6 +236,179 @@ pub async fn show(State(s): State<AppState>, op: Operator, Path(id): Path<String
     )
 }
 
+fn refused(e: &crate::error::ApiError) -> Response {
+    problem(
+        e.status,
+        "The change was refused",
+        &format!("{} Go back to the user and try again.", e.message),
+    )
+}
+
+/// Log a user action with the operator as actor.
+async fn log_action(s: &AppState, op: &Operator, user: &User, description: &str) {
+    let mut ev = LogEvent::new("sapi", description);
+    ev.user_id = Some(user.user_id.clone());
+    ev.user_name = user.email.clone().or_else(|| user.username.clone());
+    ev.connection = Some(user.connection_name.clone());
+    ev.connection_id = Some(user.connection_id.clone());
+    audit(s, op, ev).await;
+}
+
+async fn set_blocked(s: &AppState, op: &Operator, id: &str, blocked: bool) -> Response {
+    match user_admin::update(s, id, &serde_json::json!({ "blocked": blocked })).await {
+        Ok(user) => {
+            let (what, done) = if blocked {
+                ("Console: user blocked", "blocked")
+            } else {
+                ("Console: user unblocked", "unblocked")
+            };
+            log_action(s, op, &user, what).await;
+            see_other(&format!("{}?done={done}", user_url(id)), Vec::new())
+        }
+        Err(e) => refused(&e),
+    }
+}
+
+/// `POST /console/users/{id}/block` (as `PATCH /users/{id}` `{"blocked": true}`).
+pub async fn block(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    OperatorForm { op, .. }: OperatorForm,
+) -> Response {
+    set_blocked(&s, &op, &id, true).await
+}
+
+/// `POST /console/users/{id}/unblock`.
+pub async fn unblock(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    OperatorForm { op, .. }: OperatorForm,
+) -> Response {
+    set_blocked(&s, &op, &id, false).await
+}
+
+/// `POST /console/users/{id}/reset`: mail the user a reset link.
+pub async fn reset(
+    State(s): State<AppState>,
+    crate::client_ip::ClientIp(ip): crate::client_ip::ClientIp,
+    Path(id): Path<String>,
+    OperatorForm { op, .. }: OperatorForm,
+) -> Response {
+    let user = match s.store.get_user(s.tid(), &id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            return problem(
+                StatusCode::NOT_FOUND,
+                "No such user",
+                "The user does not exist.",
+            );
+        }
+        Err(e) => return oops("reset", &e),
+    };
+    let (Some(email), Ok(Some(connection))) = (
+        user.email.clone(),
+        s.store.get_connection(s.tid(), &user.connection_id).await,
+    ) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "No reset link",
+            "This user has no email address (or no connection) to send a reset link to.",
+        );
+    };
+    // The user exists here, so no legacy lookup is spent; the operator's
+    // address is what the request's budget would be counted against.
+    let outcome =
+        reset::request_reset(&s, &connection, &email, &ip.to_string(), reset::RESET_PATH).await;
+    let done = match outcome {
+        Ok(ResetRequest::Sent { .. }) => "reset",
+        Ok(ResetRequest::Throttled(_)) => "reset-throttled",
+        Ok(ResetRequest::MailFailed { error, .. }) => {
+            tracing::warn!(error = %error, "console reset mail failed");
+            return problem(
+                StatusCode::BAD_GATEWAY,
+                "The mail was not sent",
+                "The reset link could not be mailed; check the mail settings and try again.",
+            );
+        }
+        Ok(_) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "No reset link",
+                "The user could not be found by their email on their connection.",
+            );
+        }
+        Err(e) => return oops("reset", &e),
+    };
+    log_action(&s, &op, &user, "Console: reset link sent").await;
+    see_other(&format!("{}?done={done}", user_url(&id)), Vec::new())
+}
+
+/// `GET /console/users/{id}/delete`: the confirmation step.
+pub async fn confirm_delete(
+    State(s): State<AppState>,
+    op: Operator,
+    Path(id): Path<String>,
+) -> Response {
+    let user = match s.store.get_user(s.tid(), &id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            return problem(
+                StatusCode::NOT_FOUND,
+                "No such user",
+                "The user does not exist.",
+            );
+        }
+        Err(e) => return oops("delete", &e),
+    };
+    let name = user.email.clone().unwrap_or_else(|| user.user_id.clone());
+    page(
+        &op,
+        Section::Users,
+        "Delete a user",
+        html! {
+            p { a href=(user_url(&id)) { "← " (name) } }
+            h1 { "Delete " (name) "?" }
+            p.text { "The user " code { (user.user_id) } " of " (user.connection_name) " is deleted from Tern"
+                " (and, when the connection's legacy store stays authoritative, from it first). This cannot be undone." }
+            form method="post" action=(format!("{}/delete", user_url(&id))) {
+                input type="hidden" name=(csrf::FIELD) value=(op.csrf);
+                label.check { input type="checkbox" name="confirm" value="yes" required; "Yes, delete this user" }
+                div.actions {
+                    button.danger type="submit" { "Delete the user" }
+                    a href=(user_url(&id)) { "Cancel" }
+                }
+            }
+        },
+    )
+}
+
+/// `POST /console/users/{id}/delete` (as `DELETE /users/{id}`).
+pub async fn delete(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    OperatorForm { op, form }: OperatorForm,
+) -> Response {
+    if form.get("confirm") != Some("yes") {
+        return see_other(&format!("{}/delete", user_url(&id)), Vec::new());
+    }
+    let user = match s.store.get_user(s.tid(), &id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            return problem(
+                StatusCode::NOT_FOUND,
+                "No such user",
+                "The user does not exist.",
+            );
+        }
+        Err(e) => return oops("delete", &e),
+    };
+    if let Err(e) = user_admin::delete(&s, &id).await {
+        return refused(&e);
+    }
+    log_action(&s, &op, &user, "Console: user deleted").await;
+    see_other("/console/users?done=deleted", Vec::new())
+}
+
 /// `POST /console/users/{id}/unblock-logins`.
 pub async fn unblock_logins(
     State(s): State<AppState>,
@@ -202,8 +434,5 @@ pub async fn unblock_logins(
     ev.user_id = Some(id.clone());
     ev.details = Some(serde_json::json!({"lifted": lifted}));
     audit(&s, &op, ev).await;
-    see_other(
-        &format!("/console/users/{}", urlencoding::encode(&id)),
-        Vec::new(),
-    )
+    see_other(&format!("{}?done=lifted", user_url(&id)), Vec::new())
 }

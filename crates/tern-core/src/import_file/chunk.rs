@@ -2,21 +2,34 @@
 //! the server's file limit and remembers its rows' indexes in the original file.
 
 /// Rows cut for one job: the file body and each row's index in the original file.
+#[derive(Debug)]
 pub struct Chunk {
+    /// The job file: a JSON array of the rows.
     pub body: Vec<u8>,
+    /// Each row's index in the original file.
     pub indexes: Vec<usize>,
 }
 
+impl Default for Chunk {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Chunk {
+    /// An empty chunk.
     pub fn new() -> Self {
         Self {
             body: vec![b'['],
             indexes: Vec::new(),
         }
     }
+    /// Whether a row of `row_len` bytes still fits under `max` (an empty
+    /// chunk takes any row).
     pub fn fits(&self, row_len: usize, max: usize) -> bool {
         self.indexes.is_empty() || self.body.len() + row_len + 2 <= max
     }
+    /// Add a row.
     pub fn push(&mut self, index: usize, row: &[u8]) {
         if !self.indexes.is_empty() {
             self.body.push(b',');
@@ -24,6 +37,7 @@ impl Chunk {
         self.body.extend_from_slice(row);
         self.indexes.push(index);
     }
+    /// Close the array.
     pub fn finish(mut self) -> Self {
         self.body.push(b']');
         self

@@ -1,0 +1,490 @@
+//! Imports: upload a users file of any size (streamed into import jobs by
+//! `import_upload`, the way `tern import` splits a file), or a dry run of
+//! it; each upload's page shows a progress bar per job and overall
+//! (reloading itself while anything moves — no script needed), the hash
+//! formats the file holds, and the failed rows with their index in the file,
+//! code and message, downloadable as CSV or JSON.
+
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use tern_core::console_import::{ConsoleImport, RowError, UploadState, job_row_errors};
+use tern_core::model::{Connection, Job, JobStatus, LogEvent};
+
+use crate::console::layout::{Section, live_page, page, page_status, problem};
+use crate::console::session::Operator;
+use crate::console::{OPERATORS_CONNECTION, audit, csrf, see_other};
+use crate::import_upload::{self, Upload};
+use crate::state::AppState;
+
+/// How many uploads the list shows.
+const LISTED: u64 = 50;
+/// How many failed rows the page shows (the downloads hold all).
+const SHOWN_ERRORS: usize = 200;
+/// Seconds between reloads while an import moves.
+const REFRESH_SECS: u32 = 2;
+
+fn oops(what: &str, e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "console {what} failed");
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The import could not be read or started; try again.",
+    )
+}
+
+/// The connections an import can go into (`import_upload::refusal`), and
+/// the database connections that cannot, with the reason.
+async fn targets(
+    s: &AppState,
+) -> tern_core::CoreResult<(Vec<Connection>, Vec<(Connection, &'static str)>)> {
+    let mut ok = Vec::new();
+    let mut not = Vec::new();
+    for c in s.store.list_connections(s.tid()).await? {
+        if c.name == OPERATORS_CONNECTION || c.strategy != "auth0" {
+            continue;
+        }
+        match import_upload::refusal(&c) {
+            None => ok.push(c),
+            Some(why) => not.push((c, why)),
+        }
+    }
+    Ok((ok, not))
+}
+
+fn state_badge(i: &ConsoleImport) -> Markup {
+    match i.state {
+        UploadState::Uploading => html! { span.badge.warn { "uploading" } },
+        UploadState::Submitted => html! { span.badge.ok { "file read" } },
+        UploadState::Stopped => html! { span.badge.bad { "stopped" } },
+    }
+}
+
+fn upload_form(op: &Operator, ok: &[Connection], error: Option<&str>) -> Markup {
+    html! {
+        @if let Some(e) = error { p.alert role="alert" { (e) } }
+        @if ok.is_empty() {
+            p.empty { "No connection can take an import yet: it must be a database connection enabled for an application (a custom database one with import mode on)." }
+        } @else {
+            // The token and the choices come before the file, so they
+            // arrive before the file's bytes do.
+            form method="post" action="/console/imports" enctype="multipart/form-data" {
+                input type="hidden" name=(csrf::FIELD) value=(op.csrf);
+                div.grid {
+                    div {
+                        label for="connection" { "Connection" }
+                        select #connection name="connection_id" required {
+                            @for c in ok { option value=(c.id) { (c.name) } }
+                        }
+                    }
+                    div {
+                        label for="file" { "Users file" }
+                        input #file type="file" name="users" required accept=".json,.ndjson,.jsonl,application/json" aria-describedby="file-hint";
+                    }
+                }
+                p.hint #file-hint { "A JSON array or NDJSON in Auth0's import schema, any size: it is read as it arrives and cut into import jobs." }
+                label.check { input type="checkbox" name="upsert" value="true"; "Update users that already exist (upsert)" }
+                div.actions {
+                    button type="submit" { "Import" }
+                    button.secondary type="submit" formaction="/console/imports?dry_run=true" { "Dry run" }
+                }
+                p.hint { "A dry run checks every row and shows what would be imported and which password hash formats the file holds; nothing is written." }
+            }
+        }
+    }
+}
+
+/// `GET /console/imports`.
+pub async fn list(State(s): State<AppState>, op: Operator) -> Response {
+    let loaded = async {
+        let t = targets(&s).await?;
+        let l = s.store.list_console_imports(s.tid(), LISTED).await?;
+        tern_core::CoreResult::Ok((t, l))
+    };
+    let ((ok, not), imports) = match loaded.await {
+        Ok(x) => x,
+        Err(e) => return oops("imports", &e),
+    };
+    page(
+        &op,
+        Section::Imports,
+        "Imports",
+        list_body(&op, &ok, &not, &imports, None),
+    )
+}
+
+fn list_body(
+    op: &Operator,
+    ok: &[Connection],
+    not: &[(Connection, &'static str)],
+    imports: &[ConsoleImport],
+    error: Option<&str>,
+) -> Markup {
+    html! {
+        h1 { "Imports" }
+        h2 { "Upload a users file" }
+        (upload_form(op, ok, error))
+        @if !not.is_empty() {
+            details {
+                summary { "Connections that cannot take an import" }
+                ul { @for (c, why) in not { li { (c.name) ": " (why) } } }
+            }
+        }
+        h2 #recent { "Recent imports" }
+        @if imports.is_empty() {
+            p.empty { "No import yet. Upload a file above; a dry run first is a good idea." }
+        } @else {
+            div.table-wrap { table aria-labelledby="recent" {
+                thead { tr {
+                    th scope="col" { "File" } th scope="col" { "Connection" } th scope="col" { "Started" }
+                    th.num scope="col" { "Rows" } th.num scope="col" { "Jobs" } th scope="col" { "State" }
+                } }
+                tbody { @for i in imports { tr {
+                    td { a href=(format!("/console/imports/{}", i.id)) { (i.file_name) } @if i.dry_run { " " span.badge { "dry run" } } }
+                    td { (i.connection) }
+                    td { (i.created_at) }
+                    td.num { (i.rows_read) }
+                    td.num { (i.jobs.len()) }
+                    td { (state_badge(i)) }
+                } } }
+            } }
+        }
+    }
+}
+
+/// `?dry_run=true` (the dry-run button's `formaction`).
+#[derive(Debug, Deserialize)]
+pub struct UploadQuery {
+    dry_run: Option<String>,
+}
+
+/// `POST /console/imports` (multipart: the CSRF token, the connection and
+/// the upsert switch, then the file, streamed).
+pub async fn upload(
+    State(s): State<AppState>,
+    op: Operator,
+    Query(q): Query<UploadQuery>,
+    req: Request,
+) -> Response {
+    let bad = |m: &str| problem(StatusCode::BAD_REQUEST, "Upload not accepted", m);
+    let mut form = match Multipart::from_request(req, &s).await {
+        Ok(m) => m,
+        Err(_) => return bad("Send the import form (multipart/form-data)."),
+    };
+    let mut token_ok = false;
+    let (mut connection_id, mut upsert) = (String::new(), false);
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => return bad("The form carried no users file."),
+            Err(_) => return bad("The upload could not be read as a form."),
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "users" {
+            if !token_ok {
+                return problem(
+                    StatusCode::FORBIDDEN,
+                    "Form expired",
+                    "This form did not carry this session's security token. Reload the page and send it again.",
+                );
+            }
+            let file_name = field.file_name().unwrap_or("users file").to_string();
+            let connection = match s.store.get_connection(s.tid(), &connection_id).await {
+                Ok(Some(c)) if c.name != OPERATORS_CONNECTION => c,
+                Ok(_) => return again(&s, &op, "Choose a connection.").await,
+                Err(e) => return oops("import", &e),
+            };
+            if let Some(why) = import_upload::refusal(&connection) {
+                return again(&s, &op, why).await;
+            }
+            let dry_run = q.dry_run.as_deref() == Some("true");
+            let up = Upload {
+                connection,
+                file_name,
+                operator: op.name().to_string(),
+                upsert,
+                dry_run,
+            };
+            let doc = match import_upload::run(&s, up, field).await {
+                Ok(d) => d,
+                Err(e) => return oops("import upload", &e),
+            };
+            let mut ev = LogEvent::new(
+                "sapi",
+                if dry_run {
+                    "Console: import dry run started"
+                } else {
+                    "Console: import started"
+                },
+            );
+            ev.connection = Some(doc.connection.clone());
+            ev.connection_id = Some(doc.connection_id.clone());
+            ev.details = Some(serde_json::json!({
+                "import_id": doc.id, "rows": doc.rows_read, "jobs": doc.jobs.len(),
+                "upsert": doc.upsert, "dry_run": doc.dry_run,
+            }));
+            audit(&s, &op, ev).await;
+            return see_other(&format!("/console/imports/{}", doc.id), Vec::new());
+        }
+        let text = match field.text().await {
+            Ok(t) => t,
+            Err(_) => return bad("The upload could not be read as a form."),
+        };
+        match name.as_str() {
+            n if n == csrf::FIELD => token_ok = csrf::matches(&op.csrf, Some(&text)),
+            "connection_id" => connection_id = text,
+            "upsert" => upsert = text == "true",
+            _ => {}
+        }
+    }
+}
+
+/// The list page again with an error above the form.
+async fn again(s: &AppState, op: &Operator, error: &str) -> Response {
+    let loaded = async {
+        let t = targets(s).await?;
+        let l = s.store.list_console_imports(s.tid(), LISTED).await?;
+        tern_core::CoreResult::Ok((t, l))
+    };
+    match loaded.await {
+        Ok(((ok, not), l)) => page_status(
+            StatusCode::BAD_REQUEST,
+            op,
+            Section::Imports,
+            "Imports",
+            list_body(op, &ok, &not, &l, Some(error)),
+        ),
+        Err(e) => oops("imports", &e),
+    }
+}
+
+/// An upload with its jobs as they are now and every failed row.
+struct Loaded {
+    import: ConsoleImport,
+    jobs: Vec<Option<Job>>,
+    errors: Vec<RowError>,
+}
+
+async fn load(s: &AppState, id: &str) -> tern_core::CoreResult<Option<Loaded>> {
+    let Some(import) = s.store.get_console_import(s.tid(), id).await? else {
+        return Ok(None);
+    };
+    let mut jobs = Vec::with_capacity(import.jobs.len());
+    let mut errors = import.refused_rows.clone();
+    for uj in &import.jobs {
+        let job = s.store.get_job(s.tid(), &uj.job_id).await?;
+        if let Some(j) = &job {
+            if j.failed > 0 {
+                let records = s.store.job_errors(s.tid(), &j.id).await?;
+                errors.extend(job_row_errors(uj, &records));
+            }
+            if j.status == JobStatus::Failed {
+                errors.push(RowError {
+                    index: uj.runs.first().map_or(0, |r| r[0]),
+                    code: "JOB_FAILED".into(),
+                    path: String::new(),
+                    message: format!(
+                        "job {} ({} rows) failed: {}",
+                        j.id,
+                        uj.rows,
+                        j.status_details.as_deref().unwrap_or("no details")
+                    ),
+                });
+            }
+        }
+        jobs.push(job);
+    }
+    errors.sort_by_key(|e| e.index);
+    Ok(Some(Loaded {
+        import,
+        jobs,
+        errors,
+    }))
+}
+
+fn bar(done: u64, total: u64, label: &str) -> Markup {
+    let pct = (done.min(total) * 100).checked_div(total).unwrap_or(100);
+    html! {
+        span.bar role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=(pct) aria-label=(label) {
+            i style=(format!("width:{pct}%")) {}
+        }
+    }
+}
+
+fn running(j: &Option<Job>) -> bool {
+    j.as_ref()
+        .is_some_and(|j| matches!(j.status, JobStatus::Pending | JobStatus::Processing))
+}
+
+/// `GET /console/imports/{id}`.
+pub async fn show(State(s): State<AppState>, op: Operator, Path(id): Path<String>) -> Response {
+    let l = match load(&s, &id).await {
+        Ok(Some(l)) => l,
+        Ok(None) => {
+            return problem(
+                StatusCode::NOT_FOUND,
+                "No such import",
+                "The import does not exist.",
+            );
+        }
+        Err(e) => return oops("import page", &e),
+    };
+    let i = &l.import;
+    let moving = i.state == UploadState::Uploading || l.jobs.iter().any(running);
+    let sum = |f: fn(&Job) -> u64| l.jobs.iter().flatten().map(f).sum::<u64>();
+    let (inserted, updated, failed_in_jobs) =
+        (sum(|j| j.inserted), sum(|j| j.updated), sum(|j| j.failed));
+    let done = sum(|j| j.processed_rows) + i.refused;
+    let failed = failed_in_jobs + i.refused;
+    let title = format!("Import of {}", i.file_name);
+    let verb = if i.dry_run {
+        "would be inserted"
+    } else {
+        "inserted"
+    };
+    let verb_u = if i.dry_run {
+        "would be updated"
+    } else {
+        "updated"
+    };
+    live_page(
+        &op,
+        Section::Imports,
+        &title,
+        moving.then_some(REFRESH_SECS),
+        html! {
+            p { a href="/console/imports" { "← Imports" } }
+            h1 { (title) }
+            p.text {
+                "Into " strong { (i.connection) } ", started " (i.created_at) " by " (i.operator) ". "
+                (state_badge(i))
+                @if i.dry_run { " " span.badge { "dry run: nothing is written" } }
+                @if i.upsert { " " span.badge { "upsert" } }
+            }
+            @if let Some(e) = &i.error { p.alert role="alert" { "Reading stopped: " (e) } }
+            div.tiles {
+                div.tile { b #rows-read { (i.rows_read) } span { "rows read" } }
+                div.tile { b #rows-inserted { (inserted) } span { (verb) } }
+                div.tile { b #rows-updated { (updated) } span { (verb_u) } }
+                div.tile { b #rows-failed { (failed) } span { "failed" } }
+            }
+            h2 #overall { "Progress" }
+            p #overall-progress data-done=(done) data-total=(i.rows_read) {
+                (bar(done, i.rows_read, "Overall progress")) " "
+                (done) " of " (i.rows_read) " rows accounted for"
+                @if moving { " · this page reloads every " (REFRESH_SECS) " s" }
+            }
+            @if l.jobs.is_empty() {
+                p.empty { "No job: the file held no row that could be imported." }
+            } @else {
+                div.table-wrap { table aria-labelledby="overall" {
+                    thead { tr {
+                        th scope="col" { "Job" } th scope="col" { "Rows of the file" } th scope="col" { "Status" }
+                        th scope="col" { "Progress" } th.num scope="col" { "Inserted" } th.num scope="col" { "Updated" } th.num scope="col" { "Failed" }
+                    } }
+                    tbody { @for (uj, job) in i.jobs.iter().zip(&l.jobs) { tr data-job=(uj.job_id) {
+                        td { code { (uj.job_id) } }
+                        td { @if let (Some(f), Some(last)) = (uj.runs.first(), uj.runs.last()) { (f[0]) "–" (last[0] + last[1] - 1) } }
+                        @if let Some(j) = job {
+                            td { (j.status.as_str()) }
+                            td { (bar(j.processed_rows, uj.rows, &format!("Job {}", uj.job_id))) }
+                            td.num { (j.inserted) } td.num { (j.updated) } td.num { (j.failed) }
+                        } @else {
+                            td colspan="5" { "expired (job data purged)" }
+                        }
+                    } } }
+                } }
+            }
+            h2 #formats { "Password hash formats in the file" }
+            @if i.formats.is_empty() {
+                p.empty { "No row read yet." }
+            } @else {
+                div.table-wrap { table aria-labelledby="formats" {
+                    thead { tr { th scope="col" { "Format" } th.num scope="col" { "Rows" } } }
+                    tbody { @for (f, n) in &i.formats { tr data-format=(f) { td { (f) } td.num { (n) } } } }
+                } }
+            }
+            h2 #failed { "Failed rows" }
+            @if l.errors.is_empty() {
+                p.empty { @if moving { "No row has failed so far." } @else { "No row failed." } }
+            } @else {
+                div.actions {
+                    a href=(format!("/console/imports/{}/errors.csv", i.id)) download { "Download CSV" }
+                    a href=(format!("/console/imports/{}/errors.json", i.id)) download { "Download JSON" }
+                }
+                @if l.errors.len() > SHOWN_ERRORS { p.text { "The first " (SHOWN_ERRORS) " of " (l.errors.len()) " errors; the downloads hold all." } }
+                div.table-wrap { table aria-labelledby="failed" {
+                    thead { tr { th.num scope="col" { "Row" } th scope="col" { "Code" } th scope="col" { "Field" } th scope="col" { "Message" } } }
+                    tbody { @for e in l.errors.iter().take(SHOWN_ERRORS) { tr.failed-row data-index=(e.index) {
+                        td.num { (e.index) } td { code { (e.code) } } td { (e.path) } td { (e.message) }
+                    } } }
+                } }
+                @if i.refused as usize > i.refused_rows.len() {
+                    p.text { (i.refused) " rows were refused while reading; the first " (i.refused_rows.len()) " are listed." }
+                }
+            }
+        },
+    )
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// `GET /console/imports/{id}/errors.{csv|json}`: every failed row.
+pub async fn errors(
+    State(s): State<AppState>,
+    _op: Operator,
+    Path((id, ext)): Path<(String, String)>,
+) -> Response {
+    let l = match load(&s, &id).await {
+        Ok(Some(l)) => l,
+        Ok(None) => {
+            return problem(
+                StatusCode::NOT_FOUND,
+                "No such import",
+                "The import does not exist.",
+            );
+        }
+        Err(e) => return oops("import errors", &e),
+    };
+    let (body, kind) = match ext.as_str() {
+        "errors.csv" => {
+            let mut out = String::from("index,code,path,message\r\n");
+            for e in &l.errors {
+                out.push_str(&format!(
+                    "{},{},{},{}\r\n",
+                    e.index,
+                    csv_field(&e.code),
+                    csv_field(&e.path),
+                    csv_field(&e.message)
+                ));
+            }
+            (out, "text/csv; charset=utf-8")
+        }
+        "errors.json" => (
+            serde_json::to_string_pretty(&l.errors).unwrap_or_default(),
+            "application/json",
+        ),
+        _ => return problem(StatusCode::NOT_FOUND, "Not found", "No such download."),
+    };
+    let disposition = format!("attachment; filename=\"{}-{}\"", l.import.id, ext);
+    let mut res = (StatusCode::OK, body).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}

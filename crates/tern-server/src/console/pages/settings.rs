@@ -1,0 +1,329 @@
+//! Settings: attack protection (brute-force protection and suspicious-IP
+//! throttling, changed through the same `patch` validation as
+//! `PATCH /attack-protection/*`), signing keys (rotate and revoke through
+//! `keys::rotation`, as `/keys/signing`; certificates' fingerprints only,
+//! never a private key) and mail (the SMTP settings from the configuration,
+//! the password masked).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{Markup, html};
+use serde_json::{Value, json};
+use tern_core::attack_protection::{BruteForceMode, BruteForceProtection, BruteForceShield};
+use tern_core::ip_throttling::{IpShield, SuspiciousIpThrottling};
+use tern_core::model::{LogEvent, SigningKey, SigningKeyState};
+
+use crate::console::layout::{Section, page_status, problem};
+use crate::console::session::{Operator, OperatorForm};
+use crate::console::{audit, csrf, see_other};
+use crate::keys::material::CertInfo;
+use crate::keys::rotation;
+use crate::routes::universal_login::FormFields;
+use crate::state::AppState;
+use crate::{brute_force, ip_throttling};
+
+fn oops(e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "console settings failed");
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The settings could not be read or saved; try again.",
+    )
+}
+
+/// An SMTP URL with its password (and any query secrets) masked.
+pub fn masked_smtp(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("••••••"));
+            }
+            u.to_string()
+        }
+        Err(_) => "(not a valid URL)".into(),
+    }
+}
+
+fn lines(list: &[String]) -> String {
+    list.join("\n")
+}
+
+struct Current {
+    brute: BruteForceProtection,
+    ip: SuspiciousIpThrottling,
+    keys: Vec<SigningKey>,
+}
+
+async fn current(s: &AppState) -> tern_core::CoreResult<Current> {
+    Ok(Current {
+        brute: brute_force::settings(s).await?,
+        ip: ip_throttling::settings(s).await?,
+        keys: rotation::list(&s.keys).await?,
+    })
+}
+
+fn body(s: &AppState, op: &Operator, c: &Current, error: Option<&str>, saved: bool) -> Markup {
+    let b = &c.brute;
+    let ip = &c.ip;
+    html! {
+        h1 { "Settings" }
+        @if let Some(e) = error { p.alert role="alert" { (e) } }
+        @if saved { p.notice role="status" { "Saved." } }
+        h2 #attack { "Attack protection" }
+        form method="post" action="/console/settings/brute-force" {
+            input type="hidden" name=(csrf::FIELD) value=(op.csrf);
+            fieldset {
+                legend { "Brute-force protection" }
+                label.check { input type="checkbox" name="enabled" value="true" checked[b.enabled]; "Enabled" }
+                div.grid {
+                    div { label for="bf-max" { "Failed attempts before blocking" }
+                        input #bf-max type="number" name="max_attempts" min="1" max="100" value=(b.max_attempts); }
+                    div { label for="bf-mode" { "Count failures" }
+                        select #bf-mode name="mode" {
+                            option value="count_per_identifier_and_ip" selected[b.mode == BruteForceMode::CountPerIdentifierAndIp] { "per user and IP address" }
+                            option value="count_per_identifier" selected[b.mode == BruteForceMode::CountPerIdentifier] { "per user, from any address (lockout)" }
+                        } }
+                }
+                label.check { input type="checkbox" name="shield_block" value="true" checked[b.shields.contains(&BruteForceShield::Block)]; "Block the attempts" }
+                label.check { input type="checkbox" name="shield_user_notification" value="true" checked[b.shields.contains(&BruteForceShield::UserNotification)]; "Mail the user an unblock link" }
+                label for="bf-allow" { "Never counted (IP addresses or CIDR ranges, one a line)" }
+                textarea #bf-allow name="allowlist" rows="3" { (lines(&b.allowlist)) }
+                button type="submit" { "Save brute-force protection" }
+            }
+        }
+        form method="post" action="/console/settings/suspicious-ip" {
+            input type="hidden" name=(csrf::FIELD) value=(op.csrf);
+            fieldset {
+                legend { "Suspicious-IP throttling" }
+                label.check { input type="checkbox" name="enabled" value="true" checked[ip.enabled]; "Enabled" }
+                div.grid {
+                    div { label for="ip-login" { "Failed logins per address" }
+                        input #ip-login type="number" name="pre_login_max_attempts" min="1" max="2500" value=(ip.stage.pre_login.max_attempts); }
+                    div { label for="ip-login-rate" { "One attempt back every (ms)" }
+                        input #ip-login-rate type="number" name="pre_login_rate" min="34560" value=(ip.stage.pre_login.rate); }
+                    div { label for="ip-signup" { "Signups per address" }
+                        input #ip-signup type="number" name="pre_user_registration_max_attempts" min="1" max="72000" value=(ip.stage.pre_user_registration.max_attempts); }
+                    div { label for="ip-signup-rate" { "One signup back every (ms)" }
+                        input #ip-signup-rate type="number" name="pre_user_registration_rate" min="1200" value=(ip.stage.pre_user_registration.rate); }
+                }
+                label.check { input type="checkbox" name="shield_block" value="true" checked[ip.shields.contains(&IpShield::Block)]; "Block the address" }
+                label.check { input type="checkbox" name="shield_admin_notification" value="true" checked[ip.shields.contains(&IpShield::AdminNotification)]; "Mail the administrators" }
+                label for="ip-allow" { "Never throttled (IP addresses or CIDR ranges, one a line)" }
+                textarea #ip-allow name="allowlist" rows="3" { (lines(&ip.allowlist)) }
+                button type="submit" { "Save suspicious-IP throttling" }
+            }
+        }
+        h2 #keys { "Signing keys" }
+        p.text { "Tokens are signed with the current key; the next key is already published so relying parties can fetch it before a rotation. Rotating makes the next key current and the current one previous; a previous key can be revoked (tokens it signed are refused at once)." }
+        div.table-wrap { table aria-labelledby="keys" {
+            thead { tr { th scope="col" { "Key id" } th scope="col" { "State" } th scope="col" { "Since" } th scope="col" { "SHA-1 fingerprint" } th scope="col" {} } }
+            tbody { @for k in &c.keys { tr data-kid=(k.kid) data-state=(k.state.as_str()) {
+                td { code { (k.kid) } }
+                td { (k.state.as_str()) }
+                td { (k.current_since.as_deref().unwrap_or(&k.created_at)) }
+                td { code { (CertInfo::of(&k.cert_pem).map(|c| c.fingerprint).unwrap_or_default()) } }
+                td { @if k.state == SigningKeyState::Previous {
+                    form method="post" action=(format!("/console/settings/keys/{}/revoke", k.kid)) {
+                        input type="hidden" name=(csrf::FIELD) value=(op.csrf);
+                        button.inline.danger type="submit" { "Revoke" }
+                    }
+                } }
+            } } }
+        } }
+        form method="post" action="/console/settings/keys/rotate" {
+            input type="hidden" name=(csrf::FIELD) value=(op.csrf);
+            button.inline type="submit" { "Rotate the signing key" }
+        }
+        h2 #mail { "Mail" }
+        p.text { "From the configuration file (" code { "smtp.url" } ", " code { "smtp.from" } "); change it there and restart." }
+        div.table-wrap { table aria-labelledby="mail" { tbody {
+            tr { th scope="row" { "Delivery" } td #mail-url { @match &s.config.smtp.url {
+                Some(u) => { "SMTP: " code { (masked_smtp(u)) } },
+                None => { "No SMTP server: mail is kept in the outbox." },
+            } } }
+            tr { th scope="row" { "From" } td { (s.config.smtp.from) } }
+            tr { th scope="row" { "Timeout" } td { (s.config.smtp.timeout_secs) " s" } }
+        } } }
+    }
+}
+
+async fn render(
+    s: &AppState,
+    op: &Operator,
+    status: StatusCode,
+    error: Option<&str>,
+    saved: bool,
+) -> Response {
+    match current(s).await {
+        Ok(c) => page_status(
+            status,
+            op,
+            Section::Settings,
+            "Settings",
+            body(s, op, &c, error, saved),
+        ),
+        Err(e) => oops(&e),
+    }
+}
+
+/// `GET /console/settings`.
+pub async fn show(
+    State(s): State<AppState>,
+    op: Operator,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    render(&s, &op, StatusCode::OK, None, q.contains_key("saved")).await
+}
+
+fn checked(f: &FormFields, k: &str) -> bool {
+    f.get(k) == Some("true")
+}
+
+fn number(f: &FormFields, k: &str) -> Result<Value, String> {
+    let v = f.get(k).unwrap_or("").trim();
+    v.parse::<u64>()
+        .map(Value::from)
+        .map_err(|_| format!("'{v}' is not a whole number."))
+}
+
+fn allowlist(f: &FormFields) -> Value {
+    Value::from(
+        f.get("allowlist")
+            .unwrap_or("")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn shields(f: &FormFields, names: &[&str]) -> Value {
+    Value::from(
+        names
+            .iter()
+            .filter(|n| checked(f, &format!("shield_{n}")))
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>(),
+    )
+}
+
+async fn saved(s: &AppState, op: &Operator, what: &str, patch: &Value) -> Response {
+    let mut ev = LogEvent::new("sapi", format!("Console: {what} updated"));
+    ev.details = Some(json!({ "body": patch }));
+    audit(s, op, ev).await;
+    see_other("/console/settings?saved=1#attack", Vec::new())
+}
+
+/// `POST /console/settings/brute-force`.
+pub async fn brute_force_submit(
+    State(s): State<AppState>,
+    OperatorForm { op, form }: OperatorForm,
+) -> Response {
+    let max = match number(&form, "max_attempts") {
+        Ok(v) => v,
+        Err(e) => return render(&s, &op, StatusCode::BAD_REQUEST, Some(&e), false).await,
+    };
+    let patch = json!({
+        "enabled": checked(&form, "enabled"),
+        "max_attempts": max,
+        "mode": form.get("mode").unwrap_or(""),
+        "shields": shields(&form, &["block", "user_notification"]),
+        "allowlist": allowlist(&form),
+    });
+    let Some(obj) = patch.as_object() else {
+        return oops(&"not an object");
+    };
+    match brute_force::update_settings(&s, obj).await {
+        Ok(Ok(_)) => saved(&s, &op, "brute-force protection", &patch).await,
+        Ok(Err(why)) => render(&s, &op, StatusCode::BAD_REQUEST, Some(&why), false).await,
+        Err(e) => oops(&e),
+    }
+}
+
+/// `POST /console/settings/suspicious-ip`.
+pub async fn suspicious_ip_submit(
+    State(s): State<AppState>,
+    OperatorForm { op, form }: OperatorForm,
+) -> Response {
+    let nums = [
+        "pre_login_max_attempts",
+        "pre_login_rate",
+        "pre_user_registration_max_attempts",
+        "pre_user_registration_rate",
+    ]
+    .map(|k| number(&form, k));
+    let [a, b, c, d] = match nums {
+        [Ok(a), Ok(b), Ok(c), Ok(d)] => [a, b, c, d],
+        other => {
+            let e = other.into_iter().find_map(Result::err).unwrap_or_default();
+            return render(&s, &op, StatusCode::BAD_REQUEST, Some(&e), false).await;
+        }
+    };
+    let patch = json!({
+        "enabled": checked(&form, "enabled"),
+        "shields": shields(&form, &["block", "admin_notification"]),
+        "allowlist": allowlist(&form),
+        "stage": {
+            "pre-login": {"max_attempts": a, "rate": b},
+            "pre-user-registration": {"max_attempts": c, "rate": d},
+        },
+    });
+    let Some(obj) = patch.as_object() else {
+        return oops(&"not an object");
+    };
+    match ip_throttling::update_settings(&s, obj).await {
+        Ok(Ok(_)) => saved(&s, &op, "suspicious-IP throttling", &patch).await,
+        Ok(Err(why)) => render(&s, &op, StatusCode::BAD_REQUEST, Some(&why), false).await,
+        Err(e) => oops(&e),
+    }
+}
+
+/// `POST /console/settings/keys/rotate`.
+pub async fn rotate(State(s): State<AppState>, OperatorForm { op, .. }: OperatorForm) -> Response {
+    match rotation::rotate(&s.keys, rotation::common_name(&s.public_url)).await {
+        Ok(next) => {
+            let mut ev = LogEvent::new("sapi", "Console: signing keys rotated");
+            ev.details = Some(json!({ "next_kid": next.kid }));
+            audit(&s, &op, ev).await;
+            see_other("/console/settings#keys", Vec::new())
+        }
+        Err(e) => {
+            render(
+                &s,
+                &op,
+                StatusCode::BAD_REQUEST,
+                Some(&e.to_string()),
+                false,
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /console/settings/keys/{kid}/revoke`.
+pub async fn revoke(
+    State(s): State<AppState>,
+    Path(kid): Path<String>,
+    OperatorForm { op, .. }: OperatorForm,
+) -> Response {
+    match rotation::revoke(&s.keys, &kid).await {
+        Ok(k) => {
+            let mut ev = LogEvent::new("sapi", "Console: signing key revoked");
+            ev.details = Some(json!({ "kid": k.kid }));
+            audit(&s, &op, ev).await;
+            see_other("/console/settings#keys", Vec::new())
+        }
+        Err(e) => {
+            render(
+                &s,
+                &op,
+                StatusCode::BAD_REQUEST,
+                Some(&e.to_string()),
+                false,
+            )
+            .await
+        }
+    }
+}
