@@ -462,6 +462,29 @@ async fn users_are_found_and_unblocked(backend: Backend) {
     h.stop().await;
 }
 
+/// Another server's (another tenant's) operator is no operator here: a
+/// console cookie copied from one server to another is refused both ways,
+/// even for the same email and password.
+async fn another_servers_operator_is_refused(backend: Backend) {
+    let a = Harness::start(backend).await;
+    let b = Harness::start(backend).await;
+    let mut on_a = operator(&a).await;
+    assert_eq!(on_a.get("/console").await.status, StatusCode::OK);
+    let mut on_b = operator(&b).await;
+    assert_eq!(on_b.get("/console").await.status, StatusCode::OK);
+    let from_a = on_a.jar.get("tern_console").cloned().unwrap();
+    let from_b = on_b.jar.get("tern_console").cloned().unwrap();
+    assert_ne!(from_a, from_b);
+    for (server, cookie) in [(&b, &from_a), (&a, &from_b)] {
+        let mut copied = Browser::new(&server.base);
+        copied.jar.insert("tern_console".into(), cookie.clone());
+        to_login(&copied.get("/console").await);
+        to_login(&copied.get("/console/users").await);
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
 both_backends!(
     setup_link_is_single_use,
     no_page_without_a_session,
@@ -471,4 +494,5 @@ both_backends!(
     sessions_expire_idle_and_absolute,
     overview_counts_users,
     users_are_found_and_unblocked,
+    another_servers_operator_is_refused,
 );
