@@ -112,6 +112,27 @@ impl Screen {
     }
 }
 
+/// A hosted page's posted form and the transaction it belongs to (the
+/// form's `state`, else the query's), or the page to answer instead: an
+/// unreadable form, or no transaction this browser holds.
+pub async fn posted_screen(
+    s: &AppState,
+    q: &PageQuery,
+    req: Request,
+) -> Result<(Screen, FormFields), Response> {
+    let query_state = q.get("state").map(str::to_string);
+    let (headers, form) = match read_form(req).await {
+        Ok(v) => v,
+        Err(msg) => {
+            let look = Look::load(s).await;
+            return Err(error_page(&look, Lang::En, StatusCode::BAD_REQUEST, msg));
+        }
+    };
+    let state = form.get("state").map(str::to_string).or(query_state);
+    let sc = screen(s, &headers, state.as_deref()).await?;
+    Ok((sc, form))
+}
+
 /// The transaction `state` names with its client and connection, or the
 /// page to answer instead.
 pub async fn screen(
@@ -208,17 +229,8 @@ pub async fn login(
     q: PageQuery,
     req: Request,
 ) -> Response {
-    let query_state = q.get("state").map(str::to_string);
-    let (headers, form) = match read_form(req).await {
+    let (mut sc, form) = match posted_screen(&s, &q, req).await {
         Ok(v) => v,
-        Err(msg) => {
-            let look = Look::load(&s).await;
-            return error_page(&look, Lang::En, StatusCode::BAD_REQUEST, msg);
-        }
-    };
-    let state = form.get("state").map(str::to_string).or(query_state);
-    let mut sc = match screen(&s, &headers, state.as_deref()).await {
-        Ok(sc) => sc,
         Err(page) => return page,
     };
     let username = form.get("username").unwrap_or_default().trim().to_string();

@@ -14,12 +14,12 @@ use axum::response::Response;
 use tern_core::login_transaction::TransactionStep;
 use tern_core::model::User;
 
-use super::authorize::{PageQuery, error_page, see_other};
-use super::universal_login::{Screen, read_form, screen};
+use super::authorize::{PageQuery, see_other};
+use super::universal_login::{Screen, posted_screen, screen};
 use crate::mfa::{Attempt, OtpOutcome};
-use crate::pages::catalogue::{Lang, Msg};
+use crate::pages::catalogue::Msg;
 use crate::pages::forms;
-use crate::pages::{Look, render};
+use crate::pages::render;
 use crate::state::AppState;
 
 /// Which factor step a page serves.
@@ -121,17 +121,8 @@ pub async fn challenge(
     q: PageQuery,
     req: Request,
 ) -> Response {
-    let query_state = q.get("state").map(str::to_string);
-    let (headers, form) = match read_form(req).await {
+    let (mut sc, form) = match posted_screen(&s, &q, req).await {
         Ok(v) => v,
-        Err(msg) => {
-            let look = Look::load(&s).await;
-            return error_page(&look, Lang::En, StatusCode::BAD_REQUEST, msg);
-        }
-    };
-    let state = form.get("state").map(str::to_string).or(query_state);
-    let mut sc = match screen(&s, &headers, state.as_deref()).await {
-        Ok(sc) => sc,
         Err(page) => return page,
     };
     let user = match waiting_user(&s, &sc, Step::Challenge).await {
@@ -302,17 +293,8 @@ pub async fn enrol(
     q: PageQuery,
     req: Request,
 ) -> Response {
-    let query_state = q.get("state").map(str::to_string);
-    let (headers, form) = match read_form(req).await {
+    let (mut sc, form) = match posted_screen(&s, &q, req).await {
         Ok(v) => v,
-        Err(msg) => {
-            let look = Look::load(&s).await;
-            return error_page(&look, Lang::En, StatusCode::BAD_REQUEST, msg);
-        }
-    };
-    let state = form.get("state").map(str::to_string).or(query_state);
-    let mut sc = match screen(&s, &headers, state.as_deref()).await {
-        Ok(sc) => sc,
         Err(page) => return page,
     };
     let user = match waiting_user(&s, &sc, Step::Enrol).await {

@@ -16,12 +16,12 @@ use serde_json::json;
 use tern_core::user_profile::{ProfileFields, ProfileRequest, is_valid_email};
 
 use super::authorize::{PageQuery, error_page, see_other};
-use super::universal_login::{Screen, read_form, screen};
+use super::universal_login::{Screen, posted_screen, screen};
 use crate::authorize;
 use crate::body::QueryMap;
 use crate::client_ip::ClientIp;
-use crate::pages::catalogue::{Lang, Msg};
-use crate::pages::{Look, forms, render};
+use crate::pages::catalogue::Msg;
+use crate::pages::{forms, render};
 use crate::signup::{self, SignupFailure};
 use crate::state::AppState;
 
@@ -98,17 +98,8 @@ pub async fn signup(
     q: PageQuery,
     req: Request,
 ) -> Response {
-    let query_state = q.get("state").map(str::to_string);
-    let (headers, form) = match read_form(req).await {
+    let (mut sc, form) = match posted_screen(&s, &q, req).await {
         Ok(v) => v,
-        Err(msg) => {
-            let look = Look::load(&s).await;
-            return error_page(&look, Lang::En, StatusCode::BAD_REQUEST, msg);
-        }
-    };
-    let state = form.get("state").map(str::to_string).or(query_state);
-    let mut sc = match screen(&s, &headers, state.as_deref()).await {
-        Ok(sc) => sc,
         Err(page) => return page,
     };
     if !signup::allowed(&sc.connection) {
@@ -242,17 +233,8 @@ pub async fn reset_request(
     q: PageQuery,
     req: Request,
 ) -> Response {
-    let query_state = q.get("state").map(str::to_string);
-    let (headers, form) = match read_form(req).await {
+    let (sc, form) = match posted_screen(&s, &q, req).await {
         Ok(v) => v,
-        Err(msg) => {
-            let look = Look::load(&s).await;
-            return error_page(&look, Lang::En, StatusCode::BAD_REQUEST, msg);
-        }
-    };
-    let state = form.get("state").map(str::to_string).or(query_state);
-    let sc = match screen(&s, &headers, state.as_deref()).await {
-        Ok(sc) => sc,
         Err(page) => return page,
     };
     let email = form.get("email").unwrap_or_default().trim().to_lowercase();
