@@ -219,15 +219,7 @@ pub async fn create(
 }
 
 async fn load(s: &AppState, id: &str) -> Result<ResourceServer, Response> {
-    match s.store.get_resource_server(s.tid(), id).await {
-        Ok(Some(rs)) => Ok(rs),
-        Ok(None) => Err(problem(
-            StatusCode::NOT_FOUND,
-            "No such API",
-            "The API does not exist.",
-        )),
-        Err(e) => Err(oops("API", &e)),
-    }
+    super::connections::found("API", s.store.get_resource_server(s.tid(), id).await)
 }
 
 /// `GET /console/apis/{id}`.

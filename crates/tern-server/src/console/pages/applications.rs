@@ -208,15 +208,7 @@ pub async fn create(
 }
 
 async fn load(s: &AppState, id: &str) -> Result<Client, Response> {
-    match s.store.get_client(s.tid(), id).await {
-        Ok(Some(c)) => Ok(c),
-        Ok(None) => Err(problem(
-            StatusCode::NOT_FOUND,
-            "No such application",
-            "The application does not exist.",
-        )),
-        Err(e) => Err(oops("application", &e)),
-    }
+    super::connections::found("application", s.store.get_client(s.tid(), id).await)
 }
 
 /// `GET /console/applications/{id}`.

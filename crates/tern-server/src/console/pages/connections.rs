@@ -111,6 +111,24 @@ pub async fn load(s: &AppState, id: &str) -> Result<Connection, Response> {
     }
 }
 
+/// A stored record a page needs (`what` names it: "API", "application"),
+/// or the page that says why not: 404 when there is none, 500 (logged)
+/// when the store failed.
+// The error is a page the handler answers at once, never carried along:
+// boxing it would only add an allocation.
+#[allow(clippy::result_large_err)]
+pub fn found<T, E: std::fmt::Display>(what: &str, r: Result<Option<T>, E>) -> Result<T, Response> {
+    match r {
+        Ok(Some(v)) => Ok(v),
+        Ok(None) => Err(problem(
+            StatusCode::NOT_FOUND,
+            &format!("No such {what}"),
+            &format!("The {what} does not exist."),
+        )),
+        Err(e) => Err(oops(what, &e)),
+    }
+}
+
 /// A 500 page after logging the cause.
 pub fn oops(what: &str, e: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %e, "console {what} failed");
