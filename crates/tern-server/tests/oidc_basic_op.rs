@@ -184,6 +184,32 @@ impl Op {
         back.location_param("code").expect("a code")
     }
 
+    /// The ID token (verified, `nonce-1`) of a code redeemed at once.
+    async fn id_token_for(&self, code: &str) -> Value {
+        let (_, t) = self.exchange(code).await;
+        self.verify(t["id_token"].as_str().unwrap(), Some("nonce-1"))
+    }
+
+    /// A first login in `b`: its verified ID token's claims.
+    async fn first_login(&self, b: &mut Browser) -> Value {
+        let code = self.code(b, &self.request(&[])).await;
+        self.id_token_for(&code).await
+    }
+
+    /// `/authorize` with `extra` must show the login page again although
+    /// `b` holds a session; logging in gives the new ID token's claims.
+    async fn logs_in_again(&self, b: &mut Browser, extra: &[(&str, &str)]) -> Value {
+        let a = b.get(&self.request(extra)).await;
+        assert!(
+            a.location().unwrap().starts_with("/u/login"),
+            "{:?}",
+            a.location()
+        );
+        let back = self.log_in(b, a).await;
+        self.id_token_for(&back.location_param("code").unwrap())
+            .await
+    }
+
     /// `POST /oauth/token`, form-encoded, client authenticated by HTTP Basic.
     async fn token(&self, form: &[(&str, &str)]) -> (StatusCode, Value) {
         let r = self
@@ -504,19 +530,9 @@ async fn oidcc_ignorable_parameters_succeed(b: Backend) {
 async fn oidcc_prompt_login(b: Backend) {
     let op = op(b).await;
     let mut br = Browser::new(&op.h.base);
-    let code = op.code(&mut br, &op.request(&[])).await;
-    let (_, t) = op.exchange(&code).await;
-    let first = op.verify(t["id_token"].as_str().unwrap(), Some("nonce-1"));
+    let first = op.first_login(&mut br).await;
     op.h.state().clock.advance(5);
-    let a = br.get(&op.request(&[("prompt", "login")])).await;
-    assert!(
-        a.location().unwrap().starts_with("/u/login"),
-        "{:?}",
-        a.location()
-    );
-    let back = op.log_in(&mut br, a).await;
-    let (_, t) = op.exchange(&back.location_param("code").unwrap()).await;
-    let second = op.verify(t["id_token"].as_str().unwrap(), Some("nonce-1"));
+    let second = op.logs_in_again(&mut br, &[("prompt", "login")]).await;
     assert!(second["auth_time"].as_i64() > first["auth_time"].as_i64());
     assert_eq!(first["sub"], second["sub"]);
     op.h.stop().await;
@@ -526,9 +542,7 @@ async fn oidcc_prompt_login(b: Backend) {
 async fn oidcc_prompt_none_logged_in(b: Backend) {
     let op = op(b).await;
     let mut br = Browser::new(&op.h.base);
-    let code = op.code(&mut br, &op.request(&[])).await;
-    let (_, t) = op.exchange(&code).await;
-    let first = op.verify(t["id_token"].as_str().unwrap(), Some("nonce-1"));
+    let first = op.first_login(&mut br).await;
     op.h.state().clock.advance(5);
     let a = br.get(&op.request(&[("prompt", "none")])).await;
     let code = a.location_param("code").expect("no UI, a code");
@@ -544,19 +558,9 @@ async fn oidcc_prompt_none_logged_in(b: Backend) {
 async fn oidcc_max_age_1(b: Backend) {
     let op = op(b).await;
     let mut br = Browser::new(&op.h.base);
-    let code = op.code(&mut br, &op.request(&[])).await;
-    let (_, t) = op.exchange(&code).await;
-    let first = op.verify(t["id_token"].as_str().unwrap(), Some("nonce-1"));
+    let first = op.first_login(&mut br).await;
     op.h.state().clock.advance(2);
-    let a = br.get(&op.request(&[("max_age", "1")])).await;
-    assert!(
-        a.location().unwrap().starts_with("/u/login"),
-        "{:?}",
-        a.location()
-    );
-    let back = op.log_in(&mut br, a).await;
-    let (_, t) = op.exchange(&back.location_param("code").unwrap()).await;
-    let second = op.verify(t["id_token"].as_str().unwrap(), Some("nonce-1"));
+    let second = op.logs_in_again(&mut br, &[("max_age", "1")]).await;
     assert!(second["auth_time"].as_i64() > first["auth_time"].as_i64());
     op.h.stop().await;
 }
