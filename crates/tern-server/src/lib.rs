@@ -42,6 +42,7 @@ pub mod mfa;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
+pub mod password_grant;
 pub mod passwords;
 pub mod payload;
 pub mod profile_hash;

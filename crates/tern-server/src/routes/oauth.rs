@@ -1,4 +1,5 @@
-//! `POST /oauth/token` and `/userinfo`.
+//! `POST /oauth/token`, `/oauth/revoke` and `/userinfo`: parse the request,
+//! authenticate the client, call the grant's service, map the answer.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -9,20 +10,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::Value;
-use tern_core::grants::{Grant, GrantDetails};
-use tern_core::model::{Client, LogEvent, ResourceServer, User};
+use tern_core::model::{Client, LogEvent};
 
 use crate::auth::{bearer, verify_bearer};
 use crate::body::read_limited;
 use crate::client_ip::{self, ClientIp};
 use crate::client_secret::secret_matches;
 use crate::error::OAuthError;
+use crate::password_grant::{self, MFA_OTP, MfaOtpGrant, PASSWORD_REALM, PasswordGrant};
 use crate::state::AppState;
-use crate::{code_grant, login, refresh, tokens};
-
-const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
-/// Auth0's grant finishing a login with a one-time code (see `mfa`).
-pub(crate) const MFA_OTP: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
+use crate::{code_grant, refresh, tokens};
 
 /// Token request parameters from a form or a JSON body. JSON `null`s (sent by
 /// auth0-python) count as absent.
@@ -214,8 +211,34 @@ pub async fn token(
                 )
                 .await
             }
-            "password" | PASSWORD_REALM => password_grant(&s, &client, &p, &grant, ip).await,
-            MFA_OTP => mfa_otp_grant(&s, &client, &p, ip).await,
+            "password" | PASSWORD_REALM => {
+                password_grant::password(
+                    &s,
+                    PasswordGrant {
+                        client: &client,
+                        grant_type: &grant,
+                        username: p.get("username"),
+                        password: p.get("password"),
+                        realm: p.get("realm"),
+                        scope: p.get("scope"),
+                        audience: p.get("audience"),
+                        ip,
+                    },
+                )
+                .await
+            }
+            MFA_OTP => {
+                password_grant::mfa_otp(
+                    &s,
+                    MfaOtpGrant {
+                        client: &client,
+                        mfa_token: p.get("mfa_token"),
+                        otp: p.get("otp"),
+                        ip,
+                    },
+                )
+                .await
+            }
             "authorization_code" => {
                 code_grant::exchange(
                     &s,
@@ -258,138 +281,6 @@ pub async fn token(
     resp
 }
 
-async fn password_grant(
-    s: &AppState,
-    client: &Client,
-    p: &Params,
-    grant: &str,
-    ip: String,
-) -> Result<Value, OAuthError> {
-    if !client.grant_types.iter().any(|g| {
-        g == grant
-            || (grant == "password" && g == PASSWORD_REALM)
-            || (grant == PASSWORD_REALM && g == "password")
-    }) {
-        return Err(OAuthError::new(
-            StatusCode::FORBIDDEN,
-            "unauthorized_client",
-            format!("Grant type '{grant}' not allowed for the client."),
-        ));
-    }
-    let username = p.require("username")?;
-    let password = p.require("password")?;
-    let realm = if grant == PASSWORD_REALM {
-        Some(p.require("realm")?)
-    } else {
-        p.get("realm")
-    };
-    let connection = login::connection_for(s, client, realm).await?;
-    // No scope requested: an access token only (an id_token needs `openid`).
-    let requested_scope: Vec<String> = p
-        .get("scope")
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
-    let api = tokens::user_audience(s, p.get("audience")).await?;
-    let attempt = login::PasswordLogin {
-        client,
-        connection: &connection,
-        username,
-        password,
-        ip: &ip,
-    };
-    let user = login::password_login(s, attempt).await?;
-    if crate::mfa::required_for(s, &user).await? {
-        // The password was right; the second factor finishes the login
-        // (`/mfa/challenge`, then the mfa-otp grant with this token).
-        let now = s.now();
-        let token = crate::mfa::issue_token(
-            s,
-            &crate::mfa::PendingLogin {
-                client_id: client.client_id.clone(),
-                user_id: user.user_id.clone(),
-                audience: p.get("audience").map(str::to_string),
-                scope: requested_scope,
-                auth_time: now,
-                exp: now + crate::mfa::MFA_TOKEN_SECS,
-            },
-        )?;
-        return Err(OAuthError::mfa_required(
-            token,
-            crate::mfa::must_enrol(&user),
-        ));
-    }
-    let login = Login {
-        user: &user,
-        auth_time: s.now(),
-        amr: &[],
-    };
-    tokens_for_login(s, client, api.as_ref(), &requested_scope, &login).await
-}
-
-/// A finished password login (with or without a second factor).
-struct Login<'a> {
-    user: &'a User,
-    /// When the password was checked.
-    auth_time: i64,
-    /// Methods beyond the password, for the ID token's `amr`.
-    amr: &'a [&'a str],
-}
-
-/// The tokens of a finished password login: access (and ID) token, and
-/// for `offline_access` a grant to hang the refresh token family on.
-async fn tokens_for_login(
-    s: &AppState,
-    client: &Client,
-    api: Option<&ResourceServer>,
-    requested_scope: &[String],
-    login: &Login<'_>,
-) -> Result<Value, OAuthError> {
-    let mut scopes = tokens::granted_scopes(requested_scope, api);
-    refresh::settle_scopes(client, api, &mut scopes);
-    let grant = if refresh::allowed(client, api, &scopes) {
-        let g = Grant {
-            id: format!("gr_{}", &tern_core::ids::ticket_token()[..24]),
-            client_id: client.client_id.clone(),
-            user_id: login.user.user_id.clone(),
-            created_at: s.now(),
-            revoked_at: None,
-            details: GrantDetails {
-                scope: scopes.clone(),
-                audience: api.map(|a| a.identifier.clone()),
-                sid: None,
-                auth_time: login.auth_time,
-                amr: login.amr.iter().map(|m| m.to_string()).collect(),
-                revoked_reason: None,
-            },
-        };
-        s.store.insert_grant(s.tid(), &g).await?;
-        Some(g)
-    } else {
-        None
-    };
-    let mut body = tokens::user_tokens_amr(
-        s,
-        &tokens::UserTokens {
-            client,
-            user: login.user,
-            api,
-            scopes: &scopes,
-            gty: "password",
-            nonce: None,
-            auth_time: login.auth_time,
-            sid: None,
-            grant_id: grant.as_ref().map(|g| g.id.as_str()),
-        },
-        login.amr,
-    )?;
-    if let Some(g) = &grant {
-        body["refresh_token"] = serde_json::json!(refresh::issue(s, client, &g.id).await?);
-    }
-    Ok(body)
-}
-
 /// `POST /oauth/revoke`: revoke a refresh token (RFC 7009). The answer is
 /// `200` with an empty body whether or not the token was known.
 #[utoipa::path(
@@ -430,61 +321,6 @@ pub async fn revoke(
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => e.into_response(),
     }
-}
-
-/// The `mfa-otp` grant: an `mfa_token` and a code finish a password login
-/// with the tokens the password grant would have given, and `amr: ["mfa"]`.
-async fn mfa_otp_grant(
-    s: &AppState,
-    client: &Client,
-    p: &Params,
-    ip: String,
-) -> Result<Value, OAuthError> {
-    if !client.grant_types.iter().any(|g| g == MFA_OTP) {
-        return Err(OAuthError::new(
-            StatusCode::FORBIDDEN,
-            "unauthorized_client",
-            format!("Grant type '{MFA_OTP}' not allowed for the client."),
-        ));
-    }
-    let pending = crate::mfa::read_token(s, p.require("mfa_token")?, &client.client_id)?;
-    let otp = p.require("otp")?;
-    let user = crate::mfa::pending_user(s, &pending).await?;
-    let attempt = crate::mfa::Attempt {
-        client,
-        user: &user,
-        ip: &ip,
-    };
-    // A user without a factor confirms the enrolment /mfa/associate started.
-    let outcome = if crate::mfa::must_enrol(&user) {
-        crate::mfa::confirm_enrolment(s, &attempt, otp).await?
-    } else {
-        crate::mfa::verify(s, &attempt, otp, None).await?
-    };
-    match outcome {
-        crate::mfa::OtpOutcome::Accepted => {}
-        crate::mfa::OtpOutcome::Wrong => {
-            return Err(OAuthError::new(
-                StatusCode::FORBIDDEN,
-                "invalid_grant",
-                "Invalid otp_code.",
-            ));
-        }
-        crate::mfa::OtpOutcome::TooManyAttempts => {
-            return Err(OAuthError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_attempts",
-                "Too many invalid codes; try again later.",
-            ));
-        }
-    }
-    let api = tokens::user_audience(s, pending.audience.as_deref()).await?;
-    let login = Login {
-        user: &user,
-        auth_time: pending.auth_time,
-        amr: &["mfa"],
-    };
-    tokens_for_login(s, client, api.as_ref(), &pending.scope, &login).await
 }
 
 /// RFC 6750 §2.2: without an `Authorization` header, a POST's form body may

@@ -1,0 +1,231 @@
+//! The password grants of `POST /oauth/token` (`password` and Auth0's
+//! `password-realm`) and the `mfa-otp` grant that finishes one with a
+//! second factor. The token endpoint parses the request and calls these;
+//! the login itself is `login::password_login`, the tokens `tokens`.
+
+use axum::http::StatusCode;
+use serde_json::Value;
+use tern_core::grants::{Grant, GrantDetails};
+use tern_core::model::{Client, ResourceServer, User};
+
+use crate::error::OAuthError;
+use crate::state::AppState;
+use crate::{login, mfa, refresh, tokens};
+
+/// Auth0's password grant naming the connection (`realm`).
+pub const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
+/// Auth0's grant finishing a login with a one-time code (see `mfa`).
+pub const MFA_OTP: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
+
+/// A password grant as the client sent it.
+pub struct PasswordGrant<'a> {
+    /// The authenticated client.
+    pub client: &'a Client,
+    /// `password` or [`PASSWORD_REALM`].
+    pub grant_type: &'a str,
+    /// Username or email (required).
+    pub username: Option<&'a str>,
+    /// The password typed (required).
+    pub password: Option<&'a str>,
+    /// The connection's name; required by `password-realm`.
+    pub realm: Option<&'a str>,
+    /// Space-separated scopes asked for.
+    pub scope: Option<&'a str>,
+    /// The API the access token is for.
+    pub audience: Option<&'a str>,
+    /// The end user's address.
+    pub ip: String,
+}
+
+/// Check the password (migrating the user from the legacy store on their
+/// first login) and answer with tokens, or with `mfa_required` when a
+/// second factor must finish the login.
+pub async fn password(s: &AppState, g: PasswordGrant<'_>) -> Result<Value, OAuthError> {
+    let grant = g.grant_type;
+    // `password` and `password-realm` are one grant to Auth0: either enables both.
+    if !g.client.grant_types.iter().any(|t| {
+        t == grant
+            || (grant == "password" && t == PASSWORD_REALM)
+            || (grant == PASSWORD_REALM && t == "password")
+    }) {
+        return Err(unauthorized_client(grant));
+    }
+    let username = required(g.username, "username")?;
+    let password = required(g.password, "password")?;
+    if grant == PASSWORD_REALM {
+        required(g.realm, "realm")?;
+    }
+    let connection = login::connection_for(s, g.client, g.realm).await?;
+    // No scope requested: an access token only (an id_token needs `openid`).
+    let requested_scope: Vec<String> = g
+        .scope
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let api = tokens::user_audience(s, g.audience).await?;
+    let attempt = login::PasswordLogin {
+        client: g.client,
+        connection: &connection,
+        username,
+        password,
+        ip: &g.ip,
+    };
+    let user = login::password_login(s, attempt).await?;
+    if mfa::required_for(s, &user).await? {
+        // The password was right; the second factor finishes the login
+        // (`/mfa/challenge`, then the mfa-otp grant with this token).
+        let now = s.now();
+        let token = mfa::issue_token(
+            s,
+            &mfa::PendingLogin {
+                client_id: g.client.client_id.clone(),
+                user_id: user.user_id.clone(),
+                audience: g.audience.map(str::to_string),
+                scope: requested_scope,
+                auth_time: now,
+                exp: now + mfa::MFA_TOKEN_SECS,
+            },
+        )?;
+        return Err(OAuthError::mfa_required(token, mfa::must_enrol(&user)));
+    }
+    let login = Login {
+        user: &user,
+        auth_time: s.now(),
+        amr: &[],
+    };
+    tokens_for_login(s, g.client, api.as_ref(), &requested_scope, &login).await
+}
+
+/// An `mfa-otp` grant as the client sent it.
+pub struct MfaOtpGrant<'a> {
+    /// The authenticated client.
+    pub client: &'a Client,
+    /// The token of the `mfa_required` answer (required).
+    pub mfa_token: Option<&'a str>,
+    /// The one-time code (required).
+    pub otp: Option<&'a str>,
+    /// The end user's address.
+    pub ip: String,
+}
+
+/// Finish a password login with a one-time code: the tokens the password
+/// grant would have given, with `amr: ["mfa"]`.
+pub async fn mfa_otp(s: &AppState, g: MfaOtpGrant<'_>) -> Result<Value, OAuthError> {
+    if !g.client.grant_types.iter().any(|t| t == MFA_OTP) {
+        return Err(unauthorized_client(MFA_OTP));
+    }
+    let pending = mfa::read_token(s, required(g.mfa_token, "mfa_token")?, &g.client.client_id)?;
+    let otp = required(g.otp, "otp")?;
+    let user = mfa::pending_user(s, &pending).await?;
+    let attempt = mfa::Attempt {
+        client: g.client,
+        user: &user,
+        ip: &g.ip,
+    };
+    // A user without a factor confirms the enrolment /mfa/associate started.
+    let outcome = if mfa::must_enrol(&user) {
+        mfa::confirm_enrolment(s, &attempt, otp).await?
+    } else {
+        mfa::verify(s, &attempt, otp, None).await?
+    };
+    match outcome {
+        mfa::OtpOutcome::Accepted => {}
+        mfa::OtpOutcome::Wrong => {
+            return Err(OAuthError::new(
+                StatusCode::FORBIDDEN,
+                "invalid_grant",
+                "Invalid otp_code.",
+            ));
+        }
+        mfa::OtpOutcome::TooManyAttempts => {
+            return Err(OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "Too many invalid codes; try again later.",
+            ));
+        }
+    }
+    let api = tokens::user_audience(s, pending.audience.as_deref()).await?;
+    let login = Login {
+        user: &user,
+        auth_time: pending.auth_time,
+        amr: &["mfa"],
+    };
+    tokens_for_login(s, g.client, api.as_ref(), &pending.scope, &login).await
+}
+
+/// A parameter the grant cannot do without; absent and empty are alike.
+fn required<'a>(v: Option<&'a str>, name: &str) -> Result<&'a str, OAuthError> {
+    v.ok_or_else(|| OAuthError::invalid_request(format!("Missing required parameter: {name}")))
+}
+
+fn unauthorized_client(grant: &str) -> OAuthError {
+    OAuthError::new(
+        StatusCode::FORBIDDEN,
+        "unauthorized_client",
+        format!("Grant type '{grant}' not allowed for the client."),
+    )
+}
+
+/// A finished password login (with or without a second factor).
+struct Login<'a> {
+    user: &'a User,
+    /// When the password was checked.
+    auth_time: i64,
+    /// Methods beyond the password, for the ID token's `amr`.
+    amr: &'a [&'a str],
+}
+
+/// The tokens of a finished password login: access (and ID) token, and
+/// for `offline_access` a grant to hang the refresh token family on.
+async fn tokens_for_login(
+    s: &AppState,
+    client: &Client,
+    api: Option<&ResourceServer>,
+    requested_scope: &[String],
+    login: &Login<'_>,
+) -> Result<Value, OAuthError> {
+    let mut scopes = tokens::granted_scopes(requested_scope, api);
+    refresh::settle_scopes(client, api, &mut scopes);
+    let grant = if refresh::allowed(client, api, &scopes) {
+        let g = Grant {
+            id: format!("gr_{}", &tern_core::ids::ticket_token()[..24]),
+            client_id: client.client_id.clone(),
+            user_id: login.user.user_id.clone(),
+            created_at: s.now(),
+            revoked_at: None,
+            details: GrantDetails {
+                scope: scopes.clone(),
+                audience: api.map(|a| a.identifier.clone()),
+                sid: None,
+                auth_time: login.auth_time,
+                amr: login.amr.iter().map(|m| m.to_string()).collect(),
+                revoked_reason: None,
+            },
+        };
+        s.store.insert_grant(s.tid(), &g).await?;
+        Some(g)
+    } else {
+        None
+    };
+    let mut body = tokens::user_tokens_amr(
+        s,
+        &tokens::UserTokens {
+            client,
+            user: login.user,
+            api,
+            scopes: &scopes,
+            gty: "password",
+            nonce: None,
+            auth_time: login.auth_time,
+            sid: None,
+            grant_id: grant.as_ref().map(|g| g.id.as_str()),
+        },
+        login.amr,
+    )?;
+    if let Some(g) = &grant {
+        body["refresh_token"] = serde_json::json!(refresh::issue(s, client, &g.id).await?);
+    }
+    Ok(body)
+}
