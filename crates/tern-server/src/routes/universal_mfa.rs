@@ -121,36 +121,56 @@ pub async fn challenge(
     q: PageQuery,
     req: Request,
 ) -> Response {
-    let (mut sc, form) = match posted_screen(&s, &q, req).await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
-    let user = match waiting_user(&s, &sc, Step::Challenge).await {
-        Ok(u) => u,
+    let ip = peer.ip().to_string();
+    let mut p = match posted_code(&s, &q, req, Step::Challenge).await {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    let ip = peer.ip().to_string();
-    let attempt = Attempt {
-        client: &sc.client,
-        user: &user,
-        ip: &ip,
-    };
-    let code = form.get("code").unwrap_or_default();
-    let outcome = crate::mfa::verify(&s, &attempt, code, None).await;
-    finish(&s, &mut sc, outcome, |sc, status, msg| {
-        page(sc, status, Some(msg))
-    })
-    .await
+    let outcome = crate::mfa::verify(&s, &p.attempt(&ip), &p.code, None).await;
+    match finish(&s, &mut p.sc, outcome).await {
+        Ok(next) => next,
+        Err((status, msg)) => page(&p.sc, status, Some(msg)),
+    }
+}
+
+/// A code posted at `step`: the screen, the user waiting there, the code.
+struct PostedCode {
+    sc: Screen,
+    user: User,
+    code: String,
+}
+
+impl PostedCode {
+    fn attempt<'a>(&'a self, ip: &'a str) -> Attempt<'a> {
+        Attempt {
+            client: &self.sc.client,
+            user: &self.user,
+            ip,
+        }
+    }
+}
+
+/// Read a posted code form: its transaction (as every hosted POST) and the
+/// user waiting at `step`, or where the browser should be instead.
+async fn posted_code(
+    s: &AppState,
+    q: &PageQuery,
+    req: Request,
+    step: Step,
+) -> Result<PostedCode, Response> {
+    let (sc, form) = posted_screen(s, q, req).await?;
+    let user = waiting_user(s, &sc, step).await?;
+    let code = form.get("code").unwrap_or_default().to_string();
+    Ok(PostedCode { sc, user, code })
 }
 
 /// After a code: the factor passed (on to `/authorize/resume` with
-/// `amr: ["mfa"]`), or the form again with the reason.
+/// `amr: ["mfa"]`), or the status and reason to show the form again with.
 async fn finish(
     s: &AppState,
     sc: &mut Screen,
     outcome: tern_core::CoreResult<OtpOutcome>,
-    again: impl Fn(&Screen, StatusCode, Msg) -> Response,
-) -> Response {
+) -> Result<Response, (StatusCode, Msg)> {
     match outcome {
         Ok(OtpOutcome::Accepted) => {
             let (TransactionStep::MfaOtp {
@@ -164,7 +184,7 @@ async fn finish(
                 auth_time,
             }) = sc.tx.step.clone()
             else {
-                return again(sc, StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong);
+                return Err((StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong));
             };
             sc.tx.step = TransactionStep::Authenticated {
                 user_id,
@@ -174,17 +194,18 @@ async fn finish(
             };
             if let Err(e) = s.store.update_login_transaction(s.tid(), &sc.tx).await {
                 tracing::error!(error = %e, "hosted MFA: storage error");
-                return again(sc, StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong);
+                return Err((StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong));
             }
-            see_other(&format!("/authorize/resume?state={}", sc.tx.id), Vec::new())
+            Ok(see_other(
+                &format!("/authorize/resume?state={}", sc.tx.id),
+                Vec::new(),
+            ))
         }
-        Ok(OtpOutcome::Wrong) => again(sc, StatusCode::BAD_REQUEST, Msg::WrongCode),
-        Ok(OtpOutcome::TooManyAttempts) => {
-            again(sc, StatusCode::TOO_MANY_REQUESTS, Msg::TooManyCodes)
-        }
+        Ok(OtpOutcome::Wrong) => Err((StatusCode::BAD_REQUEST, Msg::WrongCode)),
+        Ok(OtpOutcome::TooManyAttempts) => Err((StatusCode::TOO_MANY_REQUESTS, Msg::TooManyCodes)),
         Err(e) => {
             tracing::error!(error = %e, "hosted MFA: storage error");
-            again(sc, StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong)
+            Err((StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong))
         }
     }
 }
@@ -293,36 +314,15 @@ pub async fn enrol(
     q: PageQuery,
     req: Request,
 ) -> Response {
-    let (mut sc, form) = match posted_screen(&s, &q, req).await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
-    let user = match waiting_user(&s, &sc, Step::Enrol).await {
-        Ok(u) => u,
+    let ip = peer.ip().to_string();
+    let mut p = match posted_code(&s, &q, req, Step::Enrol).await {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    let ip = peer.ip().to_string();
-    let attempt = Attempt {
-        client: &sc.client,
-        user: &user,
-        ip: &ip,
-    };
-    let code = form.get("code").unwrap_or_default();
-    let outcome = crate::mfa::confirm_enrolment(&s, &attempt, code).await;
-    if !matches!(outcome, Ok(OtpOutcome::Accepted)) {
+    let outcome = crate::mfa::confirm_enrolment(&s, &p.attempt(&ip), &p.code).await;
+    match finish(&s, &mut p.sc, outcome).await {
+        Ok(next) => next,
         // The page again, with the same key (still pending).
-        let (status, msg) = match outcome {
-            Ok(OtpOutcome::TooManyAttempts) => (StatusCode::TOO_MANY_REQUESTS, Msg::TooManyCodes),
-            Ok(_) => (StatusCode::BAD_REQUEST, Msg::WrongCode),
-            Err(e) => {
-                tracing::error!(error = %e, "u/mfa-otp-enrollment-qr: storage error");
-                (StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong)
-            }
-        };
-        return enrolment_page(&s, &sc, &user, status, Some(msg)).await;
+        Err((status, msg)) => enrolment_page(&s, &p.sc, &p.user, status, Some(msg)).await,
     }
-    finish(&s, &mut sc, outcome, |sc, status, msg| {
-        page(sc, status, Some(msg))
-    })
-    .await
 }
