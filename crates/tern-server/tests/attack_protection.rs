@@ -72,28 +72,15 @@ async fn whose_ip(b: Backend) {
     }
 
     // A public client (no secret) cannot name anyone.
-    let (s, c) = h
-        .api(
+    let c = h
+        .client_on(
             &t,
-            Method::POST,
-            "/clients",
-            Some(json!({"name": "spa", "app_type": "spa",
-            "token_endpoint_auth_method": "none", "grant_types": ["password"]})),
+            &h.info.connection_id,
+            json!({"name": "spa", "app_type": "spa",
+            "token_endpoint_auth_method": "none", "grant_types": ["password"]}),
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{c}");
     let public = c["client_id"].as_str().unwrap().to_string();
-    let path = format!("/connections/{}", h.info.connection_id);
-    let (_, conn) = h.api(&t, Method::GET, &path, None).await;
-    let mut enabled = conn["enabled_clients"].as_array().unwrap().clone();
-    enabled.push(json!(public));
-    h.api(
-        &t,
-        Method::PATCH,
-        &path,
-        Some(json!({"enabled_clients": enabled})),
-    )
-    .await;
     let from_public = json!({"grant_type": "password", "username": "ann@example.com",
         "password": "nope", "client_id": public});
     assert_eq!(

@@ -167,33 +167,16 @@ impl Setup {
 
     /// A regular web application on the user's connection (hosted login).
     async fn web_app(&self) -> (String, String) {
-        let (s, c) = self
+        let c = self
             .h
-            .api(
+            .client_on(
                 &self.admin,
-                Method::POST,
-                "/clients",
-                Some(json!({"name": "Web", "app_type": "regular_web", "callbacks": [CALLBACK],
-                            "grant_types": ["authorization_code"], "token_endpoint_auth_method": "client_secret_post"})),
+                &self.h.info.connection_id,
+                json!({"name": "Web", "app_type": "regular_web", "callbacks": [CALLBACK],
+                       "grant_types": ["authorization_code"], "token_endpoint_auth_method": "client_secret_post"}),
             )
             .await;
-        assert_eq!(s, StatusCode::CREATED, "{c}");
         let app_id = c["client_id"].as_str().unwrap().to_string();
-        let path = format!("/connections/{}", self.h.info.connection_id);
-        let (_, conn) = self.h.api(&self.admin, Method::GET, &path, None).await;
-        let mut enabled = conn["enabled_clients"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        enabled.push(json!(app_id));
-        self.h
-            .api(
-                &self.admin,
-                Method::PATCH,
-                &path,
-                Some(json!({"enabled_clients": enabled})),
-            )
-            .await;
         (app_id, c["client_secret"].as_str().unwrap().to_string())
     }
 

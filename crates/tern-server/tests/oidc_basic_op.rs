@@ -81,32 +81,16 @@ async fn op(b: Backend) -> Op {
 
 /// A regular web application on the default connection.
 async fn client(h: &Harness, admin: &str, auth_method: &str) -> (String, String) {
-    let (s, c) = h
-        .api(
+    let c = h
+        .client_on(
             admin,
-            Method::POST,
-            "/clients",
-            Some(json!({"name": format!("RP {auth_method}"), "app_type": "regular_web",
-                        "callbacks": [CALLBACK], "grant_types": ["authorization_code", "refresh_token"],
-                        "token_endpoint_auth_method": auth_method})),
+            &h.info.connection_id,
+            json!({"name": format!("RP {auth_method}"), "app_type": "regular_web",
+                   "callbacks": [CALLBACK], "grant_types": ["authorization_code", "refresh_token"],
+                   "token_endpoint_auth_method": auth_method}),
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{c}");
     let id = c["client_id"].as_str().unwrap().to_string();
-    let path = format!("/connections/{}", h.info.connection_id);
-    let (_, conn) = h.api(admin, Method::GET, &path, None).await;
-    let mut enabled = conn["enabled_clients"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    enabled.push(json!(id));
-    h.api(
-        admin,
-        Method::PATCH,
-        &path,
-        Some(json!({"enabled_clients": enabled})),
-    )
-    .await;
     (id, c["client_secret"].as_str().unwrap().to_string())
 }
 

@@ -38,25 +38,8 @@ async fn app(h: &Harness, t: &str, extra: Value) -> App {
     if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
         b.extend(e);
     }
-    let (s, c) = h.api(t, Method::POST, "/clients", Some(body)).await;
-    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let c = h.client_on(t, &h.info.connection_id, body).await;
     let id = c["client_id"].as_str().unwrap().to_string();
-    let path = format!("/connections/{}", h.info.connection_id);
-    let (_, conn) = h.api(t, Method::GET, &path, None).await;
-    let mut enabled = conn["enabled_clients"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    enabled.push(json!(id));
-    let (s, b) = h
-        .api(
-            t,
-            Method::PATCH,
-            &path,
-            Some(json!({"enabled_clients": enabled})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{b}");
     App {
         id,
         secret: c["client_secret"].as_str().unwrap().to_string(),

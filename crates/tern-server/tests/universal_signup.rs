@@ -28,30 +28,15 @@ struct App {
 /// `legacy-db` connection (and only there).
 async fn web_app(h: &Harness, legacy: &LegacyApp) -> App {
     let t = &legacy.token;
-    let (s, c) = h
-        .api(
+    let c = h
+        .client_on(
             t,
-            Method::POST,
-            "/clients",
-            Some(json!({"name": "Shop", "app_type": "regular_web", "callbacks": [CALLBACK],
-                "grant_types": ["authorization_code"], "token_endpoint_auth_method": "client_secret_post"})),
+            &legacy.connection_id,
+            json!({"name": "Shop", "app_type": "regular_web", "callbacks": [CALLBACK],
+                "grant_types": ["authorization_code"], "token_endpoint_auth_method": "client_secret_post"}),
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{c}");
     let id = c["client_id"].as_str().unwrap().to_string();
-    let path = format!("/connections/{}", legacy.connection_id);
-    let (_, conn) = h.api(t, Method::GET, &path, None).await;
-    let mut enabled = conn["enabled_clients"].as_array().cloned().unwrap();
-    enabled.push(json!(id));
-    let (s, b) = h
-        .api(
-            t,
-            Method::PATCH,
-            &path,
-            Some(json!({"enabled_clients": enabled})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{b}");
     App {
         id,
         secret: c["client_secret"].as_str().unwrap().to_string(),

@@ -256,18 +256,28 @@ impl Harness {
     /// Create an application allowed to use the password grants, with the
     /// default connection enabled; returns (client_id, client_secret).
     pub async fn password_client(&self, token: &str) -> (String, String) {
-        let (s, c) = self
-            .api(
+        let c = self
+            .client_on(
                 token,
-                Method::POST,
-                "/clients",
-                Some(json!({"name": "app", "app_type": "regular_web", "grant_types": ["password", "http://auth0.com/oauth/grant-type/password-realm"]})),
+                &self.info.connection_id,
+                json!({"name": "app", "app_type": "regular_web", "grant_types": ["password", "http://auth0.com/oauth/grant-type/password-realm"]}),
             )
             .await;
+        let secret = c["client_secret"].as_str().expect("secret").to_string();
+        (
+            c["client_id"].as_str().expect("client_id").to_string(),
+            secret,
+        )
+    }
+
+    /// Create the application `body` describes and enable it on connection
+    /// `connection_id` (beside the applications already enabled there);
+    /// returns the created application as the API answered.
+    pub async fn client_on(&self, token: &str, connection_id: &str, body: Value) -> Value {
+        let (s, c) = self.api(token, Method::POST, "/clients", Some(body)).await;
         assert_eq!(s, StatusCode::CREATED, "{c}");
         let id = c["client_id"].as_str().expect("client_id").to_string();
-        let secret = c["client_secret"].as_str().expect("secret").to_string();
-        let path = format!("/connections/{}", self.info.connection_id);
+        let path = format!("/connections/{connection_id}");
         let (_, conn) = self.api(token, Method::GET, &path, None).await;
         let mut enabled: Vec<Value> = conn["enabled_clients"]
             .as_array()
@@ -283,7 +293,7 @@ impl Harness {
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{b}");
-        (id, secret)
+        c
     }
 }
 
