@@ -180,6 +180,17 @@ impl Setup {
         (app_id, c["client_secret"].as_str().unwrap().to_string())
     }
 
+    /// Redeem an authorization code of the web app; the ID token's claims.
+    async fn id_token(&self, app_id: &str, app_secret: &str, code: &str) -> Value {
+        let (s, t) = self
+            .h
+            .token(json!({"grant_type": "authorization_code", "client_id": app_id, "client_secret": app_secret,
+                          "code": code, "redirect_uri": CALLBACK}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{t}");
+        claims(t["id_token"].as_str().unwrap())
+    }
+
     /// Guardian: every login asks for an authenticator app's code.
     async fn require_mfa(&self) {
         let (s, b) = self
@@ -487,7 +498,7 @@ async fn seeds_are_sealed_at_rest(backend: Backend) {
 /// the code (the resume cannot skip it, a wrong code shows the form again),
 /// and the code exchanged afterwards gives an ID token with `amr: ["mfa"]`.
 async fn hosted_login_asks_for_the_code(backend: Backend) {
-    use common::browser::{Browser, form_state};
+    use common::browser::Browser;
     let x = setup(backend).await;
     let (app_id, app_secret) = x.web_app().await;
     let mut b = Browser::new(&x.h.base);
@@ -495,19 +506,7 @@ async fn hosted_login_asks_for_the_code(backend: Backend) {
         "/authorize?response_type=code&client_id={app_id}&redirect_uri={}&scope=openid%20email&state=s1",
         urlencoding::encode(CALLBACK)
     );
-    let a = b.get(&url).await;
-    let page = b.follow(a).await;
-    let state = form_state(&page.body);
-    let posted = b
-        .post_form(
-            &format!("/u/login?state={state}"),
-            &[
-                ("state", &state),
-                ("username", "otp@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+    let (posted, state) = password_page(&mut b, &url, "otp@example.com").await;
     assert_eq!(
         posted.location().as_deref(),
         Some(format!("/u/mfa-otp-challenge?state={state}").as_str())
@@ -545,29 +544,15 @@ async fn hosted_login_asks_for_the_code(backend: Backend) {
     );
     let back = b.follow(right).await;
     let code = back.location_param("code").expect("a code for the app");
-    let (s, t) = x
-        .h
-        .token(json!({"grant_type": "authorization_code", "client_id": app_id, "client_secret": app_secret,
-                      "code": code, "redirect_uri": CALLBACK}))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{t}");
-    let id = claims(t["id_token"].as_str().unwrap());
+    let id = x.id_token(&app_id, &app_secret, &code).await;
     assert_eq!(id["sub"], x.user_id.as_str());
     assert_eq!(id["amr"], json!(["mfa"]));
 
     // Signed in through the SSO session later: the session kept `mfa`.
     let again = b.get(&url).await;
     let code = again.location_param("code").expect("SSO: a code at once");
-    let (s, t) = x
-        .h
-        .token(json!({"grant_type": "authorization_code", "client_id": app_id, "client_secret": app_secret,
-                      "code": code, "redirect_uri": CALLBACK}))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{t}");
-    assert_eq!(
-        claims(t["id_token"].as_str().unwrap())["amr"],
-        json!(["mfa"])
-    );
+    let id = x.id_token(&app_id, &app_secret, &code).await;
+    assert_eq!(id["amr"], json!(["mfa"]));
     x.h.stop().await;
 }
 
@@ -655,6 +640,29 @@ async fn guardian_settings(backend: Backend) {
     x.h.stop().await;
 }
 
+/// `/authorize` at `start`, then the password of `email` on the hosted
+/// login page; the answer to the password and the transaction's state.
+async fn password_page(
+    b: &mut common::browser::Browser,
+    start: &str,
+    email: &str,
+) -> (common::browser::Answer, String) {
+    let a = b.get(start).await;
+    let page = b.follow(a).await;
+    let state = common::browser::form_state(&page.body);
+    let posted = b
+        .post_form(
+            &format!("/u/login?state={state}"),
+            &[
+                ("state", state.as_str()),
+                ("username", email),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    (posted, state)
+}
+
 /// The seed the enrolment page shows as text (grouped by four).
 fn shown_secret(html: &str) -> String {
     let start = html.find("id=\"secret\">").expect("the key as text") + 12;
@@ -667,7 +675,7 @@ fn shown_secret(html: &str) -> String {
 /// code refused, the right one stores the enrolment sealed and finishes
 /// the login with `amr: ["mfa"]`; the next login asks for a code.
 async fn hosted_enrolment_when_required(backend: Backend) {
-    use common::browser::{Browser, form_state};
+    use common::browser::Browser;
     let x = setup(backend).await;
     let (app_id, app_secret) = x.web_app().await;
     let start = format!(
@@ -676,17 +684,7 @@ async fn hosted_enrolment_when_required(backend: Backend) {
     );
     // Without the policy, no question.
     let mut b = Browser::new(&x.h.base);
-    let a = b.get(&start).await;
-    let page = b.follow(a).await;
-    let state = form_state(&page.body);
-    let login = [
-        ("state", state.as_str()),
-        ("username", "plain@example.com"),
-        ("password", PASSWORD),
-    ];
-    let posted = b
-        .post_form(&format!("/u/login?state={state}"), &login)
-        .await;
+    let (posted, _) = password_page(&mut b, &start, "plain@example.com").await;
     assert!(
         posted.location().unwrap().starts_with("/authorize/resume"),
         "{:?}",
@@ -695,17 +693,7 @@ async fn hosted_enrolment_when_required(backend: Backend) {
 
     x.require_mfa().await;
     let mut b = Browser::new(&x.h.base);
-    let a = b.get(&start).await;
-    let page = b.follow(a).await;
-    let state = form_state(&page.body);
-    let login = [
-        ("state", state.as_str()),
-        ("username", "plain@example.com"),
-        ("password", PASSWORD),
-    ];
-    let posted = b
-        .post_form(&format!("/u/login?state={state}"), &login)
-        .await;
+    let (posted, state) = password_page(&mut b, &start, "plain@example.com").await;
     let enrol_url = format!("/u/mfa-otp-enrollment-qr?state={state}");
     assert_eq!(posted.location().as_deref(), Some(enrol_url.as_str()));
     // Neither the resume nor the challenge page skips the enrolment.
@@ -775,16 +763,8 @@ async fn hosted_enrolment_when_required(backend: Backend) {
     );
     let back = b.follow(right).await;
     let code = back.location_param("code").expect("a code for the app");
-    let (s, t) = x
-        .h
-        .token(json!({"grant_type": "authorization_code", "client_id": app_id, "client_secret": app_secret,
-                      "code": code, "redirect_uri": CALLBACK}))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{t}");
-    assert_eq!(
-        claims(t["id_token"].as_str().unwrap())["amr"],
-        json!(["mfa"])
-    );
+    let id = x.id_token(&app_id, &app_secret, &code).await;
+    assert_eq!(id["amr"], json!(["mfa"]));
 
     // Confirmed, still sealed; listed as a confirmed method without the seed.
     let factors = x.stored_factors("plain@example.com").await;
@@ -796,17 +776,7 @@ async fn hosted_enrolment_when_required(backend: Backend) {
     // The next login asks for the app's code.
     x.h.state().clock.advance(30);
     let mut b = Browser::new(&x.h.base);
-    let a = b.get(&start).await;
-    let page = b.follow(a).await;
-    let state = form_state(&page.body);
-    let login = [
-        ("state", state.as_str()),
-        ("username", "plain@example.com"),
-        ("password", PASSWORD),
-    ];
-    let posted = b
-        .post_form(&format!("/u/login?state={state}"), &login)
-        .await;
+    let (posted, state) = password_page(&mut b, &start, "plain@example.com").await;
     assert_eq!(
         posted.location().as_deref(),
         Some(format!("/u/mfa-otp-challenge?state={state}").as_str())
@@ -1008,7 +978,7 @@ async fn associate_through_the_api(backend: Backend) {
 /// enrolment page asks for the factor first, `prompt=none` answers
 /// `interaction_required`; once passed, the new session carries `mfa`.
 async fn policy_turning_on_steps_up_password_sessions(backend: Backend) {
-    use common::browser::{Browser, form_state};
+    use common::browser::Browser;
     let x = setup(backend).await;
     let (app_id, app_secret) = x.web_app().await;
     let start = format!(
@@ -1016,19 +986,7 @@ async fn policy_turning_on_steps_up_password_sessions(backend: Backend) {
         urlencoding::encode(CALLBACK)
     );
     let mut b = Browser::new(&x.h.base);
-    let a = b.get(&start).await;
-    let page = b.follow(a).await;
-    let state = form_state(&page.body);
-    let posted = b
-        .post_form(
-            &format!("/u/login?state={state}"),
-            &[
-                ("state", state.as_str()),
-                ("username", "plain@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+    let (posted, _) = password_page(&mut b, &start, "plain@example.com").await;
     let back = b.follow(posted).await;
     assert!(
         back.location_param("code").is_some(),
@@ -1090,16 +1048,8 @@ async fn policy_turning_on_steps_up_password_sessions(backend: Backend) {
     let code = back
         .location_param("code")
         .expect("a code after the factor");
-    let (s, t) = x
-        .h
-        .token(json!({"grant_type": "authorization_code", "client_id": app_id, "client_secret": app_secret,
-                      "code": code, "redirect_uri": CALLBACK}))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{t}");
-    assert_eq!(
-        claims(t["id_token"].as_str().unwrap())["amr"],
-        json!(["mfa"])
-    );
+    let id = x.id_token(&app_id, &app_secret, &code).await;
+    assert_eq!(id["amr"], json!(["mfa"]));
     // The stepped-up session now serves silently.
     let silent = b.get(&format!("{start}&prompt=none")).await;
     assert!(
