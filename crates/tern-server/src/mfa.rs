@@ -433,21 +433,20 @@ pub async fn pending_user(s: &AppState, p: &PendingLogin) -> Result<User, OAuthE
         })
 }
 
-/// The user's authenticators as `/mfa/authenticators` lists them (ids as
-/// `GET /users/{id}/authentication-methods` has them); a pending enrolment
+/// The user's authenticators as `/mfa/authenticators` lists them (under
+/// their enrollment ids, as every other list has them); a pending enrolment
 /// is listed with `active: false`, as Auth0 lists unconfirmed ones.
 pub fn authenticators(user: &User) -> Vec<serde_json::Value> {
     user.mfa_factors
         .iter()
-        .enumerate()
-        .filter(|(_, f)| f.get("totp").is_some())
-        .map(|(i, f)| {
-            serde_json::json!({
-                "id": format!("totp|tern_{i}"),
+        .filter(|f| f.get("totp").is_some())
+        .filter_map(|f| {
+            Some(serde_json::json!({
+                "id": crate::enrollments::enrollment_id(&user.user_id, f)?,
                 "authenticator_type": "otp",
                 "active": !tern_core::mfa::is_pending_totp(f),
                 "name": "Authenticator app",
-            })
+            }))
         })
         .collect()
 }

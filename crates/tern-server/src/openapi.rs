@@ -561,12 +561,14 @@ pub struct GuardianEnrollment {
 /// An MFA enrollment (`GET /users/{id}/authentication-methods`).
 #[derive(Serialize, ToSchema)]
 pub struct AuthenticationMethod {
-    /// Stable while the user's enrollments are unchanged, e.g. `phone|tern_1`.
+    /// The enrollment id `/guardian/enrollments/{id}` takes (`totp|dev_…`,
+    /// `sms|dev_…`, `email|dev_…`); stable while the factor is.
     pub id: String,
     /// `totp`, `phone` or `email`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// Always true: imported enrollments were confirmed in the legacy system.
+    /// False only for an authenticator app whose enrolment no code has
+    /// confirmed yet; imported enrollments were confirmed in the legacy system.
     pub confirmed: bool,
     /// When the user arrived in Tern.
     pub created_at: String,
@@ -1774,7 +1776,7 @@ pub struct MfaChallengeResponse {
 /// An authenticator of `GET /mfa/authenticators`.
 #[derive(Serialize, ToSchema)]
 pub struct MfaAuthenticator {
-    /// E.g. `totp|tern_0`.
+    /// The enrollment id, e.g. `totp|dev_…` (as `/guardian/enrollments/{id}`).
     pub id: String,
     /// `otp`.
     pub authenticator_type: String,

@@ -1084,6 +1084,16 @@ async fn enrollments_are_listed_read_and_deleted(backend: Backend) {
     assert!(!e.to_string().contains(SEED), "no seed: {e}");
     let id = e["id"].as_str().unwrap().to_string();
     assert!(id.starts_with("totp|dev_"), "{id}");
+    // One id for the factor wherever it is listed.
+    let (_, methods) =
+        x.h.api(
+            &x.admin,
+            Method::GET,
+            &format!("/users/{}/authentication-methods", x.user_id),
+            None,
+        )
+        .await;
+    assert_eq!(methods[0]["id"], id.as_str(), "{methods}");
     let plain = stored_user(&x, "plain@example.com").await;
     let (s, none) =
         x.h.api(

@@ -13,12 +13,12 @@ use crate::body::{Paging, QueryMap};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// One enrollment as Auth0 lists it: `totp`, `phone` (SMS) or `email`.
-/// The id is stable while the user's list is unchanged.
-fn method(user: &User, index: usize, factor: &Value) -> Option<Value> {
+/// One enrollment as Auth0 lists it: `totp`, `phone` (SMS) or `email`,
+/// under the id `/guardian/enrollments/{id}` knows it by.
+fn method(user: &User, factor: &Value) -> Option<Value> {
     let (kind, body) = factor.as_object()?.iter().next()?;
     let mut m = json!({
-        "id": format!("{kind}|tern_{index}"),
+        "id": crate::enrollments::enrollment_id(&user.user_id, factor)?,
         "type": kind,
         "confirmed": !tern_core::mfa::is_pending_totp(factor),
         "created_at": user.created_at,
@@ -68,8 +68,7 @@ pub async fn list(
     let methods: Vec<Value> = user
         .mfa_factors
         .iter()
-        .enumerate()
-        .filter_map(|(i, f)| method(&user, i, f))
+        .filter_map(|f| method(&user, f))
         .collect();
     Ok(Json(paging.apply(methods, "authenticators")))
 }
