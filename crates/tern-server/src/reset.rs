@@ -40,7 +40,8 @@ pub async fn issue_ticket(
     issue_ticket_at(s, user, ttl_secs, options, RESET_PATH, None).await
 }
 
-/// [`issue_ticket`], with a link to the reset page at `page`. With
+/// [`issue_ticket`], with a link to the reset page at `page` (a path, with
+/// a query of its own when the page must keep e.g. `ui_locales`). With
 /// `pending`, `user` is not stored: the ticket carries the legacy profile
 /// the link creates them from ([`redeem`]).
 pub async fn issue_ticket_at(
@@ -73,7 +74,11 @@ pub async fn issue_ticket_at(
             "The user does not exist.",
         ));
     }
-    Ok(format!("{}{page}?ticket={token}", s.public_url))
+    // The ticket first, then the page's own query (`ui_locales`).
+    Ok(match page.split_once('?') {
+        Some((path, query)) => format!("{}{path}?ticket={token}&{query}", s.public_url),
+        None => format!("{}{page}?ticket={token}", s.public_url),
+    })
 }
 
 /// What a change-password request came to. The caller answers the same in
@@ -197,7 +202,7 @@ pub async fn dispatch_reset_request(
     client: Client,
     email: String,
     ip: String,
-    page: &'static str,
+    page: String,
 ) {
     match address_over_limit(s, &ip).await {
         Ok(false) => {}
@@ -231,7 +236,7 @@ pub async fn dispatch_reset_request(
     }
     let work = {
         let s = s.clone();
-        async move { handle_reset_request(&s, &connection, &client, &email, &ip, page).await }
+        async move { handle_reset_request(&s, &connection, &client, &email, &ip, &page).await }
     };
     match s.reset_workers.clone().try_acquire_owned() {
         Ok(permit) => {

@@ -309,6 +309,10 @@ async fn reset_for_a_legacy_user(b: Backend) {
     assert_eq!(mails[0].to, "old2@legacy.example");
     let link = link_in(&h, &mails[0].text);
     assert!(link.contains("/u/reset-password?ticket="), "{link}");
+    assert!(
+        link.ends_with("&ui_locales=en"),
+        "the page's language: {link}"
+    );
 
     // The link's page, the new password twice, policy errors on the page.
     let ticket = ticket_of(&link);
@@ -373,6 +377,33 @@ async fn reset_for_a_legacy_user(b: Backend) {
     let callback = br.follow(ok).await;
     let id = id_token_of(&h, &app, &callback).await;
     assert_eq!(id["sub"], json!("auth0|2"));
+
+    // Asked from a page in French (a minute later: one link a minute per
+    // user), the link opens the reset page in French.
+    h.state().clock.advance(60);
+    let mut fr = Browser::new(&h.base);
+    let (_, state) = start(&mut fr, &app, &[("ui_locales", "fr")]).await;
+    let before = resets_done(&h).await;
+    let earlier: Vec<String> = outbox(&h).await.into_iter().map(|m| m.text).collect();
+    let asked = fr
+        .post_form(
+            &format!("/u/reset-password/request?state={state}"),
+            &[("state", &state), ("email", "old2@legacy.example")],
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    wait_resets(&h, before + 1).await;
+    let new: Vec<_> = outbox(&h)
+        .await
+        .into_iter()
+        .filter(|m| !earlier.contains(&m.text))
+        .collect();
+    assert_eq!(new.len(), 1, "one more mail: {new:?}");
+    let link = link_in(&h, &new[0].text);
+    assert!(link.ends_with("&ui_locales=fr"), "{link}");
+    let page = Browser::new(&h.base).get(&link).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("<html lang=\"fr\""), "{}", page.body);
     h.stop().await;
 }
 

@@ -259,7 +259,7 @@ pub async fn change_password(
         client,
         email,
         ip.to_string(),
-        crate::reset::RESET_PATH,
+        crate::reset::RESET_PATH.to_string(),
     )
     .await;
     Ok((

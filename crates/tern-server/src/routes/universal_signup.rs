@@ -260,7 +260,12 @@ pub async fn reset_request(
         sc.client.clone(),
         email.clone(),
         ip.to_string(),
-        crate::reset::HOSTED_RESET_PATH,
+        // The link opens the reset page in the language this page spoke.
+        format!(
+            "{}?ui_locales={}",
+            crate::reset::HOSTED_RESET_PATH,
+            sc.lang.tag()
+        ),
     )
     .await;
     render(

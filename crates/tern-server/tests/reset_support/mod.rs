@@ -197,7 +197,8 @@ pub fn link_in(h: &Harness, text: &str) -> String {
 
 /// The ticket of a reset link.
 pub fn ticket_of(link: &str) -> String {
-    link.split_once("ticket=").unwrap().1.to_string()
+    let rest = link.split_once("ticket=").unwrap().1;
+    rest.split('&').next().unwrap().to_string()
 }
 
 /// A client that does not follow redirects (the page redirects to `result_url`).
