@@ -197,3 +197,17 @@ impl IntoResponse for OAuthError {
         resp
     }
 }
+
+/// The answer of an OAuth endpoint that hands out tokens or secrets:
+/// `200` with the JSON body or the error, never cached (RFC 6749 §5.1).
+pub fn no_store(result: Result<serde_json::Value, OAuthError>) -> Response {
+    let mut resp = match result {
+        Ok(body) => (StatusCode::OK, Json(body)).into_response(),
+        Err(e) => e.into_response(),
+    };
+    resp.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    resp
+}

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -72,13 +72,7 @@ pub async fn challenge(State(s): State<AppState>, req: Request) -> Response {
         ))
     }
     .await;
-    let mut resp = match result {
-        Ok(body) => (StatusCode::OK, Json(body)).into_response(),
-        Err(e) => e.into_response(),
-    };
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
+    crate::error::no_store(result)
 }
 
 /// `GET /mfa/authenticators` with the `mfa_token` as bearer token.
@@ -184,13 +178,7 @@ pub async fn associate(State(s): State<AppState>, req: Request) -> Response {
         }))
     }
     .await;
-    let mut resp = match result {
-        Ok(body) => (StatusCode::OK, Json(body)).into_response(),
-        Err(e) => e.into_response(),
-    };
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
+    crate::error::no_store(result)
 }
 
 /// `authenticator_types` of an associate body: a JSON array, or repeated

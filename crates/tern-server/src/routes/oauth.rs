@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::Value;
@@ -272,13 +272,7 @@ pub async fn token(
         }
     }
     .await;
-    let mut resp = match result {
-        Ok(body) => (StatusCode::OK, Json(body)).into_response(),
-        Err(e) => e.into_response(),
-    };
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
+    crate::error::no_store(result)
 }
 
 /// `POST /oauth/revoke`: revoke a refresh token (RFC 7009). The answer is
