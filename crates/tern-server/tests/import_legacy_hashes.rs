@@ -10,10 +10,7 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{Backend, Harness};
-use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tern_hash::StoredHash;
@@ -27,39 +24,9 @@ fn fixture(name: &str) -> Vec<Value> {
 }
 
 async fn import(h: &Harness, token: &str, rows: &Value) -> (Value, Value) {
-    let form = Form::new()
-        .part(
-            "users",
-            Part::bytes(serde_json::to_vec(rows).unwrap())
-                .file_name("users.json")
-                .mime_str("application/json")
-                .unwrap(),
-        )
-        .text("connection_id", h.info.connection_id.clone());
-    let r = h
-        .http
-        .post(format!("{}/api/v2/jobs/users-imports", h.base))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::ACCEPTED);
-    let job: Value = r.json().await.unwrap();
-    let id = job["id"].as_str().unwrap().to_string();
-    for _ in 0..1200 {
-        let (_, j) = h
-            .api(token, Method::GET, &format!("/jobs/{id}"), None)
-            .await;
-        if j["status"] == "completed" || j["status"] == "failed" {
-            let (_, errs) = h
-                .api(token, Method::GET, &format!("/jobs/{id}/errors"), None)
-                .await;
-            return (j, errs);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("job {id} did not finish");
+    let job = h.import_rows(token, rows).await;
+    let errors = h.job_errors(token, job["id"].as_str().unwrap()).await;
+    (job, errors)
 }
 
 async fn every_format_imports_and_logs_in(b: Backend) {

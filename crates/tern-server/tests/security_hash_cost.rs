@@ -13,7 +13,6 @@ mod common;
 use std::time::Duration;
 
 use common::{Backend, Harness};
-use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::{Connection as _, Executor as _, SqliteConnection};
@@ -41,45 +40,10 @@ async fn start(b: Backend) -> Harness {
 }
 
 async fn import(h: &Harness, token: &str, rows: &Value) -> (String, Value) {
-    let form = Form::new()
-        .part(
-            "users",
-            Part::bytes(serde_json::to_vec(rows).unwrap())
-                .file_name("users.json")
-                .mime_str("application/json")
-                .unwrap(),
-        )
-        .text("connection_id", h.info.connection_id.clone());
-    let r = h
-        .http
-        .post(format!("{}/api/v2/jobs/users-imports", h.base))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::ACCEPTED);
-    let job: Value = r.json().await.unwrap();
+    let job = h.import_rows(token, rows).await;
     let id = job["id"].as_str().unwrap().to_string();
-    for _ in 0..600 {
-        let (_, job) = h
-            .api(token, Method::GET, &format!("/jobs/{id}"), None)
-            .await;
-        if job["status"] == "completed" || job["status"] == "failed" {
-            assert_eq!(job["status"], "completed", "{job}");
-            let (s, errors) = h
-                .api(token, Method::GET, &format!("/jobs/{id}/errors"), None)
-                .await;
-            // Auth0 answers 204 when no row failed.
-            if s == StatusCode::NO_CONTENT {
-                return (id, json!([]));
-            }
-            assert_eq!(s, StatusCode::OK, "{errors}");
-            return (id, errors);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("job {id} did not finish");
+    let errors = h.job_errors(token, &id).await;
+    (id, errors)
 }
 
 async fn login(

@@ -229,7 +229,8 @@ impl Harness {
     }
 
     /// Import `rows` into the default connection and wait for the job to
-    /// end (the upload is held with `tern_wait_ms`); the job as answered.
+    /// end (the upload is held with `tern_wait_ms`, then the job polled);
+    /// the finished job, which must have completed.
     pub async fn import_rows(&self, token: &str, rows: &Value) -> Value {
         let form = reqwest::multipart::Form::new()
             .part(
@@ -248,9 +249,30 @@ impl Harness {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::ACCEPTED);
-        let job: Value = r.json().await.unwrap();
+        let mut job: Value = r.json().await.unwrap();
+        let path = format!("/jobs/{}", job["id"].as_str().expect("job id"));
+        // A loaded machine may need longer than the held upload.
+        for _ in 0..1200 {
+            if job["status"] == "completed" || job["status"] == "failed" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            job = self.api(token, Method::GET, &path, None).await.1;
+        }
         assert_eq!(job["status"], "completed", "{job}");
         job
+    }
+
+    /// The failed rows of import job `id` (`[]` when Auth0's 204 says none).
+    pub async fn job_errors(&self, token: &str, id: &str) -> Value {
+        let (s, errors) = self
+            .api(token, Method::GET, &format!("/jobs/{id}/errors"), None)
+            .await;
+        if s == StatusCode::NO_CONTENT {
+            return json!([]);
+        }
+        assert_eq!(s, StatusCode::OK, "{errors}");
+        errors
     }
 
     /// Create an application allowed to use the password grants, with the
