@@ -271,24 +271,12 @@ async fn login_server(b: Backend) -> (Harness, String, String, String) {
 /// A password grant from `ip`: status and `error`.
 async fn login_from(
     h: &Harness,
-    (cid, secret): (&str, &str),
+    client: (&str, &str),
     user: &str,
     password: &str,
     ip: &str,
 ) -> (StatusCode, Value) {
-    let r = h
-        .http
-        .post(format!("{}/oauth/token", h.base))
-        .header("x-forwarded-for", ip)
-        .json(
-            &json!({"grant_type": "password", "username": user, "password": password,
-            "client_id": cid, "client_secret": secret}),
-        )
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
+    h.password_grant_from(client, user, password, ip).await
 }
 
 /// `n` wrong passwords from `ip`, each answered as a wrong password.

@@ -20,17 +20,9 @@ const ATTEMPTS_PER_ADDRESS: usize = 15;
 const PRE_LOGIN_MAX: usize = 3;
 
 async fn login(h: &Harness, client: &(String, String), user: &str, ip: &str) -> StatusCode {
-    h.http
-        .post(format!("{}/oauth/token", h.base))
-        .header("x-forwarded-for", ip)
-        .json(
-            &json!({"grant_type": "password", "username": user, "password": "wrong-1",
-            "client_id": client.0, "client_secret": client.1}),
-        )
-        .send()
+    h.password_grant_from((&client.0, &client.1), user, "wrong-1", ip)
         .await
-        .unwrap()
-        .status()
+        .0
 }
 
 /// The tenant log's rows by type, for events from `ips`.

@@ -35,19 +35,7 @@ async fn login(
     pw: &str,
     ip: &str,
 ) -> (StatusCode, Value) {
-    let r = h
-        .http
-        .post(format!("{}/oauth/token", h.base))
-        .header("x-forwarded-for", ip)
-        .json(
-            &json!({"grant_type": "password", "username": user, "password": pw,
-            "client_id": cid, "client_secret": secret}),
-        )
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
+    h.password_grant_from((cid, secret), user, pw, ip).await
 }
 
 async fn logs_of(h: &Harness, t: &str, kind: &str) -> Vec<Value> {

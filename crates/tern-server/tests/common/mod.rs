@@ -228,6 +228,30 @@ impl Harness {
         b
     }
 
+    /// A password grant for `client` (id, secret) as if from address `ip`
+    /// (`X-Forwarded-For`, which the test server trusts): status and body.
+    pub async fn password_grant_from(
+        &self,
+        (client_id, secret): (&str, &str),
+        user: &str,
+        password: &str,
+        ip: &str,
+    ) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}/oauth/token", self.base))
+            .header("x-forwarded-for", ip)
+            .json(
+                &json!({"grant_type": "password", "username": user, "password": password,
+                "client_id": client_id, "client_secret": secret}),
+            )
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// Import `rows` into the default connection and wait for the job to
     /// end (the upload is held with `tern_wait_ms`, then the job polled);
     /// the finished job, which must have completed.
