@@ -1,10 +1,36 @@
-//! Fixed-window counters (`rate_windows`).
+//! Fixed-window counters (`rate_windows`) and the suspicious-IP throttles
+//! (`ip_throttles`).
+//!
+//! These rows are written on every Management API request and every login
+//! attempt, so their commits must not each wait for a disk flush. On
+//! PostgreSQL they commit with `synchronous_commit = off`: the count is
+//! visible to every instance at once, and an operating-system crash can
+//! forget at most the last fraction of a second of hits — a few requests
+//! more for a client or an attacker, never a lost user or password, which
+//! keep the server's durable default. (SQLite in WAL mode with
+//! `synchronous=NORMAL` already commits without a flush.)
 
 use sqlx::Row;
 use tern_core::CoreResult;
 use tern_core::store::RateWindowStore;
 
 use super::{SqlStore, storage};
+use crate::search_sql::Dialect;
+
+impl SqlStore {
+    /// A transaction for counter writes: on PostgreSQL its commit does not
+    /// wait for the write-ahead log to reach the disk (see the module).
+    async fn counter_tx(&self) -> CoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await
+                .map_err(storage)?;
+        }
+        Ok(tx)
+    }
+}
 
 #[async_trait::async_trait]
 impl RateWindowStore for SqlStore {
@@ -16,6 +42,7 @@ impl RateWindowStore for SqlStore {
         window_start: i64,
     ) -> CoreResult<u64> {
         // One statement, so concurrent hits (from any instance) each count.
+        let mut tx = self.counter_tx().await?;
         let row = sqlx::query(
             "INSERT INTO rate_windows (tenant_id, scope, bucket, window_start, hits) \
              VALUES ($1, $2, $3, $4, 1) \
@@ -27,7 +54,7 @@ impl RateWindowStore for SqlStore {
         .bind(scope)
         .bind(bucket)
         .bind(window_start)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(storage)?;
         let hits: i64 = row.try_get("hits").map_err(storage)?;
@@ -40,10 +67,11 @@ impl RateWindowStore for SqlStore {
             .bind(scope)
             .bind(bucket)
             .bind(window_start)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(storage)?;
         }
+        tx.commit().await.map_err(storage)?;
         Ok(u64::try_from(hits).unwrap_or(0))
     }
 
@@ -92,6 +120,7 @@ impl RateWindowStore for SqlStore {
         rate_ms: i64,
     ) -> CoreResult<i64> {
         // CASE rather than MAX/GREATEST: the one spelling both backends read.
+        let mut tx = self.counter_tx().await?;
         let row = sqlx::query(
             "INSERT INTO ip_throttles (tenant_id, stage, ip, tat_ms) \
              VALUES ($1, $2, $3, $4 + $5) \
@@ -104,10 +133,12 @@ impl RateWindowStore for SqlStore {
         .bind(ip)
         .bind(now_ms)
         .bind(rate_ms)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(storage)?;
-        row.try_get("tat_ms").map_err(storage)
+        let tat: i64 = row.try_get("tat_ms").map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(tat)
     }
 
     async fn ip_throttle(&self, tenant: &str, stage: &str, ip: &str) -> CoreResult<Option<i64>> {
