@@ -66,8 +66,32 @@ pub fn set_strict(
     path: &str,
     max_age: i64,
 ) -> HeaderValue {
+    scoped(public_url, name, value, path, max_age, "Strict")
+}
+
+/// A `SameSite=Lax` cookie under `path`: sent on top-level navigations
+/// another site started too (the console's sign-in, whose callback may end
+/// a redirect chain that began elsewhere); `Secure` on an https public URL.
+pub fn set_lax_scoped(
+    public_url: &str,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+) -> HeaderValue {
+    scoped(public_url, name, value, path, max_age, "Lax")
+}
+
+fn scoped(
+    public_url: &str,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+    same_site: &str,
+) -> HeaderValue {
     let mut c = format!(
-        "{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={}",
+        "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={}",
         max_age.max(0)
     );
     if public_url.starts_with("https://") {

@@ -8,7 +8,6 @@ pub mod connection_scripts;
 pub mod connections;
 pub mod exports;
 pub mod imports;
-pub mod login;
 pub mod logs;
 pub mod migration;
 pub mod overview;
