@@ -53,11 +53,7 @@ async fn set_up(b: &mut Browser, token: &str, password: &str) -> Answer {
 /// The first operator, created through the setup link and signed in
 /// through Tern's login.
 async fn operator(h: &Harness) -> Browser {
-    let mut b = Browser::new(&h.base);
-    let a = set_up(&mut b, &setup_token(h), OPERATOR_PASSWORD).await;
-    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
-    signed_in(&b.console_sign_in(OPERATOR, OPERATOR_PASSWORD).await);
-    b
+    h.console_operator(OPERATOR, OPERATOR_PASSWORD).await
 }
 
 /// The callback's page: the console cookie set, onward to the console.

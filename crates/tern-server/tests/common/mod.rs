@@ -204,6 +204,31 @@ impl Harness {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// The console's first operator: created through the one-time setup
+    /// link, then signed in through Tern's login as a browser does; the
+    /// browser holding the console session.
+    pub async fn console_operator(&self, email: &str, password: &str) -> browser::Browser {
+        let url = self.info.console_setup_url.clone().expect("a setup link");
+        let token = url.split_once("token=").unwrap().1.to_string();
+        let mut b = browser::Browser::new(&self.base);
+        let a = b
+            .post_form(
+                "/console/setup",
+                &[
+                    ("token", token.as_str()),
+                    ("email", email),
+                    ("password", password),
+                    ("confirm", password),
+                ],
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let signed = b.console_sign_in(email, password).await;
+        assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+        assert!(b.jar.contains_key("tern_console"), "{}", signed.body);
+        b
+    }
+
     /// Exempt the tests' own address (127.0.0.1) from suspicious-IP
     /// throttling: a test that makes hundreds of failed logins on purpose
     /// would otherwise meet Auth0's 100-a-day pre-login limit.
