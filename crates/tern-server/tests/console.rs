@@ -732,7 +732,49 @@ async fn the_console_application_cannot_be_changed(backend: Backend) {
     h.stop().await;
 }
 
+/// An operator enrolled in MFA passes it: the hosted login asks for the
+/// code after the password, and no console session exists before it.
+async fn operators_enrolled_in_mfa_pass_it(backend: Backend) {
+    // The seed an authenticator app holds (Base32 of RFC 6238's key).
+    const SEED: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    let h = Harness::start(backend).await;
+    let t = h.admin_token().await;
+    let s = h.state();
+    let operators = s
+        .store
+        .get_connection_by_name(s.tid(), "tern-operators")
+        .await
+        .unwrap()
+        .unwrap();
+    let hash = bcrypt::hash(OPERATOR_PASSWORD, 4).unwrap();
+    h.import_rows_into(
+        &t,
+        &operators.id,
+        &json!([{"email": OPERATOR, "email_verified": true, "password_hash": hash,
+                 "mfa_factors": [{"totp": {"secret": SEED}}]}]),
+    )
+    .await;
+    let mut b = Browser::new(&h.base);
+    let challenge = b.console_sign_in(OPERATOR, OPERATOR_PASSWORD).await;
+    assert_eq!(challenge.status, StatusCode::OK, "{}", challenge.body);
+    assert!(challenge.body.contains("name=\"code\""), "{}", challenge.body);
+    assert!(!b.jar.contains_key("tern_console"));
+    to_login(&b.get("/console").await);
+    let state = form_state(&challenge.body);
+    let code = common::totp(b"12345678901234567890", s.now(), 6);
+    let posted = b
+        .post_form(
+            &format!("/u/mfa-otp-challenge?state={state}"),
+            &[("state", &state), ("code", &code)],
+        )
+        .await;
+    signed_in(&b.follow(posted).await);
+    assert_eq!(b.get("/console").await.status, StatusCode::OK);
+    h.stop().await;
+}
+
 both_backends!(
+    operators_enrolled_in_mfa_pass_it,
     callback_refuses_what_this_browser_did_not_start,
     the_console_application_cannot_be_changed,
     setup_link_is_single_use,

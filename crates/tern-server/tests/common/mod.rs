@@ -256,13 +256,19 @@ impl Harness {
     /// Import `rows` into the default connection and wait for the job to
     /// end (the upload is held with `tern_wait_ms`); the job as answered.
     pub async fn import_rows(&self, token: &str, rows: &Value) -> Value {
+        self.import_rows_into(token, &self.info.connection_id, rows)
+            .await
+    }
+
+    /// [`Self::import_rows`] into another connection.
+    pub async fn import_rows_into(&self, token: &str, connection_id: &str, rows: &Value) -> Value {
         let form = reqwest::multipart::Form::new()
             .part(
                 "users",
                 reqwest::multipart::Part::bytes(rows.to_string().into_bytes())
                     .file_name("users.json"),
             )
-            .text("connection_id", self.info.connection_id.clone())
+            .text("connection_id", connection_id.to_string())
             .text("tern_wait_ms", "10000");
         let r = self
             .http
@@ -325,4 +331,24 @@ macro_rules! both_backends {
                async fn $name() { super::$name($crate::common::Backend::Postgres).await } )*
         }
     };
+}
+
+/// RFC 6238 TOTP (HMAC-SHA1, `digits` digits, 30 s steps) at Unix time `t`,
+/// written from the RFC, independent of Tern.
+pub fn totp(seed: &[u8], t: i64, digits: u32) -> String {
+    use aws_lc_rs::hmac;
+    let counter = (t / 30) as u64;
+    let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, seed);
+    let mac = hmac::sign(&key, &counter.to_be_bytes());
+    let h = mac.as_ref();
+    let o = (h[19] & 0xf) as usize;
+    let bin = (u32::from(h[o]) & 0x7f) << 24
+        | u32::from(h[o + 1]) << 16
+        | u32::from(h[o + 2]) << 8
+        | u32::from(h[o + 3]);
+    format!(
+        "{:0width$}",
+        bin % 10u32.pow(digits),
+        width = digits as usize
+    )
 }
