@@ -103,7 +103,11 @@ async fn setup_link_is_single_use(backend: Backend) {
     let login = b.get(&done.location().unwrap()).await;
     let page = b.follow(login).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(page.body.contains("value=\"ops@example.com\""), "{}", page.body);
+    assert!(
+        page.body.contains("value=\"ops@example.com\""),
+        "{}",
+        page.body
+    );
     let signed = b.console_sign_in(OPERATOR, OPERATOR_PASSWORD).await;
     signed_in(&signed);
     let cookie = signed.set_cookie("tern_console").unwrap();
@@ -188,7 +192,10 @@ async fn no_page_without_a_session(backend: Backend) {
         assert_eq!(login.location_param(k).as_deref(), Some(v), "{to}");
     }
     for k in ["state", "nonce", "code_challenge"] {
-        assert!(login.location_param(k).is_some_and(|v| v.len() >= 43), "{k}: {to}");
+        assert!(
+            login.location_param(k).is_some_and(|v| v.len() >= 43),
+            "{k}: {to}"
+        );
     }
     let pending = login.set_cookie("tern_console_signin").unwrap();
     for attr in [
@@ -240,7 +247,11 @@ async fn csrf_is_refused(backend: Backend) {
         "{:?}",
         out.location()
     );
-    assert!(out.set_cookie("tern_console").unwrap().contains("Max-Age=0"));
+    assert!(
+        out.set_cookie("tern_console")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
     let done = b.follow(out).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert!(done.body.contains("You are signed out"), "{}", done.body);
@@ -556,7 +567,6 @@ async fn another_servers_operator_is_refused(backend: Backend) {
     b.stop().await;
 }
 
-
 /// The hosted login up to the console's callback, not followed: the
 /// callback URL with its code and state.
 async fn callback_url(b: &mut Browser) -> String {
@@ -589,7 +599,10 @@ async fn callback_url(b: &mut Browser) -> String {
 fn refused(a: &Answer, status: StatusCode, says: &str) {
     assert_eq!(a.status, status, "{}", a.body);
     assert!(a.body.contains(says), "{says}: {}", a.body);
-    assert!(a.body.contains("href=\"/console/login\""), "a way to start again");
+    assert!(
+        a.body.contains("href=\"/console/login\""),
+        "a way to start again"
+    );
     assert!(a.set_cookie("tern_console").is_none());
 }
 
@@ -605,8 +618,14 @@ async fn callback_refuses_what_this_browser_did_not_start(backend: Backend) {
     // Another state than the one this browser's sign-in holds.
     let login = b.get("/console/login").await;
     let state = login.location_param("state").unwrap();
-    let a = b.get("/console/callback?code=abc&state=another-state").await;
-    refused(&a, StatusCode::BAD_REQUEST, "does not belong to the sign-in");
+    let a = b
+        .get("/console/callback?code=abc&state=another-state")
+        .await;
+    refused(
+        &a,
+        StatusCode::BAD_REQUEST,
+        "does not belong to the sign-in",
+    );
 
     // The login page answered access_denied: said plainly.
     let login = b.get("/console/login").await;
@@ -668,7 +687,10 @@ async fn the_console_application_cannot_be_changed(backend: Backend) {
     let (s, app) = h.api(&t, Method::GET, "/clients/tern-console", None).await;
     assert_eq!(s, StatusCode::OK, "{app}");
     let public = h.server.as_ref().unwrap().public_url.clone();
-    assert_eq!(app["callbacks"], json!([format!("{public}/console/callback")]));
+    assert_eq!(
+        app["callbacks"],
+        json!([format!("{public}/console/callback")])
+    );
     assert_eq!(app["grant_types"], json!(["authorization_code"]));
     assert!(app.get("client_secret").is_none());
     let (_, operators) = h
@@ -684,51 +706,115 @@ async fn the_console_application_cannot_be_changed(backend: Backend) {
     let other_id = other["client_id"].as_str().unwrap().to_string();
     let mgmt = h.state().management_audience();
     let attempts: Vec<(Method, String, Option<serde_json::Value>)> = vec![
-        (Method::PATCH, "/clients/tern-console".into(), Some(json!({"callbacks": ["https://evil.example/cb"]}))),
-        (Method::PATCH, "/clients/tern-console".into(), Some(json!({"name": "renamed"}))),
+        (
+            Method::PATCH,
+            "/clients/tern-console".into(),
+            Some(json!({"callbacks": ["https://evil.example/cb"]})),
+        ),
+        (
+            Method::PATCH,
+            "/clients/tern-console".into(),
+            Some(json!({"name": "renamed"})),
+        ),
         (Method::DELETE, "/clients/tern-console".into(), None),
-        (Method::POST, "/clients/tern-console/rotate-secret".into(), None),
-        (Method::POST, "/client-grants".into(), Some(json!({"client_id": "tern-console", "audience": mgmt, "scope": ["read:users"]}))),
-        (Method::PATCH, format!("/connections/{op_id}"), Some(json!({"enabled_clients": ["tern-console", other_id]}))),
-        (Method::PATCH, format!("/connections/{op_id}"), Some(json!({"options": {"disable_signup": false}}))),
+        (
+            Method::POST,
+            "/clients/tern-console/rotate-secret".into(),
+            None,
+        ),
+        (
+            Method::POST,
+            "/client-grants".into(),
+            Some(json!({"client_id": "tern-console", "audience": mgmt, "scope": ["read:users"]})),
+        ),
+        (
+            Method::PATCH,
+            format!("/connections/{op_id}"),
+            Some(json!({"enabled_clients": ["tern-console", other_id]})),
+        ),
+        (
+            Method::PATCH,
+            format!("/connections/{op_id}"),
+            Some(json!({"options": {"disable_signup": false}})),
+        ),
         (Method::DELETE, format!("/connections/{op_id}"), None),
-        (Method::PATCH, format!("/connections/{}", h.info.connection_id), Some(json!({"enabled_clients": ["tern-console"]}))),
-        (Method::POST, "/connections".into(), Some(json!({"name": "more-ops", "strategy": "auth0", "enabled_clients": ["tern-console"]}))),
+        (
+            Method::PATCH,
+            format!("/connections/{}", h.info.connection_id),
+            Some(json!({"enabled_clients": ["tern-console"]})),
+        ),
+        (
+            Method::POST,
+            "/connections".into(),
+            Some(
+                json!({"name": "more-ops", "strategy": "auth0", "enabled_clients": ["tern-console"]}),
+            ),
+        ),
     ];
     for (method, path, body) in attempts {
         let (s, e) = h.api(&t, method.clone(), &path, body).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{method} {path}: {e}");
         assert_eq!(e["errorCode"], "operation_not_supported", "{e}");
-        assert!(e["message"].as_str().unwrap().contains("Tern Console")
-            || e["message"].as_str().unwrap().contains("tern-operators"), "{e}");
+        assert!(
+            e["message"].as_str().unwrap().contains("Tern Console")
+                || e["message"].as_str().unwrap().contains("tern-operators"),
+            "{e}"
+        );
     }
     let (_, still) = h.api(&t, Method::GET, "/clients/tern-console", None).await;
     assert_eq!(still, app, "nothing changed");
     // Nobody redeems a console code at the token endpoint: the console
     // application's secret exists nowhere in clear.
     let (s, e) = h
-        .token(json!({"grant_type": "authorization_code", "client_id": "tern-console",
-            "code": "x", "redirect_uri": format!("{public}/console/callback")}))
+        .token(
+            json!({"grant_type": "authorization_code", "client_id": "tern-console",
+            "code": "x", "redirect_uri": format!("{public}/console/callback")}),
+        )
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{e}");
     // Nor signs up as an operator.
     let signup = h
         .http
         .post(format!("{}/dbconnections/signup", h.base))
-        .json(&json!({"client_id": "tern-console", "connection": "tern-operators",
-            "email": "eve@example.com", "password": "Eve-Pass-1234"}))
+        .json(
+            &json!({"client_id": "tern-console", "connection": "tern-operators",
+            "email": "eve@example.com", "password": "Eve-Pass-1234"}),
+        )
         .send()
         .await
         .unwrap();
-    assert!(signup.status().is_client_error(), "{}", signup.text().await.unwrap());
+    assert!(
+        signup.status().is_client_error(),
+        "{}",
+        signup.text().await.unwrap()
+    );
 
     // A data dir whose console application went missing (made by an
     // earlier version) gets it back at the next start, at the new URL.
-    h.state().store.delete_client(h.state().tid(), "tern-console").await.unwrap();
-    let h = h.restart(|c| c.public_url = Some("https://moved.example".into())).await;
-    let (_, back) = h.api(&h.admin_token().await, Method::GET, "/clients/tern-console", None).await;
-    assert_eq!(back["callbacks"], json!(["https://moved.example/console/callback"]));
-    assert_eq!(back["allowed_logout_urls"], json!(["https://moved.example/console/signed-out"]));
+    h.state()
+        .store
+        .delete_client(h.state().tid(), "tern-console")
+        .await
+        .unwrap();
+    let h = h
+        .restart(|c| c.public_url = Some("https://moved.example".into()))
+        .await;
+    let (_, back) = h
+        .api(
+            &h.admin_token().await,
+            Method::GET,
+            "/clients/tern-console",
+            None,
+        )
+        .await;
+    assert_eq!(
+        back["callbacks"],
+        json!(["https://moved.example/console/callback"])
+    );
+    assert_eq!(
+        back["allowed_logout_urls"],
+        json!(["https://moved.example/console/signed-out"])
+    );
     h.stop().await;
 }
 
@@ -757,7 +843,11 @@ async fn operators_enrolled_in_mfa_pass_it(backend: Backend) {
     let mut b = Browser::new(&h.base);
     let challenge = b.console_sign_in(OPERATOR, OPERATOR_PASSWORD).await;
     assert_eq!(challenge.status, StatusCode::OK, "{}", challenge.body);
-    assert!(challenge.body.contains("name=\"code\""), "{}", challenge.body);
+    assert!(
+        challenge.body.contains("name=\"code\""),
+        "{}",
+        challenge.body
+    );
     assert!(!b.jar.contains_key("tern_console"));
     to_login(&b.get("/console").await);
     let state = form_state(&challenge.body);

@@ -172,7 +172,9 @@ async fn migration_by_clicking(b: Backend) {
         assert_eq!(entry["details"]["actor"]["email"], "ops@example.com");
     }
     // The operator signed in at Tern's login, for the console application.
-    let (_, logins) = h.api(&t, reqwest::Method::GET, "/logs?q=type:s", None).await;
+    let (_, logins) = h
+        .api(&t, reqwest::Method::GET, "/logs?q=type:s", None)
+        .await;
     assert!(
         logins
             .as_array()

@@ -180,7 +180,6 @@ async fn forms_need_the_sessions_token(backend: Backend) {
     h.stop().await;
 }
 
-
 fn psql(url: &str, sql: &str) {
     let ok = std::process::Command::new("psql")
         .args([url, "-v", "ON_ERROR_STOP=1", "-qc", sql])

@@ -55,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .merge(pages::connections::router())
         .merge(pages::applications::router())
         .merge(pages::apis::router())
+        .merge(pages::deletes::router())
         .route("/console/users/{id}/block", post(pages::users::block))
         .route("/console/users/{id}/unblock", post(pages::users::unblock))
         .route("/console/users/{id}/reset", post(pages::users::reset))

@@ -94,13 +94,7 @@ impl Pending {
 /// images and POSTs, and the cookie grants nothing by itself: it only
 /// lets this browser finish the sign-in it started.
 fn pending_cookie(s: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    cookies::set_lax_scoped(
-        &s.public_url,
-        PENDING_COOKIE,
-        value,
-        CALLBACK_PATH,
-        max_age,
-    )
+    cookies::set_lax_scoped(&s.public_url, PENDING_COOKIE, value, CALLBACK_PATH, max_age)
 }
 
 /// `GET /console/login[?login_hint=]`: off to Tern's login for the
@@ -177,7 +171,10 @@ pub async fn callback(
     }
     if let Some(error) = q.get("error") {
         let (title, default) = match error {
-            "access_denied" => ("Access denied", "You are not allowed to sign in to the console."),
+            "access_denied" => (
+                "Access denied",
+                "You are not allowed to sign in to the console.",
+            ),
             _ => ("Sign-in failed", "The login page could not sign you in."),
         };
         let message = q.get("error_description").unwrap_or(default);
@@ -351,7 +348,12 @@ mod tests {
         let back = Pending::decode(&p.encode()).unwrap();
         assert_eq!(
             (back.state, back.nonce, back.verifier, back.started_at),
-            (p.state.clone(), p.nonce.clone(), p.verifier.clone(), p.started_at)
+            (
+                p.state.clone(),
+                p.nonce.clone(),
+                p.verifier.clone(),
+                p.started_at
+            )
         );
         assert_eq!(p.challenge().len(), 43);
         for bad in ["", "a.b.c", "a.b.c.notanumber"] {

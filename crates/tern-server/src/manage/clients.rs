@@ -152,10 +152,20 @@ pub async fn rotate_secret(s: &AppState, id: &str) -> Result<(Client, String), A
     Ok((client, secret))
 }
 
-/// `DELETE /clients/{id}`: the application and its client grants.
-/// Idempotent, as Auth0: deleting what is not there is not an error
-/// (`false`). The console application is refused.
+/// `DELETE /clients/{id}`: the application and its client grants; the
+/// connections enabled for it stay, without it. Idempotent, as Auth0:
+/// deleting what is not there is not an error (`false`). The console
+/// application is refused.
 pub async fn delete(s: &AppState, id: &str) -> Result<bool, ApiError> {
     crate::console_app::guard_client(id)?;
+    // First the connections, so no connection is left naming an
+    // application that no longer exists (a later PATCH echoing its
+    // enabled_clients would otherwise be refused).
+    for mut c in s.store.list_connections(s.tid()).await? {
+        if c.enabled_clients.iter().any(|e| e == id) {
+            c.enabled_clients.retain(|e| e != id);
+            s.store.update_connection(s.tid(), &c).await?;
+        }
+    }
     Ok(s.store.delete_client(s.tid(), id).await?)
 }

@@ -149,7 +149,11 @@ impl Browser {
         let posted = self
             .post_form(
                 &format!("/u/login?state={state}"),
-                &[("state", &state), ("username", email), ("password", password)],
+                &[
+                    ("state", &state),
+                    ("username", email),
+                    ("password", password),
+                ],
             )
             .await;
         self.follow(posted).await

@@ -6,6 +6,7 @@ pub mod connection_config;
 pub mod connection_connector;
 pub mod connection_scripts;
 pub mod connections;
+pub mod deletes;
 pub mod exports;
 pub mod imports;
 pub mod logs;
