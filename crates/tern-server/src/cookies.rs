@@ -52,8 +52,13 @@ pub fn set(
     if let Some(age) = max_age {
         c.push_str(&format!("; Max-Age={}", age.max(0)));
     }
-    // Names and values are Tern's own (alphanumerics), never request input.
-    HeaderValue::from_str(&c)
+    header_value(&c)
+}
+
+/// Names and values are Tern's own (alphanumerics), never request input;
+/// should one ever not be, a harmless expired cookie goes out instead.
+fn header_value(c: &str) -> HeaderValue {
+    HeaderValue::from_str(c)
         .unwrap_or_else(|_| HeaderValue::from_static("tern_invalid=1; Max-Age=0"))
 }
 
@@ -97,8 +102,7 @@ fn scoped(
     if public_url.starts_with("https://") {
         c.push_str("; Secure");
     }
-    HeaderValue::from_str(&c)
-        .unwrap_or_else(|_| HeaderValue::from_static("tern_invalid=1; Max-Age=0"))
+    header_value(&c)
 }
 
 /// A `Set-Cookie` value that deletes the cookie.

@@ -826,12 +826,7 @@ async fn operators_enrolled_in_mfa_pass_it(backend: Backend) {
     let h = Harness::start(backend).await;
     let t = h.admin_token().await;
     let s = h.state();
-    let operators = s
-        .store
-        .get_connection_by_name(s.tid(), "tern-operators")
-        .await
-        .unwrap()
-        .unwrap();
+    let operators = h.operators_connection().await;
     let hash = bcrypt::hash(OPERATOR_PASSWORD, 4).unwrap();
     h.import_rows_into(
         &t,

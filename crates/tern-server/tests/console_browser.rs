@@ -16,28 +16,11 @@
 
 mod common;
 
-use common::{Backend, Harness, PgDatabase};
+use common::{Backend, Harness, PgDatabase, free_port};
 use serde_json::json;
 
 const EMAIL: &str = "grace@legacy.example";
 const PASSWORD: &str = "Legacy-Pass-77";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn psql(url: &str, sql: &str) {
-    let ok = std::process::Command::new("psql")
-        .args([url, "-v", "ON_ERROR_STOP=1", "-qc", sql])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "{sql}");
-}
 
 /// Five users of the legacy store the login script never saw, with their
 /// bcrypt hashes; the third without a valid email.
@@ -68,15 +51,13 @@ async fn migration_by_clicking(b: Backend) {
     // The legacy store: a PostgreSQL table in the shape of the console's
     // PostgreSQL template, one user with a bcrypt hash.
     let legacy = PgDatabase::create();
-    psql(
-        &legacy.url(),
+    legacy.run(
         "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, nickname TEXT, password TEXT)",
     );
     let hash = bcrypt::hash(PASSWORD, 4).unwrap();
-    psql(
-        &legacy.url(),
-        &format!("INSERT INTO users VALUES (42, '{EMAIL}', 'grace', '{hash}')"),
-    );
+    legacy.run(&format!(
+        "INSERT INTO users VALUES (42, '{EMAIL}', 'grace', '{hash}')"
+    ));
     let port = free_port();
     let h = Harness::start_with(b, |c| {
         c.listen = format!("127.0.0.1:{port}");
@@ -155,21 +136,12 @@ async fn migration_by_clicking(b: Backend) {
         assert_eq!(found[0]["identities"][0]["connection"], "legacy-db");
         assert_ne!(found[0]["blocked"], json!(true), "unblocked again");
     }
-    let (_, logs) = h
-        .api(&t, reqwest::Method::GET, "/logs?q=type:sapi", None)
-        .await;
     for what in [
         "Console: user blocked",
         "Console: user unblocked",
         "Console: import started",
     ] {
-        let entry = logs
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["description"] == what)
-            .unwrap_or_else(|| panic!("{what}: {logs}"));
-        assert_eq!(entry["details"]["actor"]["email"], "ops@example.com");
+        h.console_log(&t, "sapi", what, "ops@example.com").await;
     }
     // The operator signed in at Tern's login, for the console application.
     let (_, logins) = h

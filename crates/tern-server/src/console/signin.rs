@@ -24,7 +24,6 @@ use super::session::{self, OperatorForm};
 use super::{audit, operators_connection, see_other};
 use crate::client_ip::ClientIp;
 use crate::console_app::{CALLBACK_PATH, CLIENT_ID, SIGNED_OUT_PATH};
-use crate::keys::Verifier;
 use crate::routes::authorize::PageQuery;
 use crate::state::AppState;
 use crate::{code_grant, cookies};
@@ -282,13 +281,7 @@ struct IdClaims {
 /// RS256 with one of the tenant's keys, this issuer, the console as its
 /// audience, not expired on the server's clock, and this sign-in's nonce.
 async fn verify_id_token(s: &AppState, token: &str, nonce: &str) -> Option<String> {
-    let header = jsonwebtoken::decode_header(token).ok()?;
-    if header.alg != Algorithm::RS256 {
-        return None;
-    }
-    let Verifier::Key(key) = s.keys.verifier(&header.kid?).await else {
-        return None;
-    };
+    let key = s.keys.rs256_key_for(token).await?;
     let mut v = Validation::new(Algorithm::RS256);
     v.set_issuer(&[s.issuer()]);
     v.set_audience(&[CLIENT_ID]);

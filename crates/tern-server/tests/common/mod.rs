@@ -40,6 +40,20 @@ impl PgDatabase {
     pub fn url(&self) -> String {
         format!("{}/{}", pg_base(), self.name)
     }
+    /// Run `sql` on this database.
+    pub fn run(&self, sql: &str) {
+        psql_at(&self.url(), sql);
+    }
+}
+
+/// A port free on 127.0.0.1 now (for a server whose public URL must name
+/// its port before it starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Drop for PgDatabase {
@@ -52,9 +66,13 @@ impl Drop for PgDatabase {
 }
 
 fn psql(sql: &str) {
-    let url = format!("{}/postgres", pg_base());
+    psql_at(&format!("{}/postgres", pg_base()), sql);
+}
+
+/// Run `sql` on the database at `url` (a legacy store a test sets up).
+pub fn psql_at(url: &str, sql: &str) {
     let out = std::process::Command::new("psql")
-        .args([url.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .args([url, "-v", "ON_ERROR_STOP=1", "-qc", sql])
         .output()
         .expect("psql must be installed for the PostgreSQL tests");
     assert!(
@@ -227,6 +245,39 @@ impl Harness {
         assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
         assert!(b.jar.contains_key("tern_console"), "{}", signed.body);
         b
+    }
+
+    /// The console's operators' connection.
+    pub async fn operators_connection(&self) -> tern_core::model::Connection {
+        let s = self.state();
+        s.store
+            .get_connection_by_name(s.tid(), "tern-operators")
+            .await
+            .unwrap()
+            .expect("the operators' connection")
+    }
+
+    /// The tenant log's `kind` event described as `description`, written
+    /// by the console with `actor` as the operator.
+    pub async fn console_log(
+        &self,
+        token: &str,
+        kind: &str,
+        description: &str,
+        actor: &str,
+    ) -> Value {
+        let (_, logs) = self
+            .api(token, Method::GET, &format!("/logs?q=type:{kind}"), None)
+            .await;
+        let entry = logs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["description"] == description)
+            .unwrap_or_else(|| panic!("{description}: {logs}"))
+            .clone();
+        assert_eq!(entry["details"]["actor"]["email"], actor, "{entry}");
+        entry
     }
 
     /// Exempt the tests' own address (127.0.0.1) from suspicious-IP
