@@ -40,26 +40,11 @@ pub fn set(
     max_age: Option<i64>,
     same_site: SameSite,
 ) -> HeaderValue {
-    let secure = public_url.starts_with("https://");
-    let same_site = match (same_site, secure) {
+    let same_site = match (same_site, public_url.starts_with("https://")) {
         (SameSite::None, true) => "None",
         _ => "Lax",
     };
-    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
-    if secure {
-        c.push_str("; Secure");
-    }
-    if let Some(age) = max_age {
-        c.push_str(&format!("; Max-Age={}", age.max(0)));
-    }
-    header_value(&c)
-}
-
-/// Names and values are Tern's own (alphanumerics), never request input;
-/// should one ever not be, a harmless expired cookie goes out instead.
-fn header_value(c: &str) -> HeaderValue {
-    HeaderValue::from_str(c)
-        .unwrap_or_else(|_| HeaderValue::from_static("tern_invalid=1; Max-Age=0"))
+    build(public_url, name, value, "/", max_age, same_site)
 }
 
 /// A `SameSite=Strict` cookie under `path` (the console's): never sent on a
@@ -71,7 +56,7 @@ pub fn set_strict(
     path: &str,
     max_age: i64,
 ) -> HeaderValue {
-    scoped(public_url, name, value, path, max_age, "Strict")
+    build(public_url, name, value, path, Some(max_age), "Strict")
 }
 
 /// A `SameSite=Lax` cookie under `path`: sent on top-level navigations
@@ -84,25 +69,28 @@ pub fn set_lax_scoped(
     path: &str,
     max_age: i64,
 ) -> HeaderValue {
-    scoped(public_url, name, value, path, max_age, "Lax")
+    build(public_url, name, value, path, Some(max_age), "Lax")
 }
 
-fn scoped(
+fn build(
     public_url: &str,
     name: &str,
     value: &str,
     path: &str,
-    max_age: i64,
+    max_age: Option<i64>,
     same_site: &str,
 ) -> HeaderValue {
-    let mut c = format!(
-        "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={}",
-        max_age.max(0)
-    );
+    let mut c = format!("{name}={value}; Path={path}; HttpOnly; SameSite={same_site}");
     if public_url.starts_with("https://") {
         c.push_str("; Secure");
     }
-    header_value(&c)
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={}", age.max(0)));
+    }
+    // Names and values are Tern's own (alphanumerics), never request
+    // input; should one ever not be, a harmless expired cookie goes out.
+    HeaderValue::from_str(&c)
+        .unwrap_or_else(|_| HeaderValue::from_static("tern_invalid=1; Max-Age=0"))
 }
 
 /// A `Set-Cookie` value that deletes the cookie.

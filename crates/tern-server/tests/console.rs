@@ -572,17 +572,7 @@ async fn another_servers_operator_is_refused(backend: Backend) {
 async fn callback_url(b: &mut Browser) -> String {
     let login = b.get("/console/login").await;
     let page = b.follow(login).await;
-    let state = form_state(&page.body);
-    let posted = b
-        .post_form(
-            &format!("/u/login?state={state}"),
-            &[
-                ("state", &state),
-                ("username", OPERATOR),
-                ("password", OPERATOR_PASSWORD),
-            ],
-        )
-        .await;
+    let posted = b.submit_login(&page, OPERATOR, OPERATOR_PASSWORD).await;
     let mut a = posted;
     loop {
         let loc = a.location().expect("a redirect to the callback");

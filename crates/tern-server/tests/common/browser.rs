@@ -134,6 +134,21 @@ impl Browser {
         self.absorb(r).await
     }
 
+    /// Post the hosted login form of `page` (a `/u/login` page) with a
+    /// username and password; the answer, not followed.
+    pub async fn submit_login(&mut self, page: &Answer, username: &str, password: &str) -> Answer {
+        let state = form_state(&page.body);
+        self.post_form(
+            &format!("/u/login?state={state}"),
+            &[
+                ("state", &state),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
     /// Sign in at the console as a browser does: `/console/login` sends
     /// it to Tern's login (`/authorize`), the hosted form takes the
     /// password, and the redirects end at `/console/callback`, whose page
@@ -145,17 +160,7 @@ impl Browser {
         if !page.body.contains("name=\"state\"") {
             return page;
         }
-        let state = form_state(&page.body);
-        let posted = self
-            .post_form(
-                &format!("/u/login?state={state}"),
-                &[
-                    ("state", &state),
-                    ("username", email),
-                    ("password", password),
-                ],
-            )
-            .await;
+        let posted = self.submit_login(&page, email, password).await;
         self.follow(posted).await
     }
 
