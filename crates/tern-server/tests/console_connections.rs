@@ -7,7 +7,7 @@
 //! PostgreSQL table, the zero-code connector's Test on a real SQLite file,
 //! and nothing secret in any page: configuration values, client secrets
 //! after the page that creates them, legacy hashes. Chromium drives the
-//! same pages in `console_browser_connections.rs`.
+//! same pages in `console_browser.rs`.
 
 mod common;
 
