@@ -40,21 +40,11 @@ pub fn set(
     max_age: Option<i64>,
     same_site: SameSite,
 ) -> HeaderValue {
-    let secure = public_url.starts_with("https://");
-    let same_site = match (same_site, secure) {
+    let same_site = match (same_site, public_url.starts_with("https://")) {
         (SameSite::None, true) => "None",
         _ => "Lax",
     };
-    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
-    if secure {
-        c.push_str("; Secure");
-    }
-    if let Some(age) = max_age {
-        c.push_str(&format!("; Max-Age={}", age.max(0)));
-    }
-    // Names and values are Tern's own (alphanumerics), never request input.
-    HeaderValue::from_str(&c)
-        .unwrap_or_else(|_| HeaderValue::from_static("tern_invalid=1; Max-Age=0"))
+    build(public_url, name, value, "/", max_age, same_site)
 }
 
 /// A `SameSite=Strict` cookie under `path` (the console's): never sent on a
@@ -66,13 +56,39 @@ pub fn set_strict(
     path: &str,
     max_age: i64,
 ) -> HeaderValue {
-    let mut c = format!(
-        "{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={}",
-        max_age.max(0)
-    );
+    build(public_url, name, value, path, Some(max_age), "Strict")
+}
+
+/// A `SameSite=Lax` cookie under `path`: sent on top-level navigations
+/// another site started too (the console's sign-in, whose callback may end
+/// a redirect chain that began elsewhere); `Secure` on an https public URL.
+pub fn set_lax_scoped(
+    public_url: &str,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+) -> HeaderValue {
+    build(public_url, name, value, path, Some(max_age), "Lax")
+}
+
+fn build(
+    public_url: &str,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: Option<i64>,
+    same_site: &str,
+) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path={path}; HttpOnly; SameSite={same_site}");
     if public_url.starts_with("https://") {
         c.push_str("; Secure");
     }
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={}", age.max(0)));
+    }
+    // Names and values are Tern's own (alphanumerics), never request
+    // input; should one ever not be, a harmless expired cookie goes out.
     HeaderValue::from_str(&c)
         .unwrap_or_else(|_| HeaderValue::from_static("tern_invalid=1; Max-Age=0"))
 }

@@ -16,6 +16,7 @@ pub mod code_grant;
 pub mod config;
 pub mod connectors;
 pub mod console;
+pub mod console_app;
 pub mod cookies;
 pub mod cors;
 pub mod data_dir;

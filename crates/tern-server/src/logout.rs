@@ -12,7 +12,6 @@ use tern_core::model::{Client, LogEvent};
 use tern_core::sso::Session;
 use tern_core::url_match::any_url_matches;
 
-use crate::keys::Verifier;
 use crate::sessions;
 use crate::state::AppState;
 
@@ -118,13 +117,7 @@ struct HintClaims {
 /// Verify an ID token Tern signed (its signature and issuer; an expired
 /// one is still a good hint of who is logging out, as the spec allows).
 async fn verify_hint(s: &AppState, token: &str) -> Option<HintClaims> {
-    let header = jsonwebtoken::decode_header(token).ok()?;
-    if header.alg != Algorithm::RS256 {
-        return None;
-    }
-    let Verifier::Key(key) = s.keys.verifier(&header.kid?).await else {
-        return None;
-    };
+    let key = s.keys.rs256_key_for(token).await?;
     let mut v = Validation::new(Algorithm::RS256);
     v.set_issuer(&[s.issuer()]);
     v.validate_exp = false;

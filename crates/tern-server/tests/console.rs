@@ -1,9 +1,14 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 //! The console at the protocol level, on both backends: the one-time setup
-//! link, signing in and out, the session cookie's attributes and lifetimes
-//! (the injectable clock), CSRF, and the sessions it refuses (none, forged,
-//! a normal user's SSO session, another server's operator). Real HTTP and
-//! a hand-driven cookie jar (`common::browser`); Chromium is in `browser.rs`.
+//! link, signing in through Tern's own login (`/console/login` →
+//! `/authorize` → hosted page → `/console/callback`) and out (the console
+//! session, then the SSO session), the callback's refusals (no sign-in
+//! started, another state, expired, access denied, a code bound to another
+//! browser), the session cookie's attributes and lifetimes (the injectable
+//! clock), CSRF, the sessions it refuses (none, forged, a normal user's SSO
+//! session, another server's operator), and the console application the
+//! Management API cannot change. Real HTTP and a hand-driven cookie jar
+//! (`common::browser`); Chromium is in `console_browser.rs`.
 
 mod common;
 
@@ -45,12 +50,17 @@ async fn set_up(b: &mut Browser, token: &str, password: &str) -> Answer {
     .await
 }
 
-/// The first operator, signed in through the setup link.
+/// The first operator, created through the setup link and signed in
+/// through Tern's login.
 async fn operator(h: &Harness) -> Browser {
-    let mut b = Browser::new(&h.base);
-    let a = set_up(&mut b, &setup_token(h), OPERATOR_PASSWORD).await;
-    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
-    b
+    h.console_operator(OPERATOR, OPERATOR_PASSWORD).await
+}
+
+/// The callback's page: the console cookie set, onward to the console.
+fn signed_in(a: &Answer) {
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.set_cookie("tern_console").is_some(), "{:?}", a.headers);
+    assert!(a.body.contains("0;url=/console"), "{}", a.body);
 }
 
 fn to_login(a: &Answer) {
@@ -83,8 +93,24 @@ async fn setup_link_is_single_use(backend: Backend) {
 
     let done = set_up(&mut b, &token, OPERATOR_PASSWORD).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    assert_eq!(done.location().as_deref(), Some("/console"));
-    let cookie = done.set_cookie("tern_console").unwrap();
+    // No session yet: the operator signs in through Tern's login, the
+    // email filled in.
+    assert_eq!(
+        done.location().as_deref(),
+        Some("/console/login?login_hint=ops%40example.com")
+    );
+    assert!(done.set_cookie("tern_console").is_none());
+    let login = b.get(&done.location().unwrap()).await;
+    let page = b.follow(login).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("value=\"ops@example.com\""),
+        "{}",
+        page.body
+    );
+    let signed = b.console_sign_in(OPERATOR, OPERATOR_PASSWORD).await;
+    signed_in(&signed);
+    let cookie = signed.set_cookie("tern_console").unwrap();
     for attr in [
         "HttpOnly",
         "SameSite=Strict",
@@ -152,9 +178,38 @@ async fn no_page_without_a_session(backend: Backend) {
             .unwrap()
             .contains("Max-Age=0")
     );
+    // Signing in starts at Tern's login, for the console application,
+    // with PKCE, a state and a nonce kept in a short-lived cookie.
     let login = b.get("/console/login").await;
-    assert_eq!(login.status, StatusCode::OK);
-    assert!(login.body.contains("Sign in to the console"));
+    assert_eq!(login.status, StatusCode::SEE_OTHER);
+    let to = login.location().unwrap();
+    assert!(to.starts_with("/authorize?"), "{to}");
+    for (k, v) in [
+        ("client_id", "tern-console"),
+        ("response_type", "code"),
+        ("code_challenge_method", "S256"),
+    ] {
+        assert_eq!(login.location_param(k).as_deref(), Some(v), "{to}");
+    }
+    for k in ["state", "nonce", "code_challenge"] {
+        assert!(
+            login.location_param(k).is_some_and(|v| v.len() >= 43),
+            "{k}: {to}"
+        );
+    }
+    let pending = login.set_cookie("tern_console_signin").unwrap();
+    for attr in [
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/console/callback",
+        "Max-Age=600",
+        "; Secure",
+    ] {
+        assert!(pending.contains(attr), "{pending}");
+    }
+    let page = b.follow(login).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("name=\"password\""), "{}", page.body);
     h.stop().await;
 }
 
@@ -171,22 +226,43 @@ async fn csrf_is_refused(backend: Backend) {
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
     // Another operator session's token is not this one's.
     let mut second = Browser::new(&h.base);
-    let signed = second.console_sign_in(OPERATOR, OPERATOR_PASSWORD).await;
-    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    signed_in(&second.console_sign_in(OPERATOR, OPERATOR_PASSWORD).await);
     let other_token = csrf(&second.get("/console").await.body);
     assert_ne!(other_token, token);
     let crossed = b
         .post_form("/console/logout", &[("csrf", &other_token)])
         .await;
     assert_eq!(crossed.status, StatusCode::FORBIDDEN);
-    // Still signed in; with the right token the logout works and ends the session.
+    // Still signed in; with the right token the logout ends the console
+    // session, then Tern's SSO session, and lands on the signed-out page.
     assert_eq!(b.get("/console").await.status, StatusCode::OK);
     let cookie = b.jar.get("tern_console").cloned().unwrap();
+    assert!(b.jar.contains_key("tern_session"));
     let out = b.post_form("/console/logout", &[("csrf", &token)]).await;
-    to_login(&out);
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(
+        out.location()
+            .unwrap()
+            .starts_with("/v2/logout?client_id=tern-console&returnTo="),
+        "{:?}",
+        out.location()
+    );
+    assert!(
+        out.set_cookie("tern_console")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let done = b.follow(out).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(done.body.contains("You are signed out"), "{}", done.body);
+    assert!(!b.jar.contains_key("tern_session"), "the SSO session ended");
     let mut replay = Browser::new(&h.base);
     replay.jar.insert("tern_console".into(), cookie);
     to_login(&replay.get("/console").await);
+    // Signing in again asks for the password: no session is left to reuse.
+    let again = b.get("/console/login").await;
+    let page = b.follow(again).await;
+    assert!(page.body.contains("name=\"password\""), "{}", page.body);
     h.stop().await;
 }
 
@@ -251,16 +327,23 @@ async fn only_operators_sessions_count(backend: Backend) {
     forged.jar.insert("tern_console".into(), sso);
     to_login(&forged.get("/console").await);
 
-    // Nor can a normal user sign in at the console.
+    // Nor can a normal user sign in at the console: their SSO session is
+    // not one the console application accepts, and their password is
+    // checked against the operators' connection only.
+    let again = b.get("/console/login").await;
+    let page = b.follow(again).await;
+    assert!(page.body.contains("name=\"password\""), "{}", page.body);
+    assert!(!b.jar.contains_key("tern_console"));
     let mut c = Browser::new(&h.base);
     let refused = c
         .console_sign_in("ada@example.com", "Correct-Horse-7-Battery")
         .await;
-    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains("Wrong email or password."));
     assert!(!c.jar.contains_key("tern_console"));
 
-    // An operator's password opens no application: the operators'
-    // connection is enabled for none.
+    // An operator's password opens no other application: the operators'
+    // connection is enabled for the console application alone.
     let mut op = operator(&h).await;
     let (s, _) = h
         .token(
@@ -290,7 +373,7 @@ async fn sign_in_follows_password_rules(backend: Backend) {
     let mut b = Browser::new(&h.base);
     for _ in 0..10 {
         let a = b.console_sign_in(OPERATOR, "Wrong-Pass-1").await;
-        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
         assert!(a.body.contains("Wrong email or password."));
     }
     // Brute-force protection: the eleventh attempt is refused unread,
@@ -326,8 +409,7 @@ async fn sessions_expire_idle_and_absolute(backend: Backend) {
 
     // Used every 25 minutes, a session still ends after 12 hours.
     let mut b = Browser::new(&h.base);
-    let a = b.console_sign_in(OPERATOR, OPERATOR_PASSWORD).await;
-    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    signed_in(&b.console_sign_in(OPERATOR, OPERATOR_PASSWORD).await);
     for _ in 0..28 {
         clock.advance(25 * 60);
         assert_eq!(b.get("/console").await.status, StatusCode::OK);
@@ -485,7 +567,291 @@ async fn another_servers_operator_is_refused(backend: Backend) {
     b.stop().await;
 }
 
+/// The hosted login up to the console's callback, not followed: the
+/// callback URL with its code and state.
+async fn callback_url(b: &mut Browser) -> String {
+    let login = b.get("/console/login").await;
+    let page = b.follow(login).await;
+    let posted = b.submit_login(&page, OPERATOR, OPERATOR_PASSWORD).await;
+    let mut a = posted;
+    loop {
+        let loc = a.location().expect("a redirect to the callback");
+        if loc.contains("/console/callback?") {
+            return loc
+                .split_once("/console/callback")
+                .map(|(_, q)| format!("/console/callback{q}"))
+                .unwrap();
+        }
+        a = b.get(&loc).await;
+    }
+}
+
+fn refused(a: &Answer, status: StatusCode, says: &str) {
+    assert_eq!(a.status, status, "{}", a.body);
+    assert!(a.body.contains(says), "{says}: {}", a.body);
+    assert!(
+        a.body.contains("href=\"/console/login\""),
+        "a way to start again"
+    );
+    assert!(a.set_cookie("tern_console").is_none());
+}
+
+async fn callback_refuses_what_this_browser_did_not_start(backend: Backend) {
+    let h = Harness::start(backend).await;
+    drop(operator(&h).await);
+
+    // A callback with no sign-in started in this browser.
+    let mut b = Browser::new(&h.base);
+    let a = b.get("/console/callback?code=abc&state=xyz").await;
+    refused(&a, StatusCode::BAD_REQUEST, "did not start this sign-in");
+
+    // Another state than the one this browser's sign-in holds.
+    let login = b.get("/console/login").await;
+    let state = login.location_param("state").unwrap();
+    let a = b
+        .get("/console/callback?code=abc&state=another-state")
+        .await;
+    refused(
+        &a,
+        StatusCode::BAD_REQUEST,
+        "does not belong to the sign-in",
+    );
+
+    // The login page answered access_denied: said plainly.
+    let login = b.get("/console/login").await;
+    let state2 = login.location_param("state").unwrap();
+    assert_ne!(state, state2, "every sign-in has its own state");
+    let a = b
+        .get(&format!(
+            "/console/callback?error=access_denied&error_description=Not+for+you&state={state2}"
+        ))
+        .await;
+    refused(&a, StatusCode::FORBIDDEN, "Access denied");
+    assert!(a.body.contains("Not for you"));
+
+    // Ten minutes later, a started sign-in is over.
+    let login = b.get("/console/login").await;
+    let state3 = login.location_param("state").unwrap();
+    h.state().clock.advance(601);
+    let a = b
+        .get(&format!("/console/callback?code=abc&state={state3}"))
+        .await;
+    refused(&a, StatusCode::BAD_REQUEST, "Sign-in expired");
+
+    // A code that came back to this browser, replayed by another browser
+    // that started its own sign-in (its state put in): PKCE refuses it,
+    // and the code is spent.
+    let mut victim = Browser::new(&h.base);
+    let url = callback_url(&mut victim).await;
+    let code = url
+        .split_once("code=")
+        .unwrap()
+        .1
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut thief = Browser::new(&h.base);
+    let login = thief.get("/console/login").await;
+    let theirs = login.location_param("state").unwrap();
+    let a = thief
+        .get(&format!("/console/callback?code={code}&state={theirs}"))
+        .await;
+    refused(&a, StatusCode::BAD_REQUEST, "code was refused");
+    let a = victim.get(&url).await;
+    refused(&a, StatusCode::BAD_REQUEST, "code was refused");
+
+    // The right browser with its own code signs in; the code then is spent.
+    let mut b = Browser::new(&h.base);
+    let url = callback_url(&mut b).await;
+    signed_in(&b.get(&url).await);
+    assert_eq!(b.get("/console").await.status, StatusCode::OK);
+    let again = b.get(&url).await;
+    assert_ne!(again.status, StatusCode::OK);
+    h.stop().await;
+}
+
+async fn the_console_application_cannot_be_changed(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let t = h.admin_token().await;
+    let (s, app) = h.api(&t, Method::GET, "/clients/tern-console", None).await;
+    assert_eq!(s, StatusCode::OK, "{app}");
+    let public = h.server.as_ref().unwrap().public_url.clone();
+    assert_eq!(
+        app["callbacks"],
+        json!([format!("{public}/console/callback")])
+    );
+    assert_eq!(app["grant_types"], json!(["authorization_code"]));
+    assert!(app.get("client_secret").is_none());
+    let (_, operators) = h
+        .api(&t, Method::GET, "/connections?name=tern-operators", None)
+        .await;
+    let operators = operators[0].clone();
+    let op_id = operators["id"].as_str().unwrap().to_string();
+    assert_eq!(operators["enabled_clients"], json!(["tern-console"]));
+    assert_eq!(operators["options"]["disable_signup"], json!(true));
+
+    let web = json!({"name": "x", "app_type": "regular_web"});
+    let (_, other) = h.api(&t, Method::POST, "/clients", Some(web)).await;
+    let other_id = other["client_id"].as_str().unwrap().to_string();
+    let mgmt = h.state().management_audience();
+    let attempts: Vec<(Method, String, Option<serde_json::Value>)> = vec![
+        (
+            Method::PATCH,
+            "/clients/tern-console".into(),
+            Some(json!({"callbacks": ["https://evil.example/cb"]})),
+        ),
+        (
+            Method::PATCH,
+            "/clients/tern-console".into(),
+            Some(json!({"name": "renamed"})),
+        ),
+        (Method::DELETE, "/clients/tern-console".into(), None),
+        (
+            Method::POST,
+            "/clients/tern-console/rotate-secret".into(),
+            None,
+        ),
+        (
+            Method::POST,
+            "/client-grants".into(),
+            Some(json!({"client_id": "tern-console", "audience": mgmt, "scope": ["read:users"]})),
+        ),
+        (
+            Method::PATCH,
+            format!("/connections/{op_id}"),
+            Some(json!({"enabled_clients": ["tern-console", other_id]})),
+        ),
+        (
+            Method::PATCH,
+            format!("/connections/{op_id}"),
+            Some(json!({"options": {"disable_signup": false}})),
+        ),
+        (Method::DELETE, format!("/connections/{op_id}"), None),
+        (
+            Method::PATCH,
+            format!("/connections/{}", h.info.connection_id),
+            Some(json!({"enabled_clients": ["tern-console"]})),
+        ),
+        (
+            Method::POST,
+            "/connections".into(),
+            Some(
+                json!({"name": "more-ops", "strategy": "auth0", "enabled_clients": ["tern-console"]}),
+            ),
+        ),
+    ];
+    for (method, path, body) in attempts {
+        let (s, e) = h.api(&t, method.clone(), &path, body).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{method} {path}: {e}");
+        assert_eq!(e["errorCode"], "operation_not_supported", "{e}");
+        assert!(
+            e["message"].as_str().unwrap().contains("Tern Console")
+                || e["message"].as_str().unwrap().contains("tern-operators"),
+            "{e}"
+        );
+    }
+    let (_, still) = h.api(&t, Method::GET, "/clients/tern-console", None).await;
+    assert_eq!(still, app, "nothing changed");
+    // Nobody redeems a console code at the token endpoint: the console
+    // application's secret exists nowhere in clear.
+    let (s, e) = h
+        .token(
+            json!({"grant_type": "authorization_code", "client_id": "tern-console",
+            "code": "x", "redirect_uri": format!("{public}/console/callback")}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{e}");
+    // Nor signs up as an operator.
+    let signup = h
+        .http
+        .post(format!("{}/dbconnections/signup", h.base))
+        .json(
+            &json!({"client_id": "tern-console", "connection": "tern-operators",
+            "email": "eve@example.com", "password": "Eve-Pass-1234"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        signup.status().is_client_error(),
+        "{}",
+        signup.text().await.unwrap()
+    );
+
+    // A data dir whose console application went missing (made by an
+    // earlier version) gets it back at the next start, at the new URL.
+    h.state()
+        .store
+        .delete_client(h.state().tid(), "tern-console")
+        .await
+        .unwrap();
+    let h = h
+        .restart(|c| c.public_url = Some("https://moved.example".into()))
+        .await;
+    let (_, back) = h
+        .api(
+            &h.admin_token().await,
+            Method::GET,
+            "/clients/tern-console",
+            None,
+        )
+        .await;
+    assert_eq!(
+        back["callbacks"],
+        json!(["https://moved.example/console/callback"])
+    );
+    assert_eq!(
+        back["allowed_logout_urls"],
+        json!(["https://moved.example/console/signed-out"])
+    );
+    h.stop().await;
+}
+
+/// An operator enrolled in MFA passes it: the hosted login asks for the
+/// code after the password, and no console session exists before it.
+async fn operators_enrolled_in_mfa_pass_it(backend: Backend) {
+    // The seed an authenticator app holds (Base32 of RFC 6238's key).
+    const SEED: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    let h = Harness::start(backend).await;
+    let t = h.admin_token().await;
+    let s = h.state();
+    let operators = h.operators_connection().await;
+    let hash = bcrypt::hash(OPERATOR_PASSWORD, 4).unwrap();
+    h.import_rows_into(
+        &t,
+        &operators.id,
+        &json!([{"email": OPERATOR, "email_verified": true, "password_hash": hash,
+                 "mfa_factors": [{"totp": {"secret": SEED}}]}]),
+    )
+    .await;
+    let mut b = Browser::new(&h.base);
+    let challenge = b.console_sign_in(OPERATOR, OPERATOR_PASSWORD).await;
+    assert_eq!(challenge.status, StatusCode::OK, "{}", challenge.body);
+    assert!(
+        challenge.body.contains("name=\"code\""),
+        "{}",
+        challenge.body
+    );
+    assert!(!b.jar.contains_key("tern_console"));
+    to_login(&b.get("/console").await);
+    let state = form_state(&challenge.body);
+    let code = common::totp(b"12345678901234567890", s.now(), 6);
+    let posted = b
+        .post_form(
+            &format!("/u/mfa-otp-challenge?state={state}"),
+            &[("state", &state), ("code", &code)],
+        )
+        .await;
+    signed_in(&b.follow(posted).await);
+    assert_eq!(b.get("/console").await.status, StatusCode::OK);
+    h.stop().await;
+}
+
 both_backends!(
+    operators_enrolled_in_mfa_pass_it,
+    callback_refuses_what_this_browser_did_not_start,
+    the_console_application_cannot_be_changed,
     setup_link_is_single_use,
     no_page_without_a_session,
     csrf_is_refused,

@@ -1,88 +1,94 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
-//! The console's operations pages in a real headless Chromium
-//! (`tests/browser/console_ops.console.mjs`, playwright-core driving
-//! Debian's `/usr/bin/chromium`): the first operator signs in through the
-//! setup link, uploads an import file with a bad row and sees that row's
-//! error, sees the overview's numbers move, reads the logs, finds a user
-//! and blocks and unblocks them. Screenshots of every page go to
-//! `target/console-screenshots/<backend>/` (printed; CI keeps them as
-//! artifacts). `scripts/test` installs the dependencies.
+//! A whole two-phase migration from the console in a real headless
+//! Chromium (`tests/browser/console/migration.test.mjs`, playwright-core
+//! driving Debian's `/usr/bin/chromium`): the first operator signs in
+//! through the setup link and Tern's own login, creates a custom-database
+//! connection against a legacy PostgreSQL table and tries its login
+//! script, a legacy user migrates on their first login through an
+//! application's `/authorize` flow, an import file with a bad row is
+//! uploaded and that row's error shown, the overview's numbers move, the
+//! scripts are switched off and the user is found. Screenshots of every
+//! page go to `target/console-screenshots/<backend>/` (printed; CI keeps
+//! them as artifacts). Tern runs with the public URL
+//! `http://localhost:PORT`, so the browser reaches the issuer it
+//! advertises. `scripts/test` installs the dependencies
+//! (`tests/browser/install.sh`).
 
 mod common;
 
-use common::{Backend, Harness};
+use common::{Backend, Harness, PgDatabase, free_port};
 use serde_json::json;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+const EMAIL: &str = "grace@legacy.example";
+const PASSWORD: &str = "Legacy-Pass-77";
 
-async fn console_in_chromium(b: Backend) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
-    assert!(
-        root.join("node_modules/playwright-core").exists()
-            && std::path::Path::new("/usr/bin/chromium").exists(),
-        "browser suite dependencies are missing: run `bash tests/browser/install.sh` (scripts/test does)"
-    );
-    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/console-screenshots")
-        .join(format!("{b:?}").to_lowercase());
-    std::fs::create_dir_all(&shots).unwrap();
-    let shots = shots.canonicalize().unwrap();
-    println!("console screenshots: {}", shots.display());
-    let port = free_port();
-    let h = Harness::start_with(b, |c| {
-        c.listen = format!("127.0.0.1:{port}");
-        c.public_url = Some(format!("http://localhost:{port}"));
-    })
-    .await;
-    let t = h.admin_token().await;
-    h.create_user(&t, "ada@example.com", "Correct-Horse-7-Battery")
-        .await;
-    // Five rows, the third without a valid email.
+/// Five users of the legacy store the login script never saw, with their
+/// bcrypt hashes; the third without a valid email.
+fn import_file(dir: &std::path::Path) -> std::path::PathBuf {
     let hash = bcrypt::hash("Imported-Pass-9", 4).unwrap();
     let mut file = String::new();
     for i in 0..5 {
         let email = if i == 2 {
             "not-an-email".to_string()
         } else {
-            format!("imported{i}@example.com")
+            format!("imported{i}@legacy.example")
         };
-        file.push_str(&format!(
-            "{}\n",
-            json!({"email": email, "email_verified": true, "password_hash": hash})
-        ));
+        let row = json!({"email": email, "email_verified": true, "password_hash": hash});
+        file.push_str(&format!("{row}\n"));
     }
-    let import = h.dir.path().join("users.ndjson");
-    std::fs::write(&import, file).unwrap();
-    let (_, conn) = h
-        .api(
-            &t,
-            reqwest::Method::GET,
-            &format!("/connections/{}", h.info.connection_id),
-            None,
-        )
-        .await;
+    let path = dir.join("users.ndjson");
+    std::fs::write(&path, file).unwrap();
+    path
+}
+
+async fn migration_by_clicking(b: Backend) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
+    assert!(
+        root.join("node_modules/playwright-core").exists()
+            && std::path::Path::new("/usr/bin/chromium").exists(),
+        "browser suite dependencies are missing: run `bash tests/browser/install.sh` (scripts/test does)"
+    );
+    // The legacy store: a PostgreSQL table in the shape of the console's
+    // PostgreSQL template, one user with a bcrypt hash.
+    let legacy = PgDatabase::create();
+    legacy.run(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, nickname TEXT, password TEXT)",
+    );
+    let hash = bcrypt::hash(PASSWORD, 4).unwrap();
+    legacy.run(&format!(
+        "INSERT INTO users VALUES (42, '{EMAIL}', 'grace', '{hash}')"
+    ));
+    let port = free_port();
+    let h = Harness::start_with(b, |c| {
+        c.listen = format!("127.0.0.1:{port}");
+        c.public_url = Some(format!("http://localhost:{port}"));
+    })
+    .await;
+    let import = import_file(h.dir.path());
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/console-screenshots")
+        .join(format!("{b:?}").to_lowercase());
+    // Only this run's pages: a stale screenshot must not pass for one.
+    let _ = std::fs::remove_dir_all(&shots);
+    println!("console screenshots: {}", shots.display());
     let out = tokio::process::Command::new("node")
         .current_dir(&root)
         .args([
             "--test",
             "--test-concurrency=1",
             "--test-reporter=spec",
-            "console_ops.console.mjs",
+            "console/migration.test.mjs",
         ])
         .env("TERN_ISSUER", h.state().issuer())
         .env(
             "TERN_CONSOLE_SETUP_URL",
-            h.info.console_setup_url.clone().unwrap(),
+            h.info.console_setup_url.clone().expect("a setup link"),
         )
+        .env("TERN_LEGACY_PG_URL", legacy.url())
+        .env("TERN_LEGACY_EMAIL", EMAIL)
+        .env("TERN_LEGACY_PASSWORD", PASSWORD)
         .env("TERN_IMPORT_FILE", &import)
-        .env("TERN_IMPORT_CONNECTION", conn["name"].as_str().unwrap())
-        .env("TERN_CONSOLE_USER", "ada@example.com")
+        .env("TERN_IMPORTED_EMAIL", "imported0@legacy.example")
         .env("TERN_SCREENSHOTS", &shots)
         .output()
         .await
@@ -93,61 +99,89 @@ async fn console_in_chromium(b: Backend) {
         out.status.success(),
         "console browser suite failed on {b:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
     );
-    // What the clicks did, seen from the Management API.
+
+    // What the clicks did, seen from the store and the Management API.
+    let s = h.state();
+    let user = s
+        .store
+        .get_user(s.tid(), "auth0|42")
+        .await
+        .unwrap()
+        .expect("migrated");
+    assert_eq!(user.source, tern_core::model::UserSource::LazyLogin);
+    assert!(user.credential.is_some_and(|c| c.starts_with("$argon2id$")));
+    let c = s
+        .store
+        .get_connection_by_name(s.tid(), "legacy-db")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        c.options["customScripts"]["login"]
+            .as_str()
+            .unwrap()
+            .contains("The migration is over")
+    );
+    let t = h.admin_token().await;
     for i in [0, 1, 3, 4] {
         let (_, found) = h
             .api(
                 &t,
                 reqwest::Method::GET,
-                &format!("/users?q=email:imported{i}@example.com"),
+                &format!("/users?q=email:imported{i}@legacy.example"),
                 None,
             )
             .await;
         assert_eq!(found.as_array().unwrap().len(), 1, "imported{i}");
+        assert_eq!(found[0]["identities"][0]["connection"], "legacy-db");
+        assert_ne!(found[0]["blocked"], json!(true), "unblocked again");
     }
-    let (_, ada) = h
-        .api(
-            &t,
-            reqwest::Method::GET,
-            "/users?q=email:ada@example.com",
-            None,
-        )
-        .await;
-    assert_ne!(
-        ada[0]["blocked"],
-        json!(true),
-        "blocked then unblocked: {ada}"
-    );
-    let (_, logs) = h
-        .api(&t, reqwest::Method::GET, "/logs?q=type:sapi", None)
-        .await;
     for what in [
         "Console: user blocked",
         "Console: user unblocked",
         "Console: import started",
     ] {
-        assert!(
-            logs.as_array()
-                .unwrap()
-                .iter()
-                .any(|l| l["description"] == what),
-            "{what}: {logs}"
-        );
+        h.console_log(&t, "sapi", what, "ops@example.com").await;
     }
-    for name in [
-        "02-overview-before",
-        "05-import",
-        "07-logs",
-        "08-user-blocked",
+    // The operator signed in at Tern's login, for the console application.
+    let (_, logins) = h
+        .api(&t, reqwest::Method::GET, "/logs?q=type:s", None)
+        .await;
+    assert!(
+        logins
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["client_id"] == "tern-console"),
+        "{logins}"
+    );
+    let pngs: Vec<String> = std::fs::read_dir(&shots)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".png"))
+        .collect();
+    for page in [
+        "console-login",
+        "overview-before",
+        "connection-try",
+        "overview-after-lazy",
+        "import",
+        "overview-after-import",
+        "scripts-off",
+        "user-found",
+        "signed-out",
     ] {
-        assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
+        assert!(
+            pngs.iter().any(|n| n.ends_with(&format!("-{page}.png"))),
+            "{page}: {pngs:?}"
+        );
     }
     h.stop().await;
 }
 
 /// One Chromium at a time (CI has two cores): both backends in one test, in turn.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn console_in_chromium_on_both_backends() {
-    console_in_chromium(Backend::Sqlite).await;
-    console_in_chromium(Backend::Postgres).await;
+async fn migration_by_clicking_on_both_backends() {
+    migration_by_clicking(Backend::Sqlite).await;
+    migration_by_clicking(Backend::Postgres).await;
 }

@@ -7,7 +7,7 @@
 //! PostgreSQL table, the zero-code connector's Test on a real SQLite file,
 //! and nothing secret in any page: configuration values, client secrets
 //! after the page that creates them, legacy hashes. Chromium drives the
-//! same pages in `console_browser_connections.rs`.
+//! same pages in `console_browser.rs`.
 
 mod common;
 
@@ -25,24 +25,9 @@ fn csrf(html: &str) -> String {
     field_value(html, "csrf").expect("a csrf field")
 }
 
-/// The first operator, signed in through the setup link.
+/// The first operator, signed in through Tern's login.
 async fn operator(h: &Harness) -> Browser {
-    let url = h.info.console_setup_url.clone().expect("a setup link");
-    let token = url.split_once("token=").unwrap().1.to_string();
-    let mut b = Browser::new(&h.base);
-    let a = b
-        .post_form(
-            "/console/setup",
-            &[
-                ("token", &token),
-                ("email", OPERATOR),
-                ("password", OPERATOR_PASSWORD),
-                ("confirm", OPERATOR_PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
-    b
+    h.console_operator(OPERATOR, OPERATOR_PASSWORD).await
 }
 
 fn to_login(a: &Answer, what: &str) {
@@ -192,45 +177,6 @@ async fn forms_need_the_sessions_token(backend: Backend) {
             .contains("first operator")),
         "{events:?}"
     );
-    h.stop().await;
-}
-
-async fn the_sign_in_form_carries_a_token(backend: Backend) {
-    let h = Harness::start(backend).await;
-    drop(operator(&h).await);
-    // Posted from another site: no pre-session cookie, no token.
-    let mut b = Browser::new(&h.base);
-    let a = b
-        .post_form(
-            "/console/login",
-            &[("email", OPERATOR), ("password", OPERATOR_PASSWORD)],
-        )
-        .await;
-    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
-    assert!(!b.jar.contains_key("tern_console"));
-    // A token from another browser's form does not fit this one's cookie.
-    let mut other = Browser::new(&h.base);
-    let theirs = csrf(&other.get("/console/login").await.body);
-    let page = b.get("/console/login").await;
-    let cookie = page.set_cookie("tern_console_login").unwrap();
-    for attr in ["HttpOnly", "SameSite=Strict", "Path=/console/login"] {
-        assert!(cookie.contains(attr), "{cookie}");
-    }
-    let a = b
-        .post_form(
-            "/console/login",
-            &[
-                ("csrf", &theirs),
-                ("email", OPERATOR),
-                ("password", OPERATOR_PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(a.status, StatusCode::FORBIDDEN);
-    assert!(!b.jar.contains_key("tern_console"));
-    let ok = b.console_sign_in(OPERATOR, OPERATOR_PASSWORD).await;
-    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
-    assert!(b.jar.contains_key("tern_console"));
     h.stop().await;
 }
 
@@ -986,7 +932,6 @@ both_backends!(
     an_http_connector_keeps_its_secret,
     pages_and_actions_need_a_session,
     forms_need_the_sessions_token,
-    the_sign_in_form_carries_a_token,
     a_custom_database_connection_by_forms,
     applications_and_apis_by_forms,
     a_sql_connector_by_forms,

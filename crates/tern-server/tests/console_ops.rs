@@ -23,24 +23,9 @@ fn csrf(html: &str) -> String {
     rest[..rest.find('"').unwrap()].to_string()
 }
 
-/// The first operator, signed in through the setup link.
+/// The first operator, signed in through Tern's login.
 async fn operator(h: &Harness) -> Browser {
-    let url = h.info.console_setup_url.clone().expect("a setup link");
-    let token = url.split_once("token=").unwrap().1.to_string();
-    let mut b = Browser::new(&h.base);
-    let a = b
-        .post_form(
-            "/console/setup",
-            &[
-                ("token", &token),
-                ("email", OPERATOR),
-                ("password", OPERATOR_PASSWORD),
-                ("confirm", OPERATOR_PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
-    b
+    h.console_operator(OPERATOR, OPERATOR_PASSWORD).await
 }
 
 fn to_login(a: &Answer) {

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{Backend, Harness};
+use common::{Backend, Harness, totp};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -33,26 +33,6 @@ fn base32(text: &str) -> Vec<u8> {
         .chunks_exact(8)
         .map(|b| u8::from_str_radix(std::str::from_utf8(b).unwrap(), 2).unwrap())
         .collect()
-}
-
-/// RFC 6238 TOTP (HMAC-SHA1, `digits` digits, 30 s steps) at Unix time `t`,
-/// written from the RFC, independent of Tern.
-fn totp(seed: &[u8], t: i64, digits: u32) -> String {
-    use aws_lc_rs::hmac;
-    let counter = (t / 30) as u64;
-    let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, seed);
-    let mac = hmac::sign(&key, &counter.to_be_bytes());
-    let h = mac.as_ref();
-    let o = (h[19] & 0xf) as usize;
-    let bin = (u32::from(h[o]) & 0x7f) << 24
-        | u32::from(h[o + 1]) << 16
-        | u32::from(h[o + 2]) << 8
-        | u32::from(h[o + 3]);
-    format!(
-        "{:0width$}",
-        bin % 10u32.pow(digits),
-        width = digits as usize
-    )
 }
 
 #[test]

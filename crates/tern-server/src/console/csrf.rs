@@ -16,19 +16,6 @@ pub fn token(cookie_value: &str) -> String {
     tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The sign-in form's token, before any session: an HMAC of the value of
-/// the pre-session cookie [`LOGIN_COOKIE`] (another label than session
-/// tokens, so one never stands for the other). A site that cannot read
-/// the cookie cannot post the form: login CSRF is refused too.
-pub fn login_token(cookie_value: &str) -> String {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, cookie_value.as_bytes());
-    let tag = hmac::sign(&key, b"tern-console-login-csrf");
-    tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The sign-in form's pre-session cookie.
-pub const LOGIN_COOKIE: &str = "tern_console_login";
-
 /// Whether `given` is the session's token (constant time).
 pub fn matches(expected: &str, given: Option<&str>) -> bool {
     given.is_some_and(|g| {
@@ -48,10 +35,5 @@ mod tests {
         assert!(!matches(&a, Some(&token("cookie-b"))));
         assert!(!matches(&a, None));
         assert!(!matches(&a, Some("")));
-        assert_ne!(
-            login_token("cookie-a"),
-            a,
-            "a sign-in token is no session token"
-        );
     }
 }

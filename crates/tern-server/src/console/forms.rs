@@ -82,6 +82,46 @@ pub fn note(msg: Option<&str>) -> Markup {
     html! { @if let Some(m) = msg { p.note role="status" { (m) } } }
 }
 
+/// A list page (applications, connections, APIs): what it lists.
+pub struct ListTable<'a> {
+    /// The page's heading.
+    pub title: &'a str,
+    /// The "create" link: its target and its text.
+    pub create: (&'a str, &'a str),
+    /// The outcome of the change that led here, if any.
+    pub done: Option<&'a str>,
+    /// The column headings.
+    pub columns: &'a [&'a str],
+    /// What to say when there is nothing to list.
+    pub empty: &'a str,
+}
+
+/// A list page's body: the heading with its "create" link, the outcome
+/// note, and a table of `rows` (each a `tr`) — or the empty state.
+pub fn list_table(t: &ListTable<'_>, rows: &[Markup]) -> Markup {
+    html! {
+        div.head { h1 { (t.title) } a.button href=(t.create.0) { (t.create.1) } }
+        (note(t.done))
+        @if rows.is_empty() {
+            p.empty { (t.empty) }
+        } @else {
+            div.table-wrap { table {
+                thead { tr { @for c in t.columns { th scope="col" { (c) } } } }
+                tbody { @for r in rows { (r) } }
+            } }
+        }
+    }
+}
+
+/// The way to a thing's deletion: a link to its confirmation page
+/// (`href` + `/delete`), which names what is lost.
+pub fn delete_link(kind: &str, href: &str) -> Markup {
+    html! {
+        h2 { "Delete" }
+        p { a #delete href=(format!("{href}/delete")) { "Delete this " (kind) "…" } }
+    }
+}
+
 /// An error (assertive live region) or nothing.
 pub fn alert(msg: Option<&str>) -> Markup {
     html! { @if let Some(m) = msg { p.alert role="alert" { (m) } } }

@@ -130,7 +130,7 @@ pub fn live_page(
         section,
         title,
         false,
-        refresh_secs,
+        refresh_secs.map(|secs| secs.to_string()),
         content,
     )
 }
@@ -152,6 +152,22 @@ pub fn public_page(status: StatusCode, title: &str, content: Markup) -> Response
     render(status, None, Section::None, title, true, None, content)
 }
 
+/// A page outside the session that moves on to `to` (one of the console's
+/// own paths) at once: a navigation this page starts, so the browser treats
+/// it as same-site even when the request that brought the page was not.
+pub fn onward_page(title: &str, to: &str, content: Markup) -> Response {
+    let refresh = format!("0;url={to}");
+    render(
+        StatusCode::OK,
+        None,
+        Section::None,
+        title,
+        true,
+        Some(refresh),
+        content,
+    )
+}
+
 /// A short error page.
 pub fn problem(status: StatusCode, title: &str, message: &str) -> Response {
     public_page(
@@ -167,7 +183,7 @@ fn render(
     section: Section,
     title: &str,
     narrow: bool,
-    refresh_secs: Option<u32>,
+    refresh: Option<String>,
     content: Markup,
 ) -> Response {
     let csp = format!(
@@ -184,7 +200,7 @@ fn render(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
                 meta name="referrer" content="no-referrer";
-                @if let Some(secs) = refresh_secs { meta http-equiv="refresh" content=(secs); }
+                @if let Some(r) = refresh { meta http-equiv="refresh" content=(r); }
                 title { (title) " · Tern Console" }
                 style { (PreEscaped(BASE_CSS)) }
                 style { (PreEscaped(CONSOLE_CSS)) }

@@ -2,9 +2,10 @@
 //! operator runs a migration without curl.
 //!
 //! Operators are users of the `tern-operators` database connection, which
-//! every start makes sure exists (`setup`); they sign in with the console's
-//! own form on the same password login as everyone else (password policy,
-//! brute-force protection, the tenant log). Pages need a console session
+//! every start makes sure exists (`setup`); they sign in through Tern's own
+//! browser login as the stored console application (`signin`,
+//! `crate::console_app`): the hosted pages bring the password policy,
+//! brute-force protection, MFA and the tenant log. Pages need a console session
 //! (`session`), every form carries its CSRF token (`csrf`), and every
 //! change calls the same domain code as the Management API and is written
 //! to the tenant log with the operator as actor ([`audit`]).
@@ -18,6 +19,7 @@ pub mod layout;
 pub mod pages;
 pub mod session;
 pub mod setup;
+pub mod signin;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -28,8 +30,7 @@ use self::session::Operator;
 pub use crate::routes::authorize::see_other;
 use crate::state::AppState;
 
-/// The database connection whose users are the console's operators.
-pub const OPERATORS_CONNECTION: &str = "tern-operators";
+pub use crate::console_app::OPERATORS_CONNECTION;
 
 /// The console's routes.
 pub fn router() -> Router<AppState> {
@@ -37,11 +38,10 @@ pub fn router() -> Router<AppState> {
         .route("/console", get(pages::overview::show))
         .route("/console/", get(pages::overview::show))
         .route("/console/setup", get(setup::show).post(setup::submit))
-        .route(
-            "/console/login",
-            get(pages::login::show).post(pages::login::submit),
-        )
-        .route("/console/logout", post(pages::login::logout))
+        .route("/console/login", get(signin::login))
+        .route("/console/callback", get(signin::callback))
+        .route("/console/logout", post(signin::logout))
+        .route("/console/signed-out", get(signin::signed_out))
         .route(
             "/console/connections/{id}/migration",
             get(pages::migration::show),
@@ -55,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .merge(pages::connections::router())
         .merge(pages::applications::router())
         .merge(pages::apis::router())
+        .merge(pages::deletes::router())
         .route("/console/users/{id}/block", post(pages::users::block))
         .route("/console/users/{id}/unblock", post(pages::users::unblock))
         .route("/console/users/{id}/reset", post(pages::users::reset))
@@ -118,7 +119,7 @@ pub async fn audit(s: &AppState, op: &Operator, mut ev: LogEvent) {
     };
     details.insert("actor".into(), actor);
     ev.details = Some(serde_json::Value::Object(details));
-    ev.client_id = Some(session::CLIENT_ID.into());
-    ev.client_name = Some("Tern Console".into());
+    ev.client_id = Some(crate::console_app::CLIENT_ID.into());
+    ev.client_name = Some(crate::console_app::NAME.into());
     s.log(ev).await;
 }

@@ -31,7 +31,7 @@ pub const IDLE_SECS: i64 = 30 * 60;
 /// Absolute lifetime: 12 hours.
 pub const ABSOLUTE_SECS: i64 = 12 * 3600;
 /// What the session records as the "application" it served.
-pub const CLIENT_ID: &str = "tern-console";
+pub const CLIENT_ID: &str = crate::console_app::CLIENT_ID;
 
 fn id_hash(cookie_value: &str) -> String {
     hash_secret(&format!("console:{cookie_value}"))
@@ -89,7 +89,8 @@ pub async fn current(s: &AppState, headers: &HeaderMap) -> CoreResult<Option<Ope
     }))
 }
 
-/// A new console session for `user` (who just proved their password);
+/// A new console session for `user` (who just signed in through the
+/// hosted login);
 /// the `Set-Cookie` to send.
 pub async fn start(s: &AppState, user: &User) -> CoreResult<HeaderValue> {
     let now = s.now();

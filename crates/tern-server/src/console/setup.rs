@@ -7,7 +7,8 @@
 //! under a fixed public id and the SHA-256 of `console-setup:` + token — a
 //! namespace no browser cookie hashes into. Setting up the first operator
 //! deletes that record: deleting is atomic, so a token is spent once even
-//! when two forms race.
+//! when two forms race. The new operator then signs in like every later
+//! time, through Tern's login (`signin`).
 
 use axum::extract::{Query, Request, State};
 use axum::http::StatusCode;
@@ -22,7 +23,7 @@ use tern_core::user_profile::{ProfileFields, ProfileRequest};
 use tern_core::{CoreResult, ids, users};
 
 use super::layout::{problem, public_page};
-use super::{OPERATORS_CONNECTION, operators_connection, see_other, session};
+use super::{OPERATORS_CONNECTION, operators_connection, see_other};
 use crate::client_secret::hash_secret;
 use crate::routes::universal_login::read_form;
 use crate::state::AppState;
@@ -61,6 +62,7 @@ pub async fn prepare(
             }
         }
     };
+    crate::console_app::ensure(store, tenant, public_url).await?;
     store.delete_session(tenant, SETUP_SID).await?;
     if store.count_connection_users(tenant, &connection.id).await? > 0 {
         return Ok(None);
@@ -95,19 +97,20 @@ pub async fn prepare(
 }
 
 /// The operators' connection as first created: a database connection with
-/// a good password policy and brute-force protection, enabled for no
-/// application (operators sign in only at the console).
+/// a good password policy, brute-force protection and no signup, enabled
+/// for the console application alone (operators sign in only there).
 fn operators_connection_record() -> Connection {
     let mut options = serde_json::Map::new();
     options.insert("passwordPolicy".into(), "good".into());
     options.insert("brute_force_protection".into(), true.into());
+    options.insert("disable_signup".into(), true.into());
     Connection {
         id: ids::connection_id(),
         name: OPERATORS_CONNECTION.into(),
         display_name: Some("Tern Console operators".into()),
         strategy: "auth0".into(),
         options,
-        enabled_clients: Vec::new(),
+        enabled_clients: vec![crate::console_app::CLIENT_ID.into()],
         realms: vec![OPERATORS_CONNECTION.into()],
         is_domain_connection: false,
     }
@@ -151,6 +154,7 @@ fn form(token: &str, email: &str, error: Option<&str>, status: StatusCode) -> Re
                 label for="confirm" { "Repeat the password" }
                 input #confirm type="password" name="confirm" autocomplete="new-password" required;
                 button type="submit" { "Create operator and sign in" }
+                p.hint { "You then sign in with this email and password on Tern's login page." }
             }
         },
     )
@@ -176,7 +180,7 @@ fn internal(e: &tern_core::CoreError) -> Response {
 }
 
 /// `POST /console/setup`: create the first operator, spend the token and
-/// sign the operator in.
+/// send the operator to sign in through Tern's login, email filled in.
 pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
     let (_, f) = match read_form(req).await {
         Ok(x) => x,
@@ -228,14 +232,15 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
         "Console: first operator created with the setup link",
     );
     ev.user_id = Some(user.user_id.clone());
-    ev.user_name = Some(email);
+    ev.user_name = Some(email.clone());
     ev.connection = Some(connection.name.clone());
     ev.connection_id = Some(connection.id.clone());
-    ev.client_id = Some(session::CLIENT_ID.into());
-    ev.client_name = Some("Tern Console".into());
+    ev.client_id = Some(crate::console_app::CLIENT_ID.into());
+    ev.client_name = Some(crate::console_app::NAME.into());
     s.log(ev).await;
-    match session::start(&s, &user).await {
-        Ok(cookie) => see_other("/console", vec![cookie]),
-        Err(e) => internal(&e),
-    }
+    let next = format!(
+        "/console/login?login_hint={}",
+        urlencoding::encode(user.email.as_deref().unwrap_or_default())
+    );
+    see_other(&next, Vec::new())
 }

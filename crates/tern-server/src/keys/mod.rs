@@ -114,6 +114,19 @@ impl Keys {
         Ok(())
     }
 
+    /// The key that verifies `token`: RS256 with a `kid` of one of this
+    /// tenant's keys that is not revoked (its claims still to be checked).
+    pub async fn rs256_key_for(&self, token: &str) -> Option<DecodingKey> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != jsonwebtoken::Algorithm::RS256 {
+            return None;
+        }
+        match self.verifier(&header.kid?).await {
+            Verifier::Key(k) => Some(k),
+            Verifier::Revoked | Verifier::Unknown => None,
+        }
+    }
+
     /// The key that verifies tokens signed with `kid`. An unknown kid may be
     /// a key another instance created since we loaded ours: reload (bounded
     /// by [`ON_DEMAND_RELOAD_EVERY`]) and look again.

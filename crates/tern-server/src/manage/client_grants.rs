@@ -46,6 +46,8 @@ pub async fn create(s: &AppState, body: &Value) -> Result<ClientGrant, ApiError>
     let obj = object_with(body, &["client_id", "audience", "scope"])?;
     require_keys(obj, &["client_id", "audience", "scope"])?;
     let client_id: String = field(obj, "client_id")?.unwrap_or_default();
+    // The console application signs operators in and nothing else.
+    crate::console_app::guard_client(&client_id)?;
     let audience: String = field(obj, "audience")?.unwrap_or_default();
     let scope: Vec<String> = field(obj, "scope")?.unwrap_or_default();
     if s.store.get_client(s.tid(), &client_id).await?.is_none() {

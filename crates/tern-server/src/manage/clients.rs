@@ -1,5 +1,5 @@
 //! Applications as the Management API changes them (`POST`/`PATCH
-//! /api/v2/clients`, rotating the secret), for its handlers and the
+//! /api/v2/clients`, rotating the secret, `DELETE`), for its handlers and the
 //! console alike. A secret exists in clear only in the answer that creates
 //! or rotates it: the store keeps its SHA-256 (`client_secret`).
 
@@ -122,6 +122,7 @@ fn validate(c: &Client) -> Result<(), ApiError> {
 /// Apply a `PATCH /clients/{id}` body; the updated client.
 pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<Client, ApiError> {
     let obj = object_with(body, FIELDS)?;
+    crate::console_app::guard_client(id)?;
     let current = s
         .store
         .get_client(s.tid(), id)
@@ -139,6 +140,7 @@ pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<Client, ApiE
 
 /// A new secret for the client: the client and the secret, shown once.
 pub async fn rotate_secret(s: &AppState, id: &str) -> Result<(Client, String), ApiError> {
+    crate::console_app::guard_client(id)?;
     let mut client = s
         .store
         .get_client(s.tid(), id)
@@ -148,4 +150,22 @@ pub async fn rotate_secret(s: &AppState, id: &str) -> Result<(Client, String), A
     client.secret_hash = hash_secret(&secret);
     s.store.update_client(s.tid(), &client).await?;
     Ok((client, secret))
+}
+
+/// `DELETE /clients/{id}`: the application and its client grants; the
+/// connections enabled for it stay, without it. Idempotent, as Auth0:
+/// deleting what is not there is not an error (`false`). The console
+/// application is refused.
+pub async fn delete(s: &AppState, id: &str) -> Result<bool, ApiError> {
+    crate::console_app::guard_client(id)?;
+    // First the connections, so no connection is left naming an
+    // application that no longer exists (a later PATCH echoing its
+    // enabled_clients would otherwise be refused).
+    for mut c in s.store.list_connections(s.tid()).await? {
+        if c.enabled_clients.iter().any(|e| e == id) {
+            c.enabled_clients.retain(|e| e != id);
+            s.store.update_connection(s.tid(), &c).await?;
+        }
+    }
+    Ok(s.store.delete_client(s.tid(), id).await?)
 }

@@ -1,5 +1,5 @@
 //! Connections as the Management API changes them (`POST`/`PATCH
-//! /api/v2/connections`), for its handlers and the console alike: the
+//! /api/v2/connections`, `DELETE`), for its handlers and the console alike: the
 //! body is the API's JSON, checked the same way, `options.configuration`
 //! sealed before it is stored (`secrets`), the answer masked.
 
@@ -185,6 +185,7 @@ pub async fn create(s: &AppState, body: &Value) -> Result<Connection, ApiError> 
         is_domain_connection: field(obj, "is_domain_connection")?.unwrap_or(false),
         name,
     };
+    crate::console_app::guard_connection(&connection)?;
     match s.store.insert_connection(s.tid(), &connection).await {
         Err(tern_core::CoreError::Conflict { .. }) => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -233,6 +234,18 @@ pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<Connection, 
     if let Some(d) = field(obj, "is_domain_connection")? {
         c.is_domain_connection = d;
     }
+    crate::console_app::guard_connection(&c)?;
     s.store.update_connection(s.tid(), &c).await?;
     Ok(masked(c))
+}
+
+/// `DELETE /connections/{id}`: the connection and its users, in one
+/// transaction; `false` when there was no such connection. The operators'
+/// connection is refused.
+pub async fn delete(s: &AppState, id: &str) -> Result<bool, ApiError> {
+    let Some(c) = s.store.get_connection(s.tid(), id).await? else {
+        return Ok(false);
+    };
+    crate::console_app::guard_connection_delete(&c)?;
+    Ok(s.store.delete_connection(s.tid(), &c.id).await?)
 }

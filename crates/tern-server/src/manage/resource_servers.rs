@@ -105,3 +105,26 @@ pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<ResourceServ
     s.store.update_resource_server(s.tid(), &rs).await?;
     Ok(rs)
 }
+
+/// `DELETE /resource-servers/{id}` (`id` or identifier), with the client
+/// grants for its audience (so an API created later with the same
+/// identifier starts without them); `false` when there was no such API.
+/// The Management API is refused.
+pub async fn delete(s: &AppState, id: &str) -> Result<bool, ApiError> {
+    let Some(rs) = s.store.get_resource_server(s.tid(), id).await? else {
+        return Ok(false);
+    };
+    if rs.is_system {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "operation_not_supported",
+            "The Management API cannot be deleted.",
+        ));
+    }
+    for g in s.store.list_client_grants(s.tid()).await? {
+        if g.audience == rs.identifier {
+            s.store.delete_client_grant(s.tid(), &g.id).await?;
+        }
+    }
+    Ok(s.store.delete_resource_server(s.tid(), &rs.id).await?)
+}

@@ -156,7 +156,7 @@ pub async fn delete(
         ));
     }
     // Idempotent, as Auth0: deleting what is not there is still 204.
-    s.store.delete_client(s.tid(), &id).await?;
+    manage::clients::delete(&s, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

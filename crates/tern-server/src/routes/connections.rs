@@ -167,7 +167,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["delete:connections"])?;
-    Ok(if s.store.delete_connection(s.tid(), &id).await? {
+    Ok(if manage::connections::delete(&s, &id).await? {
         StatusCode::ACCEPTED
     } else {
         StatusCode::NO_CONTENT

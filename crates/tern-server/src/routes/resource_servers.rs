@@ -149,16 +149,6 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["delete:resource_servers"])?;
-    let Some(rs) = s.store.get_resource_server(s.tid(), &id).await? else {
-        return Ok(StatusCode::NO_CONTENT);
-    };
-    if rs.is_system {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "operation_not_supported",
-            "The Management API cannot be deleted.",
-        ));
-    }
-    s.store.delete_resource_server(s.tid(), &rs.id).await?;
+    manage::resource_servers::delete(&s, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

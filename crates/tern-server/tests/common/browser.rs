@@ -134,23 +134,49 @@ impl Browser {
         self.absorb(r).await
     }
 
-    /// Sign in at the console as a browser does: the form first (its
-    /// pre-session cookie and CSRF token), then the post.
-    pub async fn console_sign_in(&mut self, email: &str, password: &str) -> Answer {
-        let page = self.get("/console/login").await;
-        let token = field_value(&page.body, "csrf").unwrap_or_default();
+    /// Post the hosted login form of `page` (a `/u/login` page) with a
+    /// username and password; the answer, not followed.
+    pub async fn submit_login(&mut self, page: &Answer, username: &str, password: &str) -> Answer {
+        let state = form_state(&page.body);
         self.post_form(
-            "/console/login",
-            &[("csrf", &token), ("email", email), ("password", password)],
+            &format!("/u/login?state={state}"),
+            &[
+                ("state", &state),
+                ("username", username),
+                ("password", password),
+            ],
         )
         .await
     }
 
-    /// Follow Tern's own redirects (relative, or under the base) until an
-    /// answer that is not one, or a redirect elsewhere (the application).
+    /// Sign in at the console as a browser does: `/console/login` sends
+    /// it to Tern's login (`/authorize`), the hosted form takes the
+    /// password, and the redirects end at `/console/callback`, whose page
+    /// carries the console cookie. The answer is the last one (the
+    /// callback's page, or the login page again when refused).
+    pub async fn console_sign_in(&mut self, email: &str, password: &str) -> Answer {
+        let login = self.get("/console/login").await;
+        let page = self.follow(login).await;
+        if !page.body.contains("name=\"state\"") {
+            return page;
+        }
+        let posted = self.submit_login(&page, email, password).await;
+        self.follow(posted).await
+    }
+
+    /// Follow Tern's own redirects (relative, or under the base — also
+    /// as the https public URL the tests' plain listener stands behind)
+    /// until an answer that is not one, or a redirect elsewhere (the
+    /// application).
     pub async fn follow(&mut self, mut a: Answer) -> Answer {
+        let public = self.base.replacen("http://", "https://", 1);
         for _ in 0..10 {
-            let Some(loc) = a.location() else { return a };
+            let Some(mut loc) = a.location() else {
+                return a;
+            };
+            if let Some(path) = loc.strip_prefix(&public) {
+                loc = path.to_string();
+            }
             if !(loc.starts_with('/') || loc.starts_with(&self.base)) {
                 return a;
             }

@@ -40,6 +40,20 @@ impl PgDatabase {
     pub fn url(&self) -> String {
         format!("{}/{}", pg_base(), self.name)
     }
+    /// Run `sql` on this database.
+    pub fn run(&self, sql: &str) {
+        psql_at(&self.url(), sql);
+    }
+}
+
+/// A port free on 127.0.0.1 now (for a server whose public URL must name
+/// its port before it starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Drop for PgDatabase {
@@ -52,9 +66,13 @@ impl Drop for PgDatabase {
 }
 
 fn psql(sql: &str) {
-    let url = format!("{}/postgres", pg_base());
+    psql_at(&format!("{}/postgres", pg_base()), sql);
+}
+
+/// Run `sql` on the database at `url` (a legacy store a test sets up).
+pub fn psql_at(url: &str, sql: &str) {
     let out = std::process::Command::new("psql")
-        .args([url.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .args([url, "-v", "ON_ERROR_STOP=1", "-qc", sql])
         .output()
         .expect("psql must be installed for the PostgreSQL tests");
     assert!(
@@ -204,6 +222,64 @@ impl Harness {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// The console's first operator: created through the one-time setup
+    /// link, then signed in through Tern's login as a browser does; the
+    /// browser holding the console session.
+    pub async fn console_operator(&self, email: &str, password: &str) -> browser::Browser {
+        let url = self.info.console_setup_url.clone().expect("a setup link");
+        let token = url.split_once("token=").unwrap().1.to_string();
+        let mut b = browser::Browser::new(&self.base);
+        let a = b
+            .post_form(
+                "/console/setup",
+                &[
+                    ("token", token.as_str()),
+                    ("email", email),
+                    ("password", password),
+                    ("confirm", password),
+                ],
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let signed = b.console_sign_in(email, password).await;
+        assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+        assert!(b.jar.contains_key("tern_console"), "{}", signed.body);
+        b
+    }
+
+    /// The console's operators' connection.
+    pub async fn operators_connection(&self) -> tern_core::model::Connection {
+        let s = self.state();
+        s.store
+            .get_connection_by_name(s.tid(), "tern-operators")
+            .await
+            .unwrap()
+            .expect("the operators' connection")
+    }
+
+    /// The tenant log's `kind` event described as `description`, written
+    /// by the console with `actor` as the operator.
+    pub async fn console_log(
+        &self,
+        token: &str,
+        kind: &str,
+        description: &str,
+        actor: &str,
+    ) -> Value {
+        let (_, logs) = self
+            .api(token, Method::GET, &format!("/logs?q=type:{kind}"), None)
+            .await;
+        let entry = logs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["description"] == description)
+            .unwrap_or_else(|| panic!("{description}: {logs}"))
+            .clone();
+        assert_eq!(entry["details"]["actor"]["email"], actor, "{entry}");
+        entry
+    }
+
     /// Exempt the tests' own address (127.0.0.1) from suspicious-IP
     /// throttling: a test that makes hundreds of failed logins on purpose
     /// would otherwise meet Auth0's 100-a-day pre-login limit.
@@ -256,13 +332,19 @@ impl Harness {
     /// end (the upload is held with `tern_wait_ms`, then the job polled);
     /// the finished job, which must have completed.
     pub async fn import_rows(&self, token: &str, rows: &Value) -> Value {
+        self.import_rows_into(token, &self.info.connection_id, rows)
+            .await
+    }
+
+    /// [`Self::import_rows`] into another connection.
+    pub async fn import_rows_into(&self, token: &str, connection_id: &str, rows: &Value) -> Value {
         let form = reqwest::multipart::Form::new()
             .part(
                 "users",
                 reqwest::multipart::Part::bytes(rows.to_string().into_bytes())
                     .file_name("users.json"),
             )
-            .text("connection_id", self.info.connection_id.clone())
+            .text("connection_id", connection_id.to_string())
             .text("tern_wait_ms", "10000");
         let r = self
             .http
@@ -356,4 +438,24 @@ macro_rules! both_backends {
                async fn $name() { super::$name($crate::common::Backend::Postgres).await } )*
         }
     };
+}
+
+/// RFC 6238 TOTP (HMAC-SHA1, `digits` digits, 30 s steps) at Unix time `t`,
+/// written from the RFC, independent of Tern.
+pub fn totp(seed: &[u8], t: i64, digits: u32) -> String {
+    use aws_lc_rs::hmac;
+    let counter = (t / 30) as u64;
+    let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, seed);
+    let mac = hmac::sign(&key, &counter.to_be_bytes());
+    let h = mac.as_ref();
+    let o = (h[19] & 0xf) as usize;
+    let bin = (u32::from(h[o]) & 0x7f) << 24
+        | u32::from(h[o + 1]) << 16
+        | u32::from(h[o + 2]) << 8
+        | u32::from(h[o + 3]);
+    format!(
+        "{:0width$}",
+        bin % 10u32.pow(digits),
+        width = digits as usize
+    )
 }

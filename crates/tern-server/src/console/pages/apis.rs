@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tern_core::model::{Client, ClientGrant, LogEvent, ResourceServer};
 
 use super::connections::oops;
-use crate::console::forms::{self, Done, alert, check, csrf_field, note};
+use crate::console::forms::{self, Done, ListTable, alert, check, csrf_field, list_table, note};
 use crate::console::layout::{Section, page, problem};
 use crate::console::session::{Operator, OperatorForm};
 use crate::console::{audit, see_other};
@@ -53,19 +53,25 @@ pub async fn list(State(s): State<AppState>, op: Operator, Query(done): Query<Do
         &op,
         Section::Apis,
         "APIs",
-        html! {
-            div.head { h1 { "APIs" } a.button href="/console/apis/new" { "Create an API" } }
-            (note(done.message()))
-            div.table-wrap { table {
-                thead { tr { th scope="col" { "Name" } th scope="col" { "Identifier (audience)" } th scope="col" { "Who may get tokens" } } }
-                tbody { @for a in &apis { tr {
-                    td { a href=(href(a)) { (a.name) } @if a.is_system { " " span.badge { "system" } } }
-                    td { code { (a.identifier) } }
-                    td { @if a.tern_machine_to_machine_only { span.badge.on { "machines only" } } @else { "users and machines" } }
-                } } }
-            } }
-        },
+        list_table(
+            &ListTable {
+                title: "APIs",
+                create: ("/console/apis/new", "Create an API"),
+                done: done.message(),
+                columns: &["Name", "Identifier (audience)", "Who may get tokens"],
+                empty: "No API yet.",
+            },
+            &apis.iter().map(row).collect::<Vec<_>>(),
+        ),
     )
+}
+
+fn row(a: &ResourceServer) -> Markup {
+    html! { tr {
+        td { a href=(href(a)) { (a.name) } @if a.is_system { " " span.badge { "system" } } }
+        td { code { (a.identifier) } }
+        td { @if a.tern_machine_to_machine_only { span.badge.on { "machines only" } } @else { "users and machines" } }
+    } }
 }
 
 struct Fields {
@@ -329,6 +335,7 @@ async fn edit_page(
                     }
                 }
             }
+            @if !rs.is_system { (forms::delete_link("API", &href(rs))) }
         },
     );
     *r.status_mut() = status;

@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 use tern_core::model::{Client, Connection, LogEvent};
 
 use super::connections::oops;
-use crate::console::forms::{self, Done, alert, check, csrf_field, joined, lines, note};
+use crate::console::forms::{
+    self, Done, ListTable, alert, check, csrf_field, joined, lines, list_table, note,
+};
 use crate::console::layout::{Section, page, problem};
 use crate::console::session::{Operator, OperatorForm};
 use crate::console::{OPERATORS_CONNECTION, audit, see_other};
@@ -115,23 +117,28 @@ pub async fn list(State(s): State<AppState>, op: Operator, Query(done): Query<Do
         &op,
         Section::Applications,
         "Applications",
-        html! {
-            div.head { h1 { "Applications" } a.button href="/console/applications/new" { "Create an application" } }
-            (note(done.message()))
-            @if apps.is_empty() {
-                p.empty { "No application yet." }
-            } @else {
-                div.table-wrap { table {
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "Type" } th scope="col" { "Client id" } } }
-                    tbody { @for a in &apps { tr {
-                        td { a href=(href(a)) { (a.name) } }
-                        td { (type_label(a.app_type.as_deref())) }
-                        td { code { (a.client_id) } }
-                    } } }
-                } }
-            }
-        },
+        list_table(
+            &ListTable {
+                title: "Applications",
+                create: ("/console/applications/new", "Create an application"),
+                done: done.message(),
+                columns: &["Name", "Type", "Client id"],
+                empty: "No application yet.",
+            },
+            &apps.iter().map(row).collect::<Vec<_>>(),
+        ),
     )
+}
+
+fn row(a: &Client) -> Markup {
+    html! { tr {
+        td {
+            a href=(href(a)) { (a.name) }
+            @if a.client_id == crate::console_app::CLIENT_ID { " " span.badge { "managed by Tern" } }
+        }
+        td { (type_label(a.app_type.as_deref())) }
+        td { code { (a.client_id) } }
+    } }
 }
 
 /// `GET /console/applications/new`.
@@ -308,6 +315,7 @@ async fn edit_page(
                 p.hint { "A new secret replaces the old one at once; applications using the old one stop working." }
                 div.actions { button.danger type="submit" { "Rotate the secret" } }
             }
+            (forms::delete_link("application", &href(c)))
         },
     );
     *r.status_mut() = status;

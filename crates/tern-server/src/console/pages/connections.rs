@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use tern_core::model::{Client, Connection, JsonObject, LogEvent};
 
 use super::{connection_config, connection_connector, connection_scripts};
-use crate::console::forms::{self, Done, alert, check, csrf_field, note};
+use crate::console::forms::{self, Done, ListTable, alert, check, csrf_field, list_table, note};
 use crate::console::layout::{Section, page, problem};
 use crate::console::session::{Operator, OperatorForm};
 use crate::console::{OPERATORS_CONNECTION, audit, see_other};
@@ -199,26 +199,30 @@ pub async fn list(State(s): State<AppState>, op: Operator, Query(done): Query<Do
         &op,
         Section::Connections,
         "Connections",
-        html! {
-            div.head { h1 { "Connections" } a.button href="/console/connections/new" { "Create a connection" } }
-            (note(done.message()))
-            @if all.is_empty() {
-                p.empty { "No database connection yet. Create one to start a migration." }
-            } @else {
-                div.table-wrap { table {
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "Legacy store" } th scope="col" { "Applications" } } }
-                    tbody { @for c in &all { tr {
-                        td { a href=(format!("/console/connections/{}", c.id)) { (c.name) } }
-                        td { (kind(c)) }
-                        td {
-                            @let names: Vec<&str> = apps.iter().filter(|a| c.enabled_clients.contains(&a.client_id)).map(|a| a.name.as_str()).collect();
-                            @if names.is_empty() { span.hint { "none" } } @else { (names.join(", ")) }
-                        }
-                    } } }
-                } }
-            }
-        },
+        list_table(
+            &ListTable {
+                title: "Connections",
+                create: ("/console/connections/new", "Create a connection"),
+                done: done.message(),
+                columns: &["Name", "Legacy store", "Applications"],
+                empty: "No database connection yet. Create one to start a migration.",
+            },
+            &all.iter().map(|c| row(c, &apps)).collect::<Vec<_>>(),
+        ),
     )
+}
+
+fn row(c: &Connection, apps: &[Client]) -> Markup {
+    let names: Vec<&str> = apps
+        .iter()
+        .filter(|a| c.enabled_clients.contains(&a.client_id))
+        .map(|a| a.name.as_str())
+        .collect();
+    html! { tr {
+        td { a href=(format!("/console/connections/{}", c.id)) { (c.name) } }
+        td { (kind(c)) }
+        td { @if names.is_empty() { span.hint { "none" } } @else { (names.join(", ")) } }
+    } }
 }
 
 fn kind(c: &Connection) -> &'static str {
@@ -489,6 +493,7 @@ async fn settings_page(
                 (settings_fields(v, &apps))
                 div.actions { button type="submit" { "Save settings" } }
             }
+            (forms::delete_link("connection", &format!("/console/connections/{}", c.id)))
         },
     );
     *r.status_mut() = status;

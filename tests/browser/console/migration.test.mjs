@@ -1,20 +1,26 @@
-// The Tern Console in Debian's Chromium, by clicking only: the first
-// operator signs in with the setup link, creates a custom-database
-// connection against a legacy PostgreSQL table, stores its URL as a
-// configuration value, loads the PostgreSQL templates, tries the login
-// script in the Try panel, creates an application and enables the
-// connection for it; a user of the legacy table then signs in through
-// Tern's hosted login (/authorize → /u/login) in a second browser context
-// and migrates; the overview's numbers move; the operator switches the
-// scripts off and finds the user. Every page is saved as a screenshot in
-// TERN_SCREENSHOTS (a CI artifact). Run by
-// crates/tern-server/tests/console_browser_connections.rs.
+// A whole two-phase migration from the Tern Console in Debian's Chromium,
+// by clicking only. The first operator sets a password through the setup
+// link and signs in through Tern's own login (/authorize, the hosted page);
+// creates a custom-database connection against a legacy PostgreSQL table,
+// stores its URL as a configuration value, loads the PostgreSQL templates
+// and tries the login script; creates an application and enables the
+// connection for it. Phase one: a legacy user signs in through the
+// application's /authorize flow in a second browser context and migrates;
+// the overview counts them. Phase two: an import file with a bad row is
+// dry-run, then imported, and the bad row's error shows; the overview's
+// numbers move again. The operator reads the log, switches the scripts
+// off, finds the migrated user, blocks and unblocks an imported one, and
+// signs out (console and Tern sessions). Every page is saved as a
+// screenshot in TERN_SCREENSHOTS (a CI artifact). Run by
+// crates/tern-server/tests/console_browser.rs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { env, base, launch, appServer, submitLogin } from '../helpers.mjs';
 
+const OPERATOR = 'ops@example.com';
+const OPERATOR_PASSWORD = 'Operator-Pass-42';
 let browser;
 let app;
 const shots = env('TERN_SCREENSHOTS');
@@ -42,22 +48,38 @@ const click = (page, role, name) => page.getByRole(role, { name, exact: true }).
 /** Open a tab of the connection's page. */
 const tab = (page, name) => page.getByRole('navigation', { name: 'Connection' })
   .getByRole('link', { name, exact: true }).click();
+/** The number a stat tile shows. */
+const tile = async (page, id) => Number((await page.locator(`#${id}`).innerText()).trim());
 
-test('a whole lazy migration from the console, by clicking', async () => {
+/** Reload an upload's page until it stops refreshing itself. */
+async function settle(page) {
+  for (let i = 0; i < 200 && (await page.locator('meta[http-equiv=refresh]').count()) > 0; i++) {
+    await page.waitForTimeout(250);
+    await page.reload();
+  }
+}
+
+test('a whole two-phase migration from the console, by clicking', async () => {
   const email = env('TERN_LEGACY_EMAIL');
   const password = env('TERN_LEGACY_PASSWORD');
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await ctx.newPage();
 
-  // The first operator, through the one-time setup link.
+  // The first operator: a password through the one-time setup link, then
+  // Tern's own login page (the email filled in) for the console.
   await page.goto(env('TERN_CONSOLE_SETUP_URL'));
   await shot(page, 'setup');
-  await page.getByLabel('Email', { exact: true }).fill('ops@example.com');
-  await page.getByLabel('Password', { exact: true }).fill('Operator-Pass-42');
-  await page.getByLabel('Repeat the password', { exact: true }).fill('Operator-Pass-42');
-  await page.getByRole('button').click();
+  await page.getByLabel('Email', { exact: true }).fill(OPERATOR);
+  await page.getByLabel('Password', { exact: true }).fill(OPERATOR_PASSWORD);
+  await page.getByLabel('Repeat the password', { exact: true }).fill(OPERATOR_PASSWORD);
+  await click(page, 'button', 'Create operator and sign in');
+  await page.waitForURL((u) => u.pathname === '/u/login');
+  assert.equal(await page.inputValue('input[name=username]'), OPERATOR);
+  await shot(page, 'console-login');
+  await submitLogin(page, OPERATOR, OPERATOR_PASSWORD);
   await page.waitForURL(`${base()}/console`);
-  const before = Number(await page.locator('#migrated-users').textContent());
+  const migratedBefore = await tile(page, 'migrated-users');
+  const totalBefore = await tile(page, 'total-users');
   await shot(page, 'overview-before');
 
   // A custom-database connection.
@@ -126,7 +148,8 @@ test('a whole lazy migration from the console, by clicking', async () => {
   await page.getByText('Saved.').waitFor();
   await shot(page, 'application-settings');
 
-  // A legacy user signs in through Tern's hosted login and migrates.
+  // Phase one: a legacy user signs in through the application's
+  // /authorize flow and migrates.
   const user = await browser.newContext();
   const p = await user.newPage();
   const authorize = new URL(`${base()}/authorize`);
@@ -146,11 +169,52 @@ test('a whole lazy migration from the console, by clicking', async () => {
 
   // The overview counts the user as migrated.
   await click(page, 'link', 'Migration overview');
-  assert.equal(Number(await page.locator('#migrated-users').textContent()), before + 1);
-  await shot(page, 'overview-after');
+  assert.equal(await tile(page, 'migrated-users'), migratedBefore + 1);
+  await shot(page, 'overview-after-lazy');
   await click(page, 'link', 'legacy-db');
   await page.locator('tr[data-source=lazy_login]').waitFor();
   await shot(page, 'connection-migration');
+
+  // Phase two: the rest, imported from a file with a bad row — a dry run
+  // first (hash formats, nothing written), then the import.
+  await page.getByRole('link', { name: 'Imports', exact: true }).click();
+  await page.waitForURL(/\/console\/imports$/);
+  await shot(page, 'imports-empty');
+  await page.getByLabel('Connection').selectOption({ label: 'legacy-db' });
+  await page.getByLabel('Users file').setInputFiles(env('TERN_IMPORT_FILE'));
+  await click(page, 'button', 'Dry run');
+  await page.waitForURL(/\/console\/imports\/imp_/);
+  await page.locator('#formats').waitFor();
+  await settle(page);
+  assert.match(await page.locator('[data-format=bcrypt]').innerText(), /\b5\b/);
+  await shot(page, 'import-dry-run');
+
+  await page.getByRole('link', { name: 'Imports', exact: true }).click();
+  await page.getByLabel('Connection').selectOption({ label: 'legacy-db' });
+  await page.getByLabel('Users file').setInputFiles(env('TERN_IMPORT_FILE'));
+  await click(page, 'button', 'Import');
+  await page.waitForURL(/\/console\/imports\/imp_/);
+  await settle(page);
+  const bad = page.locator('tr.failed-row[data-index="2"]');
+  await bad.waitFor();
+  assert.match(await bad.innerText(), /INVALID|email/i);
+  assert.equal(await tile(page, 'rows-inserted'), 4);
+  assert.equal(await tile(page, 'rows-failed'), 1);
+  await shot(page, 'import');
+
+  // The overview's numbers moved again.
+  await page.getByRole('link', { name: 'Migration overview' }).click();
+  await page.waitForURL(/\/console$/);
+  assert.equal(await tile(page, 'migrated-users'), migratedBefore + 5);
+  assert.equal(await tile(page, 'total-users'), totalBefore + 5);
+  await shot(page, 'overview-after-import');
+
+  // The log shows the import, with the operator as actor.
+  await page.getByRole('link', { name: 'Logs' }).click();
+  await page.getByLabel('Type').fill('sapi');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.getByText('Console: import started').first().waitFor();
+  await shot(page, 'logs');
 
   // Cut-over: the scripts are switched off.
   await click(page, 'link', 'Connections');
@@ -169,11 +233,42 @@ test('a whole lazy migration from the console, by clicking', async () => {
   assert.equal(await page.locator('#arrived').textContent(), 'lazy_login');
   await shot(page, 'user-found');
 
-  // The same pages at a phone's width.
+  // An imported user, blocked and unblocked.
+  const imported = env('TERN_IMPORTED_EMAIL');
+  await click(page, 'link', 'Users');
+  await page.getByLabel('Search', { exact: true }).fill(`email:"${imported}"`);
+  await click(page, 'button', 'Search');
+  await page.getByRole('link', { name: imported }).click();
+  assert.equal(await page.locator('#arrived').textContent(), 'bulk_import');
+  await click(page, 'button', 'Block');
+  await page.getByText('The user is blocked').waitFor();
+  await shot(page, 'user-blocked');
+  await click(page, 'button', 'Unblock');
+  await page.getByText('The user is unblocked').waitFor();
+
+  // The other pages, for the record.
+  await page.getByRole('link', { name: 'Exports' }).click();
+  await shot(page, 'exports');
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await shot(page, 'settings');
+
+  // At a phone's width nothing overflows sideways.
   await page.setViewportSize({ width: 390, height: 844 });
-  await click(page, 'link', 'Connections');
-  await shot(page, 'phone-connections');
-  await click(page, 'link', 'legacy-db');
-  await shot(page, 'phone-connection-settings');
+  for (const [url, name] of [['/console', 'phone-overview'], ['/console/imports', 'phone-imports'],
+    ['/console/connections', 'phone-connections']]) {
+    await page.goto(`${base()}${url}`);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `${url} overflows by ${overflow}px at 390px`);
+    await shot(page, name);
+  }
+
+  // Signing out ends the console session and Tern's: the console asks for
+  // the password again.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.getByRole('button', { name: /^Sign out/ }).click();
+  await page.getByText('You are signed out').waitFor();
+  await shot(page, 'signed-out');
+  await click(page, 'link', 'Sign in again');
+  await page.waitForURL((u) => u.pathname === '/u/login');
   await ctx.close();
 });

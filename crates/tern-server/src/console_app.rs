@@ -1,0 +1,222 @@
+//! The console as a stored application of Tern, and the rules that keep
+//! the operators' sign-in safe.
+//!
+//! Operators sign in to the console through Tern's own browser login
+//! (`/authorize`, the hosted pages, `/console/callback`). For that the
+//! tenant holds one first-party application, [`CLIENT_ID`], which every
+//! start makes sure exists in exactly the shape below (its URLs follow a
+//! changed public URL), and the operators' connection is enabled for it
+//! alone, with signup off.
+//!
+//! The Management API and the console's own pages change applications and
+//! connections through `manage`, which asks this module first: the console
+//! application cannot be deleted or edited, no client grant can be given
+//! to it, no other application can have the operators' connection, the
+//! console application cannot be given another connection, and the
+//! operators' connection keeps signup off and cannot be deleted. Each is
+//! refused with a message saying why.
+
+use serde_json::Value;
+use tern_core::CoreResult;
+use tern_core::model::{Client, Connection};
+use tern_core::store::Store;
+
+use crate::error::ApiError;
+
+/// The console application's `client_id` (one per tenant).
+pub const CLIENT_ID: &str = "tern-console";
+/// Its name, on the hosted login page and in the tenant log.
+pub const NAME: &str = "Tern Console";
+/// The database connection whose users are the console's operators.
+pub const OPERATORS_CONNECTION: &str = "tern-operators";
+/// The console's callback path (under the public URL).
+pub const CALLBACK_PATH: &str = "/console/callback";
+/// Where a console sign-out ends (under the public URL).
+pub const SIGNED_OUT_PATH: &str = "/console/signed-out";
+
+/// The console application as it must be: a first-party regular web
+/// application allowed only the authorization code grant, with one
+/// callback and one logout URL under Tern's public URL. Its secret is
+/// random and never kept in clear: the console redeems its codes by
+/// calling `code_grant` directly, and nobody can redeem them at
+/// `/oauth/token`.
+pub fn record(public_url: &str) -> Client {
+    Client {
+        client_id: CLIENT_ID.into(),
+        name: NAME.into(),
+        description: Some(
+            "Tern's own console: operators sign in through the hosted login. Managed by Tern; it cannot be edited or deleted.".into(),
+        ),
+        app_type: Some("regular_web".into()),
+        is_first_party: true,
+        callbacks: vec![format!("{public_url}{CALLBACK_PATH}")],
+        allowed_origins: Vec::new(),
+        web_origins: Vec::new(),
+        allowed_logout_urls: vec![format!("{public_url}{SIGNED_OUT_PATH}")],
+        grant_types: vec!["authorization_code".into()],
+        token_endpoint_auth_method: "client_secret_post".into(),
+        client_metadata: Default::default(),
+        global: false,
+        refresh_token: None,
+        initiate_login_uri: None,
+        secret_hash: crate::client_secret::hash_secret(&tern_core::ids::client_secret()),
+    }
+}
+
+/// Whether a stored client has the console application's shape (its
+/// secret aside).
+fn in_shape(have: &Client, want: &Client) -> bool {
+    have.name == want.name
+        && have.callbacks == want.callbacks
+        && have.allowed_logout_urls == want.allowed_logout_urls
+        && have.grant_types == want.grant_types
+        && have.allowed_origins.is_empty()
+        && have.web_origins.is_empty()
+        && have.is_first_party
+        && have.refresh_token.is_none()
+        && have.token_endpoint_auth_method == want.token_endpoint_auth_method
+}
+
+/// Make sure the console application exists in its shape and that the
+/// operators' `connection` is enabled for it alone, with signup off
+/// (every start: a data dir made by an earlier version gets them, and a
+/// changed public URL moves the callback).
+pub async fn ensure(store: &dyn Store, tenant: &str, public_url: &str) -> CoreResult<()> {
+    let want = record(public_url);
+    match store.get_client(tenant, CLIENT_ID).await? {
+        None => {
+            if let Err(e) = store.insert_client(tenant, &want).await {
+                // Another instance starting on the same database made it first.
+                if store.get_client(tenant, CLIENT_ID).await?.is_none() {
+                    return Err(e);
+                }
+            }
+        }
+        Some(have) if !in_shape(&have, &want) => {
+            let mut fixed = want;
+            fixed.secret_hash = have.secret_hash;
+            store.update_client(tenant, &fixed).await?;
+        }
+        Some(_) => {}
+    }
+    let Some(mut c) = store
+        .get_connection_by_name(tenant, OPERATORS_CONNECTION)
+        .await?
+    else {
+        return Ok(());
+    };
+    let signup_off = c.options.get("disable_signup") == Some(&Value::Bool(true));
+    if c.enabled_clients != [CLIENT_ID] || !signup_off {
+        c.enabled_clients = vec![CLIENT_ID.into()];
+        c.options.insert("disable_signup".into(), Value::Bool(true));
+        store.update_connection(tenant, &c).await?;
+    }
+    Ok(())
+}
+
+fn refused(message: &str) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "operation_not_supported",
+        message,
+    )
+}
+
+/// Refuse changing or deleting the console application.
+pub fn guard_client(client_id: &str) -> Result<(), ApiError> {
+    if client_id == CLIENT_ID {
+        return Err(refused(
+            "The Tern Console application is managed by Tern (operators sign in to the console through it): it cannot be changed or deleted.",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuse a connection change that would give the operators' connection
+/// to another application, another connection to the console
+/// application, or let anyone sign up as an operator. `connection` is the
+/// connection as it would be stored.
+pub fn guard_connection(connection: &Connection) -> Result<(), ApiError> {
+    let is_operators = connection.name == OPERATORS_CONNECTION;
+    let has_console = connection.enabled_clients.iter().any(|c| c == CLIENT_ID);
+    if is_operators {
+        if connection.enabled_clients != [CLIENT_ID] {
+            return Err(refused(
+                "The tern-operators connection is enabled for the Tern Console application only: operators sign in nowhere else.",
+            ));
+        }
+        if connection.options.get("disable_signup") != Some(&Value::Bool(true)) {
+            return Err(refused(
+                "The tern-operators connection keeps options.disable_signup true: nobody may sign up as an operator.",
+            ));
+        }
+    } else if has_console {
+        return Err(refused(
+            "The Tern Console application signs in operators only: no other connection can be enabled for it.",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuse deleting the operators' connection.
+pub fn guard_connection_delete(connection: &Connection) -> Result<(), ApiError> {
+    if connection.name == OPERATORS_CONNECTION {
+        return Err(refused(
+            "The tern-operators connection holds the console's operators: it cannot be deleted.",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connection(name: &str, clients: &[&str], signup_off: bool) -> Connection {
+        let mut options = serde_json::Map::new();
+        options.insert("disable_signup".into(), Value::Bool(signup_off));
+        Connection {
+            id: "con_1".into(),
+            name: name.into(),
+            display_name: None,
+            strategy: "auth0".into(),
+            options,
+            enabled_clients: clients.iter().map(|c| c.to_string()).collect(),
+            realms: vec![name.into()],
+            is_domain_connection: false,
+        }
+    }
+
+    #[test]
+    fn the_operators_connection_stays_the_consoles_alone() {
+        let cases = [
+            (OPERATORS_CONNECTION, &[CLIENT_ID][..], true, true),
+            (OPERATORS_CONNECTION, &[CLIENT_ID, "app"][..], true, false),
+            (OPERATORS_CONNECTION, &[][..], true, false),
+            (OPERATORS_CONNECTION, &[CLIENT_ID][..], false, false),
+            ("shop-users", &["app"][..], false, true),
+            ("shop-users", &["app", CLIENT_ID][..], false, false),
+        ];
+        for (name, clients, signup_off, ok) in cases {
+            assert_eq!(
+                guard_connection(&connection(name, clients, signup_off)).is_ok(),
+                ok,
+                "{name} {clients:?} {signup_off}"
+            );
+        }
+        assert!(guard_connection_delete(&connection(OPERATORS_CONNECTION, &[], true)).is_err());
+        assert!(guard_connection_delete(&connection("shop-users", &[], true)).is_ok());
+        assert!(guard_client(CLIENT_ID).is_err());
+        assert!(guard_client("other").is_ok());
+    }
+
+    #[test]
+    fn the_record_is_in_shape_whatever_its_secret() {
+        let a = record("https://id.example");
+        let b = record("https://id.example");
+        assert_ne!(a.secret_hash, b.secret_hash);
+        assert!(in_shape(&a, &b));
+        assert!(!in_shape(&a, &record("https://moved.example")));
+        assert_eq!(a.callbacks, ["https://id.example/console/callback"]);
+    }
+}
