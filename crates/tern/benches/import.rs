@@ -9,6 +9,10 @@
 //!   jobs, each one upload held until the job ends (`tern_wait_ms`);
 //! - (c) the same with 8 MB files (`import.max_file_bytes` raised on the
 //!   server, `--max-file-bytes` to the client), other limits as Auth0's;
+//! - (d) a client written for Auth0, in this process: 512000-byte files, 2
+//!   jobs at a time, each polled every 50 ms, no Tern extension; the
+//!   server's rate limit lifted (at Auth0's 15 requests/s the uploads alone
+//!   would bound it, whatever the server's speed);
 //! - the baseline, same run, same kind of database: the same rows inserted
 //!   straight into the `users` table of a fresh database made by the
 //!   server's own migrations (same indexes, same tenant foreign key), with
@@ -31,8 +35,9 @@
 //!
 //! Run: `cargo bench -p tern --bench import` (`TERN_BENCH_USERS=20000` for
 //! fewer users; `TERN_BENCH_BACKENDS=sqlite` or `postgres` for one backend;
-//! `TERN_TEST_PG_URL` for another PostgreSQL server; `TERN_BENCH_API_ONLY=1`
-//! to skip (b) and (c), `TERN_BENCH_CLI_ONLY=1` to run (b) alone).
+//! `TERN_TEST_PG_URL` for another PostgreSQL server; `TERN_BENCH_METHODS=bd`
+//! for some of (a)–(d), `TERN_BENCH_API_ONLY=1` for (a) alone,
+//! `TERN_BENCH_CLI_ONLY=1` for (b) alone).
 
 use std::io::Write;
 use std::path::Path;
@@ -551,6 +556,108 @@ async fn via_cli(
     (took, peak, summary)
 }
 
+/// (d)'s files: Auth0's limit, 512000 bytes.
+const AUTH0_FILE_BYTES: usize = 512_000;
+/// (d)'s poll interval.
+const AUTH0_POLL: Duration = Duration::from_millis(50);
+
+/// The users cut into JSON-array files of at most `max` bytes.
+fn job_files(n: usize, bcrypt: &str, max: usize) -> Vec<Vec<u8>> {
+    let mut files = Vec::new();
+    let mut chunk = tern_core::import_file::Chunk::new();
+    for i in 0..n {
+        let row = serde_json::to_vec(&user(i, bcrypt)).unwrap();
+        if !chunk.fits(row.len(), max) {
+            files.push(std::mem::take(&mut chunk).finish().body);
+        }
+        chunk.push(i, &row);
+    }
+    files.push(chunk.finish().body);
+    files
+}
+
+/// (d): a client written for Auth0, with none of Tern's extensions: each
+/// 512000-byte file uploaded as a job, 2 jobs at a time, each job's status
+/// polled every 50 ms until it ends; a 429 is retried 50 ms later. The
+/// server's Management API rate limit is lifted (see the README: at Auth0's
+/// 15 requests/s the uploads alone would bound this client). Returns
+/// (elapsed, inserted, requests).
+async fn via_auth0_client(
+    files: &[Vec<u8>],
+    dir: &Path,
+    pg: Option<&PgDb>,
+    existing: &[Row],
+) -> (Duration, u64, u64) {
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    let server = start_server(dir, pg, |c| {
+        c.rate_limit.per_second = 100_000.0;
+        c.rate_limit.burst = 1_000_000;
+    })
+    .await;
+    preload(&server, &db_url(dir, pg), existing).await;
+    let info = server.bootstrap.clone().unwrap();
+    let base = format!("http://{}", server.addr);
+    let http = reqwest::Client::new();
+    let token = admin_token(&http, &base, &info).await;
+    let next = AtomicUsize::new(0);
+    let inserted = AtomicU64::new(0);
+    let requests = AtomicU64::new(0);
+    let worker = || async {
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(file) = files.get(k) else { break };
+            let job: Value = loop {
+                let form = reqwest::multipart::Form::new()
+                    .part(
+                        "users",
+                        reqwest::multipart::Part::bytes(file.clone())
+                            .file_name("users.json")
+                            .mime_str("application/json")
+                            .unwrap(),
+                    )
+                    .text("connection_id", info.connection_id.clone())
+                    .text("send_completion_email", "false");
+                requests.fetch_add(1, Ordering::Relaxed);
+                let r = http
+                    .post(format!("{base}/api/v2/jobs/users-imports"))
+                    .bearer_auth(&token)
+                    .multipart(form)
+                    .send()
+                    .await
+                    .unwrap();
+                match r.status().as_u16() {
+                    202 => break r.json().await.unwrap(),
+                    429 => tokio::time::sleep(AUTH0_POLL).await,
+                    other => panic!("upload: {other} {}", r.text().await.unwrap()),
+                }
+            };
+            let url = format!("{base}/api/v2/jobs/{}", job["id"].as_str().unwrap());
+            let summary = loop {
+                tokio::time::sleep(AUTH0_POLL).await;
+                requests.fetch_add(1, Ordering::Relaxed);
+                let r = http.get(&url).bearer_auth(&token).send().await.unwrap();
+                if r.status().as_u16() == 429 {
+                    continue;
+                }
+                let v: Value = r.json().await.unwrap();
+                if v["status"] == "completed" || v["status"] == "failed" {
+                    break v["summary"].clone();
+                }
+            };
+            inserted.fetch_add(summary["inserted"].as_u64().unwrap_or(0), Ordering::Relaxed);
+        }
+    };
+    let started = Instant::now();
+    tokio::join!(worker(), worker());
+    let took = started.elapsed();
+    server.stop().await;
+    (
+        took,
+        inserted.load(Ordering::Relaxed),
+        requests.load(Ordering::Relaxed),
+    )
+}
+
 // ---------------------------------------------------------------- report
 
 struct Line {
@@ -559,19 +666,23 @@ struct Line {
     users_per_sec: f64,
     ratio: f64,
     rss: String,
+    /// The load average (1, 5, 15 min) right after the measurement.
+    load: String,
 }
 
 fn print_table(n: usize, lines: &[Line]) {
     println!();
-    println!("{n} users; users/s (ratio to the baseline of the same backend); peak RSS");
     println!(
-        "{:<9} {:<52} {:>10} {:>9}  peak RSS",
-        "backend", "method", "users/s", "ratio"
+        "{n} users; users/s (ratio to the baseline of the same backend); load average after; peak RSS"
+    );
+    println!(
+        "{:<9} {:<52} {:>10} {:>9}  {:<16} peak RSS",
+        "backend", "method", "users/s", "ratio", "load"
     );
     for l in lines {
         println!(
-            "{:<9} {:<52} {:>10.0} {:>9.3}  {}",
-            l.backend, l.method, l.users_per_sec, l.ratio, l.rss
+            "{:<9} {:<52} {:>10.0} {:>9.3}  {:<16} {}",
+            l.backend, l.method, l.users_per_sec, l.ratio, l.load, l.rss
         );
     }
 }
@@ -610,7 +721,7 @@ async fn bench(n: usize) {
         size as f64 / 1e6
     );
     println!(
-        "(a) one API job of the whole file; (b) `tern import` (512000-byte chunks, 2 jobs, default rate limit); (c) as (b) with {} MB chunks",
+        "(a) one API job of the whole file; (b) `tern import` (512000-byte chunks, 2 jobs, default rate limit); (c) as (b) with {} MB chunks; (d) an Auth0-like client (512000-byte files, 2 jobs, polls every 50 ms, no Tern extension, rate limit lifted)",
         CLI_LARGE_FILE / 1_000_000
     );
     let existing_n: usize = std::env::var("TERN_BENCH_EXISTING")
@@ -626,39 +737,45 @@ async fn bench(n: usize) {
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
 
     let only = std::env::var("TERN_BENCH_BACKENDS").unwrap_or_default();
+    let methods = if std::env::var_os("TERN_BENCH_CLI_ONLY").is_some() {
+        "b".to_string()
+    } else if std::env::var_os("TERN_BENCH_API_ONLY").is_some() {
+        "a".to_string()
+    } else {
+        std::env::var("TERN_BENCH_METHODS").unwrap_or_else(|_| "abcd".into())
+    };
     for backend in ["sqlite", "postgres"] {
         if !only.is_empty() && !only.split(',').any(|b| b.trim() == backend) {
             continue;
         }
-        let pg_dbs = if backend == "postgres" {
-            match (PgDb::create(), PgDb::create(), PgDb::create()) {
-                (Ok(a), Ok(b), Ok(c)) => Some((a, b, c)),
-                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
-                    println!("postgres: skipped ({e})");
-                    continue;
-                }
+        // A fresh database for each run.
+        let pg_db = || -> Result<Option<PgDb>, String> {
+            if backend == "postgres" {
+                PgDb::create().map(Some)
+            } else {
+                Ok(None)
             }
-        } else {
-            None
         };
         let mut measured = Vec::new();
 
-        // (b) tern import, then (c) with Tern's file limit raised: first,
-        // before (a) leaves its memory in this process.
-        let cli_runs = [
-            (None, pg_dbs.as_ref().map(|p| &p.1)),
-            (Some(CLI_LARGE_FILE), pg_dbs.as_ref().map(|p| &p.2)),
-        ];
-        let api_only = std::env::var_os("TERN_BENCH_API_ONLY").is_some();
-        let cli_only = std::env::var_os("TERN_BENCH_CLI_ONLY").is_some();
-        let cli_runs = cli_runs
-            .into_iter()
-            .filter(|(limit, _)| !(api_only || (cli_only && limit.is_some())));
-        for (max_file_bytes, pg) in cli_runs {
+        // (b) tern import, (c) with Tern's file limit raised, (d) the
+        // Auth0-like client: first, before (a) leaves its memory in this
+        // process.
+        for (method, max_file_bytes) in [('b', None), ('c', Some(CLI_LARGE_FILE))] {
+            if !methods.contains(method) {
+                continue;
+            }
+            let pg = match pg_db() {
+                Ok(pg) => pg,
+                Err(e) => {
+                    println!("postgres: skipped ({e})");
+                    break;
+                }
+            };
             let dir_b = tempfile::tempdir().unwrap();
             let start = reset_peak();
             let (took, child_peak, summary) =
-                via_cli(&file, dir_b.path(), pg, max_file_bytes, &existing).await;
+                via_cli(&file, dir_b.path(), pg.as_ref(), max_file_bytes, &existing).await;
             eprintln!("{backend} tern import ({max_file_bytes:?}): {took:?} {summary}");
             assert!(
                 summary.contains(&format!("inserted {n}, updated 0, failed 0")),
@@ -676,29 +793,48 @@ async fn bench(n: usize) {
                     mib(child_peak),
                     own_peak(start)
                 ),
+                loadavg(),
+            ));
+        }
+
+        // (d) a client written for Auth0.
+        if methods.contains('d')
+            && let Ok(pg) = pg_db()
+        {
+            let files = job_files(n, &bcrypt, AUTH0_FILE_BYTES);
+            let dir_d = tempfile::tempdir().unwrap();
+            let start = reset_peak();
+            let (took, inserted, requests) =
+                via_auth0_client(&files, dir_d.path(), pg.as_ref(), &existing).await;
+            eprintln!("{backend} Auth0-like client: {took:?}, {requests} requests");
+            assert_eq!(inserted, n as u64);
+            measured.push((
+                format!(
+                    "(d) Auth0-like client, {} jobs, {requests} requests",
+                    files.len()
+                ),
+                rate(took),
+                format!("server and client (bench process) {}", own_peak(start)),
+                loadavg(),
             ));
         }
 
         // (a) API, one job.
-        if !cli_only {
+        if methods.contains('a')
+            && let Ok(pg) = pg_db()
+        {
             let dir_a = tempfile::tempdir().unwrap();
             let start = reset_peak();
-            let (took, summary) = via_api(
-                &file,
-                dir_a.path(),
-                pg_dbs.as_ref().map(|p| &p.0),
-                &existing,
-            )
-            .await;
+            let (took, summary) = via_api(&file, dir_a.path(), pg.as_ref(), &existing).await;
             eprintln!("{backend} API: {took:?} {summary}");
             assert_eq!(summary["inserted"], n, "{summary}");
             measured.push((
                 format!("(a) API, one {:.0} MB job", size as f64 / 1e6),
                 rate(took),
                 format!("server (bench process) {}", own_peak(start)),
+                loadavg(),
             ));
         }
-        drop(pg_dbs);
 
         // Baseline.
         let rows: Vec<Row> = (0..n).map(|i| baseline_row(&user(i, &bcrypt))).collect();
@@ -728,14 +864,16 @@ async fn bench(n: usize) {
             users_per_sec: base_rate,
             ratio: 1.0,
             rss: format!("bench process {}", own_peak(start)),
+            load: loadavg(),
         });
-        for (method, users_per_sec, rss) in measured.into_iter().rev() {
+        for (method, users_per_sec, rss, load) in measured.into_iter().rev() {
             lines.push(Line {
                 backend,
                 method,
                 users_per_sec,
                 ratio: users_per_sec / base_rate,
                 rss,
+                load,
             });
         }
     }
