@@ -40,6 +40,7 @@ use tern_core::{CoreError, CoreResult};
 
 use crate::search_sql::Dialect;
 use crate::statistics::ImportStatistics;
+use crate::wal::Checkpointer;
 
 /// Why the store could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +66,8 @@ pub struct SqlStore {
     /// PostgreSQL only: a small native pool for what `Any` cannot do, COPY
     /// (see `copy_users`). It connects on first use.
     copy_pool: Option<PgPool>,
+    /// SQLite in a file (WAL) only: checkpoints after import batches (see `wal`).
+    checkpointer: Option<std::sync::Arc<Checkpointer>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -135,11 +138,14 @@ impl SqlStore {
                     .map_err(StoreOpenError::Connect)?,
             ),
         };
+        let checkpointer = (dialect == Dialect::Sqlite && !url.contains(":memory:"))
+            .then(std::sync::Arc::default);
         Ok(Self {
             pool,
             dialect,
             import_statistics: Default::default(),
             copy_pool,
+            checkpointer,
         })
     }
 
