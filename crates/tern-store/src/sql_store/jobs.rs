@@ -73,6 +73,12 @@ impl SqlStore {
         if !after.passed().await {
             return Err(bulk::earlier_batch_failed());
         }
+        // The batch's turn to write (SQLite; see `import_writer`), taken
+        // once the batch before it in its job has committed.
+        let _turn = match &self.import_writer {
+            Some(writer) => Some(writer.lock().await),
+            None => None,
+        };
         let mut conn = self.pool.acquire().await.map_err(storage)?;
         let Some(checkpointer) = &self.checkpointer else {
             return self.write_batch(&mut conn, tenant, job_id, b).await;

@@ -68,6 +68,12 @@ pub struct SqlStore {
     copy_pool: Option<PgPool>,
     /// SQLite in a file (WAL) only: checkpoints after import batches (see `wal`).
     checkpointer: Option<std::sync::Arc<Checkpointer>>,
+    /// SQLite only: import batches take turns here before they write.
+    /// SQLite has one writer at a time, and a writer that finds the lock
+    /// taken sleeps in its busy handler in steps of up to 100 ms, so two
+    /// jobs' batches contending for it left the database idle between
+    /// them; queued here, each starts as soon as the one before commits.
+    import_writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -140,12 +146,14 @@ impl SqlStore {
         };
         let checkpointer = (dialect == Dialect::Sqlite && !url.contains(":memory:"))
             .then(std::sync::Arc::default);
+        let import_writer = (dialect == Dialect::Sqlite).then(std::sync::Arc::default);
         Ok(Self {
             pool,
             dialect,
             import_statistics: Default::default(),
             copy_pool,
             checkpointer,
+            import_writer,
         })
     }
 
