@@ -86,7 +86,9 @@ impl Checkpointer {
         match restored {
             Ok(_) => held.released = true,
             // Not returned to the pool without its checkpoints (see `Held`).
-            Err(e) => tracing::warn!(error = %e, "cannot restore wal_autocheckpoint; closing the connection"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot restore wal_autocheckpoint; closing the connection")
+            }
         }
         drop(held);
         if self.running.swap(true, Ordering::AcqRel) {

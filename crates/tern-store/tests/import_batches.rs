@@ -320,7 +320,10 @@ async fn checkpoints_come_back(store: SqlStore) {
             .await
             .unwrap()
             .get(0);
-        assert_eq!(pages, 1000, "a connection came back without its checkpoints");
+        assert_eq!(
+            pages, 1000,
+            "a connection came back without its checkpoints"
+        );
         held.push(conn);
     }
 }

@@ -222,15 +222,88 @@ impl Drop for PgDb {
 
 // ---------------------------------------------------------------- baselines
 
-async fn baseline_sqlite(rows: &[Row], existing: &[Row], dir: &Path) -> Duration {
+async fn baseline_sqlite(rows: &[Row], existing: &Existing, dir: &Path) -> Duration {
     let path = dir.join("baseline.db");
+    let target = Target {
+        tenant: "tenant",
+        connection_id: "con_bench0000000000",
+    };
+    match &existing.baseline_dir {
+        Some(template) => copy_files(template.path(), dir),
+        None => server_schema(&format!("sqlite://{}", path.display())).await,
+    }
+    insert_sqlite(&path, &target, rows).await
+}
+
+/// A fresh baseline database holding `rows`, in a directory of its own.
+async fn baseline_template(rows: &[Row]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("baseline.db");
     server_schema(&format!("sqlite://{}", path.display())).await;
     let target = Target {
         tenant: "tenant",
         connection_id: "con_bench0000000000",
     };
-    insert_sqlite(&path, &target, existing).await;
-    insert_sqlite(&path, &target, rows).await
+    let took = insert_sqlite(&path, &target, rows).await;
+    eprintln!("baseline template: {} users in {took:?}", rows.len());
+    dir
+}
+
+/// Copy the files of `from` (a database and what goes with it) into `to`.
+fn copy_files(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// The users every database holds before the timed part. On SQLite they are
+/// written once, into a server's data directory and a baseline database,
+/// which each run copies (a million rows take minutes to insert); on
+/// PostgreSQL each run's database gets them with `COPY`.
+struct Existing {
+    rows: Vec<Row>,
+    /// A stopped server's data directory (database, bootstrap.json) holding them.
+    server_dir: Option<tempfile::TempDir>,
+    /// A baseline database holding them.
+    baseline_dir: Option<tempfile::TempDir>,
+}
+
+impl Existing {
+    async fn new(rows: Vec<Row>, sqlite: bool) -> Self {
+        let (mut server_dir, mut baseline_dir) = (None, None);
+        if sqlite && !rows.is_empty() {
+            let dir = tempfile::tempdir().unwrap();
+            let server = start_server(dir.path(), None, |_| {}).await;
+            preload(&server, &db_url(dir.path(), None), &rows).await;
+            server.stop().await;
+            server_dir = Some(dir);
+            baseline_dir = Some(baseline_template(&rows).await);
+        }
+        Self {
+            rows,
+            server_dir,
+            baseline_dir,
+        }
+    }
+
+    /// A server in `dir` whose database already holds the users.
+    async fn server(
+        &self,
+        dir: &Path,
+        pg: Option<&PgDb>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> tern_server::RunningServer {
+        if let (Some(template), None) = (&self.server_dir, pg) {
+            copy_files(template.path(), dir);
+            return start_server(dir, pg, tweak).await;
+        }
+        let server = start_server(dir, pg, tweak).await;
+        preload(&server, &db_url(dir, pg), &self.rows).await;
+        server
+    }
 }
 
 /// Where rows go: a tenant and a connection of it.
@@ -441,16 +514,16 @@ async fn via_api(
     file: &Path,
     dir: &Path,
     pg: Option<&PgDb>,
-    existing: &[Row],
+    existing: &Existing,
 ) -> (Duration, Value) {
     let bytes = std::fs::read(file).unwrap();
     let limit = bytes.len() + 1024;
-    let server = start_server(dir, pg, |c| {
-        c.import.max_file_bytes = limit;
-        c.max_body_bytes = limit + (1 << 20);
-    })
-    .await;
-    preload(&server, &db_url(dir, pg), existing).await;
+    let server = existing
+        .server(dir, pg, |c| {
+            c.import.max_file_bytes = limit;
+            c.max_body_bytes = limit + (1 << 20);
+        })
+        .await;
     let info = server.bootstrap.clone().unwrap();
     let base = format!("http://{}", server.addr);
     let http = reqwest::Client::new();
@@ -504,16 +577,16 @@ async fn via_cli(
     dir: &Path,
     pg: Option<&PgDb>,
     max_file_bytes: Option<usize>,
-    existing: &[Row],
+    existing: &Existing,
 ) -> (Duration, u64, String) {
-    let server = start_server(dir, pg, |c| {
-        if let Some(limit) = max_file_bytes {
-            c.import.max_file_bytes = limit;
-            c.max_body_bytes = c.max_body_bytes.max(limit + (1 << 20));
-        }
-    })
-    .await;
-    preload(&server, &db_url(dir, pg), existing).await;
+    let server = existing
+        .server(dir, pg, |c| {
+            if let Some(limit) = max_file_bytes {
+                c.import.max_file_bytes = limit;
+                c.max_body_bytes = c.max_body_bytes.max(limit + (1 << 20));
+            }
+        })
+        .await;
     let base = format!("http://{}", server.addr);
     let out_path = dir.join("cli.out");
     let started = Instant::now();
@@ -586,15 +659,15 @@ async fn via_auth0_client(
     files: &[Vec<u8>],
     dir: &Path,
     pg: Option<&PgDb>,
-    existing: &[Row],
+    existing: &Existing,
 ) -> (Duration, u64, u64) {
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-    let server = start_server(dir, pg, |c| {
-        c.rate_limit.per_second = 100_000.0;
-        c.rate_limit.burst = 1_000_000;
-    })
-    .await;
-    preload(&server, &db_url(dir, pg), existing).await;
+    let server = existing
+        .server(dir, pg, |c| {
+            c.rate_limit.per_second = 100_000.0;
+            c.rate_limit.burst = 1_000_000;
+        })
+        .await;
     let info = server.bootstrap.clone().unwrap();
     let base = format!("http://{}", server.addr);
     let http = reqwest::Client::new();
@@ -728,11 +801,16 @@ async fn bench(n: usize) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let existing = existing_rows(existing_n, &bcrypt);
     println!(
         "every database (server's and baseline's) holds {existing_n} users of the same connection before the timed part; load average {}",
         loadavg()
     );
+    let runs: usize = std::env::var("TERN_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    println!("each figure: the median of {runs} run(s), each into a fresh copy of the database");
     let mut lines = Vec::new();
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
 
@@ -748,6 +826,7 @@ async fn bench(n: usize) {
         if !only.is_empty() && !only.split(',').any(|b| b.trim() == backend) {
             continue;
         }
+        let existing = Existing::new(existing_rows(existing_n, &bcrypt), backend == "sqlite").await;
         // A fresh database for each run.
         let pg_db = || -> Result<Option<PgDb>, String> {
             if backend == "postgres" {
@@ -756,7 +835,8 @@ async fn bench(n: usize) {
                 Ok(None)
             }
         };
-        let mut measured = Vec::new();
+        // (method, users/s of each run, peak RSS of the last, load after it)
+        let mut measured: Vec<(String, Vec<f64>, String, String)> = Vec::new();
 
         // (b) tern import, (c) with Tern's file limit raised, (d) the
         // Auth0-like client: first, before (a) leaves its memory in this
@@ -765,95 +845,116 @@ async fn bench(n: usize) {
             if !methods.contains(method) {
                 continue;
             }
-            let pg = match pg_db() {
-                Ok(pg) => pg,
-                Err(e) => {
-                    println!("postgres: skipped ({e})");
-                    break;
-                }
-            };
-            let dir_b = tempfile::tempdir().unwrap();
-            let start = reset_peak();
-            let (took, child_peak, summary) =
-                via_cli(&file, dir_b.path(), pg.as_ref(), max_file_bytes, &existing).await;
-            eprintln!("{backend} tern import ({max_file_bytes:?}): {took:?} {summary}");
-            assert!(
-                summary.contains(&format!("inserted {n}, updated 0, failed 0")),
-                "{summary}"
-            );
-            let method = match max_file_bytes {
+            let label = match max_file_bytes {
                 None => "(b) tern import (subprocess)".to_string(),
                 Some(limit) => format!("(c) tern import, {} MB files", limit / 1_000_000),
             };
-            measured.push((
-                method,
-                rate(took),
-                format!(
+            let mut rates = Vec::new();
+            let mut rss = String::new();
+            for _ in 0..runs {
+                let Ok(pg) = pg_db() else { break };
+                let dir_b = tempfile::tempdir().unwrap();
+                let start = reset_peak();
+                let (took, child_peak, summary) =
+                    via_cli(&file, dir_b.path(), pg.as_ref(), max_file_bytes, &existing).await;
+                eprintln!(
+                    "{backend} tern import ({max_file_bytes:?}): {took:?} {summary}; load {}",
+                    loadavg()
+                );
+                assert!(
+                    summary.contains(&format!("inserted {n}, updated 0, failed 0")),
+                    "{summary}"
+                );
+                rates.push(rate(took));
+                rss = format!(
                     "tern import {}; server (bench process) {}",
                     mib(child_peak),
                     own_peak(start)
-                ),
-                loadavg(),
-            ));
+                );
+            }
+            measured.push((label, rates, rss, loadavg()));
         }
 
         // (d) a client written for Auth0.
-        if methods.contains('d')
-            && let Ok(pg) = pg_db()
-        {
+        if methods.contains('d') {
             let files = job_files(n, &bcrypt, AUTH0_FILE_BYTES);
-            let dir_d = tempfile::tempdir().unwrap();
-            let start = reset_peak();
-            let (took, inserted, requests) =
-                via_auth0_client(&files, dir_d.path(), pg.as_ref(), &existing).await;
-            eprintln!("{backend} Auth0-like client: {took:?}, {requests} requests");
-            assert_eq!(inserted, n as u64);
+            let mut rates = Vec::new();
+            let mut rss = String::new();
+            let mut requests = 0;
+            for _ in 0..runs {
+                let Ok(pg) = pg_db() else { break };
+                let dir_d = tempfile::tempdir().unwrap();
+                let start = reset_peak();
+                let (took, inserted, asked) =
+                    via_auth0_client(&files, dir_d.path(), pg.as_ref(), &existing).await;
+                eprintln!(
+                    "{backend} Auth0-like client: {took:?}, {asked} requests; load {}",
+                    loadavg()
+                );
+                assert_eq!(inserted, n as u64);
+                rates.push(rate(took));
+                requests = asked;
+                rss = format!("server and client (bench process) {}", own_peak(start));
+            }
             measured.push((
                 format!(
                     "(d) Auth0-like client, {} jobs, {requests} requests",
                     files.len()
                 ),
-                rate(took),
-                format!("server and client (bench process) {}", own_peak(start)),
+                rates,
+                rss,
                 loadavg(),
             ));
         }
 
         // (a) API, one job.
-        if methods.contains('a')
-            && let Ok(pg) = pg_db()
-        {
-            let dir_a = tempfile::tempdir().unwrap();
-            let start = reset_peak();
-            let (took, summary) = via_api(&file, dir_a.path(), pg.as_ref(), &existing).await;
-            eprintln!("{backend} API: {took:?} {summary}");
-            assert_eq!(summary["inserted"], n, "{summary}");
+        if methods.contains('a') {
+            let mut rates = Vec::new();
+            let mut rss = String::new();
+            for _ in 0..runs {
+                let Ok(pg) = pg_db() else { break };
+                let dir_a = tempfile::tempdir().unwrap();
+                let start = reset_peak();
+                let (took, summary) = via_api(&file, dir_a.path(), pg.as_ref(), &existing).await;
+                eprintln!("{backend} API: {took:?} {summary}; load {}", loadavg());
+                assert_eq!(summary["inserted"], n, "{summary}");
+                rates.push(rate(took));
+                rss = format!("server (bench process) {}", own_peak(start));
+            }
             measured.push((
                 format!("(a) API, one {:.0} MB job", size as f64 / 1e6),
-                rate(took),
-                format!("server (bench process) {}", own_peak(start)),
+                rates,
+                rss,
                 loadavg(),
             ));
         }
 
         // Baseline.
         let rows: Vec<Row> = (0..n).map(|i| baseline_row(&user(i, &bcrypt))).collect();
-        let base_dir = tempfile::tempdir().unwrap();
-        let start = reset_peak();
-        let took = if backend == "sqlite" {
-            baseline_sqlite(&rows, &existing, base_dir.path()).await
-        } else {
-            match baseline_postgres(&rows, &existing).await {
-                Ok(t) => t,
-                Err(e) => {
-                    println!("postgres baseline: skipped ({e})");
-                    continue;
+        let mut base_rates = Vec::new();
+        let mut base_rss = String::new();
+        for _ in 0..runs {
+            let base_dir = tempfile::tempdir().unwrap();
+            let start = reset_peak();
+            let took = if backend == "sqlite" {
+                baseline_sqlite(&rows, &existing, base_dir.path()).await
+            } else {
+                match baseline_postgres(&rows, &existing.rows).await {
+                    Ok(t) => t,
+                    Err(e) => {
+                        println!("postgres baseline: skipped ({e})");
+                        break;
+                    }
                 }
-            }
-        };
+            };
+            eprintln!("{backend} baseline: {took:?}; load {}", loadavg());
+            base_rates.push(rate(took));
+            base_rss = format!("bench process {}", own_peak(start));
+        }
         drop(rows);
-        let base_rate = rate(took);
-        eprintln!("{backend} baseline: {took:?}");
+        let Some(base_rate) = median(&base_rates) else {
+            continue;
+        };
         lines.push(Line {
             backend,
             method: if backend == "sqlite" {
@@ -863,10 +964,13 @@ async fn bench(n: usize) {
             },
             users_per_sec: base_rate,
             ratio: 1.0,
-            rss: format!("bench process {}", own_peak(start)),
+            rss: base_rss,
             load: loadavg(),
         });
-        for (method, users_per_sec, rss, load) in measured.into_iter().rev() {
+        for (method, rates, rss, load) in measured.into_iter().rev() {
+            let Some(users_per_sec) = median(&rates) else {
+                continue;
+            };
             lines.push(Line {
                 backend,
                 method,
@@ -879,6 +983,18 @@ async fn bench(n: usize) {
     }
     print_table(n, &lines);
     println!("load average after: {}", loadavg());
+}
+
+/// The median of `values` (the mean of the middle two for an even count).
+fn median(values: &[f64]) -> Option<f64> {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    match v.len() {
+        0 => None,
+        len if len % 2 == 1 => Some(v[mid]),
+        _ => Some((v[mid - 1] + v[mid]) / 2.0),
+    }
 }
 
 fn loadavg() -> String {

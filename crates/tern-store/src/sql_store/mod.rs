@@ -144,8 +144,8 @@ impl SqlStore {
                     .map_err(StoreOpenError::Connect)?,
             ),
         };
-        let checkpointer = (dialect == Dialect::Sqlite && !url.contains(":memory:"))
-            .then(std::sync::Arc::default);
+        let checkpointer =
+            (dialect == Dialect::Sqlite && !url.contains(":memory:")).then(std::sync::Arc::default);
         let import_writer = (dialect == Dialect::Sqlite).then(std::sync::Arc::default);
         Ok(Self {
             pool,
