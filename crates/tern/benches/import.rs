@@ -509,6 +509,33 @@ async fn admin_token(
     v["access_token"].as_str().unwrap().to_string()
 }
 
+/// `POST /api/v2/jobs/users-imports` of `file` into `connection_id`, as
+/// Auth0 takes it (no Tern extension).
+async fn upload(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    connection_id: &str,
+    file: Vec<u8>,
+) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "users",
+            reqwest::multipart::Part::bytes(file)
+                .file_name("users.json")
+                .mime_str("application/json")
+                .unwrap(),
+        )
+        .text("connection_id", connection_id.to_string())
+        .text("send_completion_email", "false");
+    http.post(format!("{base}/api/v2/jobs/users-imports"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// (a): the whole file as one job. Returns (elapsed, summary).
 async fn via_api(
     file: &Path,
@@ -529,23 +556,7 @@ async fn via_api(
     let http = reqwest::Client::new();
     let token = admin_token(&http, &base, &info).await;
     let started = Instant::now();
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "users",
-            reqwest::multipart::Part::bytes(bytes)
-                .file_name("users.json")
-                .mime_str("application/json")
-                .unwrap(),
-        )
-        .text("connection_id", info.connection_id.clone())
-        .text("send_completion_email", "false");
-    let r = http
-        .post(format!("{base}/api/v2/jobs/users-imports"))
-        .bearer_auth(&token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = upload(&http, &base, &token, &info.connection_id, bytes).await;
     assert_eq!(r.status().as_u16(), 202);
     eprintln!("API job accepted (202) after {:?}", started.elapsed());
     let job: Value = r.json().await.unwrap();
@@ -680,24 +691,8 @@ async fn via_auth0_client(
             let k = next.fetch_add(1, Ordering::Relaxed);
             let Some(file) = files.get(k) else { break };
             let job: Value = loop {
-                let form = reqwest::multipart::Form::new()
-                    .part(
-                        "users",
-                        reqwest::multipart::Part::bytes(file.clone())
-                            .file_name("users.json")
-                            .mime_str("application/json")
-                            .unwrap(),
-                    )
-                    .text("connection_id", info.connection_id.clone())
-                    .text("send_completion_email", "false");
                 requests.fetch_add(1, Ordering::Relaxed);
-                let r = http
-                    .post(format!("{base}/api/v2/jobs/users-imports"))
-                    .bearer_auth(&token)
-                    .multipart(form)
-                    .send()
-                    .await
-                    .unwrap();
+                let r = upload(&http, &base, &token, &info.connection_id, file.clone()).await;
                 match r.status().as_u16() {
                     202 => break r.json().await.unwrap(),
                     429 => tokio::time::sleep(AUTH0_POLL).await,
