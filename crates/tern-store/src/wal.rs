@@ -7,7 +7,7 @@
 //! places), several MB of log per batch, so nearly every batch paid for a
 //! checkpoint and its two `fsync`s inside its own commit, while the next
 //! batch waited for the one write lock. Measured on a database of 1 000 000
-//! users: a third of an import's time.
+//! users, the batches alone: 20 000 users in 1.4 s instead of 1.7 s.
 //!
 //! So the connection writing a batch has automatic checkpoints off for that
 //! transaction, and once it has committed a `PASSIVE` checkpoint runs on
