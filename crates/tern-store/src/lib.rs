@@ -15,6 +15,7 @@ mod packed;
 pub mod search_sql;
 mod sql_store;
 mod statistics;
+mod wal;
 
 pub use search_sql::Dialect;
 pub use sql_store::{SqlStore, StoreOpenError};

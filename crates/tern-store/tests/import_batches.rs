@@ -4,7 +4,8 @@
 //! and says so. On PostgreSQL an optimistic batch goes through COPY on the
 //! native pool, every other batch through the `Any` pool; both are run.
 //! A batch written under a claim the job no longer has (another runner took
-//! it over) writes nothing.
+//! it over) writes nothing. On SQLite a batch leaves WAL checkpoints to a
+//! background task, and every connection gets its own back.
 //!
 //! SQLite: a temporary file. PostgreSQL: `TERN_TEST_PG_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), in a fresh, uniquely named
@@ -275,6 +276,61 @@ async fn stale_claims_write_nothing(store: SqlStore) {
     );
     let done = store.get_job(TENANT, JOB).await.unwrap().unwrap();
     assert_eq!(done.status, JobStatus::Completed);
+}
+
+/// SQLite: a batch is written with automatic WAL checkpoints off on its
+/// connection (the checkpoint runs behind it, on another one); whatever the
+/// batch's end — applied, collided, refused for a lost claim — every
+/// connection of the pool has them on afterwards, so writes other than
+/// imports still keep the log bounded.
+async fn checkpoints_come_back(store: SqlStore) {
+    prepare(&store).await;
+    let (_, claim) = store.claim_job(1_000, 30).await.unwrap().unwrap();
+    let mut applied = batch(0, vec![user(0), user(1)], true);
+    applied.lease_token = claim.lease_token;
+    let mut collided = batch(2, vec![user(0)], true);
+    collided.lease_token = claim.lease_token;
+    let stale = batch(2, vec![user(5)], true);
+    assert_eq!(
+        store
+            .apply_import_batch(TENANT, JOB, &applied, BatchGate::opened())
+            .await
+            .unwrap(),
+        BatchApplied::Applied
+    );
+    assert_eq!(
+        store
+            .apply_import_batch(TENANT, JOB, &collided, BatchGate::opened())
+            .await
+            .unwrap(),
+        BatchApplied::Collided
+    );
+    let e = store
+        .apply_import_batch(TENANT, JOB, &stale, BatchGate::opened())
+        .await
+        .unwrap_err();
+    assert!(is_lease_lost(&e), "{e}");
+    assert_eq!(seen(&store).await, (2, 2));
+    // Every connection the pool can hand out, at once.
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        let mut conn = store.pool().acquire().await.unwrap();
+        let pages: i64 = sqlx::query("PRAGMA wal_autocheckpoint")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(
+            pages, 1000,
+            "a connection came back without its checkpoints"
+        );
+        held.push(conn);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_batches_leave_checkpoints_on() {
+    common::on_sqlite("tern_batches", checkpoints_come_back).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

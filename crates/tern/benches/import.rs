@@ -9,6 +9,10 @@
 //!   jobs, each one upload held until the job ends (`tern_wait_ms`);
 //! - (c) the same with 8 MB files (`import.max_file_bytes` raised on the
 //!   server, `--max-file-bytes` to the client), other limits as Auth0's;
+//! - (d) a client written for Auth0, in this process: 512000-byte files, 2
+//!   jobs at a time, each polled every 50 ms, no Tern extension; the
+//!   server's rate limit lifted (at Auth0's 15 requests/s the uploads alone
+//!   would bound it, whatever the server's speed);
 //! - the baseline, same run, same kind of database: the same rows inserted
 //!   straight into the `users` table of a fresh database made by the
 //!   server's own migrations (same indexes, same tenant foreign key), with
@@ -31,8 +35,9 @@
 //!
 //! Run: `cargo bench -p tern --bench import` (`TERN_BENCH_USERS=20000` for
 //! fewer users; `TERN_BENCH_BACKENDS=sqlite` or `postgres` for one backend;
-//! `TERN_TEST_PG_URL` for another PostgreSQL server; `TERN_BENCH_API_ONLY=1`
-//! to skip (b) and (c), `TERN_BENCH_CLI_ONLY=1` to run (b) alone).
+//! `TERN_TEST_PG_URL` for another PostgreSQL server; `TERN_BENCH_METHODS=bd`
+//! for some of (a)–(d), `TERN_BENCH_API_ONLY=1` for (a) alone,
+//! `TERN_BENCH_CLI_ONLY=1` for (b) alone).
 
 use std::io::Write;
 use std::path::Path;
@@ -217,15 +222,88 @@ impl Drop for PgDb {
 
 // ---------------------------------------------------------------- baselines
 
-async fn baseline_sqlite(rows: &[Row], existing: &[Row], dir: &Path) -> Duration {
+async fn baseline_sqlite(rows: &[Row], existing: &Existing, dir: &Path) -> Duration {
     let path = dir.join("baseline.db");
+    let target = Target {
+        tenant: "tenant",
+        connection_id: "con_bench0000000000",
+    };
+    match &existing.baseline_dir {
+        Some(template) => copy_files(template.path(), dir),
+        None => server_schema(&format!("sqlite://{}", path.display())).await,
+    }
+    insert_sqlite(&path, &target, rows).await
+}
+
+/// A fresh baseline database holding `rows`, in a directory of its own.
+async fn baseline_template(rows: &[Row]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("baseline.db");
     server_schema(&format!("sqlite://{}", path.display())).await;
     let target = Target {
         tenant: "tenant",
         connection_id: "con_bench0000000000",
     };
-    insert_sqlite(&path, &target, existing).await;
-    insert_sqlite(&path, &target, rows).await
+    let took = insert_sqlite(&path, &target, rows).await;
+    eprintln!("baseline template: {} users in {took:?}", rows.len());
+    dir
+}
+
+/// Copy the files of `from` (a database and what goes with it) into `to`.
+fn copy_files(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// The users every database holds before the timed part. On SQLite they are
+/// written once, into a server's data directory and a baseline database,
+/// which each run copies (a million rows take minutes to insert); on
+/// PostgreSQL each run's database gets them with `COPY`.
+struct Existing {
+    rows: Vec<Row>,
+    /// A stopped server's data directory (database, bootstrap.json) holding them.
+    server_dir: Option<tempfile::TempDir>,
+    /// A baseline database holding them.
+    baseline_dir: Option<tempfile::TempDir>,
+}
+
+impl Existing {
+    async fn new(rows: Vec<Row>, sqlite: bool) -> Self {
+        let (mut server_dir, mut baseline_dir) = (None, None);
+        if sqlite && !rows.is_empty() {
+            let dir = tempfile::tempdir().unwrap();
+            let server = start_server(dir.path(), None, |_| {}).await;
+            preload(&server, &db_url(dir.path(), None), &rows).await;
+            server.stop().await;
+            server_dir = Some(dir);
+            baseline_dir = Some(baseline_template(&rows).await);
+        }
+        Self {
+            rows,
+            server_dir,
+            baseline_dir,
+        }
+    }
+
+    /// A server in `dir` whose database already holds the users.
+    async fn server(
+        &self,
+        dir: &Path,
+        pg: Option<&PgDb>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> tern_server::RunningServer {
+        if let (Some(template), None) = (&self.server_dir, pg) {
+            copy_files(template.path(), dir);
+            return start_server(dir, pg, tweak).await;
+        }
+        let server = start_server(dir, pg, tweak).await;
+        preload(&server, &db_url(dir, pg), &self.rows).await;
+        server
+    }
 }
 
 /// Where rows go: a tenant and a connection of it.
@@ -431,43 +509,54 @@ async fn admin_token(
     v["access_token"].as_str().unwrap().to_string()
 }
 
+/// `POST /api/v2/jobs/users-imports` of `file` into `connection_id`, as
+/// Auth0 takes it (no Tern extension).
+async fn upload(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    connection_id: &str,
+    file: Vec<u8>,
+) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "users",
+            reqwest::multipart::Part::bytes(file)
+                .file_name("users.json")
+                .mime_str("application/json")
+                .unwrap(),
+        )
+        .text("connection_id", connection_id.to_string())
+        .text("send_completion_email", "false");
+    http.post(format!("{base}/api/v2/jobs/users-imports"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// (a): the whole file as one job. Returns (elapsed, summary).
 async fn via_api(
     file: &Path,
     dir: &Path,
     pg: Option<&PgDb>,
-    existing: &[Row],
+    existing: &Existing,
 ) -> (Duration, Value) {
     let bytes = std::fs::read(file).unwrap();
     let limit = bytes.len() + 1024;
-    let server = start_server(dir, pg, |c| {
-        c.import.max_file_bytes = limit;
-        c.max_body_bytes = limit + (1 << 20);
-    })
-    .await;
-    preload(&server, &db_url(dir, pg), existing).await;
+    let server = existing
+        .server(dir, pg, |c| {
+            c.import.max_file_bytes = limit;
+            c.max_body_bytes = limit + (1 << 20);
+        })
+        .await;
     let info = server.bootstrap.clone().unwrap();
     let base = format!("http://{}", server.addr);
     let http = reqwest::Client::new();
     let token = admin_token(&http, &base, &info).await;
     let started = Instant::now();
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "users",
-            reqwest::multipart::Part::bytes(bytes)
-                .file_name("users.json")
-                .mime_str("application/json")
-                .unwrap(),
-        )
-        .text("connection_id", info.connection_id.clone())
-        .text("send_completion_email", "false");
-    let r = http
-        .post(format!("{base}/api/v2/jobs/users-imports"))
-        .bearer_auth(&token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = upload(&http, &base, &token, &info.connection_id, bytes).await;
     assert_eq!(r.status().as_u16(), 202);
     eprintln!("API job accepted (202) after {:?}", started.elapsed());
     let job: Value = r.json().await.unwrap();
@@ -499,16 +588,16 @@ async fn via_cli(
     dir: &Path,
     pg: Option<&PgDb>,
     max_file_bytes: Option<usize>,
-    existing: &[Row],
+    existing: &Existing,
 ) -> (Duration, u64, String) {
-    let server = start_server(dir, pg, |c| {
-        if let Some(limit) = max_file_bytes {
-            c.import.max_file_bytes = limit;
-            c.max_body_bytes = c.max_body_bytes.max(limit + (1 << 20));
-        }
-    })
-    .await;
-    preload(&server, &db_url(dir, pg), existing).await;
+    let server = existing
+        .server(dir, pg, |c| {
+            if let Some(limit) = max_file_bytes {
+                c.import.max_file_bytes = limit;
+                c.max_body_bytes = c.max_body_bytes.max(limit + (1 << 20));
+            }
+        })
+        .await;
     let base = format!("http://{}", server.addr);
     let out_path = dir.join("cli.out");
     let started = Instant::now();
@@ -551,6 +640,92 @@ async fn via_cli(
     (took, peak, summary)
 }
 
+/// (d)'s files: Auth0's limit, 512000 bytes.
+const AUTH0_FILE_BYTES: usize = 512_000;
+/// (d)'s poll interval.
+const AUTH0_POLL: Duration = Duration::from_millis(50);
+
+/// The users cut into JSON-array files of at most `max` bytes.
+fn job_files(n: usize, bcrypt: &str, max: usize) -> Vec<Vec<u8>> {
+    let mut files = Vec::new();
+    let mut chunk = tern_core::import_file::Chunk::new();
+    for i in 0..n {
+        let row = serde_json::to_vec(&user(i, bcrypt)).unwrap();
+        if !chunk.fits(row.len(), max) {
+            files.push(std::mem::take(&mut chunk).finish().body);
+        }
+        chunk.push(i, &row);
+    }
+    files.push(chunk.finish().body);
+    files
+}
+
+/// (d): a client written for Auth0, with none of Tern's extensions: each
+/// 512000-byte file uploaded as a job, 2 jobs at a time, each job's status
+/// polled every 50 ms until it ends; a 429 is retried 50 ms later. The
+/// server's Management API rate limit is lifted (see the README: at Auth0's
+/// 15 requests/s the uploads alone would bound this client). Returns
+/// (elapsed, inserted, requests).
+async fn via_auth0_client(
+    files: &[Vec<u8>],
+    dir: &Path,
+    pg: Option<&PgDb>,
+    existing: &Existing,
+) -> (Duration, u64, u64) {
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    let server = existing
+        .server(dir, pg, |c| {
+            c.rate_limit.per_second = 100_000.0;
+            c.rate_limit.burst = 1_000_000;
+        })
+        .await;
+    let info = server.bootstrap.clone().unwrap();
+    let base = format!("http://{}", server.addr);
+    let http = reqwest::Client::new();
+    let token = admin_token(&http, &base, &info).await;
+    let next = AtomicUsize::new(0);
+    let inserted = AtomicU64::new(0);
+    let requests = AtomicU64::new(0);
+    let worker = || async {
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(file) = files.get(k) else { break };
+            let job: Value = loop {
+                requests.fetch_add(1, Ordering::Relaxed);
+                let r = upload(&http, &base, &token, &info.connection_id, file.clone()).await;
+                match r.status().as_u16() {
+                    202 => break r.json().await.unwrap(),
+                    429 => tokio::time::sleep(AUTH0_POLL).await,
+                    other => panic!("upload: {other} {}", r.text().await.unwrap()),
+                }
+            };
+            let url = format!("{base}/api/v2/jobs/{}", job["id"].as_str().unwrap());
+            let summary = loop {
+                tokio::time::sleep(AUTH0_POLL).await;
+                requests.fetch_add(1, Ordering::Relaxed);
+                let r = http.get(&url).bearer_auth(&token).send().await.unwrap();
+                if r.status().as_u16() == 429 {
+                    continue;
+                }
+                let v: Value = r.json().await.unwrap();
+                if v["status"] == "completed" || v["status"] == "failed" {
+                    break v["summary"].clone();
+                }
+            };
+            inserted.fetch_add(summary["inserted"].as_u64().unwrap_or(0), Ordering::Relaxed);
+        }
+    };
+    let started = Instant::now();
+    tokio::join!(worker(), worker());
+    let took = started.elapsed();
+    server.stop().await;
+    (
+        took,
+        inserted.load(Ordering::Relaxed),
+        requests.load(Ordering::Relaxed),
+    )
+}
+
 // ---------------------------------------------------------------- report
 
 struct Line {
@@ -559,19 +734,23 @@ struct Line {
     users_per_sec: f64,
     ratio: f64,
     rss: String,
+    /// The load average (1, 5, 15 min) right after the measurement.
+    load: String,
 }
 
 fn print_table(n: usize, lines: &[Line]) {
     println!();
-    println!("{n} users; users/s (ratio to the baseline of the same backend); peak RSS");
     println!(
-        "{:<9} {:<52} {:>10} {:>9}  peak RSS",
-        "backend", "method", "users/s", "ratio"
+        "{n} users; users/s (ratio to the baseline of the same backend); load average after; peak RSS"
+    );
+    println!(
+        "{:<9} {:<52} {:>10} {:>9}  {:<16} peak RSS",
+        "backend", "method", "users/s", "ratio", "load"
     );
     for l in lines {
         println!(
-            "{:<9} {:<52} {:>10.0} {:>9.3}  {}",
-            l.backend, l.method, l.users_per_sec, l.ratio, l.rss
+            "{:<9} {:<52} {:>10.0} {:>9.3}  {:<16} {}",
+            l.backend, l.method, l.users_per_sec, l.ratio, l.load, l.rss
         );
     }
 }
@@ -610,114 +789,167 @@ async fn bench(n: usize) {
         size as f64 / 1e6
     );
     println!(
-        "(a) one API job of the whole file; (b) `tern import` (512000-byte chunks, 2 jobs, default rate limit); (c) as (b) with {} MB chunks",
+        "(a) one API job of the whole file; (b) `tern import` (512000-byte chunks, 2 jobs, default rate limit); (c) as (b) with {} MB chunks; (d) an Auth0-like client (512000-byte files, 2 jobs, polls every 50 ms, no Tern extension, rate limit lifted)",
         CLI_LARGE_FILE / 1_000_000
     );
     let existing_n: usize = std::env::var("TERN_BENCH_EXISTING")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let existing = existing_rows(existing_n, &bcrypt);
     println!(
         "every database (server's and baseline's) holds {existing_n} users of the same connection before the timed part; load average {}",
         loadavg()
     );
+    let runs: usize = std::env::var("TERN_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    println!("each figure: the median of {runs} run(s), each into a fresh copy of the database");
     let mut lines = Vec::new();
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
 
     let only = std::env::var("TERN_BENCH_BACKENDS").unwrap_or_default();
+    let methods = if std::env::var_os("TERN_BENCH_CLI_ONLY").is_some() {
+        "b".to_string()
+    } else if std::env::var_os("TERN_BENCH_API_ONLY").is_some() {
+        "a".to_string()
+    } else {
+        std::env::var("TERN_BENCH_METHODS").unwrap_or_else(|_| "abcd".into())
+    };
     for backend in ["sqlite", "postgres"] {
         if !only.is_empty() && !only.split(',').any(|b| b.trim() == backend) {
             continue;
         }
-        let pg_dbs = if backend == "postgres" {
-            match (PgDb::create(), PgDb::create(), PgDb::create()) {
-                (Ok(a), Ok(b), Ok(c)) => Some((a, b, c)),
-                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
-                    println!("postgres: skipped ({e})");
-                    continue;
-                }
+        let existing = Existing::new(existing_rows(existing_n, &bcrypt), backend == "sqlite").await;
+        // A fresh database for each run.
+        let pg_db = || -> Result<Option<PgDb>, String> {
+            if backend == "postgres" {
+                PgDb::create().map(Some)
+            } else {
+                Ok(None)
             }
-        } else {
-            None
         };
-        let mut measured = Vec::new();
+        // (method, users/s of each run, peak RSS of the last, load after it)
+        let mut measured: Vec<(String, Vec<f64>, String, String)> = Vec::new();
 
-        // (b) tern import, then (c) with Tern's file limit raised: first,
-        // before (a) leaves its memory in this process.
-        let cli_runs = [
-            (None, pg_dbs.as_ref().map(|p| &p.1)),
-            (Some(CLI_LARGE_FILE), pg_dbs.as_ref().map(|p| &p.2)),
-        ];
-        let api_only = std::env::var_os("TERN_BENCH_API_ONLY").is_some();
-        let cli_only = std::env::var_os("TERN_BENCH_CLI_ONLY").is_some();
-        let cli_runs = cli_runs
-            .into_iter()
-            .filter(|(limit, _)| !(api_only || (cli_only && limit.is_some())));
-        for (max_file_bytes, pg) in cli_runs {
-            let dir_b = tempfile::tempdir().unwrap();
-            let start = reset_peak();
-            let (took, child_peak, summary) =
-                via_cli(&file, dir_b.path(), pg, max_file_bytes, &existing).await;
-            eprintln!("{backend} tern import ({max_file_bytes:?}): {took:?} {summary}");
-            assert!(
-                summary.contains(&format!("inserted {n}, updated 0, failed 0")),
-                "{summary}"
-            );
-            let method = match max_file_bytes {
+        // (b) tern import, (c) with Tern's file limit raised, (d) the
+        // Auth0-like client: first, before (a) leaves its memory in this
+        // process.
+        for (method, max_file_bytes) in [('b', None), ('c', Some(CLI_LARGE_FILE))] {
+            if !methods.contains(method) {
+                continue;
+            }
+            let label = match max_file_bytes {
                 None => "(b) tern import (subprocess)".to_string(),
                 Some(limit) => format!("(c) tern import, {} MB files", limit / 1_000_000),
             };
-            measured.push((
-                method,
-                rate(took),
-                format!(
+            let mut rates = Vec::new();
+            let mut rss = String::new();
+            for _ in 0..runs {
+                let Ok(pg) = pg_db() else { break };
+                let dir_b = tempfile::tempdir().unwrap();
+                let start = reset_peak();
+                let (took, child_peak, summary) =
+                    via_cli(&file, dir_b.path(), pg.as_ref(), max_file_bytes, &existing).await;
+                eprintln!(
+                    "{backend} tern import ({max_file_bytes:?}): {took:?} {summary}; load {}",
+                    loadavg()
+                );
+                assert!(
+                    summary.contains(&format!("inserted {n}, updated 0, failed 0")),
+                    "{summary}"
+                );
+                rates.push(rate(took));
+                rss = format!(
                     "tern import {}; server (bench process) {}",
                     mib(child_peak),
                     own_peak(start)
+                );
+            }
+            measured.push((label, rates, rss, loadavg()));
+        }
+
+        // (d) a client written for Auth0.
+        if methods.contains('d') {
+            let files = job_files(n, &bcrypt, AUTH0_FILE_BYTES);
+            let mut rates = Vec::new();
+            let mut rss = String::new();
+            let mut requests = 0;
+            for _ in 0..runs {
+                let Ok(pg) = pg_db() else { break };
+                let dir_d = tempfile::tempdir().unwrap();
+                let start = reset_peak();
+                let (took, inserted, asked) =
+                    via_auth0_client(&files, dir_d.path(), pg.as_ref(), &existing).await;
+                eprintln!(
+                    "{backend} Auth0-like client: {took:?}, {asked} requests; load {}",
+                    loadavg()
+                );
+                assert_eq!(inserted, n as u64);
+                rates.push(rate(took));
+                requests = asked;
+                rss = format!("server and client (bench process) {}", own_peak(start));
+            }
+            measured.push((
+                format!(
+                    "(d) Auth0-like client, {} jobs, {requests} requests",
+                    files.len()
                 ),
+                rates,
+                rss,
+                loadavg(),
             ));
         }
 
         // (a) API, one job.
-        if !cli_only {
-            let dir_a = tempfile::tempdir().unwrap();
-            let start = reset_peak();
-            let (took, summary) = via_api(
-                &file,
-                dir_a.path(),
-                pg_dbs.as_ref().map(|p| &p.0),
-                &existing,
-            )
-            .await;
-            eprintln!("{backend} API: {took:?} {summary}");
-            assert_eq!(summary["inserted"], n, "{summary}");
+        if methods.contains('a') {
+            let mut rates = Vec::new();
+            let mut rss = String::new();
+            for _ in 0..runs {
+                let Ok(pg) = pg_db() else { break };
+                let dir_a = tempfile::tempdir().unwrap();
+                let start = reset_peak();
+                let (took, summary) = via_api(&file, dir_a.path(), pg.as_ref(), &existing).await;
+                eprintln!("{backend} API: {took:?} {summary}; load {}", loadavg());
+                assert_eq!(summary["inserted"], n, "{summary}");
+                rates.push(rate(took));
+                rss = format!("server (bench process) {}", own_peak(start));
+            }
             measured.push((
                 format!("(a) API, one {:.0} MB job", size as f64 / 1e6),
-                rate(took),
-                format!("server (bench process) {}", own_peak(start)),
+                rates,
+                rss,
+                loadavg(),
             ));
         }
-        drop(pg_dbs);
 
         // Baseline.
         let rows: Vec<Row> = (0..n).map(|i| baseline_row(&user(i, &bcrypt))).collect();
-        let base_dir = tempfile::tempdir().unwrap();
-        let start = reset_peak();
-        let took = if backend == "sqlite" {
-            baseline_sqlite(&rows, &existing, base_dir.path()).await
-        } else {
-            match baseline_postgres(&rows, &existing).await {
-                Ok(t) => t,
-                Err(e) => {
-                    println!("postgres baseline: skipped ({e})");
-                    continue;
+        let mut base_rates = Vec::new();
+        let mut base_rss = String::new();
+        for _ in 0..runs {
+            let base_dir = tempfile::tempdir().unwrap();
+            let start = reset_peak();
+            let took = if backend == "sqlite" {
+                baseline_sqlite(&rows, &existing, base_dir.path()).await
+            } else {
+                match baseline_postgres(&rows, &existing.rows).await {
+                    Ok(t) => t,
+                    Err(e) => {
+                        println!("postgres baseline: skipped ({e})");
+                        break;
+                    }
                 }
-            }
-        };
+            };
+            eprintln!("{backend} baseline: {took:?}; load {}", loadavg());
+            base_rates.push(rate(took));
+            base_rss = format!("bench process {}", own_peak(start));
+        }
         drop(rows);
-        let base_rate = rate(took);
-        eprintln!("{backend} baseline: {took:?}");
+        let Some(base_rate) = median(&base_rates) else {
+            continue;
+        };
         lines.push(Line {
             backend,
             method: if backend == "sqlite" {
@@ -727,20 +959,37 @@ async fn bench(n: usize) {
             },
             users_per_sec: base_rate,
             ratio: 1.0,
-            rss: format!("bench process {}", own_peak(start)),
+            rss: base_rss,
+            load: loadavg(),
         });
-        for (method, users_per_sec, rss) in measured.into_iter().rev() {
+        for (method, rates, rss, load) in measured.into_iter().rev() {
+            let Some(users_per_sec) = median(&rates) else {
+                continue;
+            };
             lines.push(Line {
                 backend,
                 method,
                 users_per_sec,
                 ratio: users_per_sec / base_rate,
                 rss,
+                load,
             });
         }
     }
     print_table(n, &lines);
     println!("load average after: {}", loadavg());
+}
+
+/// The median of `values` (the mean of the middle two for an even count).
+fn median(values: &[f64]) -> Option<f64> {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    match v.len() {
+        0 => None,
+        len if len % 2 == 1 => Some(v[mid]),
+        _ => Some((v[mid - 1] + v[mid]) / 2.0),
+    }
 }
 
 fn loadavg() -> String {

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AssertSqlSafe, Connection, Row};
 use tern_core::model::{Job, JobSpec, JobStatus, User};
 use tern_core::store::{BatchApplied, BatchGate, ImportBatch, JobStore, lease_lost};
 use tern_core::{CoreError, CoreResult};
@@ -11,6 +11,7 @@ use tern_core::{CoreError, CoreResult};
 use super::users::{UPDATE_USER, bind_user, decode_user};
 use super::{SqlStore, USER_COLUMNS, as_i64, storage, to_body};
 use crate::search_sql::Dialect;
+use crate::wal::Checkpointer;
 use crate::{bulk, copy_users, packed};
 
 const JOB_COLUMNS: &str = "id, status, created_at, updated_at, total_rows, processed_rows, inserted, updated, failed, status_details, body, lease_token";
@@ -72,7 +73,32 @@ impl SqlStore {
         if !after.passed().await {
             return Err(bulk::earlier_batch_failed());
         }
-        let mut tx = self.pool.begin().await.map_err(storage)?;
+        // The batch's turn to write (SQLite; see `import_writer`), taken
+        // once the batch before it in its job has committed.
+        let _turn = match &self.import_writer {
+            Some(writer) => Some(writer.lock().await),
+            None => None,
+        };
+        let mut conn = self.pool.acquire().await.map_err(storage)?;
+        let Some(checkpointer) = &self.checkpointer else {
+            return self.write_batch(&mut conn, tenant, job_id, b).await;
+        };
+        // No checkpoint inside this batch's commit (see `wal`).
+        let mut held = Checkpointer::hold(conn).await.map_err(storage)?;
+        let written = self.write_batch(&mut held, tenant, job_id, b).await;
+        checkpointer.release(held, &self.pool).await;
+        written
+    }
+
+    /// The transaction of [`Self::apply_batch`] on `conn` (the set-based path).
+    async fn write_batch(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        tenant: &str,
+        job_id: &str,
+        b: &ImportBatch,
+    ) -> CoreResult<(BatchApplied, u64)> {
+        let mut tx = conn.begin().await.map_err(storage)?;
         let mut written: HashSet<String> = HashSet::new();
         if !b.inserts.is_empty() {
             // One statement for the batch's users (see `insert_users_sql`).

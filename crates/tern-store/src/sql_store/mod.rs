@@ -40,6 +40,7 @@ use tern_core::{CoreError, CoreResult};
 
 use crate::search_sql::Dialect;
 use crate::statistics::ImportStatistics;
+use crate::wal::Checkpointer;
 
 /// Why the store could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +66,14 @@ pub struct SqlStore {
     /// PostgreSQL only: a small native pool for what `Any` cannot do, COPY
     /// (see `copy_users`). It connects on first use.
     copy_pool: Option<PgPool>,
+    /// SQLite in a file (WAL) only: checkpoints after import batches (see `wal`).
+    checkpointer: Option<std::sync::Arc<Checkpointer>>,
+    /// SQLite only: import batches take turns here before they write.
+    /// SQLite has one writer at a time, and a writer that finds the lock
+    /// taken sleeps in its busy handler in steps of up to 100 ms, so two
+    /// jobs' batches contending for it left the database idle between
+    /// them; queued here, each starts as soon as the one before commits.
+    import_writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -135,11 +144,16 @@ impl SqlStore {
                     .map_err(StoreOpenError::Connect)?,
             ),
         };
+        let checkpointer =
+            (dialect == Dialect::Sqlite && !url.contains(":memory:")).then(std::sync::Arc::default);
+        let import_writer = (dialect == Dialect::Sqlite).then(std::sync::Arc::default);
         Ok(Self {
             pool,
             dialect,
             import_statistics: Default::default(),
             copy_pool,
+            checkpointer,
+            import_writer,
         })
     }
 
