@@ -39,6 +39,8 @@
 //! for some of (a)–(d), `TERN_BENCH_API_ONLY=1` for (a) alone,
 //! `TERN_BENCH_CLI_ONLY=1` for (b) alone).
 
+mod support;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
@@ -48,6 +50,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 use sha2::Digest;
 use sqlx::Connection;
+use support::{PgDb, loadavg};
 use tern_server::Config;
 
 const CONNECTION: &str = "Username-Password-Authentication";
@@ -176,49 +179,6 @@ fn mib(kib: u64) -> String {
 }
 
 // ---------------------------------------------------------------- PostgreSQL
-
-fn pg_base() -> String {
-    std::env::var("TERN_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
-
-fn psql(sql: &str) -> Result<(), String> {
-    let out = std::process::Command::new("psql")
-        .arg(format!("{}/postgres", pg_base()))
-        .args(["-v", "ON_ERROR_STOP=1", "-qc", sql])
-        .output()
-        .map_err(|e| format!("psql: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
-    }
-}
-
-/// A fresh `tern_bench_<random>` database, dropped on `Drop`.
-struct PgDb {
-    name: String,
-}
-
-impl PgDb {
-    fn create() -> Result<Self, String> {
-        let name = format!("tern_bench_{}", uuid::Uuid::new_v4().simple());
-        psql(&format!("CREATE DATABASE {name}"))?;
-        Ok(Self { name })
-    }
-    fn url(&self) -> String {
-        format!("{}/{}", pg_base(), self.name)
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        let _ = psql(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ));
-    }
-}
 
 // ---------------------------------------------------------------- baselines
 
@@ -990,13 +950,4 @@ fn median(values: &[f64]) -> Option<f64> {
         len if len % 2 == 1 => Some(v[mid]),
         _ => Some((v[mid - 1] + v[mid]) / 2.0),
     }
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
 }

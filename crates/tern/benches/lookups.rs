@@ -20,11 +20,14 @@
 //! `TERN_BENCH_ROUNDS` requests per query, default 100; a query stops
 //! early after 20 s).
 
+mod support;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sqlx::Connection;
+use support::{PgDb, loadavg};
 use tern_server::Config;
 
 const CONNECTION: &str = "Username-Password-Authentication";
@@ -52,49 +55,6 @@ const COLUMNS: &str = "tenant_id, user_id, connection_id, connection_name, email
     name, app_metadata, user_metadata, created_at, updated_at, source";
 
 // ---------------------------------------------------------------- PostgreSQL
-
-fn pg_base() -> String {
-    std::env::var("TERN_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
-
-fn psql(sql: &str) -> Result<(), String> {
-    let out = std::process::Command::new("psql")
-        .arg(format!("{}/postgres", pg_base()))
-        .args(["-v", "ON_ERROR_STOP=1", "-qc", sql])
-        .output()
-        .map_err(|e| format!("psql: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
-    }
-}
-
-/// A fresh `tern_bench_<random>` database, dropped on `Drop`.
-struct PgDb {
-    name: String,
-}
-
-impl PgDb {
-    fn create() -> Result<Self, String> {
-        let name = format!("tern_bench_{}", uuid::Uuid::new_v4().simple());
-        psql(&format!("CREATE DATABASE {name}"))?;
-        Ok(Self { name })
-    }
-    fn url(&self) -> String {
-        format!("{}/{}", pg_base(), self.name)
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        let _ = psql(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ));
-    }
-}
 
 // ---------------------------------------------------------------- loading
 
@@ -314,15 +274,6 @@ fn one_user(i: usize, v: &Value) {
     let users = users_of(v);
     assert_eq!(users.len(), 1, "{v}");
     assert_eq!(users[0]["user_id"], format!("auth0|legacy-{i}"));
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 async fn bench_backend(backend: &str, n: usize, rounds: usize) {

@@ -1,0 +1,304 @@
+#![allow(clippy::unwrap_used)] // a benchmark: a panic is the report
+//! Password logins at saturation (issue 15): how close `tern serve` comes
+//! to the bound one argon2id verification per login puts on the machine.
+//!
+//! The baseline, measured in this process in the same run before each
+//! setup: the median time of one verification of a hash made by Tern's
+//! default policy (argon2id, 19 MiB, t = 2). The bound is then
+//! `cores ÷ verify time` logins a second. Against it, real password-realm
+//! logins (`POST /oauth/token`, `grant_type=password-realm`) of 64 stored
+//! users, each request from an address of its own (`X-Forwarded-For`,
+//! trusted from loopback) so no per-user-and-address limit is met, at 1, 2,
+//! 4 and 8 logins in flight, against:
+//!
+//! - `sqlite`: one `tern serve` on its embedded SQLite;
+//! - `postgres`: one `tern serve` on a fresh PostgreSQL database;
+//! - `postgres-two`: two `tern serve` processes on one PostgreSQL database,
+//!   requests alternating between them (the machine's cores are shared, so
+//!   the bound is the same; the figure says what a second instance costs).
+//!
+//! Printed per level: logins/s, the share of the bound, p50 and p99, and
+//! p50 minus the verify time (the server's own cost per login), with the
+//! load average. Goals: ≥ 90 % of the bound at 8 in flight, and p50 alone
+//! ≤ verify + 2 ms.
+//!
+//! Run: `cargo bench -p tern --bench logins` (`TERN_BENCH_SETUPS=sqlite` or
+//! any of the three, comma-separated; `TERN_BENCH_LOGINS` per level,
+//! default 240; `TERN_TEST_PG_URL` for another PostgreSQL server).
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::{PgDb, TernProcess, loadavg, percentile};
+use tern_hash::{CostLimits, HashPolicy, StoredHash};
+
+const USERS: usize = 64;
+const LEVELS: [usize; 4] = [1, 2, 4, 8];
+const PASSWORD: &str = "Corr3ct-horse-battery";
+const CONNECTION: &str = "Username-Password-Authentication";
+const REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
+const ADMIN_ID: &str = "logins-bench-admin";
+const ADMIN_SECRET: &str = "logins-bench-admin-secret-0123456789";
+/// Shared by instances on one database (they must agree on it).
+const SECRETS_KEY: &str = "6c6f67696e732d62656e63682d736563726574732d6b65792d33322d62797465";
+
+/// Median time of one verification under Tern's default policy.
+fn verify_time() -> Duration {
+    let stored = StoredHash::parse(&HashPolicy::default().hash(PASSWORD)).unwrap();
+    let limits = CostLimits::unlimited();
+    assert!(stored.verify(PASSWORD, &limits).unwrap());
+    let mut times: Vec<Duration> = (0..15)
+        .map(|_| {
+            let t = Instant::now();
+            assert!(std::hint::black_box(
+                stored.verify(PASSWORD, &limits).unwrap()
+            ));
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// The instances of one setup, with the password client and its users.
+struct Setup {
+    bases: Vec<String>,
+    client_id: String,
+    client_secret: String,
+    _processes: Vec<TernProcess>,
+    _dirs: Vec<tempfile::TempDir>,
+    _db: Option<PgDb>,
+}
+
+async fn start(name: &str) -> Setup {
+    let env = [
+        ("TERN_BOOTSTRAP_CLIENT_ID", ADMIN_ID),
+        ("TERN_BOOTSTRAP_CLIENT_SECRET", ADMIN_SECRET),
+        ("TERN_SECRETS_KEY", SECRETS_KEY),
+        // Behind one load balancer: one issuer and audience for all.
+        ("TERN_PUBLIC_URL", "https://tern.logins.bench"),
+        ("TERN_HTTP__TRUSTED_PROXIES", "[\"127.0.0.1\"]"),
+        // The set-up's Management calls would meet Auth0's allowance.
+        ("TERN_RATE_LIMIT__BURST", "100000"),
+        ("TERN_RATE_LIMIT__PER_SECOND", "100000"),
+    ];
+    let (db, instances) = match name {
+        "sqlite" => (None, 1),
+        "postgres" => (Some(PgDb::create().unwrap()), 1),
+        "postgres-two" => (Some(PgDb::create().unwrap()), 2),
+        other => panic!("unknown setup {other}: sqlite, postgres or postgres-two"),
+    };
+    let url = db.as_ref().map(PgDb::url);
+    let mut dirs = Vec::new();
+    let mut processes = Vec::new();
+    // One after the other: the first creates the tenant, the next finds it.
+    for _ in 0..instances {
+        let dir = tempfile::tempdir().unwrap();
+        processes.push(TernProcess::start(dir.path(), url.as_deref(), &env).await);
+        dirs.push(dir);
+    }
+    let bases: Vec<String> = processes.iter().map(|p| p.base.clone()).collect();
+    let info = bootstrap(dirs[0].path()).await;
+    let http = reqwest::Client::new();
+    let base = &bases[0];
+    let admin: Value = http
+        .post(format!("{base}/oauth/token"))
+        .json(
+            &json!({"grant_type": "client_credentials", "client_id": ADMIN_ID,
+            "client_secret": ADMIN_SECRET, "audience": info["audience"]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin = admin["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("admin token: {admin}"))
+        .to_string();
+    let api = |method: reqwest::Method, path: &str, body: Value| {
+        http.request(method, format!("{base}/api/v2{path}"))
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
+    };
+    let client: Value = api(
+        reqwest::Method::POST,
+        "/clients",
+        json!({"name": "logins bench", "grant_types": [REALM]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let r = api(
+        reqwest::Method::PATCH,
+        &format!("/connections/{}", info["connection_id"].as_str().unwrap()),
+        json!({"enabled_clients": [ADMIN_ID, client["client_id"]]}),
+    )
+    .await
+    .unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    for u in 0..USERS {
+        let r = api(
+            reqwest::Method::POST,
+            "/users",
+            json!({"connection": CONNECTION, "email": format!("user{u}@bench.example"), "password": PASSWORD}),
+        )
+        .await
+        .unwrap();
+        assert!(r.status().is_success(), "{:?}", r.text().await);
+    }
+    Setup {
+        bases,
+        client_id: client["client_id"].as_str().unwrap().to_string(),
+        client_secret: client["client_secret"].as_str().unwrap().to_string(),
+        _processes: processes,
+        _dirs: dirs,
+        _db: db,
+    }
+}
+
+/// The first instance's `bootstrap.json`, once it is written in full.
+async fn bootstrap(dir: &std::path::Path) -> Value {
+    let path = dir.join("bootstrap.json");
+    for _ in 0..100 {
+        if let Ok(v) = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<Value>(&t).map_err(|e| e.to_string()))
+            && v["connection_id"].is_string()
+        {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no complete {}", path.display());
+}
+
+/// `total` logins, `in_flight` at a time; (wall time, latencies).
+async fn run(setup: &Arc<Setup>, total: usize, in_flight: usize) -> (Duration, Vec<Duration>) {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..in_flight {
+        let (setup, next, http) = (setup.clone(), next.clone(), http.clone());
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::AcqRel);
+                if n >= total {
+                    return latencies;
+                }
+                let base = &setup.bases[n % setup.bases.len()];
+                // An address of its own per login (10.x.y.z).
+                let ip = format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255);
+                let t = Instant::now();
+                let r = http
+                    .post(format!("{base}/oauth/token"))
+                    .header("x-forwarded-for", ip)
+                    .json(&json!({"grant_type": REALM, "client_id": setup.client_id,
+                        "client_secret": setup.client_secret, "realm": CONNECTION,
+                        "username": format!("user{}@bench.example", n % USERS),
+                        "password": PASSWORD}))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status();
+                let body = r.text().await.unwrap();
+                assert!(status.is_success(), "login {n}: {status} {body}");
+                latencies.push(t.elapsed());
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    let took = started.elapsed();
+    all.sort();
+    (took, all)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+#[tokio::main]
+async fn main() {
+    let setups = std::env::var("TERN_BENCH_SETUPS")
+        .unwrap_or_else(|_| "sqlite,postgres,postgres-two".into());
+    let total: usize = std::env::var("TERN_BENCH_LOGINS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(240);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("password-realm logins, {USERS} users, {total} logins per level, {cores} cores");
+    let mut at_saturation = Vec::new();
+    for name in setups.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let setup = Arc::new(start(name).await);
+        // Warm the instances (connections, caches) before measuring.
+        run(&setup, 8 * setup.bases.len(), 2).await;
+        let verify = verify_time();
+        let bound = cores as f64 / verify.as_secs_f64();
+        println!(
+            "\n{name} ({} instance{}): baseline verify {:.1} ms (median of 15, this process) → bound {bound:.1} logins/s",
+            setup.bases.len(),
+            if setup.bases.len() == 1 { "" } else { "s" },
+            ms(verify)
+        );
+        println!(
+            "  in flight   logins/s   of bound    p50 ms    p99 ms   p50−verify   load (1 5 15 min)"
+        );
+        for level in LEVELS {
+            let (took, lat) = run(&setup, total, level).await;
+            let rate = lat.len() as f64 / took.as_secs_f64();
+            let p50 = percentile(&lat, 0.5);
+            println!(
+                "  {level:>9} {rate:>10.1} {:>9.1} % {:>9.1} {:>9.1} {:>10.1} ms   {}",
+                rate * 100.0 / bound,
+                ms(p50),
+                ms(percentile(&lat, 0.99)),
+                ms(p50) - ms(verify),
+                loadavg()
+            );
+            if level == 1 {
+                println!(
+                    "            alone: p50 ≤ verify + 2 ms: {}",
+                    if ms(p50) <= ms(verify) + 2.0 {
+                        "met"
+                    } else {
+                        "MISSED"
+                    }
+                );
+            }
+            if level == *LEVELS.last().unwrap() {
+                at_saturation.push((name.to_string(), rate, rate / bound));
+            }
+        }
+    }
+    println!("\nat {} in flight:", LEVELS.last().unwrap());
+    let first = at_saturation.first().map(|(_, r, _)| *r);
+    for (name, rate, share) in &at_saturation {
+        println!(
+            "  {name:<13} {rate:7.1} logins/s, {:5.1} % of the bound ({}), {:.2}× {}",
+            share * 100.0,
+            if *share >= 0.9 {
+                "≥ 90 %: met"
+            } else {
+                "≥ 90 %: MISSED"
+            },
+            rate / first.unwrap_or(*rate),
+            at_saturation[0].0
+        );
+    }
+}
