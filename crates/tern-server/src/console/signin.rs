@@ -103,8 +103,11 @@ pub async fn login(State(s): State<AppState>, headers: HeaderMap, q: PageQuery) 
         return see_other("/console", Vec::new());
     }
     let p = Pending::new(s.now());
+    // `prompt=login`: the password (and second factor) every time. An SSO
+    // session left by an earlier sign-in lives for days; honouring it here
+    // would let a console session that timed out idle come back unasked.
     let mut url = format!(
-        "/authorize?response_type=code&client_id={CLIENT_ID}&redirect_uri={}&scope=openid%20email&state={}&nonce={}&code_challenge={}&code_challenge_method=S256",
+        "/authorize?response_type=code&client_id={CLIENT_ID}&redirect_uri={}&scope=openid%20email&prompt=login&state={}&nonce={}&code_challenge={}&code_challenge_method=S256",
         urlencoding::encode(&format!("{}{CALLBACK_PATH}", s.public_url)),
         p.state,
         p.nonce,
