@@ -85,13 +85,15 @@ impl Pending {
 }
 
 /// The pending sign-in's cookie. `SameSite=Lax`, not `Strict`: the
-/// callback is a top-level navigation at the end of a redirect chain
-/// (console → `/authorize` → hosted pages → callback) that another site
-/// may have started — a link to the console in a mail or a chat — and in
-/// such a chain browsers withhold `Strict` cookies even from Tern's own
-/// redirects. `Lax` still keeps the cookie out of other sites' frames,
-/// images and POSTs, and the cookie grants nothing by itself: it only
-/// lets this browser finish the sign-in it started.
+/// callback is reached by a top-level navigation at the end of a chain of
+/// steps (console → `/authorize` → hosted pages → callback), and browsers
+/// withhold `Strict` cookies from every request of a redirect chain that
+/// another site started — a chain that skips the login form (a sign-in
+/// the authorization server answers at once, a login page served under
+/// another host name) would then arrive without the cookie and fail.
+/// `Lax` still keeps the cookie out of other sites' frames, images and
+/// POSTs, and the cookie grants nothing by itself: it only lets this
+/// browser finish the sign-in it started.
 fn pending_cookie(s: &AppState, value: &str, max_age: i64) -> HeaderValue {
     cookies::set_lax_scoped(&s.public_url, PENDING_COOKIE, value, CALLBACK_PATH, max_age)
 }
