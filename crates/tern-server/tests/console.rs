@@ -406,6 +406,14 @@ async fn sessions_expire_idle_and_absolute(backend: Backend) {
     assert_eq!(b.get("/console").await.status, StatusCode::OK);
     clock.advance(31 * 60);
     to_login(&b.get("/console").await);
+    // Tern's SSO session is still alive, but the console asks for the
+    // password again (`prompt=login`): an idle timeout means something.
+    assert!(b.jar.contains_key("tern_session"));
+    let again = b.get("/console/login").await;
+    assert_eq!(again.location_param("prompt").as_deref(), Some("login"));
+    let page = b.follow(again).await;
+    assert!(page.body.contains("name=\"password\""), "{}", page.body);
+    assert!(!b.jar.contains_key("tern_console"));
 
     // Used every 25 minutes, a session still ends after 12 hours.
     let mut b = Browser::new(&h.base);

@@ -254,12 +254,47 @@ async fn what_the_console_needs_cannot_be_deleted(backend: Backend) {
             .unwrap()
             .is_some()
     );
+    // Its page shows it and offers nothing to change; a forged save and a
+    // rotation are refused by the Management API's services.
+    let page = op.get("/console/applications/tern-console").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("managed by Tern"));
     assert!(
-        s.store
-            .get_client(s.tid(), "tern-console")
-            .await
-            .unwrap()
-            .is_some()
+        !page
+            .body
+            .contains("action=\"/console/applications/tern-console")
+    );
+    let before = s.store.get_client(s.tid(), "tern-console").await.unwrap();
+    assert!(before.is_some());
+    for url in [
+        "/console/applications/tern-console",
+        "/console/applications/tern-console/rotate-secret",
+    ] {
+        let posted = op
+            .post_form(
+                url,
+                &[
+                    ("csrf", &token),
+                    ("name", "Evil"),
+                    ("callbacks", "https://evil.example/cb"),
+                ],
+            )
+            .await;
+        assert_ne!(
+            posted.status,
+            StatusCode::SEE_OTHER,
+            "{url}: {}",
+            posted.body
+        );
+        assert!(
+            posted.body.contains("managed by Tern"),
+            "{url}: {}",
+            posted.body
+        );
+    }
+    assert_eq!(
+        s.store.get_client(s.tid(), "tern-console").await.unwrap(),
+        before
     );
     assert_eq!(
         op.get("/console").await.status,

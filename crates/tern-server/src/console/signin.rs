@@ -85,13 +85,15 @@ impl Pending {
 }
 
 /// The pending sign-in's cookie. `SameSite=Lax`, not `Strict`: the
-/// callback is a top-level navigation at the end of a redirect chain
-/// (console → `/authorize` → hosted pages → callback) that another site
-/// may have started — a link to the console in a mail or a chat — and in
-/// such a chain browsers withhold `Strict` cookies even from Tern's own
-/// redirects. `Lax` still keeps the cookie out of other sites' frames,
-/// images and POSTs, and the cookie grants nothing by itself: it only
-/// lets this browser finish the sign-in it started.
+/// callback is reached by a top-level navigation at the end of a chain of
+/// steps (console → `/authorize` → hosted pages → callback), and browsers
+/// withhold `Strict` cookies from every request of a redirect chain that
+/// another site started — a chain that skips the login form (a sign-in
+/// the authorization server answers at once, a login page served under
+/// another host name) would then arrive without the cookie and fail.
+/// `Lax` still keeps the cookie out of other sites' frames, images and
+/// POSTs, and the cookie grants nothing by itself: it only lets this
+/// browser finish the sign-in it started.
 fn pending_cookie(s: &AppState, value: &str, max_age: i64) -> HeaderValue {
     cookies::set_lax_scoped(&s.public_url, PENDING_COOKIE, value, CALLBACK_PATH, max_age)
 }
@@ -103,8 +105,11 @@ pub async fn login(State(s): State<AppState>, headers: HeaderMap, q: PageQuery) 
         return see_other("/console", Vec::new());
     }
     let p = Pending::new(s.now());
+    // `prompt=login`: the password (and second factor) every time. An SSO
+    // session left by an earlier sign-in lives for days; honouring it here
+    // would let a console session that timed out idle come back unasked.
     let mut url = format!(
-        "/authorize?response_type=code&client_id={CLIENT_ID}&redirect_uri={}&scope=openid%20email&state={}&nonce={}&code_challenge={}&code_challenge_method=S256",
+        "/authorize?response_type=code&client_id={CLIENT_ID}&redirect_uri={}&scope=openid%20email&prompt=login&state={}&nonce={}&code_challenge={}&code_challenge_method=S256",
         urlencoding::encode(&format!("{}{CALLBACK_PATH}", s.public_url)),
         p.state,
         p.nonce,

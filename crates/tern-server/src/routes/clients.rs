@@ -113,6 +113,7 @@ pub async fn get_one(
     responses(
         (status = 200, description = "The updated client.", body = crate::openapi::Client),
         (status = 400, description = "Invalid body (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 403, description = "The Tern Console application cannot be changed (`operation_not_supported`), or insufficient scope.", body = crate::openapi::ApiErrorBody),
         (status = 404, description = "No such client (`inexistent_client`).", body = crate::openapi::ApiErrorBody),
         (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
@@ -138,8 +139,9 @@ pub async fn update(
     summary = "Delete a client",
     params(("id" = String, Path, description = "The client_id.")),
     responses(
-        (status = 204, description = "Deleted, or there was no such client."),
+        (status = 204, description = "Deleted with its client grants (and dropped from its connections), or there was no such client."),
         (status = 400, description = "A client cannot delete itself (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 403, description = "The Tern Console application cannot be deleted (`operation_not_supported`), or insufficient scope.", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
     security(("bearerAuth" = ["delete:clients"])),

@@ -130,6 +130,7 @@ pub async fn get_one(
     responses(
         (status = 200, description = "The updated connection.", body = crate::openapi::Connection),
         (status = 400, description = "Invalid body (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 403, description = "The change would enable tern-operators for another application, another connection for the Tern Console application, or signup on tern-operators (`operation_not_supported`); or insufficient scope.", body = crate::openapi::ApiErrorBody),
         (status = 404, description = "No such connection (`inexistent_connection`).", body = crate::openapi::ApiErrorBody),
         (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
@@ -157,6 +158,7 @@ pub async fn update(
     responses(
         (status = 202, description = "Deleted, with its users."),
         (status = 204, description = "There was no such connection."),
+        (status = 403, description = "The tern-operators connection cannot be deleted (`operation_not_supported`), or insufficient scope.", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
     security(("bearerAuth" = ["delete:connections"])),

@@ -137,7 +137,7 @@ pub async fn update(
     summary = "Delete a resource server",
     params(("id" = String, Path, description = "The id or the identifier (audience).")),
     responses(
-        (status = 204, description = "Deleted, or there was no such API."),
+        (status = 204, description = "Deleted with the client grants for its audience, or there was no such API."),
         (status = 403, description = "The Management API cannot be deleted (`operation_not_supported`), or insufficient scope.", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),

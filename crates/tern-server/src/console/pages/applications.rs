@@ -229,7 +229,31 @@ pub async fn edit(
         Ok(c) => c,
         Err(r) => return r,
     };
+    if c.client_id == crate::console_app::CLIENT_ID {
+        return managed_page(&op, &c);
+    }
     edit_page(&s, &op, &c, done.message(), None, StatusCode::OK).await
+}
+
+/// The console application's page: what it is, nothing to edit (the
+/// Management API's services refuse every change to it).
+fn managed_page(op: &Operator, c: &Client) -> Response {
+    page(
+        op,
+        Section::Applications,
+        &c.name,
+        html! {
+            p.crumbs { a href="/console/applications" { "← Applications" } }
+            h1 { (c.name) " " span.badge { "managed by Tern" } }
+            p.text { "Operators sign in to this console through this application and Tern's login page. Tern keeps it in this shape at every start; it cannot be edited or deleted, and the tern-operators connection is enabled for it alone." }
+            dl {
+                dt { "Client id" } dd { code { (c.client_id) } }
+                dt { "Grant types" } dd { (c.grant_types.join(", ")) }
+                dt { "Callback URL" } dd { @for u in &c.callbacks { code { (u) } } }
+                dt { "Logout URL" } dd { @for u in &c.allowed_logout_urls { code { (u) } } }
+            }
+        },
+    )
 }
 
 fn urls(name: &str, label: &str, rows: &[String], hint: &str) -> Markup {
