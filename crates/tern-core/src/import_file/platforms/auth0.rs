@@ -26,24 +26,29 @@ impl PasswordHashes {
         let mut hashes = Self::default();
         for (n, line) in input.lines().enumerate() {
             let line = line.map_err(|e| format!("cannot read {shown}: {e}"))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let v: Value = serde_json::from_str(&line)
-                .map_err(|e| format!("{shown} line {} is not JSON: {e}", n + 1))?;
-            let Some(hash) = v.get("passwordHash").and_then(Value::as_str) else {
-                continue;
-            };
-            if let Some(id) = v.pointer("/_id/$oid").and_then(Value::as_str) {
-                hashes.by_id.insert(id.to_string(), hash.to_string());
-            }
-            if let Some(email) = v.get("email").and_then(Value::as_str) {
-                hashes
-                    .by_email
-                    .insert(email.to_lowercase(), hash.to_string());
-            }
+            hashes.add_line(&line, n + 1, shown)?;
         }
         Ok(hashes)
+    }
+
+    /// Read one line of the export (line `number`, counted from 1), for
+    /// callers that receive it in pieces (the console's upload).
+    pub fn add_line(&mut self, line: &str, number: usize, shown: &str) -> Result<(), String> {
+        if line.trim().is_empty() {
+            return Ok(());
+        }
+        let v: Value = serde_json::from_str(line)
+            .map_err(|e| format!("{shown} line {number} is not JSON: {e}"))?;
+        let Some(hash) = v.get("passwordHash").and_then(Value::as_str) else {
+            return Ok(());
+        };
+        if let Some(id) = v.pointer("/_id/$oid").and_then(Value::as_str) {
+            self.by_id.insert(id.to_string(), hash.to_string());
+        }
+        if let Some(email) = v.get("email").and_then(Value::as_str) {
+            self.by_email.insert(email.to_lowercase(), hash.to_string());
+        }
+        Ok(())
     }
 
     /// How many hashes were read.
