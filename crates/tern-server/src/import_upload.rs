@@ -10,10 +10,12 @@
 //! (`ConsoleImport`) records the rows each job holds, so the jobs' errors
 //! read in the file's numbering.
 //!
-//! Every job of an upload is queued as its chunk fills, without waiting for
-//! the tenant's `import.max_active_jobs` (the runner works through them in
-//! order); Management API clients importing meanwhile get 429s until they
-//! are done.
+//! Every job of an upload is stored as its chunk fills, `waiting`: the
+//! upload never waits, and the job runners start waiting jobs (oldest first)
+//! only while the tenant has fewer than `import.max_active_jobs` pending or
+//! processing (`JobStore::start_waiting_jobs`, in the store, so the limit
+//! holds across instances). Management API uploads compete for the same
+//! slots and keep Auth0's answer when none is free (429).
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
@@ -24,7 +26,7 @@ use axum::body::Bytes;
 use futures_util::{Stream, StreamExt};
 use tern_core::console_import::{ConsoleImport, UploadJob, UploadState};
 use tern_core::import_file::{Chunk, Item, Reading, RowFacts, read_rows};
-use tern_core::model::{Connection, Job, JobSpec, JobType};
+use tern_core::model::{Connection, Job, JobSpec, JobStatus, JobType};
 use tern_core::{CoreResult, ids};
 
 use crate::state::AppState;
@@ -267,7 +269,7 @@ async fn queue(
     connection: &Connection,
     chunk: Chunk,
 ) -> CoreResult<()> {
-    let job = Job::pending(
+    let mut job = Job::pending(
         ids::job_id(),
         JobSpec {
             kind: JobType::UsersImport,
@@ -281,9 +283,10 @@ async fn queue(
         },
         tern_core::clock::now_iso(),
     );
+    job.status = JobStatus::Waiting;
     // Rows are serde_json's output: UTF-8.
     let file = String::from_utf8_lossy(&chunk.body);
-    // No active-job bound: the upload's jobs wait in the queue (see above).
+    // No bound here: a waiting job starts only under the limit (see above).
     s.store
         .insert_import_job(s.tid(), &job, &file, i64::MAX as u64)
         .await?;

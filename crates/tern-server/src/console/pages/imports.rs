@@ -423,8 +423,7 @@ fn bar(done: u64, total: u64, label: &str) -> Markup {
 }
 
 fn running(j: &Option<Job>) -> bool {
-    j.as_ref()
-        .is_some_and(|j| matches!(j.status, JobStatus::Pending | JobStatus::Processing))
+    j.as_ref().is_some_and(|j| j.status.is_running())
 }
 
 /// `GET /console/imports/{id}`.
@@ -498,7 +497,9 @@ pub async fn show(State(s): State<AppState>, op: Operator, Path(id): Path<String
                         td { code { (uj.job_id) } }
                         td { @if let (Some(f), Some(last)) = (uj.runs.first(), uj.runs.last()) { (f[0]) "–" (last[0] + last[1] - 1) } }
                         @if let Some(j) = job {
-                            td { (j.status.as_str()) }
+                            td { @if j.status == JobStatus::Waiting {
+                                span.badge.warn title="Waiting for a free slot: at most import.max_active_jobs run at once" { "waiting" }
+                            } @else { (j.status.as_str()) } }
                             td { (bar(j.processed_rows, uj.rows, &format!("Job {}", uj.job_id))) }
                             td.num { (j.inserted) } td.num { (j.updated) } td.num { (j.failed) }
                         } @else {
