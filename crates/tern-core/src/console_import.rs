@@ -112,12 +112,29 @@ pub struct ConsoleImport {
     pub rows_read: u64,
     /// Rows read per password hash format (`import_file::hash_format`).
     pub formats: BTreeMap<String, u64>,
+    /// The file's format: `auth0` (Auth0's import schema) or the name of
+    /// the platform whose export it is (`import_file::platforms::Platform`).
+    #[serde(default = "auth0_source")]
+    pub source: String,
+    /// Second factors carried, by kind (`totp`, `phone`…).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub second_factors: BTreeMap<String, u64>,
+    /// Second factors the export held that could not be carried, by reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub left_behind: BTreeMap<String, u64>,
     /// Rows refused before any job (unreadable, too large).
     pub refused: u64,
     /// The first [`MAX_LOCAL_ERRORS`] of them.
     pub refused_rows: Vec<RowError>,
     /// The jobs, in file order.
     pub jobs: Vec<UploadJob>,
+}
+
+/// The source of a file in Auth0's own import schema.
+pub const AUTH0_SOURCE: &str = "auth0";
+
+fn auth0_source() -> String {
+    AUTH0_SOURCE.into()
 }
 
 impl ConsoleImport {

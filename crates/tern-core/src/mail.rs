@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use crate::store::Store;
 
 /// What a message is for; stored with it and used in logs.
@@ -20,6 +22,8 @@ pub enum MailKind {
     AccountUnblock,
     /// Suspicious-IP throttling began refusing an address (`admin_notification`).
     SuspiciousIp,
+    /// The console's "Send a test mail".
+    Test,
 }
 
 impl MailKind {
@@ -30,6 +34,7 @@ impl MailKind {
             Self::ImportCompletion => "import_completion",
             Self::AccountUnblock => "account_unblock",
             Self::SuspiciousIp => "suspicious_ip",
+            Self::Test => "test",
         }
     }
 }
@@ -62,6 +67,59 @@ pub struct OutboxMessage {
     pub subject: String,
     /// Plain-text body.
     pub text: String,
+}
+
+/// How an SMTP conversation is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    /// Plain text (a relay on the same host or network).
+    None,
+    /// Plain text upgraded with STARTTLS, which is required.
+    Starttls,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Tls,
+}
+
+impl SmtpTls {
+    /// The stored and submitted name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Starttls => "starttls",
+            Self::Tls => "tls",
+        }
+    }
+    /// Parse [`as_str`](Self::as_str).
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::None, Self::Starttls, Self::Tls]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+    }
+}
+
+/// A tenant's SMTP settings as stored (the console's Settings page): the
+/// password sealed by the server's secrets key, never in clear.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MailSettings {
+    /// The SMTP server's name or address.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// How the conversation is protected.
+    pub tls: SmtpTls,
+    /// The user to authenticate as (none: no authentication).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The password, sealed (`$tern-sealed$v1$…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_sealed: Option<String>,
+    /// The `From` of every message.
+    pub from: String,
+    /// When they were saved.
+    pub updated_at: String,
+    /// Who saved them (the operator).
+    pub updated_by: String,
 }
 
 /// Why a message could not be sent.

@@ -490,6 +490,11 @@ pub struct ExportSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
+    /// Queued behind the tenant's `import.max_active_jobs`: a console
+    /// upload's job that becomes `Pending` when a slot frees
+    /// (`JobStore::start_waiting_jobs`). Auth0 has no such state; the
+    /// Management API shows it as `pending`.
+    Waiting,
     /// Accepted, not started.
     Pending,
     /// Rows are being applied.
@@ -504,15 +509,28 @@ impl JobStatus {
     /// The stored and returned name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Waiting => "waiting",
             Self::Pending => "pending",
             Self::Processing => "processing",
             Self::Completed => "completed",
             Self::Failed => "failed",
         }
     }
+    /// The name Auth0's API answers: a waiting job is pending there.
+    pub fn as_auth0(self) -> &'static str {
+        match self {
+            Self::Waiting => "pending",
+            other => other.as_str(),
+        }
+    }
+    /// Not ended yet: waiting, pending or processing.
+    pub fn is_running(self) -> bool {
+        matches!(self, Self::Waiting | Self::Pending | Self::Processing)
+    }
     /// Parse the stored name.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
+            "waiting" => Self::Waiting,
             "pending" => Self::Pending,
             "processing" => Self::Processing,
             "completed" => Self::Completed,

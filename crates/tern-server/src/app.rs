@@ -209,11 +209,19 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         network.clone(),
         sqlite_dirs,
     );
-    let mailer =
-        crate::mail::from_config(&config.smtp, store.clone()).map_err(StartError::Config)?;
+    let mailer: Arc<dyn tern_core::mail::Mailer> =
+        Arc::new(crate::mail_settings::TenantMailer::new(
+            store.clone(),
+            secrets.clone(),
+            network.clone(),
+            crate::mail::from_config(&config.smtp, store.clone()).map_err(StartError::Config)?,
+            std::time::Duration::from_secs(config.smtp.timeout_secs),
+        ));
+    let tenant_network = network.clone();
     // Cyclic: connectors mint their machine tokens through the state that owns them.
     let state = AppState(Arc::new_cyclic(|weak| Inner {
         mailer,
+        network: tenant_network,
         store,
         tenant,
         keys,

@@ -1,5 +1,7 @@
 //! Importing a users file uploaded in one request (the console's import
-//! page), of any size: the body is read as it arrives by the reader
+//! page), of any size, in Auth0's import schema or another platform's export
+//! (`import_file::platforms`, converted row by row as `tern import --from`
+//! does): the body is read as it arrives by the reader
 //! `tern import` uses (`tern_core::import_file::read_rows`, on a thread of
 //! its own behind bounded channels, so memory stays flat), cut into the same
 //! job files (`import_file::Chunk`, at most `import.max_file_bytes` each),
@@ -8,10 +10,12 @@
 //! (`ConsoleImport`) records the rows each job holds, so the jobs' errors
 //! read in the file's numbering.
 //!
-//! Every job of an upload is queued as its chunk fills, without waiting for
-//! the tenant's `import.max_active_jobs` (the runner works through them in
-//! order); Management API clients importing meanwhile get 429s until they
-//! are done.
+//! Every job of an upload is stored as its chunk fills, `waiting`: the
+//! upload never waits, and the job runners start waiting jobs (oldest first)
+//! only while the tenant has fewer than `import.max_active_jobs` pending or
+//! processing (`JobStore::start_waiting_jobs`, in the store, so the limit
+//! holds across instances). Management API uploads compete for the same
+//! slots and keep Auth0's answer when none is free (429).
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
@@ -21,8 +25,8 @@ use std::sync::{Arc, Mutex};
 use axum::body::Bytes;
 use futures_util::{Stream, StreamExt};
 use tern_core::console_import::{ConsoleImport, UploadJob, UploadState};
-use tern_core::import_file::{Chunk, Item, Reading, read_rows};
-use tern_core::model::{Connection, Job, JobSpec, JobType};
+use tern_core::import_file::{Chunk, Item, Reading, RowFacts, read_rows};
+use tern_core::model::{Connection, Job, JobSpec, JobStatus, JobType};
 use tern_core::{CoreResult, ids};
 
 use crate::state::AppState;
@@ -54,6 +58,30 @@ pub struct Upload {
     pub upsert: bool,
     /// Validate and count only.
     pub dry_run: bool,
+    /// The file's format (`ConsoleImport::source`).
+    pub source: String,
+    /// How its rows are read and converted.
+    pub reading: Reading,
+}
+
+/// What the reader learnt of the rows, counted as they pass.
+#[derive(Default)]
+struct Counts {
+    formats: BTreeMap<String, u64>,
+    second_factors: BTreeMap<String, u64>,
+    left_behind: BTreeMap<String, u64>,
+}
+
+impl Counts {
+    fn count(&mut self, facts: RowFacts) {
+        *self.formats.entry(facts.hash_format).or_default() += 1;
+        for kind in facts.second_factors {
+            *self.second_factors.entry(kind).or_default() += 1;
+        }
+        for why in facts.left_behind {
+            *self.left_behind.entry(why).or_default() += 1;
+        }
+    }
 }
 
 /// A `Read` over the upload's chunks as they arrive (on the reader thread).
@@ -106,6 +134,9 @@ where
         bytes_read: 0,
         rows_read: 0,
         formats: BTreeMap::new(),
+        source: upload.source,
+        second_factors: BTreeMap::new(),
+        left_behind: BTreeMap::new(),
         refused: 0,
         refused_rows: Vec::new(),
         jobs: Vec::new(),
@@ -115,7 +146,7 @@ where
     let (bytes_tx, bytes_rx) = tokio::sync::mpsc::channel(8);
     let (items_tx, items_rx) = tokio::sync::mpsc::channel::<Item>(2048);
     let read = Arc::new(AtomicU64::new(0));
-    let formats = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
+    let counts = Arc::new(Mutex::new(Counts::default()));
     let input = io::BufReader::with_capacity(
         256 * 1024,
         Arriving {
@@ -124,12 +155,13 @@ where
             read: read.clone(),
         },
     );
-    let counted = formats.clone();
+    let counted = counts.clone();
+    let reading = upload.reading;
     let reader = std::thread::spawn(move || {
         read_rows(
             input,
-            &Reading::plain(),
-            &|facts| *lock(&counted).entry(facts.hash_format).or_default() += 1,
+            &reading,
+            &|facts| lock(&counted).count(facts),
             &mut |item| items_tx.blocking_send(item).is_ok(),
         );
     });
@@ -160,7 +192,10 @@ where
         doc.error.get_or_insert_with(|| "the reader failed".into());
     }
     doc.bytes_read = read.load(Ordering::Relaxed);
-    doc.formats = std::mem::take(&mut *lock(&formats));
+    let counts = std::mem::take(&mut *lock(&counts));
+    doc.formats = counts.formats;
+    doc.second_factors = counts.second_factors;
+    doc.left_behind = counts.left_behind;
     s.store.put_console_import(s.tid(), &doc).await?;
     Ok(doc)
 }
@@ -234,7 +269,7 @@ async fn queue(
     connection: &Connection,
     chunk: Chunk,
 ) -> CoreResult<()> {
-    let job = Job::pending(
+    let mut job = Job::pending(
         ids::job_id(),
         JobSpec {
             kind: JobType::UsersImport,
@@ -248,9 +283,10 @@ async fn queue(
         },
         tern_core::clock::now_iso(),
     );
+    job.status = JobStatus::Waiting;
     // Rows are serde_json's output: UTF-8.
     let file = String::from_utf8_lossy(&chunk.body);
-    // No active-job bound: the upload's jobs wait in the queue (see above).
+    // No bound here: a waiting job starts only under the limit (see above).
     s.store
         .insert_import_job(s.tid(), &job, &file, i64::MAX as u64)
         .await?;

@@ -94,6 +94,15 @@ async fn work(state: AppState, claims: Claims, purges: bool) {
             crate::ip_throttling::purge(&state).await;
             crate::retention::purge(&state).await;
         }
+        // A console upload's jobs wait for a free slot under the tenant's
+        // limit; start those that now have one, then claim as usual.
+        if let Err(e) = state
+            .store
+            .start_waiting_jobs(state.config.import.max_active_jobs)
+            .await
+        {
+            tracing::warn!(error = %e, "could not start waiting import jobs");
+        }
         let claimed = state
             .store
             .claim_job(now_epoch(), state.config.import.lease_secs)

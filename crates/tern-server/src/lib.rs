@@ -37,6 +37,7 @@ pub mod legacy_script;
 pub mod login;
 pub mod logout;
 pub mod mail;
+pub mod mail_settings;
 pub mod manage;
 pub mod metrics;
 pub mod mfa;

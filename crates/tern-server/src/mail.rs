@@ -31,6 +31,12 @@ impl SmtpMailer {
             .build();
         Ok(Self { transport, from })
     }
+
+    /// A mailer over a transport built elsewhere (a tenant's stored
+    /// settings: `mail_settings`), sending as `from`.
+    pub fn with_transport(transport: AsyncSmtpTransport<Tokio1Executor>, from: Mailbox) -> Self {
+        Self { transport, from }
+    }
 }
 
 #[async_trait::async_trait]

@@ -36,8 +36,13 @@ pub struct Inner {
     pub policy: HashPolicy,
     /// The legacy user stores of custom-database connections (lazy migration).
     pub legacy: Option<Arc<dyn tern_core::legacy::LegacySource>>,
-    /// Outgoing mail: SMTP, or the store's outbox when none is configured.
+    /// Outgoing mail: the tenant's stored SMTP settings
+    /// (`mail_settings::TenantMailer`), else the configuration's SMTP, else
+    /// the store's outbox.
     pub mailer: Arc<dyn tern_core::mail::Mailer>,
+    /// The network policy every destination a tenant configures obeys
+    /// (scripts, connectors, its SMTP server).
+    pub network: tern_net::Network,
     /// Change-password requests run after their answer; this bounds how many
     /// run in the background at once.
     pub reset_workers: Arc<tokio::sync::Semaphore>,

@@ -10,6 +10,7 @@
 
 mod chunk;
 mod csv;
+pub mod platforms;
 
 use std::io::{self, BufRead};
 

@@ -112,6 +112,8 @@ pub fn is_lease_lost(e: &CoreError) -> bool {
 pub trait JobStore: Send + Sync {
     /// Create an import job with its file unless `max_active` import jobs of
     /// the tenant are pending or processing; `false` when the limit is reached.
+    /// A job created `Waiting` passes with `max_active = u64::MAX` and starts
+    /// through [`start_waiting_jobs`](Self::start_waiting_jobs).
     async fn insert_import_job(
         &self,
         tenant: &str,
@@ -119,6 +121,12 @@ pub trait JobStore: Send + Sync {
         file: &str,
         max_active: u64,
     ) -> CoreResult<bool>;
+    /// Start waiting import jobs (`JobStatus::Waiting`, a console upload's),
+    /// oldest first, while the tenant has fewer than `max_active` import
+    /// jobs pending or processing; how many were started. Safe to call from
+    /// every runner of every instance at once: the count and the start are
+    /// serialised per tenant, so the limit holds.
+    async fn start_waiting_jobs(&self, max_active: u64) -> CoreResult<u64>;
     /// Create an export job (no concurrency limit).
     async fn insert_export_job(&self, tenant: &str, job: &Job) -> CoreResult<()>;
     /// Store (or replace) a job's file: an export's result.

@@ -1,6 +1,7 @@
-//! Tenant settings and branding (see `tenant_settings`).
+//! Tenant settings, branding (see `tenant_settings`) and SMTP settings (see `mail`).
 
 use crate::CoreResult;
+use crate::mail::MailSettings;
 use crate::tenant_settings::{Branding, TenantSettings};
 
 /// Storing the tenant's settings and branding.
@@ -14,4 +15,8 @@ pub trait TenantSettingsStore: Send + Sync {
     async fn get_branding(&self, tenant: &str) -> CoreResult<Branding>;
     /// Replace the branding.
     async fn put_branding(&self, tenant: &str, branding: &Branding) -> CoreResult<()>;
+    /// The tenant's SMTP settings, when saved (else the configuration's apply).
+    async fn get_mail_settings(&self, tenant: &str) -> CoreResult<Option<MailSettings>>;
+    /// Replace the tenant's SMTP settings.
+    async fn put_mail_settings(&self, tenant: &str, settings: &MailSettings) -> CoreResult<()>;
 }

@@ -92,6 +92,11 @@ pub fn router() -> Router<AppState> {
             "/console/settings/suspicious-ip",
             post(pages::settings::suspicious_ip_submit),
         )
+        .route("/console/settings/mail", post(pages::settings::mail_submit))
+        .route(
+            "/console/settings/mail/test",
+            post(pages::settings::mail_test),
+        )
         .route(
             "/console/settings/keys/rotate",
             post(pages::settings::rotate),

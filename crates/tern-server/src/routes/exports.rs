@@ -120,7 +120,7 @@ pub fn export_json(s: &AppState, job: &Job) -> Value {
     let mut v = json!({
         "id": job.id,
         "type": "users_export",
-        "status": job.status.as_str(),
+        "status": job.status.as_auth0(),
         "created_at": job.created_at,
         "format": spec.format,
         "fields": spec.fields,

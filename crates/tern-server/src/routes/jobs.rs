@@ -223,7 +223,7 @@ pub async fn create_import(
 
 /// A job in Auth0's shape, with progress while processing and a summary once done.
 pub fn job_json(s: &AppState, job: &Job) -> Value {
-    let mut status = job.status.as_str();
+    let mut status = job.status.as_auth0();
     let age = time::OffsetDateTime::parse(
         &job.created_at,
         &time::format_description::well_known::Rfc3339,
@@ -250,7 +250,7 @@ pub fn job_json(s: &AppState, job: &Job) -> Value {
         v["dry_run"] = json!(true);
     }
     match job.status {
-        JobStatus::Pending | JobStatus::Processing => {
+        JobStatus::Waiting | JobStatus::Pending | JobStatus::Processing => {
             let total = job.total_rows.unwrap_or(0);
             let pct = (job.processed_rows * 100).checked_div(total).unwrap_or(0);
             v["percentage_done"] = json!(pct);
@@ -323,7 +323,7 @@ async fn held_job(s: &AppState, id: &str, wait: Duration) -> Result<Job, ApiErro
             .get_job(s.tid(), id)
             .await?
             .ok_or_else(job_not_found)?;
-        let running = matches!(job.status, JobStatus::Pending | JobStatus::Processing);
+        let running = job.status.is_running();
         if !running || tokio::time::Instant::now() >= deadline {
             return Ok(job);
         }

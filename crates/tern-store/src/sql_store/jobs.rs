@@ -153,6 +153,48 @@ impl SqlStore {
         Ok((BatchApplied::Applied, outcome.inserted_now))
     }
 
+    /// Start `tenant`'s waiting jobs while fewer than `max_active` are
+    /// pending or processing. Each start is one statement that counts and
+    /// updates (SQLite runs one writer at a time, so that is atomic there);
+    /// on PostgreSQL a transaction-scoped advisory lock per tenant makes the
+    /// runners of all instances take turns, so two cannot both see the last
+    /// free slot.
+    async fn start_waiting(&self, tenant: &str, max_active: u64) -> CoreResult<u64> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        if self.dialect == Dialect::Postgres {
+            sqlx::query(
+                "SELECT pg_advisory_xact_lock(hashtextextended('tern.jobs.start:' || $1, 0))",
+            )
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+        }
+        let mut started = 0;
+        loop {
+            let r = sqlx::query(
+                "UPDATE jobs SET status = 'pending', updated_at = $3 \
+                 WHERE tenant_id = $1 AND status = 'waiting' AND id = \
+                   (SELECT id FROM jobs WHERE tenant_id = $1 AND status = 'waiting' \
+                    ORDER BY created_at, id LIMIT 1) \
+                 AND (SELECT COUNT(*) FROM jobs WHERE tenant_id = $1 AND type = 'users_import' \
+                      AND status IN ('pending', 'processing')) < $2",
+            )
+            .bind(tenant)
+            .bind(as_i64(max_active))
+            .bind(tern_core::clock::now_iso())
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+            if r.rows_affected() == 0 {
+                break;
+            }
+            started += 1;
+        }
+        tx.commit().await.map_err(storage)?;
+        Ok(started)
+    }
+
     /// Refresh PostgreSQL's statistics of `users` during a bulk import (see
     /// `statistics`). A failure only costs speed: it is logged, not raised.
     async fn analyze_users(&self) {
@@ -217,6 +259,19 @@ impl JobStore for SqlStore {
             .map_err(storage)?;
         tx.commit().await.map_err(storage)?;
         Ok(true)
+    }
+
+    async fn start_waiting_jobs(&self, max_active: u64) -> CoreResult<u64> {
+        let tenants: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT tenant_id FROM jobs WHERE status = 'waiting'")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(storage)?;
+        let mut started = 0;
+        for tenant in tenants {
+            started += self.start_waiting(&tenant, max_active).await?;
+        }
+        Ok(started)
     }
 
     async fn insert_export_job(&self, tenant: &str, job: &Job) -> CoreResult<()> {

@@ -1,8 +1,10 @@
-//! Tenant settings and branding, as documents of `tenant_documents`.
+//! Tenant settings and branding, as documents of `tenant_documents`; SMTP
+//! settings in `tenant_mail_settings` (migration 0033).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::Row;
+use tern_core::mail::MailSettings;
 use tern_core::store::TenantSettingsStore;
 use tern_core::tenant_settings::{Branding, TenantSettings};
 use tern_core::{CoreError, CoreResult};
@@ -69,5 +71,33 @@ impl TenantSettingsStore for SqlStore {
 
     async fn put_branding(&self, tenant: &str, branding: &Branding) -> CoreResult<()> {
         self.put_tenant_document(tenant, "branding", branding).await
+    }
+
+    async fn get_mail_settings(&self, tenant: &str) -> CoreResult<Option<MailSettings>> {
+        let body: Option<String> =
+            sqlx::query_scalar("SELECT body FROM tenant_mail_settings WHERE tenant_id = $1")
+                .bind(tenant)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(storage)?;
+        body.map(|b| {
+            serde_json::from_str(&b)
+                .map_err(|e| CoreError::Storage(format!("corrupt tenant mail settings: {e}")))
+        })
+        .transpose()
+    }
+
+    async fn put_mail_settings(&self, tenant: &str, settings: &MailSettings) -> CoreResult<()> {
+        sqlx::query(
+            "INSERT INTO tenant_mail_settings (tenant_id, body, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+        )
+        .bind(tenant)
+        .bind(to_body(settings))
+        .bind(&settings.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(())
     }
 }

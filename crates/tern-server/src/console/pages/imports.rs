@@ -1,6 +1,8 @@
 //! Imports: upload a users file of any size (streamed into import jobs by
-//! `import_upload`, the way `tern import` splits a file), or a dry run of
-//! it; each upload's page shows a progress bar per job and overall
+//! `import_upload`, the way `tern import` splits a file), in Auth0's import
+//! schema or another platform's export (the "Source format" select: every
+//! `tern import --from` platform, with what each carries and leaves
+//! behind), or a dry run of it; each upload's page shows a progress bar per job and overall
 //! (reloading itself while anything moves — no script needed), the hash
 //! formats the file holds, and the failed rows with their index in the file,
 //! code and message, downloadable as CSV or JSON.
@@ -10,7 +12,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use tern_core::console_import::{ConsoleImport, RowError, UploadState, job_row_errors};
+use tern_core::console_import::{
+    AUTH0_SOURCE, ConsoleImport, RowError, UploadState, job_row_errors,
+};
+use tern_core::import_file::Reading;
+use tern_core::import_file::platforms::{self, Options, PasswordHashes, Platform};
 use tern_core::model::{Connection, Job, JobStatus, LogEvent};
 
 use crate::console::layout::{Section, live_page, page, page_status, problem};
@@ -23,6 +29,8 @@ use crate::state::AppState;
 const LISTED: u64 = 50;
 /// How many failed rows the page shows (the downloads hold all).
 const SHOWN_ERRORS: usize = 200;
+/// The longest line read from a password-hash export.
+const MAX_HASH_LINE: usize = 64 * 1024;
 /// Seconds between reloads while an import moves.
 const REFRESH_SECS: u32 = 2;
 
@@ -80,11 +88,35 @@ fn upload_form(op: &Operator, ok: &[Connection], error: Option<&str>) -> Markup 
                         }
                     }
                     div {
-                        label for="file" { "Users file" }
-                        input #file type="file" name="users" required accept=".json,.ndjson,.jsonl,application/json" aria-describedby="file-hint";
+                        label for="source" { "Source format" }
+                        select #source name="source" aria-describedby="source-help" {
+                            option value=(AUTH0_SOURCE) selected { "Auth0 import file (JSON array or NDJSON)" }
+                            @for p in Platform::ALL { option value=(p.name()) { (p.label()) } }
+                        }
                     }
                 }
-                p.hint #file-hint { "A JSON array or NDJSON in Auth0's import schema, any size: it is read as it arrives and cut into import jobs." }
+                details #source-help {
+                    summary { "What each format carries and leaves behind" }
+                    dl.formats {
+                        dt { "Auth0 import file" }
+                        dd { "Rows in Auth0's import schema, as POST /api/v2/jobs/users-imports takes them; read as they are." }
+                        @for p in Platform::ALL { dt data-source=(p.name()) { (p.label()) } dd { (p.summary()) } }
+                    }
+                }
+                fieldset {
+                    legend { "Only for some formats" }
+                    label for="hash_config" { "Firebase: the project's password hash parameters" }
+                    textarea #hash_config name="hash_config" rows="4" aria-describedby="hash-config-hint" {}
+                    p.hint #hash-config-hint { "Firebase console → Authentication → Users → ⋮ → Password hash parameters: paste the hash_config { … } block." }
+                    label for="password_hashes" { "Auth0: the password-hash export (NDJSON)" }
+                    input #password_hashes type="file" name="password_hashes" accept=".json,.ndjson,.jsonl" aria-describedby="hashes-hint";
+                    p.hint #hashes-hint { "The file Auth0 support sends on request; joined to the user export by id, then email." }
+                }
+                div {
+                    label for="file" { "Users file" }
+                    input #file type="file" name="users" required accept=".json,.ndjson,.jsonl,.csv,application/json,text/csv" aria-describedby="file-hint";
+                }
+                p.hint #file-hint { "Any size: it is read as it arrives, converted row by row and cut into import jobs." }
                 label.check { input type="checkbox" name="upsert" value="true"; "Update users that already exist (upsert)" }
                 div.actions {
                     button type="submit" { "Import" }
@@ -160,8 +192,66 @@ pub struct UploadQuery {
     dry_run: Option<String>,
 }
 
-/// `POST /console/imports` (multipart: the CSRF token, the connection and
-/// the upsert switch, then the file, streamed).
+/// How the upload's rows are read: Auth0's schema as it is, or a platform's
+/// export converted; the form's error when the choice cannot be read.
+fn reading(
+    source: &str,
+    hash_config: String,
+    hashes: PasswordHashes,
+) -> Result<(String, Reading), String> {
+    if source.is_empty() || source == AUTH0_SOURCE {
+        return Ok((AUTH0_SOURCE.into(), Reading::plain()));
+    }
+    let platform = Platform::from_name(source).ok_or("Choose a source format from the list.")?;
+    let options = Options {
+        hash_config: Some(hash_config).filter(|h| !h.trim().is_empty()),
+        password_hashes: Some(hashes),
+        ..Options::default()
+    };
+    let reading = platforms::reading(platform, options)?;
+    Ok((platform.name().into(), reading))
+}
+
+/// The password-hash export, read line by line as it arrives (it can be
+/// large; only the hashes are kept).
+async fn load_hashes(
+    field: &mut axum::extract::multipart::Field<'_>,
+) -> Result<PasswordHashes, String> {
+    let shown = "the password-hash export";
+    let mut hashes = PasswordHashes::default();
+    let (mut pending, mut number) = (Vec::<u8>::new(), 0usize);
+    let add = |line: &[u8], number: usize, hashes: &mut PasswordHashes| {
+        let line =
+            std::str::from_utf8(line).map_err(|_| format!("{shown} line {number} is not UTF-8"))?;
+        hashes.add_line(line, number, shown)
+    };
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|_| format!("{shown} could not be read"))?
+    {
+        pending.extend_from_slice(&chunk);
+        while let Some(at) = pending.iter().position(|&b| b == b'\n') {
+            number += 1;
+            add(&pending[..at], number, &mut hashes)?;
+            pending.drain(..=at);
+        }
+        // A password-hash line is a few hundred bytes; anything longer is
+        // not that export, and is not held in memory.
+        if pending.len() > MAX_HASH_LINE {
+            return Err(format!(
+                "{shown} line {} is longer than {MAX_HASH_LINE} bytes: is it the right file?",
+                number + 1
+            ));
+        }
+    }
+    add(&pending, number + 1, &mut hashes)?;
+    Ok(hashes)
+}
+
+/// `POST /console/imports` (multipart: the CSRF token, the connection, the
+/// upsert switch, the source format and what it needs, then the file,
+/// streamed).
 pub async fn upload(
     State(s): State<AppState>,
     op: Operator,
@@ -175,6 +265,8 @@ pub async fn upload(
     };
     let mut token_ok = false;
     let (mut connection_id, mut upsert) = (String::new(), false);
+    let (mut source, mut hash_config) = (String::new(), String::new());
+    let mut hashes = PasswordHashes::default();
     loop {
         let field = match form.next_field().await {
             Ok(Some(f)) => f,
@@ -182,14 +274,15 @@ pub async fn upload(
             Err(_) => return bad("The upload could not be read as a form."),
         };
         let name = field.name().unwrap_or_default().to_string();
+        // No file is read before the form has shown its token.
+        if (name == "users" || name == "password_hashes") && !token_ok {
+            return problem(
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form did not carry this session's security token. Reload the page and send it again.",
+            );
+        }
         if name == "users" {
-            if !token_ok {
-                return problem(
-                    StatusCode::FORBIDDEN,
-                    "Form expired",
-                    "This form did not carry this session's security token. Reload the page and send it again.",
-                );
-            }
             let file_name = field.file_name().unwrap_or("users file").to_string();
             let connection = match s.store.get_connection(s.tid(), &connection_id).await {
                 Ok(Some(c)) if c.name != OPERATORS_CONNECTION => c,
@@ -199,6 +292,10 @@ pub async fn upload(
             if let Some(why) = import_upload::refusal(&connection) {
                 return again(&s, &op, why).await;
             }
+            let (source, reading) = match reading(&source, hash_config, hashes) {
+                Ok(r) => r,
+                Err(why) => return again(&s, &op, &why).await,
+            };
             let dry_run = q.dry_run.as_deref() == Some("true");
             let up = Upload {
                 connection,
@@ -206,6 +303,8 @@ pub async fn upload(
                 operator: op.name().to_string(),
                 upsert,
                 dry_run,
+                source,
+                reading,
             };
             let doc = match import_upload::run(&s, up, field).await {
                 Ok(d) => d,
@@ -223,10 +322,18 @@ pub async fn upload(
             ev.connection_id = Some(doc.connection_id.clone());
             ev.details = Some(serde_json::json!({
                 "import_id": doc.id, "rows": doc.rows_read, "jobs": doc.jobs.len(),
-                "upsert": doc.upsert, "dry_run": doc.dry_run,
+                "upsert": doc.upsert, "dry_run": doc.dry_run, "source": doc.source,
             }));
             audit(&s, &op, ev).await;
             return see_other(&format!("/console/imports/{}", doc.id), Vec::new());
+        }
+        if name == "password_hashes" {
+            let mut field = field;
+            match load_hashes(&mut field).await {
+                Ok(h) => hashes = h,
+                Err(why) => return bad(&why),
+            }
+            continue;
         }
         let text = match field.text().await {
             Ok(t) => t,
@@ -236,6 +343,8 @@ pub async fn upload(
             n if n == csrf::FIELD => token_ok = csrf::matches(&op.csrf, Some(&text)),
             "connection_id" => connection_id = text,
             "upsert" => upsert = text == "true",
+            "source" => source = text,
+            "hash_config" => hash_config = text,
             _ => {}
         }
     }
@@ -314,8 +423,7 @@ fn bar(done: u64, total: u64, label: &str) -> Markup {
 }
 
 fn running(j: &Option<Job>) -> bool {
-    j.as_ref()
-        .is_some_and(|j| matches!(j.status, JobStatus::Pending | JobStatus::Processing))
+    j.as_ref().is_some_and(|j| j.status.is_running())
 }
 
 /// `GET /console/imports/{id}`.
@@ -362,6 +470,7 @@ pub async fn show(State(s): State<AppState>, op: Operator, Path(id): Path<String
                 (state_badge(i))
                 @if i.dry_run { " " span.badge { "dry run: nothing is written" } }
                 @if i.upsert { " " span.badge { "upsert" } }
+                " " span.badge #source data-source=(i.source) { (source_label(&i.source)) }
             }
             @if let Some(e) = &i.error { p.alert role="alert" { "Reading stopped: " (e) } }
             div.tiles {
@@ -388,7 +497,9 @@ pub async fn show(State(s): State<AppState>, op: Operator, Path(id): Path<String
                         td { code { (uj.job_id) } }
                         td { @if let (Some(f), Some(last)) = (uj.runs.first(), uj.runs.last()) { (f[0]) "–" (last[0] + last[1] - 1) } }
                         @if let Some(j) = job {
-                            td { (j.status.as_str()) }
+                            td { @if j.status == JobStatus::Waiting {
+                                span.badge.warn title="Waiting for a free slot: at most import.max_active_jobs run at once" { "waiting" }
+                            } @else { (j.status.as_str()) } }
                             td { (bar(j.processed_rows, uj.rows, &format!("Job {}", uj.job_id))) }
                             td.num { (j.inserted) } td.num { (j.updated) } td.num { (j.failed) }
                         } @else {
@@ -404,6 +515,16 @@ pub async fn show(State(s): State<AppState>, op: Operator, Path(id): Path<String
                 div.table-wrap { table aria-labelledby="formats" {
                     thead { tr { th scope="col" { "Format" } th.num scope="col" { "Rows" } } }
                     tbody { @for (f, n) in &i.formats { tr data-format=(f) { td { (f) } td.num { (n) } } } }
+                } }
+            }
+            @if !i.second_factors.is_empty() || !i.left_behind.is_empty() {
+                h2 #factors { "Second factors" }
+                div.table-wrap { table aria-labelledby="factors" {
+                    thead { tr { th scope="col" { "Factor" } th scope="col" { "Outcome" } th.num scope="col" { "Rows" } } }
+                    tbody {
+                        @for (kind, n) in &i.second_factors { tr data-carried=(kind) { td { (kind) } td { "carried" } td.num { (n) } } }
+                        @for (why, n) in &i.left_behind { tr data-left-behind=(why) { td { (why) } td { "left behind" } td.num { (n) } } }
+                    }
                 } }
             }
             h2 #failed { "Failed rows" }
@@ -427,6 +548,14 @@ pub async fn show(State(s): State<AppState>, op: Operator, Path(id): Path<String
             }
         },
     )
+}
+
+/// What the page calls a [`ConsoleImport::source`].
+fn source_label(source: &str) -> &'static str {
+    match Platform::from_name(source) {
+        Some(p) => p.label(),
+        None => "Auth0 import file",
+    }
 }
 
 fn csv_field(s: &str) -> String {

@@ -2,8 +2,10 @@
 //! throttling, changed through the same `patch` validation as
 //! `PATCH /attack-protection/*`), signing keys (rotate and revoke through
 //! `keys::rotation`, as `/keys/signing`; certificates' fingerprints only,
-//! never a private key) and mail (the SMTP settings from the configuration,
-//! the password masked).
+//! never a private key) and mail (the tenant's SMTP settings, stored by
+//! `mail_settings` with the password sealed and never rendered back, the
+//! configuration file's until saved; a test mail through the server's own
+//! mailer, its outcome shown in words).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,6 +14,7 @@ use maud::{Markup, html};
 use serde_json::{Value, json};
 use tern_core::attack_protection::{BruteForceMode, BruteForceProtection, BruteForceShield};
 use tern_core::ip_throttling::{IpShield, SuspiciousIpThrottling};
+use tern_core::mail::{MailKind, OutboundMail, SmtpTls};
 use tern_core::model::{LogEvent, SigningKey, SigningKeyState};
 
 use crate::console::layout::{Section, page_status, problem};
@@ -21,7 +24,7 @@ use crate::keys::material::CertInfo;
 use crate::keys::rotation;
 use crate::routes::universal_login::FormFields;
 use crate::state::AppState;
-use crate::{brute_force, ip_throttling};
+use crate::{brute_force, ip_throttling, mail_settings};
 
 fn oops(e: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %e, "console settings failed");
@@ -32,19 +35,6 @@ fn oops(e: &dyn std::fmt::Display) -> Response {
     )
 }
 
-/// An SMTP URL with its password (and any query secrets) masked.
-pub fn masked_smtp(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("••••••"));
-            }
-            u.to_string()
-        }
-        Err(_) => "(not a valid URL)".into(),
-    }
-}
-
 fn lines(list: &[String]) -> String {
     list.join("\n")
 }
@@ -53,6 +43,7 @@ struct Current {
     brute: BruteForceProtection,
     ip: SuspiciousIpThrottling,
     keys: Vec<SigningKey>,
+    mail: mail_settings::Shown,
 }
 
 async fn current(s: &AppState) -> tern_core::CoreResult<Current> {
@@ -60,10 +51,19 @@ async fn current(s: &AppState) -> tern_core::CoreResult<Current> {
         brute: brute_force::settings(s).await?,
         ip: ip_throttling::settings(s).await?,
         keys: rotation::list(&s.keys).await?,
+        mail: mail_settings::shown(s).await?,
     })
 }
 
-fn body(s: &AppState, op: &Operator, c: &Current, error: Option<&str>, saved: bool) -> Markup {
+/// What the mail section says after a save or a test mail.
+enum MailNote {
+    None,
+    Error(String),
+    Saved,
+    Test(Result<&'static str, String>),
+}
+
+fn body(op: &Operator, c: &Current, error: Option<&str>, saved: bool, mail: &MailNote) -> Markup {
     let b = &c.brute;
     let ip = &c.ip;
     html! {
@@ -136,15 +136,64 @@ fn body(s: &AppState, op: &Operator, c: &Current, error: Option<&str>, saved: bo
             button.inline type="submit" { "Rotate the signing key" }
         }
         h2 #mail { "Mail" }
-        p.text { "From the configuration file (" code { "smtp.url" } ", " code { "smtp.from" } "); change it there and restart." }
-        div.table-wrap { table aria-labelledby="mail" { tbody {
-            tr { th scope="row" { "Delivery" } td #mail-url { @match &s.config.smtp.url {
-                Some(u) => { "SMTP: " code { (masked_smtp(u)) } },
-                None => { "No SMTP server: mail is kept in the outbox." },
-            } } }
-            tr { th scope="row" { "From" } td { (s.config.smtp.from) } }
-            tr { th scope="row" { "Timeout" } td { (s.config.smtp.timeout_secs) " s" } }
-        } } }
+        (mail_section(op, &c.mail, mail))
+    }
+}
+
+fn mail_section(op: &Operator, m: &mail_settings::Shown, note: &MailNote) -> Markup {
+    html! {
+        @match note {
+            MailNote::Error(e) => { p.alert #mail-outcome role="alert" { (e) } },
+            MailNote::Saved => { p.notice #mail-outcome role="status" { "Mail settings saved." } },
+            MailNote::Test(Ok(t)) => { p.notice #mail-outcome data-outcome="ok" role="status" { (t) } },
+            MailNote::Test(Err(e)) => { p.alert #mail-outcome data-outcome="failed" role="alert" { (e) } },
+            MailNote::None => {},
+        }
+        p.text #mail-source { @match &m.stored {
+            Some((when, who)) => { "Saved for this tenant by " (who) " at " (when) "." },
+            None if m.host.is_empty() => { "No SMTP server yet: mail is kept in the outbox (configuration file, " code { "smtp.url" } "). Saving here applies to this tenant." },
+            None => { "From the configuration file (" code { "smtp.url" } ", " code { "smtp.from" } ") until saved here." },
+        } }
+        form method="post" action="/console/settings/mail" {
+            input type="hidden" name=(csrf::FIELD) value=(op.csrf);
+            fieldset {
+                legend { "SMTP server" }
+                div.grid {
+                    div { label for="smtp-host" { "Host" }
+                        input #smtp-host type="text" name="host" required value=(m.host) autocomplete="off" aria-describedby="smtp-host-hint"; }
+                    div { label for="smtp-port" { "Port" }
+                        input #smtp-port type="number" name="port" min="1" max="65535" required value=(m.port); }
+                    div { label for="smtp-tls" { "Security" }
+                        select #smtp-tls name="tls" {
+                            option value="starttls" selected[m.tls == SmtpTls::Starttls] { "STARTTLS (required), usually port 587" }
+                            option value="tls" selected[m.tls == SmtpTls::Tls] { "TLS from the start (SMTPS), usually port 465" }
+                            option value="none" selected[m.tls == SmtpTls::None] { "None: plain text (a relay on a trusted network)" }
+                        } }
+                }
+                p.hint #smtp-host-hint { "Tern connects only where its network policy allows (see network.allow): private and loopback addresses are refused unless allowed." }
+                div.grid {
+                    div { label for="smtp-user" { "User" }
+                        input #smtp-user type="text" name="user" value=(m.user) autocomplete="off" aria-describedby="smtp-user-hint"; }
+                    div { label for="smtp-password" { "Password" }
+                        input #smtp-password type="password" name="password" value="" autocomplete="new-password" aria-describedby="smtp-password-hint"; }
+                }
+                p.hint #smtp-user-hint { "Leave the user empty to send without authentication." }
+                p.hint #smtp-password-hint { @if m.has_password { "A password is set. Leave blank to keep it." } @else { "No password is set." } " It is stored sealed and never shown." }
+                label for="smtp-from" { "From address" }
+                input #smtp-from type="text" name="from" required value=(m.from);
+                button type="submit" { "Save mail settings" }
+            }
+        }
+        form method="post" action="/console/settings/mail/test" {
+            input type="hidden" name=(csrf::FIELD) value=(op.csrf);
+            fieldset {
+                legend { "Send a test mail" }
+                label for="test-to" { "To" }
+                input #test-to type="email" name="to" required value=(op.name());
+                p.hint { "Sent through the settings saved above, the way every reset and notice is sent." }
+                button.secondary type="submit" { "Send a test mail" }
+            }
+        }
     }
 }
 
@@ -155,13 +204,24 @@ async fn render(
     error: Option<&str>,
     saved: bool,
 ) -> Response {
+    render_with(s, op, status, error, saved, &MailNote::None).await
+}
+
+async fn render_with(
+    s: &AppState,
+    op: &Operator,
+    status: StatusCode,
+    error: Option<&str>,
+    saved: bool,
+    mail: &MailNote,
+) -> Response {
     match current(s).await {
         Ok(c) => page_status(
             status,
             op,
             Section::Settings,
             "Settings",
-            body(s, op, &c, error, saved),
+            body(op, &c, error, saved, mail),
         ),
         Err(e) => oops(&e),
     }
@@ -173,7 +233,93 @@ pub async fn show(
     op: Operator,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    render(&s, &op, StatusCode::OK, None, q.contains_key("saved")).await
+    let mail = if q.contains_key("mail_saved") {
+        MailNote::Saved
+    } else {
+        MailNote::None
+    };
+    render_with(
+        &s,
+        &op,
+        StatusCode::OK,
+        None,
+        q.contains_key("saved"),
+        &mail,
+    )
+    .await
+}
+
+/// `POST /console/settings/mail`.
+pub async fn mail_submit(
+    State(s): State<AppState>,
+    OperatorForm { op, form }: OperatorForm,
+) -> Response {
+    let field = |k: &str| form.get(k).unwrap_or("").to_string();
+    let submitted = mail_settings::Submitted {
+        host: field("host"),
+        port: field("port"),
+        tls: field("tls"),
+        user: field("user"),
+        password: field("password"),
+        from: field("from"),
+    };
+    let password_changed = !submitted.password.is_empty();
+    match mail_settings::save(&s, op.name(), submitted).await {
+        Ok(Ok(m)) => {
+            let mut ev = LogEvent::new("sapi", "Console: mail settings updated");
+            // Never the password: only whether it changed.
+            ev.details = Some(json!({
+                "host": m.host, "port": m.port, "tls": m.tls.as_str(), "user": m.user,
+                "from": m.from, "password_changed": password_changed && m.user.is_some(),
+            }));
+            audit(&s, &op, ev).await;
+            see_other("/console/settings?mail_saved=1#mail", Vec::new())
+        }
+        Ok(Err(why)) => {
+            render_with(
+                &s,
+                &op,
+                StatusCode::BAD_REQUEST,
+                None,
+                false,
+                &MailNote::Error(why),
+            )
+            .await
+        }
+        Err(e) => oops(&e),
+    }
+}
+
+/// `POST /console/settings/mail/test`: one message through the server's
+/// mailer, the outcome on the page.
+pub async fn mail_test(
+    State(s): State<AppState>,
+    OperatorForm { op, form }: OperatorForm,
+) -> Response {
+    let to = form.get("to").unwrap_or("").trim().to_string();
+    let mail = OutboundMail {
+        kind: MailKind::Test,
+        to: to.clone(),
+        subject: "Tern test mail".into(),
+        text: format!(
+            "This is a test mail from Tern ({}), sent by {} from the console's Settings page.\n",
+            s.public_url,
+            op.name()
+        ),
+    };
+    let result = s.mailer.send(s.tid(), &mail).await;
+    let outcome = mail_settings::outcome(&result);
+    let mut ev = LogEvent::new("sapi", "Console: test mail sent");
+    ev.details = Some(
+        json!({ "to": to, "ok": outcome.is_ok(), "outcome": match &outcome { Ok(t) => t.to_string(), Err(e) => e.clone() } }),
+    );
+    audit(&s, &op, ev).await;
+    let status = if outcome.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_GATEWAY
+    };
+    render_with(&s, &op, status, None, false, &MailNote::Test(outcome)).await
 }
 
 fn checked(f: &FormFields, k: &str) -> bool {

@@ -5,53 +5,65 @@
 //! then by email.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 
 use serde_json::{Map, Value};
 
-use super::{Convert, PlatformArgs};
+use super::Convert;
 // The top-level fields Auth0's import schema accepts: the server's own list.
-use tern_core::import::IMPORT_FIELDS;
+use crate::import::IMPORT_FIELDS;
 
-/// The password-hash export, loaded: hash by user id and by lower-cased email.
+/// Auth0's password-hash export, loaded: hash by user id and by lower-cased email.
 #[derive(Default)]
-struct Hashes {
+pub struct PasswordHashes {
     by_id: HashMap<String, String>,
     by_email: HashMap<String, String>,
 }
 
-fn load_hashes(path: &std::path::Path) -> Result<Hashes, String> {
-    let shown = path.display();
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot open {shown}: {e}"))?;
-    let mut hashes = Hashes::default();
-    for (n, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| format!("cannot read {shown}: {e}"))?;
-        if line.trim().is_empty() {
-            continue;
+impl PasswordHashes {
+    /// Read the export (NDJSON) from `input`; `shown` names it in errors.
+    pub fn load(input: impl BufRead, shown: &str) -> Result<Self, String> {
+        let mut hashes = Self::default();
+        for (n, line) in input.lines().enumerate() {
+            let line = line.map_err(|e| format!("cannot read {shown}: {e}"))?;
+            hashes.add_line(&line, n + 1, shown)?;
         }
-        let v: Value = serde_json::from_str(&line)
-            .map_err(|e| format!("{shown} line {} is not JSON: {e}", n + 1))?;
+        Ok(hashes)
+    }
+
+    /// Read one line of the export (line `number`, counted from 1), for
+    /// callers that receive it in pieces (the console's upload).
+    pub fn add_line(&mut self, line: &str, number: usize, shown: &str) -> Result<(), String> {
+        if line.trim().is_empty() {
+            return Ok(());
+        }
+        let v: Value = serde_json::from_str(line)
+            .map_err(|e| format!("{shown} line {number} is not JSON: {e}"))?;
         let Some(hash) = v.get("passwordHash").and_then(Value::as_str) else {
-            continue;
+            return Ok(());
         };
         if let Some(id) = v.pointer("/_id/$oid").and_then(Value::as_str) {
-            hashes.by_id.insert(id.to_string(), hash.to_string());
+            self.by_id.insert(id.to_string(), hash.to_string());
         }
         if let Some(email) = v.get("email").and_then(Value::as_str) {
-            hashes
-                .by_email
-                .insert(email.to_lowercase(), hash.to_string());
+            self.by_email.insert(email.to_lowercase(), hash.to_string());
         }
+        Ok(())
     }
-    Ok(hashes)
+
+    /// How many hashes were read.
+    pub fn len(&self) -> usize {
+        self.by_id.len().max(self.by_email.len())
+    }
+
+    /// Whether none was.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
-pub fn converter(args: &PlatformArgs) -> Result<Convert, String> {
-    let hashes = match &args.password_hashes {
-        Some(path) => load_hashes(path)?,
-        None => Hashes::default(),
-    };
-    Ok(Box::new(move |row| {
+pub fn converter(hashes: PasswordHashes) -> Convert {
+    Box::new(move |row| {
         let mut row = from_auth0_export(row);
         if let Value::Object(fields) = &mut row
             && !fields.contains_key("password_hash")
@@ -71,7 +83,7 @@ pub fn converter(args: &PlatformArgs) -> Result<Convert, String> {
             }
         }
         Ok(row)
-    }))
+    })
 }
 
 /// An Auth0 export row in the import schema (see `--from auth0-export`).

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use super::{Convert, PlatformArgs, Row, json_object, picture, text};
+use super::{Convert, Options, Row, json_object, picture, text};
 
 /// The project's hash parameters, as `tern_password_hash.params` wants them.
 #[derive(Debug, PartialEq)]
@@ -29,8 +29,8 @@ struct HashConfig {
 fn parse_hash_config(text: &str) -> Result<HashMap<String, String>, String> {
     let mut out = HashMap::new();
     if text.trim_start().starts_with('{') {
-        let v: Value =
-            serde_json::from_str(text).map_err(|e| format!("--hash-config is not JSON: {e}"))?;
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| format!("the hash parameters are not JSON: {e}"))?;
         for (k, v) in v.as_object().into_iter().flatten() {
             let s = match v {
                 Value::String(s) => s.clone(),
@@ -49,32 +49,22 @@ fn parse_hash_config(text: &str) -> Result<HashMap<String, String>, String> {
     Ok(out)
 }
 
-fn hash_config(args: &PlatformArgs) -> Result<HashConfig, String> {
+fn hash_config(args: &Options) -> Result<HashConfig, String> {
     let mut found = match &args.hash_config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            parse_hash_config(&text)?
-        }
+        Some(text) => parse_hash_config(text)?,
         None => HashMap::new(),
     };
     if let Some(alg) = found.get("algorithm")
         && !alg.eq_ignore_ascii_case("scrypt")
     {
         return Err(format!(
-            "--hash-config: algorithm {alg}; only Firebase's SCRYPT is read"
+            "the hash parameters name algorithm {alg}; only Firebase's SCRYPT is read"
         ));
     }
     let mut take = |key: &str, flag: Option<String>| {
         flag.or_else(|| found.remove(key)).ok_or_else(|| {
             format!(
-                "--from firebase needs the project's {key} (--hash-config FILE, or --{})",
-                match key {
-                    "base64_signer_key" => "signer-key",
-                    "base64_salt_separator" => "salt-separator",
-                    "mem_cost" => "mem-cost",
-                    other => other,
-                }
+                "a Firebase export needs the project's {key} (one of its password hash parameters)"
             )
         })
     };
@@ -96,7 +86,7 @@ fn hash_config(args: &PlatformArgs) -> Result<HashConfig, String> {
     })
 }
 
-pub fn converter(args: &PlatformArgs) -> Result<Convert, String> {
+pub fn converter(args: &Options) -> Result<Convert, String> {
     let config = hash_config(args)?;
     Ok(Box::new(move |user| convert(&config, user)))
 }
@@ -153,13 +143,10 @@ mod tests {
     #[test]
     fn the_consoles_hash_config_block_is_read() {
         let block = "hash_config {\n  algorithm: SCRYPT,\n  base64_signer_key: a2V5+/==,\n  base64_salt_separator: Bw==,\n  rounds: 8,\n  mem_cost: 14,\n}\n";
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let path = dir.path().join("hash.txt");
-        std::fs::write(&path, block).unwrap_or_else(|e| panic!("{e}"));
-        let args = PlatformArgs {
-            hash_config: Some(path),
-            rounds: Some(7), // a flag overrides the file
-            ..PlatformArgs::default()
+        let args = Options {
+            hash_config: Some(block.into()),
+            rounds: Some(7), // a flag overrides the block
+            ..Options::default()
         };
         assert_eq!(
             hash_config(&args),
@@ -170,7 +157,7 @@ mod tests {
                 mem_cost: 14
             })
         );
-        let missing = hash_config(&PlatformArgs::default()).unwrap_err();
+        let missing = hash_config(&Options::default()).unwrap_err();
         assert!(missing.contains("base64_signer_key"), "{missing}");
     }
 }

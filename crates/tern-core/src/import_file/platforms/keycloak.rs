@@ -9,8 +9,8 @@
 //! Auth0 enrols (6 digits, 30 s, HmacSHA1) becomes a TOTP factor.
 //! `clientRoles`, `requiredActions`, federation links are not carried.
 
+use crate::mfa::base32_encode;
 use serde_json::{Map, Value, json};
-use tern_core::mfa::base32_encode;
 
 use super::{Row, full_name, json_object, text, username};
 

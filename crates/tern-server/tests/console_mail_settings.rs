@@ -1,0 +1,389 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+//! Mail settings edited in the console's Settings page, on both backends,
+//! against a real SMTP server on 127.0.0.1:0 that asks for a password
+//! (AUTH PLAIN): saved per tenant with the password sealed and never shown
+//! back ("leave blank to keep"), the test mail sent through the server's
+//! mailer with its outcome in words (sent, authentication failed,
+//! connection refused, refused by the network policy), the SMTP destination
+//! held to the network policy when saved and when sending, every change
+//! logged with the operator as actor, and nothing done without the CSRF
+//! token.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use common::browser::{Answer, Browser};
+use common::{Backend, Harness};
+use reqwest::{Method, StatusCode};
+use tern_core::mail::{MailSettings, SmtpTls};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+const OPERATOR: &str = "ops@example.com";
+const OPERATOR_PASSWORD: &str = "Operator-Pass-42";
+const SMTP_USER: &str = "mailer";
+const SMTP_PASSWORD: &str = "Sup3r-Secret-Pw";
+
+/// What the SMTP server saw of one session.
+#[derive(Debug, Clone, Default)]
+struct Session {
+    auth: Option<(String, String)>,
+    accepted: bool,
+    from: String,
+    to: Vec<String>,
+    data: String,
+}
+
+/// An SMTP server that takes mail only from `mailer` with its password.
+struct Smtp {
+    port: u16,
+    sessions: Arc<Mutex<Vec<Session>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Smtp {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sessions = Arc::new(Mutex::new(Vec::new()));
+        let kept = sessions.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(session(socket, kept.clone()));
+            }
+        });
+        Self {
+            port,
+            sessions,
+            task,
+        }
+    }
+
+    fn delivered(&self) -> Vec<Session> {
+        self.sessions
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| !s.data.is_empty())
+            .cloned()
+            .collect()
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn session(socket: tokio::net::TcpStream, sessions: Arc<Mutex<Vec<Session>>>) {
+    let (read, mut write) = socket.into_split();
+    let mut lines = BufReader::new(read).lines();
+    let mut s = Session::default();
+    let _ = write.write_all(b"220 smtp.test ESMTP\r\n").await;
+    while let Ok(Some(line)) = lines.next_line().await {
+        let upper = line.to_ascii_uppercase();
+        let answer = if upper.starts_with("EHLO") {
+            "250-smtp.test\r\n250 AUTH PLAIN".to_string()
+        } else if let Some(b64) = line.strip_prefix("AUTH PLAIN ") {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .unwrap_or_default();
+            let parts: Vec<String> = raw
+                .split(|b| *b == 0)
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .collect();
+            let (user, pass) = (
+                parts.get(1).cloned().unwrap_or_default(),
+                parts.get(2).cloned().unwrap_or_default(),
+            );
+            s.accepted = user == SMTP_USER && pass == SMTP_PASSWORD;
+            s.auth = Some((user, pass));
+            if s.accepted {
+                "235 2.7.0 Authentication successful".into()
+            } else {
+                "535 5.7.8 Authentication credentials invalid".into()
+            }
+        } else if upper.starts_with("MAIL FROM:") {
+            if s.accepted {
+                s.from = line[10..].trim().to_string();
+                "250 OK".into()
+            } else {
+                "530 5.7.0 Authentication required".into()
+            }
+        } else if upper.starts_with("RCPT TO:") {
+            s.to.push(line[8..].trim().to_string());
+            "250 OK".into()
+        } else if upper == "DATA" {
+            let _ = write.write_all(b"354 go ahead\r\n").await;
+            let mut data = Vec::new();
+            while let Ok(Some(l)) = lines.next_line().await {
+                if l == "." {
+                    break;
+                }
+                data.push(l);
+            }
+            s.data = data.join("\n");
+            "250 OK queued".into()
+        } else if upper == "QUIT" {
+            let _ = write.write_all(b"221 bye\r\n").await;
+            break;
+        } else {
+            "250 OK".into()
+        };
+        if write
+            .write_all(format!("{answer}\r\n").as_bytes())
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    sessions.lock().unwrap().push(s);
+}
+
+fn csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field");
+    let rest = &html[at + "name=\"csrf\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+async fn operator(h: &Harness) -> Browser {
+    let url = h.info.console_setup_url.clone().expect("a setup link");
+    let token = url.split_once("token=").unwrap().1.to_string();
+    let mut b = Browser::new(&h.base);
+    let a = b
+        .post_form(
+            "/console/setup",
+            &[
+                ("token", &token),
+                ("email", OPERATOR),
+                ("password", OPERATOR_PASSWORD),
+                ("confirm", OPERATOR_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    b
+}
+
+async fn save(b: &mut Browser, token: &str, host: &str, port: u16, password: &str) -> Answer {
+    let port = port.to_string();
+    b.post_form(
+        "/console/settings/mail",
+        &[
+            ("csrf", token),
+            ("host", host),
+            ("port", &port),
+            ("tls", "none"),
+            ("user", SMTP_USER),
+            ("password", password),
+            ("from", "Tern <no-reply@example.com>"),
+        ],
+    )
+    .await
+}
+
+async fn test_mail(b: &mut Browser, token: &str) -> Answer {
+    b.post_form(
+        "/console/settings/mail/test",
+        &[("csrf", token), ("to", "someone@example.com")],
+    )
+    .await
+}
+
+fn outcome(page: &Answer) -> String {
+    let at = page.body.find("id=\"mail-outcome\"").expect(&page.body);
+    let rest = &page.body[at..];
+    rest[..rest.find("</p>").unwrap()].to_string()
+}
+
+async fn mail_settings_in_the_console(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let tid = h.state().tid().to_string();
+    let smtp = Smtp::start().await;
+    let mut b = operator(&h).await;
+
+    // Before anything is saved: the configuration's (no SMTP: the outbox).
+    let page = b.get("/console/settings").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("id=\"mail-source\""), "{}", page.body);
+    assert!(
+        page.body.contains("mail is kept in the outbox"),
+        "{}",
+        page.body
+    );
+    let token = csrf(&page.body);
+
+    // Without a session, or without the token: nothing saved, nothing sent.
+    let mut anon = Browser::new(&h.base);
+    for action in ["/console/settings/mail", "/console/settings/mail/test"] {
+        let a = anon.post_form(action, &[("csrf", "x")]).await;
+        assert_eq!(a.location().as_deref(), Some("/console/login"));
+    }
+    let forged = save(
+        &mut b,
+        &"0".repeat(64),
+        "127.0.0.1",
+        smtp.port,
+        SMTP_PASSWORD,
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let forged = test_mail(&mut b, &"0".repeat(64)).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(
+        h.state()
+            .store
+            .get_mail_settings(&tid)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Saved: the password sealed, never rendered back.
+    let a = save(&mut b, &token, "127.0.0.1", smtp.port, SMTP_PASSWORD).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let page = b.follow(a).await;
+    assert!(page.body.contains("Mail settings saved."), "{}", page.body);
+    assert!(
+        !page.body.contains(SMTP_PASSWORD),
+        "no password on the page"
+    );
+    assert!(
+        page.body
+            .contains("A password is set. Leave blank to keep it.")
+    );
+    assert!(
+        page.body
+            .contains(&format!("Saved for this tenant by {OPERATOR}"))
+    );
+    let stored = h
+        .state()
+        .store
+        .get_mail_settings(&tid)
+        .await
+        .unwrap()
+        .unwrap();
+    let sealed = stored.password_sealed.clone().unwrap();
+    assert!(sealed.starts_with("$tern-sealed$"), "{sealed}");
+    assert!(!sealed.contains(SMTP_PASSWORD));
+    assert_eq!(stored.updated_by, OPERATOR);
+
+    // The test mail: sent with the stored credentials.
+    let page = test_mail(&mut b, &token).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let said = outcome(&page);
+    assert!(said.contains("data-outcome=\"ok\""), "{said}");
+    assert!(said.contains("Sent"), "{said}");
+    let got = smtp.delivered();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].auth, Some((SMTP_USER.into(), SMTP_PASSWORD.into())));
+    assert_eq!(got[0].from, "<no-reply@example.com>");
+    assert_eq!(got[0].to, vec!["<someone@example.com>".to_string()]);
+    assert!(
+        got[0].data.contains("Subject: Tern test mail"),
+        "{}",
+        got[0].data
+    );
+
+    // A blank password keeps the stored one.
+    let a = save(&mut b, &token, "127.0.0.1", smtp.port, "").await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let page = test_mail(&mut b, &token).await;
+    assert!(
+        outcome(&page).contains("data-outcome=\"ok\""),
+        "{}",
+        outcome(&page)
+    );
+    assert_eq!(smtp.delivered().len(), 2);
+
+    // A wrong password: the server's refusal, in words.
+    save(&mut b, &token, "127.0.0.1", smtp.port, "not-the-password").await;
+    let page = test_mail(&mut b, &token).await;
+    assert_eq!(page.status, StatusCode::BAD_GATEWAY);
+    let said = outcome(&page);
+    assert!(said.contains("data-outcome=\"failed\""), "{said}");
+    assert!(said.contains("Authentication failed"), "{said}");
+    assert_eq!(smtp.delivered().len(), 2);
+
+    // Nothing listening: connection refused.
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    save(&mut b, &token, "127.0.0.1", closed_port, SMTP_PASSWORD).await;
+    let said = outcome(&test_mail(&mut b, &token).await);
+    assert!(said.contains("Connection refused"), "{said}");
+
+    // The network policy: private, metadata and Tern's own port are refused
+    // when saved, and the last good settings stay.
+    let own_port = h.base.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+    for (host, port) in [
+        ("10.1.2.3", 25),
+        ("169.254.169.254", 25),
+        ("127.0.0.1", own_port),
+    ] {
+        let a = save(&mut b, &token, host, port, SMTP_PASSWORD).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{host}:{port}");
+        assert!(
+            outcome(&a).contains("network access to"),
+            "{host}:{port}: {}",
+            outcome(&a)
+        );
+        let now = h
+            .state()
+            .store
+            .get_mail_settings(&tid)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((now.host.as_str(), now.port), ("127.0.0.1", closed_port));
+    }
+    // And when sending: settings stored before a policy change (or a name
+    // that re-resolves) are refused at the connection too.
+    let private = MailSettings {
+        host: "10.1.2.3".into(),
+        port: 25,
+        tls: SmtpTls::None,
+        ..stored
+    };
+    h.state()
+        .store
+        .put_mail_settings(&tid, &private)
+        .await
+        .unwrap();
+    let said = outcome(&test_mail(&mut b, &token).await);
+    assert!(said.contains("Refused by Tern's network policy"), "{said}");
+
+    // Every change logged with the operator as actor, never the password.
+    let t = h.admin_token().await;
+    let (_, logs) = h
+        .api(&t, Method::GET, "/logs?q=type:sapi&per_page=100", None)
+        .await;
+    let logs = logs.as_array().unwrap();
+    let updates: Vec<_> = logs
+        .iter()
+        .filter(|l| l["description"] == "Console: mail settings updated")
+        .collect();
+    assert_eq!(updates.len(), 4, "{logs:?}");
+    for u in &updates {
+        assert_eq!(u["details"]["actor"]["email"], OPERATOR);
+    }
+    assert!(
+        updates
+            .iter()
+            .any(|u| u["details"]["password_changed"] == false)
+    );
+    let tests = logs
+        .iter()
+        .filter(|l| l["description"] == "Console: test mail sent")
+        .count();
+    assert_eq!(tests, 5);
+    let all = serde_json::to_string(logs).unwrap();
+    assert!(!all.contains(SMTP_PASSWORD), "no password in the log");
+    h.stop().await;
+}
+
+both_backends!(mail_settings_in_the_console);
