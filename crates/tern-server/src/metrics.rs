@@ -87,6 +87,14 @@ pub struct UserLabels {
     pub source: String,
 }
 
+/// `kind` of a refusal by a rate limit or an attack protection.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusalLabels {
+    /// `api_rate_limit`, `brute_force_block`, `suspicious_ip`,
+    /// `legacy_lookup_budget`.
+    pub kind: &'static str,
+}
+
 /// Every metric Tern keeps, registered once.
 pub struct Metrics {
     registry: Registry,
@@ -110,6 +118,8 @@ pub struct Metrics {
     pub import_rows: Family<RowLabels, Counter>,
     /// Users by connection and arrival source (refreshed periodically).
     pub users: Family<UserLabels, Gauge>,
+    /// Requests refused by a rate limit or an attack protection, by kind.
+    pub refusals: Family<RefusalLabels, Counter>,
 }
 
 fn seconds_histogram() -> Histogram {
@@ -131,6 +141,7 @@ impl Default for Metrics {
         let job_claims = Family::<JobTypeLabels, Counter>::default();
         let import_rows = Family::<RowLabels, Counter>::default();
         let users = Family::<UserLabels, Gauge>::default();
+        let refusals = Family::<RefusalLabels, Counter>::default();
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -172,6 +183,11 @@ impl Default for Metrics {
             "Users by connection and by how they arrived (refreshed every metrics.users_refresh_secs)",
             users.clone(),
         );
+        registry.register(
+            "refusals",
+            "Requests refused by a rate limit or an attack protection, by kind",
+            refusals.clone(),
+        );
         Self {
             registry,
             requests,
@@ -183,11 +199,19 @@ impl Default for Metrics {
             job_claims,
             import_rows,
             users,
+            refusals,
         }
     }
 }
 
 impl Metrics {
+    /// Count one refusal of `kind` (a fixed name, never user data).
+    pub fn refused(&self, kind: &'static str) {
+        self.refusals
+            .get_or_create(&RefusalLabels { kind })
+            .inc();
+    }
+
     /// The OpenMetrics text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();
