@@ -207,9 +207,7 @@ impl Default for Metrics {
 impl Metrics {
     /// Count one refusal of `kind` (a fixed name, never user data).
     pub fn refused(&self, kind: &'static str) {
-        self.refusals
-            .get_or_create(&RefusalLabels { kind })
-            .inc();
+        self.refusals.get_or_create(&RefusalLabels { kind }).inc();
     }
 
     /// The OpenMetrics text exposition.
