@@ -95,6 +95,44 @@ pub struct RefusalLabels {
     pub kind: &'static str,
 }
 
+/// `connection` (its name) and `script` of a custom-database script call.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScriptLabels {
+    /// Connection name.
+    pub connection: String,
+    /// `login`, `get_user`, `create`, `verify`, `change_password`, `delete`, …
+    pub script: &'static str,
+}
+
+/// A script call's labels and `outcome`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScriptCallLabels {
+    /// Connection name.
+    pub connection: String,
+    /// Script name.
+    pub script: &'static str,
+    /// `ok`, `error` or `timeout`.
+    pub outcome: &'static str,
+}
+
+/// The script metrics, handed to the script host (which has no `AppState`).
+#[derive(Clone)]
+pub struct ScriptMetrics {
+    /// Calls by connection, script and outcome.
+    pub calls: Family<ScriptCallLabels, Counter>,
+    /// Call duration by connection and script, seconds.
+    pub seconds: Family<ScriptLabels, Histogram>,
+}
+
+impl Default for ScriptMetrics {
+    fn default() -> Self {
+        Self {
+            calls: Family::default(),
+            seconds: Family::new_with_constructor(seconds_histogram as fn() -> _),
+        }
+    }
+}
+
 /// Every metric Tern keeps, registered once.
 pub struct Metrics {
     registry: Registry,
@@ -120,6 +158,8 @@ pub struct Metrics {
     pub users: Family<UserLabels, Gauge>,
     /// Requests refused by a rate limit or an attack protection, by kind.
     pub refusals: Family<RefusalLabels, Counter>,
+    /// Custom-database script calls and their duration.
+    scripts: ScriptMetrics,
 }
 
 fn seconds_histogram() -> Histogram {
@@ -142,6 +182,17 @@ impl Default for Metrics {
         let import_rows = Family::<RowLabels, Counter>::default();
         let users = Family::<UserLabels, Gauge>::default();
         let refusals = Family::<RefusalLabels, Counter>::default();
+        let scripts = ScriptMetrics::default();
+        registry.register(
+            "script_calls",
+            "Custom-database script calls by connection, script and outcome",
+            scripts.calls.clone(),
+        );
+        registry.register(
+            "script_call_duration_seconds",
+            "Custom-database script call duration by connection and script",
+            scripts.seconds.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -200,11 +251,17 @@ impl Default for Metrics {
             import_rows,
             users,
             refusals,
+            scripts,
         }
     }
 }
 
 impl Metrics {
+    /// The script metrics, for the script host.
+    pub fn scripts(&self) -> ScriptMetrics {
+        self.scripts.clone()
+    }
+
     /// Count one refusal of `kind` (a fixed name, never user data).
     pub fn refused(&self, kind: &'static str) {
         self.refusals.get_or_create(&RefusalLabels { kind }).inc();
