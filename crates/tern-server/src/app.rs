@@ -197,8 +197,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     // One pool for every hash the server computes, legacy ones included.
     let hash_pool =
         crate::hash_pool::HashPool::new(config.password_hash.workers, config.password_hash.queue);
+    let metrics = crate::metrics::Metrics::default();
     let scripts = Arc::new(
         crate::legacy_script::ScriptLegacySource::from_config(&config.scripts, network.clone())
+            .with_metrics(metrics.scripts())
             .with_tenant_log(store.clone())
             .with_hash_policy(policy)
             .with_hash_pool(hash_pool.clone()),
@@ -249,7 +251,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         jobs_ended: tokio::sync::Notify::new(),
         draining: std::sync::atomic::AtomicBool::new(false),
         clock: tern_core::clock::Clock::default(),
-        metrics: crate::metrics::Metrics::default(),
+        metrics,
     }));
     let runner = crate::jobs::spawn_runner(state.clone());
     let metrics = metrics_listener.map(|l| serve_metrics(l, state.clone()));

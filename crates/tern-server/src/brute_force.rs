@@ -107,6 +107,7 @@ pub async fn before_attempt(
         .hit_rate_window(s.tid(), "login", &bucket, now - now.rem_euclid(60))
         .await?;
     if hits > ATTEMPTS_PER_MINUTE {
+        s.metrics.refused("brute_force_block");
         return Ok(Err(Refusal::TooFast));
     }
     let counting_ip = settings.counting_ip(ip).to_string();
@@ -120,6 +121,7 @@ pub async fn before_attempt(
             )
             .await?
     {
+        s.metrics.refused("brute_force_block");
         return Ok(Err(Refusal::Blocked));
     }
     Ok(Ok(Some(Guard {

@@ -88,7 +88,10 @@ pub async fn check(
     let tat = s.store.ip_throttle(s.tid(), stage.as_str(), ip).await?;
     let now = now_ms(s);
     Ok(match tat {
-        Some(tat) if settings.limit(stage).refuses(tat, now) => Err(Throttled),
+        Some(tat) if settings.limit(stage).refuses(tat, now) => {
+            s.metrics.refused("suspicious_ip");
+            Err(Throttled)
+        }
         Some(tat) if tat > now => Ok(Lane::Suspect),
         _ => Ok(Lane::Clean),
     })

@@ -58,7 +58,11 @@ pub async fn exhausted(
     if !(crate::lazy::applies(s, connection) || crate::legacy_ops::authoritative(s, connection)) {
         return Ok(false);
     }
-    spent(s, throttling, ip).await
+    let refused = spent(s, throttling, ip).await?;
+    if refused {
+        s.metrics.refused("legacy_lookup_budget");
+    }
+    Ok(refused)
 }
 
 /// Whether `ip` has spent its budget this minute (whatever the connection;

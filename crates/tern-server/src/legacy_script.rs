@@ -70,6 +70,8 @@ pub struct ScriptLegacySource {
     hash_policy: HashPolicy,
     /// Where those hashes are verified: the server's bounded pool.
     hash_pool: HashPool,
+    /// Calls counted by connection, script and outcome, and timed.
+    metrics: crate::metrics::ScriptMetrics,
 }
 
 impl ScriptLegacySource {
@@ -99,7 +101,14 @@ impl ScriptLegacySource {
             tenant_log: None,
             hash_policy: HashPolicy::default(),
             hash_pool: HashPool::new(0, 64),
+            metrics: crate::metrics::ScriptMetrics::default(),
         }
+    }
+
+    /// Count and time every call in `metrics` (the server's).
+    pub fn with_metrics(mut self, metrics: crate::metrics::ScriptMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Verify the hashes login scripts answer on `pool` (the server's).
@@ -186,6 +195,7 @@ impl ScriptLegacySource {
             .run_source(connection, name, source, args, configuration)
             .await;
         redact.apply(&mut run.console);
+        self.count(connection, name, &run);
         self.record(tenant, connection, name, user_name, &run).await;
         run.outcome.map_err(|e| {
             LegacyError(format!(
@@ -194,6 +204,31 @@ impl ScriptLegacySource {
                 run.elapsed.as_millis()
             ))
         })
+    }
+
+    /// Count a call by outcome and time it (labels: the connection's name and
+    /// the script's, never the user's).
+    fn count(&self, connection: &Connection, name: ScriptName, run: &ScriptRun) {
+        let outcome = match &run.outcome {
+            Ok(_) => "ok",
+            Err(ScriptError::Timeout) => "timeout",
+            Err(_) => "error",
+        };
+        self.metrics
+            .calls
+            .get_or_create(&crate::metrics::ScriptCallLabels {
+                connection: connection.name.clone(),
+                script: name.key(),
+                outcome,
+            })
+            .inc();
+        self.metrics
+            .seconds
+            .get_or_create(&crate::metrics::ScriptLabels {
+                connection: connection.name.clone(),
+                script: name.key(),
+            })
+            .observe(run.elapsed.as_secs_f64());
     }
 
     /// Put a call's console lines and warnings in the tenant log, awaited so

@@ -87,6 +87,52 @@ pub struct UserLabels {
     pub source: String,
 }
 
+/// `kind` of a refusal by a rate limit or an attack protection.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusalLabels {
+    /// `api_rate_limit`, `brute_force_block`, `suspicious_ip`,
+    /// `legacy_lookup_budget`.
+    pub kind: &'static str,
+}
+
+/// `connection` (its name) and `script` of a custom-database script call.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScriptLabels {
+    /// Connection name.
+    pub connection: String,
+    /// `login`, `get_user`, `create`, `verify`, `change_password`, `delete`, …
+    pub script: &'static str,
+}
+
+/// A script call's labels and `outcome`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScriptCallLabels {
+    /// Connection name.
+    pub connection: String,
+    /// Script name.
+    pub script: &'static str,
+    /// `ok`, `error` or `timeout`.
+    pub outcome: &'static str,
+}
+
+/// The script metrics, handed to the script host (which has no `AppState`).
+#[derive(Clone)]
+pub struct ScriptMetrics {
+    /// Calls by connection, script and outcome.
+    pub calls: Family<ScriptCallLabels, Counter>,
+    /// Call duration by connection and script, seconds.
+    pub seconds: Family<ScriptLabels, Histogram>,
+}
+
+impl Default for ScriptMetrics {
+    fn default() -> Self {
+        Self {
+            calls: Family::default(),
+            seconds: Family::new_with_constructor(seconds_histogram as fn() -> _),
+        }
+    }
+}
+
 /// Every metric Tern keeps, registered once.
 pub struct Metrics {
     registry: Registry,
@@ -110,6 +156,10 @@ pub struct Metrics {
     pub import_rows: Family<RowLabels, Counter>,
     /// Users by connection and arrival source (refreshed periodically).
     pub users: Family<UserLabels, Gauge>,
+    /// Requests refused by a rate limit or an attack protection, by kind.
+    pub refusals: Family<RefusalLabels, Counter>,
+    /// Custom-database script calls and their duration.
+    scripts: ScriptMetrics,
 }
 
 fn seconds_histogram() -> Histogram {
@@ -131,6 +181,18 @@ impl Default for Metrics {
         let job_claims = Family::<JobTypeLabels, Counter>::default();
         let import_rows = Family::<RowLabels, Counter>::default();
         let users = Family::<UserLabels, Gauge>::default();
+        let refusals = Family::<RefusalLabels, Counter>::default();
+        let scripts = ScriptMetrics::default();
+        registry.register(
+            "script_calls",
+            "Custom-database script calls by connection, script and outcome",
+            scripts.calls.clone(),
+        );
+        registry.register(
+            "script_call_duration_seconds",
+            "Custom-database script call duration by connection and script",
+            scripts.seconds.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -172,6 +234,11 @@ impl Default for Metrics {
             "Users by connection and by how they arrived (refreshed every metrics.users_refresh_secs)",
             users.clone(),
         );
+        registry.register(
+            "refusals",
+            "Requests refused by a rate limit or an attack protection, by kind",
+            refusals.clone(),
+        );
         Self {
             registry,
             requests,
@@ -183,11 +250,23 @@ impl Default for Metrics {
             job_claims,
             import_rows,
             users,
+            refusals,
+            scripts,
         }
     }
 }
 
 impl Metrics {
+    /// The script metrics, for the script host.
+    pub fn scripts(&self) -> ScriptMetrics {
+        self.scripts.clone()
+    }
+
+    /// Count one refusal of `kind` (a fixed name, never user data).
+    pub fn refused(&self, kind: &'static str) {
+        self.refusals.get_or_create(&RefusalLabels { kind }).inc();
+    }
+
     /// The OpenMetrics text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();

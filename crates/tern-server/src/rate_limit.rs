@@ -126,6 +126,7 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
     let mut resp = if d.allowed {
         next.run(req).await
     } else {
+        state.metrics.refused("api_rate_limit");
         if d.first_refusal {
             let mut ev = LogEvent::new("api_limit", "Global limit has been reached");
             ev.client_id = Some(client);

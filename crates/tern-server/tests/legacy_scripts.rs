@@ -1157,7 +1157,80 @@ fn now_iso_prefix() -> String {
     tern_core::clock::now_iso()
 }
 
+/// Every script call is counted by connection name, script and outcome,
+/// and timed; no user data in the labels.
+async fn script_calls_are_counted_and_timed(b: Backend) {
+    let h = Harness::start_with(b, |c| c.metrics.listen = Some("127.0.0.1:0".into())).await;
+    let metrics_url = format!(
+        "http://{}/metrics",
+        h.server.as_ref().unwrap().metrics_addr.unwrap()
+    );
+    let t = h.admin_token().await;
+    let script = "function login(email, password, callback) {
+        if (email === 'boom@count.example') throw new Error('legacy exploded');
+        callback(null, {user_id: 'c-1', email: email});
+    }";
+    let conn = create_connection(
+        &h,
+        &t,
+        "counted-legacy",
+        json!({"enabledDatabaseCustomization": true, "import_mode": true,
+               "customScripts": {"login": script}}),
+    )
+    .await;
+    let (cid, secret) = app_on(&h, &t, &conn).await;
+    for user in ["ok@count.example", "boom@count.example"] {
+        h.http
+            .post(format!("{}/oauth/token", h.base))
+            .json(&json!({
+            "grant_type": REALM, "client_id": cid, "client_secret": secret,
+            "username": user, "password": "Some-pass-1", "realm": "counted-legacy"}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = h
+        .http
+        .get(&metrics_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |series: &str| {
+        text.lines()
+            .find(|l| l.starts_with(series))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    assert_eq!(
+        value(
+            "tern_script_calls_total{connection=\"counted-legacy\",script=\"login\",outcome=\"ok\"}"
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            "tern_script_calls_total{connection=\"counted-legacy\",script=\"login\",outcome=\"error\"}"
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            "tern_script_call_duration_seconds_count{connection=\"counted-legacy\",script=\"login\"}"
+        ),
+        Some(2.0),
+        "{text}"
+    );
+    assert!(!text.contains("count.example"), "no user data in metrics");
+    h.stop().await;
+}
+
 both_backends!(
+    script_calls_are_counted_and_timed,
     login_script_answers_the_legacy_hash,
     console_output_goes_to_the_tenant_log_without_secrets,
     mfa_factors_migrate_with_the_user,

@@ -214,7 +214,52 @@ async fn metrics_count_what_happens(b: Backend) {
     h.stop().await;
 }
 
+/// A Management API call refused by the rate limit is counted by kind.
+async fn refusals_are_counted_by_kind(b: Backend) {
+    let h = Harness::start_with(b, |c| {
+        c.metrics.listen = Some("127.0.0.1:0".into());
+        c.rate_limit.per_second = 0.001;
+        c.rate_limit.burst = 1;
+    })
+    .await;
+    let metrics_url = format!(
+        "http://{}/metrics",
+        h.server.as_ref().unwrap().metrics_addr.unwrap()
+    );
+    let t = h.admin_token().await;
+    let mut refused = 0u32;
+    for _ in 0..3 {
+        let r = h
+            .http
+            .get(format!("{}/api/v2/users", h.base))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 2, "burst of one: later calls refused");
+    let text = h
+        .http
+        .get(&metrics_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        sample(&text, "tern_refusals_total{kind=\"api_rate_limit\"}"),
+        Some(f64::from(refused)),
+        "{text}"
+    );
+    h.stop().await;
+}
+
 both_backends!(
+    refusals_are_counted_by_kind,
     probes_answer_and_readiness_follows_the_store,
     request_ids_are_kept_or_made,
     metrics_count_what_happens
