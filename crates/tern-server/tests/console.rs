@@ -12,20 +12,13 @@
 
 mod common;
 
-use common::browser::{Answer, Browser, form_state};
+use common::browser::{Answer, Browser, csrf, form_state};
 use common::{Backend, Harness};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 const OPERATOR: &str = "ops@example.com";
 const OPERATOR_PASSWORD: &str = "Operator-Pass-42";
-
-/// The CSRF token of the first console form on a page.
-fn csrf(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field");
-    let rest = &html[at + "name=\"csrf\" value=\"".len()..];
-    rest[..rest.find('"').unwrap()].to_string()
-}
 
 fn setup_token(h: &Harness) -> String {
     let url = h.info.console_setup_url.clone().expect("a setup link");
@@ -52,6 +45,7 @@ async fn set_up(b: &mut Browser, token: &str, password: &str) -> Answer {
 
 /// The first operator, created through the setup link and signed in
 /// through Tern's login.
+/// The first operator, signed in through the setup link and Tern's login.
 async fn operator(h: &Harness) -> Browser {
     h.console_operator(OPERATOR, OPERATOR_PASSWORD).await
 }

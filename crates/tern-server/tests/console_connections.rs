@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::browser::{Answer, Browser, field_value};
+use common::browser::{Answer, Browser, csrf};
 use common::{Backend, Harness, PgDatabase};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -21,11 +21,8 @@ const OPERATOR: &str = "ops@example.com";
 const OPERATOR_PASSWORD: &str = "Operator-Pass-42";
 const LEGACY_PASSWORD: &str = "Legacy-Pass-77";
 
-fn csrf(html: &str) -> String {
-    field_value(html, "csrf").expect("a csrf field")
-}
-
 /// The first operator, signed in through Tern's login.
+/// The first operator, signed in through the setup link and Tern's login.
 async fn operator(h: &Harness) -> Browser {
     h.console_operator(OPERATOR, OPERATOR_PASSWORD).await
 }

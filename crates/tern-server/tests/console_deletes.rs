@@ -9,17 +9,13 @@
 
 mod common;
 
-use common::browser::{Browser, field_value};
+use common::browser::{Browser, csrf};
 use common::{Backend, Harness};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const OPERATOR: &str = "ops@example.com";
 const OPERATOR_PASSWORD: &str = "Operator-Pass-42";
-
-fn csrf(html: &str) -> String {
-    field_value(html, "csrf").expect("a csrf field")
-}
 
 /// A connection with two users, an application using it with a grant for
 /// an API: their ids (connection, client, API).

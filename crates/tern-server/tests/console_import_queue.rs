@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::browser::Browser;
+use common::browser::{Browser, csrf};
 use common::{Backend, Harness};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -19,29 +19,9 @@ const OPERATOR: &str = "ops@example.com";
 const OPERATOR_PASSWORD: &str = "Operator-Pass-42";
 const BLOCKER: &str = "job_held_by_another_instance";
 
-fn csrf(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field");
-    let rest = &html[at + "name=\"csrf\" value=\"".len()..];
-    rest[..rest.find('"').unwrap()].to_string()
-}
-
+/// The first operator, signed in through the setup link and Tern's login.
 async fn operator(h: &Harness) -> Browser {
-    let url = h.info.console_setup_url.clone().expect("a setup link");
-    let token = url.split_once("token=").unwrap().1.to_string();
-    let mut b = Browser::new(&h.base);
-    let a = b
-        .post_form(
-            "/console/setup",
-            &[
-                ("token", &token),
-                ("email", OPERATOR),
-                ("password", OPERATOR_PASSWORD),
-                ("confirm", OPERATOR_PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
-    b
+    h.console_operator(OPERATOR, OPERATOR_PASSWORD).await
 }
 
 /// The server's own database, as another instance would see it.

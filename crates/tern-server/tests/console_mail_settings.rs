@@ -14,7 +14,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
-use common::browser::{Answer, Browser};
+use common::browser::{Answer, Browser, csrf};
 use common::{Backend, Harness};
 use reqwest::{Method, StatusCode};
 use tern_core::mail::{MailSettings, SmtpTls};
@@ -144,29 +144,9 @@ async fn session(socket: tokio::net::TcpStream, sessions: Arc<Mutex<Vec<Session>
     sessions.lock().unwrap().push(s);
 }
 
-fn csrf(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field");
-    let rest = &html[at + "name=\"csrf\" value=\"".len()..];
-    rest[..rest.find('"').unwrap()].to_string()
-}
-
+/// The first operator, signed in through the setup link and Tern's login.
 async fn operator(h: &Harness) -> Browser {
-    let url = h.info.console_setup_url.clone().expect("a setup link");
-    let token = url.split_once("token=").unwrap().1.to_string();
-    let mut b = Browser::new(&h.base);
-    let a = b
-        .post_form(
-            "/console/setup",
-            &[
-                ("token", &token),
-                ("email", OPERATOR),
-                ("password", OPERATOR_PASSWORD),
-                ("confirm", OPERATOR_PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
-    b
+    h.console_operator(OPERATOR, OPERATOR_PASSWORD).await
 }
 
 async fn save(b: &mut Browser, token: &str, host: &str, port: u16, password: &str) -> Answer {

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::browser::{Answer, Browser};
+use common::browser::{Answer, Browser, csrf};
 use common::{Backend, Harness};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -17,13 +17,8 @@ use serde_json::json;
 const OPERATOR: &str = "ops@example.com";
 const OPERATOR_PASSWORD: &str = "Operator-Pass-42";
 
-fn csrf(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field");
-    let rest = &html[at + "name=\"csrf\" value=\"".len()..];
-    rest[..rest.find('"').unwrap()].to_string()
-}
-
 /// The first operator, signed in through Tern's login.
+/// The first operator, signed in through the setup link and Tern's login.
 async fn operator(h: &Harness) -> Browser {
     h.console_operator(OPERATOR, OPERATOR_PASSWORD).await
 }

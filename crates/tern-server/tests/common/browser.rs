@@ -212,6 +212,11 @@ pub fn field_value(html: &str, name: &str) -> Option<String> {
     Some(rest[..rest.find('"')?].to_string())
 }
 
+/// The console's CSRF token in a page's form.
+pub fn csrf(html: &str) -> String {
+    field_value(html, "csrf").expect("a csrf field")
+}
+
 /// The `state` field of a hosted page's form.
 pub fn form_state(html: &str) -> String {
     let i = html.find("name=\"state\" value=\"").expect("a state field");
