@@ -43,8 +43,7 @@ enum Part {
 /// Post the import form as Chromium does: every field in form order, a
 /// file input left empty as a part with an empty file name and no bytes.
 async fn post(
-    h: &Harness,
-    b: &Browser,
+    b: &mut Browser,
     query: &str,
     parts: Vec<Part>,
 ) -> (StatusCode, Option<String>, String) {
@@ -61,28 +60,11 @@ async fn post(
             ),
         };
     }
-    let cookie = b
-        .jar
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let r = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(format!("{}/console/imports{query}", h.base))
-        .header("cookie", cookie)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    let location = r
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string());
-    (status, location, r.text().await.unwrap())
+    let r = b
+        .post_multipart(&format!("/console/imports{query}"), form)
+        .await;
+    let location = r.location();
+    (r.status, location, r.body)
 }
 
 /// The page of an import once nothing moves (it stops reloading itself).
@@ -258,7 +240,7 @@ async fn platform_exports_through_the_console(backend: Backend) {
 
         // The dry run counts formats and second factors and writes nothing.
         let before = user_total(&h, &t).await;
-        let (s, loc, body) = post(&h, &b, "?dry_run=true", parts(&token, &conn, &case)).await;
+        let (s, loc, body) = post(&mut b, "?dry_run=true", parts(&token, &conn, &case)).await;
         assert_eq!(s, StatusCode::SEE_OTHER, "{}: {body}", case.file);
         let dry = settled(&mut b, &loc.unwrap()).await;
         let shown = format!("{}: {dry}", case.file);
@@ -306,7 +288,7 @@ async fn platform_exports_through_the_console(backend: Backend) {
         assert_eq!(user_total(&h, &t).await, before, "{shown}");
 
         // The import itself: several jobs, the refused rows by file index.
-        let (s, loc, body) = post(&h, &b, "", parts(&token, &conn, &case)).await;
+        let (s, loc, body) = post(&mut b, "", parts(&token, &conn, &case)).await;
         assert_eq!(s, StatusCode::SEE_OTHER, "{}: {body}", case.file);
         let page = settled(&mut b, &loc.unwrap()).await;
         let shown = format!("{}: {page}", case.file);
@@ -366,23 +348,23 @@ async fn platform_exports_through_the_console(backend: Backend) {
     let firebase = &cases()[0];
     let mut no_params = parts(&token, &conn, firebase);
     no_params[3] = Part::Text("hash_config", String::new());
-    let (s, _, body) = post(&h, &b, "", no_params).await;
+    let (s, _, body) = post(&mut b, "", no_params).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("base64_signer_key"), "{body}");
     let mut unknown = parts(&token, &conn, firebase);
     unknown[2] = Part::Text("source", "okta".into());
-    let (s, _, body) = post(&h, &b, "", unknown).await;
+    let (s, _, body) = post(&mut b, "", unknown).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("Choose a source format"), "{body}");
     let mut not_hashes = parts(&token, &conn, &cases()[1]);
     not_hashes[4] = Part::File("password_hashes", "x.ndjson", b"{not json\n".to_vec());
-    let (s, _, body) = post(&h, &b, "", not_hashes).await;
+    let (s, _, body) = post(&mut b, "", not_hashes).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("line 1 is not JSON"), "{body}");
     // Without the CSRF token: refused.
     let mut forged = parts(&token, &conn, &cases()[2]);
     forged[0] = Part::Text("csrf", "0".repeat(64));
-    let (s, _, _) = post(&h, &b, "", forged).await;
+    let (s, _, _) = post(&mut b, "", forged).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_eq!(imports(&b.get("/console/imports").await.body), listed);
     h.stop().await;

@@ -65,7 +65,7 @@ fn rows(n: usize) -> String {
         .collect()
 }
 
-async fn upload(h: &Harness, b: &Browser, token: &str, file: String) -> String {
+async fn upload(h: &Harness, b: &mut Browser, token: &str, file: String) -> String {
     let form = reqwest::multipart::Form::new()
         .text("csrf", token.to_string())
         .text("connection_id", h.info.connection_id.clone())
@@ -77,24 +77,9 @@ async fn upload(h: &Harness, b: &Browser, token: &str, file: String) -> String {
                 .mime_str("application/octet-stream")
                 .unwrap(),
         );
-    let cookie = b
-        .jar
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let r = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(format!("{}/console/imports", h.base))
-        .header("cookie", cookie)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    r.headers()["location"].to_str().unwrap().to_string()
+    let r = b.post_multipart("/console/imports", form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    r.location().unwrap()
 }
 
 async fn uploads_wait_for_a_free_slot(backend: Backend) {
@@ -155,7 +140,7 @@ async fn uploads_wait_for_a_free_slot(backend: Backend) {
     // The console's upload is accepted whole; its jobs wait.
     let mut b = operator(&h).await;
     let token = csrf(&b.get("/console/imports").await.body);
-    let path = upload(&h, &b, &token, rows(30)).await;
+    let path = upload(&h, &mut b, &token, rows(30)).await;
     let page = b.get(&path).await.body;
     let jobs = page.matches("data-job=").count();
     assert!(jobs > 2, "several jobs: {page}");

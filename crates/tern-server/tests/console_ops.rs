@@ -31,8 +31,7 @@ fn to_login(a: &Answer) {
 /// Post the import form as a browser does: the fields in form order, then
 /// the file.
 async fn upload(
-    h: &Harness,
-    b: &Browser,
+    b: &mut Browser,
     query: &str,
     fields: &[(&str, &str)],
     file: &str,
@@ -48,28 +47,11 @@ async fn upload(
             .mime_str("application/octet-stream")
             .unwrap(),
     );
-    let cookie = b
-        .jar
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let r = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(format!("{}/console/imports{query}", h.base))
-        .header("cookie", cookie)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    let location = r
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string());
-    (status, location, r.text().await.unwrap())
+    let r = b
+        .post_multipart(&format!("/console/imports{query}"), form)
+        .await;
+    let location = r.location();
+    (r.status, location, r.body)
 }
 
 /// The page of an import once nothing moves (it stops reloading itself).
@@ -115,11 +97,10 @@ async fn imports_split_and_report_failed_rows(backend: Backend) {
     let file = rows(40, 17, 5);
 
     // No token, or a wrong one: refused, nothing queued.
-    let (s, _, _) = upload(&h, &b, "", &[("connection_id", &conn)], &file).await;
+    let (s, _, _) = upload(&mut b, "", &[("connection_id", &conn)], &file).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _, _) = upload(
-        &h,
-        &b,
+        &mut b,
         "",
         &[("csrf", &"0".repeat(64)), ("connection_id", &conn)],
         &file,
@@ -127,10 +108,9 @@ async fn imports_split_and_report_failed_rows(backend: Backend) {
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // No session: to the sign-in page.
-    let anon = Browser::new(&h.base);
+    let mut anon = Browser::new(&h.base);
     let (s, loc, _) = upload(
-        &h,
-        &anon,
+        &mut anon,
         "",
         &[("csrf", &token), ("connection_id", &conn)],
         &file,
@@ -147,8 +127,7 @@ async fn imports_split_and_report_failed_rows(backend: Backend) {
 
     // A dry run: counted and checked, nothing written.
     let (s, loc, body) = upload(
-        &h,
-        &b,
+        &mut b,
         "?dry_run=true",
         &[("csrf", &token), ("connection_id", &conn)],
         &file,
@@ -181,8 +160,7 @@ async fn imports_split_and_report_failed_rows(backend: Backend) {
 
     // The import itself.
     let (s, loc, body) = upload(
-        &h,
-        &b,
+        &mut b,
         "",
         &[
             ("csrf", &token),

@@ -134,6 +134,24 @@ impl Browser {
         self.absorb(r).await
     }
 
+    /// Post a multipart form (a file upload) as this browser, with its
+    /// cookies; the answer, not followed.
+    pub async fn post_multipart(
+        &mut self,
+        path_or_url: &str,
+        form: reqwest::multipart::Form,
+    ) -> Answer {
+        let r = self
+            .http
+            .post(self.url(path_or_url))
+            .header(COOKIE, self.cookie_header())
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        self.absorb(r).await
+    }
+
     /// Post the hosted login form of `page` (a `/u/login` page) with a
     /// username and password; the answer, not followed.
     pub async fn submit_login(&mut self, page: &Answer, username: &str, password: &str) -> Answer {
