@@ -161,15 +161,7 @@ impl SqlStore {
     /// free slot.
     async fn start_waiting(&self, tenant: &str, max_active: u64) -> CoreResult<u64> {
         let mut tx = self.pool.begin().await.map_err(storage)?;
-        if self.dialect == Dialect::Postgres {
-            sqlx::query(
-                "SELECT pg_advisory_xact_lock(hashtextextended('tern.jobs.start:' || $1, 0))",
-            )
-            .bind(tenant)
-            .execute(&mut *tx)
-            .await
-            .map_err(storage)?;
-        }
+        self.lock_job_starts(&mut tx, tenant).await?;
         let mut started = 0;
         loop {
             let r = sqlx::query(
@@ -193,6 +185,29 @@ impl SqlStore {
         }
         tx.commit().await.map_err(storage)?;
         Ok(started)
+    }
+
+    /// On PostgreSQL, wait for `tenant`'s advisory lock over starting
+    /// import jobs, held until `tx` ends. Every statement that counts the
+    /// tenant's active imports and then adds one (an upload, a waiting job's
+    /// start) takes it first: under READ COMMITTED two such transactions
+    /// would otherwise both count the last free slot. SQLite needs nothing
+    /// (one writer at a time, and the count shares the writing statement).
+    async fn lock_job_starts(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tenant: &str,
+    ) -> CoreResult<()> {
+        if self.dialect == Dialect::Postgres {
+            sqlx::query(
+                "SELECT pg_advisory_xact_lock(hashtextextended('tern.jobs.start:' || $1, 0))",
+            )
+            .bind(tenant)
+            .execute(&mut **tx)
+            .await
+            .map_err(storage)?;
+        }
+        Ok(())
     }
 
     /// Refresh PostgreSQL's statistics of `users` during a bulk import (see
@@ -231,7 +246,9 @@ impl JobStore for SqlStore {
     ) -> CoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(storage)?;
         // The count and the insert share one statement, so two concurrent
-        // uploads on SQLite (one writer at a time) cannot both pass the limit.
+        // uploads on SQLite (one writer at a time) cannot both pass the limit;
+        // on PostgreSQL the tenant's lock makes them take turns.
+        self.lock_job_starts(&mut tx, tenant).await?;
         let r = sqlx::query(
             "INSERT INTO jobs (tenant_id, id, type, status, created_at, updated_at, body) \
              SELECT $1, $2, 'users_import', $3, $4, $4, $5 \
