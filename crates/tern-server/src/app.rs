@@ -195,9 +195,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         tracing::info!(users = seeds, "sealed TOTP seeds stored in clear");
     }
     // One pool for every hash the server computes, legacy ones included.
-    let hash_pool =
-        crate::hash_pool::HashPool::new(config.password_hash.workers, config.password_hash.queue);
     let metrics = crate::metrics::Metrics::default();
+    let hash_pool =
+        crate::hash_pool::HashPool::new(config.password_hash.workers, config.password_hash.queue)
+            .count_busy_in(metrics.refusal_counter("hash_pool_busy"));
     let scripts = Arc::new(
         crate::legacy_script::ScriptLegacySource::from_config(&config.scripts, network.clone())
             .with_metrics(metrics.scripts())
@@ -237,12 +238,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         // the Revealing wrapper holds the key.
         legacy: Some(Arc::new(crate::secrets::Revealing::new(
             secrets.clone(),
-            Arc::new(crate::connectors::Dispatcher::new(
-                scripts.clone(),
-                sql,
-                network,
-                weak.clone(),
-            )),
+            Arc::new(
+                crate::connectors::Dispatcher::new(scripts.clone(), sql, network, weak.clone())
+                    .with_circuit_gauges(metrics.legacy_circuits.clone()),
+            ),
         ))),
         reset_workers: Arc::new(tokio::sync::Semaphore::new(32)),
         secrets,

@@ -11,6 +11,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::oneshot;
 
 /// The pool is full: the caller should answer 503 with `Retry-After`.
@@ -50,6 +51,9 @@ pub enum Lane {
 pub struct HashPool {
     inner: Arc<Mutex<Slots>>,
     threads: Arc<Threads>,
+    /// Jobs refused because their lane's queue was full (the metrics'
+    /// `hash_pool_busy` refusals once [`HashPool::count_busy_in`] links it).
+    busy: Counter,
 }
 
 /// A job for a hashing thread.
@@ -146,7 +150,15 @@ impl HashPool {
                 workers,
                 jobs: OnceLock::new(),
             }),
+            busy: Counter::default(),
         }
+    }
+
+    /// Count refused jobs in `counter` (shared by every clone made after).
+    #[must_use]
+    pub fn count_busy_in(mut self, counter: Counter) -> Self {
+        self.busy = counter;
+        self
     }
 
     /// Run CPU-bound `job` in the clean lane (see [`Lane`]).
@@ -180,6 +192,7 @@ impl HashPool {
                 // Waiters that gave up (a client that hung up) free their place.
                 waiters.retain(|w| !w.is_closed());
                 if waiters.len() >= queue {
+                    self.busy.inc();
                     return Err(PoolError::Busy);
                 }
                 let (tx, rx) = oneshot::channel();

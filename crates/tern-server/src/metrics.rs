@@ -91,8 +91,24 @@ pub struct UserLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RefusalLabels {
     /// `api_rate_limit`, `brute_force_block`, `suspicious_ip`,
-    /// `legacy_lookup_budget`.
+    /// `legacy_lookup_budget`, `reset_requests`, `hash_pool_busy`.
     pub kind: &'static str,
+}
+
+/// `type` and current `status` of jobs.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobStateLabels {
+    /// `users_import` or `users_export`.
+    pub r#type: String,
+    /// `waiting`, `pending`, `processing`, `completed`, `failed`.
+    pub status: String,
+}
+
+/// `connection` (its name).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConnectionLabels {
+    /// Connection name.
+    pub connection: String,
 }
 
 /// `connection` (its name) and `script` of a custom-database script call.
@@ -158,6 +174,13 @@ pub struct Metrics {
     pub users: Family<UserLabels, Gauge>,
     /// Requests refused by a rate limit or an attack protection, by kind.
     pub refusals: Family<RefusalLabels, Counter>,
+    /// Jobs of the tenant by type and current status (read from the store
+    /// at each scrape: every instance reports the same shared numbers).
+    pub jobs_by_state: Family<JobStateLabels, Gauge>,
+    /// 1 while an HTTP connector's circuit to its legacy API is open (or
+    /// half-open: cooled down, waiting for a call to succeed), else 0; by
+    /// connection, this instance's view.
+    pub legacy_circuits: Family<ConnectionLabels, Gauge>,
     /// Custom-database script calls and their duration.
     scripts: ScriptMetrics,
 }
@@ -182,6 +205,8 @@ impl Default for Metrics {
         let import_rows = Family::<RowLabels, Counter>::default();
         let users = Family::<UserLabels, Gauge>::default();
         let refusals = Family::<RefusalLabels, Counter>::default();
+        let jobs_by_state = Family::<JobStateLabels, Gauge>::default();
+        let legacy_circuits = Family::<ConnectionLabels, Gauge>::default();
         let scripts = ScriptMetrics::default();
         registry.register(
             "script_calls",
@@ -239,6 +264,16 @@ impl Default for Metrics {
             "Requests refused by a rate limit or an attack protection, by kind",
             refusals.clone(),
         );
+        registry.register(
+            "jobs_by_state",
+            "Jobs by type and current status, read from the store at each scrape",
+            jobs_by_state.clone(),
+        );
+        registry.register(
+            "legacy_circuit_open",
+            "1 while a connection's HTTP connector circuit is open or half-open (this instance)",
+            legacy_circuits.clone(),
+        );
         Self {
             registry,
             requests,
@@ -251,6 +286,8 @@ impl Default for Metrics {
             import_rows,
             users,
             refusals,
+            jobs_by_state,
+            legacy_circuits,
             scripts,
         }
     }
@@ -267,6 +304,12 @@ impl Metrics {
         self.refusals.get_or_create(&RefusalLabels { kind }).inc();
     }
 
+    /// The counter of refusals of `kind`, for a part that counts its own
+    /// (the hash pool).
+    pub fn refusal_counter(&self, kind: &'static str) -> Counter {
+        self.refusals.get_or_create(&RefusalLabels { kind }).clone()
+    }
+
     /// The OpenMetrics text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -278,12 +321,41 @@ impl Metrics {
 
 /// `GET /metrics` on the metrics listener.
 pub async fn scrape(State(s): State<AppState>) -> Response {
+    refresh_job_states(&s).await;
     let mut resp = s.metrics.encode().into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     resp
+}
+
+/// Set the `jobs_by_state` gauge from the store. A status no job has any
+/// more reads 0 rather than keeping its last count.
+async fn refresh_job_states(s: &AppState) {
+    let counts = match s.store.count_jobs_by_state(s.tid()).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "job counts for metrics");
+            return;
+        }
+    };
+    for kind in ["users_import", "users_export"] {
+        for status in ["waiting", "pending", "processing", "completed", "failed"] {
+            let n = counts
+                .iter()
+                .find(|(t, st, _)| t == kind && st == status)
+                .map_or(0, |c| c.2);
+            let labels = JobStateLabels {
+                r#type: kind.to_string(),
+                status: status.to_string(),
+            };
+            s.metrics
+                .jobs_by_state
+                .get_or_create(&labels)
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
 }
 
 /// Keep the `users` gauge current: every `metrics.users_refresh_secs`, the

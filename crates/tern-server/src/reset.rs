@@ -207,6 +207,7 @@ pub async fn dispatch_reset_request(
     match address_over_limit(s, &ip).await {
         Ok(false) => {}
         Ok(true) => {
+            s.metrics.refused("reset_requests");
             // The answer stays the same (it must not tell whether the
             // email has a user); only the work — a legacy lookup, a mail —
             // is not done. One event per address and hour, not one per

@@ -371,6 +371,11 @@ async fn brute_force_blocks_and_lifts(b: Backend) {
         e,
         json!({"error": "too_many_attempts", "error_description": BLOCKED})
     );
+    assert_eq!(
+        h.metric("tern_refusals_total{kind=\"brute_force_block\"}"),
+        Some(1.0),
+        "the blocked attempt is counted; the three failures are not refusals"
+    );
     // Only that address.
     let (s, _) = login_from(&h, client, "ann@example.com", "Secret-123", other).await;
     assert_eq!(s, StatusCode::OK);
@@ -697,6 +702,10 @@ async fn twenty_attempts_a_minute(b: Backend) {
         (s, e["error"].as_str()),
         (StatusCode::TOO_MANY_REQUESTS, Some("too_many_requests"))
     );
+    assert_eq!(
+        h.metric("tern_refusals_total{kind=\"brute_force_block\"}"),
+        Some(1.0)
+    );
     let (s, _) = login_from(&h, client, "cy@example.com", "Secret-123", "198.51.100.2").await;
     assert_eq!(s, StatusCode::OK, "another address has its own count");
     h.state().clock.advance(60);
@@ -747,6 +756,10 @@ async fn a_full_hashing_pool_answers_503(b: Backend) {
         tokio::task::yield_now().await;
     }
     let r = answer.expect("a full pool answers 503");
+    assert_eq!(
+        h.metric("tern_refusals_total{kind=\"hash_pool_busy\"}"),
+        Some(1.0)
+    );
     assert_eq!(r.headers().get("retry-after").unwrap(), "1");
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");

@@ -47,6 +47,11 @@ async fn legacy_down_slow_and_back(b: Backend) {
     let (s, body) = login(&h, &cid, &secret, &ada.email, &ada.password).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     legacy.wait_migrated(&ada.email).await;
+    let circuit = format!(
+        "tern_legacy_circuit_open{{connection=\"{}\"}}",
+        common::legacy::REALM
+    );
+    assert_eq!(h.metric(&circuit), Some(0.0), "closed");
 
     // ---- The legacy service stops.
     legacy.stop().await;
@@ -105,6 +110,7 @@ async fn legacy_down_slow_and_back(b: Backend) {
         took < Duration::from_millis(300),
         "the open circuit answers at once: {took:?}"
     );
+    assert_eq!(h.metric(&circuit), Some(1.0), "open");
     let fails = log_descriptions(&h, &t, "f").await;
     assert!(
         fails
@@ -126,6 +132,7 @@ async fn legacy_down_slow_and_back(b: Backend) {
         assert_eq!(user.app_metadata.get("plan"), Some(&json!(u.plan)));
         legacy.wait_migrated(&u.email).await;
     }
+    assert_eq!(h.metric(&circuit), Some(0.0), "closed again");
 
     // ---- Slow: every request held longer than the timeout.
     proxy.set_delay(TIMEOUT_MS * 3);

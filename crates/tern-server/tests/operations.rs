@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Backend, Harness};
+use common::{Backend, Harness, metric_sample as sample};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -95,15 +95,6 @@ async fn request_ids_are_kept_or_made(b: Backend) {
     assert_eq!(a.status(), StatusCode::NOT_FOUND);
     assert_ne!(a.headers()["x-request-id"], b2.headers()["x-request-id"]);
     h.stop().await;
-}
-
-/// The value of the first sample line of `metrics` starting with `series`.
-fn sample(metrics: &str, series: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find(|l| l.starts_with(series))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
 }
 
 async fn metrics_count_what_happens(b: Backend) {
@@ -205,6 +196,23 @@ async fn metrics_count_what_happens(b: Backend) {
             "tern_users{connection=\"Username-Password-Authentication\",source=\"api\"}"
         ),
         Some(1.0),
+        "{text}"
+    );
+    // Read from the store at the scrape: the finished import job.
+    assert_eq!(
+        sample(
+            &text,
+            "tern_jobs_by_state{type=\"users_import\",status=\"completed\"}"
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "tern_jobs_by_state{type=\"users_import\",status=\"processing\"}"
+        ),
+        Some(0.0),
         "{text}"
     );
     assert!(

@@ -564,6 +564,12 @@ async fn one_address_is_limited_without_telling(b: Backend) {
         "{events:?}"
     );
     assert_eq!(outbox(&h).await.len(), 1, "nothing mailed past the limit");
+    assert_eq!(
+        h.metric_reaching("tern_refusals_total{kind=\"reset_requests\"}", 3.0)
+            .await,
+        Some(3.0),
+        "each refused request counted"
+    );
     assert_eq!(resets_done(&h).await, limit + 1, "one event for the flood");
 
     // The next hour, the address may ask again.

@@ -128,6 +128,11 @@ async fn failed_logins_across_users_throttle_the_address(b: Backend) {
         assert_eq!(body["error"], "too_many_attempts");
         assert_eq!(body["error_description"], SUSPICIOUS);
     }
+    assert_eq!(
+        h.metric("tern_refusals_total{kind=\"suspicious_ip\"}"),
+        Some(3.0),
+        "each refused attempt counted"
+    );
     // Another address is not affected.
     let (s, body) = login(
         &h,

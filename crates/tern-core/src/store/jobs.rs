@@ -206,6 +206,10 @@ pub trait JobStore: Send + Sync {
         user_ids: &[String],
         usernames: &[String],
     ) -> CoreResult<Vec<User>>;
+    /// The tenant's jobs counted by type and status (`users_import`,
+    /// `processing`, 2), for the metrics' gauge; jobs are purged after
+    /// `import.retention_secs`, so this counts the recent ones.
+    async fn count_jobs_by_state(&self, tenant: &str) -> CoreResult<Vec<(String, String, u64)>>;
     /// Delete jobs (with files and errors) created before `before`.
     async fn purge_jobs(&self, before: &str) -> CoreResult<u64>;
     /// The tenant's newest jobs of one type, newest first (the console's

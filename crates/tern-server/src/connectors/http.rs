@@ -30,6 +30,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::gauge::Gauge;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -302,6 +303,8 @@ pub struct HttpConnector {
     tokens: Arc<dyn TokenSource>,
     token: Mutex<Option<(String, Instant)>>,
     breaker: std::sync::Mutex<Breaker>,
+    /// 1 from the circuit opening until a call succeeds again, else 0.
+    circuit_open: Gauge,
 }
 
 /// What one call produced before it is interpreted.
@@ -327,7 +330,16 @@ impl HttpConnector {
             tokens,
             token: Mutex::new(None),
             breaker: std::sync::Mutex::new(Breaker::default()),
+            circuit_open: Gauge::default(),
         }
+    }
+
+    /// Report the circuit's state in `gauge` (a new connector's is closed).
+    #[must_use]
+    pub fn reporting_circuit_in(mut self, gauge: Gauge) -> Self {
+        gauge.set(0);
+        self.circuit_open = gauge;
+        self
     }
 
     /// A token for the legacy API, minted by Tern for the configured client,
@@ -387,9 +399,11 @@ impl HttpConnector {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if ok {
             *b = Breaker::default();
+            self.circuit_open.set(0);
         } else {
             b.consecutive_failures = b.consecutive_failures.saturating_add(1);
             if b.consecutive_failures >= self.config.circuit_breaker.failures {
+                self.circuit_open.set(1);
                 b.open_until = Some(
                     Instant::now() + Duration::from_millis(self.config.circuit_breaker.cooldown_ms),
                 );

@@ -14,10 +14,13 @@ pub mod sql;
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use serde_json::Value;
 use tern_core::legacy::{LegacyCreate, LegacyError, LegacyLogin, LegacyProfile, LegacySource};
 use tern_core::model::{Connection, JsonObject};
 
+use crate::metrics::ConnectionLabels;
 use crate::state::{AppState, Inner};
 
 /// The connection option holding a connector's configuration.
@@ -115,6 +118,8 @@ pub struct Dispatcher {
     network: tern_net::Network,
     http: std::sync::Mutex<HashMap<String, Cached<http::HttpConnector>>>,
     sql: Arc<sql::SqlConnectors>,
+    /// The HTTP connectors' circuit state by connection name (metrics).
+    circuits: Family<ConnectionLabels, Gauge>,
 }
 
 impl Dispatcher {
@@ -142,7 +147,16 @@ impl Dispatcher {
             network,
             http: std::sync::Mutex::new(HashMap::new()),
             sql: Arc::new(sql),
+            circuits: Family::default(),
         }
+    }
+
+    /// Report each HTTP connector's circuit in `circuits` (the metrics'
+    /// `legacy_circuit_open`).
+    #[must_use]
+    pub fn with_circuit_gauges(mut self, circuits: Family<ConnectionLabels, Gauge>) -> Self {
+        self.circuits = circuits;
+        self
     }
 
     fn http(&self, c: &Connection, cfg: &Value) -> Result<Arc<http::HttpConnector>, LegacyError> {
@@ -160,12 +174,16 @@ impl Dispatcher {
         }
         let config = http::parse(cfg)
             .map_err(|e| LegacyError(format!("the http connector is misconfigured: {e}")))?;
-        let conn = Arc::new(http::HttpConnector::new(
-            config,
-            secret,
-            self.network.clone(),
-            self.tokens.clone(),
-        ));
+        let circuit = self
+            .circuits
+            .get_or_create(&ConnectionLabels {
+                connection: c.name.clone(),
+            })
+            .clone();
+        let conn = Arc::new(
+            http::HttpConnector::new(config, secret, self.network.clone(), self.tokens.clone())
+                .reporting_circuit_in(circuit),
+        );
         cache.insert(c.id.clone(), (key, conn.clone()));
         Ok(conn)
     }

@@ -46,6 +46,15 @@ impl PgDatabase {
     }
 }
 
+/// The value of the first sample line of an OpenMetrics `text` starting
+/// with `series` (name and labels, e.g. `tern_refusals_total{kind="x"}`).
+pub fn metric_sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
 /// A port free on 127.0.0.1 now (for a server whose public URL must name
 /// its port before it starts).
 pub fn free_port() -> u16 {
@@ -152,6 +161,26 @@ impl Harness {
 
     pub fn state(&self) -> &tern_server::state::AppState {
         &self.server.as_ref().expect("running").state
+    }
+
+    /// A sample of this server's metrics, read in process (the metrics
+    /// listener serves the same registry; see [`metric_sample`]).
+    pub fn metric(&self, series: &str) -> Option<f64> {
+        metric_sample(&self.state().metrics.encode(), series)
+    }
+
+    /// [`Harness::metric`] once it reads `want`, polled for up to 10 s (for
+    /// work the server finishes after answering); the last value read.
+    pub async fn metric_reaching(&self, series: &str, want: f64) -> Option<f64> {
+        let mut last = None;
+        for _ in 0..200 {
+            last = self.metric(series);
+            if last == Some(want) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        last
     }
 
     pub async fn stop(mut self) {

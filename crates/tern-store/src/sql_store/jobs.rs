@@ -291,6 +291,20 @@ impl JobStore for SqlStore {
         Ok(started)
     }
 
+    async fn count_jobs_by_state(&self, tenant: &str) -> CoreResult<Vec<(String, String, u64)>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT type, status, COUNT(*) FROM jobs WHERE tenant_id = $1 GROUP BY type, status",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(rows
+            .into_iter()
+            .map(|(t, s, n)| (t, s, u64::try_from(n).unwrap_or(0)))
+            .collect())
+    }
+
     async fn insert_export_job(&self, tenant: &str, job: &Job) -> CoreResult<()> {
         sqlx::query("INSERT INTO jobs (tenant_id, id, type, status, created_at, updated_at, body) VALUES ($1, $2, 'users_export', $3, $4, $4, $5)")
             .bind(tenant)
