@@ -2,7 +2,8 @@
 //! Several real `tern serve` processes on one fresh PostgreSQL database, as
 //! a production deployment runs them: a user's first login on two instances
 //! at once makes one user; an import whose instance is SIGKILLed is finished
-//! by another with every row applied once; a long export runs once; the
+//! by another with every row applied once, and one whose instance is stopped
+//! (SIGTERM) is handed over at once; a long export runs once; the
 //! Management API rate limit and a brute-force block hold across instances;
 //! a signing key rotated on one is served and verified by the other.
 
@@ -75,6 +76,36 @@ fn upload(t: &Tern, token: &str, file: &std::path::Path, connection_id: &str, ho
     job
 }
 
+/// An import of 6 000 users (`{prefix}{i}`) uploaded to `a` and seen
+/// processing, at least 5 % done and not finished: (token, job id).
+fn import_under_way(a: &Tern, dir: &std::path::Path, prefix: &str) -> (String, String) {
+    let info = a.info();
+    let token = a.token(&info);
+    let rows: Vec<Value> = (0..6000)
+        .map(|i| json!({"email": format!("{prefix}{i}@{prefix}.example"), "user_id": format!("{prefix}{i}")}))
+        .collect();
+    let file = dir.join("users.json");
+    std::fs::write(&file, serde_json::to_vec(&rows).unwrap()).unwrap();
+    let job = upload(
+        a,
+        &token,
+        &file,
+        info["connection_id"].as_str().unwrap(),
+        false,
+    );
+    let id = job["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (_, j) = get(&format!("{}/api/v2/jobs/{id}", a.base), &token);
+        assert_ne!(j["status"], "completed", "finished too soon: {j}");
+        if j["status"] == "processing" && j["percentage_done"].as_u64().unwrap_or(0) >= 5 {
+            return (token, id);
+        }
+        assert!(Instant::now() < deadline, "never got going: {j}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn a_first_login_on_two_instances_at_once_makes_one_user() {
     let db = PgDb::create("tern_inst_login");
@@ -139,35 +170,44 @@ fn an_import_whose_instance_is_killed_is_finished_by_another_once() {
         ("TERN_IMPORT__MAX_FILE_BYTES", "20000000"),
     ];
     let mut a = instance(&db, da.path(), &env);
-    let info = a.info();
-    let token = a.token(&info);
-    let rows: Vec<Value> = (0..6000)
-        .map(|i| json!({"email": format!("k{i}@kill.example"), "user_id": format!("k{i}")}))
-        .collect();
-    let file = da.path().join("users.json");
-    std::fs::write(&file, serde_json::to_vec(&rows).unwrap()).unwrap();
-    let job = upload(
-        &a,
-        &token,
-        &file,
-        info["connection_id"].as_str().unwrap(),
-        false,
-    );
-    let id = job["id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let (_, j) = get(&format!("{}/api/v2/jobs/{id}", a.base), &token);
-        assert_ne!(j["status"], "completed", "finished before the kill: {j}");
-        if j["status"] == "processing" && j["percentage_done"].as_u64().unwrap_or(0) >= 5 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never got going: {j}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let (token, id) = import_under_way(&a, da.path(), "kill");
     // The other instance is up before the kill; it takes over once the
     // dead one's lease runs out.
     let b = instance(&db, dbb.path(), &env);
     a.kill();
+    let done = wait_job(&b, &token, &id);
+    assert_eq!(
+        done["summary"],
+        json!({"failed": 0, "updated": 0, "inserted": 6000, "total": 6000}),
+        "{done}"
+    );
+    assert_eq!(
+        user_total(&b.base, &token),
+        6000,
+        "each row applied exactly once"
+    );
+}
+
+/// SIGTERM hands the job back as the instance drains: another takes it over
+/// at once, long before the lease (ten minutes here) would have run out.
+#[test]
+fn an_import_whose_instance_is_stopped_is_handed_over_at_once() {
+    let db = PgDb::create("tern_inst_handover");
+    let (da, dbb) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let env = [
+        ("TERN_IMPORT__BATCH_SIZE", "10"),
+        ("TERN_IMPORT__LEASE_SECS", "600"),
+        ("TERN_IMPORT__MAX_FILE_BYTES", "20000000"),
+    ];
+    let mut a = instance(&db, da.path(), &env);
+    let (token, id) = import_under_way(&a, da.path(), "handover");
+    let b = instance(&db, dbb.path(), &env);
+    let status = a.terminate();
+    assert!(status.success(), "a drained instance exits 0: {status}");
+    let (_, j) = get(&format!("{}/api/v2/jobs/{id}", b.base), &token);
+    assert_ne!(j["status"], "completed", "the stop came mid-job: {j}");
+    // wait_job gives up after 300 s: without the hand-back, b could only
+    // claim the job after its 600 s lease.
     let done = wait_job(&b, &token, &id);
     assert_eq!(
         done["summary"],
