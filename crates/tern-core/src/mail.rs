@@ -138,8 +138,8 @@ pub enum MailError {
 pub trait Mailer: Send + Sync {
     /// Send (or keep) one message.
     async fn send(&self, tenant: &str, mail: &OutboundMail) -> Result<(), MailError>;
-    /// Where messages go (`outbox`, `smtp`), for logs.
-    fn transport(&self) -> &'static str;
+    /// Where `tenant`'s messages go (`outbox`, `smtp`), for logs.
+    async fn transport(&self, tenant: &str) -> &'static str;
 }
 
 /// Keeps messages in the store's outbox: the mailer when no SMTP server is
@@ -173,7 +173,7 @@ impl Mailer for OutboxMailer {
             .map_err(|e| MailError::Transport(format!("outbox: {e}")))
     }
 
-    fn transport(&self) -> &'static str {
+    async fn transport(&self, _tenant: &str) -> &'static str {
         "outbox"
     }
 }

@@ -246,7 +246,10 @@ async fn notify(s: &AppState, user: &User, token: &str) -> CoreResult<()> {
     if let Err(e) = s.mailer.send(s.tid(), &mail).await {
         let mut ev = LogEvent::new(
             "fn",
-            format!("Unblock mail not sent ({}): {e}", s.mailer.transport()),
+            format!(
+                "Unblock mail not sent ({}): {e}",
+                s.mailer.transport(s.tid()).await
+            ),
         );
         ev.user_id = Some(user.user_id.clone());
         s.log(ev).await;

@@ -296,8 +296,8 @@ async fn announce(state: &AppState, tenant: &str, id: &str) {
                 "fn",
                 format!("Import completion mail to {} not sent: {e}", mail.to),
             );
-            ev.details =
-                Some(serde_json::json!({"job_id": job.id, "transport": mailer.transport()}));
+            let transport = mailer.transport(tenant).await;
+            ev.details = Some(serde_json::json!({"job_id": job.id, "transport": transport}));
             state.log(ev).await;
         }
     }

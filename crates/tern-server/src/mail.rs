@@ -60,7 +60,7 @@ impl Mailer for SmtpMailer {
             .map_err(|e| MailError::Transport(format!("SMTP: {e}")))
     }
 
-    fn transport(&self) -> &'static str {
+    async fn transport(&self, _tenant: &str) -> &'static str {
         "smtp"
     }
 }

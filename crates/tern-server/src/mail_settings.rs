@@ -259,8 +259,13 @@ impl Mailer for TenantMailer {
         }
     }
 
-    fn transport(&self) -> &'static str {
-        self.fallback.transport()
+    /// `smtp` while the tenant has stored settings (they replace the
+    /// configuration file's), else the configured mailer's.
+    async fn transport(&self, tenant: &str) -> &'static str {
+        match self.store.get_mail_settings(tenant).await {
+            Ok(Some(_)) => "smtp",
+            _ => self.fallback.transport(tenant).await,
+        }
     }
 }
 

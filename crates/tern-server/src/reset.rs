@@ -320,7 +320,10 @@ pub async fn handle_reset_request(
         ),
         Ok(ResetRequest::MailFailed { user, error }) => (
             "fn",
-            format!("Reset mail not sent ({}): {error}", s.mailer.transport()),
+            format!(
+                "Reset mail not sent ({}): {error}",
+                s.mailer.transport(s.tid()).await
+            ),
             Some(user.user_id),
         ),
         Err(e) => {

@@ -196,6 +196,7 @@ async fn mail_settings_in_the_console(backend: Backend) {
         page.body
     );
     let token = csrf(&page.body);
+    assert_eq!(h.state().mailer.transport(&tid).await, "outbox");
 
     // Without a session, or without the token: nothing saved, nothing sent.
     let mut anon = Browser::new(&h.base);
@@ -251,6 +252,11 @@ async fn mail_settings_in_the_console(backend: Backend) {
     assert!(sealed.starts_with("$tern-sealed$"), "{sealed}");
     assert!(!sealed.contains(SMTP_PASSWORD));
     assert_eq!(stored.updated_by, OPERATOR);
+    assert_eq!(
+        h.state().mailer.transport(&tid).await,
+        "smtp",
+        "logs of failed mails name the stored settings' transport"
+    );
 
     // The test mail: sent with the stored credentials.
     let page = test_mail(&mut b, &token).await;
