@@ -373,7 +373,7 @@ async fn admin_token(http: &reqwest::Client, base: &str, info: &Value) -> String
         .unwrap();
     v["access_token"]
         .as_str()
-        .unwrap_or_else(|| panic!("no admin token"))
+        .unwrap_or_else(|| panic!("no admin token: {}", v["error_description"]))
         .to_string()
 }
 
@@ -382,6 +382,8 @@ async fn bench_backend(backend: &str, n: usize, formats: &[String]) {
     let pg = (backend == "postgres").then(|| PgDb::create().unwrap());
     let url = pg.as_ref().map(PgDb::url);
     let env = [
+        // The same issuer and audience after the restart on another port.
+        ("TERN_PUBLIC_URL", "https://tern.export.bench"),
         // The polls of a long job would meet Auth0's 15 requests/s.
         ("TERN_RATE_LIMIT__BURST", "100000"),
         ("TERN_RATE_LIMIT__PER_SECOND", "100000"),
