@@ -308,7 +308,12 @@ async fn export(
         .await
         .unwrap();
     let job: Value = r.json().await.unwrap();
-    let url = format!("{base}/api/v2/jobs/{}", job["id"].as_str().unwrap_or_else(|| panic!("export: {job}")));
+    let url = format!(
+        "{base}/api/v2/jobs/{}",
+        job["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("export: {job}"))
+    );
     let done = loop {
         tokio::time::sleep(POLL).await;
         let v: Value = http
@@ -363,8 +368,10 @@ fn median(mut v: Vec<Duration>) -> Duration {
 async fn admin_token(http: &reqwest::Client, base: &str, info: &Value) -> String {
     let v: Value = http
         .post(format!("{base}/oauth/token"))
-        .json(&json!({"grant_type": "client_credentials", "client_id": info["client_id"],
-            "client_secret": info["client_secret"], "audience": info["audience"]}))
+        .json(
+            &json!({"grant_type": "client_credentials", "client_id": info["client_id"],
+            "client_secret": info["client_secret"], "audience": info["audience"]}),
+        )
         .send()
         .await
         .unwrap()
