@@ -13,6 +13,10 @@
 //!   jobs at a time, each polled every 50 ms, no Tern extension; the
 //!   server's rate limit lifted (at Auth0's 15 requests/s the uploads alone
 //!   would bound it, whatever the server's speed);
+//! - (e) PostgreSQL only, not in the default set: the same client against
+//!   one release `tern serve` process, then against two on one fresh
+//!   database (jobs given to them in turn, the same 2 jobs at a time, Auth0's
+//!   2 active jobs per tenant), printed with the two-over-one ratio;
 //! - the baseline, same run, same kind of database: the same rows inserted
 //!   straight into the `users` table of a fresh database made by the
 //!   server's own migrations (same indexes, same tenant foreign key), with
@@ -36,7 +40,7 @@
 //! Run: `cargo bench -p tern --bench import` (`TERN_BENCH_USERS=20000` for
 //! fewer users; `TERN_BENCH_BACKENDS=sqlite` or `postgres` for one backend;
 //! `TERN_TEST_PG_URL` for another PostgreSQL server; `TERN_BENCH_METHODS=bd`
-//! for some of (a)–(d), `TERN_BENCH_API_ONLY=1` for (a) alone,
+//! for some of (a)–(e), `TERN_BENCH_API_ONLY=1` for (a) alone,
 //! `TERN_BENCH_CLI_ONLY=1` for (b) alone).
 
 mod support;
