@@ -23,14 +23,16 @@
 //!
 //! Run: `cargo bench -p tern --bench flood`.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sqlx::Connection;
+use support::{TernProcess, percentile};
 
 /// Enough users that none passes Auth0's 20 attempts a minute from its address.
 const REAL_USERS: usize = 60;
@@ -48,52 +50,35 @@ const CONNECTION: &str = "Username-Password-Authentication";
 const CLIENT_ID: &str = "flood-bench-admin";
 const CLIENT_SECRET: &str = "flood-bench-admin-secret-0123456789";
 
+/// The `tern serve` process under the flood and its data directory.
 struct Server {
-    child: Child,
-    base: String,
+    process: TernProcess,
     dir: tempfile::TempDir,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl Server {
-    fn start() -> Self {
+    async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_tern"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(dir.path())
-            .env("TERN_BOOTSTRAP_CLIENT_ID", CLIENT_ID)
-            .env("TERN_BOOTSTRAP_CLIENT_SECRET", CLIENT_SECRET)
-            .env("TERN_HTTP__TRUSTED_PROXIES", "[\"127.0.0.1\"]")
-            // The set-up's Management calls, not the flood, would meet it.
-            .env("TERN_RATE_LIMIT__BURST", "100000")
-            .env("TERN_RATE_LIMIT__PER_SECOND", "100000")
-            .env("TERN_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            dir,
-        }
+        let process = TernProcess::start(
+            dir.path(),
+            None,
+            &[
+                ("TERN_BOOTSTRAP_CLIENT_ID", CLIENT_ID),
+                ("TERN_BOOTSTRAP_CLIENT_SECRET", CLIENT_SECRET),
+                ("TERN_HTTP__TRUSTED_PROXIES", "[\"127.0.0.1\"]"),
+                // The set-up's Management calls, not the flood, would meet it.
+                ("TERN_RATE_LIMIT__BURST", "100000"),
+                ("TERN_RATE_LIMIT__PER_SECOND", "100000"),
+            ],
+        )
+        .await;
+        Server { process, dir }
     }
 
     /// Peak resident memory of the server process, in MiB.
     fn peak_rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.process.pid())).unwrap();
         let kib: f64 = status
             .lines()
             .find_map(|l| l.strip_prefix("VmHWM:"))
@@ -117,14 +102,6 @@ impl Server {
                 .unwrap();
         rows.into_iter().collect()
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
 }
 
 /// Real users' outcomes: latency of each success, and the failures.
@@ -267,23 +244,10 @@ async fn flood(login: Login) -> (BTreeMap<u16, usize>, Duration) {
 
 #[tokio::main]
 async fn main() {
-    let server = Server::start();
+    // Started and answering `/readyz` (support::TernProcess).
+    let server = Server::start().await;
     let http = reqwest::Client::new();
-    let base = server.base.clone();
-    let mut up = false;
-    for _ in 0..300 {
-        if http
-            .get(format!("{base}/.well-known/openid-configuration"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "the server did not start");
+    let base = server.process.base.clone();
     let info: Value = serde_json::from_str(
         &std::fs::read_to_string(server.dir.path().join("bootstrap.json")).unwrap(),
     )

@@ -13,6 +13,10 @@
 //!   jobs at a time, each polled every 50 ms, no Tern extension; the
 //!   server's rate limit lifted (at Auth0's 15 requests/s the uploads alone
 //!   would bound it, whatever the server's speed);
+//! - (e) PostgreSQL only, not in the default set: the same client against
+//!   one release `tern serve` process, then against two on one fresh
+//!   database (jobs given to them in turn, the same 2 jobs at a time, Auth0's
+//!   2 active jobs per tenant), printed with the two-over-one ratio;
 //! - the baseline, same run, same kind of database: the same rows inserted
 //!   straight into the `users` table of a fresh database made by the
 //!   server's own migrations (same indexes, same tenant foreign key), with
@@ -36,7 +40,7 @@
 //! Run: `cargo bench -p tern --bench import` (`TERN_BENCH_USERS=20000` for
 //! fewer users; `TERN_BENCH_BACKENDS=sqlite` or `postgres` for one backend;
 //! `TERN_TEST_PG_URL` for another PostgreSQL server; `TERN_BENCH_METHODS=bd`
-//! for some of (a)–(d), `TERN_BENCH_API_ONLY=1` for (a) alone,
+//! for some of (a)–(e), `TERN_BENCH_API_ONLY=1` for (a) alone,
 //! `TERN_BENCH_CLI_ONLY=1` for (b) alone).
 
 mod support;
@@ -50,7 +54,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 use sha2::Digest;
 use sqlx::Connection;
-use support::{PgDb, loadavg};
+use support::{PgDb, TernProcess, loadavg};
 use tern_server::Config;
 
 const CONNECTION: &str = "Username-Password-Authentication";
@@ -620,19 +624,16 @@ fn job_files(n: usize, bcrypt: &str, max: usize) -> Vec<Vec<u8>> {
     files
 }
 
-/// (d): a client written for Auth0, with none of Tern's extensions: each
-/// 512000-byte file uploaded as a job, 2 jobs at a time, each job's status
-/// polled every 50 ms until it ends; a 429 is retried 50 ms later. The
-/// server's Management API rate limit is lifted (see the README: at Auth0's
-/// 15 requests/s the uploads alone would bound this client). Returns
-/// (elapsed, inserted, requests).
+/// (d): a client written for Auth0, with none of Tern's extensions, against
+/// an in-process server whose Management API rate limit is lifted (see the
+/// README: at Auth0's 15 requests/s the uploads alone would bound this
+/// client). Returns (elapsed, inserted, requests).
 async fn via_auth0_client(
     files: &[Vec<u8>],
     dir: &Path,
     pg: Option<&PgDb>,
     existing: &Existing,
 ) -> (Duration, u64, u64) {
-    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     let server = existing
         .server(dir, pg, |c| {
             c.rate_limit.per_second = 100_000.0;
@@ -643,6 +644,24 @@ async fn via_auth0_client(
     let base = format!("http://{}", server.addr);
     let http = reqwest::Client::new();
     let token = admin_token(&http, &base, &info).await;
+    let result = auth0_client(files, &[base], &token, &info.connection_id).await;
+    server.stop().await;
+    result
+}
+
+/// The Auth0-like client: each 512000-byte file uploaded as a job, 2 jobs
+/// at a time, each job's status polled every 50 ms until it ends; a 429 is
+/// retried 50 ms later. Job k goes to `bases[k % bases.len()]` and is polled
+/// there (several instances behind no load balancer, taken in turn).
+/// Returns (elapsed, inserted, requests).
+async fn auth0_client(
+    files: &[Vec<u8>],
+    bases: &[String],
+    token: &str,
+    connection_id: &str,
+) -> (Duration, u64, u64) {
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    let http = reqwest::Client::new();
     let next = AtomicUsize::new(0);
     let inserted = AtomicU64::new(0);
     let requests = AtomicU64::new(0);
@@ -650,9 +669,10 @@ async fn via_auth0_client(
         loop {
             let k = next.fetch_add(1, Ordering::Relaxed);
             let Some(file) = files.get(k) else { break };
+            let base = &bases[k % bases.len()];
             let job: Value = loop {
                 requests.fetch_add(1, Ordering::Relaxed);
-                let r = upload(&http, &base, &token, &info.connection_id, file.clone()).await;
+                let r = upload(&http, base, token, connection_id, file.clone()).await;
                 match r.status().as_u16() {
                     202 => break r.json().await.unwrap(),
                     429 => tokio::time::sleep(AUTH0_POLL).await,
@@ -663,7 +683,7 @@ async fn via_auth0_client(
             let summary = loop {
                 tokio::time::sleep(AUTH0_POLL).await;
                 requests.fetch_add(1, Ordering::Relaxed);
-                let r = http.get(&url).bearer_auth(&token).send().await.unwrap();
+                let r = http.get(&url).bearer_auth(token).send().await.unwrap();
                 if r.status().as_u16() == 429 {
                     continue;
                 }
@@ -678,12 +698,67 @@ async fn via_auth0_client(
     let started = Instant::now();
     tokio::join!(worker(), worker());
     let took = started.elapsed();
-    server.stop().await;
     (
         took,
         inserted.load(Ordering::Relaxed),
         requests.load(Ordering::Relaxed),
     )
+}
+
+// ---------------------------------------------------------------- instances
+
+/// Shared by instances on one database (they must agree on it).
+const SECRETS_KEY: &str = "696d706f72742d62656e63682d736563726574732d6b65792d33322d62797465";
+
+/// (e): the Auth0-like client against `instances` release `tern serve`
+/// processes on one fresh PostgreSQL database (holding the existing users),
+/// jobs taken by the instances in turn; the rate limit lifted as in (d).
+/// Returns (elapsed, inserted, requests).
+async fn via_instances(
+    files: &[Vec<u8>],
+    instances: usize,
+    existing: &[Row],
+) -> Result<(Duration, u64, u64), String> {
+    let db = PgDb::create()?;
+    let env = [
+        ("TERN_SECRETS_KEY", SECRETS_KEY),
+        // Behind one load balancer: one issuer and audience for all.
+        ("TERN_PUBLIC_URL", "https://tern.import.bench"),
+        ("TERN_RATE_LIMIT__BURST", "1000000"),
+        ("TERN_RATE_LIMIT__PER_SECOND", "100000"),
+    ];
+    let mut dirs = Vec::new();
+    let mut processes = Vec::new();
+    // One after the other: the first creates the tenant, the next finds it.
+    for _ in 0..instances {
+        let dir = tempfile::tempdir().unwrap();
+        processes.push(TernProcess::start(dir.path(), Some(&db.url()), &env).await);
+        dirs.push(dir);
+    }
+    let info: tern_server::bootstrap::BootstrapInfo =
+        serde_json::from_slice(&std::fs::read(dirs[0].path().join("bootstrap.json")).unwrap())
+            .unwrap();
+    if !existing.is_empty() {
+        let mut conn = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+        let tenant: String = sqlx::query_scalar("SELECT id FROM tenants")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let target = Target {
+            tenant: &tenant,
+            connection_id: &info.connection_id,
+        };
+        let took = copy_postgres(&db.url(), &target, existing).await;
+        eprintln!("preloaded {} users in {took:?}", existing.len());
+    }
+    let bases: Vec<String> = processes.iter().map(|p| p.base.clone()).collect();
+    let http = reqwest::Client::new();
+    let token = admin_token(&http, &bases[0], &info).await;
+    let result = auth0_client(files, &bases, &token, &info.connection_id).await;
+    drop(processes);
+    drop(db);
+    Ok(result)
 }
 
 // ---------------------------------------------------------------- report
@@ -767,6 +842,7 @@ async fn bench(n: usize) {
         .max(1);
     println!("each figure: the median of {runs} run(s), each into a fresh copy of the database");
     let mut lines = Vec::new();
+    let mut instances_line = None;
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
 
     let only = std::env::var("TERN_BENCH_BACKENDS").unwrap_or_default();
@@ -862,6 +938,45 @@ async fn bench(n: usize) {
             ));
         }
 
+        // (e) the Auth0-like client against one `tern serve` process, then
+        // against two on the same PostgreSQL database, same files.
+        if methods.contains('e') && backend == "postgres" {
+            let files = job_files(n, &bcrypt, AUTH0_FILE_BYTES);
+            let mut per_instances = Vec::new();
+            for instances in [1, 2] {
+                let mut rates = Vec::new();
+                for _ in 0..runs {
+                    match via_instances(&files, instances, &existing.rows).await {
+                        Ok((took, inserted, asked)) => {
+                            eprintln!(
+                                "postgres Auth0-like client, {instances} tern serve: {took:?}, {asked} requests; load {}",
+                                loadavg()
+                            );
+                            assert_eq!(inserted, n as u64);
+                            rates.push(rate(took));
+                        }
+                        Err(e) => println!("postgres instances: skipped ({e})"),
+                    }
+                }
+                per_instances.push(median(&rates));
+                measured.push((
+                    format!(
+                        "(e) Auth0-like client, {instances} tern serve process{}",
+                        if instances == 1 { "" } else { "es" }
+                    ),
+                    rates,
+                    "(separate processes)".into(),
+                    loadavg(),
+                ));
+            }
+            if let [Some(one), Some(two)] = per_instances[..] {
+                instances_line = Some(format!(
+                    "two instances on one PostgreSQL: {two:.0} users/s against {one:.0} for one, {:.2}×",
+                    two / one
+                ));
+            }
+        }
+
         // (a) API, one job.
         if methods.contains('a') {
             let mut rates = Vec::new();
@@ -937,6 +1052,9 @@ async fn bench(n: usize) {
         }
     }
     print_table(n, &lines);
+    if let Some(l) = instances_line {
+        println!("{l}");
+    }
     println!("load average after: {}", loadavg());
 }
 
