@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 use futures_util::TryStreamExt;
 use serde_json::{Value, json};
 use sqlx::{Connection, Row};
-use support::{PgDb, TernProcess, loadavg};
+use support::{PgDb, TernProcess, bootstrap, loadavg};
 
 const CONNECTION: &str = "Username-Password-Authentication";
 /// The columns behind the export's default fields (`tern_core::export::DEFAULT_FIELDS`).
@@ -195,22 +195,6 @@ impl Db<'_> {
         std::hint::black_box(bytes);
         (took, rows)
     }
-}
-
-/// The `tern serve` data directory's `bootstrap.json`, once written in full.
-async fn bootstrap(dir: &Path) -> Value {
-    let path = dir.join("bootstrap.json");
-    for _ in 0..100 {
-        if let Ok(v) = std::fs::read_to_string(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str::<Value>(&t).map_err(|e| e.to_string()))
-            && v["connection_id"].is_string()
-        {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no complete {}", path.display());
 }
 
 fn status_kib(pid: u32, key: &str) -> u64 {

@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{PgDb, TernProcess, loadavg, percentile};
+use support::{PgDb, TernProcess, bootstrap, loadavg, percentile};
 use tern_hash::{CostLimits, HashPolicy, StoredHash};
 
 const USERS: usize = 64;
@@ -163,22 +163,6 @@ async fn start(name: &str) -> Setup {
         _dirs: dirs,
         _db: db,
     }
-}
-
-/// The first instance's `bootstrap.json`, once it is written in full.
-async fn bootstrap(dir: &std::path::Path) -> Value {
-    let path = dir.join("bootstrap.json");
-    for _ in 0..100 {
-        if let Ok(v) = std::fs::read_to_string(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str::<Value>(&t).map_err(|e| e.to_string()))
-            && v["connection_id"].is_string()
-        {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no complete {}", path.display());
 }
 
 /// `total` logins, `in_flight` at a time; (wall time, latencies).

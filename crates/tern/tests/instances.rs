@@ -106,6 +106,22 @@ fn import_under_way(a: &Tern, dir: &std::path::Path, prefix: &str) -> (String, S
     }
 }
 
+/// The job of [`import_under_way`], finished on `b`: every row inserted,
+/// each once.
+fn finished_once(b: &Tern, token: &str, id: &str) {
+    let done = wait_job(b, token, id);
+    assert_eq!(
+        done["summary"],
+        json!({"failed": 0, "updated": 0, "inserted": 6000, "total": 6000}),
+        "{done}"
+    );
+    assert_eq!(
+        user_total(&b.base, token),
+        6000,
+        "each row applied exactly once"
+    );
+}
+
 #[test]
 fn a_first_login_on_two_instances_at_once_makes_one_user() {
     let db = PgDb::create("tern_inst_login");
@@ -175,17 +191,7 @@ fn an_import_whose_instance_is_killed_is_finished_by_another_once() {
     // dead one's lease runs out.
     let b = instance(&db, dbb.path(), &env);
     a.kill();
-    let done = wait_job(&b, &token, &id);
-    assert_eq!(
-        done["summary"],
-        json!({"failed": 0, "updated": 0, "inserted": 6000, "total": 6000}),
-        "{done}"
-    );
-    assert_eq!(
-        user_total(&b.base, &token),
-        6000,
-        "each row applied exactly once"
-    );
+    finished_once(&b, &token, &id);
 }
 
 /// SIGTERM hands the job back as the instance drains: another takes it over
@@ -208,17 +214,7 @@ fn an_import_whose_instance_is_stopped_is_handed_over_at_once() {
     assert_ne!(j["status"], "completed", "the stop came mid-job: {j}");
     // wait_job gives up after 300 s: without the hand-back, b could only
     // claim the job after its 600 s lease.
-    let done = wait_job(&b, &token, &id);
-    assert_eq!(
-        done["summary"],
-        json!({"failed": 0, "updated": 0, "inserted": 6000, "total": 6000}),
-        "{done}"
-    );
-    assert_eq!(
-        user_total(&b.base, &token),
-        6000,
-        "each row applied exactly once"
-    );
+    finished_once(&b, &token, &id);
 }
 
 #[test]

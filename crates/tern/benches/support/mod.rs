@@ -138,3 +138,20 @@ impl Drop for TernProcess {
         let _ = self.child.wait();
     }
 }
+
+/// A `tern serve` data directory's `bootstrap.json` (tenant, connection,
+/// first client), once it is written in full.
+pub async fn bootstrap(dir: &std::path::Path) -> serde_json::Value {
+    let path = dir.join("bootstrap.json");
+    for _ in 0..100 {
+        if let Ok(v) = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string()))
+            && v["connection_id"].is_string()
+        {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no complete {}", path.display());
+}
