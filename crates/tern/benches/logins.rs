@@ -2,10 +2,13 @@
 //! Password logins at saturation (issue 15): how close `tern serve` comes
 //! to the bound one argon2id verification per login puts on the machine.
 //!
-//! The baseline, measured in this process in the same run before each
-//! setup: the median time of one verification of a hash made by Tern's
-//! default policy (argon2id, 19 MiB, t = 2). The bound is then
-//! `cores ÷ verify time` logins a second. Against it, real password-realm
+//! The baseline, measured in this process: the median time of one
+//! verification of a hash made by Tern's default policy (argon2id, 19 MiB,
+//! t = 2), alone once per setup, and with every core verifying at once just
+//! before and just after each level (the machine's speed drifts by tens of
+//! percent from one minute to the next here, so a bound taken minutes away
+//! says little). The bound is `cores ÷ verify time` (all cores verifying)
+//! logins a second. Against it, real password-realm
 //! logins (`POST /oauth/token`, `grant_type=password-realm`) of 64 stored
 //! users, each request from an address of its own (`X-Forwarded-For`,
 //! trusted from loopback) so no per-user-and-address limit is met, at 1, 2,
@@ -18,9 +21,11 @@
 //!   the bound is the same; the figure says what a second instance costs).
 //!
 //! Printed per level: logins/s, the share of the bound, p50 and p99, and
-//! p50 minus the verify time (the server's own cost per login), with the
-//! load average. Goals: ≥ 90 % of the bound at 8 in flight, and p50 alone
-//! ≤ verify + 2 ms.
+//! from the instances' own metrics (`GET /metrics` before and after the
+//! level) the mean time the server spent on a login, the mean time it spent
+//! verifying, and their difference: the server's own cost per login, free
+//! of the bench client's and the HTTP round trip's. Goals: ≥ 90 % of the
+//! bound at 8 in flight, and p50 alone ≤ verify + 2 ms.
 //!
 //! Run: `cargo bench -p tern --bench logins` (`TERN_BENCH_SETUPS=sqlite` or
 //! any of the three, comma-separated; `TERN_BENCH_LOGINS` per level,
@@ -33,7 +38,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{PgDb, TernProcess, bootstrap, loadavg, percentile};
+use support::{PgDb, TernProcess, bootstrap, free_port, loadavg, percentile};
 use tern_hash::{CostLimits, HashPolicy, StoredHash};
 
 const USERS: usize = 64;
@@ -46,27 +51,66 @@ const ADMIN_SECRET: &str = "logins-bench-admin-secret-0123456789";
 /// Shared by instances on one database (they must agree on it).
 const SECRETS_KEY: &str = "6c6f67696e732d62656e63682d736563726574732d6b65792d33322d62797465";
 
-/// Median time of one verification under Tern's default policy.
-fn verify_time() -> Duration {
-    let stored = StoredHash::parse(&HashPolicy::default().hash(PASSWORD)).unwrap();
-    let limits = CostLimits::unlimited();
-    assert!(stored.verify(PASSWORD, &limits).unwrap());
-    let mut times: Vec<Duration> = (0..15)
+/// Median time of one verification under Tern's default policy, with
+/// `threads` threads verifying at once (each `rounds` times).
+fn verify_time(threads: usize, rounds: usize) -> Duration {
+    let stored = Arc::new(StoredHash::parse(&HashPolicy::default().hash(PASSWORD)).unwrap());
+    let workers: Vec<_> = (0..threads)
         .map(|_| {
-            let t = Instant::now();
-            assert!(std::hint::black_box(
-                stored.verify(PASSWORD, &limits).unwrap()
-            ));
-            t.elapsed()
+            let stored = stored.clone();
+            std::thread::spawn(move || {
+                let limits = CostLimits::unlimited();
+                assert!(stored.verify(PASSWORD, &limits).unwrap());
+                (0..rounds)
+                    .map(|_| {
+                        let t = Instant::now();
+                        assert!(std::hint::black_box(
+                            stored.verify(PASSWORD, &limits).unwrap()
+                        ));
+                        t.elapsed()
+                    })
+                    .collect::<Vec<_>>()
+            })
         })
+        .collect();
+    let mut times: Vec<Duration> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
         .collect();
     times.sort();
     times[times.len() / 2]
 }
 
+/// What the instances' metrics say so far: (seconds verifying passwords,
+/// verifications, seconds answering `POST /oauth/token`, such requests).
+async fn server_times(setup: &Setup) -> [f64; 4] {
+    let http = reqwest::Client::new();
+    let mut sums = [0.0; 4];
+    for url in &setup.metrics {
+        let text = http.get(url).send().await.unwrap().text().await.unwrap();
+        for line in text.lines() {
+            let Some((series, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let value: f64 = value.parse().unwrap_or(0.0);
+            let token = series.contains("route=\"/oauth/token\"");
+            match series.split('{').next().unwrap_or_default() {
+                "tern_password_verify_duration_seconds_sum" => sums[0] += value,
+                "tern_password_verify_duration_seconds_count" => sums[1] += value,
+                "tern_http_request_duration_seconds_sum" if token => sums[2] += value,
+                "tern_http_request_duration_seconds_count" if token => sums[3] += value,
+                _ => {}
+            }
+        }
+    }
+    sums
+}
+
 /// The instances of one setup, with the password client and its users.
 struct Setup {
     bases: Vec<String>,
+    /// Each instance's `GET /metrics`.
+    metrics: Vec<String>,
     client_id: String,
     client_secret: String,
     _processes: Vec<TernProcess>,
@@ -96,9 +140,16 @@ async fn start(name: &str) -> Setup {
     let mut dirs = Vec::new();
     let mut processes = Vec::new();
     // One after the other: the first creates the tenant, the next finds it.
+    let mut metrics = Vec::new();
     for _ in 0..instances {
         let dir = tempfile::tempdir().unwrap();
+        // Each instance serves its metrics: the server's own view of a
+        // login's time and of its verification.
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut env = env.to_vec();
+        env.push(("TERN_METRICS__LISTEN", &listen));
         processes.push(TernProcess::start(dir.path(), url.as_deref(), &env).await);
+        metrics.push(format!("http://{listen}/metrics"));
         dirs.push(dir);
     }
     let bases: Vec<String> = processes.iter().map(|p| p.base.clone()).collect();
@@ -157,6 +208,7 @@ async fn start(name: &str) -> Setup {
     }
     Setup {
         bases,
+        metrics,
         client_id: client["client_id"].as_str().unwrap().to_string(),
         client_secret: client["client_secret"].as_str().unwrap().to_string(),
         _processes: processes,
@@ -232,37 +284,51 @@ async fn main() {
         let setup = Arc::new(start(name).await);
         // Warm the instances (connections, caches) before measuring.
         run(&setup, 8 * setup.bases.len(), 2).await;
-        let verify = verify_time();
-        let bound = cores as f64 / verify.as_secs_f64();
+        let alone = verify_time(1, 15);
         println!(
-            "\n{name} ({} instance{}): baseline verify {:.1} ms (median of 15, this process) → bound {bound:.1} logins/s",
+            "\n{name} ({} instance{}): one verification alone {:.1} ms (median of 15, this process) → {:.1} logins/s on {cores} cores",
             setup.bases.len(),
             if setup.bases.len() == 1 { "" } else { "s" },
-            ms(verify)
+            ms(alone),
+            cores as f64 / alone.as_secs_f64()
         );
         println!(
-            "  in flight   logins/s   of bound    p50 ms    p99 ms   p50−verify   load (1 5 15 min)"
+            "  in flight   logins/s   verify ms (all cores)   bound/s   of bound    p50 ms    p99 ms   server: login ms   verify ms   login−verify   load (1 5 15 min)"
         );
         for level in LEVELS {
+            // The bound as the machine stands during the level: every core
+            // verifying, just before and just after it (the machine's speed
+            // drifts by tens of percent between minutes here).
+            let verify_before = verify_time(cores, 6);
+            let before = server_times(&setup).await;
             let (took, lat) = run(&setup, total, level).await;
+            let after = server_times(&setup).await;
+            let verify = (verify_before + verify_time(cores, 6)) / 2;
+            let bound = cores as f64 / verify.as_secs_f64();
+            let server_verify = (after[0] - before[0]) / (after[1] - before[1]) * 1e3;
+            let server_login = (after[2] - before[2]) / (after[3] - before[3]) * 1e3;
             let rate = lat.len() as f64 / took.as_secs_f64();
             let p50 = percentile(&lat, 0.5);
             println!(
-                "  {level:>9} {rate:>10.1} {:>9.1} % {:>9.1} {:>9.1} {:>10.1} ms   {}",
+                "  {level:>9} {rate:>10.1} {:>23.1} {bound:>9.1} {:>8.1} % {:>9.1} {:>9.1} {server_login:>18.2} {server_verify:>11.2} {:>14.2}   {}",
+                ms(verify),
                 rate * 100.0 / bound,
                 ms(p50),
                 ms(percentile(&lat, 0.99)),
-                ms(p50) - ms(verify),
+                server_login - server_verify,
                 loadavg()
             );
             if level == 1 {
                 println!(
-                    "            alone: p50 ≤ verify + 2 ms: {}",
-                    if ms(p50) <= ms(verify) + 2.0 {
+                    "            alone: p50 ≤ verify + 2 ms ({:.1} ≤ {:.1} + 2): {}; the server's own time {:.2} ms",
+                    ms(p50),
+                    ms(alone),
+                    if ms(p50) <= ms(alone) + 2.0 {
                         "met"
                     } else {
                         "MISSED"
-                    }
+                    },
+                    server_login - server_verify
                 );
             }
             if level == *LEVELS.last().unwrap() {

@@ -89,11 +89,7 @@ impl TernProcess {
         database_url: Option<&str>,
         env: &[(&str, &str)],
     ) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tern"));
         cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
@@ -137,6 +133,15 @@ impl Drop for TernProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A port free on 127.0.0.1 now (for a listener a process binds next).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A `tern serve` data directory's `bootstrap.json` (tenant, connection,
