@@ -87,40 +87,46 @@ pub struct Guard {
 /// Before the password is checked: the guard to report the outcome to, or
 /// a refusal. `None` when nothing applies (the connection opts out, the
 /// address is allowlisted).
+/// `settings` are the tenant's ([`settings`]; the caller reads them beside
+/// its other reads).
 pub async fn before_attempt(
     s: &AppState,
+    settings: BruteForceProtection,
     connection: &Connection,
     user: &User,
     ip: &str,
 ) -> CoreResult<Result<Option<Guard>, Refusal>> {
-    if !connection_protected(connection) {
-        return Ok(Ok(None));
-    }
-    let settings = settings(s).await?;
-    if settings.allows(ip) {
+    if !connection_protected(connection) || settings.allows(ip) {
         return Ok(Ok(None));
     }
     let now = s.now();
     let bucket = format!("{}|{ip}", user.user_id);
-    let hits = s
-        .store
-        .hit_rate_window(s.tid(), "login", &bucket, now - now.rem_euclid(60))
-        .await?;
-    if hits > ATTEMPTS_PER_MINUTE {
-        s.metrics.refused("brute_force_block");
-        return Ok(Err(Refusal::TooFast));
-    }
     let counting_ip = settings.counting_ip(ip).to_string();
-    if settings.blocks()
-        && s.store
+    let blocked = async {
+        if !settings.blocks() {
+            return Ok(false);
+        }
+        s.store
             .is_login_blocked(
                 s.tid(),
                 &user.user_id,
                 &counting_ip,
                 now - BLOCK_LIFETIME_SECS,
             )
-            .await?
-    {
+            .await
+    };
+    // Both at once (a login's latency is mostly round trips); the answer is
+    // decided in the same order as if one followed the other.
+    let (hits, blocked) = tokio::try_join!(
+        s.store
+            .hit_rate_window(s.tid(), "login", &bucket, now - now.rem_euclid(60)),
+        blocked
+    )?;
+    if hits > ATTEMPTS_PER_MINUTE {
+        s.metrics.refused("brute_force_block");
+        return Ok(Err(Refusal::TooFast));
+    }
+    if blocked {
         s.metrics.refused("brute_force_block");
         return Ok(Err(Refusal::Blocked));
     }
@@ -131,12 +137,13 @@ pub async fn before_attempt(
     })))
 }
 
-/// A successful login: the failures counted so far are forgotten (they
-/// count only while consecutive).
-pub async fn succeeded(s: &AppState, guard: &Guard, user: &User) -> CoreResult<()> {
-    s.store
-        .clear_login_failures(s.tid(), &user.user_id, &guard.counting_ip)
-        .await
+impl Guard {
+    /// The address failures are counted under: a successful login forgets
+    /// them there (they count only while consecutive), in the store's
+    /// record of the login (`UserStore::record_login`).
+    pub fn counting_ip(&self) -> &str {
+        &self.counting_ip
+    }
 }
 
 /// A wrong password: count it, and block at the threshold (one `limit_wc`

@@ -7,10 +7,12 @@
 
 use axum::http::StatusCode;
 use tern_core::CoreError;
+use tern_core::attack_protection::BruteForceProtection;
 use tern_core::clock::now_iso;
 use tern_core::ip_throttling::{SuspiciousIpThrottling, ThrottleStage};
 use tern_core::login::{Verdict, verify_password};
 use tern_core::model::{Client, Connection, LogEvent, User};
+use tern_core::store::LoginRecord;
 use tern_hash::StoredHash;
 
 use crate::brute_force;
@@ -209,14 +211,17 @@ pub async fn password_login(s: &AppState, a: PasswordLogin<'_>) -> Result<User, 
 }
 
 async fn authenticate(s: &AppState, a: PasswordLogin<'_>) -> Result<User, LoginFailure> {
+    // Both protections' settings at once (a login's latency is mostly
+    // round trips).
+    let (throttling, brute_force) =
+        tokio::try_join!(ip_throttling::settings(s), brute_force::settings(s))?;
     // Suspicious-IP throttling first: an address that failed too many logins
     // across users costs neither a lookup nor a hash.
-    let throttling = ip_throttling::settings(s).await?;
     let lane = ip_throttling::check(s, &throttling, ThrottleStage::PreLogin, a.ip)
         .await?
         .map_err(|_| LoginFailure::SuspiciousIp)?;
     let ip = a.ip;
-    let outcome = authenticate_user(s, &throttling, lane, a).await;
+    let outcome = authenticate_user(s, &throttling, brute_force, lane, a).await;
     if matches!(outcome, Err(LoginFailure::WrongCredentials)) {
         ip_throttling::count(s, &throttling, ThrottleStage::PreLogin, ip).await?;
     }
@@ -226,6 +231,7 @@ async fn authenticate(s: &AppState, a: PasswordLogin<'_>) -> Result<User, LoginF
 async fn authenticate_user(
     s: &AppState,
     throttling: &SuspiciousIpThrottling,
+    brute_force: BruteForceProtection,
     lane: Lane,
     a: PasswordLogin<'_>,
 ) -> Result<User, LoginFailure> {
@@ -255,7 +261,7 @@ async fn authenticate_user(
     // Brute-force protection: only users that exist are counted and blocked.
     let known = user.clone();
     let guard = match &known {
-        Some(u) => brute_force::before_attempt(s, a.connection, u, a.ip)
+        Some(u) => brute_force::before_attempt(s, brute_force, a.connection, u, a.ip)
             .await?
             .map_err(LoginFailure::from)?,
         None => None,
@@ -298,18 +304,6 @@ async fn authenticate_user(
         s.log(ev).await;
         return Err(LoginFailure::Blocked);
     }
-    s.store
-        .record_login(
-            s.tid(),
-            &user.user_id,
-            &now_iso(),
-            Some(a.ip),
-            rehash.as_deref(),
-        )
-        .await?;
-    if let Some(guard) = &guard {
-        brute_force::succeeded(s, guard, &user).await?;
-    }
     ev.kind = "s".into();
     ev.description = Some(
         if rehash.is_some() {
@@ -319,7 +313,20 @@ async fn authenticate_user(
         }
         .into(),
     );
-    s.log(ev).await;
+    // One round trip for the login's writes (see `UserStore::record_login`).
+    s.store
+        .record_login(
+            s.tid(),
+            &LoginRecord {
+                user_id: &user.user_id,
+                at: &now_iso(),
+                ip: Some(a.ip),
+                new_credential: rehash.as_deref(),
+                forget_failures_from: guard.as_ref().map(brute_force::Guard::counting_ip),
+                event: &ev,
+            },
+        )
+        .await?;
     Ok(user)
 }
 

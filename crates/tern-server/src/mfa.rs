@@ -19,8 +19,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use tern_core::CoreResult;
 use tern_core::mfa::{
-    SeedSealer, base32_decode, base32_encode, confirm_pending_totp, has_totp, pending_totp_secret,
-    seal_factors, with_pending_totp,
+    GuardianSettings, SeedSealer, base32_decode, base32_encode, confirm_pending_totp, has_totp,
+    pending_totp_secret, seal_factors, with_pending_totp,
 };
 use tern_core::model::{Client, LogEvent, User};
 use tern_core::store::Store;
@@ -187,6 +187,12 @@ pub fn otpauth_uri(seed: &str, account: &str) -> String {
 /// tenant policy asking every login for one.
 pub async fn required_for(s: &AppState, user: &User) -> CoreResult<bool> {
     Ok(has_totp(&user.mfa_factors) || s.store.get_guardian(s.tid()).await?.requires_enrolment())
+}
+
+/// [`required_for`] with the Guardian settings already read (the password
+/// grant reads them while the password is being verified).
+pub fn required_under(user: &User, guardian: &GuardianSettings) -> bool {
+    has_totp(&user.mfa_factors) || guardian.requires_enrolment()
 }
 
 /// What a code was.

@@ -55,7 +55,11 @@ pub async fn password(s: &AppState, g: PasswordGrant<'_>) -> Result<Value, OAuth
     if grant == PASSWORD_REALM {
         required(g.realm, "realm")?;
     }
-    let connection = login::connection_for(s, g.client, g.realm).await?;
+    // Independent reads at once: a login's latency is mostly round trips.
+    let (connection, api) = tokio::try_join!(
+        login::connection_for(s, g.client, g.realm),
+        tokens::user_audience(s, g.audience)
+    )?;
     // No scope requested: an access token only (an id_token needs `openid`).
     let requested_scope: Vec<String> = g
         .scope
@@ -63,7 +67,6 @@ pub async fn password(s: &AppState, g: PasswordGrant<'_>) -> Result<Value, OAuth
         .split_whitespace()
         .map(str::to_string)
         .collect();
-    let api = tokens::user_audience(s, g.audience).await?;
     let attempt = login::PasswordLogin {
         client: g.client,
         connection: &connection,
@@ -71,8 +74,13 @@ pub async fn password(s: &AppState, g: PasswordGrant<'_>) -> Result<Value, OAuth
         password,
         ip: &g.ip,
     };
-    let user = login::password_login(s, attempt).await?;
-    if mfa::required_for(s, &user).await? {
+    // The Guardian settings are read while the password is verified.
+    let (user, guardian) = tokio::join!(
+        login::password_login(s, attempt),
+        s.store.get_guardian(s.tid())
+    );
+    let user = user?;
+    if mfa::required_under(&user, &guardian?) {
         // The password was right; the second factor finishes the login
         // (`/mfa/challenge`, then the mfa-otp grant with this token).
         let now = s.now();

@@ -63,9 +63,6 @@ pub trait LoginFailureStore: Send + Sync {
         ip: &str,
         since: i64,
     ) -> CoreResult<bool>;
-    /// Forget the failures of `user_id` from `ip` (a successful login:
-    /// failures count only while consecutive). Blocks stay.
-    async fn clear_login_failures(&self, tenant: &str, user_id: &str, ip: &str) -> CoreResult<()>;
     /// The blocks in force (last failure not before `since`).
     async fn list_login_blocks(
         &self,

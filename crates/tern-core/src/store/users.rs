@@ -2,8 +2,28 @@
 //! within a connection where a login or an import needs it.
 
 use crate::CoreResult;
-use crate::model::{JsonObject, User};
+use crate::model::{JsonObject, LogEvent, User};
 use crate::search::{Query, Sort};
+
+/// A successful login, as [`UserStore::record_login`] stores it.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginRecord<'a> {
+    /// Who logged in.
+    pub user_id: &'a str,
+    /// When (ISO 8601).
+    pub at: &'a str,
+    /// From where, when known.
+    pub ip: Option<&'a str>,
+    /// The password hashed under the current policy, when the stored hash
+    /// was not.
+    pub new_credential: Option<&'a str>,
+    /// Forget the unblocked failures counted for the user under this
+    /// address (`""`: per identifier); `None` when brute-force protection
+    /// did not count this login.
+    pub forget_failures_from: Option<&'a str>,
+    /// The tenant log's event for the login.
+    pub event: &'a LogEvent,
+}
 
 /// What to look for in `search_users`.
 #[derive(Debug, Clone, Default)]
@@ -92,16 +112,16 @@ pub trait UserStore: Send + Sync {
         connection_id: &str,
         email: &str,
     ) -> CoreResult<u64>;
-    /// Record a successful login: `last_login`, `last_ip`, `logins_count`,
-    /// and, when given, a replacement credential (rehash on login), in one statement.
-    async fn record_login(
-        &self,
-        tenant: &str,
-        user_id: &str,
-        at: &str,
-        ip: Option<&str>,
-        new_credential: Option<&str>,
-    ) -> CoreResult<()>;
+    /// Record a successful login in one round trip: the user's
+    /// `last_login`, `last_ip`, `logins_count` and, when given, a replacement
+    /// credential (rehash on login); the failed logins brute-force protection
+    /// counted for the user from an address, unless they blocked it; the
+    /// login's tenant log event. A login's latency is mostly round trips to
+    /// the store, so its writes travel together. The record may commit
+    /// without waiting for the disk (PostgreSQL's asynchronous commit: an
+    /// operating-system crash can forget the last fraction of a second of
+    /// logins, as of the rate counters); a replacement credential never does.
+    async fn record_login(&self, tenant: &str, login: &LoginRecord<'_>) -> CoreResult<()>;
     /// Up to `limit` users in creation order (`created_at`, then `user_id`)
     /// after the user at `after` (`(created_at, user_id)`; from the start
     /// when `None`), of one connection or, with `None`, of every one:

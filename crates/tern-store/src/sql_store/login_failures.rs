@@ -132,20 +132,6 @@ impl LoginFailureStore for SqlStore {
         Ok(row.is_some())
     }
 
-    async fn clear_login_failures(&self, tenant: &str, user_id: &str, ip: &str) -> CoreResult<()> {
-        sqlx::query(
-            "DELETE FROM login_failures \
-             WHERE tenant_id = $1 AND user_id = $2 AND ip = $3 AND blocked_at IS NULL",
-        )
-        .bind(tenant)
-        .bind(user_id)
-        .bind(ip)
-        .execute(&self.pool)
-        .await
-        .map_err(storage)?;
-        Ok(())
-    }
-
     async fn list_login_blocks(
         &self,
         tenant: &str,

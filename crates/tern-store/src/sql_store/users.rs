@@ -5,9 +5,9 @@ use sqlx::query::Query as SqlxQuery;
 use sqlx::{Any, AssertSqlSafe, Row};
 use tern_core::CoreResult;
 use tern_core::model::{JsonObject, User, UserSource};
-use tern_core::store::{InsertOutcome, UserPage, UserSearch, UserStore};
+use tern_core::store::{InsertOutcome, LoginRecord, UserPage, UserSearch, UserStore};
 
-use super::{SqlStore, as_i64, decode_object, is_unique_violation, storage};
+use super::{SqlStore, as_i64, decode_object, is_unique_violation, storage, to_body};
 use crate::metadata_index::{self, MetadataDriver};
 use crate::search_sql::{self, Dialect, Driver, SqlValue};
 
@@ -316,26 +316,37 @@ impl UserStore for SqlStore {
         Ok(r.rows_affected())
     }
 
-    async fn record_login(
-        &self,
-        tenant: &str,
-        user_id: &str,
-        at: &str,
-        ip: Option<&str>,
-        new_credential: Option<&str>,
-    ) -> CoreResult<()> {
-        sqlx::query(
-            "UPDATE users SET last_login = $3, last_ip = $4, logins_count = logins_count + 1, \
-             credential = COALESCE($5, credential) WHERE tenant_id = $1 AND user_id = $2",
-        )
-        .bind(tenant)
-        .bind(user_id)
-        .bind(at)
-        .bind(ip)
-        .bind(new_credential)
-        .execute(&self.pool)
-        .await
-        .map_err(storage)?;
+    async fn record_login(&self, tenant: &str, login: &LoginRecord<'_>) -> CoreResult<()> {
+        // PostgreSQL: one statement, its writes as data-modifying CTEs (run
+        // whether or not the final SELECT reads them), committed without
+        // waiting for the disk unless the credential changes (`set_config`
+        // local to the statement's implicit transaction). SQLite: the same
+        // three statements in one string, run by one call on the connection's
+        // thread (each commits on its own; WAL with synchronous=NORMAL does
+        // not wait for the disk).
+        let sql = match self.dialect {
+            Dialect::Postgres => {
+                "WITH relaxed AS (SELECT set_config('synchronous_commit',                    CASE WHEN $5::text IS NULL THEN 'off' ELSE 'on' END, true)),                  login AS (UPDATE users SET last_login = $3, last_ip = $4,                    logins_count = logins_count + 1, credential = COALESCE($5, credential)                    WHERE tenant_id = $1 AND user_id = $2),                  forget AS (DELETE FROM login_failures                    WHERE tenant_id = $1 AND user_id = $2 AND ip = $6 AND blocked_at IS NULL),                  logged AS (INSERT INTO logs (tenant_id, id, type, date, body)                    VALUES ($1, $7, $8, $9, $10))                  SELECT (SELECT 1 FROM relaxed) AS done"
+            }
+            _ => {
+                "UPDATE users SET last_login = $3, last_ip = $4,                    logins_count = logins_count + 1, credential = COALESCE($5, credential)                    WHERE tenant_id = $1 AND user_id = $2;                  DELETE FROM login_failures                    WHERE tenant_id = $1 AND user_id = $2 AND ip = $6 AND blocked_at IS NULL;                  INSERT INTO logs (tenant_id, id, type, date, body)                    VALUES ($1, $7, $8, $9, $10)"
+            }
+        };
+        let e = login.event;
+        sqlx::query(sql)
+            .bind(tenant)
+            .bind(login.user_id)
+            .bind(login.at)
+            .bind(login.ip)
+            .bind(login.new_credential)
+            .bind(login.forget_failures_from)
+            .bind(&e.id)
+            .bind(&e.kind)
+            .bind(&e.date)
+            .bind(to_body(e))
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
         Ok(())
     }
 
