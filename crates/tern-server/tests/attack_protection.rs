@@ -395,6 +395,19 @@ async fn brute_force_blocks_and_lifts(b: Backend) {
         .await;
     assert_eq!(by_identifier, listed);
 
+    // Failures count only while consecutive: a success forgets them (in
+    // the same store call that records the login).
+    fail_n(&h, client, "ann@example.com", other, 2).await;
+    let (s, _) = login_from(&h, client, "ann@example.com", "Secret-123", other).await;
+    assert_eq!(s, StatusCode::OK);
+    fail_n(&h, client, "ann@example.com", other, 2).await;
+    let (s, _) = login_from(&h, client, "ann@example.com", "Secret-123", other).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "two failures, a success, two failures: no block at 3"
+    );
+
     // The mailed link lifts it, once.
     let mails = unblock_mails(&h).await;
     assert_eq!(mails.len(), 1, "{mails:?}");

@@ -10,27 +10,17 @@
 //! keep the server's durable default. (SQLite in WAL mode with
 //! `synchronous=NORMAL` already commits without a flush.)
 
-use sqlx::Row;
-use tern_core::CoreResult;
+use sqlx::{AssertSqlSafe, Row};
 use tern_core::store::RateWindowStore;
+use tern_core::{CoreError, CoreResult};
 
 use super::{SqlStore, storage};
 use crate::search_sql::Dialect;
 
-impl SqlStore {
-    /// A transaction for counter writes: on PostgreSQL its commit does not
-    /// wait for the write-ahead log to reach the disk (see the module).
-    async fn counter_tx(&self) -> CoreResult<sqlx::Transaction<'static, sqlx::Any>> {
-        let mut tx = self.pool.begin().await.map_err(storage)?;
-        if self.dialect == Dialect::Postgres {
-            sqlx::query("SET LOCAL synchronous_commit = off")
-                .execute(&mut *tx)
-                .await
-                .map_err(storage)?;
-        }
-        Ok(tx)
-    }
-}
+/// On PostgreSQL, a counter statement's first CTE: its implicit transaction
+/// commits without waiting for the disk (`set_config(…, true)` lasts until
+/// that transaction ends, so the connection keeps the durable default).
+const RELAXED: &str = "relaxed AS (SELECT set_config('synchronous_commit', 'off', true))";
 
 #[async_trait::async_trait]
 impl RateWindowStore for SqlStore {
@@ -41,37 +31,45 @@ impl RateWindowStore for SqlStore {
         bucket: &str,
         window_start: i64,
     ) -> CoreResult<u64> {
-        // One statement, so concurrent hits (from any instance) each count.
-        let mut tx = self.counter_tx().await?;
-        let row = sqlx::query(
-            "INSERT INTO rate_windows (tenant_id, scope, bucket, window_start, hits) \
-             VALUES ($1, $2, $3, $4, 1) \
-             ON CONFLICT (tenant_id, scope, bucket, window_start) \
-             DO UPDATE SET hits = rate_windows.hits + 1 \
-             RETURNING hits",
-        )
-        .bind(tenant)
-        .bind(scope)
-        .bind(bucket)
-        .bind(window_start)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(storage)?;
-        let hits: i64 = row.try_get("hits").map_err(storage)?;
-        if hits == 1 {
-            sqlx::query(
-                "DELETE FROM rate_windows \
-                 WHERE tenant_id = $1 AND scope = $2 AND bucket = $3 AND window_start < $4",
-            )
+        // One round trip either way, so a hit costs a login or a request
+        // little: concurrent hits (from any instance) each count because the
+        // upsert is one statement. Older windows of the bucket go with it.
+        let sql = match self.dialect {
+            Dialect::Postgres => format!(
+                "WITH {RELAXED}, \
+                 hit AS (INSERT INTO rate_windows (tenant_id, scope, bucket, window_start, hits) \
+                   VALUES ($1, $2, $3, $4, 1) \
+                   ON CONFLICT (tenant_id, scope, bucket, window_start) \
+                   DO UPDATE SET hits = rate_windows.hits + 1 RETURNING hits), \
+                 older AS (DELETE FROM rate_windows \
+                   WHERE tenant_id = $1 AND scope = $2 AND bucket = $3 AND window_start < $4) \
+                 SELECT hits, (SELECT 1 FROM relaxed) AS relaxed FROM hit"
+            ),
+            // Two statements in one call on the connection's thread, the
+            // upsert last so that its row is the one fetched.
+            _ => "DELETE FROM rate_windows \
+                  WHERE tenant_id = $1 AND scope = $2 AND bucket = $3 AND window_start < $4; \
+                  INSERT INTO rate_windows (tenant_id, scope, bucket, window_start, hits) \
+                  VALUES ($1, $2, $3, $4, 1) \
+                  ON CONFLICT (tenant_id, scope, bucket, window_start) \
+                  DO UPDATE SET hits = rate_windows.hits + 1 \
+                  RETURNING hits"
+                .to_string(),
+        };
+        // `fetch_all`: every statement of the string runs (SQLite's
+        // `fetch_one` stops at the first statement's answer).
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(tenant)
             .bind(scope)
             .bind(bucket)
             .bind(window_start)
-            .execute(&mut *tx)
+            .fetch_all(&self.pool)
             .await
             .map_err(storage)?;
-        }
-        tx.commit().await.map_err(storage)?;
+        let row = rows
+            .first()
+            .ok_or_else(|| CoreError::Storage("the rate window upsert returned no count".into()))?;
+        let hits: i64 = row.try_get("hits").map_err(storage)?;
         Ok(u64::try_from(hits).unwrap_or(0))
     }
 
@@ -120,25 +118,28 @@ impl RateWindowStore for SqlStore {
         rate_ms: i64,
     ) -> CoreResult<i64> {
         // CASE rather than MAX/GREATEST: the one spelling both backends read.
-        let mut tx = self.counter_tx().await?;
-        let row = sqlx::query(
-            "INSERT INTO ip_throttles (tenant_id, stage, ip, tat_ms) \
+        let upsert = "INSERT INTO ip_throttles (tenant_id, stage, ip, tat_ms) \
              VALUES ($1, $2, $3, $4 + $5) \
              ON CONFLICT (tenant_id, stage, ip) DO UPDATE SET tat_ms = \
                CASE WHEN ip_throttles.tat_ms > $4 THEN ip_throttles.tat_ms ELSE $4 END + $5 \
-             RETURNING tat_ms",
-        )
-        .bind(tenant)
-        .bind(stage)
-        .bind(ip)
-        .bind(now_ms)
-        .bind(rate_ms)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(storage)?;
-        let tat: i64 = row.try_get("tat_ms").map_err(storage)?;
-        tx.commit().await.map_err(storage)?;
-        Ok(tat)
+             RETURNING tat_ms";
+        let sql = match self.dialect {
+            Dialect::Postgres => format!(
+                "WITH {RELAXED}, hit AS ({upsert}) \
+                 SELECT tat_ms, (SELECT 1 FROM relaxed) AS relaxed FROM hit"
+            ),
+            _ => upsert.to_string(),
+        };
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(stage)
+            .bind(ip)
+            .bind(now_ms)
+            .bind(rate_ms)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(storage)?;
+        row.try_get("tat_ms").map_err(storage)
     }
 
     async fn ip_throttle(&self, tenant: &str, stage: &str, ip: &str) -> CoreResult<Option<i64>> {
