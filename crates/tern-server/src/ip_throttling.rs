@@ -86,15 +86,30 @@ pub async fn check(
         return Ok(Ok(Lane::Clean));
     }
     let tat = s.store.ip_throttle(s.tid(), stage.as_str(), ip).await?;
+    Ok(judge(s, settings, stage, ip, tat))
+}
+
+/// [`check`] with `ip`'s throttle at `stage` already read (`tat`: the
+/// store's `ip_throttle`), for a caller that reads it beside other things.
+pub fn judge(
+    s: &AppState,
+    settings: &SuspiciousIpThrottling,
+    stage: ThrottleStage,
+    ip: &str,
+    tat: Option<i64>,
+) -> Result<Lane, Throttled> {
+    if !settings.blocks() || settings.allows(ip) {
+        return Ok(Lane::Clean);
+    }
     let now = now_ms(s);
-    Ok(match tat {
+    match tat {
         Some(tat) if settings.limit(stage).refuses(tat, now) => {
             s.metrics.refused("suspicious_ip");
             Err(Throttled)
         }
         Some(tat) if tat > now => Ok(Lane::Suspect),
         _ => Ok(Lane::Clean),
-    })
+    }
 }
 
 /// Count one attempt of `ip` at `stage` (a failed login, a signup); the

@@ -211,21 +211,41 @@ pub async fn password_login(s: &AppState, a: PasswordLogin<'_>) -> Result<User, 
 }
 
 async fn authenticate(s: &AppState, a: PasswordLogin<'_>) -> Result<User, LoginFailure> {
-    // Both protections' settings at once (a login's latency is mostly
-    // round trips).
-    let (throttling, brute_force) =
-        tokio::try_join!(ip_throttling::settings(s), brute_force::settings(s))?;
+    // Everything the checks before the password need, read at once (a
+    // login's latency is mostly round trips): both protections' settings,
+    // the address's throttle, and the user.
+    let stage = ThrottleStage::PreLogin;
+    let (throttling, brute_force, tat, user) = tokio::try_join!(
+        ip_throttling::settings(s),
+        brute_force::settings(s),
+        s.store.ip_throttle(s.tid(), stage.as_str(), a.ip),
+        find_user(s, &a)
+    )?;
     // Suspicious-IP throttling first: an address that failed too many logins
-    // across users costs neither a lookup nor a hash.
-    let lane = ip_throttling::check(s, &throttling, ThrottleStage::PreLogin, a.ip)
-        .await?
+    // across users costs no hash (and no legacy lookup).
+    let lane = ip_throttling::judge(s, &throttling, stage, a.ip, tat)
         .map_err(|_| LoginFailure::SuspiciousIp)?;
     let ip = a.ip;
-    let outcome = authenticate_user(s, &throttling, brute_force, lane, a).await;
+    let outcome = authenticate_user(s, &throttling, brute_force, lane, user, a).await;
     if matches!(outcome, Err(LoginFailure::WrongCredentials)) {
-        ip_throttling::count(s, &throttling, ThrottleStage::PreLogin, ip).await?;
+        ip_throttling::count(s, &throttling, stage, ip).await?;
     }
     outcome
+}
+
+/// The connection's user the typed identifier names: by email when it has
+/// an `@`, else by username.
+async fn find_user(s: &AppState, a: &PasswordLogin<'_>) -> tern_core::CoreResult<Option<User>> {
+    let lookup = a.username.trim().to_lowercase();
+    if lookup.contains('@') {
+        s.store
+            .get_user_by_email(s.tid(), &a.connection.id, &lookup)
+            .await
+    } else {
+        s.store
+            .get_user_by_username(s.tid(), &a.connection.id, a.username.trim())
+            .await
+    }
 }
 
 async fn authenticate_user(
@@ -233,23 +253,14 @@ async fn authenticate_user(
     throttling: &SuspiciousIpThrottling,
     brute_force: BruteForceProtection,
     lane: Lane,
+    user: Option<User>,
     a: PasswordLogin<'_>,
 ) -> Result<User, LoginFailure> {
     // An address that spent its legacy lookups is refused before the
-    // lookup, whoever it names (see `legacy_budget`).
+    // legacy store is asked, whoever it names (see `legacy_budget`).
     if legacy_budget::exhausted(s, throttling, a.connection, a.ip).await? {
         return Err(LoginFailure::LegacyBudget);
     }
-    let lookup = a.username.trim().to_lowercase();
-    let user = if lookup.contains('@') {
-        s.store
-            .get_user_by_email(s.tid(), &a.connection.id, &lookup)
-            .await?
-    } else {
-        s.store
-            .get_user_by_username(s.tid(), &a.connection.id, a.username.trim())
-            .await?
-    };
     let mut ev = LogEvent::new("f", "");
     ev.client_id = Some(a.client.client_id.clone());
     ev.client_name = Some(a.client.name.clone());
