@@ -56,6 +56,10 @@ pub enum StoreOpenError {
     Migrate(#[source] sqlx::migrate::MigrateError),
 }
 
+/// How long a pooled PostgreSQL connection may sit idle and still be used
+/// without a ping first (see `SqlStore::open`).
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
 /// Tern's store on SQLite or PostgreSQL.
 #[derive(Clone, Debug)]
 pub struct SqlStore {
@@ -98,7 +102,26 @@ impl SqlStore {
         } else {
             return Err(StoreOpenError::UnsupportedUrl(url.to_string()));
         };
-        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        // sqlx pings a connection when it goes back to the pool and, by
+        // default, again each time it is taken out: a round trip (PostgreSQL)
+        // or a hop to the connection's thread (SQLite) before every query,
+        // a large share of a password login's own time. A connection that
+        // went back less than `IDLE_BEFORE_PING` ago passed the first ping
+        // just now; only one idle longer (the server or a proxy may have
+        // dropped it) is pinged again before use. SQLite's are in-process.
+        let mut options = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(30))
+            .test_before_acquire(false);
+        if dialect == Dialect::Postgres {
+            options = options.before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_PING {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            });
+        }
         if dialect == Dialect::Sqlite {
             // One writer at a time is SQLite's nature; WAL lets readers go on
             // while it writes, and busy_timeout makes writers queue instead of fail.
