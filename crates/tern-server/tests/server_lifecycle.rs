@@ -288,3 +288,33 @@ both_backends!(
     rate_limit_headers_and_429,
     connections_clients_grants
 );
+
+/// PostgreSQL connections the server dropped (a restart, an idle timeout, a
+/// proxy) cost no request: a pooled connection idle for a second or more is
+/// pinged before use and replaced when dead (the store no longer pings
+/// before every query).
+#[tokio::test]
+async fn dropped_postgres_connections_are_replaced() {
+    let h = Harness::start(Backend::Postgres).await;
+    let t = h.admin_token().await;
+    // Use several pooled connections, then have PostgreSQL end every one.
+    let calls = (0..6).map(|_| h.api(&t, Method::GET, "/users", None));
+    for (s, _) in futures_util::future::join_all(calls).await {
+        assert_eq!(s, StatusCode::OK);
+    }
+    let pg = h.pg.as_ref().unwrap();
+    pg.run(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{}' AND pid <> pg_backend_pid()",
+        pg.name
+    ));
+    // The pool measures idleness on the real clock (sqlx's), not Tern's.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    for _ in 0..3 {
+        let calls = (0..6).map(|_| h.api(&t, Method::GET, "/users", None));
+        for (s, body) in futures_util::future::join_all(calls).await {
+            assert_eq!(s, StatusCode::OK, "{body}");
+        }
+    }
+    h.stop().await;
+}
