@@ -17,11 +17,10 @@ use flate2::write::GzEncoder;
 use tern_core::CoreError;
 use tern_core::clock::now_epoch;
 use tern_core::export::{DEFAULT_FIELDS, check_fields};
-use tern_core::export::{csv_header, csv_row, json_line};
+use tern_core::export::{LineWriter, csv_header};
 use tern_core::ids;
 use tern_core::model::{ExportField, ExportSpec, Job, JobSpec, JobType};
 use tern_core::store::lease_lost;
-use tern_core::user_profile::user_json;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -79,6 +78,10 @@ pub async fn run(state: &AppState, tenant: &str, job: &Job) -> Result<(), CoreEr
     if spec.format == "csv" {
         file.line(&csv_header(&spec.fields))?;
     }
+    // Lines are written straight from each user (no JSON document per
+    // user), a batch of them at a time into the compressor.
+    let lines = LineWriter::new(&spec.format, &spec.fields);
+    let mut line = Vec::with_capacity(64 * 1024);
     let mut written = 0u64;
     let mut renewed = now_epoch();
     let first = PAGE.min(limit);
@@ -96,17 +99,15 @@ pub async fn run(state: &AppState, tenant: &str, job: &Job) -> Result<(), CoreEr
             next = Some((read_page(state, tenant, connection, after, want), want));
         }
         for (i, u) in page.iter().enumerate() {
-            let v = user_json(u);
-            let line = if spec.format == "csv" {
-                csv_row(&v, &spec.fields)
-            } else {
-                json_line(&v, &spec.fields)
-            };
-            file.line(&line)?;
+            lines.write(u, &mut line);
             if (i + 1) % FLUSH_EVERY == 0 {
+                file.write(&line)?;
+                line.clear();
                 file.flush_full_chunks().await?;
             }
         }
+        file.write(&line)?;
+        line.clear();
         if !page.len().is_multiple_of(FLUSH_EVERY) {
             file.flush_full_chunks().await?;
         }
@@ -164,6 +165,11 @@ fn io(e: std::io::Error) -> CoreError {
 impl ChunkedFile<'_> {
     fn line(&mut self, line: &str) -> Result<(), CoreError> {
         writeln!(self.gz, "{line}").map_err(io)
+    }
+
+    /// Whole lines, newlines included.
+    fn write(&mut self, lines: &[u8]) -> Result<(), CoreError> {
+        self.gz.write_all(lines).map_err(io)
     }
 
     /// Store the compressed output once a chunk's worth has accumulated.
