@@ -425,14 +425,14 @@ mod tests {
     }
 
     fn user(n: usize) -> User {
-        let some = |v: &str| (n % 2 == 0).then(|| v.to_string());
+        let some = |v: &str| (n.is_multiple_of(2)).then(|| v.to_string());
         let meta = |v: Value| v.as_object().cloned().unwrap_or_default();
         User {
             user_id: format!("auth0|u{n}"),
             connection_id: "con_1".into(),
             connection_name: "Username-Password-Authentication".into(),
-            email: (n % 3 != 0).then(|| format!("u{n}@example.com")),
-            email_verified: n % 4 == 0,
+            email: (!n.is_multiple_of(3)).then(|| format!("u{n}@example.com")),
+            email_verified: n.is_multiple_of(4),
             username: some("ann \"the\" user"),
             phone_number: (n % 5 == 1).then(|| "+15550100".to_string()),
             phone_verified: n % 2 == 1,
@@ -443,10 +443,10 @@ mod tests {
             picture: None,
             blocked: n % 3 == 2,
             app_metadata: meta(
-                json!({"plan": if n % 2 == 0 { json!("pro") } else { Value::Null },
+                json!({"plan": if n.is_multiple_of(2) { json!("pro") } else { Value::Null },
                 "tags": ["a", {"b": n}], "n": n, "ok": true}),
             ),
-            user_metadata: if n % 2 == 0 {
+            user_metadata: if n.is_multiple_of(2) {
                 meta(json!({"lang": "fr", "x": {"y": "z"}}))
             } else {
                 Map::new()
