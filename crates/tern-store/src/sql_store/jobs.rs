@@ -57,7 +57,7 @@ impl SqlStore {
         after: BatchGate,
     ) -> CoreResult<(BatchApplied, u64)> {
         if let Some(pg) = self
-            .copy_pool
+            .native_pg
             .as_ref()
             .filter(|_| b.optimistic && b.updates.is_empty())
         {

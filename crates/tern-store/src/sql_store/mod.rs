@@ -67,9 +67,10 @@ pub struct SqlStore {
     dialect: Dialect,
     /// When bulk imports should refresh PostgreSQL's planner statistics.
     import_statistics: std::sync::Arc<ImportStatistics>,
-    /// PostgreSQL only: a small native pool for what `Any` cannot do, COPY
-    /// (see `copy_users`). It connects on first use.
-    copy_pool: Option<PgPool>,
+    /// PostgreSQL only: a small native pool for what `Any` cannot do or
+    /// does slowly — COPY (see `copy_users`) and export pages read by the
+    /// million (`users_after`). It connects on first use.
+    native_pg: Option<PgPool>,
     /// SQLite in a file (WAL) only: checkpoints after import batches (see `wal`).
     checkpointer: Option<std::sync::Arc<Checkpointer>>,
     /// SQLite only: import batches take turns here before they write.
@@ -156,9 +157,9 @@ impl SqlStore {
             Dialect::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(StoreOpenError::Migrate)?;
-        let copy_pool = match dialect {
+        let native_pg = match dialect {
             Dialect::Sqlite => None,
-            // One connection per import job runner is plenty.
+            // One connection per job runner is plenty.
             Dialect::Postgres => Some(
                 PgPoolOptions::new()
                     .max_connections(4)
@@ -174,7 +175,7 @@ impl SqlStore {
             pool,
             dialect,
             import_statistics: Default::default(),
-            copy_pool,
+            native_pg,
             checkpointer,
             import_writer,
         })
