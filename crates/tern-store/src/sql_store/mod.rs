@@ -71,6 +71,9 @@ pub struct SqlStore {
     /// does slowly — COPY (see `copy_users`) and export pages read by the
     /// million (`users_after`). It connects on first use.
     native_pg: Option<PgPool>,
+    /// SQLite in a file only: a native pool of two readers for export pages
+    /// read by the million (`users_after`), as `native_pg` is for PostgreSQL.
+    native_sqlite: Option<sqlx::SqlitePool>,
     /// SQLite in a file (WAL) only: checkpoints after import batches (see `wal`).
     checkpointer: Option<std::sync::Arc<Checkpointer>>,
     /// SQLite only: import batches take turns here before they write.
@@ -168,6 +171,22 @@ impl SqlStore {
                     .map_err(StoreOpenError::Connect)?,
             ),
         };
+        let native_sqlite = match dialect {
+            // Readers only; WAL lets them read while the writer writes.
+            Dialect::Sqlite if !url.contains(":memory:") => Some(
+                sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(2)
+                    .test_before_acquire(false)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_lazy_with(
+                        url.parse::<sqlx::sqlite::SqliteConnectOptions>()
+                            .map_err(StoreOpenError::Connect)?
+                            .busy_timeout(Duration::from_secs(10))
+                            .pragma("cache_size", "-65536"),
+                    ),
+            ),
+            _ => None,
+        };
         let checkpointer =
             (dialect == Dialect::Sqlite && !url.contains(":memory:")).then(std::sync::Arc::default);
         let import_writer = (dialect == Dialect::Sqlite).then(std::sync::Arc::default);
@@ -176,6 +195,7 @@ impl SqlStore {
             dialect,
             import_statistics: Default::default(),
             native_pg,
+            native_sqlite,
             checkpointer,
             import_writer,
         })

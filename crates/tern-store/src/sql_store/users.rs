@@ -378,31 +378,30 @@ impl UserStore for SqlStore {
              ORDER BY created_at, user_id LIMIT $4"
         );
         let (created_at, user_id) = after.unwrap_or(("", ""));
-        // PostgreSQL: through the native pool. sqlx's `Any` rows copy every
-        // value of every row once more; for an export's million users that
-        // was most of the time beside the query itself.
+        // Through a native pool where there is one: sqlx's `Any` rows copy
+        // every value and every column's description once more for each
+        // row, most of an export's time beside the query itself.
+        macro_rules! page {
+            ($db:ty, $pool:expr) => {{
+                let mut q = sqlx::query::<$db>(AssertSqlSafe(sql))
+                    .bind(tenant)
+                    .bind(created_at)
+                    .bind(user_id)
+                    .bind(as_i64(limit));
+                if connection_id.is_some() {
+                    q = q.bind(conn);
+                }
+                let rows = q.fetch_all($pool).await.map_err(storage)?;
+                rows.iter().map(decode_user).collect()
+            }};
+        }
         if let Some(pg) = &self.native_pg {
-            let mut q = sqlx::query::<sqlx::Postgres>(AssertSqlSafe(sql))
-                .bind(tenant)
-                .bind(created_at)
-                .bind(user_id)
-                .bind(as_i64(limit));
-            if connection_id.is_some() {
-                q = q.bind(conn);
-            }
-            let rows = q.fetch_all(pg).await.map_err(storage)?;
-            return rows.iter().map(decode_user).collect();
+            page!(sqlx::Postgres, pg)
+        } else if let Some(sqlite) = &self.native_sqlite {
+            page!(sqlx::Sqlite, sqlite)
+        } else {
+            page!(Any, &self.pool)
         }
-        let mut q = sqlx::query(AssertSqlSafe(sql))
-            .bind(tenant)
-            .bind(created_at)
-            .bind(user_id)
-            .bind(as_i64(limit));
-        if connection_id.is_some() {
-            q = q.bind(conn);
-        }
-        let rows = q.fetch_all(&self.pool).await.map_err(storage)?;
-        rows.iter().map(decode_user).collect()
     }
 
     async fn search_users(&self, tenant: &str, s: &UserSearch) -> CoreResult<UserPage> {
