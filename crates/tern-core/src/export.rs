@@ -103,7 +103,21 @@ pub fn csv_row(user: &Value, fields: &[ExportField]) -> String {
 /// Auth0's CSV-injection escaping (OWASP): quotes doubled, a leading `'`,
 /// wrapped in double quotes — so `=HYPERLINK(...)` is text, not a formula.
 pub fn csv_string(s: &str) -> String {
-    format!("\"'{}\"", s.replace('"', "\"\""))
+    let mut out = Vec::with_capacity(s.len() + 4);
+    push_csv_string(&mut out, s);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`csv_string`] appended to `out`, without an allocation per cell.
+fn push_csv_string(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(b"\"'");
+    for part in s.split('"').enumerate() {
+        if part.0 > 0 {
+            out.extend_from_slice(b"\"\"");
+        }
+        out.extend_from_slice(part.1.as_bytes());
+    }
+    out.push(b'"');
 }
 
 /// One NDJSON line with the selected fields under their export names.
@@ -367,15 +381,15 @@ fn write_csv_cell(out: &mut Vec<u8>, cell: Option<Cell<'_>>, date: bool) {
     match cell {
         None => {}
         Some(Cell::Text(s)) if date => out.extend_from_slice(s.as_bytes()),
-        Some(Cell::Text(s)) => out.extend_from_slice(csv_string(s).as_bytes()),
+        Some(Cell::Text(s)) => push_csv_string(out, s),
         Some(Cell::Json(Value::String(s))) if date => out.extend_from_slice(s.as_bytes()),
-        Some(Cell::Json(Value::String(s))) => out.extend_from_slice(csv_string(s).as_bytes()),
+        Some(Cell::Json(Value::String(s))) => push_csv_string(out, s),
         Some(Cell::Json(v @ (Value::Object(_) | Value::Array(_)))) => {
-            out.extend_from_slice(csv_string(&v.to_string()).as_bytes());
+            push_csv_string(out, &v.to_string());
         }
-        Some(Cell::Json(v)) => out.extend_from_slice(v.to_string().as_bytes()),
-        Some(Cell::Bool(b)) => out.extend_from_slice(if b { b"true" } else { b"false" }),
-        Some(Cell::Int(n)) => out.extend_from_slice(n.to_string().as_bytes()),
+        Some(Cell::Json(v)) => write_json_cell(out, &Cell::Json(v)),
+        Some(Cell::Bool(b)) => write_json_cell(out, &Cell::Bool(b)),
+        Some(Cell::Int(n)) => write_json_cell(out, &Cell::Int(n)),
     }
 }
 
