@@ -301,6 +301,16 @@ impl LineWriter {
         }
     }
 
+    /// Whether every field is a profile column: the users need not carry
+    /// metadata, credential or MFA factors (the store can skip them).
+    pub fn profile_only(&self) -> bool {
+        self.general.is_none()
+            && self
+                .fields
+                .iter()
+                .all(|f| matches!(f.source, Source::Column(_)))
+    }
+
     /// Append `u`'s line, newline included, to `out`.
     pub fn write(&self, u: &User, out: &mut Vec<u8>) {
         let document = self.needs_document.then(|| user_json(u));
@@ -473,6 +483,33 @@ mod tests {
             credential: None,
             source: crate::model::UserSource::BulkImport,
             mfa_factors: Vec::new(),
+        }
+    }
+
+    /// Only an export of profile columns lets the store skip metadata,
+    /// credential and MFA factors.
+    #[test]
+    fn profile_only_when_every_field_is_a_column() {
+        let fields = |names: &[&str]| -> Vec<ExportField> {
+            names
+                .iter()
+                .map(|n| ExportField {
+                    name: (*n).into(),
+                    export_as: None,
+                })
+                .collect()
+        };
+        assert!(LineWriter::new("json", &fields(DEFAULT_FIELDS)).profile_only());
+        assert!(LineWriter::new("csv", &fields(&["email", "last_ip"])).profile_only());
+        for extra in [
+            "app_metadata.plan",
+            "user_metadata",
+            "identities[0].connection",
+        ] {
+            let mut f = fields(DEFAULT_FIELDS);
+            f.push(fields(&[extra]).remove(0));
+            assert!(!LineWriter::new("json", &f).profile_only(), "{extra}");
+            assert!(!LineWriter::new("csv", &f).profile_only(), "{extra}");
         }
     }
 

@@ -162,8 +162,16 @@ fn read_page(
     let connection = connection.map(str::to_string);
     tokio::spawn(async move {
         let after = after.as_ref().map(|(c, u)| (c.as_str(), u.as_str()));
+        // Metadata, credential and MFA factors stay unread when no field
+        // needs them (the default fields).
         let users = store
-            .users_after(&tenant, connection.as_deref(), after, want)
+            .users_after(
+                &tenant,
+                connection.as_deref(),
+                after,
+                want,
+                lines.profile_only(),
+            )
             .await?;
         tokio::task::spawn_blocking(move || {
             let mut out = Vec::with_capacity(users.len() * 320);

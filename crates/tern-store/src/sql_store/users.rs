@@ -61,6 +61,13 @@ pub(crate) const USER_COLUMNS: &str = "user_id, connection_id, connection_name, 
     blocked, app_metadata, user_metadata, created_at, updated_at, last_login, last_ip, \
     logins_count, credential, source, mfa_factors";
 
+/// [`USER_COLUMNS`] with metadata, credential and MFA factors as empty
+/// constants, same positions, so [`decode_user`] reads either.
+const USER_PROFILE_COLUMNS: &str = "user_id, connection_id, connection_name, email, email_verified, \
+    username, phone_number, phone_verified, name, given_name, family_name, nickname, picture, \
+    blocked, '{}', '{}', created_at, updated_at, last_login, last_ip, \
+    logins_count, NULL, source, NULL";
+
 /// A user from a row whose first columns are [`USER_COLUMNS`], in that
 /// order (every query that reads users selects them so), read by position:
 /// a name lookup per column and row was a measurable share of reading a
@@ -365,6 +372,7 @@ impl UserStore for SqlStore {
         connection_id: Option<&str>,
         after: Option<(&str, &str)>,
         limit: u64,
+        profile_only: bool,
     ) -> CoreResult<Vec<User>> {
         // The index (tenant_id, created_at, user_id) serves the range as a
         // row-value comparison; the connection, when given, filters it.
@@ -372,8 +380,13 @@ impl UserStore for SqlStore {
             Some(c) => ("AND connection_id = $5", c),
             None => ("", ""),
         };
+        let columns = if profile_only {
+            USER_PROFILE_COLUMNS
+        } else {
+            USER_COLUMNS
+        };
         let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 \
+            "SELECT {columns} FROM users WHERE tenant_id = $1 \
              AND (created_at, user_id) > ($2, $3) {filter} \
              ORDER BY created_at, user_id LIMIT $4"
         );
