@@ -1,26 +1,34 @@
 //! The tenant log.
 
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query as SqlxQuery;
+use sqlx::{Any, AssertSqlSafe, Row};
 use tern_core::CoreResult;
 use tern_core::model::LogEvent;
 use tern_core::store::LogStore;
 
 use super::{SqlStore, decode_body, storage, to_body};
 
+/// Bind an event's `id`, `type`, `date` and `body` columns, in that order
+/// (the tenant log's insert, and a login's record which writes one).
+pub(super) fn bind_event<'q>(
+    q: SqlxQuery<'q, Any, AnyArguments>,
+    e: &'q LogEvent,
+) -> SqlxQuery<'q, Any, AnyArguments> {
+    q.bind(&e.id).bind(&e.kind).bind(&e.date).bind(to_body(e))
+}
+
 #[async_trait::async_trait]
 impl LogStore for SqlStore {
     async fn append_log(&self, tenant: &str, e: &LogEvent) -> CoreResult<()> {
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO logs (tenant_id, id, type, date, body) VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(tenant)
-        .bind(&e.id)
-        .bind(&e.kind)
-        .bind(&e.date)
-        .bind(to_body(e))
-        .execute(&self.pool)
-        .await
-        .map_err(storage)?;
+        .bind(tenant);
+        bind_event(q, e)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
         Ok(())
     }
 

@@ -7,7 +7,8 @@ use tern_core::CoreResult;
 use tern_core::model::{JsonObject, User, UserSource};
 use tern_core::store::{InsertOutcome, LoginRecord, UserPage, UserSearch, UserStore};
 
-use super::{SqlStore, as_i64, decode_object, is_unique_violation, storage, to_body};
+use super::logs::bind_event;
+use super::{SqlStore, as_i64, decode_object, is_unique_violation, storage};
 use crate::metadata_index::{self, MetadataDriver};
 use crate::search_sql::{self, Dialect, Driver, SqlValue};
 
@@ -348,18 +349,14 @@ impl UserStore for SqlStore {
                 "UPDATE users SET last_login = $3, last_ip = $4,                    logins_count = logins_count + 1, credential = COALESCE($5, credential)                    WHERE tenant_id = $1 AND user_id = $2;                  DELETE FROM login_failures                    WHERE tenant_id = $1 AND user_id = $2 AND ip = $6 AND blocked_at IS NULL;                  INSERT INTO logs (tenant_id, id, type, date, body)                    VALUES ($1, $7, $8, $9, $10)"
             }
         };
-        let e = login.event;
-        sqlx::query(sql)
+        let q = sqlx::query(sql)
             .bind(tenant)
             .bind(login.user_id)
             .bind(login.at)
             .bind(login.ip)
             .bind(login.new_credential)
-            .bind(login.forget_failures_from)
-            .bind(&e.id)
-            .bind(&e.kind)
-            .bind(&e.date)
-            .bind(to_body(e))
+            .bind(login.forget_failures_from);
+        bind_event(q, login.event)
             .execute(&self.pool)
             .await
             .map_err(storage)?;
