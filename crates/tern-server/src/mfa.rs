@@ -186,7 +186,10 @@ pub fn otpauth_uri(seed: &str, account: &str) -> String {
 /// Whether a login of this user needs a second factor: an enrolment, or a
 /// tenant policy asking every login for one.
 pub async fn required_for(s: &AppState, user: &User) -> CoreResult<bool> {
-    Ok(has_totp(&user.mfa_factors) || s.store.get_guardian(s.tid()).await?.requires_enrolment())
+    if has_totp(&user.mfa_factors) {
+        return Ok(true);
+    }
+    Ok(required_under(user, &s.store.get_guardian(s.tid()).await?))
 }
 
 /// [`required_for`] with the Guardian settings already read (the password

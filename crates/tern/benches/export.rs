@@ -107,38 +107,36 @@ impl Db<'_> {
     async fn load(&self, connection_id: &str, n: usize) -> (String, Duration) {
         let started = Instant::now();
         let n = i64::try_from(n).unwrap();
-        let tenant = match self {
-            Db::Sqlite(path) => {
-                let mut c = sqlx::SqliteConnection::connect_with(&sqlite_options(path))
-                    .await
-                    .unwrap();
+        // The same steps on either kind of connection.
+        macro_rules! load {
+            ($c:expr, $sql:expr) => {{
+                let mut c = $c;
                 let tenant: String = sqlx::query_scalar("SELECT id FROM tenants")
                     .fetch_one(&mut c)
                     .await
                     .unwrap();
-                sqlx::query(sqlx::AssertSqlSafe(sqlite_load_sql()))
+                sqlx::query(sqlx::AssertSqlSafe($sql))
                     .bind(&tenant)
                     .bind(connection_id)
                     .bind(n)
                     .execute(&mut c)
                     .await
                     .unwrap();
+                (c, tenant)
+            }};
+        }
+        let tenant = match self {
+            Db::Sqlite(path) => {
+                let c = sqlx::SqliteConnection::connect_with(&sqlite_options(path))
+                    .await
+                    .unwrap();
+                let (c, tenant) = load!(c, sqlite_load_sql());
                 c.close().await.unwrap();
                 tenant
             }
             Db::Postgres(db) => {
-                let mut c = sqlx::PgConnection::connect(&db.url()).await.unwrap();
-                let tenant: String = sqlx::query_scalar("SELECT id FROM tenants")
-                    .fetch_one(&mut c)
-                    .await
-                    .unwrap();
-                sqlx::query(sqlx::AssertSqlSafe(postgres_load_sql()))
-                    .bind(&tenant)
-                    .bind(connection_id)
-                    .bind(n)
-                    .execute(&mut c)
-                    .await
-                    .unwrap();
+                let c = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+                let (mut c, tenant) = load!(c, postgres_load_sql());
                 // As after a real load: the planner may know the table.
                 sqlx::query("ANALYZE users").execute(&mut c).await.unwrap();
                 c.close().await.unwrap();
