@@ -6,7 +6,8 @@
 //! mailer with its outcome in words (sent, authentication failed,
 //! connection refused, refused by the network policy), the SMTP destination
 //! held to the network policy when saved and when sending, every change
-//! logged with the operator as actor, and nothing done without the CSRF
+//! logged with the operator as actor, the stored settings removable (the
+//! configuration file's apply again), and nothing done without the CSRF
 //! token.
 
 mod common;
@@ -343,6 +344,65 @@ async fn mail_settings_in_the_console(backend: Backend) {
     let said = outcome(&test_mail(&mut b, &token).await);
     assert!(said.contains("Refused by Tern's network policy"), "{said}");
 
+    // Removed: the configuration's settings apply again (here the outbox),
+    // the sealed password gone with them; without the token, nothing goes.
+    let page = b.get("/console/settings").await;
+    assert!(page.body.contains("id=\"mail-forget\""), "{}", page.body);
+    let forged = b
+        .post_form(
+            "/console/settings/mail/forget",
+            &[("csrf", &"0".repeat(64))],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(
+        h.state()
+            .store
+            .get_mail_settings(&tid)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let a = b
+        .post_form("/console/settings/mail/forget", &[("csrf", &token)])
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let page = b.follow(a).await;
+    assert!(
+        outcome(&page).contains("the configuration file's apply again"),
+        "{}",
+        outcome(&page)
+    );
+    assert!(
+        page.body.contains("mail is kept in the outbox"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("id=\"mail-forget\""),
+        "nothing left to remove"
+    );
+    assert!(
+        h.state()
+            .store
+            .get_mail_settings(&tid)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(h.state().mailer.transport(&tid).await, "outbox");
+    let page = test_mail(&mut b, &token).await;
+    assert!(
+        outcome(&page).contains("data-outcome=\"ok\""),
+        "{}",
+        outcome(&page)
+    );
+    assert_eq!(
+        smtp.delivered().len(),
+        2,
+        "the outbox took it, not the SMTP server"
+    );
+
     // Every change logged with the operator as actor, never the password.
     let t = h.admin_token().await;
     let (_, logs) = h
@@ -366,7 +426,13 @@ async fn mail_settings_in_the_console(backend: Backend) {
         .iter()
         .filter(|l| l["description"] == "Console: test mail sent")
         .count();
-    assert_eq!(tests, 5);
+    assert_eq!(tests, 6);
+    let removed: Vec<_> = logs
+        .iter()
+        .filter(|l| l["description"] == "Console: mail settings removed")
+        .collect();
+    assert_eq!(removed.len(), 1, "{logs:?}");
+    assert_eq!(removed[0]["details"]["actor"]["email"], OPERATOR);
     let all = serde_json::to_string(logs).unwrap();
     assert!(!all.contains(SMTP_PASSWORD), "no password in the log");
     h.stop().await;

@@ -19,4 +19,7 @@ pub trait TenantSettingsStore: Send + Sync {
     async fn get_mail_settings(&self, tenant: &str) -> CoreResult<Option<MailSettings>>;
     /// Replace the tenant's SMTP settings.
     async fn put_mail_settings(&self, tenant: &str, settings: &MailSettings) -> CoreResult<()>;
+    /// Remove the tenant's SMTP settings (the configuration's apply again);
+    /// whether there were any.
+    async fn delete_mail_settings(&self, tenant: &str) -> CoreResult<bool>;
 }

@@ -98,6 +98,10 @@ pub fn router() -> Router<AppState> {
             post(pages::settings::mail_test),
         )
         .route(
+            "/console/settings/mail/forget",
+            post(pages::settings::mail_forget),
+        )
+        .route(
             "/console/settings/keys/rotate",
             post(pages::settings::rotate),
         )

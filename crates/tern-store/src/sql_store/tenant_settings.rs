@@ -100,4 +100,13 @@ impl TenantSettingsStore for SqlStore {
         .map_err(storage)?;
         Ok(())
     }
+
+    async fn delete_mail_settings(&self, tenant: &str) -> CoreResult<bool> {
+        let r = sqlx::query("DELETE FROM tenant_mail_settings WHERE tenant_id = $1")
+            .bind(tenant)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(r.rows_affected() > 0)
+    }
 }

@@ -60,6 +60,7 @@ enum MailNote {
     None,
     Error(String),
     Saved,
+    Forgotten,
     Test(Result<&'static str, String>),
 }
 
@@ -145,6 +146,7 @@ fn mail_section(op: &Operator, m: &mail_settings::Shown, note: &MailNote) -> Mar
         @match note {
             MailNote::Error(e) => { p.alert #mail-outcome role="alert" { (e) } },
             MailNote::Saved => { p.notice #mail-outcome role="status" { "Mail settings saved." } },
+            MailNote::Forgotten => { p.notice #mail-outcome role="status" { "This tenant's mail settings were removed: the configuration file's apply again." } },
             MailNote::Test(Ok(t)) => { p.notice #mail-outcome data-outcome="ok" role="status" { (t) } },
             MailNote::Test(Err(e)) => { p.alert #mail-outcome data-outcome="failed" role="alert" { (e) } },
             MailNote::None => {},
@@ -182,6 +184,13 @@ fn mail_section(op: &Operator, m: &mail_settings::Shown, note: &MailNote) -> Mar
                 label for="smtp-from" { "From address" }
                 input #smtp-from type="text" name="from" required value=(m.from);
                 button type="submit" { "Save mail settings" }
+            }
+        }
+        @if m.stored.is_some() {
+            form method="post" action="/console/settings/mail/forget" {
+                input type="hidden" name=(csrf::FIELD) value=(op.csrf);
+                p.hint { "Removing the saved settings (and their sealed password) sends mail as the configuration file says (" code { "smtp.url" } "; without it, to the outbox)." }
+                button.secondary #mail-forget type="submit" { "Use the configuration file's settings" }
             }
         }
         form method="post" action="/console/settings/mail/test" {
@@ -235,6 +244,8 @@ pub async fn show(
 ) -> Response {
     let mail = if q.contains_key("mail_saved") {
         MailNote::Saved
+    } else if q.contains_key("mail_forgotten") {
+        MailNote::Forgotten
     } else {
         MailNote::None
     };
@@ -285,6 +296,24 @@ pub async fn mail_submit(
                 &MailNote::Error(why),
             )
             .await
+        }
+        Err(e) => oops(&e),
+    }
+}
+
+/// `POST /console/settings/mail/forget`: the tenant's stored SMTP settings
+/// removed, so the configuration file's apply again.
+pub async fn mail_forget(
+    State(s): State<AppState>,
+    OperatorForm { op, form: _ }: OperatorForm,
+) -> Response {
+    match s.store.delete_mail_settings(s.tid()).await {
+        Ok(removed) => {
+            if removed {
+                let ev = LogEvent::new("sapi", "Console: mail settings removed");
+                audit(&s, &op, ev).await;
+            }
+            see_other("/console/settings?mail_forgotten=1#mail", Vec::new())
         }
         Err(e) => oops(&e),
     }
