@@ -168,7 +168,7 @@ impl SqlStore {
                 "UPDATE jobs SET status = 'pending', updated_at = $3 \
                  WHERE tenant_id = $1 AND status = 'waiting' AND id = \
                    (SELECT id FROM jobs WHERE tenant_id = $1 AND status = 'waiting' \
-                    ORDER BY created_at, id LIMIT 1) \
+                    ORDER BY queued_seq LIMIT 1) \
                  AND (SELECT COUNT(*) FROM jobs WHERE tenant_id = $1 AND type = 'users_import' \
                       AND status IN ('pending', 'processing')) < $2",
             )
@@ -340,7 +340,7 @@ impl JobStore for SqlStore {
     ) -> CoreResult<Vec<Job>> {
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND type = $2 \
-             ORDER BY created_at DESC, id DESC LIMIT $3"
+             ORDER BY queued_seq DESC LIMIT $3"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(tenant)
@@ -386,7 +386,7 @@ impl JobStore for SqlStore {
     async fn claim_job(&self, now: i64, lease_secs: i64) -> CoreResult<Option<(String, Job)>> {
         let candidates = sqlx::query(
             "SELECT tenant_id, id FROM jobs WHERE status = 'pending' \
-             OR (status = 'processing' AND lease_until < $1) ORDER BY created_at LIMIT 5",
+             OR (status = 'processing' AND lease_until < $1) ORDER BY queued_seq LIMIT 5",
         )
         .bind(now)
         .fetch_all(&self.pool)
