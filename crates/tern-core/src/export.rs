@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::model::{ExportField, User};
+use crate::model::{ExportField, ProfileView, User};
 use crate::user_profile::user_json;
 
 /// The fields Auth0 exports when none are named.
@@ -182,29 +182,26 @@ impl Column {
     }
 
     /// The value, or `None` where `user_json` leaves the field out.
-    fn cell(self, u: &User) -> Option<Cell<'_>> {
-        fn text(v: &Option<String>) -> Option<Cell<'_>> {
-            v.as_deref().map(Cell::Text)
+    fn cell<'a>(self, u: &ProfileView<'a>) -> Option<Cell<'a>> {
+        fn text(v: Option<&str>) -> Option<Cell<'_>> {
+            v.map(Cell::Text)
         }
         match self {
-            Self::UserId => Some(Cell::Text(&u.user_id)),
-            Self::Email => text(&u.email),
+            Self::UserId => Some(Cell::Text(u.user_id)),
+            Self::Email => text(u.email),
             Self::EmailVerified => Some(Cell::Bool(u.email_verified)),
-            Self::Username => text(&u.username),
-            Self::PhoneNumber => text(&u.phone_number),
-            Self::PhoneVerified => u
-                .phone_number
-                .as_ref()
-                .map(|_| Cell::Bool(u.phone_verified)),
-            Self::Name => text(&u.name),
-            Self::GivenName => text(&u.given_name),
-            Self::FamilyName => text(&u.family_name),
-            Self::Nickname => text(&u.nickname),
-            Self::Picture => text(&u.picture),
-            Self::CreatedAt => Some(Cell::Text(&u.created_at)),
-            Self::UpdatedAt => Some(Cell::Text(&u.updated_at)),
-            Self::LastLogin => text(&u.last_login),
-            Self::LastIp => text(&u.last_ip),
+            Self::Username => text(u.username),
+            Self::PhoneNumber => text(u.phone_number),
+            Self::PhoneVerified => u.phone_number.map(|_| Cell::Bool(u.phone_verified)),
+            Self::Name => text(u.name),
+            Self::GivenName => text(u.given_name),
+            Self::FamilyName => text(u.family_name),
+            Self::Nickname => text(u.nickname),
+            Self::Picture => text(u.picture),
+            Self::CreatedAt => Some(Cell::Text(u.created_at)),
+            Self::UpdatedAt => Some(Cell::Text(u.updated_at)),
+            Self::LastLogin => text(u.last_login),
+            Self::LastIp => text(u.last_ip),
             Self::LoginsCount => Some(Cell::Int(u.logins_count)),
             Self::Blocked => u.blocked.then_some(Cell::Bool(true)),
         }
@@ -319,27 +316,42 @@ impl LineWriter {
             out.push(b'\n');
             return;
         }
+        let profile = u.profile();
+        self.write_cells(out, |source| match source {
+            Source::Column(c) => c.cell(&profile),
+            Source::Metadata(app, path) => {
+                let map = if *app {
+                    &u.app_metadata
+                } else {
+                    &u.user_metadata
+                };
+                lookup_in(map, path).map(Cell::Json)
+            }
+            Source::Document(path) => document
+                .as_ref()
+                .and_then(|d| lookup(d, path))
+                .map(Cell::Json),
+        });
+    }
+
+    /// Append the line of a user's profile, newline included, to `out`:
+    /// for a writer whose fields are all profile columns
+    /// ([`profile_only`](Self::profile_only)); other fields are left out.
+    pub fn write_profile(&self, p: &ProfileView<'_>, out: &mut Vec<u8>) {
+        self.write_cells(out, |source| match source {
+            Source::Column(c) => c.cell(p),
+            Source::Metadata(..) | Source::Document(_) => None,
+        });
+    }
+
+    /// The line of the cells `cell` gives for each field's source.
+    fn write_cells<'u>(&self, out: &mut Vec<u8>, cell: impl Fn(&Source) -> Option<Cell<'u>>) {
         let mut first = true;
         if !self.csv {
             out.push(b'{');
         }
         for f in &self.fields {
-            let cell = match &f.source {
-                Source::Column(c) => c.cell(u),
-                Source::Metadata(app, path) => {
-                    let map = if *app {
-                        &u.app_metadata
-                    } else {
-                        &u.user_metadata
-                    };
-                    lookup_in(map, path).map(Cell::Json)
-                }
-                Source::Document(path) => document
-                    .as_ref()
-                    .and_then(|d| lookup(d, path))
-                    .map(Cell::Json),
-            };
-            let cell = cell.filter(|c| !matches!(c, Cell::Json(Value::Null)));
+            let cell = cell(&f.source).filter(|c| !matches!(c, Cell::Json(Value::Null)));
             if self.csv {
                 if !first {
                     out.push(b',');
@@ -548,9 +560,32 @@ mod tests {
             field("name", Some("x")),
             field("user_id", None),
         ];
+        let mut profile: Vec<ExportField> = DEFAULT_FIELDS.iter().map(|n| field(n, None)).collect();
+        profile.extend([
+            field("phone_number", Some("phone")),
+            field("phone_verified", None),
+            field("last_ip", None),
+        ]);
         for n in 0..12 {
             let u = user(n);
             let doc = user_json(&u);
+            // A store's borrowed profile: the same lines as the document path.
+            for format in ["csv", "json"] {
+                let writer = LineWriter::new(format, &profile);
+                assert!(writer.profile_only());
+                let mut out = Vec::new();
+                writer.write_profile(&u.profile(), &mut out);
+                let expected = if format == "csv" {
+                    csv_row(&doc, &profile)
+                } else {
+                    json_line(&doc, &profile)
+                };
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    expected + "\n",
+                    "user {n}, {format}, profile"
+                );
+            }
             for (format, fields) in [
                 ("csv", &all),
                 ("json", &json_only),

@@ -375,7 +375,81 @@ pub struct User {
     pub mfa_factors: Vec<Value>,
 }
 
+/// A user's profile fields, borrowed from a [`User`] or straight from a
+/// store's row: what an export with only profile fields (Auth0's default)
+/// writes, without an owned `User` (and a `String` per field) per row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProfileView<'a> {
+    /// Full id.
+    pub user_id: &'a str,
+    /// Email.
+    pub email: Option<&'a str>,
+    /// Whether the email is verified.
+    pub email_verified: bool,
+    /// Username.
+    pub username: Option<&'a str>,
+    /// Phone number.
+    pub phone_number: Option<&'a str>,
+    /// Whether the phone is verified.
+    pub phone_verified: bool,
+    /// Full name.
+    pub name: Option<&'a str>,
+    /// Given name.
+    pub given_name: Option<&'a str>,
+    /// Family name.
+    pub family_name: Option<&'a str>,
+    /// Nickname.
+    pub nickname: Option<&'a str>,
+    /// Picture URL.
+    pub picture: Option<&'a str>,
+    /// Creation time.
+    pub created_at: &'a str,
+    /// Last change.
+    pub updated_at: &'a str,
+    /// Last successful login.
+    pub last_login: Option<&'a str>,
+    /// IP of the last successful login.
+    pub last_ip: Option<&'a str>,
+    /// Successful logins.
+    pub logins_count: i64,
+    /// Whether the user is blocked.
+    pub blocked: bool,
+}
+
+/// What a store's walk over users' profiles saw (see
+/// `UserStore::visit_profiles_after`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProfilesVisited {
+    /// Users visited.
+    pub users: u64,
+    /// The last one's keyset position (`created_at`, `user_id`).
+    pub last: Option<(String, String)>,
+}
+
 impl User {
+    /// The profile fields, borrowed.
+    pub fn profile(&self) -> ProfileView<'_> {
+        ProfileView {
+            user_id: &self.user_id,
+            email: self.email.as_deref(),
+            email_verified: self.email_verified,
+            username: self.username.as_deref(),
+            phone_number: self.phone_number.as_deref(),
+            phone_verified: self.phone_verified,
+            name: self.name.as_deref(),
+            given_name: self.given_name.as_deref(),
+            family_name: self.family_name.as_deref(),
+            nickname: self.nickname.as_deref(),
+            picture: self.picture.as_deref(),
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
+            last_login: self.last_login.as_deref(),
+            last_ip: self.last_ip.as_deref(),
+            logins_count: self.logins_count,
+            blocked: self.blocked,
+        }
+    }
+
     /// The id without the `auth0|` provider prefix (the identity's `user_id`).
     pub fn local_id(&self) -> &str {
         self.user_id

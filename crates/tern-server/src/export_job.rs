@@ -6,10 +6,12 @@
 //! claim and renews it; a runner whose claim was taken over stops.
 //!
 //! A pipeline of two stages: the next page is read and its lines written
-//! (another task; the encoding on a blocking thread) while the current
-//! page's lines are compressed and stored, so the store's time, the
-//! encoding's and the compression's overlap on two cores; memory is then
-//! two pages of lines and one chunk. Measured by `cargo bench -p tern
+//! (another task) while the current page's lines are compressed and
+//! stored, so the store's time, the encoding's and the compression's
+//! overlap on two cores; memory is then two pages of lines and one chunk.
+//! With only profile fields (Auth0's default) a page's rows are streamed
+//! and written as they arrive, borrowed from the rows; otherwise whole
+//! users are fetched and encoded on a blocking thread. Measured by `cargo bench -p tern
 //! --bench export` (1 000 000 users, README "Benchmarks").
 
 use std::io::Write;
@@ -28,9 +30,16 @@ use tern_core::store::lease_lost;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Users read per query: a round trip and a statement per page, a page of
-/// users held in memory (two while the next is read).
+/// Users read per query when the fields need whole users (metadata,
+/// identities): a page of users held in memory, two while the next is read.
 const PAGE: u64 = 2000;
+
+/// Users read per query when every field is a profile column (Auth0's
+/// default fields): rows are streamed and written as they arrive, so the
+/// window only bounds the lines held (about 2.7 MB of NDJSON, two while
+/// the next is read) and sets how often the database waits for a new
+/// statement.
+const WINDOW: u64 = 10_000;
 
 /// Bytes of lines between two looks at the gzip output (a sync flush,
 /// then a chunk stored if one is full): what the compressor holds stays
@@ -87,7 +96,8 @@ pub async fn run(state: &AppState, tenant: &str, job: &Job) -> Result<(), CoreEr
     let lines = Arc::new(LineWriter::new(&spec.format, &spec.fields));
     let mut written = 0u64;
     let mut renewed = now_epoch();
-    let first = PAGE.min(limit);
+    let per_read = if lines.profile_only() { WINDOW } else { PAGE };
+    let first = per_read.min(limit);
     let mut next = Some((
         read_page(state, tenant, connection, None, first, lines.clone()),
         first,
@@ -98,7 +108,7 @@ pub async fn run(state: &AppState, tenant: &str, job: &Job) -> Result<(), CoreEr
             .map_err(|e| CoreError::Storage(e.to_string()))??;
         written += page.users;
         if page.users == want && written < limit {
-            let want = PAGE.min(limit - written);
+            let want = per_read.min(limit - written);
             next = Some((
                 read_page(
                     state,
@@ -145,10 +155,11 @@ struct Page {
     last: Option<(String, String)>,
 }
 
-/// Read a page of users after `after` and write their lines, on tasks of
-/// their own (the encoding on a blocking thread): the export is a pipeline
-/// in which one page is compressed and stored while the next is read and
-/// encoded, so both cores work.
+/// Read a page of users after `after` and write their lines, on a task of
+/// its own: the export is a pipeline in which one page is compressed and
+/// stored while the next is read and encoded, so both cores work. Profile
+/// fields are written from the rows as they stream in; whole users are
+/// fetched, then encoded on a blocking thread.
 fn read_page(
     state: &AppState,
     tenant: &str,
@@ -162,16 +173,21 @@ fn read_page(
     let connection = connection.map(str::to_string);
     tokio::spawn(async move {
         let after = after.as_ref().map(|(c, u)| (c.as_str(), u.as_str()));
-        // Metadata, credential and MFA factors stay unread when no field
-        // needs them (the default fields).
+        if lines.profile_only() {
+            let mut out = Vec::with_capacity(usize::try_from(want).unwrap_or(0) * 280);
+            let visited = store
+                .visit_profiles_after(&tenant, connection.as_deref(), after, want, &mut |p| {
+                    lines.write_profile(&p, &mut out)
+                })
+                .await?;
+            return Ok(Page {
+                lines: out,
+                users: visited.users,
+                last: visited.last,
+            });
+        }
         let users = store
-            .users_after(
-                &tenant,
-                connection.as_deref(),
-                after,
-                want,
-                lines.profile_only(),
-            )
+            .users_after(&tenant, connection.as_deref(), after, want)
             .await?;
         tokio::task::spawn_blocking(move || {
             let mut out = Vec::with_capacity(users.len() * 320);

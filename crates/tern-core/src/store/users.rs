@@ -2,7 +2,7 @@
 //! within a connection where a login or an import needs it.
 
 use crate::CoreResult;
-use crate::model::{JsonObject, LogEvent, User};
+use crate::model::{JsonObject, LogEvent, ProfileView, ProfilesVisited, User};
 use crate::search::{Query, Sort};
 
 /// A successful login, as [`UserStore::record_login`] stores it.
@@ -126,17 +126,26 @@ pub trait UserStore: Send + Sync {
     /// after the user at `after` (`(created_at, user_id)`; from the start
     /// when `None`), of one connection or, with `None`, of every one:
     /// keyset paging, so page n costs what page 1 does (exports).
-    /// `profile_only`: metadata, credential and MFA factors are not read
-    /// (left empty), for an export whose fields are all profile columns;
-    /// decoding two JSON objects per user was a large share of an export.
     async fn users_after(
         &self,
         tenant: &str,
         connection_id: Option<&str>,
         after: Option<(&str, &str)>,
         limit: u64,
-        profile_only: bool,
     ) -> CoreResult<Vec<User>>;
+    /// The profile fields of the users [`users_after`](Self::users_after)
+    /// would return, handed to `visit` one by one as the rows arrive,
+    /// borrowed from them: an export of profile fields (Auth0's default)
+    /// makes its lines while the database still sends rows, without an
+    /// owned `User` per row.
+    async fn visit_profiles_after(
+        &self,
+        tenant: &str,
+        connection_id: Option<&str>,
+        after: Option<(&str, &str)>,
+        limit: u64,
+        visit: &mut (dyn for<'r> FnMut(ProfileView<'r>) + Send),
+    ) -> CoreResult<ProfilesVisited>;
     /// Search users.
     async fn search_users(&self, tenant: &str, search: &UserSearch) -> CoreResult<UserPage>;
 }

@@ -1,10 +1,11 @@
 //! Users: real columns (they are searched), every statement scoped by tenant.
 
+use futures_util::TryStreamExt;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query as SqlxQuery;
 use sqlx::{Any, AssertSqlSafe, ColumnIndex, Decode, Row, Type};
 use tern_core::CoreResult;
-use tern_core::model::{JsonObject, User, UserSource};
+use tern_core::model::{JsonObject, ProfileView, ProfilesVisited, User, UserSource};
 use tern_core::store::{InsertOutcome, LoginRecord, UserPage, UserSearch, UserStore};
 
 use super::logs::bind_event;
@@ -62,12 +63,59 @@ pub(crate) const USER_COLUMNS: &str = "user_id, connection_id, connection_name, 
     blocked, app_metadata, user_metadata, created_at, updated_at, last_login, last_ip, \
     logins_count, credential, source, mfa_factors";
 
-/// [`USER_COLUMNS`] with metadata, credential and MFA factors as empty
-/// constants, same positions, so [`decode_user`] reads either.
-const USER_PROFILE_COLUMNS: &str = "user_id, connection_id, connection_name, email, email_verified, \
-    username, phone_number, phone_verified, name, given_name, family_name, nickname, picture, \
-    blocked, '{}', '{}', created_at, updated_at, last_login, last_ip, \
-    logins_count, NULL, source, NULL";
+/// The profile fields an export of profile columns writes, in the order
+/// [`profile_of`] reads them.
+const PROFILE_COLUMNS: &str = "user_id, email, email_verified, username, phone_number, \
+    phone_verified, name, given_name, family_name, nickname, picture, created_at, updated_at, \
+    last_login, last_ip, logins_count, blocked";
+
+/// A user's profile borrowed from a row of [`PROFILE_COLUMNS`], by position.
+fn profile_of<'r, R: Row>(row: &'r R) -> CoreResult<ProfileView<'r>>
+where
+    usize: ColumnIndex<R>,
+    &'r str: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let s = |i: usize| row.try_get::<&'r str, _>(i).map_err(storage);
+    let o = |i: usize| row.try_get::<Option<&'r str>, _>(i).map_err(storage);
+    let i = |i: usize| row.try_get::<i64, _>(i).map_err(storage);
+    Ok(ProfileView {
+        user_id: s(0)?,
+        email: o(1)?,
+        email_verified: i(2)? != 0,
+        username: o(3)?,
+        phone_number: o(4)?,
+        phone_verified: i(5)? != 0,
+        name: o(6)?,
+        given_name: o(7)?,
+        family_name: o(8)?,
+        nickname: o(9)?,
+        picture: o(10)?,
+        created_at: s(11)?,
+        updated_at: s(12)?,
+        last_login: o(13)?,
+        last_ip: o(14)?,
+        logins_count: i(15)?,
+        blocked: i(16)? != 0,
+    })
+}
+
+/// The keyset page statement of `users_after` and `visit_profiles_after`:
+/// binds tenant, `created_at`, `user_id`, limit and, when `by_connection`,
+/// the connection. The index (tenant_id, created_at, user_id) serves the
+/// range as a row-value comparison; the connection filters it.
+fn keyset_sql(columns: &str, by_connection: bool) -> String {
+    let filter = if by_connection {
+        "AND connection_id = $5"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT {columns} FROM users WHERE tenant_id = $1 \
+         AND (created_at, user_id) > ($2, $3) {filter} \
+         ORDER BY created_at, user_id LIMIT $4"
+    )
+}
 
 /// A user from a row whose first columns are [`USER_COLUMNS`], in that
 /// order (every query that reads users selects them so), read by position:
@@ -369,24 +417,8 @@ impl UserStore for SqlStore {
         connection_id: Option<&str>,
         after: Option<(&str, &str)>,
         limit: u64,
-        profile_only: bool,
     ) -> CoreResult<Vec<User>> {
-        // The index (tenant_id, created_at, user_id) serves the range as a
-        // row-value comparison; the connection, when given, filters it.
-        let (filter, conn) = match connection_id {
-            Some(c) => ("AND connection_id = $5", c),
-            None => ("", ""),
-        };
-        let columns = if profile_only {
-            USER_PROFILE_COLUMNS
-        } else {
-            USER_COLUMNS
-        };
-        let sql = format!(
-            "SELECT {columns} FROM users WHERE tenant_id = $1 \
-             AND (created_at, user_id) > ($2, $3) {filter} \
-             ORDER BY created_at, user_id LIMIT $4"
-        );
+        let sql = keyset_sql(USER_COLUMNS, connection_id.is_some());
         let (created_at, user_id) = after.unwrap_or(("", ""));
         // Through a native pool where there is one: sqlx's `Any` rows copy
         // every value and every column's description once more for each
@@ -398,8 +430,8 @@ impl UserStore for SqlStore {
                     .bind(created_at)
                     .bind(user_id)
                     .bind(as_i64(limit));
-                if connection_id.is_some() {
-                    q = q.bind(conn);
+                if let Some(c) = connection_id {
+                    q = q.bind(c);
                 }
                 let rows = q.fetch_all($pool).await.map_err(storage)?;
                 rows.iter().map(decode_user).collect()
@@ -411,6 +443,54 @@ impl UserStore for SqlStore {
             page!(sqlx::Sqlite, sqlite)
         } else {
             page!(Any, &self.pool)
+        }
+    }
+
+    async fn visit_profiles_after(
+        &self,
+        tenant: &str,
+        connection_id: Option<&str>,
+        after: Option<(&str, &str)>,
+        limit: u64,
+        visit: &mut (dyn for<'r> FnMut(ProfileView<'r>) + Send),
+    ) -> CoreResult<ProfilesVisited> {
+        let sql = keyset_sql(PROFILE_COLUMNS, connection_id.is_some());
+        let (created_at, user_id) = after.unwrap_or(("", ""));
+        // Streamed: the database sends the next rows while this task writes
+        // the lines of those already here (a page fetched whole left the
+        // database idle while it was encoded, and the encoder while the
+        // database read). The last row is kept for its keyset position.
+        macro_rules! walk {
+            ($db:ty, $pool:expr) => {{
+                let mut q = sqlx::query::<$db>(AssertSqlSafe(sql))
+                    .bind(tenant)
+                    .bind(created_at)
+                    .bind(user_id)
+                    .bind(as_i64(limit));
+                if let Some(c) = connection_id {
+                    q = q.bind(c);
+                }
+                let mut rows = q.fetch($pool);
+                let mut visited = ProfilesVisited::default();
+                let mut last = None;
+                while let Some(row) = rows.try_next().await.map_err(storage)? {
+                    visit(profile_of(&row)?);
+                    visited.users += 1;
+                    last = Some(row);
+                }
+                if let Some(row) = last {
+                    let p = profile_of(&row)?;
+                    visited.last = Some((p.created_at.to_string(), p.user_id.to_string()));
+                }
+                Ok(visited)
+            }};
+        }
+        if let Some(pg) = &self.native_pg {
+            walk!(sqlx::Postgres, pg)
+        } else if let Some(sqlite) = &self.native_sqlite {
+            walk!(sqlx::Sqlite, sqlite)
+        } else {
+            walk!(Any, &self.pool)
         }
     }
 
