@@ -172,7 +172,11 @@ impl SqlStore {
             ),
         };
         let native_sqlite = match dialect {
-            // Readers only; WAL lets them read while the writer writes.
+            // Readers only; WAL lets them read while the writer writes. An
+            // export reads the users table once from end to end, which a
+            // large page cache does not speed up (the operating system's
+            // caches the file; measured the same at 1 000 000 users), so
+            // 8 MiB each instead of the 64 MiB of the other connections.
             Dialect::Sqlite if !url.contains(":memory:") => Some(
                 sqlx::sqlite::SqlitePoolOptions::new()
                     .max_connections(2)
@@ -182,7 +186,7 @@ impl SqlStore {
                         url.parse::<sqlx::sqlite::SqliteConnectOptions>()
                             .map_err(StoreOpenError::Connect)?
                             .busy_timeout(Duration::from_secs(10))
-                            .pragma("cache_size", "-65536"),
+                            .pragma("cache_size", "-8192"),
                     ),
             ),
             _ => None,
