@@ -60,6 +60,16 @@ pub async fn run(state: &AppState, tenant: &str, job: &Job) -> Result<(), CoreEr
     let connection =
         (!job.spec.connection_id.is_empty()).then_some(job.spec.connection_id.as_str());
     let limit = spec.limit.unwrap_or(u64::MAX);
+    // Lines are written straight from each user (no JSON document per
+    // user) on the task that read the page. The first page is read while
+    // the users are counted (a count of a million takes a while).
+    let lines = Arc::new(LineWriter::new(&spec.format, &spec.fields));
+    let per_read = if lines.profile_only() { WINDOW } else { PAGE };
+    let first = per_read.min(limit);
+    let mut next = Some((
+        read_page(state, tenant, connection, None, first, lines.clone()),
+        first,
+    ));
     let total = match connection {
         Some(c) => state.store.count_connection_users(tenant, c).await?,
         None => {
@@ -91,17 +101,8 @@ pub async fn run(state: &AppState, tenant: &str, job: &Job) -> Result<(), CoreEr
     if spec.format == "csv" {
         file.line(&csv_header(&spec.fields))?;
     }
-    // Lines are written straight from each user (no JSON document per
-    // user) on the task that read the page.
-    let lines = Arc::new(LineWriter::new(&spec.format, &spec.fields));
     let mut written = 0u64;
     let mut renewed = now_epoch();
-    let per_read = if lines.profile_only() { WINDOW } else { PAGE };
-    let first = per_read.min(limit);
-    let mut next = Some((
-        read_page(state, tenant, connection, None, first, lines.clone()),
-        first,
-    ));
     while let Some((reading, want)) = next.take() {
         let page = reading
             .await
