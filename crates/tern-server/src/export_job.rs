@@ -11,8 +11,9 @@
 //! overlap on two cores; memory is then two pages of lines and one chunk.
 //! With only profile fields (Auth0's default) a page's rows are streamed
 //! and written as they arrive, borrowed from the rows; otherwise whole
-//! users are fetched and encoded on a blocking thread. Measured by `cargo bench -p tern
-//! --bench export` (1 000 000 users, README "Benchmarks").
+//! users are fetched and encoded on a blocking thread. Measured by
+//! `cargo bench -p tern --bench export` (1 000 000 users, README
+//! "Benchmarks").
 
 use std::io::Write;
 use std::sync::Arc;
