@@ -175,6 +175,12 @@ async fn test_mail(b: &mut Browser, token: &str) -> Answer {
     .await
 }
 
+/// The mail settings saved for the tenant.
+async fn saved(h: &Harness) -> Option<MailSettings> {
+    let tid = h.state().tid().to_string();
+    h.state().store.get_mail_settings(&tid).await.unwrap()
+}
+
 fn outcome(page: &Answer) -> String {
     let at = page.body.find("id=\"mail-outcome\"").expect(&page.body);
     let rest = &page.body[at..];
@@ -216,14 +222,7 @@ async fn mail_settings_in_the_console(backend: Backend) {
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     let forged = test_mail(&mut b, &"0".repeat(64)).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    assert!(
-        h.state()
-            .store
-            .get_mail_settings(&tid)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(saved(&h).await.is_none());
 
     // Saved: the password sealed, never rendered back.
     let a = save(&mut b, &token, "127.0.0.1", smtp.port, SMTP_PASSWORD).await;
@@ -242,13 +241,7 @@ async fn mail_settings_in_the_console(backend: Backend) {
         page.body
             .contains(&format!("Saved for this tenant by {OPERATOR}"))
     );
-    let stored = h
-        .state()
-        .store
-        .get_mail_settings(&tid)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = saved(&h).await.unwrap();
     let sealed = stored.password_sealed.clone().unwrap();
     assert!(sealed.starts_with("$tern-sealed$"), "{sealed}");
     assert!(!sealed.contains(SMTP_PASSWORD));
@@ -319,13 +312,7 @@ async fn mail_settings_in_the_console(backend: Backend) {
             "{host}:{port}: {}",
             outcome(&a)
         );
-        let now = h
-            .state()
-            .store
-            .get_mail_settings(&tid)
-            .await
-            .unwrap()
-            .unwrap();
+        let now = saved(&h).await.unwrap();
         assert_eq!((now.host.as_str(), now.port), ("127.0.0.1", closed_port));
     }
     // And when sending: settings stored before a policy change (or a name
@@ -355,14 +342,7 @@ async fn mail_settings_in_the_console(backend: Backend) {
         )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    assert!(
-        h.state()
-            .store
-            .get_mail_settings(&tid)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(saved(&h).await.is_some());
     let a = b
         .post_form("/console/settings/mail/forget", &[("csrf", &token)])
         .await;
@@ -382,14 +362,7 @@ async fn mail_settings_in_the_console(backend: Backend) {
         !page.body.contains("id=\"mail-forget\""),
         "nothing left to remove"
     );
-    assert!(
-        h.state()
-            .store
-            .get_mail_settings(&tid)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(saved(&h).await.is_none());
     assert_eq!(h.state().mailer.transport(&tid).await, "outbox");
     let page = test_mail(&mut b, &token).await;
     assert!(

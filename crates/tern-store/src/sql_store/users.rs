@@ -80,7 +80,10 @@ where
     // checks what it reads (UTF-8, an integer's width); the check against
     // the column's declared type was a tenth of an export's CPU.
     let s = |i: usize| row.try_get_unchecked::<&'r str, _>(i).map_err(storage);
-    let o = |i: usize| row.try_get_unchecked::<Option<&'r str>, _>(i).map_err(storage);
+    let o = |i: usize| {
+        row.try_get_unchecked::<Option<&'r str>, _>(i)
+            .map_err(storage)
+    };
     let i = |i: usize| row.try_get_unchecked::<i64, _>(i).map_err(storage);
     Ok(ProfileView {
         user_id: s(0)?,
@@ -101,6 +104,43 @@ where
         logins_count: i(15)?,
         blocked: i(16)? != 0,
     })
+}
+
+/// `$body` run with `$q`, the [`keyset_sql`] statement `$sql` with its
+/// values bound, and `$pool`, the pool it runs on: a native one where there
+/// is one (sqlx's `Any` rows copy every value and every column's
+/// description once more for each row, most of an export's time beside the
+/// query itself), else the `Any` pool. The body is expanded once per
+/// backend, each with its own row type.
+macro_rules! on_export_pool {
+    ($store:expr, $sql:expr, $tenant:expr, $after:expr, $limit:expr, $connection:expr,
+     |$q:ident, $pool:ident| $body:block) => {{
+        let (created_at, user_id) = $after.unwrap_or(("", ""));
+        macro_rules! bound {
+            ($db:ty) => {{
+                let mut q = sqlx::query::<$db>(AssertSqlSafe($sql))
+                    .bind($tenant)
+                    .bind(created_at)
+                    .bind(user_id)
+                    .bind(as_i64($limit));
+                if let Some(c) = $connection {
+                    q = q.bind(c);
+                }
+                q
+            }};
+        }
+        if let Some($pool) = &$store.native_pg {
+            let $q = bound!(sqlx::Postgres);
+            $body
+        } else if let Some($pool) = &$store.native_sqlite {
+            let $q = bound!(sqlx::Sqlite);
+            $body
+        } else {
+            let $pool = &$store.pool;
+            let $q = bound!(Any);
+            $body
+        }
+    }};
 }
 
 /// The keyset page statement of `users_after` and `visit_profiles_after`:
@@ -422,31 +462,10 @@ impl UserStore for SqlStore {
         limit: u64,
     ) -> CoreResult<Vec<User>> {
         let sql = keyset_sql(USER_COLUMNS, connection_id.is_some());
-        let (created_at, user_id) = after.unwrap_or(("", ""));
-        // Through a native pool where there is one: sqlx's `Any` rows copy
-        // every value and every column's description once more for each
-        // row, most of an export's time beside the query itself.
-        macro_rules! page {
-            ($db:ty, $pool:expr) => {{
-                let mut q = sqlx::query::<$db>(AssertSqlSafe(sql))
-                    .bind(tenant)
-                    .bind(created_at)
-                    .bind(user_id)
-                    .bind(as_i64(limit));
-                if let Some(c) = connection_id {
-                    q = q.bind(c);
-                }
-                let rows = q.fetch_all($pool).await.map_err(storage)?;
-                rows.iter().map(decode_user).collect()
-            }};
-        }
-        if let Some(pg) = &self.native_pg {
-            page!(sqlx::Postgres, pg)
-        } else if let Some(sqlite) = &self.native_sqlite {
-            page!(sqlx::Sqlite, sqlite)
-        } else {
-            page!(Any, &self.pool)
-        }
+        on_export_pool!(self, sql, tenant, after, limit, connection_id, |q, pool| {
+            let rows = q.fetch_all(pool).await.map_err(storage)?;
+            rows.iter().map(decode_user).collect()
+        })
     }
 
     async fn visit_profiles_after(
@@ -458,43 +477,25 @@ impl UserStore for SqlStore {
         visit: &mut (dyn for<'r> FnMut(ProfileView<'r>) + Send),
     ) -> CoreResult<ProfilesVisited> {
         let sql = keyset_sql(PROFILE_COLUMNS, connection_id.is_some());
-        let (created_at, user_id) = after.unwrap_or(("", ""));
         // Streamed: the database sends the next rows while this task writes
         // the lines of those already here (a page fetched whole left the
         // database idle while it was encoded, and the encoder while the
         // database read). The last row is kept for its keyset position.
-        macro_rules! walk {
-            ($db:ty, $pool:expr) => {{
-                let mut q = sqlx::query::<$db>(AssertSqlSafe(sql))
-                    .bind(tenant)
-                    .bind(created_at)
-                    .bind(user_id)
-                    .bind(as_i64(limit));
-                if let Some(c) = connection_id {
-                    q = q.bind(c);
-                }
-                let mut rows = q.fetch($pool);
-                let mut visited = ProfilesVisited::default();
-                let mut last = None;
-                while let Some(row) = rows.try_next().await.map_err(storage)? {
-                    visit(profile_of(&row)?);
-                    visited.users += 1;
-                    last = Some(row);
-                }
-                if let Some(row) = last {
-                    let p = profile_of(&row)?;
-                    visited.last = Some((p.created_at.to_string(), p.user_id.to_string()));
-                }
-                Ok(visited)
-            }};
-        }
-        if let Some(pg) = &self.native_pg {
-            walk!(sqlx::Postgres, pg)
-        } else if let Some(sqlite) = &self.native_sqlite {
-            walk!(sqlx::Sqlite, sqlite)
-        } else {
-            walk!(Any, &self.pool)
-        }
+        on_export_pool!(self, sql, tenant, after, limit, connection_id, |q, pool| {
+            let mut rows = q.fetch(pool);
+            let mut visited = ProfilesVisited::default();
+            let mut last = None;
+            while let Some(row) = rows.try_next().await.map_err(storage)? {
+                visit(profile_of(&row)?);
+                visited.users += 1;
+                last = Some(row);
+            }
+            if let Some(row) = last {
+                let p = profile_of(&row)?;
+                visited.last = Some((p.created_at.to_string(), p.user_id.to_string()));
+            }
+            Ok(visited)
+        })
     }
 
     async fn search_users(&self, tenant: &str, s: &UserSearch) -> CoreResult<UserPage> {
