@@ -298,8 +298,10 @@ impl LineWriter {
         }
     }
 
-    /// Whether every field is a profile column: the users need not carry
-    /// metadata, credential or MFA factors (the store can skip them).
+    /// Whether every field is a profile column: the lines can be written
+    /// from a [`ProfileView`] ([`write_profile`](Self::write_profile)), so
+    /// the store reads no metadata, credential or MFA factors and builds
+    /// no `User`.
     pub fn profile_only(&self) -> bool {
         self.general.is_none()
             && self
@@ -498,8 +500,7 @@ mod tests {
         }
     }
 
-    /// Only an export of profile columns lets the store skip metadata,
-    /// credential and MFA factors.
+    /// Only an export of profile columns is written from profiles alone.
     #[test]
     fn profile_only_when_every_field_is_a_column() {
         let fields = |names: &[&str]| -> Vec<ExportField> {
