@@ -3,7 +3,7 @@
 //! Auth0's field table).
 //!
 //! Errors carry Auth0's JSON-schema codes (`INVALID_TYPE`, `MIN_LENGTH`,
-//! `PATTERN`, `FORMAT`, …), a message in Auth0's "Error in <path> property - …"
+//! `PATTERN`, `FORMAT`, …), a message in Auth0's "Error in `<path>` property - …"
 //! form, and the `path`.
 
 use serde::Serialize;
