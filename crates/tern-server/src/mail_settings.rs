@@ -174,6 +174,12 @@ pub async fn save(
     Ok(Ok(settings))
 }
 
+/// Remove the tenant's stored settings (their sealed password with them):
+/// the configuration file's apply again. Whether there were any.
+pub async fn forget(s: &AppState) -> CoreResult<bool> {
+    s.store.delete_mail_settings(s.tid()).await
+}
+
 /// The server's mailer: a tenant's stored settings when it has them, the
 /// configuration's mailer (SMTP or the outbox) otherwise.
 pub struct TenantMailer {

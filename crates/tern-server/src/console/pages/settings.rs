@@ -307,7 +307,7 @@ pub async fn mail_forget(
     State(s): State<AppState>,
     OperatorForm { op, form: _ }: OperatorForm,
 ) -> Response {
-    match s.store.delete_mail_settings(s.tid()).await {
+    match mail_settings::forget(&s).await {
         Ok(removed) => {
             if removed {
                 let ev = LogEvent::new("sapi", "Console: mail settings removed");
