@@ -16,7 +16,9 @@
 //! 100 ms until the job is completed, and a download of its `location` —
 //! gunzipped as it arrives and its lines counted: the bench fails unless the
 //! file holds exactly one line per user (plus the CSV header). NDJSON and
-//! CSV (`TERN_BENCH_FORMATS=json` or `csv` for one).
+//! CSV (`TERN_BENCH_FORMATS=json` or `csv` for one). `TERN_BENCH_METADATA=1`
+//! adds `user_metadata.plan` to the fields (the job then reads whole users,
+//! and the baseline the `user_metadata` column too).
 //!
 //! Printed per format: seconds to the completed job and users/s, the
 //! download's seconds and size, and the server's memory — its VmRSS before
@@ -150,11 +152,19 @@ impl Db<'_> {
     /// users in the export's order, each row fetched and decoded. Returns
     /// (time, rows).
     async fn one_query(&self, tenant: &str, connection_id: &str) -> (Duration, u64) {
+        let metadata = if with_metadata() {
+            ", user_metadata"
+        } else {
+            ""
+        };
         let sql = format!(
-            "SELECT {EXPORTED} FROM users WHERE tenant_id = $1 AND connection_id = $2 \
+            "SELECT {EXPORTED}{metadata} FROM users WHERE tenant_id = $1 AND connection_id = $2 \
              ORDER BY created_at, user_id"
         );
-        let columns: Vec<&str> = EXPORTED.split(',').map(str::trim).collect();
+        let mut columns: Vec<&str> = EXPORTED.split(',').map(str::trim).collect();
+        if with_metadata() {
+            columns.push("user_metadata");
+        }
         let mut rows = 0u64;
         let mut bytes = 0usize;
         macro_rules! read_all {
@@ -270,6 +280,26 @@ struct Exported {
     rss_peak: u64,
 }
 
+/// `TERN_BENCH_METADATA=1`: the default fields and `user_metadata.plan`,
+/// so the job reads whole users (the baseline reads `user_metadata` too).
+fn with_metadata() -> bool {
+    std::env::var("TERN_BENCH_METADATA").as_deref() == Ok("1")
+}
+
+/// The job's request: the default fields (Auth0's, when none are named) or,
+/// with metadata, those and `user_metadata.plan`.
+fn export_body(connection_id: &str, format: &str) -> Value {
+    if !with_metadata() {
+        return json!({"connection_id": connection_id, "format": format});
+    }
+    let mut fields: Vec<Value> = EXPORTED
+        .split(',')
+        .map(|c| json!({"name": c.trim()}))
+        .collect();
+    fields.push(json!({"name": "user_metadata.plan", "export_as": "plan"}));
+    json!({"connection_id": connection_id, "format": format, "fields": fields})
+}
+
 /// One export job of the connection in `format`, as an Auth0 client runs it.
 async fn export(
     http: &reqwest::Client,
@@ -285,7 +315,7 @@ async fn export(
     let r = http
         .post(format!("{base}/api/v2/jobs/users-exports"))
         .bearer_auth(token)
-        .json(&json!({"connection_id": connection_id, "format": format}))
+        .json(&export_body(connection_id, format))
         .send()
         .await
         .unwrap();
@@ -407,7 +437,7 @@ async fn bench_backend(backend: &str, n: usize, formats: &[String]) {
     let base = median(times);
     println!(
         "  baseline: one SELECT of the {} exported columns, {n} rows fetched and decoded: {:.2} s ({:.0} users/s, median of 3); load {}",
-        EXPORTED.split(',').count(),
+        EXPORTED.split(',').count() + usize::from(with_metadata()),
         base.as_secs_f64(),
         n as f64 / base.as_secs_f64(),
         loadavg()
@@ -472,7 +502,12 @@ async fn main() {
         .filter(|f| !f.is_empty())
         .collect();
     println!(
-        "export of {n} users, default fields, as an Auth0 client runs it (POST /jobs/users-exports, poll every {} ms, download); load average {}",
+        "export of {n} users, {}, as an Auth0 client runs it (POST /jobs/users-exports, poll every {} ms, download); load average {}",
+        if with_metadata() {
+            "default fields and user_metadata.plan"
+        } else {
+            "default fields"
+        },
         POLL.as_millis(),
         loadavg()
     );
