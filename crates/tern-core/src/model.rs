@@ -416,10 +416,10 @@ pub struct ProfileView<'a> {
     pub blocked: bool,
 }
 
-/// What a store's walk over users saw (see `UserStore::visit_users_after`
-/// and `UserStore::visit_profiles_after`).
+/// What a store's walk over users' profiles saw (see
+/// `UserStore::visit_profiles_after`).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct UsersVisited {
+pub struct ProfilesVisited {
     /// Users visited.
     pub users: u64,
     /// The last one's keyset position (`created_at`, `user_id`).

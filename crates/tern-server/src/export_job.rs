@@ -9,10 +9,11 @@
 //! (another task) while the current page's lines are compressed and
 //! stored, so the store's time, the encoding's and the compression's
 //! overlap on two cores; memory is then two pages of lines and one chunk.
-//! A page's rows are streamed and written as they arrive: with only
-//! profile fields (Auth0's default) from the rows themselves, otherwise
-//! from each row's `User`. Measured by `cargo bench -p tern --bench
-//! export` (1 000 000 users, README "Benchmarks").
+//! With only profile fields (Auth0's default) a page's rows are streamed
+//! and written as they arrive, borrowed from the rows; otherwise whole
+//! users are fetched and encoded on a blocking thread. Measured by
+//! `cargo bench -p tern --bench export` (1 000 000 users, README
+//! "Benchmarks").
 
 use std::io::Write;
 use std::sync::Arc;
@@ -31,8 +32,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Users read per query when the fields need whole users (metadata,
-/// identities): their lines, which metadata can make long, are held for a
-/// page (two while the next is read).
+/// identities): a page of users held in memory, two while the next is read.
 const PAGE: u64 = 2000;
 
 /// Users read per query when every field is a profile column (Auth0's
@@ -157,11 +157,11 @@ struct Page {
     last: Option<(String, String)>,
 }
 
-/// Read a page of users after `after` and write their lines as the rows
-/// stream in, on a task of its own: the export is a pipeline in which one
-/// page is compressed and stored while the next is read and encoded, so
-/// both cores work. Profile fields are written from the rows themselves;
-/// other fields from each row's `User`.
+/// Read a page of users after `after` and write their lines, on a task of
+/// its own: the export is a pipeline in which one page is compressed and
+/// stored while the next is read and encoded, so both cores work. Profile
+/// fields are written from the rows as they stream in; whole users are
+/// fetched, then encoded on a blocking thread.
 fn read_page(
     state: &AppState,
     tenant: &str,
@@ -175,26 +175,37 @@ fn read_page(
     let connection = connection.map(str::to_string);
     tokio::spawn(async move {
         let after = after.as_ref().map(|(c, u)| (c.as_str(), u.as_str()));
-        let connection = connection.as_deref();
-        let mut out = Vec::with_capacity(usize::try_from(want).unwrap_or(0) * 280);
-        let visited = if lines.profile_only() {
-            store
-                .visit_profiles_after(&tenant, connection, after, want, &mut |p| {
+        if lines.profile_only() {
+            let mut out = Vec::with_capacity(usize::try_from(want).unwrap_or(0) * 280);
+            let visited = store
+                .visit_profiles_after(&tenant, connection.as_deref(), after, want, &mut |p| {
                     lines.write_profile(&p, &mut out)
                 })
-                .await?
-        } else {
-            store
-                .visit_users_after(&tenant, connection, after, want, &mut |u| {
-                    lines.write(&u, &mut out)
-                })
-                .await?
-        };
-        Ok(Page {
-            lines: out,
-            users: visited.users,
-            last: visited.last,
+                .await?;
+            return Ok(Page {
+                lines: out,
+                users: visited.users,
+                last: visited.last,
+            });
+        }
+        let users = store
+            .users_after(&tenant, connection.as_deref(), after, want)
+            .await?;
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::with_capacity(users.len() * 320);
+            for u in &users {
+                lines.write(u, &mut out);
+            }
+            Page {
+                lines: out,
+                users: users.len() as u64,
+                last: users
+                    .last()
+                    .map(|u| (u.created_at.clone(), u.user_id.clone())),
+            }
         })
+        .await
+        .map_err(|e| CoreError::Storage(e.to_string()))
     })
 }
 

@@ -2,7 +2,7 @@
 //! within a connection where a login or an import needs it.
 
 use crate::CoreResult;
-use crate::model::{JsonObject, LogEvent, ProfileView, User, UsersVisited};
+use crate::model::{JsonObject, LogEvent, ProfileView, ProfilesVisited, User};
 use crate::search::{Query, Sort};
 
 /// A successful login, as [`UserStore::record_login`] stores it.
@@ -124,21 +124,20 @@ pub trait UserStore: Send + Sync {
     async fn record_login(&self, tenant: &str, login: &LoginRecord<'_>) -> CoreResult<()>;
     /// Up to `limit` users in creation order (`created_at`, then `user_id`)
     /// after the user at `after` (`(created_at, user_id)`; from the start
-    /// when `None`), of one connection or, with `None`, of every one,
-    /// handed to `visit` one by one as the rows arrive: keyset paging, so
-    /// page n costs what page 1 does, and an export makes its lines while
-    /// the database still sends rows.
-    async fn visit_users_after(
+    /// when `None`), of one connection or, with `None`, of every one:
+    /// keyset paging, so page n costs what page 1 does (exports).
+    async fn users_after(
         &self,
         tenant: &str,
         connection_id: Option<&str>,
         after: Option<(&str, &str)>,
         limit: u64,
-        visit: &mut (dyn FnMut(User) + Send),
-    ) -> CoreResult<UsersVisited>;
-    /// The profile fields of the users [`visit_users_after`](Self::visit_users_after)
-    /// would visit, borrowed from the rows: an export of profile fields
-    /// (Auth0's default) without an owned `User` per row.
+    ) -> CoreResult<Vec<User>>;
+    /// The profile fields of the users [`users_after`](Self::users_after)
+    /// would return, handed to `visit` one by one as the rows arrive,
+    /// borrowed from them: an export of profile fields (Auth0's default)
+    /// makes its lines while the database still sends rows, without an
+    /// owned `User` per row.
     async fn visit_profiles_after(
         &self,
         tenant: &str,
@@ -146,7 +145,7 @@ pub trait UserStore: Send + Sync {
         after: Option<(&str, &str)>,
         limit: u64,
         visit: &mut (dyn for<'r> FnMut(ProfileView<'r>) + Send),
-    ) -> CoreResult<UsersVisited>;
+    ) -> CoreResult<ProfilesVisited>;
     /// Search users.
     async fn search_users(&self, tenant: &str, search: &UserSearch) -> CoreResult<UserPage>;
 }

@@ -69,11 +69,10 @@ pub struct SqlStore {
     import_statistics: std::sync::Arc<ImportStatistics>,
     /// PostgreSQL only: a small native pool for what `Any` cannot do or
     /// does slowly — COPY (see `copy_users`) and export pages read by the
-    /// million (`visit_users_after`, `visit_profiles_after`). It connects on
-    /// first use.
+    /// million (`users_after`). It connects on first use.
     native_pg: Option<PgPool>,
     /// SQLite in a file only: a native pool of two readers for export pages
-    /// read by the million, as `native_pg` is for PostgreSQL.
+    /// read by the million (`users_after`), as `native_pg` is for PostgreSQL.
     native_sqlite: Option<sqlx::SqlitePool>,
     /// SQLite in a file (WAL) only: checkpoints after import batches (see `wal`).
     checkpointer: Option<std::sync::Arc<Checkpointer>>,

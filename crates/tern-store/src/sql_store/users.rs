@@ -5,7 +5,7 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query as SqlxQuery;
 use sqlx::{Any, AssertSqlSafe, ColumnIndex, Decode, Row, Type};
 use tern_core::CoreResult;
-use tern_core::model::{JsonObject, ProfileView, User, UserSource, UsersVisited};
+use tern_core::model::{JsonObject, ProfileView, ProfilesVisited, User, UserSource};
 use tern_core::store::{InsertOutcome, LoginRecord, UserPage, UserSearch, UserStore};
 
 use super::logs::bind_event;
@@ -143,7 +143,7 @@ macro_rules! on_export_pool {
     }};
 }
 
-/// The keyset page statement of `visit_users_after` and `visit_profiles_after`:
+/// The keyset page statement of `users_after` and `visit_profiles_after`:
 /// binds tenant, `created_at`, `user_id`, limit and, when `by_connection`,
 /// the connection. The index (tenant_id, created_at, user_id) serves the
 /// range as a row-value comparison; the connection filters it.
@@ -454,26 +454,17 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
-    async fn visit_users_after(
+    async fn users_after(
         &self,
         tenant: &str,
         connection_id: Option<&str>,
         after: Option<(&str, &str)>,
         limit: u64,
-        visit: &mut (dyn FnMut(User) + Send),
-    ) -> CoreResult<UsersVisited> {
+    ) -> CoreResult<Vec<User>> {
         let sql = keyset_sql(USER_COLUMNS, connection_id.is_some());
-        // Streamed, as `visit_profiles_after` (which see).
         on_export_pool!(self, sql, tenant, after, limit, connection_id, |q, pool| {
-            let mut rows = q.fetch(pool);
-            let mut visited = UsersVisited::default();
-            while let Some(row) = rows.try_next().await.map_err(storage)? {
-                let user = decode_user(&row)?;
-                visited.last = Some((user.created_at.clone(), user.user_id.clone()));
-                visited.users += 1;
-                visit(user);
-            }
-            Ok(visited)
+            let rows = q.fetch_all(pool).await.map_err(storage)?;
+            rows.iter().map(decode_user).collect()
         })
     }
 
@@ -484,7 +475,7 @@ impl UserStore for SqlStore {
         after: Option<(&str, &str)>,
         limit: u64,
         visit: &mut (dyn for<'r> FnMut(ProfileView<'r>) + Send),
-    ) -> CoreResult<UsersVisited> {
+    ) -> CoreResult<ProfilesVisited> {
         let sql = keyset_sql(PROFILE_COLUMNS, connection_id.is_some());
         // Streamed: the database sends the next rows while this task writes
         // the lines of those already here (a page fetched whole left the
@@ -492,7 +483,7 @@ impl UserStore for SqlStore {
         // database read). The last row is kept for its keyset position.
         on_export_pool!(self, sql, tenant, after, limit, connection_id, |q, pool| {
             let mut rows = q.fetch(pool);
-            let mut visited = UsersVisited::default();
+            let mut visited = ProfilesVisited::default();
             let mut last = None;
             while let Some(row) = rows.try_next().await.map_err(storage)? {
                 visit(profile_of(&row)?);
