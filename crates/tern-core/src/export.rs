@@ -24,6 +24,18 @@ pub const DEFAULT_FIELDS: &[&str] = &[
     "blocked",
 ];
 
+/// Fields by name, each exported under its own name (`DEFAULT_FIELDS` when
+/// a request names none).
+pub fn named(names: &[&str]) -> Vec<ExportField> {
+    names
+        .iter()
+        .map(|n| ExportField {
+            name: (*n).into(),
+            export_as: None,
+        })
+        .collect()
+}
+
 /// CSV may not have more columns than this (Auth0: 30).
 pub const MAX_CSV_FIELDS: usize = 30;
 
@@ -503,15 +515,7 @@ mod tests {
     /// Only an export of profile columns is written from profiles alone.
     #[test]
     fn profile_only_when_every_field_is_a_column() {
-        let fields = |names: &[&str]| -> Vec<ExportField> {
-            names
-                .iter()
-                .map(|n| ExportField {
-                    name: (*n).into(),
-                    export_as: None,
-                })
-                .collect()
-        };
+        let fields = named;
         assert!(LineWriter::new("json", &fields(DEFAULT_FIELDS)).profile_only());
         assert!(LineWriter::new("csv", &fields(&["email", "last_ip"])).profile_only());
         for extra in [

@@ -22,7 +22,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use tern_core::CoreError;
 use tern_core::clock::now_epoch;
-use tern_core::export::{DEFAULT_FIELDS, check_fields};
+use tern_core::export::{DEFAULT_FIELDS, check_fields, named};
 use tern_core::export::{LineWriter, csv_header};
 use tern_core::ids;
 use tern_core::model::{ExportField, ExportSpec, Job, JobSpec, JobType};
@@ -295,15 +295,7 @@ pub async fn queue(
             "Payload validation error: 'limit' must be at least 1.",
         ));
     }
-    let fields: Vec<ExportField> = fields.unwrap_or_else(|| {
-        DEFAULT_FIELDS
-            .iter()
-            .map(|n| ExportField {
-                name: (*n).into(),
-                export_as: None,
-            })
-            .collect()
-    });
+    let fields: Vec<ExportField> = fields.unwrap_or_else(|| named(DEFAULT_FIELDS));
     check_fields(&format, &fields)
         .map_err(|m| ApiError::invalid_body(format!("Payload validation error: {m}.")))?;
     let now = tern_core::clock::now_iso();
