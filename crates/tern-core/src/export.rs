@@ -1,9 +1,12 @@
 //! Writing users out: Auth0's export field paths, NDJSON lines and CSV rows
 //! escaped against formula injection as Auth0 does.
 
+use std::cell::OnceCell;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::model::{ExportField, ProfileView, User};
+use crate::model::{ExportField, MetadataColumns, MetadataView, ProfileView, User};
 use crate::user_profile::user_json;
 
 /// The fields Auth0 exports when none are named.
@@ -256,17 +259,23 @@ impl Source {
 }
 
 /// Writes export lines straight from users: the profile's own fields are
-/// read from the [`User`] and metadata paths from its maps, so a user costs
-/// no JSON document unless a field needs one (`identities…`). Output is
-/// byte for byte what [`json_line`] and [`csv_row`] make of `user_json`
-/// (the tests compare them); an export of a million users spent most of its
-/// CPU building and dropping those documents.
+/// read from the [`User`] or a store's row ([`ProfileView`]) and metadata
+/// paths from its objects — parsed maps, or stored JSON text of which only
+/// the first keys the fields name are decoded — so a user costs no JSON
+/// document unless a field needs one (`identities…`). Output is byte for
+/// byte what [`json_line`] and [`csv_row`] make of `user_json` (the tests
+/// compare them); an export of a million users spent most of its CPU
+/// building and dropping those documents.
 pub struct LineWriter {
     csv: bool,
     fields: Vec<WriterField>,
     needs_document: bool,
     /// Two fields under one NDJSON name: the general path decides.
     general: Option<Vec<ExportField>>,
+    /// The first keys the fields read below `app_metadata`.
+    app_heads: Vec<String>,
+    /// The first keys the fields read below `user_metadata`.
+    user_heads: Vec<String>,
 }
 
 struct WriterField {
@@ -302,24 +311,45 @@ impl LineWriter {
             || fields
                 .iter()
                 .any(|f| matches!(f.source, Source::Document(_)));
+        let heads = |of_app: bool| {
+            let mut heads: Vec<String> = fields
+                .iter()
+                .filter_map(|f| match &f.source {
+                    Source::Metadata(app, path) if *app == of_app => {
+                        Some(split_head(path).0.to_string())
+                    }
+                    _ => None,
+                })
+                .collect();
+            heads.sort();
+            heads.dedup();
+            heads
+        };
         Self {
             csv,
+            app_heads: heads(true),
+            user_heads: heads(false),
             fields,
             needs_document,
             general,
         }
     }
 
-    /// Whether every field is a profile column: the lines can be written
-    /// from a [`ProfileView`] ([`write_profile`](Self::write_profile)), so
-    /// the store reads no metadata, credential or MFA factors and builds
-    /// no `User`.
-    pub fn profile_only(&self) -> bool {
-        self.general.is_none()
-            && self
-                .fields
-                .iter()
-                .all(|f| matches!(f.source, Source::Column(_)))
+    /// Whether every field is a profile column or a path below a metadata
+    /// object: the lines can be written from a [`ProfileView`] holding the
+    /// [`metadata_columns`](Self::metadata_columns)
+    /// ([`write_profile`](Self::write_profile)), so the store reads no
+    /// credential, identities or MFA factors and builds no `User`.
+    pub fn from_profiles(&self) -> bool {
+        !self.needs_document
+    }
+
+    /// The metadata objects the fields read.
+    pub fn metadata_columns(&self) -> MetadataColumns {
+        MetadataColumns {
+            app: !self.app_heads.is_empty(),
+            user: !self.user_heads.is_empty(),
+        }
     }
 
     /// Append `u`'s line, newline included, to `out`.
@@ -330,31 +360,33 @@ impl LineWriter {
             out.push(b'\n');
             return;
         }
-        let profile = u.profile();
-        self.write_cells(out, |source| match source {
-            Source::Column(c) => c.cell(&profile),
-            Source::Metadata(app, path) => {
-                let map = if *app {
-                    &u.app_metadata
-                } else {
-                    &u.user_metadata
-                };
-                lookup_in(map, path).map(Cell::Json)
-            }
-            Source::Document(path) => document
-                .as_ref()
-                .and_then(|d| lookup(d, path))
-                .map(Cell::Json),
-        });
+        self.write_line(&u.profile(), document.as_ref(), out);
     }
 
     /// Append the line of a user's profile, newline included, to `out`:
-    /// for a writer whose fields are all profile columns
-    /// ([`profile_only`](Self::profile_only)); other fields are left out.
+    /// for a writer whose fields a profile holds
+    /// ([`from_profiles`](Self::from_profiles)); other fields, and
+    /// metadata the view does not hold, are left out.
     pub fn write_profile(&self, p: &ProfileView<'_>, out: &mut Vec<u8>) {
+        self.write_line(p, None, out);
+    }
+
+    /// The line of `p`, with `document`'s values for the fields only a
+    /// user's JSON document holds.
+    fn write_line(&self, p: &ProfileView<'_>, document: Option<&Value>, out: &mut Vec<u8>) {
+        // Stored metadata text is decoded at the first field that reads it,
+        // and only under the keys the fields name.
+        let app = OnceCell::new();
+        let user = OnceCell::new();
         self.write_cells(out, |source| match source {
             Source::Column(c) => c.cell(p),
-            Source::Metadata(..) | Source::Document(_) => None,
+            Source::Metadata(true, path) => {
+                metadata_value(p.app_metadata, &self.app_heads, &app, path).map(Cell::Json)
+            }
+            Source::Metadata(false, path) => {
+                metadata_value(p.user_metadata, &self.user_heads, &user, path).map(Cell::Json)
+            }
+            Source::Document(path) => document.and_then(|d| lookup(d, path)).map(Cell::Json),
         });
     }
 
@@ -388,12 +420,101 @@ impl LineWriter {
     }
 }
 
-/// `path` looked up below a metadata map (`a.b[0]`).
-fn lookup_in<'a>(map: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    let (head, rest) = match path.find(['.', '[']) {
+/// `path` below a metadata object as a profile holds it; stored text is
+/// decoded into `parsed` once, under `heads` only.
+fn metadata_value<'v>(
+    view: MetadataView<'v>,
+    heads: &[String],
+    parsed: &'v OnceCell<Map<String, Value>>,
+    path: &str,
+) -> Option<&'v Value> {
+    match view {
+        MetadataView::Absent => None,
+        MetadataView::Map(map) => lookup_in(map, path),
+        MetadataView::Text(text) => lookup_in(parsed.get_or_init(|| only_heads(text, heads)), path),
+    }
+}
+
+/// The members of the JSON object `text` named in `heads`, the others
+/// skipped undecoded; empty when `text` is not a JSON object, as the
+/// store's decoding of a whole object would be.
+fn only_heads(text: &str, heads: &[String]) -> Map<String, Value> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    match OnlyHeads(heads).deserialize(&mut de) {
+        Ok(map) if de.end().is_ok() => map,
+        _ => Map::new(),
+    }
+}
+
+/// Reads an object's members named in its list (the last of a repeated
+/// one, as a whole parse keeps), skipping the others' values.
+struct OnlyHeads<'h>(&'h [String]);
+
+impl<'de> DeserializeSeed<'de> for OnlyHeads<'_> {
+    type Value = Map<String, Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OnlyHeads<'_> {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Self::Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(head) = members.next_key_seed(HeadIndex(self.0))? {
+            match head {
+                Some(i) => {
+                    out.insert(self.0[i].clone(), members.next_value::<Value>()?);
+                }
+                None => {
+                    members.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A member's name as its index in the list, without allocating it.
+struct HeadIndex<'h>(&'h [String]);
+
+impl<'de> DeserializeSeed<'de> for HeadIndex<'_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HeadIndex<'_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Self::Value, E> {
+        Ok(self.0.iter().position(|h| h == name))
+    }
+}
+
+/// A metadata path's first key and the rest (`tags[1].b`: `tags`, `[1].b`).
+fn split_head(path: &str) -> (&str, Option<&str>) {
+    match path.find(['.', '[']) {
         Some(i) => (&path[..i], Some(&path[i..])),
         None => (path, None),
-    };
+    }
+}
+
+/// `path` looked up below a metadata map (`a.b[0]`).
+fn lookup_in<'a>(map: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let (head, rest) = split_head(path);
     let v = map.get(head)?;
     match rest {
         None => Some(v),
@@ -512,21 +633,63 @@ mod tests {
         }
     }
 
-    /// Only an export of profile columns is written from profiles alone.
+    /// Profile columns and metadata paths are written from profiles;
+    /// identities, whole metadata objects and repeated names need users.
     #[test]
-    fn profile_only_when_every_field_is_a_column() {
+    fn from_profiles_when_every_field_is_a_column_or_metadata_path() {
         let fields = named;
-        assert!(LineWriter::new("json", &fields(DEFAULT_FIELDS)).profile_only());
-        assert!(LineWriter::new("csv", &fields(&["email", "last_ip"])).profile_only());
-        for extra in [
-            "app_metadata.plan",
-            "user_metadata",
-            "identities[0].connection",
+        let writer = LineWriter::new("json", &fields(DEFAULT_FIELDS));
+        assert!(writer.from_profiles());
+        assert_eq!(writer.metadata_columns(), MetadataColumns::default());
+        assert!(LineWriter::new("csv", &fields(&["email", "last_ip"])).from_profiles());
+        for (extra, app, user) in [
+            ("app_metadata.plan", true, false),
+            ("user_metadata.x.y", false, true),
+            ("user_metadata.tags[0]", false, true),
         ] {
             let mut f = fields(DEFAULT_FIELDS);
             f.push(fields(&[extra]).remove(0));
-            assert!(!LineWriter::new("json", &f).profile_only(), "{extra}");
-            assert!(!LineWriter::new("csv", &f).profile_only(), "{extra}");
+            for format in ["json", "csv"] {
+                let writer = LineWriter::new(format, &f);
+                assert!(writer.from_profiles(), "{extra}");
+                assert_eq!(writer.metadata_columns(), MetadataColumns { app, user });
+            }
+        }
+        for extra in ["user_metadata", "identities[0].connection", "nope"] {
+            let mut f = fields(DEFAULT_FIELDS);
+            f.push(fields(&[extra]).remove(0));
+            assert!(!LineWriter::new("json", &f).from_profiles(), "{extra}");
+            assert!(!LineWriter::new("csv", &f).from_profiles(), "{extra}");
+        }
+        let twice = vec![
+            ExportField {
+                name: "email".into(),
+                export_as: Some("x".into()),
+            },
+            ExportField {
+                name: "app_metadata.plan".into(),
+                export_as: Some("x".into()),
+            },
+        ];
+        assert!(!LineWriter::new("json", &twice).from_profiles());
+    }
+
+    /// Stored metadata text is read as a whole parse would read it: member
+    /// names written with escapes, repeated members (the last counts),
+    /// and text that is no object (nothing).
+    #[test]
+    fn metadata_text_reads_as_a_whole_parse() {
+        let heads = vec!["plan".to_string(), "a\"b".to_string()];
+        let text =
+            r#"{"\u0070lan":"free","skip":{"deep":[1,2,{"plan":0}]},"a\"b":1.50,"plan":"pro"}"#;
+        let whole: Map<String, Value> = serde_json::from_str(text).unwrap();
+        let only = only_heads(text, &heads);
+        assert_eq!(only.len(), 2);
+        for h in &heads {
+            assert_eq!(only.get(h), whole.get(h), "{h}");
+        }
+        for bad in ["[1]", "\"plan\"", "{\"plan\":", "{\"plan\":1} x", ""] {
+            assert!(only_heads(bad, &heads).is_empty(), "{bad}");
         }
     }
 
@@ -570,26 +733,41 @@ mod tests {
             field("phone_number", Some("phone")),
             field("phone_verified", None),
             field("last_ip", None),
+            field("app_metadata.plan", Some("plan")),
+            field("app_metadata.tags[1].b", None),
+            field("app_metadata.tags[0]", None),
+            field("app_metadata.missing.deep", None),
+            field("user_metadata.x.y", None),
+            field("user_metadata.x", None),
+            field("user_metadata.lang", Some("language")),
         ]);
         for n in 0..12 {
             let u = user(n);
             let doc = user_json(&u);
-            // A store's borrowed profile: the same lines as the document path.
+            // A store's borrowed profile, its metadata as stored text or
+            // parsed maps: the same lines as the document path.
+            let app_text = Value::Object(u.app_metadata.clone()).to_string();
+            let user_text = Value::Object(u.user_metadata.clone()).to_string();
+            let mut stored = u.profile();
+            stored.app_metadata = MetadataView::Text(&app_text);
+            stored.user_metadata = MetadataView::Text(&user_text);
             for format in ["csv", "json"] {
                 let writer = LineWriter::new(format, &profile);
-                assert!(writer.profile_only());
-                let mut out = Vec::new();
-                writer.write_profile(&u.profile(), &mut out);
+                assert!(writer.from_profiles());
                 let expected = if format == "csv" {
                     csv_row(&doc, &profile)
                 } else {
                     json_line(&doc, &profile)
                 };
-                assert_eq!(
-                    String::from_utf8(out).unwrap(),
-                    expected + "\n",
-                    "user {n}, {format}, profile"
-                );
+                for (view, how) in [(u.profile(), "parsed"), (stored, "stored")] {
+                    let mut out = Vec::new();
+                    writer.write_profile(&view, &mut out);
+                    assert_eq!(
+                        String::from_utf8(out).unwrap(),
+                        expected.clone() + "\n",
+                        "user {n}, {format}, profile, metadata {how}"
+                    );
+                }
             }
             for (format, fields) in [
                 ("csv", &all),

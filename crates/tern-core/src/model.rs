@@ -375,9 +375,11 @@ pub struct User {
     pub mfa_factors: Vec<Value>,
 }
 
-/// A user's profile fields, borrowed from a [`User`] or straight from a
-/// store's row: what an export with only profile fields (Auth0's default)
-/// writes, without an owned `User` (and a `String` per field) per row.
+/// A user's profile fields and, when asked for, metadata, borrowed from a
+/// [`User`] or straight from a store's row: what an export of profile
+/// fields (Auth0's default) and metadata paths writes, without an owned
+/// `User` (and a `String` per field, a parsed map per metadata object) per
+/// row.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProfileView<'a> {
     /// Full id.
@@ -414,6 +416,32 @@ pub struct ProfileView<'a> {
     pub logins_count: i64,
     /// Whether the user is blocked.
     pub blocked: bool,
+    /// `app_metadata`, when the reader asked for it.
+    pub app_metadata: MetadataView<'a>,
+    /// `user_metadata`, when the reader asked for it.
+    pub user_metadata: MetadataView<'a>,
+}
+
+/// A user's metadata object as a [`ProfileView`] holds it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MetadataView<'a> {
+    /// Not read (`MetadataColumns` did not ask for it).
+    Absent,
+    /// The stored JSON text, parsed only as far as a reader needs.
+    Text(&'a str),
+    /// A user's parsed object.
+    Map(&'a JsonObject),
+}
+
+/// Which metadata objects a walk over profiles reads beside the profile
+/// columns (`UserStore::visit_profiles_after`): the others stay unread,
+/// [`MetadataView::Absent`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MetadataColumns {
+    /// Read `app_metadata`.
+    pub app: bool,
+    /// Read `user_metadata`.
+    pub user: bool,
 }
 
 /// What a store's walk over users' profiles saw (see
@@ -447,6 +475,8 @@ impl User {
             last_ip: self.last_ip.as_deref(),
             logins_count: self.logins_count,
             blocked: self.blocked,
+            app_metadata: MetadataView::Map(&self.app_metadata),
+            user_metadata: MetadataView::Map(&self.user_metadata),
         }
     }
 

@@ -9,9 +9,12 @@
 //! (another task) while the current page's lines are compressed and
 //! stored, so the store's time, the encoding's and the compression's
 //! overlap on two cores; memory is then two pages of lines and one chunk.
-//! With only profile fields (Auth0's default) a page's rows are streamed
-//! and written as they arrive, borrowed from the rows; otherwise whole
-//! users are fetched and encoded on a blocking thread. Measured by
+//! With profile fields (Auth0's default) and metadata paths each row's
+//! line is written from the row itself, borrowed (stored metadata decoded
+//! only under the keys the fields name; see
+//! `UserStore::visit_profiles_after` for how each store reads); other fields
+//! (`identities…`, whole metadata objects) need whole users, fetched and
+//! encoded on a blocking thread. Measured by
 //! `cargo bench -p tern --bench export` (1 000 000 users, README
 //! "Benchmarks").
 
@@ -31,15 +34,16 @@ use tern_core::store::lease_lost;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Users read per query when the fields need whole users (metadata,
-/// identities): a page of users held in memory, two while the next is read.
+/// Users read per query when the fields need whole users (identities,
+/// whole metadata objects): a page of users held in memory, two while the
+/// next is read.
 const PAGE: u64 = 2000;
 
-/// Users read per query when every field is a profile column (Auth0's
-/// default fields): rows are streamed and written as they arrive, so the
-/// window only bounds the lines held (about 2.7 MB of NDJSON, two while
-/// the next is read) and sets how often the database waits for a new
-/// statement.
+/// Users per window when every field is a profile column (Auth0's default
+/// fields) or a metadata path: lines are written from the rows as the
+/// store reads them, so the window bounds the lines held (about 2.7 MB of
+/// NDJSON, two while the next is read) and sets how often PostgreSQL, which
+/// streams a window from one statement, waits for a new one.
 const WINDOW: u64 = 10_000;
 
 /// Bytes of lines between two looks at the gzip output (a sync flush,
@@ -65,7 +69,7 @@ pub async fn run(state: &AppState, tenant: &str, job: &Job) -> Result<(), CoreEr
     // user) on the task that read the page. The first page is read while
     // the users are counted (a count of a million takes a while).
     let lines = Arc::new(LineWriter::new(&spec.format, &spec.fields));
-    let per_read = if lines.profile_only() { WINDOW } else { PAGE };
+    let per_read = if lines.from_profiles() { WINDOW } else { PAGE };
     let first = per_read.min(limit);
     let mut next = Some((
         read_page(state, tenant, connection, None, first, lines.clone()),
@@ -160,8 +164,8 @@ struct Page {
 /// Read a page of users after `after` and write their lines, on a task of
 /// its own: the export is a pipeline in which one page is compressed and
 /// stored while the next is read and encoded, so both cores work. Profile
-/// fields are written from the rows as they stream in; whole users are
-/// fetched, then encoded on a blocking thread.
+/// fields and metadata paths are written from the rows as the store reads
+/// them; whole users are fetched, then encoded on a blocking thread.
 fn read_page(
     state: &AppState,
     tenant: &str,
@@ -175,12 +179,18 @@ fn read_page(
     let connection = connection.map(str::to_string);
     tokio::spawn(async move {
         let after = after.as_ref().map(|(c, u)| (c.as_str(), u.as_str()));
-        if lines.profile_only() {
+        if lines.from_profiles() {
             let mut out = Vec::with_capacity(usize::try_from(want).unwrap_or(0) * 280);
+            let metadata = lines.metadata_columns();
             let visited = store
-                .visit_profiles_after(&tenant, connection.as_deref(), after, want, &mut |p| {
-                    lines.write_profile(&p, &mut out)
-                })
+                .visit_profiles_after(
+                    &tenant,
+                    connection.as_deref(),
+                    after,
+                    want,
+                    metadata,
+                    &mut |p| lines.write_profile(&p, &mut out),
+                )
                 .await?;
             return Ok(Page {
                 lines: out,

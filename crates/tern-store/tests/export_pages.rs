@@ -2,7 +2,8 @@
 //! windows of keyset pages (`visit_profiles_after`, `users_after`) visits
 //! each user of the connection once, in creation order then by id — also
 //! when several users share a creation time across a window's edge — with
-//! the profile fields as stored, and none of another connection or tenant.
+//! the profile fields as stored, the metadata objects asked for as stored
+//! text (the others unread), and none of another connection or tenant.
 //!
 //! SQLite: a temporary file. PostgreSQL: `TERN_TEST_PG_URL`, in a fresh
 //! database dropped afterwards; `TERN_TEST_SKIP_PG=1` skips it.
@@ -10,7 +11,9 @@
 
 mod common;
 
-use tern_core::model::{JsonObject, ProfileView, Tenant, User, UserSource};
+use tern_core::model::{
+    JsonObject, MetadataColumns, MetadataView, ProfileView, Tenant, User, UserSource,
+};
 use tern_core::store::prelude::*;
 use tern_store::SqlStore;
 
@@ -37,8 +40,12 @@ fn user(n: usize, connection: &str) -> User {
         nickname: None,
         picture: (n % 3 == 1).then(|| "https://example.com/p.png".into()),
         blocked: n % 7 == 3,
-        app_metadata: JsonObject::new(),
-        user_metadata: JsonObject::new(),
+        app_metadata: object(serde_json::json!({"plan": format!("p{}", n % 3), "n": n})),
+        user_metadata: if n.is_multiple_of(2) {
+            object(serde_json::json!({"lang": "fr", "tags": ["a", n]}))
+        } else {
+            JsonObject::new()
+        },
         created_at: format!("2026-01-01T00:00:{:02}.000Z", n / 3),
         updated_at: "2026-01-02T00:00:00.000Z".into(),
         last_login: (n % 2 == 1).then(|| "2026-02-01T00:00:00.000Z".into()),
@@ -50,9 +57,35 @@ fn user(n: usize, connection: &str) -> User {
     }
 }
 
-/// The profile as owned values, to compare across windows.
+fn object(v: serde_json::Value) -> JsonObject {
+    v.as_object().unwrap().clone()
+}
+
+/// The profile as owned values, to compare across windows: its columns,
+/// and each metadata object parsed, or `None` when not read.
 fn owned(p: &ProfileView<'_>) -> String {
-    format!("{p:?}")
+    let parsed = |m: MetadataView<'_>| match m {
+        MetadataView::Absent => None,
+        MetadataView::Text(t) => Some(serde_json::from_str::<JsonObject>(t).unwrap()),
+        MetadataView::Map(m) => Some(m.clone()),
+    };
+    let (app, user) = (parsed(p.app_metadata), parsed(p.user_metadata));
+    let mut columns = *p;
+    columns.app_metadata = MetadataView::Absent;
+    columns.user_metadata = MetadataView::Absent;
+    format!("{columns:?} {app:?} {user:?}")
+}
+
+/// What a walk reading `metadata` should hand over for `u`.
+fn expected(u: &User, metadata: MetadataColumns) -> String {
+    let mut p = u.profile();
+    if !metadata.app {
+        p.app_metadata = MetadataView::Absent;
+    }
+    if !metadata.user {
+        p.user_metadata = MetadataView::Absent;
+    }
+    owned(&p)
 }
 
 async fn scenario(store: SqlStore) {
@@ -81,9 +114,15 @@ async fn scenario(store: SqlStore) {
             .unwrap();
     }
     mine.sort_by(|a, b| (&a.created_at, &a.user_id).cmp(&(&b.created_at, &b.user_id)));
-    let expected: Vec<String> = mine.iter().map(|u| owned(&u.profile())).collect();
-
-    for window in [1u64, 3, 4, 23, 50] {
+    let metadata = |app, user| MetadataColumns { app, user };
+    for (window, metadata) in [
+        (1u64, metadata(false, false)),
+        (3, metadata(true, false)),
+        (4, metadata(false, true)),
+        (23, metadata(true, true)),
+        (50, metadata(false, false)),
+    ] {
+        let expected: Vec<String> = mine.iter().map(|u| expected(u, metadata)).collect();
         // Profiles, streamed window by window.
         let mut seen = Vec::new();
         let mut after: Option<(String, String)> = None;
@@ -95,6 +134,7 @@ async fn scenario(store: SqlStore) {
                     Some(CONNECTION),
                     after.as_ref().map(|(c, u)| (c.as_str(), u.as_str())),
                     window,
+                    metadata,
                     &mut |p| got.push((owned(&p), p.created_at.to_string(), p.user_id.to_string())),
                 )
                 .await
@@ -112,7 +152,10 @@ async fn scenario(store: SqlStore) {
             }
             after = visited.last;
         }
-        assert_eq!(seen, expected, "profiles in windows of {window}");
+        assert_eq!(
+            seen, expected,
+            "profiles in windows of {window}, {metadata:?}"
+        );
 
         // Whole users, page by page: the same users in the same order.
         let mut ids = Vec::new();
@@ -142,13 +185,112 @@ async fn scenario(store: SqlStore) {
     // Every connection of the tenant: both, none of the other tenant's.
     let mut all = 0;
     store
-        .visit_profiles_after(TENANT, None, None, 1000, &mut |p| {
-            assert!(p.logins_count < 100, "another tenant's user: {p:?}");
-            all += 1;
-        })
+        .visit_profiles_after(
+            TENANT,
+            None,
+            None,
+            1000,
+            MetadataColumns::default(),
+            &mut |p| {
+                assert!(p.logins_count < 100, "another tenant's user: {p:?}");
+                all += 1;
+            },
+        )
         .await
         .unwrap();
     assert_eq!(all, 28);
+}
+
+/// A window larger than the pages a store reads it in (SQLite: 2 000 rows
+/// a statement) is visited whole, each user once and in order.
+async fn window_over_several_pages(store: SqlStore) {
+    const USERS: i64 = 4_003;
+    store
+        .insert_tenant(&Tenant {
+            id: TENANT.into(),
+            name: TENANT.into(),
+            created_at: "2026-01-01T00:00:00.000Z".into(),
+        })
+        .await
+        .unwrap();
+    // Creation times repeat in fives, so ties straddle the pages' edges.
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $2 - 1) \
+         INSERT INTO users (tenant_id, user_id, connection_id, connection_name, email, \
+             user_metadata, created_at, updated_at, source) \
+         SELECT $1, 'auth0|' || CAST(1000000 - i AS TEXT), $3, 'db', \
+             'u' || CAST(i AS TEXT) || '@example.com', \
+             '{\"n\":' || CAST(i AS TEXT) || '}', \
+             '2026-01-01T00:00:' || CAST(100000 + i / 5 AS TEXT), '2026-01-02', 'api' FROM n",
+    )
+    .bind(TENANT)
+    .bind(USERS)
+    .bind(CONNECTION)
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    let visited = store
+        .visit_profiles_after(
+            TENANT,
+            Some(CONNECTION),
+            None,
+            10_000,
+            MetadataColumns {
+                app: false,
+                user: true,
+            },
+            &mut |p| {
+                let MetadataView::Text(text) = p.user_metadata else {
+                    panic!("user_metadata not read: {p:?}");
+                };
+                seen.push((
+                    p.created_at.to_string(),
+                    p.user_id.to_string(),
+                    text.to_string(),
+                ));
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(visited.users, USERS as u64);
+    assert_eq!(seen.len(), USERS as usize);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, seen, "each user once, in creation order then by id");
+    let last = seen.last().unwrap();
+    assert_eq!(visited.last, Some((last.0.clone(), last.1.clone())));
+    let numbers: std::collections::BTreeSet<String> = seen.iter().map(|s| s.2.clone()).collect();
+    assert_eq!(numbers.len(), USERS as usize, "every user's own metadata");
+
+    // A limit that ends inside a page stops there.
+    let visited = store
+        .visit_profiles_after(
+            TENANT,
+            Some(CONNECTION),
+            None,
+            2_345,
+            MetadataColumns::default(),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(visited.users, 2_345);
+    assert_eq!(
+        visited.last,
+        Some((seen[2_344].0.clone(), seen[2_344].1.clone()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn window_over_several_pages_on_sqlite() {
+    common::on_sqlite("tern_pages_many", window_over_several_pages).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn window_over_several_pages_on_postgres() {
+    common::on_postgres("tern_pages_many", window_over_several_pages).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,7 @@
 //! within a connection where a login or an import needs it.
 
 use crate::CoreResult;
-use crate::model::{JsonObject, LogEvent, ProfileView, ProfilesVisited, User};
+use crate::model::{JsonObject, LogEvent, MetadataColumns, ProfileView, ProfilesVisited, User};
 use crate::search::{Query, Sort};
 
 /// A successful login, as [`UserStore::record_login`] stores it.
@@ -134,16 +134,18 @@ pub trait UserStore: Send + Sync {
         limit: u64,
     ) -> CoreResult<Vec<User>>;
     /// The profile fields of the users [`users_after`](Self::users_after)
-    /// would return, handed to `visit` one by one as the rows arrive,
+    /// would return, with the metadata objects `metadata` asks for as
+    /// stored text, handed to `visit` one by one as the rows arrive,
     /// borrowed from them: an export of profile fields (Auth0's default)
-    /// makes its lines while the database still sends rows, without an
-    /// owned `User` per row.
+    /// and metadata paths makes its lines while the database still sends
+    /// rows, without an owned `User` per row.
     async fn visit_profiles_after(
         &self,
         tenant: &str,
         connection_id: Option<&str>,
         after: Option<(&str, &str)>,
         limit: u64,
+        metadata: MetadataColumns,
         visit: &mut (dyn for<'r> FnMut(ProfileView<'r>) + Send),
     ) -> CoreResult<ProfilesVisited>;
     /// Search users.

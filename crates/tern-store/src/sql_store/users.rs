@@ -1,11 +1,13 @@
 //! Users: real columns (they are searched), every statement scoped by tenant.
 
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use sqlx::any::AnyArguments;
 use sqlx::query::Query as SqlxQuery;
 use sqlx::{Any, AssertSqlSafe, ColumnIndex, Decode, Row, Type};
 use tern_core::CoreResult;
-use tern_core::model::{JsonObject, ProfileView, ProfilesVisited, User, UserSource};
+use tern_core::model::{
+    JsonObject, MetadataColumns, MetadataView, ProfileView, ProfilesVisited, User, UserSource,
+};
 use tern_core::store::{InsertOutcome, LoginRecord, UserPage, UserSearch, UserStore};
 
 use super::logs::bind_event;
@@ -63,13 +65,28 @@ pub(crate) const USER_COLUMNS: &str = "user_id, connection_id, connection_name, 
     blocked, app_metadata, user_metadata, created_at, updated_at, last_login, last_ip, \
     logins_count, credential, source, mfa_factors";
 
+/// Rows an export reads per SQLite statement (see `visit_profiles_after`):
+/// what a page of rows holds in memory while its lines are written.
+const SQLITE_PAGE: u64 = 2_000;
+
 /// The profile fields an export of profile columns writes, in the order
 /// [`profile_of`] reads them.
 const PROFILE_COLUMNS: &str = "user_id, email, email_verified, username, phone_number, \
     phone_verified, name, given_name, family_name, nickname, picture, created_at, updated_at, \
     last_login, last_ip, logins_count, blocked";
 
-/// A user's profile borrowed from a row of [`PROFILE_COLUMNS`], by position.
+/// [`PROFILE_COLUMNS`] and the metadata objects `metadata` asks for, each
+/// in its place or a NULL there, as [`profile_of`] reads them.
+fn profile_columns(metadata: MetadataColumns) -> String {
+    let column = |wanted: bool, name: &'static str| if wanted { name } else { "NULL" };
+    format!(
+        "{PROFILE_COLUMNS}, {}, {}",
+        column(metadata.app, "app_metadata"),
+        column(metadata.user, "user_metadata")
+    )
+}
+
+/// A user's profile borrowed from a row of [`profile_columns`], by position.
 fn profile_of<'r, R: Row>(row: &'r R) -> CoreResult<ProfileView<'r>>
 where
     usize: ColumnIndex<R>,
@@ -103,6 +120,9 @@ where
         last_ip: o(14)?,
         logins_count: i(15)?,
         blocked: i(16)? != 0,
+        // A metadata column is NOT NULL: NULL is one the walk did not read.
+        app_metadata: o(17)?.map_or(MetadataView::Absent, MetadataView::Text),
+        user_metadata: o(18)?.map_or(MetadataView::Absent, MetadataView::Text),
     })
 }
 
@@ -474,28 +494,66 @@ impl UserStore for SqlStore {
         connection_id: Option<&str>,
         after: Option<(&str, &str)>,
         limit: u64,
+        metadata: MetadataColumns,
         visit: &mut (dyn for<'r> FnMut(ProfileView<'r>) + Send),
     ) -> CoreResult<ProfilesVisited> {
-        let sql = keyset_sql(PROFILE_COLUMNS, connection_id.is_some());
-        // Streamed: the database sends the next rows while this task writes
-        // the lines of those already here (a page fetched whole left the
-        // database idle while it was encoded, and the encoder while the
-        // database read). The last row is kept for its keyset position.
-        on_export_pool!(self, sql, tenant, after, limit, connection_id, |q, pool| {
-            let mut rows = q.fetch(pool);
-            let mut visited = ProfilesVisited::default();
-            let mut last = None;
-            while let Some(row) = rows.try_next().await.map_err(storage)? {
-                visit(profile_of(&row)?);
-                visited.users += 1;
-                last = Some(row);
+        let sql = keyset_sql(&profile_columns(metadata), connection_id.is_some());
+        // PostgreSQL: one statement whose rows are streamed, so the database
+        // sends the next rows while this task writes the lines of those
+        // already here (a page fetched whole left the database idle while it
+        // was encoded, and the encoder while the database read). SQLite:
+        // pages fetched whole. Its rows come from a thread of their own, one
+        // channel message and one cross-thread allocation and free per row;
+        // streamed, that thread and this task waited on each other row by row
+        // (an export of a million users with a metadata path took 14.5 s
+        // streamed, 5.3 s in pages).
+        let streamed = self.native_pg.is_some();
+        let per_query = if streamed {
+            limit
+        } else {
+            SQLITE_PAGE.min(limit)
+        };
+        let mut visited = ProfilesVisited::default();
+        let mut after = after.map(|(c, u)| (c.to_string(), u.to_string()));
+        while visited.users < limit {
+            let want = per_query.min(limit - visited.users);
+            let from = after.as_ref().map(|(c, u)| (c.as_str(), u.as_str()));
+            let sql = sql.as_str();
+            let (users, last) =
+                on_export_pool!(self, sql, tenant, from, want, connection_id, |q, pool| {
+                    let mut rows = if streamed {
+                        q.fetch(pool)
+                    } else {
+                        let page = q.fetch_all(pool).await.map_err(storage)?;
+                        futures_util::stream::iter(page.into_iter().map(Ok)).boxed()
+                    };
+                    let mut users = 0u64;
+                    let mut last = None;
+                    while let Some(row) = rows.try_next().await.map_err(storage)? {
+                        visit(profile_of(&row)?);
+                        users += 1;
+                        last = Some(row);
+                    }
+                    // The last row is kept for its keyset position.
+                    let last = match last {
+                        Some(row) => {
+                            let p = profile_of(&row)?;
+                            Some((p.created_at.to_string(), p.user_id.to_string()))
+                        }
+                        None => None,
+                    };
+                    CoreResult::Ok((users, last))
+                })?;
+            visited.users += users;
+            if last.is_some() {
+                visited.last.clone_from(&last);
+                after = last;
             }
-            if let Some(row) = last {
-                let p = profile_of(&row)?;
-                visited.last = Some((p.created_at.to_string(), p.user_id.to_string()));
+            if users < want {
+                break;
             }
-            Ok(visited)
-        })
+        }
+        Ok(visited)
     }
 
     async fn search_users(&self, tenant: &str, s: &UserSearch) -> CoreResult<UserPage> {
