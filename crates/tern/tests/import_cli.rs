@@ -26,14 +26,20 @@ struct Server {
 
 impl Server {
     async fn start() -> Self {
+        Self::with_rate_limit(10_000).await
+    }
+
+    /// A server whose Management API allows `per_second` requests a
+    /// second (windows of one second).
+    async fn with_rate_limit(per_second: u32) -> Self {
         let root = tempfile::tempdir().unwrap();
         let mut config = Config {
             listen: "127.0.0.1:0".into(),
             data_dir: root.path().join("tern-data"),
             ..Config::default()
         };
-        config.rate_limit.burst = 10_000;
-        config.rate_limit.per_second = 10_000.0;
+        config.rate_limit.burst = per_second;
+        config.rate_limit.per_second = f64::from(per_second);
         config.password_hash.argon2_memory_kib = 1024;
         config.password_hash.argon2_iterations = 1;
         let server = tern_server::start(config).await.unwrap();
@@ -248,6 +254,52 @@ async fn a_big_array_goes_in_chunks_and_errors_name_original_rows() {
     assert_eq!(u["user_metadata"], json!({"n": 4998}));
     let (st, _) = s.get("/users/auth0%7Cu1234").await;
     assert_eq!(st, 404);
+    s.stop().await;
+}
+
+/// Against a rate limit it would overrun, `tern import` waits for the end
+/// of a window its answers say is spent instead of meeting 429s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_limit_is_paced_not_met() {
+    let s = Server::with_rate_limit(3).await;
+    let rows: Vec<Value> = (0..1_500)
+        .map(|i| json!({"email": format!("paced{i}@example.com"), "email_verified": true}))
+        .collect();
+    let file = s.root.path().join("paced.json");
+    std::fs::write(&file, serde_json::to_vec(&rows).unwrap()).unwrap();
+    // Ten jobs of about 5 000 bytes, one at a time: at least eleven requests
+    // (the connection's lookup, an upload per job), three a second allowed.
+    let args = strings(&[
+        "paced.json",
+        "--connection",
+        "Username-Password-Authentication",
+        "--url",
+        &s.base,
+        "--max-file-bytes",
+        "5000",
+        "--jobs",
+        "1",
+    ]);
+    let run = tern_import(s.root.path(), &args, &[], b"").await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.line("  total"),
+        "  total 1500, inserted 1500, updated 0, failed 0"
+    );
+    let jobs = run.line("  jobs ");
+    assert!(
+        jobs.ends_with("waits after HTTP 429: 0"),
+        "{jobs}\n{}",
+        run.stdout
+    );
+    let count: u64 = jobs
+        .trim_start_matches("  jobs ")
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(count > 6, "more requests than two windows allow: {jobs}");
     s.stop().await;
 }
 

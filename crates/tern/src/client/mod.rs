@@ -32,6 +32,9 @@ pub struct Client {
     /// One refresh at a time; the others wait and use its token.
     refresh: tokio::sync::Mutex<()>,
     waits_429: AtomicU64,
+    /// The end of the rate limit's window (epoch seconds) when the last
+    /// answer said it was spent: requests wait for it rather than meet a 429.
+    spent_until: Mutex<Option<f64>>,
     /// Whether the server holds a job poll until the job ends (Tern's
     /// `tern_wait_ms`); cleared when a server refuses the parameter.
     held_polls: AtomicBool,
@@ -68,6 +71,7 @@ impl Client {
             token: Mutex::new(String::new()),
             refresh: tokio::sync::Mutex::new(()),
             waits_429: AtomicU64::new(0),
+            spent_until: Mutex::new(None),
             held_polls: AtomicBool::new(true),
             stop,
         };
@@ -162,7 +166,9 @@ impl Client {
 
     /// Send with the bearer token. Waits out 429s, refreshes an expired token
     /// once, retries 5xx and refused connections (any transport error when
-    /// `idempotent`) a few times. Any other answer is returned as is.
+    /// `idempotent`) a few times. Any other answer is returned as is. After
+    /// an answer that says the rate limit's window is spent, requests wait
+    /// for its end instead of being refused (and waiting longer).
     pub async fn call(
         &self,
         what: &str,
@@ -171,8 +177,18 @@ impl Client {
     ) -> Result<reqwest::Response, String> {
         let (mut attempt, mut waits, mut refreshed) = (0u32, 0u32, false);
         loop {
+            let spent = *lock(&self.spent_until);
+            if let Some(wait) = retry::wait_until(spent, retry::now_secs()) {
+                tokio::time::sleep(wait).await;
+            }
             let token = lock(&self.token).clone();
             let res = build(&self.http)?.bearer_auth(&token).send().await;
+            if let Ok(r) = &res
+                && r.headers().contains_key("x-ratelimit-remaining")
+            {
+                let mut known = lock(&self.spent_until);
+                *known = retry::pace_after(*known, r.headers());
+            }
             let retry_after = match res {
                 Err(e) => {
                     if attempt >= 5 || !(idempotent || e.is_connect()) {

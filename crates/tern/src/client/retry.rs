@@ -10,41 +10,77 @@ use serde_json::Value;
 /// The longest single wait a server's headers can impose on us.
 const MAX_WAIT_SECS: f64 = 60.0;
 
+/// Added to a wait for a rate-limit window's end: a clock a little ahead
+/// of the server's must not come back just before the window ends.
+const PAST_RESET_SECS: f64 = 0.05;
+
 /// Exponential backoff: `base_ms` × 1.6^attempt, at most `cap_ms`.
 pub fn backoff(attempt: u32, base_ms: u64, cap_ms: u64) -> Duration {
     let ms = (base_ms as f64 * 1.6f64.powi(attempt.min(30) as i32)).min(cap_ms as f64);
     Duration::from_millis(ms as u64)
 }
 
-/// How long to wait after a 429: `Retry-After` (seconds) when the server
-/// gives it; until `X-RateLimit-Reset` when the rate limit's bucket is empty;
-/// else (the concurrent-job limit says nothing about when) a growing backoff.
+/// How long to wait after a 429: until `X-RateLimit-Reset` when the rate
+/// limit's window is spent (to the moment: `Retry-After` is in whole
+/// seconds, at least one, where the window often ends in a fraction of
+/// one), never longer than `Retry-After` says; `Retry-After` alone when
+/// that is all the server gives; else (the concurrent-job limit says
+/// nothing about when) a growing backoff.
 pub fn wait_after_429(headers: &HeaderMap, attempt: u32) -> Duration {
     wait_after_429_at(headers, attempt, now_secs())
 }
 
-fn now_secs() -> f64 {
+pub fn now_secs() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
 }
 
-fn wait_after_429_at(headers: &HeaderMap, attempt: u32, now: f64) -> Duration {
-    let num = |k: &str| {
-        headers
-            .get(k)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| s.trim().parse::<u64>().ok())
-    };
-    if let Some(secs) = num("retry-after") {
-        return Duration::from_secs_f64((secs as f64).clamp(0.05, MAX_WAIT_SECS));
+fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse::<u64>().ok())
+}
+
+/// When the rate limit's window ends, in epoch seconds, if the answer
+/// says it is spent (`X-RateLimit-Remaining: 0`).
+pub fn spent_until(headers: &HeaderMap) -> Option<f64> {
+    if header_u64(headers, "x-ratelimit-remaining") != Some(0) {
+        return None;
     }
-    if num("x-ratelimit-remaining") == Some(0)
-        && let Some(reset) = num("x-ratelimit-reset")
-    {
-        let secs = (reset as f64 - now).clamp(0.05, MAX_WAIT_SECS);
+    header_u64(headers, "x-ratelimit-reset").map(|reset| reset as f64 + PAST_RESET_SECS)
+}
+
+/// What the client knows of the window after an answer with rate-limit
+/// headers, having known `known`: the window's end if this answer says it
+/// is spent; still `known` if the answer is of that same window (requests
+/// in flight together answer out of order: one counted before the window
+/// was spent may arrive after); else nothing.
+pub fn pace_after(known: Option<f64>, headers: &HeaderMap) -> Option<f64> {
+    if let Some(until) = spent_until(headers) {
+        return Some(known.map_or(until, |k| k.max(until)));
+    }
+    let reset = header_u64(headers, "x-ratelimit-reset")? as f64 + PAST_RESET_SECS;
+    known.filter(|k| reset <= *k)
+}
+
+/// How long to wait from `now` before a request, when the last answer
+/// said the window is spent until `until`: nothing once it has passed.
+pub fn wait_until(until: Option<f64>, now: f64) -> Option<Duration> {
+    let secs = until? - now;
+    (secs > 0.0).then(|| Duration::from_secs_f64(secs.min(MAX_WAIT_SECS)))
+}
+
+fn wait_after_429_at(headers: &HeaderMap, attempt: u32, now: f64) -> Duration {
+    let retry_after = header_u64(headers, "retry-after").map(|s| (s as f64).min(MAX_WAIT_SECS));
+    if let Some(until) = spent_until(headers) {
+        let secs = (until - now).clamp(PAST_RESET_SECS, retry_after.unwrap_or(MAX_WAIT_SECS));
         return Duration::from_secs_f64(secs);
+    }
+    if let Some(secs) = retry_after {
+        return Duration::from_secs_f64(secs.max(PAST_RESET_SECS));
     }
     backoff(attempt, 200, 3000)
 }
@@ -78,9 +114,14 @@ mod tests {
         h
     }
 
+    fn secs(d: Duration) -> f64 {
+        (d.as_secs_f64() * 1000.0).round() / 1000.0
+    }
+
     #[test]
     fn waits_follow_the_server_headers() {
         let now = 1_000_000.0;
+        // Retry-After bounds the wait for the window's end.
         let h = headers(&[
             ("retry-after", "3"),
             ("x-ratelimit-remaining", "0"),
@@ -91,13 +132,26 @@ mod tests {
             ("x-ratelimit-remaining", "0"),
             ("x-ratelimit-reset", "1000002"),
         ]);
-        assert_eq!(wait_after_429_at(&h, 1, now), Duration::from_secs(2));
+        assert_eq!(secs(wait_after_429_at(&h, 1, now)), 2.05);
+        // The window ends in a fraction of a second: Retry-After's whole
+        // second is not waited out.
+        let h = headers(&[
+            ("retry-after", "1"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1000001"),
+        ]);
+        assert_eq!(secs(wait_after_429_at(&h, 1, now + 0.8)), 0.25);
         // A reset in the past still waits a moment; one far ahead is capped.
         let h = headers(&[
             ("x-ratelimit-remaining", "0"),
             ("x-ratelimit-reset", "999000"),
         ]);
         assert_eq!(wait_after_429_at(&h, 1, now), Duration::from_millis(50));
+        let h = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "2000000"),
+        ]);
+        assert_eq!(wait_after_429_at(&h, 1, now), Duration::from_secs(60));
         let h = headers(&[("retry-after", "86400")]);
         assert_eq!(wait_after_429_at(&h, 1, now), Duration::from_secs(60));
         // Tokens left: the 429 is the job limit, so back off.
@@ -107,6 +161,42 @@ mod tests {
         ]);
         assert_eq!(wait_after_429_at(&h, 0, now), Duration::from_millis(200));
         assert_eq!(wait_after_429_at(&h, 20, now), Duration::from_millis(3000));
+    }
+
+    /// A spent window holds the next request until it ends; an answer with
+    /// requests left, or without the headers, holds nothing.
+    #[test]
+    fn a_spent_window_paces_the_next_request() {
+        let now = 1_000_000.0;
+        let spent = headers(&[
+            ("x-ratelimit-limit", "50"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1000001"),
+        ]);
+        let until = spent_until(&spent);
+        assert_eq!(until, Some(1_000_001.05));
+        assert_eq!(wait_until(until, now + 0.55).map(secs), Some(0.5));
+        assert_eq!(wait_until(until, now + 1.05), None);
+        assert_eq!(wait_until(until, now + 2.0), None);
+        assert_eq!(wait_until(None, now), None);
+        let left = headers(&[
+            ("x-ratelimit-remaining", "1"),
+            ("x-ratelimit-reset", "1000001"),
+        ]);
+        assert_eq!(spent_until(&left), None);
+        assert_eq!(spent_until(&headers(&[])), None);
+
+        // Known to be spent: an answer of the same window with requests
+        // left (counted earlier, arrived later) changes nothing; one of a
+        // later window clears it.
+        assert_eq!(pace_after(None, &spent), until);
+        assert_eq!(pace_after(until, &left), until);
+        let next = headers(&[
+            ("x-ratelimit-remaining", "49"),
+            ("x-ratelimit-reset", "1000004"),
+        ]);
+        assert_eq!(pace_after(until, &next), None);
+        assert_eq!(pace_after(None, &left), None);
     }
 
     #[test]
