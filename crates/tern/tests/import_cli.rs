@@ -103,6 +103,23 @@ impl Server {
         total
     }
 
+    /// `tern import FILE` into the default connection of this server, in
+    /// jobs of at most `max_file_bytes`, `jobs` at a time (credentials from
+    /// the default bootstrap file).
+    fn chunked_import(&self, file: &str, max_file_bytes: &str, jobs: &str) -> Vec<String> {
+        strings(&[
+            file,
+            "--connection",
+            "Username-Password-Authentication",
+            "--url",
+            &self.base,
+            "--max-file-bytes",
+            max_file_bytes,
+            "--jobs",
+            jobs,
+        ])
+    }
+
     /// Credentials as flags (audience left to discovery).
     fn flags(&self) -> Vec<String> {
         vec![
@@ -198,17 +215,7 @@ async fn a_big_array_goes_in_chunks_and_errors_name_original_rows() {
 
     // Credentials from ./tern-data/bootstrap.json; --url says how to reach the server.
     // Three jobs at once against the server's limit of two exercises the 429 retries.
-    let args = strings(&[
-        "users.json",
-        "--connection",
-        "Username-Password-Authentication",
-        "--url",
-        &s.base,
-        "--max-file-bytes",
-        "100000",
-        "--jobs",
-        "3",
-    ]);
+    let args = s.chunked_import("users.json", "100000", "3");
     let run = tern_import(s.root.path(), &args, &[], b"").await;
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     let got: BTreeSet<usize> = run.error_rows().into_iter().collect();
@@ -269,17 +276,7 @@ async fn the_rate_limit_is_paced_not_met() {
     std::fs::write(&file, serde_json::to_vec(&rows).unwrap()).unwrap();
     // Ten jobs of about 5 000 bytes, one at a time: at least eleven requests
     // (the connection's lookup, an upload per job), three a second allowed.
-    let args = strings(&[
-        "paced.json",
-        "--connection",
-        "Username-Password-Authentication",
-        "--url",
-        &s.base,
-        "--max-file-bytes",
-        "5000",
-        "--jobs",
-        "1",
-    ]);
+    let args = s.chunked_import("paced.json", "5000", "1");
     let run = tern_import(s.root.path(), &args, &[], b"").await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(

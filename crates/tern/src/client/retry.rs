@@ -30,6 +30,7 @@ pub fn wait_after_429(headers: &HeaderMap, attempt: u32) -> Duration {
     wait_after_429_at(headers, attempt, now_secs())
 }
 
+/// The local clock, in epoch seconds (what `X-RateLimit-Reset` counts in).
 pub fn now_secs() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -76,8 +77,8 @@ pub fn wait_until(until: Option<f64>, now: f64) -> Option<Duration> {
 fn wait_after_429_at(headers: &HeaderMap, attempt: u32, now: f64) -> Duration {
     let retry_after = header_u64(headers, "retry-after").map(|s| (s as f64).min(MAX_WAIT_SECS));
     if let Some(until) = spent_until(headers) {
-        let secs = (until - now).clamp(PAST_RESET_SECS, retry_after.unwrap_or(MAX_WAIT_SECS));
-        return Duration::from_secs_f64(secs);
+        let longest = retry_after.unwrap_or(MAX_WAIT_SECS).max(PAST_RESET_SECS);
+        return Duration::from_secs_f64((until - now).clamp(PAST_RESET_SECS, longest));
     }
     if let Some(secs) = retry_after {
         return Duration::from_secs_f64(secs.max(PAST_RESET_SECS));
@@ -114,6 +115,14 @@ mod tests {
         h
     }
 
+    /// Headers of a rate-limit window: requests left, and its end.
+    fn window(remaining: &str, reset: &str) -> HeaderMap {
+        headers(&[
+            ("x-ratelimit-remaining", remaining),
+            ("x-ratelimit-reset", reset),
+        ])
+    }
+
     fn secs(d: Duration) -> f64 {
         (d.as_secs_f64() * 1000.0).round() / 1000.0
     }
@@ -128,10 +137,7 @@ mod tests {
             ("x-ratelimit-reset", "1000010"),
         ]);
         assert_eq!(wait_after_429_at(&h, 1, now), Duration::from_secs(3));
-        let h = headers(&[
-            ("x-ratelimit-remaining", "0"),
-            ("x-ratelimit-reset", "1000002"),
-        ]);
+        let h = window("0", "1000002");
         assert_eq!(secs(wait_after_429_at(&h, 1, now)), 2.05);
         // The window ends in a fraction of a second: Retry-After's whole
         // second is not waited out.
@@ -141,24 +147,24 @@ mod tests {
             ("x-ratelimit-reset", "1000001"),
         ]);
         assert_eq!(secs(wait_after_429_at(&h, 1, now + 0.8)), 0.25);
-        // A reset in the past still waits a moment; one far ahead is capped.
+        // `Retry-After: 0` still waits a moment.
         let h = headers(&[
+            ("retry-after", "0"),
             ("x-ratelimit-remaining", "0"),
-            ("x-ratelimit-reset", "999000"),
+            ("x-ratelimit-reset", "1000001"),
         ]);
         assert_eq!(wait_after_429_at(&h, 1, now), Duration::from_millis(50));
-        let h = headers(&[
-            ("x-ratelimit-remaining", "0"),
-            ("x-ratelimit-reset", "2000000"),
-        ]);
+        let h = headers(&[("retry-after", "0")]);
+        assert_eq!(wait_after_429_at(&h, 1, now), Duration::from_millis(50));
+        // A reset in the past still waits a moment; one far ahead is capped.
+        let h = window("0", "999000");
+        assert_eq!(wait_after_429_at(&h, 1, now), Duration::from_millis(50));
+        let h = window("0", "2000000");
         assert_eq!(wait_after_429_at(&h, 1, now), Duration::from_secs(60));
         let h = headers(&[("retry-after", "86400")]);
         assert_eq!(wait_after_429_at(&h, 1, now), Duration::from_secs(60));
         // Tokens left: the 429 is the job limit, so back off.
-        let h = headers(&[
-            ("x-ratelimit-remaining", "5"),
-            ("x-ratelimit-reset", "1000002"),
-        ]);
+        let h = window("5", "1000002");
         assert_eq!(wait_after_429_at(&h, 0, now), Duration::from_millis(200));
         assert_eq!(wait_after_429_at(&h, 20, now), Duration::from_millis(3000));
     }
@@ -168,21 +174,14 @@ mod tests {
     #[test]
     fn a_spent_window_paces_the_next_request() {
         let now = 1_000_000.0;
-        let spent = headers(&[
-            ("x-ratelimit-limit", "50"),
-            ("x-ratelimit-remaining", "0"),
-            ("x-ratelimit-reset", "1000001"),
-        ]);
+        let spent = window("0", "1000001");
         let until = spent_until(&spent);
         assert_eq!(until, Some(1_000_001.05));
         assert_eq!(wait_until(until, now + 0.55).map(secs), Some(0.5));
         assert_eq!(wait_until(until, now + 1.05), None);
         assert_eq!(wait_until(until, now + 2.0), None);
         assert_eq!(wait_until(None, now), None);
-        let left = headers(&[
-            ("x-ratelimit-remaining", "1"),
-            ("x-ratelimit-reset", "1000001"),
-        ]);
+        let left = window("1", "1000001");
         assert_eq!(spent_until(&left), None);
         assert_eq!(spent_until(&headers(&[])), None);
 
@@ -191,10 +190,7 @@ mod tests {
         // later window clears it.
         assert_eq!(pace_after(None, &spent), until);
         assert_eq!(pace_after(until, &left), until);
-        let next = headers(&[
-            ("x-ratelimit-remaining", "49"),
-            ("x-ratelimit-reset", "1000004"),
-        ]);
+        let next = window("49", "1000004");
         assert_eq!(pace_after(until, &next), None);
         assert_eq!(pace_after(None, &left), None);
     }
