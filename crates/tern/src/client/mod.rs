@@ -180,6 +180,9 @@ impl Client {
             let spent = *lock(&self.spent_until);
             if let Some(wait) = retry::wait_until(spent, retry::now_secs()) {
                 tokio::time::sleep(wait).await;
+                if self.stopping() {
+                    return Err(format!("{what}: stopped"));
+                }
             }
             let token = lock(&self.token).clone();
             let res = build(&self.http)?.bearer_auth(&token).send().await;
