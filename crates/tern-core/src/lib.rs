@@ -26,6 +26,7 @@ pub mod mfa;
 pub mod migration;
 pub mod model;
 pub mod password_policy;
+pub mod retry;
 pub mod search;
 pub mod sso;
 pub mod store;

@@ -19,7 +19,9 @@
 //!
 //! Semantics: `timeout_ms` bounds a whole call, retries included. Connect
 //! errors, timeouts and 5xx answers are retried with exponential backoff
-//! (`backoff_ms`, doubled each time); 401 and 404 are answers, never retried.
+//! (`backoff_ms`, doubled each time, each wait drawn between half and all
+//! of it so that logins failing together do not retry together); 401 and
+//! 404 are answers, never retried.
 //! A 401 carrying `WWW-Authenticate: Bearer error="invalid_token"` means the
 //! API refused Tern's token: the token is renewed once. After
 //! `circuit_breaker.failures` consecutive failed calls the circuit opens for
@@ -512,8 +514,9 @@ impl HttpConnector {
             if attempt >= self.config.retries {
                 break;
             }
-            let backoff =
-                Duration::from_millis(self.config.backoff_ms.saturating_mul(1 << attempt.min(16)));
+            let backoff = tern_core::retry::jittered(Duration::from_millis(
+                self.config.backoff_ms.saturating_mul(1 << attempt.min(16)),
+            ));
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining <= backoff {
                 break;

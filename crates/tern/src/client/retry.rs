@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
+use tern_core::retry::jittered;
 
 /// The longest single wait a server's headers can impose on us.
 const MAX_WAIT_SECS: f64 = 60.0;
@@ -14,10 +15,11 @@ const MAX_WAIT_SECS: f64 = 60.0;
 /// of the server's must not come back just before the window ends.
 const PAST_RESET_SECS: f64 = 0.05;
 
-/// Exponential backoff: `base_ms` × 1.6^attempt, at most `cap_ms`.
+/// Exponential backoff: `base_ms` × 1.6^attempt, at most `cap_ms`, each
+/// wait drawn between half and all of that (`tern_core::retry::jittered`).
 pub fn backoff(attempt: u32, base_ms: u64, cap_ms: u64) -> Duration {
     let ms = (base_ms as f64 * 1.6f64.powi(attempt.min(30) as i32)).min(cap_ms as f64);
-    Duration::from_millis(ms as u64)
+    jittered(Duration::from_millis(ms as u64))
 }
 
 /// How long to wait after a 429: until `X-RateLimit-Reset` when the rate
@@ -165,8 +167,10 @@ mod tests {
         assert_eq!(wait_after_429_at(&h, 1, now), Duration::from_secs(60));
         // Tokens left: the 429 is the job limit, so back off.
         let h = window("5", "1000002");
-        assert_eq!(wait_after_429_at(&h, 0, now), Duration::from_millis(200));
-        assert_eq!(wait_after_429_at(&h, 20, now), Duration::from_millis(3000));
+        let first = wait_after_429_at(&h, 0, now);
+        assert!((100..=200).contains(&first.as_millis()), "{first:?}");
+        let late = wait_after_429_at(&h, 20, now);
+        assert!((1500..=3000).contains(&late.as_millis()), "{late:?}");
     }
 
     /// A spent window holds the next request until it ends; an answer with
