@@ -9,14 +9,10 @@
 //! once with 503 `temporarily_unavailable` and `Retry-After`, costing nothing.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::oneshot;
-
-/// The pool is full: the caller should answer 503 with `Retry-After`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Busy;
 
 /// Why a job did not produce its result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,12 +23,13 @@ pub enum PoolError {
     Failed,
 }
 
-/// Which queue a job waits in. A free slot goes to the oldest `Clean` job
-/// first; `Suspect` jobs run when no clean one waits. Under a flood of
-/// failed logins from many addresses, every address that has failed
-/// recently waits behind the addresses that have not — the users logging
-/// in as usual — so they keep their latency while the flood waits (or is
-/// answered 503 once its own queue is full). Each queue holds `queue` jobs.
+/// Which queue a job waits in. A free hashing thread takes the oldest
+/// `Clean` job first; `Suspect` jobs run when no clean one waits. Under a
+/// flood of failed logins from many addresses, every address that has
+/// failed recently waits behind the addresses that have not — the users
+/// logging in as usual — so they keep their latency while the flood waits
+/// (or is answered 503 once its own queue is full). Each queue holds
+/// `queue` jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lane {
     /// An address with no recent failed login (and every job that is not
@@ -43,90 +40,158 @@ pub enum Lane {
     Suspect,
 }
 
-/// A fixed number of hashing slots and a bounded queue per lane in front
-/// of them. Clones share the slots and the queues: the server makes one
+/// `workers` hashing threads and a bounded queue per lane in front of
+/// them. Clones share the threads and the queues: the server makes one
 /// and hands it to everything that hashes (logins, resets, the SQL
 /// connector, login scripts' profile hashes).
+///
+/// The threads are the pool's own, not tokio's blocking pool: each thread
+/// there that once ran an argon2 verification keeps its 19 MiB in its
+/// malloc arena, and a flood spread the work over dozens of threads (half
+/// a gigabyte resident). Here the same few threads run every hash, so the
+/// memory they hold is `workers` × one hash.
+///
+/// A thread that finishes a job takes the next waiting one itself. (Before,
+/// a finished job's caller — a tokio task — handed its slot to the next
+/// waiting task, which then sent its job to a thread: two task wake-ups and
+/// a thread wake-up between two verifications, while both cores were busy
+/// hashing; the hashing threads then sat idle part of the time at
+/// saturation.)
 #[derive(Debug, Clone)]
 pub struct HashPool {
-    inner: Arc<Mutex<Slots>>,
-    threads: Arc<Threads>,
+    handle: Arc<Handle>,
     /// Jobs refused because their lane's queue was full (the metrics'
     /// `hash_pool_busy` refusals once [`HashPool::count_busy_in`] links it).
     busy: Counter,
 }
 
-/// A job for a hashing thread.
-type Job = Box<dyn FnOnce() + Send>;
-
-/// The pool's own `workers` threads, started at the first job. Not tokio's
-/// blocking pool: each thread there that once ran an argon2 verification
-/// keeps its 19 MiB in its malloc arena, and a flood spread the work over
-/// dozens of threads (half a gigabyte resident). Here the same few threads
-/// run every hash, so the memory they hold is `workers` × one hash.
+/// What the threads share with the pool's handles.
 #[derive(Debug)]
-struct Threads {
+struct Shared {
     workers: usize,
-    jobs: OnceLock<Mutex<mpsc::Sender<Job>>>,
+    queue: usize,
+    queues: Mutex<Queues>,
+    /// Signalled when a job is queued or the pool is dropped.
+    work: Condvar,
 }
 
-impl Threads {
-    fn sender(&self) -> Option<mpsc::Sender<Job>> {
-        let jobs = self.jobs.get_or_init(|| {
-            let (tx, rx) = mpsc::channel::<Job>();
-            let rx = Arc::new(Mutex::new(rx));
-            for i in 0..self.workers {
-                let rx = rx.clone();
+#[derive(Debug, Default)]
+struct Queues {
+    /// Jobs being run by a thread.
+    running: usize,
+    clean: VecDeque<Box<dyn Queued>>,
+    suspect: VecDeque<Box<dyn Queued>>,
+    /// Every handle is gone: the threads end once the queues are empty.
+    closed: bool,
+}
+
+/// The handles' side: started threads, and their end when the last handle
+/// (every clone of the pool) is dropped.
+#[derive(Debug)]
+struct Handle {
+    shared: Arc<Shared>,
+    /// The threads start at the first job.
+    started: OnceLock<()>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if let Ok(mut q) = self.shared.queues.lock() {
+            q.closed = true;
+        }
+        self.shared.work.notify_all();
+    }
+}
+
+/// A job waiting for a thread, with the channel its caller awaits.
+trait Queued: Send {
+    /// The caller stopped waiting (its client hung up).
+    fn abandoned(&self) -> bool;
+    /// Run the job unless abandoned; `finished` is called once the work is
+    /// done, before the result is sent (so a caller that has its result
+    /// finds the thread counted free again).
+    fn run(self: Box<Self>, finished: &dyn Fn());
+}
+
+impl std::fmt::Debug for dyn Queued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Queued")
+    }
+}
+
+struct Pending<T, F> {
+    job: F,
+    answer: oneshot::Sender<T>,
+}
+
+impl<T: Send, F: FnOnce() -> T + Send> Queued for Pending<T, F> {
+    fn abandoned(&self) -> bool {
+        self.answer.is_closed()
+    }
+
+    fn run(self: Box<Self>, finished: &dyn Fn()) {
+        if self.answer.is_closed() {
+            finished();
+            return;
+        }
+        let out = (self.job)();
+        finished();
+        let _ = self.answer.send(out);
+    }
+}
+
+impl Shared {
+    /// A hashing thread: take the next job (clean first), run it, repeat;
+    /// end when the pool is dropped and nothing waits.
+    fn serve(&self) {
+        loop {
+            let job = {
+                let Ok(mut q) = self.queues.lock() else {
+                    return;
+                };
+                loop {
+                    if let Some(job) = q.clean.pop_front().or_else(|| q.suspect.pop_front()) {
+                        q.running += 1;
+                        break job;
+                    }
+                    if q.closed {
+                        return;
+                    }
+                    q = match self.work.wait(q) {
+                        Ok(q) => q,
+                        Err(_) => return,
+                    };
+                }
+            };
+            let finished = std::cell::Cell::new(false);
+            let done = || {
+                if !finished.replace(true)
+                    && let Ok(mut q) = self.queues.lock()
+                {
+                    q.running -= 1;
+                }
+            };
+            // A panicking job drops its answer channel: its caller sees
+            // `Failed`, the thread lives on.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(&done)));
+            done();
+        }
+    }
+}
+
+impl Handle {
+    fn start_threads(&self) {
+        self.started.get_or_init(|| {
+            for i in 0..self.shared.workers {
+                let shared = self.shared.clone();
                 let spawned = std::thread::Builder::new()
                     .name(format!("tern-hash-{i}"))
-                    .spawn(move || {
-                        loop {
-                            let job = match rx.lock() {
-                                Ok(rx) => rx.recv(),
-                                Err(_) => return,
-                            };
-                            match job {
-                                // A panicking job drops its answer channel:
-                                // its caller sees `Failed`, the thread lives on.
-                                Ok(job) => {
-                                    let _ =
-                                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                                }
-                                Err(_) => return,
-                            }
-                        }
-                    });
+                    .spawn(move || shared.serve());
                 if let Err(e) = spawned {
                     tracing::error!(error = %e, "cannot start a hashing thread");
                 }
             }
-            Mutex::new(tx)
         });
-        jobs.lock().ok().map(|tx| tx.clone())
-    }
-}
-
-#[derive(Debug)]
-struct Slots {
-    workers: usize,
-    /// Slots in use (a slot handed from a finished job to a waiting one
-    /// stays in use).
-    running: usize,
-    queue: usize,
-    clean: VecDeque<oneshot::Sender<()>>,
-    suspect: VecDeque<oneshot::Sender<()>>,
-}
-
-impl Slots {
-    /// Hand a freed slot to the next waiter still waiting, clean first;
-    /// with nobody waiting, the slot is free.
-    fn release(&mut self) {
-        while let Some(next) = self.clean.pop_front().or_else(|| self.suspect.pop_front()) {
-            if next.send(()).is_ok() {
-                return;
-            }
-        }
-        self.running = self.running.saturating_sub(1);
     }
 }
 
@@ -139,16 +204,14 @@ impl HashPool {
             workers
         };
         Self {
-            inner: Arc::new(Mutex::new(Slots {
-                workers,
-                running: 0,
-                queue,
-                clean: VecDeque::new(),
-                suspect: VecDeque::new(),
-            })),
-            threads: Arc::new(Threads {
-                workers,
-                jobs: OnceLock::new(),
+            handle: Arc::new(Handle {
+                shared: Arc::new(Shared {
+                    workers,
+                    queue,
+                    queues: Mutex::default(),
+                    work: Condvar::new(),
+                }),
+                started: OnceLock::new(),
             }),
             busy: Counter::default(),
         }
@@ -169,95 +232,38 @@ impl HashPool {
         self.run_in(Lane::Clean, job).await
     }
 
-    /// Run CPU-bound `job` when a slot is free, or refuse at once when its
-    /// lane's queue is full.
+    /// Run CPU-bound `job` on a hashing thread as soon as one is free, or
+    /// refuse at once when its lane's queue is full. Dropped before its job
+    /// starts (the client hung up), the job is skipped and its place freed.
     pub async fn run_in<T: Send + 'static>(
         &self,
         lane: Lane,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PoolError> {
-        let waiting = {
-            let Ok(mut slots) = self.inner.lock() else {
-                return Err(PoolError::Failed);
-            };
-            if slots.running < slots.workers && slots.clean.is_empty() && slots.suspect.is_empty() {
-                slots.running += 1;
-                None
-            } else {
-                let queue = slots.queue;
-                let waiters = match lane {
-                    Lane::Clean => &mut slots.clean,
-                    Lane::Suspect => &mut slots.suspect,
-                };
-                // Waiters that gave up (a client that hung up) free their place.
-                waiters.retain(|w| !w.is_closed());
-                if waiters.len() >= queue {
-                    self.busy.inc();
-                    return Err(PoolError::Busy);
-                }
-                let (tx, rx) = oneshot::channel();
-                waiters.push_back(tx);
-                Some(rx)
-            }
-        };
-        if let Some(rx) = waiting {
-            let mut wait = Waiting {
-                rx,
-                handed: false,
-                pool: self.inner.clone(),
-            };
-            if (&mut wait.rx).await.is_err() {
-                return Err(PoolError::Failed);
-            }
-            wait.handed = true;
-        }
-        // Released however this future ends, once it holds the slot.
-        let _slot = Slot(self.inner.clone());
-        let (tx, rx) = oneshot::channel();
-        let sent = self.threads.sender().is_some_and(|jobs| {
-            jobs.send(Box::new(move || {
-                let _ = tx.send(job());
-            }))
-            .is_ok()
-        });
-        if !sent {
-            return Err(PoolError::Failed);
-        }
-        rx.await.map_err(|_| PoolError::Failed)
-    }
-}
-
-/// A job waiting for a slot. Dropped before the slot arrives (the client
-/// hung up), it gives up its place; a slot handed to it in that very
-/// moment is passed on, never lost.
-struct Waiting {
-    rx: oneshot::Receiver<()>,
-    handed: bool,
-    pool: Arc<Mutex<Slots>>,
-}
-
-impl Drop for Waiting {
-    fn drop(&mut self) {
-        if self.handed {
-            return;
-        }
-        self.rx.close();
-        if self.rx.try_recv().is_ok()
-            && let Ok(mut slots) = self.pool.lock()
+        let shared = &self.handle.shared;
+        let (answer, result) = oneshot::channel();
         {
-            slots.release();
+            let Ok(mut q) = shared.queues.lock() else {
+                return Err(PoolError::Failed);
+            };
+            // A job queued while a thread is free is taken at once: it does
+            // not count against the queue.
+            let free = shared.workers.saturating_sub(q.running);
+            let waiting = match lane {
+                Lane::Clean => &mut q.clean,
+                Lane::Suspect => &mut q.suspect,
+            };
+            // Waiters that gave up (a client that hung up) free their place.
+            waiting.retain(|w| !w.abandoned());
+            if waiting.len() >= shared.queue + free {
+                self.busy.inc();
+                return Err(PoolError::Busy);
+            }
+            waiting.push_back(Box::new(Pending { job, answer }));
         }
-    }
-}
-
-/// A slot in use; dropping it hands it on.
-struct Slot(Arc<Mutex<Slots>>);
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        if let Ok(mut slots) = self.0.lock() {
-            slots.release();
-        }
+        self.handle.start_threads();
+        shared.work.notify_one();
+        result.await.map_err(|_| PoolError::Failed)
     }
 }
 
@@ -282,7 +288,10 @@ mod tests {
             }));
         }
         // Wait until one runs and one waits.
-        while pool.inner.lock().unwrap().clean.is_empty() {
+        while {
+            let q = pool.handle.shared.queues.lock().unwrap();
+            q.running < 1 || q.clean.is_empty()
+        } {
             tokio::task::yield_now().await;
         }
         assert_eq!(pool.run(|| ()).await, Err(PoolError::Busy));
@@ -310,7 +319,7 @@ mod tests {
                 .await
             })
         };
-        while pool.inner.lock().unwrap().running < 1 {
+        while pool.handle.shared.queues.lock().unwrap().running < 1 {
             tokio::task::yield_now().await;
         }
         let mut waiting = vec![];
@@ -327,7 +336,7 @@ mod tests {
             // Queued in this order.
             let queued = waiting.len();
             while {
-                let s = pool.inner.lock().unwrap();
+                let s = pool.handle.shared.queues.lock().unwrap();
                 s.clean.len() + s.suspect.len()
             } < queued
             {
@@ -344,6 +353,45 @@ mod tests {
             ["clean", "suspect 1", "suspect 2"],
             "the clean job went first"
         );
-        assert_eq!(pool.inner.lock().unwrap().running, 0, "every slot freed");
+        assert_eq!(
+            pool.handle.shared.queues.lock().unwrap().running,
+            0,
+            "every slot freed"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_whose_caller_left_is_skipped() {
+        let pool = HashPool::new(1, 4);
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let running = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.run(move || gate.recv().is_ok()).await })
+        };
+        while pool.handle.shared.queues.lock().unwrap().running < 1 {
+            tokio::task::yield_now().await;
+        }
+        // Queued behind the running job, then its caller goes away.
+        let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let left = {
+            let (pool, ran) = (pool.clone(), ran.clone());
+            tokio::spawn(async move {
+                pool.run(move || ran.store(true, std::sync::atomic::Ordering::SeqCst))
+                    .await
+            })
+        };
+        while pool.handle.shared.queues.lock().unwrap().clean.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        left.abort();
+        assert!(left.await.unwrap_err().is_cancelled());
+        release.send(()).unwrap();
+        assert_eq!(running.await.unwrap(), Ok(true));
+        // The thread went on to the next job, past the abandoned one.
+        assert_eq!(pool.run(|| 7).await, Ok(7));
+        assert!(
+            !ran.load(std::sync::atomic::Ordering::SeqCst),
+            "the abandoned job did not run"
+        );
     }
 }
