@@ -90,8 +90,8 @@ struct Queues {
 #[derive(Debug)]
 struct Handle {
     shared: Arc<Shared>,
-    /// The threads start at the first job.
-    started: OnceLock<()>,
+    /// The threads start at the first job; how many did.
+    started: OnceLock<usize>,
 }
 
 impl Drop for Handle {
@@ -180,18 +180,22 @@ impl Shared {
 }
 
 impl Handle {
-    fn start_threads(&self) {
-        self.started.get_or_init(|| {
+    /// Start the threads at the first call; how many started.
+    fn start_threads(&self) -> usize {
+        *self.started.get_or_init(|| {
+            let mut started = 0;
             for i in 0..self.shared.workers {
                 let shared = self.shared.clone();
                 let spawned = std::thread::Builder::new()
                     .name(format!("tern-hash-{i}"))
                     .spawn(move || shared.serve());
-                if let Err(e) = spawned {
-                    tracing::error!(error = %e, "cannot start a hashing thread");
+                match spawned {
+                    Ok(_) => started += 1,
+                    Err(e) => tracing::error!(error = %e, "cannot start a hashing thread"),
                 }
             }
-        });
+            started
+        })
     }
 }
 
@@ -240,6 +244,11 @@ impl HashPool {
         lane: Lane,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PoolError> {
+        // No thread could start (the process is out of threads): fail
+        // rather than queue a job nothing would run.
+        if self.handle.start_threads() == 0 {
+            return Err(PoolError::Failed);
+        }
         let shared = &self.handle.shared;
         let (answer, result) = oneshot::channel();
         {
@@ -261,7 +270,6 @@ impl HashPool {
             }
             waiting.push_back(Box::new(Pending { job, answer }));
         }
-        self.handle.start_threads();
         shared.work.notify_one();
         result.await.map_err(|_| PoolError::Failed)
     }
