@@ -12,7 +12,7 @@ use tern_core::clock::now_iso;
 use tern_core::ip_throttling::{SuspiciousIpThrottling, ThrottleStage};
 use tern_core::login::{Verdict, verify_password};
 use tern_core::model::{Client, Connection, LogEvent, User};
-use tern_core::store::LoginRecord;
+use tern_core::store::{LoginName, LoginRecord};
 use tern_hash::StoredHash;
 
 use crate::brute_force;
@@ -35,6 +35,22 @@ pub struct PasswordLogin<'a> {
     pub password: &'a str,
     /// The end user's address, as far as Tern can tell.
     pub ip: &'a str,
+    /// What the login reads before the password, when the caller has read
+    /// it already ([`read_ahead`]); `None`: the login reads it.
+    pub read_ahead: Option<BeforePassword>,
+}
+
+/// What a login reads before it looks at the password: both protections'
+/// settings, the address's throttle and the user. Only the user depends on
+/// the connection, and it can be found by the connection's name, so a caller
+/// that knows only the name reads all of it while it resolves the
+/// connection ([`read_ahead`]): one round trip fewer.
+pub struct BeforePassword {
+    throttling: SuspiciousIpThrottling,
+    brute_force: BruteForceProtection,
+    /// The address's throttle (`ip_throttle` at the pre-login stage).
+    tat: Option<i64>,
+    user: Option<User>,
 }
 
 /// Why a password login did not produce a user. Every variant is already in
@@ -210,17 +226,27 @@ pub async fn password_login(s: &AppState, a: PasswordLogin<'_>) -> Result<User, 
     outcome
 }
 
-async fn authenticate(s: &AppState, a: PasswordLogin<'_>) -> Result<User, LoginFailure> {
-    // Everything the checks before the password need, read at once (a
-    // login's latency is mostly round trips): both protections' settings,
-    // the address's throttle, and the user.
+async fn authenticate(s: &AppState, mut a: PasswordLogin<'_>) -> Result<User, LoginFailure> {
+    let read = match a.read_ahead.take() {
+        // Read by the connection's name beside the connection itself: kept
+        // unless the name passed to another connection between the reads.
+        Some(read)
+            if read
+                .user
+                .as_ref()
+                .is_none_or(|u| u.connection_id == a.connection.id) =>
+        {
+            read
+        }
+        _ => before_password(s, a.ip, find_user(s, &a)).await?,
+    };
+    let BeforePassword {
+        throttling,
+        brute_force,
+        tat,
+        user,
+    } = read;
     let stage = ThrottleStage::PreLogin;
-    let (throttling, brute_force, tat, user) = tokio::try_join!(
-        ip_throttling::settings(s),
-        brute_force::settings(s),
-        s.store.ip_throttle(s.tid(), stage.as_str(), a.ip),
-        find_user(s, &a)
-    )?;
     // Suspicious-IP throttling first: an address that failed too many logins
     // across users costs no hash (and no legacy lookup).
     let lane = ip_throttling::judge(s, &throttling, stage, a.ip, tat)
@@ -246,6 +272,51 @@ async fn find_user(s: &AppState, a: &PasswordLogin<'_>) -> tern_core::CoreResult
             .get_user_by_username(s.tid(), &a.connection.id, a.username.trim())
             .await
     }
+}
+
+/// Everything the checks before the password need, read at once (a
+/// login's latency is mostly round trips), with `user` the read of the user.
+async fn before_password(
+    s: &AppState,
+    ip: &str,
+    user: impl Future<Output = tern_core::CoreResult<Option<User>>>,
+) -> tern_core::CoreResult<BeforePassword> {
+    let (throttling, brute_force, tat, user) = tokio::try_join!(
+        ip_throttling::settings(s),
+        brute_force::settings(s),
+        s.store
+            .ip_throttle(s.tid(), ThrottleStage::PreLogin.as_str(), ip),
+        user
+    )?;
+    Ok(BeforePassword {
+        throttling,
+        brute_force,
+        tat,
+        user,
+    })
+}
+
+/// What a login of `typed` from `ip` into the connection called
+/// `connection_name` reads before the password, the user found by the
+/// connection's name as `find_user` finds it by the connection's id: for a
+/// caller that resolves the connection meanwhile (used only once the
+/// connection is known to be enabled for the client).
+pub async fn read_ahead(
+    s: &AppState,
+    connection_name: &str,
+    typed: &str,
+    ip: &str,
+) -> tern_core::CoreResult<BeforePassword> {
+    let lookup = typed.trim().to_lowercase();
+    let name = if lookup.contains('@') {
+        LoginName::Email(&lookup)
+    } else {
+        LoginName::Username(typed.trim())
+    };
+    let user = s
+        .store
+        .get_user_in_named_connection(s.tid(), connection_name, name);
+    before_password(s, ip, user).await
 }
 
 async fn authenticate_user(

@@ -56,9 +56,18 @@ pub async fn password(s: &AppState, g: PasswordGrant<'_>) -> Result<Value, OAuth
         required(g.realm, "realm")?;
     }
     // Independent reads at once: a login's latency is mostly round trips.
-    let (connection, api) = tokio::try_join!(
+    // A named realm lets the login's own reads (the user by the realm's
+    // name) go beside the connection's.
+    let read_ahead = async {
+        match g.realm {
+            Some(realm) => Ok(Some(login::read_ahead(s, realm, username, &g.ip).await?)),
+            None => Ok(None),
+        }
+    };
+    let (connection, api, read_ahead) = tokio::try_join!(
         login::connection_for(s, g.client, g.realm),
-        tokens::user_audience(s, g.audience)
+        tokens::user_audience(s, g.audience),
+        read_ahead
     )?;
     // No scope requested: an access token only (an id_token needs `openid`).
     let requested_scope: Vec<String> = g
@@ -73,6 +82,7 @@ pub async fn password(s: &AppState, g: PasswordGrant<'_>) -> Result<Value, OAuth
         username,
         password,
         ip: &g.ip,
+        read_ahead,
     };
     // The Guardian settings are read while the password is verified.
     let (user, guardian) = tokio::join!(

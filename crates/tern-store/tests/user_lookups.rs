@@ -3,7 +3,8 @@
 //! first) and one that selects more than the candidate bound (the sorted
 //! walk instead) give the same pages as the rule says; totals stop at the
 //! cap asked for; an exact email matches in any case; `users_by_email`
-//! compares exactly and sorts by creation.
+//! compares exactly and sorts by creation; a login's user read by its
+//! connection's name is that connection's only.
 //!
 //! SQLite: a temporary file. PostgreSQL: `TERN_TEST_PG_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), in a fresh, uniquely named
@@ -12,10 +13,10 @@
 
 mod common;
 
-use tern_core::model::{Tenant, User, UserSource};
+use tern_core::model::{Connection, Tenant, User, UserSource};
 use tern_core::search::{parse_query, parse_sort};
-use tern_core::store::UserSearch;
 use tern_core::store::prelude::*;
+use tern_core::store::{LoginName, UserSearch};
 use tern_store::SqlStore;
 
 const TENANT: &str = "ten_lookups";
@@ -206,6 +207,61 @@ async fn scenario(store: SqlStore) {
     assert_eq!(
         ids,
         vec![format!("auth0|u{}", N + 1), "auth0|u3".to_string()]
+    );
+
+    // A login's user read by the connection's name: only that connection's.
+    for (id, name) in [
+        ("con_lookups0000000", "db"),
+        ("con_other000000000", "other"),
+    ] {
+        store
+            .insert_connection(
+                TENANT,
+                &Connection {
+                    id: id.into(),
+                    name: name.into(),
+                    display_name: None,
+                    strategy: "auth0".into(),
+                    options: Default::default(),
+                    enabled_clients: vec![],
+                    realms: vec![name.into()],
+                    is_domain_connection: false,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let mut named = user(N + 2);
+    named.email = None;
+    named.username = Some("alice".into());
+    store.insert_user(TENANT, &named).await.unwrap();
+    let in_named = |connection: &'static str, login: LoginName<'static>| {
+        let store = store.clone();
+        async move {
+            store
+                .get_user_in_named_connection(TENANT, connection, login)
+                .await
+                .unwrap()
+                .map(|u| u.user_id)
+        }
+    };
+    let email = LoginName::Email("user3@example.com");
+    assert_eq!(in_named("db", email).await.as_deref(), Some("auth0|u3"));
+    assert_eq!(
+        in_named("other", email).await,
+        Some(format!("auth0|u{}", N + 1))
+    );
+    assert_eq!(in_named("missing", email).await, None);
+    let alice = LoginName::Username("alice");
+    assert_eq!(
+        in_named("db", alice).await,
+        Some(format!("auth0|u{}", N + 2))
+    );
+    assert_eq!(in_named("other", alice).await, None);
+    assert_eq!(
+        in_named("db", LoginName::Email("alice")).await,
+        None,
+        "a username is not an email"
     );
 }
 

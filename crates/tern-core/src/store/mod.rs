@@ -48,7 +48,7 @@ pub use tenant_settings::TenantSettingsStore;
 pub use tenants::TenantStore;
 pub use tickets::TicketStore;
 pub use users::UserStore;
-pub use users::{InsertOutcome, LoginRecord, UserPage, UserSearch};
+pub use users::{InsertOutcome, LoginName, LoginRecord, UserPage, UserSearch};
 
 /// Persistence of everything a tenant owns.
 pub trait Store:

@@ -25,6 +25,15 @@ pub struct LoginRecord<'a> {
     pub event: &'a LogEvent,
 }
 
+/// How a login names its user within a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginName<'a> {
+    /// By email (lower-cased).
+    Email(&'a str),
+    /// By username.
+    Username(&'a str),
+}
+
 /// What to look for in `search_users`.
 #[derive(Debug, Clone, Default)]
 pub struct UserSearch {
@@ -80,6 +89,15 @@ pub trait UserStore: Send + Sync {
         tenant: &str,
         connection_id: &str,
         username: &str,
+    ) -> CoreResult<Option<User>>;
+    /// A connection's user by login name, the connection given by its
+    /// name: one read where a login knows only the realm's name yet (the
+    /// password grant runs it beside the connection's own lookup).
+    async fn get_user_in_named_connection(
+        &self,
+        tenant: &str,
+        connection_name: &str,
+        login: LoginName<'_>,
     ) -> CoreResult<Option<User>>;
     /// Users of every connection with exactly this email.
     async fn users_by_email(&self, tenant: &str, email: &str) -> CoreResult<Vec<User>>;

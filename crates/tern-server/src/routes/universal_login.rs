@@ -252,6 +252,7 @@ pub async fn login(
         username: &username,
         password,
         ip: &ip,
+        read_ahead: None,
     };
     match login::password_login(&s, attempt).await {
         Ok(user) => match authorize::password_passed(&s, &mut sc.tx, &user).await {

@@ -8,7 +8,7 @@ use tern_core::CoreResult;
 use tern_core::model::{
     JsonObject, MetadataColumns, MetadataView, ProfileView, ProfilesVisited, User, UserSource,
 };
-use tern_core::store::{InsertOutcome, LoginRecord, UserPage, UserSearch, UserStore};
+use tern_core::store::{InsertOutcome, LoginName, LoginRecord, UserPage, UserSearch, UserStore};
 
 use super::logs::bind_event;
 use super::{SqlStore, as_i64, decode_object, is_unique_violation, storage};
@@ -340,6 +340,32 @@ impl UserStore for SqlStore {
             .bind(tenant)
             .bind(connection_id)
             .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)?;
+        row.map(|r| decode_user(&r)).transpose()
+    }
+
+    async fn get_user_in_named_connection(
+        &self,
+        tenant: &str,
+        connection_name: &str,
+        login: LoginName<'_>,
+    ) -> CoreResult<Option<User>> {
+        let (column, value) = match login {
+            LoginName::Email(email) => ("email", email),
+            LoginName::Username(username) => ("username", username),
+        };
+        // The connection's id from its unique name, then the same index as
+        // `get_user_by_email` / `get_user_by_username`.
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = \
+             (SELECT id FROM connections WHERE tenant_id = $1 AND name = $2) AND {column} = $3"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(connection_name)
+            .bind(value)
             .fetch_optional(&self.pool)
             .await
             .map_err(storage)?;
