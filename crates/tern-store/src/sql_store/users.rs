@@ -282,6 +282,36 @@ pub(super) const UPDATE_USER: &str = "UPDATE users SET email = $5, email_verifie
     WHERE tenant_id = $1 AND user_id = $2 AND connection_id = $3 AND connection_name = $4 \
     AND created_at = $18 AND source = $24";
 
+impl SqlStore {
+    /// A connection's user by login name: `connection` is the SQL giving
+    /// the connection's id from `$2` (bound to `key`), so every lookup uses
+    /// the `(tenant_id, connection_id, email | username)` unique indexes.
+    async fn user_of_connection(
+        &self,
+        tenant: &str,
+        connection: &str,
+        key: &str,
+        login: LoginName<'_>,
+    ) -> CoreResult<Option<User>> {
+        let (column, value) = match login {
+            LoginName::Email(email) => ("email", email),
+            LoginName::Username(username) => ("username", username),
+        };
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = {connection} \
+             AND {column} = $3"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(key)
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)?;
+        row.map(|r| decode_user(&r)).transpose()
+    }
+}
+
 #[async_trait::async_trait]
 impl UserStore for SqlStore {
     async fn insert_user(&self, tenant: &str, u: &User) -> CoreResult<InsertOutcome> {
@@ -314,17 +344,8 @@ impl UserStore for SqlStore {
         connection_id: &str,
         email: &str,
     ) -> CoreResult<Option<User>> {
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = $2 AND email = $3"
-        );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(tenant)
-            .bind(connection_id)
-            .bind(email)
-            .fetch_optional(&self.pool)
+        self.user_of_connection(tenant, "$2", connection_id, LoginName::Email(email))
             .await
-            .map_err(storage)?;
-        row.map(|r| decode_user(&r)).transpose()
     }
 
     async fn get_user_by_username(
@@ -333,17 +354,8 @@ impl UserStore for SqlStore {
         connection_id: &str,
         username: &str,
     ) -> CoreResult<Option<User>> {
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = $2 AND username = $3"
-        );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(tenant)
-            .bind(connection_id)
-            .bind(username)
-            .fetch_optional(&self.pool)
+        self.user_of_connection(tenant, "$2", connection_id, LoginName::Username(username))
             .await
-            .map_err(storage)?;
-        row.map(|r| decode_user(&r)).transpose()
     }
 
     async fn get_user_in_named_connection(
@@ -352,24 +364,10 @@ impl UserStore for SqlStore {
         connection_name: &str,
         login: LoginName<'_>,
     ) -> CoreResult<Option<User>> {
-        let (column, value) = match login {
-            LoginName::Email(email) => ("email", email),
-            LoginName::Username(username) => ("username", username),
-        };
-        // The connection's id from its unique name, then the same index as
-        // `get_user_by_email` / `get_user_by_username`.
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = \
-             (SELECT id FROM connections WHERE tenant_id = $1 AND name = $2) AND {column} = $3"
-        );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(tenant)
-            .bind(connection_name)
-            .bind(value)
-            .fetch_optional(&self.pool)
+        // The connection's id from its unique name, in the same statement.
+        let by_name = "(SELECT id FROM connections WHERE tenant_id = $1 AND name = $2)";
+        self.user_of_connection(tenant, by_name, connection_name, login)
             .await
-            .map_err(storage)?;
-        row.map(|r| decode_user(&r)).transpose()
     }
 
     async fn users_by_email(&self, tenant: &str, email: &str) -> CoreResult<Vec<User>> {
