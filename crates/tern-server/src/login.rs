@@ -259,18 +259,24 @@ async fn authenticate(s: &AppState, mut a: PasswordLogin<'_>) -> Result<User, Lo
     outcome
 }
 
-/// The connection's user the typed identifier names: by email when it has
-/// an `@`, else by username.
+/// The connection's user the typed identifier names (see [`login_name`]).
 async fn find_user(s: &AppState, a: &PasswordLogin<'_>) -> tern_core::CoreResult<Option<User>> {
-    let lookup = a.username.trim().to_lowercase();
-    if lookup.contains('@') {
-        s.store
-            .get_user_by_email(s.tid(), &a.connection.id, &lookup)
-            .await
+    let lowered = a.username.trim().to_lowercase();
+    let id = &a.connection.id;
+    match login_name(a.username, &lowered) {
+        LoginName::Email(email) => s.store.get_user_by_email(s.tid(), id, email).await,
+        LoginName::Username(name) => s.store.get_user_by_username(s.tid(), id, name).await,
+    }
+}
+
+/// How a typed identifier names its user: by email, compared lower-cased
+/// (`lowered`), when it has an `@`; else by username as typed, trimmed. The
+/// one rule for both ways a login finds its user.
+fn login_name<'a>(typed: &'a str, lowered: &'a str) -> LoginName<'a> {
+    if lowered.contains('@') {
+        LoginName::Email(lowered)
     } else {
-        s.store
-            .get_user_by_username(s.tid(), &a.connection.id, a.username.trim())
-            .await
+        LoginName::Username(typed.trim())
     }
 }
 
@@ -307,15 +313,10 @@ pub async fn read_ahead(
     typed: &str,
     ip: &str,
 ) -> tern_core::CoreResult<BeforePassword> {
-    let lookup = typed.trim().to_lowercase();
-    let name = if lookup.contains('@') {
-        LoginName::Email(&lookup)
-    } else {
-        LoginName::Username(typed.trim())
-    };
-    let user = s
-        .store
-        .get_user_in_named_connection(s.tid(), connection_name, name);
+    let lowered = typed.trim().to_lowercase();
+    let user =
+        s.store
+            .get_user_in_named_connection(s.tid(), connection_name, login_name(typed, &lowered));
     before_password(s, ip, user).await
 }
 

@@ -218,6 +218,71 @@ async fn password_login(b: Backend) {
         "unknown user and wrong password look the same"
     );
 
+    // The same email in a second connection, another password: each realm
+    // finds its own user (the user is read by the realm's name beside the
+    // connection), and a realm the client may not use is refused whoever
+    // the user is.
+    let (s, other) = h
+        .api(
+            &t,
+            Method::POST,
+            "/connections",
+            Some(json!({"name": "second-db", "strategy": "auth0", "enabled_clients": [cid]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{other}");
+    let (s, twin) = h
+        .api(
+            &t,
+            Method::POST,
+            "/users",
+            Some(json!({"connection": "second-db", "email": "bob@example.com", "password": "Other-horse-42"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{twin}");
+    let mut in_second = ok.clone();
+    in_second["realm"] = json!("second-db");
+    in_second["password"] = json!("Other-horse-42");
+    let (s, body) = h.token(in_second.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let sub = |token: &Value| {
+        let claims = token["id_token"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .nth(1)
+            .unwrap()
+            .to_string();
+        let claims =
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims)
+                .unwrap();
+        serde_json::from_slice::<Value>(&claims).unwrap()["sub"].clone()
+    };
+    assert_eq!(sub(&body), twin["user_id"]);
+    let mut crossed = ok.clone();
+    crossed["password"] = json!("Other-horse-42");
+    let (s, _) = h.token(crossed).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "the other connection's password");
+    let (s, _) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &format!("/connections/{}", other["id"].as_str().unwrap()),
+            Some(json!({"enabled_clients": []})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, body) = h.token(in_second).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request")),
+        "{body}"
+    );
+    let mut nowhere = ok.clone();
+    nowhere["realm"] = json!("no-such-db");
+    let (s, body) = h.token(nowhere).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+
     // The M2M admin client may not use the password grant.
     let (s, body) = h.token(json!({"grant_type": realm, "client_id": h.info.client_id, "client_secret": h.info.client_secret, "username": "bob@example.com", "password": "Corr3ct-horse", "realm": CONN})).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
@@ -283,7 +348,10 @@ async fn password_login(b: Backend) {
             .iter()
             .all(|l| l["type"] == "fp")
     );
-    assert_eq!(fps["total"], 1);
+    assert_eq!(
+        fps["total"], 2,
+        "the wrong password, the other connection's"
+    );
     assert!(
         fps["logs"][0].to_string().find("nope").is_none(),
         "no password in logs"
