@@ -245,20 +245,8 @@ async fn password_login(b: Backend) {
     in_second["password"] = json!("Other-horse-42");
     let (s, body) = h.token(in_second.clone()).await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    let sub = |token: &Value| {
-        let claims = token["id_token"]
-            .as_str()
-            .unwrap()
-            .split('.')
-            .nth(1)
-            .unwrap()
-            .to_string();
-        let claims =
-            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims)
-                .unwrap();
-        serde_json::from_slice::<Value>(&claims).unwrap()["sub"].clone()
-    };
-    assert_eq!(sub(&body), twin["user_id"]);
+    let id_token = body["id_token"].as_str().unwrap();
+    assert_eq!(common::browser::claims(id_token)["sub"], twin["user_id"]);
     let mut crossed = ok.clone();
     crossed["password"] = json!("Other-horse-42");
     let (s, _) = h.token(crossed).await;
