@@ -46,6 +46,8 @@ pub struct PasswordLogin<'a> {
 /// that knows only the name reads all of it while it resolves the
 /// connection ([`read_ahead`]): one round trip fewer.
 pub struct BeforePassword {
+    /// The address the throttle was read for.
+    ip: String,
     throttling: SuspiciousIpThrottling,
     brute_force: BruteForceProtection,
     /// The address's throttle (`ip_throttle` at the pre-login stage).
@@ -177,15 +179,11 @@ pub async fn connection_for(
     client: &Client,
     realm: Option<&str>,
 ) -> Result<Connection, OAuthError> {
-    let enabled = |c: &Connection| c.enabled_clients.iter().any(|id| id == &client.client_id);
+    let enabled = |c: &Connection| enabled_for(client, c);
     match realm {
         Some(name) => {
             let c = s.store.get_connection_by_name(s.tid(), name).await?;
-            c.filter(enabled).ok_or_else(|| {
-                OAuthError::invalid_request(format!(
-                    "The connection '{name}' does not exist or is not enabled for this client."
-                ))
-            })
+            realm_for(client, name, c)
         }
         None => {
             let mut all: Vec<Connection> = s
@@ -205,6 +203,29 @@ pub async fn connection_for(
             }
         }
     }
+}
+
+/// The connection called `name` (as read by its name), if the client may
+/// log users in to it; else Auth0's answer for a realm it may not use.
+pub fn realm_for(
+    client: &Client,
+    name: &str,
+    connection: Option<Connection>,
+) -> Result<Connection, OAuthError> {
+    connection
+        .filter(|c| enabled_for(client, c))
+        .ok_or_else(|| {
+            OAuthError::invalid_request(format!(
+                "The connection '{name}' does not exist or is not enabled for this client."
+            ))
+        })
+}
+
+fn enabled_for(client: &Client, connection: &Connection) -> bool {
+    connection
+        .enabled_clients
+        .iter()
+        .any(|id| id == &client.client_id)
 }
 
 /// Authenticate a user by password on a connection; the user, with the
@@ -229,18 +250,21 @@ pub async fn password_login(s: &AppState, a: PasswordLogin<'_>) -> Result<User, 
 async fn authenticate(s: &AppState, mut a: PasswordLogin<'_>) -> Result<User, LoginFailure> {
     let read = match a.read_ahead.take() {
         // Read by the connection's name beside the connection itself: kept
-        // unless the name passed to another connection between the reads.
+        // unless the name passed to another connection between the reads
+        // (or the caller read for another address).
         Some(read)
-            if read
-                .user
-                .as_ref()
-                .is_none_or(|u| u.connection_id == a.connection.id) =>
+            if read.ip == a.ip
+                && read
+                    .user
+                    .as_ref()
+                    .is_none_or(|u| u.connection_id == a.connection.id) =>
         {
             read
         }
         _ => before_password(s, a.ip, find_user(s, &a)).await?,
     };
     let BeforePassword {
+        ip: _,
         throttling,
         brute_force,
         tat,
@@ -295,6 +319,7 @@ async fn before_password(
         user
     )?;
     Ok(BeforePassword {
+        ip: ip.to_string(),
         throttling,
         brute_force,
         tat,

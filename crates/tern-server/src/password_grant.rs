@@ -6,7 +6,7 @@
 use axum::http::StatusCode;
 use serde_json::Value;
 use tern_core::grants::{Grant, GrantDetails};
-use tern_core::model::{Client, ResourceServer, User};
+use tern_core::model::{Client, Connection, ResourceServer, User};
 
 use crate::error::OAuthError;
 use crate::state::AppState;
@@ -35,6 +35,57 @@ pub struct PasswordGrant<'a> {
     pub audience: Option<&'a str>,
     /// The end user's address.
     pub ip: String,
+    /// What the grant reads from the request alone, read while the client
+    /// authenticated ([`read_ahead`]); `None`: the grant reads it.
+    pub read_ahead: Option<ReadAhead>,
+}
+
+/// What a password grant reads that depends only on what the request
+/// says, not on which client sends it: the realm's connection, the API
+/// the token is for, and the login's reads before the password
+/// (`login::read_ahead`). The token endpoint reads it while it
+/// authenticates the client — one round trip fewer — and uses it only
+/// once the client has authenticated. Reads only: a request whose client
+/// fails writes nothing, and its answer does not wait for them.
+pub struct ReadAhead {
+    /// The connection the realm names, enabled for the client or not.
+    connection: Option<Connection>,
+    /// The API (`audience`), or why no user token can be given for it.
+    api: Result<Option<ResourceServer>, OAuthError>,
+    before: login::BeforePassword,
+}
+
+/// What a request for `grant_type` lets the token endpoint read before its
+/// client has authenticated, for a login from `ip` (the address it will
+/// have once the client has): nothing unless it is a password grant naming
+/// its realm and user.
+pub async fn read_ahead(
+    s: &AppState,
+    grant_type: &str,
+    realm: Option<&str>,
+    username: Option<&str>,
+    audience: Option<&str>,
+    ip: &str,
+) -> Result<Option<ReadAhead>, OAuthError> {
+    let (true, Some(realm), Some(username)) = (
+        grant_type == "password" || grant_type == PASSWORD_REALM,
+        realm,
+        username,
+    ) else {
+        return Ok(None);
+    };
+    // The API's answer is kept, not returned: a grant the client may not
+    // use is refused before an unknown audience is.
+    let (connection, api, before) = tokio::join!(
+        s.store.get_connection_by_name(s.tid(), realm),
+        tokens::user_audience(s, audience),
+        login::read_ahead(s, realm, username, ip)
+    );
+    Ok(Some(ReadAhead {
+        connection: connection?,
+        api,
+        before: before?,
+    }))
 }
 
 /// Check the password (migrating the user from the legacy store on their
@@ -55,20 +106,21 @@ pub async fn password(s: &AppState, g: PasswordGrant<'_>) -> Result<Value, OAuth
     if grant == PASSWORD_REALM {
         required(g.realm, "realm")?;
     }
-    // Independent reads at once: a login's latency is mostly round trips.
-    // A named realm lets the login's own reads (the user by the realm's
-    // name) go beside the connection's.
-    let read_ahead = async {
-        match g.realm {
-            Some(realm) => Ok(Some(login::read_ahead(s, realm, username, &g.ip).await?)),
-            None => Ok(None),
+    let (connection, api, read_ahead) = match (g.read_ahead, g.realm) {
+        (Some(r), Some(realm)) => (
+            login::realm_for(g.client, realm, r.connection)?,
+            r.api?,
+            Some(r.before),
+        ),
+        // Independent reads at once: a login's latency is mostly round trips.
+        _ => {
+            let (connection, api) = tokio::try_join!(
+                login::connection_for(s, g.client, g.realm),
+                tokens::user_audience(s, g.audience)
+            )?;
+            (connection, api, None)
         }
     };
-    let (connection, api, read_ahead) = tokio::try_join!(
-        login::connection_for(s, g.client, g.realm),
-        tokens::user_audience(s, g.audience),
-        read_ahead
-    )?;
     // No scope requested: an access token only (an id_token needs `openid`).
     let requested_scope: Vec<String> = g
         .scope

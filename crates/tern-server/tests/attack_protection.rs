@@ -63,12 +63,20 @@ async fn whose_ip(b: Backend) {
             "an unreadable auth0-forwarded-for is ignored",
         ),
     ];
-    for (headers, want, why) in cases {
-        assert_eq!(
-            logged_ip(&h, &t, wrong.clone(), headers).await,
-            *want,
-            "{why}"
-        );
+    // With a realm the login's reads start while the client authenticates,
+    // for the address it will have: the same answers.
+    let mut wrong_in_realm = wrong.clone();
+    wrong_in_realm["grant_type"] = json!("http://auth0.com/oauth/grant-type/password-realm");
+    wrong_in_realm["realm"] = json!("Username-Password-Authentication");
+    for body in [&wrong, &wrong_in_realm] {
+        for (headers, want, why) in cases {
+            assert_eq!(
+                logged_ip(&h, &t, body.clone(), headers).await,
+                *want,
+                "{why}: {}",
+                body["grant_type"]
+            );
+        }
     }
 
     // A public client (no secret) cannot name anyone.
@@ -83,17 +91,15 @@ async fn whose_ip(b: Backend) {
     let public = c["client_id"].as_str().unwrap().to_string();
     let from_public = json!({"grant_type": "password", "username": "ann@example.com",
         "password": "nope", "client_id": public});
-    assert_eq!(
-        logged_ip(
-            &h,
-            &t,
-            from_public,
-            &[("auth0-forwarded-for", "203.0.113.5")]
-        )
-        .await,
-        "127.0.0.1",
-        "auth0-forwarded-for from a public client"
-    );
+    let mut from_public_in_realm = from_public.clone();
+    from_public_in_realm["realm"] = json!("Username-Password-Authentication");
+    for body in [from_public, from_public_in_realm] {
+        assert_eq!(
+            logged_ip(&h, &t, body, &[("auth0-forwarded-for", "203.0.113.5")]).await,
+            "127.0.0.1",
+            "auth0-forwarded-for from a public client"
+        );
+    }
 
     // Without trusted proxies, X-Forwarded-For is anyone's claim.
     let h = h.restart(|c| c.http.trusted_proxies.clear()).await;

@@ -276,6 +276,21 @@ async fn password_login(b: Backend) {
     assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["error"], "unauthorized_client");
 
+    // A client that fails to authenticate gets invalid_client and nothing
+    // else, though the login's reads start beside its authentication: no
+    // login (logins_count below), no failure counted (the fp count below).
+    for password in ["Corr3ct-horse", "nope"] {
+        let mut bad_client = ok.clone();
+        bad_client["client_secret"] = json!("not-the-secret");
+        bad_client["password"] = json!(password);
+        let (s, body) = h.token(bad_client).await;
+        assert_eq!(
+            (s, body["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_client")),
+            "{body}"
+        );
+    }
+
     // User tokens for the Management API are refused.
     let mut mgmt = ok.clone();
     mgmt["audience"] = json!(h.info.audience);

@@ -141,6 +141,16 @@ async fn authenticate(
     p: &Params,
 ) -> Result<Authenticated, OAuthError> {
     let (client_id, secret) = client_credentials(headers, p)?;
+    authenticate_as(s, headers, transport, client_id, secret).await
+}
+
+async fn authenticate_as(
+    s: &AppState,
+    headers: &HeaderMap,
+    transport: IpAddr,
+    client_id: String,
+    secret: Option<String>,
+) -> Result<Authenticated, OAuthError> {
     let client = s.store.get_client(s.tid(), &client_id).await?;
     let authenticated = match (&client, &secret) {
         (Some(c), Some(sec)) => secret_matches(c, sec),
@@ -187,18 +197,34 @@ pub async fn token(
     let result = async {
         let p = read_params(req).await?;
         let grant = p.require("grant_type")?.to_string();
-        let (client, secret, ip) = match authenticate(&s, &headers, transport, &p).await? {
-            Ok(v) => v,
-            Err((client_id, ip)) => {
-                if grant == "client_credentials" {
-                    let mut ev = LogEvent::new("feccft", "Client authentication failed");
-                    ev.client_id = Some(client_id);
-                    ev.ip = Some(ip);
-                    s.log(ev).await;
+        let (client_id, secret) = client_credentials(&headers, &p)?;
+        // The address the request has if its client authenticates (a
+        // failed client gets `invalid_client` and nothing else).
+        let ip_if_authenticated =
+            client_ip::token_endpoint_ip(transport, &headers, secret.is_some()).to_string();
+        let authenticated = async {
+            match authenticate_as(&s, &headers, transport, client_id, secret).await? {
+                Ok(v) => Ok(v),
+                Err((client_id, ip)) => {
+                    if grant == "client_credentials" {
+                        let mut ev = LogEvent::new("feccft", "Client authentication failed");
+                        ev.client_id = Some(client_id);
+                        ev.ip = Some(ip);
+                        s.log(ev).await;
+                    }
+                    Err(invalid_client())
                 }
-                return Err(invalid_client());
             }
         };
+        let read_ahead = password_grant::read_ahead(
+            &s,
+            &grant,
+            p.get("realm"),
+            p.get("username"),
+            p.get("audience"),
+            &ip_if_authenticated,
+        );
+        let ((client, secret, ip), read_ahead) = tokio::try_join!(authenticated, read_ahead)?;
         match grant.as_str() {
             "client_credentials" => {
                 tokens::client_credentials(
@@ -223,6 +249,7 @@ pub async fn token(
                         scope: p.get("scope"),
                         audience: p.get("audience"),
                         ip,
+                        read_ahead,
                     },
                 )
                 .await
