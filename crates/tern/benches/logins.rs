@@ -39,7 +39,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{PgDb, TernProcess, bootstrap, free_port, loadavg, percentile};
+use support::cpu::{self, Sched};
+use support::{PgDb, TernProcess, bootstrap, free_port, loadavg, percentile, pg_base};
 use tern_hash::{CostLimits, HashPolicy, StoredHash};
 
 const USERS: usize = 64;
@@ -107,16 +108,67 @@ async fn server_times(setup: &Setup) -> [f64; 4] {
     sums
 }
 
+/// Where the CPU went so far: the instances' processes, their hashing
+/// threads, the PostgreSQL backends of the setup's database, this process
+/// (the bench's client).
+struct CpuReading {
+    servers: f64,
+    hashing: Sched,
+    /// `None` on SQLite.
+    postgres: Option<std::collections::HashMap<u32, f64>>,
+    bench: f64,
+}
+
+impl CpuReading {
+    fn take(setup: &Setup) -> Self {
+        let mut hashing = Sched::default();
+        for pid in &setup.pids {
+            let s = cpu::threads(*pid, "tern-hash");
+            hashing.run += s.run;
+            hashing.wait += s.wait;
+        }
+        CpuReading {
+            servers: setup.pids.iter().map(|p| cpu::process_seconds(*p)).sum(),
+            hashing,
+            postgres: setup
+                .db
+                .as_ref()
+                .map(|db| cpu::backends(&format!("{}/postgres", pg_base()), &db.name)),
+            bench: cpu::process_seconds(std::process::id()),
+        }
+    }
+
+    /// What one login cost between `self` (before) and `after`, in ms:
+    /// hashing on a CPU, hashing runnable but waiting for one, the
+    /// servers' other threads, PostgreSQL (`None` without), the bench.
+    fn per_login(&self, after: &Self, logins: usize) -> [Option<f64>; 5] {
+        let per = |s: f64| Some(s * 1e3 / logins as f64);
+        let hashing = after.hashing - self.hashing;
+        [
+            per(hashing.run),
+            per(hashing.wait),
+            per(after.servers - self.servers - hashing.run),
+            match (&self.postgres, &after.postgres) {
+                (Some(b), Some(a)) => per(cpu::backends_used(b, a)),
+                _ => None,
+            },
+            per(after.bench - self.bench),
+        ]
+    }
+}
+
 /// The instances of one setup, with the password client and its users.
 struct Setup {
     bases: Vec<String>,
+    /// The instances' process ids.
+    pids: Vec<u32>,
     /// Each instance's `GET /metrics`.
     metrics: Vec<String>,
     client_id: String,
     client_secret: String,
     _processes: Vec<TernProcess>,
     _dirs: Vec<tempfile::TempDir>,
-    _db: Option<PgDb>,
+    db: Option<PgDb>,
 }
 
 async fn start(name: &str) -> Setup {
@@ -209,12 +261,13 @@ async fn start(name: &str) -> Setup {
     }
     Setup {
         bases,
+        pids: processes.iter().map(TernProcess::pid).collect(),
         metrics,
         client_id: client["client_id"].as_str().unwrap().to_string(),
         client_secret: client["client_secret"].as_str().unwrap().to_string(),
         _processes: processes,
         _dirs: dirs,
-        _db: db,
+        db,
     }
 }
 
@@ -302,7 +355,9 @@ async fn main() {
             let threads = if level == 1 { 1 } else { cores };
             let verify_before = verify_time(threads, 8);
             let before = server_times(&setup).await;
+            let cpu_before = CpuReading::take(&setup);
             let (took, lat) = run(&setup, total, level).await;
+            let cpu_after = CpuReading::take(&setup);
             let after = server_times(&setup).await;
             let verify = (verify_before + verify_time(threads, 8)) / 2;
             let bound = cores as f64 / verify.as_secs_f64();
@@ -318,6 +373,17 @@ async fn main() {
                 ms(percentile(&lat, 0.99)),
                 server_login - server_verify,
                 loadavg()
+            );
+            let [hashing, waiting, server, postgres, bench] =
+                cpu_before.per_login(&cpu_after, lat.len());
+            let ms1 = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.2}"));
+            println!(
+                "            CPU per login, ms: hashing {} (and runnable but waiting {}), the server's other threads {}, PostgreSQL {}, the bench's client {}",
+                ms1(hashing),
+                ms1(waiting),
+                ms1(server),
+                ms1(postgres),
+                ms1(bench)
             );
             if level == 1 {
                 println!(

@@ -5,6 +5,8 @@
 //! Each benchmark compiles this module on its own and uses part of it.
 #![allow(dead_code)]
 
+pub mod cpu;
+
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
