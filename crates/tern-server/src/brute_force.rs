@@ -21,7 +21,7 @@ use tern_core::attack_protection::{
 use tern_core::ids;
 use tern_core::mail::{MailKind, OutboundMail};
 use tern_core::model::{Client, Connection, JsonObject, LogEvent, User};
-use tern_core::store::{BlocksOf, FailedLogin};
+use tern_core::store::{BlocksOf, FailedLogin, LoginAttempt};
 
 use crate::reset::token_hash;
 use crate::state::AppState;
@@ -31,12 +31,17 @@ pub const UNBLOCK_PATH: &str = "/lo/unblock";
 
 /// The tenant's settings (Auth0's defaults until changed).
 pub async fn settings(s: &AppState) -> CoreResult<BruteForceProtection> {
-    Ok(
-        match s.store.get_attack_protection(s.tid(), BRUTE_FORCE).await? {
-            Some(doc) => serde_json::from_value(doc).unwrap_or_default(),
-            None => BruteForceProtection::default(),
-        },
-    )
+    Ok(settings_from(
+        s.store.get_attack_protection(s.tid(), BRUTE_FORCE).await?,
+    ))
+}
+
+/// The settings a stored document (`None`: never set) holds.
+pub fn settings_from(doc: Option<serde_json::Value>) -> BruteForceProtection {
+    match doc {
+        Some(doc) => serde_json::from_value(doc).unwrap_or_default(),
+        None => BruteForceProtection::default(),
+    }
 }
 
 /// Apply a `PATCH`: the settings now, or why the body is refused.
@@ -102,26 +107,21 @@ pub async fn before_attempt(
     let now = s.now();
     let bucket = format!("{}|{ip}", user.user_id);
     let counting_ip = settings.counting_ip(ip).to_string();
-    let blocked = async {
-        if !settings.blocks() {
-            return Ok(false);
-        }
-        s.store
-            .is_login_blocked(
-                s.tid(),
-                &user.user_id,
-                &counting_ip,
-                now - BLOCK_LIFETIME_SECS,
-            )
-            .await
-    };
-    // Both at once (a login's latency is mostly round trips); the answer is
-    // decided in the same order as if one followed the other.
-    let (hits, blocked) = tokio::try_join!(
-        s.store
-            .hit_rate_window(s.tid(), "login", &bucket, now - now.rem_euclid(60)),
-        blocked
-    )?;
+    // The hit and the block in one statement (a login's cost is mostly
+    // per statement); the answer is decided in the same order as if one
+    // followed the other.
+    let (hits, blocked) = s
+        .store
+        .attempt_login(
+            s.tid(),
+            &LoginAttempt {
+                window: ("login", &bucket, now - now.rem_euclid(60)),
+                user_id: &user.user_id,
+                ip: &counting_ip,
+                blocked_since: settings.blocks().then_some(now - BLOCK_LIFETIME_SECS),
+            },
+        )
+        .await?;
     if hits > ATTEMPTS_PER_MINUTE {
         s.metrics.refused("brute_force_block");
         return Ok(Err(Refusal::TooFast));

@@ -25,16 +25,19 @@ pub const SUSPICIOUS_IP_MESSAGE: &str = "We have detected suspicious login behav
 
 /// The tenant's settings (Auth0's defaults until changed).
 pub async fn settings(s: &AppState) -> CoreResult<SuspiciousIpThrottling> {
-    Ok(
-        match s
-            .store
+    Ok(settings_from(
+        s.store
             .get_attack_protection(s.tid(), SUSPICIOUS_IP)
-            .await?
-        {
-            Some(doc) => serde_json::from_value(doc).unwrap_or_default(),
-            None => SuspiciousIpThrottling::default(),
-        },
-    )
+            .await?,
+    ))
+}
+
+/// The settings a stored document (`None`: never set) holds.
+pub fn settings_from(doc: Option<serde_json::Value>) -> SuspiciousIpThrottling {
+    match doc {
+        Some(doc) => serde_json::from_value(doc).unwrap_or_default(),
+        None => SuspiciousIpThrottling::default(),
+    }
 }
 
 /// Apply a `PATCH`: the settings now, or why the body is refused.

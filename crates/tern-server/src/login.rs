@@ -36,15 +36,15 @@ pub struct PasswordLogin<'a> {
     /// The end user's address, as far as Tern can tell.
     pub ip: &'a str,
     /// What the login reads before the password, when the caller has read
-    /// it already ([`read_ahead`]); `None`: the login reads it.
+    /// it already ([`BeforePassword::new`]); `None`: the login reads it.
     pub read_ahead: Option<BeforePassword>,
 }
 
 /// What a login reads before it looks at the password: both protections'
 /// settings, the address's throttle and the user. Only the user depends on
 /// the connection, and it can be found by the connection's name, so a caller
-/// that knows only the name reads all of it while it resolves the
-/// connection ([`read_ahead`]): one round trip fewer.
+/// that knows only the name reads all of it with the connection (the token
+/// endpoint's `password_grant::read_ahead`).
 pub struct BeforePassword {
     /// The address the throttle was read for.
     ip: String,
@@ -53,6 +53,26 @@ pub struct BeforePassword {
     /// The address's throttle (`ip_throttle` at the pre-login stage).
     tat: Option<i64>,
     user: Option<User>,
+}
+
+impl BeforePassword {
+    /// What a caller read ahead for a login from `ip` (the user by the
+    /// connection's name, as `find_user` finds it by the connection's id).
+    pub fn new(
+        ip: &str,
+        throttling: SuspiciousIpThrottling,
+        brute_force: BruteForceProtection,
+        tat: Option<i64>,
+        user: Option<User>,
+    ) -> Self {
+        BeforePassword {
+            ip: ip.to_string(),
+            throttling,
+            brute_force,
+            tat,
+            user,
+        }
+    }
 }
 
 /// Why a password login did not produce a user. Every variant is already in
@@ -296,7 +316,7 @@ async fn find_user(s: &AppState, a: &PasswordLogin<'_>) -> tern_core::CoreResult
 /// How a typed identifier names its user: by email, compared lower-cased
 /// (`lowered`), when it has an `@`; else by username as typed, trimmed. The
 /// one rule for both ways a login finds its user.
-fn login_name<'a>(typed: &'a str, lowered: &'a str) -> LoginName<'a> {
+pub fn login_name<'a>(typed: &'a str, lowered: &'a str) -> LoginName<'a> {
     if lowered.contains('@') {
         LoginName::Email(lowered)
     } else {
@@ -318,31 +338,7 @@ async fn before_password(
             .ip_throttle(s.tid(), ThrottleStage::PreLogin.as_str(), ip),
         user
     )?;
-    Ok(BeforePassword {
-        ip: ip.to_string(),
-        throttling,
-        brute_force,
-        tat,
-        user,
-    })
-}
-
-/// What a login of `typed` from `ip` into the connection called
-/// `connection_name` reads before the password, the user found by the
-/// connection's name as `find_user` finds it by the connection's id: for a
-/// caller that resolves the connection meanwhile (used only once the
-/// connection is known to be enabled for the client).
-pub async fn read_ahead(
-    s: &AppState,
-    connection_name: &str,
-    typed: &str,
-    ip: &str,
-) -> tern_core::CoreResult<BeforePassword> {
-    let lowered = typed.trim().to_lowercase();
-    let user =
-        s.store
-            .get_user_in_named_connection(s.tid(), connection_name, login_name(typed, &lowered));
-    before_password(s, ip, user).await
+    Ok(BeforePassword::new(ip, throttling, brute_force, tat, user))
 }
 
 async fn authenticate_user(

@@ -5,12 +5,16 @@
 
 use axum::http::StatusCode;
 use serde_json::Value;
+use tern_core::attack_protection::BRUTE_FORCE;
 use tern_core::grants::{Grant, GrantDetails};
+use tern_core::ip_throttling::{SUSPICIOUS_IP, ThrottleStage};
+use tern_core::mfa::GuardianSettings;
 use tern_core::model::{Client, Connection, ResourceServer, User};
+use tern_core::store::PasswordLoginQuery;
 
 use crate::error::OAuthError;
 use crate::state::AppState;
-use crate::{login, mfa, refresh, tokens};
+use crate::{brute_force, ip_throttling, login, mfa, refresh, tokens};
 
 /// Auth0's password grant naming the connection (`realm`).
 pub const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
@@ -40,51 +44,87 @@ pub struct PasswordGrant<'a> {
     pub read_ahead: Option<ReadAhead>,
 }
 
-/// What a password grant reads that depends only on what the request
-/// says, not on which client sends it: the realm's connection, the API
-/// the token is for, and the login's reads before the password
-/// (`login::read_ahead`). The token endpoint reads it while it
-/// authenticates the client — one round trip fewer — and uses it only
-/// once the client has authenticated. Reads only: a request whose client
-/// fails writes nothing, and its answer does not wait for them.
+/// What a password grant reads before the password, the client included,
+/// read in one statement from what the request says (see
+/// `PasswordLoginStore`): the client, the realm's connection, the API the
+/// token is for, the Guardian settings and the login's own reads
+/// (`login::BeforePassword`). The token endpoint authenticates the client
+/// from it; the rest is used only once the client has. Reads only: a
+/// request whose client fails writes nothing.
 pub struct ReadAhead {
+    client: Option<Client>,
     /// The connection the realm names, enabled for the client or not.
     connection: Option<Connection>,
     /// The API (`audience`), or why no user token can be given for it.
     api: Result<Option<ResourceServer>, OAuthError>,
+    guardian: GuardianSettings,
     before: login::BeforePassword,
 }
 
-/// What a request for `grant_type` lets the token endpoint read before its
-/// client has authenticated, for a login from `ip` (the address it will
-/// have once the client has): nothing unless it is a password grant naming
-/// its realm and user.
-pub async fn read_ahead(
-    s: &AppState,
-    grant_type: &str,
-    realm: Option<&str>,
-    username: Option<&str>,
-    audience: Option<&str>,
-    ip: &str,
-) -> Result<Option<ReadAhead>, OAuthError> {
+impl ReadAhead {
+    /// The stored client the request names, for the token endpoint to
+    /// authenticate.
+    pub fn take_client(&mut self) -> Option<Client> {
+        self.client.take()
+    }
+}
+
+/// What a token request says, as the read ahead needs it.
+pub struct Named<'a> {
+    pub grant_type: &'a str,
+    /// The client the request claims to be.
+    pub client_id: &'a str,
+    pub realm: Option<&'a str>,
+    pub username: Option<&'a str>,
+    pub audience: Option<&'a str>,
+    /// The end user's address once the client has authenticated.
+    pub ip: &'a str,
+}
+
+/// What a token request lets the endpoint read before its client has
+/// authenticated: nothing (`None`) unless it is a password grant naming its
+/// realm and user.
+pub async fn read_ahead(s: &AppState, n: &Named<'_>) -> Result<Option<ReadAhead>, OAuthError> {
     let (true, Some(realm), Some(username)) = (
-        grant_type == "password" || grant_type == PASSWORD_REALM,
-        realm,
-        username,
+        n.grant_type == "password" || n.grant_type == PASSWORD_REALM,
+        n.realm,
+        n.username,
     ) else {
         return Ok(None);
     };
-    // The API's answer is kept, not returned: a grant the client may not
-    // use is refused before an unknown audience is.
-    let (connection, api, before) = tokio::join!(
-        s.store.get_connection_by_name(s.tid(), realm),
-        tokens::user_audience(s, audience),
-        login::read_ahead(s, realm, username, ip)
-    );
+    let lowered = username.trim().to_lowercase();
+    let stage = ThrottleStage::PreLogin.as_str();
+    let read = s
+        .store
+        .password_login_reads(
+            s.tid(),
+            &PasswordLoginQuery {
+                client_id: n.client_id,
+                connection_name: realm,
+                login: login::login_name(username, &lowered),
+                audience: n.audience,
+                protections: [SUSPICIOUS_IP, BRUTE_FORCE],
+                throttle: (stage, n.ip),
+            },
+        )
+        .await?;
+    let [throttling, brute_force] = read.protections;
     Ok(Some(ReadAhead {
-        connection: connection?,
-        api,
-        before: before?,
+        client: read.client,
+        connection: read.connection,
+        // The API's answer is kept, not returned: a grant the client may
+        // not use is refused before an unknown audience is.
+        api: n
+            .audience
+            .map_or(Ok(None), |a| tokens::user_api(a, read.api).map(Some)),
+        guardian: read.guardian,
+        before: login::BeforePassword::new(
+            n.ip,
+            ip_throttling::settings_from(throttling),
+            brute_force::settings_from(brute_force),
+            read.tat,
+            read.user,
+        ),
     }))
 }
 
@@ -106,10 +146,11 @@ pub async fn password(s: &AppState, g: PasswordGrant<'_>) -> Result<Value, OAuth
     if grant == PASSWORD_REALM {
         required(g.realm, "realm")?;
     }
-    let (connection, api, read_ahead) = match (g.read_ahead, g.realm) {
+    let (connection, api, guardian, read_ahead) = match (g.read_ahead, g.realm) {
         (Some(r), Some(realm)) => (
             login::realm_for(g.client, realm, r.connection)?,
             r.api?,
+            Some(r.guardian),
             Some(r.before),
         ),
         // Independent reads at once: a login's latency is mostly round trips.
@@ -118,7 +159,7 @@ pub async fn password(s: &AppState, g: PasswordGrant<'_>) -> Result<Value, OAuth
                 login::connection_for(s, g.client, g.realm),
                 tokens::user_audience(s, g.audience)
             )?;
-            (connection, api, None)
+            (connection, api, None, None)
         }
     };
     // No scope requested: an access token only (an id_token needs `openid`).
@@ -136,11 +177,15 @@ pub async fn password(s: &AppState, g: PasswordGrant<'_>) -> Result<Value, OAuth
         ip: &g.ip,
         read_ahead,
     };
-    // The Guardian settings are read while the password is verified.
-    let (user, guardian) = tokio::join!(
-        login::password_login(s, attempt),
-        s.store.get_guardian(s.tid())
-    );
+    // The Guardian settings, unless read ahead, are read while the
+    // password is verified.
+    let guardian = async {
+        match guardian {
+            Some(g) => Ok(g),
+            None => s.store.get_guardian(s.tid()).await,
+        }
+    };
+    let (user, guardian) = tokio::join!(login::password_login(s, attempt), guardian);
     let user = user?;
     if mfa::required_under(&user, &guardian?) {
         // The password was right; the second factor finishes the login

@@ -146,12 +146,19 @@ pub async fn user_audience(
     let Some(a) = audience else {
         return Ok(None);
     };
-    let rs = s
-        .store
-        .get_resource_server(s.tid(), a)
-        .await?
-        .filter(|rs| rs.identifier == a)
-        .ok_or_else(|| OAuthError::access_denied(format!("Service not found: {a}")))?;
+    let rs = s.store.get_resource_server(s.tid(), a).await?;
+    user_api(a, rs).map(Some)
+}
+
+/// The API `audience` names (`found`: as read by id or identifier), if
+/// user tokens may be given for it.
+pub fn user_api(
+    audience: &str,
+    found: Option<ResourceServer>,
+) -> Result<ResourceServer, OAuthError> {
+    let rs = found
+        .filter(|rs| rs.identifier == audience)
+        .ok_or_else(|| OAuthError::access_denied(format!("Service not found: {audience}")))?;
     if rs.is_system {
         return Err(OAuthError::access_denied(
             "Tern does not issue user tokens for the Management API; use a machine-to-machine client.",
@@ -159,10 +166,10 @@ pub async fn user_audience(
     }
     if rs.tern_machine_to_machine_only {
         return Err(OAuthError::access_denied(format!(
-            "The API '{a}' accepts machine-to-machine tokens only (tern_machine_to_machine_only): users cannot get tokens for it; use the client_credentials grant with a client grant."
+            "The API '{audience}' accepts machine-to-machine tokens only (tern_machine_to_machine_only): users cannot get tokens for it; use the client_credentials grant with a client grant."
         )));
     }
-    Ok(Some(rs))
+    Ok(rs)
 }
 
 /// The scopes a user-facing grant may give: the OpenID ones, and those

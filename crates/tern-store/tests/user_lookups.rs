@@ -4,7 +4,8 @@
 //! walk instead) give the same pages as the rule says; totals stop at the
 //! cap asked for; an exact email matches in any case; `users_by_email`
 //! compares exactly and sorts by creation; a login's user read by its
-//! connection's name is that connection's only.
+//! connection's name is that connection's only; a password login's reads
+//! in one statement are what each entity's own lookup gives.
 //!
 //! SQLite: a temporary file. PostgreSQL: `TERN_TEST_PG_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), in a fresh, uniquely named
@@ -13,10 +14,11 @@
 
 mod common;
 
-use tern_core::model::{Connection, Tenant, User, UserSource};
+use serde_json::json;
+use tern_core::model::{Client, Connection, ResourceServer, Tenant, User, UserSource};
 use tern_core::search::{parse_query, parse_sort};
 use tern_core::store::prelude::*;
-use tern_core::store::{LoginName, UserSearch};
+use tern_core::store::{LoginName, PasswordLoginQuery, UserSearch};
 use tern_store::SqlStore;
 
 const TENANT: &str = "ten_lookups";
@@ -263,6 +265,106 @@ async fn scenario(store: SqlStore) {
         None,
         "a username is not an email"
     );
+
+    // A password login's reads in one statement: each part what its own
+    // lookup gives.
+    let client: Client = serde_json::from_value(
+        json!({"client_id": "cl_lookups", "name": "app", "grant_types": ["password"]}),
+    )
+    .unwrap();
+    store.insert_client(TENANT, &client).await.unwrap();
+    let api: ResourceServer = serde_json::from_value(
+        json!({"id": "rs_lookups", "name": "api", "identifier": "https://api.example/"}),
+    )
+    .unwrap();
+    store.insert_resource_server(TENANT, &api).await.unwrap();
+    let kinds = ["brute-force-protection", "suspicious-ip-throttling"];
+    store
+        .put_attack_protection(TENANT, kinds[1], &json!({"enabled": false}))
+        .await
+        .unwrap();
+    store
+        .hit_ip_throttle(TENANT, "pre-login", "192.0.2.7", 5_000, 1_000)
+        .await
+        .unwrap();
+    let reads = |client_id: &'static str,
+                 connection: &'static str,
+                 login: LoginName<'static>,
+                 audience: Option<&'static str>,
+                 ip: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .password_login_reads(
+                    TENANT,
+                    &PasswordLoginQuery {
+                        client_id,
+                        connection_name: connection,
+                        login,
+                        audience,
+                        protections: kinds,
+                        throttle: ("pre-login", ip),
+                    },
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let all = reads(
+        "cl_lookups",
+        "db",
+        email,
+        Some("https://api.example/"),
+        "192.0.2.7",
+    )
+    .await;
+    assert_eq!(all.client, Some(client));
+    assert_eq!(
+        all.connection,
+        store.get_connection_by_name(TENANT, "db").await.unwrap()
+    );
+    assert_eq!(all.api.as_ref(), Some(&api), "by identifier");
+    assert_eq!(
+        all.protections,
+        [None, Some(json!({"enabled": false}))],
+        "in the query's order"
+    );
+    assert_eq!(all.guardian, store.get_guardian(TENANT).await.unwrap());
+    assert_eq!(all.tat, Some(6_000));
+    assert_eq!(
+        all.user,
+        store.get_user(TENANT, "auth0|u3").await.unwrap(),
+        "the whole user"
+    );
+    let by_id = reads(
+        "cl_lookups",
+        "other",
+        email,
+        Some("rs_lookups"),
+        "192.0.2.8",
+    )
+    .await;
+    assert_eq!(by_id.api, Some(api), "by id");
+    assert_eq!(by_id.tat, None, "another address");
+    assert_eq!(
+        by_id.user.map(|u| u.user_id),
+        Some(format!("auth0|u{}", N + 1)),
+        "the realm's user"
+    );
+    for (connection, login, want) in [
+        ("db", alice, Some(format!("auth0|u{}", N + 2))),
+        ("other", alice, None),
+        ("db", LoginName::Email("alice"), None),
+        ("missing", email, None),
+    ] {
+        let got = reads("nobody", connection, login, None, "192.0.2.7").await;
+        assert_eq!(got.user.map(|u| u.user_id), want, "{connection} {login:?}");
+        assert!(
+            got.client.is_none() && got.api.is_none(),
+            "no such client, no audience"
+        );
+        assert_eq!(got.connection.is_some(), connection != "missing");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

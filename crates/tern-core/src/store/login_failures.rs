@@ -24,6 +24,23 @@ pub struct FailedLogin<'a> {
     pub forget_before: i64,
 }
 
+/// One login attempt of a known user, before its password is looked at:
+/// the hit to count in the user's per-address rate window, and the block
+/// to look for.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginAttempt<'a> {
+    /// The rate window's scope and bucket, and when the window started
+    /// (epoch seconds); see `RateWindowStore::hit_rate_window`.
+    pub window: (&'a str, &'a str, i64),
+    /// The user.
+    pub user_id: &'a str,
+    /// The address blocks are looked for under (`""`: per identifier).
+    pub ip: &'a str,
+    /// Look for a block whose last failure is not before this; `None`: the
+    /// tenant's settings do not block, so none is looked for.
+    pub blocked_since: Option<i64>,
+}
+
 /// Whose blocks: a user's, or every user's with this identifier.
 #[derive(Debug, Clone, Copy)]
 pub enum BlocksOf<'a> {
@@ -54,15 +71,12 @@ pub trait LoginFailureStore: Send + Sync {
         now: i64,
         unblock_hash: &str,
     ) -> CoreResult<bool>;
-    /// Whether `user_id` is blocked from `ip` by a block whose last failure
-    /// is not before `since`.
-    async fn is_login_blocked(
-        &self,
-        tenant: &str,
-        user_id: &str,
-        ip: &str,
-        since: i64,
-    ) -> CoreResult<bool>;
+    /// Count the attempt's hit and look for its block in one statement
+    /// (a login's cost on PostgreSQL is mostly per statement): the
+    /// window's hits including this one (as `hit_rate_window` counts), and
+    /// whether `user_id` is blocked from `ip` (or per identifier, `""`) by a
+    /// block whose last failure is not before `blocked_since`.
+    async fn attempt_login(&self, tenant: &str, a: &LoginAttempt<'_>) -> CoreResult<(u64, bool)>;
     /// The blocks in force (last failure not before `since`).
     async fn list_login_blocks(
         &self,

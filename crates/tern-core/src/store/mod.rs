@@ -18,6 +18,7 @@ mod login_transactions;
 mod logs;
 mod mfa;
 mod outbox;
+mod password_logins;
 mod rate_windows;
 mod resource_servers;
 mod sessions;
@@ -35,11 +36,12 @@ pub use console_imports::ConsoleImportStore;
 pub use grants::GrantStore;
 pub use jobs::JobStore;
 pub use jobs::{BatchApplied, BatchGate, GateKey, ImportBatch, is_lease_lost, lease_lost};
-pub use login_failures::{BlocksOf, FailedLogin, LoginFailureStore};
+pub use login_failures::{BlocksOf, FailedLogin, LoginAttempt, LoginFailureStore};
 pub use login_transactions::LoginTransactionStore;
 pub use logs::LogStore;
 pub use mfa::MfaStore;
 pub use outbox::OutboxStore;
+pub use password_logins::{PasswordLoginQuery, PasswordLoginReads, PasswordLoginStore};
 pub use rate_windows::RateWindowStore;
 pub use resource_servers::ResourceServerStore;
 pub use sessions::SessionStore;
@@ -72,6 +74,7 @@ pub trait Store:
     + LoginFailureStore
     + MfaStore
     + ConsoleImportStore
+    + PasswordLoginStore
     + 'static
 {
 }
@@ -97,6 +100,7 @@ impl<T> Store for T where
         + LoginFailureStore
         + MfaStore
         + ConsoleImportStore
+        + PasswordLoginStore
         + 'static
 {
 }
@@ -116,6 +120,7 @@ pub mod prelude {
     pub use super::LoginTransactionStore as _;
     pub use super::MfaStore as _;
     pub use super::OutboxStore as _;
+    pub use super::PasswordLoginStore as _;
     pub use super::RateWindowStore as _;
     pub use super::ResourceServerStore as _;
     pub use super::SessionStore as _;

@@ -141,17 +141,19 @@ async fn authenticate(
     p: &Params,
 ) -> Result<Authenticated, OAuthError> {
     let (client_id, secret) = client_credentials(headers, p)?;
-    authenticate_as(s, headers, transport, client_id, secret).await
+    let client = s.store.get_client(s.tid(), &client_id).await?;
+    Ok(check_client(headers, transport, client, client_id, secret))
 }
 
-async fn authenticate_as(
-    s: &AppState,
+/// Whether the stored `client` (as read for the claimed `client_id`) is
+/// authenticated by `secret`.
+fn check_client(
     headers: &HeaderMap,
     transport: IpAddr,
+    client: Option<Client>,
     client_id: String,
     secret: Option<String>,
-) -> Result<Authenticated, OAuthError> {
-    let client = s.store.get_client(s.tid(), &client_id).await?;
+) -> Authenticated {
     let authenticated = match (&client, &secret) {
         (Some(c), Some(sec)) => secret_matches(c, sec),
         (Some(c), None) => c.token_endpoint_auth_method == "none",
@@ -161,10 +163,10 @@ async fn authenticate_as(
     // password grants; believed only from a client that proved its secret.
     let ip = client_ip::token_endpoint_ip(transport, headers, authenticated && secret.is_some())
         .to_string();
-    Ok(match client.filter(|_| authenticated) {
+    match client.filter(|_| authenticated) {
         Some(c) => Ok((c, secret, ip)),
         None => Err((client_id, ip)),
-    })
+    }
 }
 
 /// `POST /oauth/token`.
@@ -202,9 +204,27 @@ pub async fn token(
         // failed client gets `invalid_client` and nothing else).
         let ip_if_authenticated =
             client_ip::token_endpoint_ip(transport, &headers, secret.is_some()).to_string();
-        let authenticated = async {
-            match authenticate_as(&s, &headers, transport, client_id, secret).await? {
-                Ok(v) => Ok(v),
+        // A password grant naming its realm reads what its login needs, the
+        // client included, in one statement; any other reads the client.
+        let mut read_ahead = password_grant::read_ahead(
+            &s,
+            &password_grant::Named {
+                grant_type: &grant,
+                client_id: &client_id,
+                realm: p.get("realm"),
+                username: p.get("username"),
+                audience: p.get("audience"),
+                ip: &ip_if_authenticated,
+            },
+        )
+        .await?;
+        let client = match read_ahead.as_mut() {
+            Some(r) => r.take_client(),
+            None => s.store.get_client(s.tid(), &client_id).await?,
+        };
+        let (client, secret, ip) =
+            match check_client(&headers, transport, client, client_id, secret) {
+                Ok(v) => v,
                 Err((client_id, ip)) => {
                     if grant == "client_credentials" {
                         let mut ev = LogEvent::new("feccft", "Client authentication failed");
@@ -212,19 +232,9 @@ pub async fn token(
                         ev.ip = Some(ip);
                         s.log(ev).await;
                     }
-                    Err(invalid_client())
+                    return Err(invalid_client());
                 }
-            }
-        };
-        let read_ahead = password_grant::read_ahead(
-            &s,
-            &grant,
-            p.get("realm"),
-            p.get("username"),
-            p.get("audience"),
-            &ip_if_authenticated,
-        );
-        let ((client, secret, ip), read_ahead) = tokio::try_join!(authenticated, read_ahead)?;
+            };
         match grant.as_str() {
             "client_credentials" => {
                 tokens::client_credentials(

@@ -2,11 +2,12 @@
 //! attack-protection settings (`attack_protection`).
 
 use serde_json::Value;
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 use tern_core::attack_protection::LoginBlock;
-use tern_core::store::{BlocksOf, FailedLogin, LoginFailureStore};
+use tern_core::store::{BlocksOf, FailedLogin, LoginAttempt, LoginFailureStore};
 use tern_core::{CoreError, CoreResult};
 
+use super::rate_windows::{hit_row, hit_sql, hits_of};
 use super::{SqlStore, storage};
 
 /// The column and value a [`BlocksOf`] selects by.
@@ -109,27 +110,28 @@ impl LoginFailureStore for SqlStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn is_login_blocked(
-        &self,
-        tenant: &str,
-        user_id: &str,
-        ip: &str,
-        since: i64,
-    ) -> CoreResult<bool> {
-        // A block per identifier ('') holds from every address.
-        let row = sqlx::query(
-            "SELECT 1 AS blocked FROM login_failures \
-             WHERE tenant_id = $1 AND user_id = $2 AND (ip = $3 OR ip = '') \
-             AND blocked_at IS NOT NULL AND last_failure_at >= $4 LIMIT 1",
-        )
-        .bind(tenant)
-        .bind(user_id)
-        .bind(ip)
-        .bind(since)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(storage)?;
-        Ok(row.is_some())
+    async fn attempt_login(&self, tenant: &str, a: &LoginAttempt<'_>) -> CoreResult<(u64, bool)> {
+        // The block beside the hit (a block per identifier, '', holds from
+        // every address); no `blocked_since` (NULL) finds none.
+        let sql = hit_sql(
+            self.dialect,
+            ", CAST(CASE WHEN EXISTS (SELECT 1 FROM login_failures \
+               WHERE tenant_id = $1 AND user_id = $5 AND (ip = $6 OR ip = '') \
+               AND blocked_at IS NOT NULL AND last_failure_at >= $7) THEN 1 ELSE 0 END AS BIGINT) \
+               AS blocked",
+        );
+        let (scope, bucket, window_start) = a.window;
+        let q = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(scope)
+            .bind(bucket)
+            .bind(window_start)
+            .bind(a.user_id)
+            .bind(a.ip)
+            .bind(a.blocked_since);
+        let row = hit_row(q, &self.pool).await?;
+        let blocked: i64 = row.try_get("blocked").map_err(storage)?;
+        Ok((hits_of(&row)?, blocked != 0))
     }
 
     async fn list_login_blocks(

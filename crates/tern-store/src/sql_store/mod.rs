@@ -13,6 +13,7 @@ mod login_transactions;
 mod logs;
 mod mfa;
 mod outbox;
+mod password_logins;
 mod rate_windows;
 mod resource_servers;
 mod sessions;

@@ -22,6 +22,58 @@ use crate::search_sql::Dialect;
 /// that transaction ends, so the connection keeps the durable default).
 const RELAXED: &str = "relaxed AS (SELECT set_config('synchronous_commit', 'off', true))";
 
+/// The statement of one hit of a window (`$1`–`$4`: tenant, scope, bucket,
+/// window start), answering the window's `hits` and the SQL `also` adds
+/// (`, <expression> AS <name>`, on the statement's later parameters).
+///
+/// One round trip either way, so a hit costs a login or a request little:
+/// concurrent hits (from any instance) each count because the upsert is one
+/// statement. Older windows of the bucket go with it.
+pub(super) fn hit_sql(dialect: Dialect, also: &str) -> String {
+    match dialect {
+        Dialect::Postgres => format!(
+            "WITH {RELAXED}, \
+             hit AS (INSERT INTO rate_windows (tenant_id, scope, bucket, window_start, hits) \
+               VALUES ($1, $2, $3, $4, 1) \
+               ON CONFLICT (tenant_id, scope, bucket, window_start) \
+               DO UPDATE SET hits = rate_windows.hits + 1 RETURNING hits), \
+             older AS (DELETE FROM rate_windows \
+               WHERE tenant_id = $1 AND scope = $2 AND bucket = $3 AND window_start < $4) \
+             SELECT hits, (SELECT 1 FROM relaxed) AS relaxed{also} FROM hit"
+        ),
+        // Two statements in one call on the connection's thread, the
+        // upsert last so that its row is the one fetched.
+        _ => format!(
+            "DELETE FROM rate_windows \
+             WHERE tenant_id = $1 AND scope = $2 AND bucket = $3 AND window_start < $4; \
+             INSERT INTO rate_windows (tenant_id, scope, bucket, window_start, hits) \
+             VALUES ($1, $2, $3, $4, 1) \
+             ON CONFLICT (tenant_id, scope, bucket, window_start) \
+             DO UPDATE SET hits = rate_windows.hits + 1 \
+             RETURNING hits{also}"
+        ),
+    }
+}
+
+/// Run a [`hit_sql`] statement; its one row.
+pub(super) async fn hit_row<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    pool: &sqlx::AnyPool,
+) -> CoreResult<sqlx::any::AnyRow> {
+    // `fetch_all`: every statement of the string runs (SQLite's
+    // `fetch_one` stops at the first statement's answer).
+    let rows = q.fetch_all(pool).await.map_err(storage)?;
+    rows.into_iter()
+        .next()
+        .ok_or_else(|| CoreError::Storage("the rate window upsert returned no count".into()))
+}
+
+/// The window's hits a [`hit_row`] says.
+pub(super) fn hits_of(row: &sqlx::any::AnyRow) -> CoreResult<u64> {
+    let hits: i64 = row.try_get("hits").map_err(storage)?;
+    Ok(u64::try_from(hits).unwrap_or(0))
+}
+
 #[async_trait::async_trait]
 impl RateWindowStore for SqlStore {
     async fn hit_rate_window(
@@ -31,46 +83,14 @@ impl RateWindowStore for SqlStore {
         bucket: &str,
         window_start: i64,
     ) -> CoreResult<u64> {
-        // One round trip either way, so a hit costs a login or a request
-        // little: concurrent hits (from any instance) each count because the
-        // upsert is one statement. Older windows of the bucket go with it.
-        let sql = match self.dialect {
-            Dialect::Postgres => format!(
-                "WITH {RELAXED}, \
-                 hit AS (INSERT INTO rate_windows (tenant_id, scope, bucket, window_start, hits) \
-                   VALUES ($1, $2, $3, $4, 1) \
-                   ON CONFLICT (tenant_id, scope, bucket, window_start) \
-                   DO UPDATE SET hits = rate_windows.hits + 1 RETURNING hits), \
-                 older AS (DELETE FROM rate_windows \
-                   WHERE tenant_id = $1 AND scope = $2 AND bucket = $3 AND window_start < $4) \
-                 SELECT hits, (SELECT 1 FROM relaxed) AS relaxed FROM hit"
-            ),
-            // Two statements in one call on the connection's thread, the
-            // upsert last so that its row is the one fetched.
-            _ => "DELETE FROM rate_windows \
-                  WHERE tenant_id = $1 AND scope = $2 AND bucket = $3 AND window_start < $4; \
-                  INSERT INTO rate_windows (tenant_id, scope, bucket, window_start, hits) \
-                  VALUES ($1, $2, $3, $4, 1) \
-                  ON CONFLICT (tenant_id, scope, bucket, window_start) \
-                  DO UPDATE SET hits = rate_windows.hits + 1 \
-                  RETURNING hits"
-                .to_string(),
-        };
-        // `fetch_all`: every statement of the string runs (SQLite's
-        // `fetch_one` stops at the first statement's answer).
-        let rows = sqlx::query(AssertSqlSafe(sql))
+        let sql = hit_sql(self.dialect, "");
+        let q = sqlx::query(AssertSqlSafe(sql))
             .bind(tenant)
             .bind(scope)
             .bind(bucket)
-            .bind(window_start)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(storage)?;
-        let row = rows
-            .first()
-            .ok_or_else(|| CoreError::Storage("the rate window upsert returned no count".into()))?;
-        let hits: i64 = row.try_get("hits").map_err(storage)?;
-        Ok(u64::try_from(hits).unwrap_or(0))
+            .bind(window_start);
+        let row = hit_row(q, &self.pool).await?;
+        hits_of(&row)
     }
 
     async fn rate_window_hits(
