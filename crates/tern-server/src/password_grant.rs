@@ -39,8 +39,8 @@ pub struct PasswordGrant<'a> {
     pub audience: Option<&'a str>,
     /// The end user's address.
     pub ip: String,
-    /// What the grant reads from the request alone, read while the client
-    /// authenticated ([`read_ahead`]); `None`: the grant reads it.
+    /// What the token endpoint read for this request before it
+    /// authenticated the client ([`read_ahead`]); `None`: the grant reads it.
     pub read_ahead: Option<ReadAhead>,
 }
 

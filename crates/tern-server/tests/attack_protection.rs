@@ -63,7 +63,7 @@ async fn whose_ip(b: Backend) {
             "an unreadable auth0-forwarded-for is ignored",
         ),
     ];
-    // With a realm the login's reads start while the client authenticates,
+    // With a realm the login's reads are made before the client authenticates,
     // for the address it will have: the same answers.
     let mut wrong_in_realm = wrong.clone();
     wrong_in_realm["grant_type"] = json!("http://auth0.com/oauth/grant-type/password-realm");

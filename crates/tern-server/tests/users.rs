@@ -277,7 +277,7 @@ async fn password_login(b: Backend) {
     assert_eq!(body["error"], "unauthorized_client");
 
     // A client that fails to authenticate gets invalid_client and nothing
-    // else, though the login's reads start beside its authentication: no
+    // else, though the login's reads are made before it authenticates: no
     // login (logins_count below), no failure counted (the fp count below).
     for password in ["Corr3ct-horse", "nope"] {
         let mut bad_client = ok.clone();
