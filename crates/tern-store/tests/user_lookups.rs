@@ -241,9 +241,20 @@ async fn scenario(store: SqlStore) {
         let store = store.clone();
         async move {
             store
-                .get_user_in_named_connection(TENANT, connection, login)
+                .password_login_reads(
+                    TENANT,
+                    &PasswordLoginQuery {
+                        client_id: "nobody",
+                        connection_name: connection,
+                        login,
+                        audience: None,
+                        protections: ["brute-force-protection", "suspicious-ip-throttling"],
+                        throttle: ("pre-login", "192.0.2.1"),
+                    },
+                )
                 .await
                 .unwrap()
+                .user
                 .map(|u| u.user_id)
         }
     };

@@ -121,12 +121,9 @@ struct CpuReading {
 
 impl CpuReading {
     fn take(setup: &Setup) -> Self {
-        let mut hashing = Sched::default();
-        for pid in &setup.pids {
-            let s = cpu::threads(*pid, "tern-hash");
-            hashing.run += s.run;
-            hashing.wait += s.wait;
-        }
+        let hashing = setup.pids.iter().fold(Sched::default(), |sum, pid| {
+            sum + cpu::threads(*pid, "tern-hash")
+        });
         CpuReading {
             servers: setup.pids.iter().map(|p| cpu::process_seconds(*p)).sum(),
             hashing,

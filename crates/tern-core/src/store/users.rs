@@ -90,15 +90,6 @@ pub trait UserStore: Send + Sync {
         connection_id: &str,
         username: &str,
     ) -> CoreResult<Option<User>>;
-    /// A connection's user by login name, the connection given by its
-    /// name: one read where a login knows only the realm's name yet (the
-    /// password grant runs it beside the connection's own lookup).
-    async fn get_user_in_named_connection(
-        &self,
-        tenant: &str,
-        connection_name: &str,
-        login: LoginName<'_>,
-    ) -> CoreResult<Option<User>>;
     /// Users of every connection with exactly this email.
     async fn users_by_email(&self, tenant: &str, email: &str) -> CoreResult<Vec<User>>;
     /// Replace a user's profile and credential; `Duplicate` when the new

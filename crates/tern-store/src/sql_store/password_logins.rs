@@ -6,10 +6,10 @@
 use serde::de::DeserializeOwned;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
-use tern_core::store::{LoginName, PasswordLoginQuery, PasswordLoginReads, PasswordLoginStore};
+use tern_core::store::{PasswordLoginQuery, PasswordLoginReads, PasswordLoginStore};
 use tern_core::{CoreError, CoreResult};
 
-use super::users::{USER_COLUMNS, decode_user};
+use super::users::{USER_COLUMNS, decode_user, login_column};
 use super::{SqlStore, storage};
 
 /// A stored JSON document in column `column`, if the row has one there.
@@ -29,10 +29,7 @@ impl PasswordLoginStore for SqlStore {
         tenant: &str,
         q: &PasswordLoginQuery<'_>,
     ) -> CoreResult<PasswordLoginReads> {
-        let (column, login) = match q.login {
-            LoginName::Email(email) => ("email", email),
-            LoginName::Username(username) => ("username", username),
-        };
+        let (column, login) = login_column(q.login);
         // The user's columns first (`decode_user` reads by position), all
         // NULL when no user matches.
         let sql = format!(

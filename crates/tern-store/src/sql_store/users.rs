@@ -282,28 +282,31 @@ pub(super) const UPDATE_USER: &str = "UPDATE users SET email = $5, email_verifie
     WHERE tenant_id = $1 AND user_id = $2 AND connection_id = $3 AND connection_name = $4 \
     AND created_at = $18 AND source = $24";
 
+/// The `users` column a login name is compared with, and the value.
+pub(super) fn login_column(login: LoginName<'_>) -> (&'static str, &str) {
+    match login {
+        LoginName::Email(email) => ("email", email),
+        LoginName::Username(username) => ("username", username),
+    }
+}
+
 impl SqlStore {
-    /// A connection's user by login name: `connection` is the SQL giving
-    /// the connection's id from `$2` (bound to `key`), so every lookup uses
-    /// the `(tenant_id, connection_id, email | username)` unique indexes.
+    /// A connection's user by login name, on the `(tenant_id,
+    /// connection_id, email | username)` unique indexes.
     async fn user_of_connection(
         &self,
         tenant: &str,
-        connection: &str,
-        key: &str,
+        connection_id: &str,
         login: LoginName<'_>,
     ) -> CoreResult<Option<User>> {
-        let (column, value) = match login {
-            LoginName::Email(email) => ("email", email),
-            LoginName::Username(username) => ("username", username),
-        };
+        let (column, value) = login_column(login);
         let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = {connection} \
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = $2 \
              AND {column} = $3"
         );
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(tenant)
-            .bind(key)
+            .bind(connection_id)
             .bind(value)
             .fetch_optional(&self.pool)
             .await
@@ -344,7 +347,7 @@ impl UserStore for SqlStore {
         connection_id: &str,
         email: &str,
     ) -> CoreResult<Option<User>> {
-        self.user_of_connection(tenant, "$2", connection_id, LoginName::Email(email))
+        self.user_of_connection(tenant, connection_id, LoginName::Email(email))
             .await
     }
 
@@ -354,19 +357,7 @@ impl UserStore for SqlStore {
         connection_id: &str,
         username: &str,
     ) -> CoreResult<Option<User>> {
-        self.user_of_connection(tenant, "$2", connection_id, LoginName::Username(username))
-            .await
-    }
-
-    async fn get_user_in_named_connection(
-        &self,
-        tenant: &str,
-        connection_name: &str,
-        login: LoginName<'_>,
-    ) -> CoreResult<Option<User>> {
-        // The connection's id from its unique name, in the same statement.
-        let by_name = "(SELECT id FROM connections WHERE tenant_id = $1 AND name = $2)";
-        self.user_of_connection(tenant, by_name, connection_name, login)
+        self.user_of_connection(tenant, connection_id, LoginName::Username(username))
             .await
     }
 

@@ -39,6 +39,16 @@ pub struct Sched {
     pub wait: f64,
 }
 
+impl std::ops::Add for Sched {
+    type Output = Sched;
+    fn add(self, o: Sched) -> Sched {
+        Sched {
+            run: self.run + o.run,
+            wait: self.wait + o.wait,
+        }
+    }
+}
+
 impl std::ops::Sub for Sched {
     type Output = Sched;
     fn sub(self, o: Sched) -> Sched {
@@ -63,17 +73,14 @@ pub fn threads(pid: u32, prefix: &str) -> Sched {
     let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return Sched::default();
     };
-    let mut sum = Sched::default();
-    for task in dir.flatten() {
-        let path = task.path();
-        let named = std::fs::read_to_string(path.join("comm"))
-            .is_ok_and(|name| name.trim_end().starts_with(prefix));
-        if let (true, Some(s)) = (named, schedstat(&path.join("schedstat").to_string_lossy())) {
-            sum.run += s.run;
-            sum.wait += s.wait;
-        }
-    }
-    sum
+    dir.flatten()
+        .map(|task| task.path())
+        .filter(|path| {
+            std::fs::read_to_string(path.join("comm"))
+                .is_ok_and(|name| name.trim_end().starts_with(prefix))
+        })
+        .filter_map(|path| schedstat(&path.join("schedstat").to_string_lossy()))
+        .fold(Sched::default(), |sum, s| sum + s)
 }
 
 /// Each PostgreSQL backend serving `database` now, with its CPU seconds.
