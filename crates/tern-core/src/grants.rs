@@ -165,9 +165,20 @@ pub struct RefreshTokenConfig {
     /// No idle lifetime (takes precedence over `idle_token_lifetime`).
     #[serde(default)]
     pub infinite_idle_token_lifetime: bool,
-    /// Multi-resource refresh token policies: accepted and kept, not acted on.
+    /// Multi-resource refresh token policies: checked and kept, not acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policies: Option<serde_json::Value>,
+    pub policies: Option<Vec<RefreshTokenPolicy>>,
+}
+
+/// One multi-resource refresh token policy: an API and the scopes a refresh
+/// token may be exchanged for there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshTokenPolicy {
+    /// The API's identifier (1–600 characters).
+    pub audience: String,
+    /// Its permissions (each 1–280 characters).
+    pub scope: Vec<String>,
 }
 
 /// Whether each use of a refresh token replaces it.
@@ -231,6 +242,9 @@ impl RefreshTokenConfig {
         if self.idle_token_lifetime < 1 {
             return Err("refresh_token.idle_token_lifetime must be at least 1".into());
         }
+        if let Some(policies) = &self.policies {
+            check_policies(policies)?;
+        }
         if self.expiration_type == ExpirationType::Expiring
             && !self.infinite_token_lifetime
             && !self.infinite_idle_token_lifetime
@@ -259,6 +273,27 @@ impl RefreshTokenConfig {
         (self.expiration_type == ExpirationType::Expiring && !self.infinite_idle_token_lifetime)
             .then(|| now.saturating_add(self.idle_token_lifetime))
     }
+}
+
+/// Auth0's bounds on `refresh_token.policies`.
+fn check_policies(policies: &[RefreshTokenPolicy]) -> Result<(), String> {
+    if policies.is_empty() {
+        return Err("refresh_token.policies must hold at least one policy (or be null)".into());
+    }
+    for p in policies {
+        if !(1..=600).contains(&p.audience.chars().count()) {
+            return Err("refresh_token.policies[].audience must be 1 to 600 characters".into());
+        }
+        if p.scope
+            .iter()
+            .any(|s| !(1..=280).contains(&s.chars().count()))
+        {
+            return Err(
+                "refresh_token.policies[].scope entries must be 1 to 280 characters".into(),
+            );
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -293,6 +328,28 @@ mod tests {
             ..c
         };
         assert!(too_idle.validate().is_err());
+    }
+
+    #[test]
+    fn policies_are_a_list_of_audience_and_scopes() {
+        let parse = |policies: serde_json::Value| {
+            serde_json::from_value::<RefreshTokenConfig>(serde_json::json!({
+                "rotation_type": "rotating", "expiration_type": "expiring", "policies": policies
+            }))
+            .map_err(|e| e.to_string())
+            .and_then(|c| c.validate().map(|()| c))
+        };
+        let ok = parse(serde_json::json!([{"audience": "https://api", "scope": ["read:x"]}]));
+        assert_eq!(
+            ok.ok().and_then(|c| c.policies).map(|p| p[0].scope.clone()),
+            Some(vec!["read:x".to_string()])
+        );
+        assert!(parse(serde_json::json!({"k": {"v": true}})).is_err());
+        assert!(parse(serde_json::json!([])).is_err());
+        assert!(parse(serde_json::json!([{"audience": "", "scope": []}])).is_err());
+        assert!(parse(serde_json::json!([{"audience": "a", "scope": [""]}])).is_err());
+        assert!(parse(serde_json::json!([{"audience": "a", "scope": [], "x": 1}])).is_err());
+        assert!(parse(serde_json::Value::Null).is_ok());
     }
 
     #[test]

@@ -310,6 +310,35 @@ async fn offline_access_only_where_allowed(b: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    // Multi-resource policies: a list of audience and scopes, kept as sent;
+    // anything else is refused and the settings stay as they were.
+    let policies = json!([{"audience": API, "scope": ["read:things"]}]);
+    for (bad, status) in [
+        (json!({"k": {"v": true}}), StatusCode::BAD_REQUEST),
+        (json!([]), StatusCode::BAD_REQUEST),
+        (
+            json!([{"audience": "", "scope": []}]),
+            StatusCode::BAD_REQUEST,
+        ),
+        (policies.clone(), StatusCode::OK),
+    ] {
+        let body = json!({"refresh_token": {
+            "rotation_type": "non-rotating", "expiration_type": "non-expiring", "policies": bad,
+        }});
+        let (s, e) = h
+            .api(
+                &t,
+                Method::PATCH,
+                &format!("/clients/{}", web.id),
+                Some(body),
+            )
+            .await;
+        assert_eq!(s, status, "{bad}: {e}");
+    }
+    let (_, c) = h
+        .api(&t, Method::GET, &format!("/clients/{}", web.id), None)
+        .await;
+    assert_eq!(c["refresh_token"]["policies"], policies, "{c}");
 
     // The API does not allow offline access: no refresh token, no offline_access.
     let tokens = code_flow(&h, &web, "openid offline_access read:things", Some(API)).await;

@@ -150,9 +150,20 @@ pub struct RefreshTokenConfiguration {
     /// No idle lifetime.
     #[schema(nullable = false)]
     pub infinite_idle_token_lifetime: Option<bool>,
-    /// Multi-resource refresh token policies (kept, not acted on).
-    #[schema(nullable = false)]
-    pub policies: Option<Vec<serde_json::Value>>,
+    /// Multi-resource refresh token policies (checked and kept, not acted on).
+    #[schema(min_items = 1)]
+    pub policies: Option<Vec<RefreshTokenPolicy>>,
+}
+
+/// One multi-resource refresh token policy.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshTokenPolicy {
+    /// The API's identifier.
+    #[schema(min_length = 1, max_length = 600)]
+    pub audience: String,
+    /// Permissions on that API, each 1–280 characters.
+    pub scope: Vec<String>,
 }
 
 /// The tenant settings Tern acts on.
