@@ -228,6 +228,17 @@ impl HashPool {
         self
     }
 
+    /// Whether a thread would take a job at once: fewer running than
+    /// threads and nothing waiting. (A moment's answer: another caller may
+    /// take that thread first, and the job then waits its turn.)
+    pub fn has_idle_thread(&self) -> bool {
+        let shared = &self.handle.shared;
+        shared
+            .queues
+            .lock()
+            .is_ok_and(|q| q.running < shared.workers && q.clean.is_empty() && q.suspect.is_empty())
+    }
+
     /// Run CPU-bound `job` in the clean lane (see [`Lane`]).
     pub async fn run<T: Send + 'static>(
         &self,

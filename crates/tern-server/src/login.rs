@@ -3,7 +3,8 @@
 //! login page). It finds the connection's user, verifies the password — or,
 //! for a user Tern cannot verify yet, asks the legacy store and migrates the
 //! user (`lazy`) — refuses blocked users, records the login and writes the
-//! tenant log. Token issuance is the caller's next step (`tokens`).
+//! tenant log. Token issuance is the caller's next step (`tokens`), taken
+//! while the login's record is being written ([`Recording`]).
 
 use axum::http::StatusCode;
 use tern_core::CoreError;
@@ -251,12 +252,12 @@ fn enabled_for(client: &Client, connection: &Connection) -> bool {
 /// Authenticate a user by password on a connection; the user, with the
 /// login recorded (`last_login`, `logins_count`, a credential upgraded to the
 /// current policy), or why not.
-pub async fn password_login(s: &AppState, a: PasswordLogin<'_>) -> Result<User, LoginFailure> {
+pub async fn password_login(s: &AppState, a: PasswordLogin<'_>) -> Result<Verified, LoginFailure> {
     let outcome = authenticate(s, a).await;
     let labels = match &outcome {
-        Ok(user) => LoginLabels {
+        Ok(v) => LoginLabels {
             outcome: "success",
-            arrived: user.source.as_str(),
+            arrived: v.user.source.as_str(),
         },
         Err(f) => LoginLabels {
             outcome: f.as_label(),
@@ -267,7 +268,41 @@ pub async fn password_login(s: &AppState, a: PasswordLogin<'_>) -> Result<User, 
     outcome
 }
 
-async fn authenticate(s: &AppState, mut a: PasswordLogin<'_>) -> Result<User, LoginFailure> {
+/// A login whose password was right: the user as read before the login,
+/// and the login's record, still being written.
+#[derive(Debug)]
+pub struct Verified {
+    /// The user that logged in.
+    pub user: User,
+    /// Await before answering.
+    pub recording: Recording,
+}
+
+/// A verified login's writes (`UserStore::record_login`: the user's last
+/// login, a rehashed password, forgotten failures, the tenant log's event)
+/// on a task of their own, so that the caller issues its tokens — an RSA
+/// signature, about a quarter of a millisecond — during the round trip
+/// instead of after it. The caller awaits [`Recording::finished`] before it
+/// answers, so an answered login is a recorded one; a caller that goes away
+/// first (its client hung up) leaves the task to finish: the login happened.
+#[derive(Debug)]
+#[must_use = "a login's record is awaited before the answer"]
+pub struct Recording(tokio::task::JoinHandle<tern_core::CoreResult<()>>);
+
+impl Recording {
+    /// Once the login's writes are in.
+    pub async fn finished(self) -> Result<(), LoginFailure> {
+        match self.0.await {
+            Ok(written) => written.map_err(LoginFailure::from),
+            Err(e) => {
+                tracing::error!(error = %e, "the login's record did not finish");
+                Err(LoginFailure::Internal)
+            }
+        }
+    }
+}
+
+async fn authenticate(s: &AppState, mut a: PasswordLogin<'_>) -> Result<Verified, LoginFailure> {
     let read = match a.read_ahead.take() {
         // Read by the connection's name beside the connection itself: kept
         // unless the name passed to another connection between the reads
@@ -348,7 +383,7 @@ async fn authenticate_user(
     lane: Lane,
     user: Option<User>,
     a: PasswordLogin<'_>,
-) -> Result<User, LoginFailure> {
+) -> Result<Verified, LoginFailure> {
     // An address that spent its legacy lookups is refused before the
     // legacy store is asked, whoever it names (see `legacy_budget`).
     if legacy_budget::exhausted(s, throttling, a.connection, a.ip).await? {
@@ -364,16 +399,19 @@ async fn authenticate_user(
     ev.user_id = user.as_ref().map(|u| u.user_id.clone());
     // Brute-force protection: only users that exist are counted and blocked.
     let known = user.clone();
-    let guard = match &known {
-        Some(u) => brute_force::before_attempt(s, brute_force, a.connection, u, a.ip)
-            .await?
-            .map_err(LoginFailure::from)?,
-        None => None,
+    let attempt = async {
+        match &known {
+            Some(u) => brute_force::before_attempt(s, brute_force, a.connection, u, a.ip)
+                .await?
+                .map_err(LoginFailure::from),
+            None => Ok(None),
+        }
     };
     // Lazy migration: a user Tern does not know (or knows without a password)
     // is checked against the legacy store, and stored on success; with
     // import mode off the legacy store checks every login.
-    let verified = if crate::lazy::consults_legacy(s, a.connection, user.as_ref()) {
+    let (guard, verified) = if crate::lazy::consults_legacy(s, a.connection, user.as_ref()) {
+        let guard = attempt.await?;
         let started = std::time::Instant::now();
         let migrates = !crate::legacy_ops::authoritative(s, a.connection);
         let unknown = user.is_none();
@@ -391,9 +429,23 @@ async fn authenticate_user(
                 .first_login_seconds
                 .observe(started.elapsed().as_secs_f64());
         }
-        user.map(|u| (u, None))
+        (guard, user.map(|u| (u, None)))
     } else {
-        verify_local(s, lane, user, a.password, &mut ev).await
+        let verdict = hash_verdict(s, lane, user.as_ref(), a.password);
+        // The attempt's round trip and the verification overlap when a
+        // hashing thread is idle and the address clean, so the speculative
+        // hash delays no other login and serves no address with recent
+        // failures. A refused attempt drops the verification unread (a
+        // job not yet started is skipped): the answer, the logs and the
+        // counts are those of a refusal before any hash.
+        let (guard, verdict) =
+            if known.is_some() && lane == Lane::Clean && s.hash_pool.has_idle_thread() {
+                tokio::try_join!(attempt, verdict)?
+            } else {
+                let guard = attempt.await?;
+                (guard, verdict.await?)
+            };
+        (guard, judge_verdict(s, verdict, user, &mut ev).await)
     };
     let (user, rehash) = match (verified, &guard, &known) {
         (Ok(v), _, _) => v,
@@ -418,37 +470,41 @@ async fn authenticate_user(
         .into(),
     );
     // One round trip for the login's writes (see `UserStore::record_login`).
-    s.store
-        .record_login(
-            s.tid(),
-            &LoginRecord {
-                user_id: &user.user_id,
-                at: &now_iso(),
-                ip: Some(a.ip),
-                new_credential: rehash.as_deref(),
-                forget_failures_from: guard.as_ref().map(brute_force::Guard::counting_ip),
-                event: &ev,
-            },
-        )
-        .await?;
-    Ok(user)
+    let state = s.clone();
+    let (user_id, at, ip) = (user.user_id.clone(), now_iso(), a.ip.to_string());
+    let forget = guard.as_ref().map(|g| g.counting_ip().to_string());
+    let recording = Recording(tokio::spawn(async move {
+        state
+            .store
+            .record_login(
+                state.tid(),
+                &LoginRecord {
+                    user_id: &user_id,
+                    at: &at,
+                    ip: Some(&ip),
+                    new_credential: rehash.as_deref(),
+                    forget_failures_from: forget.as_deref(),
+                    event: &ev,
+                },
+            )
+            .await
+    }));
+    Ok(Verified { user, recording })
 }
 
-/// Verify the password against the stored credential (off the async
-/// runtime: hashing is CPU-bound); the user and, when the stored hash is not
-/// under the current policy, its replacement.
-async fn verify_local(
+/// Verify the password against the stored credential, off the async
+/// runtime (hashing is CPU-bound). Nothing is written or logged here: the
+/// verdict may be discarded (see `authenticate_user`).
+async fn hash_verdict(
     s: &AppState,
     lane: Lane,
-    user: Option<User>,
+    user: Option<&User>,
     password: &str,
-    ev: &mut LogEvent,
-) -> Result<(User, Option<String>), LoginFailure> {
+) -> Result<Verdict, LoginFailure> {
     let state = s.clone();
-    let check = user.clone();
+    let check = user.cloned();
     let password = password.to_string();
-    let verdict = s
-        .hash_pool
+    s.hash_pool
         .run_in(lane, move || {
             let started = std::time::Instant::now();
             let verdict = verify_password(check.as_ref(), &password, &state.policy);
@@ -465,7 +521,18 @@ async fn verify_local(
             verdict
         })
         .await
-        .map_err(LoginFailure::from)?;
+        .map_err(LoginFailure::from)
+}
+
+/// What a verdict means for the login: the user and, when the stored hash
+/// is not under the current policy, its replacement; or the failure,
+/// logged.
+async fn judge_verdict(
+    s: &AppState,
+    verdict: Verdict,
+    user: Option<User>,
+    ev: &mut LogEvent,
+) -> Result<(User, Option<String>), LoginFailure> {
     let (kind, description) = match verdict {
         Verdict::Valid { rehash } => return Ok((user.ok_or(LoginFailure::Internal)?, rehash)),
         Verdict::UnknownUser => ("fu", "Wrong email or password.".to_string()),

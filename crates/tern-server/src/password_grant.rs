@@ -185,9 +185,10 @@ pub async fn password(s: &AppState, g: PasswordGrant<'_>) -> Result<Value, OAuth
             None => s.store.get_guardian(s.tid()).await,
         }
     };
-    let (user, guardian) = tokio::join!(login::password_login(s, attempt), guardian);
-    let user = user?;
+    let (verified, guardian) = tokio::join!(login::password_login(s, attempt), guardian);
+    let login::Verified { user, recording } = verified?;
     if mfa::required_under(&user, &guardian?) {
+        recording.finished().await?;
         // The password was right; the second factor finishes the login
         // (`/mfa/challenge`, then the mfa-otp grant with this token).
         let now = s.now();
@@ -209,7 +210,15 @@ pub async fn password(s: &AppState, g: PasswordGrant<'_>) -> Result<Value, OAuth
         auth_time: s.now(),
         amr: &[],
     };
-    tokens_for_login(s, g.client, api.as_ref(), &requested_scope, &login).await
+    tokens_for_login(
+        s,
+        g.client,
+        api.as_ref(),
+        &requested_scope,
+        &login,
+        Some(recording),
+    )
+    .await
 }
 
 /// An `mfa-otp` grant as the client sent it.
@@ -267,7 +276,7 @@ pub async fn mfa_otp(s: &AppState, g: MfaOtpGrant<'_>) -> Result<Value, OAuthErr
         auth_time: pending.auth_time,
         amr: &["mfa"],
     };
-    tokens_for_login(s, g.client, api.as_ref(), &pending.scope, &login).await
+    tokens_for_login(s, g.client, api.as_ref(), &pending.scope, &login, None).await
 }
 
 /// A parameter the grant cannot do without; absent and empty are alike.
@@ -293,38 +302,35 @@ struct Login<'a> {
 }
 
 /// The tokens of a finished password login: access (and ID) token, and
-/// for `offline_access` a grant to hang the refresh token family on.
+/// for `offline_access` a grant to hang the refresh token family on. The
+/// tokens are signed while the login's `recording` is written; the grant is
+/// stored after it (on SQLite two writes at once would wait on each other).
 async fn tokens_for_login(
     s: &AppState,
     client: &Client,
     api: Option<&ResourceServer>,
     requested_scope: &[String],
     login: &Login<'_>,
+    recording: Option<login::Recording>,
 ) -> Result<Value, OAuthError> {
     let mut scopes = tokens::granted_scopes(requested_scope, api);
     refresh::settle_scopes(client, api, &mut scopes);
-    let grant = if refresh::allowed(client, api, &scopes) {
-        let g = Grant {
-            id: format!("gr_{}", &tern_core::ids::ticket_token()[..24]),
-            client_id: client.client_id.clone(),
-            user_id: login.user.user_id.clone(),
-            created_at: s.now(),
-            revoked_at: None,
-            details: GrantDetails {
-                scope: scopes.clone(),
-                audience: api.map(|a| a.identifier.clone()),
-                sid: None,
-                auth_time: login.auth_time,
-                amr: login.amr.iter().map(|m| m.to_string()).collect(),
-                revoked_reason: None,
-            },
-        };
-        s.store.insert_grant(s.tid(), &g).await?;
-        Some(g)
-    } else {
-        None
-    };
-    let mut body = tokens::user_tokens_amr(
+    let grant = refresh::allowed(client, api, &scopes).then(|| Grant {
+        id: format!("gr_{}", &tern_core::ids::ticket_token()[..24]),
+        client_id: client.client_id.clone(),
+        user_id: login.user.user_id.clone(),
+        created_at: s.now(),
+        revoked_at: None,
+        details: GrantDetails {
+            scope: scopes.clone(),
+            audience: api.map(|a| a.identifier.clone()),
+            sid: None,
+            auth_time: login.auth_time,
+            amr: login.amr.iter().map(|m| m.to_string()).collect(),
+            revoked_reason: None,
+        },
+    });
+    let body = tokens::user_tokens_amr(
         s,
         &tokens::UserTokens {
             client,
@@ -338,8 +344,13 @@ async fn tokens_for_login(
             grant_id: grant.as_ref().map(|g| g.id.as_str()),
         },
         login.amr,
-    )?;
+    );
+    if let Some(recording) = recording {
+        recording.finished().await?;
+    }
+    let mut body = body?;
     if let Some(g) = &grant {
+        s.store.insert_grant(s.tid(), g).await?;
         body["refresh_token"] = serde_json::json!(refresh::issue(s, client, &g.id).await?);
     }
     Ok(body)

@@ -725,6 +725,14 @@ async fn twenty_attempts_a_minute(b: Backend) {
         h.metric("tern_refusals_total{kind=\"brute_force_block\"}"),
         Some(1.0)
     );
+    // The address is clean and the hashing threads idle, so the refused
+    // attempt's password was verified while the attempt was counted; its
+    // verdict is dropped: no login recorded, no success logged.
+    let (_, users) = h
+        .api(&t, Method::GET, "/users-by-email?email=cy@example.com", None)
+        .await;
+    assert_eq!(users[0]["logins_count"], 20, "{users}");
+    assert_eq!(log_count(&h, &t, "s").await, 20);
     let (s, _) = login_from(&h, client, "cy@example.com", "Secret-123", "198.51.100.2").await;
     assert_eq!(s, StatusCode::OK, "another address has its own count");
     h.state().clock.advance(60);

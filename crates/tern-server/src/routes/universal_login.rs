@@ -254,7 +254,11 @@ pub async fn login(
         ip: &ip,
         read_ahead: None,
     };
-    match login::password_login(&s, attempt).await {
+    let verified = match login::password_login(&s, attempt).await {
+        Ok(login::Verified { user, recording }) => recording.finished().await.map(|()| user),
+        Err(e) => Err(e),
+    };
+    match verified {
         Ok(user) => match authorize::password_passed(&s, &mut sc.tx, &user).await {
             Ok(next) => see_other(&next, Vec::new()),
             Err(e) => {
