@@ -330,24 +330,34 @@ async fn tokens_for_login(
             revoked_reason: None,
         },
     });
-    let body = tokens::user_tokens_amr(
-        s,
-        &tokens::UserTokens {
-            client,
-            user: login.user,
-            api,
-            scopes: &scopes,
-            gty: "password",
-            nonce: None,
-            auth_time: login.auth_time,
-            sid: None,
-            grant_id: grant.as_ref().map(|g| g.id.as_str()),
+    // The login's record goes first, so its statement is on its way while
+    // the tokens are signed.
+    let (recorded, body) = tokio::join!(
+        async {
+            match recording {
+                Some(r) => r.finished().await,
+                None => Ok(()),
+            }
         },
-        login.amr,
+        async {
+            tokens::user_tokens_amr(
+                s,
+                &tokens::UserTokens {
+                    client,
+                    user: login.user,
+                    api,
+                    scopes: &scopes,
+                    gty: "password",
+                    nonce: None,
+                    auth_time: login.auth_time,
+                    sid: None,
+                    grant_id: grant.as_ref().map(|g| g.id.as_str()),
+                },
+                login.amr,
+            )
+        }
     );
-    if let Some(recording) = recording {
-        recording.finished().await?;
-    }
+    recorded?;
     let mut body = body?;
     if let Some(g) = &grant {
         s.store.insert_grant(s.tid(), g).await?;

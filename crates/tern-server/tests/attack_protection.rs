@@ -729,7 +729,12 @@ async fn twenty_attempts_a_minute(b: Backend) {
     // attempt's password was verified while the attempt was counted; its
     // verdict is dropped: no login recorded, no success logged.
     let (_, users) = h
-        .api(&t, Method::GET, "/users-by-email?email=cy@example.com", None)
+        .api(
+            &t,
+            Method::GET,
+            "/users-by-email?email=cy@example.com",
+            None,
+        )
         .await;
     assert_eq!(users[0]["logins_count"], 20, "{users}");
     assert_eq!(log_count(&h, &t, "s").await, 20);
