@@ -17,10 +17,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use sqlx::Row;
-use tern_core::model::{Job, JobSpec, JobType, Tenant, User, UserSource};
+use tern_core::model::{Job, JobSpec, JobType, LogEvent, Tenant, User, UserSource};
 use tern_core::search::parse_query;
 use tern_core::store::prelude::*;
-use tern_core::store::{BatchGate, ImportBatch, UserSearch};
+use tern_core::store::{BatchGate, ImportBatch, LoginRecord, UserSearch};
 use tern_store::SqlStore;
 
 const TENANT: &str = "ten_metadata";
@@ -276,6 +276,24 @@ async fn scenario(store: SqlStore) {
     model.insert("auth0|m4".into(), (created(4), moved, json!({})));
     assert!(store.delete_user(TENANT, "auth0|m7").await.unwrap());
     model.remove("auth0|m7");
+    // A login updates the row but no metadata: its entries stay as they were.
+    let before = index_rows(&store, "auth0|m5").await;
+    assert!(before > 0);
+    store
+        .record_login(
+            TENANT,
+            &LoginRecord {
+                user_id: "auth0|m5",
+                at: &created(9_000),
+                ip: Some("10.0.0.5"),
+                new_credential: None,
+                forget_failures_from: None,
+                event: &LogEvent::new("s", "Success Login"),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(index_rows(&store, "auth0|m5").await, before);
     assert_eq!(index_rows(&store, "auth0|m7").await, 0);
     check_all(&store, &model).await;
 
