@@ -237,23 +237,36 @@ async fn scenario(store: SqlStore) {
     named.email = None;
     named.username = Some("alice".into());
     store.insert_user(TENANT, &named).await.unwrap();
-    let in_named = |connection: &'static str, login: LoginName<'static>| {
+    let kinds = ["brute-force-protection", "suspicious-ip-throttling"];
+    let reads = |client_id: &'static str,
+                 connection: &'static str,
+                 login: LoginName<'static>,
+                 audience: Option<&'static str>,
+                 ip: &'static str| {
         let store = store.clone();
         async move {
             store
                 .password_login_reads(
                     TENANT,
                     &PasswordLoginQuery {
-                        client_id: "nobody",
+                        client_id,
                         connection_name: connection,
                         login,
-                        audience: None,
-                        protections: ["brute-force-protection", "suspicious-ip-throttling"],
-                        throttle: ("pre-login", "192.0.2.1"),
+                        audience,
+                        protections: kinds,
+                        throttle: ("pre-login", ip),
                     },
                 )
                 .await
                 .unwrap()
+        }
+    };
+    // The user a login name finds on a named connection (no client, no API).
+    let in_named = |connection: &'static str, login: LoginName<'static>| {
+        let reads = &reads;
+        async move {
+            reads("nobody", connection, login, None, "192.0.2.1")
+                .await
                 .user
                 .map(|u| u.user_id)
         }
@@ -289,7 +302,6 @@ async fn scenario(store: SqlStore) {
     )
     .unwrap();
     store.insert_resource_server(TENANT, &api).await.unwrap();
-    let kinds = ["brute-force-protection", "suspicious-ip-throttling"];
     store
         .put_attack_protection(TENANT, kinds[1], &json!({"enabled": false}))
         .await
@@ -298,29 +310,6 @@ async fn scenario(store: SqlStore) {
         .hit_ip_throttle(TENANT, "pre-login", "192.0.2.7", 5_000, 1_000)
         .await
         .unwrap();
-    let reads = |client_id: &'static str,
-                 connection: &'static str,
-                 login: LoginName<'static>,
-                 audience: Option<&'static str>,
-                 ip: &'static str| {
-        let store = store.clone();
-        async move {
-            store
-                .password_login_reads(
-                    TENANT,
-                    &PasswordLoginQuery {
-                        client_id,
-                        connection_name: connection,
-                        login,
-                        audience,
-                        protections: kinds,
-                        throttle: ("pre-login", ip),
-                    },
-                )
-                .await
-                .unwrap()
-        }
-    };
     let all = reads(
         "cl_lookups",
         "db",
