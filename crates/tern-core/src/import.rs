@@ -398,34 +398,13 @@ pub fn validate_row(row: &Value, limits: &CostLimits) -> Result<ValidRow, Vec<Ro
 /// U+0000, which PostgreSQL cannot store in text: refused as the row's own
 /// error, so the whole job never trips over it.
 fn check_nul(v: &Value, path: &str, errors: &mut Vec<RowError>) {
-    const DETAIL: &str = "must not contain the NUL character (\\u0000)";
-    let at = |key: &str| {
-        if path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{path}.{key}")
-        }
-    };
-    match v {
-        Value::String(s) if s.contains('\0') => {
-            errors.push(RowError::new("INVALID_FORMAT", path, DETAIL));
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                check_nul(item, &format!("{path}[{i}]"), errors);
-            }
-        }
-        Value::Object(fields) => {
-            for (key, value) in fields {
-                if key.contains('\0') {
-                    errors.push(RowError::new("INVALID_FORMAT", &at(key), DETAIL));
-                } else {
-                    check_nul(value, &at(key), errors);
-                }
-            }
-        }
-        _ => {}
-    }
+    crate::user_profile::find_nul(v, path, &mut |at| {
+        errors.push(RowError::new(
+            "INVALID_FORMAT",
+            &at,
+            "must not contain the NUL character (\\u0000)",
+        ));
+    });
 }
 
 fn check_keys(m: &JsonObject, prefix: &str, errors: &mut Vec<RowError>) {

@@ -206,6 +206,17 @@ pub fn normalize_profile(v: &Value) -> Result<LegacyProfile, LegacyError> {
     let obj = v.as_object().ok_or_else(|| {
         LegacyError::unusable_profile("the script returned a profile that is not an object")
     })?;
+    // Stored as text (and metadata indexed) on every backend alike:
+    // refused here rather than failing the user's write.
+    let mut nul = None;
+    crate::user_profile::find_nul(v, "", &mut |at| {
+        nul.get_or_insert(at);
+    });
+    if let Some(at) = nul {
+        return Err(LegacyError::unusable_profile(format!(
+            "the profile holds the NUL character (\\u0000) at {at}, which Tern cannot store"
+        )));
+    }
     let id = obj
         .get("user_id")
         .or_else(|| obj.get("id"))
@@ -414,6 +425,16 @@ mod tests {
         let p = normalize_profile(&json!({"user_id": "auth0|abc", "email": "a@x.co", "app_metadata": {"a": 1}, "metadata": {"b": 2}})).unwrap();
         assert_eq!(p.user_id, "abc");
         assert_eq!(p.app_metadata.get("a"), Some(&json!(1)));
+        let nul = normalize_profile(
+            &json!({"id": 1, "email": "a@x.co", "user_metadata": {"notes": ["ok", "a\u{0}b"]}}),
+        )
+        .unwrap_err();
+        assert!(nul.is_unusable_profile());
+        assert!(
+            nul.to_string()
+                .contains("NUL character (\\u0000) at user_metadata.notes[1]"),
+            "{nul}"
+        );
         for bad in [
             json!({"email": "a@x.co"}),
             json!({"user_id": "", "email": "a@x.co"}),

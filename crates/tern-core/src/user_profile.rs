@@ -193,6 +193,17 @@ impl ProfileFields {
                 )));
             }
         }
+        // Refused on every backend alike, metadata included (PostgreSQL
+        // cannot store U+0000 in text, nor index metadata holding it).
+        let mut nul = None;
+        find_nul(body, "", &mut |at| {
+            nul.get_or_insert(at);
+        });
+        if let Some(at) = nul {
+            return Err(CoreError::invalid_body(format!(
+                "Payload validation error: text must not contain the NUL character (\\u0000) (at {at})."
+            )));
+        }
         let mut f = ProfileFields {
             email: opt_string(obj, "email", 1, 254)?,
             email_verified: opt_bool(obj, "email_verified")?,
@@ -326,6 +337,40 @@ fn opt_object(obj: &Map<String, Value>, key: &str) -> CoreResult<Option<JsonObje
     }
 }
 
+/// Every place in `v` where text holds U+0000: a string value, or an
+/// object key (then its value is not searched), each as a path from `path`
+/// (`user_metadata.notes[1]`; control characters in keys escaped).
+pub fn find_nul(v: &Value, path: &str, found: &mut dyn FnMut(String)) {
+    match v {
+        Value::String(s) if s.contains('\0') => found(path.to_string()),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                find_nul(item, &format!("{path}[{i}]"), found);
+            }
+        }
+        Value::Object(fields) => {
+            for (key, value) in fields {
+                let shown = if key.chars().any(char::is_control) {
+                    key.escape_debug().to_string()
+                } else {
+                    key.clone()
+                };
+                let at = if path.is_empty() {
+                    shown.to_string()
+                } else {
+                    format!("{path}.{shown}")
+                };
+                if key.contains('\0') {
+                    found(at);
+                } else {
+                    find_nul(value, &at, found);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 fn check_metadata_keys(m: &JsonObject, which: &str) -> CoreResult<()> {
     fn walk(v: &Value, which: &str) -> CoreResult<()> {
         if let Value::Object(m) = v {
@@ -411,6 +456,15 @@ mod tests {
                 "reserved key 'email'",
             ),
             (json!({"user_metadata": {"a.b": 1}}), "must not contain"),
+            (
+                json!({"app_metadata": {"a": ["x", "y\u{0}"]}}),
+                "NUL character (\\u0000) (at app_metadata.a[1])",
+            ),
+            (
+                json!({"user_metadata": {"k\u{0}": {"b": 1}}}),
+                "NUL character (\\u0000) (at user_metadata.k\\0)",
+            ),
+            (json!({"name": "a\u{0}"}), "(at name)"),
             (json!({"phone_number": "123"}), "pattern"),
             (json!([1]), "Expected type object"),
         ];

@@ -182,4 +182,49 @@ async fn lazy_migration(b: Backend) {
     h.stop().await;
 }
 
-both_backends!(lazy_migration);
+/// A legacy profile holding U+0000 (a legacy MySQL column may; PostgreSQL
+/// cannot store it in text): the login is refused with the reason logged,
+/// and nothing is stored — on SQLite, which could store it, alike.
+async fn a_profile_holding_nul_is_refused(b: Backend) {
+    const NUL_LOGIN: &str = r#"function login(email, password, callback) {
+  if (password !== 'hello') return callback(new WrongUsernameOrPasswordError(email));
+  callback(null, { user_id: 'n1', email: email, app_metadata: { notes: ['ok', 'a\u0000b'] } });
+}"#;
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let (s, c) = h
+        .api(&t, Method::POST, "/connections", Some(json!({"name": "legacy-nul", "strategy": "auth0", "enabled_clients": [h.info.client_id],
+            "options": {"enabledDatabaseCustomization": true, "import_mode": true, "passwordPolicy": "none",
+                        "customScripts": {"login": NUL_LOGIN}}})))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let (cid, secret) = h.password_client(&t).await;
+    h.api(
+        &t,
+        Method::PATCH,
+        &format!("/connections/{}", c["id"].as_str().unwrap()),
+        Some(json!({"enabled_clients": [h.info.client_id, cid]})),
+    )
+    .await;
+    let (s, body) = h
+        .token(json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm", "client_id": cid, "client_secret": secret,
+                      "username": "nul@legacy.example", "password": "hello", "realm": "legacy-nul"}))
+        .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let (_, none) = h.api(&t, Method::GET, "/users/auth0%7Cn1", None).await;
+    assert_eq!(none["statusCode"], 404, "nothing stored");
+    let (_, fails) = h.api(&t, Method::GET, "/logs?q=type:f", None).await;
+    assert!(
+        fails
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["description"].as_str().unwrap().contains(
+                "the profile holds the NUL character (\\u0000) at app_metadata.notes[1]"
+            )),
+        "{fails}"
+    );
+    h.stop().await;
+}
+
+both_backends!(lazy_migration, a_profile_holding_nul_is_refused);

@@ -102,6 +102,33 @@ async fn user_lifecycle(b: Backend) {
     assert_eq!(p["user_metadata"], json!({"a": 1, "b": 2}));
     assert_eq!(p["app_metadata"], json!({"plan": "gold"}));
     assert_eq!(p["name"], "Ann S.");
+    // U+0000 anywhere (PostgreSQL cannot store it in text nor index it in
+    // metadata): 400 naming where, on both backends, and nothing changed.
+    for (body, at) in [
+        (json!({"app_metadata": {"k\u{0}": 1}}), "app_metadata.k\\0"),
+        (
+            json!({"user_metadata": {"notes": ["ok", "bad\u{0}"]}}),
+            "user_metadata.notes[1]",
+        ),
+        (
+            json!({"user_metadata": {"a": {"b": "c\u{0}"}}, "name": "Ann T."}),
+            "user_metadata.a.b",
+        ),
+        (json!({"nickname": "a\u{0}b"}), "nickname"),
+    ] {
+        let (s, e) = h.api(&t, Method::PATCH, &path, Some(body.clone())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {e}");
+        assert_eq!(
+            e["message"],
+            format!(
+                "Payload validation error: text must not contain the NUL character (\\u0000) (at {at})."
+            )
+        );
+    }
+    let (_, unchanged) = h.api(&t, Method::GET, &path, None).await;
+    assert_eq!(unchanged["user_metadata"], json!({"a": 1, "b": 2}));
+    assert_eq!(unchanged["app_metadata"], json!({"plan": "gold"}));
+    assert_eq!(unchanged["name"], "Ann S.");
     let (s, p) = h
         .api(
             &t,
