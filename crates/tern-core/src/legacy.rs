@@ -200,18 +200,41 @@ pub trait LegacySource: Send + Sync {
     }
 }
 
+/// The fields of a script's profile that [`normalize_profile`] keeps.
+const STORED_FIELDS: [&str; 14] = [
+    "user_id",
+    "id",
+    "email",
+    "email_verified",
+    "username",
+    "name",
+    "given_name",
+    "family_name",
+    "nickname",
+    "picture",
+    "app_metadata",
+    "metadata",
+    "user_metadata",
+    "mfa_factors",
+];
+
 /// Normalise a profile returned by a script. Refuses a profile without a
 /// stable id or without an email — the best practices Auth0 only recommends.
 pub fn normalize_profile(v: &Value) -> Result<LegacyProfile, LegacyError> {
     let obj = v.as_object().ok_or_else(|| {
         LegacyError::unusable_profile("the script returned a profile that is not an object")
     })?;
-    // Stored as text (and metadata indexed) on every backend alike:
-    // refused here rather than failing the user's write.
+    // What is kept of the profile is stored as text (and metadata indexed):
+    // U+0000 there is refused here, on every backend alike, rather than
+    // failing the user's write. Fields Tern ignores may hold anything.
     let mut nul = None;
-    crate::user_profile::find_nul(v, "", &mut |at| {
-        nul.get_or_insert(at);
-    });
+    for key in STORED_FIELDS {
+        if let Some(value) = obj.get(key) {
+            crate::user_profile::find_nul(value, key, &mut |at| {
+                nul.get_or_insert(at);
+            });
+        }
+    }
     if let Some(at) = nul {
         return Err(LegacyError::unusable_profile(format!(
             "the profile holds the NUL character (\\u0000) at {at}, which Tern cannot store"
@@ -434,6 +457,10 @@ mod tests {
             nul.to_string()
                 .contains("NUL character (\\u0000) at user_metadata.notes[1]"),
             "{nul}"
+        );
+        assert!(
+            normalize_profile(&json!({"id": 1, "email": "a@x.co", "ignored": "a\u{0}b"})).is_ok(),
+            "a field Tern does not keep may hold it"
         );
         for bad in [
             json!({"email": "a@x.co"}),
