@@ -200,46 +200,12 @@ pub trait LegacySource: Send + Sync {
     }
 }
 
-/// The fields of a script's profile that [`normalize_profile`] keeps.
-const STORED_FIELDS: [&str; 14] = [
-    "user_id",
-    "id",
-    "email",
-    "email_verified",
-    "username",
-    "name",
-    "given_name",
-    "family_name",
-    "nickname",
-    "picture",
-    "app_metadata",
-    "metadata",
-    "user_metadata",
-    "mfa_factors",
-];
-
 /// Normalise a profile returned by a script. Refuses a profile without a
 /// stable id or without an email — the best practices Auth0 only recommends.
 pub fn normalize_profile(v: &Value) -> Result<LegacyProfile, LegacyError> {
     let obj = v.as_object().ok_or_else(|| {
         LegacyError::unusable_profile("the script returned a profile that is not an object")
     })?;
-    // What is kept of the profile is stored as text (and metadata indexed):
-    // U+0000 there is refused here, on every backend alike, rather than
-    // failing the user's write. Fields Tern ignores may hold anything.
-    let mut nul = None;
-    for key in STORED_FIELDS {
-        if let Some(value) = obj.get(key) {
-            crate::user_profile::find_nul(value, key, &mut |at| {
-                nul.get_or_insert(at);
-            });
-        }
-    }
-    if let Some(at) = nul {
-        return Err(LegacyError::unusable_profile(format!(
-            "the profile holds the NUL character (\\u0000) at {at}, which Tern cannot store"
-        )));
-    }
     let id = obj
         .get("user_id")
         .or_else(|| obj.get("id"))
@@ -284,7 +250,7 @@ pub fn normalize_profile(v: &Value) -> Result<LegacyProfile, LegacyError> {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    Ok(LegacyProfile {
+    let profile = LegacyProfile {
         user_id: id,
         email,
         email_verified: obj
@@ -302,7 +268,22 @@ pub fn normalize_profile(v: &Value) -> Result<LegacyProfile, LegacyError> {
             .unwrap_or_default(),
         user_metadata: object("user_metadata").unwrap_or_default(),
         mfa_factors,
-    })
+    };
+    // What is kept is stored as text (and metadata indexed): U+0000 there
+    // is refused here, on every backend alike, rather than failing the
+    // user's write. Fields Tern ignores may hold anything.
+    let mut nul = None;
+    if let Ok(kept) = serde_json::to_value(&profile) {
+        crate::user_profile::find_nul(&kept, "", &mut |at| {
+            nul.get_or_insert(at);
+        });
+    }
+    match nul {
+        Some(at) => Err(LegacyError::unusable_profile(format!(
+            "the profile holds the NUL character (\\u0000) at {at}, which Tern cannot store"
+        ))),
+        None => Ok(profile),
+    }
 }
 
 /// The Tern user a migrated legacy user becomes: profile, metadata and the
