@@ -38,6 +38,13 @@ pub use callback::{CallbackResult, ErrorKind, ScriptCallbackError};
 pub use limits::ScriptLimits;
 pub use tern_net::{Network, NetworkPolicy};
 
+/// Blocking host work (a script's bcrypt) running now, across every call,
+/// including work a call abandoned at its deadline: each call may leave at
+/// most its request slots' worth (`ScriptLimits::max_concurrent_requests`).
+pub fn blocking_work_running() -> usize {
+    host::blocking_work_running()
+}
+
 /// How long after the deadline [`run`] gives up waiting for the script thread.
 const WATCHDOG_SLACK: Duration = Duration::from_secs(10);
 

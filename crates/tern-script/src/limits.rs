@@ -27,10 +27,13 @@ pub struct ScriptLimits {
     /// row values together. The request or query that would pass it fails
     /// with `code: "ERESPONSETOOLARGE"`.
     pub max_received_bytes: usize,
-    /// Host requests (HTTP requests, database commands, async bcrypt) running
-    /// at once; more wait for a slot within the deadline, and past
-    /// [`MAX_WAITING_PER_SLOT`] waiting per slot a new one fails at once
-    /// (`code: "EMFILE"`). Also the number of database connections a call
+    /// Host requests (HTTP requests, database commands, bcrypt, synchronous
+    /// or not) running at once; more wait for a slot within the deadline,
+    /// and past [`MAX_WAITING_PER_SLOT`] waiting per slot a new one fails at
+    /// once (`code: "EMFILE"`), as does one that would make the requests
+    /// pending hold more than `memory_bytes` (`code: "ENOBUFS"`). None
+    /// starts after the deadline; bcrypt abandoned at the deadline keeps its
+    /// slot until it returns. Also the number of database connections a call
     /// may open.
     pub max_concurrent_requests: usize,
     /// Rows one query may return; a query returning more fails with

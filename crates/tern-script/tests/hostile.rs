@@ -452,3 +452,71 @@ fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
         std::thread::sleep(Duration::from_millis(1));
     }
 }
+
+/// A script that catches the time limit's error around synchronous bcrypt
+/// and calls again must not leave a pile of hashes running after its call:
+/// no host work starts after the deadline, and the one it abandoned keeps
+/// its slot until it returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_bcrypt_after_the_deadline_starts_nothing() {
+    let r = run(
+        "function login(e, p, cb) { while (true) { try { bcrypt.hashSync('x', 8); } catch (x) {} } }",
+        ScriptName::Login,
+        vec!["a@b.c".into(), "pw".into()],
+        &env(300),
+    )
+    .await;
+    assert_eq!(r.outcome.unwrap_err(), ScriptError::Timeout);
+    let left = tern_script::blocking_work_running();
+    // Before the fix each caught timeout started another hash at once:
+    // hundreds were queued on tokio's blocking pool when the call ended.
+    assert!(left <= 1, "{left} bcrypt jobs still running after the call");
+}
+
+/// Database commands queued behind a connection that never answers are
+/// admitted like any request: copies of a large query cannot grow Tern's
+/// memory past the script's heap limit (before, the queue had no bound).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_queries_are_bounded_by_the_heap_limit() {
+    // A database that accepts connections and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let source = format!(
+        "function login(e, p, cb) {{
+           var c = require('mysql').createConnection({{host: '127.0.0.1', port: {port}, user: 'u'}});
+           var big = 'SELECT 1 -- ' + 'x'.repeat(1 << 20);
+           var refused = 0, code = null;
+           for (var i = 0; i < 200; i++) {{
+             c.query(big, function (err) {{
+               if (err && err.code !== 'ETIMEDOUT') {{ refused++; code = err.code; }}
+             }});
+           }}
+           setTimeout(function () {{ cb(null, {{user_id: 'x', code: code, refused: refused}}); }}, 300);
+         }}"
+    );
+    let mut env = env(5_000);
+    env.network = tern_script::Network::new(
+        tern_script::NetworkPolicy::new(&[format!("127.0.0.1:{port}").as_str()]).unwrap(),
+    );
+    let r = run(
+        &source,
+        ScriptName::Login,
+        vec!["a@b.c".into(), "pw".into()],
+        &env,
+    )
+    .await;
+    held.abort();
+    let CallbackResult::Value(Some(profile)) = r.outcome.unwrap() else {
+        panic!("expected a value");
+    };
+    assert_eq!(profile["code"], "ENOBUFS", "{profile}");
+    // 32 MiB of heap limit holds about 31 queued copies of a 1 MiB query.
+    let queued = 200 - profile["refused"].as_u64().unwrap();
+    assert!((20..40).contains(&queued), "{profile}");
+}

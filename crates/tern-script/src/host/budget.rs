@@ -1,8 +1,11 @@
 //! What one call's host side may take beside the QuickJS heap: bytes
-//! received, requests at once, rows per query (see [`ScriptLimits`]).
+//! received, requests at once and the bytes they hold while they wait, rows
+//! per query (see [`ScriptLimits`]).
 //!
 //! Shared by every task the call starts; the tasks themselves are aborted
-//! when the call ends (`Io::shutdown`), so nothing here outlives it.
+//! when the call ends (`Io::shutdown`). Blocking work (bcrypt) cannot be
+//! aborted, so it holds its admission and slot until it returns: what a
+//! call leaves running after its deadline stays within the same bounds.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,6 +25,11 @@ pub(crate) struct Budget {
     /// Requests admitted: running or waiting for a slot.
     admitted: AtomicUsize,
     max_admitted: usize,
+    /// Bytes the admitted requests hold outside the QuickJS heap (their
+    /// SQL, parameters, bodies): a script queueing copies of one large
+    /// string must not grow Tern's memory past the heap limit.
+    held_bytes: AtomicUsize,
+    max_held_bytes: usize,
     max_connections: usize,
     /// Rows one query may return.
     pub max_rows: usize,
@@ -37,6 +45,8 @@ impl Budget {
             slots: Arc::new(Semaphore::new(slots)),
             admitted: AtomicUsize::new(0),
             max_admitted: slots.saturating_mul(1 + MAX_WAITING_PER_SLOT),
+            held_bytes: AtomicUsize::new(0),
+            max_held_bytes: limits.memory_bytes,
             max_connections: slots,
             max_rows: limits.max_rows_per_query,
         })
@@ -56,8 +66,10 @@ impl Budget {
         Ok(())
     }
 
-    /// Admit one more request, or refuse it when too many already wait.
-    pub fn admit(self: &Arc<Self>) -> Result<Admitted, OpError> {
+    /// Admit one more request holding `bytes` outside the heap, or refuse
+    /// it when too many already wait or together they would hold more than
+    /// the heap limit.
+    pub fn admit(self: &Arc<Self>, bytes: usize) -> Result<Admitted, OpError> {
         if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.max_admitted {
             self.admitted.fetch_sub(1, Ordering::AcqRel);
             return Err(OpError::new(format!(
@@ -67,7 +79,21 @@ impl Budget {
             ))
             .with("code", "EMFILE"));
         }
-        Ok(Admitted(self.clone()))
+        let before = self.held_bytes.fetch_add(bytes, Ordering::AcqRel);
+        if before.saturating_add(bytes) > self.max_held_bytes {
+            self.held_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            self.admitted.fetch_sub(1, Ordering::AcqRel);
+            return Err(OpError::new(format!(
+                "the requests pending in this script call would hold more than {} bytes \
+                 (the script's memory limit)",
+                self.max_held_bytes
+            ))
+            .with("code", "ENOBUFS"));
+        }
+        Ok(Admitted {
+            budget: self.clone(),
+            bytes,
+        })
     }
 
     /// Wait for a slot to run a request in.
@@ -91,12 +117,18 @@ impl Budget {
     }
 }
 
-/// A request counted as admitted until dropped.
-pub(crate) struct Admitted(Arc<Budget>);
+/// A request counted as admitted, with the bytes it holds, until dropped.
+pub(crate) struct Admitted {
+    budget: Arc<Budget>,
+    bytes: usize,
+}
 
 impl Drop for Admitted {
     fn drop(&mut self) {
-        self.0.admitted.fetch_sub(1, Ordering::AcqRel);
+        self.budget.admitted.fetch_sub(1, Ordering::AcqRel);
+        self.budget
+            .held_bytes
+            .fetch_sub(self.bytes, Ordering::AcqRel);
     }
 }
 
@@ -123,10 +155,26 @@ mod tests {
             ..ScriptLimits::default()
         });
         let held: Vec<_> = (0..=MAX_WAITING_PER_SLOT)
-            .map(|_| b.admit().unwrap())
+            .map(|_| b.admit(0).unwrap())
             .collect();
-        assert_eq!(b.admit().err().unwrap().props["code"], "EMFILE");
+        assert_eq!(b.admit(0).err().unwrap().props["code"], "EMFILE");
         drop(held);
-        assert!(b.admit().is_ok());
+        assert!(b.admit(0).is_ok());
+    }
+
+    #[test]
+    fn held_bytes_are_bounded_by_the_heap_limit_and_released() {
+        let b = Budget::new(&ScriptLimits {
+            memory_bytes: 100,
+            ..ScriptLimits::default()
+        });
+        let first = b.admit(60).unwrap();
+        let refused = b.admit(41).err().unwrap();
+        assert_eq!(refused.props["code"], "ENOBUFS");
+        // A refusal releases what it reserved: the count too.
+        let second = b.admit(40).unwrap();
+        drop(first);
+        assert!(b.admit(60).is_ok());
+        drop(second);
     }
 }

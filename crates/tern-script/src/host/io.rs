@@ -3,14 +3,16 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Instant;
 
 use serde_json::Value;
 use tokio::runtime::Handle;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::AbortHandle;
 
-use super::budget::Budget;
+use super::budget::{Admitted, Budget};
 use super::{bcrypt, http, sql};
 use crate::{Network, ScriptEnv};
 
@@ -59,28 +61,78 @@ impl OpError {
     }
 }
 
+/// Blocking host work (bcrypt) started and not yet returned, across every
+/// call, work a call abandoned at its deadline included.
+static BLOCKING_RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// See [`BLOCKING_RUNNING`].
+pub(crate) fn blocking_work_running() -> usize {
+    BLOCKING_RUNNING.load(Ordering::Acquire)
+}
+
+/// Counts one piece of blocking work in [`BLOCKING_RUNNING`] until dropped.
+struct Running;
+
+impl Running {
+    fn start() -> Self {
+        BLOCKING_RUNNING.fetch_add(1, Ordering::AcqRel);
+        Running
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        BLOCKING_RUNNING.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Runs CPU-heavy work (bcrypt) on tokio's blocking pool while the script thread waits
 /// at most until the deadline.
 pub(crate) struct BlockingRunner {
     handle: Handle,
     deadline: Instant,
+    budget: Arc<Budget>,
 }
 
 impl BlockingRunner {
-    /// Runs `f` and waits for it, or fails once the deadline passes (the work itself is
-    /// abandoned and finishes in the background; its cost is bounded by the caller).
+    /// Runs `f` in one of the call's request slots and waits for it, or fails
+    /// once the deadline passes. Nothing starts after the deadline, and work
+    /// abandoned at the deadline keeps its slot until it returns, so a script
+    /// that catches the timeout and calls again cannot pile up hashes.
     pub fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, String> {
+        let timed_out = || "operation timed out (script time limit)".to_owned();
+        if Instant::now() >= self.deadline {
+            return Err(timed_out());
+        }
+        let admitted = self.budget.admit(0).map_err(|e| e.message)?;
+        let deadline = tokio::time::Instant::from_std(self.deadline);
+        // The script thread is not a runtime thread, so it may block on the
+        // runtime while the slots' holders run on it.
+        let budget = &self.budget;
+        let slot = self
+            .handle
+            .block_on(async { tokio::time::timeout_at(deadline, budget.slot()).await })
+            .map_err(|_| timed_out())?
+            .map_err(|e| e.message)?;
         let (tx, rx) = mpsc::sync_channel(1);
+        let running = Running::start();
         self.handle.spawn_blocking(move || {
+            let _held = (admitted, slot, running);
             let _ = tx.send(f());
         });
         let wait = self.deadline.saturating_duration_since(Instant::now());
-        rx.recv_timeout(wait)
-            .map_err(|_| "operation timed out (script time limit)".to_owned())
+        rx.recv_timeout(wait).map_err(|_| timed_out())
     }
+}
+
+/// What an operation holds while it runs: its admission (with the bytes it
+/// holds) and its slot; work that outlives its task keeps both.
+pub(crate) struct Held {
+    _admitted: Admitted,
+    _slot: OwnedSemaphorePermit,
 }
 
 /// Per-call I/O state: the tokio handle, the completion channel, pending operations,
@@ -131,6 +183,7 @@ impl Io {
         BlockingRunner {
             handle: self.handle.clone(),
             deadline: self.deadline,
+            budget: self.budget.clone(),
         }
     }
 
@@ -159,26 +212,36 @@ impl Io {
     }
 
     /// Spawns an operation on tokio, bounded by the deadline and run in one
-    /// of the call's request slots (refused at once when too many wait).
-    fn spawn<F>(&mut self, fut: F) -> u64
+    /// of the call's request slots (refused at once when too many wait or
+    /// they would hold more than the heap limit; `bytes` is what this one
+    /// holds). The operation is made from what it holds (`Held`), to keep it
+    /// as long as its work runs; none starts after the deadline.
+    fn spawn<F, Fut>(&mut self, bytes: usize, op: F) -> u64
     where
-        F: Future<Output = Result<Value, OpError>> + Send + 'static,
+        F: FnOnce(Held) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Value, OpError>> + Send + 'static,
     {
         let id = self.next_id();
         let tx = self.tx.clone();
         let deadline = tokio::time::Instant::from_std(self.deadline);
         let budget = self.budget.clone();
-        let admitted = budget.admit();
+        let admitted = budget.admit(bytes);
         let task = self.handle.spawn(async move {
             let run = async {
-                let _admitted = admitted?;
-                let _slot = budget.slot().await?;
-                fut.await
+                let admitted = admitted?;
+                let slot = budget.slot().await?;
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(timeout_error());
+                }
+                op(Held {
+                    _admitted: admitted,
+                    _slot: slot,
+                })
+                .await
             };
             let result = match tokio::time::timeout_at(deadline, run).await {
                 Ok(r) => r,
-                Err(_) => Err(OpError::new("operation timed out (script time limit)")
-                    .with("code", "ETIMEDOUT")),
+                Err(_) => Err(timeout_error()),
             };
             let _ = tx.send(Completion {
                 id,
@@ -195,6 +258,7 @@ impl Io {
 
     /// Starts an operation described by `kind` and its JSON payload; returns its id.
     pub fn start(&mut self, kind: &str, payload: &str) -> Result<u64, String> {
+        let payload_bytes = payload.len();
         let payload: Value =
             serde_json::from_str(payload).map_err(|e| format!("invalid {kind} request: {e}"))?;
         match kind {
@@ -203,14 +267,19 @@ impl Io {
                 let network = self.network.clone();
                 let limit = self.body_limit;
                 let budget = self.budget.clone();
-                Ok(self.spawn(http::send(network, request, limit, budget)))
+                Ok(self.spawn(payload_bytes, move |held| async move {
+                    let _held = held;
+                    http::send(network, request, limit, budget).await
+                }))
             }
             "bcrypt.hash" | "bcrypt.compare" => {
                 let a = str_field(&payload, "a")?;
                 let b = str_field(&payload, "b")?;
                 let hash = kind == "bcrypt.hash";
-                Ok(self.spawn(async move {
+                Ok(self.spawn(payload_bytes, move |held| async move {
+                    let running = Running::start();
                     let work = tokio::task::spawn_blocking(move || {
+                        let _held = (held, running);
                         if hash {
                             bcrypt::hash(&a, &b).map(Value::String)
                         } else {
@@ -241,15 +310,24 @@ impl Io {
                     },
                 };
                 self.in_flight.insert(cmd_id);
-                let sent = self.dbs.get(&conn).map(|db| db.send(cmd));
-                if sent != Some(true) {
+                // Queued commands are admitted like any request, so a script
+                // cannot queue copies of a large query past the heap limit.
+                let refused = match self.budget.admit(payload_bytes) {
+                    Err(e) => Some(e),
+                    Ok(admitted) => match self.dbs.get(&conn) {
+                        Some(db) if db.send(cmd, admitted) => None,
+                        _ => Some(
+                            OpError::new(
+                                "Cannot enqueue a command after the connection was closed",
+                            )
+                            .with("code", "PROTOCOL_ENQUEUE_AFTER_QUIT"),
+                        ),
+                    },
+                };
+                if let Some(e) = refused {
                     let _ = self.tx.send(Completion {
                         id: cmd_id,
-                        result: Err(OpError::new(
-                            "Cannot enqueue a command after the connection was closed",
-                        )
-                        .with("code", "PROTOCOL_ENQUEUE_AFTER_QUIT")
-                        .to_json()),
+                        result: Err(e.to_json()),
                     });
                 }
                 Ok(cmd_id)
@@ -287,6 +365,10 @@ impl Io {
         self.dbs.insert(id, handle);
         Ok(id)
     }
+}
+
+fn timeout_error() -> OpError {
+    OpError::new("operation timed out (script time limit)").with("code", "ETIMEDOUT")
 }
 
 fn str_field(v: &Value, key: &str) -> Result<String, String> {

@@ -15,6 +15,8 @@ mod pg;
 mod sql;
 mod urls;
 
+pub(crate) use io::blocking_work_running;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;

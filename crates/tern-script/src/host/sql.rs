@@ -7,7 +7,7 @@ use base64::Engine;
 use serde_json::Value;
 use tokio::sync::mpsc as tmpsc;
 
-use super::budget::Budget;
+use super::budget::{Admitted, Budget};
 use super::io::{Completion, OpError};
 use super::{mysql, pg};
 use crate::Network;
@@ -250,9 +250,10 @@ pub(crate) enum DbCmd {
     End(u64),
 }
 
-/// The script thread's handle on a connection worker.
+/// The script thread's handle on a connection worker. Each queued command
+/// holds its admission (`Budget::admit`), which bounds the queue.
 pub(crate) struct DbHandle {
-    tx: tmpsc::UnboundedSender<DbCmd>,
+    tx: tmpsc::UnboundedSender<(DbCmd, Admitted)>,
 }
 
 enum Conn {
@@ -279,8 +280,8 @@ impl DbHandle {
     }
 
     /// Queues a command; false if the worker is gone.
-    pub fn send(&self, cmd: DbCmd) -> bool {
-        self.tx.send(cmd).is_ok()
+    pub fn send(&self, cmd: DbCmd, admitted: Admitted) -> bool {
+        self.tx.send((cmd, admitted)).is_ok()
     }
 }
 
@@ -288,7 +289,7 @@ async fn run_worker(
     driver: Driver,
     config: Value,
     network: Network,
-    mut rx: tmpsc::UnboundedReceiver<DbCmd>,
+    mut rx: tmpsc::UnboundedReceiver<(DbCmd, Admitted)>,
     done: mpsc::Sender<Completion>,
     deadline: tokio::time::Instant,
     budget: Arc<Budget>,
@@ -296,7 +297,7 @@ async fn run_worker(
     let mut conn: Option<Conn> = None;
     let mut failed: Option<OpError> = None;
     let mut ended = false;
-    while let Some(cmd) = rx.recv().await {
+    while let Some((cmd, _admitted)) = rx.recv().await {
         // A command runs in one of the call's request slots, like an HTTP
         // request; waiting for it counts against the deadline.
         let slot = match tokio::time::timeout_at(deadline, budget.slot()).await {
