@@ -192,6 +192,30 @@ impl Digest {
         })
     }
 
+    /// HMAC under `key` applied `rounds` times, each round to the previous
+    /// output and the first to `first` (NetBSD's sha1-crypt). The key is
+    /// prepared once: a key longer than the digest's block is hashed to
+    /// make it, and doing that every round made a long typed password cost
+    /// in proportion to its length.
+    pub(crate) fn hmac_iterated(self, key: &[u8], first: &[u8], rounds: u32) -> Vec<u8> {
+        with_digest!(self, D => {
+            match <Hmac<D> as KeyInit>::new_from_slice(key) {
+                Ok(keyed) => {
+                    let mut out = first.to_vec();
+                    for _ in 0..rounds {
+                        let mut mac = keyed.clone();
+                        mac.update(&out);
+                        out.clear();
+                        out.extend_from_slice(&mac.finalize().into_bytes());
+                    }
+                    out
+                }
+                // HMAC takes keys of any length; this arm is unreachable.
+                Err(_) => Vec::new(),
+            }
+        })
+    }
+
     /// PBKDF2 with HMAC over this digest, filling `out`.
     pub(crate) fn pbkdf2(self, password: &[u8], salt: &[u8], rounds: u32, out: &mut [u8]) {
         with_digest!(self, D => pbkdf2::pbkdf2_hmac::<D>(password, salt, rounds, out))
@@ -201,6 +225,21 @@ impl Digest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iterated_hmac_is_each_round_keyed_anew() {
+        // A key longer than SHA-1's 64-byte block, as a long password is.
+        let key = vec![b'k'; 1000];
+        let mut expected = b"salt$sha1$3".to_vec();
+        for _ in 0..3 {
+            expected = Digest::Sha1.hmac(&key, &[&expected]);
+        }
+        assert_eq!(
+            Digest::Sha1.hmac_iterated(&key, b"salt$sha1$3", 3),
+            expected
+        );
+        assert_eq!(Digest::Sha1.hmac_iterated(b"k", b"first", 0), b"first");
+    }
 
     #[test]
     fn known_answers() {

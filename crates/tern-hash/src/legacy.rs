@@ -439,10 +439,8 @@ impl Verifier for Sha1Crypt {
         )
     }
     fn verify(&self, password: &[u8]) -> bool {
-        let mut result = format!("{}$sha1${}", self.salt, self.rounds).into_bytes();
-        for _ in 0..self.rounds {
-            result = Digest::Sha1.hmac(password, &[&result]);
-        }
+        let first = format!("{}$sha1${}", self.salt, self.rounds);
+        let result = Digest::Sha1.hmac_iterated(password, first.as_bytes(), self.rounds);
         let ordered: Vec<u8> = SHA1_CRYPT_OFFSETS
             .iter()
             .map(|&i| result.get(i).copied().unwrap_or(0))
