@@ -24,7 +24,7 @@ use tokio::sync::Semaphore;
 use crate::config::ScriptsConfig;
 use crate::hash_pool::HashPool;
 use crate::profile_hash::{self, ProfileHash};
-use crate::secrets::{MIN_MASKED_LEN, mask_in};
+use crate::secrets::Redactions;
 
 /// Every script name, in Auth0's order.
 pub const SCRIPT_NAMES: [ScriptName; 7] = [
@@ -190,11 +190,11 @@ impl ScriptLegacySource {
         // The first argument names the user for every script but `create`
         // (a user object) and `delete` (an id).
         let user_name = args.first().and_then(Value::as_str).map(str::to_string);
-        let redact = Redactions::of_call(name, &args, &configuration);
+        let redact = redactions_of_call(name, &args, &configuration);
         let mut run = self
             .run_source(connection, name, source, args, configuration)
             .await;
-        redact.apply(&mut run.console);
+        redact_run(&redact, &mut run);
         self.count(connection, name, &run);
         self.record(tenant, connection, name, user_name, &run).await;
         run.outcome.map_err(|e| {
@@ -301,56 +301,49 @@ impl ScriptLegacySource {
     }
 }
 
-/// Values a script may print that must not reach a log: the password a user
-/// typed (`login`, `change_password`) and the connection's configuration
-/// values (database passwords, API keys). A password too short to mask
-/// without garbling the text withholds every line it appears in instead:
-/// a typed password never reaches the log, however short.
-struct Redactions {
-    masked: Vec<String>,
-    short_password: Option<String>,
+/// What must not reach a log from a call: the password the user typed
+/// (`login`, `change_password`) and the connection's configuration values
+/// (database passwords, API keys).
+fn redactions_of_call(
+    name: ScriptName,
+    args: &[Value],
+    configuration: &BTreeMap<String, String>,
+) -> Redactions {
+    let password = match name {
+        ScriptName::Login | ScriptName::ChangePassword => args
+            .get(1)
+            .and_then(Value::as_str)
+            .filter(|p| !p.is_empty()),
+        _ => None,
+    };
+    Redactions::new(password, configuration.values().map(String::as_str))
 }
 
-/// What replaces a console line that held a short typed password.
-const WITHHELD: &str = "[line withheld: it contained the password the user typed]";
-
-impl Redactions {
-    fn of_call(name: ScriptName, args: &[Value], configuration: &BTreeMap<String, String>) -> Self {
-        let password = match name {
-            ScriptName::Login | ScriptName::ChangePassword => args
-                .get(1)
-                .and_then(Value::as_str)
-                .filter(|p| !p.is_empty()),
-            _ => None,
-        };
-        let mut masked: Vec<String> = password
-            .into_iter()
-            .chain(configuration.values().map(String::as_str))
-            .filter(|v| v.len() >= MIN_MASKED_LEN)
-            .map(str::to_string)
-            .collect();
-        masked.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        let short_password = password
-            .filter(|p| p.len() < MIN_MASKED_LEN)
-            .map(str::to_string);
-        Self {
-            masked,
-            short_password,
-        }
-    }
-
-    fn apply(&self, lines: &mut [String]) {
-        for line in lines {
-            if self
-                .short_password
-                .as_deref()
-                .is_some_and(|p| line.contains(p))
-            {
-                *line = WITHHELD.to_string();
-            } else {
-                mask_in(line, &self.masked);
-            }
-        }
+/// Redact everything of a call that may be logged or shown: console lines,
+/// warnings and the error the script reported or failed with (a script's
+/// `callback(err)` often carries a URL with an API key, or the password).
+fn redact_run(redact: &Redactions, run: &mut ScriptRun) {
+    redact.apply(&mut run.console);
+    redact.apply(&mut run.warnings);
+    match &mut run.outcome {
+        Ok(CallbackResult::Error(e)) => redact.apply_text(&mut e.message),
+        Ok(CallbackResult::Value(_)) => {}
+        Err(
+            ScriptError::Thrown(m)
+            | ScriptError::RejectedPromise(m)
+            | ScriptError::Syntax(m)
+            | ScriptError::ModuleNotFound(m)
+            | ScriptError::InvalidCallbackValue(m)
+            | ScriptError::Internal(m),
+        ) => redact.apply_text(m),
+        Err(
+            ScriptError::Timeout
+            | ScriptError::OutOfMemory
+            | ScriptError::StackOverflow
+            | ScriptError::SourceTooLarge
+            | ScriptError::NotAFunction
+            | ScriptError::NoCallback,
+        ) => {}
     }
 }
 
@@ -530,7 +523,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let r = Redactions::of_call(
+        let r = redactions_of_call(
             ScriptName::Login,
             &[json!("a@b.c"), json!(password)],
             &configuration,
@@ -552,7 +545,7 @@ mod tests {
         );
         assert_eq!(
             redacted("ab", &[], &["user ab logged", "nothing here"]),
-            [WITHHELD, "nothing here"]
+            [crate::secrets::WITHHELD, "nothing here"]
         );
     }
 

@@ -204,6 +204,60 @@ pub fn mask_in(text: &mut String, secrets: &[String]) {
     }
 }
 
+/// Values that must not reach a log or an error message: a password a user
+/// typed and secrets such as a connection's configuration values. A
+/// password too short to mask without garbling the text withholds every
+/// line (or message) it appears in instead: a typed password never reaches
+/// the log, however short.
+pub struct Redactions {
+    /// Longest first, so a value containing another is masked whole.
+    masked: Vec<String>,
+    short_password: Option<String>,
+}
+
+/// What replaces a line or message that held a short typed password.
+pub const WITHHELD: &str = "[line withheld: it contained the password the user typed]";
+
+impl Redactions {
+    /// The redactions of `password` (if any) and `secrets`.
+    pub fn new<'a>(password: Option<&'a str>, secrets: impl Iterator<Item = &'a str>) -> Self {
+        let mut masked: Vec<String> = password
+            .into_iter()
+            .chain(secrets)
+            .filter(|v| v.len() >= MIN_MASKED_LEN)
+            .map(str::to_string)
+            .collect();
+        masked.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        let short_password = password
+            .filter(|p| !p.is_empty() && p.len() < MIN_MASKED_LEN)
+            .map(str::to_string);
+        Self {
+            masked,
+            short_password,
+        }
+    }
+
+    /// Redact each line.
+    pub fn apply(&self, lines: &mut [String]) {
+        for line in lines {
+            self.apply_text(line);
+        }
+    }
+
+    /// Redact one text.
+    pub fn apply_text(&self, text: &mut String) {
+        if self
+            .short_password
+            .as_deref()
+            .is_some_and(|p| text.contains(p))
+        {
+            *text = WITHHELD.to_string();
+        } else {
+            mask_in(text, &self.masked);
+        }
+    }
+}
+
 /// A value equal to [`MASK`] keeps the value stored under that key in
 /// `previous` (the options being replaced); a mask for a key that had no
 /// value is refused with a message naming the key.

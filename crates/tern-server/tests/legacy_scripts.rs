@@ -819,7 +819,8 @@ async fn console_output_goes_to_the_tenant_log_without_secrets(b: Backend) {
             "login": "function login(email, password, callback) {
                 console.log('checking', email, 'with', password, 'and key', configuration.API_KEY);
                 console.warn('legacy answered slowly');
-                if (email.startsWith('broken')) { console.error('legacy said 500'); return callback(new Error('legacy down')); }
+                if (email.startsWith('broken')) { console.error('legacy said 500'); return callback(new Error('legacy down for ' + password + ' with ' + configuration.API_KEY)); }
+                if (email.startsWith('thrown')) { throw new Error('GET /login?key=' + configuration.API_KEY + '&pw=' + password + ' failed'); }
                 callback(null, {user_id: 'con-' + email.split('@')[0], email: email});
                 callback(new Error('a late second answer'));
             }",
@@ -843,10 +844,12 @@ async fn console_output_goes_to_the_tenant_log_without_secrets(b: Backend) {
         login("ana@console.example").await.unwrap().status(),
         StatusCode::OK
     );
-    assert_eq!(
-        login("broken@console.example").await.unwrap().status(),
-        StatusCode::SERVICE_UNAVAILABLE
-    );
+    for user in ["broken@console.example", "thrown@console.example"] {
+        assert_eq!(
+            login(user).await.unwrap().status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
     let (s, _) = h
         .api(
             &t,
@@ -890,7 +893,12 @@ async fn console_output_goes_to_the_tenant_log_without_secrets(b: Backend) {
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     let broken = of("broken@console.example", "login");
     assert_eq!(broken["details"]["outcome"], "callback_error");
-    assert_eq!(broken["details"]["error"], "legacy down");
+    // The error a script reports is redacted too: Auth0's `callback(err)`
+    // often passes on a request error holding a URL with a key.
+    assert_eq!(
+        broken["details"]["error"],
+        "legacy down for ******** with ********"
+    );
     assert_eq!(
         broken["details"]["console"]
             .as_array()
@@ -905,9 +913,14 @@ async fn console_output_goes_to_the_tenant_log_without_secrets(b: Backend) {
         json!(["get_user for new@console.example"])
     );
 
-    // Nothing in the whole tenant log carries the password or the secret.
+    // Nothing in the whole tenant log carries the password or the secret;
+    // the failures' `f` events say what failed, masked.
     let (_, all) = h.api(&t, Method::GET, "/logs?per_page=100", None).await;
     let text = all.to_string();
+    assert!(
+        text.contains("GET /login?key=********&pw=******** failed"),
+        "the thrown error's `f` event: {text}"
+    );
     assert!(!text.contains(PASSWORD), "the typed password was logged");
     assert!(!text.contains(API_KEY), "a configuration secret was logged");
     h.stop().await;

@@ -40,6 +40,8 @@ use tern_core::legacy::{LegacyError, LegacyLogin, LegacyProfile, LegacySource, n
 use tern_core::model::Connection;
 use tokio::sync::Mutex;
 
+use crate::secrets::Redactions;
+
 use super::TokenSource;
 
 /// Redirects followed per call (each hop checked by the network policy).
@@ -548,8 +550,12 @@ impl HttpConnector {
             .map_err(|e| LegacyError(format!("the legacy API's profile is unusable: {}", e.0)))
     }
 
-    fn unexpected(&self, what: &str, a: &Answer) -> LegacyError {
-        let excerpt: String = a.body.chars().take(200).collect();
+    /// The error of an answer Tern did not expect, with an excerpt of its
+    /// body for the tenant log. A legacy API may echo its input there, so
+    /// the password the user typed (`login`) is redacted from it.
+    fn unexpected(&self, what: &str, a: &Answer, typed_password: Option<&str>) -> LegacyError {
+        let mut excerpt: String = a.body.chars().take(200).collect();
+        Redactions::new(typed_password, std::iter::empty()).apply_text(&mut excerpt);
         if a.token_refused || a.status == StatusCode::FORBIDDEN {
             LegacyError(format!(
                 "the legacy API refused Tern's token for {what} ({}): {excerpt} — check the client grant's scopes and the API's audience",
@@ -599,7 +605,7 @@ impl LegacySource for HttpConnector {
             StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND if !a.token_refused => {
                 Ok(LegacyLogin::WrongCredentials { user: None })
             }
-            _ => Err(self.unexpected("login", &a)),
+            _ => Err(self.unexpected("login", &a, Some(password))),
         }
     }
 
@@ -621,7 +627,7 @@ impl LegacySource for HttpConnector {
         match a.status {
             s if s.is_success() => Ok(Some(self.profile(&a.body)?)),
             StatusCode::NOT_FOUND => Ok(None),
-            _ => Err(self.unexpected("get_user", &a)),
+            _ => Err(self.unexpected("get_user", &a, None)),
         }
     }
 
@@ -637,7 +643,7 @@ impl LegacySource for HttpConnector {
             .call(reqwest::Method::GET, &self.url(path), None)
             .await?;
         if !a.status.is_success() {
-            return Err(self.unexpected("count", &a));
+            return Err(self.unexpected("count", &a, None));
         }
         let v: Value = serde_json::from_str(&a.body).unwrap_or(Value::Null);
         v.as_u64()
@@ -664,7 +670,7 @@ impl LegacySource for HttpConnector {
         if a.status.is_success() {
             Ok(())
         } else {
-            Err(self.unexpected("mark migrated", &a))
+            Err(self.unexpected("mark migrated", &a, None))
         }
     }
 }
