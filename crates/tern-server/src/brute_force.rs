@@ -307,7 +307,19 @@ pub async fn lift(s: &AppState, of: BlocksOf<'_>) -> CoreResult<u64> {
 /// connection (a block is listed under one of them; Auth0 finds it by
 /// either).
 async fn users_named(s: &AppState, identifier: &str) -> CoreResult<Vec<String>> {
-    let mut ids = Vec::new();
+    let mut ids: Vec<String> = named(s, identifier)
+        .await?
+        .into_iter()
+        .map(|(_, user_id)| user_id)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The (connection name, user id) of every user an identifier names.
+async fn named(s: &AppState, identifier: &str) -> CoreResult<Vec<(String, String)>> {
+    let mut users = Vec::new();
     let lower = identifier.to_lowercase();
     for connection in s.store.list_connections(s.tid()).await? {
         let by_email = s
@@ -318,11 +330,27 @@ async fn users_named(s: &AppState, identifier: &str) -> CoreResult<Vec<String>> 
             .store
             .get_user_by_username(s.tid(), &connection.id, identifier)
             .await?;
-        ids.extend(by_email.into_iter().chain(by_username).map(|u| u.user_id));
+        users.extend(
+            by_email
+                .into_iter()
+                .chain(by_username)
+                .map(|u| (connection.name.clone(), u.user_id)),
+        );
     }
-    ids.sort();
-    ids.dedup();
-    Ok(ids)
+    Ok(users)
+}
+
+/// The connections (names) of the users an identifier names, each once:
+/// whose blocks [`lift_identifier`] would lift.
+pub async fn connections_named(s: &AppState, identifier: &str) -> CoreResult<Vec<String>> {
+    let mut names: Vec<String> = named(s, identifier)
+        .await?
+        .into_iter()
+        .map(|(connection, _)| connection)
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
 }
 
 /// The blocks of every user an identifier names.

@@ -15,12 +15,21 @@
 //! console application cannot be given another connection, and the
 //! operators' connection keeps signup off and cannot be deleted. Each is
 //! refused with a message saying why.
+//!
+//! An operator can do everything in the console, client grants included,
+//! so an operator can give any client every Management API scope. Creating,
+//! changing, deleting, unblocking, importing, issuing a reset ticket for, or
+//! removing a second factor of a user of the operators' connection through
+//! the Management API therefore needs a token holding every Management API
+//! scope ([`guard_user_change`], called by every such write before it
+//! writes anything); anything less would be a way to every scope.
 
 use serde_json::Value;
 use tern_core::CoreResult;
 use tern_core::model::{Client, Connection};
 use tern_core::store::Store;
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 
 /// The console application's `client_id` (one per tenant).
@@ -168,6 +177,60 @@ pub fn guard_connection_delete(connection: &Connection) -> Result<(), ApiError> 
     Ok(())
 }
 
+/// Who changes a user, as far as the operators' connection goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Changer<'a> {
+    /// An operator, in the console: operators already hold everything.
+    Console,
+    /// A Management API client, with its token's scopes.
+    Api(&'a Caller),
+}
+
+impl Changer<'_> {
+    /// [`guard_user_change`] for a Management API client; the console
+    /// passes.
+    pub fn may_change(self, connection: &str) -> Result<(), ApiError> {
+        match self {
+            Changer::Console => Ok(()),
+            Changer::Api(caller) => guard_user_change(caller, connection),
+        }
+    }
+}
+
+/// Refuse a Management API write to a user of `connection` (its name) —
+/// create, update, delete, unblock, import, password-change ticket, MFA
+/// enrollment removal — when the user is an operator and the token lacks
+/// any Management API scope ([`crate::bootstrap::MANAGEMENT_SCOPES`], the
+/// bootstrap admin client's grant): an operator can grant every scope, so
+/// whoever makes or changes one must hold them all already. The answer is
+/// the 403 `insufficient_scope` of a missing scope. Reads are not refused.
+pub fn guard_user_change(caller: &Caller, connection: &str) -> Result<(), ApiError> {
+    if connection != OPERATORS_CONNECTION {
+        return Ok(());
+    }
+    let missing: Vec<&str> = crate::bootstrap::MANAGEMENT_SCOPES
+        .iter()
+        .copied()
+        .filter(|s| !caller.scopes.iter().any(|g| g == s))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    const SHOWN: usize = 5;
+    let more = match missing.len().saturating_sub(SHOWN) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    Err(ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "insufficient_scope",
+        format!(
+            "Users of the {OPERATORS_CONNECTION} connection are the console's operators, who can grant every Management API scope: creating or changing them needs a token with every Management API scope (as the bootstrap admin client's). This token lacks {}{more}.",
+            missing[..missing.len().min(SHOWN)].join(", ")
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +271,40 @@ mod tests {
         assert!(guard_connection_delete(&connection("shop-users", &[], true)).is_ok());
         assert!(guard_client(CLIENT_ID).is_err());
         assert!(guard_client("other").is_ok());
+    }
+
+    #[test]
+    fn operators_are_changed_only_with_every_scope() {
+        let caller = |scopes: &[&str]| Caller {
+            client_id: "c".into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        };
+        let every = caller(crate::bootstrap::MANAGEMENT_SCOPES);
+        let some = caller(&["create:users", "update:users", "delete:users"]);
+        assert!(guard_user_change(&every, OPERATORS_CONNECTION).is_ok());
+        assert!(guard_user_change(&some, "shop-users").is_ok());
+        let e = guard_user_change(&some, OPERATORS_CONNECTION).unwrap_err();
+        assert_eq!(e.status, axum::http::StatusCode::FORBIDDEN);
+        assert_eq!(e.code, Some("insufficient_scope"));
+        assert!(
+            e.message.contains("read:users_app_metadata"),
+            "{}",
+            e.message
+        );
+        let mut almost = every.clone();
+        almost.scopes.retain(|s| s != "execute:connection_scripts");
+        let e = guard_user_change(&almost, OPERATORS_CONNECTION).unwrap_err();
+        assert!(
+            e.message.ends_with("lacks execute:connection_scripts."),
+            "{}",
+            e.message
+        );
+        assert!(Changer::Console.may_change(OPERATORS_CONNECTION).is_ok());
+        assert!(
+            Changer::Api(&some)
+                .may_change(OPERATORS_CONNECTION)
+                .is_err()
+        );
     }
 
     #[test]

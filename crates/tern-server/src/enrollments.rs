@@ -18,6 +18,8 @@ use tern_core::model::User;
 use tern_core::{CoreError, CoreResult};
 
 use crate::client_secret::hash_secret;
+use crate::console_app::Changer;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 const DIGEST_LEN: usize = 16;
@@ -154,12 +156,14 @@ pub async fn find(s: &AppState, id: &str) -> CoreResult<Option<(User, Value)>> {
 /// Remove the enrollment `id` (Auth0's "reset MFA": the user enrols
 /// again at the next login the policy asks a factor of). `false`: no such
 /// enrollment. A concurrent change of the user's factors is re-read, never
-/// overwritten.
-pub async fn delete(s: &AppState, id: &str) -> CoreResult<bool> {
+/// overwritten. An operator's enrollment needs every Management API scope
+/// (`console_app::guard_user_change`), checked before anything is written.
+pub async fn delete(s: &AppState, id: &str, by: Changer<'_>) -> Result<bool, ApiError> {
     for _ in 0..3 {
         let Some((user, _)) = find(s, id).await? else {
             return Ok(false);
         };
+        by.may_change(&user.connection_name)?;
         let remaining: Vec<Value> = user
             .mfa_factors
             .iter()
@@ -173,9 +177,7 @@ pub async fn delete(s: &AppState, id: &str) -> CoreResult<bool> {
             return Ok(true);
         }
     }
-    Err(CoreError::Storage(
-        "the user's MFA factors kept changing; try again".into(),
-    ))
+    Err(CoreError::Storage("the user's MFA factors kept changing; try again".into()).into())
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 //! (block, unblock, delete), so both apply the same rules — profile
 //! validation, the legacy store's hooks when import mode is off, reset
 //! links closed by a block or a new password, brute-force blocks lifted by a
-//! new password.
+//! new password. Both take the [`Changer`]: a Management API client needs
+//! every scope to change an operator (`console_app::guard_user_change`),
+//! checked before anything is written.
 
 use axum::http::StatusCode;
 use serde_json::Value;
@@ -12,6 +14,7 @@ use tern_core::store::InsertOutcome;
 use tern_core::user_profile::{ProfileFields, ProfileRequest};
 use tern_core::{tickets, users};
 
+use crate::console_app::Changer;
 use crate::error::ApiError;
 use crate::lazy::LegacyLookup;
 use crate::passwords::hash_new_password;
@@ -66,9 +69,15 @@ async fn load(s: &AppState, id: &str) -> Result<User, ApiError> {
 }
 
 /// Apply a `PATCH /users/{id}` body to the user; the user as stored.
-pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<User, ApiError> {
+pub async fn update(
+    s: &AppState,
+    id: &str,
+    body: &Value,
+    by: Changer<'_>,
+) -> Result<User, ApiError> {
     let f = ProfileFields::from_json(body, ProfileRequest::Update)?;
     let mut user = load(s, id).await?;
+    by.may_change(&user.connection_name)?;
     let before = user.clone();
     let password = f.password.clone();
     let new_email = f.email.clone().filter(|e| user.email.as_ref() != Some(e));
@@ -113,10 +122,12 @@ pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<User, ApiErr
 
 /// Delete a user (none: nothing to do). Import mode off: the legacy store
 /// deletes first, or nothing is deleted.
-pub async fn delete(s: &AppState, id: &str) -> Result<(), ApiError> {
-    if let Some(user) = s.store.get_user(s.tid(), id).await? {
-        crate::legacy_ops::on_delete(s, &user).await?;
-    }
+pub async fn delete(s: &AppState, id: &str, by: Changer<'_>) -> Result<(), ApiError> {
+    let Some(user) = s.store.get_user(s.tid(), id).await? else {
+        return Ok(());
+    };
+    by.may_change(&user.connection_name)?;
+    crate::legacy_ops::on_delete(s, &user).await?;
     s.store.delete_user(s.tid(), id).await?;
     Ok(())
 }

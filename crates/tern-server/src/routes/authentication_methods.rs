@@ -50,7 +50,7 @@ fn method(user: &User, factor: &Value) -> Option<Value> {
         (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
-    security(("bearerAuth" = ["read:authentication_methods"]), ("bearerAuth" = ["read:users"])),
+    security(("bearerAuth" = ["read:authentication_methods"])),
 )]
 pub async fn list(
     State(s): State<AppState>,
@@ -58,7 +58,7 @@ pub async fn list(
     Path(id): Path<String>,
     q: QueryMap,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(&["read:authentication_methods", "read:users"])?;
+    caller.require(&["read:authentication_methods"])?;
     let paging = Paging::from_query(&q, 100)?;
     let user = s
         .store

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use serde_json::Value;
 
 use crate::auth::Caller;
+use crate::console_app::Changer;
 use crate::enrollments;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -114,7 +115,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["delete:guardian_enrollments"])?;
     checked_id(&id)?;
-    if enrollments::delete(&s, &id).await? {
+    if enrollments::delete(&s, &id, Changer::Api(&caller)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(unknown_enrollment())

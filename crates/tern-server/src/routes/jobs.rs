@@ -181,6 +181,7 @@ pub async fn create_import(
         .get_connection(s.tid(), &connection_id)
         .await?
         .ok_or_else(|| bad("The connection does not exist."))?;
+    crate::console_app::guard_user_change(&caller, &connection.name)?;
     if let Some(why) = crate::import_upload::refusal(&connection) {
         return Err(bad(why));
     }

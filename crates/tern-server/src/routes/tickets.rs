@@ -1,5 +1,7 @@
 //! `POST /api/v2/tickets/password-change`: a reset link for a user, made by
 //! an administrator (the Management API) instead of mailed to the user.
+//! A ticket for an operator needs every Management API scope
+//! (`console_app::guard_user_change`): its link sets the operator's password.
 
 use axum::Json;
 use axum::extract::State;
@@ -14,6 +16,7 @@ use tern_core::user_profile::is_valid_email;
 use super::{field, object_with};
 use crate::auth::Caller;
 use crate::body::JsonBody;
+use crate::console_app;
 use crate::error::ApiError;
 use crate::lazy::{self, LegacyLookup, ResetMigration};
 use crate::state::AppState;
@@ -100,14 +103,18 @@ pub async fn password_change(
         },
     };
     let (user, pending) = match (user_id, email, connection_id) {
-        (Some(id), None, None) => (
-            s.store
+        (Some(id), None, None) => {
+            let user = s
+                .store
                 .get_user(s.tid(), &id)
                 .await?
-                .ok_or_else(user_not_found)?,
-            None,
-        ),
-        (None, Some(email), Some(connection_id)) => by_email(&s, &email, &connection_id).await?,
+                .ok_or_else(user_not_found)?;
+            console_app::guard_user_change(&caller, &user.connection_name)?;
+            (user, None)
+        }
+        (None, Some(email), Some(connection_id)) => {
+            by_email(&s, &caller, &email, &connection_id).await?
+        }
         (Some(_), _, _) => {
             return Err(ApiError::invalid_body(
                 "Payload validation error: send user_id, or email and connection_id, not both.",
@@ -144,6 +151,7 @@ fn user_not_found() -> ApiError {
 /// ticket carries until its link creates the user with the new password.
 async fn by_email(
     s: &AppState,
+    caller: &Caller,
     email: &str,
     connection_id: &str,
 ) -> Result<(User, Option<LegacyProfile>), ApiError> {
@@ -167,6 +175,8 @@ async fn by_email(
                 "The connection with id {connection_id} does not exist."
             ))
         })?;
+    // Before the legacy store is asked: its profile may be stored.
+    console_app::guard_user_change(caller, &connection.name)?;
     if let Some(u) = s
         .store
         .get_user_by_email(s.tid(), &connection.id, &email)

@@ -1,17 +1,20 @@
 //! `/api/v2/user-blocks`: brute-force protection's blocks, by user or by
 //! identifier (Auth0's `userBlocks`). These are not the `blocked` flag an
-//! administrator sets on a user: that one stays.
+//! administrator sets on a user: that one stays. Lifting an operator's
+//! blocks needs every Management API scope (`console_app::guard_user_change`).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tern_core::attack_protection::LoginBlock;
+use tern_core::model::User;
 use tern_core::store::BlocksOf;
 
 use crate::auth::Caller;
 use crate::body::QueryMap;
 use crate::brute_force;
+use crate::console_app;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -43,14 +46,11 @@ fn identifier(q: &QueryMap) -> Result<String, ApiError> {
         })
 }
 
-async fn known_user(s: &AppState, id: &str) -> Result<(), ApiError> {
-    match s.store.get_user(s.tid(), id).await? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::not_found(
-            "inexistent_user",
-            "The user does not exist.",
-        )),
-    }
+async fn known_user(s: &AppState, id: &str) -> Result<User, ApiError> {
+    s.store
+        .get_user(s.tid(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("inexistent_user", "The user does not exist."))
 }
 
 /// `GET /user-blocks/{id}`.
@@ -101,7 +101,8 @@ pub async fn delete_by_user(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["update:users"])?;
-    known_user(&s, &id).await?;
+    let user = known_user(&s, &id).await?;
+    console_app::guard_user_change(&caller, &user.connection_name)?;
     brute_force::lift(&s, BlocksOf::User(&id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -154,6 +155,9 @@ pub async fn delete_by_identifier(
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["update:users"])?;
     let identifier = identifier(&q)?;
+    for connection in brute_force::connections_named(&s, &identifier).await? {
+        console_app::guard_user_change(&caller, &connection)?;
+    }
     brute_force::lift_identifier(&s, &identifier).await?;
     Ok(StatusCode::NO_CONTENT)
 }

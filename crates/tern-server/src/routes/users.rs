@@ -12,6 +12,7 @@ use tern_core::{search, users};
 
 use crate::auth::Caller;
 use crate::body::{JsonBody, Paging, QueryMap};
+use crate::console_app::Changer;
 use crate::error::ApiError;
 use crate::passwords::hash_new_password;
 use crate::state::AppState;
@@ -121,6 +122,7 @@ pub async fn create(
         .get_connection_by_name(s.tid(), &name)
         .await?
         .ok_or_else(|| ApiError::invalid_body(format!("The connection does not exist: {name}.")))?;
+    crate::console_app::guard_user_change(&caller, &connection.name)?;
     if f.email.is_none() {
         return Err(ApiError::invalid_body(
             "Payload validation error: 'Missing required property: email'.",
@@ -233,7 +235,7 @@ pub async fn update(
     } else {
         caller.require(&["update:users"])?;
     }
-    let user = crate::user_admin::update(&s, &id, &body).await?;
+    let user = crate::user_admin::update(&s, &id, &body, Changer::Api(&caller)).await?;
     Ok(Json(user_json(&user)))
 }
 
@@ -258,7 +260,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["delete:users"])?;
-    crate::user_admin::delete(&s, &id).await?;
+    crate::user_admin::delete(&s, &id, Changer::Api(&caller)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -326,6 +328,7 @@ pub async fn delete_by_email(
     let connection = s.store.get_connection(s.tid(), &id).await?.ok_or_else(|| {
         ApiError::not_found("inexistent_connection", "The connection does not exist.")
     })?;
+    crate::console_app::guard_user_change(&caller, &connection.name)?;
     s.store
         .delete_users_by_email(s.tid(), &connection.id, &email.to_lowercase())
         .await?;

@@ -21,6 +21,7 @@ use crate::brute_force;
 use crate::console::layout::{Section, page, problem};
 use crate::console::session::{Operator, OperatorForm};
 use crate::console::{audit, csrf, see_other};
+use crate::console_app::Changer;
 use crate::reset::{self, ResetRequest};
 use crate::state::AppState;
 use crate::user_admin;
@@ -255,7 +256,14 @@ async fn log_action(s: &AppState, op: &Operator, user: &User, description: &str)
 }
 
 async fn set_blocked(s: &AppState, op: &Operator, id: &str, blocked: bool) -> Response {
-    match user_admin::update(s, id, &serde_json::json!({ "blocked": blocked })).await {
+    match user_admin::update(
+        s,
+        id,
+        &serde_json::json!({ "blocked": blocked }),
+        Changer::Console,
+    )
+    .await
+    {
         Ok(user) => {
             let (what, done) = if blocked {
                 ("Console: user blocked", "blocked")
@@ -402,7 +410,7 @@ pub async fn delete(
         }
         Err(e) => return oops("delete", &e),
     };
-    if let Err(e) = user_admin::delete(&s, &id).await {
+    if let Err(e) = user_admin::delete(&s, &id, Changer::Console).await {
         return refused(&e);
     }
     log_action(&s, &op, &user, "Console: user deleted").await;
