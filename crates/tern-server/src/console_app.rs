@@ -195,6 +195,15 @@ impl Changer<'_> {
             Changer::Api(caller) => guard_user_change(caller, connection),
         }
     }
+
+    /// [`guard_connection_change`] for a Management API client; the
+    /// console passes.
+    pub fn may_change_connection(self, connection: &Connection) -> Result<(), ApiError> {
+        match self {
+            Changer::Console => Ok(()),
+            Changer::Api(caller) => guard_connection_change(caller, connection),
+        }
+    }
 }
 
 /// Refuse a Management API write to a user of `connection` (its name) —
@@ -208,6 +217,34 @@ pub fn guard_user_change(caller: &Caller, connection: &str) -> Result<(), ApiErr
     if connection != OPERATORS_CONNECTION {
         return Ok(());
     }
+    needs_every_scope(
+        caller,
+        &format!(
+            "Users of the {OPERATORS_CONNECTION} connection are the console's operators, who can grant every Management API scope: creating or changing them needs a token with every Management API scope (as the bootstrap admin client's)."
+        ),
+    )
+}
+
+/// Refuse a Management API change of the operators' connection itself
+/// (`PATCH /connections/{id}`) unless the token holds every Management API
+/// scope: its options decide who signs in as an operator (a custom
+/// database's login script, the password policy, attack protection).
+pub fn guard_connection_change(caller: &Caller, connection: &Connection) -> Result<(), ApiError> {
+    if connection.name != OPERATORS_CONNECTION {
+        return Ok(());
+    }
+    needs_every_scope(
+        caller,
+        &format!(
+            "The {OPERATORS_CONNECTION} connection decides who signs in to the console as an operator, who can grant every Management API scope: changing it needs a token with every Management API scope (as the bootstrap admin client's)."
+        ),
+    )
+}
+
+/// The 403 `insufficient_scope` of a missing scope, saying `why` and which
+/// Management API scopes ([`crate::bootstrap::MANAGEMENT_SCOPES`]) the
+/// token lacks, unless it lacks none.
+fn needs_every_scope(caller: &Caller, why: &str) -> Result<(), ApiError> {
     let missing: Vec<&str> = crate::bootstrap::MANAGEMENT_SCOPES
         .iter()
         .copied()
@@ -225,7 +262,7 @@ pub fn guard_user_change(caller: &Caller, connection: &str) -> Result<(), ApiErr
         axum::http::StatusCode::FORBIDDEN,
         "insufficient_scope",
         format!(
-            "Users of the {OPERATORS_CONNECTION} connection are the console's operators, who can grant every Management API scope: creating or changing them needs a token with every Management API scope (as the bootstrap admin client's). This token lacks {}{more}.",
+            "{why} This token lacks {}{more}.",
             missing[..missing.len().min(SHOWN)].join(", ")
         ),
     ))

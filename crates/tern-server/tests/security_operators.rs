@@ -28,6 +28,8 @@ const SCOPES: &[&str] = &[
     "create:user_tickets",
     "read:authentication_methods",
     "delete:guardian_enrollments",
+    "read:connections",
+    "update:connections",
 ];
 
 /// A machine client granted [`SCOPES`] on the Management API (through the
@@ -554,7 +556,72 @@ async fn signup_cannot_make_an_operator(b: Backend) {
     h.stop().await;
 }
 
+/// The operators' connection itself decides who signs in as an operator
+/// (a custom database's login script, the password policy): `PATCH
+/// /connections/{id}` of it needs every scope too, and a refusal changes
+/// nothing. Other connections take `update:connections` as before.
+async fn changing_the_operators_connection_needs_every_scope(b: Backend) {
+    let h = Harness::start(b).await;
+    let admin = h.admin_token().await;
+    let narrow = Narrow::create(&h, &admin).await;
+    let operators = h.operators_connection().await;
+    let path = format!("/connections/{}", operators.id);
+    let (_, before) = h.api(&admin, Method::GET, &path, None).await;
+    let token = narrow
+        .token(&h, "read:connections update:connections")
+        .await;
+    let mut options = before["options"].clone();
+    options["enabledDatabaseCustomization"] = json!(true);
+    options["customScripts"] = json!({"login":
+        "function login(email, password, callback) { callback(null, {user_id: 'x', email: email}); }"});
+    let (s, e) = h
+        .api(
+            &token,
+            Method::PATCH,
+            &path,
+            Some(json!({"options": options})),
+        )
+        .await;
+    assert_refused("custom database on the operators' connection", s, &e);
+    let (s, e) = h
+        .api(
+            &token,
+            Method::PATCH,
+            &path,
+            Some(json!({"display_name": "Ops"})),
+        )
+        .await;
+    assert_refused("the operators' display name", s, &e);
+    let (_, after) = h.api(&admin, Method::GET, &path, None).await;
+    assert_eq!(after, before, "nothing changed");
+
+    let default = format!("/connections/{}", h.info.connection_id);
+    let (s, e) = h
+        .api(
+            &token,
+            Method::PATCH,
+            &default,
+            Some(json!({"display_name": "Shop"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (s, e) = h
+        .api(
+            &admin,
+            Method::PATCH,
+            &path,
+            Some(json!({"display_name": "Ops"})),
+        )
+        .await;
+    assert_eq!(
+        (s, e["display_name"].as_str()),
+        (StatusCode::OK, Some("Ops"))
+    );
+    h.stop().await;
+}
+
 both_backends!(
+    changing_the_operators_connection_needs_every_scope,
     creating_an_operator_needs_every_scope,
     changing_an_operator_needs_every_scope,
     authentication_methods_need_their_scope,

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use tern_core::ids;
 use tern_core::model::{Connection, JsonObject};
 
+use crate::console_app::Changer;
 use crate::error::ApiError;
 use crate::payload::{field, object_with, require_keys};
 use crate::state::AppState;
@@ -199,13 +200,19 @@ pub async fn create(s: &AppState, body: &Value) -> Result<Connection, ApiError> 
 
 /// Apply a `PATCH /connections/{id}` body (`options` replaces the whole
 /// options object, as Auth0); the updated connection, masked.
-pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<Connection, ApiError> {
+pub async fn update(
+    s: &AppState,
+    changer: Changer<'_>,
+    id: &str,
+    body: &Value,
+) -> Result<Connection, ApiError> {
     let obj = object_with(body, UPDATE_FIELDS)?;
     let mut c = s
         .store
         .get_connection(s.tid(), id)
         .await?
         .ok_or_else(not_found)?;
+    changer.may_change_connection(&c)?;
     if let Some(mut options) = field::<Map<String, Value>>(obj, "options")? {
         validate_options(&options)?;
         seal(s, &c.id, &mut options, Some(&c.options))?;

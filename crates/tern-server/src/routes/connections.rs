@@ -144,7 +144,10 @@ pub async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Json<Connection>, ApiError> {
     caller.require(&["update:connections"])?;
-    Ok(Json(manage::connections::update(&s, &id, &body).await?))
+    Ok(Json(
+        manage::connections::update(&s, crate::console_app::Changer::Api(&caller), &id, &body)
+            .await?,
+    ))
 }
 
 /// `DELETE /connections/{id}`: 202 when it existed (its users go with it), 204 when not.

@@ -406,8 +406,13 @@ pub async fn save(
         } else {
             enabled.retain(|x| *x != c.client_id);
         }
-        if let Err(e) =
-            manage::connections::update(&s, &k.id, &json!({"enabled_clients": enabled})).await
+        if let Err(e) = manage::connections::update(
+            &s,
+            crate::console_app::Changer::Console,
+            &k.id,
+            &json!({"enabled_clients": enabled}),
+        )
+        .await
         {
             return edit_page(&s, &op, &c, None, Some(&forms::api_message(&e)), e.status).await;
         }

@@ -183,7 +183,14 @@ pub async fn save(
     }
     let mut options = options_for_patch(&c);
     options.insert("configuration".into(), Value::Object(cfg));
-    match manage::connections::update(&s, &c.id, &json!({ "options": options })).await {
+    match manage::connections::update(
+        &s,
+        crate::console_app::Changer::Console,
+        &c.id,
+        &json!({ "options": options }),
+    )
+    .await
+    {
         Ok(_) => {
             super::connections::log_change(
                 &s,

@@ -429,7 +429,14 @@ pub async fn save(
         }
         settings
     };
-    match manage::connections::update(&st, &c.id, &json!({ "options": options })).await {
+    match manage::connections::update(
+        &st,
+        crate::console_app::Changer::Console,
+        &c.id,
+        &json!({ "options": options }),
+    )
+    .await
+    {
         Ok(_) => {
             let what = if removing {
                 "connector removed"

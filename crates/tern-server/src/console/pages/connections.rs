@@ -160,7 +160,13 @@ pub async fn patch_options(
     options: JsonObject,
     what: &str,
 ) -> Result<Connection, ApiError> {
-    let updated = manage::connections::update(s, &c.id, &json!({ "options": options })).await?;
+    let updated = manage::connections::update(
+        s,
+        crate::console_app::Changer::Console,
+        &c.id,
+        &json!({ "options": options }),
+    )
+    .await?;
     log_change(s, op, c, what, json!({})).await;
     Ok(updated)
 }
@@ -518,7 +524,8 @@ pub async fn save_settings(
     let mut options = options_for_patch(&c);
     v.apply(&mut options);
     let body = json!({"options": options, "enabled_clients": v.enabled});
-    match manage::connections::update(&s, &c.id, &body).await {
+    match manage::connections::update(&s, crate::console_app::Changer::Console, &c.id, &body).await
+    {
         Ok(_) => {
             log_change(
                 &s,
