@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import {
-  env, issuer, mgmt, createApp, launch, appServer, submitLogin, codeFlow,
+  env, issuer, base, mgmt, createApp, launch, appServer, submitLogin, codeFlow,
 } from './helpers.mjs';
 
 let browser, app, rp, config, flow, callback, loggedOut;
@@ -152,5 +152,32 @@ test('RP-initiated logout ends the session and returns with the state', async ()
   await a.go();
   await page.waitForURL((u) => u.href.startsWith(callback));
   await assert.rejects(finish(page, a), (e) => e.error === 'login_required');
+  await ctx.close();
+});
+
+test('logout without a hint asks first, then returns to the application', async () => {
+  ctx = await browser.newContext();
+  page = await ctx.newPage();
+  const a = await authorize(page);
+  await a.go();
+  await submitLogin(page, env('TERN_LEGACY_EMAIL'), env('TERN_LEGACY_PASSWORD'));
+  await finish(page, a);
+  const url = new URL(`${base()}/oidc/logout`);
+  url.searchParams.set('client_id', rp.client_id);
+  url.searchParams.set('post_logout_redirect_uri', loggedOut);
+  url.searchParams.set('state', 'asked');
+  await page.goto(url.href);
+  await page.waitForSelector('input[name=logout_hint]', { state: 'attached' });
+  // The post is answered with a redirect to the application: the page's
+  // CSP (form-action) must let Chromium follow it.
+  await Promise.all([
+    page.waitForURL((u) => u.href.startsWith(loggedOut), { timeout: 10000 }),
+    page.click('button[type=submit]'),
+  ]);
+  assert.equal(new URL(page.url()).searchParams.get('state'), 'asked');
+  const b = await authorize(page, { prompt: 'none' });
+  await b.go();
+  await page.waitForURL((u) => u.href.startsWith(callback));
+  await assert.rejects(finish(page, b), (e) => e.error === 'login_required');
   await ctx.close();
 });

@@ -100,8 +100,11 @@ pub enum TransactionStep {
     },
     /// The password was right and a factor is required, but the user has
     /// none: they enrol an authenticator app and enter its first code
-    /// (`/u/mfa-otp-enrollment-qr`). The seed waits, sealed, as the user's
-    /// pending enrolment.
+    /// (`/u/mfa-otp-enrollment-qr`). The seed waits here, sealed: it is
+    /// this transaction's, so no other transaction (another browser that
+    /// knows the password) can show or confirm it. The pages check at every
+    /// request that the user still has no factor; once they have one, the
+    /// transaction moves to `MfaOtp`.
     MfaOtpEnrol {
         /// The user.
         user_id: String,
@@ -109,6 +112,11 @@ pub enum TransactionStep {
         connection_id: String,
         /// When the password was checked (epoch seconds).
         auth_time: i64,
+        /// The seed shown on this transaction's enrolment page, sealed as
+        /// stored seeds are (bound to tenant and user); `None` until the
+        /// page is first shown.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<String>,
     },
     /// The user proved who they are; `/authorize/resume` may finish.
     Authenticated {

@@ -65,6 +65,16 @@ pub fn confirm_pending_totp(factors: &[Value]) -> Option<Vec<Value>> {
     Some(out)
 }
 
+/// `factors` with `sealed` added as a confirmed TOTP enrolment, any
+/// pending one dropped (the user has a factor now; a pending enrolment
+/// started elsewhere, e.g. by `/mfa/associate`, is moot). For an enrolment
+/// whose seed was kept outside the user (a hosted login transaction's).
+pub fn with_confirmed_totp(factors: &[Value], sealed: &str) -> Vec<Value> {
+    let mut out: Vec<Value> = factors.iter().filter(|f| !is_pending(f)).cloned().collect();
+    out.push(serde_json::json!({"totp": {"secret": sealed}}));
+    out
+}
+
 /// Whether a factor is a pending TOTP enrolment (for listings that skip it).
 pub fn is_pending_totp(factor: &Value) -> bool {
     is_pending(factor)
@@ -274,6 +284,19 @@ mod tests {
         assert_eq!(totp_secrets(&confirmed), vec!["sealed:b"]);
         assert_eq!(pending_totp_secret(&confirmed), None);
         assert!(confirm_pending_totp(&confirmed).is_none());
+    }
+
+    #[test]
+    fn a_confirmed_enrolment_replaces_a_pending_one() {
+        let phone = serde_json::json!({"phone": {"value": "+15551234567"}});
+        let started = with_pending_totp(std::slice::from_ref(&phone), "sealed:a");
+        let confirmed = with_confirmed_totp(&started, "sealed:t");
+        assert_eq!(
+            confirmed,
+            vec![phone, serde_json::json!({"totp": {"secret": "sealed:t"}})]
+        );
+        assert!(has_totp(&confirmed));
+        assert_eq!(pending_totp_secret(&confirmed), None);
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub enum Outcome {
     Confirm {
         /// The session id to post back.
         sid: String,
+        /// Where the confirmed logout returns (the checked
+        /// `post_logout_redirect_uri`): the form's page must allow it as a
+        /// form target, since the post is answered with a redirect there.
+        target: Option<String>,
     },
     /// Refused; nothing was ended. The message says why.
     Refused(String),
@@ -232,6 +236,7 @@ pub async fn oidc(
             return Ok(Done {
                 outcome: Outcome::Confirm {
                     sid: sess.sid.clone(),
+                    target,
                 },
                 cookie: None,
             });

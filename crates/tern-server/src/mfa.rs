@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use tern_core::CoreResult;
 use tern_core::mfa::{
     GuardianSettings, SeedSealer, base32_decode, base32_encode, confirm_pending_totp, has_totp,
-    pending_totp_secret, seal_factors, with_pending_totp,
+    pending_totp_secret, seal_factors, with_confirmed_totp, with_pending_totp,
 };
 use tern_core::model::{Client, LogEvent, User};
 use tern_core::store::Store;
@@ -286,10 +286,11 @@ async fn log(s: &AppState, a: &Attempt<'_>, kind: &str, description: &str) {
     s.log(ev).await;
 }
 
-/// Start a TOTP enrolment: a new seed, stored sealed as the user's pending
-/// enrolment (replacing an earlier pending one), answered in clear to be
-/// shown once. `None` when the user changed meanwhile (the caller asks
-/// again).
+/// Start a TOTP enrolment through the API (`/mfa/associate`): a new seed,
+/// stored sealed as the user's pending enrolment (replacing an earlier
+/// pending one), answered in clear to be shown once. `None` when the user
+/// changed meanwhile (the caller asks again). The hosted pages keep their
+/// seed in the login transaction instead ([`new_sealed_seed`]).
 pub async fn start_enrolment(s: &AppState, user: &User) -> CoreResult<Option<String>> {
     let seed = new_seed();
     let sealed = s
@@ -304,15 +305,28 @@ pub async fn start_enrolment(s: &AppState, user: &User) -> CoreResult<Option<Str
     Ok(stored.then_some(seed))
 }
 
+/// A new seed for `user`, sealed as stored seeds are (bound to tenant and
+/// user), to be kept by whoever shows it — a hosted login transaction —
+/// and confirmed only through it ([`confirm_sealed_enrolment`]).
+pub fn new_sealed_seed(key: &SecretKey, tenant: &str, user: &User) -> CoreResult<String> {
+    key.seal_seed(tenant, &user.user_id, &new_seed())
+        .ok_or_else(|| tern_core::CoreError::Storage("cannot seal a TOTP seed".into()))
+}
+
+/// A seed sealed for `user` (by [`new_sealed_seed`]), opened (Base32).
+pub fn open_seed(key: &SecretKey, tenant: &str, user: &User, sealed: &str) -> Option<String> {
+    key.open(&seed_aad(tenant, &user.user_id), sealed)
+}
+
 /// The seed of the user's pending enrolment, opened (Base32).
 pub fn pending_seed(key: &SecretKey, tenant: &str, user: &User) -> Option<String> {
     let stored = pending_totp_secret(&user.mfa_factors)?;
     key.open(&seed_aad(tenant, &user.user_id), stored)
 }
 
-/// Check the first code of the user's pending enrolment; when right, the
-/// enrolment is confirmed (it becomes a factor). A user without a pending
-/// enrolment gets `Wrong`.
+/// Check the first code of the user's pending enrolment (`/mfa/associate`);
+/// when right, the enrolment is confirmed (it becomes a factor). A user
+/// without a pending enrolment, or who already has a factor, gets `Wrong`.
 pub async fn confirm_enrolment(
     s: &AppState,
     a: &Attempt<'_>,
@@ -321,18 +335,54 @@ pub async fn confirm_enrolment(
     let Some(seed) = pending_seed(&s.secrets, s.tid(), a.user) else {
         return Ok(OtpOutcome::Wrong);
     };
-    let outcome = verify(s, a, code, Some(&seed)).await?;
-    if outcome != OtpOutcome::Accepted {
-        return Ok(outcome);
-    }
     let Some(confirmed) = confirm_pending_totp(&a.user.mfa_factors) else {
         return Ok(OtpOutcome::Wrong);
     };
-    // Compare and set: an enrolment restarted meanwhile (another seed
-    // shown) is not confirmed by a code of the old one.
+    confirm(s, a, code, &seed, &confirmed).await
+}
+
+/// Check the first code of the seed a login transaction holds (`sealed`,
+/// from [`new_sealed_seed`]); when right, that seed becomes the user's
+/// factor. A user who already has a factor gets `Wrong`: one enrolment per
+/// user, however many transactions showed a seed.
+pub async fn confirm_sealed_enrolment(
+    s: &AppState,
+    a: &Attempt<'_>,
+    sealed: &str,
+    code: &str,
+) -> CoreResult<OtpOutcome> {
+    let Some(seed) = open_seed(&s.secrets, s.tid(), a.user, sealed) else {
+        return Ok(OtpOutcome::Wrong);
+    };
+    let confirmed = with_confirmed_totp(&a.user.mfa_factors, sealed);
+    confirm(s, a, code, &seed, &confirmed).await
+}
+
+/// Confirm an enrolment of `seed`: its code checked, then the user's
+/// factors replaced by `confirmed`. Refused while the user has a confirmed
+/// factor; the write is a compare-and-set from the factors read (which had
+/// none), so of two enrolments racing — two transactions, or the hosted
+/// page and the API — at most one is stored.
+async fn confirm(
+    s: &AppState,
+    a: &Attempt<'_>,
+    code: &str,
+    seed: &str,
+    confirmed: &[serde_json::Value],
+) -> CoreResult<OtpOutcome> {
+    if !must_enrol(a.user) {
+        // Adding a second app needs the first one; nothing is confirmed.
+        return Ok(OtpOutcome::Wrong);
+    }
+    let outcome = verify(s, a, code, Some(seed)).await?;
+    if outcome != OtpOutcome::Accepted {
+        return Ok(outcome);
+    }
+    // Compare and set: an enrolment restarted or confirmed meanwhile
+    // changed the factors, and this one is not stored.
     let stored = s
         .store
-        .replace_mfa_factors(s.tid(), &a.user.user_id, &a.user.mfa_factors, &confirmed)
+        .replace_mfa_factors(s.tid(), &a.user.user_id, &a.user.mfa_factors, confirmed)
         .await?;
     if stored {
         log(

@@ -679,6 +679,53 @@ async fn oidc_logout_ends_the_session(b: Backend) {
     assert_eq!(a.status, StatusCode::OK);
     let a = br.get(&authorize_url(&web, &[("prompt", "none")])).await;
     assert_eq!(a.location_param("error").as_deref(), Some("login_required"));
+    // Asked with a return URL: the confirmation posts, and is answered with
+    // a redirect to the application, so the page's CSP must allow its
+    // origin as a form target (browsers hold redirects to form-action).
+    log_in(&mut br, &web, &[], PASSWORD).await;
+    let a = br
+        .get(&format!(
+            "/oidc/logout?client_id={}&post_logout_redirect_uri={}&state=asked",
+            web.id,
+            urlencoding::encode(LOGOUT_URL)
+        ))
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    let csp = a.header("content-security-policy").unwrap();
+    let form_action = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("form-action "))
+        .unwrap();
+    assert_eq!(
+        form_action, "form-action 'self' https://app.example",
+        "{csp}"
+    );
+    let sid = {
+        let i = a.body.find("name=\"logout_hint\" value=\"").unwrap() + 26;
+        a.body[i..i + a.body[i..].find('"').unwrap()].to_string()
+    };
+    let a = br
+        .post_form(
+            "/oidc/logout",
+            &[
+                ("logout_hint", sid.as_str()),
+                ("client_id", web.id.as_str()),
+                ("post_logout_redirect_uri", LOGOUT_URL),
+                ("state", "asked"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FOUND);
+    assert_eq!(
+        a.location().as_deref(),
+        Some(format!("{LOGOUT_URL}?state=asked").as_str())
+    );
+    // Without a return URL the form posts to Tern alone.
+    log_in(&mut br, &web, &[], PASSWORD).await;
+    let a = br.get("/oidc/logout").await;
+    let csp = a.header("content-security-policy").unwrap();
+    assert!(csp.contains("form-action 'self';"), "{csp}");
     let types = log_types(&h, &t).await;
     assert!(
         types.contains(&"slo".to_string()) && types.contains(&"flo".to_string()),

@@ -78,7 +78,12 @@ struct Setup {
 /// A server with an imported user (bcrypt password, TOTP enrolment) and an
 /// application allowed the password grants and the mfa-otp grant.
 async fn setup(backend: Backend) -> Setup {
-    let h = Harness::start(backend).await;
+    setup_with(backend, |_| {}).await
+}
+
+/// [`setup`] with the server's configuration changed by `tweak`.
+async fn setup_with(backend: Backend, tweak: impl FnOnce(&mut tern_server::Config)) -> Setup {
+    let h = Harness::start_with(backend, tweak).await;
     let admin = h.admin_token().await;
     let hash = bcrypt::hash(PASSWORD, 4).unwrap();
     h.import_rows(
@@ -693,11 +698,9 @@ async fn hosted_enrolment_when_required(backend: Backend) {
     assert!(page.body.contains("<svg"), "a QR code: {}", page.body);
     let secret = shown_secret(&page.body);
     assert_eq!(base32(&secret).len(), 20, "160-bit seed: {secret}");
-    // Pending, sealed, not yet a factor.
-    let factors = x.stored_factors("plain@example.com").await;
-    assert_eq!(factors.len(), 1, "{factors:?}");
-    assert_eq!(factors[0]["totp"]["pending"], true);
-    let stored = factors[0]["totp"]["secret"].as_str().unwrap();
+    // Not yet a factor: the seed waits, sealed, in the transaction.
+    assert!(x.stored_factors("plain@example.com").await.is_empty());
+    let stored = transaction_seed(&x, &state).await.expect("a seed");
     assert!(
         stored.starts_with("$tern-sealed$v1$") && !stored.contains(&secret),
         "{stored}"
@@ -726,10 +729,7 @@ async fn hosted_enrolment_when_required(backend: Backend) {
         secret,
         "same key after a wrong code"
     );
-    assert_eq!(
-        x.stored_factors("plain@example.com").await[0]["totp"]["pending"],
-        true
-    );
+    assert!(x.stored_factors("plain@example.com").await.is_empty());
 
     let right = b
         .post_form(
@@ -752,6 +752,19 @@ async fn hosted_enrolment_when_required(backend: Backend) {
     assert!(factors[0]["totp"].get("pending").is_none(), "{factors:?}");
     let stored = factors[0]["totp"]["secret"].as_str().unwrap();
     assert!(stored.starts_with("$tern-sealed$v1$") && !stored.contains(&secret));
+    let (s, b) =
+        x.h.api(
+            &x.admin,
+            Method::GET,
+            &format!(
+                "/users/{}/authentication-methods",
+                stored_user(&x, "plain@example.com").await
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b[0]["confirmed"], true, "{b}");
 
     // The next login asks for the app's code.
     x.h.state().clock.advance(30);
@@ -771,6 +784,349 @@ async fn hosted_enrolment_when_required(backend: Backend) {
         )
         .await;
     assert!(ok.location().unwrap().starts_with("/authorize/resume"));
+    x.h.stop().await;
+}
+
+/// `/authorize` for the web app (`app_id`) on the hosted pages.
+fn start_url(app_id: &str) -> String {
+    format!(
+        "/authorize?response_type=code&client_id={app_id}&redirect_uri={}&scope=openid%20email&state=s1",
+        urlencoding::encode(CALLBACK)
+    )
+}
+
+fn enrol_url(state: &str) -> String {
+    format!("/u/mfa-otp-enrollment-qr?state={state}")
+}
+
+fn challenge_url(state: &str) -> String {
+    format!("/u/mfa-otp-challenge?state={state}")
+}
+
+/// A new browser that passed the password of plain@example.com (who has
+/// no factor) while the policy requires one: its transaction is at the
+/// enrolment step (the page not opened yet).
+async fn at_enrolment(x: &Setup, start: &str) -> (common::browser::Browser, String) {
+    let mut b = common::browser::Browser::new(&x.h.base);
+    let (posted, state) = password_page(&mut b, start, "plain@example.com").await;
+    assert_eq!(posted.location(), Some(enrol_url(&state)));
+    (b, state)
+}
+
+/// Where a stored transaction stands.
+async fn transaction_step(x: &Setup, state: &str) -> tern_core::login_transaction::TransactionStep {
+    let st = x.h.state();
+    st.store
+        .get_login_transaction(st.tid(), state)
+        .await
+        .unwrap()
+        .expect("the transaction")
+        .step
+}
+
+/// The sealed seed a transaction at the enrolment step holds.
+async fn transaction_seed(x: &Setup, state: &str) -> Option<String> {
+    match transaction_step(x, state).await {
+        tern_core::login_transaction::TransactionStep::MfaOtpEnrol { seed, .. } => seed,
+        other => panic!("not at the enrolment step: {other:?}"),
+    }
+}
+
+/// The code of the Base32 `secret` at `t`.
+fn code_of(secret: &str, t: i64) -> String {
+    totp(&base32(secret), t, 6)
+}
+
+/// The user's factors are exactly one confirmed TOTP enrolment.
+fn one_confirmed(factors: &[Value]) {
+    assert_eq!(factors.len(), 1, "{factors:?}");
+    assert!(factors[0]["totp"]["secret"].is_string(), "{factors:?}");
+    assert!(factors[0]["totp"].get("pending").is_none(), "{factors:?}");
+}
+
+/// A transaction that reached the enrolment step while the user had no
+/// factor (an attacker who knows only the password) is no way to add one
+/// once the user has enrolled: its enrolment page and its confirmation send
+/// it to the challenge instead, which only the user's app passes; no
+/// second factor is stored.
+async fn a_stale_enrolment_transaction_is_sent_to_the_challenge(backend: Backend) {
+    let x = setup(backend).await;
+    let (app_id, app_secret) = x.web_app().await;
+    let start = start_url(&app_id);
+    x.require_mfa().await;
+    // Two attackers with the password: one keeps the transaction without
+    // opening the page, one opens the page (and sees a seed).
+    let (mut quiet, quiet_state) = at_enrolment(&x, &start).await;
+    let (mut early, early_state) = at_enrolment(&x, &start).await;
+    let page = early.get(&enrol_url(&early_state)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let early_secret = shown_secret(&page.body);
+
+    // The user enrols their own app in their own browser.
+    let (mut user, user_state) = at_enrolment(&x, &start).await;
+    let page = user.get(&enrol_url(&user_state)).await;
+    let user_secret = shown_secret(&page.body);
+    assert_ne!(user_secret, early_secret, "each transaction its own seed");
+    let now = x.h.state().now();
+    let done = user
+        .post_form(
+            &enrol_url(&user_state),
+            &[
+                ("state", &user_state),
+                ("code", &code_of(&user_secret, now)),
+            ],
+        )
+        .await;
+    assert_eq!(
+        done.location(),
+        Some(format!("/authorize/resume?state={user_state}"))
+    );
+    let back = user.follow(done).await;
+    assert!(
+        back.location_param("code").is_some(),
+        "{:?}",
+        back.location()
+    );
+    one_confirmed(&x.stored_factors("plain@example.com").await);
+
+    // The attacker who saw a seed posts its code: nothing is enrolled, the
+    // transaction is at the challenge now.
+    x.h.state().clock.advance(30);
+    let now = x.h.state().now();
+    let posted = early
+        .post_form(
+            &enrol_url(&early_state),
+            &[
+                ("state", &early_state),
+                ("code", &code_of(&early_secret, now)),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    assert_eq!(posted.location(), Some(challenge_url(&early_state)));
+    assert!(matches!(
+        transaction_step(&x, &early_state).await,
+        tern_core::login_transaction::TransactionStep::MfaOtp { .. }
+    ));
+    // The challenge wants the user's app; the attacker's seed is nothing.
+    let refused = early
+        .post_form(
+            &challenge_url(&early_state),
+            &[
+                ("state", &early_state),
+                ("code", &code_of(&early_secret, now)),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let resume = early
+        .get(&format!("/authorize/resume?state={early_state}"))
+        .await;
+    assert_eq!(resume.location(), Some(challenge_url(&early_state)));
+    assert!(resume.location_param("code").is_none());
+
+    // The quiet attacker opens the enrolment page: no page, no new seed.
+    let page = quiet.get(&enrol_url(&quiet_state)).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(page.location(), Some(challenge_url(&quiet_state)));
+    assert!(!page.body.contains("id=\"secret\""));
+    let challenge = quiet.follow(page).await;
+    assert_eq!(challenge.status, StatusCode::OK);
+    assert!(challenge.body.contains("name=\"code\""));
+    assert!(!challenge.body.contains("id=\"secret\""));
+    one_confirmed(&x.stored_factors("plain@example.com").await);
+
+    // The moved transaction is an ordinary challenge: the user's app's code
+    // passes it (as it would a tab the user left open), with `mfa`.
+    let passed = quiet
+        .post_form(
+            &challenge_url(&quiet_state),
+            &[
+                ("state", &quiet_state),
+                ("code", &code_of(&user_secret, now)),
+            ],
+        )
+        .await;
+    assert_eq!(
+        passed.location(),
+        Some(format!("/authorize/resume?state={quiet_state}"))
+    );
+    let back = quiet.follow(passed).await;
+    let code = back.location_param("code").expect("a code for the app");
+    let id = x.id_token(&app_id, &app_secret, &code).await;
+    assert_eq!(id["amr"], json!(["mfa"]));
+    one_confirmed(&x.stored_factors("plain@example.com").await);
+    x.h.stop().await;
+}
+
+/// The seed an enrolment page shows is its transaction's: two open
+/// enrolments of one user show different seeds, a code of one is refused
+/// by the other, and the API's pending enrolment (`/mfa/associate`) is
+/// neither shown nor confirmed by the hosted pages.
+async fn enrolment_seeds_belong_to_their_transaction(backend: Backend) {
+    let x = setup(backend).await;
+    let (app_id, _) = x.web_app().await;
+    let start = start_url(&app_id);
+    x.require_mfa().await;
+    let (mut one, one_state) = at_enrolment(&x, &start).await;
+    let first = shown_secret(&one.get(&enrol_url(&one_state)).await.body);
+    let (mut two, two_state) = at_enrolment(&x, &start).await;
+    let second = shown_secret(&two.get(&enrol_url(&two_state)).await.body);
+    assert_ne!(first, second, "one seed per transaction");
+    // Each keeps its own.
+    assert_eq!(
+        shown_secret(&one.get(&enrol_url(&one_state)).await.body),
+        first
+    );
+    assert_eq!(
+        shown_secret(&two.get(&enrol_url(&two_state)).await.body),
+        second
+    );
+    let now = x.h.state().now();
+    let refused = two
+        .post_form(
+            &enrol_url(&two_state),
+            &[("state", &two_state), ("code", &code_of(&first, now))],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(shown_secret(&refused.body), second);
+    assert!(x.stored_factors("plain@example.com").await.is_empty());
+
+    // An enrolment started through the API stays the API's.
+    let (s, b) = x.password("plain@example.com").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    let token = b["mfa_token"].as_str().unwrap().to_string();
+    let r =
+        x.h.http
+            .post(format!("{}/mfa/associate", x.h.base))
+            .bearer_auth(&token)
+            .json(&json!({"authenticator_types": ["otp"]}))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let api: Value = r.json().await.unwrap();
+    let api_secret = api["secret"].as_str().unwrap().to_string();
+    let (mut three, three_state) = at_enrolment(&x, &start).await;
+    let third = shown_secret(&three.get(&enrol_url(&three_state)).await.body);
+    assert_ne!(third, api_secret, "the page does not show the API's seed");
+    let refused = two
+        .post_form(
+            &enrol_url(&two_state),
+            &[("state", &two_state), ("code", &code_of(&api_secret, now))],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+
+    // The first transaction's own seed confirms there.
+    let done = one
+        .post_form(
+            &enrol_url(&one_state),
+            &[("state", &one_state), ("code", &code_of(&first, now))],
+        )
+        .await;
+    assert_eq!(
+        done.location(),
+        Some(format!("/authorize/resume?state={one_state}"))
+    );
+    // One factor, the API's pending enrolment gone with it.
+    one_confirmed(&x.stored_factors("plain@example.com").await);
+    x.h.state().clock.advance(30);
+    let later = x.h.state().now();
+    let (s, b) = x.otp(&token, &code_of(&api_secret, later)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    // The other transactions ask for the code of the app enrolled.
+    for (b, state) in [(&mut two, &two_state), (&mut three, &three_state)] {
+        let page = b.get(&enrol_url(state)).await;
+        assert_eq!(page.location(), Some(challenge_url(state)));
+    }
+    let passed = two
+        .post_form(
+            &challenge_url(&two_state),
+            &[("state", &two_state), ("code", &code_of(&first, later))],
+        )
+        .await;
+    assert_eq!(
+        passed.location(),
+        Some(format!("/authorize/resume?state={two_state}"))
+    );
+    one_confirmed(&x.stored_factors("plain@example.com").await);
+    x.h.state().clock.advance(30);
+    let (s, b) = x.otp(&token, &code_of(&first, x.h.state().now())).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the API's login takes the enrolled app: {b}"
+    );
+    x.h.stop().await;
+}
+
+/// Behind a trusted proxy the hosted MFA pages log the end user's address
+/// (`X-Forwarded-For`), as every other hosted page does.
+async fn hosted_mfa_logs_the_forwarded_address(backend: Backend) {
+    let x = setup_with(backend, |c| {
+        c.http.trusted_proxies = vec!["127.0.0.0/8".into()];
+    })
+    .await;
+    let (app_id, _) = x.web_app().await;
+    let start = start_url(&app_id);
+    let forwarded = |b: &mut common::browser::Browser| {
+        b.headers
+            .insert("x-forwarded-for", "203.0.113.7".parse().unwrap());
+    };
+    // The challenge: a wrong code, then the right one.
+    let mut b = common::browser::Browser::new(&x.h.base);
+    forwarded(&mut b);
+    let (_, state) = password_page(&mut b, &start, "otp@example.com").await;
+    let wrong = b
+        .post_form(
+            &challenge_url(&state),
+            &[("state", &state), ("code", &wrong_code(&x.h))],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    let right = b
+        .post_form(
+            &challenge_url(&state),
+            &[("state", &state), ("code", &code_now(&x.h))],
+        )
+        .await;
+    assert!(right.location().unwrap().starts_with("/authorize/resume"));
+    // The enrolment.
+    x.require_mfa().await;
+    let (mut b, state) = {
+        let mut b = common::browser::Browser::new(&x.h.base);
+        forwarded(&mut b);
+        let (_, state) = password_page(&mut b, &start, "plain@example.com").await;
+        (b, state)
+    };
+    let secret = shown_secret(&b.get(&enrol_url(&state)).await.body);
+    let done = b
+        .post_form(
+            &enrol_url(&state),
+            &[
+                ("state", &state),
+                ("code", &code_of(&secret, x.h.state().now())),
+            ],
+        )
+        .await;
+    assert!(done.location().unwrap().starts_with("/authorize/resume"));
+    for kind in [
+        "gd_auth_failed",
+        "gd_auth_succeed",
+        "gd_enrollment_complete",
+    ] {
+        let (s, logs) =
+            x.h.api(&x.admin, Method::GET, &format!("/logs?q=type:{kind}"), None)
+                .await;
+        assert_eq!(s, StatusCode::OK, "{logs}");
+        let events = logs.as_array().unwrap();
+        assert!(!events.is_empty(), "{kind}: {logs}");
+        for e in events {
+            assert_eq!(e["ip"], "203.0.113.7", "{kind}: {e}");
+        }
+    }
     x.h.stop().await;
 }
 
@@ -1200,6 +1556,9 @@ async fn stored_user(x: &Setup, email: &str) -> String {
 }
 
 both_backends!(
+    a_stale_enrolment_transaction_is_sent_to_the_challenge,
+    enrolment_seeds_belong_to_their_transaction,
+    hosted_mfa_logs_the_forwarded_address,
     enrollments_are_listed_read_and_deleted,
     policy_turning_on_steps_up_password_sessions,
     guardian_settings,

@@ -298,6 +298,7 @@ async fn second_factor(
                 user_id,
                 connection_id,
                 auth_time,
+                seed: None,
             },
             "/u/mfa-otp-enrollment-qr",
         )

@@ -10,7 +10,7 @@ use super::universal_login::read_form;
 use crate::client_ip::ClientIp;
 use crate::logout::{self, Done, OidcLogout, Outcome};
 use crate::pages::catalogue::{Msg, text};
-use crate::pages::{Look, Page, render};
+use crate::pages::{Look, Page, form_target, render};
 use crate::state::AppState;
 
 async fn answer(
@@ -38,7 +38,7 @@ async fn answer(
             ),
         ),
         Outcome::Refused(why) => error_page(&look, lang, StatusCode::BAD_REQUEST, &why),
-        Outcome::Confirm { sid } => {
+        Outcome::Confirm { sid, target } => {
             let title = text(lang, Msg::LoggedOutTitle).to_string();
             let content = html! {
                 h1 { (text(lang, Msg::LoggedOutTitle)) "?" }
@@ -57,7 +57,13 @@ async fn answer(
                     lang,
                     title,
                     content,
-                    form_targets: Vec::new(),
+                    // Browsers hold the redirect answering the post to
+                    // `form-action` too: the checked return URL's origin.
+                    form_targets: target
+                        .as_deref()
+                        .and_then(form_target)
+                        .into_iter()
+                        .collect(),
                     scripts: Vec::new(),
                     frame_ancestor: None,
                 },

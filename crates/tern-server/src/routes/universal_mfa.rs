@@ -5,10 +5,14 @@
 //! and key, drawn on the server) and enters its first code. Either way the
 //! transaction then goes on to `/authorize/resume` with `amr: ["mfa"]`.
 //! Same transaction cookie check as every hosted page.
+//!
+//! Whether the user must enrol is decided again at every request: a
+//! transaction that reached the enrolment step before the user enrolled
+//! (in another browser, perhaps not theirs) is sent to the challenge. The
+//! seed an enrolment page shows is the transaction's own (kept sealed in
+//! its `MfaOtpEnrol` step), so no other transaction shows or confirms it.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use tern_core::login_transaction::TransactionStep;
@@ -16,6 +20,7 @@ use tern_core::model::User;
 
 use super::authorize::{PageQuery, see_other};
 use super::universal_login::{Screen, posted_screen, screen};
+use crate::client_ip::ClientIp;
 use crate::mfa::{Attempt, OtpOutcome};
 use crate::pages::catalogue::Msg;
 use crate::pages::forms;
@@ -32,8 +37,10 @@ enum Step {
 }
 
 /// The user waiting at `want`, or where the browser should be instead.
-async fn waiting_user(s: &AppState, sc: &Screen, want: Step) -> Result<User, Response> {
-    let (user_id, at) = match &sc.tx.step {
+/// A transaction at the enrolment step whose user has a factor by now is
+/// moved to the challenge first, as if the password had found the factor.
+async fn waiting_user(s: &AppState, sc: &mut Screen, want: Step) -> Result<User, Response> {
+    let (user_id, mut at) = match &sc.tx.step {
         TransactionStep::MfaOtp { user_id, .. } => (user_id, Step::Challenge),
         TransactionStep::MfaOtpEnrol { user_id, .. } => (user_id, Step::Enrol),
         other => {
@@ -45,6 +52,23 @@ async fn waiting_user(s: &AppState, sc: &Screen, want: Step) -> Result<User, Res
             return Err(see_other(&format!("{next}?state={}", sc.tx.id), Vec::new()));
         }
     };
+    let user = match s.store.get_user(s.tid(), user_id).await {
+        Ok(Some(u)) if !u.blocked => u,
+        _ => return Err(page(sc, StatusCode::UNAUTHORIZED, Some(Msg::Blocked))),
+    };
+    if at == Step::Enrol && !crate::mfa::must_enrol(&user) {
+        // Enrolled since the password was checked: this transaction does
+        // not enrol another app, it asks for the code of the one there is.
+        if let Err(e) = to_challenge(s, sc).await {
+            tracing::error!(error = %e, "hosted MFA: storage error");
+            return Err(page(
+                sc,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(Msg::SomethingWrong),
+            ));
+        }
+        at = Step::Challenge;
+    }
     if at != want {
         let next = match at {
             Step::Challenge => "/u/mfa-otp-challenge",
@@ -52,10 +76,26 @@ async fn waiting_user(s: &AppState, sc: &Screen, want: Step) -> Result<User, Res
         };
         return Err(see_other(&format!("{next}?state={}", sc.tx.id), Vec::new()));
     }
-    match s.store.get_user(s.tid(), user_id).await {
-        Ok(Some(u)) if !u.blocked => Ok(u),
-        _ => Err(page(sc, StatusCode::UNAUTHORIZED, Some(Msg::Blocked))),
+    Ok(user)
+}
+
+/// Move an enrolment transaction to the challenge step (its seed dropped).
+async fn to_challenge(s: &AppState, sc: &mut Screen) -> tern_core::CoreResult<()> {
+    if let TransactionStep::MfaOtpEnrol {
+        user_id,
+        connection_id,
+        auth_time,
+        ..
+    } = sc.tx.step.clone()
+    {
+        sc.tx.step = TransactionStep::MfaOtp {
+            user_id,
+            connection_id,
+            auth_time,
+        };
+        s.store.update_login_transaction(s.tid(), &sc.tx).await?;
     }
+    Ok(())
 }
 
 fn page(sc: &Screen, status: StatusCode, error: Option<Msg>) -> Response {
@@ -87,11 +127,11 @@ pub async fn challenge_page(
     headers: axum::http::HeaderMap,
     q: PageQuery,
 ) -> Response {
-    let sc = match screen(&s, &headers, q.get("state")).await {
+    let mut sc = match screen(&s, &headers, q.get("state")).await {
         Ok(sc) => sc,
         Err(page) => return page,
     };
-    match waiting_user(&s, &sc, Step::Challenge).await {
+    match waiting_user(&s, &mut sc, Step::Challenge).await {
         Ok(_) => page(&sc, StatusCode::OK, None),
         Err(r) => r,
     }
@@ -117,11 +157,11 @@ pub async fn challenge_page(
 )]
 pub async fn challenge(
     State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     q: PageQuery,
     req: Request,
 ) -> Response {
-    let ip = peer.ip().to_string();
+    let ip = peer.to_string();
     let mut p = match posted_code(&s, &q, req, Step::Challenge).await {
         Ok(p) => p,
         Err(r) => return r,
@@ -158,8 +198,8 @@ async fn posted_code(
     req: Request,
     step: Step,
 ) -> Result<PostedCode, Response> {
-    let (sc, form) = posted_screen(s, q, req).await?;
-    let user = waiting_user(s, &sc, step).await?;
+    let (mut sc, form) = posted_screen(s, q, req).await?;
+    let user = waiting_user(s, &mut sc, step).await?;
     let code = form.get("code").unwrap_or_default().to_string();
     Ok(PostedCode { sc, user, code })
 }
@@ -182,6 +222,7 @@ async fn finish(
                 user_id,
                 connection_id,
                 auth_time,
+                ..
             }) = sc.tx.step.clone()
             else {
                 return Err((StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong));
@@ -210,21 +251,38 @@ async fn finish(
     }
 }
 
-/// The enrolment page for `user`: the pending seed (started now when there
-/// is none, e.g. after an enrolment was confirmed in another tab and then
-/// removed), as text and QR code.
+/// The seed this transaction shows (opened, Base32): the one it holds, or
+/// a new one, stored sealed in the transaction first.
+async fn transaction_seed(s: &AppState, sc: &mut Screen, user: &User) -> Option<String> {
+    let TransactionStep::MfaOtpEnrol { seed, .. } = &mut sc.tx.step else {
+        return None;
+    };
+    if let Some(clear) = seed
+        .as_deref()
+        .and_then(|sealed| crate::mfa::open_seed(&s.secrets, s.tid(), user, sealed))
+    {
+        return Some(clear);
+    }
+    let sealed = crate::mfa::new_sealed_seed(&s.secrets, s.tid(), user).ok()?;
+    let clear = crate::mfa::open_seed(&s.secrets, s.tid(), user, &sealed)?;
+    *seed = Some(sealed);
+    if let Err(e) = s.store.update_login_transaction(s.tid(), &sc.tx).await {
+        tracing::error!(error = %e, "hosted MFA: storage error");
+        return None;
+    }
+    Some(clear)
+}
+
+/// The enrolment page for `user`: the transaction's seed (started now when
+/// it has none), as text and QR code.
 async fn enrolment_page(
     s: &AppState,
-    sc: &Screen,
+    sc: &mut Screen,
     user: &User,
     status: StatusCode,
     error: Option<Msg>,
 ) -> Response {
-    let seed = match crate::mfa::pending_seed(&s.secrets, s.tid(), user) {
-        Some(seed) => Some(seed),
-        None => crate::mfa::start_enrolment(s, user).await.ok().flatten(),
-    };
-    let Some(seed) = seed else {
+    let Some(seed) = transaction_seed(s, sc, user).await else {
         return page(
             sc,
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -270,7 +328,7 @@ async fn enrolment_page(
     responses(
         (status = 200, description = "The QR code, the key as text and the form for the first code.", content_type = "text/html", body = String),
         (status = 302, description = "No transaction: to the tenant's `default_redirection_uri`, when set.", headers(("Location" = String, description = "Where to go."))),
-        (status = 303, description = "The transaction is not at this step: to `/u/login`, `/u/mfa-otp-challenge` or `/authorize/resume`.", headers(("Location" = String, description = "Where to go."))),
+        (status = 303, description = "The transaction is not at this step: to `/u/login`, `/u/mfa-otp-challenge` or `/authorize/resume`; or the user has an authenticator by now (enrolled elsewhere): the transaction moves to the challenge, to `/u/mfa-otp-challenge`.", headers(("Location" = String, description = "Where to go."))),
         (status = 400, description = "No such transaction, or it expired.", content_type = "text/html", body = String),
         (status = 403, description = "The browser does not hold the transaction's cookie.", content_type = "text/html", body = String),
     ),
@@ -280,12 +338,12 @@ pub async fn enrolment_form(
     headers: axum::http::HeaderMap,
     q: PageQuery,
 ) -> Response {
-    let sc = match screen(&s, &headers, q.get("state")).await {
+    let mut sc = match screen(&s, &headers, q.get("state")).await {
         Ok(sc) => sc,
         Err(page) => return page,
     };
-    match waiting_user(&s, &sc, Step::Enrol).await {
-        Ok(user) => enrolment_page(&s, &sc, &user, StatusCode::OK, None).await,
+    match waiting_user(&s, &mut sc, Step::Enrol).await {
+        Ok(user) => enrolment_page(&s, &mut sc, &user, StatusCode::OK, None).await,
         Err(r) => r,
     }
 }
@@ -302,7 +360,7 @@ pub async fn enrolment_form(
     request_body(content = crate::openapi::MfaOtpForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 302, description = "No transaction: to the tenant's `default_redirection_uri`, when set.", headers(("Location" = String, description = "Where to go."))),
-        (status = 303, description = "Enrolled: on to `/authorize/resume?state=…`.", headers(("Location" = String, description = "The resume URL."))),
+        (status = 303, description = "Enrolled: on to `/authorize/resume?state=…`. Or the user has an authenticator by now (enrolled elsewhere): nothing is enrolled, on to `/u/mfa-otp-challenge?state=…`.", headers(("Location" = String, description = "Where to go."))),
         (status = 400, description = "A wrong code: the page again, same key; or no such transaction.", content_type = "text/html", body = String),
         (status = 403, description = "The browser does not hold the transaction's cookie.", content_type = "text/html", body = String),
         (status = 429, description = "Too many wrong codes lately: the page with the reason.", content_type = "text/html", body = String),
@@ -310,19 +368,25 @@ pub async fn enrolment_form(
 )]
 pub async fn enrol(
     State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     q: PageQuery,
     req: Request,
 ) -> Response {
-    let ip = peer.ip().to_string();
+    let ip = peer.to_string();
     let mut p = match posted_code(&s, &q, req, Step::Enrol).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let outcome = crate::mfa::confirm_enrolment(&s, &p.attempt(&ip), &p.code).await;
+    // Only the seed this transaction showed can be confirmed here.
+    let outcome = match &p.sc.tx.step {
+        TransactionStep::MfaOtpEnrol {
+            seed: Some(sealed), ..
+        } => crate::mfa::confirm_sealed_enrolment(&s, &p.attempt(&ip), sealed, &p.code).await,
+        _ => Ok(OtpOutcome::Wrong),
+    };
     match finish(&s, &mut p.sc, outcome).await {
         Ok(next) => next,
-        // The page again, with the same key (still pending).
-        Err((status, msg)) => enrolment_page(&s, &p.sc, &p.user, status, Some(msg)).await,
+        // The page again, with the same key (still this transaction's).
+        Err((status, msg)) => enrolment_page(&s, &mut p.sc, &p.user, status, Some(msg)).await,
     }
 }

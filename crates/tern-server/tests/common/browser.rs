@@ -57,6 +57,9 @@ pub struct Browser {
     http: reqwest::Client,
     base: String,
     pub jar: BTreeMap<String, String>,
+    /// Sent with every request (e.g. the `X-Forwarded-For` of a proxy in
+    /// front of Tern).
+    pub headers: HeaderMap,
 }
 
 impl Browser {
@@ -68,6 +71,7 @@ impl Browser {
                 .unwrap(),
             base: base.to_string(),
             jar: BTreeMap::new(),
+            headers: HeaderMap::new(),
         }
     }
 
@@ -115,6 +119,7 @@ impl Browser {
         let r = self
             .http
             .get(self.url(path_or_url))
+            .headers(self.headers.clone())
             .header(COOKIE, self.cookie_header())
             .send()
             .await
@@ -126,6 +131,7 @@ impl Browser {
         let r = self
             .http
             .post(self.url(path_or_url))
+            .headers(self.headers.clone())
             .header(COOKIE, self.cookie_header())
             .form(fields)
             .send()
@@ -144,6 +150,7 @@ impl Browser {
         let r = self
             .http
             .post(self.url(path_or_url))
+            .headers(self.headers.clone())
             .header(COOKIE, self.cookie_header())
             .multipart(form)
             .send()
