@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::clock::now_iso;
 use crate::model::{Connection, JsonObject, User, UserSource};
+use crate::user_profile::MAX_METADATA_BYTES;
 
 /// What the legacy store said about a login.
 #[derive(Debug, Clone, PartialEq)]
@@ -269,20 +270,50 @@ pub fn normalize_profile(v: &Value) -> Result<LegacyProfile, LegacyError> {
         user_metadata: object("user_metadata").unwrap_or_default(),
         mfa_factors,
     };
-    // What is kept is stored as text (and metadata indexed): U+0000 there
-    // is refused here, on every backend alike, rather than failing the
-    // user's write. Fields Tern ignores may hold anything.
-    let mut nul = None;
-    if let Ok(kept) = serde_json::to_value(&profile) {
-        crate::user_profile::find_nul(&kept, "", &mut |at| {
-            nul.get_or_insert(at);
-        });
+    check_kept(&profile)?;
+    Ok(profile)
+}
+
+/// The most a legacy profile may hold in what Tern keeps, as JSON text: a
+/// legacy system must not fill the store (each metadata object is also
+/// held to the Management API's [`MAX_METADATA_BYTES`]).
+pub const MAX_KEPT_PROFILE_BYTES: usize = 64 * 1024;
+
+/// Refuse a profile Tern cannot or should not store, on every backend
+/// alike, rather than failing (or bloating) the user's write: metadata over
+/// the Management API's bound, a profile over [`MAX_KEPT_PROFILE_BYTES`],
+/// U+0000 anywhere kept (stored as text, metadata indexed). Fields Tern
+/// ignores may hold anything.
+fn check_kept(profile: &LegacyProfile) -> Result<(), LegacyError> {
+    for (which, m) in [
+        ("app_metadata", &profile.app_metadata),
+        ("user_metadata", &profile.user_metadata),
+    ] {
+        let size = serde_json::to_string(m).map_or(0, |t| t.len());
+        if size > MAX_METADATA_BYTES {
+            return Err(LegacyError::unusable_profile(format!(
+                "the profile's {which} is {size} bytes; Tern keeps at most {MAX_METADATA_BYTES} (as the Management API)"
+            )));
+        }
     }
+    let Ok(kept) = serde_json::to_value(profile) else {
+        return Ok(());
+    };
+    let size = kept.to_string().len();
+    if size > MAX_KEPT_PROFILE_BYTES {
+        return Err(LegacyError::unusable_profile(format!(
+            "the profile is {size} bytes; Tern keeps at most {MAX_KEPT_PROFILE_BYTES}"
+        )));
+    }
+    let mut nul = None;
+    crate::user_profile::find_nul(&kept, "", &mut |at| {
+        nul.get_or_insert(at);
+    });
     match nul {
         Some(at) => Err(LegacyError::unusable_profile(format!(
             "the profile holds the NUL character (\\u0000) at {at}, which Tern cannot store"
         ))),
-        None => Ok(profile),
+        None => Ok(()),
     }
 }
 
@@ -443,6 +474,30 @@ mod tests {
             normalize_profile(&json!({"id": 1, "email": "a@x.co", "ignored": "a\u{0}b"})).is_ok(),
             "a field Tern does not keep may hold it"
         );
+        // A legacy system cannot fill the store: metadata is held to the
+        // Management API's bound, the whole profile to its own.
+        let big = "x".repeat(MAX_METADATA_BYTES);
+        let e =
+            normalize_profile(&json!({"id": 1, "email": "a@x.co", "app_metadata": {"blob": big}}))
+                .unwrap_err();
+        assert!(e.is_unusable_profile());
+        assert!(
+            e.to_string()
+                .contains("app_metadata is 16395 bytes; Tern keeps at most 16384"),
+            "{e}"
+        );
+        let fits = "x".repeat(MAX_METADATA_BYTES - 20);
+        assert!(
+            normalize_profile(
+                &json!({"id": 1, "email": "a@x.co", "user_metadata": {"blob": fits}})
+            )
+            .is_ok()
+        );
+        let e = normalize_profile(
+            &json!({"id": 1, "email": "a@x.co", "name": "n".repeat(MAX_KEPT_PROFILE_BYTES)}),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("Tern keeps at most 65536"), "{e}");
         for bad in [
             json!({"email": "a@x.co"}),
             json!({"user_id": "", "email": "a@x.co"}),

@@ -371,6 +371,9 @@ pub fn find_nul(v: &Value, path: &str, found: &mut dyn FnMut(String)) {
     }
 }
 
+/// The most `app_metadata` or `user_metadata` may hold, as JSON text.
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+
 fn check_metadata_keys(m: &JsonObject, which: &str) -> CoreResult<()> {
     fn walk(v: &Value, which: &str) -> CoreResult<()> {
         if let Value::Object(m) = v {
@@ -386,9 +389,9 @@ fn check_metadata_keys(m: &JsonObject, which: &str) -> CoreResult<()> {
         Ok(())
     }
     let size = serde_json::to_string(m).map(|s| s.len()).unwrap_or(0);
-    if size > 16 * 1024 {
+    if size > MAX_METADATA_BYTES {
         return Err(CoreError::invalid_body(format!(
-            "Payload validation error: {which} is {size} bytes; the limit is 16384."
+            "Payload validation error: {which} is {size} bytes; the limit is {MAX_METADATA_BYTES}."
         )));
     }
     for (k, v) in m {

@@ -183,11 +183,13 @@ async fn lazy_migration(b: Backend) {
 }
 
 /// A legacy profile holding U+0000 (a legacy MySQL column may; PostgreSQL
-/// cannot store it in text): the login is refused with the reason logged,
-/// and nothing is stored — on SQLite, which could store it, alike.
-async fn a_profile_holding_nul_is_refused(b: Backend) {
+/// cannot store it in text), or metadata over the Management API's 16 KB:
+/// the login is refused with the reason logged, and nothing is stored — on
+/// SQLite, which could store either, alike.
+async fn unusable_profiles_are_refused(b: Backend) {
     const NUL_LOGIN: &str = r#"function login(email, password, callback) {
   if (password !== 'hello') return callback(new WrongUsernameOrPasswordError(email));
+  if (email.startsWith('big')) return callback(null, { user_id: 'b1', email: email, app_metadata: { blob: 'x'.repeat(1 << 20) } });
   callback(null, { user_id: 'n1', email: email, app_metadata: { notes: ['ok', 'a\u0000b'] } });
 }"#;
     let h = Harness::start(b).await;
@@ -206,25 +208,40 @@ async fn a_profile_holding_nul_is_refused(b: Backend) {
         Some(json!({"enabled_clients": [h.info.client_id, cid]})),
     )
     .await;
-    let (s, body) = h
-        .token(json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm", "client_id": cid, "client_secret": secret,
-                      "username": "nul@legacy.example", "password": "hello", "realm": "legacy-nul"}))
-        .await;
-    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    let (_, none) = h.api(&t, Method::GET, "/users/auth0%7Cn1", None).await;
-    assert_eq!(none["statusCode"], 404, "nothing stored");
-    let (_, fails) = h.api(&t, Method::GET, "/logs?q=type:f", None).await;
-    assert!(
-        fails
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|l| l["description"].as_str().unwrap().contains(
-                "the profile holds the NUL character (\\u0000) at app_metadata.notes[1]"
-            )),
-        "{fails}"
-    );
+    // A NUL character, and metadata a legacy system could fill the store
+    // with (1 MiB, where the Management API keeps 16 KB).
+    for (user, id, why) in [
+        (
+            "nul@legacy.example",
+            "n1",
+            "the profile holds the NUL character (\\u0000) at app_metadata.notes[1]",
+        ),
+        (
+            "big@legacy.example",
+            "b1",
+            "the profile's app_metadata is 1048587 bytes; Tern keeps at most 16384",
+        ),
+    ] {
+        let (s, body) = h
+            .token(json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm", "client_id": cid, "client_secret": secret,
+                          "username": user, "password": "hello", "realm": "legacy-nul"}))
+            .await;
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        let (_, none) = h
+            .api(&t, Method::GET, &format!("/users/auth0%7C{id}"), None)
+            .await;
+        assert_eq!(none["statusCode"], 404, "nothing stored");
+        let (_, fails) = h.api(&t, Method::GET, "/logs?q=type:f", None).await;
+        assert!(
+            fails
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["description"].as_str().unwrap().contains(why)),
+            "{why}: {fails}"
+        );
+    }
     h.stop().await;
 }
 
-both_backends!(lazy_migration, a_profile_holding_nul_is_refused);
+both_backends!(lazy_migration, unusable_profiles_are_refused);

@@ -530,6 +530,43 @@ async fn sqlite_users_migrate(b: Backend) {
         "a migrated user's password is Tern's to check now"
     );
 
+    // A legacy row cannot fill Tern's store or memory: a row over 1 MiB is
+    // refused as it is read, metadata over the Management API's 16 KB
+    // before anything is stored.
+    let ada = &users[0];
+    for (prefs_bytes, why) in [
+        (
+            2 << 20,
+            "the lookup query returns a row of more than 1048576 bytes (column 'prefs' passes it)",
+        ),
+        (
+            20 << 10,
+            "the profile's user_metadata is 20491 bytes; Tern keeps at most 16384",
+        ),
+    ] {
+        let mut c = SqliteConnection::connect(&dsn).await.unwrap();
+        c.execute(sqlx::AssertSqlSafe(format!(
+            "UPDATE members SET prefs = json_object('blob', printf('%.{prefs_bytes}c', 'x')) WHERE mail = {}",
+            lit(&ada.email)
+        )))
+        .await
+        .unwrap();
+        c.close().await.unwrap();
+        let (s, body) = login(&h, &client, "lite-legacy", &ada.email, &ada.password).await;
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        let fails = log_lines(&h, &t, "f").await;
+        assert!(fails.iter().any(|l| l.contains(why)), "{why}: {fails:?}");
+        let (_, none) = h
+            .api(
+                &t,
+                Method::GET,
+                &format!("/users/auth0%7Cm-{}", ada.id),
+                None,
+            )
+            .await;
+        assert_eq!(none["statusCode"], 404, "nothing stored");
+    }
+
     // The legacy table goes away; migrated users still log in, the rest get a clear 503.
     {
         let mut c = SqliteConnection::connect(&dsn).await.unwrap();
@@ -545,7 +582,6 @@ async fn sqlite_users_migrate(b: Backend) {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    let ada = &users[0];
     let (s, body) = login(&h, &client, "lite-legacy", &ada.email, &ada.password).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     let fails = log_lines(&h, &t, "f").await;

@@ -509,6 +509,7 @@ where
     Vec<u8>: Type<R::Database>,
 {
     let mut cells = Vec::with_capacity(row.columns().len());
+    let mut read_bytes = 0usize;
     for (i, col) in row.columns().iter().enumerate() {
         let cell = before(row, i)
             .or_else(|| decode(row, i))
@@ -523,10 +524,26 @@ where
                 col.name()
             )
         })?;
+        read_bytes += match &cell {
+            Cell::Text(t) => t.len(),
+            Cell::Bytes(b) => b.len(),
+            _ => 8,
+        };
+        if read_bytes > MAX_ROW_BYTES {
+            return Err(format!(
+                "the lookup query returns a row of more than {MAX_ROW_BYTES} bytes (column '{}' passes it); select only the columns the connector maps",
+                col.name()
+            ));
+        }
         cells.push((col.name().to_string(), cell));
     }
     Ok(Row(cells))
 }
+
+/// The most a legacy row may hold, as the HTTP connector's answers: what
+/// Tern keeps of it is bounded further (`legacy::MAX_KEPT_PROFILE_BYTES`),
+/// and a larger row is refused rather than carried through a login.
+const MAX_ROW_BYTES: usize = 1024 * 1024;
 
 fn decode<R>(row: &R, i: usize) -> Option<Cell>
 where
