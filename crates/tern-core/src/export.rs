@@ -42,6 +42,10 @@ pub fn named(names: &[&str]) -> Vec<ExportField> {
 /// CSV may not have more columns than this (Auth0: 30).
 pub const MAX_CSV_FIELDS: usize = 30;
 
+/// Nor an NDJSON export more fields than this (Auth0 states no bound; a
+/// line holds each listed field once).
+pub const MAX_JSON_FIELDS: usize = 100;
+
 /// Fields Tern generates as ISO dates; CSV leaves them unescaped, as Auth0.
 const DATE_FIELDS: &[&str] = &["created_at", "updated_at", "last_login"];
 
@@ -73,6 +77,17 @@ pub fn check_fields(format: &str, fields: &[ExportField]) -> Result<(), String> 
             return Err(
                 "each field needs a name of 1 to 100 characters (export_as at most 100)".into(),
             );
+        }
+    }
+    if fields.len() > MAX_JSON_FIELDS {
+        return Err(format!("exports allow at most {MAX_JSON_FIELDS} fields"));
+    }
+    // A field listed twice under other names would copy it into every line
+    // again: a few thousand copies of a metadata object made an export of a
+    // thousand users take a gigabyte.
+    for (i, f) in fields.iter().enumerate() {
+        if fields[..i].iter().any(|g| g.name == f.name) {
+            return Err(format!("the field '{}' is listed more than once", f.name));
         }
     }
     if format == "csv" {

@@ -14,7 +14,12 @@
 //!   loop stops accepting until one closes (the rest wait in the kernel's
 //!   backlog), so descriptors and memory stay bounded.
 //! - **Keep-alive limits**: keep-alive can be turned off, and an HTTP/1.1
-//!   connection closes after `max_requests_per_connection` requests.
+//!   connection closes after `max_requests_per_connection` requests. An
+//!   HTTP/2 connection is told to go away (GOAWAY, its streams in flight
+//!   finish) after as many requests, or once it has had no request in
+//!   flight for `header_read_timeout_ms`: hyper's HTTP/2 keep-alive only
+//!   pings, which any client answers, so idle connections would otherwise
+//!   hold every slot.
 //!
 //! Each request carries the peer's [`ConnectInfo`], as axum's own loop
 //! gives it, for `client_ip`.
@@ -23,9 +28,9 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -95,6 +100,7 @@ where
             peer,
             started: Arc::new(AtomicBool::new(false)),
             served: Arc::new(AtomicU64::new(0)),
+            activity: Arc::new(Activity::new()),
         };
         let told = stopping.subscribe();
         tokio::spawn(async move {
@@ -122,6 +128,60 @@ struct Connection {
     started: Arc<AtomicBool>,
     /// Requests served so far.
     served: Arc<AtomicU64>,
+    activity: Arc<Activity>,
+}
+
+/// What an HTTP/2 connection is doing, for its idle deadline.
+struct Activity {
+    /// An HTTP/2 request has arrived (the deadline applies).
+    http2: AtomicBool,
+    /// Requests whose answer has not been handed to hyper yet.
+    in_flight: AtomicUsize,
+    opened: Instant,
+    /// When the last request in flight was answered, in ms since `opened`.
+    last_answered_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            http2: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+            opened: Instant::now(),
+            last_answered_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether the connection has had nothing in flight for `idle`.
+    fn idle_for(&self, idle: Duration) -> bool {
+        let since = self
+            .now_ms()
+            .saturating_sub(self.last_answered_ms.load(Ordering::Acquire));
+        self.in_flight.load(Ordering::Acquire) == 0 && u128::from(since) >= idle.as_millis()
+    }
+}
+
+/// Counts a request in flight until dropped (answered, or abandoned).
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn start(activity: &Arc<Activity>) -> Self {
+        activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        Self(activity.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0
+            .last_answered_ms
+            .store(self.0.now_ms(), Ordering::Release);
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Connection {
@@ -131,6 +191,8 @@ impl Connection {
     {
         let limits = self.limits;
         let started = self.started.clone();
+        let activity = self.activity.clone();
+        let served = self.served.clone();
         let service = TowerToHyperService::new(tower::service_fn(move |req| self.call(req)));
         let mut builder = Builder::new(TokioExecutor::new());
         builder
@@ -152,6 +214,9 @@ impl Connection {
         let mut first_deadline = std::pin::pin!(first_deadline);
         let mut watching_first = true;
         let mut shutting_down = false;
+        // HTTP/2's limits, checked a few times per idle period.
+        let mut http2_check = tokio::time::interval(limits.header_read_timeout / 4);
+        http2_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 result = conn.as_mut() => {
@@ -171,6 +236,14 @@ impl Connection {
                     shutting_down = true;
                     conn.as_mut().graceful_shutdown();
                 }
+                _ = http2_check.tick(), if !shutting_down && activity.http2.load(Ordering::Acquire) => {
+                    let spent = served.load(Ordering::Acquire) >= limits.max_requests_per_connection;
+                    if spent || activity.idle_for(limits.header_read_timeout) {
+                        tracing::debug!(spent, "an HTTP/2 connection is told to go away");
+                        shutting_down = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
             }
         }
     }
@@ -185,11 +258,16 @@ impl Connection {
         let nth = self.served.fetch_add(1, Ordering::Relaxed) + 1;
         let last = nth >= self.limits.max_requests_per_connection;
         let http1 = req.version() <= Version::HTTP_11;
+        if !http1 {
+            self.activity.http2.store(true, Ordering::Release);
+        }
+        let in_flight = InFlight::start(&self.activity);
         let deadline = self.limits.body_read_timeout;
         let mut req = req.map(|body| axum::body::Body::new(TimedBody::new(body, deadline)));
         req.extensions_mut().insert(ConnectInfo(self.peer));
         let app = self.app.clone();
         async move {
+            let _in_flight = in_flight;
             let mut res = app.oneshot(req).await?;
             if last && http1 {
                 res.headers_mut()

@@ -6,7 +6,10 @@
 //! and runs each handshake on a task of its own, under a deadline, so a slow
 //! or silent client delays nobody; finished handshakes are handed to axum
 //! through a channel. A failed handshake is logged (peer and reason, never
-//! key material) and dropped.
+//! key material) and dropped. At most [`BACKLOG`] connections are between
+//! the TCP accept and axum at once (handshaking or waiting for a slot of
+//! `http.max_connections`); more wait in the kernel's backlog, so
+//! descriptors stay bounded however many clients connect.
 
 use std::io;
 use std::net::SocketAddr;
@@ -18,14 +21,18 @@ use axum::serve::Listener;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 /// How long a client may take to finish its handshake.
 const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
-/// Finished handshakes waiting for axum to take them.
+/// Connections accepted and not yet taken by axum: handshaking, or done
+/// and waiting for a connection slot.
 const BACKLOG: usize = 256;
+
+/// A connection ready for axum, holding its place among the [`BACKLOG`].
+type Ready = (TlsStream<TcpStream>, SocketAddr, OwnedSemaphorePermit);
 
 /// Read a PEM certificate chain and private key (PKCS#8, PKCS#1 or SEC1)
 /// into a server configuration offering HTTP/1.1 and HTTP/2 (ALPN).
@@ -51,7 +58,7 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
 
 /// A TCP listener whose connections arrive with their TLS handshake done.
 pub struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    ready: mpsc::Receiver<Ready>,
     local: SocketAddr,
     acceptor: tokio::task::JoinHandle<()>,
 }
@@ -62,8 +69,14 @@ impl TlsListener {
         let local = listener.local_addr()?;
         let (tx, ready) = mpsc::channel(BACKLOG);
         let tls = TlsAcceptor::from(config);
+        let places = Arc::new(Semaphore::new(BACKLOG));
         let acceptor = tokio::spawn(async move {
             loop {
+                let place = places
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("the semaphore is never closed");
                 let (tcp, peer) = match listener.accept().await {
                     Ok(c) => c,
                     Err(e) => {
@@ -77,7 +90,7 @@ impl TlsListener {
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_DEADLINE, tls.accept(tcp)).await {
                         Ok(Ok(stream)) => {
-                            let _ = tx.send((stream, peer)).await;
+                            let _ = tx.send((stream, peer, place)).await;
                         }
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -106,7 +119,8 @@ impl Listener for TlsListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         match self.ready.recv().await {
-            Some(c) => c,
+            // Taken: its place goes to the next connection.
+            Some((stream, peer, _place)) => (stream, peer),
             // The accepting task holds a sender until it is aborted, which
             // happens only when this listener is dropped.
             None => std::future::pending().await,

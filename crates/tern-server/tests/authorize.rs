@@ -386,6 +386,26 @@ async fn redirect_uri_must_be_registered(b: Backend) {
         ))
         .await;
     assert_eq!(a.location_param("error").as_deref(), Some("access_denied"));
+    // A request is kept for an hour before anyone signs in, so its values
+    // are bounded: an over-long nonce or state is refused on a page (the
+    // state not echoed); one at the bound starts the login.
+    for (name, value) in [("nonce", "n-0S6_WzA2Mj"), ("state", "app-state-1")] {
+        let with = |len: usize| authorize_url(&web, &[]).replace(value, &"v".repeat(len));
+        let a = br.get(&with(2049)).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{name}");
+        assert!(a.location().is_none(), "{name}");
+        assert!(
+            a.body.contains(&format!(
+                "The parameter &#39;{name}&#39; is longer than 2048 bytes"
+            )) || a
+                .body
+                .contains(&format!("The parameter '{name}' is longer than 2048 bytes")),
+            "{}",
+            a.body
+        );
+        let a = br.get(&with(2048)).await;
+        assert_eq!(a.status, StatusCode::FOUND, "{name}: {}", a.body);
+    }
     h.stop().await;
 }
 

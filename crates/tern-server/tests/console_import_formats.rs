@@ -366,6 +366,16 @@ async fn platform_exports_through_the_console(backend: Backend) {
     forged[0] = Part::Text("csrf", "0".repeat(64));
     let (s, _, _) = post(&mut b, "", forged).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // The upload has no size limit (its file is streamed), so the form's
+    // text fields are read up to a bound, never whole.
+    let mut long = parts(&token, &conn, &cases()[2]);
+    long[3] = Part::Text("hash_config", "x".repeat(20_000));
+    let (s, _, body) = post(&mut b, "", long).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body.contains("A form field of the upload is longer than 16384 bytes."),
+        "{body}"
+    );
     assert_eq!(imports(&b.get("/console/imports").await.body), listed);
     h.stop().await;
 }

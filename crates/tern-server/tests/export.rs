@@ -102,6 +102,16 @@ async fn exports(b: Backend) {
             json!({"format": "json", "extra": 1}),
             "Additional properties",
         ),
+        // Each field once, and at most 100: renamed copies of one field
+        // would multiply every line.
+        (
+            json!({"format": "json", "fields": [{"name": "user_metadata", "export_as": "a"}, {"name": "user_metadata", "export_as": "b"}]}),
+            "the field 'user_metadata' is listed more than once",
+        ),
+        (
+            json!({"format": "json", "fields": (0..101).map(|i| json!({"name": format!("user_metadata.k{i}")})).collect::<Vec<_>>()}),
+            "at most 100 fields",
+        ),
     ] {
         let (s, b) = h
             .api(&t, Method::POST, "/jobs/users-exports", Some(body.clone()))

@@ -163,3 +163,34 @@ async fn keep_alive_ends_after_the_configured_number_of_requests() {
     h.stop().await;
     h2.stop().await;
 }
+
+/// An HTTP/2 client answers the server's pings, so hyper's keep-alive never
+/// ends an idle HTTP/2 connection: the server tells it to go away once it
+/// has had no request in flight for the header-read timeout. With one
+/// connection slot, an idle HTTP/2 client (kept alive, pool open) must not
+/// keep the next client out.
+#[tokio::test]
+async fn an_idle_http2_connection_gives_its_slot_back() {
+    let h = start(|c| {
+        c.http.header_read_timeout_ms = 300;
+        c.http.max_connections = 1;
+    })
+    .await;
+    let http2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .pool_idle_timeout(None)
+        .build()
+        .unwrap();
+    let url = format!("http://{}/healthz", h.server.as_ref().unwrap().addr);
+    let r = http2.get(&url).send().await.unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_2);
+    assert_eq!(r.status(), 200);
+
+    // Another client, while the HTTP/2 one stays alive and idle.
+    let mut s = connect(&h).await;
+    s.write_all(HEALTHZ).await.unwrap();
+    let answer = read_answer(&mut s).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(http2);
+    h.stop().await;
+}

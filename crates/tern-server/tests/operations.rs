@@ -128,6 +128,20 @@ async fn metrics_count_what_happens(b: Backend) {
     let rows = serde_json::json!([{"email": "imp1@example.com"}, {"email": "imp2@example.com"}, {"name": "no email"}]);
     h.import_rows(&t, &rows).await;
 
+    // Any token is an HTTP method; made-up ones are counted (and logged)
+    // as OTHER, so they cannot grow the metrics without bound.
+    for i in 0..3 {
+        let made_up =
+            reqwest::Method::from_bytes(format!("M{i}{}", "X".repeat(1000)).as_bytes()).unwrap();
+        let r = h
+            .http
+            .request(made_up, format!("{}/healthz", h.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+
     // Never on the public listener.
     let public = h
         .http
@@ -198,6 +212,15 @@ async fn metrics_count_what_happens(b: Backend) {
         Some(1.0),
         "{text}"
     );
+    assert_eq!(
+        sample(
+            &text,
+            "tern_http_requests_total{method=\"OTHER\",route=\"/healthz\",status=\"405\"}"
+        ),
+        Some(3.0),
+        "{text}"
+    );
+    assert!(!text.contains("XXXX"), "a made-up method became a label");
     // Read from the store at the scrape: the finished import job.
     assert_eq!(
         sample(

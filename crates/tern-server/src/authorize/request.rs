@@ -41,6 +41,12 @@ pub struct Checked {
     pub prompt_none: bool,
 }
 
+/// The longest value a parameter may have. The request is kept (in a login
+/// transaction, for an hour) before anyone signs in, so `state`, `nonce`
+/// and the rest are bounded: an SDK's state (a random value, or an encoded
+/// return path) is far shorter.
+pub const MAX_PARAM_BYTES: usize = 2048;
+
 /// The request's parameters; a parameter sent twice is kept as `None`
 /// (RFC 6749 §3.1: parameters must not repeat), which the checks refuse.
 pub struct Params(HashMap<String, Option<String>>);
@@ -55,6 +61,14 @@ impl Params {
                 .or_insert(Some(v));
         }
         Self(map)
+    }
+
+    /// The first parameter longer than [`MAX_PARAM_BYTES`].
+    fn too_long(&self) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(_, v)| v.as_deref().is_some_and(|v| v.len() > MAX_PARAM_BYTES))
+            .map(|(k, _)| k.as_str())
     }
 
     fn repeated(&self) -> Option<&str> {
@@ -88,6 +102,13 @@ fn clean(s: &str) -> String {
 
 /// Check the request. `Err` says how to refuse it.
 pub async fn check(s: &AppState, p: &Params) -> Result<Checked, Rejection> {
+    // Refused on a page, not at the redirect: a long `state` is not echoed.
+    if let Some(k) = p.too_long() {
+        return Err(Rejection::Page(format!(
+            "The parameter '{}' is longer than {MAX_PARAM_BYTES} bytes.",
+            clean(&k.chars().take(64).collect::<String>())
+        )));
+    }
     for k in ["client_id", "redirect_uri", "response_mode"] {
         if p.0.get(k).is_some_and(Option::is_none) {
             return Err(Rejection::Page(format!(

@@ -268,7 +268,7 @@ pub async fn upload(
     let (mut source, mut hash_config) = (String::new(), String::new());
     let mut hashes = PasswordHashes::default();
     loop {
-        let field = match form.next_field().await {
+        let mut field = match form.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => return bad("The form carried no users file."),
             Err(_) => return bad("The upload could not be read as a form."),
@@ -328,16 +328,17 @@ pub async fn upload(
             return see_other(&format!("/console/imports/{}", doc.id), Vec::new());
         }
         if name == "password_hashes" {
-            let mut field = field;
             match load_hashes(&mut field).await {
                 Ok(h) => hashes = h,
                 Err(why) => return bad(&why),
             }
             continue;
         }
-        let text = match field.text().await {
+        // The upload's body has no size limit (the file is streamed), so
+        // the form's text fields are read up to a bound, never whole.
+        let text = match read_text_field(&mut field).await {
             Ok(t) => t,
-            Err(_) => return bad("The upload could not be read as a form."),
+            Err(why) => return bad(&why),
         };
         match name.as_str() {
             n if n == csrf::FIELD => token_ok = csrf::matches(&op.csrf, Some(&text)),
@@ -348,6 +349,31 @@ pub async fn upload(
             _ => {}
         }
     }
+}
+
+/// The most a text field of the upload form may hold (the largest,
+/// `hash_config`, is a few hundred bytes).
+const MAX_TEXT_FIELD_BYTES: usize = 16 * 1024;
+
+/// A text field of the upload form, refused past [`MAX_TEXT_FIELD_BYTES`].
+async fn read_text_field(
+    field: &mut axum::extract::multipart::Field<'_>,
+) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|_| "The upload could not be read as a form.".to_string())?
+    {
+        if bytes.len() + chunk.len() > MAX_TEXT_FIELD_BYTES {
+            return Err(format!(
+                "A form field of the upload is longer than {MAX_TEXT_FIELD_BYTES} bytes."
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| "A form field of the upload is not UTF-8 text.".to_string())
 }
 
 /// The list page again with an error above the form.
