@@ -140,6 +140,12 @@ pub struct Client {
     /// `client_secret_post`, `client_secret_basic` or `none`.
     #[serde(default = "default_auth_method")]
     pub token_endpoint_auth_method: String,
+    /// Whether `/oauth/token` believes the `auth0-forwarded-for` header this
+    /// client sends (with its secret) as the end user's address, for
+    /// brute-force protection and suspicious-IP throttling. Default false:
+    /// the address is the caller's.
+    #[serde(default)]
+    pub is_token_endpoint_ip_header_trusted: bool,
     /// String-to-string metadata.
     #[serde(default)]
     pub client_metadata: Map<String, Value>,

@@ -196,6 +196,7 @@ pub async fn bootstrap(
             allowed_logout_urls: vec![],
             grant_types: vec!["client_credentials".into()],
             token_endpoint_auth_method: "client_secret_post".into(),
+            is_token_endpoint_ip_header_trusted: false,
             client_metadata: Default::default(),
             global: false,
             refresh_token: None,

@@ -10,9 +10,11 @@
 //!   believed, and the first address not in a trusted range is the client
 //!   (what lies to its left was written by the client itself);
 //! - Auth0's `auth0-forwarded-for`, only on `POST /oauth/token` from a
-//!   confidential client that authenticated with its secret — a server-side
-//!   application passing on its end user's address for the password grants,
-//!   as Auth0 allows.
+//!   confidential client that authenticated with its secret and whose
+//!   `is_token_endpoint_ip_header_trusted` is true (default false) — a
+//!   server-side application passing on its end user's address for the
+//!   password grants, as Auth0 allows. From any other client it would let
+//!   the secret's holder choose the address the protections count against.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -77,10 +79,12 @@ impl TrustedProxies {
     }
 }
 
-/// `auth0-forwarded-for` when the caller may set it (a confidential client
-/// authenticated on the token endpoint), else the transport's answer.
-pub fn token_endpoint_ip(transport: IpAddr, headers: &HeaderMap, confidential: bool) -> IpAddr {
-    if !confidential {
+/// `auth0-forwarded-for` when the caller may set it (`trusted`: a
+/// confidential client that authenticated with its secret on the token
+/// endpoint and has `is_token_endpoint_ip_header_trusted`), else the
+/// transport's answer.
+pub fn token_endpoint_ip(transport: IpAddr, headers: &HeaderMap, trusted: bool) -> IpAddr {
+    if !trusted {
         return transport;
     }
     headers

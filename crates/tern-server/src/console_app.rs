@@ -64,6 +64,7 @@ pub fn record(public_url: &str) -> Client {
         allowed_logout_urls: vec![format!("{public_url}{SIGNED_OUT_PATH}")],
         grant_types: vec!["authorization_code".into()],
         token_endpoint_auth_method: "client_secret_post".into(),
+        is_token_endpoint_ip_header_trusted: false,
         client_metadata: Default::default(),
         global: false,
         refresh_token: None,
@@ -84,6 +85,7 @@ fn in_shape(have: &Client, want: &Client) -> bool {
         && have.is_first_party
         && have.refresh_token.is_none()
         && have.token_endpoint_auth_method == want.token_endpoint_auth_method
+        && !have.is_token_endpoint_ip_header_trusted
 }
 
 /// Make sure the console application exists in its shape and that the

@@ -624,6 +624,11 @@ pub struct Client {
     pub grant_types: Vec<String>,
     /// How it authenticates at `/oauth/token`.
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// If true, trust that the IP specified in the `auth0-forwarded-for`
+    /// header is the end-user's IP for brute-force protection (and
+    /// suspicious-IP throttling) on the token endpoint; believed only when
+    /// the client authenticates with its secret. Default false.
+    pub is_token_endpoint_ip_header_trusted: bool,
     /// Metadata.
     pub client_metadata: Map<String, Value>,
     /// Auth0 compatibility field.
@@ -682,6 +687,12 @@ macro_rules! client_body {
             /// Default `client_secret_post`.
             #[schema(nullable = false)]
             pub token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
+            /// If true, trust that the IP specified in the `auth0-forwarded-for`
+            /// header is the end-user's IP for brute-force protection (and
+            /// suspicious-IP throttling) on the token endpoint; believed only
+            /// when the client authenticates with its secret. Default false.
+            #[schema(nullable = false, default = false)]
+            pub is_token_endpoint_ip_header_trusted: Option<bool>,
             /// Metadata.
             #[schema(nullable = false)]
             pub client_metadata: Option<Map<String, Value>>,

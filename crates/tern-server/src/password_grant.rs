@@ -77,7 +77,9 @@ pub struct Named<'a> {
     pub realm: Option<&'a str>,
     pub username: Option<&'a str>,
     pub audience: Option<&'a str>,
-    /// The end user's address once the client has authenticated.
+    /// The end user's address as the endpoint guesses it before the client
+    /// (and whether it may name that address) is known; a login whose
+    /// address turns out otherwise reads its throttle again.
     pub ip: &'a str,
 }
 

@@ -34,6 +34,16 @@ async fn whose_ip(b: Backend) {
     let t = h.admin_token().await;
     h.create_user(&t, "ann@example.com", "Secret-123").await;
     let (cid, secret) = h.password_client(&t).await;
+    // Many wrong passwords from few addresses: no block is what is tested.
+    let (s, e) = h
+        .api(
+            &t,
+            Method::PATCH,
+            "/attack-protection/brute-force-protection",
+            Some(json!({"max_attempts": 100})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
     let wrong = json!({"grant_type": "password", "username": "ann@example.com", "password": "nope",
         "client_id": cid, "client_secret": secret});
 
@@ -50,18 +60,14 @@ async fn whose_ip(b: Backend) {
             "what the client wrote before the proxy is not believed",
         ),
         (
-            &[
-                ("x-forwarded-for", "198.51.100.7"),
-                ("auth0-forwarded-for", "203.0.113.5"),
-            ],
-            "203.0.113.5",
-            "a confidential client names its end user",
-        ),
-        (
             &[("auth0-forwarded-for", "not-an-ip")],
             "127.0.0.1",
             "an unreadable auth0-forwarded-for is ignored",
         ),
+    ];
+    let named = [
+        ("x-forwarded-for", "198.51.100.7"),
+        ("auth0-forwarded-for", "203.0.113.5"),
     ];
     // With a realm the login's reads are made before the client authenticates,
     // for the address it will have: the same answers.
@@ -77,17 +83,62 @@ async fn whose_ip(b: Backend) {
                 body["grant_type"]
             );
         }
+        // A confidential client that is not trusted with the header (the
+        // default) cannot name anyone: its caller's address counts.
+        assert_eq!(
+            logged_ip(&h, &t, body.clone(), &named).await,
+            "198.51.100.7",
+            "auth0-forwarded-for from a client without the flag: {}",
+            body["grant_type"]
+        );
     }
 
-    // A public client (no secret) cannot name anyone.
+    // Trusted with it (`is_token_endpoint_ip_header_trusted`), the client
+    // names its end user.
+    trust_header(&h, &t, &cid, true).await;
+    for body in [&wrong, &wrong_in_realm] {
+        assert_eq!(
+            logged_ip(&h, &t, body.clone(), &named).await,
+            "203.0.113.5",
+            "a trusted confidential client names its end user: {}",
+            body["grant_type"]
+        );
+        assert_eq!(
+            logged_ip(
+                &h,
+                &t,
+                body.clone(),
+                &[("auth0-forwarded-for", "not-an-ip")]
+            )
+            .await,
+            "127.0.0.1",
+            "trusted, an unreadable auth0-forwarded-for is ignored: {}",
+            body["grant_type"]
+        );
+    }
+    // And not with a wrong secret: the login is never tried.
+    let mut bad_secret = wrong.clone();
+    bad_secret["client_secret"] = json!("not-the-secret");
+    let r = h
+        .http
+        .post(format!("{}/oauth/token", h.base))
+        .header("auth0-forwarded-for", "203.0.113.5")
+        .json(&bad_secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // A public client (no secret) cannot name anyone, even with the flag.
     let c = h
         .client_on(
             &t,
             &h.info.connection_id,
-            json!({"name": "spa", "app_type": "spa",
+            json!({"name": "spa", "app_type": "spa", "is_token_endpoint_ip_header_trusted": true,
             "token_endpoint_auth_method": "none", "grant_types": ["password"]}),
         )
         .await;
+    assert_eq!(c["is_token_endpoint_ip_header_trusted"], true, "{c}");
     let public = c["client_id"].as_str().unwrap().to_string();
     let from_public = json!({"grant_type": "password", "username": "ann@example.com",
         "password": "nope", "client_id": public});
@@ -114,6 +165,220 @@ async fn whose_ip(b: Backend) {
         .await,
         "127.0.0.1"
     );
+    h.stop().await;
+}
+
+/// Set the client's `is_token_endpoint_ip_header_trusted` through the
+/// Management API.
+async fn trust_header(h: &Harness, t: &str, client_id: &str, trusted: bool) {
+    let (s, c) = h
+        .api(
+            t,
+            Method::PATCH,
+            &format!("/clients/{client_id}"),
+            Some(json!({"is_token_endpoint_ip_header_trusted": trusted})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!(c["is_token_endpoint_ip_header_trusted"], trusted, "{c}");
+}
+
+/// A password grant (or, with `realm`, password-realm) from the trusted
+/// proxy's client `xff`, naming `named` in `auth0-forwarded-for`.
+async fn login_naming(
+    h: &Harness,
+    (client_id, secret): (&str, &str),
+    password: &str,
+    realm: bool,
+    (xff, named): (&str, &str),
+) -> (StatusCode, Value) {
+    let mut body = json!({"grant_type": "password", "username": "gil@example.com",
+        "password": password, "client_id": client_id, "client_secret": secret});
+    if realm {
+        body["grant_type"] = json!("http://auth0.com/oauth/grant-type/password-realm");
+        body["realm"] = json!("Username-Password-Authentication");
+    }
+    let r = h
+        .http
+        .post(format!("{}/oauth/token", h.base))
+        .header("x-forwarded-for", xff)
+        .header("auth0-forwarded-for", named)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Lift the user's blocks, a minute on (the 20 attempts a minute are not
+/// what is tested).
+async fn unblock(h: &Harness, t: &str, blocks_path: &str) {
+    let (s, _) = h.api(t, Method::DELETE, blocks_path, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    h.state().clock.advance(61);
+}
+
+/// Brute-force protection counts per user and address: a client not trusted
+/// with `auth0-forwarded-for` cannot escape a block by naming new addresses
+/// in it; a trusted one's named addresses are each their own.
+async fn the_forwarded_header_needs_the_flag(b: Backend) {
+    let (h, t, cid, secret) = login_server(b).await;
+    let client = (cid.as_str(), secret.as_str());
+    let (s, e) = h
+        .api(
+            &t,
+            Method::PATCH,
+            "/attack-protection/brute-force-protection",
+            Some(json!({"max_attempts": 3})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let user = h.create_user(&t, "gil@example.com", "Secret-123").await;
+    let user_id = user["user_id"].as_str().unwrap().to_string();
+    let blocks_path = format!("/user-blocks/{}", urlencoding::encode(&user_id));
+
+    for realm in [false, true] {
+        // Untrusted (the default): three failures, each naming a new address,
+        // block the caller's address; a fourth name does not escape it.
+        let peer = "198.51.100.1";
+        for i in 0..3 {
+            let (s, e) = login_naming(
+                &h,
+                client,
+                "wrong",
+                realm,
+                (peer, &format!("203.0.113.{i}")),
+            )
+            .await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "realm {realm}: {e}");
+        }
+        let (s, e) = login_naming(&h, client, "Secret-123", realm, (peer, "203.0.113.99")).await;
+        assert_eq!(
+            (s, e["error"].as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, Some("too_many_attempts")),
+            "realm {realm}: rotating auth0-forwarded-for escapes no block: {e}"
+        );
+        let (_, blocks) = h.api(&t, Method::GET, &blocks_path, None).await;
+        assert_eq!(
+            blocks["blocked_for"][0]["ip"], peer,
+            "realm {realm}: the caller's address is blocked: {blocks}"
+        );
+        let (s, _) = login_naming(
+            &h,
+            client,
+            "Secret-123",
+            realm,
+            ("198.51.100.2", "203.0.113.0"),
+        )
+        .await;
+        assert_eq!(
+            s,
+            StatusCode::OK,
+            "realm {realm}: another caller is not blocked by a name it sends"
+        );
+        unblock(&h, &t, &blocks_path).await;
+
+        // Trusted: the named address is the end user's, blocked alone.
+        trust_header(&h, &t, &cid, true).await;
+        for _ in 0..3 {
+            let (s, e) = login_naming(&h, client, "wrong", realm, (peer, "203.0.113.7")).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "realm {realm}: {e}");
+        }
+        let (s, _) = login_naming(&h, client, "Secret-123", realm, (peer, "203.0.113.7")).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "realm {realm}");
+        let (s, e) = login_naming(&h, client, "Secret-123", realm, (peer, "203.0.113.8")).await;
+        assert_eq!(
+            s,
+            StatusCode::OK,
+            "realm {realm}: another end user of the trusted client: {e}"
+        );
+        let (_, blocks) = h.api(&t, Method::GET, &blocks_path, None).await;
+        assert_eq!(
+            blocks["blocked_for"][0]["ip"], "203.0.113.7",
+            "realm {realm}: {blocks}"
+        );
+        unblock(&h, &t, &blocks_path).await;
+        trust_header(&h, &t, &cid, false).await;
+    }
+    h.stop().await;
+}
+
+/// `is_token_endpoint_ip_header_trusted` as the Management API keeps it:
+/// false unless set, set by POST and PATCH, shown by GET, a boolean only.
+async fn the_flag_through_the_management_api(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let key = "is_token_endpoint_ip_header_trusted";
+    let (s, c) = h
+        .api(&t, Method::POST, "/clients", Some(json!({"name": "web"})))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    assert_eq!(c[key], false, "the default: {c}");
+    let path = format!("/clients/{}", c["client_id"].as_str().unwrap());
+    let (_, c) = h.api(&t, Method::GET, &path, None).await;
+    assert_eq!(c[key], false, "{c}");
+    let (s, c) = h
+        .api(&t, Method::PATCH, &path, Some(json!({key: true})))
+        .await;
+    assert_eq!((s, &c[key]), (StatusCode::OK, &json!(true)), "{c}");
+    let (_, c) = h.api(&t, Method::GET, &path, None).await;
+    assert_eq!(c[key], true, "kept: {c}");
+    let (s, c) = h
+        .api(&t, Method::PATCH, &path, Some(json!({"name": "web 2"})))
+        .await;
+    assert_eq!(
+        (s, &c[key]),
+        (StatusCode::OK, &json!(true)),
+        "a PATCH of another field keeps it: {c}"
+    );
+    let (_, list) = h.api(&t, Method::GET, "/clients", None).await;
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "web 2")
+        .unwrap();
+    assert_eq!(listed[key], true, "{listed}");
+    let (s, c) = h
+        .api(&t, Method::PATCH, &path, Some(json!({key: false})))
+        .await;
+    assert_eq!((s, &c[key]), (StatusCode::OK, &json!(false)), "{c}");
+    let (s, c) = h
+        .api(
+            &t,
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "server", key: true})),
+        )
+        .await;
+    assert_eq!((s, &c[key]), (StatusCode::CREATED, &json!(true)), "{c}");
+
+    for bad in [json!("yes"), json!(1), json!(null), json!({})] {
+        for (method, p, body) in [
+            (
+                Method::POST,
+                "/clients",
+                json!({"name": "x", key: bad.clone()}),
+            ),
+            (Method::PATCH, path.as_str(), json!({key: bad.clone()})),
+        ] {
+            let (s, e) = h.api(&t, method.clone(), p, Some(body)).await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{method} {bad}: {e}");
+            assert_eq!(e["statusCode"], 400, "{e}");
+            assert_eq!(e["error"], "Bad Request", "{e}");
+            assert_eq!(e["errorCode"], "invalid_body", "{e}");
+            let message = e["message"].as_str().unwrap();
+            assert!(
+                message.starts_with("Payload validation error: ")
+                    && message.contains("'Expected type boolean but found type ")
+                    && message.ends_with(&format!("' on property {key}.")),
+                "{method} {bad}: {message}"
+            );
+        }
+    }
+    let (_, c) = h.api(&t, Method::GET, &path, None).await;
+    assert_eq!(c[key], false, "a refused PATCH changes nothing: {c}");
     h.stop().await;
 }
 
@@ -807,6 +1072,8 @@ both_backends!(
     one_reset_mail_per_user_a_minute,
     lapsed_blocks_and_windows_are_purged,
     whose_ip,
+    the_forwarded_header_needs_the_flag,
+    the_flag_through_the_management_api,
     api_limit_after_authentication,
     brute_force_blocks_and_lifts,
     brute_force_follows_the_settings,

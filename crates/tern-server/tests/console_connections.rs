@@ -589,6 +589,7 @@ async fn applications_and_apis_by_forms(backend: Backend) {
                 ("grant_types", "authorization_code"),
                 ("grant_types", "client_credentials"),
                 ("token_endpoint_auth_method", "client_secret_post"),
+                ("is_token_endpoint_ip_header_trusted", "on"),
                 (
                     "callbacks",
                     "https://billing.example/cb\nhttps://billing.example/cb2",
@@ -614,6 +615,14 @@ async fn applications_and_apis_by_forms(backend: Backend) {
     assert_eq!(
         c["allowed_logout_urls"],
         json!(["https://billing.example/bye"])
+    );
+    assert_eq!(c["is_token_endpoint_ip_header_trusted"], true, "{c}");
+    assert!(
+        b.get(&edit)
+            .await
+            .body
+            .contains("name=\"is_token_endpoint_ip_header_trusted\" value=\"on\" checked"),
+        "the box shows the flag"
     );
     let (_, conn) = h
         .api(

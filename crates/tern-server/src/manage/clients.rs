@@ -25,6 +25,7 @@ pub const FIELDS: &[&str] = &[
     "allowed_logout_urls",
     "grant_types",
     "token_endpoint_auth_method",
+    "is_token_endpoint_ip_header_trusted",
     "client_metadata",
     "oidc_conformant",
     "logo_uri",
@@ -56,6 +57,7 @@ pub async fn create(s: &AppState, body: &Value) -> Result<(Client, String), ApiE
     let mut patch = obj.clone();
     patch.retain(|k, _| !IGNORED.contains(&k.as_str()));
     let app_type: Option<String> = field(obj, "app_type")?;
+    check_types(obj)?;
     let base = Client {
         client_id: ids::client_id(),
         name: String::new(),
@@ -78,6 +80,7 @@ pub async fn create(s: &AppState, body: &Value) -> Result<(Client, String), ApiE
             ]
         },
         token_endpoint_auth_method: "client_secret_post".into(),
+        is_token_endpoint_ip_header_trusted: false,
         client_metadata: Default::default(),
         global: false,
         refresh_token: Some(RefreshTokenConfig::default()),
@@ -90,6 +93,24 @@ pub async fn create(s: &AppState, body: &Value) -> Result<(Client, String), ApiE
     client.secret_hash = hash_secret(&secret);
     s.store.insert_client(s.tid(), &client).await?;
     Ok((client, secret))
+}
+
+/// Auth0's payload validation error for a boolean field sent as another
+/// JSON type (`... on property is_token_endpoint_ip_header_trusted.`).
+fn check_types(obj: &serde_json::Map<String, Value>) -> Result<(), ApiError> {
+    let key = "is_token_endpoint_ip_header_trusted";
+    let found = match obj.get(key) {
+        None | Some(Value::Bool(_)) => return Ok(()),
+        Some(Value::Null) => "null",
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => "integer",
+        Some(Value::Number(_)) => "number",
+        Some(Value::String(_)) => "string",
+        Some(Value::Array(_)) => "array",
+        Some(Value::Object(_)) => "object",
+    };
+    Err(ApiError::invalid_body(format!(
+        "Payload validation error: 'Expected type boolean but found type {found}' on property {key}."
+    )))
 }
 
 fn validate(c: &Client) -> Result<(), ApiError> {
@@ -123,6 +144,7 @@ fn validate(c: &Client) -> Result<(), ApiError> {
 pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<Client, ApiError> {
     let obj = object_with(body, FIELDS)?;
     crate::console_app::guard_client(id)?;
+    check_types(obj)?;
     let current = s
         .store
         .get_client(s.tid(), id)

@@ -160,9 +160,16 @@ fn check_client(
         _ => false,
     };
     // auth0-forwarded-for carries the end user's IP for server-side
-    // password grants; believed only from a client that proved its secret.
-    let ip = client_ip::token_endpoint_ip(transport, headers, authenticated && secret.is_some())
-        .to_string();
+    // password grants; believed only from a client that proved its secret
+    // and that the tenant trusts to send it (as Auth0:
+    // `is_token_endpoint_ip_header_trusted`, default false). Anyone else
+    // would choose the address brute-force protection counts against.
+    let trusted = authenticated
+        && secret.is_some()
+        && client
+            .as_ref()
+            .is_some_and(|c| c.is_token_endpoint_ip_header_trusted);
+    let ip = client_ip::token_endpoint_ip(transport, headers, trusted).to_string();
     match client.filter(|_| authenticated) {
         Some(c) => Ok((c, secret, ip)),
         None => Err((client_id, ip)),
@@ -200,9 +207,13 @@ pub async fn token(
         let p = read_params(req).await?;
         let grant = p.require("grant_type")?.to_string();
         let (client_id, secret) = client_credentials(&headers, &p)?;
-        // The address the request has if its client authenticates (a
-        // failed client gets `invalid_client` and nothing else).
-        let ip_if_authenticated =
+        // A guess at the address the request has if its client
+        // authenticates, made before the client (and whether it may send
+        // auth0-forwarded-for) is known: the header when a secret is sent,
+        // as a trusted server-side client sends both. Only the read ahead
+        // uses it; `check_client` decides the address, and a login whose
+        // address differs from the guess reads again for its own.
+        let ip_guess =
             client_ip::token_endpoint_ip(transport, &headers, secret.is_some()).to_string();
         // A password grant naming its realm reads what its login needs, the
         // client included, in one statement; any other reads the client.
@@ -214,7 +225,7 @@ pub async fn token(
                 realm: p.get("realm"),
                 username: p.get("username"),
                 audience: p.get("audience"),
-                ip: &ip_if_authenticated,
+                ip: &ip_guess,
             },
         )
         .await?;

@@ -309,6 +309,10 @@ async fn edit_page(
                 select #token_endpoint_auth_method name="token_endpoint_auth_method" {
                     @for (k, l) in AUTH_METHODS { option value=(k) selected[*k == c.token_endpoint_auth_method] { (l) } }
                 }
+                (check("is_token_endpoint_ip_header_trusted", "on", "Trust the auth0-forwarded-for header",
+                    c.is_token_endpoint_ip_header_trusted,
+                    Some("Only for a server-side application that passes on its end user's address: brute-force protection and suspicious-IP throttling on the token endpoint then count against the address it names (with its secret)."),
+                    false))
                 fieldset {
                     legend { "URLs" }
                     (urls("callbacks", "Allowed callback URLs", &c.callbacks, "One per line. Where /authorize may send the user back."))
@@ -356,6 +360,7 @@ fn body_of(form: &FormFields) -> Value {
         "description": if description.is_empty() { Value::Null } else { json!(description) },
         "grant_types": form.all("grant_types"),
         "token_endpoint_auth_method": text("token_endpoint_auth_method"),
+        "is_token_endpoint_ip_header_trusted": form.get("is_token_endpoint_ip_header_trusted") == Some("on"),
         "callbacks": lines(form.get("callbacks").unwrap_or_default()),
         "allowed_logout_urls": lines(form.get("allowed_logout_urls").unwrap_or_default()),
         "web_origins": lines(form.get("web_origins").unwrap_or_default()),
