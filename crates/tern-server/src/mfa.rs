@@ -10,9 +10,10 @@
 //! rows an earlier version wrote in clear; they are opened only here, to
 //! compute codes. A code is accepted within one 30-second step of the
 //! server's clock and at most once per user (the last accepted step is
-//! stored and moves forward by a conditional write); wrong codes are
-//! counted per user, and past [`MAX_WRONG_CODES`] in
-//! [`WRONG_CODE_WINDOW_SECS`] every code is refused until the window ends.
+//! stored and moves forward by a conditional write); codes are counted per
+//! user before they are compared (a right one clears the count), and past
+//! [`MAX_WRONG_CODES`] in [`WRONG_CODE_WINDOW_SECS`] every code is refused,
+//! uncompared, until the window ends.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -221,6 +222,14 @@ pub struct Attempt<'a> {
 
 /// Check a code against the user's enrolments (or, with `seed`, against a
 /// seed being enrolled), once.
+///
+/// The attempt is counted before the code is compared, in one store
+/// statement that answers the count with this attempt in it: requests
+/// racing with one `mfa_token` (valid ten minutes, reusable) each get their
+/// own count, so at most [`MAX_WRONG_CODES`] codes are compared in a window
+/// however many arrive at once. A right code gives the attempts back
+/// ([`use_otp_step`](tern_core::store::MfaStore::use_otp_step) clears the
+/// count).
 pub async fn verify(
     s: &AppState,
     a: &Attempt<'_>,
@@ -229,11 +238,11 @@ pub async fn verify(
 ) -> CoreResult<OtpOutcome> {
     let now = s.now();
     let window_start = now - WRONG_CODE_WINDOW_SECS;
-    if s.store
-        .otp_failures(s.tid(), &a.user.user_id, window_start)
-        .await?
-        >= MAX_WRONG_CODES
-    {
+    let attempts = s
+        .store
+        .take_otp_attempt(s.tid(), &a.user.user_id, now, window_start)
+        .await?;
+    if attempts > MAX_WRONG_CODES {
         log(s, a, "gd_otp_rate_limit_exceed", "Too many failures").await;
         return Ok(OtpOutcome::TooManyAttempts);
     }
@@ -248,30 +257,21 @@ pub async fn verify(
         log(s, a, "gd_auth_succeed", "OTP authentication succeeded").await;
         return Ok(OtpOutcome::Accepted);
     }
-    wrong_code(s, a, now, window_start, step.is_some()).await?;
+    wrong_code(s, a, step.is_some()).await;
     Ok(OtpOutcome::Wrong)
 }
 
-/// The brute-force hook: every wrong (or replayed) code is counted against
-/// the user here and logged as `gd_auth_failed`. Tenant-wide attack
-/// protection, when it exists, should count these events too.
-async fn wrong_code(
-    s: &AppState,
-    a: &Attempt<'_>,
-    now: i64,
-    window_start: i64,
-    replayed: bool,
-) -> CoreResult<()> {
-    s.store
-        .count_otp_failure(s.tid(), &a.user.user_id, now, window_start)
-        .await?;
+/// The brute-force hook: every wrong (or replayed) code — already counted
+/// against the user by [`verify`] before it was compared, and kept counted
+/// — is logged here as `gd_auth_failed`. Tenant-wide attack protection,
+/// when it exists, should count these events too.
+async fn wrong_code(s: &AppState, a: &Attempt<'_>, replayed: bool) {
     let why = if replayed {
         "OTP authentication failed: the code was already used"
     } else {
         "OTP authentication failed: wrong code"
     };
     log(s, a, "gd_auth_failed", why).await;
-    Ok(())
 }
 
 async fn log(s: &AppState, a: &Attempt<'_>, kind: &str, description: &str) {

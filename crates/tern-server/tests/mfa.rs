@@ -424,6 +424,86 @@ async fn wrong_codes_are_limited(backend: Backend) {
     x.h.stop().await;
 }
 
+/// Wrong codes sent all at once with one `mfa_token` (it is reusable for
+/// ten minutes): each attempt is counted before its code is compared, so no
+/// more than ten are compared however many race, the others are refused
+/// uncompared, and the right code is refused too until the window has passed.
+async fn racing_wrong_codes_are_limited(backend: Backend) {
+    const RACERS: usize = 40;
+    let x = setup(backend).await;
+    let token = x.mfa_token().await;
+    let wrong = wrong_code(&x.h);
+    let answers = futures_util::future::join_all((0..RACERS).map(|_| x.otp(&token, &wrong))).await;
+    let mut compared = 0;
+    let mut refused = 0;
+    for (s, b) in &answers {
+        match *s {
+            StatusCode::FORBIDDEN => {
+                assert_eq!(b["error"], "invalid_grant", "{b}");
+                assert_eq!(b["error_description"], "Invalid otp_code.", "{b}");
+                compared += 1;
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(b["error"], "too_many_attempts", "{b}");
+                refused += 1;
+            }
+            other => panic!("{other}: {b}"),
+        }
+    }
+    let statuses: Vec<u16> = answers.iter().map(|(s, _)| s.as_u16()).collect();
+    assert_eq!((compared, refused), (10, RACERS - 10), "{statuses:?}");
+    let (s, b) = x.otp(&token, &code_now(&x.h)).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{b}");
+    assert_eq!(b["error"], "too_many_attempts");
+    x.h.state().clock.advance(901);
+    let token = x.mfa_token().await;
+    let (s, b) = x.otp(&token, &code_now(&x.h)).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    x.h.stop().await;
+}
+
+/// The hosted challenge page shares the count: wrong codes posted all at
+/// once in one login transaction get no more than ten compared (a form
+/// shown again, 400), the others refused (429), and then the right code too.
+async fn racing_wrong_codes_on_the_hosted_page(backend: Backend) {
+    use common::browser::Browser;
+    const RACERS: usize = 40;
+    let x = setup(backend).await;
+    let (app_id, _) = x.web_app().await;
+    let mut b = Browser::new(&x.h.base);
+    let url = format!(
+        "/authorize?response_type=code&client_id={app_id}&redirect_uri={}&scope=openid&state=s1",
+        urlencoding::encode(CALLBACK)
+    );
+    let (_, state) = password_page(&mut b, &url, "otp@example.com").await;
+    let page = format!("{}/u/mfa-otp-challenge?state={state}", x.h.base);
+    let cookies: Vec<String> = b.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let cookies = cookies.join("; ");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let wrong = wrong_code(&x.h);
+    let post = |code: String| {
+        let form = [("state", state.clone()), ("code", code)];
+        http.post(&page)
+            .header(reqwest::header::COOKIE, &cookies)
+            .form(&form)
+            .send()
+    };
+    let answers = futures_util::future::join_all((0..RACERS).map(|_| post(wrong.clone()))).await;
+    let statuses: Vec<u16> = answers
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    let compared = statuses.iter().filter(|s| **s == 400).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((compared, refused), (10, RACERS - 10), "{statuses:?}");
+    let right = post(code_now(&x.h)).await.unwrap();
+    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+    x.h.stop().await;
+}
+
 /// Seeds are sealed in the database and never answered; a seed an earlier
 /// version stored in clear is sealed at the next start and still works.
 async fn seeds_are_sealed_at_rest(backend: Backend) {
@@ -1568,5 +1648,7 @@ both_backends!(
     password_grant_then_otp_gives_tokens,
     codes_and_tokens_are_single_purpose,
     wrong_codes_are_limited,
+    racing_wrong_codes_are_limited,
+    racing_wrong_codes_on_the_hosted_page,
     seeds_are_sealed_at_rest,
 );

@@ -91,13 +91,17 @@ impl MfaStore for SqlStore {
         Ok(r.rows_affected() == 1)
     }
 
-    async fn count_otp_failure(
+    async fn take_otp_attempt(
         &self,
         tenant: &str,
         user_id: &str,
         now: i64,
         window_start: i64,
     ) -> CoreResult<i64> {
+        // One upsert that counts and answers: concurrent attempts (from any
+        // instance) each get their own count, so no more than the limit of
+        // them are compared (the count is taken before the code is looked
+        // at, not after a wrong one).
         let row = sqlx::query(
             "INSERT INTO mfa_otp_state (tenant_id, user_id, last_step, failures, failures_since) \
              VALUES ($1, $2, -1, 1, $3) \
@@ -116,28 +120,6 @@ impl MfaStore for SqlStore {
         .await
         .map_err(storage)?;
         row.try_get::<i64, _>("failures").map_err(storage)
-    }
-
-    async fn otp_failures(
-        &self,
-        tenant: &str,
-        user_id: &str,
-        window_start: i64,
-    ) -> CoreResult<i64> {
-        let row = sqlx::query(
-            "SELECT failures FROM mfa_otp_state \
-             WHERE tenant_id = $1 AND user_id = $2 AND failures_since >= $3",
-        )
-        .bind(tenant)
-        .bind(user_id)
-        .bind(window_start)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(storage)?;
-        match row {
-            Some(r) => r.try_get::<i64, _>("failures").map_err(storage),
-            None => Ok(0),
-        }
     }
 
     async fn get_guardian(&self, tenant: &str) -> CoreResult<GuardianSettings> {
