@@ -22,6 +22,26 @@ pub const UNBLOCK_MAIL_INTERVAL_SECS: i64 = 3600;
 /// The store key of the brute-force settings.
 pub const BRUTE_FORCE: &str = "brute-force-protection";
 
+/// The prefix of [`legacy_key`]s. Every Tern user id is `<provider>|…`
+/// with a provider name that has no `:` (`auth0`, `email`, `sms`, …), so no
+/// user id starts with it.
+pub const LEGACY_KEY_PREFIX: &str = "legacy:";
+
+/// The key brute-force counters and blocks of a legacy user Tern has not
+/// stored are kept under (in `login_failures.user_id`): the connection's id
+/// and the typed identifier, normalised (trimmed, lower-cased).
+pub fn legacy_key(connection_id: &str, identifier: &str) -> String {
+    format!(
+        "{LEGACY_KEY_PREFIX}{connection_id}:{}",
+        normalised_identifier(identifier)
+    )
+}
+
+/// A typed identifier as counters and blocks know it: trimmed, lower-cased.
+pub fn normalised_identifier(identifier: &str) -> String {
+    identifier.trim().to_lowercase()
+}
+
 /// What to do when the threshold is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -12,11 +12,26 @@
 //! suspicious-IP throttling's). A block writes one `limit_wc` event; the
 //! attempts it refuses write nothing, so an attack adds log rows per block,
 //! not per request.
+//!
+//! Lazy migration: a legacy user Tern has not stored yet is counted too,
+//! once the legacy store says the password was wrong *for a user it has*
+//! (`fp`; an unknown identifier, `fu`, counts nothing and writes nothing).
+//! Having no user id, such a user is counted and blocked under
+//! [`legacy_key`] (the connection and the typed identifier, trimmed and
+//! lower-cased) in the same table, and its blocks are found by
+//! `/user-blocks?identifier=` as any other. A blocked identifier is refused
+//! before the legacy store is asked. Its per-minute window counts failures
+//! only (`peek_login` reads, a failure hits), so unknown identifiers leave
+//! no row. When the user is stored (a legacy login from another address, an
+//! import, a reset), the block keeps holding: a stored user's attempt looks
+//! for blocks under the typed identifier's legacy key too, in the same
+//! statement. A successful legacy login forgets that address's failures; a
+//! new password lifts the blocks under the user's email and username.
 
 use tern_core::CoreResult;
 use tern_core::attack_protection::{
     ATTEMPTS_PER_MINUTE, BLOCK_LIFETIME_SECS, BRUTE_FORCE, BruteForceProtection, LoginBlock,
-    UNBLOCK_MAIL_INTERVAL_SECS,
+    UNBLOCK_MAIL_INTERVAL_SECS, legacy_key, normalised_identifier,
 };
 use tern_core::ids;
 use tern_core::mail::{MailKind, OutboundMail};
@@ -79,7 +94,8 @@ pub enum Refusal {
     TooFast,
 }
 
-/// The protection in force for one attempt of a known user.
+/// The protection in force for one attempt of a known user (stored, or a
+/// legacy user not stored yet).
 #[derive(Debug)]
 pub struct Guard {
     settings: BruteForceProtection,
@@ -87,6 +103,15 @@ pub struct Guard {
     counting_ip: String,
     /// The address the attempt came from.
     ip: String,
+    /// For a legacy user Tern has not stored: the key counted under
+    /// ([`legacy_key`]) and the normalised identifier.
+    legacy: Option<(String, String)>,
+}
+
+/// Whether logins of `connection` ask a legacy store (so a block under a
+/// typed identifier's legacy key can exist).
+fn has_legacy(s: &AppState, connection: &Connection) -> bool {
+    crate::lazy::applies(s, connection) || crate::legacy_ops::authoritative(s, connection)
 }
 
 /// Before the password is checked: the guard to report the outcome to, or
@@ -99,6 +124,7 @@ pub async fn before_attempt(
     settings: BruteForceProtection,
     connection: &Connection,
     user: &User,
+    typed: &str,
     ip: &str,
 ) -> CoreResult<Result<Option<Guard>, Refusal>> {
     if !connection_protected(connection) || settings.allows(ip) {
@@ -107,6 +133,9 @@ pub async fn before_attempt(
     let now = s.now();
     let bucket = format!("{}|{ip}", user.user_id);
     let counting_ip = settings.counting_ip(ip).to_string();
+    // A block from before the user was stored still holds (no statement
+    // more: looked for beside the user's own).
+    let also_key = has_legacy(s, connection).then(|| legacy_key(&connection.id, typed));
     // The hit and the block in one statement (a login's cost is mostly
     // per statement); the answer is decided in the same order as if one
     // followed the other.
@@ -117,6 +146,7 @@ pub async fn before_attempt(
             &LoginAttempt {
                 window: ("login", &bucket, now - now.rem_euclid(60)),
                 user_id: &user.user_id,
+                also_key: also_key.as_deref(),
                 ip: &counting_ip,
                 blocked_since: settings.blocks().then_some(now - BLOCK_LIFETIME_SECS),
             },
@@ -134,6 +164,54 @@ pub async fn before_attempt(
         settings,
         counting_ip,
         ip: ip.to_string(),
+        legacy: None,
+    })))
+}
+
+/// [`before_attempt`] for an identifier Tern has no user for, before the
+/// legacy store is asked: refused while its legacy key is blocked or has
+/// failed 20 times this minute. One read; nothing is written (an unknown
+/// identifier must leave no row).
+pub async fn before_legacy_attempt(
+    s: &AppState,
+    settings: BruteForceProtection,
+    connection: &Connection,
+    typed: &str,
+    ip: &str,
+) -> CoreResult<Result<Option<Guard>, Refusal>> {
+    if !connection_protected(connection) || settings.allows(ip) {
+        return Ok(Ok(None));
+    }
+    let now = s.now();
+    let key = legacy_key(&connection.id, typed);
+    let bucket = format!("{key}|{ip}");
+    let counting_ip = settings.counting_ip(ip).to_string();
+    let (failures, blocked) = s
+        .store
+        .peek_login(
+            s.tid(),
+            &LoginAttempt {
+                window: ("login", &bucket, now - now.rem_euclid(60)),
+                user_id: &key,
+                also_key: None,
+                ip: &counting_ip,
+                blocked_since: settings.blocks().then_some(now - BLOCK_LIFETIME_SECS),
+            },
+        )
+        .await?;
+    if failures >= ATTEMPTS_PER_MINUTE {
+        s.metrics.refused("brute_force_block");
+        return Ok(Err(Refusal::TooFast));
+    }
+    if blocked {
+        s.metrics.refused("brute_force_block");
+        return Ok(Err(Refusal::Blocked));
+    }
+    Ok(Ok(Some(Guard {
+        settings,
+        counting_ip,
+        ip: ip.to_string(),
+        legacy: Some((key, normalised_identifier(typed))),
     })))
 }
 
@@ -144,28 +222,68 @@ impl Guard {
     pub fn counting_ip(&self) -> &str {
         &self.counting_ip
     }
+
+    /// Whether this guards a legacy user Tern has not stored.
+    pub fn is_legacy(&self) -> bool {
+        self.legacy.is_some()
+    }
+}
+
+/// A legacy login succeeded for a user Tern had not stored: forget the
+/// failures counted under the identifier from this address, as a stored
+/// user's success does (a block stays).
+pub async fn legacy_succeeded(s: &AppState, guard: &Guard) -> CoreResult<()> {
+    match &guard.legacy {
+        Some((key, _)) => {
+            s.store
+                .forget_login_failures(s.tid(), key, &guard.counting_ip)
+                .await
+        }
+        None => Ok(()),
+    }
 }
 
 /// A wrong password: count it, and block at the threshold (one `limit_wc`
-/// event and, throttled, the unblock mail).
+/// event and, throttled, the unblock mail). `user`: the stored user, `None`
+/// for a legacy user not stored yet (the guard holds its key).
 pub async fn failed(
     s: &AppState,
     guard: &Guard,
     client: &Client,
     connection: &Connection,
-    user: &User,
+    user: Option<&User>,
 ) -> CoreResult<()> {
     if !guard.settings.enabled {
         return Ok(());
     }
     let now = s.now();
-    let identifier = identifier_of(user);
+    let (key, identifier, email) = match (user, &guard.legacy) {
+        (Some(user), _) => (
+            user.user_id.clone(),
+            identifier_of(user),
+            user.email.clone(),
+        ),
+        (None, Some((key, identifier))) => {
+            // Its per-minute window counts failures only.
+            s.store
+                .hit_rate_window(
+                    s.tid(),
+                    "login",
+                    &format!("{key}|{}", guard.ip),
+                    now - now.rem_euclid(60),
+                )
+                .await?;
+            let email = identifier.contains('@').then(|| identifier.clone());
+            (key.clone(), identifier.clone(), email)
+        }
+        (None, None) => return Ok(()),
+    };
     let failures = s
         .store
         .count_login_failure(
             s.tid(),
             &FailedLogin {
-                user_id: &user.user_id,
+                user_id: &key,
                 ip: &guard.counting_ip,
                 connection: &connection.name,
                 identifier: &identifier,
@@ -180,13 +298,7 @@ pub async fn failed(
     let token = ids::ticket_token();
     let newly = s
         .store
-        .block_login(
-            s.tid(),
-            &user.user_id,
-            &guard.counting_ip,
-            now,
-            &token_hash(&token),
-        )
+        .block_login(s.tid(), &key, &guard.counting_ip, now, &token_hash(&token))
         .await?;
     if !newly {
         return Ok(());
@@ -205,30 +317,36 @@ pub async fn failed(
     ev.client_id = Some(client.client_id.clone());
     ev.client_name = Some(client.name.clone());
     ev.ip = Some(guard.ip.clone());
-    ev.user_id = Some(user.user_id.clone());
+    ev.user_id = user.map(|u| u.user_id.clone());
     ev.user_name = Some(identifier);
     ev.connection = Some(connection.name.clone());
     ev.connection_id = Some(connection.id.clone());
     s.log(ev).await;
-    if guard.settings.notifies() {
-        notify(s, user, &token).await?;
+    if guard.settings.notifies()
+        && let Some(email) = email
+    {
+        notify(s, &email, &key, user.map(|u| u.user_id.as_str()), &token).await?;
     }
     Ok(())
 }
 
-/// Mail the unblock link, at most once per user per hour (an attacker
-/// moving between addresses must not flood the user's mailbox).
-async fn notify(s: &AppState, user: &User, token: &str) -> CoreResult<()> {
-    let Some(email) = user.email.as_deref() else {
-        return Ok(());
-    };
+/// Mail the unblock link to `email`, at most once per hour per `key` (the
+/// user id or legacy key: an attacker moving between addresses must not
+/// flood the user's mailbox).
+async fn notify(
+    s: &AppState,
+    email: &str,
+    key: &str,
+    user_id: Option<&str>,
+    token: &str,
+) -> CoreResult<()> {
     let now = s.now();
     let sent = s
         .store
         .hit_rate_window(
             s.tid(),
             "unblock_mail",
-            &user.user_id,
+            key,
             now - now.rem_euclid(UNBLOCK_MAIL_INTERVAL_SECS),
         )
         .await?;
@@ -258,7 +376,7 @@ async fn notify(s: &AppState, user: &User, token: &str) -> CoreResult<()> {
                 s.mailer.transport(s.tid()).await
             ),
         );
-        ev.user_id = Some(user.user_id.clone());
+        ev.user_id = user_id.map(str::to_string);
         s.log(ev).await;
     }
     Ok(())
@@ -280,14 +398,22 @@ pub async fn unblock_by_link(s: &AppState, token: &str) -> CoreResult<Option<Str
         .await
 }
 
-/// A new password (change or reset) lifts the user's blocks.
-pub async fn password_changed(s: &AppState, user_id: &str) {
-    if let Err(e) = s
-        .store
-        .delete_login_blocks(s.tid(), BlocksOf::User(user_id))
-        .await
-    {
-        tracing::error!(error = %e, "could not lift brute-force blocks after a password change");
+/// A new password (change or reset) lifts the user's blocks, those counted
+/// before the user was stored (under the legacy keys of the email and the
+/// username) too.
+pub async fn password_changed(s: &AppState, user: &User) {
+    let legacy_keys = [user.email.as_deref(), user.username.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(|name| legacy_key(&user.connection_id, name));
+    for key in std::iter::once(user.user_id.clone()).chain(legacy_keys) {
+        if let Err(e) = s
+            .store
+            .delete_login_blocks(s.tid(), BlocksOf::User(&key))
+            .await
+        {
+            tracing::error!(error = %e, "could not lift brute-force blocks after a password change");
+        }
     }
 }
 

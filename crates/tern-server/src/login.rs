@@ -398,20 +398,29 @@ async fn authenticate_user(
     ev.connection = Some(a.connection.name.clone());
     ev.connection_id = Some(a.connection.id.clone());
     ev.user_id = user.as_ref().map(|u| u.user_id.clone());
-    // Brute-force protection: only users that exist are counted and blocked.
-    let known = user.clone();
-    let attempt = async {
-        match &known {
-            Some(u) => brute_force::before_attempt(s, brute_force, a.connection, u, a.ip)
-                .await?
-                .map_err(LoginFailure::from),
-            None => Ok(None),
-        }
-    };
     // Lazy migration: a user Tern does not know (or knows without a password)
     // is checked against the legacy store, and stored on success; with
     // import mode off the legacy store checks every login.
-    let (guard, verified) = if crate::lazy::consults_legacy(s, a.connection, user.as_ref()) {
+    let consults = crate::lazy::consults_legacy(s, a.connection, user.as_ref());
+    // Brute-force protection: only users that exist are counted and blocked
+    // (one the legacy store has but Tern not yet, under its identifier).
+    let known = user.clone();
+    let attempt = async {
+        match &known {
+            Some(u) => {
+                brute_force::before_attempt(s, brute_force, a.connection, u, a.username, a.ip)
+                    .await?
+                    .map_err(LoginFailure::from)
+            }
+            None if consults => {
+                brute_force::before_legacy_attempt(s, brute_force, a.connection, a.username, a.ip)
+                    .await?
+                    .map_err(LoginFailure::from)
+            }
+            None => Ok(None),
+        }
+    };
+    let (guard, verified) = if consults {
         let guard = attempt.await?;
         let started = std::time::Instant::now();
         let migrates = !crate::legacy_ops::authoritative(s, a.connection);
@@ -451,11 +460,21 @@ async fn authenticate_user(
     let (user, rehash) = match (verified, &guard, &known) {
         (Ok(v), _, _) => v,
         (Err(LoginFailure::WrongCredentials), Some(guard), Some(known)) => {
-            brute_force::failed(s, guard, a.client, a.connection, known).await?;
+            brute_force::failed(s, guard, a.client, a.connection, Some(known)).await?;
+            return Err(LoginFailure::WrongCredentials);
+        }
+        // A legacy user not stored yet counts only when the legacy store
+        // said the password was wrong for a user it has (`fp`, see
+        // `lazy::login`); an unknown identifier (`fu`) counts nothing.
+        (Err(LoginFailure::WrongCredentials), Some(guard), None) if ev.kind == "fp" => {
+            brute_force::failed(s, guard, a.client, a.connection, None).await?;
             return Err(LoginFailure::WrongCredentials);
         }
         (Err(e), _, _) => return Err(e),
     };
+    if let Some(guard) = guard.as_ref().filter(|g| g.is_legacy()) {
+        brute_force::legacy_succeeded(s, guard).await?;
+    }
     if user.blocked {
         ev.description = Some("user is blocked".into());
         s.log(ev).await;

@@ -113,7 +113,7 @@ pub async fn update(
         Some(InsertOutcome::Inserted) => {
             if new_password {
                 // A new password lifts brute-force blocks, as a reset does.
-                crate::brute_force::password_changed(s, &user.user_id).await;
+                crate::brute_force::password_changed(s, &user).await;
             }
             Ok(user)
         }

@@ -1067,6 +1067,245 @@ async fn a_full_hashing_pool_answers_503(b: Backend) {
     h.stop().await;
 }
 
+/// The legacy store's login: two users, `leg@legacy.example` and
+/// `mig@legacy.example`, password `Legacy-123`; a wrong password names
+/// the user (`fp`), an unknown identifier does not (`fu`).
+const LEGACY_LOGIN: &str = r#"function login(email, password, callback) {
+  const e = email.trim().toLowerCase();
+  const ids = { 'leg@legacy.example': 'l1', 'mig@legacy.example': 'l2' };
+  if (!ids[e]) return callback(new WrongUsernameOrPasswordError());
+  if (password !== 'Legacy-123') return callback(new WrongUsernameOrPasswordError(e));
+  callback(null, { user_id: ids[e], email: e });
+}"#;
+
+/// [`login_server`] with a connection `legacy-db` whose `login` script is
+/// [`LEGACY_LOGIN`], brute-force protection at `settings`; an application
+/// on it.
+async fn legacy_server(b: Backend, settings: Value) -> (Harness, String, String, String) {
+    let (h, t, _, _) = login_server(b).await;
+    let (s, c) = h
+        .api(
+            &t,
+            Method::POST,
+            "/connections",
+            Some(json!({"name": "legacy-db", "strategy": "auth0",
+            "options": {"enabledDatabaseCustomization": true, "import_mode": true,
+                        "customScripts": {"login": LEGACY_LOGIN}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let app = h
+        .client_on(
+            &t,
+            c["id"].as_str().unwrap(),
+            json!({"name": "legacy-app", "app_type": "regular_web",
+            "grant_types": ["http://auth0.com/oauth/grant-type/password-realm"]}),
+        )
+        .await;
+    let (s, e) = h
+        .api(
+            &t,
+            Method::PATCH,
+            "/attack-protection/brute-force-protection",
+            Some(settings),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let cid = app["client_id"].as_str().unwrap().to_string();
+    let secret = app["client_secret"].as_str().unwrap().to_string();
+    (h, t, cid, secret)
+}
+
+/// A password-realm login on `legacy-db` from `ip`: status and body.
+async fn legacy_login(
+    h: &Harness,
+    (cid, secret): (&str, &str),
+    user: &str,
+    password: &str,
+    ip: &str,
+) -> (StatusCode, Value) {
+    let r = h
+        .http
+        .post(format!("{}/oauth/token", h.base))
+        .header("x-forwarded-for", ip)
+        .json(
+            &json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+            "client_id": cid, "client_secret": secret, "username": user, "password": password,
+            "realm": "legacy-db"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// How many times the `login` script of `legacy-db` ran.
+fn script_calls(h: &Harness) -> f64 {
+    ["ok", "error", "timeout"]
+        .iter()
+        .filter_map(|o| {
+            h.metric(&format!(
+                "tern_script_calls_total{{connection=\"legacy-db\",script=\"login\",outcome=\"{o}\"}}"
+            ))
+        })
+        .sum()
+}
+
+fn is_block(s: StatusCode, e: &Value) -> bool {
+    s == StatusCode::TOO_MANY_REQUESTS
+        && *e == json!({"error": "too_many_attempts", "error_description": BLOCKED})
+}
+
+/// A legacy user Tern has not stored yet is counted and blocked like a
+/// stored one (per address here), under the connection and the identifier:
+/// the blocked identifier is refused — the right password too — without
+/// asking the legacy store; unknown identifiers count nothing; the block
+/// outlives the migration; `/user-blocks?identifier=` lists and lifts it.
+async fn legacy_users_are_counted_before_they_migrate(b: Backend) {
+    let (h, t, cid, secret) = legacy_server(b, json!({"max_attempts": 3})).await;
+    let app = (cid.as_str(), secret.as_str());
+    let (a, other) = ("198.51.100.7", "198.51.100.8");
+
+    // Unknown identifiers are the legacy budget's and throttling's: however
+    // many, nothing is counted, no row is written.
+    for _ in 0..5 {
+        let (s, e) = legacy_login(&h, app, "ghost@legacy.example", "x", a).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    }
+    assert_eq!(script_calls(&h), 5.0);
+    let st = h.state();
+    assert_eq!(
+        st.store
+            .purge_login_failures(st.tid(), i64::MAX)
+            .await
+            .unwrap(),
+        0,
+        "no counter for a guessed name"
+    );
+
+    // Three wrong passwords (typed in any case) block the identifier from
+    // that address; the legacy store is not asked again.
+    for typed in [
+        "LEG@legacy.example",
+        " leg@legacy.example",
+        "leg@Legacy.Example",
+    ] {
+        let (s, e) = legacy_login(&h, app, typed, "wrong", a).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    }
+    assert_eq!(script_calls(&h), 8.0);
+    let (s, e) = legacy_login(&h, app, "leg@legacy.example", "Legacy-123", a).await;
+    assert!(is_block(s, &e), "{s} {e}");
+    let (s, e) = legacy_login(&h, app, "Leg@legacy.example", "wrong", a).await;
+    assert!(is_block(s, &e), "{s} {e}");
+    assert_eq!(script_calls(&h), 8.0, "a blocked identifier asks nothing");
+    assert_eq!(log_count(&h, &t, "limit_wc").await, 1);
+    let (_, none) = h.api(&t, Method::GET, "/users/auth0%7Cl1", None).await;
+    assert_eq!(none["statusCode"], 404, "not migrated");
+
+    // The block is listed by identifier, and lifted there.
+    let (s, blocks) = h
+        .api(
+            &t,
+            Method::GET,
+            "/user-blocks?identifier=LEG@legacy.example",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{blocks}");
+    assert_eq!(
+        blocks,
+        json!({"blocked_for": [{"identifier": "leg@legacy.example", "ip": a, "connection": "legacy-db"}]})
+    );
+    let (s, _) = h
+        .api(
+            &t,
+            Method::DELETE,
+            "/user-blocks?identifier=leg@legacy.example",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, e) = legacy_login(&h, app, "leg@legacy.example", "Legacy-123", a).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "lifted: the right password migrates: {e}"
+    );
+    let (s, _) = h.api(&t, Method::GET, "/users/auth0%7Cl1", None).await;
+    assert_eq!(s, StatusCode::OK, "migrated");
+
+    // A block from before the migration holds after it: blocked from `a`,
+    // migrated from another address, the stored user is still refused at `a`.
+    for _ in 0..3 {
+        let (s, e) = legacy_login(&h, app, "mig@legacy.example", "wrong", a).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    }
+    let (s, e) = legacy_login(&h, app, "mig@legacy.example", "Legacy-123", other).await;
+    assert_eq!(s, StatusCode::OK, "another address: {e}");
+    let (s, _) = h.api(&t, Method::GET, "/users/auth0%7Cl2", None).await;
+    assert_eq!(s, StatusCode::OK, "migrated");
+    let (s, e) = legacy_login(&h, app, "mig@legacy.example", "Legacy-123", a).await;
+    assert!(is_block(s, &e), "the block outlives the migration: {s} {e}");
+    assert_eq!(log_count(&h, &t, "limit_wc").await, 2);
+    h.stop().await;
+}
+
+/// Per identifier (Auth0's account lockout), a legacy user not stored yet
+/// is locked from every address; the mailed unblock link lifts it, and the
+/// right password then migrates the user.
+async fn legacy_users_are_locked_out_per_identifier(b: Backend) {
+    let (h, t, cid, secret) = legacy_server(
+        b,
+        json!({"max_attempts": 3, "mode": "count_per_identifier"}),
+    )
+    .await;
+    let app = (cid.as_str(), secret.as_str());
+    for ip in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        let (s, e) = legacy_login(&h, app, "leg@legacy.example", "wrong", ip).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    }
+    assert_eq!(script_calls(&h), 3.0);
+    for ip in ["198.51.100.4", "203.0.113.9"] {
+        let (s, e) = legacy_login(&h, app, "leg@legacy.example", "Legacy-123", ip).await;
+        assert!(is_block(s, &e), "{ip}: {s} {e}");
+    }
+    assert_eq!(script_calls(&h), 3.0, "a blocked identifier asks nothing");
+    assert_eq!(log_count(&h, &t, "limit_wc").await, 1);
+    let (_, blocks) = h
+        .api(
+            &t,
+            Method::GET,
+            "/user-blocks?identifier=leg@legacy.example",
+            None,
+        )
+        .await;
+    assert_eq!(
+        blocks,
+        json!({"blocked_for": [{"identifier": "leg@legacy.example", "connection": "legacy-db"}]})
+    );
+
+    let mails = unblock_mails(&h).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let link = mails[0]
+        .split_whitespace()
+        .find_map(|w| w.find("/lo/unblock?ticket=").map(|i| w[i..].to_string()))
+        .unwrap();
+    let r = h
+        .http
+        .get(format!("{}{link}", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (s, e) = legacy_login(&h, app, "leg@legacy.example", "Legacy-123", "198.51.100.4").await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (s, _) = h.api(&t, Method::GET, "/users/auth0%7Cl1", None).await;
+    assert_eq!(s, StatusCode::OK, "migrated");
+    h.stop().await;
+}
+
 both_backends!(
     a_full_hashing_pool_answers_503,
     one_reset_mail_per_user_a_minute,
@@ -1077,5 +1316,7 @@ both_backends!(
     api_limit_after_authentication,
     brute_force_blocks_and_lifts,
     brute_force_follows_the_settings,
-    twenty_attempts_a_minute
+    twenty_attempts_a_minute,
+    legacy_users_are_counted_before_they_migrate,
+    legacy_users_are_locked_out_per_identifier
 );

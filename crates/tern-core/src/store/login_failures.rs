@@ -32,8 +32,12 @@ pub struct LoginAttempt<'a> {
     /// The rate window's scope and bucket, and when the window started
     /// (epoch seconds); see `RateWindowStore::hit_rate_window`.
     pub window: (&'a str, &'a str, i64),
-    /// The user.
+    /// The user (or, for a legacy user Tern has not stored, the key
+    /// `crate::attack_protection::legacy_key` makes).
     pub user_id: &'a str,
+    /// A second key whose blocks hold too: a stored user's legacy key
+    /// (the typed identifier's), whose block outlives the migration.
+    pub also_key: Option<&'a str>,
     /// The address blocks are looked for under (`""`: per identifier).
     pub ip: &'a str,
     /// Look for a block whose last failure is not before this; `None`: the
@@ -77,6 +81,14 @@ pub trait LoginFailureStore: Send + Sync {
     /// whether `user_id` is blocked from `ip` (or per identifier, `""`) by a
     /// block whose last failure is not before `blocked_since`.
     async fn attempt_login(&self, tenant: &str, a: &LoginAttempt<'_>) -> CoreResult<(u64, bool)>;
+    /// [`attempt_login`](Self::attempt_login) without the hit: the
+    /// window's hits so far and whether a block holds. For a legacy user
+    /// Tern has not stored, whose window counts failures only (an unknown
+    /// identifier writes nothing).
+    async fn peek_login(&self, tenant: &str, a: &LoginAttempt<'_>) -> CoreResult<(u64, bool)>;
+    /// Forget the failures (not a block) counted for `user_id` from `ip`,
+    /// as a successful login does (`UserStore::record_login`).
+    async fn forget_login_failures(&self, tenant: &str, user_id: &str, ip: &str) -> CoreResult<()>;
     /// The blocks in force (last failure not before `since`).
     async fn list_login_blocks(
         &self,

@@ -642,7 +642,7 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
     match redeemed {
         Ok(Redemption::Done(ticket)) => {
             log(&s, "scp", &ticket, Some(&c.user), "Success Change Password").await;
-            crate::brute_force::password_changed(&s, &ticket.user_id).await;
+            crate::brute_force::password_changed(&s, &c.user).await;
             succeeded(&skin, &ticket, &c.user)
         }
         // Another submission of the same link won, or it expired meanwhile.

@@ -116,7 +116,7 @@ impl LoginFailureStore for SqlStore {
         let sql = hit_sql(
             self.dialect,
             ", CAST(CASE WHEN EXISTS (SELECT 1 FROM login_failures \
-               WHERE tenant_id = $1 AND user_id = $5 AND (ip = $6 OR ip = '') \
+               WHERE tenant_id = $1 AND (user_id = $5 OR user_id = $8) AND (ip = $6 OR ip = '') \
                AND blocked_at IS NOT NULL AND last_failure_at >= $7) THEN 1 ELSE 0 END AS BIGINT) \
                AS blocked",
         );
@@ -128,10 +128,53 @@ impl LoginFailureStore for SqlStore {
             .bind(window_start)
             .bind(a.user_id)
             .bind(a.ip)
-            .bind(a.blocked_since);
+            .bind(a.blocked_since)
+            .bind(a.also_key);
         let row = hit_row(q, &self.pool).await?;
         let blocked: i64 = row.try_get("blocked").map_err(storage)?;
         Ok((hits_of(&row)?, blocked != 0))
+    }
+
+    async fn peek_login(&self, tenant: &str, a: &LoginAttempt<'_>) -> CoreResult<(u64, bool)> {
+        // One read, nothing written: the window's hits and the block, as
+        // `attempt_login` answers them.
+        let (scope, bucket, window_start) = a.window;
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE((SELECT hits FROM rate_windows \
+               WHERE tenant_id = $1 AND scope = $2 AND bucket = $3 AND window_start = $4), 0) \
+               AS BIGINT) AS hits, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM login_failures \
+               WHERE tenant_id = $1 AND (user_id = $5 OR user_id = $8) AND (ip = $6 OR ip = '') \
+               AND blocked_at IS NOT NULL AND last_failure_at >= $7) THEN 1 ELSE 0 END AS BIGINT) \
+               AS blocked",
+        )
+        .bind(tenant)
+        .bind(scope)
+        .bind(bucket)
+        .bind(window_start)
+        .bind(a.user_id)
+        .bind(a.ip)
+        .bind(a.blocked_since)
+        .bind(a.also_key)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(storage)?;
+        let blocked: i64 = row.try_get("blocked").map_err(storage)?;
+        Ok((hits_of(&row)?, blocked != 0))
+    }
+
+    async fn forget_login_failures(&self, tenant: &str, user_id: &str, ip: &str) -> CoreResult<()> {
+        sqlx::query(
+            "DELETE FROM login_failures \
+             WHERE tenant_id = $1 AND user_id = $2 AND ip = $3 AND blocked_at IS NULL",
+        )
+        .bind(tenant)
+        .bind(user_id)
+        .bind(ip)
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(())
     }
 
     async fn list_login_blocks(
