@@ -139,33 +139,64 @@ pub async fn before_attempt(
     // The hit and the block in one statement (a login's cost is mostly
     // per statement); the answer is decided in the same order as if one
     // followed the other.
-    let (hits, blocked) = s
-        .store
-        .attempt_login(
-            s.tid(),
-            &LoginAttempt {
-                window: ("login", &bucket, now - now.rem_euclid(60)),
-                user_id: &user.user_id,
-                also_key: also_key.as_deref(),
-                ip: &counting_ip,
-                blocked_since: settings.blocks().then_some(now - BLOCK_LIFETIME_SECS),
-            },
-        )
-        .await?;
-    if hits > ATTEMPTS_PER_MINUTE {
-        s.metrics.refused("brute_force_block");
-        return Ok(Err(Refusal::TooFast));
+    let attempt = login_attempt(
+        &settings,
+        now,
+        &bucket,
+        &user.user_id,
+        also_key.as_deref(),
+        &counting_ip,
+    );
+    let (hits, blocked) = s.store.attempt_login(s.tid(), &attempt).await?;
+    Ok(judged(
+        s,
+        hits > ATTEMPTS_PER_MINUTE,
+        blocked,
+        Guard {
+            settings,
+            counting_ip,
+            ip: ip.to_string(),
+            legacy: None,
+        },
+    ))
+}
+
+/// The attempt the store counts (or reads): this minute's window of
+/// `bucket`, and the blocks of `key` (and `also_key`) from `counting_ip`.
+fn login_attempt<'a>(
+    settings: &BruteForceProtection,
+    now: i64,
+    bucket: &'a str,
+    key: &'a str,
+    also_key: Option<&'a str>,
+    counting_ip: &'a str,
+) -> LoginAttempt<'a> {
+    LoginAttempt {
+        window: ("login", bucket, now - now.rem_euclid(60)),
+        user_id: key,
+        also_key,
+        ip: counting_ip,
+        blocked_since: settings.blocks().then_some(now - BLOCK_LIFETIME_SECS),
     }
-    if blocked {
+}
+
+/// The refusal an attempt's window or block calls for, else its guard.
+fn judged(
+    s: &AppState,
+    too_fast: bool,
+    blocked: bool,
+    guard: Guard,
+) -> Result<Option<Guard>, Refusal> {
+    if too_fast || blocked {
         s.metrics.refused("brute_force_block");
-        return Ok(Err(Refusal::Blocked));
     }
-    Ok(Ok(Some(Guard {
-        settings,
-        counting_ip,
-        ip: ip.to_string(),
-        legacy: None,
-    })))
+    if too_fast {
+        Err(Refusal::TooFast)
+    } else if blocked {
+        Err(Refusal::Blocked)
+    } else {
+        Ok(Some(guard))
+    }
 }
 
 /// [`before_attempt`] for an identifier Tern has no user for, before the
@@ -186,33 +217,20 @@ pub async fn before_legacy_attempt(
     let key = legacy_key(&connection.id, typed);
     let bucket = format!("{key}|{ip}");
     let counting_ip = settings.counting_ip(ip).to_string();
-    let (failures, blocked) = s
-        .store
-        .peek_login(
-            s.tid(),
-            &LoginAttempt {
-                window: ("login", &bucket, now - now.rem_euclid(60)),
-                user_id: &key,
-                also_key: None,
-                ip: &counting_ip,
-                blocked_since: settings.blocks().then_some(now - BLOCK_LIFETIME_SECS),
-            },
-        )
-        .await?;
-    if failures >= ATTEMPTS_PER_MINUTE {
-        s.metrics.refused("brute_force_block");
-        return Ok(Err(Refusal::TooFast));
-    }
-    if blocked {
-        s.metrics.refused("brute_force_block");
-        return Ok(Err(Refusal::Blocked));
-    }
-    Ok(Ok(Some(Guard {
-        settings,
-        counting_ip,
-        ip: ip.to_string(),
-        legacy: Some((key, normalised_identifier(typed))),
-    })))
+    let attempt = login_attempt(&settings, now, &bucket, &key, None, &counting_ip);
+    let (failures, blocked) = s.store.peek_login(s.tid(), &attempt).await?;
+    let legacy = Some((key, normalised_identifier(typed)));
+    Ok(judged(
+        s,
+        failures >= ATTEMPTS_PER_MINUTE,
+        blocked,
+        Guard {
+            settings,
+            counting_ip,
+            ip: ip.to_string(),
+            legacy,
+        },
+    ))
 }
 
 impl Guard {

@@ -18,6 +18,14 @@ fn selector<'a>(of: BlocksOf<'a>) -> (&'static str, &'a str) {
     }
 }
 
+/// The `blocked` column of a login attempt: a block of the user (`$5`) or
+/// of the typed identifier's legacy key (`$8`, NULL for none) from this
+/// address (`$6`) or from every address (`''`, per identifier), younger
+/// than `$7` (NULL: blocks are off, none is found).
+const BLOCKED: &str = "CAST(CASE WHEN EXISTS (SELECT 1 FROM login_failures \
+    WHERE tenant_id = $1 AND user_id IN ($5, $8) AND (ip = $6 OR ip = '') \
+    AND blocked_at IS NOT NULL AND last_failure_at >= $7) THEN 1 ELSE 0 END AS BIGINT) AS blocked";
+
 #[async_trait::async_trait]
 impl LoginFailureStore for SqlStore {
     async fn get_attack_protection(&self, tenant: &str, kind: &str) -> CoreResult<Option<Value>> {
@@ -113,13 +121,7 @@ impl LoginFailureStore for SqlStore {
     async fn attempt_login(&self, tenant: &str, a: &LoginAttempt<'_>) -> CoreResult<(u64, bool)> {
         // The block beside the hit (a block per identifier, '', holds from
         // every address); no `blocked_since` (NULL) finds none.
-        let sql = hit_sql(
-            self.dialect,
-            ", CAST(CASE WHEN EXISTS (SELECT 1 FROM login_failures \
-               WHERE tenant_id = $1 AND (user_id = $5 OR user_id = $8) AND (ip = $6 OR ip = '') \
-               AND blocked_at IS NOT NULL AND last_failure_at >= $7) THEN 1 ELSE 0 END AS BIGINT) \
-               AS blocked",
-        );
+        let sql = hit_sql(self.dialect, &format!(", {BLOCKED}"));
         let (scope, bucket, window_start) = a.window;
         let q = sqlx::query(AssertSqlSafe(sql))
             .bind(tenant)
@@ -139,26 +141,23 @@ impl LoginFailureStore for SqlStore {
         // One read, nothing written: the window's hits and the block, as
         // `attempt_login` answers them.
         let (scope, bucket, window_start) = a.window;
-        let row = sqlx::query(
+        let sql = format!(
             "SELECT CAST(COALESCE((SELECT hits FROM rate_windows \
                WHERE tenant_id = $1 AND scope = $2 AND bucket = $3 AND window_start = $4), 0) \
-               AS BIGINT) AS hits, \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM login_failures \
-               WHERE tenant_id = $1 AND (user_id = $5 OR user_id = $8) AND (ip = $6 OR ip = '') \
-               AND blocked_at IS NOT NULL AND last_failure_at >= $7) THEN 1 ELSE 0 END AS BIGINT) \
-               AS blocked",
-        )
-        .bind(tenant)
-        .bind(scope)
-        .bind(bucket)
-        .bind(window_start)
-        .bind(a.user_id)
-        .bind(a.ip)
-        .bind(a.blocked_since)
-        .bind(a.also_key)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(storage)?;
+               AS BIGINT) AS hits, {BLOCKED}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(scope)
+            .bind(bucket)
+            .bind(window_start)
+            .bind(a.user_id)
+            .bind(a.ip)
+            .bind(a.blocked_since)
+            .bind(a.also_key)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(storage)?;
         let blocked: i64 = row.try_get("blocked").map_err(storage)?;
         Ok((hits_of(&row)?, blocked != 0))
     }
