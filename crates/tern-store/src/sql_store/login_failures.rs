@@ -26,6 +26,32 @@ const BLOCKED: &str = "CAST(CASE WHEN EXISTS (SELECT 1 FROM login_failures \
     WHERE tenant_id = $1 AND user_id IN ($5, $8) AND (ip = $6 OR ip = '') \
     AND blocked_at IS NOT NULL AND last_failure_at >= $7) THEN 1 ELSE 0 END AS BIGINT) AS blocked";
 
+/// A login attempt's statement (`attempt_login`, `peek_login`) with its
+/// parameters: `$1` tenant, `$2`–`$4` the window, `$5` the key, `$6` the
+/// address, `$7` blocks since, `$8` the other key.
+fn bind_attempt<'q>(
+    sql: &'q str,
+    tenant: &'q str,
+    a: &'q LoginAttempt<'q>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let (scope, bucket, window_start) = a.window;
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(tenant)
+        .bind(scope)
+        .bind(bucket)
+        .bind(window_start)
+        .bind(a.user_id)
+        .bind(a.ip)
+        .bind(a.blocked_since)
+        .bind(a.also_key)
+}
+
+/// The window's hits and whether a block holds, from an attempt's row.
+fn attempt_answer(row: &sqlx::any::AnyRow) -> CoreResult<(u64, bool)> {
+    let blocked: i64 = row.try_get("blocked").map_err(storage)?;
+    Ok((hits_of(row)?, blocked != 0))
+}
+
 #[async_trait::async_trait]
 impl LoginFailureStore for SqlStore {
     async fn get_attack_protection(&self, tenant: &str, kind: &str) -> CoreResult<Option<Value>> {
@@ -122,44 +148,23 @@ impl LoginFailureStore for SqlStore {
         // The block beside the hit (a block per identifier, '', holds from
         // every address); no `blocked_since` (NULL) finds none.
         let sql = hit_sql(self.dialect, &format!(", {BLOCKED}"));
-        let (scope, bucket, window_start) = a.window;
-        let q = sqlx::query(AssertSqlSafe(sql))
-            .bind(tenant)
-            .bind(scope)
-            .bind(bucket)
-            .bind(window_start)
-            .bind(a.user_id)
-            .bind(a.ip)
-            .bind(a.blocked_since)
-            .bind(a.also_key);
-        let row = hit_row(q, &self.pool).await?;
-        let blocked: i64 = row.try_get("blocked").map_err(storage)?;
-        Ok((hits_of(&row)?, blocked != 0))
+        let row = hit_row(bind_attempt(&sql, tenant, a), &self.pool).await?;
+        attempt_answer(&row)
     }
 
     async fn peek_login(&self, tenant: &str, a: &LoginAttempt<'_>) -> CoreResult<(u64, bool)> {
         // One read, nothing written: the window's hits and the block, as
         // `attempt_login` answers them.
-        let (scope, bucket, window_start) = a.window;
         let sql = format!(
             "SELECT CAST(COALESCE((SELECT hits FROM rate_windows \
                WHERE tenant_id = $1 AND scope = $2 AND bucket = $3 AND window_start = $4), 0) \
                AS BIGINT) AS hits, {BLOCKED}"
         );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(tenant)
-            .bind(scope)
-            .bind(bucket)
-            .bind(window_start)
-            .bind(a.user_id)
-            .bind(a.ip)
-            .bind(a.blocked_since)
-            .bind(a.also_key)
+        let row = bind_attempt(&sql, tenant, a)
             .fetch_one(&self.pool)
             .await
             .map_err(storage)?;
-        let blocked: i64 = row.try_get("blocked").map_err(storage)?;
-        Ok((hits_of(&row)?, blocked != 0))
+        attempt_answer(&row)
     }
 
     async fn forget_login_failures(&self, tenant: &str, user_id: &str, ip: &str) -> CoreResult<()> {
