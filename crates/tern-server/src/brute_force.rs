@@ -38,6 +38,7 @@ use tern_core::mail::{MailKind, OutboundMail};
 use tern_core::model::{Client, Connection, JsonObject, LogEvent, User};
 use tern_core::store::{BlocksOf, FailedLogin, LoginAttempt};
 
+use crate::login_turns::Turn;
 use crate::reset::token_hash;
 use crate::state::AppState;
 
@@ -112,6 +113,39 @@ pub struct Guard {
 /// typed identifier's legacy key can exist).
 fn has_legacy(s: &AppState, connection: &Connection) -> bool {
     crate::lazy::applies(s, connection) || crate::legacy_ops::authoritative(s, connection)
+}
+
+/// Wait for this attempt's turn on its counter (see [`crate::login_turns`]):
+/// the user's (`known`), else a legacy user's not stored yet (`legacy`),
+/// from the counting address. `None` when nothing is counted (protection
+/// off, the connection opts out, the address is allowlisted, an identifier
+/// no store is asked about); refused when a minute's worth of attempts is
+/// already in line.
+pub async fn take_turn(
+    s: &AppState,
+    settings: &BruteForceProtection,
+    connection: &Connection,
+    known: Option<&User>,
+    legacy: bool,
+    typed: &str,
+    ip: &str,
+) -> Result<Option<Turn>, Refusal> {
+    if !settings.enabled || !connection_protected(connection) || settings.allows(ip) {
+        return Ok(None);
+    }
+    let counter = match known {
+        Some(user) => user.user_id.clone(),
+        None if legacy => legacy_key(&connection.id, typed),
+        None => return Ok(None),
+    };
+    let key = format!("{counter}|{}", settings.counting_ip(ip));
+    match s.login_turns.take(key, ATTEMPTS_PER_MINUTE as usize).await {
+        Some(turn) => Ok(Some(turn)),
+        None => {
+            s.metrics.refused("brute_force_block");
+            Err(Refusal::TooFast)
+        }
+    }
 }
 
 /// Before the password is checked: the guard to report the outcome to, or

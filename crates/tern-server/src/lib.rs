@@ -35,6 +35,7 @@ pub mod legacy_ids;
 pub mod legacy_ops;
 pub mod legacy_script;
 pub mod login;
+pub mod login_turns;
 pub mod logout;
 pub mod mail;
 pub mod mail_settings;

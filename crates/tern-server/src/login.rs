@@ -405,6 +405,19 @@ async fn authenticate_user(
     // Brute-force protection: only users that exist are counted and blocked
     // (one the legacy store has but Tern not yet, under its identifier).
     let known = user.clone();
+    // Attempts on one counter take turns (check, compare, count), so wrong
+    // passwords racing for one user cannot all pass the check before the
+    // first failure is counted. Held until this attempt is judged.
+    let _turn = brute_force::take_turn(
+        s,
+        &brute_force,
+        a.connection,
+        known.as_ref(),
+        consults,
+        a.username,
+        a.ip,
+    )
+    .await?;
     let attempt = async {
         match &known {
             Some(u) => {

@@ -59,6 +59,8 @@ pub struct Inner {
     pub metrics: crate::metrics::Metrics,
     /// The time expiries are decided by (tests move it forward).
     pub clock: tern_core::clock::Clock,
+    /// Password attempts on one brute-force counter take turns.
+    pub login_turns: crate::login_turns::LoginTurns,
     /// Set when the server is shutting down: `/readyz` answers 503 so load
     /// balancers stop sending traffic while in-flight requests finish.
     pub draining: std::sync::atomic::AtomicBool,

@@ -1011,6 +1011,67 @@ async fn twenty_attempts_a_minute(b: Backend) {
     h.stop().await;
 }
 
+/// Wrong passwords racing for one user from one address take turns: each
+/// sees the failures before it, so exactly `max_attempts` are compared
+/// (answered as a wrong password) and the rest are refused as blocked or,
+/// past a minute's worth waiting in line, as too many requests — never
+/// compared. (Checked before counting, 40 at once had 20 compared.)
+async fn racing_wrong_passwords_are_compared_up_to_the_limit(b: Backend) {
+    const RACERS: usize = 40;
+    let (h, t, cid, secret) = login_server(b).await;
+    let client = (cid.as_str(), secret.as_str());
+    h.create_user(&t, "race@example.com", "Secret-123").await;
+    let answers = futures_util::future::join_all((0..RACERS).map(|_| {
+        login_from(
+            &h,
+            client,
+            "race@example.com",
+            "wrong-password",
+            "198.51.100.40",
+        )
+    }))
+    .await;
+    let compared = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::FORBIDDEN)
+        .count();
+    assert_eq!(compared, 10, "{answers:?}");
+    for (s, e) in &answers {
+        assert!(
+            *s == StatusCode::FORBIDDEN
+                || is_block(*s, e)
+                || (*s == StatusCode::TOO_MANY_REQUESTS && e["error"] == "too_many_requests"),
+            "{s} {e}"
+        );
+    }
+    assert_eq!(
+        log_count(&h, &t, "fp").await,
+        10,
+        "one wrong-password event per comparison"
+    );
+    // The next minute (this one's 20 attempts are spent): still blocked.
+    h.state().clock.advance(60);
+    let (s, e) = login_from(
+        &h,
+        client,
+        "race@example.com",
+        "Secret-123",
+        "198.51.100.40",
+    )
+    .await;
+    assert!(is_block(s, &e), "blocked, the right password too: {s} {e}");
+    let (s, e) = login_from(
+        &h,
+        client,
+        "race@example.com",
+        "Secret-123",
+        "198.51.100.41",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "another address is not held up: {e}");
+    h.stop().await;
+}
+
 async fn a_full_hashing_pool_answers_503(b: Backend) {
     let h = Harness::start_with(b, |c| {
         c.password_hash.workers = 1;
@@ -1308,6 +1369,7 @@ async fn legacy_users_are_locked_out_per_identifier(b: Backend) {
 
 both_backends!(
     a_full_hashing_pool_answers_503,
+    racing_wrong_passwords_are_compared_up_to_the_limit,
     one_reset_mail_per_user_a_minute,
     lapsed_blocks_and_windows_are_purged,
     whose_ip,

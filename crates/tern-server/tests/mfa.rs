@@ -1039,6 +1039,70 @@ async fn a_stale_enrolment_transaction_is_sent_to_the_challenge(backend: Backend
     x.h.stop().await;
 }
 
+/// A transaction waiting at the challenge whose user's factor an
+/// administrator deleted (a lost phone) has no code to ask for: its pages
+/// send it to enrolment, as a new login would, and the new app's first
+/// code finishes the login with `mfa`.
+async fn a_challenge_without_a_factor_moves_to_enrolment(backend: Backend) {
+    use common::browser::Browser;
+    let x = setup(backend).await;
+    let (app_id, app_secret) = x.web_app().await;
+    x.require_mfa().await;
+    let mut b = Browser::new(&x.h.base);
+    let (posted, state) = password_page(&mut b, &start_url(&app_id), "otp@example.com").await;
+    assert_eq!(posted.location(), Some(challenge_url(&state)));
+    let (_, list) =
+        x.h.api(
+            &x.admin,
+            Method::GET,
+            &format!("/users/{}/enrollments", x.user_id),
+            None,
+        )
+        .await;
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    let (s, _) =
+        x.h.api(
+            &x.admin,
+            Method::DELETE,
+            &format!("/guardian/enrollments/{}", urlencoding::encode(&id)),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+
+    // The old app's code is no use; the page moves to enrolment.
+    let posted = b
+        .post_form(
+            &challenge_url(&state),
+            &[("state", &state), ("code", &code_now(&x.h))],
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    assert_eq!(posted.location(), Some(enrol_url(&state)));
+    let challenge = b.get(&challenge_url(&state)).await;
+    assert_eq!(challenge.location(), Some(enrol_url(&state)));
+    let page = b.get(&enrol_url(&state)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let secret = shown_secret(&page.body);
+    let now = x.h.state().now();
+    let done = b
+        .post_form(
+            &enrol_url(&state),
+            &[("state", &state), ("code", &code_of(&secret, now))],
+        )
+        .await;
+    assert_eq!(
+        done.location(),
+        Some(format!("/authorize/resume?state={state}"))
+    );
+    let back = b.follow(done).await;
+    let code = back.location_param("code").expect("a code for the app");
+    let id = x.id_token(&app_id, &app_secret, &code).await;
+    assert_eq!(id["amr"], json!(["mfa"]));
+    one_confirmed(&x.stored_factors("otp@example.com").await);
+    x.h.stop().await;
+}
+
 /// The seed an enrolment page shows is its transaction's: two open
 /// enrolments of one user show different seeds, a code of one is refused
 /// by the other, and the API's pending enrolment (`/mfa/associate`) is
@@ -1637,6 +1701,7 @@ async fn stored_user(x: &Setup, email: &str) -> String {
 
 both_backends!(
     a_stale_enrolment_transaction_is_sent_to_the_challenge,
+    a_challenge_without_a_factor_moves_to_enrolment,
     enrolment_seeds_belong_to_their_transaction,
     hosted_mfa_logs_the_forwarded_address,
     enrollments_are_listed_read_and_deleted,

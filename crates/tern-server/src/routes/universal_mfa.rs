@@ -56,10 +56,18 @@ async fn waiting_user(s: &AppState, sc: &mut Screen, want: Step) -> Result<User,
         Ok(Some(u)) if !u.blocked => u,
         _ => return Err(page(sc, StatusCode::UNAUTHORIZED, Some(Msg::Blocked))),
     };
-    if at == Step::Enrol && !crate::mfa::must_enrol(&user) {
-        // Enrolled since the password was checked: this transaction does
-        // not enrol another app, it asks for the code of the one there is.
-        if let Err(e) = to_challenge(s, sc).await {
+    // The user's factors may have changed since the password was checked:
+    // enrolled since (this transaction does not enrol another app, it asks
+    // for the code of the one there is), or their factor deleted by an
+    // administrator (there is no code to ask for: they enrol, as a new
+    // login would have them do).
+    let now_at = if crate::mfa::must_enrol(&user) {
+        Step::Enrol
+    } else {
+        Step::Challenge
+    };
+    if now_at != at {
+        if let Err(e) = move_to(s, sc, now_at).await {
             tracing::error!(error = %e, "hosted MFA: storage error");
             return Err(page(
                 sc,
@@ -67,7 +75,7 @@ async fn waiting_user(s: &AppState, sc: &mut Screen, want: Step) -> Result<User,
                 Some(Msg::SomethingWrong),
             ));
         }
-        at = Step::Challenge;
+        at = now_at;
     }
     if at != want {
         let next = match at {
@@ -79,23 +87,38 @@ async fn waiting_user(s: &AppState, sc: &mut Screen, want: Step) -> Result<User,
     Ok(user)
 }
 
-/// Move an enrolment transaction to the challenge step (its seed dropped).
-async fn to_challenge(s: &AppState, sc: &mut Screen) -> tern_core::CoreResult<()> {
-    if let TransactionStep::MfaOtpEnrol {
+/// Move a transaction between the factor steps: to the challenge (an
+/// enrolment's seed dropped) or to enrolment (a new seed when its page is
+/// shown).
+async fn move_to(s: &AppState, sc: &mut Screen, to: Step) -> tern_core::CoreResult<()> {
+    let (TransactionStep::MfaOtp {
+        user_id,
+        connection_id,
+        auth_time,
+    }
+    | TransactionStep::MfaOtpEnrol {
         user_id,
         connection_id,
         auth_time,
         ..
-    } = sc.tx.step.clone()
-    {
-        sc.tx.step = TransactionStep::MfaOtp {
+    }) = sc.tx.step.clone()
+    else {
+        return Ok(());
+    };
+    sc.tx.step = match to {
+        Step::Challenge => TransactionStep::MfaOtp {
             user_id,
             connection_id,
             auth_time,
-        };
-        s.store.update_login_transaction(s.tid(), &sc.tx).await?;
-    }
-    Ok(())
+        },
+        Step::Enrol => TransactionStep::MfaOtpEnrol {
+            user_id,
+            connection_id,
+            auth_time,
+            seed: None,
+        },
+    };
+    s.store.update_login_transaction(s.tid(), &sc.tx).await
 }
 
 fn page(sc: &Screen, status: StatusCode, error: Option<Msg>) -> Response {
