@@ -405,20 +405,34 @@ fn check_metadata_keys(m: &JsonObject, which: &str) -> CoreResult<()> {
     Ok(())
 }
 
-/// A pragmatic email check: one `@`, a local part of 1–64 characters, a
-/// dotted domain, no white space, at most 254 characters.
+/// An email address as a bare addr-spec: a dot-atom local part (RFC 5322
+/// `atext` and single inner dots) of 1–64 characters, `@`, a dotted domain
+/// of letters, digits and hyphens, at most 254 characters; characters past
+/// ASCII are allowed on both sides (internationalised addresses). No
+/// display name, angle brackets, quotes, comments, commas or white space:
+/// the address is where Tern sends mail, and a string such as
+/// `"pay now at …" <victim@example.com>` would put someone's text in front
+/// of any mailbox. Quoted local parts are refused (nobody uses them).
 pub fn is_valid_email(e: &str) -> bool {
     let Some((local, domain)) = e.rsplit_once('@') else {
         return false;
     };
-    !local.is_empty()
-        && local.len() <= 64
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
+    let label_char = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    let dotted = |part: &str, ok: &dyn Fn(char) -> bool| {
+        !part.is_empty()
+            && part
+                .split('.')
+                .all(|piece| !piece.is_empty() && piece.chars().all(|c| ok(c) || !c.is_ascii()))
+    };
+    local.len() <= 64
         && e.len() <= 254
-        && !local.contains('@')
+        && dotted(local, &atext)
+        && dotted(domain, &label_char)
         && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains("..")
+        && domain
+            .split('.')
+            .all(|label| !label.starts_with('-') && !label.ends_with('-'))
         && !e.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
@@ -474,6 +488,40 @@ mod tests {
         for (body, want) in cases {
             let err = ProfileFields::from_json(&body, ProfileRequest::Create).unwrap_err();
             assert!(err.to_string().contains(want), "{body}: {err}");
+        }
+    }
+
+    #[test]
+    fn emails_are_bare_addresses() {
+        for ok in [
+            "ada@example.com",
+            "first.last+tag@sub.example.co.uk",
+            "o'neil@example.ie",
+            "x_y-z@my-host.example",
+            "jörg@bücher.example",
+        ] {
+            assert!(is_valid_email(ok), "{ok}");
+        }
+        for bad in [
+            "\"pay now at https://evil.example\"<victim@example.com>",
+            "Ada <ada@example.com>",
+            "<b>hi</b>@example.com",
+            "ada@example.com>",
+            "a,b@example.com",
+            "a(comment)@example.com",
+            "a;b@example.com",
+            ".ada@example.com",
+            "ada.@example.com",
+            "a..da@example.com",
+            "ada@example",
+            "ada@-.example",
+            "ada@exa_mple.com",
+            "ada@[127.0.0.1]",
+            "ada @example.com",
+            "@example.com",
+            "ada@",
+        ] {
+            assert!(!is_valid_email(bad), "{bad}");
         }
     }
 

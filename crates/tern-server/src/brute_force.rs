@@ -20,7 +20,8 @@
 //! [`legacy_key`] (the connection and the typed identifier, trimmed and
 //! lower-cased) in the same table, and its blocks are found by
 //! `/user-blocks?identifier=` as any other. A blocked identifier is refused
-//! before the legacy store is asked. Its per-minute window counts failures
+//! before the legacy store is asked; no unblock mail is sent for it (the
+//! identifier is unconfirmed text). Its per-minute window counts failures
 //! only (`peek_login` reads, a failure hits), so unknown identifiers leave
 //! no row. When the user is stored (a legacy login from another address, an
 //! import, a reset), the block keeps holding: a stored user's attempt looks
@@ -325,8 +326,12 @@ pub async fn failed(
                     now - now.rem_euclid(60),
                 )
                 .await?;
-            let email = identifier.contains('@').then(|| identifier.clone());
-            (key.clone(), identifier.clone(), email)
+            // No unblock mail: the typed identifier is the attacker's
+            // text until a stored user confirms it (Auth0's login template
+            // names every identifier it is given, known or not), and a mail
+            // to it would let anyone send Tern's mail to any address. The
+            // block lifts by a reset, an administrator or time.
+            (key.clone(), identifier.clone(), None)
         }
         (None, None) => return Ok(()),
     };

@@ -42,10 +42,14 @@ impl SmtpMailer {
 #[async_trait::async_trait]
 impl Mailer for SmtpMailer {
     async fn send(&self, _tenant: &str, mail: &OutboundMail) -> Result<(), MailError> {
-        let to: Mailbox = mail
-            .to
-            .parse()
-            .map_err(|_| MailError::InvalidAddress(mail.to.clone()))?;
+        // A bare address, never a display name: the recipient comes from
+        // user data, which must not choose the text a mail client shows.
+        let to = Mailbox::new(
+            None,
+            mail.to
+                .parse::<lettre::Address>()
+                .map_err(|_| MailError::InvalidAddress(mail.to.clone()))?,
+        );
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)

@@ -15,8 +15,8 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tern_core::CoreResult;
-use tern_core::grants::{RefreshToken, RefreshTokenConfig};
-use tern_core::model::{Client, LogEvent, ResourceServer};
+use tern_core::grants::{Grant, RefreshToken, RefreshTokenConfig};
+use tern_core::model::{Client, LogEvent, ResourceServer, User};
 
 use crate::client_secret::hash_secret;
 use crate::error::OAuthError;
@@ -42,13 +42,14 @@ fn config(client: &Client) -> RefreshTokenConfig {
     client.refresh_token.clone().unwrap_or_default()
 }
 
-/// A new token of `grant_id` (the first of a family, or a rotation's
-/// successor of `parent`, whose absolute expiry it inherits).
+/// A new token of `grant_id`: the first of a family, or a rotation's
+/// successor of `parent`, which keeps the family's absolute expiry
+/// (`family_expiry`, see [`family_expiry`]).
 async fn mint(
     s: &AppState,
     client: &Client,
     grant_id: &str,
-    parent: Option<&RefreshToken>,
+    parent: Option<(&RefreshToken, Option<i64>)>,
 ) -> CoreResult<String> {
     let cfg = config(client);
     let now = s.now();
@@ -60,11 +61,11 @@ async fn mint(
             &RefreshToken {
                 token_hash: hash_secret(&value),
                 grant_id: grant_id.to_string(),
-                parent_hash: parent.map(|p| p.token_hash.clone()),
+                parent_hash: parent.map(|(p, _)| p.token_hash.clone()),
                 client_id: client.client_id.clone(),
                 created_at: now,
                 expires_at: match parent {
-                    Some(p) => p.expires_at,
+                    Some((_, family_expiry)) => family_expiry,
                     None => absolute,
                 },
                 idle_expires_at: idle,
@@ -177,7 +178,9 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
         .await?
         .filter(|g| g.revoked_at.is_none() && g.client_id == x.client.client_id)
         .ok_or_else(unknown)?;
-    if token.expired(now) {
+    let cfg = config(x.client);
+    let expiry = family_expiry(&cfg, &grant, &token);
+    if token.expired(now) || expiry.is_some_and(|t| now >= t) {
         return Err(OAuthError::new(
             StatusCode::FORBIDDEN,
             "invalid_grant",
@@ -185,6 +188,19 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
         )
         .into());
     }
+    let user = s
+        .store
+        .get_user(s.tid(), &grant.user_id)
+        .await?
+        .filter(|u| !u.blocked)
+        .ok_or_else(|| {
+            OAuthError::new(
+                StatusCode::FORBIDDEN,
+                "invalid_grant",
+                "The user no longer exists or is blocked.",
+            )
+        })?;
+    let api = still_granted(s, x.client, &user, &grant).await?;
     let scopes: Vec<String> = match x.scope {
         None => grant.details.scope.clone(),
         Some(req) => {
@@ -202,7 +218,13 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
             asked
         }
     };
-    let successor = if token.rotating {
+    // What the API defines today: a scope it dropped is not given again.
+    let scopes = tokens::granted_scopes(&scopes, api.as_ref());
+    // A token issued before the application turned rotation on rotates
+    // from its next use (its successor is a rotating token; the token
+    // itself is spent), rather than living on without rotation.
+    let rotates = token.rotating || cfg.rotation_type == tern_core::grants::RotationType::Rotating;
+    let successor = if rotates {
         if !s.store.mark_refresh_token_used(s.tid(), &hash, now).await? {
             // Used before: tolerated once within the leeway, as long as its
             // successor has not been used; anything else is a replay.
@@ -212,7 +234,7 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
                 .await?
                 .and_then(|t| t.used_at)
                 .unwrap_or(now);
-            let leeway = config(x.client).leeway;
+            let leeway = cfg.leeway;
             let tolerated = leeway > 0
                 && now.saturating_sub(used_at) <= leeway
                 && !s.store.refresh_token_successor_used(s.tid(), &hash).await?;
@@ -227,26 +249,13 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
                 });
             }
         }
-        Some(mint(s, x.client, &grant.id, Some(&token)).await?)
+        Some(mint(s, x.client, &grant.id, Some((&token, expiry))).await?)
     } else {
         s.store
-            .touch_refresh_token(s.tid(), &hash, config(x.client).idle_expiry(now))
+            .touch_refresh_token(s.tid(), &hash, cfg.idle_expiry(now))
             .await?;
         None
     };
-    let user = s
-        .store
-        .get_user(s.tid(), &grant.user_id)
-        .await?
-        .filter(|u| !u.blocked)
-        .ok_or_else(|| {
-            OAuthError::new(
-                StatusCode::FORBIDDEN,
-                "invalid_grant",
-                "The user no longer exists or is blocked.",
-            )
-        })?;
-    let api = tokens::user_audience(s, grant.details.audience.as_deref()).await?;
     // The login's methods and time carry over: a refreshed ID token says
     // how the user authenticated, not that they did again.
     let amr: Vec<&str> = grant.details.amr.iter().map(String::as_str).collect();
@@ -269,6 +278,46 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
         body["refresh_token"] = json!(next);
     }
     Ok((body, user.user_id))
+}
+
+/// The absolute expiry of a token's family under the application's
+/// settings *now*: the earlier of the one the token was issued with and
+/// the current `token_lifetime` counted from the family's start — so
+/// making tokens expire (or shorter-lived) applies to those already out.
+fn family_expiry(cfg: &RefreshTokenConfig, grant: &Grant, token: &RefreshToken) -> Option<i64> {
+    let (current, _) = cfg.expiries(grant.created_at);
+    match (token.expires_at, current) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// What a login would check, checked again at each refresh: the user's
+/// connection is still enabled for the application, and the API (if any)
+/// still gives user tokens and offline access. The API, when the grant
+/// names one.
+async fn still_granted(
+    s: &AppState,
+    client: &Client,
+    user: &User,
+    grant: &Grant,
+) -> Result<Option<ResourceServer>, OAuthError> {
+    let refused = |why: &str| OAuthError::new(StatusCode::FORBIDDEN, "invalid_grant", why);
+    let enabled = s
+        .store
+        .get_connection(s.tid(), &user.connection_id)
+        .await?
+        .is_some_and(|c| c.enabled_clients.contains(&client.client_id));
+    if !enabled {
+        return Err(refused(
+            "The user's connection is no longer enabled for this application.",
+        ));
+    }
+    let api = tokens::user_audience(s, grant.details.audience.as_deref()).await?;
+    if !allowed(client, api.as_ref(), &grant.details.scope) {
+        return Err(refused("The API no longer allows offline access."));
+    }
+    Ok(api)
 }
 
 /// `POST /oauth/revoke` for an authenticated client: the token's grant is

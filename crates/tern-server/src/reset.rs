@@ -194,7 +194,10 @@ pub async fn request_reset(
 /// Start a reset request whose answer does not wait for it: the work (a
 /// legacy `get_user`, an SMTP conversation) runs in the background, so its
 /// duration cannot tell whether the user exists. A bounded number run at
-/// once; past that, the caller waits (backpressure). Used by
+/// once and a bounded number wait their turn, in the background too (a
+/// request that waited inline would answer late exactly when the email had
+/// a user); past that the request is dropped, logged, and answered the
+/// same. Used by
 /// `/dbconnections/change_password` and `/u/reset-password/request`.
 pub async fn dispatch_reset_request(
     s: &AppState,
@@ -235,20 +238,42 @@ pub async fn dispatch_reset_request(
             return;
         }
     }
+    let Ok(place) = s.reset_backlog.clone().try_acquire_owned() else {
+        s.metrics.refused("reset_requests");
+        let mut ev = LogEvent::new(
+            "fcpr",
+            format!(
+                "Change password request dropped: {RESET_BACKLOG} requests are already waiting or running"
+            ),
+        );
+        ev.client_id = Some(client.client_id.clone());
+        ev.user_name = Some(email.clone());
+        ev.connection = Some(connection.name.clone());
+        ev.ip = Some(ip.clone());
+        s.log(ev).await;
+        return;
+    };
     let work = {
         let s = s.clone();
         async move { handle_reset_request(&s, &connection, &client, &email, &ip, &page).await }
     };
-    match s.reset_workers.clone().try_acquire_owned() {
-        Ok(permit) => {
-            tokio::spawn(async move {
-                work.await;
-                drop(permit);
-            });
+    let workers = s.reset_workers.clone();
+    tokio::spawn(async move {
+        // Closed only at shutdown, when the work is moot.
+        if let Ok(_turn) = workers.acquire_owned().await {
+            work.await;
         }
-        Err(_) => work.await,
-    }
+        drop(place);
+    });
 }
+
+/// Change-password requests running at once (each a legacy lookup or an
+/// SMTP conversation).
+pub const RESET_WORKERS: usize = 32;
+/// Change-password requests waiting or running at once; past it they are
+/// dropped (the per-address hourly limit makes that a flood from many
+/// addresses).
+pub const RESET_BACKLOG: usize = 1024;
 
 /// Change-password requests one address may make in an hour (the
 /// suspicious-IP allowlist exempts an address). Per user, a mail a minute

@@ -46,6 +46,9 @@ pub struct Inner {
     /// Change-password requests run after their answer; this bounds how many
     /// run in the background at once.
     pub reset_workers: Arc<tokio::sync::Semaphore>,
+    /// Change-password requests waiting or running; bounds the background
+    /// queue (`reset::dispatch_reset_request`).
+    pub reset_backlog: Arc<tokio::sync::Semaphore>,
     /// Seals and opens connection `configuration` secrets.
     pub secrets: Arc<crate::secrets::SecretKey>,
     /// The script sandbox behind `legacy` (the "try" endpoint runs scripts

@@ -155,6 +155,48 @@ async fn setup_link_is_single_use(backend: Backend) {
     h.stop().await;
 }
 
+/// The link sets up the first operator only: once an operator exists
+/// however it was made (here by the Management API with every scope), the
+/// link is spent — its reader does not become an operator.
+async fn an_operator_made_elsewhere_spends_the_link(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let token = setup_token(&h);
+    let t = h.admin_token().await;
+    let (s, made) = h
+        .api(
+            &t,
+            Method::POST,
+            "/users",
+            Some(
+                json!({"connection": "tern-operators", "email": "made@example.com",
+                "password": "Made-By-Api-42"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{made}");
+    let mut b = Browser::new(&h.base);
+    let page = b.get(&format!("/console/setup?token={token}")).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "{}", page.body);
+    let posted = set_up(&mut b, &token, "Intruder-Pass-42").await;
+    assert_eq!(posted.status, StatusCode::NOT_FOUND, "{}", posted.body);
+    let (_, users) = h
+        .api(
+            &t,
+            Method::GET,
+            "/users?q=identities.connection:\"tern-operators\"",
+            None,
+        )
+        .await;
+    let emails: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["email"].as_str())
+        .collect();
+    assert_eq!(emails, ["made@example.com"]);
+    h.stop().await;
+}
+
 async fn no_page_without_a_session(backend: Backend) {
     let h = Harness::start(backend).await;
     let mut b = Browser::new(&h.base);
@@ -855,6 +897,7 @@ both_backends!(
     callback_refuses_what_this_browser_did_not_start,
     the_console_application_cannot_be_changed,
     setup_link_is_single_use,
+    an_operator_made_elsewhere_spends_the_link,
     no_page_without_a_session,
     csrf_is_refused,
     only_operators_sessions_count,

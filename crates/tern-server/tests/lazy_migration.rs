@@ -244,4 +244,91 @@ async fn unusable_profiles_are_refused(b: Backend) {
     h.stop().await;
 }
 
-both_backends!(lazy_migration, unusable_profiles_are_refused);
+/// Import mode with a `login` script and no `get_user`: Tern cannot ask
+/// whether the legacy store has a user, so it creates none — signup and
+/// `POST /users` fail with Auth0's "Please implement the Get User script"
+/// (logged) instead of creating an account over a legacy user who has not
+/// migrated yet; that user still migrates by logging in.
+async fn no_user_is_created_without_get_user(b: Backend) {
+    const LOGIN_ONLY: &str = r#"function login(email, password, callback) {
+  if (email !== 'old@legacy.example' || password !== 'Legacy-Pass-1') return callback(new WrongUsernameOrPasswordError(email));
+  callback(null, { user_id: 'old1', email: email });
+}"#;
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let (cid, secret) = h.password_client(&t).await;
+    let (s, c) = h
+        .api(
+            &t,
+            Method::POST,
+            "/connections",
+            Some(json!({"name": "login-only", "strategy": "auth0",
+            "enabled_clients": [h.info.client_id, cid],
+            "options": {"enabledDatabaseCustomization": true, "import_mode": true,
+                        "customScripts": {"login": LOGIN_ONLY}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+
+    let r = h
+        .http
+        .post(format!("{}/dbconnections/signup", h.base))
+        .json(&json!({"client_id": cid, "connection": "login-only",
+            "email": "old@legacy.example", "password": "Attacker-Pass-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let (s, body) = h
+        .api(
+            &t,
+            Method::POST,
+            "/users",
+            Some(json!({"connection": "login-only",
+            "email": "old@legacy.example", "password": "Attacker-Pass-1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Please implement the Get User script"),
+        "{body}"
+    );
+    let (_, fails) = h.api(&t, Method::GET, "/logs?q=type:fs", None).await;
+    assert!(
+        fails.as_array().unwrap().iter().any(|l| l["description"]
+            .as_str()
+            .unwrap()
+            .contains("Please implement the Get User script")),
+        "{fails}"
+    );
+    let (_, found) = h
+        .api(
+            &t,
+            Method::GET,
+            "/users-by-email?email=old@legacy.example",
+            None,
+        )
+        .await;
+    assert_eq!(found, json!([]), "nobody created");
+
+    let (s, body) = h
+        .token(json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm", "client_id": cid,
+            "client_secret": secret, "username": "old@legacy.example", "password": "Legacy-Pass-1",
+            "realm": "login-only"}))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the owner migrates by logging in: {body}"
+    );
+    h.stop().await;
+}
+
+both_backends!(
+    lazy_migration,
+    unusable_profiles_are_refused,
+    no_user_is_created_without_get_user
+);

@@ -317,4 +317,59 @@ async fn outbox_and_failures(b: Backend) {
     h.stop().await;
 }
 
-both_backends!(smtp_delivery, outbox_and_failures);
+/// A mail relay that accepts connections and never answers: every reset's
+/// SMTP conversation hangs (until lettre's time-out). Once every worker
+/// is held by one, later requests still answer at once — they wait their
+/// turn in the background — so how long an answer takes never tells
+/// whether the email has a user (inline, a request for an existing user
+/// would wait for a worker; for an unknown one it would not).
+async fn answers_do_not_wait_for_busy_workers(b: Backend) {
+    const USERS: usize = 40; // more than the 32 workers
+    let relay = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("smtp://127.0.0.1:{}", relay.local_addr().unwrap().port());
+    let held = tokio::spawn(async move {
+        let mut sockets = Vec::new();
+        while let Ok((socket, _)) = relay.accept().await {
+            sockets.push(socket);
+        }
+    });
+    let h = Harness::start_with(b, |c| {
+        c.smtp.url = Some(url);
+        // Longer than the test waits: a request held inline never answers.
+        c.smtp.timeout_secs = 600;
+    })
+    .await;
+    let t = h.admin_token().await;
+    // One address asks for them all: exempt it from the hourly limit.
+    let (s, e) = h
+        .api(
+            &t,
+            Method::PATCH,
+            "/attack-protection/suspicious-ip-throttling",
+            Some(json!({"allowlist": ["127.0.0.1"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (cid, _) = h.password_client(&t).await;
+    for i in 0..USERS {
+        h.create_user(&t, &format!("busy{i}@example.com"), "Old-pa55word")
+            .await;
+    }
+    let db = "Username-Password-Authentication";
+    let emails: Vec<String> = (0..USERS).map(|i| format!("busy{i}@example.com")).collect();
+    let answers = tokio::time::timeout(
+        Duration::from_secs(30),
+        futures_util::future::join_all(emails.iter().map(|e| change_password(&h, &cid, db, e))),
+    )
+    .await
+    .expect("every request answered while the relay holds the workers");
+    assert!(answers.iter().all(|(s, _, _)| *s == StatusCode::OK));
+    held.abort();
+    h.stop().await;
+}
+
+both_backends!(
+    smtp_delivery,
+    outbox_and_failures,
+    answers_do_not_wait_for_busy_workers
+);

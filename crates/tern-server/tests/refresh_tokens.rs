@@ -372,6 +372,135 @@ async fn offline_access_only_where_allowed(b: Backend) {
     h.stop().await;
 }
 
+/// Tokens already out follow the application's and the API's settings of
+/// today, not those they were issued under: turning rotation on makes a
+/// non-rotating token rotate at its next use (the old one is spent, and
+/// replaying it revokes the family); making tokens expire ends those
+/// issued when they did not; a refresh is refused once the connection is
+/// no longer enabled for the application or the API stops allowing
+/// offline access, and never gives a scope the API no longer defines.
+async fn tokens_out_follow_todays_settings(b: Backend) {
+    let (h, t) = setup(b).await;
+    let (s, e) = h
+        .api(
+            &t,
+            Method::POST,
+            "/resource-servers",
+            Some(
+                json!({"name": "Things", "identifier": API, "allow_offline_access": true,
+                "scopes": [{"value": "read:things", "description": "Read"},
+                           {"value": "write:things", "description": "Write"}]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    let web = app(&h, &t, json!({})).await;
+    let old = rt(&code_flow(&h, &web, "openid offline_access", None).await);
+    let patch = |body: Value| {
+        let (h, t, id) = (&h, &t, &web.id);
+        async move {
+            let (s, e) = h
+                .api(t, Method::PATCH, &format!("/clients/{id}"), Some(body))
+                .await;
+            assert_eq!(s, StatusCode::OK, "{e}");
+        }
+    };
+    patch(rotating(0)).await;
+    let (s, r) = refresh(&h, &web, &old).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let next = rt(&r);
+    let (s, _) = refresh(&h, &web, &old).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "the pre-rotation token is spent");
+    let (s, _) = refresh(&h, &web, &next).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "its replay revoked the family");
+
+    // Non-rotating, non-expiring; then expiring with a 1000 s lifetime.
+    patch(json!({"refresh_token": {"rotation_type": "non-rotating", "expiration_type": "non-expiring"}}))
+        .await;
+    let lasting = rt(&code_flow(&h, &web, "openid offline_access", None).await);
+    h.state().clock.advance(600);
+    patch(
+        json!({"refresh_token": {"rotation_type": "non-rotating", "expiration_type": "expiring",
+        "token_lifetime": 1000, "idle_token_lifetime": 900}}),
+    )
+    .await;
+    let (s, r) = refresh(&h, &web, &lasting).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    h.state().clock.advance(401);
+    let (s, r) = refresh(&h, &web, &lasting).await;
+    assert_eq!(
+        (s, r["error_description"].as_str()),
+        (
+            StatusCode::FORBIDDEN,
+            Some("Unknown or invalid refresh token: it expired.")
+        ),
+        "1000 s after the login, though issued non-expiring"
+    );
+
+    // An API scope dropped since the login is not given again.
+    patch(json!({"refresh_token": {"rotation_type": "non-rotating", "expiration_type": "non-expiring"}}))
+        .await;
+    let tokens = code_flow(
+        &h,
+        &web,
+        "openid offline_access read:things write:things",
+        Some(API),
+    )
+    .await;
+    let scoped = rt(&tokens);
+    let (s, e) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &format!("/resource-servers/{}", urlencoding::encode(API)),
+            Some(json!({"scopes": [{"value": "read:things", "description": "Read"}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (s, r) = refresh(&h, &web, &scoped).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["scope"], "openid offline_access read:things", "{r}");
+    // The API stops allowing offline access.
+    let (s, e) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &format!("/resource-servers/{}", urlencoding::encode(API)),
+            Some(json!({"allow_offline_access": false})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (s, r) = refresh(&h, &web, &scoped).await;
+    assert_eq!(
+        (s, r["error_description"].as_str()),
+        (
+            StatusCode::FORBIDDEN,
+            Some("The API no longer allows offline access.")
+        )
+    );
+
+    // The connection is no longer enabled for the application.
+    let plain = rt(&code_flow(&h, &web, "openid offline_access", None).await);
+    let (s, e) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &format!("/connections/{}", h.info.connection_id),
+            Some(json!({"enabled_clients": [h.info.client_id]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (s, r) = refresh(&h, &web, &plain).await;
+    assert_eq!(
+        (s, r["error_description"].as_str()),
+        (
+            StatusCode::FORBIDDEN,
+            Some("The user's connection is no longer enabled for this application.")
+        )
+    );
+    h.stop().await;
+}
+
 async fn revoke(h: &Harness, form: &[(&str, &str)]) -> (StatusCode, String) {
     let r = h
         .http
@@ -601,6 +730,7 @@ async fn cors_for_allowed_origins_only(b: Backend) {
 }
 
 both_backends!(
+    tokens_out_follow_todays_settings,
     code_flow_rotation_and_reuse_revokes_the_family,
     leeway_idle_and_absolute_expiry,
     offline_access_only_where_allowed,

@@ -116,10 +116,25 @@ fn operators_connection_record() -> Connection {
     }
 }
 
-/// Whether `token` is the open setup token.
+/// Whether `token` is the open setup token. The link sets up the *first*
+/// operator only: once the operators' connection has a user — whoever made
+/// it (the link, the Management API with every scope, an import) — the
+/// link is spent, its record deleted, so a link left in a log does not
+/// make its reader an operator.
 async fn open(s: &AppState, token: &str) -> CoreResult<bool> {
     let record = s.store.get_session(s.tid(), &setup_hash(token)).await?;
-    Ok(record.is_some_and(|r| r.sid == SETUP_SID && r.is_active(s.now())))
+    if !record.is_some_and(|r| r.sid == SETUP_SID && r.is_active(s.now())) {
+        return Ok(false);
+    }
+    let operators = match operators_connection(s).await? {
+        Some(c) => s.store.count_connection_users(s.tid(), &c.id).await?,
+        None => 0,
+    };
+    if operators > 0 {
+        s.store.delete_session(s.tid(), SETUP_SID).await?;
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// `?token=` of the setup link.

@@ -584,12 +584,17 @@ fn source_label(source: &str) -> &'static str {
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+/// One failed row as a line of `errors.csv`. The field path comes from
+/// the uploaded file (a legacy export's key names), so every text cell is
+/// escaped against spreadsheet formulas as user exports are.
+fn csv_error_line(index: impl std::fmt::Display, code: &str, path: &str, message: &str) -> String {
+    use tern_core::export::csv_string;
+    format!(
+        "{index},{},{},{}\r\n",
+        csv_string(code),
+        csv_string(path),
+        csv_string(message)
+    )
 }
 
 /// `GET /console/imports/{id}/errors.{csv|json}`: every failed row.
@@ -613,13 +618,7 @@ pub async fn errors(
         "errors.csv" => {
             let mut out = String::from("index,code,path,message\r\n");
             for e in &l.errors {
-                out.push_str(&format!(
-                    "{},{},{},{}\r\n",
-                    e.index,
-                    csv_field(&e.code),
-                    csv_field(&e.path),
-                    csv_field(&e.message)
-                ));
+                out.push_str(&csv_error_line(e.index, &e.code, &e.path, &e.message));
             }
             (out, "text/csv; charset=utf-8")
         }
@@ -642,4 +641,23 @@ pub async fn errors(
         HeaderValue::from_static("nosniff"),
     );
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_lines_are_escaped_against_formulas() {
+        let line = csv_error_line(
+            1,
+            "OBJECT_ADDITIONAL_PROPERTIES",
+            "=HYPERLINK(\"https://evil.example/\",\"open\")",
+            "@SUM(1+9)",
+        );
+        assert_eq!(
+            line,
+            "1,\"'OBJECT_ADDITIONAL_PROPERTIES\",\"'=HYPERLINK(\"\"https://evil.example/\"\",\"\"open\"\")\",\"'@SUM(1+9)\"\r\n"
+        );
+    }
 }
