@@ -14,7 +14,7 @@ use crate::clock::now_iso;
 use crate::ids;
 use crate::model::{Connection, JsonObject, User, UserSource};
 use crate::user_profile::{
-    FORBIDDEN_APP_METADATA_KEYS, is_e164, is_valid_email, is_valid_username,
+    FORBIDDEN_APP_METADATA_KEYS, MAX_METADATA_BYTES, is_e164, is_valid_email, is_valid_username,
 };
 
 /// One problem with one row.
@@ -315,6 +315,16 @@ pub fn validate_row(row: &Value, limits: &CostLimits) -> Result<ValidRow, Vec<Ro
     ] {
         if let Some(m) = m {
             check_keys(m, name, &mut c.errors);
+            // The Management API's bound: an import adds users with
+            // `create:users` and must not store (and index) more.
+            let size = serde_json::to_string(m).map_or(0, |s| s.len());
+            if size > MAX_METADATA_BYTES {
+                c.errors.push(RowError::new(
+                    "MAX_LENGTH",
+                    name,
+                    format!("{name} is {size} bytes; the limit is {MAX_METADATA_BYTES}"),
+                ));
+            }
         }
     }
     let mfa_errors = c.errors.len();
@@ -487,42 +497,55 @@ pub(crate) fn check_mfa(v: Option<&Value>, errors: &mut Vec<RowError>) {
     }
 }
 
-/// The row as echoed in job errors: secrets replaced by `*****`.
+/// The row as echoed in job errors: secrets replaced by `*****`. A failed
+/// row may hold them in any shape (a hash given as a bare string, a key
+/// where a salt belongs, a plain `password` the schema refuses), so every
+/// string inside the credential fields is masked but for the names of
+/// algorithms and encodings, which say what was wrong.
 pub fn redact(row: &Value) -> Value {
     let mut r = row.clone();
     if let Some(o) = r.as_object_mut() {
-        if o.contains_key("password_hash") {
-            o.insert("password_hash".into(), "*****".into());
-        }
-        if let Some(c) = o.get_mut("custom_password_hash") {
-            for ptr in ["/hash/value", "/hash/key/value", "/salt/value"] {
-                if let Some(v) = c.pointer_mut(ptr) {
-                    *v = "*****".into();
-                }
+        for field in ["password", "password_hash"] {
+            if let Some(v) = o.get_mut(field) {
+                *v = MASK.into();
             }
         }
-        if let Some(t) = o.get_mut("tern_password_hash") {
-            for ptr in [
-                "/hash",
-                "/salt",
-                "/params/signer_key",
-                "/params/pepper",
-                "/secretData",
-            ] {
-                if let Some(v) = t.pointer_mut(ptr) {
-                    *v = "*****".into();
-                }
-            }
-        }
-        if let Some(Value::Array(fs)) = o.get_mut("mfa_factors") {
-            for f in fs {
-                if let Some(s) = f.pointer_mut("/totp/secret") {
-                    *s = "*****".into();
-                }
+        for field in ["custom_password_hash", "tern_password_hash", "mfa_factors"] {
+            if let Some(v) = o.get_mut(field) {
+                mask_strings(v, None);
             }
         }
     }
     r
+}
+
+const MASK: &str = "*****";
+
+/// Keys whose string values describe a credential without being one.
+const DESCRIPTIVE_KEYS: &[&str] = &[
+    "algorithm",
+    "encoding",
+    "digest",
+    "position",
+    "type",
+    "mode",
+    "hash_algorithm",
+    "rounds",
+    "iterations",
+];
+
+/// Mask every string in `v` but those under a [`DESCRIPTIVE_KEYS`] key.
+fn mask_strings(v: &mut Value, key: Option<&str>) {
+    match v {
+        Value::String(text) if !key.is_some_and(|k| DESCRIPTIVE_KEYS.contains(&k)) => {
+            *text = MASK.into();
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| mask_strings(i, key)),
+        Value::Object(fields) => fields
+            .iter_mut()
+            .for_each(|(k, v)| mask_strings(v, Some(k))),
+        _ => {}
+    }
 }
 
 /// A new user from a valid row.
@@ -559,12 +582,27 @@ pub fn new_user(row: ValidRow, connection: &Connection) -> User {
     }
 }
 
+/// The note of an upsert field left alone because the job's creator may
+/// not change existing users' credentials.
+fn needs_update_scope(field: &str) -> RowError {
+    RowError {
+        code: "CONFLICT",
+        message: format!(
+            "{field} was not applied to the existing user: replacing a user's password or factors needs a token with update:users."
+        ),
+        path: field.into(),
+    }
+}
+
 /// Apply an upsert row to an existing user, with Auth0's field table:
 /// metadata replaced (not merged), profile names and `email_verified`
 /// updated when given; `custom_password_hash` only while the user has never
 /// logged in; `password_hash`, `blocked`, `username`, `user_id` untouched.
+/// A hash and `mfa_factors` only with `credentials` (the job's creator may
+/// change users: with `create:users` alone an upsert would set the password
+/// of a user who has not logged in yet and sign in as them).
 /// Returns a note when a given field was not applied.
-pub fn upsert(existing: &User, row: ValidRow) -> (User, Option<RowError>) {
+pub fn upsert(existing: &User, row: ValidRow, credentials: bool) -> (User, Option<RowError>) {
     let mut u = existing.clone();
     let mut note = None;
     if let Some(v) = row.email_verified {
@@ -582,10 +620,16 @@ pub fn upsert(existing: &User, row: ValidRow) -> (User, Option<RowError>) {
     }
     // Auth0: "update the factors of any existing users by enabling upsert".
     if let Some(f) = row.mfa_factors {
-        u.mfa_factors = f;
+        if credentials {
+            u.mfa_factors = f;
+        } else {
+            note = Some(needs_update_scope("mfa_factors"));
+        }
     }
     if row.custom_hash {
-        if existing.logins_count == 0 {
+        if !credentials {
+            note = Some(needs_update_scope("custom_password_hash"));
+        } else if existing.logins_count == 0 {
             u.credential = row.credential;
         } else {
             note = Some(RowError {
@@ -597,4 +641,47 @@ pub fn upsert(existing: &User, row: ValidRow) -> (User, Option<RowError>) {
     }
     u.updated_at = now_iso();
     (u, note)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn echoed_rows_mask_credentials_of_any_shape() {
+        let row = json!({
+            "email": "a@example.com",
+            "password": "PlainTextPassw0rd",
+            "password_hash": {"odd": "shape"},
+            "custom_password_hash": {"algorithm": "hmac", "hash": "bare-string-hash",
+                "salt": "bare-salt", "key": {"value": "pepper", "encoding": "utf8"}},
+            "tern_password_hash": {"algorithm": "firebase-scrypt", "hash": "h",
+                "params": {"signer_key": "k", "rounds": 8, "mem_cost": 14}},
+            "mfa_factors": [{"totp": {"secret": "JBSWY3DPEHPK3PXP"}}, "odd"],
+        });
+        let shown = redact(&row).to_string();
+        for secret in [
+            "PlainTextPassw0rd",
+            "shape",
+            "bare-string-hash",
+            "bare-salt",
+            "pepper",
+            "\"h\"",
+            "\"k\"",
+            "JBSWY3DPEHPK3PXP",
+            "odd",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        for kept in [
+            "a@example.com",
+            "hmac",
+            "utf8",
+            "firebase-scrypt",
+            "\"mem_cost\":14",
+        ] {
+            assert!(shown.contains(kept), "{kept} missing from {shown}");
+        }
+    }
 }

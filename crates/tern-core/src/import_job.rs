@@ -394,7 +394,7 @@ async fn plan_batch(
                 if by_id.is_none_or(|u| u.user_id == user.user_id)
                     && by_name.is_none_or(|u| u.user_id == user.user_id) =>
             {
-                let (updated, note) = import::upsert(user, row);
+                let (updated, note) = import::upsert(user, row, job.spec.upsert_credentials);
                 if let Some(n) = note {
                     batch.notes.push((i as u64, error_record(i, raw, &[n])));
                 }

@@ -662,6 +662,12 @@ pub struct JobSpec {
     pub connection: String,
     /// Update users that exist (matched on email).
     pub upsert: bool,
+    /// Whether an upsert may replace an existing user's password hash and
+    /// MFA factors: only when the job's creator may change users
+    /// (`update:users`, an operator). `create:users` alone may add users,
+    /// not take over those that exist.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub upsert_credentials: bool,
     /// Caller's correlation id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,

@@ -31,6 +31,8 @@ use tern_core::ids;
 use tern_core::model::{ExportField, ExportSpec, Job, JobSpec, JobType};
 use tern_core::store::lease_lost;
 
+use axum::http::StatusCode;
+
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -284,6 +286,11 @@ impl ChunkedFile<'_> {
     }
 }
 
+/// Export jobs a tenant may have pending or processing at once: each holds
+/// a job runner and keeps a full copy of its users for a day, so without a
+/// bound `read:users` could fill the disk and starve imports.
+pub const MAX_ACTIVE_EXPORTS: u64 = 10;
+
 /// Queue an export job, with the checks of `POST /jobs/users-exports`
 /// (format, limit, fields): the one path behind the Management API and the
 /// console's exports page. `connection_id` empty: every connection.
@@ -316,6 +323,7 @@ pub async fn queue(
             connection_id,
             connection,
             upsert: false,
+            upsert_credentials: false,
             external_id: None,
             send_completion_email: false,
             dry_run: false,
@@ -327,7 +335,19 @@ pub async fn queue(
         },
         now,
     );
-    s.store.insert_export_job(s.tid(), &job).await?;
+    if !s
+        .store
+        .insert_export_job(s.tid(), &job, MAX_ACTIVE_EXPORTS)
+        .await?
+    {
+        return Err(ApiError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: format!(
+                "There are {MAX_ACTIVE_EXPORTS} active export users jobs, please wait until some of them are finished and try again"
+            ),
+            code: None,
+        });
+    }
     s.jobs_notify.notify_one();
     Ok(job)
 }

@@ -276,6 +276,8 @@ async fn queue(
             connection_id: connection.id.clone(),
             connection: connection.name.clone(),
             upsert: doc.upsert,
+            // An operator's upload: operators may change users.
+            upsert_credentials: doc.upsert,
             external_id: Some(doc.id.clone()),
             send_completion_email: false,
             dry_run: doc.dry_run,

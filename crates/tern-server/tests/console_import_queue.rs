@@ -97,6 +97,7 @@ async fn uploads_wait_for_a_free_slot(backend: Backend) {
         connection_id: h.info.connection_id.clone(),
         connection: "Username-Password-Authentication".into(),
         upsert: false,
+        upsert_credentials: false,
         external_id: None,
         send_completion_email: false,
         dry_run: false,

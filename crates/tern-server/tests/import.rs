@@ -591,6 +591,165 @@ async fn mfa_factors_are_imported_and_upserted(b: Backend) {
     h.stop().await;
 }
 
+/// `create:users` adds users; it does not take over those that exist. An
+/// upsert by a token without `update:users` leaves an existing user's
+/// password hash and factors alone (noted on the row) — else it could set
+/// the password of a user who has not logged in yet and sign in as them;
+/// with `update:users` both are replaced, as Auth0's field table says. A
+/// `create:users` caller sees an export job but not its download link;
+/// metadata past the Management API's 16 KB fails its row.
+async fn create_users_alone_takes_over_nobody(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    h.create_user(&t, "victim@example.com", "Victims-Own-1")
+        .await;
+    let info = &h.info;
+    let creator = h
+        .m2m_token(
+            &info.client_id,
+            &info.client_secret,
+            &info.audience,
+            Some("create:users"),
+        )
+        .await;
+    let editor = h
+        .m2m_token(
+            &info.client_id,
+            &info.client_secret,
+            &info.audience,
+            Some("create:users update:users"),
+        )
+        .await;
+    // sha256("attacker-pass"), hex.
+    let takeover = json!([{"email": "victim@example.com",
+        "custom_password_hash": {"algorithm": "sha256", "hash": {"encoding": "hex",
+            "value": "a871a36162e9cb0c0e26f963c8fc44721c2906c1f97c657968a2b48b36c81e26"}},
+        "mfa_factors": [{"totp": {"secret": "JBSWY3DPEHPK3PXP"}}],
+        "given_name": "Renamed"}]);
+    let (s, job) = upload(
+        &h,
+        &creator,
+        serde_json::to_vec(&takeover).unwrap(),
+        &[("upsert", "true")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    let id = job["id"].as_str().unwrap();
+    let done = wait_done(&h, &creator, id).await;
+    assert_eq!(done["summary"]["updated"], 1, "{done}");
+    let errs = errors_of(&h, &t, id).await;
+    assert!(
+        errs.to_string().contains("needs a token with update:users"),
+        "{errs}"
+    );
+    let (cid, secret) = h.password_client(&t).await;
+    let login = |pw: &'static str| {
+        let (h, cid, secret) = (&h, cid.clone(), secret.clone());
+        async move {
+            h.token(
+                json!({"grant_type": "password", "client_id": cid, "client_secret": secret,
+                "username": "victim@example.com", "password": pw}),
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(
+        login("Victims-Own-1").await,
+        StatusCode::OK,
+        "the victim's password stands"
+    );
+    assert_ne!(login("attacker-pass").await, StatusCode::OK);
+    let (_, u) = h
+        .api(
+            &t,
+            Method::GET,
+            "/users-by-email?email=victim%40example.com",
+            None,
+        )
+        .await;
+    assert_eq!(
+        u[0]["given_name"], "Renamed",
+        "the profile fields are upserted"
+    );
+    let uid = urlencoding::encode(u[0]["user_id"].as_str().unwrap()).into_owned();
+    assert_eq!(
+        auth_methods(&h, &t, &uid).await.as_array().unwrap().len(),
+        0,
+        "no factor was added"
+    );
+
+    // With update:users, on a user who has not logged in: applied.
+    h.create_user(&t, "fresh@example.com", "Fresh-Own-1").await;
+    let mut row = takeover.clone();
+    row[0]["email"] = json!("fresh@example.com");
+    let (_, job) = upload(
+        &h,
+        &editor,
+        serde_json::to_vec(&row).unwrap(),
+        &[("upsert", "true")],
+    )
+    .await;
+    let done = wait_done(&h, &editor, job["id"].as_str().unwrap()).await;
+    assert_eq!(done["summary"]["updated"], 1, "{done}");
+    let (s, body) = h
+        .token(
+            json!({"grant_type": "password", "client_id": cid, "client_secret": secret,
+            "username": "fresh@example.com", "password": "attacker-pass"}),
+        )
+        .await;
+    // The imported password is right; the imported factor is asked for.
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("mfa_required")),
+        "{body}"
+    );
+    let (_, f) = h
+        .api(
+            &t,
+            Method::GET,
+            "/users-by-email?email=fresh%40example.com",
+            None,
+        )
+        .await;
+    let fid = urlencoding::encode(f[0]["user_id"].as_str().unwrap()).into_owned();
+    assert_eq!(
+        auth_methods(&h, &t, &fid).await.as_array().unwrap().len(),
+        1,
+        "the imported TOTP factor"
+    );
+
+    // Metadata over 16 KB fails its row.
+    let big = json!([{"email": "big@example.com", "user_metadata": {"blob": "x".repeat(17_000)}}]);
+    let (_, job) = upload(&h, &creator, serde_json::to_vec(&big).unwrap(), &[]).await;
+    let id = job["id"].as_str().unwrap();
+    let done = wait_done(&h, &creator, id).await;
+    assert_eq!(done["summary"]["failed"], 1, "{done}");
+    let errs = errors_of(&h, &t, id).await;
+    assert_eq!(errs[0]["errors"][0]["code"], "MAX_LENGTH", "{errs}");
+
+    // An export: its link only for read:users.
+    let (s, export) = h
+        .api(
+            &t,
+            Method::POST,
+            "/jobs/users-exports",
+            Some(json!({"format": "json"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{export}");
+    let eid = export["id"].as_str().unwrap();
+    let done = wait_done(&h, &t, eid).await;
+    assert!(done["location"].is_string(), "{done}");
+    let (s, seen) = h
+        .api(&creator, Method::GET, &format!("/jobs/{eid}"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(seen["status"], "completed");
+    assert!(seen.get("location").is_none(), "{seen}");
+    h.stop().await;
+}
+
 /// Insert-only imports write each batch optimistically and overlap them
 /// (batch k+1 is written while batch k commits); a batch that meets a stored
 /// user is planned again with lookups. With two-row batches, stored users
@@ -757,6 +916,7 @@ both_backends!(
     a_nul_character_fails_its_row_not_the_job,
     collisions_in_overlapping_batches_are_named,
     mfa_factors_are_imported_and_upserted,
+    create_users_alone_takes_over_nobody,
     a_held_poll_answers_when_the_job_ends,
     import_reports_every_row,
     upsert_dry_run_and_job_failures,

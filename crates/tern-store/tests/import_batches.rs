@@ -88,6 +88,7 @@ async fn prepare(store: &SqlStore) {
         connection_id: "con_batches0000000".into(),
         connection: "db".into(),
         upsert: false,
+        upsert_credentials: false,
         external_id: None,
         send_completion_email: false,
         dry_run: false,

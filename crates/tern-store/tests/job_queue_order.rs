@@ -28,6 +28,7 @@ fn job(id: &str, kind: JobType, status: JobStatus) -> Job {
             connection_id: "con_queue000000000".into(),
             connection: "db".into(),
             upsert: true,
+            upsert_credentials: false,
             external_id: None,
             send_completion_email: false,
             dry_run: false,
@@ -93,13 +94,20 @@ async fn scenario(store: SqlStore) {
     // Pending jobs of the same millisecond: claimed in queue order too.
     for id in ["job_z", "job_y", "job_x"] {
         let j = job(id, JobType::UsersExport, JobStatus::Pending);
-        store.insert_export_job(TENANT, &j).await.unwrap();
+        assert!(store.insert_export_job(TENANT, &j, 100).await.unwrap());
     }
+    // Exports are bounded like imports: three pending, a limit of three.
+    let fourth = job("job_w", JobType::UsersExport, JobStatus::Pending);
+    assert!(!store.insert_export_job(TENANT, &fourth, 3).await.unwrap());
     for id in ["job_z", "job_y", "job_x"] {
         let (_, claimed) = store.claim_job(NOW, 60).await.unwrap().unwrap();
         assert_eq!(claimed.id, id);
     }
     assert!(store.claim_job(NOW, 60).await.unwrap().is_none());
+    assert!(
+        !store.insert_export_job(TENANT, &fourth, 3).await.unwrap(),
+        "processing ones count too"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

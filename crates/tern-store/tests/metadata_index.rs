@@ -304,6 +304,7 @@ async fn scenario(store: SqlStore) {
         connection_id: CONN.into(),
         connection: "db".into(),
         upsert: true,
+        upsert_credentials: false,
         external_id: None,
         send_completion_email: false,
         dry_run: false,

@@ -127,8 +127,11 @@ pub trait JobStore: Send + Sync {
     /// every runner of every instance at once: the count and the start are
     /// serialised per tenant, so the limit holds.
     async fn start_waiting_jobs(&self, max_active: u64) -> CoreResult<u64>;
-    /// Create an export job (no concurrency limit).
-    async fn insert_export_job(&self, tenant: &str, job: &Job) -> CoreResult<()>;
+    /// Create an export job unless the tenant has `max_active` pending or
+    /// processing exports already (`false`): each keeps a full copy of the
+    /// users for a day and holds a job runner.
+    async fn insert_export_job(&self, tenant: &str, job: &Job, max_active: u64)
+    -> CoreResult<bool>;
     /// Store (or replace) a job's file: an export's result.
     async fn set_job_file(&self, tenant: &str, id: &str, content: &str) -> CoreResult<()>;
     /// Get a job.

@@ -193,6 +193,7 @@ pub async fn create_import(
             connection_id: connection.id.clone(),
             connection: connection.name.clone(),
             upsert,
+            upsert_credentials: upsert && caller.require(&["update:users"]).is_ok(),
             external_id,
             send_completion_email,
             dry_run,
@@ -365,7 +366,15 @@ pub async fn get_one(
     let wait = Duration::from_millis(q.int("tern_wait_ms", 0, MAX_WAIT_MS)?.unwrap_or(0));
     let job = held_job(&s, &id, wait).await?;
     if job.spec.kind == tern_core::model::JobType::UsersExport {
-        return Ok(Json(super::exports::export_json(&s, &job)));
+        let mut v = super::exports::export_json(&s, &job);
+        // The link downloads every exported user: only for a caller who
+        // may read users (`create:users` may see the job, not its file).
+        if caller.require(&["read:users"]).is_err()
+            && let Some(o) = v.as_object_mut()
+        {
+            o.remove("location");
+        }
+        return Ok(Json(v));
     }
     Ok(Json(job_json(&s, &job)))
 }

@@ -305,17 +305,33 @@ impl JobStore for SqlStore {
             .collect())
     }
 
-    async fn insert_export_job(&self, tenant: &str, job: &Job) -> CoreResult<()> {
-        sqlx::query("INSERT INTO jobs (tenant_id, id, type, status, created_at, updated_at, body) VALUES ($1, $2, 'users_export', $3, $4, $4, $5)")
-            .bind(tenant)
-            .bind(&job.id)
-            .bind(job.status.as_str())
-            .bind(&job.created_at)
-            .bind(to_body(&job.spec))
-            .execute(&self.pool)
-            .await
-            .map_err(storage)?;
-        Ok(())
+    async fn insert_export_job(
+        &self,
+        tenant: &str,
+        job: &Job,
+        max_active: u64,
+    ) -> CoreResult<bool> {
+        // As for imports: the count and the insert in one statement, the
+        // tenant's lock on PostgreSQL.
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        self.lock_job_starts(&mut tx, tenant).await?;
+        let r = sqlx::query(
+            "INSERT INTO jobs (tenant_id, id, type, status, created_at, updated_at, body) \
+             SELECT $1, $2, 'users_export', $3, $4, $4, $5 \
+             WHERE (SELECT COUNT(*) FROM jobs WHERE tenant_id = $1 AND type = 'users_export' \
+                    AND status IN ('pending', 'processing')) < $6",
+        )
+        .bind(tenant)
+        .bind(&job.id)
+        .bind(job.status.as_str())
+        .bind(&job.created_at)
+        .bind(to_body(&job.spec))
+        .bind(as_i64(max_active))
+        .execute(&mut *tx)
+        .await
+        .map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        Ok(r.rows_affected() == 1)
     }
 
     async fn set_job_file(&self, tenant: &str, id: &str, content: &str) -> CoreResult<()> {
