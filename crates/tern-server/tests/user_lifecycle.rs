@@ -78,6 +78,23 @@ fn authorize_url(app: &App, prompt_none: bool) -> String {
 /// A user signed in through the hosted login: the browser holding their
 /// SSO session, and the code exchange's tokens (with a refresh token).
 async fn sign_in(h: &Harness, app: &App, email: &str) -> (Browser, Value) {
+    let (b, code) = code_for(h, app, email).await;
+    let (s, tokens) = exchange(h, app, &code).await;
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    assert!(tokens["refresh_token"].is_string(), "{tokens}");
+    (b, tokens)
+}
+
+async fn exchange(h: &Harness, app: &App, code: &str) -> (StatusCode, Value) {
+    h.token(
+        json!({"grant_type": "authorization_code", "client_id": app.id,
+               "client_secret": app.secret, "code": code, "redirect_uri": CALLBACK}),
+    )
+    .await
+}
+
+/// The hosted login's code for `email`, not exchanged yet.
+async fn code_for(h: &Harness, app: &App, email: &str) -> (Browser, String) {
     let mut b = Browser::new(&h.base);
     let a = b.get(&authorize_url(app, false)).await;
     let page = b.follow(a).await;
@@ -93,16 +110,7 @@ async fn sign_in(h: &Harness, app: &App, email: &str) -> (Browser, Value) {
         )
         .await;
     let done = b.follow(posted).await;
-    let code = done.location_param("code").expect("a code");
-    let (s, tokens) = h
-        .token(
-            json!({"grant_type": "authorization_code", "client_id": app.id,
-                   "client_secret": app.secret, "code": code, "redirect_uri": CALLBACK}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{tokens}");
-    assert!(tokens["refresh_token"].is_string(), "{tokens}");
-    (b, tokens)
+    (b, done.location_param("code").expect("a code"))
 }
 
 /// What `prompt=none` answers the browser: the code's or the error's name.
@@ -310,6 +318,7 @@ async fn a_user_created_later_inherits_nothing_left_behind(b: Backend) {
     create(&h, &t, DEFAULT_CONNECTION, "42", "first@example.com").await;
     let (mut browser, tokens) = sign_in(&h, &web, "first@example.com").await;
     let first = issued(&h, &t, &tokens, "auth0|42").await;
+    let (_, unexchanged) = code_for(&h, &web, "first@example.com").await;
 
     // Rows left behind by a deletion that ended nothing (as before
     // migration 0035, or an operator's SQL): only the user row goes.
@@ -329,6 +338,12 @@ async fn a_user_created_later_inherits_nothing_left_behind(b: Backend) {
 
     let (s, e) = refresh(&h, &web, &tokens).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(
+        e["error_description"], "The user no longer exists or is blocked.",
+        "{e}"
+    );
+    let (s, e) = exchange(&h, &web, &unexchanged).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
     assert_eq!(
         e["error_description"], "The user no longer exists or is blocked.",
         "{e}"
