@@ -60,6 +60,14 @@ pub fn normalize_iso(s: &str) -> Option<String> {
     OffsetDateTime::parse(s, &Rfc3339).ok().map(iso)
 }
 
+/// Seconds since the Unix epoch of a stored (RFC 3339) timestamp, rounded
+/// down to the second.
+pub fn epoch_of_iso(s: &str) -> Option<i64> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .ok()
+        .map(OffsetDateTime::unix_timestamp)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +79,12 @@ mod tests {
             Some("2024-05-01T12:00:00.500Z")
         );
         assert_eq!(now_iso().len(), 24);
+    }
+
+    #[test]
+    fn epoch_of_a_stored_timestamp() {
+        assert_eq!(epoch_of_iso("1970-01-01T00:01:40.900Z"), Some(100));
+        assert_eq!(epoch_of_iso("not a date"), None);
     }
 
     #[test]

@@ -34,7 +34,15 @@ pub const MAX_OPEN_PER_USER: usize = 3;
 /// sets, which is the password the user already had — closing links then
 /// would let whoever knows an old password cancel the reset its owner asked for.
 pub fn update_closes_tickets(before: &User, after: &User, password_set: bool) -> bool {
-    password_set || before.email != after.email || (after.blocked && !before.blocked)
+    update_ends_sessions(before, after, password_set) || before.email != after.email
+}
+
+/// Whether an update of `before` into `after` ends the user's browser and
+/// console sessions: a new password (whoever held the old one keeps no
+/// session opened with it) or a block. A new email alone does not: the
+/// sessions were opened with the same credential.
+pub fn update_ends_sessions(before: &User, after: &User, password_set: bool) -> bool {
+    password_set || (after.blocked && !before.blocked)
 }
 
 /// A stored ticket (the token itself is never stored).
@@ -180,6 +188,14 @@ mod tests {
         assert!(update_closes_tickets(&before, &blocked, false));
         assert!(
             !update_closes_tickets(&blocked, &before, false),
+            "unblocking"
+        );
+        // Sessions end with a new password or a block, not a new email.
+        assert!(!update_ends_sessions(&before, &after, false), "new email");
+        assert!(update_ends_sessions(&before, &after, true));
+        assert!(update_ends_sessions(&before, &blocked, false));
+        assert!(
+            !update_ends_sessions(&blocked, &before, false),
             "unblocking"
         );
     }

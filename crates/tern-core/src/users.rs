@@ -7,6 +7,16 @@ use crate::model::{Connection, User, UserSource};
 use crate::user_profile::ProfileFields;
 use crate::{CoreError, CoreResult, ids};
 
+/// Whether `user` was stored after `issued_at` (epoch seconds): a grant,
+/// session, access token or ticket issued before then was issued to an
+/// earlier user with the same id (deleted, then re-created or re-migrated —
+/// ids are reused), never to this one, and must not pass to them. Compared in
+/// whole seconds, the precision of what is issued, so a user created in the
+/// second a grant was issued to them still holds it.
+pub fn created_after(user: &User, issued_at: i64) -> bool {
+    crate::clock::epoch_of_iso(&user.created_at).is_some_and(|created| created > issued_at)
+}
+
 /// A new user of `connection` from create fields; `credential` is the
 /// already-hashed password (hashing is the caller's, off the async runtime).
 pub fn new_user(

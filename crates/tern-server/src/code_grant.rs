@@ -162,7 +162,9 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
         .store
         .get_user(s.tid(), &d.user_id)
         .await?
-        .filter(|u| !u.blocked)
+        // A user created after the code was issued (once the login was
+        // done) reuses a deleted user's id: the code was never theirs.
+        .filter(|u| !u.blocked && !tern_core::users::created_after(u, code_issued_at(&code)))
         .ok_or_else(|| invalid_grant("The user no longer exists or is blocked."))?;
     let api = tokens::user_audience(s, d.audience.as_deref()).await?;
     let mut scopes = tokens::granted_scopes(&d.scope, api.as_ref());
@@ -233,6 +235,11 @@ fn check_pkce(challenge: Option<&str>, verifier: Option<&str>) -> Result<(), OAu
             }
         }
     }
+}
+
+/// When a code was issued: it lives `CODE_LIFETIME_SECS` from then.
+fn code_issued_at(code: &AuthorizationCode) -> i64 {
+    code.expires_at.saturating_sub(CODE_LIFETIME_SECS)
 }
 
 #[cfg(test)]

@@ -213,7 +213,10 @@ async fn refresh(
     user.updated_at = tern_core::clock::now_iso();
     // A new email from the legacy store closes the links sent to the old one.
     let stored = if update_closes_tickets(&before, &user, false) {
-        s.store.update_user_closing_tickets(s.tid(), &user).await?
+        let ends_sessions = tern_core::tickets::update_ends_sessions(&before, &user, false);
+        s.store
+            .update_user_closing_tickets(s.tid(), &user, ends_sessions)
+            .await?
     } else {
         s.store.update_user(s.tid(), &user).await?
     };

@@ -192,7 +192,9 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
         .store
         .get_user(s.tid(), &grant.user_id)
         .await?
-        .filter(|u| !u.blocked)
+        // A user created after the grant reuses a deleted user's id: the
+        // grant was never theirs.
+        .filter(|u| !u.blocked && !tern_core::users::created_after(u, grant.created_at))
         .ok_or_else(|| {
             OAuthError::new(
                 StatusCode::FORBIDDEN,

@@ -289,15 +289,21 @@ pub fn at_hash(access_token: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&d.as_ref()[..16])
 }
 
-/// The grant an access token belongs to, from its `jti` (the token must
-/// already be verified: this only reads it).
-pub fn grant_of_access_token(token: &str) -> Option<String> {
+/// The claims of a JWT (the token must already be verified: this only
+/// reads it).
+pub fn verified_claims(token: &str) -> Option<Value> {
     use base64::Engine;
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload)
         .ok()?;
-    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The grant an access token belongs to, from its `jti` (the token must
+/// already be verified: this only reads it).
+pub fn grant_of_access_token(token: &str) -> Option<String> {
+    let claims = verified_claims(token)?;
     let jti = claims.get("jti")?.as_str()?;
     let (grant, _) = jti.split_once('.')?;
     grant.starts_with("gr_").then(|| grant.to_string())

@@ -98,12 +98,15 @@ pub async fn update(
     // closes the reset links already sent, in the same transaction.
     let new_password = password.is_some();
     let closes_tickets = tickets::update_closes_tickets(&before, &user, new_password);
+    let ends_sessions = tickets::update_ends_sessions(&before, &user, new_password);
     if let Some(pw) = password.filter(|_| !legacy.password_handled) {
         let connection = connection().await?;
         user.credential = Some(hash_new_password(s, &connection, pw).await?);
     }
     let stored = if closes_tickets {
-        s.store.update_user_closing_tickets(s.tid(), &user).await?
+        s.store
+            .update_user_closing_tickets(s.tid(), &user, ends_sessions)
+            .await?
     } else {
         s.store.update_user(s.tid(), &user).await?
     };

@@ -135,7 +135,7 @@ async fn scenario(store: SqlStore) {
     renamed.email = Some("ann@new.example".into());
     assert_eq!(
         store
-            .update_user_closing_tickets(TENANT, &renamed)
+            .update_user_closing_tickets(TENANT, &renamed, false)
             .await
             .unwrap(),
         Some(InsertOutcome::Inserted)
@@ -146,7 +146,7 @@ async fn scenario(store: SqlStore) {
     let gone = user("nobody");
     assert_eq!(
         store
-            .update_user_closing_tickets(TENANT, &gone)
+            .update_user_closing_tickets(TENANT, &gone, false)
             .await
             .unwrap(),
         None
@@ -162,7 +162,7 @@ async fn scenario(store: SqlStore) {
         let reset = format!("reset-{round}");
         let (redeemed, updated) = tokio::join!(
             store.redeem_password_ticket(TENANT, &t.token_hash, 0, &reset, None),
-            store.update_user_closing_tickets(TENANT, &patched)
+            store.update_user_closing_tickets(TENANT, &patched, true)
         );
         assert_eq!(updated.unwrap(), Some(InsertOutcome::Inserted));
         let credential = store

@@ -46,10 +46,14 @@ pub trait TicketStore: Send + Sync {
     /// a new email or a block does to the links already sent. Either both
     /// happen or neither, and a ticket redeemed concurrently is either used
     /// before the change (which then overrides it) or refused after it.
+    /// With `end_sessions` (a new password, a block: see
+    /// `tickets::update_ends_sessions`) the user's browser and console
+    /// sessions are deleted in the same transaction.
     async fn update_user_closing_tickets(
         &self,
         tenant: &str,
         user: &User,
+        end_sessions: bool,
     ) -> CoreResult<Option<InsertOutcome>>;
     /// Delete tickets of every tenant that expired before epoch second `before`.
     async fn purge_password_tickets(&self, before: i64) -> CoreResult<u64>;

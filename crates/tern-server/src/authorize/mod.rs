@@ -177,7 +177,8 @@ async fn serve_from_session(
 /// The session's user, when the session may answer this request: the user
 /// still exists and is not blocked, belongs to a connection enabled for the
 /// client (the requested one, if any), and authenticated recently enough
-/// for `max_age`.
+/// for `max_age`; a user created after the session began is a later user
+/// with a reused id, never the session's.
 async fn session_user(
     s: &AppState,
     client: &Client,
@@ -192,7 +193,10 @@ async fn session_user(
     let Some(user) = s.store.get_user(s.tid(), &session.user_id).await? else {
         return Ok(None);
     };
-    if user.blocked || user.connection_id != session.connection_id {
+    if user.blocked
+        || user.connection_id != session.connection_id
+        || tern_core::users::created_after(&user, session.created_at)
+    {
         return Ok(None);
     }
     let Some(connection) = s.store.get_connection(s.tid(), &user.connection_id).await? else {

@@ -76,7 +76,13 @@ pub async fn current(s: &AppState, headers: &HeaderMap) -> CoreResult<Option<Ope
         return Ok(None);
     }
     let user = s.store.get_user(s.tid(), &session.user_id).await?;
-    let Some(user) = user.filter(|u| u.connection_id == operators.id && !u.blocked) else {
+    // A user created after the session began reuses a deleted operator's id:
+    // the session was never theirs.
+    let Some(user) = user.filter(|u| {
+        u.connection_id == operators.id
+            && !u.blocked
+            && !tern_core::users::created_after(u, session.created_at)
+    }) else {
         return Ok(None);
     };
     s.store

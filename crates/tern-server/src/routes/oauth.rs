@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::Value;
+use tern_core::CoreResult;
 use tern_core::model::{Client, LogEvent};
 
 use crate::auth::{bearer, verify_bearer};
@@ -432,7 +433,19 @@ pub async fn userinfo(State(s): State<AppState>, req: Request) -> Response {
             Err(e) => return OAuthError::from(e).into_response(),
         }
     }
+    let claims = tokens::verified_claims(token).unwrap_or_default();
+    match client_of_token_exists(&s, &claims).await {
+        Ok(true) => {}
+        Ok(false) => return deny("Invalid token: the client it was issued to was deleted."),
+        Err(e) => return OAuthError::from(e).into_response(),
+    }
+    let issued_at = claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
     match s.store.get_user(s.tid(), &sub).await {
+        // A user created after the token was issued reuses a deleted user's
+        // id: the token was never theirs.
+        Ok(Some(u)) if tern_core::users::created_after(&u, issued_at) => {
+            deny("The user no longer exists.")
+        }
         Ok(Some(u)) => {
             let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
             Json(tokens::profile_claims(&u, &scopes)).into_response()
@@ -440,4 +453,14 @@ pub async fn userinfo(State(s): State<AppState>, req: Request) -> Response {
         Ok(None) => deny("The user no longer exists."),
         Err(e) => OAuthError::from(e).into_response(),
     }
+}
+
+/// Whether the client a user access token was issued to (`azp`) still
+/// exists: a token outlives nothing it was issued to, as the Management API
+/// refuses tokens of deleted clients (`auth::management`).
+async fn client_of_token_exists(s: &AppState, claims: &Value) -> CoreResult<bool> {
+    let Some(client_id) = claims.get("azp").and_then(Value::as_str) else {
+        return Ok(false);
+    };
+    Ok(s.store.get_client(s.tid(), client_id).await?.is_some())
 }

@@ -182,10 +182,19 @@ impl TicketStore for SqlStore {
             // Nothing was written: the row says whether it was used or expired.
             return Ok(Redemption::Refused(Some(ticket.state(now))));
         }
+        // A ticket issued to a stored user never reaches a user stored after
+        // it: that user reuses the id of one deleted since (deleting a user
+        // deletes their tickets; this holds even where rows remain). It finds
+        // no row to update and, carrying no profile, answers `UserGone`. A
+        // lazy-reset ticket was issued before its user was stored, and the
+        // login that migrates them may store them before the link is used:
+        // it sets their password; were they deleted since, the deletion took
+        // the ticket with them.
         let user = sqlx::query(
             "UPDATE users SET credential = $3, updated_at = $4, \
              email_verified = CASE WHEN $5 = 1 THEN 1 ELSE email_verified END \
-             WHERE tenant_id = $1 AND user_id = $2 AND connection_id = $6",
+             WHERE tenant_id = $1 AND user_id = $2 AND connection_id = $6 \
+             AND (created_at <= $7 OR $8 = 1)",
         )
         .bind(tenant)
         .bind(&ticket.user_id)
@@ -193,6 +202,8 @@ impl TicketStore for SqlStore {
         .bind(&at)
         .bind(i64::from(ticket.options.mark_email_as_verified))
         .bind(&ticket.connection_id)
+        .bind(&ticket.created_at)
+        .bind(i64::from(ticket.pending_profile.is_some()))
         .execute(&mut *tx)
         .await
         .map_err(storage)?;
@@ -225,8 +236,10 @@ impl TicketStore for SqlStore {
                 Err(e) => return Err(storage(e)),
             }
         }
-        // One reset closes every other link the user was sent.
+        // One reset closes every other link the user was sent, and ends the
+        // sessions opened with the old password.
         close_open_tickets(&mut tx, tenant, &ticket.user_id, &at).await?;
+        end_user_sessions(&mut tx, tenant, &ticket.user_id).await?;
         tx.commit().await.map_err(storage)?;
         Ok(Redemption::Done(Box::new(ticket)))
     }
@@ -235,6 +248,7 @@ impl TicketStore for SqlStore {
         &self,
         tenant: &str,
         u: &User,
+        end_sessions: bool,
     ) -> CoreResult<Option<InsertOutcome>> {
         let mut tx = self.pool.begin().await.map_err(storage)?;
         let updated = bind_user(sqlx::query(UPDATE_USER).bind(tenant), u)
@@ -253,6 +267,9 @@ impl TicketStore for SqlStore {
             Err(e) => return Err(storage(e)),
         }
         close_open_tickets(&mut tx, tenant, &u.user_id, &tern_core::clock::now_iso()).await?;
+        if end_sessions {
+            end_user_sessions(&mut tx, tenant, &u.user_id).await?;
+        }
         tx.commit().await.map_err(storage)?;
         Ok(Some(InsertOutcome::Inserted))
     }
@@ -298,5 +315,22 @@ async fn close_open_tickets(
     .execute(&mut **tx)
     .await
     .map_err(storage)?;
+    Ok(r.rows_affected())
+}
+
+/// Delete every browser (SSO) and console session of a user, inside a
+/// transaction that already holds the user's row: their password changed or
+/// they were blocked, so nothing opened before may go on.
+async fn end_user_sessions(
+    tx: &mut Transaction<'static, Any>,
+    tenant: &str,
+    user_id: &str,
+) -> CoreResult<u64> {
+    let r = sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(storage)?;
     Ok(r.rows_affected())
 }
