@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use tern_core::CoreError;
 use tern_core::legacy::{LegacyCreate, LegacyError, LegacyLogin, LegacyProfile, migrated_user};
 use tern_core::model::{Connection, User, UserSource};
-use tern_core::password_policy;
+use tern_core::password_policy::{PersonalInfo, Refusal};
 use tern_core::store::InsertOutcome;
 use tern_core::tickets::update_closes_tickets;
 use tern_core::user_profile::ProfileFields;
@@ -39,8 +39,8 @@ pub enum LegacyOpError {
     /// The legacy store's answer contradicts what Tern stores (another id
     /// for the same email, an email another user has).
     Conflict(String),
-    /// The new password does not meet the connection's policy.
-    WeakPassword(String),
+    /// The new password does not meet the connection's rules.
+    WeakPassword(Refusal),
     /// Tern's own store failed.
     Store(CoreError),
 }
@@ -70,11 +70,7 @@ impl From<LegacyOpError> for ApiError {
             LegacyOpError::Exists => idp(StatusCode::CONFLICT, "The user already exists.".into()),
             LegacyOpError::NotDone(m) => idp(StatusCode::BAD_REQUEST, m),
             LegacyOpError::Conflict(m) => idp(StatusCode::CONFLICT, m),
-            LegacyOpError::WeakPassword(m) => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "password_strength_error",
-                format!("PasswordStrengthError: {m}"),
-            ),
+            LegacyOpError::WeakPassword(r) => crate::passwords::refused(&r),
             LegacyOpError::Store(e) => e.into(),
         }
     }
@@ -91,8 +87,8 @@ impl LegacyOpError {
                 exists_code,
                 "The user already exists",
             ),
-            Self::WeakPassword(m) => {
-                OAuthError::new(StatusCode::BAD_REQUEST, "invalid_password", m.clone())
+            Self::WeakPassword(r) => {
+                OAuthError::new(StatusCode::BAD_REQUEST, "invalid_password", r.to_string())
             }
             Self::Store(_) => OAuthError::server_error(),
             Self::Legacy(_) | Self::NotDone(_) | Self::Conflict(_) => OAuthError::new(
@@ -109,18 +105,20 @@ impl std::fmt::Display for LegacyOpError {
         match self {
             Self::Legacy(e) => write!(f, "{e}"),
             Self::Exists => f.write_str("the user already exists in the legacy store"),
-            Self::NotDone(m) | Self::Conflict(m) | Self::WeakPassword(m) => f.write_str(m),
+            Self::NotDone(m) | Self::Conflict(m) => f.write_str(m),
+            Self::WeakPassword(r) => write!(f, "{r}"),
             Self::Store(e) => write!(f, "{e}"),
         }
     }
 }
 
-fn check_password(connection: &Connection, password: &str) -> Result<(), LegacyOpError> {
-    let policy = connection
-        .options
-        .get("passwordPolicy")
-        .and_then(Value::as_str);
-    password_policy::check(policy, password).map_err(LegacyOpError::WeakPassword)
+fn check_password(
+    connection: &Connection,
+    password: &str,
+    who: &PersonalInfo<'_>,
+) -> Result<(), LegacyOpError> {
+    crate::passwords::check_without_history(connection, password, who)
+        .map_err(LegacyOpError::WeakPassword)
 }
 
 /// Keep (create or refresh) the local record of a user the legacy store
@@ -249,7 +247,7 @@ pub async fn create_user(
         .legacy
         .as_ref()
         .ok_or_else(|| LegacyOpError::Legacy(LegacyError("no legacy source".into())))?;
-    check_password(connection, password)?;
+    check_password(connection, password, &PersonalInfo::of_fields(&f))?;
     let login_name = f
         .email
         .clone()
@@ -368,7 +366,7 @@ pub async fn on_update(
         return Ok(LegacyUpdate::default());
     };
     if let Some(pw) = password {
-        check_password(&connection, pw)?;
+        check_password(&connection, pw, &PersonalInfo::of_user(after))?;
     }
     let email_changed = after.email != before.email;
     if email_changed
@@ -395,7 +393,7 @@ pub async fn on_update(
             .as_deref()
             .or(after.username.as_deref())
             .unwrap_or_default();
-        legacy_change_password(s, &connection, name, pw).await?;
+        legacy_change_password(s, &connection, name, pw, &PersonalInfo::of_user(after)).await?;
         done.password_handled = true;
     }
     Ok(done)
@@ -404,18 +402,20 @@ pub async fn on_update(
 /// Set a new password in an authoritative connection's legacy store
 /// (`changePassword(email, newPassword, callback)`). Password resets call
 /// this instead of storing a credential when [`authoritative`] holds;
-/// `Ok(())` only when the store said it changed the password.
+/// `Ok(())` only when the store said it changed the password. `who` is the
+/// user whose password it is, for the connection's personal-info rule.
 pub async fn legacy_change_password(
     s: &AppState,
     connection: &Connection,
     email: &str,
     new_password: &str,
+    who: &PersonalInfo<'_>,
 ) -> Result<(), LegacyOpError> {
     let legacy = s
         .legacy
         .as_ref()
         .ok_or_else(|| LegacyOpError::Legacy(LegacyError("no legacy source".into())))?;
-    check_password(connection, new_password)?;
+    check_password(connection, new_password, who)?;
     if legacy
         .change_password(s.tid(), connection, email, new_password)
         .await?

@@ -8,9 +8,10 @@
 //! and credential together.
 
 use tern_core::model::{Client, Connection, LogEvent, User, UserSource};
+use tern_core::password_policy::{PersonalInfo, Refusal};
 use tern_core::store::InsertOutcome;
 use tern_core::user_profile::ProfileFields;
-use tern_core::{CoreError, password_policy, users};
+use tern_core::{CoreError, users};
 
 use crate::error::OAuthError;
 use crate::hash_pool::PoolError;
@@ -27,8 +28,8 @@ pub enum SignupFailure {
     MissingEmail,
     /// No password.
     MissingPassword,
-    /// The password does not meet the connection's policy (the reason).
-    WeakPassword(String),
+    /// The password does not meet the connection's rules (which one).
+    WeakPassword(Refusal),
     /// Tern or the legacy store already has a user with this email.
     Exists,
     /// The legacy store could not be asked, or did not create the user.
@@ -84,7 +85,8 @@ pub async fn sign_up(
         .map_err(SignupFailure::Throttled)?;
     let email = f.email.clone().ok_or(SignupFailure::MissingEmail)?;
     let password = f.password.take().ok_or(SignupFailure::MissingPassword)?;
-    password_policy::check(policy(connection), &password).map_err(SignupFailure::WeakPassword)?;
+    crate::passwords::check_without_history(connection, &password, &PersonalInfo::of_fields(&f))
+        .map_err(SignupFailure::WeakPassword)?;
 
     if s.store
         .get_user_by_email(s.tid(), &connection.id, &email)

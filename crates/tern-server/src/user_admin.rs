@@ -17,7 +17,7 @@ use tern_core::{tickets, users};
 use crate::console_app::Changer;
 use crate::error::ApiError;
 use crate::lazy::LegacyLookup;
-use crate::passwords::hash_new_password;
+use crate::passwords::{Owner, hash_new_password};
 use crate::state::AppState;
 
 /// Auth0's answer for a user that does not exist.
@@ -101,7 +101,8 @@ pub async fn update(
     let ends_sessions = tickets::update_ends_sessions(&before, &user, new_password);
     if let Some(pw) = password.filter(|_| !legacy.password_handled) {
         let connection = connection().await?;
-        user.credential = Some(hash_new_password(s, &connection, pw).await?);
+        user.credential =
+            Some(hash_new_password(s, &connection, Owner::Existing(&user), pw).await?);
     }
     let stored = if closes_tickets {
         s.store

@@ -407,4 +407,57 @@ async fn reset_for_a_legacy_user(b: Backend) {
     h.stop().await;
 }
 
-both_backends!(signup_page, reset_for_a_legacy_user);
+/// The connection's password options beyond its level: the signup page
+/// says which rule refused the password, and creates no one.
+async fn signup_page_names_the_password_rule(b: Backend) {
+    let legacy = legacy_store();
+    let h = Harness::start(b).await;
+    let la = legacy_connection(&h, &legacy).await;
+    let app = web_app(&h, &la).await;
+    let path = format!("/connections/{}", la.connection_id);
+    let (_, conn) = h.api(&la.token, Method::GET, &path, None).await;
+    let mut options = conn["options"].clone();
+    options["password_dictionary"] = json!({"enable": true, "dictionary": [STRONG]});
+    options["password_no_personal_info"] = json!({"enable": true});
+    let (s, body) = h
+        .api(
+            &la.token,
+            Method::PATCH,
+            &path,
+            Some(json!({"options": options})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+
+    let mut br = Browser::new(&h.base);
+    let (_, state) = start(&mut br, &app, &[("screen_hint", "signup")]).await;
+    let cases = [
+        (
+            STRONG.to_uppercase().replace("TERN", "tern"),
+            "This password is too common. Choose another one.",
+        ),
+        (
+            "Quentin-Signup-2024".to_string(),
+            "This password contains your personal information (email, username or name). Choose another one.",
+        ),
+    ];
+    for (pw, message) in cases {
+        let refused = post(&mut br, &state, "quentin@example.com", &pw).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{pw}");
+        assert!(refused.body.contains(message), "{pw}: {}", refused.body);
+    }
+    assert!(
+        stored(&h, &la.connection_id, "quentin@example.com")
+            .await
+            .is_none()
+    );
+    let done = post(&mut br, &state, "quentin@example.com", "Other-Signup-2024").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    h.stop().await;
+}
+
+both_backends!(
+    signup_page,
+    reset_for_a_legacy_user,
+    signup_page_names_the_password_rule
+);

@@ -112,6 +112,14 @@ pub trait UserStore: Send + Sync {
         app_metadata: &JsonObject,
         user_metadata: &JsonObject,
     ) -> CoreResult<bool>;
+    /// The user's previous credentials, newest first, at most `limit` (the
+    /// store keeps 24, written when a password change replaces one).
+    async fn previous_credentials(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        limit: usize,
+    ) -> CoreResult<Vec<String>>;
     /// Delete a user; false if it did not exist.
     async fn delete_user(&self, tenant: &str, user_id: &str) -> CoreResult<bool>;
     /// Delete a connection's users with this email; how many were deleted.

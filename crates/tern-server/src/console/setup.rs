@@ -225,11 +225,17 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
         Ok(f) => f,
         Err(_) => return retry("Enter a valid email address."),
     };
-    let credential =
-        match crate::passwords::hash_new_password(&s, &connection, password.clone()).await {
-            Ok(c) => c,
-            Err(e) => return retry(&e.message),
-        };
+    let credential = match crate::passwords::hash_new_password(
+        &s,
+        &connection,
+        crate::passwords::Owner::New(&fields),
+        password.clone(),
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => return retry(&e.message),
+    };
     // Spend the token first: of two racing forms only one gets past here.
     match s.store.delete_session(s.tid(), SETUP_SID).await {
         Ok(true) => {}

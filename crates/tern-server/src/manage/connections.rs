@@ -88,6 +88,7 @@ fn validate_options(o: &JsonObject) -> Result<(), ApiError> {
             PASSWORD_POLICIES.join(", ")
         ));
     }
+    tern_core::password_policy::validate_options(o).or_else(bad)?;
     if let Some(scripts) = o.get("customScripts") {
         let Some(scripts) = scripts.as_object() else {
             return bad("'options.customScripts' must be an object.".into());

@@ -105,6 +105,9 @@ pub enum Msg {
     ShowPassword,
     PasswordHint,
     WeakPassword,
+    CommonPassword,
+    PersonalInfoPassword,
+    ReusedPassword,
     MfaTitle,
     MfaText,
     MfaCodeLabel,
@@ -209,6 +212,11 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
             ShowPassword => "Show password",
             PasswordHint => "Password requirements:",
             WeakPassword => "This password is too weak for this application.",
+            CommonPassword => "This password is too common. Choose another one.",
+            PersonalInfoPassword => {
+                "This password contains your personal information (email, username or name). Choose another one."
+            }
+            ReusedPassword => "You have used this password recently. Choose another one.",
             InvalidLinkTitle => "Invalid link",
             InvalidLinkText => {
                 "This password reset link is not valid. Check that you opened the whole link from the message, or ask for a new one."
@@ -313,6 +321,13 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
             ShowPassword => "Afficher le mot de passe",
             PasswordHint => "Exigences du mot de passe :",
             WeakPassword => "Ce mot de passe est trop faible pour cette application.",
+            CommonPassword => "Ce mot de passe est trop courant. Choisissez-en un autre.",
+            PersonalInfoPassword => {
+                "Ce mot de passe contient vos informations personnelles (adresse e-mail, nom d'utilisateur ou nom). Choisissez-en un autre."
+            }
+            ReusedPassword => {
+                "Vous avez utilisé ce mot de passe récemment. Choisissez-en un autre."
+            }
             InvalidLinkTitle => "Lien non valide",
             InvalidLinkText => {
                 "Ce lien de réinitialisation n'est pas valide. Vérifiez que vous avez ouvert le lien complet du message, ou demandez-en un nouveau."

@@ -158,7 +158,7 @@ pub async fn signup(
             SignupFailure::MissingPassword => {
                 request_error("invalid_request", "Missing required parameter: password")
             }
-            SignupFailure::WeakPassword(m) => request_error("invalid_password", m),
+            SignupFailure::WeakPassword(r) => request_error("invalid_password", r.to_string()),
             SignupFailure::Exists => request_error("invalid_signup", "The user already exists"),
             SignupFailure::LegacyUnavailable => OAuthError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

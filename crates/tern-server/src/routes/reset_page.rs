@@ -20,12 +20,13 @@ use base64::Engine;
 use serde_json::Value;
 use tern_core::clock::now_epoch;
 use tern_core::model::{Connection, LogEvent, User};
-use tern_core::password_policy;
+use tern_core::password_policy::{self, PersonalInfo};
 use tern_core::tickets::{PasswordTicket, Redemption, TicketState};
 
 use crate::body::{QueryMap, parse_urlencoded, read_limited};
 use crate::pages::catalogue::{Lang, Msg, text};
 use crate::pages::{self, Look, Page};
+use crate::passwords::{self, NewPasswordError, Owner};
 use crate::reset::token_hash;
 use crate::state::AppState;
 
@@ -595,23 +596,40 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
             "The two passwords differ. Type the same password twice.",
         );
     }
-    if let Err(why) = password_policy::check(policy_of(&c.connection), password) {
-        log(
-            &s,
-            "fcp",
-            &c.ticket,
-            Some(&c.user),
-            &format!("Change password refused: {why}"),
-        )
-        .await;
-        return again(Msg::WeakPassword, &why);
+    let owner = Owner::Existing(&c.user);
+    match passwords::check_new_password(&s, &c.connection, password, owner).await {
+        Ok(()) => {}
+        Err(NewPasswordError::Refused(why)) => {
+            let why_text = why.to_string();
+            log(
+                &s,
+                "fcp",
+                &c.ticket,
+                Some(&c.user),
+                &format!("Change password refused: {why_text}"),
+            )
+            .await;
+            return again(passwords::page_message(&why), &why_text);
+        }
+        Err(NewPasswordError::Busy) => {
+            return skin.say(StatusCode::SERVICE_UNAVAILABLE, Said::Busy);
+        }
+        Err(NewPasswordError::Failed) => {
+            return skin.say(StatusCode::INTERNAL_SERVER_ERROR, Said::Failed);
+        }
+        Err(NewPasswordError::Store(e)) => {
+            tracing::error!(error = %e, "reset page: storage error");
+            return skin.say(StatusCode::INTERNAL_SERVER_ERROR, Said::Failed);
+        }
     }
+    let who = PersonalInfo::of_user(&c.user);
     // Import mode off: the legacy store owns the password, so its
     // `change_password` must accept the new one before the link is used up.
     if crate::legacy_ops::authoritative(&s, &c.connection)
         && let Some(email) = c.user.email.as_deref()
         && let Err(e) =
-            crate::legacy_ops::legacy_change_password(&s, &c.connection, email, password).await
+            crate::legacy_ops::legacy_change_password(&s, &c.connection, email, password, &who)
+                .await
     {
         log(
             &s,

@@ -22,6 +22,7 @@ use crate::body::QueryMap;
 use crate::client_ip::ClientIp;
 use crate::pages::catalogue::Msg;
 use crate::pages::{forms, render};
+use crate::passwords;
 use crate::signup::{self, SignupFailure};
 use crate::state::AppState;
 
@@ -152,8 +153,8 @@ pub async fn signup(
         Err(SignupFailure::MissingPassword) => {
             return again(&sc, StatusCode::BAD_REQUEST, Msg::EnterPassword);
         }
-        Err(SignupFailure::WeakPassword(_)) => {
-            return again(&sc, StatusCode::BAD_REQUEST, Msg::WeakPassword);
+        Err(SignupFailure::WeakPassword(r)) => {
+            return again(&sc, StatusCode::BAD_REQUEST, passwords::page_message(&r));
         }
         Err(SignupFailure::Exists) => return again(&sc, StatusCode::BAD_REQUEST, Msg::UserExists),
         Err(SignupFailure::Throttled(_)) => {

@@ -14,7 +14,7 @@ use crate::auth::Caller;
 use crate::body::{JsonBody, Paging, QueryMap};
 use crate::console_app::Changer;
 use crate::error::ApiError;
-use crate::passwords::hash_new_password;
+use crate::passwords::{Owner, hash_new_password};
 use crate::state::AppState;
 use crate::user_admin::{refuse_legacy_email, user_exists, user_not_found};
 
@@ -156,7 +156,7 @@ pub async fn create(
     {
         refuse_legacy_email(&s, &connection, email, None).await?;
     }
-    let credential = hash_new_password(&s, &connection, password).await?;
+    let credential = hash_new_password(&s, &connection, Owner::New(&f), password).await?;
     let user = users::new_user(f, &connection, Some(credential), UserSource::Api);
     match s.store.insert_user(s.tid(), &user).await? {
         InsertOutcome::Inserted => {

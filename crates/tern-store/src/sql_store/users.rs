@@ -431,6 +431,25 @@ impl UserStore for SqlStore {
         Ok(r.rows_affected() > 0)
     }
 
+    async fn previous_credentials(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        limit: usize,
+    ) -> CoreResult<Vec<String>> {
+        // Written by the `users_credential_history` trigger (migration 0035).
+        sqlx::query_scalar(
+            "SELECT credential FROM password_history WHERE tenant_id = $1 AND user_id = $2 \
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind(tenant)
+        .bind(user_id)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(storage)
+    }
+
     async fn delete_user(&self, tenant: &str, user_id: &str) -> CoreResult<bool> {
         let r = sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND user_id = $2")
             .bind(tenant)
