@@ -437,7 +437,7 @@ impl UserStore for SqlStore {
         user_id: &str,
         limit: usize,
     ) -> CoreResult<Vec<String>> {
-        // Written by the `users_credential_history` trigger (migration 0035).
+        // Written by the `users_credential_history` trigger (migration 0036).
         sqlx::query_scalar(
             "SELECT credential FROM password_history WHERE tenant_id = $1 AND user_id = $2 \
              ORDER BY id DESC LIMIT $3",
