@@ -158,7 +158,8 @@ pub struct ScriptRun {
     /// The first callback's result, or why there was none.
     pub outcome: Result<CallbackResult, ScriptError>,
     /// Captured `console.*` lines (warn/error prefixed with `[warn] `/`[error] `), capped at
-    /// [`ScriptLimits::max_console_bytes`] and then ended with a truncation marker.
+    /// [`ScriptLimits::max_console_bytes`] and then ended with a truncation marker (the line
+    /// passing the cap is dropped whole, so a secret in it is never cut out of its mask).
     pub console: Vec<String>,
     /// Contract violations worth logging, e.g. `callback called 2 times; later calls ignored`.
     pub warnings: Vec<String>,

@@ -302,21 +302,30 @@ impl ScriptLegacySource {
 }
 
 /// What must not reach a log from a call: the password the user typed
-/// (`login`, `change_password`) and the connection's configuration values
-/// (database passwords, API keys).
+/// and the connection's configuration values (database passwords, API keys).
 fn redactions_of_call(
     name: ScriptName,
     args: &[Value],
     configuration: &BTreeMap<String, String>,
 ) -> Redactions {
+    Redactions::new(
+        typed_password(name, args),
+        configuration.values().map(String::as_str),
+    )
+}
+
+/// Where each script receives a password the user typed: `login(email,
+/// password)`, `changePassword(email, newPassword)` and `create(user)` as
+/// `user.password`. `get_user`, `verify`, `delete` and `change_email` get none.
+fn typed_password(name: ScriptName, args: &[Value]) -> Option<&str> {
     let password = match name {
-        ScriptName::Login | ScriptName::ChangePassword => args
-            .get(1)
-            .and_then(Value::as_str)
-            .filter(|p| !p.is_empty()),
-        _ => None,
+        ScriptName::Login | ScriptName::ChangePassword => args.get(1),
+        ScriptName::Create => args.first().and_then(|user| user.get("password")),
+        ScriptName::GetUser | ScriptName::Verify | ScriptName::Delete | ScriptName::ChangeEmail => {
+            None
+        }
     };
-    Redactions::new(password, configuration.values().map(String::as_str))
+    password.and_then(Value::as_str).filter(|p| !p.is_empty())
 }
 
 /// Redact everything of a call that may be logged or shown: console lines,

@@ -192,11 +192,10 @@ fn configuration(options: &JsonObject) -> Option<&JsonObject> {
 /// output: masking every `1` of a `PORT: 1` would only garble the text.
 pub const MIN_MASKED_LEN: usize = 4;
 
-/// Replace every occurrence of each of `secrets` in `text` by [`MASK`]
-/// (script console output and results, which may print `configuration` or
-/// the password a user typed). Pass the longest secrets first, so that a
-/// value containing another is masked whole.
-pub fn mask_in(text: &mut String, secrets: &[String]) {
+/// Replace every occurrence of each of `secrets` in `text` by [`MASK`].
+/// Pass the longest secrets first, so that a value containing another is
+/// masked whole.
+fn mask_in(text: &mut String, secrets: &[String]) {
     for secret in secrets {
         if text.contains(secret.as_str()) {
             *text = text.replace(secret.as_str(), MASK);
@@ -204,15 +203,40 @@ pub fn mask_in(text: &mut String, secrets: &[String]) {
     }
 }
 
+/// The forms a value takes in text that may be logged: as it is, and
+/// JSON-escaped once and twice without the quotes (`\n`, `\"`, `\\`) —
+/// what `JSON.stringify`, the script console's formatting of objects and
+/// arrays (`inspect` in tern-script's `core.js`, which prints nested
+/// strings with `JSON.stringify`), a JSON request echoed by a legacy API, or
+/// a JSON string inside JSON make of it.
+fn written_forms(value: &str) -> Vec<String> {
+    let once = json_escaped(value);
+    let twice = json_escaped(&once);
+    let mut forms = vec![value.to_string(), once, twice];
+    forms.dedup();
+    forms
+}
+
+/// `value` as inside a JSON string: serde_json escapes exactly what
+/// JavaScript's `JSON.stringify` does (`"`, `\\`, control characters as
+/// `\n` or lower-case `\u00XX`).
+fn json_escaped(value: &str) -> String {
+    let quoted = Value::String(value.to_string()).to_string();
+    quoted[1..quoted.len() - 1].to_string()
+}
+
 /// Values that must not reach a log or an error message: a password a user
-/// typed and secrets such as a connection's configuration values. A
-/// password too short to mask without garbling the text withholds every
-/// line (or message) it appears in instead: a typed password never reaches
-/// the log, however short.
+/// typed and secrets such as a connection's configuration values, in each
+/// of their [`written_forms`]. A password too short to mask without
+/// garbling the text withholds every line (or message) it appears in
+/// instead: a typed password never reaches the log, however short.
+///
+/// Redact whole texts before cutting them: a cut inside a secret leaves a
+/// piece no mask matches.
 pub struct Redactions {
     /// Longest first, so a value containing another is masked whole.
     masked: Vec<String>,
-    short_password: Option<String>,
+    short_password: Vec<String>,
 }
 
 /// What replaces a line or message that held a short typed password.
@@ -225,12 +249,14 @@ impl Redactions {
             .into_iter()
             .chain(secrets)
             .filter(|v| v.len() >= MIN_MASKED_LEN)
-            .map(str::to_string)
+            .flat_map(written_forms)
             .collect();
         masked.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        masked.dedup();
         let short_password = password
             .filter(|p| !p.is_empty() && p.len() < MIN_MASKED_LEN)
-            .map(str::to_string);
+            .map(written_forms)
+            .unwrap_or_default();
         Self {
             masked,
             short_password,
@@ -248,12 +274,23 @@ impl Redactions {
     pub fn apply_text(&self, text: &mut String) {
         if self
             .short_password
-            .as_deref()
-            .is_some_and(|p| text.contains(p))
+            .iter()
+            .any(|p| text.contains(p.as_str()))
         {
             *text = WITHHELD.to_string();
         } else {
             mask_in(text, &self.masked);
+        }
+    }
+
+    /// Redact every string in `value` (an answer that may carry script
+    /// output or results).
+    pub fn apply_json(&self, value: &mut Value) {
+        match value {
+            Value::String(s) => self.apply_text(s),
+            Value::Array(a) => a.iter_mut().for_each(|x| self.apply_json(x)),
+            Value::Object(o) => o.values_mut().for_each(|x| self.apply_json(x)),
+            _ => {}
         }
     }
 }

@@ -373,8 +373,79 @@ async fn an_echoed_password_is_masked_in_the_log(b: Backend) {
     h.stop().await;
 }
 
+/// A legacy API whose error echoes the request and Tern's `Authorization`
+/// header, padded so that the typed password straddles the excerpt's
+/// 200-character cut (for `cut@…`): the excerpt in the `f` event is redacted
+/// before it is cut, the password masked in its JSON-escaped form, and the
+/// bearer token Tern sent is masked too.
+async fn the_error_excerpt_is_redacted_before_it_is_cut(b: Backend) {
+    // A quote and a backslash: the request carries it JSON-escaped.
+    const PASSWORD: &str = r#"Straddling"Secret\Pass-42"#;
+    const ESCAPED: &str = r#"Straddling\"Secret\\Pass-42"#;
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let echo = axum::Router::new().route(
+        "/login",
+        axum::routing::post(
+            |headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| async move {
+                // `{"error":"` + pad + `","password":"` puts the password at
+                // 24 + pad: 164 lets the cut at 200 fall after its 12th character.
+                let pad = if body["username"].as_str().unwrap().starts_with("cut") {
+                    164
+                } else {
+                    0
+                };
+                let auth = headers[axum::http::header::AUTHORIZATION].to_str().unwrap();
+                let text = format!(
+                    r#"{{"error":"{}","password":{},"auth":{}}}"#,
+                    "x".repeat(pad),
+                    body["password"],
+                    Value::from(auth)
+                );
+                (axum::http::StatusCode::BAD_REQUEST, text)
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let served = tokio::spawn(async move { axum::serve(listener, echo).await });
+    let (mid, msecret) = protect_legacy_api(&h, &t).await;
+    let (_, cid, secret) =
+        legacy_connection(&h, &t, http_connector(&url, &mid, json!({})), &msecret).await;
+
+    for user in ["cut@legacy.example", "whole@legacy.example"] {
+        let (s, _) = login(&h, &cid, &secret, user, PASSWORD).await;
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let fails = log_descriptions(&h, &t, "f").await;
+    let excerpt = |d: &String| d.split_once(" to login: ").map(|(_, e)| e.to_string());
+    let excerpts: Vec<String> = fails.iter().filter_map(excerpt).collect();
+    assert_eq!(
+        excerpts,
+        [
+            r#"{"error":"","password":"********","auth":"Bearer ********"}"#.to_string(),
+            format!(
+                r#"{{"error":"{}","password":"********","auth":"Bearer ********"}}"#,
+                "x".repeat(164)
+            )
+            .chars()
+            .take(200)
+            .collect::<String>(),
+        ],
+        "{fails:?}"
+    );
+    let (_, all) = h.api(&t, Method::GET, "/logs?per_page=100", None).await;
+    let text = all.to_string();
+    for leak in ["Straddling", &ESCAPED[..12], "Bearer ey"] {
+        assert!(!text.contains(leak), "{leak} reached the log: {text}");
+    }
+    served.abort();
+    h.stop().await;
+}
+
 both_backends!(
     connector_validation,
     users_migrate_through_the_connector,
-    an_echoed_password_is_masked_in_the_log
+    an_echoed_password_is_masked_in_the_log,
+    the_error_excerpt_is_redacted_before_it_is_cut
 );

@@ -1242,10 +1242,141 @@ async fn script_calls_are_counted_and_timed(b: Backend) {
     h.stop().await;
 }
 
+/// The password typed at signup reaches the `create` script as
+/// `user.password` and is masked there; secrets are masked in every form the
+/// console writes them: configuration values with a newline or a quote and
+/// a typed password with a quote and a backslash, printed inside objects
+/// (escaped as JSON) or through `JSON.stringify`; and the line that passes
+/// the console's 64 KiB cap is dropped whole, never cut inside a secret.
+async fn escaped_and_signup_secrets_never_reach_the_tenant_log(b: Backend) {
+    const PEM: &str = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC-PEM-SECRET\n-----END PRIVATE KEY-----";
+    const QUOTED: &str = r#"db"pass-secret-2"#;
+    const PLAIN: &str = "plain-secret-value-1";
+    const TYPED: &str = r#"Typed"Pass\word-3"#;
+    const SIGNUP: &str = r#"Sg"Plain\Pass-4-zq"#;
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let conn = create_connection(
+        &h,
+        &t,
+        "escaped-legacy",
+        json!({
+        "enabledDatabaseCustomization": true, "passwordPolicy": "none",
+        "customScripts": {
+            "login": "function login(email, password, callback) {
+                if (email.startsWith('long')) {
+                    console.log('x'.repeat(65536 - 10));
+                    console.log(configuration.PLAIN);
+                } else {
+                    console.log(configuration);
+                    console.log({email: email, password: password});
+                    console.log(JSON.stringify({password: password}));
+                }
+                callback(null, {user_id: 'esc-' + email.split('@')[0], email: email});
+            }",
+            "get_user": "function getByEmail(email, callback) { callback(null); }",
+            "create": "function create(user, callback) {
+                console.log('creating', user.email, user.password);
+                console.log(user);
+                callback(null);
+            }"},
+        "configuration": {"PLAIN": PLAIN, "PEM": PEM, "QUOTED": QUOTED}}),
+    )
+    .await;
+    let (cid, secret) = app_on(&h, &t, &conn).await;
+    let r = h
+        .http
+        .post(format!("{}/dbconnections/signup", h.base))
+        .json(&json!({"client_id": cid, "connection": "escaped-legacy",
+                      "email": "signup@escaped.example", "password": SIGNUP}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    for user in ["esc@escaped.example", "long@escaped.example"] {
+        let (s, body) = h
+            .token(
+                json!({"grant_type": REALM, "client_id": cid, "client_secret": secret,
+                          "username": user, "password": TYPED, "realm": "escaped-legacy"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+
+    let (_, logs) = h
+        .api(
+            &t,
+            Method::GET,
+            "/logs?q=type:tern_script_log&per_page=100",
+            None,
+        )
+        .await;
+    let console = |user: &str, script: &str| {
+        logs.as_array()
+            .unwrap()
+            .iter()
+            // A create event names no user (its argument is the user object).
+            .find(|l| {
+                (script == "create" || l["user_name"] == user) && l["details"]["script"] == script
+            })
+            .unwrap_or_else(|| {
+                let seen: Vec<_> = logs
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| (l["user_name"].clone(), l["details"]["script"].clone()))
+                    .collect();
+                panic!("a {script} event for {user}: {seen:?}")
+            })["details"]["console"]
+            .clone()
+    };
+    let created = console("signup@escaped.example", "create");
+    assert_eq!(
+        created[0], "creating signup@escaped.example ********",
+        "{created}"
+    );
+    assert!(
+        created[1]
+            .as_str()
+            .unwrap()
+            .contains(r#"password: "********""#),
+        "{created}"
+    );
+    assert_eq!(
+        console("esc@escaped.example", "login"),
+        json!([
+            r#"{ PEM: "********", PLAIN: "********", QUOTED: "********" }"#,
+            r#"{ email: "esc@escaped.example", password: "********" }"#,
+            r#"{"password":"********"}"#
+        ])
+    );
+    let long = console("long@escaped.example", "login");
+    assert_eq!(
+        long.as_array().unwrap().len(),
+        2,
+        "the x line, then the marker"
+    );
+    assert!(long[1].as_str().unwrap().contains("truncated"), "{long}");
+
+    let (_, all) = h.api(&t, Method::GET, "/logs?per_page=100", None).await;
+    let text = all.to_string();
+    for leak in [
+        "PEM-SECRET",
+        "pass-secret-2",
+        "plain-sec",
+        "Typed",
+        "Pass-4-zq",
+    ] {
+        assert!(!text.contains(leak), "{leak} reached the log");
+    }
+    h.stop().await;
+}
+
 both_backends!(
     script_calls_are_counted_and_timed,
     login_script_answers_the_legacy_hash,
     console_output_goes_to_the_tenant_log_without_secrets,
+    escaped_and_signup_secrets_never_reach_the_tenant_log,
     mfa_factors_migrate_with_the_user,
     mysql_template_migration,
     http_legacy_with_globals,

@@ -327,6 +327,115 @@ async fn sql_connector_never_opens_terns_data(b: Backend) {
     h.stop().await;
 }
 
+/// A connector's statements only read (lookup, count) or mark (mark_migrated)
+/// the legacy users' rows: `VACUUM INTO`, `ATTACH`, `PRAGMA` and the like
+/// are refused when the connection is saved (Auth0's envelope, naming the
+/// field), and a statement stored before that rule is refused before it
+/// runs — no file is written outside the legacy directory.
+async fn sql_statements_touch_only_the_legacy_rows(b: Backend) {
+    use sqlx::{Connection, Executor};
+    let legacy = tempfile::tempdir().unwrap();
+    let file = legacy.path().join("legacy.db");
+    let hash = tern_hash::HashPolicy::bcrypt(4)
+        .unwrap()
+        .hash("Mallory-Pass-1");
+    {
+        let dsn = format!("sqlite:{}?mode=rwc", file.display());
+        let mut c = sqlx::SqliteConnection::connect(&dsn).await.unwrap();
+        c.execute("CREATE TABLE users (id TEXT, email TEXT, pw TEXT, migrated INT)")
+            .await
+            .unwrap();
+        c.execute(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO users VALUES ('m-1', 'mallory@legacy.example', '{hash}', 0)"
+        )))
+        .await
+        .unwrap();
+        c.close().await.unwrap();
+    }
+    let dir = legacy.path().to_path_buf();
+    let h = Harness::start_with(b, move |c| c.network.sqlite_dirs = vec![dir]).await;
+    let t = h.admin_token().await;
+    let data = h.dir.path().to_path_buf();
+    let stolen = data.join("stolen-m-1.db");
+    let tern_db = data.join("tern.db");
+    let connector = |field: &str, sql: &str| {
+        let mut c = json!({"type": "sql", "dsn": format!("sqlite:{}", file.display()),
+            "lookup_query": "SELECT id, email, pw FROM users WHERE email = :identifier",
+            "columns": {"user_id": "id", "email": "email", "password_hash": "pw"},
+            "mark_migrated": "UPDATE users SET migrated = 1 WHERE id = :user_id"});
+        c[field] = json!(sql);
+        c
+    };
+    const WRITE: &str = "options.tern_connector.mark_migrated must be an UPDATE, INSERT or DELETE statement (or WITH … one of them): it only marks the migrated user.";
+    let vacuum = format!(
+        "VACUUM INTO '{}/stolen-' || :user_id || '.db'",
+        data.display()
+    );
+    for (field, sql, want) in [
+        ("mark_migrated", vacuum.clone(), WRITE.to_string()),
+        (
+            "mark_migrated",
+            format!("ATTACH DATABASE '{}' || substr(:user_id, 1, 0) AS t", tern_db.display()),
+            WRITE.to_string(),
+        ),
+        (
+            "mark_migrated",
+            "UPDATE users SET migrated = 1 WHERE id = :user_id AND load_extension('/tmp/x.so') IS NULL".into(),
+            "options.tern_connector.mark_migrated may not use LOAD_EXTENSION: a connector statement only reads or marks the legacy users' rows, never other files, databases or the schema (quote it if it is a column name).".into(),
+        ),
+        (
+            "lookup_query",
+            "WITH x AS (SELECT 1) DELETE FROM users WHERE email = :identifier".into(),
+            "options.tern_connector.lookup_query must be a SELECT (or WITH … SELECT) query: the connector only reads there.".into(),
+        ),
+        (
+            "count_query",
+            "PRAGMA table_info(users)".into(),
+            "options.tern_connector.count_query must be a SELECT (or WITH … SELECT) query: the connector only reads there.".into(),
+        ),
+    ] {
+        let (s, e, _) = sql_connection(&h, &t, "sneaky", connector(field, &sql)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{sql}: {e}");
+        assert_eq!(e["statusCode"], 400, "Auth0's envelope: {e}");
+        assert_eq!(
+            e["message"],
+            format!("Payload validation error: 'options.tern_connector' (sql): {want}."),
+            "{sql}"
+        );
+    }
+
+    // A VACUUM INTO stored before the rule: refused before it runs.
+    let (s, c, (cid, secret)) = sql_connection(
+        &h,
+        &t,
+        "stored-before",
+        connector(
+            "mark_migrated",
+            "UPDATE users SET migrated = 1 WHERE id = :user_id",
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let st = h.state();
+    let mut stored = st
+        .store
+        .get_connection(st.tid(), c["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    stored.options["tern_connector"]["mark_migrated"] = json!(vacuum);
+    st.store.update_connection(st.tid(), &stored).await.unwrap();
+    let (s, body) = h
+        .token(json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm", "client_id": cid, "client_secret": secret,
+                      "username": "mallory@legacy.example", "password": "Mallory-Pass-1", "realm": "stored-before"}))
+        .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(!stolen.exists(), "VACUUM INTO wrote {}", stolen.display());
+    let logged = log_descriptions(&h, &t, "f").await;
+    assert!(logged.iter().any(|l| l.contains(WRITE)), "{logged:?}");
+    h.stop().await;
+}
+
 /// Item 3: a PostgreSQL DSN naming an allowed host but overriding it in the
 /// query string is refused at once; a name resolving to loopback is refused
 /// at connect time, naming the setting.
@@ -490,5 +599,6 @@ both_backends!(
     allowed_hosts_work_and_redirects_are_checked,
     http_connector_is_refused,
     sql_connector_never_opens_terns_data,
-    sql_connector_dsn_overrides_and_names
+    sql_connector_dsn_overrides_and_names,
+    sql_statements_touch_only_the_legacy_rows
 );

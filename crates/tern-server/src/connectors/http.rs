@@ -44,6 +44,8 @@ use crate::secrets::Redactions;
 
 use super::TokenSource;
 
+/// Characters of an unexpected answer's body quoted in the error.
+const EXCERPT_CHARS: usize = 200;
 /// Redirects followed per call (each hop checked by the network policy).
 const MAX_REDIRECTS: usize = 5;
 /// Most bytes of an answer the connector reads (a user profile is a few
@@ -316,6 +318,8 @@ struct Answer {
     status: StatusCode,
     token_refused: bool,
     body: String,
+    /// The bearer token sent for this answer: an API may echo it back.
+    token: String,
 }
 
 impl HttpConnector {
@@ -497,6 +501,7 @@ impl HttpConnector {
                         status,
                         token_refused,
                         body,
+                        token,
                     });
                 }
                 // A refused destination is the operator's decision: no retry,
@@ -551,11 +556,19 @@ impl HttpConnector {
     }
 
     /// The error of an answer Tern did not expect, with an excerpt of its
-    /// body for the tenant log. A legacy API may echo its input there, so
-    /// the password the user typed (`login`) is redacted from it.
+    /// body for the tenant log. A legacy API may echo its input there (the
+    /// password the user typed, JSON-escaped in the request) and the
+    /// credentials Tern sent (its bearer token), so those are redacted —
+    /// from the whole body, before the cut: a cut inside a secret would
+    /// leave a piece no mask matches.
     fn unexpected(&self, what: &str, a: &Answer, typed_password: Option<&str>) -> LegacyError {
-        let mut excerpt: String = a.body.chars().take(200).collect();
-        Redactions::new(typed_password, std::iter::empty()).apply_text(&mut excerpt);
+        let mut body = a.body.clone();
+        Redactions::new(
+            typed_password,
+            [a.token.as_str(), self.secret.as_str()].into_iter(),
+        )
+        .apply_text(&mut body);
+        let excerpt: String = body.chars().take(EXCERPT_CHARS).collect();
         if a.token_refused || a.status == StatusCode::FORBIDDEN {
             LegacyError(format!(
                 "the legacy API refused Tern's token for {what} ({}): {excerpt} — check the client grant's scopes and the API's audience",

@@ -12,7 +12,7 @@ use tern_script::{CallbackResult, ErrorKind, ScriptError, ScriptName};
 use crate::error::ApiError;
 use crate::legacy_script::{SCRIPT_NAMES, script_name, script_source};
 use crate::payload::object_with;
-use crate::secrets::{MASK, MIN_MASKED_LEN, mask_in, reveal};
+use crate::secrets::{MASK, Redactions, reveal};
 use crate::state::AppState;
 
 /// The inputs a script takes, by name, in argument order (Auth0's signatures).
@@ -161,17 +161,6 @@ fn outcome_json(outcome: &Result<CallbackResult, ScriptError>) -> (&'static str,
     }
 }
 
-/// Replace every stored secret found in `v`'s strings by the mask: a tried
-/// script may print `configuration`, the answer still never carries it.
-fn redact(v: &mut Value, secrets: &[String]) {
-    match v {
-        Value::String(s) => mask_in(s, secrets),
-        Value::Array(a) => a.iter_mut().for_each(|x| redact(x, secrets)),
-        Value::Object(o) => o.values_mut().for_each(|x| redact(x, secrets)),
-        _ => {}
-    }
-}
-
 /// Run the connection's `name` script (or `script` from the body) with the
 /// body's inputs; the answer: `result` or `error`, `console`, `warnings`,
 /// `elapsed_ms`.
@@ -232,14 +221,15 @@ pub async fn run(s: &AppState, id: &str, name: &str, body: &Value) -> Result<Val
             }
         }
     }
-    // Stored values still in use are masked in the answer; values the caller
-    // sent are the caller's own. Very short values would mask everything.
-    let mut secrets: Vec<String> = stored
-        .iter()
-        .filter(|(k, v)| v.len() >= MIN_MASKED_LEN && configuration.get(*k) == Some(v))
-        .map(|(_, v)| v.clone())
-        .collect();
-    secrets.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    // Stored values still in use are masked in the answer (a tried script
+    // may print `configuration`); values the caller sent are the caller's own.
+    let redactions = Redactions::new(
+        None,
+        stored
+            .iter()
+            .filter(|(k, v)| configuration.get(*k) == Some(v))
+            .map(|(_, v)| v.as_str()),
+    );
     let run = s
         .scripts
         .run_source(&c, script, &source, args, configuration)
@@ -251,6 +241,6 @@ pub async fn run(s: &AppState, id: &str, name: &str, body: &Value) -> Result<Val
         "warnings": run.warnings,
         "elapsed_ms": u64::try_from(run.elapsed.as_millis()).unwrap_or(u64::MAX),
     });
-    redact(&mut answer, &secrets);
+    redactions.apply_json(&mut answer);
     Ok(answer)
 }

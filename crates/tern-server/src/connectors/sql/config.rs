@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::hash_format::{self, HashFormat};
 use super::presets;
-use super::statement::{self, Param, Rules, Statement};
+use super::statement::{self, Kind, Param, Rules, Statement};
 
 /// Where the configuration lives on a connection.
 pub const FIELD: &str = "options.tern_connector";
@@ -173,11 +173,7 @@ pub fn parse(config: &Value) -> Result<SqlConfig, String> {
 
     let lookup_sql = text(obj, "lookup_query")?;
     let lookup_field = format!("{FIELD}.lookup_query");
-    if !statement::is_query(lookup_sql, backend) {
-        return Err(format!(
-            "{lookup_field} must be a SELECT (or WITH … SELECT) query; the connector only reads."
-        ));
-    }
+    statement::check_kind(lookup_sql, backend, Kind::Read, &lookup_field)?;
     let lookup = statement::translate(
         lookup_sql,
         backend,
@@ -191,11 +187,13 @@ pub fn parse(config: &Value) -> Result<SqlConfig, String> {
         None | Some(Value::Null) => None,
         Some(_) => {
             let sql = text(obj, "mark_migrated")?;
+            let field = format!("{FIELD}.mark_migrated");
+            statement::check_kind(sql, backend, Kind::Write, &field)?;
             Some(statement::translate(
                 sql,
                 backend,
                 &Rules {
-                    field: &format!("{FIELD}.mark_migrated"),
+                    field: &field,
                     named: &[Param::UserId, Param::Email],
                     native: Param::UserId,
                 },
@@ -207,11 +205,7 @@ pub fn parse(config: &Value) -> Result<SqlConfig, String> {
         Some(_) => {
             let sql = text(obj, "count_query")?;
             let field = format!("{FIELD}.count_query");
-            if !statement::is_query(sql, backend) {
-                return Err(format!(
-                    "{field} must be a SELECT query (e.g. SELECT count(*) FROM users)."
-                ));
-            }
+            statement::check_kind(sql, backend, Kind::Read, &field)?;
             let stmt = statement::translate(
                 sql,
                 backend,

@@ -289,18 +289,170 @@ fn count(b: &[u8], from: usize, pred: impl Fn(u8) -> bool) -> usize {
         .map_or(0, |rest| rest.iter().take_while(|c| pred(**c)).count())
 }
 
-/// Whether a lookup query reads: it must begin with `SELECT` or `WITH`
-/// (after comments and parentheses). The database account should be
-/// read-only anyway; this catches a statement pasted in the wrong field.
-pub fn is_query(sql: &str, backend: Backend) -> bool {
-    let b = sql.as_bytes();
-    let mut i = skip_space_and_comments(b, 0, backend);
-    while b.get(i) == Some(&b'(') {
-        i = skip_space_and_comments(b, i + 1, backend);
+/// What a configured statement is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `lookup_query`, `count_query`: a single `SELECT` (or `WITH … SELECT`).
+    Read,
+    /// `mark_migrated`: a single `UPDATE`, `INSERT` or `DELETE` (or `WITH …`
+    /// of one).
+    Write,
+}
+
+/// Words that reach beyond the legacy users' rows — other database files
+/// (SQLite `ATTACH`, `VACUUM INTO`), the server's files (`COPY`, `LOAD DATA`,
+/// `INTO OUTFILE`, file functions) or the schema — refused anywhere in a
+/// statement outside string literals and quoted identifiers. The database
+/// account should not be able to do these anyway; this holds when it can.
+const FORBIDDEN: &[&str] = &[
+    "attach",
+    "detach",
+    "vacuum",
+    "pragma",
+    "copy",
+    "create",
+    "drop",
+    "alter",
+    "truncate",
+    "grant",
+    "revoke",
+    "reindex",
+    "outfile",
+    "dumpfile",
+    "load_extension",
+    "readfile",
+    "writefile",
+    "lo_import",
+    "lo_export",
+    "pg_read_file",
+    "pg_read_binary_file",
+    "pg_ls_dir",
+    "pg_stat_file",
+    "dblink",
+    "dblink_exec",
+];
+
+/// Words that write, refused anywhere in a read (`WITH gone AS (DELETE …)
+/// SELECT …` writes too).
+const WRITES: &[&str] = &["insert", "update", "delete", "merge"];
+
+/// Words after which `INTO` belongs to an `INSERT` (`INSERT OR IGNORE INTO`,
+/// MySQL `INSERT IGNORE INTO`); anywhere else it writes a table or a file
+/// (`SELECT … INTO`).
+const INSERT_WORDS: &[&str] = &[
+    "insert",
+    "ignore",
+    "replace",
+    "abort",
+    "fail",
+    "rollback",
+    "low_priority",
+    "high_priority",
+    "delayed",
+];
+
+/// Check that `sql` is a statement of `kind` and uses nothing of
+/// [`FORBIDDEN`]; the message names `field`. Run when a connection is saved
+/// and whenever a stored one is made ready to run.
+pub fn check_kind(sql: &str, backend: Backend, kind: Kind, field: &str) -> Result<(), String> {
+    let words = words(sql, backend);
+    let wanted: &[&str] = match kind {
+        Kind::Read => &["select"],
+        Kind::Write => &["update", "insert", "delete"],
+    };
+    let verb = main_verb(&words);
+    if !verb.is_some_and(|v| wanted.contains(&v)) {
+        return Err(match kind {
+            Kind::Read => format!(
+                "{field} must be a SELECT (or WITH … SELECT) query: the connector only reads there."
+            ),
+            Kind::Write => format!(
+                "{field} must be an UPDATE, INSERT or DELETE statement (or WITH … one of them): it only marks the migrated user."
+            ),
+        });
     }
-    let word_len = count(b, i, |c| c.is_ascii_alphabetic());
-    let word = sql[i..i + word_len].to_ascii_lowercase();
-    word == "select" || word == "with"
+    for (i, (_, word)) in words.iter().enumerate() {
+        let previous = i.checked_sub(1).map(|p| words[p].1.as_str());
+        let next = words.get(i + 1).map(|(_, w)| w.as_str());
+        let refused = FORBIDDEN.contains(&word.as_str())
+            || (kind == Kind::Read && WRITES.contains(&word.as_str()))
+            || (word == "load" && matches!(next, Some("data" | "xml")))
+            || (word == "into"
+                && !(kind == Kind::Write && previous.is_some_and(|p| INSERT_WORDS.contains(&p))));
+        if refused {
+            return Err(format!(
+                "{field} may not use {}: a connector statement only reads or marks the legacy users' rows, never other files, databases or the schema (quote it if it is a column name).",
+                word.to_ascii_uppercase()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The statement's verb: its first word, or after `WITH` the first word
+/// outside the parentheses of the common table expressions.
+fn main_verb(words: &[(usize, String)]) -> Option<&str> {
+    const VERBS: &[&str] = &[
+        "select", "insert", "update", "delete", "values", "replace", "merge",
+    ];
+    let (_, first) = words.first()?;
+    if first != "with" {
+        return Some(first);
+    }
+    words
+        .iter()
+        .skip(1)
+        .find(|(depth, w)| *depth == 0 && VERBS.contains(&w.as_str()))
+        .map(|(_, w)| w.as_str())
+}
+
+/// The words of `sql` (lower case) with their parenthesis depth, outside
+/// string literals, quoted identifiers, comments and dollar-quoted strings.
+fn words(sql: &str, backend: Backend) -> Vec<(usize, String)> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => match skip_quoted(b, i, q, backend) {
+                Some(end) => i = end,
+                None => break,
+            },
+            b'-' if b.get(i + 1) == Some(&b'-') => i = skip_line(b, i),
+            b'#' if backend == Backend::MySql => i = skip_line(b, i),
+            b'/' if b.get(i + 1) == Some(&b'*') => match find(b, i + 2, b"*/") {
+                Some(e) => i = e + 2,
+                None => break,
+            },
+            b'$' if backend == Backend::Postgres => match dollar_quote_end(b, i) {
+                Some(Some(end)) => i = end,
+                Some(None) => break,
+                None => i += 1,
+            },
+            b'(' => {
+                depth += 1;
+                i += 1;
+            }
+            b')' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let len = count(b, i, |c| {
+                    c.is_ascii_alphanumeric() || c == b'_' || c == b'$'
+                });
+                out.push((depth, sql[i..i + len].to_ascii_lowercase()));
+                i += len;
+            }
+            // Numbers and parameters (`:user_id`, `$1`, `?1`) are not words.
+            c if c.is_ascii_digit() || c == b':' || c == b'?' => {
+                i += 1 + count(b, i + 1, |c| c.is_ascii_alphanumeric() || c == b'_');
+            }
+            _ => i += 1,
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -488,11 +640,101 @@ mod tests {
             "  -- c\n select 1",
             "(SELECT 1)",
             "WITH x AS (SELECT 1) SELECT * FROM x",
+            "SELECT id, \"copy\", 'attach' FROM u WHERE email = :identifier",
         ] {
-            assert!(is_query(sql, Backend::Postgres), "{sql}");
+            assert_eq!(
+                check_kind(sql, Backend::Postgres, Kind::Read, "q"),
+                Ok(()),
+                "{sql}"
+            );
         }
-        for sql in ["UPDATE u SET a = 1", "DELETE FROM u", "", "selectx"] {
-            assert!(!is_query(sql, Backend::Postgres), "{sql}");
+        for sql in [
+            "UPDATE u SET a = 1",
+            "DELETE FROM u",
+            "",
+            "selectx",
+            "WITH gone AS (DELETE FROM u RETURNING *) DELETE FROM v",
+            "VALUES (1)",
+        ] {
+            assert!(
+                check_kind(sql, Backend::Postgres, Kind::Read, "q")
+                    .unwrap_err()
+                    .starts_with("q must be a SELECT (or WITH"),
+                "{sql}"
+            );
+        }
+    }
+
+    #[test]
+    fn statements_never_reach_other_files_or_the_schema() {
+        for (sql, kind, word) in [
+            ("SELECT * INTO copy_of_users FROM users", Kind::Read, "INTO"),
+            (
+                "SELECT * FROM users INTO OUTFILE '/tmp/x'",
+                Kind::Read,
+                "INTO",
+            ),
+            (
+                "SELECT load_extension('/tmp/x.so')",
+                Kind::Read,
+                "LOAD_EXTENSION",
+            ),
+            (
+                "SELECT pg_read_file('/etc/passwd')",
+                Kind::Read,
+                "PG_READ_FILE",
+            ),
+            (
+                "WITH gone AS (DELETE FROM u RETURNING *) SELECT * FROM gone",
+                Kind::Read,
+                "DELETE",
+            ),
+            (
+                "UPDATE users SET m = 1 WHERE id = (SELECT 1 INTO x)",
+                Kind::Write,
+                "INTO",
+            ),
+            (
+                "WITH x AS (SELECT 1) UPDATE u SET a = (SELECT lo_export(1, '/tmp/f'))",
+                Kind::Write,
+                "LO_EXPORT",
+            ),
+        ] {
+            let e = check_kind(sql, Backend::Postgres, kind, "q").unwrap_err();
+            assert!(
+                e.starts_with(&format!("q may not use {word}:")),
+                "{sql}: {e}"
+            );
+        }
+        for sql in [
+            "VACUUM INTO '/tmp/copy.db'",
+            "ATTACH DATABASE '/data/tern.db' AS t",
+            "DETACH t",
+            "PRAGMA writable_schema = 1",
+            "CREATE TABLE x (a)",
+            "DROP TABLE users",
+            "ALTER TABLE users ADD c",
+            "COPY users TO '/tmp/x'",
+            "LOAD DATA INFILE '/etc/passwd' INTO TABLE u",
+        ] {
+            let e = check_kind(sql, Backend::Sqlite, Kind::Write, "mark_migrated").unwrap_err();
+            assert!(
+                e.starts_with("mark_migrated must be an UPDATE, INSERT or DELETE"),
+                "{sql}: {e}"
+            );
+        }
+        for sql in [
+            "UPDATE users SET migrated = 1 WHERE id = :user_id",
+            "INSERT INTO migrated (id) VALUES (:user_id)",
+            "INSERT OR IGNORE INTO migrated (id) VALUES (?)",
+            "DELETE FROM users WHERE id = :user_id",
+            "WITH x AS (SELECT :user_id AS id) UPDATE users SET m = 1 WHERE id IN (SELECT id FROM x)",
+        ] {
+            assert_eq!(
+                check_kind(sql, Backend::Sqlite, Kind::Write, "m"),
+                Ok(()),
+                "{sql}"
+            );
         }
     }
 }
