@@ -42,15 +42,10 @@ pub fn applies_get_user(s: &AppState, c: &Connection) -> bool {
     has_source(s, c, "get_user")
 }
 
-/// Whether the connection migrates users from a legacy store (import mode
-/// on a custom database), so that creating a user must first ask the
-/// legacy store whether it has them.
-pub fn migrates_users(s: &AppState, c: &Connection) -> bool {
-    s.legacy.is_some() && c.custom_database() && c.import_mode()
-}
-
 fn has_source(s: &AppState, c: &Connection, script: &str) -> bool {
-    migrates_users(s, c)
+    s.legacy.is_some()
+        && c.custom_database()
+        && c.import_mode()
         && (crate::connectors::configured(c).is_some()
             || c.options
                 .get("customScripts")
@@ -323,8 +318,9 @@ pub enum LegacyLookup {
     Unusable(String),
 }
 
-/// Why a connection in import mode without a `get_user` script cannot say
-/// whether a user exists (Auth0's template error).
+/// Why a connection in import mode with a `login` script (users to
+/// migrate) but no `get_user` cannot say whether a user exists (Auth0's
+/// template error).
 pub const MISSING_GET_USER: &str = "Please implement the Get User script for this database connection: with import mode on, Tern asks it whether the legacy store has a user before creating one (signup, POST /users, email changes)";
 
 /// Ask the connection's `get_user` about `email`. `Err`: the legacy store
@@ -339,7 +335,7 @@ pub async fn get_user(
         .as_ref()
         .filter(|_| applies_get_user(s, connection))
     else {
-        if migrates_users(s, connection) {
+        if applies(s, connection) {
             // Without it, "not found" would let anyone create (sign up) a
             // user the legacy store has and who has not migrated yet, and
             // lock its owner out: Auth0 fails here too.

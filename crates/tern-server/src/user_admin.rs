@@ -43,7 +43,7 @@ pub async fn refuse_legacy_email(
     email: &str,
     own_local_id: Option<&str>,
 ) -> Result<(), ApiError> {
-    if !crate::lazy::migrates_users(s, connection) {
+    if !crate::lazy::applies(s, connection) && !crate::lazy::applies_get_user(s, connection) {
         return Ok(());
     }
     match crate::lazy::get_user(s, connection, email).await {
