@@ -187,6 +187,39 @@ impl SqlStore {
         Ok(started)
     }
 
+    /// Insert `job` of `kind` unless the tenant has `max_active` of that
+    /// kind pending or processing; whether it was inserted. The count and
+    /// the insert share one statement, so two concurrent inserts on SQLite
+    /// (one writer at a time) cannot both pass the limit; on PostgreSQL
+    /// the tenant's lock makes them take turns.
+    async fn insert_job_under_limit(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tenant: &str,
+        job: &Job,
+        kind: &str,
+        max_active: u64,
+    ) -> CoreResult<bool> {
+        self.lock_job_starts(tx, tenant).await?;
+        let r = sqlx::query(
+            "INSERT INTO jobs (tenant_id, id, type, status, created_at, updated_at, body) \
+             SELECT $1, $2, $7, $3, $4, $4, $5 \
+             WHERE (SELECT COUNT(*) FROM jobs WHERE tenant_id = $1 AND type = $7 \
+                    AND status IN ('pending', 'processing')) < $6",
+        )
+        .bind(tenant)
+        .bind(&job.id)
+        .bind(job.status.as_str())
+        .bind(&job.created_at)
+        .bind(to_body(&job.spec))
+        .bind(as_i64(max_active))
+        .bind(kind)
+        .execute(&mut **tx)
+        .await
+        .map_err(storage)?;
+        Ok(r.rows_affected() == 1)
+    }
+
     /// On PostgreSQL, wait for `tenant`'s advisory lock over starting
     /// import jobs, held until `tx` ends. Every statement that counts the
     /// tenant's active imports and then adds one (an upload, a waiting job's
@@ -245,26 +278,10 @@ impl JobStore for SqlStore {
         max_active: u64,
     ) -> CoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(storage)?;
-        // The count and the insert share one statement, so two concurrent
-        // uploads on SQLite (one writer at a time) cannot both pass the limit;
-        // on PostgreSQL the tenant's lock makes them take turns.
-        self.lock_job_starts(&mut tx, tenant).await?;
-        let r = sqlx::query(
-            "INSERT INTO jobs (tenant_id, id, type, status, created_at, updated_at, body) \
-             SELECT $1, $2, 'users_import', $3, $4, $4, $5 \
-             WHERE (SELECT COUNT(*) FROM jobs WHERE tenant_id = $1 AND type = 'users_import' \
-                    AND status IN ('pending', 'processing')) < $6",
-        )
-        .bind(tenant)
-        .bind(&job.id)
-        .bind(job.status.as_str())
-        .bind(&job.created_at)
-        .bind(to_body(&job.spec))
-        .bind(as_i64(max_active))
-        .execute(&mut *tx)
-        .await
-        .map_err(storage)?;
-        if r.rows_affected() == 0 {
+        if !self
+            .insert_job_under_limit(&mut tx, tenant, job, "users_import", max_active)
+            .await?
+        {
             return Ok(false);
         }
         sqlx::query("INSERT INTO job_blobs (tenant_id, job_id, lz4) VALUES ($1, $2, $3)")
@@ -311,27 +328,12 @@ impl JobStore for SqlStore {
         job: &Job,
         max_active: u64,
     ) -> CoreResult<bool> {
-        // As for imports: the count and the insert in one statement, the
-        // tenant's lock on PostgreSQL.
         let mut tx = self.pool.begin().await.map_err(storage)?;
-        self.lock_job_starts(&mut tx, tenant).await?;
-        let r = sqlx::query(
-            "INSERT INTO jobs (tenant_id, id, type, status, created_at, updated_at, body) \
-             SELECT $1, $2, 'users_export', $3, $4, $4, $5 \
-             WHERE (SELECT COUNT(*) FROM jobs WHERE tenant_id = $1 AND type = 'users_export' \
-                    AND status IN ('pending', 'processing')) < $6",
-        )
-        .bind(tenant)
-        .bind(&job.id)
-        .bind(job.status.as_str())
-        .bind(&job.created_at)
-        .bind(to_body(&job.spec))
-        .bind(as_i64(max_active))
-        .execute(&mut *tx)
-        .await
-        .map_err(storage)?;
+        let inserted = self
+            .insert_job_under_limit(&mut tx, tenant, job, "users_export", max_active)
+            .await?;
         tx.commit().await.map_err(storage)?;
-        Ok(r.rows_affected() == 1)
+        Ok(inserted)
     }
 
     async fn set_job_file(&self, tenant: &str, id: &str, content: &str) -> CoreResult<()> {
