@@ -20,6 +20,26 @@ use crate::model::JsonObject;
 /// The store key of the settings.
 pub const SUSPICIOUS_IP: &str = "suspicious-ip-throttling";
 
+/// The bucket an address's attempts count in: the address itself for
+/// IPv4, its /64 network for IPv6. One IPv6 subscriber is routinely given a
+/// whole /64 (RFC 6177), so counting each of its 2^64 addresses apart would
+/// let one attacker rotate addresses and never run out of attempts. An
+/// IPv4-mapped address counts as its IPv4 address. Text that is not an
+/// address is its own bucket.
+pub fn bucket(ip: &str) -> std::borrow::Cow<'_, str> {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string().into(),
+            None => {
+                let s = v6.segments();
+                let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{net}/64").into()
+            }
+        },
+        _ => ip.into(),
+    }
+}
+
 /// What to do when an address runs out of attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -261,6 +281,16 @@ impl SuspiciousIpThrottling {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ipv6_addresses_count_per_64() {
+        assert_eq!(bucket("203.0.113.7"), "203.0.113.7");
+        assert_eq!(bucket("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(bucket("2001:db8:1:2:ffff:1:2:3"), "2001:db8:1:2::/64");
+        assert_ne!(bucket("2001:db8:1:3::1"), bucket("2001:db8:1:2::1"));
+        assert_eq!(bucket("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(bucket("not an address"), "not an address");
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -268,14 +268,19 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         None => Either::Left(listener),
     };
     let limits = state.config.http.clone();
+    let per_address = crate::http_server::PerAddress::new(&limits, state.trusted_proxies.clone());
     let task = tokio::spawn(async move {
         let stop = async move {
             let _ = rx.await;
         };
         let limits = crate::http_server::Limits::from_config(&limits);
         let served = match listener {
-            Either::Left(plain) => crate::http_server::serve(plain, app, limits, stop).await,
-            Either::Right(tls) => crate::http_server::serve(tls, app, limits, stop).await,
+            Either::Left(plain) => {
+                crate::http_server::serve(plain, app, limits, per_address, stop).await
+            }
+            Either::Right(tls) => {
+                crate::http_server::serve(tls, app, limits, per_address, stop).await
+            }
         };
         // The runner's progress is committed per batch; stopping it between
         // batches or mid-batch loses nothing, and its jobs are handed back

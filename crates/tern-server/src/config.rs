@@ -222,11 +222,20 @@ pub struct HttpConfig {
     /// Connections served at once; further ones wait in the kernel's
     /// backlog until one closes.
     pub max_connections: usize,
+    /// Connections one client address (an IPv6 client's /64) may hold at
+    /// once; a further one is closed unserved. Trusted proxies are not
+    /// counted. 0: no limit.
+    pub max_connections_per_address: usize,
     /// Keep HTTP/1.1 connections open between requests.
     pub keep_alive: bool,
     /// Requests served on one HTTP/1.1 connection before it is closed (the
     /// last answer says `Connection: close`).
     pub max_requests_per_connection: u64,
+    /// Login transactions one address may start at `/authorize` in a minute
+    /// (each is kept for an hour before anyone signs in); past it the
+    /// application gets `temporarily_unavailable`. Addresses on the
+    /// suspicious-IP allowlist are exempt; 0 lifts the limit.
+    pub authorize_per_address_minute: u64,
 }
 
 impl Default for HttpConfig {
@@ -236,8 +245,10 @@ impl Default for HttpConfig {
             header_read_timeout_ms: 30_000,
             body_read_timeout_ms: 60_000,
             max_connections: 1000,
+            max_connections_per_address: 256,
             keep_alive: true,
             max_requests_per_connection: 1000,
+            authorize_per_address_minute: 300,
         }
     }
 }

@@ -13,6 +13,10 @@
 //! - **Connection cap**: at most `max_connections` are served at once; the
 //!   loop stops accepting until one closes (the rest wait in the kernel's
 //!   backlog), so descriptors and memory stay bounded.
+//! - **Connections per address**: one client address (an IPv6 client's
+//!   /64) holds at most `max_connections_per_address` of them; a further
+//!   one is closed at once, so one address cannot take every slot. Trusted
+//!   proxies are not counted: each carries many clients.
 //! - **Keep-alive limits**: keep-alive can be turned off, and an HTTP/1.1
 //!   connection closes after `max_requests_per_connection` requests. An
 //!   HTTP/2 connection is told to go away (GOAWAY, its streams in flight
@@ -24,8 +28,9 @@
 //! Each request carries the peer's [`ConnectInfo`], as axum's own loop
 //! gives it, for `client_ip`.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -44,6 +49,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
 
+use crate::client_ip::TrustedProxies;
 use crate::config::HttpConfig;
 
 /// The limits, from `http.*`.
@@ -69,12 +75,69 @@ impl Limits {
     }
 }
 
+/// The connections open per client address, against
+/// `http.max_connections_per_address` (0: no limit).
+pub struct PerAddress {
+    max: usize,
+    exempt: TrustedProxies,
+    open: std::sync::Mutex<HashMap<String, usize>>,
+}
+
+/// One counted connection; dropping it gives the address's place back.
+struct AddressHold {
+    owner: Arc<PerAddress>,
+    key: String,
+}
+
+impl PerAddress {
+    /// The limit `config` sets; `exempt`: the trusted proxies.
+    pub fn new(config: &HttpConfig, exempt: TrustedProxies) -> Arc<Self> {
+        Arc::new(Self {
+            max: config.max_connections_per_address,
+            exempt,
+            open: std::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Count a connection from `peer`: `Err` when its address already holds
+    /// the most it may, `Ok(None)` when it is not counted.
+    fn admit(self: &Arc<Self>, peer: IpAddr) -> Result<Option<AddressHold>, ()> {
+        if self.max == 0 || self.exempt.trusts(peer) {
+            return Ok(None);
+        }
+        let key = tern_core::ip_throttling::bucket(&peer.to_string()).into_owned();
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(key.clone()).or_insert(0);
+        if *n >= self.max {
+            return Err(());
+        }
+        *n += 1;
+        Ok(Some(AddressHold {
+            owner: self.clone(),
+            key,
+        }))
+    }
+}
+
+impl Drop for AddressHold {
+    fn drop(&mut self) {
+        let mut open = self.owner.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
 /// Serve `app` on `listener` until `stop` resolves, then let the
 /// connections finish their requests in flight (graceful shutdown).
 pub async fn serve<L>(
     mut listener: L,
     app: Router,
     limits: Limits,
+    per_address: Arc<PerAddress>,
     stop: impl Future<Output = ()>,
 ) -> std::io::Result<()>
 where
@@ -94,6 +157,11 @@ where
             accepted = listener.accept() => accepted,
             () = &mut stop => break,
         };
+        let Ok(held) = per_address.admit(peer.ip()) else {
+            // Closed unserved; the slot goes back with it.
+            tracing::debug!(%peer, "connection refused: its address holds the most it may");
+            continue;
+        };
         let connection = Connection {
             app: app.clone(),
             limits,
@@ -105,6 +173,7 @@ where
         let told = stopping.subscribe();
         tokio::spawn(async move {
             connection.run(io, told).await;
+            drop(held);
             drop(slot);
         });
     }

@@ -4,6 +4,7 @@
 //! bucket grants attempts again (see `tern_core::ip_throttling`) or an
 //! administrator lifts it (`DELETE /api/v2/anomaly/blocks/ips/{ip}`).
 //!
+//! An IPv6 address counts in its /64's bucket (`ip_throttling::bucket`).
 //! Buckets are rows of `ip_throttles`, so every instance sharing the
 //! database sees the same ones. A refused attempt writes nothing; the
 //! attempt that empties a bucket writes one `limit_mu` event (and, with
@@ -12,7 +13,7 @@
 
 use axum::http::StatusCode;
 use tern_core::CoreResult;
-use tern_core::ip_throttling::{SUSPICIOUS_IP, SuspiciousIpThrottling, ThrottleStage};
+use tern_core::ip_throttling::{SUSPICIOUS_IP, SuspiciousIpThrottling, ThrottleStage, bucket};
 use tern_core::mail::{MailKind, OutboundMail};
 use tern_core::model::{JsonObject, LogEvent};
 
@@ -88,7 +89,10 @@ pub async fn check(
     if !settings.blocks() || settings.allows(ip) {
         return Ok(Ok(Lane::Clean));
     }
-    let tat = s.store.ip_throttle(s.tid(), stage.as_str(), ip).await?;
+    let tat = s
+        .store
+        .ip_throttle(s.tid(), stage.as_str(), &bucket(ip))
+        .await?;
     Ok(judge(s, settings, stage, ip, tat))
 }
 
@@ -131,7 +135,7 @@ pub async fn count(
     let now = now_ms(s);
     let tat = s
         .store
-        .hit_ip_throttle(s.tid(), stage.as_str(), ip, now, limit.rate_ms())
+        .hit_ip_throttle(s.tid(), stage.as_str(), &bucket(ip), now, limit.rate_ms())
         .await?;
     // This attempt emptied the bucket if it was not empty just before.
     let newly = limit.refuses(tat, now) && !limit.refuses(tat - limit.rate_ms(), now);
@@ -147,7 +151,15 @@ async fn announce(s: &AppState, settings: &SuspiciousIpThrottling, stage: Thrott
         ThrottleStage::PreLogin => "too many failed logins",
         ThrottleStage::PreUserRegistration => "too many signups",
     };
-    let description = format!("Blocked IP address {ip}: {what} ({})", stage.as_str());
+    let net = bucket(ip);
+    let description = if net == ip {
+        format!("Blocked IP address {ip}: {what} ({})", stage.as_str())
+    } else {
+        format!(
+            "Blocked IP addresses {net} (last {ip}): {what} ({})",
+            stage.as_str()
+        )
+    };
     let mut ev = LogEvent::new("limit_mu", description.clone());
     ev.ip = Some(ip.to_string());
     ev.details = Some(serde_json::json!({"stage": stage.as_str()}));
@@ -193,9 +205,10 @@ pub async fn is_blocked(s: &AppState, ip: &str) -> CoreResult<bool> {
     Ok(false)
 }
 
-/// Lift `ip`'s throttling at every stage; whether anything was there.
+/// Lift `ip`'s throttling at every stage (for IPv6, its /64's); whether
+/// anything was there.
 pub async fn unblock(s: &AppState, ip: &str) -> CoreResult<bool> {
-    Ok(s.store.delete_ip_throttles(s.tid(), ip).await? > 0)
+    Ok(s.store.delete_ip_throttles(s.tid(), &bucket(ip)).await? > 0)
 }
 
 /// The background runner's purge: buckets already full again hold nothing.

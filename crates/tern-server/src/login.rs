@@ -367,11 +367,12 @@ async fn before_password(
     ip: &str,
     user: impl Future<Output = tern_core::CoreResult<Option<User>>>,
 ) -> tern_core::CoreResult<BeforePassword> {
+    let throttle_bucket = tern_core::ip_throttling::bucket(ip);
     let (throttling, brute_force, tat, user) = tokio::try_join!(
         ip_throttling::settings(s),
         brute_force::settings(s),
         s.store
-            .ip_throttle(s.tid(), ThrottleStage::PreLogin.as_str(), ip),
+            .ip_throttle(s.tid(), ThrottleStage::PreLogin.as_str(), &throttle_bucket),
         user
     )?;
     Ok(BeforePassword::new(ip, throttling, brute_force, tat, user))

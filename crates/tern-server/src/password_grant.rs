@@ -96,6 +96,7 @@ pub async fn read_ahead(s: &AppState, n: &Named<'_>) -> Result<Option<ReadAhead>
     };
     let lowered = username.trim().to_lowercase();
     let stage = ThrottleStage::PreLogin.as_str();
+    let throttle_bucket = tern_core::ip_throttling::bucket(n.ip);
     let read = s
         .store
         .password_login_reads(
@@ -106,7 +107,7 @@ pub async fn read_ahead(s: &AppState, n: &Named<'_>) -> Result<Option<ReadAhead>
                 login: login::login_name(username, &lowered),
                 audience: n.audience,
                 protections: [SUSPICIOUS_IP, BRUTE_FORCE],
-                throttle: (stage, n.ip),
+                throttle: (stage, &throttle_bucket),
             },
         )
         .await?;

@@ -787,8 +787,68 @@ async fn discovery_lists_the_browser_endpoints(b: Backend) {
     h.stop().await;
 }
 
+/// One address may start `http.authorize_per_address_minute` login
+/// transactions a minute: each is a row kept for an hour, so a loop of
+/// `/authorize` requests could otherwise fill the store. Past it the
+/// application hears `temporarily_unavailable` (no row, no page), the first
+/// refusal is logged once, and the next minute or the allowlist lets it in.
+async fn sign_ins_started_per_address_are_bounded(b: Backend) {
+    let h = Harness::start_with(b, |c| c.http.authorize_per_address_minute = 3).await;
+    let t = h.admin_token().await;
+    let web = app(&h, &t, false, json!({})).await;
+    // Start at a minute's beginning, so the window cannot turn mid-test.
+    let now = h.state().now();
+    h.state().clock.advance(60 - now.rem_euclid(60));
+    let mut br = Browser::new(&h.base);
+    for i in 0..3 {
+        let a = br.get(&authorize_url(&web, &[])).await;
+        let to = a.location().unwrap_or_default();
+        assert!(to.starts_with("/u/login?state="), "sign-in {i}: {to}");
+    }
+    for _ in 0..2 {
+        let a = br.get(&authorize_url(&web, &[])).await;
+        assert_eq!(a.status, StatusCode::FOUND, "{}", a.body);
+        assert!(
+            a.location().unwrap().starts_with(CALLBACK),
+            "{:?}",
+            a.location()
+        );
+        assert_eq!(
+            a.location_param("error").as_deref(),
+            Some("temporarily_unavailable")
+        );
+        assert_eq!(a.location_param("state").as_deref(), Some("app-state-1"));
+    }
+    let limits = log_types(&h, &t)
+        .await
+        .iter()
+        .filter(|k| *k == "limit_mu")
+        .count();
+    assert_eq!(limits, 1, "one event for the address's minute");
+    // The next minute starts afresh.
+    h.state().clock.advance(60);
+    let a = br.get(&authorize_url(&web, &[])).await;
+    assert!(
+        a.location().unwrap().starts_with("/u/login?state="),
+        "{:?}",
+        a.location()
+    );
+    // An allowlisted address (a proxy, an office) is not counted.
+    h.exempt_loopback_from_ip_throttling(&t).await;
+    for _ in 0..5 {
+        let a = br.get(&authorize_url(&web, &[])).await;
+        assert!(
+            a.location().unwrap().starts_with("/u/login?state="),
+            "{:?}",
+            a.location()
+        );
+    }
+    h.stop().await;
+}
+
 both_backends!(
     code_flow_and_id_token,
+    sign_ins_started_per_address_are_bounded,
     code_reuse_revokes_what_it_issued,
     code_expires_after_a_minute,
     pkce_is_enforced_and_cannot_be_downgraded,

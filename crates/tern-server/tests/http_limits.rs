@@ -137,6 +137,63 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
 }
 
 #[tokio::test]
+async fn one_address_holds_at_most_its_share_of_connections() {
+    let h = start(|c| {
+        c.http.max_connections = 10;
+        c.http.max_connections_per_address = 2;
+    })
+    .await;
+    let mut first = connect(&h).await;
+    first.write_all(HEALTHZ).await.unwrap();
+    read_answer(&mut first).await;
+    let mut second = connect(&h).await;
+    second.write_all(HEALTHZ).await.unwrap();
+    read_answer(&mut second).await;
+    // A third from the same address is closed unserved (not left waiting:
+    // slots are free, the address has had its share)...
+    let mut third = connect(&h).await;
+    let _ = third.write_all(HEALTHZ).await;
+    let got = read_to_close(&mut third).await;
+    assert!(!got.contains("200 OK"), "not served: {got}");
+    // ...and once one of the two closes, the address may open another.
+    drop(first);
+    let mut again = None;
+    for _ in 0..50 {
+        let mut s = connect(&h).await;
+        if s.write_all(HEALTHZ).await.is_ok() {
+            let mut buf = [0u8; 12];
+            if tokio::time::timeout(BOUND, s.read_exact(&mut buf))
+                .await
+                .is_ok_and(|r| r.is_ok())
+            {
+                again = Some(String::from_utf8_lossy(&buf).into_owned());
+                break;
+            }
+        }
+        // The server may not have seen the close yet.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(again.as_deref(), Some("HTTP/1.1 200"));
+    h.stop().await;
+
+    // A trusted proxy carries many clients: it is not counted.
+    let h = start(|c| {
+        c.http.max_connections_per_address = 1;
+        c.http.trusted_proxies = vec!["127.0.0.0/8".into()];
+    })
+    .await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let mut s = connect(&h).await;
+        s.write_all(HEALTHZ).await.unwrap();
+        let answer = read_answer(&mut s).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        open.push(s);
+    }
+    h.stop().await;
+}
+
+#[tokio::test]
 async fn keep_alive_ends_after_the_configured_number_of_requests() {
     let h = start(|c| c.http.max_requests_per_connection = 2).await;
     let mut s = connect(&h).await;

@@ -215,6 +215,30 @@ async fn connections_clients_grants(b: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
+    // Tern's own endpoints' audiences are not for APIs: a client grant on
+    // one would mint tokens `/userinfo` or an export link believe.
+    let issuer = h.state().issuer();
+    for internal in [
+        format!("{issuer}userinfo"),
+        format!("{}/jobs-files", h.state().public_url),
+    ] {
+        let (s, e) = h
+            .api(
+                &t,
+                Method::POST,
+                "/resource-servers",
+                Some(json!({"identifier": internal})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{internal}: {e}");
+        assert!(
+            e["message"]
+                .as_str()
+                .unwrap()
+                .contains("Tern's own endpoints"),
+            "{e}"
+        );
+    }
     let (_, m2m) = h
         .api(
             &t,

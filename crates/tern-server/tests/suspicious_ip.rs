@@ -285,7 +285,84 @@ async fn idle_buckets_are_purged(b: Backend) {
     h.stop().await;
 }
 
+/// An IPv6 subscriber holds a whole /64: addresses rotated inside it share
+/// one bucket, so the network is throttled, not each address; another /64
+/// is not, and the Management API finds and lifts the block by any address
+/// of the network.
+async fn an_ipv6_network_counts_as_one_address(b: Backend) {
+    let (h, t, cid, secret) = server(b).await;
+    h.create_user(&t, "amy@example.com", "Secret-123").await;
+    let (s, e) = h
+        .api(
+            &t,
+            Method::PATCH,
+            "/attack-protection/suspicious-ip-throttling",
+            Some(json!({"stage": {"pre-login": {"max_attempts": 3, "rate": 60000}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    for n in 1..=3 {
+        let ip = format!("2001:db8:7:1::{n:x}");
+        let (s, body) = login(
+            &h,
+            &cid,
+            &secret,
+            &format!("nobody{n}@example.com"),
+            "x",
+            &ip,
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    }
+    let (s, body) = login(
+        &h,
+        &cid,
+        &secret,
+        "amy@example.com",
+        "Secret-123",
+        "2001:db8:7:1:ffff::9",
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a fresh address of the /64: {body}"
+    );
+    let (s, body) = login(
+        &h,
+        &cid,
+        &secret,
+        "amy@example.com",
+        "Secret-123",
+        "2001:db8:7:2::1",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "another /64: {body}");
+    let events = logs_of(&h, &t, "limit_mu").await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let said = events[0]["description"].as_str().unwrap();
+    assert!(said.contains("2001:db8:7:1::/64"), "{said}");
+    let path = "/anomaly/blocks/ips/2001:db8:7:1::abcd";
+    assert_eq!(h.api(&t, Method::GET, path, None).await.0, StatusCode::OK);
+    assert_eq!(
+        h.api(&t, Method::DELETE, path, None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (s, body) = login(
+        &h,
+        &cid,
+        &secret,
+        "amy@example.com",
+        "Secret-123",
+        "2001:db8:7:1::1",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "lifted for the network: {body}");
+    h.stop().await;
+}
+
 both_backends!(
+    an_ipv6_network_counts_as_one_address,
     settings_follow_auth0,
     failed_logins_across_users_throttle_the_address,
     signups_from_one_address_are_throttled,

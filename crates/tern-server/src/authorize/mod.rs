@@ -122,6 +122,13 @@ pub async fn begin(
             "Login required",
         )));
     }
+    if transactions_over_limit(s, ip).await? {
+        return Ok(Begin::Respond(AuthorizationResponse::error_for(
+            &request,
+            "temporarily_unavailable",
+            "Too many sign-ins were started from this address; try again in a minute.",
+        )));
+    }
     let id = tern_core::ids::ticket_token();
     let secret = tern_core::ids::ticket_token();
     let (step, location) = match step_up {
@@ -145,6 +152,35 @@ pub async fn begin(
         SameSite::Lax,
     );
     Ok(Begin::Login { location, cookie })
+}
+
+/// Count a new login transaction of `ip` in the current minute; whether it
+/// is past `http.authorize_per_address_minute`. Each transaction is a row
+/// kept for an hour before anyone signs in, so one address may not fill the
+/// store. The first refusal of a minute is logged (`limit_mu`); the
+/// suspicious-IP allowlist exempts an address (a known proxy or office).
+async fn transactions_over_limit(s: &AppState, ip: &str) -> CoreResult<bool> {
+    let limit = s.config.http.authorize_per_address_minute;
+    if limit == 0 || crate::ip_throttling::settings(s).await?.allows(ip) {
+        return Ok(false);
+    }
+    let now = s.now();
+    let hits = s
+        .store
+        .hit_rate_window(s.tid(), "authorize_ip", ip, now - now.rem_euclid(60))
+        .await?;
+    if hits == limit + 1 {
+        let mut ev = LogEvent::new(
+            "limit_mu",
+            format!(
+                "{ip} started more than {limit} sign-ins at /authorize in a minute; further ones are refused until the minute ends"
+            ),
+        );
+        ev.ip = Some(ip.to_string());
+        ev.details = Some(serde_json::json!({"stage": "authorize"}));
+        s.log(ev).await;
+    }
+    Ok(hits > limit)
 }
 
 /// A code for the application straight from the SSO session.

@@ -50,6 +50,16 @@ fn validate(rs: &ResourceServer) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Audiences Tern's own endpoints accept tokens for (`/userinfo`, an
+/// export's download link). An API registered under one of them could have
+/// a client grant mint tokens those endpoints believe, so none may be.
+fn internal_audiences(s: &AppState) -> [String; 2] {
+    [
+        format!("{}userinfo", s.issuer()),
+        format!("{}/jobs-files", s.public_url),
+    ]
+}
+
 /// Create an API from a `POST /resource-servers` body.
 pub async fn create(s: &AppState, body: &Value) -> Result<ResourceServer, ApiError> {
     let obj = object_with(body, FIELDS)?;
@@ -71,6 +81,12 @@ pub async fn create(s: &AppState, body: &Value) -> Result<ResourceServer, ApiErr
         rs.name = rs.identifier.clone();
     }
     validate(&rs)?;
+    if internal_audiences(s).contains(&rs.identifier) {
+        return Err(ApiError::invalid_body(format!(
+            "Payload validation error: '{}' is an audience of Tern's own endpoints and cannot be an API's identifier.",
+            rs.identifier
+        )));
+    }
     s.store.insert_resource_server(s.tid(), &rs).await?;
     Ok(rs)
 }
