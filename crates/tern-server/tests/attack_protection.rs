@@ -815,7 +815,7 @@ async fn reset_request(h: &Harness, client_id: &str, email: &str) -> (StatusCode
         for kind in ["scpr", "fcpr", "fn"] {
             n += st
                 .store
-                .list_logs(st.tid(), Some(kind), 0, 0)
+                .list_logs(st.tid(), Some(kind), 0, 0, u64::MAX)
                 .await
                 .unwrap()
                 .1;

@@ -348,7 +348,7 @@ async fn wait_logged(h: &Harness, kind: &str, n: u64) {
     for _ in 0..800 {
         let (_, total) = st
             .store
-            .list_logs(st.tid(), Some(kind), 0, 0)
+            .list_logs(st.tid(), Some(kind), 0, 0, u64::MAX)
             .await
             .unwrap();
         if total >= n {

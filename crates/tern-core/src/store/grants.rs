@@ -14,16 +14,6 @@ pub trait GrantStore: Send + Sync {
     /// die with it); `true` if it was active.
     async fn revoke_grant(&self, tenant: &str, id: &str, at: i64, reason: &str)
     -> CoreResult<bool>;
-    /// Revoke every active grant of a user for a client (Auth0: switching
-    /// between rotating and non-rotating tokens revokes the other kind).
-    async fn revoke_grants_of(
-        &self,
-        tenant: &str,
-        user_id: &str,
-        client_id: &str,
-        at: i64,
-        reason: &str,
-    ) -> CoreResult<u64>;
     /// Store a new refresh token.
     async fn insert_refresh_token(&self, tenant: &str, token: &RefreshToken) -> CoreResult<()>;
     /// A refresh token by the SHA-256 of its value.

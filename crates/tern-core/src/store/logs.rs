@@ -8,14 +8,19 @@ use crate::model::LogEvent;
 pub trait LogStore: Send + Sync {
     /// Append to the tenant log.
     async fn append_log(&self, tenant: &str, event: &LogEvent) -> CoreResult<()>;
-    /// Tenant log, newest first, optionally one type only.
+    /// Tenant log, newest first, optionally one type only; with how many
+    /// events match, counted up to `count_up_to` (0: not counted, as a
+    /// count reads every matching index entry).
     async fn list_logs(
         &self,
         tenant: &str,
         kind: Option<&str>,
         offset: u64,
         limit: u64,
+        count_up_to: u64,
     ) -> CoreResult<(Vec<LogEvent>, u64)>;
+    /// One event by its `log_id`.
+    async fn get_log(&self, tenant: &str, id: &str) -> CoreResult<Option<LogEvent>>;
     /// Delete up to `limit` of the tenant's oldest events dated before
     /// `before` (ISO); how many. The runner calls it until it deletes fewer
     /// than `limit`, so one purge never holds a long transaction.

@@ -53,6 +53,14 @@ pub async fn list(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&["read:logs"])?;
     let paging = Paging::from_query(&q, 100)?;
+    let window = s.config.search_window;
+    if paging.per_page > 0
+        && (paging.page.saturating_add(1)).saturating_mul(paging.per_page) > window
+    {
+        return Err(ApiError::invalid_query(format!(
+            "You can only page through the first {window} log events; narrow the search with q=type:<code>."
+        )));
+    }
     let kind = type_filter(&q)?;
     let (events, total) = s
         .store
@@ -61,6 +69,7 @@ pub async fn list(
             kind.as_deref(),
             paging.page.saturating_mul(paging.per_page),
             paging.per_page,
+            if paging.include_totals { window } else { 0 },
         )
         .await?;
     let items = events.into_iter().map(|e| json!(e)).collect();
@@ -88,11 +97,9 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Json<LogEvent>, ApiError> {
     caller.require(&["read:logs"])?;
-    // The log is append-only and newest-first; a bounded scan keeps the store trait small.
-    let (events, _) = s.store.list_logs(s.tid(), None, 0, 10_000).await?;
-    events
-        .into_iter()
-        .find(|e| e.id == id)
+    s.store
+        .get_log(s.tid(), &id)
+        .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found("inexistent_log", "Log event not found"))
 }

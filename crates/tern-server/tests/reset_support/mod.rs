@@ -136,7 +136,7 @@ pub async fn resets_done(h: &Harness) -> u64 {
     for kind in ["scpr", "fcpr", "fn"] {
         n += st
             .store
-            .list_logs(st.tid(), Some(kind), 0, 0)
+            .list_logs(st.tid(), Some(kind), 0, 0, u64::MAX)
             .await
             .unwrap()
             .1;

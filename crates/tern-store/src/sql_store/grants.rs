@@ -98,35 +98,6 @@ impl GrantStore for SqlStore {
         Ok(r.rows_affected() > 0)
     }
 
-    async fn revoke_grants_of(
-        &self,
-        tenant: &str,
-        user_id: &str,
-        client_id: &str,
-        at: i64,
-        reason: &str,
-    ) -> CoreResult<u64> {
-        let sql = format!(
-            "SELECT {GRANT_COLUMNS} FROM grants WHERE tenant_id = $1 AND user_id = $2 \
-             AND client_id = $3 AND revoked_at IS NULL"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant)
-            .bind(user_id)
-            .bind(client_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(storage)?;
-        let mut n = 0;
-        for row in rows {
-            let g = decode_grant(&row)?;
-            if self.revoke_grant(tenant, &g.id, at, reason).await? {
-                n += 1;
-            }
-        }
-        Ok(n)
-    }
-
     async fn insert_refresh_token(&self, tenant: &str, t: &RefreshToken) -> CoreResult<()> {
         sqlx::query(
             "INSERT INTO refresh_tokens (tenant_id, token_hash, grant_id, parent_hash, client_id, \

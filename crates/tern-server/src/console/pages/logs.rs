@@ -49,7 +49,7 @@ pub async fn search(s: &AppState, f: &LogFilter) -> tern_core::CoreResult<Vec<Lo
     while offset < SCAN && out.len() < SHOWN {
         let (events, _) = s
             .store
-            .list_logs(s.tid(), f.kind.as_deref(), offset, page)
+            .list_logs(s.tid(), f.kind.as_deref(), offset, page, 0)
             .await?;
         let n = events.len() as u64;
         out.extend(events.into_iter().filter(|e| f.matches(e)));

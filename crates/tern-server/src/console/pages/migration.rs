@@ -45,7 +45,7 @@ pub async fn failures(
     for kind in ["f", "fp", "fu"] {
         let (events, _) = s
             .store
-            .list_logs(s.tid(), Some(kind), 0, FAILURE_WINDOW)
+            .list_logs(s.tid(), Some(kind), 0, FAILURE_WINDOW, 0)
             .await?;
         for ev in events {
             if ev.connection_id.as_deref() != Some(connection_id) {
