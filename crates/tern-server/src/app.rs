@@ -245,6 +245,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         ))),
         reset_workers: Arc::new(tokio::sync::Semaphore::new(crate::reset::RESET_WORKERS)),
         reset_backlog: Arc::new(tokio::sync::Semaphore::new(crate::reset::RESET_BACKLOG)),
+        searches: Arc::new(tokio::sync::Semaphore::new(
+            crate::user_search::SEARCHES_AT_ONCE,
+        )),
         secrets,
         scripts,
         jobs_notify: tokio::sync::Notify::new(),

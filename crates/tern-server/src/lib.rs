@@ -61,6 +61,7 @@ pub mod state;
 pub mod tls;
 pub mod tokens;
 pub mod user_admin;
+pub mod user_search;
 
 pub use app::{RunningServer, start};
 pub use config::Config;

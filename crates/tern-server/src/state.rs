@@ -49,6 +49,9 @@ pub struct Inner {
     /// Change-password requests waiting or running; bounds the background
     /// queue (`reset::dispatch_reset_request`).
     pub reset_backlog: Arc<tokio::sync::Semaphore>,
+    /// Turns of user searches (`user_search`), so searches cannot take
+    /// every store connection from logins.
+    pub searches: Arc<tokio::sync::Semaphore>,
     /// Seals and opens connection `configuration` secrets.
     pub secrets: Arc<crate::secrets::SecretKey>,
     /// The script sandbox behind `legacy` (the "try" endpoint runs scripts

@@ -173,14 +173,19 @@ pub fn user_api(
 }
 
 /// The scopes a user-facing grant may give: the OpenID ones, and those
-/// the API defines (in request order).
+/// the API defines (in request order, each once). A request may name
+/// thousands, so the API's are looked up in a set, not a list.
 pub fn granted_scopes(requested: &[String], api: Option<&ResourceServer>) -> Vec<String> {
     const OIDC: &[&str] = &["openid", "profile", "email", "offline_access"];
+    let defined: std::collections::HashSet<&str> = api
+        .map(|a| a.scopes.iter().map(|d| d.value.as_str()).collect())
+        .unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
     requested
         .iter()
         .filter(|sc| {
-            OIDC.contains(&sc.as_str())
-                || api.is_some_and(|a| a.scopes.iter().any(|d| d.value == **sc))
+            (OIDC.contains(&sc.as_str()) || defined.contains(sc.as_str()))
+                && seen.insert(sc.as_str())
         })
         .cloned()
         .collect()

@@ -548,3 +548,54 @@ both_backends!(
     legacy_credential_is_upgraded_on_login,
     search_and_paging
 );
+
+/// A search waits for one of the few search turns (so searches cannot take
+/// every store connection from logins) and is answered Auth0's 503 once it
+/// has waited or run past 2 seconds. Both turns are held by the test here,
+/// standing for two searches that walk a million users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_take_turns_and_time_out() {
+    let h = Harness::start(Backend::Sqlite).await;
+    let t = h.admin_token().await;
+    h.create_user(&t, "ada@example.com", "Secret-123!").await;
+    let turns = h.state().searches.clone();
+    let held = turns
+        .acquire_many_owned(u32::try_from(tern_server::user_search::SEARCHES_AT_ONCE).unwrap())
+        .await
+        .unwrap();
+    let (s, e) = h
+        .api(
+            &t,
+            Method::GET,
+            "/users?q=email:%22ada@example.com%22",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{e}");
+    assert_eq!(
+        e["message"],
+        "The query exceeded the timeout. Please try refining your search criteria."
+    );
+    // Lookups that are not searches do not wait for a turn.
+    let (s, found) = h
+        .api(
+            &t,
+            Method::GET,
+            "/users-by-email?email=ada@example.com",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{found}");
+    drop(held);
+    let (s, found) = h
+        .api(
+            &t,
+            Method::GET,
+            "/users?q=email:%22ada@example.com%22",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{found}");
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    h.stop().await;
+}

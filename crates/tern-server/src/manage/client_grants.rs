@@ -18,8 +18,13 @@ pub fn not_found() -> ApiError {
     )
 }
 
-/// Every scope must be one the API defines.
-async fn check_scopes(s: &AppState, audience: &str, scope: &[String]) -> Result<(), ApiError> {
+/// Every scope must be one the API defines; each is kept once, in the
+/// order given.
+async fn check_scopes(
+    s: &AppState,
+    audience: &str,
+    scope: Vec<String>,
+) -> Result<Vec<String>, ApiError> {
     let rs = s
         .store
         .get_resource_server(s.tid(), audience)
@@ -30,15 +35,18 @@ async fn check_scopes(s: &AppState, audience: &str, scope: &[String]) -> Result<
                 format!("No resource server found for audience {audience}."),
             )
         })?;
-    if let Some(bad) = scope
-        .iter()
-        .find(|sc| !rs.scopes.iter().any(|d| &d.value == *sc))
-    {
+    let defined: std::collections::HashSet<&str> =
+        rs.scopes.iter().map(|d| d.value.as_str()).collect();
+    if let Some(bad) = scope.iter().find(|sc| !defined.contains(sc.as_str())) {
         return Err(ApiError::invalid_body(format!(
             "Payload validation error: scope '{bad}' is not defined by the API {audience}."
         )));
     }
-    Ok(())
+    let mut seen = std::collections::HashSet::new();
+    Ok(scope
+        .into_iter()
+        .filter(|sc| seen.insert(sc.clone()))
+        .collect())
 }
 
 /// Create a grant from a `POST /client-grants` body.
@@ -56,7 +64,7 @@ pub async fn create(s: &AppState, body: &Value) -> Result<ClientGrant, ApiError>
             format!("No client found for client_id {client_id}."),
         ));
     }
-    check_scopes(s, &audience, &scope).await?;
+    let scope = check_scopes(s, &audience, scope).await?;
     let grant = ClientGrant {
         id: ids::client_grant_id(),
         client_id,
@@ -76,8 +84,7 @@ pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<ClientGrant,
         .await?
         .ok_or_else(not_found)?;
     if let Some(scope) = field::<Vec<String>>(obj, "scope")? {
-        check_scopes(s, &grant.audience, &scope).await?;
-        grant.scope = scope;
+        grant.scope = check_scopes(s, &grant.audience, scope).await?;
     }
     s.store.update_client_grant(s.tid(), &grant).await?;
     Ok(grant)

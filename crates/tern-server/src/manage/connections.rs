@@ -115,16 +115,36 @@ fn validate_options(o: &JsonObject) -> Result<(), ApiError> {
             }
         }
     }
-    if let Some(cfg) = o.get("configuration")
-        && !cfg
-            .as_object()
-            .is_some_and(|m| m.values().all(Value::is_string))
-    {
-        return bad("'options.configuration' must be an object of string values.".into());
+    if let Some(cfg) = o.get("configuration") {
+        let Some(cfg) = cfg.as_object().filter(|m| m.values().all(Value::is_string)) else {
+            return bad("'options.configuration' must be an object of string values.".into());
+        };
+        // Every value is opened at each legacy call (login, get_user…), so
+        // the map stays small: settings and keys, not data.
+        if cfg.len() > MAX_CONFIGURATION_KEYS {
+            return bad(format!(
+                "'options.configuration' holds at most {MAX_CONFIGURATION_KEYS} values, got {}.",
+                cfg.len()
+            ));
+        }
+        if let Some((name, _)) = cfg.iter().find(|(_, v)| {
+            v.as_str()
+                .is_some_and(|v| v.len() > MAX_CONFIGURATION_VALUE_BYTES)
+        }) {
+            return bad(format!(
+                "'options.configuration.{name}' is longer than {} KB.",
+                MAX_CONFIGURATION_VALUE_BYTES / 1024
+            ));
+        }
     }
     crate::connectors::validate(o).or_else(bad)?;
     Ok(())
 }
+
+/// The most values `options.configuration` may hold.
+pub const MAX_CONFIGURATION_KEYS: usize = 100;
+/// The longest value in `options.configuration` (room for a PEM key).
+pub const MAX_CONFIGURATION_VALUE_BYTES: usize = 16 * 1024;
 
 /// Seal `options.configuration` for storage; a mask keeps the stored value.
 fn seal(
@@ -143,15 +163,32 @@ pub fn masked(mut c: Connection) -> Connection {
     c
 }
 
-async fn check_clients(s: &AppState, ids: &[String]) -> Result<(), ApiError> {
-    for id in ids {
+/// The most applications one connection may be enabled for (each is
+/// checked with a read when the list is saved).
+pub const MAX_ENABLED_CLIENTS: usize = 1000;
+
+/// `enabled_clients` as given, each id once (in first-seen order), every
+/// one an existing client.
+async fn check_clients(s: &AppState, ids: Vec<String>) -> Result<Vec<String>, ApiError> {
+    let mut seen = std::collections::HashSet::new();
+    let ids: Vec<String> = ids
+        .into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .collect();
+    if ids.len() > MAX_ENABLED_CLIENTS {
+        return Err(ApiError::invalid_body(format!(
+            "Payload validation error: enabled_clients: at most {MAX_ENABLED_CLIENTS} applications, got {}.",
+            ids.len()
+        )));
+    }
+    for id in &ids {
         if s.store.get_client(s.tid(), id).await?.is_none() {
             return Err(ApiError::invalid_body(format!(
                 "Payload validation error: enabled_clients: no client with id '{id}'."
             )));
         }
     }
-    Ok(())
+    Ok(ids)
 }
 
 /// Create a connection from a `POST /connections` body; the stored
@@ -174,7 +211,7 @@ pub async fn create(s: &AppState, body: &Value) -> Result<Connection, ApiError> 
     let mut options: JsonObject = field(obj, "options")?.unwrap_or_default();
     validate_options(&options)?;
     let enabled_clients: Vec<String> = field(obj, "enabled_clients")?.unwrap_or_default();
-    check_clients(s, &enabled_clients).await?;
+    let enabled_clients = check_clients(s, enabled_clients).await?;
     let id = ids::connection_id();
     seal(s, &id, &mut options, None)?;
     let connection = Connection {
@@ -230,8 +267,7 @@ pub async fn update(
         c.options = options;
     }
     if let Some(clients) = field::<Vec<String>>(obj, "enabled_clients")? {
-        check_clients(s, &clients).await?;
-        c.enabled_clients = clients;
+        c.enabled_clients = check_clients(s, clients).await?;
     }
     if obj.contains_key("display_name") {
         c.display_name = field(obj, "display_name")?;

@@ -23,6 +23,9 @@ pub const FIELDS: &[&str] = &[
     "tern_machine_to_machine_only",
 ];
 
+/// The most scopes one API may define.
+pub const MAX_SCOPES: usize = 1000;
+
 /// 404 `inexistent_resource_server`.
 pub fn not_found() -> ApiError {
     ApiError::not_found(
@@ -46,6 +49,30 @@ fn validate(rs: &ResourceServer) -> Result<(), ApiError> {
         return Err(ApiError::invalid_body(
             "Payload validation error: 'identifier' must be 1 to 600 characters.",
         ));
+    }
+    // Auth0's bounds on a scope; the count bounds what a grant's check and
+    // a token's `scope` can grow to.
+    if rs.scopes.len() > MAX_SCOPES {
+        return Err(ApiError::invalid_body(format!(
+            "Payload validation error: an API defines at most {MAX_SCOPES} scopes, got {}.",
+            rs.scopes.len()
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for sc in &rs.scopes {
+        let chars = sc.value.chars().count();
+        if chars == 0 || chars > 280 || sc.description.chars().count() > 500 {
+            return Err(ApiError::invalid_body(format!(
+                "Payload validation error: scope '{}' must have a value of 1 to 280 characters and a description of at most 500.",
+                sc.value.chars().take(64).collect::<String>()
+            )));
+        }
+        if !seen.insert(sc.value.as_str()) {
+            return Err(ApiError::invalid_body(format!(
+                "Payload validation error: scope '{}' is defined twice.",
+                sc.value
+            )));
+        }
     }
     Ok(())
 }

@@ -29,6 +29,7 @@ use crate::user_admin::{refuse_legacy_email, user_exists, user_not_found};
     responses(
         (status = 200, description = "The users.", body = crate::openapi::UserList),
         (status = 400, description = "Invalid query, sort or paging, or a page past the search window (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        (status = 503, description = "The search did not answer within 2 seconds, its wait for a turn included (`query_timeout`), as Auth0.", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
     security(("bearerAuth" = ["read:users"])),
@@ -68,19 +69,17 @@ pub async fn list(
         None => None,
     };
     let (fields, include) = q.fields()?;
-    let page = s
-        .store
-        .search_users(
-            s.tid(),
-            &UserSearch {
-                query,
-                sort,
-                offset: paging.page * paging.per_page,
-                limit: paging.per_page,
-                total_up_to: paging.include_totals.then_some(window),
-            },
-        )
-        .await?;
+    let page = crate::user_search::search(
+        &s,
+        UserSearch {
+            query,
+            sort,
+            offset: paging.page * paging.per_page,
+            limit: paging.per_page,
+            total_up_to: paging.include_totals.then_some(window),
+        },
+    )
+    .await?;
     let items = page
         .users
         .iter()

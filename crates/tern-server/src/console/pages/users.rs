@@ -59,7 +59,7 @@ pub async fn list(
     Query(q): Query<SearchQuery>,
 ) -> Response {
     let text = q.q.unwrap_or_default().trim().to_string();
-    let (query, error) = if text.is_empty() {
+    let (query, mut error) = if text.is_empty() {
         (None, None)
     } else {
         match search::parse_query(&text) {
@@ -77,9 +77,15 @@ pub async fn list(
             limit: PAGE_SIZE,
             total_up_to: Some(s.config.search_window),
         };
-        match s.store.search_users(s.tid(), &search).await {
+        match crate::user_search::search(&s, search).await {
             Ok(p) => Some(p),
-            Err(e) => return oops("user search", &e),
+            Err(crate::user_search::SearchFailure::Store(e)) => return oops("user search", &e),
+            Err(crate::user_search::SearchFailure::TimedOut) => {
+                error = Some(
+                    "The search took longer than 2 seconds; narrow it (an exact email or id, a prefix, a metadata value).".to_string(),
+                );
+                None
+            }
         }
     };
     page(
