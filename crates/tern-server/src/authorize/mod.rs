@@ -155,7 +155,8 @@ pub async fn begin(
 }
 
 /// Count a new login transaction of `ip` in the current minute; whether it
-/// is past `http.authorize_per_address_minute`. Each transaction is a row
+/// is past `http.authorize_per_address_minute` (an IPv6 address counts in
+/// its /64, as for suspicious-IP throttling). Each transaction is a row
 /// kept for an hour before anyone signs in, so one address may not fill the
 /// store. The first refusal of a minute is logged (`limit_mu`); the
 /// suspicious-IP allowlist exempts an address (a known proxy or office).
@@ -167,7 +168,12 @@ async fn transactions_over_limit(s: &AppState, ip: &str) -> CoreResult<bool> {
     let now = s.now();
     let hits = s
         .store
-        .hit_rate_window(s.tid(), "authorize_ip", ip, now - now.rem_euclid(60))
+        .hit_rate_window(
+            s.tid(),
+            "authorize_ip",
+            &tern_core::ip_throttling::bucket(ip),
+            now - now.rem_euclid(60),
+        )
         .await?;
     if hits == limit + 1 {
         let mut ev = LogEvent::new(
