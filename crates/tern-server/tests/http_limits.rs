@@ -25,6 +25,15 @@ async fn connect(h: &Harness) -> TcpStream {
         .unwrap()
 }
 
+/// A connection that has been answered once (`GET /healthz`), left open.
+async fn served(h: &Harness) -> TcpStream {
+    let mut s = connect(h).await;
+    s.write_all(HEALTHZ).await.unwrap();
+    let answer = read_answer(&mut s).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    s
+}
+
 /// Everything the server sends until it closes the socket.
 async fn read_to_close(s: &mut TcpStream) -> String {
     let mut out = Vec::new();
@@ -112,12 +121,8 @@ async fn a_body_that_does_not_arrive_in_time_fails_the_request() {
 #[tokio::test]
 async fn connections_beyond_the_cap_wait_for_a_free_slot() {
     let h = start(|c| c.http.max_connections = 2).await;
-    let mut first = connect(&h).await;
-    first.write_all(HEALTHZ).await.unwrap();
-    read_answer(&mut first).await;
-    let mut second = connect(&h).await;
-    second.write_all(HEALTHZ).await.unwrap();
-    read_answer(&mut second).await;
+    let first = served(&h).await;
+    let _second = served(&h).await;
 
     // The kernel accepts the third connection, Tern does not serve it...
     let mut third = connect(&h).await;
@@ -143,12 +148,8 @@ async fn one_address_holds_at_most_its_share_of_connections() {
         c.http.max_connections_per_address = 2;
     })
     .await;
-    let mut first = connect(&h).await;
-    first.write_all(HEALTHZ).await.unwrap();
-    read_answer(&mut first).await;
-    let mut second = connect(&h).await;
-    second.write_all(HEALTHZ).await.unwrap();
-    read_answer(&mut second).await;
+    let first = served(&h).await;
+    let _second = served(&h).await;
     // A third from the same address is closed unserved (not left waiting:
     // slots are free, the address has had its share)...
     let mut third = connect(&h).await;
@@ -189,11 +190,7 @@ async fn one_address_holds_at_most_its_share_of_connections() {
     .await;
     let mut open = Vec::new();
     for _ in 0..3 {
-        let mut s = connect(&h).await;
-        s.write_all(HEALTHZ).await.unwrap();
-        let answer = read_answer(&mut s).await;
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-        open.push(s);
+        open.push(served(&h).await);
     }
     h.stop().await;
 }

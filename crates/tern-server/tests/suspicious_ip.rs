@@ -38,6 +38,11 @@ async fn login(
     h.password_grant_from((cid, secret), user, pw, ip).await
 }
 
+/// Amy's login (her right password) from `ip`.
+async fn amy_from(h: &Harness, cid: &str, secret: &str, ip: &str) -> (StatusCode, Value) {
+    login(h, cid, secret, "amy@example.com", "Secret-123", ip).await
+}
+
 async fn logs_of(h: &Harness, t: &str, kind: &str) -> Vec<Value> {
     let (s, logs) = h
         .api(t, Method::GET, &format!("/logs?q=type:{kind}"), None)
@@ -123,7 +128,7 @@ async fn failed_logins_across_users_throttle_the_address(b: Backend) {
     }
     // Now the address is refused, even with a real user's right password.
     for _ in 0..3 {
-        let (s, body) = login(&h, &cid, &secret, "amy@example.com", "Secret-123", bad).await;
+        let (s, body) = amy_from(&h, &cid, &secret, bad).await;
         assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
         assert_eq!(body["error"], "too_many_attempts");
         assert_eq!(body["error_description"], SUSPICIOUS);
@@ -134,15 +139,7 @@ async fn failed_logins_across_users_throttle_the_address(b: Backend) {
         "each refused attempt counted"
     );
     // Another address is not affected.
-    let (s, body) = login(
-        &h,
-        &cid,
-        &secret,
-        "amy@example.com",
-        "Secret-123",
-        "198.51.100.4",
-    )
-    .await;
+    let (s, body) = amy_from(&h, &cid, &secret, "198.51.100.4").await;
     assert_eq!(s, StatusCode::OK, "{body}");
     // One limit_mu for the block, not one per refused request; one mail.
     let events = logs_of(&h, &t, "limit_mu").await;
@@ -174,11 +171,11 @@ async fn failed_logins_across_users_throttle_the_address(b: Backend) {
 
     // One rate later, one attempt is granted back.
     st.clock.advance(60);
-    let (s, body) = login(&h, &cid, &secret, "amy@example.com", "Secret-123", bad).await;
+    let (s, body) = amy_from(&h, &cid, &secret, bad).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     // A failure uses it up again.
     login(&h, &cid, &secret, "nobody@example.com", "x", bad).await;
-    let (s, _) = login(&h, &cid, &secret, "amy@example.com", "Secret-123", bad).await;
+    let (s, _) = amy_from(&h, &cid, &secret, bad).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
 
     // An administrator lifts it.
@@ -188,7 +185,7 @@ async fn failed_logins_across_users_throttle_the_address(b: Backend) {
         h.api(&t, Method::GET, &ip_path(bad), None).await.0,
         StatusCode::NOT_FOUND
     );
-    let (s, body) = login(&h, &cid, &secret, "amy@example.com", "Secret-123", bad).await;
+    let (s, body) = amy_from(&h, &cid, &secret, bad).await;
     assert_eq!(s, StatusCode::OK, "{body}");
 
     // An allowlisted address is never throttled.
@@ -314,29 +311,13 @@ async fn an_ipv6_network_counts_as_one_address(b: Backend) {
         .await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
     }
-    let (s, body) = login(
-        &h,
-        &cid,
-        &secret,
-        "amy@example.com",
-        "Secret-123",
-        "2001:db8:7:1:ffff::9",
-    )
-    .await;
+    let (s, body) = amy_from(&h, &cid, &secret, "2001:db8:7:1:ffff::9").await;
     assert_eq!(
         s,
         StatusCode::TOO_MANY_REQUESTS,
         "a fresh address of the /64: {body}"
     );
-    let (s, body) = login(
-        &h,
-        &cid,
-        &secret,
-        "amy@example.com",
-        "Secret-123",
-        "2001:db8:7:2::1",
-    )
-    .await;
+    let (s, body) = amy_from(&h, &cid, &secret, "2001:db8:7:2::1").await;
     assert_eq!(s, StatusCode::OK, "another /64: {body}");
     let events = logs_of(&h, &t, "limit_mu").await;
     assert_eq!(events.len(), 1, "{events:?}");
@@ -348,15 +329,7 @@ async fn an_ipv6_network_counts_as_one_address(b: Backend) {
         h.api(&t, Method::DELETE, path, None).await.0,
         StatusCode::NO_CONTENT
     );
-    let (s, body) = login(
-        &h,
-        &cid,
-        &secret,
-        "amy@example.com",
-        "Secret-123",
-        "2001:db8:7:1::1",
-    )
-    .await;
+    let (s, body) = amy_from(&h, &cid, &secret, "2001:db8:7:1::1").await;
     assert_eq!(s, StatusCode::OK, "lifted for the network: {body}");
     h.stop().await;
 }
