@@ -130,13 +130,7 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
     let code_hash = hash_secret(x.code);
     let code = match s
         .store
-        .redeem_authorization_code(
-            s.tid(),
-            &code_hash,
-            &x.client.client_id,
-            now,
-            &grant_id,
-        )
+        .redeem_authorization_code(s.tid(), &code_hash, &x.client.client_id, now, &grant_id)
         .await?
     {
         // Another client's code is as unknown to this one: not burnt.

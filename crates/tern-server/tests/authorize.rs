@@ -293,7 +293,12 @@ async fn a_replay_racing_the_exchange_leaves_no_tokens(b: Backend) {
     // its grant exists and is recorded on the code for the first to see.
     let done = log_in(&mut Browser::new(&h.base), &web, &[], PASSWORD).await;
     let code = hash_secret(&done.location_param("code").unwrap());
-    assert!(!st.store.authorization_code_reused(st.tid(), &code).await.unwrap());
+    assert!(
+        !st.store
+            .authorization_code_reused(st.tid(), &code)
+            .await
+            .unwrap()
+    );
     let first = st
         .store
         .redeem_authorization_code(st.tid(), &code, &web.id, st.now(), "gr_first")
@@ -308,7 +313,10 @@ async fn a_replay_racing_the_exchange_leaves_no_tokens(b: Backend) {
         .unwrap();
     assert_eq!(foreign, CodeRedemption::Unknown);
     assert!(
-        !st.store.authorization_code_reused(st.tid(), &code).await.unwrap(),
+        !st.store
+            .authorization_code_reused(st.tid(), &code)
+            .await
+            .unwrap(),
         "another client's call records nothing"
     );
     let replay = st
@@ -320,7 +328,12 @@ async fn a_replay_racing_the_exchange_leaves_no_tokens(b: Backend) {
         CodeRedemption::Reused(c) => assert_eq!(c.grant_id.as_deref(), Some("gr_first")),
         other => panic!("{other:?}"),
     }
-    assert!(st.store.authorization_code_reused(st.tid(), &code).await.unwrap());
+    assert!(
+        st.store
+            .authorization_code_reused(st.tid(), &code)
+            .await
+            .unwrap()
+    );
 
     // The server's side: a code whose reuse is recorded by the time the
     // exchange has stored its grant (as the replay above leaves it) gives

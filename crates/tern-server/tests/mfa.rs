@@ -1719,8 +1719,10 @@ async fn reuse_the_id(x: &Setup, user_id: &str, email: &str) {
             &x.admin,
             Method::POST,
             "/users",
-            Some(json!({"connection": "Username-Password-Authentication", "user_id": local_id,
-                        "email": email, "password": PASSWORD})),
+            Some(
+                json!({"connection": "Username-Password-Authentication", "user_id": local_id,
+                        "email": email, "password": PASSWORD}),
+            ),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
@@ -1789,7 +1791,11 @@ async fn a_hosted_factor_step_does_not_pass_to_a_reused_id(backend: Backend) {
     assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{}", page.body);
     assert!(!page.body.contains("<svg"), "no enrolment: {}", page.body);
     let st = x.h.state();
-    let left = st.store.get_login_transaction(st.tid(), &state).await.unwrap();
+    let left = st
+        .store
+        .get_login_transaction(st.tid(), &state)
+        .await
+        .unwrap();
     assert!(left.is_none(), "the transaction ended: {left:?}");
     x.h.stop().await;
 }
@@ -1811,7 +1817,8 @@ async fn a_deleted_applications_mfa_token_is_refused(backend: Backend) {
     let gone = |b: &Value| {
         assert_eq!(b["error"], "invalid_grant", "{b}");
         assert_eq!(
-            b["error_description"], "The application this mfa_token was issued to no longer exists.",
+            b["error_description"],
+            "The application this mfa_token was issued to no longer exists.",
             "{b}"
         );
     };

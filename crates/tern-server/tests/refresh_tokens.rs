@@ -757,8 +757,14 @@ async fn cors_origins_follow_applications_from_memory(b: Backend) {
         json!({"allowed_origins": ["https://new.example"], "web_origins": []}),
     )
     .await;
-    assert!(allowed("https://new.example").await, "at once on this instance");
-    assert!(allowed("https://app.example").await, "its callback's origin");
+    assert!(
+        allowed("https://new.example").await,
+        "at once on this instance"
+    );
+    assert!(
+        allowed("https://app.example").await,
+        "its callback's origin"
+    );
     let (s, e) = h
         .api(
             &t,

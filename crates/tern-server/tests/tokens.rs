@@ -365,9 +365,11 @@ async fn public_clients_get_no_client_credentials(b: Backend) {
     assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
     assert_eq!(e["error"], "unauthorized_client", "{e}");
     let (s, e) = h
-        .token(json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+        .token(
+            json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
                       "realm": "Username-Password-Authentication", "client_id": id,
-                      "username": "pub@example.com", "password": "Correct-Horse-7-Battery"}))
+                      "username": "pub@example.com", "password": "Correct-Horse-7-Battery"}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{e}");
     // The same application made confidential gets its machine token.
