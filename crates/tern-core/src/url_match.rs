@@ -156,6 +156,41 @@ pub fn origin_of(url: &str) -> Option<String> {
     })
 }
 
+/// A key under which an entry without a wildcard and the origins it
+/// matches are equal: scheme and host without case, the port with the
+/// scheme's default filled in. `origin_matches(pattern, origin)` holds, for
+/// a `pattern` without `*` in its host, exactly when both keys are `Some`
+/// and equal; so such entries can be looked up instead of scanned. `None`
+/// for a wildcard entry or what matches nothing.
+pub fn entry_origin_key(pattern: &str) -> Option<String> {
+    let p = parts(pattern)?;
+    if p.host.contains('*') {
+        return None;
+    }
+    Some(key_of(&p))
+}
+
+/// The key of an `Origin` header value (see [`entry_origin_key`]); `None`
+/// for one no entry matches (a path, query or fragment; unparseable).
+pub fn request_origin_key(origin: &str) -> Option<String> {
+    let o = parts(origin)?;
+    if !o.rest.is_empty() {
+        return None;
+    }
+    Some(key_of(&o))
+}
+
+fn key_of(p: &Parts<'_>) -> String {
+    // Unambiguous: a scheme holds no "://", a host no ':' outside IPv6
+    // brackets, and a port is digits.
+    let port = p.port.or(default_port(p.scheme)).unwrap_or_default();
+    format!(
+        "{}://{}:{port}",
+        p.scheme.to_ascii_lowercase(),
+        p.host.to_ascii_lowercase()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,5 +351,45 @@ mod tests {
         );
         assert_eq!(origin_of("https://*.example.com/cb"), None);
         assert_eq!(origin_of("com.example.app://callback"), None);
+    }
+
+    #[test]
+    fn origin_keys_agree_with_origin_matches() {
+        let entries = [
+            "https://app.example",
+            "HTTPS://App.Example:443/path?q",
+            "https://app.example:8443",
+            "http://app.example",
+            "http://app.example:80",
+            "capacitor://localhost",
+            "https://[::1]:3000",
+            "https://*.example.com",
+            "https://app.example@evil.example",
+            "not a url",
+        ];
+        let origins = [
+            "https://app.example",
+            "https://APP.example",
+            "https://app.example:443",
+            "https://app.example:0443",
+            "https://app.example:8443",
+            "https://app.example/",
+            "http://app.example",
+            "http://app.example:80",
+            "CAPACITOR://localhost",
+            "https://[::1]:3000",
+            "https://a.example.com",
+            "null",
+        ];
+        for e in entries {
+            for o in origins {
+                let looked_up = entry_origin_key(e)
+                    .zip(request_origin_key(o))
+                    .is_some_and(|(a, b)| a == b);
+                if entry_origin_key(e).is_some() || parts(e).is_none() {
+                    assert_eq!(looked_up, origin_matches(e, o), "{e} / {o}");
+                }
+            }
+        }
     }
 }

@@ -182,6 +182,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let keys = Arc::new(Keys::load(store.clone(), &tenant.id, secrets.clone()).await?);
     let reload_keys =
         keys.spawn_periodic_reload(Duration::from_secs(config.keys.reload_secs.max(1)));
+    let cors_origins = crate::cors::AllowedOrigins::load(store.clone(), &tenant.id).await?;
+    let reload_origins =
+        cors_origins.spawn_periodic_reload(Duration::from_secs(config.cors.reload_secs.max(1)));
     let sealed = crate::secrets::seal_stored(store.as_ref(), &tenant.id, &secrets).await?;
     if sealed > 0 {
         tracing::info!(
@@ -228,6 +231,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         store,
         tenant,
         keys,
+        cors_origins,
         public_url: public_url.clone(),
         limiter: RateLimiter::new(config.rate_limit),
         trusted_proxies,
@@ -293,6 +297,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             task.abort();
         }
         reload_keys.abort();
+        reload_origins.abort();
         served
     });
     Ok(RunningServer {

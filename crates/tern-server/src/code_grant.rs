@@ -127,11 +127,13 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
     }
     let now = s.now();
     let grant_id = format!("gr_{}", &tern_core::ids::ticket_token()[..24]);
+    let code_hash = hash_secret(x.code);
     let code = match s
         .store
-        .redeem_authorization_code(s.tid(), &hash_secret(x.code), now, &grant_id)
+        .redeem_authorization_code(s.tid(), &code_hash, &x.client.client_id, now, &grant_id)
         .await?
     {
+        // Another client's code is as unknown to this one: not burnt.
         CodeRedemption::Unknown => return Err(invalid_grant("Invalid authorization code")),
         CodeRedemption::Reused(code) => {
             if let Some(g) = &code.grant_id {
@@ -139,16 +141,11 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
                     .revoke_grant(s.tid(), g, now, "authorization code reused")
                     .await?;
             }
-            return Err(invalid_grant(
-                "Invalid authorization code: it was already used; the tokens issued for it are revoked.",
-            ));
+            return Err(reused());
         }
         CodeRedemption::Redeemed(code) => code,
     };
     let d = &code.details;
-    if code.client_id != x.client.client_id {
-        return Err(invalid_grant("Invalid authorization code"));
-    }
     if now >= code.expires_at {
         return Err(invalid_grant("Invalid authorization code: it expired."));
     }
@@ -185,6 +182,17 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
         },
     };
     s.store.insert_grant(s.tid(), &grant).await?;
+    // A replay between the claim and this insert revoked a grant that did
+    // not exist yet; it recorded itself on the code, so revoke it now.
+    if s.store
+        .authorization_code_reused(s.tid(), &code_hash)
+        .await?
+    {
+        s.store
+            .revoke_grant(s.tid(), &grant.id, now, "authorization code reused")
+            .await?;
+        return Err(reused());
+    }
     let amr: Vec<&str> = d.amr.iter().map(String::as_str).collect();
     let mut body = tokens::user_tokens_amr(
         s,
@@ -205,6 +213,12 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
         body["refresh_token"] = serde_json::json!(refresh::issue(s, x.client, &grant.id).await?);
     }
     Ok((body, user.user_id))
+}
+
+fn reused() -> OAuthError {
+    invalid_grant(
+        "Invalid authorization code: it was already used; the tokens issued for it are revoked.",
+    )
 }
 
 /// RFC 7636: with a challenge, the verifier must hash to it; without one, a

@@ -49,6 +49,8 @@ pub struct Config {
     pub secrets_key: Option<String>,
     /// Signing keys.
     pub keys: KeysConfig,
+    /// CORS: the allowed origins, kept in memory.
+    pub cors: CorsConfig,
     /// Credentials of the bootstrap admin client, when the operator wants to choose them.
     pub bootstrap_client_id: Option<String>,
     /// Server log lines as `text` (for people) or `json` (one object per
@@ -120,6 +122,23 @@ pub struct KeysConfig {
 }
 
 impl Default for KeysConfig {
+    fn default() -> Self {
+        Self { reload_secs: 30 }
+    }
+}
+
+/// CORS.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CorsConfig {
+    /// Seconds between reloads of the allowed origins from the
+    /// applications in the store: the bound on how long an application
+    /// created or changed on another instance sharing the database takes to
+    /// apply here (this instance applies its own at once).
+    pub reload_secs: u64,
+}
+
+impl Default for CorsConfig {
     fn default() -> Self {
         Self { reload_secs: 30 }
     }
@@ -401,6 +420,7 @@ impl Default for Config {
             admin_emails: Vec::new(),
             secrets_key: None,
             keys: KeysConfig::default(),
+            cors: CorsConfig::default(),
             bootstrap_client_id: None,
             bootstrap_client_secret: None,
             log_format: "text".into(),

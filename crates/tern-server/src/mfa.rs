@@ -477,12 +477,33 @@ pub fn read_token_any_client(s: &AppState, token: &str) -> Result<PendingLogin, 
     Ok(p)
 }
 
-/// The user of a pending login, if still allowed to sign in.
+/// The pending login of an `mfa_token` presented without a client (the
+/// bearer of `/mfa/associate` and `/mfa/authenticators`), refused when the
+/// application it was issued to has been deleted since: nothing of a
+/// deleted application's logins goes on.
+pub async fn read_token_of_existing_client(
+    s: &AppState,
+    token: &str,
+) -> Result<PendingLogin, OAuthError> {
+    let p = read_token_any_client(s, token)?;
+    if s.store.get_client(s.tid(), &p.client_id).await?.is_none() {
+        return Err(OAuthError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "invalid_grant",
+            "The application this mfa_token was issued to no longer exists.",
+        ));
+    }
+    Ok(p)
+}
+
+/// The user of a pending login, if still allowed to sign in. A user
+/// stored after the password was checked is a later user given the same id
+/// (the one who logged in was deleted): the pending login was never theirs.
 pub async fn pending_user(s: &AppState, p: &PendingLogin) -> Result<User, OAuthError> {
     s.store
         .get_user(s.tid(), &p.user_id)
         .await?
-        .filter(|u| !u.blocked)
+        .filter(|u| !u.blocked && !tern_core::users::created_after(u, p.auth_time))
         .ok_or_else(|| {
             OAuthError::new(
                 axum::http::StatusCode::FORBIDDEN,

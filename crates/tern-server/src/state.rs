@@ -22,6 +22,8 @@ pub struct Inner {
     pub tenant: Tenant,
     /// Signing and verification keys (reloaded from the store).
     pub keys: Arc<Keys>,
+    /// The origins CORS allows, in memory (reloaded from the store).
+    pub cors_origins: Arc<crate::cors::AllowedOrigins>,
     /// `https://host[:port]` without a trailing slash.
     pub public_url: String,
     /// Configuration in effect.

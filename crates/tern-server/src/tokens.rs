@@ -77,6 +77,14 @@ pub async fn client_credentials(
         if !had_secret {
             return Err(fail("Client credentials require a client secret.".into()));
         }
+        // A public client (`token_endpoint_auth_method: none`) has no secret
+        // to keep: one it holds anyway (a public app's bundle) proves
+        // nothing, so it never gets a machine token.
+        if client.token_endpoint_auth_method == "none" {
+            let msg = "Grant type 'client_credentials' not allowed for a public client (token_endpoint_auth_method: none).";
+            let (ev, _) = fail(msg.into());
+            return Err((ev, OAuthError::new(StatusCode::FORBIDDEN, "unauthorized_client", msg)));
+        }
         if !client.grant_types.iter().any(|g| g == "client_credentials") {
             let (ev, _) = fail("Grant type 'client_credentials' not allowed for the client.".into());
             return Err((ev, OAuthError::new(StatusCode::FORBIDDEN, "unauthorized_client", "Grant type 'client_credentials' not allowed for the client.")));

@@ -232,11 +232,10 @@ async fn code_reuse_revokes_what_it_issued(b: Backend) {
         StatusCode::UNAUTHORIZED,
         "the first exchange's token is revoked"
     );
-    // Another client cannot use a code, nor can the right client with another callback.
+    // A failed exchange by the code's own client uses the code up.
     let done = log_in(&mut Browser::new(&h.base), &web, &[], PASSWORD).await;
     let code = done.location_param("code").unwrap();
-    let other = app(&h, &t, false, json!({})).await;
-    let (s, e) = exchange(&h, &other, &code, None).await;
+    let (s, e) = exchange(&h, &web, &code, Some(&"v".repeat(43))).await;
     assert_eq!(
         (s, e["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_grant"))
@@ -250,6 +249,129 @@ async fn code_reuse_revokes_what_it_issued(b: Backend) {
     let types = log_types(&h, &t).await;
     assert!(types.contains(&"feacft".to_string()), "{types:?}");
     h.stop().await;
+}
+
+/// Another application (a public SPA needs no secret) can neither use a
+/// code, nor burn it, nor, replaying it once used, revoke what its own
+/// client was issued.
+async fn a_foreign_client_neither_burns_nor_revokes_a_code(b: Backend) {
+    let (h, t, web) = setup(b).await;
+    let spa = app(&h, &t, true, json!({})).await;
+    let done = log_in(&mut Browser::new(&h.base), &web, &[], PASSWORD).await;
+    let code = done.location_param("code").unwrap();
+    let foreign = |s: StatusCode, e: &Value| {
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+        assert_eq!(e["error"], "invalid_grant", "{e}");
+        assert_eq!(e["error_description"], "Invalid authorization code", "{e}");
+    };
+    let (s, e) = exchange(&h, &spa, &code, None).await;
+    foreign(s, &e);
+    let (s, tokens) = exchange(&h, &web, &code, None).await;
+    assert_eq!(s, StatusCode::OK, "not burnt by the other client: {tokens}");
+    let access = tokens["access_token"].as_str().unwrap();
+    let (s, e) = exchange(&h, &spa, &code, None).await;
+    foreign(s, &e);
+    assert_eq!(
+        userinfo(&h, access).await,
+        StatusCode::OK,
+        "a foreign replay revokes nothing"
+    );
+    h.stop().await;
+}
+
+/// A replay by the code's own client that comes while the first exchange
+/// is between claiming the code and storing its grant still revokes that
+/// grant: the first exchange gets no working tokens. The interleaving is
+/// driven through the store.
+async fn a_replay_racing_the_exchange_leaves_no_tokens(b: Backend) {
+    use tern_core::grants::CodeRedemption;
+    use tern_server::client_secret::hash_secret;
+    let (h, t, web) = setup(b).await;
+    let st = h.state();
+
+    // The store's side: the first exchange claims; a replay comes before
+    // its grant exists and is recorded on the code for the first to see.
+    let done = log_in(&mut Browser::new(&h.base), &web, &[], PASSWORD).await;
+    let code = hash_secret(&done.location_param("code").unwrap());
+    assert!(
+        !st.store
+            .authorization_code_reused(st.tid(), &code)
+            .await
+            .unwrap()
+    );
+    let first = st
+        .store
+        .redeem_authorization_code(st.tid(), &code, &web.id, st.now(), "gr_first")
+        .await
+        .unwrap();
+    assert!(matches!(first, CodeRedemption::Redeemed(_)), "{first:?}");
+    let spa = app(&h, &t, true, json!({})).await;
+    let foreign = st
+        .store
+        .redeem_authorization_code(st.tid(), &code, &spa.id, st.now(), "gr_other")
+        .await
+        .unwrap();
+    assert_eq!(foreign, CodeRedemption::Unknown);
+    assert!(
+        !st.store
+            .authorization_code_reused(st.tid(), &code)
+            .await
+            .unwrap(),
+        "another client's call records nothing"
+    );
+    let replay = st
+        .store
+        .redeem_authorization_code(st.tid(), &code, &web.id, st.now(), "gr_replay")
+        .await
+        .unwrap();
+    match replay {
+        CodeRedemption::Reused(c) => assert_eq!(c.grant_id.as_deref(), Some("gr_first")),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        st.store
+            .authorization_code_reused(st.tid(), &code)
+            .await
+            .unwrap()
+    );
+
+    // The server's side: a code whose reuse is recorded by the time the
+    // exchange has stored its grant (as the replay above leaves it) gives
+    // no working tokens.
+    let done = log_in(&mut Browser::new(&h.base), &web, &[], PASSWORD).await;
+    let code = done.location_param("code").unwrap();
+    let mut db = database(&h).await;
+    sqlx::query("UPDATE authorization_codes SET reused_at = 1 WHERE code_hash = $1")
+        .bind(hash_secret(&code))
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let (s, e) = exchange(&h, &web, &code, None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["error"], "invalid_grant", "{e}");
+    let row = sqlx::query("SELECT grant_id FROM authorization_codes WHERE code_hash = $1")
+        .bind(hash_secret(&code))
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    let grant_id: String = sqlx::Row::try_get(&row, "grant_id").unwrap();
+    let grant = st.store.get_grant(st.tid(), &grant_id).await.unwrap();
+    assert!(
+        grant.as_ref().is_some_and(|g| g.revoked_at.is_some()),
+        "the grant is stored revoked: {grant:?}"
+    );
+    h.stop().await;
+}
+
+/// The server's own database, as the operator's SQL client sees it.
+async fn database(h: &Harness) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let url = match h.backend {
+        Backend::Sqlite => format!("sqlite://{}", h.dir.path().join("tern.db").display()),
+        Backend::Postgres => h.pg.as_ref().unwrap().url(),
+    };
+    sqlx::AnyConnection::connect(&url).await.unwrap()
 }
 
 async fn code_expires_after_a_minute(b: Backend) {
@@ -850,6 +972,8 @@ both_backends!(
     code_flow_and_id_token,
     sign_ins_started_per_address_are_bounded,
     code_reuse_revokes_what_it_issued,
+    a_foreign_client_neither_burns_nor_revokes_a_code,
+    a_replay_racing_the_exchange_leaves_no_tokens,
     code_expires_after_a_minute,
     pkce_is_enforced_and_cannot_be_downgraded,
     redirect_uri_must_be_registered,

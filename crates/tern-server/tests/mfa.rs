@@ -1699,7 +1699,155 @@ async fn stored_user(x: &Setup, email: &str) -> String {
     users[0]["user_id"].as_str().unwrap().to_string()
 }
 
+/// Delete the user `user_id` and create another with the same id, in a
+/// later second than anything issued so far (creation is compared with what
+/// was issued in whole seconds, on the wall clock).
+async fn reuse_the_id(x: &Setup, user_id: &str, email: &str) {
+    let (s, b) =
+        x.h.api(
+            &x.admin,
+            Method::DELETE,
+            &format!("/users/{}", urlencoding::encode(user_id)),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let local_id = user_id.split_once('|').unwrap().1;
+    let (s, b) =
+        x.h.api(
+            &x.admin,
+            Method::POST,
+            "/users",
+            Some(
+                json!({"connection": "Username-Password-Authentication", "user_id": local_id,
+                        "email": email, "password": PASSWORD}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["user_id"], user_id, "{b}");
+}
+
+/// An mfa_token issued to a user who was then deleted does not pass to the
+/// next user given the same id: associating, listing, challenging and the
+/// mfa-otp grant all refuse it.
+async fn a_pending_login_does_not_pass_to_a_reused_id(backend: Backend) {
+    let x = setup(backend).await;
+    let token = x.mfa_token().await;
+    reuse_the_id(&x, &x.user_id, "victim@example.com").await;
+    let gone = |b: &Value| {
+        assert_eq!(b["error"], "invalid_grant", "{b}");
+        assert_eq!(
+            b["error_description"], "The user no longer exists or is blocked.",
+            "{b}"
+        );
+    };
+    let r =
+        x.h.http
+            .post(format!("{}/mfa/associate", x.h.base))
+            .bearer_auth(&token)
+            .json(&json!({"authenticator_types": ["otp"]}))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    gone(&r.json().await.unwrap());
+    let r =
+        x.h.http
+            .get(format!("{}/mfa/authenticators", x.h.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    gone(&r.json().await.unwrap());
+    let r =
+        x.h.http
+            .post(format!("{}/mfa/challenge", x.h.base))
+            .json(&json!({"client_id": x.client_id, "client_secret": x.secret,
+                          "mfa_token": token, "challenge_type": "otp"}))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    gone(&r.json().await.unwrap());
+    let (s, b) = x.otp(&token, &code_now(&x.h)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    gone(&b);
+    x.h.stop().await;
+}
+
+/// A hosted login waiting for a factor whose user was deleted and the id
+/// given to another ends: the page refuses, and the transaction is gone.
+async fn a_hosted_factor_step_does_not_pass_to_a_reused_id(backend: Backend) {
+    let x = setup(backend).await;
+    let (app_id, _) = x.web_app().await;
+    x.require_mfa().await;
+    let (mut b, state) = at_enrolment(&x, &start_url(&app_id)).await;
+    let user_id = stored_user(&x, "plain@example.com").await;
+    reuse_the_id(&x, &user_id, "victim@example.com").await;
+    let page = b.get(&enrol_url(&state)).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{}", page.body);
+    assert!(!page.body.contains("<svg"), "no enrolment: {}", page.body);
+    let st = x.h.state();
+    let left = st
+        .store
+        .get_login_transaction(st.tid(), &state)
+        .await
+        .unwrap();
+    assert!(left.is_none(), "the transaction ended: {left:?}");
+    x.h.stop().await;
+}
+
+/// The mfa_token of a deleted application opens nothing: associating and
+/// listing (which name no client) refuse it.
+async fn a_deleted_applications_mfa_token_is_refused(backend: Backend) {
+    let x = setup(backend).await;
+    let token = x.mfa_token().await;
+    let (s, b) =
+        x.h.api(
+            &x.admin,
+            Method::DELETE,
+            &format!("/clients/{}", x.client_id),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let gone = |b: &Value| {
+        assert_eq!(b["error"], "invalid_grant", "{b}");
+        assert_eq!(
+            b["error_description"],
+            "The application this mfa_token was issued to no longer exists.",
+            "{b}"
+        );
+    };
+    let r =
+        x.h.http
+            .post(format!("{}/mfa/associate", x.h.base))
+            .bearer_auth(&token)
+            .json(&json!({"authenticator_types": ["otp"]}))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    gone(&r.json().await.unwrap());
+    let r =
+        x.h.http
+            .get(format!("{}/mfa/authenticators", x.h.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    gone(&r.json().await.unwrap());
+    x.h.stop().await;
+}
+
 both_backends!(
+    a_deleted_applications_mfa_token_is_refused,
+    a_pending_login_does_not_pass_to_a_reused_id,
+    a_hosted_factor_step_does_not_pass_to_a_reused_id,
     a_stale_enrolment_transaction_is_sent_to_the_challenge,
     a_challenge_without_a_factor_moves_to_enrolment,
     enrolment_seeds_belong_to_their_transaction,

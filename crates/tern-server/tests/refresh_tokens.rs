@@ -729,6 +729,80 @@ async fn cors_for_allowed_origins_only(b: Backend) {
     h.stop().await;
 }
 
+/// CORS is answered from memory: an application created, changed or
+/// deleted on this instance applies at once; one written to the store by
+/// another instance applies at the next reload (the `cors.reload_secs`
+/// timer), which shows that no request reads the store.
+async fn cors_origins_follow_applications_from_memory(b: Backend) {
+    let (h, t) = setup(b).await;
+    let allowed = |origin: &'static str| {
+        let h = &h;
+        async move {
+            let r = h
+                .http
+                .request(Method::OPTIONS, format!("{}/oauth/token", h.base))
+                .header("Origin", origin)
+                .header("Access-Control-Request-Method", "POST")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NO_CONTENT);
+            r.headers().get("access-control-allow-origin").is_some()
+        }
+    };
+    assert!(!allowed("https://new.example").await);
+    let web = app(
+        &h,
+        &t,
+        json!({"allowed_origins": ["https://new.example"], "web_origins": []}),
+    )
+    .await;
+    assert!(
+        allowed("https://new.example").await,
+        "at once on this instance"
+    );
+    assert!(
+        allowed("https://app.example").await,
+        "its callback's origin"
+    );
+    let (s, e) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &format!("/clients/{}", web.id),
+            Some(json!({"allowed_origins": ["https://changed.example"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    assert!(!allowed("https://new.example").await);
+    assert!(allowed("https://changed.example").await);
+    let (s, _) = h
+        .api(&t, Method::DELETE, &format!("/clients/{}", web.id), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(!allowed("https://changed.example").await);
+    assert!(!allowed("https://app.example").await);
+
+    // Another instance's application: stored, not yet known here.
+    let st = h.state();
+    let mut other = st
+        .store
+        .get_client(st.tid(), &h.info.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    other.client_id = "other_instance_app".into();
+    other.allowed_origins = vec!["https://other.example".into()];
+    st.store.insert_client(st.tid(), &other).await.unwrap();
+    assert!(
+        !allowed("https://other.example").await,
+        "requests do not read the store"
+    );
+    st.cors_origins.reload().await.unwrap();
+    assert!(allowed("https://other.example").await, "after the reload");
+    h.stop().await;
+}
+
 both_backends!(
     tokens_out_follow_todays_settings,
     code_flow_rotation_and_reuse_revokes_the_family,
@@ -736,4 +810,5 @@ both_backends!(
     offline_access_only_where_allowed,
     revocation,
     cors_for_allowed_origins_only,
+    cors_origins_follow_applications_from_memory,
 );

@@ -332,7 +332,63 @@ async fn bad_bodies_get_clean_errors(b: Backend) {
     h.stop().await;
 }
 
+/// A public application (`token_endpoint_auth_method: none`) gets no
+/// machine token even with the secret every application is created with;
+/// its password grant, without a secret, works as before.
+async fn public_clients_get_no_client_credentials(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    h.create_user(&t, "pub@example.com", "Correct-Horse-7-Battery")
+        .await;
+    let c = h
+        .client_on(
+            &t,
+            &h.info.connection_id,
+            json!({"name": "spa", "app_type": "spa", "token_endpoint_auth_method": "none",
+                   "grant_types": ["client_credentials", "http://auth0.com/oauth/grant-type/password-realm"]}),
+        )
+        .await;
+    let id = c["client_id"].as_str().unwrap();
+    let secret = c["client_secret"].as_str().unwrap();
+    let (s, g) = h
+        .api(
+            &t,
+            Method::POST,
+            "/client-grants",
+            Some(json!({"client_id": id, "audience": h.info.audience, "scope": ["read:users"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{g}");
+    let cc = json!({"grant_type": "client_credentials", "client_id": id, "client_secret": secret,
+                    "audience": h.info.audience});
+    let (s, e) = h.token(cc.clone()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(e["error"], "unauthorized_client", "{e}");
+    let (s, e) = h
+        .token(
+            json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+                      "realm": "Username-Password-Authentication", "client_id": id,
+                      "username": "pub@example.com", "password": "Correct-Horse-7-Battery"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    // The same application made confidential gets its machine token.
+    let (s, e) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &format!("/clients/{id}"),
+            Some(json!({"token_endpoint_auth_method": "client_secret_post"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (s, e) = h.token(cc).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    h.stop().await;
+}
+
 both_backends!(
+    public_clients_get_no_client_credentials,
     discovery_uses_public_url,
     client_credentials_shapes,
     hostile_tokens_are_refused,

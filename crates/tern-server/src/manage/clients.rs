@@ -92,6 +92,7 @@ pub async fn create(s: &AppState, body: &Value) -> Result<(Client, String), ApiE
     let secret = ids::client_secret();
     client.secret_hash = hash_secret(&secret);
     s.store.insert_client(s.tid(), &client).await?;
+    crate::cors::clients_changed(s).await;
     Ok((client, secret))
 }
 
@@ -157,6 +158,7 @@ pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<Client, ApiE
     client.client_id = current.client_id;
     validate(&client)?;
     s.store.update_client(s.tid(), &client).await?;
+    crate::cors::clients_changed(s).await;
     Ok(client)
 }
 
@@ -189,5 +191,7 @@ pub async fn delete(s: &AppState, id: &str) -> Result<bool, ApiError> {
             s.store.update_connection(s.tid(), &c).await?;
         }
     }
-    Ok(s.store.delete_client(s.tid(), id).await?)
+    let deleted = s.store.delete_client(s.tid(), id).await?;
+    crate::cors::clients_changed(s).await;
+    Ok(deleted)
 }

@@ -86,7 +86,7 @@ pub async fn challenge(State(s): State<AppState>, req: Request) -> Response {
     responses(
         (status = 200, description = "The user's authenticators (TOTP apps; never their seeds).", body = Vec<crate::openapi::MfaAuthenticator>),
         (status = 401, description = "No bearer token (`invalid_token`).", body = crate::openapi::OAuthErrorBody),
-        (status = 403, description = "A malformed (`invalid_grant`) or expired (`expired_token`) mfa_token.", body = crate::openapi::OAuthErrorBody),
+        (status = 403, description = "A malformed mfa_token, one of a deleted application or user (`invalid_grant`), or an expired one (`expired_token`).", body = crate::openapi::OAuthErrorBody),
     ),
     security(("mfaToken" = [])),
 )]
@@ -104,7 +104,7 @@ pub async fn authenticators(
         .into_response();
     };
     let result = async {
-        let pending = crate::mfa::read_token_any_client(&s, token)?;
+        let pending = crate::mfa::read_token_of_existing_client(&s, token).await?;
         let user = crate::mfa::pending_user(&s, &pending).await?;
         Ok::<_, OAuthError>(crate::mfa::authenticators(&user))
     }
@@ -133,7 +133,7 @@ pub async fn authenticators(
         (status = 200, description = "The enrolment, pending until the mfa-otp grant confirms it with a code.", body = crate::openapi::MfaAssociateResponse),
         (status = 400, description = "A malformed body, or authenticator types other than `otp` (`invalid_request`, `unsupported_challenge_type`).", body = crate::openapi::OAuthErrorBody),
         (status = 401, description = "No bearer token (`invalid_token`).", body = crate::openapi::OAuthErrorBody),
-        (status = 403, description = "A malformed (`invalid_grant`) or expired (`expired_token`) mfa_token, or the user already has an authenticator (`access_denied`).", body = crate::openapi::OAuthErrorBody),
+        (status = 403, description = "A malformed mfa_token, one of a deleted application or user (`invalid_grant`), an expired one (`expired_token`), or the user already has an authenticator (`access_denied`).", body = crate::openapi::OAuthErrorBody),
         (status = 413, description = "The body is larger than 64 KB (`invalid_request`).", body = crate::openapi::OAuthErrorBody),
     ),
     security(("mfaToken" = [])),
@@ -156,7 +156,7 @@ pub async fn associate(State(s): State<AppState>, req: Request) -> Response {
                 "Tern enrols authenticator apps only: authenticator_types must be [\"otp\"].",
             ));
         }
-        let pending = crate::mfa::read_token_any_client(&s, &token)?;
+        let pending = crate::mfa::read_token_of_existing_client(&s, &token).await?;
         let user = crate::mfa::pending_user(&s, &pending).await?;
         if !crate::mfa::must_enrol(&user) {
             // Adding a second app needs the first one (Auth0 asks for a

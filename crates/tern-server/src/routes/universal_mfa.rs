@@ -40,9 +40,13 @@ enum Step {
 /// A transaction at the enrolment step whose user has a factor by now is
 /// moved to the challenge first, as if the password had found the factor.
 async fn waiting_user(s: &AppState, sc: &mut Screen, want: Step) -> Result<User, Response> {
-    let (user_id, mut at) = match &sc.tx.step {
-        TransactionStep::MfaOtp { user_id, .. } => (user_id, Step::Challenge),
-        TransactionStep::MfaOtpEnrol { user_id, .. } => (user_id, Step::Enrol),
+    let (user_id, auth_time, mut at) = match &sc.tx.step {
+        TransactionStep::MfaOtp {
+            user_id, auth_time, ..
+        } => (user_id, *auth_time, Step::Challenge),
+        TransactionStep::MfaOtpEnrol {
+            user_id, auth_time, ..
+        } => (user_id, *auth_time, Step::Enrol),
         other => {
             // Not at a factor step: the password first, or already done.
             let next = match other {
@@ -52,9 +56,18 @@ async fn waiting_user(s: &AppState, sc: &mut Screen, want: Step) -> Result<User,
             return Err(see_other(&format!("{next}?state={}", sc.tx.id), Vec::new()));
         }
     };
+    // A user stored after the password was checked is a later user given
+    // the same id (the one who logged in was deleted): this login was never
+    // theirs, and the transaction ends so no later request resumes it.
     let user = match s.store.get_user(s.tid(), user_id).await {
-        Ok(Some(u)) if !u.blocked => u,
-        _ => return Err(page(sc, StatusCode::UNAUTHORIZED, Some(Msg::Blocked))),
+        Ok(Some(u)) if !u.blocked && !tern_core::users::created_after(&u, auth_time) => u,
+        _ => {
+            let ended = s.store.delete_login_transaction(s.tid(), &sc.tx.id).await;
+            if let Err(e) = ended {
+                tracing::error!(error = %e, "hosted MFA: storage error");
+            }
+            return Err(page(sc, StatusCode::UNAUTHORIZED, Some(Msg::Blocked)));
+        }
     };
     // The user's factors may have changed since the password was checked:
     // enrolled since (this transaction does not enrol another app, it asks

@@ -50,41 +50,75 @@ impl AuthorizationCodeStore for SqlStore {
         &self,
         tenant: &str,
         code_hash: &str,
+        client_id: &str,
         now: i64,
         grant_id: &str,
     ) -> CoreResult<CodeRedemption> {
         let mut tx = self.pool.begin().await.map_err(storage)?;
         // The conditional update is the single-use guarantee (PostgreSQL
         // re-checks the row after a concurrent writer commits; SQLite has
-        // one writer).
+        // one writer). Only the code's own client claims it: another
+        // client's attempt must not burn it.
         let claimed = sqlx::query(
             "UPDATE authorization_codes SET used_at = $3, grant_id = $4 \
-             WHERE tenant_id = $1 AND code_hash = $2 AND used_at IS NULL",
+             WHERE tenant_id = $1 AND code_hash = $2 AND client_id = $5 AND used_at IS NULL",
         )
         .bind(tenant)
         .bind(code_hash)
         .bind(now)
         .bind(grant_id)
+        .bind(client_id)
         .execute(&mut *tx)
         .await
         .map_err(storage)?;
+        let outcome = if claimed.rows_affected() == 1 {
+            CodeRedemption::Redeemed
+        } else {
+            // Used before: a replay by its own client is recorded, so the
+            // redeemer sees it even if its grant is not written yet.
+            sqlx::query(
+                "UPDATE authorization_codes SET reused_at = $3 \
+                 WHERE tenant_id = $1 AND code_hash = $2 AND client_id = $4 AND used_at IS NOT NULL",
+            )
+            .bind(tenant)
+            .bind(code_hash)
+            .bind(now)
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+            CodeRedemption::Reused
+        };
         let code = sqlx::query(
             "SELECT code_hash, client_id, expires_at, used_at, grant_id, body FROM authorization_codes \
-             WHERE tenant_id = $1 AND code_hash = $2",
+             WHERE tenant_id = $1 AND code_hash = $2 AND client_id = $3",
         )
         .bind(tenant)
         .bind(code_hash)
+        .bind(client_id)
         .fetch_optional(&mut *tx)
         .await
         .map_err(storage)?
         .map(|r| decode(&r))
         .transpose()?;
         tx.commit().await.map_err(storage)?;
-        Ok(match code {
-            None => CodeRedemption::Unknown,
-            Some(c) if claimed.rows_affected() == 1 => CodeRedemption::Redeemed(c),
-            Some(c) => CodeRedemption::Reused(c),
-        })
+        Ok(code.map_or(CodeRedemption::Unknown, outcome))
+    }
+
+    async fn authorization_code_reused(&self, tenant: &str, code_hash: &str) -> CoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT reused_at FROM authorization_codes WHERE tenant_id = $1 AND code_hash = $2",
+        )
+        .bind(tenant)
+        .bind(code_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(storage)?;
+        let reused_at: Option<i64> = match row {
+            Some(r) => r.try_get("reused_at").map_err(storage)?,
+            None => None,
+        };
+        Ok(reused_at.is_some())
     }
 
     async fn purge_authorization_codes(&self, before: i64) -> CoreResult<u64> {
