@@ -5,6 +5,8 @@
 //! it comes from.
 
 use serde_json::{Map, Value, json};
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 use crate::model::{JsonObject, User};
 use crate::{CoreError, CoreResult};
@@ -232,7 +234,7 @@ impl ProfileFields {
                     "Payload validation error: 'Object didn't pass validation for format email: {e}' on property email (The user's email)."
                 )));
             }
-            f.email = Some(e.to_lowercase());
+            f.email = Some(normalize_email(e));
         }
         if let Some(id) = &f.user_id {
             if id.chars().any(char::is_whitespace) {
@@ -433,7 +435,24 @@ pub fn is_valid_email(e: &str) -> bool {
         && domain
             .split('.')
             .all(|label| !label.starts_with('-') && !label.ends_with('-'))
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !e
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_format_char(c))
+}
+
+/// Unicode's format characters (category Cf: U+200B zero-width space,
+/// U+200E left-to-right mark, U+FEFF byte-order mark, …): invisible, so an
+/// address holding one looks like another user's.
+fn is_format_char(c: char) -> bool {
+    c.general_category() == GeneralCategory::Format
+}
+
+/// The form an email address is stored and looked up in: NFC, lower-cased.
+/// Without NFC, `jos\u{e9}` and `jose\u{301}` (the same on screen) would be two
+/// accounts. Lower-casing can leave a sequence that composes, hence NFC
+/// once more after it.
+pub fn normalize_email(e: &str) -> String {
+    e.nfc().collect::<String>().to_lowercase().nfc().collect()
 }
 
 /// E.164: `+` and 1 to 15 digits.
@@ -489,6 +508,37 @@ mod tests {
             let err = ProfileFields::from_json(&body, ProfileRequest::Create).unwrap_err();
             assert!(err.to_string().contains(want), "{body}: {err}");
         }
+    }
+
+    #[test]
+    fn emails_with_invisible_characters_are_refused() {
+        for bad in [
+            "ad\u{200B}a@example.com",
+            "\u{200E}ada@example.com",
+            "ada@exam\u{FEFF}ple.com",
+            "ada\u{2060}@example.com",
+            "ada@example.com\u{AD}",
+        ] {
+            assert!(!is_valid_email(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn emails_are_stored_composed_and_lower_cased() {
+        assert_eq!(
+            normalize_email("Jose\u{301}@Example.com"),
+            "jos\u{e9}@example.com"
+        );
+        assert_eq!(
+            normalize_email("JOS\u{c9}@example.com"),
+            normalize_email("jose\u{301}@example.com")
+        );
+        let f = ProfileFields::from_json(
+            &json!({"email": "Jose\u{301}@Example.com"}),
+            ProfileRequest::Create,
+        )
+        .unwrap();
+        assert_eq!(f.email.as_deref(), Some("jos\u{e9}@example.com"));
     }
 
     #[test]

@@ -85,4 +85,59 @@ async fn signup(b: Backend) {
     h.stop().await;
 }
 
-both_backends!(signup);
+/// An email that only looks like another one is not another account:
+/// invisible format characters are refused, and a decomposed `é` is the
+/// composed one (stored NFC), at signup and at login.
+async fn look_alike_emails(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let (cid, secret) = h.password_client(&t).await;
+    let conn = "Username-Password-Authentication";
+    let signup = |email: &str| {
+        let r = h
+            .http
+            .post(format!("{}/dbconnections/signup", h.base))
+            .json(&json!({"client_id": cid, "connection": conn, "email": email, "password": "Corr3ct-horse"}))
+            .send();
+        async move {
+            let r = r.await.unwrap();
+            let s = r.status();
+            (s, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (s, body) = signup("Jos\u{e9}@Example.com").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["email"], "jos\u{e9}@example.com");
+    let (s, body) = signup("jose\u{301}@example.com").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("The user already exists"),
+        "{body}"
+    );
+    for invisible in [
+        "jo\u{200B}s\u{e9}@example.com",
+        "\u{200E}jos\u{e9}@example.com",
+        "jos\u{e9}\u{FEFF}@example.com",
+    ] {
+        let (s, body) = signup(invisible).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{invisible:?}: {body}");
+        assert_eq!(body["error"], "invalid_signup", "{body}");
+    }
+    let (s, body) = h
+        .token(
+            json!({"grant_type": "password", "client_id": cid, "client_secret": secret,
+        "username": "JOSE\u{301}@example.com", "password": "Corr3ct-horse"}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the decomposed form logs in as the composed one: {body}"
+    );
+    h.stop().await;
+}
+
+both_backends!(signup, look_alike_emails);
