@@ -471,9 +471,113 @@ pub fn is_valid_username(u: &str) -> bool {
         && !is_valid_email(u)
 }
 
+/// A connection's username rules: `requires_username` and
+/// `validation.username {min, max}` (Auth0's default 1–15 when unset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsernameRules {
+    /// A new user must have a username.
+    pub required: bool,
+    /// Fewest characters.
+    pub min: usize,
+    /// Most characters.
+    pub max: usize,
+}
+
+impl UsernameRules {
+    /// Auth0's length bounds when the connection sets none.
+    const DEFAULT_LENGTH: (usize, usize) = (1, 15);
+
+    /// The rules a connection's options set.
+    pub fn of(options: &JsonObject) -> Self {
+        let length = options.get("validation").and_then(|v| v.get("username"));
+        let bound = |key: &str, default: usize| {
+            length
+                .and_then(|l| l.get(key))
+                .and_then(Value::as_u64)
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(default)
+        };
+        let (min, max) = Self::DEFAULT_LENGTH;
+        Self {
+            required: options.get("requires_username").and_then(Value::as_bool) == Some(true),
+            min: bound("min", min),
+            max: bound("max", max),
+        }
+    }
+
+    /// Check the username a request sets (`None`: it sets none). A new user
+    /// (`creating`) of a connection that requires usernames must bring one.
+    pub fn check(&self, username: Option<&str>, creating: bool) -> CoreResult<()> {
+        let Some(u) = username else {
+            return if creating && self.required {
+                Err(CoreError::invalid_body(
+                    "Payload validation error: 'Missing required property: username'.",
+                ))
+            } else {
+                Ok(())
+            };
+        };
+        let n = u.chars().count();
+        let (min, max) = (self.min, self.max);
+        if n < min {
+            Err(CoreError::invalid_body(format!(
+                "Payload validation error: 'String is too short ({n} chars), minimum {min}' on property username (the connection allows {min} to {max} characters)."
+            )))
+        } else if n > max {
+            Err(CoreError::invalid_body(format!(
+                "Payload validation error: 'String is too long ({n} chars), maximum {max}' on property username (the connection allows {min} to {max} characters)."
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn username_rules_follow_the_connection() {
+        let default = UsernameRules::of(&JsonObject::new());
+        assert_eq!(
+            default,
+            UsernameRules {
+                required: false,
+                min: 1,
+                max: 15
+            }
+        );
+        assert!(default.check(None, true).is_ok());
+        assert!(default.check(Some("fifteen_chars_x"), true).is_ok());
+        let err = default.check(Some("sixteen_chars_xx"), false).unwrap_err();
+        assert!(err.to_string().contains("maximum 15"), "{err}");
+        let Value::Object(options) = json!({"requires_username": true,
+            "validation": {"username": {"min": 3, "max": 20}}})
+        else {
+            unreachable!()
+        };
+        let rules = UsernameRules::of(&options);
+        assert!(
+            rules
+                .check(None, true)
+                .unwrap_err()
+                .to_string()
+                .contains("Missing required property: username")
+        );
+        assert!(
+            rules.check(None, false).is_ok(),
+            "an edit that sets no username"
+        );
+        assert!(
+            rules
+                .check(Some("ab"), true)
+                .unwrap_err()
+                .to_string()
+                .contains("minimum 3")
+        );
+        assert!(rules.check(Some("sixteen_chars_xx"), true).is_ok());
+    }
 
     #[test]
     fn rejects_unknown_fields_and_wrong_types() {

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use serde_json::Value;
 use tern_core::model::{Connection, User};
 use tern_core::store::{InsertOutcome, ProfileWrite};
-use tern_core::user_profile::{ProfileFields, ProfileRequest};
+use tern_core::user_profile::{ProfileFields, ProfileRequest, UsernameRules};
 use tern_core::{tickets, users};
 
 use crate::console_app::Changer;
@@ -81,6 +81,7 @@ pub async fn update(
     let before = user.clone();
     let password = f.password.clone();
     let new_email = f.email.clone().filter(|e| user.email.as_ref() != Some(e));
+    let new_username = f.username.clone();
     users::apply_update(&mut user, f)?;
     let connection = || async {
         s.store
@@ -88,6 +89,10 @@ pub async fn update(
             .await?
             .ok_or_else(user_not_found)
     };
+    if new_username.is_some() {
+        let connection = connection().await?;
+        UsernameRules::of(&connection.options).check(new_username.as_deref(), false)?;
+    }
     if let Some(email) = new_email {
         let connection = connection().await?;
         refuse_legacy_email(s, &connection, &email, Some(user.local_id())).await?;

@@ -160,6 +160,7 @@ pub async fn signup(
             }
             SignupFailure::WeakPassword(r) => request_error("invalid_password", r.to_string()),
             SignupFailure::Exists => request_error("invalid_signup", "The user already exists"),
+            SignupFailure::BadUsername(e) => request_error("invalid_signup", e.to_string()),
             SignupFailure::LegacyUnavailable => OAuthError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",

@@ -157,6 +157,12 @@ pub async fn signup(
             return again(&sc, StatusCode::BAD_REQUEST, passwords::page_message(&r));
         }
         Err(SignupFailure::Exists) => return again(&sc, StatusCode::BAD_REQUEST, Msg::UserExists),
+        Err(SignupFailure::BadUsername(_)) if username.is_empty() => {
+            return again(&sc, StatusCode::BAD_REQUEST, Msg::EnterUsername);
+        }
+        Err(SignupFailure::BadUsername(_)) => {
+            return again(&sc, StatusCode::BAD_REQUEST, Msg::InvalidUsername);
+        }
         Err(SignupFailure::Throttled(_)) => {
             return again(&sc, StatusCode::TOO_MANY_REQUESTS, Msg::TooManySignups);
         }
