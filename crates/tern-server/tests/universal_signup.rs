@@ -481,13 +481,12 @@ async fn signup_page_follows_the_username_rules(b: Backend) {
     let mut br = Browser::new(&h.base);
     let (_, state) = start(&mut br, &app, &[("screen_hint", "signup")]).await;
     let post_with = |username: &'static str| {
-        let form = [
+        [
             ("state", state.clone()),
             ("email", "una@example.com".to_string()),
             ("username", username.to_string()),
             ("password", STRONG.to_string()),
-        ];
-        form
+        ]
     };
     for (username, message) in [
         ("", "Enter a username."),
