@@ -15,6 +15,7 @@ use crate::ids;
 use crate::model::{Connection, JsonObject, User, UserSource};
 use crate::user_profile::{
     FORBIDDEN_APP_METADATA_KEYS, MAX_METADATA_BYTES, is_e164, is_valid_email, is_valid_username,
+    normalize_email,
 };
 
 /// One problem with one row.
@@ -239,7 +240,7 @@ pub fn validate_row(row: &Value, limits: &CostLimits) -> Result<ValidRow, Vec<Ro
     }
     let mut v = ValidRow::default();
     match c.string("email", 1, 254) {
-        Some(e) if is_valid_email(&e) => v.email = e.to_lowercase(),
+        Some(e) if is_valid_email(&e) => v.email = normalize_email(&e),
         Some(e) => c.errors.push(RowError::new(
             "INVALID_FORMAT",
             "email",

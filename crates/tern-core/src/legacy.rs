@@ -228,7 +228,7 @@ pub fn normalize_profile(v: &Value) -> Result<LegacyProfile, LegacyError> {
             .map(str::to_string)
             .filter(|s| !s.is_empty())
     };
-    let email = s("email").map(|e| e.to_lowercase());
+    let email = s("email").map(|e| crate::user_profile::normalize_email(&e));
     if email.is_none() && s("username").is_none() {
         return Err(LegacyError::unusable_profile(
             "the profile has neither email nor username",

@@ -5,6 +5,8 @@
 //! it comes from.
 
 use serde_json::{Map, Value, json};
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 use crate::model::{JsonObject, User};
 use crate::{CoreError, CoreResult};
@@ -232,7 +234,7 @@ impl ProfileFields {
                     "Payload validation error: 'Object didn't pass validation for format email: {e}' on property email (The user's email)."
                 )));
             }
-            f.email = Some(e.to_lowercase());
+            f.email = Some(normalize_email(e));
         }
         if let Some(id) = &f.user_id {
             if id.chars().any(char::is_whitespace) {
@@ -433,7 +435,24 @@ pub fn is_valid_email(e: &str) -> bool {
         && domain
             .split('.')
             .all(|label| !label.starts_with('-') && !label.ends_with('-'))
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !e
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_format_char(c))
+}
+
+/// Unicode's format characters (category Cf: U+200B zero-width space,
+/// U+200E left-to-right mark, U+FEFF byte-order mark, …): invisible, so an
+/// address holding one looks like another user's.
+fn is_format_char(c: char) -> bool {
+    c.general_category() == GeneralCategory::Format
+}
+
+/// The form an email address is stored and looked up in: NFC, lower-cased.
+/// Without NFC, `jos\u{e9}` and `jose\u{301}` (the same on screen) would be two
+/// accounts. Lower-casing can leave a sequence that composes, hence NFC
+/// once more after it.
+pub fn normalize_email(e: &str) -> String {
+    e.nfc().collect::<String>().to_lowercase().nfc().collect()
 }
 
 /// E.164: `+` and 1 to 15 digits.
@@ -452,9 +471,113 @@ pub fn is_valid_username(u: &str) -> bool {
         && !is_valid_email(u)
 }
 
+/// A connection's username rules: `requires_username` and
+/// `validation.username {min, max}` (Auth0's default 1–15 when unset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsernameRules {
+    /// A new user must have a username.
+    pub required: bool,
+    /// Fewest characters.
+    pub min: usize,
+    /// Most characters.
+    pub max: usize,
+}
+
+impl UsernameRules {
+    /// Auth0's length bounds when the connection sets none.
+    const DEFAULT_LENGTH: (usize, usize) = (1, 15);
+
+    /// The rules a connection's options set.
+    pub fn of(options: &JsonObject) -> Self {
+        let length = options.get("validation").and_then(|v| v.get("username"));
+        let bound = |key: &str, default: usize| {
+            length
+                .and_then(|l| l.get(key))
+                .and_then(Value::as_u64)
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(default)
+        };
+        let (min, max) = Self::DEFAULT_LENGTH;
+        Self {
+            required: options.get("requires_username").and_then(Value::as_bool) == Some(true),
+            min: bound("min", min),
+            max: bound("max", max),
+        }
+    }
+
+    /// Check the username a request sets (`None`: it sets none). A new user
+    /// (`creating`) of a connection that requires usernames must bring one.
+    pub fn check(&self, username: Option<&str>, creating: bool) -> CoreResult<()> {
+        let Some(u) = username else {
+            return if creating && self.required {
+                Err(CoreError::invalid_body(
+                    "Payload validation error: 'Missing required property: username'.",
+                ))
+            } else {
+                Ok(())
+            };
+        };
+        let n = u.chars().count();
+        let (min, max) = (self.min, self.max);
+        if n < min {
+            Err(CoreError::invalid_body(format!(
+                "Payload validation error: 'String is too short ({n} chars), minimum {min}' on property username (the connection allows {min} to {max} characters)."
+            )))
+        } else if n > max {
+            Err(CoreError::invalid_body(format!(
+                "Payload validation error: 'String is too long ({n} chars), maximum {max}' on property username (the connection allows {min} to {max} characters)."
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn username_rules_follow_the_connection() {
+        let default = UsernameRules::of(&JsonObject::new());
+        assert_eq!(
+            default,
+            UsernameRules {
+                required: false,
+                min: 1,
+                max: 15
+            }
+        );
+        assert!(default.check(None, true).is_ok());
+        assert!(default.check(Some("fifteen_chars_x"), true).is_ok());
+        let err = default.check(Some("sixteen_chars_xx"), false).unwrap_err();
+        assert!(err.to_string().contains("maximum 15"), "{err}");
+        let Value::Object(options) = json!({"requires_username": true,
+            "validation": {"username": {"min": 3, "max": 20}}})
+        else {
+            unreachable!()
+        };
+        let rules = UsernameRules::of(&options);
+        assert!(
+            rules
+                .check(None, true)
+                .unwrap_err()
+                .to_string()
+                .contains("Missing required property: username")
+        );
+        assert!(
+            rules.check(None, false).is_ok(),
+            "an edit that sets no username"
+        );
+        assert!(
+            rules
+                .check(Some("ab"), true)
+                .unwrap_err()
+                .to_string()
+                .contains("minimum 3")
+        );
+        assert!(rules.check(Some("sixteen_chars_xx"), true).is_ok());
+    }
 
     #[test]
     fn rejects_unknown_fields_and_wrong_types() {
@@ -489,6 +612,37 @@ mod tests {
             let err = ProfileFields::from_json(&body, ProfileRequest::Create).unwrap_err();
             assert!(err.to_string().contains(want), "{body}: {err}");
         }
+    }
+
+    #[test]
+    fn emails_with_invisible_characters_are_refused() {
+        for bad in [
+            "ad\u{200B}a@example.com",
+            "\u{200E}ada@example.com",
+            "ada@exam\u{FEFF}ple.com",
+            "ada\u{2060}@example.com",
+            "ada@example.com\u{AD}",
+        ] {
+            assert!(!is_valid_email(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn emails_are_stored_composed_and_lower_cased() {
+        assert_eq!(
+            normalize_email("Jose\u{301}@Example.com"),
+            "jos\u{e9}@example.com"
+        );
+        assert_eq!(
+            normalize_email("JOS\u{c9}@example.com"),
+            normalize_email("jose\u{301}@example.com")
+        );
+        let f = ProfileFields::from_json(
+            &json!({"email": "Jose\u{301}@Example.com"}),
+            ProfileRequest::Create,
+        )
+        .unwrap();
+        assert_eq!(f.email.as_deref(), Some("jos\u{e9}@example.com"));
     }
 
     #[test]

@@ -172,14 +172,22 @@ async fn refresh(
     }
     let before = user.clone();
     // The legacy store is the truth for who the user is…
-    if p.email.is_some() {
-        user.email = p.email;
+    if let Some(email) = p.email
+        && user.email.as_deref() != Some(email.as_str())
+    {
+        // A changed email is unverified unless the script says otherwise
+        // (Auth0's rule, as `PATCH` applies it): the old address's proof
+        // says nothing about the new one.
+        user.email = Some(email);
+        user.email_verified = p.email_verified;
+    } else {
+        // …but most scripts never return email_verified: for the same
+        // email, never downgrade it.
+        user.email_verified |= p.email_verified;
     }
     if p.username.is_some() {
         user.username = p.username;
     }
-    // …but most scripts never return email_verified: never downgrade it.
-    user.email_verified |= p.email_verified;
     // Root attributes follow Auth0's "sync user profile attributes at each login".
     if connection
         .options

@@ -341,7 +341,8 @@ async fn authenticate(s: &AppState, mut a: PasswordLogin<'_>) -> Result<Verified
 
 /// The connection's user the typed identifier names (see [`login_name`]).
 async fn find_user(s: &AppState, a: &PasswordLogin<'_>) -> tern_core::CoreResult<Option<User>> {
-    let lowered = a.username.trim().to_lowercase();
+    // Emails are stored composed and lower-cased; usernames (ASCII) only lower-cased.
+    let lowered = tern_core::user_profile::normalize_email(a.username.trim());
     let id = &a.connection.id;
     match login_name(a.username, &lowered) {
         LoginName::Email(email) => s.store.get_user_by_email(s.tid(), id, email).await,

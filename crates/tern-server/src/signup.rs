@@ -10,7 +10,7 @@
 use tern_core::model::{Client, Connection, LogEvent, User, UserSource};
 use tern_core::password_policy::{PersonalInfo, Refusal};
 use tern_core::store::InsertOutcome;
-use tern_core::user_profile::ProfileFields;
+use tern_core::user_profile::{ProfileFields, UsernameRules};
 use tern_core::{CoreError, users};
 
 use crate::error::OAuthError;
@@ -30,6 +30,9 @@ pub enum SignupFailure {
     MissingPassword,
     /// The password does not meet the connection's rules (which one).
     WeakPassword(Refusal),
+    /// The username is missing where the connection requires one, or its
+    /// length is outside the connection's bounds (the error says which).
+    BadUsername(CoreError),
     /// Tern or the legacy store already has a user with this email.
     Exists,
     /// The legacy store could not be asked, or did not create the user.
@@ -85,6 +88,9 @@ pub async fn sign_up(
         .map_err(SignupFailure::Throttled)?;
     let email = f.email.clone().ok_or(SignupFailure::MissingEmail)?;
     let password = f.password.take().ok_or(SignupFailure::MissingPassword)?;
+    UsernameRules::of(&connection.options)
+        .check(f.username.as_deref(), true)
+        .map_err(SignupFailure::BadUsername)?;
     crate::passwords::check_without_history(connection, &password, &PersonalInfo::of_fields(&f))
         .map_err(SignupFailure::WeakPassword)?;
 

@@ -10,8 +10,8 @@
 use axum::http::StatusCode;
 use serde_json::Value;
 use tern_core::model::{Connection, User};
-use tern_core::store::InsertOutcome;
-use tern_core::user_profile::{ProfileFields, ProfileRequest};
+use tern_core::store::{InsertOutcome, ProfileWrite};
+use tern_core::user_profile::{ProfileFields, ProfileRequest, UsernameRules};
 use tern_core::{tickets, users};
 
 use crate::console_app::Changer;
@@ -81,6 +81,7 @@ pub async fn update(
     let before = user.clone();
     let password = f.password.clone();
     let new_email = f.email.clone().filter(|e| user.email.as_ref() != Some(e));
+    let new_username = f.username.clone();
     users::apply_update(&mut user, f)?;
     let connection = || async {
         s.store
@@ -88,6 +89,10 @@ pub async fn update(
             .await?
             .ok_or_else(user_not_found)
     };
+    if new_username.is_some() {
+        let connection = connection().await?;
+        UsernameRules::of(&connection.options).check(new_username.as_deref(), false)?;
+    }
     if let Some(email) = new_email {
         let connection = connection().await?;
         refuse_legacy_email(s, &connection, &email, Some(user.local_id())).await?;
@@ -97,20 +102,22 @@ pub async fn update(
     // A new password (here or in the legacy store), a new email or a block
     // closes the reset links already sent, in the same transaction.
     let new_password = password.is_some();
-    let closes_tickets = tickets::update_closes_tickets(&before, &user, new_password);
-    let ends_sessions = tickets::update_ends_sessions(&before, &user, new_password);
+    let mut write = ProfileWrite {
+        // `PATCH` never sets enrollments; a password, below, sets the credential.
+        credential: false,
+        mfa_factors: false,
+        close_tickets: tickets::update_closes_tickets(&before, &user, new_password),
+        end_sessions: tickets::update_ends_sessions(&before, &user, new_password),
+    };
     if let Some(pw) = password.filter(|_| !legacy.password_handled) {
         let connection = connection().await?;
         user.credential =
             Some(hash_new_password(s, &connection, Owner::Existing(&user), pw).await?);
+        write.credential = true;
     }
-    let stored = if closes_tickets {
-        s.store
-            .update_user_closing_tickets(s.tid(), &user, ends_sessions)
-            .await?
-    } else {
-        s.store.update_user(s.tid(), &user).await?
-    };
+    // Only a new password writes the credential: the one read above may be
+    // stale by now (a reset in between), and writing it back would undo it.
+    let stored = s.store.update_profile(s.tid(), &user, write).await?;
     match stored {
         None => Err(user_not_found()),
         Some(InsertOutcome::Duplicate) => Err(user_exists()),

@@ -512,4 +512,110 @@ async fn legacy_stays_the_source_of_truth(b: Backend) {
     h.stop().await;
 }
 
-both_backends!(legacy_stays_the_source_of_truth);
+both_backends!(
+    legacy_stays_the_source_of_truth,
+    legacy_email_change_is_unverified
+);
+
+/// A login script whose answer the test steers through `configuration`:
+/// the legacy store's email and whether it says the email is verified.
+const STEERED_LOGIN: &str = r#"function login(identifier, password, callback) {
+  if (password !== 'hello') return callback(new WrongUsernameOrPasswordError(identifier));
+  const profile = { user_id: '7', email: configuration.EMAIL };
+  if (configuration.VERIFIED === 'yes') profile.email_verified = true;
+  return callback(null, profile);
+}"#;
+const STEERED_GET_USER: &str = r#"function getByEmail(email, callback) {
+  return callback(null, { user_id: '7', email: configuration.EMAIL });
+}"#;
+
+/// Auth0's rule: an email changed without `email_verified` is unverified —
+/// the old address's proof says nothing about the new one. A script that
+/// keeps the same email and omits the flag does not downgrade it.
+async fn legacy_email_change_is_unverified(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let (cid, secret) = h.password_client(&t).await;
+    let options = |email: &str, verified: &str| {
+        json!({"enabledDatabaseCustomization": true, "import_mode": false, "passwordPolicy": "none",
+               "customScripts": {"login": STEERED_LOGIN, "get_user": STEERED_GET_USER},
+               "configuration": {"EMAIL": email, "VERIFIED": verified}})
+    };
+    let (s, c) = h
+        .api(&t, Method::POST, "/connections", Some(json!({"name": "legacy-steered", "strategy": "auth0",
+            "enabled_clients": [h.info.client_id, cid], "options": options("kim@old.example", "yes")})))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let conn_path = format!("/connections/{}", c["id"].as_str().unwrap());
+    let login = |user: &'static str| {
+        h.token(json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm", "client_id": cid,
+                       "client_secret": secret, "username": user, "password": "hello",
+                       "realm": "legacy-steered", "scope": "openid email"}))
+    };
+    let hr = &h;
+    let local = move || async move {
+        hr.state()
+            .store
+            .get_user(hr.state().tid(), "auth0|7")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+
+    let (s, body) = login("kim@old.example").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(local().await.email_verified, "the script said verified");
+
+    // Same email, the flag omitted: still verified.
+    let (s, c) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &conn_path,
+            Some(json!({"options": options("kim@old.example", "no")})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let (s, body) = login("kim@old.example").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(
+        local().await.email_verified,
+        "an omitted flag never downgrades the same email"
+    );
+
+    // A new email without the flag: unverified.
+    let (s, c) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &conn_path,
+            Some(json!({"options": options("kim@new.example", "no")})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let (s, body) = login("kim@old.example").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let kim = local().await;
+    assert_eq!(kim.email.as_deref(), Some("kim@new.example"));
+    assert!(
+        !kim.email_verified,
+        "a changed email is unverified unless the script says so"
+    );
+
+    // A new email the script says is verified: verified.
+    let (s, c) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &conn_path,
+            Some(json!({"options": options("kim@third.example", "yes")})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let (s, body) = login("kim@new.example").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let kim = local().await;
+    assert_eq!(kim.email.as_deref(), Some("kim@third.example"));
+    assert!(kim.email_verified);
+    h.stop().await;
+}

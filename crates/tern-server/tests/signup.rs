@@ -85,4 +85,155 @@ async fn signup(b: Backend) {
     h.stop().await;
 }
 
-both_backends!(signup);
+/// An email that only looks like another one is not another account:
+/// invisible format characters are refused, and a decomposed `é` is the
+/// composed one (stored NFC), at signup and at login.
+async fn look_alike_emails(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let (cid, secret) = h.password_client(&t).await;
+    let conn = "Username-Password-Authentication";
+    let signup = |email: &str| {
+        let r = h
+            .http
+            .post(format!("{}/dbconnections/signup", h.base))
+            .json(&json!({"client_id": cid, "connection": conn, "email": email, "password": "Corr3ct-horse"}))
+            .send();
+        async move {
+            let r = r.await.unwrap();
+            let s = r.status();
+            (s, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (s, body) = signup("Jos\u{e9}@Example.com").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["email"], "jos\u{e9}@example.com");
+    let (s, body) = signup("jose\u{301}@example.com").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("The user already exists"),
+        "{body}"
+    );
+    for invisible in [
+        "jo\u{200B}s\u{e9}@example.com",
+        "\u{200E}jos\u{e9}@example.com",
+        "jos\u{e9}\u{FEFF}@example.com",
+    ] {
+        let (s, body) = signup(invisible).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{invisible:?}: {body}");
+        assert_eq!(body["error"], "invalid_signup", "{body}");
+    }
+    let (s, body) = h
+        .token(
+            json!({"grant_type": "password", "client_id": cid, "client_secret": secret,
+        "username": "JOSE\u{301}@example.com", "password": "Corr3ct-horse"}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the decomposed form logs in as the composed one: {body}"
+    );
+    h.stop().await;
+}
+
+/// `requires_username` and `validation.username {min,max}` hold on every
+/// path that sets a username: signup, `POST /users`, `PATCH /users/{id}`.
+async fn usernames_follow_the_connection(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let (cid, _) = h.password_client(&t).await;
+    let conn = "Username-Password-Authentication";
+    let path = format!("/connections/{}", h.info.connection_id);
+    let (_, c) = h.api(&t, Method::GET, &path, None).await;
+    let mut options = c["options"].clone();
+    options["requires_username"] = json!(true);
+    options["validation"] = json!({"username": {"min": 3, "max": 8}});
+    let (s, c) = h
+        .api(&t, Method::PATCH, &path, Some(json!({"options": options})))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let signup = |email: &str, username: Option<&str>| {
+        let mut body = json!({"client_id": cid, "connection": conn, "email": email, "password": "Corr3ct-horse"});
+        if let Some(u) = username {
+            body["username"] = json!(u);
+        }
+        let r = h
+            .http
+            .post(format!("{}/dbconnections/signup", h.base))
+            .json(&body)
+            .send();
+        async move {
+            let r = r.await.unwrap();
+            let s = r.status();
+            (s, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    for (username, want) in [
+        (None, "Missing required property: username"),
+        (Some("ab"), "minimum 3"),
+        (Some("abcdefghi"), "maximum 8"),
+    ] {
+        let (s, body) = signup("una@example.com", username).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{username:?}: {body}");
+        assert_eq!(body["error"], "invalid_signup", "{body}");
+        assert!(
+            body["error_description"].as_str().unwrap().contains(want),
+            "{username:?}: {body}"
+        );
+    }
+    let (s, body) = signup("una@example.com", Some("una_1")).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+
+    let (s, e) = h
+        .api(
+            &t,
+            Method::POST,
+            "/users",
+            Some(json!({"connection": conn, "email": "vic@example.com",
+            "password": "Corr3ct-horse", "username": "victor_long"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("maximum 8"), "{e}");
+    let (s, u) = h
+        .api(
+            &t,
+            Method::POST,
+            "/users",
+            Some(json!({"connection": conn, "email": "vic@example.com",
+            "password": "Corr3ct-horse", "username": "vic"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{u}");
+    let user_path = format!(
+        "/users/{}",
+        urlencoding::encode(u["user_id"].as_str().unwrap())
+    );
+    let (s, e) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &user_path,
+            Some(json!({"username": "vi"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("minimum 3"), "{e}");
+    let (s, u) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &user_path,
+            Some(json!({"username": "victor"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    assert_eq!(u["username"], "victor");
+    h.stop().await;
+}
+
+both_backends!(signup, look_alike_emails, usernames_follow_the_connection);

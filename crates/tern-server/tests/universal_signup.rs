@@ -456,7 +456,79 @@ async fn signup_page_names_the_password_rule(b: Backend) {
     h.stop().await;
 }
 
+/// A connection that requires usernames of 3 to 8 characters: the hosted
+/// page asks for one and refuses one of the wrong length.
+async fn signup_page_follows_the_username_rules(b: Backend) {
+    let legacy = legacy_store();
+    let h = Harness::start(b).await;
+    let la = legacy_connection(&h, &legacy).await;
+    let app = web_app(&h, &la).await;
+    let path = format!("/connections/{}", la.connection_id);
+    let (_, conn) = h.api(&la.token, Method::GET, &path, None).await;
+    let mut options = conn["options"].clone();
+    options["requires_username"] = json!(true);
+    options["validation"] = json!({"username": {"min": 3, "max": 8}});
+    let (s, body) = h
+        .api(
+            &la.token,
+            Method::PATCH,
+            &path,
+            Some(json!({"options": options})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+
+    let mut br = Browser::new(&h.base);
+    let (_, state) = start(&mut br, &app, &[("screen_hint", "signup")]).await;
+    let post_with = |username: &'static str| {
+        [
+            ("state", state.clone()),
+            ("email", "una@example.com".to_string()),
+            ("username", username.to_string()),
+            ("password", STRONG.to_string()),
+        ]
+    };
+    for (username, message) in [
+        ("", "Enter a username."),
+        ("un", "This username is too short or too long for Shop."),
+        (
+            "una_is_too_long",
+            "This username is too short or too long for Shop.",
+        ),
+    ] {
+        let form = post_with(username);
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let refused = br
+            .post_form(&format!("/u/signup?state={state}"), &pairs)
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{username:?}: {}",
+            refused.body
+        );
+        assert!(
+            refused.body.contains(message),
+            "{username:?}: {}",
+            refused.body
+        );
+    }
+    assert!(
+        stored(&h, &la.connection_id, "una@example.com")
+            .await
+            .is_none()
+    );
+    let form = post_with("una_1");
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let done = br
+        .post_form(&format!("/u/signup?state={state}"), &pairs)
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    h.stop().await;
+}
+
 both_backends!(
+    signup_page_follows_the_username_rules,
     signup_page,
     reset_for_a_legacy_user,
     signup_page_names_the_password_rule

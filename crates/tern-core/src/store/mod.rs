@@ -48,7 +48,7 @@ pub use sessions::SessionStore;
 pub use signing_keys::SigningKeyStore;
 pub use tenant_settings::TenantSettingsStore;
 pub use tenants::TenantStore;
-pub use tickets::TicketStore;
+pub use tickets::{ProfileWrite, TicketStore};
 pub use users::UserStore;
 pub use users::{InsertOutcome, LoginName, LoginRecord, UserPage, UserSearch};
 

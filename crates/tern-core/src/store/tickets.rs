@@ -5,6 +5,21 @@ use crate::model::User;
 use crate::store::InsertOutcome;
 use crate::tickets::{PasswordTicket, Redemption};
 
+/// What a profile update writes beyond the profile, and what it closes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProfileWrite {
+    /// The request sets the credential (a new password): write it;
+    /// otherwise the stored one stays.
+    pub credential: bool,
+    /// The request sets the MFA enrollments: write them; otherwise the
+    /// stored ones stay.
+    pub mfa_factors: bool,
+    /// Close the user's open tickets (see `tickets::update_closes_tickets`).
+    pub close_tickets: bool,
+    /// End the user's sessions (see `tickets::update_ends_sessions`).
+    pub end_sessions: bool,
+}
+
 /// Storing password-change tickets.
 #[async_trait::async_trait]
 pub trait TicketStore: Send + Sync {
@@ -54,6 +69,18 @@ pub trait TicketStore: Send + Sync {
         tenant: &str,
         user: &User,
         end_sessions: bool,
+    ) -> CoreResult<Option<InsertOutcome>>;
+    /// `PATCH /users/{id}`'s write: replace the user's profile as
+    /// `update_user_closing_tickets` does (tickets closed, sessions ended
+    /// as `w` says), but the credential and MFA enrollments only when `w`
+    /// says the request sets them — a request that does not set a password must not
+    /// write back the credential it read, undoing a reset that landed in
+    /// between.
+    async fn update_profile(
+        &self,
+        tenant: &str,
+        user: &User,
+        w: ProfileWrite,
     ) -> CoreResult<Option<InsertOutcome>>;
     /// Delete tickets of every tenant that expired before epoch second `before`.
     async fn purge_password_tickets(&self, before: i64) -> CoreResult<u64>;

@@ -91,6 +91,8 @@ pub enum Msg {
     EnterPassword,
     EnterEmail,
     InvalidEmail,
+    EnterUsername,
+    InvalidUsername,
     UserExists,
     SignupDisabled,
     LinkExpiredTitle,
@@ -192,6 +194,8 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
             EnterPassword => "Enter a password.",
             EnterEmail => "Enter your email address.",
             InvalidEmail => "Enter a valid email address.",
+            EnterUsername => "Enter a username.",
+            InvalidUsername => "This username is too short or too long for {app}. Choose another.",
             UserExists => "An account already exists for this email address. Log in instead.",
             SignupDisabled => "Sign-ups are disabled for {app}.",
             LinkExpiredTitle => "Link no longer valid",
@@ -301,6 +305,10 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
             EnterPassword => "Saisissez un mot de passe.",
             EnterEmail => "Saisissez votre adresse e-mail.",
             InvalidEmail => "Saisissez une adresse e-mail valide.",
+            EnterUsername => "Saisissez un nom d'utilisateur.",
+            InvalidUsername => {
+                "Ce nom d'utilisateur est trop court ou trop long pour {app}. Choisissez-en un autre."
+            }
             UserExists => "Un compte existe déjà pour cette adresse. Connectez-vous plutôt.",
             SignupDisabled => "Les inscriptions sont fermées pour {app}.",
             LinkExpiredTitle => "Lien expiré",

@@ -14,7 +14,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tern_core::user_profile::{ProfileFields, ProfileRequest, is_valid_email};
+use tern_core::user_profile::{ProfileFields, ProfileRequest, is_valid_email, normalize_email};
 
 use crate::body::read_limited;
 use crate::error::OAuthError;
@@ -160,6 +160,7 @@ pub async fn signup(
             }
             SignupFailure::WeakPassword(r) => request_error("invalid_password", r.to_string()),
             SignupFailure::Exists => request_error("invalid_signup", "The user already exists"),
+            SignupFailure::BadUsername(e) => request_error("invalid_signup", e.to_string()),
             SignupFailure::LegacyUnavailable => OAuthError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
@@ -244,7 +245,7 @@ pub async fn change_password(
     };
     let client_id = get("client_id")?;
     let name = get("connection")?;
-    let email = get("email")?.trim().to_lowercase();
+    let email = normalize_email(get("email")?.trim());
     if !is_valid_email(&email) {
         return Err(request_error(
             "invalid_request",

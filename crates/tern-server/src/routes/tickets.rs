@@ -11,7 +11,7 @@ use serde_json::json;
 use tern_core::ids::is_connection_id;
 use tern_core::model::User;
 use tern_core::tickets::{self, TicketOptions};
-use tern_core::user_profile::is_valid_email;
+use tern_core::user_profile::{is_valid_email, normalize_email};
 
 use super::{field, object_with};
 use crate::auth::Caller;
@@ -160,7 +160,7 @@ async fn by_email(
             "Payload validation error: 'String does not match pattern ^con_[A-Za-z0-9]{{16}}$' on property connection_id: {connection_id}."
         )));
     }
-    let email = email.trim().to_lowercase();
+    let email = normalize_email(email.trim());
     if !is_valid_email(&email) {
         return Err(ApiError::invalid_body(format!(
             "Payload validation error: 'Object didn't pass validation for format email: {email}' on property email."

@@ -13,7 +13,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
-use tern_core::user_profile::{ProfileFields, ProfileRequest, is_valid_email};
+use tern_core::user_profile::{ProfileFields, ProfileRequest, is_valid_email, normalize_email};
 
 use super::authorize::{PageQuery, error_page, see_other};
 use super::universal_login::{Screen, posted_screen, screen};
@@ -106,7 +106,7 @@ pub async fn signup(
     if !signup::allowed(&sc.connection) {
         return disabled(&sc);
     }
-    let email = form.get("email").unwrap_or_default().trim().to_lowercase();
+    let email = normalize_email(form.get("email").unwrap_or_default().trim());
     let username = form.get("username").unwrap_or_default().trim().to_string();
     let password = form.get("password").unwrap_or_default();
     let again = |sc: &Screen, status: StatusCode, msg: Msg| {
@@ -157,6 +157,12 @@ pub async fn signup(
             return again(&sc, StatusCode::BAD_REQUEST, passwords::page_message(&r));
         }
         Err(SignupFailure::Exists) => return again(&sc, StatusCode::BAD_REQUEST, Msg::UserExists),
+        Err(SignupFailure::BadUsername(_)) if username.is_empty() => {
+            return again(&sc, StatusCode::BAD_REQUEST, Msg::EnterUsername);
+        }
+        Err(SignupFailure::BadUsername(_)) => {
+            return again(&sc, StatusCode::BAD_REQUEST, Msg::InvalidUsername);
+        }
         Err(SignupFailure::Throttled(_)) => {
             return again(&sc, StatusCode::TOO_MANY_REQUESTS, Msg::TooManySignups);
         }
@@ -238,7 +244,7 @@ pub async fn reset_request(
         Ok(v) => v,
         Err(page) => return page,
     };
-    let email = form.get("email").unwrap_or_default().trim().to_lowercase();
+    let email = normalize_email(form.get("email").unwrap_or_default().trim());
     if !is_valid_email(&email) {
         let message = sc.say(if email.is_empty() {
             Msg::EnterEmail

@@ -7,7 +7,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use tern_core::model::{User, UserSource};
 use tern_core::store::{InsertOutcome, UserSearch};
-use tern_core::user_profile::{ProfileFields, ProfileRequest, project_fields, user_json};
+use tern_core::user_profile::{
+    ProfileFields, ProfileRequest, UsernameRules, project_fields, user_json,
+};
 use tern_core::{search, users};
 
 use crate::auth::Caller;
@@ -127,17 +129,7 @@ pub async fn create(
             "Payload validation error: 'Missing required property: email'.",
         ));
     }
-    if connection
-        .options
-        .get("requires_username")
-        .and_then(Value::as_bool)
-        == Some(true)
-        && f.username.is_none()
-    {
-        return Err(ApiError::invalid_body(
-            "Payload validation error: 'Missing required property: username'.",
-        ));
-    }
+    UsernameRules::of(&connection.options).check(f.username.as_deref(), true)?;
     let password = f.password.take().ok_or_else(|| {
         ApiError::invalid_body("Payload validation error: 'Missing required property: password'.")
     })?;

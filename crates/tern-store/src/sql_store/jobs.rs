@@ -8,7 +8,7 @@ use tern_core::model::{Job, JobSpec, JobStatus, User};
 use tern_core::store::{BatchApplied, BatchGate, ImportBatch, JobStore, lease_lost};
 use tern_core::{CoreError, CoreResult};
 
-use super::users::{UPDATE_USER, bind_user, decode_user};
+use super::users::{UPDATE_USER, bind_user, decode_user, drop_unblock_links_on_new_email};
 use super::{SqlStore, USER_COLUMNS, as_i64, storage, to_body};
 use crate::search_sql::Dialect;
 use crate::wal::Checkpointer;
@@ -117,6 +117,7 @@ impl SqlStore {
             }
         }
         for user in &b.updates {
+            drop_unblock_links_on_new_email(&mut tx, tenant, user).await?;
             bind_user(sqlx::query(UPDATE_USER).bind(tenant), user)
                 .execute(&mut *tx)
                 .await

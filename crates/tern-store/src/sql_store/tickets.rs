@@ -8,11 +8,11 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 use tern_core::model::User;
-use tern_core::store::{InsertOutcome, TicketStore};
+use tern_core::store::{InsertOutcome, ProfileWrite, TicketStore};
 use tern_core::tickets::{PasswordTicket, Redemption, TicketOptions};
 use tern_core::{CoreError, CoreResult};
 
-use super::users::{UPDATE_USER, USER_COLUMNS, bind_user};
+use super::users::{UPDATE_PROFILE, USER_COLUMNS, bind_user, drop_unblock_links_on_new_email};
 use super::{SqlStore, as_i64, is_unique_violation, storage};
 
 const TICKET_COLUMNS: &str =
@@ -250,8 +250,26 @@ impl TicketStore for SqlStore {
         u: &User,
         end_sessions: bool,
     ) -> CoreResult<Option<InsertOutcome>> {
+        let w = ProfileWrite {
+            credential: true,
+            mfa_factors: true,
+            close_tickets: true,
+            end_sessions,
+        };
+        self.update_profile(tenant, u, w).await
+    }
+
+    async fn update_profile(
+        &self,
+        tenant: &str,
+        u: &User,
+        w: ProfileWrite,
+    ) -> CoreResult<Option<InsertOutcome>> {
         let mut tx = self.pool.begin().await.map_err(storage)?;
-        let updated = bind_user(sqlx::query(UPDATE_USER).bind(tenant), u)
+        drop_unblock_links_on_new_email(&mut tx, tenant, u).await?;
+        let updated = bind_user(sqlx::query(UPDATE_PROFILE).bind(tenant), u)
+            .bind(i64::from(w.credential))
+            .bind(i64::from(w.mfa_factors))
             .execute(&mut *tx)
             .await;
         match updated {
@@ -266,8 +284,10 @@ impl TicketStore for SqlStore {
             }
             Err(e) => return Err(storage(e)),
         }
-        close_open_tickets(&mut tx, tenant, &u.user_id, &tern_core::clock::now_iso()).await?;
-        if end_sessions {
+        if w.close_tickets {
+            close_open_tickets(&mut tx, tenant, &u.user_id, &tern_core::clock::now_iso()).await?;
+        }
+        if w.end_sessions {
             end_user_sessions(&mut tx, tenant, &u.user_id).await?;
         }
         tx.commit().await.map_err(storage)?;

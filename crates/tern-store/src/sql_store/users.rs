@@ -282,6 +282,45 @@ pub(super) const UPDATE_USER: &str = "UPDATE users SET email = $5, email_verifie
     WHERE tenant_id = $1 AND user_id = $2 AND connection_id = $3 AND connection_name = $4 \
     AND created_at = $18 AND source = $24";
 
+/// [`UPDATE_USER`] that writes the credential only when `$26` is 1 and the
+/// MFA enrollments only when `$27` is 1: a profile edit leaves the stored
+/// ones, whatever a concurrent reset or enrollment wrote after the edit
+/// read the user.
+pub(super) const UPDATE_PROFILE: &str = "UPDATE users SET email = $5, email_verified = $6, username = $7, phone_number = $8, \
+    phone_verified = $9, name = $10, given_name = $11, family_name = $12, nickname = $13, \
+    picture = $14, blocked = $15, app_metadata = $16, user_metadata = $17, updated_at = $19, \
+    last_login = $20, last_ip = $21, logins_count = $22, \
+    credential = CASE WHEN $26 = 1 THEN $23 ELSE credential END, \
+    mfa_factors = CASE WHEN $27 = 1 THEN $25 ELSE mfa_factors END \
+    WHERE tenant_id = $1 AND user_id = $2 AND connection_id = $3 AND connection_name = $4 \
+    AND created_at = $18 AND source = $24";
+
+/// Before a user's row is replaced (`$1` tenant, `$2` user id, `$3` the new
+/// email), in the same transaction: a new email voids the brute-force
+/// unblock links mailed to the old address, as it closes the reset links.
+/// The stored email is the one compared, so every writer (an edit, a legacy
+/// login, an import) is covered without knowing the old value.
+pub(super) const DROP_UNBLOCK_LINKS_ON_NEW_EMAIL: &str = "UPDATE login_failures SET unblock_hash = NULL \
+     WHERE tenant_id = $1 AND user_id = $2 AND unblock_hash IS NOT NULL \
+     AND EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND user_id = $2 \
+                 AND email IS DISTINCT FROM $3)";
+
+/// Run [`DROP_UNBLOCK_LINKS_ON_NEW_EMAIL`] for `u` inside `tx`, before its row is replaced.
+pub(super) async fn drop_unblock_links_on_new_email(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    tenant: &str,
+    u: &User,
+) -> CoreResult<()> {
+    sqlx::query(DROP_UNBLOCK_LINKS_ON_NEW_EMAIL)
+        .bind(tenant)
+        .bind(u.user_id.as_str())
+        .bind(u.email.as_deref())
+        .execute(&mut **tx)
+        .await
+        .map_err(storage)?;
+    Ok(())
+}
+
 /// The `users` column a login name is compared with, and the value.
 pub(super) fn login_column(login: LoginName<'_>) -> (&'static str, &str) {
     match login {

@@ -1,0 +1,211 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+//! `PATCH /users/{id}` against what happens around it: a password reset
+//! that lands while the edit is under way, and the unblock links mailed to
+//! an address the edit replaces.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{Backend, Harness};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tokio::sync::Notify;
+
+const CONN: &str = "Username-Password-Authentication";
+
+/// A legacy `get_user` service that holds the lookup of `held_email` until
+/// the test lets it go: the edit that asked is then paused between reading
+/// the user and writing it. Every other email answers "no such user" at once.
+struct HeldLookup {
+    url: String,
+    arrived: Arc<Notify>,
+    release: Arc<Notify>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn held_lookup(held_email: &'static str) -> HeldLookup {
+    use axum::extract::Query;
+    use axum::routing::get;
+    let (arrived, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let (a, r) = (arrived.clone(), release.clone());
+    let app = axum::Router::new().route(
+        "/users",
+        get(
+            move |Query(q): Query<std::collections::HashMap<String, String>>| async move {
+                if q.get("email").map(String::as_str) == Some(held_email) {
+                    a.notify_one();
+                    r.notified().await;
+                }
+                axum::http::StatusCode::NOT_FOUND
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    HeldLookup {
+        url,
+        arrived,
+        release,
+        task,
+    }
+}
+
+const GET_USER: &str = r#"function getUser(email, callback) {
+  request.get({ url: configuration.LEGACY_URL + '/users', qs: { email: email }, json: true },
+    function (err, response) {
+      if (err) return callback(err);
+      if (response.statusCode === 404) return callback(null);
+      callback(new Error('legacy service answered ' + response.statusCode));
+    });
+}"#;
+const LOGIN: &str = r#"function login(email, password, callback) {
+  callback(new WrongUsernameOrPasswordError(email));
+}"#;
+
+/// An email edit reads the user, asks the legacy store whether the new
+/// email is taken (held here), then writes: a password set meanwhile stays.
+async fn an_edit_does_not_undo_a_concurrent_password_change(b: Backend) {
+    let legacy = held_lookup("new@race.example").await;
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let (cid, secret) = h.password_client(&t).await;
+    let (s, c) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &format!("/connections/{}", h.info.connection_id),
+            Some(json!({
+            "options": {"enabledDatabaseCustomization": true, "import_mode": true,
+                        "customScripts": {"login": LOGIN, "get_user": GET_USER},
+                        "configuration": {"LEGACY_URL": legacy.url}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let user = h.create_user(&t, "old@race.example", "Old-passw0rd!").await;
+    let path = format!(
+        "/users/{}",
+        urlencoding::encode(user["user_id"].as_str().unwrap())
+    );
+
+    let edit = h.api(
+        &t,
+        Method::PATCH,
+        &path,
+        Some(json!({"email": "new@race.example"})),
+    );
+    let reset_meanwhile = async {
+        legacy.arrived.notified().await;
+        let (s, u) = h
+            .api(
+                &t,
+                Method::PATCH,
+                &path,
+                Some(json!({"password": "New-passw0rd!"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{u}");
+        legacy.release.notify_one();
+    };
+    let ((s, u), ()) = tokio::join!(edit, reset_meanwhile);
+    assert_eq!(s, StatusCode::OK, "{u}");
+    assert_eq!(u["email"], "new@race.example");
+
+    let client = (cid.as_str(), secret.as_str());
+    let (s, body) = h
+        .password_grant_from(client, "new@race.example", "New-passw0rd!", "127.0.0.1")
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the password set meanwhile stays: {body}"
+    );
+    let (s, _) = h
+        .password_grant_from(client, "new@race.example", "Old-passw0rd!", "127.0.0.1")
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "the edit did not bring the old one back"
+    );
+    legacy.task.abort();
+    h.stop().await;
+}
+
+/// A block's unblock link went to the old address: once the email changes,
+/// it no longer lifts the block (as reset links are closed).
+async fn a_new_email_voids_unblock_links(b: Backend) {
+    let h = Harness::start_with(b, |c| {
+        c.http.trusted_proxies = vec!["127.0.0.0/8".into()];
+    })
+    .await;
+    let t = h.admin_token().await;
+    let (cid, secret) = h.password_client(&t).await;
+    let client = (cid.as_str(), secret.as_str());
+    let (s, _) = h
+        .api(
+            &t,
+            Method::PATCH,
+            "/attack-protection/brute-force-protection",
+            Some(json!({"max_attempts": 3})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let user = h.create_user(&t, "ann@example.com", "Secret-123").await;
+    let path = format!(
+        "/users/{}",
+        urlencoding::encode(user["user_id"].as_str().unwrap())
+    );
+    let ip = "198.51.100.1";
+    for _ in 0..3 {
+        let (s, _) = h
+            .password_grant_from(client, "ann@example.com", "wrong", ip)
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+    let st = h.state();
+    let mails = st.store.list_outbox(st.tid(), 0, 1000).await.unwrap();
+    let link = mails
+        .iter()
+        .filter(|m| m.kind == "account_unblock")
+        .find_map(|m| {
+            m.text
+                .split_whitespace()
+                .find_map(|w| w.find("/lo/unblock?ticket=").map(|i| w[i..].to_string()))
+        })
+        .expect("an unblock mail");
+
+    let (s, u) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &path,
+            Some(json!({"email": "ann@elsewhere.example", "connection": CONN})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    let r = h
+        .http
+        .get(format!("{}{link}", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "the old address's link is void"
+    );
+    let (s, _) = h
+        .password_grant_from(client, "ann@elsewhere.example", "Secret-123", ip)
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "the block holds");
+    h.stop().await;
+}
+
+both_backends!(
+    an_edit_does_not_undo_a_concurrent_password_change,
+    a_new_email_voids_unblock_links
+);
