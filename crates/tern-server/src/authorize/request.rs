@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use tern_core::login_transaction::{AuthorizationRequest, ResponseMode};
 use tern_core::model::{Client, Connection};
-use tern_core::url_match::{any_url_matches, origin_matches, origin_of};
+use tern_core::url_match::{UrlRule, any_url_matches, check_stored_url, origin_matches, origin_of};
 
 use super::response::AuthorizationResponse;
 use crate::state::AppState;
@@ -132,7 +132,12 @@ pub async fn check(s: &AppState, p: &Params) -> Result<Checked, Rejection> {
             "The request is missing a required parameter: redirect_uri.".into(),
         ));
     };
-    if redirect_uri.contains('#') || !any_url_matches(&client.callbacks, redirect_uri) {
+    // A callback stored before stored URLs were checked (`javascript:`, a
+    // newline) matches nothing: it would otherwise be redirected to.
+    if redirect_uri.contains('#')
+        || check_stored_url(redirect_uri, UrlRule::Callback).is_err()
+        || !any_url_matches(&client.callbacks, redirect_uri)
+    {
         return Err(Rejection::Page(
             "Callback URL mismatch. The provided redirect_uri is not in the list of allowed callback URLs.".into(),
         ));

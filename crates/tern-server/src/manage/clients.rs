@@ -7,6 +7,7 @@ use serde_json::Value;
 use tern_core::grants::RefreshTokenConfig;
 use tern_core::ids;
 use tern_core::model::Client;
+use tern_core::url_match::{UrlRule, check_stored_url};
 
 use crate::client_secret::hash_secret;
 use crate::error::ApiError;
@@ -89,6 +90,7 @@ pub async fn create(s: &AppState, body: &Value) -> Result<(Client, String), ApiE
     };
     let mut client = merge_into(&base, &patch)?;
     validate(&client)?;
+    check_logo_uri(obj)?;
     let secret = ids::client_secret();
     client.secret_hash = hash_secret(&secret);
     s.store.insert_client(s.tid(), &client).await?;
@@ -130,14 +132,54 @@ fn validate(c: &Client) -> Result<(), ApiError> {
         rt.validate()
             .map_err(|m| ApiError::invalid_body(format!("Payload validation error: {m}.")))?;
     }
-    if let Some(u) = &c.initiate_login_uri
-        && !url::Url::parse(u).is_ok_and(|p| p.scheme() == "https")
-    {
-        return Err(ApiError::invalid_body(
-            "Payload validation error: 'initiate_login_uri' must be an https URL.",
-        ));
+    if let Some(u) = &c.initiate_login_uri {
+        check_stored_url(u, UrlRule::Https)
+            .map_err(|m| invalid(&format!("'initiate_login_uri' {m}")))?;
+    }
+    check_url_lists(c)
+}
+
+/// `Payload validation error: <what>.` as a 400 `invalid_body`.
+fn invalid(what: &str) -> ApiError {
+    ApiError::invalid_body(format!("Payload validation error: {what}."))
+}
+
+/// The application's URL lists: each URL one the browser
+/// reads as written, of a scheme that hands it to an application.
+fn check_url_lists(c: &Client) -> Result<(), ApiError> {
+    for (name, list, rule) in [
+        ("callbacks", &c.callbacks, UrlRule::Callback),
+        (
+            "allowed_logout_urls",
+            &c.allowed_logout_urls,
+            UrlRule::WebWithWildcard,
+        ),
+        ("web_origins", &c.web_origins, UrlRule::WebWithWildcard),
+        (
+            "allowed_origins",
+            &c.allowed_origins,
+            UrlRule::WebWithWildcard,
+        ),
+    ] {
+        for u in list {
+            check_stored_url(u, rule).map_err(|m| invalid(&format!("'{name}' entry {u:?} {m}")))?;
+        }
     }
     Ok(())
+}
+
+/// `logo_uri` is accepted and not kept (see [`IGNORED`]), but Auth0
+/// refuses what is not an absolute URL, and so does Tern: http(s) only,
+/// written as the browser would read it; empty is allowed.
+fn check_logo_uri(obj: &serde_json::Map<String, Value>) -> Result<(), ApiError> {
+    match obj.get("logo_uri") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(u)) if u.is_empty() => Ok(()),
+        Some(Value::String(u)) => {
+            check_stored_url(u, UrlRule::Web).map_err(|m| invalid(&format!("'logo_uri' {m}")))
+        }
+        Some(_) => Err(invalid("'logo_uri' must be a string")),
+    }
 }
 
 /// Apply a `PATCH /clients/{id}` body; the updated client.
@@ -156,6 +198,7 @@ pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<Client, ApiE
     client.secret_hash = current.secret_hash;
     client.client_id = current.client_id;
     validate(&client)?;
+    check_logo_uri(obj)?;
     s.store.update_client(s.tid(), &client).await?;
     Ok(client)
 }
