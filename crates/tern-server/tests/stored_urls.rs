@@ -220,8 +220,68 @@ async fn tenant_redirection_and_logout_urls_are_web_urls(b: Backend) {
     h.stop().await;
 }
 
+async fn client_lists_and_fields_are_bounded(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let id = web_app(&h, &t).await;
+    let path = format!("/clients/{id}");
+    let many: Vec<String> = (0..101)
+        .map(|i| format!("https://app.example/cb/{i}"))
+        .collect();
+    let long = format!("https://app.example/{}", "a".repeat(2048));
+    let eleven: serde_json::Map<String, Value> =
+        (0..11).map(|i| (format!("k{i}"), json!("v"))).collect();
+    for (body, field, bound) in [
+        (json!({"callbacks": many}), "callbacks", "100"),
+        (json!({"web_origins": many}), "web_origins", "100"),
+        (
+            json!({"allowed_logout_urls": [long]}),
+            "allowed_logout_urls",
+            "2048",
+        ),
+        (
+            json!({"description": "d".repeat(141)}),
+            "description",
+            "140",
+        ),
+        (json!({"client_metadata": eleven}), "client_metadata", "10"),
+        (
+            json!({"client_metadata": {"k": "v".repeat(256)}}),
+            "client_metadata.k",
+            "255",
+        ),
+        (
+            json!({"client_metadata": {"k".repeat(256): "v"}}),
+            "client_metadata",
+            "255",
+        ),
+    ] {
+        let m = message_of(&h, &t, Method::PATCH, &path, body).await;
+        assert!(m.contains(field) && m.contains(bound), "{field}: {m}");
+    }
+    // At the bounds: accepted.
+    let hundred: Vec<String> = (0..100)
+        .map(|i| format!("https://app.example/cb/{i}"))
+        .collect();
+    let ten: serde_json::Map<String, Value> = (0..10)
+        .map(|i| (format!("k{i}"), json!("v".repeat(255))))
+        .collect();
+    let (s, b) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &path,
+            Some(json!({"callbacks": hundred, "client_metadata": ten,
+                        "description": "d".repeat(140)})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    h.stop().await;
+}
+
 both_backends!(
     a_stored_bad_url_never_removes_a_pages_csp,
     the_api_refuses_urls_read_otherwise_or_run_as_script,
     tenant_redirection_and_logout_urls_are_web_urls,
+    client_lists_and_fields_are_bounded,
 );

@@ -136,7 +136,8 @@ fn validate(c: &Client) -> Result<(), ApiError> {
         check_stored_url(u, UrlRule::Https)
             .map_err(|m| invalid(&format!("'initiate_login_uri' {m}")))?;
     }
-    check_url_lists(c)
+    check_url_lists(c)?;
+    check_description_and_metadata(c)
 }
 
 /// `Payload validation error: <what>.` as a 400 `invalid_body`.
@@ -144,7 +145,16 @@ fn invalid(what: &str) -> ApiError {
     ApiError::invalid_body(format!("Payload validation error: {what}."))
 }
 
-/// The application's URL lists: each URL one the browser
+/// At most this many entries in each URL list. Auth0 documents 100 for
+/// `web_origins`; every list is read on each `/authorize` (callbacks), each
+/// CORS request (origins, of every client) and each `GET /clients`, so one
+/// bound for all keeps those costs small and known.
+const MAX_URLS_PER_LIST: usize = 100;
+/// At most this many bytes per URL: what `/authorize` accepts as a
+/// `redirect_uri`, so a longer callback could never match anyway.
+const MAX_URL_BYTES: usize = crate::authorize::request::MAX_PARAM_BYTES;
+
+/// The application's URL lists: bounded, and each URL one the browser
 /// reads as written, of a scheme that hands it to an application.
 fn check_url_lists(c: &Client) -> Result<(), ApiError> {
     for (name, list, rule) in [
@@ -161,8 +171,61 @@ fn check_url_lists(c: &Client) -> Result<(), ApiError> {
             UrlRule::WebWithWildcard,
         ),
     ] {
+        if list.len() > MAX_URLS_PER_LIST {
+            return Err(invalid(&format!(
+                "'{name}' has {} entries, at most {MAX_URLS_PER_LIST} are allowed",
+                list.len()
+            )));
+        }
         for u in list {
+            if u.len() > MAX_URL_BYTES {
+                return Err(invalid(&format!(
+                    "an entry of '{name}' is {} bytes long, at most {MAX_URL_BYTES} are allowed",
+                    u.len()
+                )));
+            }
             check_stored_url(u, rule).map_err(|m| invalid(&format!("'{name}' entry {u:?} {m}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// Auth0's OAS bounds: `description` at most 140 characters;
+/// `client_metadata` at most 10 properties, names and string values at
+/// most 255 characters.
+const MAX_DESCRIPTION_CHARS: usize = 140;
+const MAX_METADATA_PROPERTIES: usize = 10;
+const MAX_METADATA_CHARS: usize = 255;
+
+fn check_description_and_metadata(c: &Client) -> Result<(), ApiError> {
+    if let Some(d) = &c.description
+        && d.chars().count() > MAX_DESCRIPTION_CHARS
+    {
+        return Err(invalid(&format!(
+            "'String is too long ({} chars), maximum {MAX_DESCRIPTION_CHARS}' on property description",
+            d.chars().count()
+        )));
+    }
+    let metadata = &c.client_metadata;
+    if metadata.len() > MAX_METADATA_PROPERTIES {
+        return Err(invalid(&format!(
+            "'client_metadata' has {} properties, at most {MAX_METADATA_PROPERTIES} are allowed",
+            metadata.len()
+        )));
+    }
+    for (k, v) in metadata {
+        if k.chars().count() > MAX_METADATA_CHARS {
+            return Err(invalid(&format!(
+                "a 'client_metadata' property name is longer than {MAX_METADATA_CHARS} characters"
+            )));
+        }
+        let Value::String(v) = v else {
+            return Err(invalid(&format!("'client_metadata.{k}' must be a string")));
+        };
+        if v.chars().count() > MAX_METADATA_CHARS {
+            return Err(invalid(&format!(
+                "'client_metadata.{k}' is longer than {MAX_METADATA_CHARS} characters"
+            )));
         }
     }
     Ok(())
@@ -175,6 +238,10 @@ fn check_logo_uri(obj: &serde_json::Map<String, Value>) -> Result<(), ApiError> 
     match obj.get("logo_uri") {
         None | Some(Value::Null) => Ok(()),
         Some(Value::String(u)) if u.is_empty() => Ok(()),
+        Some(Value::String(u)) if u.len() > MAX_URL_BYTES => Err(invalid(&format!(
+            "'logo_uri' is {} bytes long, at most {MAX_URL_BYTES} are allowed",
+            u.len()
+        ))),
         Some(Value::String(u)) => {
             check_stored_url(u, UrlRule::Web).map_err(|m| invalid(&format!("'logo_uri' {m}")))
         }
