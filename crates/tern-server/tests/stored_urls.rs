@@ -279,9 +279,27 @@ async fn client_lists_and_fields_are_bounded(b: Backend) {
     h.stop().await;
 }
 
+async fn an_unknown_client_id_is_shown_shortened(b: Backend) {
+    let h = Harness::start(b).await;
+    let mut br = Browser::new(&h.base);
+    let spoof = format!(
+        "x{}",
+        "Your account is locked, call +1 555 0100. ".repeat(40)
+    );
+    let a = br.get(&authorize_url(&spoof, CALLBACK, "query")).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
+    assert!(a.body.contains("Unknown client: x"), "{}", a.body);
+    let shown: String = spoof.chars().take(64).collect();
+    let one_more: String = spoof.chars().take(65).collect();
+    assert!(a.body.contains(&shown), "{}", a.body);
+    assert!(!a.body.contains(&one_more), "{}", a.body);
+    h.stop().await;
+}
+
 both_backends!(
     a_stored_bad_url_never_removes_a_pages_csp,
     the_api_refuses_urls_read_otherwise_or_run_as_script,
     tenant_redirection_and_logout_urls_are_web_urls,
     client_lists_and_fields_are_bounded,
+    an_unknown_client_id_is_shown_shortened,
 );

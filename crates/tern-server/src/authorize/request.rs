@@ -100,6 +100,19 @@ fn clean(s: &str) -> String {
         .collect()
 }
 
+/// How much of an unknown `client_id` the error page shows: enough to
+/// recognise a typo, too little to write a message on Tern's page.
+const SHOWN_CLIENT_ID_CHARS: usize = 64;
+
+fn shown_client_id(client_id: &str) -> String {
+    if client_id.chars().count() <= SHOWN_CLIENT_ID_CHARS {
+        return client_id.to_string();
+    }
+    let mut shown: String = client_id.chars().take(SHOWN_CLIENT_ID_CHARS).collect();
+    shown.push_str("...");
+    shown
+}
+
 /// Check the request. `Err` says how to refuse it.
 pub async fn check(s: &AppState, p: &Params) -> Result<Checked, Rejection> {
     // Refused on a page, not at the redirect: a long `state` is not echoed.
@@ -124,7 +137,7 @@ pub async fn check(s: &AppState, p: &Params) -> Result<Checked, Rejection> {
     let Some(client) = s.store.get_client(s.tid(), client_id).await? else {
         return Err(Rejection::Page(format!(
             "Unknown client: {}.",
-            clean(client_id)
+            clean(&shown_client_id(client_id))
         )));
     };
     let Some(redirect_uri) = p.get("redirect_uri") else {
