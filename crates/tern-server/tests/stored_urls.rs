@@ -115,6 +115,26 @@ async fn a_stored_bad_url_never_removes_a_pages_csp(b: Backend) {
     h.stop().await;
 }
 
+async fn a_stored_bad_default_redirection_is_not_followed(b: Backend) {
+    let h = Harness::start(b).await;
+    let store = &h.state().store;
+    let tid = h.state().tid().to_string();
+    let mut settings = store.get_tenant_settings(&tid).await.unwrap();
+    settings.default_redirection_uri = Some("javascript:alert(document.domain)".into());
+    store.put_tenant_settings(&tid, &settings).await.unwrap();
+    let mut br = Browser::new(&h.base);
+    let a = br.get("/u/login?state=bookmarked").await;
+    assert!(a.location().is_none(), "{:?}", a.location());
+    assert_ne!(a.status, StatusCode::FOUND);
+    csp_of(&a);
+    // A good one is still followed.
+    settings.default_redirection_uri = Some("https://app.example/login".into());
+    store.put_tenant_settings(&tid, &settings).await.unwrap();
+    let a = br.get("/u/login?state=bookmarked").await;
+    assert_eq!(a.location().as_deref(), Some("https://app.example/login"));
+    h.stop().await;
+}
+
 async fn message_of(h: &Harness, t: &str, method: Method, path: &str, body: Value) -> String {
     let (s, b) = h.api(t, method, path, Some(body.clone())).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{body} → {b}");
@@ -300,6 +320,7 @@ both_backends!(
     a_stored_bad_url_never_removes_a_pages_csp,
     the_api_refuses_urls_read_otherwise_or_run_as_script,
     tenant_redirection_and_logout_urls_are_web_urls,
+    a_stored_bad_default_redirection_is_not_followed,
     client_lists_and_fields_are_bounded,
     an_unknown_client_id_is_shown_shortened,
 );
