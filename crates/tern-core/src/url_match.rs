@@ -212,40 +212,13 @@ pub fn check_stored_url(url: &str, rule: UrlRule) -> Result<(), String> {
             "must not contain spaces, control characters (tab, newline) or backslashes".into(),
         );
     }
-    let scheme = url
-        .split_once(':')
-        .map(|(s, _)| s.to_ascii_lowercase())
-        .filter(|s| {
-            s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-        })
-        .ok_or("must be an absolute URL")?;
+    let scheme = scheme_of(url).ok_or("must be an absolute URL")?;
     let web = scheme == "http" || scheme == "https";
-    match rule {
-        UrlRule::Https if scheme != "https" => return Err("must be an absolute https URL".into()),
-        UrlRule::Web | UrlRule::WebWithWildcard if !web => {
-            return Err("must be an http or https URL".into());
-        }
-        UrlRule::Callback if REFUSED_SCHEMES.contains(&scheme.as_str()) => {
-            return Err(format!(
-                "must be an http(s) URL or a native application's custom scheme, not {scheme}:"
-            ));
-        }
-        _ => {}
-    }
-    if url.contains('*') {
-        let wildcards = matches!(rule, UrlRule::WebWithWildcard | UrlRule::Callback);
-        let shaped = parts(url).is_some_and(|p| {
-            !p.rest.contains('*')
-                && p.port.is_none_or(|port| !port.contains('*'))
-                && wildcard_shape(p.host).is_some()
-        });
-        if !(wildcards && web && shaped) {
-            return Err(
-                "may hold a * only once, in the left-most label of an http(s) host (https://*.example.com)".into(),
-            );
-        }
+    check_scheme(&scheme, web, rule)?;
+    if url.contains('*') && !wildcard_allowed(url, web, rule) {
+        return Err(
+            "may hold a * only once, in the left-most label of an http(s) host (https://*.example.com)".into(),
+        );
     }
     // The rest is checked as the browser will read it, the wildcard
     // standing for one label.
@@ -253,10 +226,43 @@ pub fn check_stored_url(url: &str, rule: UrlRule) -> Result<(), String> {
     if web && (parts(url).is_none() || !parsed.as_ref().is_ok_and(|u| u.host().is_some())) {
         return Err("must be an absolute URL with a host and no user name or password".into());
     }
-    if parsed.is_err() {
-        return Err("must be an absolute URL".into());
+    parsed
+        .map(|_| ())
+        .map_err(|_| "must be an absolute URL".into())
+}
+
+/// The URL's scheme, lower-cased, if it has a well-formed one (RFC 3986).
+fn scheme_of(url: &str) -> Option<String> {
+    let (scheme, _) = url.split_once(':')?;
+    let well_formed = scheme
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    well_formed.then(|| scheme.to_ascii_lowercase())
+}
+
+fn check_scheme(scheme: &str, web: bool, rule: UrlRule) -> Result<(), String> {
+    match rule {
+        UrlRule::Https if scheme != "https" => Err("must be an absolute https URL".into()),
+        UrlRule::Web | UrlRule::WebWithWildcard if !web => {
+            Err("must be an http or https URL".into())
+        }
+        UrlRule::Callback if REFUSED_SCHEMES.contains(&scheme) => Err(format!(
+            "must be an http(s) URL or a native application's custom scheme, not {scheme}:"
+        )),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// Whether the `*` in `url` is one Auth0 accepts: in a list that allows
+/// wildcards, in an http(s) host, once, in its left-most label.
+fn wildcard_allowed(url: &str, web: bool, rule: UrlRule) -> bool {
+    matches!(rule, UrlRule::WebWithWildcard | UrlRule::Callback)
+        && web
+        && parts(url).is_some_and(|p| !p.rest.contains('*') && wildcard_shape(p.host).is_some())
 }
 
 #[cfg(test)]
