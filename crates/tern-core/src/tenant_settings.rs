@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::url_match::{UrlRule, check_stored_url};
+
 /// Auth0's default `session_lifetime`, in hours.
 pub const DEFAULT_SESSION_LIFETIME_HOURS: f64 = 168.0;
 /// Auth0's default `idle_session_lifetime`, in hours.
@@ -75,6 +77,16 @@ impl TenantSettings {
         }
         if self.idle_session_lifetime > self.session_lifetime {
             return Err("idle_session_lifetime cannot be longer than session_lifetime".into());
+        }
+        // Both end up in a `Location` header: a `javascript:` or a URL the
+        // parser would read differently is refused here, once.
+        if let Some(u) = &self.default_redirection_uri {
+            check_stored_url(u, UrlRule::Https)
+                .map_err(|m| format!("default_redirection_uri {m}"))?;
+        }
+        for u in &self.allowed_logout_urls {
+            check_stored_url(u, UrlRule::WebWithWildcard)
+                .map_err(|m| format!("allowed_logout_urls {m}: {u:?}"))?;
         }
         Ok(())
     }
@@ -167,18 +179,12 @@ impl Branding {
             ("favicon_url", &self.favicon_url),
             ("tern_stylesheet_url", &self.tern_stylesheet_url),
         ] {
-            if let Some(u) = v
-                && !is_https_url(u)
-            {
-                return Err(format!("{name} must be an absolute https URL"));
+            if let Some(u) = v {
+                check_stored_url(u, UrlRule::Https).map_err(|m| format!("{name} {m}"))?;
             }
         }
         Ok(())
     }
-}
-
-fn is_https_url(u: &str) -> bool {
-    url::Url::parse(u).is_ok_and(|p| p.scheme() == "https" && p.host().is_some())
 }
 
 #[cfg(test)]
@@ -204,6 +210,35 @@ mod tests {
     }
 
     #[test]
+    fn redirection_and_logout_urls_are_web_urls() {
+        let with = |redirect: &str, logout: &str| TenantSettings {
+            default_redirection_uri: Some(redirect.into()),
+            allowed_logout_urls: vec![logout.into()],
+            ..TenantSettings::default()
+        };
+        assert!(
+            with("https://app.example/login", "https://*.example.com/bye")
+                .validate()
+                .is_ok()
+        );
+        for (redirect, logout) in [
+            ("javascript:alert(1)", "https://app.example/bye"),
+            ("http://app.example/login", "https://app.example/bye"),
+            ("https://app.ex\nample/login", "https://app.example/bye"),
+            ("https://app.example/login", "javascript:alert(1)"),
+            ("https://app.example/login", "myapp://bye"),
+            ("https://app.example/login", "https://app.example/\tbye"),
+        ] {
+            let err = with(redirect, logout).validate().unwrap_err();
+            assert!(
+                err.starts_with("default_redirection_uri")
+                    || err.starts_with("allowed_logout_urls"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
     fn colours_and_urls() {
         assert_eq!(parse_hex_color("#fff"), Some((255, 255, 255)));
         assert_eq!(parse_hex_color("#1f5fbf"), Some((0x1f, 0x5f, 0xbf)));
@@ -212,6 +247,11 @@ mod tests {
         assert_eq!(parse_hex_color("#ggg"), None);
         let b = Branding {
             logo_url: Some("http://cdn.example/logo.png".into()),
+            ..Branding::default()
+        };
+        assert!(b.validate().is_err());
+        let b = Branding {
+            favicon_url: Some("https://cdn.ex\nample/f.ico".into()),
             ..Branding::default()
         };
         assert!(b.validate().is_err());

@@ -68,17 +68,21 @@ fn same_port(scheme: &str, a: Option<&str>, b: Option<&str>) -> bool {
     a.or(d) == b.or(d)
 }
 
+/// The wildcard host `pattern` cut into the prefix and suffix around its
+/// `*` and the domain above, when it has Auth0's shape: one `*`, in the
+/// left-most label, with at least a domain and a top-level domain above it.
+fn wildcard_shape(pattern: &str) -> Option<(&str, &str, &str)> {
+    let (label, above) = pattern.split_once('.')?;
+    if label.matches('*').count() != 1 || above.contains('*') || !above.contains('.') {
+        return None;
+    }
+    let (prefix, suffix) = label.split_once('*')?;
+    Some((prefix, suffix, above))
+}
+
 /// Whether `host` matches the wildcard host `pattern` (which holds a `*`).
 fn wildcard_host(pattern: &str, host: &str) -> bool {
-    let Some((label, above)) = pattern.split_once('.') else {
-        return false;
-    };
-    // One `*`, in the left-most label, with at least a domain and a
-    // top-level domain above it.
-    if label.matches('*').count() != 1 || above.contains('*') || !above.contains('.') {
-        return false;
-    }
-    let Some((prefix, suffix)) = label.split_once('*') else {
+    let Some((prefix, suffix, above)) = wildcard_shape(pattern) else {
         return false;
     };
     let Some((host_label, host_above)) = host.split_once('.') else {
@@ -142,18 +146,123 @@ pub fn origin_matches(pattern: &str, origin: &str) -> bool {
 
 /// The origin (`scheme://host[:port]`) of a URL, as a browser would send it
 /// in an `Origin` header; `None` for what has no such origin.
+///
+/// The hosted pages copy it into their Content-Security-Policy and
+/// `frame-ancestors`, so it is the URL parser's serialisation (what the
+/// browser will compare), never text cut from the URL: a URL the parser
+/// would read differently from how it is written (a newline it drops) has
+/// no origin, and neither has one whose origin would hold a character that
+/// separates CSP sources or directives.
 pub fn origin_of(url: &str) -> Option<String> {
     let p = parts(url)?;
-    let scheme = p.scheme.to_ascii_lowercase();
     // Custom schemes (native callbacks) have no origin a browser would send.
-    if p.host.contains('*') || default_port(&scheme).is_none() {
+    if p.host.contains('*') || default_port(p.scheme).is_none() || parser_would_alter(url) {
         return None;
     }
-    let host = p.host.to_ascii_lowercase();
-    Some(match p.port {
-        Some(port) if Some(port) != default_port(&scheme) => format!("{scheme}://{host}:{port}"),
-        _ => format!("{scheme}://{host}"),
-    })
+    let origin = url::Url::parse(url).ok()?.origin().ascii_serialization();
+    origin
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._:/[]".contains(&b))
+        .then_some(origin)
+}
+
+/// Schemes a browser runs, or reads from itself or the disk, instead of
+/// handing the URL to an application: never a callback, logout URL or
+/// origin (`javascript:` in a callback is script on Tern's origin).
+const REFUSED_SCHEMES: &[&str] = &[
+    "javascript",
+    "vbscript",
+    "data",
+    "file",
+    "blob",
+    "about",
+    "filesystem",
+    "view-source",
+];
+
+/// Whether the URL parser would silently change what is written: it drops
+/// TAB, CR and LF anywhere and control characters and spaces at the ends,
+/// and reads `\` as `/` in http(s). Such a URL is stored as the operator
+/// did not see it, and matches and origins cut from it go astray.
+pub fn parser_would_alter(url: &str) -> bool {
+    url.chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+}
+
+/// Which URLs a stored field accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlRule {
+    /// `https` only, no wildcard (branding, login URIs, the tenant's
+    /// default redirection).
+    Https,
+    /// `http` or `https`, no wildcard (an application's logo).
+    Web,
+    /// `http` or `https`, a wildcard allowed in the host (logout URLs,
+    /// web and CORS origins).
+    WebWithWildcard,
+    /// A callback: `http(s)` (wildcard allowed in the host) or a native
+    /// application's custom scheme (`com.example.app://callback`).
+    Callback,
+}
+
+/// Check a URL an operator stores; the message completes "<field> …".
+pub fn check_stored_url(url: &str, rule: UrlRule) -> Result<(), String> {
+    if parser_would_alter(url) {
+        return Err(
+            "must not contain spaces, control characters (tab, newline) or backslashes".into(),
+        );
+    }
+    let scheme = scheme_of(url).ok_or("must be an absolute URL")?;
+    let web = scheme == "http" || scheme == "https";
+    check_scheme(&scheme, web, rule)?;
+    if url.contains('*') && !wildcard_allowed(url, web, rule) {
+        return Err(
+            "may hold a * only once, in the left-most label of an http(s) host (https://*.example.com)".into(),
+        );
+    }
+    // The rest is checked as the browser will read it, the wildcard
+    // standing for one label.
+    let parsed = url::Url::parse(&url.replacen('*', "w", 1));
+    if web && (parts(url).is_none() || !parsed.as_ref().is_ok_and(|u| u.host().is_some())) {
+        return Err("must be an absolute URL with a host and no user name or password".into());
+    }
+    parsed
+        .map(|_| ())
+        .map_err(|_| "must be an absolute URL".into())
+}
+
+/// The URL's scheme, lower-cased, if it has a well-formed one (RFC 3986).
+fn scheme_of(url: &str) -> Option<String> {
+    let (scheme, _) = url.split_once(':')?;
+    let well_formed = scheme
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    well_formed.then(|| scheme.to_ascii_lowercase())
+}
+
+fn check_scheme(scheme: &str, web: bool, rule: UrlRule) -> Result<(), String> {
+    match rule {
+        UrlRule::Https if scheme != "https" => Err("must be an absolute https URL".into()),
+        UrlRule::Web | UrlRule::WebWithWildcard if !web => {
+            Err("must be an http or https URL".into())
+        }
+        UrlRule::Callback if REFUSED_SCHEMES.contains(&scheme) => Err(format!(
+            "must be an http(s) URL or a native application's custom scheme, not {scheme}:"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the `*` in `url` is one Auth0 accepts: in a list that allows
+/// wildcards, in an http(s) host, once, in its left-most label.
+fn wildcard_allowed(url: &str, web: bool, rule: UrlRule) -> bool {
+    matches!(rule, UrlRule::WebWithWildcard | UrlRule::Callback)
+        && web
+        && parts(url).is_some_and(|p| !p.rest.contains('*') && wildcard_shape(p.host).is_some())
 }
 
 /// A key under which an entry without a wildcard and the origins it
@@ -390,6 +499,68 @@ mod tests {
                     assert_eq!(looked_up, origin_matches(e, o), "{e} / {o}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn origins_are_never_cut_from_what_the_parser_would_change() {
+        assert_eq!(origin_of("https://cdn.ex\nample/logo.png"), None);
+        assert_eq!(origin_of("https://cdn.example\t/x"), None);
+        assert_eq!(origin_of("https://cdn.example;script-src/x"), None);
+        assert_eq!(origin_of("https://cdn.example,x/x"), None);
+        assert_eq!(
+            origin_of("https://Bücher.example/x").as_deref(),
+            Some("https://xn--bcher-kva.example")
+        );
+        assert_eq!(
+            origin_of("http://[::1]:8080/cb").as_deref(),
+            Some("http://[::1]:8080")
+        );
+    }
+
+    #[test]
+    fn stored_urls_are_checked_as_the_browser_reads_them() {
+        use UrlRule::*;
+        let ok = [
+            ("https://app.example/cb", Callback),
+            ("http://localhost:3000/cb", Callback),
+            ("https://*.example.com/cb", Callback),
+            ("https://pr-*-preview.example.com", WebWithWildcard),
+            ("com.example.app://callback", Callback),
+            ("myapp:/callback", Callback),
+            ("https://cdn.example/logo.png", Https),
+            ("http://app.example/logo.png", Web),
+        ];
+        for (u, rule) in ok {
+            assert_eq!(check_stored_url(u, rule), Ok(()), "{u}");
+        }
+        let refused = [
+            ("https://cdn.ex\nample/cb", Callback),
+            ("https://cdn.example/cb\r", Callback),
+            ("https://cdn.example/c b", Callback),
+            ("https://cdn.example\\@evil/cb", Callback),
+            ("javascript:alert(document.domain)//", Callback),
+            ("JavaScript:alert(1)", Callback),
+            ("data:text/html,x", Callback),
+            ("vbscript:x", Callback),
+            ("file:///etc/passwd", Callback),
+            ("blob:https://app.example/x", Callback),
+            ("about:blank", Callback),
+            ("myapp://*.example.com/cb", Callback),
+            ("https://*.com/cb", Callback),
+            ("https://sub.*.example.com", WebWithWildcard),
+            ("https://app.example/*", Callback),
+            ("https://*.example.com", Web),
+            ("https://user@app.example/cb", Callback),
+            ("https:///cb", Callback),
+            ("relative/cb", Callback),
+            ("", Callback),
+            ("myapp://cb", WebWithWildcard),
+            ("http://cdn.example/x.css", Https),
+            ("javascript:alert(1)", Https),
+        ];
+        for (u, rule) in refused {
+            assert!(check_stored_url(u, rule).is_err(), "{u:?} {rule:?}");
         }
     }
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use tern_core::login_transaction::{AuthorizationRequest, ResponseMode};
 use tern_core::model::{Client, Connection};
-use tern_core::url_match::{any_url_matches, origin_matches, origin_of};
+use tern_core::url_match::{UrlRule, any_url_matches, check_stored_url, origin_matches, origin_of};
 
 use super::response::AuthorizationResponse;
 use crate::state::AppState;
@@ -100,6 +100,19 @@ fn clean(s: &str) -> String {
         .collect()
 }
 
+/// How much of an unknown `client_id` the error page shows: enough to
+/// recognise a typo, too little to write a message on Tern's page.
+const SHOWN_CLIENT_ID_CHARS: usize = 64;
+
+fn shown_client_id(client_id: &str) -> String {
+    if client_id.chars().count() <= SHOWN_CLIENT_ID_CHARS {
+        return client_id.to_string();
+    }
+    let mut shown: String = client_id.chars().take(SHOWN_CLIENT_ID_CHARS).collect();
+    shown.push_str("...");
+    shown
+}
+
 /// Check the request. `Err` says how to refuse it.
 pub async fn check(s: &AppState, p: &Params) -> Result<Checked, Rejection> {
     // Refused on a page, not at the redirect: a long `state` is not echoed.
@@ -124,7 +137,7 @@ pub async fn check(s: &AppState, p: &Params) -> Result<Checked, Rejection> {
     let Some(client) = s.store.get_client(s.tid(), client_id).await? else {
         return Err(Rejection::Page(format!(
             "Unknown client: {}.",
-            clean(client_id)
+            clean(&shown_client_id(client_id))
         )));
     };
     let Some(redirect_uri) = p.get("redirect_uri") else {
@@ -132,7 +145,12 @@ pub async fn check(s: &AppState, p: &Params) -> Result<Checked, Rejection> {
             "The request is missing a required parameter: redirect_uri.".into(),
         ));
     };
-    if redirect_uri.contains('#') || !any_url_matches(&client.callbacks, redirect_uri) {
+    // A callback stored before stored URLs were checked (`javascript:`, a
+    // newline) matches nothing: it would otherwise be redirected to.
+    if redirect_uri.contains('#')
+        || check_stored_url(redirect_uri, UrlRule::Callback).is_err()
+        || !any_url_matches(&client.callbacks, redirect_uri)
+    {
         return Err(Rejection::Page(
             "Callback URL mismatch. The provided redirect_uri is not in the list of allowed callback URLs.".into(),
         ));

@@ -7,6 +7,7 @@ use serde_json::Value;
 use tern_core::grants::RefreshTokenConfig;
 use tern_core::ids;
 use tern_core::model::Client;
+use tern_core::url_match::{UrlRule, check_stored_url};
 
 use crate::client_secret::hash_secret;
 use crate::error::ApiError;
@@ -89,6 +90,7 @@ pub async fn create(s: &AppState, body: &Value) -> Result<(Client, String), ApiE
     };
     let mut client = merge_into(&base, &patch)?;
     validate(&client)?;
+    check_logo_uri(obj)?;
     let secret = ids::client_secret();
     client.secret_hash = hash_secret(&secret);
     s.store.insert_client(s.tid(), &client).await?;
@@ -131,14 +133,121 @@ fn validate(c: &Client) -> Result<(), ApiError> {
         rt.validate()
             .map_err(|m| ApiError::invalid_body(format!("Payload validation error: {m}.")))?;
     }
-    if let Some(u) = &c.initiate_login_uri
-        && !url::Url::parse(u).is_ok_and(|p| p.scheme() == "https")
-    {
-        return Err(ApiError::invalid_body(
-            "Payload validation error: 'initiate_login_uri' must be an https URL.",
-        ));
+    if let Some(u) = &c.initiate_login_uri {
+        check_stored_url(u, UrlRule::Https)
+            .map_err(|m| invalid(&format!("'initiate_login_uri' {m}")))?;
+    }
+    check_url_lists(c)?;
+    check_description_and_metadata(c)
+}
+
+/// `Payload validation error: <what>.` as a 400 `invalid_body`.
+fn invalid(what: &str) -> ApiError {
+    ApiError::invalid_body(format!("Payload validation error: {what}."))
+}
+
+/// At most this many entries in each URL list. Auth0 documents 100 for
+/// `web_origins`; every list is read on each `/authorize` (callbacks), each
+/// CORS request (origins, of every client) and each `GET /clients`, so one
+/// bound for all keeps those costs small and known.
+const MAX_URLS_PER_LIST: usize = 100;
+/// At most this many bytes per URL: what `/authorize` accepts as a
+/// `redirect_uri`, so a longer callback could never match anyway.
+const MAX_URL_BYTES: usize = crate::authorize::request::MAX_PARAM_BYTES;
+
+/// The application's URL lists: bounded, and each URL one the browser
+/// reads as written, of a scheme that hands it to an application.
+fn check_url_lists(c: &Client) -> Result<(), ApiError> {
+    for (name, list, rule) in [
+        ("callbacks", &c.callbacks, UrlRule::Callback),
+        (
+            "allowed_logout_urls",
+            &c.allowed_logout_urls,
+            UrlRule::WebWithWildcard,
+        ),
+        ("web_origins", &c.web_origins, UrlRule::WebWithWildcard),
+        (
+            "allowed_origins",
+            &c.allowed_origins,
+            UrlRule::WebWithWildcard,
+        ),
+    ] {
+        if list.len() > MAX_URLS_PER_LIST {
+            return Err(invalid(&format!(
+                "'{name}' has {} entries, at most {MAX_URLS_PER_LIST} are allowed",
+                list.len()
+            )));
+        }
+        for u in list {
+            if u.len() > MAX_URL_BYTES {
+                return Err(invalid(&format!(
+                    "an entry of '{name}' is {} bytes long, at most {MAX_URL_BYTES} are allowed",
+                    u.len()
+                )));
+            }
+            check_stored_url(u, rule).map_err(|m| invalid(&format!("'{name}' entry {u:?} {m}")))?;
+        }
     }
     Ok(())
+}
+
+/// Auth0's OAS bounds: `description` at most 140 characters;
+/// `client_metadata` at most 10 properties, names and string values at
+/// most 255 characters.
+const MAX_DESCRIPTION_CHARS: usize = 140;
+const MAX_METADATA_PROPERTIES: usize = 10;
+const MAX_METADATA_CHARS: usize = 255;
+
+fn check_description_and_metadata(c: &Client) -> Result<(), ApiError> {
+    if let Some(d) = &c.description
+        && d.chars().count() > MAX_DESCRIPTION_CHARS
+    {
+        return Err(invalid(&format!(
+            "'String is too long ({} chars), maximum {MAX_DESCRIPTION_CHARS}' on property description",
+            d.chars().count()
+        )));
+    }
+    let metadata = &c.client_metadata;
+    if metadata.len() > MAX_METADATA_PROPERTIES {
+        return Err(invalid(&format!(
+            "'client_metadata' has {} properties, at most {MAX_METADATA_PROPERTIES} are allowed",
+            metadata.len()
+        )));
+    }
+    for (k, v) in metadata {
+        if k.chars().count() > MAX_METADATA_CHARS {
+            return Err(invalid(&format!(
+                "a 'client_metadata' property name is longer than {MAX_METADATA_CHARS} characters"
+            )));
+        }
+        let Value::String(v) = v else {
+            return Err(invalid(&format!("'client_metadata.{k}' must be a string")));
+        };
+        if v.chars().count() > MAX_METADATA_CHARS {
+            return Err(invalid(&format!(
+                "'client_metadata.{k}' is longer than {MAX_METADATA_CHARS} characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `logo_uri` is accepted and not kept (see [`IGNORED`]), but Auth0
+/// refuses what is not an absolute URL, and so does Tern: http(s) only,
+/// written as the browser would read it; empty is allowed.
+fn check_logo_uri(obj: &serde_json::Map<String, Value>) -> Result<(), ApiError> {
+    match obj.get("logo_uri") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(u)) if u.is_empty() => Ok(()),
+        Some(Value::String(u)) if u.len() > MAX_URL_BYTES => Err(invalid(&format!(
+            "'logo_uri' is {} bytes long, at most {MAX_URL_BYTES} are allowed",
+            u.len()
+        ))),
+        Some(Value::String(u)) => {
+            check_stored_url(u, UrlRule::Web).map_err(|m| invalid(&format!("'logo_uri' {m}")))
+        }
+        Some(_) => Err(invalid("'logo_uri' must be a string")),
+    }
 }
 
 /// Apply a `PATCH /clients/{id}` body; the updated client.
@@ -157,6 +266,7 @@ pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<Client, ApiE
     client.secret_hash = current.secret_hash;
     client.client_id = current.client_id;
     validate(&client)?;
+    check_logo_uri(obj)?;
     s.store.update_client(s.tid(), &client).await?;
     crate::cors::clients_changed(s).await;
     Ok(client)

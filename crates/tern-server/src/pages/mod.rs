@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use tern_core::tenant_settings::{Branding, parse_hex_color};
-use tern_core::url_match::origin_of;
+use tern_core::url_match::{UrlRule, check_stored_url, origin_of};
 
 use self::catalogue::{Lang, Msg, text};
 use crate::state::AppState;
@@ -177,17 +177,27 @@ pub fn sha256_source(s: &str) -> String {
     )
 }
 
-/// A CSP source for a form target: the origin of a URL, or the scheme of a
-/// custom-scheme callback (`myapp:`).
+/// A CSP source for a form target: the origin of an http(s) URL, or the
+/// scheme of a native application's custom-scheme callback (`myapp:`),
+/// which browsers otherwise refuse as the redirect answering the login
+/// form. Never a scheme the browser runs itself (`javascript:`, `data:`):
+/// a callback stored before such schemes were refused is left out, and the
+/// form cannot lead there.
 pub fn form_target(url: &str) -> Option<String> {
-    origin_of(url).or_else(|| {
-        let (scheme, _) = url.split_once(':')?;
-        let ok = !scheme.is_empty()
-            && scheme
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-        ok.then(|| format!("{scheme}:"))
-    })
+    let scheme = url.split_once(':')?.0.to_ascii_lowercase();
+    if scheme == "http" || scheme == "https" {
+        return origin_of(url);
+    }
+    check_stored_url(url, UrlRule::Callback)
+        .ok()
+        .map(|()| format!("{scheme}:"))
+}
+
+/// A branding URL the page may use: one whose origin the CSP can name
+/// (a value stored before URLs were checked is left off the page).
+fn branding_url(url: Option<&str>) -> Option<(&str, String)> {
+    let url = url?;
+    origin_of(url).map(|origin| (url, origin))
 }
 
 /// Render a page with the tenant's look and the security headers.
@@ -198,13 +208,16 @@ pub fn render(look: &Look, page: Page) -> Response {
     if let Some(css) = &brand {
         style_src.push(sha256_source(css));
     }
-    if let Some(o) = b.tern_stylesheet_url.as_deref().and_then(origin_of) {
-        style_src.push(o);
+    let stylesheet = branding_url(b.tern_stylesheet_url.as_deref());
+    let logo = branding_url(b.logo_url.as_deref());
+    let favicon = branding_url(b.favicon_url.as_deref());
+    if let Some((_, o)) = &stylesheet {
+        style_src.push(o.clone());
     }
-    let img_src: Vec<String> = [b.logo_url.as_deref(), b.favicon_url.as_deref()]
+    let img_src: Vec<String> = [&logo, &favicon]
         .into_iter()
         .flatten()
-        .filter_map(origin_of)
+        .map(|(_, o)| o.clone())
         .collect();
     let mut form_action = vec!["'self'".to_string()];
     form_action.extend(page.form_targets.iter().cloned());
@@ -234,15 +247,15 @@ pub fn render(look: &Look, page: Page) -> Response {
                 meta name="robots" content="noindex";
                 meta name="referrer" content="no-referrer";
                 title { (page.title) " · " (look.name) }
-                @if let Some(f) = &b.favicon_url { link rel="icon" href=(f); }
+                @if let Some((f, _)) = favicon { link rel="icon" href=(f); }
                 style { (PreEscaped(BASE_CSS)) }
                 @if let Some(css) = &brand { style { (PreEscaped(css)) } }
-                @if let Some(u) = &b.tern_stylesheet_url { link rel="stylesheet" href=(u); }
+                @if let Some((u, _)) = stylesheet { link rel="stylesheet" href=(u); }
             }
             body {
                 main {
                     div.brand {
-                        @if let Some(logo) = &b.logo_url {
+                        @if let Some((logo, _)) = logo {
                             img src=(logo) alt=(look.name);
                         } @else {
                             span.mark { (look.name) }
@@ -262,10 +275,34 @@ pub fn render(look: &Look, page: Page) -> Response {
     )
 }
 
+/// The policy a page gets when its own cannot be sent: nothing loads, runs,
+/// submits or frames it. The page is unstyled, never unprotected.
+pub const FALLBACK_CSP: &str =
+    "default-src 'none'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The page's CSP as a header value, or [`FALLBACK_CSP`] (and `false`)
+/// when a character in it cannot go in a header: a page is never sent
+/// without a policy.
+pub fn csp_header(csp: &str) -> (HeaderValue, bool) {
+    match HeaderValue::from_str(csp) {
+        Ok(v) => (v, true),
+        Err(_) => {
+            tracing::error!(
+                csp,
+                "a page's CSP is not a valid header; sending the fallback"
+            );
+            (HeaderValue::from_static(FALLBACK_CSP), false)
+        }
+    }
+}
+
 /// An HTML answer with the headers every page carries: `no-store`, no
-/// sniffing, no referrer, the page's CSP and, unless it may be framed,
-/// `X-Frame-Options: DENY`.
+/// sniffing, no referrer, the page's CSP (or [`FALLBACK_CSP`]) and, unless
+/// it may be framed, `X-Frame-Options: DENY`.
 pub fn secured_html(status: StatusCode, body: String, csp: &str, deny_framing: bool) -> Response {
+    let (csp, own) = csp_header(csp);
+    // The fallback frames nowhere: neither does the older header.
+    let deny_framing = deny_framing || !own;
     let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -284,9 +321,7 @@ pub fn secured_html(status: StatusCode, body: String, csp: &str, deny_framing: b
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    if let Ok(v) = HeaderValue::from_str(csp) {
-        h.insert(header::CONTENT_SECURITY_POLICY, v);
-    }
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     resp
 }
 
@@ -328,5 +363,28 @@ mod tests {
             Some("com.example.app:")
         );
         assert_eq!(form_target("no scheme"), None);
+        assert_eq!(form_target("javascript:alert(document.domain)//"), None);
+        assert_eq!(form_target("data:text/html,x"), None);
+        assert_eq!(form_target("https://app.ex\nample/cb"), None);
+    }
+
+    #[test]
+    fn a_page_whose_csp_cannot_be_sent_gets_the_fallback_and_no_framing() {
+        let resp = secured_html(
+            StatusCode::OK,
+            String::new(),
+            "default-src 'none'; img-src https://a\nb",
+            false,
+        );
+        let h = resp.headers();
+        assert_eq!(
+            h.get(header::CONTENT_SECURITY_POLICY)
+                .and_then(|v| v.to_str().ok()),
+            Some(FALLBACK_CSP)
+        );
+        assert_eq!(
+            h.get(header::X_FRAME_OPTIONS).and_then(|v| v.to_str().ok()),
+            Some("DENY")
+        );
     }
 }

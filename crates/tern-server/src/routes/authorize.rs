@@ -5,6 +5,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tern_core::login_transaction::ResponseMode;
+use tern_core::url_match::{UrlRule, check_stored_url};
 
 use crate::authorize::request::{self, Params, Rejection};
 use crate::authorize::response::AuthorizationResponse;
@@ -186,6 +187,9 @@ pub async fn transaction_problem(
     if problem == TransactionProblem::Unknown
         && let Ok(settings) = s.store.get_tenant_settings(s.tid()).await
         && let Some(uri) = settings.default_redirection_uri
+        // One stored before it had to be https (`javascript:`) is not
+        // followed: the page below says what happened instead.
+        && check_stored_url(&uri, UrlRule::Https).is_ok()
     {
         // A bookmarked login page: Auth0 sends the browser to the tenant's
         // default login route.

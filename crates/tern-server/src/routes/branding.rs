@@ -42,7 +42,7 @@ pub async fn get_branding(
     request_body(content = crate::openapi::Branding, content_type = "application/json"),
     responses(
         (status = 200, description = "The updated branding.", body = crate::openapi::Branding),
-        (status = 400, description = "An unknown property, a colour that is not `#rgb`/`#rrggbb`, or a URL that is not https (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 400, description = "An unknown property, a colour that is not `#rgb`/`#rrggbb`, or a URL that is not https or holds a space, control character or backslash (`invalid_body`).", body = crate::openapi::ApiErrorBody),
         (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),

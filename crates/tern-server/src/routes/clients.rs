@@ -30,7 +30,7 @@ fn with_secret(client: &Client, secret: &str) -> Value {
     request_body(content = crate::openapi::ClientCreate, content_type = "application/json"),
     responses(
         (status = 201, description = "The client, with its secret (returned only now).", body = crate::openapi::ClientWithSecret),
-        (status = 400, description = "Invalid body (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 400, description = "Invalid body (`invalid_body`): among others a URL list longer than 100 entries, a URL of a refused scheme (`javascript:`, `data:`, …) or holding a space, control character or backslash.", body = crate::openapi::ApiErrorBody),
         (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
@@ -112,7 +112,7 @@ pub async fn get_one(
     request_body(content = crate::openapi::ClientUpdate, content_type = "application/json"),
     responses(
         (status = 200, description = "The updated client.", body = crate::openapi::Client),
-        (status = 400, description = "Invalid body (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 400, description = "Invalid body (`invalid_body`): among others a URL list longer than 100 entries, a URL of a refused scheme (`javascript:`, `data:`, …) or holding a space, control character or backslash.", body = crate::openapi::ApiErrorBody),
         (status = 403, description = "The Tern Console application cannot be changed (`operation_not_supported`), or insufficient scope.", body = crate::openapi::ApiErrorBody),
         (status = 404, description = "No such client (`inexistent_client`).", body = crate::openapi::ApiErrorBody),
         (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),

@@ -233,9 +233,11 @@ fn page(status: StatusCode, title: &str, content: &str, form_target: Option<&str
     for (name, value) in security_headers() {
         h.insert(name, value);
     }
-    if let Ok(v) = HeaderValue::from_str(&csp) {
-        h.insert(header::CONTENT_SECURITY_POLICY, v);
-    }
+    // Never without a policy (X-Frame-Options is among the headers above).
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        crate::pages::csp_header(&csp).0,
+    );
     resp
 }
 

@@ -42,7 +42,7 @@ pub async fn get_settings(
     request_body(content = crate::openapi::TenantSettings, content_type = "application/json"),
     responses(
         (status = 200, description = "The updated settings.", body = crate::openapi::TenantSettings),
-        (status = 400, description = "An unknown property or a value out of range (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 400, description = "An unknown property, a value out of range, or a `default_redirection_uri` that is not https or `allowed_logout_urls` entry that is not http(s) (`invalid_body`).", body = crate::openapi::ApiErrorBody),
         (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
