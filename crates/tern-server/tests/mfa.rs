@@ -1729,6 +1729,27 @@ async fn reuse_the_id(x: &Setup, user_id: &str, email: &str) {
     assert_eq!(b["user_id"], user_id, "{b}");
 }
 
+/// `/mfa/associate` then `/mfa/authenticators` with `token`, each refused
+/// with 403; their answers.
+async fn associate_and_list(x: &Setup, token: &str) -> [Value; 2] {
+    let associate =
+        x.h.http
+            .post(format!("{}/mfa/associate", x.h.base))
+            .bearer_auth(token)
+            .json(&json!({"authenticator_types": ["otp"]}));
+    let list =
+        x.h.http
+            .get(format!("{}/mfa/authenticators", x.h.base))
+            .bearer_auth(token);
+    let mut out = [Value::Null, Value::Null];
+    for (slot, req) in out.iter_mut().zip([associate, list]) {
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        *slot = r.json().await.unwrap();
+    }
+    out
+}
+
 /// An mfa_token issued to a user who was then deleted does not pass to the
 /// next user given the same id: associating, listing, challenging and the
 /// mfa-otp grant all refuse it.
@@ -1743,25 +1764,9 @@ async fn a_pending_login_does_not_pass_to_a_reused_id(backend: Backend) {
             "{b}"
         );
     };
-    let r =
-        x.h.http
-            .post(format!("{}/mfa/associate", x.h.base))
-            .bearer_auth(&token)
-            .json(&json!({"authenticator_types": ["otp"]}))
-            .send()
-            .await
-            .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    gone(&r.json().await.unwrap());
-    let r =
-        x.h.http
-            .get(format!("{}/mfa/authenticators", x.h.base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    gone(&r.json().await.unwrap());
+    for b in associate_and_list(&x, &token).await {
+        gone(&b);
+    }
     let r =
         x.h.http
             .post(format!("{}/mfa/challenge", x.h.base))
@@ -1822,25 +1827,9 @@ async fn a_deleted_applications_mfa_token_is_refused(backend: Backend) {
             "{b}"
         );
     };
-    let r =
-        x.h.http
-            .post(format!("{}/mfa/associate", x.h.base))
-            .bearer_auth(&token)
-            .json(&json!({"authenticator_types": ["otp"]}))
-            .send()
-            .await
-            .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    gone(&r.json().await.unwrap());
-    let r =
-        x.h.http
-            .get(format!("{}/mfa/authenticators", x.h.base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    gone(&r.json().await.unwrap());
+    for b in associate_and_list(&x, &token).await {
+        gone(&b);
+    }
     x.h.stop().await;
 }
 

@@ -11,18 +11,7 @@ async fn signup(b: Backend) {
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
     let (cid, secret) = h.password_client(&t).await;
-    let post = |body: Value| {
-        let r = h
-            .http
-            .post(format!("{}/dbconnections/signup", h.base))
-            .json(&body)
-            .send();
-        async move {
-            let r = r.await.unwrap();
-            let s = r.status();
-            (s, r.json::<Value>().await.unwrap_or(Value::Null))
-        }
-    };
+    let post = |body: Value| dbconnections_signup(&h, body);
     let conn = "Username-Password-Authentication";
     let (s, body) = post(json!({"client_id": cid, "connection": conn, "email": "New@Example.com", "password": "Corr3ct-horse", "user_metadata": {"lang": "fr"}})).await;
     assert_eq!(s, StatusCode::OK, "{body}");
@@ -85,6 +74,19 @@ async fn signup(b: Backend) {
     h.stop().await;
 }
 
+/// `POST /dbconnections/signup` with `body`: the status and the answer.
+async fn dbconnections_signup(h: &Harness, body: Value) -> (StatusCode, Value) {
+    let r = h
+        .http
+        .post(format!("{}/dbconnections/signup", h.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
 /// An email that only looks like another one is not another account:
 /// invisible format characters are refused, and a decomposed `é` is the
 /// composed one (stored NFC), at signup and at login.
@@ -94,16 +96,10 @@ async fn look_alike_emails(b: Backend) {
     let (cid, secret) = h.password_client(&t).await;
     let conn = "Username-Password-Authentication";
     let signup = |email: &str| {
-        let r = h
-            .http
-            .post(format!("{}/dbconnections/signup", h.base))
-            .json(&json!({"client_id": cid, "connection": conn, "email": email, "password": "Corr3ct-horse"}))
-            .send();
-        async move {
-            let r = r.await.unwrap();
-            let s = r.status();
-            (s, r.json::<Value>().await.unwrap_or(Value::Null))
-        }
+        dbconnections_signup(
+            &h,
+            json!({"client_id": cid, "connection": conn, "email": email, "password": "Corr3ct-horse"}),
+        )
     };
     let (s, body) = signup("Jos\u{e9}@Example.com").await;
     assert_eq!(s, StatusCode::OK, "{body}");
@@ -147,30 +143,18 @@ async fn usernames_follow_the_connection(b: Backend) {
     let t = h.admin_token().await;
     let (cid, _) = h.password_client(&t).await;
     let conn = "Username-Password-Authentication";
-    let path = format!("/connections/{}", h.info.connection_id);
-    let (_, c) = h.api(&t, Method::GET, &path, None).await;
-    let mut options = c["options"].clone();
-    options["requires_username"] = json!(true);
-    options["validation"] = json!({"username": {"min": 3, "max": 8}});
-    let (s, c) = h
-        .api(&t, Method::PATCH, &path, Some(json!({"options": options})))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{c}");
+    h.merge_connection_options(
+        &t,
+        &h.info.connection_id,
+        json!({"requires_username": true, "validation": {"username": {"min": 3, "max": 8}}}),
+    )
+    .await;
     let signup = |email: &str, username: Option<&str>| {
         let mut body = json!({"client_id": cid, "connection": conn, "email": email, "password": "Corr3ct-horse"});
         if let Some(u) = username {
             body["username"] = json!(u);
         }
-        let r = h
-            .http
-            .post(format!("{}/dbconnections/signup", h.base))
-            .json(&body)
-            .send();
-        async move {
-            let r = r.await.unwrap();
-            let s = r.status();
-            (s, r.json::<Value>().await.unwrap_or(Value::Null))
-        }
+        dbconnections_signup(&h, body)
     };
     for (username, want) in [
         (None, "Missing required property: username"),

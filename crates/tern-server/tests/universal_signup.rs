@@ -224,19 +224,12 @@ async fn signup_page(b: Backend) {
     assert!(stored(&h, &la.connection_id, email).await.is_none());
 
     // disable_signup: no page, no post, no link on the login page.
-    let path = format!("/connections/{}", la.connection_id);
-    let (_, conn) = h.api(&la.token, Method::GET, &path, None).await;
-    let mut options = conn["options"].clone();
-    options["disable_signup"] = json!(true);
-    let (s, body) = h
-        .api(
-            &la.token,
-            Method::PATCH,
-            &path,
-            Some(json!({"options": options})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
+    h.merge_connection_options(
+        &la.token,
+        &la.connection_id,
+        json!({"disable_signup": true}),
+    )
+    .await;
     let mut other = Browser::new(&h.base);
     let (login, state) = start(&mut other, &app, &[("prompt", "login")]).await;
     assert!(!login.body.contains("/u/signup"), "{}", login.body);
@@ -414,20 +407,8 @@ async fn signup_page_names_the_password_rule(b: Backend) {
     let h = Harness::start(b).await;
     let la = legacy_connection(&h, &legacy).await;
     let app = web_app(&h, &la).await;
-    let path = format!("/connections/{}", la.connection_id);
-    let (_, conn) = h.api(&la.token, Method::GET, &path, None).await;
-    let mut options = conn["options"].clone();
-    options["password_dictionary"] = json!({"enable": true, "dictionary": [STRONG]});
-    options["password_no_personal_info"] = json!({"enable": true});
-    let (s, body) = h
-        .api(
-            &la.token,
-            Method::PATCH,
-            &path,
-            Some(json!({"options": options})),
-        )
+    h.merge_connection_options(&la.token, &la.connection_id, json!({"password_dictionary": {"enable": true, "dictionary": [STRONG]}, "password_no_personal_info": {"enable": true}}))
         .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
 
     let mut br = Browser::new(&h.base);
     let (_, state) = start(&mut br, &app, &[("screen_hint", "signup")]).await;
@@ -463,20 +444,12 @@ async fn signup_page_follows_the_username_rules(b: Backend) {
     let h = Harness::start(b).await;
     let la = legacy_connection(&h, &legacy).await;
     let app = web_app(&h, &la).await;
-    let path = format!("/connections/{}", la.connection_id);
-    let (_, conn) = h.api(&la.token, Method::GET, &path, None).await;
-    let mut options = conn["options"].clone();
-    options["requires_username"] = json!(true);
-    options["validation"] = json!({"username": {"min": 3, "max": 8}});
-    let (s, body) = h
-        .api(
-            &la.token,
-            Method::PATCH,
-            &path,
-            Some(json!({"options": options})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
+    h.merge_connection_options(
+        &la.token,
+        &la.connection_id,
+        json!({"requires_username": true, "validation": {"username": {"min": 3, "max": 8}}}),
+    )
+    .await;
 
     let mut br = Browser::new(&h.base);
     let (_, state) = start(&mut br, &app, &[("screen_hint", "signup")]).await;

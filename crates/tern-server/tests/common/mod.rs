@@ -324,6 +324,32 @@ impl Harness {
         assert_eq!(s, StatusCode::OK, "{e}");
     }
 
+    /// Set `changes`' keys in a connection's `options` (read, merged,
+    /// `PATCH`ed); the connection as answered.
+    pub async fn merge_connection_options(
+        &self,
+        token: &str,
+        connection_id: &str,
+        changes: Value,
+    ) -> Value {
+        let path = format!("/connections/{connection_id}");
+        let (_, conn) = self.api(token, Method::GET, &path, None).await;
+        let mut options = conn["options"].clone();
+        if let (Value::Object(o), Value::Object(c)) = (&mut options, changes) {
+            o.extend(c);
+        }
+        let (s, conn) = self
+            .api(
+                token,
+                Method::PATCH,
+                &path,
+                Some(json!({"options": options})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{conn}");
+        conn
+    }
+
     /// Create a database user through the API; returns its JSON.
     pub async fn create_user(&self, token: &str, email: &str, password: &str) -> Value {
         let (s, b) = self
