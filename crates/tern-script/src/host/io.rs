@@ -120,8 +120,13 @@ impl BlockingRunner {
         let (tx, rx) = mpsc::sync_channel(1);
         let running = Running::start();
         self.handle.spawn_blocking(move || {
-            let _held = (admitted, slot, running);
-            let _ = tx.send(f());
+            let held = (admitted, slot, running);
+            let out = f();
+            // Give the slot and the count back before the script hears the
+            // result: otherwise its next request could start while this one
+            // still counts, and two would be seen running for a moment.
+            drop(held);
+            let _ = tx.send(out);
         });
         let wait = self.deadline.saturating_duration_since(Instant::now());
         rx.recv_timeout(wait).map_err(|_| timed_out())
