@@ -145,15 +145,8 @@ async fn a_new_email_voids_unblock_links(b: Backend) {
     let t = h.admin_token().await;
     let (cid, secret) = h.password_client(&t).await;
     let client = (cid.as_str(), secret.as_str());
-    let (s, _) = h
-        .api(
-            &t,
-            Method::PATCH,
-            "/attack-protection/brute-force-protection",
-            Some(json!({"max_attempts": 3})),
-        )
+    h.set_attack_protection(&t, "brute-force-protection", json!({"max_attempts": 3}))
         .await;
-    assert_eq!(s, StatusCode::OK);
     let user = h.create_user(&t, "ann@example.com", "Secret-123").await;
     let path = format!(
         "/users/{}",

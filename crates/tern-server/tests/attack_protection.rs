@@ -35,15 +35,8 @@ async fn whose_ip(b: Backend) {
     h.create_user(&t, "ann@example.com", "Secret-123").await;
     let (cid, secret) = h.password_client(&t).await;
     // Many wrong passwords from few addresses: no block is what is tested.
-    let (s, e) = h
-        .api(
-            &t,
-            Method::PATCH,
-            "/attack-protection/brute-force-protection",
-            Some(json!({"max_attempts": 100})),
-        )
+    h.set_attack_protection(&t, "brute-force-protection", json!({"max_attempts": 100}))
         .await;
-    assert_eq!(s, StatusCode::OK, "{e}");
     let wrong = json!({"grant_type": "password", "username": "ann@example.com", "password": "nope",
         "client_id": cid, "client_secret": secret});
 
@@ -225,15 +218,8 @@ async fn unblock(h: &Harness, t: &str, blocks_path: &str) {
 async fn the_forwarded_header_needs_the_flag(b: Backend) {
     let (h, t, cid, secret) = login_server(b).await;
     let client = (cid.as_str(), secret.as_str());
-    let (s, e) = h
-        .api(
-            &t,
-            Method::PATCH,
-            "/attack-protection/brute-force-protection",
-            Some(json!({"max_attempts": 3})),
-        )
+    h.set_attack_protection(&t, "brute-force-protection", json!({"max_attempts": 3}))
         .await;
-    assert_eq!(s, StatusCode::OK, "{e}");
     let user = h.create_user(&t, "gil@example.com", "Secret-123").await;
     let user_id = user["user_id"].as_str().unwrap().to_string();
     let blocks_path = format!("/user-blocks/{}", urlencoding::encode(&user_id));

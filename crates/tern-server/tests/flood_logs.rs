@@ -48,15 +48,12 @@ async fn log_rows_follow_blocks_not_requests(b: Backend) {
     let t = h.admin_token().await;
     let client = h.password_client(&t).await;
     h.create_user(&t, "amy@example.com", "Secret-123").await;
-    let (s, e) = h
-        .api(
-            &t,
-            Method::PATCH,
-            "/attack-protection/suspicious-ip-throttling",
-            Some(json!({"stage": {"pre-login": {"max_attempts": PRE_LOGIN_MAX}}})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{e}");
+    h.set_attack_protection(
+        &t,
+        "suspicious-ip-throttling",
+        json!({"stage": {"pre-login": {"max_attempts": PRE_LOGIN_MAX}}}),
+    )
+    .await;
 
     // Each address: unknown users and wrong passwords for a real one.
     let ips: Vec<String> = (0..ADDRESSES).map(|i| format!("203.0.113.{i}")).collect();
@@ -91,15 +88,8 @@ async fn log_rows_follow_blocks_not_requests(b: Backend) {
 
     // Brute-force protection: one user from one fresh address, past its
     // 10 attempts: 10 failures, one block, nothing per refused attempt.
-    let (s, e) = h
-        .api(
-            &t,
-            Method::PATCH,
-            "/attack-protection/suspicious-ip-throttling",
-            Some(json!({"enabled": false})),
-        )
+    h.set_attack_protection(&t, "suspicious-ip-throttling", json!({"enabled": false}))
         .await;
-    assert_eq!(s, StatusCode::OK, "{e}");
     let ip = "198.51.100.20".to_string();
     let mut statuses = Vec::new();
     for _ in 0..18 {

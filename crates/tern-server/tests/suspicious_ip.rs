@@ -100,18 +100,13 @@ async fn settings_follow_auth0(b: Backend) {
 async fn failed_logins_across_users_throttle_the_address(b: Backend) {
     let (h, t, cid, secret) = server(b).await;
     h.create_user(&t, "amy@example.com", "Secret-123").await;
-    let (s, e) = h
-        .api(
-            &t,
-            Method::PATCH,
-            "/attack-protection/suspicious-ip-throttling",
-            Some(
-                json!({"stage": {"pre-login": {"max_attempts": 3, "rate": 60000}},
+    h.set_attack_protection(
+        &t,
+        "suspicious-ip-throttling",
+        json!({"stage": {"pre-login": {"max_attempts": 3, "rate": 60000}},
                         "allowlist": ["192.0.2.99"]}),
-            ),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{e}");
+    )
+    .await;
     let bad = "203.0.113.9";
     // Three failures, for three different (unknown) users.
     for n in 0..3 {
@@ -289,15 +284,12 @@ async fn idle_buckets_are_purged(b: Backend) {
 async fn an_ipv6_network_counts_as_one_address(b: Backend) {
     let (h, t, cid, secret) = server(b).await;
     h.create_user(&t, "amy@example.com", "Secret-123").await;
-    let (s, e) = h
-        .api(
-            &t,
-            Method::PATCH,
-            "/attack-protection/suspicious-ip-throttling",
-            Some(json!({"stage": {"pre-login": {"max_attempts": 3, "rate": 60000}}})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{e}");
+    h.set_attack_protection(
+        &t,
+        "suspicious-ip-throttling",
+        json!({"stage": {"pre-login": {"max_attempts": 3, "rate": 60000}}}),
+    )
+    .await;
     for n in 1..=3 {
         let ip = format!("2001:db8:7:1::{n:x}");
         let (s, body) = login(

@@ -563,14 +563,15 @@ async fn searches_take_turns_and_time_out() {
         .acquire_many_owned(u32::try_from(tern_server::user_search::SEARCHES_AT_ONCE).unwrap())
         .await
         .unwrap();
-    let (s, e) = h
-        .api(
+    let search_ada = || {
+        h.api(
             &t,
             Method::GET,
             "/users?q=email:%22ada@example.com%22",
             None,
         )
-        .await;
+    };
+    let (s, e) = search_ada().await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{e}");
     assert_eq!(
         e["message"],
@@ -587,14 +588,7 @@ async fn searches_take_turns_and_time_out() {
         .await;
     assert_eq!(s, StatusCode::OK, "{found}");
     drop(held);
-    let (s, found) = h
-        .api(
-            &t,
-            Method::GET,
-            "/users?q=email:%22ada@example.com%22",
-            None,
-        )
-        .await;
+    let (s, found) = search_ada().await;
     assert_eq!(s, StatusCode::OK, "{found}");
     assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
     h.stop().await;

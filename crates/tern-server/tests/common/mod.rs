@@ -313,15 +313,27 @@ impl Harness {
     /// throttling: a test that makes hundreds of failed logins on purpose
     /// would otherwise meet Auth0's 100-a-day pre-login limit.
     pub async fn exempt_loopback_from_ip_throttling(&self, token: &str) {
+        self.set_attack_protection(
+            token,
+            "suspicious-ip-throttling",
+            json!({"allowlist": ["127.0.0.1"]}),
+        )
+        .await;
+    }
+
+    /// `PATCH /attack-protection/{kind}` with `body` (`brute-force-protection`,
+    /// `suspicious-ip-throttling`), which must be accepted; the settings.
+    pub async fn set_attack_protection(&self, token: &str, kind: &str, body: Value) -> Value {
         let (s, e) = self
             .api(
                 token,
                 Method::PATCH,
-                "/attack-protection/suspicious-ip-throttling",
-                Some(json!({"allowlist": ["127.0.0.1"]})),
+                &format!("/attack-protection/{kind}"),
+                Some(body),
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{e}");
+        e
     }
 
     /// Set `changes`' keys in a connection's `options` (read, merged,
