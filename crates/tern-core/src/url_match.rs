@@ -9,6 +9,11 @@
 //! prefix and suffix around it (`https://*.example.com`,
 //! `https://pr-*-preview.example.com`). A `*` anywhere else, twice, or right
 //! above a top-level domain (`https://*.com`) matches nothing.
+//!
+//! Past Auth0: nor does a `*` right above any other public suffix of the
+//! Public Suffix List (`https://*.github.io`, `https://*.co.uk`,
+//! `https://*.vercel.app`). Anyone can have a name there, so such an entry
+//! would send codes and tokens to strangers' sites.
 
 /// A URL cut at its authority, without parsing away anything the caller
 /// wrote (a parser would add the trailing slash that exact matching must see).
@@ -70,14 +75,27 @@ fn same_port(scheme: &str, a: Option<&str>, b: Option<&str>) -> bool {
 
 /// The wildcard host `pattern` cut into the prefix and suffix around its
 /// `*` and the domain above, when it has Auth0's shape: one `*`, in the
-/// left-most label, with at least a domain and a top-level domain above it.
+/// left-most label, with at least a domain and a top-level domain above it,
+/// and that domain not itself a public suffix.
 fn wildcard_shape(pattern: &str) -> Option<(&str, &str, &str)> {
     let (label, above) = pattern.split_once('.')?;
-    if label.matches('*').count() != 1 || above.contains('*') || !above.contains('.') {
+    if label.matches('*').count() != 1
+        || above.contains('*')
+        || !above.contains('.')
+        || is_public_suffix(above)
+    {
         return None;
     }
     let (prefix, suffix) = label.split_once('*')?;
     Some((prefix, suffix, above))
+}
+
+/// Whether `domain` is a public suffix (a name under which anyone may
+/// register their own): it has no registrable domain of its own. A name
+/// under a top-level domain the list does not know (`app.example`) counts
+/// as registrable under it, as browsers read it.
+fn is_public_suffix(domain: &str) -> bool {
+    psl::domain(domain.to_ascii_lowercase().as_bytes()).is_none()
 }
 
 /// Whether `host` matches the wildcard host `pattern` (which holds a `*`).
@@ -217,7 +235,9 @@ pub fn check_stored_url(url: &str, rule: UrlRule) -> Result<(), String> {
     check_scheme(&scheme, web, rule)?;
     if url.contains('*') && !wildcard_allowed(url, web, rule) {
         return Err(
-            "may hold a * only once, in the left-most label of an http(s) host (https://*.example.com)".into(),
+            "may hold a * only once, in the left-most label of an http(s) host, above a domain \
+             of its own (https://*.example.com; not above a public suffix such as github.io or co.uk)"
+                .into(),
         );
     }
     // The rest is checked as the browser will read it, the wildcard
@@ -404,6 +424,34 @@ mod tests {
                 false,
             ),
             ("https://*.*.example.com", "https://a.b.example.com", false),
+            // Right above a public suffix anyone can have a name under.
+            (
+                "https://*.github.io/cb",
+                "https://attacker.github.io/cb",
+                false,
+            ),
+            ("https://*.co.uk/cb", "https://evil.co.uk/cb", false),
+            ("https://*.CO.UK/cb", "https://evil.co.uk/cb", false),
+            (
+                "https://*.vercel.app/cb",
+                "https://evil.vercel.app/cb",
+                false,
+            ),
+            (
+                "https://*.app.github.io/cb",
+                "https://a.app.github.io/cb",
+                true,
+            ),
+            (
+                "https://*.example.co.uk/cb",
+                "https://a.example.co.uk/cb",
+                true,
+            ),
+            (
+                "https://*.preview.example/cb",
+                "https://a.preview.example/cb",
+                true,
+            ),
             (
                 "custom://*.example.com/cb",
                 "custom://a.example.com/cb",
@@ -548,6 +596,9 @@ mod tests {
             ("about:blank", Callback),
             ("myapp://*.example.com/cb", Callback),
             ("https://*.com/cb", Callback),
+            ("https://*.github.io/cb", Callback),
+            ("https://*.co.uk", WebWithWildcard),
+            ("https://*.herokuapp.com/cb", Callback),
             ("https://sub.*.example.com", WebWithWildcard),
             ("https://app.example/*", Callback),
             ("https://*.example.com", Web),

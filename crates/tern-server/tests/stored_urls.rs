@@ -159,6 +159,8 @@ async fn the_api_refuses_urls_read_otherwise_or_run_as_script(b: Backend) {
         ("allowed_logout_urls", json!(["myapp://bye"])),
         ("web_origins", json!(["https://app.ex\tample"])),
         ("web_origins", json!(["https://*.com"])),
+        ("callbacks", json!(["https://*.github.io/cb"])),
+        ("allowed_logout_urls", json!(["https://*.co.uk/bye"])),
         ("allowed_origins", json!(["blob:https://app.example/x"])),
         ("initiate_login_uri", json!("https://app.example/\nlogin")),
         ("initiate_login_uri", json!("javascript:alert(1)")),
