@@ -8,6 +8,7 @@
 
 pub mod attack_protection;
 pub mod clock;
+pub mod common_passwords;
 pub mod console_import;
 pub mod error;
 pub mod export;

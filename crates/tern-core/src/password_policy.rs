@@ -9,6 +9,7 @@
 use serde_json::{Map, Value};
 use tern_hash::{CostLimits, StoredHash};
 
+use crate::common_passwords::is_common_password;
 use crate::model::User;
 use crate::user_profile::ProfileFields;
 
@@ -19,7 +20,8 @@ pub struct PasswordRules {
     pub level: Option<String>,
     /// `password_complexity_options.min_length`, on top of the level's own length.
     pub min_length: Option<usize>,
-    /// `password_dictionary.dictionary` (lower-cased) when `enable` is true.
+    /// `password_dictionary.dictionary` (lower-cased) when `enable` is true;
+    /// the most common passwords are refused then too (`common_passwords`).
     pub dictionary: Option<Vec<String>>,
     /// `password_no_personal_info.enable`.
     pub no_personal_info: bool,
@@ -239,7 +241,8 @@ pub const MIN_PERSONAL_VALUE_CHARS: usize = 3;
 pub enum Refusal {
     /// `PasswordStrengthError`: the level or `min_length` is not met (what is missing).
     TooWeak(String),
-    /// `PasswordDictionaryError`: the password is in the connection's dictionary.
+    /// `PasswordDictionaryError`: the password is in the connection's
+    /// dictionary or among the most common passwords.
     TooCommon,
     /// `PasswordNoUserInfoError`: the password contains the user's profile data.
     UserInfo,
@@ -273,7 +276,7 @@ impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::TooWeak(m) => f.write_str(m),
-            Self::TooCommon => f.write_str("Password is too common: choose one that is not in this connection's list of forbidden passwords."),
+            Self::TooCommon => f.write_str("Password is too common: choose one that is neither among the most common passwords nor in this connection's list of forbidden passwords."),
             Self::UserInfo => f.write_str("Password is based on user information: it must not contain the user's email (the part before @), username, name, nickname, given name or family name."),
             Self::Reused => f.write_str("Password has previously been used: choose one that is not among the last ones of this account."),
         }
@@ -296,7 +299,7 @@ pub fn check_new_password(
     check(rules.level.as_deref(), password).map_err(Refusal::TooWeak)?;
     check_min_length(rules.min_length, password).map_err(Refusal::TooWeak)?;
     if let Some(words) = &rules.dictionary
-        && in_dictionary(words, password)
+        && (in_dictionary(words, password) || is_common_password(password))
     {
         return Err(Refusal::TooCommon);
     }

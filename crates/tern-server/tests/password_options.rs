@@ -41,7 +41,7 @@ fn assert_refused((s, body): (StatusCode, Value), code: &str, message: &str) {
     assert_eq!(body["message"], message, "{body}");
 }
 
-const TOO_COMMON: &str = "Password is too common: choose one that is not in this connection's list of forbidden passwords.";
+const TOO_COMMON: &str = "Password is too common: choose one that is neither among the most common passwords nor in this connection's list of forbidden passwords.";
 const USER_INFO: &str = "Password is based on user information: it must not contain the user's email (the part before @), username, name, nickname, given name or family name.";
 const REUSED: &str = "Password has previously been used: choose one that is not among the last ones of this account.";
 
@@ -168,6 +168,9 @@ async fn signup_enforces_options(b: Backend) {
         ),
         // The dictionary, whatever the case.
         ("b@example.com", "tr0ub4DOR&3XYZ", json!({}), TOO_COMMON),
+        // Among the most common passwords (Auth0's default dictionary),
+        // though not in the connection's own entries.
+        ("b@example.com", "Qwerty123456", json!({}), TOO_COMMON),
         // The email's local part, whatever the case.
         (
             "Margaret.Hamilton@example.com",
