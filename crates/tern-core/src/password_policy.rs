@@ -345,9 +345,48 @@ fn contains_personal_info(who: &PersonalInfo<'_>, password: &str) -> bool {
     who.needles().any(|v| pw.contains(&v))
 }
 
+/// Which kinds of characters a level asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kinds {
+    Any,
+    /// Lower case letters, upper case letters and numbers (`fair`).
+    LowerUpperDigits,
+    /// At least 3 of lower case, upper case, numbers, special characters.
+    ThreeOfFour,
+}
+
+/// What a `passwordPolicy` level asks for (Auth0's table).
+struct Level {
+    min_chars: usize,
+    kinds: Kinds,
+    /// No character more than twice in a row (`excellent`).
+    no_triples: bool,
+}
+
+fn level(policy: Option<&str>) -> Level {
+    let (min_chars, kinds, no_triples) = match policy.unwrap_or("none") {
+        "low" => (6, Kinds::Any, false),
+        "fair" => (8, Kinds::LowerUpperDigits, false),
+        "good" => (8, Kinds::ThreeOfFour, false),
+        "excellent" => (10, Kinds::ThreeOfFour, true),
+        _ => (1, Kinds::Any, false),
+    };
+    Level {
+        min_chars,
+        kinds,
+        no_triples,
+    }
+}
+
 /// Check `password` against a `passwordPolicy` level; `Err` says what is missing.
 fn check(policy: Option<&str>, password: &str) -> Result<(), String> {
-    let len = password.chars().count();
+    let level = level(policy);
+    if password.chars().count() < level.min_chars {
+        return Err(format!(
+            "Password is too weak: at least {} characters are required.",
+            level.min_chars
+        ));
+    }
     let classes = [
         password.chars().any(|c| c.is_lowercase()),
         password.chars().any(|c| c.is_uppercase()),
@@ -355,52 +394,77 @@ fn check(policy: Option<&str>, password: &str) -> Result<(), String> {
         password.chars().any(|c| !c.is_alphanumeric()),
     ];
     let n_classes = classes.iter().filter(|b| **b).count();
-    let (min_len, rule): (usize, &str) = match policy.unwrap_or("none") {
-        "low" => (6, ""),
-        "fair" => (8, "lower case letters, upper case letters and numbers"),
-        "good" => (
-            8,
-            "at least 3 of: lower case letters, upper case letters, numbers, special characters",
+    let (kinds_ok, rule) = match level.kinds {
+        Kinds::Any => (true, ""),
+        Kinds::LowerUpperDigits => (
+            classes[0] && classes[1] && classes[2],
+            "lower case letters, upper case letters and numbers",
         ),
-        "excellent" => (
-            10,
+        Kinds::ThreeOfFour if level.no_triples => (
+            n_classes >= 3 && !has_triple(password),
             "at least 3 of: lower case letters, upper case letters, numbers, special characters; no more than 2 identical characters in a row",
         ),
-        _ => (1, ""),
+        Kinds::ThreeOfFour => (
+            n_classes >= 3,
+            "at least 3 of: lower case letters, upper case letters, numbers, special characters",
+        ),
     };
-    if len < min_len {
-        return Err(format!(
-            "Password is too weak: at least {min_len} characters are required."
-        ));
-    }
-    let ok = match policy.unwrap_or("none") {
-        "fair" => classes[0] && classes[1] && classes[2],
-        "good" => n_classes >= 3,
-        "excellent" => n_classes >= 3 && !has_triple(password),
-        _ => true,
-    };
-    if ok {
+    if kinds_ok {
         Ok(())
     } else {
         Err(format!("Password is too weak: it must contain {rule}."))
     }
 }
 
-/// What the policy asks for, in a sentence for a person choosing a password;
-/// `None` when it asks for nothing.
-pub fn requirements(policy: Option<&str>) -> Option<&'static str> {
-    match policy.unwrap_or("none") {
-        "low" => Some("At least 6 characters."),
-        "fair" => {
-            Some("At least 8 characters, with lower case letters, upper case letters and numbers.")
+/// One thing a connection's rules ask of a new password, for a page to say
+/// in its own language before the user types (every rule, not only the
+/// level: a hint that leaves rules out sends people into refusals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// At least this many characters (the level's or `min_length`, the larger).
+    MinChars(usize),
+    /// Lower case letters, upper case letters and numbers.
+    LowerUpperDigits,
+    /// At least 3 of: lower case, upper case, numbers, special characters.
+    ThreeOfFourKinds,
+    /// No character more than twice in a row.
+    NoTriples,
+    /// Not a common password nor one of the connection's forbidden ones.
+    NotCommon,
+    /// Nothing of the user's email, username or name.
+    NoPersonalInfo,
+    /// Not one of the user's last this many passwords (the current included).
+    NotRecent(usize),
+}
+
+impl PasswordRules {
+    /// What these rules ask, in the order a person meets them. A rule about
+    /// the user's own past (`NotRecent`) only when `existing_user`.
+    pub fn requirements(&self, existing_user: bool) -> Vec<Requirement> {
+        let level = level(self.level.as_deref());
+        let min_chars = level.min_chars.max(self.min_length.unwrap_or(0));
+        let mut out = Vec::new();
+        if min_chars > 1 {
+            out.push(Requirement::MinChars(min_chars));
         }
-        "good" => Some(
-            "At least 8 characters, with at least 3 of: lower case letters, upper case letters, numbers, special characters.",
-        ),
-        "excellent" => Some(
-            "At least 10 characters, with at least 3 of: lower case letters, upper case letters, numbers, special characters; no character more than twice in a row.",
-        ),
-        _ => None,
+        match level.kinds {
+            Kinds::Any => {}
+            Kinds::LowerUpperDigits => out.push(Requirement::LowerUpperDigits),
+            Kinds::ThreeOfFour => out.push(Requirement::ThreeOfFourKinds),
+        }
+        if level.no_triples {
+            out.push(Requirement::NoTriples);
+        }
+        if self.dictionary.is_some() {
+            out.push(Requirement::NotCommon);
+        }
+        if self.no_personal_info {
+            out.push(Requirement::NoPersonalInfo);
+        }
+        if existing_user && self.history_size > 0 {
+            out.push(Requirement::NotRecent(self.history_size));
+        }
+        out
     }
 }
 
@@ -411,8 +475,44 @@ fn has_triple(p: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{PasswordRules, PersonalInfo, Refusal, check, check_new_password};
+    use super::{PasswordRules, PersonalInfo, Refusal, Requirement, check, check_new_password};
     use tern_hash::CostLimits;
+
+    #[test]
+    fn requirements_name_every_rule_and_the_larger_length() {
+        use Requirement::*;
+        let options = |v: serde_json::Value| PasswordRules::of(v.as_object().unwrap());
+        assert_eq!(options(serde_json::json!({})).requirements(true), []);
+        let all = options(serde_json::json!({
+            "passwordPolicy": "excellent",
+            "password_complexity_options": {"min_length": 14},
+            "password_dictionary": {"enable": true},
+            "password_no_personal_info": {"enable": true},
+            "password_history": {"enable": true, "size": 5},
+        }));
+        assert_eq!(
+            all.requirements(true),
+            [
+                MinChars(14),
+                ThreeOfFourKinds,
+                NoTriples,
+                NotCommon,
+                NoPersonalInfo,
+                NotRecent(5)
+            ]
+        );
+        // A new user has no past passwords; the level's length wins over a
+        // smaller min_length.
+        let fair = options(serde_json::json!({
+            "passwordPolicy": "fair",
+            "password_complexity_options": {"min_length": 4},
+            "password_history": {"enable": true, "size": 5},
+        }));
+        assert_eq!(fair.requirements(false), [MinChars(8), LowerUpperDigits]);
+        // What each says agrees with what check refuses.
+        assert!(check(Some("fair"), "Abcdefg1").is_ok());
+        assert!(check(Some("fair"), "Abcdef1").is_err());
+    }
 
     #[test]
     fn personal_info_ignores_case_and_very_short_values() {

@@ -61,13 +61,6 @@ pub fn allowed(c: &Connection) -> bool {
         != Some(true)
 }
 
-/// The connection's password policy name (`passwordPolicy`).
-pub fn policy(c: &Connection) -> Option<&str> {
-    c.options
-        .get("passwordPolicy")
-        .and_then(serde_json::Value::as_str)
-}
-
 /// Sign a user up to `connection` for `client` with the profile `f` (its
 /// `password` is the new password), asked from address `ip`. Logs `ss` on
 /// success and `fs` when the legacy store is involved in a refusal.

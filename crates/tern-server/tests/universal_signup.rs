@@ -259,6 +259,12 @@ async fn reset_for_a_legacy_user(b: Backend) {
     let h = Harness::start(b).await;
     let la = legacy_connection(&h, &legacy).await;
     let app = web_app(&h, &la).await;
+    h.merge_connection_options(
+        &la.token,
+        &la.connection_id,
+        json!({"password_history": {"enable": true, "size": 3}}),
+    )
+    .await;
     let mut br = Browser::new(&h.base);
     let (login, state) = start(&mut br, &app, &[]).await;
     assert!(login.body.contains("/u/reset-password/request?state="));
@@ -314,6 +320,12 @@ async fn reset_for_a_legacy_user(b: Backend) {
     assert_eq!(form.status, StatusCode::OK, "{}", form.body);
     assert!(
         form.body.contains("action=\"/u/reset-password\""),
+        "{}",
+        form.body
+    );
+    // The hint names the history rule to someone choosing a new password.
+    assert!(
+        form.body.contains("Not one of your last 3 passwords."),
         "{}",
         form.body
     );
@@ -411,7 +423,30 @@ async fn signup_page_names_the_password_rule(b: Backend) {
         .await;
 
     let mut br = Browser::new(&h.base);
-    let (_, state) = start(&mut br, &app, &[("screen_hint", "signup")]).await;
+    // The form names every rule before the user types, in the page's language.
+    let (fr, _) = start(
+        &mut Browser::new(&h.base),
+        &app,
+        &[("screen_hint", "signup"), ("ui_locales", "fr")],
+    )
+    .await;
+    assert!(
+        fr.body.contains("Pas un mot de passe courant.")
+            && fr.body.contains("Rien de votre adresse e-mail"),
+        "{}",
+        fr.body
+    );
+    let (page, state) = start(&mut br, &app, &[("screen_hint", "signup")]).await;
+    let hint = page.body.split("id=\"password-hint\"").nth(1).unwrap_or_default();
+    let hint = hint.split("</p>").next().unwrap();
+    for rule in [
+        "Not a common password.",
+        "Nothing of your email, username or name.",
+    ] {
+        assert!(hint.contains(rule), "{rule}: {hint}");
+    }
+    // A new user has no previous passwords to be told about.
+    assert!(!hint.contains("last"), "{hint}");
     let cases = [
         (
             STRONG.to_uppercase().replace("TERN", "tern"),

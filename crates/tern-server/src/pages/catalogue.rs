@@ -106,6 +106,13 @@ pub enum Msg {
     RedirectingText,
     ShowPassword,
     PasswordHint,
+    HintMinChars,
+    HintLowerUpperDigits,
+    HintThreeOfFourKinds,
+    HintNoTriples,
+    HintNotCommon,
+    HintNoPersonalInfo,
+    HintNotRecent,
     WeakPassword,
     CommonPassword,
     PersonalInfoPassword,
@@ -215,6 +222,15 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
             RedirectingText => "Signing you in…",
             ShowPassword => "Show password",
             PasswordHint => "Password requirements:",
+            HintMinChars => "At least {n} characters.",
+            HintLowerUpperDigits => "Lower case letters, upper case letters and numbers.",
+            HintThreeOfFourKinds => {
+                "At least 3 of: lower case letters, upper case letters, numbers, special characters."
+            }
+            HintNoTriples => "No character more than twice in a row.",
+            HintNotCommon => "Not a common password.",
+            HintNoPersonalInfo => "Nothing of your email, username or name.",
+            HintNotRecent => "Not one of your last {n} passwords.",
             WeakPassword => "This password is too weak for this application.",
             CommonPassword => "This password is too common. Choose another one.",
             PersonalInfoPassword => {
@@ -328,6 +344,15 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
             RedirectingText => "Connexion en cours…",
             ShowPassword => "Afficher le mot de passe",
             PasswordHint => "Exigences du mot de passe :",
+            HintMinChars => "Au moins {n} caractères.",
+            HintLowerUpperDigits => "Des minuscules, des majuscules et des chiffres.",
+            HintThreeOfFourKinds => {
+                "Au moins 3 parmi : minuscules, majuscules, chiffres, caractères spéciaux."
+            }
+            HintNoTriples => "Jamais plus de deux fois le même caractère à la suite.",
+            HintNotCommon => "Pas un mot de passe courant.",
+            HintNoPersonalInfo => "Rien de votre adresse e-mail, nom d'utilisateur ou nom.",
+            HintNotRecent => "Aucun de vos {n} derniers mots de passe.",
             WeakPassword => "Ce mot de passe est trop faible pour cette application.",
             CommonPassword => "Ce mot de passe est trop courant. Choisissez-en un autre.",
             PersonalInfoPassword => {
@@ -358,6 +383,28 @@ pub fn text(lang: Lang, msg: Msg) -> &'static str {
             }
         },
     }
+}
+
+/// The password hint of a form: each of the rules' requirements in a
+/// sentence of `lang`; `None` when they ask for nothing.
+pub fn password_hint(
+    lang: Lang,
+    requirements: &[tern_core::password_policy::Requirement],
+) -> Option<String> {
+    use tern_core::password_policy::Requirement as R;
+    let sentences: Vec<String> = requirements
+        .iter()
+        .map(|r| match *r {
+            R::MinChars(n) => text(lang, Msg::HintMinChars).replace("{n}", &n.to_string()),
+            R::LowerUpperDigits => text(lang, Msg::HintLowerUpperDigits).into(),
+            R::ThreeOfFourKinds => text(lang, Msg::HintThreeOfFourKinds).into(),
+            R::NoTriples => text(lang, Msg::HintNoTriples).into(),
+            R::NotCommon => text(lang, Msg::HintNotCommon).into(),
+            R::NoPersonalInfo => text(lang, Msg::HintNoPersonalInfo).into(),
+            R::NotRecent(n) => text(lang, Msg::HintNotRecent).replace("{n}", &n.to_string()),
+        })
+        .collect();
+    (!sentences.is_empty()).then(|| sentences.join(" "))
 }
 
 #[cfg(test)]

@@ -158,7 +158,7 @@ pub fn signup(
     status: StatusCode,
     email: &str,
     username: &str,
-    hint: Option<&str>,
+    hint: Option<String>,
 ) -> Page {
     let l = c.lang;
     let invalid = c.error.is_some();
@@ -180,7 +180,7 @@ pub fn signup(
             }
             label for="password" { (text(l, Msg::PasswordLabel)) }
             input #password name="password" type="password" autocomplete="new-password" required
-                aria-describedby=[hint.map(|_| "password-hint")];
+                aria-describedby=[hint.as_ref().map(|_| "password-hint")];
             @if let Some(h) = hint {
                 p.hint #password-hint { (text(l, Msg::PasswordHint)) " " (h) }
             }

@@ -17,14 +17,13 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use serde_json::Value;
 use tern_core::clock::now_epoch;
 use tern_core::model::{Connection, LogEvent, User};
 use tern_core::password_policy::{self, PersonalInfo};
 use tern_core::tickets::{PasswordTicket, Redemption, TicketState};
 
 use crate::body::{QueryMap, parse_urlencoded, read_limited};
-use crate::pages::catalogue::{Lang, Msg, text};
+use crate::pages::catalogue::{Lang, Msg, password_hint, text};
 use crate::pages::{self, Look, Page};
 use crate::passwords::{self, NewPasswordError, Owner};
 use crate::reset::token_hash;
@@ -288,7 +287,7 @@ fn form(skin: &Skin, status: StatusCode, f: &FormPage<'_>, error: Option<Retry<'
     };
     let l = *lang;
     let email = f.user.email.as_deref().unwrap_or(&f.user.user_id);
-    let hint = password_policy::requirements(policy_of(f.connection));
+    let hint = hint_of(l, f.connection);
     let invalid = error.is_some();
     let content = maud::html! {
         h1 { (text(l, Msg::ResetTitle)) }
@@ -334,8 +333,8 @@ fn classic_form(status: StatusCode, f: &FormPage<'_>, error: Option<&str>) -> Re
     let error = error
         .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>\n", escape(e)))
         .unwrap_or_default();
-    let hint = password_policy::requirements(policy_of(f.connection))
-        .map(|h| format!("<p class=\"hint\">{}</p>\n", escape(h)))
+    let hint = hint_of(Lang::En, f.connection)
+        .map(|h| format!("<p class=\"hint\">{}</p>\n", escape(&h)))
         .unwrap_or_default();
     let content = format!(
         "<p>Choose a new password for <strong>{email}</strong>.</p>\n{error}\
@@ -367,11 +366,10 @@ fn form_action(path: &str) -> &'static str {
     }
 }
 
-fn policy_of(connection: &Connection) -> Option<&str> {
-    connection
-        .options
-        .get("passwordPolicy")
-        .and_then(Value::as_str)
+/// The connection's password requirements for a user choosing a new one.
+fn hint_of(lang: Lang, connection: &Connection) -> Option<String> {
+    let rules = password_policy::PasswordRules::of(&connection.options);
+    password_hint(lang, &rules.requirements(true))
 }
 
 /// A usable ticket with its user and connection, or the page to answer.

@@ -27,8 +27,9 @@ use crate::signup::{self, SignupFailure};
 use crate::state::AppState;
 
 /// The connection's password requirements, for the signup form's hint.
-fn hint(sc: &Screen) -> Option<&'static str> {
-    tern_core::password_policy::requirements(signup::policy(&sc.connection))
+fn hint(sc: &Screen) -> Option<String> {
+    let rules = tern_core::password_policy::PasswordRules::of(&sc.connection.options);
+    crate::pages::catalogue::password_hint(sc.lang, &rules.requirements(false))
 }
 
 /// `GET /u/signup?state=…`.
