@@ -258,7 +258,7 @@ pub fn normalize_profile(v: &Value) -> Result<LegacyProfile, LegacyError> {
             .get("email_verified")
             .and_then(Value::as_bool)
             .unwrap_or(false),
-        username: s("username"),
+        username: s("username").map(|u| crate::user_profile::normalize_username(&u)),
         name: s("name"),
         given_name: s("given_name"),
         family_name: s("family_name"),
