@@ -144,7 +144,11 @@ async fn scenario(store: SqlStore) {
         )
         .await
         .unwrap();
-    for (typed, found) in [("Alice", "auth0|u1"), ("aLiCe", "auth0|u2"), ("CAROL", "auth0|u5")] {
+    for (typed, found) in [
+        ("Alice", "auth0|u1"),
+        ("aLiCe", "auth0|u2"),
+        ("CAROL", "auth0|u5"),
+    ] {
         let read = store
             .password_login_reads(
                 TENANT,

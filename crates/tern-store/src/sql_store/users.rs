@@ -5,6 +5,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query as SqlxQuery;
 use sqlx::{Any, AssertSqlSafe, ColumnIndex, Decode, Row, Type};
 use tern_core::CoreResult;
+use tern_core::attack_protection::LEGACY_KEY_PREFIX;
 use tern_core::model::{
     JsonObject, MetadataColumns, MetadataView, ProfileView, ProfilesVisited, User, UserSource,
 };
@@ -298,11 +299,16 @@ pub(super) const UPDATE_PROFILE: &str = "UPDATE users SET email = $5, email_veri
 
 /// Before a user's row is replaced (`$1` tenant, `$2` user id, `$3` the new
 /// email), in the same transaction: a new email voids the brute-force
-/// unblock links mailed to the old address, as it closes the reset links.
+/// unblock links mailed to the old address, as it closes the reset links —
+/// the user's own, and those of blocks counted under the old email's
+/// legacy key (`tern_core::attack_protection::legacy_key`, before the user
+/// was stored, `$4` its prefix), which name the old address as much.
 /// The stored email is the one compared, so every writer (an edit, a legacy
 /// login, an import) is covered without knowing the old value.
 pub(super) const DROP_UNBLOCK_LINKS_ON_NEW_EMAIL: &str = "UPDATE login_failures SET unblock_hash = NULL \
-     WHERE tenant_id = $1 AND user_id = $2 AND unblock_hash IS NOT NULL \
+     WHERE tenant_id = $1 AND unblock_hash IS NOT NULL \
+     AND user_id IN ($2, (SELECT $4 || connection_id || ':' || email FROM users \
+                          WHERE tenant_id = $1 AND user_id = $2)) \
      AND EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND user_id = $2 \
                  AND email IS DISTINCT FROM $3)";
 
@@ -316,6 +322,7 @@ pub(super) async fn drop_unblock_links_on_new_email(
         .bind(tenant)
         .bind(u.user_id.as_str())
         .bind(u.email.as_deref())
+        .bind(LEGACY_KEY_PREFIX)
         .execute(&mut **tx)
         .await
         .map_err(storage)?;
