@@ -72,17 +72,17 @@ impl PasswordLoginStore for SqlStore {
             .ok_or_else(|| CoreError::Storage("the login read returned no row".into()))?;
         let found = row.try_get::<Option<String>, _>(0).map_err(storage)?;
         Ok(PasswordLoginReads {
-            client: document(&row, "client_doc")?,
-            connection: document(&row, "connection_doc")?,
-            api: match document(&row, "api_by_id")? {
+            client: document(row, "client_doc")?,
+            connection: document(row, "connection_doc")?,
+            api: match document(row, "api_by_id")? {
                 Some(api) => Some(api),
-                None => document(&row, "api_by_identifier")?,
+                None => document(row, "api_by_identifier")?,
             },
             protections: [
-                document(&row, "protection_0")?,
-                document(&row, "protection_1")?,
+                document(row, "protection_0")?,
+                document(row, "protection_1")?,
             ],
-            guardian: document(&row, "guardian_doc")?.unwrap_or_default(),
+            guardian: document(row, "guardian_doc")?.unwrap_or_default(),
             tat: row
                 .try_get::<Option<i64>, _>("throttle_tat")
                 .map_err(storage)?,

@@ -390,7 +390,7 @@ impl SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(storage)?;
-        m.pick(&rows)?.map(|r| decode_user(r)).transpose()
+        m.pick(&rows)?.map(decode_user).transpose()
     }
 }
 
