@@ -11,7 +11,7 @@
 mod common;
 
 use common::Before;
-use tern_core::model::{Connection, User, UserSource};
+use tern_core::model::{Connection, User};
 use tern_core::store::prelude::*;
 use tern_core::store::{InsertOutcome, LoginName, PasswordLoginQuery};
 use tern_store::SqlStore;
@@ -43,35 +43,6 @@ const EARLIER: Before = Before {
              '2020-01-01T00:00:00.000Z', '2020-01-01T00:00:00.000Z', 'api');",
 };
 
-fn new_user(id: &str, username: &str) -> User {
-    User {
-        user_id: format!("auth0|{id}"),
-        connection_id: CONN_A.into(),
-        connection_name: "a".into(),
-        email: None,
-        email_verified: false,
-        username: Some(username.into()),
-        phone_number: None,
-        phone_verified: false,
-        name: None,
-        given_name: None,
-        family_name: None,
-        nickname: None,
-        picture: None,
-        blocked: false,
-        app_metadata: Default::default(),
-        user_metadata: Default::default(),
-        created_at: "2026-01-01T00:00:00.000Z".into(),
-        updated_at: "2026-01-01T00:00:00.000Z".into(),
-        last_login: None,
-        last_ip: None,
-        logins_count: 0,
-        credential: None,
-        source: UserSource::Api,
-        mfa_factors: vec![],
-    }
-}
-
 async fn scenario(store: SqlStore) {
     // What 0039 left stored.
     let mut stored = Vec::new();
@@ -83,6 +54,13 @@ async fn scenario(store: SqlStore) {
             .unwrap();
         stored.push(u.username);
     }
+    // New users are made from one stored before (u6: connection A, no username).
+    let template = store.get_user(TENANT, "auth0|u6").await.unwrap().unwrap();
+    let new_user = |id: &str, username: &str| User {
+        user_id: format!("auth0|{id}"),
+        username: Some(username.into()),
+        ..template.clone()
+    };
     let names: Vec<Option<&str>> = stored.iter().map(Option::as_deref).collect();
     assert_eq!(
         names,
