@@ -29,7 +29,8 @@ pub const LEGACY_KEY_PREFIX: &str = "legacy:";
 
 /// The key brute-force counters and blocks of a legacy user Tern has not
 /// stored are kept under (in `login_failures.user_id`): the connection's id
-/// and the typed identifier, normalised (trimmed, lower-cased).
+/// and the typed identifier, normalised (trimmed, then as emails are
+/// stored, so the key of a stored user's email is the one its typing made).
 pub fn legacy_key(connection_id: &str, identifier: &str) -> String {
     format!(
         "{LEGACY_KEY_PREFIX}{connection_id}:{}",
@@ -37,9 +38,11 @@ pub fn legacy_key(connection_id: &str, identifier: &str) -> String {
     )
 }
 
-/// A typed identifier as counters and blocks know it: trimmed, lower-cased.
+/// A typed identifier as counters and blocks know it: trimmed, NFC,
+/// lower-cased ([`crate::user_profile::normalize_email`]; for a username
+/// that is its lower-cased form).
 pub fn normalised_identifier(identifier: &str) -> String {
-    identifier.trim().to_lowercase()
+    crate::user_profile::normalize_email(identifier.trim())
 }
 
 /// What to do when the threshold is reached.

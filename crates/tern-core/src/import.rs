@@ -15,7 +15,7 @@ use crate::ids;
 use crate::model::{Connection, JsonObject, User, UserSource};
 use crate::user_profile::{
     FORBIDDEN_APP_METADATA_KEYS, MAX_METADATA_BYTES, is_e164, is_valid_email, is_valid_username,
-    normalize_email,
+    normalize_email, normalize_username,
 };
 
 /// One problem with one row.
@@ -282,6 +282,7 @@ pub fn validate_row(row: &Value, limits: &CostLimits) -> Result<ValidRow, Vec<Ro
     {
         c.errors.push(RowError::new("PATTERN", "username", "the username may contain only letters, digits and _ - . + ! # $ ^ ` ~ ' @, and must not be an email address"));
     }
+    v.username = v.username.as_deref().map(normalize_username);
     v.given_name = c.string("given_name", 1, 150);
     v.family_name = c.string("family_name", 1, 150);
     v.name = c.string("name", 1, 300);

@@ -21,6 +21,7 @@ use crate::import::{self, RowError, ValidRow};
 use crate::mfa::{SeedSealer, seal_factors};
 use crate::model::{Job, JobStatus, User};
 use crate::store::{BatchApplied, BatchGate, GateKey, ImportBatch, Store};
+use crate::user_profile::{normalize_email, normalize_username};
 
 /// How a job runs.
 #[derive(Debug, Clone, Copy)]
@@ -52,7 +53,8 @@ fn error_record(index: usize, row: &Value, errors: &[RowError]) -> Value {
 }
 
 /// Which rows of a file repeat an identity key of an earlier row: the
-/// lower-cased email, the local id (without `auth0|`) or the username (only
+/// normalised email, the local id (without `auth0|`) or the lower-cased
+/// username, each as the row is stored (only
 /// string values count, as in validation; with a key given twice in a row,
 /// the last one, as everywhere else). Rows are fed in file order, each
 /// batch as it is planned, so the verdicts cost no pass over the whole file
@@ -68,9 +70,9 @@ impl InFileKeys {
     fn verdict(&mut self, index: usize, row: &Value) -> Option<&'static str> {
         let text = |field: &str| row.get(field).and_then(Value::as_str);
         let keys = [
-            text("email").map(|e| ("email", e.to_lowercase())),
+            text("email").map(|e| ("email", normalize_email(e))),
             text("user_id").map(|u| ("user_id", u.trim_start_matches("auth0|").to_string())),
-            text("username").map(|u| ("username", u.to_string())),
+            text("username").map(|u| ("username", normalize_username(u))),
         ];
         let mut repeated = None;
         for key in keys.into_iter().flatten() {
@@ -460,7 +462,7 @@ mod tests {
             {"email": "b@x.co", "user_id": "1"},
             {"email": "c@x.co", "user_id": "auth0|1"},
             {"email": "d@x.co", "username": "dd"},
-            {"email": "e@x.co", "username": "dd"},
+            {"email": "e@x.co", "username": "DD"},
             "not an object",
             ["a@x.co"],
             {"email": 5, "user_id": "2"},

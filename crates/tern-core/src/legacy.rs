@@ -258,7 +258,7 @@ pub fn normalize_profile(v: &Value) -> Result<LegacyProfile, LegacyError> {
             .get("email_verified")
             .and_then(Value::as_bool)
             .unwrap_or(false),
-        username: s("username"),
+        username: s("username").map(|u| crate::user_profile::normalize_username(&u)),
         name: s("name"),
         given_name: s("given_name"),
         family_name: s("family_name"),
@@ -446,12 +446,16 @@ mod tests {
     #[test]
     fn profiles_as_real_scripts_return_them() {
         let p = normalize_profile(
-            &json!({"id": 42, "email": "Ann@X.co", "metadata": {"plan": "gold"}}),
+            &json!({"id": 42, "email": "Ann@X.co", "username": "Ann_S", "metadata": {"plan": "gold"}}),
         )
         .unwrap();
         assert_eq!(
-            (p.user_id.as_str(), p.email.as_deref()),
-            ("42", Some("ann@x.co"))
+            (
+                p.user_id.as_str(),
+                p.email.as_deref(),
+                p.username.as_deref()
+            ),
+            ("42", Some("ann@x.co"), Some("ann_s"))
         );
         assert_eq!(
             p.app_metadata,

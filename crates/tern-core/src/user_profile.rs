@@ -109,7 +109,7 @@ pub struct ProfileFields {
     pub email: Option<String>,
     /// Email verified flag.
     pub email_verified: Option<bool>,
-    /// Username.
+    /// Username, lower-cased ([`normalize_username`]).
     pub username: Option<String>,
     /// Phone number.
     pub phone_number: Option<String>,
@@ -261,6 +261,7 @@ impl ProfileFields {
                 "Payload validation error: the username may contain only letters, digits and _ - . + ! # $ ^ ` ~ ' @, and must not be an email address.",
             ));
         }
+        f.username = f.username.as_deref().map(normalize_username);
         if let Some(m) = &f.app_metadata {
             check_metadata_keys(m, "app_metadata")?;
             if let Some(bad) = m
@@ -455,6 +456,17 @@ pub fn normalize_email(e: &str) -> String {
     e.nfc().collect::<String>().to_lowercase().nfc().collect()
 }
 
+/// The form a username is stored in and compared by: lower-cased, as Auth0
+/// stores them, so `Alice` and `alice` are one user of a connection.
+/// Only ASCII letters are folded: Auth0's usernames are ASCII (see
+/// [`is_valid_username`]), and the databases' `lower()` folds exactly these
+/// (SQLite's always, PostgreSQL's under `COLLATE "C"`), so migration 0039
+/// folded stored usernames the same way. A legacy store's non-ASCII
+/// username keeps its other letters as given.
+pub fn normalize_username(u: &str) -> String {
+    u.to_ascii_lowercase()
+}
+
 /// E.164: `+` and 1 to 15 digits.
 pub fn is_e164(p: &str) -> bool {
     p.len() >= 2
@@ -625,6 +637,14 @@ mod tests {
         ] {
             assert!(!is_valid_email(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn usernames_are_stored_lower_cased() {
+        assert_eq!(normalize_username("Alice_B.42"), "alice_b.42");
+        let f = ProfileFields::from_json(&json!({"username": "ALICE"}), ProfileRequest::Update)
+            .unwrap();
+        assert_eq!(f.username.as_deref(), Some("alice"));
     }
 
     #[test]

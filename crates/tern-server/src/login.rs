@@ -341,7 +341,8 @@ async fn authenticate(s: &AppState, mut a: PasswordLogin<'_>) -> Result<Verified
 
 /// The connection's user the typed identifier names (see [`login_name`]).
 async fn find_user(s: &AppState, a: &PasswordLogin<'_>) -> tern_core::CoreResult<Option<User>> {
-    // Emails are stored composed and lower-cased; usernames (ASCII) only lower-cased.
+    // Emails are stored composed and lower-cased; a username is looked up
+    // as typed, then lower-cased (the store folds it, see `LoginName`).
     let lowered = tern_core::user_profile::normalize_email(a.username.trim());
     let id = &a.connection.id;
     match login_name(a.username, &lowered) {
@@ -351,7 +352,8 @@ async fn find_user(s: &AppState, a: &PasswordLogin<'_>) -> tern_core::CoreResult
 }
 
 /// How a typed identifier names its user: by email, compared lower-cased
-/// (`lowered`), when it has an `@`; else by username as typed, trimmed. The
+/// (`lowered`), when it has an `@`; else by username as typed, trimmed
+/// (found as spelled, else lower-cased, see [`LoginName::Username`]). The
 /// one rule for both ways a login finds its user.
 pub fn login_name<'a>(typed: &'a str, lowered: &'a str) -> LoginName<'a> {
     if lowered.contains('@') {

@@ -94,7 +94,7 @@ pub async fn read_ahead(s: &AppState, n: &Named<'_>) -> Result<Option<ReadAhead>
     ) else {
         return Ok(None);
     };
-    let lowered = username.trim().to_lowercase();
+    let lowered = tern_core::user_profile::normalize_email(username.trim());
     let stage = ThrottleStage::PreLogin.as_str();
     let throttle_bucket = tern_core::ip_throttling::bucket(n.ip);
     let read = s

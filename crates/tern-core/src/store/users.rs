@@ -30,7 +30,12 @@ pub struct LoginRecord<'a> {
 pub enum LoginName<'a> {
     /// By email (lower-cased).
     Email(&'a str),
-    /// By username.
+    /// By username as typed: the user whose username is spelled so, else
+    /// the one whose username is its lower-cased form
+    /// ([`crate::user_profile::normalize_username`]). Usernames are stored
+    /// lower-cased; the exact spelling comes first for the few stored before
+    /// that whose lower-cased form another user already held (migration
+    /// 0039 left them as they were).
     Username(&'a str),
 }
 
@@ -83,7 +88,8 @@ pub trait UserStore: Send + Sync {
         connection_id: &str,
         email: &str,
     ) -> CoreResult<Option<User>>;
-    /// Get a connection's user by username.
+    /// Get a connection's user by username, as [`LoginName::Username`]
+    /// finds them.
     async fn get_user_by_username(
         &self,
         tenant: &str,

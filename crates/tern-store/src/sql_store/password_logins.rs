@@ -9,7 +9,7 @@ use sqlx::{AssertSqlSafe, Row};
 use tern_core::store::{PasswordLoginQuery, PasswordLoginReads, PasswordLoginStore};
 use tern_core::{CoreError, CoreResult};
 
-use super::users::{USER_COLUMNS, decode_user, login_column};
+use super::users::{LoginMatch, USER_COLUMNS, decode_user};
 use super::{SqlStore, storage};
 
 /// A stored JSON document in column `column`, if the row has one there.
@@ -29,9 +29,10 @@ impl PasswordLoginStore for SqlStore {
         tenant: &str,
         q: &PasswordLoginQuery<'_>,
     ) -> CoreResult<PasswordLoginReads> {
-        let (column, login) = login_column(q.login);
+        let login = LoginMatch::of(q.login);
         // The user's columns first (`decode_user` reads by position), all
-        // NULL when no user matches.
+        // NULL when no user matches; two rows when a username matches two
+        // users (as typed and lower-cased), of which `pick` keeps one.
         let sql = format!(
             "SELECT {USER_COLUMNS}, \
                (SELECT body FROM clients WHERE tenant_id = $1 AND id = $2) AS client_doc, \
@@ -49,38 +50,43 @@ impl PasswordLoginStore for SqlStore {
              LEFT JOIN users ON users.tenant_id = $1 \
                AND users.connection_id = \
                  (SELECT id FROM connections WHERE tenant_id = $1 AND name = $3) \
-               AND users.{column} = $4"
+               AND users.{} IN ($4, $10)",
+            login.column
         );
-        let row = sqlx::query(AssertSqlSafe(sql))
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(tenant)
             .bind(q.client_id)
             .bind(q.connection_name)
-            .bind(login)
+            .bind(login.exact)
             .bind(q.audience)
             .bind(q.protections[0])
             .bind(q.protections[1])
             .bind(q.throttle.0)
             .bind(q.throttle.1)
-            .fetch_one(&self.pool)
+            .bind(login.folded.as_str())
+            .fetch_all(&self.pool)
             .await
             .map_err(storage)?;
+        let row = login
+            .pick(&rows)?
+            .ok_or_else(|| CoreError::Storage("the login read returned no row".into()))?;
         let found = row.try_get::<Option<String>, _>(0).map_err(storage)?;
         Ok(PasswordLoginReads {
-            client: document(&row, "client_doc")?,
-            connection: document(&row, "connection_doc")?,
-            api: match document(&row, "api_by_id")? {
+            client: document(row, "client_doc")?,
+            connection: document(row, "connection_doc")?,
+            api: match document(row, "api_by_id")? {
                 Some(api) => Some(api),
-                None => document(&row, "api_by_identifier")?,
+                None => document(row, "api_by_identifier")?,
             },
             protections: [
-                document(&row, "protection_0")?,
-                document(&row, "protection_1")?,
+                document(row, "protection_0")?,
+                document(row, "protection_1")?,
             ],
-            guardian: document(&row, "guardian_doc")?.unwrap_or_default(),
+            guardian: document(row, "guardian_doc")?.unwrap_or_default(),
             tat: row
                 .try_get::<Option<i64>, _>("throttle_tat")
                 .map_err(storage)?,
-            user: found.map(|_| decode_user(&row)).transpose()?,
+            user: found.map(|_| decode_user(row)).transpose()?,
         })
     }
 }

@@ -1,14 +1,16 @@
 //! Users: real columns (they are searched), every statement scoped by tenant.
 
 use futures_util::{StreamExt, TryStreamExt};
-use sqlx::any::AnyArguments;
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query as SqlxQuery;
 use sqlx::{Any, AssertSqlSafe, ColumnIndex, Decode, Row, Type};
 use tern_core::CoreResult;
+use tern_core::attack_protection::LEGACY_KEY_PREFIX;
 use tern_core::model::{
     JsonObject, MetadataColumns, MetadataView, ProfileView, ProfilesVisited, User, UserSource,
 };
 use tern_core::store::{InsertOutcome, LoginName, LoginRecord, UserPage, UserSearch, UserStore};
+use tern_core::user_profile::normalize_username;
 
 use super::logs::bind_event;
 use super::{SqlStore, as_i64, decode_object, is_unique_violation, storage};
@@ -297,11 +299,16 @@ pub(super) const UPDATE_PROFILE: &str = "UPDATE users SET email = $5, email_veri
 
 /// Before a user's row is replaced (`$1` tenant, `$2` user id, `$3` the new
 /// email), in the same transaction: a new email voids the brute-force
-/// unblock links mailed to the old address, as it closes the reset links.
+/// unblock links mailed to the old address, as it closes the reset links —
+/// the user's own, and those of blocks counted under the old email's
+/// legacy key (`tern_core::attack_protection::legacy_key`, before the user
+/// was stored, `$4` its prefix), which name the old address as much.
 /// The stored email is the one compared, so every writer (an edit, a legacy
 /// login, an import) is covered without knowing the old value.
 pub(super) const DROP_UNBLOCK_LINKS_ON_NEW_EMAIL: &str = "UPDATE login_failures SET unblock_hash = NULL \
-     WHERE tenant_id = $1 AND user_id = $2 AND unblock_hash IS NOT NULL \
+     WHERE tenant_id = $1 AND unblock_hash IS NOT NULL \
+     AND user_id IN ($2, (SELECT $4 || connection_id || ':' || email FROM users \
+                          WHERE tenant_id = $1 AND user_id = $2)) \
      AND EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND user_id = $2 \
                  AND email IS DISTINCT FROM $3)";
 
@@ -315,17 +322,48 @@ pub(super) async fn drop_unblock_links_on_new_email(
         .bind(tenant)
         .bind(u.user_id.as_str())
         .bind(u.email.as_deref())
+        .bind(LEGACY_KEY_PREFIX)
         .execute(&mut **tx)
         .await
         .map_err(storage)?;
     Ok(())
 }
 
-/// The `users` column a login name is compared with, and the value.
-pub(super) fn login_column(login: LoginName<'_>) -> (&'static str, &str) {
-    match login {
-        LoginName::Email(email) => ("email", email),
-        LoginName::Username(username) => ("username", username),
+/// How a login name is looked up: `column IN (exact, folded)`, the row
+/// holding `exact` preferred (see [`LoginName::Username`]). For an email
+/// both are the (already normalised) email.
+pub(super) struct LoginMatch<'a> {
+    pub(super) column: &'static str,
+    pub(super) exact: &'a str,
+    pub(super) folded: String,
+}
+
+impl<'a> LoginMatch<'a> {
+    pub(super) fn of(login: LoginName<'a>) -> Self {
+        match login {
+            LoginName::Email(email) => Self {
+                column: "email",
+                exact: email,
+                folded: email.to_string(),
+            },
+            LoginName::Username(typed) => Self {
+                column: "username",
+                exact: typed,
+                folded: normalize_username(typed),
+            },
+        }
+    }
+
+    /// Of the (at most two) rows found, the one spelled exactly, else the
+    /// other.
+    pub(super) fn pick<'r>(&self, rows: &'r [AnyRow]) -> CoreResult<Option<&'r AnyRow>> {
+        for row in rows {
+            let value: Option<String> = row.try_get(self.column).map_err(storage)?;
+            if value.as_deref() == Some(self.exact) {
+                return Ok(Some(row));
+            }
+        }
+        Ok(rows.first())
     }
 }
 
@@ -338,19 +376,21 @@ impl SqlStore {
         connection_id: &str,
         login: LoginName<'_>,
     ) -> CoreResult<Option<User>> {
-        let (column, value) = login_column(login);
+        let m = LoginMatch::of(login);
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND connection_id = $2 \
-             AND {column} = $3"
+             AND {} IN ($3, $4)",
+            m.column
         );
-        let row = sqlx::query(AssertSqlSafe(sql))
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(tenant)
             .bind(connection_id)
-            .bind(value)
-            .fetch_optional(&self.pool)
+            .bind(m.exact)
+            .bind(m.folded.as_str())
+            .fetch_all(&self.pool)
             .await
             .map_err(storage)?;
-        row.map(|r| decode_user(&r)).transpose()
+        m.pick(&rows)?.map(decode_user).transpose()
     }
 }
 

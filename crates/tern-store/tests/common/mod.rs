@@ -2,22 +2,70 @@
 //! PostgreSQL (`TERN_TEST_PG_URL`, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`) in a fresh, uniquely named
 //! database dropped afterwards (`TERN_TEST_SKIP_PG=1` skips it).
+//! A migration is tested on the data it meets with `…_before`: the database
+//! migrated only up to a version, rows written there with raw SQL, then
+//! the store opened (which runs the later migrations).
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
 use tern_store::SqlStore;
+
+/// What a database holds before the store first opens it: the migrations
+/// up to `version` (included) of `dialect` (`sqlite` | `postgres`), then
+/// `sql` run as is.
+#[derive(Clone, Copy)]
+pub struct Before {
+    pub version: i64,
+    pub sql: &'static str,
+}
+
+/// Open the store at `url`, first bringing the database to `before`.
+async fn open(url: &str, dialect: &str, before: Option<Before>) -> SqlStore {
+    if let Some(b) = before {
+        sqlx::any::install_default_drivers();
+        let raw_url = match dialect {
+            "sqlite" => format!("{url}?mode=rwc"),
+            _ => url.to_string(),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&raw_url)
+            .await
+            .unwrap();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(dialect);
+        let migrator = Migrator::new(dir).await.unwrap();
+        migrator.run_to(b.version, &pool).await.unwrap();
+        sqlx::raw_sql(AssertSqlSafe(b.sql))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+    SqlStore::open(url).await.unwrap()
+}
 
 pub async fn on_sqlite<F: std::future::Future<Output = ()> + Send + 'static>(
     prefix: &str,
     scenario: fn(SqlStore) -> F,
 ) {
+    on_sqlite_before(prefix, None, scenario).await;
+}
+
+pub async fn on_sqlite_before<F: std::future::Future<Output = ()> + Send + 'static>(
+    prefix: &str,
+    before: Option<Before>,
+    scenario: fn(SqlStore) -> F,
+) {
     let dir = std::env::temp_dir().join(format!("{prefix}_{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}", dir.join("tern.db").display());
-    let outcome = tokio::spawn(scenario(SqlStore::open(&url).await.unwrap())).await;
+    let outcome = tokio::spawn(scenario(open(&url, "sqlite", before).await)).await;
     let _ = std::fs::remove_dir_all(&dir);
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
@@ -26,6 +74,14 @@ pub async fn on_sqlite<F: std::future::Future<Output = ()> + Send + 'static>(
 
 pub async fn on_postgres<F: std::future::Future<Output = ()> + Send + 'static>(
     prefix: &str,
+    scenario: fn(SqlStore) -> F,
+) {
+    on_postgres_before(prefix, None, scenario).await;
+}
+
+pub async fn on_postgres_before<F: std::future::Future<Output = ()> + Send + 'static>(
+    prefix: &str,
+    before: Option<Before>,
     scenario: fn(SqlStore) -> F,
 ) {
     if std::env::var("TERN_TEST_SKIP_PG").as_deref() == Ok("1") {
@@ -50,7 +106,7 @@ pub async fn on_postgres<F: std::future::Future<Output = ()> + Send + 'static>(
         .await
         .unwrap();
     let base = &admin_url[..admin_url.rfind('/').unwrap()];
-    let store = SqlStore::open(&format!("{base}/{db}")).await.unwrap();
+    let store = open(&format!("{base}/{db}"), "postgres", before).await;
     let outcome = tokio::spawn(scenario(store.clone())).await;
     store.pool().close().await;
     sqlx::raw_sql(AssertSqlSafe(format!(
