@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::Row;
 use tern_core::CoreError;
-use tern_core::model::{Tenant, User, UserSource};
+use tern_core::model::{Tenant, User};
 use tern_core::search::parse_query;
 use tern_core::store::prelude::*;
 use tern_core::store::{UserPage, UserSearch};
@@ -34,30 +34,14 @@ const WALK_ALL: &str = "*izz*";
 
 fn user(i: usize) -> User {
     User {
-        user_id: format!("auth0|d{i:04}"),
-        connection_id: "con_deadline000000".into(),
-        connection_name: "db".into(),
         email: Some(format!("user{i}@example.com")),
-        email_verified: false,
-        username: None,
-        phone_number: None,
-        phone_verified: false,
         name: Some(format!("User {i}")),
-        given_name: None,
-        family_name: None,
-        nickname: Some(if i % 3 == 0 { "fizz" } else { "plain" }.into()),
-        picture: None,
-        blocked: false,
-        app_metadata: Default::default(),
-        user_metadata: Default::default(),
-        created_at: format!("2026-01-01T00:{:02}:{:02}.000Z", i / 60, i % 60),
-        updated_at: "2026-01-01T00:00:00.000Z".into(),
-        last_login: None,
-        last_ip: None,
-        logins_count: 0,
-        credential: None,
-        source: UserSource::BulkImport,
-        mfa_factors: vec![],
+        nickname: Some(if i.is_multiple_of(3) { "fizz" } else { "plain" }.into()),
+        ..common::bare_user(
+            format!("auth0|d{i:04}"),
+            "con_deadline000000",
+            format!("2026-01-01T00:{:02}:{:02}.000Z", i / 60, i % 60),
+        )
     }
 }
 

@@ -144,8 +144,12 @@ impl<'p> SearchConn<'p> {
     /// `outcome` was; a SQLite connection's progress handler is removed by
     /// the search pool (`SqlStore::open`).
     pub(super) async fn close<T>(self, outcome: CoreResult<T>) -> CoreResult<T> {
-        if let Self::Postgres { tx, .. } = self {
-            tx.rollback().await.map_err(storage)?;
+        if let Self::Postgres { tx, .. } = self
+            && let Err(e) = tx.rollback().await
+        {
+            // The search's answer stands; a connection whose rollback
+            // failed is broken, and the pool's ping as it goes back closes it.
+            tracing::warn!(error = %e, "rolling back a user search failed");
         }
         outcome
     }
