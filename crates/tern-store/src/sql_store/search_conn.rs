@@ -31,6 +31,11 @@ use crate::search_sql::SqlValue;
 /// deadline and the clock costs nothing measurable.
 const STEPS_PER_CHECK: i32 = 1_000;
 
+/// How late past its computation the bound set with `BEGIN` may still
+/// serve the first statement (it then ends at most this long after the
+/// deadline); a connection that took longer to come gets a fresh bound.
+const BEGIN_BOUND_SLACK: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// PostgreSQL's `query_canceled`: a statement stopped by `statement_timeout`.
 const PG_QUERY_CANCELED: &str = "57014";
 
@@ -81,6 +86,9 @@ pub(super) enum SearchConn<'p> {
     Postgres {
         tx: Transaction<'static, Any>,
         deadline: Instant,
+        /// When the bound `BEGIN` set was computed, until the first
+        /// statement runs under it.
+        bound_at_begin: Option<Instant>,
     },
     /// SQLite in a file with a deadline: the progress handler is set.
     Sqlite(PoolConnection<Sqlite>),
@@ -113,11 +121,22 @@ impl<'p> SearchConn<'p> {
                 .set_progress_handler(STEPS_PER_CHECK, move || Instant::now() < deadline);
             Ok(Self::Sqlite(conn))
         } else if postgres {
-            let tx = tokio::time::timeout_at(until, pool.begin())
+            // The first statement's bound is set with `BEGIN` (one round
+            // trip fewer); the others' before each (see `bound_next_statement`).
+            let now = Instant::now();
+            let begin = format!(
+                "BEGIN; SET LOCAL statement_timeout = {}",
+                ms_left(deadline, now)
+            );
+            let tx = tokio::time::timeout_at(until, pool.begin_with(AssertSqlSafe(begin)))
                 .await
                 .map_err(|_| CoreError::Timeout)?
                 .map_err(storage)?;
-            Ok(Self::Postgres { tx, deadline })
+            Ok(Self::Postgres {
+                tx,
+                deadline,
+                bound_at_begin: Some(now),
+            })
         } else {
             Ok(Self::Unbounded(pool))
         }
@@ -154,22 +173,41 @@ impl<'p> SearchConn<'p> {
         outcome
     }
 
-    /// PostgreSQL: bound the next statement by the time left (at least
-    /// 1 ms: 0 would lift the bound).
+    /// PostgreSQL: bound the next statement by the time left. The bound
+    /// set with `BEGIN` serves the first statement unless waiting for the
+    /// connection made it too long.
     async fn bound_next_statement(&mut self) -> CoreResult<()> {
-        if let Self::Postgres { tx, deadline } = self {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let ms = left.as_millis().clamp(1, u128::from(u32::MAX)).to_string();
+        if let Self::Postgres {
+            tx,
+            deadline,
+            bound_at_begin,
+        } = self
+        {
+            if bound_at_begin
+                .take()
+                .is_some_and(|at| at.elapsed() < BEGIN_BOUND_SLACK)
+            {
+                return Ok(());
+            }
             // `set_config(…, true)` is `SET LOCAL` with a bound value, so
             // one prepared statement serves every search.
             sqlx::query("SELECT set_config('statement_timeout', $1, true)")
-                .bind(ms)
+                .bind(ms_left(*deadline, Instant::now()).to_string())
                 .execute(&mut **tx)
                 .await
                 .map_err(storage)?;
         }
         Ok(())
     }
+}
+
+/// Milliseconds from `now` to `deadline`, at least 1 (0 would lift
+/// `statement_timeout`).
+fn ms_left(deadline: Instant, now: Instant) -> u128 {
+    deadline
+        .saturating_duration_since(now)
+        .as_millis()
+        .clamp(1, u128::from(u32::MAX))
 }
 
 /// A statement's error: the deadline's interruption on either backend is
