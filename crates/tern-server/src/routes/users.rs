@@ -79,6 +79,7 @@ pub async fn list(
             offset: paging.page * paging.per_page,
             limit: paging.per_page,
             total_up_to: paging.include_totals.then_some(window),
+            // Set by `user_search::search` from `search.timeout_ms`.
             deadline: None,
         },
     )

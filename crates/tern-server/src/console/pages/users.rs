@@ -76,6 +76,7 @@ pub async fn list(
             offset: 0,
             limit: PAGE_SIZE,
             total_up_to: Some(s.config.search_window),
+            // Set by `user_search::search` from `search.timeout_ms`.
             deadline: None,
         };
         match crate::user_search::search(&s, search).await {
