@@ -36,6 +36,10 @@ pub enum CoreError {
     /// The store failed; details go to the server log, not to the client.
     #[error("storage failure: {0}")]
     Storage(String),
+    /// The store stopped a statement at the deadline its caller gave (a
+    /// user search past its time limit); nothing was written.
+    #[error("the statement was stopped at its deadline")]
+    Timeout,
 }
 
 impl CoreError {

@@ -28,6 +28,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How deep a user search may page (Auth0: 1000 results).
     pub search_window: u64,
+    /// User searches' time limit.
+    pub search: SearchConfig,
     /// Bulk import limits.
     pub import: ImportConfig,
     /// Export jobs.
@@ -141,6 +143,29 @@ pub struct CorsConfig {
 impl Default for CorsConfig {
     fn default() -> Self {
         Self { reload_secs: 30 }
+    }
+}
+
+/// User searches (`GET /api/v2/users?q=`, the console's search).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SearchConfig {
+    /// A search not answered within this many milliseconds (its wait for a
+    /// turn included) is answered 503 `query_timeout`, and the store stops
+    /// its statement (Auth0: 2 s).
+    pub timeout_ms: u64,
+}
+
+impl SearchConfig {
+    /// The time limit (at least 1 ms: a search is never refused unstarted).
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.timeout_ms.max(1))
+    }
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self { timeout_ms: 2_000 }
     }
 }
 
@@ -412,6 +437,7 @@ impl Default for Config {
             password_hash: PasswordHashConfig::default(),
             max_body_bytes: 1024 * 1024,
             search_window: 1000,
+            search: SearchConfig::default(),
             import: ImportConfig::default(),
             export: ExportConfig::default(),
             scripts: ScriptsConfig::default(),

@@ -80,6 +80,7 @@ impl From<CoreError> for ApiError {
                 tracing::error!(%detail, "storage error");
                 Self::internal()
             }
+            CoreError::Timeout => crate::user_search::SearchFailure::TimedOut.into(),
         }
     }
 }
@@ -160,6 +161,7 @@ impl From<CoreError> for OAuthError {
                 tracing::error!(%detail, "storage error");
                 Self::server_error()
             }
+            CoreError::Timeout => Self::server_error(),
             other => Self::invalid_request(other.to_string()),
         }
     }

@@ -152,6 +152,7 @@ async fn check(store: &SqlStore, model: &Model, q: &str, conds: &[Cond]) {
                     offset: offset as u64,
                     limit: 50,
                     total_up_to: Some(1000),
+                    deadline: None,
                 },
             )
             .await
@@ -229,6 +230,7 @@ async fn check_all(store: &SqlStore, model: &Model) {
                 offset: 0,
                 limit: 50,
                 total_up_to: Some(1000),
+                deadline: None,
             },
         )
         .await

@@ -82,6 +82,10 @@ async fn search(
                 offset,
                 limit: 50,
                 total_up_to: cap,
+                // Far off: every search here runs on the bounded
+                // connection (a PostgreSQL transaction, SQLite's search
+                // pool) and must answer as an unbounded one.
+                deadline: Some(std::time::Instant::now() + std::time::Duration::from_secs(600)),
             },
         )
         .await

@@ -53,6 +53,10 @@ pub struct UserSearch {
     /// Count the matches, up to this many (Auth0 reports at most the search
     /// window); `None`: no count, `UserPage::total` is 0.
     pub total_up_to: Option<u64>,
+    /// When the store stops the search's statements and answers
+    /// `CoreError::Timeout` (a monotonic instant, since it bounds the
+    /// database's own work); `None`: no bound.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// One page of a user search and the total it was cut from.
@@ -171,6 +175,7 @@ pub trait UserStore: Send + Sync {
         metadata: MetadataColumns,
         visit: &mut (dyn for<'r> FnMut(ProfileView<'r>) + Send),
     ) -> CoreResult<ProfilesVisited>;
-    /// Search users.
+    /// Search users; past `search.deadline`, `CoreError::Timeout` once the
+    /// store has stopped the search's statement.
     async fn search_users(&self, tenant: &str, search: &UserSearch) -> CoreResult<UserPage>;
 }

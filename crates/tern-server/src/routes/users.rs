@@ -31,7 +31,7 @@ use crate::user_admin::{refuse_legacy_email, user_exists, user_not_found};
     responses(
         (status = 200, description = "The users.", body = crate::openapi::UserList),
         (status = 400, description = "Invalid query, sort or paging, or a page past the search window (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
-        (status = 503, description = "The search did not answer within 2 seconds, its wait for a turn included (`query_timeout`), as Auth0.", body = crate::openapi::ApiErrorBody),
+        (status = 503, description = "The search did not answer within `search.timeout_ms` (2 seconds, as Auth0), its wait for a turn included (`query_timeout`); its statement is stopped.", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
     security(("bearerAuth" = ["read:users"])),
@@ -79,6 +79,8 @@ pub async fn list(
             offset: paging.page * paging.per_page,
             limit: paging.per_page,
             total_up_to: paging.include_totals.then_some(window),
+            // Set by `user_search::search` from `search.timeout_ms`.
+            deadline: None,
         },
     )
     .await?;

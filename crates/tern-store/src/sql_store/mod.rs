@@ -16,11 +16,13 @@ mod outbox;
 mod password_logins;
 mod rate_windows;
 mod resource_servers;
+mod search_conn;
 mod sessions;
 mod signing_keys;
 mod tenant_settings;
 mod tenants;
 mod tickets;
+mod user_search;
 mod users;
 
 pub(crate) use users::{USER_COLUMNS, mfa_factors_column};
@@ -75,6 +77,10 @@ pub struct SqlStore {
     /// SQLite in a file only: a native pool of two readers for export pages
     /// read by the million (`users_after`), as `native_pg` is for PostgreSQL.
     native_sqlite: Option<sqlx::SqlitePool>,
+    /// SQLite in a file only: native connections for user searches with a
+    /// deadline, whose progress handler can stop a statement (`Any`
+    /// connections cannot reach it; see `search_conn`).
+    search_sqlite: Option<sqlx::SqlitePool>,
     /// SQLite in a file (WAL) only: checkpoints after import batches (see `wal`).
     checkpointer: Option<std::sync::Arc<Checkpointer>>,
     /// SQLite only: import batches take turns here before they write.
@@ -178,17 +184,25 @@ impl SqlStore {
             // large page cache does not speed up (the operating system's
             // caches the file; measured the same at 1 000 000 users), so
             // 8 MiB each instead of the 64 MiB of the other connections.
+            Dialect::Sqlite if !url.contains(":memory:") => {
+                Some(sqlite_readers(2).connect_lazy_with(sqlite_reader(&url, 8192)?))
+            }
+            _ => None,
+        };
+        // Searches are few at once (the server gives them two turns) and
+        // read what logins read, so they get the main pool's page cache.
+        // The progress handler a search set is removed before the
+        // connection serves the next one.
+        let search_sqlite = match dialect {
             Dialect::Sqlite if !url.contains(":memory:") => Some(
-                sqlx::sqlite::SqlitePoolOptions::new()
-                    .max_connections(2)
-                    .test_before_acquire(false)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect_lazy_with(
-                        url.parse::<sqlx::sqlite::SqliteConnectOptions>()
-                            .map_err(StoreOpenError::Connect)?
-                            .busy_timeout(Duration::from_secs(10))
-                            .pragma("cache_size", "-8192"),
-                    ),
+                sqlite_readers(4)
+                    .after_release(|conn, _| {
+                        Box::pin(async move {
+                            conn.lock_handle().await?.remove_progress_handler();
+                            Ok(true)
+                        })
+                    })
+                    .connect_lazy_with(sqlite_reader(&url, 65536)?),
             ),
             _ => None,
         };
@@ -201,6 +215,7 @@ impl SqlStore {
             import_statistics: Default::default(),
             native_pg,
             native_sqlite,
+            search_sqlite,
             checkpointer,
             import_writer,
         })
@@ -271,6 +286,27 @@ impl SqlStore {
             Err(e) => Err(storage(e)),
         }
     }
+}
+
+/// A native pool of `max` SQLite connections beside the `Any` pool.
+fn sqlite_readers(max: u32) -> sqlx::sqlite::SqlitePoolOptions {
+    sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(max)
+        .test_before_acquire(false)
+        .acquire_timeout(Duration::from_secs(30))
+}
+
+/// A reading connection to the SQLite database at `url` with a page cache
+/// of `cache_kib`; it waits for a writer as the `Any` pool's do.
+fn sqlite_reader(
+    url: &str,
+    cache_kib: u32,
+) -> Result<sqlx::sqlite::SqliteConnectOptions, StoreOpenError> {
+    Ok(url
+        .parse::<sqlx::sqlite::SqliteConnectOptions>()
+        .map_err(StoreOpenError::Connect)?
+        .busy_timeout(Duration::from_secs(10))
+        .pragma("cache_size", format!("-{cache_kib}")))
 }
 
 pub(crate) fn storage(e: sqlx::Error) -> CoreError {

@@ -14,53 +14,7 @@ use tern_core::user_profile::normalize_username;
 
 use super::logs::bind_event;
 use super::{SqlStore, as_i64, decode_object, is_unique_violation, storage};
-use crate::metadata_index::{self, MetadataDriver};
-use crate::search_sql::{self, Dialect, Driver, SqlValue};
-
-/// Candidates a prefix may select for a search to gather them first; past
-/// this the search walks its sort order instead, where matches come often.
-const MAX_PREFIX_CANDIDATES: i64 = 2_000;
-
-impl SqlStore {
-    /// Whether `drv` selects at most [`MAX_PREFIX_CANDIDATES`] users (an
-    /// index-only count that stops there).
-    async fn few_candidates(&self, tenant: &str, drv: &Driver) -> CoreResult<bool> {
-        let sql = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE tenant_id = $1 AND ({}) LIMIT {}) AS n",
-            drv.sql,
-            MAX_PREFIX_CANDIDATES + 1
-        );
-        let n: i64 = bind_values(sqlx::query(AssertSqlSafe(sql)).bind(tenant), &drv.binds)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(storage)?
-            .try_get(0)
-            .map_err(storage)?;
-        Ok(n <= MAX_PREFIX_CANDIDATES)
-    }
-
-    /// How many `user_metadata_values` rows `md` selects, counted in the
-    /// index up to `upto + 1` (past that, the answer is `upto + 1`).
-    async fn metadata_candidates(
-        &self,
-        tenant: &str,
-        md: &MetadataDriver,
-        upto: i64,
-    ) -> CoreResult<i64> {
-        let sql = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM user_metadata_values \
-             WHERE tenant_id = $1 AND {} LIMIT {}) AS n",
-            md.sql,
-            upto + 1
-        );
-        bind_values(sqlx::query(AssertSqlSafe(sql)).bind(tenant), &md.binds)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(storage)?
-            .try_get(0)
-            .map_err(storage)
-    }
-}
+use crate::search_sql::Dialect;
 
 pub(crate) const USER_COLUMNS: &str = "user_id, connection_id, connection_name, email, email_verified, \
     username, phone_number, phone_verified, name, given_name, family_name, nickname, picture, \
@@ -260,19 +214,6 @@ pub(super) fn bind_user<'q>(
         .bind(u.credential.as_deref())
         .bind(u.source.as_str())
         .bind(mfa_factors_column(u))
-}
-
-fn bind_values<'q>(
-    mut q: SqlxQuery<'q, Any, AnyArguments>,
-    values: &'q [SqlValue],
-) -> SqlxQuery<'q, Any, AnyArguments> {
-    for v in values {
-        q = match v {
-            SqlValue::Text(s) => q.bind(s.as_str()),
-            SqlValue::Int(i) => q.bind(*i),
-        };
-    }
-    q
 }
 
 /// Replace a user's profile and credential (parameters in `bind_user` order);
@@ -672,111 +613,6 @@ impl UserStore for SqlStore {
     }
 
     async fn search_users(&self, tenant: &str, s: &UserSearch) -> CoreResult<UserPage> {
-        let d = self.dialect;
-        let order = s
-            .sort
-            .as_ref()
-            .map(|o| search_sql::order_by(o, d))
-            .unwrap_or_else(|| "created_at ASC, user_id ASC".into());
-        // With a condition an index answers (an id, an email, an email
-        // prefix or a metadata value that selects few users), the statement
-        // gathers those candidates first (`MATERIALIZED`: planned on their
-        // own, so from that index) and filters and sorts only them; a
-        // planner without statistics would otherwise walk the
-        // creation-order index to avoid the sort, through every user of
-        // the tenant.
-        let mut known_total = None;
-        let candidates = match &s.query {
-            Some(q) => match search_sql::driver(q, d, 2) {
-                Some(drv) if drv.bounded || self.few_candidates(tenant, &drv).await? => {
-                    Some((drv.sql, drv.binds))
-                }
-                _ => match metadata_index::driver(q, d, 2) {
-                    Some(md) => {
-                        let upto = MAX_PREFIX_CANDIDATES.max(as_i64(s.total_up_to.unwrap_or(0)));
-                        let n = self.metadata_candidates(tenant, &md, upto).await?;
-                        if md.exact {
-                            known_total = Some(u64::try_from(n).unwrap_or(0));
-                        }
-                        (n <= MAX_PREFIX_CANDIDATES).then(|| {
-                            let sql = format!(
-                                "user_id IN (SELECT user_id FROM user_metadata_values \
-                                 WHERE tenant_id = $1 AND {})",
-                                md.sql
-                            );
-                            (sql, md.binds)
-                        })
-                    }
-                    None => None,
-                },
-            },
-            None => None,
-        };
-        let first = 2 + candidates.as_ref().map_or(0, |(_, binds)| binds.len());
-        let (filter, values) = match &s.query {
-            Some(q) => search_sql::where_clause(q, d, first),
-            None => ("1=1".to_string(), Vec::new()),
-        };
-        let (source, driver_values) = match &candidates {
-            Some((sql, binds)) => (
-                format!(
-                    "WITH c AS MATERIALIZED (SELECT {USER_COLUMNS} FROM users \
-                     WHERE tenant_id = $1 AND ({sql})) SELECT {{}} FROM c WHERE ({filter})"
-                ),
-                binds.as_slice(),
-            ),
-            None => (
-                format!("SELECT {{}} FROM users WHERE tenant_id = $1 AND ({filter})"),
-                &[][..],
-            ),
-        };
-        let bind_all = |sql: String| {
-            bind_values(
-                bind_values(sqlx::query(AssertSqlSafe(sql)).bind(tenant), driver_values),
-                &values,
-            )
-        };
-        let page_sql = format!(
-            "{} ORDER BY {order} LIMIT {} OFFSET {}",
-            source.replacen("{}", USER_COLUMNS, 1),
-            s.limit,
-            s.offset
-        );
-        let rows = bind_all(page_sql)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(storage)?;
-        // Totals are counted up to the cap (Auth0 reports at most the
-        // search window), so a count never reads the whole table.
-        let total = match (s.total_up_to, known_total) {
-            (Some(cap), Some(n)) => n.min(cap),
-            (Some(cap), None) => {
-                // On PostgreSQL in the page's order, so the count walks what
-                // the page walks and stops at the cap: unordered, it may
-                // bitmap-scan every entry of an index before the first row.
-                // SQLite stops an unordered walk at the cap already.
-                let walk = match d {
-                    Dialect::Postgres => format!(" ORDER BY {order}"),
-                    Dialect::Sqlite => String::new(),
-                };
-                let count_sql = format!(
-                    "SELECT COUNT(*) FROM ({}{walk} LIMIT {}) AS n",
-                    source.replacen("{}", "1", 1),
-                    as_i64(cap)
-                );
-                let n: i64 = bind_all(count_sql)
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(storage)?
-                    .try_get(0)
-                    .map_err(storage)?;
-                u64::try_from(n).unwrap_or(0)
-            }
-            (None, _) => 0,
-        };
-        Ok(UserPage {
-            users: rows.iter().map(decode_user).collect::<CoreResult<_>>()?,
-            total,
-        })
+        self.search_bounded(tenant, s).await
     }
 }

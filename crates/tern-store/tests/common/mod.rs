@@ -12,7 +12,40 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
+use tern_core::model::{User, UserSource};
 use tern_store::SqlStore;
+
+/// A user with `user_id` in `connection_id` (named `db`), created at
+/// `created_at`, every optional field empty; tests set what they need with
+/// `User { …, ..bare_user(…) }`.
+pub fn bare_user(user_id: String, connection_id: &str, created_at: String) -> User {
+    User {
+        user_id,
+        connection_id: connection_id.into(),
+        connection_name: "db".into(),
+        email: None,
+        email_verified: false,
+        username: None,
+        phone_number: None,
+        phone_verified: false,
+        name: None,
+        given_name: None,
+        family_name: None,
+        nickname: None,
+        picture: None,
+        blocked: false,
+        app_metadata: Default::default(),
+        user_metadata: Default::default(),
+        updated_at: created_at.clone(),
+        created_at,
+        last_login: None,
+        last_ip: None,
+        logins_count: 0,
+        credential: None,
+        source: UserSource::BulkImport,
+        mfa_factors: vec![],
+    }
+}
 
 /// What a database holds before the store first opens it: the migrations
 /// up to `version` (included) of `dialect` (`sqlite` | `postgres`), then

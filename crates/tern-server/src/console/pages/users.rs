@@ -76,14 +76,17 @@ pub async fn list(
             offset: 0,
             limit: PAGE_SIZE,
             total_up_to: Some(s.config.search_window),
+            // Set by `user_search::search` from `search.timeout_ms`.
+            deadline: None,
         };
         match crate::user_search::search(&s, search).await {
             Ok(p) => Some(p),
             Err(crate::user_search::SearchFailure::Store(e)) => return oops("user search", &e),
             Err(crate::user_search::SearchFailure::TimedOut) => {
-                error = Some(
-                    "The search took longer than 2 seconds; narrow it (an exact email or id, a prefix, a metadata value).".to_string(),
-                );
+                error = Some(format!(
+                    "The search took longer than {} ms; narrow it (an exact email or id, a prefix, a metadata value).",
+                    s.config.search.timeout().as_millis()
+                ));
                 None
             }
         }
