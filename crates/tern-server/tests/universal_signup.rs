@@ -437,7 +437,11 @@ async fn signup_page_names_the_password_rule(b: Backend) {
         fr.body
     );
     let (page, state) = start(&mut br, &app, &[("screen_hint", "signup")]).await;
-    let hint = page.body.split("id=\"password-hint\"").nth(1).unwrap_or_default();
+    let hint = page
+        .body
+        .split("id=\"password-hint\"")
+        .nth(1)
+        .unwrap_or_default();
     let hint = hint.split("</p>").next().unwrap();
     for rule in [
         "Not a common password.",
