@@ -22,11 +22,21 @@ impl SqlStore {
         tenant: &str,
         s: &UserSearch,
     ) -> CoreResult<UserPage> {
+        // A search an id or an exact email drives reads a few rows by a
+        // unique index and cannot run long; on PostgreSQL bounding it would
+        // only add the transaction's round trips (BEGIN, a bound before
+        // each statement, ROLLBACK) to the commonest searches. The caller's
+        // own timer still answers it at the deadline.
+        let point_lookup = self.dialect == Dialect::Postgres
+            && s.query
+                .as_ref()
+                .and_then(|q| search_sql::driver(q, self.dialect, 2))
+                .is_some_and(|d| d.bounded);
         let mut conn = SearchConn::open(
             &self.pool,
             self.search_sqlite.as_ref(),
             self.dialect == Dialect::Postgres,
-            s.deadline,
+            s.deadline.filter(|_| !point_lookup),
         )
         .await?;
         let page = self.search_on(&mut conn, tenant, s).await;
