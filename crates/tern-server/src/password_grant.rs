@@ -364,7 +364,7 @@ async fn tokens_for_login(
     let mut body = body?;
     if let Some(g) = &grant {
         s.store.insert_grant(s.tid(), g).await?;
-        body["refresh_token"] = serde_json::json!(refresh::issue(s, client, &g.id).await?);
+        body["refresh_token"] = serde_json::json!(refresh::issue(s, client, g).await?);
     }
     Ok(body)
 }
