@@ -97,6 +97,7 @@ pub async fn read_ahead(s: &AppState, n: &Named<'_>) -> Result<Option<ReadAhead>
     let lowered = username.trim().to_lowercase();
     let stage = ThrottleStage::PreLogin.as_str();
     let throttle_bucket = tern_core::ip_throttling::bucket(n.ip);
+    let presence = ip_throttling::before_read(s, n.ip);
     let read = s
         .store
         .password_login_reads(
@@ -127,6 +128,7 @@ pub async fn read_ahead(s: &AppState, n: &Named<'_>) -> Result<Option<ReadAhead>
             brute_force::settings_from(brute_force),
             read.tat,
             read.user,
+            presence,
         ),
     }))
 }
