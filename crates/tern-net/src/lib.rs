@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 pub use files::SqliteDirs;
 pub use http::{HttpClients, Request, SendError};
-pub use policy::{NetworkPolicy, Refusal, ResolveError, Rule, SETTING, special_range};
+pub use policy::{NetworkPolicy, Refusal, ResolveError, Rule, SETTING, Special, special_range};
 
 /// A policy and the HTTP clients that obey it; cheap to clone, shared by
 /// every script call and connector of a server.

@@ -152,49 +152,76 @@ fn in_net(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
     }
 }
 
+/// What kind of non-public address an address is: its class, which anyone
+/// may read, and the ranges of that class, shown only beside an address the
+/// reader wrote themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Special {
+    /// The class, e.g. "a loopback address".
+    pub class: &'static str,
+    /// The ranges the class covers, e.g. "127.0.0.0/8".
+    pub ranges: &'static str,
+}
+
+impl fmt::Display for Special {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.class, self.ranges)
+    }
+}
+
+const fn special(class: &'static str, ranges: &'static str) -> Special {
+    Special { class, ranges }
+}
+
 /// Why an address is not a public one, or `None` for a public address.
-pub fn special_range(ip: IpAddr) -> Option<&'static str> {
+pub fn special_range(ip: IpAddr) -> Option<Special> {
     match canonical(ip) {
         IpAddr::V4(v4) => special_v4(v4),
         IpAddr::V6(v6) => special_v6(v6),
     }
 }
 
-fn special_v4(ip: Ipv4Addr) -> Option<&'static str> {
+fn special_v4(ip: Ipv4Addr) -> Option<Special> {
     let o = ip.octets();
     let v = IpAddr::V4(ip);
     let net = |n: [u8; 4], p: u8| in_net(v, IpAddr::V4(Ipv4Addr::from(n)), p);
     Some(if ip.is_unspecified() || o[0] == 0 {
-        "an unspecified (\"this network\", 0.0.0.0/8) address"
+        special("an unspecified address", "\"this network\", 0.0.0.0/8")
     } else if ip.is_loopback() {
-        "a loopback address (127.0.0.0/8)"
+        special("a loopback address", "127.0.0.0/8")
     } else if ip.is_link_local() {
-        "a link-local address (169.254.0.0/16: cloud metadata services live there)"
+        special(
+            "a link-local address",
+            "169.254.0.0/16: cloud metadata services live there",
+        )
     } else if ip.is_private() {
-        "a private address (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)"
+        special(
+            "a private address",
+            "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16",
+        )
     } else if net([100, 64, 0, 0], 10) {
-        "a carrier-grade NAT address (100.64.0.0/10)"
+        special("a carrier-grade NAT address", "100.64.0.0/10")
     } else if ip.is_multicast() {
-        "a multicast address (224.0.0.0/4)"
+        special("a multicast address", "224.0.0.0/4")
     } else if o[0] >= 240 {
-        "a reserved or broadcast address (240.0.0.0/4)"
+        special("a reserved or broadcast address", "240.0.0.0/4")
     } else if net([192, 0, 0, 0], 24) {
-        "an IETF protocol address (192.0.0.0/24)"
+        special("an IETF protocol address", "192.0.0.0/24")
     } else if net([198, 18, 0, 0], 15) {
-        "a benchmarking address (198.18.0.0/15)"
+        special("a benchmarking address", "198.18.0.0/15")
     } else {
         return None;
     })
 }
 
-fn special_v6(ip: Ipv6Addr) -> Option<&'static str> {
+fn special_v6(ip: Ipv6Addr) -> Option<Special> {
     let s = ip.segments();
     let embedded = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
     if ip.is_unspecified() {
-        return Some("an unspecified address (::)");
+        return Some(special("an unspecified address", "::"));
     }
     if ip.is_loopback() {
-        return Some("a loopback address (::1)");
+        return Some(special("a loopback address", "::1"));
     }
     // IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96) and 6to4 (2002::/16)
     // addresses carry an IPv4 address that may be reached through them.
@@ -207,47 +234,85 @@ fn special_v6(ip: Ipv6Addr) -> Option<&'static str> {
     let v = IpAddr::V6(ip);
     let net = |n: &str, p: u8| n.parse().is_ok_and(|n| in_net(v, n, p));
     Some(if net("fe80::", 10) {
-        "a link-local address (fe80::/10)"
+        special("a link-local address", "fe80::/10")
     } else if net("fec0::", 10) {
-        "a site-local address (fec0::/10)"
+        special("a site-local address", "fec0::/10")
     } else if net("fc00::", 7) {
-        "a unique-local address (fc00::/7)"
+        special("a unique-local address", "fc00::/7")
     } else if ip.is_multicast() {
-        "a multicast address (ff00::/8)"
+        special("a multicast address", "ff00::/8")
     } else {
         return None;
     })
 }
 
 /// Why a connection was refused; its message names the setting to change.
+///
+/// The message is read by whoever named the destination — a script or
+/// connector author, through a script's error or the tenant's logs — on the
+/// other side of a trust boundary from the network. So it names the host as
+/// that author wrote it and the class of what it resolved to, never the
+/// address a name resolved to: that would let an author map how internal
+/// names resolve. The address is kept for the operator's log
+/// ([`Refusal::resolved`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
+    /// The host as the caller named it (normalized; an address literal as an address).
+    host: String,
+    /// The address checked, the one a name resolved to.
+    addr: SocketAddr,
+    /// Why, in words the author may read.
+    reason: String,
+}
+
+impl Refusal {
     /// The host as the caller named it.
-    pub host: String,
-    /// The address the name resolved to (the host itself for an address).
-    pub addr: SocketAddr,
-    /// What the address is.
-    pub reason: String,
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port connected to.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The address, when the caller wrote an address rather than a name
+    /// (so telling it back reveals nothing).
+    pub fn literal_address(&self) -> Option<IpAddr> {
+        self.host.parse::<IpAddr>().ok().map(|_| self.addr.ip())
+    }
+
+    /// The address checked, a name's resolved address included: for the
+    /// operator's log only, never for a message a tenant's author reads.
+    pub fn resolved(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Why, in words the author may read.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+/// `host:port`, an IPv6 address in brackets.
+fn host_port(host: &str, port: u16) -> String {
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V6(ip)) => format!("[{ip}]:{port}"),
+        _ => format!("{host}:{port}"),
+    }
 }
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let port = self.addr.port();
-        let via = if self.host.parse::<IpAddr>().is_ok() {
-            String::new()
-        } else {
-            format!(" ({})", self.addr.ip())
-        };
-        let example = match self.addr.ip() {
-            IpAddr::V4(ip) => format!("{ip}:{port}"),
-            IpAddr::V6(ip) => format!("[{ip}]:{port}"),
-        };
+        // A name is allowed by a rule naming it, so the example never needs
+        // the address it resolved to.
+        let dest = host_port(&self.host, self.port());
         write!(
             f,
-            "network access to {}:{port}{via} is refused: {}. If this legacy system is yours, \
-             allow it in Tern's configuration: {SETTING} = [\"{example}\"] (a host name, an \
+            "network access to {dest} is refused: {}. If this legacy system is yours, \
+             allow it in Tern's configuration: {SETTING} = [\"{dest}\"] (a host name, an \
              address, a CIDR range or host:port)",
-            self.host, self.reason
+            self.reason
         )
     }
 }
@@ -337,10 +402,27 @@ impl NetworkPolicy {
         let name = name.map(normalize);
         let ip = canonical(addr.ip());
         let port = addr.port();
-        let refuse = |reason: String| Refusal {
-            host: name.clone().unwrap_or_else(|| ip.to_string()),
-            addr: SocketAddr::new(ip, port),
-            reason,
+        let refuse = |reason: String| {
+            let refusal = Refusal {
+                host: name.clone().unwrap_or_else(|| ip.to_string()),
+                addr: SocketAddr::new(ip, port),
+                reason,
+            };
+            // The operator's log keeps the address the message leaves out.
+            tracing::info!(
+                host = %refusal.host,
+                address = %refusal.addr,
+                reason = %refusal.reason,
+                "the network policy refused a destination"
+            );
+            refusal
+        };
+        // What the author may be told: an address they wrote with its
+        // ranges, a name only by the class of what it resolved to.
+        let resolves = if name.is_some() {
+            "it resolves to"
+        } else {
+            "it is"
         };
         let covered = |exact: bool| {
             self.rules.iter().any(|r| {
@@ -355,15 +437,16 @@ impl NetworkPolicy {
             return Ok(());
         }
         if self.is_own(SocketAddr::new(ip, port)) {
-            return Err(refuse(
-                "it is Tern's own listening address (allowed only by a rule naming this exact address and port)".into(),
-            ));
+            return Err(refuse(format!(
+                "{resolves} Tern's own listening address (allowed only by a rule naming this exact host and port)"
+            )));
         }
         if covered(false) {
             return Ok(());
         }
         match special_range(ip) {
             None => Ok(()),
+            Some(what) if name.is_some() => Err(refuse(format!("{resolves} {}", what.class))),
             Some(what) => Err(refuse(format!("{ip} is {what}"))),
         }
     }
@@ -531,8 +614,50 @@ mod tests {
             .check(Some("localhost"), addr("127.0.0.1:5432"))
             .unwrap_err();
         let m = e.to_string();
-        assert!(m.contains("localhost:5432 (127.0.0.1)"), "{m}");
-        assert!(m.contains("network.allow = [\"127.0.0.1:5432\"]"), "{m}");
+        assert!(m.contains("localhost:5432 is refused"), "{m}");
+        assert!(m.contains("network.allow = [\"localhost:5432\"]"), "{m}");
+        let literal = NetworkPolicy::default()
+            .check(None, addr("[::1]:5432"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            literal.contains("network.allow = [\"[::1]:5432\"]"),
+            "{literal}"
+        );
+    }
+
+    #[test]
+    fn a_name_is_refused_without_the_address_it_resolved_to() {
+        let own = NetworkPolicy::default().with_own_addresses([addr("10.1.2.3:8080")]);
+        for (name, to, class) in [
+            ("legacy.internal", "10.1.2.3:80", "a private address"),
+            ("localhost", "127.0.0.1:80", "a loopback address"),
+            (
+                "meta.internal",
+                "169.254.169.254:80",
+                "a link-local address",
+            ),
+            ("six.internal", "[fd00::7]:80", "a unique-local address"),
+            (
+                "tern.internal",
+                "10.1.2.3:8080",
+                "Tern's own listening address",
+            ),
+        ] {
+            let e = own.check(Some(name), addr(to)).unwrap_err();
+            let m = e.to_string();
+            let ip = addr(to).ip().to_string();
+            assert!(m.contains(&format!("it resolves to {class}")), "{m}");
+            assert!(!m.contains(&ip), "{m}");
+            assert_eq!(e.literal_address(), None);
+            assert_eq!(e.resolved(), addr(to), "the operator's log keeps it");
+        }
+        let e = own.check(None, addr("10.1.2.3:80")).unwrap_err();
+        assert!(
+            e.to_string().contains("10.1.2.3 is a private address ("),
+            "{e}"
+        );
+        assert_eq!(e.literal_address(), Some(addr("10.1.2.3:80").ip()));
     }
 
     #[tokio::test]

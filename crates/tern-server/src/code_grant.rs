@@ -210,7 +210,7 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
         &amr,
     )?;
     if refresh::allowed(x.client, api.as_ref(), &scopes) {
-        body["refresh_token"] = serde_json::json!(refresh::issue(s, x.client, &grant.id).await?);
+        body["refresh_token"] = serde_json::json!(refresh::issue(s, x.client, &grant).await?);
     }
     Ok((body, user.user_id))
 }

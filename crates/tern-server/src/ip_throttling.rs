@@ -19,6 +19,7 @@ use tern_core::model::{JsonObject, LogEvent};
 
 use crate::error::OAuthError;
 use crate::hash_pool::Lane;
+use crate::ip_attempts::{Comparison, Presence};
 use crate::state::AppState;
 
 /// Auth0's answer to an address suspicious-IP throttling refuses.
@@ -119,6 +120,51 @@ pub fn judge(
     }
 }
 
+/// A login's presence on its address's pre-login bucket, taken before the
+/// bucket is read (see [`crate::ip_attempts`]).
+pub fn before_read(s: &AppState, ip: &str) -> Presence {
+    s.ip_attempts.enter(&bucket(ip))
+}
+
+/// Before a login compares a password: reserve the comparison in the
+/// address's bucket (`tat`, as read after `presence` was taken), counting
+/// those in progress as failures to come; refused when the bucket cannot
+/// take it. `None` when throttling does not refuse this address.
+pub async fn reserve<'a>(
+    s: &AppState,
+    settings: &SuspiciousIpThrottling,
+    ip: &str,
+    tat: Option<i64>,
+    presence: &'a Presence,
+) -> Result<Option<Comparison<'a>>, Throttled> {
+    if !settings.blocks() || settings.allows(ip) {
+        return Ok(None);
+    }
+    let limit = settings.limit(ThrottleStage::PreLogin);
+    match presence.reserve(limit, tat, now_ms(s)).await {
+        Some(comparison) => Ok(Some(comparison)),
+        None => {
+            s.metrics.refused("suspicious_ip");
+            Err(Throttled)
+        }
+    }
+}
+
+/// Count a login's wrong password (see [`count`]), ending its reserved
+/// comparison with the bucket the count left.
+pub async fn count_failure(
+    s: &AppState,
+    settings: &SuspiciousIpThrottling,
+    ip: &str,
+    reserved: Option<Comparison<'_>>,
+) -> CoreResult<()> {
+    let tat = hit(s, settings, ThrottleStage::PreLogin, ip).await?;
+    if let (Some(tat), Some(comparison)) = (tat, reserved) {
+        comparison.counted(tat);
+    }
+    Ok(())
+}
+
 /// Count one attempt of `ip` at `stage` (a failed login, a signup); the
 /// attempt that empties the bucket logs `limit_mu` and tells the
 /// administrators.
@@ -128,8 +174,18 @@ pub async fn count(
     stage: ThrottleStage,
     ip: &str,
 ) -> CoreResult<()> {
+    hit(s, settings, stage, ip).await.map(drop)
+}
+
+/// [`count`]: the bucket after the attempt, `None` when nothing is counted.
+async fn hit(
+    s: &AppState,
+    settings: &SuspiciousIpThrottling,
+    stage: ThrottleStage,
+    ip: &str,
+) -> CoreResult<Option<i64>> {
     if !settings.enabled || settings.allows(ip) {
-        return Ok(());
+        return Ok(None);
     }
     let limit = settings.limit(stage);
     let now = now_ms(s);
@@ -142,7 +198,7 @@ pub async fn count(
     if newly {
         announce(s, settings, stage, ip).await;
     }
-    Ok(())
+    Ok(Some(tat))
 }
 
 /// One `limit_mu` event and, with `admin_notification`, the mail.

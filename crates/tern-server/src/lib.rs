@@ -26,6 +26,7 @@ pub mod export_job;
 pub mod hash_pool;
 pub mod http_server;
 pub mod import_upload;
+pub mod ip_attempts;
 pub mod ip_throttling;
 pub mod jobs;
 pub mod keys;

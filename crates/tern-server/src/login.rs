@@ -19,6 +19,7 @@ use tern_hash::StoredHash;
 use crate::brute_force;
 use crate::error::OAuthError;
 use crate::hash_pool::{Lane, PoolError};
+use crate::ip_attempts::Presence as IpPresence;
 use crate::ip_throttling;
 use crate::legacy_budget;
 use crate::metrics::{LoginLabels, SchemeLabels};
@@ -54,17 +55,22 @@ pub struct BeforePassword {
     /// The address's throttle (`ip_throttle` at the pre-login stage).
     tat: Option<i64>,
     user: Option<User>,
+    /// This login on its address's bucket since before `tat` was read
+    /// ([`ip_throttling::before_read`]).
+    presence: IpPresence,
 }
 
 impl BeforePassword {
     /// What a caller read ahead for a login from `ip` (the user by the
-    /// connection's name, as `find_user` finds it by the connection's id).
+    /// connection's name, as `find_user` finds it by the connection's id);
+    /// `presence` taken before the read.
     pub fn new(
         ip: &str,
         throttling: SuspiciousIpThrottling,
         brute_force: BruteForceProtection,
         tat: Option<i64>,
         user: Option<User>,
+        presence: IpPresence,
     ) -> Self {
         BeforePassword {
             ip: ip.to_string(),
@@ -72,6 +78,7 @@ impl BeforePassword {
             brute_force,
             tat,
             user,
+            presence,
         }
     }
 }
@@ -325,16 +332,22 @@ async fn authenticate(s: &AppState, mut a: PasswordLogin<'_>) -> Result<Verified
         brute_force,
         tat,
         user,
+        presence,
     } = read;
     let stage = ThrottleStage::PreLogin;
     // Suspicious-IP throttling first: an address that failed too many logins
     // across users costs no hash (and no legacy lookup).
     let lane = ip_throttling::judge(s, &throttling, stage, a.ip, tat)
         .map_err(|_| LoginFailure::SuspiciousIp)?;
+    // Counted first: comparisons racing from one address are reserved in
+    // the bucket before any is made (see `ip_attempts`).
+    let reserved = ip_throttling::reserve(s, &throttling, a.ip, tat, &presence)
+        .await
+        .map_err(|_| LoginFailure::SuspiciousIp)?;
     let ip = a.ip;
     let outcome = authenticate_user(s, &throttling, brute_force, lane, user, a).await;
     if matches!(outcome, Err(LoginFailure::WrongCredentials)) {
-        ip_throttling::count(s, &throttling, stage, ip).await?;
+        ip_throttling::count_failure(s, &throttling, ip, reserved).await?;
     }
     outcome
 }
@@ -371,6 +384,7 @@ async fn before_password(
     user: impl Future<Output = tern_core::CoreResult<Option<User>>>,
 ) -> tern_core::CoreResult<BeforePassword> {
     let throttle_bucket = tern_core::ip_throttling::bucket(ip);
+    let presence = ip_throttling::before_read(s, ip);
     let (throttling, brute_force, tat, user) = tokio::try_join!(
         ip_throttling::settings(s),
         brute_force::settings(s),
@@ -378,7 +392,14 @@ async fn before_password(
             .ip_throttle(s.tid(), ThrottleStage::PreLogin.as_str(), &throttle_bucket),
         user
     )?;
-    Ok(BeforePassword::new(ip, throttling, brute_force, tat, user))
+    Ok(BeforePassword::new(
+        ip,
+        throttling,
+        brute_force,
+        tat,
+        user,
+        presence,
+    ))
 }
 
 async fn authenticate_user(

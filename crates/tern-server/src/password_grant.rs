@@ -97,6 +97,7 @@ pub async fn read_ahead(s: &AppState, n: &Named<'_>) -> Result<Option<ReadAhead>
     let lowered = tern_core::user_profile::normalize_email(username.trim());
     let stage = ThrottleStage::PreLogin.as_str();
     let throttle_bucket = tern_core::ip_throttling::bucket(n.ip);
+    let presence = ip_throttling::before_read(s, n.ip);
     let read = s
         .store
         .password_login_reads(
@@ -127,6 +128,7 @@ pub async fn read_ahead(s: &AppState, n: &Named<'_>) -> Result<Option<ReadAhead>
             brute_force::settings_from(brute_force),
             read.tat,
             read.user,
+            presence,
         ),
     }))
 }
@@ -364,7 +366,7 @@ async fn tokens_for_login(
     let mut body = body?;
     if let Some(g) = &grant {
         s.store.insert_grant(s.tid(), g).await?;
-        body["refresh_token"] = serde_json::json!(refresh::issue(s, client, &g.id).await?);
+        body["refresh_token"] = serde_json::json!(refresh::issue(s, client, g).await?);
     }
     Ok(body)
 }

@@ -11,6 +11,8 @@
 //! token whose successor has not been used yet (a client that lost the
 //! answer). Tokens are stored only as SHA-256 digests; the absolute expiry
 //! is the family's and never moves, the idle expiry moves at each use.
+//! Switching the application's rotation type revokes the user's tokens of
+//! the other kind for the same API at their next login.
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -70,16 +72,52 @@ async fn mint(
                 },
                 idle_expires_at: idle,
                 used_at: None,
-                rotating: cfg.rotation_type == tern_core::grants::RotationType::Rotating,
+                rotating: issues_rotating(client),
             },
         )
         .await?;
     Ok(value)
 }
 
-/// The first refresh token of a grant.
-pub async fn issue(s: &AppState, client: &Client, grant_id: &str) -> CoreResult<String> {
-    mint(s, client, grant_id, None).await
+/// The first refresh token of a grant, at a login.
+pub async fn issue(s: &AppState, client: &Client, grant: &Grant) -> CoreResult<String> {
+    revoke_the_other_kind(s, client, grant).await?;
+    mint(s, client, &grant.id, None).await
+}
+
+/// Whether the application issues rotating tokens today.
+fn issues_rotating(client: &Client) -> bool {
+    config(client).rotation_type == tern_core::grants::RotationType::Rotating
+}
+
+/// As Auth0, switching an application between rotating and non-rotating
+/// tokens revokes the user's tokens of the kind it no longer issues, for the
+/// same API, when a token of the new kind is issued to them: at their next
+/// login, or when they exchange a token of the old kind (which itself turns
+/// into the new kind, see [`redeem`]). Until then old tokens keep working, so
+/// an operator's switch logs no one out; after it, no token of the old kind
+/// lives on beside the new one. `grant` (the one being issued to) is kept.
+async fn revoke_the_other_kind(s: &AppState, client: &Client, grant: &Grant) -> CoreResult<()> {
+    let rotating = issues_rotating(client);
+    let held = s
+        .store
+        .grants_with_unspent_tokens(s.tid(), &grant.user_id, &client.client_id, !rotating)
+        .await?;
+    let now = s.now();
+    for other in held
+        .iter()
+        .filter(|g| g.id != grant.id && g.details.audience == grant.details.audience)
+    {
+        s.store
+            .revoke_grant(
+                s.tid(),
+                &other.id,
+                now,
+                "refresh token rotation type switched",
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 /// The parameters of a refresh.
@@ -225,7 +263,7 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
     // A token issued before the application turned rotation on rotates
     // from its next use (its successor is a rotating token; the token
     // itself is spent), rather than living on without rotation.
-    let rotates = token.rotating || cfg.rotation_type == tern_core::grants::RotationType::Rotating;
+    let rotates = token.rotating || issues_rotating(x.client);
     let successor = if rotates {
         if !s.store.mark_refresh_token_used(s.tid(), &hash, now).await? {
             // Used before: tolerated once within the leeway, as long as its
@@ -258,6 +296,10 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
             .await?;
         None
     };
+    // The token turned into the kind the application issues now.
+    if token.rotating != issues_rotating(x.client) {
+        revoke_the_other_kind(s, x.client, &grant).await?;
+    }
     // The login's methods and time carry over: a refreshed ID token says
     // how the user authenticated, not that they did again.
     let amr: Vec<&str> = grant.details.amr.iter().map(String::as_str).collect();

@@ -69,6 +69,8 @@ pub struct Inner {
     pub clock: tern_core::clock::Clock,
     /// Password attempts on one brute-force counter take turns.
     pub login_turns: crate::login_turns::LoginTurns,
+    /// Password comparisons reserved per address (suspicious-IP throttling).
+    pub ip_attempts: crate::ip_attempts::IpAttempts,
     /// Set when the server is shutting down: `/readyz` answers 503 so load
     /// balancers stop sending traffic while in-flight requests finish.
     pub draining: std::sync::atomic::AtomicBool,

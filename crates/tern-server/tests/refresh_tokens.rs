@@ -501,6 +501,85 @@ async fn tokens_out_follow_todays_settings(b: Backend) {
     h.stop().await;
 }
 
+/// As Auth0: switching the application's rotation type revokes the user's
+/// tokens of the other kind for the same API once a token of the new kind
+/// is issued to them — at their next login, or when they exchange an old
+/// token (which turns into the new kind) — in both directions; a token for
+/// another API lives on.
+async fn switching_rotation_revokes_the_other_kind(b: Backend) {
+    let (h, t) = setup(b).await;
+    api(&h, &t, true).await;
+    let web = app(&h, &t, json!({})).await;
+    let patch = |body: Value| {
+        let (h, t, id) = (&h, &t, &web.id);
+        async move {
+            let (s, e) = h
+                .api(t, Method::PATCH, &format!("/clients/{id}"), Some(body))
+                .await;
+            assert_eq!(s, StatusCode::OK, "{e}");
+        }
+    };
+    let non_rotating = json!({"refresh_token": {"rotation_type": "non-rotating", "expiration_type": "non-expiring"}});
+    let login = || password(&h, &web, "openid offline_access");
+    let refused = |(s, r): (StatusCode, Value), why: &str| {
+        assert_eq!(
+            (s, r["error"].as_str()),
+            (StatusCode::FORBIDDEN, Some("invalid_grant")),
+            "{why}: {r}"
+        );
+    };
+
+    // At the next login.
+    let lasting = rt(&login().await);
+    let (s, r) = refresh(&h, &web, &lasting).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let other_api = rt(&code_flow(&h, &web, "openid offline_access", Some(API)).await);
+    patch(rotating(0)).await;
+    let rotating_rt = rt(&login().await);
+    refused(
+        refresh(&h, &web, &lasting).await,
+        "non-rotating, after the login",
+    );
+    let (s, r) = refresh(&h, &web, &rotating_rt).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let successor = rt(&r);
+    assert_ne!(successor, rotating_rt, "the new token rotates");
+    refused(refresh(&h, &web, &rotating_rt).await, "rotated");
+
+    patch(non_rotating.clone()).await;
+    let again = rt(&login().await);
+    refused(
+        refresh(&h, &web, &successor).await,
+        "rotating, after the login",
+    );
+    for _ in 0..2 {
+        let (s, r) = refresh(&h, &web, &again).await;
+        assert_eq!(s, StatusCode::OK, "non-rotating: {r}");
+        assert!(r.get("refresh_token").is_none(), "{r}");
+    }
+    let (s, r) = refresh(&h, &web, &other_api).await;
+    assert_eq!(s, StatusCode::OK, "another API's token is not touched: {r}");
+
+    // At the exchange of a token of the old kind.
+    let first = rt(&login().await);
+    let second = rt(&login().await);
+    patch(rotating(0)).await;
+    let (s, r) = refresh(&h, &web, &first).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let turned = rt(&r);
+    refused(
+        refresh(&h, &web, &second).await,
+        "the other non-rotating token",
+    );
+    refused(
+        refresh(&h, &web, &again).await,
+        "the other non-rotating token",
+    );
+    let (s, r) = refresh(&h, &web, &turned).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    h.stop().await;
+}
+
 async fn revoke(h: &Harness, form: &[(&str, &str)]) -> (StatusCode, String) {
     let r = h
         .http
@@ -805,6 +884,7 @@ async fn cors_origins_follow_applications_from_memory(b: Backend) {
 
 both_backends!(
     tokens_out_follow_todays_settings,
+    switching_rotation_revokes_the_other_kind,
     code_flow_rotation_and_reuse_revokes_the_family,
     leeway_idle_and_absolute_expiry,
     offline_access_only_where_allowed,

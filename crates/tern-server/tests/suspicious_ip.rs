@@ -326,7 +326,55 @@ async fn an_ipv6_network_counts_as_one_address(b: Backend) {
     h.stop().await;
 }
 
+/// Wrong passwords racing from one address, each naming another user, are
+/// counted before they are compared: with `max_attempts` 5, exactly 5 are
+/// compared (answered as wrong credentials, one `fu` event each) and the
+/// rest refused as suspicious — never compared. (Checked before counting,
+/// every racer passed the check.)
+async fn racing_failures_are_compared_up_to_the_limit(b: Backend) {
+    const RACERS: usize = 30;
+    let (h, t, cid, secret) = server(b).await;
+    h.create_user(&t, "amy@example.com", "Secret-123").await;
+    h.set_attack_protection(
+        &t,
+        "suspicious-ip-throttling",
+        json!({"stage": {"pre-login": {"max_attempts": 5, "rate": 60000}}}),
+    )
+    .await;
+    let bad = "203.0.113.40";
+    let answers = futures_util::future::join_all((0..RACERS).map(|n| {
+        let user = format!("racer{n}@example.com");
+        let (h, cid, secret) = (&h, &cid, &secret);
+        async move { login(h, cid, secret, &user, "x", bad).await }
+    }))
+    .await;
+    let compared = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::FORBIDDEN)
+        .count();
+    assert_eq!(compared, 5, "{answers:?}");
+    for (s, e) in &answers {
+        assert!(
+            *s == StatusCode::FORBIDDEN
+                || (*s == StatusCode::TOO_MANY_REQUESTS && e["error_description"] == SUSPICIOUS),
+            "{s} {e}"
+        );
+    }
+    assert_eq!(
+        logs_of(&h, &t, "fu").await.len(),
+        5,
+        "one failed-login event per comparison"
+    );
+    assert_eq!(logs_of(&h, &t, "limit_mu").await.len(), 1);
+    let (s, body) = amy_from(&h, &cid, &secret, bad).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let (s, body) = amy_from(&h, &cid, &secret, "198.51.100.40").await;
+    assert_eq!(s, StatusCode::OK, "another address is not held up: {body}");
+    h.stop().await;
+}
+
 both_backends!(
+    racing_failures_are_compared_up_to_the_limit,
     an_ipv6_network_counts_as_one_address,
     settings_follow_auth0,
     failed_logins_across_users_throttle_the_address,

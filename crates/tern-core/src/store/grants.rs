@@ -14,6 +14,17 @@ pub trait GrantStore: Send + Sync {
     /// die with it); `true` if it was active.
     async fn revoke_grant(&self, tenant: &str, id: &str, at: i64, reason: &str)
     -> CoreResult<bool>;
+    /// The user's active grants for the application that hold an unspent
+    /// refresh token of the kind `rotating` says (a non-rotating token, or
+    /// the newest of a rotating family): what a switch of the application's
+    /// rotation type revokes at the user's next login.
+    async fn grants_with_unspent_tokens(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        client_id: &str,
+        rotating: bool,
+    ) -> CoreResult<Vec<Grant>>;
     /// Store a new refresh token.
     async fn insert_refresh_token(&self, tenant: &str, token: &RefreshToken) -> CoreResult<()>;
     /// A refresh token by the SHA-256 of its value.

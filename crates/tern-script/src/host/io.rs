@@ -46,12 +46,16 @@ impl OpError {
     }
 
     /// A connection the network policy refused; the message names the
-    /// setting that would allow it.
+    /// setting that would allow it. `address` only when the script wrote
+    /// one: what a name resolved to is not the script's to learn.
     pub fn refused(r: &tern_net::Refusal) -> Self {
-        OpError::new(r.to_string())
+        let e = OpError::new(r.to_string())
             .with("code", "ENOTALLOWED")
-            .with("address", r.addr.ip().to_string())
-            .with("port", r.addr.port())
+            .with("port", r.port());
+        match r.literal_address() {
+            Some(ip) => e.with("address", ip.to_string()),
+            None => e,
+        }
     }
 
     fn to_json(&self) -> String {

@@ -98,6 +98,35 @@ impl GrantStore for SqlStore {
         Ok(r.rows_affected() > 0)
     }
 
+    async fn grants_with_unspent_tokens(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        client_id: &str,
+        rotating: bool,
+    ) -> CoreResult<Vec<Grant>> {
+        // `grants_user_client` finds the user's grants for the application,
+        // `refresh_tokens_grant` their tokens.
+        let sql = format!(
+            "SELECT {GRANT_COLUMNS} FROM grants g \
+             WHERE g.tenant_id = $1 AND g.user_id = $2 AND g.client_id = $3 \
+             AND g.revoked_at IS NULL AND EXISTS (SELECT 1 FROM refresh_tokens r \
+                 WHERE r.tenant_id = g.tenant_id AND r.grant_id = g.id \
+                 AND r.rotating = $4 AND r.used_at IS NULL)"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(user_id)
+            .bind(client_id)
+            .bind(i64::from(rotating))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?
+            .iter()
+            .map(decode_grant)
+            .collect()
+    }
+
     async fn insert_refresh_token(&self, tenant: &str, t: &RefreshToken) -> CoreResult<()> {
         sqlx::query(
             "INSERT INTO refresh_tokens (tenant_id, token_hash, grant_id, parent_hash, client_id, \
