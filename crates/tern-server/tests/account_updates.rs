@@ -26,6 +26,19 @@ struct HeldLookup {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// Ann's email changed to ann@elsewhere.example (`PATCH` of the user at `path`).
+async fn move_ann_elsewhere(h: &Harness, t: &str, path: &str) {
+    let (s, u) = h
+        .api(
+            t,
+            Method::PATCH,
+            path,
+            Some(json!({"email": "ann@elsewhere.example", "connection": CONN})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+}
+
 async fn held_lookup(held_email: &'static str) -> HeldLookup {
     use axum::extract::Query;
     use axum::routing::get;
@@ -173,15 +186,7 @@ async fn a_new_email_voids_unblock_links(b: Backend) {
         })
         .expect("an unblock mail");
 
-    let (s, u) = h
-        .api(
-            &t,
-            Method::PATCH,
-            &path,
-            Some(json!({"email": "ann@elsewhere.example", "connection": CONN})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{u}");
+    move_ann_elsewhere(&h, &t, &path).await;
     let r = h
         .http
         .get(format!("{}{link}", h.base))
@@ -252,15 +257,7 @@ async fn a_new_email_voids_legacy_unblock_links(b: Backend) {
     )
     .await;
 
-    let (s, u) = h
-        .api(
-            &t,
-            Method::PATCH,
-            &path,
-            Some(json!({"email": "ann@elsewhere.example", "connection": CONN})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{u}");
+    move_ann_elsewhere(&h, &t, &path).await;
     let status = |url: String| {
         let http = h.http.clone();
         async move { http.get(url).send().await.unwrap().status() }

@@ -149,6 +149,14 @@ async fn log_types(h: &Harness, t: &str) -> Vec<String> {
         .collect()
 }
 
+/// Change the application `id` with `body` (`PATCH /clients/{id}`).
+async fn patch_client(h: &Harness, t: &str, id: &str, body: Value) {
+    let (s, e) = h
+        .api(t, Method::PATCH, &format!("/clients/{id}"), Some(body))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+}
+
 async fn setup(b: Backend) -> (Harness, String) {
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
@@ -396,15 +404,7 @@ async fn tokens_out_follow_todays_settings(b: Backend) {
     assert_eq!(s, StatusCode::CREATED, "{e}");
     let web = app(&h, &t, json!({})).await;
     let old = rt(&code_flow(&h, &web, "openid offline_access", None).await);
-    let patch = |body: Value| {
-        let (h, t, id) = (&h, &t, &web.id);
-        async move {
-            let (s, e) = h
-                .api(t, Method::PATCH, &format!("/clients/{id}"), Some(body))
-                .await;
-            assert_eq!(s, StatusCode::OK, "{e}");
-        }
-    };
+    let patch = |body: Value| patch_client(&h, &t, &web.id, body);
     patch(rotating(0)).await;
     let (s, r) = refresh(&h, &web, &old).await;
     assert_eq!(s, StatusCode::OK, "{r}");
@@ -510,15 +510,7 @@ async fn switching_rotation_revokes_the_other_kind(b: Backend) {
     let (h, t) = setup(b).await;
     api(&h, &t, true).await;
     let web = app(&h, &t, json!({})).await;
-    let patch = |body: Value| {
-        let (h, t, id) = (&h, &t, &web.id);
-        async move {
-            let (s, e) = h
-                .api(t, Method::PATCH, &format!("/clients/{id}"), Some(body))
-                .await;
-            assert_eq!(s, StatusCode::OK, "{e}");
-        }
-    };
+    let patch = |body: Value| patch_client(&h, &t, &web.id, body);
     let non_rotating = json!({"refresh_token": {"rotation_type": "non-rotating", "expiration_type": "non-expiring"}});
     let login = || password(&h, &web, "openid offline_access");
     let refused = |(s, r): (StatusCode, Value), why: &str| {

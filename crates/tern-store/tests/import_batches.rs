@@ -17,7 +17,7 @@ mod common;
 use std::time::Duration;
 
 use sqlx::Row;
-use tern_core::model::{Job, JobSpec, JobStatus, JobType, Tenant, User, UserSource};
+use tern_core::model::{Job, JobSpec, JobStatus, JobType, Tenant, User};
 use tern_core::store::prelude::*;
 use tern_core::store::{BatchApplied, BatchGate, ImportBatch, is_lease_lost};
 use tern_store::SqlStore;
@@ -28,30 +28,9 @@ const T0: &str = "2026-01-01T00:00:00.000Z";
 
 fn user(n: u32) -> User {
     User {
-        user_id: format!("auth0|b{n}"),
-        connection_id: "con_batches0000000".into(),
-        connection_name: "db".into(),
         email: Some(format!("b{n}@example.com")),
-        email_verified: false,
-        username: None,
-        phone_number: None,
-        phone_verified: false,
         name: Some(format!("Batch\t{n}\\")),
-        given_name: None,
-        family_name: None,
-        nickname: None,
-        picture: None,
-        blocked: false,
-        app_metadata: Default::default(),
-        user_metadata: Default::default(),
-        created_at: T0.into(),
-        updated_at: T0.into(),
-        last_login: None,
-        last_ip: None,
-        logins_count: 0,
-        credential: None,
-        source: UserSource::BulkImport,
-        mfa_factors: vec![],
+        ..common::bare_user(format!("auth0|b{n}"), "con_batches0000000", T0.into())
     }
 }
 

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use sqlx::Row;
-use tern_core::model::{Job, JobSpec, JobType, LogEvent, Tenant, User, UserSource};
+use tern_core::model::{Job, JobSpec, JobType, LogEvent, Tenant, User};
 use tern_core::search::parse_query;
 use tern_core::store::prelude::*;
 use tern_core::store::{BatchGate, ImportBatch, LoginRecord, UserSearch};
@@ -64,30 +64,10 @@ fn user_meta(i: usize) -> Value {
 
 fn user(i: usize, app: Value, meta: Value) -> User {
     User {
-        user_id: format!("auth0|m{i}"),
-        connection_id: CONN.into(),
-        connection_name: "db".into(),
         email: Some(format!("m{i}@example.com")),
-        email_verified: false,
-        username: None,
-        phone_number: None,
-        phone_verified: false,
-        name: None,
-        given_name: None,
-        family_name: None,
-        nickname: None,
-        picture: None,
-        blocked: false,
         app_metadata: app.as_object().unwrap().clone(),
         user_metadata: meta.as_object().unwrap().clone(),
-        created_at: created(i),
-        updated_at: created(i),
-        last_login: None,
-        last_ip: None,
-        logins_count: 0,
-        credential: None,
-        source: UserSource::BulkImport,
-        mfa_factors: vec![],
+        ..common::bare_user(format!("auth0|m{i}"), CONN, created(i))
     }
 }
 

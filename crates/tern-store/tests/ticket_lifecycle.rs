@@ -25,30 +25,10 @@ const FAR: i64 = 4_000_000_000;
 
 fn user(id: &str) -> User {
     User {
-        user_id: format!("auth0|{id}"),
-        connection_id: CONNECTION.into(),
-        connection_name: "db".into(),
         email: Some(format!("{id}@example.com")),
-        email_verified: false,
-        username: None,
-        phone_number: None,
-        phone_verified: false,
-        name: None,
-        given_name: None,
-        family_name: None,
-        nickname: None,
-        picture: None,
-        blocked: false,
-        app_metadata: JsonObject::new(),
         user_metadata: serde_json::from_str(r#"{"lang": "fr"}"#).unwrap(),
-        created_at: T0.into(),
-        updated_at: T0.into(),
-        last_login: None,
-        last_ip: None,
-        logins_count: 0,
-        credential: None,
         source: UserSource::LazyReset,
-        mfa_factors: vec![],
+        ..common::bare_user(format!("auth0|{id}"), CONNECTION, T0.into())
     }
 }
 

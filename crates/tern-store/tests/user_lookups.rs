@@ -15,7 +15,7 @@
 mod common;
 
 use serde_json::json;
-use tern_core::model::{Client, Connection, ResourceServer, Tenant, User, UserSource};
+use tern_core::model::{Client, Connection, ResourceServer, Tenant, User};
 use tern_core::search::{parse_query, parse_sort};
 use tern_core::store::prelude::*;
 use tern_core::store::{LoginName, PasswordLoginQuery, UserSearch};
@@ -38,30 +38,9 @@ fn created(i: usize) -> String {
 
 fn user(i: usize) -> User {
     User {
-        user_id: format!("auth0|u{i}"),
-        connection_id: "con_lookups0000000".into(),
-        connection_name: "db".into(),
         email: Some(format!("user{i}@example.com")),
-        email_verified: false,
-        username: None,
-        phone_number: None,
-        phone_verified: false,
-        name: None,
-        given_name: None,
-        family_name: None,
-        nickname: None,
-        picture: None,
         blocked: i.is_multiple_of(5),
-        app_metadata: Default::default(),
-        user_metadata: Default::default(),
-        created_at: created(i),
-        updated_at: created(i),
-        last_login: None,
-        last_ip: None,
-        logins_count: 0,
-        credential: None,
-        source: UserSource::BulkImport,
-        mfa_factors: vec![],
+        ..common::bare_user(format!("auth0|u{i}"), "con_lookups0000000", created(i))
     }
 }
 
