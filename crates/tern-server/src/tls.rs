@@ -29,7 +29,7 @@ use tokio_rustls::server::TlsStream;
 const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
 /// Connections accepted and not yet taken by axum: handshaking, or done
 /// and waiting for a connection slot.
-const BACKLOG: usize = 256;
+pub const BACKLOG: usize = 256;
 
 /// A connection ready for axum, holding its place among the [`BACKLOG`].
 type Ready = (TlsStream<TcpStream>, SocketAddr, OwnedSemaphorePermit);

@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 //! In-process TLS: a self-signed certificate made here, a real HTTPS client
-//! that trusts it (and one that does not), the Management API over TLS, and
-//! the configuration refusing half a pair.
+//! that trusts it (and one that does not), the Management API over TLS, the
+//! bound on connections still handshaking, and the configuration refusing
+//! half a pair.
 
 use std::path::Path;
 
@@ -132,6 +133,51 @@ async fn serves_https_to_a_client_that_trusts_the_certificate() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    server.stop().await;
+}
+
+/// At most `tls::BACKLOG` connections are between the TCP accept and axum:
+/// past that, a new client waits in the kernel's backlog (the server holds
+/// no more descriptors however many connect) and is served as soon as a
+/// place frees.
+#[tokio::test]
+async fn connections_still_handshaking_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, der) = self_signed(dir.path());
+    let server = tern_server::start(config(
+        dir.path(),
+        TlsConfig {
+            cert: Some(cert),
+            key: Some(key),
+        },
+    ))
+    .await
+    .unwrap();
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_der(&der).unwrap())
+        .resolve("localhost", server.addr)
+        .build()
+        .unwrap();
+    let jwks = format!(
+        "https://localhost:{}/.well-known/jwks.json",
+        server.addr.port()
+    );
+    // Every place taken by a client that never says hello.
+    let mut silent = Vec::new();
+    for _ in 0..tern_server::tls::BACKLOG {
+        silent.push(tokio::net::TcpStream::connect(server.addr).await.unwrap());
+    }
+    let mut waiting = tokio::spawn(trusting.get(&jwks).send());
+    // Not served while every place is held. (A slower machine can only make
+    // this wait longer, never end it early.)
+    let early = tokio::time::timeout(std::time::Duration::from_millis(500), &mut waiting).await;
+    assert!(early.is_err(), "served past the bound: {early:?}");
+    // One silent client leaves: its handshake fails at once, and its place
+    // goes to the waiting client, next in the kernel's backlog.
+    drop(silent.pop());
+    let res = waiting.await.unwrap().unwrap();
+    assert_eq!(res.status(), 200);
+    drop(silent);
     server.stop().await;
 }
 
