@@ -34,15 +34,38 @@ impl JobRunner {
         let _ = self.task.await;
         let held: Vec<_> = lock(&self.claims).drain().collect();
         for ((tenant, id), token) in held {
-            match self.state.store.release_job(&tenant, &id, token).await {
-                Ok(()) => tracing::info!(job = %id, "job handed back for another runner"),
-                Err(e) => {
-                    tracing::warn!(job = %id, error = %e, "could not hand the job back; it resumes after its lease")
-                }
+            hand_back(&self.state, &tenant, &id, token).await;
+        }
+    }
+}
+
+/// Hand one job back, trying again a few times: a batch of the stopped
+/// worker still committing, or a WAL checkpoint, can hold SQLite's write
+/// lock past the busy timeout, and a job not handed back waits out its
+/// whole lease before any runner resumes it.
+async fn hand_back(state: &AppState, tenant: &str, id: &str, token: i64) {
+    let mut wait = Duration::from_millis(200);
+    for attempt in 1..=HAND_BACK_ATTEMPTS {
+        match state.store.release_job(tenant, id, token).await {
+            Ok(()) => {
+                tracing::info!(job = %id, "job handed back for another runner");
+                return;
+            }
+            Err(e) if attempt == HAND_BACK_ATTEMPTS => {
+                tracing::warn!(job = %id, error = %e, "could not hand the job back; it resumes after its lease");
+            }
+            Err(e) => {
+                tracing::info!(job = %id, error = %e, attempt, "handing the job back failed; trying again");
+                tokio::time::sleep(tern_core::retry::jittered(wait)).await;
+                wait *= 2;
             }
         }
     }
 }
+
+/// Tries at handing a job back when the server stops (waits of 0.1–0.2,
+/// 0.2–0.4, 0.4–0.8 and 0.8–1.6 s between them).
+const HAND_BACK_ATTEMPTS: u32 = 5;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -854,33 +854,38 @@ async fn a_nul_character_fails_its_row_not_the_job(b: Backend) {
 /// A server stopped mid-import hands its job back: restarted with a lease
 /// of an hour, it resumes at once (it would otherwise wait the hour out),
 /// and every row is applied exactly once.
-async fn a_stopped_server_hands_its_job_back(b: Backend) {
-    let tweak = |c: &mut tern_server::Config| {
-        c.import.batch_size = 5;
-        c.import.lease_secs = 3600;
-        c.import.runners = 1;
-        c.import.max_file_bytes = 10_000_000;
-    };
-    let h = Harness::start_with(b, tweak).await;
-    let t = h.admin_token().await;
+/// The settings of the hand-back tests: batches small enough that the stop
+/// lands mid-job, a lease long enough that only a hand-back resumes it.
+fn handback_settings(c: &mut tern_server::Config) {
+    c.import.batch_size = 5;
+    c.import.lease_secs = 3600;
+    c.import.runners = 1;
+    c.import.max_file_bytes = 10_000_000;
+}
+
+/// A job of 2 000 users, once it is being processed; its id.
+async fn handback_job_under_way(h: &Harness, t: &str) -> String {
     let rows: Vec<Value> = (0..2000)
         .map(|i| json!({"email": format!("handback{i}@example.com")}))
         .collect();
-    let (s, job) = upload(&h, &t, serde_json::to_vec(&rows).unwrap(), &[]).await;
+    let (s, job) = upload(h, t, serde_json::to_vec(&rows).unwrap(), &[]).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{job}");
     let id = job["id"].as_str().unwrap().to_string();
     loop {
-        let (_, j) = h.api(&t, Method::GET, &format!("/jobs/{id}"), None).await;
+        let (_, j) = h.api(t, Method::GET, &format!("/jobs/{id}"), None).await;
         assert_ne!(
             j["status"], "completed",
             "finished before the stop could be staged"
         );
         if j["status"] == "processing" && j["percentage_done"].as_u64().unwrap_or(0) > 0 {
-            break;
+            return id;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let h = h.restart(tweak).await;
+}
+
+/// The restarted server finishes job `id`, each row applied once.
+async fn handed_back_and_finished(h: &Harness, id: &str) {
     let t = h.admin_token().await;
     let mut done = Value::Null;
     for _ in 0..2400 {
@@ -908,6 +913,42 @@ async fn a_stopped_server_hands_its_job_back(b: Backend) {
         )
         .await;
     assert_eq!(report["total_users"], 2000, "each row applied once");
+}
+
+async fn a_stopped_server_hands_its_job_back(b: Backend) {
+    let h = Harness::start_with(b, handback_settings).await;
+    let t = h.admin_token().await;
+    let id = handback_job_under_way(&h, &t).await;
+    let h = h.restart(handback_settings).await;
+    handed_back_and_finished(&h, &id).await;
+    h.stop().await;
+}
+
+/// SQLite: the stop meets the write lock held past SQLite's busy timeout
+/// (10 s) — as a stopped worker's batch still committing or a checkpoint
+/// can hold it on a loaded machine — and hands the job back once the lock
+/// goes, instead of leaving it to its lease.
+#[tokio::test]
+async fn the_hand_back_outlasts_a_held_write_lock() {
+    use sqlx::Connection;
+    let h = Harness::start_with(Backend::Sqlite, handback_settings).await;
+    let t = h.admin_token().await;
+    let id = handback_job_under_way(&h, &t).await;
+    let file = h.dir.path().join("tern.db");
+    let mut other = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let holder = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(12)).await;
+        sqlx::raw_sql("COMMIT").execute(&mut other).await.unwrap();
+    });
+    let h = h.restart(handback_settings).await;
+    holder.await.unwrap();
+    handed_back_and_finished(&h, &id).await;
     h.stop().await;
 }
 
