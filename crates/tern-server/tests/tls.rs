@@ -43,12 +43,12 @@ fn config(dir: &Path, tls: TlsConfig) -> Config {
     }
 }
 
-#[tokio::test]
-async fn serves_https_to_a_client_that_trusts_the_certificate() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key, der) = self_signed(dir.path());
+/// A server on TLS with a self-signed certificate made in `dir`, and a
+/// client trusting that certificate (reaching the server as `localhost`).
+async fn serve_tls(dir: &Path) -> (tern_server::RunningServer, reqwest::Client) {
+    let (cert, key, der) = self_signed(dir);
     let server = tern_server::start(config(
-        dir.path(),
+        dir,
         TlsConfig {
             cert: Some(cert),
             key: Some(key),
@@ -56,13 +56,20 @@ async fn serves_https_to_a_client_that_trusts_the_certificate() {
     ))
     .await
     .unwrap();
-    let info = server.bootstrap.clone().unwrap();
-    let base = format!("https://localhost:{}", server.addr.port());
     let trusting = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_der(&der).unwrap())
         .resolve("localhost", server.addr)
         .build()
         .unwrap();
+    (server, trusting)
+}
+
+#[tokio::test]
+async fn serves_https_to_a_client_that_trusts_the_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, trusting) = serve_tls(dir.path()).await;
+    let info = server.bootstrap.clone().unwrap();
+    let base = format!("https://localhost:{}", server.addr.port());
 
     // Discovery, a token and a Management API call, all over TLS.
     let res = trusting
@@ -143,21 +150,7 @@ async fn serves_https_to_a_client_that_trusts_the_certificate() {
 #[tokio::test]
 async fn connections_still_handshaking_are_bounded() {
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key, der) = self_signed(dir.path());
-    let server = tern_server::start(config(
-        dir.path(),
-        TlsConfig {
-            cert: Some(cert),
-            key: Some(key),
-        },
-    ))
-    .await
-    .unwrap();
-    let trusting = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_der(&der).unwrap())
-        .resolve("localhost", server.addr)
-        .build()
-        .unwrap();
+    let (server, trusting) = serve_tls(dir.path()).await;
     let jwks = format!(
         "https://localhost:{}/.well-known/jwks.json",
         server.addr.port()
