@@ -4,6 +4,8 @@
 //! [`ProfileFields::from_json`], so a field is validated the same way wherever
 //! it comes from.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value, json};
 use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
@@ -464,7 +466,17 @@ pub fn normalize_email(e: &str) -> String {
 /// folded stored usernames the same way. A legacy store's non-ASCII
 /// username keeps its other letters as given.
 pub fn normalize_username(u: &str) -> String {
-    u.to_ascii_lowercase()
+    folded_username(u).into_owned()
+}
+
+/// [`normalize_username`] without a copy when `u` is already in that form
+/// (a login's lookup binds both spellings and most are typed lower-case).
+pub fn folded_username(u: &str) -> Cow<'_, str> {
+    if u.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(u.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(u)
+    }
 }
 
 /// E.164: `+` and 1 to 15 digits.
@@ -642,6 +654,12 @@ mod tests {
     #[test]
     fn usernames_are_stored_lower_cased() {
         assert_eq!(normalize_username("Alice_B.42"), "alice_b.42");
+        assert!(matches!(
+            folded_username("alice_b.42"),
+            Cow::Borrowed("alice_b.42")
+        ));
+        assert!(matches!(folded_username("Ünï"), Cow::Borrowed("Ünï")));
+        assert_eq!(folded_username("ÜnïX"), "Ünïx");
         let f = ProfileFields::from_json(&json!({"username": "ALICE"}), ProfileRequest::Update)
             .unwrap();
         assert_eq!(f.username.as_deref(), Some("alice"));

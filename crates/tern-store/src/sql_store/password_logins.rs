@@ -63,7 +63,7 @@ impl PasswordLoginStore for SqlStore {
             .bind(q.protections[1])
             .bind(q.throttle.0)
             .bind(q.throttle.1)
-            .bind(login.folded.as_str())
+            .bind(login.folded.as_ref())
             .fetch_all(&self.pool)
             .await
             .map_err(storage)?;

@@ -1,5 +1,7 @@
 //! Users: real columns (they are searched), every statement scoped by tenant.
 
+use std::borrow::Cow;
+
 use futures_util::{StreamExt, TryStreamExt};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query as SqlxQuery;
@@ -10,7 +12,7 @@ use tern_core::model::{
     JsonObject, MetadataColumns, MetadataView, ProfileView, ProfilesVisited, User, UserSource,
 };
 use tern_core::store::{InsertOutcome, LoginName, LoginRecord, UserPage, UserSearch, UserStore};
-use tern_core::user_profile::normalize_username;
+use tern_core::user_profile::folded_username;
 
 use super::logs::bind_event;
 use super::{SqlStore, as_i64, decode_object, is_unique_violation, storage};
@@ -271,12 +273,13 @@ pub(super) async fn drop_unblock_links_on_new_email(
 }
 
 /// How a login name is looked up: `column IN (exact, folded)`, the row
-/// holding `exact` preferred (see [`LoginName::Username`]). For an email
-/// both are the (already normalised) email.
+/// holding `exact` preferred (see [`LoginName::Username`]). For an email,
+/// and for a username already lower-case, both are the name as given
+/// (borrowed, not copied).
 pub(super) struct LoginMatch<'a> {
     pub(super) column: &'static str,
     pub(super) exact: &'a str,
-    pub(super) folded: String,
+    pub(super) folded: Cow<'a, str>,
 }
 
 impl<'a> LoginMatch<'a> {
@@ -285,12 +288,12 @@ impl<'a> LoginMatch<'a> {
             LoginName::Email(email) => Self {
                 column: "email",
                 exact: email,
-                folded: email.to_string(),
+                folded: Cow::Borrowed(email),
             },
             LoginName::Username(typed) => Self {
                 column: "username",
                 exact: typed,
-                folded: normalize_username(typed),
+                folded: folded_username(typed),
             },
         }
     }
@@ -327,7 +330,7 @@ impl SqlStore {
             .bind(tenant)
             .bind(connection_id)
             .bind(m.exact)
-            .bind(m.folded.as_str())
+            .bind(m.folded.as_ref())
             .fetch_all(&self.pool)
             .await
             .map_err(storage)?;
