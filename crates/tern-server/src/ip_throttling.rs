@@ -167,9 +167,9 @@ pub async fn count_failure(
     Ok(())
 }
 
-/// Count one attempt of `ip` at `stage` (a failed login, a signup); the
-/// attempt that empties the bucket logs `limit_mu` and tells the
-/// administrators.
+/// Count one attempt of `ip` at `stage` (a failed login; a signup when the
+/// `block` shield is off, see [`admit`]); the attempt that empties the
+/// bucket logs `limit_mu` and tells the administrators.
 pub async fn count(
     s: &AppState,
     settings: &SuspiciousIpThrottling,
