@@ -84,8 +84,9 @@ impl StageLimit {
         tat_ms - now_ms > self.tolerance_ms()
     }
 
-    /// How far ahead the bucket may be and still take an attempt.
-    fn tolerance_ms(&self) -> i64 {
+    /// How far ahead the bucket may be and still take an attempt (the
+    /// store's `take_ip_throttle` applies [`Self::refuses`] with it).
+    pub fn tolerance_ms(&self) -> i64 {
         i64::try_from(
             self.rate
                 .saturating_mul(u64::from(self.max_attempts.saturating_sub(1))),

@@ -13,7 +13,9 @@
 
 use axum::http::StatusCode;
 use tern_core::CoreResult;
-use tern_core::ip_throttling::{SUSPICIOUS_IP, SuspiciousIpThrottling, ThrottleStage, bucket};
+use tern_core::ip_throttling::{
+    SUSPICIOUS_IP, StageLimit, SuspiciousIpThrottling, ThrottleStage, bucket,
+};
 use tern_core::mail::{MailKind, OutboundMail};
 use tern_core::model::{JsonObject, LogEvent};
 
@@ -165,9 +167,9 @@ pub async fn count_failure(
     Ok(())
 }
 
-/// Count one attempt of `ip` at `stage` (a failed login, a signup); the
-/// attempt that empties the bucket logs `limit_mu` and tells the
-/// administrators.
+/// Count one attempt of `ip` at `stage` (a failed login; a signup when the
+/// `block` shield is off, see [`admit`]); the attempt that empties the
+/// bucket logs `limit_mu` and tells the administrators.
 pub async fn count(
     s: &AppState,
     settings: &SuspiciousIpThrottling,
@@ -193,12 +195,58 @@ async fn hit(
         .store
         .hit_ip_throttle(s.tid(), stage.as_str(), &bucket(ip), now, limit.rate_ms())
         .await?;
-    // This attempt emptied the bucket if it was not empty just before.
-    let newly = limit.refuses(tat, now) && !limit.refuses(tat - limit.rate_ms(), now);
-    if newly {
+    if emptied(limit, tat, now) {
         announce(s, settings, stage, ip).await;
     }
     Ok(Some(tat))
+}
+
+/// Whether the attempt that left the bucket at `tat` emptied it: it refuses
+/// now and did not just before (one `rate` earlier), so a bucket is
+/// announced once however many attempts follow.
+fn emptied(limit: StageLimit, tat: i64, now: i64) -> bool {
+    limit.refuses(tat, now) && !limit.refuses(tat - limit.rate_ms(), now)
+}
+
+/// Admit and count one attempt of `ip` at `stage` in one store statement
+/// (`take_ip_throttle`): refused when the bucket cannot take it — the
+/// bucket then left as it was — so attempts racing from one address, on
+/// any instance, get no more than the bucket holds. Without the `block`
+/// shield nothing is refused and the attempt is only counted ([`count`]);
+/// an allowlisted address, or throttling turned off, counts nothing.
+async fn admit(
+    s: &AppState,
+    settings: &SuspiciousIpThrottling,
+    stage: ThrottleStage,
+    ip: &str,
+) -> CoreResult<Result<(), Throttled>> {
+    if !settings.blocks() {
+        return count(s, settings, stage, ip).await.map(Ok);
+    }
+    if settings.allows(ip) {
+        return Ok(Ok(()));
+    }
+    let limit = settings.limit(stage);
+    let now = now_ms(s);
+    let taken = s
+        .store
+        .take_ip_throttle(
+            s.tid(),
+            stage.as_str(),
+            &bucket(ip),
+            now,
+            limit.rate_ms(),
+            limit.tolerance_ms(),
+        )
+        .await?;
+    let Some(tat) = taken else {
+        s.metrics.refused("suspicious_ip");
+        return Ok(Err(Throttled));
+    };
+    if emptied(limit, tat, now) {
+        announce(s, settings, stage, ip).await;
+    }
+    Ok(Ok(()))
 }
 
 /// One `limit_mu` event and, with `admin_notification`, the mail.
@@ -241,12 +289,11 @@ async fn announce(s: &AppState, settings: &SuspiciousIpThrottling, stage: Thrott
 }
 
 /// The pre-registration gate the signup endpoint calls: refused when `ip`
-/// has signed up too many users, else the signup is counted.
+/// has signed up too many users, else the signup is counted — both at once
+/// ([`admit`]): checked, then counted, racing signups all passed the check.
 pub async fn before_signup(s: &AppState, ip: &str) -> Result<(), OAuthError> {
     let settings = settings(s).await?;
-    let stage = ThrottleStage::PreUserRegistration;
-    check(s, &settings, stage, ip).await??;
-    count(s, &settings, stage, ip).await?;
+    admit(s, &settings, ThrottleStage::PreUserRegistration, ip).await??;
     Ok(())
 }
 

@@ -43,6 +43,11 @@ async fn amy_from(h: &Harness, cid: &str, secret: &str, ip: &str) -> (StatusCode
     login(h, cid, secret, "amy@example.com", "Secret-123", ip).await
 }
 
+/// A signup of `email` (a strong password) from `ip`.
+async fn signup(h: &Harness, cid: &str, email: &str, ip: &str) -> (StatusCode, Value) {
+    h.signup_from(cid, email, "Corr3ct-horse-battery", ip).await
+}
+
 async fn logs_of(h: &Harness, t: &str, kind: &str) -> Vec<Value> {
     let (s, logs) = h
         .api(t, Method::GET, &format!("/logs?q=type:{kind}"), None)
@@ -212,27 +217,11 @@ async fn signups_from_one_address_are_throttled(b: Backend) {
         Some(json!({"stage": {"pre-user-registration": {"max_attempts": 2, "rate": 1200}}})),
     )
     .await;
-    let signup = |email: String, ip: &'static str| {
-        let r = h
-            .http
-            .post(format!("{}/dbconnections/signup", h.base))
-            .header("x-forwarded-for", ip)
-            .json(
-                &json!({"client_id": cid, "connection": "Username-Password-Authentication",
-                "email": email, "password": "Corr3ct-horse-battery"}),
-            )
-            .send();
-        async move {
-            let r = r.await.unwrap();
-            let s = r.status();
-            (s, r.json::<Value>().await.unwrap_or(Value::Null))
-        }
-    };
     for n in 0..2 {
-        let (s, body) = signup(format!("s{n}@example.com"), "203.0.113.50").await;
+        let (s, body) = signup(&h, &cid, &format!("s{n}@example.com"), "203.0.113.50").await;
         assert_eq!(s, StatusCode::OK, "{body}");
     }
-    let (s, body) = signup("s2@example.com".into(), "203.0.113.50").await;
+    let (s, body) = signup(&h, &cid, "s2@example.com", "203.0.113.50").await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(body["error"], "too_many_attempts");
     let st = h.state();
@@ -244,12 +233,12 @@ async fn signups_from_one_address_are_throttled(b: Backend) {
             .is_none(),
         "nothing created"
     );
-    let (s, body) = signup("s3@example.com".into(), "203.0.113.51").await;
+    let (s, body) = signup(&h, &cid, "s3@example.com", "203.0.113.51").await;
     assert_eq!(s, StatusCode::OK, "another address signs up: {body}");
     assert_eq!(logs_of(&h, &t, "limit_mu").await.len(), 1);
     // Two seconds grant one signup back (rate 1200 ms).
     st.clock.advance(2);
-    let (s, body) = signup("s4@example.com".into(), "203.0.113.50").await;
+    let (s, body) = signup(&h, &cid, "s4@example.com", "203.0.113.50").await;
     assert_eq!(s, StatusCode::OK, "{body}");
     h.stop().await;
 }
@@ -373,7 +362,70 @@ async fn racing_failures_are_compared_up_to_the_limit(b: Backend) {
     h.stop().await;
 }
 
+/// Signups racing from one address are admitted and counted in one store
+/// statement: with `max_attempts` 5, exactly 5 users are created and the
+/// rest refused as suspicious, whatever their interleaving. (Checked before
+/// counting, every racer passed the check and each created its user.) The
+/// refused ones did not push the bucket further: one `rate` later exactly
+/// one signup is admitted again.
+async fn racing_signups_create_users_up_to_the_limit(b: Backend) {
+    const RACERS: usize = 30;
+    let (h, t, cid, _) = server(b).await;
+    h.set_attack_protection(
+        &t,
+        "suspicious-ip-throttling",
+        json!({"stage": {"pre-user-registration": {"max_attempts": 5, "rate": 60000}}}),
+    )
+    .await;
+    let bad = "203.0.113.60";
+    let answers = futures_util::future::join_all((0..RACERS).map(|n| {
+        let (h, cid) = (&h, &cid);
+        async move { signup(h, cid, &format!("racer{n}@example.com"), bad).await }
+    }))
+    .await;
+    let admitted = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    let st = h.state();
+    let conn = conn_id(&h, &t).await;
+    let mut created = 0;
+    for n in 0..RACERS {
+        let email = format!("racer{n}@example.com");
+        let user = st.store.get_user_by_email(st.tid(), &conn, &email).await;
+        created += usize::from(user.unwrap().is_some());
+    }
+    assert_eq!(
+        (admitted, created),
+        (5, 5),
+        "admitted and created: {answers:?}"
+    );
+    for (s, e) in &answers {
+        assert!(
+            *s == StatusCode::OK
+                || (*s == StatusCode::TOO_MANY_REQUESTS
+                    && e["error"] == "too_many_attempts"
+                    && e["error_description"] == SUSPICIOUS),
+            "{s} {e}"
+        );
+    }
+    assert_eq!(logs_of(&h, &t, "ss").await.len(), 5, "one ss per user");
+    assert_eq!(logs_of(&h, &t, "limit_mu").await.len(), 1, "one block");
+    assert_eq!(
+        h.metric("tern_refusals_total{kind=\"suspicious_ip\"}"),
+        Some((RACERS - 5) as f64),
+        "each refused signup counted"
+    );
+    // One rate (60 s) later one signup is granted back, and only one.
+    st.clock.advance(60);
+    let (s, body) = signup(&h, &cid, "late0@example.com", bad).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = signup(&h, &cid, "late1@example.com", bad).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let (s, body) = signup(&h, &cid, "other@example.com", "198.51.100.60").await;
+    assert_eq!(s, StatusCode::OK, "another address is not held up: {body}");
+    h.stop().await;
+}
+
 both_backends!(
+    racing_signups_create_users_up_to_the_limit,
     racing_failures_are_compared_up_to_the_limit,
     an_ipv6_network_counts_as_one_address,
     settings_follow_auth0,

@@ -42,6 +42,23 @@ pub trait RateWindowStore: Send + Sync {
         now_ms: i64,
         rate_ms: i64,
     ) -> CoreResult<i64>;
+    /// Suspicious-IP throttling's admission: take one attempt from `ip`'s
+    /// bucket at `stage` only if the bucket can take it — its
+    /// time-full-again at most `tolerance_ms` ahead of `now_ms`
+    /// (`StageLimit::refuses`) — moving it to `max(it, now_ms) + rate_ms`.
+    /// One statement, so attempts racing from any instance are admitted up
+    /// to the bucket's size and no further. The new value when taken;
+    /// `None` when refused, the bucket left as it was (a refused attempt is
+    /// not one the bucket let through, so it must not delay the refill).
+    async fn take_ip_throttle(
+        &self,
+        tenant: &str,
+        stage: &str,
+        ip: &str,
+        now_ms: i64,
+        rate_ms: i64,
+        tolerance_ms: i64,
+    ) -> CoreResult<Option<i64>>;
     /// The time `ip`'s bucket at `stage` is full again, if it has one.
     async fn ip_throttle(&self, tenant: &str, stage: &str, ip: &str) -> CoreResult<Option<i64>>;
     /// Forget `ip`'s buckets at every stage (an administrator's unblock); how many.

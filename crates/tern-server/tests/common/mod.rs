@@ -395,6 +395,31 @@ impl Harness {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// `POST /dbconnections/signup` of `email` to the default connection
+    /// for `client_id`, as if from address `ip` (`X-Forwarded-For`, which
+    /// the test server trusts): status and body.
+    pub async fn signup_from(
+        &self,
+        client_id: &str,
+        email: &str,
+        password: &str,
+        ip: &str,
+    ) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}/dbconnections/signup", self.base))
+            .header("x-forwarded-for", ip)
+            .json(
+                &json!({"client_id": client_id, "connection": "Username-Password-Authentication",
+                "email": email, "password": password}),
+            )
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// Import `rows` into the default connection and wait for the job to
     /// end (the upload is held with `tern_wait_ms`, then the job polled);
     /// the finished job, which must have completed.

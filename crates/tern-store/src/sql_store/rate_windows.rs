@@ -162,6 +162,53 @@ impl RateWindowStore for SqlStore {
         row.try_get("tat_ms").map_err(storage)
     }
 
+    async fn take_ip_throttle(
+        &self,
+        tenant: &str,
+        stage: &str,
+        ip: &str,
+        now_ms: i64,
+        rate_ms: i64,
+        tolerance_ms: i64,
+    ) -> CoreResult<Option<i64>> {
+        // The upsert's WHERE is the admission: on a conflict the row is
+        // locked and the condition read on its latest version (PostgreSQL;
+        // SQLite serialises writers), so racing takes see each other's
+        // counts. A fresh bucket is full, and always takes one (max_attempts
+        // is at least 1). Refused, the update does not happen and RETURNING
+        // gives no row.
+        let upsert = "INSERT INTO ip_throttles (tenant_id, stage, ip, tat_ms) \
+             VALUES ($1, $2, $3, $4 + $5) \
+             ON CONFLICT (tenant_id, stage, ip) DO UPDATE SET tat_ms = \
+               CASE WHEN ip_throttles.tat_ms > $4 THEN ip_throttles.tat_ms ELSE $4 END + $5 \
+             WHERE ip_throttles.tat_ms - $4 <= $6 \
+             RETURNING tat_ms";
+        let sql = match self.dialect {
+            // One row either way (`tat_ms` NULL when refused), so that the
+            // relaxed commit is asked for whatever the upsert did.
+            Dialect::Postgres => format!(
+                "WITH {RELAXED}, taken AS ({upsert}) \
+                 SELECT (SELECT tat_ms FROM taken) AS tat_ms, \
+                   (SELECT 1 FROM relaxed) AS relaxed"
+            ),
+            _ => upsert.to_string(),
+        };
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(stage)
+            .bind(ip)
+            .bind(now_ms)
+            .bind(rate_ms)
+            .bind(tolerance_ms)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage)?;
+        match row {
+            Some(r) => r.try_get::<Option<i64>, _>("tat_ms").map_err(storage),
+            None => Ok(None),
+        }
+    }
+
     async fn ip_throttle(&self, tenant: &str, stage: &str, ip: &str) -> CoreResult<Option<i64>> {
         let row = sqlx::query(
             "SELECT tat_ms FROM ip_throttles WHERE tenant_id = $1 AND stage = $2 AND ip = $3",
