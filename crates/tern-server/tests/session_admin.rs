@@ -13,7 +13,6 @@ use common::{Backend, Harness};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tern_core::sso::Session;
-use tern_core::store::prelude::*;
 
 const CALLBACK: &str = "https://app.example/callback";
 const EMAIL: &str = "ada@example.com";
@@ -428,7 +427,56 @@ async fn scopes_and_tenancy(b: Backend) {
     x.h.stop().await;
 }
 
+/// An operator's sessions (console and SSO) are theirs to list, but ending
+/// them is a change to an operator: it needs every Management API scope.
+async fn an_operators_sessions_need_every_scope_to_end(b: Backend) {
+    let x = setup(b).await;
+    let mut op =
+        x.h.console_operator("ops@example.com", "Operator-Pass-42!")
+            .await;
+    assert_eq!(op.get("/console").await.status, StatusCode::OK);
+    let (s, users) =
+        x.h.api(
+            &x.t,
+            Method::GET,
+            "/users-by-email?email=ops@example.com",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{users}");
+    let op_id = users[0]["user_id"].as_str().unwrap().to_string();
+    let listed = sessions_of(&x, &op_id, "").await;
+    let sessions = listed["sessions"].as_array().unwrap().clone();
+    assert!(!sessions.is_empty(), "{listed}");
+    let sid = sessions[0]["id"].as_str().unwrap();
+    let scoped = token_with(&x, &["delete:sessions", "delete:refresh_tokens"]).await;
+    for (method, path) in [
+        (Method::DELETE, format!("/users/{op_id}/sessions")),
+        (Method::DELETE, format!("/sessions/{sid}")),
+        (Method::POST, format!("/sessions/{sid}/revoke")),
+    ] {
+        let (s, e) = x.h.api(&scoped, method.clone(), &path, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{method} {path}: {e}");
+        assert_eq!(e["errorCode"], "insufficient_scope", "{e}");
+    }
+    assert_eq!(op.get("/console").await.status, StatusCode::OK);
+    let (s, _) =
+        x.h.api(
+            &x.t,
+            Method::DELETE,
+            &format!("/users/{op_id}/sessions"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let a = op.get("/console").await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "signed out of the console");
+    assert_eq!(a.location().as_deref(), Some("/console/login"));
+    x.h.stop().await;
+}
+
 both_backends!(
+    an_operators_sessions_need_every_scope_to_end,
     listed_then_deleted,
     every_session_of_a_user_paged_and_ended,
     revoking_a_session_refuses_its_refresh_tokens,
