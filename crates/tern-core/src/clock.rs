@@ -27,6 +27,12 @@ pub fn iso(t: OffsetDateTime) -> String {
     )
 }
 
+/// Epoch second `secs` as Tern's ISO timestamp (`None` past the years
+/// `time` represents).
+pub fn iso_of_epoch(secs: i64) -> Option<String> {
+    OffsetDateTime::from_unix_timestamp(secs).ok().map(iso)
+}
+
 /// Seconds since the Unix epoch, now.
 pub fn now_epoch() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()

@@ -20,6 +20,9 @@ pub struct Session {
     pub auth_time: i64,
     /// Creation (epoch seconds).
     pub created_at: i64,
+    /// When it last served the browser (epoch seconds; its creation until
+    /// then): the Management API's `last_interacted_at` and `updated_at`.
+    pub last_interacted_at: i64,
     /// Gone after this, used or not (the tenant's `session_lifetime`).
     pub expires_at: i64,
     /// Gone after this unless used (the tenant's `idle_session_lifetime`).
@@ -47,6 +50,10 @@ pub struct SessionBody {
     pub auth_time: i64,
     /// Creation.
     pub created_at: i64,
+    /// See [`Session::last_interacted_at`]; absent in sessions stored before
+    /// it was recorded (read as their creation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_interacted_at: Option<i64>,
     /// Applications served.
     #[serde(default)]
     pub clients: Vec<String>,

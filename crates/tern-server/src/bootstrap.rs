@@ -92,6 +92,10 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "delete:guardian_enrollments",
     "read:anomaly_blocks",
     "delete:anomaly_blocks",
+    "read:sessions",
+    "delete:sessions",
+    // `POST /sessions/{id}/revoke` needs it beside `delete:sessions`, as Auth0's.
+    "delete:refresh_tokens",
     // Tern's own (Auth0 has no script "try" endpoint): running a script with
     // a connection's stored configuration reveals that configuration.
     "execute:connection_scripts",

@@ -56,6 +56,7 @@ pub mod reset;
 pub mod retention;
 pub mod routes;
 pub mod secrets;
+pub mod session_admin;
 pub mod sessions;
 pub mod signup;
 pub mod state;

@@ -27,6 +27,8 @@ use crate::state::AppState;
 
 mod browser;
 pub use browser::*;
+mod sessions;
+pub use sessions::*;
 
 /// Where the Management API is mounted; the document's `servers` entry.
 pub const MANAGEMENT_PREFIX: &str = "/api/v2";
@@ -133,6 +135,11 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::enrollments::of_user,
         routes::enrollments::get_one,
         routes::enrollments::delete,
+        routes::sessions::of_user,
+        routes::sessions::delete_of_user,
+        routes::sessions::get_one,
+        routes::sessions::delete,
+        routes::sessions::revoke,
         routes::guardian::get_policies,
         routes::guardian::put_policies,
         routes::guardian::get_factors,
@@ -171,6 +178,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         (name = "connections", description = "Database connections."),
         (name = "users", description = "Users of database connections."),
         (name = "logs", description = "The tenant log."),
+        (name = "sessions", description = "Users' single sign-on sessions: seen, ended, revoked."),
         (name = "attack-protection", description = "Brute-force protection and suspicious-IP throttling settings."),
         (name = "guardian", description = "Multi-factor authentication settings: policies and factors."),
         (name = "user-blocks", description = "Blocks brute-force protection imposed."),

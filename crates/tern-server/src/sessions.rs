@@ -53,6 +53,7 @@ pub async fn start(
         connection_id: connection_id.to_string(),
         auth_time,
         created_at: now,
+        last_interacted_at: now,
         expires_at: now.saturating_add(settings.session_secs()),
         idle_expires_at: now
             .saturating_add(settings.idle_session_secs().min(settings.session_secs())),
@@ -73,9 +74,10 @@ pub async fn start(
 /// Record that the session served `client_id` now: its idle lifetime starts over.
 pub async fn record_use(s: &AppState, session: &Session, client_id: &str) -> CoreResult<()> {
     let settings = s.store.get_tenant_settings(s.tid()).await?;
-    let idle = s.now().saturating_add(settings.idle_session_secs());
+    let now = s.now();
+    let idle = now.saturating_add(settings.idle_session_secs());
     s.store
-        .touch_session(s.tid(), &session.id_hash, idle, client_id)
+        .touch_session(s.tid(), &session.id_hash, now, idle, client_id)
         .await
 }
 

@@ -25,6 +25,14 @@ pub trait GrantStore: Send + Sync {
         client_id: &str,
         rotating: bool,
     ) -> CoreResult<Vec<Grant>>;
+    /// The user's unrevoked grants issued through session `sid` (the code
+    /// flow records it in `details.sid`): what revoking the session revokes.
+    async fn grants_of_session(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        sid: &str,
+    ) -> CoreResult<Vec<Grant>>;
     /// Store a new refresh token.
     async fn insert_refresh_token(&self, tenant: &str, token: &RefreshToken) -> CoreResult<()>;
     /// A refresh token by the SHA-256 of its value.

@@ -86,7 +86,13 @@ pub async fn current(s: &AppState, headers: &HeaderMap) -> CoreResult<Option<Ope
         return Ok(None);
     };
     s.store
-        .touch_session(s.tid(), &hash, now.saturating_add(IDLE_SECS), CLIENT_ID)
+        .touch_session(
+            s.tid(),
+            &hash,
+            now,
+            now.saturating_add(IDLE_SECS),
+            CLIENT_ID,
+        )
         .await?;
     Ok(Some(Operator {
         user,
@@ -108,6 +114,7 @@ pub async fn start(s: &AppState, user: &User) -> CoreResult<HeaderValue> {
         connection_id: user.connection_id.clone(),
         auth_time: now,
         created_at: now,
+        last_interacted_at: now,
         expires_at: now.saturating_add(ABSOLUTE_SECS),
         idle_expires_at: now.saturating_add(IDLE_SECS),
         clients: vec![CLIENT_ID.to_string()],

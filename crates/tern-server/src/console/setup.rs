@@ -79,6 +79,7 @@ pub async fn prepare(
                 connection_id: connection.id,
                 auth_time: now,
                 created_at: now,
+                last_interacted_at: now,
                 expires_at: now + SETUP_TTL_SECS,
                 idle_expires_at: now + SETUP_TTL_SECS,
                 clients: Vec::new(),

@@ -28,6 +28,7 @@ pub mod migration;
 pub mod oauth;
 pub mod reset_page;
 pub mod resource_servers;
+pub mod sessions;
 pub mod signing_keys;
 pub mod tenant_settings;
 pub mod tickets;
@@ -101,6 +102,15 @@ pub fn management_router() -> Router<AppState> {
             get(authentication_methods::list),
         )
         .route("/users/{id}/enrollments", get(enrollments::of_user))
+        .route(
+            "/users/{id}/sessions",
+            get(sessions::of_user).delete(sessions::delete_of_user),
+        )
+        .route(
+            "/sessions/{id}",
+            get(sessions::get_one).delete(sessions::delete),
+        )
+        .route("/sessions/{id}/revoke", post(sessions::revoke))
         .route(
             "/guardian/enrollments/{id}",
             get(enrollments::get_one).delete(enrollments::delete),

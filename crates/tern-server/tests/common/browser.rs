@@ -174,6 +174,28 @@ impl Browser {
         .await
     }
 
+    /// The code flow's sign-in as a browser makes it: `/authorize` for
+    /// `client_id` (`response_type=code`, `scope`, a fixed `state`) → the
+    /// hosted login page → `username` and `password` → Tern's redirects.
+    /// The answer is the last one: the redirect to `redirect_uri` holding
+    /// the `code`, or a page when refused. The session cookie stays in the jar.
+    pub async fn code_sign_in(
+        &mut self,
+        client_id: &str,
+        redirect_uri: &str,
+        scope: &str,
+        username: &str,
+        password: &str,
+    ) -> Answer {
+        let a = self
+            .get(&authorize_path(client_id, redirect_uri, scope, &[]))
+            .await;
+        let page = self.follow(a).await;
+        assert_eq!(page.status, StatusCode::OK, "the login page: {}", page.body);
+        let posted = self.submit_login(&page, username, password).await;
+        self.follow(posted).await
+    }
+
     /// Sign in at the console as a browser does: `/console/login` sends
     /// it to Tern's login (`/authorize`), the hosted form takes the
     /// password, and the redirects end at `/console/callback`, whose page
@@ -209,6 +231,25 @@ impl Browser {
         }
         a
     }
+}
+
+/// `/authorize?response_type=code&…` for `client_id`, with `extra`
+/// parameters (e.g. `prompt=none`).
+pub fn authorize_path(
+    client_id: &str,
+    redirect_uri: &str,
+    scope: &str,
+    extra: &[(&str, &str)],
+) -> String {
+    let mut url = url::Url::parse("http://x/authorize").unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("scope", scope)
+        .append_pair("state", "app-state")
+        .extend_pairs(extra);
+    format!("/authorize?{}", url.query().unwrap())
 }
 
 /// A PKCE pair: (verifier, S256 challenge).

@@ -127,6 +127,34 @@ impl GrantStore for SqlStore {
             .collect()
     }
 
+    async fn grants_of_session(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        sid: &str,
+    ) -> CoreResult<Vec<Grant>> {
+        // The session is in the grant's JSON body, which neither dialect
+        // indexes the same way: `grants_user_client` narrows to the user's
+        // grants (a handful), the body decides.
+        let sql = format!(
+            "SELECT {GRANT_COLUMNS} FROM grants \
+             WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL"
+        );
+        let grants = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?
+            .iter()
+            .map(decode_grant)
+            .collect::<CoreResult<Vec<_>>>()?;
+        Ok(grants
+            .into_iter()
+            .filter(|g| g.details.sid.as_deref() == Some(sid))
+            .collect())
+    }
+
     async fn insert_refresh_token(&self, tenant: &str, t: &RefreshToken) -> CoreResult<()> {
         sqlx::query(
             "INSERT INTO refresh_tokens (tenant_id, token_hash, grant_id, parent_hash, client_id, \

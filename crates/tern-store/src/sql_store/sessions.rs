@@ -21,6 +21,7 @@ fn decode(row: &AnyRow) -> CoreResult<Session> {
         connection_id: body.connection_id,
         auth_time: body.auth_time,
         created_at: body.created_at,
+        last_interacted_at: body.last_interacted_at.unwrap_or(body.created_at),
         expires_at: row.try_get("expires_at").map_err(storage)?,
         idle_expires_at: row.try_get("idle_expires_at").map_err(storage)?,
         clients: body.clients,
@@ -54,6 +55,7 @@ impl SessionStore for SqlStore {
             connection_id: s.connection_id.clone(),
             auth_time: s.auth_time,
             created_at: s.created_at,
+            last_interacted_at: Some(s.last_interacted_at),
             clients: s.clients.clone(),
             amr: s.amr.clone(),
         };
@@ -86,6 +88,7 @@ impl SessionStore for SqlStore {
         &self,
         tenant: &str,
         id_hash: &str,
+        at: i64,
         idle_expires_at: i64,
         client_id: &str,
     ) -> CoreResult<()> {
@@ -100,6 +103,7 @@ impl SessionStore for SqlStore {
             connection_id: s.connection_id,
             auth_time: s.auth_time,
             created_at: s.created_at,
+            last_interacted_at: Some(at),
             clients,
             amr: s.amr,
         };
@@ -128,6 +132,45 @@ impl SessionStore for SqlStore {
             .await
             .map_err(storage)?;
         Ok(r.rows_affected() > 0)
+    }
+
+    async fn list_user_sessions(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        now: i64,
+        after_sid: Option<&str>,
+        limit: u64,
+    ) -> CoreResult<Vec<Session>> {
+        // `sessions_user` (tenant_id, user_id) finds them; a user has few.
+        // An absent cursor is the empty string, before every public id.
+        let sql = format!(
+            "SELECT {COLUMNS} FROM sessions WHERE tenant_id = $1 AND user_id = $2 \
+             AND expires_at > $3 AND idle_expires_at > $3 AND sid > $4 \
+             ORDER BY sid LIMIT $5"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(user_id)
+            .bind(now)
+            .bind(after_sid.unwrap_or(""))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?
+            .iter()
+            .map(decode)
+            .collect()
+    }
+
+    async fn delete_user_sessions(&self, tenant: &str, user_id: &str) -> CoreResult<u64> {
+        let r = sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(r.rows_affected())
     }
 
     async fn purge_sessions(&self, before: i64) -> CoreResult<u64> {

@@ -1,0 +1,186 @@
+//! `/api/v2/sessions/{id}` and `/api/v2/users/{id}/sessions`: a user's
+//! single sign-on sessions, seen and ended by an operator (Auth0's
+//! `sessions` and `users.getSessions/deleteSessions`). See `session_admin`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use tern_core::model::User;
+use tern_core::sso::Session;
+
+use crate::auth::Caller;
+use crate::body::QueryMap;
+use crate::console_app;
+use crate::error::ApiError;
+use crate::session_admin;
+use crate::state::AppState;
+
+const READ: &str = "read:sessions";
+const DELETE: &str = "delete:sessions";
+/// Revoking also revokes refresh tokens: Auth0 asks for both scopes.
+const REVOKE: [&str; 2] = [DELETE, "delete:refresh_tokens"];
+
+async fn known_user(s: &AppState, id: &str) -> Result<User, ApiError> {
+    s.store
+        .get_user(s.tid(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("inexistent_user", "The user does not exist."))
+}
+
+/// An active session of this tenant by its public id, or Auth0's 404.
+async fn known_session(s: &AppState, sid: &str) -> Result<Session, ApiError> {
+    session_admin::find(s, sid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("inexistent_session", "The session does not exist."))
+}
+
+/// Signing an operator out of the console is a change to an operator: it
+/// needs what every change to them needs (`console_app::guard_user_change`).
+async fn guard_owner(s: &AppState, caller: &Caller, user_id: &str) -> Result<(), ApiError> {
+    if let Some(user) = s.store.get_user(s.tid(), user_id).await? {
+        console_app::guard_user_change(caller, &user.connection_name)?;
+    }
+    Ok(())
+}
+
+/// `GET /users/{id}/sessions`.
+#[utoipa::path(
+    get,
+    path = "/users/{id}/sessions",
+    operation_id = "get_sessions_for_user",
+    tag = "sessions",
+    summary = "Get a user's sessions",
+    params(("id" = String, Path, description = "The user_id."), crate::openapi::SessionPaging),
+    responses(
+        (status = 200, description = "The user's active sessions, in id order; `next` is the `from` of the next page.", body = crate::openapi::SessionPage),
+        (status = 400, description = "`take` not an integer from 1 to 100, or `include_totals` not a boolean (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["read:sessions"])),
+)]
+pub async fn of_user(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    q: QueryMap,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&[READ])?;
+    let take = q.int("take", 1, 100)?.unwrap_or(50);
+    q.bool("include_totals")?;
+    let user = known_user(&s, &id).await?;
+    let from = q.str("from").filter(|f| !f.is_empty());
+    let (page, next) = session_admin::page_of_user(&s, &user.user_id, from, take).await?;
+    let mut body = json!({"sessions": page.iter().map(session_admin::view).collect::<Vec<_>>()});
+    if let Some(next) = next {
+        body["next"] = json!(next);
+    }
+    Ok(Json(body))
+}
+
+/// `DELETE /users/{id}/sessions`.
+#[utoipa::path(
+    delete,
+    path = "/users/{id}/sessions",
+    operation_id = "delete_sessions_for_user",
+    tag = "sessions",
+    summary = "End all of a user's sessions",
+    params(("id" = String, Path, description = "The user_id.")),
+    responses(
+        (status = 202, description = "Ended: the user's browsers must sign in again. Refresh tokens stay valid (revoke a session for those)."),
+        (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["delete:sessions"])),
+)]
+pub async fn delete_of_user(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&[DELETE])?;
+    let user = known_user(&s, &id).await?;
+    console_app::guard_user_change(&caller, &user.connection_name)?;
+    s.store.delete_user_sessions(s.tid(), &user.user_id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// `GET /sessions/{id}`.
+#[utoipa::path(
+    get,
+    path = "/sessions/{id}",
+    operation_id = "get_session",
+    tag = "sessions",
+    summary = "Get a session",
+    params(("id" = String, Path, description = "The session's id (its `sid`).")),
+    responses(
+        (status = 200, description = "The session.", body = crate::openapi::SessionView),
+        (status = 404, description = "No such active session (`inexistent_session`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["read:sessions"])),
+)]
+pub async fn get_one(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&[READ])?;
+    let session = known_session(&s, &id).await?;
+    Ok(Json(session_admin::view(&session)))
+}
+
+/// `DELETE /sessions/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/sessions/{id}",
+    operation_id = "delete_session",
+    tag = "sessions",
+    summary = "End a session",
+    params(("id" = String, Path, description = "The session's id (its `sid`).")),
+    responses(
+        (status = 202, description = "Ended: the browser must sign in again. Refresh tokens issued through it stay valid (`POST /sessions/{id}/revoke` revokes them too)."),
+        (status = 404, description = "No such active session (`inexistent_session`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["delete:sessions"])),
+)]
+pub async fn delete(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&[DELETE])?;
+    let session = known_session(&s, &id).await?;
+    guard_owner(&s, &caller, &session.user_id).await?;
+    s.store.delete_session(s.tid(), &session.sid).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// `POST /sessions/{id}/revoke`.
+#[utoipa::path(
+    post,
+    path = "/sessions/{id}/revoke",
+    operation_id = "revoke_session",
+    tag = "sessions",
+    summary = "Revoke a session and its refresh tokens",
+    params(("id" = String, Path, description = "The session's id (its `sid`).")),
+    responses(
+        (status = 202, description = "Ended, and every grant issued through it revoked: its refresh tokens are refused (`invalid_grant`) and its access tokens at `/userinfo`."),
+        (status = 404, description = "No such active session (`inexistent_session`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["delete:sessions", "delete:refresh_tokens"])),
+)]
+pub async fn revoke(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_all(&REVOKE)?;
+    let session = known_session(&s, &id).await?;
+    guard_owner(&s, &caller, &session.user_id).await?;
+    session_admin::revoke(&s, &session).await?;
+    Ok(StatusCode::ACCEPTED)
+}

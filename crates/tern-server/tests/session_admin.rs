@@ -1,0 +1,484 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+//! The Management API's sessions on both backends: `GET`/`DELETE
+//! /users/{id}/sessions`, `GET`/`DELETE /sessions/{id}` and `POST
+//! /sessions/{id}/revoke`, over real HTTP against sessions a real sign-in
+//! made through `/authorize` and the hosted login page. Ending a session
+//! must send the browser's next `/authorize` to the login page; revoking
+//! one must also refuse its refresh tokens, and nothing else's.
+
+mod common;
+
+use common::browser::{Browser, authorize_path, claims};
+use common::{Backend, Harness};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tern_core::sso::Session;
+
+const CALLBACK: &str = "https://app.example/callback";
+const EMAIL: &str = "ada@example.com";
+const OTHER_EMAIL: &str = "grace@example.com";
+const PASSWORD: &str = "Correct-Horse-7-Battery";
+
+struct App {
+    id: String,
+    secret: String,
+}
+
+struct Setup {
+    h: Harness,
+    /// Every Management API scope.
+    t: String,
+    web: App,
+    user_id: String,
+}
+
+async fn setup(b: Backend) -> Setup {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let user = h.create_user(&t, EMAIL, PASSWORD).await;
+    h.create_user(&t, OTHER_EMAIL, PASSWORD).await;
+    let c = h
+        .client_on(
+            &t,
+            &h.info.connection_id,
+            json!({"name": "Web", "app_type": "regular_web", "callbacks": [CALLBACK],
+                   "grant_types": ["authorization_code", "refresh_token", "password"],
+                   "token_endpoint_auth_method": "client_secret_post"}),
+        )
+        .await;
+    let web = App {
+        id: c["client_id"].as_str().unwrap().to_string(),
+        secret: c["client_secret"].as_str().unwrap().to_string(),
+    };
+    Setup {
+        user_id: user["user_id"].as_str().unwrap().to_string(),
+        h,
+        t,
+        web,
+    }
+}
+
+/// A browser signed in as `email` through the code flow, and the tokens
+/// its code bought (`scope` decides whether a refresh token comes too).
+async fn signed_in(x: &Setup, email: &str, scope: &str) -> (Browser, Value) {
+    let mut b = Browser::new(&x.h.base);
+    let done = b
+        .code_sign_in(&x.web.id, CALLBACK, scope, email, PASSWORD)
+        .await;
+    let code = done.location_param("code").expect("a code");
+    let (s, tokens) =
+        x.h.token(
+            json!({"grant_type": "authorization_code", "client_id": x.web.id,
+                      "client_secret": x.web.secret, "code": code, "redirect_uri": CALLBACK}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    (b, tokens)
+}
+
+/// The session id (`sid`) the ID token names.
+fn sid(tokens: &Value) -> String {
+    claims(tokens["id_token"].as_str().unwrap())["sid"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Whether the browser's next `/authorize` signs it in silently (a code)
+/// rather than showing the login page.
+async fn still_signed_in(x: &Setup, b: &mut Browser) -> bool {
+    let a = b
+        .get(&authorize_path(&x.web.id, CALLBACK, "openid", &[]))
+        .await;
+    if a.location_param("code").is_some() {
+        return true;
+    }
+    let page = b.follow(a).await;
+    assert!(
+        page.body.contains("name=\"password\""),
+        "neither a code nor the login page: {}",
+        page.body
+    );
+    false
+}
+
+async fn refresh(x: &Setup, rt: &Value) -> (StatusCode, Value) {
+    x.h.token(json!({"grant_type": "refresh_token", "client_id": x.web.id,
+                     "client_secret": x.web.secret, "refresh_token": rt}))
+        .await
+}
+
+async fn sessions_of(x: &Setup, user_id: &str, query: &str) -> Value {
+    let (s, page) =
+        x.h.api(
+            &x.t,
+            Method::GET,
+            &format!("/users/{user_id}/sessions{query}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    page
+}
+
+/// A token of a new application granted only `scopes` on the Management API.
+async fn token_with(x: &Setup, scopes: &[&str]) -> String {
+    let (s, c) =
+        x.h.api(
+            &x.t,
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "ops", "app_type": "non_interactive",
+                        "grant_types": ["client_credentials"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let id = c["client_id"].as_str().unwrap();
+    let (s, g) =
+        x.h.api(
+            &x.t,
+            Method::POST,
+            "/client-grants",
+            Some(json!({"client_id": id, "audience": x.h.info.audience, "scope": scopes})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{g}");
+    x.h.m2m_token(
+        id,
+        c["client_secret"].as_str().unwrap(),
+        &x.h.info.audience,
+        None,
+    )
+    .await
+}
+
+fn is_iso(v: &Value) -> bool {
+    v.as_str()
+        .is_some_and(|d| d.len() == 24 && d.ends_with('Z') && d.as_bytes()[10] == b'T')
+}
+
+async fn listed_then_deleted(b: Backend) {
+    let x = setup(b).await;
+    let (mut br, tokens) = signed_in(&x, EMAIL, "openid").await;
+    let sid = sid(&tokens);
+    let page = sessions_of(&x, &x.user_id, "").await;
+    let list = page["sessions"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{page}");
+    assert!(page.get("next").is_none(), "one page: {page}");
+    let one = &list[0];
+    assert_eq!(one["id"], sid.as_str());
+    assert_eq!(one["user_id"], x.user_id.as_str());
+    assert_eq!(one["clients"], json!([{"client_id": x.web.id}]));
+    assert_eq!(one["authentication"]["methods"][0]["name"], "pwd");
+    for field in [
+        "created_at",
+        "updated_at",
+        "authenticated_at",
+        "idle_expires_at",
+        "expires_at",
+        "last_interacted_at",
+    ] {
+        assert!(is_iso(&one[field]), "{field}: {one}");
+    }
+    assert!(one.get("device").is_none(), "Tern records no device: {one}");
+    // Never the cookie or its digest.
+    let cookie = br.jar.get("tern_session").unwrap().clone();
+    let digest = tern_server::client_secret::hash_secret(&cookie);
+    assert!(!page.to_string().contains(&cookie) && !page.to_string().contains(&digest));
+    let (s, got) =
+        x.h.api(&x.t, Method::GET, &format!("/sessions/{sid}"), None)
+            .await;
+    assert_eq!((s, &got), (StatusCode::OK, one));
+
+    assert!(still_signed_in(&x, &mut br).await);
+    let (s, e) =
+        x.h.api(&x.t, Method::DELETE, &format!("/sessions/{sid}"), None)
+            .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{e}");
+    assert!(
+        !still_signed_in(&x, &mut br).await,
+        "an ended session signs nobody in"
+    );
+    let (s, e) =
+        x.h.api(&x.t, Method::GET, &format!("/sessions/{sid}"), None)
+            .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(e["errorCode"], "inexistent_session", "{e}");
+    let (s, _) =
+        x.h.api(&x.t, Method::DELETE, &format!("/sessions/{sid}"), None)
+            .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(sessions_of(&x, &x.user_id, "").await["sessions"], json!([]));
+    x.h.stop().await;
+}
+
+async fn every_session_of_a_user_paged_and_ended(b: Backend) {
+    let x = setup(b).await;
+    let (mut one, _) = signed_in(&x, EMAIL, "openid").await;
+    let (mut two, _) = signed_in(&x, EMAIL, "openid").await;
+    let (mut theirs, _) = signed_in(&x, OTHER_EMAIL, "openid").await;
+    let page = sessions_of(&x, &x.user_id, "?take=1").await;
+    assert_eq!(page["sessions"].as_array().unwrap().len(), 1, "{page}");
+    let next = page["next"].as_str().expect("a next page").to_string();
+    let rest = sessions_of(&x, &x.user_id, &format!("?take=1&from={next}")).await;
+    assert_eq!(rest["sessions"].as_array().unwrap().len(), 1, "{rest}");
+    assert!(rest.get("next").is_none(), "{rest}");
+    assert_ne!(rest["sessions"][0]["id"], page["sessions"][0]["id"]);
+    let (s, e) =
+        x.h.api(
+            &x.t,
+            Method::GET,
+            &format!("/users/{}/sessions?take=0", x.user_id),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(e["errorCode"], "invalid_query_string", "{e}");
+
+    let path = format!("/users/{}/sessions", x.user_id);
+    let (s, e) = x.h.api(&x.t, Method::DELETE, &path, None).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{e}");
+    assert!(!still_signed_in(&x, &mut one).await);
+    assert!(!still_signed_in(&x, &mut two).await);
+    assert!(
+        still_signed_in(&x, &mut theirs).await,
+        "another user's session stays"
+    );
+    assert_eq!(sessions_of(&x, &x.user_id, "").await["sessions"], json!([]));
+    for m in [Method::GET, Method::DELETE] {
+        let (s, e) = x.h.api(&x.t, m, "/users/auth0|nobody/sessions", None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        assert_eq!(e["errorCode"], "inexistent_user", "{e}");
+    }
+
+    // Expired sessions are not listed (the injectable clock, no sleep).
+    let (_, tokens) = signed_in(&x, EMAIL, "openid").await;
+    assert_eq!(
+        sessions_of(&x, &x.user_id, "").await["sessions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    x.h.state().clock.advance(400 * 86_400);
+    assert_eq!(sessions_of(&x, &x.user_id, "").await["sessions"], json!([]));
+    let (s, _) =
+        x.h.api(
+            &x.t,
+            Method::GET,
+            &format!("/sessions/{}", sid(&tokens)),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    x.h.stop().await;
+}
+
+async fn revoking_a_session_refuses_its_refresh_tokens(b: Backend) {
+    let x = setup(b).await;
+    let (mut br, tokens) = signed_in(&x, EMAIL, "openid offline_access").await;
+    let sid = sid(&tokens);
+    let through_session = tokens["refresh_token"].clone();
+    assert!(through_session.is_string(), "{tokens}");
+    // A second browser's session, and a password grant (no session).
+    let (mut other_browser, other) = signed_in(&x, EMAIL, "openid offline_access").await;
+    let (s, password) =
+        x.h.token(json!({"grant_type": "password", "client_id": x.web.id,
+                      "client_secret": x.web.secret, "username": EMAIL,
+                      "password": PASSWORD, "scope": "openid offline_access"}))
+            .await;
+    assert_eq!(s, StatusCode::OK, "{password}");
+
+    let path = format!("/sessions/{sid}/revoke");
+    let only_sessions = token_with(&x, &["delete:sessions"]).await;
+    let (s, e) = x.h.api(&only_sessions, Method::POST, &path, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(e["errorCode"], "insufficient_scope");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("delete:refresh_tokens"),
+        "{e}"
+    );
+    assert!(
+        still_signed_in(&x, &mut br).await,
+        "a refusal changes nothing"
+    );
+
+    let (s, e) = x.h.api(&x.t, Method::POST, &path, None).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{e}");
+    assert!(!still_signed_in(&x, &mut br).await);
+    let (s, e) = refresh(&x, &through_session).await;
+    // Auth0 refuses a revoked refresh token with 403 `invalid_grant`.
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(e["error"], "invalid_grant", "{e}");
+    let (s, e) = refresh(&x, &password["refresh_token"]).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "a password grant's token has no session: {e}"
+    );
+    let (s, e) = refresh(&x, &other["refresh_token"]).await;
+    assert_eq!(s, StatusCode::OK, "another session's token: {e}");
+    assert!(still_signed_in(&x, &mut other_browser).await);
+    let (s, _) = x.h.api(&x.t, Method::POST, &path, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "revoked already");
+
+    // Deleting (not revoking) leaves the refresh tokens, as Auth0's.
+    let other_sid = self::sid(&other);
+    let (s, _) =
+        x.h.api(
+            &x.t,
+            Method::DELETE,
+            &format!("/sessions/{other_sid}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (s, e) = refresh(&x, &other["refresh_token"]).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    x.h.stop().await;
+}
+
+async fn scopes_and_tenancy(b: Backend) {
+    let x = setup(b).await;
+    let (_, tokens) = signed_in(&x, EMAIL, "openid").await;
+    let sid = sid(&tokens);
+    let one = format!("/sessions/{sid}");
+    let of_user = format!("/users/{}/sessions", x.user_id);
+    let read = token_with(&x, &["read:sessions", "read:users"]).await;
+    let delete = token_with(&x, &["delete:sessions", "delete:users"]).await;
+    for (token, method, path, scope) in [
+        (&read, Method::DELETE, &one, "delete:sessions"),
+        (&read, Method::DELETE, &of_user, "delete:sessions"),
+        (&delete, Method::GET, &one, "read:sessions"),
+        (&delete, Method::GET, &of_user, "read:sessions"),
+    ] {
+        let (s, e) = x.h.api(token, method.clone(), path, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{method} {path}: {e}");
+        assert_eq!(e["errorCode"], "insufficient_scope");
+        assert!(e["message"].as_str().unwrap().contains(scope), "{e}");
+    }
+    let (s, _) = x.h.api(&read, Method::GET, &one, None).await;
+    assert_eq!(s, StatusCode::OK);
+
+    for (method, path) in [
+        (Method::GET, "/sessions/no-such-session"),
+        (Method::DELETE, "/sessions/no-such-session"),
+        (Method::POST, "/sessions/no-such-session/revoke"),
+        // The console's setup link is stored beside the sessions; it is nobody's.
+        (Method::GET, "/sessions/console-setup"),
+        (Method::DELETE, "/sessions/console-setup"),
+    ] {
+        let (s, e) = x.h.api(&x.t, method.clone(), path, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{method} {path}: {e}");
+        assert_eq!(e["errorCode"], "inexistent_session", "{e}");
+    }
+    assert!(
+        x.h.info.console_setup_url.is_some(),
+        "the setup record exists, so the 404 above was its doing"
+    );
+
+    // Another tenant's session of a user with the same id is out of reach.
+    let store = &x.h.state().store;
+    let other = tern_core::model::Tenant {
+        id: "ten_other".into(),
+        name: "other".into(),
+        created_at: tern_core::clock::now_iso(),
+    };
+    store.insert_tenant(&other).await.unwrap();
+    let now = x.h.state().now();
+    let foreign = Session {
+        id_hash: "foreign-cookie-digest".into(),
+        sid: "foreign-sid".into(),
+        user_id: x.user_id.clone(),
+        connection_id: x.h.info.connection_id.clone(),
+        auth_time: now,
+        created_at: now,
+        last_interacted_at: now,
+        expires_at: now + 3600,
+        idle_expires_at: now + 3600,
+        clients: Vec::new(),
+        amr: Vec::new(),
+    };
+    store.insert_session(&other.id, &foreign).await.unwrap();
+    for (method, path) in [
+        (Method::GET, "/sessions/foreign-sid"),
+        (Method::DELETE, "/sessions/foreign-sid"),
+        (Method::POST, "/sessions/foreign-sid/revoke"),
+    ] {
+        let (s, e) = x.h.api(&x.t, method.clone(), path, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{method} {path}: {e}");
+    }
+    let listed = sessions_of(&x, &x.user_id, "").await;
+    assert_eq!(listed["sessions"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["sessions"][0]["id"], sid.as_str());
+    let (s, _) = x.h.api(&x.t, Method::DELETE, &of_user, None).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    assert!(
+        store
+            .get_session_by_sid(&other.id, "foreign-sid")
+            .await
+            .unwrap()
+            .is_some(),
+        "another tenant's session survives"
+    );
+    x.h.stop().await;
+}
+
+/// An operator's sessions (console and SSO) are theirs to list, but ending
+/// them is a change to an operator: it needs every Management API scope.
+async fn an_operators_sessions_need_every_scope_to_end(b: Backend) {
+    let x = setup(b).await;
+    let mut op =
+        x.h.console_operator("ops@example.com", "Operator-Pass-42!")
+            .await;
+    assert_eq!(op.get("/console").await.status, StatusCode::OK);
+    let (s, users) =
+        x.h.api(
+            &x.t,
+            Method::GET,
+            "/users-by-email?email=ops@example.com",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{users}");
+    let op_id = users[0]["user_id"].as_str().unwrap().to_string();
+    let listed = sessions_of(&x, &op_id, "").await;
+    let sessions = listed["sessions"].as_array().unwrap().clone();
+    assert!(!sessions.is_empty(), "{listed}");
+    let sid = sessions[0]["id"].as_str().unwrap();
+    let scoped = token_with(&x, &["delete:sessions", "delete:refresh_tokens"]).await;
+    for (method, path) in [
+        (Method::DELETE, format!("/users/{op_id}/sessions")),
+        (Method::DELETE, format!("/sessions/{sid}")),
+        (Method::POST, format!("/sessions/{sid}/revoke")),
+    ] {
+        let (s, e) = x.h.api(&scoped, method.clone(), &path, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{method} {path}: {e}");
+        assert_eq!(e["errorCode"], "insufficient_scope", "{e}");
+    }
+    assert_eq!(op.get("/console").await.status, StatusCode::OK);
+    let (s, _) =
+        x.h.api(
+            &x.t,
+            Method::DELETE,
+            &format!("/users/{op_id}/sessions"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let a = op.get("/console").await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "signed out of the console");
+    assert_eq!(a.location().as_deref(), Some("/console/login"));
+    x.h.stop().await;
+}
+
+both_backends!(
+    an_operators_sessions_need_every_scope_to_end,
+    listed_then_deleted,
+    every_session_of_a_user_paged_and_ended,
+    revoking_a_session_refuses_its_refresh_tokens,
+    scopes_and_tenancy,
+);
