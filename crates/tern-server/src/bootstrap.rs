@@ -92,6 +92,12 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "delete:guardian_enrollments",
     "read:anomaly_blocks",
     "delete:anomaly_blocks",
+    "read:refresh_tokens",
+    "delete:refresh_tokens",
+    "read:grants",
+    "delete:grants",
+    "read:device_credentials",
+    "delete:device_credentials",
     // Tern's own (Auth0 has no script "try" endpoint): running a script with
     // a connection's stored configuration reveals that configuration.
     "execute:connection_scripts",

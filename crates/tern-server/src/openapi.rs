@@ -26,7 +26,9 @@ use crate::routes;
 use crate::state::AppState;
 
 mod browser;
+mod grants;
 pub use browser::*;
+pub use grants::*;
 
 /// Where the Management API is mounted; the document's `servers` entry.
 pub const MANAGEMENT_PREFIX: &str = "/api/v2";
@@ -131,6 +133,17 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::attack_protection::get_ip_block,
         routes::attack_protection::delete_ip_block,
         routes::enrollments::of_user,
+        routes::refresh_tokens::of_user,
+        routes::refresh_tokens::delete_of_user,
+        routes::refresh_tokens::list,
+        routes::refresh_tokens::revoke,
+        routes::refresh_tokens::get_one,
+        routes::refresh_tokens::delete,
+        routes::grants::list,
+        routes::grants::delete,
+        routes::grants::delete_by_user,
+        routes::device_credentials::list,
+        routes::device_credentials::delete,
         routes::enrollments::get_one,
         routes::enrollments::delete,
         routes::guardian::get_policies,
@@ -171,6 +184,9 @@ pub const PUBLIC_PATHS: &[&str] = &[
         (name = "connections", description = "Database connections."),
         (name = "users", description = "Users of database connections."),
         (name = "logs", description = "The tenant log."),
+        (name = "refresh-tokens", description = "Users' refresh tokens: one per live grant, revocable."),
+        (name = "grants", description = "Users' grants: each unrevoked authorization of an application by a user."),
+        (name = "device-credentials", description = "Refresh tokens seen as device credentials (the older SDKs' view)."),
         (name = "attack-protection", description = "Brute-force protection and suspicious-IP throttling settings."),
         (name = "guardian", description = "Multi-factor authentication settings: policies and factors."),
         (name = "user-blocks", description = "Blocks brute-force protection imposed."),
@@ -514,6 +530,14 @@ page_of!(
 );
 page_of!(UsersPage, UserList, User, users, "users");
 page_of!(LogsPage, LogList, LogEvent, logs, "log events");
+page_of!(UserGrantsPage, UserGrantList, UserGrant, grants, "grants");
+page_of!(
+    DeviceCredentialsPage,
+    DeviceCredentialList,
+    DeviceCredential,
+    device_credentials,
+    "device credentials"
+);
 page_of!(
     AuthenticationMethodsPage,
     AuthenticationMethodList,
