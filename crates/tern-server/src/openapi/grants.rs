@@ -174,15 +174,20 @@ pub struct UserGrant {
     pub scope: Vec<String>,
 }
 
-/// A refresh token seen as a device credential.
+/// A refresh token seen as a device credential (every property may be
+/// left out by `fields`).
 #[derive(Serialize, ToSchema)]
 pub struct DeviceCredential {
     /// `dcr_` and 16 alphanumerics.
-    pub id: String,
+    #[schema(nullable = false)]
+    pub id: Option<String>,
     /// `refresh_token` or `rotating_refresh_token`.
-    pub r#type: DeviceCredentialType,
+    #[schema(nullable = false)]
+    pub r#type: Option<DeviceCredentialType>,
     /// The user.
-    pub user_id: String,
+    #[schema(nullable = false)]
+    pub user_id: Option<String>,
     /// The application.
-    pub client_id: String,
+    #[schema(nullable = false)]
+    pub client_id: Option<String>,
 }
