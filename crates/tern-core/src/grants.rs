@@ -140,6 +140,46 @@ impl RefreshToken {
     }
 }
 
+/// Which grants a listing covers (the tenant aside): the Management API's
+/// views of grants (`/grants`, `/refresh-tokens`, `/device-credentials`)
+/// are all this one query. Only unrevoked grants are listed, ordered by id.
+#[derive(Debug, Clone, Default)]
+pub struct GrantQuery<'a> {
+    /// This grant only.
+    pub id: Option<&'a str>,
+    /// Only grants whose id starts with this (a device credential id
+    /// carries the first characters of its grant's).
+    pub id_prefix: Option<&'a str>,
+    /// The user's.
+    pub user_id: Option<&'a str>,
+    /// The application's.
+    pub client_id: Option<&'a str>,
+    /// For this API.
+    pub audience: Option<&'a str>,
+    /// Only grants holding a refresh token that is live at this epoch
+    /// second (unspent, unexpired), each listed with the newest such token.
+    pub live_token_at: Option<i64>,
+    /// Of that live token's kind (`true`: rotating).
+    pub rotating: Option<bool>,
+    /// Only ids sorting after this one (checkpoint paging).
+    pub after_id: Option<&'a str>,
+    /// Rows to skip (offset paging).
+    pub offset: u64,
+    /// At most this many.
+    pub limit: u64,
+}
+
+/// A listed grant, with its live refresh token when the query asked for one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedGrant {
+    /// The grant.
+    pub grant: Grant,
+    /// Its newest live token (`GrantQuery::live_token_at`).
+    pub token: Option<RefreshToken>,
+    /// The last exchange of any token of the family (epoch seconds).
+    pub last_exchanged_at: Option<i64>,
+}
+
 /// Auth0's client `refresh_token` object: how an application's refresh
 /// tokens rotate and expire.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

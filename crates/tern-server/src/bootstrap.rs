@@ -94,8 +94,13 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "delete:anomaly_blocks",
     "read:sessions",
     "delete:sessions",
+    "read:refresh_tokens",
     // `POST /sessions/{id}/revoke` needs it beside `delete:sessions`, as Auth0's.
     "delete:refresh_tokens",
+    "read:grants",
+    "delete:grants",
+    "read:device_credentials",
+    "delete:device_credentials",
     // Tern's own (Auth0 has no script "try" endpoint): running a script with
     // a connection's stored configuration reveals that configuration.
     "execute:connection_scripts",

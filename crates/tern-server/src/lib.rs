@@ -23,6 +23,7 @@ pub mod data_dir;
 pub mod enrollments;
 pub mod error;
 pub mod export_job;
+pub mod grant_admin;
 pub mod hash_pool;
 pub mod http_server;
 pub mod import_upload;

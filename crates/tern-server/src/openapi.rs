@@ -26,8 +26,10 @@ use crate::routes;
 use crate::state::AppState;
 
 mod browser;
-pub use browser::*;
+mod grants;
 mod sessions;
+pub use browser::*;
+pub use grants::*;
 pub use sessions::*;
 
 /// Where the Management API is mounted; the document's `servers` entry.
@@ -133,6 +135,17 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::attack_protection::get_ip_block,
         routes::attack_protection::delete_ip_block,
         routes::enrollments::of_user,
+        routes::refresh_tokens::of_user,
+        routes::refresh_tokens::delete_of_user,
+        routes::refresh_tokens::list,
+        routes::refresh_tokens::revoke,
+        routes::refresh_tokens::get_one,
+        routes::refresh_tokens::delete,
+        routes::grants::list,
+        routes::grants::delete,
+        routes::grants::delete_by_user,
+        routes::device_credentials::list,
+        routes::device_credentials::delete,
         routes::enrollments::get_one,
         routes::enrollments::delete,
         routes::sessions::of_user,
@@ -179,6 +192,9 @@ pub const PUBLIC_PATHS: &[&str] = &[
         (name = "users", description = "Users of database connections."),
         (name = "logs", description = "The tenant log."),
         (name = "sessions", description = "Users' single sign-on sessions: seen, ended, revoked."),
+        (name = "refresh-tokens", description = "Users' refresh tokens: one per live grant, revocable."),
+        (name = "grants", description = "Users' grants: each unrevoked authorization of an application by a user."),
+        (name = "device-credentials", description = "Refresh tokens seen as device credentials (the older SDKs' view)."),
         (name = "attack-protection", description = "Brute-force protection and suspicious-IP throttling settings."),
         (name = "guardian", description = "Multi-factor authentication settings: policies and factors."),
         (name = "user-blocks", description = "Blocks brute-force protection imposed."),
@@ -522,6 +538,14 @@ page_of!(
 );
 page_of!(UsersPage, UserList, User, users, "users");
 page_of!(LogsPage, LogList, LogEvent, logs, "log events");
+page_of!(UserGrantsPage, UserGrantList, UserGrant, grants, "grants");
+page_of!(
+    DeviceCredentialsPage,
+    DeviceCredentialList,
+    DeviceCredential,
+    device_credentials,
+    "device credentials"
+);
 page_of!(
     AuthenticationMethodsPage,
     AuthenticationMethodList,

@@ -292,7 +292,7 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
         Some(mint(s, x.client, &grant.id, Some((&token, expiry))).await?)
     } else {
         s.store
-            .touch_refresh_token(s.tid(), &hash, cfg.idle_expiry(now))
+            .touch_refresh_token(s.tid(), &hash, now, cfg.idle_expiry(now))
             .await?;
         None
     };

@@ -1,7 +1,7 @@
 //! Grants and their refresh tokens (see `grants`); tokens stored as SHA-256 digests.
 
 use crate::CoreResult;
-use crate::grants::{Grant, RefreshToken};
+use crate::grants::{Grant, GrantQuery, ListedGrant, RefreshToken};
 
 /// Storing grants and refresh tokens.
 #[async_trait::async_trait]
@@ -55,13 +55,22 @@ pub trait GrantStore: Send + Sync {
         tenant: &str,
         token_hash: &str,
     ) -> CoreResult<bool>;
-    /// Move a non-rotating token's idle expiry after a use.
+    /// Record a use of a non-rotating token at `at` and move its idle expiry.
     async fn touch_refresh_token(
         &self,
         tenant: &str,
         token_hash: &str,
+        at: i64,
         idle_expires_at: Option<i64>,
     ) -> CoreResult<()>;
+    /// The unrevoked grants `query` selects, ordered by id.
+    async fn list_grants(
+        &self,
+        tenant: &str,
+        query: &GrantQuery<'_>,
+    ) -> CoreResult<Vec<ListedGrant>>;
+    /// How many unrevoked grants `query` selects (its paging ignored).
+    async fn count_grants(&self, tenant: &str, query: &GrantQuery<'_>) -> CoreResult<u64>;
     /// Delete refresh tokens of every tenant that expired before epoch
     /// second `before`, and grants revoked before it.
     async fn purge_grants(&self, before: i64) -> CoreResult<u64>;

@@ -17,8 +17,10 @@ pub mod client_grants;
 pub mod clients;
 pub mod connections;
 pub mod dbconnections;
+pub mod device_credentials;
 pub mod enrollments;
 pub mod exports;
+pub mod grants;
 pub mod guardian;
 pub mod jobs;
 pub mod logout;
@@ -26,6 +28,7 @@ pub mod logs;
 pub mod mfa;
 pub mod migration;
 pub mod oauth;
+pub mod refresh_tokens;
 pub mod reset_page;
 pub mod resource_servers;
 pub mod sessions;
@@ -111,6 +114,23 @@ pub fn management_router() -> Router<AppState> {
             get(sessions::get_one).delete(sessions::delete),
         )
         .route("/sessions/{id}/revoke", post(sessions::revoke))
+        .route(
+            "/users/{id}/refresh-tokens",
+            get(refresh_tokens::of_user).delete(refresh_tokens::delete_of_user),
+        )
+        .route("/refresh-tokens", get(refresh_tokens::list))
+        .route("/refresh-tokens/revoke", post(refresh_tokens::revoke))
+        .route(
+            "/refresh-tokens/{id}",
+            get(refresh_tokens::get_one).delete(refresh_tokens::delete),
+        )
+        .route("/grants", get(grants::list).delete(grants::delete_by_user))
+        .route("/grants/{id}", axum::routing::delete(grants::delete))
+        .route("/device-credentials", get(device_credentials::list))
+        .route(
+            "/device-credentials/{id}",
+            axum::routing::delete(device_credentials::delete),
+        )
         .route(
             "/guardian/enrollments/{id}",
             get(enrollments::get_one).delete(enrollments::delete),

@@ -420,6 +420,41 @@ impl Harness {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// A password login of `user` for `client` (id, secret) asking for
+    /// `offline_access`, with `extra` fields (e.g. `audience`); the token
+    /// response, which must carry a refresh token.
+    pub async fn offline_login(
+        &self,
+        (client_id, secret): (&str, &str),
+        user: &str,
+        password: &str,
+        extra: Value,
+    ) -> Value {
+        let mut body = json!({"grant_type": "password", "client_id": client_id,
+            "client_secret": secret, "username": user, "password": password,
+            "scope": "openid offline_access"});
+        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+            b.extend(e);
+        }
+        let (s, tokens) = self.token(body).await;
+        assert_eq!(s, StatusCode::OK, "{tokens}");
+        assert!(tokens["refresh_token"].is_string(), "{tokens}");
+        tokens
+    }
+
+    /// Exchange refresh token `token` for `client` (id, secret): status and body.
+    pub async fn refresh_grant(
+        &self,
+        (client_id, secret): (&str, &str),
+        token: &str,
+    ) -> (StatusCode, Value) {
+        self.token(
+            json!({"grant_type": "refresh_token", "client_id": client_id,
+            "client_secret": secret, "refresh_token": token}),
+        )
+        .await
+    }
+
     /// Import `rows` into the default connection and wait for the job to
     /// end (the upload is held with `tern_wait_ms`, then the job polled);
     /// the finished job, which must have completed.

@@ -1,0 +1,190 @@
+//! What the Management API shows and ends of users' authorizations: one
+//! Tern grant (see `tern_core::grants`) is what Auth0 calls a refresh token
+//! (`/refresh-tokens`, `/users/{id}/refresh-tokens`), a grant (`/grants`)
+//! and a device credential of type `refresh_token` or
+//! `rotating_refresh_token` (`/device-credentials`). The three views share
+//! one listing (`GrantStore::list_grants`) and one revocation, so ending
+//! access through any of them ends it for all, at once and for every
+//! instance: the token endpoint reads the grant's `revoked_at` from the store.
+//!
+//! A refresh token's id is its grant's id, which stays the same across
+//! rotations (the family); a device credential's id is `dcr_` and the first
+//! sixteen characters of the grant's random part (Auth0's id pattern).
+
+use serde_json::{Map, Value, json};
+use tern_core::CoreResult;
+use tern_core::grants::{Grant, GrantQuery, ListedGrant};
+use tern_core::model::LogEvent;
+
+use crate::state::AppState;
+
+/// The prefix of Tern's grant ids.
+const GRANT_PREFIX: &str = "gr_";
+/// The prefix of device credential ids.
+const DEVICE_PREFIX: &str = "dcr_";
+/// Characters of the grant's random part a device credential id carries.
+const DEVICE_ID_CHARS: usize = 16;
+
+fn date(epoch: Option<i64>) -> Value {
+    epoch
+        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+        .map_or(Value::Null, |t| json!(tern_core::clock::iso(t)))
+}
+
+/// Auth0's refresh token object for a grant listed with its live token.
+pub fn token_view(l: &ListedGrant) -> Value {
+    let g = &l.grant;
+    let mut v = Map::new();
+    v.insert("id".into(), json!(g.id));
+    v.insert("user_id".into(), json!(g.user_id));
+    v.insert("created_at".into(), date(Some(g.created_at)));
+    v.insert(
+        "idle_expires_at".into(),
+        date(l.token.as_ref().and_then(|t| t.idle_expires_at)),
+    );
+    v.insert(
+        "expires_at".into(),
+        date(l.token.as_ref().and_then(|t| t.expires_at)),
+    );
+    v.insert("client_id".into(), json!(g.client_id));
+    v.insert("session_id".into(), json!(g.details.sid));
+    v.insert(
+        "rotating".into(),
+        json!(l.token.as_ref().is_some_and(|t| t.rotating)),
+    );
+    // Auth0 lists the APIs the token reaches; a Tern grant names at most
+    // one (none: the token is for `/userinfo`, whose audience Auth0 lists).
+    v.insert(
+        "resource_servers".into(),
+        json!([{
+            "audience": g.details.audience.clone().unwrap_or_default(),
+            "scopes": g.details.scope.join(" "),
+        }]),
+    );
+    v.insert("last_exchanged_at".into(), date(l.last_exchanged_at));
+    Value::Object(v)
+}
+
+/// Auth0's user grant object.
+pub fn grant_view(g: &Grant) -> Value {
+    let mut v = json!({
+        "id": g.id,
+        "clientID": g.client_id,
+        "user_id": g.user_id,
+        "scope": g.details.scope,
+    });
+    if let Some(a) = &g.details.audience {
+        v["audience"] = json!(a);
+    }
+    v
+}
+
+/// The device credential id of a grant.
+pub fn device_credential_id(grant_id: &str) -> String {
+    let random = grant_id.strip_prefix(GRANT_PREFIX).unwrap_or(grant_id);
+    let part: String = random.chars().take(DEVICE_ID_CHARS).collect();
+    format!("{DEVICE_PREFIX}{part}")
+}
+
+/// The grant id prefix a device credential id stands for, if it is one
+/// (`^dcr_[A-Za-z0-9]{16}$`).
+pub fn grant_prefix_of_device_credential(id: &str) -> Option<String> {
+    let part = id.strip_prefix(DEVICE_PREFIX)?;
+    (part.len() == DEVICE_ID_CHARS && part.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then(|| format!("{GRANT_PREFIX}{part}"))
+}
+
+/// Auth0's device credential object for a grant listed with its live token.
+pub fn device_credential_view(l: &ListedGrant) -> Value {
+    let rotating = l.token.as_ref().is_some_and(|t| t.rotating);
+    json!({
+        "id": device_credential_id(&l.grant.id),
+        "type": if rotating { "rotating_refresh_token" } else { "refresh_token" },
+        "user_id": l.grant.user_id,
+        "client_id": l.grant.client_id,
+    })
+}
+
+/// The grants with a refresh token live now, as `query` narrows them.
+pub async fn live(s: &AppState, query: GrantQuery<'_>) -> CoreResult<Vec<ListedGrant>> {
+    let query = GrantQuery {
+        live_token_at: Some(s.now()),
+        ..query
+    };
+    s.store.list_grants(s.tid(), &query).await
+}
+
+/// Revoke one grant on the Management API's behalf (`caller`: the machine
+/// client asking); logs Auth0's `srrt` when it was active. `true` if it was.
+pub async fn revoke(s: &AppState, grant: &Grant, caller: &str) -> CoreResult<bool> {
+    let revoked = s
+        .store
+        .revoke_grant(
+            s.tid(),
+            &grant.id,
+            s.now(),
+            "revoked through the Management API",
+        )
+        .await?;
+    if revoked {
+        let mut ev = LogEvent::new("srrt", "Successful Refresh Token Revocation");
+        ev.client_id = Some(grant.client_id.clone());
+        ev.user_id = Some(grant.user_id.clone());
+        ev.details = Some(json!({"grant_id": grant.id, "revoked_by": caller}));
+        s.log(ev).await;
+    }
+    Ok(revoked)
+}
+
+/// Revoke every active grant `query` selects (its paging ignored); how
+/// many were revoked.
+pub async fn revoke_all(s: &AppState, query: GrantQuery<'_>, caller: &str) -> CoreResult<u64> {
+    const BATCH: u64 = 200;
+    let mut after: Option<String> = None;
+    let mut revoked = 0;
+    loop {
+        let page = s
+            .store
+            .list_grants(
+                s.tid(),
+                &GrantQuery {
+                    after_id: after.as_deref(),
+                    offset: 0,
+                    limit: BATCH,
+                    ..query.clone()
+                },
+            )
+            .await?;
+        for l in &page {
+            revoked += u64::from(revoke(s, &l.grant, caller).await?);
+        }
+        match page.last() {
+            Some(l) if page.len() as u64 == BATCH => after = Some(l.grant.id.clone()),
+            _ => return Ok(revoked),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_credential_ids_name_their_grant() {
+        let id = device_credential_id("gr_abcdefghijklmnopqrstuvwx");
+        assert_eq!(id, "dcr_abcdefghijklmnop");
+        assert_eq!(
+            grant_prefix_of_device_credential(&id).as_deref(),
+            Some("gr_abcdefghijklmnop")
+        );
+        assert_eq!(grant_prefix_of_device_credential("dcr_short"), None);
+        assert_eq!(
+            grant_prefix_of_device_credential("dcr_abcdefghijklmno!"),
+            None
+        );
+        assert_eq!(
+            grant_prefix_of_device_credential("gr_abcdefghijklmnop"),
+            None
+        );
+    }
+}

@@ -1,0 +1,579 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+//! The Management API's view of users' refresh tokens on both backends:
+//! `/users/{id}/refresh-tokens`, `/refresh-tokens`, `/grants` and
+//! `/device-credentials` list the grants holding live tokens and revoke
+//! them; a revocation is refused at `/oauth/token` at once, touches no other
+//! user's or tenant's tokens, and is logged (`srrt`). Real HTTP, real
+//! password logins.
+
+mod common;
+
+use common::{Backend, Harness};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tern_core::grants::{Grant, GrantDetails, RefreshToken};
+use tern_core::model::Tenant;
+
+const ADA: &str = "ada@example.com";
+const BOB: &str = "bob@example.com";
+const PASSWORD: &str = "Correct-Horse-7-Battery";
+const API: &str = "https://api.example/";
+
+/// A server with users Ada and Bob, and an application allowed the password
+/// and refresh token grants (`refresh_token` settings from `extra`).
+struct World {
+    h: Harness,
+    admin: String,
+    app: (String, String),
+    ada: String,
+    bob: String,
+}
+
+impl World {
+    async fn start(b: Backend, extra: Value) -> Self {
+        let h = Harness::start(b).await;
+        let admin = h.admin_token().await;
+        let ada = h.create_user(&admin, ADA, PASSWORD).await["user_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let bob = h.create_user(&admin, BOB, PASSWORD).await["user_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut body = json!({"name": "Mobile", "app_type": "native",
+            "grant_types": ["password", "refresh_token"]});
+        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+            b.extend(e);
+        }
+        let c = h.client_on(&admin, &h.info.connection_id, body).await;
+        let app = (
+            c["client_id"].as_str().unwrap().to_string(),
+            c["client_secret"].as_str().unwrap().to_string(),
+        );
+        Self {
+            h,
+            admin,
+            app,
+            ada,
+            bob,
+        }
+    }
+
+    fn app(&self) -> (&str, &str) {
+        (&self.app.0, &self.app.1)
+    }
+
+    /// A login of `email` with `offline_access`; its refresh token.
+    async fn login(&self, email: &str, extra: Value) -> String {
+        let t = self
+            .h
+            .offline_login(self.app(), email, PASSWORD, extra)
+            .await;
+        t["refresh_token"].as_str().unwrap().to_string()
+    }
+
+    /// The status of exchanging `token`, and the error code if refused.
+    async fn exchange(&self, token: &str) -> (StatusCode, Option<String>) {
+        let (s, b) = self.h.refresh_grant(self.app(), token).await;
+        (s, b["error"].as_str().map(str::to_string))
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.h.api(&self.admin, Method::GET, path, None).await
+    }
+
+    async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.h.api(&self.admin, Method::DELETE, path, None).await
+    }
+
+    /// The ids of the user's listed refresh tokens.
+    async fn token_ids(&self, user: &str) -> Vec<String> {
+        let (s, page) = self.get(&format!("/users/{user}/refresh-tokens")).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        ids(&page["tokens"])
+    }
+
+    /// How many `srrt` events the tenant log holds.
+    async fn revocations_logged(&self) -> usize {
+        let (s, logs) = self.get("/logs?q=type:srrt&per_page=100").await;
+        assert_eq!(s, StatusCode::OK, "{logs}");
+        logs.as_array().unwrap().len()
+    }
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+const OK: (StatusCode, Option<String>) = (StatusCode::OK, None);
+
+fn refused() -> (StatusCode, Option<String>) {
+    (StatusCode::FORBIDDEN, Some("invalid_grant".into()))
+}
+
+async fn user_tokens_listed_paged_and_revoked(b: Backend) {
+    let w = World::start(b, json!({})).await;
+    let first = w.login(ADA, json!({})).await;
+    let second = w.login(ADA, json!({})).await;
+    let bobs = w.login(BOB, json!({})).await;
+
+    let listed = w.token_ids(&w.ada).await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let (s, page) = w.get(&format!("/users/{}/refresh-tokens", w.ada)).await;
+    assert_eq!(s, StatusCode::OK);
+    let t = &page["tokens"][0];
+    assert_eq!(t["user_id"], w.ada.as_str());
+    assert_eq!(t["client_id"], w.app.0.as_str());
+    assert_eq!(t["rotating"], false);
+    assert_eq!(t["session_id"], Value::Null);
+    assert!(t["created_at"].as_str().unwrap().ends_with('Z'), "{t}");
+    assert_eq!(t["expires_at"], Value::Null, "non-expiring: {t}");
+    assert_eq!(t["last_exchanged_at"], Value::Null, "never used: {t}");
+    assert_eq!(
+        t["resource_servers"][0]["scopes"], "openid offline_access",
+        "{t}"
+    );
+    assert!(page.get("next").is_none(), "{page}");
+
+    // Checkpoint paging: one at a time, in id order.
+    let path = format!("/users/{}/refresh-tokens?take=1", w.ada);
+    let (_, one) = w.get(&path).await;
+    assert_eq!(ids(&one["tokens"]), listed[..1]);
+    let next = one["next"].as_str().unwrap();
+    let (_, two) = w.get(&format!("{path}&from={next}")).await;
+    assert_eq!(ids(&two["tokens"]), listed[1..]);
+    assert!(two.get("next").is_none(), "{two}");
+    let (s, e) = w
+        .get(&format!("/users/{}/refresh-tokens?take=0", w.ada))
+        .await;
+    assert_eq!(
+        (s, &e["errorCode"]),
+        (StatusCode::BAD_REQUEST, &json!("invalid_query_string"))
+    );
+
+    // A token in use shows its last exchange; one by id; the EA listing.
+    assert_eq!(w.exchange(&first).await, OK);
+    let (s, one) = w.get(&format!("/refresh-tokens/{}", listed[0])).await;
+    assert_eq!(s, StatusCode::OK, "{one}");
+    assert_eq!(one["id"], listed[0].as_str());
+    let (_, all) = w
+        .get(&format!(
+            "/refresh-tokens?user_id={}&client_id={}",
+            w.ada, w.app.0
+        ))
+        .await;
+    assert_eq!(ids(&all["refresh_tokens"]), listed);
+    let used = all["refresh_tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["last_exchanged_at"].is_string())
+        .count();
+    assert_eq!(used, 1, "{all}");
+    let (_, none) = w
+        .get(&format!(
+            "/refresh-tokens?user_id={}&client_id=other",
+            w.ada
+        ))
+        .await;
+    assert_eq!(ids(&none["refresh_tokens"]), Vec::<String>::new());
+    let (s, _) = w.get("/refresh-tokens").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Revoking one by id: that family is refused, the other still works.
+    // Which login's value the first id belongs to is not visible (values
+    // are stored hashed): revoke by id, and exactly one of them is refused.
+    let (which, other) = (listed[0].clone(), listed[1].clone());
+    let (s, _) = w.delete(&format!("/refresh-tokens/{which}")).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let outcomes = [w.exchange(&first).await, w.exchange(&second).await];
+    assert!(
+        outcomes.contains(&refused()) && outcomes.contains(&OK),
+        "{outcomes:?}"
+    );
+    assert_eq!(w.token_ids(&w.ada).await, vec![other]);
+    let (s, e) = w.get(&format!("/refresh-tokens/{which}")).await;
+    assert_eq!(
+        (s, &e["errorCode"]),
+        (StatusCode::NOT_FOUND, &json!("inexistent_refresh_token"))
+    );
+    assert_eq!(w.revocations_logged().await, 1);
+    // Again, or an unknown id: accepted, nothing changes (as Auth0).
+    let (s, _) = w.delete(&format!("/refresh-tokens/{which}")).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (s, _) = w.delete("/refresh-tokens/gr_unknown").await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    assert_eq!(w.revocations_logged().await, 1);
+
+    // Revoking all of Ada's: both refused; Bob's untouched.
+    let (s, _) = w.delete(&format!("/users/{}/refresh-tokens", w.ada)).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    assert_eq!(w.exchange(&first).await, refused());
+    assert_eq!(w.exchange(&second).await, refused());
+    assert_eq!(w.token_ids(&w.ada).await, Vec::<String>::new());
+    assert_eq!(w.exchange(&bobs).await, OK);
+    assert_eq!(w.token_ids(&w.bob).await.len(), 1);
+    assert_eq!(w.revocations_logged().await, 2);
+
+    for path in [
+        "/users/auth0|nobody/refresh-tokens",
+        "/refresh-tokens?user_id=auth0|nobody",
+    ] {
+        let (s, e) = w.get(path).await;
+        assert_eq!(
+            (s, &e["errorCode"]),
+            (StatusCode::NOT_FOUND, &json!("inexistent_user")),
+            "{path}"
+        );
+    }
+    let (s, _) = w.delete("/users/auth0|nobody/refresh-tokens").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    w.h.stop().await;
+}
+
+async fn rotation_keeps_the_id_and_revocation_reaches_the_newest(b: Backend) {
+    let rotating = json!({"refresh_token": {
+        "rotation_type": "rotating", "expiration_type": "expiring",
+        "token_lifetime": 1000, "idle_token_lifetime": 100}});
+    let w = World::start(b, rotating).await;
+    let first = w.login(ADA, json!({})).await;
+    let before = w.token_ids(&w.ada).await;
+    let (s, t) = w.h.refresh_grant(w.app(), &first).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let newest = t["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(w.token_ids(&w.ada).await, before, "one family, one id");
+    let (_, one) = w.get(&format!("/refresh-tokens/{}", before[0])).await;
+    assert_eq!(one["rotating"], true);
+    assert!(one["last_exchanged_at"].is_string(), "{one}");
+    assert!(
+        one["expires_at"].is_string() && one["idle_expires_at"].is_string(),
+        "{one}"
+    );
+    let (_, creds) = w
+        .get(&format!(
+            "/device-credentials?user_id={}&type=rotating_refresh_token",
+            w.ada
+        ))
+        .await;
+    assert_eq!(creds.as_array().unwrap().len(), 1, "{creds}");
+    assert_eq!(creds[0]["type"], "rotating_refresh_token");
+
+    // An expired family is not listed (the injectable clock, no sleep).
+    w.h.state().clock.advance(101);
+    assert_eq!(w.token_ids(&w.ada).await, Vec::<String>::new());
+    let (s, _) = w.get(&format!("/refresh-tokens/{}", before[0])).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    w.h.state().clock.advance(-101);
+
+    let (s, _) = w.delete(&format!("/refresh-tokens/{}", before[0])).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    assert_eq!(w.exchange(&newest).await, refused());
+    w.h.stop().await;
+}
+
+async fn bulk_revocation(b: Backend) {
+    let w = World::start(b, json!({})).await;
+    let ada1 = w.login(ADA, json!({})).await;
+    let ada2 = w.login(ADA, json!({})).await;
+    let bobs = w.login(BOB, json!({})).await;
+    let listed = w.token_ids(&w.ada).await;
+    let revoke = |body: Value| {
+        let w = &w;
+        async move {
+            w.h.api(&w.admin, Method::POST, "/refresh-tokens/revoke", Some(body))
+                .await
+        }
+    };
+    for bad in [
+        json!({}),
+        json!({"ids": []}),
+        json!({"ids": ["x"], "user_id": w.ada}),
+        json!({"user_id": ""}),
+        json!({"unknown": 1}),
+    ] {
+        let (s, e) = revoke(bad.clone()).await;
+        assert_eq!(
+            (s, &e["errorCode"]),
+            (StatusCode::BAD_REQUEST, &json!("invalid_body")),
+            "{bad}"
+        );
+    }
+    let (s, e) = revoke(json!({"user_id": "auth0|nobody"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+
+    let (s, _) = revoke(json!({"ids": [listed[0], "gr_unknown"]})).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    assert_eq!(w.token_ids(&w.ada).await, listed[1..]);
+    let (s, _) = revoke(json!({"user_id": w.ada, "client_id": w.app.0})).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    assert_eq!(w.exchange(&ada1).await, refused());
+    assert_eq!(w.exchange(&ada2).await, refused());
+    assert_eq!(w.exchange(&bobs).await, OK);
+    let (s, _) = revoke(json!({"client_id": w.app.0})).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    assert_eq!(w.exchange(&bobs).await, refused());
+    w.h.stop().await;
+}
+
+async fn grants_listed_filtered_and_deleted(b: Backend) {
+    let w = World::start(b, json!({})).await;
+    let (s, e) =
+        w.h.api(
+            &w.admin,
+            Method::POST,
+            "/resource-servers",
+            Some(json!({"name": "Things", "identifier": API, "allow_offline_access": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    let plain = w.login(ADA, json!({})).await;
+    let for_api = w.login(ADA, json!({"audience": API})).await;
+    let bobs = w.login(BOB, json!({})).await;
+
+    let (s, all) = w.get(&format!("/grants?user_id={}", w.ada)).await;
+    assert_eq!(s, StatusCode::OK, "{all}");
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    assert_eq!(all[0]["clientID"], w.app.0.as_str());
+    assert_eq!(all[0]["user_id"], w.ada.as_str());
+    let (_, api) = w.get(&format!("/grants?audience={API}")).await;
+    assert_eq!(api.as_array().unwrap().len(), 1, "{api}");
+    assert_eq!(api[0]["audience"], API);
+    let api_grant = api[0]["id"].as_str().unwrap().to_string();
+    let (_, paged) = w
+        .get(&format!(
+            "/grants?client_id={}&per_page=2&page=1&include_totals=true",
+            w.app.0
+        ))
+        .await;
+    assert_eq!(
+        (
+            paged["total"].as_u64(),
+            paged["grants"].as_array().map(Vec::len)
+        ),
+        (Some(3), Some(1)),
+        "{paged}"
+    );
+
+    let (s, _) = w.delete(&format!("/grants/{api_grant}")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(w.exchange(&for_api).await, refused());
+    assert_eq!(w.exchange(&plain).await, OK);
+    let (s, _) = w.delete("/grants/gr_unknown").await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, e) = w.delete("/grants").await;
+    assert_eq!(
+        (s, &e["errorCode"]),
+        (StatusCode::BAD_REQUEST, &json!("invalid_query_string"))
+    );
+    let (s, _) = w.delete(&format!("/grants?user_id={}", w.bob)).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(w.exchange(&bobs).await, refused());
+    assert_eq!(w.exchange(&plain).await, OK);
+    let (_, left) = w.get("/grants").await;
+    assert_eq!(left.as_array().unwrap().len(), 1, "{left}");
+    w.h.stop().await;
+}
+
+async fn device_credentials_listed_and_deleted(b: Backend) {
+    let w = World::start(b, json!({})).await;
+    let token = w.login(ADA, json!({})).await;
+    w.login(BOB, json!({})).await;
+    let (s, creds) = w
+        .get(&format!(
+            "/device-credentials?user_id={}&type=refresh_token",
+            w.ada
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{creds}");
+    assert_eq!(creds.as_array().unwrap().len(), 1, "{creds}");
+    let c = &creds[0];
+    assert_eq!(
+        (&c["type"], &c["user_id"], &c["client_id"]),
+        (&json!("refresh_token"), &json!(w.ada), &json!(w.app.0))
+    );
+    let id = c["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("dcr_") && id.len() == 20, "{id}");
+    let (_, totals) = w
+        .get("/device-credentials?include_totals=true&fields=id&per_page=1")
+        .await;
+    assert_eq!(totals["total"], 2, "{totals}");
+    assert_eq!(
+        totals["device_credentials"][0].as_object().unwrap().len(),
+        1,
+        "{totals}"
+    );
+    for kind in ["public_key", "rotating_refresh_token"] {
+        let (_, none) = w
+            .get(&format!(
+                "/device-credentials?user_id={}&type={kind}",
+                w.ada
+            ))
+            .await;
+        assert_eq!(none, json!([]), "{kind}");
+    }
+    let (s, _) = w.get("/device-credentials?type=password").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    let (s, e) = w.delete("/device-credentials/gr_notacredential").await;
+    assert_eq!(
+        (s, &e["errorCode"]),
+        (StatusCode::BAD_REQUEST, &json!("invalid_uri"))
+    );
+    let (s, _) = w.delete(&format!("/device-credentials/{id}")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(w.exchange(&token).await, refused());
+    let (s, e) = w.delete(&format!("/device-credentials/{id}")).await;
+    assert_eq!(
+        (s, &e["errorCode"]),
+        (
+            StatusCode::NOT_FOUND,
+            &json!("inexistent_device_credential")
+        )
+    );
+    assert_eq!(w.token_ids(&w.bob).await.len(), 1);
+    w.h.stop().await;
+}
+
+/// A grant with a live token for `user_id` in another tenant of the same
+/// store (Tern serves one tenant per instance; the store scopes every row).
+async fn foreign_grant(h: &Harness, user_id: &str) -> String {
+    let store = &h.state().store;
+    let tenant = Tenant {
+        id: "ten_other".into(),
+        name: "other".into(),
+        created_at: tern_core::clock::now_iso(),
+    };
+    store.insert_tenant(&tenant).await.unwrap();
+    let now = h.state().now();
+    let grant = Grant {
+        id: "gr_foreign0000000000000000".into(),
+        client_id: "other-app".into(),
+        user_id: user_id.into(),
+        created_at: now,
+        revoked_at: None,
+        details: GrantDetails {
+            scope: vec!["offline_access".into()],
+            audience: None,
+            sid: None,
+            auth_time: now,
+            amr: vec![],
+            revoked_reason: None,
+        },
+    };
+    store.insert_grant(&tenant.id, &grant).await.unwrap();
+    let token = RefreshToken {
+        token_hash: "f".repeat(64),
+        grant_id: grant.id.clone(),
+        parent_hash: None,
+        client_id: grant.client_id.clone(),
+        created_at: now,
+        expires_at: None,
+        idle_expires_at: None,
+        used_at: None,
+        rotating: false,
+    };
+    store
+        .insert_refresh_token(&tenant.id, &token)
+        .await
+        .unwrap();
+    grant.id
+}
+
+async fn scoped_to_the_tenant_and_the_scopes(b: Backend) {
+    let w = World::start(b, json!({})).await;
+    let token = w.login(ADA, json!({})).await;
+    let foreign = foreign_grant(&w.h, &w.ada).await;
+    let (s, e) = w.get(&format!("/refresh-tokens/{foreign}")).await;
+    assert_eq!(
+        (s, &e["errorCode"]),
+        (StatusCode::NOT_FOUND, &json!("inexistent_refresh_token"))
+    );
+    assert_eq!(w.token_ids(&w.ada).await.len(), 1, "only this tenant's");
+    let (_, grants) = w.get("/grants").await;
+    assert!(!ids(&grants).contains(&foreign), "{grants}");
+    // A token naming other scopes reaches none of these endpoints.
+    let narrow =
+        w.h.m2m_token(
+            &w.h.info.client_id,
+            &w.h.info.client_secret,
+            &w.h.info.audience,
+            Some("read:users"),
+        )
+        .await;
+    let user_path = format!("/users/{}/refresh-tokens", w.ada);
+    for (method, path, scope) in [
+        (Method::GET, user_path.as_str(), "read:refresh_tokens"),
+        (Method::DELETE, user_path.as_str(), "delete:refresh_tokens"),
+        (Method::GET, "/refresh-tokens/gr_x", "read:refresh_tokens"),
+        (
+            Method::DELETE,
+            "/refresh-tokens/gr_x",
+            "delete:refresh_tokens",
+        ),
+        (
+            Method::POST,
+            "/refresh-tokens/revoke",
+            "delete:refresh_tokens",
+        ),
+        (Method::GET, "/grants", "read:grants"),
+        (Method::DELETE, "/grants/gr_x", "delete:grants"),
+        (
+            Method::GET,
+            "/device-credentials",
+            "read:device_credentials",
+        ),
+        (
+            Method::DELETE,
+            "/device-credentials/dcr_0000000000000000",
+            "delete:device_credentials",
+        ),
+    ] {
+        let body = (method == Method::POST).then(|| json!({"user_id": w.ada}));
+        let (s, e) = w.h.api(&narrow, method.clone(), path, body).await;
+        assert_eq!(
+            (s, &e["errorCode"]),
+            (StatusCode::FORBIDDEN, &json!("insufficient_scope")),
+            "{method} {path}"
+        );
+        assert!(e["message"].as_str().unwrap().contains(scope), "{e}");
+    }
+    assert_eq!(w.exchange(&token).await, OK);
+
+    // Revocations reach this tenant's grants only.
+    for path in [
+        format!("/refresh-tokens/{foreign}"),
+        format!("/grants/{foreign}"),
+        format!("/users/{}/refresh-tokens", w.ada),
+    ] {
+        w.delete(&path).await;
+    }
+    let other =
+        w.h.state()
+            .store
+            .get_grant("ten_other", &foreign)
+            .await
+            .unwrap();
+    assert_eq!(
+        other.unwrap().revoked_at,
+        None,
+        "another tenant's grant stays"
+    );
+    let (s, _) = w.delete("/device-credentials/dcr_foreign000000000").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    w.h.stop().await;
+}
+
+both_backends!(
+    user_tokens_listed_paged_and_revoked,
+    rotation_keeps_the_id_and_revocation_reaches_the_newest,
+    bulk_revocation,
+    grants_listed_filtered_and_deleted,
+    device_credentials_listed_and_deleted,
+    scoped_to_the_tenant_and_the_scopes,
+);
