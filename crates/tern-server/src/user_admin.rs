@@ -25,6 +25,14 @@ pub fn user_not_found() -> ApiError {
     ApiError::not_found("inexistent_user", "The user does not exist.")
 }
 
+/// The tenant's user `id`, or Auth0's 404 for a user that does not exist.
+pub async fn known_user(s: &AppState, id: &str) -> Result<User, ApiError> {
+    s.store
+        .get_user(s.tid(), id)
+        .await?
+        .ok_or_else(user_not_found)
+}
+
 /// Auth0's answer for a user that exists already.
 pub fn user_exists() -> ApiError {
     ApiError::new(

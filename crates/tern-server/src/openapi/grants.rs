@@ -4,21 +4,6 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-/// Checkpoint paging of the refresh token lists.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct CheckpointParams {
-    /// Start after this token id: the `next` of the previous page.
-    #[param(nullable = false)]
-    pub from: Option<String>,
-    /// Tokens per page (default 50).
-    #[param(minimum = 1, maximum = 100, nullable = false)]
-    pub take: Option<u64>,
-    /// Accepted for Auth0's SDKs; pages carry no totals.
-    #[param(nullable = false)]
-    pub include_totals: Option<bool>,
-}
-
 /// Filters of `GET /refresh-tokens`.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

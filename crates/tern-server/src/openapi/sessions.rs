@@ -71,17 +71,18 @@ pub struct SessionPage {
     pub next: Option<String>,
 }
 
-/// Checkpoint paging of `GET /users/{id}/sessions`.
+/// Auth0's checkpoint paging (`from`, `take`) of the session and refresh
+/// token lists.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct SessionPaging {
-    /// The `next` of the previous page: sessions after it.
+pub struct CheckpointParams {
+    /// Start after this id: the `next` of the previous page.
     #[param(nullable = false)]
     pub from: Option<String>,
-    /// Sessions per page (default 50).
+    /// Items per page (default 50).
     #[param(minimum = 1, maximum = 100, nullable = false)]
     pub take: Option<u64>,
-    /// Accepted for Auth0's SDKs; the answer is `{sessions, next}` either way.
+    /// Accepted for Auth0's SDKs; pages carry no totals.
     #[param(nullable = false)]
     pub include_totals: Option<bool>,
 }

@@ -15,6 +15,7 @@ use crate::body::{JsonBody, QueryMap};
 use crate::error::ApiError;
 use crate::grant_admin;
 use crate::state::AppState;
+use crate::user_admin::known_user;
 
 const READ: &[&str] = &["read:refresh_tokens"];
 const DELETE: &[&str] = &["delete:refresh_tokens"];
@@ -24,18 +25,6 @@ fn unknown_token() -> ApiError {
         "inexistent_refresh_token",
         "The refresh token does not exist.",
     )
-}
-
-fn unknown_user() -> ApiError {
-    ApiError::not_found("inexistent_user", "User not found")
-}
-
-async fn existing_user(s: &AppState, user_id: &str) -> Result<(), ApiError> {
-    s.store
-        .get_user(s.tid(), user_id)
-        .await?
-        .map(drop)
-        .ok_or_else(unknown_user)
 }
 
 /// Checkpoint paging (`from`, `take`) over a listing: the page under `key`
@@ -97,7 +86,7 @@ pub async fn of_user(
     caller.require(READ)?;
     // Accepted as Auth0 does; checkpoint pages carry no totals.
     q.bool("include_totals")?;
-    existing_user(&s, &id).await?;
+    known_user(&s, &id).await?;
     let query = GrantQuery {
         user_id: Some(&id),
         ..GrantQuery::default()
@@ -127,7 +116,7 @@ pub async fn delete_of_user(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(DELETE)?;
-    existing_user(&s, &id).await?;
+    known_user(&s, &id).await?;
     let query = GrantQuery {
         user_id: Some(&id),
         ..GrantQuery::default()
@@ -164,7 +153,7 @@ pub async fn list(
         .str("user_id")
         .filter(|u| !u.is_empty())
         .ok_or_else(|| ApiError::invalid_query("Missing required 'user_id' parameter."))?;
-    existing_user(&s, user).await?;
+    known_user(&s, user).await?;
     let query = GrantQuery {
         user_id: Some(user),
         client_id: q.str("client_id"),

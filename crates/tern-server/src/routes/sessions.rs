@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use tern_core::model::User;
 use tern_core::sso::Session;
 
 use crate::auth::Caller;
@@ -15,18 +14,12 @@ use crate::console_app;
 use crate::error::ApiError;
 use crate::session_admin;
 use crate::state::AppState;
+use crate::user_admin::known_user;
 
 const READ: &str = "read:sessions";
 const DELETE: &str = "delete:sessions";
 /// Revoking also revokes refresh tokens: Auth0 asks for both scopes.
 const REVOKE: [&str; 2] = [DELETE, "delete:refresh_tokens"];
-
-async fn known_user(s: &AppState, id: &str) -> Result<User, ApiError> {
-    s.store
-        .get_user(s.tid(), id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("inexistent_user", "The user does not exist."))
-}
 
 /// An active session of this tenant by its public id, or Auth0's 404.
 async fn known_session(s: &AppState, sid: &str) -> Result<Session, ApiError> {
@@ -51,7 +44,7 @@ async fn guard_owner(s: &AppState, caller: &Caller, user_id: &str) -> Result<(),
     operation_id = "get_sessions_for_user",
     tag = "sessions",
     summary = "Get a user's sessions",
-    params(("id" = String, Path, description = "The user_id."), crate::openapi::SessionPaging),
+    params(("id" = String, Path, description = "The user_id."), crate::openapi::CheckpointParams),
     responses(
         (status = 200, description = "The user's active sessions, in id order; `next` is the `from` of the next page.", body = crate::openapi::SessionPage),
         (status = 400, description = "`take` not an integer from 1 to 100, or `include_totals` not a boolean (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),

@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tern_core::attack_protection::LoginBlock;
-use tern_core::model::User;
 use tern_core::store::BlocksOf;
 
 use crate::auth::Caller;
@@ -17,6 +16,7 @@ use crate::brute_force;
 use crate::console_app;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::user_admin::known_user;
 
 /// `?consider_brute_force_enablement=true` with blocking off: nothing is
 /// reported as blocked.
@@ -44,13 +44,6 @@ fn identifier(q: &QueryMap) -> Result<String, ApiError> {
                 "Query validation error: 'Missing required property: identifier'.",
             )
         })
-}
-
-async fn known_user(s: &AppState, id: &str) -> Result<User, ApiError> {
-    s.store
-        .get_user(s.tid(), id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("inexistent_user", "The user does not exist."))
 }
 
 /// `GET /user-blocks/{id}`.
