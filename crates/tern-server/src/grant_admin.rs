@@ -27,8 +27,8 @@ const DEVICE_ID_CHARS: usize = 16;
 
 fn date(epoch: Option<i64>) -> Value {
     epoch
-        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-        .map_or(Value::Null, |t| json!(tern_core::clock::iso(t)))
+        .and_then(tern_core::clock::iso_of_epoch)
+        .map_or(Value::Null, Value::String)
 }
 
 /// Auth0's refresh token object for a grant listed with its live token.
