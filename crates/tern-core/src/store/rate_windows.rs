@@ -1,7 +1,7 @@
 //! Fixed-window counters kept in the store, so that a limit holds across
 //! every instance sharing the database.
 
-use crate::CoreResult;
+use crate::{CoreError, CoreResult};
 
 /// Counting hits per (scope, bucket) in fixed time windows.
 #[async_trait::async_trait]
@@ -33,7 +33,8 @@ pub trait RateWindowStore: Send + Sync {
     /// Suspicious-IP throttling: count one attempt of `ip` at `stage`, moving
     /// its bucket's time-full-again to `max(it, now_ms) + rate_ms` in one
     /// statement (concurrent attempts from any instance each count); the
-    /// new value.
+    /// new value. A take no bucket can refuse: counting without admission
+    /// is the same upsert with an unbounded tolerance.
     async fn hit_ip_throttle(
         &self,
         tenant: &str,
@@ -41,7 +42,11 @@ pub trait RateWindowStore: Send + Sync {
         ip: &str,
         now_ms: i64,
         rate_ms: i64,
-    ) -> CoreResult<i64>;
+    ) -> CoreResult<i64> {
+        self.take_ip_throttle(tenant, stage, ip, now_ms, rate_ms, i64::MAX)
+            .await?
+            .ok_or_else(|| CoreError::Storage("an unbounded ip throttle take was refused".into()))
+    }
     /// Suspicious-IP throttling's admission: take one attempt from `ip`'s
     /// bucket at `stage` only if the bucket can take it — its
     /// time-full-again at most `tolerance_ms` ahead of `now_ms`

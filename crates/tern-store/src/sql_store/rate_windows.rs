@@ -129,39 +129,6 @@ impl RateWindowStore for SqlStore {
         Ok(done.rows_affected())
     }
 
-    async fn hit_ip_throttle(
-        &self,
-        tenant: &str,
-        stage: &str,
-        ip: &str,
-        now_ms: i64,
-        rate_ms: i64,
-    ) -> CoreResult<i64> {
-        // CASE rather than MAX/GREATEST: the one spelling both backends read.
-        let upsert = "INSERT INTO ip_throttles (tenant_id, stage, ip, tat_ms) \
-             VALUES ($1, $2, $3, $4 + $5) \
-             ON CONFLICT (tenant_id, stage, ip) DO UPDATE SET tat_ms = \
-               CASE WHEN ip_throttles.tat_ms > $4 THEN ip_throttles.tat_ms ELSE $4 END + $5 \
-             RETURNING tat_ms";
-        let sql = match self.dialect {
-            Dialect::Postgres => format!(
-                "WITH {RELAXED}, hit AS ({upsert}) \
-                 SELECT tat_ms, (SELECT 1 FROM relaxed) AS relaxed FROM hit"
-            ),
-            _ => upsert.to_string(),
-        };
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(tenant)
-            .bind(stage)
-            .bind(ip)
-            .bind(now_ms)
-            .bind(rate_ms)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(storage)?;
-        row.try_get("tat_ms").map_err(storage)
-    }
-
     async fn take_ip_throttle(
         &self,
         tenant: &str,
