@@ -181,15 +181,15 @@ def undo():
 PASSWORD_REALM = "http://auth0.com/oauth/grant-type/password-realm"
 
 
-def create_realm_app(env: Env, mgmt: Auth0, name: str, undo: list):
+def create_realm_app(env: Env, mgmt: Auth0, name: str, undo: list, extra_grants=()):
     """Create an application client that may use the password and password-realm
-    grants and enable the database connection for it. Each step appends its undo
-    to `undo` (the client is deleted, the connection's enabled_clients restored).
-    Returns the created client (with client_secret)."""
+    grants (and `extra_grants`) and enable the database connection for it. Each
+    step appends its undo to `undo` (the client is deleted, the connection's
+    enabled_clients restored). Returns the created client (with client_secret)."""
     app = mgmt.clients.create(
         name=name,
         app_type="regular_web",
-        grant_types=["password", PASSWORD_REALM],
+        grant_types=["password", PASSWORD_REALM, *extra_grants],
         token_endpoint_auth_method="client_secret_post",
     )
     assert app.client_id and app.client_secret, app
