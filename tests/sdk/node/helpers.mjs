@@ -251,6 +251,12 @@ export function assertEnvelope(err, statusCode, reason) {
   assert.ok(body.message.length > 0, 'envelope message is empty');
 }
 
+/** An ISO 8601 date, which the v7 SDK hands over as a string. */
+export function assertDate(v, what) {
+  assert.equal(typeof v, 'string', `${what}: ${JSON.stringify(v)}`);
+  assert.ok(!Number.isNaN(Date.parse(v)), `${what} is a date: ${v}`);
+}
+
 /** Run every cleanup step, ignoring failures (the resource may already be gone). */
 export async function cleanup(steps) {
   for (const step of steps.reverse()) {

@@ -9,7 +9,7 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  env, management, authentication, traced, rand, cleanup, collect, createRealmApp,
+  env, management, authentication, traced, rand, cleanup, assertDate, collect, createRealmApp,
   expectManagementError, expectAuthError, assertEnvelope,
 } from './helpers.mjs';
 
@@ -44,11 +44,6 @@ async function refused(refreshToken) {
 
 async function liveIds() {
   return (await collect(await mgmt.users.refreshToken.list(user.user_id, { take: 1 }))).map((t) => t.id).sort();
-}
-
-function assertDate(v, what) {
-  assert.equal(typeof v, 'string', `${what}: ${JSON.stringify(v)}`);
-  assert.ok(!Number.isNaN(Date.parse(v)), `${what} is a date: ${v}`);
 }
 
 describe('refresh tokens, grants and device credentials', () => {
@@ -109,9 +104,7 @@ describe('refresh tokens, grants and device credentials', () => {
       }
     }
     assert.deepEqual(outcomes.filter((o) => o === 'refused').length, 1, `outcomes ${outcomes}`);
-    // Keep only the live ones, in listing order's place: drop the refused value.
-    const refusedAt = outcomes.indexOf('refused');
-    tokens.splice(refusedAt, 1);
+    tokens.splice(outcomes.indexOf('refused'), 1);
   }));
 
   test('userGrants.list pages with per_page/page; userGrants.delete revokes', traced(async () => {

@@ -8,7 +8,7 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  env, management, authentication, traced, rand, cleanup, decodeJwt, collect,
+  env, management, authentication, traced, rand, cleanup, assertDate, decodeJwt, collect,
   createAppOnConnection, expectManagementError, expectAuthError, assertEnvelope,
 } from './helpers.mjs';
 import { Browser, CALLBACK, signIn, silentSignIn } from './browser.mjs';
@@ -23,12 +23,6 @@ let app; let user; let auth;
 const signedIn = [];
 
 after(() => cleanup(undo));
-
-/** An ISO 8601 date the SDK hands over as a string. */
-function assertDate(v, what) {
-  assert.equal(typeof v, 'string', `${what}: ${JSON.stringify(v)}`);
-  assert.ok(!Number.isNaN(Date.parse(v)), `${what} is a date: ${v}`);
-}
 
 describe('sessions', () => {
   test('three browsers sign in through the hosted login page', traced(async () => {

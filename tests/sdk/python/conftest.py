@@ -194,17 +194,22 @@ def create_realm_app(env: Env, mgmt: Auth0, name: str, undo: list, extra_grants=
     )
     assert app.client_id and app.client_secret, app
     undo.append(lambda: mgmt.clients.delete(app.client_id))
+    enable_on_connection(env, mgmt, app.client_id, undo)
+    return app
 
+
+def enable_on_connection(env: Env, mgmt: Auth0, client_id: str, undo: list):
+    """Enable the database connection for `client_id`; `undo` gets the step
+    that restores the connection's enabled_clients."""
     before = list(mgmt.connections.get(env.connection_id).enabled_clients or [])
-    upd = mgmt.connections.update(env.connection_id, enabled_clients=before + [app.client_id])
-    assert app.client_id in (upd.enabled_clients or [])
+    upd = mgmt.connections.update(env.connection_id, enabled_clients=before + [client_id])
+    assert client_id in (upd.enabled_clients or [])
 
     def restore():
         now = mgmt.connections.get(env.connection_id).enabled_clients or []
-        mgmt.connections.update(env.connection_id, enabled_clients=[c for c in now if c != app.client_id])
+        mgmt.connections.update(env.connection_id, enabled_clients=[c for c in now if c != client_id])
 
     undo.append(restore)
-    return app
 
 
 def decode_jwt(token: str) -> tuple[dict, dict]:

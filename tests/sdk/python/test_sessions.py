@@ -16,7 +16,7 @@ from auth0.authentication import GetToken
 from auth0.authentication.exceptions import Auth0Error
 from auth0.management.errors import NotFoundError
 
-from conftest import decode_jwt
+from conftest import decode_jwt, enable_on_connection
 from test_authlib import CALLBACK, Browser, hidden_state
 
 
@@ -69,14 +69,7 @@ def signed_in(env, mgmt, run_id, undo):
         token_endpoint_auth_method="client_secret_post",
     )
     undo.append(lambda: mgmt.clients.delete(app.client_id))
-    before = list(mgmt.connections.get(env.connection_id).enabled_clients or [])
-    mgmt.connections.update(env.connection_id, enabled_clients=before + [app.client_id])
-
-    def restore():
-        now = mgmt.connections.get(env.connection_id).enabled_clients or []
-        mgmt.connections.update(env.connection_id, enabled_clients=[c for c in now if c != app.client_id])
-
-    undo.append(restore)
+    enable_on_connection(env, mgmt, app.client_id, undo)
     email = f"sdkpysess{run_id}@example.com"
     password = f"Pw!{run_id}-Aa1-long-enough"
     user = mgmt.users.create(connection=env.connection, email=email, password=password, email_verified=True)
