@@ -56,7 +56,7 @@ if [ -z "$only" ] || [ "$only" = node ]; then
   else
     (cd "$here/node" && node --test --test-concurrency=1 --test-reporter=spec \
       token.test.mjs users.test.mjs connections.test.mjs clients.test.mjs password_realm.test.mjs \
-      lazy_migration.test.mjs \
+      lazy_migration.test.mjs sessions.test.mjs refresh_tokens.test.mjs \
       jobs.test.mjs keys.test.mjs)
     node_rc=$?
   fi

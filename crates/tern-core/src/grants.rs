@@ -147,9 +147,8 @@ impl RefreshToken {
 pub struct GrantQuery<'a> {
     /// This grant only.
     pub id: Option<&'a str>,
-    /// Only grants whose id starts with this (a device credential id
-    /// carries the first characters of its grant's).
-    pub id_prefix: Option<&'a str>,
+    /// The grant shown as this device credential ([`device_credential_id`]).
+    pub device_credential_id: Option<&'a str>,
     /// The user's.
     pub user_id: Option<&'a str>,
     /// The application's.
@@ -336,9 +335,47 @@ fn check_policies(policies: &[RefreshTokenPolicy]) -> Result<(), String> {
     Ok(())
 }
 
+/// The prefix of Tern's grant ids (`gr_` and 24 alphanumerics).
+const GRANT_PREFIX: &str = "gr_";
+/// The prefix of device credential ids.
+const DEVICE_CREDENTIAL_PREFIX: &str = "dcr_";
+/// Characters of the grant's random part a device credential id carries:
+/// Auth0's ids are `^dcr_[A-Za-z0-9]{16}$`, too short for the whole grant id.
+const DEVICE_CREDENTIAL_CHARS: usize = 16;
+
+/// The id Auth0's `/device-credentials` shows for grant `grant_id`: `dcr_`
+/// and the first sixteen characters of the grant's random part. The store
+/// keeps it beside the grant (migration 0042 wrote it for older grants in
+/// SQL, the same way), so a credential is found by it directly.
+pub fn device_credential_id(grant_id: &str) -> String {
+    let random = grant_id.strip_prefix(GRANT_PREFIX).unwrap_or(grant_id);
+    let part: String = random.chars().take(DEVICE_CREDENTIAL_CHARS).collect();
+    format!("{DEVICE_CREDENTIAL_PREFIX}{part}")
+}
+
+/// Whether `id` has the shape of a device credential id
+/// (`^dcr_[A-Za-z0-9]{16}$`).
+pub fn is_device_credential_id(id: &str) -> bool {
+    id.strip_prefix(DEVICE_CREDENTIAL_PREFIX)
+        .is_some_and(|part| {
+            part.len() == DEVICE_CREDENTIAL_CHARS && part.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_credential_ids_carry_the_start_of_their_grant() {
+        let id = device_credential_id("gr_abcdefghijklmnopqrstuvwx");
+        assert_eq!(id, "dcr_abcdefghijklmnop");
+        assert!(is_device_credential_id(&id));
+        assert!(!is_device_credential_id("dcr_short"));
+        assert!(!is_device_credential_id("dcr_abcdefghijklmno!"));
+        assert!(!is_device_credential_id("dcr_abcdefghijklmnopq"));
+        assert!(!is_device_credential_id("gr_abcdefghijklmnop"));
+    }
 
     #[test]
     fn auth0_defaults_never_expire_and_do_not_rotate() {

@@ -9,21 +9,15 @@
 //!
 //! A refresh token's id is its grant's id, which stays the same across
 //! rotations (the family); a device credential's id is `dcr_` and the first
-//! sixteen characters of the grant's random part (Auth0's id pattern).
+//! sixteen characters of the grant's random part (Auth0's id pattern,
+//! `tern_core::grants::device_credential_id`), kept by the store beside the grant.
 
 use serde_json::{Map, Value, json};
 use tern_core::CoreResult;
-use tern_core::grants::{Grant, GrantQuery, ListedGrant};
+use tern_core::grants::{Grant, GrantQuery, ListedGrant, device_credential_id};
 use tern_core::model::LogEvent;
 
 use crate::state::AppState;
-
-/// The prefix of Tern's grant ids.
-const GRANT_PREFIX: &str = "gr_";
-/// The prefix of device credential ids.
-const DEVICE_PREFIX: &str = "dcr_";
-/// Characters of the grant's random part a device credential id carries.
-const DEVICE_ID_CHARS: usize = 16;
 
 fn date(epoch: Option<i64>) -> Value {
     epoch
@@ -77,21 +71,6 @@ pub fn grant_view(g: &Grant) -> Value {
         v["audience"] = json!(a);
     }
     v
-}
-
-/// The device credential id of a grant.
-pub fn device_credential_id(grant_id: &str) -> String {
-    let random = grant_id.strip_prefix(GRANT_PREFIX).unwrap_or(grant_id);
-    let part: String = random.chars().take(DEVICE_ID_CHARS).collect();
-    format!("{DEVICE_PREFIX}{part}")
-}
-
-/// The grant id prefix a device credential id stands for, if it is one
-/// (`^dcr_[A-Za-z0-9]{16}$`).
-pub fn grant_prefix_of_device_credential(id: &str) -> Option<String> {
-    let part = id.strip_prefix(DEVICE_PREFIX)?;
-    (part.len() == DEVICE_ID_CHARS && part.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .then(|| format!("{GRANT_PREFIX}{part}"))
 }
 
 /// Auth0's device credential object for a grant listed with its live token.
@@ -162,29 +141,5 @@ pub async fn revoke_all(s: &AppState, query: GrantQuery<'_>, caller: &str) -> Co
             Some(l) if page.len() as u64 == BATCH => after = Some(l.grant.id.clone()),
             _ => return Ok(revoked),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn device_credential_ids_name_their_grant() {
-        let id = device_credential_id("gr_abcdefghijklmnopqrstuvwx");
-        assert_eq!(id, "dcr_abcdefghijklmnop");
-        assert_eq!(
-            grant_prefix_of_device_credential(&id).as_deref(),
-            Some("gr_abcdefghijklmnop")
-        );
-        assert_eq!(grant_prefix_of_device_credential("dcr_short"), None);
-        assert_eq!(
-            grant_prefix_of_device_credential("dcr_abcdefghijklmno!"),
-            None
-        );
-        assert_eq!(
-            grant_prefix_of_device_credential("gr_abcdefghijklmnop"),
-            None
-        );
     }
 }

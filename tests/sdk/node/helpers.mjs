@@ -251,6 +251,12 @@ export function assertEnvelope(err, statusCode, reason) {
   assert.ok(body.message.length > 0, 'envelope message is empty');
 }
 
+/** An ISO 8601 date, which the v7 SDK hands over as a string. */
+export function assertDate(v, what) {
+  assert.equal(typeof v, 'string', `${what}: ${JSON.stringify(v)}`);
+  assert.ok(!Number.isNaN(Date.parse(v)), `${what} is a date: ${v}`);
+}
+
 /** Run every cleanup step, ignoring failures (the resource may already be gone). */
 export async function cleanup(steps) {
   for (const step of steps.reverse()) {
@@ -262,23 +268,17 @@ export async function cleanup(steps) {
 }
 
 /**
- * Create an application client that may use the password and password-realm
- * grants, and enable the database connection for it. Each step pushes its
- * undo onto `undo` (the client is deleted, the connection's enabled_clients
- * restored). Returns the created client (with client_secret).
+ * Create an application client from `body` and enable the database
+ * connection for it. Each step pushes its undo onto `undo` (the client is
+ * deleted, the connection's enabled_clients restored). Returns the created
+ * client (with client_secret).
  */
-export async function createRealmApp(mgmt, name, undo) {
-  const app = await mgmt.clients.create({
-    name,
-    app_type: 'regular_web',
-    grant_types: ['password', 'http://auth0.com/oauth/grant-type/password-realm'],
-    token_endpoint_auth_method: 'client_secret_post',
-  });
+export async function createAppOnConnection(mgmt, body, undo) {
+  const app = await mgmt.clients.create(body);
   assert.equal(typeof app.client_id, 'string');
   undo.push(() => mgmt.clients.delete(app.client_id));
   assert.equal(typeof app.client_secret, 'string');
-  assert.deepEqual([...app.grant_types].sort(),
-    ['http://auth0.com/oauth/grant-type/password-realm', 'password']);
+  assert.deepEqual([...app.grant_types].sort(), [...body.grant_types].sort());
 
   const conn = await mgmt.connections.get(env.connectionId);
   const before = conn.enabled_clients ?? [];
@@ -293,6 +293,20 @@ export async function createRealmApp(mgmt, name, undo) {
   assert.ok(updated.enabled_clients.includes(app.client_id), 'app enabled on the connection');
   for (const id of before) assert.ok(updated.enabled_clients.includes(id), `kept ${id}`);
   return app;
+}
+
+/**
+ * Create an application client that may use the password and password-realm
+ * grants (and `extraGrants`), enabled on the database connection
+ * (`createAppOnConnection`).
+ */
+export async function createRealmApp(mgmt, name, undo, extraGrants = []) {
+  return createAppOnConnection(mgmt, {
+    name,
+    app_type: 'regular_web',
+    grant_types: ['password', 'http://auth0.com/oauth/grant-type/password-realm', ...extraGrants],
+    token_endpoint_auth_method: 'client_secret_post',
+  }, undo);
 }
 
 /** Collect every item of a Fern Page, at most `maxPages` pages. */

@@ -181,30 +181,35 @@ def undo():
 PASSWORD_REALM = "http://auth0.com/oauth/grant-type/password-realm"
 
 
-def create_realm_app(env: Env, mgmt: Auth0, name: str, undo: list):
+def create_realm_app(env: Env, mgmt: Auth0, name: str, undo: list, extra_grants=()):
     """Create an application client that may use the password and password-realm
-    grants and enable the database connection for it. Each step appends its undo
-    to `undo` (the client is deleted, the connection's enabled_clients restored).
-    Returns the created client (with client_secret)."""
+    grants (and `extra_grants`) and enable the database connection for it. Each
+    step appends its undo to `undo` (the client is deleted, the connection's
+    enabled_clients restored). Returns the created client (with client_secret)."""
     app = mgmt.clients.create(
         name=name,
         app_type="regular_web",
-        grant_types=["password", PASSWORD_REALM],
+        grant_types=["password", PASSWORD_REALM, *extra_grants],
         token_endpoint_auth_method="client_secret_post",
     )
     assert app.client_id and app.client_secret, app
     undo.append(lambda: mgmt.clients.delete(app.client_id))
+    enable_on_connection(env, mgmt, app.client_id, undo)
+    return app
 
+
+def enable_on_connection(env: Env, mgmt: Auth0, client_id: str, undo: list):
+    """Enable the database connection for `client_id`; `undo` gets the step
+    that restores the connection's enabled_clients."""
     before = list(mgmt.connections.get(env.connection_id).enabled_clients or [])
-    upd = mgmt.connections.update(env.connection_id, enabled_clients=before + [app.client_id])
-    assert app.client_id in (upd.enabled_clients or [])
+    upd = mgmt.connections.update(env.connection_id, enabled_clients=before + [client_id])
+    assert client_id in (upd.enabled_clients or [])
 
     def restore():
         now = mgmt.connections.get(env.connection_id).enabled_clients or []
-        mgmt.connections.update(env.connection_id, enabled_clients=[c for c in now if c != app.client_id])
+        mgmt.connections.update(env.connection_id, enabled_clients=[c for c in now if c != client_id])
 
     undo.append(restore)
-    return app
 
 
 def decode_jwt(token: str) -> tuple[dict, dict]:

@@ -20,6 +20,7 @@ import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey, jwt
+from conftest import enable_on_connection
 from test_jobs import BCRYPT_HELLO, import_job, users_file
 
 CALLBACK = "https://app.example/callback"
@@ -77,14 +78,7 @@ def web_app(env, mgmt, run_id, undo):
         token_endpoint_auth_method="client_secret_post",
     )
     undo.append(lambda: mgmt.clients.delete(app.client_id))
-    before = list(mgmt.connections.get(env.connection_id).enabled_clients or [])
-    mgmt.connections.update(env.connection_id, enabled_clients=before + [app.client_id])
-
-    def restore():
-        now = mgmt.connections.get(env.connection_id).enabled_clients or []
-        mgmt.connections.update(env.connection_id, enabled_clients=[c for c in now if c != app.client_id])
-
-    undo.append(restore)
+    enable_on_connection(env, mgmt, app.client_id, undo)
     return app
 
 

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::Value;
-use tern_core::grants::GrantQuery;
+use tern_core::grants::{GrantQuery, is_device_credential_id};
 
 use crate::auth::Caller;
 use crate::body::{Paging, QueryMap};
@@ -112,20 +112,19 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["delete:device_credentials"])?;
-    let prefix = grant_admin::grant_prefix_of_device_credential(&id).ok_or_else(|| {
-        ApiError::new(
+    if !is_device_credential_id(&id) {
+        return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_uri",
             "Path validation error: 'String does not match pattern ^dcr_[A-Za-z0-9]{16}$' on property id (ID of the credential to delete).",
-        )
-    })?;
+        ));
+    }
     let query = GrantQuery {
-        id_prefix: Some(&prefix),
-        live_token_at: Some(s.now()),
+        device_credential_id: Some(&id),
         limit: 1,
         ..GrantQuery::default()
     };
-    let listed = s.store.list_grants(s.tid(), &query).await?;
+    let listed = grant_admin::live(&s, query).await?;
     let grant = listed.first().map(|l| &l.grant).ok_or_else(|| {
         ApiError::not_found(
             "inexistent_device_credential",

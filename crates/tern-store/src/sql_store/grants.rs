@@ -2,7 +2,9 @@
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use tern_core::grants::{Grant, GrantDetails, GrantQuery, ListedGrant, RefreshToken};
+use tern_core::grants::{
+    Grant, GrantDetails, GrantQuery, ListedGrant, RefreshToken, device_credential_id,
+};
 use tern_core::store::GrantStore;
 use tern_core::{CoreError, CoreResult};
 
@@ -46,7 +48,7 @@ impl GrantStore for SqlStore {
     async fn insert_grant(&self, tenant: &str, g: &Grant) -> CoreResult<()> {
         sqlx::query(
             "INSERT INTO grants (tenant_id, id, client_id, user_id, created_at, revoked_at, body, \
-             audience) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             audience, device_credential_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(tenant)
         .bind(&g.id)
@@ -56,6 +58,7 @@ impl GrantStore for SqlStore {
         .bind(g.revoked_at)
         .bind(to_body(&g.details))
         .bind(g.details.audience.as_deref())
+        .bind(device_credential_id(&g.id))
         .execute(&self.pool)
         .await
         .map_err(storage)?;
@@ -338,13 +341,12 @@ fn listing_sql(tenant: &str, q: &GrantQuery<'_>) -> (String, Vec<Bind>) {
     if let Some(id) = q.id {
         conditions.push(format!("g.id = {}", param(Bind::Text(id.into()))));
     }
-    if let Some(prefix) = q.id_prefix {
-        // A scan of the tenant's grants: only `DELETE /device-credentials/{id}` asks.
-        // The length is written out (a number, not text): PostgreSQL's
-        // `substr` takes an `integer`, which a bound `BIGINT` is not.
-        let len = prefix.chars().count();
-        let p = param(Bind::Text(prefix.into()));
-        conditions.push(format!("substr(g.id, 1, {len}) = {p}"));
+    if let Some(credential) = q.device_credential_id {
+        // `grants_device_credential` (migration 0042) finds it.
+        conditions.push(format!(
+            "g.device_credential_id = {}",
+            param(Bind::Text(credential.into()))
+        ));
     }
     if let Some(user) = q.user_id {
         conditions.push(format!("g.user_id = {}", param(Bind::Text(user.into()))));
