@@ -152,27 +152,17 @@ async fn migration_by_clicking(b: Backend) {
     ] {
         h.console_log(&t, "sapi", what, "ops@example.com").await;
     }
-    // The operator signed in at Tern's login, for the console application.
+    // The operator signed in at Tern's login, for the console application;
+    // the legacy user's first login names them (it created them).
     let (_, logins) = h
         .api(&t, reqwest::Method::GET, "/logs?q=type:s", None)
         .await;
-    assert!(
-        logins
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|l| l["client_id"] == "tern-console"),
-        "{logins}"
-    );
-    // The legacy user's first login names them (it created them).
-    assert!(
-        logins
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|l| l["user_id"] == "auth0|42"),
-        "{logins}"
-    );
+    for (field, value) in [("client_id", "tern-console"), ("user_id", "auth0|42")] {
+        assert!(
+            logins.as_array().unwrap().iter().any(|l| l[field] == value),
+            "a login with {field} {value}: {logins}"
+        );
+    }
     let pngs: Vec<String> = std::fs::read_dir(&shots)
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
