@@ -513,6 +513,9 @@ async fn authenticate_user(
     if let Some(guard) = guard.as_ref().filter(|g| g.is_legacy()) {
         brute_force::legacy_succeeded(s, guard).await?;
     }
+    // A user the legacy store just gave Tern was unknown when the event
+    // began: it names them now, so their first login is in their history.
+    ev.user_id = Some(user.user_id.clone());
     if user.blocked {
         ev.description = Some("user is blocked".into());
         s.log(ev).await;

@@ -7,7 +7,8 @@
 //! script, a legacy user migrates on their first login through an
 //! application's `/authorize` flow, an import file with a bad row is
 //! uploaded and that row's error shown, the overview's numbers move, the
-//! scripts are switched off and the user is found. Screenshots of every
+//! scripts are switched off and the user is found and their session ended
+//! from their page. Screenshots of every
 //! page go to `target/console-screenshots/<backend>/` (printed; CI keeps
 //! them as artifacts). Tern runs with the public URL
 //! `http://localhost:PORT`, so the browser reaches the issuer it
@@ -109,6 +110,13 @@ async fn migration_by_clicking(b: Backend) {
         .unwrap()
         .expect("migrated");
     assert_eq!(user.source, tern_core::model::UserSource::LazyLogin);
+    // The session of the user's login was ended from their page.
+    let left = s
+        .store
+        .list_user_sessions(s.tid(), "auth0|42", s.now(), None, 10)
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
     assert!(user.credential.is_some_and(|c| c.starts_with("$argon2id$")));
     let c = s
         .store
@@ -140,21 +148,21 @@ async fn migration_by_clicking(b: Backend) {
         "Console: user blocked",
         "Console: user unblocked",
         "Console: import started",
+        "Console: session ended",
     ] {
         h.console_log(&t, "sapi", what, "ops@example.com").await;
     }
-    // The operator signed in at Tern's login, for the console application.
+    // The operator signed in at Tern's login, for the console application;
+    // the legacy user's first login names them (it created them).
     let (_, logins) = h
         .api(&t, reqwest::Method::GET, "/logs?q=type:s", None)
         .await;
-    assert!(
-        logins
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|l| l["client_id"] == "tern-console"),
-        "{logins}"
-    );
+    for (field, value) in [("client_id", "tern-console"), ("user_id", "auth0|42")] {
+        assert!(
+            logins.as_array().unwrap().iter().any(|l| l[field] == value),
+            "a login with {field} {value}: {logins}"
+        );
+    }
     let pngs: Vec<String> = std::fs::read_dir(&shots)
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -169,6 +177,7 @@ async fn migration_by_clicking(b: Backend) {
         "overview-after-import",
         "scripts-off",
         "user-found",
+        "user-session-ended",
         "signed-out",
     ] {
         assert!(

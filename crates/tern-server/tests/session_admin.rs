@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::browser::{Browser, authorize_path, claims};
+use common::browser::{Browser, claims};
 use common::{Backend, Harness};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -87,19 +87,7 @@ fn sid(tokens: &Value) -> String {
 /// Whether the browser's next `/authorize` signs it in silently (a code)
 /// rather than showing the login page.
 async fn still_signed_in(x: &Setup, b: &mut Browser) -> bool {
-    let a = b
-        .get(&authorize_path(&x.web.id, CALLBACK, "openid", &[]))
-        .await;
-    if a.location_param("code").is_some() {
-        return true;
-    }
-    let page = b.follow(a).await;
-    assert!(
-        page.body.contains("name=\"password\""),
-        "neither a code nor the login page: {}",
-        page.body
-    );
-    false
+    b.signs_in_silently(&x.web.id, CALLBACK).await
 }
 
 async fn refresh(x: &Setup, rt: &Value) -> (StatusCode, Value) {

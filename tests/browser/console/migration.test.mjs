@@ -9,10 +9,10 @@
 // the overview counts them. Phase two: an import file with a bad row is
 // dry-run, then imported, and the bad row's error shows; the overview's
 // numbers move again. The operator reads the log, switches the scripts
-// off, finds the migrated user, blocks and unblocks an imported one, and
-// signs out (console and Tern sessions). Every page is saved as a
-// screenshot in TERN_SCREENSHOTS (a CI artifact). Run by
-// crates/tern-server/tests/console_browser.rs.
+// off, finds the migrated user and ends their session, blocks and
+// unblocks an imported one, and signs out (console and Tern sessions).
+// Every page is saved as a screenshot in TERN_SCREENSHOTS (a CI
+// artifact). Run by crates/tern-server/tests/console_browser.rs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -232,6 +232,17 @@ test('a whole two-phase migration from the console, by clicking', async () => {
   await page.getByRole('link', { name: email }).click();
   assert.equal(await page.locator('#arrived').textContent(), 'lazy_login');
   await shot(page, 'user-found');
+  // Their first login, the one that migrated them, is in their history.
+  assert.ok((await page.locator('#history tr[data-type=s]').count()) >= 1);
+
+  // Their session from the application's login, ended by clicking.
+  const sessions = page.locator('#sessions tbody tr');
+  assert.equal(await sessions.count(), 1);
+  assert.match(await sessions.first().innerText(), /Shop/);
+  await page.locator('#sessions').getByRole('button', { name: /^End the session started/ }).click();
+  await page.getByText('The session is ended').waitFor();
+  await page.locator('#no-sessions').waitFor();
+  await shot(page, 'user-session-ended');
 
   // An imported user, blocked and unblocked.
   const imported = env('TERN_IMPORTED_EMAIL');

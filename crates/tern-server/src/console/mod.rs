@@ -64,6 +64,11 @@ pub fn router() -> Router<AppState> {
             get(pages::users::confirm_delete).post(pages::users::delete),
         )
         .route(
+            "/console/users/{id}/metadata",
+            post(pages::user_details::save_metadata),
+        )
+        .merge(pages::user_access::router())
+        .route(
             "/console/imports",
             get(pages::imports::list)
                 .post(pages::imports::upload)

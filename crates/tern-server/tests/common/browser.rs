@@ -196,6 +196,25 @@ impl Browser {
         self.follow(posted).await
     }
 
+    /// Whether this browser's next `/authorize` for `client_id` signs it
+    /// in silently (a code for `redirect_uri`) rather than showing the
+    /// login page (anything else fails the test).
+    pub async fn signs_in_silently(&mut self, client_id: &str, redirect_uri: &str) -> bool {
+        let a = self
+            .get(&authorize_path(client_id, redirect_uri, "openid", &[]))
+            .await;
+        if a.location_param("code").is_some() {
+            return true;
+        }
+        let page = self.follow(a).await;
+        assert!(
+            page.body.contains("name=\"password\""),
+            "neither a code nor the login page: {}",
+            page.body
+        );
+        false
+    }
+
     /// Sign in at the console as a browser does: `/console/login` sends
     /// it to Tern's login (`/authorize`), the hosted form takes the
     /// password, and the redirects end at `/console/callback`, whose page

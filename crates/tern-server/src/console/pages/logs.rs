@@ -43,22 +43,30 @@ fn given(v: &Option<String>) -> Option<String> {
 
 /// The newest events that pass `f`, at most [`SHOWN`].
 pub async fn search(s: &AppState, f: &LogFilter) -> tern_core::CoreResult<Vec<LogEvent>> {
+    newest(s, f.kind.as_deref(), SHOWN, |e| f.matches(e)).await
+}
+
+/// The newest events of type `kind` (any: `None`) that `keep` keeps,
+/// among the newest [`SCAN`]; at most `shown`.
+pub async fn newest(
+    s: &AppState,
+    kind: Option<&str>,
+    shown: usize,
+    keep: impl Fn(&LogEvent) -> bool,
+) -> tern_core::CoreResult<Vec<LogEvent>> {
     let mut out = Vec::new();
     let page = 500;
     let mut offset = 0;
-    while offset < SCAN && out.len() < SHOWN {
-        let (events, _) = s
-            .store
-            .list_logs(s.tid(), f.kind.as_deref(), offset, page, 0)
-            .await?;
+    while offset < SCAN && out.len() < shown {
+        let (events, _) = s.store.list_logs(s.tid(), kind, offset, page, 0).await?;
         let n = events.len() as u64;
-        out.extend(events.into_iter().filter(|e| f.matches(e)));
+        out.extend(events.into_iter().filter(|e| keep(e)));
         if n < page {
             break;
         }
         offset += page;
     }
-    out.truncate(SHOWN);
+    out.truncate(shown);
     Ok(out)
 }
 

@@ -14,4 +14,6 @@ pub mod migration;
 pub mod overview;
 pub mod script_templates;
 pub mod settings;
+pub mod user_access;
+pub mod user_details;
 pub mod users;

@@ -6,6 +6,9 @@
 //! the user actions — block, unblock, delete — through `user_admin`, the
 //! code behind `PATCH`/`DELETE /api/v2/users/{id}`, and a reset link mailed
 //! through `reset::request_reset`, as `/dbconnections/change_password`.
+//! The user page also shows the user's sessions and refresh tokens
+//! (`user_access`) and their metadata, recent log events and raw JSON
+//! (`user_details`), whose actions live in those modules.
 //! Every action is written to the tenant log with the operator as actor.
 
 use axum::extract::{Path, Query, State};
@@ -17,8 +20,10 @@ use tern_core::model::{LogEvent, User};
 use tern_core::search;
 use tern_core::store::{BlocksOf, UserSearch};
 
+use super::user_access;
+use super::user_details::{self, MetadataEditor};
 use crate::brute_force;
-use crate::console::layout::{Section, page, problem};
+use crate::console::layout::{Section, page, page_status, problem};
 use crate::console::session::{Operator, OperatorForm};
 use crate::console::{audit, csrf, see_other};
 use crate::console_app::Changer;
@@ -35,7 +40,8 @@ pub struct SearchQuery {
     done: Option<String>,
 }
 
-fn oops(what: &str, e: &dyn std::fmt::Display) -> Response {
+/// The 500 page of a failed read or write (the error goes to Tern's log only).
+pub(super) fn oops(what: &str, e: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %e, "console {what} failed");
     problem(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -150,11 +156,22 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "reset-throttled" => "A reset link was mailed less than a minute ago; no new one was sent.",
         "lifted" => "The brute-force blocks are lifted.",
         "deleted" => "The user was deleted.",
+        "session-ended" => {
+            "The session is ended, and the refresh tokens issued through it are revoked."
+        }
+        "sessions-ended" => {
+            "Every session is ended, and the refresh tokens issued through them are revoked."
+        }
+        "token-revoked" => "The refresh token is revoked.",
+        "tokens-revoked" => "Every refresh token of the user is revoked.",
+        "metadata-saved" => "The metadata is saved.",
+        "metadata-unchanged" => "The metadata was already as written; nothing changed.",
         _ => return None,
     })
 }
 
-fn user_url(id: &str) -> String {
+/// The user's console page.
+pub(super) fn user_url(id: &str) -> String {
     format!("/console/users/{}", urlencoding::encode(id))
 }
 
@@ -167,6 +184,20 @@ fn action(op: &Operator, id: &str, what: &str, label: &str, class: Option<&str>)
     }
 }
 
+/// The tenant's user `id`, or the page to answer instead (404, or 500 when
+/// the store fails; `what` names the step in Tern's log).
+pub(super) async fn find_user(s: &AppState, id: &str, what: &str) -> Result<User, Response> {
+    match s.store.get_user(s.tid(), id).await {
+        Ok(Some(u)) => Ok(u),
+        Ok(None) => Err(problem(
+            StatusCode::NOT_FOUND,
+            "No such user",
+            "The user does not exist.",
+        )),
+        Err(e) => Err(oops(what, &e)),
+    }
+}
+
 /// `GET /console/users/{id}`.
 pub async fn show(
     State(s): State<AppState>,
@@ -174,40 +205,63 @@ pub async fn show(
     Path(id): Path<String>,
     Query(done): Query<Done>,
 ) -> Response {
-    let user = match s.store.get_user(s.tid(), &id).await {
-        Ok(Some(u)) => u,
-        Ok(None) => {
-            return problem(
-                StatusCode::NOT_FOUND,
-                "No such user",
-                "The user does not exist.",
-            );
-        }
-        Err(e) => return oops("user page", &e),
+    let user = match find_user(&s, &id, "user page").await {
+        Ok(u) => u,
+        Err(r) => return r,
     };
-    let blocks = match brute_force::blocks(&s, BlocksOf::User(&user.user_id)).await {
+    let editor = MetadataEditor::stored(&user);
+    user_page(
+        &s,
+        &op,
+        &user,
+        notice(done.done.as_deref()),
+        &editor,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The user's page, answered with `status`: after an action its `notice`,
+/// and the metadata editor as stored or, when a save was refused, as typed
+/// with the reason.
+pub(super) async fn user_page(
+    s: &AppState,
+    op: &Operator,
+    user: &User,
+    notice: Option<&str>,
+    editor: &MetadataEditor,
+    status: StatusCode,
+) -> Response {
+    let blocks = match brute_force::blocks(s, BlocksOf::User(&user.user_id)).await {
         Ok(b) => b,
         Err(e) => return oops("user blocks", &e),
     };
-    let json =
-        |m: &tern_core::model::JsonObject| serde_json::to_string_pretty(m).unwrap_or_default();
+    let access = match user_access::load(s, &user.user_id).await {
+        Ok(a) => a,
+        Err(e) => return oops("user sessions and refresh tokens", &e),
+    };
+    let history = match user_details::history(s, &user.user_id).await {
+        Ok(h) => h,
+        Err(e) => return oops("user history", &e),
+    };
     let title = user.email.clone().unwrap_or_else(|| user.user_id.clone());
-    page(
-        &op,
+    page_status(
+        status,
+        op,
         Section::Users,
         &title,
         html! {
             p { a href="/console/users" { "← Users" } }
             h1 { (title) }
-            @if let Some(n) = notice(done.done.as_deref()) { p.notice role="status" { (n) } }
+            @if let Some(n) = notice { p.notice role="status" { (n) } }
             div.actions aria-label="Actions" {
                 @if user.blocked {
-                    (action(&op, &user.user_id, "unblock", "Unblock", None))
+                    (action(op, &user.user_id, "unblock", "Unblock", None))
                 } @else {
-                    (action(&op, &user.user_id, "block", "Block", Some("secondary")))
+                    (action(op, &user.user_id, "block", "Block", Some("secondary")))
                 }
                 @if user.email.is_some() {
-                    (action(&op, &user.user_id, "reset", "Send a reset link", Some("secondary")))
+                    (action(op, &user.user_id, "reset", "Send a reset link", Some("secondary")))
                 }
                 a href=(format!("{}/delete", user_url(&user.user_id))) { "Delete…" }
             }
@@ -218,7 +272,7 @@ pub async fn show(
                     (row("Email", html! { (user.email.as_deref().unwrap_or("—")) @if user.email_verified { " (verified)" } }))
                     (row("Username", html! { (user.username.as_deref().unwrap_or("—")) }))
                     (row("Arrived", html! { span #arrived { (user.source.as_str()) } " on " (user.created_at) }))
-                    (row("Credential scheme", html! { span #scheme { (scheme(&user)) } }))
+                    (row("Credential scheme", html! { span #scheme { (scheme(user)) } }))
                     (row("Last login", html! { (user.last_login.as_deref().unwrap_or("never")) " · " (user.logins_count) " login(s)" }))
                     (row("Blocked", html! { @if user.blocked { "yes" } @else { "no" } }))
                     (row("MFA enrolments", html! {
@@ -238,15 +292,16 @@ pub async fn show(
                     button type="submit" { "Lift the blocks" }
                 }
             }
-            h2 { "User metadata" }
-            pre { (json(&user.user_metadata)) }
-            h2 { "App metadata" }
-            pre { (json(&user.app_metadata)) }
+            (user_access::sections(op, user, &access))
+            (user_details::metadata_section(op, user, editor))
+            (user_details::history_section(user, &history))
+            (user_details::raw_json_section(user))
         },
     )
 }
 
-fn refused(e: &crate::error::ApiError) -> Response {
+/// The page of a change the shared rules refused, with their reason.
+pub(super) fn refused(e: &crate::error::ApiError) -> Response {
     problem(
         e.status,
         "The change was refused",
@@ -254,9 +309,17 @@ fn refused(e: &crate::error::ApiError) -> Response {
     )
 }
 
-/// Log a user action with the operator as actor.
-async fn log_action(s: &AppState, op: &Operator, user: &User, description: &str) {
+/// Log a user action with the operator as actor, and what it touched
+/// (`details`, beside the actor).
+pub(super) async fn log_action(
+    s: &AppState,
+    op: &Operator,
+    user: &User,
+    description: &str,
+    details: Option<serde_json::Value>,
+) {
     let mut ev = LogEvent::new("sapi", description);
+    ev.details = details;
     ev.user_id = Some(user.user_id.clone());
     ev.user_name = user.email.clone().or_else(|| user.username.clone());
     ev.connection = Some(user.connection_name.clone());
@@ -279,7 +342,7 @@ async fn set_blocked(s: &AppState, op: &Operator, id: &str, blocked: bool) -> Re
             } else {
                 ("Console: user unblocked", "unblocked")
             };
-            log_action(s, op, &user, what).await;
+            log_action(s, op, &user, what, None).await;
             see_other(&format!("{}?done={done}", user_url(id)), Vec::new())
         }
         Err(e) => refused(&e),
@@ -311,16 +374,9 @@ pub async fn reset(
     Path(id): Path<String>,
     OperatorForm { op, .. }: OperatorForm,
 ) -> Response {
-    let user = match s.store.get_user(s.tid(), &id).await {
-        Ok(Some(u)) => u,
-        Ok(None) => {
-            return problem(
-                StatusCode::NOT_FOUND,
-                "No such user",
-                "The user does not exist.",
-            );
-        }
-        Err(e) => return oops("reset", &e),
+    let user = match find_user(&s, &id, "reset").await {
+        Ok(u) => u,
+        Err(r) => return r,
     };
     let (Some(email), Ok(Some(connection))) = (
         user.email.clone(),
@@ -356,7 +412,7 @@ pub async fn reset(
         }
         Err(e) => return oops("reset", &e),
     };
-    log_action(&s, &op, &user, "Console: reset link sent").await;
+    log_action(&s, &op, &user, "Console: reset link sent", None).await;
     see_other(&format!("{}?done={done}", user_url(&id)), Vec::new())
 }
 
@@ -366,16 +422,9 @@ pub async fn confirm_delete(
     op: Operator,
     Path(id): Path<String>,
 ) -> Response {
-    let user = match s.store.get_user(s.tid(), &id).await {
-        Ok(Some(u)) => u,
-        Ok(None) => {
-            return problem(
-                StatusCode::NOT_FOUND,
-                "No such user",
-                "The user does not exist.",
-            );
-        }
-        Err(e) => return oops("delete", &e),
+    let user = match find_user(&s, &id, "delete").await {
+        Ok(u) => u,
+        Err(r) => return r,
     };
     let name = user.email.clone().unwrap_or_else(|| user.user_id.clone());
     page(
@@ -408,21 +457,14 @@ pub async fn delete(
     if form.get("confirm") != Some("yes") {
         return see_other(&format!("{}/delete", user_url(&id)), Vec::new());
     }
-    let user = match s.store.get_user(s.tid(), &id).await {
-        Ok(Some(u)) => u,
-        Ok(None) => {
-            return problem(
-                StatusCode::NOT_FOUND,
-                "No such user",
-                "The user does not exist.",
-            );
-        }
-        Err(e) => return oops("delete", &e),
+    let user = match find_user(&s, &id, "delete").await {
+        Ok(u) => u,
+        Err(r) => return r,
     };
     if let Err(e) = user_admin::delete(&s, &id, Changer::Console).await {
         return refused(&e);
     }
-    log_action(&s, &op, &user, "Console: user deleted").await;
+    log_action(&s, &op, &user, "Console: user deleted", None).await;
     see_other("/console/users?done=deleted", Vec::new())
 }
 
@@ -432,16 +474,8 @@ pub async fn unblock_logins(
     Path(id): Path<String>,
     OperatorForm { op, .. }: OperatorForm,
 ) -> Response {
-    match s.store.get_user(s.tid(), &id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            return problem(
-                StatusCode::NOT_FOUND,
-                "No such user",
-                "The user does not exist.",
-            );
-        }
-        Err(e) => return oops("unblock", &e),
+    if let Err(r) = find_user(&s, &id, "unblock").await {
+        return r;
     }
     let lifted = match brute_force::lift(&s, BlocksOf::User(&id)).await {
         Ok(n) => n,
