@@ -12,6 +12,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::access_metadata::Metadata;
+use crate::device::Seen;
+
 /// Longest life of an authorization code (Auth0 does not say; RFC 6749
 /// recommends at most ten minutes, and a browser hop takes seconds).
 pub const CODE_LIFETIME_SECS: i64 = 60;
@@ -86,6 +89,9 @@ pub struct Grant {
     pub revoked_at: Option<i64>,
     /// What it allows.
     pub details: GrantDetails,
+    /// What an operator wrote on it (the refresh token's
+    /// `refresh_token_metadata`, which every rotation of the family keeps).
+    pub metadata: Metadata,
 }
 
 /// A grant's scope and context.
@@ -108,6 +114,10 @@ pub struct GrantDetails {
     /// Why it was revoked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_reason: Option<String>,
+    /// The request that made it (the token endpoint's caller): its refresh
+    /// tokens' first device. Empty for grants made before Tern recorded it.
+    #[serde(default, skip_serializing_if = "Seen::is_empty")]
+    pub made_from: Seen,
 }
 
 /// A refresh token, as stored.
@@ -131,6 +141,10 @@ pub struct RefreshToken {
     pub used_at: Option<i64>,
     /// Whether each use replaces it.
     pub rotating: bool,
+    /// The request that issued it (a rotation's successor: the exchange
+    /// that rotated), or that last exchanged it if it does not rotate: the
+    /// family's latest device when it is the live token.
+    pub last_seen: Seen,
 }
 
 impl RefreshToken {

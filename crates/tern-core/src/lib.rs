@@ -6,10 +6,12 @@
 //! `tern-server` parse requests and call into here; `tern-store` implements
 //! [`store::Store`].
 
+pub mod access_metadata;
 pub mod attack_protection;
 pub mod clock;
 pub mod common_passwords;
 pub mod console_import;
+pub mod device;
 pub mod error;
 pub mod export;
 pub mod grants;

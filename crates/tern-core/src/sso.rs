@@ -5,6 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::access_metadata::Metadata;
+use crate::device::Device;
+
 /// A signed-in browser.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
@@ -32,6 +35,11 @@ pub struct Session {
     /// Methods the login passed beyond the password (`["mfa"]`), for the
     /// `amr` of ID tokens issued through the session later (SSO).
     pub amr: Vec<String>,
+    /// The requests that started it and last used it (empty for sessions
+    /// stored before Tern recorded them).
+    pub device: Device,
+    /// What an operator wrote on it (`session_metadata`).
+    pub metadata: Metadata,
 }
 
 impl Session {
@@ -60,4 +68,9 @@ pub struct SessionBody {
     /// See [`Session::amr`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
+    /// See [`Session::device`]. Its metadata is not here but in a column of
+    /// its own: each use rewrites this body, and would otherwise write back
+    /// metadata an operator changed in between.
+    #[serde(default, skip_serializing_if = "Device::is_empty")]
+    pub device: Device,
 }

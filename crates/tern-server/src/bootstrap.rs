@@ -93,8 +93,10 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "read:anomaly_blocks",
     "delete:anomaly_blocks",
     "read:sessions",
+    "update:sessions",
     "delete:sessions",
     "read:refresh_tokens",
+    "update:refresh_tokens",
     // `POST /sessions/{id}/revoke` needs it beside `delete:sessions`, as Auth0's.
     "delete:refresh_tokens",
     "read:grants",

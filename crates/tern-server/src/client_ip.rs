@@ -114,6 +114,19 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// A request as a session or a refresh token records it: the client's
+/// address (as decided here) and its `User-Agent`, cut to a bounded length.
+pub fn seen(ip: impl Into<String>, headers: &HeaderMap) -> tern_core::device::Seen {
+    tern_core::device::Seen::new(ip, user_agent(headers))
+}
+
+/// The request's `User-Agent`, when it is text.
+pub fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+}
+
 /// Extractor: the client's address as [`TrustedProxies::client_ip`] decides.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);

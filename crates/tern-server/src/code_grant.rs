@@ -80,8 +80,10 @@ pub struct Exchange<'a> {
     pub redirect_uri: Option<&'a str>,
     /// `code_verifier` (PKCE).
     pub code_verifier: Option<&'a str>,
-    /// The caller's address, for the log.
+    /// The caller's address, for the log and the grant's device.
     pub ip: String,
+    /// The caller's `User-Agent`, for the grant's device.
+    pub user_agent: Option<&'a str>,
 }
 
 fn invalid_grant(description: &str) -> OAuthError {
@@ -179,7 +181,9 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
             auth_time: d.auth_time,
             amr: d.amr.clone(),
             revoked_reason: None,
+            made_from: tern_core::device::Seen::new(x.ip.clone(), x.user_agent),
         },
+        metadata: Default::default(),
     };
     s.store.insert_grant(s.tid(), &grant).await?;
     // A replay between the claim and this insert revoked a grant that did

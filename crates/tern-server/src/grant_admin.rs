@@ -11,9 +11,14 @@
 //! rotations (the family); a device credential's id is `dcr_` and the first
 //! sixteen characters of the grant's random part (Auth0's id pattern,
 //! `tern_core::grants::device_credential_id`), kept by the store beside the grant.
+//! Its `refresh_token_metadata` is the grant's, so rotations keep it; its
+//! `device` is the request that made the grant and the one that issued (or,
+//! not rotating, last exchanged) the live token.
 
 use serde_json::{Map, Value, json};
 use tern_core::CoreResult;
+use tern_core::access_metadata;
+use tern_core::device::Device;
 use tern_core::grants::{Grant, GrantQuery, ListedGrant, device_credential_id};
 use tern_core::model::LogEvent;
 
@@ -40,6 +45,15 @@ pub fn token_view(l: &ListedGrant) -> Value {
         "expires_at".into(),
         date(l.token.as_ref().and_then(|t| t.expires_at)),
     );
+    let device = Device {
+        initial: g.details.made_from.clone(),
+        last: l
+            .token
+            .as_ref()
+            .map(|t| t.last_seen.clone())
+            .unwrap_or_default(),
+    };
+    v.insert("device".into(), device.to_auth0());
     v.insert("client_id".into(), json!(g.client_id));
     v.insert("session_id".into(), json!(g.details.sid));
     v.insert(
@@ -55,6 +69,7 @@ pub fn token_view(l: &ListedGrant) -> Value {
             "scopes": g.details.scope.join(" "),
         }]),
     );
+    v.insert("refresh_token_metadata".into(), json!(g.metadata));
     v.insert("last_exchanged_at".into(), date(l.last_exchanged_at));
     Value::Object(v)
 }
@@ -93,17 +108,50 @@ pub async fn live(s: &AppState, query: GrantQuery<'_>) -> CoreResult<Vec<ListedG
     s.store.list_grants(s.tid(), &query).await
 }
 
+/// The grant `id` if it holds a live refresh token, with that token.
+pub async fn live_one(s: &AppState, id: &str) -> CoreResult<Option<ListedGrant>> {
+    let query = GrantQuery {
+        id: Some(id),
+        limit: 1,
+        ..GrantQuery::default()
+    };
+    Ok(live(s, query).await?.into_iter().next())
+}
+
+/// Replace the refresh token's (its grant's) `refresh_token_metadata` with
+/// what the `PATCH` `body` sets; the token as it is now (`None`: no live
+/// token of that id, before or after the write).
+pub async fn update_metadata(
+    s: &AppState,
+    id: &str,
+    body: &Value,
+) -> CoreResult<Option<ListedGrant>> {
+    if live_one(s, id).await?.is_none() {
+        return Ok(None);
+    }
+    let metadata = access_metadata::from_update(body, "refresh_token_metadata")?;
+    if !s.store.set_grant_metadata(s.tid(), id, &metadata).await? {
+        return Ok(None);
+    }
+    live_one(s, id).await
+}
+
 /// Revoke one grant on the Management API's behalf (`caller`: the machine
 /// client asking); logs Auth0's `srrt` when it was active. `true` if it was.
 pub async fn revoke(s: &AppState, grant: &Grant, caller: &str) -> CoreResult<bool> {
+    revoke_because(s, grant, caller, "revoked through the Management API").await
+}
+
+/// [`revoke`], keeping `reason` on the grant (a session revocation says so).
+pub async fn revoke_because(
+    s: &AppState,
+    grant: &Grant,
+    caller: &str,
+    reason: &str,
+) -> CoreResult<bool> {
     let revoked = s
         .store
-        .revoke_grant(
-            s.tid(),
-            &grant.id,
-            s.now(),
-            "revoked through the Management API",
-        )
+        .revoke_grant(s.tid(), &grant.id, s.now(), reason)
         .await?;
     if revoked {
         let mut ev = LogEvent::new("srrt", "Successful Refresh Token Revocation");

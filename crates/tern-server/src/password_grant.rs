@@ -6,6 +6,7 @@
 use axum::http::StatusCode;
 use serde_json::Value;
 use tern_core::attack_protection::BRUTE_FORCE;
+use tern_core::device::Seen;
 use tern_core::grants::{Grant, GrantDetails};
 use tern_core::ip_throttling::{SUSPICIOUS_IP, ThrottleStage};
 use tern_core::mfa::GuardianSettings;
@@ -39,6 +40,8 @@ pub struct PasswordGrant<'a> {
     pub audience: Option<&'a str>,
     /// The end user's address.
     pub ip: String,
+    /// The caller's `User-Agent`, for the grant's device.
+    pub user_agent: Option<&'a str>,
     /// What the token endpoint read for this request before it
     /// authenticated the client ([`read_ahead`]); `None`: the grant reads it.
     pub read_ahead: Option<ReadAhead>,
@@ -214,6 +217,7 @@ pub async fn password(s: &AppState, g: PasswordGrant<'_>) -> Result<Value, OAuth
         user: &user,
         auth_time: s.now(),
         amr: &[],
+        from: Seen::new(g.ip.clone(), g.user_agent),
     };
     tokens_for_login(
         s,
@@ -236,6 +240,8 @@ pub struct MfaOtpGrant<'a> {
     pub otp: Option<&'a str>,
     /// The end user's address.
     pub ip: String,
+    /// The caller's `User-Agent`, for the grant's device.
+    pub user_agent: Option<&'a str>,
 }
 
 /// Finish a password login with a one-time code: the tokens the password
@@ -280,6 +286,7 @@ pub async fn mfa_otp(s: &AppState, g: MfaOtpGrant<'_>) -> Result<Value, OAuthErr
         user: &user,
         auth_time: pending.auth_time,
         amr: &["mfa"],
+        from: Seen::new(g.ip.clone(), g.user_agent),
     };
     tokens_for_login(s, g.client, api.as_ref(), &pending.scope, &login, None).await
 }
@@ -304,6 +311,8 @@ struct Login<'a> {
     auth_time: i64,
     /// Methods beyond the password, for the ID token's `amr`.
     amr: &'a [&'a str],
+    /// The request that finished it: a grant's first device.
+    from: Seen,
 }
 
 /// The tokens of a finished password login: access (and ID) token, and
@@ -333,7 +342,9 @@ async fn tokens_for_login(
             auth_time: login.auth_time,
             amr: login.amr.iter().map(|m| m.to_string()).collect(),
             revoked_reason: None,
+            made_from: login.from.clone(),
         },
+        metadata: Default::default(),
     });
     // The login's record goes first, so its statement is on its way while
     // the tokens are signed.

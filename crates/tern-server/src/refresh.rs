@@ -17,6 +17,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tern_core::CoreResult;
+use tern_core::device::Seen;
 use tern_core::grants::{Grant, RefreshToken, RefreshTokenConfig};
 use tern_core::model::{Client, LogEvent, ResourceServer, User};
 
@@ -44,14 +45,15 @@ fn config(client: &Client) -> RefreshTokenConfig {
     client.refresh_token.clone().unwrap_or_default()
 }
 
-/// A new token of `grant_id`: the first of a family, or a rotation's
-/// successor of `parent`, which keeps the family's absolute expiry
-/// (`family_expiry`, see [`family_expiry`]).
+/// A new token of `grant_id` for the request `seen`: the first of a
+/// family, or a rotation's successor of `parent`, which keeps the family's
+/// absolute expiry (`family_expiry`, see [`family_expiry`]).
 async fn mint(
     s: &AppState,
     client: &Client,
     grant_id: &str,
     parent: Option<(&RefreshToken, Option<i64>)>,
+    seen: &Seen,
 ) -> CoreResult<String> {
     let cfg = config(client);
     let now = s.now();
@@ -73,16 +75,18 @@ async fn mint(
                 idle_expires_at: idle,
                 used_at: None,
                 rotating: issues_rotating(client),
+                last_seen: seen.clone(),
             },
         )
         .await?;
     Ok(value)
 }
 
-/// The first refresh token of a grant, at a login.
+/// The first refresh token of a grant, at a login (to the request that
+/// made the grant).
 pub async fn issue(s: &AppState, client: &Client, grant: &Grant) -> CoreResult<String> {
     revoke_the_other_kind(s, client, grant).await?;
-    mint(s, client, &grant.id, None).await
+    mint(s, client, &grant.id, None, &grant.details.made_from).await
 }
 
 /// Whether the application issues rotating tokens today.
@@ -128,8 +132,9 @@ pub struct Refresh<'a> {
     pub token: &'a str,
     /// `scope`: a subset of the grant's, or the grant's when absent.
     pub scope: Option<&'a str>,
-    /// The caller's address, for the log.
-    pub ip: String,
+    /// The caller: its address for the log, and both recorded on the
+    /// token family as its latest device.
+    pub from: Seen,
 }
 
 fn unknown() -> OAuthError {
@@ -146,7 +151,7 @@ pub async fn exchange(s: &AppState, x: Refresh<'_>) -> Result<Value, OAuthError>
     let mut ev = LogEvent::new("sertft", "Refresh Token for Access Token");
     ev.client_id = Some(x.client.client_id.clone());
     ev.client_name = Some(x.client.name.clone());
-    ev.ip = Some(x.ip.clone());
+    ev.ip = x.from.ip.clone();
     match redeem(s, &x).await {
         Ok((body, user_id)) => {
             ev.user_id = Some(user_id);
@@ -289,10 +294,10 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
                 });
             }
         }
-        Some(mint(s, x.client, &grant.id, Some((&token, expiry))).await?)
+        Some(mint(s, x.client, &grant.id, Some((&token, expiry)), &x.from).await?)
     } else {
         s.store
-            .touch_refresh_token(s.tid(), &hash, now, cfg.idle_expiry(now))
+            .touch_refresh_token(s.tid(), &hash, now, cfg.idle_expiry(now), &x.from)
             .await?;
         None
     };

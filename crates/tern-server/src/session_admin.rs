@@ -1,6 +1,7 @@
 //! What the Management API's session endpoints do (`routes/sessions.rs`
 //! maps them to HTTP): a session in Auth0's shape, a user's sessions page by
-//! page, ending sessions and revoking what a session issued.
+//! page, its `session_metadata`, ending sessions and revoking what a
+//! session issued.
 //!
 //! Sessions live in the store, so ending one here ends it for every
 //! instance at once: `sessions::current` reads the store on each request
@@ -10,8 +11,10 @@
 
 use serde_json::{Value, json};
 use tern_core::CoreResult;
+use tern_core::access_metadata;
 use tern_core::sso::Session;
 
+use crate::grant_admin;
 use crate::state::AppState;
 
 /// Why grants revoked through their session were revoked (kept on the grant).
@@ -51,24 +54,39 @@ pub async fn page_of_user(
     Ok((sessions, next))
 }
 
+/// Replace the session's `session_metadata` with what the `PATCH` `body`
+/// sets; the session as it is now (`None`: it ended meanwhile).
+pub async fn update_metadata(
+    s: &AppState,
+    session: &Session,
+    body: &Value,
+) -> CoreResult<Option<Session>> {
+    let metadata = access_metadata::from_update(body, "session_metadata")?;
+    if !s
+        .store
+        .set_session_metadata(s.tid(), &session.sid, &metadata)
+        .await?
+    {
+        return Ok(None);
+    }
+    find(s, &session.sid).await
+}
+
 /// End the session and revoke the grants issued through it (their refresh
-/// tokens, and at `/userinfo` their access tokens, die with them); how many
-/// grants were revoked.
-pub async fn revoke(s: &AppState, session: &Session) -> CoreResult<usize> {
+/// tokens, and at `/userinfo` their access tokens, die with them), each
+/// logged as any Management API revocation is (`srrt`, `caller`: the
+/// machine client asking); how many grants were revoked.
+pub async fn revoke(s: &AppState, session: &Session, caller: &str) -> CoreResult<usize> {
     // The session first: a browser must not start new grants through it
     // while its old ones are being revoked.
     s.store.delete_session(s.tid(), &session.sid).await?;
-    let now = s.now();
     let mut revoked = 0;
     for grant in s
         .store
         .grants_of_session(s.tid(), &session.user_id, &session.sid)
         .await?
     {
-        if s.store
-            .revoke_grant(s.tid(), &grant.id, now, REVOKED_REASON)
-            .await?
-        {
+        if grant_admin::revoke_because(s, &grant, caller, REVOKED_REASON).await? {
             revoked += 1;
         }
     }
@@ -79,9 +97,10 @@ fn date(secs: i64) -> Value {
     tern_core::clock::iso_of_epoch(secs).map_or(Value::Null, Value::String)
 }
 
-/// Auth0's session object. Tern records neither the device (addresses,
-/// user agents) nor cookie modes or metadata, so those are left out rather
-/// than made up; `updated_at` is the last use, the only change a session sees.
+/// Auth0's session object. Tern records no cookie mode and no ASN, so
+/// those are left out rather than made up; `device` holds what was recorded
+/// (nothing for sessions older than the recording); `updated_at` is the
+/// last use (a metadata change is not a use).
 pub fn view(session: &Session) -> Value {
     let clients: Vec<Value> = session
         .clients
@@ -106,8 +125,10 @@ pub fn view(session: &Session) -> Value {
         "idle_expires_at": date(session.idle_expires_at),
         "expires_at": date(session.expires_at),
         "last_interacted_at": date(session.last_interacted_at),
+        "device": session.device.to_auth0(),
         "clients": clients,
         "authentication": {"methods": methods},
+        "session_metadata": session.metadata,
     })
 }
 
@@ -128,6 +149,8 @@ mod tests {
             idle_expires_at: 1_700_259_100,
             clients: vec!["app1".into()],
             amr: vec!["mfa".into()],
+            device: Default::default(),
+            metadata: Default::default(),
         }
     }
 
@@ -144,7 +167,8 @@ mod tests {
         assert_eq!(methods[1]["name"], "mfa");
         assert_eq!(methods[1]["timestamp"], "2023-11-14T22:13:20.000Z");
         assert!(!v.to_string().contains("hash-of-the-cookie"));
-        assert!(v.get("device").is_none(), "nothing Tern does not know");
+        assert_eq!(v["device"], json!({}), "nothing Tern does not know");
+        assert_eq!(v["session_metadata"], json!({}));
     }
 
     #[test]

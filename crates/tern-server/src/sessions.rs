@@ -10,6 +10,7 @@
 
 use axum::http::{HeaderMap, HeaderValue};
 use tern_core::CoreResult;
+use tern_core::device::{Device, Seen};
 use tern_core::sso::Session;
 
 use crate::client_secret::hash_secret;
@@ -29,10 +30,12 @@ pub async fn current(s: &AppState, headers: &HeaderMap) -> CoreResult<Option<Ses
 }
 
 /// A new session for a user who just authenticated, replacing the one the
-/// browser had (whoever it belonged to). Returns it with its cookie.
+/// browser had (whoever it belonged to), started by the request `seen`.
+/// Returns it with its cookie.
 pub async fn start(
     s: &AppState,
     headers: &HeaderMap,
+    seen: &Seen,
     user_id: &str,
     connection_id: &str,
     auth_time: i64,
@@ -59,6 +62,8 @@ pub async fn start(
             .saturating_add(settings.idle_session_secs().min(settings.session_secs())),
         clients: Vec::new(),
         amr: amr.to_vec(),
+        device: Device::starting(seen.clone()),
+        metadata: Default::default(),
     };
     s.store.insert_session(s.tid(), &session).await?;
     let cookie = cookies::set(
@@ -71,13 +76,19 @@ pub async fn start(
     Ok((session, cookie))
 }
 
-/// Record that the session served `client_id` now: its idle lifetime starts over.
-pub async fn record_use(s: &AppState, session: &Session, client_id: &str) -> CoreResult<()> {
+/// Record that the session served `client_id` now, to the request `seen`
+/// (the device's `last_*`, in the same write): its idle lifetime starts over.
+pub async fn record_use(
+    s: &AppState,
+    session: &Session,
+    client_id: &str,
+    seen: &Seen,
+) -> CoreResult<()> {
     let settings = s.store.get_tenant_settings(s.tid()).await?;
     let now = s.now();
     let idle = now.saturating_add(settings.idle_session_secs());
     s.store
-        .touch_session(s.tid(), &session.id_hash, now, idle, client_id)
+        .touch_session(s.tid(), &session.id_hash, now, idle, client_id, Some(seen))
         .await
 }
 

@@ -3,12 +3,18 @@
 //! `/users/{id}/refresh-tokens`, `/refresh-tokens`, `/grants` and
 //! `/device-credentials` list the grants holding live tokens and revoke
 //! them; a revocation is refused at `/oauth/token` at once, touches no other
-//! user's or tenant's tokens, and is logged (`srrt`). Real HTTP, real
-//! password logins.
+//! user's or tenant's tokens, and is logged (`srrt`). A token shows the
+//! address and `User-Agent` its family was made from and last used from
+//! (a proxy's `X-Forwarded-For` believed only from the trusted proxy), and
+//! the `refresh_token_metadata` an operator wrote, which rotations keep.
+//! Real HTTP, real password logins.
 
 mod common;
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use common::{Backend, Harness};
+use reqwest::header::USER_AGENT;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tern_core::grants::{Grant, GrantDetails, RefreshToken};
@@ -18,6 +24,9 @@ const ADA: &str = "ada@example.com";
 const BOB: &str = "bob@example.com";
 const PASSWORD: &str = "Correct-Horse-7-Battery";
 const API: &str = "https://api.example/";
+/// The one trusted proxy: requests from it carry the client's address in
+/// `X-Forwarded-For`; the test's other requests come from 127.0.0.1.
+const PROXY: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 
 /// A server with users Ada and Bob, and an application allowed the password
 /// and refresh token grants (`refresh_token` settings from `extra`).
@@ -31,7 +40,10 @@ struct World {
 
 impl World {
     async fn start(b: Backend, extra: Value) -> Self {
-        let h = Harness::start(b).await;
+        let h = Harness::start_with(b, |c| {
+            c.http.trusted_proxies = vec![PROXY.to_string()];
+        })
+        .await;
         let admin = h.admin_token().await;
         let ada = h.create_user(&admin, ADA, PASSWORD).await["user_id"]
             .as_str()
@@ -92,6 +104,44 @@ impl World {
         let (s, page) = self.get(&format!("/users/{user}/refresh-tokens")).await;
         assert_eq!(s, StatusCode::OK, "{page}");
         ids(&page["tokens"])
+    }
+
+    /// `POST /oauth/token` with `body` (the application's credentials
+    /// added) from `proxy` (else straight from 127.0.0.1), sending
+    /// `X-Forwarded-For: forwarded_for` and `User-Agent: user_agent`.
+    async fn token_from(
+        &self,
+        proxy: bool,
+        forwarded_for: &str,
+        user_agent: &str,
+        mut body: Value,
+    ) -> Value {
+        body["client_id"] = json!(self.app.0);
+        body["client_secret"] = json!(self.app.1);
+        let mut http = reqwest::Client::builder();
+        if proxy {
+            http = http.local_address(PROXY);
+        }
+        let r = http
+            .build()
+            .unwrap()
+            .post(format!("{}/oauth/token", self.h.base))
+            .header("x-forwarded-for", forwarded_for)
+            .header(USER_AGENT, user_agent)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.unwrap()
+    }
+
+    /// The user's one listed refresh token.
+    async fn only_token(&self, user: &str) -> Value {
+        let (s, page) = self.get(&format!("/users/{user}/refresh-tokens")).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        assert_eq!(page["tokens"].as_array().unwrap().len(), 1, "{page}");
+        page["tokens"][0].clone()
     }
 
     /// How many `srrt` events the tenant log holds.
@@ -463,7 +513,9 @@ async fn foreign_grant(h: &Harness, user_id: &str) -> String {
             auth_time: now,
             amr: vec![],
             revoked_reason: None,
+            made_from: Default::default(),
         },
+        metadata: [("owner".to_string(), "other tenant".to_string())].into(),
     };
     store.insert_grant(&tenant.id, &grant).await.unwrap();
     let token = RefreshToken {
@@ -476,6 +528,7 @@ async fn foreign_grant(h: &Harness, user_id: &str) -> String {
         idle_expires_at: None,
         used_at: None,
         rotating: false,
+        last_seen: Default::default(),
     };
     store
         .insert_refresh_token(&tenant.id, &token)
@@ -492,6 +545,27 @@ async fn scoped_to_the_tenant_and_the_scopes(b: Backend) {
     assert_eq!(
         (s, &e["errorCode"]),
         (StatusCode::NOT_FOUND, &json!("inexistent_refresh_token"))
+    );
+    let (s, e) =
+        w.h.api(
+            &w.admin,
+            Method::PATCH,
+            &format!("/refresh-tokens/{foreign}"),
+            Some(json!({"refresh_token_metadata": {"owner": "us"}})),
+        )
+        .await;
+    assert_eq!(
+        (s, &e["errorCode"]),
+        (StatusCode::NOT_FOUND, &json!("inexistent_refresh_token"))
+    );
+    let kept = w.h.state().store.get_grant("ten_other", &foreign).await;
+    assert_eq!(
+        kept.unwrap()
+            .unwrap()
+            .metadata
+            .get("owner")
+            .map(String::as_str),
+        Some("other tenant")
     );
     assert_eq!(w.token_ids(&w.ada).await.len(), 1, "only this tenant's");
     let (_, grants) = w.get("/grants").await;
@@ -510,6 +584,11 @@ async fn scoped_to_the_tenant_and_the_scopes(b: Backend) {
         (Method::GET, user_path.as_str(), "read:refresh_tokens"),
         (Method::DELETE, user_path.as_str(), "delete:refresh_tokens"),
         (Method::GET, "/refresh-tokens/gr_x", "read:refresh_tokens"),
+        (
+            Method::PATCH,
+            "/refresh-tokens/gr_x",
+            "update:refresh_tokens",
+        ),
         (
             Method::DELETE,
             "/refresh-tokens/gr_x",
@@ -533,7 +612,11 @@ async fn scoped_to_the_tenant_and_the_scopes(b: Backend) {
             "delete:device_credentials",
         ),
     ] {
-        let body = (method == Method::POST).then(|| json!({"user_id": w.ada}));
+        let body = match method {
+            Method::POST => Some(json!({"user_id": w.ada})),
+            Method::PATCH => Some(json!({"refresh_token_metadata": null})),
+            _ => None,
+        };
         let (s, e) = w.h.api(&narrow, method.clone(), path, body).await;
         assert_eq!(
             (s, &e["errorCode"]),
@@ -569,6 +652,163 @@ async fn scoped_to_the_tenant_and_the_scopes(b: Backend) {
     w.h.stop().await;
 }
 
+async fn device_recorded_where_the_family_was_made_and_last_used(b: Backend) {
+    let w = World::start(b, json!({})).await;
+    let login = json!({"grant_type": "password", "username": ADA, "password": PASSWORD,
+                       "scope": "openid offline_access"});
+    let t = w
+        .token_from(true, "198.51.100.1", "Mobile/1.0", login)
+        .await;
+    let token = t["refresh_token"].as_str().unwrap();
+    let made = w.only_token(&w.ada).await;
+    assert_eq!(
+        made["device"],
+        json!({"initial_ip": "198.51.100.1", "initial_user_agent": "Mobile/1.0",
+               "last_ip": "198.51.100.1", "last_user_agent": "Mobile/1.0"}),
+        "{made}"
+    );
+
+    // Exchanged elsewhere by a client sending an overlong user agent.
+    let refresh = json!({"grant_type": "refresh_token", "refresh_token": token});
+    let long = format!("Mobile/2.0 ({})", "x".repeat(400));
+    w.token_from(true, "203.0.113.5", &long, refresh.clone())
+        .await;
+    let used = w.only_token(&w.ada).await;
+    let cut: String = long.chars().take(256).collect();
+    assert_eq!(
+        used["device"],
+        json!({"initial_ip": "198.51.100.1", "initial_user_agent": "Mobile/1.0",
+               "last_ip": "203.0.113.5", "last_user_agent": cut}),
+        "{used}"
+    );
+
+    // Straight from 127.0.0.1, not the proxy: its `X-Forwarded-For` is
+    // the client's own claim and is not believed.
+    w.token_from(false, "192.0.2.66", "Direct/1.0", refresh)
+        .await;
+    let direct = w.only_token(&w.ada).await;
+    assert_eq!(direct["device"]["last_ip"], "127.0.0.1", "{direct}");
+    assert_eq!(
+        direct["device"]["last_user_agent"], "Direct/1.0",
+        "{direct}"
+    );
+    assert_eq!(direct["device"]["initial_ip"], "198.51.100.1", "{direct}");
+    w.h.stop().await;
+}
+
+async fn metadata_patched_and_kept_through_rotation(b: Backend) {
+    let rotating = json!({"refresh_token": {
+        "rotation_type": "rotating", "expiration_type": "non-expiring"}});
+    let w = World::start(b, rotating).await;
+    let first = w.login(ADA, json!({})).await;
+    w.login(BOB, json!({})).await;
+    let id = w.token_ids(&w.ada).await[0].clone();
+    let path = format!("/refresh-tokens/{id}");
+    let patch = |body: Option<Value>| {
+        let (w, path) = (&w, &path);
+        async move { w.h.api(&w.admin, Method::PATCH, path, body).await }
+    };
+
+    let labels = json!({"device_name": "Ada's phone", "ticket": "T-9"});
+    let (s, got) = patch(Some(json!({"refresh_token_metadata": labels}))).await;
+    assert_eq!(s, StatusCode::OK, "{got}");
+    assert_eq!(
+        (&got["id"], &got["refresh_token_metadata"]),
+        (&json!(id), &labels)
+    );
+    assert_eq!(
+        got,
+        w.only_token(&w.ada).await,
+        "the list shows what PATCH returned"
+    );
+    assert_eq!(
+        w.only_token(&w.bob).await["refresh_token_metadata"],
+        json!({})
+    );
+
+    // A rotation replaces the token, not the family's metadata; the
+    // family's latest device is the rotating request's.
+    let rotated = w
+        .token_from(
+            true,
+            "203.0.113.9",
+            "Mobile/3.0",
+            json!({"grant_type": "refresh_token", "refresh_token": first}),
+        )
+        .await;
+    assert_ne!(rotated["refresh_token"], json!(first));
+    let (s, after) = w.get(&path).await;
+    assert_eq!(s, StatusCode::OK, "{after}");
+    assert_eq!(after["refresh_token_metadata"], labels, "{after}");
+    assert_eq!(after["device"]["last_ip"], "203.0.113.9", "{after}");
+    assert_eq!(after["device"]["initial_ip"], "127.0.0.1", "{after}");
+
+    let (s, got) = patch(Some(json!({"refresh_token_metadata": null}))).await;
+    assert_eq!(
+        (s, &got["refresh_token_metadata"]),
+        (StatusCode::OK, &json!({}))
+    );
+    patch(Some(json!({"refresh_token_metadata": labels}))).await;
+    let (s, got) = patch(Some(json!({"refresh_token_metadata": {}}))).await;
+    assert_eq!(
+        (s, &got["refresh_token_metadata"]),
+        (StatusCode::OK, &json!({}))
+    );
+    patch(Some(json!({"refresh_token_metadata": labels}))).await;
+
+    let over: serde_json::Map<String, Value> =
+        (0..26).map(|i| (format!("k{i}"), json!("v"))).collect();
+    for (body, says) in [
+        (json!({"refresh_token_metadata": over}), "26 properties"),
+        (
+            json!({"refresh_token_metadata": {"note": "v".repeat(256)}}),
+            "'refresh_token_metadata.note' must be at most 255 characters",
+        ),
+        (
+            json!({"refresh_token_metadata": {"on": true}}),
+            "'refresh_token_metadata.on' must be a string",
+        ),
+        (
+            json!({"refresh_token_metadata": {}, "rotating": false}),
+            "Additional properties not allowed: rotating",
+        ),
+        (json!({}), "minimum 1"),
+    ] {
+        let (s, e) = patch(Some(body.clone())).await;
+        assert_eq!(
+            (s, &e["errorCode"]),
+            (StatusCode::BAD_REQUEST, &json!("invalid_body")),
+            "{body}"
+        );
+        assert!(e["message"].as_str().unwrap().contains(says), "{body}: {e}");
+    }
+    let (s, _) = patch(None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, kept) = w.get(&path).await;
+    assert_eq!(
+        kept["refresh_token_metadata"], labels,
+        "refusals change nothing"
+    );
+
+    // Unknown or revoked: Auth0's 404.
+    let (s, e) =
+        w.h.api(
+            &w.admin,
+            Method::PATCH,
+            "/refresh-tokens/gr_unknown",
+            Some(json!({"refresh_token_metadata": null})),
+        )
+        .await;
+    assert_eq!(
+        (s, &e["errorCode"]),
+        (StatusCode::NOT_FOUND, &json!("inexistent_refresh_token"))
+    );
+    w.delete(&path).await;
+    let (s, _) = patch(Some(json!({"refresh_token_metadata": null}))).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    w.h.stop().await;
+}
+
 both_backends!(
     user_tokens_listed_paged_and_revoked,
     rotation_keeps_the_id_and_revocation_reaches_the_newest,
@@ -576,4 +816,6 @@ both_backends!(
     grants_listed_filtered_and_deleted,
     device_credentials_listed_and_deleted,
     scoped_to_the_tenant_and_the_scopes,
+    device_recorded_where_the_family_was_made_and_last_used,
+    metadata_patched_and_kept_through_rotation,
 );

@@ -1,15 +1,19 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 //! The Management API's sessions on both backends: `GET`/`DELETE
-//! /users/{id}/sessions`, `GET`/`DELETE /sessions/{id}` and `POST
+//! /users/{id}/sessions`, `GET`/`PATCH`/`DELETE /sessions/{id}` and `POST
 //! /sessions/{id}/revoke`, over real HTTP against sessions a real sign-in
 //! made through `/authorize` and the hosted login page. Ending a session
 //! must send the browser's next `/authorize` to the login page; revoking
-//! one must also refuse its refresh tokens, and nothing else's.
+//! one must also refuse its refresh tokens, and nothing else's, and log
+//! each. A session records the browser's address (through a trusted
+//! proxy's `X-Forwarded-For`) and `User-Agent` where it started and was
+//! last used.
 
 mod common;
 
 use common::browser::{Browser, claims};
 use common::{Backend, Harness};
+use reqwest::header::USER_AGENT;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tern_core::sso::Session;
@@ -33,7 +37,12 @@ struct Setup {
 }
 
 async fn setup(b: Backend) -> Setup {
-    let h = Harness::start(b).await;
+    // Loopback is the trusted proxy, so a browser's `X-Forwarded-For` is
+    // the address the server records (without one: 127.0.0.1).
+    let h = Harness::start_with(b, |c| {
+        c.http.trusted_proxies = vec!["127.0.0.0/8".into()];
+    })
+    .await;
     let t = h.admin_token().await;
     let user = h.create_user(&t, EMAIL, PASSWORD).await;
     h.create_user(&t, OTHER_EMAIL, PASSWORD).await;
@@ -140,6 +149,15 @@ async fn token_with(x: &Setup, scopes: &[&str]) -> String {
     .await
 }
 
+/// The tenant log's refresh token revocations (`srrt`).
+async fn revocations_logged(x: &Setup) -> Value {
+    let (s, logs) =
+        x.h.api(&x.t, Method::GET, "/logs?q=type:srrt&per_page=100", None)
+            .await;
+    assert_eq!(s, StatusCode::OK, "{logs}");
+    logs
+}
+
 fn is_iso(v: &Value) -> bool {
     v.as_str()
         .is_some_and(|d| d.len() == 24 && d.ends_with('Z') && d.as_bytes()[10] == b'T')
@@ -168,7 +186,12 @@ async fn listed_then_deleted(b: Backend) {
     ] {
         assert!(is_iso(&one[field]), "{field}: {one}");
     }
-    assert!(one.get("device").is_none(), "Tern records no device: {one}");
+    // A browser without `X-Forwarded-For` or `User-Agent`: the peer only.
+    assert_eq!(
+        one["device"],
+        json!({"initial_ip": "127.0.0.1", "last_ip": "127.0.0.1"})
+    );
+    assert_eq!(one["session_metadata"], json!({}));
     // Never the cookie or its digest.
     let cookie = br.jar.get("tern_session").unwrap().clone();
     let digest = tern_server::client_secret::hash_secret(&cookie);
@@ -277,6 +300,25 @@ async fn revoking_a_session_refuses_its_refresh_tokens(b: Backend) {
             .await;
     assert_eq!(s, StatusCode::OK, "{password}");
 
+    // The grant its code bought: the refresh token naming the session.
+    let (s, listed) =
+        x.h.api(
+            &x.t,
+            Method::GET,
+            &format!("/users/{}/refresh-tokens", x.user_id),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{listed}");
+    let grant_of_session: Vec<&Value> = listed["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["session_id"] == sid.as_str())
+        .collect();
+    assert_eq!(grant_of_session.len(), 1, "{listed}");
+    let grant_id = grant_of_session[0]["id"].clone();
+
     let path = format!("/sessions/{sid}/revoke");
     let only_sessions = token_with(&x, &["delete:sessions"]).await;
     let (s, e) = x.h.api(&only_sessions, Method::POST, &path, None).await;
@@ -294,8 +336,21 @@ async fn revoking_a_session_refuses_its_refresh_tokens(b: Backend) {
         "a refusal changes nothing"
     );
 
+    assert_eq!(revocations_logged(&x).await, json!([]));
     let (s, e) = x.h.api(&x.t, Method::POST, &path, None).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{e}");
+    // Logged as the refresh-token endpoints log a revocation.
+    let logged = revocations_logged(&x).await;
+    assert_eq!(logged.as_array().unwrap().len(), 1, "{logged}");
+    let entry = &logged[0];
+    assert_eq!(entry["user_id"], x.user_id.as_str(), "{entry}");
+    assert_eq!(entry["client_id"], x.web.id.as_str(), "{entry}");
+    assert_eq!(entry["details"]["grant_id"], grant_id, "{entry}");
+    assert_eq!(
+        entry["details"]["revoked_by"],
+        x.h.info.client_id.as_str(),
+        "{entry}"
+    );
     assert!(!still_signed_in(&x, &mut br).await);
     let (s, e) = refresh(&x, &through_session).await;
     // Auth0 refuses a revoked refresh token with 403 `invalid_grant`.
@@ -340,26 +395,36 @@ async fn scopes_and_tenancy(b: Backend) {
     for (token, method, path, scope) in [
         (&read, Method::DELETE, &one, "delete:sessions"),
         (&read, Method::DELETE, &of_user, "delete:sessions"),
+        (&read, Method::PATCH, &one, "update:sessions"),
+        (&delete, Method::PATCH, &one, "update:sessions"),
         (&delete, Method::GET, &one, "read:sessions"),
         (&delete, Method::GET, &of_user, "read:sessions"),
     ] {
-        let (s, e) = x.h.api(token, method.clone(), path, None).await;
+        let body = (method == Method::PATCH).then(|| json!({"session_metadata": {"a": "b"}}));
+        let (s, e) = x.h.api(token, method.clone(), path, body).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{method} {path}: {e}");
         assert_eq!(e["errorCode"], "insufficient_scope");
         assert!(e["message"].as_str().unwrap().contains(scope), "{e}");
     }
-    let (s, _) = x.h.api(&read, Method::GET, &one, None).await;
+    let (s, got) = x.h.api(&read, Method::GET, &one, None).await;
     assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        got["session_metadata"],
+        json!({}),
+        "a refused PATCH wrote nothing"
+    );
 
     for (method, path) in [
         (Method::GET, "/sessions/no-such-session"),
         (Method::DELETE, "/sessions/no-such-session"),
         (Method::POST, "/sessions/no-such-session/revoke"),
+        (Method::PATCH, "/sessions/no-such-session"),
         // The console's setup link is stored beside the sessions; it is nobody's.
         (Method::GET, "/sessions/console-setup"),
         (Method::DELETE, "/sessions/console-setup"),
     ] {
-        let (s, e) = x.h.api(&x.t, method.clone(), path, None).await;
+        let body = (method == Method::PATCH).then(|| json!({"session_metadata": {}}));
+        let (s, e) = x.h.api(&x.t, method.clone(), path, body).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{method} {path}: {e}");
         assert_eq!(e["errorCode"], "inexistent_session", "{e}");
     }
@@ -389,16 +454,27 @@ async fn scopes_and_tenancy(b: Backend) {
         idle_expires_at: now + 3600,
         clients: Vec::new(),
         amr: Vec::new(),
+        device: Default::default(),
+        metadata: [("owner".to_string(), "other tenant".to_string())].into(),
     };
     store.insert_session(&other.id, &foreign).await.unwrap();
     for (method, path) in [
         (Method::GET, "/sessions/foreign-sid"),
+        (Method::PATCH, "/sessions/foreign-sid"),
         (Method::DELETE, "/sessions/foreign-sid"),
         (Method::POST, "/sessions/foreign-sid/revoke"),
     ] {
-        let (s, e) = x.h.api(&x.t, method.clone(), path, None).await;
+        let body = (method == Method::PATCH).then(|| json!({"session_metadata": null}));
+        let (s, e) = x.h.api(&x.t, method.clone(), path, body).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{method} {path}: {e}");
+        assert_eq!(e["errorCode"], "inexistent_session", "{e}");
     }
+    let kept = store.get_session_by_sid(&other.id, "foreign-sid").await;
+    assert_eq!(
+        kept.unwrap().unwrap().metadata,
+        foreign.metadata,
+        "another tenant's session keeps its metadata"
+    );
     let listed = sessions_of(&x, &x.user_id, "").await;
     assert_eq!(listed["sessions"].as_array().unwrap().len(), 1, "{listed}");
     assert_eq!(listed["sessions"][0]["id"], sid.as_str());
@@ -411,6 +487,150 @@ async fn scopes_and_tenancy(b: Backend) {
             .unwrap()
             .is_some(),
         "another tenant's session survives"
+    );
+    x.h.stop().await;
+}
+
+async fn device_recorded_where_the_session_started_and_was_last_used(b: Backend) {
+    let x = setup(b).await;
+    let mut br = Browser::new(&x.h.base);
+    br.headers
+        .insert(USER_AGENT, "Browser-One/1.0".parse().unwrap());
+    br.headers
+        .insert("x-forwarded-for", "198.51.100.10".parse().unwrap());
+    let done = br
+        .code_sign_in(&x.web.id, CALLBACK, "openid", EMAIL, PASSWORD)
+        .await;
+    assert!(done.location_param("code").is_some());
+    let page = sessions_of(&x, &x.user_id, "").await;
+    let started = page["sessions"][0].clone();
+    assert_eq!(
+        started["device"],
+        json!({"initial_ip": "198.51.100.10", "initial_user_agent": "Browser-One/1.0",
+               "last_ip": "198.51.100.10", "last_user_agent": "Browser-One/1.0"}),
+        "{started}"
+    );
+
+    // Used again from elsewhere, by a client whose user agent would bloat
+    // the row: the latest device moves and is cut, the first stays.
+    let long = format!("Browser-Two/2.0 ({})", "x".repeat(400));
+    br.headers.insert(USER_AGENT, long.parse().unwrap());
+    br.headers
+        .insert("x-forwarded-for", "203.0.113.20".parse().unwrap());
+    x.h.state().clock.advance(60);
+    assert!(still_signed_in(&x, &mut br).await);
+    let sid = started["id"].as_str().unwrap();
+    let (s, used) =
+        x.h.api(&x.t, Method::GET, &format!("/sessions/{sid}"), None)
+            .await;
+    assert_eq!(s, StatusCode::OK, "{used}");
+    let device = &used["device"];
+    assert_eq!(device["initial_ip"], "198.51.100.10", "{used}");
+    assert_eq!(device["initial_user_agent"], "Browser-One/1.0", "{used}");
+    assert_eq!(device["last_ip"], "203.0.113.20", "{used}");
+    let cut: String = long.chars().take(256).collect();
+    assert_eq!(device["last_user_agent"], cut.as_str(), "{used}");
+    assert_ne!(used["last_interacted_at"], started["last_interacted_at"]);
+    x.h.stop().await;
+}
+
+async fn session_metadata_patched_and_validated(b: Backend) {
+    let x = setup(b).await;
+    let (mut br, tokens) = signed_in(&x, EMAIL, "openid").await;
+    let sid = sid(&tokens);
+    let one = format!("/sessions/{sid}");
+    let patch = |body: Option<Value>| {
+        let (x, one) = (&x, &one);
+        async move { x.h.api(&x.t, Method::PATCH, one, body).await }
+    };
+    let before = sessions_of(&x, &x.user_id, "").await["sessions"][0].clone();
+
+    let (s, got) = patch(Some(
+        json!({"session_metadata": {"team": "ops", "ticket": "T-1"}}),
+    ))
+    .await;
+    assert_eq!(s, StatusCode::OK, "{got}");
+    assert_eq!(got["id"], sid.as_str());
+    assert_eq!(
+        got["session_metadata"],
+        json!({"team": "ops", "ticket": "T-1"})
+    );
+    assert_eq!(
+        got["last_interacted_at"], before["last_interacted_at"],
+        "a label is not a use"
+    );
+    let listed = sessions_of(&x, &x.user_id, "").await;
+    assert_eq!(
+        listed["sessions"][0], got,
+        "the list shows what the PATCH returned"
+    );
+    // Each use rewrites the session's record; the metadata stays.
+    assert!(still_signed_in(&x, &mut br).await);
+    let (_, used) = x.h.api(&x.t, Method::GET, &one, None).await;
+    assert_eq!(used["session_metadata"], got["session_metadata"], "{used}");
+
+    // A PATCH replaces the whole object.
+    let (s, got) = patch(Some(json!({"session_metadata": {"team": "dev"}}))).await;
+    assert_eq!(
+        (s, &got["session_metadata"]),
+        (StatusCode::OK, &json!({"team": "dev"}))
+    );
+    let (s, got) = patch(Some(json!({"session_metadata": null}))).await;
+    assert_eq!((s, &got["session_metadata"]), (StatusCode::OK, &json!({})));
+    patch(Some(json!({"session_metadata": {"team": "dev"}}))).await;
+    let (s, got) = patch(Some(json!({"session_metadata": {}}))).await;
+    assert_eq!((s, &got["session_metadata"]), (StatusCode::OK, &json!({})));
+
+    // Auth0's bounds, at the edge: 25 properties of 255 characters.
+    let full: serde_json::Map<String, Value> = (0..25)
+        .map(|i| (format!("key{i}"), json!("v".repeat(255))))
+        .collect();
+    let (s, got) = patch(Some(json!({"session_metadata": full}))).await;
+    assert_eq!(s, StatusCode::OK, "{got}");
+    assert_eq!(got["session_metadata"], Value::Object(full.clone()));
+
+    let mut over = full.clone();
+    over.insert("key25".into(), json!("v"));
+    for (body, says) in [
+        (Some(json!({"session_metadata": over})), "26 properties"),
+        (
+            Some(json!({"session_metadata": {"note": "v".repeat(256)}})),
+            "'session_metadata.note' must be at most 255 characters",
+        ),
+        (
+            Some(json!({"session_metadata": {"count": 3}})),
+            "'session_metadata.count' must be a string",
+        ),
+        (
+            Some(json!({"session_metadata": ["a"]})),
+            "'session_metadata' must be an object",
+        ),
+        (
+            Some(json!({"session_metadata": {}, "expires_at": "2030-01-01T00:00:00.000Z"})),
+            "Additional properties not allowed: expires_at",
+        ),
+        (Some(json!({})), "minimum 1"),
+        (None, "the request body is empty"),
+    ] {
+        let (s, e) = patch(body.clone()).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body:?}: {e}");
+        assert_eq!(e["errorCode"], "invalid_body", "{e}");
+        let message = e["message"].as_str().unwrap();
+        assert!(message.contains(says), "{body:?}: {message}");
+    }
+    let (_, after) = x.h.api(&x.t, Method::GET, &one, None).await;
+    assert_eq!(
+        after["session_metadata"],
+        Value::Object(full),
+        "a refused PATCH changes nothing"
+    );
+
+    // An ended session cannot be labelled.
+    x.h.api(&x.t, Method::DELETE, &one, None).await;
+    let (s, e) = patch(Some(json!({"session_metadata": null}))).await;
+    assert_eq!(
+        (s, &e["errorCode"]),
+        (StatusCode::NOT_FOUND, &json!("inexistent_session"))
     );
     x.h.stop().await;
 }
@@ -437,13 +657,23 @@ async fn an_operators_sessions_need_every_scope_to_end(b: Backend) {
     let sessions = listed["sessions"].as_array().unwrap().clone();
     assert!(!sessions.is_empty(), "{listed}");
     let sid = sessions[0]["id"].as_str().unwrap();
-    let scoped = token_with(&x, &["delete:sessions", "delete:refresh_tokens"]).await;
+    let scoped = token_with(
+        &x,
+        &[
+            "delete:sessions",
+            "delete:refresh_tokens",
+            "update:sessions",
+        ],
+    )
+    .await;
     for (method, path) in [
         (Method::DELETE, format!("/users/{op_id}/sessions")),
         (Method::DELETE, format!("/sessions/{sid}")),
         (Method::POST, format!("/sessions/{sid}/revoke")),
+        (Method::PATCH, format!("/sessions/{sid}")),
     ] {
-        let (s, e) = x.h.api(&scoped, method.clone(), &path, None).await;
+        let body = (method == Method::PATCH).then(|| json!({"session_metadata": {"a": "b"}}));
+        let (s, e) = x.h.api(&scoped, method.clone(), &path, body).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{method} {path}: {e}");
         assert_eq!(e["errorCode"], "insufficient_scope", "{e}");
     }
@@ -469,4 +699,6 @@ both_backends!(
     every_session_of_a_user_paged_and_ended,
     revoking_a_session_refuses_its_refresh_tokens,
     scopes_and_tenancy,
+    device_recorded_where_the_session_started_and_was_last_used,
+    session_metadata_patched_and_validated,
 );

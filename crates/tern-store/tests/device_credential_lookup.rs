@@ -96,7 +96,9 @@ async fn scenario(store: SqlStore) {
             auth_time: 1,
             amr: vec![],
             revoked_reason: None,
+            made_from: Default::default(),
         },
+        metadata: Default::default(),
     };
     store.insert_grant(TENANT, &new).await.unwrap();
     store
@@ -112,6 +114,7 @@ async fn scenario(store: SqlStore) {
                 idle_expires_at: None,
                 used_at: None,
                 rotating: false,
+                last_seen: Default::default(),
             },
         )
         .await

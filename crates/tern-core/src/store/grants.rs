@@ -1,6 +1,8 @@
 //! Grants and their refresh tokens (see `grants`); tokens stored as SHA-256 digests.
 
 use crate::CoreResult;
+use crate::access_metadata::Metadata;
+use crate::device::Seen;
 use crate::grants::{Grant, GrantQuery, ListedGrant, RefreshToken};
 
 /// Storing grants and refresh tokens.
@@ -55,14 +57,24 @@ pub trait GrantStore: Send + Sync {
         tenant: &str,
         token_hash: &str,
     ) -> CoreResult<bool>;
-    /// Record a use of a non-rotating token at `at` and move its idle expiry.
+    /// Record a use of a non-rotating token at `at` by the request `seen`
+    /// and move its idle expiry.
     async fn touch_refresh_token(
         &self,
         tenant: &str,
         token_hash: &str,
         at: i64,
         idle_expires_at: Option<i64>,
+        seen: &Seen,
     ) -> CoreResult<()>;
+    /// Replace an unrevoked grant's metadata (empty: none); `true` if there
+    /// was such a grant.
+    async fn set_grant_metadata(
+        &self,
+        tenant: &str,
+        id: &str,
+        metadata: &Metadata,
+    ) -> CoreResult<bool>;
     /// The unrevoked grants `query` selects, ordered by id.
     async fn list_grants(
         &self,

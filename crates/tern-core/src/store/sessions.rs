@@ -1,6 +1,8 @@
 //! Single sign-on sessions (see `sso`), stored under the SHA-256 of their cookie.
 
 use crate::CoreResult;
+use crate::access_metadata::Metadata;
+use crate::device::Seen;
 use crate::sso::Session;
 
 /// Storing sessions.
@@ -12,8 +14,9 @@ pub trait SessionStore: Send + Sync {
     async fn get_session(&self, tenant: &str, id_hash: &str) -> CoreResult<Option<Session>>;
     /// A session by its public id.
     async fn get_session_by_sid(&self, tenant: &str, sid: &str) -> CoreResult<Option<Session>>;
-    /// Record use at epoch second `at`: the new idle expiry and the
-    /// application served.
+    /// Record use at epoch second `at`: the new idle expiry, the
+    /// application served and, when given, the request that used it (the
+    /// device's `last_*`).
     async fn touch_session(
         &self,
         tenant: &str,
@@ -21,7 +24,16 @@ pub trait SessionStore: Send + Sync {
         at: i64,
         idle_expires_at: i64,
         client_id: &str,
+        seen: Option<&Seen>,
     ) -> CoreResult<()>;
+    /// Replace a session's metadata (empty: none) by its public id; `true`
+    /// if there was such a session.
+    async fn set_session_metadata(
+        &self,
+        tenant: &str,
+        sid: &str,
+        metadata: &Metadata,
+    ) -> CoreResult<bool>;
     /// End a session by its public id; `true` if there was one.
     async fn delete_session(&self, tenant: &str, sid: &str) -> CoreResult<bool>;
     /// Up to `limit` of the user's sessions still active at epoch second

@@ -111,7 +111,8 @@ pub async fn begin(
             }
             step_up = Some(next);
         } else {
-            return serve_from_session(s, &client, &request, sess, &user, prompt_none, ip).await;
+            let from = Requester { headers, ip };
+            return serve_from_session(s, &client, &request, sess, &user, prompt_none, from).await;
         }
     }
     if prompt_none {
@@ -189,6 +190,12 @@ async fn transactions_over_limit(s: &AppState, ip: &str) -> CoreResult<bool> {
     Ok(hits > limit)
 }
 
+/// Who sent an `/authorize` request: its headers and the client's address.
+struct Requester<'a> {
+    headers: &'a HeaderMap,
+    ip: &'a str,
+}
+
 /// A code for the application straight from the SSO session.
 async fn serve_from_session(
     s: &AppState,
@@ -197,7 +204,7 @@ async fn serve_from_session(
     sess: &Session,
     user: &User,
     prompt_none: bool,
-    ip: &str,
+    Requester { headers, ip }: Requester<'_>,
 ) -> Result<Begin, Rejection> {
     // The session's methods (`mfa`) carry over to the ID token.
     let code = code_grant::issue_amr(
@@ -209,7 +216,8 @@ async fn serve_from_session(
         &sess.amr,
     )
     .await?;
-    sessions::record_use(s, sess, &client.client_id).await?;
+    let seen = crate::client_ip::seen(ip, headers);
+    sessions::record_use(s, sess, &client.client_id, &seen).await?;
     if prompt_none {
         log(s, "ssa", "Success Silent Auth", client, Some(user), ip).await;
     }
@@ -372,8 +380,14 @@ pub enum Resume {
     Problem(TransactionProblem),
 }
 
-/// Finish an authenticated transaction: a new session, a code, the answer.
-pub async fn resume(s: &AppState, headers: &HeaderMap, state: Option<&str>) -> CoreResult<Resume> {
+/// Finish an authenticated transaction: a new session, a code, the answer
+/// (`ip`: the browser's address, recorded on the session).
+pub async fn resume(
+    s: &AppState,
+    headers: &HeaderMap,
+    ip: &str,
+    state: Option<&str>,
+) -> CoreResult<Resume> {
     let tx = match transaction(s, headers, state).await {
         Ok(tx) => tx,
         Err(p) => return Ok(Resume::Problem(p)),
@@ -405,11 +419,12 @@ pub async fn resume(s: &AppState, headers: &HeaderMap, state: Option<&str>) -> C
     if !s.store.delete_login_transaction(s.tid(), &tx.id).await? {
         return Ok(Resume::Problem(TransactionProblem::Unknown));
     }
+    let seen = crate::client_ip::seen(ip, headers);
     let (session, session_cookie) =
-        sessions::start(s, headers, user_id, connection_id, *auth_time, amr).await?;
+        sessions::start(s, headers, &seen, user_id, connection_id, *auth_time, amr).await?;
     let code =
         code_grant::issue_amr(s, &tx.request, user_id, &session.sid, *auth_time, amr).await?;
-    sessions::record_use(s, &session, &tx.request.client_id).await?;
+    sessions::record_use(s, &session, &tx.request.client_id, &seen).await?;
     let cleared = cookies::clear(&s.public_url, &transaction_cookie_name(&tx.id));
     Ok(Resume::Respond(
         AuthorizationResponse::code(&tx.request, code),

@@ -92,6 +92,8 @@ pub async fn current(s: &AppState, headers: &HeaderMap) -> CoreResult<Option<Ope
             now,
             now.saturating_add(IDLE_SECS),
             CLIENT_ID,
+            // The console's own sessions record no device.
+            None,
         )
         .await?;
     Ok(Some(Operator {
@@ -119,6 +121,8 @@ pub async fn start(s: &AppState, user: &User) -> CoreResult<HeaderValue> {
         idle_expires_at: now.saturating_add(IDLE_SECS),
         clients: vec![CLIENT_ID.to_string()],
         amr: Vec::new(),
+        device: Default::default(),
+        metadata: Default::default(),
     };
     s.store.insert_session(s.tid(), &session).await?;
     Ok(cookies::set_strict(

@@ -84,6 +84,8 @@ pub async fn prepare(
                 idle_expires_at: now + SETUP_TTL_SECS,
                 clients: Vec::new(),
                 amr: Vec::new(),
+                device: Default::default(),
+                metadata: Default::default(),
             },
         )
         .await;

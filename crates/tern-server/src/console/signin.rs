@@ -247,6 +247,8 @@ async fn finish(s: &AppState, code: &str, p: &Pending, ip: String) -> Result<Use
             redirect_uri: Some(&redirect_uri),
             code_verifier: Some(&p.verifier),
             ip,
+            // The console's own grants record no device.
+            user_agent: None,
         },
     )
     .await

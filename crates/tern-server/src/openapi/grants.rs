@@ -93,6 +93,10 @@ pub struct RefreshToken {
     /// When the token family expires (null: never).
     #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+    /// The request that made the grant (`initial_*`) and the one that
+    /// issued the live token, or last exchanged it if it does not rotate
+    /// (`last_*`).
+    pub device: super::DeviceView,
     /// The application.
     pub client_id: String,
     /// The browser session the grant came from (null for the password grant).
@@ -101,9 +105,22 @@ pub struct RefreshToken {
     pub rotating: bool,
     /// The API it reaches and the scopes.
     pub resource_servers: Vec<RefreshTokenResourceServer>,
+    /// What an operator wrote on the family (`{}`: nothing); rotations keep it.
+    pub refresh_token_metadata: super::AccessMetadata,
     /// The last exchange of the family's tokens (null: none yet).
     #[schema(format = DateTime)]
     pub last_exchanged_at: Option<String>,
+}
+
+/// `PATCH /refresh-tokens/{id}` (Auth0's `UpdateRefreshTokenRequestContent`).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
+pub struct UpdateRefreshToken {
+    /// The family's new metadata, replacing the old: an object of at most
+    /// 25 string values (each at most 255 characters); `null` or `{}`
+    /// removes it all.
+    pub refresh_token_metadata: Option<super::AccessMetadata>,
 }
 
 /// A page of a user's refresh tokens (`GET /users/{id}/refresh-tokens`).

@@ -1,11 +1,51 @@
 //! Schemas of the Management API's session endpoints (`/sessions/{id}`,
-//! `/users/{id}/sessions`), Auth0's shapes less what Tern does not record.
+//! `/users/{id}/sessions`), Auth0's shapes less what Tern does not record;
+//! the `device` and metadata shapes refresh tokens share.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+/// Where a session or a refresh token family was started and last used
+/// (Auth0's `SessionDeviceMetadata` and `RefreshTokenDevice`). Each
+/// property is absent when not recorded (before Tern recorded them, or a
+/// request without `User-Agent`); there is no `*_asn`: Tern has no ASN
+/// database.
+#[derive(Serialize, ToSchema)]
+pub struct DeviceView {
+    /// The client address of the request that started it (believed from
+    /// `X-Forwarded-For` only behind `http.trusted_proxies`).
+    #[schema(nullable = false)]
+    pub initial_ip: Option<String>,
+    /// Its `User-Agent` (the first 256 characters).
+    #[schema(nullable = false)]
+    pub initial_user_agent: Option<String>,
+    /// The client address of the latest request that used it.
+    #[schema(nullable = false)]
+    pub last_ip: Option<String>,
+    /// Its `User-Agent` (the first 256 characters).
+    #[schema(nullable = false)]
+    pub last_user_agent: Option<String>,
+}
+
+/// An operator's metadata on a session or refresh token: at most 25
+/// properties, string values of at most 255 characters, keys of 1 to 255.
+pub type AccessMetadata = BTreeMap<String, String>;
+
+/// `PATCH /sessions/{id}` (Auth0's `UpdateSessionRequestContent`).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
+pub struct UpdateSession {
+    /// The session's new metadata, replacing the old: an object of at most
+    /// 25 string values (each at most 255 characters); `null` or `{}`
+    /// removes it all.
+    pub session_metadata: Option<AccessMetadata>,
+}
+
 /// A single sign-on session (Auth0's `SessionResponseContent`). Tern
-/// records no device, cookie mode or metadata, so those are absent.
+/// records no cookie mode, so `cookie` is absent.
 /// Dates are ISO-8601 UTC (null only past the year 9999).
 #[derive(Serialize, ToSchema)]
 pub struct SessionView {
@@ -31,10 +71,14 @@ pub struct SessionView {
     /// When it last signed the browser in to an application.
     #[schema(format = DateTime)]
     pub last_interacted_at: Option<String>,
+    /// Where it was started and last used.
+    pub device: DeviceView,
     /// The applications that received tokens through it.
     pub clients: Vec<SessionClient>,
     /// How the user authenticated.
     pub authentication: SessionAuthentication,
+    /// What an operator wrote on it (`{}`: nothing).
+    pub session_metadata: AccessMetadata,
 }
 
 /// An application a session served.

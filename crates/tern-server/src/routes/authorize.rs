@@ -229,8 +229,13 @@ pub async fn transaction_problem(
         (status = 403, description = "The browser does not hold the transaction's cookie.", content_type = "text/html", body = String),
     ),
 )]
-pub async fn resume(State(s): State<AppState>, headers: HeaderMap, q: PageQuery) -> Response {
-    match authorize::resume(&s, &headers, q.get("state")).await {
+pub async fn resume(
+    State(s): State<AppState>,
+    ClientIp(peer): ClientIp,
+    headers: HeaderMap,
+    q: PageQuery,
+) -> Response {
+    match authorize::resume(&s, &headers, &peer.to_string(), q.get("state")).await {
         Ok(Resume::Respond(r, cookies)) => deliver(&Look::load(&s).await, &r, cookies),
         Ok(Resume::NotYet(location)) => see_other(&location, Vec::new()),
         Ok(Resume::Problem(p)) => transaction_problem(&s, &headers, p).await,

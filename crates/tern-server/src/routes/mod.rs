@@ -111,7 +111,9 @@ pub fn management_router() -> Router<AppState> {
         )
         .route(
             "/sessions/{id}",
-            get(sessions::get_one).delete(sessions::delete),
+            get(sessions::get_one)
+                .patch(sessions::update)
+                .delete(sessions::delete),
         )
         .route("/sessions/{id}/revoke", post(sessions::revoke))
         .route(
@@ -122,7 +124,9 @@ pub fn management_router() -> Router<AppState> {
         .route("/refresh-tokens/revoke", post(refresh_tokens::revoke))
         .route(
             "/refresh-tokens/{id}",
-            get(refresh_tokens::get_one).delete(refresh_tokens::delete),
+            get(refresh_tokens::get_one)
+                .patch(refresh_tokens::update)
+                .delete(refresh_tokens::delete),
         )
         .route("/grants", get(grants::list).delete(grants::delete_by_user))
         .route("/grants/{id}", axum::routing::delete(grants::delete))

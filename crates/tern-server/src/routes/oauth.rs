@@ -271,6 +271,7 @@ pub async fn token(
                         scope: p.get("scope"),
                         audience: p.get("audience"),
                         ip,
+                        user_agent: client_ip::user_agent(&headers),
                         read_ahead,
                     },
                 )
@@ -284,6 +285,7 @@ pub async fn token(
                         mfa_token: p.get("mfa_token"),
                         otp: p.get("otp"),
                         ip,
+                        user_agent: client_ip::user_agent(&headers),
                     },
                 )
                 .await
@@ -297,6 +299,7 @@ pub async fn token(
                         redirect_uri: p.get("redirect_uri"),
                         code_verifier: p.get("code_verifier"),
                         ip,
+                        user_agent: client_ip::user_agent(&headers),
                     },
                 )
                 .await
@@ -308,7 +311,7 @@ pub async fn token(
                         client: &client,
                         token: p.require("refresh_token")?,
                         scope: p.get("scope"),
-                        ip,
+                        from: client_ip::seen(ip, &headers),
                     },
                 )
                 .await

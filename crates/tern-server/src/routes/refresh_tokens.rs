@@ -1,7 +1,7 @@
 //! Auth0's refresh token endpoints: `GET|DELETE /users/{id}/refresh-tokens`,
 //! `GET|DELETE /refresh-tokens/{id}`, `GET /refresh-tokens?user_id=` and
 //! `POST /refresh-tokens/revoke`, so an operator can see and end a user's
-//! offline access. One refresh token is one grant holding a live token
+//! offline access, and `PATCH /refresh-tokens/{id}` to label it. One refresh token is one grant holding a live token
 //! (`grant_admin`); revoking it refuses the whole family at once.
 
 use axum::Json;
@@ -18,6 +18,7 @@ use crate::state::AppState;
 use crate::user_admin::known_user;
 
 const READ: &[&str] = &["read:refresh_tokens"];
+const UPDATE: &[&str] = &["update:refresh_tokens"];
 const DELETE: &[&str] = &["delete:refresh_tokens"];
 
 fn unknown_token() -> ApiError {
@@ -185,15 +186,41 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(READ)?;
-    let query = GrantQuery {
-        id: Some(&id),
-        limit: 1,
-        ..GrantQuery::default()
-    };
-    let listed = grant_admin::live(&s, query).await?;
-    listed
-        .first()
-        .map(|l| Json(grant_admin::token_view(l)))
+    grant_admin::live_one(&s, &id)
+        .await?
+        .map(|l| Json(grant_admin::token_view(&l)))
+        .ok_or_else(unknown_token)
+}
+
+/// `PATCH /refresh-tokens/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/refresh-tokens/{id}",
+    operation_id = "update_refresh_token",
+    tag = "refresh-tokens",
+    summary = "Update a refresh token's metadata",
+    description = "Replaces `refresh_token_metadata` (`null` or `{}` removes it all). It belongs to the token family: every rotation keeps it.",
+    params(("id" = String, Path, description = "The refresh token id (`gr_…`, the same across rotations).")),
+    request_body(content = crate::openapi::UpdateRefreshToken, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The updated refresh token.", body = crate::openapi::RefreshToken),
+        (status = 400, description = "A property other than `refresh_token_metadata`, or none; `refresh_token_metadata` neither null nor an object of strings, over 25 properties, a value over 255 characters or a key outside 1 to 255 (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such live token (`inexistent_refresh_token`): unknown, revoked or expired.", body = crate::openapi::ApiErrorBody),
+        (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["update:refresh_tokens"])),
+)]
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(UPDATE)?;
+    grant_admin::update_metadata(&s, &id, &body)
+        .await?
+        .map(|l| Json(grant_admin::token_view(&l)))
         .ok_or_else(unknown_token)
 }
 

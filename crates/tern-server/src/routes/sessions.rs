@@ -1,6 +1,7 @@
 //! `/api/v2/sessions/{id}` and `/api/v2/users/{id}/sessions`: a user's
-//! single sign-on sessions, seen and ended by an operator (Auth0's
-//! `sessions` and `users.getSessions/deleteSessions`). See `session_admin`.
+//! single sign-on sessions, seen, labelled and ended by an operator
+//! (Auth0's `sessions` and `users.getSessions/deleteSessions`). See
+//! `session_admin`.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 use tern_core::sso::Session;
 
 use crate::auth::Caller;
-use crate::body::QueryMap;
+use crate::body::{JsonBody, QueryMap};
 use crate::console_app;
 use crate::error::ApiError;
 use crate::session_admin;
@@ -17,19 +18,23 @@ use crate::state::AppState;
 use crate::user_admin::known_user;
 
 const READ: &str = "read:sessions";
+const UPDATE: &str = "update:sessions";
 const DELETE: &str = "delete:sessions";
 /// Revoking also revokes refresh tokens: Auth0 asks for both scopes.
 const REVOKE: [&str; 2] = [DELETE, "delete:refresh_tokens"];
 
-/// An active session of this tenant by its public id, or Auth0's 404.
-async fn known_session(s: &AppState, sid: &str) -> Result<Session, ApiError> {
-    session_admin::find(s, sid)
-        .await?
-        .ok_or_else(|| ApiError::not_found("inexistent_session", "The session does not exist."))
+fn no_session() -> ApiError {
+    ApiError::not_found("inexistent_session", "The session does not exist.")
 }
 
-/// Signing an operator out of the console is a change to an operator: it
-/// needs what every change to them needs (`console_app::guard_user_change`).
+/// An active session of this tenant by its public id, or Auth0's 404.
+async fn known_session(s: &AppState, sid: &str) -> Result<Session, ApiError> {
+    session_admin::find(s, sid).await?.ok_or_else(no_session)
+}
+
+/// Signing an operator out of the console, or writing on their session, is
+/// a change to an operator: it needs what every change to them needs
+/// (`console_app::guard_user_change`).
 async fn guard_owner(s: &AppState, caller: &Caller, user_id: &str) -> Result<(), ApiError> {
     if let Some(user) = s.store.get_user(s.tid(), user_id).await? {
         console_app::guard_user_change(caller, &user.connection_name)?;
@@ -124,6 +129,40 @@ pub async fn get_one(
     Ok(Json(session_admin::view(&session)))
 }
 
+/// `PATCH /sessions/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/sessions/{id}",
+    operation_id = "update_session",
+    tag = "sessions",
+    summary = "Update a session's metadata",
+    description = "Replaces `session_metadata` (`null` or `{}` removes it all). The session's use (`updated_at`, its expiries) does not change.",
+    params(("id" = String, Path, description = "The session's id (its `sid`).")),
+    request_body(content = crate::openapi::UpdateSession, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The updated session.", body = crate::openapi::SessionView),
+        (status = 400, description = "A property other than `session_metadata`, or none; `session_metadata` neither null nor an object of strings, over 25 properties, a value over 255 characters or a key outside 1 to 255 (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such active session (`inexistent_session`).", body = crate::openapi::ApiErrorBody),
+        (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["update:sessions"])),
+)]
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&[UPDATE])?;
+    let session = known_session(&s, &id).await?;
+    guard_owner(&s, &caller, &session.user_id).await?;
+    let updated = session_admin::update_metadata(&s, &session, &body).await?;
+    updated
+        .map(|x| Json(session_admin::view(&x)))
+        .ok_or_else(no_session)
+}
+
 /// `DELETE /sessions/{id}`.
 #[utoipa::path(
     delete,
@@ -160,7 +199,7 @@ pub async fn delete(
     summary = "Revoke a session and its refresh tokens",
     params(("id" = String, Path, description = "The session's id (its `sid`).")),
     responses(
-        (status = 202, description = "Ended, and every grant issued through it revoked: its refresh tokens are refused (`invalid_grant`) and its access tokens at `/userinfo`."),
+        (status = 202, description = "Ended, and every grant issued through it revoked: its refresh tokens are refused (`invalid_grant`) and its access tokens at `/userinfo`. Each revoked grant is logged `srrt`, as the refresh-token endpoints log theirs."),
         (status = 404, description = "No such active session (`inexistent_session`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
@@ -174,6 +213,6 @@ pub async fn revoke(
     caller.require_all(&REVOKE)?;
     let session = known_session(&s, &id).await?;
     guard_owner(&s, &caller, &session.user_id).await?;
-    session_admin::revoke(&s, &session).await?;
+    session_admin::revoke(&s, &session, &caller.client_id).await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -2,17 +2,19 @@
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use tern_core::access_metadata::Metadata;
+use tern_core::device::Seen;
 use tern_core::grants::{
     Grant, GrantDetails, GrantQuery, ListedGrant, RefreshToken, device_credential_id,
 };
 use tern_core::store::GrantStore;
 use tern_core::{CoreError, CoreResult};
 
-use super::{SqlStore, storage, to_body};
+use super::{SqlStore, decode_metadata, metadata_text, storage, to_body};
 
-const GRANT_COLUMNS: &str = "id, client_id, user_id, created_at, revoked_at, body";
+const GRANT_COLUMNS: &str = "id, client_id, user_id, created_at, revoked_at, body, metadata";
 const TOKEN_COLUMNS: &str = "token_hash, grant_id, parent_hash, client_id, created_at, expires_at, \
-                             idle_expires_at, used_at, rotating";
+                             idle_expires_at, used_at, rotating, ip, user_agent";
 
 fn decode_grant(row: &AnyRow) -> CoreResult<Grant> {
     let body: String = row.try_get("body").map_err(storage)?;
@@ -25,6 +27,16 @@ fn decode_grant(row: &AnyRow) -> CoreResult<Grant> {
         created_at: row.try_get("created_at").map_err(storage)?,
         revoked_at: row.try_get("revoked_at").map_err(storage)?,
         details,
+        metadata: decode_metadata(row)?,
+    })
+}
+
+/// The request a token row records, from the columns `ip` and `user_agent`
+/// were selected as.
+fn decode_seen(row: &AnyRow, ip: &str, user_agent: &str) -> CoreResult<Seen> {
+    Ok(Seen {
+        ip: row.try_get(ip).map_err(storage)?,
+        user_agent: row.try_get(user_agent).map_err(storage)?,
     })
 }
 
@@ -40,6 +52,7 @@ fn decode_token(row: &AnyRow) -> CoreResult<RefreshToken> {
         idle_expires_at: row.try_get("idle_expires_at").map_err(storage)?,
         used_at: row.try_get("used_at").map_err(storage)?,
         rotating: rotating != 0,
+        last_seen: decode_seen(row, "ip", "user_agent")?,
     })
 }
 
@@ -48,7 +61,7 @@ impl GrantStore for SqlStore {
     async fn insert_grant(&self, tenant: &str, g: &Grant) -> CoreResult<()> {
         sqlx::query(
             "INSERT INTO grants (tenant_id, id, client_id, user_id, created_at, revoked_at, body, \
-             audience, device_credential_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             audience, device_credential_id, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(tenant)
         .bind(&g.id)
@@ -59,6 +72,7 @@ impl GrantStore for SqlStore {
         .bind(to_body(&g.details))
         .bind(g.details.audience.as_deref())
         .bind(device_credential_id(&g.id))
+        .bind(metadata_text(&g.metadata))
         .execute(&self.pool)
         .await
         .map_err(storage)?;
@@ -162,8 +176,8 @@ impl GrantStore for SqlStore {
     async fn insert_refresh_token(&self, tenant: &str, t: &RefreshToken) -> CoreResult<()> {
         sqlx::query(
             "INSERT INTO refresh_tokens (tenant_id, token_hash, grant_id, parent_hash, client_id, \
-             created_at, expires_at, idle_expires_at, used_at, rotating) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             created_at, expires_at, idle_expires_at, used_at, rotating, ip, user_agent) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(tenant)
         .bind(&t.token_hash)
@@ -175,6 +189,8 @@ impl GrantStore for SqlStore {
         .bind(t.idle_expires_at)
         .bind(t.used_at)
         .bind(i64::from(t.rotating))
+        .bind(t.last_seen.ip.as_deref())
+        .bind(t.last_seen.user_agent.as_deref())
         .execute(&self.pool)
         .await
         .map_err(storage)?;
@@ -242,19 +258,41 @@ impl GrantStore for SqlStore {
         token_hash: &str,
         at: i64,
         idle_expires_at: Option<i64>,
+        seen: &Seen,
     ) -> CoreResult<()> {
         sqlx::query(
-            "UPDATE refresh_tokens SET idle_expires_at = $3, last_used_at = $4 \
-             WHERE tenant_id = $1 AND token_hash = $2",
+            "UPDATE refresh_tokens SET idle_expires_at = $3, last_used_at = $4, ip = $5, \
+             user_agent = $6 WHERE tenant_id = $1 AND token_hash = $2",
         )
         .bind(tenant)
         .bind(token_hash)
         .bind(idle_expires_at)
         .bind(at)
+        .bind(seen.ip.as_deref())
+        .bind(seen.user_agent.as_deref())
         .execute(&self.pool)
         .await
         .map_err(storage)?;
         Ok(())
+    }
+
+    async fn set_grant_metadata(
+        &self,
+        tenant: &str,
+        id: &str,
+        metadata: &Metadata,
+    ) -> CoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE grants SET metadata = $3 \
+             WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(metadata_text(metadata))
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(r.rows_affected() > 0)
     }
 
     async fn list_grants(
@@ -367,7 +405,7 @@ fn listing_sql(tenant: &str, q: &GrantQuery<'_>) -> (String, Vec<Bind>) {
         conditions.push(format!("g.id > {}", param(Bind::Text(after.into()))));
     }
     let mut columns = String::from(
-        "g.id, g.client_id, g.user_id, g.created_at, g.revoked_at, g.body, \
+        "g.id, g.client_id, g.user_id, g.created_at, g.revoked_at, g.body, g.metadata, \
          (SELECT MAX(COALESCE(x.used_at, x.last_used_at)) FROM refresh_tokens x \
           WHERE x.tenant_id = g.tenant_id AND x.grant_id = g.id) AS last_exchanged_at",
     );
@@ -387,7 +425,8 @@ fn listing_sql(tenant: &str, q: &GrantQuery<'_>) -> (String, Vec<Bind>) {
         );
         columns.push_str(
             ", t.token_hash AS t_hash, t.parent_hash AS t_parent, t.created_at AS t_created, \
-             t.expires_at AS t_expires, t.idle_expires_at AS t_idle, t.rotating AS t_rotating",
+             t.expires_at AS t_expires, t.idle_expires_at AS t_idle, t.rotating AS t_rotating, \
+             t.ip AS t_ip, t.user_agent AS t_user_agent",
         );
         if let Some(rotating) = q.rotating {
             conditions.push(format!(
@@ -417,6 +456,7 @@ fn decode_listed(row: &AnyRow, with_token: bool) -> CoreResult<ListedGrant> {
             idle_expires_at: row.try_get("t_idle").map_err(storage)?,
             used_at: None,
             rotating: rotating != 0,
+            last_seen: decode_seen(row, "t_ip", "t_user_agent")?,
         })
     } else {
         None

@@ -336,6 +336,19 @@ fn decode_body<T: DeserializeOwned>(row: &AnyRow) -> CoreResult<T> {
         .map_err(|e| CoreError::Storage(format!("corrupt stored document: {e}")))
 }
 
+/// Operator metadata as stored: a JSON object, or NULL for none.
+fn metadata_text(m: &tern_core::access_metadata::Metadata) -> Option<String> {
+    (!m.is_empty()).then(|| to_body(m))
+}
+
+/// The `metadata` column of `row`.
+fn decode_metadata(row: &AnyRow) -> CoreResult<tern_core::access_metadata::Metadata> {
+    let text: Option<String> = row.try_get("metadata").map_err(storage)?;
+    text.map_or(Ok(Default::default()), |t| {
+        serde_json::from_str(&t).map_err(|e| CoreError::Storage(format!("corrupt metadata: {e}")))
+    })
+}
+
 fn decode_object(s: &str) -> JsonObject {
     serde_json::from_str(s).unwrap_or_default()
 }

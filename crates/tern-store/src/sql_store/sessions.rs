@@ -2,13 +2,15 @@
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use tern_core::access_metadata::Metadata;
+use tern_core::device::Seen;
 use tern_core::sso::{Session, SessionBody};
 use tern_core::store::SessionStore;
 use tern_core::{CoreError, CoreResult};
 
-use super::{SqlStore, storage, to_body};
+use super::{SqlStore, decode_metadata, metadata_text, storage, to_body};
 
-const COLUMNS: &str = "id_hash, sid, user_id, expires_at, idle_expires_at, body";
+const COLUMNS: &str = "id_hash, sid, user_id, expires_at, idle_expires_at, body, metadata";
 
 fn decode(row: &AnyRow) -> CoreResult<Session> {
     let body: String = row.try_get("body").map_err(storage)?;
@@ -26,6 +28,8 @@ fn decode(row: &AnyRow) -> CoreResult<Session> {
         idle_expires_at: row.try_get("idle_expires_at").map_err(storage)?,
         clients: body.clients,
         amr: body.amr,
+        device: body.device,
+        metadata: decode_metadata(row)?,
     })
 }
 
@@ -58,10 +62,11 @@ impl SessionStore for SqlStore {
             last_interacted_at: Some(s.last_interacted_at),
             clients: s.clients.clone(),
             amr: s.amr.clone(),
+            device: s.device.clone(),
         };
         sqlx::query(
-            "INSERT INTO sessions (tenant_id, id_hash, sid, user_id, expires_at, idle_expires_at, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO sessions (tenant_id, id_hash, sid, user_id, expires_at, idle_expires_at, \
+             body, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(tenant)
         .bind(&s.id_hash)
@@ -70,6 +75,7 @@ impl SessionStore for SqlStore {
         .bind(s.expires_at)
         .bind(s.idle_expires_at)
         .bind(to_body(&body))
+        .bind(metadata_text(&s.metadata))
         .execute(&self.pool)
         .await
         .map_err(storage)?;
@@ -91,6 +97,7 @@ impl SessionStore for SqlStore {
         at: i64,
         idle_expires_at: i64,
         client_id: &str,
+        seen: Option<&Seen>,
     ) -> CoreResult<()> {
         let Some(s) = self.get_session(tenant, id_hash).await? else {
             return Ok(());
@@ -99,6 +106,10 @@ impl SessionStore for SqlStore {
         if !clients.iter().any(|c| c == client_id) {
             clients.push(client_id.to_string());
         }
+        let mut device = s.device;
+        if let Some(seen) = seen {
+            device.last = seen.clone();
+        }
         let body = SessionBody {
             connection_id: s.connection_id,
             auth_time: s.auth_time,
@@ -106,6 +117,7 @@ impl SessionStore for SqlStore {
             last_interacted_at: Some(at),
             clients,
             amr: s.amr,
+            device,
         };
         // The idle expiry never passes the absolute one; a concurrent touch
         // may drop the other's client from the list, which only matters for
@@ -122,6 +134,22 @@ impl SessionStore for SqlStore {
         .await
         .map_err(storage)?;
         Ok(())
+    }
+
+    async fn set_session_metadata(
+        &self,
+        tenant: &str,
+        sid: &str,
+        metadata: &Metadata,
+    ) -> CoreResult<bool> {
+        let r = sqlx::query("UPDATE sessions SET metadata = $3 WHERE tenant_id = $1 AND sid = $2")
+            .bind(tenant)
+            .bind(sid)
+            .bind(metadata_text(metadata))
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(r.rows_affected() > 0)
     }
 
     async fn delete_session(&self, tenant: &str, sid: &str) -> CoreResult<bool> {
