@@ -262,7 +262,7 @@ pub async fn end_session(
                 "This session has ended already, or is not this user's. Go back to the user and reload.",
             )
         })?;
-    let revoked = session_admin::revoke(&s, &session)
+    let revoked = session_admin::revoke(&s, &session, console_app::CLIENT_ID)
         .await
         .map_err(|e| oops(WHAT, &e))?;
     let outcome = Outcome {
@@ -310,7 +310,7 @@ async fn end_every_session(s: &AppState, user_id: &str) -> CoreResult<(Vec<Strin
     }
     let mut revoked = 0;
     for x in &sessions {
-        revoked += session_admin::revoke(s, x).await?;
+        revoked += session_admin::revoke(s, x, console_app::CLIENT_ID).await?;
     }
     Ok((sessions.into_iter().map(|x| x.sid).collect(), revoked))
 }
