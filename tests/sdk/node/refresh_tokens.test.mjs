@@ -81,6 +81,19 @@ describe('refresh tokens, grants and device credentials', () => {
     assert.deepEqual(again.map((t) => t.id).sort(), [...ids].sort());
   }));
 
+  test('refreshTokens.update: refresh_token_metadata set and kept through a use', traced(async () => {
+    assert.ok(ids, 'needs the listing above');
+    const id = ids[2];
+    const updated = await mgmt.refreshTokens.update(id, { refresh_token_metadata: { device: 'kiosk-4' } });
+    assert.equal(updated.id, id);
+    assert.deepEqual(updated.refresh_token_metadata, { device: 'kiosk-4' });
+    for (const t of tokens) await works(t);
+    const got = await mgmt.refreshTokens.get(id);
+    assert.deepEqual(got.refresh_token_metadata, { device: 'kiosk-4' }, 'exchanges keep it');
+    assert.equal(typeof got.device.initial_ip, 'string', 'where it was issued');
+    await expectManagementError(mgmt.refreshTokens.update(id, { refresh_token_metadata: { v: 'x'.repeat(256) } }), 400);
+  }));
+
   test('refreshTokens.get and delete: that token is refused, the others work', traced(async () => {
     assert.ok(ids, 'needs the listing above');
     const got = await mgmt.refreshTokens.get(ids[0]);

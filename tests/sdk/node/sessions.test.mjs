@@ -1,5 +1,5 @@
 // Single sign-on sessions through the v7 ManagementClient:
-// `users.sessions.list/delete` and `sessions.get/delete/revoke`, against
+// `users.sessions.list/delete` and `sessions.get/update/delete/revoke`, against
 // sessions made by real sign-ins through `/authorize` and the hosted login
 // page (browser.mjs). The effects are checked where a browser and an
 // application feel them: an ended session no longer signs the browser in
@@ -82,6 +82,27 @@ describe('sessions', () => {
     assert.equal(s.user_id, user.user_id);
     assertDate(s.created_at, 'created_at');
     assert.deepEqual(s.clients, [{ client_id: app.client_id }]);
+  }));
+
+  test('sessions.update: session_metadata set, shown in lists, cleared; device recorded', traced(async () => {
+    assert.ok(signedIn.length === 3, 'needs the sign-ins above');
+    const sid = signedIn[2].sid;
+    const updated = await mgmt.sessions.update(sid, { session_metadata: { risk: 'low', ticket: 'T-1' } });
+    assert.equal(updated.id, sid);
+    assert.deepEqual(updated.session_metadata, { risk: 'low', ticket: 'T-1' });
+    const listed = (await collect(await mgmt.users.sessions.list(user.user_id, { take: 100 })))
+      .find((x) => x.id === sid);
+    assert.deepEqual(listed.session_metadata, { risk: 'low', ticket: 'T-1' }, 'lists carry the metadata');
+    // The browser's sign-in was seen from this machine, with node's user agent.
+    assert.equal(typeof listed.device.initial_ip, 'string');
+    assert.equal(typeof listed.device.last_user_agent, 'string');
+    // A silent sign-in is a use: the metadata stays.
+    assert.equal(await silentSignIn(signedIn[2].browser, app.client_id), 'code');
+    assert.deepEqual((await mgmt.sessions.get(sid)).session_metadata, { risk: 'low', ticket: 'T-1' });
+    // Auth0's refusals reach the SDK as its own errors.
+    await expectManagementError(mgmt.sessions.update(sid, { session_metadata: { n: 7 } }), 400);
+    const cleared = await mgmt.sessions.update(sid, { session_metadata: null });
+    assert.ok(!cleared.session_metadata || Object.keys(cleared.session_metadata).length === 0, 'null clears');
   }));
 
   test('sessions.delete: the browser must sign in again; its refresh token stays', traced(async () => {

@@ -1,7 +1,7 @@
 """Refresh tokens, grants and device credentials with auth0-python 6.x —
 Auth0's three views of what Tern keeps as one grant per login with
 offline_access: `users.refresh_token.list/delete`, `refresh_tokens.list/get/
-delete/revoke`, `user_grants.list/delete/delete_by_user_id`,
+update/delete/revoke`, `user_grants.list/delete/delete_by_user_id`,
 `device_credentials.list/delete`. Tokens come from GetToken.login
 (password-realm); each revocation is checked at /oauth/token (invalid_grant)
 while the other tokens keep working. The SDK's pydantic models parse every
@@ -129,3 +129,19 @@ def test_device_credentials_list_and_delete(mgmt, world):
     assert ei.value.body["errorCode"] == "inexistent_device_credential"
     with pytest.raises(BadRequestError):
         mgmt.device_credentials.delete("not-a-credential")
+
+
+def test_refresh_token_metadata_through_update(mgmt, world):
+    """`refresh_tokens.update`: metadata set, kept through an exchange,
+    refused past Auth0's bounds; where the token was issued is parsed."""
+    _, user, tok, login = world
+    rt = login()
+    (token_id,) = live_ids(mgmt, user)
+    got = mgmt.refresh_tokens.update(token_id, refresh_token_metadata={"device": "kiosk-4"})
+    assert got.id == token_id and got.refresh_token_metadata == {"device": "kiosk-4"}
+    assert works(tok, rt)
+    again = mgmt.refresh_tokens.get(token_id)
+    assert again.refresh_token_metadata == {"device": "kiosk-4"}
+    assert isinstance(again.device.initial_ip, str)
+    with pytest.raises(BadRequestError):
+        mgmt.refresh_tokens.update(token_id, refresh_token_metadata={"v": "x" * 256})

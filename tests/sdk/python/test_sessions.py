@@ -1,5 +1,5 @@
 """Single sign-on sessions with auth0-python 6.x: `users.sessions.list/delete`
-and `sessions.get/delete/revoke`, against sessions made by real sign-ins
+and `sessions.get/update/delete/revoke`, against sessions made by real sign-ins
 through /authorize and the hosted login page (test_authlib's Browser). The
 code is exchanged with the SDK's own GetToken.authorization_code. Effects are
 checked where they are felt: an ended session no longer signs the browser in
@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 from auth0.authentication import GetToken
 from auth0.authentication.exceptions import Auth0Error
-from auth0.management.errors import NotFoundError
+from auth0.management.errors import BadRequestError, NotFoundError
 
 from conftest import decode_jwt, enable_on_connection
 from test_authlib import CALLBACK, Browser, hidden_state
@@ -146,3 +146,22 @@ def test_unknown_user_is_404(mgmt, run_id):
     assert ei.value.body["statusCode"] == 404
     assert ei.value.body["errorCode"] == "inexistent_user"
     assert re.search(r"\S", ei.value.body["message"])
+
+
+def test_session_metadata_through_update(mgmt, signed_in):
+    """`sessions.update`: metadata set, listed, kept through a use, refused
+    when Auth0 would refuse it, cleared with None; `device` parsed."""
+    app, user, _, browsers = signed_in
+    b, sid, _ = browsers[0]
+    got = mgmt.sessions.update(sid, session_metadata={"risk": "low"})
+    assert got.id == sid and got.session_metadata == {"risk": "low"}
+    listed = {s.id: s for s in mgmt.users.sessions.list(user.user_id, take=100)}
+    assert listed[sid].session_metadata == {"risk": "low"}
+    assert isinstance(listed[sid].device.initial_ip, str)
+    assert isinstance(listed[sid].device.last_user_agent, str)
+    assert silent(b, app.client_id) == "code"
+    assert mgmt.sessions.get(sid).session_metadata == {"risk": "low"}
+    with pytest.raises(BadRequestError):
+        mgmt.sessions.update(sid, session_metadata={f"k{i}": "v" for i in range(26)})
+    cleared = mgmt.sessions.update(sid, session_metadata=None)
+    assert not cleared.session_metadata
