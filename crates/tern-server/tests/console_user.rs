@@ -206,6 +206,8 @@ async fn sessions_and_refresh_tokens_end_from_the_user_page(b: Backend) {
     }
     assert!(sessions.contains("Web Shop"), "the application by name");
     assert!(sessions.contains("password"), "how the user signed in");
+    // The browsers signed in from this machine (`device.last_ip`).
+    assert!(sessions.contains("<code>127.0.0.1</code>"), "{sessions}");
     assert!(!page.body.contains(&bob_sid), "only Ada's sessions");
     let tokens = table(&page.body, "refresh-tokens");
     for id in &ada_tokens {
@@ -214,6 +216,7 @@ async fn sessions_and_refresh_tokens_end_from_the_user_page(b: Backend) {
     for id in &bob_tokens {
         assert!(!page.body.contains(id.as_str()), "only Ada's tokens");
     }
+    assert!(tokens.contains("<code>127.0.0.1</code>"), "{tokens}");
     // The history: Ada's logins, and nothing of Bob's.
     let history = table(&page.body, "history");
     assert!(history.contains("data-type=\"s\""), "{history}");

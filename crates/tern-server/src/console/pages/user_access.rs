@@ -20,6 +20,7 @@ use axum::routing::post;
 use maud::{Markup, html};
 use serde_json::json;
 use tern_core::CoreResult;
+use tern_core::device::Seen;
 use tern_core::grants::{GrantQuery, ListedGrant};
 use tern_core::model::User;
 use tern_core::sso::Session;
@@ -119,6 +120,27 @@ fn button(op: &Operator, user: &User, path: &str, label: Markup, class: &str) ->
     }
 }
 
+/// Characters of a user agent shown in a table cell (the whole one, up to
+/// what is stored, is the cell's title).
+const AGENT_SHOWN: usize = 48;
+
+/// Where a session or token was last used from: the address, and the
+/// start of the user agent; "not recorded" for those older than the
+/// recording (`device`).
+fn seen(last: &Seen) -> Markup {
+    let agent = last.user_agent.as_deref().unwrap_or("");
+    let short: String = agent.chars().take(AGENT_SHOWN).collect();
+    html! {
+        @match &last.ip {
+            Some(ip) => { code { (ip) } }
+            None => { "not recorded" }
+        }
+        @if !short.is_empty() {
+            br; span.hint title=(agent) { (short) @if short.len() < agent.len() { "…" } }
+        }
+    }
+}
+
 /// When a session ends unless used again: the earlier of its two limits.
 fn session_ends(x: &Session) -> Markup {
     let idle = x.idle_expires_at < x.expires_at;
@@ -139,7 +161,8 @@ pub fn sections(op: &Operator, user: &User, a: &Access) -> Markup {
             div.table-wrap { table #sessions aria-labelledby="sessions-heading" {
                 thead { tr {
                     th scope="col" { "Started" } th scope="col" { "Last used" } th scope="col" { "Expires" }
-                    th scope="col" { "Applications" } th scope="col" { "Signed in with" } th scope="col" { span.visually-hidden { "Action" } }
+                    th scope="col" { "Applications" } th scope="col" { "Signed in with" } th scope="col" { "Last seen from" }
+                    th scope="col" { span.visually-hidden { "Action" } }
                 } }
                 tbody { @for x in &a.sessions { tr data-session=(x.sid) {
                     td { (date(x.created_at)) }
@@ -151,6 +174,7 @@ pub fn sections(op: &Operator, user: &User, a: &Access) -> Markup {
                         ", " (date(x.auth_time))
                         @if x.sid == op.session.sid { " " span.badge { "this console session" } }
                     }
+                    td { (seen(&x.device.last)) }
                     td { (button(op, user, &format!("sessions/{}/end", urlencoding::encode(&x.sid)),
                         html! { "End" span.visually-hidden { " the session started " (date(x.created_at)) } }, "secondary")) }
                 } } }
@@ -166,7 +190,7 @@ pub fn sections(op: &Operator, user: &User, a: &Access) -> Markup {
             div.table-wrap { table #refresh-tokens aria-labelledby="tokens-heading" {
                 thead { tr {
                     th scope="col" { "Application" } th scope="col" { "Created" } th scope="col" { "Last used" }
-                    th scope="col" { "Expires" } th scope="col" { "Rotating" } th scope="col" { "Scope" }
+                    th scope="col" { "Expires" } th scope="col" { "Rotating" } th scope="col" { "Scope" } th scope="col" { "Last seen from" }
                     th scope="col" { span.visually-hidden { "Action" } }
                 } }
                 tbody { @for l in &a.tokens { tr data-token=(l.grant.id) {
@@ -179,6 +203,7 @@ pub fn sections(op: &Operator, user: &User, a: &Access) -> Markup {
                         code { (l.grant.details.scope.join(" ")) }
                         @if let Some(aud) = &l.grant.details.audience { " for " code { (aud) } }
                     }
+                    td { (seen(l.token.as_ref().map_or(&l.grant.details.made_from, |t| &t.last_seen))) }
                     td { (button(op, user, &format!("refresh-tokens/{}/revoke", urlencoding::encode(&l.grant.id)),
                         html! { "Revoke" span.visually-hidden { " the token of " (app_name(a, &l.grant.client_id)) " created " (date(l.grant.created_at)) } }, "secondary")) }
                 } } }
