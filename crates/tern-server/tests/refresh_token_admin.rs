@@ -571,14 +571,7 @@ async fn scoped_to_the_tenant_and_the_scopes(b: Backend) {
     let (_, grants) = w.get("/grants").await;
     assert!(!ids(&grants).contains(&foreign), "{grants}");
     // A token naming other scopes reaches none of these endpoints.
-    let narrow =
-        w.h.m2m_token(
-            &w.h.info.client_id,
-            &w.h.info.client_secret,
-            &w.h.info.audience,
-            Some("read:users"),
-        )
-        .await;
+    let narrow = w.h.scoped_token(&["read:users"]).await;
     let user_path = format!("/users/{}/refresh-tokens", w.ada);
     for (method, path, scope) in [
         (Method::GET, user_path.as_str(), "read:refresh_tokens"),

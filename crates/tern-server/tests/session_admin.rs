@@ -118,37 +118,6 @@ async fn sessions_of(x: &Setup, user_id: &str, query: &str) -> Value {
     page
 }
 
-/// A token of a new application granted only `scopes` on the Management API.
-async fn token_with(x: &Setup, scopes: &[&str]) -> String {
-    let (s, c) =
-        x.h.api(
-            &x.t,
-            Method::POST,
-            "/clients",
-            Some(json!({"name": "ops", "app_type": "non_interactive",
-                        "grant_types": ["client_credentials"]})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{c}");
-    let id = c["client_id"].as_str().unwrap();
-    let (s, g) =
-        x.h.api(
-            &x.t,
-            Method::POST,
-            "/client-grants",
-            Some(json!({"client_id": id, "audience": x.h.info.audience, "scope": scopes})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{g}");
-    x.h.m2m_token(
-        id,
-        c["client_secret"].as_str().unwrap(),
-        &x.h.info.audience,
-        None,
-    )
-    .await
-}
-
 /// The tenant log's refresh token revocations (`srrt`).
 async fn revocations_logged(x: &Setup) -> Value {
     let (s, logs) =
@@ -320,7 +289,7 @@ async fn revoking_a_session_refuses_its_refresh_tokens(b: Backend) {
     let grant_id = grant_of_session[0]["id"].clone();
 
     let path = format!("/sessions/{sid}/revoke");
-    let only_sessions = token_with(&x, &["delete:sessions"]).await;
+    let only_sessions = x.h.scoped_token(&["delete:sessions"]).await;
     let (s, e) = x.h.api(&only_sessions, Method::POST, &path, None).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
     assert_eq!(e["errorCode"], "insufficient_scope");
@@ -390,8 +359,8 @@ async fn scopes_and_tenancy(b: Backend) {
     let sid = sid(&tokens);
     let one = format!("/sessions/{sid}");
     let of_user = format!("/users/{}/sessions", x.user_id);
-    let read = token_with(&x, &["read:sessions", "read:users"]).await;
-    let delete = token_with(&x, &["delete:sessions", "delete:users"]).await;
+    let read = x.h.scoped_token(&["read:sessions", "read:users"]).await;
+    let delete = x.h.scoped_token(&["delete:sessions", "delete:users"]).await;
     for (token, method, path, scope) in [
         (&read, Method::DELETE, &one, "delete:sessions"),
         (&read, Method::DELETE, &of_user, "delete:sessions"),
@@ -657,15 +626,13 @@ async fn an_operators_sessions_need_every_scope_to_end(b: Backend) {
     let sessions = listed["sessions"].as_array().unwrap().clone();
     assert!(!sessions.is_empty(), "{listed}");
     let sid = sessions[0]["id"].as_str().unwrap();
-    let scoped = token_with(
-        &x,
-        &[
+    let scoped =
+        x.h.scoped_token(&[
             "delete:sessions",
             "delete:refresh_tokens",
             "update:sessions",
-        ],
-    )
-    .await;
+        ])
+        .await;
     for (method, path) in [
         (Method::DELETE, format!("/users/{op_id}/sessions")),
         (Method::DELETE, format!("/sessions/{sid}")),

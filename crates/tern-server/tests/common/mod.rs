@@ -200,6 +200,18 @@ impl Harness {
         .await
     }
 
+    /// A client-credentials token of the bootstrap client narrowed to
+    /// `scopes`: a caller holding those Management API scopes and no other.
+    pub async fn scoped_token(&self, scopes: &[&str]) -> String {
+        self.m2m_token(
+            &self.info.client_id.clone(),
+            &self.info.client_secret.clone(),
+            &self.info.audience.clone(),
+            Some(&scopes.join(" ")),
+        )
+        .await
+    }
+
     pub async fn m2m_token(
         &self,
         id: &str,
