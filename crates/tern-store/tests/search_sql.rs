@@ -331,6 +331,17 @@ fn cases() -> Vec<(&'static str, Vec<&'static str>)> {
         (r#"name:"'; DROP TABLE users; --""#, vec![]),
         (r#"user_id:"x' OR '1'='1""#, vec![]),
         (r#"email.domain:"\\""#, vec![]),
+        // The deepest path a query may name (`MAX_PATH_KEYS`, a join per
+        // key) runs on both backends, twice in one query too; one key more
+        // once reached SQLite's 200 joins and answered 500.
+        (
+            "app_metadata.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k:x",
+            vec![],
+        ),
+        (
+            "app_metadata.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k:x OR user_metadata.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k:x",
+            vec![],
+        ),
     ]
 }
 

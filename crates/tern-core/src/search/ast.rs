@@ -196,14 +196,16 @@ impl fmt::Display for Field {
     }
 }
 
-/// Splits and validates a metadata path (`a.b.c`).
+/// Splits and validates a metadata path (`a.b.c`): at most
+/// [`super::MAX_PATH_KEYS`] keys.
 fn metadata_path(path: &str) -> Option<Vec<String>> {
     let segs: Vec<String> = path.split('.').map(str::to_owned).collect();
-    let ok = segs.iter().all(|s| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
-    });
+    let ok = segs.len() <= super::MAX_PATH_KEYS
+        && segs.iter().all(|s| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        });
     ok.then_some(segs)
 }
 

@@ -19,8 +19,9 @@ pub enum SearchErrorKind {
     /// `true`/`false`.
     InvalidValue,
     /// The query exceeds a size limit: length ([`super::MAX_QUERY_LENGTH`]),
-    /// nesting depth ([`super::MAX_DEPTH`]) or clause count
-    /// ([`super::MAX_CLAUSES`]).
+    /// nesting depth ([`super::MAX_DEPTH`]), clause count
+    /// ([`super::MAX_CLAUSES`]) or a metadata path's keys
+    /// ([`super::MAX_PATH_KEYS`]).
     TooComplex,
 }
 

@@ -33,7 +33,9 @@ mod sort;
 pub use ast::{Condition, DEFAULT_FIELDS, Field, FieldKind, Pattern, PatternPart, Query, Value};
 pub use date::DateValue;
 pub use error::{SearchError, SearchErrorKind};
-pub use parser::{MAX_CLAUSES, MAX_DEPTH, MAX_QUERY_LENGTH, is_number_literal, parse_query};
+pub use parser::{
+    MAX_CLAUSES, MAX_DEPTH, MAX_PATH_KEYS, MAX_QUERY_LENGTH, is_number_literal, parse_query,
+};
 pub use sort::{Sort, SortField, SortOrder, parse_sort};
 
 #[cfg(test)]

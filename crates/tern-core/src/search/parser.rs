@@ -12,6 +12,10 @@ pub const MAX_QUERY_LENGTH: usize = 2048;
 pub const MAX_DEPTH: usize = 32;
 /// Most clauses (field conditions, bare terms, `_exists_`) in one query.
 pub const MAX_CLAUSES: usize = 128;
+/// Most keys in one metadata path (`app_metadata.a.b` has two): each key is
+/// a join in the store's SQL, and SQLite refuses a statement of more than
+/// 200 of them — a limit a query of 2 048 characters can otherwise reach.
+pub const MAX_PATH_KEYS: usize = 32;
 
 /// The fields named in "unknown field" errors.
 const FIELD_LIST: &str = "email, email.domain, name, given_name, family_name, nickname, username, \
@@ -807,10 +811,20 @@ fn field_from_name(name: &str, pos: usize) -> Result<Field, SearchError> {
         return Ok(f);
     }
     let shown = shorten(name);
+    let keys = name.split('.').count() - 1;
     let (kind, msg) = if name == "app_metadata" || name == "user_metadata" {
         (
             SearchErrorKind::Unsupported,
             format!("search a path inside {name}, e.g. {name}.plan"),
+        )
+    } else if (name.starts_with("app_metadata.") || name.starts_with("user_metadata."))
+        && keys > MAX_PATH_KEYS
+    {
+        (
+            SearchErrorKind::TooComplex,
+            format!(
+                "the metadata path '{shown}' has {keys} keys; at most {MAX_PATH_KEYS} are searchable"
+            ),
         )
     } else if name.starts_with("app_metadata.") || name.starts_with("user_metadata.") {
         (

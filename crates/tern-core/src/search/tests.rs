@@ -541,6 +541,17 @@ fn enforces_limits() {
     assert_eq!(e.kind(), SearchErrorKind::TooComplex);
     assert!(e.to_string().contains("more than 128 clauses"));
 
+    // Metadata path keys (each one a join in the store's SQL).
+    let path = |keys: usize| format!("app_metadata.{}:x", vec!["k"; keys].join("."));
+    assert!(parse_query(&path(MAX_PATH_KEYS)).is_ok());
+    let e = parse_query(&path(MAX_PATH_KEYS + 1)).unwrap_err();
+    assert_eq!(e.kind(), SearchErrorKind::TooComplex);
+    assert!(
+        e.to_string()
+            .contains("has 33 keys; at most 32 are searchable"),
+        "{e}"
+    );
+
     // Long prefix chains are handled iteratively.
     let nots = format!("{}a", "NOT ".repeat(500));
     assert_eq!(parse_query(&nots).unwrap(), any("a"));
