@@ -86,9 +86,20 @@ impl InFileKeys {
     }
 }
 
-/// One row of the file as a JSON value (each was already read as valid JSON).
-fn parse_row(raw: &&RawValue) -> Value {
-    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
+/// One row of the file as a JSON value, or why it cannot be one: each was
+/// already read as valid JSON, but only skimmed — a value nested deeper than
+/// the JSON reader's recursion limit (128 levels) is read as a whole here and
+/// fails, and the row gets that error instead of passing for `null`.
+fn parse_row(raw: &&RawValue) -> Result<Value, RowError> {
+    serde_json::from_str(raw.get()).map_err(|e| RowError {
+        code: "INVALID_FORMAT",
+        message: if e.to_string().starts_with("recursion limit exceeded") {
+            format!("The user cannot be read: it is nested more than 127 levels deep ({e}).")
+        } else {
+            format!("The user cannot be read: {e}.")
+        },
+        path: String::new(),
+    })
 }
 
 /// The rows of an uploaded file, each still unparsed text (so a large file
@@ -166,7 +177,9 @@ pub async fn run_import(
     // A resumed job first learns the keys of the rows already applied.
     let mut keys = InFileKeys::default();
     for (i, raw) in rows[..start].iter().enumerate() {
-        keys.verdict(i, &parse_row(raw));
+        if let Ok(row) = parse_row(raw) {
+            keys.verdict(i, &row);
+        }
     }
     let keys = std::sync::Mutex::new(keys);
     // Batches overlap: while batch k is written, batch k+1 is planned and
@@ -183,7 +196,7 @@ pub async fn run_import(
     let optimistic = !job.spec.upsert && !job.spec.dry_run;
     let plan = |from: usize, optimistic: bool| {
         let to = (from + settings.batch_size.max(1)).min(rows.len());
-        let parsed: Vec<Value> = rows[from..to].iter().map(parse_row).collect();
+        let parsed: Vec<Result<Value, RowError>> = rows[from..to].iter().map(parse_row).collect();
         let duplicates: Vec<Option<&'static str>> = {
             // Only this closure takes the lock, and never across an await.
             let mut keys = keys
@@ -192,7 +205,7 @@ pub async fn run_import(
             parsed
                 .iter()
                 .enumerate()
-                .map(|(k, row)| keys.verdict(from + k, row))
+                .map(|(k, row)| keys.verdict(from + k, row.as_ref().ok()?))
                 .collect()
         };
         let connection = &connection;
@@ -330,7 +343,7 @@ async fn plan_batch(
     tenant: &str,
     job: &Job,
     connection: &crate::model::Connection,
-    rows: &[Value],
+    rows: &[Result<Value, RowError>],
     duplicates: &[Option<&'static str>],
     first: usize,
     optimistic: bool,
@@ -340,9 +353,17 @@ async fn plan_batch(
         optimistic,
         ..ImportBatch::default()
     };
-    let mut valid: Vec<(usize, ValidRow)> = Vec::new();
+    let mut valid: Vec<(usize, &Value, ValidRow)> = Vec::new();
     for (k, row) in rows.iter().enumerate() {
         let i = first + k;
+        let row = match row {
+            Ok(row) => row,
+            Err(unreadable) => {
+                let record = error_record(i, &Value::Null, std::slice::from_ref(unreadable));
+                batch.errors.push((i as u64, record));
+                continue;
+            }
+        };
         if let Some(field) = duplicates[k] {
             batch.errors.push((
                 i as u64,
@@ -351,29 +372,28 @@ async fn plan_batch(
             continue;
         }
         match import::validate_row(row, hash_limits) {
-            Ok(v) => valid.push((i, v)),
+            Ok(v) => valid.push((i, row, v)),
             Err(errors) => batch.errors.push((i as u64, error_record(i, row, &errors))),
         }
     }
     let existing = if optimistic {
         Vec::new()
     } else {
-        let emails: Vec<String> = valid.iter().map(|(_, v)| v.email.clone()).collect();
+        let emails: Vec<String> = valid.iter().map(|(_, _, v)| v.email.clone()).collect();
         let ids: Vec<String> = valid
             .iter()
-            .filter_map(|(_, v)| v.user_id.as_ref().map(|id| format!("auth0|{id}")))
+            .filter_map(|(_, _, v)| v.user_id.as_ref().map(|id| format!("auth0|{id}")))
             .collect();
         let names: Vec<String> = valid
             .iter()
-            .filter_map(|(_, v)| v.username.clone())
+            .filter_map(|(_, _, v)| v.username.clone())
             .collect();
         store
             .find_import_matches(tenant, &connection.id, &emails, &ids, &names)
             .await?
     };
     let matches = Matches::new(&existing, &connection.id);
-    for (i, row) in valid {
-        let raw = &rows[i - first];
+    for (i, raw, row) in valid {
         let by_email = matches.by_email.get(row.email.as_str()).copied();
         let by_id = row
             .user_id
@@ -474,11 +494,14 @@ mod tests {
         let verdicts: Vec<_> = rows
             .iter()
             .enumerate()
-            .map(|(i, raw)| keys.verdict(i, &parse_row(raw)))
+            .map(|(i, raw)| keys.verdict(i, &parse_row(raw).unwrap()))
             .collect();
         // Fed again (a batch planned twice), a row keeps its verdict.
-        assert_eq!(keys.verdict(1, &parse_row(&rows[1])), Some("email"));
-        assert_eq!(keys.verdict(0, &parse_row(&rows[0])), None);
+        assert_eq!(
+            keys.verdict(1, &parse_row(&rows[1]).unwrap()),
+            Some("email")
+        );
+        assert_eq!(keys.verdict(0, &parse_row(&rows[0]).unwrap()), None);
         assert_eq!(
             verdicts,
             vec![

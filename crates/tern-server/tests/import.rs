@@ -851,6 +851,40 @@ async fn a_nul_character_fails_its_row_not_the_job(b: Backend) {
     h.stop().await;
 }
 
+/// A row nested deeper than the JSON reader goes (128 levels) is that row's
+/// error, saying so — it once passed for `null` and was refused as "found
+/// type null" — and the rows around it are imported.
+async fn a_row_nested_too_deep_fails_alone_and_says_why(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let deep = format!("{}1{}", "{\"a\":".repeat(200), "}".repeat(200));
+    let file = format!(
+        "[{{\"email\": \"before@example.com\"}}, \
+         {{\"email\": \"deep@example.com\", \"app_metadata\": {deep}}}, \
+         {{\"email\": \"after@example.com\"}}]"
+    );
+    let (s, job) = upload(&h, &t, file.into_bytes(), &[]).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    let done = wait_done(&h, &t, &id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(
+        done["summary"],
+        json!({"failed": 1, "updated": 0, "inserted": 2, "total": 3})
+    );
+    let errs = errors_of(&h, &t, &id).await;
+    assert_eq!(
+        first_errors(&errs, "code"),
+        vec![(1, "INVALID_FORMAT".into(), "INVALID_FORMAT".into())]
+    );
+    let message = errs[0]["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("nested more than 127 levels deep"),
+        "{message}"
+    );
+    h.stop().await;
+}
+
 /// A server stopped mid-import hands its job back: restarted with a lease
 /// of an hour, it resumes at once (it would otherwise wait the hour out),
 /// and every row is applied exactly once.
@@ -953,6 +987,7 @@ async fn the_hand_back_outlasts_a_held_write_lock() {
 }
 
 both_backends!(
+    a_row_nested_too_deep_fails_alone_and_says_why,
     a_stopped_server_hands_its_job_back,
     a_nul_character_fails_its_row_not_the_job,
     collisions_in_overlapping_batches_are_named,
