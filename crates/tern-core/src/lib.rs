@@ -22,6 +22,7 @@ pub mod import_job;
 pub mod ip_throttling;
 pub mod legacy;
 pub mod log_filter;
+pub mod log_search;
 pub mod login;
 pub mod login_transaction;
 pub mod mail;

@@ -105,6 +105,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::users::by_email,
         routes::authentication_methods::list,
         routes::logs::list,
+        routes::logs::of_user,
         routes::logs::get_one,
         routes::signing_keys::list,
         routes::signing_keys::get_one,
@@ -464,16 +465,36 @@ pub struct ConnectionFilter {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LogFilter {
-    /// `type:<code>` or `type:"<code>"`, the subset of Auth0's log search Tern supports.
+    /// Auth0's log search, the part Tern answers from an index: `type:<code>` and
+    /// `user_id:"<id>"`, each at most once, joined by `AND`.
     #[param(
         nullable = false,
-        pattern = r#"^type:"?[A-Za-z0-9_]+"?$"#,
+        pattern = r#"^((type:"?[A-Za-z0-9_]+"?)|(user_id:"?[^"\s]+"?))( AND ((type:"?[A-Za-z0-9_]+"?)|(user_id:"?[^"\s]+"?)))?$"#,
         example = "type:fp"
     )]
     pub q: Option<String>,
-    /// Tern's shorthand for `q=type:<code>`; wins over `q`.
+    /// Tern's shorthand for `q=type:<code>`; wins over a type in `q`.
     #[param(nullable = false, example = "fp")]
     pub r#type: Option<String>,
+    /// `date:1` (oldest first) or `date:-1` (newest first, the default).
+    #[param(nullable = false, pattern = "^date:(1|-1)$", example = "date:-1")]
+    pub sort: Option<String>,
+    /// A checkpoint: the `log_id` after which to read on, oldest first (every
+    /// parameter but `take` is then ignored, as Auth0).
+    #[param(nullable = false)]
+    pub from: Option<String>,
+    /// How many events to read after `from` (default 50).
+    #[param(minimum = 1, maximum = 100, nullable = false)]
+    pub take: Option<u64>,
+}
+
+/// The order of a user's log events.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogSort {
+    /// `date:1` (oldest first) or `date:-1` (newest first, the default).
+    #[param(nullable = false, pattern = "^date:(1|-1)$", example = "date:-1")]
+    pub sort: Option<String>,
 }
 
 /// A required `email` query parameter.

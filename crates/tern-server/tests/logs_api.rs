@@ -72,4 +72,234 @@ async fn old_events_are_found_and_totals_are_bounded(b: Backend) {
     h.stop().await;
 }
 
-both_backends!(old_events_are_found_and_totals_are_bounded);
+/// `GET /logs?from=…&take=…` and its `Link` header's `next` (at the public
+/// URL, https, which the test's plain-HTTP server answers at `h.base`).
+async fn read_on(h: &Harness, t: &str, url: &str) -> (Vec<String>, String) {
+    let r = h.http.get(url).bearer_auth(t).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let next = r.headers()["link"].to_str().unwrap().to_string();
+    let events: Vec<serde_json::Value> = r.json().await.unwrap();
+    let ids = events
+        .iter()
+        .map(|e| e["log_id"].as_str().unwrap().to_string())
+        .collect();
+    let next = next
+        .strip_prefix('<')
+        .and_then(|n| n.strip_suffix(">; rel=\"next\""))
+        .unwrap_or_else(|| panic!("not a next link: {next}"));
+    let path = next
+        .strip_prefix(&h.info.audience)
+        .unwrap_or_else(|| panic!("not under the Management API: {next}"));
+    (ids, format!("{}/api/v2/{path}", h.base))
+}
+
+/// A reader of the log by checkpoint (as log-streaming tools are) gets every
+/// event written after its checkpoint once, in the order written, following
+/// the `Link` header; one whose checkpoint was purged resumes after it; `q`
+/// and `sort` are ignored beside `from`, as Auth0 documents.
+async fn a_checkpoint_reads_on_once_in_write_order(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let st = h.state();
+    let mut written = Vec::new();
+    for i in 0..120 {
+        let ev = LogEvent::new(if i % 2 == 0 { "s" } else { "fp" }, format!("event {i}"));
+        st.store.append_log(st.tid(), &ev).await.unwrap();
+        written.push(ev.id);
+    }
+    let mut url = format!(
+        "{}/api/v2/logs?from={}&take=50&q=type:s&sort=date:-1",
+        h.base, written[9]
+    );
+    let mut read = Vec::new();
+    loop {
+        let (ids, next) = read_on(&h, &t, &url).await;
+        assert!(ids.len() <= 50);
+        if ids.is_empty() {
+            assert_eq!(
+                next,
+                url.replace("&q=type:s&sort=date:-1", ""),
+                "an empty page reads on from the same place"
+            );
+            break;
+        }
+        assert!(
+            next.ends_with(&format!("from={}&take=50", ids.last().unwrap())),
+            "{next}"
+        );
+        read.extend(ids);
+        url = next;
+    }
+    // Whatever the tenant wrote besides (the admin token's own events).
+    read.retain(|id| written.contains(id));
+    assert_eq!(read, written[10..].to_vec());
+
+    // The checkpoint purged: the reader resumes after it, not from the start.
+    // (Dated long ago, so retention's purge takes it alone.)
+    let mut gone = LogEvent::new("s", "checkpoint, then purged");
+    gone.date = "2000-01-01T00:00:00.000Z".into();
+    st.store.append_log(st.tid(), &gone).await.unwrap();
+    let after = LogEvent::new("s", "after the purged checkpoint");
+    st.store.append_log(st.tid(), &after).await.unwrap();
+    assert_eq!(
+        st.store
+            .purge_logs(st.tid(), "2001-01-01T00:00:00.000Z", 10)
+            .await
+            .unwrap(),
+        1
+    );
+    let (ids, _) = read_on(&h, &t, &format!("{}/api/v2/logs?from={}", h.base, gone.id)).await;
+    assert_eq!(ids.first(), Some(&after.id), "{ids:?}");
+
+    // `take` is Auth0's 1 to 100.
+    for take in ["0", "101", "x"] {
+        let (s, e) = h
+            .api(
+                &t,
+                Method::GET,
+                &format!("/logs?from={}&take={take}", written[0]),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "take={take}: {e}");
+    }
+    h.stop().await;
+}
+
+/// A user's events through `GET /users/{id}/logs` and `q=user_id:"…"`,
+/// read through the log's user index (migration 0046): those a login wrote
+/// (one statement with the user's row, `record_login`) and those written
+/// alone; sorted, paged, counted and projected with Auth0's parameters.
+async fn a_users_events_are_found_by_the_user(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let app = h.password_client(&t).await;
+    let ada = h
+        .create_user(&t, "ada@example.com", "Corr3ct-horse-battery")
+        .await;
+    let ada_id = ada["user_id"].as_str().unwrap().to_string();
+    let bob = h
+        .create_user(&t, "bob@example.com", "Corr3ct-horse-battery")
+        .await;
+    let bob_id = bob["user_id"].as_str().unwrap().to_string();
+    let (s, tok) = h
+        .password_grant_from(
+            (&app.0, &app.1),
+            "ada@example.com",
+            "Corr3ct-horse-battery",
+            "203.0.113.7",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{tok}");
+    let st = h.state();
+    for (i, user) in [&ada_id, &bob_id, &ada_id].into_iter().enumerate() {
+        let mut ev = LogEvent::new("fp", format!("wrong password {i}"));
+        ev.user_id = Some(user.clone());
+        st.store.append_log(st.tid(), &ev).await.unwrap();
+    }
+
+    let (s, page) = h
+        .api(&t, Method::GET, &format!("/users/{ada_id}/logs"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let described = |page: &serde_json::Value| -> Vec<String> {
+        page.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["type"].as_str().unwrap(),
+                    e["user_id"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let ada_s = format!("s {ada_id}");
+    let ada_fp = format!("fp {ada_id}");
+    assert_eq!(
+        described(&page),
+        [ada_fp.clone(), ada_fp.clone(), ada_s.clone()],
+        "newest first"
+    );
+    assert_eq!(page[0]["description"], "wrong password 2");
+    let (s, page) = h
+        .api(
+            &t,
+            Method::GET,
+            &format!("/users/{ada_id}/logs?sort=date:1&per_page=2&page=0&include_totals=true"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert_eq!(page["total"], 3, "{page}");
+    assert_eq!(described(&page["logs"]), [ada_s, ada_fp], "oldest first");
+
+    // The same through the tenant log's search, with a type, and projected.
+    let q = format!("user_id:\"{ada_id}\" AND type:fp");
+    let (s, page) = h
+        .api(
+            &t,
+            Method::GET,
+            &format!("/logs?q={}&fields=type,date", urlencoding::encode(&q)),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let first = page[0].as_object().unwrap();
+    let mut keys: Vec<&str> = first.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["date", "log_id", "type"], "the id stays: {page}");
+    assert_eq!(page.as_array().unwrap().len(), 2);
+
+    // `read:logs_users` alone reads a user's events; another scope does not.
+    let users_only = h.scoped_token(&["read:logs_users"]).await;
+    let (s, page) = h
+        .api(
+            &users_only,
+            Method::GET,
+            &format!("/users/{bob_id}/logs"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert_eq!(described(&page), [format!("fp {bob_id}")]);
+    let other = h.scoped_token(&["read:users"]).await;
+    let (s, _) = h
+        .api(&other, Method::GET, &format!("/users/{bob_id}/logs"), None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Refusals name what is wrong.
+    for (path, says) in [
+        ("/users/auth0%7Cnobody/logs".to_string(), "does not exist"),
+        (
+            format!("/users/{ada_id}/logs?sort=type:1"),
+            "sorting logs by type is not supported",
+        ),
+        ("/logs?sort=date:2".to_string(), "is not a sort"),
+        (
+            "/logs?fields=date,secret".to_string(),
+            "'secret' is not a log field",
+        ),
+        (
+            "/logs?q=ip:1.2.3.4".to_string(),
+            "supports type:<code> and user_id",
+        ),
+    ] {
+        let (s, e) = h.api(&t, Method::GET, &path, None).await;
+        assert!(
+            s == StatusCode::BAD_REQUEST || s == StatusCode::NOT_FOUND,
+            "{path}: {s} {e}"
+        );
+        let message = e["message"].as_str().unwrap();
+        assert!(message.contains(says), "{path}: {message}");
+    }
+    h.stop().await;
+}
+
+both_backends!(
+    old_events_are_found_and_totals_are_bounded,
+    a_checkpoint_reads_on_once_in_write_order,
+    a_users_events_are_found_by_the_user
+);

@@ -3,14 +3,36 @@
 use crate::CoreResult;
 use crate::model::LogEvent;
 
+/// Which events a listing reads, and in which order.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogQuery<'a> {
+    /// One event type only (`s`, `fp`, …).
+    pub kind: Option<&'a str>,
+    /// One user's events only (`auth0|…`): read through the log's user
+    /// index (migration 0046), not by scanning.
+    pub user_id: Option<&'a str>,
+    /// Oldest first (`sort=date:1`); newest first otherwise.
+    pub oldest_first: bool,
+}
+
 /// Appending to and reading the tenant log.
 #[async_trait::async_trait]
 pub trait LogStore: Send + Sync {
     /// Append to the tenant log.
     async fn append_log(&self, tenant: &str, event: &LogEvent) -> CoreResult<()>;
-    /// Tenant log, newest first, optionally one type only; with how many
-    /// events match, counted up to `count_up_to` (0: not counted, as a
+    /// The events `query` selects, in its order, `limit` from `offset`; with
+    /// how many match, counted up to `count_up_to` (0: not counted, as a
     /// count reads every matching index entry).
+    async fn search_logs(
+        &self,
+        tenant: &str,
+        query: &LogQuery<'_>,
+        offset: u64,
+        limit: u64,
+        count_up_to: u64,
+    ) -> CoreResult<(Vec<LogEvent>, u64)>;
+    /// Tenant log, newest first, optionally one type only (see
+    /// [`LogStore::search_logs`]).
     async fn list_logs(
         &self,
         tenant: &str,
@@ -18,7 +40,21 @@ pub trait LogStore: Send + Sync {
         offset: u64,
         limit: u64,
         count_up_to: u64,
-    ) -> CoreResult<(Vec<LogEvent>, u64)>;
+    ) -> CoreResult<(Vec<LogEvent>, u64)> {
+        let query = LogQuery {
+            kind,
+            ..LogQuery::default()
+        };
+        self.search_logs(tenant, &query, offset, limit, count_up_to)
+            .await
+    }
+    /// A checkpoint's next events, oldest first: at most `take` of those
+    /// written after the event `from` (a `log_id`). When `from` is no
+    /// longer stored (purged by retention) or never was, the events whose
+    /// `log_id` sorts after it — ids begin with their time in nanoseconds,
+    /// so a reader whose checkpoint was purged resumes where it was instead
+    /// of starting over or stopping.
+    async fn logs_after(&self, tenant: &str, from: &str, take: u64) -> CoreResult<Vec<LogEvent>>;
     /// One event by its `log_id`.
     async fn get_log(&self, tenant: &str, id: &str) -> CoreResult<Option<LogEvent>>;
     /// Delete up to `limit` of the tenant's oldest events dated before

@@ -38,7 +38,7 @@ pub use jobs::JobStore;
 pub use jobs::{BatchApplied, BatchGate, GateKey, ImportBatch, is_lease_lost, lease_lost};
 pub use login_failures::{BlocksOf, FailedLogin, LoginAttempt, LoginFailureStore};
 pub use login_transactions::LoginTransactionStore;
-pub use logs::LogStore;
+pub use logs::{LogQuery, LogStore};
 pub use mfa::MfaStore;
 pub use outbox::OutboxStore;
 pub use password_logins::{PasswordLoginQuery, PasswordLoginReads, PasswordLoginStore};

@@ -11,7 +11,7 @@ use serde_json::Value;
 use tern_core::grants::{GrantQuery, is_device_credential_id};
 
 use crate::auth::Caller;
-use crate::body::{Paging, QueryMap};
+use crate::body::{Paging, QueryMap, select_fields};
 use crate::error::ApiError;
 use crate::grant_admin;
 use crate::state::AppState;
@@ -74,19 +74,16 @@ pub async fn list(
     };
     let items = listed
         .iter()
-        .map(|l| select_fields(grant_admin::device_credential_view(l), &fields, include))
+        .map(|l| {
+            select_fields(
+                grant_admin::device_credential_view(l),
+                &fields,
+                include,
+                &[],
+            )
+        })
         .collect();
     Ok(Json(paging.wrap(items, total, "device_credentials")))
-}
-
-/// `fields`/`include_fields` applied to one credential.
-fn select_fields(mut v: Value, fields: &[String], include: bool) -> Value {
-    if !fields.is_empty()
-        && let Value::Object(m) = &mut v
-    {
-        m.retain(|k, _| fields.contains(k) == include);
-    }
-    v
 }
 
 /// `DELETE /device-credentials/{id}`.

@@ -1,34 +1,87 @@
-//! `/api/v2/logs`: the tenant log, newest first.
+//! `/api/v2/logs` and `/api/v2/users/{id}/logs`: the tenant log, searched
+//! (by type and user, newest or oldest first, a page at a time) or read on
+//! from a checkpoint. Parameters are read by `tern_core::log_search`.
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use tern_core::log_search::{LogSearch, check_log_fields, parse_log_search, parse_log_sort};
 use tern_core::model::LogEvent;
+use tern_core::store::LogQuery;
 
 use crate::auth::Caller;
-use crate::body::{Paging, QueryMap};
+use crate::body::{Paging, QueryMap, select_fields};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::user_admin::known_user;
 
-/// The type filter: `q=type:fp` or `q=type:"fp"` (the subset of Auth0's log
-/// search Tern supports), or the Tern shorthand `type=fp`.
-fn type_filter(q: &QueryMap) -> Result<Option<String>, ApiError> {
-    if let Some(t) = q.str("type") {
-        return Ok(Some(t.to_string()));
+/// A listing's own refusals, as Auth0 words query errors.
+fn invalid(message: String) -> ApiError {
+    ApiError::invalid_query(format!("Query validation error: {message}."))
+}
+
+/// The search: `q` (or its other name, `search`), or Tern's shorthand
+/// `type=fp`, which wins over a type in `q`.
+fn search_of(q: &QueryMap) -> Result<LogSearch, ApiError> {
+    let text = q.str("q").or_else(|| q.str("search")).unwrap_or("");
+    let mut search = parse_log_search(text).map_err(invalid)?;
+    if let Some(kind) = q.str("type").filter(|t| !t.is_empty()) {
+        search.kind = Some(kind.to_string());
     }
-    let Some(query) = q.str("q").map(str::trim).filter(|s| !s.is_empty()) else {
-        return Ok(None);
-    };
-    let value = query
-        .strip_prefix("type:")
-        .map(|v| v.trim_matches('"'))
-        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        .ok_or_else(|| {
-            ApiError::invalid_query(format!(
-                "Query validation error: log search supports only q=type:<code>, got '{query}'."
-            ))
-        })?;
-    Ok(Some(value.to_string()))
+    Ok(search)
+}
+
+/// One page of the events `query` selects, under the tenant's search
+/// window (as Auth0's 1 000 results), with `fields` applied.
+async fn page(s: &AppState, q: &QueryMap, query: LogQuery<'_>) -> Result<Json<Value>, ApiError> {
+    let paging = Paging::from_query(q, 100)?;
+    let (fields, include) = q.fields()?;
+    check_log_fields(&fields).map_err(invalid)?;
+    let window = s.config.search_window;
+    if paging.per_page > 0
+        && (paging.page.saturating_add(1)).saturating_mul(paging.per_page) > window
+    {
+        return Err(ApiError::invalid_query(format!(
+            "You can only page through the first {window} log events; narrow the search with q=type:<code> or user_id:\"<id>\", or read on from a checkpoint (from, take)."
+        )));
+    }
+    let (events, total) = s
+        .store
+        .search_logs(
+            s.tid(),
+            &query,
+            paging.page.saturating_mul(paging.per_page),
+            paging.per_page,
+            if paging.include_totals { window } else { 0 },
+        )
+        .await?;
+    let items = events
+        .into_iter()
+        .map(|e| select_fields(json!(e), &fields, include, &["log_id"]))
+        .collect();
+    Ok(Json(paging.wrap(items, total, "logs")))
+}
+
+/// `GET /logs?from=…&take=…`: the events written after `from`, oldest
+/// first; as Auth0, every other parameter is ignored. The `Link` header's
+/// `next` reads on from the last one (from the same checkpoint when none
+/// came yet).
+async fn checkpoint(s: &AppState, q: &QueryMap, from: &str) -> Result<Response, ApiError> {
+    let take = q.int("take", 1, 100)?.unwrap_or(50);
+    let events: Vec<LogEvent> = s.store.logs_after(s.tid(), from, take).await?;
+    let next_from = events.last().map_or(from, |e| e.id.as_str());
+    let next = format!(
+        "<{}logs?from={}&take={take}>; rel=\"next\"",
+        s.management_audience(),
+        urlencoding::encode(next_from)
+    );
+    let mut headers = HeaderMap::new();
+    if let Ok(link) = HeaderValue::from_str(&next) {
+        headers.insert(header::LINK, link);
+    }
+    Ok((headers, Json(events)).into_response())
 }
 
 /// `GET /logs`.
@@ -37,11 +90,11 @@ fn type_filter(q: &QueryMap) -> Result<Option<String>, ApiError> {
     path = "/logs",
     operation_id = "get_logs",
     tag = "logs",
-    summary = "Search the tenant log",
-    params(crate::openapi::PagingParams, crate::openapi::LogFilter),
+    summary = "Search the tenant log, or read it on from a checkpoint",
+    params(crate::openapi::PagingParams, crate::openapi::LogFilter, crate::openapi::FieldsParams),
     responses(
-        (status = 200, description = "Log events, newest first.", body = crate::openapi::LogList),
-        (status = 400, description = "Invalid paging, or a `q` other than `type:<code>` (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        (status = 200, description = "Log events: newest first (`sort=date:1`: oldest first); with `from`, those written after that event, oldest first, and a `Link` header whose `next` reads on.", body = crate::openapi::LogList),
+        (status = 400, description = "Invalid paging, `take`, `sort` or `fields`, a page past the search window, or a `q` other than `type:<code>` and `user_id:\"<id>\"` joined by `AND` (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
     security(("bearerAuth" = ["read:logs"])),
@@ -50,30 +103,55 @@ pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
     q: QueryMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(&["read:logs"])?;
-    let paging = Paging::from_query(&q, 100)?;
-    let window = s.config.search_window;
-    if paging.per_page > 0
-        && (paging.page.saturating_add(1)).saturating_mul(paging.per_page) > window
-    {
-        return Err(ApiError::invalid_query(format!(
-            "You can only page through the first {window} log events; narrow the search with q=type:<code>."
-        )));
+    if let Some(from) = q.str("from").filter(|f| !f.is_empty()) {
+        return checkpoint(&s, &q, from).await;
     }
-    let kind = type_filter(&q)?;
-    let (events, total) = s
-        .store
-        .list_logs(
-            s.tid(),
-            kind.as_deref(),
-            paging.page.saturating_mul(paging.per_page),
-            paging.per_page,
-            if paging.include_totals { window } else { 0 },
-        )
-        .await?;
-    let items = events.into_iter().map(|e| json!(e)).collect();
-    Ok(Json(paging.wrap(items, total, "logs")))
+    let search = search_of(&q)?;
+    let query = LogQuery {
+        kind: search.kind.as_deref(),
+        user_id: search.user_id.as_deref(),
+        oldest_first: parse_log_sort(q.str("sort")).map_err(invalid)?,
+    };
+    Ok(page(&s, &q, query).await?.into_response())
+}
+
+/// `GET /users/{id}/logs`.
+#[utoipa::path(
+    get,
+    path = "/users/{id}/logs",
+    operation_id = "get_logs_by_user",
+    tag = "logs",
+    summary = "A user's log events",
+    params(
+        ("id" = String, Path, description = "The user_id."),
+        crate::openapi::PagingParams,
+        crate::openapi::LogSort,
+    ),
+    responses(
+        (status = 200, description = "The user's log events, newest first (`sort=date:1`: oldest first).", body = crate::openapi::LogList),
+        (status = 400, description = "Invalid paging or `sort`, or a page past the search window (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["read:logs", "read:logs_users"])),
+)]
+pub async fn of_user(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    q: QueryMap,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&["read:logs", "read:logs_users"])?;
+    let oldest_first = parse_log_sort(q.str("sort")).map_err(invalid)?;
+    let user = known_user(&s, &id).await?;
+    let query = LogQuery {
+        user_id: Some(&user.user_id),
+        oldest_first,
+        ..LogQuery::default()
+    };
+    page(&s, &q, query).await
 }
 
 /// `GET /logs/{id}`.

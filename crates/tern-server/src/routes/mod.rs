@@ -105,6 +105,7 @@ pub fn management_router() -> Router<AppState> {
             get(authentication_methods::list),
         )
         .route("/users/{id}/enrollments", get(enrollments::of_user))
+        .route("/users/{id}/logs", get(logs::of_user))
         .route(
             "/users/{id}/sessions",
             get(sessions::of_user).delete(sessions::delete_of_user),

@@ -10,6 +10,7 @@ use maud::html;
 use serde::Deserialize;
 use tern_core::log_filter::{LogFilter, is_day};
 use tern_core::model::LogEvent;
+use tern_core::store::LogQuery;
 
 use crate::console::layout::{Section, live_page, problem};
 use crate::console::session::Operator;
@@ -24,7 +25,7 @@ const FOLLOW_SECS: u32 = 3;
 
 /// The filter form's fields.
 #[derive(Debug, Default, Deserialize)]
-pub struct LogQuery {
+pub struct LogForm {
     #[serde(rename = "type")]
     kind: Option<String>,
     user: Option<String>,
@@ -41,16 +42,23 @@ fn given(v: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The newest events that pass `f`, at most [`SHOWN`].
+/// The newest events that pass `f`, at most [`SHOWN`]. A user given as an
+/// id (`provider|id`: no name or email holds a `|` in practice) is read
+/// through the log's user index, so their events are found however old.
 pub async fn search(s: &AppState, f: &LogFilter) -> tern_core::CoreResult<Vec<LogEvent>> {
-    newest(s, f.kind.as_deref(), SHOWN, |e| f.matches(e)).await
+    let query = LogQuery {
+        kind: f.kind.as_deref(),
+        user_id: f.user.as_deref().filter(|u| u.contains('|')),
+        oldest_first: false,
+    };
+    newest(s, &query, SHOWN, |e| f.matches(e)).await
 }
 
-/// The newest events of type `kind` (any: `None`) that `keep` keeps,
-/// among the newest [`SCAN`]; at most `shown`.
+/// The newest events `query` selects that `keep` keeps, among the newest
+/// [`SCAN`] it selects; at most `shown`.
 pub async fn newest(
     s: &AppState,
-    kind: Option<&str>,
+    query: &LogQuery<'_>,
     shown: usize,
     keep: impl Fn(&LogEvent) -> bool,
 ) -> tern_core::CoreResult<Vec<LogEvent>> {
@@ -58,7 +66,7 @@ pub async fn newest(
     let page = 500;
     let mut offset = 0;
     while offset < SCAN && out.len() < shown {
-        let (events, _) = s.store.list_logs(s.tid(), kind, offset, page, 0).await?;
+        let (events, _) = s.store.search_logs(s.tid(), query, offset, page, 0).await?;
         let n = events.len() as u64;
         out.extend(events.into_iter().filter(|e| keep(e)));
         if n < page {
@@ -71,7 +79,7 @@ pub async fn newest(
 }
 
 /// `GET /console/logs`.
-pub async fn list(State(s): State<AppState>, op: Operator, Query(q): Query<LogQuery>) -> Response {
+pub async fn list(State(s): State<AppState>, op: Operator, Query(q): Query<LogForm>) -> Response {
     let filter = LogFilter {
         kind: given(&q.kind),
         user: given(&q.user),

@@ -16,9 +16,9 @@ use maud::{Markup, html};
 use serde_json::{Map, Value};
 use tern_core::CoreResult;
 use tern_core::model::{JsonObject, LogEvent, User};
+use tern_core::store::LogQuery;
 use tern_core::user_profile::user_json;
 
-use super::logs;
 use super::users::{find_user, log_action, refused, user_page, user_url};
 use crate::console::forms::{self, alert, csrf_field};
 use crate::console::see_other;
@@ -68,10 +68,18 @@ pub fn metadata_section(op: &Operator, user: &User, e: &MetadataEditor) -> Marku
     }
 }
 
-/// The user's newest log events (of any type), at most [`HISTORY`], among
-/// the newest events the console's log page reads.
+/// The user's newest log events (of any type), at most [`HISTORY`], read
+/// through the log's user index however old they are.
 pub async fn history(s: &AppState, user_id: &str) -> CoreResult<Vec<LogEvent>> {
-    logs::newest(s, None, HISTORY, |e| e.user_id.as_deref() == Some(user_id)).await
+    let query = LogQuery {
+        user_id: Some(user_id),
+        ..LogQuery::default()
+    };
+    let (events, _) = s
+        .store
+        .search_logs(s.tid(), &query, 0, HISTORY as u64, 0)
+        .await?;
+    Ok(events)
 }
 
 /// The history section: the user's recent events and a link to the log
@@ -81,7 +89,7 @@ pub fn history_section(user: &User, events: &[LogEvent]) -> Markup {
     html! {
         h2 #history-heading { "History" }
         p.hint {
-            "The user's newest " (HISTORY) " events among the tenant log's newest " (logs::SCAN) ". "
+            "The user's newest " (HISTORY) " events. "
             a href=(all) { "All of this user's events in the log" }
         }
         @if events.is_empty() {
