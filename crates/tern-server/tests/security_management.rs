@@ -321,3 +321,63 @@ async fn every_route_requires_its_scope(b: Backend) {
 }
 
 both_backends!(every_route_requires_its_scope);
+
+/// Hostile `q=` on `GET /users`: Lucene syntax that would break out of a
+/// string or a field in SQL is a clean 400 or a result holding only what
+/// the query names (none names Bob); never a 500, never every user.
+async fn search_syntax_cannot_escape(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    h.create_user(&t, "alice@example.com", "Al1ce-pass-word").await;
+    h.create_user(&t, "bob@example.com", "B0b-pass-word-x").await;
+    let long = "a".repeat(20_000);
+    let cases = [
+        r#"email:"alice@example.com" OR 1=1"#.to_string(),
+        r#"email:"x' OR '1'='1""#.into(),
+        r#"email:x' OR '1'='1"#.into(),
+        r#"email:"x\" OR email:*"#.into(),
+        r#"email:x\"#.into(),
+        r#"email:x\\"#.into(),
+        "email:x) OR (1=1".into(),
+        "email:x; DROP TABLE users; --".into(),
+        "nosuchfield:x".into(),
+        "app_metadata.a'b:x".into(),
+        r#"app_metadata."a\"b":x"#.into(),
+        "user_metadata.x\u{1}:y".into(),
+        "email:x%".into(),
+        "email:_lice@example.com".into(),
+        "email:[a TO z".into(),
+        "email:{\" TO \"}".into(),
+        "(((((((((((((((((((((email:x)))))))))))))))))))))".into(),
+        format!("email:{long}"),
+        std::iter::repeat_n("email:x", 2000).collect::<Vec<_>>().join(" OR "),
+    ];
+    for q in cases {
+        let path = format!(
+            "/users?search_engine=v3&q={}",
+            url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+        );
+        let (s, body) = h.api(&t, Method::GET, &path, None).await;
+        let shown = q.chars().take(80).collect::<String>();
+        assert!(
+            s == StatusCode::OK || s == StatusCode::BAD_REQUEST || s == StatusCode::URI_TOO_LONG,
+            "{shown}: {s} {body}"
+        );
+        if s == StatusCode::OK {
+            // No query names Bob: whatever it matches, he is not in it.
+            let users = body.as_array().unwrap();
+            assert!(
+                users.iter().all(|u| u["email"] != "bob@example.com"),
+                "{shown}: {body}"
+            );
+        } else if s == StatusCode::BAD_REQUEST {
+            assert_eq!(body["statusCode"], 400, "{shown}: {body}");
+        }
+    }
+    h.stop().await;
+}
+
+mod search {
+    use super::*;
+    both_backends!(search_syntax_cannot_escape);
+}
