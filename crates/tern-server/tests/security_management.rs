@@ -39,17 +39,45 @@ const ROUTES: &[(&str, &str, Need)] = &[
     // PATCH cannot touch the secret (rotate-secret does, under update:client_keys).
     ("patch", "/clients/{id}", Any(&["update:clients"])),
     ("delete", "/clients/{id}", Any(&["delete:clients"])),
-    ("post", "/clients/{id}/rotate-secret", Any(&["update:client_keys"])),
+    (
+        "post",
+        "/clients/{id}/rotate-secret",
+        Any(&["update:client_keys"]),
+    ),
     ("get", "/resource-servers", Any(&["read:resource_servers"])),
-    ("post", "/resource-servers", Any(&["create:resource_servers"])),
-    ("get", "/resource-servers/{id}", Any(&["read:resource_servers"])),
-    ("patch", "/resource-servers/{id}", Any(&["update:resource_servers"])),
-    ("delete", "/resource-servers/{id}", Any(&["delete:resource_servers"])),
+    (
+        "post",
+        "/resource-servers",
+        Any(&["create:resource_servers"]),
+    ),
+    (
+        "get",
+        "/resource-servers/{id}",
+        Any(&["read:resource_servers"]),
+    ),
+    (
+        "patch",
+        "/resource-servers/{id}",
+        Any(&["update:resource_servers"]),
+    ),
+    (
+        "delete",
+        "/resource-servers/{id}",
+        Any(&["delete:resource_servers"]),
+    ),
     ("get", "/client-grants", Any(&["read:client_grants"])),
     ("post", "/client-grants", Any(&["create:client_grants"])),
     ("get", "/client-grants/{id}", Any(&["read:client_grants"])),
-    ("patch", "/client-grants/{id}", Any(&["update:client_grants"])),
-    ("delete", "/client-grants/{id}", Any(&["delete:client_grants"])),
+    (
+        "patch",
+        "/client-grants/{id}",
+        Any(&["update:client_grants"]),
+    ),
+    (
+        "delete",
+        "/client-grants/{id}",
+        Any(&["delete:client_grants"]),
+    ),
     ("get", "/connections", Any(&["read:connections"])),
     ("post", "/connections", Any(&["create:connections"])),
     ("get", "/connections/{id}", Any(&["read:connections"])),
@@ -58,7 +86,11 @@ const ROUTES: &[(&str, &str, Need)] = &[
     ("delete", "/connections/{id}/users", Any(&["delete:users"])),
     // Tern's own: a migration report (counts), and running a script with the
     // connection's configuration (which reveals it: a scope of its own).
-    ("get", "/connections/{id}/migration", Any(&["read:connections"])),
+    (
+        "get",
+        "/connections/{id}/migration",
+        Any(&["read:connections"]),
+    ),
     (
         "post",
         "/connections/{id}/scripts/{name}/try",
@@ -94,21 +126,41 @@ const ROUTES: &[(&str, &str, Need)] = &[
         "/sessions/{id}/revoke",
         All(&["delete:sessions", "delete:refresh_tokens"]),
     ),
-    ("get", "/users/{id}/refresh-tokens", Any(&["read:refresh_tokens"])),
+    (
+        "get",
+        "/users/{id}/refresh-tokens",
+        Any(&["read:refresh_tokens"]),
+    ),
     (
         "delete",
         "/users/{id}/refresh-tokens",
         Any(&["delete:refresh_tokens"]),
     ),
     ("get", "/refresh-tokens", Any(&["read:refresh_tokens"])),
-    ("post", "/refresh-tokens/revoke", Any(&["delete:refresh_tokens"])),
+    (
+        "post",
+        "/refresh-tokens/revoke",
+        Any(&["delete:refresh_tokens"]),
+    ),
     ("get", "/refresh-tokens/{id}", Any(&["read:refresh_tokens"])),
-    ("patch", "/refresh-tokens/{id}", Any(&["update:refresh_tokens"])),
-    ("delete", "/refresh-tokens/{id}", Any(&["delete:refresh_tokens"])),
+    (
+        "patch",
+        "/refresh-tokens/{id}",
+        Any(&["update:refresh_tokens"]),
+    ),
+    (
+        "delete",
+        "/refresh-tokens/{id}",
+        Any(&["delete:refresh_tokens"]),
+    ),
     ("get", "/grants", Any(&["read:grants"])),
     ("delete", "/grants", Any(&["delete:grants"])),
     ("delete", "/grants/{id}", Any(&["delete:grants"])),
-    ("get", "/device-credentials", Any(&["read:device_credentials"])),
+    (
+        "get",
+        "/device-credentials",
+        Any(&["read:device_credentials"]),
+    ),
     // Auth0 also takes delete:current_user_device_credentials (a user token's).
     (
         "delete",
@@ -129,8 +181,16 @@ const ROUTES: &[(&str, &str, Need)] = &[
     ("post", "/jobs/users-imports", Any(&["create:users"])),
     ("post", "/jobs/users-exports", Any(&["read:users"])),
     ("get", "/jobs/{id}", Any(&["create:users", "read:users"])),
-    ("get", "/jobs/{id}/errors", Any(&["create:users", "read:users"])),
-    ("post", "/tickets/password-change", Any(&["create:user_tickets"])),
+    (
+        "get",
+        "/jobs/{id}/errors",
+        Any(&["create:users", "read:users"]),
+    ),
+    (
+        "post",
+        "/tickets/password-change",
+        Any(&["create:user_tickets"]),
+    ),
     ("get", "/keys/signing", Any(&["read:signing_keys"])),
     (
         "post",
@@ -138,9 +198,17 @@ const ROUTES: &[(&str, &str, Need)] = &[
         All(&["create:signing_keys", "update:signing_keys"]),
     ),
     ("get", "/keys/signing/{kid}", Any(&["read:signing_keys"])),
-    ("put", "/keys/signing/{kid}/revoke", Any(&["update:signing_keys"])),
+    (
+        "put",
+        "/keys/signing/{kid}/revoke",
+        Any(&["update:signing_keys"]),
+    ),
     ("get", "/tenants/settings", Any(&["read:tenant_settings"])),
-    ("patch", "/tenants/settings", Any(&["update:tenant_settings"])),
+    (
+        "patch",
+        "/tenants/settings",
+        Any(&["update:tenant_settings"]),
+    ),
     ("get", "/branding", Any(&["read:branding"])),
     ("patch", "/branding", Any(&["update:branding"])),
     (
@@ -163,7 +231,11 @@ const ROUTES: &[(&str, &str, Need)] = &[
         "/attack-protection/suspicious-ip-throttling",
         Any(&["update:attack_protection"]),
     ),
-    ("get", "/anomaly/blocks/ips/{ip}", Any(&["read:anomaly_blocks"])),
+    (
+        "get",
+        "/anomaly/blocks/ips/{ip}",
+        Any(&["read:anomaly_blocks"]),
+    ),
     (
         "delete",
         "/anomaly/blocks/ips/{ip}",
@@ -176,7 +248,11 @@ const ROUTES: &[(&str, &str, Need)] = &[
     ("get", "/guardian/policies", Any(&["read:mfa_policies"])),
     ("put", "/guardian/policies", Any(&["update:mfa_policies"])),
     ("get", "/guardian/factors", Any(&["read:guardian_factors"])),
-    ("put", "/guardian/factors/{name}", Any(&["update:guardian_factors"])),
+    (
+        "put",
+        "/guardian/factors/{name}",
+        Any(&["update:guardian_factors"]),
+    ),
     // Auth0 also takes read:logs_users.
     ("get", "/logs", Any(&["read:logs"])),
     ("get", "/logs/{id}", Any(&["read:logs"])),
@@ -328,8 +404,10 @@ both_backends!(every_route_requires_its_scope);
 async fn search_syntax_cannot_escape(b: Backend) {
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
-    h.create_user(&t, "alice@example.com", "Al1ce-pass-word").await;
-    h.create_user(&t, "bob@example.com", "B0b-pass-word-x").await;
+    h.create_user(&t, "alice@example.com", "Al1ce-pass-word")
+        .await;
+    h.create_user(&t, "bob@example.com", "B0b-pass-word-x")
+        .await;
     let long = "a".repeat(20_000);
     let cases = [
         r#"email:"alice@example.com" OR 1=1"#.to_string(),
@@ -350,7 +428,9 @@ async fn search_syntax_cannot_escape(b: Backend) {
         "email:{\" TO \"}".into(),
         "(((((((((((((((((((((email:x)))))))))))))))))))))".into(),
         format!("email:{long}"),
-        std::iter::repeat_n("email:x", 2000).collect::<Vec<_>>().join(" OR "),
+        std::iter::repeat_n("email:x", 2000)
+            .collect::<Vec<_>>()
+            .join(" OR "),
     ];
     for q in cases {
         let path = format!(
@@ -380,4 +460,73 @@ async fn search_syntax_cannot_escape(b: Backend) {
 mod search {
     use super::*;
     both_backends!(search_syntax_cannot_escape);
+}
+
+/// An HTTP connector's `base_url` cannot carry a password
+/// (`https://user:password@host`): `read:connections` answers the connector
+/// settings as they are, so a password there would reach every reader. As
+/// the SQL connector's DSN, the secret belongs in `configuration` (sealed,
+/// masked). Refused on create and on update; nothing is stored.
+async fn connector_url_cannot_hold_a_password(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let connector = |base_url: &str| json!({"type": "http", "base_url": base_url, "client_id": "legacy", "audience": "https://legacy.example/"});
+    let body = |base_url: &str| {
+        json!({"name": "legacy-http", "strategy": "auth0", "options": {
+            "enabledDatabaseCustomization": true, "tern_connector": connector(base_url),
+            "configuration": {"TERN_CONNECTOR_CLIENT_SECRET": "s3cret"}}})
+    };
+    for url in [
+        "https://svc:hunter2@legacy.example",
+        "https://svc@legacy.example",
+        "https://:hunter2@legacy.example",
+    ] {
+        let (s, e) = h
+            .api(&t, Method::POST, "/connections", Some(body(url)))
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{url}: {e}");
+        assert_eq!(e["errorCode"], "invalid_body", "{url}: {e}");
+        assert!(e["message"].as_str().unwrap().contains("base_url"), "{e}");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+    let (s, _) = h
+        .api(&t, Method::GET, "/connections?name=legacy-http", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, created) = h
+        .api(
+            &t,
+            Method::POST,
+            "/connections",
+            Some(body("https://legacy.example")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let (s, e) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &format!("/connections/{id}"),
+            Some(json!({"options": {"enabledDatabaseCustomization": true,
+                "tern_connector": connector("https://svc:hunter2@legacy.example"),
+                "configuration": {"TERN_CONNECTOR_CLIENT_SECRET": "s3cret"}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    let reader = h.scoped_token(&["read:connections"]).await;
+    let (_, read) = h
+        .api(&reader, Method::GET, &format!("/connections/{id}"), None)
+        .await;
+    assert_eq!(
+        read["options"]["tern_connector"]["base_url"], "https://legacy.example",
+        "{read}"
+    );
+    h.stop().await;
+}
+
+mod connector {
+    use super::*;
+    both_backends!(connector_url_cannot_hold_a_password);
 }
