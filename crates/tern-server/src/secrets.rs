@@ -345,6 +345,7 @@ pub fn mask(connection: &mut Connection) {
     }
     if let Some(settings) = connection.options.get_mut("tern_connector") {
         crate::connectors::sql::mask_settings(settings, MASK);
+        crate::connectors::http::mask_settings(settings, MASK);
     }
 }
 

@@ -183,6 +183,24 @@ pub struct HttpConfig {
     pub circuit_breaker: BreakerConfig,
 }
 
+/// Mask the credentials of an `http` connector's `base_url` stored before
+/// they were refused, as the answers show a connection.
+pub fn mask_settings(settings: &mut Value, mask: &str) {
+    if settings.get("type").and_then(Value::as_str) != Some("http") {
+        return;
+    }
+    let Some(Value::String(base_url)) = settings.get_mut("base_url") else {
+        return;
+    };
+    if let Ok(mut url) = reqwest::Url::parse(base_url)
+        && (!url.username().is_empty() || url.password().is_some())
+        && url.set_username(mask).is_ok()
+        && url.set_password(None).is_ok()
+    {
+        *base_url = url.to_string();
+    }
+}
+
 /// Parse and check a configuration; the message names the field.
 pub fn parse(config: &Value) -> Result<HttpConfig, String> {
     let c: HttpConfig = serde_path_to_error::deserialize(config.clone()).map_err(|e| {
@@ -201,6 +219,14 @@ pub fn parse(config: &Value) -> Result<HttpConfig, String> {
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err("base_url must not have a query or a fragment".into());
+    }
+    // `read:connections` answers the settings as stored: credentials in the
+    // URL would reach every reader (the API authenticates Tern by its
+    // machine token, whose secret is sealed in `configuration`).
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "base_url must not hold credentials (user:password@): the legacy API accepts Tern's machine token, whose client secret goes in options.configuration.TERN_CONNECTOR_CLIENT_SECRET".into(),
+        );
     }
     for (name, path) in [
         ("login_path", Some(&c.login_path)),
@@ -695,6 +721,17 @@ mod tests {
 
     fn base() -> Value {
         json!({"type": "http", "base_url": "http://127.0.0.1:4000", "client_id": "c", "audience": "https://legacy/"})
+    }
+
+    #[test]
+    fn credentials_in_a_stored_base_url_are_masked() {
+        let mut v = base();
+        v["base_url"] = json!("https://svc:hunter2@legacy.example/api");
+        mask_settings(&mut v, "********");
+        assert_eq!(v["base_url"], "https://********@legacy.example/api");
+        let mut plain = base();
+        mask_settings(&mut plain, "********");
+        assert_eq!(plain, base());
     }
 
     #[test]
