@@ -135,7 +135,7 @@ pub async fn list(
         (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
-    security(("bearerAuth" = ["read:logs", "read:logs_users"])),
+    security(("bearerAuth" = ["read:logs"]), ("bearerAuth" = ["read:logs_users"])),
 )]
 pub async fn of_user(
     State(s): State<AppState>,
