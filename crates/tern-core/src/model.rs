@@ -160,6 +160,9 @@ pub struct Client {
     /// a hosted page opened without a login transaction sends the browser.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initiate_login_uri: Option<String>,
+    /// Its ID tokens' settings (Auth0's `jwt_configuration`): their lifetime.
+    #[serde(default)]
+    pub jwt_configuration: JwtConfiguration,
     /// SHA-256 of the secret, hex. Secrets are random and 64 characters long,
     /// so a fast hash is enough and keeps `/oauth/token` fast.
     #[serde(default, skip_serializing)]
@@ -168,6 +171,62 @@ pub struct Client {
 
 fn yes() -> bool {
     true
+}
+
+/// An application's ID token settings (Auth0's `jwt_configuration`). Tern
+/// signs every token with the tenant's RS256 key, so `alg` can only be
+/// that; members Auth0 keeps for other algorithms (`secret_encoded`,
+/// `scopes`, …) are kept and shown as sent.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct JwtConfiguration {
+    /// Seconds an ID token is valid for (its `exp` − `iat`).
+    #[serde(default = "default_id_token_lifetime")]
+    pub lifetime_in_seconds: i64,
+    /// The signing algorithm: `RS256`.
+    #[serde(default = "rs256")]
+    pub alg: String,
+    /// Whatever else was sent, kept as sent.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+impl JwtConfiguration {
+    /// The longest ID token lifetime an application may set: 30 days, as
+    /// the longest access token (`resource_servers.token_lifetime`).
+    pub const MAX_LIFETIME: i64 = 2_592_000;
+
+    /// Why these settings cannot be kept, if they cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=Self::MAX_LIFETIME).contains(&self.lifetime_in_seconds) {
+            return Err(format!(
+                "'jwt_configuration.lifetime_in_seconds' must be between 1 and {} seconds (30 days), got {}",
+                Self::MAX_LIFETIME,
+                self.lifetime_in_seconds
+            ));
+        }
+        if self.alg != "RS256" {
+            return Err(format!(
+                "'jwt_configuration.alg' {} is not available: Tern signs ID tokens with the tenant's RS256 signing keys",
+                self.alg
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for JwtConfiguration {
+    fn default() -> Self {
+        Self {
+            lifetime_in_seconds: default_id_token_lifetime(),
+            alg: rs256(),
+            other: Map::new(),
+        }
+    }
+}
+
+/// Auth0's ID token lifetime: 10 hours.
+fn default_id_token_lifetime() -> i64 {
+    36_000
 }
 
 fn default_auth_method() -> String {

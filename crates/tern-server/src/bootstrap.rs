@@ -212,6 +212,7 @@ pub async fn bootstrap(
             global: false,
             refresh_token: None,
             initiate_login_uri: None,
+            jwt_configuration: Default::default(),
             secret_hash: crate::client_secret::hash_secret(&client_secret),
         })
         .await?;

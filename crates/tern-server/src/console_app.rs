@@ -69,6 +69,7 @@ pub fn record(public_url: &str) -> Client {
         global: false,
         refresh_token: None,
         initiate_login_uri: None,
+        jwt_configuration: Default::default(),
         secret_hash: crate::client_secret::hash_secret(&tern_core::ids::client_secret()),
     }
 }

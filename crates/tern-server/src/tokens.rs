@@ -11,9 +11,6 @@ use crate::client_secret::secret_matches;
 use crate::error::OAuthError;
 use crate::state::AppState;
 
-/// id_token lifetime (Auth0's default, 10 h).
-const ID_TOKEN_LIFETIME: i64 = 36_000;
-
 /// Tern asking itself for a client-credentials token (the HTTP connector
 /// calling a legacy API protected by Tern). It goes through the same checks,
 /// signing and tenant log as `POST /oauth/token` — secret, grant type, client
@@ -277,7 +274,7 @@ pub fn user_tokens_amr(
         id["aud"] = json!(t.client.client_id);
         id["azp"] = json!(t.client.client_id);
         id["iat"] = json!(now);
-        id["exp"] = json!(now + ID_TOKEN_LIFETIME);
+        id["exp"] = json!(now + t.client.jwt_configuration.lifetime_in_seconds);
         id["auth_time"] = json!(t.auth_time);
         id["at_hash"] = json!(at_hash(&access_token));
         if let Some(n) = t.nonce {

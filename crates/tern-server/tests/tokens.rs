@@ -427,3 +427,95 @@ mod nul {
     use super::*;
     both_backends!(nul_characters_are_client_errors);
 }
+
+/// An application's `jwt_configuration.lifetime_in_seconds` is its ID
+/// tokens' lifetime (Auth0's 10 hours when not set); other algorithms than
+/// the RS256 Tern signs with, and lifetimes outside 1 s – 30 days, are
+/// refused by name; what Auth0 keeps beside them is kept.
+async fn an_applications_id_token_lifetime_is_its_own(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let (id, secret) = h.password_client(&t).await;
+    h.create_user(&t, "ada@example.com", "Corr3ct-horse-battery")
+        .await;
+    let id_token_life = |h: &Harness, id: String, secret: String| {
+        let http = h.http.clone();
+        let url = format!("{}/oauth/token", h.base);
+        async move {
+            let body: Value = http
+                .post(url)
+                .json(
+                    &json!({"grant_type": "password", "username": "ada@example.com",
+                    "password": "Corr3ct-horse-battery", "scope": "openid",
+                    "client_id": id, "client_secret": secret}),
+                )
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let c = claims(body["id_token"].as_str().expect("an id_token"));
+            c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap()
+        }
+    };
+    assert_eq!(id_token_life(&h, id.clone(), secret.clone()).await, 36_000);
+    let (s, c) = h
+        .api(&t, Method::GET, &format!("/clients/{id}"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!(c["jwt_configuration"]["lifetime_in_seconds"], 36_000);
+    assert_eq!(c["jwt_configuration"]["alg"], "RS256");
+
+    let set = json!({"jwt_configuration": {"lifetime_in_seconds": 600, "alg": "RS256", "secret_encoded": false}});
+    let (s, c) = h
+        .api(&t, Method::PATCH, &format!("/clients/{id}"), Some(set))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!(
+        c["jwt_configuration"],
+        json!({"lifetime_in_seconds": 600, "alg": "RS256", "secret_encoded": false})
+    );
+    assert_eq!(id_token_life(&h, id.clone(), secret.clone()).await, 600);
+
+    for (bad, says) in [
+        (json!({"lifetime_in_seconds": 0}), "between 1 and 2592000"),
+        (
+            json!({"lifetime_in_seconds": 2_592_001}),
+            "between 1 and 2592000",
+        ),
+        (json!({"alg": "HS256"}), "HS256 is not available"),
+        (
+            json!({"lifetime_in_seconds": "long"}),
+            "invalid type: string",
+        ),
+    ] {
+        let (s, e) = h
+            .api(
+                &t,
+                Method::PATCH,
+                &format!("/clients/{id}"),
+                Some(json!({"jwt_configuration": bad})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {e}");
+        assert!(e["message"].as_str().unwrap().contains(says), "{bad}: {e}");
+    }
+    let (s, e) = h
+        .api(
+            &t,
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "short-lived", "jwt_configuration": {"lifetime_in_seconds": -1}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    // The refused changes left the setting as it was.
+    assert_eq!(id_token_life(&h, id, secret).await, 600);
+    h.stop().await;
+}
+
+mod id_token_lifetime {
+    use super::*;
+    both_backends!(an_applications_id_token_lifetime_is_its_own);
+}

@@ -37,13 +37,7 @@ pub const FIELDS: &[&str] = &[
     "initiate_login_uri",
 ];
 /// Fields Tern accepts for Auth0 compatibility but does not act on.
-const IGNORED: &[&str] = &[
-    "oidc_conformant",
-    "logo_uri",
-    "jwt_configuration",
-    "sso",
-    "cross_origin_auth",
-];
+const IGNORED: &[&str] = &["oidc_conformant", "logo_uri", "sso", "cross_origin_auth"];
 
 /// 404 `inexistent_client`.
 pub fn not_found() -> ApiError {
@@ -86,6 +80,7 @@ pub async fn create(s: &AppState, body: &Value) -> Result<(Client, String), ApiE
         global: false,
         refresh_token: Some(RefreshTokenConfig::default()),
         initiate_login_uri: None,
+        jwt_configuration: Default::default(),
         secret_hash: String::new(),
     };
     let mut client = merge_into(&base, &patch)?;
@@ -133,6 +128,9 @@ fn validate(c: &Client) -> Result<(), ApiError> {
         rt.validate()
             .map_err(|m| ApiError::invalid_body(format!("Payload validation error: {m}.")))?;
     }
+    c.jwt_configuration
+        .validate()
+        .map_err(|m| ApiError::invalid_body(format!("Payload validation error: {m}.")))?;
     if let Some(u) = &c.initiate_login_uri {
         check_stored_url(u, UrlRule::Https)
             .map_err(|m| invalid(&format!("'initiate_login_uri' {m}")))?;
