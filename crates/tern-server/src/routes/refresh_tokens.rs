@@ -12,6 +12,7 @@ use tern_core::grants::GrantQuery;
 
 use crate::auth::Caller;
 use crate::body::{JsonBody, QueryMap};
+use crate::cursor::{self, List};
 use crate::error::ApiError;
 use crate::grant_admin;
 use crate::state::AppState;
@@ -29,8 +30,8 @@ fn unknown_token() -> ApiError {
 }
 
 /// Checkpoint paging (`from`, `take`) over a listing: the page under `key`
-/// and, when more may follow, `next` (the last id, which `from` takes: ids
-/// are the listing's order).
+/// and, when more may follow, `next` (a cursor after the last id, which
+/// `from` takes back: ids are the listing's order).
 async fn checkpoint_page(
     s: &AppState,
     q: &QueryMap,
@@ -38,11 +39,12 @@ async fn checkpoint_page(
     key: &str,
 ) -> Result<Value, ApiError> {
     let take = q.int("take", 1, 100)?.unwrap_or(50);
+    let from = cursor::from_query(s, List::RefreshTokens, q.str("from"))?;
     // One more than asked says whether a next page exists.
     let mut listed = grant_admin::live(
         s,
         GrantQuery {
-            after_id: q.str("from").filter(|f| !f.is_empty()),
+            after_id: from.as_deref(),
             limit: take + 1,
             ..query
         },
@@ -53,7 +55,7 @@ async fn checkpoint_page(
     let tokens: Vec<Value> = listed.iter().map(grant_admin::token_view).collect();
     let mut page = json!({ key: tokens });
     if more && let Some(last) = listed.last() {
-        page["next"] = json!(last.grant.id);
+        page["next"] = json!(cursor::encode(s, List::RefreshTokens, &last.grant.id)?);
     }
     Ok(page)
 }
@@ -72,7 +74,7 @@ async fn checkpoint_page(
     ),
     responses(
         (status = 200, description = "The tokens.", body = crate::openapi::UserRefreshTokenPage),
-        (status = 400, description = "Invalid `take` or `include_totals` (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        (status = 400, description = "Invalid `take` or `include_totals`, or `from` not a `next` of a refresh token list (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
         (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
@@ -137,7 +139,7 @@ pub async fn delete_of_user(
     params(crate::openapi::RefreshTokenFilter, crate::openapi::CheckpointParams),
     responses(
         (status = 200, description = "The tokens.", body = crate::openapi::RefreshTokenPage),
-        (status = 400, description = "No `user_id`, or an invalid `take` (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        (status = 400, description = "No `user_id`, an invalid `take`, or `from` not a `next` of a refresh token list (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
         (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
