@@ -474,6 +474,14 @@ pub struct LogFilter {
     /// Tern's shorthand for `q=type:<code>`; wins over `q`.
     #[param(nullable = false, example = "fp")]
     pub r#type: Option<String>,
+    /// Checkpoint read: the `log_id` to read after. The answer is the events
+    /// written after it, oldest first (every other parameter is ignored),
+    /// with a `Link` header whose `rel="next"` URL is the following read.
+    #[param(nullable = false)]
+    pub from: Option<String>,
+    /// With `from`: how many events (default 50).
+    #[param(minimum = 1, maximum = 100, nullable = false)]
+    pub take: Option<u64>,
 }
 
 /// A required `email` query parameter.

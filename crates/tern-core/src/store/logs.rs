@@ -19,6 +19,15 @@ pub trait LogStore: Send + Sync {
         limit: u64,
         count_up_to: u64,
     ) -> CoreResult<(Vec<LogEvent>, u64)>;
+    /// Up to `limit` of the tenant's events written after the one with
+    /// `log_id` `from`, oldest first (Auth0's checkpoint read); `None` when
+    /// the tenant has no event `from`.
+    async fn logs_after(
+        &self,
+        tenant: &str,
+        from: &str,
+        limit: u64,
+    ) -> CoreResult<Option<Vec<LogEvent>>>;
     /// One event by its `log_id`.
     async fn get_log(&self, tenant: &str, id: &str) -> CoreResult<Option<LogEvent>>;
     /// Delete up to `limit` of the tenant's oldest events dated before

@@ -2,7 +2,9 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::{Value, json};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
 use tern_core::model::LogEvent;
 
 use crate::auth::Caller;
@@ -31,6 +33,30 @@ fn type_filter(q: &QueryMap) -> Result<Option<String>, ApiError> {
     Ok(Some(value.to_string()))
 }
 
+/// Auth0's checkpoint read (`from` a log id, `take`): the events written
+/// after it, oldest first, every other parameter ignored, and a `Link`
+/// header whose `next` is the following request (this one again when
+/// nothing newer exists yet), as log exporters expect.
+async fn checkpoint(s: &AppState, q: &QueryMap, from: &str) -> Result<Response, ApiError> {
+    let take = q.int("take", 1, 100)?.unwrap_or(50);
+    let events = s.store.logs_after(s.tid(), from, take).await?.ok_or_else(|| {
+        ApiError::invalid_query(format!(
+            "Query validation error: 'from' names no log event of this tenant ('{from}'; retention may have purged it). Start again from a log_id GET /logs returns."
+        ))
+    })?;
+    let last = events.last().map_or(from, |e| e.id.as_str());
+    let next = format!(
+        "<{}/api/v2/logs?from={}&take={take}>; rel=\"next\"",
+        s.public_url.trim_end_matches('/'),
+        urlencoding::encode(last)
+    );
+    let mut response = Json(events).into_response();
+    if let Ok(v) = HeaderValue::from_str(&next) {
+        response.headers_mut().insert(header::LINK, v);
+    }
+    Ok(response)
+}
+
 /// `GET /logs`.
 #[utoipa::path(
     get,
@@ -40,8 +66,8 @@ fn type_filter(q: &QueryMap) -> Result<Option<String>, ApiError> {
     summary = "Search the tenant log",
     params(crate::openapi::PagingParams, crate::openapi::LogFilter),
     responses(
-        (status = 200, description = "Log events, newest first.", body = crate::openapi::LogList),
-        (status = 400, description = "Invalid paging, or a `q` other than `type:<code>` (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        (status = 200, description = "Log events, newest first; with `from`, the events after it, oldest first, as an array.", body = crate::openapi::LogList),
+        (status = 400, description = "Invalid paging, a `q` other than `type:<code>`, a `take` outside 1 to 100, or a `from` naming no event of the tenant (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
     security(("bearerAuth" = ["read:logs"])),
@@ -50,8 +76,11 @@ pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
     q: QueryMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(&["read:logs"])?;
+    if let Some(from) = q.str("from").filter(|f| !f.is_empty()) {
+        return checkpoint(&s, &q, from).await;
+    }
     let paging = Paging::from_query(&q, 100)?;
     let window = s.config.search_window;
     if paging.per_page > 0
@@ -73,7 +102,7 @@ pub async fn list(
         )
         .await?;
     let items = events.into_iter().map(|e| json!(e)).collect();
-    Ok(Json(paging.wrap(items, total, "logs")))
+    Ok(Json(paging.wrap(items, total, "logs")).into_response())
 }
 
 /// `GET /logs/{id}`.

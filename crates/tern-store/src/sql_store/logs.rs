@@ -72,6 +72,40 @@ impl LogStore for SqlStore {
         Ok((events, u64::try_from(total).unwrap_or(0)))
     }
 
+    async fn logs_after(
+        &self,
+        tenant: &str,
+        from: &str,
+        limit: u64,
+    ) -> CoreResult<Option<Vec<LogEvent>>> {
+        // Write order is `seq`, not the id's clock (instances' clocks
+        // differ): the checkpoint's `seq` by `logs_tenant_log_id`, then
+        // along `logs_tenant` (tenant_id, seq).
+        let seq: Option<i64> =
+            sqlx::query_scalar("SELECT seq FROM logs WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant)
+                .bind(from)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(storage)?;
+        let Some(seq) = seq else {
+            return Ok(None);
+        };
+        let rows = sqlx::query(
+            "SELECT body FROM logs WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(tenant)
+        .bind(seq)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(storage)?;
+        rows.iter()
+            .map(decode_body)
+            .collect::<CoreResult<_>>()
+            .map(Some)
+    }
+
     async fn get_log(&self, tenant: &str, id: &str) -> CoreResult<Option<LogEvent>> {
         // Index `logs_tenant_log_id` (migration 0037).
         sqlx::query("SELECT body FROM logs WHERE tenant_id = $1 AND id = $2")
