@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::Value;
 use tern_core::grants::{GrantQuery, is_device_credential_id};
+use tern_core::user_profile::project_fields;
 
 use crate::auth::Caller;
 use crate::body::{Paging, QueryMap};
@@ -74,19 +75,9 @@ pub async fn list(
     };
     let items = listed
         .iter()
-        .map(|l| select_fields(grant_admin::device_credential_view(l), &fields, include))
+        .map(|l| project_fields(grant_admin::device_credential_view(l), &fields, include))
         .collect();
     Ok(Json(paging.wrap(items, total, "device_credentials")))
-}
-
-/// `fields`/`include_fields` applied to one credential.
-fn select_fields(mut v: Value, fields: &[String], include: bool) -> Value {
-    if !fields.is_empty()
-        && let Value::Object(m) = &mut v
-    {
-        m.retain(|k, _| fields.contains(k) == include);
-    }
-    v
 }
 
 /// `DELETE /device-credentials/{id}`.
