@@ -67,6 +67,20 @@ impl World {
         (&self.app.0, &self.app.1)
     }
 
+    /// The console operator's user id.
+    async fn operator_id(&self) -> String {
+        let (_, found) = self
+            .h
+            .api(
+                &self.t,
+                Method::GET,
+                &format!("/users-by-email?email={OPERATOR}"),
+                None,
+            )
+            .await;
+        found[0]["user_id"].as_str().unwrap().to_string()
+    }
+
     /// A browser signed in as `email` through the code flow; its session
     /// id (the ID token's `sid`) and the tokens its code bought.
     async fn signed_in(&self, email: &str, scope: &str) -> (Browser, String, Value) {
@@ -488,15 +502,7 @@ async fn metadata_is_saved_as_written(b: Backend) {
 async fn an_operator_can_end_their_own_console_session(b: Backend) {
     let w = world(b).await;
     let mut op = w.h.console_operator(OPERATOR, OPERATOR_PASSWORD).await;
-    let (_, found) =
-        w.h.api(
-            &w.t,
-            Method::GET,
-            &format!("/users-by-email?email={OPERATOR}"),
-            None,
-        )
-        .await;
-    let me = found[0]["user_id"].as_str().unwrap().to_string();
+    let me = w.operator_id().await;
     let user_page = page_of(&me);
     let page = op.get(&user_page).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
@@ -523,15 +529,7 @@ async fn an_operator_can_end_their_own_console_session(b: Backend) {
 async fn the_console_records_the_device_of_its_sessions_and_grant(b: Backend) {
     let w = world(b).await;
     w.h.console_operator(OPERATOR, OPERATOR_PASSWORD).await;
-    let (_, found) =
-        w.h.api(
-            &w.t,
-            Method::GET,
-            &format!("/users-by-email?email={OPERATOR}"),
-            None,
-        )
-        .await;
-    let me = found[0]["user_id"].as_str().unwrap().to_string();
+    let me = w.operator_id().await;
     // A second sign-in, from a browser that names itself.
     let mut op = Browser::new(&w.h.base);
     op.headers
