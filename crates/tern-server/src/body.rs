@@ -141,17 +141,6 @@ impl QueryMap {
     }
 }
 
-/// `fields`/`include_fields` applied to one listed object; the members in
-/// `kept` stay whatever was asked (an id a reader pages on).
-pub fn select_fields(mut v: Value, fields: &[String], include: bool, kept: &[&str]) -> Value {
-    if !fields.is_empty()
-        && let Value::Object(m) = &mut v
-    {
-        m.retain(|k, _| kept.contains(&k.as_str()) || fields.contains(k) == include);
-    }
-    v
-}
-
 /// Offset paging shared by the list endpoints.
 #[derive(Debug, Clone, Copy)]
 pub struct Paging {

@@ -19,6 +19,7 @@ pub mod console;
 pub mod console_app;
 pub mod cookies;
 pub mod cors;
+pub mod cursor;
 pub mod data_dir;
 pub mod enrollments;
 pub mod error;

@@ -14,6 +14,7 @@ mod common;
 
 use common::browser::{Answer, Browser, claims, csrf};
 use common::{Backend, Harness};
+use reqwest::header::USER_AGENT;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -64,6 +65,20 @@ async fn world(b: Backend) -> World {
 impl World {
     fn app(&self) -> (&str, &str) {
         (&self.app.0, &self.app.1)
+    }
+
+    /// The console operator's user id.
+    async fn operator_id(&self) -> String {
+        let (_, found) = self
+            .h
+            .api(
+                &self.t,
+                Method::GET,
+                &format!("/users-by-email?email={OPERATOR}"),
+                None,
+            )
+            .await;
+        found[0]["user_id"].as_str().unwrap().to_string()
     }
 
     /// A browser signed in as `email` through the code flow; its session
@@ -487,15 +502,7 @@ async fn metadata_is_saved_as_written(b: Backend) {
 async fn an_operator_can_end_their_own_console_session(b: Backend) {
     let w = world(b).await;
     let mut op = w.h.console_operator(OPERATOR, OPERATOR_PASSWORD).await;
-    let (_, found) =
-        w.h.api(
-            &w.t,
-            Method::GET,
-            &format!("/users-by-email?email={OPERATOR}"),
-            None,
-        )
-        .await;
-    let me = found[0]["user_id"].as_str().unwrap().to_string();
+    let me = w.operator_id().await;
     let user_page = page_of(&me);
     let page = op.get(&user_page).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
@@ -515,7 +522,96 @@ async fn an_operator_can_end_their_own_console_session(b: Backend) {
     w.h.stop().await;
 }
 
+/// The console's own sign-in records where it came from, as the hosted
+/// login's do: its session's `device` (the address and `User-Agent` it
+/// started from, then each console request's) and its code grant's
+/// `made_from`; the operator's user page shows it under "Last seen from".
+async fn the_console_records_the_device_of_its_sessions_and_grant(b: Backend) {
+    let w = world(b).await;
+    w.h.console_operator(OPERATOR, OPERATOR_PASSWORD).await;
+    let me = w.operator_id().await;
+    // A second sign-in, from a browser that names itself.
+    let mut op = Browser::new(&w.h.base);
+    op.headers
+        .insert(USER_AGENT, "Console-Browser/1.0".parse().unwrap());
+    let signed = op.console_sign_in(OPERATOR, OPERATOR_PASSWORD).await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+
+    // The console session is the row the page marks as this one.
+    let page = op.get(&page_of(&me)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let sessions = table(&page.body, "sessions");
+    let row = sessions
+        .split("<tr")
+        .find(|r| r.contains("this console session"))
+        .unwrap_or_else(|| panic!("{sessions}"));
+    let sid = row
+        .split_once("data-session=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .unwrap()
+        .0
+        .to_string();
+    let console_device = || async {
+        let (s, x) =
+            w.h.api(&w.t, Method::GET, &format!("/sessions/{sid}"), None)
+                .await;
+        assert_eq!(s, StatusCode::OK, "{x}");
+        assert_eq!(x["clients"][0]["client_id"], "tern-console", "{x}");
+        x["device"].clone()
+    };
+    let d = console_device().await;
+    assert_eq!(d["initial_ip"], "127.0.0.1", "{d}");
+    assert_eq!(d["initial_user_agent"], "Console-Browser/1.0", "{d}");
+    assert_eq!(d["last_user_agent"], "Console-Browser/1.0", "{d}");
+
+    // Its code grant too (no refresh token: read from the store).
+    let st = w.h.state();
+    let grants = st
+        .store
+        .list_grants(
+            st.tid(),
+            &tern_core::grants::GrantQuery {
+                user_id: Some(&me),
+                client_id: Some("tern-console"),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        grants.iter().any(|l| l.grant.details.made_from
+            == tern_core::device::Seen::new("127.0.0.1", Some("Console-Browser/1.0"))),
+        "{:?}",
+        grants
+            .iter()
+            .map(|l| &l.grant.details.made_from)
+            .collect::<Vec<_>>()
+    );
+
+    // A console request from an updated browser is the session's last use,
+    // shown on the operator's page in the row of this console session.
+    op.headers
+        .insert(USER_AGENT, "Console-Browser/2.0".parse().unwrap());
+    let page = op.get(&page_of(&me)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let d = console_device().await;
+    assert_eq!(d["last_user_agent"], "Console-Browser/2.0", "{d}");
+    assert_eq!(d["initial_user_agent"], "Console-Browser/1.0", "{d}");
+    let sessions = table(&page.body, "sessions");
+    let row = sessions
+        .split("<tr")
+        .find(|r| r.contains("this console session"))
+        .unwrap_or_else(|| panic!("{sessions}"));
+    assert!(
+        row.contains("<code>127.0.0.1</code>") && row.contains("Console-Browser/"),
+        "{row}"
+    );
+    w.h.stop().await;
+}
+
 both_backends!(
+    the_console_records_the_device_of_its_sessions_and_grant,
     sessions_and_refresh_tokens_end_from_the_user_page,
     metadata_is_saved_as_written,
     an_operator_can_end_their_own_console_session,

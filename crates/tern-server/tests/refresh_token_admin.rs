@@ -802,7 +802,77 @@ async fn metadata_patched_and_kept_through_rotation(b: Backend) {
     w.h.stop().await;
 }
 
+/// The keys of each token of a page.
+fn keys_of(tokens: &Value) -> Vec<Vec<String>> {
+    tokens
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {tokens}"))
+        .iter()
+        .map(|t| {
+            let mut k: Vec<String> = t.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        })
+        .collect()
+}
+
+/// `fields`/`include_fields` on `GET /refresh-tokens`, the one refresh token
+/// read whose parameters Auth0's OAS lists them for, as other Tern lists
+/// apply them; the page's `next` is not a token's field and stays.
+async fn listing_shows_the_fields_asked_for(b: Backend) {
+    let w = World::start(b, json!({})).await;
+    w.login(ADA, json!({})).await;
+    w.login(ADA, json!({})).await;
+    let base = format!("/refresh-tokens?user_id={}", w.ada);
+
+    let (s, page) = w.get(&format!("{base}&fields=id,user_id&take=1")).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert_eq!(
+        keys_of(&page["refresh_tokens"]),
+        vec![vec!["id", "user_id"]]
+    );
+    assert!(page["next"].is_string(), "{page}");
+    let (_, rest) = w
+        .get(&format!(
+            "{base}&fields=id&include_fields=true&take=1&from={}",
+            page["next"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(keys_of(&rest["refresh_tokens"]), vec![vec!["id"]]);
+    assert_ne!(
+        rest["refresh_tokens"][0]["id"],
+        page["refresh_tokens"][0]["id"]
+    );
+
+    let (_, all) = w.get(&base).await;
+    let (_, without) = w
+        .get(&format!(
+            "{base}&fields=device,resource_servers&include_fields=false"
+        ))
+        .await;
+    for (full, cut) in all["refresh_tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(without["refresh_tokens"].as_array().unwrap())
+    {
+        let mut expected = full.clone();
+        let m = expected.as_object_mut().unwrap();
+        m.remove("device");
+        m.remove("resource_servers");
+        assert_eq!(cut, &expected);
+    }
+
+    let (s, e) = w.get(&format!("{base}&fields=id&include_fields=yes")).await;
+    assert_eq!(
+        (s, &e["errorCode"]),
+        (StatusCode::BAD_REQUEST, &json!("invalid_query_string"))
+    );
+    w.h.stop().await;
+}
+
 both_backends!(
+    listing_shows_the_fields_asked_for,
     user_tokens_listed_paged_and_revoked,
     rotation_keeps_the_id_and_revocation_reaches_the_newest,
     bulk_revocation,

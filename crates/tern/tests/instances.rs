@@ -5,7 +5,9 @@
 //! by another with every row applied once, and one whose instance is stopped
 //! (SIGTERM) is handed over at once; a long export runs once; the
 //! Management API rate limit and a brute-force block hold across instances;
-//! a signing key rotated on one is served and verified by the other.
+//! a signing key rotated on one is served and verified by the other; a
+//! session ended and a refresh token revoked on one are refused by the
+//! other at once.
 
 mod support;
 
@@ -454,4 +456,289 @@ fn a_signing_key_rotated_on_one_instance_is_served_and_verified_by_another() {
         let (code, r) = get(&format!("{}/api/v2/clients", verifier.base), &fresh);
         assert_eq!(code, 200, "{r}");
     }
+}
+
+/// The public URL every instance stands behind (see [`instance`]).
+const PUBLIC_URL: &str = "https://tern.instances.test";
+const CALLBACK: &str = "https://app.example/callback";
+
+/// One browser behind the load balancer: its cookies go with it to
+/// whichever instance answers (kept by name, `Secure` ones too although
+/// the test speaks plain http to the listeners); redirects are not followed.
+struct Browser {
+    http: reqwest::Client,
+    jar: std::collections::BTreeMap<String, String>,
+}
+
+/// An answer's status, `Location` and body.
+struct Answer {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+impl Browser {
+    fn new() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            jar: Default::default(),
+        }
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Answer {
+        let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let r = req
+            .header(reqwest::header::COOKIE, cookies.join("; "))
+            .send()
+            .await
+            .unwrap();
+        for c in r.headers().get_all(reqwest::header::SET_COOKIE) {
+            let c = c.to_str().unwrap();
+            let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") || value.is_empty() {
+                self.jar.remove(name);
+            } else {
+                self.jar.insert(name.into(), value.into());
+            }
+        }
+        let location = r
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|l| l.to_str().unwrap().to_string());
+        Answer {
+            status: r.status().as_u16(),
+            location,
+            body: r.text().await.unwrap(),
+        }
+    }
+
+    /// GET `path` on instance `t`, then Tern's own redirects there (under the
+    /// public URL, or relative) until an answer that is not one, or a
+    /// redirect to the application.
+    async fn visit(&mut self, t: &Tern, path: &str) -> Answer {
+        let mut a = self.send(self.http.get(format!("{}{path}", t.base))).await;
+        for _ in 0..10 {
+            let Some(loc) = a.location.clone() else {
+                return a;
+            };
+            let loc = loc.strip_prefix(PUBLIC_URL).unwrap_or(&loc).to_string();
+            if !loc.starts_with('/') {
+                return a;
+            }
+            a = self.send(self.http.get(format!("{}{loc}", t.base))).await;
+        }
+        a
+    }
+
+    /// The code flow through `t`'s hosted login; the code.
+    async fn sign_in(&mut self, t: &Tern, client_id: &str, email: &str, password: &str) -> String {
+        let page = self.visit(t, &authorize(client_id, &[])).await;
+        assert_eq!(page.status, 200, "the login page: {}", page.body);
+        let needle = "name=\"state\" value=\"";
+        let at = page.body.find(needle).expect("a state field") + needle.len();
+        let state = &page.body[at..at + page.body[at..].find('"').unwrap()];
+        let posted = self
+            .send(
+                self.http
+                    .post(format!("{}/u/login?state={state}", t.base))
+                    .form(&[
+                        ("state", state),
+                        ("username", email),
+                        ("password", password),
+                    ]),
+            )
+            .await;
+        let mut done = posted;
+        if let Some(loc) = done.location.clone()
+            && !loc.starts_with(CALLBACK)
+        {
+            let loc = loc.strip_prefix(PUBLIC_URL).unwrap_or(&loc).to_string();
+            done = self.visit(t, &loc).await;
+        }
+        code_of(&done).unwrap_or_else(|| panic!("no code: {:?} {}", done.location, done.body))
+    }
+
+    /// A silent `/authorize` (`prompt=none`) on `t`: the code, or the error
+    /// the redirect to the application carries.
+    async fn silently(&mut self, t: &Tern, client_id: &str) -> Result<String, String> {
+        let a = self
+            .visit(t, &authorize(client_id, &[("prompt", "none")]))
+            .await;
+        let loc = a
+            .location
+            .clone()
+            .unwrap_or_else(|| panic!("no redirect: {}", a.body));
+        assert!(loc.starts_with(CALLBACK), "{loc}");
+        code_of(&a).ok_or_else(|| param(&loc, "error").unwrap_or_default())
+    }
+}
+
+fn authorize(client_id: &str, extra: &[(&str, &str)]) -> String {
+    let mut q = format!(
+        "/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid%20offline_access&state=s",
+        CALLBACK.replace(':', "%3A").replace('/', "%2F")
+    );
+    for (k, v) in extra {
+        q.push_str(&format!("&{k}={v}"));
+    }
+    q
+}
+
+fn param(url: &str, key: &str) -> Option<String> {
+    url.split_once('?')?
+        .1
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(&format!("{key}=")).map(str::to_string))
+}
+
+fn code_of(a: &Answer) -> Option<String> {
+    a.location
+        .as_deref()
+        .filter(|l| l.starts_with(CALLBACK))
+        .and_then(|l| param(l, "code"))
+}
+
+/// The tokens `code` buys at `t`.
+fn exchange(t: &Tern, app: &Value, code: &str) -> Value {
+    let (status, tokens) = post_json(
+        &format!("{}/oauth/token", t.base),
+        None,
+        &json!({"grant_type": "authorization_code", "client_id": app["client_id"],
+                "client_secret": app["client_secret"], "code": code,
+                "redirect_uri": CALLBACK}),
+    );
+    assert_eq!(status, 200, "{tokens}");
+    tokens
+}
+
+/// The status and error of a refresh at `t`.
+fn refresh_at(t: &Tern, app: &Value, refresh_token: &Value) -> (u16, Value) {
+    let (status, body) = post_json(
+        &format!("{}/oauth/token", t.base),
+        None,
+        &json!({"grant_type": "refresh_token", "client_id": app["client_id"],
+                "client_secret": app["client_secret"], "refresh_token": refresh_token}),
+    );
+    (status, body["error"].clone())
+}
+
+fn sid_of(tokens: &Value) -> String {
+    let payload = tokens["id_token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .nth(1)
+        .unwrap();
+    let bytes =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap();
+    serde_json::from_slice::<Value>(&bytes).unwrap()["sid"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// An operator on A ends sessions and revokes refresh tokens; B, sharing
+/// the database behind the same load balancer, refuses them on the very
+/// next request (no per-process cache outlives a revocation): a silent
+/// `/authorize` answers `login_required`, `/oauth/token` `invalid_grant`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ended_or_token_revoked_on_one_instance_is_refused_by_another() {
+    let db = PgDb::create("tern_inst_sessions");
+    let (da, dbb) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = instance(&db, da.path(), &[]);
+    let b = instance(&db, dbb.path(), &[]);
+    let info = a.info();
+    let token = a.token(&info);
+    let (email, password) = ("ann@sessions.example", "Secret-123-Ann");
+    let (code, app) = post_json(
+        &format!("{}/api/v2/clients", a.base),
+        Some(&token),
+        &json!({"name": "web", "app_type": "regular_web", "callbacks": [CALLBACK],
+                "grant_types": ["authorization_code", "refresh_token"],
+                "token_endpoint_auth_method": "client_secret_post"}),
+    );
+    assert_eq!(code, 201, "{app}");
+    let client_id = app["client_id"].as_str().unwrap().to_string();
+    let conn = info["connection_id"].as_str().unwrap();
+    let (code, c) = patch_json(
+        &format!("{}/api/v2/connections/{conn}", a.base),
+        &token,
+        &json!({"enabled_clients": [client_id]}),
+    );
+    assert_eq!(code, 200, "{c}");
+    let (code, u) = post_json(
+        &format!("{}/api/v2/users", a.base),
+        Some(&token),
+        &json!({"connection": "Username-Password-Authentication", "email": email,
+                "password": password}),
+    );
+    assert_eq!(code, 201, "{u}");
+    let mgmt = |method: &str, path: &str| {
+        curl(&[
+            "-X",
+            method,
+            "-H",
+            &format!("authorization: Bearer {token}"),
+            &format!("{}/api/v2{path}", a.base),
+        ])
+        .0
+    };
+
+    // Deleted on A: B no longer signs the browser in; its refresh token
+    // stays valid (as Auth0's), until revoked on A, then B refuses it.
+    let mut one = Browser::new();
+    let code = one.sign_in(&a, &client_id, email, password).await;
+    let tokens = exchange(&a, &app, &code);
+    assert!(
+        one.silently(&b, &client_id).await.is_ok(),
+        "B knows A's session"
+    );
+    assert_eq!(refresh_at(&b, &app, &tokens["refresh_token"]).0, 200);
+    assert_eq!(
+        mgmt("DELETE", &format!("/sessions/{}", sid_of(&tokens))),
+        202
+    );
+    assert_eq!(
+        one.silently(&b, &client_id).await,
+        Err("login_required".to_string())
+    );
+    assert_eq!(refresh_at(&b, &app, &tokens["refresh_token"]).0, 200);
+    let (code, listed) = get(
+        &format!(
+            "{}/api/v2/users/{}/refresh-tokens",
+            a.base,
+            u["user_id"].as_str().unwrap()
+        ),
+        &token,
+    );
+    assert_eq!(code, 200, "{listed}");
+    let id = listed["tokens"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(mgmt("DELETE", &format!("/refresh-tokens/{id}")), 202);
+    assert_eq!(
+        refresh_at(&b, &app, &tokens["refresh_token"]),
+        (403, json!("invalid_grant"))
+    );
+
+    // Revoked on A: the session and its refresh token, both refused by B.
+    let mut two = Browser::new();
+    let code = two.sign_in(&a, &client_id, email, password).await;
+    let tokens = exchange(&a, &app, &code);
+    assert!(two.silently(&b, &client_id).await.is_ok());
+    assert_eq!(refresh_at(&b, &app, &tokens["refresh_token"]).0, 200);
+    assert_eq!(
+        mgmt("POST", &format!("/sessions/{}/revoke", sid_of(&tokens))),
+        202
+    );
+    assert_eq!(
+        two.silently(&b, &client_id).await,
+        Err("login_required".to_string())
+    );
+    assert_eq!(
+        refresh_at(&b, &app, &tokens["refresh_token"]),
+        (403, json!("invalid_grant"))
+    );
 }

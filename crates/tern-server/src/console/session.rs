@@ -14,11 +14,15 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
+use std::net::IpAddr;
+
 use tern_core::CoreResult;
+use tern_core::device::{Device, Seen};
 use tern_core::model::User;
 use tern_core::sso::Session;
 
 use super::{csrf, operators_connection, see_other};
+use crate::client_ip::{self, ClientIp};
 use crate::client_secret::hash_secret;
 use crate::cookies;
 use crate::routes::universal_login::{FormFields, read_form_up_to};
@@ -56,8 +60,13 @@ impl Operator {
 }
 
 /// The operator the request's console cookie signs in, if any; a valid
-/// request restarts the idle lifetime.
-pub async fn current(s: &AppState, headers: &HeaderMap) -> CoreResult<Option<Operator>> {
+/// request (from client address `ip`) restarts the idle lifetime and is the
+/// session's latest use (its `device.last`, as an SSO session's).
+pub async fn current(
+    s: &AppState,
+    headers: &HeaderMap,
+    ip: IpAddr,
+) -> CoreResult<Option<Operator>> {
     let Some(value) = cookies::get(headers, COOKIE) else {
         return Ok(None);
     };
@@ -92,8 +101,7 @@ pub async fn current(s: &AppState, headers: &HeaderMap) -> CoreResult<Option<Ope
             now,
             now.saturating_add(IDLE_SECS),
             CLIENT_ID,
-            // The console's own sessions record no device.
-            None,
+            Some(&client_ip::seen(ip.to_string(), headers)),
         )
         .await?;
     Ok(Some(Operator {
@@ -104,9 +112,8 @@ pub async fn current(s: &AppState, headers: &HeaderMap) -> CoreResult<Option<Ope
 }
 
 /// A new console session for `user` (who just signed in through the
-/// hosted login);
-/// the `Set-Cookie` to send.
-pub async fn start(s: &AppState, user: &User) -> CoreResult<HeaderValue> {
+/// hosted login), started by the request `seen`; the `Set-Cookie` to send.
+pub async fn start(s: &AppState, user: &User, seen: Seen) -> CoreResult<HeaderValue> {
     let now = s.now();
     let value = tern_core::ids::ticket_token();
     let session = Session {
@@ -121,7 +128,7 @@ pub async fn start(s: &AppState, user: &User) -> CoreResult<HeaderValue> {
         idle_expires_at: now.saturating_add(IDLE_SECS),
         clients: vec![CLIENT_ID.to_string()],
         amr: Vec::new(),
-        device: Default::default(),
+        device: Device::starting(seen),
         metadata: Default::default(),
     };
     s.store.insert_session(s.tid(), &session).await?;
@@ -153,7 +160,8 @@ fn to_login(s: &AppState) -> Response {
 impl FromRequestParts<AppState> for Operator {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
-        match current(s, &parts.headers).await {
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, s).await;
+        match current(s, &parts.headers, ip).await {
             Ok(Some(op)) => Ok(op),
             Ok(None) => Err(to_login(s)),
             Err(e) => {

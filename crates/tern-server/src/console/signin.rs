@@ -22,7 +22,7 @@ use tern_core::model::{LogEvent, User};
 use super::layout::{onward_page, public_page};
 use super::session::{self, OperatorForm};
 use super::{audit, operators_connection, see_other};
-use crate::client_ip::ClientIp;
+use crate::client_ip::{self, ClientIp};
 use crate::console_app::{CALLBACK_PATH, CLIENT_ID, SIGNED_OUT_PATH};
 use crate::routes::authorize::PageQuery;
 use crate::state::AppState;
@@ -100,8 +100,13 @@ fn pending_cookie(s: &AppState, value: &str, max_age: i64) -> HeaderValue {
 
 /// `GET /console/login[?login_hint=]`: off to Tern's login for the
 /// console application (a signed-in operator goes to the overview).
-pub async fn login(State(s): State<AppState>, headers: HeaderMap, q: PageQuery) -> Response {
-    if let Ok(Some(_)) = session::current(&s, &headers).await {
+pub async fn login(
+    State(s): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    q: PageQuery,
+) -> Response {
+    if let Ok(Some(_)) = session::current(&s, &headers, ip).await {
         return see_other("/console", Vec::new());
     }
     let p = Pending::new(s.now());
@@ -192,35 +197,40 @@ pub async fn callback(
             "The login page answered without a code. Start again.",
         );
     };
-    match finish(&s, code, &p, ip.to_string()).await {
-        Ok(user) => match session::start(&s, &user).await {
-            Ok(cookie) => {
-                // Onward by a page, not a redirect: the console cookie is
-                // `Strict`, and a redirect would still belong to the chain
-                // another site may have started, which would withhold it.
-                let mut resp = onward_page(
-                    "Signed in",
-                    "/console",
-                    html! {
-                        h1 { "Signed in" }
-                        p { a href="/console" { "Continue to the console" } }
-                    },
-                );
-                let h = resp.headers_mut();
-                h.append(header::SET_COOKIE, cookie);
-                h.append(header::SET_COOKIE, pending_cookie(&s, "", 0));
-                resp
+    // The grant and the session record where the sign-in came from, as the
+    // hosted login's do.
+    let user_agent = client_ip::user_agent(&headers);
+    match finish(&s, code, &p, ip.to_string(), user_agent).await {
+        Ok(user) => {
+            match session::start(&s, &user, client_ip::seen(ip.to_string(), &headers)).await {
+                Ok(cookie) => {
+                    // Onward by a page, not a redirect: the console cookie is
+                    // `Strict`, and a redirect would still belong to the chain
+                    // another site may have started, which would withhold it.
+                    let mut resp = onward_page(
+                        "Signed in",
+                        "/console",
+                        html! {
+                            h1 { "Signed in" }
+                            p { a href="/console" { "Continue to the console" } }
+                        },
+                    );
+                    let h = resp.headers_mut();
+                    h.append(header::SET_COOKIE, cookie);
+                    h.append(header::SET_COOKIE, pending_cookie(&s, "", 0));
+                    resp
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "could not start a console session");
+                    failed(
+                        &s,
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Sign-in failed",
+                        "The console could not start your session; try again.",
+                    )
+                }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "could not start a console session");
-                failed(
-                    &s,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Sign-in failed",
-                    "The console could not start your session; try again.",
-                )
-            }
-        },
+        }
         Err(Refusal(status, message)) => failed(&s, status, "Sign-in failed", message),
     }
 }
@@ -229,7 +239,13 @@ struct Refusal(StatusCode, &'static str);
 
 /// Redeem the code as the console application and check who it signs in:
 /// an unblocked user of this tenant's operators' connection.
-async fn finish(s: &AppState, code: &str, p: &Pending, ip: String) -> Result<User, Refusal> {
+async fn finish(
+    s: &AppState,
+    code: &str,
+    p: &Pending,
+    ip: String,
+    user_agent: Option<&str>,
+) -> Result<User, Refusal> {
     let unavailable = Refusal(
         StatusCode::SERVICE_UNAVAILABLE,
         "The console could not finish the sign-in right now; try again.",
@@ -247,8 +263,7 @@ async fn finish(s: &AppState, code: &str, p: &Pending, ip: String) -> Result<Use
             redirect_uri: Some(&redirect_uri),
             code_verifier: Some(&p.verifier),
             ip,
-            // The console's own grants record no device.
-            user_agent: None,
+            user_agent,
         },
     )
     .await

@@ -120,7 +120,8 @@ pub struct SessionPage {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CheckpointParams {
-    /// Start after this id: the `next` of the previous page.
+    /// An opaque cursor: the `next` of the previous page of the same list,
+    /// passed back unchanged (the page starts after it).
     #[param(nullable = false)]
     pub from: Option<String>,
     /// Items per page (default 50).

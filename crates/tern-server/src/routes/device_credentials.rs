@@ -9,9 +9,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::Value;
 use tern_core::grants::{GrantQuery, is_device_credential_id};
+use tern_core::user_profile::project_fields;
 
 use crate::auth::Caller;
-use crate::body::{Paging, QueryMap, select_fields};
+use crate::body::{Paging, QueryMap};
 use crate::error::ApiError;
 use crate::grant_admin;
 use crate::state::AppState;
@@ -74,14 +75,7 @@ pub async fn list(
     };
     let items = listed
         .iter()
-        .map(|l| {
-            select_fields(
-                grant_admin::device_credential_view(l),
-                &fields,
-                include,
-                &[],
-            )
-        })
+        .map(|l| project_fields(grant_admin::device_credential_view(l), &fields, include))
         .collect();
     Ok(Json(paging.wrap(items, total, "device_credentials")))
 }

@@ -10,9 +10,10 @@ use serde_json::{Value, json};
 use tern_core::log_search::{LogSearch, check_log_fields, parse_log_search, parse_log_sort};
 use tern_core::model::LogEvent;
 use tern_core::store::LogQuery;
+use tern_core::user_profile::project_fields;
 
 use crate::auth::Caller;
-use crate::body::{Paging, QueryMap, select_fields};
+use crate::body::{Paging, QueryMap};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::user_admin::known_user;
@@ -59,7 +60,15 @@ async fn page(s: &AppState, q: &QueryMap, query: LogQuery<'_>) -> Result<Json<Va
         .await?;
     let items = events
         .into_iter()
-        .map(|e| select_fields(json!(e), &fields, include, &["log_id"]))
+        .map(|e| {
+            // The id stays whatever was asked: a reader pages on it.
+            let id = json!(e.id);
+            let mut v = project_fields(json!(e), &fields, include);
+            if let Value::Object(m) = &mut v {
+                m.insert("log_id".into(), id);
+            }
+            v
+        })
         .collect();
     Ok(Json(paging.wrap(items, total, "logs")))
 }

@@ -9,9 +9,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tern_core::grants::GrantQuery;
+use tern_core::user_profile::project_fields;
 
 use crate::auth::Caller;
 use crate::body::{JsonBody, QueryMap};
+use crate::cursor::{self, List};
 use crate::error::ApiError;
 use crate::grant_admin;
 use crate::state::AppState;
@@ -28,21 +30,24 @@ fn unknown_token() -> ApiError {
     )
 }
 
-/// Checkpoint paging (`from`, `take`) over a listing: the page under `key`
-/// and, when more may follow, `next` (the last id, which `from` takes: ids
-/// are the listing's order).
+/// Checkpoint paging (`from`, `take`) over a listing: the page under `key`,
+/// each token cut to `fields` (all: none named), and, when more may follow,
+/// `next` (a cursor after the last id, which `from` takes back: ids are the
+/// listing's order).
 async fn checkpoint_page(
     s: &AppState,
     q: &QueryMap,
     query: GrantQuery<'_>,
     key: &str,
+    (fields, include): (&[String], bool),
 ) -> Result<Value, ApiError> {
     let take = q.int("take", 1, 100)?.unwrap_or(50);
+    let from = cursor::from_query(s, List::RefreshTokens, q.str("from"))?;
     // One more than asked says whether a next page exists.
     let mut listed = grant_admin::live(
         s,
         GrantQuery {
-            after_id: q.str("from").filter(|f| !f.is_empty()),
+            after_id: from.as_deref(),
             limit: take + 1,
             ..query
         },
@@ -50,10 +55,13 @@ async fn checkpoint_page(
     .await?;
     let more = listed.len() as u64 > take;
     listed.truncate(usize::try_from(take).unwrap_or(usize::MAX));
-    let tokens: Vec<Value> = listed.iter().map(grant_admin::token_view).collect();
+    let tokens: Vec<Value> = listed
+        .iter()
+        .map(|l| project_fields(grant_admin::token_view(l), fields, include))
+        .collect();
     let mut page = json!({ key: tokens });
     if more && let Some(last) = listed.last() {
-        page["next"] = json!(last.grant.id);
+        page["next"] = json!(cursor::encode(s, List::RefreshTokens, &last.grant.id)?);
     }
     Ok(page)
 }
@@ -72,7 +80,7 @@ async fn checkpoint_page(
     ),
     responses(
         (status = 200, description = "The tokens.", body = crate::openapi::UserRefreshTokenPage),
-        (status = 400, description = "Invalid `take` or `include_totals` (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        (status = 400, description = "Invalid `take` or `include_totals`, or `from` not a `next` of a refresh token list (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
         (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
@@ -92,7 +100,9 @@ pub async fn of_user(
         user_id: Some(&id),
         ..GrantQuery::default()
     };
-    checkpoint_page(&s, &q, query, "tokens").await.map(Json)
+    checkpoint_page(&s, &q, query, "tokens", (&[], true))
+        .await
+        .map(Json)
 }
 
 /// `DELETE /users/{id}/refresh-tokens`.
@@ -133,11 +143,11 @@ pub async fn delete_of_user(
     operation_id = "get_refresh_tokens",
     tag = "refresh-tokens",
     summary = "List a user's refresh tokens",
-    description = "As `GET /users/{id}/refresh-tokens`, under `refresh_tokens`, optionally for one application.",
-    params(crate::openapi::RefreshTokenFilter, crate::openapi::CheckpointParams),
+    description = "As `GET /users/{id}/refresh-tokens`, under `refresh_tokens`, optionally for one application; `fields` and `include_fields` choose each token's properties.",
+    params(crate::openapi::RefreshTokenFilter, crate::openapi::CheckpointParams, crate::openapi::FieldsParams),
     responses(
         (status = 200, description = "The tokens.", body = crate::openapi::RefreshTokenPage),
-        (status = 400, description = "No `user_id`, or an invalid `take` (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        (status = 400, description = "No `user_id`, an invalid `take` or `include_fields`, or `from` not a `next` of a refresh token list (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
         (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
@@ -149,7 +159,7 @@ pub async fn list(
     q: QueryMap,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(READ)?;
-    q.fields()?;
+    let (fields, include) = q.fields()?;
     let user = q
         .str("user_id")
         .filter(|u| !u.is_empty())
@@ -160,7 +170,7 @@ pub async fn list(
         client_id: q.str("client_id"),
         ..GrantQuery::default()
     };
-    checkpoint_page(&s, &q, query, "refresh_tokens")
+    checkpoint_page(&s, &q, query, "refresh_tokens", (&fields, include))
         .await
         .map(Json)
 }

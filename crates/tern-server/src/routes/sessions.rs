@@ -12,6 +12,7 @@ use tern_core::sso::Session;
 use crate::auth::Caller;
 use crate::body::{JsonBody, QueryMap};
 use crate::console_app;
+use crate::cursor::{self, List};
 use crate::error::ApiError;
 use crate::session_admin;
 use crate::state::AppState;
@@ -52,7 +53,7 @@ async fn guard_owner(s: &AppState, caller: &Caller, user_id: &str) -> Result<(),
     params(("id" = String, Path, description = "The user_id."), crate::openapi::CheckpointParams),
     responses(
         (status = 200, description = "The user's active sessions, in id order; `next` is the `from` of the next page.", body = crate::openapi::SessionPage),
-        (status = 400, description = "`take` not an integer from 1 to 100, or `include_totals` not a boolean (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        (status = 400, description = "`take` not an integer from 1 to 100, `include_totals` not a boolean, or `from` not a `next` of this list (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
         (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
@@ -68,11 +69,12 @@ pub async fn of_user(
     let take = q.int("take", 1, 100)?.unwrap_or(50);
     q.bool("include_totals")?;
     let user = known_user(&s, &id).await?;
-    let from = q.str("from").filter(|f| !f.is_empty());
-    let (page, next) = session_admin::page_of_user(&s, &user.user_id, from, take).await?;
+    let from = cursor::from_query(&s, List::Sessions, q.str("from"))?;
+    let (page, next) =
+        session_admin::page_of_user(&s, &user.user_id, from.as_deref(), take).await?;
     let mut body = json!({"sessions": page.iter().map(session_admin::view).collect::<Vec<_>>()});
     if let Some(next) = next {
-        body["next"] = json!(next);
+        body["next"] = json!(cursor::encode(&s, List::Sessions, &next)?);
     }
     Ok(Json(body))
 }
