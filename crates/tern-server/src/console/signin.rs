@@ -249,6 +249,8 @@ async fn finish(s: &AppState, code: &str, p: &Pending, ip: String) -> Result<Use
             ip,
             // The console's own grants record no device.
             user_agent: None,
+            // Tern redeems the code itself, server-side.
+            caller: crate::refresh::Caller::Server,
         },
     )
     .await
