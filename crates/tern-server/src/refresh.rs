@@ -12,7 +12,8 @@
 //! answer). Tokens are stored only as SHA-256 digests; the absolute expiry
 //! is the family's and never moves, the idle expiry moves at each use.
 //! Switching the application's rotation type revokes the user's tokens of
-//! the other kind for the same API at their next login.
+//! the other kind for the same API at their next login. A browser (a token
+//! request carrying `Origin`) gets and uses only rotating tokens.
 
 use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::{Value, json};
