@@ -400,6 +400,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::not_found)
         // Browser calls to the token, revoke and userinfo endpoints.
         .layer(from_fn_with_state(state.clone(), crate::cors::layer))
+        // HSTS on every answer of an https public URL.
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::strict_transport::layer,
+        ))
         // Applied per route (after routing), so the log line names the route.
         .layer(from_fn_with_state(state.clone(), ops::request_log))
         // Bodies are read by our own extractors, which enforce the limit

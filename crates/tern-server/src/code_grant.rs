@@ -84,6 +84,8 @@ pub struct Exchange<'a> {
     pub ip: String,
     /// The caller's `User-Agent`, for the grant's device.
     pub user_agent: Option<&'a str>,
+    /// A browser gets only a rotating refresh token (see [`refresh::issuable`]).
+    pub caller: refresh::Caller,
 }
 
 fn invalid_grant(description: &str) -> OAuthError {
@@ -167,7 +169,7 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
         .ok_or_else(|| invalid_grant("The user no longer exists or is blocked."))?;
     let api = tokens::user_audience(s, d.audience.as_deref()).await?;
     let mut scopes = tokens::granted_scopes(&d.scope, api.as_ref());
-    refresh::settle_scopes(x.client, api.as_ref(), &mut scopes);
+    refresh::settle_scopes(x.client, api.as_ref(), &mut scopes, x.caller);
     let grant = Grant {
         id: grant_id,
         client_id: x.client.client_id.clone(),
@@ -213,7 +215,7 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
         },
         &amr,
     )?;
-    if refresh::allowed(x.client, api.as_ref(), &scopes) {
+    if refresh::issuable(x.client, api.as_ref(), &scopes, x.caller) {
         body["refresh_token"] = serde_json::json!(refresh::issue(s, x.client, &grant).await?);
     }
     Ok((body, user.user_id))

@@ -62,6 +62,7 @@ pub mod session_admin;
 pub mod sessions;
 pub mod signup;
 pub mod state;
+pub mod strict_transport;
 pub mod tls;
 pub mod tokens;
 pub mod user_admin;

@@ -10,10 +10,23 @@ use serde::Deserialize;
 use tern_core::CoreResult;
 use tern_core::model::{Client, LogEvent};
 use tern_core::sso::Session;
-use tern_core::url_match::any_url_matches;
+use tern_core::url_match::{UrlRule, any_url_matches, check_stored_url};
 
 use crate::sessions;
 use crate::state::AppState;
+
+/// Whether a logout may send the browser to `url`: it matches an entry of
+/// `allowed`, and is an `http(s)` URL as the browser will read it. An entry
+/// stored before allowed logout URLs were checked (`javascript:`, a
+/// newline) matches itself exactly, yet is never followed.
+fn may_return_to(allowed: &[String], url: &str) -> bool {
+    followable(url) && any_url_matches(allowed, url)
+}
+
+/// An `http(s)` URL without a wildcard, read by the browser as written.
+fn followable(url: &str) -> bool {
+    check_stored_url(url, UrlRule::Web).is_ok()
+}
 
 /// Where a logout sends the browser.
 #[derive(Debug)]
@@ -71,7 +84,7 @@ pub async fn v2(
         }
     };
     let target = match return_to {
-        Some(url) if any_url_matches(&allowed, url) => Some(url.to_string()),
+        Some(url) if may_return_to(&allowed, url) => Some(url.to_string()),
         Some(_) => {
             let why = if client.is_some() {
                 "The returnTo URL is not in the application's Allowed Logout URLs."
@@ -80,11 +93,12 @@ pub async fn v2(
             };
             return refused(s, client.as_ref(), ip, why).await;
         }
-        // Auth0: with a client and no returnTo, the first allowed URL.
+        // Auth0: with a client and no returnTo, the first allowed URL (the
+        // first one that can be followed: not a wildcard, nor one stored
+        // before the list was checked).
         None => client
             .as_ref()
-            .and_then(|c| c.allowed_logout_urls.first())
-            .filter(|u| !u.contains('*'))
+            .and_then(|c| c.allowed_logout_urls.iter().find(|u| followable(u)))
             .cloned(),
     };
     let (ended, cookie) = sessions::end(s, headers).await?;
@@ -201,7 +215,7 @@ pub async fn oidc(
                 )
                 .await;
             };
-            if !any_url_matches(&c.allowed_logout_urls, uri) {
+            if !may_return_to(&c.allowed_logout_urls, uri) {
                 return refused(
                     s,
                     Some(c),

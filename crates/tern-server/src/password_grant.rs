@@ -42,6 +42,8 @@ pub struct PasswordGrant<'a> {
     pub ip: String,
     /// The caller's `User-Agent`, for the grant's device.
     pub user_agent: Option<&'a str>,
+    /// A browser gets only a rotating refresh token (see [`refresh::issuable`]).
+    pub caller: refresh::Caller,
     /// What the token endpoint read for this request before it
     /// authenticated the client ([`read_ahead`]); `None`: the grant reads it.
     pub read_ahead: Option<ReadAhead>,
@@ -218,6 +220,7 @@ pub async fn password(s: &AppState, g: PasswordGrant<'_>) -> Result<Value, OAuth
         auth_time: s.now(),
         amr: &[],
         from: Seen::new(g.ip.clone(), g.user_agent),
+        caller: g.caller,
     };
     tokens_for_login(
         s,
@@ -242,6 +245,8 @@ pub struct MfaOtpGrant<'a> {
     pub ip: String,
     /// The caller's `User-Agent`, for the grant's device.
     pub user_agent: Option<&'a str>,
+    /// A browser gets only a rotating refresh token (see [`refresh::issuable`]).
+    pub caller: refresh::Caller,
 }
 
 /// Finish a password login with a one-time code: the tokens the password
@@ -287,6 +292,7 @@ pub async fn mfa_otp(s: &AppState, g: MfaOtpGrant<'_>) -> Result<Value, OAuthErr
         auth_time: pending.auth_time,
         amr: &["mfa"],
         from: Seen::new(g.ip.clone(), g.user_agent),
+        caller: g.caller,
     };
     tokens_for_login(s, g.client, api.as_ref(), &pending.scope, &login, None).await
 }
@@ -313,6 +319,8 @@ struct Login<'a> {
     amr: &'a [&'a str],
     /// The request that finished it: a grant's first device.
     from: Seen,
+    /// Who sent that request.
+    caller: refresh::Caller,
 }
 
 /// The tokens of a finished password login: access (and ID) token, and
@@ -328,8 +336,8 @@ async fn tokens_for_login(
     recording: Option<login::Recording>,
 ) -> Result<Value, OAuthError> {
     let mut scopes = tokens::granted_scopes(requested_scope, api);
-    refresh::settle_scopes(client, api, &mut scopes);
-    let grant = refresh::allowed(client, api, &scopes).then(|| Grant {
+    refresh::settle_scopes(client, api, &mut scopes, login.caller);
+    let grant = refresh::issuable(client, api, &scopes, login.caller).then(|| Grant {
         id: format!("gr_{}", &tern_core::ids::ticket_token()[..24]),
         client_id: client.client_id.clone(),
         user_id: login.user.user_id.clone(),

@@ -12,9 +12,10 @@
 //! answer). Tokens are stored only as SHA-256 digests; the absolute expiry
 //! is the family's and never moves, the idle expiry moves at each use.
 //! Switching the application's rotation type revokes the user's tokens of
-//! the other kind for the same API at their next login.
+//! the other kind for the same API at their next login. A browser (a token
+//! request carrying `Origin`) gets and uses only rotating tokens.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::{Value, json};
 use tern_core::CoreResult;
 use tern_core::device::Seen;
@@ -26,6 +27,27 @@ use crate::error::OAuthError;
 use crate::state::AppState;
 use crate::tokens;
 
+/// Who asks the token endpoint for tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// A server-side application (its request carries no `Origin`).
+    Server,
+    /// A browser: every POST a page sends (`fetch` or a form) carries
+    /// `Origin`, which a page cannot remove.
+    Browser,
+}
+
+impl Caller {
+    /// The caller of a token endpoint request with `headers`.
+    pub fn of(headers: &HeaderMap) -> Self {
+        if headers.contains_key(header::ORIGIN) {
+            Self::Browser
+        } else {
+            Self::Server
+        }
+    }
+}
+
 /// Whether a refresh token may accompany tokens with `scopes` for `api`.
 pub fn allowed(client: &Client, api: Option<&ResourceServer>, scopes: &[String]) -> bool {
     scopes.iter().any(|s| s == "offline_access")
@@ -33,10 +55,31 @@ pub fn allowed(client: &Client, api: Option<&ResourceServer>, scopes: &[String])
         && api.is_none_or(|a| a.allow_offline_access)
 }
 
+/// Whether a refresh token is issued to `caller`: as [`allowed`], and to a
+/// browser only by an application that rotates them. Whatever a browser
+/// holds, a script on the page can read; a rotating token replayed revokes
+/// its family, a non-rotating one would work for the thief unnoticed. As
+/// Auth0 ("when a browser requests a refresh token from the /token
+/// endpoint, Auth0 will only return a refresh token if Refresh Token
+/// Rotation is enabled for that client") and RFC 9700 §4.14.2.
+pub fn issuable(
+    client: &Client,
+    api: Option<&ResourceServer>,
+    scopes: &[String],
+    caller: Caller,
+) -> bool {
+    allowed(client, api, scopes) && (caller == Caller::Server || issues_rotating(client))
+}
+
 /// The scopes to grant once the refresh token question is settled:
 /// `offline_access` stays only when a refresh token is issued.
-pub fn settle_scopes(client: &Client, api: Option<&ResourceServer>, scopes: &mut Vec<String>) {
-    if !allowed(client, api, scopes) {
+pub fn settle_scopes(
+    client: &Client,
+    api: Option<&ResourceServer>,
+    scopes: &mut Vec<String>,
+    caller: Caller,
+) {
+    if !issuable(client, api, scopes, caller) {
         scopes.retain(|s| s != "offline_access");
     }
 }
@@ -135,6 +178,8 @@ pub struct Refresh<'a> {
     /// The caller: its address for the log, and both recorded on the
     /// token family as its latest device.
     pub from: Seen,
+    /// A browser uses only rotating tokens (see [`issuable`]).
+    pub caller: Caller,
 }
 
 fn unknown() -> OAuthError {
@@ -204,6 +249,17 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
             StatusCode::FORBIDDEN,
             "unauthorized_client",
             "Grant type 'refresh_token' not allowed for the client.",
+        )
+        .into());
+    }
+    // Before the token is read, let alone spent: a browser that holds a
+    // non-rotating token (made for a server, or before the application
+    // stopped rotating) gets nothing for it, and the server keeps it.
+    if x.caller == Caller::Browser && !issues_rotating(x.client) {
+        return Err(OAuthError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_grant",
+            "Refresh tokens can be used from a browser only with refresh token rotation: turn on rotation for the application (refresh_token.rotation_type: rotating).",
         )
         .into());
     }

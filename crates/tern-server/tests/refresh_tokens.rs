@@ -70,6 +70,19 @@ async fn api(h: &Harness, t: &str, offline: bool) {
 
 /// The code flow through the hosted login page; the token response.
 async fn code_flow(h: &Harness, app: &App, scope: &str, audience: Option<&str>) -> Value {
+    let code = code_of(h, app, scope, audience).await;
+    let (s, tokens) = h
+        .token(
+            json!({"grant_type": "authorization_code", "client_id": app.id,
+                      "client_secret": app.secret, "code": code, "redirect_uri": CALLBACK}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    tokens
+}
+
+/// The code of a sign-in through the hosted login page.
+async fn code_of(h: &Harness, app: &App, scope: &str, audience: Option<&str>) -> String {
     let mut b = Browser::new(&h.base);
     let mut url = url::Url::parse("http://x/authorize").unwrap();
     url.query_pairs_mut()
@@ -95,15 +108,7 @@ async fn code_flow(h: &Harness, app: &App, scope: &str, audience: Option<&str>) 
         )
         .await;
     let done = b.follow(posted).await;
-    let code = done.location_param("code").expect("a code");
-    let (s, tokens) = h
-        .token(
-            json!({"grant_type": "authorization_code", "client_id": app.id,
-                      "client_secret": app.secret, "code": code, "redirect_uri": CALLBACK}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{tokens}");
-    tokens
+    done.location_param("code").expect("a code")
 }
 
 async fn password(h: &Harness, app: &App, scope: &str) -> Value {
@@ -296,6 +301,79 @@ async fn leeway_idle_and_absolute_expiry(b: Backend) {
     h.state().clock.advance(95);
     let (s, e) = refresh(&h, &web, &token).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "past the family's 1000 s: {e}");
+    h.stop().await;
+}
+
+/// `POST /oauth/token` as a page on `origin` sends it (a browser sends
+/// `Origin` with every POST); `None`: as a server does.
+async fn token_from(h: &Harness, origin: Option<&str>, body: Value) -> (StatusCode, Value) {
+    let mut req = h.http.post(format!("{}/oauth/token", h.base)).json(&body);
+    if let Some(o) = origin {
+        req = req.header("Origin", o);
+    }
+    let r = req.send().await.unwrap();
+    (r.status(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// A browser gets and uses refresh tokens only of an application with
+/// rotation, as Auth0 ("when a browser requests a refresh token from the
+/// /token endpoint, Auth0 will only return a refresh token if Refresh Token
+/// Rotation is enabled for that client") and RFC 9700 §4.14.2 require: a
+/// token a script can read must at least be caught when replayed.
+async fn a_browser_gets_only_rotating_refresh_tokens(b: Backend) {
+    const SPA: &str = "https://spa.example";
+    let (h, t) = setup(b).await;
+    // Auth0's defaults: non-rotating, non-expiring.
+    let web = app(&h, &t, json!({})).await;
+    let code_body = |code: &str| {
+        json!({"grant_type": "authorization_code", "client_id": web.id,
+               "client_secret": web.secret, "code": code, "redirect_uri": CALLBACK})
+    };
+    let code = code_of(&h, &web, "openid offline_access", None).await;
+    let (s, tokens) = token_from(&h, Some(SPA), code_body(&code)).await;
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    assert!(tokens.get("refresh_token").is_none(), "{tokens}");
+    assert_eq!(tokens["scope"], "openid", "offline_access is not granted");
+    assert!(tokens["access_token"].is_string() && tokens["id_token"].is_string());
+    let password_body = json!({"grant_type": "password", "client_id": web.id,
+        "client_secret": web.secret, "username": EMAIL, "password": PASSWORD,
+        "scope": "openid offline_access"});
+    let (s, tokens) = token_from(&h, Some(SPA), password_body.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    assert!(tokens.get("refresh_token").is_none(), "{tokens}");
+
+    // A server gets one; a browser cannot use it, and does not spend it.
+    let server_rt = rt(&code_flow(&h, &web, "openid offline_access", None).await);
+    let refresh_body = json!({"grant_type": "refresh_token", "client_id": web.id,
+        "client_secret": web.secret, "refresh_token": server_rt});
+    let (s, e) = token_from(&h, Some(SPA), refresh_body.clone()).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant")),
+        "{e}"
+    );
+    assert!(e.get("access_token").is_none());
+    let (s, r) = token_from(&h, None, refresh_body).await;
+    assert_eq!(s, StatusCode::OK, "the server's token still works: {r}");
+
+    // With rotation the browser gets rotating tokens and uses them.
+    patch_client(&h, &t, &web.id, rotating(0)).await;
+    let code = code_of(&h, &web, "openid offline_access", None).await;
+    let (s, tokens) = token_from(&h, Some(SPA), code_body(&code)).await;
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    let first = rt(&tokens);
+    let (s, r) = token_from(
+        &h,
+        Some(SPA),
+        json!({"grant_type": "refresh_token", "client_id": web.id,
+               "client_secret": web.secret, "refresh_token": first}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_ne!(rt(&r), first, "rotated");
+    let (s, tokens) = token_from(&h, Some(SPA), password_body).await;
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    rt(&tokens);
     h.stop().await;
 }
 
@@ -875,6 +953,7 @@ async fn cors_origins_follow_applications_from_memory(b: Backend) {
 }
 
 both_backends!(
+    a_browser_gets_only_rotating_refresh_tokens,
     tokens_out_follow_todays_settings,
     switching_rotation_revokes_the_other_kind,
     code_flow_rotation_and_reuse_revokes_the_family,

@@ -135,6 +135,52 @@ async fn a_stored_bad_default_redirection_is_not_followed(b: Backend) {
     h.stop().await;
 }
 
+/// Logout URLs stored before they had to be `http(s)` without control
+/// characters (`javascript:`, a newline) are never where a logout goes,
+/// whether named by `returnTo` / `post_logout_redirect_uri` or taken as the
+/// application's first; a good one next to them still is.
+async fn a_stored_bad_logout_url_is_not_followed(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let id = web_app(&h, &t).await;
+    let store = &h.state().store;
+    let tid = h.state().tid().to_string();
+    let script = "javascript:alert(document.domain)//";
+    let newline = "https://app.ex\nample/bye";
+    let good = "https://app.example/bye";
+    let mut client = store.get_client(&tid, &id).await.unwrap().unwrap();
+    client.allowed_logout_urls = vec![script.into(), newline.into(), good.into()];
+    store.update_client(&tid, &client).await.unwrap();
+    let mut settings = store.get_tenant_settings(&tid).await.unwrap();
+    settings.allowed_logout_urls = vec![script.into()];
+    store.put_tenant_settings(&tid, &settings).await.unwrap();
+
+    let enc = |u: &str| url::form_urlencoded::byte_serialize(u.as_bytes()).collect::<String>();
+    let mut br = Browser::new(&h.base);
+    for path in [
+        format!("/v2/logout?client_id={id}&returnTo={}", enc(script)),
+        format!("/v2/logout?client_id={id}&returnTo={}", enc(newline)),
+        format!("/v2/logout?returnTo={}", enc(script)),
+        format!(
+            "/oidc/logout?client_id={id}&post_logout_redirect_uri={}",
+            enc(script)
+        ),
+    ] {
+        let a = br.get(&path).await;
+        assert!(a.location().is_none(), "{path}: {:?}", a.location());
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{path}: {}", a.body);
+        csp_of(&a);
+    }
+    // Without returnTo: not the first entry (a script), the first good one.
+    let a = br.get(&format!("/v2/logout?client_id={id}")).await;
+    assert_eq!(a.location().as_deref(), Some(good), "{}", a.body);
+    let a = br
+        .get(&format!("/v2/logout?client_id={id}&returnTo={}", enc(good)))
+        .await;
+    assert_eq!(a.location().as_deref(), Some(good));
+    h.stop().await;
+}
+
 async fn message_of(h: &Harness, t: &str, method: Method, path: &str, body: Value) -> String {
     let (s, b) = h.api(t, method, path, Some(body.clone())).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{body} → {b}");
@@ -323,6 +369,7 @@ both_backends!(
     the_api_refuses_urls_read_otherwise_or_run_as_script,
     tenant_redirection_and_logout_urls_are_web_urls,
     a_stored_bad_default_redirection_is_not_followed,
+    a_stored_bad_logout_url_is_not_followed,
     client_lists_and_fields_are_bounded,
     an_unknown_client_id_is_shown_shortened,
 );

@@ -264,6 +264,8 @@ async fn finish(
             code_verifier: Some(&p.verifier),
             ip,
             user_agent,
+            // Tern redeems the code itself, server-side.
+            caller: crate::refresh::Caller::Server,
         },
     )
     .await

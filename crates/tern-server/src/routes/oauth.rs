@@ -272,6 +272,7 @@ pub async fn token(
                         audience: p.get("audience"),
                         ip,
                         user_agent: client_ip::user_agent(&headers),
+                        caller: refresh::Caller::of(&headers),
                         read_ahead,
                     },
                 )
@@ -286,6 +287,7 @@ pub async fn token(
                         otp: p.get("otp"),
                         ip,
                         user_agent: client_ip::user_agent(&headers),
+                        caller: refresh::Caller::of(&headers),
                     },
                 )
                 .await
@@ -300,6 +302,7 @@ pub async fn token(
                         code_verifier: p.get("code_verifier"),
                         ip,
                         user_agent: client_ip::user_agent(&headers),
+                        caller: refresh::Caller::of(&headers),
                     },
                 )
                 .await
@@ -312,6 +315,7 @@ pub async fn token(
                         token: p.require("refresh_token")?,
                         scope: p.get("scope"),
                         from: client_ip::seen(ip, &headers),
+                        caller: refresh::Caller::of(&headers),
                     },
                 )
                 .await
