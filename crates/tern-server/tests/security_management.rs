@@ -256,7 +256,11 @@ const ROUTES: &[(&str, &str, Need)] = &[
     // Auth0 also takes read:logs_users.
     ("get", "/logs", Any(&["read:logs"])),
     ("get", "/logs/{id}", Any(&["read:logs"])),
-    ("get", "/users/{id}/logs", Any(&["read:logs", "read:logs_users"])),
+    (
+        "get",
+        "/users/{id}/logs",
+        Any(&["read:logs", "read:logs_users"]),
+    ),
 ];
 
 /// The documented path made callable: made-up ids (nothing is touched), and
