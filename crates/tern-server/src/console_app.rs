@@ -19,10 +19,12 @@
 //! An operator can do everything in the console, client grants included,
 //! so an operator can give any client every Management API scope. Creating,
 //! changing, deleting, unblocking, importing, issuing a reset ticket for, or
-//! removing a second factor of a user of the operators' connection through
-//! the Management API therefore needs a token holding every Management API
-//! scope ([`guard_user_change`], called by every such write before it
-//! writes anything); anything less would be a way to every scope.
+//! removing a second factor of a user of the operators' connection, or
+//! ending or labelling their sessions and refresh tokens, through the
+//! Management API therefore needs a token holding every Management API
+//! scope ([`guard_user_change`], [`guard_holders_change`], called by every
+//! such write before it writes anything); anything less would be a way to
+//! every scope.
 
 use serde_json::Value;
 use tern_core::CoreResult;
@@ -31,6 +33,7 @@ use tern_core::store::Store;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The console application's `client_id` (one per tenant).
 pub const CLIENT_ID: &str = "tern-console";
@@ -228,6 +231,35 @@ pub fn guard_user_change(caller: &Caller, connection: &str) -> Result<(), ApiErr
     )
 }
 
+/// [`guard_user_change`] for a write to what users hold — a session, a
+/// refresh token, a device credential: ending or relabelling an
+/// operator's sign-in is a change to an operator. Checked for every holder
+/// before anything is written; a user no longer stored guards nothing (what
+/// they held goes with them). A token holding every scope is not slowed by
+/// the look-ups.
+pub async fn guard_holders_change<'a>(
+    s: &AppState,
+    caller: &Caller,
+    user_ids: impl IntoIterator<Item = &'a str>,
+) -> Result<(), ApiError> {
+    if holds_every_scope(caller) {
+        return Ok(());
+    }
+    let holders: std::collections::BTreeSet<&str> = user_ids.into_iter().collect();
+    for user_id in holders {
+        if let Some(user) = s.store.get_user(s.tid(), user_id).await? {
+            guard_user_change(caller, &user.connection_name)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the token holds every Management API scope, which every guard
+/// here lets through.
+pub fn holds_every_scope(caller: &Caller) -> bool {
+    missing_scopes(caller).is_empty()
+}
+
 /// Refuse a Management API change of the operators' connection itself
 /// (`PATCH /connections/{id}`) unless the token holds every Management API
 /// scope: its options decide who signs in as an operator (a custom
@@ -248,11 +280,7 @@ pub fn guard_connection_change(caller: &Caller, connection: &Connection) -> Resu
 /// Management API scopes ([`crate::bootstrap::MANAGEMENT_SCOPES`]) the
 /// token lacks, unless it lacks none.
 fn needs_every_scope(caller: &Caller, why: &str) -> Result<(), ApiError> {
-    let missing: Vec<&str> = crate::bootstrap::MANAGEMENT_SCOPES
-        .iter()
-        .copied()
-        .filter(|s| !caller.scopes.iter().any(|g| g == s))
-        .collect();
+    let missing = missing_scopes(caller);
     if missing.is_empty() {
         return Ok(());
     }
@@ -269,6 +297,16 @@ fn needs_every_scope(caller: &Caller, why: &str) -> Result<(), ApiError> {
             missing[..missing.len().min(SHOWN)].join(", ")
         ),
     ))
+}
+
+/// The Management API scopes ([`crate::bootstrap::MANAGEMENT_SCOPES`]) the
+/// token lacks.
+fn missing_scopes(caller: &Caller) -> Vec<&'static str> {
+    crate::bootstrap::MANAGEMENT_SCOPES
+        .iter()
+        .copied()
+        .filter(|s| !caller.scopes.iter().any(|g| g == s))
+        .collect()
 }
 
 #[cfg(test)]

@@ -22,6 +22,9 @@ use tern_core::device::Device;
 use tern_core::grants::{Grant, GrantQuery, ListedGrant, device_credential_id};
 use tern_core::model::LogEvent;
 
+use crate::auth::Caller;
+use crate::console_app;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 fn date(epoch: Option<i64>) -> Value {
@@ -163,31 +166,54 @@ pub async fn revoke_because(
     Ok(revoked)
 }
 
-/// Revoke every active grant `query` selects (its paging ignored); how
-/// many were revoked.
-pub async fn revoke_all(s: &AppState, query: GrantQuery<'_>, caller: &str) -> CoreResult<u64> {
+/// Every active grant `query` selects (its paging ignored), read in
+/// batches.
+pub async fn selected(s: &AppState, query: GrantQuery<'_>) -> CoreResult<Vec<Grant>> {
     const BATCH: u64 = 200;
-    let mut after: Option<String> = None;
-    let mut revoked = 0;
+    let mut grants: Vec<Grant> = Vec::new();
     loop {
         let page = s
             .store
             .list_grants(
                 s.tid(),
                 &GrantQuery {
-                    after_id: after.as_deref(),
+                    after_id: grants.last().map(|g| g.id.as_str()),
                     offset: 0,
                     limit: BATCH,
                     ..query.clone()
                 },
             )
             .await?;
-        for l in &page {
-            revoked += u64::from(revoke(s, &l.grant, caller).await?);
-        }
-        match page.last() {
-            Some(l) if page.len() as u64 == BATCH => after = Some(l.grant.id.clone()),
-            _ => return Ok(revoked),
+        let full = page.len() as u64 == BATCH;
+        grants.extend(page.into_iter().map(|l| l.grant));
+        if !full {
+            return Ok(grants);
         }
     }
+}
+
+/// Revoke `grants` for a Management API `caller`, once
+/// [`console_app::guard_holders_change`] lets the change to every holder
+/// through: an operator's grant needs every scope, and nothing is revoked
+/// when one is refused.
+pub async fn revoke_guarded(
+    s: &AppState,
+    caller: &Caller,
+    grants: &[Grant],
+) -> Result<(), ApiError> {
+    console_app::guard_holders_change(s, caller, grants.iter().map(|g| g.user_id.as_str())).await?;
+    for grant in grants {
+        revoke(s, grant, &caller.client_id).await?;
+    }
+    Ok(())
+}
+
+/// Revoke every active grant `query` selects (the console's, which changes
+/// operators too); how many were revoked.
+pub async fn revoke_all(s: &AppState, query: GrantQuery<'_>, caller: &str) -> CoreResult<u64> {
+    let mut revoked = 0;
+    for grant in selected(s, query).await? {
+        revoked += u64::from(revoke(s, &grant, caller).await?);
+    }
+    Ok(revoked)
 }

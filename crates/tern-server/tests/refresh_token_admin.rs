@@ -492,17 +492,34 @@ async fn device_credentials_listed_and_deleted(b: Backend) {
 /// A grant with a live token for `user_id` in another tenant of the same
 /// store (Tern serves one tenant per instance; the store scopes every row).
 async fn foreign_grant(h: &Harness, user_id: &str) -> String {
-    let store = &h.state().store;
     let tenant = Tenant {
         id: "ten_other".into(),
         name: "other".into(),
         created_at: tern_core::clock::now_iso(),
     };
-    store.insert_tenant(&tenant).await.unwrap();
+    h.state().store.insert_tenant(&tenant).await.unwrap();
+    let metadata = [("owner".to_string(), "other tenant".to_string())].into();
+    let id = "gr_foreign0000000000000000";
+    live_grant(h, &tenant.id, id, user_id, "other-app", metadata).await;
+    id.into()
+}
+
+/// Store grant `id` of `user_id` through `client_id` in `tenant`, with a
+/// live, non-rotating refresh token: a user who cannot sign in where the
+/// test could ask for one (an operator, another tenant's user) holding one.
+async fn live_grant(
+    h: &Harness,
+    tenant: &str,
+    id: &str,
+    user_id: &str,
+    client_id: &str,
+    metadata: std::collections::BTreeMap<String, String>,
+) {
+    let store = &h.state().store;
     let now = h.state().now();
     let grant = Grant {
-        id: "gr_foreign0000000000000000".into(),
-        client_id: "other-app".into(),
+        id: id.into(),
+        client_id: client_id.into(),
         user_id: user_id.into(),
         created_at: now,
         revoked_at: None,
@@ -515,11 +532,11 @@ async fn foreign_grant(h: &Harness, user_id: &str) -> String {
             revoked_reason: None,
             made_from: Default::default(),
         },
-        metadata: [("owner".to_string(), "other tenant".to_string())].into(),
+        metadata,
     };
-    store.insert_grant(&tenant.id, &grant).await.unwrap();
+    store.insert_grant(tenant, &grant).await.unwrap();
     let token = RefreshToken {
-        token_hash: "f".repeat(64),
+        token_hash: format!("{id:f<64}"),
         grant_id: grant.id.clone(),
         parent_hash: None,
         client_id: grant.client_id.clone(),
@@ -530,11 +547,108 @@ async fn foreign_grant(h: &Harness, user_id: &str) -> String {
         rotating: false,
         last_seen: Default::default(),
     };
-    store
-        .insert_refresh_token(&tenant.id, &token)
-        .await
-        .unwrap();
-    grant.id
+    store.insert_refresh_token(tenant, &token).await.unwrap();
+}
+
+/// An operator's refresh tokens, grants and device credentials are theirs
+/// to list, but revoking or relabelling them is a change to an operator:
+/// it needs every Management API scope, as ending their sessions does
+/// (`session_admin.rs`). A refused bulk revocation revokes nothing, not
+/// even the other users' tokens it named; one that reaches no operator
+/// passes with the same token.
+async fn an_operators_tokens_need_every_scope_to_revoke(b: Backend) {
+    let w = World::start(b, json!({})).await;
+    w.h.console_operator("ops@example.com", "Operator-Pass-42!")
+        .await;
+    let (s, users) = w.get("/users-by-email?email=ops@example.com").await;
+    assert_eq!(s, StatusCode::OK, "{users}");
+    let op = users[0]["user_id"].as_str().unwrap().to_string();
+    let console = "tern-console";
+    let op_grant = "gr_operator000000000000000";
+    let tenant = w.h.state().tid().to_string();
+    live_grant(&w.h, &tenant, op_grant, &op, console, Default::default()).await;
+    let (s, creds) = w.get(&format!("/device-credentials?user_id={op}")).await;
+    assert_eq!(s, StatusCode::OK, "{creds}");
+    let op_cred = creds[0]["id"].as_str().unwrap().to_string();
+    let adas = w.login(ADA, json!({})).await;
+    let ada_grant = w.token_ids(&w.ada).await.remove(0);
+
+    let scoped =
+        w.h.scoped_token(&[
+            "delete:refresh_tokens",
+            "update:refresh_tokens",
+            "delete:device_credentials",
+            "delete:grants",
+        ])
+        .await;
+    for (method, path, body) in [
+        (Method::DELETE, format!("/users/{op}/refresh-tokens"), None),
+        (Method::DELETE, format!("/refresh-tokens/{op_grant}"), None),
+        (
+            Method::PATCH,
+            format!("/refresh-tokens/{op_grant}"),
+            Some(json!({"refresh_token_metadata": {"a": "b"}})),
+        ),
+        (
+            Method::POST,
+            "/refresh-tokens/revoke".into(),
+            Some(json!({"ids": [ada_grant, op_grant]})),
+        ),
+        (
+            Method::POST,
+            "/refresh-tokens/revoke".into(),
+            Some(json!({"user_id": op})),
+        ),
+        (
+            Method::POST,
+            "/refresh-tokens/revoke".into(),
+            Some(json!({"client_id": console})),
+        ),
+        (
+            Method::DELETE,
+            format!("/device-credentials/{op_cred}"),
+            None,
+        ),
+        (Method::DELETE, format!("/grants/{op_grant}"), None),
+        (Method::DELETE, format!("/grants?user_id={op}"), None),
+    ] {
+        let (s, e) = w.h.api(&scoped, method.clone(), &path, body).await;
+        assert_eq!(
+            (s, &e["errorCode"]),
+            (StatusCode::FORBIDDEN, &json!("insufficient_scope")),
+            "{method} {path}: {e}"
+        );
+        assert!(
+            e["message"].as_str().unwrap().contains("tern-operators"),
+            "{e}"
+        );
+    }
+    let (s, kept) = w.get(&format!("/refresh-tokens/{op_grant}")).await;
+    assert_eq!(s, StatusCode::OK, "the operator's token is live: {kept}");
+    assert!(
+        kept.get("refresh_token_metadata")
+            .is_none_or(|m| m == &json!({})),
+        "{kept}"
+    );
+    assert_eq!(w.exchange(&adas).await, OK, "nothing half-revoked");
+
+    // Reaching no operator, the same token revokes.
+    let (s, e) =
+        w.h.api(
+            &scoped,
+            Method::POST,
+            "/refresh-tokens/revoke",
+            Some(json!({"client_id": w.app.0})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{e}");
+    assert_eq!(w.exchange(&adas).await, refused());
+    // Every scope revokes the operator's.
+    let (s, _) = w.delete(&format!("/refresh-tokens/{op_grant}")).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (s, _) = w.get(&format!("/refresh-tokens/{op_grant}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    w.h.stop().await;
 }
 
 async fn scoped_to_the_tenant_and_the_scopes(b: Backend) {
@@ -881,4 +995,5 @@ both_backends!(
     scoped_to_the_tenant_and_the_scopes,
     device_recorded_where_the_family_was_made_and_last_used,
     metadata_patched_and_kept_through_rotation,
+    an_operators_tokens_need_every_scope_to_revoke,
 );

@@ -116,12 +116,12 @@ pub async fn delete(
         ..GrantQuery::default()
     };
     let listed = grant_admin::live(&s, query).await?;
-    let grant = listed.first().map(|l| &l.grant).ok_or_else(|| {
+    let grant = listed.into_iter().next().map(|l| l.grant).ok_or_else(|| {
         ApiError::not_found(
             "inexistent_device_credential",
             "The device credential does not exist.",
         )
     })?;
-    grant_admin::revoke(&s, grant, &caller.client_id).await?;
+    grant_admin::revoke_guarded(&s, &caller, &[grant]).await?;
     Ok(StatusCode::NO_CONTENT)
 }

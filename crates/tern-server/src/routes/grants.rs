@@ -84,7 +84,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["delete:grants"])?;
     if let Some(grant) = s.store.get_grant(s.tid(), &id).await? {
-        grant_admin::revoke(&s, &grant, &caller.client_id).await?;
+        grant_admin::revoke_guarded(&s, &caller, &[grant]).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -118,6 +118,7 @@ pub async fn delete_by_user(
         user_id: Some(user),
         ..GrantQuery::default()
     };
-    grant_admin::revoke_all(&s, query, &caller.client_id).await?;
+    let grants = grant_admin::selected(&s, query).await?;
+    grant_admin::revoke_guarded(&s, &caller, &grants).await?;
     Ok(StatusCode::NO_CONTENT)
 }

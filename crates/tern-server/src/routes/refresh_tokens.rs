@@ -13,6 +13,7 @@ use tern_core::user_profile::project_fields;
 
 use crate::auth::Caller;
 use crate::body::{JsonBody, QueryMap};
+use crate::console_app;
 use crate::cursor::{self, List};
 use crate::error::ApiError;
 use crate::grant_admin;
@@ -132,7 +133,8 @@ pub async fn delete_of_user(
         user_id: Some(&id),
         ..GrantQuery::default()
     };
-    grant_admin::revoke_all(&s, query, &caller.client_id).await?;
+    let grants = grant_admin::selected(&s, query).await?;
+    grant_admin::revoke_guarded(&s, &caller, &grants).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -228,6 +230,9 @@ pub async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(UPDATE)?;
+    if let Some(grant) = s.store.get_grant(s.tid(), &id).await? {
+        console_app::guard_holders_change(&s, &caller, [grant.user_id.as_str()]).await?;
+    }
     grant_admin::update_metadata(&s, &id, &body)
         .await?
         .map(|l| Json(grant_admin::token_view(&l)))
@@ -256,7 +261,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     caller.require(DELETE)?;
     if let Some(grant) = s.store.get_grant(s.tid(), &id).await? {
-        grant_admin::revoke(&s, &grant, &caller.client_id).await?;
+        grant_admin::revoke_guarded(&s, &caller, &[grant]).await?;
     }
     Ok(StatusCode::ACCEPTED)
 }
@@ -346,13 +351,13 @@ pub async fn revoke(
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
     caller.require(DELETE)?;
-    match revocation(&body)? {
+    let grants = match revocation(&body)? {
         Revocation::Ids(ids) => {
+            let mut grants = Vec::with_capacity(ids.len());
             for id in ids {
-                if let Some(grant) = s.store.get_grant(s.tid(), &id).await? {
-                    grant_admin::revoke(&s, &grant, &caller.client_id).await?;
-                }
+                grants.extend(s.store.get_grant(s.tid(), &id).await?);
             }
+            grants
         }
         Revocation::Matching { user_id, client_id } => {
             if let Some(u) = &user_id
@@ -370,8 +375,9 @@ pub async fn revoke(
                 client_id: client_id.as_deref(),
                 ..GrantQuery::default()
             };
-            grant_admin::revoke_all(&s, query, &caller.client_id).await?;
+            grant_admin::selected(&s, query).await?
         }
-    }
+    };
+    grant_admin::revoke_guarded(&s, &caller, &grants).await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -33,16 +33,6 @@ async fn known_session(s: &AppState, sid: &str) -> Result<Session, ApiError> {
     session_admin::find(s, sid).await?.ok_or_else(no_session)
 }
 
-/// Signing an operator out of the console, or writing on their session, is
-/// a change to an operator: it needs what every change to them needs
-/// (`console_app::guard_user_change`).
-async fn guard_owner(s: &AppState, caller: &Caller, user_id: &str) -> Result<(), ApiError> {
-    if let Some(user) = s.store.get_user(s.tid(), user_id).await? {
-        console_app::guard_user_change(caller, &user.connection_name)?;
-    }
-    Ok(())
-}
-
 /// `GET /users/{id}/sessions`.
 #[utoipa::path(
     get,
@@ -158,7 +148,7 @@ pub async fn update(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&[UPDATE])?;
     let session = known_session(&s, &id).await?;
-    guard_owner(&s, &caller, &session.user_id).await?;
+    console_app::guard_holders_change(&s, &caller, [session.user_id.as_str()]).await?;
     let updated = session_admin::update_metadata(&s, &session, &body).await?;
     updated
         .map(|x| Json(session_admin::view(&x)))
@@ -187,7 +177,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[DELETE])?;
     let session = known_session(&s, &id).await?;
-    guard_owner(&s, &caller, &session.user_id).await?;
+    console_app::guard_holders_change(&s, &caller, [session.user_id.as_str()]).await?;
     s.store.delete_session(s.tid(), &session.sid).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -214,7 +204,7 @@ pub async fn revoke(
 ) -> Result<StatusCode, ApiError> {
     caller.require_all(&REVOKE)?;
     let session = known_session(&s, &id).await?;
-    guard_owner(&s, &caller, &session.user_id).await?;
+    console_app::guard_holders_change(&s, &caller, [session.user_id.as_str()]).await?;
     session_admin::revoke(&s, &session, &caller.client_id).await?;
     Ok(StatusCode::ACCEPTED)
 }
