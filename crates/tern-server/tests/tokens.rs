@@ -487,7 +487,7 @@ async fn an_applications_id_token_lifetime_is_its_own(b: Backend) {
         (json!({"alg": "HS256"}), "HS256 is not available"),
         (
             json!({"lifetime_in_seconds": "long"}),
-            "invalid type: string",
+            "'Expected type integer but found type string' on property jwt_configuration.lifetime_in_seconds",
         ),
     ] {
         let (s, e) = h

@@ -93,22 +93,48 @@ pub async fn create(s: &AppState, body: &Value) -> Result<(Client, String), ApiE
     Ok((client, secret))
 }
 
-/// Auth0's payload validation error for a boolean field sent as another
-/// JSON type (`... on property is_token_endpoint_ip_header_trusted.`).
+/// Auth0's payload validation error for a field sent as another JSON type
+/// (`... on property is_token_endpoint_ip_header_trusted.`), for the fields
+/// whose type the merged document's read would otherwise report without
+/// their name.
 fn check_types(obj: &serde_json::Map<String, Value>) -> Result<(), ApiError> {
-    let key = "is_token_endpoint_ip_header_trusted";
-    let found = match obj.get(key) {
-        None | Some(Value::Bool(_)) => return Ok(()),
-        Some(Value::Null) => "null",
-        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => "integer",
-        Some(Value::Number(_)) => "number",
-        Some(Value::String(_)) => "string",
-        Some(Value::Array(_)) => "array",
-        Some(Value::Object(_)) => "object",
-    };
-    Err(ApiError::invalid_body(format!(
-        "Payload validation error: 'Expected type boolean but found type {found}' on property {key}."
-    )))
+    let jwt = obj.get("jwt_configuration");
+    let checks = [
+        (
+            "is_token_endpoint_ip_header_trusted",
+            obj.get("is_token_endpoint_ip_header_trusted"),
+            "boolean",
+        ),
+        ("jwt_configuration", jwt, "object"),
+        (
+            "jwt_configuration.lifetime_in_seconds",
+            jwt.and_then(|j| j.get("lifetime_in_seconds")),
+            "integer",
+        ),
+        (
+            "jwt_configuration.alg",
+            jwt.and_then(|j| j.get("alg")),
+            "string",
+        ),
+    ];
+    for (key, value, expected) in checks {
+        let Some(value) = value else { continue };
+        let found = match value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        if found != expected {
+            return Err(ApiError::invalid_body(format!(
+                "Payload validation error: 'Expected type {expected} but found type {found}' on property {key}."
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn validate(c: &Client) -> Result<(), ApiError> {
