@@ -469,7 +469,7 @@ pub struct LogFilter {
     /// `user_id:"<id>"`, each at most once, joined by `AND`.
     #[param(
         nullable = false,
-        pattern = r#"^((type:"?[A-Za-z0-9_]+"?)|(user_id:"?[^"\s]+"?))( AND ((type:"?[A-Za-z0-9_]+"?)|(user_id:"?[^"\s]+"?)))?$"#,
+        pattern = r#"^((type:("[A-Za-z0-9_]+"|[A-Za-z0-9_]+))|(user_id:("[^"\s]+"|[^"\s]+)))( AND ((type:("[A-Za-z0-9_]+"|[A-Za-z0-9_]+))|(user_id:("[^"\s]+"|[^"\s]+))))?$"#,
         example = "type:fp"
     )]
     pub q: Option<String>,
@@ -486,6 +486,22 @@ pub struct LogFilter {
     /// How many events to read after `from` (default 50).
     #[param(minimum = 1, maximum = 100, nullable = false)]
     pub take: Option<u64>,
+}
+
+/// Which members of each log event to show (`log_id` is always kept).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogFields {
+    /// Comma-separated log fields to include (or, with `include_fields=false`, to exclude).
+    #[param(
+        nullable = false,
+        pattern = "^(date|connection|client_id|client_name|ip|user_id|user_name|description|user_agent|type|details|strategy|strategy_type)(,(date|connection|client_id|client_name|ip|user_id|user_name|description|user_agent|type|details|strategy|strategy_type))*$",
+        example = "date,type,user_id"
+    )]
+    pub fields: Option<String>,
+    /// Whether `fields` lists the fields to include (default) or to exclude.
+    #[param(nullable = false)]
+    pub include_fields: Option<bool>,
 }
 
 /// The order of a user's log events.

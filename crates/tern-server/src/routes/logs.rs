@@ -99,7 +99,7 @@ async fn checkpoint(s: &AppState, q: &QueryMap, from: &str) -> Result<Response, 
     operation_id = "get_logs",
     tag = "logs",
     summary = "Search the tenant log, or read it on from a checkpoint",
-    params(crate::openapi::PagingParams, crate::openapi::LogFilter, crate::openapi::FieldsParams),
+    params(crate::openapi::PagingParams, crate::openapi::LogFilter, crate::openapi::LogFields),
     responses(
         (status = 200, description = "Log events: newest first (`sort=date:1`: oldest first); with `from`, those written after that event, oldest first, and a `Link` header whose `next` reads on.", body = crate::openapi::LogList),
         (status = 400, description = "Invalid paging, `take`, `sort` or `fields`, a page past the search window, or a `q` other than `type:<code>` and `user_id:\"<id>\"` joined by `AND` (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
