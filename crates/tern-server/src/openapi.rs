@@ -1470,15 +1470,18 @@ user_body!(
 
 // ---------------------------------------------------------------- logs
 
-/// One event of the tenant log.
+/// One event of the tenant log. Every event has a `date` and a `type`; a
+/// listing's `fields` can leave them out (never `log_id`).
 #[derive(Serialize, ToSchema)]
 pub struct LogEvent {
     /// Unique, sortable id.
     pub log_id: String,
     /// When, ISO 8601.
-    pub date: String,
+    #[schema(nullable = false)]
+    pub date: Option<String>,
     /// Auth0 event type: `s`, `f`, `fp`, `fu`, `seccft`, `feccft`, `sapi`, `fapi`, `api_limit`, ….
-    pub r#type: String,
+    #[schema(nullable = false)]
+    pub r#type: Option<String>,
     /// Human description.
     #[schema(nullable = false)]
     pub description: Option<String>,
