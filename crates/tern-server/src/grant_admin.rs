@@ -166,30 +166,29 @@ pub async fn revoke_because(
     Ok(revoked)
 }
 
-/// Every active grant `query` selects (its paging ignored), read in
-/// batches.
-pub async fn selected(s: &AppState, query: GrantQuery<'_>) -> CoreResult<Vec<Grant>> {
-    const BATCH: u64 = 200;
-    let mut grants: Vec<Grant> = Vec::new();
-    loop {
-        let page = s
-            .store
-            .list_grants(
-                s.tid(),
-                &GrantQuery {
-                    after_id: grants.last().map(|g| g.id.as_str()),
-                    offset: 0,
-                    limit: BATCH,
-                    ..query.clone()
-                },
-            )
-            .await?;
-        let full = page.len() as u64 == BATCH;
-        grants.extend(page.into_iter().map(|l| l.grant));
-        if !full {
-            return Ok(grants);
-        }
-    }
+/// Grants are read this many at a time when a query selects them all.
+const BATCH: u64 = 200;
+
+/// The active grants `query` selects (its paging ignored) after grant id
+/// `after`, one batch; fewer than [`BATCH`] when none are left.
+async fn batch_after(
+    s: &AppState,
+    query: &GrantQuery<'_>,
+    after: Option<&str>,
+) -> CoreResult<Vec<Grant>> {
+    let page = s
+        .store
+        .list_grants(
+            s.tid(),
+            &GrantQuery {
+                after_id: after,
+                offset: 0,
+                limit: BATCH,
+                ..query.clone()
+            },
+        )
+        .await?;
+    Ok(page.into_iter().map(|l| l.grant).collect())
 }
 
 /// Revoke `grants` for a Management API `caller`, once
@@ -208,12 +207,45 @@ pub async fn revoke_guarded(
     Ok(())
 }
 
+/// [`revoke_guarded`] for every active grant `query` selects. The guard's
+/// pass keeps only the distinct holders (none for a token holding every
+/// scope) and the revocation reads batch by batch, so a client's every
+/// grant is never held in memory at once.
+pub async fn revoke_matching_guarded(
+    s: &AppState,
+    caller: &Caller,
+    query: GrantQuery<'_>,
+) -> Result<(), ApiError> {
+    if !console_app::holds_every_scope(caller) {
+        let mut holders = std::collections::BTreeSet::new();
+        let mut after: Option<String> = None;
+        loop {
+            let batch = batch_after(s, &query, after.as_deref()).await?;
+            holders.extend(batch.iter().map(|g| g.user_id.clone()));
+            match batch.last() {
+                Some(g) if batch.len() as u64 == BATCH => after = Some(g.id.clone()),
+                _ => break,
+            }
+        }
+        console_app::guard_holders_change(s, caller, holders.iter().map(String::as_str)).await?;
+    }
+    revoke_all(s, query, &caller.client_id).await?;
+    Ok(())
+}
+
 /// Revoke every active grant `query` selects (the console's, which changes
 /// operators too); how many were revoked.
 pub async fn revoke_all(s: &AppState, query: GrantQuery<'_>, caller: &str) -> CoreResult<u64> {
     let mut revoked = 0;
-    for grant in selected(s, query).await? {
-        revoked += u64::from(revoke(s, &grant, caller).await?);
+    let mut after: Option<String> = None;
+    loop {
+        let batch = batch_after(s, &query, after.as_deref()).await?;
+        for grant in &batch {
+            revoked += u64::from(revoke(s, grant, caller).await?);
+        }
+        match batch.last() {
+            Some(g) if batch.len() as u64 == BATCH => after = Some(g.id.clone()),
+            _ => return Ok(revoked),
+        }
     }
-    Ok(revoked)
 }

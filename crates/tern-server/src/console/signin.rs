@@ -200,38 +200,37 @@ pub async fn callback(
     // The grant and the session record where the sign-in came from, as the
     // hosted login's do.
     let user_agent = client_ip::user_agent(&headers);
-    match finish(&s, code, &p, ip.to_string(), user_agent).await {
-        Ok(user) => {
-            match session::start(&s, &user, client_ip::seen(ip.to_string(), &headers)).await {
-                Ok(cookie) => {
-                    // Onward by a page, not a redirect: the console cookie is
-                    // `Strict`, and a redirect would still belong to the chain
-                    // another site may have started, which would withhold it.
-                    let mut resp = onward_page(
-                        "Signed in",
-                        "/console",
-                        html! {
-                            h1 { "Signed in" }
-                            p { a href="/console" { "Continue to the console" } }
-                        },
-                    );
-                    let h = resp.headers_mut();
-                    h.append(header::SET_COOKIE, cookie);
-                    h.append(header::SET_COOKIE, pending_cookie(&s, "", 0));
-                    resp
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "could not start a console session");
-                    failed(
-                        &s,
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Sign-in failed",
-                        "The console could not start your session; try again.",
-                    )
-                }
-            }
+    let user = match finish(&s, code, &p, ip.to_string(), user_agent).await {
+        Ok(user) => user,
+        Err(Refusal(status, message)) => return failed(&s, status, "Sign-in failed", message),
+    };
+    match session::start(&s, &user, client_ip::seen(ip.to_string(), &headers)).await {
+        Ok(cookie) => {
+            // Onward by a page, not a redirect: the console cookie is
+            // `Strict`, and a redirect would still belong to the chain
+            // another site may have started, which would withhold it.
+            let mut resp = onward_page(
+                "Signed in",
+                "/console",
+                html! {
+                    h1 { "Signed in" }
+                    p { a href="/console" { "Continue to the console" } }
+                },
+            );
+            let h = resp.headers_mut();
+            h.append(header::SET_COOKIE, cookie);
+            h.append(header::SET_COOKIE, pending_cookie(&s, "", 0));
+            resp
         }
-        Err(Refusal(status, message)) => failed(&s, status, "Sign-in failed", message),
+        Err(e) => {
+            tracing::error!(error = %e, "could not start a console session");
+            failed(
+                &s,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Sign-in failed",
+                "The console could not start your session; try again.",
+            )
+        }
     }
 }
 

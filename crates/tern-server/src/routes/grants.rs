@@ -118,7 +118,6 @@ pub async fn delete_by_user(
         user_id: Some(user),
         ..GrantQuery::default()
     };
-    let grants = grant_admin::selected(&s, query).await?;
-    grant_admin::revoke_guarded(&s, &caller, &grants).await?;
+    grant_admin::revoke_matching_guarded(&s, &caller, query).await?;
     Ok(StatusCode::NO_CONTENT)
 }

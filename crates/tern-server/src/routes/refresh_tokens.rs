@@ -133,8 +133,7 @@ pub async fn delete_of_user(
         user_id: Some(&id),
         ..GrantQuery::default()
     };
-    let grants = grant_admin::selected(&s, query).await?;
-    grant_admin::revoke_guarded(&s, &caller, &grants).await?;
+    grant_admin::revoke_matching_guarded(&s, &caller, query).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -351,13 +350,13 @@ pub async fn revoke(
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
     caller.require(DELETE)?;
-    let grants = match revocation(&body)? {
+    match revocation(&body)? {
         Revocation::Ids(ids) => {
             let mut grants = Vec::with_capacity(ids.len());
             for id in ids {
                 grants.extend(s.store.get_grant(s.tid(), &id).await?);
             }
-            grants
+            grant_admin::revoke_guarded(&s, &caller, &grants).await?;
         }
         Revocation::Matching { user_id, client_id } => {
             if let Some(u) = &user_id
@@ -375,9 +374,8 @@ pub async fn revoke(
                 client_id: client_id.as_deref(),
                 ..GrantQuery::default()
             };
-            grant_admin::selected(&s, query).await?
+            grant_admin::revoke_matching_guarded(&s, &caller, query).await?;
         }
-    };
-    grant_admin::revoke_guarded(&s, &caller, &grants).await?;
+    }
     Ok(StatusCode::ACCEPTED)
 }
