@@ -997,31 +997,92 @@ async fn twenty_attempts_a_minute(b: Backend) {
     h.stop().await;
 }
 
+/// The 20 attempts a minute count against the address a request comes
+/// from, never one it names: requests whose client fails to authenticate,
+/// naming a victim's address in `auth0-forwarded-for` (believed only from
+/// an authenticated, trusted client), leave the victim's minute untouched.
+/// (On PostgreSQL a password grant counts its attempt with its first read,
+/// before its client has authenticated: only from the transport's address.)
+async fn a_named_address_is_not_counted_before_the_client_is(b: Backend) {
+    let (h, t, cid, secret) = login_server(b).await;
+    h.create_user(&t, "gil@example.com", "Secret-123").await;
+    let now = h.state().now();
+    h.state().clock.advance(60 - now.rem_euclid(60));
+    let victim = "198.51.100.1";
+    for _ in 0..25 {
+        let (s, e) = login_naming(
+            &h,
+            (&cid, "not-the-secret"),
+            "Secret-123",
+            true,
+            ("203.0.113.66", victim),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{e}");
+    }
+    let (s, e) = login_from(&h, (&cid, &secret), "gil@example.com", "Secret-123", victim).await;
+    assert_eq!(s, StatusCode::OK, "the victim's minute is their own: {e}");
+    h.stop().await;
+}
+
 /// Wrong passwords racing for one user from one address take turns: each
 /// sees the failures before it, so exactly `max_attempts` are compared
 /// (answered as a wrong password) and the rest are refused as blocked or,
 /// past a minute's worth waiting in line, as too many requests — never
 /// compared. (Checked before counting, 40 at once had 20 compared.)
 async fn racing_wrong_passwords_are_compared_up_to_the_limit(b: Backend) {
-    const RACERS: usize = 40;
     let (h, t, cid, secret) = login_server(b).await;
-    let client = (cid.as_str(), secret.as_str());
-    h.create_user(&t, "race@example.com", "Secret-123").await;
-    let answers = futures_util::future::join_all((0..RACERS).map(|_| {
-        login_from(
-            &h,
-            client,
-            "race@example.com",
-            "wrong-password",
-            "198.51.100.40",
+    // Both grants: `password-realm` reads its block ahead, with its other
+    // reads (on PostgreSQL), and must read it again once a failure is
+    // counted before its turn.
+    for (n, realm) in [(0, false), (1, true)] {
+        let ip = format!("198.51.100.{}", 40 + 2 * n);
+        let user = format!("race{n}@example.com");
+        race_for(&h, &t, (&cid, &secret), &user, realm, &ip).await;
+    }
+    h.stop().await;
+}
+
+/// A password grant (`realm`: password-realm) of `user` from `ip`.
+async fn login_realm_or_not(
+    h: &Harness,
+    (client_id, secret): (&str, &str),
+    (user, password): (&str, &str),
+    realm: bool,
+    ip: &str,
+) -> (StatusCode, Value) {
+    if !realm {
+        return login_from(h, (client_id, secret), user, password, ip).await;
+    }
+    let r = h
+        .http
+        .post(format!("{}/oauth/token", h.base))
+        .header("x-forwarded-for", ip)
+        .json(
+            &json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+            "realm": "Username-Password-Authentication", "username": user,
+            "password": password, "client_id": client_id, "client_secret": secret}),
         )
-    }))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn race_for(h: &Harness, t: &str, client: (&str, &str), user: &str, realm: bool, ip: &str) {
+    const RACERS: usize = 40;
+    h.create_user(t, user, "Secret-123").await;
+    let fp_before = log_count(h, t, "fp").await;
+    let answers = futures_util::future::join_all(
+        (0..RACERS).map(|_| login_realm_or_not(h, client, (user, "wrong-password"), realm, ip)),
+    )
     .await;
     let compared = answers
         .iter()
         .filter(|(s, _)| *s == StatusCode::FORBIDDEN)
         .count();
-    assert_eq!(compared, 10, "{answers:?}");
+    assert_eq!(compared, 10, "realm {realm}: {answers:?}");
     for (s, e) in &answers {
         assert!(
             *s == StatusCode::FORBIDDEN
@@ -1031,31 +1092,23 @@ async fn racing_wrong_passwords_are_compared_up_to_the_limit(b: Backend) {
         );
     }
     assert_eq!(
-        log_count(&h, &t, "fp").await,
+        log_count(h, t, "fp").await - fp_before,
         10,
-        "one wrong-password event per comparison"
+        "realm {realm}: one wrong-password event per comparison"
     );
     // The next minute (this one's 20 attempts are spent): still blocked.
     h.state().clock.advance(60);
-    let (s, e) = login_from(
-        &h,
-        client,
-        "race@example.com",
-        "Secret-123",
-        "198.51.100.40",
-    )
-    .await;
-    assert!(is_block(s, &e), "blocked, the right password too: {s} {e}");
-    let (s, e) = login_from(
-        &h,
-        client,
-        "race@example.com",
-        "Secret-123",
-        "198.51.100.41",
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "another address is not held up: {e}");
-    h.stop().await;
+    let (s, e) = login_realm_or_not(h, client, (user, "Secret-123"), realm, ip).await;
+    assert!(
+        is_block(s, &e),
+        "realm {realm}: blocked, the right password too: {s} {e}"
+    );
+    let (s, e) = login_realm_or_not(h, client, (user, "Secret-123"), realm, "198.51.100.99").await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "realm {realm}: another address is not held up: {e}"
+    );
 }
 
 async fn a_full_hashing_pool_answers_503(b: Backend) {
@@ -1364,6 +1417,7 @@ both_backends!(
     brute_force_blocks_and_lifts,
     brute_force_follows_the_settings,
     twenty_attempts_a_minute,
+    a_named_address_is_not_counted_before_the_client_is,
     legacy_users_are_counted_before_they_migrate,
     legacy_users_are_locked_out_per_identifier
 );

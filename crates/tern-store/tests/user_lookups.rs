@@ -238,6 +238,7 @@ async fn scenario(store: SqlStore) {
                         audience,
                         protections: kinds,
                         throttle: ("pre-login", ip),
+                        attempt: None,
                     },
                 )
                 .await
