@@ -112,7 +112,8 @@ async fn setup_link_is_single_use(backend: Backend) {
     for attr in [
         "HttpOnly",
         "SameSite=Strict",
-        "Path=/console",
+        // `Path=/`: a `__Host-` cookie must have it (on http it is `/console`).
+        "Path=/;",
         "Max-Age=43200",
     ] {
         assert!(cookie.contains(attr), "{cookie}");
@@ -242,7 +243,8 @@ async fn no_page_without_a_session(backend: Backend) {
     for attr in [
         "HttpOnly",
         "SameSite=Lax",
-        "Path=/console/callback",
+        // `Path=/`: a `__Host-` cookie must have it (on http it is the callback's).
+        "Path=/;",
         "Max-Age=600",
         "; Secure",
     ] {
