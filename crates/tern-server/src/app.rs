@@ -400,6 +400,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::not_found)
         // Browser calls to the token, revoke and userinfo endpoints.
         .layer(from_fn_with_state(state.clone(), crate::cors::layer))
+        // On https, cookies set before the `__Host-` names moved to them.
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::cookie_moves::layer,
+        ))
         // HSTS on every answer of an https public URL.
         .layer(from_fn_with_state(
             state.clone(),

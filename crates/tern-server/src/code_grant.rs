@@ -21,7 +21,7 @@ use tern_core::model::{Client, LogEvent};
 use crate::client_secret::hash_secret;
 use crate::error::OAuthError;
 use crate::state::AppState;
-use crate::{refresh, tokens};
+use crate::{entitlement, refresh, tokens};
 
 /// Issue a code for `request`, on behalf of `user_id` signed in by session `sid`.
 pub async fn issue(
@@ -159,14 +159,13 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
         ));
     }
     check_pkce(d.code_challenge.as_deref(), x.code_verifier)?;
-    let user = s
-        .store
-        .get_user(s.tid(), &d.user_id)
+    // What the login checked, checked again: between `/authorize` and
+    // now the user may have been blocked or deleted (a user created after
+    // the code was issued reuses a deleted user's id: the code was never
+    // theirs), or their connection taken from the application.
+    let user = entitlement::check(s, &x.client.client_id, &d.user_id, code_issued_at(&code))
         .await?
-        // A user created after the code was issued (once the login was
-        // done) reuses a deleted user's id: the code was never theirs.
-        .filter(|u| !u.blocked && !tern_core::users::created_after(u, code_issued_at(&code)))
-        .ok_or_else(|| invalid_grant("The user no longer exists or is blocked."))?;
+        .map_err(|r| r.invalid_grant(StatusCode::BAD_REQUEST))?;
     let api = tokens::user_audience(s, d.audience.as_deref()).await?;
     let mut scopes = tokens::granted_scopes(&d.scope, api.as_ref());
     refresh::settle_scopes(x.client, api.as_ref(), &mut scopes, x.caller);

@@ -496,21 +496,15 @@ pub async fn read_token_of_existing_client(
     Ok(p)
 }
 
-/// The user of a pending login, if still allowed to sign in. A user
-/// stored after the password was checked is a later user given the same id
-/// (the one who logged in was deleted): the pending login was never theirs.
+/// The user of a pending login, if still allowed to get tokens for its
+/// application (`entitlement::check`: not blocked, their connection still
+/// enabled for it). A user stored after the password was checked is a
+/// later user given the same id (the one who logged in was deleted): the
+/// pending login was never theirs.
 pub async fn pending_user(s: &AppState, p: &PendingLogin) -> Result<User, OAuthError> {
-    s.store
-        .get_user(s.tid(), &p.user_id)
+    crate::entitlement::check(s, &p.client_id, &p.user_id, p.auth_time)
         .await?
-        .filter(|u| !u.blocked && !tern_core::users::created_after(u, p.auth_time))
-        .ok_or_else(|| {
-            OAuthError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "invalid_grant",
-                "The user no longer exists or is blocked.",
-            )
-        })
+        .map_err(|r| r.invalid_grant(axum::http::StatusCode::FORBIDDEN))
 }
 
 /// The user's authenticators as `/mfa/authenticators` lists them (under

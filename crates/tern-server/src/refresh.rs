@@ -20,12 +20,12 @@ use serde_json::{Value, json};
 use tern_core::CoreResult;
 use tern_core::device::Seen;
 use tern_core::grants::{Grant, RefreshToken, RefreshTokenConfig};
-use tern_core::model::{Client, LogEvent, ResourceServer, User};
+use tern_core::model::{Client, LogEvent, ResourceServer};
 
 use crate::client_secret::hash_secret;
 use crate::error::OAuthError;
 use crate::state::AppState;
-use crate::tokens;
+use crate::{entitlement, tokens};
 
 /// Who asks the token endpoint for tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,21 +287,14 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
         )
         .into());
     }
-    let user = s
-        .store
-        .get_user(s.tid(), &grant.user_id)
+    // What the login checked, checked again at each refresh: the user
+    // still exists (a user created after the grant reuses a deleted user's
+    // id: the grant was never theirs), is not blocked (Auth0: "user is
+    // blocked"), and their connection is still enabled for the application.
+    let user = entitlement::check(s, &x.client.client_id, &grant.user_id, grant.created_at)
         .await?
-        // A user created after the grant reuses a deleted user's id: the
-        // grant was never theirs.
-        .filter(|u| !u.blocked && !tern_core::users::created_after(u, grant.created_at))
-        .ok_or_else(|| {
-            OAuthError::new(
-                StatusCode::FORBIDDEN,
-                "invalid_grant",
-                "The user no longer exists or is blocked.",
-            )
-        })?;
-    let api = still_granted(s, x.client, &user, &grant).await?;
+        .map_err(|r| r.invalid_grant(StatusCode::FORBIDDEN))?;
+    let api = still_granted(s, x.client, &grant).await?;
     let scopes: Vec<String> = match x.scope {
         None => grant.details.scope.clone(),
         Some(req) => {
@@ -397,27 +390,15 @@ fn family_expiry(cfg: &RefreshTokenConfig, grant: &Grant, token: &RefreshToken) 
     }
 }
 
-/// What a login would check, checked again at each refresh: the user's
-/// connection is still enabled for the application, and the API (if any)
-/// still gives user tokens and offline access. The API, when the grant
-/// names one.
+/// What a login would check of the API, checked again at each refresh (the
+/// user's side is `entitlement::check`): the API (if any) still gives user
+/// tokens and offline access. The API, when the grant names one.
 async fn still_granted(
     s: &AppState,
     client: &Client,
-    user: &User,
     grant: &Grant,
 ) -> Result<Option<ResourceServer>, OAuthError> {
     let refused = |why: &str| OAuthError::new(StatusCode::FORBIDDEN, "invalid_grant", why);
-    let enabled = s
-        .store
-        .get_connection(s.tid(), &user.connection_id)
-        .await?
-        .is_some_and(|c| c.enabled_clients.contains(&client.client_id));
-    if !enabled {
-        return Err(refused(
-            "The user's connection is no longer enabled for this application.",
-        ));
-    }
     let api = tokens::user_audience(s, grant.details.audience.as_deref()).await?;
     if !allowed(client, api.as_ref(), &grant.details.scope) {
         return Err(refused("The API no longer allows offline access."));

@@ -6,27 +6,54 @@
 //! promoted: no session fixation), and lives until the tenant's
 //! `session_lifetime` (hours) or `idle_session_lifetime` without use,
 //! whichever comes first. The cookie carries 256 random bits; the store
-//! keeps only their SHA-256.
+//! keeps only their SHA-256 (on https bound to the `__Host-` name, see
+//! `cookies`).
 
 use axum::http::{HeaderMap, HeaderValue};
 use tern_core::CoreResult;
 use tern_core::device::{Device, Seen};
 use tern_core::sso::Session;
 
-use crate::client_secret::hash_secret;
-use crate::cookies::{self, SameSite};
+use crate::cookies::{self, Found, SameSite};
 use crate::state::AppState;
 
-/// The session cookie's name.
+/// The session cookie's name (`__Host-tern_session` on https).
 pub const COOKIE: &str = "tern_session";
+
+/// The session a cookie names, active or not.
+async fn named(s: &AppState, cookie: Found<'_>) -> CoreResult<Option<Session>> {
+    for digest in cookie.digests("") {
+        if let Some(session) = s.store.get_session(s.tid(), &digest).await? {
+            return Ok(Some(session));
+        }
+    }
+    Ok(None)
+}
+
+/// The session the request's cookie names, active or not.
+async fn of_request(s: &AppState, headers: &HeaderMap) -> CoreResult<Option<Session>> {
+    match cookies::find(&s.public_url, headers, COOKIE) {
+        Some(cookie) => named(s, cookie).await,
+        None => Ok(None),
+    }
+}
 
 /// The active session the request's cookie points to, if any.
 pub async fn current(s: &AppState, headers: &HeaderMap) -> CoreResult<Option<Session>> {
-    let Some(value) = cookies::get(headers, COOKIE) else {
-        return Ok(None);
-    };
-    let session = s.store.get_session(s.tid(), &hash_secret(value)).await?;
+    let session = of_request(s, headers).await?;
     Ok(session.filter(|x| x.is_active(s.now())))
+}
+
+/// For a cookie set under its plain name before the upgrade to `__Host-`
+/// names (`value`): how many more seconds its session lives, if it is
+/// active — the `Max-Age` of the cookie that moves it (`cookie_moves`).
+pub async fn legacy_remaining(s: &AppState, value: &str) -> CoreResult<Option<i64>> {
+    let cookie = Found { value, host: false };
+    let now = s.now();
+    Ok(named(s, cookie)
+        .await?
+        .filter(|x| x.is_active(now))
+        .map(|x| x.expires_at.saturating_sub(now)))
 }
 
 /// A new session for a user who just authenticated, replacing the one the
@@ -41,16 +68,14 @@ pub async fn start(
     auth_time: i64,
     amr: &[String],
 ) -> CoreResult<(Session, HeaderValue)> {
-    if let Some(old) = cookies::get(headers, COOKIE)
-        && let Some(old) = s.store.get_session(s.tid(), &hash_secret(old)).await?
-    {
+    if let Some(old) = of_request(s, headers).await? {
         s.store.delete_session(s.tid(), &old.sid).await?;
     }
     let settings = s.store.get_tenant_settings(s.tid()).await?;
     let now = s.now();
     let value = tern_core::ids::ticket_token();
     let session = Session {
-        id_hash: hash_secret(&value),
+        id_hash: cookies::digest(&s.public_url, "", &value),
         sid: tern_core::ids::ticket_token(),
         user_id: user_id.to_string(),
         connection_id: connection_id.to_string(),
@@ -95,10 +120,7 @@ pub async fn record_use(
 /// End the browser's session (logout); the `Set-Cookie` that clears the
 /// cookie, and the session that ended, if there was one.
 pub async fn end(s: &AppState, headers: &HeaderMap) -> CoreResult<(Option<Session>, HeaderValue)> {
-    let ended = match cookies::get(headers, COOKIE) {
-        Some(v) => s.store.get_session(s.tid(), &hash_secret(v)).await?,
-        None => None,
-    };
+    let ended = of_request(s, headers).await?;
     if let Some(x) = &ended {
         s.store.delete_session(s.tid(), &x.sid).await?;
     }

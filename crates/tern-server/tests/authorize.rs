@@ -146,7 +146,9 @@ async fn code_flow_and_id_token(b: Backend) {
     assert_eq!(done.location_param("state").as_deref(), Some("app-state-1"));
     let code = done.location_param("code").unwrap();
     assert!(code.len() >= 43, "codes carry at least 128 bits");
-    let session_cookie = done.set_cookie("tern_session").expect("a session cookie");
+    let session_cookie = done
+        .set_cookie("__Host-tern_session")
+        .expect("a session cookie");
     assert!(
         session_cookie.contains("HttpOnly")
             && session_cookie.contains("Secure")
@@ -578,24 +580,26 @@ async fn session_fixation_and_cookies(b: Backend) {
     let (h, _t, web) = setup(b).await;
     let mut br = Browser::new(&h.base);
     // A session id planted before the login is never promoted.
-    br.jar
-        .insert("tern_session".into(), "planted-by-an-attacker".into());
+    br.jar.insert(
+        "__Host-tern_session".into(),
+        "planted-by-an-attacker".into(),
+    );
     let done = log_in(&mut br, &web, &[], PASSWORD).await;
     assert_eq!(done.status, StatusCode::FOUND);
-    let fresh = br.jar.get("tern_session").cloned().unwrap();
+    let fresh = br.jar.get("__Host-tern_session").cloned().unwrap();
     assert_ne!(fresh, "planted-by-an-attacker");
     // A second login gives a new id and ends the first session.
     let done = log_in(&mut br, &web, &[("prompt", "login")], PASSWORD).await;
     assert_eq!(done.status, StatusCode::FOUND);
-    let second = br.jar.get("tern_session").cloned().unwrap();
+    let second = br.jar.get("__Host-tern_session").cloned().unwrap();
     assert_ne!(second, fresh);
     let mut old = Browser::new(&h.base);
-    old.jar.insert("tern_session".into(), fresh);
+    old.jar.insert("__Host-tern_session".into(), fresh);
     let a = old.get(&authorize_url(&web, &[("prompt", "none")])).await;
     assert_eq!(a.location_param("error").as_deref(), Some("login_required"));
     // The transaction cookie is cleared at resume.
     assert!(
-        !br.jar.keys().any(|k| k.starts_with("tern_tx_")),
+        !br.jar.keys().any(|k| k.starts_with("__Host-tern_tx_")),
         "{:?}",
         br.jar
     );
@@ -613,7 +617,7 @@ async fn hosted_pages_refuse_framing_and_wrong_passwords(b: Backend) {
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("tern_tx_"))
+        .find(|c| c.starts_with("__Host-tern_tx_"))
         .unwrap();
     assert!(
         tx_cookie.contains("HttpOnly") && tx_cookie.contains("SameSite=Lax"),
@@ -799,7 +803,11 @@ async fn oidc_logout_ends_the_session(b: Backend) {
         a.location().as_deref(),
         Some(format!("{LOGOUT_URL}?state=bye").as_str())
     );
-    assert!(a.set_cookie("tern_session").unwrap().contains("Max-Age=0"));
+    assert!(
+        a.set_cookie("__Host-tern_session")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
     let a = br.get(&authorize_url(&web, &[("prompt", "none")])).await;
     assert_eq!(a.location_param("error").as_deref(), Some("login_required"));
     // Without a hint, the user is asked; a cross-site GET ends nothing.
@@ -968,7 +976,218 @@ async fn sign_ins_started_per_address_are_bounded(b: Backend) {
     h.stop().await;
 }
 
+/// Block (or unblock) the user `id`.
+async fn set_blocked(h: &Harness, t: &str, id: &str, blocked: bool) {
+    let (s, e) = h
+        .api(
+            t,
+            Method::PATCH,
+            &format!("/users/{}", urlencoding::encode(id)),
+            Some(json!({"blocked": blocked})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+}
+
+/// Enable the default connection for exactly `clients`.
+async fn enable_for(h: &Harness, t: &str, clients: &[&str]) {
+    let (s, e) = h
+        .api(
+            t,
+            Method::PATCH,
+            &format!("/connections/{}", h.info.connection_id),
+            Some(json!({ "enabled_clients": clients })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+}
+
+/// The code of a fresh sign-in (a new browser).
+async fn fresh_code(h: &Harness, web: &App) -> String {
+    let mut br = Browser::new(&h.base);
+    let done = log_in(&mut br, web, &[], PASSWORD).await;
+    done.location_param("code").expect("a code")
+}
+
+/// A code is only as good as what the login checked, checked again at the
+/// exchange: refused once, between `/authorize` and the exchange, the user
+/// was blocked (Auth0's "user is blocked") or deleted, their connection
+/// was taken from the application, or the application lost the
+/// `authorization_code` grant type or was deleted.
+async fn a_code_is_refused_once_its_user_or_connection_may_no_longer(b: Backend) {
+    let (h, t, web) = setup(b).await;
+    let everyone = [h.info.client_id.as_str(), web.id.as_str()];
+    let user_id = {
+        let (s, tokens) = exchange(&h, &web, &fresh_code(&h, &web).await, None).await;
+        assert_eq!(s, StatusCode::OK, "{tokens}");
+        claims(tokens["id_token"].as_str().unwrap())["sub"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let refused = |(s, e): (StatusCode, Value), status: StatusCode, error: &str, why: &str| {
+        assert_eq!(
+            (s, e["error"].as_str(), e["error_description"].as_str()),
+            (status, Some(error), Some(why)),
+            "{e}"
+        );
+    };
+
+    let code = fresh_code(&h, &web).await;
+    set_blocked(&h, &t, &user_id, true).await;
+    refused(
+        exchange(&h, &web, &code, None).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "user is blocked",
+    );
+    set_blocked(&h, &t, &user_id, false).await;
+
+    let code = fresh_code(&h, &web).await;
+    enable_for(&h, &t, &[&h.info.client_id]).await;
+    refused(
+        exchange(&h, &web, &code, None).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "The user's connection is no longer enabled for this application.",
+    );
+    enable_for(&h, &t, &everyone).await;
+
+    let code = fresh_code(&h, &web).await;
+    let (s, e) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &format!("/clients/{}", web.id),
+            Some(json!({"grant_types": ["refresh_token"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    refused(
+        exchange(&h, &web, &code, None).await,
+        StatusCode::FORBIDDEN,
+        "unauthorized_client",
+        "Grant type 'authorization_code' not allowed for the client.",
+    );
+    let (s, e) = h
+        .api(
+            &t,
+            Method::PATCH,
+            &format!("/clients/{}", web.id),
+            Some(json!({"grant_types": ["authorization_code", "refresh_token"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    // The code was not spent by the refusal, and still works.
+    let (s, tokens) = exchange(&h, &web, &code, None).await;
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+
+    let kept = fresh_code(&h, &web).await;
+    let code = fresh_code(&h, &web).await;
+    let (s, e) = h
+        .api(
+            &t,
+            Method::DELETE,
+            &format!("/users/{}", urlencoding::encode(&user_id)),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+    let (s, e) = exchange(&h, &web, &code, None).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "{e}"
+    );
+
+    // The application deleted: nothing authenticates as it any more.
+    let (s, e) = h
+        .api(&t, Method::DELETE, &format!("/clients/{}", web.id), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+    let (s, e) = exchange(&h, &web, &kept, None).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client")),
+        "{e}"
+    );
+    h.stop().await;
+}
+
+/// `prompt=none` for `web`: "code", or the error it answered.
+async fn silent(br: &mut Browser, web: &App) -> String {
+    let a = br.get(&authorize_url(web, &[("prompt", "none")])).await;
+    a.location_param("error")
+        .or_else(|| a.location_param("code").map(|_| "code".to_string()))
+        .unwrap_or_default()
+}
+
+/// Silent authentication and the end of a login check the user again: a
+/// session whose user was blocked, or whose connection was taken from the
+/// application, answers `prompt=none` with `login_required`; a user
+/// blocked while on the hosted pages gets `access_denied` at `/authorize/resume`, no session and
+/// no code.
+async fn silent_auth_and_resume_check_the_user_again(b: Backend) {
+    let (h, t, web) = setup(b).await;
+    let everyone = [h.info.client_id.as_str(), web.id.as_str()];
+    let mut br = Browser::new(&h.base);
+    let done = log_in(&mut br, &web, &[], PASSWORD).await;
+    let code = done.location_param("code").unwrap();
+    let (s, tokens) = exchange(&h, &web, &code, None).await;
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    let user_id = claims(tokens["id_token"].as_str().unwrap())["sub"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(silent(&mut br, &web).await, "code");
+
+    // Blocking ends the user's sessions; should one be left (written
+    // before the block by a racing request), it still answers nothing.
+    set_blocked(&h, &t, &user_id, true).await;
+    assert_eq!(silent(&mut br, &web).await, "login_required");
+    set_blocked(&h, &t, &user_id, false).await;
+    log_in(&mut br, &web, &[], PASSWORD).await;
+    assert_eq!(silent(&mut br, &web).await, "code");
+
+    enable_for(&h, &t, &[&h.info.client_id]).await;
+    assert_eq!(silent(&mut br, &web).await, "login_required");
+    enable_for(&h, &t, &everyone).await;
+    assert_eq!(silent(&mut br, &web).await, "code");
+
+    // Blocked between the password and `/authorize/resume`.
+    let mut br = Browser::new(&h.base);
+    let a = br.get(&authorize_url(&web, &[])).await;
+    let page = br.follow(a).await;
+    let posted = br.submit_login(&page, EMAIL, PASSWORD).await;
+    assert!(
+        posted.location().unwrap().starts_with("/authorize/resume"),
+        "{:?}",
+        posted.location()
+    );
+    set_blocked(&h, &t, &user_id, true).await;
+    let resumed = br.follow(posted).await;
+    assert_eq!(
+        resumed.location_param("error").as_deref(),
+        Some("access_denied"),
+        "{:?}",
+        resumed.location()
+    );
+    assert_eq!(
+        resumed.location_param("error_description").as_deref(),
+        Some("user is blocked")
+    );
+    assert!(resumed.location_param("code").is_none());
+    assert!(
+        !br.jar.keys().any(|k| k.contains("tern_session")),
+        "no session: {:?}",
+        br.jar
+    );
+    h.stop().await;
+}
+
 both_backends!(
+    a_code_is_refused_once_its_user_or_connection_may_no_longer,
+    silent_auth_and_resume_check_the_user_again,
     code_flow_and_id_token,
     sign_ins_started_per_address_are_bounded,
     code_reuse_revokes_what_it_issued,

@@ -53,7 +53,11 @@ async fn operator(h: &Harness) -> Browser {
 /// The callback's page: the console cookie set, onward to the console.
 fn signed_in(a: &Answer) {
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-    assert!(a.set_cookie("tern_console").is_some(), "{:?}", a.headers);
+    assert!(
+        a.set_cookie("__Host-tern_console").is_some(),
+        "{:?}",
+        a.headers
+    );
     assert!(a.body.contains("0;url=/console"), "{}", a.body);
 }
 
@@ -93,7 +97,7 @@ async fn setup_link_is_single_use(backend: Backend) {
         done.location().as_deref(),
         Some("/console/login?login_hint=ops%40example.com")
     );
-    assert!(done.set_cookie("tern_console").is_none());
+    assert!(done.set_cookie("__Host-tern_console").is_none());
     let login = b.get(&done.location().unwrap()).await;
     let page = b.follow(login).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
@@ -104,11 +108,12 @@ async fn setup_link_is_single_use(backend: Backend) {
     );
     let signed = b.console_sign_in(OPERATOR, OPERATOR_PASSWORD).await;
     signed_in(&signed);
-    let cookie = signed.set_cookie("tern_console").unwrap();
+    let cookie = signed.set_cookie("__Host-tern_console").unwrap();
     for attr in [
         "HttpOnly",
         "SameSite=Strict",
-        "Path=/console",
+        // `Path=/`: a `__Host-` cookie must have it (on http it is `/console`).
+        "Path=/;",
         "Max-Age=43200",
     ] {
         assert!(cookie.contains(attr), "{cookie}");
@@ -130,7 +135,7 @@ async fn setup_link_is_single_use(backend: Backend) {
     );
     let again = set_up(&mut other, &token, "Another-Pass-99").await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
-    assert!(!other.jar.contains_key("tern_console"));
+    assert!(!other.jar.contains_key("__Host-tern_console"));
 
     // The operator is a user of the operators' connection, created once and logged.
     let t = h.admin_token().await;
@@ -204,13 +209,14 @@ async fn no_page_without_a_session(backend: Backend) {
     let conn = format!("/console/connections/{}/migration", h.info.connection_id);
     to_login(&b.get(&conn).await);
     to_login(&b.post_form("/console/logout", &[("csrf", "x")]).await);
-    b.jar.insert("tern_console".into(), "forged-value".into());
+    b.jar
+        .insert("__Host-tern_console".into(), "forged-value".into());
     let forged = b.get("/console").await;
     to_login(&forged);
     // The stale cookie is dropped.
     assert!(
         forged
-            .set_cookie("tern_console")
+            .set_cookie("__Host-tern_console")
             .unwrap()
             .contains("Max-Age=0")
     );
@@ -233,11 +239,12 @@ async fn no_page_without_a_session(backend: Backend) {
             "{k}: {to}"
         );
     }
-    let pending = login.set_cookie("tern_console_signin").unwrap();
+    let pending = login.set_cookie("__Host-tern_console_signin").unwrap();
     for attr in [
         "HttpOnly",
         "SameSite=Lax",
-        "Path=/console/callback",
+        // `Path=/`: a `__Host-` cookie must have it (on http it is the callback's).
+        "Path=/;",
         "Max-Age=600",
         "; Secure",
     ] {
@@ -272,8 +279,8 @@ async fn csrf_is_refused(backend: Backend) {
     // Still signed in; with the right token the logout ends the console
     // session, then Tern's SSO session, and lands on the signed-out page.
     assert_eq!(b.get("/console").await.status, StatusCode::OK);
-    let cookie = b.jar.get("tern_console").cloned().unwrap();
-    assert!(b.jar.contains_key("tern_session"));
+    let cookie = b.jar.get("__Host-tern_console").cloned().unwrap();
+    assert!(b.jar.contains_key("__Host-tern_session"));
     let out = b.post_form("/console/logout", &[("csrf", &token)]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert!(
@@ -284,16 +291,19 @@ async fn csrf_is_refused(backend: Backend) {
         out.location()
     );
     assert!(
-        out.set_cookie("tern_console")
+        out.set_cookie("__Host-tern_console")
             .unwrap()
             .contains("Max-Age=0")
     );
     let done = b.follow(out).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert!(done.body.contains("You are signed out"), "{}", done.body);
-    assert!(!b.jar.contains_key("tern_session"), "the SSO session ended");
+    assert!(
+        !b.jar.contains_key("__Host-tern_session"),
+        "the SSO session ended"
+    );
     let mut replay = Browser::new(&h.base);
-    replay.jar.insert("tern_console".into(), cookie);
+    replay.jar.insert("__Host-tern_console".into(), cookie);
     to_login(&replay.get("/console").await);
     // Signing in again asks for the password: no session is left to reuse.
     let again = b.get("/console/login").await;
@@ -358,9 +368,13 @@ async fn only_operators_sessions_count(backend: Backend) {
         )
         .await;
     b.follow(posted).await;
-    let sso = b.jar.get("tern_session").cloned().expect("an SSO session");
+    let sso = b
+        .jar
+        .get("__Host-tern_session")
+        .cloned()
+        .expect("an SSO session");
     let mut forged = Browser::new(&h.base);
-    forged.jar.insert("tern_console".into(), sso);
+    forged.jar.insert("__Host-tern_console".into(), sso);
     to_login(&forged.get("/console").await);
 
     // Nor can a normal user sign in at the console: their SSO session is
@@ -369,14 +383,14 @@ async fn only_operators_sessions_count(backend: Backend) {
     let again = b.get("/console/login").await;
     let page = b.follow(again).await;
     assert!(page.body.contains("name=\"password\""), "{}", page.body);
-    assert!(!b.jar.contains_key("tern_console"));
+    assert!(!b.jar.contains_key("__Host-tern_console"));
     let mut c = Browser::new(&h.base);
     let refused = c
         .console_sign_in("ada@example.com", "Correct-Horse-7-Battery")
         .await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     assert!(refused.body.contains("Wrong email or password."));
-    assert!(!c.jar.contains_key("tern_console"));
+    assert!(!c.jar.contains_key("__Host-tern_console"));
 
     // An operator's password opens no other application: the operators'
     // connection is enabled for the console application alone.
@@ -394,9 +408,9 @@ async fn only_operators_sessions_count(backend: Backend) {
     let other = Harness::start(backend).await;
     let mut theirs = operator(&other).await;
     assert_eq!(theirs.get("/console").await.status, StatusCode::OK);
-    let cookie = theirs.jar.get("tern_console").cloned().unwrap();
+    let cookie = theirs.jar.get("__Host-tern_console").cloned().unwrap();
     let mut crossed = Browser::new(&h.base);
-    crossed.jar.insert("tern_console".into(), cookie);
+    crossed.jar.insert("__Host-tern_console".into(), cookie);
     to_login(&crossed.get("/console").await);
     assert_eq!(op.get("/console").await.status, StatusCode::OK);
     other.stop().await;
@@ -421,7 +435,7 @@ async fn sign_in_follows_password_rules(backend: Backend) {
         "{}",
         blocked.body
     );
-    assert!(!b.jar.contains_key("tern_console"));
+    assert!(!b.jar.contains_key("__Host-tern_console"));
     let t = h.admin_token().await;
     let (_, logs) = h.api(&t, Method::GET, "/logs?q=type:fp", None).await;
     assert!(
@@ -444,12 +458,12 @@ async fn sessions_expire_idle_and_absolute(backend: Backend) {
     to_login(&b.get("/console").await);
     // Tern's SSO session is still alive, but the console asks for the
     // password again (`prompt=login`): an idle timeout means something.
-    assert!(b.jar.contains_key("tern_session"));
+    assert!(b.jar.contains_key("__Host-tern_session"));
     let again = b.get("/console/login").await;
     assert_eq!(again.location_param("prompt").as_deref(), Some("login"));
     let page = b.follow(again).await;
     assert!(page.body.contains("name=\"password\""), "{}", page.body);
-    assert!(!b.jar.contains_key("tern_console"));
+    assert!(!b.jar.contains_key("__Host-tern_console"));
 
     // Used every 25 minutes, a session still ends after 12 hours.
     let mut b = Browser::new(&h.base);
@@ -598,12 +612,14 @@ async fn another_servers_operator_is_refused(backend: Backend) {
     assert_eq!(on_a.get("/console").await.status, StatusCode::OK);
     let mut on_b = operator(&b).await;
     assert_eq!(on_b.get("/console").await.status, StatusCode::OK);
-    let from_a = on_a.jar.get("tern_console").cloned().unwrap();
-    let from_b = on_b.jar.get("tern_console").cloned().unwrap();
+    let from_a = on_a.jar.get("__Host-tern_console").cloned().unwrap();
+    let from_b = on_b.jar.get("__Host-tern_console").cloned().unwrap();
     assert_ne!(from_a, from_b);
     for (server, cookie) in [(&b, &from_a), (&a, &from_b)] {
         let mut copied = Browser::new(&server.base);
-        copied.jar.insert("tern_console".into(), cookie.clone());
+        copied
+            .jar
+            .insert("__Host-tern_console".into(), cookie.clone());
         to_login(&copied.get("/console").await);
         to_login(&copied.get("/console/users").await);
     }
@@ -637,7 +653,7 @@ fn refused(a: &Answer, status: StatusCode, says: &str) {
         a.body.contains("href=\"/console/login\""),
         "a way to start again"
     );
-    assert!(a.set_cookie("tern_console").is_none());
+    assert!(a.set_cookie("__Host-tern_console").is_none());
 }
 
 async fn callback_refuses_what_this_browser_did_not_start(backend: Backend) {
@@ -877,7 +893,7 @@ async fn operators_enrolled_in_mfa_pass_it(backend: Backend) {
         "{}",
         challenge.body
     );
-    assert!(!b.jar.contains_key("tern_console"));
+    assert!(!b.jar.contains_key("__Host-tern_console"));
     to_login(&b.get("/console").await);
     let state = form_state(&challenge.body);
     let code = common::totp(b"12345678901234567890", s.now(), 6);

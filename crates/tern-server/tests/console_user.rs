@@ -515,7 +515,7 @@ async fn an_operator_can_end_their_own_console_session(b: Backend) {
         .await;
     assert_eq!(ended.location().as_deref(), Some("/console/login"));
     assert!(
-        !op.jar.contains_key("tern_console"),
+        !op.jar.contains_key("__Host-tern_console"),
         "the cookie is cleared"
     );
     w.logged("Console: all sessions ended", &me).await;

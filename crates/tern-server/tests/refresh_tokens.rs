@@ -952,7 +952,78 @@ async fn cors_origins_follow_applications_from_memory(b: Backend) {
     h.stop().await;
 }
 
+/// Each refresh checks the user again, as the login did: refused once the
+/// user is blocked (Auth0: 403 `invalid_grant`, "user is blocked") — and
+/// served again once unblocked — or once the application lost the
+/// `refresh_token` grant type, or the user was deleted. (A connection
+/// taken from the application: `tokens_out_follow_todays_settings`.)
+async fn a_refresh_checks_the_user_again(b: Backend) {
+    let (h, t) = setup(b).await;
+    let web = app(&h, &t, json!({})).await;
+    let tokens = code_flow(&h, &web, "openid offline_access", None).await;
+    let token = rt(&tokens);
+    let user_id = claims(tokens["id_token"].as_str().unwrap())["sub"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let user = format!("/users/{}", urlencoding::encode(&user_id));
+    let (s, e) = h
+        .api(&t, Method::PATCH, &user, Some(json!({"blocked": true})))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (s, r) = refresh(&h, &web, &token).await;
+    assert_eq!(
+        (s, r["error"].as_str(), r["error_description"].as_str()),
+        (
+            StatusCode::FORBIDDEN,
+            Some("invalid_grant"),
+            Some("user is blocked")
+        ),
+        "{r}"
+    );
+    let (s, e) = h
+        .api(&t, Method::PATCH, &user, Some(json!({"blocked": false})))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (s, r) = refresh(&h, &web, &token).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+
+    patch_client(
+        &h,
+        &t,
+        &web.id,
+        json!({"grant_types": ["authorization_code", "password"]}),
+    )
+    .await;
+    let (s, r) = refresh(&h, &web, &token).await;
+    assert_eq!(
+        (s, r["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("unauthorized_client")),
+        "{r}"
+    );
+    patch_client(
+        &h,
+        &t,
+        &web.id,
+        json!({"grant_types": ["authorization_code", "refresh_token", "password"]}),
+    )
+    .await;
+    let (s, r) = refresh(&h, &web, &token).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+
+    let (s, e) = h.api(&t, Method::DELETE, &user, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+    let (s, r) = refresh(&h, &web, &token).await;
+    assert_eq!(
+        (s, r["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant")),
+        "{r}"
+    );
+    h.stop().await;
+}
+
 both_backends!(
+    a_refresh_checks_the_user_again,
     a_browser_gets_only_rotating_refresh_tokens,
     tokens_out_follow_todays_settings,
     switching_rotation_revokes_the_other_kind,

@@ -196,7 +196,7 @@ async fn creating_an_operator_needs_every_scope(b: Backend) {
     let mut browser = Browser::new(&h.base);
     let signed = browser.console_sign_in(OPERATOR, PASSWORD).await;
     assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
-    assert!(browser.jar.contains_key("tern_console"));
+    assert!(browser.jar.contains_key("__Host-tern_console"));
     h.stop().await;
 }
 
@@ -378,7 +378,11 @@ async fn changing_an_operator_needs_every_scope(b: Backend) {
     assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
     let mut browser = Browser::new(&h.base);
     let signed = browser.console_sign_in(OPERATOR, PASSWORD).await;
-    assert!(browser.jar.contains_key("tern_console"), "{}", signed.body);
+    assert!(
+        browser.jar.contains_key("__Host-tern_console"),
+        "{}",
+        signed.body
+    );
 
     // Non-operators are as before for the same narrow tokens.
     let user = h.create_user(&admin, "shopper@example.com", PASSWORD).await;

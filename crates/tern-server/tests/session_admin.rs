@@ -162,8 +162,8 @@ async fn listed_then_deleted(b: Backend) {
     );
     assert_eq!(one["session_metadata"], json!({}));
     // Never the cookie or its digest.
-    let cookie = br.jar.get("tern_session").unwrap().clone();
-    let digest = tern_server::client_secret::hash_secret(&cookie);
+    let cookie = br.jar.get("__Host-tern_session").unwrap().clone();
+    let digest = tern_server::cookies::digest(&x.h.state().public_url, "", &cookie);
     assert!(!page.to_string().contains(&cookie) && !page.to_string().contains(&digest));
     let (s, got) =
         x.h.api(&x.t, Method::GET, &format!("/sessions/{sid}"), None)

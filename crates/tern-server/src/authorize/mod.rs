@@ -28,10 +28,9 @@ use tern_core::sso::Session;
 
 use self::request::{Checked, Rejection};
 use self::response::AuthorizationResponse;
-use crate::client_secret::hash_secret;
 use crate::cookies::{self, SameSite};
 use crate::state::AppState;
-use crate::{code_grant, sessions};
+use crate::{code_grant, entitlement, sessions};
 
 /// What `/authorize` does next.
 #[derive(Debug)]
@@ -48,7 +47,8 @@ pub enum Begin {
     },
 }
 
-/// The cookie binding transaction `id` to one browser.
+/// The cookie binding transaction `id` to one browser, by its plain name
+/// (`cookies` adds `__Host-` on https).
 pub fn transaction_cookie_name(id: &str) -> String {
     format!("tern_tx_{}", id.get(..16).unwrap_or(id))
 }
@@ -139,7 +139,7 @@ pub async fn begin(
     };
     let tx = LoginTransaction {
         id: id.clone(),
-        cookie_hash: hash_secret(&secret),
+        cookie_hash: cookies::digest(&s.public_url, "", &secret),
         request,
         step,
         expires_at: s.now().saturating_add(TRANSACTION_LIFETIME_SECS),
@@ -240,23 +240,18 @@ async fn session_user(
     {
         return Ok(None);
     }
-    let Some(user) = s.store.get_user(s.tid(), &session.user_id).await? else {
+    // What a login for this client would check (`entitlement`), and that
+    // the session's user is the one it was started for.
+    let Ok(user) =
+        entitlement::check(s, &client.client_id, &session.user_id, session.created_at).await?
+    else {
         return Ok(None);
     };
-    if user.blocked
-        || user.connection_id != session.connection_id
-        || tern_core::users::created_after(&user, session.created_at)
-    {
-        return Ok(None);
-    }
-    let Some(connection) = s.store.get_connection(s.tid(), &user.connection_id).await? else {
-        return Ok(None);
-    };
-    let allowed = connection.enabled_clients.contains(&client.client_id)
+    let allowed = user.connection_id == session.connection_id
         && request
             .connection
             .as_deref()
-            .is_none_or(|n| n == connection.name);
+            .is_none_or(|n| n == user.connection_name);
     Ok(allowed.then_some(user))
 }
 
@@ -294,8 +289,14 @@ pub async fn transaction(
     if s.now() >= tx.expires_at {
         return Err(TransactionProblem::Expired);
     }
-    let presented = cookies::get(headers, &transaction_cookie_name(&tx.id)).map(hash_secret);
-    let bound = presented.is_some_and(|h| {
+    // On https the `__Host-` cookie; the plain one only binds a
+    // transaction begun before the upgrade (a digest bound to the prefix
+    // is never one of a plain cookie's), so a sibling subdomain cannot
+    // plant the cookie of a transaction of its own.
+    let presented = cookies::find(&s.public_url, headers, &transaction_cookie_name(&tx.id))
+        .map(|c| c.digests(""))
+        .unwrap_or_default();
+    let bound = presented.iter().any(|h| {
         aws_lc_rs::constant_time::verify_slices_are_equal(h.as_bytes(), tx.cookie_hash.as_bytes())
             .is_ok()
     });
@@ -419,16 +420,29 @@ pub async fn resume(
     if !s.store.delete_login_transaction(s.tid(), &tx.id).await? {
         return Ok(Resume::Problem(TransactionProblem::Unknown));
     }
+    let name = transaction_cookie_name(&tx.id);
+    let mut set = vec![cookies::clear(&s.public_url, &name)];
+    // A transaction begun before the upgrade to `__Host-` names ends on
+    // its plain cookie: that one goes too.
+    set.extend(cookies::clear_legacy(&s.public_url, &name, "/"));
+    // The user may have been blocked, or their connection taken from the
+    // application, while they were on the hosted pages: no session, no code.
+    if let Err(refusal) = entitlement::check(s, &tx.request.client_id, user_id, *auth_time).await? {
+        return Ok(Resume::Respond(
+            AuthorizationResponse::error_for(&tx.request, "access_denied", refusal.description()),
+            set,
+        ));
+    }
     let seen = crate::client_ip::seen(ip, headers);
     let (session, session_cookie) =
         sessions::start(s, headers, &seen, user_id, connection_id, *auth_time, amr).await?;
     let code =
         code_grant::issue_amr(s, &tx.request, user_id, &session.sid, *auth_time, amr).await?;
     sessions::record_use(s, &session, &tx.request.client_id, &seen).await?;
-    let cleared = cookies::clear(&s.public_url, &transaction_cookie_name(&tx.id));
+    set.insert(0, session_cookie);
     Ok(Resume::Respond(
         AuthorizationResponse::code(&tx.request, code),
-        vec![session_cookie, cleared],
+        set,
     ))
 }
 

@@ -1,13 +1,16 @@
 //! Console sessions: the `tern_console` cookie and its record in the SSO
 //! session store.
 //!
-//! The cookie is `HttpOnly`, `SameSite=Strict`, `Path=/console` and, on an
-//! https public URL, `Secure`. A session lasts [`IDLE_SECS`] without use and
+//! The cookie is `HttpOnly`, `SameSite=Strict` and on an https public URL
+//! `__Host-tern_console` (`Secure`, `Path=/`, as the prefix requires, so
+//! no sibling subdomain can plant one); on http (local development)
+//! `tern_console` with `Path=/console`. A session lasts [`IDLE_SECS`] without use and
 //! [`ABSOLUTE_SECS`] at most, decided by the server's injectable clock.
 //!
-//! The store keeps the SHA-256 of `console:` + the cookie value, so a
-//! console cookie never names an SSO session (`tern_session`) and an SSO
-//! cookie never names a console session. A session is honoured only while
+//! The store keeps the SHA-256 of `console:` + the cookie value (bound to
+//! the `__Host-` name on https, see `cookies`), so a console cookie never
+//! names an SSO session (`tern_session`) and an SSO cookie never names a
+//! console session. A session is honoured only while
 //! its user is an unblocked member of the operators' connection.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -23,13 +26,15 @@ use tern_core::sso::Session;
 
 use super::{csrf, operators_connection, see_other};
 use crate::client_ip::{self, ClientIp};
-use crate::client_secret::hash_secret;
-use crate::cookies;
+use crate::cookies::{self, Found};
 use crate::routes::universal_login::{FormFields, read_form_up_to};
 use crate::state::AppState;
 
-/// The cookie's name.
+/// The cookie's name (`__Host-tern_console` on https).
 pub const COOKIE: &str = "tern_console";
+/// The cookie's path on http, and the one it had on https before the
+/// `__Host-` prefix (which requires `Path=/`).
+pub const PATH: &str = "/console";
 /// Idle lifetime: 30 minutes.
 pub const IDLE_SECS: i64 = 30 * 60;
 /// Absolute lifetime: 12 hours.
@@ -37,8 +42,28 @@ pub const ABSOLUTE_SECS: i64 = 12 * 3600;
 /// What the session records as the "application" it served.
 pub const CLIENT_ID: &str = crate::console_app::CLIENT_ID;
 
-fn id_hash(cookie_value: &str) -> String {
-    hash_secret(&format!("console:{cookie_value}"))
+/// What console records mix into their digests, apart from SSO sessions.
+const SALT: &str = "console:";
+
+/// The session a cookie names, active or not.
+async fn named(s: &AppState, cookie: Found<'_>) -> CoreResult<Option<Session>> {
+    for digest in cookie.digests(SALT) {
+        if let Some(session) = s.store.get_session(s.tid(), &digest).await? {
+            return Ok(Some(session));
+        }
+    }
+    Ok(None)
+}
+
+/// For a cookie set under its plain name before the upgrade to `__Host-`
+/// names (`value`): how many more seconds its session lives, if it is
+/// active — the `Max-Age` of the cookie that moves it (`cookie_moves`).
+pub async fn legacy_remaining(s: &AppState, value: &str) -> CoreResult<Option<i64>> {
+    let now = s.now();
+    Ok(named(s, Found { value, host: false })
+        .await?
+        .filter(|x| x.is_active(now))
+        .map(|x| x.expires_at.saturating_sub(now)))
 }
 
 /// A signed-in operator.
@@ -67,11 +92,10 @@ pub async fn current(
     headers: &HeaderMap,
     ip: IpAddr,
 ) -> CoreResult<Option<Operator>> {
-    let Some(value) = cookies::get(headers, COOKIE) else {
+    let Some(cookie) = cookies::find(&s.public_url, headers, COOKIE) else {
         return Ok(None);
     };
-    let hash = id_hash(value);
-    let Some(session) = s.store.get_session(s.tid(), &hash).await? else {
+    let Some(session) = named(s, cookie).await? else {
         return Ok(None);
     };
     let now = s.now();
@@ -97,7 +121,7 @@ pub async fn current(
     s.store
         .touch_session(
             s.tid(),
-            &hash,
+            &session.id_hash,
             now,
             now.saturating_add(IDLE_SECS),
             CLIENT_ID,
@@ -107,7 +131,7 @@ pub async fn current(
     Ok(Some(Operator {
         user,
         session,
-        csrf: csrf::token(value),
+        csrf: csrf::token(cookie.value),
     }))
 }
 
@@ -117,7 +141,7 @@ pub async fn start(s: &AppState, user: &User, seen: Seen) -> CoreResult<HeaderVa
     let now = s.now();
     let value = tern_core::ids::ticket_token();
     let session = Session {
-        id_hash: id_hash(&value),
+        id_hash: cookies::digest(&s.public_url, SALT, &value),
         sid: tern_core::ids::ticket_token(),
         user_id: user.user_id.clone(),
         connection_id: user.connection_id.clone(),
@@ -136,7 +160,7 @@ pub async fn start(s: &AppState, user: &User, seen: Seen) -> CoreResult<HeaderVa
         &s.public_url,
         COOKIE,
         &value,
-        "/console",
+        PATH,
         ABSOLUTE_SECS,
     ))
 }
@@ -149,7 +173,7 @@ pub async fn end(s: &AppState, op: &Operator) -> CoreResult<HeaderValue> {
 
 /// The `Set-Cookie` that deletes the console cookie.
 pub fn clear(s: &AppState) -> HeaderValue {
-    cookies::set_strict(&s.public_url, COOKIE, "", "/console", 0)
+    cookies::set_strict(&s.public_url, COOKIE, "", PATH, 0)
 }
 
 /// No session: to the sign-in page (dropping a stale cookie).

@@ -30,10 +30,16 @@ use crate::{code_grant, cookies};
 
 /// The cookie holding a sign-in in progress (`state`, `nonce`, PKCE
 /// verifier, when it began). Only this browser holds it: it is
-/// `HttpOnly`, sent only to the callback, and its three secrets are
+/// `HttpOnly` (on http sent only to the callback), and its three secrets are
 /// fresh random values, so a code stolen on its way back is useless
 /// without it (PKCE) and a callback this browser did not start is refused
-/// (`state`).
+/// (`state`). On https it is `__Host-tern_console_signin` (`Path=/`, as
+/// the prefix requires): a sibling subdomain cannot plant its own sign-in
+/// to finish in this browser (login CSRF). Its plain name is not read
+/// there: its value is no secret of Tern's (the `state`, `nonce` and
+/// verifier of whoever made it), so accepting the name anyone under the
+/// domain may set would keep that door open; a sign-in started before the
+/// upgrade is simply started again.
 const PENDING_COOKIE: &str = "tern_console_signin";
 /// How long a started sign-in may take, password and second factor
 /// included (the cookie's `Max-Age`, and checked on the server's clock).
@@ -151,7 +157,8 @@ pub async fn callback(
     headers: HeaderMap,
     q: PageQuery,
 ) -> Response {
-    let Some(p) = cookies::get(&headers, PENDING_COOKIE).and_then(Pending::decode) else {
+    let pending = cookies::get(&headers, &cookies::name(&s.public_url, PENDING_COOKIE));
+    let Some(p) = pending.and_then(Pending::decode) else {
         return failed(
             &s,
             StatusCode::BAD_REQUEST,

@@ -284,8 +284,22 @@ impl Harness {
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
         let signed = b.console_sign_in(email, password).await;
         assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
-        assert!(b.jar.contains_key("tern_console"), "{}", signed.body);
+        assert!(
+            b.jar.contains_key(&self.cookie("tern_console")),
+            "{}",
+            signed.body
+        );
         b
+    }
+
+    /// The name of Tern's cookie `base` on this server: `__Host-` + `base`
+    /// on an https public URL (the harness's default), `base` on http.
+    pub fn cookie(&self, base: &str) -> String {
+        if self.state().public_url.starts_with("https://") {
+            format!("__Host-{base}")
+        } else {
+            base.to_string()
+        }
     }
 
     /// The console's operators' connection.
