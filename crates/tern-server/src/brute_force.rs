@@ -37,7 +37,7 @@ use tern_core::attack_protection::{
 use tern_core::ids;
 use tern_core::mail::{MailKind, OutboundMail};
 use tern_core::model::{Client, Connection, JsonObject, LogEvent, User};
-use tern_core::store::{AttemptAhead, AttemptCounted, BlocksOf, FailedLogin, LoginAttempt};
+use tern_core::store::{BlocksOf, FailedLogin, LoginAttempt};
 
 use crate::login_turns::Turn;
 use crate::reset::token_hash;
@@ -161,7 +161,6 @@ pub async fn before_attempt(
     user: &User,
     typed: &str,
     ip: &str,
-    ahead: Option<&CountedAhead>,
 ) -> CoreResult<Result<Option<Guard>, Refusal>> {
     if !connection_protected(connection) || settings.allows(ip) {
         return Ok(Ok(None));
@@ -172,6 +171,9 @@ pub async fn before_attempt(
     // A block from before the user was stored still holds (no statement
     // more: looked for beside the user's own).
     let also_key = has_legacy(s, connection).then(|| legacy_key(&connection.id, typed));
+    // The hit and the block in one statement (a login's cost is mostly
+    // per statement); the answer is decided in the same order as if one
+    // followed the other.
     let attempt = login_attempt(
         &settings,
         now,
@@ -180,26 +182,7 @@ pub async fn before_attempt(
         also_key.as_deref(),
         &counting_ip,
     );
-    let (hits, blocked) = match ahead.filter(|a| a.counted.bucket == bucket) {
-        // Counted with the login's reads, and nothing since can have
-        // blocked this user here (no failure counted in this process; see
-        // `login_turns`): that read stands.
-        Some(a) if also_key.is_none() && s.login_turns.failures() == a.failures_before => {
-            let blocked = settings.blocks()
-                && (a.counted.blocked_everywhere || (counting_ip == ip && a.counted.blocked_here));
-            (a.counted.hits, blocked)
-        }
-        // Counted already (its hits say where in the minute it came): the
-        // block as it is now.
-        Some(a) => (
-            a.counted.hits,
-            s.store.peek_login(s.tid(), &attempt).await?.1,
-        ),
-        // The hit and the block in one statement (a login's cost is mostly
-        // per statement); the answer is decided in the same order as if
-        // one followed the other.
-        None => s.store.attempt_login(s.tid(), &attempt).await?,
-    };
+    let (hits, blocked) = s.store.attempt_login(s.tid(), &attempt).await?;
     Ok(judged(
         s,
         hits > ATTEMPTS_PER_MINUTE,
@@ -211,33 +194,6 @@ pub async fn before_attempt(
             legacy: None,
         },
     ))
-}
-
-/// Tells the process's turns a failure was counted when dropped.
-struct FailureCounted<'a>(&'a AppState);
-
-impl Drop for FailureCounted<'_> {
-    fn drop(&mut self) {
-        self.0.login_turns.failure_counted();
-    }
-}
-
-/// An attempt counted with a login's reads ([`AttemptAhead`]), and this
-/// process's failure count from before that read.
-#[derive(Debug, Clone)]
-pub struct CountedAhead {
-    pub counted: AttemptCounted,
-    pub failures_before: u64,
-}
-
-/// The attempt to count with a login's reads from `ip`, this minute.
-pub fn attempt_ahead<'a>(s: &AppState, ip: &'a str) -> AttemptAhead<'a> {
-    let now = s.now();
-    AttemptAhead {
-        ip,
-        window_start: now - now.rem_euclid(60),
-        blocked_since: now - BLOCK_LIFETIME_SECS,
-    }
 }
 
 /// The attempt the store counts (or reads): this minute's window of
@@ -353,10 +309,6 @@ pub async fn failed(
     if !guard.settings.enabled {
         return Ok(());
     }
-    // Once the count and any block are written, or this gives up: an
-    // attempt that read its block before then reads it again (see
-    // `login_turns`).
-    let _counted = FailureCounted(s);
     let now = s.now();
     let (key, identifier, email) = match (user, &guard.legacy) {
         (Some(user), _) => (

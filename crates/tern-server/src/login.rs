@@ -58,8 +58,6 @@ pub struct BeforePassword {
     /// This login on its address's bucket since before `tat` was read
     /// ([`ip_throttling::before_read`]).
     presence: IpPresence,
-    /// The brute-force attempt, when counted with these reads.
-    attempt: Option<brute_force::CountedAhead>,
 }
 
 impl BeforePassword {
@@ -81,14 +79,7 @@ impl BeforePassword {
             tat,
             user,
             presence,
-            attempt: None,
         }
-    }
-
-    /// With the brute-force attempt counted beside the reads.
-    pub fn with_attempt(mut self, attempt: Option<brute_force::CountedAhead>) -> Self {
-        self.attempt = attempt;
-        self
     }
 }
 
@@ -342,7 +333,6 @@ async fn authenticate(s: &AppState, mut a: PasswordLogin<'_>) -> Result<Verified
         tat,
         user,
         presence,
-        attempt: counted,
     } = read;
     let stage = ThrottleStage::PreLogin;
     // Suspicious-IP throttling first: an address that failed too many logins
@@ -355,8 +345,7 @@ async fn authenticate(s: &AppState, mut a: PasswordLogin<'_>) -> Result<Verified
         .await
         .map_err(|_| LoginFailure::SuspiciousIp)?;
     let ip = a.ip;
-    let outcome =
-        authenticate_user(s, &throttling, brute_force, lane, user, counted.as_ref(), a).await;
+    let outcome = authenticate_user(s, &throttling, brute_force, lane, user, a).await;
     if matches!(outcome, Err(LoginFailure::WrongCredentials)) {
         ip_throttling::count_failure(s, &throttling, ip, reserved).await?;
     }
@@ -419,7 +408,6 @@ async fn authenticate_user(
     brute_force: BruteForceProtection,
     lane: Lane,
     user: Option<User>,
-    counted: Option<&brute_force::CountedAhead>,
     a: PasswordLogin<'_>,
 ) -> Result<Verified, LoginFailure> {
     // An address that spent its legacy lookups is refused before the
@@ -458,8 +446,7 @@ async fn authenticate_user(
     let attempt = async {
         match &known {
             Some(u) => {
-                let (typed, ip) = (a.username, a.ip);
-                brute_force::before_attempt(s, brute_force, a.connection, u, typed, ip, counted)
+                brute_force::before_attempt(s, brute_force, a.connection, u, a.username, a.ip)
                     .await?
                     .map_err(LoginFailure::from)
             }

@@ -15,15 +15,8 @@
 //! The turns are this process's: with several instances behind a load
 //! balancer, attempts on different instances still race, so a burst can
 //! get `max_attempts` + (instances − 1) comparisons before the block.
-//!
-//! A login that read its block before its turn (on PostgreSQL, beside its
-//! other reads: `AttemptAhead`) may trust that read only if no failure was
-//! counted in this process since: [`LoginTurns::failures`] says how many
-//! were, so the attempt compares the figure from before its read with the
-//! one once its turn has come, and reads the block again if they differ.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Mutex as TurnLock, OwnedMutexGuard};
@@ -42,8 +35,6 @@ struct Line {
 #[derive(Debug, Default)]
 pub struct LoginTurns {
     waiting: Arc<Waiting>,
-    /// Brute-force failures counted in this process so far.
-    failures: AtomicU64,
 }
 
 /// An attempt's turn: the next attempt on its counter waits until this is
@@ -76,20 +67,6 @@ impl Drop for Claim {
 }
 
 impl LoginTurns {
-    /// Brute-force failures counted in this process so far (any counter:
-    /// cheaper than one figure per counter, and failures are rare when
-    /// logins are many).
-    pub fn failures(&self) -> u64 {
-        self.failures.load(Ordering::Acquire)
-    }
-
-    /// A failure was counted (called once its count and any block are
-    /// written, or it failed: a read that began before then sees the
-    /// figure move by the time its turn comes).
-    pub fn failure_counted(&self) {
-        self.failures.fetch_add(1, Ordering::AcqRel);
-    }
-
     /// Wait for the turn of `key`; `None` (at once) when one attempt holds
     /// it and `max_waiting` more are waiting.
     pub async fn take(&self, key: String, max_waiting: usize) -> Option<Turn> {

@@ -86,11 +86,6 @@ pub struct Named<'a> {
     /// (and whether it may name that address) is known; a login whose
     /// address turns out otherwise reads its throttle again.
     pub ip: &'a str,
-    /// Whether `ip` is the transport's (or a trusted proxy's), not one the
-    /// request names (`auth0-forwarded-for`, trusted only once its client
-    /// has authenticated): only then is the brute-force attempt counted
-    /// with the reads (see `AttemptAhead`), against that address alone.
-    pub ip_is_transports: bool,
 }
 
 /// What a token request lets the endpoint read before its client has
@@ -108,7 +103,6 @@ pub async fn read_ahead(s: &AppState, n: &Named<'_>) -> Result<Option<ReadAhead>
     let stage = ThrottleStage::PreLogin.as_str();
     let throttle_bucket = tern_core::ip_throttling::bucket(n.ip);
     let presence = ip_throttling::before_read(s, n.ip);
-    let failures_before = s.login_turns.failures();
     let read = s
         .store
         .password_login_reads(
@@ -120,9 +114,6 @@ pub async fn read_ahead(s: &AppState, n: &Named<'_>) -> Result<Option<ReadAhead>
                 audience: n.audience,
                 protections: [SUSPICIOUS_IP, BRUTE_FORCE],
                 throttle: (stage, &throttle_bucket),
-                attempt: n
-                    .ip_is_transports
-                    .then(|| brute_force::attempt_ahead(s, n.ip)),
             },
         )
         .await?;
@@ -143,11 +134,7 @@ pub async fn read_ahead(s: &AppState, n: &Named<'_>) -> Result<Option<ReadAhead>
             read.tat,
             read.user,
             presence,
-        )
-        .with_attempt(read.attempt.map(|counted| brute_force::CountedAhead {
-            counted,
-            failures_before,
-        })),
+        ),
     }))
 }
 

@@ -1000,9 +1000,9 @@ async fn twenty_attempts_a_minute(b: Backend) {
 /// The 20 attempts a minute count against the address a request comes
 /// from, never one it names: requests whose client fails to authenticate,
 /// naming a victim's address in `auth0-forwarded-for` (believed only from
-/// an authenticated, trusted client), leave the victim's minute untouched.
-/// (On PostgreSQL a password grant counts its attempt with its first read,
-/// before its client has authenticated: only from the transport's address.)
+/// an authenticated, trusted client), leave the victim's minute untouched
+/// (a password-realm grant reads ahead for the address it guesses before
+/// its client has authenticated; nothing it counts may follow that guess).
 async fn a_named_address_is_not_counted_before_the_client_is(b: Backend) {
     let (h, t, cid, secret) = login_server(b).await;
     h.create_user(&t, "gil@example.com", "Secret-123").await;
@@ -1032,9 +1032,8 @@ async fn a_named_address_is_not_counted_before_the_client_is(b: Backend) {
 /// compared. (Checked before counting, 40 at once had 20 compared.)
 async fn racing_wrong_passwords_are_compared_up_to_the_limit(b: Backend) {
     let (h, t, cid, secret) = login_server(b).await;
-    // Both grants: `password-realm` reads its block ahead, with its other
-    // reads (on PostgreSQL), and must read it again once a failure is
-    // counted before its turn.
+    // Both grants: `password-realm` reads ahead of its client's
+    // authentication (`password_grant::read_ahead`), `password` does not.
     for (n, realm) in [(0, false), (1, true)] {
         let ip = format!("198.51.100.{}", 40 + 2 * n);
         let user = format!("race{n}@example.com");

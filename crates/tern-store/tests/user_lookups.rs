@@ -238,7 +238,6 @@ async fn scenario(store: SqlStore) {
                         audience,
                         protections: kinds,
                         throttle: ("pre-login", ip),
-                        attempt: None,
                     },
                 )
                 .await

@@ -137,7 +137,6 @@ async fn scenario(store: SqlStore) {
                     audience: None,
                     protections: ["brute-force-protection", "suspicious-ip-throttling"],
                     throttle: ("pre-login", "192.0.2.1"),
-                    attempt: None,
                 },
             )
             .await

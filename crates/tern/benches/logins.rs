@@ -21,7 +21,8 @@
 //! - `postgres`: one `tern serve` on a fresh PostgreSQL database;
 //! - `postgres-two`: two `tern serve` processes on one PostgreSQL database,
 //!   requests alternating between them (the machine's cores are shared, so
-//!   the bound is the same; the figure says what a second instance costs).
+//!   the bound is the same; the figure says what a second instance costs),
+//!   each with `password_hash.workers` its share of the cores.
 //!
 //! Printed per level: logins/s, the share of the bound, p50 and p99, and
 //! from the instances' own metrics (`GET /metrics` before and after the
@@ -214,6 +215,15 @@ async fn start(name: &str) -> Setup {
         let listen = format!("127.0.0.1:{}", free_port());
         let mut env = env.to_vec();
         env.push(("TERN_METRICS__LISTEN", &listen));
+        // Instances side by side on one machine share its cores, as an
+        // operator would size them: each hashes on its share (by default
+        // each starts a hashing thread per core, and twice the threads
+        // verifying on the same cores cost each login more CPU).
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = (cores / instances).max(1).to_string();
+        if instances > 1 {
+            env.push(("TERN_PASSWORD_HASH__WORKERS", &workers));
+        }
         processes.push(TernProcess::start(dir.path(), url.as_deref(), &env).await);
         metrics.push(format!("http://{listen}/metrics"));
         dirs.push(dir);

@@ -41,9 +41,7 @@ pub use login_transactions::LoginTransactionStore;
 pub use logs::{LogQuery, LogStore};
 pub use mfa::MfaStore;
 pub use outbox::OutboxStore;
-pub use password_logins::{
-    AttemptAhead, AttemptCounted, PasswordLoginQuery, PasswordLoginReads, PasswordLoginStore,
-};
+pub use password_logins::{PasswordLoginQuery, PasswordLoginReads, PasswordLoginStore};
 pub use rate_windows::RateWindowStore;
 pub use resource_servers::ResourceServerStore;
 pub use sessions::SessionStore;

@@ -214,8 +214,8 @@ pub async fn token(
         // as a trusted server-side client sends both. Only the read ahead
         // uses it; `check_client` decides the address, and a login whose
         // address differs from the guess reads again for its own.
-        let guessed = client_ip::token_endpoint_ip(transport, &headers, secret.is_some());
-        let ip_guess = guessed.to_string();
+        let ip_guess =
+            client_ip::token_endpoint_ip(transport, &headers, secret.is_some()).to_string();
         // A password grant naming its realm reads what its login needs, the
         // client included, in one statement; any other reads the client.
         let mut read_ahead = password_grant::read_ahead(
@@ -227,7 +227,6 @@ pub async fn token(
                 username: p.get("username"),
                 audience: p.get("audience"),
                 ip: &ip_guess,
-                ip_is_transports: guessed == transport,
             },
         )
         .await?;
