@@ -1045,22 +1045,41 @@ async fn racing_wrong_passwords_are_compared_up_to_the_limit(b: Backend) {
 /// A password grant (`realm`: password-realm) of `user` from `ip`.
 async fn login_realm_or_not(
     h: &Harness,
-    (client_id, secret): (&str, &str),
+    client: (&str, &str),
     (user, password): (&str, &str),
     realm: bool,
     ip: &str,
 ) -> (StatusCode, Value) {
-    if !realm {
-        return login_from(h, (client_id, secret), user, password, ip).await;
+    if realm {
+        realm_login(
+            h,
+            client,
+            "Username-Password-Authentication",
+            (user, password),
+            ip,
+        )
+        .await
+    } else {
+        login_from(h, client, user, password, ip).await
     }
+}
+
+/// A password-realm login on `realm` from `ip`: status and body.
+async fn realm_login(
+    h: &Harness,
+    (cid, secret): (&str, &str),
+    realm: &str,
+    (user, password): (&str, &str),
+    ip: &str,
+) -> (StatusCode, Value) {
     let r = h
         .http
         .post(format!("{}/oauth/token", h.base))
         .header("x-forwarded-for", ip)
         .json(
             &json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
-            "realm": "Username-Password-Authentication", "username": user,
-            "password": password, "client_id": client_id, "client_secret": secret}),
+            "client_id": cid, "client_secret": secret, "username": user, "password": password,
+            "realm": realm}),
         )
         .send()
         .await
@@ -1218,25 +1237,12 @@ async fn legacy_server(b: Backend, settings: Value) -> (Harness, String, String,
 /// A password-realm login on `legacy-db` from `ip`: status and body.
 async fn legacy_login(
     h: &Harness,
-    (cid, secret): (&str, &str),
+    client: (&str, &str),
     user: &str,
     password: &str,
     ip: &str,
 ) -> (StatusCode, Value) {
-    let r = h
-        .http
-        .post(format!("{}/oauth/token", h.base))
-        .header("x-forwarded-for", ip)
-        .json(
-            &json!({"grant_type": "http://auth0.com/oauth/grant-type/password-realm",
-            "client_id": cid, "client_secret": secret, "username": user, "password": password,
-            "realm": "legacy-db"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
+    realm_login(h, client, "legacy-db", (user, password), ip).await
 }
 
 /// How many times the `login` script of `legacy-db` ran.

@@ -16,15 +16,7 @@ mod common;
 use common::legacy::{
     LegacyApi, REALM, http_connector, legacy_connection, protect_legacy_api, seed_user, tern_user,
 };
-use common::{Backend, Harness};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::{Backend, Harness, free_port};
 
 async fn browser_suites(b: Backend) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");

@@ -8,12 +8,23 @@
 mod common;
 
 use common::browser::{Browser, authorize_path, form_state};
-use common::{Backend, Harness};
+use common::{Backend, Harness, free_port};
 use reqwest::StatusCode;
 use serde_json::json;
 
 const HSTS: &str = "max-age=31536000";
 const CALLBACK: &str = "https://app.example/callback";
+
+/// A silent `/authorize` (`prompt=none`) of application `id` to [`CALLBACK`].
+async fn silent_authorize(br: &mut Browser, id: &str) -> common::browser::Answer {
+    br.get(&authorize_path(
+        id,
+        CALLBACK,
+        "openid",
+        &[("prompt", "none")],
+    ))
+    .await
+}
 const EMAIL: &str = "ada@example.com";
 const PASSWORD: &str = "Correct-Horse-7-Battery";
 /// Markup an attacker puts wherever a value is reflected.
@@ -183,14 +194,7 @@ async fn an_access_token_is_no_id_token_hint(b: Backend) {
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
         assert!(a.location().is_none());
     }
-    let silent = br
-        .get(&authorize_path(
-            &id,
-            CALLBACK,
-            "openid",
-            &[("prompt", "none")],
-        ))
-        .await;
+    let silent = silent_authorize(&mut br, &id).await;
     assert!(
         silent.location_param("code").is_some(),
         "the session lives: {:?}",
@@ -291,15 +295,6 @@ async fn cookies_are_host_only_on_https(b: Backend) {
     h.stop().await;
 }
 
-/// A free port on 127.0.0.1, to run Tern on a public URL naming it.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Upgrading to `__Host-` names signs nobody out: a browser holding the
 /// SSO and console cookies under their plain names, from before (made here
 /// by a server on http, which stores its sessions as Tern did before the
@@ -336,14 +331,7 @@ async fn cookies_set_before_the_prefix_still_sign_in_and_move(b: Backend) {
     // (an answer moves every plain cookie the request carried).
     br.jar.insert("tern_session".into(), sso.clone());
 
-    let silent = br
-        .get(&authorize_path(
-            &id,
-            CALLBACK,
-            "openid",
-            &[("prompt", "none")],
-        ))
-        .await;
+    let silent = silent_authorize(&mut br, &id).await;
     let code = silent.location_param("code").unwrap_or_else(|| {
         panic!(
             "the old session still serves: {:?} {}",
@@ -391,14 +379,7 @@ async fn cookies_set_before_the_prefix_still_sign_in_and_move(b: Backend) {
         "{:?}",
         br.jar
     );
-    let silent = br
-        .get(&authorize_path(
-            &id,
-            CALLBACK,
-            "openid",
-            &[("prompt", "none")],
-        ))
-        .await;
+    let silent = silent_authorize(&mut br, &id).await;
     assert!(
         silent.location_param("code").is_some(),
         "{:?}",
@@ -432,14 +413,7 @@ async fn a_planted_plain_cookie_is_not_preferred(b: Backend) {
         .code_sign_in(&id, CALLBACK, "openid", EMAIL, PASSWORD)
         .await;
     victim.jar.insert("tern_session".into(), theirs.clone());
-    let silent = victim
-        .get(&authorize_path(
-            &id,
-            CALLBACK,
-            "openid",
-            &[("prompt", "none")],
-        ))
-        .await;
+    let silent = silent_authorize(&mut victim, &id).await;
     let code = silent.location_param("code").expect("a code");
     let (s, tokens) = h
         .token(json!({"grant_type": "authorization_code", "client_id": id,
@@ -459,14 +433,7 @@ async fn a_planted_plain_cookie_is_not_preferred(b: Backend) {
     // Alone: it names nothing.
     let mut fresh = Browser::new(&h.base);
     fresh.jar.insert("tern_session".into(), theirs);
-    let silent = fresh
-        .get(&authorize_path(
-            &id,
-            CALLBACK,
-            "openid",
-            &[("prompt", "none")],
-        ))
-        .await;
+    let silent = silent_authorize(&mut fresh, &id).await;
     assert_eq!(
         silent.location_param("error").as_deref(),
         Some("login_required"),
