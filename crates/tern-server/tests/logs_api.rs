@@ -264,11 +264,25 @@ async fn a_users_events_are_found_by_the_user(b: Backend) {
         .await;
     assert_eq!(s, StatusCode::OK, "{page}");
     assert_eq!(described(&page), [format!("fp {bob_id}")]);
-    let other = h.scoped_token(&["read:users"]).await;
-    let (s, _) = h
-        .api(&other, Method::GET, &format!("/users/{bob_id}/logs"), None)
+    // As Auth0's OAS has it, it reads the tenant log and one event too.
+    let (s, page) = h
+        .api(&users_only, Method::GET, "/logs?q=type:fp", None)
         .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let one = page[0]["log_id"].as_str().unwrap().to_string();
+    let (s, got) = h
+        .api(&users_only, Method::GET, &format!("/logs/{one}"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{got}");
+    let other = h.scoped_token(&["read:users"]).await;
+    for path in [
+        format!("/users/{bob_id}/logs"),
+        "/logs".to_string(),
+        format!("/logs/{one}"),
+    ] {
+        let (s, e) = h.api(&other, Method::GET, &path, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{path}: {e}");
+    }
 
     // The log outlives the user: a deleted user's events are still theirs;
     // an id that never had any has none.

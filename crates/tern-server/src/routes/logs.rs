@@ -105,14 +105,15 @@ async fn checkpoint(s: &AppState, q: &QueryMap, from: &str) -> Result<Response, 
         (status = 400, description = "Invalid paging, `take`, `sort` or `fields`, a page past the search window, or a `q` other than `type:<code>` and `user_id:\"<id>\"` joined by `AND` (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
-    security(("bearerAuth" = ["read:logs"])),
+    security(("bearerAuth" = ["read:logs"]), ("bearerAuth" = ["read:logs_users"])),
 )]
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
     q: QueryMap,
 ) -> Result<Response, ApiError> {
-    caller.require(&["read:logs"])?;
+    // Auth0's OAS: either scope reads the tenant log.
+    caller.require(&["read:logs", "read:logs_users"])?;
     if let Some(from) = q.str("from").filter(|f| !f.is_empty()) {
         return checkpoint(&s, &q, from).await;
     }
@@ -176,14 +177,14 @@ pub async fn of_user(
         (status = 404, description = "No such event (`inexistent_log`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
-    security(("bearerAuth" = ["read:logs"])),
+    security(("bearerAuth" = ["read:logs"]), ("bearerAuth" = ["read:logs_users"])),
 )]
 pub async fn get_one(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<LogEvent>, ApiError> {
-    caller.require(&["read:logs"])?;
+    caller.require(&["read:logs", "read:logs_users"])?;
     s.store
         .get_log(s.tid(), &id)
         .await?
