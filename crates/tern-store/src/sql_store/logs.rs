@@ -8,6 +8,42 @@ use tern_core::model::LogEvent;
 use tern_core::store::{LogQuery, LogStore};
 
 use super::{SqlStore, decode_body, storage, to_body};
+use crate::search_sql::Dialect;
+
+/// A checkpoint's next events on SQLite: one writer at a time, so `seq`
+/// order is commit order. The checkpoint's own position when it is stored
+/// (index `logs_tenant_log_id`), else that of the first id after it; then
+/// along (tenant_id, seq).
+const SQLITE_AFTER: &str = "SELECT body FROM logs WHERE tenant_id = $1 AND seq > COALESCE( \
+       (SELECT seq FROM logs WHERE tenant_id = $1 AND id = $2), \
+       (SELECT seq - 1 FROM logs WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT 1), \
+       (SELECT MAX(seq) FROM logs)) \
+     ORDER BY seq LIMIT $3";
+
+/// A checkpoint's next events on PostgreSQL, where transactions commit in
+/// any order: `seq` 61 may be visible while 60 is not yet, and a reader
+/// that read on from 61 would never see 60. So the log is read in
+/// (tx, seq) order — `tx`, the writing transaction's id (migration 0047) —
+/// and only as far as the snapshot's horizon (`pg_snapshot_xmin`): every
+/// transaction below it has ended, so no event can appear there any more,
+/// and everything a reader is given stays behind every event it has not
+/// been given. A transaction open anywhere in the cluster holds the
+/// horizon, so events written after it began wait until it ends (delayed,
+/// never lost). The checkpoint's position is its own (tx, seq), or for a
+/// checkpoint no longer stored that of the first id after it (ids begin
+/// with their time), included; none at all: nothing after it yet. Index
+/// `logs_tenant_tx` (tenant_id, tx, seq) serves the walk.
+const POSTGRES_AFTER: &str = "WITH mark AS ( \
+       SELECT tx, seq FROM ( \
+         (SELECT tx, seq, 0 AS pick FROM logs WHERE tenant_id = $1 AND id = $2 ORDER BY seq LIMIT 1) \
+         UNION ALL \
+         (SELECT tx, seq - 1, 1 FROM logs WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT 1) \
+       ) AS found ORDER BY pick LIMIT 1) \
+     SELECT body FROM logs WHERE tenant_id = $1 \
+       AND (tx, seq) > ((SELECT tx FROM mark), (SELECT seq FROM mark)) \
+       AND tx < pg_snapshot_xmin(pg_current_snapshot()) \
+     ORDER BY tx, seq LIMIT $3";
+
 
 /// Bind an event's `id`, `type`, `date`, `body` and `user_id` columns, in
 /// that order (the tenant log's insert, and a login's record which writes
@@ -104,23 +140,36 @@ impl LogStore for SqlStore {
     }
 
     async fn logs_after(&self, tenant: &str, from: &str, take: u64) -> CoreResult<Vec<LogEvent>> {
-        // The checkpoint's own position when it is stored (index
-        // `logs_tenant_log_id`), else that of the first id after it; then
-        // along (tenant_id, seq).
-        let rows = sqlx::query(
-            "SELECT body FROM logs WHERE tenant_id = $1 AND seq > COALESCE( \
-               (SELECT seq FROM logs WHERE tenant_id = $1 AND id = $2), \
-               (SELECT seq - 1 FROM logs WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT 1), \
-               (SELECT MAX(seq) FROM logs)) \
-             ORDER BY seq LIMIT $3",
+        let sql = match self.dialect {
+            Dialect::Sqlite => SQLITE_AFTER,
+            Dialect::Postgres => POSTGRES_AFTER,
+        };
+        let rows = sqlx::query(sql)
+            .bind(tenant)
+            .bind(from)
+            .bind(i64::try_from(take).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
+        rows.iter().map(decode_body).collect()
+    }
+
+    async fn settle_copied_log(&self, tenant: &str) -> CoreResult<u64> {
+        if self.dialect != Dialect::Postgres {
+            return Ok(0);
+        }
+        // Every transaction of this cluster that wrote an event committed
+        // before this statement's own id was assigned, or is running and
+        // invisible to it: a visible event at or above it was not written
+        // here. Index `logs_tenant_tx`: nothing to read when none is.
+        let r = sqlx::query(
+            "UPDATE logs SET tx = '0'::xid8 WHERE tenant_id = $1 AND tx >= pg_current_xact_id()",
         )
         .bind(tenant)
-        .bind(from)
-        .bind(i64::try_from(take).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
+        .execute(&self.pool)
         .await
         .map_err(storage)?;
-        rows.iter().map(decode_body).collect()
+        Ok(r.rows_affected())
     }
 
     async fn get_log(&self, tenant: &str, id: &str) -> CoreResult<Option<LogEvent>> {
