@@ -414,8 +414,8 @@ async fn a_users_events_are_found_by_the_user(b: Backend) {
             "'secret' is not a log field",
         ),
         (
-            "/logs?q=ip:1.2.3.4".to_string(),
-            "supports type:<code> and user_id",
+            "/logs?q=hostname:example.com".to_string(),
+            "do not record hostname",
         ),
     ] {
         let (s, e) = h.api(&t, Method::GET, &path, None).await;
@@ -429,10 +429,195 @@ async fn a_users_events_are_found_by_the_user(b: Backend) {
     h.stop().await;
 }
 
+/// An event dated `date` (its id beginning with that time, as every id
+/// does), `n` making the id unique.
+fn dated(n: usize, kind: &str, date: &str, description: &str) -> LogEvent {
+    let at =
+        time::OffsetDateTime::parse(date, &time::format_description::well_known::Rfc3339).unwrap();
+    LogEvent {
+        id: format!("{}{n:08}", at.unix_timestamp_nanos()),
+        date: date.into(),
+        ..LogEvent::new(kind, description)
+    }
+}
+
+/// Auth0's log search (`q`): a date range (inclusive, exclusive, open),
+/// a day, `OR`, `NOT`, an ip exact and as a prefix, the other fields,
+/// `_exists_`, with `sort`, paging, totals, `fields` and the `type`
+/// shorthand; what it does not answer is a 400 naming it.
+async fn a_search_reads_auth0s_log_query(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let st = h.state();
+    let mut e = vec![
+        dated(0, "s", "2020-11-30T23:59:59.999Z", "Login succeeded"),
+        dated(
+            1,
+            "fp",
+            "2020-12-01T00:00:00.000Z",
+            "Wrong email or password.",
+        ),
+        dated(2, "f", "2020-12-01T12:00:00.000Z", "Failed"),
+        dated(
+            3,
+            "fp",
+            "2020-12-02T23:59:59.999Z",
+            "Wrong email or password!",
+        ),
+        dated(4, "s", "2020-12-03T00:00:00.000Z", "Login succeeded"),
+    ];
+    e[0].ip = Some("198.51.100.1".into());
+    e[0].user_name = Some("ada@example.com".into());
+    e[0].client_id = Some("cli_A".into());
+    e[0].connection = Some("Username-Password-Authentication".into());
+    e[1].ip = Some("203.0.113.7".into());
+    e[1].user_name = Some("ada@example.com".into());
+    e[2].ip = Some("203.0.113.8".into());
+    e[3].ip = Some("203.0.113.7".into());
+    e[3].user_name = Some("bob@example.com".into());
+    e[3].client_name = Some("Admin App".into());
+    e[3].connection_id = Some("con_x".into());
+    for ev in &e {
+        st.store.append_log(st.tid(), ev).await.unwrap();
+    }
+    let which = |page: &serde_json::Value| -> Vec<usize> {
+        page.as_array()
+            .unwrap_or_else(|| panic!("not a list: {page}"))
+            .iter()
+            .map(|v| {
+                let id = v["log_id"].as_str().unwrap();
+                e.iter()
+                    .position(|x| x.id == id)
+                    .unwrap_or_else(|| panic!("not a test event: {v}"))
+            })
+            .collect()
+    };
+    let get = |query: String| {
+        let h = &h;
+        let t = &t;
+        async move {
+            let (s, page) = h.api(t, Method::GET, &format!("/logs?{query}"), None).await;
+            assert_eq!(s, StatusCode::OK, "{query}: {page}");
+            page
+        }
+    };
+    let q = |q: &str| format!("q={}", urlencoding::encode(q));
+    for (query, expected) in [
+        ("date:[2020-12-01 TO 2020-12-02]", vec![3, 2, 1]),
+        (
+            "date:{2020-12-01T00:00:00.000Z TO 2020-12-03T00:00:00.000Z}",
+            vec![3, 2],
+        ),
+        ("date:[* TO 2020-12-01T00:00:00.000Z]", vec![1, 0]),
+        ("date:2020-12-01", vec![2, 1]),
+        ("date:[2020-12-02 TO *] AND type:s", vec![4]),
+        ("type:s OR type:fp", vec![4, 3, 1, 0]),
+        (
+            "NOT type:fp AND date:[2020-11-01 TO 2020-12-31]",
+            vec![4, 2, 0],
+        ),
+        ("ip:\"203.0.113.7\"", vec![3, 1]),
+        ("ip:203.0.113.*", vec![3, 2, 1]),
+        (
+            "NOT ip:203.0.113.* AND date:[2020-01-01 TO 2020-12-31]",
+            vec![4, 0],
+        ),
+        ("user_name:\"ada@example.com\"", vec![1, 0]),
+        ("description:\"Wrong email or password.\"", vec![1]),
+        ("client_name:\"Admin App\" OR connection_id:con_x", vec![3]),
+        (
+            "client_id:cli_A AND connection:Username-Password-Authentication",
+            vec![0],
+        ),
+        (
+            "_exists_:user_name AND date:[2020-01-01 TO 2020-12-31]",
+            vec![3, 1, 0],
+        ),
+        (
+            "(type:f OR type:s) AND NOT date:[2020-12-03 TO *]",
+            vec![2, 0],
+        ),
+    ] {
+        assert_eq!(which(&get(q(query)).await), expected, "{query}");
+    }
+    let one = format!("log_id:{}", e[2].id);
+    assert_eq!(which(&get(q(&one)).await), [2]);
+
+    // Oldest first, paged and counted; the `type` shorthand on top of `q`;
+    // `fields`.
+    let range = q("date:[2020-12-01 TO 2020-12-02]");
+    assert_eq!(which(&get(format!("{range}&sort=date:1")).await), [1, 2, 3]);
+    let page = get(format!("{range}&per_page=1&page=1&include_totals=true")).await;
+    assert_eq!(page["total"], 3, "{page}");
+    assert_eq!(which(&page["logs"]), [2]);
+    assert_eq!(which(&get(format!("{range}&type=fp")).await), [3, 1]);
+    let page = get(format!("{range}&fields=type,date")).await;
+    let mut keys: Vec<&str> = page[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["date", "log_id", "type"], "{page}");
+
+    // Refused, by name.
+    for (query, says) in [
+        ("hostname:example.com", "do not record hostname"),
+        ("nope:1", "unknown field 'nope'"),
+        ("ip:*113.7", "only as a trailing *"),
+        ("fp", "a term without a field"),
+        ("date:[2020-12-01 TO tomorrow]", "not a valid date"),
+        ("type:[a TO b]", "ranges are only supported on date"),
+        ("type:s AND (type:f", "Syntax error"),
+    ] {
+        let (s, err) = h
+            .api(&t, Method::GET, &format!("/logs?{}", q(query)), None)
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{query}: {err}");
+        assert_eq!(err["errorCode"], "invalid_query_string", "{err}");
+        let message = err["message"].as_str().unwrap();
+        assert!(message.contains(says), "{query}: {message}");
+    }
+    h.stop().await;
+}
+
+/// A log search takes one of the search turns and is answered Auth0's 503
+/// once it has waited past the search deadline; a listing without `q`
+/// (an index walk) and a checkpoint read do not wait for a turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_search_takes_a_turn_and_times_out() {
+    let h = Harness::start_with(Backend::Sqlite, |c| c.search.timeout_ms = 300).await;
+    let t = h.admin_token().await;
+    let held = h
+        .state()
+        .searches
+        .clone()
+        .acquire_many_owned(u32::try_from(tern_server::user_search::SEARCHES_AT_ONCE).unwrap())
+        .await
+        .unwrap();
+    let (s, e) = h
+        .api(&t, Method::GET, "/logs?q=ip:%22203.0.113.7%22", None)
+        .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{e}");
+    assert_eq!(e["errorCode"], "query_timeout", "{e}");
+    for path in ["/logs?type=seccft", "/logs?from=1&take=1"] {
+        let (s, page) = h.api(&t, Method::GET, path, None).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {page}");
+    }
+    drop(held);
+    let (s, page) = h
+        .api(&t, Method::GET, "/logs?q=ip:%22203.0.113.7%22", None)
+        .await;
+    assert_eq!((s, page), (StatusCode::OK, serde_json::json!([])));
+    h.stop().await;
+}
+
 both_backends!(
     old_events_are_found_and_totals_are_bounded,
     a_checkpoint_reads_on_once_in_write_order,
-    a_users_events_are_found_by_the_user
+    a_users_events_are_found_by_the_user,
+    a_search_reads_auth0s_log_query
 );
 
 mod postgres_only {

@@ -138,11 +138,11 @@ def test_a_users_events(mgmt, world):
 
 def test_an_unsupported_search_is_tern_s_400(mgmt):
     with pytest.raises(BadRequestError) as ei:
-        mgmt.logs.list(search='ip:"203.0.113.7"')
+        mgmt.logs.list(search='hostname:"example.com"')
     body = ei.value.body
     assert body["statusCode"] == 400 and body["error"] == "Bad Request", body
     assert body["errorCode"] == "invalid_query_string", body
-    assert "supports type:<code> and user_id" in body["message"], body
+    assert "do not record hostname" in body["message"], body
     with pytest.raises(BadRequestError) as ei:
         mgmt.users.logs.list("auth0|whoever", sort="user_name:1")
     assert "sorting logs by user_name is not supported" in ei.value.body["message"]

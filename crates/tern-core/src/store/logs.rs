@@ -1,6 +1,9 @@
 //! The tenant log.
 
+use std::time::Instant;
+
 use crate::CoreResult;
+use crate::log_search::LogSearch;
 use crate::model::LogEvent;
 
 /// Which events a listing reads, and in which order.
@@ -11,8 +14,17 @@ pub struct LogQuery<'a> {
     /// One user's events only (`auth0|…`): read through the log's user
     /// index (migration 0046), not by scanning.
     pub user_id: Option<&'a str>,
+    /// A log search (`q`), besides `kind` and `user_id`. A `date` range
+    /// that the whole search implies is read through the log's id index
+    /// (ids begin with their time), in id order; other fields may be
+    /// compared event by event, within `deadline`.
+    pub search: Option<&'a LogSearch>,
     /// Oldest first (`sort=date:1`); newest first otherwise.
     pub oldest_first: bool,
+    /// When the store stops the statements and answers
+    /// [`crate::CoreError::Timeout`] (as a user search's deadline);
+    /// unbounded without.
+    pub deadline: Option<Instant>,
 }
 
 /// Appending to and reading the tenant log.
