@@ -14,6 +14,12 @@ use tern_core::model::LogEvent;
 /// More events than the old bounded scan of `GET /logs/{id}` read (10 000).
 const EVENTS: usize = 10_050;
 
+/// How many times a checkpoint reader asks again, 50 ms apart, before the
+/// test gives up: PostgreSQL holds back events younger than a transaction
+/// open anywhere in the cluster, which the tests share with other work (a
+/// migration over a million rows holds one for about a minute).
+const PATIENCE: usize = 2_400;
+
 async fn old_events_are_found_and_totals_are_bounded(b: Backend) {
     let h = Harness::start_with(b, |c| c.search_window = 1000).await;
     let t = h.admin_token().await;
@@ -116,7 +122,7 @@ async fn a_checkpoint_reads_on_once_in_write_order(b: Backend) {
     // elsewhere in the cluster: an empty page then means "not yet", and
     // the reader asks again, as an exporter does.
     for round in 0.. {
-        assert!(round < 400, "the reader never caught up: {read:?}");
+        assert!(round < PATIENCE, "the reader never caught up: {read:?}");
         let (ids, next) = read_on(&h, &t, &url).await;
         assert!(ids.len() <= 50);
         if ids.is_empty() {
@@ -158,7 +164,7 @@ async fn a_checkpoint_reads_on_once_in_write_order(b: Backend) {
     );
     let resume = format!("{}/api/v2/logs?from={}", h.base, gone.id);
     let mut ids = Vec::new();
-    for _ in 0..400 {
+    for _ in 0..PATIENCE {
         ids = read_on(&h, &t, &resume).await.0;
         if !ids.is_empty() {
             break;
@@ -189,7 +195,7 @@ async fn a_checkpoint_reads_on_once_in_write_order(b: Backend) {
 /// exporter does. Returns the ids read, in order, with repeats.
 async fn read_until(h: &Harness, t: &str, url: &mut String, want: &[String]) -> Vec<String> {
     let mut read = Vec::new();
-    for _ in 0..400 {
+    for _ in 0..PATIENCE {
         let (ids, next) = read_on(h, t, url).await;
         *url = next;
         let empty = ids.is_empty();

@@ -58,7 +58,7 @@ async function readOn(from, take) {
  * cluster (a login's record finishing, another database's work), so an
  * empty page means "nothing yet" and an exporter asks again. */
 async function readOnUntil(from, take, done) {
-  for (let tries = 0; tries < 100; tries++) {
+  for (let tries = 0; tries < 1200; tries++) {
     const read = await readOn(from, take);
     if (done(read)) return read;
     await new Promise((resolve) => setTimeout(resolve, 100));

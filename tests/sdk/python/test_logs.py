@@ -77,7 +77,7 @@ def test_checkpoint_reads_every_event_once_in_order(mgmt, world):
     # younger than one still open anywhere in the cluster (a login's record
     # finishing, another database's work): an empty page means "nothing
     # yet", and an exporter asks again.
-    for _ in range(100):
+    for _ in range(1200):
         read = read_on(mgmt, checkpoint, 2)
         if len(of_logins(read)) >= 4:
             break
