@@ -54,13 +54,12 @@ pub fn user_local_id() -> String {
     hex24()
 }
 
-/// A tenant log event id.
-pub fn log_id() -> String {
-    format!(
-        "{}{}",
-        time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
-        alphanumeric(8)
-    )
+/// A tenant log event id for an event at `at`: its time in nanoseconds
+/// since the Unix epoch (19 digits from 2001 to 2286, so ids sort by time
+/// as text), then 8 alphanumerics. Searches by date read the log's id
+/// index through it.
+pub fn log_id_at(at: time::OffsetDateTime) -> String {
+    format!("{}{}", at.unix_timestamp_nanos(), alphanumeric(8))
 }
 
 /// An outbox message id: sortable by creation, like log ids.

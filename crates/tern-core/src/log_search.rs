@@ -1,7 +1,14 @@
 //! The Management API's log listing parameters (`GET /api/v2/logs`,
-//! `GET /api/v2/users/{id}/logs`): the subset of Auth0's log search Tern
-//! answers from an index, `sort` and `fields`. Each refusal names what was
-//! wrong and what is accepted.
+//! `GET /api/v2/users/{id}/logs`): Auth0's log search (`q`, read by the
+//! user search's parser over the log's fields), `sort` and `fields`. Each
+//! refusal names what was wrong and what is accepted.
+
+use std::fmt;
+
+use crate::search::{
+    Condition, FieldKind, Pattern, PatternPart, Query, SearchError, SearchErrorKind, Vocabulary,
+    parse_query_in,
+};
 
 /// The fields Auth0's log `sort` and `fields` patterns name.
 pub const LOG_FIELDS: &[&str] = &[
@@ -20,63 +27,162 @@ pub const LOG_FIELDS: &[&str] = &[
     "strategy_type",
 ];
 
-/// A parsed `q`: every term must hold (terms are joined by `AND`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LogSearch {
-    /// `type:<code>`.
-    pub kind: Option<String>,
-    /// `user_id:"<id>"`.
-    pub user_id: Option<String>,
+/// A searchable field of a log event (Auth0's log search names them so).
+/// Every one compares case-sensitively, as Auth0's; `date` is a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogField {
+    /// `date`: when the event happened; a day, an instant or a range.
+    Date,
+    /// `type`: the event's code (`s`, `fp`, …).
+    Type,
+    /// `log_id`.
+    LogId,
+    /// `user_id`.
+    UserId,
+    /// `ip`: the caller's address.
+    Ip,
+    /// `client_id`.
+    ClientId,
+    /// `client_name`.
+    ClientName,
+    /// `connection`: the connection's name.
+    Connection,
+    /// `connection_id`.
+    ConnectionId,
+    /// `user_name`: the name or email typed.
+    UserName,
+    /// `description`.
+    Description,
 }
 
-/// Parse a log search: `type:<code>` and `user_id:"<id>"` (values quoted or
-/// not), one of each at most, joined by `AND`. Empty: everything.
-pub fn parse_log_search(q: &str) -> Result<LogSearch, String> {
-    let mut out = LogSearch::default();
-    let q = q.trim();
-    if q.is_empty() {
-        return Ok(out);
-    }
-    for term in q.split(" AND ").map(str::trim) {
-        let unsupported = || {
-            format!(
-                "log search supports type:<code> and user_id:\"<id>\", joined by AND; got '{}'",
-                shorten(term)
-            )
-        };
-        let (field, value) = term.split_once(':').ok_or_else(unsupported)?;
-        let value = unquote(value).ok_or_else(unsupported)?;
-        let slot = match field {
-            "type" => {
-                if !value
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                {
-                    return Err(format!(
-                        "'{}' is not a log event type (letters, digits and '_')",
-                        shorten(value)
-                    ));
-                }
-                &mut out.kind
-            }
-            "user_id" => &mut out.user_id,
-            _ => return Err(unsupported()),
-        };
-        if slot.replace(value.to_string()).is_some() {
-            return Err(format!("{field} is given twice; a log event has one"));
+/// Every searchable log field, in the order error messages list them.
+pub const SEARCHABLE: &[LogField] = &[
+    LogField::Date,
+    LogField::Type,
+    LogField::LogId,
+    LogField::UserId,
+    LogField::Ip,
+    LogField::ClientId,
+    LogField::ClientName,
+    LogField::Connection,
+    LogField::ConnectionId,
+    LogField::UserName,
+    LogField::Description,
+];
+
+/// Fields Auth0's log search has that Tern's log events do not hold.
+const NOT_RECORDED: &[&str] = &[
+    "hostname",
+    "organization_id",
+    "user_agent",
+    "strategy",
+    "strategy_type",
+];
+
+impl LogField {
+    /// The field's name in a query and in an event.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogField::Date => "date",
+            LogField::Type => "type",
+            LogField::LogId => "log_id",
+            LogField::UserId => "user_id",
+            LogField::Ip => "ip",
+            LogField::ClientId => "client_id",
+            LogField::ClientName => "client_name",
+            LogField::Connection => "connection",
+            LogField::ConnectionId => "connection_id",
+            LogField::UserName => "user_name",
+            LogField::Description => "description",
         }
     }
-    Ok(out)
 }
 
-/// A value as written, or between double quotes (no quote inside); never
-/// empty.
-fn unquote(v: &str) -> Option<&str> {
-    let v = match v.strip_prefix('"') {
-        Some(rest) => rest.strip_suffix('"')?,
-        None => v,
-    };
-    (!v.is_empty() && !v.contains('"') && !v.contains(char::is_whitespace)).then_some(v)
+impl fmt::Display for LogField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The tenant log's search vocabulary: [`LogField`]s; no bare terms (a
+/// term must name its field).
+#[derive(Debug, Clone, Copy)]
+pub struct LogFields;
+
+impl Vocabulary for LogFields {
+    type Field = LogField;
+    fn field(name: &str, pos: usize) -> Result<LogField, SearchError> {
+        if let Some(f) = SEARCHABLE.iter().find(|f| f.name() == name) {
+            return Ok(*f);
+        }
+        let list = SEARCHABLE
+            .iter()
+            .map(|f| f.name())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (kind, message) = if NOT_RECORDED.contains(&name) {
+            (
+                SearchErrorKind::Unsupported,
+                format!("Tern's log events do not record {name}; searchable fields are: {list}"),
+            )
+        } else {
+            (
+                SearchErrorKind::UnknownField,
+                format!(
+                    "unknown field '{}'; searchable fields are: {list}",
+                    shorten(name)
+                ),
+            )
+        };
+        Err(SearchError::new(kind, Some(pos), message))
+    }
+    fn kind(field: &LogField) -> FieldKind {
+        match field {
+            LogField::Date => FieldKind::Date,
+            _ => FieldKind::Text,
+        }
+    }
+    const BARE_TERMS: bool = false;
+    const RANGE_FIELDS: &'static str = "date";
+}
+
+/// A parsed log search.
+pub type LogSearch = Query<LogField>;
+
+/// Parse a log search (`q`): Auth0's Lucene subset over [`LogField`]s —
+/// `AND`, `OR`, `NOT`, parentheses, quoted values, `date` as a day, an
+/// instant or a range (`[…]`, `{…}`, `*` for an open end), `_exists_:f`
+/// and a trailing `*` (a prefix). Values match whole and case-sensitively.
+/// `None` for a search that selects everything (empty, `*`).
+pub fn parse_log_query(q: &str) -> Result<Option<LogSearch>, String> {
+    let query = parse_query_in::<LogFields>(q).map_err(|e| e.to_string())?;
+    check_patterns(&query)?;
+    Ok((query != Query::MatchAll).then_some(query))
+}
+
+/// Wildcards only as a trailing `*` (a prefix, which a range answers):
+/// anything else would compare every event's text with a pattern.
+fn check_patterns(q: &LogSearch) -> Result<(), String> {
+    match q {
+        Query::And(qs) | Query::Or(qs) => qs.iter().try_for_each(check_patterns),
+        Query::Not(q) => check_patterns(q),
+        Query::Field {
+            field,
+            condition: Condition::Wildcard(p),
+        } if prefix(p).is_none() => Err(format!(
+            "Invalid query: {field}:{} — log search supports a wildcard only as a trailing * (a prefix, e.g. ip:203.0.113.*)",
+            shorten(&p.to_string())
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The prefix a pattern `prefix*` stands for.
+pub fn prefix(p: &Pattern) -> Option<&str> {
+    match p.parts() {
+        [PatternPart::Literal(l), PatternPart::AnyChars] => Some(l),
+        _ => None,
+    }
 }
 
 /// At most 60 characters of something quoted back in a message.
@@ -135,51 +241,77 @@ pub fn check_log_fields(fields: &[String]) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn search(kind: Option<&str>, user: Option<&str>) -> LogSearch {
-        LogSearch {
-            kind: kind.map(str::to_string),
-            user_id: user.map(str::to_string),
+    use std::ops::Bound;
+
+    use crate::search::{DateValue, Value};
+
+    fn field(field: LogField, v: &str) -> LogSearch {
+        Query::Field {
+            field,
+            condition: Condition::Equals(Value::Text(v.into())),
         }
     }
 
     #[test]
-    fn searches_by_type_and_user() {
-        assert_eq!(parse_log_search(" ").unwrap(), search(None, None));
+    fn reads_auth0s_log_search() {
+        assert_eq!(parse_log_query(" ").unwrap(), None);
+        assert_eq!(parse_log_query("*").unwrap(), None);
         assert_eq!(
-            parse_log_search("type:fp").unwrap(),
-            search(Some("fp"), None)
+            parse_log_query("type:fp").unwrap(),
+            Some(field(LogField::Type, "fp"))
         );
         assert_eq!(
-            parse_log_search("type:\"s\"").unwrap(),
-            search(Some("s"), None)
+            parse_log_query("user_id:\"auth0|abc\" AND type:s").unwrap(),
+            Some(Query::And(vec![
+                field(LogField::UserId, "auth0|abc"),
+                field(LogField::Type, "s")
+            ]))
         );
         assert_eq!(
-            parse_log_search("user_id:\"auth0|abc\" AND type:s").unwrap(),
-            search(Some("s"), Some("auth0|abc"))
+            parse_log_query("type:s OR type:f").unwrap(),
+            Some(Query::Or(vec![
+                field(LogField::Type, "s"),
+                field(LogField::Type, "f")
+            ]))
         );
         assert_eq!(
-            parse_log_search("user_id:auth0|abc").unwrap(),
-            search(None, Some("auth0|abc"))
+            parse_log_query("NOT ip:\"10.0.0.1\"").unwrap(),
+            Some(Query::Not(Box::new(field(LogField::Ip, "10.0.0.1"))))
         );
+        let day = |s: &str| DateValue::parse(s).unwrap();
+        assert_eq!(
+            parse_log_query("date:[2026-12-01 TO 2026-12-02}").unwrap(),
+            Some(Query::Field {
+                field: LogField::Date,
+                condition: Condition::Range {
+                    lower: Bound::Included(Value::Date(day("2026-12-01"))),
+                    upper: Bound::Excluded(Value::Date(day("2026-12-02"))),
+                },
+            })
+        );
+        assert!(parse_log_query("date:[* TO 2026-12-02] AND ip:203.0.113.*").is_ok());
+        assert!(parse_log_query("description:\"Wrong email or password.\"").is_ok());
     }
 
     #[test]
-    fn refuses_what_it_cannot_answer_and_says_what_it_can() {
+    fn refuses_what_it_cannot_answer_by_name() {
         for (q, says) in [
-            ("date:[2020 TO *]", "supports type:<code> and user_id"),
-            ("type:s OR type:f", "supports type:<code>"),
-            ("type:s type:f", "supports type:<code>"),
-            ("type:", "supports type:<code>"),
-            ("user_id:\"a b\"", "supports type:<code>"),
-            ("type:s AND type:f", "type is given twice"),
-            ("type:s-x", "is not a log event type"),
-            ("user_id:\"unterminated", "supports type:<code>"),
+            ("hostname:x", "do not record hostname"),
+            ("nope:x", "unknown field 'nope'"),
+            ("fp", "a term without a field"),
+            ("ip:*10.0", "only as a trailing *"),
+            ("ip:10.?.0.1", "only as a trailing *"),
+            ("type:[a TO b]", "ranges are only supported on date"),
+            ("date:2026-13-01", "not a valid date"),
+            ("date:2026*", "wildcards are not supported on date"),
+            ("type:s AND (", "Syntax error"),
+            ("user_id:\"unterminated", "Syntax error"),
         ] {
-            let e = parse_log_search(q).unwrap_err();
+            let e = parse_log_query(q).unwrap_err();
             assert!(e.contains(says), "{q}: {e}");
         }
-        let long = format!("ip:{}", "1".repeat(500));
-        assert!(parse_log_search(&long).unwrap_err().len() < 200);
+        let long = format!("ip:{}*x", "1".repeat(500));
+        assert!(parse_log_query(&long).unwrap_err().len() < 300);
     }
 
     #[test]

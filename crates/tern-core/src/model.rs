@@ -596,9 +596,12 @@ pub struct LogEvent {
 impl LogEvent {
     /// A new event of the given type, now.
     pub fn new(kind: &str, description: impl Into<String>) -> Self {
+        // One instant for both: the id's time is the date's to the
+        // nanosecond, so a search by date can read the id index.
+        let now = time::OffsetDateTime::now_utc();
         Self {
-            id: crate::ids::log_id(),
-            date: crate::clock::now_iso(),
+            id: crate::ids::log_id_at(now),
+            date: crate::clock::iso(now),
             kind: kind.into(),
             description: Some(description.into()),
             client_id: None,

@@ -165,6 +165,13 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let store = SqlStore::open(&config.database_url()).await?;
     let store: Arc<dyn Store> = Arc::new(store);
     let (tenant, info) = bootstrap(store.as_ref(), &config, &public_url).await?;
+    let settled = store.settle_copied_log(&tenant.id).await?;
+    if settled > 0 {
+        tracing::info!(
+            events = settled,
+            "log events copied from another PostgreSQL cluster put before those written here"
+        );
+    }
     let secrets = Arc::new(crate::secrets::SecretKey::load(&config)?);
     let prepared = rotation::prepare(
         store.as_ref(),

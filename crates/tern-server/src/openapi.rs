@@ -465,15 +465,22 @@ pub struct ConnectionFilter {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LogFilter {
-    /// Auth0's log search, the part Tern answers from an index: `type:<code>` and
-    /// `user_id:"<id>"`, each at most once, joined by `AND`.
+    /// Auth0's log search (a Lucene subset): `field:value` on `date`, `type`,
+    /// `log_id`, `user_id`, `ip`, `client_id`, `client_name`, `connection`,
+    /// `connection_id`, `user_name` and `description`, joined by `AND`, `OR`,
+    /// `NOT` and parentheses; values match whole and case-sensitively, quoted
+    /// when they hold spaces, a trailing `*` for a prefix; `date` takes a day
+    /// (`2026-12-01`), an ISO instant or a range (`[a TO b]` inclusive, `{a TO b}`
+    /// exclusive, `*` for an open end). A date range is read through an
+    /// index, in date order; other fields may be compared event by event,
+    /// within the search deadline. Other fields (`hostname`, `user_agent`, …),
+    /// other wildcards and terms without a field are refused by name.
     #[param(
         nullable = false,
-        pattern = r#"^((type:("[A-Za-z0-9_]+"|[A-Za-z0-9_]+))|(user_id:("[^"\s]+"|[^"\s]+)))( AND ((type:("[A-Za-z0-9_]+"|[A-Za-z0-9_]+))|(user_id:("[^"\s]+"|[^"\s]+))))?$"#,
-        example = "type:fp"
+        example = "type:fp AND date:[2026-12-01 TO 2026-12-02]"
     )]
     pub q: Option<String>,
-    /// Tern's shorthand for `q=type:<code>`; wins over a type in `q`.
+    /// Tern's shorthand for a type: the events listed are of it, and match `q` besides.
     #[param(nullable = false, example = "fp")]
     pub r#type: Option<String>,
     /// `date:1` (oldest first) or `date:-1` (newest first, the default).

@@ -1,6 +1,6 @@
-//! User searches (`GET /api/v2/users?q=`, the console's search) under the
-//! two bounds Auth0 puts on them, so that searches cannot take the store
-//! from logins.
+//! User searches (`GET /api/v2/users?q=`, the console's search) and the
+//! tenant log's (`GET /api/v2/logs?q=`) under the two bounds Auth0 puts on
+//! user searches, so that searches cannot take the store from logins.
 //!
 //! A search may walk every user (a field-less wildcard is a `LIKE` over six
 //! columns, `_exists_` on metadata a JSON path test per row): seconds at a
@@ -56,12 +56,29 @@ impl From<SearchFailure> for ApiError {
 
 /// Run `search` within the bounds.
 pub async fn search(s: &AppState, mut search: UserSearch) -> Result<UserPage, SearchFailure> {
-    let deadline = Instant::now() + s.config.search.timeout();
-    search.deadline = Some(deadline);
-    let until = tokio::time::Instant::from_std(deadline);
-    let turns = s.searches.clone();
     let store = s.store.clone();
     let tenant = s.tid().to_string();
+    bounded(s, move |deadline| async move {
+        search.deadline = Some(deadline);
+        store.search_users(&tenant, &search).await
+    })
+    .await
+}
+
+/// Run a search of the store — `run`, given the deadline to pass to the
+/// store — within the bounds: one of the [`SEARCHES_AT_ONCE`] turns, and
+/// `search.timeout_ms` (the wait for a turn included). User searches and
+/// the tenant log's searches (`GET /api/v2/logs?q=`) share the turns.
+pub async fn bounded<T, F, Fut>(s: &AppState, run: F) -> Result<T, SearchFailure>
+where
+    T: Send + 'static,
+    F: FnOnce(Instant) -> Fut,
+    Fut: Future<Output = Result<T, CoreError>> + Send + 'static,
+{
+    let deadline = Instant::now() + s.config.search.timeout();
+    let until = tokio::time::Instant::from_std(deadline);
+    let turns = s.searches.clone();
+    let work = run(deadline);
     let run = async move {
         let turn = tokio::time::timeout_at(until, turns.acquire_owned())
             .await
@@ -70,9 +87,9 @@ pub async fn search(s: &AppState, mut search: UserSearch) -> Result<UserPage, Se
         // Spawned, so the turn is held until the store returns even if
         // this request is dropped or answered by the backstop.
         tokio::spawn(async move {
-            let page = store.search_users(&tenant, &search).await;
+            let answer = work.await;
             drop(turn);
-            page
+            answer
         })
         .await
         .map_err(|e| SearchFailure::Store(CoreError::Storage(format!("search task: {e}"))))?

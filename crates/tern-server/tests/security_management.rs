@@ -253,9 +253,9 @@ const ROUTES: &[(&str, &str, Need)] = &[
         "/guardian/factors/{name}",
         Any(&["update:guardian_factors"]),
     ),
-    // Auth0 also takes read:logs_users.
-    ("get", "/logs", Any(&["read:logs"])),
-    ("get", "/logs/{id}", Any(&["read:logs"])),
+    // Auth0's OAS: either of read:logs and read:logs_users.
+    ("get", "/logs", Any(&["read:logs", "read:logs_users"])),
+    ("get", "/logs/{id}", Any(&["read:logs", "read:logs_users"])),
     (
         "get",
         "/users/{id}/logs",

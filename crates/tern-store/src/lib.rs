@@ -10,6 +10,7 @@
 
 mod bulk;
 mod copy_users;
+mod log_search_sql;
 mod metadata_index;
 mod packed;
 pub mod search_sql;

@@ -42,7 +42,8 @@ use tern_core::search::{
 pub enum Dialect {
     /// SQLite (3.38 or later: uses `->`, `json_tree`, `NULLS LAST`).
     Sqlite,
-    /// PostgreSQL (12 or later: uses `jsonb`, `jsonb_path_exists`).
+    /// PostgreSQL (13 or later: uses `jsonb`, `jsonb_path_exists`; the log
+    /// has `xid8` transaction ids, migration 0047).
     Postgres,
 }
 

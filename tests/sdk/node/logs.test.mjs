@@ -53,6 +53,19 @@ async function readOn(from, take) {
   }
 }
 
+/** `readOn` until `done(read)`: on PostgreSQL a checkpoint read holds back
+ * the events of transactions younger than one still open anywhere in the
+ * cluster (a login's record finishing, another database's work), so an
+ * empty page means "nothing yet" and an exporter asks again. */
+async function readOnUntil(from, take, done) {
+  for (let tries = 0; tries < 1200; tries++) {
+    const read = await readOn(from, take);
+    if (done(read)) return read;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail('the checkpoint reader never read the events expected');
+}
+
 describe('logs', () => {
   test('logins write s and fp events for their users', traced(async () => {
     const newest = await mgmt.logs.list({ per_page: 1 });
@@ -80,13 +93,12 @@ describe('logs', () => {
 
   test('logs.getAll from a checkpoint: every event once, in the order written, Link next agreeing', traced(async () => {
     assert.ok(ada && checkpoint, 'needs the logins above');
-    const read = await readOn(checkpoint, 2);
+    const ofLogins = (read) => read.filter((e) => e.user_id === ada.user_id || e.user_id === bob.user_id);
+    const read = await readOnUntil(checkpoint, 2, (r) => ofLogins(r).length >= 4);
     const ids = read.map((e) => e.log_id);
     assert.equal(new Set(ids).size, ids.length, `each event once: ${ids}`);
     assert.ok(!ids.includes(checkpoint), 'the checkpoint itself is not read again');
-    const logins = read
-      .filter((e) => e.user_id === ada.user_id || e.user_id === bob.user_id)
-      .map((e) => `${e.type} ${e.user_id}`);
+    const logins = ofLogins(read).map((e) => `${e.type} ${e.user_id}`);
     assert.deepEqual(logins, [
       `s ${ada.user_id}`, `fp ${ada.user_id}`, `fp ${bob.user_id}`, `fp ${ada.user_id}`,
     ], 'the logins, in order');
@@ -172,21 +184,21 @@ describe('logs', () => {
   }));
 
   test('an unsupported search is a 400 carrying Tern\'s message', traced(async () => {
-    const err = await expectManagementError(mgmt.logs.list({ search: 'ip:"203.0.113.7"' }), 400);
+    const err = await expectManagementError(mgmt.logs.list({ search: 'hostname:"example.com"' }), 400);
     assertEnvelope(err, 400, 'Bad Request');
-    assert.match(err.body.message, /supports type:<code> and user_id/);
+    assert.match(err.body.message, /do not record hostname/);
     assert.equal(err.body.errorCode, 'invalid_query_string');
     const sortErr = await expectManagementError(mgmt.logs.list({ sort: 'ip:1' }), 400);
     assert.match(sortErr.body.message, /sorting logs by ip is not supported/);
 
     let legacyErr;
     try {
-      await legacy.logs.getAll({ q: 'ip:"203.0.113.7"' });
+      await legacy.logs.getAll({ q: 'ip:*113.7' });
     } catch (e) {
       legacyErr = e;
     }
     assert.ok(legacyErr, 'the v4 API refuses too');
     assert.equal(legacyErr.statusCode, 400);
-    assert.match(legacyErr.message, /supports type:<code> and user_id/);
+    assert.match(legacyErr.message, /only as a trailing \*/);
   }));
 });

@@ -6,6 +6,7 @@ success and wrong passwords. The SDK's pydantic models parse each page."""
 
 from urllib.parse import parse_qs, urlparse
 import re
+import time
 
 import pytest
 from auth0.authentication import GetToken
@@ -68,10 +69,22 @@ def read_on(mgmt, checkpoint: str, take: int) -> list[dict]:
 
 def test_checkpoint_reads_every_event_once_in_order(mgmt, world):
     checkpoint, ada, bob = world
-    read = read_on(mgmt, checkpoint, 2)
+
+    def of_logins(read):
+        return [e for e in read if e.get("user_id") in (ada.user_id, bob.user_id)]
+
+    # On PostgreSQL a checkpoint read holds back the events of transactions
+    # younger than one still open anywhere in the cluster (a login's record
+    # finishing, another database's work): an empty page means "nothing
+    # yet", and an exporter asks again.
+    for _ in range(1200):
+        read = read_on(mgmt, checkpoint, 2)
+        if len(of_logins(read)) >= 4:
+            break
+        time.sleep(0.1)
     ids = [e["log_id"] for e in read]
     assert len(set(ids)) == len(ids) and checkpoint not in ids, ids
-    logins = [f"{e['type']} {e['user_id']}" for e in read if e.get("user_id") in (ada.user_id, bob.user_id)]
+    logins = [f"{e['type']} {e['user_id']}" for e in of_logins(read)]
     assert logins == [f"s {ada.user_id}", f"fp {ada.user_id}", f"fp {bob.user_id}", f"fp {ada.user_id}"]
     assert [e["log_id"] for e in read_on(mgmt, checkpoint, 100)][: len(ids)] == ids
 
@@ -125,11 +138,11 @@ def test_a_users_events(mgmt, world):
 
 def test_an_unsupported_search_is_tern_s_400(mgmt):
     with pytest.raises(BadRequestError) as ei:
-        mgmt.logs.list(search='ip:"203.0.113.7"')
+        mgmt.logs.list(search='hostname:"example.com"')
     body = ei.value.body
     assert body["statusCode"] == 400 and body["error"] == "Bad Request", body
     assert body["errorCode"] == "invalid_query_string", body
-    assert "supports type:<code> and user_id" in body["message"], body
+    assert "do not record hostname" in body["message"], body
     with pytest.raises(BadRequestError) as ei:
         mgmt.users.logs.list("auth0|whoever", sort="user_name:1")
     assert "sorting logs by user_name is not supported" in ei.value.body["message"]

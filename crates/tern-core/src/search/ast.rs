@@ -5,33 +5,34 @@ use std::ops::Bound;
 
 use super::date::DateValue;
 
-/// A parsed user-search query.
+/// A parsed query over the fields `F` (a user search's [`Field`]s by
+/// default; the tenant log's are `crate::log_search::LogField`).
 ///
 /// Trees built by the parser are normalised: `And`/`Or` have at least two
 /// children and never directly contain a node of their own kind, and `Not`
 /// never directly contains a `Not`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Query {
+pub enum Query<F = Field> {
     /// Matches every user: the empty query, `*` and `*:*`.
     MatchAll,
     /// All sub-queries match.
-    And(Vec<Query>),
+    And(Vec<Query<F>>),
     /// At least one sub-query matches.
-    Or(Vec<Query>),
+    Or(Vec<Query<F>>),
     /// The sub-query does not match. A user whose field is NULL does not match
     /// `name:"x"`, so it does match `NOT name:"x"` (two-valued logic).
-    Not(Box<Query>),
+    Not(Box<Query<F>>),
     /// A condition on one field: `field:value`, `field:pat*`, `field:[a TO b]`.
     Field {
         /// The field searched.
-        field: Field,
+        field: F,
         /// What its value must satisfy.
         condition: Condition,
     },
     /// `_exists_:field`, `field:*` or `field:[* TO *]`: the field has a value.
     /// For metadata paths: some non-null scalar exists at or below the path
     /// (empty arrays, empty objects and nulls count as missing, as in Auth0).
-    Exists(Field),
+    Exists(F),
     /// A term without a field: matches when the condition holds on any of
     /// [`DEFAULT_FIELDS`] (never metadata). The condition is always
     /// `Equals(Value::Text)` or `Wildcard`.

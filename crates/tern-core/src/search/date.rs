@@ -114,24 +114,45 @@ impl DateValue {
 
     /// The first stored timestamp (fixed-width UTC text) covered by this value.
     pub fn start_text(&self) -> String {
+        format_utc(self.start())
+    }
+
+    /// The first stored timestamp (fixed-width UTC text) after this value.
+    pub fn end_text(&self) -> String {
+        format_utc(self.end())
+    }
+
+    /// [`DateValue::start_text`] in nanoseconds since the Unix epoch (log
+    /// ids begin with their time so).
+    pub fn start_unix_nanos(&self) -> i128 {
+        self.start().unix_timestamp_nanos()
+    }
+
+    /// [`DateValue::end_text`] in nanoseconds since the Unix epoch.
+    pub fn end_unix_nanos(&self) -> i128 {
+        self.end().unix_timestamp_nanos()
+    }
+
+    /// The first millisecond covered by this value.
+    fn start(&self) -> OffsetDateTime {
         match self {
-            DateValue::Day(d) => format_utc(d.midnight().assume_utc()),
+            DateValue::Day(d) => d.midnight().assume_utc(),
             DateValue::Instant(t) => {
                 let floor = floor_ms(*t);
                 if floor == *t {
-                    format_utc(floor)
+                    floor
                 } else {
-                    format_utc(floor + Duration::milliseconds(1))
+                    floor + Duration::milliseconds(1)
                 }
             }
         }
     }
 
-    /// The first stored timestamp (fixed-width UTC text) after this value.
-    pub fn end_text(&self) -> String {
+    /// The first millisecond after this value.
+    fn end(&self) -> OffsetDateTime {
         match self {
-            DateValue::Day(d) => format_utc(d.midnight().assume_utc() + Duration::days(1)),
-            DateValue::Instant(t) => format_utc(floor_ms(*t) + Duration::milliseconds(1)),
+            DateValue::Day(d) => d.midnight().assume_utc() + Duration::days(1),
+            DateValue::Instant(t) => floor_ms(*t) + Duration::milliseconds(1),
         }
     }
 }

@@ -1,10 +1,12 @@
 //! Recursive-descent parser for the Lucene subset of Auth0's user search v3.
 
+use std::marker::PhantomData;
 use std::ops::Bound;
 
 use super::ast::{Condition, Field, FieldKind, Pattern, PatternPart, Query, Value};
 use super::date::DateValue;
 use super::error::{SearchError, SearchErrorKind};
+use super::vocabulary::{Users, Vocabulary};
 
 /// Longest accepted query, in characters.
 pub const MAX_QUERY_LENGTH: usize = 2048;
@@ -52,6 +54,12 @@ blocked, email_verified, app_metadata.<path>, user_metadata.<path>";
 /// * The empty (or all-blank) query matches all users.
 /// * `^` (boost), `~` (fuzzy/proximity) and `_missing_` are rejected.
 pub fn parse_query(q: &str) -> Result<Query, SearchError> {
+    parse_query_in::<Users>(q)
+}
+
+/// Parses a query over `V`'s fields, with [`parse_query`]'s grammar and
+/// limits (a bare term only where `V` searches them).
+pub fn parse_query_in<V: Vocabulary>(q: &str) -> Result<Query<V::Field>, SearchError> {
     let len = q.chars().count();
     if len > MAX_QUERY_LENGTH {
         return Err(SearchError::new(
@@ -65,11 +73,12 @@ pub fn parse_query(q: &str) -> Result<Query, SearchError> {
     if let Some(p) = q.chars().position(|c| c == '\0') {
         return Err(SearchError::syntax(p, "NUL characters are not allowed"));
     }
-    let mut p = Parser {
+    let mut p = Parser::<V> {
         s: q.chars().collect(),
         pos: 0,
         depth: 0,
         clauses: 0,
+        vocabulary: PhantomData,
     };
     p.skip_ws();
     if p.at_end() {
@@ -104,14 +113,15 @@ enum TermMode {
     Value,
 }
 
-struct Parser {
+struct Parser<V> {
     s: Vec<char>,
     pos: usize,
     depth: usize,
     clauses: usize,
+    vocabulary: PhantomData<V>,
 }
 
-impl Parser {
+impl<V: Vocabulary> Parser<V> {
     fn peek(&self) -> Option<char> {
         self.s.get(self.pos).copied()
     }
@@ -177,7 +187,7 @@ impl Parser {
         Ok(())
     }
 
-    fn parse_or(&mut self, default: Option<&Field>) -> Result<Query, SearchError> {
+    fn parse_or(&mut self, default: Option<&V::Field>) -> Result<Query<V::Field>, SearchError> {
         let mut alternatives = Vec::new();
         loop {
             alternatives.push(self.parse_sequence(default)?);
@@ -195,7 +205,10 @@ impl Parser {
         Ok(or(alternatives))
     }
 
-    fn parse_sequence(&mut self, default: Option<&Field>) -> Result<Query, SearchError> {
+    fn parse_sequence(
+        &mut self,
+        default: Option<&V::Field>,
+    ) -> Result<Query<V::Field>, SearchError> {
         let mut items = Vec::new();
         loop {
             self.skip_ws();
@@ -223,8 +236,8 @@ impl Parser {
 
     fn parse_conjunction(
         &mut self,
-        default: Option<&Field>,
-    ) -> Result<(Occur, Query), SearchError> {
+        default: Option<&V::Field>,
+    ) -> Result<(Occur, Query<V::Field>), SearchError> {
         let first = self.parse_unary(default)?;
         let mut conj = vec![first];
         loop {
@@ -256,7 +269,10 @@ impl Parser {
         Ok((Occur::Should, and(parts.collect())))
     }
 
-    fn parse_unary(&mut self, default: Option<&Field>) -> Result<(Occur, Query), SearchError> {
+    fn parse_unary(
+        &mut self,
+        default: Option<&V::Field>,
+    ) -> Result<(Occur, Query<V::Field>), SearchError> {
         let mut negate = false;
         let mut must = false;
         loop {
@@ -305,7 +321,10 @@ impl Parser {
         Ok((occur, q))
     }
 
-    fn parse_primary(&mut self, default: Option<&Field>) -> Result<Query, SearchError> {
+    fn parse_primary(
+        &mut self,
+        default: Option<&V::Field>,
+    ) -> Result<Query<V::Field>, SearchError> {
         let start = self.pos;
         match self.peek() {
             None => Err(SearchError::syntax(start, "expected a search term")),
@@ -328,7 +347,7 @@ impl Parser {
         }
     }
 
-    fn parse_group(&mut self, default: Option<&Field>) -> Result<Query, SearchError> {
+    fn parse_group(&mut self, default: Option<&V::Field>) -> Result<Query<V::Field>, SearchError> {
         let open = self.pos;
         self.pos += 1;
         self.depth += 1;
@@ -359,7 +378,10 @@ impl Parser {
         Ok(q)
     }
 
-    fn parse_term_or_field(&mut self, default: Option<&Field>) -> Result<Query, SearchError> {
+    fn parse_term_or_field(
+        &mut self,
+        default: Option<&V::Field>,
+    ) -> Result<Query<V::Field>, SearchError> {
         let start = self.pos;
         let parts = self.read_term(TermMode::Name)?;
         if self.peek() != Some(':') {
@@ -410,13 +432,13 @@ impl Parser {
                 "_missing_ is not supported; use NOT _exists_:field",
             )),
             _ => {
-                let field = field_from_name(&name, start)?;
+                let field = V::field(&name, start)?;
                 self.parse_value(field)
             }
         }
     }
 
-    fn parse_exists(&mut self) -> Result<Query, SearchError> {
+    fn parse_exists(&mut self) -> Result<Query<V::Field>, SearchError> {
         self.skip_ws();
         let p = self.pos;
         let parts = self.read_term(TermMode::Name)?;
@@ -433,12 +455,12 @@ impl Parser {
                 "wildcards are not allowed in field names",
             ));
         };
-        let field = field_from_name(&name, p)?;
+        let field = V::field(&name, p)?;
         self.count_clause(p)?;
         Ok(Query::Exists(field))
     }
 
-    fn parse_value(&mut self, field: Field) -> Result<Query, SearchError> {
+    fn parse_value(&mut self, field: V::Field) -> Result<Query<V::Field>, SearchError> {
         self.skip_ws();
         let start = self.pos;
         match self.peek() {
@@ -468,7 +490,7 @@ impl Parser {
     }
 
     /// `field:>=v`, `field:<v`, … (Elasticsearch shorthand for open ranges).
-    fn parse_comparison(&mut self, field: Field) -> Result<Query, SearchError> {
+    fn parse_comparison(&mut self, field: V::Field) -> Result<Query<V::Field>, SearchError> {
         let start = self.pos;
         let greater = self.peek() == Some('>');
         self.pos += 1;
@@ -494,7 +516,7 @@ impl Parser {
         }
     }
 
-    fn parse_range(&mut self, field: Field) -> Result<Query, SearchError> {
+    fn parse_range(&mut self, field: V::Field) -> Result<Query<V::Field>, SearchError> {
         let open = self.pos;
         let low_inclusive = self.peek() == Some('[');
         self.pos += 1;
@@ -570,11 +592,11 @@ impl Parser {
 
     fn range_leaf(
         &mut self,
-        field: Field,
+        field: V::Field,
         lower: Bound<(String, usize)>,
         upper: Bound<(String, usize)>,
         pos: usize,
-    ) -> Result<Query, SearchError> {
+    ) -> Result<Query<V::Field>, SearchError> {
         let unsupported = |msg: String| {
             Err(SearchError::new(
                 SearchErrorKind::Unsupported,
@@ -582,14 +604,14 @@ impl Parser {
                 msg,
             ))
         };
-        match field.kind() {
+        match V::kind(&field) {
             FieldKind::UserMetadata => {
                 return unsupported("ranges are not supported on user_metadata fields".into());
             }
             FieldKind::Text | FieldKind::CaseInsensitiveText | FieldKind::Boolean => {
                 return unsupported(format!(
-                    "ranges are only supported on created_at, updated_at, last_login, \
-                     logins_count and app_metadata fields, not on {field}"
+                    "ranges are only supported on {}, not on {field}",
+                    V::RANGE_FIELDS
                 ));
             }
             FieldKind::Date | FieldKind::Integer | FieldKind::AppMetadata => {}
@@ -598,7 +620,7 @@ impl Parser {
         if matches!((&lower, &upper), (Bound::Unbounded, Bound::Unbounded)) {
             return Ok(Query::Exists(field));
         }
-        let (lower, upper) = if field.kind() == FieldKind::AppMetadata {
+        let (lower, upper) = if V::kind(&field) == FieldKind::AppMetadata {
             let numeric = [&lower, &upper].into_iter().all(|b| match b {
                 Bound::Included((v, _)) | Bound::Excluded((v, _)) => is_number_literal(v),
                 Bound::Unbounded => true,
@@ -616,7 +638,10 @@ impl Parser {
             };
             (conv(lower), conv(upper))
         } else {
-            (typed_bound(&field, lower)?, typed_bound(&field, upper)?)
+            (
+                typed_bound::<V>(&field, lower)?,
+                typed_bound::<V>(&field, upper)?,
+            )
         };
         Ok(Query::Field {
             field,
@@ -628,10 +653,10 @@ impl Parser {
     /// default fields when `None`).
     fn term_query(
         &mut self,
-        default: Option<&Field>,
+        default: Option<&V::Field>,
         parts: Vec<PatternPart>,
         pos: usize,
-    ) -> Result<Query, SearchError> {
+    ) -> Result<Query<V::Field>, SearchError> {
         let pattern = Pattern::new(parts);
         if pattern.parts() == [PatternPart::AnyChars] {
             self.count_clause(pos)?;
@@ -644,8 +669,11 @@ impl Parser {
             let text = literal(pattern.parts()).unwrap_or_default();
             return self.exact(default, text, pos);
         }
+        if default.is_none() {
+            bare_term_allowed::<V>(pos)?;
+        }
         if let Some(f) = default {
-            let why = match f.kind() {
+            let why = match V::kind(f) {
                 FieldKind::Date => Some(format!(
                     "wildcards are not supported on {f}; use a range such as {f}:[2024-01-01 TO 2024-01-31]"
                 )),
@@ -686,16 +714,19 @@ impl Parser {
     /// `field:"text"` / `field:text` without wildcards.
     fn exact(
         &mut self,
-        default: Option<&Field>,
+        default: Option<&V::Field>,
         text: String,
         pos: usize,
-    ) -> Result<Query, SearchError> {
+    ) -> Result<Query<V::Field>, SearchError> {
+        if default.is_none() {
+            bare_term_allowed::<V>(pos)?;
+        }
         self.count_clause(pos)?;
         Ok(match default {
             None => Query::AnyField(Condition::Equals(Value::Text(text))),
             Some(f) => Query::Field {
                 field: f.clone(),
-                condition: Condition::Equals(typed_value(f, text, pos)?),
+                condition: Condition::Equals(typed_value::<V>(f, text, pos)?),
             },
         })
     }
@@ -794,6 +825,18 @@ impl Parser {
     }
 }
 
+/// A term without a field, where `V` does not search those.
+fn bare_term_allowed<V: Vocabulary>(pos: usize) -> Result<(), SearchError> {
+    if V::BARE_TERMS {
+        return Ok(());
+    }
+    Err(SearchError::new(
+        SearchErrorKind::Unsupported,
+        Some(pos),
+        "a term without a field is not supported here; name the field, e.g. type:fp",
+    ))
+}
+
 /// The text of a pattern without wildcards, `None` if it has any.
 fn literal(parts: &[PatternPart]) -> Option<String> {
     let mut s = String::new();
@@ -806,7 +849,7 @@ fn literal(parts: &[PatternPart]) -> Option<String> {
     Some(s)
 }
 
-fn field_from_name(name: &str, pos: usize) -> Result<Field, SearchError> {
+pub(super) fn field_from_name(name: &str, pos: usize) -> Result<Field, SearchError> {
     if let Some(f) = Field::from_name(name) {
         return Ok(f);
     }
@@ -842,7 +885,11 @@ fn field_from_name(name: &str, pos: usize) -> Result<Field, SearchError> {
     Err(SearchError::new(kind, Some(pos), msg))
 }
 
-fn typed_value(field: &Field, text: String, pos: usize) -> Result<Value, SearchError> {
+fn typed_value<V: Vocabulary>(
+    field: &V::Field,
+    text: String,
+    pos: usize,
+) -> Result<Value, SearchError> {
     let invalid = |msg: String| {
         Err(SearchError::new(
             SearchErrorKind::InvalidValue,
@@ -850,7 +897,7 @@ fn typed_value(field: &Field, text: String, pos: usize) -> Result<Value, SearchE
             msg,
         ))
     };
-    match field.kind() {
+    match V::kind(field) {
         FieldKind::Text
         | FieldKind::CaseInsensitiveText
         | FieldKind::AppMetadata
@@ -877,10 +924,13 @@ fn typed_value(field: &Field, text: String, pos: usize) -> Result<Value, SearchE
     }
 }
 
-fn typed_bound(field: &Field, b: Bound<(String, usize)>) -> Result<Bound<Value>, SearchError> {
+fn typed_bound<V: Vocabulary>(
+    field: &V::Field,
+    b: Bound<(String, usize)>,
+) -> Result<Bound<Value>, SearchError> {
     Ok(match b {
-        Bound::Included((v, p)) => Bound::Included(typed_value(field, v, p)?),
-        Bound::Excluded((v, p)) => Bound::Excluded(typed_value(field, v, p)?),
+        Bound::Included((v, p)) => Bound::Included(typed_value::<V>(field, v, p)?),
+        Bound::Excluded((v, p)) => Bound::Excluded(typed_value::<V>(field, v, p)?),
         Bound::Unbounded => Bound::Unbounded,
     })
 }
@@ -939,7 +989,7 @@ fn shorten(s: &str) -> String {
 }
 
 /// Combines juxtaposed clauses with Lucene's occur rules (default operator OR).
-fn combine(items: Vec<(Occur, Query)>) -> Query {
+fn combine<F>(items: Vec<(Occur, Query<F>)>) -> Query<F> {
     let has_must = items.iter().any(|(o, _)| *o == Occur::Must);
     let mut conj = Vec::new();
     let mut should = Vec::new();
@@ -956,7 +1006,7 @@ fn combine(items: Vec<(Occur, Query)>) -> Query {
     and(conj)
 }
 
-fn and(qs: Vec<Query>) -> Query {
+fn and<F>(qs: Vec<Query<F>>) -> Query<F> {
     let mut out = Vec::new();
     for q in qs {
         match q {
@@ -972,7 +1022,7 @@ fn and(qs: Vec<Query>) -> Query {
     }
 }
 
-fn or(qs: Vec<Query>) -> Query {
+fn or<F>(qs: Vec<Query<F>>) -> Query<F> {
     let mut out = Vec::new();
     for q in qs {
         match q {
@@ -988,7 +1038,7 @@ fn or(qs: Vec<Query>) -> Query {
     }
 }
 
-fn not(q: Query) -> Query {
+fn not<F>(q: Query<F>) -> Query<F> {
     match q {
         Query::Not(inner) => *inner,
         q => Query::Not(Box::new(q)),

@@ -1,13 +1,13 @@
 //! `/api/v2/logs` and `/api/v2/users/{id}/logs`: the tenant log, searched
-//! (by type and user, newest or oldest first, a page at a time) or read on
-//! from a checkpoint. Parameters are read by `tern_core::log_search`.
+//! (Auth0's log search `q`, newest or oldest first, a page at a time) or
+//! read on from a checkpoint. Parameters are read by `tern_core::log_search`.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tern_core::log_search::{LogSearch, check_log_fields, parse_log_search, parse_log_sort};
+use tern_core::log_search::{LogSearch, check_log_fields, parse_log_query, parse_log_sort};
 use tern_core::model::LogEvent;
 use tern_core::store::LogQuery;
 use tern_core::user_profile::project_fields;
@@ -16,26 +16,39 @@ use crate::auth::Caller;
 use crate::body::{Paging, QueryMap};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::user_search;
 
 /// A listing's own refusals, as Auth0 words query errors.
 fn invalid(message: String) -> ApiError {
     ApiError::invalid_query(format!("Query validation error: {message}."))
 }
 
-/// The search: `q` (or its other name, `search`), or Tern's shorthand
-/// `type=fp`, which wins over a type in `q`.
-fn search_of(q: &QueryMap) -> Result<LogSearch, ApiError> {
-    let text = q.str("q").or_else(|| q.str("search")).unwrap_or("");
-    let mut search = parse_log_search(text).map_err(invalid)?;
-    if let Some(kind) = q.str("type").filter(|t| !t.is_empty()) {
-        search.kind = Some(kind.to_string());
-    }
-    Ok(search)
+/// A listing's filters: Auth0's log search `q` (or its other name,
+/// `search`), and Tern's shorthand `type=fp`, which every event listed
+/// must match besides.
+struct Filters {
+    search: Option<LogSearch>,
+    kind: Option<String>,
+    user_id: Option<String>,
+    oldest_first: bool,
 }
 
-/// One page of the events `query` selects, under the tenant's search
-/// window (as Auth0's 1 000 results), with `fields` applied.
-async fn page(s: &AppState, q: &QueryMap, query: LogQuery<'_>) -> Result<Json<Value>, ApiError> {
+/// `GET /logs`' filters, each refusal in Auth0's envelope.
+fn filters_of(q: &QueryMap) -> Result<Filters, ApiError> {
+    let text = q.str("q").or_else(|| q.str("search")).unwrap_or("");
+    Ok(Filters {
+        search: parse_log_query(text).map_err(invalid)?,
+        kind: q.str("type").filter(|t| !t.is_empty()).map(str::to_string),
+        user_id: None,
+        oldest_first: parse_log_sort(q.str("sort")).map_err(invalid)?,
+    })
+}
+
+/// One page of the events `filters` select, under the tenant's search
+/// window (as Auth0's 1 000 results), with `fields` applied. A search
+/// (`q`) may compare events one by one: it takes a search turn and is
+/// answered 503 past `search.timeout_ms`, as a user search.
+async fn page(s: &AppState, q: &QueryMap, filters: Filters) -> Result<Json<Value>, ApiError> {
     let paging = Paging::from_query(q, 100)?;
     let (fields, include) = q.fields()?;
     check_log_fields(&fields).map_err(invalid)?;
@@ -44,19 +57,32 @@ async fn page(s: &AppState, q: &QueryMap, query: LogQuery<'_>) -> Result<Json<Va
         && (paging.page.saturating_add(1)).saturating_mul(paging.per_page) > window
     {
         return Err(ApiError::invalid_query(format!(
-            "You can only page through the first {window} log events; narrow the search with q=type:<code> or user_id:\"<id>\", or read on from a checkpoint (from, take)."
+            "You can only page through the first {window} log events; narrow the search with q (e.g. type:fp AND date:[2026-12-01 TO 2026-12-02]), or read on from a checkpoint (from, take)."
         )));
     }
-    let (events, total) = s
-        .store
-        .search_logs(
-            s.tid(),
-            &query,
-            paging.page.saturating_mul(paging.per_page),
-            paging.per_page,
-            if paging.include_totals { window } else { 0 },
-        )
-        .await?;
+    let offset = paging.page.saturating_mul(paging.per_page);
+    let limit = paging.per_page;
+    let count_up_to = if paging.include_totals { window } else { 0 };
+    let searching = filters.search.is_some();
+    let store = s.store.clone();
+    let tenant = s.tid().to_string();
+    let read = move |deadline| async move {
+        let query = LogQuery {
+            kind: filters.kind.as_deref(),
+            user_id: filters.user_id.as_deref(),
+            search: filters.search.as_ref(),
+            oldest_first: filters.oldest_first,
+            deadline,
+        };
+        store
+            .search_logs(&tenant, &query, offset, limit, count_up_to)
+            .await
+    };
+    let (events, total) = if searching {
+        user_search::bounded(s, |deadline| read(Some(deadline))).await?
+    } else {
+        read(None).await?
+    };
     let items = events
         .into_iter()
         .map(|e| {
@@ -102,27 +128,24 @@ async fn checkpoint(s: &AppState, q: &QueryMap, from: &str) -> Result<Response, 
     params(crate::openapi::PagingParams, crate::openapi::LogFilter, crate::openapi::LogFields),
     responses(
         (status = 200, description = "Log events: newest first (`sort=date:1`: oldest first); with `from`, those written after that event, oldest first, and a `Link` header whose `next` reads on.", body = crate::openapi::LogList),
-        (status = 400, description = "Invalid paging, `take`, `sort` or `fields`, a page past the search window, or a `q` other than `type:<code>` and `user_id:\"<id>\"` joined by `AND` (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        (status = 400, description = "Invalid paging, `take`, `sort` or `fields`, a page past the search window, or a `q` Tern does not answer — its syntax, a field it does not search (named), a wildcard other than a trailing `*` (`invalid_query_string`).", body = crate::openapi::ApiErrorBody),
+        (status = 503, description = "A search (`q`) did not answer within `search.timeout_ms` (2 seconds, as Auth0's user search), its wait for a turn included (`query_timeout`); its statement is stopped.", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
-    security(("bearerAuth" = ["read:logs"])),
+    security(("bearerAuth" = ["read:logs"]), ("bearerAuth" = ["read:logs_users"])),
 )]
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
     q: QueryMap,
 ) -> Result<Response, ApiError> {
-    caller.require(&["read:logs"])?;
+    // Auth0's OAS: either scope reads the tenant log.
+    caller.require(&["read:logs", "read:logs_users"])?;
     if let Some(from) = q.str("from").filter(|f| !f.is_empty()) {
         return checkpoint(&s, &q, from).await;
     }
-    let search = search_of(&q)?;
-    let query = LogQuery {
-        kind: search.kind.as_deref(),
-        user_id: search.user_id.as_deref(),
-        oldest_first: parse_log_sort(q.str("sort")).map_err(invalid)?,
-    };
-    Ok(page(&s, &q, query).await?.into_response())
+    let filters = filters_of(&q)?;
+    Ok(page(&s, &q, filters).await?.into_response())
 }
 
 /// `GET /users/{id}/logs`.
@@ -154,13 +177,13 @@ pub async fn of_user(
     // No lookup of the user: a deleted user's events stay in the log (as
     // Auth0's OAS lists no 404 here), and an operator investigating an
     // account after its deletion needs them most.
-    let oldest_first = parse_log_sort(q.str("sort")).map_err(invalid)?;
-    let query = LogQuery {
-        user_id: Some(&id),
-        oldest_first,
-        ..LogQuery::default()
+    let filters = Filters {
+        search: None,
+        kind: None,
+        user_id: Some(id),
+        oldest_first: parse_log_sort(q.str("sort")).map_err(invalid)?,
     };
-    page(&s, &q, query).await
+    page(&s, &q, filters).await
 }
 
 /// `GET /logs/{id}`.
@@ -176,14 +199,14 @@ pub async fn of_user(
         (status = 404, description = "No such event (`inexistent_log`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
-    security(("bearerAuth" = ["read:logs"])),
+    security(("bearerAuth" = ["read:logs"]), ("bearerAuth" = ["read:logs_users"])),
 )]
 pub async fn get_one(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<LogEvent>, ApiError> {
-    caller.require(&["read:logs"])?;
+    caller.require(&["read:logs", "read:logs_users"])?;
     s.store
         .get_log(s.tid(), &id)
         .await?

@@ -1,6 +1,7 @@
-//! The connection one user search runs its statements on, which stops them
-//! at the search's deadline, so that a search its caller gave up on stops
-//! using the database instead of walking a million users to its end.
+//! The connection one search (of users, or of the tenant log) runs its
+//! statements on, which stops them at the search's deadline, so that a
+//! search its caller gave up on stops using the database instead of
+//! walking a million users (or events) to its end.
 //!
 //! - PostgreSQL: the statements run in a transaction that sets
 //!   `statement_timeout` (as `SET LOCAL` does) to the time left before each
@@ -19,7 +20,7 @@ use std::time::Instant;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, AssertSqlSafe, ColumnIndex, Decode, Row, Sqlite, Transaction, Type};
-use tern_core::model::User;
+use tern_core::model::{LogEvent, User};
 use tern_core::{CoreError, CoreResult};
 
 use super::storage;
@@ -153,6 +154,19 @@ impl<'p> SearchConn<'p> {
         })
     }
 
+    /// The log events `sql` selects (its column `body`), `binds` bound in
+    /// order.
+    pub(super) async fn events(
+        &mut self,
+        sql: String,
+        binds: &[SqlValue],
+    ) -> CoreResult<Vec<LogEvent>> {
+        on_search_conn!(self, sql, binds, |q, ex| {
+            let rows = q.fetch_all(ex).await.map_err(search_error)?;
+            rows.iter().map(first_document).collect()
+        })
+    }
+
     /// The number `sql` (a `SELECT COUNT(*) …`) counts, `binds` bound in order.
     pub(super) async fn count(&mut self, sql: String, binds: &[SqlValue]) -> CoreResult<i64> {
         on_search_conn!(self, sql, binds, |q, ex| {
@@ -218,6 +232,17 @@ fn search_error(e: sqlx::Error) -> CoreError {
         Some(PG_QUERY_CANCELED | SQLITE_INTERRUPT) => CoreError::Timeout,
         _ => storage(e),
     }
+}
+
+/// A row's first column, a stored JSON document.
+fn first_document<R: Row, T: serde::de::DeserializeOwned>(row: &R) -> CoreResult<T>
+where
+    usize: ColumnIndex<R>,
+    String: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+{
+    let body: String = row.try_get(0).map_err(storage)?;
+    serde_json::from_str(&body)
+        .map_err(|e| CoreError::Storage(format!("corrupt stored document: {e}")))
 }
 
 fn first_integer<R: Row>(row: &R) -> CoreResult<i64>

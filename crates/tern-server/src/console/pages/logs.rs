@@ -49,7 +49,7 @@ pub async fn search(s: &AppState, f: &LogFilter) -> tern_core::CoreResult<Vec<Lo
     let query = LogQuery {
         kind: f.kind.as_deref(),
         user_id: f.user.as_deref().filter(|u| u.contains('|')),
-        oldest_first: false,
+        ..LogQuery::default()
     };
     newest(s, &query, SHOWN, |e| f.matches(e)).await
 }
