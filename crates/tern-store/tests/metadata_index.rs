@@ -341,3 +341,198 @@ async fn metadata_searches_on_sqlite() {
 async fn metadata_searches_on_postgres() {
     common::on_postgres("tern_metadata", scenario).await;
 }
+
+/// Before migration 0050 (the update trigger per statement): a tenant and
+/// three users whose entries the insert trigger of 0025 wrote.
+const BEFORE_ROW_TRIGGER: common::Before = common::Before {
+    version: 46,
+    sql: "INSERT INTO tenants (id, name, created_at) VALUES ('ten_metadata', 'metadata', '2026-01-01T00:00:00.000Z');
+          INSERT INTO users (tenant_id, user_id, connection_id, connection_name, email, app_metadata,
+            user_metadata, created_at, updated_at, credential, source) VALUES
+          ('ten_metadata', 'auth0|u1', 'con_metadata000000', 'db', 'u1@example.com',
+            '{\"plan\":\"pro\",\"tags\":[\"a\",{\"b\":true}]}', '{\"team\":\"x\",\"score\":1.5}',
+            '2026-01-01T00:00:01.000Z', '2026-01-01T00:00:01.000Z', 'x', 'bulk_import'),
+          ('ten_metadata', 'auth0|u2', 'con_metadata000000', 'db', 'u2@example.com',
+            '{}', '{}', '2026-01-01T00:00:02.000Z', '2026-01-01T00:00:02.000Z', NULL, 'bulk_import'),
+          ('ten_metadata', 'auth0|u3', 'con_metadata000000', 'db', 'u3@example.com',
+            '{\"plan\":\"free\"}', '{\"team\":\"y\"}',
+            '2026-01-01T00:00:03.000Z', '2026-01-01T00:00:03.000Z', 'x', 'bulk_import');",
+};
+
+/// Entries that differ from what the users' documents give now, either way
+/// (0: the side index is exactly its users' entries).
+async fn entries_astray(store: &SqlStore) -> i64 {
+    let recomputed = "SELECT DISTINCT u.tenant_id, k.kind, e.path, e.token, u.user_id FROM users u \
+        CROSS JOIN LATERAL (VALUES ('app', u.app_metadata), ('user', u.user_metadata)) AS k(kind, doc) \
+        CROSS JOIN LATERAL tern_metadata_entries(k.doc) e WHERE k.doc <> '{}'";
+    let stored = "SELECT tenant_id, kind, path, token, user_id FROM user_metadata_values";
+    let sql = format!(
+        "SELECT (SELECT COUNT(*) FROM ({recomputed} EXCEPT {stored}) AS missing) \
+           + (SELECT COUNT(*) FROM ({stored} EXCEPT {recomputed}) AS stale)"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// The ids a metadata query finds.
+async fn found(store: &SqlStore, q: &str) -> Vec<String> {
+    let page = store
+        .search_users(
+            TENANT,
+            &UserSearch {
+                query: Some(parse_query(q).unwrap()),
+                sort: None,
+                offset: 0,
+                limit: 50,
+                total_up_to: None,
+                deadline: None,
+            },
+        )
+        .await
+        .unwrap();
+    page.users.into_iter().map(|u| u.user_id).collect()
+}
+
+/// Migration 0050 on a database with users and entries from before it:
+/// every kind of user write keeps the side index exactly what its users'
+/// documents give — a replacement of the metadata (`PATCH`, blocking with
+/// it), a profile write that keeps the credential, a lazy migration's
+/// first credential with its metadata, an import's upsert, and the writes
+/// that touch no metadata (a login, a new password, MFA factors).
+async fn upgraded_scenario(store: SqlStore) {
+    assert_eq!(entries_astray(&store).await, 0, "the upgrade keeps them");
+    let stored = |id: &str| {
+        let store = store.clone();
+        let id = id.to_string();
+        async move { store.get_user(TENANT, &id).await.unwrap().unwrap() }
+    };
+    // Replaced (`PATCH /users/{id}` with metadata).
+    let mut u1 = stored("auth0|u1").await;
+    u1.app_metadata = json!({"plan": "team", "tags": ["a"]})
+        .as_object()
+        .unwrap()
+        .clone();
+    store.update_user(TENANT, &u1).await.unwrap().unwrap();
+    assert_eq!(entries_astray(&store).await, 0, "replaced");
+    assert_eq!(
+        found(&store, "app_metadata.plan:\"team\"").await,
+        ["auth0|u1"]
+    );
+    assert!(found(&store, "app_metadata.plan:\"pro\"").await.is_empty());
+    assert!(found(&store, "app_metadata.tags.b:true").await.is_empty());
+    // Blocked, with new user metadata, through the profile write.
+    let mut u3 = stored("auth0|u3").await;
+    u3.blocked = true;
+    u3.user_metadata = json!({"team": "z"}).as_object().unwrap().clone();
+    let write = tern_core::store::ProfileWrite {
+        credential: false,
+        mfa_factors: false,
+        close_tickets: true,
+        end_sessions: true,
+    };
+    store.update_profile(TENANT, &u3, write).await.unwrap();
+    assert_eq!(entries_astray(&store).await, 0, "profile write");
+    assert_eq!(
+        found(&store, "user_metadata.team:\"z\"").await,
+        ["auth0|u3"]
+    );
+    // Blocked again, metadata as it was: nothing moves.
+    u3.blocked = false;
+    store.update_user(TENANT, &u3).await.unwrap().unwrap();
+    assert_eq!(entries_astray(&store).await, 0, "no metadata change");
+    // A lazy migration's first credential brings the legacy metadata.
+    let app = json!({"plan": "legacy"}).as_object().unwrap().clone();
+    let user = json!({"team": "x"}).as_object().unwrap().clone();
+    assert!(
+        store
+            .set_first_credential(TENANT, CONN, "auth0|u2", "hash", &app, &user)
+            .await
+            .unwrap()
+    );
+    assert_eq!(entries_astray(&store).await, 0, "lazy migration");
+    assert_eq!(
+        found(&store, "app_metadata.plan:\"legacy\"").await,
+        ["auth0|u2"]
+    );
+    assert_eq!(
+        found(&store, "user_metadata.team:\"x\"").await,
+        ["auth0|u1", "auth0|u2"]
+    );
+    // A login, a new password, MFA factors: no metadata written.
+    store
+        .record_login(
+            TENANT,
+            &LoginRecord {
+                user_id: "auth0|u1",
+                at: &created(9_000),
+                ip: Some("10.0.0.5"),
+                new_credential: Some("rehashed"),
+                forget_failures_from: None,
+                event: &LogEvent::new("s", "Success Login"),
+            },
+        )
+        .await
+        .unwrap();
+    let mut u1 = stored("auth0|u1").await;
+    u1.credential = Some("new".into());
+    store.update_user(TENANT, &u1).await.unwrap().unwrap();
+    assert!(
+        store
+            .replace_mfa_factors(TENANT, "auth0|u1", &[], &[json!({"id": "f1"})])
+            .await
+            .unwrap()
+    );
+    assert_eq!(entries_astray(&store).await, 0, "writes without metadata");
+    // An import's upsert replaces a user's metadata.
+    let spec = JobSpec {
+        kind: JobType::UsersImport,
+        connection_id: CONN.into(),
+        connection: "db".into(),
+        upsert: true,
+        upsert_credentials: false,
+        external_id: None,
+        send_completion_email: false,
+        dry_run: false,
+        export: None,
+    };
+    let job = Job::pending(JOB.into(), spec, created(0));
+    assert!(
+        store
+            .insert_import_job(TENANT, &job, "[]", 1)
+            .await
+            .unwrap()
+    );
+    let mut u3 = stored("auth0|u3").await;
+    u3.app_metadata = json!({"plan": "imported"}).as_object().unwrap().clone();
+    u3.user_metadata = Default::default();
+    let batch = ImportBatch {
+        updates: vec![u3],
+        processed_rows: 1,
+        ..ImportBatch::default()
+    };
+    store
+        .apply_import_batch(TENANT, JOB, &batch, BatchGate::opened())
+        .await
+        .unwrap();
+    assert_eq!(entries_astray(&store).await, 0, "import upsert");
+    assert_eq!(
+        found(&store, "app_metadata.plan:\"imported\"").await,
+        ["auth0|u3"]
+    );
+    assert!(found(&store, "user_metadata.team:\"z\"").await.is_empty());
+    assert!(store.delete_user(TENANT, "auth0|u1").await.unwrap());
+    assert_eq!(entries_astray(&store).await, 0, "deleted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_follows_every_update_after_the_row_trigger_upgrade() {
+    common::on_postgres_before(
+        "tern_metadata_up",
+        Some(BEFORE_ROW_TRIGGER),
+        upgraded_scenario,
+    )
+    .await;
+}
