@@ -1129,6 +1129,33 @@ async fn race_for(h: &Harness, t: &str, client: (&str, &str), user: &str, realm:
     );
 }
 
+/// Wrong passwords racing for one user from one address through both
+/// grants at once — `password-realm` reads its user ahead of its client's
+/// authentication, `password` after it — are still compared exactly
+/// `max_attempts` times: both take turns on the same counter.
+async fn racing_mixed_grants_are_compared_up_to_the_limit(b: Backend) {
+    let (h, t, cid, secret) = login_server(b).await;
+    let user = "mixed@example.com";
+    h.create_user(&t, user, "Secret-123").await;
+    let answers = futures_util::future::join_all((0..40).map(|i| {
+        login_realm_or_not(
+            &h,
+            (&cid, &secret),
+            (user, "wrong-password"),
+            i % 2 == 1,
+            "198.51.100.60",
+        )
+    }))
+    .await;
+    let compared = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::FORBIDDEN)
+        .count();
+    assert_eq!(compared, 10, "{answers:?}");
+    assert_eq!(log_count(&h, &t, "fp").await, 10);
+    h.stop().await;
+}
+
 async fn a_full_hashing_pool_answers_503(b: Backend) {
     let h = Harness::start_with(b, |c| {
         c.password_hash.workers = 1;
@@ -1413,6 +1440,7 @@ async fn legacy_users_are_locked_out_per_identifier(b: Backend) {
 both_backends!(
     a_full_hashing_pool_answers_503,
     racing_wrong_passwords_are_compared_up_to_the_limit,
+    racing_mixed_grants_are_compared_up_to_the_limit,
     one_reset_mail_per_user_a_minute,
     lapsed_blocks_and_windows_are_purged,
     whose_ip,
