@@ -110,13 +110,8 @@ impl Gen {
         let key = match field {
             LogField::Date | LogField::Type | LogField::LogId => return None,
             LogField::UserId => return Some("user_id".into()),
-            LogField::Ip => "ip",
-            LogField::ClientId => "client_id",
-            LogField::ClientName => "client_name",
-            LogField::Connection => "connection",
-            LogField::ConnectionId => "connection_id",
-            LogField::UserName => "user_name",
-            LogField::Description => "description",
+            // The rest are read from the body, under their own names.
+            other => other.name(),
         };
         Some(match self.dialect {
             Dialect::Sqlite => format!("json_extract(body, '$.{key}')"),
