@@ -191,6 +191,11 @@ const ROUTES: &[(&str, &str, Need)] = &[
         "/tickets/password-change",
         Any(&["create:user_tickets"]),
     ),
+    (
+        "post",
+        "/tickets/email-verification",
+        Any(&["create:user_tickets"]),
+    ),
     ("get", "/keys/signing", Any(&["read:signing_keys"])),
     (
         "post",
