@@ -128,6 +128,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::dbconnections::change_password,
         routes::tickets::password_change,
         routes::tickets::email_verification,
+        routes::jobs::verification_email,
         routes::reset_page::show,
         routes::reset_page::submit,
         routes::oauth::userinfo,
@@ -2172,6 +2173,38 @@ pub struct EmailVerificationTicketRequest {
     /// The identity to verify: Tern users have one, so it must be the user's own (`provider` `auth0`, `user_id` without the prefix).
     #[schema(nullable = false, value_type = Object)]
     pub identity: Option<serde_json::Value>,
+}
+
+/// The body of `POST /api/v2/jobs/verification-email`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationEmailJobRequest {
+    /// The user, e.g. `auth0|…`: stored, not blocked, with an email.
+    #[schema(min_length = 1)]
+    pub user_id: String,
+    /// The application the mail is for (logged with the link's events).
+    #[schema(nullable = false)]
+    pub client_id: Option<String>,
+    /// The identity to verify: the user's own (`provider` `auth0`, `user_id` without the prefix).
+    #[schema(nullable = false, value_type = Object)]
+    pub identity: Option<serde_json::Value>,
+}
+
+/// A verification-email job (`POST /jobs/verification-email`, `GET /jobs/{id}`).
+#[derive(Serialize, ToSchema)]
+pub struct VerificationEmailJob {
+    /// `job_…`.
+    pub id: String,
+    /// `verification_email`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `completed`, or `failed` when the mail could not be sent.
+    pub status: String,
+    /// When it ran.
+    pub created_at: String,
+    /// Why it failed.
+    #[schema(nullable = false)]
+    pub status_details: Option<String>,
 }
 
 /// The answer of `POST /api/v2/tickets/email-verification`.

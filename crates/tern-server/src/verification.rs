@@ -13,7 +13,8 @@ use tern_core::clock::now_iso;
 use tern_core::email_verification::{
     VerificationOptions, VerificationRedemption, VerificationTicket,
 };
-use tern_core::model::{LogEvent, User};
+use tern_core::mail::{MailKind, OutboundMail};
+use tern_core::model::{Job, JobSpec, JobStatus, JobType, LogEvent, User};
 use tern_core::tickets::TicketState;
 use tern_core::{CoreResult, ids};
 
@@ -164,4 +165,67 @@ pub fn result_redirect(
         q.append_pair("code", code);
     }
     Some(url.to_string())
+}
+
+/// `POST /jobs/verification-email`: mail `user` a verification link (the
+/// default lifetime) and record the job as it ended — `completed`, or
+/// `failed` with the mailer's error — so `GET /jobs/{id}` shows it.
+pub async fn send_verification_email(
+    s: &AppState,
+    user: &User,
+    client_id: Option<String>,
+) -> Result<Job, ApiError> {
+    let ttl = tern_core::tickets::DEFAULT_TTL_SECS;
+    let options = VerificationOptions {
+        client_id,
+        ..VerificationOptions::default()
+    };
+    let link = issue_ticket(s, user, ttl, options).await?;
+    // `issue_ticket` refused a user without an email.
+    let email = user.email.clone().unwrap_or_default();
+    let mut job = Job::pending(
+        ids::job_id(),
+        JobSpec {
+            kind: JobType::VerificationEmail,
+            connection_id: user.connection_id.clone(),
+            connection: user.connection_name.clone(),
+            upsert: false,
+            upsert_credentials: false,
+            external_id: None,
+            send_completion_email: false,
+            dry_run: false,
+            export: None,
+        },
+        now_iso(),
+    );
+    match s
+        .mailer
+        .send(s.tid(), &verification_mail(&email, &link, ttl))
+        .await
+    {
+        Ok(()) => job.status = JobStatus::Completed,
+        Err(e) => {
+            tracing::warn!(error = %e, user_id = %user.user_id, "verification mail not sent");
+            job.status = JobStatus::Failed;
+            job.status_details = Some(format!("The verification email could not be sent: {e}"));
+        }
+    }
+    s.store.insert_finished_job(s.tid(), &job).await?;
+    Ok(job)
+}
+
+fn verification_mail(email: &str, link: &str, ttl_secs: i64) -> OutboundMail {
+    let hours = ttl_secs / 3600;
+    OutboundMail {
+        kind: MailKind::VerificationEmail,
+        to: email.to_string(),
+        subject: "Verify your email".into(),
+        text: format!(
+            "Hello,\n\n\
+             To confirm that {email} is your address, open this link:\n\n\
+             {link}\n\n\
+             The link works once and expires in {hours} hours. If you did not \
+             expect this message, ignore it: nothing changes.\n"
+        ),
+    }
 }

@@ -190,4 +190,73 @@ async fn ticket_request_errors(b: Backend) {
     h.stop().await;
 }
 
-both_backends!(ticket_link_verifies_once, ticket_request_errors);
+/// `POST /jobs/verification-email` mails a link (here to the outbox) that
+/// verifies; the job is `completed` and `GET /jobs/{id}` shows it.
+async fn job_mails_a_working_link(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let (id, path) = user(&h, &t, "mail@example.com").await;
+    // The job's scope is update:users; create:user_tickets is not enough.
+    let tickets_only = h.scoped_token(&["create:user_tickets"]).await;
+    let (s, e) = h
+        .api(
+            &tickets_only,
+            Method::POST,
+            "/jobs/verification-email",
+            Some(json!({"user_id": id})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    let (s, e) = h
+        .api(
+            &t,
+            Method::POST,
+            "/jobs/verification-email",
+            Some(json!({"user_id": id, "organization_id": "org_1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert!(outbox(&h).await.is_empty());
+
+    let (s, job) = h
+        .api(
+            &t,
+            Method::POST,
+            "/jobs/verification-email",
+            Some(json!({"user_id": id})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{job}");
+    assert_eq!(job["type"], "verification_email");
+    assert_eq!(job["status"], "completed");
+    assert!(job["created_at"].is_string());
+    let job_id = job["id"].as_str().unwrap();
+    let (s, got) = h
+        .api(&t, Method::GET, &format!("/jobs/{job_id}"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{got}");
+    assert_eq!(got, job);
+
+    let mail = outbox(&h).await;
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].to, "mail@example.com");
+    let url = mail[0]
+        .text
+        .lines()
+        .find(|l| l.contains("/lo/verify_email?ticket="))
+        .unwrap()
+        .trim();
+    let link = url.replacen(&h.state().public_url, &h.base, 1);
+    assert_eq!(verified(&h, &t, &path).await, false);
+    let (s, _, html) = open_link(&link).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(html.contains("Your email was verified."), "{html}");
+    assert_eq!(verified(&h, &t, &path).await, true);
+    h.stop().await;
+}
+
+both_backends!(
+    ticket_link_verifies_once,
+    ticket_request_errors,
+    job_mails_a_working_link
+);

@@ -196,6 +196,7 @@ const ROUTES: &[(&str, &str, Need)] = &[
         "/tickets/email-verification",
         Any(&["create:user_tickets"]),
     ),
+    ("post", "/jobs/verification-email", Any(&["update:users"])),
     ("get", "/keys/signing", Any(&["read:signing_keys"])),
     (
         "post",

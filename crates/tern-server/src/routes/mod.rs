@@ -144,6 +144,7 @@ pub fn management_router() -> Router<AppState> {
         .route("/users-by-email", get(users::by_email))
         .route("/jobs/users-imports", post(jobs::create_import))
         .route("/jobs/users-exports", post(exports::create))
+        .route("/jobs/verification-email", post(jobs::verification_email))
         .route("/jobs/{id}", get(jobs::get_one))
         .route("/jobs/{id}/errors", get(jobs::errors))
         .route("/tickets/password-change", post(tickets::password_change))

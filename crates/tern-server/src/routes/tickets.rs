@@ -288,7 +288,7 @@ pub async fn email_verification(
 
 /// Auth0's `identity` names one of the user's identities; a Tern user has
 /// one, of provider `auth0`, whose `user_id` is the id without its prefix.
-fn check_identity(user: &User, identity: &serde_json::Value) -> Result<(), ApiError> {
+pub(super) fn check_identity(user: &User, identity: &serde_json::Value) -> Result<(), ApiError> {
     let provider = identity.get("provider").and_then(|v| v.as_str());
     let id = identity.get("user_id").and_then(|v| v.as_str());
     let (Some(provider), Some(id)) = (provider, id) else {
