@@ -24,6 +24,8 @@ pub enum MailKind {
     SuspiciousIp,
     /// The console's "Send a test mail".
     Test,
+    /// A link that verifies the user's address (`POST /jobs/verification-email`).
+    VerificationEmail,
 }
 
 impl MailKind {
@@ -35,6 +37,7 @@ impl MailKind {
             Self::AccountUnblock => "account_unblock",
             Self::SuspiciousIp => "suspicious_ip",
             Self::Test => "test",
+            Self::VerificationEmail => "verification_email",
         }
     }
 }

@@ -624,6 +624,9 @@ pub enum JobType {
     UsersImport,
     /// `POST /api/v2/jobs/users-exports`.
     UsersExport,
+    /// `POST /api/v2/jobs/verification-email`: done in its request, stored
+    /// finished so `GET /jobs/{id}` shows it; never claimed by the runner.
+    VerificationEmail,
 }
 
 impl JobType {
@@ -632,6 +635,7 @@ impl JobType {
         match self {
             Self::UsersImport => "users_import",
             Self::UsersExport => "users_export",
+            Self::VerificationEmail => "verification_email",
         }
     }
 }

@@ -69,6 +69,7 @@ pub mod tls;
 pub mod tokens;
 pub mod user_admin;
 pub mod user_search;
+pub mod verification;
 
 pub use app::{RunningServer, start};
 pub use config::Config;

@@ -48,6 +48,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/dbconnections/change_password",
     "/lo/reset",
     "/lo/unblock",
+    "/lo/verify_email",
     "/jobs-files/{id}/{name}",
     "/userinfo",
     "/authorize",
@@ -126,6 +127,8 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::dbconnections::signup,
         routes::dbconnections::change_password,
         routes::tickets::password_change,
+        routes::tickets::email_verification,
+        routes::jobs::verification_email,
         routes::reset_page::show,
         routes::reset_page::submit,
         routes::oauth::userinfo,
@@ -165,6 +168,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::user_blocks::get_by_identifier,
         routes::user_blocks::delete_by_identifier,
         routes::unblock_page::unblock,
+        routes::verify_email_page::verify_email,
         routes::tenant_settings::get_settings,
         routes::tenant_settings::update_settings,
         routes::branding::get_branding,
@@ -2145,6 +2149,75 @@ pub struct PasswordChangeTicketRequest {
 #[derive(Serialize, ToSchema)]
 pub struct PasswordChangeTicket {
     /// The reset link (`{public URL}/lo/reset?ticket=…`); it works once.
+    #[schema(format = "uri")]
+    pub ticket: String,
+}
+
+/// The body of `POST /api/v2/tickets/email-verification`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailVerificationTicketRequest {
+    /// The user, e.g. `auth0|…`: stored, not blocked, with an email.
+    #[schema(min_length = 1)]
+    pub user_id: String,
+    /// Where the link sends the user afterwards (`?message=…&success=true&code=success`); an absolute http(s) URL, not with `client_id`.
+    #[schema(
+        nullable = false,
+        format = "uri",
+        example = "https://app.example/verified"
+    )]
+    pub result_url: Option<String>,
+    /// The application the ticket is for (logged with the ticket's events).
+    #[schema(nullable = false)]
+    pub client_id: Option<String>,
+    /// Lifetime in seconds; 0 or absent: 432000 (5 days). At most 30 days.
+    #[schema(nullable = false, minimum = 0, maximum = 2_592_000)]
+    pub ttl_sec: Option<i64>,
+    /// Add `email=` to the redirect to `result_url`.
+    #[serde(rename = "includeEmailInRedirect")]
+    #[schema(nullable = false)]
+    pub include_email_in_redirect: Option<bool>,
+    /// The identity to verify: Tern users have one, so it must be the user's own (`provider` `auth0`, `user_id` without the prefix).
+    #[schema(nullable = false, value_type = Object)]
+    pub identity: Option<serde_json::Value>,
+}
+
+/// The body of `POST /api/v2/jobs/verification-email`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationEmailJobRequest {
+    /// The user, e.g. `auth0|…`: stored, not blocked, with an email.
+    #[schema(min_length = 1)]
+    pub user_id: String,
+    /// The application the mail is for (logged with the link's events).
+    #[schema(nullable = false)]
+    pub client_id: Option<String>,
+    /// The identity to verify: the user's own (`provider` `auth0`, `user_id` without the prefix).
+    #[schema(nullable = false, value_type = Object)]
+    pub identity: Option<serde_json::Value>,
+}
+
+/// A verification-email job (`POST /jobs/verification-email`, `GET /jobs/{id}`).
+#[derive(Serialize, ToSchema)]
+pub struct VerificationEmailJob {
+    /// `job_…`.
+    pub id: String,
+    /// `verification_email`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `completed`, or `failed` when the mail could not be sent.
+    pub status: String,
+    /// When it ran.
+    pub created_at: String,
+    /// Why it failed.
+    #[schema(nullable = false)]
+    pub status_details: Option<String>,
+}
+
+/// The answer of `POST /api/v2/tickets/email-verification`.
+#[derive(Serialize, ToSchema)]
+pub struct EmailVerificationTicket {
+    /// The verification link (`{public URL}/lo/verify_email?ticket=…`); it works once.
     #[schema(format = "uri")]
     pub ticket: String,
 }

@@ -324,6 +324,32 @@ async fn legacy_stays_the_source_of_truth(b: Backend) {
         ),
         "t"
     );
+    // An email-verification link runs the same `verify` script first.
+    assert_eq!(
+        psql(&lurl, "SELECT email_verified FROM users WHERE id = 1"),
+        "f"
+    );
+    let (s, body) = h
+        .api(
+            &t,
+            Method::POST,
+            "/tickets/email-verification",
+            Some(json!({"user_id": "auth0|1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let link = body["ticket"]
+        .as_str()
+        .unwrap()
+        .replacen(&h.state().public_url, &h.base, 1);
+    let r = h.http.get(&link).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        psql(&lurl, "SELECT email_verified FROM users WHERE id = 1"),
+        "t"
+    );
+    let (_, ann) = h.api(&t, Method::GET, "/users/auth0%7C1", None).await;
+    assert_eq!(ann["email_verified"], true, "{ann}");
     let (s, u) = h
         .api(
             &t,

@@ -191,6 +191,12 @@ const ROUTES: &[(&str, &str, Need)] = &[
         "/tickets/password-change",
         Any(&["create:user_tickets"]),
     ),
+    (
+        "post",
+        "/tickets/email-verification",
+        Any(&["create:user_tickets"]),
+    ),
+    ("post", "/jobs/verification-email", Any(&["update:users"])),
     ("get", "/keys/signing", Any(&["read:signing_keys"])),
     (
         "post",

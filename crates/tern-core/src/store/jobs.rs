@@ -132,6 +132,9 @@ pub trait JobStore: Send + Sync {
     /// users for a day and holds a job runner.
     async fn insert_export_job(&self, tenant: &str, job: &Job, max_active: u64)
     -> CoreResult<bool>;
+    /// Store a job that already ran in its request (a verification mail),
+    /// as it ended: it is not pending, so no runner ever claims it.
+    async fn insert_finished_job(&self, tenant: &str, job: &Job) -> CoreResult<()>;
     /// Store (or replace) a job's file: an export's result.
     async fn set_job_file(&self, tenant: &str, id: &str, content: &str) -> CoreResult<()>;
     /// Get a job.

@@ -27,6 +27,7 @@ mod tenant_settings;
 mod tenants;
 mod tickets;
 mod users;
+mod verification_tickets;
 
 pub use authorization_codes::AuthorizationCodeStore;
 pub use client_grants::ClientGrantStore;
@@ -51,6 +52,7 @@ pub use tenants::TenantStore;
 pub use tickets::{ProfileWrite, TicketStore};
 pub use users::UserStore;
 pub use users::{InsertOutcome, LoginName, LoginRecord, UserPage, UserSearch};
+pub use verification_tickets::VerificationTicketStore;
 
 /// Persistence of everything a tenant owns.
 pub trait Store:
@@ -63,6 +65,7 @@ pub trait Store:
     + UserStore
     + JobStore
     + TicketStore
+    + VerificationTicketStore
     + OutboxStore
     + LogStore
     + LoginTransactionStore
@@ -89,6 +92,7 @@ impl<T> Store for T where
         + UserStore
         + JobStore
         + TicketStore
+        + VerificationTicketStore
         + OutboxStore
         + LogStore
         + LoginTransactionStore
@@ -129,4 +133,5 @@ pub mod prelude {
     pub use super::TenantStore as _;
     pub use super::TicketStore as _;
     pub use super::UserStore as _;
+    pub use super::VerificationTicketStore as _;
 }

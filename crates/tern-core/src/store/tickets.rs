@@ -82,7 +82,8 @@ pub trait TicketStore: Send + Sync {
         user: &User,
         w: ProfileWrite,
     ) -> CoreResult<Option<InsertOutcome>>;
-    /// Delete tickets of every tenant that expired before epoch second `before`.
+    /// Delete tickets (password-change and email-verification) of every
+    /// tenant that expired before epoch second `before`.
     async fn purge_password_tickets(&self, before: i64) -> CoreResult<u64>;
     /// Delete the tenant's tickets used before `before` (ISO); how many.
     async fn purge_used_tickets(&self, tenant: &str, before: &str) -> CoreResult<u64>;

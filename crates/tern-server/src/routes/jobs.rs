@@ -223,6 +223,79 @@ pub async fn create_import(
     Ok((StatusCode::ACCEPTED, Json(job_json(&s, &job))).into_response())
 }
 
+const VERIFICATION_FIELDS: &[&str] = &["user_id", "client_id", "identity", "organization_id"];
+
+/// `POST /jobs/verification-email`.
+#[utoipa::path(
+    post,
+    path = "/jobs/verification-email",
+    operation_id = "post_verification_email",
+    tag = "jobs",
+    summary = "Send an email verification email",
+    description = "Mails the user a link that verifies their address once (as `POST /tickets/email-verification` makes, valid 5 days). The mail is sent in the request: the job answered is `completed`, or `failed` when the mailer refused it, and `GET /jobs/{id}` shows it.",
+    request_body(content = crate::openapi::VerificationEmailJobRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The job.", body = crate::openapi::VerificationEmailJob),
+        (status = 400, description = "Invalid body, unknown client, `organization_id` (Tern has no organizations), an identity the user does not have, a user without email or blocked (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
+        (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["update:users"])),
+)]
+pub async fn verification_email(
+    State(s): State<AppState>,
+    caller: Caller,
+    crate::body::JsonBody(body): crate::body::JsonBody,
+) -> Result<Response, ApiError> {
+    caller.require(&["update:users"])?;
+    let obj = super::object_with(&body, VERIFICATION_FIELDS)?;
+    if obj.contains_key("organization_id") {
+        return Err(ApiError::invalid_body(
+            "The organization does not exist: Tern has no organizations.",
+        ));
+    }
+    let user_id: String = super::field(obj, "user_id")?.ok_or_else(|| {
+        ApiError::invalid_body("Payload validation error: 'Missing required property: user_id'.")
+    })?;
+    let client_id = match super::field::<String>(obj, "client_id")? {
+        Some(id) => Some(
+            s.store
+                .get_client(s.tid(), &id)
+                .await?
+                .ok_or_else(|| ApiError::invalid_body("The client does not exist"))?
+                .client_id,
+        ),
+        None => None,
+    };
+    let identity: Option<Value> = super::field(obj, "identity")?;
+    let user = s
+        .store
+        .get_user(s.tid(), &user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("inexistent_user", "The user does not exist."))?;
+    crate::console_app::guard_user_change(&caller, &user.connection_name)?;
+    if let Some(identity) = identity {
+        super::tickets::check_identity(&user, &identity)?;
+    }
+    let job = crate::verification::send_verification_email(&s, &user, client_id).await?;
+    Ok((StatusCode::CREATED, Json(verification_job_json(&job))).into_response())
+}
+
+/// A verification-email job in Auth0's shape.
+fn verification_job_json(job: &Job) -> Value {
+    let mut v = json!({
+        "id": job.id,
+        "type": JobType::VerificationEmail.as_str(),
+        "status": job.status.as_auth0(),
+        "created_at": job.created_at,
+    });
+    if let Some(why) = &job.status_details {
+        v["status_details"] = json!(why);
+    }
+    v
+}
+
 /// A job in Auth0's shape, with progress while processing and a summary once done.
 pub fn job_json(s: &AppState, job: &Job) -> Value {
     let mut status = job.status.as_auth0();
@@ -365,6 +438,9 @@ pub async fn get_one(
     check_job_id(&id)?;
     let wait = Duration::from_millis(q.int("tern_wait_ms", 0, MAX_WAIT_MS)?.unwrap_or(0));
     let job = held_job(&s, &id, wait).await?;
+    if job.spec.kind == JobType::VerificationEmail {
+        return Ok(Json(verification_job_json(&job)));
+    }
     if job.spec.kind == tern_core::model::JobType::UsersExport {
         let mut v = super::exports::export_json(&s, &job);
         // The link downloads every exported user: only for a caller who

@@ -41,6 +41,7 @@ pub mod universal_mfa;
 pub mod universal_signup;
 pub mod user_blocks;
 pub mod users;
+pub mod verify_email_page;
 pub mod wellknown;
 
 /// `/api/v2/...` (mounted behind authentication and rate limiting).
@@ -143,9 +144,14 @@ pub fn management_router() -> Router<AppState> {
         .route("/users-by-email", get(users::by_email))
         .route("/jobs/users-imports", post(jobs::create_import))
         .route("/jobs/users-exports", post(exports::create))
+        .route("/jobs/verification-email", post(jobs::verification_email))
         .route("/jobs/{id}", get(jobs::get_one))
         .route("/jobs/{id}/errors", get(jobs::errors))
         .route("/tickets/password-change", post(tickets::password_change))
+        .route(
+            "/tickets/email-verification",
+            post(tickets::email_verification),
+        )
         .route("/keys/signing", get(signing_keys::list))
         .route("/keys/signing/rotate", post(signing_keys::rotate))
         .route("/keys/signing/{kid}", get(signing_keys::get_one))
@@ -216,6 +222,7 @@ pub fn public_router() -> Router<AppState> {
         )
         .route("/lo/reset", get(reset_page::show).post(reset_page::submit))
         .route("/lo/unblock", get(unblock_page::unblock))
+        .route("/lo/verify_email", get(verify_email_page::verify_email))
         .route("/jobs-files/{id}/{name}", get(exports::download))
         .route("/userinfo", get(oauth::userinfo).post(oauth::userinfo))
         .route(

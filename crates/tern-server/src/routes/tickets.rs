@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use tern_core::email_verification::VerificationOptions;
 use tern_core::ids::is_connection_id;
 use tern_core::model::User;
 use tern_core::tickets::{self, TicketOptions};
@@ -201,4 +202,104 @@ async fn by_email(
             }
         }
     }
+}
+
+const VERIFICATION_FIELDS: &[&str] = &[
+    "result_url",
+    "user_id",
+    "client_id",
+    "organization_id",
+    "ttl_sec",
+    "includeEmailInRedirect",
+    "identity",
+];
+
+/// `POST /tickets/email-verification`.
+#[utoipa::path(
+    post,
+    path = "/tickets/email-verification",
+    operation_id = "post_email_verification_ticket",
+    tag = "tickets",
+    summary = "Create an email verification ticket",
+    description = "A link that sets the user's `email_verified` once, until it expires, while the user still has the address it was made for. On a connection whose legacy store is the source of truth, the connection's `verify` script runs first.",
+    request_body(content = crate::openapi::EmailVerificationTicketRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The ticket.", body = crate::openapi::EmailVerificationTicket),
+        (status = 400, description = "Invalid body, unknown client, `organization_id` (Tern has no organizations), an identity the user does not have, a user without email or blocked, a bad `result_url` or `ttl_sec` (`invalid_body`).", body = crate::openapi::ApiErrorBody),
+        (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
+        (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
+        crate::openapi::ManagementErrors,
+    ),
+    security(("bearerAuth" = ["create:user_tickets"])),
+)]
+pub async fn email_verification(
+    State(s): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    caller.require(&["create:user_tickets"])?;
+    let obj = object_with(&body, VERIFICATION_FIELDS)?;
+    if obj.contains_key("organization_id") {
+        return Err(ApiError::invalid_body(
+            "The organization does not exist: Tern has no organizations.",
+        ));
+    }
+    let user_id: String = field(obj, "user_id")?.ok_or_else(|| {
+        ApiError::invalid_body("Payload validation error: 'Missing required property: user_id'.")
+    })?;
+    let ttl = tickets::ttl(field::<i64>(obj, "ttl_sec")?).map_err(ApiError::invalid_body)?;
+    let client_id: Option<String> = field(obj, "client_id")?;
+    let result_url: Option<String> = field(obj, "result_url")?;
+    if result_url.is_some() && client_id.is_some() {
+        return Err(ApiError::invalid_body(
+            "result_url cannot be specified together with client_id.",
+        ));
+    }
+    let options = VerificationOptions {
+        result_url: result_url
+            .map(|u| parse_result_url(&u).map(|u| u.to_string()))
+            .transpose()
+            .map_err(ApiError::invalid_body)?,
+        client_id: match client_id {
+            Some(id) => Some(
+                s.store
+                    .get_client(s.tid(), &id)
+                    .await?
+                    .ok_or_else(|| ApiError::invalid_body("The client does not exist"))?
+                    .client_id,
+            ),
+            None => None,
+        },
+        include_email_in_redirect: field(obj, "includeEmailInRedirect")?.unwrap_or(false),
+    };
+    let identity: Option<serde_json::Value> = field(obj, "identity")?;
+    let user = s
+        .store
+        .get_user(s.tid(), &user_id)
+        .await?
+        .ok_or_else(user_not_found)?;
+    console_app::guard_user_change(&caller, &user.connection_name)?;
+    if let Some(identity) = identity {
+        check_identity(&user, &identity)?;
+    }
+    let ticket = crate::verification::issue_ticket(&s, &user, ttl, options).await?;
+    Ok((StatusCode::CREATED, Json(json!({"ticket": ticket}))).into_response())
+}
+
+/// Auth0's `identity` names one of the user's identities; a Tern user has
+/// one, of provider `auth0`, whose `user_id` is the id without its prefix.
+pub(super) fn check_identity(user: &User, identity: &serde_json::Value) -> Result<(), ApiError> {
+    let provider = identity.get("provider").and_then(|v| v.as_str());
+    let id = identity.get("user_id").and_then(|v| v.as_str());
+    let (Some(provider), Some(id)) = (provider, id) else {
+        return Err(ApiError::invalid_body(
+            "Payload validation error: identity needs user_id and provider (strings).",
+        ));
+    };
+    if provider != "auth0" || id != user.local_id() {
+        return Err(ApiError::invalid_body(
+            "The user exists, but does not contain the given identity.",
+        ));
+    }
+    Ok(())
 }

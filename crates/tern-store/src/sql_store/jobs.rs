@@ -337,6 +337,24 @@ impl JobStore for SqlStore {
         Ok(inserted)
     }
 
+    async fn insert_finished_job(&self, tenant: &str, job: &Job) -> CoreResult<()> {
+        sqlx::query(
+            "INSERT INTO jobs (tenant_id, id, type, status, created_at, updated_at, body, \
+             status_details) VALUES ($1, $2, $3, $4, $5, $5, $6, $7)",
+        )
+        .bind(tenant)
+        .bind(&job.id)
+        .bind(job.spec.kind.as_str())
+        .bind(job.status.as_str())
+        .bind(&job.created_at)
+        .bind(to_body(&job.spec))
+        .bind(job.status_details.as_deref())
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(())
+    }
+
     async fn set_job_file(&self, tenant: &str, id: &str, content: &str) -> CoreResult<()> {
         sqlx::query(
             "INSERT INTO job_blobs (tenant_id, job_id, lz4) VALUES ($1, $2, $3) \

@@ -24,6 +24,7 @@ mod tenants;
 mod tickets;
 mod user_search;
 mod users;
+mod verification_tickets;
 
 pub(crate) use users::{USER_COLUMNS, mfa_factors_column};
 

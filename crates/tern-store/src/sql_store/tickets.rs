@@ -304,7 +304,16 @@ impl TicketStore for SqlStore {
         .execute(&self.pool)
         .await
         .map_err(storage)?;
-        Ok(r.rows_affected())
+        let v = sqlx::query(
+            "DELETE FROM email_verification_tickets \
+             WHERE tenant_id = $1 AND used_at IS NOT NULL AND used_at < $2",
+        )
+        .bind(tenant)
+        .bind(before)
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(r.rows_affected() + v.rows_affected())
     }
 
     async fn purge_password_tickets(&self, before: i64) -> CoreResult<u64> {
@@ -313,7 +322,13 @@ impl TicketStore for SqlStore {
             .execute(&self.pool)
             .await
             .map_err(storage)?;
-        Ok(r.rows_affected())
+        // Email-verification links lapse the same way (`verification_tickets`).
+        let v = sqlx::query("DELETE FROM email_verification_tickets WHERE expires_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(r.rows_affected() + v.rows_affected())
     }
 }
 

@@ -1,0 +1,231 @@
+//! Email verification, as Auth0 does it: a ticket (`POST
+//! /tickets/email-verification`) is a link that, opened once before it
+//! expires, sets the user's `email_verified`. The token appears only in the
+//! link; the store keeps its SHA-256 (`VerificationTicketStore`).
+//!
+//! On a connection whose legacy store is the source of truth (import mode
+//! off), the connection's `verify` script runs first, through the same path
+//! as `PATCH /users/{id}` turning `email_verified` on
+//! (`legacy_ops::on_update`); if it fails nothing is stored and the ticket
+//! stays usable.
+
+use tern_core::clock::now_iso;
+use tern_core::email_verification::{
+    VerificationOptions, VerificationRedemption, VerificationTicket,
+};
+use tern_core::mail::{MailKind, OutboundMail};
+use tern_core::model::{Job, JobSpec, JobStatus, JobType, LogEvent, User};
+use tern_core::tickets::TicketState;
+use tern_core::{CoreResult, ids};
+
+use crate::error::ApiError;
+use crate::reset::token_hash;
+use crate::state::AppState;
+
+/// The path of the page a verification link opens (Auth0's).
+pub const VERIFY_PATH: &str = "/lo/verify_email";
+
+/// A new verification link for `user`, valid `ttl_secs`. The user must be
+/// stored, not blocked, and have an email: the ticket is bound to it.
+pub async fn issue_ticket(
+    s: &AppState,
+    user: &User,
+    ttl_secs: i64,
+    options: VerificationOptions,
+) -> Result<String, ApiError> {
+    let Some(email) = user.email.clone() else {
+        return Err(ApiError::invalid_body(
+            "The user does not have an email address.",
+        ));
+    };
+    if user.blocked {
+        return Err(ApiError::invalid_body("The user is blocked."));
+    }
+    let token = ids::ticket_token();
+    let ticket = VerificationTicket {
+        token_hash: token_hash(&token),
+        user_id: user.user_id.clone(),
+        connection_id: user.connection_id.clone(),
+        email,
+        created_at: now_iso(),
+        expires_at: s.now().saturating_add(ttl_secs),
+        used_at: None,
+        options,
+    };
+    if !s.store.insert_verification_ticket(s.tid(), &ticket).await? {
+        // Deleted since it was looked up.
+        return Err(ApiError::not_found(
+            "inexistent_user",
+            "The user does not exist.",
+        ));
+    }
+    Ok(format!("{}{VERIFY_PATH}?ticket={token}", s.public_url))
+}
+
+/// What following a verification link came to.
+#[derive(Debug)]
+pub enum Outcome {
+    /// No ticket has this token.
+    Unknown,
+    /// The address is verified (`sv` logged).
+    Verified(Box<VerificationTicket>),
+    /// The ticket was used already or has expired (`fv` logged).
+    Unusable(Box<VerificationTicket>, TicketState),
+    /// The user is gone, blocked, has another address now, or the legacy
+    /// store's `verify` failed (`fv` logged, the reason in it); nothing changed.
+    Failed(Box<VerificationTicket>),
+}
+
+/// Follow the link carrying `token`.
+pub async fn redeem(s: &AppState, token: &str) -> CoreResult<Outcome> {
+    let hash = token_hash(token);
+    let Some(ticket) = s.store.get_verification_ticket(s.tid(), &hash).await? else {
+        return Ok(Outcome::Unknown);
+    };
+    let now = s.now();
+    let state = ticket.state(now);
+    if state != TicketState::Usable {
+        log(s, "fv", &ticket, None, unusable_reason(state)).await;
+        return Ok(Outcome::Unusable(Box::new(ticket), state));
+    }
+    let user = s.store.get_user(s.tid(), &ticket.user_id).await?;
+    let current = user.as_ref().filter(|u| {
+        u.connection_id == ticket.connection_id
+            && u.email.as_deref() == Some(ticket.email.as_str())
+            && !u.blocked
+    });
+    // Import mode off: the legacy store verifies first, as a PATCH would.
+    if let Some(before) = current.filter(|u| !u.email_verified) {
+        let mut after = before.clone();
+        after.email_verified = true;
+        if let Err(e) = crate::legacy_ops::on_update(s, before, &after, None).await {
+            let why = format!("The legacy store did not verify the email: {e}");
+            log(s, "fv", &ticket, user.as_ref(), &why).await;
+            return Ok(Outcome::Failed(Box::new(ticket)));
+        }
+    }
+    Ok(
+        match s
+            .store
+            .redeem_verification_ticket(s.tid(), &hash, now)
+            .await?
+        {
+            VerificationRedemption::Done(t) => {
+                log(s, "sv", &t, user.as_ref(), "Email verified").await;
+                Outcome::Verified(t)
+            }
+            VerificationRedemption::Refused(None) => Outcome::Unknown,
+            VerificationRedemption::Refused(Some(state)) => {
+                log(s, "fv", &ticket, user.as_ref(), unusable_reason(state)).await;
+                Outcome::Unusable(Box::new(ticket), state)
+            }
+            VerificationRedemption::UserChanged(t) => {
+                let why =
+                    "The user no longer exists, is blocked, or has another email address now.";
+                log(s, "fv", &t, user.as_ref(), why).await;
+                Outcome::Failed(t)
+            }
+        },
+    )
+}
+
+fn unusable_reason(state: TicketState) -> &'static str {
+    match state {
+        TicketState::Used => "The verification link was used already.",
+        _ => "The verification link has expired.",
+    }
+}
+
+async fn log(s: &AppState, kind: &str, t: &VerificationTicket, user: Option<&User>, what: &str) {
+    let mut ev = LogEvent::new(kind, what);
+    ev.user_id = Some(t.user_id.clone());
+    ev.user_name = Some(t.email.clone());
+    ev.client_id = t.options.client_id.clone();
+    ev.connection_id = Some(t.connection_id.clone());
+    ev.connection = user.map(|u| u.connection_name.clone());
+    s.log(ev).await;
+}
+
+/// Where the link sends the user when the ticket names a `result_url`:
+/// Auth0's query (`success`, `code`, `message`, and `email` when asked).
+pub fn result_redirect(
+    t: &VerificationTicket,
+    success: bool,
+    code: &str,
+    message: &str,
+) -> Option<String> {
+    let mut url = url::Url::parse(t.options.result_url.as_deref()?).ok()?;
+    {
+        let mut q = url.query_pairs_mut();
+        if t.options.include_email_in_redirect {
+            q.append_pair("email", &t.email);
+        }
+        q.append_pair("message", message);
+        q.append_pair("success", if success { "true" } else { "false" });
+        q.append_pair("code", code);
+    }
+    Some(url.to_string())
+}
+
+/// `POST /jobs/verification-email`: mail `user` a verification link (the
+/// default lifetime) and record the job as it ended — `completed`, or
+/// `failed` with the mailer's error — so `GET /jobs/{id}` shows it.
+pub async fn send_verification_email(
+    s: &AppState,
+    user: &User,
+    client_id: Option<String>,
+) -> Result<Job, ApiError> {
+    let ttl = tern_core::tickets::DEFAULT_TTL_SECS;
+    let options = VerificationOptions {
+        client_id,
+        ..VerificationOptions::default()
+    };
+    let link = issue_ticket(s, user, ttl, options).await?;
+    // `issue_ticket` refused a user without an email.
+    let email = user.email.clone().unwrap_or_default();
+    let mut job = Job::pending(
+        ids::job_id(),
+        JobSpec {
+            kind: JobType::VerificationEmail,
+            connection_id: user.connection_id.clone(),
+            connection: user.connection_name.clone(),
+            upsert: false,
+            upsert_credentials: false,
+            external_id: None,
+            send_completion_email: false,
+            dry_run: false,
+            export: None,
+        },
+        now_iso(),
+    );
+    match s
+        .mailer
+        .send(s.tid(), &verification_mail(&email, &link, ttl))
+        .await
+    {
+        Ok(()) => job.status = JobStatus::Completed,
+        Err(e) => {
+            tracing::warn!(error = %e, user_id = %user.user_id, "verification mail not sent");
+            job.status = JobStatus::Failed;
+            job.status_details = Some(format!("The verification email could not be sent: {e}"));
+        }
+    }
+    s.store.insert_finished_job(s.tid(), &job).await?;
+    Ok(job)
+}
+
+fn verification_mail(email: &str, link: &str, ttl_secs: i64) -> OutboundMail {
+    let hours = ttl_secs / 3600;
+    OutboundMail {
+        kind: MailKind::VerificationEmail,
+        to: email.to_string(),
+        subject: "Verify your email".into(),
+        text: format!(
+            "Hello,\n\n\
+             To confirm that {email} is your address, open this link:\n\n\
+             {link}\n\n\
+             The link works once and expires in {hours} hours. If you did not \
+             expect this message, ignore it: nothing changes.\n"
+        ),
+    }
+}
