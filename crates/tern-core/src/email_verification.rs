@@ -49,13 +49,7 @@ pub struct VerificationOptions {
 impl VerificationTicket {
     /// The state at epoch second `now`.
     pub fn state(&self, now: i64) -> TicketState {
-        if self.used_at.is_some() {
-            TicketState::Used
-        } else if now >= self.expires_at {
-            TicketState::Expired
-        } else {
-            TicketState::Usable
-        }
+        TicketState::at(self.used_at.as_deref(), self.expires_at, now)
     }
 }
 

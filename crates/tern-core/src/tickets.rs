@@ -97,16 +97,25 @@ pub enum TicketState {
     Used,
 }
 
-impl PasswordTicket {
-    /// The state at epoch second `now`.
-    pub fn state(&self, now: i64) -> TicketState {
-        if self.used_at.is_some() {
+impl TicketState {
+    /// The state at epoch second `now` of a ticket used at `used_at` (if
+    /// ever) that expires at epoch second `expires_at`: every kind of
+    /// ticket (password, email verification) ages the same way.
+    pub fn at(used_at: Option<&str>, expires_at: i64, now: i64) -> Self {
+        if used_at.is_some() {
             TicketState::Used
-        } else if now >= self.expires_at {
+        } else if now >= expires_at {
             TicketState::Expired
         } else {
             TicketState::Usable
         }
+    }
+}
+
+impl PasswordTicket {
+    /// The state at epoch second `now`.
+    pub fn state(&self, now: i64) -> TicketState {
+        TicketState::at(self.used_at.as_deref(), self.expires_at, now)
     }
 }
 

@@ -250,34 +250,7 @@ pub async fn verification_email(
 ) -> Result<Response, ApiError> {
     caller.require(&["update:users"])?;
     let obj = super::object_with(&body, VERIFICATION_FIELDS)?;
-    if obj.contains_key("organization_id") {
-        return Err(ApiError::invalid_body(
-            "The organization does not exist: Tern has no organizations.",
-        ));
-    }
-    let user_id: String = super::field(obj, "user_id")?.ok_or_else(|| {
-        ApiError::invalid_body("Payload validation error: 'Missing required property: user_id'.")
-    })?;
-    let client_id = match super::field::<String>(obj, "client_id")? {
-        Some(id) => Some(
-            s.store
-                .get_client(s.tid(), &id)
-                .await?
-                .ok_or_else(|| ApiError::invalid_body("The client does not exist"))?
-                .client_id,
-        ),
-        None => None,
-    };
-    let identity: Option<Value> = super::field(obj, "identity")?;
-    let user = s
-        .store
-        .get_user(s.tid(), &user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("inexistent_user", "The user does not exist."))?;
-    crate::console_app::guard_user_change(&caller, &user.connection_name)?;
-    if let Some(identity) = identity {
-        super::tickets::check_identity(&user, &identity)?;
-    }
+    let (user, client_id) = super::tickets::verification_target(&s, &caller, obj).await?;
     let job = crate::verification::send_verification_email(&s, &user, client_id).await?;
     Ok((StatusCode::CREATED, Json(verification_job_json(&job))).into_response())
 }

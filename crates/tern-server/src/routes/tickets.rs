@@ -239,16 +239,8 @@ pub async fn email_verification(
 ) -> Result<Response, ApiError> {
     caller.require(&["create:user_tickets"])?;
     let obj = object_with(&body, VERIFICATION_FIELDS)?;
-    if obj.contains_key("organization_id") {
-        return Err(ApiError::invalid_body(
-            "The organization does not exist: Tern has no organizations.",
-        ));
-    }
-    let user_id: String = field(obj, "user_id")?.ok_or_else(|| {
-        ApiError::invalid_body("Payload validation error: 'Missing required property: user_id'.")
-    })?;
+    let (user, client_id) = verification_target(&s, &caller, obj).await?;
     let ttl = tickets::ttl(field::<i64>(obj, "ttl_sec")?).map_err(ApiError::invalid_body)?;
-    let client_id: Option<String> = field(obj, "client_id")?;
     let result_url: Option<String> = field(obj, "result_url")?;
     if result_url.is_some() && client_id.is_some() {
         return Err(ApiError::invalid_body(
@@ -260,17 +252,39 @@ pub async fn email_verification(
             .map(|u| parse_result_url(&u).map(|u| u.to_string()))
             .transpose()
             .map_err(ApiError::invalid_body)?,
-        client_id: match client_id {
-            Some(id) => Some(
-                s.store
-                    .get_client(s.tid(), &id)
-                    .await?
-                    .ok_or_else(|| ApiError::invalid_body("The client does not exist"))?
-                    .client_id,
-            ),
-            None => None,
-        },
+        client_id,
         include_email_in_redirect: field(obj, "includeEmailInRedirect")?.unwrap_or(false),
+    };
+    let ticket = crate::verification::issue_ticket(&s, &user, ttl, options).await?;
+    Ok((StatusCode::CREATED, Json(json!({"ticket": ticket}))).into_response())
+}
+
+/// Whom an email-verification request (a ticket, or the mail job) is for:
+/// the user `user_id` names — `identity`, if given, must be theirs — whom
+/// the caller may change, and the application `client_id` names, which must
+/// exist. Tern has no organizations: `organization_id` is refused.
+pub(super) async fn verification_target(
+    s: &AppState,
+    caller: &Caller,
+    obj: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(User, Option<String>), ApiError> {
+    if obj.contains_key("organization_id") {
+        return Err(ApiError::invalid_body(
+            "The organization does not exist: Tern has no organizations.",
+        ));
+    }
+    let user_id: String = field(obj, "user_id")?.ok_or_else(|| {
+        ApiError::invalid_body("Payload validation error: 'Missing required property: user_id'.")
+    })?;
+    let client_id = match field::<String>(obj, "client_id")? {
+        Some(id) => Some(
+            s.store
+                .get_client(s.tid(), &id)
+                .await?
+                .ok_or_else(|| ApiError::invalid_body("The client does not exist"))?
+                .client_id,
+        ),
+        None => None,
     };
     let identity: Option<serde_json::Value> = field(obj, "identity")?;
     let user = s
@@ -278,12 +292,11 @@ pub async fn email_verification(
         .get_user(s.tid(), &user_id)
         .await?
         .ok_or_else(user_not_found)?;
-    console_app::guard_user_change(&caller, &user.connection_name)?;
+    console_app::guard_user_change(caller, &user.connection_name)?;
     if let Some(identity) = identity {
         check_identity(&user, &identity)?;
     }
-    let ticket = crate::verification::issue_ticket(&s, &user, ttl, options).await?;
-    Ok((StatusCode::CREATED, Json(json!({"ticket": ticket}))).into_response())
+    Ok((user, client_id))
 }
 
 /// Auth0's `identity` names one of the user's identities; a Tern user has

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::reset_page::message_page;
+use super::reset_page::{link_ticket, message_page};
 use crate::body::QueryMap;
 use crate::brute_force;
 use crate::state::AppState;
@@ -29,17 +29,9 @@ pub async fn unblock(
     State(s): State<AppState>,
     q: Result<QueryMap, crate::error::ApiError>,
 ) -> Response {
-    let Some(token) = q
-        .as_ref()
-        .ok()
-        .and_then(|q| q.str("ticket"))
-        .filter(|t| !t.is_empty())
-    else {
-        return message_page(
-            StatusCode::BAD_REQUEST,
-            "Invalid link",
-            "This link is incomplete: it carries no ticket. Open the whole link from the message.",
-        );
+    let token = match link_ticket(&q) {
+        Ok(token) => token,
+        Err(page) => return page,
     };
     match brute_force::unblock_by_link(&s, token).await {
         Ok(Some(_)) => message_page(

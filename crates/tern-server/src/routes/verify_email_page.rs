@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::reset_page::message_page;
+use super::reset_page::{link_ticket, message_page};
 use crate::body::QueryMap;
 use crate::state::AppState;
 use crate::verification::{self, Outcome};
@@ -39,17 +39,9 @@ pub async fn verify_email(
     State(s): State<AppState>,
     q: Result<QueryMap, crate::error::ApiError>,
 ) -> Response {
-    let Some(token) = q
-        .as_ref()
-        .ok()
-        .and_then(|q| q.str("ticket"))
-        .filter(|t| !t.is_empty())
-    else {
-        return message_page(
-            StatusCode::BAD_REQUEST,
-            "Invalid link",
-            "This link is incomplete: it carries no ticket. Open the whole link from the message.",
-        );
+    let token = match link_ticket(&q) {
+        Ok(token) => token,
+        Err(page) => return page,
     };
     let (ticket, success, code, message, status) = match verification::redeem(&s, token).await {
         Ok(Outcome::Unknown) => {

@@ -21,6 +21,52 @@ const TICKET_COLUMNS: &str =
 /// The key of the pending profile in a ticket's `body` (beside the options).
 const PENDING_PROFILE: &str = "tern_pending_profile";
 
+/// A ticket's redemption, first steps, in `tx`: the ticket's user's row
+/// locked first (see the module comment), then the ticket claimed — the
+/// conditional update is the single-use guarantee: of two concurrent
+/// redemptions, the second finds `used_at` set (PostgreSQL re-checks the
+/// row after the first commits; SQLite has one writer) — and read back.
+/// `table` and `columns` are the ticket kind's (constants); `(at, now)` the
+/// time of use and the epoch second it must not have expired by. Whether
+/// this call claimed it, and its row if it exists.
+pub(super) async fn claim_ticket(
+    tx: &mut Transaction<'_, Any>,
+    (table, columns): (&'static str, &'static str),
+    tenant: &str,
+    token_hash: &str,
+    (at, now): (&str, i64),
+) -> CoreResult<(bool, Option<AnyRow>)> {
+    sqlx::query(AssertSqlSafe(format!(
+        "UPDATE users SET updated_at = updated_at WHERE tenant_id = $1 AND user_id = \
+         (SELECT user_id FROM {table} WHERE tenant_id = $1 AND token_hash = $2)"
+    )))
+    .bind(tenant)
+    .bind(token_hash)
+    .execute(&mut **tx)
+    .await
+    .map_err(storage)?;
+    let claimed = sqlx::query(AssertSqlSafe(format!(
+        "UPDATE {table} SET used_at = $3 WHERE tenant_id = $1 AND token_hash = $2 \
+         AND used_at IS NULL AND expires_at > $4"
+    )))
+    .bind(tenant)
+    .bind(token_hash)
+    .bind(at)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(storage)?;
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {columns} FROM {table} WHERE tenant_id = $1 AND token_hash = $2"
+    )))
+    .bind(tenant)
+    .bind(token_hash)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(storage)?;
+    Ok((claimed.rows_affected() > 0, row))
+}
+
 /// A ticket's `body`: its options and, for a user not stored yet, the
 /// profile to create them from.
 fn ticket_body(t: &PasswordTicket) -> String {
@@ -140,45 +186,19 @@ impl TicketStore for SqlStore {
     ) -> CoreResult<Redemption> {
         let at = tern_core::clock::now_iso();
         let mut tx = self.pool.begin().await.map_err(storage)?;
-        // The user's row first (see the module comment).
-        sqlx::query(
-            "UPDATE users SET updated_at = updated_at WHERE tenant_id = $1 AND user_id = \
-             (SELECT user_id FROM password_tickets WHERE tenant_id = $1 AND token_hash = $2)",
+        let (claimed, row) = claim_ticket(
+            &mut tx,
+            ("password_tickets", TICKET_COLUMNS),
+            tenant,
+            token_hash,
+            (&at, now),
         )
-        .bind(tenant)
-        .bind(token_hash)
-        .execute(&mut *tx)
-        .await
-        .map_err(storage)?;
-        // The conditional update is the single-use guarantee: of two
-        // concurrent redemptions, the second finds used_at set (PostgreSQL
-        // re-checks the row after the first commits; SQLite has one writer).
-        let claimed = sqlx::query(
-            "UPDATE password_tickets SET used_at = $3 WHERE tenant_id = $1 AND token_hash = $2 \
-             AND used_at IS NULL AND expires_at > $4",
-        )
-        .bind(tenant)
-        .bind(token_hash)
-        .bind(&at)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(storage)?;
-        let sql = format!(
-            "SELECT {TICKET_COLUMNS} FROM password_tickets WHERE tenant_id = $1 AND token_hash = $2"
-        );
-        let ticket = sqlx::query(AssertSqlSafe(sql))
-            .bind(tenant)
-            .bind(token_hash)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(storage)?
-            .map(|r| decode_ticket(&r))
-            .transpose()?;
+        .await?;
+        let ticket = row.map(|r| decode_ticket(&r)).transpose()?;
         let Some(ticket) = ticket else {
             return Ok(Redemption::Refused(None));
         };
-        if claimed.rows_affected() == 0 {
+        if !claimed {
             // Nothing was written: the row says whether it was used or expired.
             return Ok(Redemption::Refused(Some(ticket.state(now))));
         }

@@ -11,6 +11,7 @@ use tern_core::email_verification::{
 use tern_core::store::VerificationTicketStore;
 use tern_core::{CoreError, CoreResult};
 
+use super::tickets::claim_ticket;
 use super::{SqlStore, storage};
 
 const COLUMNS: &str =
@@ -87,45 +88,19 @@ impl VerificationTicketStore for SqlStore {
     ) -> CoreResult<VerificationRedemption> {
         let at = tern_core::clock::now_iso();
         let mut tx = self.pool.begin().await.map_err(storage)?;
-        sqlx::query(
-            "UPDATE users SET updated_at = updated_at WHERE tenant_id = $1 AND user_id = \
-             (SELECT user_id FROM email_verification_tickets \
-              WHERE tenant_id = $1 AND token_hash = $2)",
+        let (claimed, row) = claim_ticket(
+            &mut tx,
+            ("email_verification_tickets", COLUMNS),
+            tenant,
+            token_hash,
+            (&at, now),
         )
-        .bind(tenant)
-        .bind(token_hash)
-        .execute(&mut *tx)
-        .await
-        .map_err(storage)?;
-        // The conditional update is the single-use guarantee: of two
-        // concurrent redemptions, the second finds used_at set.
-        let claimed = sqlx::query(
-            "UPDATE email_verification_tickets SET used_at = $3 \
-             WHERE tenant_id = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > $4",
-        )
-        .bind(tenant)
-        .bind(token_hash)
-        .bind(&at)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(storage)?;
-        let sql = format!(
-            "SELECT {COLUMNS} FROM email_verification_tickets \
-             WHERE tenant_id = $1 AND token_hash = $2"
-        );
-        let ticket = sqlx::query(AssertSqlSafe(sql))
-            .bind(tenant)
-            .bind(token_hash)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(storage)?
-            .map(|r| decode(&r))
-            .transpose()?;
+        .await?;
+        let ticket = row.map(|r| decode(&r)).transpose()?;
         let Some(ticket) = ticket else {
             return Ok(VerificationRedemption::Refused(None));
         };
-        if claimed.rows_affected() == 0 {
+        if !claimed {
             return Ok(VerificationRedemption::Refused(Some(ticket.state(now))));
         }
         // Only the user the ticket was issued to, with the address it was
