@@ -259,20 +259,22 @@ pub(crate) fn message_page(status: StatusCode, title: &str, message: &str) -> Re
     page(status, title, &format!("<p>{}</p>", escape(message)), None)
 }
 
-/// The ticket a mailed link carries (`?ticket=`), or the page saying the
-/// link is incomplete: the unblock and email-verification links' first step.
-pub(crate) fn link_ticket(q: &Result<QueryMap, crate::error::ApiError>) -> Result<&str, Response> {
+/// The ticket a mailed link carries (`?ticket=`), if any: the unblock and
+/// email-verification links' first step ([`incomplete_link`] otherwise).
+pub(crate) fn link_ticket(q: &Result<QueryMap, crate::error::ApiError>) -> Option<&str> {
     q.as_ref()
         .ok()
         .and_then(|q| q.str("ticket"))
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            message_page(
-                StatusCode::BAD_REQUEST,
-                "Invalid link",
-                "This link is incomplete: it carries no ticket. Open the whole link from the message.",
-            )
-        })
+}
+
+/// The page for a link that carries no ticket.
+pub(crate) fn incomplete_link() -> Response {
+    message_page(
+        StatusCode::BAD_REQUEST,
+        "Invalid link",
+        "This link is incomplete: it carries no ticket. Open the whole link from the message.",
+    )
 }
 
 fn unusable(skin: &Skin, state: TicketState) -> Response {

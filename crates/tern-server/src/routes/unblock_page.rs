@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::reset_page::{link_ticket, message_page};
+use super::reset_page::{incomplete_link, link_ticket, message_page};
 use crate::body::QueryMap;
 use crate::brute_force;
 use crate::state::AppState;
@@ -29,9 +29,8 @@ pub async fn unblock(
     State(s): State<AppState>,
     q: Result<QueryMap, crate::error::ApiError>,
 ) -> Response {
-    let token = match link_ticket(&q) {
-        Ok(token) => token,
-        Err(page) => return page,
+    let Some(token) = link_ticket(&q) else {
+        return incomplete_link();
     };
     match brute_force::unblock_by_link(&s, token).await {
         Ok(Some(_)) => message_page(

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::reset_page::{link_ticket, message_page};
+use super::reset_page::{incomplete_link, link_ticket, message_page};
 use crate::body::QueryMap;
 use crate::state::AppState;
 use crate::verification::{self, Outcome};
@@ -39,9 +39,8 @@ pub async fn verify_email(
     State(s): State<AppState>,
     q: Result<QueryMap, crate::error::ApiError>,
 ) -> Response {
-    let token = match link_ticket(&q) {
-        Ok(token) => token,
-        Err(page) => return page,
+    let Some(token) = link_ticket(&q) else {
+        return incomplete_link();
     };
     let (ticket, success, code, message, status) = match verification::redeem(&s, token).await {
         Ok(Outcome::Unknown) => {
