@@ -259,13 +259,7 @@ async fn tickets_api(b: Backend) {
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
-    let url = body["ticket"].as_str().unwrap();
-    assert!(
-        url.starts_with(&format!("{}/lo/reset?ticket=", h.state().public_url)),
-        "{url}"
-    );
-    let link = url.replacen(&h.state().public_url, &h.base, 1);
-    let token = ticket_of(&link);
+    let (link, token) = ticket_link(&h, &body, "/lo/reset");
     // Only the token's SHA-256 is stored.
     let store = &h.state().store;
     assert!(

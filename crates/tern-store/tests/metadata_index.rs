@@ -109,6 +109,29 @@ type Model = BTreeMap<String, (String, Value, Value)>;
 /// A condition of the expected rule: (`app` | `user`, path, what matches).
 type Cond = (&'static str, &'static str, Want);
 
+/// The import job (`JOB`, upserting into `db`) whose batches the scenarios
+/// apply, with `rows` rows.
+async fn insert_upsert_job(store: &SqlStore, rows: u64) {
+    let spec = JobSpec {
+        kind: JobType::UsersImport,
+        connection_id: CONN.into(),
+        connection: "db".into(),
+        upsert: true,
+        upsert_credentials: false,
+        external_id: None,
+        send_completion_email: false,
+        dry_run: false,
+        export: None,
+    };
+    let job = Job::pending(JOB.into(), spec, created(0));
+    assert!(
+        store
+            .insert_import_job(TENANT, &job, "[]", rows)
+            .await
+            .unwrap()
+    );
+}
+
 async fn check(store: &SqlStore, model: &Model, q: &str, conds: &[Cond]) {
     let mut want: Vec<(String, String)> = model
         .iter()
@@ -281,24 +304,7 @@ async fn scenario(store: SqlStore) {
 
     // Import batches: an optimistic one (COPY on PostgreSQL), a planned
     // one, then an upsert replacing a user's metadata.
-    let spec = JobSpec {
-        kind: JobType::UsersImport,
-        connection_id: CONN.into(),
-        connection: "db".into(),
-        upsert: true,
-        upsert_credentials: false,
-        external_id: None,
-        send_completion_email: false,
-        dry_run: false,
-        export: None,
-    };
-    let job = Job::pending(JOB.into(), spec, created(0));
-    assert!(
-        store
-            .insert_import_job(TENANT, &job, "[]", 3)
-            .await
-            .unwrap()
-    );
+    insert_upsert_job(&store, 3).await;
     for (b, optimistic) in [(0u64, true), (1, false)] {
         let i = N + b as usize;
         let u = user(i, app(i), user_meta(i));
@@ -487,24 +493,7 @@ async fn upgraded_scenario(store: SqlStore) {
     );
     assert_eq!(entries_astray(&store).await, 0, "writes without metadata");
     // An import's upsert replaces a user's metadata.
-    let spec = JobSpec {
-        kind: JobType::UsersImport,
-        connection_id: CONN.into(),
-        connection: "db".into(),
-        upsert: true,
-        upsert_credentials: false,
-        external_id: None,
-        send_completion_email: false,
-        dry_run: false,
-        export: None,
-    };
-    let job = Job::pending(JOB.into(), spec, created(0));
-    assert!(
-        store
-            .insert_import_job(TENANT, &job, "[]", 1)
-            .await
-            .unwrap()
-    );
+    insert_upsert_job(&store, 1).await;
     let mut u3 = stored("auth0|u3").await;
     u3.app_metadata = json!({"plan": "imported"}).as_object().unwrap().clone();
     u3.user_metadata = Default::default();

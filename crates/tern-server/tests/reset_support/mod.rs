@@ -195,6 +195,17 @@ pub fn link_in(h: &Harness, text: &str) -> String {
     link.replacen(public.as_str(), &h.base, 1)
 }
 
+/// A ticket's answer (`{"ticket": url}`) as a link to this test server:
+/// the URL must begin with the public URL and `path`; the link and its token.
+pub fn ticket_link(h: &Harness, answer: &Value, path: &str) -> (String, String) {
+    let url = answer["ticket"].as_str().unwrap();
+    let public = &h.state().public_url;
+    assert!(url.starts_with(&format!("{public}{path}?ticket=")), "{url}");
+    let link = url.replacen(public.as_str(), &h.base, 1);
+    let token = ticket_of(&link);
+    (link, token)
+}
+
 /// The ticket of a reset link.
 pub fn ticket_of(link: &str) -> String {
     let rest = link.split_once("ticket=").unwrap().1;
