@@ -15,11 +15,12 @@ use crate::search_sql::{Dialect, SqlValue};
 /// A checkpoint's next events on SQLite: one writer at a time, so `seq`
 /// order is commit order. The checkpoint's own position when it is stored
 /// (index `logs_tenant_log_id`), else that of the first id after it; then
-/// along (tenant_id, seq).
+/// along (tenant_id, seq). A checkpoint after every stored event reads on
+/// after the tenant's last: later events can only have a higher `seq`.
 const SQLITE_AFTER: &str = "SELECT body FROM logs WHERE tenant_id = $1 AND seq > COALESCE( \
        (SELECT seq FROM logs WHERE tenant_id = $1 AND id = $2), \
        (SELECT seq - 1 FROM logs WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT 1), \
-       (SELECT MAX(seq) FROM logs)) \
+       (SELECT MAX(seq) FROM logs WHERE tenant_id = $1)) \
      ORDER BY seq LIMIT $3";
 
 /// A checkpoint's next events on PostgreSQL, where transactions commit in
