@@ -70,6 +70,19 @@ pub const SEARCHABLE: &[LogField] = &[
     LogField::Description,
 ];
 
+/// The fields a term without a field name (`jane`, `"Wrong email"`) is
+/// searched against, as Auth0's log search lists them: equal to the term
+/// (or, `term*`, beginning with it), or for `description`, containing it.
+pub const BARE_TERM_FIELDS: &[LogField] = &[
+    LogField::UserName,
+    LogField::Connection,
+    LogField::ClientName,
+    LogField::Type,
+    LogField::Ip,
+    LogField::LogId,
+    LogField::Description,
+];
+
 /// Fields Auth0's log search has that Tern's log events do not hold.
 const NOT_RECORDED: &[&str] = &[
     "hostname",
@@ -104,8 +117,8 @@ impl fmt::Display for LogField {
     }
 }
 
-/// The tenant log's search vocabulary: [`LogField`]s; no bare terms (a
-/// term must name its field).
+/// The tenant log's search vocabulary: [`LogField`]s, and terms without a
+/// field against [`BARE_TERM_FIELDS`].
 #[derive(Debug, Clone, Copy)]
 pub struct LogFields;
 
@@ -142,7 +155,6 @@ impl Vocabulary for LogFields {
             _ => FieldKind::Text,
         }
     }
-    const BARE_TERMS: bool = false;
     const RANGE_FIELDS: &'static str = "date";
 }
 
@@ -152,7 +164,8 @@ pub type LogSearch = Query<LogField>;
 /// Parse a log search (`q`): Auth0's Lucene subset over [`LogField`]s —
 /// `AND`, `OR`, `NOT`, parentheses, quoted values, `date` as a day, an
 /// instant or a range (`[…]`, `{…}`, `*` for an open end), `_exists_:f`
-/// and a trailing `*` (a prefix). Values match whole and case-sensitively.
+/// a trailing `*` (a prefix), and terms without a field
+/// ([`BARE_TERM_FIELDS`]). Values match whole and case-sensitively.
 /// `None` for a search that selects everything (empty, `*`).
 pub fn parse_log_query(q: &str) -> Result<Option<LogSearch>, String> {
     let query = parse_query_in::<LogFields>(q).map_err(|e| e.to_string())?;
@@ -171,6 +184,10 @@ fn check_patterns(q: &LogSearch) -> Result<(), String> {
             condition: Condition::Wildcard(p),
         } if prefix(p).is_none() => Err(format!(
             "Invalid query: {field}:{} — log search supports a wildcard only as a trailing * (a prefix, e.g. ip:203.0.113.*)",
+            shorten(&p.to_string())
+        )),
+        Query::AnyField(Condition::Wildcard(p)) if prefix(p).is_none() => Err(format!(
+            "Invalid query: {} — log search supports a wildcard only as a trailing * (a prefix, e.g. 203.0.113.*)",
             shorten(&p.to_string())
         )),
         _ => Ok(()),
@@ -291,6 +308,12 @@ mod tests {
         );
         assert!(parse_log_query("date:[* TO 2026-12-02] AND ip:203.0.113.*").is_ok());
         assert!(parse_log_query("description:\"Wrong email or password.\"").is_ok());
+        // Terms without a field: searched against Auth0's bare-term fields.
+        assert_eq!(
+            parse_log_query("fp").unwrap(),
+            Some(Query::AnyField(Condition::Equals(Value::Text("fp".into()))))
+        );
+        assert!(parse_log_query("\"Wrong email\" AND 203.0.113.*").is_ok());
     }
 
     #[test]
@@ -298,9 +321,9 @@ mod tests {
         for (q, says) in [
             ("hostname:x", "do not record hostname"),
             ("nope:x", "unknown field 'nope'"),
-            ("fp", "a term without a field"),
             ("ip:*10.0", "only as a trailing *"),
             ("ip:10.?.0.1", "only as a trailing *"),
+            ("*113.7", "only as a trailing *"),
             ("type:[a TO b]", "ranges are only supported on date"),
             ("date:2026-13-01", "not a valid date"),
             ("date:2026*", "wildcards are not supported on date"),

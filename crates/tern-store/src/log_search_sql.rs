@@ -13,7 +13,9 @@
 //!   walk it in order ([`bounded_by_date`]). An event whose stored date is
 //!   further than that from its id's time is not found by date.
 //! * **Case-sensitive, whole values**, as Auth0's log search; a prefix
-//!   (`ip:203.0.113.*`) is a byte-wise range.
+//!   (`ip:203.0.113.*`) is a byte-wise range. A term without a field is
+//!   any of Auth0's bare-term fields equal to it, or the description
+//!   containing it.
 //! * **Two-valued logic.** A field an event lacks is NULL; `NOT` sees
 //!   `COALESCE(…, FALSE)`, so `NOT ip:"x"` matches events without an ip.
 //! * `type`, `user_id` and `log_id` are columns (indexed); the other
@@ -22,7 +24,7 @@
 
 use std::ops::Bound;
 
-use tern_core::log_search::{LogField, LogSearch, prefix};
+use tern_core::log_search::{BARE_TERM_FIELDS, LogField, LogSearch, prefix};
 use tern_core::search::{Condition, DateValue, Query, Value};
 
 use crate::search_sql::{Dialect, SqlValue, prefix_end};
@@ -94,8 +96,16 @@ impl Gen {
                 None => TRUE.to_owned(),
                 Some(expr) => format!("({expr} IS NOT NULL)"),
             },
-            // The log's vocabulary refuses bare terms.
-            Query::AnyField(_) => FALSE.to_owned(),
+            Query::AnyField(c) => {
+                let parts: Vec<String> = BARE_TERM_FIELDS
+                    .iter()
+                    .map(|f| match f {
+                        LogField::Description => self.contains(*f, c),
+                        f => self.leaf(*f, c),
+                    })
+                    .collect();
+                format!("({})", parts.join(" OR "))
+            }
         }
     }
 
@@ -163,6 +173,27 @@ impl Gen {
             },
             // Ranges are only on `date` (the vocabulary refuses others).
             Condition::Range { .. } => FALSE.to_owned(),
+        }
+    }
+
+    /// A text field containing a bare term (or, `term*`, its prefix),
+    /// case-sensitively. Auth0 matches the description's words; containing
+    /// is wider (`pass` finds `password`), never narrower.
+    fn contains(&mut self, field: LogField, c: &Condition) -> String {
+        let term = match c {
+            Condition::Equals(v) => v.to_string(),
+            Condition::Wildcard(pattern) => match prefix(pattern) {
+                Some(start) => start.to_owned(),
+                // Refused by `parse_log_query`.
+                None => return FALSE.to_owned(),
+            },
+            Condition::Range { .. } => return FALSE.to_owned(),
+        };
+        let expr = self.text_expr(field);
+        let p = self.text(term);
+        match self.dialect {
+            Dialect::Sqlite => format!("(instr({expr}, {p}) > 0)"),
+            Dialect::Postgres => format!("(strpos({expr}, {p}) > 0)"),
         }
     }
 

@@ -34,7 +34,9 @@ pub enum Query<F = Field> {
     /// (empty arrays, empty objects and nulls count as missing, as in Auth0).
     Exists(F),
     /// A term without a field: matches when the condition holds on any of
-    /// [`DEFAULT_FIELDS`] (never metadata). The condition is always
+    /// the vocabulary's default fields (the user search's
+    /// [`DEFAULT_FIELDS`], never metadata; the log's
+    /// `crate::log_search::BARE_TERM_FIELDS`). The condition is always
     /// `Equals(Value::Text)` or `Wildcard`.
     AnyField(Condition),
 }

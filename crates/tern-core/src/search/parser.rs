@@ -58,7 +58,7 @@ pub fn parse_query(q: &str) -> Result<Query, SearchError> {
 }
 
 /// Parses a query over `V`'s fields, with [`parse_query`]'s grammar and
-/// limits (a bare term only where `V` searches them).
+/// limits.
 pub fn parse_query_in<V: Vocabulary>(q: &str) -> Result<Query<V::Field>, SearchError> {
     let len = q.chars().count();
     if len > MAX_QUERY_LENGTH {
@@ -669,9 +669,6 @@ impl<V: Vocabulary> Parser<V> {
             let text = literal(pattern.parts()).unwrap_or_default();
             return self.exact(default, text, pos);
         }
-        if default.is_none() {
-            bare_term_allowed::<V>(pos)?;
-        }
         if let Some(f) = default {
             let why = match V::kind(f) {
                 FieldKind::Date => Some(format!(
@@ -718,9 +715,6 @@ impl<V: Vocabulary> Parser<V> {
         text: String,
         pos: usize,
     ) -> Result<Query<V::Field>, SearchError> {
-        if default.is_none() {
-            bare_term_allowed::<V>(pos)?;
-        }
         self.count_clause(pos)?;
         Ok(match default {
             None => Query::AnyField(Condition::Equals(Value::Text(text))),
@@ -823,18 +817,6 @@ impl<V: Vocabulary> Parser<V> {
             }
         }
     }
-}
-
-/// A term without a field, where `V` does not search those.
-fn bare_term_allowed<V: Vocabulary>(pos: usize) -> Result<(), SearchError> {
-    if V::BARE_TERMS {
-        return Ok(());
-    }
-    Err(SearchError::new(
-        SearchErrorKind::Unsupported,
-        Some(pos),
-        "a term without a field is not supported here; name the field, e.g. type:fp",
-    ))
 }
 
 /// The text of a pattern without wildcards, `None` if it has any.

@@ -18,9 +18,6 @@ pub trait Vocabulary {
     fn field(name: &str, pos: usize) -> Result<Self::Field, SearchError>;
     /// How the field's values are typed and compared.
     fn kind(field: &Self::Field) -> FieldKind;
-    /// Whether a term without a field (`jane`) is searched, against the
-    /// vocabulary's default fields; refused with a message otherwise.
-    const BARE_TERMS: bool;
     /// The fields a range applies to, as a refusal names them.
     const RANGE_FIELDS: &'static str;
 }
@@ -37,7 +34,6 @@ impl Vocabulary for Users {
     fn kind(field: &Field) -> FieldKind {
         field.kind()
     }
-    const BARE_TERMS: bool = true;
     const RANGE_FIELDS: &'static str =
         "created_at, updated_at, last_login, logins_count and app_metadata fields";
 }
