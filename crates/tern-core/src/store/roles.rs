@@ -45,14 +45,15 @@ pub trait RoleStore: Send + Sync {
     /// Take roles from users: `(user_id, role_id)` pairs.
     async fn remove_role_members(&self, tenant: &str, pairs: &[(String, String)])
     -> CoreResult<()>;
-    /// A role's members (stored users only), by user id, from the first id
-    /// after `after`, at most `limit`.
+    /// A role's members (stored users only), by user id: those after the
+    /// id `after`, less the first `skip`, at most `limit`.
     async fn list_role_members(
         &self,
         tenant: &str,
         role_id: &str,
         after: Option<&str>,
-        limit: usize,
+        skip: u64,
+        limit: u64,
     ) -> CoreResult<Vec<RoleMember>>;
     /// How many stored users hold a role.
     async fn count_role_members(&self, tenant: &str, role_id: &str) -> CoreResult<u64>;

@@ -201,18 +201,20 @@ impl RoleStore for SqlStore {
         tenant: &str,
         role_id: &str,
         after: Option<&str>,
-        limit: usize,
+        skip: u64,
+        limit: u64,
     ) -> CoreResult<Vec<RoleMember>> {
         let rows = sqlx::query(
             "SELECT u.user_id, u.email, u.name, u.picture FROM user_roles r \
              JOIN users u ON u.tenant_id = r.tenant_id AND u.user_id = r.user_id \
              WHERE r.tenant_id = $1 AND r.role_id = $2 AND r.user_id > $3 \
-             ORDER BY r.user_id LIMIT $4",
+             ORDER BY r.user_id LIMIT $4 OFFSET $5",
         )
         .bind(tenant)
         .bind(role_id)
         .bind(after.unwrap_or(""))
-        .bind(as_i64(limit as u64))
+        .bind(as_i64(limit))
+        .bind(as_i64(skip))
         .fetch_all(&self.pool)
         .await
         .map_err(storage)?;
