@@ -37,8 +37,11 @@ pub trait RoleStore: Send + Sync {
         permissions: &[Permission],
     ) -> CoreResult<()>;
     /// A role's permissions, by API and name.
-    async fn list_role_permissions(&self, tenant: &str, role_id: &str)
-    -> CoreResult<Vec<Permission>>;
+    async fn list_role_permissions(
+        &self,
+        tenant: &str,
+        role_id: &str,
+    ) -> CoreResult<Vec<Permission>>;
 
     /// Give users roles: `(user_id, role_id)` pairs (those held already are kept once).
     async fn add_role_members(&self, tenant: &str, pairs: &[(String, String)]) -> CoreResult<()>;

@@ -29,13 +29,14 @@ pub fn not_found() -> ApiError {
 
 /// The tenant's role `id`, or the 404.
 pub async fn known_role(s: &AppState, id: &str) -> Result<Role, ApiError> {
-    s.store
-        .get_role(s.tid(), id)
-        .await?
-        .ok_or_else(not_found)
+    s.store.get_role(s.tid(), id).await?.ok_or_else(not_found)
 }
 
-fn checked_text(obj: &Map<String, Value>, key: &str, max: usize) -> Result<Option<String>, ApiError> {
+fn checked_text(
+    obj: &Map<String, Value>,
+    key: &str,
+    max: usize,
+) -> Result<Option<String>, ApiError> {
     let Some(v) = field::<String>(obj, key)? else {
         return Ok(None);
     };
@@ -92,7 +93,9 @@ fn items<'a>(body: &'a Value, key: &str) -> Result<&'a Vec<Value>, ApiError> {
     let obj = object_with(body, &[key])?;
     require_keys(obj, &[key])?;
     let list = obj[key].as_array().ok_or_else(|| {
-        ApiError::invalid_body(format!("Payload validation error: '{key}' must be an array."))
+        ApiError::invalid_body(format!(
+            "Payload validation error: '{key}' must be an array."
+        ))
     })?;
     if list.is_empty() || list.len() > MAX_ITEMS {
         return Err(ApiError::invalid_body(format!(
@@ -171,7 +174,11 @@ pub async fn defined_permissions(s: &AppState, body: &Value) -> Result<Vec<Permi
             }
             apis.insert(id, rs);
         }
-        if !apis[id].scopes.iter().any(|sc| sc.value == p.permission_name) {
+        if !apis[id]
+            .scopes
+            .iter()
+            .any(|sc| sc.value == p.permission_name)
+        {
             return Err(ApiError::invalid_body(format!(
                 "Payload validation error: the API '{id}' defines no permission '{}'; add it to the API's scopes first.",
                 p.permission_name
@@ -197,9 +204,15 @@ pub async fn existing_roles(s: &AppState, ids: &[String]) -> Result<(), ApiError
 
 /// Auth0's view of permissions: each with its API's name and the scope's
 /// description.
-pub async fn permission_views(s: &AppState, permissions: &[Permission]) -> Result<Vec<Value>, ApiError> {
+pub async fn permission_views(
+    s: &AppState,
+    permissions: &[Permission],
+) -> Result<Vec<Value>, ApiError> {
     let apis = s.store.list_resource_servers(s.tid()).await?;
-    Ok(permissions.iter().map(|p| permission_view(&apis, p)).collect())
+    Ok(permissions
+        .iter()
+        .map(|p| permission_view(&apis, p))
+        .collect())
 }
 
 fn permission_view(apis: &[ResourceServer], p: &Permission) -> Value {

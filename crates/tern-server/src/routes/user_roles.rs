@@ -143,7 +143,10 @@ pub async fn permissions(
     caller.require(&["read:users"])?;
     let paging = Paging::from_query(&q, 100)?;
     let user = known_user(&s, &id).await?;
-    let held = s.store.list_user_permissions(s.tid(), &user.user_id).await?;
+    let held = s
+        .store
+        .list_user_permissions(s.tid(), &user.user_id)
+        .await?;
     let views = service::user_permission_views(&s, held).await?;
     Ok(Json(paging.apply(views, "permissions")))
 }

@@ -54,21 +54,24 @@ impl SqlStore {
 #[async_trait::async_trait]
 impl RoleStore for SqlStore {
     async fn insert_role(&self, tenant: &str, role: &Role) -> CoreResult<()> {
-        let q = sqlx::query("INSERT INTO roles (tenant_id, id, name, description) VALUES ($1, $2, $3, $4)")
-            .bind(tenant)
-            .bind(&role.id)
-            .bind(&role.name)
-            .bind(&role.description);
+        let q = sqlx::query(
+            "INSERT INTO roles (tenant_id, id, name, description) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(tenant)
+        .bind(&role.id)
+        .bind(&role.name)
+        .bind(&role.description);
         self.write_doc(q, ROLE_CONFLICT).await.map(drop)
     }
 
     async fn get_role(&self, tenant: &str, id: &str) -> CoreResult<Option<Role>> {
-        let row = sqlx::query("SELECT id, name, description FROM roles WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(storage)?;
+        let row =
+            sqlx::query("SELECT id, name, description FROM roles WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(storage)?;
         row.as_ref().map(role_of).transpose()
     }
 
@@ -103,11 +106,13 @@ impl RoleStore for SqlStore {
     }
 
     async fn update_role(&self, tenant: &str, role: &Role) -> CoreResult<bool> {
-        let q = sqlx::query("UPDATE roles SET name = $3, description = $4 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(&role.id)
-            .bind(&role.name)
-            .bind(&role.description);
+        let q = sqlx::query(
+            "UPDATE roles SET name = $3, description = $4 WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant)
+        .bind(&role.id)
+        .bind(&role.name)
+        .bind(&role.description);
         Ok(self.write_doc(q, ROLE_CONFLICT).await? > 0)
     }
 
