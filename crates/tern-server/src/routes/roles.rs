@@ -277,7 +277,7 @@ fn member_view(m: RoleMember) -> Value {
         (status = 404, description = "No such role (`inexistent_role`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
-    security(("bearerAuth" = ["read:users", "read:roles", "read:role_members"])),
+    security(("bearerAuth" = ["read:users"]), ("bearerAuth" = ["read:roles"]), ("bearerAuth" = ["read:role_members"])),
 )]
 pub async fn users(
     State(s): State<AppState>,
@@ -342,7 +342,7 @@ pub async fn users(
         (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
-    security(("bearerAuth" = ["update:roles", "create:role_members"])),
+    security(("bearerAuth" = ["update:roles"]), ("bearerAuth" = ["create:role_members"])),
 )]
 pub async fn add_users(
     State(s): State<AppState>,

@@ -29,7 +29,7 @@ use crate::user_admin::known_user;
         (status = 404, description = "No such user (`inexistent_user`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
-    security(("bearerAuth" = ["read:users", "read:roles", "read:role_members"])),
+    security(("bearerAuth" = ["read:users"]), ("bearerAuth" = ["read:roles"]), ("bearerAuth" = ["read:role_members"])),
 )]
 pub async fn roles(
     State(s): State<AppState>,
@@ -60,7 +60,7 @@ pub async fn roles(
         (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
-    security(("bearerAuth" = ["update:users", "create:role_members"])),
+    security(("bearerAuth" = ["update:users"]), ("bearerAuth" = ["create:role_members"])),
 )]
 pub async fn add_roles(
     State(s): State<AppState>,
@@ -97,7 +97,7 @@ pub async fn add_roles(
         (status = 413, description = "The body is larger than the limit (`payload_too_large`).", body = crate::openapi::ApiErrorBody),
         crate::openapi::ManagementErrors,
     ),
-    security(("bearerAuth" = ["update:users", "delete:role_members"])),
+    security(("bearerAuth" = ["update:users"]), ("bearerAuth" = ["delete:role_members"])),
 )]
 pub async fn remove_roles(
     State(s): State<AppState>,
