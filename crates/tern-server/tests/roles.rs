@@ -9,13 +9,14 @@
 
 mod common;
 
-use common::browser::claims;
+use common::browser::{Browser, authorize_path, claims};
 use common::{Backend, Harness};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const API: &str = "https://things.example/";
 const PASSWORD: &str = "Correct-Horse-7-Battery";
+const CALLBACK: &str = "https://app.example/callback";
 
 /// Auth0's `Role` and `PermissionRequestPayload` shapes, from its
 /// Management API reference (`POST /api/v2/roles`, `POST
@@ -680,6 +681,40 @@ async fn tokens_follow_permissions(b: Backend) {
     let tokens = login(&h, &app, "openid offline_access read:things write:things").await;
     let (scope, perms) = granted(&tokens);
     assert_eq!(scope, "openid offline_access read:things");
+    assert_eq!(perms, Some(json!(["delete:things", "read:things"])));
+
+    // The code flow through the hosted login page is narrowed alike.
+    let web = h
+        .client_on(&t, &h.info.connection_id, json!({
+            "name": "Site", "app_type": "regular_web", "callbacks": [CALLBACK],
+            "grant_types": ["authorization_code"], "token_endpoint_auth_method": "client_secret_post",
+        }))
+        .await;
+    let mut browser = Browser::new(&h.base);
+    let a = browser
+        .get(&authorize_path(
+            web["client_id"].as_str().unwrap(),
+            CALLBACK,
+            "openid read:things write:things",
+            &[("audience", API)],
+        ))
+        .await;
+    let page = browser.follow(a).await;
+    let posted = browser
+        .submit_login(&page, "ada@example.com", PASSWORD)
+        .await;
+    let code = browser
+        .follow(posted)
+        .await
+        .location_param("code")
+        .expect("a code");
+    let (s, coded) = h
+        .token(json!({"grant_type": "authorization_code", "client_id": web["client_id"],
+                      "client_secret": web["client_secret"], "code": code, "redirect_uri": CALLBACK}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{coded}");
+    let (scope, perms) = granted(&coded);
+    assert_eq!(scope, "openid read:things");
     assert_eq!(perms, Some(json!(["delete:things", "read:things"])));
 
     // A refresh reads permissions again: the role taken, its scope goes.

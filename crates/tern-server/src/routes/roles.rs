@@ -237,9 +237,11 @@ pub async fn remove_permissions(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    // A body without a DELETE is refused after the scope check, not before.
+    body: Result<JsonBody, ApiError>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[UPDATE])?;
+    let JsonBody(body) = body?;
     let permissions = service::permissions_of(&body)?;
     let role = known_role(&s, &id).await?;
     s.store

@@ -103,9 +103,11 @@ pub async fn remove_roles(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    // A body without a DELETE is refused after the scope check, not before.
+    body: Result<JsonBody, ApiError>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["update:users", "delete:role_members"])?;
+    let JsonBody(body) = body?;
     let roles = service::ids_of(&body, "roles")?;
     let user = known_user(&s, &id).await?;
     console_app::guard_user_change(&caller, &user.connection_name)?;
@@ -207,9 +209,11 @@ pub async fn remove_permissions(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    // A body without a DELETE is refused after the scope check, not before.
+    body: Result<JsonBody, ApiError>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["update:users"])?;
+    let JsonBody(body) = body?;
     let permissions = service::permissions_of(&body)?;
     let user = known_user(&s, &id).await?;
     console_app::guard_user_change(&caller, &user.connection_name)?;
