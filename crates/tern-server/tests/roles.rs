@@ -57,23 +57,63 @@ async fn role(h: &Harness, t: &str, name: &str) -> String {
     r["id"].as_str().unwrap().to_string()
 }
 
-async fn call(
-    h: &Harness,
-    t: &str,
-    method: Method,
-    path: &str,
-    body: Value,
-    want: StatusCode,
-) -> Value {
-    let (s, b) = h.api(t, method, path, Some(body)).await;
-    assert_eq!(s, want, "{path}: {b}");
-    b
+/// A Management API caller: the server and a token.
+#[derive(Clone, Copy)]
+struct As<'a>(&'a Harness, &'a str);
+
+impl As<'_> {
+    /// `method path` with `body`, which must answer `want`; the answer's body.
+    async fn send(
+        self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        want: StatusCode,
+    ) -> Value {
+        let (s, b) = self.0.api(self.1, method, path, body).await;
+        assert_eq!(s, want, "{path}: {b}");
+        b
+    }
+
+    async fn expect(self, method: Method, path: &str, want: StatusCode) -> Value {
+        self.send(method, path, None, want).await
+    }
+
+    async fn get(self, path: &str) -> Value {
+        self.expect(Method::GET, path, StatusCode::OK).await
+    }
+
+    async fn post(self, path: &str, body: Value, want: StatusCode) -> Value {
+        self.send(Method::POST, path, Some(body), want).await
+    }
+
+    async fn patch(self, path: &str, body: Value, want: StatusCode) -> Value {
+        self.send(Method::PATCH, path, Some(body), want).await
+    }
+
+    async fn delete(self, path: &str, body: Value, want: StatusCode) -> Value {
+        self.send(Method::DELETE, path, Some(body), want).await
+    }
+
+    /// Give `user` the `roles` (204).
+    async fn give_roles(self, user: &str, roles: &[&str]) {
+        let body = json!({"roles": roles});
+        let path = format!("/users/{user}/roles");
+        self.post(&path, body, StatusCode::NO_CONTENT).await;
+    }
+
+    /// Give `owner` (`/roles/{id}` or `/users/{id}`) the named permissions
+    /// of the test API (201).
+    async fn give(self, owner: &str, names: &[&str]) {
+        let body = permissions(names);
+        self.post(&format!("{owner}/permissions"), body, StatusCode::CREATED)
+            .await;
+    }
 }
 
-async fn get(h: &Harness, t: &str, path: &str) -> Value {
-    let (s, b) = h.api(t, Method::GET, path, None).await;
-    assert_eq!(s, StatusCode::OK, "{path}: {b}");
-    b
+/// `{"permissions": [...]}` naming scopes of the test API.
+fn permissions(names: &[&str]) -> Value {
+    json!({"permissions": names.iter().map(|n| permission(n)).collect::<Vec<_>>()})
 }
 
 fn assert_envelope(b: &Value, status: u16, code: &str) {
@@ -93,120 +133,104 @@ fn names(list: &Value, key: &str) -> Vec<String> {
 async fn roles_round_trip(b: Backend) {
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
-    let admin = role(&h, &t, "admin").await;
-    assert!(admin.starts_with("rol_") && admin.len() == 20, "{admin}");
+    let admin = As(&h, &t);
+    let admin_role = role(&h, &t, "admin").await;
     assert!(
-        admin[4..].chars().all(|c| c.is_ascii_alphanumeric()),
-        "{admin}"
+        admin_role.starts_with("rol_") && admin_role.len() == 20,
+        "{admin_role}"
+    );
+    assert!(
+        admin_role[4..].chars().all(|c| c.is_ascii_alphanumeric()),
+        "{admin_role}"
     );
     role(&h, &t, "Editor").await;
     role(&h, &t, "viewer").await;
 
     // Bad bodies and a taken name.
-    let e = call(
-        &h,
-        &t,
-        Method::POST,
-        "/roles",
-        json!({"name": "admin"}),
-        StatusCode::CONFLICT,
-    )
-    .await;
+    let e = admin
+        .post("/roles", json!({"name": "admin"}), StatusCode::CONFLICT)
+        .await;
     assert_eq!(e["statusCode"], 409, "{e}");
-    let e = call(
-        &h,
-        &t,
-        Method::POST,
-        "/roles",
-        json!({"description": "x"}),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
+    let e = admin
+        .post(
+            "/roles",
+            json!({"description": "x"}),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     assert_envelope(&e, 400, "invalid_body");
-    let e = call(
-        &h,
-        &t,
-        Method::POST,
-        "/roles",
-        json!({"name": "x", "color": "red"}),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
+    let e = admin
+        .post(
+            "/roles",
+            json!({"name": "x", "color": "red"}),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     assert!(e["message"].as_str().unwrap().contains("color"), "{e}");
-    call(
-        &h,
-        &t,
-        Method::POST,
-        "/roles",
-        json!({"name": ""}),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
+    admin
+        .post("/roles", json!({"name": ""}), StatusCode::BAD_REQUEST)
+        .await;
 
     // Paging by name, totals, the name filter (any case).
-    let all = get(&h, &t, "/roles").await;
+    let all = admin.get("/roles").await;
     assert_eq!(names(&all, "name"), ["Editor", "admin", "viewer"]);
-    let page = get(&h, &t, "/roles?per_page=2&page=1&include_totals=true").await;
+    let page = admin
+        .get("/roles?per_page=2&page=1&include_totals=true")
+        .await;
     assert_eq!(page["total"], 3, "{page}");
     assert_eq!(page["start"], 2, "{page}");
     assert_eq!(names(&page["roles"], "name"), ["viewer"]);
-    let filtered = get(&h, &t, "/roles?name_filter=EDIT").await;
+    let filtered = admin.get("/roles?name_filter=EDIT").await;
     assert_eq!(names(&filtered, "name"), ["Editor"]);
     let (s, e) = h.api(&t, Method::GET, "/roles?per_page=101", None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
 
     // One role; unknown ids are Auth0's 404.
-    let one = get(&h, &t, &format!("/roles/{admin}")).await;
+    let one = admin.get(&format!("/roles/{admin_role}")).await;
     assert_eq!(
         one,
-        json!({"id": admin, "name": "admin", "description": "The admins"})
+        json!({"id": admin_role, "name": "admin", "description": "The admins"})
     );
     let (s, e) = h.api(&t, Method::GET, "/roles/rol_nope", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_envelope(&e, 404, "inexistent_role");
 
     // Update: another role's name is taken; a description changes alone.
-    call(
-        &h,
-        &t,
-        Method::PATCH,
-        &format!("/roles/{admin}"),
-        json!({"name": "viewer"}),
-        StatusCode::CONFLICT,
-    )
-    .await;
-    let u = call(
-        &h,
-        &t,
-        Method::PATCH,
-        &format!("/roles/{admin}"),
-        json!({"description": "All"}),
-        StatusCode::OK,
-    )
-    .await;
+    admin
+        .patch(
+            &format!("/roles/{admin_role}"),
+            json!({"name": "viewer"}),
+            StatusCode::CONFLICT,
+        )
+        .await;
+    let u = admin
+        .patch(
+            &format!("/roles/{admin_role}"),
+            json!({"description": "All"}),
+            StatusCode::OK,
+        )
+        .await;
     assert_eq!(u["name"], "admin");
     assert_eq!(u["description"], "All");
-    call(
-        &h,
-        &t,
-        Method::PATCH,
-        "/roles/rol_nope",
-        json!({"name": "z"}),
-        StatusCode::NOT_FOUND,
-    )
-    .await;
+    admin
+        .patch(
+            "/roles/rol_nope",
+            json!({"name": "z"}),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
 
     // Delete: 200, then gone; again 404.
     let (s, _) = h
-        .api(&t, Method::DELETE, &format!("/roles/{admin}"), None)
+        .api(&t, Method::DELETE, &format!("/roles/{admin_role}"), None)
         .await;
     assert_eq!(s, StatusCode::OK);
     let (s, _) = h
-        .api(&t, Method::GET, &format!("/roles/{admin}"), None)
+        .api(&t, Method::GET, &format!("/roles/{admin_role}"), None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, e) = h
-        .api(&t, Method::DELETE, &format!("/roles/{admin}"), None)
+        .api(&t, Method::DELETE, &format!("/roles/{admin_role}"), None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{e}");
     h.stop().await;
@@ -215,25 +239,22 @@ async fn roles_round_trip(b: Backend) {
 async fn permissions_and_members(b: Backend) {
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
+    let admin = As(&h, &t);
     things_api(&h, &t, json!({})).await;
     let reader = role(&h, &t, "reader").await;
     let perms = format!("/roles/{reader}/permissions");
 
     // A permission must be a scope its API defines.
-    let e = call(
-        &h,
-        &t,
-        Method::POST,
-        &perms,
-        json!({"permissions": [permission("fly:things")]}),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
+    let e = admin
+        .post(
+            &perms,
+            json!({"permissions": [permission("fly:things")]}),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     assert_envelope(&e, 400, "invalid_body");
     assert!(e["message"].as_str().unwrap().contains("fly:things"), "{e}");
-    let e = call(&h, &t, Method::POST, &perms,
-        json!({"permissions": [{"resource_server_identifier": "https://nowhere.example/", "permission_name": "read:things"}]}),
-        StatusCode::BAD_REQUEST).await;
+    let e = admin.post(&perms, json!({"permissions": [{"resource_server_identifier": "https://nowhere.example/", "permission_name": "read:things"}]}), StatusCode::BAD_REQUEST).await;
     assert!(
         e["message"]
             .as_str()
@@ -241,105 +262,75 @@ async fn permissions_and_members(b: Backend) {
             .contains("https://nowhere.example/"),
         "{e}"
     );
-    call(&h, &t, Method::POST, &perms,
-        json!({"permissions": [{"resource_server_identifier": h.info.audience, "permission_name": "read:users"}]}),
-        StatusCode::BAD_REQUEST).await;
-    call(
-        &h,
-        &t,
-        Method::POST,
-        &perms,
-        json!({"permissions": []}),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
-    call(
-        &h,
-        &t,
-        Method::POST,
-        "/roles/rol_nope/permissions",
-        json!({"permissions": [permission("read:things")]}),
-        StatusCode::NOT_FOUND,
-    )
-    .await;
-    // Given twice, held once.
-    for _ in 0..2 {
-        call(
-            &h,
-            &t,
-            Method::POST,
-            &perms,
-            json!({"permissions": [permission("read:things"), permission("write:things")]}),
-            StatusCode::CREATED,
+    admin.post(&perms, json!({"permissions": [{"resource_server_identifier": h.info.audience, "permission_name": "read:users"}]}), StatusCode::BAD_REQUEST).await;
+    admin
+        .post(&perms, json!({"permissions": []}), StatusCode::BAD_REQUEST)
+        .await;
+    admin
+        .post(
+            "/roles/rol_nope/permissions",
+            json!({"permissions": [permission("read:things")]}),
+            StatusCode::NOT_FOUND,
         )
         .await;
+    // Given twice, held once.
+    for _ in 0..2 {
+        admin
+            .post(
+                &perms,
+                json!({"permissions": [permission("read:things"), permission("write:things")]}),
+                StatusCode::CREATED,
+            )
+            .await;
     }
-    let listed = get(&h, &t, &format!("{perms}?include_totals=true&per_page=1")).await;
+    let listed = admin
+        .get(&format!("{perms}?include_totals=true&per_page=1"))
+        .await;
     assert_eq!(listed["total"], 2, "{listed}");
     assert_eq!(
         listed["permissions"][0],
         json!({"resource_server_identifier": API, "permission_name": "read:things",
                "resource_server_name": "Things", "description": "Read things"})
     );
-    call(
-        &h,
-        &t,
-        Method::DELETE,
-        &perms,
-        json!({"permissions": [permission("write:things")]}),
-        StatusCode::OK,
-    )
-    .await;
+    admin
+        .delete(
+            &perms,
+            json!({"permissions": [permission("write:things")]}),
+            StatusCode::OK,
+        )
+        .await;
     assert_eq!(
-        names(&get(&h, &t, &perms).await, "permission_name"),
+        names(&admin.get(&perms).await, "permission_name"),
         ["read:things"]
     );
 
     // Users: by role id (unknown roles refused), then direct permissions.
     let ada = h.create_user(&t, "ada@example.com", PASSWORD).await;
     let ada = ada["user_id"].as_str().unwrap().to_string();
-    let e = call(
-        &h,
-        &t,
-        Method::POST,
-        &format!("/users/{ada}/roles"),
-        json!({"roles": ["rol_nope"]}),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
+    let e = admin
+        .post(
+            &format!("/users/{ada}/roles"),
+            json!({"roles": ["rol_nope"]}),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     assert!(e["message"].as_str().unwrap().contains("rol_nope"), "{e}");
-    call(
-        &h,
-        &t,
-        Method::POST,
-        "/users/auth0%7Cnobody/roles",
-        json!({"roles": [reader]}),
-        StatusCode::NOT_FOUND,
-    )
-    .await;
-    call(
-        &h,
-        &t,
-        Method::POST,
-        &format!("/users/{ada}/roles"),
-        json!({"roles": [reader]}),
-        StatusCode::NO_CONTENT,
-    )
-    .await;
-    call(
-        &h,
-        &t,
-        Method::POST,
-        &format!("/users/{ada}/permissions"),
-        json!({"permissions": [permission("read:things"), permission("delete:things")]}),
-        StatusCode::CREATED,
-    )
-    .await;
-    let roles = get(&h, &t, &format!("/users/{ada}/roles")).await;
-    assert_eq!(names(&roles, "id"), [reader.clone()]);
+    admin
+        .post(
+            "/users/auth0%7Cnobody/roles",
+            json!({"roles": [reader]}),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    admin.give_roles(&ada, &[&reader]).await;
+    admin
+        .give(&format!("/users/{ada}"), &["read:things", "delete:things"])
+        .await;
+    let roles = admin.get(&format!("/users/{ada}/roles")).await;
+    assert_eq!(names(&roles, "id"), std::slice::from_ref(&reader));
 
     // Each permission once, with every way it is held.
-    let held = get(&h, &t, &format!("/users/{ada}/permissions")).await;
+    let held = admin.get(&format!("/users/{ada}/permissions")).await;
     assert_eq!(
         names(&held, "permission_name"),
         ["delete:things", "read:things"]
@@ -363,35 +354,30 @@ async fn permissions_and_members(b: Backend) {
             .await;
         ids.push(u["user_id"].as_str().unwrap().to_string());
     }
-    call(
-        &h,
-        &t,
-        Method::POST,
-        &format!("/roles/{reader}/users"),
-        json!({"users": ids[1..]}),
-        StatusCode::OK,
-    )
-    .await;
-    let e = call(
-        &h,
-        &t,
-        Method::POST,
-        &format!("/roles/{reader}/users"),
-        json!({"users": ["auth0|nobody"]}),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
+    admin
+        .post(
+            &format!("/roles/{reader}/users"),
+            json!({"users": ids[1..]}),
+            StatusCode::OK,
+        )
+        .await;
+    let e = admin
+        .post(
+            &format!("/roles/{reader}/users"),
+            json!({"users": ["auth0|nobody"]}),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     assert!(
         e["message"].as_str().unwrap().contains("auth0|nobody"),
         "{e}"
     );
     ids.sort();
-    let page = get(
-        &h,
-        &t,
-        &format!("/roles/{reader}/users?per_page=2&page=0&include_totals=true"),
-    )
-    .await;
+    let page = admin
+        .get(&format!(
+            "/roles/{reader}/users?per_page=2&page=0&include_totals=true"
+        ))
+        .await;
     assert_eq!(page["total"], 3, "{page}");
     assert_eq!(names(&page["users"], "user_id"), ids[..2]);
     assert!(
@@ -400,10 +386,12 @@ async fn permissions_and_members(b: Backend) {
             .unwrap()
             .ends_with("@example.com")
     );
-    let first = get(&h, &t, &format!("/roles/{reader}/users?take=2")).await;
+    let first = admin.get(&format!("/roles/{reader}/users?take=2")).await;
     assert_eq!(names(&first["users"], "user_id"), ids[..2]);
     let next = first["next"].as_str().unwrap();
-    let rest = get(&h, &t, &format!("/roles/{reader}/users?take=2&from={next}")).await;
+    let rest = admin
+        .get(&format!("/roles/{reader}/users?take=2&from={next}"))
+        .await;
     assert_eq!(names(&rest["users"], "user_id"), ids[2..]);
     assert!(rest.get("next").is_none(), "{rest}");
     let (s, e) = h
@@ -415,36 +403,26 @@ async fn permissions_and_members(b: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
-    call(
-        &h,
-        &t,
-        Method::GET,
-        "/roles/rol_nope/users",
-        json!(null),
-        StatusCode::NOT_FOUND,
-    )
-    .await;
+    admin
+        .expect(Method::GET, "/roles/rol_nope/users", StatusCode::NOT_FOUND)
+        .await;
 
     // Taking the role leaves the direct permissions.
-    call(
-        &h,
-        &t,
-        Method::DELETE,
-        &format!("/users/{ada}/roles"),
-        json!({"roles": [reader]}),
-        StatusCode::NO_CONTENT,
-    )
-    .await;
-    call(
-        &h,
-        &t,
-        Method::DELETE,
-        &format!("/users/{ada}/permissions"),
-        json!({"permissions": [permission("delete:things")]}),
-        StatusCode::NO_CONTENT,
-    )
-    .await;
-    let held = get(&h, &t, &format!("/users/{ada}/permissions")).await;
+    admin
+        .delete(
+            &format!("/users/{ada}/roles"),
+            json!({"roles": [reader]}),
+            StatusCode::NO_CONTENT,
+        )
+        .await;
+    admin
+        .delete(
+            &format!("/users/{ada}/permissions"),
+            json!({"permissions": [permission("delete:things")]}),
+            StatusCode::NO_CONTENT,
+        )
+        .await;
+    let held = admin.get(&format!("/users/{ada}/permissions")).await;
     assert_eq!(names(&held, "permission_name"), ["read:things"]);
     assert_eq!(held[0]["sources"][0]["source_type"], "DIRECT");
     h.stop().await;
@@ -457,11 +435,14 @@ async fn scopes_are_checked(b: Backend) {
     let r = role(&h, &t, "reader").await;
     let user = h.create_user(&t, "ada@example.com", PASSWORD).await;
     let user = user["user_id"].as_str().unwrap().to_string();
-    let users_only = h.scoped_token(&["read:users"]).await;
-    let read_roles = h.scoped_token(&["read:roles"]).await;
-    let members = h
+    let users_only_token = h.scoped_token(&["read:users"]).await;
+    let users_only = As(&h, &users_only_token);
+    let read_roles_token = h.scoped_token(&["read:roles"]).await;
+    let read_roles = As(&h, &read_roles_token);
+    let members_token = h
         .scoped_token(&["create:role_members", "delete:role_members"])
         .await;
+    let members = As(&h, &members_token);
 
     for (path, method) in [
         ("/roles".to_string(), Method::GET),
@@ -471,87 +452,61 @@ async fn scopes_are_checked(b: Backend) {
         (format!("/roles/{r}"), Method::DELETE),
     ] {
         let (s, e) = h
-            .api(&users_only, method, &path, Some(json!({"name": "x"})))
+            .api(&users_only_token, method, &path, Some(json!({"name": "x"})))
             .await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{path}: {e}");
         assert_envelope(&e, 403, "insufficient_scope");
     }
-    get(&h, &read_roles, "/roles").await;
-    call(
-        &h,
-        &read_roles,
-        Method::POST,
-        "/roles",
-        json!({"name": "x"}),
-        StatusCode::FORBIDDEN,
-    )
-    .await;
-    call(
-        &h,
-        &read_roles,
-        Method::POST,
-        &format!("/roles/{r}/permissions"),
-        json!({"permissions": [permission("read:things")]}),
-        StatusCode::FORBIDDEN,
-    )
-    .await;
-    call(
-        &h,
-        &read_roles,
-        Method::POST,
-        &format!("/users/{user}/permissions"),
-        json!({"permissions": [permission("read:things")]}),
-        StatusCode::FORBIDDEN,
-    )
-    .await;
+    read_roles.get("/roles").await;
+    read_roles
+        .post("/roles", json!({"name": "x"}), StatusCode::FORBIDDEN)
+        .await;
+    read_roles
+        .post(
+            &format!("/roles/{r}/permissions"),
+            json!({"permissions": [permission("read:things")]}),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    read_roles
+        .post(
+            &format!("/users/{user}/permissions"),
+            json!({"permissions": [permission("read:things")]}),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
     // A user's permissions are user data: read:users, not read:roles.
-    call(
-        &h,
-        &read_roles,
-        Method::GET,
-        &format!("/users/{user}/permissions"),
-        json!(null),
-        StatusCode::FORBIDDEN,
-    )
-    .await;
-    get(&h, &users_only, &format!("/users/{user}/permissions")).await;
+    read_roles
+        .expect(
+            Method::GET,
+            &format!("/users/{user}/permissions"),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    users_only.get(&format!("/users/{user}/permissions")).await;
     // The role-member scopes give and take roles, and nothing else.
-    call(
-        &h,
-        &members,
-        Method::POST,
-        &format!("/users/{user}/roles"),
-        json!({"roles": [r]}),
-        StatusCode::NO_CONTENT,
-    )
-    .await;
-    call(
-        &h,
-        &members,
-        Method::DELETE,
-        &format!("/users/{user}/roles"),
-        json!({"roles": [r]}),
-        StatusCode::NO_CONTENT,
-    )
-    .await;
-    call(
-        &h,
-        &members,
-        Method::POST,
-        &format!("/users/{user}/permissions"),
-        json!({"permissions": [permission("read:things")]}),
-        StatusCode::FORBIDDEN,
-    )
-    .await;
-    call(
-        &h,
-        &members,
-        Method::PATCH,
-        &format!("/roles/{r}"),
-        json!({"name": "y"}),
-        StatusCode::FORBIDDEN,
-    )
-    .await;
+    members.give_roles(&user, &[&r]).await;
+    members
+        .delete(
+            &format!("/users/{user}/roles"),
+            json!({"roles": [r]}),
+            StatusCode::NO_CONTENT,
+        )
+        .await;
+    members
+        .post(
+            &format!("/users/{user}/permissions"),
+            json!({"permissions": [permission("read:things")]}),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    members
+        .patch(
+            &format!("/roles/{r}"),
+            json!({"name": "y"}),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
     h.stop().await;
 }
 
@@ -603,6 +558,7 @@ const ASK: &str = "openid offline_access read:things write:things delete:things"
 async fn tokens_follow_permissions(b: Backend) {
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
+    let admin = As(&h, &t);
     let api = things_api(&h, &t, json!({})).await;
     assert_eq!(api["enforce_policies"], false, "{api}");
     assert_eq!(api["token_dialect"], "access_token", "{api}");
@@ -618,29 +574,21 @@ async fn tokens_follow_permissions(b: Backend) {
     // Dialects Tern does not issue are refused, not ignored.
     let rs = format!("/resource-servers/{}", api["id"].as_str().unwrap());
     for d in ["rfc9068_profile", "rfc9068_profile_authz", "jwt"] {
-        let e = call(
-            &h,
-            &t,
-            Method::PATCH,
-            &rs,
-            json!({"token_dialect": d}),
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+        let e = admin
+            .patch(&rs, json!({"token_dialect": d}), StatusCode::BAD_REQUEST)
+            .await;
         assert!(
             e["message"].as_str().unwrap().contains("token_dialect"),
             "{e}"
         );
     }
-    let on = call(
-        &h,
-        &t,
-        Method::PATCH,
-        &rs,
-        json!({"enforce_policies": true, "token_dialect": "access_token_authz"}),
-        StatusCode::OK,
-    )
-    .await;
+    let on = admin
+        .patch(
+            &rs,
+            json!({"enforce_policies": true, "token_dialect": "access_token_authz"}),
+            StatusCode::OK,
+        )
+        .await;
     assert_eq!(on["enforce_policies"], true, "{on}");
 
     // RBAC with no permissions: the OpenID scopes only, an empty claim.
@@ -651,33 +599,11 @@ async fn tokens_follow_permissions(b: Backend) {
     // Through a role and directly: the intersection in `scope`, and every
     // permission held in the claim, requested or not.
     let r = role(&h, &t, "reader").await;
-    call(
-        &h,
-        &t,
-        Method::POST,
-        &format!("/roles/{r}/permissions"),
-        json!({"permissions": [permission("read:things")]}),
-        StatusCode::CREATED,
-    )
-    .await;
-    call(
-        &h,
-        &t,
-        Method::POST,
-        &format!("/users/{user}/roles"),
-        json!({"roles": [r]}),
-        StatusCode::NO_CONTENT,
-    )
-    .await;
-    call(
-        &h,
-        &t,
-        Method::POST,
-        &format!("/users/{user}/permissions"),
-        json!({"permissions": [permission("delete:things")]}),
-        StatusCode::CREATED,
-    )
-    .await;
+    admin.give(&format!("/roles/{r}"), &["read:things"]).await;
+    admin.give_roles(&user, &[&r]).await;
+    admin
+        .give(&format!("/users/{user}"), &["delete:things"])
+        .await;
     let tokens = login(&h, &app, "openid offline_access read:things write:things").await;
     let (scope, perms) = granted(&tokens);
     assert_eq!(scope, "openid offline_access read:things");
@@ -718,15 +644,13 @@ async fn tokens_follow_permissions(b: Backend) {
     assert_eq!(perms, Some(json!(["delete:things", "read:things"])));
 
     // A refresh reads permissions again: the role taken, its scope goes.
-    call(
-        &h,
-        &t,
-        Method::DELETE,
-        &format!("/users/{user}/roles"),
-        json!({"roles": [r]}),
-        StatusCode::NO_CONTENT,
-    )
-    .await;
+    admin
+        .delete(
+            &format!("/users/{user}/roles"),
+            json!({"roles": [r]}),
+            StatusCode::NO_CONTENT,
+        )
+        .await;
     let (s, refreshed) = h
         .refresh_grant(
             (&app.id, &app.secret),
@@ -739,15 +663,13 @@ async fn tokens_follow_permissions(b: Backend) {
     assert_eq!(perms, Some(json!(["delete:things"])));
 
     // `access_token`: still narrowed, no claim.
-    call(
-        &h,
-        &t,
-        Method::PATCH,
-        &rs,
-        json!({"token_dialect": "access_token"}),
-        StatusCode::OK,
-    )
-    .await;
+    admin
+        .patch(
+            &rs,
+            json!({"token_dialect": "access_token"}),
+            StatusCode::OK,
+        )
+        .await;
     let (scope, perms) = granted(&login(&h, &app, ASK).await);
     assert_eq!(scope, "openid offline_access delete:things");
     assert_eq!(perms, None);
@@ -757,31 +679,19 @@ async fn tokens_follow_permissions(b: Backend) {
         .client_on(&t, &h.info.connection_id, json!({"name": "Worker", "app_type": "non_interactive", "grant_types": ["client_credentials"]}))
         .await;
     let m2m_id = m2m["client_id"].as_str().unwrap();
-    call(
-        &h,
-        &t,
-        Method::POST,
-        "/client-grants",
-        json!({"client_id": m2m_id, "audience": API, "scope": ["read:things"]}),
-        StatusCode::CREATED,
-    )
-    .await;
+    admin
+        .post(
+            "/client-grants",
+            json!({"client_id": m2m_id, "audience": API, "scope": ["read:things"]}),
+            StatusCode::CREATED,
+        )
+        .await;
     let machine = h
         .m2m_token(m2m_id, m2m["client_secret"].as_str().unwrap(), API, None)
         .await;
     let c = claims(&machine);
     assert_eq!(c["scope"], "read:things", "{c}");
     h.stop().await;
-}
-
-async fn database(h: &Harness) -> sqlx::AnyConnection {
-    use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    let url = match h.backend {
-        Backend::Sqlite => format!("sqlite://{}", h.dir.path().join("tern.db").display()),
-        Backend::Postgres => h.pg.as_ref().unwrap().url(),
-    };
-    sqlx::AnyConnection::connect(&url).await.unwrap()
 }
 
 /// Rows of `table` whose `column` is `value`.
@@ -797,38 +707,29 @@ async fn rows(db: &mut sqlx::AnyConnection, table: &str, column: &str, value: &s
 async fn deletes_leave_no_orphans(b: Backend) {
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
+    let admin = As(&h, &t);
     let api = things_api(&h, &t, json!({})).await;
     let rs = format!("/resource-servers/{}", api["id"].as_str().unwrap());
     let r = role(&h, &t, "all").await;
-    call(&h, &t, Method::POST, &format!("/roles/{r}/permissions"),
-        json!({"permissions": [permission("read:things"), permission("write:things"), permission("delete:things")]}), StatusCode::CREATED).await;
+    admin
+        .give(
+            &format!("/roles/{r}"),
+            &["read:things", "write:things", "delete:things"],
+        )
+        .await;
     let mut users = vec![];
     for n in ["ada", "bo", "cy"] {
         let u = h
             .create_user(&t, &format!("{n}@example.com"), PASSWORD)
             .await;
         let id = u["user_id"].as_str().unwrap().to_string();
-        call(
-            &h,
-            &t,
-            Method::POST,
-            &format!("/users/{id}/roles"),
-            json!({"roles": [r]}),
-            StatusCode::NO_CONTENT,
-        )
-        .await;
-        call(
-            &h,
-            &t,
-            Method::POST,
-            &format!("/users/{id}/permissions"),
-            json!({"permissions": [permission("read:things"), permission("write:things")]}),
-            StatusCode::CREATED,
-        )
-        .await;
+        admin.give_roles(&id, &[&r]).await;
+        admin
+            .give(&format!("/users/{id}"), &["read:things", "write:things"])
+            .await;
         users.push(id);
     }
-    let mut db = database(&h).await;
+    let mut db = h.database().await;
     assert_eq!(rows(&mut db, "user_roles", "user_id", &users[0]).await, 1);
     assert_eq!(
         rows(&mut db, "user_permissions", "user_id", &users[0]).await,
@@ -857,9 +758,7 @@ async fn deletes_leave_no_orphans(b: Backend) {
     assert_eq!(rows(&mut db, "user_roles", "user_id", &users[2]).await, 1);
 
     // A scope the API stops defining takes the permissions naming it.
-    let e = call(&h, &t, Method::PATCH, &rs,
-        json!({"scopes": [{"value": "read:things", "description": "Read things"}, {"value": "delete:things", "description": "Delete"}]}),
-        StatusCode::OK).await;
+    let e = admin.patch(&rs, json!({"scopes": [{"value": "read:things", "description": "Read things"}, {"value": "delete:things", "description": "Delete"}]}), StatusCode::OK).await;
     assert_eq!(e["scopes"].as_array().unwrap().len(), 2, "{e}");
     assert_eq!(
         rows(

@@ -49,6 +49,28 @@ impl SqlStore {
         }
         tx.commit().await.map_err(storage)
     }
+
+    /// Write `permissions` of one holder (a role or a user) with `sql`, whose
+    /// `$2` is the holder and `$3`, `$4` the permission, in one transaction.
+    async fn permission_rows(
+        &self,
+        sql: &'static str,
+        tenant: &str,
+        holder: &str,
+        permissions: &[Permission],
+    ) -> CoreResult<()> {
+        self.each_in_tx(
+            sql,
+            permissions,
+            |q, p| {
+                q.bind(holder)
+                    .bind(&p.resource_server_identifier)
+                    .bind(&p.permission_name)
+            },
+            tenant,
+        )
+        .await
+    }
 }
 
 #[async_trait::async_trait]
@@ -126,16 +148,12 @@ impl RoleStore for SqlStore {
         role_id: &str,
         permissions: &[Permission],
     ) -> CoreResult<()> {
-        self.each_in_tx(
+        self.permission_rows(
             "INSERT INTO role_permissions (tenant_id, role_id, resource_server_identifier, permission_name) \
              VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            permissions,
-            |q, p| {
-                q.bind(role_id)
-                    .bind(&p.resource_server_identifier)
-                    .bind(&p.permission_name)
-            },
             tenant,
+            role_id,
+            permissions,
         )
         .await
     }
@@ -146,16 +164,12 @@ impl RoleStore for SqlStore {
         role_id: &str,
         permissions: &[Permission],
     ) -> CoreResult<()> {
-        self.each_in_tx(
+        self.permission_rows(
             "DELETE FROM role_permissions WHERE tenant_id = $1 AND role_id = $2 \
              AND resource_server_identifier = $3 AND permission_name = $4",
-            permissions,
-            |q, p| {
-                q.bind(role_id)
-                    .bind(&p.resource_server_identifier)
-                    .bind(&p.permission_name)
-            },
             tenant,
+            role_id,
+            permissions,
         )
         .await
     }
@@ -269,16 +283,12 @@ impl RoleStore for SqlStore {
         user_id: &str,
         permissions: &[Permission],
     ) -> CoreResult<()> {
-        self.each_in_tx(
+        self.permission_rows(
             "INSERT INTO user_permissions (tenant_id, user_id, resource_server_identifier, permission_name) \
              VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            permissions,
-            |q, p| {
-                q.bind(user_id)
-                    .bind(&p.resource_server_identifier)
-                    .bind(&p.permission_name)
-            },
             tenant,
+            user_id,
+            permissions,
         )
         .await
     }
@@ -289,16 +299,12 @@ impl RoleStore for SqlStore {
         user_id: &str,
         permissions: &[Permission],
     ) -> CoreResult<()> {
-        self.each_in_tx(
+        self.permission_rows(
             "DELETE FROM user_permissions WHERE tenant_id = $1 AND user_id = $2 \
              AND resource_server_identifier = $3 AND permission_name = $4",
-            permissions,
-            |q, p| {
-                q.bind(user_id)
-                    .bind(&p.resource_server_identifier)
-                    .bind(&p.permission_name)
-            },
             tenant,
+            user_id,
+            permissions,
         )
         .await
     }
