@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 use tern_core::ids;
 use tern_core::model::ResourceServer;
@@ -193,11 +192,9 @@ pub async fn defined_permissions(s: &AppState, body: &Value) -> Result<Vec<Permi
 pub async fn existing_roles(s: &AppState, ids: &[String]) -> Result<(), ApiError> {
     let found = s.store.existing_roles(s.tid(), ids).await?;
     match ids.iter().find(|id| !found.contains(id)) {
-        Some(missing) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("Payload validation error: the role '{missing}' does not exist."),
-        )),
+        Some(missing) => Err(ApiError::invalid_body(format!(
+            "Payload validation error: the role '{missing}' does not exist."
+        ))),
         None => Ok(()),
     }
 }
