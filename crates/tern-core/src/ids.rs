@@ -29,6 +29,11 @@ pub fn import_id() -> String {
     format!("imp_{}", alphanumeric(16))
 }
 
+/// `rol_` followed by 16 alphanumerics (a role), as Auth0's.
+pub fn role_id() -> String {
+    format!("rol_{}", alphanumeric(16))
+}
+
 /// `cgr_` followed by 16 alphanumerics (client grant).
 pub fn client_grant_id() -> String {
     format!("cgr_{}", alphanumeric(16))

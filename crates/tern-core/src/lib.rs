@@ -32,6 +32,7 @@ pub mod migration;
 pub mod model;
 pub mod password_policy;
 pub mod retry;
+pub mod roles;
 pub mod search;
 pub mod sso;
 pub mod store;

@@ -275,6 +275,29 @@ pub struct ResourceServer {
     /// refused. Auth0 leaves this to a rule the customer must remember to write.
     #[serde(default)]
     pub tern_machine_to_machine_only: bool,
+    /// Auth0's RBAC: a user-facing token gets only the requested scopes the
+    /// user holds as permissions (directly or through roles).
+    #[serde(default)]
+    pub enforce_policies: bool,
+    /// The access token's dialect: `access_token`, or `access_token_authz`,
+    /// which adds the user's permissions (`permissions` claim) when
+    /// `enforce_policies` is on.
+    #[serde(default = "default_token_dialect")]
+    pub token_dialect: String,
+}
+
+/// Auth0's default access-token dialect.
+pub fn default_token_dialect() -> String {
+    "access_token".into()
+}
+
+impl ResourceServer {
+    /// Whether user tokens carry the `permissions` claim: Auth0 adds it for an
+    /// `_authz` dialect, a setting of RBAC (its dashboard offers it only with
+    /// RBAC enabled).
+    pub fn adds_permissions_claim(&self) -> bool {
+        self.enforce_policies && self.token_dialect.ends_with("_authz")
+    }
 }
 
 fn rs256() -> String {

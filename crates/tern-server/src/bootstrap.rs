@@ -103,6 +103,13 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "delete:grants",
     "read:device_credentials",
     "delete:device_credentials",
+    "read:roles",
+    "create:roles",
+    "update:roles",
+    "delete:roles",
+    "read:role_members",
+    "create:role_members",
+    "delete:role_members",
     // Tern's own (Auth0 has no script "try" endpoint): running a script with
     // a connection's stored configuration reveals that configuration.
     "execute:connection_scripts",
@@ -182,6 +189,8 @@ pub async fn bootstrap(
                 skip_consent_for_verifiable_first_party_clients: false,
                 is_system: true,
                 tern_machine_to_machine_only: true,
+                enforce_policies: false,
+                token_dialect: tern_core::model::default_token_dialect(),
             },
         )
         .await?;

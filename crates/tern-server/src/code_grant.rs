@@ -21,7 +21,7 @@ use tern_core::model::{Client, LogEvent};
 use crate::client_secret::hash_secret;
 use crate::error::OAuthError;
 use crate::state::AppState;
-use crate::{entitlement, refresh, tokens};
+use crate::{entitlement, rbac, refresh, tokens};
 
 /// Issue a code for `request`, on behalf of `user_id` signed in by session `sid`.
 pub async fn issue(
@@ -168,6 +168,7 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
         .map_err(|r| r.invalid_grant(StatusCode::BAD_REQUEST))?;
     let api = tokens::user_audience(s, d.audience.as_deref()).await?;
     let mut scopes = tokens::granted_scopes(&d.scope, api.as_ref());
+    let permissions = rbac::narrow(s, &user.user_id, api.as_ref(), &mut scopes).await?;
     refresh::settle_scopes(x.client, api.as_ref(), &mut scopes, x.caller);
     let grant = Grant {
         id: grant_id,
@@ -206,6 +207,7 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
             user: &user,
             api: api.as_ref(),
             scopes: &scopes,
+            permissions: permissions.as_deref(),
             gty: "authorization_code",
             nonce: d.nonce.as_deref(),
             auth_time: d.auth_time,

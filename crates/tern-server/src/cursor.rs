@@ -29,6 +29,8 @@ pub enum List {
     /// grants in the same order, so a cursor of one pages the other; the key
     /// is a grant id.
     RefreshTokens,
+    /// `GET /roles/{id}/users`; the key is a user id.
+    RoleMembers,
 }
 
 impl List {
@@ -36,6 +38,7 @@ impl List {
         match self {
             Self::Sessions => 1,
             Self::RefreshTokens => 2,
+            Self::RoleMembers => 3,
         }
     }
 
@@ -43,6 +46,7 @@ impl List {
         match b {
             1 => Some(Self::Sessions),
             2 => Some(Self::RefreshTokens),
+            3 => Some(Self::RoleMembers),
             _ => None,
         }
     }
@@ -52,6 +56,7 @@ impl List {
         match self {
             Self::Sessions => "a user's sessions",
             Self::RefreshTokens => "refresh tokens",
+            Self::RoleMembers => "a role's users",
         }
     }
 }

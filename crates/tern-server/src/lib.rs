@@ -55,6 +55,7 @@ pub mod passwords;
 pub mod payload;
 pub mod profile_hash;
 pub mod rate_limit;
+pub mod rbac;
 pub mod refresh;
 pub mod reset;
 pub mod retention;

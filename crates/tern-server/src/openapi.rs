@@ -85,6 +85,22 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::resource_servers::get_one,
         routes::resource_servers::update,
         routes::resource_servers::delete,
+        routes::roles::list,
+        routes::roles::create,
+        routes::roles::get_one,
+        routes::roles::update,
+        routes::roles::delete,
+        routes::roles::permissions,
+        routes::roles::add_permissions,
+        routes::roles::remove_permissions,
+        routes::roles::users,
+        routes::roles::add_users,
+        routes::user_roles::roles,
+        routes::user_roles::add_roles,
+        routes::user_roles::remove_roles,
+        routes::user_roles::permissions,
+        routes::user_roles::add_permissions,
+        routes::user_roles::remove_permissions,
         routes::client_grants::list,
         routes::client_grants::create,
         routes::client_grants::get_one,
@@ -194,6 +210,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
     tags(
         (name = "clients", description = "Applications."),
         (name = "resource-servers", description = "APIs tokens are issued for."),
+        (name = "roles", description = "Roles and permissions (RBAC): what users may be given in tokens for an API that enforces policies."),
         (name = "client-grants", description = "Which client may get which scopes of which API."),
         (name = "connections", description = "Database connections."),
         (name = "users", description = "Users of database connections."),
@@ -860,6 +877,24 @@ pub struct ResourceServer {
     /// password-realm grants (and any later user-facing grant) answer 403
     /// `access_denied` for it. Always true for the Management API.
     pub tern_machine_to_machine_only: bool,
+    /// RBAC: a user's token gets only the requested scopes the user holds
+    /// as permissions (directly or through roles); OpenID scopes stay.
+    pub enforce_policies: bool,
+    /// The access token's dialect; `access_token_authz` adds the user's
+    /// permissions for this API as a `permissions` claim (with
+    /// `enforce_policies`).
+    pub token_dialect: TokenDialect,
+}
+
+/// The access-token dialects Tern issues (Auth0's `rfc9068_profile` and
+/// `rfc9068_profile_authz` are refused with a 400).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenDialect {
+    /// Auth0's standard claims.
+    AccessToken,
+    /// The standard claims and `permissions`.
+    AccessTokenAuthz,
 }
 
 macro_rules! resource_server_body {
@@ -894,6 +929,12 @@ macro_rules! resource_server_body {
             /// credentials through a client grant get tokens for it.
             #[schema(nullable = false)]
             pub tern_machine_to_machine_only: Option<bool>,
+            /// RBAC (default false): narrow user tokens' scopes to the user's permissions.
+            #[schema(nullable = false)]
+            pub enforce_policies: Option<bool>,
+            /// The access token's dialect (default `access_token`).
+            #[schema(nullable = false)]
+            pub token_dialect: Option<TokenDialect>,
         }
     };
 }
@@ -2339,3 +2380,6 @@ pub struct BlockEnablementParam {
     /// When true and blocking is off, the list is empty.
     pub consider_brute_force_enablement: Option<bool>,
 }
+
+mod roles;
+pub use roles::*;

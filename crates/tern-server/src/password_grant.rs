@@ -15,7 +15,7 @@ use tern_core::store::PasswordLoginQuery;
 
 use crate::error::OAuthError;
 use crate::state::AppState;
-use crate::{brute_force, ip_throttling, login, mfa, refresh, tokens};
+use crate::{brute_force, ip_throttling, login, mfa, rbac, refresh, tokens};
 
 /// Auth0's password grant naming the connection (`realm`).
 pub const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
@@ -336,6 +336,7 @@ async fn tokens_for_login(
     recording: Option<login::Recording>,
 ) -> Result<Value, OAuthError> {
     let mut scopes = tokens::granted_scopes(requested_scope, api);
+    let permissions = rbac::narrow(s, &login.user.user_id, api, &mut scopes).await?;
     refresh::settle_scopes(client, api, &mut scopes, login.caller);
     let grant = refresh::issuable(client, api, &scopes, login.caller).then(|| Grant {
         id: format!("gr_{}", &tern_core::ids::ticket_token()[..24]),
@@ -371,6 +372,7 @@ async fn tokens_for_login(
                     user: login.user,
                     api,
                     scopes: &scopes,
+                    permissions: permissions.as_deref(),
                     gty: "password",
                     nonce: None,
                     auth_time: login.auth_time,

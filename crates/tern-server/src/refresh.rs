@@ -313,7 +313,9 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
         }
     };
     // What the API defines today: a scope it dropped is not given again.
-    let scopes = tokens::granted_scopes(&scopes, api.as_ref());
+    let mut scopes = tokens::granted_scopes(&scopes, api.as_ref());
+    // And what the user holds today, for an API that enforces policies.
+    let permissions = crate::rbac::narrow(s, &user.user_id, api.as_ref(), &mut scopes).await?;
     // A token issued before the application turned rotation on rotates
     // from its next use (its successor is a rotating token; the token
     // itself is spent), rather than living on without rotation.
@@ -364,6 +366,7 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
             user: &user,
             api: api.as_ref(),
             scopes: &scopes,
+            permissions: permissions.as_deref(),
             gty: "refresh_token",
             nonce: None,
             auth_time: grant.details.auth_time,

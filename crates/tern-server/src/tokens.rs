@@ -177,11 +177,13 @@ pub fn user_api(
     Ok(rs)
 }
 
+/// The OpenID scopes: a user-facing grant gives them whatever the API.
+pub const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+
 /// The scopes a user-facing grant may give: the OpenID ones, and those
 /// the API defines (in request order, each once). A request may name
 /// thousands, so the API's are looked up in a set, not a list.
 pub fn granted_scopes(requested: &[String], api: Option<&ResourceServer>) -> Vec<String> {
-    const OIDC: &[&str] = &["openid", "profile", "email", "offline_access"];
     let defined: std::collections::HashSet<&str> = api
         .map(|a| a.scopes.iter().map(|d| d.value.as_str()).collect())
         .unwrap_or_default();
@@ -189,7 +191,7 @@ pub fn granted_scopes(requested: &[String], api: Option<&ResourceServer>) -> Vec
     requested
         .iter()
         .filter(|sc| {
-            (OIDC.contains(&sc.as_str()) || defined.contains(sc.as_str()))
+            (OIDC_SCOPES.contains(&sc.as_str()) || defined.contains(sc.as_str()))
                 && seen.insert(sc.as_str())
         })
         .cloned()
@@ -204,8 +206,11 @@ pub struct UserTokens<'a> {
     pub user: &'a User,
     /// The API the access token is for (`None`: `/userinfo` only).
     pub api: Option<&'a ResourceServer>,
-    /// Granted scopes (see [`granted_scopes`]).
+    /// Granted scopes (see [`granted_scopes`] and [`crate::rbac::narrow`]).
     pub scopes: &'a [String],
+    /// The `permissions` claim, for an API whose dialect carries it
+    /// ([`crate::rbac::narrow`]).
+    pub permissions: Option<&'a [String]>,
     /// The grant, as Auth0 names it in the access token's `gty`.
     pub gty: &'a str,
     /// The authorization request's nonce.
@@ -255,6 +260,9 @@ pub fn user_tokens_amr(
         "gty": t.gty,
         "azp": t.client.client_id,
     });
+    if let Some(p) = t.permissions {
+        access["permissions"] = json!(p);
+    }
     if let Some(g) = t.grant_id {
         access["jti"] = json!(format!("{g}.{}", &tern_core::ids::ticket_token()[..16]));
     }

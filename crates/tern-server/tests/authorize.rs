@@ -342,7 +342,7 @@ async fn a_replay_racing_the_exchange_leaves_no_tokens(b: Backend) {
     // no working tokens.
     let done = log_in(&mut Browser::new(&h.base), &web, &[], PASSWORD).await;
     let code = done.location_param("code").unwrap();
-    let mut db = database(&h).await;
+    let mut db = h.database().await;
     sqlx::query("UPDATE authorization_codes SET reused_at = 1 WHERE code_hash = $1")
         .bind(hash_secret(&code))
         .execute(&mut db)
@@ -363,17 +363,6 @@ async fn a_replay_racing_the_exchange_leaves_no_tokens(b: Backend) {
         "the grant is stored revoked: {grant:?}"
     );
     h.stop().await;
-}
-
-/// The server's own database, as the operator's SQL client sees it.
-async fn database(h: &Harness) -> sqlx::AnyConnection {
-    use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    let url = match h.backend {
-        Backend::Sqlite => format!("sqlite://{}", h.dir.path().join("tern.db").display()),
-        Backend::Postgres => h.pg.as_ref().unwrap().url(),
-    };
-    sqlx::AnyConnection::connect(&url).await.unwrap()
 }
 
 async fn code_expires_after_a_minute(b: Backend) {

@@ -24,16 +24,6 @@ async fn operator(h: &Harness) -> Browser {
     h.console_operator(OPERATOR, OPERATOR_PASSWORD).await
 }
 
-/// The server's own database, as another instance would see it.
-async fn database(h: &Harness) -> sqlx::AnyConnection {
-    sqlx::any::install_default_drivers();
-    let url = match h.backend {
-        Backend::Sqlite => format!("sqlite://{}", h.dir.path().join("tern.db").display()),
-        Backend::Postgres => h.pg.as_ref().unwrap().url(),
-    };
-    sqlx::AnyConnection::connect(&url).await.unwrap()
-}
-
 /// The tenant's import jobs by status, read in one statement (a snapshot).
 async fn by_status(db: &mut sqlx::AnyConnection, tenant: &str) -> Vec<(String, i64)> {
     sqlx::query_as(
@@ -89,7 +79,7 @@ async fn uploads_wait_for_a_free_slot(backend: Backend) {
     })
     .await;
     let tenant = h.state().tid().to_string();
-    let mut db = database(&h).await;
+    let mut db = h.database().await;
 
     // Another instance is running an import: the tenant's one slot is taken.
     let spec = JobSpec {

@@ -259,6 +259,43 @@ const ROUTES: &[(&str, &str, Need)] = &[
         "/guardian/factors/{name}",
         Any(&["update:guardian_factors"]),
     ),
+    ("get", "/roles", Any(&["read:roles"])),
+    ("post", "/roles", Any(&["create:roles"])),
+    ("get", "/roles/{id}", Any(&["read:roles"])),
+    ("patch", "/roles/{id}", Any(&["update:roles"])),
+    ("delete", "/roles/{id}", Any(&["delete:roles"])),
+    ("get", "/roles/{id}/permissions", Any(&["read:roles"])),
+    ("post", "/roles/{id}/permissions", Any(&["update:roles"])),
+    ("delete", "/roles/{id}/permissions", Any(&["update:roles"])),
+    // Auth0's OAS: any of these for a role's users and a user's roles.
+    (
+        "get",
+        "/roles/{id}/users",
+        Any(&["read:users", "read:roles", "read:role_members"]),
+    ),
+    (
+        "post",
+        "/roles/{id}/users",
+        Any(&["update:roles", "create:role_members"]),
+    ),
+    (
+        "get",
+        "/users/{id}/roles",
+        Any(&["read:users", "read:roles", "read:role_members"]),
+    ),
+    (
+        "post",
+        "/users/{id}/roles",
+        Any(&["update:users", "create:role_members"]),
+    ),
+    (
+        "delete",
+        "/users/{id}/roles",
+        Any(&["update:users", "delete:role_members"]),
+    ),
+    ("get", "/users/{id}/permissions", Any(&["read:users"])),
+    ("post", "/users/{id}/permissions", Any(&["update:users"])),
+    ("delete", "/users/{id}/permissions", Any(&["update:users"])),
     // Auth0's OAS: either of read:logs and read:logs_users.
     ("get", "/logs", Any(&["read:logs", "read:logs_users"])),
     ("get", "/logs/{id}", Any(&["read:logs", "read:logs_users"])),

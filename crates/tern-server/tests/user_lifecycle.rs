@@ -16,7 +16,6 @@ use common::{Backend, Harness};
 use reqwest::{Method, StatusCode};
 use reset_support::{submit, ticket_of};
 use serde_json::{Value, json};
-use sqlx::Connection;
 
 const CALLBACK: &str = "https://app.example/callback";
 const PASSWORD: &str = "Correct-Horse-7-Battery";
@@ -225,16 +224,6 @@ async fn nothing_passes_to(
     assert_eq!(s, StatusCode::NOT_FOUND, "{html}");
 }
 
-/// The server's own database, as the operator's SQL client sees it.
-async fn database(h: &Harness) -> sqlx::AnyConnection {
-    sqlx::any::install_default_drivers();
-    let url = match h.backend {
-        Backend::Sqlite => format!("sqlite://{}", h.dir.path().join("tern.db").display()),
-        Backend::Postgres => h.pg.as_ref().unwrap().url(),
-    };
-    sqlx::AnyConnection::connect(&url).await.unwrap()
-}
-
 async fn execute(db: &mut sqlx::AnyConnection, sql: &'static str) {
     sqlx::query(sql).execute(db).await.unwrap();
 }
@@ -322,7 +311,7 @@ async fn a_user_created_later_inherits_nothing_left_behind(b: Backend) {
 
     // Rows left behind by a deletion that ended nothing (as before
     // migration 0035, or an operator's SQL): only the user row goes.
-    let mut db = database(&h).await;
+    let mut db = h.database().await;
     match b {
         Backend::Sqlite => execute(&mut db, "DROP TRIGGER users_delete_ends_access").await,
         Backend::Postgres => {

@@ -21,6 +21,7 @@ mod outbox;
 mod password_logins;
 mod rate_windows;
 mod resource_servers;
+mod roles;
 mod sessions;
 mod signing_keys;
 mod tenant_settings;
@@ -45,6 +46,7 @@ pub use outbox::OutboxStore;
 pub use password_logins::{PasswordLoginQuery, PasswordLoginReads, PasswordLoginStore};
 pub use rate_windows::RateWindowStore;
 pub use resource_servers::ResourceServerStore;
+pub use roles::RoleStore;
 pub use sessions::SessionStore;
 pub use signing_keys::SigningKeyStore;
 pub use tenant_settings::TenantSettingsStore;
@@ -60,6 +62,7 @@ pub trait Store:
     + SigningKeyStore
     + ClientStore
     + ResourceServerStore
+    + RoleStore
     + ClientGrantStore
     + ConnectionStore
     + UserStore
@@ -87,6 +90,7 @@ impl<T> Store for T where
         + SigningKeyStore
         + ClientStore
         + ResourceServerStore
+        + RoleStore
         + ClientGrantStore
         + ConnectionStore
         + UserStore
@@ -127,6 +131,7 @@ pub mod prelude {
     pub use super::PasswordLoginStore as _;
     pub use super::RateWindowStore as _;
     pub use super::ResourceServerStore as _;
+    pub use super::RoleStore as _;
     pub use super::SessionStore as _;
     pub use super::SigningKeyStore as _;
     pub use super::TenantSettingsStore as _;

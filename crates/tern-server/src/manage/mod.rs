@@ -10,4 +10,5 @@ pub mod clients;
 pub mod connections;
 pub mod connector_test;
 pub mod resource_servers;
+pub mod roles;
 pub mod script_try;

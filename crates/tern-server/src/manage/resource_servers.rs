@@ -21,7 +21,14 @@ pub const FIELDS: &[&str] = &[
     "allow_offline_access",
     "skip_consent_for_verifiable_first_party_clients",
     "tern_machine_to_machine_only",
+    "enforce_policies",
+    "token_dialect",
 ];
+
+/// The token dialects Tern issues. Auth0's `rfc9068_profile` and
+/// `rfc9068_profile_authz` (RFC 9068's claims and `at+jwt` header) are
+/// refused rather than accepted and ignored.
+pub const TOKEN_DIALECTS: &[&str] = &["access_token", "access_token_authz"];
 
 /// The most scopes one API may define.
 pub const MAX_SCOPES: usize = 1000;
@@ -35,6 +42,18 @@ pub fn not_found() -> ApiError {
 }
 
 fn validate(rs: &ResourceServer) -> Result<(), ApiError> {
+    if !TOKEN_DIALECTS.contains(&rs.token_dialect.as_str()) {
+        let why = if rs.token_dialect.starts_with("rfc9068_profile") {
+            "Tern does not issue RFC 9068 profile tokens yet"
+        } else {
+            "it is not one of Auth0's token dialects"
+        };
+        return Err(ApiError::invalid_body(format!(
+            "Payload validation error: 'token_dialect' {:?} is refused: {why}. Use one of: {}.",
+            rs.token_dialect,
+            TOKEN_DIALECTS.join(", ")
+        )));
+    }
     if rs.signing_alg != "RS256" {
         return Err(ApiError::invalid_body(
             "Payload validation error: Tern signs with RS256 only; 'signing_alg' must be RS256.",
@@ -102,6 +121,8 @@ pub async fn create(s: &AppState, body: &Value) -> Result<ResourceServer, ApiErr
         skip_consent_for_verifiable_first_party_clients: true,
         is_system: false,
         tern_machine_to_machine_only: false,
+        enforce_policies: false,
+        token_dialect: tern_core::model::default_token_dialect(),
     };
     let mut rs = merge_into(&base, obj)?;
     if rs.name.is_empty() {

@@ -31,6 +31,7 @@ pub mod oauth;
 pub mod refresh_tokens;
 pub mod reset_page;
 pub mod resource_servers;
+pub mod roles;
 pub mod sessions;
 pub mod signing_keys;
 pub mod tenant_settings;
@@ -40,6 +41,7 @@ pub mod universal_login;
 pub mod universal_mfa;
 pub mod universal_signup;
 pub mod user_blocks;
+pub mod user_roles;
 pub mod users;
 pub mod verify_email_page;
 pub mod wellknown;
@@ -64,6 +66,35 @@ pub fn management_router() -> Router<AppState> {
             get(resource_servers::get_one)
                 .patch(resource_servers::update)
                 .delete(resource_servers::delete),
+        )
+        .route("/roles", get(roles::list).post(roles::create))
+        .route(
+            "/roles/{id}",
+            get(roles::get_one)
+                .patch(roles::update)
+                .delete(roles::delete),
+        )
+        .route(
+            "/roles/{id}/permissions",
+            get(roles::permissions)
+                .post(roles::add_permissions)
+                .delete(roles::remove_permissions),
+        )
+        .route(
+            "/roles/{id}/users",
+            get(roles::users).post(roles::add_users),
+        )
+        .route(
+            "/users/{id}/roles",
+            get(user_roles::roles)
+                .post(user_roles::add_roles)
+                .delete(user_roles::remove_roles),
+        )
+        .route(
+            "/users/{id}/permissions",
+            get(user_roles::permissions)
+                .post(user_roles::add_permissions)
+                .delete(user_roles::remove_permissions),
         )
         .route(
             "/client-grants",

@@ -189,6 +189,18 @@ impl Harness {
         }
     }
 
+    /// A connection to the server's own database, as an operator's SQL
+    /// client (or another instance) sees it.
+    pub async fn database(&self) -> sqlx::AnyConnection {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let url = match self.backend {
+            Backend::Sqlite => format!("sqlite://{}", self.dir.path().join("tern.db").display()),
+            Backend::Postgres => self.pg.as_ref().unwrap().url(),
+        };
+        sqlx::AnyConnection::connect(&url).await.unwrap()
+    }
+
     /// A client-credentials token for the Management API (all scopes).
     pub async fn admin_token(&self) -> String {
         self.m2m_token(

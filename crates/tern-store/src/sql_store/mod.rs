@@ -16,6 +16,7 @@ mod outbox;
 mod password_logins;
 mod rate_windows;
 mod resource_servers;
+mod roles;
 mod search_conn;
 mod sessions;
 mod signing_keys;
