@@ -413,6 +413,8 @@ async fn notify(
     let link = format!("{}{UNBLOCK_PATH}?ticket={token}", s.public_url);
     let mail = OutboundMail {
         kind: MailKind::AccountUnblock,
+        html: None,
+        from: None,
         to: email.to_string(),
         subject: "Your account has been blocked".into(),
         text: format!(
