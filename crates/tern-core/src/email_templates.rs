@@ -348,10 +348,14 @@ pub fn render(t: &EmailTemplate, ctx: &MailContext) -> Result<Rendered, String> 
     let globals = liquid::model::to_object(&ctx.globals()).map_err(|e| one_line(&e))?;
     let run = |src: &str| -> Result<String, String> {
         let template = parser().parse(src).map_err(|e| one_line(&e))?;
-        let mut out = Bounded(Vec::new());
-        template
-            .render_to(&mut out, &globals)
-            .map_err(|e| one_line(&e))?;
+        let mut out = Bounded(Vec::new(), false);
+        template.render_to(&mut out, &globals).map_err(|e| {
+            if out.1 {
+                format!("the rendered template is larger than {MAX_RENDERED_BYTES} bytes")
+            } else {
+                one_line(&e)
+            }
+        })?;
         String::from_utf8(out.0).map_err(|e| e.to_string())
     };
     let subject = run(subject)?
@@ -373,12 +377,13 @@ pub fn render(t: &EmailTemplate, ctx: &MailContext) -> Result<Rendered, String> 
 }
 
 /// A writer that refuses to grow past [`MAX_RENDERED_BYTES`], which ends
-/// the render.
-struct Bounded(Vec<u8>);
+/// the render; the flag says it did (liquid's error does not).
+struct Bounded(Vec<u8>, bool);
 
 impl std::io::Write for Bounded {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.0.len() + buf.len() > MAX_RENDERED_BYTES {
+            self.1 = true;
             return Err(std::io::Error::other(format!(
                 "the rendered template is larger than {MAX_RENDERED_BYTES} bytes"
             )));

@@ -14,6 +14,8 @@ pub struct Lane {
     workers: Arc<Semaphore>,
     /// Work waiting or running.
     backlog: Arc<Semaphore>,
+    /// The backlog's size.
+    capacity: usize,
 }
 
 impl Lane {
@@ -22,7 +24,13 @@ impl Lane {
         Self {
             workers: Arc::new(Semaphore::new(workers)),
             backlog: Arc::new(Semaphore::new(backlog)),
+            capacity: backlog,
         }
+    }
+
+    /// Work waiting or running now (tests wait for it to reach 0).
+    pub fn pending(&self) -> usize {
+        self.capacity - self.backlog.available_permits()
     }
 
     /// Start `work` in the background when the backlog has room; `false`
