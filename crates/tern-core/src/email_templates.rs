@@ -87,6 +87,32 @@ impl EmailTemplate {
     }
 }
 
+/// What a template says of the links it carries, stored whether or not it
+/// is enabled (the defaults without one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkSettings {
+    /// How long the link works (`urlLifetimeInSeconds`, else `default_ttl`).
+    pub ttl_secs: i64,
+    /// Where the link's page sends the user afterwards.
+    pub result_url: Option<String>,
+    /// Add `email=` to that redirect (false without a template, as a ticket's default).
+    pub include_email_in_redirect: bool,
+}
+
+impl LinkSettings {
+    /// The settings of `template`, with `default_ttl` when it names no lifetime.
+    pub fn of(template: Option<&EmailTemplate>, default_ttl: i64) -> Self {
+        Self {
+            ttl_secs: template
+                .and_then(|t| t.url_lifetime_in_seconds)
+                .filter(|secs| *secs > 0)
+                .unwrap_or(default_ttl),
+            result_url: template.and_then(|t| t.result_url.clone()),
+            include_email_in_redirect: template.is_some_and(|t| t.include_email_in_redirect),
+        }
+    }
+}
+
 /// Which request a body comes from; `POST` and `PUT` need every required
 /// field, `PATCH` changes the fields it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

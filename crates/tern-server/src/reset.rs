@@ -3,11 +3,12 @@
 //! user Tern does not know yet through the legacy `get_user`).
 
 use tern_core::clock::{now_epoch, now_iso};
+use tern_core::email_templates::{self, LinkSettings};
 use tern_core::legacy::LegacyProfile;
 use tern_core::mail::{MailError, MailKind, OutboundMail};
 use tern_core::model::{Client, Connection, LogEvent, User};
 use tern_core::tickets::{MAX_OPEN_PER_USER, PasswordTicket, Redemption, TicketOptions};
-use tern_core::{CoreError, CoreResult, email_templates, ids};
+use tern_core::{CoreError, CoreResult, ids};
 
 use crate::client_secret::hash_secret;
 use crate::lazy::{self, LegacyLookup, ResetMigration};
@@ -180,16 +181,11 @@ pub async fn request_reset(
         return Ok(ResetRequest::Throttled(Box::new(user)));
     }
     let template = crate::email_templates::stored(s, email_templates::RESET_EMAIL).await;
-    let ttl = template
-        .as_ref()
-        .and_then(|t| t.url_lifetime_in_seconds)
-        .filter(|secs| *secs > 0)
-        .unwrap_or(tern_core::tickets::DEFAULT_TTL_SECS);
+    let links = LinkSettings::of(template.as_ref(), tern_core::tickets::DEFAULT_TTL_SECS);
+    let ttl = links.ttl_secs;
     let options = TicketOptions {
-        result_url: template.as_ref().and_then(|t| t.result_url.clone()),
-        include_email_in_redirect: template
-            .as_ref()
-            .is_some_and(|t| t.include_email_in_redirect),
+        result_url: links.result_url,
+        include_email_in_redirect: links.include_email_in_redirect,
         ..TicketOptions::default()
     };
     let link = issue_ticket_at(s, &user, ttl, options, page, pending).await?;

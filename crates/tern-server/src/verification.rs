@@ -10,13 +10,14 @@
 //! stays usable.
 
 use tern_core::clock::now_iso;
+use tern_core::email_templates::{self, LinkSettings};
 use tern_core::email_verification::{
     VerificationOptions, VerificationRedemption, VerificationTicket,
 };
 use tern_core::mail::{MailKind, OutboundMail};
 use tern_core::model::{Job, JobSpec, JobStatus, JobType, LogEvent, User};
 use tern_core::tickets::TicketState;
-use tern_core::{CoreResult, email_templates, ids};
+use tern_core::{CoreResult, ids};
 
 use crate::error::ApiError;
 use crate::reset::token_hash;
@@ -177,17 +178,12 @@ pub async fn verification_link_mail(
     client_id: Option<String>,
 ) -> Result<OutboundMail, ApiError> {
     let template = crate::email_templates::stored(s, email_templates::VERIFY_EMAIL).await;
-    let ttl = template
-        .as_ref()
-        .and_then(|t| t.url_lifetime_in_seconds)
-        .filter(|secs| *secs > 0)
-        .unwrap_or(tern_core::tickets::DEFAULT_TTL_SECS);
+    let links = LinkSettings::of(template.as_ref(), tern_core::tickets::DEFAULT_TTL_SECS);
+    let ttl = links.ttl_secs;
     let options = VerificationOptions {
         client_id: client_id.clone(),
-        result_url: template.as_ref().and_then(|t| t.result_url.clone()),
-        include_email_in_redirect: template
-            .as_ref()
-            .is_some_and(|t| t.include_email_in_redirect),
+        result_url: links.result_url,
+        include_email_in_redirect: links.include_email_in_redirect,
     };
     let link = issue_ticket(s, user, ttl, options).await?;
     // `issue_ticket` refused a user without an email.

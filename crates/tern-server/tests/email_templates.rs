@@ -54,6 +54,27 @@ async fn email_verified(h: &Harness, t: &str, id: &str) -> Value {
     h.api(t, Method::GET, &path, None).await.1["email_verified"].clone()
 }
 
+/// Store `template` (which must be accepted), then sign `email` up through
+/// a new application; the application's id and the new user's id.
+async fn template_then_signup(
+    h: &Harness,
+    t: &str,
+    template: Value,
+    email: &str,
+) -> (String, String) {
+    let (s, e) = h
+        .api(t, Method::POST, "/email-templates", Some(template))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (client_id, _) = h.password_client(t).await;
+    let (s, u) = h
+        .signup_from(&client_id, email, "Sign-up-pa55word", "10.0.0.2")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    let id = format!("auth0|{}", u["_id"].as_str().unwrap());
+    (client_id, id)
+}
+
 /// Create, read, change and replace templates with Auth0's codes; each
 /// operation needs its own scope.
 async fn api_round_trip_and_scopes(b: Backend) {
@@ -274,25 +295,7 @@ async fn creation_sends_a_working_verification_mail(b: Backend) {
 async fn disabled_template_stops_only_the_automatic_mail(b: Backend) {
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
-    let (s, e) = h
-        .api(
-            &t,
-            Method::POST,
-            "/email-templates",
-            Some(verify_template(false)),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{e}");
-    let (client_id, _) = h.password_client(&t).await;
-    let (s, u) = h
-        .signup_from(
-            &client_id,
-            "off@example.com",
-            "Sign-up-pa55word",
-            "10.0.0.2",
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{u}");
+    let (_, id) = template_then_signup(&h, &t, verify_template(false), "off@example.com").await;
     let (s, _) = h
         .api(
             &t,
@@ -306,7 +309,6 @@ async fn disabled_template_stops_only_the_automatic_mail(b: Backend) {
     background_done(&h).await;
     assert!(outbox(&h).await.is_empty());
 
-    let id = format!("auth0|{}", u["_id"].as_str().unwrap());
     let (s, job) = h
         .api(
             &t,
@@ -336,25 +338,8 @@ async fn disabled_template_stops_only_the_automatic_mail(b: Backend) {
 async fn liquid_template_renders_a_working_link(b: Backend) {
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
-    let (s, e) = h
-        .api(
-            &t,
-            Method::POST,
-            "/email-templates",
-            Some(verify_template(true)),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{e}");
-    let (client_id, _) = h.password_client(&t).await;
-    let (s, u) = h
-        .signup_from(
-            &client_id,
-            "liquid@example.com",
-            "Sign-up-pa55word",
-            "10.0.0.3",
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{u}");
+    let (client_id, id) =
+        template_then_signup(&h, &t, verify_template(true), "liquid@example.com").await;
     background_done(&h).await;
     let mails = verification_mails(&h, "liquid@example.com").await;
     assert_eq!(mails.len(), 1, "{mails:?}");
@@ -379,7 +364,6 @@ async fn liquid_template_renders_a_working_link(b: Backend) {
             && location.contains("success=true"),
         "{location}"
     );
-    let id = format!("auth0|{}", u["_id"].as_str().unwrap());
     assert_eq!(email_verified(&h, &t, &id).await, true);
 
     let mut reset = verify_template(true);
