@@ -33,6 +33,25 @@ pub async fn stored(s: &AppState, name: &str) -> Option<EmailTemplate> {
 /// application `client_id` names (when there is one), the connection, the
 /// tenant's names and support address.
 pub async fn context(s: &AppState, user: &User, client_id: Option<&str>, url: &str) -> MailContext {
+    context_of(
+        s,
+        user_json(user),
+        Some(user.connection_name.clone()),
+        client_id,
+        url,
+    )
+    .await
+}
+
+/// [`context`] for a profile Tern may not store (a legacy store's user,
+/// known by email only): `user` as the template sees it.
+pub async fn context_of(
+    s: &AppState,
+    user: serde_json::Value,
+    connection: Option<String>,
+    client_id: Option<&str>,
+    url: &str,
+) -> MailContext {
     let application = match client_id {
         Some(id) => s
             .store
@@ -46,9 +65,9 @@ pub async fn context(s: &AppState, user: &User, client_id: Option<&str>, url: &s
     let settings = s.store.get_tenant_settings(s.tid()).await.ok();
     MailContext {
         url: url.to_string(),
-        user: user_json(user),
+        user,
         application,
-        connection: Some(user.connection_name.clone()),
+        connection,
         tenant: s.tenant.name.clone(),
         friendly_name: settings.as_ref().and_then(|t| t.friendly_name.clone()),
         support_email: settings.as_ref().and_then(|t| t.support_email.clone()),

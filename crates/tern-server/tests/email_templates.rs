@@ -442,7 +442,54 @@ async fn broken_template_falls_back_and_logs(b: Backend) {
     h.stop().await;
 }
 
+/// Brute-force protection's unblock mail in the words of the
+/// `blocked_account` template, with the unblock link.
+async fn blocked_account_template_makes_the_unblock_mail(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let mut blocked = verify_template(true);
+    blocked["template"] = json!("blocked_account");
+    blocked["subject"] = json!("Blocked: {{ user.email }}");
+    blocked["body"] = json!("<a href=\"{{ url }}\">Unblock</a> on {{ application.name }}");
+    let (s, e) = h
+        .api(&t, Method::POST, "/email-templates", Some(blocked))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    h.create_user(&t, "bob@example.com", "Right-pa55word").await;
+    let (cid, secret) = h.password_client(&t).await;
+    for _ in 0..10 {
+        let (s, _) = h
+            .password_grant_from(
+                (&cid, &secret),
+                "bob@example.com",
+                "wrong-password",
+                "10.0.0.9",
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+    let mails: Vec<_> = outbox(&h)
+        .await
+        .into_iter()
+        .filter(|m| m.kind == "account_unblock")
+        .collect();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].subject, "Blocked: bob@example.com");
+    let html = mails[0].html.as_deref().unwrap();
+    assert!(
+        html.contains("/lo/unblock?ticket=") && html.ends_with("Unblock</a> on app"),
+        "{html}"
+    );
+    assert!(
+        mails[0].text.contains("/lo/unblock?ticket="),
+        "{}",
+        mails[0].text
+    );
+    h.stop().await;
+}
+
 both_backends!(
+    blocked_account_template_makes_the_unblock_mail,
     api_round_trip_and_scopes,
     creation_sends_a_working_verification_mail,
     disabled_template_stops_only_the_automatic_mail,
