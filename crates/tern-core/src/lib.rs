@@ -12,6 +12,7 @@ pub mod clock;
 pub mod common_passwords;
 pub mod console_import;
 pub mod device;
+pub mod email_templates;
 pub mod email_verification;
 pub mod error;
 pub mod export;

@@ -42,7 +42,8 @@ impl MailKind {
     }
 }
 
-/// A message to send: plain text, one recipient.
+/// A message to send: plain text (and an HTML part when an email template
+/// made it), one recipient.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboundMail {
     /// What it is for.
@@ -53,6 +54,31 @@ pub struct OutboundMail {
     pub subject: String,
     /// Plain-text body.
     pub text: String,
+    /// HTML body (an operator's email template); sent beside the text as
+    /// `multipart/alternative`.
+    pub html: Option<String>,
+    /// The sender, when a template names one (checked as an address when
+    /// the template was saved); otherwise the transport's `From`.
+    pub from: Option<String>,
+}
+
+impl OutboundMail {
+    /// A plain-text message from the transport's sender.
+    pub fn plain(
+        kind: MailKind,
+        to: impl Into<String>,
+        subject: impl Into<String>,
+        text: String,
+    ) -> Self {
+        Self {
+            kind,
+            to: to.into(),
+            subject: subject.into(),
+            text,
+            html: None,
+            from: None,
+        }
+    }
 }
 
 /// A message kept in the outbox.
@@ -70,6 +96,10 @@ pub struct OutboxMessage {
     pub subject: String,
     /// Plain-text body.
     pub text: String,
+    /// HTML body, when the message has one.
+    pub html: Option<String>,
+    /// The sender a template named, when one did.
+    pub from: Option<String>,
 }
 
 /// How an SMTP conversation is protected.
@@ -169,6 +199,8 @@ impl Mailer for OutboxMailer {
             to: mail.to.clone(),
             subject: mail.subject.clone(),
             text: mail.text.clone(),
+            html: mail.html.clone(),
+            from: mail.from.clone(),
         };
         self.store
             .insert_outbox(tenant, &message)

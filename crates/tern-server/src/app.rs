@@ -254,8 +254,14 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
                     .with_circuit_gauges(metrics.legacy_circuits.clone()),
             ),
         ))),
-        reset_workers: Arc::new(tokio::sync::Semaphore::new(crate::reset::RESET_WORKERS)),
-        reset_backlog: Arc::new(tokio::sync::Semaphore::new(crate::reset::RESET_BACKLOG)),
+        reset_lane: crate::background::Lane::new(
+            crate::reset::RESET_WORKERS,
+            crate::reset::RESET_BACKLOG,
+        ),
+        mail_lane: crate::background::Lane::new(
+            crate::verification::AUTO_MAIL_WORKERS,
+            crate::verification::AUTO_MAIL_BACKLOG,
+        ),
         searches: Arc::new(tokio::sync::Semaphore::new(
             crate::user_search::SEARCHES_AT_ONCE,
         )),

@@ -34,6 +34,7 @@ use tern_core::attack_protection::{
     ATTEMPTS_PER_MINUTE, BLOCK_LIFETIME_SECS, BRUTE_FORCE, BruteForceProtection, LoginBlock,
     UNBLOCK_MAIL_INTERVAL_SECS, legacy_key, normalised_identifier,
 };
+use tern_core::email_templates::BLOCKED_ACCOUNT;
 use tern_core::ids;
 use tern_core::mail::{MailKind, OutboundMail};
 use tern_core::model::{Client, Connection, JsonObject, LogEvent, User};
@@ -382,21 +383,32 @@ pub async fn failed(
     if guard.settings.notifies()
         && let Some(email) = email
     {
-        notify(s, &email, &key, user.map(|u| u.user_id.as_str()), &token).await?;
+        let who = Recipient {
+            email: &email,
+            user,
+            connection,
+            client_id: &client.client_id,
+        };
+        notify(s, &who, &key, &token).await?;
     }
     Ok(())
 }
 
-/// Mail the unblock link to `email`, at most once per hour per `key` (the
-/// user id or legacy key: an attacker moving between addresses must not
-/// flood the user's mailbox).
-async fn notify(
-    s: &AppState,
-    email: &str,
-    key: &str,
-    user_id: Option<&str>,
-    token: &str,
-) -> CoreResult<()> {
+/// Whom an unblock mail goes to.
+struct Recipient<'a> {
+    email: &'a str,
+    /// Stored, or only in the legacy store.
+    user: Option<&'a User>,
+    connection: &'a Connection,
+    client_id: &'a str,
+}
+
+/// Mail the unblock link to the recipient, at most once per hour per `key`
+/// (the user id or legacy key: an attacker moving between addresses must
+/// not flood the user's mailbox); in the words of the `blocked_account`
+/// template when it is enabled.
+async fn notify(s: &AppState, to: &Recipient<'_>, key: &str, token: &str) -> CoreResult<()> {
+    let email = to.email;
     let now = s.now();
     let sent = s
         .store
@@ -411,8 +423,10 @@ async fn notify(
         return Ok(());
     }
     let link = format!("{}{UNBLOCK_PATH}?ticket={token}", s.public_url);
-    let mail = OutboundMail {
+    let built_in = OutboundMail {
         kind: MailKind::AccountUnblock,
+        html: None,
+        from: None,
         to: email.to_string(),
         subject: "Your account has been blocked".into(),
         text: format!(
@@ -425,6 +439,16 @@ async fn notify(
              changing it. Changing the password also lifts the block.\n"
         ),
     };
+    let template = crate::email_templates::stored(s, BLOCKED_ACCOUNT).await;
+    let ctx = match to.user {
+        Some(u) => crate::email_templates::context(s, u, Some(to.client_id), &link).await,
+        None => {
+            let user = serde_json::json!({ "email": email });
+            let connection = Some(to.connection.name.clone());
+            crate::email_templates::context_of(s, user, connection, Some(to.client_id), &link).await
+        }
+    };
+    let mail = crate::email_templates::compose(s, template.as_ref(), ctx, built_in).await;
     if let Err(e) = s.mailer.send(s.tid(), &mail).await {
         let mut ev = LogEvent::new(
             "fn",
@@ -433,7 +457,7 @@ async fn notify(
                 s.mailer.transport(s.tid()).await
             ),
         );
-        ev.user_id = user_id.map(str::to_string);
+        ev.user_id = to.user.map(|u| u.user_id.clone());
         s.log(ev).await;
     }
     Ok(())

@@ -274,6 +274,8 @@ async fn announce(s: &AppState, settings: &SuspiciousIpThrottling, stage: Thrott
     for to in &s.config.admin_emails {
         let mail = OutboundMail {
             kind: MailKind::SuspiciousIp,
+            html: None,
+            from: None,
             to: to.clone(),
             subject: format!("Suspicious activity from {ip}"),
             text: format!(

@@ -307,6 +307,8 @@ async fn announce(state: &AppState, tenant: &str, id: &str) {
     for to in recipients {
         let mail = OutboundMail {
             kind: MailKind::ImportCompletion,
+            html: None,
+            from: None,
             subject: format!("User import job {} {}", job.id, job.status.as_str()),
             text: format!(
                 "{summary}.\n\nConnection: {}\nDetails: GET /api/v2/jobs/{} and /api/v2/jobs/{}/errors\n",

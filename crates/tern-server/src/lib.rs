@@ -7,6 +7,7 @@
 pub mod app;
 pub mod auth;
 pub mod authorize;
+pub mod background;
 pub mod body;
 pub mod bootstrap;
 pub mod brute_force;
@@ -22,6 +23,7 @@ pub mod cookies;
 pub mod cors;
 pub mod cursor;
 pub mod data_dir;
+pub mod email_templates;
 pub mod enrollments;
 pub mod entitlement;
 pub mod error;

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tern_core::mail::{MailError, Mailer, OutboundMail, OutboxMailer};
 use tern_core::store::Store;
@@ -50,13 +50,28 @@ impl Mailer for SmtpMailer {
                 .parse::<lettre::Address>()
                 .map_err(|_| MailError::InvalidAddress(mail.to.clone()))?,
         );
-        let message = Message::builder()
-            .from(self.from.clone())
+        // A template's sender was checked when it was saved.
+        let from = match &mail.from {
+            Some(f) => f
+                .parse::<Mailbox>()
+                .map_err(|_| MailError::InvalidAddress(f.clone()))?,
+            None => self.from.clone(),
+        };
+        let builder = Message::builder()
+            .from(from)
             .to(to)
-            .subject(mail.subject.as_str())
-            .header(ContentType::TEXT_PLAIN)
-            .body(mail.text.clone())
-            .map_err(|e| MailError::Transport(e.to_string()))?;
+            .subject(mail.subject.as_str());
+        let message = match &mail.html {
+            // A template's HTML, with a text part for clients that read only text.
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                mail.text.clone(),
+                html.clone(),
+            )),
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(mail.text.clone()),
+        }
+        .map_err(|e| MailError::Transport(e.to_string()))?;
         self.transport
             .send(message)
             .await

@@ -26,9 +26,11 @@ use crate::routes;
 use crate::state::AppState;
 
 mod browser;
+mod email_templates;
 mod grants;
 mod sessions;
 pub use browser::*;
+pub use email_templates::*;
 pub use grants::*;
 pub use sessions::*;
 
@@ -189,6 +191,10 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::tenant_settings::update_settings,
         routes::branding::get_branding,
         routes::branding::update_branding,
+        routes::email_templates::create,
+        routes::email_templates::get_one,
+        routes::email_templates::update,
+        routes::email_templates::replace,
         routes::authorize::authorize,
         routes::authorize::resume,
         routes::universal_login::login_page,
@@ -225,6 +231,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         (name = "anomaly", description = "Addresses suspicious-IP throttling refuses."),
         (name = "tenants", description = "Tenant settings."),
         (name = "branding", description = "The look of the hosted pages."),
+        (name = "email-templates", description = "The mail Tern sends, as Liquid templates."),
         (name = "keys", description = "Token signing keys: rotation and revocation."),
         (name = "jobs", description = "Bulk user imports and exports."),
         (name = "tickets", description = "Password change tickets (reset links)."),

@@ -3,6 +3,7 @@
 //! user Tern does not know yet through the legacy `get_user`).
 
 use tern_core::clock::{now_epoch, now_iso};
+use tern_core::email_templates::{self, LinkSettings};
 use tern_core::legacy::LegacyProfile;
 use tern_core::mail::{MailError, MailKind, OutboundMail};
 use tern_core::model::{Client, Connection, LogEvent, User};
@@ -118,13 +119,16 @@ pub enum ResetRequest {
 
 /// Find the user of `email` on `connection` (migrating them from the legacy
 /// store when the connection asks `get_user`), then mail a link to the
-/// reset page at `page`.
+/// reset page at `page` — in the words of the `reset_email` template when
+/// it is enabled, whose `resultUrl` and `urlLifetimeInSeconds` the link
+/// takes when one is stored. `client_id`: the application asking.
 pub async fn request_reset(
     s: &AppState,
     connection: &Connection,
     email: &str,
     ip: &str,
     page: &str,
+    client_id: Option<&str>,
 ) -> CoreResult<ResetRequest> {
     let local = s
         .store
@@ -176,9 +180,19 @@ pub async fn request_reset(
     if sent > 1 {
         return Ok(ResetRequest::Throttled(Box::new(user)));
     }
-    let ttl = tern_core::tickets::DEFAULT_TTL_SECS;
-    let link = issue_ticket_at(s, &user, ttl, TicketOptions::default(), page, pending).await?;
-    let mail = reset_mail(email, &link, ttl);
+    let template = crate::email_templates::stored(s, email_templates::RESET_EMAIL).await;
+    let links = LinkSettings::of(template.as_ref(), tern_core::tickets::DEFAULT_TTL_SECS);
+    let ttl = links.ttl_secs;
+    let options = TicketOptions {
+        result_url: links.result_url,
+        include_email_in_redirect: links.include_email_in_redirect,
+        ..TicketOptions::default()
+    };
+    let link = issue_ticket_at(s, &user, ttl, options, page, pending).await?;
+    let ctx = crate::email_templates::context(s, &user, client_id, &link).await;
+    let mail =
+        crate::email_templates::compose(s, template.as_ref(), ctx, reset_mail(email, &link, ttl))
+            .await;
     Ok(match s.mailer.send(s.tid(), &mail).await {
         Ok(()) => ResetRequest::Sent {
             user: Box::new(user),
@@ -238,7 +252,17 @@ pub async fn dispatch_reset_request(
             return;
         }
     }
-    let Ok(place) = s.reset_backlog.clone().try_acquire_owned() else {
+    let work = {
+        let s = s.clone();
+        let (connection, client, email, ip) = (
+            connection.clone(),
+            client.clone(),
+            email.clone(),
+            ip.clone(),
+        );
+        async move { handle_reset_request(&s, &connection, &client, &email, &ip, &page).await }
+    };
+    if !s.reset_lane.spawn(work) {
         s.metrics.refused("reset_requests");
         let mut ev = LogEvent::new(
             "fcpr",
@@ -247,24 +271,11 @@ pub async fn dispatch_reset_request(
             ),
         );
         ev.client_id = Some(client.client_id.clone());
-        ev.user_name = Some(email.clone());
+        ev.user_name = Some(email);
         ev.connection = Some(connection.name.clone());
-        ev.ip = Some(ip.clone());
+        ev.ip = Some(ip);
         s.log(ev).await;
-        return;
-    };
-    let work = {
-        let s = s.clone();
-        async move { handle_reset_request(&s, &connection, &client, &email, &ip, &page).await }
-    };
-    let workers = s.reset_workers.clone();
-    tokio::spawn(async move {
-        // Closed only at shutdown, when the work is moot.
-        if let Ok(_turn) = workers.acquire_owned().await {
-            work.await;
-        }
-        drop(place);
-    });
+    }
 }
 
 /// Change-password requests running at once (each a legacy lookup or an
@@ -316,7 +327,16 @@ pub async fn handle_reset_request(
     ip: &str,
     page: &str,
 ) {
-    let (kind, description, user_id) = match request_reset(s, connection, email, ip, page).await {
+    let (kind, description, user_id) = match request_reset(
+        s,
+        connection,
+        email,
+        ip,
+        page,
+        Some(&client.client_id),
+    )
+    .await
+    {
         Ok(ResetRequest::LookupBudgetSpent) => return,
         Ok(ResetRequest::Sent { user, migrated }) => (
             "scpr",
@@ -423,6 +443,8 @@ fn reset_mail(email: &str, link: &str, ttl_secs: i64) -> OutboundMail {
     let hours = ttl_secs / 3600;
     OutboundMail {
         kind: MailKind::PasswordReset,
+        html: None,
+        from: None,
         to: email.to_string(),
         subject: "Reset your password".into(),
         text: format!(

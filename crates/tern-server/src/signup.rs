@@ -63,7 +63,8 @@ pub fn allowed(c: &Connection) -> bool {
 
 /// Sign a user up to `connection` for `client` with the profile `f` (its
 /// `password` is the new password), asked from address `ip`. Logs `ss` on
-/// success and `fs` when the legacy store is involved in a refusal.
+/// success and `fs` when the legacy store is involved in a refusal; a new
+/// user is mailed a verification link (`verification::after_creation`).
 pub async fn sign_up(
     s: &AppState,
     client: &Client,
@@ -170,5 +171,7 @@ pub async fn sign_up(
     ev.user_name = user.email.clone();
     ev.connection = Some(connection.name.clone());
     s.log(ev).await;
+    // Auth0 mails a new user a verification link (in the background).
+    crate::verification::after_creation(s, &user, Some(client.client_id.clone()), None).await;
     Ok(user)
 }

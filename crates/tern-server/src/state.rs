@@ -45,12 +45,12 @@ pub struct Inner {
     /// The network policy every destination a tenant configures obeys
     /// (scripts, connectors, its SMTP server).
     pub network: tern_net::Network,
-    /// Change-password requests run after their answer; this bounds how many
-    /// run in the background at once.
-    pub reset_workers: Arc<tokio::sync::Semaphore>,
-    /// Change-password requests waiting or running; bounds the background
-    /// queue (`reset::dispatch_reset_request`).
-    pub reset_backlog: Arc<tokio::sync::Semaphore>,
+    /// Change-password requests run after their answer, in this bounded
+    /// lane (`reset::dispatch_reset_request`).
+    pub reset_lane: crate::background::Lane,
+    /// Automatic verification mails (signup, `POST /users`) are sent after
+    /// the answer, in this bounded lane (`verification::after_creation`).
+    pub mail_lane: crate::background::Lane,
     /// Turns of user searches (`user_search`), so searches cannot take
     /// every store connection from logins.
     pub searches: Arc<tokio::sync::Semaphore>,

@@ -10,6 +10,7 @@
 //! stays usable.
 
 use tern_core::clock::now_iso;
+use tern_core::email_templates::{self, LinkSettings};
 use tern_core::email_verification::{
     VerificationOptions, VerificationRedemption, VerificationTicket,
 };
@@ -167,22 +168,41 @@ pub fn result_redirect(
     Some(url.to_string())
 }
 
-/// `POST /jobs/verification-email`: mail `user` a verification link (the
-/// default lifetime) and record the job as it ended — `completed`, or
-/// `failed` with the mailer's error — so `GET /jobs/{id}` shows it.
+/// The verification mail for `user`: a new link (with the `verify_email`
+/// template's `resultUrl`, `urlLifetimeInSeconds` and
+/// `includeEmailInRedirect` when one is stored, the default lifetime
+/// otherwise), in the template's words when it is enabled, Tern's otherwise.
+pub async fn verification_link_mail(
+    s: &AppState,
+    user: &User,
+    client_id: Option<String>,
+) -> Result<OutboundMail, ApiError> {
+    let template = crate::email_templates::stored(s, email_templates::VERIFY_EMAIL).await;
+    let links = LinkSettings::of(template.as_ref(), tern_core::tickets::DEFAULT_TTL_SECS);
+    let ttl = links.ttl_secs;
+    let options = VerificationOptions {
+        client_id: client_id.clone(),
+        result_url: links.result_url,
+        include_email_in_redirect: links.include_email_in_redirect,
+    };
+    let link = issue_ticket(s, user, ttl, options).await?;
+    // `issue_ticket` refused a user without an email.
+    let email = user.email.clone().unwrap_or_default();
+    let ctx = crate::email_templates::context(s, user, client_id.as_deref(), &link).await;
+    let built_in = verification_mail(&email, &link, ttl);
+    Ok(crate::email_templates::compose(s, template.as_ref(), ctx, built_in).await)
+}
+
+/// `POST /jobs/verification-email`: mail `user` a verification link and
+/// record the job as it ended — `completed`, or `failed` with the mailer's
+/// error — so `GET /jobs/{id}` shows it. A disabled `verify_email` template
+/// does not stop it (as Auth0): the built-in message goes out.
 pub async fn send_verification_email(
     s: &AppState,
     user: &User,
     client_id: Option<String>,
 ) -> Result<Job, ApiError> {
-    let ttl = tern_core::tickets::DEFAULT_TTL_SECS;
-    let options = VerificationOptions {
-        client_id,
-        ..VerificationOptions::default()
-    };
-    let link = issue_ticket(s, user, ttl, options).await?;
-    // `issue_ticket` refused a user without an email.
-    let email = user.email.clone().unwrap_or_default();
+    let mail = verification_link_mail(s, user, client_id).await?;
     let mut job = Job::pending(
         ids::job_id(),
         JobSpec {
@@ -198,11 +218,7 @@ pub async fn send_verification_email(
         },
         now_iso(),
     );
-    match s
-        .mailer
-        .send(s.tid(), &verification_mail(&email, &link, ttl))
-        .await
-    {
+    match s.mailer.send(s.tid(), &mail).await {
         Ok(()) => job.status = JobStatus::Completed,
         Err(e) => {
             tracing::warn!(error = %e, user_id = %user.user_id, "verification mail not sent");
@@ -214,10 +230,104 @@ pub async fn send_verification_email(
     Ok(job)
 }
 
+/// Automatic verification mails sent at once.
+pub const AUTO_MAIL_WORKERS: usize = 8;
+/// Automatic verification mails waiting or sending; past it one is dropped
+/// (and logged): the signup or creation it follows has succeeded anyway.
+pub const AUTO_MAIL_BACKLOG: usize = 1024;
+
+/// Whether a new user is mailed a verification link, as Auth0 decides:
+/// `POST /users`' `verify_email` when given, otherwise when the address is
+/// not verified yet (signup gives none).
+pub fn wants_verification(user: &User, verify_email: Option<bool>) -> bool {
+    user.email.is_some() && verify_email.unwrap_or(!user.email_verified)
+}
+
+/// After a user was created by a signup or `POST /users`: mail a
+/// verification link when [`wants_verification`] says so and the
+/// `verify_email` template is not disabled. Runs in the background (the
+/// creation's answer does not wait for it nor fail with it), in the bounded
+/// [`AppState::mail_lane`]; at most one such mail per user per minute.
+pub async fn after_creation(
+    s: &AppState,
+    user: &User,
+    client_id: Option<String>,
+    verify_email: Option<bool>,
+) {
+    if !wants_verification(user, verify_email) {
+        return;
+    }
+    let work = {
+        let s = s.clone();
+        let user = user.clone();
+        async move { send_automatic(&s, &user, client_id).await }
+    };
+    if !s.mail_lane.spawn(work) {
+        s.metrics.refused("verification_mails");
+        let mut ev = LogEvent::new(
+            "fn",
+            format!(
+                "Verification email not sent: {AUTO_MAIL_BACKLOG} automatic mails are already waiting or sending"
+            ),
+        );
+        ev.user_id = Some(user.user_id.clone());
+        ev.user_name = user.email.clone();
+        s.log(ev).await;
+    }
+}
+
+async fn send_automatic(s: &AppState, user: &User, client_id: Option<String>) {
+    let disabled = crate::email_templates::stored(s, email_templates::VERIFY_EMAIL)
+        .await
+        .is_some_and(|t| t.enabled == Some(false));
+    if disabled {
+        return;
+    }
+    let now = s.now();
+    match s
+        .store
+        .hit_rate_window(
+            s.tid(),
+            "verify_mail",
+            &user.user_id,
+            now - now.rem_euclid(60),
+        )
+        .await
+    {
+        Ok(n) if n > 1 => return,
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "automatic verification mail: storage error");
+            return;
+        }
+    }
+    let sent = match verification_link_mail(s, user, client_id.clone()).await {
+        Ok(mail) => match s.mailer.send(s.tid(), &mail).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(format!(
+                "Verification email not sent ({}): {e}",
+                s.mailer.transport(s.tid()).await
+            )),
+        },
+        Err(e) => Err(format!("Verification email not sent: {}", e.message)),
+    };
+    if let Err(why) = sent {
+        tracing::warn!(user_id = %user.user_id, error = %why, "automatic verification mail");
+        let mut ev = LogEvent::new("fn", why);
+        ev.user_id = Some(user.user_id.clone());
+        ev.user_name = user.email.clone();
+        ev.client_id = client_id;
+        ev.connection = Some(user.connection_name.clone());
+        s.log(ev).await;
+    }
+}
+
 fn verification_mail(email: &str, link: &str, ttl_secs: i64) -> OutboundMail {
     let hours = ttl_secs / 3600;
     OutboundMail {
         kind: MailKind::VerificationEmail,
+        html: None,
+        from: None,
         to: email.to_string(),
         subject: "Verify your email".into(),
         text: format!(

@@ -61,7 +61,7 @@ async fn guards(b: Backend) {
     //    `late@legacy.example` was created through the API before the legacy
     //    row appeared; logging in by nickname must not become that user.
     let (s, body) = h
-        .api(&t, Method::POST, "/users", Some(json!({"connection": "legacy-db", "email": "late@legacy.example", "password": "L0cal-password"})))
+        .api(&t, Method::POST, "/users", Some(json!({"connection": "legacy-db", "email": "late@legacy.example", "password": "L0cal-password", "verify_email": false})))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
     psql(

@@ -68,6 +68,8 @@ async fn old_rows_are_purged_in_batches(b: Backend) {
                 to: "ann@example.com".into(),
                 subject: "s".into(),
                 text: "t".into(),
+                html: None,
+                from: None,
             },
         )
         .await

@@ -217,6 +217,22 @@ const ROUTES: &[(&str, &str, Need)] = &[
     ),
     ("get", "/branding", Any(&["read:branding"])),
     ("patch", "/branding", Any(&["update:branding"])),
+    ("post", "/email-templates", Any(&["create:email_templates"])),
+    (
+        "get",
+        "/email-templates/{template_name}",
+        Any(&["read:email_templates"]),
+    ),
+    (
+        "patch",
+        "/email-templates/{template_name}",
+        Any(&["update:email_templates"]),
+    ),
+    (
+        "put",
+        "/email-templates/{template_name}",
+        Any(&["update:email_templates"]),
+    ),
     (
         "get",
         "/attack-protection/brute-force-protection",

@@ -11,6 +11,7 @@ mod client_grants;
 mod clients;
 mod connections;
 mod console_imports;
+mod email_templates;
 mod grants;
 mod jobs;
 mod login_failures;
@@ -35,6 +36,7 @@ pub use client_grants::ClientGrantStore;
 pub use clients::ClientStore;
 pub use connections::ConnectionStore;
 pub use console_imports::ConsoleImportStore;
+pub use email_templates::EmailTemplateStore;
 pub use grants::GrantStore;
 pub use jobs::JobStore;
 pub use jobs::{BatchApplied, BatchGate, GateKey, ImportBatch, is_lease_lost, lease_lost};
@@ -70,6 +72,7 @@ pub trait Store:
     + TicketStore
     + VerificationTicketStore
     + OutboxStore
+    + EmailTemplateStore
     + LogStore
     + LoginTransactionStore
     + SessionStore
@@ -98,6 +101,7 @@ impl<T> Store for T where
         + TicketStore
         + VerificationTicketStore
         + OutboxStore
+        + EmailTemplateStore
         + LogStore
         + LoginTransactionStore
         + SessionStore
@@ -121,6 +125,7 @@ pub mod prelude {
     pub use super::ClientStore as _;
     pub use super::ConnectionStore as _;
     pub use super::ConsoleImportStore as _;
+    pub use super::EmailTemplateStore as _;
     pub use super::GrantStore as _;
     pub use super::JobStore as _;
     pub use super::LogStore as _;

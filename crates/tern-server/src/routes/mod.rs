@@ -18,6 +18,7 @@ pub mod clients;
 pub mod connections;
 pub mod dbconnections;
 pub mod device_credentials;
+pub mod email_templates;
 pub mod enrollments;
 pub mod exports;
 pub mod grants;
@@ -197,6 +198,13 @@ pub fn management_router() -> Router<AppState> {
         .route(
             "/branding",
             get(branding::get_branding).patch(branding::update_branding),
+        )
+        .route("/email-templates", post(email_templates::create))
+        .route(
+            "/email-templates/{template_name}",
+            get(email_templates::get_one)
+                .patch(email_templates::update)
+                .put(email_templates::replace),
         )
         .route(
             "/attack-protection/brute-force-protection",

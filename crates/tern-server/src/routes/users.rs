@@ -92,7 +92,9 @@ pub async fn list(
     Ok(Json(paging.wrap(items, page.total, "users")))
 }
 
-/// `POST /users`.
+/// `POST /users`. A user with an email is mailed a verification link when
+/// `verify_email` is true, or when it is absent and `email_verified` is not
+/// true (Auth0's rule), unless the `verify_email` template is disabled.
 #[utoipa::path(
     post,
     path = "/users",
@@ -117,6 +119,8 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     caller.require(&["create:users"])?;
     let mut f = ProfileFields::from_json(&body, ProfileRequest::Create)?;
+    // Checked a boolean by `from_json`.
+    let verify_email = body.get("verify_email").and_then(Value::as_bool);
     let name = f.connection.clone().ok_or_else(|| {
         ApiError::invalid_body("Payload validation error: 'Missing required property: connection'.")
     })?;
@@ -139,6 +143,7 @@ pub async fn create(
         let user =
             crate::legacy_ops::create_user(&s, &connection, f, &password, None, UserSource::Api)
                 .await?;
+        crate::verification::after_creation(&s, &user, None, verify_email).await;
         return Ok((StatusCode::CREATED, Json(user_json(&user))).into_response());
     }
     if let Some(email) = &f.email
@@ -153,6 +158,9 @@ pub async fn create(
     let user = users::new_user(f, &connection, Some(credential), UserSource::Api);
     match s.store.insert_user(s.tid(), &user).await? {
         InsertOutcome::Inserted => {
+            // Auth0 mails a verification link unless `verify_email` says
+            // otherwise (in the background: the answer does not wait).
+            crate::verification::after_creation(&s, &user, None, verify_email).await;
             Ok((StatusCode::CREATED, Json(user_json(&user))).into_response())
         }
         InsertOutcome::Duplicate => Err(user_exists()),

@@ -401,9 +401,11 @@ impl Harness {
     }
 
     /// Create a database user through the API; returns its JSON.
+    /// No automatic verification mail (`verify_email: false`): tests that
+    /// count mail are about other mail; `tests/email_templates.rs` covers it.
     pub async fn create_user(&self, token: &str, email: &str, password: &str) -> Value {
         let (s, b) = self
-            .api(token, Method::POST, "/users", Some(json!({"connection": "Username-Password-Authentication", "email": email, "password": password})))
+            .api(token, Method::POST, "/users", Some(json!({"connection": "Username-Password-Authentication", "email": email, "password": password, "verify_email": false})))
             .await;
         assert_eq!(s, StatusCode::CREATED, "create user: {b}");
         b

@@ -6,6 +6,7 @@ mod client_grants;
 mod clients;
 mod connections;
 mod console_imports;
+mod email_templates;
 mod grants;
 mod jobs;
 mod login_failures;

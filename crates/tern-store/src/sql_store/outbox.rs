@@ -11,8 +11,8 @@ use super::{SqlStore, as_i64, storage};
 impl OutboxStore for SqlStore {
     async fn insert_outbox(&self, tenant: &str, m: &OutboxMessage) -> CoreResult<()> {
         sqlx::query(
-            "INSERT INTO outbox (tenant_id, id, created_at, kind, recipient, subject, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO outbox (tenant_id, id, created_at, kind, recipient, subject, body, html, sender) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(tenant)
         .bind(&m.id)
@@ -21,6 +21,8 @@ impl OutboxStore for SqlStore {
         .bind(&m.to)
         .bind(&m.subject)
         .bind(&m.text)
+        .bind(&m.html)
+        .bind(&m.from)
         .execute(&self.pool)
         .await
         .map_err(storage)?;
@@ -34,7 +36,7 @@ impl OutboxStore for SqlStore {
         limit: u64,
     ) -> CoreResult<Vec<OutboxMessage>> {
         let rows = sqlx::query(
-            "SELECT id, created_at, kind, recipient, subject, body FROM outbox \
+            "SELECT id, created_at, kind, recipient, subject, body, html, sender FROM outbox \
              WHERE tenant_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3",
         )
         .bind(tenant)
@@ -52,6 +54,8 @@ impl OutboxStore for SqlStore {
                     to: r.try_get("recipient").map_err(storage)?,
                     subject: r.try_get("subject").map_err(storage)?,
                     text: r.try_get("body").map_err(storage)?,
+                    html: r.try_get("html").map_err(storage)?,
+                    from: r.try_get("sender").map_err(storage)?,
                 })
             })
             .collect()

@@ -328,6 +328,8 @@ pub async fn mail_test(
     let to = form.get("to").unwrap_or("").trim().to_string();
     let mail = OutboundMail {
         kind: MailKind::Test,
+        html: None,
+        from: None,
         to: to.clone(),
         subject: "Tern test mail".into(),
         text: format!(

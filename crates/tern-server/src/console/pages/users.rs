@@ -390,8 +390,15 @@ pub async fn reset(
     };
     // The user exists here, so no legacy lookup is spent; the operator's
     // address is what the request's budget would be counted against.
-    let outcome =
-        reset::request_reset(&s, &connection, &email, &ip.to_string(), reset::RESET_PATH).await;
+    let outcome = reset::request_reset(
+        &s,
+        &connection,
+        &email,
+        &ip.to_string(),
+        reset::RESET_PATH,
+        None,
+    )
+    .await;
     let done = match outcome {
         Ok(ResetRequest::Sent { .. }) => "reset",
         Ok(ResetRequest::Throttled(_)) => "reset-throttled",
