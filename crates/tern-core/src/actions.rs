@@ -5,7 +5,7 @@
 //! nothing until the next deploy.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The one trigger Tern runs actions for.
 pub const POST_LOGIN: &str = "post-login";
@@ -100,6 +100,44 @@ pub struct ActionBinding {
     pub created_at: String,
     /// ISO time of the last change.
     pub updated_at: String,
+}
+
+/// What a login's post-login actions add to its tokens (carried with an
+/// authorization code to its exchange).
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionClaims {
+    /// Custom claims of the ID token.
+    #[serde(default)]
+    pub id_token: Map<String, Value>,
+    /// Custom claims of the access token.
+    #[serde(default)]
+    pub access_token: Map<String, Value>,
+    /// Scopes added to the access token.
+    #[serde(default)]
+    pub add_scopes: Vec<String>,
+    /// Scopes removed from the access token.
+    #[serde(default)]
+    pub remove_scopes: Vec<String>,
+}
+
+impl ActionClaims {
+    /// Whether the actions changed nothing in the tokens.
+    pub fn is_empty(&self) -> bool {
+        self.id_token.is_empty()
+            && self.access_token.is_empty()
+            && self.add_scopes.is_empty()
+            && self.remove_scopes.is_empty()
+    }
+
+    /// The access token's scopes after `addScope` / `removeScope`.
+    pub fn apply_scopes(&self, scopes: &mut Vec<String>) {
+        for s in &self.add_scopes {
+            if !scopes.contains(s) {
+                scopes.push(s.clone());
+            }
+        }
+        scopes.retain(|s| !self.remove_scopes.contains(s));
+    }
 }
 
 /// Claims an action may not set (Auth0's restricted claims: OIDC's and

@@ -103,6 +103,10 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "delete:grants",
     "read:device_credentials",
     "delete:device_credentials",
+    "read:actions",
+    "create:actions",
+    "update:actions",
+    "delete:actions",
     // Tern's own (Auth0 has no script "try" endpoint): running a script with
     // a connection's stored configuration reveals that configuration.
     "execute:connection_scripts",

@@ -25,9 +25,11 @@ use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 use crate::routes;
 use crate::state::AppState;
 
+mod actions;
 mod browser;
 mod grants;
 mod sessions;
+pub use actions::*;
 pub use browser::*;
 pub use grants::*;
 pub use sessions::*;
@@ -80,6 +82,14 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::clients::update,
         routes::clients::delete,
         routes::clients::rotate_secret,
+        routes::actions::list,
+        routes::actions::create,
+        routes::actions::get_one,
+        routes::actions::update,
+        routes::actions::delete,
+        routes::actions::deploy,
+        routes::actions::bindings,
+        routes::actions::update_bindings,
         routes::resource_servers::list,
         routes::resource_servers::create,
         routes::resource_servers::get_one,
@@ -196,6 +206,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         (name = "resource-servers", description = "APIs tokens are issued for."),
         (name = "client-grants", description = "Which client may get which scopes of which API."),
         (name = "connections", description = "Database connections."),
+        (name = "actions", description = "Post-login actions and their bindings."),
         (name = "users", description = "Users of database connections."),
         (name = "logs", description = "The tenant log."),
         (name = "sessions", description = "Users' single sign-on sessions: seen, ended, revoked."),

@@ -618,3 +618,9 @@ mod tests {
         assert!(SecretKey::from_bytes(&[0u8; 16]).is_err());
     }
 }
+
+/// The additional data an action secret is sealed under: bound to its
+/// tenant, action and name, so a sealed value copied elsewhere does not open.
+pub(crate) fn action_secret_aad(tenant: &str, action_id: &str, name: &str) -> String {
+    format!("tern-action-secret\0{tenant}\0{action_id}\0{name}")
+}

@@ -2,6 +2,7 @@
 
 use crate::CoreResult;
 use crate::actions::{Action, ActionBinding};
+use crate::model::JsonObject;
 
 /// Storing actions and the ordered bindings of each trigger.
 #[async_trait::async_trait]
@@ -30,4 +31,15 @@ pub trait ActionStore: Send + Sync {
         trigger: &str,
         bindings: &[ActionBinding],
     ) -> CoreResult<()>;
+    /// What a login's actions set with `api.user.setAppMetadata` /
+    /// `setUserMetadata`: the user's metadata documents replaced (those
+    /// given) in one statement; false when the user is gone.
+    async fn set_user_metadata_from_actions(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        app_metadata: Option<&JsonObject>,
+        user_metadata: Option<&JsonObject>,
+        updated_at: &str,
+    ) -> CoreResult<bool>;
 }

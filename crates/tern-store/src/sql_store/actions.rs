@@ -3,6 +3,7 @@
 
 use sqlx::Row;
 use tern_core::actions::{Action, ActionBinding};
+use tern_core::model::JsonObject;
 use tern_core::store::ActionStore;
 use tern_core::{CoreError, CoreResult};
 
@@ -123,5 +124,31 @@ impl ActionStore for SqlStore {
         .await
         .map_err(storage)?;
         Ok(())
+    }
+
+    async fn set_user_metadata_from_actions(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        app_metadata: Option<&JsonObject>,
+        user_metadata: Option<&JsonObject>,
+        updated_at: &str,
+    ) -> CoreResult<bool> {
+        let text = |m: Option<&JsonObject>| m.map(|m| serde_json::Value::Object(m.clone()).to_string());
+        // A document not given keeps the stored one (COALESCE of NULL).
+        let r = sqlx::query(
+            "UPDATE users SET app_metadata = COALESCE($3, app_metadata), \
+             user_metadata = COALESCE($4, user_metadata), updated_at = $5 \
+             WHERE tenant_id = $1 AND user_id = $2",
+        )
+        .bind(tenant)
+        .bind(user_id)
+        .bind(text(app_metadata))
+        .bind(text(user_metadata))
+        .bind(updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(r.rows_affected() > 0)
     }
 }
