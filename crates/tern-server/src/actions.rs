@@ -224,7 +224,12 @@ pub async fn post_login(
         let payload = json!({ "event": event });
         let mut run = s
             .scripts
-            .run_action(&source, payload, secrets.clone(), left.max(Duration::from_millis(1)))
+            .run_action(
+                &source,
+                payload,
+                secrets.clone(),
+                left.max(Duration::from_millis(1)),
+            )
             .await;
         let redact = Redactions::new(None, secrets.values().map(String::as_str));
         redact.apply(&mut run.console);
@@ -232,7 +237,9 @@ pub async fn post_login(
             Ok(CallbackResult::Value(Some(v))) => v,
             outcome => {
                 let mut why = match outcome {
-                    Err(ScriptError::Timeout) => "the post-login actions exceeded their time limit".to_string(),
+                    Err(ScriptError::Timeout) => {
+                        "the post-login actions exceeded their time limit".to_string()
+                    }
                     Err(e) => e.to_string(),
                     Ok(_) => "the action ended without a result".to_string(),
                 };
@@ -255,12 +262,15 @@ pub async fn post_login(
         take_claims(&out["accessToken"], &mut claims.access_token);
         claims.add_scopes.extend(strings(&out["addScopes"]));
         claims.remove_scopes.extend(strings(&out["removeScopes"]));
-        for (which, pending, doc) in [("app", &mut app, "app_metadata"), ("user", &mut user, "user_metadata")] {
+        for (which, pending, doc) in [
+            ("app", &mut app, "app_metadata"),
+            ("user", &mut user, "user_metadata"),
+        ] {
             if let Some(set) = out[which].as_object() {
                 let target = event["user"][doc].as_object_mut();
-                let mut merged = pending.take().unwrap_or_else(|| {
-                    target.as_ref().map(|t| (**t).clone()).unwrap_or_default()
-                });
+                let mut merged = pending
+                    .take()
+                    .unwrap_or_else(|| target.as_ref().map(|t| (**t).clone()).unwrap_or_default());
                 for (k, v) in set {
                     if v.is_null() {
                         merged.remove(k);
@@ -344,7 +354,11 @@ async fn log_refusal(s: &AppState, login: &PostLogin<'_>, description: String, d
     ev.client_name = Some(login.client.name.clone());
     ev.ip = Some(login.ip.to_string());
     ev.user_id = Some(login.user.user_id.clone());
-    ev.user_name = login.user.email.clone().or_else(|| login.user.username.clone());
+    ev.user_name = login
+        .user
+        .email
+        .clone()
+        .or_else(|| login.user.username.clone());
     ev.connection = Some(login.user.connection_name.clone());
     ev.connection_id = Some(login.user.connection_id.clone());
     ev.details = Some(details);
@@ -364,9 +378,12 @@ async fn event(s: &AppState, login: &PostLogin<'_>) -> Value {
         Ok(Some(c)) => c.strategy,
         _ => "auth0".to_string(),
     };
-    let mut methods = vec![json!({"name": "pwd", "timestamp": tern_core::clock::iso_of_epoch(login.auth_time)})];
+    let mut methods =
+        vec![json!({"name": "pwd", "timestamp": tern_core::clock::iso_of_epoch(login.auth_time)})];
     if login.amr.contains(&"mfa") {
-        methods.push(json!({"name": "mfa", "timestamp": tern_core::clock::iso_of_epoch(login.auth_time)}));
+        methods.push(
+            json!({"name": "mfa", "timestamp": tern_core::clock::iso_of_epoch(login.auth_time)}),
+        );
     }
     let hostname = s
         .public_url
@@ -423,7 +440,11 @@ pub async fn for_code(
     amr: &[String],
 ) -> CoreResult<Result<Option<ActionClaims>, String>> {
     let (ip, headers) = from;
-    if s.actions.current(s.store.as_ref(), s.tid()).await?.is_empty() {
+    if s.actions
+        .current(s.store.as_ref(), s.tid())
+        .await?
+        .is_empty()
+    {
         return Ok(Ok(None));
     }
     let (Some(user), Some(client)) = (

@@ -455,24 +455,18 @@ pub async fn resume(
     }
     // The post-login actions run before the session starts: a deny leaves
     // neither a session nor a code.
-    let claims = match crate::actions::for_code(
-        s,
-        &tx.request,
-        user_id,
-        (ip, headers),
-        *auth_time,
-        amr,
-    )
-    .await?
-    {
-        Ok(c) => c,
-        Err(description) => {
-            return Ok(Resume::Respond(
-                AuthorizationResponse::error_for(&tx.request, "access_denied", &description),
-                set,
-            ));
-        }
-    };
+    let claims =
+        match crate::actions::for_code(s, &tx.request, user_id, (ip, headers), *auth_time, amr)
+            .await?
+        {
+            Ok(c) => c,
+            Err(description) => {
+                return Ok(Resume::Respond(
+                    AuthorizationResponse::error_for(&tx.request, "access_denied", &description),
+                    set,
+                ));
+            }
+        };
     let seen = crate::client_ip::seen(ip, headers);
     let (session, session_cookie) =
         sessions::start(s, headers, &seen, user_id, connection_id, *auth_time, amr).await?;

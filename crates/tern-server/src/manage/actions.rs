@@ -314,7 +314,11 @@ pub async fn create(s: &AppState, body: &Value) -> Result<Action, ApiError> {
 pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<Action, ApiError> {
     let obj = object_with(body, UPDATE_FIELDS)?;
     refuse_modules(obj)?;
-    let mut action = s.store.get_action(s.tid(), id).await?.ok_or_else(not_found)?;
+    let mut action = s
+        .store
+        .get_action(s.tid(), id)
+        .await?
+        .ok_or_else(not_found)?;
     if let Some(name) = read_string(obj, "name")? {
         check_name(&name)?;
         action.name = name;
@@ -359,7 +363,11 @@ fn snapshot(action: &mut Action) {
 
 /// `POST /actions/actions/{id}/deploy`.
 pub async fn deploy(s: &AppState, id: &str) -> Result<Action, ApiError> {
-    let mut action = s.store.get_action(s.tid(), id).await?.ok_or_else(not_found)?;
+    let mut action = s
+        .store
+        .get_action(s.tid(), id)
+        .await?
+        .ok_or_else(not_found)?;
     snapshot(&mut action);
     if !s.store.update_action(s.tid(), &action).await? {
         return Err(not_found());
@@ -402,7 +410,10 @@ pub fn check_trigger(trigger: &str) -> Result<(), ApiError> {
 }
 
 /// The trigger's bindings as Auth0 answers them (each with its action).
-pub async fn bindings_json(s: &AppState, bindings: &[ActionBinding]) -> Result<Vec<Value>, ApiError> {
+pub async fn bindings_json(
+    s: &AppState,
+    bindings: &[ActionBinding],
+) -> Result<Vec<Value>, ApiError> {
     let actions = s.store.list_actions(s.tid()).await?;
     Ok(bindings
         .iter()
@@ -447,7 +458,10 @@ pub async fn update_bindings(
         let r = item.get("ref").and_then(Value::as_object).ok_or_else(|| {
             ApiError::invalid_body("Payload validation error: 'Missing required property: ref'.")
         })?;
-        let kind = r.get("type").and_then(Value::as_str).unwrap_or("action_name");
+        let kind = r
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("action_name");
         let value = r.get("value").and_then(Value::as_str).unwrap_or_default();
         let found = match kind {
             "action_id" => actions.iter().find(|a| a.id == value),
@@ -484,9 +498,9 @@ pub async fn update_bindings(
         let display_name = field::<String>(item, "display_name")?
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| action.name.clone());
-        let kept = current.iter().find(|b| {
-            b.action_id == action.id && !out.iter().any(|o| o.id == b.id)
-        });
+        let kept = current
+            .iter()
+            .find(|b| b.action_id == action.id && !out.iter().any(|o| o.id == b.id));
         out.push(ActionBinding {
             id: kept.map_or_else(|| uuid::Uuid::new_v4().to_string(), |b| b.id.clone()),
             trigger_id: trigger.to_string(),

@@ -124,7 +124,11 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&["read:actions"])?;
-    let action = s.store.get_action(s.tid(), &id).await?.ok_or_else(not_found)?;
+    let action = s
+        .store
+        .get_action(s.tid(), &id)
+        .await?
+        .ok_or_else(not_found)?;
     Ok(Json(action_json(&action)))
 }
 

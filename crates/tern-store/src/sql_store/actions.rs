@@ -20,11 +20,12 @@ fn decode_bindings(body: &str) -> CoreResult<Vec<ActionBinding>> {
 #[async_trait::async_trait]
 impl ActionStore for SqlStore {
     async fn insert_action(&self, tenant: &str, action: &Action) -> CoreResult<()> {
-        let q = sqlx::query("INSERT INTO actions (tenant_id, id, name, body) VALUES ($1, $2, $3, $4)")
-            .bind(tenant)
-            .bind(&action.id)
-            .bind(&action.name)
-            .bind(to_body(action));
+        let q =
+            sqlx::query("INSERT INTO actions (tenant_id, id, name, body) VALUES ($1, $2, $3, $4)")
+                .bind(tenant)
+                .bind(&action.id)
+                .bind(&action.name)
+                .bind(to_body(action));
         self.write_doc(q, NAME_TAKEN).await.map(drop)
     }
 
@@ -37,11 +38,12 @@ impl ActionStore for SqlStore {
     }
 
     async fn update_action(&self, tenant: &str, action: &Action) -> CoreResult<bool> {
-        let q = sqlx::query("UPDATE actions SET name = $3, body = $4 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(&action.id)
-            .bind(&action.name)
-            .bind(to_body(action));
+        let q =
+            sqlx::query("UPDATE actions SET name = $3, body = $4 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant)
+                .bind(&action.id)
+                .bind(&action.name)
+                .bind(to_body(action));
         Ok(self.write_doc(q, NAME_TAKEN).await? > 0)
     }
 
@@ -66,8 +68,7 @@ impl ActionStore for SqlStore {
             let trigger: String = row.try_get("trigger_id").map_err(storage)?;
             let body: String = row.try_get("body").map_err(storage)?;
             let bindings = decode_bindings(&body)?;
-            let kept: Vec<&ActionBinding> =
-                bindings.iter().filter(|b| b.action_id != id).collect();
+            let kept: Vec<&ActionBinding> = bindings.iter().filter(|b| b.action_id != id).collect();
             if kept.len() != bindings.len() {
                 sqlx::query(
                     "UPDATE action_bindings SET body = $3 WHERE tenant_id = $1 AND trigger_id = $2",
@@ -134,7 +135,8 @@ impl ActionStore for SqlStore {
         user_metadata: Option<&JsonObject>,
         updated_at: &str,
     ) -> CoreResult<bool> {
-        let text = |m: Option<&JsonObject>| m.map(|m| serde_json::Value::Object(m.clone()).to_string());
+        let text =
+            |m: Option<&JsonObject>| m.map(|m| serde_json::Value::Object(m.clone()).to_string());
         // A document not given keeps the stored one (COALESCE of NULL).
         let r = sqlx::query(
             "UPDATE users SET app_metadata = COALESCE($3, app_metadata), \
