@@ -36,9 +36,21 @@ const ROUTES: &[(&str, &str, Need)] = &[
     ("get", "/actions/actions/{id}", Any(&["read:actions"])),
     ("patch", "/actions/actions/{id}", Any(&["update:actions"])),
     ("delete", "/actions/actions/{id}", Any(&["delete:actions"])),
-    ("post", "/actions/actions/{id}/deploy", Any(&["create:actions"])),
-    ("get", "/actions/triggers/{triggerId}/bindings", Any(&["read:actions"])),
-    ("patch", "/actions/triggers/{triggerId}/bindings", Any(&["update:actions"])),
+    (
+        "post",
+        "/actions/actions/{id}/deploy",
+        Any(&["create:actions"]),
+    ),
+    (
+        "get",
+        "/actions/triggers/{triggerId}/bindings",
+        Any(&["read:actions"]),
+    ),
+    (
+        "patch",
+        "/actions/triggers/{triggerId}/bindings",
+        Any(&["update:actions"]),
+    ),
     // Auth0 also takes read:client_keys / read:client_credentials /
     // read:client_summary; Tern: read:clients only (secrets are never shown).
     ("get", "/clients", Any(&["read:clients"])),
