@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::browser::{Browser, claims, form_state};
+use common::browser::{Browser, claims};
 use common::{Backend, Harness};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -346,22 +346,9 @@ async fn code_flow_carries_the_claims_and_a_deny_redirects(b: Backend) {
     )
     .await;
     x.bind(&["browser"]).await;
-    let mut br = Browser::new(&x.h.base);
-    let path = common::browser::authorize_path(&client_id, CALLBACK, "openid", &[]);
-    let a = br.get(&path).await;
-    let page = br.follow(a).await;
-    let state = form_state(&page.body);
-    let posted = br
-        .post_form(
-            &format!("/u/login?state={state}"),
-            &[
-                ("state", &state),
-                ("username", EMAIL),
-                ("password", PASSWORD),
-            ],
-        )
+    let done = Browser::new(&x.h.base)
+        .code_sign_in(&client_id, CALLBACK, "openid", EMAIL, PASSWORD)
         .await;
-    let done = br.follow(posted).await;
     let code = done.location_param("code").expect("a code");
     let (s, tokens) =
         x.h.token(
@@ -390,21 +377,9 @@ async fn code_flow_carries_the_claims_and_a_deny_redirects(b: Backend) {
         Some(json!({"app_metadata": {"blocked_by_action": true}})),
     )
     .await;
-    let mut br = Browser::new(&x.h.base);
-    let a = br.get(&path).await;
-    let page = br.follow(a).await;
-    let state = form_state(&page.body);
-    let posted = br
-        .post_form(
-            &format!("/u/login?state={state}"),
-            &[
-                ("state", &state),
-                ("username", EMAIL),
-                ("password", PASSWORD),
-            ],
-        )
+    let done = Browser::new(&x.h.base)
+        .code_sign_in(&client_id, CALLBACK, "openid", EMAIL, PASSWORD)
         .await;
-    let done = br.follow(posted).await;
     assert!(
         done.location_param("code").is_none(),
         "{:?}",
