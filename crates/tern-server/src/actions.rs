@@ -107,7 +107,10 @@ struct Loaded {
 /// The post-login trigger's bound, deployed actions, cached in memory.
 #[derive(Default)]
 pub struct BoundActions {
-    loaded: tokio::sync::Mutex<Option<Loaded>>,
+    /// What logins read (a read lock, never held across an await).
+    fresh: std::sync::RwLock<Option<Loaded>>,
+    /// Taken to reload, so one login reads the store while others wait.
+    reloading: tokio::sync::Mutex<()>,
     version: AtomicU64,
 }
 
@@ -117,17 +120,28 @@ impl BoundActions {
         self.version.fetch_add(1, Ordering::SeqCst);
     }
 
-    async fn current(&self, store: &dyn Store, tenant: &str) -> CoreResult<Arc<Vec<Runnable>>> {
-        let mut loaded = self.loaded.lock().await;
+    /// The list when loaded at the current version less than [`RELOAD`] ago.
+    fn cached(&self) -> Option<Arc<Vec<Runnable>>> {
         let version = self.version.load(Ordering::SeqCst);
-        if let Some(l) = loaded.as_ref()
-            && l.version == version
-            && l.at.elapsed() < RELOAD
-        {
-            return Ok(l.list.clone());
+        let fresh = self.fresh.read().unwrap_or_else(|p| p.into_inner());
+        fresh
+            .as_ref()
+            .filter(|l| l.version == version && l.at.elapsed() < RELOAD)
+            .map(|l| l.list.clone())
+    }
+
+    async fn current(&self, store: &dyn Store, tenant: &str) -> CoreResult<Arc<Vec<Runnable>>> {
+        if let Some(list) = self.cached() {
+            return Ok(list);
         }
+        let _turn = self.reloading.lock().await;
+        // Another login may have reloaded while this one waited.
+        if let Some(list) = self.cached() {
+            return Ok(list);
+        }
+        let version = self.version.load(Ordering::SeqCst);
         let list = Arc::new(load(store, tenant).await?);
-        *loaded = Some(Loaded {
+        *self.fresh.write().unwrap_or_else(|p| p.into_inner()) = Some(Loaded {
             at: Instant::now(),
             version,
             list: list.clone(),

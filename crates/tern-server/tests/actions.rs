@@ -532,6 +532,61 @@ async fn scopes_triggers_and_deletes_follow_auth0(b: Backend) {
     x.h.stop().await;
 }
 
+async fn refresh_exchanges_run_the_actions_too(b: Backend) {
+    let x = setup(b).await;
+    let c = x
+        .h
+        .client_on(
+            &x.t,
+            &x.h.info.connection_id,
+            json!({"name": "Mobile", "app_type": "native", "grant_types": ["password", "refresh_token"]}),
+        )
+        .await;
+    let app = (
+        c["client_id"].as_str().unwrap(),
+        c["client_secret"].as_str().unwrap(),
+    );
+    x.create(
+        "on-refresh",
+        r#"exports.onExecutePostLogin = async (event, api) => {
+             if (event.transaction.protocol === 'oauth2-refresh-token' && event.user.app_metadata.cut_off) {
+               api.access.deny('Access revoked.');
+             }
+             api.idToken.setCustomClaim('https://myapp.example/protocol', event.transaction.protocol);
+           };"#,
+        json!({"deploy": true}),
+    )
+    .await;
+    x.bind(&["on-refresh"]).await;
+    let tokens = x.h.offline_login(app, EMAIL, PASSWORD, json!({})).await;
+    let idt = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(idt["https://myapp.example/protocol"], "oauth2-password");
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    let (s, refreshed) = x.h.refresh_grant(app, rt).await;
+    assert_eq!(s, StatusCode::OK, "{refreshed}");
+    let idt = claims(refreshed["id_token"].as_str().unwrap());
+    assert_eq!(
+        idt["https://myapp.example/protocol"],
+        "oauth2-refresh-token"
+    );
+    let uid = idt["sub"].as_str().unwrap();
+    let (s, _) =
+        x.h.api(
+            &x.t,
+            Method::PATCH,
+            &format!("/users/{}", urlencoding(uid)),
+            Some(json!({"app_metadata": {"cut_off": true}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let rt = refreshed["refresh_token"].as_str().unwrap_or(rt);
+    let (s, denied) = x.h.refresh_grant(app, rt).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{denied}");
+    assert_eq!(denied["error"], "access_denied");
+    assert_eq!(denied["error_description"], "Access revoked.");
+    x.h.stop().await;
+}
+
 both_backends!(
     custom_claims_reach_both_tokens,
     deny_refuses_with_the_reason_and_logs_a_failure,
@@ -539,4 +594,5 @@ both_backends!(
     a_throwing_action_fails_the_login_cleanly,
     code_flow_carries_the_claims_and_a_deny_redirects,
     scopes_triggers_and_deletes_follow_auth0,
+    refresh_exchanges_run_the_actions_too,
 );
