@@ -111,6 +111,19 @@ impl Setup {
             .await
     }
 
+    /// Exchange a code of the web application; the ID token's claims.
+    async fn exchange(&self, client_id: &str, secret: &str, code: &str) -> Value {
+        let (s, tokens) = self
+            .h
+            .token(
+                json!({"grant_type": "authorization_code", "client_id": client_id,
+                          "client_secret": secret, "code": code, "redirect_uri": CALLBACK}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{tokens}");
+        claims(tokens["id_token"].as_str().unwrap())
+    }
+
     async fn failures(&self) -> Vec<Value> {
         let (_, logs) = self
             .h
@@ -346,18 +359,24 @@ async fn code_flow_carries_the_claims_and_a_deny_redirects(b: Backend) {
     )
     .await;
     x.bind(&["browser"]).await;
-    let done = Browser::new(&x.h.base)
+    let mut br = Browser::new(&x.h.base);
+    let done = br
         .code_sign_in(&client_id, CALLBACK, "openid", EMAIL, PASSWORD)
         .await;
     let code = done.location_param("code").expect("a code");
-    let (s, tokens) =
-        x.h.token(
-            json!({"grant_type": "authorization_code", "client_id": client_id,
-                      "client_secret": secret, "code": code, "redirect_uri": CALLBACK}),
-        )
+    let idt = x.exchange(&client_id, &secret, &code).await;
+    assert_eq!(idt["https://myapp.example/protocol"], "oidc-basic-profile");
+    // Silent authentication from the session runs them too.
+    let silent = br
+        .get(&common::browser::authorize_path(
+            &client_id,
+            CALLBACK,
+            "openid",
+            &[("prompt", "none")],
+        ))
         .await;
-    assert_eq!(s, StatusCode::OK, "{tokens}");
-    let idt = claims(tokens["id_token"].as_str().unwrap());
+    let code = silent.location_param("code").expect("a silent code");
+    let idt = x.exchange(&client_id, &secret, &code).await;
     assert_eq!(idt["https://myapp.example/protocol"], "oidc-basic-profile");
 
     // A deny sends the browser back with Auth0's error and no code.
