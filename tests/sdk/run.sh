@@ -57,7 +57,7 @@ if [ -z "$only" ] || [ "$only" = node ]; then
     (cd "$here/node" && node --test --test-concurrency=1 --test-reporter=spec \
       token.test.mjs users.test.mjs connections.test.mjs clients.test.mjs password_realm.test.mjs \
       lazy_migration.test.mjs sessions.test.mjs refresh_tokens.test.mjs \
-      jobs.test.mjs keys.test.mjs logs.test.mjs roles.test.mjs)
+      jobs.test.mjs actions.test.mjs keys.test.mjs logs.test.mjs roles.test.mjs)
     node_rc=$?
   fi
   echo "=== Node exit code: $node_rc ==="

@@ -61,6 +61,9 @@ pub struct CodeDetails {
     /// Methods beyond the password (`["mfa"]`), for the ID token's `amr`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
+    /// What the post-login actions added, for the tokens of the exchange.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_claims: Option<crate::actions::ActionClaims>,
 }
 
 /// What exchanging a code came to.

@@ -7,6 +7,7 @@
 //! [`store::Store`].
 
 pub mod access_metadata;
+pub mod actions;
 pub mod attack_protection;
 pub mod clock;
 pub mod common_passwords;

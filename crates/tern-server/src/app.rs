@@ -270,6 +270,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         jobs_notify: tokio::sync::Notify::new(),
         jobs_ended: tokio::sync::Notify::new(),
         login_turns: Default::default(),
+        actions: Default::default(),
         ip_attempts: Default::default(),
         draining: std::sync::atomic::AtomicBool::new(false),
         clock: tern_core::clock::Clock::default(),

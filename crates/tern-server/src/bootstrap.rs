@@ -113,6 +113,10 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "read:role_members",
     "create:role_members",
     "delete:role_members",
+    "read:actions",
+    "create:actions",
+    "update:actions",
+    "delete:actions",
     // Tern's own (Auth0 has no script "try" endpoint): running a script with
     // a connection's stored configuration reveals that configuration.
     "execute:connection_scripts",

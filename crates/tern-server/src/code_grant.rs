@@ -31,7 +31,7 @@ pub async fn issue(
     sid: &str,
     auth_time: i64,
 ) -> CoreResult<String> {
-    issue_amr(s, request, user_id, sid, auth_time, &[]).await
+    issue_amr(s, request, user_id, sid, auth_time, &[], None).await
 }
 
 /// [`issue`] for a login that also passed `amr` (`["mfa"]`).
@@ -42,6 +42,7 @@ pub async fn issue_amr(
     sid: &str,
     auth_time: i64,
     amr: &[String],
+    action_claims: Option<tern_core::actions::ActionClaims>,
 ) -> CoreResult<String> {
     let code = tern_core::ids::ticket_token();
     s.store
@@ -63,6 +64,7 @@ pub async fn issue_amr(
                     sid: sid.to_string(),
                     auth_time,
                     amr: amr.to_vec(),
+                    action_claims,
                 },
             },
         )
@@ -213,6 +215,7 @@ async fn redeem(s: &AppState, x: &Exchange<'_>) -> Result<(Value, String), OAuth
             auth_time: d.auth_time,
             sid: Some(&d.sid),
             grant_id: Some(&grant.id),
+            claims: d.action_claims.as_ref(),
         },
         &amr,
     )?;

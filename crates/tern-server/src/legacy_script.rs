@@ -157,10 +157,50 @@ impl ScriptLegacySource {
         args: Vec<Value>,
         configuration: BTreeMap<String, String>,
     ) -> ScriptRun {
+        let env = self.env(connection, configuration);
+        self.run_in(source, name, args, env).await
+    }
+
+    /// Run `source` (a function expression taking one argument and
+    /// `callback`) as an action: the same network policy, concurrency bound
+    /// and limits as scripts, but at most `timeout` and without a script
+    /// context. `configuration` holds the action's secrets in clear.
+    pub async fn run_action(
+        &self,
+        source: &str,
+        payload: Value,
+        configuration: BTreeMap<String, String>,
+        timeout: Duration,
+    ) -> ScriptRun {
+        let mut limits = self.limits.clone();
+        limits.timeout = timeout.min(self.limits.timeout);
+        let env = ScriptEnv {
+            configuration,
+            limits,
+            network: self.network.clone(),
+            context: None,
+        };
+        // `getUser` is the one-argument shape: the payload, then callback.
+        self.run_in(source, ScriptName::GetUser, vec![payload], env)
+            .await
+    }
+
+    /// The time limit of one script call (`scripts.timeout_secs`).
+    pub fn timeout(&self) -> Duration {
+        self.limits.timeout
+    }
+
+    async fn run_in(
+        &self,
+        source: &str,
+        name: ScriptName,
+        args: Vec<Value>,
+        env: ScriptEnv,
+    ) -> ScriptRun {
         let started = std::time::Instant::now();
         // Waiting for a slot counts against the call's own time limit.
         let permit =
-            tokio::time::timeout(self.limits.timeout, self.slots.clone().acquire_owned()).await;
+            tokio::time::timeout(env.limits.timeout, self.slots.clone().acquire_owned()).await;
         let Ok(Ok(_permit)) = permit else {
             return ScriptRun {
                 outcome: Err(ScriptError::Internal(
@@ -171,7 +211,6 @@ impl ScriptLegacySource {
                 elapsed: started.elapsed(),
             };
         };
-        let env = self.env(connection, configuration);
         let mut run = tern_script::run(source, name, args, &env).await;
         run.elapsed = started.elapsed();
         run

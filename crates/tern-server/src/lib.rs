@@ -4,6 +4,7 @@
 //! Handlers are thin: they parse the request, call the domain (`tern-core`)
 //! or the store, and map errors once (see [`error`]).
 
+pub mod actions;
 pub mod app;
 pub mod auth;
 pub mod authorize;

@@ -25,10 +25,12 @@ use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 use crate::routes;
 use crate::state::AppState;
 
+mod actions;
 mod browser;
 mod email_templates;
 mod grants;
 mod sessions;
+pub use actions::*;
 pub use browser::*;
 pub use email_templates::*;
 pub use grants::*;
@@ -82,6 +84,14 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::clients::update,
         routes::clients::delete,
         routes::clients::rotate_secret,
+        routes::actions::list,
+        routes::actions::create,
+        routes::actions::get_one,
+        routes::actions::update,
+        routes::actions::delete,
+        routes::actions::deploy,
+        routes::actions::bindings,
+        routes::actions::update_bindings,
         routes::resource_servers::list,
         routes::resource_servers::create,
         routes::resource_servers::get_one,
@@ -219,6 +229,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         (name = "roles", description = "Roles and permissions (RBAC): what users may be given in tokens for an API that enforces policies."),
         (name = "client-grants", description = "Which client may get which scopes of which API."),
         (name = "connections", description = "Database connections."),
+        (name = "actions", description = "Post-login actions and their bindings."),
         (name = "users", description = "Users of database connections."),
         (name = "logs", description = "The tenant log."),
         (name = "sessions", description = "Users' single sign-on sessions: seen, ended, revoked."),

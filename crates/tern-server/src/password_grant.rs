@@ -335,6 +335,27 @@ async fn tokens_for_login(
     login: &Login<'_>,
     recording: Option<login::Recording>,
 ) -> Result<Value, OAuthError> {
+    let post_login = crate::actions::PostLogin {
+        client,
+        user: login.user,
+        api,
+        requested_scopes: requested_scope,
+        protocol: "oauth2-password",
+        ip: login.from.ip.as_deref().unwrap_or_default(),
+        user_agent: login.from.user_agent.as_deref(),
+        auth_time: login.auth_time,
+        amr: login.amr,
+    };
+    let claims = match crate::actions::post_login(s, &post_login).await {
+        Ok(c) => c,
+        Err(refusal) => {
+            // The login itself happened (and is recorded); no tokens.
+            if let Some(r) = recording {
+                r.finished().await?;
+            }
+            return Err(OAuthError::access_denied(refusal.description()));
+        }
+    };
     let mut scopes = tokens::granted_scopes(requested_scope, api);
     let permissions = rbac::narrow(s, &login.user.user_id, api, &mut scopes).await?;
     refresh::settle_scopes(client, api, &mut scopes, login.caller);
@@ -378,6 +399,7 @@ async fn tokens_for_login(
                     auth_time: login.auth_time,
                     sid: None,
                     grant_id: grant.as_ref().map(|g| g.id.as_str()),
+                    claims: Some(&claims),
                 },
                 login.amr,
             )

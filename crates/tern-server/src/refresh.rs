@@ -316,6 +316,25 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
     let mut scopes = tokens::granted_scopes(&scopes, api.as_ref());
     // And what the user holds today, for an API that enforces policies.
     let permissions = crate::rbac::narrow(s, &user.user_id, api.as_ref(), &mut scopes).await?;
+    // Auth0 runs the post-login actions at a refresh too (protocol
+    // `oauth2-refresh-token`); a deny refuses before the token is spent.
+    let amr: Vec<&str> = grant.details.amr.iter().map(String::as_str).collect();
+    let claims = crate::actions::post_login(
+        s,
+        &crate::actions::PostLogin {
+            client: x.client,
+            user: &user,
+            api: api.as_ref(),
+            requested_scopes: &scopes,
+            protocol: "oauth2-refresh-token",
+            ip: x.from.ip.as_deref().unwrap_or_default(),
+            user_agent: x.from.user_agent.as_deref(),
+            auth_time: grant.details.auth_time,
+            amr: &amr,
+        },
+    )
+    .await
+    .map_err(|r| OAuthError::access_denied(r.description()))?;
     // A token issued before the application turned rotation on rotates
     // from its next use (its successor is a rotating token; the token
     // itself is spent), rather than living on without rotation.
@@ -357,8 +376,7 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
         revoke_the_other_kind(s, x.client, &grant).await?;
     }
     // The login's methods and time carry over: a refreshed ID token says
-    // how the user authenticated, not that they did again.
-    let amr: Vec<&str> = grant.details.amr.iter().map(String::as_str).collect();
+    // how the user authenticated, not that they did again (`amr` above).
     let mut body = tokens::user_tokens_amr(
         s,
         &tokens::UserTokens {
@@ -372,6 +390,7 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
             auth_time: grant.details.auth_time,
             sid: grant.details.sid.as_deref(),
             grant_id: Some(&grant.id),
+            claims: Some(&claims),
         },
         &amr,
     )?;

@@ -179,6 +179,12 @@ fn hex_decode(t: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// The additional data an action secret is sealed under: bound to its
+/// tenant, action and name, so a sealed value copied elsewhere does not open.
+pub(crate) fn action_secret_aad(tenant: &str, action_id: &str, name: &str) -> String {
+    format!("tern-action-secret\0{tenant}\0{action_id}\0{name}")
+}
+
 fn aad(tenant: &str, connection_id: &str, name: &str) -> String {
     format!("tern-configuration\0{tenant}\0{connection_id}\0{name}")
 }

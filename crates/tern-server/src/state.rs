@@ -71,6 +71,8 @@ pub struct Inner {
     pub login_turns: crate::login_turns::LoginTurns,
     /// Password comparisons reserved per address (suspicious-IP throttling).
     pub ip_attempts: crate::ip_attempts::IpAttempts,
+    /// The post-login trigger's bound actions, cached (see `actions`).
+    pub actions: crate::actions::BoundActions,
     /// Set when the server is shutting down: `/readyz` answers 503 so load
     /// balancers stop sending traffic while in-flight requests finish.
     pub draining: std::sync::atomic::AtomicBool,

@@ -222,6 +222,8 @@ pub struct UserTokens<'a> {
     /// The grant the tokens belong to: its id leads the access token's
     /// `jti`, so `/userinfo` refuses tokens of a revoked grant.
     pub grant_id: Option<&'a str>,
+    /// What the post-login actions added (custom claims, scopes).
+    pub claims: Option<&'a crate::actions::ActionClaims>,
 }
 
 /// Access token (and, with `openid`, an ID token) for a user.
@@ -236,7 +238,11 @@ pub fn user_tokens_amr(
     t: &UserTokens<'_>,
     amr: &[&str],
 ) -> Result<Value, OAuthError> {
-    let scopes: Vec<&str> = t.scopes.iter().map(String::as_str).collect();
+    let mut granted = t.scopes.to_vec();
+    if let Some(c) = t.claims {
+        c.apply_scopes(&mut granted);
+    }
+    let scopes: Vec<&str> = granted.iter().map(String::as_str).collect();
     let openid = scopes.contains(&"openid");
     let userinfo = format!("{}userinfo", s.issuer());
     let aud = match t.api {
@@ -262,6 +268,9 @@ pub fn user_tokens_amr(
     });
     if let Some(p) = t.permissions {
         access["permissions"] = json!(p);
+    }
+    if let Some(c) = t.claims {
+        add_claims(&mut access, &c.access_token);
     }
     if let Some(g) = t.grant_id {
         access["jti"] = json!(format!("{g}.{}", &tern_core::ids::ticket_token()[..16]));
@@ -294,9 +303,23 @@ pub fn user_tokens_amr(
         if !amr.is_empty() {
             id["amr"] = json!(amr);
         }
+        if let Some(c) = t.claims {
+            add_claims(&mut id, &c.id_token);
+        }
         body["id_token"] = json!(s.keys.sign(&id).map_err(|_| OAuthError::server_error())?);
     }
     Ok(body)
+}
+
+/// An action's custom claims: a claim the token already has (a profile
+/// claim; restricted ones never reach here) is kept, as Auth0 lets no
+/// action change the standard claims.
+fn add_claims(token: &mut Value, claims: &serde_json::Map<String, Value>) {
+    if let Some(obj) = token.as_object_mut() {
+        for (k, v) in claims {
+            obj.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
 }
 
 /// OIDC's `at_hash` for RS256: the left half of the access token's SHA-256,

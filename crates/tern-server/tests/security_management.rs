@@ -30,6 +30,27 @@ use Need::{All, Any};
 /// served OpenAPI document (itself checked against the router by
 /// `tests/openapi.rs`) and that the document declares exactly these scopes.
 const ROUTES: &[(&str, &str, Need)] = &[
+    // Actions: the OAS `security` of each operation (deploy is create:actions).
+    ("get", "/actions/actions", Any(&["read:actions"])),
+    ("post", "/actions/actions", Any(&["create:actions"])),
+    ("get", "/actions/actions/{id}", Any(&["read:actions"])),
+    ("patch", "/actions/actions/{id}", Any(&["update:actions"])),
+    ("delete", "/actions/actions/{id}", Any(&["delete:actions"])),
+    (
+        "post",
+        "/actions/actions/{id}/deploy",
+        Any(&["create:actions"]),
+    ),
+    (
+        "get",
+        "/actions/triggers/{triggerId}/bindings",
+        Any(&["read:actions"]),
+    ),
+    (
+        "patch",
+        "/actions/triggers/{triggerId}/bindings",
+        Any(&["update:actions"]),
+    ),
     // Auth0 also takes read:client_keys / read:client_credentials /
     // read:client_summary; Tern: read:clients only (secrets are never shown).
     ("get", "/clients", Any(&["read:clients"])),

@@ -6,6 +6,7 @@
 //! module; [`Store`] is their sum, the one object the server holds. Calling
 //! a method needs its trait in scope: `use tern_core::store::prelude::*;`.
 
+mod actions;
 mod authorization_codes;
 mod client_grants;
 mod clients;
@@ -31,6 +32,7 @@ mod tickets;
 mod users;
 mod verification_tickets;
 
+pub use actions::ActionStore;
 pub use authorization_codes::AuthorizationCodeStore;
 pub use client_grants::ClientGrantStore;
 pub use clients::ClientStore;
@@ -84,6 +86,7 @@ pub trait Store:
     + MfaStore
     + ConsoleImportStore
     + PasswordLoginStore
+    + ActionStore
     + 'static
 {
 }
@@ -113,6 +116,7 @@ impl<T> Store for T where
         + MfaStore
         + ConsoleImportStore
         + PasswordLoginStore
+        + ActionStore
         + 'static
 {
 }
@@ -120,6 +124,7 @@ impl<T> Store for T where
 /// The entity traits, imported anonymously: `use tern_core::store::prelude::*;`
 /// makes every [`Store`] method callable.
 pub mod prelude {
+    pub use super::ActionStore as _;
     pub use super::AuthorizationCodeStore as _;
     pub use super::ClientGrantStore as _;
     pub use super::ClientStore as _;

@@ -206,6 +206,25 @@ async fn serve_from_session(
     prompt_none: bool,
     Requester { headers, ip }: Requester<'_>,
 ) -> Result<Begin, Rejection> {
+    let claims = match crate::actions::for_code(
+        s,
+        request,
+        &user.user_id,
+        (ip, headers),
+        sess.auth_time,
+        &sess.amr,
+    )
+    .await?
+    {
+        Ok(c) => c,
+        Err(description) => {
+            return Ok(Begin::Respond(AuthorizationResponse::error_for(
+                request,
+                "access_denied",
+                &description,
+            )));
+        }
+    };
     // The session's methods (`mfa`) carry over to the ID token.
     let code = code_grant::issue_amr(
         s,
@@ -214,6 +233,7 @@ async fn serve_from_session(
         &sess.sid,
         sess.auth_time,
         &sess.amr,
+        claims,
     )
     .await?;
     let seen = crate::client_ip::seen(ip, headers);
@@ -433,11 +453,33 @@ pub async fn resume(
             set,
         ));
     }
+    // The post-login actions run before the session starts: a deny leaves
+    // neither a session nor a code.
+    let claims =
+        match crate::actions::for_code(s, &tx.request, user_id, (ip, headers), *auth_time, amr)
+            .await?
+        {
+            Ok(c) => c,
+            Err(description) => {
+                return Ok(Resume::Respond(
+                    AuthorizationResponse::error_for(&tx.request, "access_denied", &description),
+                    set,
+                ));
+            }
+        };
     let seen = crate::client_ip::seen(ip, headers);
     let (session, session_cookie) =
         sessions::start(s, headers, &seen, user_id, connection_id, *auth_time, amr).await?;
-    let code =
-        code_grant::issue_amr(s, &tx.request, user_id, &session.sid, *auth_time, amr).await?;
+    let code = code_grant::issue_amr(
+        s,
+        &tx.request,
+        user_id,
+        &session.sid,
+        *auth_time,
+        amr,
+        claims,
+    )
+    .await?;
     sessions::record_use(s, &session, &tx.request.client_id, &seen).await?;
     set.insert(0, session_cookie);
     Ok(Resume::Respond(

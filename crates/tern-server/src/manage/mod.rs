@@ -5,6 +5,7 @@
 //! same bodies from its forms and calls the same functions, so a change
 //! made in the console is checked exactly as one made with `curl`.
 
+pub mod actions;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;

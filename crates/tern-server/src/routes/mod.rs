@@ -9,6 +9,7 @@ use crate::error::ApiError;
 pub use crate::payload::{field, merge_into, object_with, require_keys};
 use crate::state::AppState;
 
+pub mod actions;
 pub mod attack_protection;
 pub mod authentication_methods;
 pub mod authorize;
@@ -58,6 +59,18 @@ pub fn management_router() -> Router<AppState> {
                 .delete(clients::delete),
         )
         .route("/clients/{id}/rotate-secret", post(clients::rotate_secret))
+        .route("/actions/actions", get(actions::list).post(actions::create))
+        .route(
+            "/actions/actions/{id}",
+            get(actions::get_one)
+                .patch(actions::update)
+                .delete(actions::delete),
+        )
+        .route("/actions/actions/{id}/deploy", post(actions::deploy))
+        .route(
+            "/actions/triggers/{triggerId}/bindings",
+            get(actions::bindings).patch(actions::update_bindings),
+        )
         .route(
             "/resource-servers",
             get(resource_servers::list).post(resource_servers::create),

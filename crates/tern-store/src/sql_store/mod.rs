@@ -1,6 +1,7 @@
 //! The `Store` implementation over sqlx `AnyPool`: the pool and the helpers
 //! every entity shares here, one module per entity trait beside it.
 
+mod actions;
 mod authorization_codes;
 mod client_grants;
 mod clients;

@@ -1,0 +1,45 @@
+//! Actions and their trigger bindings (see `actions`).
+
+use crate::CoreResult;
+use crate::actions::{Action, ActionBinding};
+use crate::model::JsonObject;
+
+/// Storing actions and the ordered bindings of each trigger.
+#[async_trait::async_trait]
+pub trait ActionStore: Send + Sync {
+    /// Insert an action; `Conflict` when its name is taken.
+    async fn insert_action(&self, tenant: &str, action: &Action) -> CoreResult<()>;
+    /// An action by id.
+    async fn get_action(&self, tenant: &str, id: &str) -> CoreResult<Option<Action>>;
+    /// Every action, by name.
+    async fn list_actions(&self, tenant: &str) -> CoreResult<Vec<Action>>;
+    /// Replace an action; false if it does not exist; `Conflict` on a taken name.
+    async fn update_action(&self, tenant: &str, action: &Action) -> CoreResult<bool>;
+    /// Delete an action and, in the same transaction, every binding of it;
+    /// false if it did not exist.
+    async fn delete_action(&self, tenant: &str, id: &str) -> CoreResult<bool>;
+    /// A trigger's bindings in execution order (empty when never set).
+    async fn get_action_bindings(
+        &self,
+        tenant: &str,
+        trigger: &str,
+    ) -> CoreResult<Vec<ActionBinding>>;
+    /// Replace a trigger's bindings.
+    async fn put_action_bindings(
+        &self,
+        tenant: &str,
+        trigger: &str,
+        bindings: &[ActionBinding],
+    ) -> CoreResult<()>;
+    /// What a login's actions set with `api.user.setAppMetadata` /
+    /// `setUserMetadata`: the user's metadata documents replaced (those
+    /// given) in one statement; false when the user is gone.
+    async fn set_user_metadata_from_actions(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        app_metadata: Option<&JsonObject>,
+        user_metadata: Option<&JsonObject>,
+        updated_at: &str,
+    ) -> CoreResult<bool>;
+}

@@ -1,0 +1,617 @@
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+//! Post-login Actions end to end, on both backends: created, deployed and
+//! bound through the Management API (bodies as Auth0's docs and OAS show
+//! them), then run in the real QuickJS sandbox by real logins over HTTP —
+//! the password-realm grant and the hosted `/authorize` code flow.
+
+mod common;
+
+use common::browser::{Browser, claims};
+use common::{Backend, Harness};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const EMAIL: &str = "ada@example.com";
+const PASSWORD: &str = "Correct-Horse-7-Battery";
+const REALM: &str = "Username-Password-Authentication";
+const CALLBACK: &str = "https://app.example/callback";
+
+/// The custom-claims example of Auth0's docs, reading a secret.
+const CLAIMS_ACTION: &str = r#"
+exports.onExecutePostLogin = async (event, api) => {
+  const namespace = 'https://myapp.example';
+  api.idToken.setCustomClaim(`${namespace}/roles`, ['admin', 'editor']);
+  api.accessToken.setCustomClaim(`${namespace}/plan`, event.secrets.PLAN);
+  api.idToken.setCustomClaim(`${namespace}/connection`, event.connection.name);
+  api.idToken.setCustomClaim(`${namespace}/client`, event.client.client_id);
+  // Restricted claims are ignored, as Auth0 ignores them.
+  api.idToken.setCustomClaim('iss', 'https://evil.example/');
+  api.accessToken.setCustomClaim('sub', 'someone-else');
+};
+"#;
+
+struct Setup {
+    h: Harness,
+    t: String,
+    app: (String, String),
+}
+
+async fn setup(b: Backend) -> Setup {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    h.create_user(&t, EMAIL, PASSWORD).await;
+    let app = h.password_client(&t).await;
+    Setup { h, t, app }
+}
+
+impl Setup {
+    /// Create an action (Auth0's body) and answer it.
+    async fn create(&self, name: &str, code: &str, extra: Value) -> Value {
+        let mut body = json!({
+            "name": name,
+            "supported_triggers": [{"id": "post-login", "version": "v3"}],
+            "code": code,
+            "runtime": "node22",
+        });
+        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+            b.extend(e);
+        }
+        let (s, a) = self
+            .h
+            .api(&self.t, Method::POST, "/actions/actions", Some(body))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{a}");
+        a
+    }
+
+    async fn deploy(&self, id: &str) -> Value {
+        let (s, v) = self
+            .h
+            .api(
+                &self.t,
+                Method::POST,
+                &format!("/actions/actions/{id}/deploy"),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+        v
+    }
+
+    /// Bind actions by name, in this order.
+    async fn bind(&self, names: &[&str]) -> Value {
+        let bindings: Vec<Value> = names
+            .iter()
+            .map(|n| json!({"ref": {"type": "action_name", "value": n}, "display_name": n}))
+            .collect();
+        let (s, b) = self
+            .h
+            .api(
+                &self.t,
+                Method::PATCH,
+                "/actions/triggers/post-login/bindings",
+                Some(json!({"bindings": bindings})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        b
+    }
+
+    async fn login(&self) -> (StatusCode, Value) {
+        self.h
+            .token(json!({
+                "grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+                "realm": REALM,
+                "username": EMAIL,
+                "password": PASSWORD,
+                "scope": "openid profile email",
+                "client_id": self.app.0,
+                "client_secret": self.app.1,
+            }))
+            .await
+    }
+
+    /// Exchange a code of the web application; the ID token's claims.
+    async fn exchange(&self, client_id: &str, secret: &str, code: &str) -> Value {
+        let (s, tokens) = self
+            .h
+            .token(
+                json!({"grant_type": "authorization_code", "client_id": client_id,
+                          "client_secret": secret, "code": code, "redirect_uri": CALLBACK}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{tokens}");
+        claims(tokens["id_token"].as_str().unwrap())
+    }
+
+    async fn failures(&self) -> Vec<Value> {
+        let (_, logs) = self
+            .h
+            .api(&self.t, Method::GET, "/logs?q=type:f&per_page=50", None)
+            .await;
+        logs.as_array().cloned().unwrap_or_default()
+    }
+}
+
+async fn custom_claims_reach_both_tokens(b: Backend) {
+    let x = setup(b).await;
+    let a = x
+        .create(
+            "add-claims",
+            CLAIMS_ACTION,
+            json!({"secrets": [{"name": "PLAN", "value": "s3cr3t-plan-pro"}]}),
+        )
+        .await;
+    let id = a["id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 36, "Auth0's uuid form: {id}");
+    // The secret is answered by name only, never its value.
+    assert_eq!(a["secrets"][0]["name"], "PLAN");
+    let (_, got) =
+        x.h.api(&x.t, Method::GET, &format!("/actions/actions/{id}"), None)
+            .await;
+    assert!(!got.to_string().contains("s3cr3t-plan-pro"), "{got}");
+    assert_eq!(got["secrets"][0]["name"], "PLAN");
+    assert_eq!(got["all_changes_deployed"], false);
+    // Not deployed: it cannot be bound.
+    let (s, e) =
+        x.h.api(
+            &x.t,
+            Method::PATCH,
+            "/actions/triggers/post-login/bindings",
+            Some(json!({"bindings": [{"ref": {"type": "action_id", "value": id}}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("deploy"), "{e}");
+    let v = x.deploy(&id).await;
+    assert_eq!(v["number"], 1);
+    assert_eq!(v["deployed"], true);
+    x.bind(&["add-claims"]).await;
+    let (_, listed) =
+        x.h.api(
+            &x.t,
+            Method::GET,
+            "/actions/triggers/post-login/bindings",
+            None,
+        )
+        .await;
+    assert_eq!(listed["total"], 1, "{listed}");
+    assert_eq!(listed["bindings"][0]["action"]["id"], id.as_str());
+    assert!(!listed.to_string().contains("s3cr3t-plan-pro"));
+
+    let (s, tokens) = x.login().await;
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    let idt = claims(tokens["id_token"].as_str().unwrap());
+    let at = claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(
+        idt["https://myapp.example/roles"],
+        json!(["admin", "editor"])
+    );
+    assert_eq!(idt["https://myapp.example/connection"], REALM);
+    assert_eq!(idt["https://myapp.example/client"], x.app.0.as_str());
+    assert_eq!(at["https://myapp.example/plan"], "s3cr3t-plan-pro");
+    assert_eq!(idt["iss"], format!("{}/", x.h.state().public_url));
+    assert_ne!(at["sub"], "someone-else");
+    assert_eq!(at["sub"], idt["sub"]);
+
+    // Editing the draft changes nothing until the next deploy.
+    let (s, u) = x
+        .h
+        .api(
+            &x.t,
+            Method::PATCH,
+            &format!("/actions/actions/{id}"),
+            Some(json!({"code": "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('https://myapp.example/v', 2); };"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    assert_eq!(u["all_changes_deployed"], false);
+    let (_, tokens) = x.login().await;
+    let idt = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(
+        idt["https://myapp.example/roles"],
+        json!(["admin", "editor"])
+    );
+    assert!(idt.get("https://myapp.example/v").is_none(), "{idt}");
+    assert_eq!(x.deploy(&id).await["number"], 2);
+    let (_, tokens) = x.login().await;
+    let idt = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(idt["https://myapp.example/v"], 2);
+    assert!(idt.get("https://myapp.example/roles").is_none(), "{idt}");
+    x.h.stop().await;
+}
+
+async fn deny_refuses_with_the_reason_and_logs_a_failure(b: Backend) {
+    let x = setup(b).await;
+    let a = x
+        .create(
+            "deny-ada",
+            r#"exports.onExecutePostLogin = async (event, api) => {
+                 if (event.user.email === 'ada@example.com') {
+                   api.access.deny('Ada may not sign in to this app.');
+                 }
+               };"#,
+            json!({"deploy": true}),
+        )
+        .await;
+    assert_eq!(a["all_changes_deployed"], true, "{a}");
+    x.bind(&["deny-ada"]).await;
+    let (s, body) = x.login().await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "access_denied");
+    assert_eq!(
+        body["error_description"],
+        "Ada may not sign in to this app."
+    );
+    assert!(body.get("access_token").is_none());
+    let f = x.failures().await;
+    assert!(
+        f.iter()
+            .any(|e| e["description"] == "Ada may not sign in to this app."
+                && e["user_id"].is_string()),
+        "{f:?}"
+    );
+    x.h.stop().await;
+}
+
+async fn metadata_persists_and_actions_run_in_order(b: Backend) {
+    let x = setup(b).await;
+    x.create(
+        "first",
+        r#"exports.onExecutePostLogin = async (event, api) => {
+             api.user.setAppMetadata('plan', 'pro');
+             api.user.setUserMetadata('theme', 'dark');
+             api.idToken.setCustomClaim('https://myapp.example/order', ['first']);
+           };"#,
+        json!({"deploy": true}),
+    )
+    .await;
+    x.create(
+        "second",
+        r#"exports.onExecutePostLogin = async (event, api) => {
+             // The first action's metadata is visible here, as in Auth0.
+             api.idToken.setCustomClaim('https://myapp.example/order',
+               ['first', 'second:' + event.user.app_metadata.plan]);
+             api.idToken.setCustomClaim('https://myapp.example/count', event.stats.logins_count);
+           };"#,
+        json!({"deploy": true}),
+    )
+    .await;
+    x.bind(&["first", "second"]).await;
+    let (s, tokens) = x.login().await;
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    let idt = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(
+        idt["https://myapp.example/order"],
+        json!(["first", "second:pro"])
+    );
+    let (_, users) =
+        x.h.api(
+            &x.t,
+            Method::GET,
+            &format!("/users-by-email?email={EMAIL}"),
+            None,
+        )
+        .await;
+    assert_eq!(users[0]["app_metadata"]["plan"], "pro", "{users}");
+    assert_eq!(users[0]["user_metadata"]["theme"], "dark", "{users}");
+    // The order is the binding's: reversed, the second runs first.
+    x.bind(&["second", "first"]).await;
+    let (_, tokens) = x.login().await;
+    let idt = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(idt["https://myapp.example/order"], json!(["first"]));
+    x.h.stop().await;
+}
+
+async fn a_throwing_action_fails_the_login_cleanly(b: Backend) {
+    let x = setup(b).await;
+    x.create(
+        "broken",
+        r#"exports.onExecutePostLogin = async (event, api) => {
+             throw new Error('upstream CRM unreachable');
+           };"#,
+        json!({"deploy": true}),
+    )
+    .await;
+    x.bind(&["broken"]).await;
+    let (s, body) = x.login().await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "access_denied");
+    assert!(body.get("access_token").is_none(), "{body}");
+    let f = x.failures().await;
+    assert!(
+        f.iter().any(|e| e["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("broken") && d.contains("upstream CRM unreachable"))),
+        "{f:?}"
+    );
+    // The server is still well: unbinding lets the user in again.
+    x.bind(&[]).await;
+    let (s, _) = x.login().await;
+    assert_eq!(s, StatusCode::OK);
+    x.h.stop().await;
+}
+
+async fn code_flow_carries_the_claims_and_a_deny_redirects(b: Backend) {
+    let x = setup(b).await;
+    let web = x
+        .h
+        .client_on(
+            &x.t,
+            &x.h.info.connection_id,
+            json!({"name": "Web", "app_type": "regular_web", "callbacks": [CALLBACK],
+                   "grant_types": ["authorization_code"], "token_endpoint_auth_method": "client_secret_post"}),
+        )
+        .await;
+    let (client_id, secret) = (
+        web["client_id"].as_str().unwrap().to_string(),
+        web["client_secret"].as_str().unwrap().to_string(),
+    );
+    x.create(
+        "browser",
+        r#"exports.onExecutePostLogin = async (event, api) => {
+             if (event.request.query && event.user.app_metadata.blocked_by_action) {
+               api.access.deny('Blocked by policy.');
+             }
+             api.idToken.setCustomClaim('https://myapp.example/protocol', event.transaction.protocol);
+           };"#,
+        json!({"deploy": true}),
+    )
+    .await;
+    x.bind(&["browser"]).await;
+    let mut br = Browser::new(&x.h.base);
+    let done = br
+        .code_sign_in(&client_id, CALLBACK, "openid", EMAIL, PASSWORD)
+        .await;
+    let code = done.location_param("code").expect("a code");
+    let idt = x.exchange(&client_id, &secret, &code).await;
+    assert_eq!(idt["https://myapp.example/protocol"], "oidc-basic-profile");
+    // Silent authentication from the session runs them too.
+    let silent = br
+        .get(&common::browser::authorize_path(
+            &client_id,
+            CALLBACK,
+            "openid",
+            &[("prompt", "none")],
+        ))
+        .await;
+    let code = silent.location_param("code").expect("a silent code");
+    let idt = x.exchange(&client_id, &secret, &code).await;
+    assert_eq!(idt["https://myapp.example/protocol"], "oidc-basic-profile");
+
+    // A deny sends the browser back with Auth0's error and no code.
+    let (_, users) =
+        x.h.api(
+            &x.t,
+            Method::GET,
+            &format!("/users-by-email?email={EMAIL}"),
+            None,
+        )
+        .await;
+    let uid = users[0]["user_id"].as_str().unwrap();
+    x.h.api(
+        &x.t,
+        Method::PATCH,
+        &format!("/users/{}", urlencoding(uid)),
+        Some(json!({"app_metadata": {"blocked_by_action": true}})),
+    )
+    .await;
+    let done = Browser::new(&x.h.base)
+        .code_sign_in(&client_id, CALLBACK, "openid", EMAIL, PASSWORD)
+        .await;
+    assert!(
+        done.location_param("code").is_none(),
+        "{:?}",
+        done.location()
+    );
+    assert_eq!(
+        done.location_param("error").as_deref(),
+        Some("access_denied")
+    );
+    assert_eq!(
+        done.location_param("error_description").as_deref(),
+        Some("Blocked by policy.")
+    );
+    x.h.stop().await;
+}
+
+fn urlencoding(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn scopes_triggers_and_deletes_follow_auth0(b: Backend) {
+    let x = setup(b).await;
+    let a = x
+        .create(
+            "keep",
+            "exports.onExecutePostLogin = async () => {};",
+            json!({"deploy": true}),
+        )
+        .await;
+    let id = a["id"].as_str().unwrap().to_string();
+    // Each operation needs its own scope (OAS `security`).
+    let read = x.h.scoped_token(&["read:actions"]).await;
+    let (s, _) =
+        x.h.api(
+            &read,
+            Method::POST,
+            "/actions/actions",
+            Some(json!({"name": "n", "supported_triggers": [{"id": "post-login"}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) =
+        x.h.api(
+            &read,
+            Method::POST,
+            &format!("/actions/actions/{id}/deploy"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) =
+        x.h.api(
+            &read,
+            Method::PATCH,
+            "/actions/triggers/post-login/bindings",
+            Some(json!({"bindings": []})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) =
+        x.h.api(
+            &read,
+            Method::DELETE,
+            &format!("/actions/actions/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, list) = x.h.api(&read, Method::GET, "/actions/actions", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["per_page"], 20);
+    let create = x.h.scoped_token(&["create:actions"]).await;
+    let (s, _) =
+        x.h.api(&create, Method::GET, "/actions/actions", None)
+            .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Other triggers are refused with what is supported.
+    let (s, e) =
+        x.h.api(
+            &x.t,
+            Method::GET,
+            "/actions/triggers/credentials-exchange/bindings",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(e["message"].as_str().unwrap().contains("post-login"), "{e}");
+    let (s, e) =
+        x.h.api(
+            &x.t,
+            Method::POST,
+            "/actions/actions",
+            Some(json!({"name": "m2m", "supported_triggers": [{"id": "credentials-exchange"}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    // npm modules cannot be installed; only the sandbox's are accepted.
+    let (s, e) = x
+        .h
+        .api(&x.t, Method::POST, "/actions/actions", Some(json!({"name": "deps", "supported_triggers": [{"id": "post-login"}], "dependencies": [{"name": "lodash", "version": "4.17.21"}]})))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("lodash"), "{e}");
+    // A duplicate name is a conflict.
+    let (s, _) =
+        x.h.api(
+            &x.t,
+            Method::POST,
+            "/actions/actions",
+            Some(json!({"name": "keep", "supported_triggers": [{"id": "post-login"}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+
+    // A bound action is deleted only with force, which unbinds it.
+    x.bind(&["keep"]).await;
+    let (s, e) =
+        x.h.api(
+            &x.t,
+            Method::DELETE,
+            &format!("/actions/actions/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    let (s, _) =
+        x.h.api(
+            &x.t,
+            Method::DELETE,
+            &format!("/actions/actions/{id}?force=true"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, listed) =
+        x.h.api(
+            &x.t,
+            Method::GET,
+            "/actions/triggers/post-login/bindings",
+            None,
+        )
+        .await;
+    assert_eq!(listed["bindings"], json!([]), "{listed}");
+    let (s, _) =
+        x.h.api(&x.t, Method::GET, &format!("/actions/actions/{id}"), None)
+            .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    x.h.stop().await;
+}
+
+async fn refresh_exchanges_run_the_actions_too(b: Backend) {
+    let x = setup(b).await;
+    let c = x
+        .h
+        .client_on(
+            &x.t,
+            &x.h.info.connection_id,
+            json!({"name": "Mobile", "app_type": "native", "grant_types": ["password", "refresh_token"]}),
+        )
+        .await;
+    let app = (
+        c["client_id"].as_str().unwrap(),
+        c["client_secret"].as_str().unwrap(),
+    );
+    x.create(
+        "on-refresh",
+        r#"exports.onExecutePostLogin = async (event, api) => {
+             if (event.transaction.protocol === 'oauth2-refresh-token' && event.user.app_metadata.cut_off) {
+               api.access.deny('Access revoked.');
+             }
+             api.idToken.setCustomClaim('https://myapp.example/protocol', event.transaction.protocol);
+           };"#,
+        json!({"deploy": true}),
+    )
+    .await;
+    x.bind(&["on-refresh"]).await;
+    let tokens = x.h.offline_login(app, EMAIL, PASSWORD, json!({})).await;
+    let idt = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(idt["https://myapp.example/protocol"], "oauth2-password");
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    let (s, refreshed) = x.h.refresh_grant(app, rt).await;
+    assert_eq!(s, StatusCode::OK, "{refreshed}");
+    let idt = claims(refreshed["id_token"].as_str().unwrap());
+    assert_eq!(
+        idt["https://myapp.example/protocol"],
+        "oauth2-refresh-token"
+    );
+    let uid = idt["sub"].as_str().unwrap();
+    let (s, _) =
+        x.h.api(
+            &x.t,
+            Method::PATCH,
+            &format!("/users/{}", urlencoding(uid)),
+            Some(json!({"app_metadata": {"cut_off": true}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let rt = refreshed["refresh_token"].as_str().unwrap_or(rt);
+    let (s, denied) = x.h.refresh_grant(app, rt).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{denied}");
+    assert_eq!(denied["error"], "access_denied");
+    assert_eq!(denied["error_description"], "Access revoked.");
+    x.h.stop().await;
+}
+
+both_backends!(
+    custom_claims_reach_both_tokens,
+    deny_refuses_with_the_reason_and_logs_a_failure,
+    metadata_persists_and_actions_run_in_order,
+    a_throwing_action_fails_the_login_cleanly,
+    code_flow_carries_the_claims_and_a_deny_redirects,
+    scopes_triggers_and_deletes_follow_auth0,
+    refresh_exchanges_run_the_actions_too,
+);

@@ -1,0 +1,156 @@
+//! Actions (documents looked up by id, unique by name) and each trigger's
+//! ordered bindings (one JSON list per trigger), migration 0054.
+
+use sqlx::Row;
+use tern_core::actions::{Action, ActionBinding};
+use tern_core::model::JsonObject;
+use tern_core::store::ActionStore;
+use tern_core::{CoreError, CoreResult};
+
+use super::{SqlStore, storage, to_body};
+use crate::Dialect;
+
+const NAME_TAKEN: &str = "An action with the same name";
+
+fn decode_bindings(body: &str) -> CoreResult<Vec<ActionBinding>> {
+    serde_json::from_str(body)
+        .map_err(|e| CoreError::Storage(format!("corrupt action bindings: {e}")))
+}
+
+#[async_trait::async_trait]
+impl ActionStore for SqlStore {
+    async fn insert_action(&self, tenant: &str, action: &Action) -> CoreResult<()> {
+        let q =
+            sqlx::query("INSERT INTO actions (tenant_id, id, name, body) VALUES ($1, $2, $3, $4)")
+                .bind(tenant)
+                .bind(&action.id)
+                .bind(&action.name)
+                .bind(to_body(action));
+        self.write_doc(q, NAME_TAKEN).await.map(drop)
+    }
+
+    async fn get_action(&self, tenant: &str, id: &str) -> CoreResult<Option<Action>> {
+        self.get_doc("actions", "id", tenant, id).await
+    }
+
+    async fn list_actions(&self, tenant: &str) -> CoreResult<Vec<Action>> {
+        self.list_docs("actions", tenant, "name").await
+    }
+
+    async fn update_action(&self, tenant: &str, action: &Action) -> CoreResult<bool> {
+        let q =
+            sqlx::query("UPDATE actions SET name = $3, body = $4 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant)
+                .bind(&action.id)
+                .bind(&action.name)
+                .bind(to_body(action));
+        Ok(self.write_doc(q, NAME_TAKEN).await? > 0)
+    }
+
+    async fn delete_action(&self, tenant: &str, id: &str) -> CoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(storage)?;
+        // The bindings rows are locked on PostgreSQL so a concurrent
+        // replacement cannot bring the deleted action back.
+        let lock = if self.dialect == Dialect::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT trigger_id, body FROM action_bindings WHERE tenant_id = $1 ORDER BY trigger_id{lock}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(storage)?;
+        for row in rows {
+            let trigger: String = row.try_get("trigger_id").map_err(storage)?;
+            let body: String = row.try_get("body").map_err(storage)?;
+            let bindings = decode_bindings(&body)?;
+            let kept: Vec<&ActionBinding> = bindings.iter().filter(|b| b.action_id != id).collect();
+            if kept.len() != bindings.len() {
+                sqlx::query(
+                    "UPDATE action_bindings SET body = $3 WHERE tenant_id = $1 AND trigger_id = $2",
+                )
+                .bind(tenant)
+                .bind(&trigger)
+                .bind(to_body(&kept))
+                .execute(&mut *tx)
+                .await
+                .map_err(storage)?;
+            }
+        }
+        let deleted = sqlx::query("DELETE FROM actions WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?
+            .rows_affected();
+        tx.commit().await.map_err(storage)?;
+        Ok(deleted > 0)
+    }
+
+    async fn get_action_bindings(
+        &self,
+        tenant: &str,
+        trigger: &str,
+    ) -> CoreResult<Vec<ActionBinding>> {
+        let body: Option<String> = sqlx::query_scalar(
+            "SELECT body FROM action_bindings WHERE tenant_id = $1 AND trigger_id = $2",
+        )
+        .bind(tenant)
+        .bind(trigger)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(storage)?;
+        body.map_or(Ok(Vec::new()), |b| decode_bindings(&b))
+    }
+
+    async fn put_action_bindings(
+        &self,
+        tenant: &str,
+        trigger: &str,
+        bindings: &[ActionBinding],
+    ) -> CoreResult<()> {
+        sqlx::query(
+            "INSERT INTO action_bindings (tenant_id, trigger_id, body) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, trigger_id) DO UPDATE SET body = excluded.body",
+        )
+        .bind(tenant)
+        .bind(trigger)
+        .bind(to_body(&bindings))
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(())
+    }
+
+    async fn set_user_metadata_from_actions(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        app_metadata: Option<&JsonObject>,
+        user_metadata: Option<&JsonObject>,
+        updated_at: &str,
+    ) -> CoreResult<bool> {
+        let text =
+            |m: Option<&JsonObject>| m.map(|m| serde_json::Value::Object(m.clone()).to_string());
+        // A document not given keeps the stored one (COALESCE of NULL).
+        let r = sqlx::query(
+            "UPDATE users SET app_metadata = COALESCE($3, app_metadata), \
+             user_metadata = COALESCE($4, user_metadata), updated_at = $5 \
+             WHERE tenant_id = $1 AND user_id = $2",
+        )
+        .bind(tenant)
+        .bind(user_id)
+        .bind(text(app_metadata))
+        .bind(text(user_metadata))
+        .bind(updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(storage)?;
+        Ok(r.rows_affected() > 0)
+    }
+}
