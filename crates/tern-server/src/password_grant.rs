@@ -349,10 +349,11 @@ async fn tokens_for_login(
     let claims = match crate::actions::post_login(s, &post_login).await {
         Ok(c) => c,
         Err(refusal) => {
-            // The login itself happened (and is recorded); no tokens.
-            if let Some(r) = recording {
-                r.finished().await?;
-            }
+            // A refused login is not a successful one: its record (the
+            // success event, the counters, a rehash) is dropped unwritten
+            // — a `Recording` does nothing until polled — and the tenant
+            // log has the actions' `f` event alone, as Auth0's.
+            drop(recording);
             return Err(OAuthError::access_denied(refusal.description()));
         }
     };

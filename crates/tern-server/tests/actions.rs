@@ -251,6 +251,16 @@ async fn deny_refuses_with_the_reason_and_logs_a_failure(b: Backend) {
                 && e["user_id"].is_string()),
         "{f:?}"
     );
+    // A refused login is not a successful one: no `s` event, not counted.
+    let (_, ok) =
+        x.h.api(&x.t, Method::GET, "/logs?q=type:s&per_page=50", None)
+            .await;
+    assert_eq!(ok.as_array().map(Vec::len), Some(0), "{ok}");
+    let (_, users) = x
+        .h
+        .api(&x.t, Method::GET, &format!("/users-by-email?email={EMAIL}"), None)
+        .await;
+    assert_eq!(users[0]["logins_count"], 0, "{users}");
     x.h.stop().await;
 }
 
