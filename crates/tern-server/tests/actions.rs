@@ -256,9 +256,13 @@ async fn deny_refuses_with_the_reason_and_logs_a_failure(b: Backend) {
         x.h.api(&x.t, Method::GET, "/logs?q=type:s&per_page=50", None)
             .await;
     assert_eq!(ok.as_array().map(Vec::len), Some(0), "{ok}");
-    let (_, users) = x
-        .h
-        .api(&x.t, Method::GET, &format!("/users-by-email?email={EMAIL}"), None)
+    let (_, users) =
+        x.h.api(
+            &x.t,
+            Method::GET,
+            &format!("/users-by-email?email={EMAIL}"),
+            None,
+        )
         .await;
     assert_eq!(users[0]["logins_count"], 0, "{users}");
     x.h.stop().await;
@@ -616,6 +620,64 @@ async fn refresh_exchanges_run_the_actions_too(b: Backend) {
     x.h.stop().await;
 }
 
+/// `event.authorization.roles` names the user's roles (RBAC), so an action
+/// can gate on them: a role given through the Management API is seen at the
+/// next login, and one taken away is no longer.
+async fn the_event_carries_the_users_roles(b: Backend) {
+    let x = setup(b).await;
+    x.create(
+        "by-role",
+        r#"exports.onExecutePostLogin = async (event, api) => {
+             api.idToken.setCustomClaim('https://myapp.example/my-roles', event.authorization.roles);
+             if (!event.authorization.roles.includes('member')) {
+               api.access.deny('Members only.');
+             }
+           };"#,
+        json!({"deploy": true}),
+    )
+    .await;
+    x.bind(&["by-role"]).await;
+    let (s, denied) = x.login().await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{denied}");
+    assert_eq!(denied["error_description"], "Members only.");
+
+    let (s, role) =
+        x.h.api(
+            &x.t,
+            Method::POST,
+            "/roles",
+            Some(json!({"name": "member"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{role}");
+    let role_id = role["id"].as_str().unwrap().to_string();
+    let (_, users) =
+        x.h.api(
+            &x.t,
+            Method::GET,
+            &format!("/users-by-email?email={EMAIL}"),
+            None,
+        )
+        .await;
+    let uid = users[0]["user_id"].as_str().unwrap().to_string();
+    let roles_of = format!("/users/{}/roles", urlencoding(&uid));
+    let body = json!({"roles": [role_id]});
+    let (s, e) =
+        x.h.api(&x.t, Method::POST, &roles_of, Some(body.clone()))
+            .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+    let (s, tokens) = x.login().await;
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    let idt = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(idt["https://myapp.example/my-roles"], json!(["member"]));
+
+    let (s, e) = x.h.api(&x.t, Method::DELETE, &roles_of, Some(body)).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+    let (s, denied) = x.login().await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{denied}");
+    x.h.stop().await;
+}
+
 both_backends!(
     custom_claims_reach_both_tokens,
     deny_refuses_with_the_reason_and_logs_a_failure,
@@ -624,4 +686,5 @@ both_backends!(
     code_flow_carries_the_claims_and_a_deny_redirects,
     scopes_triggers_and_deletes_follow_auth0,
     refresh_exchanges_run_the_actions_too,
+    the_event_carries_the_users_roles,
 );
