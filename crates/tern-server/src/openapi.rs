@@ -197,6 +197,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::user_blocks::delete_by_identifier,
         routes::unblock_page::unblock,
         routes::verify_email_page::verify_email,
+        routes::verify_email_page::confirm,
         routes::tenant_settings::get_settings,
         routes::tenant_settings::update_settings,
         routes::branding::get_branding,
@@ -2278,6 +2279,13 @@ pub struct VerificationEmailJob {
 pub struct EmailVerificationTicket {
     /// The verification link (`{public URL}/lo/verify_email?ticket=…`); it works once.
     #[schema(format = "uri")]
+    pub ticket: String,
+}
+
+/// The form of the email verification page (its button).
+#[derive(Deserialize, ToSchema)]
+pub struct VerifyEmailForm {
+    /// The ticket from the link.
     pub ticket: String,
 }
 

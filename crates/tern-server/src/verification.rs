@@ -77,18 +77,52 @@ pub enum Outcome {
     Failed(Box<VerificationTicket>),
 }
 
-/// Follow the link carrying `token`.
-pub async fn redeem(s: &AppState, token: &str) -> CoreResult<Outcome> {
-    let hash = token_hash(token);
-    let Some(ticket) = s.store.get_verification_ticket(s.tid(), &hash).await? else {
-        return Ok(Outcome::Unknown);
+/// What opening a link (`GET`) finds, changing nothing: mail scanners
+/// and link previews open links before their recipient does, and a link
+/// that verified on opening would be spent by them.
+#[derive(Debug)]
+pub enum Peek {
+    /// The ticket can verify its address: ask the user to confirm.
+    Usable(Box<VerificationTicket>),
+    /// Unknown, used or expired: the answer a confirmation would get
+    /// (`fv` logged for a used or expired one).
+    Settled(Outcome),
+}
+
+/// Open the link carrying `token` without using it.
+pub async fn peek(s: &AppState, token: &str) -> CoreResult<Peek> {
+    Ok(match usable(s, token).await? {
+        Ok(ticket) => Peek::Usable(Box::new(ticket)),
+        Err(settled) => Peek::Settled(settled),
+    })
+}
+
+/// The ticket of `token` if it can still be used; otherwise the outcome
+/// (`fv` logged for a used or expired one).
+async fn usable(s: &AppState, token: &str) -> CoreResult<Result<VerificationTicket, Outcome>> {
+    let Some(ticket) = s
+        .store
+        .get_verification_ticket(s.tid(), &token_hash(token))
+        .await?
+    else {
+        return Ok(Err(Outcome::Unknown));
     };
-    let now = s.now();
-    let state = ticket.state(now);
+    let state = ticket.state(s.now());
     if state != TicketState::Usable {
         log(s, "fv", &ticket, None, unusable_reason(state)).await;
-        return Ok(Outcome::Unusable(Box::new(ticket), state));
+        return Ok(Err(Outcome::Unusable(Box::new(ticket), state)));
     }
+    Ok(Ok(ticket))
+}
+
+/// Use the link carrying `token` (the user confirmed).
+pub async fn redeem(s: &AppState, token: &str) -> CoreResult<Outcome> {
+    let hash = token_hash(token);
+    let ticket = match usable(s, token).await? {
+        Ok(ticket) => ticket,
+        Err(settled) => return Ok(settled),
+    };
+    let now = s.now();
     let user = s.store.get_user(s.tid(), &ticket.user_id).await?;
     let current = user.as_ref().filter(|u| {
         u.connection_id == ticket.connection_id

@@ -49,7 +49,22 @@ async fn ticket_link_verifies_once(b: Backend) {
             .is_none()
     );
 
-    let (s, headers, _) = open_link(&link).await;
+    // Opening the link verifies nothing (a mail scanner opens it first): a
+    // page names the address and asks for a press of its button.
+    for _ in 0..2 {
+        let (s, headers, page) = open_link(&link).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(page.contains("vera@example.com"), "{page}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("form-action 'self' https://app.example"),
+            "{csp}"
+        );
+        assert_eq!(verified(&h, &t, &path).await, false);
+    }
+    let (s, headers, _) = verify_link(&link).await;
     assert_eq!(s, StatusCode::FOUND);
     assert_eq!(headers["referrer-policy"], "no-referrer");
     assert_eq!(
@@ -61,7 +76,7 @@ async fn ticket_link_verifies_once(b: Backend) {
     assert_eq!(sv.len(), 1, "{sv:?}");
     assert_eq!(sv[0]["user_id"], id.as_str());
 
-    // Single use.
+    // Single use: the link itself answers so once used.
     let (s, headers, _) = open_link(&link).await;
     assert_eq!(s, StatusCode::FOUND);
     let location = headers["location"].to_str().unwrap();
@@ -100,7 +115,7 @@ async fn ticket_link_verifies_once(b: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{u}");
-    let (s, _, _) = open_link(&link).await;
+    let (s, _, _) = verify_link(&link).await;
     assert_eq!(s, StatusCode::GONE);
     assert_eq!(verified(&h, &t, &path2).await, false);
 
@@ -109,6 +124,29 @@ async fn ticket_link_verifies_once(b: Backend) {
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _, _) = open_link(&format!("{}/lo/verify_email", h.base)).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+    // The button's post: a form with a ticket, else a 400 page; an unknown
+    // ticket is a 404.
+    let post = |body: Vec<(&'static str, &'static str)>| {
+        browser()
+            .post(format!("{}/lo/verify_email", h.base))
+            .form(&body)
+            .send()
+    };
+    assert_eq!(
+        post(vec![("x", "y")]).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        post(vec![("ticket", "nope")]).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let json = browser()
+        .post(format!("{}/lo/verify_email", h.base))
+        .json(&json!({"ticket": "nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), StatusCode::BAD_REQUEST);
     h.stop().await;
 }
 
@@ -242,7 +280,7 @@ async fn job_mails_a_working_link(b: Backend) {
         .trim();
     let link = url.replacen(&h.state().public_url, &h.base, 1);
     assert_eq!(verified(&h, &t, &path).await, false);
-    let (s, _, html) = open_link(&link).await;
+    let (s, _, html) = verify_link(&link).await;
     assert_eq!(s, StatusCode::OK, "{html}");
     assert!(html.contains("Your email was verified."), "{html}");
     assert_eq!(verified(&h, &t, &path).await, true);

@@ -344,6 +344,20 @@ async fn legacy_stays_the_source_of_truth(b: Backend) {
         .replacen(&h.state().public_url, &h.base, 1);
     let r = h.http.get(&link).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    // Opening the link verifies nothing; the page's button does.
+    assert_eq!(
+        psql(&lurl, "SELECT email_verified FROM users WHERE id = 1"),
+        "f"
+    );
+    let ticket = link.split_once("ticket=").unwrap().1;
+    let r = h
+        .http
+        .post(format!("{}/lo/verify_email", h.base))
+        .form(&[("ticket", ticket)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(
         psql(&lurl, "SELECT email_verified FROM users WHERE id = 1"),
         "t"

@@ -274,7 +274,10 @@ pub fn public_router() -> Router<AppState> {
         )
         .route("/lo/reset", get(reset_page::show).post(reset_page::submit))
         .route("/lo/unblock", get(unblock_page::unblock))
-        .route("/lo/verify_email", get(verify_email_page::verify_email))
+        .route(
+            "/lo/verify_email",
+            get(verify_email_page::verify_email).post(verify_email_page::confirm),
+        )
         .route("/jobs-files/{id}/{name}", get(exports::download))
         .route("/userinfo", get(oauth::userinfo).post(oauth::userinfo))
         .route(

@@ -207,7 +207,12 @@ pub fn escape(s: &str) -> String {
 /// A page: `title` is text, `content` is HTML the caller escaped.
 /// `form_target` is an extra origin the form may lead to (the ticket's
 /// `result_url`, reached by redirect after the post).
-fn page(status: StatusCode, title: &str, content: &str, form_target: Option<&str>) -> Response {
+pub(crate) fn page(
+    status: StatusCode,
+    title: &str,
+    content: &str,
+    form_target: Option<&str>,
+) -> Response {
     let title = escape(title);
     let body = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\

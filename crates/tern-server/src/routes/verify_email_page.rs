@@ -1,17 +1,23 @@
-//! `GET /lo/verify_email?ticket=…`: the link of an email-verification
-//! ticket. Following it verifies the user's address once
-//! (`verification::redeem`); then the user is sent to the ticket's
-//! `result_url` with Auth0's `success`/`code`/`message` query, or shown a
-//! page. The ticket is the secret: no referrer, nothing cached.
+//! `/lo/verify_email`: the link of an email-verification ticket.
+//!
+//! Opening the link (`GET`) changes nothing: it asks the user to confirm
+//! with a button, which posts the ticket back (`POST`) and verifies the
+//! address once (`verification::redeem`). Mail scanners and link previews
+//! open links before their recipient does; a link that verified on opening
+//! would be spent by them, and the user would read "This URL can be used
+//! only once". Then the user is sent to the ticket's `result_url` with
+//! Auth0's `success`/`code`/`message` query, or shown a page. The ticket
+//! is the secret: no referrer, nothing cached.
 
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::reset_page::{incomplete_link, link_ticket, message_page};
-use crate::body::QueryMap;
+use super::reset_page::{escape, incomplete_link, link_ticket, message_page, page};
+use crate::body::{QueryMap, parse_urlencoded, read_limited};
 use crate::state::AppState;
-use crate::verification::{self, Outcome};
+use crate::verification::{self, Outcome, Peek, VERIFY_PATH};
+use tern_core::email_verification::VerificationTicket;
 use tern_core::tickets::TicketState;
 
 const VERIFIED: &str = "Your email was verified. You can continue using the application.";
@@ -19,20 +25,23 @@ const USED: &str = "This URL can be used only once.";
 const EXPIRED: &str = "Access expired.";
 const FAILED: &str = "The email address could not be verified.";
 
+/// The largest confirmation form read (it holds a ticket).
+const FORM_LIMIT: usize = 4 * 1024;
+
 /// `GET /lo/verify_email?ticket=…`.
 #[utoipa::path(
     get,
     path = "/lo/verify_email",
     operation_id = "verify_email_page",
     tag = "hosted pages",
-    summary = "Verify the user's email by the link of an email-verification ticket",
+    summary = "The page an email-verification link opens",
     params(crate::openapi::TicketParam),
     responses(
-        (status = 200, description = "Verified.", content_type = "text/html", body = String),
-        (status = 302, description = "To the ticket's `result_url`, with `success`, `code`, `message` (and `email` when the ticket asked for it)."),
+        (status = 200, description = "A usable link: the address and a button that confirms it (the link verifies nothing until then).", content_type = "text/html", body = String),
+        (status = 302, description = "A used or expired link whose ticket names a `result_url`: there, with `success=false`, `code` and `message`."),
         (status = 400, description = "The link has no ticket.", content_type = "text/html", body = String),
         (status = 404, description = "Unknown ticket.", content_type = "text/html", body = String),
-        (status = 410, description = "Used or expired ticket, or the user changed (gone, blocked, another address).", content_type = "text/html", body = String),
+        (status = 410, description = "Used or expired ticket.", content_type = "text/html", body = String),
     ),
 )]
 pub async fn verify_email(
@@ -42,36 +51,141 @@ pub async fn verify_email(
     let Some(token) = link_ticket(&q) else {
         return incomplete_link();
     };
-    let (ticket, success, code, message, status) = match verification::redeem(&s, token).await {
-        Ok(Outcome::Unknown) => {
+    match verification::peek(&s, token).await {
+        Ok(Peek::Usable(ticket)) => confirm_page(token, &ticket),
+        Ok(Peek::Settled(outcome)) => answer(outcome),
+        Err(e) => storage_error(&e),
+    }
+}
+
+/// `POST /lo/verify_email`: the confirmation.
+#[utoipa::path(
+    post,
+    path = "/lo/verify_email",
+    operation_id = "verify_email",
+    tag = "hosted pages",
+    summary = "Verify an email address with a ticket",
+    request_body(content = crate::openapi::VerifyEmailForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Verified.", content_type = "text/html", body = String),
+        (status = 302, description = "To the ticket's `result_url`, with `success`, `code`, `message` (and `email` when the ticket asked for it)."),
+        (status = 400, description = "Not the confirmation form, or it carries no ticket.", content_type = "text/html", body = String),
+        (status = 404, description = "Unknown ticket.", content_type = "text/html", body = String),
+        (status = 410, description = "Used or expired ticket, or the user changed (gone, blocked, another address).", content_type = "text/html", body = String),
+        (status = 413, description = "The form is larger than 4 KB.", content_type = "text/html", body = String),
+    ),
+)]
+pub async fn confirm(State(s): State<AppState>, req: Request) -> Response {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return bad_form("Send the form of the email verification page.");
+    }
+    let Ok(bytes) = read_limited(req, FORM_LIMIT).await else {
+        return message_page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Invalid request",
+            "The form is too large.",
+        );
+    };
+    let fields = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(parse_urlencoded)
+        .unwrap_or_default();
+    let Some(token) = fields
+        .iter()
+        .rev()
+        .find(|(name, value)| name == "ticket" && !value.is_empty())
+        .map(|(_, value)| value.as_str())
+    else {
+        return bad_form("The form carries no ticket. Open the whole link from the message again.");
+    };
+    match verification::redeem(&s, token).await {
+        Ok(outcome) => answer(outcome),
+        Err(e) => storage_error(&e),
+    }
+}
+
+fn bad_form(message: &str) -> Response {
+    no_referrer(message_page(
+        StatusCode::BAD_REQUEST,
+        "Invalid request",
+        message,
+    ))
+}
+
+fn storage_error(e: &tern_core::CoreError) -> Response {
+    tracing::error!(error = %e, "verify email page: storage error");
+    message_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The email address could not be verified right now. Try again later.",
+    )
+}
+
+/// The page a usable link opens: the address, and the button that posts
+/// the ticket. The form may lead to the ticket's `result_url` (the answer
+/// redirects there), so the page's CSP allows that origin.
+fn confirm_page(token: &str, ticket: &VerificationTicket) -> Response {
+    let content = format!(
+        "<p>Confirm that <strong>{email}</strong> is your email address.</p>\n\
+         <form method=\"post\" action=\"{VERIFY_PATH}\">\n\
+         <input type=\"hidden\" name=\"ticket\" value=\"{token}\">\n\
+         <button type=\"submit\">Verify my email</button>\n</form>",
+        email = escape(&ticket.email),
+        token = escape(token),
+    );
+    let target = result_origin(ticket);
+    page(
+        StatusCode::OK,
+        "Verify your email",
+        &content,
+        target.as_deref(),
+    )
+}
+
+/// The origin of the ticket's `result_url`, for the CSP's `form-action`.
+fn result_origin(ticket: &VerificationTicket) -> Option<String> {
+    let u = url::Url::parse(ticket.options.result_url.as_deref()?).ok()?;
+    Some(u.origin().ascii_serialization()).filter(|o| o != "null")
+}
+
+/// What the link came to: the ticket's `result_url` with Auth0's query,
+/// or a page.
+fn answer(outcome: Outcome) -> Response {
+    let (ticket, success, code, message, status) = match outcome {
+        Outcome::Unknown => {
             return message_page(
                 StatusCode::NOT_FOUND,
                 "Invalid link",
                 "This verification link is not valid.",
             );
         }
-        Ok(Outcome::Verified(t)) => (t, true, "success", VERIFIED, StatusCode::OK),
-        Ok(Outcome::Unusable(t, TicketState::Used)) => {
+        Outcome::Verified(t) => (t, true, "success", VERIFIED, StatusCode::OK),
+        Outcome::Unusable(t, TicketState::Used) => {
             (t, false, "already-used", USED, StatusCode::GONE)
         }
-        Ok(Outcome::Unusable(t, _)) => (t, false, "access-expired", EXPIRED, StatusCode::GONE),
-        Ok(Outcome::Failed(t)) => (t, false, "failed", FAILED, StatusCode::GONE),
-        Err(e) => {
-            tracing::error!(error = %e, "verify email page: storage error");
-            return message_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "The email address could not be verified right now. Try again later.",
-            );
-        }
+        Outcome::Unusable(t, _) => (t, false, "access-expired", EXPIRED, StatusCode::GONE),
+        Outcome::Failed(t) => (t, false, "failed", FAILED, StatusCode::GONE),
     };
-    let mut response = match verification::result_redirect(&ticket, success, code, message) {
+    let response = match verification::result_redirect(&ticket, success, code, message) {
         Some(to) => match HeaderValue::from_str(&to) {
             Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
             Err(_) => message_page(status, title(success), message),
         },
         None => message_page(status, title(success), message),
     };
+    no_referrer(response)
+}
+
+/// The ticket is in the page's address: not cached, not sent on.
+fn no_referrer(mut response: Response) -> Response {
     let h = response.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(

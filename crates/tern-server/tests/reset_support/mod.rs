@@ -227,6 +227,32 @@ pub async fn open_link(link: &str) -> (StatusCode, reqwest::header::HeaderMap, S
     (s, headers, r.text().await.unwrap())
 }
 
+/// Follow a verification link as its recipient does: open it, then press
+/// the page's button (posting its form's ticket); (status, headers, html)
+/// of the last answer. A link that does not open the button's page
+/// (used, expired, unknown) answers at once.
+pub async fn verify_link(link: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let (s, headers, html) = open_link(link).await;
+    if s != StatusCode::OK {
+        return (s, headers, html);
+    }
+    let field = "name=\"ticket\" value=\"";
+    let start = html
+        .find(field)
+        .unwrap_or_else(|| panic!("no confirmation form: {html}"))
+        + field.len();
+    let ticket = &html[start..start + html[start..].find('"').unwrap()];
+    let action = link.split_once('?').unwrap().0;
+    let r = browser()
+        .post(action)
+        .form(&[("ticket", ticket)])
+        .send()
+        .await
+        .unwrap();
+    let (s, headers) = (r.status(), r.headers().clone());
+    (s, headers, r.text().await.unwrap())
+}
+
 /// Post the page's form; (status, headers, html).
 pub async fn submit(
     h: &Harness,
