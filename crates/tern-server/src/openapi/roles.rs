@@ -132,8 +132,11 @@ pub struct RoleMemberView {
     pub picture: Option<String>,
 }
 
-/// A checkpoint page of a role's users (`from`/`take`).
+/// A checkpoint page of a role's users (`from`/`take`). Nothing beyond its
+/// two fields, so an offset page (which also has `users`) is not one of
+/// these too: a `RoleMembers` answer is exactly one of its shapes.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RoleMemberCheckpoint {
     /// The users, by id.
     pub users: Vec<RoleMemberView>,
