@@ -420,6 +420,24 @@ async fn nul_characters_are_client_errors(b: Backend) {
     }
     let (s, body) = h.token(json!({"grant_type": "client_credentials", "client_id": "a\u{0}", "client_secret": "x", "audience": h.info.audience})).await;
     assert!(s.is_client_error(), "{s}: {body}");
+    // The logout pages too (a fuzzer found /v2/logout's 500 on PostgreSQL).
+    for path in [
+        "/v2/logout?client_id=a%00",
+        "/oidc/logout?client_id=a%00",
+        "/oidc/logout?logout_hint=a%00",
+    ] {
+        let r = h
+            .http
+            .get(format!("{}{path}", h.base))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status().is_client_error() || r.status().is_success(),
+            "{path}: {}",
+            r.status()
+        );
+    }
     h.stop().await;
 }
 

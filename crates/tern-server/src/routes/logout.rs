@@ -4,6 +4,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use maud::html;
+use tern_core::CoreError;
 
 use super::authorize::{PageQuery, error_page, lang_of, see_other};
 use super::universal_login::read_form;
@@ -107,14 +108,27 @@ pub async fn v2_logout(
     .await
     {
         Ok(done) => answer(&s, &headers, done, None).await,
-        Err(e) => {
-            tracing::error!(error = %e, "v2/logout: storage error");
-            let look = Look::load(&s).await;
+        Err(e) => failed(&s, &headers, "v2/logout", e).await,
+    }
+}
+
+/// A logout that could not be answered: the caller's input (a NUL in an
+/// id, which PostgreSQL cannot compare) is a 400 saying so; anything else
+/// is the store's failure, a 500.
+async fn failed(s: &AppState, headers: &HeaderMap, what: &str, e: CoreError) -> Response {
+    let look = Look::load(s).await;
+    let lang = lang_of(headers, None);
+    match e {
+        CoreError::BadRequest { message, .. } => {
+            error_page(&look, lang, StatusCode::BAD_REQUEST, &message)
+        }
+        e => {
+            tracing::error!(error = %e, "{what}: storage error");
             error_page(
                 &look,
-                lang_of(&headers, None),
+                lang,
                 StatusCode::INTERNAL_SERVER_ERROR,
-                text(lang_of(&headers, None), Msg::SomethingWrong),
+                text(lang, Msg::SomethingWrong),
             )
         }
     }
@@ -201,15 +215,6 @@ pub async fn oidc_logout(
     ];
     match logout::oidc(&s, &headers, p, &peer.to_string()).await {
         Ok(done) => answer(&s, &headers, done, Some(&carry)).await,
-        Err(e) => {
-            tracing::error!(error = %e, "oidc/logout: storage error");
-            let look = Look::load(&s).await;
-            error_page(
-                &look,
-                lang_of(&headers, None),
-                StatusCode::INTERNAL_SERVER_ERROR,
-                text(lang_of(&headers, None), Msg::SomethingWrong),
-            )
-        }
+        Err(e) => failed(&s, &headers, "oidc/logout", e).await,
     }
 }
