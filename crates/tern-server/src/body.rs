@@ -63,6 +63,18 @@ pub async fn read_limited(req: Request, limit: usize) -> Result<Bytes, ApiError>
         .map_err(|_| too_large())
 }
 
+/// Whether a request says its body is an urlencoded form (any case, any
+/// parameters after the type).
+pub fn is_form(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
+}
+
 /// Decode `application/x-www-form-urlencoded` text (query strings and form
 /// bodies); `None` when the percent-encoding is not valid UTF-8.
 pub fn parse_urlencoded(text: &str) -> Option<Vec<(String, String)>> {

@@ -108,15 +108,7 @@ pub fn see_other(location: &str, cookies: Vec<HeaderValue>) -> Response {
 async fn params_of(req: Request) -> Result<(HeaderMap, Params), &'static str> {
     let (parts, body) = req.into_parts();
     let pairs = if parts.method == Method::POST {
-        let is_form = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| {
-                ct.to_ascii_lowercase()
-                    .starts_with("application/x-www-form-urlencoded")
-            });
-        if !is_form {
+        if !crate::body::is_form(&parts.headers) {
             return Err("POST /authorize takes an application/x-www-form-urlencoded body.");
         }
         let req = Request::from_parts(parts.clone(), body);

@@ -376,15 +376,7 @@ pub async fn revoke(
 /// RFC 6750 §2.2: without an `Authorization` header, a POST's form body may
 /// carry the token as `access_token` (OpenID `oidcc-userinfo-post-body`).
 async fn token_in_body(req: Request) -> Option<String> {
-    let form = req.method() == axum::http::Method::POST
-        && req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| {
-                ct.to_ascii_lowercase()
-                    .starts_with("application/x-www-form-urlencoded")
-            });
+    let form = req.method() == axum::http::Method::POST && crate::body::is_form(req.headers());
     if !form {
         return None;
     }

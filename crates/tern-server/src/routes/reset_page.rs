@@ -545,15 +545,7 @@ pub async fn show(
 pub async fn submit(State(s): State<AppState>, req: Request) -> Response {
     let path = req.uri().path().to_string();
     let headers = req.headers().clone();
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
-    if !is_form {
+    if !crate::body::is_form(req.headers()) {
         let skin = Skin::of(&s, &path, &headers, None).await;
         return skin.bad_form("Send the form of the password reset page.");
     }

@@ -53,14 +53,7 @@ pub async fn read_form_up_to(
     limit: usize,
 ) -> Result<(HeaderMap, FormFields), &'static str> {
     let headers = req.headers().clone();
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
-    if !is_form {
+    if !crate::body::is_form(&headers) {
         return Err("Send the form of the page.");
     }
     let bytes = read_limited(req, limit)

@@ -14,7 +14,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::reset_page::{escape, incomplete_link, link_ticket, message_page, page};
-use crate::body::{QueryMap, parse_urlencoded, read_limited};
+use super::universal_login::read_form_up_to;
+use crate::body::QueryMap;
 use crate::state::AppState;
 use crate::verification::{self, Outcome, Peek, VERIFY_PATH};
 use tern_core::email_verification::VerificationTicket;
@@ -69,41 +70,17 @@ pub async fn verify_email(
     responses(
         (status = 200, description = "Verified.", content_type = "text/html", body = String),
         (status = 302, description = "To the ticket's `result_url`, with `success`, `code`, `message` (and `email` when the ticket asked for it)."),
-        (status = 400, description = "Not the confirmation form, or it carries no ticket.", content_type = "text/html", body = String),
+        (status = 400, description = "Not the confirmation form (an urlencoded body of at most 4 KB), or it carries no ticket.", content_type = "text/html", body = String),
         (status = 404, description = "Unknown ticket.", content_type = "text/html", body = String),
         (status = 410, description = "Used or expired ticket, or the user changed (gone, blocked, another address).", content_type = "text/html", body = String),
-        (status = 413, description = "The form is larger than 4 KB.", content_type = "text/html", body = String),
     ),
 )]
 pub async fn confirm(State(s): State<AppState>, req: Request) -> Response {
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
-    if !is_form {
-        return bad_form("Send the form of the email verification page.");
-    }
-    let Ok(bytes) = read_limited(req, FORM_LIMIT).await else {
-        return message_page(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Invalid request",
-            "The form is too large.",
-        );
+    let fields = match read_form_up_to(req, FORM_LIMIT).await {
+        Ok((_, fields)) => fields,
+        Err(why) => return bad_form(why),
     };
-    let fields = std::str::from_utf8(&bytes)
-        .ok()
-        .and_then(parse_urlencoded)
-        .unwrap_or_default();
-    let Some(token) = fields
-        .iter()
-        .rev()
-        .find(|(name, value)| name == "ticket" && !value.is_empty())
-        .map(|(_, value)| value.as_str())
-    else {
+    let Some(token) = fields.get("ticket").filter(|t| !t.is_empty()) else {
         return bad_form("The form carries no ticket. Open the whole link from the message again.");
     };
     match verification::redeem(&s, token).await {
