@@ -472,6 +472,14 @@ fn identifier_of(user: &User) -> String {
         .to_lowercase()
 }
 
+/// The user an unblock link's block holds, if it is still in force (the
+/// link's page, before the user confirms); nothing changes.
+pub async fn peek_unblock_link(s: &AppState, token: &str) -> CoreResult<Option<String>> {
+    s.store
+        .peek_unblock(s.tid(), &token_hash(token), s.now() - BLOCK_LIFETIME_SECS)
+        .await
+}
+
 /// Follow an unblock link: the user it unblocked, if it was still good.
 pub async fn unblock_by_link(s: &AppState, token: &str) -> CoreResult<Option<String>> {
     s.store

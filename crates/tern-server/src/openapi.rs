@@ -195,6 +195,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::user_blocks::delete_by_user,
         routes::user_blocks::get_by_identifier,
         routes::user_blocks::delete_by_identifier,
+        routes::unblock_page::unblock_page,
         routes::unblock_page::unblock,
         routes::verify_email_page::verify_email,
         routes::verify_email_page::confirm,
@@ -2282,9 +2283,10 @@ pub struct EmailVerificationTicket {
     pub ticket: String,
 }
 
-/// The form of the email verification page (its button).
+/// The form of a mailed link's confirmation page (its button): the email
+/// verification and the brute-force unblock links.
 #[derive(Deserialize, ToSchema)]
-pub struct VerifyEmailForm {
+pub struct TicketForm {
     /// The ticket from the link.
     pub ticket: String,
 }

@@ -4,11 +4,13 @@
 //! an address the edit replaces.
 
 mod common;
+mod reset_support;
 
 use std::sync::Arc;
 
 use common::{Backend, Harness};
 use reqwest::{Method, StatusCode};
+use reset_support::confirm_link;
 use serde_json::json;
 use tern_core::attack_protection::legacy_key;
 use tern_core::store::FailedLogin;
@@ -267,11 +269,13 @@ async fn a_new_email_voids_legacy_unblock_links(b: Backend) {
         StatusCode::NOT_FOUND,
         "the old address's legacy link is void"
     );
-    assert_ne!(
-        status(other).await,
-        StatusCode::NOT_FOUND,
+    assert_eq!(
+        status(other.clone()).await,
+        StatusCode::OK,
         "another identifier's link is untouched"
     );
+    let (s, _, page) = confirm_link(&other).await;
+    assert_eq!(s, StatusCode::OK, "and lifts its block: {page}");
     h.stop().await;
 }
 

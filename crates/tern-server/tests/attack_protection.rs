@@ -3,9 +3,11 @@
 //! comes from, the Management API's limit after authentication.
 
 mod common;
+mod reset_support;
 
 use common::{Backend, Harness};
 use reqwest::{Method, StatusCode};
+use reset_support::{browser, confirm_link, open_link};
 use serde_json::{Value, json};
 
 /// Request headers as (name, value) pairs.
@@ -665,29 +667,58 @@ async fn brute_force_blocks_and_lifts(b: Backend) {
         "two failures, a success, two failures: no block at 3"
     );
 
-    // The mailed link lifts it, once.
+    // The mailed link lifts it once its page's button is pressed; opening
+    // it (as a mail scanner does) lifts nothing.
     let mails = unblock_mails(&h).await;
     assert_eq!(mails.len(), 1, "{mails:?}");
     let link = mails[0]
         .split_whitespace()
         .find_map(|w| w.find("/lo/unblock?ticket=").map(|i| w[i..].to_string()))
         .unwrap();
-    let r = h
-        .http
-        .get(format!("{}{link}", h.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    let link = format!("{}{link}", h.base);
+    for _ in 0..2 {
+        let (s, headers, page) = open_link(&link).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        assert!(page.contains("Unblock my account"), "{page}");
+        assert_eq!(headers["cache-control"], "no-store");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+    }
+    let (s, _) = login_from(&h, client, "ann@example.com", "Secret-123", a).await;
+    assert_eq!(
+        s,
+        StatusCode::TOO_MANY_REQUESTS,
+        "opening the link lifts nothing"
+    );
+    let (s, _, page) = confirm_link(&link).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains("Account unblocked"), "{page}");
     let (s, _) = login_from(&h, client, "ann@example.com", "Secret-123", a).await;
     assert_eq!(s, StatusCode::OK);
-    let r = h
-        .http
-        .get(format!("{}{link}", h.base))
+    let (s, _, _) = open_link(&link).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a link works once");
+    let ticket = link.split_once("ticket=").unwrap().1;
+    let r = browser()
+        .post(format!("{}/lo/unblock", h.base))
+        .form(&[("ticket", ticket)])
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND, "a link works once");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "its button works once");
+    // The confirmation is the page's form, nothing else.
+    let r = browser()
+        .post(format!("{}/lo/unblock", h.base))
+        .json(&json!({"ticket": ticket}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = browser()
+        .post(format!("{}/lo/unblock", h.base))
+        .form(&[("other", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
     // Each other way a block lifts.
     for why in [

@@ -278,7 +278,7 @@ async fn creation_sends_a_working_verification_mail(b: Backend) {
         assert_eq!(mails[0].subject, "Verify your email");
         assert!(mails[0].html.is_none());
         assert_eq!(email_verified(&h, &t, id).await, false);
-        let (s, _, page) = verify_link(&link_in(&h, &mails[0].text)).await;
+        let (s, _, page) = confirm_link(&link_in(&h, &mails[0].text)).await;
         assert_eq!(s, StatusCode::OK, "{page}");
         assert!(page.contains("Your email was verified."), "{page}");
         assert_eq!(email_verified(&h, &t, id).await, true);
@@ -321,7 +321,7 @@ async fn disabled_template_stops_only_the_automatic_mail(b: Backend) {
     let mails = verification_mails(&h, "off@example.com").await;
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].subject, "Verify your email");
-    let (s, _, _) = verify_link(&link_in(&h, &mails[0].text)).await;
+    let (s, _, _) = confirm_link(&link_in(&h, &mails[0].text)).await;
     assert_eq!(
         s,
         StatusCode::FOUND,
@@ -356,7 +356,7 @@ async fn liquid_template_renders_a_working_link(b: Backend) {
         "the text part carries the link: {}",
         m.text
     );
-    let (s, headers, _) = verify_link(&link_in(&h, href)).await;
+    let (s, headers, _) = confirm_link(&link_in(&h, href)).await;
     assert_eq!(s, StatusCode::FOUND);
     let location = headers["location"].to_str().unwrap();
     assert!(
@@ -425,7 +425,7 @@ async fn broken_template_falls_back_and_logs(b: Backend) {
     assert_eq!(mails.len(), 1, "{mails:?}");
     assert_eq!(mails[0].subject, "Verify your email");
     assert!(mails[0].html.is_none() && mails[0].from.is_none());
-    let (s, _, _) = verify_link(&link_in(&h, &mails[0].text)).await;
+    let (s, _, _) = confirm_link(&link_in(&h, &mails[0].text)).await;
     assert_eq!(s, StatusCode::FOUND);
     assert_eq!(
         email_verified(&h, &t, created["user_id"].as_str().unwrap()).await,

@@ -64,7 +64,7 @@ async fn ticket_link_verifies_once(b: Backend) {
         );
         assert_eq!(verified(&h, &t, &path).await, false);
     }
-    let (s, headers, _) = verify_link(&link).await;
+    let (s, headers, _) = confirm_link(&link).await;
     assert_eq!(s, StatusCode::FOUND);
     assert_eq!(headers["referrer-policy"], "no-referrer");
     assert_eq!(
@@ -115,7 +115,7 @@ async fn ticket_link_verifies_once(b: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{u}");
-    let (s, _, _) = verify_link(&link).await;
+    let (s, _, _) = confirm_link(&link).await;
     assert_eq!(s, StatusCode::GONE);
     assert_eq!(verified(&h, &t, &path2).await, false);
 
@@ -280,7 +280,7 @@ async fn job_mails_a_working_link(b: Backend) {
         .trim();
     let link = url.replacen(&h.state().public_url, &h.base, 1);
     assert_eq!(verified(&h, &t, &path).await, false);
-    let (s, _, html) = verify_link(&link).await;
+    let (s, _, html) = confirm_link(&link).await;
     assert_eq!(s, StatusCode::OK, "{html}");
     assert!(html.contains("Your email was verified."), "{html}");
     assert_eq!(verified(&h, &t, &path).await, true);

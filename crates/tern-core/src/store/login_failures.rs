@@ -98,6 +98,14 @@ pub trait LoginFailureStore: Send + Sync {
     ) -> CoreResult<Vec<LoginBlock>>;
     /// Lift blocks and forget failures; how many rows went.
     async fn delete_login_blocks(&self, tenant: &str, of: BlocksOf<'_>) -> CoreResult<u64>;
+    /// The user whose block an unblock link names (by its token's SHA-256),
+    /// if that block is still in force; nothing changes.
+    async fn peek_unblock(
+        &self,
+        tenant: &str,
+        unblock_hash: &str,
+        since: i64,
+    ) -> CoreResult<Option<String>>;
     /// Lift the block an unblock link names (by its token's SHA-256) if it
     /// is still in force; the user it blocked.
     async fn unblock_login(

@@ -273,7 +273,10 @@ pub fn public_router() -> Router<AppState> {
             post(dbconnections::change_password),
         )
         .route("/lo/reset", get(reset_page::show).post(reset_page::submit))
-        .route("/lo/unblock", get(unblock_page::unblock))
+        .route(
+            "/lo/unblock",
+            get(unblock_page::unblock_page).post(unblock_page::unblock),
+        )
         .route(
             "/lo/verify_email",
             get(verify_email_page::verify_email).post(verify_email_page::confirm),

@@ -273,6 +273,39 @@ pub(crate) fn link_ticket(q: &Result<QueryMap, crate::error::ApiError>) -> Optio
         .filter(|t| !t.is_empty())
 }
 
+/// The largest confirmation form a mailed link's page posts (it holds a
+/// ticket).
+const CONFIRM_FORM_LIMIT: usize = 4 * 1024;
+
+/// A mailed link's confirmation: `prompt` (HTML the caller escaped) and a
+/// button that posts the ticket to `path`. Opening a link changes nothing:
+/// mail scanners and link previews open links before their recipient does,
+/// and would otherwise spend them.
+pub(crate) fn confirm_form(path: &str, token: &str, prompt: &str, button: &str) -> String {
+    format!(
+        "<p>{prompt}</p>\n<form method=\"post\" action=\"{path}\">\n\
+         <input type=\"hidden\" name=\"ticket\" value=\"{token}\">\n\
+         <button type=\"submit\">{button}</button>\n</form>",
+        token = escape(token),
+        button = escape(button),
+    )
+}
+
+/// The ticket a link's confirmation form posts back, or the 400 page.
+pub(crate) async fn posted_ticket(req: Request) -> Result<String, Response> {
+    let bad = |message: &str| message_page(StatusCode::BAD_REQUEST, "Invalid request", message);
+    let fields = match super::universal_login::read_form_up_to(req, CONFIRM_FORM_LIMIT).await {
+        Ok((_, fields)) => fields,
+        Err(why) => return Err(bad(why)),
+    };
+    match fields.get("ticket").filter(|t| !t.is_empty()) {
+        Some(token) => Ok(token.to_owned()),
+        None => Err(bad(
+            "The form carries no ticket. Open the whole link from the message again.",
+        )),
+    }
+}
+
 /// The page for a link that carries no ticket.
 pub(crate) fn incomplete_link() -> Response {
     message_page(

@@ -13,8 +13,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::reset_page::{escape, incomplete_link, link_ticket, message_page, page};
-use super::universal_login::read_form_up_to;
+use super::reset_page::{
+    confirm_form, escape, incomplete_link, link_ticket, message_page, page, posted_ticket,
+};
 use crate::body::QueryMap;
 use crate::state::AppState;
 use crate::verification::{self, Outcome, Peek, VERIFY_PATH};
@@ -25,9 +26,6 @@ const VERIFIED: &str = "Your email was verified. You can continue using the appl
 const USED: &str = "This URL can be used only once.";
 const EXPIRED: &str = "Access expired.";
 const FAILED: &str = "The email address could not be verified.";
-
-/// The largest confirmation form read (it holds a ticket).
-const FORM_LIMIT: usize = 4 * 1024;
 
 /// `GET /lo/verify_email?ticket=…`.
 #[utoipa::path(
@@ -66,7 +64,7 @@ pub async fn verify_email(
     operation_id = "verify_email",
     tag = "hosted pages",
     summary = "Verify an email address with a ticket",
-    request_body(content = crate::openapi::VerifyEmailForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::openapi::TicketForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Verified.", content_type = "text/html", body = String),
         (status = 302, description = "To the ticket's `result_url`, with `success`, `code`, `message` (and `email` when the ticket asked for it)."),
@@ -76,25 +74,14 @@ pub async fn verify_email(
     ),
 )]
 pub async fn confirm(State(s): State<AppState>, req: Request) -> Response {
-    let fields = match read_form_up_to(req, FORM_LIMIT).await {
-        Ok((_, fields)) => fields,
-        Err(why) => return bad_form(why),
+    let token = match posted_ticket(req).await {
+        Ok(token) => token,
+        Err(page) => return page,
     };
-    let Some(token) = fields.get("ticket").filter(|t| !t.is_empty()) else {
-        return bad_form("The form carries no ticket. Open the whole link from the message again.");
-    };
-    match verification::redeem(&s, token).await {
+    match verification::redeem(&s, &token).await {
         Ok(outcome) => answer(outcome),
         Err(e) => storage_error(&e),
     }
-}
-
-fn bad_form(message: &str) -> Response {
-    no_referrer(message_page(
-        StatusCode::BAD_REQUEST,
-        "Invalid request",
-        message,
-    ))
 }
 
 fn storage_error(e: &tern_core::CoreError) -> Response {
@@ -110,14 +97,11 @@ fn storage_error(e: &tern_core::CoreError) -> Response {
 /// the ticket. The form may lead to the ticket's `result_url` (the answer
 /// redirects there), so the page's CSP allows that origin.
 fn confirm_page(token: &str, ticket: &VerificationTicket) -> Response {
-    let content = format!(
-        "<p>Confirm that <strong>{email}</strong> is your email address.</p>\n\
-         <form method=\"post\" action=\"{VERIFY_PATH}\">\n\
-         <input type=\"hidden\" name=\"ticket\" value=\"{token}\">\n\
-         <button type=\"submit\">Verify my email</button>\n</form>",
-        email = escape(&ticket.email),
-        token = escape(token),
+    let prompt = format!(
+        "Confirm that <strong>{}</strong> is your email address.",
+        escape(&ticket.email)
     );
+    let content = confirm_form(VERIFY_PATH, token, &prompt, "Verify my email");
     let target = result_origin(ticket);
     page(
         StatusCode::OK,

@@ -227,11 +227,12 @@ pub async fn open_link(link: &str) -> (StatusCode, reqwest::header::HeaderMap, S
     (s, headers, r.text().await.unwrap())
 }
 
-/// Follow a verification link as its recipient does: open it, then press
-/// the page's button (posting its form's ticket); (status, headers, html)
-/// of the last answer. A link that does not open the button's page
-/// (used, expired, unknown) answers at once.
-pub async fn verify_link(link: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+/// Follow a mailed link that asks for a confirmation (email verification,
+/// brute-force unblock) as its recipient does: open it, then press the
+/// page's button (posting its form's ticket); (status, headers, html) of
+/// the last answer. A link that does not open the button's page (used,
+/// expired, unknown) answers at once.
+pub async fn confirm_link(link: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
     let (s, headers, html) = open_link(link).await;
     if s != StatusCode::OK {
         return (s, headers, html);

@@ -226,6 +226,26 @@ impl LoginFailureStore for SqlStore {
         Ok(done.rows_affected())
     }
 
+    async fn peek_unblock(
+        &self,
+        tenant: &str,
+        unblock_hash: &str,
+        since: i64,
+    ) -> CoreResult<Option<String>> {
+        let row = sqlx::query(
+            "SELECT user_id FROM login_failures \
+             WHERE tenant_id = $1 AND unblock_hash = $2 AND last_failure_at >= $3",
+        )
+        .bind(tenant)
+        .bind(unblock_hash)
+        .bind(since)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(storage)?;
+        row.map(|r| r.try_get("user_id").map_err(storage))
+            .transpose()
+    }
+
     async fn unblock_login(
         &self,
         tenant: &str,
