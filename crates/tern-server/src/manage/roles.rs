@@ -6,12 +6,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value, json};
 use tern_core::ids;
-use tern_core::model::ResourceServer;
+use tern_core::model::{ResourceServer, User};
 use tern_core::roles::{HeldPermission, Permission, PermissionSource, Role};
 
+use crate::console_app::Changer;
 use crate::error::ApiError;
 use crate::payload::{field, object_with, require_keys};
 use crate::state::AppState;
+use crate::user_admin::known_user;
 
 /// Tern's bounds on a role's name and description (Auth0 publishes none;
 /// these keep a role listable).
@@ -85,6 +87,148 @@ pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<Role, ApiErr
         return Err(not_found());
     }
     Ok(role)
+}
+
+/// Delete role `id` with its permissions and its users' assignments.
+pub async fn delete(s: &AppState, id: &str) -> Result<(), ApiError> {
+    if !s.store.delete_role(s.tid(), id).await? {
+        return Err(not_found());
+    }
+    Ok(())
+}
+
+/// Give role `id` the permissions of a `{"permissions": [...]}` body, each
+/// a scope its API defines ([`defined_permissions`]).
+pub async fn give_role_permissions(
+    s: &AppState,
+    id: &str,
+    body: &Value,
+) -> Result<(Role, Vec<Permission>), ApiError> {
+    let permissions = defined_permissions(s, body).await?;
+    let role = known_role(s, id).await?;
+    s.store
+        .add_role_permissions(s.tid(), &role.id, &permissions)
+        .await?;
+    Ok((role, permissions))
+}
+
+/// Take the permissions of a body from role `id` (those it lacks are ignored).
+pub async fn take_role_permissions(
+    s: &AppState,
+    id: &str,
+    body: &Value,
+) -> Result<(Role, Vec<Permission>), ApiError> {
+    let permissions = permissions_of(body)?;
+    let role = known_role(s, id).await?;
+    s.store
+        .remove_role_permissions(s.tid(), &role.id, &permissions)
+        .await?;
+    Ok((role, permissions))
+}
+
+/// Give the users of a `{"users": [...]}` body role `id`: every one must
+/// exist and may be changed by `changer`, or nothing is written.
+pub async fn add_members(
+    s: &AppState,
+    id: &str,
+    body: &Value,
+    changer: Changer<'_>,
+) -> Result<(Role, Vec<String>), ApiError> {
+    let users = ids_of(body, "users")?;
+    let role = known_role(s, id).await?;
+    for user_id in &users {
+        let user = s.store.get_user(s.tid(), user_id).await?.ok_or_else(|| {
+            ApiError::invalid_body(format!(
+                "Payload validation error: the user '{user_id}' does not exist."
+            ))
+        })?;
+        changer.may_change(&user.connection_name)?;
+    }
+    let pairs: Vec<(String, String)> = users.iter().map(|u| (u.clone(), role.id.clone())).collect();
+    s.store.add_role_members(s.tid(), &pairs).await?;
+    Ok((role, users))
+}
+
+/// Give user `id` the roles of a `{"roles": [...]}` body, all of which must exist.
+pub async fn give_user_roles(
+    s: &AppState,
+    id: &str,
+    body: &Value,
+    changer: Changer<'_>,
+) -> Result<(User, Vec<String>), ApiError> {
+    let roles = ids_of(body, "roles")?;
+    let user = known_user(s, id).await?;
+    changer.may_change(&user.connection_name)?;
+    existing_roles(s, &roles).await?;
+    set_user_roles(s, &user, &roles, true).await?;
+    Ok((user, roles))
+}
+
+/// Take the roles of a `{"roles": [...]}` body from user `id` (roles they
+/// do not hold are ignored).
+pub async fn take_user_roles(
+    s: &AppState,
+    id: &str,
+    body: &Value,
+    changer: Changer<'_>,
+) -> Result<(User, Vec<String>), ApiError> {
+    let roles = ids_of(body, "roles")?;
+    let user = known_user(s, id).await?;
+    changer.may_change(&user.connection_name)?;
+    set_user_roles(s, &user, &roles, false).await?;
+    Ok((user, roles))
+}
+
+async fn set_user_roles(
+    s: &AppState,
+    user: &User,
+    roles: &[String],
+    held: bool,
+) -> Result<(), ApiError> {
+    let pairs: Vec<(String, String)> = roles
+        .iter()
+        .map(|r| (user.user_id.clone(), r.clone()))
+        .collect();
+    if held {
+        s.store.add_role_members(s.tid(), &pairs).await?;
+    } else {
+        s.store.remove_role_members(s.tid(), &pairs).await?;
+    }
+    Ok(())
+}
+
+/// Give user `id` the permissions of a body directly, each a scope its API
+/// defines.
+pub async fn give_user_permissions(
+    s: &AppState,
+    id: &str,
+    body: &Value,
+    changer: Changer<'_>,
+) -> Result<(User, Vec<Permission>), ApiError> {
+    let permissions = defined_permissions(s, body).await?;
+    let user = known_user(s, id).await?;
+    changer.may_change(&user.connection_name)?;
+    s.store
+        .add_user_permissions(s.tid(), &user.user_id, &permissions)
+        .await?;
+    Ok((user, permissions))
+}
+
+/// Take the permissions of a body that user `id` holds directly (roles
+/// are unchanged).
+pub async fn take_user_permissions(
+    s: &AppState,
+    id: &str,
+    body: &Value,
+    changer: Changer<'_>,
+) -> Result<(User, Vec<Permission>), ApiError> {
+    let permissions = permissions_of(body)?;
+    let user = known_user(s, id).await?;
+    changer.may_change(&user.connection_name)?;
+    s.store
+        .remove_user_permissions(s.tid(), &user.user_id, &permissions)
+        .await?;
+    Ok((user, permissions))
 }
 
 /// The array `key` of a body of only that key: 1 to [`MAX_ITEMS`] items.
