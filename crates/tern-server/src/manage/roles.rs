@@ -97,32 +97,51 @@ pub async fn delete(s: &AppState, id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Give role `id` the permissions of a `{"permissions": [...]}` body, each
-/// a scope its API defines ([`defined_permissions`]).
-pub async fn give_role_permissions(
-    s: &AppState,
-    id: &str,
-    body: &Value,
-) -> Result<(Role, Vec<Permission>), ApiError> {
-    let permissions = defined_permissions(s, body).await?;
-    let role = known_role(s, id).await?;
-    s.store
-        .add_role_permissions(s.tid(), &role.id, &permissions)
-        .await?;
-    Ok((role, permissions))
+/// Whether a change gives or takes what its body names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Give (what is held already is kept once).
+    Give,
+    /// Take (what is not held is ignored).
+    Take,
 }
 
-/// Take the permissions of a body from role `id` (those it lacks are ignored).
-pub async fn take_role_permissions(
+/// The permissions a body names for `change`: to give, each must be a
+/// scope its API defines ([`defined_permissions`]); to take, the shape is
+/// enough.
+async fn permissions_for(
+    s: &AppState,
+    body: &Value,
+    change: Change,
+) -> Result<Vec<Permission>, ApiError> {
+    match change {
+        Change::Give => defined_permissions(s, body).await,
+        Change::Take => permissions_of(body),
+    }
+}
+
+/// Give role `id` the permissions of a `{"permissions": [...]}` body, or
+/// take them.
+pub async fn change_role_permissions(
     s: &AppState,
     id: &str,
     body: &Value,
+    change: Change,
 ) -> Result<(Role, Vec<Permission>), ApiError> {
-    let permissions = permissions_of(body)?;
+    let permissions = permissions_for(s, body, change).await?;
     let role = known_role(s, id).await?;
-    s.store
-        .remove_role_permissions(s.tid(), &role.id, &permissions)
-        .await?;
+    match change {
+        Change::Give => {
+            s.store
+                .add_role_permissions(s.tid(), &role.id, &permissions)
+                .await?
+        }
+        Change::Take => {
+            s.store
+                .remove_role_permissions(s.tid(), &role.id, &permissions)
+                .await?
+        }
+    }
     Ok((role, permissions))
 }
 
@@ -149,85 +168,56 @@ pub async fn add_members(
     Ok((role, users))
 }
 
-/// Give user `id` the roles of a `{"roles": [...]}` body, all of which must exist.
-pub async fn give_user_roles(
+/// Give user `id` the roles of a `{"roles": [...]}` body — all of which
+/// must exist —, or take them.
+pub async fn change_user_roles(
     s: &AppState,
     id: &str,
     body: &Value,
     changer: Changer<'_>,
+    change: Change,
 ) -> Result<(User, Vec<String>), ApiError> {
     let roles = ids_of(body, "roles")?;
     let user = known_user(s, id).await?;
     changer.may_change(&user.connection_name)?;
-    existing_roles(s, &roles).await?;
-    set_user_roles(s, &user, &roles, true).await?;
-    Ok((user, roles))
-}
-
-/// Take the roles of a `{"roles": [...]}` body from user `id` (roles they
-/// do not hold are ignored).
-pub async fn take_user_roles(
-    s: &AppState,
-    id: &str,
-    body: &Value,
-    changer: Changer<'_>,
-) -> Result<(User, Vec<String>), ApiError> {
-    let roles = ids_of(body, "roles")?;
-    let user = known_user(s, id).await?;
-    changer.may_change(&user.connection_name)?;
-    set_user_roles(s, &user, &roles, false).await?;
-    Ok((user, roles))
-}
-
-async fn set_user_roles(
-    s: &AppState,
-    user: &User,
-    roles: &[String],
-    held: bool,
-) -> Result<(), ApiError> {
     let pairs: Vec<(String, String)> = roles
         .iter()
         .map(|r| (user.user_id.clone(), r.clone()))
         .collect();
-    if held {
-        s.store.add_role_members(s.tid(), &pairs).await?;
-    } else {
-        s.store.remove_role_members(s.tid(), &pairs).await?;
+    match change {
+        Change::Give => {
+            existing_roles(s, &roles).await?;
+            s.store.add_role_members(s.tid(), &pairs).await?;
+        }
+        Change::Take => s.store.remove_role_members(s.tid(), &pairs).await?,
     }
-    Ok(())
+    Ok((user, roles))
 }
 
-/// Give user `id` the permissions of a body directly, each a scope its API
-/// defines.
-pub async fn give_user_permissions(
+/// Give user `id` the permissions of a body directly, or take those they
+/// hold directly (roles are unchanged).
+pub async fn change_user_permissions(
     s: &AppState,
     id: &str,
     body: &Value,
     changer: Changer<'_>,
+    change: Change,
 ) -> Result<(User, Vec<Permission>), ApiError> {
-    let permissions = defined_permissions(s, body).await?;
+    let permissions = permissions_for(s, body, change).await?;
     let user = known_user(s, id).await?;
     changer.may_change(&user.connection_name)?;
-    s.store
-        .add_user_permissions(s.tid(), &user.user_id, &permissions)
-        .await?;
-    Ok((user, permissions))
-}
-
-/// Take the permissions of a body that user `id` holds directly (roles
-/// are unchanged).
-pub async fn take_user_permissions(
-    s: &AppState,
-    id: &str,
-    body: &Value,
-    changer: Changer<'_>,
-) -> Result<(User, Vec<Permission>), ApiError> {
-    let permissions = permissions_of(body)?;
-    let user = known_user(s, id).await?;
-    changer.may_change(&user.connection_name)?;
-    s.store
-        .remove_user_permissions(s.tid(), &user.user_id, &permissions)
-        .await?;
+    match change {
+        Change::Give => {
+            s.store
+                .add_user_permissions(s.tid(), &user.user_id, &permissions)
+                .await?
+        }
+        Change::Take => {
+            s.store
+                .remove_user_permissions(s.tid(), &user.user_id, &permissions)
+                .await?
+        }
+    }
     Ok((user, permissions))
 }
 

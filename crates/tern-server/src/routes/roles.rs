@@ -12,7 +12,7 @@ use crate::body::{JsonBody, Paging, QueryMap};
 use crate::console_app::Changer;
 use crate::cursor::{self, List};
 use crate::error::ApiError;
-use crate::manage::roles::{self as service, known_role};
+use crate::manage::roles::{self as service, Change, known_role};
 use crate::state::AppState;
 
 const READ: &str = "read:roles";
@@ -205,7 +205,7 @@ pub async fn add_permissions(
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[UPDATE])?;
-    service::give_role_permissions(&s, &id, &body).await?;
+    service::change_role_permissions(&s, &id, &body, Change::Give).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -236,7 +236,7 @@ pub async fn remove_permissions(
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[UPDATE])?;
     let JsonBody(body) = body?;
-    service::take_role_permissions(&s, &id, &body).await?;
+    service::change_role_permissions(&s, &id, &body, Change::Take).await?;
     Ok(StatusCode::OK)
 }
 

@@ -11,7 +11,7 @@ use crate::auth::Caller;
 use crate::body::{JsonBody, Paging, QueryMap};
 use crate::console_app::Changer;
 use crate::error::ApiError;
-use crate::manage::roles as service;
+use crate::manage::roles::{self as service, Change};
 use crate::state::AppState;
 use crate::user_admin::known_user;
 
@@ -69,7 +69,7 @@ pub async fn add_roles(
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["update:users", "create:role_members"])?;
-    service::give_user_roles(&s, &id, &body, Changer::Api(&caller)).await?;
+    service::change_user_roles(&s, &id, &body, Changer::Api(&caller), Change::Give).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -100,7 +100,7 @@ pub async fn remove_roles(
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["update:users", "delete:role_members"])?;
     let JsonBody(body) = body?;
-    service::take_user_roles(&s, &id, &body, Changer::Api(&caller)).await?;
+    service::change_user_roles(&s, &id, &body, Changer::Api(&caller), Change::Take).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -163,7 +163,7 @@ pub async fn add_permissions(
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["update:users"])?;
-    service::give_user_permissions(&s, &id, &body, Changer::Api(&caller)).await?;
+    service::change_user_permissions(&s, &id, &body, Changer::Api(&caller), Change::Give).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -194,6 +194,6 @@ pub async fn remove_permissions(
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["update:users"])?;
     let JsonBody(body) = body?;
-    service::take_user_permissions(&s, &id, &body, Changer::Api(&caller)).await?;
+    service::change_user_permissions(&s, &id, &body, Changer::Api(&caller), Change::Take).await?;
     Ok(StatusCode::NO_CONTENT)
 }

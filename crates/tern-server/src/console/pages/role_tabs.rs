@@ -21,7 +21,7 @@ use crate::console::forms::{self, Done, csrf_field};
 use crate::console::see_other;
 use crate::console::session::{Operator, OperatorForm};
 use crate::console_app::Changer;
-use crate::manage::roles as service;
+use crate::manage::roles::{self as service, Change};
 use crate::state::AppState;
 
 /// Members per page of the users tab.
@@ -164,15 +164,14 @@ async fn change_permission(
     op: &Operator,
     id: &str,
     form: &crate::routes::universal_login::FormFields,
-    add: bool,
+    change: Change,
 ) -> Response {
     let role = match load(s, id).await {
         Ok(r) => r,
         Err(r) => return r,
     };
     let result = match permission_body(form) {
-        Ok(body) if add => service::give_role_permissions(s, &role.id, &body).await,
-        Ok(body) => service::take_role_permissions(s, &role.id, &body).await,
+        Ok(body) => service::change_role_permissions(s, &role.id, &body, change).await,
         Err(m) => {
             let outcome = Outcome::refused(&m, StatusCode::BAD_REQUEST);
             return permissions_page(s, op, &role, outcome).await;
@@ -180,7 +179,7 @@ async fn change_permission(
     };
     match result {
         Ok((role, given)) => {
-            let (what, done) = if add {
+            let (what, done) = if change == Change::Give {
                 ("role permission added", "permission-added")
             } else {
                 ("role permission removed", "permission-removed")
@@ -210,7 +209,7 @@ pub async fn add_permission(
     Path(id): Path<String>,
     OperatorForm { op, form }: OperatorForm,
 ) -> Response {
-    change_permission(&s, &op, &id, &form, true).await
+    change_permission(&s, &op, &id, &form, Change::Give).await
 }
 
 /// `POST /console/roles/{id}/permissions/remove` (as `DELETE /roles/{id}/permissions`).
@@ -219,7 +218,7 @@ pub async fn remove_permission(
     Path(id): Path<String>,
     OperatorForm { op, form }: OperatorForm,
 ) -> Response {
-    change_permission(&s, &op, &id, &form, false).await
+    change_permission(&s, &op, &id, &form, Change::Take).await
 }
 
 /// `?page=&done=`.
@@ -404,7 +403,7 @@ pub async fn remove_user(
     };
     let user_id = form.get("user_id").unwrap_or_default();
     let body = json!({"roles": [role.id]});
-    match service::take_user_roles(&s, user_id, &body, Changer::Console).await {
+    match service::change_user_roles(&s, user_id, &body, Changer::Console, Change::Take).await {
         Ok((user, _)) => {
             log(
                 &s,

@@ -24,7 +24,8 @@ use crate::console::forms::csrf_field;
 use crate::console::see_other;
 use crate::console::session::{Operator, OperatorForm};
 use crate::console_app::Changer;
-use crate::manage::roles as service;
+use crate::error::ApiError;
+use crate::manage::roles::{self as service, Change};
 use crate::state::AppState;
 
 /// The routes of the user page's RBAC forms.
@@ -129,6 +130,25 @@ fn source(s: &PermissionSource) -> Markup {
     }
 }
 
+/// After a change: logged with what it named and back to the user's page
+/// with its notice, or the page saying why it was refused.
+async fn after<T: serde::Serialize>(
+    s: &AppState,
+    op: &Operator,
+    result: Result<(User, Vec<T>), ApiError>,
+    (key, what, done): (&str, &str, &str),
+) -> Response {
+    match result {
+        Ok((user, changed)) => {
+            let details = json!({ key: changed });
+            log_action(s, op, &user, what, Some(details)).await;
+            let page = user_url(&user.user_id);
+            see_other(&format!("{page}?done={done}"), Vec::new())
+        }
+        Err(e) => refused(&e),
+    }
+}
+
 /// `POST /console/users/{id}/roles` (as `POST /users/{id}/roles`).
 pub async fn assign(
     State(s): State<AppState>,
@@ -136,17 +156,9 @@ pub async fn assign(
     OperatorForm { op, form }: OperatorForm,
 ) -> Response {
     let body = json!({"roles": [form.get("role_id").unwrap_or_default()]});
-    match service::give_user_roles(&s, &id, &body, Changer::Console).await {
-        Ok((user, roles)) => {
-            let details = json!({"roles": roles});
-            log_action(&s, &op, &user, "Console: user role assigned", Some(details)).await;
-            see_other(
-                &format!("{}?done=role-assigned", user_url(&user.user_id)),
-                Vec::new(),
-            )
-        }
-        Err(e) => refused(&e),
-    }
+    let result = service::change_user_roles(&s, &id, &body, Changer::Console, Change::Give).await;
+    let what = ("roles", "Console: user role assigned", "role-assigned");
+    after(&s, &op, result, what).await
 }
 
 /// `POST /console/users/{id}/roles/remove` (as `DELETE /users/{id}/roles`).
@@ -156,17 +168,9 @@ pub async fn unassign(
     OperatorForm { op, form }: OperatorForm,
 ) -> Response {
     let body = json!({"roles": [form.get("role_id").unwrap_or_default()]});
-    match service::take_user_roles(&s, &id, &body, Changer::Console).await {
-        Ok((user, roles)) => {
-            let details = json!({"roles": roles});
-            log_action(&s, &op, &user, "Console: user role removed", Some(details)).await;
-            see_other(
-                &format!("{}?done=role-removed", user_url(&user.user_id)),
-                Vec::new(),
-            )
-        }
-        Err(e) => refused(&e),
-    }
+    let result = service::change_user_roles(&s, &id, &body, Changer::Console, Change::Take).await;
+    let what = ("roles", "Console: user role removed", "role-removed");
+    after(&s, &op, result, what).await
 }
 
 /// `POST /console/users/{id}/permissions/remove` (as `DELETE
@@ -181,23 +185,13 @@ pub async fn remove_permission(
         .and_then(parse_option)
         .into_iter()
         .collect();
-    let body = json!({"permissions": permissions});
-    match service::take_user_permissions(&s, &id, &body, Changer::Console).await {
-        Ok((user, taken)) => {
-            let details = json!({"permissions": taken});
-            log_action(
-                &s,
-                &op,
-                &user,
-                "Console: user permission removed",
-                Some(details),
-            )
-            .await;
-            see_other(
-                &format!("{}?done=permission-removed", user_url(&user.user_id)),
-                Vec::new(),
-            )
-        }
-        Err(e) => refused(&e),
-    }
+    let body = json!({ "permissions": permissions });
+    let result =
+        service::change_user_permissions(&s, &id, &body, Changer::Console, Change::Take).await;
+    let what = (
+        "permissions",
+        "Console: user permission removed",
+        "permission-removed",
+    );
+    after(&s, &op, result, what).await
 }
