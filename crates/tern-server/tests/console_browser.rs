@@ -188,6 +188,122 @@ async fn migration_by_clicking(b: Backend) {
     h.stop().await;
 }
 
+/// Roles by clicking (`tests/browser/console/roles.test.mjs`): a role
+/// made, given a scope of an API, assigned from a user's page and seen on
+/// the role's users tab; the outcome read back through the Management API.
+async fn roles_by_clicking(b: Backend) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
+    assert!(
+        root.join("node_modules/playwright-core").exists(),
+        "browser suite dependencies are missing: run `bash tests/browser/install.sh`"
+    );
+    let port = free_port();
+    let h = Harness::start_with(b, |c| {
+        c.listen = format!("127.0.0.1:{port}");
+        c.public_url = Some(format!("http://localhost:{port}"));
+    })
+    .await;
+    let t = h.admin_token().await;
+    let (s, api) = h
+        .api(
+            &t,
+            reqwest::Method::POST,
+            "/resource-servers",
+            Some(
+                json!({"name": "Orders", "identifier": "https://orders.example/",
+                "scopes": [{"value": "read:orders"}, {"value": "write:orders"}]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::CREATED, "{api}");
+    let (s, user) = h
+        .api(
+            &t,
+            reqwest::Method::POST,
+            "/users",
+            Some(json!({"connection": "Username-Password-Authentication",
+                "email": "clerk@shop.example", "password": "Correct-Horse-7-Battery"})),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::CREATED, "{user}");
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/console-screenshots")
+        .join(format!("roles-{b:?}").to_lowercase());
+    let _ = std::fs::remove_dir_all(&shots);
+    let out = tokio::process::Command::new("node")
+        .current_dir(&root)
+        .args(["--test", "--test-reporter=spec", "console/roles.test.mjs"])
+        .env("TERN_ISSUER", h.state().issuer())
+        .env(
+            "TERN_CONSOLE_SETUP_URL",
+            h.info.console_setup_url.clone().expect("a setup link"),
+        )
+        .env("TERN_USER_EMAIL", "clerk@shop.example")
+        .env("TERN_API_NAME", "Orders")
+        .env("TERN_SCOPE", "read:orders")
+        .env("TERN_SCREENSHOTS", &shots)
+        .output()
+        .await
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "roles browser suite failed on {b:?}\n--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let user_id = user["user_id"].as_str().unwrap();
+    let (_, roles) = h
+        .api(
+            &t,
+            reqwest::Method::GET,
+            &format!("/users/{user_id}/roles"),
+            None,
+        )
+        .await;
+    assert_eq!(roles[0]["name"], "Order clerks", "{roles}");
+    let role = roles[0]["id"].as_str().unwrap();
+    let (_, perms) = h
+        .api(
+            &t,
+            reqwest::Method::GET,
+            &format!("/roles/{role}/permissions"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        perms
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["permission_name"].clone())
+            .collect::<Vec<_>>(),
+        vec![json!("read:orders")],
+        "{perms}"
+    );
+    let (_, held) = h
+        .api(
+            &t,
+            reqwest::Method::GET,
+            &format!("/users/{user_id}/permissions"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        held[0]["sources"][0]["source_name"], "Order clerks",
+        "{held}"
+    );
+    h.console_log(&t, "sapi", "Console: user role assigned", "ops@example.com")
+        .await;
+    h.stop().await;
+}
+
+/// One Chromium at a time: both backends in one test, in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_by_clicking_on_both_backends() {
+    roles_by_clicking(Backend::Sqlite).await;
+    roles_by_clicking(Backend::Postgres).await;
+}
+
 /// One Chromium at a time (CI has two cores): both backends in one test, in turn.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migration_by_clicking_on_both_backends() {

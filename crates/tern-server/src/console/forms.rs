@@ -67,6 +67,10 @@ impl Done {
             }
             "grant-saved" => "The grant is saved.",
             "grant-deleted" => "The grant is deleted.",
+            "permission-added" => "The permission is added.",
+            "permission-removed" => "The permission is removed.",
+            "users-added" => "The users are added.",
+            "user-removed" => "The user no longer holds the role.",
             _ => return None,
         })
     }

@@ -74,6 +74,8 @@ pub enum Section {
     Applications,
     /// APIs.
     Apis,
+    /// Roles and their permissions.
+    Roles,
     /// Imports.
     Imports,
     /// Exports.
@@ -96,6 +98,7 @@ const NAV: &[(Section, &str, &str)] = &[
         "Applications",
     ),
     (Section::Apis, "/console/apis", "APIs"),
+    (Section::Roles, "/console/roles", "Roles"),
     (Section::Imports, "/console/imports", "Imports"),
     (Section::Exports, "/console/exports", "Exports"),
     (Section::Logs, "/console/logs", "Logs"),

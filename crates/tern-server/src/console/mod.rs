@@ -68,6 +68,8 @@ pub fn router() -> Router<AppState> {
             post(pages::user_details::save_metadata),
         )
         .merge(pages::user_access::router())
+        .merge(pages::user_roles::router())
+        .merge(pages::roles::router())
         .route(
             "/console/imports",
             get(pages::imports::list)

@@ -6,12 +6,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value, json};
 use tern_core::ids;
-use tern_core::model::ResourceServer;
+use tern_core::model::{ResourceServer, User};
 use tern_core::roles::{HeldPermission, Permission, PermissionSource, Role};
 
+use crate::console_app::Changer;
 use crate::error::ApiError;
 use crate::payload::{field, object_with, require_keys};
 use crate::state::AppState;
+use crate::user_admin::known_user;
 
 /// Tern's bounds on a role's name and description (Auth0 publishes none;
 /// these keep a role listable).
@@ -85,6 +87,138 @@ pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<Role, ApiErr
         return Err(not_found());
     }
     Ok(role)
+}
+
+/// Delete role `id` with its permissions and its users' assignments.
+pub async fn delete(s: &AppState, id: &str) -> Result<(), ApiError> {
+    if !s.store.delete_role(s.tid(), id).await? {
+        return Err(not_found());
+    }
+    Ok(())
+}
+
+/// Whether a change gives or takes what its body names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Give (what is held already is kept once).
+    Give,
+    /// Take (what is not held is ignored).
+    Take,
+}
+
+/// The permissions a body names for `change`: to give, each must be a
+/// scope its API defines ([`defined_permissions`]); to take, the shape is
+/// enough.
+async fn permissions_for(
+    s: &AppState,
+    body: &Value,
+    change: Change,
+) -> Result<Vec<Permission>, ApiError> {
+    match change {
+        Change::Give => defined_permissions(s, body).await,
+        Change::Take => permissions_of(body),
+    }
+}
+
+/// Give role `id` the permissions of a `{"permissions": [...]}` body, or
+/// take them.
+pub async fn change_role_permissions(
+    s: &AppState,
+    id: &str,
+    body: &Value,
+    change: Change,
+) -> Result<(Role, Vec<Permission>), ApiError> {
+    let permissions = permissions_for(s, body, change).await?;
+    let role = known_role(s, id).await?;
+    match change {
+        Change::Give => {
+            s.store
+                .add_role_permissions(s.tid(), &role.id, &permissions)
+                .await?
+        }
+        Change::Take => {
+            s.store
+                .remove_role_permissions(s.tid(), &role.id, &permissions)
+                .await?
+        }
+    }
+    Ok((role, permissions))
+}
+
+/// Give the users of a `{"users": [...]}` body role `id`: every one must
+/// exist and may be changed by `changer`, or nothing is written.
+pub async fn add_members(
+    s: &AppState,
+    id: &str,
+    body: &Value,
+    changer: Changer<'_>,
+) -> Result<(Role, Vec<String>), ApiError> {
+    let users = ids_of(body, "users")?;
+    let role = known_role(s, id).await?;
+    for user_id in &users {
+        let user = s.store.get_user(s.tid(), user_id).await?.ok_or_else(|| {
+            ApiError::invalid_body(format!(
+                "Payload validation error: the user '{user_id}' does not exist."
+            ))
+        })?;
+        changer.may_change(&user.connection_name)?;
+    }
+    let pairs: Vec<(String, String)> = users.iter().map(|u| (u.clone(), role.id.clone())).collect();
+    s.store.add_role_members(s.tid(), &pairs).await?;
+    Ok((role, users))
+}
+
+/// Give user `id` the roles of a `{"roles": [...]}` body — all of which
+/// must exist —, or take them.
+pub async fn change_user_roles(
+    s: &AppState,
+    id: &str,
+    body: &Value,
+    changer: Changer<'_>,
+    change: Change,
+) -> Result<(User, Vec<String>), ApiError> {
+    let roles = ids_of(body, "roles")?;
+    let user = known_user(s, id).await?;
+    changer.may_change(&user.connection_name)?;
+    let pairs: Vec<(String, String)> = roles
+        .iter()
+        .map(|r| (user.user_id.clone(), r.clone()))
+        .collect();
+    match change {
+        Change::Give => {
+            existing_roles(s, &roles).await?;
+            s.store.add_role_members(s.tid(), &pairs).await?;
+        }
+        Change::Take => s.store.remove_role_members(s.tid(), &pairs).await?,
+    }
+    Ok((user, roles))
+}
+
+/// Give user `id` the permissions of a body directly, or take those they
+/// hold directly (roles are unchanged).
+pub async fn change_user_permissions(
+    s: &AppState,
+    id: &str,
+    body: &Value,
+    changer: Changer<'_>,
+    change: Change,
+) -> Result<(User, Vec<Permission>), ApiError> {
+    let permissions = permissions_for(s, body, change).await?;
+    let user = known_user(s, id).await?;
+    changer.may_change(&user.connection_name)?;
+    match change {
+        Change::Give => {
+            s.store
+                .add_user_permissions(s.tid(), &user.user_id, &permissions)
+                .await?
+        }
+        Change::Take => {
+            s.store
+                .remove_user_permissions(s.tid(), &user.user_id, &permissions)
+                .await?
+        }
+    }
+    Ok((user, permissions))
 }
 
 /// The array `key` of a body of only that key: 1 to [`MAX_ITEMS`] items.

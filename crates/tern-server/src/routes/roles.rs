@@ -9,10 +9,10 @@ use tern_core::roles::{Role, RoleMember};
 
 use crate::auth::Caller;
 use crate::body::{JsonBody, Paging, QueryMap};
-use crate::console_app;
+use crate::console_app::Changer;
 use crate::cursor::{self, List};
 use crate::error::ApiError;
-use crate::manage::roles::{self as service, known_role};
+use crate::manage::roles::{self as service, Change, known_role};
 use crate::state::AppState;
 
 const READ: &str = "read:roles";
@@ -146,9 +146,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[DELETE])?;
-    if !s.store.delete_role(s.tid(), &id).await? {
-        return Err(service::not_found());
-    }
+    service::delete(&s, &id).await?;
     Ok(StatusCode::OK)
 }
 
@@ -207,11 +205,7 @@ pub async fn add_permissions(
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[UPDATE])?;
-    let permissions = service::defined_permissions(&s, &body).await?;
-    let role = known_role(&s, &id).await?;
-    s.store
-        .add_role_permissions(s.tid(), &role.id, &permissions)
-        .await?;
+    service::change_role_permissions(&s, &id, &body, Change::Give).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -242,11 +236,7 @@ pub async fn remove_permissions(
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[UPDATE])?;
     let JsonBody(body) = body?;
-    let permissions = service::permissions_of(&body)?;
-    let role = known_role(&s, &id).await?;
-    s.store
-        .remove_role_permissions(s.tid(), &role.id, &permissions)
-        .await?;
+    service::change_role_permissions(&s, &id, &body, Change::Take).await?;
     Ok(StatusCode::OK)
 }
 
@@ -353,17 +343,6 @@ pub async fn add_users(
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[UPDATE, "create:role_members"])?;
-    let users = service::ids_of(&body, "users")?;
-    let role = known_role(&s, &id).await?;
-    for user_id in &users {
-        let user = s.store.get_user(s.tid(), user_id).await?.ok_or_else(|| {
-            ApiError::invalid_body(format!(
-                "Payload validation error: the user '{user_id}' does not exist."
-            ))
-        })?;
-        console_app::guard_user_change(&caller, &user.connection_name)?;
-    }
-    let pairs: Vec<(String, String)> = users.into_iter().map(|u| (u, role.id.clone())).collect();
-    s.store.add_role_members(s.tid(), &pairs).await?;
+    service::add_members(&s, &id, &body, Changer::Api(&caller)).await?;
     Ok(StatusCode::OK)
 }

@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use crate::auth::Caller;
 use crate::body::{JsonBody, Paging, QueryMap};
-use crate::console_app;
+use crate::console_app::Changer;
 use crate::error::ApiError;
-use crate::manage::roles as service;
+use crate::manage::roles::{self as service, Change};
 use crate::state::AppState;
 use crate::user_admin::known_user;
 
@@ -69,15 +69,7 @@ pub async fn add_roles(
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["update:users", "create:role_members"])?;
-    let roles = service::ids_of(&body, "roles")?;
-    let user = known_user(&s, &id).await?;
-    console_app::guard_user_change(&caller, &user.connection_name)?;
-    service::existing_roles(&s, &roles).await?;
-    let pairs: Vec<(String, String)> = roles
-        .into_iter()
-        .map(|r| (user.user_id.clone(), r))
-        .collect();
-    s.store.add_role_members(s.tid(), &pairs).await?;
+    service::change_user_roles(&s, &id, &body, Changer::Api(&caller), Change::Give).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -108,14 +100,7 @@ pub async fn remove_roles(
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["update:users", "delete:role_members"])?;
     let JsonBody(body) = body?;
-    let roles = service::ids_of(&body, "roles")?;
-    let user = known_user(&s, &id).await?;
-    console_app::guard_user_change(&caller, &user.connection_name)?;
-    let pairs: Vec<(String, String)> = roles
-        .into_iter()
-        .map(|r| (user.user_id.clone(), r))
-        .collect();
-    s.store.remove_role_members(s.tid(), &pairs).await?;
+    service::change_user_roles(&s, &id, &body, Changer::Api(&caller), Change::Take).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -178,12 +163,7 @@ pub async fn add_permissions(
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["update:users"])?;
-    let permissions = service::defined_permissions(&s, &body).await?;
-    let user = known_user(&s, &id).await?;
-    console_app::guard_user_change(&caller, &user.connection_name)?;
-    s.store
-        .add_user_permissions(s.tid(), &user.user_id, &permissions)
-        .await?;
+    service::change_user_permissions(&s, &id, &body, Changer::Api(&caller), Change::Give).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -214,11 +194,6 @@ pub async fn remove_permissions(
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["update:users"])?;
     let JsonBody(body) = body?;
-    let permissions = service::permissions_of(&body)?;
-    let user = known_user(&s, &id).await?;
-    console_app::guard_user_change(&caller, &user.connection_name)?;
-    s.store
-        .remove_user_permissions(s.tid(), &user.user_id, &permissions)
-        .await?;
+    service::change_user_permissions(&s, &id, &body, Changer::Api(&caller), Change::Take).await?;
     Ok(StatusCode::NO_CONTENT)
 }

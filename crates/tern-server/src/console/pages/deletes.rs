@@ -1,4 +1,4 @@
-//! Deleting a connection, an application or an API: a confirmation page
+//! Deleting a connection, an application, an API or a role: a confirmation page
 //! that names what goes with it, then a posted form (CSRF token and a
 //! ticked box) that calls the Management API's own `DELETE` service
 //! (`manage`) and logs the change with the operator as actor. What those
@@ -38,12 +38,16 @@ pub fn router() -> Router<AppState> {
             "/console/apis/{id}/delete",
             get(confirm_api).post(delete_api),
         )
+        .route(
+            "/console/roles/{id}/delete",
+            get(confirm_role).post(delete_role),
+        )
 }
 
 /// What a confirmation page shows.
 struct Confirm<'a> {
     section: Section,
-    /// "connection", "application", "API".
+    /// "connection", "application", "API", "role".
     kind: &'a str,
     name: &'a str,
     /// Its page (the way back).
@@ -331,6 +335,75 @@ pub async fn delete_api(
             let details = json!({"id": rs.id, "name": rs.name, "identifier": rs.identifier});
             log_deleted(&s, &op, "API", details).await;
             see_other("/console/apis?done=deleted", Vec::new())
+        }
+        Err(e) => refused(&e),
+    }
+}
+
+/// `GET /console/roles/{id}/delete`: names its users and permissions.
+pub async fn confirm_role(
+    State(s): State<AppState>,
+    op: Operator,
+    Path(id): Path<String>,
+) -> Response {
+    let role = match found("role", s.store.get_role(s.tid(), &id).await) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let (members, permissions) = match (
+        s.store.count_role_members(s.tid(), &role.id).await,
+        s.store.list_role_permissions(s.tid(), &role.id).await,
+    ) {
+        (Ok(m), Ok(p)) => (m, p),
+        (Err(e), _) | (_, Err(e)) => return oops("role", &e),
+    };
+    let names: Vec<&str> = permissions
+        .iter()
+        .map(|p| p.permission_name.as_str())
+        .collect();
+    let losses = html! {
+        ul {
+            li #lost-members { strong { (members) } " user" @if members != 1 { "s" } " lose the role, and the permissions it gave them (their tokens carry them until they expire or are refreshed)." }
+            @if names.is_empty() {
+                li #lost-permissions { "It gives no permission." }
+            } @else {
+                li #lost-permissions { "Its " (names.len()) " permission(s): " strong { (names.join(", ")) } "." }
+            }
+        }
+    };
+    confirm_page(
+        &op,
+        Confirm {
+            section: Section::Roles,
+            kind: "role",
+            name: &role.name,
+            back: super::roles::role_url(&role.id),
+            losses,
+        },
+    )
+}
+
+/// `POST /console/roles/{id}/delete` (as `DELETE /roles/{id}`).
+pub async fn delete_role(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    OperatorForm { op, form }: OperatorForm,
+) -> Response {
+    if form.get("confirm") != Some("yes") {
+        return see_other(
+            &format!("{}/delete", super::roles::role_url(&id)),
+            Vec::new(),
+        );
+    }
+    let role = match found("role", s.store.get_role(s.tid(), &id).await) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    match manage::roles::delete(&s, &role.id).await {
+        Ok(()) => {
+            let details = json!({"id": role.id, "name": role.name});
+            log_deleted(&s, &op, "role", details).await;
+            see_other("/console/roles?done=deleted", Vec::new())
         }
         Err(e) => refused(&e),
     }

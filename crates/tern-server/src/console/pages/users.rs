@@ -8,7 +8,8 @@
 //! through `reset::request_reset`, as `/dbconnections/change_password`.
 //! The user page also shows the user's sessions and refresh tokens
 //! (`user_access`) and their metadata, recent log events and raw JSON
-//! (`user_details`), whose actions live in those modules.
+//! (`user_details`), and their roles and permissions (`user_roles`), whose
+//! actions live in those modules.
 //! Every action is written to the tenant log with the operator as actor.
 
 use axum::extract::{Path, Query, State};
@@ -22,6 +23,7 @@ use tern_core::store::{BlocksOf, UserSearch};
 
 use super::user_access;
 use super::user_details::{self, MetadataEditor};
+use super::user_roles;
 use crate::brute_force;
 use crate::console::layout::{Section, page, page_status, problem};
 use crate::console::session::{Operator, OperatorForm};
@@ -166,6 +168,9 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "tokens-revoked" => "Every refresh token of the user is revoked.",
         "metadata-saved" => "The metadata is saved.",
         "metadata-unchanged" => "The metadata was already as written; nothing changed.",
+        "role-assigned" => "The role is assigned.",
+        "role-removed" => "The role is taken from the user.",
+        "permission-removed" => "The direct permission is removed.",
         _ => return None,
     })
 }
@@ -240,6 +245,10 @@ pub(super) async fn user_page(
         Ok(a) => a,
         Err(e) => return oops("user sessions and refresh tokens", &e),
     };
+    let rbac = match user_roles::load(s, &user.user_id).await {
+        Ok(r) => r,
+        Err(e) => return oops("user roles", &e),
+    };
     let history = match user_details::history(s, &user.user_id).await {
         Ok(h) => h,
         Err(e) => return oops("user history", &e),
@@ -293,6 +302,7 @@ pub(super) async fn user_page(
                 }
             }
             (user_access::sections(op, user, &access))
+            (user_roles::sections(op, user, &rbac))
             (user_details::metadata_section(op, user, editor))
             (user_details::history_section(user, &history))
             (user_details::raw_json_section(user))
