@@ -122,21 +122,22 @@ pub struct Options {
 
 /// Prepare reading `platform`'s export with its parameters and side files.
 pub fn reading(platform: Platform, options: Options) -> Result<Reading, String> {
-    let (convert, rows_key, csv): (Convert, _, _) = match platform {
-        Platform::Firebase => (firebase::converter(&options)?, Some("users"), false),
-        Platform::Auth0Export => (
+    let plain = |convert: Convert, rows_key, csv| Reading {
+        convert,
+        rows_key,
+        csv,
+        context: None,
+    };
+    Ok(match platform {
+        Platform::Firebase => plain(firebase::converter(&options)?, Some("users"), false),
+        Platform::Auth0Export => plain(
             auth0::converter(options.password_hashes.unwrap_or_default()),
             None,
             false,
         ),
-        Platform::Keycloak => (Box::new(keycloak::convert), Some("users"), false),
-        Platform::Kratos => (Box::new(kratos::convert), None, false),
-        Platform::Supabase => (Box::new(supabase::convert), None, true),
-    };
-    Ok(Reading {
-        convert,
-        rows_key,
-        csv,
+        Platform::Keycloak => keycloak::reading(),
+        Platform::Kratos => plain(Box::new(kratos::convert), None, false),
+        Platform::Supabase => plain(Box::new(supabase::convert), None, true),
     })
 }
 
