@@ -733,6 +733,44 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn roles_are_names_or_named_objects() {
+        let limits = CostLimits::default();
+        let row = json!({"email": "a@x.co", "tern_roles": ["editor",
+            {"name": "viewer", "description": "Views"}, "editor"]});
+        let valid = validate_row(&row, &limits).map(|v| v.roles);
+        let named = |name: &str, description: &str| NamedRole {
+            name: name.into(),
+            description: description.into(),
+        };
+        assert_eq!(
+            valid,
+            Ok(vec![named("editor", ""), named("viewer", "Views")])
+        );
+        let paths = |roles: Value| -> Vec<(&'static str, String)> {
+            let row = json!({"email": "a@x.co", "tern_roles": roles});
+            let errors = validate_row(&row, &limits).err().unwrap_or_default();
+            errors.into_iter().map(|e| (e.code, e.path)).collect()
+        };
+        assert_eq!(
+            paths(json!("editor")),
+            [("INVALID_TYPE", "tern_roles".into())]
+        );
+        assert_eq!(
+            paths(json!([1, {"name": "x", "permissions": []}, {"description": "d"}, ""])),
+            [
+                ("INVALID_TYPE", "tern_roles[0]".into()),
+                ("INVALID_TYPE", "tern_roles[1]".into()),
+                ("INVALID_TYPE", "tern_roles[2]".into()),
+                ("INVALID_FORMAT", "tern_roles[3]".into()),
+            ]
+        );
+        assert_eq!(
+            paths(Value::Array(vec![json!("r"); 101])),
+            [("ARRAY_LENGTH_LONG", "tern_roles".into())]
+        );
+    }
+
+    #[test]
     fn echoed_rows_mask_credentials_of_any_shape() {
         let row = json!({
             "email": "a@example.com",

@@ -209,6 +209,69 @@ fn totp_factor(cred: &Value) -> Option<Value> {
 mod tests {
     use super::*;
 
+    /// `roles.realm[]` in the RoleRepresentation shape of a realm export.
+    fn definitions() -> HashMap<String, RoleDefinition> {
+        role_definitions(&json!({"realm": [
+            {"name": "default-roles-acme", "composite": true,
+             "composites": {"realm": ["offline_access", "uma_authorization", "reader"]}},
+            {"name": "reader", "description": "Reads", "composite": false},
+            {"name": "admin", "description": "Admins", "composite": true,
+             "composites": {"realm": ["editor"], "client": {"account": ["manage-account"]}}},
+            {"name": "editor", "composite": true, "composites": {"realm": ["admin"]}},
+        ]}))
+    }
+
+    #[test]
+    fn realm_roles_without_definitions_are_carried_by_name() {
+        let held = json!([
+            "default-roles-acme",
+            "offline_access",
+            "uma_authorization",
+            "admin"
+        ]);
+        assert_eq!(tern_roles(Some(&held), None), [json!("admin")]);
+        assert!(tern_roles(None, None).is_empty());
+    }
+
+    #[test]
+    fn composites_are_expanded_and_built_ins_left_out() {
+        let defs = definitions();
+        // A cycle (admin ⊃ editor ⊃ admin) is followed once; the default
+        // roles bring the realm role an administrator added to them.
+        let held = json!(["default-roles-acme", "admin"]);
+        assert_eq!(
+            tern_roles(Some(&held), Some(&defs)),
+            [
+                json!({"name": "admin", "description": "Admins"}),
+                json!("editor"),
+                json!({"name": "reader", "description": "Reads"}),
+            ]
+        );
+        // A role the definitions lack is carried as named.
+        assert_eq!(
+            tern_roles(Some(&json!(["legacy"])), Some(&defs)),
+            [json!("legacy")]
+        );
+    }
+
+    #[test]
+    fn the_roles_before_the_users_reach_the_conversion() {
+        let realm = r#"{"realm": "acme", "roles": {"realm": [{"name": "admin", "composite": true,
+            "composites": {"realm": ["staff"]}}]},
+            "users": [{"id": "u1", "email": "a@x.co", "realmRoles": ["admin"]}]}"#;
+        let reading = reading();
+        let mut rows = Vec::new();
+        crate::import_file::read_rows(realm.as_bytes(), &reading, &|_| {}, &mut |item| {
+            if let crate::import_file::Item::Row { json, .. } = item {
+                rows.push(serde_json::from_slice::<Value>(&json).unwrap_or_default());
+            }
+            true
+        });
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0]["tern_roles"], json!(["admin", "staff"]));
+        assert_eq!(rows[0]["app_metadata"]["realmRoles"], json!(["admin"]));
+    }
+
     #[test]
     fn totp_of_another_kind_is_left_behind() {
         let otp = |data: &str| json!({"type": "otp", "secretData": "{\"value\":\"abc\"}", "credentialData": data});
