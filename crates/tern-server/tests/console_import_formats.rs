@@ -209,16 +209,7 @@ async fn keycloak_roles_given(h: &Harness, t: &str) {
     };
     let (s, roles) = h.api(t, Method::GET, "/roles", None).await;
     assert_eq!(s, StatusCode::OK, "{roles}");
-    let mut found: Vec<(String, String)> = roles
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let text = |k: &str| r[k].as_str().unwrap().to_string();
-            (text("name"), text("description"))
-        })
-        .collect();
-    found.sort();
+    let found = common::pairs(&roles, "name", "description");
     let want: Vec<(String, String)> = ["admin", "staff"]
         .iter()
         .map(|n| (n.to_string(), description(n)))

@@ -62,36 +62,14 @@ async fn roles_of(h: &Harness, t: &str, user_id: &str) -> Vec<(String, String)> 
         .api(t, Method::GET, &format!("/users/{user_id}/roles"), None)
         .await;
     assert_eq!(s, StatusCode::OK, "{roles}");
-    let mut found: Vec<(String, String)> = roles
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let text = |k: &str| r[k].as_str().unwrap_or_default().to_string();
-            (text("name"), text("description"))
-        })
-        .collect();
-    found.sort();
-    found
+    common::pairs(&roles, "name", "description")
 }
 
 /// The tenant's roles as (name, id), by name.
 async fn tenant_roles(h: &Harness, t: &str) -> Vec<(String, String)> {
     let (s, roles) = h.api(t, Method::GET, "/roles", None).await;
     assert_eq!(s, StatusCode::OK, "{roles}");
-    let mut found: Vec<(String, String)> = roles
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap().to_string(),
-                r["id"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    found.sort();
-    found
+    common::pairs(&roles, "name", "id")
 }
 
 /// The user ids of a role's members, sorted.
