@@ -13,6 +13,7 @@ use tern_hash::{CostLimits, OverLimit, StoredHash};
 use crate::clock::now_iso;
 use crate::ids;
 use crate::model::{Connection, JsonObject, User, UserSource};
+use crate::roles::{self, NamedRole};
 use crate::user_profile::{
     FORBIDDEN_APP_METADATA_KEYS, MAX_METADATA_BYTES, is_e164, is_valid_email, is_valid_username,
     normalize_email, normalize_username,
@@ -103,6 +104,8 @@ pub struct ValidRow {
     pub custom_hash: bool,
     /// MFA enrollments (§2.4 shape, checked).
     pub mfa_factors: Option<Vec<Value>>,
+    /// Roles the user is given (`tern_roles`), each name once.
+    pub roles: Vec<NamedRole>,
 }
 
 /// The top-level fields of Auth0's import schema (`additionalProperties: false`).
@@ -125,7 +128,11 @@ pub const IMPORT_FIELDS: &[&str] = &[
     "custom_password_hash",
     "tern_password_hash",
     "mfa_factors",
+    "tern_roles",
 ];
+
+/// The most roles one row may name.
+pub const MAX_ROWS_ROLES: usize = 100;
 
 fn type_name(v: &Value) -> &'static str {
     match v {
@@ -334,6 +341,7 @@ pub fn validate_row(row: &Value, limits: &CostLimits) -> Result<ValidRow, Vec<Ro
     if c.errors.len() == mfa_errors {
         v.mfa_factors = obj.get("mfa_factors").and_then(Value::as_array).cloned();
     }
+    v.roles = check_roles(obj.get("tern_roles"), &mut c.errors);
     let given: Vec<&str> = [
         "password_hash",
         "custom_password_hash",
@@ -433,6 +441,80 @@ fn check_keys(m: &JsonObject, prefix: &str, errors: &mut Vec<RowError>) {
             check_keys(inner, &path, errors);
         }
     }
+}
+
+/// Tern's extension `tern_roles`: an array of role names, or of
+/// `{"name", "description"}` objects (the description is used only when
+/// the job creates the role). Each failure is a row error; a name given
+/// twice counts once (the first one's description).
+fn check_roles(v: Option<&Value>, errors: &mut Vec<RowError>) -> Vec<NamedRole> {
+    let Some(v) = v else { return vec![] };
+    let Some(list) = v.as_array() else {
+        errors.push(RowError::new(
+            "INVALID_TYPE",
+            "tern_roles",
+            format!("Expected type array but found type {}", type_name(v)),
+        ));
+        return vec![];
+    };
+    if list.len() > MAX_ROWS_ROLES {
+        errors.push(RowError::new(
+            "ARRAY_LENGTH_LONG",
+            "tern_roles",
+            format!(
+                "Array is too long ({}), maximum {MAX_ROWS_ROLES}",
+                list.len()
+            ),
+        ));
+        return vec![];
+    }
+    let mut named: Vec<NamedRole> = Vec::new();
+    for (i, item) in list.iter().enumerate() {
+        let path = format!("tern_roles[{i}]");
+        let given = match item {
+            Value::String(name) => Some((name.as_str(), "")),
+            Value::Object(o) if o.keys().all(|k| k == "name" || k == "description") => {
+                match (o.get("name"), o.get("description")) {
+                    (Some(Value::String(n)), None) => Some((n.as_str(), "")),
+                    (Some(Value::String(n)), Some(Value::String(d))) => {
+                        Some((n.as_str(), d.as_str()))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let Some((name, description)) = given else {
+            errors.push(RowError::new(
+                "INVALID_TYPE",
+                &path,
+                "each role is a name (string) or an object with a string name and an optional string description",
+            ));
+            continue;
+        };
+        if name.trim().is_empty()
+            || name.chars().count() > roles::MAX_NAME
+            || description.chars().count() > roles::MAX_DESCRIPTION
+        {
+            errors.push(RowError::new(
+                "INVALID_FORMAT",
+                &path,
+                format!(
+                    "a role's name must be 1 to {} characters (not only spaces) and its description at most {}",
+                    roles::MAX_NAME,
+                    roles::MAX_DESCRIPTION
+                ),
+            ));
+            continue;
+        }
+        if !named.iter().any(|r| r.name == name) {
+            named.push(NamedRole {
+                name: name.to_string(),
+                description: description.to_string(),
+            });
+        }
+    }
+    named
 }
 
 /// Check Auth0's `mfa_factors` shape (§2.4); each failure is a row error.
@@ -649,6 +731,44 @@ pub fn upsert(existing: &User, row: ValidRow, credentials: bool) -> (User, Optio
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn roles_are_names_or_named_objects() {
+        let limits = CostLimits::default();
+        let row = json!({"email": "a@x.co", "tern_roles": ["editor",
+            {"name": "viewer", "description": "Views"}, "editor"]});
+        let valid = validate_row(&row, &limits).map(|v| v.roles);
+        let named = |name: &str, description: &str| NamedRole {
+            name: name.into(),
+            description: description.into(),
+        };
+        assert_eq!(
+            valid,
+            Ok(vec![named("editor", ""), named("viewer", "Views")])
+        );
+        let paths = |roles: Value| -> Vec<(&'static str, String)> {
+            let row = json!({"email": "a@x.co", "tern_roles": roles});
+            let errors = validate_row(&row, &limits).err().unwrap_or_default();
+            errors.into_iter().map(|e| (e.code, e.path)).collect()
+        };
+        assert_eq!(
+            paths(json!("editor")),
+            [("INVALID_TYPE", "tern_roles".into())]
+        );
+        assert_eq!(
+            paths(json!([1, {"name": "x", "permissions": []}, {"description": "d"}, ""])),
+            [
+                ("INVALID_TYPE", "tern_roles[0]".into()),
+                ("INVALID_TYPE", "tern_roles[1]".into()),
+                ("INVALID_TYPE", "tern_roles[2]".into()),
+                ("INVALID_FORMAT", "tern_roles[3]".into()),
+            ]
+        );
+        assert_eq!(
+            paths(Value::Array(vec![json!("r"); 101])),
+            [("ARRAY_LENGTH_LONG", "tern_roles".into())]
+        );
+    }
 
     #[test]
     fn echoed_rows_mask_credentials_of_any_shape() {

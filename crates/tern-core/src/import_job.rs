@@ -7,7 +7,7 @@
 //! and a resumed job first reads the keys of the rows before its resume
 //! point, so it reaches the same verdicts as an uninterrupted one.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -20,6 +20,7 @@ use crate::CoreResult;
 use crate::import::{self, RowError, ValidRow};
 use crate::mfa::{SeedSealer, seal_factors};
 use crate::model::{Job, JobStatus, User};
+use crate::roles::{NamedRole, Role};
 use crate::store::{BatchApplied, BatchGate, GateKey, ImportBatch, Store};
 use crate::user_profile::{normalize_email, normalize_username};
 
@@ -124,6 +125,19 @@ fn split_rows(file: &str) -> Result<Vec<&RawValue>, String> {
         ),
         Err(e) => format!("The users file is not valid JSON: {e}."),
     })
+}
+
+/// Whether a row of an uploaded file names roles (`tern_roles`): such a
+/// file needs the scope that assigns roles. A quick look for the key comes
+/// first, so a file without it costs one scan.
+pub fn file_names_roles(file: &str) -> bool {
+    file.contains("\"tern_roles\"")
+        && split_rows(file).is_ok_and(|rows| {
+            rows.iter().any(|row| {
+                serde_json::from_str::<HashMap<&str, serde::de::IgnoredAny>>(row.get())
+                    .is_ok_and(|keys| keys.contains_key("tern_roles"))
+            })
+        })
 }
 
 /// Seal the TOTP seeds of every user a batch writes: no seed from an
@@ -393,7 +407,16 @@ async fn plan_batch(
             .await?
     };
     let matches = Matches::new(&existing, &connection.id);
-    for (i, raw, row) in valid {
+    let role_refusals = RoleRefusals::new(store, tenant, job, &valid).await?;
+    let mut new_roles: BTreeMap<String, Role> = BTreeMap::new();
+    for (i, raw, mut row) in valid {
+        if let Some(error) = role_refusals.of(&row) {
+            batch
+                .errors
+                .push((i as u64, error_record(i, raw, &[error])));
+            continue;
+        }
+        let roles = std::mem::take(&mut row.roles);
         let by_email = matches.by_email.get(row.email.as_str()).copied();
         let by_id = row
             .user_id
@@ -423,6 +446,7 @@ async fn plan_batch(
                 if job.spec.dry_run {
                     batch.dry_updated += 1;
                 } else {
+                    grant(&mut batch, &mut new_roles, job, &updated.user_id, roles);
                     batch.updates.push(updated);
                 }
             }
@@ -451,14 +475,91 @@ async fn plan_batch(
                             &[RowError::duplicated("email, user_id or username", true)],
                         )
                     });
-                    batch
-                        .inserts
-                        .push((i as u64, import::new_user(row, connection), conflict));
+                    let user = import::new_user(row, connection);
+                    grant(&mut batch, &mut new_roles, job, &user.user_id, roles);
+                    batch.inserts.push((i as u64, user, conflict));
                 }
             }
         }
     }
+    batch.new_roles = new_roles.into_values().collect();
     Ok(batch)
+}
+
+/// Give `user_id` the `roles` its row names; those the job may create are
+/// listed once per batch (by name, so the store creates them in one order
+/// whichever job runs: two jobs creating the same roles never deadlock).
+fn grant(
+    batch: &mut ImportBatch,
+    new_roles: &mut BTreeMap<String, Role>,
+    job: &Job,
+    user_id: &str,
+    roles: Vec<NamedRole>,
+) {
+    for role in roles {
+        if job.spec.create_roles && !new_roles.contains_key(&role.name) {
+            let created = Role {
+                id: crate::ids::role_id(),
+                name: role.name.clone(),
+                description: role.description,
+            };
+            new_roles.insert(role.name.clone(), created);
+        }
+        batch.role_grants.push((user_id.to_string(), role.name));
+    }
+}
+
+/// Why a row's roles cannot be given by this job, if so: the job's creator
+/// may not assign roles, or a role the row names does not exist and the
+/// creator may not create roles. A scope never reaches more than it names.
+struct RoleRefusals {
+    assign: bool,
+    /// The tenant's role names, when the job may not create roles.
+    existing: Option<HashSet<String>>,
+}
+
+impl RoleRefusals {
+    async fn new(
+        store: &dyn Store,
+        tenant: &str,
+        job: &Job,
+        valid: &[(usize, &Value, ValidRow)],
+    ) -> CoreResult<Self> {
+        let names_roles = valid.iter().any(|(_, _, v)| !v.roles.is_empty());
+        let existing = if names_roles && job.spec.assign_roles && !job.spec.create_roles {
+            let roles = store.list_roles(tenant, None).await?;
+            Some(roles.into_iter().map(|r| r.name).collect())
+        } else {
+            None
+        };
+        Ok(Self {
+            assign: job.spec.assign_roles,
+            existing,
+        })
+    }
+
+    fn of(&self, row: &ValidRow) -> Option<RowError> {
+        if row.roles.is_empty() {
+            return None;
+        }
+        if !self.assign {
+            return Some(RowError {
+                code: "INSUFFICIENT_SCOPE",
+                message: "Error in tern_roles property - giving users roles needs the create:role_members scope, which the job's creator did not have".into(),
+                path: "tern_roles".into(),
+            });
+        }
+        let existing = self.existing.as_ref()?;
+        let missing = row.roles.iter().find(|r| !existing.contains(&r.name))?;
+        Some(RowError {
+            code: "INSUFFICIENT_SCOPE",
+            message: format!(
+                "Error in tern_roles property - the tenant has no role named '{}', and creating one needs the create:roles scope, which the job's creator did not have",
+                missing.name
+            ),
+            path: "tern_roles".into(),
+        })
+    }
 }
 
 /// The final status of a run, for the store.

@@ -757,6 +757,14 @@ pub struct JobSpec {
     /// not take over those that exist.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub upsert_credentials: bool,
+    /// Whether rows may give their users roles (`tern_roles`): the job's
+    /// creator may assign roles (`create:role_members`, an operator).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub assign_roles: bool,
+    /// Whether a role a row names that the tenant lacks is created: the
+    /// job's creator may create roles (`create:roles`, an operator).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub create_roles: bool,
     /// Caller's correlation id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,

@@ -3,6 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Tern's bounds on a role's name and description (Auth0 publishes none;
+/// these keep a role listable), the same for the Management API and an
+/// import file's `tern_roles`: the longest name, in characters.
+pub const MAX_NAME: usize = 255;
+/// The longest role description, in characters.
+pub const MAX_DESCRIPTION: usize = 1000;
+
 /// A role: a named set of permissions users are given together.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Role {
@@ -59,4 +66,15 @@ pub struct RoleMember {
     pub name: Option<String>,
     /// Their picture.
     pub picture: Option<String>,
+}
+
+/// A role an import row names (`tern_roles`): the user is given the
+/// tenant's role of that name, which the job creates with this description
+/// when the tenant has none yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedRole {
+    /// The role's name (unique in the tenant).
+    pub name: String,
+    /// Its description if the job creates it (empty when the row gave none).
+    pub description: String,
 }

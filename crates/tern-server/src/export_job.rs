@@ -324,6 +324,8 @@ pub async fn queue(
             connection,
             upsert: false,
             upsert_credentials: false,
+            assign_roles: false,
+            create_roles: false,
             external_id: None,
             send_completion_email: false,
             dry_run: false,

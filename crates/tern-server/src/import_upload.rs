@@ -278,6 +278,9 @@ async fn queue(
             upsert: doc.upsert,
             // An operator's upload: operators may change users.
             upsert_credentials: doc.upsert,
+            // An operator may give and create roles too.
+            assign_roles: true,
+            create_roles: true,
             external_id: Some(doc.id.clone()),
             send_completion_email: false,
             dry_run: doc.dry_run,

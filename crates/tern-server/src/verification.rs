@@ -245,6 +245,8 @@ pub async fn send_verification_email(
             connection: user.connection_name.clone(),
             upsert: false,
             upsert_credentials: false,
+            assign_roles: false,
+            create_roles: false,
             external_id: None,
             send_completion_email: false,
             dry_run: false,

@@ -195,6 +195,41 @@ async fn user_total(h: &Harness, token: &str) -> u64 {
     v["total"].as_u64().unwrap()
 }
 
+/// The realm roles of the Keycloak export (read here from the fixture as
+/// Keycloak wrote it) are the users' Tern roles: `kc0` holds the composite
+/// "admin" and so the "staff" it contains; the built-in roles are left
+/// behind; each role has the realm's description. Its rows went through
+/// several jobs, side by side: each role was made once.
+async fn keycloak_roles_given(h: &Harness, t: &str) {
+    let realm: Value = serde_json::from_slice(&fixture("keycloak-realm.json")).unwrap();
+    let description = |name: &str| -> String {
+        let roles = realm["roles"]["realm"].as_array().unwrap();
+        let role = roles.iter().find(|r| r["name"] == name).unwrap();
+        role["description"].as_str().unwrap().to_string()
+    };
+    let (s, roles) = h.api(t, Method::GET, "/roles", None).await;
+    assert_eq!(s, StatusCode::OK, "{roles}");
+    let found = common::pairs(&roles, "name", "description");
+    let want: Vec<(String, String)> = ["admin", "staff"]
+        .iter()
+        .map(|n| (n.to_string(), description(n)))
+        .collect();
+    assert_eq!(found, want);
+    let kc0 = realm["users"][0]["id"].as_str().unwrap();
+    let (s, held) = h
+        .api(t, Method::GET, &format!("/users/auth0|{kc0}/roles"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{held}");
+    let mut names: Vec<&str> = held
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["admin", "staff"]);
+}
+
 async fn platform_exports_through_the_console(backend: Backend) {
     // Small job files: an export is cut into several jobs.
     let h = Harness::start_with(backend, |c| c.import.max_file_bytes = 1024).await;
@@ -337,6 +372,9 @@ async fn platform_exports_through_the_console(backend: Backend) {
                     "{who}"
                 ),
             }
+        }
+        if case.source == "keycloak" {
+            keycloak_roles_given(&h, &t).await;
         }
     }
 

@@ -88,6 +88,8 @@ async fn uploads_wait_for_a_free_slot(backend: Backend) {
         connection: "Username-Password-Authentication".into(),
         upsert: false,
         upsert_credentials: false,
+        assign_roles: false,
+        create_roles: false,
         external_id: None,
         send_completion_email: false,
         dry_run: false,

@@ -41,6 +41,90 @@ pub(crate) fn insert_errors_sql(dialect: Dialect) -> String {
     )
 }
 
+/// Create the roles of JSON parameter `$2` (tenant `$1`) whose names the
+/// tenant does not hold yet. On PostgreSQL a concurrent batch creating the
+/// same name makes this one wait for it, then skip the name: one role.
+pub(crate) fn insert_roles_sql(dialect: Dialect) -> String {
+    format!(
+        "INSERT INTO roles (tenant_id, id, name, description) {} ON CONFLICT DO NOTHING",
+        select_json_rows(dialect, "roles", "$1", 2, "id, name, description")
+    )
+}
+
+/// Give users the tenant's roles by name, from JSON parameter `$2`
+/// (`[{"user_id", "role"}]`, tenant `$1`); a role held already is kept once.
+pub(crate) fn grant_roles_sql(dialect: Dialect) -> String {
+    let grants = match dialect {
+        Dialect::Sqlite => {
+            "SELECT g.value ->> 'user_id' AS user_id, g.value ->> 'role' AS role FROM jsonb_each($2) AS g"
+        }
+        Dialect::Postgres => {
+            "SELECT g.user_id, g.role FROM json_to_recordset($2::json) AS g(user_id text, role text)"
+        }
+    };
+    format!(
+        "INSERT INTO user_roles (tenant_id, user_id, role_id) SELECT $1, g.user_id, r.id \
+         FROM ({grants}) AS g JOIN roles r ON r.tenant_id = $1 AND r.name = g.role \
+         WHERE true ON CONFLICT DO NOTHING"
+    )
+}
+
+/// The two statements that create a batch's roles and give them, with
+/// their JSON parameters ([`role_params`]); each binds the tenant as `$1`.
+pub(crate) fn role_statements(
+    dialect: Dialect,
+    (new_roles, grants): (String, String),
+) -> [(String, String); 2] {
+    [
+        (insert_roles_sql(dialect), new_roles),
+        (grant_roles_sql(dialect), grants),
+    ]
+}
+
+/// A grant of [`grant_roles_sql`].
+#[derive(Serialize)]
+struct Grant<'a> {
+    user_id: &'a str,
+    role: &'a str,
+}
+
+/// A role of [`insert_roles_sql`].
+#[derive(Serialize)]
+struct NewRole<'a> {
+    id: &'a str,
+    name: &'a str,
+    description: &'a str,
+}
+
+/// The parameters of [`insert_roles_sql`] and [`grant_roles_sql`] for the
+/// grants of a batch's users that were `written`, and the roles they name;
+/// `None` when there are none.
+pub(crate) fn role_params(
+    b: &ImportBatch,
+    written: impl Fn(&str) -> bool,
+) -> CoreResult<Option<(String, String)>> {
+    let grants: Vec<Grant> = b
+        .role_grants
+        .iter()
+        .filter(|(user, _)| written(user))
+        .map(|(user_id, role)| Grant { user_id, role })
+        .collect();
+    if grants.is_empty() {
+        return Ok(None);
+    }
+    let roles: Vec<NewRole> = b
+        .new_roles
+        .iter()
+        .filter(|r| grants.iter().any(|g| g.role == r.name))
+        .map(|r| NewRole {
+            id: &r.id,
+            name: &r.name,
+            description: &r.description,
+        })
+        .collect();
+    Ok(Some((json_param(&roles)?, json_param(&grants)?)))
+}
+
 /// A batch's progress, committed with its rows: `$3` processed rows, `$4`
 /// inserted, `$5` updated, `$6` failed, `$7` lease, `$8` now, `$9` the
 /// claim's lease token: no row is updated when the job was claimed again

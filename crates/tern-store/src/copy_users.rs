@@ -48,6 +48,8 @@ pub(crate) async fn apply_batch(
         tenant: tenant.to_string(),
         job_id: job_id.to_string(),
         users: copy_data(tenant, b),
+        // Every user is written with the batch, so are all their roles.
+        roles: bulk::role_params(b, |_| true)?,
         records: (!outcome.records.is_empty())
             .then(|| bulk::json_param(&outcome.records))
             .transpose()?,
@@ -73,6 +75,8 @@ struct BatchWrite {
     job_id: String,
     /// The users in COPY's text format, if any.
     users: Option<Vec<u8>>,
+    /// The parameters of `insert_roles_sql` and `grant_roles_sql`, if any.
+    roles: Option<(String, String)>,
     /// Error and note records as the JSON parameter of `insert_errors_sql`.
     records: Option<String>,
     /// Processed rows, inserted, updated, failed, lease, lease token: see `PROGRESS_SQL`.
@@ -118,6 +122,21 @@ impl BatchWrite {
         }
         if !self.after.passed().await {
             return Err(bulk::earlier_batch_failed());
+        }
+        // Roles only once the batch before has committed: a role this batch
+        // creates holds its name until the commit, and a batch before it
+        // naming the same role would wait on it while this one waits for
+        // that batch — a cycle PostgreSQL cannot see. Past the gate nothing
+        // is left to wait for but the commit.
+        if let Some(roles) = self.roles {
+            for (sql, param) in bulk::role_statements(Dialect::Postgres, roles) {
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(&self.tenant)
+                    .bind(param)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(storage)?;
+            }
         }
         let [processed, inserted, updated, failed, lease, token] = self.progress;
         let progressed = sqlx::query(bulk::PROGRESS_SQL)

@@ -68,6 +68,8 @@ async fn prepare(store: &SqlStore) {
         connection: "db".into(),
         upsert: false,
         upsert_credentials: false,
+        assign_roles: false,
+        create_roles: false,
         external_id: None,
         send_completion_email: false,
         dry_run: false,

@@ -29,6 +29,8 @@ fn job(id: &str, kind: JobType, status: JobStatus) -> Job {
             connection: "db".into(),
             upsert: true,
             upsert_credentials: false,
+            assign_roles: false,
+            create_roles: false,
             external_id: None,
             send_completion_email: false,
             dry_run: false,

@@ -118,6 +118,8 @@ async fn insert_upsert_job(store: &SqlStore, rows: u64) {
         connection: "db".into(),
         upsert: true,
         upsert_credentials: false,
+        assign_roles: false,
+        create_roles: false,
         external_id: None,
         send_completion_email: false,
         dry_run: false,

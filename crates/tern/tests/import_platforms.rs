@@ -433,7 +433,49 @@ fn check_profiles(tern: &Tern, token: &str) {
         user(tern, token, "kc2@example.com")["email_verified"],
         false
     );
-    assert_eq!(user(tern, token, "kc0@example.com")["username"], "kcuser0");
+    let u = user(tern, token, "kc0@example.com");
+    assert_eq!(u["username"], "kcuser0");
+    // Realm roles became Tern roles: the composite "admin" brings the
+    // "staff" it contains, each with the realm's description; Keycloak's
+    // built-in roles stay behind, and app_metadata keeps the list as it was.
+    assert_eq!(
+        u["app_metadata"]["realmRoles"],
+        json!(["default-roles-acme", "admin"])
+    );
+    let roles_of = |user_id: &str| -> Vec<(String, String)> {
+        let id = user_id.replace('|', "%7C");
+        let (s, r) = get(&format!("{}/api/v2/users/{id}/roles", tern.base), token);
+        assert_eq!(s, 200, "{r}");
+        let mut roles: Vec<(String, String)> = r
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let text = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+                (text("name"), text("description"))
+            })
+            .collect();
+        roles.sort();
+        roles
+    };
+    let role = |name: &str, description: &str| (name.to_string(), description.to_string());
+    let staff = role("staff", "Everyone on the payroll");
+    assert_eq!(
+        roles_of(u["user_id"].as_str().unwrap()),
+        [role("admin", "Realm administrators"), staff.clone()]
+    );
+    let kc1 = user(tern, token, "kc1@example.com");
+    assert_eq!(roles_of(kc1["user_id"].as_str().unwrap()), [staff]);
+    let (s, all) = get(&format!("{}/api/v2/roles", tern.base), token);
+    assert_eq!(s, 200, "{all}");
+    let mut names: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["admin", "staff"]);
 
     let u = user(tern, token, "kratos0@example.com");
     assert_eq!(u["email_verified"], true);

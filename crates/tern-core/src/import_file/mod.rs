@@ -32,7 +32,16 @@ pub struct Reading {
     pub rows_key: Option<&'static str>,
     /// Input that is neither JSON array nor object is CSV with a header row.
     pub csv: bool,
+    /// A key of the top-level object (beside `rows_key`) whose value the
+    /// conversion needs, and what takes it: read whole and handed over when
+    /// it comes before the rows (Keycloak's role definitions, which its
+    /// realm export writes before the users).
+    pub context: Option<Context>,
 }
+
+/// A value of the top-level object a conversion needs: its key, and what
+/// takes it (see [`Reading::context`]).
+pub type Context = (&'static str, Box<dyn Fn(Value) + Send>);
 
 impl Reading {
     /// Rows as they are (Auth0's import schema).
@@ -41,6 +50,7 @@ impl Reading {
             convert: Box::new(Ok),
             rows_key: None,
             csv: false,
+            context: None,
         }
     }
 }
@@ -183,10 +193,12 @@ impl<'de> Visitor<'de> for EachElement<'_> {
     }
 }
 
-/// The array under one key of a top-level object; other keys are skipped.
+/// The array under one key of a top-level object; other keys are skipped
+/// but the context's, read whole for it.
 struct RowsUnder<'a> {
     key: &'static str,
     rows: EachElement<'a>,
+    context: Option<&'a Context>,
 }
 
 impl<'de> DeserializeSeed<'de> for RowsUnder<'_> {
@@ -206,9 +218,12 @@ impl<'de> Visitor<'de> for RowsUnder<'_> {
         while let Some(k) = map.next_key::<String>()? {
             match rows.take_if(|_| k == self.key) {
                 Some(seed) => map.next_value_seed(seed)?,
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                None => match self.context.filter(|(key, _)| *key == k) {
+                    Some((_, take)) => take(map.next_value::<Value>()?),
+                    None => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                },
             }
         }
         Ok(())
@@ -278,7 +293,12 @@ pub fn read_rows(
             let mut de = serde_json::Deserializer::from_reader(&mut input);
             let (res, shape) = match reading.rows_key.filter(|_| first == Some(b'{')) {
                 Some(key) => (
-                    RowsUnder { key, rows }.deserialize(&mut de),
+                    RowsUnder {
+                        key,
+                        rows,
+                        context: reading.context.as_ref(),
+                    }
+                    .deserialize(&mut de),
                     format!("object with a \"{key}\" array"),
                 ),
                 None => (rows.deserialize(&mut de), "JSON array".into()),

@@ -23,6 +23,15 @@ pub struct ImportBatch {
     pub optimistic: bool,
     /// Users to replace (upsert).
     pub updates: Vec<User>,
+    /// Roles given to the batch's users (an import row's `tern_roles`):
+    /// `(user id, role name)`, written only for users the batch writes
+    /// (inserted or updated), in its transaction; one held already is kept
+    /// once, so a batch applied again adds nothing.
+    pub role_grants: Vec<(String, String)>,
+    /// The roles `role_grants` name that the job may create, by name: each
+    /// is created (with this id and description) in the batch's
+    /// transaction unless the tenant has a role of that name by then.
+    pub new_roles: Vec<crate::roles::Role>,
     /// Error records `{user, errors}` by row index; each counts as a failed row.
     pub errors: Vec<(u64, serde_json::Value)>,
     /// Notes on rows that still succeeded (e.g. a hash not applied on upsert).

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{Map, Value, json};
 use tern_core::ids;
 use tern_core::model::{ResourceServer, User};
-use tern_core::roles::{HeldPermission, Permission, PermissionSource, Role};
+use tern_core::roles::{
+    HeldPermission, MAX_DESCRIPTION, MAX_NAME, Permission, PermissionSource, Role,
+};
 
 use crate::console_app::Changer;
 use crate::error::ApiError;
@@ -15,10 +17,6 @@ use crate::payload::{field, object_with, require_keys};
 use crate::state::AppState;
 use crate::user_admin::known_user;
 
-/// Tern's bounds on a role's name and description (Auth0 publishes none;
-/// these keep a role listable).
-const MAX_NAME: usize = 255;
-const MAX_DESCRIPTION: usize = 1000;
 /// The most items one assignment body may name (each is a statement in the
 /// assignment's transaction).
 pub const MAX_ITEMS: usize = 1000;

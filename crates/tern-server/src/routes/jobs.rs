@@ -185,6 +185,15 @@ pub async fn create_import(
     if let Some(why) = crate::import_upload::refusal(&connection) {
         return Err(bad(why));
     }
+    // Rows that give roles need the scopes the roles API needs: assigning
+    // always, creating for names the tenant lacks (decided row by row as
+    // the job runs; the runner also refuses rows whose roles the job may
+    // not assign, should this look miss one).
+    let assign_roles = caller.require(&["create:role_members"]).is_ok();
+    let create_roles = caller.require(&["create:roles"]).is_ok();
+    if !assign_roles && tern_core::import_job::file_names_roles(&file) {
+        caller.require(&["create:role_members"])?;
+    }
     let now = now_iso();
     let job = Job::pending(
         ids::job_id(),
@@ -194,6 +203,8 @@ pub async fn create_import(
             connection: connection.name.clone(),
             upsert,
             upsert_credentials: upsert && caller.require(&["update:users"]).is_ok(),
+            assign_roles,
+            create_roles,
             external_id,
             send_completion_email,
             dry_run,

@@ -626,3 +626,17 @@ pub fn totp(seed: &[u8], t: i64, digits: u32) -> String {
         width = digits as usize
     )
 }
+
+/// Fields `a` and `b` (as text, "" when absent) of each object of a JSON
+/// array answer (roles as name and description, say), sorted.
+pub fn pairs(list: &Value, a: &str, b: &str) -> Vec<(String, String)> {
+    let text = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let mut found: Vec<(String, String)> = list
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|v| (text(v, a), text(v, b)))
+        .collect();
+    found.sort();
+    found
+}

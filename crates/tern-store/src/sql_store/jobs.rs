@@ -123,6 +123,18 @@ impl SqlStore {
                 .await
                 .map_err(storage)?;
         }
+        let updated: HashSet<&str> = b.updates.iter().map(|u| u.user_id.as_str()).collect();
+        let roles = bulk::role_params(b, |id| written.contains(id) || updated.contains(id))?;
+        if let Some(roles) = roles {
+            for (sql, param) in bulk::role_statements(self.dialect, roles) {
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(tenant)
+                    .bind(param)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(storage)?;
+            }
+        }
         let outcome = bulk::BatchOutcome::of(b, |id| written.contains(id));
         if !outcome.records.is_empty() {
             sqlx::query(AssertSqlSafe(bulk::insert_errors_sql(self.dialect)))

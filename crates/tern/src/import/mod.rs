@@ -35,7 +35,9 @@ use tern_core::import_file::Chunk;
 const AFTER_HELP: &str = concat!(
     crate::credentials_help!(),
     " The client needs the
-create:users, read:users and read:connections scopes.
+create:users, read:users and read:connections scopes; a file whose rows
+name roles (tern_roles, or --from keycloak with realm roles) also
+create:role_members, and create:roles for roles the tenant lacks.
 
 Output: progress on stderr; at the end, on stdout, every failed row as
 `row <index>: <code> <path>: <message>` (index: 0-based position in the

@@ -3,18 +3,130 @@
 //!
 //! Each user: `id`, `username`, `email`, `emailVerified`, `firstName`,
 //! `lastName`, `enabled`, `attributes` (→ user_metadata), `realmRoles` and
-//! `groups` (→ app_metadata), `credentials`. A `password` credential's
+//! `groups` (→ app_metadata, as they were, for scripts that read them),
+//! `credentials`. `realmRoles` also become Tern roles (`tern_roles`), less
+//! Keycloak's built-in `offline_access`, `uma_authorization` and
+//! `default-roles-<realm>`; when the realm document's role definitions
+//! (`roles.realm[]`) come before its users, as `kc.sh export` writes them,
+//! each role carries its description and a composite role brings the realm
+//! roles it contains (transitively: Keycloak's effective roles, the default
+//! roles' own composites included). The `--dir` users files hold no
+//! definitions: their roles are carried by name. A password credential's
 //! `secretData`/`credentialData` (JSON strings) become a `keycloak`
 //! `tern_password_hash` as they are; an `otp` credential of the TOTP kind
 //! Auth0 enrols (6 digits, 30 s, HmacSHA1) becomes a TOTP factor.
-//! `clientRoles`, `requiredActions`, federation links are not carried.
+//! `clientRoles` (Tern's roles are the tenant's, not an application's),
+//! `requiredActions`, federation links are not carried.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, OnceLock};
 
 use crate::mfa::base32_encode;
 use serde_json::{Map, Value, json};
 
-use super::{Row, full_name, json_object, text, username};
+use super::{Reading, Row, full_name, json_object, text, username};
 
-pub fn convert(user: Value) -> Result<Value, String> {
+/// A realm role as the realm document defines it.
+struct RoleDefinition {
+    description: String,
+    /// The realm roles a composite role contains.
+    composites: Vec<String>,
+}
+
+/// The realm's role definitions by name, once read.
+type Definitions = Arc<OnceLock<HashMap<String, RoleDefinition>>>;
+
+/// Read a realm export: its users, converted with the role definitions of
+/// its `roles` when they come first.
+pub fn reading() -> Reading {
+    let definitions: Definitions = Arc::default();
+    let seen = Arc::clone(&definitions);
+    Reading {
+        convert: Box::new(move |user| convert(user, definitions.get())),
+        rows_key: Some("users"),
+        csv: false,
+        context: Some((
+            "roles",
+            Box::new(move |roles| {
+                let _ = seen.set(role_definitions(&roles));
+            }),
+        )),
+    }
+}
+
+/// `roles.realm[]` of a realm document: name, description, and
+/// `composites.realm` when `composite` (client roles a composite holds
+/// are not carried).
+fn role_definitions(roles: &Value) -> HashMap<String, RoleDefinition> {
+    let realm = roles.get("realm").and_then(Value::as_array);
+    realm
+        .into_iter()
+        .flatten()
+        .filter_map(|role| {
+            let name = text(role, "name")?;
+            let composites = role
+                .pointer("/composites/realm")
+                .and_then(Value::as_array)
+                .filter(|_| role.get("composite") != Some(&Value::Bool(false)))
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.as_str().map(str::to_string))
+                .collect();
+            let definition = RoleDefinition {
+                description: text(role, "description").unwrap_or_default().to_string(),
+                composites,
+            };
+            Some((name.to_string(), definition))
+        })
+        .collect()
+}
+
+/// Keycloak's own roles, which every user of a realm holds and which mean
+/// nothing to Tern.
+fn built_in(name: &str) -> bool {
+    matches!(name, "offline_access" | "uma_authorization") || name.starts_with("default-roles-")
+}
+
+/// A user's `realmRoles` as `tern_roles`: with the definitions, composites
+/// expanded (a cycle is followed once) and each role with its description;
+/// without, the names as they are. Built-in roles are left out, but the
+/// roles a default role contains are kept.
+fn tern_roles(
+    realm_roles: Option<&Value>,
+    definitions: Option<&HashMap<String, RoleDefinition>>,
+) -> Vec<Value> {
+    let names = realm_roles
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str);
+    let Some(definitions) = definitions else {
+        return names.filter(|n| !built_in(n)).map(|n| json!(n)).collect();
+    };
+    let mut held = BTreeSet::new();
+    let mut next: Vec<&str> = names.collect();
+    while let Some(name) = next.pop() {
+        if held.insert(name)
+            && let Some(d) = definitions.get(name)
+        {
+            next.extend(d.composites.iter().map(String::as_str));
+        }
+    }
+    held.into_iter()
+        .filter(|n| !built_in(n))
+        .map(|name| match definitions.get(name) {
+            Some(d) if !d.description.is_empty() => {
+                json!({"name": name, "description": d.description})
+            }
+            _ => json!(name),
+        })
+        .collect()
+}
+
+fn convert(
+    user: Value,
+    definitions: Option<&HashMap<String, RoleDefinition>>,
+) -> Result<Value, String> {
     let id = text(&user, "id").ok_or("the user has no id")?;
     let mut row = Row::default();
     let (first, last) = (text(&user, "firstName"), text(&user, "lastName"));
@@ -39,6 +151,10 @@ pub fn convert(user: Value) -> Result<Value, String> {
         }
     }
     row.set("app_metadata", Value::Object(app));
+    row.set(
+        "tern_roles",
+        tern_roles(user.get("realmRoles"), definitions),
+    );
     let credentials = user.get("credentials").and_then(Value::as_array);
     let mut factors = Vec::new();
     let mut left = Vec::new();
@@ -92,6 +208,69 @@ fn totp_factor(cred: &Value) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `roles.realm[]` in the RoleRepresentation shape of a realm export.
+    fn definitions() -> HashMap<String, RoleDefinition> {
+        role_definitions(&json!({"realm": [
+            {"name": "default-roles-acme", "composite": true,
+             "composites": {"realm": ["offline_access", "uma_authorization", "reader"]}},
+            {"name": "reader", "description": "Reads", "composite": false},
+            {"name": "admin", "description": "Admins", "composite": true,
+             "composites": {"realm": ["editor"], "client": {"account": ["manage-account"]}}},
+            {"name": "editor", "composite": true, "composites": {"realm": ["admin"]}},
+        ]}))
+    }
+
+    #[test]
+    fn realm_roles_without_definitions_are_carried_by_name() {
+        let held = json!([
+            "default-roles-acme",
+            "offline_access",
+            "uma_authorization",
+            "admin"
+        ]);
+        assert_eq!(tern_roles(Some(&held), None), [json!("admin")]);
+        assert!(tern_roles(None, None).is_empty());
+    }
+
+    #[test]
+    fn composites_are_expanded_and_built_ins_left_out() {
+        let defs = definitions();
+        // A cycle (admin ⊃ editor ⊃ admin) is followed once; the default
+        // roles bring the realm role an administrator added to them.
+        let held = json!(["default-roles-acme", "admin"]);
+        assert_eq!(
+            tern_roles(Some(&held), Some(&defs)),
+            [
+                json!({"name": "admin", "description": "Admins"}),
+                json!("editor"),
+                json!({"name": "reader", "description": "Reads"}),
+            ]
+        );
+        // A role the definitions lack is carried as named.
+        assert_eq!(
+            tern_roles(Some(&json!(["legacy"])), Some(&defs)),
+            [json!("legacy")]
+        );
+    }
+
+    #[test]
+    fn the_roles_before_the_users_reach_the_conversion() {
+        let realm = r#"{"realm": "acme", "roles": {"realm": [{"name": "admin", "composite": true,
+            "composites": {"realm": ["staff"]}}]},
+            "users": [{"id": "u1", "email": "a@x.co", "realmRoles": ["admin"]}]}"#;
+        let reading = reading();
+        let mut rows = Vec::new();
+        crate::import_file::read_rows(realm.as_bytes(), &reading, &|_| {}, &mut |item| {
+            if let crate::import_file::Item::Row { json, .. } = item {
+                rows.push(serde_json::from_slice::<Value>(&json).unwrap_or_default());
+            }
+            true
+        });
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0]["tern_roles"], json!(["admin", "staff"]));
+        assert_eq!(rows[0]["app_metadata"]["realmRoles"], json!(["admin"]));
+    }
 
     #[test]
     fn totp_of_another_kind_is_left_behind() {

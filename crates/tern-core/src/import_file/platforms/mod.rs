@@ -89,7 +89,7 @@ impl Platform {
                 "An Auth0 export job's NDJSON, joined by id (then email) with the password-hash export Auth0 support sends. Carried: the fields Auth0's import schema takes, the bcrypt password hash, `auth0|` taken off user_id. Left behind: identities, logins_count, last_login, created_at and other read-only fields; second factors (Auth0 does not export them)."
             }
             Platform::Keycloak => {
-                "`kc.sh export --realm R --file realm.json`. Carried: username, email and its verification, names, enabled (as blocked), attributes (as user_metadata), realm roles and groups (as app_metadata), the password credential (Keycloak's hash, as exported) and 6-digit, 30 s, SHA-1 TOTP. Left behind: other OTP kinds (HOTP, other settings), WebAuthn credentials (bound to Keycloak), client roles, required actions, federation links."
+                "`kc.sh export --realm R --file realm.json`. Carried: username, email and its verification, names, enabled (as blocked), attributes (as user_metadata), realm roles (as the user's roles, created when missing, composites expanded, Keycloak's built-in roles left out; also in app_metadata with groups), the password credential (Keycloak's hash, as exported) and 6-digit, 30 s, SHA-1 TOTP. Left behind: other OTP kinds (HOTP, other settings), WebAuthn credentials (bound to Keycloak), client roles, required actions, federation links."
             }
             Platform::Kratos => {
                 "Identities from `GET /admin/identities?include_credential=password` (a JSON array or NDJSON). Carried: traits (email, phone, username, name; the rest as user_metadata), email verification, public and admin metadata (as app_metadata), the password (PHC argon2, pbkdf2, scrypt or bcrypt) and TOTP with its totp_url. Left behind: WebAuthn (bound to the old origin), recovery codes, sessions, OIDC links."
@@ -122,21 +122,22 @@ pub struct Options {
 
 /// Prepare reading `platform`'s export with its parameters and side files.
 pub fn reading(platform: Platform, options: Options) -> Result<Reading, String> {
-    let (convert, rows_key, csv): (Convert, _, _) = match platform {
-        Platform::Firebase => (firebase::converter(&options)?, Some("users"), false),
-        Platform::Auth0Export => (
+    let plain = |convert: Convert, rows_key, csv| Reading {
+        convert,
+        rows_key,
+        csv,
+        context: None,
+    };
+    Ok(match platform {
+        Platform::Firebase => plain(firebase::converter(&options)?, Some("users"), false),
+        Platform::Auth0Export => plain(
             auth0::converter(options.password_hashes.unwrap_or_default()),
             None,
             false,
         ),
-        Platform::Keycloak => (Box::new(keycloak::convert), Some("users"), false),
-        Platform::Kratos => (Box::new(kratos::convert), None, false),
-        Platform::Supabase => (Box::new(supabase::convert), None, true),
-    };
-    Ok(Reading {
-        convert,
-        rows_key,
-        csv,
+        Platform::Keycloak => keycloak::reading(),
+        Platform::Kratos => plain(Box::new(kratos::convert), None, false),
+        Platform::Supabase => plain(Box::new(supabase::convert), None, true),
     })
 }
 
