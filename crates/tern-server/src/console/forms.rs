@@ -39,7 +39,8 @@ pub const FORMS_CSS: &str = ".console textarea{display:block;width:100%;min-heig
 .console .head h1{margin:0}\
 .console a.button{display:inline-block;padding:.55rem .95rem;background:var(--primary);color:var(--on-primary);border-radius:8px;text-decoration:none;font-weight:600}\
 .console a.button:focus-visible{outline:3px solid var(--text);outline-offset:2px}\
-.console .crumbs{margin:0 0 .4rem;font-size:.93rem}";
+.console .crumbs{margin:0 0 .4rem;font-size:.93rem}\
+.console iframe.preview{display:block;width:100%;min-height:24rem;border:1px solid #dde1e8;border-radius:8px;background:#fff}";
 
 /// `?done=` after a change: a fixed message per code (never text from the
 /// query string itself).
