@@ -10,9 +10,7 @@
 // Screenshots go to TERN_SCREENSHOTS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { env, base, launch, submitLogin } from '../helpers.mjs';
+import { env, base, launch, shooter, submitLogin } from '../helpers.mjs';
 
 const OPERATOR = 'ops@example.com';
 const OPERATOR_PASSWORD = 'Operator-Pass-42';
@@ -20,10 +18,8 @@ const CODE = `exports.onExecutePostLogin = async (event, api) => {
   api.accessToken.setCustomClaim('https://shop.example/tier', event.secrets.TIER);
 };`;
 let browser;
-const shots = env('TERN_SCREENSHOTS');
 
 before(async () => {
-  fs.mkdirSync(shots, { recursive: true });
   browser = await launch();
 });
 
@@ -31,12 +27,7 @@ after(async () => {
   await browser?.close();
 });
 
-let n = 0;
-async function shot(page, name) {
-  n += 1;
-  const file = path.join(shots, `${String(n).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-}
+const shot = shooter(env('TERN_SCREENSHOTS'));
 
 const click = (page, role, name) => page.getByRole(role, { name, exact: true }).click();
 

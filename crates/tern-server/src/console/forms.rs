@@ -63,6 +63,7 @@ impl Done {
             "created" => "Created.",
             "saved" => "Saved.",
             "deleted" => "Deleted.",
+            "deployed" => "Deployed: logins run this version from now on.",
             "scripts-off" => {
                 "The login and get_user scripts now answer without the legacy store; import mode stays on."
             }

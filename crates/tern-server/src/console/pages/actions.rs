@@ -18,6 +18,7 @@ use tern_core::actions::{Action, ActionBinding, DEFAULT_RUNTIME, POST_LOGIN};
 use tern_core::model::LogEvent;
 
 use super::connections::{found, oops};
+use super::deletes::{Confirm, confirm_page};
 use crate::console::forms::{self, Done, alert, csrf_field, note};
 use crate::console::layout::{Section, page, page_status, problem};
 use crate::console::session::{Operator, OperatorForm};
@@ -275,34 +276,25 @@ async fn load(s: &AppState, id: &str) -> Result<Action, Response> {
     found("action", s.store.get_action(s.tid(), id).await)
 }
 
-/// `?done=` codes of the action page beyond the shared ones.
-fn done_message(done: &Done, code: Option<&str>) -> Option<&'static str> {
-    match code {
-        Some("deployed") => Some("Deployed: logins run this version from now on."),
-        _ => done.message(),
-    }
-}
-
-/// `?done=` as read by the action page.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct ActionQuery {
-    done: Option<String>,
-}
-
 /// `GET /console/actions/{id}`.
 pub async fn show(
     State(s): State<AppState>,
     op: Operator,
     Path(id): Path<String>,
-    Query(q): Query<ActionQuery>,
+    Query(done): Query<Done>,
 ) -> Response {
     let a = match load(&s, &id).await {
         Ok(a) => a,
         Err(r) => return r,
     };
-    let done = Done::from_code(q.done.as_deref());
-    let msg = done_message(&done, q.done.as_deref());
-    render(&op, &a, &Fields::of(&a), msg, None, StatusCode::OK)
+    render(
+        &op,
+        &a,
+        &Fields::of(&a),
+        done.message(),
+        None,
+        StatusCode::OK,
+    )
 }
 
 fn render(
@@ -515,27 +507,17 @@ pub async fn confirm_delete(
         Ok((_, b)) => b.iter().any(|b| b.action_id == a.id),
         Err(r) => return r,
     };
-    let back = href(&a.id);
-    let title = format!("Delete the action {}?", a.name);
-    page(
+    confirm_page(
         &op,
-        Section::Actions,
-        &title,
-        html! {
-            p.crumbs { a href=(back) { "← " (a.name) } }
-            h1 { (title) }
-            h2 { "What is lost" }
-            p.text { "Its code, its secrets and its deployed version." }
-            @if bound { p.text { strong { "It is in the post-login flow: " } "it is removed from it, and logins no longer run it." } }
-            p.text { "This cannot be undone." }
-            form method="post" action=(format!("{back}/delete")) {
-                (csrf_field(&op))
-                label.check { input type="checkbox" name="confirm" value="yes" required; "Yes, delete the action " (a.name) }
-                div.actions {
-                    button.danger type="submit" { "Delete the action" }
-                    a href=(back) { "Cancel" }
-                }
-            }
+        Confirm {
+            section: Section::Actions,
+            kind: "action",
+            name: &a.name,
+            back: href(&a.id),
+            losses: html! {
+                p.text { "Its code, its secrets and its deployed version." }
+                @if bound { p.text { strong { "It is in the post-login flow: " } "it is removed from it, and logins no longer run it." } }
+            },
         },
     )
 }
