@@ -198,7 +198,7 @@ async fn actions_in_the_console(backend: Backend) {
         &plan,
         "renamed",
         PLAN_ACTION,
-        &[("secret_0", "PLAN"), ("new_secret_0", "OTHER")],
+        &[("secret_key_0", "PLAN"), ("new_secret_0", "OTHER")],
     )
     .await;
     assert_eq!(half.status, StatusCode::BAD_REQUEST);
@@ -218,7 +218,7 @@ async fn actions_in_the_console(backend: Backend) {
         &plan,
         "plan",
         PLAN_ACTION,
-        &[("secret_0", "PLAN")],
+        &[("secret_key_0", "PLAN")],
     )
     .await;
     assert_eq!(kept.status, StatusCode::SEE_OTHER, "{}", kept.body);

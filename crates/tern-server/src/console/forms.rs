@@ -190,6 +190,30 @@ pub fn tabs(label: &str, items: &[(String, &str, bool)], small: bool) -> Markup 
     }
 }
 
+/// A table of stored write-only values by name: each row holds the name
+/// (also in the hidden `{prefix}key_N`), a password field `{prefix}value_N`
+/// that is never filled (blank keeps the stored value) and a
+/// `{prefix}remove_N` box. `heading` names the first column.
+pub fn write_only_rows(names: &[String], prefix: &str, heading: &str) -> Markup {
+    html! {
+        div.table-wrap { table {
+            thead { tr { th scope="col" { (heading) } th scope="col" { "New value" } th scope="col" { "Remove" } } }
+            tbody { @for (i, k) in names.iter().enumerate() { tr {
+                th scope="row" { code { (k) } input type="hidden" name=(format!("{prefix}key_{i}")) value=(k); }
+                td {
+                    label.visually-hidden for=(format!("{prefix}value_{i}")) { "New value for " (k) }
+                    input id=(format!("{prefix}value_{i}")) type="password" name=(format!("{prefix}value_{i}"))
+                        placeholder="•••••••• (stored, hidden)" autocomplete="new-password";
+                }
+                td {
+                    input id=(format!("{prefix}remove_{i}")) type="checkbox" name=(format!("{prefix}remove_{i}")) value="on";
+                    label.visually-hidden for=(format!("{prefix}remove_{i}")) { "Remove " (k) }
+                }
+            } } }
+        } }
+    }
+}
+
 /// The entries of a list typed one per line (or separated by commas),
 /// trimmed, blanks dropped.
 pub fn lines(text: &str) -> Vec<String> {

@@ -344,21 +344,7 @@ fn secrets_fieldset(a: &Action) -> Markup {
             legend { "Secrets" }
             p.hint { "The action reads them as event.secrets.NAME. Values are encrypted when saved and never shown again; leave a value blank to keep it." }
             @if !a.secrets.is_empty() {
-                div.table-wrap { table {
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "New value" } th scope="col" { "Remove" } } }
-                    tbody { @for (i, sec) in a.secrets.iter().enumerate() { tr {
-                        th scope="row" { code { (sec.name) } input type="hidden" name=(format!("secret_{i}")) value=(sec.name); }
-                        td {
-                            label.visually-hidden for=(format!("secret_value_{i}")) { "New value for " (sec.name) }
-                            input id=(format!("secret_value_{i}")) type="password" name=(format!("secret_value_{i}"))
-                                placeholder="•••••••• (stored, hidden)" autocomplete="new-password";
-                        }
-                        td {
-                            input id=(format!("secret_remove_{i}")) type="checkbox" name=(format!("secret_remove_{i}")) value="on";
-                            label.visually-hidden for=(format!("secret_remove_{i}")) { "Remove " (sec.name) }
-                        }
-                    } } }
-                } }
+                (forms::write_only_rows(&a.secrets.iter().map(|x| x.name.clone()).collect::<Vec<_>>(), "secret_", "Name"))
             }
             @for i in 0..NEW_SECRETS {
                 div.grid2 {
@@ -394,7 +380,7 @@ fn read_secrets(a: &Action, form: &FormFields) -> Result<SecretsChange, String> 
     for (i, sec) in a.secrets.iter().enumerate() {
         let name = &sec.name;
         // Only secrets the action has; a forged or stale row keeps the stored one.
-        let row_is_this = form.get(&format!("secret_{i}")) == Some(name.as_str());
+        let row_is_this = form.get(&format!("secret_key_{i}")) == Some(name.as_str());
         if row_is_this && form.get(&format!("secret_remove_{i}")) == Some("on") {
             c.removed.push(name.clone());
             continue;
