@@ -314,6 +314,22 @@ async fn actions_in_the_console(backend: Backend) {
         assert!(!p.body.contains(SECRET), "{path} shows the secret");
     }
 
+    // A secret removed with its box: gone from the action.
+    let dropped = save_action(
+        &mut b,
+        &token,
+        &plan,
+        "plan",
+        PLAN_ACTION,
+        &[("secret_key_0", "PLAN"), ("secret_remove_0", "on")],
+    )
+    .await;
+    assert_eq!(dropped.status, StatusCode::SEE_OTHER, "{}", dropped.body);
+    let (_, a) = h
+        .api(&t, Method::GET, &format!("/actions/actions/{plan}"), None)
+        .await;
+    assert_eq!(a["secrets"], json!([]), "{a}");
+
     // Deleted from its confirmation: a bound action is unbound with it.
     let confirm = b.get(&format!("/console/actions/{order}/delete")).await;
     assert!(
