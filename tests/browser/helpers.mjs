@@ -2,7 +2,9 @@
 // (crates/tern-server/tests/browser.rs) passes, Management API calls, one
 // headless Debian Chromium (never a downloaded browser), and a small local
 // "application" server that answers the callback and logout URLs.
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { chromium } from 'playwright-core';
 import * as client from 'openid-client';
 
@@ -48,6 +50,17 @@ export async function createApp(connectionId, fields) {
     enabled_clients: [...conn.enabled_clients, app.client_id],
   });
   return app;
+}
+
+/** `shot(page, name)`: a full-page screenshot in `dir`, numbered in order. */
+export function shooter(dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  let n = 0;
+  return async (page, name) => {
+    n += 1;
+    const file = path.join(dir, `${String(n).padStart(2, '0')}-${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+  };
 }
 
 export async function launch() {

@@ -6,16 +6,96 @@
 
 use std::time::Duration;
 
-use tern_core::email_templates::{EmailTemplate, MailContext, render};
+use axum::http::StatusCode;
+use lettre::message::Mailbox;
+use serde_json::Value;
+use tern_core::email_templates::{
+    self, EmailTemplate, MailContext, Rendered, TemplateWrite, render,
+};
 use tern_core::mail::OutboundMail;
 use tern_core::model::{LogEvent, User};
 use tern_core::user_profile::user_json;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The longest a render may take before the built-in message is sent
 /// instead (a template looping without output).
 const RENDER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Auth0's answer for a template never set.
+pub fn not_found() -> ApiError {
+    ApiError::not_found("inexistent_email_template", "The template does not exist.")
+}
+
+/// The template a request body makes, its `from` checked as an address.
+fn parse(
+    body: &Value,
+    write: TemplateWrite,
+    path: Option<&str>,
+    current: Option<&EmailTemplate>,
+) -> Result<EmailTemplate, ApiError> {
+    let t = email_templates::from_request(body, write, path, current)?;
+    if let Some(from) = &t.from
+        && from.parse::<Mailbox>().is_err()
+    {
+        return Err(ApiError::invalid_body(format!(
+            "Payload validation error: 'from '{from}' is not an email address (e.g. Support <support@example.com>)'."
+        )));
+    }
+    Ok(t)
+}
+
+/// `POST /email-templates`: a new template, 409 when one of its name exists.
+pub async fn create(s: &AppState, body: &Value) -> Result<EmailTemplate, ApiError> {
+    let t = parse(body, TemplateWrite::Create, None, None)?;
+    if !s.store.insert_email_template(s.tid(), &t).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "email_template_conflict",
+            format!("Template ({}) already exists.", t.template),
+        ));
+    }
+    Ok(t)
+}
+
+/// `PATCH` (`Update`) and `PUT` (`Replace`) of the stored template `name`,
+/// 404 when there is none.
+pub async fn write(
+    s: &AppState,
+    name: &str,
+    body: &Value,
+    how: TemplateWrite,
+) -> Result<EmailTemplate, ApiError> {
+    email_templates::check_name(name)?;
+    let current = s
+        .store
+        .get_email_template(s.tid(), name)
+        .await?
+        .ok_or_else(not_found)?;
+    let t = parse(body, how, Some(name), Some(&current))?;
+    if !s.store.update_email_template(s.tid(), &t).await? {
+        return Err(not_found());
+    }
+    Ok(t)
+}
+
+/// The console's save: `body` (every field the console edits) changes the
+/// stored template `name`, or creates it when it was never set. Checked as
+/// the API checks either request; nothing is stored when a check fails.
+pub async fn create_or_update(
+    s: &AppState,
+    name: &str,
+    body: &Value,
+) -> Result<EmailTemplate, ApiError> {
+    email_templates::check_name(name)?;
+    if s.store.get_email_template(s.tid(), name).await?.is_some() {
+        return write(s, name, body, TemplateWrite::Update).await;
+    }
+    let mut body = body.clone();
+    body["template"] = Value::from(name);
+    create(s, &body).await
+}
 
 /// The stored template `name`, if one was saved. A storage failure counts as
 /// none (the built-in message goes out) and is logged.
@@ -76,6 +156,50 @@ pub async fn context_of(
     }
 }
 
+/// `t` rendered with `ctx` on a blocking thread within [`RENDER_TIMEOUT`];
+/// an error says why, in words for a log or an operator.
+async fn render_bounded(t: EmailTemplate, ctx: MailContext) -> Result<Rendered, String> {
+    let job = tokio::task::spawn_blocking(move || render(&t, &ctx));
+    match tokio::time::timeout(RENDER_TIMEOUT, job).await {
+        Ok(Ok(rendered)) => rendered,
+        Ok(Err(e)) => Err(format!("the render stopped: {e}")),
+        Err(_) => Err(format!(
+            "the render took longer than {} seconds",
+            RENDER_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// `t` rendered for a made-up user (the console's preview): the values a
+/// real mail would carry, with a sample link, so no stored user's data is
+/// shown and no ticket is issued.
+pub async fn preview(s: &AppState, t: &EmailTemplate) -> Result<Rendered, String> {
+    let user = serde_json::json!({
+        "email": "jane.doe@example.com",
+        "name": "Jane Doe",
+        "nickname": "jane.doe",
+        "given_name": "Jane",
+        "family_name": "Doe",
+        "email_verified": false,
+        "user_id": "auth0|preview",
+        "user_metadata": {},
+        "app_metadata": {},
+    });
+    let url = format!(
+        "{}/preview-link#not-a-real-ticket",
+        s.public_url.trim_end_matches('/')
+    );
+    let ctx = context_of(
+        s,
+        user,
+        Some("Username-Password-Authentication".into()),
+        None,
+        &url,
+    )
+    .await;
+    render_bounded(t.clone(), ctx).await
+}
+
 /// `built_in`, or the message `template` makes of it when the template is
 /// enabled: its subject, HTML body (with a text part) and sender. Rendered
 /// on a blocking thread within [`RENDER_TIMEOUT`].
@@ -90,16 +214,7 @@ pub async fn compose(
     };
     let name = t.template.clone();
     let from = t.from.clone();
-    let job = tokio::task::spawn_blocking(move || render(&t, &ctx));
-    let outcome = match tokio::time::timeout(RENDER_TIMEOUT, job).await {
-        Ok(Ok(rendered)) => rendered,
-        Ok(Err(e)) => Err(format!("the render stopped: {e}")),
-        Err(_) => Err(format!(
-            "the render took longer than {} seconds",
-            RENDER_TIMEOUT.as_secs()
-        )),
-    };
-    match outcome {
+    match render_bounded(t, ctx).await {
         Ok(r) => OutboundMail {
             subject: r.subject,
             text: r.text,

@@ -14,6 +14,13 @@
 //! `http://localhost:PORT`, so the browser reaches the issuer it
 //! advertises. `scripts/test` installs the dependencies
 //! (`tests/browser/install.sh`).
+//!
+//! A second suite (`tests/browser/console/actions.test.mjs`) writes a
+//! post-login action with a secret, deploys it and binds it, and edits the
+//! verification mail's template with its sandboxed preview, by clicking;
+//! a password login over HTTP then carries the action's claim and a
+//! signup's mail the subject typed (screenshots in
+//! `target/console-screenshots/actions-<backend>/`).
 
 mod common;
 
@@ -42,13 +49,65 @@ fn import_file(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
-async fn migration_by_clicking(b: Backend) {
+/// A server whose public URL the browser reaches (`http://localhost:PORT`).
+async fn browser_harness(b: Backend) -> Harness {
+    let port = free_port();
+    Harness::start_with(b, |c| {
+        c.listen = format!("127.0.0.1:{port}");
+        c.public_url = Some(format!("http://localhost:{port}"));
+    })
+    .await
+}
+
+/// Run the console suite `file` against `h` with `envs` beside the issuer,
+/// the setup link and the screenshot folder, `target/console-screenshots/
+/// <name>/` (emptied first: a stale screenshot must not pass for one); the
+/// folder.
+async fn run_suite(
+    h: &Harness,
+    file: &str,
+    name: &str,
+    envs: &[(&str, &std::ffi::OsStr)],
+) -> std::path::PathBuf {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
     assert!(
         root.join("node_modules/playwright-core").exists()
             && std::path::Path::new("/usr/bin/chromium").exists(),
         "browser suite dependencies are missing: run `bash tests/browser/install.sh` (scripts/test does)"
     );
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/console-screenshots")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&shots);
+    println!("console screenshots: {}", shots.display());
+    let out = tokio::process::Command::new("node")
+        .current_dir(&root)
+        .args([
+            "--test",
+            "--test-concurrency=1",
+            "--test-reporter=spec",
+            file,
+        ])
+        .env("TERN_ISSUER", h.state().issuer())
+        .env(
+            "TERN_CONSOLE_SETUP_URL",
+            h.info.console_setup_url.clone().expect("a setup link"),
+        )
+        .env("TERN_SCREENSHOTS", &shots)
+        .envs(envs.iter().copied())
+        .output()
+        .await
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{file} failed on {name}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    shots
+}
+
+async fn migration_by_clicking(b: Backend) {
     // The legacy store: a PostgreSQL table in the shape of the console's
     // PostgreSQL template, one user with a bcrypt hash.
     let legacy = PgDatabase::create();
@@ -59,47 +118,22 @@ async fn migration_by_clicking(b: Backend) {
     legacy.run(&format!(
         "INSERT INTO users VALUES (42, '{EMAIL}', 'grace', '{hash}')"
     ));
-    let port = free_port();
-    let h = Harness::start_with(b, |c| {
-        c.listen = format!("127.0.0.1:{port}");
-        c.public_url = Some(format!("http://localhost:{port}"));
-    })
-    .await;
+    let h = browser_harness(b).await;
     let import = import_file(h.dir.path());
-    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/console-screenshots")
-        .join(format!("{b:?}").to_lowercase());
-    // Only this run's pages: a stale screenshot must not pass for one.
-    let _ = std::fs::remove_dir_all(&shots);
-    println!("console screenshots: {}", shots.display());
-    let out = tokio::process::Command::new("node")
-        .current_dir(&root)
-        .args([
-            "--test",
-            "--test-concurrency=1",
-            "--test-reporter=spec",
-            "console/migration.test.mjs",
-        ])
-        .env("TERN_ISSUER", h.state().issuer())
-        .env(
-            "TERN_CONSOLE_SETUP_URL",
-            h.info.console_setup_url.clone().expect("a setup link"),
-        )
-        .env("TERN_LEGACY_PG_URL", legacy.url())
-        .env("TERN_LEGACY_EMAIL", EMAIL)
-        .env("TERN_LEGACY_PASSWORD", PASSWORD)
-        .env("TERN_IMPORT_FILE", &import)
-        .env("TERN_IMPORTED_EMAIL", "imported0@legacy.example")
-        .env("TERN_SCREENSHOTS", &shots)
-        .output()
-        .await
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "console browser suite failed on {b:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
-    );
+    let pg_url = legacy.url();
+    let shots = run_suite(
+        &h,
+        "console/migration.test.mjs",
+        &format!("{b:?}").to_lowercase(),
+        &[
+            ("TERN_LEGACY_PG_URL", pg_url.as_ref()),
+            ("TERN_LEGACY_EMAIL", EMAIL.as_ref()),
+            ("TERN_LEGACY_PASSWORD", PASSWORD.as_ref()),
+            ("TERN_IMPORT_FILE", import.as_os_str()),
+            ("TERN_IMPORTED_EMAIL", "imported0@legacy.example".as_ref()),
+        ],
+    )
+    .await;
 
     // What the clicks did, seen from the store and the Management API.
     let s = h.state();
@@ -309,4 +343,56 @@ async fn roles_by_clicking_on_both_backends() {
 async fn migration_by_clicking_on_both_backends() {
     migration_by_clicking(Backend::Sqlite).await;
     migration_by_clicking(Backend::Postgres).await;
+}
+
+/// The action's secret, typed in the browser and read back only from a token.
+const TIER: &str = "gold-Wq7-secret";
+/// The subject typed for the verification mail.
+const SUBJECT: &str = "Welcome aboard {{ user.email }}";
+
+async fn action_and_template_by_clicking(b: Backend) {
+    let h = browser_harness(b).await;
+    let t = h.admin_token().await;
+    h.create_user(&t, "ada@example.com", "Correct-Horse-7-Battery")
+        .await;
+    let app = h.password_client(&t).await;
+    run_suite(
+        &h,
+        "console/actions.test.mjs",
+        &format!("actions-{b:?}").to_lowercase(),
+        &[
+            ("TERN_ACTION_SECRET", TIER.as_ref()),
+            ("TERN_SUBJECT", SUBJECT.as_ref()),
+        ],
+    )
+    .await;
+
+    // The action the clicks wrote, deployed and bound runs on a password login.
+    let (s, tokens) = h
+        .token(json!({
+            "grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+            "realm": "Username-Password-Authentication",
+            "username": "ada@example.com", "password": "Correct-Horse-7-Battery",
+            "scope": "openid", "client_id": app.0, "client_secret": app.1,
+        }))
+        .await;
+    assert_eq!(s, reqwest::StatusCode::OK, "{tokens}");
+    let access = common::browser::claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["https://shop.example/tier"], TIER, "{access}");
+
+    // A signup's verification mail has the subject typed in the console.
+    let (s, u) = h
+        .signup_from(&app.0, "new@example.com", "Sign-up-pa55word", "10.0.0.2")
+        .await;
+    assert_eq!(s, reqwest::StatusCode::OK, "{u}");
+    let subject = h.mail_to("new@example.com").await.subject;
+    assert_eq!(subject, "Welcome aboard new@example.com");
+    h.stop().await;
+}
+
+/// One Chromium at a time: both backends in one test, in turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn action_and_template_by_clicking_on_both_backends() {
+    action_and_template_by_clicking(Backend::Sqlite).await;
+    action_and_template_by_clicking(Backend::Postgres).await;
 }

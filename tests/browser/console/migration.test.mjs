@@ -15,18 +15,14 @@
 // artifact). Run by crates/tern-server/tests/console_browser.rs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { env, base, launch, appServer, submitLogin } from '../helpers.mjs';
+import { env, base, launch, shooter, appServer, submitLogin } from '../helpers.mjs';
 
 const OPERATOR = 'ops@example.com';
 const OPERATOR_PASSWORD = 'Operator-Pass-42';
 let browser;
 let app;
-const shots = env('TERN_SCREENSHOTS');
 
 before(async () => {
-  fs.mkdirSync(shots, { recursive: true });
   browser = await launch();
   app = await appServer();
 });
@@ -36,12 +32,7 @@ after(async () => {
   await app?.close();
 });
 
-let n = 0;
-async function shot(page, name) {
-  n += 1;
-  const file = path.join(shots, `${String(n).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-}
+const shot = shooter(env('TERN_SCREENSHOTS'));
 
 /** Click a link or button by its visible name. */
 const click = (page, role, name) => page.getByRole(role, { name, exact: true }).click();

@@ -39,7 +39,8 @@ pub const FORMS_CSS: &str = ".console textarea{display:block;width:100%;min-heig
 .console .head h1{margin:0}\
 .console a.button{display:inline-block;padding:.55rem .95rem;background:var(--primary);color:var(--on-primary);border-radius:8px;text-decoration:none;font-weight:600}\
 .console a.button:focus-visible{outline:3px solid var(--text);outline-offset:2px}\
-.console .crumbs{margin:0 0 .4rem;font-size:.93rem}";
+.console .crumbs{margin:0 0 .4rem;font-size:.93rem}\
+.console iframe.preview{display:block;width:100%;min-height:24rem;border:1px solid #dde1e8;border-radius:8px;background:#fff}";
 
 /// `?done=` after a change: a fixed message per code (never text from the
 /// query string itself).
@@ -62,6 +63,7 @@ impl Done {
             "created" => "Created.",
             "saved" => "Saved.",
             "deleted" => "Deleted.",
+            "deployed" => "Deployed: logins run this version from now on.",
             "scripts-off" => {
                 "The login and get_user scripts now answer without the legacy store; import mode stays on."
             }
@@ -189,6 +191,30 @@ pub fn tabs(label: &str, items: &[(String, &str, bool)], small: bool) -> Markup 
                 }
             }
         }
+    }
+}
+
+/// A table of stored write-only values by name: each row holds the name
+/// (also in the hidden `{prefix}key_N`), a password field `{prefix}value_N`
+/// that is never filled (blank keeps the stored value) and a
+/// `{prefix}remove_N` box. `heading` names the first column.
+pub fn write_only_rows(names: &[String], prefix: &str, heading: &str) -> Markup {
+    html! {
+        div.table-wrap { table {
+            thead { tr { th scope="col" { (heading) } th scope="col" { "New value" } th scope="col" { "Remove" } } }
+            tbody { @for (i, k) in names.iter().enumerate() { tr {
+                th scope="row" { code { (k) } input type="hidden" name=(format!("{prefix}key_{i}")) value=(k); }
+                td {
+                    label.visually-hidden for=(format!("{prefix}value_{i}")) { "New value for " (k) }
+                    input id=(format!("{prefix}value_{i}")) type="password" name=(format!("{prefix}value_{i}"))
+                        placeholder="•••••••• (stored, hidden)" autocomplete="new-password";
+                }
+                td {
+                    input id=(format!("{prefix}remove_{i}")) type="checkbox" name=(format!("{prefix}remove_{i}")) value="on";
+                    label.visually-hidden for=(format!("{prefix}remove_{i}")) { "Remove " (k) }
+                }
+            } } }
+        } }
     }
 }
 

@@ -2,7 +2,8 @@
 //! operator's sign-out button, a wide main column, Tern's stylesheet
 //! (`pages::BASE_CSS`) with the console's additions, and the security
 //! headers of every hosted page (no framing, a CSP that allows only these
-//! inline styles and, per page, its own inline script by hash).
+//! inline styles and, per page, its own inline script by hash; frames only
+//! from the console's origin, for the email preview's sandboxed route).
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -76,6 +77,10 @@ pub enum Section {
     Apis,
     /// Roles and their permissions.
     Roles,
+    /// Post-login actions and their flow.
+    Actions,
+    /// Email templates.
+    Emails,
     /// Imports.
     Imports,
     /// Exports.
@@ -99,6 +104,8 @@ const NAV: &[(Section, &str, &str)] = &[
     ),
     (Section::Apis, "/console/apis", "APIs"),
     (Section::Roles, "/console/roles", "Roles"),
+    (Section::Actions, "/console/actions", "Actions"),
+    (Section::Emails, "/console/email-templates", "Emails"),
     (Section::Imports, "/console/imports", "Imports"),
     (Section::Exports, "/console/exports", "Exports"),
     (Section::Logs, "/console/logs", "Logs"),
@@ -190,7 +197,7 @@ fn render(
     content: Markup,
 ) -> Response {
     let csp = format!(
-        "default-src 'none'; style-src {} {} {}; img-src 'self'; script-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; style-src {} {} {}; img-src 'self'; script-src 'none'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         sha256_source(BASE_CSS),
         sha256_source(CONSOLE_CSS),
         sha256_source(FORMS_CSS),

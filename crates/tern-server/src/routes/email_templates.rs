@@ -2,38 +2,13 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use lettre::message::Mailbox;
-use serde_json::Value;
 use tern_core::email_templates::{self, EmailTemplate, TemplateWrite};
 
 use crate::auth::Caller;
 use crate::body::JsonBody;
+use crate::email_templates::not_found;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Auth0's answer for a template never set.
-fn not_found() -> ApiError {
-    ApiError::not_found("inexistent_email_template", "The template does not exist.")
-}
-
-/// The template a body makes, its `from` checked as an address.
-fn parse(
-    body: &Value,
-    write: TemplateWrite,
-    path: Option<&str>,
-    current: Option<&EmailTemplate>,
-) -> Result<EmailTemplate, ApiError> {
-    let t = email_templates::from_request(body, write, path, current)?;
-    if let Some(from) = &t.from
-        && from.parse::<Mailbox>().is_err()
-    {
-        return Err(ApiError::invalid_body(format!(
-            "Payload validation error: 'from '{from}' is not an email address (e.g. Support <support@example.com>)'."
-        )));
-    }
-    Ok(t)
-}
 
 /// `POST /email-templates`.
 #[utoipa::path(
@@ -58,15 +33,7 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<Json<EmailTemplate>, ApiError> {
     caller.require(&["create:email_templates"])?;
-    let t = parse(&body, TemplateWrite::Create, None, None)?;
-    if !s.store.insert_email_template(s.tid(), &t).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "email_template_conflict",
-            format!("Template ({}) already exists.", t.template),
-        ));
-    }
-    Ok(Json(t))
+    Ok(Json(crate::email_templates::create(&s, &body).await?))
 }
 
 /// `GET /email-templates/{templateName}`.
@@ -121,7 +88,8 @@ pub async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Json<EmailTemplate>, ApiError> {
     caller.require(&["update:email_templates"])?;
-    write(&s, &name, &body, TemplateWrite::Update).await
+    let t = crate::email_templates::write(&s, &name, &body, TemplateWrite::Update).await?;
+    Ok(Json(t))
 }
 
 /// `PUT /email-templates/{templateName}`: the template replaced as a whole.
@@ -149,25 +117,6 @@ pub async fn replace(
     JsonBody(body): JsonBody,
 ) -> Result<Json<EmailTemplate>, ApiError> {
     caller.require(&["update:email_templates"])?;
-    write(&s, &name, &body, TemplateWrite::Replace).await
-}
-
-/// `PATCH` and `PUT`: the stored template changed, or 404 when there is none.
-async fn write(
-    s: &AppState,
-    name: &str,
-    body: &Value,
-    how: TemplateWrite,
-) -> Result<Json<EmailTemplate>, ApiError> {
-    email_templates::check_name(name)?;
-    let current = s
-        .store
-        .get_email_template(s.tid(), name)
-        .await?
-        .ok_or_else(not_found)?;
-    let t = parse(body, how, Some(name), Some(&current))?;
-    if !s.store.update_email_template(s.tid(), &t).await? {
-        return Err(not_found());
-    }
+    let t = crate::email_templates::write(&s, &name, &body, TemplateWrite::Replace).await?;
     Ok(Json(t))
 }

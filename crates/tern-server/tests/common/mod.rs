@@ -400,6 +400,21 @@ impl Harness {
         conn
     }
 
+    /// The first mail in the outbox to `to`, waiting (at most 20 s) for the
+    /// background lane that writes mail after a signup.
+    pub async fn mail_to(&self, to: &str) -> tern_core::mail::OutboxMessage {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let s = self.state();
+            let outbox = s.store.list_outbox(s.tid(), 0, 1000).await.unwrap();
+            if let Some(m) = outbox.into_iter().find(|m| m.to == to) {
+                return m;
+            }
+            assert!(std::time::Instant::now() < deadline, "no mail to {to}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Create a database user through the API; returns its JSON.
     /// No automatic verification mail (`verify_email: false`): tests that
     /// count mail are about other mail; `tests/email_templates.rs` covers it.

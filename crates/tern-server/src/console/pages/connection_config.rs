@@ -85,21 +85,7 @@ fn render(
                 @if keys.is_empty() {
                     p.empty { "No configuration value yet." }
                 } @else {
-                    div.table-wrap { table {
-                        thead { tr { th scope="col" { "Key" } th scope="col" { "New value" } th scope="col" { "Remove" } } }
-                        tbody { @for (i, k) in keys.iter().enumerate() { tr {
-                            th scope="row" { code { (k) } input type="hidden" name=(format!("key_{i}")) value=(k); }
-                            td {
-                                label.visually-hidden for=(format!("value_{i}")) { "New value for " (k) }
-                                input id=(format!("value_{i}")) type="password" name=(format!("value_{i}"))
-                                    placeholder="•••••••• (stored, hidden)" autocomplete="new-password";
-                            }
-                            td {
-                                input id=(format!("remove_{i}")) type="checkbox" name=(format!("remove_{i}")) value="on";
-                                label.visually-hidden for=(format!("remove_{i}")) { "Remove " (k) }
-                            }
-                        } } }
-                    } }
+                    (forms::write_only_rows(&keys, "", "Key"))
                 }
                 fieldset {
                     legend { "Add values" }

@@ -1,4 +1,5 @@
 //! Deleting a connection, an application, an API or a role: a confirmation page
+//! (`confirm_page`, which the action pages use too)
 //! that names what goes with it, then a posted form (CSRF token and a
 //! ticked box) that calls the Management API's own `DELETE` service
 //! (`manage`) and logs the change with the operator as actor. What those
@@ -45,18 +46,21 @@ pub fn router() -> Router<AppState> {
 }
 
 /// What a confirmation page shows.
-struct Confirm<'a> {
-    section: Section,
-    /// "connection", "application", "API", "role".
-    kind: &'a str,
-    name: &'a str,
-    /// Its page (the way back).
-    back: String,
+pub struct Confirm<'a> {
+    /// The navigation entry.
+    pub section: Section,
+    /// "connection", "application", "API", "role", "action".
+    pub kind: &'a str,
+    /// The thing's name.
+    pub name: &'a str,
+    /// Its page (the way back); the form posts to it + `/delete`.
+    pub back: String,
     /// What is lost with it, one sentence per item.
-    losses: Markup,
+    pub losses: Markup,
 }
 
-fn confirm_page(op: &Operator, c: Confirm<'_>) -> Response {
+/// A deletion's confirmation: what is lost, a box to tick, the button.
+pub fn confirm_page(op: &Operator, c: Confirm<'_>) -> Response {
     let title = format!("Delete the {} {}?", c.kind, c.name);
     page(
         op,
