@@ -128,6 +128,14 @@ pub async fn operators_connection(s: &AppState) -> CoreResult<Option<Connection>
         .await
 }
 
+/// Write the console change `what` ("Console: {what}", `sapi`) with
+/// `details` to the tenant log, the operator as actor ([`audit`]).
+pub async fn audit_change(s: &AppState, op: &Operator, what: &str, details: serde_json::Value) {
+    let mut ev = LogEvent::new("sapi", format!("Console: {what}"));
+    ev.details = Some(details);
+    audit(s, op, ev).await;
+}
+
 /// Write a console change to the tenant log with the operator as actor
 /// (`details.actor`), as the Management API logs its own changes (`sapi`).
 pub async fn audit(s: &AppState, op: &Operator, mut ev: LogEvent) {

@@ -15,14 +15,13 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde_json::{Value, json};
 use tern_core::actions::{Action, ActionBinding, DEFAULT_RUNTIME, POST_LOGIN};
-use tern_core::model::LogEvent;
 
 use super::connections::{found, oops};
 use super::deletes::{Confirm, confirm_page};
 use crate::console::forms::{self, Done, alert, csrf_field, note};
 use crate::console::layout::{Section, page, page_status, problem};
 use crate::console::session::{Operator, OperatorForm};
-use crate::console::{audit, see_other};
+use crate::console::{audit_change, see_other};
 use crate::manage;
 use crate::manage::actions::PROVIDED_MODULES;
 use crate::routes::universal_login::FormFields;
@@ -50,13 +49,6 @@ pub fn router() -> Router<AppState> {
 /// An action's page.
 pub fn href(id: &str) -> String {
     format!("/console/actions/{}", urlencoding::encode(id))
-}
-
-/// Write an action change to the tenant log with the operator as actor.
-pub async fn log(s: &AppState, op: &Operator, what: &str, details: Value) {
-    let mut ev = LogEvent::new("sapi", format!("Console: {what}"));
-    ev.details = Some(details);
-    audit(s, op, ev).await;
 }
 
 /// The tabs of the Actions section.
@@ -259,7 +251,7 @@ pub async fn create(
     );
     match manage::actions::create(&s, &Value::Object(body)).await {
         Ok(a) => {
-            log(
+            audit_change(
                 &s,
                 &op,
                 "action created",
@@ -443,7 +435,7 @@ pub async fn save(
     body.insert("secrets".into(), Value::Array(secrets.list));
     match manage::actions::update(&s, &a.id, &Value::Object(body)).await {
         Ok(saved) => {
-            log(
+            audit_change(
                 &s,
                 &op,
                 "action saved",
@@ -466,7 +458,7 @@ pub async fn deploy(
     match manage::actions::deploy(&s, &id).await {
         Ok(a) => {
             let number = a.deployed.as_ref().map_or(0, |d| d.number);
-            log(
+            audit_change(
                 &s,
                 &op,
                 "action deployed",
@@ -528,7 +520,7 @@ pub async fn delete(
     };
     match manage::actions::delete(&s, &a.id, true).await {
         Ok(()) => {
-            log(
+            audit_change(
                 &s,
                 &op,
                 "action deleted",

@@ -12,13 +12,13 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde_json::{Value, json};
-use tern_core::model::{Client, ClientGrant, LogEvent, ResourceServer};
+use tern_core::model::{Client, ClientGrant, ResourceServer};
 
 use super::connections::oops;
 use crate::console::forms::{self, Done, ListTable, alert, check, csrf_field, list_table, note};
 use crate::console::layout::{Section, page, problem};
 use crate::console::session::{Operator, OperatorForm};
-use crate::console::{audit, see_other};
+use crate::console::{audit_change, see_other};
 use crate::manage;
 use crate::routes::universal_login::FormFields;
 use crate::state::AppState;
@@ -35,12 +35,6 @@ pub fn router() -> Router<AppState> {
 
 fn href(rs: &ResourceServer) -> String {
     format!("/console/apis/{}", urlencoding::encode(&rs.id))
-}
-
-async fn log(s: &AppState, op: &Operator, what: &str, details: Value) {
-    let mut ev = LogEvent::new("sapi", format!("Console: {what}"));
-    ev.details = Some(details);
-    audit(s, op, ev).await;
 }
 
 /// `GET /console/apis`.
@@ -211,7 +205,7 @@ pub async fn create(
     body.insert("identifier".into(), json!(v.identifier));
     match manage::resource_servers::create(&s, &Value::Object(body)).await {
         Ok(rs) => {
-            log(
+            audit_change(
                 &s,
                 &op,
                 "API created",
@@ -361,7 +355,7 @@ pub async fn save(
     };
     match result {
         Ok(updated) => {
-            log(
+            audit_change(
                 &s,
                 &op,
                 "API saved",
@@ -391,7 +385,7 @@ pub async fn grant(
     });
     match manage::client_grants::create(&s, &body).await {
         Ok(g) => {
-            log(&s, &op, "client grant created", json!({"id": g.id, "client_id": g.client_id, "audience": g.audience, "scope": g.scope})).await;
+            audit_change(&s, &op, "client grant created", json!({"id": g.id, "client_id": g.client_id, "audience": g.audience, "scope": g.scope})).await;
             see_other(&format!("{}?done=grant-saved", href(&rs)), Vec::new())
         }
         Err(e) => {
@@ -439,7 +433,7 @@ pub async fn change_grant(
                 &forms::api_message(&e),
             );
         }
-        log(
+        audit_change(
             &s,
             &op,
             "client grant deleted",
@@ -451,7 +445,7 @@ pub async fn change_grant(
     let scope = form.all(&format!("scope-{}", g.id));
     match manage::client_grants::update(&s, &g.id, &json!({"scope": scope})).await {
         Ok(g) => {
-            log(&s, &op, "client grant saved", json!({"id": g.id, "client_id": g.client_id, "audience": g.audience, "scope": g.scope})).await;
+            audit_change(&s, &op, "client grant saved", json!({"id": g.id, "client_id": g.client_id, "audience": g.audience, "scope": g.scope})).await;
             see_other(&format!("{}?done=grant-saved", href(&rs)), Vec::new())
         }
         Err(e) => {

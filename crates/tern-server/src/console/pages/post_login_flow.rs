@@ -15,7 +15,8 @@ use maud::{Markup, html};
 use serde_json::{Value, json};
 use tern_core::actions::{Action, ActionBinding, POST_LOGIN};
 
-use super::actions::{href, log, read_all, section_tabs};
+use super::actions::{href, read_all, section_tabs};
+use crate::console::audit_change;
 use crate::console::forms::{self, Done, alert, csrf_field, note};
 use crate::console::layout::{Section, page_status};
 use crate::console::see_other;
@@ -181,7 +182,7 @@ pub async fn change(
     match manage::actions::update_bindings(&s, POST_LOGIN, &json!({ "bindings": refs })).await {
         Ok(saved) => {
             let names: Vec<&str> = saved.iter().map(|b| b.display_name.as_str()).collect();
-            log(
+            audit_change(
                 &s,
                 &op,
                 "post-login flow saved",

@@ -16,7 +16,8 @@ use tern_core::roles::{Permission, Role};
 use tern_core::user_profile::normalize_email;
 
 use super::connections::oops;
-use super::roles::{Outcome, load, log, page_number, pager, role_page, role_url};
+use super::roles::{Outcome, load, page_number, pager, role_page, role_url};
+use crate::console::audit_change;
 use crate::console::forms::{self, Done, csrf_field};
 use crate::console::see_other;
 use crate::console::session::{Operator, OperatorForm};
@@ -184,7 +185,7 @@ async fn change_permission(
             } else {
                 ("role permission removed", "permission-removed")
             };
-            log(
+            audit_change(
                 s,
                 op,
                 what,
@@ -369,7 +370,7 @@ pub async fn add_users(
     };
     match service::add_members(&s, &role.id, &json!({"users": ids}), Changer::Console).await {
         Ok((role, added)) => {
-            log(
+            audit_change(
                 &s,
                 &op,
                 "role users added",
@@ -405,7 +406,7 @@ pub async fn remove_user(
     let body = json!({"roles": [role.id]});
     match service::change_user_roles(&s, user_id, &body, Changer::Console, Change::Take).await {
         Ok((user, _)) => {
-            log(
+            audit_change(
                 &s,
                 &op,
                 "role user removed",

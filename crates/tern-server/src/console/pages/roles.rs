@@ -13,7 +13,6 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tern_core::model::LogEvent;
 use tern_core::roles::Role;
 
 use super::connections::{found, oops};
@@ -21,7 +20,7 @@ use super::role_tabs;
 use crate::console::forms::{self, Done, alert, csrf_field, note, tabs};
 use crate::console::layout::{Section, page};
 use crate::console::session::{Operator, OperatorForm};
-use crate::console::{audit, see_other};
+use crate::console::{audit_change, see_other};
 use crate::manage::roles as service;
 use crate::state::AppState;
 
@@ -55,13 +54,6 @@ pub fn router() -> Router<AppState> {
 /// A role's console page.
 pub fn role_url(id: &str) -> String {
     format!("/console/roles/{}", urlencoding::encode(id))
-}
-
-/// Write a role change to the tenant log with the operator as actor.
-pub async fn log(s: &AppState, op: &Operator, what: &str, details: Value) {
-    let mut ev = LogEvent::new("sapi", format!("Console: {what}"));
-    ev.details = Some(details);
-    audit(s, op, ev).await;
 }
 
 /// The tenant's role `id`, or the page that says why not.
@@ -212,7 +204,7 @@ pub async fn create(
     let (name, description, body) = body_of(&form);
     match service::create(&s, &body).await {
         Ok(role) => {
-            log(
+            audit_change(
                 &s,
                 &op,
                 "role created",
@@ -345,7 +337,7 @@ pub async fn save(
     let (name, description, body) = body_of(&form);
     match service::update(&s, &role.id, &body).await {
         Ok(saved) => {
-            log(
+            audit_change(
                 &s,
                 &op,
                 "role saved",
