@@ -218,6 +218,31 @@ pub fn write_only_rows(names: &[String], prefix: &str, heading: &str) -> Markup 
     }
 }
 
+/// `count` empty rows for new write-only values: a name field
+/// `{name_field}_N` labelled `name_label` and a password field
+/// `{value_field}_N` beside it (never filled, as [`write_only_rows`]).
+pub fn new_write_only_rows(
+    count: usize,
+    name_field: &str,
+    value_field: &str,
+    name_label: &str,
+) -> Markup {
+    html! {
+        @for i in 0..count {
+            div.grid2 {
+                div {
+                    label for=(format!("{name_field}_{i}")) { (name_label) }
+                    input id=(format!("{name_field}_{i}")) type="text" name=(format!("{name_field}_{i}")) autocomplete="off" spellcheck="false";
+                }
+                div {
+                    label for=(format!("{value_field}_{i}")) { "Value" }
+                    input id=(format!("{value_field}_{i}")) type="password" name=(format!("{value_field}_{i}")) autocomplete="new-password";
+                }
+            }
+        }
+    }
+}
+
 /// The entries of a list typed one per line (or separated by commas),
 /// trimmed, blanks dropped.
 pub fn lines(text: &str) -> Vec<String> {

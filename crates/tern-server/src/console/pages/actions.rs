@@ -338,18 +338,7 @@ fn secrets_fieldset(a: &Action) -> Markup {
             @if !a.secrets.is_empty() {
                 (forms::write_only_rows(&a.secrets.iter().map(|x| x.name.clone()).collect::<Vec<_>>(), "secret_", "Name"))
             }
-            @for i in 0..NEW_SECRETS {
-                div.grid2 {
-                    div {
-                        label for=(format!("new_secret_{i}")) { "New secret's name" }
-                        input id=(format!("new_secret_{i}")) type="text" name=(format!("new_secret_{i}")) autocomplete="off" spellcheck="false";
-                    }
-                    div {
-                        label for=(format!("new_secret_value_{i}")) { "Value" }
-                        input id=(format!("new_secret_value_{i}")) type="password" name=(format!("new_secret_value_{i}")) autocomplete="new-password";
-                    }
-                }
-            }
+            (forms::new_write_only_rows(NEW_SECRETS, "new_secret", "new_secret_value", "New secret's name"))
         }
     }
 }

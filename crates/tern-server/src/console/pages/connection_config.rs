@@ -89,18 +89,7 @@ fn render(
                 }
                 fieldset {
                     legend { "Add values" }
-                    @for i in 0..NEW_ROWS {
-                        div.grid2 {
-                            div {
-                                label for=(format!("new_key_{i}")) { "Key" }
-                                input id=(format!("new_key_{i}")) type="text" name=(format!("new_key_{i}")) autocomplete="off" spellcheck="false";
-                            }
-                            div {
-                                label for=(format!("new_value_{i}")) { "Value" }
-                                input id=(format!("new_value_{i}")) type="password" name=(format!("new_value_{i}")) autocomplete="new-password";
-                            }
-                        }
-                    }
+                    (forms::new_write_only_rows(NEW_ROWS, "new_key", "new_value", "Key"))
                     p.hint { "Letters, digits and underscores, e.g. PG_URL." }
                 }
                 div.actions { button type="submit" { "Save the configuration" } }
