@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 use tern_core::CoreResult;
 pub use tern_core::actions::ActionClaims;
-use tern_core::actions::{POST_LOGIN, claim_allowed};
+use tern_core::actions::{MetadataChanges, POST_LOGIN, claim_allowed};
 use tern_core::model::{Client, LogEvent, ResourceServer, User};
 use tern_core::store::Store;
 use tern_script::{CallbackResult, ScriptError};
@@ -228,8 +228,8 @@ pub async fn post_login(
     let mut event = event(s, login).await?;
     let deadline = Instant::now() + s.scripts.timeout();
     let mut claims = ActionClaims::default();
-    let mut app: Option<Map<String, Value>> = None;
-    let mut user: Option<Map<String, Value>> = None;
+    let mut app = MetadataChanges::default();
+    let mut user = MetadataChanges::default();
     for action in bound.iter() {
         let secrets = open_secrets(s, action);
         event["secrets"] = json!(secrets);
@@ -276,24 +276,16 @@ pub async fn post_login(
         take_claims(&out["accessToken"], &mut claims.access_token);
         claims.add_scopes.extend(strings(&out["addScopes"]));
         claims.remove_scopes.extend(strings(&out["removeScopes"]));
-        for (which, pending, doc) in [
+        // Later actions see the documents as changed by earlier ones.
+        for (which, changes, doc) in [
             ("app", &mut app, "app_metadata"),
             ("user", &mut user, "user_metadata"),
         ] {
-            if let Some(set) = out[which].as_object() {
-                let target = event["user"][doc].as_object_mut();
-                let mut merged = pending
-                    .take()
-                    .unwrap_or_else(|| target.as_ref().map(|t| (**t).clone()).unwrap_or_default());
-                for (k, v) in set {
-                    if v.is_null() {
-                        merged.remove(k);
-                    } else {
-                        merged.insert(k.clone(), v.clone());
-                    }
-                }
-                event["user"][doc] = Value::Object(merged.clone());
-                *pending = Some(merged);
+            for (k, v) in out[which].as_object().into_iter().flatten() {
+                changes.set(k, v);
+            }
+            if let Some(seen) = event["user"][doc].as_object_mut() {
+                changes.apply_to(seen);
             }
         }
         if let Some(reason) = out["deny"].as_str() {
@@ -307,14 +299,14 @@ pub async fn post_login(
             return Err(PostLoginRefusal::Denied(reason.to_string()));
         }
     }
-    if (app.is_some() || user.is_some())
+    if (!app.is_empty() || !user.is_empty())
         && let Err(e) = s
             .store
-            .set_user_metadata_from_actions(
+            .change_user_metadata_from_actions(
                 s.tid(),
                 &login.user.user_id,
-                app.as_ref(),
-                user.as_ref(),
+                &app,
+                &user,
                 &tern_core::clock::now_iso(),
             )
             .await

@@ -678,6 +678,102 @@ async fn the_event_carries_the_users_roles(b: Backend) {
     x.h.stop().await;
 }
 
+/// A one-request HTTP server on 127.0.0.1 that tells the test when the
+/// request arrived and answers only once the test lets it: a way to hold
+/// an action mid-run (its `fetch` waits) while the test changes the user.
+async fn gate() -> (
+    String,
+    tokio::sync::oneshot::Receiver<()>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/gate", listener.local_addr().unwrap());
+    let (arrived_tx, arrived) = tokio::sync::oneshot::channel();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = conn.read(&mut buf).await.unwrap();
+        arrived_tx.send(()).unwrap();
+        released.await.unwrap();
+        conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            .await
+            .unwrap();
+    });
+    (url, arrived, release)
+}
+
+async fn metadata_edited_while_an_action_runs_is_kept(b: Backend) {
+    let x = setup(b).await;
+    let (url, arrived, release) = gate().await;
+    x.create(
+        "slow",
+        &format!(
+            r#"exports.onExecutePostLogin = async (event, api) => {{
+                 api.user.setAppMetadata('last_region', 'eu');
+                 api.user.setAppMetadata('stale', null);
+                 await fetch('{url}');
+               }};"#
+        ),
+        json!({"deploy": true}),
+    )
+    .await;
+    x.bind(&["slow"]).await;
+    let (_, users) =
+        x.h.api(
+            &x.t,
+            Method::GET,
+            &format!("/users-by-email?email={EMAIL}"),
+            None,
+        )
+        .await;
+    let user_path = format!(
+        "/users/{}",
+        urlencoding(users[0]["user_id"].as_str().unwrap())
+    );
+    let (s, e) =
+        x.h.api(
+            &x.t,
+            Method::PATCH,
+            &user_path,
+            Some(json!({"app_metadata": {"stale": 1}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+
+    // The login's action has read the user and waits in its fetch while an
+    // administrator changes the same metadata document.
+    let login = {
+        let x = &x;
+        async move { x.login().await }
+    };
+    let edit = async {
+        arrived.await.unwrap();
+        let (s, e) =
+            x.h.api(
+                &x.t,
+                Method::PATCH,
+                &user_path,
+                Some(json!({"app_metadata": {"plan": "pro"}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{e}");
+        release.send(()).unwrap();
+    };
+    let ((s, tokens), ()) = tokio::join!(login, edit);
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    let (_, user) = x.h.api(&x.t, Method::GET, &user_path, None).await;
+    // The action's keys are written into the document as it is now: the
+    // administrator's `plan` survives, the action's removal still applies.
+    assert_eq!(
+        user["app_metadata"],
+        json!({"last_region": "eu", "plan": "pro"}),
+        "{user}"
+    );
+    x.h.stop().await;
+}
+
 both_backends!(
     custom_claims_reach_both_tokens,
     deny_refuses_with_the_reason_and_logs_a_failure,
@@ -687,4 +783,5 @@ both_backends!(
     scopes_triggers_and_deletes_follow_auth0,
     refresh_exchanges_run_the_actions_too,
     the_event_carries_the_users_roles,
+    metadata_edited_while_an_action_runs_is_kept,
 );

@@ -1,8 +1,7 @@
 //! Actions and their trigger bindings (see `actions`).
 
 use crate::CoreResult;
-use crate::actions::{Action, ActionBinding};
-use crate::model::JsonObject;
+use crate::actions::{Action, ActionBinding, MetadataChanges};
 
 /// Storing actions and the ordered bindings of each trigger.
 #[async_trait::async_trait]
@@ -32,14 +31,15 @@ pub trait ActionStore: Send + Sync {
         bindings: &[ActionBinding],
     ) -> CoreResult<()>;
     /// What a login's actions set with `api.user.setAppMetadata` /
-    /// `setUserMetadata`: the user's metadata documents replaced (those
-    /// given) in one statement; false when the user is gone.
-    async fn set_user_metadata_from_actions(
+    /// `setUserMetadata`, applied to the user's metadata as stored when the
+    /// write is made (a change made since the login read the user is kept
+    /// unless an action set the same key); false when the user is gone.
+    async fn change_user_metadata_from_actions(
         &self,
         tenant: &str,
         user_id: &str,
-        app_metadata: Option<&JsonObject>,
-        user_metadata: Option<&JsonObject>,
+        app_metadata: &MetadataChanges,
+        user_metadata: &MetadataChanges,
         updated_at: &str,
     ) -> CoreResult<bool>;
 }
