@@ -4,8 +4,6 @@
 //! deploy snapshotted from it, which is what runs: editing the draft changes
 //! nothing until the next deploy.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -208,43 +206,6 @@ pub const RESTRICTED_CLAIMS: &[&str] = &[
     "x5t#S256",
 ];
 
-/// What a login's actions did to one of the user's metadata documents with
-/// `api.user.setAppMetadata` / `setUserMetadata`: top-level keys set (the
-/// last action's value wins) or removed (`None`, from a `null` or
-/// `undefined` value). Kept as changes, not as the document the actions
-/// saw, so the write applies them to the document stored at that moment:
-/// an edit made meanwhile (a `PATCH` while a slow action ran) survives
-/// unless an action set the same key.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct MetadataChanges(pub BTreeMap<String, Option<Value>>);
-
-impl MetadataChanges {
-    /// Record one call: `value` null removes the key.
-    pub fn set(&mut self, key: &str, value: &Value) {
-        let v = (!value.is_null()).then(|| value.clone());
-        self.0.insert(key.to_string(), v);
-    }
-
-    /// Whether no call was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Apply the changes to a document.
-    pub fn apply_to(&self, doc: &mut Map<String, Value>) {
-        for (k, v) in &self.0 {
-            match v {
-                Some(v) => {
-                    doc.insert(k.clone(), v.clone());
-                }
-                None => {
-                    doc.remove(k);
-                }
-            }
-        }
-    }
-}
-
 /// Whether an action may set the claim `name`.
 pub fn claim_allowed(name: &str) -> bool {
     !name.is_empty() && !RESTRICTED_CLAIMS.contains(&name)
@@ -262,20 +223,5 @@ mod tests {
         assert!(claim_allowed("https://myapp.example/roles"));
         assert!(claim_allowed("favorite_color"));
         assert!(!claim_allowed(""));
-    }
-
-    #[test]
-    fn metadata_changes_set_and_remove_top_level_keys_only() {
-        let mut c = MetadataChanges::default();
-        c.set("plan", &serde_json::json!({"tier": "pro", "seats": null}));
-        c.set("gone", &Value::Null);
-        c.set("plan", &serde_json::json!({"tier": "team"}));
-        let mut doc = serde_json::json!({"gone": 1, "kept": true, "plan": {"old": 1}});
-        c.apply_to(doc.as_object_mut().unwrap());
-        // The last call wins; a nested object replaces, never merges.
-        assert_eq!(
-            doc,
-            serde_json::json!({"kept": true, "plan": {"tier": "team"}})
-        );
     }
 }

@@ -1,6 +1,8 @@
 //! Building and changing users from validated profile fields.
 
-use serde_json::Value;
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
 
 use crate::clock::now_iso;
 use crate::model::{Connection, User, UserSource};
@@ -66,6 +68,70 @@ pub fn new_user(
     }
 }
 
+/// Changes to one of a user's metadata documents, as Auth0 applies them
+/// (`PATCH /users/{id}`, an action's `api.user.setAppMetadata` /
+/// `setUserMetadata`): top-level keys set (the last value given wins) or
+/// removed (`None`, from a `null`). Kept as changes, not as the document
+/// they were made against, so the store applies them to the document
+/// stored when it writes: an edit made meanwhile (another `PATCH`, an
+/// action's write) survives unless it set the same key.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetadataChanges(pub BTreeMap<String, Option<Value>>);
+
+impl MetadataChanges {
+    /// Record one call: `value` null removes the key.
+    pub fn set(&mut self, key: &str, value: &Value) {
+        let v = (!value.is_null()).then(|| value.clone());
+        self.0.insert(key.to_string(), v);
+    }
+
+    /// Whether no call was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Apply the changes to a document.
+    pub fn apply_to(&self, doc: &mut Map<String, Value>) {
+        for (k, v) in &self.0 {
+            match v {
+                Some(v) => {
+                    doc.insert(k.clone(), v.clone());
+                }
+                None => {
+                    doc.remove(k);
+                }
+            }
+        }
+    }
+}
+
+/// The metadata changes of a profile update, applied by the store to the
+/// documents stored when it writes (see [`MetadataChanges`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetadataEdit {
+    /// Changes to `app_metadata`.
+    pub app: MetadataChanges,
+    /// Changes to `user_metadata`.
+    pub user: MetadataChanges,
+}
+
+impl MetadataEdit {
+    /// The changes a `PATCH` body's metadata objects make.
+    pub fn from_patch(app: Option<&Map<String, Value>>, user: Option<&Map<String, Value>>) -> Self {
+        let changes = |m: Option<&Map<String, Value>>| {
+            let mut c = MetadataChanges::default();
+            for (k, v) in m.into_iter().flatten() {
+                c.set(k, v);
+            }
+            c
+        };
+        MetadataEdit {
+            app: changes(app),
+            user: changes(user),
+        }
+    }
+}
+
 /// Apply `PATCH /users/{id}` fields. Metadata merges at the top level
 /// (a `null` value removes the key), as Auth0. The password is not applied
 /// here: the caller hashes it and sets `credential`.
@@ -115,18 +181,29 @@ pub fn apply_update(user: &mut User, f: ProfileFields) -> CoreResult<()> {
     if let Some(b) = f.blocked {
         user.blocked = b;
     }
-    for (target, patch) in [
-        (&mut user.app_metadata, f.app_metadata),
-        (&mut user.user_metadata, f.user_metadata),
-    ] {
-        for (k, v) in patch.unwrap_or_default() {
-            if v == Value::Null {
-                target.remove(&k);
-            } else {
-                target.insert(k, v);
-            }
-        }
-    }
+    let edit = MetadataEdit::from_patch(f.app_metadata.as_ref(), f.user_metadata.as_ref());
+    edit.app.apply_to(&mut user.app_metadata);
+    edit.user.apply_to(&mut user.user_metadata);
     user.updated_at = now_iso();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_changes_set_and_remove_top_level_keys_only() {
+        let mut c = MetadataChanges::default();
+        c.set("plan", &serde_json::json!({"tier": "pro", "seats": null}));
+        c.set("gone", &Value::Null);
+        c.set("plan", &serde_json::json!({"tier": "team"}));
+        let mut doc = serde_json::json!({"gone": 1, "kept": true, "plan": {"old": 1}});
+        c.apply_to(doc.as_object_mut().unwrap());
+        // The last call wins; a nested object replaces, never merges.
+        assert_eq!(
+            doc,
+            serde_json::json!({"kept": true, "plan": {"tier": "team"}})
+        );
+    }
 }

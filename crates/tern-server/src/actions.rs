@@ -23,9 +23,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 use tern_core::CoreResult;
 pub use tern_core::actions::ActionClaims;
-use tern_core::actions::{MetadataChanges, POST_LOGIN, claim_allowed};
+use tern_core::actions::{POST_LOGIN, claim_allowed};
 use tern_core::model::{Client, LogEvent, ResourceServer, User};
 use tern_core::store::Store;
+use tern_core::users::MetadataChanges;
 use tern_script::{CallbackResult, ScriptError};
 
 use crate::secrets::{Redactions, action_secret_aad};

@@ -90,6 +90,14 @@ pub async fn update(
     let password = f.password.clone();
     let new_email = f.email.clone().filter(|e| user.email.as_ref() != Some(e));
     let new_username = f.username.clone();
+    // The metadata changes go to the store as changes: it applies them to
+    // the documents stored when it writes, so two edits of different keys
+    // (or an edit and a login's actions) both land.
+    let metadata = tern_core::users::MetadataEdit::from_patch(
+        f.app_metadata.as_ref(),
+        f.user_metadata.as_ref(),
+    );
+    let metadata_changed = !metadata.app.is_empty() || !metadata.user.is_empty();
     users::apply_update(&mut user, f)?;
     let connection = || async {
         s.store
@@ -116,6 +124,7 @@ pub async fn update(
         mfa_factors: false,
         close_tickets: tickets::update_closes_tickets(&before, &user, new_password),
         end_sessions: tickets::update_ends_sessions(&before, &user, new_password),
+        metadata: Some(metadata),
     };
     if let Some(pw) = password.filter(|_| !legacy.password_handled) {
         let connection = connection().await?;
@@ -133,6 +142,12 @@ pub async fn update(
             if new_password {
                 // A new password lifts brute-force blocks, as a reset does.
                 crate::brute_force::password_changed(s, &user).await;
+            }
+            // The answer shows the metadata as stored (with changes made
+            // since this request read the user) and the login fields as
+            // they are now.
+            if metadata_changed {
+                return load(s, id).await;
             }
             Ok(user)
         }

@@ -440,6 +440,7 @@ async fn upgraded_scenario(store: SqlStore) {
         mfa_factors: false,
         close_tickets: true,
         end_sessions: true,
+        metadata: None,
     };
     store.update_profile(TENANT, &u3, write).await.unwrap();
     assert_eq!(entries_astray(&store).await, 0, "profile write");

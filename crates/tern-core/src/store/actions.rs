@@ -1,7 +1,8 @@
 //! Actions and their trigger bindings (see `actions`).
 
 use crate::CoreResult;
-use crate::actions::{Action, ActionBinding, MetadataChanges};
+use crate::actions::{Action, ActionBinding};
+use crate::users::MetadataChanges;
 
 /// Storing actions and the ordered bindings of each trigger.
 #[async_trait::async_trait]

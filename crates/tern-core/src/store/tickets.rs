@@ -4,9 +4,12 @@ use crate::CoreResult;
 use crate::model::User;
 use crate::store::InsertOutcome;
 use crate::tickets::{PasswordTicket, Redemption};
+use crate::users::MetadataEdit;
 
 /// What a profile update writes beyond the profile, and what it closes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// A profile update never writes the login fields (`last_login`, `last_ip`,
+/// `logins_count`): a login recorded while the update was prepared stays.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProfileWrite {
     /// The request sets the credential (a new password): write it;
     /// otherwise the stored one stays.
@@ -18,6 +21,11 @@ pub struct ProfileWrite {
     pub close_tickets: bool,
     /// End the user's sessions (see `tickets::update_ends_sessions`).
     pub end_sessions: bool,
+    /// `Some`: the metadata changes are applied to the documents stored
+    /// when the update is written (compared and swapped, read again if they
+    /// moved), not the documents of the profile given. `None`: the profile's
+    /// documents are written as they are.
+    pub metadata: Option<MetadataEdit>,
 }
 
 /// Storing password-change tickets.

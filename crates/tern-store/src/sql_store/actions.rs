@@ -2,9 +2,10 @@
 //! ordered bindings (one JSON list per trigger), migration 0054.
 
 use sqlx::Row;
-use tern_core::actions::{Action, ActionBinding, MetadataChanges};
+use tern_core::actions::{Action, ActionBinding};
 use tern_core::model::JsonObject;
 use tern_core::store::ActionStore;
+use tern_core::users::MetadataChanges;
 use tern_core::{CoreError, CoreResult};
 
 use super::{SqlStore, storage, to_body};

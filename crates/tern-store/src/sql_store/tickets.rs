@@ -18,6 +18,46 @@ use super::{SqlStore, as_i64, is_unique_violation, storage};
 const TICKET_COLUMNS: &str =
     "token_hash, user_id, connection_id, created_at, expires_at, used_at, body";
 
+/// Tries of a profile update whose metadata moved between its read and its
+/// write (each retry follows a change someone else made).
+const PROFILE_ATTEMPTS: u32 = 6;
+
+fn decode_metadata(text: &str, user_id: &str) -> CoreResult<tern_core::model::JsonObject> {
+    serde_json::from_str(text)
+        .map_err(|e| CoreError::Storage(format!("corrupt metadata of {user_id}: {e}")))
+}
+
+impl SqlStore {
+    /// The stored metadata documents (as text) of the user `u` names — the
+    /// same row the profile update's identity conditions match — or `None`.
+    async fn stored_metadata(
+        &self,
+        tenant: &str,
+        u: &User,
+    ) -> CoreResult<Option<(String, String)>> {
+        let row = sqlx::query(
+            "SELECT app_metadata, user_metadata FROM users WHERE tenant_id = $1 AND user_id = $2 \
+             AND connection_id = $3 AND connection_name = $4 AND created_at = $5 AND source = $6",
+        )
+        .bind(tenant)
+        .bind(&u.user_id)
+        .bind(&u.connection_id)
+        .bind(&u.connection_name)
+        .bind(&u.created_at)
+        .bind(u.source.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(storage)?;
+        row.map(|r| {
+            Ok((
+                r.try_get(0).map_err(storage)?,
+                r.try_get(1).map_err(storage)?,
+            ))
+        })
+        .transpose()
+    }
+}
+
 /// The key of the pending profile in a ticket's `body` (beside the options).
 const PENDING_PROFILE: &str = "tern_pending_profile";
 
@@ -275,6 +315,7 @@ impl TicketStore for SqlStore {
             mfa_factors: true,
             close_tickets: true,
             end_sessions,
+            metadata: None,
         };
         self.update_profile(tenant, u, w).await
     }
@@ -285,33 +326,67 @@ impl TicketStore for SqlStore {
         u: &User,
         w: ProfileWrite,
     ) -> CoreResult<Option<InsertOutcome>> {
-        let mut tx = self.pool.begin().await.map_err(storage)?;
-        drop_unblock_links_on_new_email(&mut tx, tenant, u).await?;
-        let updated = bind_user(sqlx::query(UPDATE_PROFILE).bind(tenant), u)
-            .bind(i64::from(w.credential))
-            .bind(i64::from(w.mfa_factors))
-            .execute(&mut *tx)
-            .await;
-        match updated {
-            Ok(r) if r.rows_affected() > 0 => {}
-            Ok(_) => {
-                tx.rollback().await.map_err(storage)?;
-                return Ok(None);
+        for attempt in 0..PROFILE_ATTEMPTS {
+            // The metadata edit applied to the documents stored now, which
+            // the update then requires unchanged (compare and swap).
+            let (edited, expect) = match &w.metadata {
+                None => (None, None),
+                Some(edit) => match self.stored_metadata(tenant, u).await? {
+                    None => return Ok(None),
+                    Some((app, user)) => {
+                        let mut edited = u.clone();
+                        edited.app_metadata = decode_metadata(&app, &u.user_id)?;
+                        edited.user_metadata = decode_metadata(&user, &u.user_id)?;
+                        edit.app.apply_to(&mut edited.app_metadata);
+                        edit.user.apply_to(&mut edited.user_metadata);
+                        (Some(edited), Some((app, user)))
+                    }
+                },
+            };
+            let written = edited.as_ref().unwrap_or(u);
+            let mut tx = self.pool.begin().await.map_err(storage)?;
+            drop_unblock_links_on_new_email(&mut tx, tenant, written).await?;
+            let updated = bind_user(sqlx::query(UPDATE_PROFILE).bind(tenant), written)
+                .bind(i64::from(w.credential))
+                .bind(i64::from(w.mfa_factors))
+                .bind(expect.as_ref().map(|(app, _)| app.as_str()))
+                .bind(expect.as_ref().map(|(_, user)| user.as_str()))
+                .execute(&mut *tx)
+                .await;
+            match updated {
+                Ok(r) if r.rows_affected() > 0 => {}
+                Ok(_) => {
+                    tx.rollback().await.map_err(storage)?;
+                    if expect.is_none() {
+                        return Ok(None);
+                    }
+                    // Gone, or its metadata moved since the read: the next
+                    // read tells which, after a jittered pause so two
+                    // racing edits do not meet again.
+                    let planned = std::time::Duration::from_millis(5 << attempt);
+                    tokio::time::sleep(tern_core::retry::jittered(planned)).await;
+                    continue;
+                }
+                Err(e) if is_unique_violation(&e) => {
+                    tx.rollback().await.map_err(storage)?;
+                    return Ok(Some(InsertOutcome::Duplicate));
+                }
+                Err(e) => return Err(storage(e)),
             }
-            Err(e) if is_unique_violation(&e) => {
-                tx.rollback().await.map_err(storage)?;
-                return Ok(Some(InsertOutcome::Duplicate));
+            if w.close_tickets {
+                close_open_tickets(&mut tx, tenant, &u.user_id, &tern_core::clock::now_iso())
+                    .await?;
             }
-            Err(e) => return Err(storage(e)),
+            if w.end_sessions {
+                end_user_sessions(&mut tx, tenant, &u.user_id).await?;
+            }
+            tx.commit().await.map_err(storage)?;
+            return Ok(Some(InsertOutcome::Inserted));
         }
-        if w.close_tickets {
-            close_open_tickets(&mut tx, tenant, &u.user_id, &tern_core::clock::now_iso()).await?;
-        }
-        if w.end_sessions {
-            end_user_sessions(&mut tx, tenant, &u.user_id).await?;
-        }
-        tx.commit().await.map_err(storage)?;
-        Ok(Some(InsertOutcome::Inserted))
+        Err(CoreError::Storage(format!(
+            "the metadata of {} kept changing while a profile update wrote its own",
+            u.user_id
+        )))
     }
 
     async fn purge_used_tickets(&self, tenant: &str, before: &str) -> CoreResult<u64> {

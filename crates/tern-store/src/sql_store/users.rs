@@ -230,15 +230,18 @@ pub(super) const UPDATE_USER: &str = "UPDATE users SET email = $5, email_verifie
 /// [`UPDATE_USER`] that writes the credential only when `$26` is 1 and the
 /// MFA enrollments only when `$27` is 1: a profile edit leaves the stored
 /// ones, whatever a concurrent reset or enrollment wrote after the edit
-/// read the user.
+/// read the user. It never writes the login fields (`$20`–`$22` are bound
+/// and unused): a login recorded meanwhile keeps its count. With `$28` and
+/// `$29` given, the metadata documents must still be those (the edit's
+/// changes were applied to them; see `ProfileWrite::metadata`).
 pub(super) const UPDATE_PROFILE: &str = "UPDATE users SET email = $5, email_verified = $6, username = $7, phone_number = $8, \
     phone_verified = $9, name = $10, given_name = $11, family_name = $12, nickname = $13, \
     picture = $14, blocked = $15, app_metadata = $16, user_metadata = $17, updated_at = $19, \
-    last_login = $20, last_ip = $21, logins_count = $22, \
     credential = CASE WHEN $26 = 1 THEN $23 ELSE credential END, \
     mfa_factors = CASE WHEN $27 = 1 THEN $25 ELSE mfa_factors END \
     WHERE tenant_id = $1 AND user_id = $2 AND connection_id = $3 AND connection_name = $4 \
-    AND created_at = $18 AND source = $24";
+    AND created_at = $18 AND source = $24 \
+    AND ($28 IS NULL OR app_metadata = $28) AND ($29 IS NULL OR user_metadata = $29)";
 
 /// Before a user's row is replaced (`$1` tenant, `$2` user id, `$3` the new
 /// email), in the same transaction: a new email voids the brute-force
