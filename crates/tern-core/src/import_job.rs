@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use crate::CoreResult;
 use crate::import::{self, RowError, ValidRow};
 use crate::mfa::{SeedSealer, seal_factors};
-use crate::model::{Job, JobStatus, User};
+use crate::model::{DryRunRoles, Job, JobStatus, User};
 use crate::roles::{NamedRole, Role};
 use crate::store::{BatchApplied, BatchGate, GateKey, ImportBatch, Store};
 use crate::user_profile::{normalize_email, normalize_username};
@@ -196,6 +196,11 @@ pub async fn run_import(
         }
     }
     let keys = std::sync::Mutex::new(keys);
+    // A dry run's role findings so far, from the resume point on top of
+    // those stored with the rows before it. Each batch is planned once in
+    // a dry run (it never plans optimistically, so never again after a
+    // collision), so no batch is counted twice.
+    let dry_roles = std::sync::Mutex::new(job.dry_run_roles.clone().unwrap_or_default());
     // Batches overlap: while batch k is written, batch k+1 is planned and
     // then written too, and it commits only after batch k has (its gate,
     // `BatchGate`), so progress still advances row by row in the
@@ -222,7 +227,7 @@ pub async fn run_import(
                 .map(|(k, row)| keys.verdict(from + k, row.as_ref().ok()?))
                 .collect()
         };
-        let connection = &connection;
+        let (connection, dry_roles) = (&connection, &dry_roles);
         async move {
             let mut batch = plan_batch(
                 store,
@@ -237,6 +242,14 @@ pub async fn run_import(
             )
             .await?;
             seal_batch(&mut batch, sealer, tenant)?;
+            if let Some(found) = batch.dry_run_roles.take() {
+                let mut so_far = dry_roles
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                so_far.would_create.extend(found.would_create);
+                so_far.would_assign += found.would_assign;
+                batch.dry_run_roles = Some(so_far.clone());
+            }
             CoreResult::Ok((from, to, batch))
         }
     };
@@ -350,7 +363,9 @@ impl<'a> Matches<'a> {
 
 /// Decide what each row of one batch does. `rows[k]` is row `first + k` of
 /// the file; `duplicates[k]` its in-file verdict. An `optimistic` plan does
-/// not look up existing users (see `ImportBatch::optimistic`).
+/// not look up existing users (see `ImportBatch::optimistic`). A dry run's
+/// `dry_run_roles` holds this batch's findings alone (`run_import` adds
+/// those of the batches before).
 #[allow(clippy::too_many_arguments)]
 async fn plan_batch(
     store: &dyn Store,
@@ -445,6 +460,7 @@ async fn plan_batch(
                 }
                 if job.spec.dry_run {
                     batch.dry_updated += 1;
+                    role_refusals.would_grant(&mut batch, &roles);
                 } else {
                     grant(&mut batch, &mut new_roles, job, &updated.user_id, roles);
                     batch.updates.push(updated);
@@ -467,6 +483,7 @@ async fn plan_batch(
                     ));
                 } else if job.spec.dry_run {
                     batch.dry_inserted += 1;
+                    role_refusals.would_grant(&mut batch, &roles);
                 } else {
                     let conflict = (!optimistic).then(|| {
                         error_record(
@@ -512,9 +529,12 @@ fn grant(
 /// Why a row's roles cannot be given by this job, if so: the job's creator
 /// may not assign roles, or a role the row names does not exist and the
 /// creator may not create roles. A scope never reaches more than it names.
+/// In a dry run, also what the rows' roles would do.
 struct RoleRefusals {
     assign: bool,
-    /// The tenant's role names, when the job may not create roles.
+    create: bool,
+    /// The tenant's role names, when the batch names roles and the job may
+    /// not create roles or is a dry run.
     existing: Option<HashSet<String>>,
 }
 
@@ -526,7 +546,8 @@ impl RoleRefusals {
         valid: &[(usize, &Value, ValidRow)],
     ) -> CoreResult<Self> {
         let names_roles = valid.iter().any(|(_, _, v)| !v.roles.is_empty());
-        let existing = if names_roles && job.spec.assign_roles && !job.spec.create_roles {
+        let needed = !job.spec.create_roles || job.spec.dry_run;
+        let existing = if names_roles && job.spec.assign_roles && needed {
             let roles = store.list_roles(tenant, None).await?;
             Some(roles.into_iter().map(|r| r.name).collect())
         } else {
@@ -534,8 +555,24 @@ impl RoleRefusals {
         };
         Ok(Self {
             assign: job.spec.assign_roles,
+            create: job.spec.create_roles,
             existing,
         })
+    }
+
+    /// Count in a dry-run `batch` what giving a row's `roles` would do:
+    /// the grants, and the roles the tenant lacks (which the job may
+    /// create, or the row would have been refused).
+    fn would_grant(&self, batch: &mut ImportBatch, roles: &[NamedRole]) {
+        if roles.is_empty() {
+            return;
+        }
+        let found = batch.dry_run_roles.get_or_insert_with(DryRunRoles::default);
+        found.would_assign += roles.len() as u64;
+        let lacking = roles
+            .iter()
+            .filter(|r| self.existing.as_ref().is_some_and(|e| !e.contains(&r.name)));
+        found.would_create.extend(lacking.map(|r| r.name.clone()));
     }
 
     fn of(&self, row: &ValidRow) -> Option<RowError> {
@@ -548,6 +585,9 @@ impl RoleRefusals {
                 message: "Error in tern_roles property - giving users roles needs the create:role_members scope, which the job's creator did not have".into(),
                 path: "tern_roles".into(),
             });
+        }
+        if self.create {
+            return None;
         }
         let existing = self.existing.as_ref()?;
         let missing = row.roles.iter().find(|r| !existing.contains(&r.name))?;

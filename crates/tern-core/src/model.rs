@@ -808,6 +808,22 @@ pub struct Job {
     /// claimed). Every write a runner makes for the job carries it, and the
     /// store refuses writes of an older claim.
     pub lease_token: i64,
+    /// A dry run's findings on the roles its rows name, through the rows
+    /// processed so far (`None` for other jobs).
+    pub dry_run_roles: Option<DryRunRoles>,
+}
+
+/// What a dry-run import would do with the roles its rows name
+/// (`tern_roles`), counted over the rows it would insert or update: the
+/// roles it would create (the tenant has none of that name) and the role
+/// grants it would make. Stored with the job's progress, batch by batch,
+/// so a resumed dry run reports the whole file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DryRunRoles {
+    /// Role names the tenant lacks, by name.
+    pub would_create: std::collections::BTreeSet<String>,
+    /// (user, role) grants, a role the user holds already included.
+    pub would_assign: u64,
 }
 
 impl Job {
@@ -826,6 +842,7 @@ impl Job {
             failed: 0,
             status_details: None,
             lease_token: 0,
+            dry_run_roles: None,
         }
     }
 }

@@ -1650,6 +1650,22 @@ pub struct JobSummary {
     pub inserted: u64,
     /// Rows in the file.
     pub total: u64,
+    /// Tern extension, in a dry run whose rows name roles (`tern_roles`)
+    /// it would give: what giving them would do. Nothing is written.
+    #[schema(nullable = false)]
+    pub tern_roles: Option<DryRunRoles>,
+}
+
+/// What a dry-run import's roles would do, over the rows it would insert or
+/// update.
+#[derive(Serialize, ToSchema)]
+pub struct DryRunRoles {
+    /// Role names the tenant has no role of, which the import would create
+    /// (sorted).
+    pub would_create: Vec<String>,
+    /// Roles it would give users, one per (user, role); a role the user
+    /// holds already counts (and is kept once).
+    pub would_assign: u64,
 }
 
 /// A job: an import (`users_import`) or an export (`users_export`).

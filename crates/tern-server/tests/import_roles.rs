@@ -3,9 +3,12 @@
 //! the real multipart endpoint: the users hold them as `GET
 //! /users/{id}/roles` and `GET /roles/{id}/users` show; a job needs the
 //! scopes the roles API needs; a re-run adds nothing twice; two jobs
-//! creating the same new role make one.
+//! creating the same new role make one; a job stopped mid-way and resumed
+//! gives each role once.
 
 mod common;
+
+use std::collections::BTreeMap;
 
 use common::{Backend, Harness};
 use reqwest::multipart::{Form, Part};
@@ -14,13 +17,25 @@ use serde_json::{Value, json};
 
 /// `POST /jobs/users-imports` of `rows` (not waited for): status and body.
 async fn upload(h: &Harness, token: &str, rows: &Value, upsert: bool) -> (StatusCode, Value) {
-    let form = Form::new()
+    upload_with(h, token, rows, &[("upsert", &upsert.to_string())]).await
+}
+
+/// [`upload`] with these form fields.
+async fn upload_with(
+    h: &Harness,
+    token: &str,
+    rows: &Value,
+    fields: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut form = Form::new()
         .part(
             "users",
             Part::bytes(rows.to_string().into_bytes()).file_name("users.json"),
         )
-        .text("connection_id", h.info.connection_id.clone())
-        .text("upsert", upsert.to_string());
+        .text("connection_id", h.info.connection_id.clone());
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
     let r = h
         .http
         .post(format!("{}/api/v2/jobs/users-imports", h.base))
@@ -293,8 +308,243 @@ async fn two_jobs_creating_one_role_make_one(b: Backend) {
     h.stop().await;
 }
 
+/// Rows of roles in the database itself: (roles, grants).
+async fn role_rows(h: &Harness) -> (i64, i64) {
+    let mut db = h.database().await;
+    let roles: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM roles")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    let grants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_roles")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    (roles, grants)
+}
+
+async fn a_dry_run_reports_its_roles_and_writes_none(b: Backend) {
+    // Batches of two: the findings add up over several batches.
+    let h = Harness::start_with(b, |c| c.import.batch_size = 2).await;
+    let t = h.admin_token().await;
+    let (s, _) = h
+        .api(&t, Method::POST, "/roles", Some(json!({"name": "editor"})))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let before = tenant_roles(&h, &t).await;
+    let rows = json!([
+        {"email": "ann@example.com", "tern_roles": ["editor", {"name": "viewer", "description": "Views"}]},
+        {"email": "bob@example.com", "tern_roles": ["viewer", "admin"]},
+        {"email": "cid@example.com"},
+        {"email": "dan@example.com", "tern_roles": "editor"},
+        {"email": "ann@example.com", "tern_roles": ["ghost"]},
+        {"email": "fay@example.com", "tern_roles": ["editor"]},
+    ]);
+    let (s, job) = upload_with(&h, &t, &rows, &[("dry_run", "true")]).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    let done = completed(&h, &t, job["id"].as_str().unwrap()).await;
+    // Rows 3 (not an array) and 4 (ann again) fail: their roles count for
+    // nothing, so "ghost" is not among those created.
+    assert_eq!(
+        done["summary"],
+        json!({"failed": 2, "updated": 0, "inserted": 4, "total": 6,
+               "tern_roles": {"would_create": ["admin", "viewer"], "would_assign": 5}}),
+        "{done}"
+    );
+    assert_eq!(tenant_roles(&h, &t).await, before, "no role created");
+    assert_eq!(role_rows(&h).await, (1, 0), "no role, no grant written");
+    let (_, users) = h
+        .api(&t, Method::GET, "/users?include_totals=true", None)
+        .await;
+    assert_eq!(users["total"], 0, "{users}");
+
+    // A creator who may assign but not create: the row naming a role the
+    // tenant lacks fails as it would for real, and nothing is to be created.
+    let assigner = h
+        .scoped_token(&["create:users", "read:users", "create:role_members"])
+        .await;
+    let (s, job) = upload_with(&h, &assigner, &rows, &[("dry_run", "true")]).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    let done = completed(&h, &t, job["id"].as_str().unwrap()).await;
+    assert_eq!(
+        done["summary"],
+        json!({"failed": 4, "updated": 0, "inserted": 2, "total": 6,
+               "tern_roles": {"would_create": [], "would_assign": 1}}),
+        "{done}"
+    );
+
+    // Upserting over users that exist: their grants count as well, and a
+    // file naming no role reports none.
+    import(&h, &t, &json!([{"email": "ann@example.com"}]), false).await;
+    let again = json!([{"email": "ann@example.com", "tern_roles": ["viewer"]}]);
+    let (s, job) = upload_with(&h, &t, &again, &[("dry_run", "true"), ("upsert", "true")]).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    let done = completed(&h, &t, job["id"].as_str().unwrap()).await;
+    assert_eq!(
+        done["summary"]["tern_roles"],
+        json!({"would_create": ["viewer"], "would_assign": 1}),
+        "{done}"
+    );
+    let plain = json!([{"email": "zed@example.com"}]);
+    let (_, job) = upload_with(&h, &t, &plain, &[("dry_run", "true")]).await;
+    let done = completed(&h, &t, job["id"].as_str().unwrap()).await;
+    assert_eq!(
+        done["summary"],
+        json!({"failed": 0, "updated": 0, "inserted": 1, "total": 1}),
+        "{done}"
+    );
+    assert_eq!(role_rows(&h).await, (1, 0));
+    h.stop().await;
+}
+
+/// The roles row `i` of the resumed job names: one all share, one of a
+/// few, and every third row one more.
+fn resumed_row_roles(i: usize) -> Vec<String> {
+    let mut roles = vec!["member".to_string(), format!("team-{}", i % 7)];
+    if i % 3 == 0 {
+        roles.push(format!("extra-{}", i % 2));
+    }
+    roles
+}
+
+/// Small batches, one runner, a lease only a hand-back beats: the stop
+/// lands mid-job and the restarted server resumes it.
+fn resume_settings(c: &mut tern_server::Config) {
+    c.import.batch_size = 5;
+    c.import.lease_secs = 3600;
+    c.import.runners = 1;
+    c.import.max_file_bytes = 10_000_000;
+}
+
+/// The rows of the resumed jobs, each naming its `resumed_row_roles`.
+fn resumed_rows(rows: usize) -> Value {
+    let rows: Vec<Value> = (0..rows)
+        .map(|i| {
+            json!({"email": format!("resume{i}@example.com"), "user_id": format!("r{i}"),
+                   "tern_roles": resumed_row_roles(i)})
+        })
+        .collect();
+    Value::Array(rows)
+}
+
+/// The server restarted once job `id` is processing with some batches (and
+/// so some roles) in, not all: the restarted server resumes it.
+async fn restarted_mid_job(h: Harness, t: &str, id: &str) -> Harness {
+    loop {
+        let (_, j) = h.api(t, Method::GET, &format!("/jobs/{id}"), None).await;
+        assert_ne!(j["status"], "completed", "finished before the stop");
+        if j["status"] == "processing" && j["percentage_done"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    h.restart(resume_settings).await
+}
+
+/// The tenant's role names, sorted, read from the database.
+async fn stored_role_names(h: &Harness) -> Vec<String> {
+    use sqlx::Row;
+    let mut db = h.database().await;
+    let mut names: Vec<String> = sqlx::query("SELECT name FROM roles")
+        .fetch_all(&mut db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every role name `resumed_row_roles` gives, sorted.
+fn resumed_role_names() -> Vec<String> {
+    let mut want: Vec<String> = ["member", "extra-0", "extra-1"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain((0..7).map(|k| format!("team-{k}")))
+        .collect();
+    want.sort();
+    want
+}
+
+async fn a_resumed_dry_run_reports_the_whole_file(b: Backend) {
+    const ROWS: usize = 1500;
+    let h = Harness::start_with(b, resume_settings).await;
+    let t = h.admin_token().await;
+    let rows = resumed_rows(ROWS);
+    let (s, job) = upload_with(&h, &t, &rows, &[("dry_run", "true")]).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    let h = restarted_mid_job(h, &t, &id).await;
+    let t = h.admin_token().await;
+    let done = completed(&h, &t, &id).await;
+    let grants: usize = (0..ROWS).map(|i| resumed_row_roles(i).len()).sum();
+    assert_eq!(
+        done["summary"],
+        json!({"failed": 0, "updated": 0, "inserted": ROWS, "total": ROWS,
+               "tern_roles": {"would_create": resumed_role_names(), "would_assign": grants}}),
+        "{done}"
+    );
+    assert_eq!(role_rows(&h).await, (0, 0), "a dry run writes no role");
+    h.stop().await;
+}
+
+async fn a_resumed_job_gives_each_role_once(b: Backend) {
+    use sqlx::Row;
+    const ROWS: usize = 1500;
+    let h = Harness::start_with(b, resume_settings).await;
+    let t = h.admin_token().await;
+    let (s, job) = upload(&h, &t, &resumed_rows(ROWS), false).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    let h = restarted_mid_job(h, &t, &id).await;
+    let t = h.admin_token().await;
+    let done = completed(&h, &t, &id).await;
+    assert_eq!(done["summary"]["inserted"], ROWS, "{done}");
+    assert_eq!(done["summary"]["failed"], 0, "{done}");
+
+    let mut db = h.database().await;
+    let held = sqlx::query(
+        "SELECT ur.user_id, r.name FROM user_roles ur JOIN roles r \
+         ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let mut by_user: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in &held {
+        by_user
+            .entry(row.get::<String, _>(0))
+            .or_default()
+            .push(row.get::<String, _>(1));
+    }
+    for roles in by_user.values_mut() {
+        roles.sort(); // a role held twice would show twice here
+    }
+    let expected: BTreeMap<String, Vec<String>> = (0..ROWS)
+        .map(|i| {
+            let mut roles = resumed_row_roles(i);
+            roles.sort();
+            (format!("auth0|r{i}"), roles)
+        })
+        .collect();
+    assert_eq!(by_user.len(), ROWS);
+    assert!(
+        by_user == expected,
+        "every user holds exactly its roles, once"
+    );
+    assert_eq!(
+        stored_role_names(&h).await,
+        resumed_role_names(),
+        "each role created once"
+    );
+    h.stop().await;
+}
+
 both_backends!(
     rows_give_their_users_roles,
     roles_in_a_job_need_the_role_scopes,
-    two_jobs_creating_one_role_make_one
+    two_jobs_creating_one_role_make_one,
+    a_dry_run_reports_its_roles_and_writes_none,
+    a_resumed_dry_run_reports_the_whole_file,
+    a_resumed_job_gives_each_role_once
 );

@@ -512,3 +512,186 @@ async fn usage_and_connection_errors_exit_2() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     s.stop().await;
 }
+
+impl Server {
+    /// A new machine-to-machine client granted only `scopes` on the
+    /// Management API: (client id, secret).
+    async fn client_with(&self, scopes: &[&str]) -> (String, String) {
+        let t = self.token().await;
+        let post = |path: &str, body: Value| {
+            self.http
+                .post(format!("{}/api/v2{path}", self.base))
+                .bearer_auth(&t)
+                .json(&body)
+                .send()
+        };
+        let r = post(
+            "/clients",
+            json!({"name": "importer", "app_type": "non_interactive"}),
+        )
+        .await
+        .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+        let client: Value = r.json().await.unwrap();
+        let id = client["client_id"].as_str().unwrap().to_string();
+        let r = post(
+            "/client-grants",
+            json!({"client_id": id, "audience": self.info.audience, "scope": scopes}),
+        )
+        .await
+        .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+        (id, client["client_secret"].as_str().unwrap().to_string())
+    }
+
+    /// `tern import FILE` into the default connection with a client's
+    /// credentials, plus `extra` arguments.
+    async fn import_as(&self, client: &(String, String), file: &Path, extra: &[&str]) -> Run {
+        let mut args = strings(&[
+            file.to_str().unwrap(),
+            "--connection",
+            "Username-Password-Authentication",
+            "--domain",
+            &self.base,
+            "--client-id",
+            &client.0,
+            "--client-secret",
+            &client.1,
+        ]);
+        args.extend(strings(extra));
+        tern_import(Path::new("/"), &args, &[], b"").await
+    }
+
+    /// The names of the tenant's roles, sorted.
+    async fn role_names(&self) -> Vec<String> {
+        let (s, roles) = self.get("/roles").await;
+        assert_eq!(s, 200, "{roles}");
+        let mut names: Vec<String> = roles
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// A client granted what imports needed before rows carried roles: a file
+/// naming roles is refused with a message that says what to do, and
+/// `--no-roles` imports its users without them — a plain file and a
+/// Keycloak export alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_roles_imports_for_a_client_without_the_role_scopes() {
+    let s = Server::start().await;
+    let client = s
+        .client_with(&["create:users", "read:users", "read:connections"])
+        .await;
+    let rows = json!([
+        {"email": "ann@example.com", "tern_roles": ["editor", {"name": "viewer"}]},
+        {"email": "bob@example.com"},
+        {"email": "cid@example.com", "tern_roles": ["editor"]},
+    ]);
+    let file = s.root.path().join("roles.json");
+    std::fs::write(&file, rows.to_string()).unwrap();
+
+    let refused = s.import_as(&client, &file, &[]).await;
+    assert_eq!(refused.code, 2, "{}\n{}", refused.stdout, refused.stderr);
+    for needed in ["insufficient", "create:role_members", "--no-roles"] {
+        assert!(
+            refused.stderr.to_lowercase().contains(needed),
+            "{needed}: {}",
+            refused.stderr
+        );
+    }
+    assert_eq!(s.user_count().await, 0);
+
+    let run = s.import_as(&client, &file, &["--no-roles"]).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.line("  total"),
+        "  total 3, inserted 3, updated 0, failed 0"
+    );
+    let said: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("--no-roles"))
+        .collect();
+    assert_eq!(said, ["tern import: --no-roles: roles left out of 2 rows"]);
+    assert_eq!(s.user_count().await, 3);
+    assert!(s.role_names().await.is_empty());
+
+    // Every user of the realm export holds a realm role; none comes over.
+    let realm =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/platforms/keycloak-realm.json");
+    let refused = s.import_as(&client, &realm, &["--from", "keycloak"]).await;
+    assert_eq!(refused.code, 2, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(refused.stderr.contains("--no-roles"), "{}", refused.stderr);
+    let run = s
+        .import_as(&client, &realm, &["--from", "keycloak", "--no-roles"])
+        .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.line("  total"),
+        "  total 5, inserted 5, updated 0, failed 0"
+    );
+    assert!(
+        run.stderr
+            .contains("tern import: --no-roles: roles left out of 5 rows"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.user_count().await, 8);
+    assert!(s.role_names().await.is_empty());
+    s.stop().await;
+}
+
+/// A dry run says which roles the file would create and how many it would
+/// give, over several jobs, and writes none of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_names_the_roles_it_would_create() {
+    let s = Server::start().await;
+    let t = s.token().await;
+    let r = s
+        .http
+        .post(format!("{}/api/v2/roles", s.base))
+        .bearer_auth(&t)
+        .json(&json!({"name": "editor"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let rows: Vec<Value> = (0..60)
+        .map(|i| {
+            json!({"email": format!("role{i}@example.com"),
+                   "tern_roles": ["editor", format!("team-{}", i % 3)]})
+        })
+        .collect();
+    let file = s.root.path().join("dry-roles.json");
+    std::fs::write(&file, serde_json::to_vec(&rows).unwrap()).unwrap();
+    let mut args = strings(&[
+        file.to_str().unwrap(),
+        "--connection",
+        "Username-Password-Authentication",
+        "--dry-run",
+        "--max-file-bytes",
+        "2048",
+    ]);
+    args.extend(s.flags());
+    let run = tern_import(Path::new("/"), &args, &[], b"").await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let jobs: u32 = run.line("  jobs ")["  jobs ".len()..]
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(jobs > 1, "the findings of several jobs add up: {jobs}");
+    assert_eq!(
+        run.line("  roles:"),
+        "  roles: would create 3 (team-0, team-1, team-2), would give 120"
+    );
+    assert_eq!(s.role_names().await, ["editor"]);
+    assert_eq!(s.user_count().await, 0);
+    s.stop().await;
+}

@@ -40,6 +40,9 @@ pub struct ImportBatch {
     pub dry_inserted: u64,
     /// See `dry_inserted`.
     pub dry_updated: u64,
+    /// A dry run's role findings through this batch (the job's whole run so
+    /// far, not this batch alone), stored with its progress.
+    pub dry_run_roles: Option<crate::model::DryRunRoles>,
     /// The resume point after this batch.
     pub processed_rows: u64,
     /// Renewed lease (epoch seconds).

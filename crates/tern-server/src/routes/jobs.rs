@@ -342,6 +342,11 @@ pub fn job_json(s: &AppState, job: &Job) -> Value {
                 "inserted": job.inserted,
                 "total": job.total_rows.unwrap_or(0),
             });
+            // A Tern extension, only where a dry run's rows name roles it
+            // would give: Auth0's summary stays as it is otherwise.
+            if let Some(found) = job.dry_run_roles.as_ref().filter(|f| f.would_assign > 0) {
+                v["summary"]["tern_roles"] = json!(found);
+            }
             if let Some(d) = &job.status_details {
                 v["status_details"] = json!(d);
             }

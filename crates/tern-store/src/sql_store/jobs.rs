@@ -14,7 +14,7 @@ use crate::search_sql::Dialect;
 use crate::wal::Checkpointer;
 use crate::{bulk, copy_users, packed};
 
-const JOB_COLUMNS: &str = "id, status, created_at, updated_at, total_rows, processed_rows, inserted, updated, failed, status_details, body, lease_token";
+const JOB_COLUMNS: &str = "id, status, created_at, updated_at, total_rows, processed_rows, inserted, updated, failed, status_details, body, lease_token, dry_run_roles";
 
 fn decode_job(row: &AnyRow) -> CoreResult<Job> {
     let n = |c: &str| {
@@ -26,6 +26,12 @@ fn decode_job(row: &AnyRow) -> CoreResult<Job> {
     let spec: JobSpec =
         serde_json::from_str(&body).map_err(|e| CoreError::Storage(format!("corrupt job: {e}")))?;
     let status: String = row.try_get("status").map_err(storage)?;
+    let dry_run_roles = row
+        .try_get::<Option<String>, _>("dry_run_roles")
+        .map_err(storage)?
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(|e| CoreError::Storage(format!("corrupt job: {e}")))?;
     Ok(Job {
         id: row.try_get("id").map_err(storage)?,
         spec,
@@ -42,6 +48,7 @@ fn decode_job(row: &AnyRow) -> CoreResult<Job> {
         failed: n("failed")?,
         status_details: row.try_get("status_details").map_err(storage)?,
         lease_token: row.try_get("lease_token").map_err(storage)?,
+        dry_run_roles,
     })
 }
 
@@ -59,6 +66,7 @@ impl SqlStore {
         if let Some(pg) = self
             .native_pg
             .as_ref()
+            // Never a dry run (never optimistic), so no `dry_run_roles`.
             .filter(|_| b.optimistic && b.updates.is_empty())
         {
             let applied = copy_users::apply_batch(pg, tenant, job_id, b, after).await?;
@@ -141,6 +149,16 @@ impl SqlStore {
                 .bind(tenant)
                 .bind(job_id)
                 .bind(bulk::json_param(&outcome.records)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(storage)?;
+        }
+        if let Some(found) = &b.dry_run_roles {
+            // Before the progress, whose lease check rolls this back too.
+            sqlx::query("UPDATE jobs SET dry_run_roles = $3 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant)
+                .bind(job_id)
+                .bind(to_body(found))
                 .execute(&mut *tx)
                 .await
                 .map_err(storage)?;

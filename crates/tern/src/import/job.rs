@@ -68,7 +68,7 @@ pub async fn run_job(
         let hint = if status == StatusCode::PAYLOAD_TOO_LARGE {
             " (lower --max-file-bytes to the server's import.max_file_bytes)"
         } else {
-            ""
+            super::roles::refusal_hint(status, &text).unwrap_or("")
         };
         return Err(format!(
             "the server refused an import job: {}{hint}",
@@ -111,6 +111,7 @@ pub async fn run_job(
     tally.updated.fetch_add(updated, Ordering::Relaxed);
     tally.failed.fetch_add(failed, Ordering::Relaxed);
     tally.total.fetch_add(rows, Ordering::Relaxed);
+    tally.count_roles(&summary);
 
     if done.get("status").and_then(Value::as_str) == Some("failed") {
         let details = done

@@ -13,6 +13,7 @@
 mod job;
 mod pg_source;
 mod report;
+mod roles;
 mod stream;
 mod tally;
 
@@ -37,7 +38,8 @@ const AFTER_HELP: &str = concat!(
     " The client needs the
 create:users, read:users and read:connections scopes; a file whose rows
 name roles (tern_roles, or --from keycloak with realm roles) also
-create:role_members, and create:roles for roles the tenant lacks.
+create:role_members, and create:roles for roles the tenant lacks; or leave
+the roles out with --no-roles.
 
 Output: progress on stderr; at the end, on stdout, every failed row as
 `row <index>: <code> <path>: <message>` (index: 0-based position in the
@@ -69,6 +71,11 @@ pub struct ImportArgs {
     /// chunks are not detected in a dry run.
     #[arg(long)]
     pub dry_run: bool,
+    /// Leave out the roles rows name (tern_roles, or --from keycloak's realm
+    /// roles) and import the users alone: for a client granted create:users
+    /// but not create:role_members. Says on stderr how many rows had roles.
+    #[arg(long)]
+    pub no_roles: bool,
     /// Read another platform's own export and convert each row (see
     /// "Coming from …" in the README): firebase (with its hash parameters),
     /// auth0-export (with --password-hashes), keycloak, kratos, supabase.
@@ -139,6 +146,11 @@ pub async fn run(args: ImportArgs) -> ExitCode {
         plain: !progress::drawn(),
         ..Tally::default()
     });
+    let reading = if args.no_roles {
+        roles::leave_out(reading, tally.clone())
+    } else {
+        reading
+    };
     let api = match Client::connect(creds, "tern-import", tally.stop.clone()).await {
         Ok(a) => Arc::new(a),
         Err(msg) => return usage_error(msg),

@@ -9,6 +9,32 @@ use super::ImportArgs;
 use super::tally::Tally;
 use crate::lock;
 
+/// Names of roles a dry run would create shown at most.
+const ROLES_SHOWN: usize = 20;
+
+/// A dry run's roles, when its rows name any it would give: the roles it
+/// would create (the first few by name) and the grants.
+fn roles_line(tally: &Tally) -> String {
+    let assign = tally.roles_would_assign.load(Ordering::Relaxed);
+    if assign == 0 {
+        return String::new();
+    }
+    let names = lock(&tally.roles_would_create);
+    let mut shown: Vec<&str> = names.iter().take(ROLES_SHOWN).map(String::as_str).collect();
+    if names.len() > ROLES_SHOWN {
+        shown.push("…");
+    }
+    let list = if shown.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", shown.join(", "))
+    };
+    format!(
+        "  roles: would create {}{list}, would give {assign}\n",
+        names.len()
+    )
+}
+
 /// Print the errors and the summary on stdout; 0 when every row went in,
 /// 1 when some failed, 2 when the run stopped early.
 pub fn report(
@@ -73,7 +99,14 @@ pub fn report(
         out.push_str(&format!("  second factors left behind: {n} × {reason}\n"));
     }
     drop(left);
+    out.push_str(&roles_line(tally));
     print!("{out}");
+    if args.no_roles {
+        eprintln!(
+            "tern import: --no-roles: roles left out of {} rows",
+            get(&tally.roles_left_out)
+        );
+    }
     let fatal = lock(&tally.fatal).take();
     if let Some(msg) = input_error.or(fatal) {
         eprintln!("tern import: stopped: {msg}");

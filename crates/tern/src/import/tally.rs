@@ -38,6 +38,12 @@ pub struct Tally {
     pub factors: Mutex<BTreeMap<String, u64>>,
     /// Second factors an export holds but Tern could not carry, by reason.
     pub factors_left: Mutex<BTreeMap<String, u64>>,
+    /// Rows whose roles `--no-roles` left out.
+    pub roles_left_out: AtomicU64,
+    /// A dry run's roles (the jobs' `summary.tern_roles`): the names the
+    /// tenant lacks, and the grants.
+    pub roles_would_create: Mutex<std::collections::BTreeSet<String>>,
+    pub roles_would_assign: AtomicU64,
 }
 
 impl Tally {
@@ -62,6 +68,25 @@ impl Tally {
         for reason in facts.left_behind {
             *l.entry(reason).or_default() += 1;
         }
+    }
+
+    /// Add a job's `summary.tern_roles` (a dry run's roles), if any.
+    pub fn count_roles(&self, summary: &serde_json::Value) {
+        let Some(roles) = summary.get("tern_roles") else {
+            return;
+        };
+        let names = roles.get("would_create").and_then(|n| n.as_array());
+        lock(&self.roles_would_create).extend(
+            names
+                .into_iter()
+                .flatten()
+                .filter_map(|n| n.as_str().map(str::to_string)),
+        );
+        let assign = roles
+            .get("would_assign")
+            .and_then(serde_json::Value::as_u64);
+        self.roles_would_assign
+            .fetch_add(assign.unwrap_or(0), Ordering::Relaxed);
     }
 
     pub fn stopping(&self) -> bool {
