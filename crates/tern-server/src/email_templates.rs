@@ -97,6 +97,22 @@ pub async fn create_or_update(
     create(s, &body).await
 }
 
+/// The template the console's `body` would make of `name` — checked as
+/// [`create_or_update`] checks it, over the stored template's other fields
+/// when there is one — stored nowhere: what a preview of unsaved edits
+/// renders.
+pub async fn draft(s: &AppState, name: &str, body: &Value) -> Result<EmailTemplate, ApiError> {
+    email_templates::check_name(name)?;
+    match s.store.get_email_template(s.tid(), name).await? {
+        Some(current) => parse(body, TemplateWrite::Update, Some(name), Some(&current)),
+        None => {
+            let mut body = body.clone();
+            body["template"] = Value::from(name);
+            parse(&body, TemplateWrite::Create, None, None)
+        }
+    }
+}
+
 /// The stored template `name`, if one was saved. A storage failure counts as
 /// none (the built-in message goes out) and is logged.
 pub async fn stored(s: &AppState, name: &str) -> Option<EmailTemplate> {

@@ -57,6 +57,38 @@ async fn save_action(
     code: &str,
     extra: &[(&str, &str)],
 ) -> Answer {
+    post_editor(
+        b,
+        &format!("/console/actions/{id}"),
+        token,
+        name,
+        code,
+        extra,
+    )
+    .await
+}
+
+/// The editor's "Save and deploy": the same fields posted to `/deploy`.
+async fn deploy_action(
+    b: &mut Browser,
+    token: &str,
+    id: &str,
+    name: &str,
+    code: &str,
+    extra: &[(&str, &str)],
+) -> Answer {
+    let url = format!("/console/actions/{id}/deploy");
+    post_editor(b, &url, token, name, code, extra).await
+}
+
+async fn post_editor(
+    b: &mut Browser,
+    url: &str,
+    token: &str,
+    name: &str,
+    code: &str,
+    extra: &[(&str, &str)],
+) -> Answer {
     let mut fields = vec![
         ("csrf", token),
         ("name", name),
@@ -65,8 +97,7 @@ async fn save_action(
         ("dependencies", ""),
     ];
     fields.extend_from_slice(extra);
-    b.post_form(&format!("/console/actions/{id}"), &fields)
-        .await
+    b.post_form(url, &fields).await
 }
 
 async fn flow(h: &Harness, t: &str) -> Vec<String> {
@@ -238,12 +269,15 @@ async fn actions_in_the_console(backend: Backend) {
     assert!(flow(&h, &t).await.is_empty());
 
     // Deployed (a snapshot, as the API's), bound, and a login runs it with the secret.
-    let d = b
-        .post_form(
-            &format!("/console/actions/{plan}/deploy"),
-            &[("csrf", &token)],
-        )
-        .await;
+    let d = deploy_action(
+        &mut b,
+        &token,
+        &plan,
+        "plan",
+        PLAN_ACTION,
+        &[("secret_key_0", "PLAN")],
+    )
+    .await;
     assert_eq!(d.status, StatusCode::SEE_OTHER, "{}", d.body);
     let (_, a) = h
         .api(&t, Method::GET, &format!("/actions/actions/{plan}"), None)
@@ -263,11 +297,7 @@ async fn actions_in_the_console(backend: Backend) {
     // A second action, added after, then moved up: it runs first.
     let made = create_action(&mut b, &token, "order", ORDER_ACTION).await;
     let order = id_from(&made);
-    b.post_form(
-        &format!("/console/actions/{order}/deploy"),
-        &[("csrf", &token)],
-    )
-    .await;
+    deploy_action(&mut b, &token, &order, "order", ORDER_ACTION, &[]).await;
     post_flow(&mut b, &token, "add", &order).await;
     assert_eq!(flow(&h, &t).await, vec![plan.clone(), order.clone()]);
     let (_, tokens) = login(&h, &app).await;
@@ -374,8 +404,31 @@ async fn actions_in_the_console(backend: Backend) {
 }
 
 async fn save_template(b: &mut Browser, token: &str, subject: &str, body: &str) -> Answer {
-    b.post_form(
+    template_form(
+        b,
         "/console/email-templates/verify_email",
+        token,
+        subject,
+        body,
+    )
+    .await
+}
+
+/// The template form's Preview button: the same fields posted to `/preview`.
+async fn preview_template(b: &mut Browser, token: &str, subject: &str, body: &str) -> Answer {
+    let url = "/console/email-templates/verify_email/preview";
+    template_form(b, url, token, subject, body).await
+}
+
+async fn template_form(
+    b: &mut Browser,
+    url: &str,
+    token: &str,
+    subject: &str,
+    body: &str,
+) -> Answer {
+    b.post_form(
+        url,
         &[
             ("csrf", token),
             ("enabled", "on"),
@@ -427,6 +480,24 @@ async fn email_templates_in_the_console(backend: Backend) {
         save_template(&mut b, "forged", "x", body).await.status,
         StatusCode::FORBIDDEN
     );
+    // A preview of a template never saved: rendered, sandboxed, not stored.
+    let unsaved = preview_template(&mut b, &token, "Hi", "<p>Draft for {{ user.name }}</p>").await;
+    assert_eq!(unsaved.status, StatusCode::OK, "{}", unsaved.body);
+    assert!(
+        unsaved
+            .header("content-security-policy")
+            .unwrap()
+            .starts_with("sandbox;")
+    );
+    assert!(
+        unsaved.body.contains("<p>Draft for Jane Doe</p>"),
+        "{}",
+        unsaved.body
+    );
+    let (s, _) = h
+        .api(&t, Method::GET, "/email-templates/verify_email", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a preview stores nothing");
 
     // Created (it did not exist), then changed (it does).
     let made = save_template(&mut b, &token, "First {{ user.email }}", body).await;
@@ -470,6 +541,84 @@ async fn email_templates_in_the_console(backend: Backend) {
         .await;
     assert_eq!(a.location().as_deref(), Some("/console/login"));
 
+    // The Preview button posts the form into the frame by name.
+    assert!(
+        page.body.contains("formtarget=\"preview-frame\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("name=\"preview-frame\""),
+        "{}",
+        page.body
+    );
+    // Unsaved edits previewed: the form's body, sandboxed, nothing stored.
+    let edited = preview_template(
+        &mut b,
+        &token,
+        "Draft subject",
+        "<p id=\"draft\">Edited for {{ user.email }}</p><script>alert(2)</script>",
+    )
+    .await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.body);
+    let csp = edited.header("content-security-policy").unwrap();
+    assert!(csp.starts_with("sandbox;"), "{csp}");
+    assert!(!csp.contains("script-src"), "{csp}");
+    assert!(
+        edited
+            .body
+            .contains("<p id=\"draft\">Edited for jane.doe@example.com</p>"),
+        "{}",
+        edited.body
+    );
+    // Refusals are the preview's text, with nothing stored: Liquid that
+    // does not parse, a lifetime that is no number, no CSRF token.
+    let broken = preview_template(&mut b, &token, "Subject", "<p>{% if %}</p>").await;
+    assert_eq!(broken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        broken
+            .header("content-security-policy")
+            .unwrap()
+            .starts_with("sandbox;")
+    );
+    assert!(
+        broken.body.contains("The template does not render: ")
+            && broken.body.contains("the body is not valid Liquid"),
+        "{}",
+        broken.body
+    );
+    let lifetime = b
+        .post_form(
+            "/console/email-templates/verify_email/preview",
+            &[
+                ("csrf", token.as_str()),
+                ("body", "<p>x</p>"),
+                ("urlLifetimeInSeconds", "soon"),
+            ],
+        )
+        .await;
+    assert_eq!(lifetime.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        lifetime.body.contains("whole number of seconds"),
+        "{}",
+        lifetime.body
+    );
+    let forged = preview_template(&mut b, "forged", "x", "<p>x</p>").await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let other = b
+        .post_form(
+            "/console/email-templates/welcome_email/preview",
+            &[("csrf", token.as_str()), ("body", "<p>x</p>")],
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    let (_, after) = h
+        .api(&t, Method::GET, "/email-templates/verify_email", None)
+        .await;
+    assert_eq!(after, stored, "previews change nothing stored");
+    let saved_preview = b.get("/console/email-templates/verify_email/preview").await;
+    assert!(saved_preview.body.contains("Hi jane.doe@example.com"));
+
     // A signup's automatic mail carries the subject set in the console.
     let (client_id, _) = h.password_client(&t).await;
     let (s, u) = h
@@ -489,4 +638,110 @@ async fn email_templates_in_the_console(backend: Backend) {
     h.stop().await;
 }
 
-both_backends!(actions_in_the_console, email_templates_in_the_console);
+/// An action whose access token claim says which version ran.
+fn tier_action(tier: &str) -> String {
+    format!(
+        "exports.onExecutePostLogin = async (event, api) => {{\n  api.accessToken.setCustomClaim('https://app.example/tier', '{tier}');\n}};\n"
+    )
+}
+
+/// The action as the Management API answers it.
+async fn action_of(h: &Harness, t: &str, id: &str) -> Value {
+    let (s, a) = h
+        .api(t, Method::GET, &format!("/actions/actions/{id}"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    a
+}
+
+/// "Save and deploy" from the editor: the posted draft is saved, then
+/// deployed — what runs is what was in the form, not the draft stored
+/// before; a save refused (a bad name, a secret without value, no CSRF
+/// token) deploys nothing and stores nothing.
+async fn deploy_saves_the_posted_draft_first(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let t = h.admin_token().await;
+    h.create_user(&t, EMAIL, PASSWORD).await;
+    let app = h.password_client(&t).await;
+    let mut b = h.console_operator(OPERATOR, OPERATOR_PASSWORD).await;
+    let token = csrf(&b.get("/console/actions").await.body);
+    let made = create_action(&mut b, &token, "tier", &tier_action("one")).await;
+    let id = id_from(&made);
+    let page = b.get(&format!("/console/actions/{id}")).await.body;
+    assert!(
+        page.contains(&format!("formaction=\"/console/actions/{id}/deploy\"")),
+        "the deploy button posts the editor: {page}"
+    );
+    let first = deploy_action(&mut b, &token, &id, "tier", &tier_action("one"), &[]).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+    assert_eq!(
+        first.location().unwrap(),
+        format!("/console/actions/{id}?done=deployed")
+    );
+    post_flow(&mut b, &token, "add", &id).await;
+
+    // An edit never saved, deployed: saved first, then what runs.
+    let edited = deploy_action(&mut b, &token, &id, "tier two", &tier_action("two"), &[]).await;
+    assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", edited.body);
+    let a = action_of(&h, &t, &id).await;
+    assert_eq!(a["name"], "tier two", "{a}");
+    assert_eq!(a["code"], tier_action("two"));
+    assert_eq!(a["deployed_version"]["code"], tier_action("two"), "{a}");
+    assert_eq!(a["deployed_version"]["number"], 2);
+    assert_eq!(a["all_changes_deployed"], true);
+    let (s, tokens) = login(&h, &app).await;
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    let access = claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["https://app.example/tier"], "two", "{access}");
+
+    // Refused saves: the page says why and keeps what was typed; neither
+    // the draft nor what runs changes.
+    let three = tier_action("three");
+    let no_name = deploy_action(&mut b, &token, &id, " ", &three, &[]).await;
+    assert_eq!(no_name.status, StatusCode::BAD_REQUEST, "{}", no_name.body);
+    assert!(
+        no_name.body.contains("must be 1 to 255 characters"),
+        "{}",
+        no_name.body
+    );
+    assert!(no_name.body.contains("&#39;three&#39;") || no_name.body.contains("'three'"));
+    let half = deploy_action(
+        &mut b,
+        &token,
+        &id,
+        "tier three",
+        &three,
+        &[("new_secret_0", "LEVEL")],
+    )
+    .await;
+    assert_eq!(half.status, StatusCode::BAD_REQUEST, "{}", half.body);
+    assert!(
+        half.body.contains("Give the secret LEVEL a value."),
+        "{}",
+        half.body
+    );
+    let forged = deploy_action(&mut b, "forged", &id, "tier three", &three, &[]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        action_of(&h, &t, &id).await,
+        a,
+        "nothing saved nor deployed"
+    );
+    let (_, tokens) = login(&h, &app).await;
+    let access = claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["https://app.example/tier"], "two", "{access}");
+
+    // An unknown action: its page says so, nothing is made.
+    let gone = deploy_action(&mut b, &token, "act_nope", "x", &three, &[]).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    for what in ["Console: action saved", "Console: action deployed"] {
+        h.console_log(&t, "sapi", what, OPERATOR).await;
+    }
+    h.stop().await;
+}
+
+both_backends!(
+    actions_in_the_console,
+    email_templates_in_the_console,
+    deploy_saves_the_posted_draft_first,
+);

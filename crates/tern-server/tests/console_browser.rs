@@ -17,7 +17,8 @@
 //!
 //! A second suite (`tests/browser/console/actions.test.mjs`) writes a
 //! post-login action with a secret, deploys it and binds it, and edits the
-//! verification mail's template with its sandboxed preview, by clicking;
+//! verification mail's template with its sandboxed preview (and previews
+//! unsaved edits and bad Liquid in that frame), by clicking;
 //! a password login over HTTP then carries the action's claim and a
 //! signup's mail the subject typed (screenshots in
 //! `target/console-screenshots/actions-<backend>/`).

@@ -378,6 +378,85 @@ async fn a_users_roles_on_their_page(backend: Backend) {
         "the role 'rol_nope' does not exist",
     )
     .await;
+    // Tampered or stale forms: the user's page, the reason in the section
+    // the form belongs to, nothing changed.
+    let before_roles = get_json(&h, &t, &format!("/users/{a}/roles")).await;
+    let before_perms = get_json(&h, &t, &format!("/users/{a}/permissions")).await;
+    let remove_role = format!("{page}/roles/remove");
+    let remove_perm = format!("{page}/permissions/remove");
+    for (url, fields, section, says) in [
+        (
+            &assign,
+            vec![("csrf", token.as_str()), ("role_id", "rol_nope")],
+            "roles",
+            "Nothing was changed: the role 'rol_nope' does not exist.",
+        ),
+        (
+            &assign,
+            vec![("csrf", token.as_str())],
+            "roles",
+            "Nothing was changed: choose a role to assign.",
+        ),
+        (
+            &assign,
+            vec![("csrf", token.as_str()), ("role_id", "  ")],
+            "roles",
+            "Nothing was changed: choose a role to assign.",
+        ),
+        (
+            &remove_role,
+            vec![("csrf", token.as_str())],
+            "roles",
+            "Nothing was changed: the form names no role to remove.",
+        ),
+        (
+            &remove_perm,
+            vec![("csrf", token.as_str()), ("permission", "not json")],
+            "permissions",
+            "Nothing was changed: the form names no permission to remove.",
+        ),
+        (
+            &remove_perm,
+            vec![("csrf", token.as_str())],
+            "permissions",
+            "Nothing was changed: the form names no permission to remove.",
+        ),
+    ] {
+        let answer = op.post_form(url, &fields).await;
+        let body = &answer.body;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{url} {fields:?}: {body}"
+        );
+        assert!(
+            !body.contains("The change was refused"),
+            "not the generic page: {body}"
+        );
+        let (roles_part, perms_part) = body
+            .split_once("id=\"permissions-heading\"")
+            .unwrap_or_else(|| panic!("the user's page: {body}"));
+        let roles_part = roles_part.split_once("id=\"roles-heading\"").unwrap().1;
+        let (here, elsewhere) = if section == "roles" {
+            (roles_part, perms_part)
+        } else {
+            (perms_part, roles_part)
+        };
+        let alert = format!("role=\"alert\">{says}</p>");
+        assert!(
+            here.contains(&alert),
+            "{says} in the {section} section: {body}"
+        );
+        assert!(!elsewhere.contains("role=\"alert\""), "{body}");
+    }
+    assert_eq!(
+        get_json(&h, &t, &format!("/users/{a}/roles")).await,
+        before_roles
+    );
+    assert_eq!(
+        get_json(&h, &t, &format!("/users/{a}/permissions")).await,
+        before_perms
+    );
     let done = op
         .post_form(&assign, &[("csrf", &token), ("role_id", &roles[0])])
         .await;
@@ -573,9 +652,127 @@ async fn a_role_deletion_names_what_is_lost(backend: Backend) {
     h.stop().await;
 }
 
+/// The user ids listed in a role's members table, in page order.
+fn member_ids(body: &str) -> Vec<String> {
+    let table = body
+        .split("<table id=\"members\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap_or("");
+    table
+        .split("<td><code>")
+        .skip(1)
+        .map(|c| c.split("</code>").next().unwrap().to_string())
+        .collect()
+}
+
+/// The `href` of the pager's link `rel` (`next` or `prev`), if shown.
+fn pager_link(body: &str, rel: &str) -> Option<String> {
+    let at = body.find(&format!("rel=\"{rel}\" href=\""))?;
+    let rest = &body[at + rel.len() + 13..];
+    Some(rest[..rest.find('"')?].replace("&amp;", "&"))
+}
+
+/// A role held by 120 of 150 users: its users tab shows them 50 at a time in user-id order, walking
+/// the next links reaches every member exactly once, the previous links
+/// walk back to the same pages, and a page past the end lists nobody.
+async fn a_roles_users_page_past_fifty(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let t = h.admin_token().await;
+    let rows: Vec<Value> = (0..150)
+        .map(|i| json!({"email": format!("m{i:03}@members.example"), "email_verified": true}))
+        .collect();
+    let imported = h.import_rows(&t, &Value::from(rows)).await;
+    assert_eq!(imported["summary"]["inserted"], 150, "{imported}");
+    let mut all = Vec::new();
+    for page in 0..2 {
+        let list = get_json(&h, &t, &format!("/users?per_page=100&page={page}")).await;
+        all.extend(
+            list.as_array()
+                .unwrap()
+                .iter()
+                .filter(|u| {
+                    u["email"]
+                        .as_str()
+                        .unwrap_or("")
+                        .ends_with("@members.example")
+                })
+                .map(|u| u["user_id"].as_str().unwrap().to_string()),
+        );
+    }
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 150, "{all:?}");
+    // Every fifth user is left out of the role: 120 members.
+    let mut members: Vec<String> = all
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 5 != 4)
+        .map(|(_, id)| id.clone())
+        .collect();
+    assert_eq!(members.len(), 120);
+    let (_, r) = h
+        .api(&t, Method::POST, "/roles", Some(json!({"name": "Members"})))
+        .await;
+    let role = r["id"].as_str().unwrap().to_string();
+    let (s, v) = h
+        .api(
+            &t,
+            Method::POST,
+            &format!("/roles/{role}/users"),
+            Some(json!({"users": members})),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    members.sort();
+
+    let mut op = h.console_operator(OPERATOR, OPERATOR_PASSWORD).await;
+    let first = format!("/console/roles/{role}/users");
+    let mut url = Some(first.clone());
+    let mut pages = Vec::new();
+    let mut seen = Vec::new();
+    while let Some(u) = url {
+        let p = op.get(&u).await;
+        assert_eq!(p.status, StatusCode::OK, "{u}");
+        assert!(p.body.contains("120 user(s) hold this role."), "{u}");
+        let listed = member_ids(&p.body);
+        assert!(listed.len() <= 50, "{u}: {}", listed.len());
+        seen.extend(listed);
+        url = pager_link(&p.body, "next");
+        pages.push((u, p.body));
+        assert!(pages.len() <= 4, "more pages than 120 members need");
+    }
+    assert_eq!(
+        pages
+            .iter()
+            .map(|(_, b)| member_ids(b).len())
+            .collect::<Vec<_>>(),
+        [50, 50, 20]
+    );
+    assert_eq!(seen, members, "every member once, in user-id order");
+    // Back from the last page, the same pages again.
+    assert_eq!(pager_link(&pages[0].1, "prev"), None);
+    for i in 1..pages.len() {
+        let back = pager_link(&pages[i].1, "prev").unwrap();
+        assert_eq!(
+            member_ids(&op.get(&back).await.body),
+            member_ids(&pages[i - 1].1),
+            "{back}"
+        );
+    }
+    let past = op.get(&format!("{first}?page=7")).await;
+    assert_eq!(past.status, StatusCode::OK);
+    assert!(member_ids(&past.body).is_empty());
+    assert!(past.body.contains("No user holds this role on this page."));
+    assert!(pager_link(&past.body, "prev").is_some());
+    assert!(pager_link(&past.body, "next").is_none());
+    h.stop().await;
+}
+
 both_backends!(
     roles_by_form,
     a_users_roles_on_their_page,
     a_role_list_pages_and_filters,
     a_role_deletion_names_what_is_lost,
+    a_roles_users_page_past_fifty,
 );

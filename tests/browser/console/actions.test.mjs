@@ -4,7 +4,8 @@
 // that adds a custom claim from a secret, saves the secret (never shown
 // again), deploys it and adds it to the post-login flow; then edits the
 // verify_email template's subject and body and sees the preview — the
-// body in a sandboxed frame whose script does not run. The Rust driver
+// body in a sandboxed frame whose script does not run — then previews
+// unsaved edits (and Liquid that does not parse) in the same frame. The Rust driver
 // (crates/tern-server/tests/console_browser.rs) then logs in over HTTP and
 // signs a user up, and checks the claim and the mail's subject.
 // Screenshots go to TERN_SCREENSHOTS.
@@ -59,7 +60,7 @@ test('an action and an email template from the console, by clicking', async () =
   await page.getByText('Saved.').waitFor();
   assert.ok(!(await page.content()).includes(secret), 'the secret is never shown back');
   assert.equal(await page.getByRole('row', { name: /TIER/ }).count(), 1);
-  await click(page, 'button', 'Deploy the saved draft');
+  await click(page, 'button', 'Save and deploy');
   await page.getByText('Deployed: logins run this version from now on.').waitFor();
   await shot(page, 'action-deployed');
 
@@ -93,5 +94,30 @@ test('an action and an email template from the console, by clicking', async () =
   assert.ok(!(await page.title()).includes('pwned'));
   assert.match(await page.locator('#preview-subject').innerText(), /jane\.doe@example\.com/);
   await shot(page, 'email-template');
+
+  // Edits previewed before saving: the frame shows the form's body, the
+  // page stays, nothing is saved (the driver's signup mail still carries
+  // the saved subject).
+  await page.getByLabel('Subject', { exact: true }).fill('Never saved {{ user.email }}');
+  await page.getByLabel('Body (HTML, Liquid)', { exact: true }).fill(
+    '<p id="draft">Draft for {{ user.name }}</p><script>document.body.dataset.ran = "yes";</script>',
+  );
+  await click(page, 'button', 'Preview');
+  await frame.locator('#draft').waitFor();
+  assert.equal(await frame.locator('#draft').innerText(), 'Draft for Jane Doe');
+  assert.equal(await frame.locator('body').getAttribute('data-ran'), null, 'the preview runs no script');
+  assert.equal(new URL(page.url()).pathname, '/console/email-templates/verify_email');
+  assert.equal(await page.getByLabel('Subject', { exact: true }).inputValue(), 'Never saved {{ user.email }}');
+  await shot(page, 'email-template-draft-preview');
+  // Liquid that does not parse: the frame says why.
+  await page.getByLabel('Body (HTML, Liquid)', { exact: true }).fill('<p>{% if %}</p>');
+  await click(page, 'button', 'Preview');
+  await frame.getByText('The template does not render', { exact: false }).waitFor();
+  assert.match(await frame.locator('body').innerText(), /not valid Liquid/);
+  await shot(page, 'email-template-draft-error');
+  // Reloaded: the saved template again.
+  await page.reload();
+  await frame.locator('#hello').waitFor();
+  assert.equal(await page.getByLabel('Body (HTML, Liquid)', { exact: true }).inputValue().then((v) => v.includes('id="hello"')), true);
   await ctx.close();
 });

@@ -1,5 +1,7 @@
 //! Roles and permissions (Auth0's RBAC).
 
+use std::collections::HashMap;
+
 use crate::CoreResult;
 use crate::roles::{HeldPermission, Permission, Role, RoleMember};
 
@@ -42,6 +44,14 @@ pub trait RoleStore: Send + Sync {
         tenant: &str,
         role_id: &str,
     ) -> CoreResult<Vec<Permission>>;
+    /// How many permissions each of `role_ids` gives, in one statement (a
+    /// page of the console's list); ids that are not roles of the tenant
+    /// are left out.
+    async fn count_role_permissions(
+        &self,
+        tenant: &str,
+        role_ids: &[String],
+    ) -> CoreResult<HashMap<String, u64>>;
 
     /// Give users roles: `(user_id, role_id)` pairs (those held already are kept once).
     async fn add_role_members(&self, tenant: &str, pairs: &[(String, String)]) -> CoreResult<()>;

@@ -2,13 +2,16 @@
 //! Deleting a user, a role or an API drops the rows naming it by trigger
 //! (migration 0053), in the deleting statement's transaction.
 
-use sqlx::Row;
+use std::collections::HashMap;
+
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 use tern_core::CoreResult;
 use tern_core::roles::{HeldPermission, Permission, PermissionSource, Role, RoleMember};
 use tern_core::store::RoleStore;
 
 use super::{SqlStore, as_i64, storage};
+use crate::bulk;
 
 const ROLE_CONFLICT: &str = "A role with the same name";
 
@@ -189,6 +192,34 @@ impl RoleStore for SqlStore {
         .await
         .map_err(storage)?;
         rows.iter().map(permission_of).collect()
+    }
+
+    async fn count_role_permissions(
+        &self,
+        tenant: &str,
+        role_ids: &[String],
+    ) -> CoreResult<HashMap<String, u64>> {
+        if role_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "SELECT ro.id, COUNT(p.permission_name) AS n FROM roles ro \
+             LEFT JOIN role_permissions p ON p.tenant_id = ro.tenant_id AND p.role_id = ro.id \
+             WHERE ro.tenant_id = $1 AND ro.id IN ({}) GROUP BY ro.id",
+            bulk::json_text_list(self.dialect, 2)
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(bulk::json_param(role_ids)?)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
+        rows.iter()
+            .map(|r| {
+                let n: i64 = r.try_get("n").map_err(storage)?;
+                Ok((r.try_get("id").map_err(storage)?, n.max(0) as u64))
+            })
+            .collect()
     }
 
     async fn add_role_members(&self, tenant: &str, pairs: &[(String, String)]) -> CoreResult<()> {

@@ -1,11 +1,11 @@
 //! Post-login Actions: the list (deployed or draft, bound or not), creating
 //! one, an action's page — its code in a plain textarea, runtime,
 //! dependencies, secrets write-only (names listed, a blank value keeps the
-//! stored one, as the connection configuration does) — deploying it and
-//! deleting it. Every change is the Management API's body handed to
-//! `manage::actions`, which validates, seals secrets and tells the runtime;
-//! a refusal is shown on the page with nothing stored. The trigger's flow
-//! is `post_login_flow`.
+//! stored one, as the connection configuration does) — deploying it (the
+//! editor's posted draft saved first) and deleting it. Every change is the
+//! Management API's body handed to `manage::actions`, which validates,
+//! seals secrets and tells the runtime; a refusal is shown on the page
+//! with nothing stored. The trigger's flow is `post_login_flow`.
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -312,16 +312,16 @@ fn render(
                 (csrf_field(op))
                 (editor(v))
                 (secrets_fieldset(a))
-                div.actions { button type="submit" { "Save the draft" } }
-            }
-            h2 { "Deploy" }
-            @match &a.deployed {
-                Some(d) => p.text { "Version " (d.number) " runs, deployed " (d.created_at) "." @if !a.all_changes_deployed() { " The draft has changed since." } },
-                None => p.text { "Not deployed yet: it cannot be added to the post-login flow until it is." },
-            }
-            form method="post" action=(format!("{action}/deploy")) {
-                (csrf_field(op))
-                div.actions { button type="submit" { "Deploy the saved draft" } }
+                h2 { "Deploy" }
+                @match &a.deployed {
+                    Some(d) => p.text { "Version " (d.number) " runs, deployed " (d.created_at) "." @if !a.all_changes_deployed() { " The draft has changed since." } },
+                    None => p.text { "Not deployed yet: it cannot be added to the post-login flow until it is." },
+                }
+                p.hint { "Save and deploy saves the form as the draft first, then makes it what logins run; a save refused deploys nothing." }
+                div.actions {
+                    button type="submit" { "Save the draft" }
+                    button.secondary type="submit" formaction=(format!("{action}/deploy")) { "Save and deploy" }
+                }
             }
             (forms::delete_link("action", &action))
         },
@@ -405,6 +405,45 @@ fn read_secrets(a: &Action, form: &FormFields) -> Result<SecretsChange, String> 
     Ok(c)
 }
 
+/// The posted editor saved as the action's draft (as `PATCH
+/// /actions/actions/{id}`) and logged; otherwise the page, with what was
+/// typed, saying why nothing was stored.
+async fn save_posted(
+    s: &AppState,
+    op: &Operator,
+    a: &Action,
+    form: &FormFields,
+) -> Result<Action, Response> {
+    let v = Fields::read(form);
+    let secrets = match read_secrets(a, form) {
+        Ok(c) => c,
+        Err(m) => return Err(render(op, a, &v, None, Some(&m), StatusCode::BAD_REQUEST)),
+    };
+    let mut body = v.body();
+    body.insert("secrets".into(), Value::Array(secrets.list));
+    match manage::actions::update(s, &a.id, &Value::Object(body)).await {
+        Ok(saved) => {
+            audit_change(
+                s,
+                op,
+                "action saved",
+                json!({"action_id": saved.id, "name": saved.name,
+                    "secrets_set": secrets.set, "secrets_removed": secrets.removed}),
+            )
+            .await;
+            Ok(saved)
+        }
+        Err(e) => Err(render(
+            op,
+            a,
+            &v,
+            None,
+            Some(&forms::api_message(&e)),
+            e.status,
+        )),
+    }
+}
+
 /// `POST /console/actions/{id}`: the draft saved.
 pub async fn save(
     State(s): State<AppState>,
@@ -415,36 +454,30 @@ pub async fn save(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let v = Fields::read(&form);
-    let secrets = match read_secrets(&a, &form) {
-        Ok(c) => c,
-        Err(m) => return render(&op, &a, &v, None, Some(&m), StatusCode::BAD_REQUEST),
-    };
-    let mut body = v.body();
-    body.insert("secrets".into(), Value::Array(secrets.list));
-    match manage::actions::update(&s, &a.id, &Value::Object(body)).await {
-        Ok(saved) => {
-            audit_change(
-                &s,
-                &op,
-                "action saved",
-                json!({"action_id": saved.id, "name": saved.name,
-                    "secrets_set": secrets.set, "secrets_removed": secrets.removed}),
-            )
-            .await;
-            see_other(&format!("{}?done=saved", href(&a.id)), Vec::new())
-        }
-        Err(e) => render(&op, &a, &v, None, Some(&forms::api_message(&e)), e.status),
+    match save_posted(&s, &op, &a, &form).await {
+        Ok(saved) => see_other(&format!("{}?done=saved", href(&saved.id)), Vec::new()),
+        Err(page) => page,
     }
 }
 
-/// `POST /console/actions/{id}/deploy`: the saved draft becomes what runs.
+/// `POST /console/actions/{id}/deploy`, the editor's "Save and deploy":
+/// the posted draft is saved first, checked as a save, and only then
+/// deployed, so what runs is what the operator sees; a refused save
+/// deploys nothing.
 pub async fn deploy(
     State(s): State<AppState>,
     Path(id): Path<String>,
-    OperatorForm { op, .. }: OperatorForm,
+    OperatorForm { op, form }: OperatorForm,
 ) -> Response {
-    match manage::actions::deploy(&s, &id).await {
+    let a = match load(&s, &id).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let saved = match save_posted(&s, &op, &a, &form).await {
+        Ok(saved) => saved,
+        Err(page) => return page,
+    };
+    match manage::actions::deploy(&s, &saved.id).await {
         Ok(a) => {
             let number = a.deployed.as_ref().map_or(0, |d| d.number);
             audit_change(
@@ -456,7 +489,13 @@ pub async fn deploy(
             .await;
             see_other(&format!("{}?done=deployed", href(&a.id)), Vec::new())
         }
-        Err(e) => problem(e.status, "Not deployed", &forms::api_message(&e)),
+        Err(e) => {
+            let m = format!(
+                "The draft was saved but not deployed: {}",
+                forms::api_message(&e)
+            );
+            render(&op, &saved, &Fields::of(&saved), None, Some(&m), e.status)
+        }
     }
 }
 

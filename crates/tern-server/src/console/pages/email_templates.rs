@@ -5,9 +5,11 @@
 //! Management API does (a `from` that is no address, Liquid that does not
 //! parse: the message on the page, nothing stored).
 //!
-//! The preview renders the saved template for a made-up user. Its HTML is
-//! the operator's and may hold anything, so it never runs in the console's
-//! origin: the page frames it from its own route, answered with
+//! The preview renders the saved template for a made-up user; the form's
+//! Preview button posts what is being edited to the same route (CSRF
+//! checked, checked as a save) into the preview's frame, storing nothing.
+//! Its HTML is the operator's and may hold anything, so it never runs in
+//! the console's origin: the page frames it from its own route, answered with
 //! `Content-Security-Policy: sandbox` (an opaque origin, no scripts, no
 //! forms) and no script source, inside an `<iframe sandbox>`; the subject
 //! is shown as escaped text.
@@ -27,7 +29,7 @@ use crate::console::forms::{self, Done, alert, check, csrf_field, note};
 use crate::console::layout::{Section, page, page_status, problem};
 use crate::console::session::{Operator, OperatorForm};
 use crate::console::{audit, see_other};
-use crate::email_templates::{create_or_update, preview as render_preview};
+use crate::email_templates::{create_or_update, draft, preview as render_preview};
 use crate::pages::secured_html;
 use crate::routes::universal_login::FormFields;
 use crate::state::AppState;
@@ -61,7 +63,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/console/email-templates", get(list))
         .route("/console/email-templates/{name}", get(show).post(save))
-        .route("/console/email-templates/{name}/preview", get(preview))
+        .route(
+            "/console/email-templates/{name}/preview",
+            get(preview).post(preview_draft),
+        )
 }
 
 fn href(name: &str) -> String {
@@ -247,18 +252,27 @@ fn render(
                     div { (forms::text("resultUrl", "Redirect to (resultUrl)", &v.result_url, Some("Where the link's page sends the user afterwards; blank: Tern's own page."))) }
                     div { (forms::text("urlLifetimeInSeconds", "Link lifetime (seconds)", &v.lifetime, Some("Blank: Tern's default."))) }
                 }
-                div.actions { button type="submit" { "Save the template" } }
-            }
-            @if let Some(shown) = shown {
-                h2 { "Preview" }
-                p.hint { "The saved template, rendered for a made-up user (Jane Doe) with a sample link." }
-                @match shown {
-                    Ok(subject) => {
-                        p { strong { "Subject: " } span #preview-subject { (subject) } }
-                        iframe #preview.preview title="Preview of the mail's body" sandbox="" src=(format!("{}/preview", href(name))) {}
-                    }
-                    Err(why) => p.alert role="alert" { "It does not render, so Tern would send its built-in message: " (why) },
+                div.actions {
+                    button type="submit" { "Save the template" }
+                    // Posts the same fields into the preview's frame: no
+                    // script, nothing stored.
+                    button.secondary type="submit" formaction=(format!("{}/preview", href(name)))
+                        formtarget=(PREVIEW_FRAME) { "Preview" }
                 }
+            }
+            h2 { "Preview" }
+            p.hint { "Rendered for a made-up user (Jane Doe) with a sample link. "
+                "Preview shows the body as it is in the form, unsaved; otherwise the saved template is shown." }
+            @match shown {
+                Some(Ok(subject)) => {
+                    p { strong { "Saved subject: " } span #preview-subject { (subject) } }
+                    (preview_frame(Some(&format!("{}/preview", href(name)))))
+                }
+                Some(Err(why)) => {
+                    p.alert role="alert" { "The saved template does not render, so Tern would send its built-in message: " (why) }
+                    (preview_frame(None))
+                }
+                None => (preview_frame(None)),
             }
         },
     )
@@ -290,6 +304,54 @@ pub async fn save(
     }
 }
 
+/// The name of the preview's frame, the Preview button's target.
+const PREVIEW_FRAME: &str = "preview-frame";
+
+/// The sandboxed frame showing a preview: the saved one at `src`, or empty
+/// until the Preview button posts into it.
+fn preview_frame(src: Option<&str>) -> maud::Markup {
+    html! {
+        iframe #preview.preview name=(PREVIEW_FRAME) title="Preview of the mail's body" sandbox="" src=[src] {}
+    }
+}
+
+/// A preview's answer: `t`'s body rendered, or why it does not render,
+/// under [`PREVIEW_CSP`].
+async fn sandboxed(s: &AppState, t: Result<EmailTemplate, String>) -> Response {
+    let rendered = match t {
+        Ok(t) => render_preview(s, &t).await,
+        Err(why) => Err(why),
+    };
+    let (status, body) = match rendered {
+        Ok(r) => (StatusCode::OK, r.html),
+        Err(why) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            html! { p { "The template does not render: " (why) } }.into_string(),
+        ),
+    };
+    secured_html(status, body, PREVIEW_CSP, false)
+}
+
+/// `POST /console/email-templates/{name}/preview`: the form's fields as a
+/// save would take them, rendered under the same sandbox and stored
+/// nowhere; a check that fails is the preview's text.
+pub async fn preview_draft(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    OperatorForm { form, .. }: OperatorForm,
+) -> Response {
+    if sent(&name).is_none() {
+        return unknown();
+    }
+    let t = match Fields::read(&form).body() {
+        Ok(body) => draft(&s, &name, &body)
+            .await
+            .map_err(|e| forms::api_message(&e)),
+        Err(m) => Err(m),
+    };
+    sandboxed(&s, t).await
+}
+
 /// `GET /console/email-templates/{name}/preview`: the saved body rendered,
 /// sandboxed (see the module's comment).
 pub async fn preview(
@@ -305,14 +367,7 @@ pub async fn preview(
         Ok(None) => return unknown(),
         Err(r) => return r,
     };
-    let (status, body) = match render_preview(&s, &t).await {
-        Ok(r) => (StatusCode::OK, r.html),
-        Err(why) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            html! { p { "The template does not render: " (why) } }.into_string(),
-        ),
-    };
-    secured_html(status, body, PREVIEW_CSP, false)
+    sandboxed(&s, Ok(t)).await
 }
 
 #[cfg(test)]

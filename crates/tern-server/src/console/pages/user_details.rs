@@ -182,7 +182,9 @@ pub async fn save_metadata(
         Ok(p) => p,
         Err(m) => {
             editor.error = Some(format!("Nothing was saved: {m}"));
-            return Err(user_page(&s, &op, &user, None, &editor, StatusCode::BAD_REQUEST).await);
+            return Err(
+                user_page(&s, &op, &user, None, &editor, None, StatusCode::BAD_REQUEST).await,
+            );
         }
     };
     let mut body = Map::new();
@@ -218,7 +220,7 @@ pub async fn save_metadata(
         // The rules of `PATCH` refused it: shown beside what was typed.
         Err(e) if e.status == StatusCode::BAD_REQUEST => {
             editor.error = Some(format!("Nothing was saved: {}", forms::api_message(&e)));
-            Err(user_page(&s, &op, &user, None, &editor, e.status).await)
+            Err(user_page(&s, &op, &user, None, &editor, None, e.status).await)
         }
         Err(e) => Err(refused(&e)),
     }

@@ -3,12 +3,15 @@
 //! and every permission they hold with where it comes from — given
 //! directly (which can be taken here) or through which roles. Changes go
 //! through `manage::roles`, as `/api/v2/users/{id}/roles` and
-//! `…/permissions` do, and are logged with the operator as actor.
+//! `…/permissions` do, and are logged with the operator as actor. A form
+//! refused (tampered, stale, or refused by the shared rules) is answered
+//! with the user's page, the reason in the section the form belongs to.
 
 use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
 use maud::{Markup, html};
@@ -19,13 +22,14 @@ use tern_core::roles::{HeldPermission, Permission, PermissionSource, Role};
 
 use super::role_tabs::{api_name, option_value, parse_option, row_action};
 use super::roles::role_url;
-use super::users::{log_action, refused, user_url};
-use crate::console::forms::csrf_field;
+use super::user_details::MetadataEditor;
+use super::users::{find_user, log_action, refused, user_page, user_url};
+use crate::console::forms::{self, alert, csrf_field};
 use crate::console::see_other;
 use crate::console::session::{Operator, OperatorForm};
 use crate::console_app::Changer;
 use crate::error::ApiError;
-use crate::manage::roles::{self as service, Change};
+use crate::manage::roles::{self as service, Change::Give, Change::Take};
 use crate::state::AppState;
 
 /// The routes of the user page's RBAC forms.
@@ -37,6 +41,16 @@ pub fn router() -> Router<AppState> {
             "/console/users/{id}/permissions/remove",
             post(remove_permission),
         )
+}
+
+/// Why a form of the roles or permissions section was refused: shown in
+/// that section of the user's page.
+#[derive(Debug)]
+pub enum Refusal {
+    /// A role assignment or removal.
+    Roles(String),
+    /// A direct permission's removal.
+    Permissions(String),
 }
 
 /// What the section shows of a user.
@@ -57,8 +71,14 @@ pub async fn load(s: &AppState, user_id: &str) -> CoreResult<UserRbac> {
     })
 }
 
-/// The roles and permissions sections of the user's page.
-pub fn sections(op: &Operator, user: &User, r: &UserRbac) -> Markup {
+/// The roles and permissions sections of the user's page, with why a form
+/// of theirs was refused.
+pub fn sections(op: &Operator, user: &User, r: &UserRbac, refusal: Option<&Refusal>) -> Markup {
+    let (roles_refused, permissions_refused) = match refusal {
+        Some(Refusal::Roles(m)) => (Some(m.as_str()), None),
+        Some(Refusal::Permissions(m)) => (None, Some(m.as_str())),
+        None => (None, None),
+    };
     let base = user_url(&user.user_id);
     let assignable: Vec<&Role> = r
         .tenant_roles
@@ -75,6 +95,7 @@ pub fn sections(op: &Operator, user: &User, r: &UserRbac) -> Markup {
     }
     html! {
         h2 #roles-heading { "Roles" }
+        (alert(roles_refused))
         @if r.held_roles.is_empty() {
             p.empty { "The user holds no role." }
         } @else {
@@ -101,6 +122,7 @@ pub fn sections(op: &Operator, user: &User, r: &UserRbac) -> Markup {
             }
         }
         h2 #permissions-heading { "Permissions" }
+        (alert(permissions_refused))
         p.hint { "Every permission the user holds, given directly or through their roles. A permission given through a role is taken by removing the role." }
         @if by_permission.is_empty() {
             p.empty { "The user holds no permission." }
@@ -130,20 +152,60 @@ fn source(s: &PermissionSource) -> Markup {
     }
 }
 
+/// The user's page with `refusal` in its section, answered with `status`.
+async fn refuse(
+    s: &AppState,
+    op: &Operator,
+    id: &str,
+    refusal: Refusal,
+    status: StatusCode,
+) -> Response {
+    let user = match find_user(s, id, "user roles").await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let editor = MetadataEditor::stored(&user);
+    user_page(s, op, &user, None, &editor, Some(&refusal), status).await
+}
+
+/// The role a form names: its `role_id`, present and not blank.
+fn role_of(form: &crate::routes::universal_login::FormFields) -> Option<&str> {
+    form.get("role_id").map(str::trim).filter(|r| !r.is_empty())
+}
+
+/// What a section's change did, and how to say it was refused.
+struct FormChange<'a> {
+    /// The key of the log's details naming what changed.
+    key: &'a str,
+    /// The log's description.
+    what: &'a str,
+    /// The user page's `?done=` code.
+    done: &'a str,
+    /// The section a refusal is shown in.
+    refusal: fn(String) -> Refusal,
+}
+
 /// After a change: logged with what it named and back to the user's page
-/// with its notice, or the page saying why it was refused.
+/// with its notice. Refused by the shared rules' checks of the form (400):
+/// the user's page with the reason in the section; otherwise (no such
+/// user, an operator's account) the page saying why.
 async fn after<T: serde::Serialize>(
     s: &AppState,
     op: &Operator,
+    id: &str,
     result: Result<(User, Vec<T>), ApiError>,
-    (key, what, done): (&str, &str, &str),
+    change: FormChange<'_>,
 ) -> Response {
     match result {
         Ok((user, changed)) => {
-            let details = json!({ key: changed });
-            log_action(s, op, &user, what, Some(details)).await;
+            let details = json!({ change.key: changed });
+            log_action(s, op, &user, change.what, Some(details)).await;
             let page = user_url(&user.user_id);
-            see_other(&format!("{page}?done={done}"), Vec::new())
+            see_other(&format!("{page}?done={}", change.done), Vec::new())
+        }
+        Err(e) if e.status == StatusCode::BAD_REQUEST => {
+            let m = format!("Nothing was changed: {}", forms::api_message(&e));
+            refuse(s, op, id, (change.refusal)(m), e.status).await
         }
         Err(e) => refused(&e),
     }
@@ -155,10 +217,19 @@ pub async fn assign(
     Path(id): Path<String>,
     OperatorForm { op, form }: OperatorForm,
 ) -> Response {
-    let body = json!({"roles": [form.get("role_id").unwrap_or_default()]});
-    let result = service::change_user_roles(&s, &id, &body, Changer::Console, Change::Give).await;
-    let what = ("roles", "Console: user role assigned", "role-assigned");
-    after(&s, &op, result, what).await
+    let Some(role) = role_of(&form) else {
+        let m = "Nothing was changed: choose a role to assign.".to_string();
+        return refuse(&s, &op, &id, Refusal::Roles(m), StatusCode::BAD_REQUEST).await;
+    };
+    let body = json!({ "roles": [role] });
+    let result = service::change_user_roles(&s, &id, &body, Changer::Console, Give).await;
+    let change = FormChange {
+        key: "roles",
+        what: "Console: user role assigned",
+        done: "role-assigned",
+        refusal: Refusal::Roles,
+    };
+    after(&s, &op, &id, result, change).await
 }
 
 /// `POST /console/users/{id}/roles/remove` (as `DELETE /users/{id}/roles`).
@@ -167,10 +238,19 @@ pub async fn unassign(
     Path(id): Path<String>,
     OperatorForm { op, form }: OperatorForm,
 ) -> Response {
-    let body = json!({"roles": [form.get("role_id").unwrap_or_default()]});
-    let result = service::change_user_roles(&s, &id, &body, Changer::Console, Change::Take).await;
-    let what = ("roles", "Console: user role removed", "role-removed");
-    after(&s, &op, result, what).await
+    let Some(role) = role_of(&form) else {
+        let m = "Nothing was changed: the form names no role to remove.".to_string();
+        return refuse(&s, &op, &id, Refusal::Roles(m), StatusCode::BAD_REQUEST).await;
+    };
+    let body = json!({ "roles": [role] });
+    let result = service::change_user_roles(&s, &id, &body, Changer::Console, Take).await;
+    let change = FormChange {
+        key: "roles",
+        what: "Console: user role removed",
+        done: "role-removed",
+        refusal: Refusal::Roles,
+    };
+    after(&s, &op, &id, result, change).await
 }
 
 /// `POST /console/users/{id}/permissions/remove` (as `DELETE
@@ -180,18 +260,18 @@ pub async fn remove_permission(
     Path(id): Path<String>,
     OperatorForm { op, form }: OperatorForm,
 ) -> Response {
-    let permissions: Vec<Permission> = form
-        .get("permission")
-        .and_then(parse_option)
-        .into_iter()
-        .collect();
-    let body = json!({ "permissions": permissions });
-    let result =
-        service::change_user_permissions(&s, &id, &body, Changer::Console, Change::Take).await;
-    let what = (
-        "permissions",
-        "Console: user permission removed",
-        "permission-removed",
-    );
-    after(&s, &op, result, what).await
+    let Some(permission) = form.get("permission").and_then(parse_option) else {
+        let m = "Nothing was changed: the form names no permission to remove.".to_string();
+        let refusal = Refusal::Permissions(m);
+        return refuse(&s, &op, &id, refusal, StatusCode::BAD_REQUEST).await;
+    };
+    let body = json!({ "permissions": [permission] });
+    let result = service::change_user_permissions(&s, &id, &body, Changer::Console, Take).await;
+    let change = FormChange {
+        key: "permissions",
+        what: "Console: user permission removed",
+        done: "permission-removed",
+        refusal: Refusal::Permissions,
+    };
+    after(&s, &op, &id, result, change).await
 }

@@ -221,20 +221,22 @@ pub async fn show(
         &user,
         notice(done.done.as_deref()),
         &editor,
+        None,
         StatusCode::OK,
     )
     .await
 }
 
 /// The user's page, answered with `status`: after an action its `notice`,
-/// and the metadata editor as stored or, when a save was refused, as typed
-/// with the reason.
+/// the metadata editor as stored or, when a save was refused, as typed
+/// with the reason, and why a roles or permissions form was refused.
 pub(super) async fn user_page(
     s: &AppState,
     op: &Operator,
     user: &User,
     notice: Option<&str>,
     editor: &MetadataEditor,
+    rbac_refusal: Option<&user_roles::Refusal>,
     status: StatusCode,
 ) -> Response {
     let blocks = match brute_force::blocks(s, BlocksOf::User(&user.user_id)).await {
@@ -302,7 +304,7 @@ pub(super) async fn user_page(
                 }
             }
             (user_access::sections(op, user, &access))
-            (user_roles::sections(op, user, &rbac))
+            (user_roles::sections(op, user, &rbac, rbac_refusal))
             (user_details::metadata_section(op, user, editor))
             (user_details::history_section(user, &history))
             (user_details::raw_json_section(user))
