@@ -116,6 +116,11 @@ pub struct MetadataEdit {
 }
 
 impl MetadataEdit {
+    /// Whether neither document changes.
+    pub fn is_empty(&self) -> bool {
+        self.app.is_empty() && self.user.is_empty()
+    }
+
     /// The changes a `PATCH` body's metadata objects make.
     pub fn from_patch(app: Option<&Map<String, Value>>, user: Option<&Map<String, Value>>) -> Self {
         let changes = |m: Option<&Map<String, Value>>| {

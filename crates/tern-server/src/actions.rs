@@ -26,7 +26,7 @@ pub use tern_core::actions::ActionClaims;
 use tern_core::actions::{POST_LOGIN, claim_allowed};
 use tern_core::model::{Client, LogEvent, ResourceServer, User};
 use tern_core::store::Store;
-use tern_core::users::MetadataChanges;
+use tern_core::users::MetadataEdit;
 use tern_script::{CallbackResult, ScriptError};
 
 use crate::secrets::{Redactions, action_secret_aad};
@@ -229,8 +229,7 @@ pub async fn post_login(
     let mut event = event(s, login).await?;
     let deadline = Instant::now() + s.scripts.timeout();
     let mut claims = ActionClaims::default();
-    let mut app = MetadataChanges::default();
-    let mut user = MetadataChanges::default();
+    let mut metadata = MetadataEdit::default();
     for action in bound.iter() {
         let secrets = open_secrets(s, action);
         event["secrets"] = json!(secrets);
@@ -279,8 +278,8 @@ pub async fn post_login(
         claims.remove_scopes.extend(strings(&out["removeScopes"]));
         // Later actions see the documents as changed by earlier ones.
         for (which, changes, doc) in [
-            ("app", &mut app, "app_metadata"),
-            ("user", &mut user, "user_metadata"),
+            ("app", &mut metadata.app, "app_metadata"),
+            ("user", &mut metadata.user, "user_metadata"),
         ] {
             for (k, v) in out[which].as_object().into_iter().flatten() {
                 changes.set(k, v);
@@ -300,14 +299,13 @@ pub async fn post_login(
             return Err(PostLoginRefusal::Denied(reason.to_string()));
         }
     }
-    if (!app.is_empty() || !user.is_empty())
+    if !metadata.is_empty()
         && let Err(e) = s
             .store
             .change_user_metadata_from_actions(
                 s.tid(),
                 &login.user.user_id,
-                &app,
-                &user,
+                &metadata,
                 &tern_core::clock::now_iso(),
             )
             .await

@@ -97,7 +97,7 @@ pub async fn update(
         f.app_metadata.as_ref(),
         f.user_metadata.as_ref(),
     );
-    let metadata_changed = !metadata.app.is_empty() || !metadata.user.is_empty();
+    let metadata_changed = !metadata.is_empty();
     users::apply_update(&mut user, f)?;
     let connection = || async {
         s.store

@@ -2,7 +2,7 @@
 
 use crate::CoreResult;
 use crate::actions::{Action, ActionBinding};
-use crate::users::MetadataChanges;
+use crate::users::MetadataEdit;
 
 /// Storing actions and the ordered bindings of each trigger.
 #[async_trait::async_trait]
@@ -39,8 +39,7 @@ pub trait ActionStore: Send + Sync {
         &self,
         tenant: &str,
         user_id: &str,
-        app_metadata: &MetadataChanges,
-        user_metadata: &MetadataChanges,
+        edit: &MetadataEdit,
         updated_at: &str,
     ) -> CoreResult<bool>;
 }

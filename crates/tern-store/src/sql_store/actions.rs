@@ -3,19 +3,15 @@
 
 use sqlx::Row;
 use tern_core::actions::{Action, ActionBinding};
-use tern_core::model::JsonObject;
 use tern_core::store::ActionStore;
-use tern_core::users::MetadataChanges;
+use tern_core::users::MetadataEdit;
 use tern_core::{CoreError, CoreResult};
 
+use super::metadata_edits::{self, StoredMetadata};
 use super::{SqlStore, storage, to_body};
 use crate::Dialect;
 
 const NAME_TAKEN: &str = "An action with the same name";
-
-/// Reads and compare-and-swap writes a login's metadata changes may take
-/// before giving up (each retry follows a change made by someone else).
-const METADATA_ATTEMPTS: u32 = 6;
 
 fn decode_bindings(body: &str) -> CoreResult<Vec<ActionBinding>> {
     serde_json::from_str(body)
@@ -136,15 +132,10 @@ impl ActionStore for SqlStore {
         &self,
         tenant: &str,
         user_id: &str,
-        app_metadata: &MetadataChanges,
-        user_metadata: &MetadataChanges,
+        edit: &MetadataEdit,
         updated_at: &str,
     ) -> CoreResult<bool> {
-        // Compare and swap: the documents are read, changed and written only
-        // if still as read, so an edit made between the read and the write is
-        // read again and kept, never overwritten. The same statements on both
-        // backends, no lock held while the changes are applied.
-        for attempt in 0..METADATA_ATTEMPTS {
+        for attempt in 0..metadata_edits::ATTEMPTS {
             let row = sqlx::query(
                 "SELECT app_metadata, user_metadata FROM users \
                  WHERE tenant_id = $1 AND user_id = $2",
@@ -155,18 +146,11 @@ impl ActionStore for SqlStore {
             .await
             .map_err(storage)?;
             let Some(row) = row else { return Ok(false) };
-            let read_app: String = row.try_get(0).map_err(storage)?;
-            let read_user: String = row.try_get(1).map_err(storage)?;
-            let changed = |text: &str, changes: &MetadataChanges| -> CoreResult<String> {
-                if changes.is_empty() {
-                    return Ok(text.to_string());
-                }
-                let mut doc: JsonObject = serde_json::from_str(text).map_err(|e| {
-                    CoreError::Storage(format!("corrupt metadata of {user_id}: {e}"))
-                })?;
-                changes.apply_to(&mut doc);
-                Ok(serde_json::Value::Object(doc).to_string())
+            let stored = StoredMetadata {
+                app: row.try_get(0).map_err(storage)?,
+                user: row.try_get(1).map_err(storage)?,
             };
+            let (app, user) = stored.edited(edit, user_id)?;
             let r = sqlx::query(
                 "UPDATE users SET app_metadata = $3, user_metadata = $4, updated_at = $5 \
                  WHERE tenant_id = $1 AND user_id = $2 \
@@ -174,24 +158,19 @@ impl ActionStore for SqlStore {
             )
             .bind(tenant)
             .bind(user_id)
-            .bind(changed(&read_app, app_metadata)?)
-            .bind(changed(&read_user, user_metadata)?)
+            .bind(serde_json::Value::Object(app).to_string())
+            .bind(serde_json::Value::Object(user).to_string())
             .bind(updated_at)
-            .bind(&read_app)
-            .bind(&read_user)
+            .bind(&stored.app)
+            .bind(&stored.user)
             .execute(&self.pool)
             .await
             .map_err(storage)?;
             if r.rows_affected() > 0 {
                 return Ok(true);
             }
-            // Changed (or deleted) since the read: read again, after a
-            // jittered pause so two racing writers do not meet again.
-            let planned = std::time::Duration::from_millis(5 << attempt);
-            tokio::time::sleep(tern_core::retry::jittered(planned)).await;
+            metadata_edits::pause(attempt).await;
         }
-        Err(CoreError::Storage(format!(
-            "the metadata of {user_id} kept changing while post-login actions wrote theirs"
-        )))
+        Err(metadata_edits::kept_moving(user_id))
     }
 }

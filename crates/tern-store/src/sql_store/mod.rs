@@ -13,6 +13,7 @@ mod jobs;
 mod login_failures;
 mod login_transactions;
 mod logs;
+mod metadata_edits;
 mod mfa;
 mod outbox;
 mod password_logins;

@@ -12,29 +12,17 @@ use tern_core::store::{InsertOutcome, ProfileWrite, TicketStore};
 use tern_core::tickets::{PasswordTicket, Redemption, TicketOptions};
 use tern_core::{CoreError, CoreResult};
 
+use super::metadata_edits::{self, StoredMetadata};
 use super::users::{UPDATE_PROFILE, USER_COLUMNS, bind_user, drop_unblock_links_on_new_email};
 use super::{SqlStore, as_i64, is_unique_violation, storage};
 
 const TICKET_COLUMNS: &str =
     "token_hash, user_id, connection_id, created_at, expires_at, used_at, body";
 
-/// Tries of a profile update whose metadata moved between its read and its
-/// write (each retry follows a change someone else made).
-const PROFILE_ATTEMPTS: u32 = 6;
-
-fn decode_metadata(text: &str, user_id: &str) -> CoreResult<tern_core::model::JsonObject> {
-    serde_json::from_str(text)
-        .map_err(|e| CoreError::Storage(format!("corrupt metadata of {user_id}: {e}")))
-}
-
 impl SqlStore {
-    /// The stored metadata documents (as text) of the user `u` names — the
-    /// same row the profile update's identity conditions match — or `None`.
-    async fn stored_metadata(
-        &self,
-        tenant: &str,
-        u: &User,
-    ) -> CoreResult<Option<(String, String)>> {
+    /// The stored metadata documents of the user `u` names — the same row
+    /// the profile update's identity conditions match — or `None`.
+    async fn stored_metadata(&self, tenant: &str, u: &User) -> CoreResult<Option<StoredMetadata>> {
         let row = sqlx::query(
             "SELECT app_metadata, user_metadata FROM users WHERE tenant_id = $1 AND user_id = $2 \
              AND connection_id = $3 AND connection_name = $4 AND created_at = $5 AND source = $6",
@@ -49,10 +37,10 @@ impl SqlStore {
         .await
         .map_err(storage)?;
         row.map(|r| {
-            Ok((
-                r.try_get(0).map_err(storage)?,
-                r.try_get(1).map_err(storage)?,
-            ))
+            Ok(StoredMetadata {
+                app: r.try_get(0).map_err(storage)?,
+                user: r.try_get(1).map_err(storage)?,
+            })
         })
         .transpose()
     }
@@ -326,20 +314,18 @@ impl TicketStore for SqlStore {
         u: &User,
         w: ProfileWrite,
     ) -> CoreResult<Option<InsertOutcome>> {
-        for attempt in 0..PROFILE_ATTEMPTS {
+        for attempt in 0..metadata_edits::ATTEMPTS {
             // The metadata edit applied to the documents stored now, which
             // the update then requires unchanged (compare and swap).
             let (edited, expect) = match &w.metadata {
                 None => (None, None),
                 Some(edit) => match self.stored_metadata(tenant, u).await? {
                     None => return Ok(None),
-                    Some((app, user)) => {
+                    Some(stored) => {
                         let mut edited = u.clone();
-                        edited.app_metadata = decode_metadata(&app, &u.user_id)?;
-                        edited.user_metadata = decode_metadata(&user, &u.user_id)?;
-                        edit.app.apply_to(&mut edited.app_metadata);
-                        edit.user.apply_to(&mut edited.user_metadata);
-                        (Some(edited), Some((app, user)))
+                        (edited.app_metadata, edited.user_metadata) =
+                            stored.edited(edit, &u.user_id)?;
+                        (Some(edited), Some(stored))
                     }
                 },
             };
@@ -349,8 +335,8 @@ impl TicketStore for SqlStore {
             let updated = bind_user(sqlx::query(UPDATE_PROFILE).bind(tenant), written)
                 .bind(i64::from(w.credential))
                 .bind(i64::from(w.mfa_factors))
-                .bind(expect.as_ref().map(|(app, _)| app.as_str()))
-                .bind(expect.as_ref().map(|(_, user)| user.as_str()))
+                .bind(expect.as_ref().map(|m| m.app.as_str()))
+                .bind(expect.as_ref().map(|m| m.user.as_str()))
                 .execute(&mut *tx)
                 .await;
             match updated {
@@ -361,10 +347,8 @@ impl TicketStore for SqlStore {
                         return Ok(None);
                     }
                     // Gone, or its metadata moved since the read: the next
-                    // read tells which, after a jittered pause so two
-                    // racing edits do not meet again.
-                    let planned = std::time::Duration::from_millis(5 << attempt);
-                    tokio::time::sleep(tern_core::retry::jittered(planned)).await;
+                    // read tells which.
+                    metadata_edits::pause(attempt).await;
                     continue;
                 }
                 Err(e) if is_unique_violation(&e) => {
@@ -383,10 +367,7 @@ impl TicketStore for SqlStore {
             tx.commit().await.map_err(storage)?;
             return Ok(Some(InsertOutcome::Inserted));
         }
-        Err(CoreError::Storage(format!(
-            "the metadata of {} kept changing while a profile update wrote its own",
-            u.user_id
-        )))
+        Err(metadata_edits::kept_moving(&u.user_id))
     }
 
     async fn purge_used_tickets(&self, tenant: &str, before: &str) -> CoreResult<u64> {
