@@ -400,7 +400,7 @@ async fn a_dry_run_reports_its_roles_and_writes_none(b: Backend) {
 /// few, and every third row one more.
 fn resumed_row_roles(i: usize) -> Vec<String> {
     let mut roles = vec!["member".to_string(), format!("team-{}", i % 7)];
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         roles.push(format!("extra-{}", i % 2));
     }
     roles
