@@ -86,13 +86,26 @@ pub async fn begin(
     };
     let mut step_up = None;
     if let (Some(sess), Some(user)) = (&session, served) {
-        if let Some(next) = second_factor(s, &user).await?
-            && !sess.amr.iter().any(|m| m == "mfa")
-        {
+        let passed_mfa = sess.amr.iter().any(|m| m == "mfa");
+        let mut next = match passed_mfa {
+            true => None,
+            false => second_factor(s, &user).await?,
+        };
+        if next.is_none() {
+            let from = Requester { headers, ip };
+            match serve_from_session(s, &client, &request, sess, &user, prompt_none, from).await? {
+                Some(answer) => return Ok(answer),
+                // A post-login action asked for a factor the session never
+                // passed: the same step-up as the policy's.
+                None => next = Some(factor_step(s, &user)),
+            }
+        }
+        if let Some(next) = next {
             // Step-up: the session was opened with the password alone and a
-            // second factor is now required (the user enrolled, or the
-            // Guardian policy turned on). The session proves the password;
-            // the factor is still asked for before any code is issued.
+            // second factor is now required (the user enrolled, the Guardian
+            // policy turned on, or an action asks for it). The session
+            // proves the password; the factor is still asked for before any
+            // code is issued.
             if prompt_none {
                 log(
                     s,
@@ -110,9 +123,6 @@ pub async fn begin(
                 )));
             }
             step_up = Some(next);
-        } else {
-            let from = Requester { headers, ip };
-            return serve_from_session(s, &client, &request, sess, &user, prompt_none, from).await;
         }
     }
     if prompt_none {
@@ -196,7 +206,9 @@ struct Requester<'a> {
     ip: &'a str,
 }
 
-/// A code for the application straight from the SSO session.
+/// A code for the application straight from the SSO session, or `None`
+/// when a post-login action requires a second factor the session has not
+/// passed (the caller steps up).
 async fn serve_from_session(
     s: &AppState,
     client: &Client,
@@ -205,7 +217,7 @@ async fn serve_from_session(
     user: &User,
     prompt_none: bool,
     Requester { headers, ip }: Requester<'_>,
-) -> Result<Begin, Rejection> {
+) -> Result<Option<Begin>, Rejection> {
     let claims = match crate::actions::for_code(
         s,
         request,
@@ -217,12 +229,13 @@ async fn serve_from_session(
     .await?
     {
         Ok(c) => c,
-        Err(description) => {
-            return Ok(Begin::Respond(AuthorizationResponse::error_for(
+        Err(crate::actions::PostLoginRefusal::NeedsMfa) => return Ok(None),
+        Err(refusal) => {
+            return Ok(Some(Begin::Respond(AuthorizationResponse::error_for(
                 request,
                 "access_denied",
-                &description,
-            )));
+                &refusal.description(),
+            ))));
         }
     };
     // The session's methods (`mfa`) carry over to the ID token.
@@ -241,7 +254,9 @@ async fn serve_from_session(
     if prompt_none {
         log(s, "ssa", "Success Silent Auth", client, Some(user), ip).await;
     }
-    Ok(Begin::Respond(AuthorizationResponse::code(request, code)))
+    Ok(Some(Begin::Respond(AuthorizationResponse::code(
+        request, code,
+    ))))
 }
 
 /// The session's user, when the session may answer this request: the user
@@ -365,9 +380,15 @@ async fn second_factor(
     if !crate::mfa::required_for(s, user).await? {
         return Ok(None);
     }
+    Ok(Some(factor_step(s, user)))
+}
+
+/// The second-factor step of `user`, with its page: the code of their
+/// authenticator app, or its enrolment when they have none.
+fn factor_step(s: &AppState, user: &User) -> (TransactionStep, &'static str) {
     let (user_id, connection_id, auth_time) =
         (user.user_id.clone(), user.connection_id.clone(), s.now());
-    Ok(Some(if crate::mfa::must_enrol(user) {
+    if crate::mfa::must_enrol(user) {
         (
             TransactionStep::MfaOtpEnrol {
                 user_id,
@@ -386,7 +407,7 @@ async fn second_factor(
             },
             "/u/mfa-otp-challenge",
         )
-    }))
+    }
 }
 
 /// What `/authorize/resume` does.
@@ -460,9 +481,16 @@ pub async fn resume(
             .await?
         {
             Ok(c) => c,
-            Err(description) => {
+            Err(crate::actions::PostLoginRefusal::NeedsMfa) => {
+                return mfa_after_actions(s, tx.clone(), user_id).await;
+            }
+            Err(refusal) => {
                 return Ok(Resume::Respond(
-                    AuthorizationResponse::error_for(&tx.request, "access_denied", &description),
+                    AuthorizationResponse::error_for(
+                        &tx.request,
+                        "access_denied",
+                        &refusal.description(),
+                    ),
                     set,
                 ));
             }
@@ -486,6 +514,25 @@ pub async fn resume(
         AuthorizationResponse::code(&tx.request, code),
         set,
     ))
+}
+
+/// A post-login action asked for a second factor at the resume of a
+/// transaction authenticated with the password alone: the transaction —
+/// deleted as the resume claimed it — is stored again under its id and
+/// cookie at the factor's step, and the browser goes there. Once passed,
+/// the resume runs the actions again with `mfa` in the methods.
+async fn mfa_after_actions(
+    s: &AppState,
+    mut tx: LoginTransaction,
+    user_id: &str,
+) -> CoreResult<Resume> {
+    let Some(user) = s.store.get_user(s.tid(), user_id).await? else {
+        return Ok(Resume::Problem(TransactionProblem::Unknown));
+    };
+    let (step, page) = factor_step(s, &user);
+    tx.step = step;
+    s.store.insert_login_transaction(s.tid(), &tx).await?;
+    Ok(Resume::NotYet(format!("{page}?state={}", tx.id)))
 }
 
 async fn log(
