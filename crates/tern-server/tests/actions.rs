@@ -990,6 +990,44 @@ async fn an_action_sends_the_browser_to_mfa(b: Backend) {
     x.h.stop().await;
 }
 
+/// A refresh of a login that never passed a factor, for a user flagged
+/// since: `mfa_required` with an `mfa_token` (as Auth0 answers), not new
+/// tokens; the refresh token is not spent by it.
+async fn a_refresh_without_mfa_is_asked_for_it(b: Backend) {
+    let x = setup(b).await;
+    let c = x
+        .h
+        .client_on(
+            &x.t,
+            &x.h.info.connection_id,
+            json!({"name": "Mobile", "app_type": "native", "grant_types": ["password", "refresh_token", MFA_OTP]}),
+        )
+        .await;
+    let app = (
+        c["client_id"].as_str().unwrap(),
+        c["client_secret"].as_str().unwrap(),
+    );
+    x.create("require-mfa", REQUIRE_MFA, json!({"deploy": true}))
+        .await;
+    x.bind(&["require-mfa"]).await;
+    let tokens = x.h.offline_login(app, EMAIL, PASSWORD, json!({})).await;
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    x.flag_for_mfa(&x.user_id(EMAIL).await).await;
+    for _ in 0..2 {
+        let (s, b) = x.h.refresh_grant(app, rt).await;
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (StatusCode::FORBIDDEN, Some("mfa_required")),
+            "{b}"
+        );
+        assert!(
+            b["mfa_token"].is_string() && b.get("access_token").is_none(),
+            "{b}"
+        );
+    }
+    x.h.stop().await;
+}
+
 both_backends!(
     custom_claims_reach_both_tokens,
     deny_refuses_with_the_reason_and_logs_a_failure,
@@ -1002,4 +1040,5 @@ both_backends!(
     an_action_requires_mfa_on_the_password_grant,
     an_unsupported_mfa_provider_fails_the_login,
     an_action_sends_the_browser_to_mfa,
+    a_refresh_without_mfa_is_asked_for_it,
 );
