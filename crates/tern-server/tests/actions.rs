@@ -410,9 +410,38 @@ async fn code_flow_carries_the_claims_and_a_deny_redirects(b: Backend) {
         Some(json!({"app_metadata": {"blocked_by_action": true}})),
     )
     .await;
+    // The finished login above left its success event and count.
+    assert_eq!(x.events("s", uid).await, 1);
+    let (_, before) =
+        x.h.api(
+            &x.t,
+            Method::GET,
+            &format!("/users/{}", urlencoding(uid)),
+            None,
+        )
+        .await;
+    assert_eq!(before["logins_count"], 1, "{before}");
     let done = Browser::new(&x.h.base)
         .code_sign_in(&client_id, CALLBACK, "openid", EMAIL, PASSWORD)
         .await;
+    // The refused login is no success: the actions' `f` event alone.
+    assert_eq!(x.events("s", uid).await, 1);
+    let (_, after) =
+        x.h.api(
+            &x.t,
+            Method::GET,
+            &format!("/users/{}", urlencoding(uid)),
+            None,
+        )
+        .await;
+    assert_eq!(after["logins_count"], 1, "{after}");
+    assert_eq!(after["last_login"], before["last_login"]);
+    assert!(
+        x.failures()
+            .await
+            .iter()
+            .any(|e| e["description"] == "Blocked by policy." && e["user_id"] == uid)
+    );
     assert!(
         done.location_param("code").is_none(),
         "{:?}",

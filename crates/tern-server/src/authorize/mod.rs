@@ -22,7 +22,9 @@ pub mod response;
 
 use axum::http::{HeaderMap, HeaderValue};
 use tern_core::CoreResult;
-use tern_core::login_transaction::{LoginTransaction, TRANSACTION_LIFETIME_SECS, TransactionStep};
+use tern_core::login_transaction::{
+    DeferredLoginRecord, LoginTransaction, TRANSACTION_LIFETIME_SECS, TransactionStep,
+};
 use tern_core::model::{Client, LogEvent, User};
 use tern_core::sso::Session;
 
@@ -97,7 +99,7 @@ pub async fn begin(
                 Some(answer) => return Ok(answer),
                 // A post-login action asked for a factor the session never
                 // passed: the same step-up as the policy's.
-                None => next = Some(factor_step(s, &user)),
+                None => next = Some(factor_step(s, &user, None)),
             }
         }
         if let Some(next) = next {
@@ -343,30 +345,41 @@ pub async fn transaction(
 
 /// Record that the transaction's user proved who they are (the last
 /// factor passed): `/authorize/resume` may now finish it.
-pub async fn authenticated(s: &AppState, tx: &mut LoginTransaction, user: &User) -> CoreResult<()> {
+async fn authenticated(
+    s: &AppState,
+    tx: &mut LoginTransaction,
+    user: &User,
+    record: Option<Box<DeferredLoginRecord>>,
+) -> CoreResult<()> {
     tx.step = TransactionStep::Authenticated {
         user_id: user.user_id.clone(),
         connection_id: user.connection_id.clone(),
         auth_time: s.now(),
         amr: Vec::new(),
+        record,
     };
     s.store.update_login_transaction(s.tid(), tx).await
 }
 
 /// After the password: the next step of the transaction, and the page it
 /// continues on — the code of the authenticator app when the user has
-/// one (or must have one), else `/authorize/resume`.
+/// one (or must have one), else `/authorize/resume`. The password login's
+/// `record` (none after a signup) goes along, written when the login
+/// finishes.
 pub async fn password_passed(
     s: &AppState,
     tx: &mut LoginTransaction,
     user: &User,
+    record: Option<DeferredLoginRecord>,
 ) -> CoreResult<String> {
-    if let Some((step, page)) = second_factor(s, user).await? {
+    let record = record.map(Box::new);
+    if crate::mfa::required_for(s, user).await? {
+        let (step, page) = factor_step(s, user, record);
         tx.step = step;
         s.store.update_login_transaction(s.tid(), tx).await?;
         return Ok(format!("{page}?state={}", tx.id));
     }
-    authenticated(s, tx, user).await?;
+    authenticated(s, tx, user, record).await?;
     Ok(format!("/authorize/resume?state={}", tx.id))
 }
 
@@ -380,12 +393,16 @@ async fn second_factor(
     if !crate::mfa::required_for(s, user).await? {
         return Ok(None);
     }
-    Ok(Some(factor_step(s, user)))
+    Ok(Some(factor_step(s, user, None)))
 }
 
 /// The second-factor step of `user`, with its page: the code of their
 /// authenticator app, or its enrolment when they have none.
-fn factor_step(s: &AppState, user: &User) -> (TransactionStep, &'static str) {
+fn factor_step(
+    s: &AppState,
+    user: &User,
+    record: Option<Box<DeferredLoginRecord>>,
+) -> (TransactionStep, &'static str) {
     let (user_id, connection_id, auth_time) =
         (user.user_id.clone(), user.connection_id.clone(), s.now());
     if crate::mfa::must_enrol(user) {
@@ -395,6 +412,7 @@ fn factor_step(s: &AppState, user: &User) -> (TransactionStep, &'static str) {
                 connection_id,
                 auth_time,
                 seed: None,
+                record,
             },
             "/u/mfa-otp-enrollment-qr",
         )
@@ -404,6 +422,7 @@ fn factor_step(s: &AppState, user: &User) -> (TransactionStep, &'static str) {
                 user_id,
                 connection_id,
                 auth_time,
+                record,
             },
             "/u/mfa-otp-challenge",
         )
@@ -434,13 +453,14 @@ pub async fn resume(
         Ok(tx) => tx,
         Err(p) => return Ok(Resume::Problem(p)),
     };
-    let (user_id, connection_id, auth_time, amr) = match &tx.step {
+    let (user_id, connection_id, auth_time, amr, record) = match &tx.step {
         TransactionStep::Authenticated {
             user_id,
             connection_id,
             auth_time,
             amr,
-        } => (user_id, connection_id, auth_time, amr),
+            record,
+        } => (user_id, connection_id, auth_time, amr, record),
         TransactionStep::MfaOtp { .. } => {
             return Ok(Resume::NotYet(format!(
                 "/u/mfa-otp-challenge?state={}",
@@ -482,7 +502,7 @@ pub async fn resume(
         {
             Ok(c) => c,
             Err(crate::actions::PostLoginRefusal::NeedsMfa) => {
-                return mfa_after_actions(s, tx.clone(), user_id).await;
+                return mfa_after_actions(s, tx.clone(), user_id, record.clone()).await;
             }
             Err(refusal) => {
                 return Ok(Resume::Respond(
@@ -495,6 +515,11 @@ pub async fn resume(
                 ));
             }
         };
+    // Only now is the password login a successful one: its record, kept
+    // since the password step, is written (a refused login never was).
+    if let Some(r) = record {
+        s.store.record_login(s.tid(), &r.for_user(user_id)).await?;
+    }
     let seen = crate::client_ip::seen(ip, headers);
     let (session, session_cookie) =
         sessions::start(s, headers, &seen, user_id, connection_id, *auth_time, amr).await?;
@@ -525,11 +550,12 @@ async fn mfa_after_actions(
     s: &AppState,
     mut tx: LoginTransaction,
     user_id: &str,
+    record: Option<Box<DeferredLoginRecord>>,
 ) -> CoreResult<Resume> {
     let Some(user) = s.store.get_user(s.tid(), user_id).await? else {
         return Ok(Resume::Problem(TransactionProblem::Unknown));
     };
-    let (step, page) = factor_step(s, &user);
+    let (step, page) = factor_step(s, &user, record);
     tx.step = step;
     s.store.insert_login_transaction(s.tid(), &tx).await?;
     Ok(Resume::NotYet(format!("{page}?state={}", tx.id)))
