@@ -33,6 +33,11 @@ pub struct DeferredLoginRecord {
     /// was not (a hash as the user's row holds it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_credential: Option<String>,
+    /// The credential the password was checked against, which
+    /// `new_credential` replaces only while still stored (a reset while the
+    /// login waited keeps its new password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces_credential: Option<String>,
     /// See [`LoginRecord::forget_failures_from`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forget_failures_from: Option<String>,
@@ -48,6 +53,7 @@ impl DeferredLoginRecord {
             at: &self.at,
             ip: self.ip.as_deref(),
             new_credential: self.new_credential.as_deref(),
+            replaces_credential: self.replaces_credential.as_deref(),
             forget_failures_from: self.forget_failures_from.as_deref(),
             event: &self.event,
         }

@@ -295,6 +295,7 @@ pub struct Verified {
 /// is a recorded one. (Not `tokio::spawn`: a task spawned from a worker
 /// waits in that worker's next-task slot, which no other worker takes,
 /// until the spawning task yields — after the signature.)
+///
 /// The hosted pages instead keep it in the login transaction
 /// ([`Recording::deferred`]) until the login finishes.
 #[must_use = "a login's record is awaited before the answer"]
@@ -554,6 +555,7 @@ async fn authenticate_user(
         record: DeferredLoginRecord {
             at: now_iso(),
             ip: Some(a.ip.to_string()),
+            replaces_credential: rehash.as_ref().and_then(|_| user.credential.clone()),
             new_credential: rehash,
             forget_failures_from: guard.as_ref().map(|g| g.counting_ip().to_string()),
             event: ev,
