@@ -13,6 +13,53 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::LogEvent;
+use crate::store::LoginRecord;
+
+/// A hosted password login's record (`UserStore::record_login`: the `s`
+/// event, `last_login` and `logins_count`, a rehashed credential, forgotten
+/// failures), held by the transaction from the password until
+/// `/authorize/resume` finishes it: a login the post-login actions refuse,
+/// or whose user never passes the second factor, is not a successful one
+/// and leaves only its own events, as a refused password grant does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeferredLoginRecord {
+    /// When the password was checked (ISO 8601).
+    pub at: String,
+    /// From where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// The password hashed under the current policy, when the stored hash
+    /// was not (a hash as the user's row holds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_credential: Option<String>,
+    /// The credential the password was checked against, which
+    /// `new_credential` replaces only while still stored (a reset while the
+    /// login waited keeps its new password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces_credential: Option<String>,
+    /// See [`LoginRecord::forget_failures_from`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forget_failures_from: Option<String>,
+    /// The tenant log's event.
+    pub event: LogEvent,
+}
+
+impl DeferredLoginRecord {
+    /// The record of `user_id`'s login, as the store writes it.
+    pub fn for_user<'a>(&'a self, user_id: &'a str) -> LoginRecord<'a> {
+        LoginRecord {
+            user_id,
+            at: &self.at,
+            ip: self.ip.as_deref(),
+            new_credential: self.new_credential.as_deref(),
+            replaces_credential: self.replaces_credential.as_deref(),
+            forget_failures_from: self.forget_failures_from.as_deref(),
+            event: &self.event,
+        }
+    }
+}
+
 /// How the authorization response reaches the application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -97,6 +144,10 @@ pub enum TransactionStep {
         connection_id: String,
         /// When the password was checked (epoch seconds).
         auth_time: i64,
+        /// The password step's record, written when the login finishes
+        /// (`None`: the step began from a session, or a signup).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        record: Option<Box<DeferredLoginRecord>>,
     },
     /// The password was right and a factor is required, but the user has
     /// none: they enrol an authenticator app and enter its first code
@@ -117,6 +168,10 @@ pub enum TransactionStep {
         /// page is first shown.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seed: Option<String>,
+        /// The password step's record, written when the login finishes
+        /// (`None`: the step began from a session, or a signup).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        record: Option<Box<DeferredLoginRecord>>,
     },
     /// The user proved who they are; `/authorize/resume` may finish.
     Authenticated {
@@ -129,6 +184,10 @@ pub enum TransactionStep {
         /// Methods beyond the password (`["mfa"]`), for the ID token's `amr`.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         amr: Vec<String>,
+        /// The password step's record, written when the login finishes
+        /// (`None`: the step began from a session, or a signup).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        record: Option<Box<DeferredLoginRecord>>,
     },
 }
 

@@ -10,6 +10,24 @@
 //! limit); a deny stops the flow. Metadata set by an action is visible to
 //! the next ones and written once, after all ran.
 //!
+//! `api.multifactor.enable(provider)` asks for the second factor Tern has,
+//! a TOTP authenticator app: `any`, `guardian` and `google-authenticator`
+//! all mean it; `none` asks for nothing (and does not lift the Guardian
+//! policy, nor another action's call); any other provider (`duo`) fails
+//! the action, so a login meant to need a factor Tern lacks is refused
+//! rather than let through. `allowRememberBrowser` is ignored (Tern does
+//! not remember browsers). A login whose methods already carry `mfa` (an
+//! SSO session that did MFA, the `mfa-otp` grant, a refresh of such a
+//! login) is not asked again. Otherwise the flow ends with
+//! [`PostLoginRefusal::NeedsMfa`] and nothing of it is kept — no claims,
+//! no metadata written: the caller sends the user to the second factor
+//! (`mfa_required` on the token endpoint, the hosted MFA step in the
+//! browser; a user without a factor enrols there first, as under the
+//! Guardian policy), and the actions run again once it is passed, with
+//! `mfa` in `event.authentication.methods`. Running them again, rather
+//! than sealing their result into the `mfa_token` or the transaction,
+//! keeps both small and lets the claims see the login as it finished.
+//!
 //! The bound actions are kept in memory ([`BoundActions`]): a login reads
 //! nothing from the store unless the cache is older than [`RELOAD`] (so
 //! instances sharing a database follow each other) or this instance changed
@@ -40,7 +58,7 @@ pub const RELOAD: Duration = Duration::from_secs(5);
 /// by the source. `api` records calls; only the recorded result leaves.
 const WRAPPER: &str = r#"async function tern_post_login(payload, callback) {
   const event = payload.event;
-  const out = { deny: null, idToken: {}, accessToken: {}, addScopes: [], removeScopes: [], app: null, user: null, notes: [] };
+  const out = { deny: null, mfa: false, idToken: {}, accessToken: {}, addScopes: [], removeScopes: [], app: null, user: null, notes: [] };
   const claim = (target) => (name, value) => { target[String(name)] = value === undefined ? null : value; return api; };
   const meta = (which, doc) => (name, value) => {
     const key = String(name);
@@ -64,7 +82,15 @@ const WRAPPER: &str = r#"async function tern_post_login(payload, callback) {
       setAppMetadata: meta('app', event.user.app_metadata),
       setUserMetadata: meta('user', event.user.user_metadata),
     },
-    multifactor: { enable: () => { out.notes.push('api.multifactor.enable was ignored: Tern does not start MFA from actions'); return api; } },
+    multifactor: {
+      enable: (provider, options) => {
+        const p = provider === undefined ? 'any' : String(provider);
+        if (p === 'any' || p === 'guardian' || p === 'google-authenticator') { out.mfa = true; }
+        else if (p !== 'none') { throw new Error("api.multifactor.enable('" + p + "') is not supported by Tern: its second factor is an authenticator app ('any', 'guardian' or 'google-authenticator')"); }
+        if (options && options.allowRememberBrowser) { out.notes.push('allowRememberBrowser was ignored: Tern does not remember browsers'); }
+        return api;
+      },
+    },
     authentication: { recordMethod: unsupported('api.authentication.recordMethod'), challengeWith: unsupported('api.authentication.challengeWith') },
     redirect: { sendUserTo: unsupported('api.redirect.sendUserTo'), encodeToken: unsupported('api.redirect.encodeToken'), validateToken: unsupported('api.redirect.validateToken') },
     cache: {
@@ -206,6 +232,10 @@ pub enum PostLoginRefusal {
     Denied(String),
     /// An action threw, timed out or could not run (the detail is logged).
     Failed,
+    /// An action called `api.multifactor.enable` and the login has not
+    /// passed a second factor yet: not refused, not finished either (not
+    /// logged; nothing the actions did is kept).
+    NeedsMfa,
 }
 
 /// Run the bound post-login actions for `login`. `Ok` carries the claims
@@ -230,6 +260,7 @@ pub async fn post_login(
     let deadline = Instant::now() + s.scripts.timeout();
     let mut claims = ActionClaims::default();
     let mut metadata = MetadataEdit::default();
+    let mut mfa_asked_by: Option<&str> = None;
     for action in bound.iter() {
         let secrets = open_secrets(s, action);
         event["secrets"] = json!(secrets);
@@ -272,6 +303,9 @@ pub async fn post_login(
         for note in out["notes"].as_array().into_iter().flatten() {
             tracing::info!(action = %action.name, note = %note, "post-login action");
         }
+        if out["mfa"] == Value::Bool(true) {
+            mfa_asked_by.get_or_insert(&action.name);
+        }
         take_claims(&out["idToken"], &mut claims.id_token);
         take_claims(&out["accessToken"], &mut claims.access_token);
         claims.add_scopes.extend(strings(&out["addScopes"]));
@@ -298,6 +332,14 @@ pub async fn post_login(
             .await;
             return Err(PostLoginRefusal::Denied(reason.to_string()));
         }
+    }
+    // Every action ran (a later one may still deny); the factor is asked
+    // for before anything of this run is kept.
+    if let Some(name) = mfa_asked_by
+        && !login.amr.contains(&"mfa")
+    {
+        tracing::info!(action = %name, "a post-login action requires a second factor");
+        return Err(PostLoginRefusal::NeedsMfa);
     }
     if !metadata.is_empty()
         && let Err(e) = s
@@ -443,8 +485,9 @@ async fn event(s: &AppState, login: &PostLogin<'_>) -> Result<Value, PostLoginRe
 /// The post-login actions of a browser sign-in about to get a code
 /// (`/authorize`, a finished hosted login or silent authentication): the
 /// claims to carry with the code (`None` when nothing is bound, read from
-/// the cache only), or the `error_description` of the `access_denied` the
-/// callback gets.
+/// the cache only), or why not — its [`PostLoginRefusal::description`] is
+/// the `error_description` of the `access_denied` the callback gets, and
+/// [`PostLoginRefusal::NeedsMfa`] sends the browser to the MFA step.
 pub async fn for_code(
     s: &AppState,
     request: &tern_core::login_transaction::AuthorizationRequest,
@@ -452,7 +495,7 @@ pub async fn for_code(
     from: (&str, &axum::http::HeaderMap),
     auth_time: i64,
     amr: &[String],
-) -> CoreResult<Result<Option<ActionClaims>, String>> {
+) -> CoreResult<Result<Option<ActionClaims>, PostLoginRefusal>> {
     let (ip, headers) = from;
     if s.actions
         .current(s.store.as_ref(), s.tid())
@@ -465,7 +508,9 @@ pub async fn for_code(
         s.store.get_user(s.tid(), user_id).await?,
         s.store.get_client(s.tid(), &request.client_id).await?,
     ) else {
-        return Ok(Err("The user or the application no longer exists.".into()));
+        return Ok(Err(PostLoginRefusal::Denied(
+            "The user or the application no longer exists.".into(),
+        )));
     };
     let api = match &request.audience {
         Some(aud) => s.store.get_resource_server(s.tid(), aud).await?,
@@ -488,7 +533,7 @@ pub async fn for_code(
     };
     Ok(match post_login(s, &login).await {
         Ok(c) => Ok((!c.is_empty()).then_some(c)),
-        Err(r) => Err(r.description()),
+        Err(r) => Err(r),
     })
 }
 
@@ -500,6 +545,7 @@ impl PostLoginRefusal {
             Self::Failed => {
                 "A post-login action failed; the tenant log has the details.".to_string()
             }
+            Self::NeedsMfa => "Multifactor authentication required".to_string(),
         }
     }
 }

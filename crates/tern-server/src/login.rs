@@ -12,8 +12,9 @@ use tern_core::attack_protection::BruteForceProtection;
 use tern_core::clock::now_iso;
 use tern_core::ip_throttling::{SuspiciousIpThrottling, ThrottleStage};
 use tern_core::login::{Verdict, verify_password};
+use tern_core::login_transaction::DeferredLoginRecord;
 use tern_core::model::{Client, Connection, LogEvent, User};
-use tern_core::store::{LoginName, LoginRecord};
+use tern_core::store::LoginName;
 use tern_hash::StoredHash;
 
 use crate::brute_force;
@@ -294,8 +295,15 @@ pub struct Verified {
 /// is a recorded one. (Not `tokio::spawn`: a task spawned from a worker
 /// waits in that worker's next-task slot, which no other worker takes,
 /// until the spawning task yields — after the signature.)
+///
+/// The hosted pages instead keep it in the login transaction
+/// ([`Recording::deferred`]) until the login finishes.
 #[must_use = "a login's record is awaited before the answer"]
-pub struct Recording(futures_util::future::BoxFuture<'static, tern_core::CoreResult<()>>);
+pub struct Recording {
+    state: AppState,
+    user_id: String,
+    record: DeferredLoginRecord,
+}
 
 impl std::fmt::Debug for Recording {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -306,7 +314,17 @@ impl std::fmt::Debug for Recording {
 impl Recording {
     /// Once the login's writes are in.
     pub async fn finished(self) -> Result<(), LoginFailure> {
-        self.0.await.map_err(LoginFailure::from)
+        self.state
+            .store
+            .record_login(self.state.tid(), &self.record.for_user(&self.user_id))
+            .await
+            .map_err(LoginFailure::from)
+    }
+
+    /// The writes, unsent, for a login transaction to hold until the login
+    /// finishes (`/authorize/resume`).
+    pub fn deferred(self) -> DeferredLoginRecord {
+        self.record
     }
 }
 
@@ -531,25 +549,18 @@ async fn authenticate_user(
         .into(),
     );
     // One round trip for the login's writes (see `UserStore::record_login`).
-    let state = s.clone();
-    let (user_id, at, ip) = (user.user_id.clone(), now_iso(), a.ip.to_string());
-    let forget = guard.as_ref().map(|g| g.counting_ip().to_string());
-    let recording = Recording(Box::pin(async move {
-        state
-            .store
-            .record_login(
-                state.tid(),
-                &LoginRecord {
-                    user_id: &user_id,
-                    at: &at,
-                    ip: Some(&ip),
-                    new_credential: rehash.as_deref(),
-                    forget_failures_from: forget.as_deref(),
-                    event: &ev,
-                },
-            )
-            .await
-    }));
+    let recording = Recording {
+        state: s.clone(),
+        user_id: user.user_id.clone(),
+        record: DeferredLoginRecord {
+            at: now_iso(),
+            ip: Some(a.ip.to_string()),
+            replaces_credential: rehash.as_ref().and_then(|_| user.credential.clone()),
+            new_credential: rehash,
+            forget_failures_from: guard.as_ref().map(|g| g.counting_ip().to_string()),
+            event: ev,
+        },
+    };
     Ok(Verified { user, recording })
 }
 

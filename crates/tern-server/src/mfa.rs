@@ -424,6 +424,33 @@ pub struct PendingLogin {
     pub exp: i64,
 }
 
+/// The 403 `mfa_required` answer of a token request whose login must pass
+/// a second factor (the Guardian policy, an enrolment, or a post-login
+/// action): a new `mfa_token` for this pending login, and the enrolment
+/// requirement when the user has no factor yet. `auth_time` is when the
+/// first factor was proved (the tokens' `auth_time` at the end).
+pub fn required_answer(
+    s: &AppState,
+    client_id: &str,
+    user: &User,
+    audience: Option<String>,
+    scope: Vec<String>,
+    auth_time: i64,
+) -> OAuthError {
+    let pending = PendingLogin {
+        client_id: client_id.to_string(),
+        user_id: user.user_id.clone(),
+        audience,
+        scope,
+        auth_time,
+        exp: s.now() + MFA_TOKEN_SECS,
+    };
+    match issue_token(s, &pending) {
+        Ok(token) => OAuthError::mfa_required(token, must_enrol(user)),
+        Err(e) => e,
+    }
+}
+
 fn token_aad(tenant: &str) -> String {
     // A purpose of its own: no other sealed value opens as an mfa_token.
     format!("tern-mfa-token\0{tenant}")

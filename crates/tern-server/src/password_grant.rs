@@ -200,20 +200,16 @@ pub async fn password(s: &AppState, g: PasswordGrant<'_>) -> Result<Value, OAuth
     if mfa::required_under(&user, &guardian?) {
         recording.finished().await?;
         // The password was right; the second factor finishes the login
-        // (`/mfa/challenge`, then the mfa-otp grant with this token).
-        let now = s.now();
-        let token = mfa::issue_token(
+        // (`/mfa/challenge`, then the mfa-otp grant with this token), and
+        // the post-login actions run then.
+        return Err(mfa::required_answer(
             s,
-            &mfa::PendingLogin {
-                client_id: g.client.client_id.clone(),
-                user_id: user.user_id.clone(),
-                audience: g.audience.map(str::to_string),
-                scope: requested_scope,
-                auth_time: now,
-                exp: now + mfa::MFA_TOKEN_SECS,
-            },
-        )?;
-        return Err(OAuthError::mfa_required(token, mfa::must_enrol(&user)));
+            &g.client.client_id,
+            &user,
+            g.audience.map(str::to_string),
+            requested_scope,
+            s.now(),
+        ));
     }
     let login = Login {
         user: &user,
@@ -348,6 +344,23 @@ async fn tokens_for_login(
     };
     let claims = match crate::actions::post_login(s, &post_login).await {
         Ok(c) => c,
+        Err(crate::actions::PostLoginRefusal::NeedsMfa) => {
+            // An action asked for a second factor: as under the Guardian
+            // policy, the password step is recorded now (the `mfa-otp`
+            // grant records nothing more) and the actions run again once
+            // the factor is passed (`amr: ["mfa"]`, see `actions`).
+            if let Some(r) = recording {
+                r.finished().await?;
+            }
+            return Err(mfa::required_answer(
+                s,
+                &client.client_id,
+                login.user,
+                api.map(|a| a.identifier.clone()),
+                requested_scope.to_vec(),
+                login.auth_time,
+            ));
+        }
         Err(refusal) => {
             // A refused login is not a successful one: its record (the
             // success event, the counters, a rehash) is dropped unwritten

@@ -334,7 +334,20 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
         },
     )
     .await
-    .map_err(|r| OAuthError::access_denied(r.description()))?;
+    .map_err(|r| match r {
+        // An action requires a factor the login never passed (it ran with
+        // the password alone): the refresh answers as Auth0's does, with
+        // an `mfa_token` whose `mfa-otp` grant gives new tokens.
+        crate::actions::PostLoginRefusal::NeedsMfa => crate::mfa::required_answer(
+            s,
+            &x.client.client_id,
+            &user,
+            api.as_ref().map(|a| a.identifier.clone()),
+            scopes.clone(),
+            grant.details.auth_time,
+        ),
+        r => OAuthError::access_denied(r.description()),
+    })?;
     // A token issued before the application turned rotation on rotates
     // from its next use (its successor is a rotating token; the token
     // itself is spent), rather than living on without rotation.

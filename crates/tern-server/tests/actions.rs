@@ -410,9 +410,38 @@ async fn code_flow_carries_the_claims_and_a_deny_redirects(b: Backend) {
         Some(json!({"app_metadata": {"blocked_by_action": true}})),
     )
     .await;
+    // The finished login above left its success event and count.
+    assert_eq!(x.events("s", uid).await, 1);
+    let (_, before) =
+        x.h.api(
+            &x.t,
+            Method::GET,
+            &format!("/users/{}", urlencoding(uid)),
+            None,
+        )
+        .await;
+    assert_eq!(before["logins_count"], 1, "{before}");
     let done = Browser::new(&x.h.base)
         .code_sign_in(&client_id, CALLBACK, "openid", EMAIL, PASSWORD)
         .await;
+    // The refused login is no success: the actions' `f` event alone.
+    assert_eq!(x.events("s", uid).await, 1);
+    let (_, after) =
+        x.h.api(
+            &x.t,
+            Method::GET,
+            &format!("/users/{}", urlencoding(uid)),
+            None,
+        )
+        .await;
+    assert_eq!(after["logins_count"], 1, "{after}");
+    assert_eq!(after["last_login"], before["last_login"]);
+    assert!(
+        x.failures()
+            .await
+            .iter()
+            .any(|e| e["description"] == "Blocked by policy." && e["user_id"] == uid)
+    );
     assert!(
         done.location_param("code").is_none(),
         "{:?}",
@@ -774,6 +803,356 @@ async fn metadata_edited_while_an_action_runs_is_kept(b: Backend) {
     x.h.stop().await;
 }
 
+const MFA_OTP: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
+
+/// The most common Auth0 Action: MFA for the users flagged so. It also
+/// counts its runs in the metadata and shows the methods it saw.
+const REQUIRE_MFA: &str = r#"
+exports.onExecutePostLogin = async (event, api) => {
+  if (event.user.app_metadata.mfa_required) {
+    api.multifactor.enable('any', { allowRememberBrowser: true });
+  }
+  api.user.setAppMetadata('runs', (event.user.app_metadata.runs || 0) + 1);
+  api.idToken.setCustomClaim('https://myapp.example/methods', event.authentication.methods.map((m) => m.name));
+};
+"#;
+
+impl Setup {
+    async fn user_id(&self, email: &str) -> String {
+        let (_, users) = self
+            .h
+            .api(
+                &self.t,
+                Method::GET,
+                &format!("/users-by-email?email={email}"),
+                None,
+            )
+            .await;
+        users[0]["user_id"].as_str().unwrap().to_string()
+    }
+
+    async fn app_metadata(&self, uid: &str) -> Value {
+        let (s, u) = self
+            .h
+            .api(
+                &self.t,
+                Method::GET,
+                &format!("/users/{}", urlencoding(uid)),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{u}");
+        u["app_metadata"].clone()
+    }
+
+    async fn flag_for_mfa(&self, uid: &str) {
+        let (s, u) = self
+            .h
+            .api(
+                &self.t,
+                Method::PATCH,
+                &format!("/users/{}", urlencoding(uid)),
+                Some(json!({"app_metadata": {"mfa_required": true}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{u}");
+    }
+
+    /// The tenant log's events of `kind` for the user.
+    async fn events(&self, kind: &str, uid: &str) -> usize {
+        let (_, logs) = self
+            .h
+            .api(
+                &self.t,
+                Method::GET,
+                &format!("/logs?q=type:{kind}&per_page=100"),
+                None,
+            )
+            .await;
+        logs.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["user_id"] == uid)
+            .count()
+    }
+}
+
+/// `api.multifactor.enable('any')` on the password-realm grant: the
+/// tenant's policy is off and the user has no factor, yet the answer is
+/// `mfa_required` (enrol first) with no tokens and nothing of the run kept;
+/// the `mfa-otp` grant with the first code of the enrolment then gives the
+/// tokens of the actions' second run, which saw `mfa`. The success event of
+/// the password is logged once. An unflagged login is as before.
+async fn an_action_requires_mfa_on_the_password_grant(b: Backend) {
+    let x = setup(b).await;
+    let (s, c) =
+        x.h.api(
+            &x.t,
+            Method::PATCH,
+            &format!("/clients/{}", x.app.0),
+            Some(json!({"grant_types": ["password", "http://auth0.com/oauth/grant-type/password-realm", MFA_OTP]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    x.create("require-mfa", REQUIRE_MFA, json!({"deploy": true}))
+        .await;
+    x.bind(&["require-mfa"]).await;
+    let uid = x.user_id(EMAIL).await;
+
+    let (s, tokens) = x.login().await;
+    assert_eq!(s, StatusCode::OK, "unflagged: {tokens}");
+    let idt = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(idt["https://myapp.example/methods"], json!(["pwd"]));
+    assert_eq!(x.app_metadata(&uid).await["runs"], 1);
+
+    x.flag_for_mfa(&uid).await;
+    let successes = x.events("s", &uid).await;
+    let (s, b) = x.login().await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("mfa_required")),
+        "{b}"
+    );
+    assert!(b.get("access_token").is_none(), "{b}");
+    assert_eq!(b["mfa_requirements"], json!({"enroll": [{"type": "otp"}]}));
+    assert_eq!(x.app_metadata(&uid).await["runs"], 1, "the run is not kept");
+    assert_eq!(x.events("s", &uid).await, successes + 1);
+    let token = b["mfa_token"].as_str().unwrap().to_string();
+
+    let r =
+        x.h.http
+            .post(format!("{}/mfa/associate", x.h.base))
+            .bearer_auth(&token)
+            .json(&json!({"authenticator_types": ["otp"]}))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let secret = r.json::<Value>().await.unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let code = common::totp(&common::base32(&secret), x.h.state().now(), 6);
+    let (s, tokens) =
+        x.h.token(json!({"grant_type": MFA_OTP, "client_id": x.app.0,
+                          "client_secret": x.app.1, "mfa_token": token, "otp": code}))
+            .await;
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    let idt = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(idt["amr"], json!(["mfa"]));
+    assert_eq!(idt["https://myapp.example/methods"], json!(["pwd", "mfa"]));
+    assert_eq!(x.app_metadata(&uid).await["runs"], 2);
+    assert_eq!(x.events("s", &uid).await, successes + 1, "one success");
+    x.h.stop().await;
+}
+
+/// A provider Tern lacks (`duo`) fails the action: the login is refused
+/// and the tenant log says why, rather than let through without a factor.
+async fn an_unsupported_mfa_provider_fails_the_login(b: Backend) {
+    let x = setup(b).await;
+    x.create(
+        "duo",
+        "exports.onExecutePostLogin = async (event, api) => { api.multifactor.enable('duo'); };",
+        json!({"deploy": true}),
+    )
+    .await;
+    x.bind(&["duo"]).await;
+    let (s, b) = x.login().await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("access_denied")),
+        "{b}"
+    );
+    let f = x.failures().await;
+    assert!(
+        f.iter().any(|e| e["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("api.multifactor.enable('duo')"))),
+        "{f:?}"
+    );
+    x.h.stop().await;
+}
+
+/// The seed the hosted enrolment page shows as text (grouped by four).
+fn shown_secret(html: &str) -> String {
+    let start = html.find("id=\"secret\">").expect("the key as text") + 12;
+    let end = start + html[start..].find('<').unwrap();
+    html[start..end].replace(' ', "")
+}
+
+/// On the hosted enrolment page `page` of transaction `state`, enter the
+/// first code of the key it shows; the redirect to the application.
+async fn enrol_on_page(
+    x: &Setup,
+    br: &mut Browser,
+    page: &common::browser::Answer,
+) -> common::browser::Answer {
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let state = common::browser::form_state(&page.body);
+    let seed = common::base32(&shown_secret(&page.body));
+    let code = common::totp(&seed, x.h.state().now(), 6);
+    let posted = br
+        .post_form(
+            &format!("/u/mfa-otp-enrollment-qr?state={state}"),
+            &[("state", &state), ("code", &code)],
+        )
+        .await;
+    assert_eq!(
+        posted.location().as_deref(),
+        Some(format!("/authorize/resume?state={state}").as_str())
+    );
+    br.follow(posted).await
+}
+
+/// In the browser: a flagged user's password login goes to the MFA step
+/// (enrolment, having no factor) before any code, and the code after it
+/// carries `amr: ["mfa"]` and the claims of a run that saw `mfa`. A
+/// session opened with the password alone, for a user flagged later, does
+/// not give a code silently (`interaction_required`) and steps up to MFA.
+async fn an_action_sends_the_browser_to_mfa(b: Backend) {
+    let x = setup(b).await;
+    let web = x
+        .h
+        .client_on(
+            &x.t,
+            &x.h.info.connection_id,
+            json!({"name": "Web", "app_type": "regular_web", "callbacks": [CALLBACK],
+                   "grant_types": ["authorization_code"], "token_endpoint_auth_method": "client_secret_post"}),
+        )
+        .await;
+    let (client_id, secret) = (
+        web["client_id"].as_str().unwrap().to_string(),
+        web["client_secret"].as_str().unwrap().to_string(),
+    );
+    x.create("require-mfa", REQUIRE_MFA, json!({"deploy": true}))
+        .await;
+    x.bind(&["require-mfa"]).await;
+    let uid = x.user_id(EMAIL).await;
+    x.flag_for_mfa(&uid).await;
+
+    let mut br = Browser::new(&x.h.base);
+    let page = br
+        .code_sign_in(&client_id, CALLBACK, "openid", EMAIL, PASSWORD)
+        .await;
+    assert!(page.location_param("code").is_none(), "no code before MFA");
+    let done = enrol_on_page(&x, &mut br, &page).await;
+    let code = done.location_param("code").expect("a code after MFA");
+    let idt = x.exchange(&client_id, &secret, &code).await;
+    assert_eq!(idt["amr"], json!(["mfa"]));
+    assert_eq!(idt["https://myapp.example/methods"], json!(["pwd", "mfa"]));
+    assert_eq!(
+        x.app_metadata(&uid).await["runs"],
+        1,
+        "the first run is not kept"
+    );
+
+    // A session without `mfa`: another user, flagged after signing in.
+    let other = "grace@example.com";
+    x.h.create_user(&x.t, other, PASSWORD).await;
+    let other_id = x.user_id(other).await;
+    let mut br = Browser::new(&x.h.base);
+    let done = br
+        .code_sign_in(&client_id, CALLBACK, "openid", other, PASSWORD)
+        .await;
+    assert!(
+        done.location_param("code").is_some(),
+        "{:?}",
+        done.location()
+    );
+    x.flag_for_mfa(&other_id).await;
+    let silent = br
+        .get(&common::browser::authorize_path(
+            &client_id,
+            CALLBACK,
+            "openid",
+            &[("prompt", "none")],
+        ))
+        .await;
+    assert!(
+        silent.location_param("code").is_none(),
+        "{:?}",
+        silent.location()
+    );
+    assert_eq!(
+        silent.location_param("error").as_deref(),
+        Some("interaction_required")
+    );
+    let again = br
+        .get(&common::browser::authorize_path(
+            &client_id,
+            CALLBACK,
+            "openid",
+            &[],
+        ))
+        .await;
+    assert!(
+        again
+            .location()
+            .is_some_and(|l| l.starts_with("/u/mfa-otp-enrollment-qr?state=")),
+        "{:?}",
+        again.location()
+    );
+    let page = br.follow(again).await;
+    let done = enrol_on_page(&x, &mut br, &page).await;
+    let code = done.location_param("code").expect("a code after MFA");
+    let idt = x.exchange(&client_id, &secret, &code).await;
+    assert_eq!(idt["sub"], other_id.as_str());
+    assert_eq!(idt["amr"], json!(["mfa"]));
+    // That session now did MFA: the action does not ask again.
+    let silent = br
+        .get(&common::browser::authorize_path(
+            &client_id,
+            CALLBACK,
+            "openid",
+            &[("prompt", "none")],
+        ))
+        .await;
+    assert!(
+        silent.location_param("code").is_some(),
+        "{:?}",
+        silent.location()
+    );
+    x.h.stop().await;
+}
+
+/// A refresh of a login that never passed a factor, for a user flagged
+/// since: `mfa_required` with an `mfa_token` (as Auth0 answers), not new
+/// tokens; the refresh token is not spent by it.
+async fn a_refresh_without_mfa_is_asked_for_it(b: Backend) {
+    let x = setup(b).await;
+    let c = x
+        .h
+        .client_on(
+            &x.t,
+            &x.h.info.connection_id,
+            json!({"name": "Mobile", "app_type": "native", "grant_types": ["password", "refresh_token", MFA_OTP]}),
+        )
+        .await;
+    let app = (
+        c["client_id"].as_str().unwrap(),
+        c["client_secret"].as_str().unwrap(),
+    );
+    x.create("require-mfa", REQUIRE_MFA, json!({"deploy": true}))
+        .await;
+    x.bind(&["require-mfa"]).await;
+    let tokens = x.h.offline_login(app, EMAIL, PASSWORD, json!({})).await;
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    x.flag_for_mfa(&x.user_id(EMAIL).await).await;
+    for _ in 0..2 {
+        let (s, b) = x.h.refresh_grant(app, rt).await;
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (StatusCode::FORBIDDEN, Some("mfa_required")),
+            "{b}"
+        );
+        assert!(
+            b["mfa_token"].is_string() && b.get("access_token").is_none(),
+            "{b}"
+        );
+    }
+    x.h.stop().await;
+}
+
 both_backends!(
     custom_claims_reach_both_tokens,
     deny_refuses_with_the_reason_and_logs_a_failure,
@@ -784,4 +1163,8 @@ both_backends!(
     refresh_exchanges_run_the_actions_too,
     the_event_carries_the_users_roles,
     metadata_edited_while_an_action_runs_is_kept,
+    an_action_requires_mfa_on_the_password_grant,
+    an_unsupported_mfa_provider_fails_the_login,
+    an_action_sends_the_browser_to_mfa,
+    a_refresh_without_mfa_is_asked_for_it,
 );

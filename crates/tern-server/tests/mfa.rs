@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{Backend, Harness, totp};
+use common::{Backend, Harness, base32, totp};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -20,20 +20,6 @@ const SEED: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 const SEED_BYTES: &[u8] = b"12345678901234567890";
 const MFA_OTP: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
 const CALLBACK: &str = "https://app.example/callback";
-
-/// RFC 4648 Base32 to bytes (the test's own, for the seeds Tern shows).
-fn base32(text: &str) -> Vec<u8> {
-    let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let bits: String = text
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '=')
-        .map(|c| format!("{:05b}", alphabet.find(c).expect("a Base32 letter")))
-        .collect();
-    bits.as_bytes()
-        .chunks_exact(8)
-        .map(|b| u8::from_str_radix(std::str::from_utf8(b).unwrap(), 2).unwrap())
-        .collect()
-}
 
 #[test]
 fn the_tests_totp_matches_rfc_6238_appendix_b() {

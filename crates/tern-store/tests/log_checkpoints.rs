@@ -79,6 +79,7 @@ async fn scenario(store: SqlStore) {
                 at: &login.date,
                 ip: None,
                 new_credential: None,
+                replaces_credential: None,
                 forget_failures_from: None,
                 event: &login,
             },

@@ -294,6 +294,7 @@ async fn scenario(store: SqlStore) {
                 at: &created(9_000),
                 ip: Some("10.0.0.5"),
                 new_credential: None,
+                replaces_credential: None,
                 forget_failures_from: None,
                 event: &LogEvent::new("s", "Success Login"),
             },
@@ -479,6 +480,7 @@ async fn upgraded_scenario(store: SqlStore) {
                 at: &created(9_000),
                 ip: Some("10.0.0.5"),
                 new_credential: Some("rehashed"),
+                replaces_credential: None,
                 forget_failures_from: None,
                 event: &LogEvent::new("s", "Success Login"),
             },
@@ -488,6 +490,26 @@ async fn upgraded_scenario(store: SqlStore) {
     let mut u1 = stored("auth0|u1").await;
     u1.credential = Some("new".into());
     store.update_user(TENANT, &u1).await.unwrap().unwrap();
+    // A rehash replaces only the credential it was made from: a password
+    // changed since (a reset while a hosted login waited) stays.
+    for (replaces, now) in [("rehashed", "new"), ("new", "rehashed-again")] {
+        store
+            .record_login(
+                TENANT,
+                &LoginRecord {
+                    user_id: "auth0|u1",
+                    at: &created(9_001),
+                    ip: None,
+                    new_credential: Some("rehashed-again"),
+                    replaces_credential: Some(replaces),
+                    forget_failures_from: None,
+                    event: &LogEvent::new("s", "Success Login"),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(stored("auth0|u1").await.credential.as_deref(), Some(now));
+    }
     assert!(
         store
             .replace_mfa_factors(TENANT, "auth0|u1", &[], &[json!({"id": "f1"})])

@@ -67,6 +67,7 @@ async fn scenario(store: SqlStore) {
                 at: "2026-01-02T00:00:00.000Z",
                 ip: Some("192.0.2.7"),
                 new_credential: None,
+                replaces_credential: None,
                 forget_failures_from: None,
                 event: &login,
             },

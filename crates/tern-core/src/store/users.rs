@@ -17,6 +17,11 @@ pub struct LoginRecord<'a> {
     /// The password hashed under the current policy, when the stored hash
     /// was not.
     pub new_credential: Option<&'a str>,
+    /// The credential `new_credential` replaces: written only while the
+    /// stored one is still it, so a password changed (reset) between the
+    /// login and its record — a hosted login waiting for MFA — keeps its
+    /// new credential. `None`: written whatever is stored.
+    pub replaces_credential: Option<&'a str>,
     /// Forget the unblocked failures counted for the user under this
     /// address (`""`: per identifier); `None` when brute-force protection
     /// did not count this login.

@@ -22,7 +22,9 @@ pub mod response;
 
 use axum::http::{HeaderMap, HeaderValue};
 use tern_core::CoreResult;
-use tern_core::login_transaction::{LoginTransaction, TRANSACTION_LIFETIME_SECS, TransactionStep};
+use tern_core::login_transaction::{
+    DeferredLoginRecord, LoginTransaction, TRANSACTION_LIFETIME_SECS, TransactionStep,
+};
 use tern_core::model::{Client, LogEvent, User};
 use tern_core::sso::Session;
 
@@ -86,13 +88,26 @@ pub async fn begin(
     };
     let mut step_up = None;
     if let (Some(sess), Some(user)) = (&session, served) {
-        if let Some(next) = second_factor(s, &user).await?
-            && !sess.amr.iter().any(|m| m == "mfa")
-        {
+        let passed_mfa = sess.amr.iter().any(|m| m == "mfa");
+        let mut next = match passed_mfa {
+            true => None,
+            false => second_factor(s, &user).await?,
+        };
+        if next.is_none() {
+            let from = Requester { headers, ip };
+            match serve_from_session(s, &client, &request, sess, &user, prompt_none, from).await? {
+                Some(answer) => return Ok(answer),
+                // A post-login action asked for a factor the session never
+                // passed: the same step-up as the policy's.
+                None => next = Some(factor_step(s, &user, None)),
+            }
+        }
+        if let Some(next) = next {
             // Step-up: the session was opened with the password alone and a
-            // second factor is now required (the user enrolled, or the
-            // Guardian policy turned on). The session proves the password;
-            // the factor is still asked for before any code is issued.
+            // second factor is now required (the user enrolled, the Guardian
+            // policy turned on, or an action asks for it). The session
+            // proves the password; the factor is still asked for before any
+            // code is issued.
             if prompt_none {
                 log(
                     s,
@@ -110,9 +125,6 @@ pub async fn begin(
                 )));
             }
             step_up = Some(next);
-        } else {
-            let from = Requester { headers, ip };
-            return serve_from_session(s, &client, &request, sess, &user, prompt_none, from).await;
         }
     }
     if prompt_none {
@@ -196,7 +208,9 @@ struct Requester<'a> {
     ip: &'a str,
 }
 
-/// A code for the application straight from the SSO session.
+/// A code for the application straight from the SSO session, or `None`
+/// when a post-login action requires a second factor the session has not
+/// passed (the caller steps up).
 async fn serve_from_session(
     s: &AppState,
     client: &Client,
@@ -205,7 +219,7 @@ async fn serve_from_session(
     user: &User,
     prompt_none: bool,
     Requester { headers, ip }: Requester<'_>,
-) -> Result<Begin, Rejection> {
+) -> Result<Option<Begin>, Rejection> {
     let claims = match crate::actions::for_code(
         s,
         request,
@@ -217,12 +231,13 @@ async fn serve_from_session(
     .await?
     {
         Ok(c) => c,
-        Err(description) => {
-            return Ok(Begin::Respond(AuthorizationResponse::error_for(
+        Err(crate::actions::PostLoginRefusal::NeedsMfa) => return Ok(None),
+        Err(refusal) => {
+            return Ok(Some(Begin::Respond(AuthorizationResponse::error_for(
                 request,
                 "access_denied",
-                &description,
-            )));
+                &refusal.description(),
+            ))));
         }
     };
     // The session's methods (`mfa`) carry over to the ID token.
@@ -241,7 +256,9 @@ async fn serve_from_session(
     if prompt_none {
         log(s, "ssa", "Success Silent Auth", client, Some(user), ip).await;
     }
-    Ok(Begin::Respond(AuthorizationResponse::code(request, code)))
+    Ok(Some(Begin::Respond(AuthorizationResponse::code(
+        request, code,
+    ))))
 }
 
 /// The session's user, when the session may answer this request: the user
@@ -328,30 +345,41 @@ pub async fn transaction(
 
 /// Record that the transaction's user proved who they are (the last
 /// factor passed): `/authorize/resume` may now finish it.
-pub async fn authenticated(s: &AppState, tx: &mut LoginTransaction, user: &User) -> CoreResult<()> {
+async fn authenticated(
+    s: &AppState,
+    tx: &mut LoginTransaction,
+    user: &User,
+    record: Option<Box<DeferredLoginRecord>>,
+) -> CoreResult<()> {
     tx.step = TransactionStep::Authenticated {
         user_id: user.user_id.clone(),
         connection_id: user.connection_id.clone(),
         auth_time: s.now(),
         amr: Vec::new(),
+        record,
     };
     s.store.update_login_transaction(s.tid(), tx).await
 }
 
 /// After the password: the next step of the transaction, and the page it
 /// continues on — the code of the authenticator app when the user has
-/// one (or must have one), else `/authorize/resume`.
+/// one (or must have one), else `/authorize/resume`. The password login's
+/// `record` (none after a signup) goes along, written when the login
+/// finishes.
 pub async fn password_passed(
     s: &AppState,
     tx: &mut LoginTransaction,
     user: &User,
+    record: Option<DeferredLoginRecord>,
 ) -> CoreResult<String> {
-    if let Some((step, page)) = second_factor(s, user).await? {
+    let record = record.map(Box::new);
+    if crate::mfa::required_for(s, user).await? {
+        let (step, page) = factor_step(s, user, record);
         tx.step = step;
         s.store.update_login_transaction(s.tid(), tx).await?;
         return Ok(format!("{page}?state={}", tx.id));
     }
-    authenticated(s, tx, user).await?;
+    authenticated(s, tx, user, record).await?;
     Ok(format!("/authorize/resume?state={}", tx.id))
 }
 
@@ -365,15 +393,26 @@ async fn second_factor(
     if !crate::mfa::required_for(s, user).await? {
         return Ok(None);
     }
+    Ok(Some(factor_step(s, user, None)))
+}
+
+/// The second-factor step of `user`, with its page: the code of their
+/// authenticator app, or its enrolment when they have none.
+fn factor_step(
+    s: &AppState,
+    user: &User,
+    record: Option<Box<DeferredLoginRecord>>,
+) -> (TransactionStep, &'static str) {
     let (user_id, connection_id, auth_time) =
         (user.user_id.clone(), user.connection_id.clone(), s.now());
-    Ok(Some(if crate::mfa::must_enrol(user) {
+    if crate::mfa::must_enrol(user) {
         (
             TransactionStep::MfaOtpEnrol {
                 user_id,
                 connection_id,
                 auth_time,
                 seed: None,
+                record,
             },
             "/u/mfa-otp-enrollment-qr",
         )
@@ -383,10 +422,11 @@ async fn second_factor(
                 user_id,
                 connection_id,
                 auth_time,
+                record,
             },
             "/u/mfa-otp-challenge",
         )
-    }))
+    }
 }
 
 /// What `/authorize/resume` does.
@@ -413,13 +453,14 @@ pub async fn resume(
         Ok(tx) => tx,
         Err(p) => return Ok(Resume::Problem(p)),
     };
-    let (user_id, connection_id, auth_time, amr) = match &tx.step {
+    let (user_id, connection_id, auth_time, amr, record) = match &tx.step {
         TransactionStep::Authenticated {
             user_id,
             connection_id,
             auth_time,
             amr,
-        } => (user_id, connection_id, auth_time, amr),
+            record,
+        } => (user_id, connection_id, auth_time, amr, record),
         TransactionStep::MfaOtp { .. } => {
             return Ok(Resume::NotYet(format!(
                 "/u/mfa-otp-challenge?state={}",
@@ -460,13 +501,25 @@ pub async fn resume(
             .await?
         {
             Ok(c) => c,
-            Err(description) => {
+            Err(crate::actions::PostLoginRefusal::NeedsMfa) => {
+                return mfa_after_actions(s, tx.clone(), user_id, record.clone()).await;
+            }
+            Err(refusal) => {
                 return Ok(Resume::Respond(
-                    AuthorizationResponse::error_for(&tx.request, "access_denied", &description),
+                    AuthorizationResponse::error_for(
+                        &tx.request,
+                        "access_denied",
+                        &refusal.description(),
+                    ),
                     set,
                 ));
             }
         };
+    // Only now is the password login a successful one: its record, kept
+    // since the password step, is written (a refused login never was).
+    if let Some(r) = record {
+        s.store.record_login(s.tid(), &r.for_user(user_id)).await?;
+    }
     let seen = crate::client_ip::seen(ip, headers);
     let (session, session_cookie) =
         sessions::start(s, headers, &seen, user_id, connection_id, *auth_time, amr).await?;
@@ -486,6 +539,26 @@ pub async fn resume(
         AuthorizationResponse::code(&tx.request, code),
         set,
     ))
+}
+
+/// A post-login action asked for a second factor at the resume of a
+/// transaction authenticated with the password alone: the transaction —
+/// deleted as the resume claimed it — is stored again under its id and
+/// cookie at the factor's step, and the browser goes there. Once passed,
+/// the resume runs the actions again with `mfa` in the methods.
+async fn mfa_after_actions(
+    s: &AppState,
+    mut tx: LoginTransaction,
+    user_id: &str,
+    record: Option<Box<DeferredLoginRecord>>,
+) -> CoreResult<Resume> {
+    let Some(user) = s.store.get_user(s.tid(), user_id).await? else {
+        return Ok(Resume::Problem(TransactionProblem::Unknown));
+    };
+    let (step, page) = factor_step(s, &user, record);
+    tx.step = step;
+    s.store.insert_login_transaction(s.tid(), &tx).await?;
+    Ok(Resume::NotYet(format!("{page}?state={}", tx.id)))
 }
 
 async fn log(

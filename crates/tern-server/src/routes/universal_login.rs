@@ -248,17 +248,22 @@ pub async fn login(
         read_ahead: None,
     };
     let verified = match login::password_login(&s, attempt).await {
-        Ok(login::Verified { user, recording }) => recording.finished().await.map(|()| user),
+        // The login's record waits in the transaction: written when the
+        // login finishes (`authorize::resume`), after the second factor
+        // and the post-login actions, or never when they refuse it.
+        Ok(login::Verified { user, recording }) => Ok((user, recording.deferred())),
         Err(e) => Err(e),
     };
     match verified {
-        Ok(user) => match authorize::password_passed(&s, &mut sc.tx, &user).await {
-            Ok(next) => see_other(&next, Vec::new()),
-            Err(e) => {
-                tracing::error!(error = %e, "u/login: storage error");
-                again(&sc, StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong)
+        Ok((user, record)) => {
+            match authorize::password_passed(&s, &mut sc.tx, &user, Some(record)).await {
+                Ok(next) => see_other(&next, Vec::new()),
+                Err(e) => {
+                    tracing::error!(error = %e, "u/login: storage error");
+                    again(&sc, StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong)
+                }
             }
-        },
+        }
         Err(LoginFailure::WrongCredentials) => {
             again(&sc, StatusCode::BAD_REQUEST, Msg::WrongCredentials)
         }

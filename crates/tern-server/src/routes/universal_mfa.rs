@@ -108,11 +108,13 @@ async fn move_to(s: &AppState, sc: &mut Screen, to: Step) -> tern_core::CoreResu
         user_id,
         connection_id,
         auth_time,
+        record,
     }
     | TransactionStep::MfaOtpEnrol {
         user_id,
         connection_id,
         auth_time,
+        record,
         ..
     }) = sc.tx.step.clone()
     else {
@@ -123,12 +125,14 @@ async fn move_to(s: &AppState, sc: &mut Screen, to: Step) -> tern_core::CoreResu
             user_id,
             connection_id,
             auth_time,
+            record,
         },
         Step::Enrol => TransactionStep::MfaOtpEnrol {
             user_id,
             connection_id,
             auth_time,
             seed: None,
+            record,
         },
     };
     s.store.update_login_transaction(s.tid(), &sc.tx).await
@@ -253,11 +257,13 @@ async fn finish(
                 user_id,
                 connection_id,
                 auth_time,
+                record,
             }
             | TransactionStep::MfaOtpEnrol {
                 user_id,
                 connection_id,
                 auth_time,
+                record,
                 ..
             }) = sc.tx.step.clone()
             else {
@@ -268,6 +274,7 @@ async fn finish(
                 connection_id,
                 auth_time,
                 amr: vec!["mfa".into()],
+                record,
             };
             if let Err(e) = s.store.update_login_transaction(s.tid(), &sc.tx).await {
                 tracing::error!(error = %e, "hosted MFA: storage error");

@@ -175,7 +175,7 @@ pub async fn signup(
             return again(&sc, StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong);
         }
     };
-    match authorize::password_passed(&s, &mut sc.tx, &user).await {
+    match authorize::password_passed(&s, &mut sc.tx, &user, None).await {
         Ok(next) => see_other(&next, Vec::new()),
         Err(e) => {
             tracing::error!(error = %e, "u/signup: storage error");

@@ -514,10 +514,10 @@ impl UserStore for SqlStore {
         // not wait for the disk).
         let sql = match self.dialect {
             Dialect::Postgres => {
-                "WITH relaxed AS (SELECT set_config('synchronous_commit',                    CASE WHEN $5::text IS NULL THEN 'off' ELSE 'on' END, true)),                  login AS (UPDATE users SET last_login = $3, last_ip = $4,                    logins_count = logins_count + 1, credential = COALESCE($5, credential)                    WHERE tenant_id = $1 AND user_id = $2),                  forget AS (DELETE FROM login_failures                    WHERE tenant_id = $1 AND user_id = $2 AND ip = $6 AND blocked_at IS NULL),                  logged AS (INSERT INTO logs (tenant_id, id, type, date, body, user_id)                    VALUES ($1, $7, $8, $9, $10, $11))                  SELECT (SELECT 1 FROM relaxed) AS done"
+                "WITH relaxed AS (SELECT set_config('synchronous_commit',                    CASE WHEN $5::text IS NULL THEN 'off' ELSE 'on' END, true)),                  login AS (UPDATE users SET last_login = $3, last_ip = $4,                    logins_count = logins_count + 1, credential = CASE WHEN $12::text IS NULL OR credential = $12::text                      THEN COALESCE($5, credential) ELSE credential END                    WHERE tenant_id = $1 AND user_id = $2),                  forget AS (DELETE FROM login_failures                    WHERE tenant_id = $1 AND user_id = $2 AND ip = $6 AND blocked_at IS NULL),                  logged AS (INSERT INTO logs (tenant_id, id, type, date, body, user_id)                    VALUES ($1, $7, $8, $9, $10, $11))                  SELECT (SELECT 1 FROM relaxed) AS done"
             }
             _ => {
-                "UPDATE users SET last_login = $3, last_ip = $4,                    logins_count = logins_count + 1, credential = COALESCE($5, credential)                    WHERE tenant_id = $1 AND user_id = $2;                  DELETE FROM login_failures                    WHERE tenant_id = $1 AND user_id = $2 AND ip = $6 AND blocked_at IS NULL;                  INSERT INTO logs (tenant_id, id, type, date, body, user_id)                    VALUES ($1, $7, $8, $9, $10, $11)"
+                "UPDATE users SET last_login = $3, last_ip = $4,                    logins_count = logins_count + 1, credential = CASE WHEN $12 IS NULL OR credential = $12                      THEN COALESCE($5, credential) ELSE credential END                    WHERE tenant_id = $1 AND user_id = $2;                  DELETE FROM login_failures                    WHERE tenant_id = $1 AND user_id = $2 AND ip = $6 AND blocked_at IS NULL;                  INSERT INTO logs (tenant_id, id, type, date, body, user_id)                    VALUES ($1, $7, $8, $9, $10, $11)"
             }
         };
         let q = sqlx::query(sql)
@@ -528,6 +528,7 @@ impl UserStore for SqlStore {
             .bind(login.new_credential)
             .bind(login.forget_failures_from);
         bind_event(q, login.event)
+            .bind(login.replaces_credential)
             .execute(&self.pool)
             .await
             .map_err(storage)?;
