@@ -124,6 +124,24 @@ impl Setup {
         claims(tokens["id_token"].as_str().unwrap())
     }
 
+    /// A regular web application of the connection, for the code flow:
+    /// its client id and secret.
+    async fn web_client(&self) -> (String, String) {
+        let web = self
+            .h
+            .client_on(
+                &self.t,
+                &self.h.info.connection_id,
+                json!({"name": "Web", "app_type": "regular_web", "callbacks": [CALLBACK],
+                       "grant_types": ["authorization_code"], "token_endpoint_auth_method": "client_secret_post"}),
+            )
+            .await;
+        (
+            web["client_id"].as_str().unwrap().to_string(),
+            web["client_secret"].as_str().unwrap().to_string(),
+        )
+    }
+
     async fn failures(&self) -> Vec<Value> {
         let (_, logs) = self
             .h
@@ -348,19 +366,7 @@ async fn a_throwing_action_fails_the_login_cleanly(b: Backend) {
 
 async fn code_flow_carries_the_claims_and_a_deny_redirects(b: Backend) {
     let x = setup(b).await;
-    let web = x
-        .h
-        .client_on(
-            &x.t,
-            &x.h.info.connection_id,
-            json!({"name": "Web", "app_type": "regular_web", "callbacks": [CALLBACK],
-                   "grant_types": ["authorization_code"], "token_endpoint_auth_method": "client_secret_post"}),
-        )
-        .await;
-    let (client_id, secret) = (
-        web["client_id"].as_str().unwrap().to_string(),
-        web["client_secret"].as_str().unwrap().to_string(),
-    );
+    let (client_id, secret) = x.web_client().await;
     x.create(
         "browser",
         r#"exports.onExecutePostLogin = async (event, api) => {
@@ -1011,19 +1017,7 @@ async fn enrol_on_page(
 /// not give a code silently (`interaction_required`) and steps up to MFA.
 async fn an_action_sends_the_browser_to_mfa(b: Backend) {
     let x = setup(b).await;
-    let web = x
-        .h
-        .client_on(
-            &x.t,
-            &x.h.info.connection_id,
-            json!({"name": "Web", "app_type": "regular_web", "callbacks": [CALLBACK],
-                   "grant_types": ["authorization_code"], "token_endpoint_auth_method": "client_secret_post"}),
-        )
-        .await;
-    let (client_id, secret) = (
-        web["client_id"].as_str().unwrap().to_string(),
-        web["client_secret"].as_str().unwrap().to_string(),
-    );
+    let (client_id, secret) = x.web_client().await;
     x.create("require-mfa", REQUIRE_MFA, json!({"deploy": true}))
         .await;
     x.bind(&["require-mfa"]).await;
