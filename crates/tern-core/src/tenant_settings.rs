@@ -31,9 +31,12 @@ pub struct TenantSettings {
     /// transaction (a bookmark) and the application has no login URI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_redirection_uri: Option<String>,
-    /// Support address shown on error pages.
+    /// Support address (the email templates' `support_email`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support_email: Option<String>,
+    /// Support page (the email templates' `support_url`); http(s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_url: Option<String>,
 }
 
 fn default_session_lifetime() -> f64 {
@@ -53,6 +56,7 @@ impl Default for TenantSettings {
             allowed_logout_urls: Vec::new(),
             default_redirection_uri: None,
             support_email: None,
+            support_url: None,
         }
     }
 }
@@ -83,6 +87,10 @@ impl TenantSettings {
         if let Some(u) = &self.default_redirection_uri {
             check_stored_url(u, UrlRule::Https)
                 .map_err(|m| format!("default_redirection_uri {m}"))?;
+        }
+        // Put into mail as a link: a web URL only.
+        if let Some(u) = &self.support_url {
+            check_stored_url(u, UrlRule::Web).map_err(|m| format!("support_url {m}"))?;
         }
         for u in &self.allowed_logout_urls {
             check_stored_url(u, UrlRule::WebWithWildcard)
@@ -207,6 +215,25 @@ mod tests {
             ..TenantSettings::default()
         };
         assert!(nan.validate().is_err());
+    }
+
+    #[test]
+    fn the_support_url_is_a_web_url() {
+        let with = |u: &str| TenantSettings {
+            support_url: Some(u.into()),
+            ..TenantSettings::default()
+        };
+        assert!(with("https://help.example.com/").validate().is_ok());
+        assert!(with("http://help.example.com/").validate().is_ok());
+        for u in [
+            "javascript:alert(1)",
+            "mailto:help@example.com",
+            "help.example.com",
+            "https://help.ex\nample.com/",
+        ] {
+            let err = with(u).validate().unwrap_err();
+            assert!(err.starts_with("support_url"), "{u}: {err}");
+        }
     }
 
     #[test]

@@ -167,8 +167,7 @@ pub async fn context_of(
         tenant: s.tenant.name.clone(),
         friendly_name: settings.as_ref().and_then(|t| t.friendly_name.clone()),
         support_email: settings.as_ref().and_then(|t| t.support_email.clone()),
-        // Tern's tenant settings have no support page.
-        support_url: None,
+        support_url: settings.as_ref().and_then(|t| t.support_url.clone()),
     }
 }
 

@@ -488,11 +488,56 @@ async fn blocked_account_template_makes_the_unblock_mail(b: Backend) {
     h.stop().await;
 }
 
+/// The tenant's support address and page reach a template as Auth0's
+/// `support_email` and `support_url`; a support page that is not a web URL
+/// is refused and changes nothing.
+async fn support_settings_reach_the_template(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let settings = json!({"friendly_name": "Acme", "support_email": "help@acme.example",
+                          "support_url": "https://help.acme.example/contact"});
+    let (s, e) = h
+        .api(&t, Method::PATCH, "/tenants/settings", Some(settings))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    assert_eq!(e["support_url"], "https://help.acme.example/contact");
+    let bad = json!({"support_url": "javascript:alert(1)"});
+    let (s, e) = h
+        .api(&t, Method::PATCH, "/tenants/settings", Some(bad))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("support_url"),
+        "{e}"
+    );
+    let (_, now) = h.api(&t, Method::GET, "/tenants/settings", None).await;
+    assert_eq!(now["support_url"], "https://help.acme.example/contact");
+
+    let mut template = verify_template(true);
+    template["body"] = json!(
+        "<p><a href=\"{{ url }}\">Verify</a> for {{ friendly_name }}. \
+        Help: <a href=\"{{ support_url }}\">{{ support_email }}</a></p>"
+    );
+    template_then_signup(&h, &t, template, "help@example.com").await;
+    background_done(&h).await;
+    let mails = verification_mails(&h, "help@example.com").await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let html = mails[0].html.as_deref().unwrap();
+    assert!(
+        html.contains(
+            "for Acme. Help: <a href=\"https://help.acme.example/contact\">help@acme.example</a>"
+        ),
+        "{html}"
+    );
+    h.stop().await;
+}
+
 both_backends!(
     blocked_account_template_makes_the_unblock_mail,
     api_round_trip_and_scopes,
     creation_sends_a_working_verification_mail,
     disabled_template_stops_only_the_automatic_mail,
     liquid_template_renders_a_working_link,
-    broken_template_falls_back_and_logs
+    broken_template_falls_back_and_logs,
+    support_settings_reach_the_template,
 );

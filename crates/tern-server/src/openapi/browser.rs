@@ -185,9 +185,12 @@ pub struct TenantSettings {
     /// Where a login page opened without a transaction sends the browser.
     #[schema(nullable = false)]
     pub default_redirection_uri: Option<String>,
-    /// Support address.
+    /// Support address (the email templates' `support_email`).
     #[schema(nullable = false)]
     pub support_email: Option<String>,
+    /// Support page, http(s) (the email templates' `support_url`).
+    #[schema(nullable = false)]
+    pub support_url: Option<String>,
 }
 
 /// Branding colours.

@@ -247,7 +247,7 @@ fn render(
                 (forms::text("from", "From", &v.from, Some("e.g. Support <support@example.com>. Blank: the mail settings' sender.")))
                 (forms::text("subject", "Subject", &v.subject, Some("Liquid, e.g. Verify your email for {{ application.name }}.")))
                 (forms::area("body", "Body (HTML, Liquid)", &v.body, true,
-                    Some("Values are inserted as they are, as Auth0 does: write {{ user.name | escape }} for text a user typed. Available: url, user, application, connection, tenant, friendly_name, support_email.")))
+                    Some("Values are inserted as they are, as Auth0 does: write {{ user.name | escape }} for text a user typed. Available: url, user, application, connection, tenant, friendly_name, support_email, support_url.")))
                 div.grid2 {
                     div { (forms::text("resultUrl", "Redirect to (resultUrl)", &v.result_url, Some("Where the link's page sends the user afterwards; blank: Tern's own page."))) }
                     div { (forms::text("urlLifetimeInSeconds", "Link lifetime (seconds)", &v.lifetime, Some("Blank: Tern's default."))) }
