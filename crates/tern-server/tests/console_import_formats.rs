@@ -230,6 +230,19 @@ async fn keycloak_roles_given(h: &Harness, t: &str) {
     assert_eq!(names, ["admin", "staff"]);
 }
 
+/// How many role assignments the tenant holds, over every role.
+async fn role_assignments(h: &Harness, t: &str) -> u64 {
+    let (_, roles) = h.api(t, Method::GET, "/roles", None).await;
+    let mut n = 0;
+    for role in roles.as_array().unwrap() {
+        let path = format!("/roles/{}/users?per_page=100", role["id"].as_str().unwrap());
+        let (s, users) = h.api(t, Method::GET, &path, None).await;
+        assert_eq!(s, StatusCode::OK, "{users}");
+        n += users.as_array().unwrap().len() as u64;
+    }
+    n
+}
+
 async fn platform_exports_through_the_console(backend: Backend) {
     // Small job files: an export is cut into several jobs.
     let h = Harness::start_with(backend, |c| c.import.max_file_bytes = 1024).await;
@@ -275,6 +288,7 @@ async fn platform_exports_through_the_console(backend: Backend) {
 
         // The dry run counts formats and second factors and writes nothing.
         let before = user_total(&h, &t).await;
+        let (_, roles_before) = h.api(&t, Method::GET, "/roles", None).await;
         let (s, loc, body) = post(&mut b, "?dry_run=true", parts(&token, &conn, &case)).await;
         assert_eq!(s, StatusCode::SEE_OTHER, "{}: {body}", case.file);
         let dry = settled(&mut b, &loc.unwrap()).await;
@@ -321,6 +335,27 @@ async fn platform_exports_through_the_console(backend: Backend) {
             assert!(dry.contains(code), "{shown}");
         }
         assert_eq!(user_total(&h, &t).await, before, "{shown}");
+        // Keycloak's realm roles: the dry run names the roles it would
+        // create and counts the assignments (compared with the real
+        // import's below); any other export names none.
+        let would_give = dry
+            .split("data-would-give=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(|n| n.parse::<u64>().unwrap());
+        if case.source == "keycloak" {
+            for role in ["admin", "staff"] {
+                assert!(
+                    dry.contains(&format!("data-would-create=\"{role}\"")),
+                    "{shown}"
+                );
+            }
+            assert!(would_give.is_some_and(|n| n > 0), "{shown}");
+        } else {
+            assert!(!dry.contains("id=\"roles\""), "{shown}");
+        }
+        let (_, roles) = h.api(&t, Method::GET, "/roles", None).await;
+        assert_eq!(roles, roles_before, "the dry run created no role: {shown}");
 
         // The import itself: several jobs, the refused rows by file index.
         let (s, loc, body) = post(&mut b, "", parts(&token, &conn, &case)).await;
@@ -375,6 +410,7 @@ async fn platform_exports_through_the_console(backend: Backend) {
         }
         if case.source == "keycloak" {
             keycloak_roles_given(&h, &t).await;
+            assert_eq!(Some(role_assignments(&h, &t).await), would_give, "{shown}");
         }
     }
 

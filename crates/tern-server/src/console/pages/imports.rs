@@ -17,7 +17,7 @@ use tern_core::console_import::{
 };
 use tern_core::import_file::Reading;
 use tern_core::import_file::platforms::{self, Options, PasswordHashes, Platform};
-use tern_core::model::{Connection, Job, JobStatus, LogEvent};
+use tern_core::model::{Connection, DryRunRoles, Job, JobStatus, LogEvent};
 
 use crate::console::layout::{Section, live_page, page, page_status, problem};
 use crate::console::session::Operator;
@@ -471,6 +471,7 @@ pub async fn show(State(s): State<AppState>, op: Operator, Path(id): Path<String
     let (inserted, updated, failed_in_jobs) =
         (sum(|j| j.inserted), sum(|j| j.updated), sum(|j| j.failed));
     let done = sum(|j| j.processed_rows) + i.refused;
+    let roles = dry_run_roles(&l.jobs);
     let failed = failed_in_jobs + i.refused;
     let title = format!("Import of {}", i.file_name);
     let verb = if i.dry_run {
@@ -543,6 +544,16 @@ pub async fn show(State(s): State<AppState>, op: Operator, Path(id): Path<String
                     tbody { @for (f, n) in &i.formats { tr data-format=(f) { td { (f) } td.num { (n) } } } }
                 } }
             }
+            @if let Some(r) = &roles {
+                h2 #roles { "Roles" }
+                p.text #roles-would-give data-would-give=(r.would_assign) {
+                    "The rows would make " (r.would_assign) " role assignments"
+                    @if r.would_create.is_empty() { " (every role they name exists)." } @else { " and create these roles:" }
+                }
+                @if !r.would_create.is_empty() {
+                    ul { @for name in &r.would_create { li data-would-create=(name) { (name) } } }
+                }
+            }
             @if !i.second_factors.is_empty() || !i.left_behind.is_empty() {
                 h2 #factors { "Second factors" }
                 div.table-wrap { table aria-labelledby="factors" {
@@ -574,6 +585,20 @@ pub async fn show(State(s): State<AppState>, op: Operator, Path(id): Path<String
             }
         },
     )
+}
+
+/// What a dry run's jobs found of the roles their rows name, together
+/// (`None` when no row names a role, or the import is not a dry run).
+fn dry_run_roles(jobs: &[Option<Job>]) -> Option<DryRunRoles> {
+    jobs.iter()
+        .flatten()
+        .filter_map(|j| j.dry_run_roles.as_ref())
+        .fold(None, |acc: Option<DryRunRoles>, found| {
+            let mut acc = acc.unwrap_or_default();
+            acc.would_create.extend(found.would_create.iter().cloned());
+            acc.would_assign += found.would_assign;
+            Some(acc)
+        })
 }
 
 /// What the page calls a [`ConsoleImport::source`].
