@@ -1147,6 +1147,74 @@ async fn a_refresh_without_mfa_is_asked_for_it(b: Backend) {
     x.h.stop().await;
 }
 
+/// A password changed while its user's hosted login waits at the MFA step
+/// stays changed: the login's deferred record (its `s` event, its count)
+/// is written when the login finishes, but not the rehash of the old
+/// password it carries (the user's bcrypt hash, from an independent
+/// implementation, is upgraded at a login), which would undo the change.
+async fn a_password_changed_while_at_mfa_stays(b: Backend) {
+    let x = setup(b).await;
+    let (client_id, _) = x.web_client().await;
+    x.create("require-mfa", REQUIRE_MFA, json!({"deploy": true}))
+        .await;
+    x.bind(&["require-mfa"]).await;
+    let email = "imported@example.com";
+    x.h.import_rows(
+        &x.t,
+        &json!([{"email": email, "email_verified": true,
+                  "password_hash": bcrypt::hash(PASSWORD, 4).unwrap()}]),
+    )
+    .await;
+    let uid = x.user_id(email).await;
+    x.flag_for_mfa(&uid).await;
+
+    let mut br = Browser::new(&x.h.base);
+    let page = br
+        .code_sign_in(&client_id, CALLBACK, "openid", email, PASSWORD)
+        .await;
+    assert!(page.location_param("code").is_none(), "no code before MFA");
+    let changed = "Changed-Horse-8-Battery";
+    let (s, u) =
+        x.h.api(
+            &x.t,
+            Method::PATCH,
+            &format!("/users/{}", urlencoding(&uid)),
+            Some(json!({"password": changed})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    let done = enrol_on_page(&x, &mut br, &page).await;
+    assert!(
+        done.location_param("code").is_some(),
+        "{:?}",
+        done.location()
+    );
+    assert_eq!(x.events("s", &uid).await, 1, "the login is recorded");
+
+    let realm_login = |password: &'static str| {
+        x.h.token(json!({
+            "grant_type": "http://auth0.com/oauth/grant-type/password-realm",
+            "realm": REALM, "username": email, "password": password,
+            "scope": "openid", "client_id": x.app.0, "client_secret": x.app.1,
+        }))
+    };
+    // The new password is the user's (the action asks it for a factor);
+    // the old one is wrong.
+    let (s, r) = realm_login(changed).await;
+    assert_eq!(
+        (s, r["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("mfa_required")),
+        "{r}"
+    );
+    let (s, r) = realm_login(PASSWORD).await;
+    assert_eq!(
+        (s, r["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant")),
+        "{r}"
+    );
+    x.h.stop().await;
+}
+
 both_backends!(
     custom_claims_reach_both_tokens,
     deny_refuses_with_the_reason_and_logs_a_failure,
@@ -1161,4 +1229,5 @@ both_backends!(
     an_unsupported_mfa_provider_fails_the_login,
     an_action_sends_the_browser_to_mfa,
     a_refresh_without_mfa_is_asked_for_it,
+    a_password_changed_while_at_mfa_stays,
 );
