@@ -321,10 +321,26 @@ impl Recording {
             .map_err(LoginFailure::from)
     }
 
-    /// The writes, unsent, for a login transaction to hold until the login
-    /// finishes (`/authorize/resume`).
+    /// The writes, unsent, for a login transaction (or an `mfa_token`) to
+    /// hold until the login finishes (`/authorize/resume`, the `mfa-otp`
+    /// grant).
     pub fn deferred(self) -> DeferredLoginRecord {
         self.record
+    }
+
+    /// The record an `mfa_token` held, for the `mfa-otp` grant that
+    /// finishes its login. Its event gets a new id and date: one token may
+    /// finish more than one login within its lifetime, each a login of its
+    /// own in the log.
+    pub fn resumed(state: &AppState, user_id: &str, mut record: DeferredLoginRecord) -> Self {
+        let fresh = LogEvent::new(&record.event.kind, "");
+        record.event.id = fresh.id;
+        record.event.date = fresh.date;
+        Recording {
+            state: state.clone(),
+            user_id: user_id.to_string(),
+            record,
+        }
     }
 }
 

@@ -19,6 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use tern_core::CoreResult;
+use tern_core::login_transaction::DeferredLoginRecord;
 use tern_core::mfa::{
     GuardianSettings, SeedSealer, base32_decode, base32_encode, confirm_pending_totp, has_totp,
     pending_totp_secret, seal_factors, with_confirmed_totp, with_pending_totp,
@@ -422,13 +423,20 @@ pub struct PendingLogin {
     pub auth_time: i64,
     /// Epoch second after which the token is refused.
     pub exp: i64,
+    /// The password step's record (its `s` event, the login counters, a
+    /// rehash), written when the `mfa-otp` grant gives tokens: a login that
+    /// never passes the factor, or that an action then refuses, is not a
+    /// successful one. Sealed with the rest of the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<DeferredLoginRecord>,
 }
 
 /// The 403 `mfa_required` answer of a token request whose login must pass
 /// a second factor (the Guardian policy, an enrolment, or a post-login
 /// action): a new `mfa_token` for this pending login, and the enrolment
 /// requirement when the user has no factor yet. `auth_time` is when the
-/// first factor was proved (the tokens' `auth_time` at the end).
+/// first factor was proved (the tokens' `auth_time` at the end); `record`
+/// the password step's record, which the `mfa-otp` grant writes.
 pub fn required_answer(
     s: &AppState,
     client_id: &str,
@@ -436,6 +444,7 @@ pub fn required_answer(
     audience: Option<String>,
     scope: Vec<String>,
     auth_time: i64,
+    record: Option<DeferredLoginRecord>,
 ) -> OAuthError {
     let pending = PendingLogin {
         client_id: client_id.to_string(),
@@ -444,6 +453,7 @@ pub fn required_answer(
         scope,
         auth_time,
         exp: s.now() + MFA_TOKEN_SECS,
+        record,
     };
     match issue_token(s, &pending) {
         Ok(token) => OAuthError::mfa_required(token, must_enrol(user)),

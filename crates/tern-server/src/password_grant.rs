@@ -198,10 +198,10 @@ pub async fn password(s: &AppState, g: PasswordGrant<'_>) -> Result<Value, OAuth
     let (verified, guardian) = tokio::join!(login::password_login(s, attempt), guardian);
     let login::Verified { user, recording } = verified?;
     if mfa::required_under(&user, &guardian?) {
-        recording.finished().await?;
         // The password was right; the second factor finishes the login
         // (`/mfa/challenge`, then the mfa-otp grant with this token), and
-        // the post-login actions run then.
+        // the post-login actions run then, and only then is the login
+        // recorded (its record travels sealed in the token).
         return Err(mfa::required_answer(
             s,
             &g.client.client_id,
@@ -209,6 +209,7 @@ pub async fn password(s: &AppState, g: PasswordGrant<'_>) -> Result<Value, OAuth
             g.audience.map(str::to_string),
             requested_scope,
             s.now(),
+            Some(recording.deferred()),
         ));
     }
     let login = Login {
@@ -290,7 +291,12 @@ pub async fn mfa_otp(s: &AppState, g: MfaOtpGrant<'_>) -> Result<Value, OAuthErr
         from: Seen::new(g.ip.clone(), g.user_agent),
         caller: g.caller,
     };
-    tokens_for_login(s, g.client, api.as_ref(), &pending.scope, &login, None).await
+    // The password step's record, held by the token, is written with the
+    // tokens (not when the post-login actions refuse them).
+    let recording = pending
+        .record
+        .map(|r| login::Recording::resumed(s, &user.user_id, r));
+    tokens_for_login(s, g.client, api.as_ref(), &pending.scope, &login, recording).await
 }
 
 /// A parameter the grant cannot do without; absent and empty are alike.
@@ -346,12 +352,10 @@ async fn tokens_for_login(
         Ok(c) => c,
         Err(crate::actions::PostLoginRefusal::NeedsMfa) => {
             // An action asked for a second factor: as under the Guardian
-            // policy, the password step is recorded now (the `mfa-otp`
-            // grant records nothing more) and the actions run again once
-            // the factor is passed (`amr: ["mfa"]`, see `actions`).
-            if let Some(r) = recording {
-                r.finished().await?;
-            }
+            // policy, the password step's record goes with the `mfa_token`
+            // (written by the `mfa-otp` grant that gives tokens) and the
+            // actions run again once the factor is passed (`amr: ["mfa"]`,
+            // see `actions`).
             return Err(mfa::required_answer(
                 s,
                 &client.client_id,
@@ -359,6 +363,7 @@ async fn tokens_for_login(
                 api.map(|a| a.identifier.clone()),
                 requested_scope.to_vec(),
                 login.auth_time,
+                recording.map(login::Recording::deferred),
             ));
         }
         Err(refusal) => {

@@ -345,6 +345,7 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
             api.as_ref().map(|a| a.identifier.clone()),
             scopes.clone(),
             grant.details.auth_time,
+            None,
         ),
         r => OAuthError::access_denied(r.description()),
     })?;

@@ -922,7 +922,11 @@ async fn an_action_requires_mfa_on_the_password_grant(b: Backend) {
     assert!(b.get("access_token").is_none(), "{b}");
     assert_eq!(b["mfa_requirements"], json!({"enroll": [{"type": "otp"}]}));
     assert_eq!(x.app_metadata(&uid).await["runs"], 1, "the run is not kept");
-    assert_eq!(x.events("s", &uid).await, successes + 1);
+    assert_eq!(
+        x.events("s", &uid).await,
+        successes,
+        "recorded once the factor is passed"
+    );
     let token = b["mfa_token"].as_str().unwrap().to_string();
 
     let r =
@@ -949,6 +953,53 @@ async fn an_action_requires_mfa_on_the_password_grant(b: Backend) {
     assert_eq!(idt["https://myapp.example/methods"], json!(["pwd", "mfa"]));
     assert_eq!(x.app_metadata(&uid).await["runs"], 2);
     assert_eq!(x.events("s", &uid).await, successes + 1, "one success");
+    // The token, within its lifetime, finishes another login with a new
+    // code: a login of its own in the log.
+    x.h.state().clock.advance(30);
+    let code = common::totp(&common::base32(&secret), x.h.state().now(), 6);
+    let (s, again) =
+        x.h.token(json!({"grant_type": MFA_OTP, "client_id": x.app.0,
+                          "client_secret": x.app.1, "mfa_token": token, "otp": code}))
+            .await;
+    assert_eq!(s, StatusCode::OK, "{again}");
+    assert_eq!(x.events("s", &uid).await, successes + 2);
+
+    // A login the actions refuse once the factor is passed is not a
+    // successful one: the password step's record, held by the token, is
+    // never written.
+    x.create(
+        "deny-after-mfa",
+        r#"exports.onExecutePostLogin = async (event, api) => {
+             if (event.authentication.methods.some((m) => m.name === 'mfa')) api.access.deny('not today');
+           };"#,
+        json!({"deploy": true}),
+    )
+    .await;
+    x.bind(&["require-mfa", "deny-after-mfa"]).await;
+    let successes = x.events("s", &uid).await;
+    let (s, b) = x.login().await;
+    assert_eq!(
+        (s, b["mfa_requirements"].clone()),
+        (
+            StatusCode::FORBIDDEN,
+            json!({"challenge": [{"type": "otp"}]})
+        ),
+        "{b}"
+    );
+    x.h.state().clock.advance(30);
+    let code = common::totp(&common::base32(&secret), x.h.state().now(), 6);
+    let (s, denied) =
+        x.h.token(
+            json!({"grant_type": MFA_OTP, "client_id": x.app.0, "client_secret": x.app.1,
+                          "mfa_token": b["mfa_token"], "otp": code}),
+        )
+        .await;
+    assert_eq!(
+        (s, denied["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("access_denied")),
+        "{denied}"
+    );
+    assert_eq!(x.events("s", &uid).await, successes, "no success recorded");
     x.h.stop().await;
 }
 
