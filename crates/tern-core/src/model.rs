@@ -619,12 +619,9 @@ pub struct LogEvent {
 impl LogEvent {
     /// A new event of the given type, now.
     pub fn new(kind: &str, description: impl Into<String>) -> Self {
-        // One instant for both: the id's time is the date's to the
-        // nanosecond, so a search by date can read the id index.
-        let now = time::OffsetDateTime::now_utc();
-        Self {
-            id: crate::ids::log_id_at(now),
-            date: crate::clock::iso(now),
+        let mut ev = Self {
+            id: String::new(),
+            date: String::new(),
             kind: kind.into(),
             description: Some(description.into()),
             client_id: None,
@@ -635,7 +632,19 @@ impl LogEvent {
             connection: None,
             connection_id: None,
             details: None,
-        }
+        };
+        ev.stamp_now();
+        ev
+    }
+
+    /// Give the event a new id and date, now: an event kept to be written
+    /// later, possibly more than once (each a login of its own).
+    pub fn stamp_now(&mut self) {
+        // One instant for both: the id's time is the date's to the
+        // nanosecond, so a search by date can read the id index.
+        let now = time::OffsetDateTime::now_utc();
+        self.id = crate::ids::log_id_at(now);
+        self.date = crate::clock::iso(now);
     }
 }
 

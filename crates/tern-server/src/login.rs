@@ -333,9 +333,7 @@ impl Recording {
     /// finish more than one login within its lifetime, each a login of its
     /// own in the log.
     pub fn resumed(state: &AppState, user_id: &str, mut record: DeferredLoginRecord) -> Self {
-        let fresh = LogEvent::new(&record.event.kind, "");
-        record.event.id = fresh.id;
-        record.event.date = fresh.date;
+        record.event.stamp_now();
         Recording {
             state: state.clone(),
             user_id: user_id.to_string(),

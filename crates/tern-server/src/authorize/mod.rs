@@ -88,10 +88,10 @@ pub async fn begin(
     };
     let mut step_up = None;
     if let (Some(sess), Some(user)) = (&session, served) {
-        let passed_mfa = sess.amr.iter().any(|m| m == "mfa");
-        let mut next = match passed_mfa {
-            true => None,
-            false => second_factor(s, &user).await?,
+        let mut next = if sess.amr.iter().any(|m| m == "mfa") {
+            None
+        } else {
+            second_factor(s, &user).await?
         };
         if next.is_none() {
             let from = Requester { headers, ip };
