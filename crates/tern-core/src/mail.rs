@@ -5,6 +5,7 @@
 //! outbox, where an operator (or a test) reads it: a message is never dropped
 //! silently. The SMTP mailer lives in `tern-server` (it does network I/O).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -149,10 +150,27 @@ pub struct MailSettings {
     pub password_sealed: Option<String>,
     /// The `From` of every message.
     pub from: String,
+    /// Off (Auth0's `enabled: false` on `/emails/provider`): kept, but mail
+    /// goes as if none were stored (the configuration file's, or the outbox).
+    #[serde(default = "on", skip_serializing_if = "is_on")]
+    pub enabled: bool,
+    /// Headers added to every message (Auth0's `settings.headers` of an SMTP
+    /// provider: an SES configuration set, SparkPost's `X-MSYS-API`), by
+    /// name, each value as it goes on the wire.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
     /// When they were saved.
     pub updated_at: String,
     /// Who saved them (the operator).
     pub updated_by: String,
+}
+
+fn on() -> bool {
+    true
+}
+
+fn is_on(b: &bool) -> bool {
+    *b
 }
 
 /// Why a message could not be sent.

@@ -24,6 +24,7 @@ pub mod cookies;
 pub mod cors;
 pub mod cursor;
 pub mod data_dir;
+pub mod email_provider;
 pub mod email_templates;
 pub mod enrollments;
 pub mod entitlement;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tern_core::mail::{MailError, Mailer, OutboundMail, OutboxMailer};
@@ -17,6 +17,8 @@ use crate::config::SmtpConfig;
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// Added to every message (a provider's options: `settings.headers`).
+    headers: Vec<(String, String)>,
 }
 
 impl SmtpMailer {
@@ -29,13 +31,28 @@ impl SmtpMailer {
             .map_err(|e| format!("smtp.url: {e}"))?
             .timeout(Some(timeout))
             .build();
-        Ok(Self { transport, from })
+        Ok(Self {
+            transport,
+            from,
+            headers: Vec::new(),
+        })
     }
 
     /// A mailer over a transport built elsewhere (a tenant's stored
     /// settings: `mail_settings`), sending as `from`.
     pub fn with_transport(transport: AsyncSmtpTransport<Tokio1Executor>, from: Mailbox) -> Self {
-        Self { transport, from }
+        Self {
+            transport,
+            from,
+            headers: Vec::new(),
+        }
+    }
+
+    /// The same mailer adding `headers` (name, value; checked when stored)
+    /// to every message.
+    pub fn with_headers(mut self, headers: Vec<(String, String)>) -> Self {
+        self.headers = headers;
+        self
     }
 }
 
@@ -57,10 +74,15 @@ impl Mailer for SmtpMailer {
                 .map_err(|_| MailError::InvalidAddress(f.clone()))?,
             None => self.from.clone(),
         };
-        let builder = Message::builder()
+        let mut builder = Message::builder()
             .from(from)
             .to(to)
             .subject(mail.subject.as_str());
+        for (name, value) in &self.headers {
+            let name = HeaderName::new_from_ascii(name.clone())
+                .map_err(|e| MailError::Transport(format!("header {name}: {e}")))?;
+            builder = builder.raw_header(HeaderValue::new(name, value.clone()));
+        }
         let message = match &mail.html {
             // A template's HTML, with a text part for clients that read only text.
             Some(html) => builder.multipart(MultiPart::alternative_plain_html(

@@ -32,6 +32,13 @@ fn aad(tenant: &str) -> String {
     format!("tern-mail-settings\0{tenant}\0password")
 }
 
+/// `password` sealed for the tenant's stored settings.
+pub fn seal_password(s: &AppState, password: &str) -> CoreResult<String> {
+    s.secrets
+        .seal(&aad(s.tid()), password)
+        .map_err(|e| tern_core::CoreError::Storage(e.to_string()))
+}
+
 /// The settings as the Settings page shows them: stored ones, or those of
 /// the configuration file (its password never leaves it).
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +55,11 @@ pub struct Shown {
     pub has_password: bool,
     /// From address.
     pub from: String,
+    /// False when turned off through `/api/v2/emails/provider` (kept, not
+    /// used).
+    pub enabled: bool,
+    /// The names of headers added to every message (set through the API).
+    pub headers: Vec<String>,
     /// `Some((when, who))` when stored; `None` when from the configuration.
     pub stored: Option<(String, String)>,
 }
@@ -77,6 +89,8 @@ fn from_config(c: &SmtpConfig) -> Shown {
             .unwrap_or_default(),
         has_password: url.as_ref().is_some_and(|u| u.password().is_some()),
         from: c.from.clone(),
+        enabled: true,
+        headers: Vec::new(),
         stored: None,
     }
 }
@@ -91,6 +105,8 @@ pub async fn shown(s: &AppState) -> CoreResult<Shown> {
             user: m.user.unwrap_or_default(),
             has_password: m.password_sealed.is_some(),
             from: m.from,
+            enabled: m.enabled,
+            headers: m.headers.into_keys().collect(),
             stored: Some((m.updated_at, m.updated_by)),
         },
         None => from_config(&s.config.smtp),
@@ -146,20 +162,17 @@ pub async fn save(
         return Ok(Err(e.to_string()));
     }
     let user = Some(form.user.trim().to_string()).filter(|u| !u.is_empty());
-    let kept = s
-        .store
-        .get_mail_settings(s.tid())
-        .await?
-        .and_then(|m| m.password_sealed);
+    let stored = s.store.get_mail_settings(s.tid()).await?;
     let password_sealed = match (&user, form.password.is_empty()) {
         (None, _) => None,
-        (Some(_), true) => kept,
-        (Some(_), false) => Some(
-            s.secrets
-                .seal(&aad(s.tid()), &form.password)
-                .map_err(|e| tern_core::CoreError::Storage(e.to_string()))?,
-        ),
+        (Some(_), true) => stored.as_ref().and_then(|m| m.password_sealed.clone()),
+        (Some(_), false) => Some(seal_password(s, &form.password)?),
     };
+    // What the form does not show (set through `/api/v2/emails/provider`)
+    // stays as it was.
+    let (enabled, headers) = stored
+        .map(|m| (m.enabled, m.headers))
+        .unwrap_or((true, Default::default()));
     let settings = MailSettings {
         host,
         port,
@@ -167,6 +180,8 @@ pub async fn save(
         user,
         password_sealed,
         from,
+        enabled,
+        headers,
         updated_at: clock::now_iso(),
         updated_by: operator.to_string(),
     };
@@ -247,7 +262,12 @@ impl TenantMailer {
             .from
             .parse()
             .map_err(|_| MailError::InvalidAddress(m.from.clone()))?;
-        Ok(SmtpMailer::with_transport(builder.build(), from))
+        let headers = m
+            .headers
+            .iter()
+            .map(|(k, v)| (crate::email_provider::wire_name(k).to_string(), v.clone()))
+            .collect();
+        Ok(SmtpMailer::with_transport(builder.build(), from).with_headers(headers))
     }
 }
 
@@ -259,17 +279,17 @@ impl Mailer for TenantMailer {
             .get_mail_settings(tenant)
             .await
             .map_err(|e| MailError::Transport(format!("the tenant's mail settings: {e}")))?;
-        match stored {
+        match stored.filter(|m| m.enabled) {
             Some(m) => self.smtp(tenant, &m).await?.send(tenant, mail).await,
             None => self.fallback.send(tenant, mail).await,
         }
     }
 
-    /// `smtp` while the tenant has stored settings (they replace the
-    /// configuration file's), else the configured mailer's.
+    /// `smtp` while the tenant has stored settings turned on (they replace
+    /// the configuration file's), else the configured mailer's.
     async fn transport(&self, tenant: &str) -> &'static str {
         match self.store.get_mail_settings(tenant).await {
-            Ok(Some(_)) => "smtp",
+            Ok(Some(m)) if m.enabled => "smtp",
             _ => self.fallback.transport(tenant).await,
         }
     }

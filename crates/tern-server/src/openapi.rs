@@ -27,11 +27,13 @@ use crate::state::AppState;
 
 mod actions;
 mod browser;
+mod email_provider;
 mod email_templates;
 mod grants;
 mod sessions;
 pub use actions::*;
 pub use browser::*;
+pub use email_provider::*;
 pub use email_templates::*;
 pub use grants::*;
 pub use sessions::*;
@@ -203,6 +205,10 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::tenant_settings::update_settings,
         routes::branding::get_branding,
         routes::branding::update_branding,
+        routes::email_provider::get_provider,
+        routes::email_provider::create_provider,
+        routes::email_provider::update_provider,
+        routes::email_provider::delete_provider,
         routes::email_templates::create,
         routes::email_templates::get_one,
         routes::email_templates::update,
@@ -245,6 +251,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         (name = "tenants", description = "Tenant settings."),
         (name = "branding", description = "The look of the hosted pages."),
         (name = "email-templates", description = "The mail Tern sends, as Liquid templates."),
+        (name = "emails", description = "The SMTP server Tern sends mail through, as Auth0's email provider."),
         (name = "keys", description = "Token signing keys: rotation and revocation."),
         (name = "jobs", description = "Bulk user imports and exports."),
         (name = "tickets", description = "Password change tickets (reset links)."),

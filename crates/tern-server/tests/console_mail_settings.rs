@@ -12,138 +12,17 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-
-use base64::Engine as _;
 use common::browser::{Answer, Browser, csrf};
+use common::smtp::Smtp;
 use common::{Backend, Harness};
 use reqwest::{Method, StatusCode};
 use tern_core::mail::{MailSettings, SmtpTls};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
 const OPERATOR: &str = "ops@example.com";
 const OPERATOR_PASSWORD: &str = "Operator-Pass-42";
 const SMTP_USER: &str = "mailer";
 const SMTP_PASSWORD: &str = "Sup3r-Secret-Pw";
-
-/// What the SMTP server saw of one session.
-#[derive(Debug, Clone, Default)]
-struct Session {
-    auth: Option<(String, String)>,
-    accepted: bool,
-    from: String,
-    to: Vec<String>,
-    data: String,
-}
-
-/// An SMTP server that takes mail only from `mailer` with its password.
-struct Smtp {
-    port: u16,
-    sessions: Arc<Mutex<Vec<Session>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Smtp {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let sessions = Arc::new(Mutex::new(Vec::new()));
-        let kept = sessions.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(session(socket, kept.clone()));
-            }
-        });
-        Self {
-            port,
-            sessions,
-            task,
-        }
-    }
-
-    fn delivered(&self) -> Vec<Session> {
-        self.sessions
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|s| !s.data.is_empty())
-            .cloned()
-            .collect()
-    }
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn session(socket: tokio::net::TcpStream, sessions: Arc<Mutex<Vec<Session>>>) {
-    let (read, mut write) = socket.into_split();
-    let mut lines = BufReader::new(read).lines();
-    let mut s = Session::default();
-    let _ = write.write_all(b"220 smtp.test ESMTP\r\n").await;
-    while let Ok(Some(line)) = lines.next_line().await {
-        let upper = line.to_ascii_uppercase();
-        let answer = if upper.starts_with("EHLO") {
-            "250-smtp.test\r\n250 AUTH PLAIN".to_string()
-        } else if let Some(b64) = line.strip_prefix("AUTH PLAIN ") {
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .unwrap_or_default();
-            let parts: Vec<String> = raw
-                .split(|b| *b == 0)
-                .map(|p| String::from_utf8_lossy(p).into_owned())
-                .collect();
-            let (user, pass) = (
-                parts.get(1).cloned().unwrap_or_default(),
-                parts.get(2).cloned().unwrap_or_default(),
-            );
-            s.accepted = user == SMTP_USER && pass == SMTP_PASSWORD;
-            s.auth = Some((user, pass));
-            if s.accepted {
-                "235 2.7.0 Authentication successful".into()
-            } else {
-                "535 5.7.8 Authentication credentials invalid".into()
-            }
-        } else if upper.starts_with("MAIL FROM:") {
-            if s.accepted {
-                s.from = line[10..].trim().to_string();
-                "250 OK".into()
-            } else {
-                "530 5.7.0 Authentication required".into()
-            }
-        } else if upper.starts_with("RCPT TO:") {
-            s.to.push(line[8..].trim().to_string());
-            "250 OK".into()
-        } else if upper == "DATA" {
-            let _ = write.write_all(b"354 go ahead\r\n").await;
-            let mut data = Vec::new();
-            while let Ok(Some(l)) = lines.next_line().await {
-                if l == "." {
-                    break;
-                }
-                data.push(l);
-            }
-            s.data = data.join("\n");
-            "250 OK queued".into()
-        } else if upper == "QUIT" {
-            let _ = write.write_all(b"221 bye\r\n").await;
-            break;
-        } else {
-            "250 OK".into()
-        };
-        if write
-            .write_all(format!("{answer}\r\n").as_bytes())
-            .await
-            .is_err()
-        {
-            break;
-        }
-    }
-    sessions.lock().unwrap().push(s);
-}
 
 /// The first operator, signed in through the setup link and Tern's login.
 async fn operator(h: &Harness) -> Browser {
@@ -190,7 +69,7 @@ fn outcome(page: &Answer) -> String {
 async fn mail_settings_in_the_console(backend: Backend) {
     let h = Harness::start(backend).await;
     let tid = h.state().tid().to_string();
-    let smtp = Smtp::start().await;
+    let smtp = Smtp::start(SMTP_USER, SMTP_PASSWORD).await;
     let mut b = operator(&h).await;
 
     // Before anything is saved: the configuration's (no SMTP: the outbox).

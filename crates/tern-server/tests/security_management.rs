@@ -238,6 +238,14 @@ const ROUTES: &[(&str, &str, Need)] = &[
     ),
     ("get", "/branding", Any(&["read:branding"])),
     ("patch", "/branding", Any(&["update:branding"])),
+    ("get", "/emails/provider", Any(&["read:email_provider"])),
+    ("post", "/emails/provider", Any(&["create:email_provider"])),
+    ("patch", "/emails/provider", Any(&["update:email_provider"])),
+    (
+        "delete",
+        "/emails/provider",
+        Any(&["delete:email_provider"]),
+    ),
     ("post", "/email-templates", Any(&["create:email_templates"])),
     (
         "get",

@@ -19,6 +19,16 @@ pub trait TenantSettingsStore: Send + Sync {
     async fn get_mail_settings(&self, tenant: &str) -> CoreResult<Option<MailSettings>>;
     /// Replace the tenant's SMTP settings.
     async fn put_mail_settings(&self, tenant: &str, settings: &MailSettings) -> CoreResult<()>;
+    /// Store `settings` only if the stored ones are still those read:
+    /// `read_at` `None` stores them only where none are stored, `Some(t)`
+    /// only over settings saved at `t` (a writer's `updated_at` must differ
+    /// from the one it replaces). Whether they were stored.
+    async fn replace_mail_settings(
+        &self,
+        tenant: &str,
+        settings: &MailSettings,
+        read_at: Option<&str>,
+    ) -> CoreResult<bool>;
     /// Remove the tenant's SMTP settings (the configuration's apply again);
     /// whether there were any.
     async fn delete_mail_settings(&self, tenant: &str) -> CoreResult<bool>;

@@ -19,6 +19,7 @@ pub mod clients;
 pub mod connections;
 pub mod dbconnections;
 pub mod device_credentials;
+pub mod email_provider;
 pub mod email_templates;
 pub mod enrollments;
 pub mod exports;
@@ -211,6 +212,13 @@ pub fn management_router() -> Router<AppState> {
         .route(
             "/branding",
             get(branding::get_branding).patch(branding::update_branding),
+        )
+        .route(
+            "/emails/provider",
+            get(email_provider::get_provider)
+                .post(email_provider::create_provider)
+                .patch(email_provider::update_provider)
+                .delete(email_provider::delete_provider),
         )
         .route("/email-templates", post(email_templates::create))
         .route(

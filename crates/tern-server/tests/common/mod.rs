@@ -7,6 +7,7 @@
 
 pub mod browser;
 pub mod legacy;
+pub mod smtp;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

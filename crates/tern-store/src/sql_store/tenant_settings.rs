@@ -101,6 +101,42 @@ impl TenantSettingsStore for SqlStore {
         Ok(())
     }
 
+    async fn replace_mail_settings(
+        &self,
+        tenant: &str,
+        settings: &MailSettings,
+        read_at: Option<&str>,
+    ) -> CoreResult<bool> {
+        let body = to_body(settings);
+        let r = match read_at {
+            None => {
+                sqlx::query(
+                    "INSERT INTO tenant_mail_settings (tenant_id, body, updated_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT (tenant_id) DO NOTHING",
+                )
+                .bind(tenant)
+                .bind(&body)
+                .bind(&settings.updated_at)
+                .execute(&self.pool)
+                .await
+            }
+            Some(at) => {
+                sqlx::query(
+                    "UPDATE tenant_mail_settings SET body = $2, updated_at = $3 \
+                     WHERE tenant_id = $1 AND updated_at = $4",
+                )
+                .bind(tenant)
+                .bind(&body)
+                .bind(&settings.updated_at)
+                .bind(at)
+                .execute(&self.pool)
+                .await
+            }
+        }
+        .map_err(storage)?;
+        Ok(r.rows_affected() > 0)
+    }
+
     async fn delete_mail_settings(&self, tenant: &str) -> CoreResult<bool> {
         let r = sqlx::query("DELETE FROM tenant_mail_settings WHERE tenant_id = $1")
             .bind(tenant)

@@ -156,6 +156,12 @@ fn mail_section(op: &Operator, m: &mail_settings::Shown, note: &MailNote) -> Mar
             None if m.host.is_empty() => { "No SMTP server yet: mail is kept in the outbox (configuration file, " code { "smtp.url" } "). Saving here applies to this tenant." },
             None => { "From the configuration file (" code { "smtp.url" } ", " code { "smtp.from" } ") until saved here." },
         } }
+        @if !m.enabled {
+            p.alert #mail-disabled role="status" { "Turned off through the Management API (" code { "PATCH /api/v2/emails/provider" } " with " code { "enabled: false" } "): these settings are kept but not used; mail goes as the configuration file says. Saving here keeps them off." }
+        }
+        @if !m.headers.is_empty() {
+            p.hint #mail-headers { "Added to every message (set through the Management API): " (m.headers.join(", ")) "." }
+        }
         form method="post" action="/console/settings/mail" {
             input type="hidden" name=(csrf::FIELD) value=(op.csrf);
             fieldset {
