@@ -54,6 +54,7 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "read:user_idp_tokens",
     "create:user_tickets",
     "read:authentication_methods",
+    "delete:authentication_methods",
     "read:clients",
     "update:clients",
     "delete:clients",

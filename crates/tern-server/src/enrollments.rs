@@ -159,22 +159,56 @@ pub async fn find(s: &AppState, id: &str) -> CoreResult<Option<(User, Value)>> {
 /// overwritten. An operator's enrollment needs every Management API scope
 /// (`console_app::guard_user_change`), checked before anything is written.
 pub async fn delete(s: &AppState, id: &str, by: Changer<'_>) -> Result<bool, ApiError> {
+    let Some((user_id, _)) = parse_id(id) else {
+        return Ok(false);
+    };
+    let removed = remove_factors(s, &user_id, by, |user, f| {
+        enrollment_id(&user.user_id, f).as_deref() == Some(id)
+    })
+    .await?;
+    Ok(removed.is_some_and(|n| n > 0))
+}
+
+/// Remove every factor of `user_id` (`DELETE /users/{id}/authenticators`
+/// and `/authentication-methods`): the user enrols again when a factor is
+/// next asked for. `None`: no such user.
+pub async fn delete_all(
+    s: &AppState,
+    user_id: &str,
+    by: Changer<'_>,
+) -> Result<Option<usize>, ApiError> {
+    remove_factors(s, user_id, by, |_, _| true).await
+}
+
+/// Remove the factors of `user_id` that `gone` picks, by compare-and-set
+/// on the factors read (re-read if they changed meanwhile): how many were
+/// removed, `None` when there is no such user.
+async fn remove_factors(
+    s: &AppState,
+    user_id: &str,
+    by: Changer<'_>,
+    gone: impl Fn(&User, &Value) -> bool,
+) -> Result<Option<usize>, ApiError> {
     for _ in 0..3 {
-        let Some((user, _)) = find(s, id).await? else {
-            return Ok(false);
+        let Some(user) = s.store.get_user(s.tid(), user_id).await? else {
+            return Ok(None);
         };
-        by.may_change(&user.connection_name)?;
         let remaining: Vec<Value> = user
             .mfa_factors
             .iter()
-            .filter(|f| enrollment_id(&user.user_id, f).as_deref() != Some(id))
+            .filter(|f| !gone(&user, f))
             .cloned()
             .collect();
+        let removed = user.mfa_factors.len() - remaining.len();
+        if removed == 0 {
+            return Ok(Some(0));
+        }
+        by.may_change(&user.connection_name)?;
         if s.store
             .replace_mfa_factors(s.tid(), &user.user_id, &user.mfa_factors, &remaining)
             .await?
         {
-            return Ok(true);
+            return Ok(Some(removed));
         }
     }
     Err(CoreError::Storage("the user's MFA factors kept changing; try again".into()).into())

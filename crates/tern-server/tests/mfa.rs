@@ -1673,6 +1673,138 @@ async fn enrollments_are_listed_read_and_deleted(backend: Backend) {
     x.h.stop().await;
 }
 
+/// `/users/{id}/authentication-methods/{id}` reads and removes one method
+/// of that user only; `DELETE /users/{id}/authenticators` and
+/// `/authentication-methods` remove all (a lost device), each under its
+/// own scope, after which the password alone signs in again.
+async fn authentication_methods_are_removed_one_or_all(backend: Backend) {
+    let x = setup(backend).await;
+    let hash = bcrypt::hash(PASSWORD, 4).unwrap();
+    x.h.import_rows(
+        &x.admin,
+        &json!([{"email": "two@example.com", "email_verified": true, "password_hash": hash,
+            "mfa_factors": [{"totp": {"secret": SEED}}, {"phone": {"value": "+15550100"}}]}]),
+    )
+    .await;
+    let two = stored_user(&x, "two@example.com").await;
+    let plain = stored_user(&x, "plain@example.com").await;
+    let methods_of = |user: &str| {
+        format!(
+            "/users/{}/authentication-methods",
+            urlencoding::encode(user)
+        )
+    };
+    let (_, list) =
+        x.h.api(&x.admin, Method::GET, &methods_of(&two), None)
+            .await;
+    let ids: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2, "{list}");
+    let phone = ids.iter().find(|i| i.starts_with("sms|")).unwrap().clone();
+    let one = |user: &str| format!("{}/{}", methods_of(user), urlencoding::encode(&phone));
+
+    let (s, m) = x.h.api(&x.admin, Method::GET, &one(&two), None).await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+    assert_eq!(
+        (m["id"].as_str(), m["phone_number"].as_str()),
+        (Some(phone.as_str()), Some("+15550100"))
+    );
+    // Another user's path does not reach it.
+    for method in [Method::GET, Method::DELETE] {
+        let (s, b) = x.h.api(&x.admin, method, &one(&plain), None).await;
+        assert_eq!(
+            (s, b["errorCode"].as_str()),
+            (
+                StatusCode::NOT_FOUND,
+                Some("inexistent_authentication_method")
+            ),
+            "{b}"
+        );
+    }
+    let (s, b) =
+        x.h.api(&x.admin, Method::DELETE, &one("auth0|nobody"), None)
+            .await;
+    assert_eq!(
+        (s, b["errorCode"].as_str()),
+        (StatusCode::NOT_FOUND, Some("inexistent_user")),
+        "{b}"
+    );
+    assert_eq!(x.stored_factors("two@example.com").await.len(), 2);
+
+    // One removed, under delete:authentication_methods.
+    let info = &x.h.info;
+    let token = |scope: &'static str| {
+        x.h.m2m_token(
+            &info.client_id,
+            &info.client_secret,
+            &info.audience,
+            Some(scope),
+        )
+    };
+    let reader = token("read:authentication_methods").await;
+    let (s, _) = x.h.api(&reader, Method::DELETE, &one(&two), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let methods_deleter = token("delete:authentication_methods").await;
+    let (s, b) =
+        x.h.api(&methods_deleter, Method::DELETE, &one(&two), None)
+            .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let left = x.stored_factors("two@example.com").await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].get("totp").is_some(), "{left:?}");
+    let (s, _) = x.h.api(&x.admin, Method::GET, &one(&two), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // All removed, under Guardian's scope; again is still a 204.
+    let authenticators = format!("/users/{}/authenticators", urlencoding::encode(&two));
+    let (s, _) =
+        x.h.api(&methods_deleter, Method::DELETE, &authenticators, None)
+            .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "another scope");
+    let guardian = token("delete:guardian_enrollments").await;
+    for _ in 0..2 {
+        let (s, b) =
+            x.h.api(&guardian, Method::DELETE, &authenticators, None)
+                .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    }
+    assert!(x.stored_factors("two@example.com").await.is_empty());
+    let (s, b) =
+        x.h.api(
+            &guardian,
+            Method::DELETE,
+            "/users/auth0%7Cnobody/authenticators",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, b["errorCode"].as_str()),
+        (StatusCode::NOT_FOUND, Some("inexistent_user")),
+        "{b}"
+    );
+
+    // The setup's user: the password alone is refused until its methods go.
+    let (s, _) = x.password("otp@example.com").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, b) =
+        x.h.api(
+            &methods_deleter,
+            Method::DELETE,
+            &methods_of(&x.user_id),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    assert!(x.stored_factors("otp@example.com").await.is_empty());
+    let (s, b) = x.password("otp@example.com").await;
+    assert_eq!(s, StatusCode::OK, "no factor left: {b}");
+    x.h.stop().await;
+}
+
 async fn stored_user(x: &Setup, email: &str) -> String {
     let (_, users) =
         x.h.api(
@@ -1828,6 +1960,7 @@ both_backends!(
     enrolment_seeds_belong_to_their_transaction,
     hosted_mfa_logs_the_forwarded_address,
     enrollments_are_listed_read_and_deleted,
+    authentication_methods_are_removed_one_or_all,
     policy_turning_on_steps_up_password_sessions,
     guardian_settings,
     hosted_enrolment_when_required,

@@ -136,6 +136,26 @@ const ROUTES: &[(&str, &str, Need)] = &[
         "/users/{id}/authentication-methods",
         Any(&["read:authentication_methods"]),
     ),
+    (
+        "delete",
+        "/users/{id}/authentication-methods",
+        Any(&["delete:authentication_methods"]),
+    ),
+    (
+        "get",
+        "/users/{id}/authentication-methods/{authentication_method_id}",
+        Any(&["read:authentication_methods"]),
+    ),
+    (
+        "delete",
+        "/users/{id}/authentication-methods/{authentication_method_id}",
+        Any(&["delete:authentication_methods"]),
+    ),
+    (
+        "delete",
+        "/users/{id}/authenticators",
+        Any(&["delete:guardian_enrollments"]),
+    ),
     ("get", "/users/{id}/enrollments", Any(&["read:users"])),
     ("get", "/users/{id}/sessions", Any(&["read:sessions"])),
     ("delete", "/users/{id}/sessions", Any(&["delete:sessions"])),
@@ -360,6 +380,7 @@ fn concrete(path: &str) -> String {
         .replace("/anomaly/blocks/ips/{ip}", "/anomaly/blocks/ips/192.0.2.1")
         .replace("{id}", "scope-probe")
         .replace("{kid}", "scope-probe")
+        .replace("{authentication_method_id}", "totp%7Cdev_scope-probe")
         .replace("{name}", "login");
     match path {
         "/users-by-email" => format!("{p}?email=nobody%40example.com"),

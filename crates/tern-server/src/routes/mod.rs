@@ -149,7 +149,15 @@ pub fn management_router() -> Router<AppState> {
         )
         .route(
             "/users/{id}/authentication-methods",
-            get(authentication_methods::list),
+            get(authentication_methods::list).delete(authentication_methods::delete_all),
+        )
+        .route(
+            "/users/{id}/authentication-methods/{authentication_method_id}",
+            get(authentication_methods::get_one).delete(authentication_methods::delete_one),
+        )
+        .route(
+            "/users/{id}/authenticators",
+            axum::routing::delete(authentication_methods::delete_authenticators),
         )
         .route("/users/{id}/enrollments", get(enrollments::of_user))
         .route("/users/{id}/logs", get(logs::of_user))
