@@ -14,6 +14,7 @@ pub mod common_passwords;
 pub mod console_import;
 pub mod device;
 pub mod email_templates;
+pub mod liquid_budget;
 pub mod email_verification;
 pub mod error;
 pub mod export;
