@@ -403,8 +403,8 @@ pub fn render(t: &EmailTemplate, ctx: &MailContext) -> Result<Rendered, RenderEr
     let (Some(subject), Some(body)) = (&t.subject, &t.body) else {
         return Err(RenderError::other("the template has no subject or no body"));
     };
-    let globals = liquid::model::to_object(&ctx.globals())
-        .map_err(|e| RenderError::other(one_line(&e)))?;
+    let globals =
+        liquid::model::to_object(&ctx.globals()).map_err(|e| RenderError::other(one_line(&e)))?;
     let run = |src: &str| -> Result<String, RenderError> {
         let template = parser()
             .parse(src)
@@ -625,7 +625,10 @@ mod tests {
             "{% tablerow i in (1..100000000) %}{% endtablerow %}",
         ] {
             let e = render(&template("s", body), &ctx()).unwrap_err();
-            assert!(e.over_budget && e.reason.contains(OVER_BUDGET), "{body}: {e}");
+            assert!(
+                e.over_budget && e.reason.contains(OVER_BUDGET),
+                "{body}: {e}"
+            );
         }
         // Ordinary loops are untouched: arrays, ranges, limit, else, break.
         let t = template(
@@ -638,8 +641,11 @@ mod tests {
         assert!(html.starts_with("ab|321|empty|12|"), "{html}");
         assert!(html.contains("<td class=\"col2\">2</td>"), "{html}");
         // A bad range is still the standard tag's error, not the budget's.
-        let e = render(&template("s", "{% for i in (1..user.email) %}{% endfor %}"), &ctx())
-            .unwrap_err();
+        let e = render(
+            &template("s", "{% for i in (1..user.email) %}{% endfor %}"),
+            &ctx(),
+        )
+        .unwrap_err();
         assert!(!e.over_budget, "{e}");
     }
 
