@@ -321,9 +321,9 @@ pub async fn after_creation(
 /// unless the `verify_email` template is disabled (a missing one sends the
 /// built-in mail). The welcome mail follows the verification when it is on.
 pub async fn automatic_mail_on(s: &AppState) -> bool {
-    !crate::email_templates::stored(s, email_templates::VERIFY_EMAIL)
+    crate::email_templates::stored(s, email_templates::VERIFY_EMAIL)
         .await
-        .is_some_and(|t| t.enabled == Some(false))
+        .is_none_or(|t| t.enabled != Some(false))
 }
 
 async fn send_automatic(s: &AppState, user: &User, client_id: Option<String>) {
