@@ -3,9 +3,10 @@
 //!
 //! A template is Liquid, its body HTML, as Auth0's. The operator writes it,
 //! yet rendering stays bounded: no partials or file system (`include` finds
-//! nothing), a size limit on what is stored and on what a render writes, and
-//! a render error is the caller's cue to send Tern's built-in message
-//! instead. Values are inserted as they are, not HTML-escaped: Auth0 does
+//! nothing), a size limit on what is stored and on what a render writes, a
+//! budget of loop iterations (`liquid_budget`), and a render error is the
+//! caller's cue to send Tern's built-in message instead (or, for a mail
+//! without one, no mail). Values are inserted as they are, not HTML-escaped: Auth0 does
 //! not escape them either, and a template that needs it says `| escape`.
 
 use std::sync::OnceLock;
@@ -13,6 +14,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::liquid_budget::{Budgeted, OVER_BUDGET};
 use crate::{CoreError, CoreResult};
 
 /// Every name Auth0 accepts (`EmailTemplateNameEnum`).
@@ -38,6 +40,8 @@ pub const VERIFY_EMAIL: &str = "verify_email";
 pub const RESET_EMAIL: &str = "reset_email";
 /// The link that lifts a brute-force block.
 pub const BLOCKED_ACCOUNT: &str = "blocked_account";
+/// The greeting after a signup (or after its verification); no link.
+pub const WELCOME_EMAIL: &str = "welcome_email";
 
 /// The largest `body` stored, in bytes.
 pub const MAX_BODY_BYTES: usize = 100 * 1024;
@@ -302,7 +306,10 @@ fn one_line(e: &liquid::Error) -> String {
 fn parser() -> &'static liquid::Parser {
     static PARSER: OnceLock<liquid::Parser> = OnceLock::new();
     PARSER.get_or_init(|| {
+        // The loops replace the standard ones: the same tags, counted.
         liquid::ParserBuilder::with_stdlib()
+            .block(Budgeted(liquid_lib::stdlib::ForBlock))
+            .block(Budgeted(liquid_lib::stdlib::TableRowBlock))
             .build()
             .expect("the standard library's parser builds")
     })
@@ -364,25 +371,62 @@ pub struct Rendered {
     pub text: String,
 }
 
+/// Why a render failed, in words for a log or an operator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderError {
+    /// The template asked for more work than a render may do (its loops
+    /// or its output): any user's data would fail it, so a save refuses it.
+    pub over_budget: bool,
+    /// What went wrong.
+    pub reason: String,
+}
+
+impl RenderError {
+    fn other(reason: impl Into<String>) -> Self {
+        Self {
+            over_budget: false,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
 /// Render `t`'s subject and body with `ctx`. An error (a template without
-/// subject or body, a Liquid error, output over [`MAX_RENDERED_BYTES`])
-/// says why, for the caller's log.
-pub fn render(t: &EmailTemplate, ctx: &MailContext) -> Result<Rendered, String> {
+/// subject or body, a Liquid error, loops past the budget, output over
+/// [`MAX_RENDERED_BYTES`]) says why, for the caller's log.
+pub fn render(t: &EmailTemplate, ctx: &MailContext) -> Result<Rendered, RenderError> {
     let (Some(subject), Some(body)) = (&t.subject, &t.body) else {
-        return Err("the template has no subject or no body".into());
+        return Err(RenderError::other("the template has no subject or no body"));
     };
-    let globals = liquid::model::to_object(&ctx.globals()).map_err(|e| one_line(&e))?;
-    let run = |src: &str| -> Result<String, String> {
-        let template = parser().parse(src).map_err(|e| one_line(&e))?;
+    let globals =
+        liquid::model::to_object(&ctx.globals()).map_err(|e| RenderError::other(one_line(&e)))?;
+    let run = |src: &str| -> Result<String, RenderError> {
+        let template = parser()
+            .parse(src)
+            .map_err(|e| RenderError::other(one_line(&e)))?;
         let mut out = Bounded(Vec::new(), false);
         template.render_to(&mut out, &globals).map_err(|e| {
             if out.1 {
-                format!("the rendered template is larger than {MAX_RENDERED_BYTES} bytes")
+                RenderError {
+                    over_budget: true,
+                    reason: format!(
+                        "the rendered template is larger than {MAX_RENDERED_BYTES} bytes"
+                    ),
+                }
             } else {
-                one_line(&e)
+                let reason = one_line(&e);
+                RenderError {
+                    over_budget: reason.contains(OVER_BUDGET),
+                    reason,
+                }
             }
         })?;
-        String::from_utf8(out.0).map_err(|e| e.to_string())
+        String::from_utf8(out.0).map_err(|e| RenderError::other(e.to_string()))
     };
     let subject = run(subject)?
         .split_whitespace()
@@ -563,10 +607,46 @@ mod tests {
         assert!(render(&t, &ctx()).is_err());
         let big = template(
             "s",
-            "{% for i in (1..100000) %}{{ user.email }}{{ user.email }}{% endfor %}",
+            "{% for i in (1..10000) %}{{ user.email }}{{ user.email }}{{ user.email }}{{ user.email }}{% endfor %}",
         );
         let e = render(&big, &ctx()).unwrap_err();
-        assert!(e.contains("larger than"), "{e}");
+        assert!(e.reason.contains("larger than") && e.over_budget, "{e}");
+    }
+
+    /// Loops that write nothing end at the budget, before their range is
+    /// built: huge, nested, or up to `i64::MAX`.
+    #[test]
+    fn runaway_loops_end_at_the_budget() {
+        for body in [
+            "{% for i in (1..100000000) %}{% endfor %}",
+            "{% for i in (1..9223372036854775807) %}{% endfor %}",
+            "{% for i in (1..200) %}{% for j in (1..200) %}{% endfor %}{% endfor %}",
+            "{% assign n = 100000000 %}{% for i in (1..n) limit: 2 %}{% endfor %}",
+            "{% tablerow i in (1..100000000) %}{% endtablerow %}",
+        ] {
+            let e = render(&template("s", body), &ctx()).unwrap_err();
+            assert!(
+                e.over_budget && e.reason.contains(OVER_BUDGET),
+                "{body}: {e}"
+            );
+        }
+        // Ordinary loops are untouched: arrays, ranges, limit, else, break.
+        let t = template(
+            "s",
+            "{% for x in user.list limit: 2 %}{{ x }}{% endfor %}|{% for i in (1..3) reversed %}{{ i }}{% endfor %}|{% for x in user.empty %}-{% else %}empty{% endfor %}|{% for i in (1..9) %}{% if i > 2 %}{% break %}{% endif %}{{ forloop.index }}{% endfor %}|{% tablerow i in (1..2) %}{{ i }}{% endtablerow %}",
+        );
+        let mut c = ctx();
+        c.user = json!({"list": ["a", "b", "c"], "empty": []});
+        let html = render(&t, &c).unwrap().html;
+        assert!(html.starts_with("ab|321|empty|12|"), "{html}");
+        assert!(html.contains("<td class=\"col2\">2</td>"), "{html}");
+        // A bad range is still the standard tag's error, not the budget's.
+        let e = render(
+            &template("s", "{% for i in (1..user.email) %}{% endfor %}"),
+            &ctx(),
+        )
+        .unwrap_err();
+        assert!(!e.over_budget, "{e}");
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod import_file;
 pub mod import_job;
 pub mod ip_throttling;
 pub mod legacy;
+pub mod liquid_budget;
 pub mod log_filter;
 pub mod log_search;
 pub mod login;

@@ -27,6 +27,8 @@ pub enum MailKind {
     Test,
     /// A link that verifies the user's address (`POST /jobs/verification-email`).
     VerificationEmail,
+    /// The `welcome_email` template after a signup (or its verification).
+    WelcomeEmail,
 }
 
 impl MailKind {
@@ -39,6 +41,7 @@ impl MailKind {
             Self::SuspiciousIp => "suspicious_ip",
             Self::Test => "test",
             Self::VerificationEmail => "verification_email",
+            Self::WelcomeEmail => "welcome_email",
         }
     }
 }

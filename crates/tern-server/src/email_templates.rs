@@ -1,8 +1,11 @@
 //! Mail made from the tenant's email templates (`tern_core::email_templates`):
 //! an enabled template's subject and body are rendered with the values Auth0
 //! gives them; a disabled or missing template, or one that fails to render,
-//! leaves Tern's built-in message — a mail is never lost to a template. A
-//! render failure is logged (`w` in the tenant log, with the reason).
+//! leaves Tern's built-in message — a link is never lost to a template (the
+//! welcome mail, which has no built-in message, is then not sent). A render
+//! failure is logged (`w` in the tenant log, with the reason). A template
+//! whose render exceeds the budget (`tern_core::liquid_budget`, the output
+//! cap, [`RENDER_TIMEOUT`]) with sample data is refused when saved.
 
 use std::time::Duration;
 
@@ -10,9 +13,9 @@ use axum::http::StatusCode;
 use lettre::message::Mailbox;
 use serde_json::Value;
 use tern_core::email_templates::{
-    self, EmailTemplate, MailContext, Rendered, TemplateWrite, render,
+    self, EmailTemplate, MailContext, RenderError, Rendered, TemplateWrite, render,
 };
-use tern_core::mail::OutboundMail;
+use tern_core::mail::{MailKind, OutboundMail};
 use tern_core::model::{LogEvent, User};
 use tern_core::user_profile::user_json;
 
@@ -28,8 +31,12 @@ pub fn not_found() -> ApiError {
     ApiError::not_found("inexistent_email_template", "The template does not exist.")
 }
 
-/// The template a request body makes, its `from` checked as an address.
-fn parse(
+/// The template a request body makes, its `from` checked as an address
+/// and its render with sample data within the budget: a template that does
+/// too much work for a made-up user would for every user, and sending it
+/// would cost a thread each time before falling back.
+async fn parse(
+    s: &AppState,
     body: &Value,
     write: TemplateWrite,
     path: Option<&str>,
@@ -43,12 +50,23 @@ fn parse(
             "Payload validation error: 'from '{from}' is not an email address (e.g. Support <support@example.com>)'."
         )));
     }
+    if t.subject.is_some() && t.body.is_some() {
+        let ctx = sample_context(s).await;
+        if let Err(e) = render_bounded(t.clone(), ctx).await
+            && e.over_budget
+        {
+            return Err(ApiError::invalid_body(format!(
+                "Payload validation error: 'the template cannot be rendered within Tern's limits ({}): loop over fewer items and write less'.",
+                e.reason
+            )));
+        }
+    }
     Ok(t)
 }
 
 /// `POST /email-templates`: a new template, 409 when one of its name exists.
 pub async fn create(s: &AppState, body: &Value) -> Result<EmailTemplate, ApiError> {
-    let t = parse(body, TemplateWrite::Create, None, None)?;
+    let t = parse(s, body, TemplateWrite::Create, None, None).await?;
     if !s.store.insert_email_template(s.tid(), &t).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -73,7 +91,7 @@ pub async fn write(
         .get_email_template(s.tid(), name)
         .await?
         .ok_or_else(not_found)?;
-    let t = parse(body, how, Some(name), Some(&current))?;
+    let t = parse(s, body, how, Some(name), Some(&current)).await?;
     if !s.store.update_email_template(s.tid(), &t).await? {
         return Err(not_found());
     }
@@ -104,11 +122,11 @@ pub async fn create_or_update(
 pub async fn draft(s: &AppState, name: &str, body: &Value) -> Result<EmailTemplate, ApiError> {
     email_templates::check_name(name)?;
     match s.store.get_email_template(s.tid(), name).await? {
-        Some(current) => parse(body, TemplateWrite::Update, Some(name), Some(&current)),
+        Some(current) => parse(s, body, TemplateWrite::Update, Some(name), Some(&current)).await,
         None => {
             let mut body = body.clone();
             body["template"] = Value::from(name);
-            parse(&body, TemplateWrite::Create, None, None)
+            parse(s, &body, TemplateWrite::Create, None, None).await
         }
     }
 }
@@ -171,24 +189,31 @@ pub async fn context_of(
     }
 }
 
-/// `t` rendered with `ctx` on a blocking thread within [`RENDER_TIMEOUT`];
-/// an error says why, in words for a log or an operator.
-async fn render_bounded(t: EmailTemplate, ctx: MailContext) -> Result<Rendered, String> {
+/// `t` rendered with `ctx` on a blocking thread within [`RENDER_TIMEOUT`]
+/// (the budget ends a runaway render well before; the timeout is the
+/// last guard); an error says why, in words for a log or an operator.
+async fn render_bounded(t: EmailTemplate, ctx: MailContext) -> Result<Rendered, RenderError> {
     let job = tokio::task::spawn_blocking(move || render(&t, &ctx));
     match tokio::time::timeout(RENDER_TIMEOUT, job).await {
         Ok(Ok(rendered)) => rendered,
-        Ok(Err(e)) => Err(format!("the render stopped: {e}")),
-        Err(_) => Err(format!(
-            "the render took longer than {} seconds",
-            RENDER_TIMEOUT.as_secs()
-        )),
+        Ok(Err(e)) => Err(RenderError {
+            over_budget: false,
+            reason: format!("the render stopped: {e}"),
+        }),
+        Err(_) => Err(RenderError {
+            over_budget: true,
+            reason: format!(
+                "the render took longer than {} seconds",
+                RENDER_TIMEOUT.as_secs()
+            ),
+        }),
     }
 }
 
-/// `t` rendered for a made-up user (the console's preview): the values a
-/// real mail would carry, with a sample link, so no stored user's data is
-/// shown and no ticket is issued.
-pub async fn preview(s: &AppState, t: &EmailTemplate) -> Result<Rendered, String> {
+/// What a template sees for a made-up user (the console's preview, the
+/// check of a save): the values a real mail would carry, with a sample
+/// link, so no stored user's data is shown and no ticket is issued.
+async fn sample_context(s: &AppState) -> MailContext {
     let user = serde_json::json!({
         "email": "jane.doe@example.com",
         "name": "Jane Doe",
@@ -204,15 +229,20 @@ pub async fn preview(s: &AppState, t: &EmailTemplate) -> Result<Rendered, String
         "{}/preview-link#not-a-real-ticket",
         s.public_url.trim_end_matches('/')
     );
-    let ctx = context_of(
+    context_of(
         s,
         user,
         Some("Username-Password-Authentication".into()),
         None,
         &url,
     )
-    .await;
-    render_bounded(t.clone(), ctx).await
+    .await
+}
+
+/// `t` rendered for a made-up user (the console's preview).
+pub async fn preview(s: &AppState, t: &EmailTemplate) -> Result<Rendered, String> {
+    let ctx = sample_context(s).await;
+    render_bounded(t.clone(), ctx).await.map_err(|e| e.reason)
 }
 
 /// `built_in`, or the message `template` makes of it when the template is
@@ -238,6 +268,7 @@ pub async fn compose(
             ..built_in
         },
         Err(why) => {
+            let why = why.reason;
             tracing::warn!(template = %name, error = %why, "email template not rendered; built-in mail sent");
             let mut ev = LogEvent::new(
                 "w",
@@ -248,6 +279,44 @@ pub async fn compose(
             ev.user_name = Some(built_in.to.clone());
             s.log(ev).await;
             built_in
+        }
+    }
+}
+
+/// The mail to `to` that the enabled `template` makes, for a mail Tern has
+/// no built-in message for (the welcome mail): `None` when the template is
+/// missing or disabled, or fails to render (logged as [`compose`] does).
+pub async fn compose_only(
+    s: &AppState,
+    template: Option<&EmailTemplate>,
+    ctx: MailContext,
+    kind: MailKind,
+    to: &str,
+) -> Option<OutboundMail> {
+    let t = template.filter(|t| t.is_enabled()).cloned()?;
+    let name = t.template.clone();
+    let from = t.from.clone();
+    match render_bounded(t, ctx).await {
+        Ok(r) => Some(OutboundMail {
+            kind,
+            to: to.to_string(),
+            subject: r.subject,
+            text: r.text,
+            html: Some(r.html),
+            from,
+        }),
+        Err(why) => {
+            let why = why.reason;
+            tracing::warn!(template = %name, error = %why, "email template not rendered; no mail sent");
+            let mut ev = LogEvent::new(
+                "w",
+                format!(
+                    "The email template {name} could not be rendered ({why}); no mail was sent"
+                ),
+            );
+            ev.user_name = Some(to.to_string());
+            s.log(ev).await;
+            None
         }
     }
 }

@@ -75,6 +75,7 @@ pub mod tokens;
 pub mod user_admin;
 pub mod user_search;
 pub mod verification;
+pub mod welcome;
 
 pub use app::{RunningServer, start};
 pub use config::Config;

@@ -64,7 +64,8 @@ pub fn allowed(c: &Connection) -> bool {
 /// Sign a user up to `connection` for `client` with the profile `f` (its
 /// `password` is the new password), asked from address `ip`. Logs `ss` on
 /// success and `fs` when the legacy store is involved in a refusal; a new
-/// user is mailed a verification link (`verification::after_creation`).
+/// user is mailed a verification link (`verification::after_creation`) and,
+/// when that mail is off, a welcome (`welcome::after_signup`).
 pub async fn sign_up(
     s: &AppState,
     client: &Client,
@@ -173,5 +174,6 @@ pub async fn sign_up(
     s.log(ev).await;
     // Auth0 mails a new user a verification link (in the background).
     crate::verification::after_creation(s, &user, Some(client.client_id.clone()), None).await;
+    crate::welcome::after_signup(s, &user, Some(client.client_id.clone())).await;
     Ok(user)
 }

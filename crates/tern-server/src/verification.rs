@@ -147,6 +147,11 @@ pub async fn redeem(s: &AppState, token: &str) -> CoreResult<Outcome> {
         {
             VerificationRedemption::Done(t) => {
                 log(s, "sv", &t, user.as_ref(), "Email verified").await;
+                // `current` is the user the ticket was for, as they were.
+                if let Some(before) = current {
+                    crate::welcome::after_verification(s, before, t.options.client_id.clone())
+                        .await;
+                }
                 Outcome::Verified(t)
             }
             VerificationRedemption::Refused(None) => Outcome::Unknown,
@@ -312,11 +317,17 @@ pub async fn after_creation(
     }
 }
 
-async fn send_automatic(s: &AppState, user: &User, client_id: Option<String>) {
-    let disabled = crate::email_templates::stored(s, email_templates::VERIFY_EMAIL)
+/// Whether Auth0's "Verification Email" is on: the automatic mail is sent
+/// unless the `verify_email` template is disabled (a missing one sends the
+/// built-in mail). The welcome mail follows the verification when it is on.
+pub async fn automatic_mail_on(s: &AppState) -> bool {
+    crate::email_templates::stored(s, email_templates::VERIFY_EMAIL)
         .await
-        .is_some_and(|t| t.enabled == Some(false));
-    if disabled {
+        .is_none_or(|t| t.enabled != Some(false))
+}
+
+async fn send_automatic(s: &AppState, user: &User, client_id: Option<String>) {
+    if !automatic_mail_on(s).await {
         return;
     }
     let now = s.now();

@@ -448,7 +448,12 @@ async fn email_templates_in_the_console(backend: Backend) {
     let mut b = h.console_operator(OPERATOR, OPERATOR_PASSWORD).await;
     let list = b.get("/console/email-templates").await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
-    for name in ["verify_email", "reset_email", "blocked_account"] {
+    for name in [
+        "verify_email",
+        "reset_email",
+        "blocked_account",
+        "welcome_email",
+    ] {
         assert!(
             list.body
                 .contains(&format!("/console/email-templates/{name}\"")),
@@ -456,7 +461,9 @@ async fn email_templates_in_the_console(backend: Backend) {
         );
     }
     assert_eq!(
-        b.get("/console/email-templates/welcome_email").await.status,
+        b.get("/console/email-templates/stolen_credentials")
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     let token = csrf(&list.body);
@@ -607,7 +614,7 @@ async fn email_templates_in_the_console(backend: Backend) {
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     let other = b
         .post_form(
-            "/console/email-templates/welcome_email/preview",
+            "/console/email-templates/stolen_credentials/preview",
             &[("csrf", token.as_str()), ("body", "<p>x</p>")],
         )
         .await;
@@ -740,8 +747,64 @@ async fn deploy_saves_the_posted_draft_first(backend: Backend) {
     h.stop().await;
 }
 
+/// The welcome template is edited like the others, without the link's
+/// fields (it has no link); a template that cannot render within the
+/// budget is refused with the reason, nothing stored.
+async fn welcome_template_in_the_console(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let t = h.admin_token().await;
+    let mut b = h.console_operator(OPERATOR, OPERATOR_PASSWORD).await;
+    let url = "/console/email-templates/welcome_email";
+    let page = b.get(url).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Welcome email"), "{}", page.body);
+    assert!(!page.body.contains("name=\"resultUrl\""), "{}", page.body);
+    let token = csrf(&page.body);
+
+    let runaway = "{% for i in (1..100000000) %}{% endfor %}";
+    let refused = template_form(&mut b, url, &token, "Welcome", runaway).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(
+        refused.body.contains("within Tern&#39;s limits")
+            || refused.body.contains("within Tern's limits"),
+        "{}",
+        refused.body
+    );
+    let (s, _) = h
+        .api(&t, Method::GET, "/email-templates/welcome_email", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "nothing stored");
+
+    let body = "<p>Welcome {{ user.name }} to {{ application.name }}</p>";
+    let preview = template_form(&mut b, &format!("{url}/preview"), &token, "Hi", body).await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    assert!(
+        preview.body.contains("<p>Welcome Jane Doe to </p>"),
+        "{}",
+        preview.body
+    );
+    let saved = template_form(&mut b, url, &token, "Welcome {{ user.email }}", body).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let (s, stored) = h
+        .api(&t, Method::GET, "/email-templates/welcome_email", None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{stored}");
+    assert_eq!(stored["enabled"], true);
+    assert_eq!(stored["body"], body);
+    assert!(stored["resultUrl"].is_null(), "no link fields: {stored}");
+    assert!(stored["urlLifetimeInSeconds"].is_null(), "{stored}");
+    let page = b.get(url).await;
+    assert!(
+        page.body.contains("Welcome jane.doe@example.com"),
+        "{}",
+        page.body
+    );
+    h.stop().await;
+}
+
 both_backends!(
     actions_in_the_console,
     email_templates_in_the_console,
+    welcome_template_in_the_console,
     deploy_saves_the_posted_draft_first,
 );

@@ -2,8 +2,9 @@
 //! Email templates over HTTP (`/api/v2/email-templates`, Auth0's shapes and
 //! scopes) and the mail they make: the automatic verification mail after a
 //! signup and `POST /users` (Auth0's `verify_email` rule), a disabled
-//! `verify_email` template, Liquid rendering with a working link, and a
-//! template that fails to render falling back to the built-in mail.
+//! `verify_email` template, Liquid rendering with a working link, a
+//! template that fails to render falling back to the built-in mail, the
+//! welcome mail after a signup or its verification, and the render budget.
 
 mod common;
 mod reset_support;
@@ -532,6 +533,271 @@ async fn support_settings_reach_the_template(b: Backend) {
     h.stop().await;
 }
 
+/// An enabled `welcome_email` template with the variables Auth0 offers it.
+fn welcome_template(enabled: bool) -> Value {
+    json!({
+        "template": "welcome_email",
+        "body": "<p>Welcome {{ user.email }} to {{ application.name }} by {{ friendly_name }}. Help: {{ support_email }}</p>",
+        "from": "Hello <hello@example.com>",
+        "subject": "Welcome, {{ user.email }}",
+        "syntax": "liquid",
+        "enabled": enabled
+    })
+}
+
+/// The welcome mails in the outbox to `to`.
+async fn welcome_mails(h: &Harness, to: &str) -> Vec<OutboxMessage> {
+    outbox(h)
+        .await
+        .into_iter()
+        .filter(|m| m.kind == "welcome_email" && m.to == to)
+        .collect()
+}
+
+async fn store_template(h: &Harness, t: &str, template: Value) {
+    let (s, e) = h
+        .api(t, Method::POST, "/email-templates", Some(template))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+}
+
+/// With the verification email off (a disabled `verify_email` template),
+/// a signup is welcomed at once, in the template's words; a user made by
+/// `POST /users` or an import is not.
+async fn welcome_follows_the_signup_when_verification_is_off(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let settings = json!({"friendly_name": "Acme", "support_email": "help@acme.example"});
+    let (s, e) = h
+        .api(&t, Method::PATCH, "/tenants/settings", Some(settings))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    store_template(&h, &t, welcome_template(true)).await;
+    template_then_signup(&h, &t, verify_template(false), "new@example.com").await;
+    let (s, _) = h
+        .api(
+            &t,
+            Method::POST,
+            "/users",
+            Some(json!({"connection": "Username-Password-Authentication",
+            "email": "made@example.com", "password": "Api-pa55word"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    h.import_rows(&t, &json!([{"email": "imported@example.com"}]))
+        .await;
+    background_done(&h).await;
+
+    let mails = welcome_mails(&h, "new@example.com").await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let m = &mails[0];
+    assert_eq!(m.subject, "Welcome, new@example.com");
+    assert_eq!(m.from.as_deref(), Some("Hello <hello@example.com>"));
+    assert_eq!(
+        m.html.as_deref(),
+        Some("<p>Welcome new@example.com to app by Acme. Help: help@acme.example</p>")
+    );
+    assert!(
+        m.text.contains("Welcome new@example.com to app"),
+        "{}",
+        m.text
+    );
+    assert!(verification_mails(&h, "new@example.com").await.is_empty());
+    assert!(welcome_mails(&h, "made@example.com").await.is_empty());
+    assert!(welcome_mails(&h, "imported@example.com").await.is_empty());
+    h.stop().await;
+}
+
+/// With the verification email on (here Tern's built-in one), a signup is
+/// welcomed only once its address is verified, and only once; a user made
+/// by `POST /users` or an import who verifies is not welcomed.
+async fn welcome_follows_the_verification_when_it_is_on(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    store_template(&h, &t, welcome_template(true)).await;
+    let (client_id, _) = h.password_client(&t).await;
+    let (s, u) = h
+        .signup_from(
+            &client_id,
+            "wait@example.com",
+            "Sign-up-pa55word",
+            "10.0.0.3",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    let (s, _) = h
+        .api(
+            &t,
+            Method::POST,
+            "/users",
+            Some(json!({"connection": "Username-Password-Authentication",
+            "email": "made@example.com", "password": "Api-pa55word"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let job = h
+        .import_rows(&t, &json!([{"email": "imported@example.com"}]))
+        .await;
+    assert_eq!(job["summary"]["inserted"], 1, "{job}");
+    let (_, found) = h
+        .api(
+            &t,
+            Method::GET,
+            "/users-by-email?email=imported%40example.com",
+            None,
+        )
+        .await;
+    let imported = found[0]["user_id"].as_str().unwrap().to_string();
+    let (s, job) = h
+        .api(
+            &t,
+            Method::POST,
+            "/jobs/verification-email",
+            Some(json!({"user_id": imported})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{job}");
+    background_done(&h).await;
+    assert!(welcome_mails(&h, "wait@example.com").await.is_empty());
+
+    for to in [
+        "wait@example.com",
+        "made@example.com",
+        "imported@example.com",
+    ] {
+        let mails = verification_mails(&h, to).await;
+        assert_eq!(mails.len(), 1, "{to}: {mails:?}");
+        let link = link_in(&h, &mails[0].text);
+        let (s, _, page) = confirm_link(&link).await;
+        assert_eq!(s, StatusCode::OK, "{to}: {page}");
+        // A used link verifies nothing more, and welcomes no one twice.
+        confirm_link(&link).await;
+    }
+    background_done(&h).await;
+    let mails = welcome_mails(&h, "wait@example.com").await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].subject, "Welcome, wait@example.com");
+    assert!(welcome_mails(&h, "made@example.com").await.is_empty());
+    assert!(welcome_mails(&h, "imported@example.com").await.is_empty());
+    h.stop().await;
+}
+
+/// No welcome without a template, nor with a disabled one: Tern has no
+/// built-in welcome mail.
+async fn no_welcome_without_an_enabled_template(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    template_then_signup(&h, &t, verify_template(false), "absent@example.com").await;
+    store_template(&h, &t, welcome_template(false)).await;
+    let (client_id, _) = h.password_client(&t).await;
+    let (s, u) = h
+        .signup_from(
+            &client_id,
+            "off@example.com",
+            "Sign-up-pa55word",
+            "10.0.0.4",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    background_done(&h).await;
+    assert!(outbox(&h).await.is_empty(), "{:?}", outbox(&h).await);
+    h.stop().await;
+}
+
+/// A template looping a hundred million times is refused when saved (400,
+/// saying why); one stored before the budget existed ends at the budget
+/// when sent: the verification mail falls back to the built-in one, the
+/// welcome is not sent, and each failure is a `w` naming its template.
+async fn runaway_templates_are_refused_and_end_at_the_budget(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let runaway = "<a href=\"{{ url }}\">Verify</a>{% for i in (1..100000000) %}{% endfor %}";
+    let mut verify = verify_template(true);
+    verify["body"] = json!(runaway);
+    let (s, e) = h
+        .api(&t, Method::POST, "/email-templates", Some(verify.clone()))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    let message = e["message"].as_str().unwrap();
+    assert!(
+        message.contains("within Tern's limits") && message.contains("10000 times"),
+        "{e}"
+    );
+    let (s, _) = h
+        .api(&t, Method::GET, "/email-templates/verify_email", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "nothing stored");
+    store_template(&h, &t, verify_template(true)).await;
+    let (s, e) = h
+        .api(
+            &t,
+            Method::PATCH,
+            "/email-templates/verify_email",
+            Some(json!({"subject": "{% for i in (1..5000) %}{% for j in (1..5000) %}{% endfor %}{% endfor %}"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+
+    // Stored behind the API's back, as a template saved before the budget.
+    let st = h.state();
+    let mut stored = tern_core::email_templates::from_request(
+        &verify,
+        tern_core::email_templates::TemplateWrite::Create,
+        None,
+        None,
+    )
+    .unwrap();
+    st.store
+        .update_email_template(st.tid(), &stored)
+        .await
+        .unwrap();
+    let mut welcome = welcome_template(true);
+    welcome["body"] = json!(format!("Hi{}", "{% for i in (1..100000000) %}{% endfor %}"));
+    stored = tern_core::email_templates::from_request(
+        &welcome,
+        tern_core::email_templates::TemplateWrite::Create,
+        None,
+        None,
+    )
+    .unwrap();
+    assert!(
+        st.store
+            .insert_email_template(st.tid(), &stored)
+            .await
+            .unwrap()
+    );
+
+    let (client_id, _) = h.password_client(&t).await;
+    let (s, u) = h
+        .signup_from(
+            &client_id,
+            "loop@example.com",
+            "Sign-up-pa55word",
+            "10.0.0.5",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    background_done(&h).await;
+    let mails = verification_mails(&h, "loop@example.com").await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].subject, "Verify your email", "the built-in mail");
+    let (s, _, _) = confirm_link(&link_in(&h, &mails[0].text)).await;
+    assert_eq!(s, StatusCode::FOUND);
+    background_done(&h).await;
+    assert!(welcome_mails(&h, "loop@example.com").await.is_empty());
+    let warnings = logs(&h, &t, "w").await;
+    for name in ["verify_email", "welcome_email"] {
+        assert!(
+            any_describes(
+                &warnings,
+                &[&format!("{name} could not be rendered"), "too much work"]
+            ),
+            "{name}: {warnings:?}"
+        );
+    }
+    h.stop().await;
+}
+
 both_backends!(
     blocked_account_template_makes_the_unblock_mail,
     api_round_trip_and_scopes,
@@ -540,4 +806,8 @@ both_backends!(
     liquid_template_renders_a_working_link,
     broken_template_falls_back_and_logs,
     support_settings_reach_the_template,
+    welcome_follows_the_signup_when_verification_is_off,
+    welcome_follows_the_verification_when_it_is_on,
+    no_welcome_without_an_enabled_template,
+    runaway_templates_are_refused_and_end_at_the_budget,
 );

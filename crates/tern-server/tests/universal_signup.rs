@@ -171,7 +171,19 @@ async fn signup_page(b: Backend) {
             .is_none()
     );
 
-    // A new person signs up and is signed in: the app gets a code for them.
+    // A new person signs up and is signed in: the app gets a code for them
+    // and, the verification email being off, a welcome mail.
+    for template in [
+        json!({"template": "verify_email", "body": "{{ url }}", "from": "", "subject": "Verify",
+            "syntax": "liquid", "enabled": false}),
+        json!({"template": "welcome_email", "body": "<p>Welcome to {{ application.name }}</p>",
+            "from": "", "subject": "Welcome {{ user.email }}", "syntax": "liquid", "enabled": true}),
+    ] {
+        let (s, e) = h
+            .api(&la.token, Method::POST, "/email-templates", Some(template))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{e}");
+    }
     let done = post(&mut br, &state, "new@example.com", STRONG).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     let callback = br.follow(done).await;
@@ -182,6 +194,10 @@ async fn signup_page(b: Backend) {
     assert_eq!(id["sub"], json!(user.user_id));
     assert_eq!(user.source, tern_core::model::UserSource::Signup);
     assert!(user.credential.is_some());
+    let welcome = h.mail_to("new@example.com").await;
+    assert_eq!(welcome.kind, "welcome_email");
+    assert_eq!(welcome.subject, "Welcome new@example.com");
+    assert_eq!(welcome.html.as_deref(), Some("<p>Welcome to Shop</p>"));
     // The session they got serves the next /authorize without a form.
     let again = br.get(&authorize_url(&app, &[])).await;
     assert!(again.location().unwrap().starts_with(CALLBACK));

@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A template name Auth0 accepts. Tern sends `verify_email`, `reset_email`
-/// and `blocked_account`; the others are stored and returned only.
+/// A template name Auth0 accepts. Tern sends `verify_email`, `reset_email`,
+/// `blocked_account` and `welcome_email`; the others are stored and
+/// returned only.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EmailTemplateName {
@@ -17,7 +18,8 @@ pub enum EmailTemplateName {
     ResetEmail,
     /// Stored only.
     ResetEmailByCode,
-    /// Stored only.
+    /// After a database signup, once the address is verified (at the signup
+    /// when the verification email is off); only when enabled; no link.
     WelcomeEmail,
     /// Unblock link (brute-force protection).
     BlockedAccount,

@@ -1,6 +1,7 @@
-//! Email templates: the three mails Tern sends (`verify_email`,
-//! `reset_email`, `blocked_account`) — enabled, sender, subject, Liquid
-//! body, where the link's page sends the user, the link's lifetime. A save
+//! Email templates: the mails Tern sends (`verify_email`, `reset_email`,
+//! `blocked_account`, `welcome_email`) — enabled, sender, subject, Liquid
+//! body, and for a mail with a link where the link's page sends the user
+//! and the link's lifetime (the welcome has no link). A save
 //! is `crate::email_templates::create_or_update`, which checks as the
 //! Management API does (a `from` that is no address, Liquid that does not
 //! parse: the message on the page, nothing stored).
@@ -21,7 +22,9 @@ use axum::response::Response;
 use axum::routing::get;
 use maud::html;
 use serde_json::{Value, json};
-use tern_core::email_templates::{BLOCKED_ACCOUNT, EmailTemplate, RESET_EMAIL, VERIFY_EMAIL};
+use tern_core::email_templates::{
+    BLOCKED_ACCOUNT, EmailTemplate, RESET_EMAIL, VERIFY_EMAIL, WELCOME_EMAIL,
+};
 use tern_core::model::LogEvent;
 
 use super::connections::oops;
@@ -51,7 +54,17 @@ const SENT: &[(&str, &str, &str)] = &[
         "Blocked account",
         "Sent when brute-force protection blocks a user: its link lifts the block.",
     ),
+    (
+        WELCOME_EMAIL,
+        "Welcome email",
+        "Sent after a signup once the user verifies their address, or at the signup itself when the verification email is off. No link.",
+    ),
 ];
+
+/// Whether the mail `name` carries a link (so a redirect and a lifetime).
+fn has_link(name: &str) -> bool {
+    name != WELCOME_EMAIL
+}
 
 /// The policy of the preview: an opaque-origin sandbox without scripts,
 /// forms or plugins; the mail's own styles and https/data images only;
@@ -82,7 +95,7 @@ fn unknown() -> Response {
     problem(
         StatusCode::NOT_FOUND,
         "No such template",
-        "Tern sends the verification, change-password and blocked-account mails only.",
+        "Tern sends the verification, change-password, blocked-account and welcome mails only.",
     )
 }
 
@@ -107,6 +120,7 @@ pub async fn list(State(s): State<AppState>, op: Operator) -> Response {
             td { @match &t {
                 Some(t) if t.is_enabled() => span.badge.on { "enabled" },
                 Some(_) => span.badge { "disabled" },
+                None if !has_link(name) => span.badge { "not sent" },
                 None => span.badge { "Tern's built-in mail" },
             } }
         } });
@@ -117,7 +131,7 @@ pub async fn list(State(s): State<AppState>, op: Operator) -> Response {
         "Email templates",
         html! {
             h1 { "Email templates" }
-            p.text { "Auth0's templates in Liquid. An enabled template replaces Tern's built-in message; one that fails to render sends the built-in message instead, and says why in the logs." }
+            p.text { "Auth0's templates in Liquid. An enabled template replaces Tern's built-in message; one that fails to render sends the built-in message instead, and says why in the logs. The welcome mail has no built-in message: it is sent only from its enabled template." }
             div.table-wrap { table {
                 thead { tr { th scope="col" { "Template" } th scope="col" { "Sent" } th scope="col" { "Status" } } }
                 tbody { @for r in &rows { (r) } }
@@ -163,8 +177,18 @@ impl Fields {
         }
     }
 
-    /// The Management API's body: every field the page edits.
-    fn body(&self) -> Result<Value, String> {
+    /// The Management API's body: every field the page edits (the link's
+    /// fields only for a mail with a link).
+    fn body(&self, links: bool) -> Result<Value, String> {
+        if !links {
+            return Ok(json!({
+                "enabled": self.enabled,
+                "from": self.from,
+                "subject": self.subject,
+                "body": self.body,
+                "syntax": "liquid",
+            }));
+        }
         let lifetime = if self.lifetime.is_empty() {
             Value::Null
         } else {
@@ -243,14 +267,24 @@ fn render(
             form method="post" action=(href(name)) {
                 (csrf_field(op))
                 (check("enabled", "on", "Enabled", v.enabled,
-                    Some(if *name == VERIFY_EMAIL { "Off: Tern sends no verification mail on its own (Auth0's switch)." } else { "Off: Tern sends its built-in message." }), false))
+                    Some(match *name {
+                        VERIFY_EMAIL => "Off: Tern sends no verification mail on its own (Auth0's switch), and the welcome mail follows the signup.",
+                        WELCOME_EMAIL => "Off: no welcome mail (Tern has no built-in one).",
+                        _ => "Off: Tern sends its built-in message.",
+                    }), false))
                 (forms::text("from", "From", &v.from, Some("e.g. Support <support@example.com>. Blank: the mail settings' sender.")))
                 (forms::text("subject", "Subject", &v.subject, Some("Liquid, e.g. Verify your email for {{ application.name }}.")))
                 (forms::area("body", "Body (HTML, Liquid)", &v.body, true,
-                    Some("Values are inserted as they are, as Auth0 does: write {{ user.name | escape }} for text a user typed. Available: url, user, application, connection, tenant, friendly_name, support_email, support_url.")))
-                div.grid2 {
-                    div { (forms::text("resultUrl", "Redirect to (resultUrl)", &v.result_url, Some("Where the link's page sends the user afterwards; blank: Tern's own page."))) }
-                    div { (forms::text("urlLifetimeInSeconds", "Link lifetime (seconds)", &v.lifetime, Some("Blank: Tern's default."))) }
+                    Some(if has_link(name) {
+                        "Values are inserted as they are, as Auth0 does: write {{ user.name | escape }} for text a user typed. Available: url, user, application, connection, tenant, friendly_name, support_email, support_url."
+                    } else {
+                        "Values are inserted as they are, as Auth0 does: write {{ user.name | escape }} for text a user typed. Available: user, application, connection, tenant, friendly_name, support_email, support_url."
+                    })))
+                @if has_link(name) {
+                    div.grid2 {
+                        div { (forms::text("resultUrl", "Redirect to (resultUrl)", &v.result_url, Some("Where the link's page sends the user afterwards; blank: Tern's own page."))) }
+                        div { (forms::text("urlLifetimeInSeconds", "Link lifetime (seconds)", &v.lifetime, Some("Blank: Tern's default."))) }
+                    }
                 }
                 div.actions {
                     button type="submit" { "Save the template" }
@@ -269,7 +303,7 @@ fn render(
                     (preview_frame(Some(&format!("{}/preview", href(name)))))
                 }
                 Some(Err(why)) => {
-                    p.alert role="alert" { "The saved template does not render, so Tern would send its built-in message: " (why) }
+                    p.alert role="alert" { (if has_link(name) { "The saved template does not render, so Tern would send its built-in message: " } else { "The saved template does not render, so Tern would send no mail: " }) (why) }
                     (preview_frame(None))
                 }
                 None => (preview_frame(None)),
@@ -289,7 +323,7 @@ pub async fn save(
     };
     let v = Fields::read(&form);
     let refused = |m: &str, status| render(&op, entry, &v, None, None, Some(m), status);
-    let body = match v.body() {
+    let body = match v.body(has_link(&name)) {
         Ok(b) => b,
         Err(m) => return refused(&m, StatusCode::BAD_REQUEST),
     };
@@ -343,7 +377,7 @@ pub async fn preview_draft(
     if sent(&name).is_none() {
         return unknown();
     }
-    let t = match Fields::read(&form).body() {
+    let t = match Fields::read(&form).body(has_link(&name)) {
         Ok(body) => draft(&s, &name, &body)
             .await
             .map_err(|e| forms::api_message(&e)),
@@ -376,10 +410,10 @@ mod tests {
 
     #[test]
     fn only_the_mails_tern_sends_have_pages() {
-        for name in [VERIFY_EMAIL, RESET_EMAIL, BLOCKED_ACCOUNT] {
+        for name in [VERIFY_EMAIL, RESET_EMAIL, BLOCKED_ACCOUNT, WELCOME_EMAIL] {
             assert!(sent(name).is_some(), "{name}");
         }
-        assert!(sent("welcome_email").is_none());
+        assert!(sent("stolen_credentials").is_none());
         assert!(sent("../x").is_none());
     }
 }
