@@ -985,7 +985,48 @@ async fn listing_shows_the_fields_asked_for(b: Backend) {
     w.h.stop().await;
 }
 
+/// Auth0's OpenAPI lists form bodies for `PATCH /refresh-tokens/{id}` and
+/// `POST /refresh-tokens/revoke` too: bracket syntax for the metadata
+/// object and the list of ids.
+async fn metadata_patched_and_tokens_revoked_by_form(b: Backend) {
+    let w = World::start(b, json!({})).await;
+    w.login(ADA, json!({})).await;
+    w.login(ADA, json!({})).await;
+    let listed = w.token_ids(&w.ada).await;
+    let path = format!("/refresh-tokens/{}", listed[0]);
+    let (s, got) =
+        w.h.api_form(
+            &w.admin,
+            Method::PATCH,
+            &path,
+            "refresh_token_metadata[device_name]=Ada%27s+phone",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{got}");
+    assert_eq!(
+        got["refresh_token_metadata"],
+        json!({"device_name": "Ada's phone"})
+    );
+    let (s, e) =
+        w.h.api_form(&w.admin, Method::PATCH, &path, "rotating=false")
+            .await;
+    assert_eq!(
+        (s, &e["errorCode"]),
+        (StatusCode::BAD_REQUEST, &json!("invalid_body")),
+        "{e}"
+    );
+
+    let form = format!("ids[]={}&ids[]=gr_unknown", listed[0]);
+    let (s, e) =
+        w.h.api_form(&w.admin, Method::POST, "/refresh-tokens/revoke", &form)
+            .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{e}");
+    assert_eq!(w.token_ids(&w.ada).await, listed[1..]);
+    w.h.stop().await;
+}
+
 both_backends!(
+    metadata_patched_and_tokens_revoked_by_form,
     listing_shows_the_fields_asked_for,
     user_tokens_listed_paged_and_revoked,
     rotation_keeps_the_id_and_revocation_reaches_the_newest,

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tern_core::sso::Session;
 
 use crate::auth::Caller;
-use crate::body::{JsonBody, QueryMap};
+use crate::body::{JsonOrFormBody, QueryMap};
 use crate::console_app;
 use crate::cursor::{self, List};
 use crate::error::ApiError;
@@ -130,7 +130,10 @@ pub async fn get_one(
     summary = "Update a session's metadata",
     description = "Replaces `session_metadata` (`null` or `{}` removes it all). The session's use (`updated_at`, its expiries) does not change.",
     params(("id" = String, Path, description = "The session's id (its `sid`).")),
-    request_body(content = crate::openapi::UpdateSession, content_type = "application/json"),
+    request_body(content(
+        (crate::openapi::UpdateSession = "application/json"),
+        (crate::openapi::UpdateSession = "application/x-www-form-urlencoded"),
+    )),
     responses(
         (status = 200, description = "The updated session.", body = crate::openapi::SessionView),
         (status = 400, description = "A property other than `session_metadata`, or none; `session_metadata` neither null nor an object of strings, over 25 properties, a value over 255 characters or a key outside 1 to 255 (`invalid_body`).", body = crate::openapi::ApiErrorBody),
@@ -144,7 +147,7 @@ pub async fn update(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonOrFormBody(body): JsonOrFormBody,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&[UPDATE])?;
     let session = known_session(&s, &id).await?;
