@@ -37,6 +37,35 @@ impl FromRequest<AppState> for JsonBody {
     }
 }
 
+/// A Management API body sent as JSON or, where Auth0's OpenAPI also lists
+/// it, as `application/x-www-form-urlencoded`, read into the JSON the same
+/// request would send (`form_json`), so validation and its messages are
+/// shared. A form's values are all strings: only routes whose fields are
+/// strings, and lists and objects of them, take this extractor.
+pub struct JsonOrFormBody(pub Value);
+
+impl FromRequest<AppState> for JsonOrFormBody {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        if !is_form(req.headers()) {
+            let JsonBody(v) = JsonBody::from_request(req, state).await?;
+            return Ok(JsonOrFormBody(v));
+        }
+        let bytes = read_limited(req, state.config.max_body_bytes).await?;
+        let pairs = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(parse_urlencoded)
+            .ok_or_else(|| {
+                ApiError::invalid_body(
+                    "Payload validation error: the form body is not valid UTF-8 percent-encoding.",
+                )
+            })?;
+        crate::form_json::to_json(pairs)
+            .map(JsonOrFormBody)
+            .map_err(|e| ApiError::invalid_body(format!("Payload validation error: {}.", e.0)))
+    }
+}
+
 /// Read a body up to `limit` bytes; more is a 413 with Auth0's message.
 pub async fn read_limited(req: Request, limit: usize) -> Result<Bytes, ApiError> {
     let too_large = || {

@@ -30,6 +30,7 @@ pub mod enrollments;
 pub mod entitlement;
 pub mod error;
 pub mod export_job;
+pub mod form_json;
 pub mod grant_admin;
 pub mod hash_pool;
 pub mod http_server;

@@ -477,14 +477,12 @@ async fn device_credentials_listed_and_deleted(b: Backend) {
     let (s, _) = w.delete(&format!("/device-credentials/{id}")).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(w.exchange(&token).await, refused());
-    let (s, e) = w.delete(&format!("/device-credentials/{id}")).await;
-    assert_eq!(
-        (s, &e["errorCode"]),
-        (
-            StatusCode::NOT_FOUND,
-            &json!("inexistent_device_credential")
-        )
-    );
+    // Deleting it again, or an id nobody holds, is accepted as Auth0's (no
+    // 404 in its OpenAPI), and changes nothing.
+    for again in [id.as_str(), "dcr_AAAAAAAAAAAAAAAA"] {
+        let (s, e) = w.delete(&format!("/device-credentials/{again}")).await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{again}: {e}");
+    }
     assert_eq!(w.token_ids(&w.bob).await.len(), 1);
     w.h.stop().await;
 }
@@ -734,11 +732,14 @@ async fn scoped_to_the_tenant_and_the_scopes(b: Backend) {
     }
     assert_eq!(w.exchange(&token).await, OK);
 
-    // Revocations reach this tenant's grants only.
+    // Revocations reach this tenant's grants only; a device credential of
+    // another tenant is, here, one nobody holds: accepted, nothing changes.
+    let foreign_credential = tern_core::grants::device_credential_id(&foreign);
     for path in [
         format!("/refresh-tokens/{foreign}"),
         format!("/grants/{foreign}"),
         format!("/users/{}/refresh-tokens", w.ada),
+        format!("/device-credentials/{foreign_credential}"),
     ] {
         w.delete(&path).await;
     }
@@ -754,7 +755,7 @@ async fn scoped_to_the_tenant_and_the_scopes(b: Backend) {
         "another tenant's grant stays"
     );
     let (s, _) = w.delete("/device-credentials/dcr_foreign000000000").await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(s, StatusCode::NO_CONTENT);
 
     w.h.stop().await;
 }
@@ -985,7 +986,48 @@ async fn listing_shows_the_fields_asked_for(b: Backend) {
     w.h.stop().await;
 }
 
+/// Auth0's OpenAPI lists form bodies for `PATCH /refresh-tokens/{id}` and
+/// `POST /refresh-tokens/revoke` too: bracket syntax for the metadata
+/// object and the list of ids.
+async fn metadata_patched_and_tokens_revoked_by_form(b: Backend) {
+    let w = World::start(b, json!({})).await;
+    w.login(ADA, json!({})).await;
+    w.login(ADA, json!({})).await;
+    let listed = w.token_ids(&w.ada).await;
+    let path = format!("/refresh-tokens/{}", listed[0]);
+    let (s, got) =
+        w.h.api_form(
+            &w.admin,
+            Method::PATCH,
+            &path,
+            "refresh_token_metadata[device_name]=Ada%27s+phone",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{got}");
+    assert_eq!(
+        got["refresh_token_metadata"],
+        json!({"device_name": "Ada's phone"})
+    );
+    let (s, e) =
+        w.h.api_form(&w.admin, Method::PATCH, &path, "rotating=false")
+            .await;
+    assert_eq!(
+        (s, &e["errorCode"]),
+        (StatusCode::BAD_REQUEST, &json!("invalid_body")),
+        "{e}"
+    );
+
+    let form = format!("ids[]={}&ids[]=gr_unknown", listed[0]);
+    let (s, e) =
+        w.h.api_form(&w.admin, Method::POST, "/refresh-tokens/revoke", &form)
+            .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{e}");
+    assert_eq!(w.token_ids(&w.ada).await, listed[1..]);
+    w.h.stop().await;
+}
+
 both_backends!(
+    metadata_patched_and_tokens_revoked_by_form,
     listing_shows_the_fields_asked_for,
     user_tokens_listed_paged_and_revoked,
     rotation_keeps_the_id_and_revocation_reaches_the_newest,

@@ -10,7 +10,7 @@
 mod common;
 
 use common::browser::{Browser, authorize_path, claims};
-use common::{Backend, Harness};
+use common::{Backend, Harness, pairs};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -835,7 +835,98 @@ async fn deletes_leave_no_orphans(b: Backend) {
     h.stop().await;
 }
 
+/// Auth0's OpenAPI lists form bodies for the role and assignment writes:
+/// strings, lists of strings (`users[]`) and lists of objects
+/// (`permissions[0][permission_name]`) in bracket syntax.
+async fn role_writes_by_form(b: Backend) {
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    things_api(&h, &t, json!({})).await;
+    let ada = h.create_user(&t, "ada@example.com", PASSWORD).await;
+    let ada = ada["user_id"].as_str().unwrap().to_string();
+    let form = |method: Method, path: String, body: String| {
+        let (h, t) = (&h, &t);
+        async move { h.api_form(t, method, &path, &body).await }
+    };
+    let (s, r) = form(
+        Method::POST,
+        "/roles".into(),
+        "name=editor&description=Edits+things".into(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(
+        (&r["name"], &r["description"]),
+        (&json!("editor"), &json!("Edits things"))
+    );
+    let id = r["id"].as_str().unwrap().to_string();
+    let (s, r) = form(
+        Method::PATCH,
+        format!("/roles/{id}"),
+        "description=Writes".into(),
+    )
+    .await;
+    assert_eq!(
+        (s, &r["description"]),
+        (StatusCode::OK, &json!("Writes")),
+        "{r}"
+    );
+
+    let api = urlencoding::encode(API);
+    let perms = format!(
+        "permissions[0][resource_server_identifier]={api}&permissions[0][permission_name]=read:things\
+         &permissions[1][resource_server_identifier]={api}&permissions[1][permission_name]=write:things"
+    );
+    let (s, e) = form(Method::POST, format!("/roles/{id}/permissions"), perms).await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    let take = format!(
+        "permissions[0][resource_server_identifier]={api}&permissions[0][permission_name]=write:things"
+    );
+    let (s, e) = form(Method::DELETE, format!("/roles/{id}/permissions"), take).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (_, held) = h
+        .api(&t, Method::GET, &format!("/roles/{id}/permissions"), None)
+        .await;
+    assert_eq!(
+        pairs(&held, "resource_server_identifier", "permission_name"),
+        [(API.to_string(), "read:things".to_string())]
+    );
+
+    let (s, e) = form(
+        Method::POST,
+        format!("/roles/{id}/users"),
+        format!("users[]={}", urlencoding::encode(&ada)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (_, of_user) = h
+        .api(&t, Method::GET, &format!("/users/{ada}/roles"), None)
+        .await;
+    assert_eq!(of_user[0]["id"], id.as_str(), "{of_user}");
+    let (s, e) = form(
+        Method::DELETE,
+        format!("/users/{ada}/roles"),
+        format!("roles[]={id}"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+    let (s, e) = form(
+        Method::POST,
+        format!("/users/{ada}/roles"),
+        format!("roles={id}"),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "a lone plain key is a string, not a list: {e}"
+    );
+    assert_eq!(e["errorCode"], "invalid_body", "{e}");
+    h.stop().await;
+}
+
 both_backends!(
+    role_writes_by_form,
     roles_round_trip,
     permissions_and_members,
     scopes_are_checked,

@@ -12,7 +12,7 @@ use tern_core::grants::GrantQuery;
 use tern_core::user_profile::project_fields;
 
 use crate::auth::Caller;
-use crate::body::{JsonBody, QueryMap};
+use crate::body::{JsonOrFormBody, QueryMap};
 use crate::console_app;
 use crate::cursor::{self, List};
 use crate::error::ApiError;
@@ -212,7 +212,10 @@ pub async fn get_one(
     summary = "Update a refresh token's metadata",
     description = "Replaces `refresh_token_metadata` (`null` or `{}` removes it all). It belongs to the token family: every rotation keeps it.",
     params(("id" = String, Path, description = "The refresh token id (`gr_…`, the same across rotations).")),
-    request_body(content = crate::openapi::UpdateRefreshToken, content_type = "application/json"),
+    request_body(content(
+        (crate::openapi::UpdateRefreshToken = "application/json"),
+        (crate::openapi::UpdateRefreshToken = "application/x-www-form-urlencoded"),
+    )),
     responses(
         (status = 200, description = "The updated refresh token.", body = crate::openapi::RefreshToken),
         (status = 400, description = "A property other than `refresh_token_metadata`, or none; `refresh_token_metadata` neither null nor an object of strings, over 25 properties, a value over 255 characters or a key outside 1 to 255 (`invalid_body`).", body = crate::openapi::ApiErrorBody),
@@ -226,7 +229,7 @@ pub async fn update(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonOrFormBody(body): JsonOrFormBody,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(UPDATE)?;
     if let Some(grant) = s.store.get_grant(s.tid(), &id).await? {
@@ -335,7 +338,10 @@ fn revocation(body: &Value) -> Result<Revocation, ApiError> {
     tag = "refresh-tokens",
     summary = "Revoke refresh tokens in bulk",
     description = "By `ids` (up to 100), by `user_id`, by `user_id` and `client_id`, or by `client_id`. Unknown ids are skipped.",
-    request_body(content = crate::openapi::RevokeRefreshTokens, content_type = "application/json"),
+    request_body(content(
+        (crate::openapi::RevokeRefreshTokens = "application/json"),
+        (crate::openapi::RevokeRefreshTokens = "application/x-www-form-urlencoded"),
+    )),
     responses(
         (status = 202, description = "Revoked."),
         (status = 400, description = "Invalid body or combination (`invalid_body`); unknown user or client (`invalid_body`).", body = crate::openapi::ApiErrorBody),
@@ -347,7 +353,7 @@ fn revocation(body: &Value) -> Result<Revocation, ApiError> {
 pub async fn revoke(
     State(s): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody,
+    JsonOrFormBody(body): JsonOrFormBody,
 ) -> Result<StatusCode, ApiError> {
     caller.require(DELETE)?;
     match revocation(&body)? {

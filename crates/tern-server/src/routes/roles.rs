@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tern_core::roles::{Role, RoleMember};
 
 use crate::auth::Caller;
-use crate::body::{JsonBody, Paging, QueryMap};
+use crate::body::{JsonOrFormBody, Paging, QueryMap};
 use crate::console_app::Changer;
 use crate::cursor::{self, List};
 use crate::error::ApiError;
@@ -53,7 +53,10 @@ pub async fn list(
     operation_id = "post_roles",
     tag = "roles",
     summary = "Create a role",
-    request_body(content = crate::openapi::RoleCreate, content_type = "application/json"),
+    request_body(content(
+        (crate::openapi::RoleCreate = "application/json"),
+        (crate::openapi::RoleCreate = "application/x-www-form-urlencoded"),
+    )),
     responses(
         (status = 200, description = "The role.", body = crate::openapi::RoleView),
         (status = 400, description = "Invalid body (`invalid_body`).", body = crate::openapi::ApiErrorBody),
@@ -66,7 +69,7 @@ pub async fn list(
 pub async fn create(
     State(s): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody,
+    JsonOrFormBody(body): JsonOrFormBody,
 ) -> Result<Json<Role>, ApiError> {
     caller.require(&[CREATE])?;
     Ok(Json(service::create(&s, &body).await?))
@@ -104,7 +107,10 @@ pub async fn get_one(
     tag = "roles",
     summary = "Update a role",
     params(("id" = String, Path, description = "The role's id.")),
-    request_body(content = crate::openapi::RoleUpdate, content_type = "application/json"),
+    request_body(content(
+        (crate::openapi::RoleUpdate = "application/json"),
+        (crate::openapi::RoleUpdate = "application/x-www-form-urlencoded"),
+    )),
     responses(
         (status = 200, description = "The updated role.", body = crate::openapi::RoleView),
         (status = 400, description = "Invalid body (`invalid_body`).", body = crate::openapi::ApiErrorBody),
@@ -119,7 +125,7 @@ pub async fn update(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonOrFormBody(body): JsonOrFormBody,
 ) -> Result<Json<Role>, ApiError> {
     caller.require(&[UPDATE])?;
     Ok(Json(service::update(&s, &id, &body).await?))
@@ -188,7 +194,10 @@ pub async fn permissions(
     tag = "roles",
     summary = "Give a role permissions",
     params(("id" = String, Path, description = "The role's id.")),
-    request_body(content = crate::openapi::PermissionsBody, content_type = "application/json"),
+    request_body(content(
+        (crate::openapi::PermissionsBody = "application/json"),
+        (crate::openapi::PermissionsBody = "application/x-www-form-urlencoded"),
+    )),
     responses(
         (status = 201, description = "Given (those it had already are kept once)."),
         (status = 400, description = "Invalid body (`invalid_body`): an unknown API, or a permission the API does not define.", body = crate::openapi::ApiErrorBody),
@@ -202,7 +211,7 @@ pub async fn add_permissions(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonOrFormBody(body): JsonOrFormBody,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[UPDATE])?;
     service::change_role_permissions(&s, &id, &body, Change::Give).await?;
@@ -217,7 +226,10 @@ pub async fn add_permissions(
     tag = "roles",
     summary = "Take permissions from a role",
     params(("id" = String, Path, description = "The role's id.")),
-    request_body(content = crate::openapi::PermissionsBody, content_type = "application/json"),
+    request_body(content(
+        (crate::openapi::PermissionsBody = "application/json"),
+        (crate::openapi::PermissionsBody = "application/x-www-form-urlencoded"),
+    )),
     responses(
         (status = 200, description = "Taken (those it did not have are ignored)."),
         (status = 400, description = "Invalid body (`invalid_body`).", body = crate::openapi::ApiErrorBody),
@@ -232,10 +244,10 @@ pub async fn remove_permissions(
     caller: Caller,
     Path(id): Path<String>,
     // A body without a DELETE is refused after the scope check, not before.
-    body: Result<JsonBody, ApiError>,
+    body: Result<JsonOrFormBody, ApiError>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[UPDATE])?;
-    let JsonBody(body) = body?;
+    let JsonOrFormBody(body) = body?;
     service::change_role_permissions(&s, &id, &body, Change::Take).await?;
     Ok(StatusCode::OK)
 }
@@ -326,7 +338,10 @@ pub async fn users(
     tag = "roles",
     summary = "Give users a role",
     params(("id" = String, Path, description = "The role's id.")),
-    request_body(content = crate::openapi::UserIdsBody, content_type = "application/json"),
+    request_body(content(
+        (crate::openapi::UserIdsBody = "application/json"),
+        (crate::openapi::UserIdsBody = "application/x-www-form-urlencoded"),
+    )),
     responses(
         (status = 200, description = "Given (users holding it already keep it once)."),
         (status = 400, description = "Invalid body (`invalid_body`), e.g. a user that does not exist.", body = crate::openapi::ApiErrorBody),
@@ -340,7 +355,7 @@ pub async fn add_users(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonOrFormBody(body): JsonOrFormBody,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[UPDATE, "create:role_members"])?;
     service::add_members(&s, &id, &body, Changer::Api(&caller)).await?;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tern_core::sso::Session;
 
 use crate::auth::Caller;
-use crate::body::{JsonBody, QueryMap};
+use crate::body::{JsonOrFormBody, QueryMap};
 use crate::console_app;
 use crate::cursor::{self, List};
 use crate::error::ApiError;
@@ -130,7 +130,10 @@ pub async fn get_one(
     summary = "Update a session's metadata",
     description = "Replaces `session_metadata` (`null` or `{}` removes it all). The session's use (`updated_at`, its expiries) does not change.",
     params(("id" = String, Path, description = "The session's id (its `sid`).")),
-    request_body(content = crate::openapi::UpdateSession, content_type = "application/json"),
+    request_body(content(
+        (crate::openapi::UpdateSession = "application/json"),
+        (crate::openapi::UpdateSession = "application/x-www-form-urlencoded"),
+    )),
     responses(
         (status = 200, description = "The updated session.", body = crate::openapi::SessionView),
         (status = 400, description = "A property other than `session_metadata`, or none; `session_metadata` neither null nor an object of strings, over 25 properties, a value over 255 characters or a key outside 1 to 255 (`invalid_body`).", body = crate::openapi::ApiErrorBody),
@@ -144,7 +147,7 @@ pub async fn update(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonOrFormBody(body): JsonOrFormBody,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&[UPDATE])?;
     let session = known_session(&s, &id).await?;
@@ -163,9 +166,9 @@ pub async fn update(
     tag = "sessions",
     summary = "End a session",
     params(("id" = String, Path, description = "The session's id (its `sid`).")),
+    description = "As Auth0 (whose OpenAPI lists no 404 here, unlike `GET` and `revoke`), an id that names no active session of this tenant is accepted too: nothing changes.",
     responses(
-        (status = 202, description = "Ended: the browser must sign in again. Refresh tokens issued through it stay valid (`POST /sessions/{id}/revoke` revokes them too)."),
-        (status = 404, description = "No such active session (`inexistent_session`).", body = crate::openapi::ApiErrorBody),
+        (status = 202, description = "Ended (or nothing to end): the browser must sign in again. Refresh tokens issued through it stay valid (`POST /sessions/{id}/revoke` revokes them too)."),
         crate::openapi::ManagementErrors,
     ),
     security(("bearerAuth" = ["delete:sessions"])),
@@ -176,9 +179,10 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&[DELETE])?;
-    let session = known_session(&s, &id).await?;
-    console_app::guard_holders_change(&s, &caller, [session.user_id.as_str()]).await?;
-    s.store.delete_session(s.tid(), &session.sid).await?;
+    if let Some(session) = session_admin::find(&s, &id).await? {
+        console_app::guard_holders_change(&s, &caller, [session.user_id.as_str()]).await?;
+        s.store.delete_session(s.tid(), &session.sid).await?;
+    }
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde_json::Value;
 
 use crate::auth::Caller;
-use crate::body::{JsonBody, Paging, QueryMap};
+use crate::body::{JsonOrFormBody, Paging, QueryMap};
 use crate::console_app::Changer;
 use crate::error::ApiError;
 use crate::manage::roles::{self as service, Change};
@@ -52,7 +52,10 @@ pub async fn roles(
     tag = "roles",
     summary = "Give a user roles",
     params(("id" = String, Path, description = "The user_id.")),
-    request_body(content = crate::openapi::RoleIdsBody, content_type = "application/json"),
+    request_body(content(
+        (crate::openapi::RoleIdsBody = "application/json"),
+        (crate::openapi::RoleIdsBody = "application/x-www-form-urlencoded"),
+    )),
     responses(
         (status = 204, description = "Given (roles held already are kept once)."),
         (status = 400, description = "Invalid body (`invalid_body`), e.g. a role that does not exist.", body = crate::openapi::ApiErrorBody),
@@ -66,7 +69,7 @@ pub async fn add_roles(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonOrFormBody(body): JsonOrFormBody,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["update:users", "create:role_members"])?;
     service::change_user_roles(&s, &id, &body, Changer::Api(&caller), Change::Give).await?;
@@ -81,7 +84,10 @@ pub async fn add_roles(
     tag = "roles",
     summary = "Take roles from a user",
     params(("id" = String, Path, description = "The user_id.")),
-    request_body(content = crate::openapi::RoleIdsBody, content_type = "application/json"),
+    request_body(content(
+        (crate::openapi::RoleIdsBody = "application/json"),
+        (crate::openapi::RoleIdsBody = "application/x-www-form-urlencoded"),
+    )),
     responses(
         (status = 204, description = "Taken (roles the user did not hold are ignored)."),
         (status = 400, description = "Invalid body (`invalid_body`).", body = crate::openapi::ApiErrorBody),
@@ -96,10 +102,10 @@ pub async fn remove_roles(
     caller: Caller,
     Path(id): Path<String>,
     // A body without a DELETE is refused after the scope check, not before.
-    body: Result<JsonBody, ApiError>,
+    body: Result<JsonOrFormBody, ApiError>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["update:users", "delete:role_members"])?;
-    let JsonBody(body) = body?;
+    let JsonOrFormBody(body) = body?;
     service::change_user_roles(&s, &id, &body, Changer::Api(&caller), Change::Take).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -146,7 +152,10 @@ pub async fn permissions(
     tag = "roles",
     summary = "Give a user permissions directly",
     params(("id" = String, Path, description = "The user_id.")),
-    request_body(content = crate::openapi::PermissionsBody, content_type = "application/json"),
+    request_body(content(
+        (crate::openapi::PermissionsBody = "application/json"),
+        (crate::openapi::PermissionsBody = "application/x-www-form-urlencoded"),
+    )),
     responses(
         (status = 201, description = "Given (those held directly already are kept once)."),
         (status = 400, description = "Invalid body (`invalid_body`): an unknown API, or a permission the API does not define.", body = crate::openapi::ApiErrorBody),
@@ -160,7 +169,7 @@ pub async fn add_permissions(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    JsonOrFormBody(body): JsonOrFormBody,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["update:users"])?;
     service::change_user_permissions(&s, &id, &body, Changer::Api(&caller), Change::Give).await?;
@@ -175,7 +184,10 @@ pub async fn add_permissions(
     tag = "roles",
     summary = "Take a user's direct permissions",
     params(("id" = String, Path, description = "The user_id.")),
-    request_body(content = crate::openapi::PermissionsBody, content_type = "application/json"),
+    request_body(content(
+        (crate::openapi::PermissionsBody = "application/json"),
+        (crate::openapi::PermissionsBody = "application/x-www-form-urlencoded"),
+    )),
     responses(
         (status = 204, description = "Taken (those not held directly are ignored; roles are unchanged)."),
         (status = 400, description = "Invalid body (`invalid_body`).", body = crate::openapi::ApiErrorBody),
@@ -190,10 +202,10 @@ pub async fn remove_permissions(
     caller: Caller,
     Path(id): Path<String>,
     // A body without a DELETE is refused after the scope check, not before.
-    body: Result<JsonBody, ApiError>,
+    body: Result<JsonOrFormBody, ApiError>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(&["update:users"])?;
-    let JsonBody(body) = body?;
+    let JsonOrFormBody(body) = body?;
     service::change_user_permissions(&s, &id, &body, Changer::Api(&caller), Change::Take).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -276,6 +276,29 @@ impl Harness {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// A Management API call with an `application/x-www-form-urlencoded`
+    /// body, written as the client would send it.
+    pub async fn api_form(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        form: &str,
+    ) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .request(method, format!("{}/api/v2{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.to_string())
+            .send()
+            .await
+            .expect("send");
+        let status = r.status();
+        let text = r.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
     /// The console's first operator: created through the one-time setup
     /// link, then signed in through Tern's login as a browser does; the
     /// browser holding the console session.
