@@ -12,6 +12,11 @@ use serde_json::{Map, Value};
 /// body cannot build a deep structure (bodies are size-limited already).
 pub const MAX_DEPTH: usize = 5;
 
+/// The most pairs a form may carry: a Management API body names a few
+/// fields, and each pair looks for its siblings among those before it, so
+/// an unbounded count would cost time quadratic in it.
+pub const MAX_PAIRS: usize = 1000;
+
 /// Why a form could not be read as an object; the message names the key.
 #[derive(Debug, PartialEq, Eq)]
 pub struct FormError(pub String);
@@ -25,6 +30,12 @@ enum Node {
 
 /// Read decoded form pairs as a JSON object.
 pub fn to_json(pairs: Vec<(String, String)>) -> Result<Value, FormError> {
+    if pairs.len() > MAX_PAIRS {
+        return Err(FormError(format!(
+            "the form has {} fields; at most {MAX_PAIRS} are read (send JSON for larger bodies)",
+            pairs.len()
+        )));
+    }
     let mut root = Node::Keys(Vec::new());
     for (key, value) in pairs {
         let path = key_path(&key).ok_or_else(|| {
@@ -179,5 +190,13 @@ mod tests {
         for form in cases {
             assert!(read(form).is_err(), "{form:?}");
         }
+        let many: Vec<(String, String)> = (0..=MAX_PAIRS)
+            .map(|i| (format!("a[{i}]"), "x".to_string()))
+            .collect();
+        assert!(
+            to_json(many[1..].to_vec()).is_ok(),
+            "the limit itself is read"
+        );
+        assert!(to_json(many).is_err(), "one past the limit is refused");
     }
 }
