@@ -209,6 +209,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::email_templates::replace,
         routes::authorize::authorize,
         routes::authorize::resume,
+        routes::authorize::continue_login,
         routes::universal_login::login_page,
         routes::universal_login::login,
         routes::universal_mfa::challenge_page,
