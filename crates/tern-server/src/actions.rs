@@ -114,7 +114,7 @@ const WRAPPER: &str = r#"async function tern_post_login(payload, callback) {
     if (expected.length !== given.length || !crypto.timingSafeEqual(expected, given)) { throw bad('the signature does not match'); }
     if (typeof claims.exp !== 'number') { throw bad('it has no exp claim'); }
     if (claims.exp <= R.now) { throw bad('it expired'); }
-    if (claims.state !== R.state) { throw bad('its state claim is not the state of this login'); }
+    if (claims.state !== R.resumedState) { throw bad('its state claim is not the state of this login'); }
     return claims;
   };
   const store = {};
@@ -396,9 +396,23 @@ pub async fn post_login(
         event["request"]["query"] = json!(request.query);
         event["request"]["body"] = json!(request.body);
     }
+    let (state, resumed_state) = match login.redirect {
+        Redirecting::Yes { state, resume } => (
+            Some(state),
+            // The state the paused redirect carried: the one a token for
+            // `validateToken` must hold (the run gets a new one for a
+            // further redirect).
+            resume.map(|(paused, _)| {
+                let id = state.split_once('.').map_or(state, |(id, _)| id);
+                format!("{id}.{}", paused.nonce)
+            }),
+        ),
+        _ => (None, None),
+    };
     let redirect = json!({
         "can": matches!(login.redirect, Redirecting::Yes { .. }),
-        "state": match login.redirect { Redirecting::Yes { state, .. } => Some(state), _ => None },
+        "state": state,
+        "resumedState": resumed_state,
         "now": s.now(),
         "hostname": event["request"]["hostname"],
     });
@@ -495,10 +509,9 @@ pub async fn post_login(
             // the profile as changed), the token changes wait in the
             // transaction until the flow finishes.
             write_metadata(s, login, &metadata).await?;
-            let nonce = match login.redirect {
-                Redirecting::Yes { state, .. } => state.rsplit('.').next().unwrap_or(state),
-                _ => "",
-            };
+            let nonce = state
+                .and_then(|st| st.split_once('.'))
+                .map_or("", |(_, nonce)| nonce);
             return Err(PostLoginRefusal::Redirect(Box::new(Pause {
                 location,
                 paused: PausedActions {
