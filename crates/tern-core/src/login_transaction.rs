@@ -195,8 +195,8 @@ pub enum TransactionStep {
         /// The password step's record, written when the login finishes.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         record: Option<Box<DeferredLoginRecord>>,
-        /// Where the actions stopped.
-        paused: PausedActions,
+        /// Where the actions stopped (boxed: the claims make it the largest step).
+        paused: Box<PausedActions>,
     },
     /// The user proved who they are; `/authorize/resume` may finish.
     Authenticated {

@@ -57,6 +57,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/userinfo",
     "/authorize",
     "/authorize/resume",
+    "/continue",
     "/u/login",
     "/u/mfa-otp-challenge",
     "/u/mfa-otp-enrollment-qr",
@@ -334,6 +335,7 @@ pub fn build(public_url: &str) -> utoipa::openapi::OpenApi {
         ("/userinfo", "userinfo_post"),
         ("/authorize", "authorize_post"),
         ("/oidc/logout", "oidc_logout_post"),
+        ("/continue", "continue_login_post"),
     ] {
         if let Some(item) = doc.paths.paths.get_mut(path)
             && let Some(op) = item.post.as_mut()

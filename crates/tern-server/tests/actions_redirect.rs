@@ -363,7 +363,7 @@ async fn wrong_states_and_bad_tokens_change_nothing_or_fail(b: Backend) {
     );
 
     // Expired, another login's state, another algorithm: each fails.
-    let cases: Vec<(Box<dyn Fn(&str) -> String>, &str)> = vec![
+    let cases: Vec<(TokenFor, &str)> = vec![
         (
             Box::new(|st: &str| {
                 site_token(
@@ -410,6 +410,9 @@ async fn wrong_states_and_bad_tokens_change_nothing_or_fail(b: Backend) {
     }
     x.h.stop().await;
 }
+
+/// Makes the site's token for a login's `state`.
+type TokenFor = Box<dyn Fn(&str) -> String>;
 
 async fn grants_cannot_redirect_and_see_their_request_without_secrets(b: Backend) {
     let x = setup(

@@ -271,7 +271,7 @@ async fn serve_from_session(
                 auth_time: sess.auth_time,
                 amr: sess.amr.clone(),
                 record: None,
-                paused: pause.paused,
+                paused: Box::new(pause.paused),
             };
             let cookie = new_transaction(s, id, request.clone(), step).await?;
             return Ok(Some(Begin::Login {
@@ -602,7 +602,7 @@ pub async fn continue_login(
         amr,
         record,
     };
-    run_actions_and_finish(s, headers, ip, &tx, &who, Some((paused, request))).await
+    run_actions_and_finish(s, headers, ip, &tx, &who, Some((&**paused, request))).await
 }
 
 /// Claim the transaction (single use), run the post-login actions — from
@@ -675,7 +675,7 @@ async fn run_actions_and_finish(
                 auth_time,
                 amr: amr.to_vec(),
                 record: record.clone(),
-                paused: pause.paused,
+                paused: Box::new(pause.paused),
             };
             s.store.insert_login_transaction(s.tid(), &tx).await?;
             return Ok(Resume::Redirect(pause.location));
