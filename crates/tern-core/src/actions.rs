@@ -140,6 +140,85 @@ impl ActionClaims {
     }
 }
 
+/// Parameters never handed to an action's `event.request`: credentials
+/// and one-time proofs a token or `/authorize` request may carry.
+pub const SECRET_PARAMS: &[&str] = &[
+    "client_secret",
+    "client_assertion",
+    "password",
+    "code",
+    "code_verifier",
+    "refresh_token",
+    "otp",
+    "mfa_token",
+    "oob_code",
+    "binding_code",
+    "recovery_code",
+    "subject_token",
+    "id_token_hint",
+];
+
+/// Auth0's `event.request` less the address and agent: the method, and the
+/// query and body of the request that started the login (the `/authorize`
+/// request of a browser sign-in, the token request of a grant), secrets
+/// ([`SECRET_PARAMS`]) removed.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRequest {
+    /// `GET` or `POST`.
+    pub method: String,
+    /// The query string's parameters.
+    #[serde(default)]
+    pub query: Map<String, Value>,
+    /// The form or JSON body's parameters.
+    #[serde(default)]
+    pub body: Map<String, Value>,
+}
+
+impl EventRequest {
+    /// A request whose parameters came in its query (`in_body` false) or its
+    /// body, secrets dropped.
+    pub fn of<'a>(
+        method: &str,
+        params: impl IntoIterator<Item = (&'a str, &'a str)>,
+        in_body: bool,
+    ) -> Self {
+        let kept: Map<String, Value> = params
+            .into_iter()
+            .filter(|(k, _)| !SECRET_PARAMS.contains(k))
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+            .collect();
+        let (query, body) = if in_body {
+            (Map::new(), kept)
+        } else {
+            (kept, Map::new())
+        };
+        Self {
+            method: method.to_string(),
+            query,
+            body,
+        }
+    }
+}
+
+/// A post-login run paused by `api.redirect.sendUserTo` in a browser
+/// sign-in, kept with its login transaction until `/continue` resumes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PausedActions {
+    /// The second half of the `state` the redirect carried (the first is the
+    /// transaction's id): a new one for each pause, so a `state` or a token
+    /// made for one redirect cannot continue another.
+    pub nonce: String,
+    /// The action that redirected; its `onContinuePostLogin` runs first.
+    pub action_id: String,
+    /// What the actions before the pause added to the tokens (Auth0 keeps
+    /// them: the pipeline is suspended and resumed, not started again).
+    #[serde(default)]
+    pub claims: ActionClaims,
+    /// Whether an action before the pause called `api.multifactor.enable`.
+    #[serde(default)]
+    pub mfa: bool,
+}
+
 /// Claims an action may not set (Auth0's restricted claims: OIDC's and
 /// those Auth0 uses itself). Setting one is ignored, as Auth0 ignores it.
 pub const RESTRICTED_CLAIMS: &[&str] = &[

@@ -13,6 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::actions::{EventRequest, PausedActions};
 use crate::model::LogEvent;
 use crate::store::LoginRecord;
 
@@ -127,6 +128,10 @@ pub struct AuthorizationRequest {
     /// `screen_hint=signup`: open the signup page first.
     #[serde(default)]
     pub signup_first: bool,
+    /// The request as the post-login actions see it (`event.request`):
+    /// its method and parameters, secrets removed.
+    #[serde(default)]
+    pub event_request: EventRequest,
 }
 
 /// Where a transaction stands.
@@ -172,6 +177,26 @@ pub enum TransactionStep {
         /// (`None`: the step began from a session, or a signup).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         record: Option<Box<DeferredLoginRecord>>,
+    },
+    /// The user proved who they are and a post-login action sent the
+    /// browser elsewhere (`api.redirect.sendUserTo`): `/continue` with the
+    /// `state` the redirect carried resumes the actions, then finishes as
+    /// `/authorize/resume` does.
+    ActionRedirect {
+        /// The user.
+        user_id: String,
+        /// Their connection.
+        connection_id: String,
+        /// When they authenticated (epoch seconds).
+        auth_time: i64,
+        /// Methods beyond the password (`["mfa"]`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        amr: Vec<String>,
+        /// The password step's record, written when the login finishes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        record: Option<Box<DeferredLoginRecord>>,
+        /// Where the actions stopped (boxed: the claims make it the largest step).
+        paused: Box<PausedActions>,
     },
     /// The user proved who they are; `/authorize/resume` may finish.
     Authenticated {

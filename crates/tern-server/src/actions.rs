@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 use tern_core::CoreResult;
 pub use tern_core::actions::ActionClaims;
+pub use tern_core::actions::{EventRequest, PausedActions};
 use tern_core::actions::{POST_LOGIN, claim_allowed};
 use tern_core::model::{Client, LogEvent, ResourceServer, User};
 use tern_core::store::Store;
@@ -58,7 +59,10 @@ pub const RELOAD: Duration = Duration::from_secs(5);
 /// by the source. `api` records calls; only the recorded result leaves.
 const WRAPPER: &str = r#"async function tern_post_login(payload, callback) {
   const event = payload.event;
-  const out = { deny: null, mfa: false, idToken: {}, accessToken: {}, addScopes: [], removeScopes: [], app: null, user: null, notes: [] };
+  const R = payload.redirect;
+  const crypto = require('crypto');
+  const Buf = Buffer;
+  const out = { deny: null, mfa: false, idToken: {}, accessToken: {}, addScopes: [], removeScopes: [], app: null, user: null, notes: [], redirect: null };
   const claim = (target) => (name, value) => { target[String(name)] = value === undefined ? null : value; return api; };
   const meta = (which, doc) => (name, value) => {
     const key = String(name);
@@ -69,6 +73,50 @@ const WRAPPER: &str = r#"async function tern_post_login(payload, callback) {
     return api;
   };
   const unsupported = (what) => () => { throw new Error(what + ' is not supported by Tern'); };
+  const b64json = (v) => Buf.from(JSON.stringify(v), 'utf8').toString('base64url');
+  const hs256 = (secret, input) => crypto.createHmac('sha256', secret).update(input, 'utf8').digest('base64url');
+  const secretOf = (o, what) => {
+    if (!o || typeof o.secret !== 'string' || o.secret === '') { throw new Error(what + ' needs a non-empty string secret'); }
+    return o.secret;
+  };
+  // Auth0's session token: HS256, its claims (iss, sub, iat, exp, ip and
+  // the redirect's state) beside the payload's.
+  const encodeToken = (o) => {
+    const secret = secretOf(o, 'api.redirect.encodeToken');
+    const ttl = o.expiresInSeconds === undefined ? 900 : Number(o.expiresInSeconds);
+    if (!Number.isFinite(ttl) || ttl <= 0) { throw new Error('api.redirect.encodeToken: expiresInSeconds must be a positive number'); }
+    const claims = Object.assign({ iss: R.hostname, sub: event.user.user_id, ip: event.request.ip }, o.payload || {});
+    claims.iat = R.now;
+    claims.exp = R.now + Math.floor(ttl);
+    if (R.state) { claims.state = R.state; }
+    const input = b64json({ alg: 'HS256', typ: 'JWT' }) + '.' + b64json(claims);
+    return input + '.' + hs256(secret, input);
+  };
+  const validateToken = (o) => {
+    const secret = secretOf(o, 'api.redirect.validateToken');
+    if (!payload.continued) { throw new Error('api.redirect.validateToken is only available in onContinuePostLogin'); }
+    const name = o.tokenParameterName === undefined ? 'session_token' : String(o.tokenParameterName);
+    const c = payload.continued;
+    const token = Object.prototype.hasOwnProperty.call(c.body, name) ? c.body[name] : c.query[name];
+    const bad = (why) => new Error('The ' + name + ' token is not valid: ' + why);
+    if (typeof token !== 'string' || token === '') { throw bad('the /continue request has no ' + name + ' parameter'); }
+    const parts = token.split('.');
+    if (parts.length !== 3) { throw bad('it is not a JWT'); }
+    let header, claims;
+    try {
+      header = JSON.parse(Buf.from(parts[0], 'base64url').toString('utf8'));
+      claims = JSON.parse(Buf.from(parts[1], 'base64url').toString('utf8'));
+    } catch (e) { throw bad('its header or payload is not JSON'); }
+    if (!header || header.alg !== 'HS256') { throw bad('it must be signed with HS256'); }
+    if (!claims || typeof claims !== 'object' || Array.isArray(claims)) { throw bad('its payload is not an object'); }
+    const expected = Buf.from(hs256(secret, parts[0] + '.' + parts[1]), 'utf8');
+    const given = Buf.from(parts[2], 'utf8');
+    if (expected.length !== given.length || !crypto.timingSafeEqual(expected, given)) { throw bad('the signature does not match'); }
+    if (typeof claims.exp !== 'number') { throw bad('it has no exp claim'); }
+    if (claims.exp <= R.now) { throw bad('it expired'); }
+    if (claims.state !== R.resumedState) { throw bad('its state claim is not the state of this login'); }
+    return claims;
+  };
   const store = {};
   const api = {
     access: { deny: (reason) => { if (out.deny === null) { out.deny = reason === undefined ? '' : String(reason); } return api; } },
@@ -92,7 +140,20 @@ const WRAPPER: &str = r#"async function tern_post_login(payload, callback) {
       },
     },
     authentication: { recordMethod: unsupported('api.authentication.recordMethod'), challengeWith: unsupported('api.authentication.challengeWith') },
-    redirect: { sendUserTo: unsupported('api.redirect.sendUserTo'), encodeToken: unsupported('api.redirect.encodeToken'), validateToken: unsupported('api.redirect.validateToken') },
+    redirect: {
+      canRedirect: () => R.can,
+      sendUserTo: (url, options) => {
+        const query = {};
+        const q = options && options.query;
+        if (q && typeof q === 'object') {
+          for (const k of Object.keys(q)) { if (q[k] !== undefined && q[k] !== null) { query[k] = String(q[k]); } }
+        }
+        out.redirect = { url: String(url), query };
+        return api;
+      },
+      encodeToken,
+      validateToken,
+    },
     cache: {
       get: (k) => (Object.prototype.hasOwnProperty.call(store, k) ? { value: store[k] } : undefined),
       set: (k, v) => { store[k] = v; return { type: 'success' }; },
@@ -103,11 +164,17 @@ const WRAPPER: &str = r#"async function tern_post_login(payload, callback) {
   (function (exports, module) {
 /*ACTION*/
   })(module.exports, module);
-  const handler = module.exports.onExecutePostLogin;
-  if (typeof handler !== 'function') {
-    throw new Error('the action does not export onExecutePostLogin');
+  if (payload.continued) {
+    // Resuming after the redirect: the action's onContinuePostLogin, when it has one.
+    const resume = module.exports.onContinuePostLogin;
+    if (typeof resume === 'function') { await resume(event, api); }
+  } else {
+    const handler = module.exports.onExecutePostLogin;
+    if (typeof handler !== 'function') {
+      throw new Error('the action does not export onExecutePostLogin');
+    }
+    await handler(event, api);
   }
-  await handler(event, api);
   callback(null, out);
 }"#;
 
@@ -223,6 +290,41 @@ pub struct PostLogin<'a> {
     pub auth_time: i64,
     /// Methods beyond the password (`mfa`).
     pub amr: &'a [&'a str],
+    /// The request that started the login (`event.request`).
+    pub request: &'a EventRequest,
+    /// Whether an action may send the browser elsewhere.
+    pub redirect: Redirecting<'a>,
+}
+
+/// Whether a login can follow `api.redirect.sendUserTo` (Auth0's
+/// `api.redirect.canRedirect()`).
+#[derive(Debug, Clone, Copy)]
+pub enum Redirecting<'a> {
+    /// A grant at the token endpoint: no browser to send. Auth0: redirect
+    /// actions "won't work" with the password or refresh-token exchanges,
+    /// which fail when an action tries.
+    No,
+    /// `prompt=none`: a browser, but no page may be shown. Auth0 answers
+    /// `error=interaction_required` when an action tries.
+    Silent,
+    /// An interactive browser sign-in whose redirect would carry `state`
+    /// (`<transaction id>.<nonce>`); `resume` when the run continues one
+    /// paused by a redirect.
+    Yes {
+        /// The `state` a redirect of this run carries.
+        state: &'a str,
+        /// The pause `/continue` resumes, with the continue request.
+        resume: Option<(&'a PausedActions, &'a EventRequest)>,
+    },
+}
+
+/// Where a paused run sends the browser, and what resumes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pause {
+    /// The action's URL with its `query` and Auth0's `state` added.
+    pub location: String,
+    /// Kept with the transaction.
+    pub paused: PausedActions,
 }
 
 /// Why the login does not get tokens.
@@ -236,6 +338,13 @@ pub enum PostLoginRefusal {
     /// passed a second factor yet: not refused, not finished either (not
     /// logged; nothing the actions did is kept).
     NeedsMfa,
+    /// An action called `api.redirect.sendUserTo` in an interactive sign-in:
+    /// not refused, paused — the browser goes to [`Pause::location`] and
+    /// `/continue` resumes the run. Metadata set before is written.
+    Redirect(Box<Pause>),
+    /// An action called `api.redirect.sendUserTo` in a `prompt=none`
+    /// request (`interaction_required`, as Auth0).
+    InteractionRequired,
 }
 
 /// Run the bound post-login actions for `login`. `Ok` carries the claims
@@ -253,20 +362,72 @@ pub async fn post_login(
             return Err(PostLoginRefusal::Failed);
         }
     };
+    let resume = match login.redirect {
+        Redirecting::Yes { resume, .. } => resume,
+        _ => None,
+    };
+    // A resumed run starts at the action that redirected, with what the
+    // actions before it added; later actions run as they are bound now.
+    let (start, mut claims, mut mfa_asked_by) = match resume {
+        None => (0, ActionClaims::default(), None),
+        Some((paused, _)) => {
+            let Some(at) = bound.iter().position(|a| a.action_id == paused.action_id) else {
+                log_refusal(
+                    s,
+                    login,
+                    "The post-login action that redirected is no longer bound; the login cannot continue.".into(),
+                    json!({ "action_id": paused.action_id }),
+                )
+                .await;
+                return Err(PostLoginRefusal::Failed);
+            };
+            let asked = paused.mfa.then(|| bound[at].name.as_str());
+            (at, paused.claims.clone(), asked)
+        }
+    };
     if bound.is_empty() {
-        return Ok(ActionClaims::default());
+        return Ok(claims);
     }
     let mut event = event(s, login).await?;
+    if let Some((_, request)) = resume {
+        // onContinuePostLogin and the actions after it see the `/continue`
+        // request.
+        event["request"]["method"] = json!(request.method);
+        event["request"]["query"] = json!(request.query);
+        event["request"]["body"] = json!(request.body);
+    }
+    let (state, resumed_state) = match login.redirect {
+        Redirecting::Yes { state, resume } => (
+            Some(state),
+            // The state the paused redirect carried: the one a token for
+            // `validateToken` must hold (the run gets a new one for a
+            // further redirect).
+            resume.map(|(paused, _)| {
+                let id = state.split_once('.').map_or(state, |(id, _)| id);
+                format!("{id}.{}", paused.nonce)
+            }),
+        ),
+        _ => (None, None),
+    };
+    let redirect = json!({
+        "can": matches!(login.redirect, Redirecting::Yes { .. }),
+        "state": state,
+        "resumedState": resumed_state,
+        "now": s.now(),
+        "hostname": event["request"]["hostname"],
+    });
     let deadline = Instant::now() + s.scripts.timeout();
-    let mut claims = ActionClaims::default();
     let mut metadata = MetadataEdit::default();
-    let mut mfa_asked_by: Option<&str> = None;
-    for action in bound.iter() {
+    for (i, action) in bound.iter().enumerate().skip(start) {
         let secrets = open_secrets(s, action);
         event["secrets"] = json!(secrets);
         let source = WRAPPER.replace("/*ACTION*/", &action.code);
         let left = deadline.saturating_duration_since(Instant::now());
-        let payload = json!({ "event": event });
+        let continued = match resume {
+            Some((_, request)) if i == start => json!(request),
+            _ => Value::Null,
+        };
+        let payload = json!({ "event": event, "redirect": redirect, "continued": continued });
         let mut run = s
             .scripts
             .run_action(
@@ -332,6 +493,35 @@ pub async fn post_login(
             .await;
             return Err(PostLoginRefusal::Denied(reason.to_string()));
         }
+        if out["redirect"].is_object() {
+            let location = match redirect_location(login, action, &out["redirect"]) {
+                Ok(l) => l,
+                Err(refusal) => {
+                    if let PostLoginRefusal::Failed = refusal {
+                        let why = redirect_refusal_text(login, action, &out["redirect"]);
+                        log_refusal(s, login, why, json!({ "action_id": action.action_id })).await;
+                    }
+                    return Err(refusal);
+                }
+            };
+            // Auth0 suspends the pipeline here: the metadata set so far is
+            // written now (the external site, and the resumed actions, read
+            // the profile as changed), the token changes wait in the
+            // transaction until the flow finishes.
+            write_metadata(s, login, &metadata).await?;
+            let nonce = state
+                .and_then(|st| st.split_once('.'))
+                .map_or("", |(_, nonce)| nonce);
+            return Err(PostLoginRefusal::Redirect(Box::new(Pause {
+                location,
+                paused: PausedActions {
+                    nonce: nonce.to_string(),
+                    action_id: action.action_id.clone(),
+                    claims,
+                    mfa: mfa_asked_by.is_some(),
+                },
+            })));
+        }
     }
     // Every action ran (a later one may still deny); the factor is asked
     // for before anything of this run is kept.
@@ -341,21 +531,81 @@ pub async fn post_login(
         tracing::info!(action = %name, "a post-login action requires a second factor");
         return Err(PostLoginRefusal::NeedsMfa);
     }
-    if !metadata.is_empty()
-        && let Err(e) = s
-            .store
-            .change_user_metadata_from_actions(
-                s.tid(),
-                &login.user.user_id,
-                &metadata,
-                &tern_core::clock::now_iso(),
-            )
-            .await
+    write_metadata(s, login, &metadata).await?;
+    Ok(claims)
+}
+
+/// Write what the actions set in the user's metadata, once.
+async fn write_metadata(
+    s: &AppState,
+    login: &PostLogin<'_>,
+    metadata: &MetadataEdit,
+) -> Result<(), PostLoginRefusal> {
+    if metadata.is_empty() {
+        return Ok(());
+    }
+    if let Err(e) = s
+        .store
+        .change_user_metadata_from_actions(
+            s.tid(),
+            &login.user.user_id,
+            metadata,
+            &tern_core::clock::now_iso(),
+        )
+        .await
     {
         tracing::error!(error = %e, "could not write the metadata post-login actions set");
         return Err(PostLoginRefusal::Failed);
     }
-    Ok(claims)
+    Ok(())
+}
+
+/// The URL an action's `sendUserTo` sends the browser to, with the
+/// action's `query` and Auth0's `state`; or why the login cannot follow
+/// (`Failed` is logged by the caller).
+fn redirect_location(
+    login: &PostLogin<'_>,
+    action: &Runnable,
+    asked: &Value,
+) -> Result<String, PostLoginRefusal> {
+    let state = match login.redirect {
+        Redirecting::No => return Err(PostLoginRefusal::Failed),
+        Redirecting::Silent => {
+            tracing::info!(action = %action.name, "a post-login action redirected a prompt=none request");
+            return Err(PostLoginRefusal::InteractionRequired);
+        }
+        Redirecting::Yes { state, .. } => state,
+    };
+    let mut url = asked["url"]
+        .as_str()
+        .and_then(|u| url::Url::parse(u).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or(PostLoginRefusal::Failed)?;
+    {
+        let mut pairs = url.query_pairs_mut();
+        for (k, v) in asked["query"].as_object().into_iter().flatten() {
+            if k != "state" {
+                pairs.append_pair(k, v.as_str().unwrap_or_default());
+            }
+        }
+        pairs.append_pair("state", state);
+    }
+    Ok(url.to_string())
+}
+
+/// The tenant log's description of a redirect the login cannot follow.
+fn redirect_refusal_text(login: &PostLogin<'_>, action: &Runnable, asked: &Value) -> String {
+    match login.redirect {
+        Redirecting::No => format!(
+            "Post-login action '{}' called api.redirect.sendUserTo, but a {} login cannot be redirected (only a browser sign-in at /authorize can; check api.redirect.canRedirect() first)",
+            action.name, login.protocol
+        ),
+        _ => format!(
+            "Post-login action '{}' called api.redirect.sendUserTo with '{}', which is not an absolute http or https URL",
+            action.name,
+            asked["url"].as_str().unwrap_or_default()
+        ),
+    }
 }
 
 /// Claims an action set, less those Auth0 restricts (ignored, as Auth0
@@ -465,9 +715,9 @@ async fn event(s: &AppState, login: &PostLogin<'_>) -> Result<Value, PostLoginRe
             "ip": login.ip,
             "user_agent": login.user_agent,
             "hostname": hostname,
-            "method": "POST",
-            "query": {},
-            "body": {},
+            "method": login.request.method,
+            "query": login.request.query,
+            "body": login.request.body,
         },
         "transaction": {
             "requested_scopes": login.requested_scopes,
@@ -495,12 +745,21 @@ pub async fn for_code(
     from: (&str, &axum::http::HeaderMap),
     auth_time: i64,
     amr: &[String],
+    redirect: Redirecting<'_>,
 ) -> CoreResult<Result<Option<ActionClaims>, PostLoginRefusal>> {
     let (ip, headers) = from;
-    if s.actions
-        .current(s.store.as_ref(), s.tid())
-        .await?
-        .is_empty()
+    let resuming = matches!(
+        redirect,
+        Redirecting::Yes {
+            resume: Some(_),
+            ..
+        }
+    );
+    if !resuming
+        && s.actions
+            .current(s.store.as_ref(), s.tid())
+            .await?
+            .is_empty()
     {
         return Ok(Ok(None));
     }
@@ -530,6 +789,8 @@ pub async fn for_code(
         user_agent,
         auth_time,
         amr: &amr,
+        request: &request.event_request,
+        redirect,
     };
     Ok(match post_login(s, &login).await {
         Ok(c) => Ok((!c.is_empty()).then_some(c)),
@@ -546,6 +807,7 @@ impl PostLoginRefusal {
                 "A post-login action failed; the tenant log has the details.".to_string()
             }
             Self::NeedsMfa => "Multifactor authentication required".to_string(),
+            Self::Redirect(_) | Self::InteractionRequired => "Interaction required".to_string(),
         }
     }
 }

@@ -59,6 +59,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/userinfo",
     "/authorize",
     "/authorize/resume",
+    "/continue",
     "/u/login",
     "/u/mfa-otp-challenge",
     "/u/mfa-otp-enrollment-qr",
@@ -219,6 +220,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
         routes::email_templates::replace,
         routes::authorize::authorize,
         routes::authorize::resume,
+        routes::authorize::continue_login,
         routes::universal_login::login_page,
         routes::universal_login::login,
         routes::universal_mfa::challenge_page,
@@ -344,6 +346,7 @@ pub fn build(public_url: &str) -> utoipa::openapi::OpenApi {
         ("/userinfo", "userinfo_post"),
         ("/authorize", "authorize_post"),
         ("/oidc/logout", "oidc_logout_post"),
+        ("/continue", "continue_login_post"),
     ] {
         if let Some(item) = doc.paths.paths.get_mut(path)
             && let Some(op) = item.post.as_mut()

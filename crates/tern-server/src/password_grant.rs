@@ -3,6 +3,7 @@
 //! second factor. The token endpoint parses the request and calls these;
 //! the login itself is `login::password_login`, the tokens `tokens`.
 
+use crate::actions::EventRequest;
 use axum::http::StatusCode;
 use serde_json::Value;
 use tern_core::attack_protection::BRUTE_FORCE;
@@ -47,6 +48,8 @@ pub struct PasswordGrant<'a> {
     /// What the token endpoint read for this request before it
     /// authenticated the client ([`read_ahead`]); `None`: the grant reads it.
     pub read_ahead: Option<ReadAhead>,
+    /// The request as post-login actions see it, secrets removed.
+    pub event_request: &'a EventRequest,
 }
 
 /// What a password grant reads before the password, the client included,
@@ -218,6 +221,7 @@ pub async fn password(s: &AppState, g: PasswordGrant<'_>) -> Result<Value, OAuth
         amr: &[],
         from: Seen::new(g.ip.clone(), g.user_agent),
         caller: g.caller,
+        request: g.event_request,
     };
     tokens_for_login(
         s,
@@ -244,6 +248,8 @@ pub struct MfaOtpGrant<'a> {
     pub user_agent: Option<&'a str>,
     /// A browser gets only a rotating refresh token (see [`refresh::issuable`]).
     pub caller: refresh::Caller,
+    /// The request as post-login actions see it, secrets removed.
+    pub event_request: &'a EventRequest,
 }
 
 /// Finish a password login with a one-time code: the tokens the password
@@ -290,6 +296,7 @@ pub async fn mfa_otp(s: &AppState, g: MfaOtpGrant<'_>) -> Result<Value, OAuthErr
         amr: &["mfa"],
         from: Seen::new(g.ip.clone(), g.user_agent),
         caller: g.caller,
+        request: g.event_request,
     };
     // The password step's record, held by the token, is written with the
     // tokens (not when the post-login actions refuse them).
@@ -323,6 +330,8 @@ struct Login<'a> {
     from: Seen,
     /// Who sent that request.
     caller: refresh::Caller,
+    /// That request as post-login actions see it.
+    request: &'a EventRequest,
 }
 
 /// The tokens of a finished password login: access (and ID) token, and
@@ -347,6 +356,9 @@ async fn tokens_for_login(
         user_agent: login.from.user_agent.as_deref(),
         auth_time: login.auth_time,
         amr: login.amr,
+        request: login.request,
+        // A token endpoint request has no browser to send anywhere.
+        redirect: crate::actions::Redirecting::No,
     };
     let claims = match crate::actions::post_login(s, &post_login).await {
         Ok(c) => c,

@@ -180,6 +180,8 @@ pub struct Refresh<'a> {
     pub from: Seen,
     /// A browser uses only rotating tokens (see [`issuable`]).
     pub caller: Caller,
+    /// The request as post-login actions see it, secrets removed.
+    pub event_request: &'a tern_core::actions::EventRequest,
 }
 
 fn unknown() -> OAuthError {
@@ -331,6 +333,9 @@ async fn redeem(s: &AppState, x: &Refresh<'_>) -> Result<(Value, String), Failur
             user_agent: x.from.user_agent.as_deref(),
             auth_time: grant.details.auth_time,
             amr: &amr,
+            request: x.event_request,
+            // A back-channel exchange: Auth0's redirect actions fail here.
+            redirect: crate::actions::Redirecting::No,
         },
     )
     .await

@@ -170,9 +170,16 @@ async fn document_matches_the_router() {
                 .any(|p| path.starts_with(p));
             // Hosted pages (`/lo/…`, `/u/…`, the browser flow's endpoints)
             // are read by people: their errors are pages too.
-            let hosted_page = ["/lo/", "/u/", "/authorize", "/v2/logout", "/oidc/logout"]
-                .iter()
-                .any(|p| path.starts_with(p));
+            let hosted_page = [
+                "/lo/",
+                "/u/",
+                "/authorize",
+                "/continue",
+                "/v2/logout",
+                "/oidc/logout",
+            ]
+            .iter()
+            .any(|p| path.starts_with(p));
             for (status, r) in responses {
                 if hosted_page && (status.starts_with('4') || status.starts_with('5')) {
                     assert!(

@@ -30,6 +30,7 @@ use tern_core::sso::Session;
 
 use self::request::{Checked, Rejection};
 use self::response::AuthorizationResponse;
+use crate::actions::{EventRequest, PausedActions, PostLoginRefusal, Redirecting};
 use crate::cookies::{self, SameSite};
 use crate::state::AppState;
 use crate::{code_grant, entitlement, sessions};
@@ -143,20 +144,24 @@ pub async fn begin(
         )));
     }
     let id = tern_core::ids::ticket_token();
-    let secret = tern_core::ids::ticket_token();
     let (step, location) = match step_up {
         Some((step, page)) => (step, format!("{page}?state={id}")),
         None if request.signup_first => (TransactionStep::Login, format!("/u/signup?state={id}")),
         None => (TransactionStep::Login, format!("/u/login?state={id}")),
     };
-    let tx = LoginTransaction {
-        id: id.clone(),
-        cookie_hash: cookies::digest(&s.public_url, "", &secret),
-        request,
-        step,
-        expires_at: s.now().saturating_add(TRANSACTION_LIFETIME_SECS),
-    };
-    s.store.insert_login_transaction(s.tid(), &tx).await?;
+    let cookie = new_transaction(s, id, request, step).await?;
+    Ok(Begin::Login { location, cookie })
+}
+
+/// Store a new transaction `id` at `step`: the cookie that binds it to
+/// this browser.
+async fn new_transaction(
+    s: &AppState,
+    id: String,
+    request: tern_core::login_transaction::AuthorizationRequest,
+    step: TransactionStep,
+) -> CoreResult<HeaderValue> {
+    let secret = tern_core::ids::ticket_token();
     let cookie = cookies::set(
         &s.public_url,
         &transaction_cookie_name(&id),
@@ -164,7 +169,22 @@ pub async fn begin(
         Some(TRANSACTION_LIFETIME_SECS),
         SameSite::Lax,
     );
-    Ok(Begin::Login { location, cookie })
+    let tx = LoginTransaction {
+        id,
+        cookie_hash: cookies::digest(&s.public_url, "", &secret),
+        request,
+        step,
+        expires_at: s.now().saturating_add(TRANSACTION_LIFETIME_SECS),
+    };
+    s.store.insert_login_transaction(s.tid(), &tx).await?;
+    Ok(cookie)
+}
+
+/// The `state` a post-login redirect of transaction `id` carries: the id
+/// and a new nonce, so each redirect's `state` (and a session token bound
+/// to it) continues that redirect only.
+fn redirect_state(id: &str) -> String {
+    format!("{id}.{}", tern_core::ids::ticket_token())
 }
 
 /// Count a new login transaction of `ip` in the current minute; whether it
@@ -220,6 +240,17 @@ async fn serve_from_session(
     prompt_none: bool,
     Requester { headers, ip }: Requester<'_>,
 ) -> Result<Option<Begin>, Rejection> {
+    // A redirecting action gets a transaction (none exists yet) to pause in.
+    let id = tern_core::ids::ticket_token();
+    let state = redirect_state(&id);
+    let redirect = if prompt_none {
+        Redirecting::Silent
+    } else {
+        Redirecting::Yes {
+            state: &state,
+            resume: None,
+        }
+    };
     let claims = match crate::actions::for_code(
         s,
         request,
@@ -227,11 +258,34 @@ async fn serve_from_session(
         (ip, headers),
         sess.auth_time,
         &sess.amr,
+        redirect,
     )
     .await?
     {
         Ok(c) => c,
-        Err(crate::actions::PostLoginRefusal::NeedsMfa) => return Ok(None),
+        Err(PostLoginRefusal::NeedsMfa) => return Ok(None),
+        Err(PostLoginRefusal::Redirect(pause)) => {
+            let step = TransactionStep::ActionRedirect {
+                user_id: user.user_id.clone(),
+                connection_id: user.connection_id.clone(),
+                auth_time: sess.auth_time,
+                amr: sess.amr.clone(),
+                record: None,
+                paused: Box::new(pause.paused),
+            };
+            let cookie = new_transaction(s, id, request.clone(), step).await?;
+            return Ok(Some(Begin::Login {
+                location: pause.location,
+                cookie,
+            }));
+        }
+        Err(PostLoginRefusal::InteractionRequired) => {
+            return Ok(Some(Begin::Respond(AuthorizationResponse::error_for(
+                request,
+                "interaction_required",
+                "Interaction required",
+            ))));
+        }
         Err(refusal) => {
             return Ok(Some(Begin::Respond(AuthorizationResponse::error_for(
                 request,
@@ -429,7 +483,7 @@ fn factor_step(
     }
 }
 
-/// What `/authorize/resume` does.
+/// What `/authorize/resume` and `/continue` do.
 #[derive(Debug)]
 pub enum Resume {
     /// Answer the application, setting these cookies (the new session, the
@@ -437,8 +491,23 @@ pub enum Resume {
     Respond(AuthorizationResponse, Vec<HeaderValue>),
     /// The user has not finished signing in: back to the login page.
     NotYet(String),
+    /// A post-login action sends the browser to this URL (302); the
+    /// transaction waits for `/continue`.
+    Redirect(String),
     /// The transaction cannot be finished here.
     Problem(TransactionProblem),
+    /// `/continue` with a `state` no paused login of this browser waits
+    /// for: wrong, used already, or never issued.
+    InvalidState,
+}
+
+/// An authenticated login's facts, as its transaction step holds them.
+struct Authenticated<'a> {
+    user_id: &'a str,
+    connection_id: &'a str,
+    auth_time: i64,
+    amr: &'a [String],
+    record: &'a Option<Box<DeferredLoginRecord>>,
 }
 
 /// Finish an authenticated transaction: a new session, a code, the answer
@@ -473,22 +542,102 @@ pub async fn resume(
                 tx.id
             )));
         }
+        // Waiting for `/continue`: resuming here would skip the action.
+        TransactionStep::ActionRedirect { .. } => return Ok(Resume::InvalidState),
         TransactionStep::Login => {
             return Ok(Resume::NotYet(format!("/u/login?state={}", tx.id)));
         }
     };
+    let who = Authenticated {
+        user_id,
+        connection_id,
+        auth_time: *auth_time,
+        amr,
+        record,
+    };
+    run_actions_and_finish(s, headers, ip, &tx, &who, None).await
+}
+
+/// `/continue?state=…` (or its form): resume the post-login actions paused
+/// by a redirect — the redirecting action's `onContinuePostLogin` with
+/// `request` (the continue request) in `event.request`, then the actions
+/// after it — and finish as `/authorize/resume`. The `state` must be the
+/// one the redirect carried, of a transaction this browser holds the
+/// cookie of; it is used once.
+pub async fn continue_login(
+    s: &AppState,
+    headers: &HeaderMap,
+    ip: &str,
+    state: Option<&str>,
+    request: &EventRequest,
+) -> CoreResult<Resume> {
+    let Some((id, nonce)) = state.and_then(|v| v.split_once('.')) else {
+        return Ok(Resume::InvalidState);
+    };
+    let tx = match transaction(s, headers, Some(id)).await {
+        Ok(tx) => tx,
+        Err(TransactionProblem::Unknown) => return Ok(Resume::InvalidState),
+        Err(p) => return Ok(Resume::Problem(p)),
+    };
+    let TransactionStep::ActionRedirect {
+        user_id,
+        connection_id,
+        auth_time,
+        amr,
+        record,
+        paused,
+    } = &tx.step
+    else {
+        return Ok(Resume::InvalidState);
+    };
+    if aws_lc_rs::constant_time::verify_slices_are_equal(nonce.as_bytes(), paused.nonce.as_bytes())
+        .is_err()
+    {
+        return Ok(Resume::InvalidState);
+    }
+    let who = Authenticated {
+        user_id,
+        connection_id,
+        auth_time: *auth_time,
+        amr,
+        record,
+    };
+    run_actions_and_finish(s, headers, ip, &tx, &who, Some((&**paused, request))).await
+}
+
+/// Claim the transaction (single use), run the post-login actions — from
+/// the start, or resuming `resume` — and finish: a session and a code, or
+/// the step the actions ask for (a factor, a redirect), or `access_denied`.
+async fn run_actions_and_finish(
+    s: &AppState,
+    headers: &HeaderMap,
+    ip: &str,
+    tx: &LoginTransaction,
+    who: &Authenticated<'_>,
+    resume: Option<(&PausedActions, &EventRequest)>,
+) -> CoreResult<Resume> {
     // Finishing is single-use: of two resumes racing, one gets the code.
     if !s.store.delete_login_transaction(s.tid(), &tx.id).await? {
-        return Ok(Resume::Problem(TransactionProblem::Unknown));
+        return Ok(match resume {
+            Some(_) => Resume::InvalidState,
+            None => Resume::Problem(TransactionProblem::Unknown),
+        });
     }
     let name = transaction_cookie_name(&tx.id);
     let mut set = vec![cookies::clear(&s.public_url, &name)];
     // A transaction begun before the upgrade to `__Host-` names ends on
     // its plain cookie: that one goes too.
     set.extend(cookies::clear_legacy(&s.public_url, &name, "/"));
+    let Authenticated {
+        user_id,
+        connection_id,
+        auth_time,
+        amr,
+        record,
+    } = *who;
     // The user may have been blocked, or their connection taken from the
     // application, while they were on the hosted pages: no session, no code.
-    if let Err(refusal) = entitlement::check(s, &tx.request.client_id, user_id, *auth_time).await? {
+    if let Err(refusal) = entitlement::check(s, &tx.request.client_id, user_id, auth_time).await? {
         return Ok(Resume::Respond(
             AuthorizationResponse::error_for(&tx.request, "access_denied", refusal.description()),
             set,
@@ -496,25 +645,52 @@ pub async fn resume(
     }
     // The post-login actions run before the session starts: a deny leaves
     // neither a session nor a code.
-    let claims =
-        match crate::actions::for_code(s, &tx.request, user_id, (ip, headers), *auth_time, amr)
-            .await?
-        {
-            Ok(c) => c,
-            Err(crate::actions::PostLoginRefusal::NeedsMfa) => {
-                return mfa_after_actions(s, tx.clone(), user_id, record.clone()).await;
-            }
-            Err(refusal) => {
-                return Ok(Resume::Respond(
-                    AuthorizationResponse::error_for(
-                        &tx.request,
-                        "access_denied",
-                        &refusal.description(),
-                    ),
-                    set,
-                ));
-            }
-        };
+    let state = redirect_state(&tx.id);
+    let redirect = Redirecting::Yes {
+        state: &state,
+        resume,
+    };
+    let claims = match crate::actions::for_code(
+        s,
+        &tx.request,
+        user_id,
+        (ip, headers),
+        auth_time,
+        amr,
+        redirect,
+    )
+    .await?
+    {
+        Ok(c) => c,
+        Err(PostLoginRefusal::NeedsMfa) => {
+            return mfa_after_actions(s, tx.clone(), user_id, record.clone()).await;
+        }
+        Err(PostLoginRefusal::Redirect(pause)) => {
+            // The transaction — deleted as it was claimed — waits again,
+            // under its id and cookie, for `/continue`.
+            let mut tx = tx.clone();
+            tx.step = TransactionStep::ActionRedirect {
+                user_id: user_id.to_string(),
+                connection_id: connection_id.to_string(),
+                auth_time,
+                amr: amr.to_vec(),
+                record: record.clone(),
+                paused: Box::new(pause.paused),
+            };
+            s.store.insert_login_transaction(s.tid(), &tx).await?;
+            return Ok(Resume::Redirect(pause.location));
+        }
+        Err(refusal) => {
+            return Ok(Resume::Respond(
+                AuthorizationResponse::error_for(
+                    &tx.request,
+                    "access_denied",
+                    &refusal.description(),
+                ),
+                set,
+            ));
+        }
+    };
     // Only now is the password login a successful one: its record, kept
     // since the password step, is written (a refused login never was).
     if let Some(r) = record {
@@ -522,13 +698,13 @@ pub async fn resume(
     }
     let seen = crate::client_ip::seen(ip, headers);
     let (session, session_cookie) =
-        sessions::start(s, headers, &seen, user_id, connection_id, *auth_time, amr).await?;
+        sessions::start(s, headers, &seen, user_id, connection_id, auth_time, amr).await?;
     let code = code_grant::issue_amr(
         s,
         &tx.request,
         user_id,
         &session.sid,
-        *auth_time,
+        auth_time,
         amr,
         claims,
     )

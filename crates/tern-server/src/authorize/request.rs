@@ -63,6 +63,18 @@ impl Params {
         Self(map)
     }
 
+    /// The request as post-login actions see it: parameters sent once,
+    /// secrets removed, in the query or (`POST`) the body.
+    pub fn event_request(&self, post: bool) -> tern_core::actions::EventRequest {
+        tern_core::actions::EventRequest::of(
+            if post { "POST" } else { "GET" },
+            self.0
+                .iter()
+                .filter_map(|(k, v)| v.as_deref().map(|v| (k.as_str(), v))),
+            post,
+        )
+    }
+
     /// The first parameter longer than [`MAX_PARAM_BYTES`].
     fn too_long(&self) -> Option<&str> {
         self.0
@@ -329,6 +341,7 @@ pub async fn check(s: &AppState, p: &Params) -> Result<Checked, Rejection> {
             .map(str::to_string)
             .collect(),
         signup_first: p.get("screen_hint") == Some("signup"),
+        event_request: Default::default(),
     };
     Ok(Checked {
         client,

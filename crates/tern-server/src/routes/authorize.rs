@@ -105,9 +105,10 @@ pub fn see_other(location: &str, cookies: Vec<HeaderValue>) -> Response {
     resp
 }
 
-async fn params_of(req: Request) -> Result<(HeaderMap, Params), &'static str> {
+async fn params_of(req: Request) -> Result<(HeaderMap, Params, bool), &'static str> {
     let (parts, body) = req.into_parts();
-    let pairs = if parts.method == Method::POST {
+    let post = parts.method == Method::POST;
+    let pairs = if post {
         if !crate::body::is_form(&parts.headers) {
             return Err("POST /authorize takes an application/x-www-form-urlencoded body.");
         }
@@ -120,7 +121,7 @@ async fn params_of(req: Request) -> Result<(HeaderMap, Params), &'static str> {
         parse_urlencoded(parts.uri.query().unwrap_or_default())
     };
     let pairs = pairs.ok_or("The request parameters are not valid URL encoding.")?;
-    Ok((parts.headers, Params::new(pairs)))
+    Ok((parts.headers, Params::new(pairs), post))
 }
 
 /// `GET|POST /authorize`.
@@ -144,13 +145,16 @@ pub async fn authorize(
     req: Request,
 ) -> Response {
     let look = Look::load(&s).await;
-    let (headers, params) = match params_of(req).await {
+    let (headers, params, post) = match params_of(req).await {
         Ok(v) => v,
         Err(msg) => return error_page(&look, Lang::En, StatusCode::BAD_REQUEST, msg),
     };
     let lang = lang_of(&headers, params.get("ui_locales"));
     let checked = match request::check(&s, &params).await {
-        Ok(c) => c,
+        Ok(mut c) => {
+            c.request.event_request = params.event_request(post);
+            c
+        }
         Err(Rejection::Page(msg)) => return error_page(&look, lang, StatusCode::BAD_REQUEST, &msg),
         Err(Rejection::Redirect(r)) => return deliver(&look, &r, Vec::new()),
     };
@@ -227,19 +231,109 @@ pub async fn resume(
     headers: HeaderMap,
     q: PageQuery,
 ) -> Response {
-    match authorize::resume(&s, &headers, &peer.to_string(), q.get("state")).await {
-        Ok(Resume::Respond(r, cookies)) => deliver(&Look::load(&s).await, &r, cookies),
+    let answer = authorize::resume(&s, &headers, &peer.to_string(), q.get("state")).await;
+    answer_resume(&s, &headers, answer).await
+}
+
+/// The response to what `/authorize/resume` or `/continue` decided.
+async fn answer_resume(
+    s: &AppState,
+    headers: &HeaderMap,
+    answer: tern_core::CoreResult<Resume>,
+) -> Response {
+    match answer {
+        Ok(Resume::Respond(r, cookies)) => deliver(&Look::load(s).await, &r, cookies),
         Ok(Resume::NotYet(location)) => see_other(&location, Vec::new()),
-        Ok(Resume::Problem(p)) => transaction_problem(&s, &headers, p).await,
+        Ok(Resume::Redirect(location)) => {
+            let mut resp = see_other(&location, Vec::new());
+            *resp.status_mut() = StatusCode::FOUND;
+            resp
+        }
+        Ok(Resume::Problem(p)) => transaction_problem(s, headers, p).await,
+        Ok(Resume::InvalidState) => error_page(
+            &Look::load(s).await,
+            lang_of(headers, None),
+            StatusCode::BAD_REQUEST,
+            "invalid_request: the state parameter is missing, unknown, or was already used. \
+             The login it belonged to cannot continue; start again from the application.",
+        ),
         Err(e) => {
             tracing::error!(error = %e, "authorize/resume: storage error");
-            let look = Look::load(&s).await;
+            let look = Look::load(s).await;
             error_page(
                 &look,
-                lang_of(&headers, None),
+                lang_of(headers, None),
                 StatusCode::INTERNAL_SERVER_ERROR,
                 text(Lang::En, Msg::SomethingWrong),
             )
         }
     }
+}
+
+/// `GET|POST /continue?state=…`.
+#[utoipa::path(
+    method(get, post),
+    path = "/continue",
+    operation_id = "continue_login",
+    tag = "hosted pages",
+    summary = "Resume a login a post-login action redirected",
+    description = "Where the site a post-login action sent the browser to (`api.redirect.sendUserTo`) sends it back, with the `state` it was given (in the query, or a form body). The redirecting action's `onContinuePostLogin` runs with this request in `event.request` (a session token posted here is what `api.redirect.validateToken` reads), then the actions after it, then the login finishes as `/authorize/resume` does. Needs the transaction cookie; a `state` is used once.",
+    params(crate::openapi::StateParam),
+    responses(
+        (status = 200, description = "`form_post` or `web_message` answer.", content_type = "text/html", body = String),
+        (status = 302, description = "To the callback with the code or `error`, or to the next redirect of an action.", headers(("Location" = String, description = "Where to go."))),
+        (status = 400, description = "A `state` no paused login waits for, or an expired transaction.", content_type = "text/html", body = String),
+        (status = 403, description = "The browser does not hold the transaction's cookie.", content_type = "text/html", body = String),
+    ),
+)]
+pub async fn continue_login(
+    State(s): State<AppState>,
+    ClientIp(peer): ClientIp,
+    req: Request,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers.clone();
+    let query = parse_urlencoded(parts.uri.query().unwrap_or_default()).unwrap_or_default();
+    let form = if parts.method == Method::POST {
+        let bytes = match read_limited(Request::from_parts(parts.clone(), body), 64 * 1024).await {
+            Ok(b) => b,
+            Err(_) => {
+                let look = Look::load(&s).await;
+                return error_page(
+                    &look,
+                    Lang::En,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "The request is too large.",
+                );
+            }
+        };
+        std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(parse_urlencoded)
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let state = form
+        .iter()
+        .chain(query.iter())
+        .find(|(k, v)| k == "state" && !v.is_empty())
+        .map(|(_, v)| v.clone());
+    // The continue request is the action's to read, as sent (the site it
+    // redirected to answers it); nothing of it is Tern's secret.
+    let to_map = |pairs: &[(String, String)]| -> serde_json::Map<String, serde_json::Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect()
+    };
+    let request = tern_core::actions::EventRequest {
+        method: parts.method.as_str().to_string(),
+        query: to_map(&query),
+        body: to_map(&form),
+    };
+    let answer =
+        authorize::continue_login(&s, &headers, &peer.to_string(), state.as_deref(), &request)
+            .await;
+    answer_resume(&s, &headers, answer).await
 }

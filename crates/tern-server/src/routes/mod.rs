@@ -305,6 +305,10 @@ pub fn public_router() -> Router<AppState> {
         )
         .route("/authorize/resume", get(authorize::resume))
         .route(
+            "/continue",
+            get(authorize::continue_login).post(authorize::continue_login),
+        )
+        .route(
             "/u/login",
             get(universal_login::login_page).post(universal_login::login),
         )

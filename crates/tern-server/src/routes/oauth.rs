@@ -247,6 +247,12 @@ pub async fn token(
                     return Err(invalid_client());
                 }
             };
+        // What post-login actions see of this request (`event.request`).
+        let event_request = tern_core::actions::EventRequest::of(
+            "POST",
+            p.0.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            true,
+        );
         match grant.as_str() {
             "client_credentials" => {
                 tokens::client_credentials(
@@ -274,6 +280,7 @@ pub async fn token(
                         user_agent: client_ip::user_agent(&headers),
                         caller: refresh::Caller::of(&headers),
                         read_ahead,
+                        event_request: &event_request,
                     },
                 )
                 .await
@@ -288,6 +295,7 @@ pub async fn token(
                         ip,
                         user_agent: client_ip::user_agent(&headers),
                         caller: refresh::Caller::of(&headers),
+                        event_request: &event_request,
                     },
                 )
                 .await
@@ -316,6 +324,7 @@ pub async fn token(
                         scope: p.get("scope"),
                         from: client_ip::seen(ip, &headers),
                         caller: refresh::Caller::of(&headers),
+                        event_request: &event_request,
                     },
                 )
                 .await
