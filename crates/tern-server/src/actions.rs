@@ -28,6 +28,17 @@
 //! than sealing their result into the `mfa_token` or the transaction,
 //! keeps both small and lets the claims see the login as it finished.
 //!
+//! `api.redirect.sendUserTo(url)` pauses a browser sign-in after the
+//! action that called it ([`PostLoginRefusal::Redirect`]): the metadata set
+//! so far is written (the site and the resumed actions read it), the
+//! claims and scopes wait in the login transaction, and `/continue` with
+//! the `state` Tern added runs that action's `onContinuePostLogin`, then
+//! the actions after it. `api.redirect.encodeToken`/`validateToken` are
+//! HS256 session tokens bound to that `state`. Where no browser can be sent
+//! (the grants, `prompt=none`) `canRedirect()` is false and a redirect
+//! refuses the login. `event.request` is the request that started the
+//! login (or the `/continue`), its secrets removed.
+//!
 //! The bound actions are kept in memory ([`BoundActions`]): a login reads
 //! nothing from the store unless the cache is older than [`RELOAD`] (so
 //! instances sharing a database follow each other) or this instance changed

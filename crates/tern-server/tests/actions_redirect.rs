@@ -329,10 +329,46 @@ async fn wrong_states_and_bad_tokens_change_nothing_or_fail(b: Backend) {
             json!({"state": st, "answer": "yes", "exp": now() + 60}),
         )
     };
-    // Another browser (no transaction cookie) cannot continue it.
+    // A POST without the transaction cookie — what a browser sends when
+    // another site posts the form, the cookie being SameSite=Lax — gets a
+    // page of Tern's that posts the same fields again from Tern's origin
+    // (then with the cookie); a browser that has none (another browser)
+    // is refused on that second post.
     let mut other = Browser::new(&x.h.base);
-    let r = x.continue_with(&mut other, &state, &good(&state)).await;
+    let token = good(&state);
+    let bounce = other
+        .post_form("/continue", &[("state", &state), ("session_token", &token)])
+        .await;
+    assert_eq!(bounce.status, StatusCode::OK, "{}", bounce.body);
+    assert!(
+        bounce.body.contains("action=\"/continue\""),
+        "{}",
+        bounce.body
+    );
+    assert!(
+        bounce.body.contains("name=\"tern_resent\""),
+        "{}",
+        bounce.body
+    );
+    assert!(bounce.body.contains(&token), "the token is posted again");
+    let r = other
+        .post_form(
+            "/continue",
+            &[
+                ("state", &state),
+                ("session_token", &token),
+                ("tern_resent", "1"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = other.get(&format!("/continue?state={state}")).await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "a GET carries no form: {}",
+        r.body
+    );
     // A state of the right transaction with a wrong nonce, or none.
     let id = state.split('.').next().unwrap();
     for wrong in [format!("{id}.not-the-nonce"), id.to_string(), String::new()] {

@@ -246,6 +246,32 @@ pub fn form_post(r: &AuthorizationResponse) -> Page {
     }
 }
 
+/// A page that posts `fields` (and `marker=1`) to Tern's own `action` at
+/// once: a POST another site made, sent again from Tern's origin so the
+/// browser adds its same-site cookies.
+pub fn self_post(action: &str, fields: &[(String, String)], marker: &str) -> Page {
+    const SUBMIT: &str = "document.forms[0].submit();";
+    let content = html! {
+        h1 { (text(Lang::En, Msg::RedirectingText)) }
+        form method="post" action=(action) {
+            @for (k, v) in fields {
+                input type="hidden" name=(k) value=(v);
+            }
+            input type="hidden" name=(marker) value="1";
+            noscript { button type="submit" { (text(Lang::En, Msg::ContinueToApp)) } }
+        }
+    };
+    Page {
+        status: StatusCode::OK,
+        lang: Lang::En,
+        title: text(Lang::En, Msg::RedirectingText).to_string(),
+        content,
+        form_targets: Vec::new(),
+        scripts: vec![SUBMIT.to_string()],
+        frame_ancestor: None,
+    }
+}
+
 /// The page that hands an authorization response to the application's
 /// window (`response_mode=web_message`, in a hidden iframe or a popup), to
 /// the callback's origin only.

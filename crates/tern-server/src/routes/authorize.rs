@@ -270,6 +270,9 @@ async fn answer_resume(
     }
 }
 
+/// The field marking a `/continue` POST Tern's own page sent again.
+const RESENT: &str = "tern_resent";
+
 /// `GET|POST /continue?state=…`.
 #[utoipa::path(
     method(get, post),
@@ -327,6 +330,37 @@ pub async fn continue_login(
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
             .collect()
     };
+    // The transaction cookie is `SameSite=Lax`: a browser leaves it off a
+    // POST another site makes, which is how Auth0's documents have the
+    // site return (with a `session_token` in the form). Such a POST gets a
+    // page of Tern's own that posts the same fields here again — same-site
+    // now, so the cookie comes along and still binds the login to this
+    // browser. Once only: a re-post without the cookie is refused as
+    // another browser's.
+    let resent = form.iter().any(|(k, _)| k == RESENT);
+    let form: Vec<(String, String)> = form.into_iter().filter(|(k, _)| k != RESENT).collect();
+    if parts.method == Method::POST
+        && !resent
+        && let Some((id, _)) = state.as_deref().and_then(|v| v.split_once('.'))
+        && crate::cookies::find(
+            &s.public_url,
+            &headers,
+            &authorize::transaction_cookie_name(id),
+        )
+        .is_none()
+        // Only for a login still waiting: a used or unknown state answers
+        // as such at once.
+        && matches!(s.store.get_login_transaction(s.tid(), id).await, Ok(Some(_)))
+    {
+        let action = match parts.uri.query() {
+            Some(q) => format!("/continue?{q}"),
+            None => "/continue".to_string(),
+        };
+        return render(
+            &Look::load(&s).await,
+            forms::self_post(&action, &form, RESENT),
+        );
+    }
     let request = tern_core::actions::EventRequest {
         method: parts.method.as_str().to_string(),
         query: to_map(&query),
