@@ -37,6 +37,12 @@ async fn user_with_mail(h: &Harness, token: &str, email: &str) {
     assert_eq!(s, StatusCode::CREATED, "{b}");
 }
 
+/// The tenant's stored mail settings.
+async fn saved_settings(h: &Harness) -> Option<tern_core::mail::MailSettings> {
+    let tid = h.state().tid().to_string();
+    h.state().store.get_mail_settings(&tid).await.unwrap()
+}
+
 /// The delivered session to `to`, waiting for the background send.
 async fn delivered_to(smtp: &Smtp, to: &str) -> Session {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -55,7 +61,6 @@ async fn delivered_to(smtp: &Smtp, to: &str) -> Session {
 
 async fn email_provider_over_the_api(backend: Backend) {
     let h = Harness::start(backend).await;
-    let tid = h.state().tid().to_string();
     let admin = h.admin_token().await;
     let smtp = Smtp::start(SMTP_USER, SMTP_PASSWORD).await;
     let body = json!({
@@ -143,14 +148,7 @@ async fn email_provider_over_the_api(backend: Backend) {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{bad} → {b}");
         assert!(b["message"].as_str().unwrap().contains(says), "{bad} → {b}");
     }
-    assert!(
-        h.state()
-            .store
-            .get_mail_settings(&tid)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(saved_settings(&h).await.is_none());
 
     // Created: the answer and a later read never carry the password.
     let (s, created) = h
@@ -215,13 +213,7 @@ async fn email_provider_over_the_api(backend: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let stored = h
-        .state()
-        .store
-        .get_mail_settings(&tid)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = saved_settings(&h).await.unwrap();
     let sealed = stored.password_sealed.clone().unwrap();
     assert!(!sealed.contains(SMTP_PASSWORD), "sealed at rest");
     assert_eq!(stored.updated_by, format!("{}@clients", h.info.client_id));
@@ -267,13 +259,7 @@ async fn email_provider_over_the_api(backend: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    let kept = h
-        .state()
-        .store
-        .get_mail_settings(&tid)
-        .await
-        .unwrap()
-        .unwrap();
+    let kept = saved_settings(&h).await.unwrap();
     assert_eq!(
         kept.password_sealed.as_deref(),
         Some(sealed.as_str()),
@@ -326,14 +312,7 @@ async fn email_provider_over_the_api(backend: Backend) {
         .api(&deleter, Method::DELETE, "/emails/provider", None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
-    assert!(
-        h.state()
-            .store
-            .get_mail_settings(&tid)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(saved_settings(&h).await.is_none());
     let (s, _) = h
         .api(
             &admin,

@@ -225,31 +225,24 @@ pub fn reset_request(c: &ScreenContext<'_>, status: StatusCode, email: &str, sen
 /// (`response_mode=form_post`). It submits itself; without JavaScript the
 /// button does.
 pub fn form_post(r: &AuthorizationResponse) -> Page {
-    const SUBMIT: &str = "document.forms[0].submit();";
-    let content = html! {
-        h1 { (text(Lang::En, Msg::RedirectingText)) }
-        form method="post" action=(r.redirect_uri) {
-            @for (k, v) in &r.params {
-                input type="hidden" name=(k) value=(v);
-            }
-            noscript { button type="submit" { (text(Lang::En, Msg::ContinueToApp)) } }
-        }
-    };
-    Page {
-        status: StatusCode::OK,
-        lang: Lang::En,
-        title: text(Lang::En, Msg::RedirectingText).to_string(),
-        content,
-        form_targets: form_target(&r.redirect_uri).into_iter().collect(),
-        scripts: vec![SUBMIT.to_string()],
-        frame_ancestor: None,
-    }
+    let fields = r.params.iter().map(|(k, v)| (k.as_ref(), v.as_str()));
+    let mut page = auto_post(&r.redirect_uri, fields);
+    page.form_targets = form_target(&r.redirect_uri).into_iter().collect();
+    page
 }
 
 /// A page that posts `fields` (and `marker=1`) to Tern's own `action` at
 /// once: a POST another site made, sent again from Tern's origin so the
 /// browser adds its same-site cookies.
 pub fn self_post(action: &str, fields: &[(String, String)], marker: &str) -> Page {
+    let fields = fields.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    auto_post(action, fields.chain([(marker, "1")]))
+}
+
+/// A page whose form posts `fields` to `action` as it loads (the button
+/// does without JavaScript); a form target beyond Tern is the caller's to
+/// allow.
+fn auto_post<'a>(action: &str, fields: impl Iterator<Item = (&'a str, &'a str)>) -> Page {
     const SUBMIT: &str = "document.forms[0].submit();";
     let content = html! {
         h1 { (text(Lang::En, Msg::RedirectingText)) }
@@ -257,7 +250,6 @@ pub fn self_post(action: &str, fields: &[(String, String)], marker: &str) -> Pag
             @for (k, v) in fields {
                 input type="hidden" name=(k) value=(v);
             }
-            input type="hidden" name=(marker) value="1";
             noscript { button type="submit" { (text(Lang::En, Msg::ContinueToApp)) } }
         }
     };
