@@ -225,7 +225,7 @@ pub fn reset_request(c: &ScreenContext<'_>, status: StatusCode, email: &str, sen
 /// (`response_mode=form_post`). It submits itself; without JavaScript the
 /// button does.
 pub fn form_post(r: &AuthorizationResponse) -> Page {
-    let fields = r.params.iter().map(|(k, v)| (k.as_ref(), v.as_str()));
+    let fields = r.params.iter().map(|(k, v)| (*k, v.as_str()));
     let mut page = auto_post(&r.redirect_uri, fields);
     page.form_targets = form_target(&r.redirect_uri).into_iter().collect();
     page
