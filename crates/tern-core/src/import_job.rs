@@ -246,8 +246,7 @@ pub async fn run_import(
                 let mut so_far = dry_roles
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                so_far.would_create.extend(found.would_create);
-                so_far.would_assign += found.would_assign;
+                so_far.add(&found);
                 batch.dry_run_roles = Some(so_far.clone());
             }
             CoreResult::Ok((from, to, batch))
@@ -422,7 +421,7 @@ async fn plan_batch(
             .await?
     };
     let matches = Matches::new(&existing, &connection.id);
-    let role_refusals = RoleRefusals::new(store, tenant, job, &valid).await?;
+    let role_refusals = RoleRefusals::new(store, tenant, job, &valid, &existing).await?;
     let mut new_roles: BTreeMap<String, Role> = BTreeMap::new();
     for (i, raw, mut row) in valid {
         if let Some(error) = role_refusals.of(&row) {
@@ -460,7 +459,7 @@ async fn plan_batch(
                 }
                 if job.spec.dry_run {
                     batch.dry_updated += 1;
-                    role_refusals.would_grant(&mut batch, &roles);
+                    role_refusals.would_grant(&mut batch, &user.user_id, &roles);
                 } else {
                     grant(&mut batch, &mut new_roles, job, &updated.user_id, roles);
                     batch.updates.push(updated);
@@ -483,7 +482,7 @@ async fn plan_batch(
                     ));
                 } else if job.spec.dry_run {
                     batch.dry_inserted += 1;
-                    role_refusals.would_grant(&mut batch, &roles);
+                    role_refusals.would_grant(&mut batch, "", &roles);
                 } else {
                     let conflict = (!optimistic).then(|| {
                         error_record(
@@ -536,6 +535,9 @@ struct RoleRefusals {
     /// The tenant's role names, when the batch names roles and the job may
     /// not create roles or is a dry run.
     existing: Option<HashSet<String>>,
+    /// In a dry run naming roles, the names of the roles each stored user
+    /// the batch matched holds already (those grants would change nothing).
+    held: HashMap<String, HashSet<String>>,
 }
 
 impl RoleRefusals {
@@ -544,35 +546,48 @@ impl RoleRefusals {
         tenant: &str,
         job: &Job,
         valid: &[(usize, &Value, ValidRow)],
+        matched: &[User],
     ) -> CoreResult<Self> {
-        let names_roles = valid.iter().any(|(_, _, v)| !v.roles.is_empty());
+        let names_roles =
+            job.spec.assign_roles && valid.iter().any(|(_, _, v)| !v.roles.is_empty());
         let needed = !job.spec.create_roles || job.spec.dry_run;
-        let existing = if names_roles && job.spec.assign_roles && needed {
+        let existing = if names_roles && needed {
             let roles = store.list_roles(tenant, None).await?;
             Some(roles.into_iter().map(|r| r.name).collect())
         } else {
             None
         };
+        let mut held: HashMap<String, HashSet<String>> = HashMap::new();
+        if names_roles && job.spec.dry_run && !matched.is_empty() {
+            let ids: Vec<String> = matched.iter().map(|u| u.user_id.clone()).collect();
+            for (user, role) in store.held_role_names(tenant, &ids).await? {
+                held.entry(user).or_default().insert(role);
+            }
+        }
         Ok(Self {
             assign: job.spec.assign_roles,
             create: job.spec.create_roles,
             existing,
+            held,
         })
     }
 
-    /// Count in a dry-run `batch` what giving a row's `roles` would do:
-    /// the grants, and the roles the tenant lacks (which the job may
-    /// create, or the row would have been refused).
-    fn would_grant(&self, batch: &mut ImportBatch, roles: &[NamedRole]) {
+    /// Count in a dry-run `batch` what giving `user_id` (empty: a user the
+    /// run would insert) a row's `roles` would do: the grants they do not
+    /// hold yet, and the roles the tenant lacks (which the job may create,
+    /// or the row would have been refused).
+    fn would_grant(&self, batch: &mut ImportBatch, user_id: &str, roles: &[NamedRole]) {
         if roles.is_empty() {
             return;
         }
         let found = batch.dry_run_roles.get_or_insert_with(DryRunRoles::default);
-        found.would_assign += roles.len() as u64;
+        let held = self.held.get(user_id);
+        let new = roles.iter().filter(|r| held.is_none_or(|h| !h.contains(&r.name)));
+        found.would_assign += new.count() as u64;
         let lacking = roles
             .iter()
             .filter(|r| self.existing.as_ref().is_some_and(|e| !e.contains(&r.name)));
-        found.would_create.extend(lacking.map(|r| r.name.clone()));
+        found.lacking(lacking.map(|r| r.name.clone()));
     }
 
     fn of(&self, row: &ValidRow) -> Option<RowError> {

@@ -829,10 +829,39 @@ pub struct Job {
 /// so a resumed dry run reports the whole file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DryRunRoles {
-    /// Role names the tenant lacks, by name.
+    /// Role names the tenant lacks, by name: the first
+    /// [`DryRunRoles::NAMES_KEPT`] of them.
     pub would_create: std::collections::BTreeSet<String>,
-    /// (user, role) grants, a role the user holds already included.
+    /// More roles would be created than `would_create` names.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub would_create_more: bool,
+    /// (user, role) grants the users do not hold yet.
     pub would_assign: u64,
+}
+
+impl DryRunRoles {
+    /// Names of roles to create kept at most. The list is stored with the
+    /// job's progress at every batch: a file naming a million roles must
+    /// not make that a million names rewritten 500 times.
+    pub const NAMES_KEPT: usize = 1000;
+
+    /// Count roles the tenant lacks (each name once).
+    pub fn lacking(&mut self, names: impl IntoIterator<Item = String>) {
+        self.would_create.extend(names);
+        // The first names by order are kept whichever batch saw them, so a
+        // resumed run or another job's order gives the same list.
+        while self.would_create.len() > Self::NAMES_KEPT {
+            self.would_create.pop_last();
+            self.would_create_more = true;
+        }
+    }
+
+    /// Add another batch's or job's findings.
+    pub fn add(&mut self, other: &DryRunRoles) {
+        self.lacking(other.would_create.iter().cloned());
+        self.would_create_more |= other.would_create_more;
+        self.would_assign += other.would_assign;
+    }
 }
 
 impl Job {

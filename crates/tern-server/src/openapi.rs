@@ -1675,10 +1675,14 @@ pub struct JobSummary {
 #[derive(Serialize, ToSchema)]
 pub struct DryRunRoles {
     /// Role names the tenant has no role of, which the import would create
-    /// (sorted).
+    /// (sorted; the first 1 000).
     pub would_create: Vec<String>,
-    /// Roles it would give users, one per (user, role); a role the user
-    /// holds already counts (and is kept once).
+    /// Present and true when the import would create more roles than
+    /// `would_create` names.
+    #[schema(nullable = false)]
+    pub would_create_more: Option<bool>,
+    /// Roles it would give users, one per (user, role) the user does not
+    /// hold yet.
     pub would_assign: u64,
 }
 

@@ -372,10 +372,12 @@ async fn a_dry_run_reports_its_roles_and_writes_none(b: Backend) {
         "{done}"
     );
 
-    // Upserting over users that exist: their grants count as well, and a
-    // file naming no role reports none.
-    import(&h, &t, &json!([{"email": "ann@example.com"}]), false).await;
-    let again = json!([{"email": "ann@example.com", "tern_roles": ["viewer"]}]);
+    // Upserting over users that exist: their new grants count, not the
+    // roles they hold already; and a file naming no role reports none.
+    let ann = json!([{"email": "ann@example.com", "tern_roles": ["editor"]}]);
+    import(&h, &t, &ann, false).await;
+    assert_eq!(role_rows(&h).await, (1, 1), "ann holds editor");
+    let again = json!([{"email": "ann@example.com", "tern_roles": ["editor", "viewer"]}]);
     let (s, job) = upload_with(&h, &t, &again, &[("dry_run", "true"), ("upsert", "true")]).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{job}");
     let done = completed(&h, &t, job["id"].as_str().unwrap()).await;
@@ -384,6 +386,30 @@ async fn a_dry_run_reports_its_roles_and_writes_none(b: Backend) {
         json!({"would_create": ["viewer"], "would_assign": 1}),
         "{done}"
     );
+
+    // A file naming more roles than a dry run lists: the first names by
+    // order, and a flag that there are more (the list is rewritten with
+    // every batch's progress, so it stays bounded).
+    let many: Vec<Value> = (0..11)
+        .map(|u| {
+            let names: Vec<String> = (0..100).map(|r| format!("r{:04}", u * 100 + r)).collect();
+            json!({"email": format!("many{u}@example.com"), "tern_roles": names})
+        })
+        .collect();
+    let (s, job) = upload_with(&h, &t, &json!(many), &[("dry_run", "true")]).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    let done = completed(&h, &t, job["id"].as_str().unwrap()).await;
+    let found = &done["summary"]["tern_roles"];
+    assert_eq!(found["would_assign"], 1100, "{found}");
+    assert_eq!(found["would_create_more"], true, "{found}");
+    let listed: Vec<&str> = found["would_create"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    let first: Vec<String> = (0..1000).map(|r| format!("r{r:04}")).collect();
+    assert_eq!(listed, first, "the first 1 000 names by order");
     let plain = json!([{"email": "zed@example.com"}]);
     let (_, job) = upload_with(&h, &t, &plain, &[("dry_run", "true")]).await;
     let done = completed(&h, &t, job["id"].as_str().unwrap()).await;
@@ -392,7 +418,7 @@ async fn a_dry_run_reports_its_roles_and_writes_none(b: Backend) {
         json!({"failed": 0, "updated": 0, "inserted": 1, "total": 1}),
         "{done}"
     );
-    assert_eq!(role_rows(&h).await, (1, 0));
+    assert_eq!(role_rows(&h).await, (1, 1), "the dry runs wrote nothing");
     h.stop().await;
 }
 

@@ -72,6 +72,13 @@ pub trait RoleStore: Send + Sync {
     async fn count_role_members(&self, tenant: &str, role_id: &str) -> CoreResult<u64>;
     /// The roles a user holds, by name.
     async fn list_user_roles(&self, tenant: &str, user_id: &str) -> CoreResult<Vec<Role>>;
+    /// The names of the roles each of `user_ids` holds, as `(user_id,
+    /// role name)` pairs, in one statement (a dry-run import's batch).
+    async fn held_role_names(
+        &self,
+        tenant: &str,
+        user_ids: &[String],
+    ) -> CoreResult<Vec<(String, String)>>;
 
     /// Give a user permissions directly.
     async fn add_user_permissions(

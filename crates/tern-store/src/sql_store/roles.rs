@@ -308,6 +308,29 @@ impl RoleStore for SqlStore {
         rows.iter().map(role_of).collect()
     }
 
+    async fn held_role_names(
+        &self,
+        tenant: &str,
+        user_ids: &[String],
+    ) -> CoreResult<Vec<(String, String)>> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT ur.user_id, ro.name FROM user_roles ur \
+             JOIN roles ro ON ro.tenant_id = ur.tenant_id AND ro.id = ur.role_id \
+             WHERE ur.tenant_id = $1 AND ur.user_id IN ({})",
+            bulk::json_text_list(self.dialect, 2)
+        );
+        let rows: Vec<(String, String)> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(bulk::json_param(user_ids)?)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage)?;
+        Ok(rows)
+    }
+
     async fn add_user_permissions(
         &self,
         tenant: &str,

@@ -15,13 +15,14 @@ const ROLES_SHOWN: usize = 20;
 /// A dry run's roles, when its rows name any it would give: the roles it
 /// would create (the first few by name) and the grants.
 fn roles_line(tally: &Tally) -> String {
-    let assign = tally.roles_would_assign.load(Ordering::Relaxed);
+    let roles = lock(&tally.dry_run_roles);
+    let assign = roles.would_assign;
     if assign == 0 {
         return String::new();
     }
-    let names = lock(&tally.roles_would_create);
+    let names = &roles.would_create;
     let mut shown: Vec<&str> = names.iter().take(ROLES_SHOWN).map(String::as_str).collect();
-    if names.len() > ROLES_SHOWN {
+    if names.len() > ROLES_SHOWN || roles.would_create_more {
         shown.push("…");
     }
     let list = if shown.is_empty() {
@@ -29,8 +30,9 @@ fn roles_line(tally: &Tally) -> String {
     } else {
         format!(" ({})", shown.join(", "))
     };
+    let more = if roles.would_create_more { " or more" } else { "" };
     format!(
-        "  roles: would create {}{list}, would give {assign}\n",
+        "  roles: would create {}{more}{list}, would give {assign}\n",
         names.len()
     )
 }

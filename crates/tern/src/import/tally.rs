@@ -40,10 +40,8 @@ pub struct Tally {
     pub factors_left: Mutex<BTreeMap<String, u64>>,
     /// Rows whose roles `--no-roles` left out.
     pub roles_left_out: AtomicU64,
-    /// A dry run's roles (the jobs' `summary.tern_roles`): the names the
-    /// tenant lacks, and the grants.
-    pub roles_would_create: Mutex<std::collections::BTreeSet<String>>,
-    pub roles_would_assign: AtomicU64,
+    /// A dry run's roles (the jobs' `summary.tern_roles`), together.
+    pub dry_run_roles: Mutex<tern_core::model::DryRunRoles>,
 }
 
 impl Tally {
@@ -72,21 +70,12 @@ impl Tally {
 
     /// Add a job's `summary.tern_roles` (a dry run's roles), if any.
     pub fn count_roles(&self, summary: &serde_json::Value) {
-        let Some(roles) = summary.get("tern_roles") else {
-            return;
-        };
-        let names = roles.get("would_create").and_then(|n| n.as_array());
-        lock(&self.roles_would_create).extend(
-            names
-                .into_iter()
-                .flatten()
-                .filter_map(|n| n.as_str().map(str::to_string)),
-        );
-        let assign = roles
-            .get("would_assign")
-            .and_then(serde_json::Value::as_u64);
-        self.roles_would_assign
-            .fetch_add(assign.unwrap_or(0), Ordering::Relaxed);
+        let found = summary
+            .get("tern_roles")
+            .and_then(|r| serde_json::from_value(r.clone()).ok());
+        if let Some(found) = found {
+            lock(&self.dry_run_roles).add(&found);
+        }
     }
 
     pub fn stopping(&self) -> bool {

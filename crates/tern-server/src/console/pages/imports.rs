@@ -553,6 +553,9 @@ pub async fn show(State(s): State<AppState>, op: Operator, Path(id): Path<String
                 @if !r.would_create.is_empty() {
                     ul { @for name in &r.would_create { li data-would-create=(name) { (name) } } }
                 }
+                @if r.would_create_more {
+                    p.text #roles-more { "…and more: the first " (DryRunRoles::NAMES_KEPT) " names are listed." }
+                }
             }
             @if !i.second_factors.is_empty() || !i.left_behind.is_empty() {
                 h2 #factors { "Second factors" }
@@ -595,8 +598,7 @@ fn dry_run_roles(jobs: &[Option<Job>]) -> Option<DryRunRoles> {
         .filter_map(|j| j.dry_run_roles.as_ref())
         .fold(None, |acc: Option<DryRunRoles>, found| {
             let mut acc = acc.unwrap_or_default();
-            acc.would_create.extend(found.would_create.iter().cloned());
-            acc.would_assign += found.would_assign;
+            acc.add(found);
             Some(acc)
         })
 }
