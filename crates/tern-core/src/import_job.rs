@@ -582,7 +582,9 @@ impl RoleRefusals {
         }
         let found = batch.dry_run_roles.get_or_insert_with(DryRunRoles::default);
         let held = self.held.get(user_id);
-        let new = roles.iter().filter(|r| held.is_none_or(|h| !h.contains(&r.name)));
+        let new = roles
+            .iter()
+            .filter(|r| held.is_none_or(|h| !h.contains(&r.name)));
         found.would_assign += new.count() as u64;
         let lacking = roles
             .iter()

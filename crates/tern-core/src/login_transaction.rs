@@ -183,37 +183,33 @@ pub enum TransactionStep {
     /// `state` the redirect carried resumes the actions, then finishes as
     /// `/authorize/resume` does.
     ActionRedirect {
-        /// The user.
-        user_id: String,
-        /// Their connection.
-        connection_id: String,
-        /// When they authenticated (epoch seconds).
-        auth_time: i64,
-        /// Methods beyond the password (`["mfa"]`).
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        amr: Vec<String>,
-        /// The password step's record, written when the login finishes.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        record: Option<Box<DeferredLoginRecord>>,
+        /// Who, as for `Authenticated` (the same stored fields, flattened).
+        #[serde(flatten)]
+        who: Proven,
         /// Where the actions stopped (boxed: the claims make it the largest step).
         paused: Box<PausedActions>,
     },
     /// The user proved who they are; `/authorize/resume` may finish.
-    Authenticated {
-        /// The user.
-        user_id: String,
-        /// Their connection.
-        connection_id: String,
-        /// When they authenticated (epoch seconds).
-        auth_time: i64,
-        /// Methods beyond the password (`["mfa"]`), for the ID token's `amr`.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        amr: Vec<String>,
-        /// The password step's record, written when the login finishes
-        /// (`None`: the step began from a session, or a signup).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        record: Option<Box<DeferredLoginRecord>>,
-    },
+    Authenticated(Proven),
+}
+
+/// A transaction's user who proved who they are: what finishing the login
+/// needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Proven {
+    /// The user.
+    pub user_id: String,
+    /// Their connection.
+    pub connection_id: String,
+    /// When they authenticated (epoch seconds).
+    pub auth_time: i64,
+    /// Methods beyond the password (`["mfa"]`), for the ID token's `amr`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// The password step's record, written when the login finishes
+    /// (`None`: the step began from a session, or a signup).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<Box<DeferredLoginRecord>>,
 }
 
 /// A stored transaction.
@@ -234,3 +230,42 @@ pub struct LoginTransaction {
 /// How long a user has to finish signing in (Auth0 keeps transactions "a set
 /// time"; an hour covers a password reset in another tab).
 pub const TRANSACTION_LIFETIME_SECS: i64 = 3600;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Transactions are stored as JSON and live up to an hour across an
+    /// upgrade: the steps read what earlier builds wrote, field for field.
+    #[test]
+    fn steps_read_the_stored_shape() {
+        let authenticated = json!({"step": "authenticated", "user_id": "auth0|1",
+            "connection_id": "con_1", "auth_time": 5, "amr": ["mfa"]});
+        let step: TransactionStep = serde_json::from_value(authenticated.clone()).unwrap();
+        let TransactionStep::Authenticated(who) = &step else {
+            panic!("{step:?}");
+        };
+        assert_eq!(
+            (who.user_id.as_str(), who.auth_time, who.amr.as_slice()),
+            ("auth0|1", 5, ["mfa".to_string()].as_slice())
+        );
+        assert_eq!(serde_json::to_value(&step).unwrap(), authenticated);
+
+        let redirect = json!({"step": "action_redirect", "user_id": "auth0|1",
+            "connection_id": "con_1", "auth_time": 5,
+            "paused": {"nonce": "n", "action_id": "act_1"}});
+        let step: TransactionStep = serde_json::from_value(redirect).unwrap();
+        let TransactionStep::ActionRedirect { who, paused } = &step else {
+            panic!("{step:?}");
+        };
+        assert_eq!(
+            (who.connection_id.as_str(), who.record.is_none()),
+            ("con_1", true)
+        );
+        assert_eq!(paused.action_id, "act_1");
+        let stored = serde_json::to_value(&step).unwrap();
+        assert_eq!(stored["user_id"], "auth0|1", "{stored}");
+        assert!(stored.get("amr").is_none(), "{stored}");
+    }
+}

@@ -23,7 +23,7 @@ pub mod response;
 use axum::http::{HeaderMap, HeaderValue};
 use tern_core::CoreResult;
 use tern_core::login_transaction::{
-    DeferredLoginRecord, LoginTransaction, TRANSACTION_LIFETIME_SECS, TransactionStep,
+    DeferredLoginRecord, LoginTransaction, Proven, TRANSACTION_LIFETIME_SECS, TransactionStep,
 };
 use tern_core::model::{Client, LogEvent, User};
 use tern_core::sso::Session;
@@ -266,11 +266,13 @@ async fn serve_from_session(
         Err(PostLoginRefusal::NeedsMfa) => return Ok(None),
         Err(PostLoginRefusal::Redirect(pause)) => {
             let step = TransactionStep::ActionRedirect {
-                user_id: user.user_id.clone(),
-                connection_id: user.connection_id.clone(),
-                auth_time: sess.auth_time,
-                amr: sess.amr.clone(),
-                record: None,
+                who: Proven {
+                    user_id: user.user_id.clone(),
+                    connection_id: user.connection_id.clone(),
+                    auth_time: sess.auth_time,
+                    amr: sess.amr.clone(),
+                    record: None,
+                },
                 paused: Box::new(pause.paused),
             };
             let cookie = new_transaction(s, id, request.clone(), step).await?;
@@ -405,13 +407,13 @@ async fn authenticated(
     user: &User,
     record: Option<Box<DeferredLoginRecord>>,
 ) -> CoreResult<()> {
-    tx.step = TransactionStep::Authenticated {
+    tx.step = TransactionStep::Authenticated(Proven {
         user_id: user.user_id.clone(),
         connection_id: user.connection_id.clone(),
         auth_time: s.now(),
         amr: Vec::new(),
         record,
-    };
+    });
     s.store.update_login_transaction(s.tid(), tx).await
 }
 
@@ -502,14 +504,6 @@ pub enum Resume {
 }
 
 /// An authenticated login's facts, as its transaction step holds them.
-struct Authenticated<'a> {
-    user_id: &'a str,
-    connection_id: &'a str,
-    auth_time: i64,
-    amr: &'a [String],
-    record: &'a Option<Box<DeferredLoginRecord>>,
-}
-
 /// Finish an authenticated transaction: a new session, a code, the answer
 /// (`ip`: the browser's address, recorded on the session).
 pub async fn resume(
@@ -522,14 +516,8 @@ pub async fn resume(
         Ok(tx) => tx,
         Err(p) => return Ok(Resume::Problem(p)),
     };
-    let (user_id, connection_id, auth_time, amr, record) = match &tx.step {
-        TransactionStep::Authenticated {
-            user_id,
-            connection_id,
-            auth_time,
-            amr,
-            record,
-        } => (user_id, connection_id, auth_time, amr, record),
+    let who = match &tx.step {
+        TransactionStep::Authenticated(who) => who,
         TransactionStep::MfaOtp { .. } => {
             return Ok(Resume::NotYet(format!(
                 "/u/mfa-otp-challenge?state={}",
@@ -548,14 +536,7 @@ pub async fn resume(
             return Ok(Resume::NotYet(format!("/u/login?state={}", tx.id)));
         }
     };
-    let who = Authenticated {
-        user_id,
-        connection_id,
-        auth_time: *auth_time,
-        amr,
-        record,
-    };
-    run_actions_and_finish(s, headers, ip, &tx, &who, None).await
+    run_actions_and_finish(s, headers, ip, &tx, who, None).await
 }
 
 /// `/continue?state=…` (or its form): resume the post-login actions paused
@@ -579,15 +560,7 @@ pub async fn continue_login(
         Err(TransactionProblem::Unknown) => return Ok(Resume::InvalidState),
         Err(p) => return Ok(Resume::Problem(p)),
     };
-    let TransactionStep::ActionRedirect {
-        user_id,
-        connection_id,
-        auth_time,
-        amr,
-        record,
-        paused,
-    } = &tx.step
-    else {
+    let TransactionStep::ActionRedirect { who, paused } = &tx.step else {
         return Ok(Resume::InvalidState);
     };
     if aws_lc_rs::constant_time::verify_slices_are_equal(nonce.as_bytes(), paused.nonce.as_bytes())
@@ -595,14 +568,7 @@ pub async fn continue_login(
     {
         return Ok(Resume::InvalidState);
     }
-    let who = Authenticated {
-        user_id,
-        connection_id,
-        auth_time: *auth_time,
-        amr,
-        record,
-    };
-    run_actions_and_finish(s, headers, ip, &tx, &who, Some((&**paused, request))).await
+    run_actions_and_finish(s, headers, ip, &tx, who, Some((&**paused, request))).await
 }
 
 /// Claim the transaction (single use), run the post-login actions — from
@@ -613,7 +579,7 @@ async fn run_actions_and_finish(
     headers: &HeaderMap,
     ip: &str,
     tx: &LoginTransaction,
-    who: &Authenticated<'_>,
+    who: &Proven,
     resume: Option<(&PausedActions, &EventRequest)>,
 ) -> CoreResult<Resume> {
     // Finishing is single-use: of two resumes racing, one gets the code.
@@ -628,13 +594,14 @@ async fn run_actions_and_finish(
     // A transaction begun before the upgrade to `__Host-` names ends on
     // its plain cookie: that one goes too.
     set.extend(cookies::clear_legacy(&s.public_url, &name, "/"));
-    let Authenticated {
+    let Proven {
         user_id,
         connection_id,
         auth_time,
         amr,
         record,
-    } = *who;
+    } = who;
+    let auth_time = *auth_time;
     // The user may have been blocked, or their connection taken from the
     // application, while they were on the hosted pages: no session, no code.
     if let Err(refusal) = entitlement::check(s, &tx.request.client_id, user_id, auth_time).await? {
@@ -670,11 +637,7 @@ async fn run_actions_and_finish(
             // under its id and cookie, for `/continue`.
             let mut tx = tx.clone();
             tx.step = TransactionStep::ActionRedirect {
-                user_id: user_id.to_string(),
-                connection_id: connection_id.to_string(),
-                auth_time,
-                amr: amr.to_vec(),
-                record: record.clone(),
+                who: who.clone(),
                 paused: Box::new(pause.paused),
             };
             s.store.insert_login_transaction(s.tid(), &tx).await?;

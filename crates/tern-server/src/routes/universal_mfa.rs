@@ -15,7 +15,7 @@
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use tern_core::login_transaction::TransactionStep;
+use tern_core::login_transaction::{Proven, TransactionStep};
 use tern_core::model::User;
 
 use super::authorize::{PageQuery, see_other};
@@ -269,13 +269,13 @@ async fn finish(
             else {
                 return Err((StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong));
             };
-            sc.tx.step = TransactionStep::Authenticated {
+            sc.tx.step = TransactionStep::Authenticated(Proven {
                 user_id,
                 connection_id,
                 auth_time,
                 amr: vec!["mfa".into()],
                 record,
-            };
+            });
             if let Err(e) = s.store.update_login_transaction(s.tid(), &sc.tx).await {
                 tracing::error!(error = %e, "hosted MFA: storage error");
                 return Err((StatusCode::INTERNAL_SERVER_ERROR, Msg::SomethingWrong));

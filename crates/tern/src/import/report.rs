@@ -30,7 +30,11 @@ fn roles_line(tally: &Tally) -> String {
     } else {
         format!(" ({})", shown.join(", "))
     };
-    let more = if roles.would_create_more { " or more" } else { "" };
+    let more = if roles.would_create_more {
+        " or more"
+    } else {
+        ""
+    };
     format!(
         "  roles: would create {}{more}{list}, would give {assign}\n",
         names.len()
