@@ -561,6 +561,34 @@ async fn store_template(h: &Harness, t: &str, template: Value) {
     assert_eq!(s, StatusCode::OK, "{e}");
 }
 
+/// Users no signup made, whom no welcome greets: `made@example.com` by
+/// `POST /users` and `imported@example.com` by an import (its id returned).
+async fn made_and_imported(h: &Harness, t: &str) -> String {
+    let (s, _) = h
+        .api(
+            t,
+            Method::POST,
+            "/users",
+            Some(json!({"connection": "Username-Password-Authentication",
+            "email": "made@example.com", "password": "Api-pa55word"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let job = h
+        .import_rows(t, &json!([{"email": "imported@example.com"}]))
+        .await;
+    assert_eq!(job["summary"]["inserted"], 1, "{job}");
+    let (_, found) = h
+        .api(
+            t,
+            Method::GET,
+            "/users-by-email?email=imported%40example.com",
+            None,
+        )
+        .await;
+    found[0]["user_id"].as_str().unwrap().to_string()
+}
+
 /// With the verification email off (a disabled `verify_email` template),
 /// a signup is welcomed at once, in the template's words; a user made by
 /// `POST /users` or an import is not.
@@ -574,18 +602,7 @@ async fn welcome_follows_the_signup_when_verification_is_off(b: Backend) {
     assert_eq!(s, StatusCode::OK, "{e}");
     store_template(&h, &t, welcome_template(true)).await;
     template_then_signup(&h, &t, verify_template(false), "new@example.com").await;
-    let (s, _) = h
-        .api(
-            &t,
-            Method::POST,
-            "/users",
-            Some(json!({"connection": "Username-Password-Authentication",
-            "email": "made@example.com", "password": "Api-pa55word"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
-    h.import_rows(&t, &json!([{"email": "imported@example.com"}]))
-        .await;
+    made_and_imported(&h, &t).await;
     background_done(&h).await;
 
     let mails = welcome_mails(&h, "new@example.com").await;
@@ -625,29 +642,7 @@ async fn welcome_follows_the_verification_when_it_is_on(b: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{u}");
-    let (s, _) = h
-        .api(
-            &t,
-            Method::POST,
-            "/users",
-            Some(json!({"connection": "Username-Password-Authentication",
-            "email": "made@example.com", "password": "Api-pa55word"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
-    let job = h
-        .import_rows(&t, &json!([{"email": "imported@example.com"}]))
-        .await;
-    assert_eq!(job["summary"]["inserted"], 1, "{job}");
-    let (_, found) = h
-        .api(
-            &t,
-            Method::GET,
-            "/users-by-email?email=imported%40example.com",
-            None,
-        )
-        .await;
-    let imported = found[0]["user_id"].as_str().unwrap().to_string();
+    let imported = made_and_imported(&h, &t).await;
     let (s, job) = h
         .api(
             &t,
