@@ -233,10 +233,37 @@ pub fn form_post(r: &AuthorizationResponse) -> Page {
 
 /// A page that posts `fields` (and `marker=1`) to Tern's own `action` at
 /// once: a POST another site made, sent again from Tern's origin so the
-/// browser adds its same-site cookies.
-pub fn self_post(action: &str, fields: &[(String, String)], marker: &str) -> Page {
+/// browser adds its same-site cookies. Its answer may redirect to the
+/// login's `callback`, which the page's `form-action` must allow (the
+/// browser checks a form's redirects too).
+pub fn self_post(action: &str, fields: &[(String, String)], marker: &str, callback: &str) -> Page {
     let fields = fields.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    auto_post(action, fields.chain([(marker, "1")]))
+    let mut page = auto_post(action, fields.chain([(marker, "1")]));
+    page.form_targets = form_target(callback).into_iter().collect();
+    page
+}
+
+/// The page that sends the browser on to `location`, a site a post-login
+/// action chose (`api.redirect.sendUserTo`). Not a redirect: the answer
+/// ends a form's post (the password, a factor, `/continue`), and a
+/// browser stops a form's redirects to any origin the form's page did not
+/// allow (`form-action`) — which a site chosen at login time cannot be.
+/// The caller sends `location` in a `Refresh` header too, which a browser
+/// follows as a navigation of its own; the link serves if it does not.
+pub fn leave(location: &str) -> Page {
+    let content = html! {
+        h1 { (text(Lang::En, Msg::RedirectingText)) }
+        p.text { a href=(location) { (text(Lang::En, Msg::ContinueToApp)) } }
+    };
+    Page {
+        status: StatusCode::OK,
+        lang: Lang::En,
+        title: text(Lang::En, Msg::RedirectingText).to_string(),
+        content,
+        form_targets: Vec::new(),
+        scripts: Vec::new(),
+        frame_ancestor: None,
+    }
 }
 
 /// A page whose form posts `fields` to `action` as it loads (the button

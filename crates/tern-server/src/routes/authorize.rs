@@ -245,8 +245,15 @@ async fn answer_resume(
         Ok(Resume::Respond(r, cookies)) => deliver(&Look::load(s).await, &r, cookies),
         Ok(Resume::NotYet(location)) => see_other(&location, Vec::new()),
         Ok(Resume::Redirect(location)) => {
-            let mut resp = see_other(&location, Vec::new());
-            *resp.status_mut() = StatusCode::FOUND;
+            let mut resp = render(&Look::load(s).await, forms::leave(&location));
+            match HeaderValue::from_str(&format!("0; url={location}")) {
+                Ok(v) => {
+                    resp.headers_mut().insert(header::REFRESH, v);
+                }
+                Err(_) => tracing::warn!(
+                    "an action's redirect is not a header value; the page's link remains"
+                ),
+            }
             resp
         }
         Ok(Resume::Problem(p)) => transaction_problem(s, headers, p).await,
@@ -350,15 +357,16 @@ pub async fn continue_login(
         .is_none()
         // Only for a login still waiting: a used or unknown state answers
         // as such at once.
-        && matches!(s.store.get_login_transaction(s.tid(), id).await, Ok(Some(_)))
+        && let Ok(Some(waiting)) = s.store.get_login_transaction(s.tid(), id).await
     {
         let action = match parts.uri.query() {
             Some(q) => format!("/continue?{q}"),
             None => "/continue".to_string(),
         };
+        let callback = &waiting.request.redirect_uri;
         return render(
             &Look::load(&s).await,
-            forms::self_post(&action, &form, RESENT),
+            forms::self_post(&action, &form, RESENT, callback),
         );
     }
     let request = tern_core::actions::EventRequest {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, HeaderMap, LOCATION, REFRESH, SET_COOKIE};
 
 /// One answer.
 #[derive(Debug)]
@@ -20,11 +20,17 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// Where the answer sends the browser: a redirect's `Location`, or the
+    /// URL of a page's `Refresh: 0; url=…` (which Tern answers where a
+    /// redirect would end a form's post at a site its page did not allow).
     pub fn location(&self) -> Option<String> {
-        self.headers
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+        let header = |name| self.headers.get(name).and_then(|v| v.to_str().ok());
+        if let Some(to) = header(LOCATION) {
+            return Some(to.to_string());
+        }
+        let refresh = header(REFRESH)?;
+        let (_, url) = refresh.split_once("url=")?;
+        Some(url.to_string())
     }
     /// The `Set-Cookie` line for `name`, if any.
     pub fn set_cookie(&self, name: &str) -> Option<String> {
