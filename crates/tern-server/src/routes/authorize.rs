@@ -219,7 +219,7 @@ pub async fn transaction_problem(
     description = "After the hosted pages authenticated the user: starts a new SSO session (`tern_session` cookie), issues the code and answers the application as `/authorize` does. Needs the transaction cookie set by `/authorize`.",
     params(crate::openapi::StateParam),
     responses(
-        (status = 200, description = "`form_post` or `web_message` answer.", content_type = "text/html", body = String),
+        (status = 200, description = "`form_post` or `web_message` answer; or, when a post-login action redirects (`api.redirect.sendUserTo`), a page sending the browser to its site (`Refresh` header and a link).", content_type = "text/html", body = String),
         (status = 302, description = "To the callback with the code, or back to the login page when the user has not signed in yet.", headers(("Location" = String, description = "Where to go."))),
         (status = 400, description = "No such transaction, or it expired.", content_type = "text/html", body = String),
         (status = 403, description = "The browser does not hold the transaction's cookie.", content_type = "text/html", body = String),
@@ -290,8 +290,8 @@ const RESENT: &str = "tern_resent";
     description = "Where the site a post-login action sent the browser to (`api.redirect.sendUserTo`) sends it back, with the `state` it was given (in the query, or a form body). The redirecting action's `onContinuePostLogin` runs with this request in `event.request` (a session token posted here is what `api.redirect.validateToken` reads), then the actions after it, then the login finishes as `/authorize/resume` does. Needs the transaction cookie; a `state` is used once.",
     params(crate::openapi::StateParam),
     responses(
-        (status = 200, description = "`form_post` or `web_message` answer.", content_type = "text/html", body = String),
-        (status = 302, description = "To the callback with the code or `error`, or to the next redirect of an action.", headers(("Location" = String, description = "Where to go."))),
+        (status = 200, description = "`form_post` or `web_message` answer; Tern's page posting a cross-site form again; or a page sending the browser to the site the next redirecting action chose (`Refresh` header and a link).", content_type = "text/html", body = String),
+        (status = 302, description = "To the callback with the code or `error`.", headers(("Location" = String, description = "Where to go."))),
         (status = 400, description = "A `state` no paused login waits for, or an expired transaction.", content_type = "text/html", body = String),
         (status = 403, description = "The browser does not hold the transaction's cookie.", content_type = "text/html", body = String),
     ),
