@@ -39,6 +39,12 @@ pub struct Action {
     /// The deployed version, when there is one.
     #[serde(default)]
     pub deployed: Option<ActionVersion>,
+    /// How many times the stored action was replaced: a write names the
+    /// revision it read and is refused if another landed since (a deploy
+    /// would otherwise undo a draft saved meanwhile). Tern's own, never
+    /// answered; 0 for actions stored before it existed.
+    #[serde(default)]
+    pub revision: u64,
 }
 
 /// A secret of an action: a name and a value sealed by the server's key.

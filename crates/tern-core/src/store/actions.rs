@@ -4,6 +4,17 @@ use crate::CoreResult;
 use crate::actions::{Action, ActionBinding};
 use crate::users::MetadataEdit;
 
+/// How a compare-and-swap replacement ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replaced {
+    /// Stored.
+    Done,
+    /// Nothing of that id is stored.
+    Gone,
+    /// Another write landed after the read: nothing stored.
+    Moved,
+}
+
 /// Storing actions and the ordered bindings of each trigger.
 #[async_trait::async_trait]
 pub trait ActionStore: Send + Sync {
@@ -13,8 +24,10 @@ pub trait ActionStore: Send + Sync {
     async fn get_action(&self, tenant: &str, id: &str) -> CoreResult<Option<Action>>;
     /// Every action, by name.
     async fn list_actions(&self, tenant: &str) -> CoreResult<Vec<Action>>;
-    /// Replace an action; false if it does not exist; `Conflict` on a taken name.
-    async fn update_action(&self, tenant: &str, action: &Action) -> CoreResult<bool>;
+    /// Replace an action read at `action.revision`, storing it at the next
+    /// revision — only if the stored one is still at the revision read;
+    /// `Conflict` on a taken name.
+    async fn update_action(&self, tenant: &str, action: &Action) -> CoreResult<Replaced>;
     /// Delete an action and, in the same transaction, every binding of it;
     /// false if it did not exist.
     async fn delete_action(&self, tenant: &str, id: &str) -> CoreResult<bool>;

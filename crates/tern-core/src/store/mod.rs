@@ -32,7 +32,7 @@ mod tickets;
 mod users;
 mod verification_tickets;
 
-pub use actions::ActionStore;
+pub use actions::{ActionStore, Replaced};
 pub use authorization_codes::AuthorizationCodeStore;
 pub use client_grants::ClientGrantStore;
 pub use clients::ClientStore;

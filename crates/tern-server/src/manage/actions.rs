@@ -10,6 +10,7 @@ use tern_core::actions::{
     Action, ActionBinding, ActionSecret, ActionVersion, DEFAULT_RUNTIME, POST_LOGIN,
 };
 use tern_core::clock::now_iso;
+use tern_core::store::Replaced;
 
 use crate::error::ApiError;
 use crate::payload::{field, object_with, require_keys};
@@ -300,6 +301,7 @@ pub async fn create(s: &AppState, body: &Value) -> Result<Action, ApiError> {
         created_at: now.clone(),
         updated_at: now,
         deployed: None,
+        revision: 0,
     };
     if field::<bool>(obj, "deploy")? == Some(true) {
         snapshot(&mut action);
@@ -309,42 +311,75 @@ pub async fn create(s: &AppState, body: &Value) -> Result<Action, ApiError> {
     Ok(action)
 }
 
+/// How often a read-modify-write of an action starts again after another
+/// write landed between its read and its write, before answering 409.
+const WRITE_ATTEMPTS: usize = 5;
+
+fn conflict(message: &str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "conflict", message)
+}
+
+/// Read the action, apply `change` and store it if no other write landed
+/// since the read (`ActionStore::update_action` compares revisions); if
+/// one did, again from a fresh read — so a deploy never undoes a draft
+/// saved meanwhile, nor a save another save's other fields.
+async fn modify(
+    s: &AppState,
+    id: &str,
+    change: impl Fn(&mut Action) -> Result<(), ApiError>,
+) -> Result<Action, ApiError> {
+    for _ in 0..WRITE_ATTEMPTS {
+        let mut action = s
+            .store
+            .get_action(s.tid(), id)
+            .await?
+            .ok_or_else(not_found)?;
+        change(&mut action)?;
+        match s.store.update_action(s.tid(), &action).await? {
+            Replaced::Done => {
+                action.revision += 1;
+                s.actions.changed();
+                return Ok(action);
+            }
+            Replaced::Gone => return Err(not_found()),
+            Replaced::Moved => {}
+        }
+    }
+    Err(conflict(
+        "The action kept changing while this request was applied; send it again.",
+    ))
+}
+
 /// `PATCH /actions/actions/{id}`: the draft changes; what runs does not
 /// until the next deploy.
 pub async fn update(s: &AppState, id: &str, body: &Value) -> Result<Action, ApiError> {
     let obj = object_with(body, UPDATE_FIELDS)?;
     refuse_modules(obj)?;
-    let mut action = s
-        .store
-        .get_action(s.tid(), id)
-        .await?
-        .ok_or_else(not_found)?;
-    if let Some(name) = read_string(obj, "name")? {
-        check_name(&name)?;
-        action.name = name;
-    }
-    if let Some(t) = read_triggers(obj)? {
-        action.supported_triggers = t;
-    }
-    if let Some(code) = read_string(obj, "code")? {
-        check_code(&code)?;
-        action.code = code;
-    }
-    if let Some(r) = read_string(obj, "runtime")? {
-        action.runtime = r;
-    }
-    if let Some(d) = read_dependencies(obj)? {
-        action.dependencies = d;
-    }
-    if let Some(sec) = read_secrets(s, &action.id, obj, &action.secrets)? {
-        action.secrets = sec;
-    }
-    action.updated_at = now_iso();
-    if !s.store.update_action(s.tid(), &action).await? {
-        return Err(not_found());
-    }
-    s.actions.changed();
-    Ok(action)
+    modify(s, id, |action| {
+        if let Some(name) = read_string(obj, "name")? {
+            check_name(&name)?;
+            action.name = name;
+        }
+        if let Some(t) = read_triggers(obj)? {
+            action.supported_triggers = t;
+        }
+        if let Some(code) = read_string(obj, "code")? {
+            check_code(&code)?;
+            action.code = code;
+        }
+        if let Some(r) = read_string(obj, "runtime")? {
+            action.runtime = r;
+        }
+        if let Some(d) = read_dependencies(obj)? {
+            action.dependencies = d;
+        }
+        if let Some(sec) = read_secrets(s, &action.id, obj, &action.secrets)? {
+            action.secrets = sec;
+        }
+        action.updated_at = now_iso();
+        Ok(())
+    })
+    .await
 }
 
 /// The draft becomes the deployed version (numbered after the last).
@@ -361,19 +396,32 @@ fn snapshot(action: &mut Action) {
     });
 }
 
-/// `POST /actions/actions/{id}/deploy`.
+/// `POST /actions/actions/{id}/deploy`: the draft as stored now.
 pub async fn deploy(s: &AppState, id: &str) -> Result<Action, ApiError> {
-    let mut action = s
-        .store
-        .get_action(s.tid(), id)
-        .await?
-        .ok_or_else(not_found)?;
+    modify(s, id, |action| {
+        snapshot(action);
+        Ok(())
+    })
+    .await
+}
+
+/// Deploy exactly the draft `saved` (the console's "Save and deploy", right
+/// after its save): 409 if any write landed after that save, deploying
+/// nothing — what runs is then the draft the operator saw.
+pub async fn deploy_saved(s: &AppState, saved: &Action) -> Result<Action, ApiError> {
+    let mut action = saved.clone();
     snapshot(&mut action);
-    if !s.store.update_action(s.tid(), &action).await? {
-        return Err(not_found());
+    match s.store.update_action(s.tid(), &action).await? {
+        Replaced::Done => {
+            action.revision += 1;
+            s.actions.changed();
+            Ok(action)
+        }
+        Replaced::Gone => Err(not_found()),
+        Replaced::Moved => Err(conflict(
+            "The draft changed after this save (another change landed in between); nothing was deployed: check the draft and deploy it again.",
+        )),
     }
-    s.actions.changed();
-    Ok(action)
 }
 
 /// `DELETE /actions/actions/{id}`: a bound action only with `force`, which

@@ -1,9 +1,9 @@
 //! Actions (documents looked up by id, unique by name) and each trigger's
 //! ordered bindings (one JSON list per trigger), migration 0054.
 
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 use tern_core::actions::{Action, ActionBinding};
-use tern_core::store::ActionStore;
+use tern_core::store::{ActionStore, Replaced};
 use tern_core::users::MetadataEdit;
 use tern_core::{CoreError, CoreResult};
 
@@ -38,14 +38,36 @@ impl ActionStore for SqlStore {
         self.list_docs("actions", tenant, "name").await
     }
 
-    async fn update_action(&self, tenant: &str, action: &Action) -> CoreResult<bool> {
-        let q =
-            sqlx::query("UPDATE actions SET name = $3, body = $4 WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant)
-                .bind(&action.id)
-                .bind(&action.name)
-                .bind(to_body(action));
-        Ok(self.write_doc(q, NAME_TAKEN).await? > 0)
+    async fn update_action(&self, tenant: &str, action: &Action) -> CoreResult<Replaced> {
+        // The revision lives in the document (actions stored before it have
+        // none: 0).
+        let stored_revision = match self.dialect {
+            Dialect::Sqlite => "COALESCE(json_extract(body, '$.revision'), 0)",
+            Dialect::Postgres => "COALESCE((body::jsonb ->> 'revision')::bigint, 0)",
+        };
+        let sql = format!(
+            "UPDATE actions SET name = $3, body = $4 \
+             WHERE tenant_id = $1 AND id = $2 AND {stored_revision} = $5"
+        );
+        let next = Action {
+            revision: action.revision + 1,
+            ..action.clone()
+        };
+        let read = i64::try_from(action.revision)
+            .map_err(|_| CoreError::Storage("action revision out of range".into()))?;
+        let q = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(&action.id)
+            .bind(&action.name)
+            .bind(to_body(&next))
+            .bind(read);
+        if self.write_doc(q, NAME_TAKEN).await? > 0 {
+            return Ok(Replaced::Done);
+        }
+        Ok(match self.get_action(tenant, &action.id).await? {
+            Some(_) => Replaced::Moved,
+            None => Replaced::Gone,
+        })
     }
 
     async fn delete_action(&self, tenant: &str, id: &str) -> CoreResult<bool> {

@@ -462,8 +462,9 @@ pub async fn save(
 
 /// `POST /console/actions/{id}/deploy`, the editor's "Save and deploy":
 /// the posted draft is saved first, checked as a save, and only then
-/// deployed, so what runs is what the operator sees; a refused save
-/// deploys nothing.
+/// deployed — that very draft: a change landing between the save and the
+/// deploy refuses the deploy — so what runs is what the operator sees; a
+/// refused save deploys nothing.
 pub async fn deploy(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -477,7 +478,7 @@ pub async fn deploy(
         Ok(saved) => saved,
         Err(page) => return page,
     };
-    match manage::actions::deploy(&s, &saved.id).await {
+    match manage::actions::deploy_saved(&s, &saved).await {
         Ok(a) => {
             let number = a.deployed.as_ref().map_or(0, |d| d.number);
             audit_change(
