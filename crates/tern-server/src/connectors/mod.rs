@@ -8,7 +8,9 @@
 //! circuit state and pools survive between logins) and rebuilt when the
 //! configuration changes.
 
+pub mod cognito;
 pub mod http;
+pub mod resilience;
 pub mod sql;
 
 use std::collections::HashMap;
@@ -43,7 +45,7 @@ pub fn validate(options: &JsonObject) -> Result<(), String> {
     let field = format!("'options.{OPTION}'");
     let Some(kind) = cfg.get("type").and_then(Value::as_str) else {
         return Err(format!(
-            "{field} must be an object with a \"type\": \"http\" or \"sql\"."
+            "{field} must be an object with a \"type\": \"http\", \"sql\" or \"cognito\"."
         ));
     };
     match kind {
@@ -57,8 +59,11 @@ pub fn validate(options: &JsonObject) -> Result<(), String> {
             Ok(())
         }
         "sql" => sql::validate(cfg).map_err(|e| format!("{field} (sql): {e}.")),
+        "cognito" => {
+            cognito::validate(cfg, options).map_err(|e| format!("{field} (cognito): {e}."))
+        }
         other => Err(format!(
-            "'options.{OPTION}.type': unknown connector type '{other}' (use \"http\" or \"sql\")."
+            "'options.{OPTION}.type': unknown connector type '{other}' (use \"http\", \"sql\" or \"cognito\")."
         )),
     }
 }
@@ -117,8 +122,9 @@ pub struct Dispatcher {
     tokens: Arc<dyn TokenSource>,
     network: tern_net::Network,
     http: std::sync::Mutex<HashMap<String, Cached<http::HttpConnector>>>,
+    cognito: std::sync::Mutex<HashMap<String, Cached<cognito::CognitoConnector>>>,
     sql: Arc<sql::SqlConnectors>,
-    /// The HTTP connectors' circuit state by connection name (metrics).
+    /// The HTTP and Cognito connectors' circuit state by connection name (metrics).
     circuits: Family<ConnectionLabels, Gauge>,
 }
 
@@ -146,6 +152,7 @@ impl Dispatcher {
             // The HTTP connector connects only where the network policy allows.
             network,
             http: std::sync::Mutex::new(HashMap::new()),
+            cognito: std::sync::Mutex::new(HashMap::new()),
             sql: Arc::new(sql),
             circuits: Family::default(),
         }
@@ -188,6 +195,41 @@ impl Dispatcher {
         Ok(conn)
     }
 
+    fn cognito(
+        &self,
+        c: &Connection,
+        cfg: &Value,
+    ) -> Result<Arc<cognito::CognitoConnector>, LegacyError> {
+        let misconfigured =
+            |e: String| LegacyError(format!("the cognito connector is misconfigured: {e}"));
+        let secrets = cognito::Secrets::from_options(&c.options).map_err(misconfigured)?;
+        // The secrets are part of the key so that rotated keys take effect.
+        let key = format!("{cfg}\u{0}{}", secrets.fingerprint());
+        let mut cache = self
+            .cognito
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((k, conn)) = cache.get(&c.id)
+            && *k == key
+        {
+            return Ok(conn.clone());
+        }
+        let config = cognito::parse(cfg).map_err(misconfigured)?;
+        let circuit = self
+            .circuits
+            .get_or_create(&ConnectionLabels {
+                connection: c.name.clone(),
+            })
+            .clone();
+        let conn = Arc::new(
+            cognito::CognitoConnector::new(config, secrets, self.network.clone())
+                .map_err(misconfigured)?
+                .reporting_circuit_in(circuit),
+        );
+        cache.insert(c.id.clone(), (key, conn.clone()));
+        Ok(conn)
+    }
+
     /// The source serving this connection. SQL connectors keep their own
     /// per-connection cache (it also tracks the `configuration` values a DSN uses).
     async fn source(&self, c: &Connection) -> Result<Arc<dyn LegacySource>, LegacyError> {
@@ -197,6 +239,7 @@ impl Dispatcher {
         match cfg.get("type").and_then(Value::as_str) {
             Some("http") => Ok(self.http(c, cfg)?),
             Some("sql") => Ok(self.sql.clone()),
+            Some("cognito") => Ok(self.cognito(c, cfg)?),
             other => Err(LegacyError(format!(
                 "unknown connector type {other:?} in options.{OPTION}"
             ))),
