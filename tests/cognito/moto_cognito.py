@@ -42,8 +42,9 @@ def require_secret_hash_for_password_auth():
                         username,
                         auth_parameters.get("SECRET_HASH"),
                     ):
+                        # AWS's own message for this case.
                         raise NotAuthorizedError(
-                            "Client " + client_id + " is configured with secret but SECRET_HASH was not received or is wrong"
+                            "Unable to verify secret hash for client " + client_id
                         )
         return original(self, client_id, auth_flow, auth_parameters)
 
@@ -82,7 +83,10 @@ def main():
     idp = boto3.client("cognito-idp", **setup)
     pool = idp.create_user_pool(
         PoolName="legacy",
-        Schema=[{"Name": "plan", "AttributeDataType": "String", "Mutable": True}],
+        Schema=[
+            {"Name": "plan", "AttributeDataType": "String", "Mutable": True},
+            {"Name": "migrated", "AttributeDataType": "String", "Mutable": True},
+        ],
     )["UserPool"]
     pool_id = pool["Id"]
     public = idp.create_user_pool_client(

@@ -567,9 +567,10 @@ impl LegacySource for CognitoConnector {
             .await?;
         if let Some(e) = aws_error(&r) {
             return match e.kind.as_str() {
-                // Cognito says "Unable to verify secret hash" with the same
-                // exception as a wrong password: that is the operator's to fix.
-                "NotAuthorizedException" if e.message.to_lowercase().contains("secret hash") => {
+                // Cognito says "Unable to verify secret hash for client …"
+                // (or that the client "is configured for secret") with the
+                // exception of a wrong password: that is the operator's to fix.
+                "NotAuthorizedException" if e.message.to_lowercase().contains("secret") => {
                     Err(LegacyError(format!(
                         "Cognito refused the SECRET_HASH of app client {client_id}: check options.configuration.{CLIENT_SECRET_KEY}"
                     )))
