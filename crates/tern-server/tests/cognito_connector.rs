@@ -16,7 +16,6 @@ use common::legacy::{PASSWORD_REALM, log_descriptions};
 use common::{Backend, Harness};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tern_core::legacy::LegacySource;
 
 const REALM: &str = "cognito-users";
 
