@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use common::legacy::{PASSWORD_REALM, log_descriptions};
+use common::legacy::{PASSWORD_REALM, log_descriptions, password_client};
 use common::{Backend, Harness};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -132,24 +132,14 @@ async fn cognito_connection(
     connector: Value,
     configuration: Value,
 ) -> (String, String) {
-    let (s, app) = h
-        .api(
-            t,
-            Method::POST,
-            "/clients",
-            Some(json!({"name": "web-app", "app_type": "regular_web",
-            "grant_types": ["password", PASSWORD_REALM]})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{app}");
-    let cid = app["client_id"].as_str().unwrap().to_string();
+    let (cid, client_secret) = password_client(h, t).await;
     let (s, c) = h
         .api(t, Method::POST, "/connections", Some(json!({"name": REALM, "strategy": "auth0", "enabled_clients": [cid],
             "options": {"enabledDatabaseCustomization": true, "import_mode": true, "passwordPolicy": "none",
                         "tern_connector": connector, "configuration": configuration}})))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
-    (cid, app["client_secret"].as_str().unwrap().to_string())
+    (cid, client_secret)
 }
 
 async fn login(

@@ -116,6 +116,27 @@ impl TokenSource for OwnTokens {
 /// A built connector and the configuration it was built from.
 type Cached<T> = (String, Arc<T>);
 
+/// The connector cached for connection `id` if it was built from `key`
+/// (its configuration and secrets), else a new one, cached.
+fn reuse_or_build<T>(
+    cache: &std::sync::Mutex<HashMap<String, Cached<T>>>,
+    id: &str,
+    key: String,
+    build: impl FnOnce() -> Result<T, LegacyError>,
+) -> Result<Arc<T>, LegacyError> {
+    let mut cache = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((k, conn)) = cache.get(id)
+        && *k == key
+    {
+        return Ok(conn.clone());
+    }
+    let conn = Arc::new(build()?);
+    cache.insert(id.to_string(), (key, conn.clone()));
+    Ok(conn)
+}
+
 /// The server's legacy source: connectors where configured, scripts elsewhere.
 pub struct Dispatcher {
     scripts: Arc<dyn LegacySource>,
@@ -166,33 +187,27 @@ impl Dispatcher {
         self
     }
 
+    /// The circuit gauge of a connection's connector.
+    fn circuit(&self, c: &Connection) -> Gauge {
+        self.circuits
+            .get_or_create(&ConnectionLabels {
+                connection: c.name.clone(),
+            })
+            .clone()
+    }
+
     fn http(&self, c: &Connection, cfg: &Value) -> Result<Arc<http::HttpConnector>, LegacyError> {
         let secret = secret(&c.options).unwrap_or_default().to_string();
         // The secret is part of the key so that a rotated secret takes effect.
         let key = format!("{cfg}\u{0}{secret}");
-        let mut cache = self
-            .http
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((k, conn)) = cache.get(&c.id)
-            && *k == key
-        {
-            return Ok(conn.clone());
-        }
-        let config = http::parse(cfg)
-            .map_err(|e| LegacyError(format!("the http connector is misconfigured: {e}")))?;
-        let circuit = self
-            .circuits
-            .get_or_create(&ConnectionLabels {
-                connection: c.name.clone(),
-            })
-            .clone();
-        let conn = Arc::new(
-            http::HttpConnector::new(config, secret, self.network.clone(), self.tokens.clone())
-                .reporting_circuit_in(circuit),
-        );
-        cache.insert(c.id.clone(), (key, conn.clone()));
-        Ok(conn)
+        reuse_or_build(&self.http, &c.id, key, || {
+            let config = http::parse(cfg)
+                .map_err(|e| LegacyError(format!("the http connector is misconfigured: {e}")))?;
+            Ok(
+                http::HttpConnector::new(config, secret, self.network.clone(), self.tokens.clone())
+                    .reporting_circuit_in(self.circuit(c)),
+            )
+        })
     }
 
     fn cognito(
@@ -205,29 +220,14 @@ impl Dispatcher {
         let secrets = cognito::Secrets::from_options(&c.options).map_err(misconfigured)?;
         // The secrets are part of the key so that rotated keys take effect.
         let key = format!("{cfg}\u{0}{}", secrets.fingerprint());
-        let mut cache = self
-            .cognito
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((k, conn)) = cache.get(&c.id)
-            && *k == key
-        {
-            return Ok(conn.clone());
-        }
-        let config = cognito::parse(cfg).map_err(misconfigured)?;
-        let circuit = self
-            .circuits
-            .get_or_create(&ConnectionLabels {
-                connection: c.name.clone(),
-            })
-            .clone();
-        let conn = Arc::new(
-            cognito::CognitoConnector::new(config, secrets, self.network.clone())
-                .map_err(misconfigured)?
-                .reporting_circuit_in(circuit),
-        );
-        cache.insert(c.id.clone(), (key, conn.clone()));
-        Ok(conn)
+        reuse_or_build(&self.cognito, &c.id, key, || {
+            let config = cognito::parse(cfg).map_err(misconfigured)?;
+            Ok(
+                cognito::CognitoConnector::new(config, secrets, self.network.clone())
+                    .map_err(misconfigured)?
+                    .reporting_circuit_in(self.circuit(c)),
+            )
+        })
     }
 
     /// The source serving this connection. SQL connectors keep their own
