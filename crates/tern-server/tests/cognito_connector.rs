@@ -136,9 +136,14 @@ async fn cognito_connection(
     let (s, c) = h
         .api(t, Method::POST, "/connections", Some(json!({"name": REALM, "strategy": "auth0", "enabled_clients": [cid],
             "options": {"enabledDatabaseCustomization": true, "import_mode": true, "passwordPolicy": "none",
-                        "tern_connector": connector, "configuration": configuration}})))
+                        "tern_connector": connector, "configuration": configuration.clone()}})))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
+    // The secrets are sealed: never answered back.
+    for secret in configuration.as_object().unwrap().values() {
+        let secret = secret.as_str().unwrap();
+        assert!(!c.to_string().contains(secret), "{secret} answered in {c}");
+    }
     (cid, client_secret)
 }
 

@@ -521,6 +521,33 @@ mod tests {
         );
     }
 
+    fn reply(status: u16, body: Value) -> Reply {
+        Reply {
+            status: reqwest::StatusCode::from_u16(status).unwrap(),
+            headers: reqwest::header::HeaderMap::new(),
+            body: body.to_string(),
+        }
+    }
+
+    /// Throttling and 5xx are retried; Cognito's answers about the user are not.
+    #[test]
+    fn what_is_retried() {
+        let throttled = json!({"__type": "TooManyRequestsException", "message": "Rate exceeded"});
+        assert!(
+            retry_reason(&reply(400, throttled))
+                .unwrap()
+                .contains("TooManyRequests")
+        );
+        assert!(retry_reason(&reply(503, json!({}))).is_some());
+        let namespaced = json!({"__type": "com.amazonaws.cognito#NotAuthorizedException", "message": "Incorrect username or password."});
+        assert!(retry_reason(&reply(400, namespaced.clone())).is_none());
+        assert_eq!(
+            aws_error(&reply(400, namespaced)).unwrap().kind,
+            "NotAuthorizedException"
+        );
+        assert!(aws_error(&reply(200, json!({}))).is_none());
+    }
+
     #[test]
     fn email_filter_escapes() {
         assert_eq!(email_filter("a@b.co"), r#"email = "a@b.co""#);
