@@ -11,6 +11,7 @@ not one of Cognito's public operations (InitiateAuth, GetUser), as AWS does.
 """
 
 import json
+import logging
 import sys
 
 from moto.server import ThreadedMotoServer
@@ -52,6 +53,8 @@ def require_secret_hash_for_password_auth():
 
 
 def main():
+    # Errors reach the test's output; one line per request would drown them.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     require_secret_hash_for_password_auth()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -147,6 +150,18 @@ def main():
         Password="Temporary-Pass-3",
         Permanent=False,
     )
+
+    # Signed up but never confirmed: Cognito answers UserNotConfirmedException.
+    signed_up = idp.sign_up(
+        ClientId=public["ClientId"],
+        Username="unconfirmed@example.com",
+        Password="Never-Confirmed-5",
+        UserAttributes=[{"Name": "email", "Value": "unconfirmed@example.com"}],
+    )
+    users["unconfirmed@example.com"] = {
+        "sub": signed_up["UserSub"],
+        "password": "Never-Confirmed-5",
+    }
 
     # From here on, moto checks signatures like AWS (public operations excepted).
     settings.INITIAL_NO_AUTH_ACTION_COUNT = 0

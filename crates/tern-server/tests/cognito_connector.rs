@@ -45,7 +45,8 @@ impl Moto {
             .arg(fixtures().join("moto_cognito.py"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            // Its errors (a failed setup) show in the test output.
+            .stderr(Stdio::inherit())
             .spawn()
             .expect("start moto");
         let mut line = String::new();
@@ -297,9 +298,24 @@ async fn users_migrate_from_cognito(b: Backend) {
     let (s, body) = login(&h, &app, "invited@example.com", "Temporary-Pass-3").await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(stored(&h, &moto.sub("invited@example.com")).await.is_none());
-    let failures = log_descriptions(&h, &t, "f").await;
+    let (s, body) = login(&h, &app, "unconfirmed@example.com", "Never-Confirmed-5").await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(
-        failures.iter().any(|d| d.contains("NEW_PASSWORD_REQUIRED")),
+        stored(&h, &moto.sub("unconfirmed@example.com"))
+            .await
+            .is_none()
+    );
+    let failures = log_descriptions(&h, &t, "f").await;
+    for why in ["NEW_PASSWORD_REQUIRED", "UserNotConfirmedException"] {
+        assert!(
+            failures.iter().any(|d| d.contains(why)),
+            "{why}: {failures:?}"
+        );
+    }
+    assert!(
+        !failures
+            .iter()
+            .any(|d| d.contains("Temporary-Pass-3") || d.contains("Never-Confirmed-5")),
         "{failures:?}"
     );
 
@@ -320,7 +336,11 @@ async fn users_migrate_from_cognito(b: Backend) {
         .unwrap();
     let legacy = h.state().legacy.clone().unwrap();
     let count = legacy.count(h.state().tid(), &conn).await.unwrap();
-    assert_eq!(count, Some(3), "ada, grace and the invited user");
+    assert_eq!(
+        count,
+        Some(4),
+        "ada, grace, the invited and the unconfirmed user"
+    );
 
     // Cognito gone: a migrated user logs in from Tern's own store.
     moto.stop();
