@@ -151,12 +151,7 @@ pub fn mask_settings(settings: &mut Value, mask: &str) {
 
 /// Parse and check a configuration; the message names the field.
 pub fn parse(config: &Value) -> Result<HttpConfig, String> {
-    let c: HttpConfig = serde_path_to_error::deserialize(config.clone()).map_err(|e| {
-        match e.path().to_string().as_str() {
-            "." => e.inner().to_string(),
-            path => format!("{path}: {}", e.inner()),
-        }
-    })?;
+    let c: HttpConfig = super::settings(config)?;
     let url = reqwest::Url::parse(&c.base_url)
         .map_err(|e| format!("base_url '{}' is not a URL: {e}", c.base_url))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {

@@ -68,6 +68,16 @@ pub fn validate(options: &JsonObject) -> Result<(), String> {
     }
 }
 
+/// Deserialize a connector's settings; the message names the field at fault.
+pub fn settings<T: serde::de::DeserializeOwned>(config: &Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(config.clone()).map_err(|e| {
+        match e.path().to_string().as_str() {
+            "." => e.inner().to_string(),
+            path => format!("{path}: {}", e.inner()),
+        }
+    })
+}
+
 fn secret(options: &JsonObject) -> Option<&str> {
     options
         .get("configuration")

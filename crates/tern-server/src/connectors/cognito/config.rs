@@ -134,13 +134,7 @@ fn is_region(r: &str) -> bool {
 
 /// Parse and check a configuration; the message names the field.
 pub fn parse(config: &Value) -> Result<CognitoConfig, String> {
-    let c: CognitoConfig =
-        serde_path_to_error::deserialize(config.clone()).map_err(|e| {
-            match e.path().to_string().as_str() {
-                "." => e.inner().to_string(),
-                path => format!("{path}: {}", e.inner()),
-            }
-        })?;
+    let c: CognitoConfig = crate::connectors::settings(config)?;
     if !is_region(&c.region) {
         return Err(format!(
             "region '{}' is not an AWS region (e.g. eu-west-1)",
