@@ -934,7 +934,51 @@ async fn an_http_connector_keeps_its_secret(backend: Backend) {
     h.stop().await;
 }
 
+/// A Cognito connector (set through the API) is shown as it is, with its
+/// secrets masked, and can be removed; no SQL form offers to overwrite it.
+async fn a_cognito_connector_is_shown_not_overwritten(backend: Backend) {
+    let h = Harness::start(backend).await;
+    let t = h.admin_token().await;
+    let secret = "cognito-aws-secret-key-0f3a9c";
+    let (s, c) = h
+        .api(&t, Method::POST, "/connections", Some(json!({"name": "cognito-users", "strategy": "auth0",
+            "options": {"enabledDatabaseCustomization": true, "import_mode": true,
+                "tern_connector": {"type": "cognito", "region": "eu-west-1",
+                                   "user_pool_id": "eu-west-1_AbC123", "client_id": "abc123"},
+                "configuration": {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": secret}}})))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let id = c["id"].as_str().unwrap();
+    let base = format!("/console/connections/{id}");
+    let mut b = operator(&h).await;
+    let page = b.get(&format!("{base}/connector")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("AWS Cognito connector"), "{}", page.body);
+    assert!(page.body.contains("eu-west-1_AbC123"), "{}", page.body);
+    assert!(!page.body.contains("name=\"dsn\""), "{}", page.body);
+    assert!(!page.body.contains(secret));
+    let token = csrf(&page.body);
+    let removed = b
+        .post_form(
+            &format!("{base}/connector"),
+            &[("csrf", &token), ("type", "sql"), ("action", "remove")],
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
+    let (_, c) = h
+        .api(&t, Method::GET, &format!("/connections/{id}"), None)
+        .await;
+    assert!(
+        c["options"]
+            .get("tern_connector")
+            .is_none_or(Value::is_null),
+        "{c}"
+    );
+    h.stop().await;
+}
+
 both_backends!(
+    a_cognito_connector_is_shown_not_overwritten,
     an_http_connector_keeps_its_secret,
     pages_and_actions_need_a_session,
     forms_need_the_sessions_token,

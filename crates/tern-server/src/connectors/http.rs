@@ -43,41 +43,15 @@ use tokio::sync::Mutex;
 use crate::secrets::Redactions;
 
 use super::TokenSource;
+use super::resilience::{self, BreakerConfig, CallConfig, Caller, Reply};
 
 /// Characters of an unexpected answer's body quoted in the error.
 const EXCERPT_CHARS: usize = 200;
 /// Redirects followed per call (each hop checked by the network policy).
 const MAX_REDIRECTS: usize = 5;
-/// Most bytes of an answer the connector reads (a user profile is a few
-/// kilobytes): a legacy API that answers more is cut off there, not buffered.
-pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
-
-/// The answer's body, up to [`MAX_ANSWER_BYTES`].
-async fn read_capped(mut resp: reqwest::Response) -> Result<String, String> {
-    let too_large =
-        || format!("the answer is larger than {MAX_ANSWER_BYTES} bytes, all the connector reads");
-    if resp
-        .content_length()
-        .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
-    {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| format!("reading the answer failed: {e}"))?
-    {
-        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(String::from_utf8_lossy(&body).into_owned())
-}
 
 /// Profile fields a `profile_map` may fill (plus `app_metadata.*`, `user_metadata.*`).
-const TARGETS: &[&str] = &[
+pub const TARGETS: &[&str] = &[
     "user_id",
     "email",
     "email_verified",
@@ -98,44 +72,6 @@ fn default_get_user_path() -> String {
 fn default_migrated_path() -> Option<String> {
     Some("/users/{id}/migrated".into())
 }
-fn default_timeout() -> u64 {
-    5000
-}
-fn default_retries() -> u32 {
-    2
-}
-fn default_backoff() -> u64 {
-    100
-}
-
-/// The circuit breaker's settings.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct BreakerConfig {
-    /// Consecutive failed calls that open the circuit.
-    #[serde(default = "default_failures")]
-    pub failures: u32,
-    /// How long it stays open, milliseconds.
-    #[serde(default = "default_cooldown")]
-    pub cooldown_ms: u64,
-}
-
-fn default_failures() -> u32 {
-    5
-}
-fn default_cooldown() -> u64 {
-    30_000
-}
-
-impl Default for BreakerConfig {
-    fn default() -> Self {
-        Self {
-            failures: default_failures(),
-            cooldown_ms: default_cooldown(),
-        }
-    }
-}
-
 /// `options.tern_connector` for `"type": "http"`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -170,17 +106,29 @@ pub struct HttpConfig {
     #[serde(default)]
     pub scope: Option<String>,
     /// Bound of one call, retries included.
-    #[serde(default = "default_timeout")]
+    #[serde(default = "resilience::default_timeout")]
     pub timeout_ms: u64,
     /// Extra attempts after a connect error, timeout or 5xx.
-    #[serde(default = "default_retries")]
+    #[serde(default = "resilience::default_retries")]
     pub retries: u32,
     /// First backoff, doubled at each retry.
-    #[serde(default = "default_backoff")]
+    #[serde(default = "resilience::default_backoff")]
     pub backoff_ms: u64,
     /// Circuit breaker.
     #[serde(default)]
     pub circuit_breaker: BreakerConfig,
+}
+
+impl HttpConfig {
+    /// The retry, deadline and circuit settings.
+    pub fn call_config(&self) -> CallConfig {
+        CallConfig {
+            timeout_ms: self.timeout_ms,
+            retries: self.retries,
+            backoff_ms: self.backoff_ms,
+            circuit_breaker: self.circuit_breaker.clone(),
+        }
+    }
 }
 
 /// Mask the credentials of an `http` connector's `base_url` stored before
@@ -203,12 +151,7 @@ pub fn mask_settings(settings: &mut Value, mask: &str) {
 
 /// Parse and check a configuration; the message names the field.
 pub fn parse(config: &Value) -> Result<HttpConfig, String> {
-    let c: HttpConfig = serde_path_to_error::deserialize(config.clone()).map_err(|e| {
-        match e.path().to_string().as_str() {
-            "." => e.inner().to_string(),
-            path => format!("{path}: {}", e.inner()),
-        }
-    })?;
+    let c: HttpConfig = super::settings(config)?;
     let url = reqwest::Url::parse(&c.base_url)
         .map_err(|e| format!("base_url '{}' is not a URL: {e}", c.base_url))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
@@ -250,17 +193,7 @@ pub fn parse(config: &Value) -> Result<HttpConfig, String> {
     }
     if let Some(map) = &c.profile_map {
         for (target, pointer) in map {
-            let nested = ["app_metadata.", "user_metadata."].iter().any(|p| {
-                target
-                    .strip_prefix(p)
-                    .is_some_and(|k| !k.is_empty() && !k.contains('.'))
-            });
-            if !TARGETS.contains(&target.as_str()) && !nested {
-                return Err(format!(
-                    "profile_map: '{target}' is not a profile field ({}, app_metadata.KEY, user_metadata.KEY)",
-                    TARGETS.join(", ")
-                ));
-            }
+            check_target(target)?;
             if !(pointer.is_empty() || pointer.starts_with('/')) {
                 return Err(format!(
                     "profile_map.{target}: '{pointer}' is not a JSON pointer (e.g. /id, /account/plan)"
@@ -277,22 +210,25 @@ pub fn parse(config: &Value) -> Result<HttpConfig, String> {
     if c.client_id.trim().is_empty() || c.audience.trim().is_empty() {
         return Err("client_id and audience must not be empty".into());
     }
-    if !(1..=60_000).contains(&c.timeout_ms) {
-        return Err("timeout_ms must be between 1 and 60000".into());
-    }
-    if c.retries > 5 {
-        return Err("retries must be between 0 and 5".into());
-    }
-    if !(1..=10_000).contains(&c.backoff_ms) {
-        return Err("backoff_ms must be between 1 and 10000".into());
-    }
-    if !(1..=100).contains(&c.circuit_breaker.failures) {
-        return Err("circuit_breaker.failures must be between 1 and 100".into());
-    }
-    if !(100..=3_600_000).contains(&c.circuit_breaker.cooldown_ms) {
-        return Err("circuit_breaker.cooldown_ms must be between 100 and 3600000".into());
-    }
+    c.call_config().check()?;
     Ok(c)
+}
+
+/// Check that a connector's `profile_map` names a profile field Tern fills.
+pub fn check_target(target: &str) -> Result<(), String> {
+    let nested = ["app_metadata.", "user_metadata."].iter().any(|p| {
+        target
+            .strip_prefix(p)
+            .is_some_and(|k| !k.is_empty() && !k.contains('.'))
+    });
+    if TARGETS.contains(&target) || nested {
+        Ok(())
+    } else {
+        Err(format!(
+            "profile_map: '{target}' is not a profile field ({}, app_metadata.KEY, user_metadata.KEY)",
+            TARGETS.join(", ")
+        ))
+    }
 }
 
 /// Build the profile a `profile_map` describes from an answer.
@@ -319,24 +255,15 @@ pub fn map_profile(answer: &Value, map: Option<&BTreeMap<String, String>>) -> Va
     Value::Object(out)
 }
 
-#[derive(Default)]
-struct Breaker {
-    consecutive_failures: u32,
-    open_until: Option<Instant>,
-}
-
 /// One connection's HTTP connector: its token and its circuit state live as
 /// long as the configuration is unchanged.
 pub struct HttpConnector {
     config: HttpConfig,
     base: String,
     secret: String,
-    network: tern_net::Network,
     tokens: Arc<dyn TokenSource>,
     token: Mutex<Option<(String, Instant)>>,
-    breaker: std::sync::Mutex<Breaker>,
-    /// 1 from the circuit opening until a call succeeds again, else 0.
-    circuit_open: Gauge,
+    caller: Caller,
 }
 
 /// What one call produced before it is interpreted.
@@ -356,23 +283,25 @@ impl HttpConnector {
         network: tern_net::Network,
         tokens: Arc<dyn TokenSource>,
     ) -> Self {
+        let base = config.base_url.trim_end_matches('/').to_string();
         Self {
-            base: config.base_url.trim_end_matches('/').to_string(),
+            caller: Caller::new(
+                config.call_config(),
+                format!("the legacy API at {base}"),
+                network,
+            ),
+            base,
             config,
             secret,
-            network,
             tokens,
             token: Mutex::new(None),
-            breaker: std::sync::Mutex::new(Breaker::default()),
-            circuit_open: Gauge::default(),
         }
     }
 
     /// Report the circuit's state in `gauge` (a new connector's is closed).
     #[must_use]
     pub fn reporting_circuit_in(mut self, gauge: Gauge) -> Self {
-        gauge.set(0);
-        self.circuit_open = gauge;
+        self.caller.report_circuit_in(gauge);
         self
     }
 
@@ -410,41 +339,6 @@ impl HttpConnector {
         Ok(token)
     }
 
-    fn breaker_check(&self) -> Result<(), LegacyError> {
-        let b = self
-            .breaker
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match b.open_until {
-            Some(until) if Instant::now() < until => Err(LegacyError(format!(
-                "the legacy API at {} is considered down: circuit open after {} consecutive failures; next attempt in {} ms",
-                self.base,
-                b.consecutive_failures,
-                until.saturating_duration_since(Instant::now()).as_millis()
-            ))),
-            _ => Ok(()),
-        }
-    }
-
-    fn breaker_record(&self, ok: bool) {
-        let mut b = self
-            .breaker
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if ok {
-            *b = Breaker::default();
-            self.circuit_open.set(0);
-        } else {
-            b.consecutive_failures = b.consecutive_failures.saturating_add(1);
-            if b.consecutive_failures >= self.config.circuit_breaker.failures {
-                self.circuit_open.set(1);
-                b.open_until = Some(
-                    Instant::now() + Duration::from_millis(self.config.circuit_breaker.cooldown_ms),
-                );
-            }
-        }
-    }
-
     /// Send with retries inside the deadline; a refused token is renewed once.
     async fn call(
         &self,
@@ -452,118 +346,54 @@ impl HttpConnector {
         url: &str,
         body: Option<Value>,
     ) -> Result<Answer, LegacyError> {
-        self.breaker_check()?;
-        let started = Instant::now();
-        let deadline = started + Duration::from_millis(self.config.timeout_ms);
+        let deadline = self.caller.deadline();
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|e| LegacyError(format!("the connector URL {url} is invalid: {e}")))?;
         let mut renewed = false;
         let mut token = self.token(false).await?;
-        let mut attempt: u32 = 0;
-        let mut last_error;
         loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                last_error = format!("no answer within timeout_ms = {}", self.config.timeout_ms);
-                break;
-            }
-            let mut req = tern_net::Request::new(
-                method.clone(),
-                reqwest::Url::parse(url)
-                    .map_err(|e| LegacyError(format!("the connector URL {url} is invalid: {e}")))?,
-            );
-            req.timeout = Some(remaining);
-            req.headers.insert(
-                reqwest::header::AUTHORIZATION,
-                reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
-                    .map_err(|e| LegacyError(format!("unusable token: {e}")))?,
-            );
-            if let Some(b) = &body {
+            let build = || {
+                let mut req = tern_net::Request::new(method.clone(), parsed.clone());
                 req.headers.insert(
-                    reqwest::header::CONTENT_TYPE,
-                    reqwest::header::HeaderValue::from_static("application/json"),
+                    reqwest::header::AUTHORIZATION,
+                    reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+                        .map_err(|e| LegacyError(format!("unusable token: {e}")))?,
                 );
-                req.body = Some(b.to_string().into_bytes());
-            }
-            // Every hop, redirects included, is checked by the network policy.
-            match self.network.http().send(req, MAX_REDIRECTS).await {
-                Ok(resp) if resp.status().is_server_error() => {
-                    last_error = format!("{} answered {}", url_path(url), resp.status());
+                if let Some(b) = &body {
+                    req.headers.insert(
+                        reqwest::header::CONTENT_TYPE,
+                        reqwest::header::HeaderValue::from_static("application/json"),
+                    );
+                    req.body = Some(b.to_string().into_bytes());
                 }
-                Ok(resp) => {
-                    let status = resp.status();
-                    let token_refused = resp
-                        .headers()
-                        .get_all(reqwest::header::WWW_AUTHENTICATE)
-                        .iter()
-                        .any(|v| v.to_str().is_ok_and(|v| v.contains("invalid_token")));
-                    let body = match tokio::time::timeout(
-                        deadline.saturating_duration_since(Instant::now()),
-                        read_capped(resp),
-                    )
-                    .await
-                    {
-                        Ok(Ok(b)) => b,
-                        Ok(Err(e)) => {
-                            last_error = e;
-                            self.breaker_record(false);
-                            break;
-                        }
-                        Err(_) => {
-                            last_error = format!(
-                                "the answer did not arrive within timeout_ms = {}",
-                                self.config.timeout_ms
-                            );
-                            self.breaker_record(false);
-                            break;
-                        }
-                    };
-                    self.breaker_record(true);
-                    if status == StatusCode::UNAUTHORIZED && token_refused && !renewed {
-                        // Keys rotated or the token was revoked: one fresh token.
-                        renewed = true;
-                        token = self.token(true).await?;
-                        continue;
-                    }
-                    return Ok(Answer {
-                        status,
-                        token_refused,
-                        body,
-                        token,
-                    });
-                }
-                // A refused destination is the operator's decision: no retry,
-                // and the circuit is not the place to remember it.
-                Err(tern_net::SendError::Refused(r)) => {
-                    return Err(LegacyError(format!(
-                        "the legacy API at {} cannot be called: {r}",
-                        self.base
-                    )));
-                }
-                Err(e) if e.is_timeout() => {
-                    last_error =
-                        format!("no answer within timeout_ms = {}", self.config.timeout_ms);
-                }
-                Err(e) => last_error = transport_error(&e),
+                Ok(req)
+            };
+            let reply = self
+                .caller
+                .send(deadline, MAX_REDIRECTS, build, |r: &Reply| {
+                    r.status
+                        .is_server_error()
+                        .then(|| format!("{} answered {}", parsed.path(), r.status))
+                })
+                .await?;
+            let token_refused = reply
+                .headers
+                .get_all(reqwest::header::WWW_AUTHENTICATE)
+                .iter()
+                .any(|v| v.to_str().is_ok_and(|v| v.contains("invalid_token")));
+            if reply.status == StatusCode::UNAUTHORIZED && token_refused && !renewed {
+                // Keys rotated or the token was revoked: one fresh token.
+                renewed = true;
+                token = self.token(true).await?;
+                continue;
             }
-            if attempt >= self.config.retries {
-                break;
-            }
-            let backoff = tern_core::retry::jittered(Duration::from_millis(
-                self.config.backoff_ms.saturating_mul(1 << attempt.min(16)),
-            ));
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining <= backoff {
-                break;
-            }
-            tokio::time::sleep(backoff).await;
-            attempt += 1;
+            return Ok(Answer {
+                status: reply.status,
+                token_refused,
+                body: reply.body,
+                token,
+            });
         }
-        self.breaker_record(false);
-        Err(LegacyError(format!(
-            "the legacy API at {} failed after {} attempt(s) in {} ms: {last_error}",
-            self.base,
-            attempt + 1,
-            started.elapsed().as_millis()
-        )))
     }
 
     fn url(&self, path: &str) -> String {
@@ -607,19 +437,6 @@ impl HttpConnector {
             ))
         }
     }
-}
-
-fn url_path(url: &str) -> String {
-    reqwest::Url::parse(url).map_or_else(|_| url.to_string(), |u| u.path().to_string())
-}
-
-fn transport_error(e: &tern_net::SendError) -> String {
-    let what = if e.is_connect() {
-        "cannot connect"
-    } else {
-        "request failed"
-    };
-    format!("{what}: {e}")
 }
 
 #[async_trait::async_trait]

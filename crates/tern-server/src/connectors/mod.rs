@@ -8,7 +8,9 @@
 //! circuit state and pools survive between logins) and rebuilt when the
 //! configuration changes.
 
+pub mod cognito;
 pub mod http;
+pub mod resilience;
 pub mod sql;
 
 use std::collections::HashMap;
@@ -43,7 +45,7 @@ pub fn validate(options: &JsonObject) -> Result<(), String> {
     let field = format!("'options.{OPTION}'");
     let Some(kind) = cfg.get("type").and_then(Value::as_str) else {
         return Err(format!(
-            "{field} must be an object with a \"type\": \"http\" or \"sql\"."
+            "{field} must be an object with a \"type\": \"http\", \"sql\" or \"cognito\"."
         ));
     };
     match kind {
@@ -57,10 +59,23 @@ pub fn validate(options: &JsonObject) -> Result<(), String> {
             Ok(())
         }
         "sql" => sql::validate(cfg).map_err(|e| format!("{field} (sql): {e}.")),
+        "cognito" => {
+            cognito::validate(cfg, options).map_err(|e| format!("{field} (cognito): {e}."))
+        }
         other => Err(format!(
-            "'options.{OPTION}.type': unknown connector type '{other}' (use \"http\" or \"sql\")."
+            "'options.{OPTION}.type': unknown connector type '{other}' (use \"http\", \"sql\" or \"cognito\")."
         )),
     }
+}
+
+/// Deserialize a connector's settings; the message names the field at fault.
+pub fn settings<T: serde::de::DeserializeOwned>(config: &Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(config.clone()).map_err(|e| {
+        match e.path().to_string().as_str() {
+            "." => e.inner().to_string(),
+            path => format!("{path}: {}", e.inner()),
+        }
+    })
 }
 
 fn secret(options: &JsonObject) -> Option<&str> {
@@ -111,14 +126,36 @@ impl TokenSource for OwnTokens {
 /// A built connector and the configuration it was built from.
 type Cached<T> = (String, Arc<T>);
 
+/// The connector cached for connection `id` if it was built from `key`
+/// (its configuration and secrets), else a new one, cached.
+fn reuse_or_build<T>(
+    cache: &std::sync::Mutex<HashMap<String, Cached<T>>>,
+    id: &str,
+    key: String,
+    build: impl FnOnce() -> Result<T, LegacyError>,
+) -> Result<Arc<T>, LegacyError> {
+    let mut cache = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((k, conn)) = cache.get(id)
+        && *k == key
+    {
+        return Ok(conn.clone());
+    }
+    let conn = Arc::new(build()?);
+    cache.insert(id.to_string(), (key, conn.clone()));
+    Ok(conn)
+}
+
 /// The server's legacy source: connectors where configured, scripts elsewhere.
 pub struct Dispatcher {
     scripts: Arc<dyn LegacySource>,
     tokens: Arc<dyn TokenSource>,
     network: tern_net::Network,
     http: std::sync::Mutex<HashMap<String, Cached<http::HttpConnector>>>,
+    cognito: std::sync::Mutex<HashMap<String, Cached<cognito::CognitoConnector>>>,
     sql: Arc<sql::SqlConnectors>,
-    /// The HTTP connectors' circuit state by connection name (metrics).
+    /// The HTTP and Cognito connectors' circuit state by connection name (metrics).
     circuits: Family<ConnectionLabels, Gauge>,
 }
 
@@ -146,6 +183,7 @@ impl Dispatcher {
             // The HTTP connector connects only where the network policy allows.
             network,
             http: std::sync::Mutex::new(HashMap::new()),
+            cognito: std::sync::Mutex::new(HashMap::new()),
             sql: Arc::new(sql),
             circuits: Family::default(),
         }
@@ -159,33 +197,47 @@ impl Dispatcher {
         self
     }
 
+    /// The circuit gauge of a connection's connector.
+    fn circuit(&self, c: &Connection) -> Gauge {
+        self.circuits
+            .get_or_create(&ConnectionLabels {
+                connection: c.name.clone(),
+            })
+            .clone()
+    }
+
     fn http(&self, c: &Connection, cfg: &Value) -> Result<Arc<http::HttpConnector>, LegacyError> {
         let secret = secret(&c.options).unwrap_or_default().to_string();
         // The secret is part of the key so that a rotated secret takes effect.
         let key = format!("{cfg}\u{0}{secret}");
-        let mut cache = self
-            .http
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((k, conn)) = cache.get(&c.id)
-            && *k == key
-        {
-            return Ok(conn.clone());
-        }
-        let config = http::parse(cfg)
-            .map_err(|e| LegacyError(format!("the http connector is misconfigured: {e}")))?;
-        let circuit = self
-            .circuits
-            .get_or_create(&ConnectionLabels {
-                connection: c.name.clone(),
-            })
-            .clone();
-        let conn = Arc::new(
-            http::HttpConnector::new(config, secret, self.network.clone(), self.tokens.clone())
-                .reporting_circuit_in(circuit),
-        );
-        cache.insert(c.id.clone(), (key, conn.clone()));
-        Ok(conn)
+        reuse_or_build(&self.http, &c.id, key, || {
+            let config = http::parse(cfg)
+                .map_err(|e| LegacyError(format!("the http connector is misconfigured: {e}")))?;
+            Ok(
+                http::HttpConnector::new(config, secret, self.network.clone(), self.tokens.clone())
+                    .reporting_circuit_in(self.circuit(c)),
+            )
+        })
+    }
+
+    fn cognito(
+        &self,
+        c: &Connection,
+        cfg: &Value,
+    ) -> Result<Arc<cognito::CognitoConnector>, LegacyError> {
+        let misconfigured =
+            |e: String| LegacyError(format!("the cognito connector is misconfigured: {e}"));
+        let secrets = cognito::Secrets::from_options(&c.options).map_err(misconfigured)?;
+        // The secrets are part of the key so that rotated keys take effect.
+        let key = format!("{cfg}\u{0}{}", secrets.fingerprint());
+        reuse_or_build(&self.cognito, &c.id, key, || {
+            let config = cognito::parse(cfg).map_err(misconfigured)?;
+            Ok(
+                cognito::CognitoConnector::new(config, secrets, self.network.clone())
+                    .map_err(misconfigured)?
+                    .reporting_circuit_in(self.circuit(c)),
+            )
+        })
     }
 
     /// The source serving this connection. SQL connectors keep their own
@@ -197,6 +249,7 @@ impl Dispatcher {
         match cfg.get("type").and_then(Value::as_str) {
             Some("http") => Ok(self.http(c, cfg)?),
             Some("sql") => Ok(self.sql.clone()),
+            Some("cognito") => Ok(self.cognito(c, cfg)?),
             other => Err(LegacyError(format!(
                 "unknown connector type {other:?} in options.{OPTION}"
             ))),

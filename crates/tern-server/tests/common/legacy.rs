@@ -196,6 +196,19 @@ pub async fn legacy_connection(
     connector: Value,
     connector_secret: &str,
 ) -> (String, String, String) {
+    let (cid, client_secret) = password_client(h, t).await;
+    let (s, c) = h
+        .api(t, Method::POST, "/connections", Some(json!({"name": REALM, "strategy": "auth0", "enabled_clients": [cid],
+            "options": {"enabledDatabaseCustomization": true, "import_mode": true, "passwordPolicy": "none",
+                        "tern_connector": connector,
+                        "configuration": {"TERN_CONNECTOR_CLIENT_SECRET": connector_secret}}})))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    (c["id"].as_str().unwrap().to_string(), cid, client_secret)
+}
+
+/// A regular web app allowed the password grants; returns (client id, secret).
+pub async fn password_client(h: &Harness, t: &str) -> (String, String) {
     let (s, app) = h
         .api(
             t,
@@ -206,17 +219,8 @@ pub async fn legacy_connection(
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{app}");
-    let cid = app["client_id"].as_str().unwrap().to_string();
-    let (s, c) = h
-        .api(t, Method::POST, "/connections", Some(json!({"name": REALM, "strategy": "auth0", "enabled_clients": [cid],
-            "options": {"enabledDatabaseCustomization": true, "import_mode": true, "passwordPolicy": "none",
-                        "tern_connector": connector,
-                        "configuration": {"TERN_CONNECTOR_CLIENT_SECRET": connector_secret}}})))
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{c}");
     (
-        c["id"].as_str().unwrap().to_string(),
-        cid,
+        app["client_id"].as_str().unwrap().to_string(),
         app["client_secret"].as_str().unwrap().to_string(),
     )
 }

@@ -65,6 +65,8 @@ fn kind_of(c: &Connection, asked: Option<&str>) -> &'static str {
             .and_then(Value::as_str)
     }) {
         Some("http") => "http",
+        // Set through the Management API; the page shows it, removes and tests it.
+        Some("cognito") => "cognito",
         _ => "sql",
     }
 }
@@ -206,13 +208,27 @@ fn render(
                 p.alert role="status" { "Connectors serve lazy migration: turn on “Use my own database” and “Import users” on the Settings tab." }
             }
             (forms::tabs("Connector type", &items, true))
-            form method="post" action=(base) {
-                (csrf_field(op))
-                input type="hidden" name="type" value=(kind);
-                @if kind == "http" { (http_fields(values)) } @else { (sql_fields(values)) }
-                div.actions {
-                    button type="submit" name="action" value="save" { "Save the connector" }
-                    @if configured { button.secondary type="submit" name="action" value="remove" { "Remove the connector" } }
+            @if kind == "cognito" {
+                p.text {
+                    "An AWS Cognito connector: set through the Management API ("
+                    code { "PATCH /api/v2/connections/" (c.id) }
+                    ", see the README's “Coming from AWS Cognito”). Its settings:"
+                }
+                pre { (serde_json::to_string_pretty(values).unwrap_or_default()) }
+                form method="post" action=(base) {
+                    (csrf_field(op))
+                    input type="hidden" name="type" value="sql";
+                    div.actions { button.secondary type="submit" name="action" value="remove" { "Remove the connector" } }
+                }
+            } @else {
+                form method="post" action=(base) {
+                    (csrf_field(op))
+                    input type="hidden" name="type" value=(kind);
+                    @if kind == "http" { (http_fields(values)) } @else { (sql_fields(values)) }
+                    div.actions {
+                        button type="submit" name="action" value="save" { "Save the connector" }
+                        @if configured { button.secondary type="submit" name="action" value="remove" { "Remove the connector" } }
+                    }
                 }
             }
             @if configured {
