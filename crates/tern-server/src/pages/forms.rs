@@ -251,17 +251,24 @@ pub fn self_post(action: &str, fields: &[(String, String)], marker: &str, callba
 /// The caller sends `location` in a `Refresh` header too, which a browser
 /// follows as a navigation of its own; the link serves if it does not.
 pub fn leave(location: &str) -> Page {
-    let content = html! {
-        h1 { (text(Lang::En, Msg::RedirectingText)) }
-        p.text { a href=(location) { (text(Lang::En, Msg::ContinueToApp)) } }
-    };
+    redirecting(
+        html! { p.text { a href=(location) { (text(Lang::En, Msg::ContinueToApp)) } } },
+        Vec::new(),
+    )
+}
+
+/// A "Signing you in…" page around `body`, running `scripts`.
+fn redirecting(body: Markup, scripts: Vec<String>) -> Page {
     Page {
         status: StatusCode::OK,
         lang: Lang::En,
         title: text(Lang::En, Msg::RedirectingText).to_string(),
-        content,
+        content: html! {
+            h1 { (text(Lang::En, Msg::RedirectingText)) }
+            (body)
+        },
         form_targets: Vec::new(),
-        scripts: Vec::new(),
+        scripts,
         frame_ancestor: None,
     }
 }
@@ -271,8 +278,7 @@ pub fn leave(location: &str) -> Page {
 /// allow.
 fn auto_post<'a>(action: &str, fields: impl Iterator<Item = (&'a str, &'a str)>) -> Page {
     const SUBMIT: &str = "document.forms[0].submit();";
-    let content = html! {
-        h1 { (text(Lang::En, Msg::RedirectingText)) }
+    let form = html! {
         form method="post" action=(action) {
             @for (k, v) in fields {
                 input type="hidden" name=(k) value=(v);
@@ -280,15 +286,7 @@ fn auto_post<'a>(action: &str, fields: impl Iterator<Item = (&'a str, &'a str)>)
             noscript { button type="submit" { (text(Lang::En, Msg::ContinueToApp)) } }
         }
     };
-    Page {
-        status: StatusCode::OK,
-        lang: Lang::En,
-        title: text(Lang::En, Msg::RedirectingText).to_string(),
-        content,
-        form_targets: Vec::new(),
-        scripts: vec![SUBMIT.to_string()],
-        frame_ancestor: None,
-    }
+    redirecting(form, vec![SUBMIT.to_string()])
 }
 
 /// The page that hands an authorization response to the application's
