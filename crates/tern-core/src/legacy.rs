@@ -73,6 +73,11 @@ pub struct LegacyProfile {
     pub user_metadata: JsonObject,
     /// MFA enrollments in Auth0's `mfa_factors` shape (checked).
     pub mfa_factors: Vec<Value>,
+    /// When the user was created in the legacy store (ISO 8601), when a
+    /// source knows it for sure (the `auth0` connector reads it from the old
+    /// tenant); `None`: the migration's time. Scripts' profiles leave it out,
+    /// as Auth0 ignores a script's `created_at`.
+    pub created_at: Option<String>,
 }
 
 /// What the legacy store said about creating a user (`create` script).
@@ -269,6 +274,7 @@ pub fn normalize_profile(v: &Value) -> Result<LegacyProfile, LegacyError> {
             .unwrap_or_default(),
         user_metadata: object("user_metadata").unwrap_or_default(),
         mfa_factors,
+        created_at: None,
     };
     check_kept(&profile)?;
     Ok(profile)
@@ -349,7 +355,7 @@ pub fn migrated_user(
         blocked: false,
         app_metadata: p.app_metadata,
         user_metadata: p.user_metadata,
-        created_at: now.clone(),
+        created_at: p.created_at.unwrap_or_else(|| now.clone()),
         updated_at: now,
         last_login: None,
         last_ip: None,

@@ -30,7 +30,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use prometheus_client::metrics::gauge::Gauge;
 use reqwest::StatusCode;
@@ -38,43 +38,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use tern_core::legacy::{LegacyError, LegacyLogin, LegacyProfile, LegacySource, normalize_profile};
 use tern_core::model::Connection;
-use tokio::sync::Mutex;
-
-use crate::secrets::Redactions;
 
 use super::TokenSource;
-
-/// Characters of an unexpected answer's body quoted in the error.
-const EXCERPT_CHARS: usize = 200;
-/// Redirects followed per call (each hop checked by the network policy).
-const MAX_REDIRECTS: usize = 5;
-/// Most bytes of an answer the connector reads (a user profile is a few
-/// kilobytes): a legacy API that answers more is cut off there, not buffered.
-pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
-
-/// The answer's body, up to [`MAX_ANSWER_BYTES`].
-async fn read_capped(mut resp: reqwest::Response) -> Result<String, String> {
-    let too_large =
-        || format!("the answer is larger than {MAX_ANSWER_BYTES} bytes, all the connector reads");
-    if resp
-        .content_length()
-        .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
-    {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| format!("reading the answer failed: {e}"))?
-    {
-        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(String::from_utf8_lossy(&body).into_owned())
-}
+use super::transport::{Answer, Body, Outgoing, Resilience, TokenCache, Transport, excerpt};
+pub use super::transport::{BreakerConfig, MAX_ANSWER_BYTES};
 
 /// Profile fields a `profile_map` may fill (plus `app_metadata.*`, `user_metadata.*`).
 const TARGETS: &[&str] = &[
@@ -106,34 +73,6 @@ fn default_retries() -> u32 {
 }
 fn default_backoff() -> u64 {
     100
-}
-
-/// The circuit breaker's settings.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct BreakerConfig {
-    /// Consecutive failed calls that open the circuit.
-    #[serde(default = "default_failures")]
-    pub failures: u32,
-    /// How long it stays open, milliseconds.
-    #[serde(default = "default_cooldown")]
-    pub cooldown_ms: u64,
-}
-
-fn default_failures() -> u32 {
-    5
-}
-fn default_cooldown() -> u64 {
-    30_000
-}
-
-impl Default for BreakerConfig {
-    fn default() -> Self {
-        Self {
-            failures: default_failures(),
-            cooldown_ms: default_cooldown(),
-        }
-    }
 }
 
 /// `options.tern_connector` for `"type": "http"`.
@@ -277,22 +216,20 @@ pub fn parse(config: &Value) -> Result<HttpConfig, String> {
     if c.client_id.trim().is_empty() || c.audience.trim().is_empty() {
         return Err("client_id and audience must not be empty".into());
     }
-    if !(1..=60_000).contains(&c.timeout_ms) {
-        return Err("timeout_ms must be between 1 and 60000".into());
-    }
-    if c.retries > 5 {
-        return Err("retries must be between 0 and 5".into());
-    }
-    if !(1..=10_000).contains(&c.backoff_ms) {
-        return Err("backoff_ms must be between 1 and 10000".into());
-    }
-    if !(1..=100).contains(&c.circuit_breaker.failures) {
-        return Err("circuit_breaker.failures must be between 1 and 100".into());
-    }
-    if !(100..=3_600_000).contains(&c.circuit_breaker.cooldown_ms) {
-        return Err("circuit_breaker.cooldown_ms must be between 100 and 3600000".into());
-    }
+    c.resilience().check()?;
     Ok(c)
+}
+
+impl HttpConfig {
+    /// The call bounds of this configuration.
+    pub fn resilience(&self) -> Resilience {
+        Resilience {
+            timeout_ms: self.timeout_ms,
+            retries: self.retries,
+            backoff_ms: self.backoff_ms,
+            circuit_breaker: self.circuit_breaker.clone(),
+        }
+    }
 }
 
 /// Build the profile a `profile_map` describes from an answer.
@@ -319,33 +256,15 @@ pub fn map_profile(answer: &Value, map: Option<&BTreeMap<String, String>>) -> Va
     Value::Object(out)
 }
 
-#[derive(Default)]
-struct Breaker {
-    consecutive_failures: u32,
-    open_until: Option<Instant>,
-}
-
 /// One connection's HTTP connector: its token and its circuit state live as
 /// long as the configuration is unchanged.
 pub struct HttpConnector {
     config: HttpConfig,
     base: String,
     secret: String,
-    network: tern_net::Network,
     tokens: Arc<dyn TokenSource>,
-    token: Mutex<Option<(String, Instant)>>,
-    breaker: std::sync::Mutex<Breaker>,
-    /// 1 from the circuit opening until a call succeeds again, else 0.
-    circuit_open: Gauge,
-}
-
-/// What one call produced before it is interpreted.
-struct Answer {
-    status: StatusCode,
-    token_refused: bool,
-    body: String,
-    /// The bearer token sent for this answer: an API may echo it back.
-    token: String,
+    token: TokenCache,
+    transport: Transport,
 }
 
 impl HttpConnector {
@@ -356,93 +275,49 @@ impl HttpConnector {
         network: tern_net::Network,
         tokens: Arc<dyn TokenSource>,
     ) -> Self {
+        let base = config.base_url.trim_end_matches('/').to_string();
+        let transport = Transport::new(
+            format!("the legacy API at {base}"),
+            config.resilience(),
+            network,
+        );
         Self {
-            base: config.base_url.trim_end_matches('/').to_string(),
+            base,
             config,
             secret,
-            network,
             tokens,
-            token: Mutex::new(None),
-            breaker: std::sync::Mutex::new(Breaker::default()),
-            circuit_open: Gauge::default(),
+            token: TokenCache::default(),
+            transport,
         }
     }
 
     /// Report the circuit's state in `gauge` (a new connector's is closed).
     #[must_use]
     pub fn reporting_circuit_in(mut self, gauge: Gauge) -> Self {
-        gauge.set(0);
-        self.circuit_open = gauge;
+        self.transport = self.transport.reporting_circuit_in(gauge);
         self
     }
 
-    /// A token for the legacy API, minted by Tern for the configured client,
-    /// reused until 30 seconds (or a tenth of its life) before it expires.
+    /// A token for the legacy API, minted by Tern for the configured client.
     async fn token(&self, renew: bool) -> Result<String, LegacyError> {
-        let mut cached = self.token.lock().await;
-        if !renew
-            && let Some((t, until)) = cached.as_ref()
-            && Instant::now() < *until
-        {
-            return Ok(t.clone());
-        }
-        let (token, lifetime) = self
-            .tokens
-            .client_token(
-                &self.config.client_id,
-                &self.secret,
-                &self.config.audience,
-                self.config.scope.as_deref(),
-            )
+        self.token
+            .get(renew, || async {
+                self.tokens
+                    .client_token(
+                        &self.config.client_id,
+                        &self.secret,
+                        &self.config.audience,
+                        self.config.scope.as_deref(),
+                    )
+                    .await
+                    .map_err(|e| {
+                        LegacyError(format!(
+                            "Tern could not get a token for the legacy API (client '{}', audience '{}'): {e}",
+                            self.config.client_id, self.config.audience
+                        ))
+                    })
+            })
             .await
-            .map_err(|e| {
-                LegacyError(format!(
-                    "Tern could not get a token for the legacy API (client '{}', audience '{}'): {e}",
-                    self.config.client_id, self.config.audience
-                ))
-            })?;
-        let lifetime = u64::try_from(lifetime).unwrap_or(0);
-        let margin = (lifetime / 10).min(30);
-        *cached = Some((
-            token.clone(),
-            Instant::now() + Duration::from_secs(lifetime.saturating_sub(margin)),
-        ));
-        Ok(token)
-    }
-
-    fn breaker_check(&self) -> Result<(), LegacyError> {
-        let b = self
-            .breaker
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match b.open_until {
-            Some(until) if Instant::now() < until => Err(LegacyError(format!(
-                "the legacy API at {} is considered down: circuit open after {} consecutive failures; next attempt in {} ms",
-                self.base,
-                b.consecutive_failures,
-                until.saturating_duration_since(Instant::now()).as_millis()
-            ))),
-            _ => Ok(()),
-        }
-    }
-
-    fn breaker_record(&self, ok: bool) {
-        let mut b = self
-            .breaker
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if ok {
-            *b = Breaker::default();
-            self.circuit_open.set(0);
-        } else {
-            b.consecutive_failures = b.consecutive_failures.saturating_add(1);
-            if b.consecutive_failures >= self.config.circuit_breaker.failures {
-                self.circuit_open.set(1);
-                b.open_until = Some(
-                    Instant::now() + Duration::from_millis(self.config.circuit_breaker.cooldown_ms),
-                );
-            }
-        }
     }
 
     /// Send with retries inside the deadline; a refused token is renewed once.
@@ -451,119 +326,27 @@ impl HttpConnector {
         method: reqwest::Method,
         url: &str,
         body: Option<Value>,
-    ) -> Result<Answer, LegacyError> {
-        self.breaker_check()?;
-        let started = Instant::now();
-        let deadline = started + Duration::from_millis(self.config.timeout_ms);
-        let mut renewed = false;
+    ) -> Result<(Answer, String), LegacyError> {
+        let deadline: Instant = self.transport.resilience().deadline();
         let mut token = self.token(false).await?;
-        let mut attempt: u32 = 0;
-        let mut last_error;
+        let mut renewed = false;
         loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                last_error = format!("no answer within timeout_ms = {}", self.config.timeout_ms);
-                break;
+            let out = Outgoing {
+                method: method.clone(),
+                url,
+                bearer: Some(&token),
+                body: body.clone().map(Body::Json),
+            };
+            let a = self.transport.call(out, deadline).await?;
+            if a.status == StatusCode::UNAUTHORIZED && a.token_refused && !renewed {
+                // Keys rotated or the token was revoked: one fresh token.
+                renewed = true;
+                token = self.token(true).await?;
+                continue;
             }
-            let mut req = tern_net::Request::new(
-                method.clone(),
-                reqwest::Url::parse(url)
-                    .map_err(|e| LegacyError(format!("the connector URL {url} is invalid: {e}")))?,
-            );
-            req.timeout = Some(remaining);
-            req.headers.insert(
-                reqwest::header::AUTHORIZATION,
-                reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
-                    .map_err(|e| LegacyError(format!("unusable token: {e}")))?,
-            );
-            if let Some(b) = &body {
-                req.headers.insert(
-                    reqwest::header::CONTENT_TYPE,
-                    reqwest::header::HeaderValue::from_static("application/json"),
-                );
-                req.body = Some(b.to_string().into_bytes());
-            }
-            // Every hop, redirects included, is checked by the network policy.
-            match self.network.http().send(req, MAX_REDIRECTS).await {
-                Ok(resp) if resp.status().is_server_error() => {
-                    last_error = format!("{} answered {}", url_path(url), resp.status());
-                }
-                Ok(resp) => {
-                    let status = resp.status();
-                    let token_refused = resp
-                        .headers()
-                        .get_all(reqwest::header::WWW_AUTHENTICATE)
-                        .iter()
-                        .any(|v| v.to_str().is_ok_and(|v| v.contains("invalid_token")));
-                    let body = match tokio::time::timeout(
-                        deadline.saturating_duration_since(Instant::now()),
-                        read_capped(resp),
-                    )
-                    .await
-                    {
-                        Ok(Ok(b)) => b,
-                        Ok(Err(e)) => {
-                            last_error = e;
-                            self.breaker_record(false);
-                            break;
-                        }
-                        Err(_) => {
-                            last_error = format!(
-                                "the answer did not arrive within timeout_ms = {}",
-                                self.config.timeout_ms
-                            );
-                            self.breaker_record(false);
-                            break;
-                        }
-                    };
-                    self.breaker_record(true);
-                    if status == StatusCode::UNAUTHORIZED && token_refused && !renewed {
-                        // Keys rotated or the token was revoked: one fresh token.
-                        renewed = true;
-                        token = self.token(true).await?;
-                        continue;
-                    }
-                    return Ok(Answer {
-                        status,
-                        token_refused,
-                        body,
-                        token,
-                    });
-                }
-                // A refused destination is the operator's decision: no retry,
-                // and the circuit is not the place to remember it.
-                Err(tern_net::SendError::Refused(r)) => {
-                    return Err(LegacyError(format!(
-                        "the legacy API at {} cannot be called: {r}",
-                        self.base
-                    )));
-                }
-                Err(e) if e.is_timeout() => {
-                    last_error =
-                        format!("no answer within timeout_ms = {}", self.config.timeout_ms);
-                }
-                Err(e) => last_error = transport_error(&e),
-            }
-            if attempt >= self.config.retries {
-                break;
-            }
-            let backoff = tern_core::retry::jittered(Duration::from_millis(
-                self.config.backoff_ms.saturating_mul(1 << attempt.min(16)),
-            ));
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining <= backoff {
-                break;
-            }
-            tokio::time::sleep(backoff).await;
-            attempt += 1;
+            // The bearer sent goes along: an API may echo it back.
+            return Ok((a, token));
         }
-        self.breaker_record(false);
-        Err(LegacyError(format!(
-            "the legacy API at {} failed after {} attempt(s) in {} ms: {last_error}",
-            self.base,
-            attempt + 1,
-            started.elapsed().as_millis()
-        )))
     }
 
     fn url(&self, path: &str) -> String {
@@ -581,20 +364,19 @@ impl HttpConnector {
             .map_err(|e| LegacyError(format!("the legacy API's profile is unusable: {}", e.0)))
     }
 
-    /// The error of an answer Tern did not expect, with an excerpt of its
-    /// body for the tenant log. A legacy API may echo its input there (the
-    /// password the user typed, JSON-escaped in the request) and the
-    /// credentials Tern sent (its bearer token), so those are redacted —
-    /// from the whole body, before the cut: a cut inside a secret would
-    /// leave a piece no mask matches.
-    fn unexpected(&self, what: &str, a: &Answer, typed_password: Option<&str>) -> LegacyError {
-        let mut body = a.body.clone();
-        Redactions::new(
+    /// The error of an answer Tern did not expect, with a redacted excerpt
+    /// of its body for the tenant log.
+    fn unexpected(
+        &self,
+        what: &str,
+        (a, token): &(Answer, String),
+        typed_password: Option<&str>,
+    ) -> LegacyError {
+        let excerpt = excerpt(
+            &a.body,
             typed_password,
-            [a.token.as_str(), self.secret.as_str()].into_iter(),
-        )
-        .apply_text(&mut body);
-        let excerpt: String = body.chars().take(EXCERPT_CHARS).collect();
+            [token.as_str(), self.secret.as_str()].into_iter(),
+        );
         if a.token_refused || a.status == StatusCode::FORBIDDEN {
             LegacyError(format!(
                 "the legacy API refused Tern's token for {what} ({}): {excerpt} — check the client grant's scopes and the API's audience",
@@ -607,19 +389,6 @@ impl HttpConnector {
             ))
         }
     }
-}
-
-fn url_path(url: &str) -> String {
-    reqwest::Url::parse(url).map_or_else(|_| url.to_string(), |u| u.path().to_string())
-}
-
-fn transport_error(e: &tern_net::SendError) -> String {
-    let what = if e.is_connect() {
-        "cannot connect"
-    } else {
-        "request failed"
-    };
-    format!("{what}: {e}")
 }
 
 #[async_trait::async_trait]
@@ -639,9 +408,9 @@ impl LegacySource for HttpConnector {
                 Some(json!({"username": username, "password": password})),
             )
             .await?;
-        match a.status {
-            s if s.is_success() => Ok(LegacyLogin::Profile(Box::new(self.profile(&a.body)?))),
-            StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND if !a.token_refused => {
+        match a.0.status {
+            s if s.is_success() => Ok(LegacyLogin::Profile(Box::new(self.profile(&a.0.body)?))),
+            StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND if !a.0.token_refused => {
                 Ok(LegacyLogin::WrongCredentials { user: None })
             }
             _ => Err(self.unexpected("login", &a, Some(password))),
@@ -663,8 +432,8 @@ impl LegacySource for HttpConnector {
             format!("{}{sep}email={encoded}", self.url(path))
         };
         let a = self.call(reqwest::Method::GET, &url, None).await?;
-        match a.status {
-            s if s.is_success() => Ok(Some(self.profile(&a.body)?)),
+        match a.0.status {
+            s if s.is_success() => Ok(Some(self.profile(&a.0.body)?)),
             StatusCode::NOT_FOUND => Ok(None),
             _ => Err(self.unexpected("get_user", &a, None)),
         }
@@ -681,10 +450,10 @@ impl LegacySource for HttpConnector {
         let a = self
             .call(reqwest::Method::GET, &self.url(path), None)
             .await?;
-        if !a.status.is_success() {
+        if !a.0.status.is_success() {
             return Err(self.unexpected("count", &a, None));
         }
-        let v: Value = serde_json::from_str(&a.body).unwrap_or(Value::Null);
+        let v: Value = serde_json::from_str(&a.0.body).unwrap_or(Value::Null);
         v.as_u64()
             .or_else(|| v.get("count").and_then(Value::as_u64))
             .map(Some)
@@ -706,7 +475,7 @@ impl LegacySource for HttpConnector {
         };
         let url = self.url(&path.replace("{id}", &urlencoding::encode(&profile.user_id)));
         let a = self.call(reqwest::Method::POST, &url, None).await?;
-        if a.status.is_success() {
+        if a.0.status.is_success() {
             Ok(())
         } else {
             Err(self.unexpected("mark migrated", &a, None))

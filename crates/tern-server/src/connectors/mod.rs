@@ -8,8 +8,10 @@
 //! circuit state and pools survive between logins) and rebuilt when the
 //! configuration changes.
 
+pub mod auth0;
 pub mod http;
 pub mod sql;
+pub mod transport;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -43,13 +45,13 @@ pub fn validate(options: &JsonObject) -> Result<(), String> {
     let field = format!("'options.{OPTION}'");
     let Some(kind) = cfg.get("type").and_then(Value::as_str) else {
         return Err(format!(
-            "{field} must be an object with a \"type\": \"http\" or \"sql\"."
+            "{field} must be an object with a \"type\": \"http\", \"sql\" or \"auth0\"."
         ));
     };
     match kind {
         "http" => {
             http::parse(cfg).map_err(|e| format!("{field} (http): {e}."))?;
-            if secret(options).is_none() {
+            if secret(options, SECRET_KEY).is_none() {
                 return Err(format!(
                     "the http connector needs its client secret in 'options.configuration.{SECRET_KEY}'."
                 ));
@@ -57,16 +59,26 @@ pub fn validate(options: &JsonObject) -> Result<(), String> {
             Ok(())
         }
         "sql" => sql::validate(cfg).map_err(|e| format!("{field} (sql): {e}.")),
+        "auth0" => {
+            auth0::parse(cfg).map_err(|e| format!("{field} (auth0): {e}."))?;
+            if secret(options, auth0::SECRET_KEY).is_none() {
+                return Err(format!(
+                    "the auth0 connector needs the source tenant client's secret in 'options.configuration.{}'.",
+                    auth0::SECRET_KEY
+                ));
+            }
+            Ok(())
+        }
         other => Err(format!(
-            "'options.{OPTION}.type': unknown connector type '{other}' (use \"http\" or \"sql\")."
+            "'options.{OPTION}.type': unknown connector type '{other}' (use \"http\", \"sql\" or \"auth0\")."
         )),
     }
 }
 
-fn secret(options: &JsonObject) -> Option<&str> {
+fn secret<'a>(options: &'a JsonObject, key: &str) -> Option<&'a str> {
     options
         .get("configuration")
-        .and_then(|c| c.get(SECRET_KEY))
+        .and_then(|c| c.get(key))
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
 }
@@ -117,6 +129,7 @@ pub struct Dispatcher {
     tokens: Arc<dyn TokenSource>,
     network: tern_net::Network,
     http: std::sync::Mutex<HashMap<String, Cached<http::HttpConnector>>>,
+    auth0: std::sync::Mutex<HashMap<String, Cached<auth0::Auth0Connector>>>,
     sql: Arc<sql::SqlConnectors>,
     /// The HTTP connectors' circuit state by connection name (metrics).
     circuits: Family<ConnectionLabels, Gauge>,
@@ -146,6 +159,7 @@ impl Dispatcher {
             // The HTTP connector connects only where the network policy allows.
             network,
             http: std::sync::Mutex::new(HashMap::new()),
+            auth0: std::sync::Mutex::new(HashMap::new()),
             sql: Arc::new(sql),
             circuits: Family::default(),
         }
@@ -159,12 +173,23 @@ impl Dispatcher {
         self
     }
 
-    fn http(&self, c: &Connection, cfg: &Value) -> Result<Arc<http::HttpConnector>, LegacyError> {
-        let secret = secret(&c.options).unwrap_or_default().to_string();
+    /// The connector of `c` from `cache`, built by `build` (from the
+    /// configuration, the secret under `secret_key` and the circuit gauge)
+    /// when there is none yet or the configuration or secret changed.
+    fn cached<T>(
+        &self,
+        cache: &std::sync::Mutex<HashMap<String, Cached<T>>>,
+        c: &Connection,
+        cfg: &Value,
+        secret_key: &str,
+        build: impl FnOnce(String, Gauge) -> Result<T, LegacyError>,
+    ) -> Result<Arc<T>, LegacyError> {
+        let secret = secret(&c.options, secret_key)
+            .unwrap_or_default()
+            .to_string();
         // The secret is part of the key so that a rotated secret takes effect.
         let key = format!("{cfg}\u{0}{secret}");
-        let mut cache = self
-            .http
+        let mut cache = cache
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((k, conn)) = cache.get(&c.id)
@@ -172,20 +197,41 @@ impl Dispatcher {
         {
             return Ok(conn.clone());
         }
-        let config = http::parse(cfg)
-            .map_err(|e| LegacyError(format!("the http connector is misconfigured: {e}")))?;
         let circuit = self
             .circuits
             .get_or_create(&ConnectionLabels {
                 connection: c.name.clone(),
             })
             .clone();
-        let conn = Arc::new(
-            http::HttpConnector::new(config, secret, self.network.clone(), self.tokens.clone())
-                .reporting_circuit_in(circuit),
-        );
+        let conn = Arc::new(build(secret, circuit)?);
         cache.insert(c.id.clone(), (key, conn.clone()));
         Ok(conn)
+    }
+
+    fn http(&self, c: &Connection, cfg: &Value) -> Result<Arc<http::HttpConnector>, LegacyError> {
+        self.cached(&self.http, c, cfg, SECRET_KEY, |secret, circuit| {
+            let config = http::parse(cfg)
+                .map_err(|e| LegacyError(format!("the http connector is misconfigured: {e}")))?;
+            Ok(
+                http::HttpConnector::new(config, secret, self.network.clone(), self.tokens.clone())
+                    .reporting_circuit_in(circuit),
+            )
+        })
+    }
+
+    fn auth0(
+        &self,
+        c: &Connection,
+        cfg: &Value,
+    ) -> Result<Arc<auth0::Auth0Connector>, LegacyError> {
+        self.cached(&self.auth0, c, cfg, auth0::SECRET_KEY, |secret, circuit| {
+            let config = auth0::parse(cfg)
+                .map_err(|e| LegacyError(format!("the auth0 connector is misconfigured: {e}")))?;
+            Ok(
+                auth0::Auth0Connector::new(config, secret, self.network.clone())
+                    .reporting_circuit_in(circuit),
+            )
+        })
     }
 
     /// The source serving this connection. SQL connectors keep their own
@@ -196,6 +242,7 @@ impl Dispatcher {
         };
         match cfg.get("type").and_then(Value::as_str) {
             Some("http") => Ok(self.http(c, cfg)?),
+            Some("auth0") => Ok(self.auth0(c, cfg)?),
             Some("sql") => Ok(self.sql.clone()),
             other => Err(LegacyError(format!(
                 "unknown connector type {other:?} in options.{OPTION}"
