@@ -61,15 +61,6 @@ const LOGIN_SCOPE: &str = "openid profile email";
 fn default_realm() -> String {
     "Username-Password-Authentication".into()
 }
-fn default_timeout() -> u64 {
-    5000
-}
-fn default_retries() -> u32 {
-    2
-}
-fn default_backoff() -> u64 {
-    100
-}
 
 /// `options.tern_connector` for `"type": "auth0"`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -99,13 +90,13 @@ pub struct Auth0Config {
     #[serde(default)]
     pub mark_migrated: bool,
     /// Bound of one operation, retries included.
-    #[serde(default = "default_timeout")]
+    #[serde(default = "super::transport::default_timeout_ms")]
     pub timeout_ms: u64,
     /// Extra attempts after a connect error, timeout, 429 or 5xx.
-    #[serde(default = "default_retries")]
+    #[serde(default = "super::transport::default_retries")]
     pub retries: u32,
     /// First backoff, doubled at each retry.
-    #[serde(default = "default_backoff")]
+    #[serde(default = "super::transport::default_backoff_ms")]
     pub backoff_ms: u64,
     /// Circuit breaker.
     #[serde(default)]
@@ -141,12 +132,7 @@ impl Auth0Config {
 
 /// Parse and check a configuration; the message names the field.
 pub fn parse(config: &Value) -> Result<Auth0Config, String> {
-    let c: Auth0Config = serde_path_to_error::deserialize(config.clone()).map_err(|e| {
-        match e.path().to_string().as_str() {
-            "." => e.inner().to_string(),
-            path => format!("{path}: {}", e.inner()),
-        }
-    })?;
+    let c: Auth0Config = super::transport::deserialize_config(config)?;
     match (&c.domain, &c.base_url) {
         (Some(_), Some(_)) => {
             return Err("give either domain or base_url, not both".into());

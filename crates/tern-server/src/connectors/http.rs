@@ -65,15 +65,6 @@ fn default_get_user_path() -> String {
 fn default_migrated_path() -> Option<String> {
     Some("/users/{id}/migrated".into())
 }
-fn default_timeout() -> u64 {
-    5000
-}
-fn default_retries() -> u32 {
-    2
-}
-fn default_backoff() -> u64 {
-    100
-}
 
 /// `options.tern_connector` for `"type": "http"`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -109,13 +100,13 @@ pub struct HttpConfig {
     #[serde(default)]
     pub scope: Option<String>,
     /// Bound of one call, retries included.
-    #[serde(default = "default_timeout")]
+    #[serde(default = "super::transport::default_timeout_ms")]
     pub timeout_ms: u64,
     /// Extra attempts after a connect error, timeout or 5xx.
-    #[serde(default = "default_retries")]
+    #[serde(default = "super::transport::default_retries")]
     pub retries: u32,
     /// First backoff, doubled at each retry.
-    #[serde(default = "default_backoff")]
+    #[serde(default = "super::transport::default_backoff_ms")]
     pub backoff_ms: u64,
     /// Circuit breaker.
     #[serde(default)]
@@ -142,12 +133,7 @@ pub fn mask_settings(settings: &mut Value, mask: &str) {
 
 /// Parse and check a configuration; the message names the field.
 pub fn parse(config: &Value) -> Result<HttpConfig, String> {
-    let c: HttpConfig = serde_path_to_error::deserialize(config.clone()).map_err(|e| {
-        match e.path().to_string().as_str() {
-            "." => e.inner().to_string(),
-            path => format!("{path}: {}", e.inner()),
-        }
-    })?;
+    let c: HttpConfig = super::transport::deserialize_config(config)?;
     let url = reqwest::Url::parse(&c.base_url)
         .map_err(|e| format!("base_url '{}' is not a URL: {e}", c.base_url))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {

@@ -27,6 +27,32 @@ const MAX_REDIRECTS: usize = 5;
 /// kilobytes): a remote system that answers more is cut off there, not buffered.
 pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 
+/// Default `timeout_ms` of a connector.
+pub fn default_timeout_ms() -> u64 {
+    5000
+}
+/// Default `retries` of a connector.
+pub fn default_retries() -> u32 {
+    2
+}
+/// Default `backoff_ms` of a connector.
+pub fn default_backoff_ms() -> u64 {
+    100
+}
+
+/// A connector's configuration from `options.tern_connector`; the message
+/// names the field that is wrong.
+pub fn deserialize_config<T: serde::de::DeserializeOwned>(
+    config: &serde_json::Value,
+) -> Result<T, String> {
+    serde_path_to_error::deserialize(config.clone()).map_err(|e| {
+        match e.path().to_string().as_str() {
+            "." => e.inner().to_string(),
+            path => format!("{path}: {}", e.inner()),
+        }
+    })
+}
+
 /// The circuit breaker's settings.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
