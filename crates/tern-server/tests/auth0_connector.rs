@@ -267,6 +267,132 @@ async fn signup_and_reset_ask_the_old_tenant(b: Backend) {
     source.h.stop().await;
 }
 
+/// Tenant log descriptions of failed logins (`f`).
+async fn failed_logins(h: &Harness, t: &str) -> Vec<String> {
+    common::legacy::log_descriptions(h, t, "f").await
+}
+
+/// Users the old tenant will not hand over stay there, and the tenant log
+/// says why: blocked users, and a Management token without `read:users`.
+async fn refusals_are_explained(b: Backend) {
+    let source = Source::start(b).await;
+    let fay = source.seed("fay", json!({})).await;
+    let gus = source.seed("gus", json!({})).await;
+    let (s, u) = source
+        .h
+        .api(
+            &source.token,
+            Method::PATCH,
+            &format!("/users/{}", urlencoding::encode(&gus.id)),
+            Some(json!({"blocked": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{u}");
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let (cid, secret) = new_tenant(&h, &t, &source).await;
+
+    let (s, body) = login(&h, &cid, &secret, &gus.email, &gus.password).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(stored(&h, &gus.id).await, None);
+    let logged = failed_logins(&h, &t).await;
+    assert!(
+        logged
+            .iter()
+            .any(|d| d.contains("blocked in the source Auth0 tenant")),
+        "{logged:?}"
+    );
+
+    // The grant loses read:users: the password is right, yet nothing is
+    // migrated without the user's metadata; the log says which scope.
+    let (_, grants) = source
+        .h
+        .api(
+            &source.token,
+            Method::GET,
+            &format!("/client-grants?client_id={}", source.client_id),
+            None,
+        )
+        .await;
+    let grant = grants[0]["id"].as_str().unwrap();
+    let (s, g) = source
+        .h
+        .api(
+            &source.token,
+            Method::PATCH,
+            &format!("/client-grants/{grant}"),
+            Some(json!({"scope": ["read:clients"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{g}");
+    let (s, body) = login(&h, &cid, &secret, &fay.email, &fay.password).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(stored(&h, &fay.id).await, None);
+    let logged = failed_logins(&h, &t).await;
+    assert!(
+        logged.iter().any(|d| d.contains("needs read:users")),
+        "{logged:?}"
+    );
+    // Neither secret nor password is in what the log says.
+    for d in &logged {
+        assert!(
+            !d.contains(&source.client_secret) && !d.contains(&fay.password),
+            "{d}"
+        );
+    }
+    h.stop().await;
+    source.h.stop().await;
+}
+
+/// The old tenant asks for a second factor (`mfa_required`): the password
+/// was right, so the user migrates (found through the Management API);
+/// the factors stay behind.
+async fn mfa_in_the_old_tenant_still_migrates(b: Backend) {
+    let source = Source::start(b).await;
+    for (path, body) in [
+        ("/guardian/factors/otp", json!({"enabled": true})),
+        ("/guardian/policies", json!(["all-applications"])),
+    ] {
+        let (s, r) = source
+            .h
+            .api(&source.token, Method::PUT, path, Some(body))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+    }
+    let hana = source.seed("hana", json!({"email_verified": true})).await;
+    // The old tenant does ask for MFA now.
+    let (s, r) = source
+        .h
+        .token(json!({"grant_type": PASSWORD_REALM, "realm": SOURCE_REALM,
+            "client_id": source.client_id, "client_secret": source.client_secret,
+            "username": hana.email, "password": hana.password, "scope": "openid"}))
+        .await;
+    assert_eq!(
+        (s, r["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("mfa_required")),
+        "{r}"
+    );
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let (cid, secret) = new_tenant(&h, &t, &source).await;
+
+    let (s, body) = login(&h, &cid, &secret, &hana.email, "Wrong-Password-1!").await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant")),
+        "{body}"
+    );
+    let (s, body) = login(&h, &cid, &secret, &hana.email, &hana.password).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let user = stored(&h, &hana.id)
+        .await
+        .expect("migrated with the same id");
+    assert!(user.email_verified);
+    assert!(user.mfa_factors.is_empty(), "{:?}", user.mfa_factors);
+    h.stop().await;
+    source.h.stop().await;
+}
+
 /// Bad configurations are refused with a message naming what to fix.
 async fn configuration_is_checked(b: Backend) {
     let h = Harness::start(b).await;
@@ -315,5 +441,7 @@ async fn configuration_is_checked(b: Backend) {
 both_backends!(
     users_move_from_the_old_tenant,
     signup_and_reset_ask_the_old_tenant,
+    refusals_are_explained,
+    mfa_in_the_old_tenant_still_migrates,
     configuration_is_checked
 );
