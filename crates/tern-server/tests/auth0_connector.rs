@@ -108,8 +108,9 @@ impl Source {
 }
 
 /// The new tenant's `legacy-users` connection fed by the source tenant, and
-/// an application allowed the password grants on it: (client id, secret).
-async fn new_tenant(h: &Harness, t: &str, source: &Source) -> (String, String) {
+/// an application allowed the password grants on it: (client id, secret,
+/// connection id).
+async fn new_tenant(h: &Harness, t: &str, source: &Source) -> (String, String, String) {
     let (s, app) = h
         .api(
             t,
@@ -133,7 +134,11 @@ async fn new_tenant(h: &Harness, t: &str, source: &Source) -> (String, String) {
                 "configuration": {"AUTH0_CLIENT_SECRET": source.client_secret}}})))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
-    (cid, app["client_secret"].as_str().unwrap().to_string())
+    (
+        cid,
+        app["client_secret"].as_str().unwrap().to_string(),
+        c["id"].as_str().unwrap().to_string(),
+    )
 }
 
 async fn stored(h: &Harness, id: &str) -> Option<tern_core::model::User> {
@@ -159,7 +164,7 @@ async fn users_move_from_the_old_tenant(b: Backend) {
     let bob = source.seed("bob", json!({"email_verified": false})).await;
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
-    let (cid, secret) = new_tenant(&h, &t, &source).await;
+    let (cid, secret, _) = new_tenant(&h, &t, &source).await;
     let issued_before = source.tokens_issued_to_tern().await;
 
     // Wrong password and unknown user: the old tenant's invalid_grant,
@@ -226,7 +231,7 @@ async fn signup_and_reset_ask_the_old_tenant(b: Backend) {
     let erin = source.seed("erin", json!({})).await;
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
-    let (cid, _) = new_tenant(&h, &t, &source).await;
+    let (cid, _, conn_id) = new_tenant(&h, &t, &source).await;
 
     let signup = |email: String| {
         h.http
@@ -263,6 +268,33 @@ async fn signup_and_reset_ask_the_old_tenant(b: Backend) {
     assert_eq!(s, StatusCode::OK, "{html}");
     let user = stored(&h, &erin.id).await.expect("created by the link");
     assert_eq!(user.app_metadata["plan"], "gold");
+
+    // The console shows the connector (no form to overwrite it with) and
+    // its Test looks a user up in the old tenant; the secret stays hidden.
+    let mut b = h
+        .console_operator("ops@example.com", "Operator-Pass-42")
+        .await;
+    let base = format!("/console/connections/{conn_id}/connector");
+    let page = b.get(&base).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("another Auth0 tenant"), "{}", page.body);
+    assert!(page.body.contains(&source.client_id));
+    assert!(!page.body.contains("Save the connector"));
+    assert!(!page.body.contains(&source.client_secret));
+    let token = common::browser::csrf(&page.body);
+    let found = b
+        .post_form(
+            &format!("{base}/test"),
+            &[("csrf", &token), ("email", &dora.email)],
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    assert!(
+        found.body.contains("Found") && found.body.contains(&dora.email),
+        "{}",
+        found.body
+    );
+    assert!(!found.body.contains(&source.client_secret));
     h.stop().await;
     source.h.stop().await;
 }
@@ -290,7 +322,7 @@ async fn refusals_are_explained(b: Backend) {
     assert_eq!(s, StatusCode::OK, "{u}");
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
-    let (cid, secret) = new_tenant(&h, &t, &source).await;
+    let (cid, secret, _) = new_tenant(&h, &t, &source).await;
 
     let (s, body) = login(&h, &cid, &secret, &gus.email, &gus.password).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
@@ -374,7 +406,7 @@ async fn mfa_in_the_old_tenant_still_migrates(b: Backend) {
     );
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
-    let (cid, secret) = new_tenant(&h, &t, &source).await;
+    let (cid, secret, _) = new_tenant(&h, &t, &source).await;
 
     let (s, body) = login(&h, &cid, &secret, &hana.email, "Wrong-Password-1!").await;
     assert_eq!(

@@ -65,6 +65,8 @@ fn kind_of(c: &Connection, asked: Option<&str>) -> &'static str {
             .and_then(Value::as_str)
     }) {
         Some("http") => "http",
+        // No form yet: shown as its settings, kept unless replaced or removed.
+        Some("auth0") => "auth0",
         _ => "sql",
     }
 }
@@ -209,9 +211,12 @@ fn render(
             form method="post" action=(base) {
                 (csrf_field(op))
                 input type="hidden" name="type" value=(kind);
-                @if kind == "http" { (http_fields(values)) } @else { (sql_fields(values)) }
+                @if kind == "auth0" {
+                    p.text { "This connection migrates users from another Auth0 tenant (the auth0 connector, set through the Management API's options.tern_connector; see the README's “Coming from Auth0”). Its settings:" }
+                    pre { (Value::Object(values.clone()).to_string()) }
+                } @else if kind == "http" { (http_fields(values)) } @else { (sql_fields(values)) }
                 div.actions {
-                    button type="submit" name="action" value="save" { "Save the connector" }
+                    @if kind != "auth0" { button type="submit" name="action" value="save" { "Save the connector" } }
                     @if configured { button.secondary type="submit" name="action" value="remove" { "Remove the connector" } }
                 }
             }
