@@ -39,7 +39,8 @@ struct Seeded {
 
 impl Source {
     /// A source tenant with one client allowed the password-realm grant on
-    /// its database connection and the Management API's `read:users`.
+    /// its database connection and the Management API's `read:users` and
+    /// `update:users` (for `mark_migrated`).
     async fn start(b: Backend) -> Self {
         let h = Harness::start(b).await;
         let token = h.admin_token().await;
@@ -53,7 +54,7 @@ impl Source {
             .await;
         let client_id = c["client_id"].as_str().unwrap().to_string();
         let (s, g) = h
-            .api(&token, Method::POST, "/client-grants", Some(json!({"client_id": client_id, "audience": h.info.audience, "scope": ["read:users"]})))
+            .api(&token, Method::POST, "/client-grants", Some(json!({"client_id": client_id, "audience": h.info.audience, "scope": ["read:users", "update:users"]})))
             .await;
         assert_eq!(s, StatusCode::CREATED, "{g}");
         Self {
@@ -126,7 +127,7 @@ async fn new_tenant(h: &Harness, t: &str, source: &Source) -> (String, String, S
         .api(t, Method::POST, "/connections", Some(json!({"name": REALM, "strategy": "auth0", "enabled_clients": [cid],
             "options": {"enabledDatabaseCustomization": true, "import_mode": true, "disable_signup": false,
                 "tern_connector": {"type": "auth0", "base_url": source.h.base, "client_id": source.client_id,
-                    "realm": SOURCE_REALM,
+                    "realm": SOURCE_REALM, "mark_migrated": true,
                     // The source server's public URL differs from the address
                     // it listens on, as a custom domain differs from the
                     // tenant's canonical domain.
@@ -207,7 +208,22 @@ async fn users_move_from_the_old_tenant(b: Backend) {
             .unwrap();
         assert_eq!(info["sub"], u.id.as_str(), "{info}");
     }
-    // One Management token served both migrations (and the failed logins).
+    // The old tenant was told (mark_migrated), and one Management token
+    // served both migrations and both marks.
+    for u in [&ada, &bob] {
+        let (s, old) = source
+            .h
+            .api(
+                &source.token,
+                Method::GET,
+                &format!("/users/{}", urlencoding::encode(&u.id)),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{old}");
+        assert_eq!(old["app_metadata"]["tern_migrated"], true, "{old}");
+        assert_eq!(old["app_metadata"]["plan"], "gold", "{old}");
+    }
     assert_eq!(source.tokens_issued_to_tern().await - issued_before, 1);
 
     // Migrated users log in with the source tenant gone; others cannot.
