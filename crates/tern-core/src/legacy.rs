@@ -540,6 +540,39 @@ mod tests {
     }
 
     #[test]
+    fn a_known_creation_time_is_kept() {
+        // Scripts' profiles carry none: the user is created now.
+        let p = normalize_profile(
+            &json!({"user_id": "1", "email": "a@x.co", "created_at": "2019-01-01T00:00:00.000Z"}),
+        )
+        .unwrap();
+        assert_eq!(p.created_at, None);
+        assert_ne!(local("1", "a@x.co").created_at, "2019-01-01T00:00:00.000Z");
+        let kept = LegacyProfile {
+            created_at: Some("2019-01-01T00:00:00.000Z".into()),
+            ..p
+        };
+        let connection = local("1", "a@x.co");
+        let u = migrated_user(
+            kept,
+            &Connection {
+                id: connection.connection_id,
+                name: connection.connection_name,
+                display_name: None,
+                strategy: "auth0".into(),
+                options: JsonObject::new(),
+                enabled_clients: vec![],
+                realms: vec![],
+                is_domain_connection: false,
+            },
+            None,
+            UserSource::LazyLogin,
+        );
+        assert_eq!(u.created_at, "2019-01-01T00:00:00.000Z");
+        assert_ne!(u.updated_at, u.created_at);
+    }
+
+    #[test]
     fn guards_name_what_and_which_ids() {
         let p = |id: &str, email: Option<&str>| LegacyProfile {
             user_id: id.into(),
