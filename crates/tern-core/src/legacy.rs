@@ -520,13 +520,8 @@ mod tests {
         assert!(!LegacyError("timeout".into()).is_unusable_profile());
     }
 
-    fn local(id: &str, email: &str) -> User {
-        let p = LegacyProfile {
-            user_id: id.into(),
-            email: Some(email.into()),
-            ..LegacyProfile::default()
-        };
-        let connection = Connection {
+    fn legacy_connection() -> Connection {
+        Connection {
             id: "con_1".into(),
             name: "legacy".into(),
             display_name: None,
@@ -535,8 +530,16 @@ mod tests {
             enabled_clients: vec![],
             realms: vec![],
             is_domain_connection: false,
+        }
+    }
+
+    fn local(id: &str, email: &str) -> User {
+        let p = LegacyProfile {
+            user_id: id.into(),
+            email: Some(email.into()),
+            ..LegacyProfile::default()
         };
-        migrated_user(p, &connection, None, UserSource::LazyLogin)
+        migrated_user(p, &legacy_connection(), None, UserSource::LazyLogin)
     }
 
     #[test]
@@ -552,22 +555,7 @@ mod tests {
             created_at: Some("2019-01-01T00:00:00.000Z".into()),
             ..p
         };
-        let connection = local("1", "a@x.co");
-        let u = migrated_user(
-            kept,
-            &Connection {
-                id: connection.connection_id,
-                name: connection.connection_name,
-                display_name: None,
-                strategy: "auth0".into(),
-                options: JsonObject::new(),
-                enabled_clients: vec![],
-                realms: vec![],
-                is_domain_connection: false,
-            },
-            None,
-            UserSource::LazyLogin,
-        );
+        let u = migrated_user(kept, &legacy_connection(), None, UserSource::LazyLogin);
         assert_eq!(u.created_at, "2019-01-01T00:00:00.000Z");
         assert_ne!(u.updated_at, u.created_at);
     }

@@ -12,7 +12,7 @@
 mod common;
 mod reset_support;
 
-use common::legacy::{PASSWORD_REALM, REALM, login};
+use common::legacy::{PASSWORD_REALM, REALM, legacy_connection_with, login};
 use common::{Backend, Harness};
 use reqwest::{Method, StatusCode};
 use reset_support::{link_in, outbox, request_reset, submit, ticket_of};
@@ -109,37 +109,21 @@ impl Source {
 }
 
 /// The new tenant's `legacy-users` connection fed by the source tenant, and
-/// an application allowed the password grants on it: (client id, secret,
-/// connection id).
+/// an application allowed the password grants on it: (connection id,
+/// client id, secret).
 async fn new_tenant(h: &Harness, t: &str, source: &Source) -> (String, String, String) {
-    let (s, app) = h
-        .api(
-            t,
-            Method::POST,
-            "/clients",
-            Some(json!({"name": "web-app", "app_type": "regular_web",
-            "grant_types": ["password", PASSWORD_REALM]})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{app}");
-    let cid = app["client_id"].as_str().unwrap().to_string();
-    let (s, c) = h
-        .api(t, Method::POST, "/connections", Some(json!({"name": REALM, "strategy": "auth0", "enabled_clients": [cid],
-            "options": {"enabledDatabaseCustomization": true, "import_mode": true, "disable_signup": false,
-                "tern_connector": {"type": "auth0", "base_url": source.h.base, "client_id": source.client_id,
-                    "realm": SOURCE_REALM, "mark_migrated": true,
-                    // The source server's public URL differs from the address
-                    // it listens on, as a custom domain differs from the
-                    // tenant's canonical domain.
-                    "audience": source.h.info.audience},
-                "configuration": {"AUTH0_CLIENT_SECRET": source.client_secret}}})))
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{c}");
-    (
-        cid,
-        app["client_secret"].as_str().unwrap().to_string(),
-        c["id"].as_str().unwrap().to_string(),
+    legacy_connection_with(
+        h,
+        t,
+        json!({"type": "auth0", "base_url": source.h.base, "client_id": source.client_id,
+            "realm": SOURCE_REALM, "mark_migrated": true,
+            // The source server's public URL differs from the address it
+            // listens on, as a custom domain differs from the tenant's
+            // canonical domain.
+            "audience": source.h.info.audience}),
+        json!({"AUTH0_CLIENT_SECRET": source.client_secret}),
     )
+    .await
 }
 
 async fn stored(h: &Harness, id: &str) -> Option<tern_core::model::User> {
@@ -165,7 +149,7 @@ async fn users_move_from_the_old_tenant(b: Backend) {
     let bob = source.seed("bob", json!({"email_verified": false})).await;
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
-    let (cid, secret, _) = new_tenant(&h, &t, &source).await;
+    let (_, cid, secret) = new_tenant(&h, &t, &source).await;
     let issued_before = source.tokens_issued_to_tern().await;
 
     // Wrong password and unknown user: the old tenant's invalid_grant,
@@ -247,7 +231,9 @@ async fn signup_and_reset_ask_the_old_tenant(b: Backend) {
     let erin = source.seed("erin", json!({})).await;
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
-    let (cid, _, conn_id) = new_tenant(&h, &t, &source).await;
+    let (conn_id, cid, _) = new_tenant(&h, &t, &source).await;
+    h.merge_connection_options(&t, &conn_id, json!({"disable_signup": false}))
+        .await;
 
     let signup = |email: String| {
         h.http
@@ -338,7 +324,7 @@ async fn refusals_are_explained(b: Backend) {
     assert_eq!(s, StatusCode::OK, "{u}");
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
-    let (cid, secret, _) = new_tenant(&h, &t, &source).await;
+    let (_, cid, secret) = new_tenant(&h, &t, &source).await;
 
     let (s, body) = login(&h, &cid, &secret, &gus.email, &gus.password).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
@@ -422,7 +408,7 @@ async fn mfa_in_the_old_tenant_still_migrates(b: Backend) {
     );
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
-    let (cid, secret, _) = new_tenant(&h, &t, &source).await;
+    let (_, cid, secret) = new_tenant(&h, &t, &source).await;
 
     let (s, body) = login(&h, &cid, &secret, &hana.email, "Wrong-Password-1!").await;
     assert_eq!(
