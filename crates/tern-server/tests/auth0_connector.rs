@@ -393,7 +393,21 @@ async fn mfa_in_the_old_tenant_still_migrates(b: Backend) {
             .await;
         assert_eq!(s, StatusCode::OK, "{r}");
     }
-    let hana = source.seed("hana", json!({"email_verified": true})).await;
+    source
+        .h
+        .merge_connection_options(
+            &source.token,
+            &source.h.info.connection_id,
+            json!({"requires_username": true}),
+        )
+        .await;
+    let hana = source
+        .seed(
+            "hana",
+            json!({"email_verified": true, "username": "hana_old"}),
+        )
+        .await;
+    let ivan = source.seed("ivan", json!({"username": "ivan'old"})).await;
     // The old tenant does ask for MFA now.
     let (s, r) = source
         .h
@@ -423,6 +437,15 @@ async fn mfa_in_the_old_tenant_still_migrates(b: Backend) {
         .expect("migrated with the same id");
     assert!(user.email_verified);
     assert!(user.mfa_factors.is_empty(), "{:?}", user.mfa_factors);
+    assert_eq!(user.username.as_deref(), Some("hana_old"));
+    // A login by username under MFA: the user is found by a v3 search
+    // (`username:"…"`; the phrase's escaping is the unit test's).
+    let (s, body) = login(&h, &cid, &secret, "ivan'old", &ivan.password).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let user = stored(&h, &ivan.id)
+        .await
+        .expect("migrated with the same id");
+    assert_eq!(user.email.as_deref(), Some(ivan.email.as_str()));
     h.stop().await;
     source.h.stop().await;
 }
