@@ -220,6 +220,14 @@ fn refusal(body: &str) -> Refusal {
     }
 }
 
+/// Auth0 answers 429 when a tenant's rate limit is reached: worth
+/// retrying, like a 5xx; but not a user blocked for too many attempts
+/// (429 `too_many_attempts` too), which no retry changes.
+fn worth_retrying(status: StatusCode, body: &str) -> bool {
+    status.is_server_error()
+        || (status == StatusCode::TOO_MANY_REQUESTS && refusal(body).code != "too_many_attempts")
+}
+
 /// The `sub` claim of an id token received straight from the token
 /// endpoint: Tern made that request itself, so the answer's origin is the
 /// check (OpenID Connect Core 3.1.3.7 allows TLS to stand in for the
@@ -256,13 +264,7 @@ impl Auth0Connector {
             config.resilience(),
             network,
         )
-        // Auth0 answers 429 when a tenant's rate limit is reached: worth
-        // retrying, unlike a user blocked for too many attempts (see below).
-        .retrying_if(|status, body| {
-            status.is_server_error()
-                || (status == StatusCode::TOO_MANY_REQUESTS
-                    && refusal(body).code != "too_many_attempts")
-        });
+        .retrying_if(worth_retrying);
         Self {
             config,
             base,
@@ -676,6 +678,33 @@ mod tests {
             b["base_url"] = json!(url);
             let e = parse(&b).unwrap_err();
             assert!(e.contains(needle), "{url}: {e}");
+        }
+    }
+
+    #[test]
+    fn what_is_retried() {
+        for (status, body, retried) in [
+            (503, "", true),
+            (500, r#"{"error":"server_error"}"#, true),
+            (
+                429,
+                r#"{"statusCode":429,"error":"Too Many Requests"}"#,
+                true,
+            ),
+            (
+                429,
+                r#"{"error":"too_many_attempts","error_description":"blocked"}"#,
+                false,
+            ),
+            (403, r#"{"error":"invalid_grant"}"#, false),
+            (
+                401,
+                r#"{"error":"unauthorized","error_description":"user is blocked"}"#,
+                false,
+            ),
+        ] {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert_eq!(worth_retrying(status, body), retried, "{status} {body}");
         }
     }
 
