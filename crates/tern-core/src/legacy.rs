@@ -73,6 +73,11 @@ pub struct LegacyProfile {
     pub user_metadata: JsonObject,
     /// MFA enrollments in Auth0's `mfa_factors` shape (checked).
     pub mfa_factors: Vec<Value>,
+    /// When the user was created in the legacy store (ISO 8601), when a
+    /// source knows it for sure (the `auth0` connector reads it from the old
+    /// tenant); `None`: the migration's time. Scripts' profiles leave it out,
+    /// as Auth0 ignores a script's `created_at`.
+    pub created_at: Option<String>,
 }
 
 /// What the legacy store said about creating a user (`create` script).
@@ -269,6 +274,7 @@ pub fn normalize_profile(v: &Value) -> Result<LegacyProfile, LegacyError> {
             .unwrap_or_default(),
         user_metadata: object("user_metadata").unwrap_or_default(),
         mfa_factors,
+        created_at: None,
     };
     check_kept(&profile)?;
     Ok(profile)
@@ -349,7 +355,7 @@ pub fn migrated_user(
         blocked: false,
         app_metadata: p.app_metadata,
         user_metadata: p.user_metadata,
-        created_at: now.clone(),
+        created_at: p.created_at.unwrap_or_else(|| now.clone()),
         updated_at: now,
         last_login: None,
         last_ip: None,
@@ -514,13 +520,8 @@ mod tests {
         assert!(!LegacyError("timeout".into()).is_unusable_profile());
     }
 
-    fn local(id: &str, email: &str) -> User {
-        let p = LegacyProfile {
-            user_id: id.into(),
-            email: Some(email.into()),
-            ..LegacyProfile::default()
-        };
-        let connection = Connection {
+    fn legacy_connection() -> Connection {
+        Connection {
             id: "con_1".into(),
             name: "legacy".into(),
             display_name: None,
@@ -529,8 +530,34 @@ mod tests {
             enabled_clients: vec![],
             realms: vec![],
             is_domain_connection: false,
+        }
+    }
+
+    fn local(id: &str, email: &str) -> User {
+        let p = LegacyProfile {
+            user_id: id.into(),
+            email: Some(email.into()),
+            ..LegacyProfile::default()
         };
-        migrated_user(p, &connection, None, UserSource::LazyLogin)
+        migrated_user(p, &legacy_connection(), None, UserSource::LazyLogin)
+    }
+
+    #[test]
+    fn a_known_creation_time_is_kept() {
+        // Scripts' profiles carry none: the user is created now.
+        let p = normalize_profile(
+            &json!({"user_id": "1", "email": "a@x.co", "created_at": "2019-01-01T00:00:00.000Z"}),
+        )
+        .unwrap();
+        assert_eq!(p.created_at, None);
+        assert_ne!(local("1", "a@x.co").created_at, "2019-01-01T00:00:00.000Z");
+        let kept = LegacyProfile {
+            created_at: Some("2019-01-01T00:00:00.000Z".into()),
+            ..p
+        };
+        let u = migrated_user(kept, &legacy_connection(), None, UserSource::LazyLogin);
+        assert_eq!(u.created_at, "2019-01-01T00:00:00.000Z");
+        assert_ne!(u.updated_at, u.created_at);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! circuit state and pools survive between logins) and rebuilt when the
 //! configuration changes.
 
+pub mod auth0;
 pub mod cognito;
 pub mod http;
 pub mod resilience;
@@ -45,13 +46,13 @@ pub fn validate(options: &JsonObject) -> Result<(), String> {
     let field = format!("'options.{OPTION}'");
     let Some(kind) = cfg.get("type").and_then(Value::as_str) else {
         return Err(format!(
-            "{field} must be an object with a \"type\": \"http\", \"sql\" or \"cognito\"."
+            "{field} must be an object with a \"type\": \"http\", \"sql\", \"cognito\" or \"auth0\"."
         ));
     };
     match kind {
         "http" => {
             http::parse(cfg).map_err(|e| format!("{field} (http): {e}."))?;
-            if secret(options).is_none() {
+            if secret(options, SECRET_KEY).is_none() {
                 return Err(format!(
                     "the http connector needs its client secret in 'options.configuration.{SECRET_KEY}'."
                 ));
@@ -62,8 +63,18 @@ pub fn validate(options: &JsonObject) -> Result<(), String> {
         "cognito" => {
             cognito::validate(cfg, options).map_err(|e| format!("{field} (cognito): {e}."))
         }
+        "auth0" => {
+            auth0::parse(cfg).map_err(|e| format!("{field} (auth0): {e}."))?;
+            if secret(options, auth0::SECRET_KEY).is_none() {
+                return Err(format!(
+                    "the auth0 connector needs the source tenant client's secret in 'options.configuration.{}'.",
+                    auth0::SECRET_KEY
+                ));
+            }
+            Ok(())
+        }
         other => Err(format!(
-            "'options.{OPTION}.type': unknown connector type '{other}' (use \"http\", \"sql\" or \"cognito\")."
+            "'options.{OPTION}.type': unknown connector type '{other}' (use \"http\", \"sql\", \"cognito\" or \"auth0\")."
         )),
     }
 }
@@ -78,10 +89,10 @@ pub fn settings<T: serde::de::DeserializeOwned>(config: &Value) -> Result<T, Str
     })
 }
 
-fn secret(options: &JsonObject) -> Option<&str> {
+fn secret<'a>(options: &'a JsonObject, key: &str) -> Option<&'a str> {
     options
         .get("configuration")
-        .and_then(|c| c.get(SECRET_KEY))
+        .and_then(|c| c.get(key))
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
 }
@@ -154,8 +165,9 @@ pub struct Dispatcher {
     network: tern_net::Network,
     http: std::sync::Mutex<HashMap<String, Cached<http::HttpConnector>>>,
     cognito: std::sync::Mutex<HashMap<String, Cached<cognito::CognitoConnector>>>,
+    auth0: std::sync::Mutex<HashMap<String, Cached<auth0::Auth0Connector>>>,
     sql: Arc<sql::SqlConnectors>,
-    /// The HTTP and Cognito connectors' circuit state by connection name (metrics).
+    /// The HTTP, Cognito and Auth0 connectors' circuit state by connection name (metrics).
     circuits: Family<ConnectionLabels, Gauge>,
 }
 
@@ -184,6 +196,7 @@ impl Dispatcher {
             network,
             http: std::sync::Mutex::new(HashMap::new()),
             cognito: std::sync::Mutex::new(HashMap::new()),
+            auth0: std::sync::Mutex::new(HashMap::new()),
             sql: Arc::new(sql),
             circuits: Family::default(),
         }
@@ -207,7 +220,9 @@ impl Dispatcher {
     }
 
     fn http(&self, c: &Connection, cfg: &Value) -> Result<Arc<http::HttpConnector>, LegacyError> {
-        let secret = secret(&c.options).unwrap_or_default().to_string();
+        let secret = secret(&c.options, SECRET_KEY)
+            .unwrap_or_default()
+            .to_string();
         // The secret is part of the key so that a rotated secret takes effect.
         let key = format!("{cfg}\u{0}{secret}");
         reuse_or_build(&self.http, &c.id, key, || {
@@ -240,6 +255,26 @@ impl Dispatcher {
         })
     }
 
+    fn auth0(
+        &self,
+        c: &Connection,
+        cfg: &Value,
+    ) -> Result<Arc<auth0::Auth0Connector>, LegacyError> {
+        let secret = secret(&c.options, auth0::SECRET_KEY)
+            .unwrap_or_default()
+            .to_string();
+        // The secret is part of the key so that a rotated secret takes effect.
+        let key = format!("{cfg}\u{0}{secret}");
+        reuse_or_build(&self.auth0, &c.id, key, || {
+            let config = auth0::parse(cfg)
+                .map_err(|e| LegacyError(format!("the auth0 connector is misconfigured: {e}")))?;
+            Ok(
+                auth0::Auth0Connector::new(config, secret, self.network.clone())
+                    .reporting_circuit_in(self.circuit(c)),
+            )
+        })
+    }
+
     /// The source serving this connection. SQL connectors keep their own
     /// per-connection cache (it also tracks the `configuration` values a DSN uses).
     async fn source(&self, c: &Connection) -> Result<Arc<dyn LegacySource>, LegacyError> {
@@ -250,6 +285,7 @@ impl Dispatcher {
             Some("http") => Ok(self.http(c, cfg)?),
             Some("sql") => Ok(self.sql.clone()),
             Some("cognito") => Ok(self.cognito(c, cfg)?),
+            Some("auth0") => Ok(self.auth0(c, cfg)?),
             other => Err(LegacyError(format!(
                 "unknown connector type {other:?} in options.{OPTION}"
             ))),

@@ -308,3 +308,52 @@ fn transport_error(e: &tern_net::SendError) -> String {
     };
     format!("{what}: {e}")
 }
+
+/// Characters of an answer's body quoted in an error.
+const EXCERPT_CHARS: usize = 200;
+
+/// An excerpt of an answer's body for an error. A remote system may echo
+/// its input (the password the user typed, JSON-escaped in the request)
+/// and the credentials Tern sent, so those are redacted — from the whole
+/// body, before the cut: a cut inside a secret would leave a piece no mask
+/// matches.
+pub fn excerpt<'a>(
+    body: &str,
+    typed_password: Option<&'a str>,
+    secrets: impl Iterator<Item = &'a str>,
+) -> String {
+    let mut body = body.to_string();
+    crate::secrets::Redactions::new(typed_password, secrets).apply_text(&mut body);
+    body.chars().take(EXCERPT_CHARS).collect()
+}
+
+/// A machine token, reused until 30 seconds (or a tenth of its life)
+/// before it expires.
+#[derive(Default)]
+pub struct TokenCache(tokio::sync::Mutex<Option<(String, Instant)>>);
+
+impl TokenCache {
+    /// The cached token, or a new one from `fetch` (token, lifetime in
+    /// seconds) when there is none, it expired or `renew` asks for one.
+    pub async fn get<F, Fut>(&self, renew: bool, fetch: F) -> Result<String, LegacyError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(String, i64), LegacyError>>,
+    {
+        let mut cached = self.0.lock().await;
+        if !renew
+            && let Some((t, until)) = cached.as_ref()
+            && Instant::now() < *until
+        {
+            return Ok(t.clone());
+        }
+        let (token, lifetime) = fetch().await?;
+        let lifetime = u64::try_from(lifetime).unwrap_or(0);
+        let margin = (lifetime / 10).min(30);
+        *cached = Some((
+            token.clone(),
+            Instant::now() + Duration::from_secs(lifetime.saturating_sub(margin)),
+        ));
+        Ok(token)
+    }
+}

@@ -196,12 +196,29 @@ pub async fn legacy_connection(
     connector: Value,
     connector_secret: &str,
 ) -> (String, String, String) {
+    legacy_connection_with(
+        h,
+        t,
+        connector,
+        json!({"TERN_CONNECTOR_CLIENT_SECRET": connector_secret}),
+    )
+    .await
+}
+
+/// [`legacy_connection`] with these `options.configuration` values (a
+/// connector's secret under its own key).
+pub async fn legacy_connection_with(
+    h: &Harness,
+    t: &str,
+    connector: Value,
+    configuration: Value,
+) -> (String, String, String) {
     let (cid, client_secret) = password_client(h, t).await;
     let (s, c) = h
         .api(t, Method::POST, "/connections", Some(json!({"name": REALM, "strategy": "auth0", "enabled_clients": [cid],
             "options": {"enabledDatabaseCustomization": true, "import_mode": true, "passwordPolicy": "none",
                         "tern_connector": connector,
-                        "configuration": {"TERN_CONNECTOR_CLIENT_SECRET": connector_secret}}})))
+                        "configuration": configuration}})))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{c}");
     (c["id"].as_str().unwrap().to_string(), cid, client_secret)

@@ -65,8 +65,9 @@ fn kind_of(c: &Connection, asked: Option<&str>) -> &'static str {
             .and_then(Value::as_str)
     }) {
         Some("http") => "http",
-        // Set through the Management API; the page shows it, removes and tests it.
+        // Set through the Management API; the page shows them, removes and tests them.
         Some("cognito") => "cognito",
+        Some("auth0") => "auth0",
         _ => "sql",
     }
 }
@@ -208,11 +209,14 @@ fn render(
                 p.alert role="status" { "Connectors serve lazy migration: turn on “Use my own database” and “Import users” on the Settings tab." }
             }
             (forms::tabs("Connector type", &items, true))
-            @if kind == "cognito" {
+            @if kind == "cognito" || kind == "auth0" {
                 p.text {
-                    "An AWS Cognito connector: set through the Management API ("
+                    @if kind == "cognito" { "An AWS Cognito connector" } @else { "This connection migrates users from another Auth0 tenant (the auth0 connector)" }
+                    ": set through the Management API ("
                     code { "PATCH /api/v2/connections/" (c.id) }
-                    ", see the README's “Coming from AWS Cognito”). Its settings:"
+                    ", see the README's “Coming from "
+                    @if kind == "cognito" { "AWS Cognito" } @else { "Auth0" }
+                    "”). Its settings:"
                 }
                 pre { (serde_json::to_string_pretty(values).unwrap_or_default()) }
                 form method="post" action=(base) {
