@@ -50,10 +50,7 @@ mod config;
 
 pub use config::{Auth0Config, parse};
 
-use super::resilience::{Caller, Reply, TokenCache, excerpt};
-
-/// Redirects followed per call (each hop checked by the network policy).
-const MAX_REDIRECTS: usize = 5;
+use super::resilience::{Caller, MAX_REDIRECTS, Reply, TokenCache, excerpt};
 
 /// One request the connector sends.
 struct Outgoing<'a> {
@@ -341,19 +338,12 @@ impl Auth0Connector {
             )));
         }
         let mut kept = Map::new();
-        for k in [
-            "user_id",
-            "email",
-            "email_verified",
-            "username",
-            "name",
-            "given_name",
-            "family_name",
-            "nickname",
-            "picture",
-            "app_metadata",
-            "user_metadata",
-        ] {
+        // The profile fields a connector fills, and both metadata objects.
+        for k in super::http::TARGETS
+            .iter()
+            .copied()
+            .chain(["app_metadata", "user_metadata"])
+        {
             if let Some(v) = user.get(k).filter(|v| !v.is_null()) {
                 kept.insert(k.to_string(), v.clone());
             }

@@ -43,12 +43,10 @@ use tokio::sync::Mutex;
 use crate::secrets::Redactions;
 
 use super::TokenSource;
-use super::resilience::{self, BreakerConfig, CallConfig, Caller, Reply};
+use super::resilience::{self, BreakerConfig, CallConfig, Caller, MAX_REDIRECTS, Reply};
 
 /// Characters of an unexpected answer's body quoted in the error.
 const EXCERPT_CHARS: usize = 200;
-/// Redirects followed per call (each hop checked by the network policy).
-const MAX_REDIRECTS: usize = 5;
 
 /// Profile fields a `profile_map` may fill (plus `app_metadata.*`, `user_metadata.*`).
 pub const TARGETS: &[&str] = &[

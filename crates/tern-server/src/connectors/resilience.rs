@@ -18,6 +18,9 @@ use tern_core::legacy::LegacyError;
 /// kilobytes): a service that answers more is cut off there, not buffered.
 pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 
+/// Redirects a connector's call follows (each hop checked by the network policy).
+pub const MAX_REDIRECTS: usize = 5;
+
 /// Serde default.
 pub fn default_timeout() -> u64 {
     5000
