@@ -115,6 +115,21 @@ pub trait LegacySource: Send + Sync {
         username: &str,
         password: &str,
     ) -> Result<LegacyLogin, LegacyError>;
+    /// [`login`](Self::login) for an end user at address `ip`: a source
+    /// whose store runs its own attack protection (counting failures by
+    /// address) tells it the user's address instead of Tern's. A source
+    /// wrapping another passes it on (the default drops it).
+    async fn login_from(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        username: &str,
+        password: &str,
+        ip: Option<&str>,
+    ) -> Result<LegacyLogin, LegacyError> {
+        let _ = ip;
+        self.login(tenant, connection, username, password).await
+    }
     /// Look a user up by email (or username); `None` = not found.
     async fn get_user(
         &self,

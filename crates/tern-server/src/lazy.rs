@@ -94,7 +94,10 @@ pub async fn login(
     let Some(legacy) = s.legacy.as_ref() else {
         return Err(wrong());
     };
-    let answer = legacy.login(s.tid(), connection, username, password).await;
+    let ip = ev.ip.clone();
+    let answer = legacy
+        .login_from(s.tid(), connection, username, password, ip.as_deref())
+        .await;
     let profile = match answer {
         Ok(LegacyLogin::Profile(p)) => *p,
         Ok(LegacyLogin::WrongCredentials { user }) => {

@@ -468,6 +468,20 @@ impl LegacySource for Revealing {
         self.inner.login(tenant, &c, username, password).await
     }
 
+    async fn login_from(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        username: &str,
+        password: &str,
+        ip: Option<&str>,
+    ) -> Result<LegacyLogin, LegacyError> {
+        let c = revealed(&self.key, tenant, connection)?;
+        self.inner
+            .login_from(tenant, &c, username, password, ip)
+            .await
+    }
+
     async fn get_user(
         &self,
         tenant: &str,

@@ -495,7 +495,66 @@ async fn configuration_is_checked(b: Backend) {
     h.stop().await;
 }
 
+/// The old tenant counts a failed login against the user's address, not
+/// Tern's: the connector sends `auth0-forwarded-for`, which an old-tenant
+/// client with "Trust Token Endpoint IP Header" honours — else every user's
+/// failures would count against the one address Tern calls from.
+async fn the_old_tenant_sees_the_users_address(b: Backend) {
+    let source = Source::start(b).await;
+    let ada = source.seed("ada", json!({})).await;
+    let trusted = json!({"is_token_endpoint_ip_header_trusted": true});
+    let (s, c) = source
+        .h
+        .api(
+            &source.token,
+            Method::PATCH,
+            &format!("/clients/{}", source.client_id),
+            Some(trusted.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let h = Harness::start(b).await;
+    let t = h.admin_token().await;
+    let (_, cid, secret) = new_tenant(&h, &t, &source).await;
+    // The application in front of Tern forwards its user's address too.
+    let (s, c) = h
+        .api(&t, Method::PATCH, &format!("/clients/{cid}"), Some(trusted))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let r = reqwest::Client::new()
+        .post(format!("{}/oauth/token", h.base))
+        .header("auth0-forwarded-for", "203.0.113.7")
+        .json(
+            &json!({"grant_type": PASSWORD_REALM, "realm": REALM, "client_id": cid,
+            "client_secret": secret, "username": ada.email, "password": "not-her-password"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (s, logs) = source
+        .h
+        .api(
+            &source.token,
+            Method::GET,
+            "/logs?q=type:fp&per_page=100",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{logs}");
+    let ips: Vec<&str> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["ip"].as_str())
+        .collect();
+    assert_eq!(ips, ["203.0.113.7"], "{logs}");
+    h.stop().await;
+    source.h.stop().await;
+}
+
 both_backends!(
+    the_old_tenant_sees_the_users_address,
     users_move_from_the_old_tenant,
     signup_and_reset_ask_the_old_tenant,
     refusals_are_explained,

@@ -359,24 +359,37 @@ fn not_migrated(username: &str, why: &str) -> LegacyError {
 impl LegacySource for CognitoConnector {
     async fn login(
         &self,
+        tenant: &str,
+        connection: &Connection,
+        username: &str,
+        password: &str,
+    ) -> Result<LegacyLogin, LegacyError> {
+        self.login_from(tenant, connection, username, password, None)
+            .await
+    }
+
+    async fn login_from(
+        &self,
         _tenant: &str,
         connection: &Connection,
         username: &str,
         password: &str,
+        ip: Option<&str>,
     ) -> Result<LegacyLogin, LegacyError> {
         let client_id = &self.config.client_id;
         let mut params = json!({"USERNAME": username, "PASSWORD": password});
         if let Some(secret) = &self.secrets.client_secret {
             params["SECRET_HASH"] = json!(secret_hash(secret, username, client_id));
         }
+        let mut request = json!({"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": client_id, "AuthParameters": params});
+        // The user's address for Cognito's threat protection (adaptive
+        // authentication, compromised credentials), which would otherwise
+        // see every login come from Tern.
+        if let Some(ip) = ip {
+            request["UserContextData"] = json!({"IpAddress": ip});
+        }
         let started = Instant::now();
-        let r = self
-            .call(
-                "InitiateAuth",
-                &json!({"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": client_id, "AuthParameters": params}),
-                false,
-            )
-            .await?;
+        let r = self.call("InitiateAuth", &request, false).await?;
         if let Some(e) = aws_error(&r) {
             return match e.kind.as_str() {
                 // Cognito says "Unable to verify secret hash for client …"

@@ -319,6 +319,20 @@ impl LegacySource for Dispatcher {
             .await
     }
 
+    async fn login_from(
+        &self,
+        tenant: &str,
+        connection: &Connection,
+        username: &str,
+        password: &str,
+        ip: Option<&str>,
+    ) -> Result<LegacyLogin, LegacyError> {
+        self.source(connection)
+            .await?
+            .login_from(tenant, connection, username, password, ip)
+            .await
+    }
+
     async fn get_user(
         &self,
         tenant: &str,
