@@ -112,15 +112,29 @@ impl Source {
 /// an application allowed the password grants on it: (connection id,
 /// client id, secret).
 async fn new_tenant(h: &Harness, t: &str, source: &Source) -> (String, String, String) {
+    new_tenant_with(h, t, source, json!({})).await
+}
+
+/// [`new_tenant`] with more connector settings.
+async fn new_tenant_with(
+    h: &Harness,
+    t: &str,
+    source: &Source,
+    extra: Value,
+) -> (String, String, String) {
+    let mut connector = json!({"type": "auth0", "base_url": source.h.base,
+        "client_id": source.client_id, "realm": SOURCE_REALM, "mark_migrated": true,
+        // The source server's public URL differs from the address it
+        // listens on, as a custom domain differs from the tenant's
+        // canonical domain.
+        "audience": source.h.info.audience});
+    if let (Value::Object(c), Value::Object(e)) = (&mut connector, extra) {
+        c.extend(e);
+    }
     legacy_connection_with(
         h,
         t,
-        json!({"type": "auth0", "base_url": source.h.base, "client_id": source.client_id,
-            "realm": SOURCE_REALM, "mark_migrated": true,
-            // The source server's public URL differs from the address it
-            // listens on, as a custom domain differs from the tenant's
-            // canonical domain.
-            "audience": source.h.info.audience}),
+        connector,
         json!({"AUTH0_CLIENT_SECRET": source.client_secret}),
     )
     .await
@@ -378,10 +392,11 @@ async fn refusals_are_explained(b: Backend) {
     source.h.stop().await;
 }
 
-/// The old tenant asks for a second factor (`mfa_required`): the password
-/// was right, so the user migrates (found through the Management API);
-/// the factors stay behind.
-async fn mfa_in_the_old_tenant_still_migrates(b: Backend) {
+/// The old tenant asks for a second factor (`mfa_required`): by default
+/// the user is not migrated (the password alone would move an account its
+/// factor protects); with `migrate_mfa_users` the user migrates (found
+/// through the Management API) and the factors stay behind.
+async fn mfa_in_the_old_tenant_is_refused_unless_allowed(b: Backend) {
     let source = Source::start(b).await;
     for (path, body) in [
         ("/guardian/factors/otp", json!({"enabled": true})),
@@ -420,9 +435,28 @@ async fn mfa_in_the_old_tenant_still_migrates(b: Backend) {
         (StatusCode::FORBIDDEN, Some("mfa_required")),
         "{r}"
     );
+    // By default such a user stays: the password alone would move an
+    // account a second factor protects. The log says why.
+    let strict = Harness::start(b).await;
+    let st = strict.admin_token().await;
+    let (_, scid, ssecret) = new_tenant(&strict, &st, &source).await;
+    let (s, body) = login(&strict, &scid, &ssecret, &hana.email, &hana.password).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(stored(&strict, &hana.id).await.is_none());
+    let logged = failed_logins(&strict, &st).await;
+    assert!(
+        logged
+            .iter()
+            .any(|d| d.contains("second factor") && d.contains("migrate_mfa_users")),
+        "{logged:?}"
+    );
+    strict.stop().await;
+
+    // With `migrate_mfa_users`, they move on their password.
     let h = Harness::start(b).await;
     let t = h.admin_token().await;
-    let (_, cid, secret) = new_tenant(&h, &t, &source).await;
+    let (_, cid, secret) =
+        new_tenant_with(&h, &t, &source, json!({"migrate_mfa_users": true})).await;
 
     let (s, body) = login(&h, &cid, &secret, &hana.email, "Wrong-Password-1!").await;
     assert_eq!(
@@ -558,6 +592,6 @@ both_backends!(
     users_move_from_the_old_tenant,
     signup_and_reset_ask_the_old_tenant,
     refusals_are_explained,
-    mfa_in_the_old_tenant_still_migrates,
+    mfa_in_the_old_tenant_is_refused_unless_allowed,
     configuration_is_checked
 );

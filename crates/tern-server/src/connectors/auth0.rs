@@ -26,9 +26,12 @@
 //! - a Management token without `read:users` refuses the login (a clear
 //!   error, nothing stored) rather than migrating a user without its
 //!   metadata: a user migrates once, a partial copy would stay partial;
-//! - `mfa_required`: the password was right, so the user migrates (found
-//!   through the Management API by its login name); its factors cannot
-//!   come over (Auth0 does not export secrets), it enrolls again in Tern;
+//! - `mfa_required`: the password was right but the old tenant wants a
+//!   second factor, whose secrets cannot come over (Auth0 exports none):
+//!   not migrated (the password alone would move a protected account, and
+//!   a thief could enrol their own factor in Tern), unless
+//!   `migrate_mfa_users` says to — then found through the Management API by
+//!   its login name, it enrols again in Tern;
 //! - `invalid_grant` is wrong credentials; `too_many_attempts`, a blocked
 //!   user, a user outside `realm` are refused with the reason in the log;
 //! - 429, 5xx and timeouts are retried with jittered backoff (`resilience`).
@@ -505,8 +508,11 @@ impl LegacySource for Auth0Connector {
         let why = self.redacted(&r.description, Some(password), None);
         match r.code.as_str() {
             "invalid_grant" => Ok(LegacyLogin::WrongCredentials { user: None }),
-            // The password was right; only the second factor is missing.
-            // The user migrates without its factors (they cannot be exported).
+            // The password was right; only the second factor is missing,
+            // and it cannot come over (no export of its secrets).
+            "mfa_required" if !self.config.migrate_mfa_users => Err(LegacyError(format!(
+                "the source Auth0 tenant asks '{username}' for a second factor, which cannot come over; not migrated, as the password alone would move an account its factor protects (set migrate_mfa_users to migrate such users, who then enrol again in Tern)"
+            ))),
             "mfa_required" => match self.find(username, deadline).await? {
                 Some(p) => Ok(LegacyLogin::Profile(Box::new(p))),
                 None => Err(LegacyError(format!(

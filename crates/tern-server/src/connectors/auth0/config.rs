@@ -38,6 +38,12 @@ pub struct Auth0Config {
     /// migration (needs `update:users`).
     #[serde(default)]
     pub mark_migrated: bool,
+    /// Migrate users the old tenant asks a second factor of
+    /// (`mfa_required`) on their password alone. Off by default: their
+    /// factors cannot come over, so a stolen password would be enough to
+    /// move the account and enrol the thief's own factor.
+    #[serde(default)]
+    pub migrate_mfa_users: bool,
     /// Bound of one operation, retries included.
     #[serde(default = "crate::connectors::resilience::default_timeout")]
     pub timeout_ms: u64,
