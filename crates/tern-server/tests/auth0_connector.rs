@@ -12,7 +12,7 @@
 mod common;
 mod reset_support;
 
-use common::legacy::{PASSWORD_REALM, REALM, legacy_connection_with, login};
+use common::legacy::{PASSWORD_REALM, REALM, legacy_connection_with, login, refused_connector};
 use common::{Backend, Harness};
 use reqwest::{Method, StatusCode};
 use reset_support::{link_in, outbox, request_reset, submit, ticket_of};
@@ -511,18 +511,7 @@ async fn configuration_is_checked(b: Backend) {
             "client_id",
         ),
     ] {
-        let (s, body) = h
-            .api(
-                &t,
-                Method::POST,
-                "/connections",
-                Some(json!({"name": "checked", "strategy": "auth0",
-                "options": {"enabledDatabaseCustomization": true, "import_mode": true,
-                    "tern_connector": connector, "configuration": configuration}})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{connector}: {body}");
-        let msg = body["message"].as_str().unwrap();
+        let msg = refused_connector(&h, &t, &connector, &configuration).await;
         assert!(msg.contains(needle), "{needle:?} not in {msg:?}");
         assert!(!msg.contains("s3cret"), "{msg}");
     }

@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use common::legacy::{PASSWORD_REALM, log_descriptions, password_client};
+use common::legacy::{PASSWORD_REALM, log_descriptions, password_client, refused_connector};
 use common::{Backend, Harness};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -217,18 +217,7 @@ async fn connector_validation(b: Backend) {
             "bare origin",
         ),
     ] {
-        let (s, body) = h
-            .api(
-                &t,
-                Method::POST,
-                "/connections",
-                Some(json!({"name": "checked", "strategy": "auth0",
-                "options": {"enabledDatabaseCustomization": true, "import_mode": true,
-                            "tern_connector": connector, "configuration": configuration}})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{connector}: {body}");
-        let msg = body["message"].as_str().unwrap();
+        let msg = refused_connector(&h, &t, &connector, &configuration).await;
         assert!(
             msg.contains(needle) && msg.contains("(cognito)"),
             "{needle:?} not in {msg:?}"

@@ -224,6 +224,28 @@ pub async fn legacy_connection_with(
     (c["id"].as_str().unwrap().to_string(), cid, client_secret)
 }
 
+/// Try to create a connection with this connector and configuration,
+/// which must be refused (400): the refusal's message.
+pub async fn refused_connector(
+    h: &Harness,
+    t: &str,
+    connector: &Value,
+    configuration: &Value,
+) -> String {
+    let (s, body) = h
+        .api(
+            t,
+            Method::POST,
+            "/connections",
+            Some(json!({"name": "checked", "strategy": "auth0",
+            "options": {"enabledDatabaseCustomization": true, "import_mode": true,
+                "tern_connector": connector, "configuration": configuration}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{connector}: {body}");
+    body["message"].as_str().unwrap().to_string()
+}
+
 /// A regular web app allowed the password grants; returns (client id, secret).
 pub async fn password_client(h: &Harness, t: &str) -> (String, String) {
     let (s, app) = h
